@@ -1,0 +1,136 @@
+"""Typed configuration: defaults < YAML file < environment (VMED_...) < command-line flags.
+
+Every recipe in the project (assistant, training, evaluation) is a pydantic model, so the same
+`load_config` reads any of them from YAML and applies dotted `key.sub=value` overrides.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from .errors import UserInputError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base for all configs: unknown keys are an error, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class GenerationSettings(Strict):
+    max_new_tokens: int = Field(256, ge=1, le=8192)
+    temperature: float = Field(0.0, ge=0.0, le=5.0, description="0 = greedy decoding")
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    top_k: int = Field(40, ge=0)
+    repetition_penalty: float = Field(1.1, ge=0.5, le=3.0)
+    seed: int = 0
+    stop_on_repeat: bool = Field(True, description="cut the answer where it starts repeating a sentence")
+
+
+class LLMConfig(Strict):
+    backend: Literal["auto", "gguf", "hf", "openai"] = "auto"
+    model: str = Field("default", description="'default' (embedded Gemma-3-270M), a path, a hub id or a server model name")
+    adapter: str | None = Field(None, description="LoRA adapter path; 'none' disables the default adapter")
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    api_mode: Literal["chat", "completions"] = "completions"
+    quantization: Literal["none", "8bit", "4bit"] = "none"
+    device_map: str | None = None
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    n_ctx: int = Field(2048, ge=128)
+    threads: int | None = None
+    timeout_s: float = Field(60.0, gt=0)
+
+
+class VisionConfig(Strict):
+    expert: str = Field("auto", description="'auto' (router decides), 'none', or an expert name")
+    router: str = "heuristic"
+    min_confidence: float = Field(0.5, ge=0.0, le=1.0, description="below this the router picks no expert")
+    expert_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class AssistantConfig(Strict):
+    llm: LLMConfig = LLMConfig()
+    generation: GenerationSettings = GenerationSettings()
+    vision: VisionConfig = VisionConfig()
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        tree = tree.setdefault(key, {})
+        if not isinstance(tree, dict):
+            raise UserInputError(f"cannot set '{dotted}': '{key}' is not a section")
+    tree[leaf] = value
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """'a.b=3' -> ('a.b', 3); the value is read as YAML so numbers and booleans keep their type."""
+    if "=" not in item:
+        raise UserInputError(f"override '{item}' must look like key.sub=value")
+    key, raw = item.split("=", 1)
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+
+
+def env_overrides(prefix: str = "VMED_") -> dict[str, Any]:
+    """VMED_LLM__MODEL=x -> {'llm.model': 'x'} (double underscore separates sections)."""
+    found = {}
+    for name, raw in os.environ.items():
+        if name.startswith(prefix) and name != prefix:
+            key = name[len(prefix):].lower().replace("__", ".")
+            found[key] = yaml.safe_load(raw) if raw else None
+    return found
+
+
+def load_config(
+    cls: type[Model],
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    env_prefix: str | None = None,
+) -> Model:
+    """Build `cls` from defaults, then a YAML file, then env vars, then explicit overrides."""
+    tree: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise UserInputError(f"config file not found: {path}")
+        try:
+            tree = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise UserInputError(f"config file {path} is not valid YAML: {exc}") from None
+        if not isinstance(tree, dict):
+            raise UserInputError(f"config file {path} must hold a mapping at the top level")
+    layered = dict(env_overrides(env_prefix)) if env_prefix else {}
+    layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for key, value in layered.items():
+        _set_dotted(tree, key, value)
+    try:
+        return cls.model_validate(tree)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise UserInputError(f"invalid configuration: {problems}") from None
+
+
+def dump_config(config: BaseModel) -> str:
+    """YAML of a config with secrets left out, for logs and saved runs."""
+    data = config.model_dump(mode="json", exclude_none=True)
+    _drop_secrets(data)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _drop_secrets(tree: Any) -> None:
+    if isinstance(tree, dict):
+        for key in list(tree):
+            if "key" in key.lower() and "api" in key.lower():
+                tree[key] = "***"
+            else:
+                _drop_secrets(tree[key])

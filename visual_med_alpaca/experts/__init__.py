@@ -1,0 +1,5 @@
+"""Visual experts: image -> text for the prompt, one file each (see base.py)."""
+
+from .base import EXPERTS, Expert, load_expert
+
+__all__ = ["EXPERTS", "Expert", "load_expert"]

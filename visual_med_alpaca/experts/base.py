@@ -1,0 +1,39 @@
+"""The visual-expert protocol and registry: each expert turns an image into text for the prompt.
+
+Adding an expert = one new file with a class that has `name` and `describe`, plus one line in EXPERTS.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Protocol, runtime_checkable
+
+from ..errors import UserInputError
+from ..images import LoadedImage
+
+
+@runtime_checkable
+class Expert(Protocol):
+    name: str
+
+    def describe(self, image: LoadedImage) -> str: ...
+
+
+# name -> "module:Class"; imported only when used, so a missing optional dependency hurts only its expert.
+EXPERTS: dict[str, str] = {
+    "image-facts": "visual_med_alpaca.experts.image_facts:ImageFactsExpert",
+}
+
+_loaded: dict[tuple[str, str], Expert] = {}
+
+
+def load_expert(name: str, options: dict[str, Any] | None = None) -> Expert:
+    """Experts load once per process (per options) and are reused."""
+    if name not in EXPERTS:
+        raise UserInputError(f"unknown expert '{name}'; choose one of: auto, none, {', '.join(EXPERTS)}")
+    key = (name, repr(sorted((options or {}).items())))
+    if key not in _loaded:
+        module_name, class_name = EXPERTS[name].split(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        _loaded[key] = cls(**(options or {}))
+    return _loaded[key]

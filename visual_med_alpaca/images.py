@@ -1,0 +1,116 @@
+"""Safe image loading: every way a file can be wrong becomes one clear `UserInputError`.
+
+Returns a `LoadedImage`: an 8-bit RGB picture plus facts and notes from the file itself (DICOM and
+NIfTI readers add header facts there). Pillow's decompression-bomb limit stays on.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from .errors import UserInputError
+
+MAX_SIDE = 2048  # larger pictures are downscaled before any expert sees them
+
+
+@dataclass
+class LoadedImage:
+    image: Image.Image  # RGB, 8-bit, at most MAX_SIDE on the long side
+    source: str = "<memory>"
+    format: str = "unknown"
+    facts: dict[str, Any] = field(default_factory=dict)  # e.g. DICOM header facts (PHI-free)
+    notes: list[str] = field(default_factory=list)  # e.g. "frame 12 of 24 shown"
+
+
+def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB (16-bit scaled, palette/alpha flattened on white, CMYK converted)."""
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+        notes.append(f"first frame of {image.n_frames} shown")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        low, high = np.percentile(array, [0.5, 99.5]) if array.size else (0.0, 1.0)
+        scaled = np.clip((array - low) / max(high - low, 1e-9), 0, 1) * 255
+        return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
+    return image.convert("RGB")
+
+
+def _limit_size(image: Image.Image, notes: list[str]) -> Image.Image:
+    if max(image.size) > MAX_SIDE:
+        original = image.size
+        image = image.copy()
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+        notes.append(f"downscaled from {original[0]}x{original[1]}")
+    return image
+
+
+def from_pil(image: Image.Image, source: str = "<memory>") -> LoadedImage:
+    """Wrap an in-memory picture (from the web demo or the API) the same way a file is wrapped."""
+    notes: list[str] = []
+    if image.width < 1 or image.height < 1:
+        raise UserInputError("the image is empty (0 pixels)")
+    rgb = _limit_size(_to_rgb(image, notes), notes)
+    return LoadedImage(rgb, source=source, format=(image.format or "unknown").lower(), notes=notes)
+
+
+def is_dicom(path: Path) -> bool:
+    if path.suffix.lower() in (".dcm", ".dicom"):
+        return True
+    with path.open("rb") as handle:
+        head = handle.read(132)
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def is_nifti(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(".nii") or name.endswith(".nii.gz")
+
+
+def load_image(path: str | Path) -> LoadedImage:
+    """Open a picture, DICOM or NIfTI file from disk, or explain clearly why it cannot be used."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise UserInputError(f"image not found: {path}")
+    if path.is_dir():
+        raise UserInputError(f"{path} is a directory, not an image file")
+    if path.stat().st_size == 0:
+        raise UserInputError(f"image file is empty (0 bytes): {path}")
+    if is_dicom(path):
+        from .medical_images import read_dicom
+
+        return read_dicom(path)
+    if is_nifti(path):
+        from .medical_images import read_nifti
+
+        return read_nifti(path)
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                fmt = (opened.format or "unknown").lower()
+                notes: list[str] = []
+                if fmt == "jpeg":
+                    opened.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode big JPEGs at reduced size
+                opened.load()
+                rgb = _limit_size(_to_rgb(opened, notes), notes)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserInputError(
+            f"{path} is too large to decode safely (over Pillow's {Image.MAX_IMAGE_PIXELS:,}-pixel limit)"
+        ) from None
+    except UnidentifiedImageError:
+        raise UserInputError(f"{path} is not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserInputError(f"{path} could not be decoded (truncated or corrupt?): {exc}") from None
+    return LoadedImage(rgb, source=str(path), format=fmt, notes=notes)

@@ -1,0 +1,168 @@
+"""The language-model protocol, the backend registry, and clean stopping shared by every backend."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from ..config import GenerationSettings, LLMConfig
+from ..errors import UserInputError
+from ..prompts import STOP_SEQUENCES
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """A text-completion model. `stream` yields raw text pieces; stopping is handled by `generate_stream`."""
+
+    name: str
+    context_length: int | None
+
+    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int | None: ...
+
+
+# name -> "module:Class"; imported only when chosen, so `vmed --help` never loads torch or llama.cpp.
+BACKENDS: dict[str, str] = {
+    "gguf": "visual_med_alpaca.llm.gguf:GGUFModel",
+    "hf": "visual_med_alpaca.llm.hf:HFModel",
+    "openai": "visual_med_alpaca.llm.openai_compat:OpenAICompatModel",
+}
+
+
+def resolve_backend(config: LLMConfig) -> str:
+    """Pick the backend when the config says 'auto': from a URL, a file suffix or a folder."""
+    if config.backend != "auto":
+        return config.backend
+    model = config.model
+    for name in BACKENDS:  # explicit "gguf:path", "hf:id", "openai:name"
+        if model.startswith(name + ":"):
+            return name
+    if config.base_url:
+        return "openai"
+    if model == "default" or model.lower().endswith(".gguf"):
+        return "gguf"
+    return "hf"
+
+
+def strip_backend_prefix(model: str) -> str:
+    for name in BACKENDS:
+        if model.startswith(name + ":"):
+            return model[len(name) + 1:]
+    return model
+
+
+def load_language_model(config: LLMConfig) -> LanguageModel:
+    backend = resolve_backend(config)
+    if backend not in BACKENDS:
+        raise UserInputError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    module_name, class_name = BACKENDS[backend].split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls.from_config(config.model_copy(update={"model": strip_backend_prefix(config.model)}))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class StopFilter:
+    """Turns a raw token stream into the answer: cut at the next Alpaca header or a repeated sentence.
+
+    Text that might be the start of a stop sequence (or of a repeat) is held back until it is
+    decided, so what has been streamed to a user never has to be taken back.
+    """
+
+    def __init__(self, stops: tuple[str, ...] = STOP_SEQUENCES, stop_on_repeat: bool = True):
+        self.stops = stops
+        self.stop_on_repeat = stop_on_repeat
+        self.text = ""
+        self.emitted = 0
+        self.stopped = False
+
+    def feed(self, piece: str) -> str:
+        if self.stopped:
+            return ""
+        self.text += piece
+        cut = min((i for i in (self.text.find(s) for s in self.stops) if i >= 0), default=-1)
+        if cut >= 0:
+            self.text, self.stopped = self.text[:cut], True
+        if self.stop_on_repeat:
+            repeat_at = self._first_repeat()
+            if repeat_at is not None:
+                self.text, self.stopped = self.text[:repeat_at], True
+        if self.stopped:
+            return self.flush()
+        return self._emit(self._safe_length())
+
+    def flush(self) -> str:
+        """The rest of the text once the model has finished."""
+        self.stopped = True
+        return self._emit(len(self.text.rstrip()))
+
+    def _emit(self, safe: int) -> str:
+        # Never stream leading or trailing whitespace: the answer starts and ends with text.
+        if self.emitted == 0:
+            self.emitted = len(self.text) - len(self.text.lstrip())
+        safe = min(safe, len(self.text.rstrip()))
+        if safe <= self.emitted:
+            return ""
+        out, self.emitted = self.text[self.emitted:safe], safe
+        return out
+
+    @property
+    def answer(self) -> str:
+        return self.text.strip()
+
+    def _sentences(self) -> list[tuple[int, str]]:
+        spans, start = [], 0
+        for match in _SENTENCE_END.finditer(self.text):
+            spans.append((start, self.text[start:match.start()].strip()))
+            start = match.end()
+        spans.append((start, self.text[start:].strip()))  # the one still being written
+        return spans
+
+    def _first_repeat(self) -> int | None:
+        seen: set[str] = set()
+        for start, sentence in self._sentences()[:-1]:
+            if len(sentence) >= 8 and sentence.lower() in seen:
+                return start
+            seen.add(sentence.lower())
+        return None
+
+    def _safe_length(self) -> int:
+        text = self.text
+        hold = 0
+        for stop in self.stops:
+            for n in range(min(len(stop), len(text)), 0, -1):
+                if text.endswith(stop[:n]):
+                    hold = max(hold, n)
+                    break
+        safe = len(text) - hold
+        if self.stop_on_repeat:
+            sentences = self._sentences()
+            start, partial = sentences[-1]
+            earlier = [s.lower() for _, s in sentences[:-1] if len(s) >= 8]
+            if partial and any(s.startswith(partial.lower()) for s in earlier):
+                safe = min(safe, start)
+        return max(safe, self.emitted)
+
+
+def generate_stream(model: LanguageModel, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+    """Stream the cleaned answer; closes the backend's stream as soon as the answer is complete."""
+    stop = StopFilter(stop_on_repeat=settings.stop_on_repeat)
+    raw = model.stream(prompt, settings)
+    try:
+        for piece in raw:
+            out = stop.feed(piece)
+            if out:
+                yield out
+            if stop.stopped:
+                return
+        rest = stop.flush()
+        if rest:
+            yield rest
+    finally:
+        close = getattr(raw, "close", None)
+        if close:
+            close()

@@ -1,0 +1,104 @@
+"""GGUF models through llama.cpp (llama-cpp-python): the fast CPU path and the embedded default."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..config import GenerationSettings, LLMConfig
+from ..errors import BackendError, UserInputError
+from ..paths import ASSETS
+from ..prompts import STOP_SEQUENCES
+from .default_model import DEFAULT_MODEL_LABEL, default_gguf_path
+
+# A GGUF LoRA adapter trained for the default model; used when present unless `--adapter none`.
+DEFAULT_ADAPTER = ASSETS / "adapters" / "gemma-270m-med-lora.gguf"
+
+
+class GGUFModel:
+    def __init__(self, model_path: Path, *, adapter: Path | None, n_ctx: int, threads: int | None, label: str):
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise BackendError("the gguf backend needs llama-cpp-python (pip install llama-cpp-python)") from None
+        kwargs = dict(
+            model_path=str(model_path), n_ctx=n_ctx, n_threads=threads or min(os.cpu_count() or 1, 8),
+            verbose=False, logits_all=False,
+        )
+        if adapter is not None:
+            kwargs["lora_path"] = str(adapter)
+        with _native_stderr_captured() as log:
+            try:
+                self.llama = Llama(**kwargs)
+            except (ValueError, RuntimeError) as exc:
+                failure = exc
+            else:
+                failure = None
+        if failure is not None:
+            detail = " ".join(log.read().split()[-40:])
+            raise BackendError(f"llama.cpp could not load {model_path}: {failure}. {detail}".strip())
+        self.name = label + (f" + {adapter.name}" if adapter else "")
+        self.context_length = n_ctx
+        self.adapter = adapter
+
+    @classmethod
+    def from_config(cls, config: LLMConfig) -> GGUFModel:
+        if config.model == "default":
+            path, label = default_gguf_path(), DEFAULT_MODEL_LABEL
+            adapter = _adapter(config.adapter, DEFAULT_ADAPTER if DEFAULT_ADAPTER.is_file() else None)
+        else:
+            path, label = Path(config.model).expanduser(), Path(config.model).name
+            if not path.is_file():
+                raise UserInputError(f"GGUF model file not found: {config.model}")
+            adapter = _adapter(config.adapter, None)
+        return cls(path, adapter=adapter, n_ctx=config.n_ctx, threads=config.threads, label=label)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+
+    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+        pieces = self.llama.create_completion(
+            prompt,
+            max_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            top_k=settings.top_k,
+            repeat_penalty=settings.repetition_penalty,
+            seed=settings.seed,
+            stop=list(STOP_SEQUENCES),
+            stream=True,
+        )
+        for chunk in pieces:
+            text = chunk["choices"][0]["text"]
+            if text:
+                yield text
+
+
+def _adapter(requested: str | None, default: Path | None) -> Path | None:
+    if requested is None:
+        return default
+    if requested.lower() == "none":
+        return None
+    path = Path(requested).expanduser()
+    if not path.is_file():
+        raise UserInputError(f"GGUF LoRA adapter not found: {requested} (llama.cpp needs a .gguf adapter file)")
+    return path
+
+
+@contextlib.contextmanager
+def _native_stderr_captured():
+    """llama.cpp writes load-time notices straight to fd 2; keep them for error messages, off the terminal."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield log
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.seek(0)

@@ -1,0 +1,195 @@
+"""Hugging Face causal LMs: full weights or base + LoRA (peft), 8/4-bit on CUDA, streamed generation.
+
+This backend is for users' checkpoints and for training; the embedded default runs on llama.cpp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..config import GenerationSettings, LLMConfig
+from ..errors import BackendError, UserInputError
+from ..paths import cache_dir
+from ..prompts import STOP_SEQUENCES
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def pick_dtype(name: str, device: str):
+    torch = _torch()
+    if name != "auto":
+        return getattr(torch, name)
+    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32  # bf16 matmuls are far slower than fp32 on most CPUs
+
+
+def quantization_config(mode: str):
+    """bitsandbytes 8/4-bit config, refused clearly where there is no CUDA."""
+    if mode == "none":
+        return None
+    if not _torch().cuda.is_available():
+        raise UserInputError(
+            f"{mode} loading needs a CUDA GPU (bitsandbytes); none is available here. "
+            "Use quantization 'none' on CPU, or the gguf backend for a quantized CPU model."
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise UserInputError(f"{mode} loading needs bitsandbytes: pip install bitsandbytes") from None
+    from transformers import BitsAndBytesConfig
+
+    if mode == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=_torch().bfloat16,
+    )
+
+
+def gguf_as_hf_folder(gguf_path: Path) -> Path:
+    """Dequantize a GGUF once into a cached safetensors folder (60 s once, then ~3 s per load)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    stat = gguf_path.stat()
+    key = hashlib.sha1(f"{gguf_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    folder = cache_dir("hf-from-gguf", f"{gguf_path.stem}-{key}")
+    if (folder / "config.json").is_file() and (folder / "tokenizer_config.json").is_file():
+        return folder
+    tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    model.hf_quantizer = None  # save_pretrained refuses a GGUF-loaded model otherwise
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    partial = folder.with_name(folder.name + ".partial")
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    if folder.exists():
+        folder.rmdir()
+    partial.replace(folder)
+    return folder
+
+
+def resolve_model_source(model: str) -> str:
+    """A local folder, a .gguf file (converted once) or a hub id (from the local HF cache only)."""
+    if model == "default":
+        from .default_model import default_gguf_path
+
+        return str(gguf_as_hf_folder(default_gguf_path()))
+    path = Path(model).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return str(gguf_as_hf_folder(path))
+    if path.exists() and not path.is_dir():
+        raise UserInputError(f"model path {model} is a file; the hf backend needs a model folder or a .gguf")
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UserInputError(f"{model} is not a Hugging Face model folder (no config.json)")
+        return str(path)
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise UserInputError(f"model folder not found: {model}")
+    return model  # a hub id
+
+
+class HFModel:
+    def __init__(self, model, tokenizer, *, name: str, device: str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = device
+        self.context_length = getattr(model.config, "max_position_embeddings", None)
+
+    @classmethod
+    def from_config(cls, config: LLMConfig) -> HFModel:
+        torch = _torch()
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        source = resolve_model_source(config.model)
+        quant = quantization_config(config.quantization)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        kwargs = {"dtype": pick_dtype(config.dtype, device)}
+        if quant is not None:
+            kwargs["quantization_config"] = quant
+        if config.device_map or quant is not None:
+            kwargs["device_map"] = config.device_map or "auto"
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        except OSError as exc:
+            raise UserInputError(
+                f"could not load model '{config.model}': not a local model folder and not in the "
+                f"Hugging Face cache (this machine may be offline). Details: {str(exc).splitlines()[0]}"
+            ) from None
+        if "device_map" not in kwargs:
+            model.to(device)
+        name = Path(config.model).name if config.model != "default" else "gemma-3-270m (hf)"
+        if config.adapter and config.adapter.lower() != "none":
+            model = attach_adapter(model, config.adapter)
+            name += f" + {Path(config.adapter).name}"
+        model.eval()
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return cls(model, tokenizer, name=name, device=device)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text)["input_ids"])
+
+    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer, set_seed
+
+        cancelled = threading.Event()
+
+        class Cancel(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return cancelled.is_set()
+
+        inputs = self.tokenizer(prompt, return_tensors="pt").to(self.model.device)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+        sampling = settings.temperature > 0
+        kwargs = dict(
+            **inputs, streamer=streamer, max_new_tokens=settings.max_new_tokens, do_sample=sampling,
+            repetition_penalty=settings.repetition_penalty, pad_token_id=self.tokenizer.pad_token_id,
+            stopping_criteria=StoppingCriteriaList([Cancel()]), stop_strings=list(STOP_SEQUENCES),
+            tokenizer=self.tokenizer,
+        )
+        if sampling:
+            kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        failure: list[BaseException] = []
+
+        def run():
+            try:
+                set_seed(settings.seed)
+                with _torch().inference_mode():
+                    self.model.generate(**kwargs)
+            except BaseException as exc:  # surfaced in the consumer's thread below
+                failure.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        finally:
+            cancelled.set()
+            worker.join()
+        if failure:
+            raise BackendError(f"generation failed: {failure[0]}") from failure[0]
+
+
+def attach_adapter(model, adapter: str):
+    path = Path(adapter).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise UserInputError(f"LoRA adapter not found: {adapter} (expected a folder with adapter_config.json)")
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(path))

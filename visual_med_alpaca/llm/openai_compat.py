@@ -1,0 +1,80 @@
+"""Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp's server): chat or completions, streamed.
+
+The API key comes from the config/flag or OPENAI_API_KEY and is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from ..config import GenerationSettings, LLMConfig
+from ..errors import BackendError, UserInputError
+from ..prompts import STOP_SEQUENCES
+
+LOCAL_PLACEHOLDER_KEY = "no-key-needed"  # local servers accept any key; the client insists on one
+
+
+class OpenAICompatModel:
+    context_length = None
+
+    def __init__(self, client, model: str, mode: str, base_url: str):
+        self.client = client
+        self.model = model
+        self.mode = mode
+        self.name = f"{model} @ {base_url}"
+
+    @classmethod
+    def from_config(cls, config: LLMConfig) -> OpenAICompatModel:
+        import openai
+
+        base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        key = config.api_key.get_secret_value() if config.api_key else os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if "api.openai.com" in base_url:
+                raise UserInputError("the OpenAI API needs a key: set OPENAI_API_KEY or pass --api-key")
+            key = LOCAL_PLACEHOLDER_KEY
+        model = config.model if config.model != "default" else "default"
+        client = openai.OpenAI(base_url=base_url, api_key=key, timeout=config.timeout_s, max_retries=1)
+        return cls(client, model, config.api_mode, base_url)
+
+    def count_tokens(self, text: str) -> None:
+        return None  # the server owns the tokenizer; it reports overlong prompts itself
+
+    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+        import openai
+
+        common = dict(
+            model=self.model, max_tokens=settings.max_new_tokens, temperature=settings.temperature,
+            top_p=settings.top_p, seed=settings.seed, stop=list(STOP_SEQUENCES[:4]), stream=True,
+        )
+        try:
+            if self.mode == "chat":
+                response = self.client.chat.completions.create(
+                    messages=[{"role": "user", "content": prompt}], **common
+                )
+                for chunk in response:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+            else:
+                response = self.client.completions.create(prompt=prompt, **common)
+                for chunk in response:
+                    if chunk.choices and chunk.choices[0].text:
+                        yield chunk.choices[0].text
+        except openai.APIConnectionError:
+            raise BackendError(f"cannot reach the OpenAI-compatible server at {self.client.base_url}") from None
+        except openai.AuthenticationError:
+            raise BackendError("the server rejected the API key (401)") from None
+        except openai.NotFoundError:
+            raise UserInputError(f"the server does not know model '{self.model}' or this endpoint (404)") from None
+        except openai.BadRequestError as exc:
+            raise UserInputError(f"the server refused the request: {_message(exc)}") from None
+        except openai.APIStatusError as exc:
+            raise BackendError(f"the server failed ({exc.status_code}): {_message(exc)}") from None
+
+
+def _message(exc) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error", {}).get("message") or body)[:300]
+    return str(exc)[:300]

@@ -1,0 +1,43 @@
+"""The image-type router: classifies a picture so the right visual expert (or none) describes it."""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
+
+from ..errors import UserInputError
+from ..images import LoadedImage
+
+IMAGE_CLASSES = ("chart", "radiology", "pathology", "other")
+
+
+@runtime_checkable
+class Router(Protocol):
+    name: str
+
+    def classify(self, image: LoadedImage) -> dict[str, float]:
+        """Probability per class in IMAGE_CLASSES (sums to 1)."""
+        ...
+
+
+ROUTERS: dict[str, str] = {
+    "heuristic": "visual_med_alpaca.router.heuristic:HeuristicRouter",
+}
+
+# Which expert describes each image class; a class mapped to "none" gets no expert.
+EXPERT_FOR_CLASS: dict[str, str] = {
+    "chart": "image-facts",
+    "radiology": "image-facts",
+    "pathology": "image-facts",
+    "other": "image-facts",
+}
+
+
+@lru_cache(maxsize=None)
+def load_router(name: str) -> Router:
+    """Routers load once per process and are reused."""
+    if name not in ROUTERS:
+        raise UserInputError(f"unknown router '{name}'; choose one of: {', '.join(ROUTERS)}")
+    module_name, class_name = ROUTERS[name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)()
