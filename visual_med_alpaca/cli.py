@@ -116,9 +116,44 @@ def describe(
     typer.echo(description.text or "(no image text)")
 
 
+# Verb groups; each concern adds its commands to these from its own `commands.py` module.
+train_app = typer.Typer(help="Train models: LoRA / full fine-tune, captioner, router, radiology heads.", no_args_is_help=True)
+data_app = typer.Typer(help="Build data: instruction sets, chart sets.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate on benchmarks and write metrics JSON.", no_args_is_help=True)
+export_app = typer.Typer(help="Export models: merged weights, GGUF.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(data_app, name="data")
+app.add_typer(eval_app, name="eval")
+app.add_typer(export_app, name="export")
+
+# Modules whose import registers commands on the groups above (imports stay light; heavy work is lazy).
+COMMAND_MODULES = [
+    # charts + router:
+
+    # radiology + DICOM:
+
+    # training + export:
+
+    # data pipeline:
+
+    # evaluation:
+
+    # serving (demo, serve):
+
+]
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+
+
 def main() -> None:
     """Console entry point: user errors exit 2, runtime failures 1, each as one line on stderr."""
     try:
+        _register_commands()
         app()
     except UserInputError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)

@@ -22,6 +22,10 @@ class Expert(Protocol):
 # name -> "module:Class"; imported only when used, so a missing optional dependency hurts only its expert.
 EXPERTS: dict[str, str] = {
     "image-facts": "visual_med_alpaca.experts.image_facts:ImageFactsExpert",
+    # charts:
+
+    # radiology:
+
 }
 
 _loaded: dict[tuple[str, str], Expert] = {}
