@@ -78,6 +78,7 @@ class StopFilter:
         self.stop_on_repeat = stop_on_repeat
         self.text = ""
         self.emitted = 0
+        self.started = False
         self.stopped = False
 
     def feed(self, piece: str) -> str:
@@ -102,12 +103,12 @@ class StopFilter:
 
     def _emit(self, safe: int) -> str:
         # Never stream leading or trailing whitespace: the answer starts and ends with text.
-        if self.emitted == 0:
+        if not self.started:
             self.emitted = len(self.text) - len(self.text.lstrip())
-        safe = min(safe, len(self.text.rstrip()))
+        safe = len(self.text[:safe].rstrip())
         if safe <= self.emitted:
             return ""
-        out, self.emitted = self.text[self.emitted:safe], safe
+        out, self.emitted, self.started = self.text[self.emitted:safe], safe, True
         return out
 
     @property

@@ -1,0 +1,48 @@
+import pytest
+
+from visual_med_alpaca.config import AssistantConfig, dump_config, load_config, parse_override
+from visual_med_alpaca.errors import UserInputError
+
+
+def test_layering_yaml_env_flags(tmp_path, monkeypatch):
+    path = tmp_path / "c.yaml"
+    path.write_text("generation:\n  max_new_tokens: 50\n  seed: 3\nllm:\n  model: from-yaml\n")
+    monkeypatch.setenv("VMED_GENERATION__SEED", "7")
+    monkeypatch.setenv("VMED_LLM__N_CTX", "1024")
+    config = load_config(AssistantConfig, path, {"llm.model": "from-flag"}, env_prefix="VMED_")
+    assert config.generation.max_new_tokens == 50  # yaml
+    assert config.generation.seed == 7  # env beats yaml
+    assert config.llm.n_ctx == 1024
+    assert config.llm.model == "from-flag"  # flag beats all
+
+
+def test_unknown_key_and_bad_value_are_clear(tmp_path):
+    with pytest.raises(UserInputError, match="generation.temprature"):
+        load_config(AssistantConfig, None, {"generation.temprature": 1})
+    with pytest.raises(UserInputError, match="max_new_tokens"):
+        load_config(AssistantConfig, None, {"generation.max_new_tokens": 0})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("llm: [unclosed")
+    with pytest.raises(UserInputError, match="not valid YAML"):
+        load_config(AssistantConfig, bad)
+    with pytest.raises(UserInputError, match="not found"):
+        load_config(AssistantConfig, tmp_path / "missing.yaml")
+
+
+def test_override_parsing_keeps_types():
+    assert parse_override("generation.top_k=20") == ("generation.top_k", 20)
+    assert parse_override("vision.expert=none") == ("vision.expert", "none")
+    with pytest.raises(UserInputError):
+        parse_override("no-equals-sign")
+
+
+def test_dump_hides_api_key():
+    config = load_config(AssistantConfig, None, {"llm.api_key": "sk-secret-123"})
+    assert "sk-secret-123" not in dump_config(config)
+    assert "sk-secret-123" not in repr(config)
+
+
+def test_shipped_assistant_config_is_valid():
+    from pathlib import Path
+
+    load_config(AssistantConfig, Path(__file__).parents[1] / "configs" / "assistant.yaml")
