@@ -23,6 +23,9 @@ class OpenAICompatModel:
         self.model = model
         self.mode = mode
         self.name = f"{model} @ {base_url}"
+        # Sampling knobs the OpenAI API lacks; local servers (llama.cpp, vLLM) read them from the body,
+        # api.openai.com rejects unknown fields, so they are sent only elsewhere.
+        self.send_extras = "api.openai.com" not in base_url
 
     @classmethod
     def from_config(cls, config: LLMConfig) -> OpenAICompatModel:
@@ -48,6 +51,12 @@ class OpenAICompatModel:
             model=self.model, max_tokens=settings.max_new_tokens, temperature=settings.temperature,
             top_p=settings.top_p, seed=settings.seed, stop=list(STOP_SEQUENCES[:4]), stream=True,
         )
+        if self.send_extras:
+            common["extra_body"] = {
+                "top_k": settings.top_k,
+                "repeat_penalty": settings.repetition_penalty,  # llama.cpp
+                "repetition_penalty": settings.repetition_penalty,  # vLLM
+            }
         try:
             if self.mode == "chat":
                 response = self.client.chat.completions.create(

@@ -1,0 +1,131 @@
+"""`vmed` end to end through subprocess, as a user runs it, including every bad-input case."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import EXAMPLES, REPO, free_port
+
+
+def vmed(*args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_failure(result, code, fragment):
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert fragment in lines[0]
+
+
+def test_help_lists_every_verb():
+    result = vmed("--help")
+    assert result.returncode == 0
+    for verb in ("ask", "describe", "train", "data", "eval"):
+        assert verb in result.stdout
+
+
+@pytest.mark.slow
+def test_ask_about_bundled_chart_with_default_model():
+    result = vmed("ask", "How effective is this treatment on papule?", "--image", EXAMPLES / "bar_chart.png",
+                  "--show-prompt", "--max-new-tokens", "48")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[prompt]" in out and "### Input:\n" in out and "[answer]" in out
+    answer = out.split("[answer]", 1)[1]
+    assert answer.strip() and "###" not in answer
+    assert answer.count("not for clinical use") == 1
+
+
+@pytest.mark.slow
+def test_ask_json_without_image_and_quiet():
+    result = vmed("ask", "What are the chemicals that treat hair loss?", "--json", "--quiet", "--max-new-tokens", "32")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"answer", "expert", "expert_text", "prompt", "model", "timings"}
+    assert payload["expert"] == "none" and payload["expert_text"] is None
+    assert payload["prompt"].endswith("### Response:\n") and payload["answer"]
+    assert "gemma" in payload["model"]
+
+
+@pytest.mark.slow
+def test_ask_is_deterministic_with_seed():
+    args = ("ask", "Name a drug for high blood pressure.", "--json", "--temperature", "0.8", "--seed", "4",
+            "--max-new-tokens", "24")
+    first, second = vmed(*args), vmed(*args)
+    assert json.loads(first.stdout)["answer"] == json.loads(second.stdout)["answer"]
+
+
+def test_ask_with_tiny_hf_model(tiny_llama_dir):
+    result = vmed("ask", "Is aspirin an analgesic?", "--model", tiny_llama_dir, "--max-new-tokens", "6", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["model"] == tiny_llama_dir.name
+
+
+def test_describe_json():
+    result = vmed("describe", EXAMPLES / "bar_chart.png", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"expert", "route", "text", "timings"}
+    assert max(payload["route"], key=payload["route"].get) == "chart" and payload["text"]
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    (root / "zero.png").write_bytes(b"")
+    (root / "text.png").write_text("not a picture")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), np.uint8)).save(root / "full.jpg")
+    data = (root / "full.jpg").read_bytes()
+    (root / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    Image.new("1", (20000, 20000)).save(root / "bomb.png")  # 400 Mpx that compresses to a few KB
+    return root
+
+
+@pytest.mark.parametrize(
+    "case, code, fragment",
+    [
+        ("missing", 2, "image not found"),
+        ("directory", 2, "is a directory"),
+        ("zero.png", 2, "empty (0 bytes)"),
+        ("text.png", 2, "not an image"),
+        ("truncated.jpg", 2, "truncated or corrupt"),
+        ("bomb.png", 2, "too large to decode safely"),
+    ],
+)
+def test_bad_images(bad_files, case, code, fragment):
+    path = {"missing": bad_files / "missing.png", "directory": bad_files}.get(case, bad_files / case)
+    assert_clean_failure(vmed("ask", "What is shown?", "--image", path, "--expert", "image-facts"), code, fragment)
+    assert_clean_failure(vmed("describe", path), code, fragment)
+
+
+def test_bad_questions_and_names():
+    assert_clean_failure(vmed("ask", "  "), 2, "question is empty")
+    assert_clean_failure(vmed("ask", "why " * 6000), 2, "too long")
+    assert_clean_failure(vmed("ask", "x", "--model", "missing-model.gguf"), 2, "not found")
+    assert_clean_failure(vmed("ask", "x", "--model", "nobody/nothing-here", "--backend", "hf"), 2, "could not load model")
+    assert_clean_failure(vmed("ask", "x", "--backend", "nope"), 2, "invalid configuration")
+    assert_clean_failure(vmed("describe", EXAMPLES / "bar_chart.png", "--expert", "nope"), 2, "unknown expert")
+    assert_clean_failure(vmed("ask", "x", "--quantization", "8bit", "--model", "some/folder"), 2, "needs a CUDA GPU")
+
+
+@pytest.mark.slow
+def test_question_longer_than_context_is_refused():
+    assert_clean_failure(vmed("ask", "aspirin " * 2400), 2, "too long for the model")
+
+
+def test_unreachable_openai_server_is_runtime_error():
+    result = vmed("ask", "x", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--model", "m")
+    assert_clean_failure(result, 1, "cannot reach")
+
+
+def test_api_key_never_printed():
+    secret = "sk-do-not-print-4242"
+    result = vmed("ask", "x", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--api-key", secret)
+    assert secret not in result.stdout + result.stderr

@@ -1,0 +1,45 @@
+"""The gguf backend on the real embedded Gemma-3-270M GGUF (the default model)."""
+
+import pytest
+
+from visual_med_alpaca.config import GenerationSettings, LLMConfig
+from visual_med_alpaca.llm import generate_stream, load_language_model
+from visual_med_alpaca.prompts import build_prompt
+
+pytestmark = pytest.mark.slow
+
+PROMPT = build_prompt("What are the chemicals that treat hair loss?")
+
+
+@pytest.fixture(scope="module")
+def gemma(gemma_gguf):
+    return load_language_model(LLMConfig(model="default", adapter="none"))
+
+
+def test_default_model_assembled_once(gemma_gguf):
+    from visual_med_alpaca.llm.default_model import default_gguf_path
+
+    assert default_gguf_path() == gemma_gguf and gemma_gguf.stat().st_size > 200_000_000
+
+
+def test_streams_tokens_and_stops_cleanly(gemma):
+    settings = GenerationSettings(max_new_tokens=120)
+    pieces = list(generate_stream(gemma, PROMPT, settings))
+    answer = "".join(pieces)
+    assert len(pieces) > 3 and answer.strip()
+    assert "###" not in answer and "Instruction" not in answer  # never runs on into the next section
+    assert "Below is an instruction" not in answer  # never repeats the prompt
+    sentences = [s.strip() for s in answer.replace("\n", ". ").split(".") if len(s.strip()) >= 8]
+    assert len(sentences) == len(set(s.lower() for s in sentences))  # no repeated sentence
+
+
+def test_greedy_and_seeded_are_deterministic(gemma):
+    greedy = GenerationSettings(max_new_tokens=24)
+    assert "".join(generate_stream(gemma, PROMPT, greedy)) == "".join(generate_stream(gemma, PROMPT, greedy))
+    sampled = GenerationSettings(max_new_tokens=24, temperature=0.9, seed=11)
+    assert "".join(generate_stream(gemma, PROMPT, sampled)) == "".join(generate_stream(gemma, PROMPT, sampled))
+
+
+def test_counts_tokens_for_context_check(gemma):
+    assert gemma.context_length == 2048
+    assert 20 < gemma.count_tokens(PROMPT) < 80

@@ -1,0 +1,44 @@
+"""The openai backend against a REAL OpenAI-compatible server (llama-cpp-python's) on 127.0.0.1."""
+
+import pytest
+
+from visual_med_alpaca.config import GenerationSettings, LLMConfig
+from visual_med_alpaca.errors import BackendError
+from visual_med_alpaca.llm import generate_stream, load_language_model
+from visual_med_alpaca.prompts import build_prompt
+
+pytestmark = pytest.mark.slow
+
+PROMPT = build_prompt("What are the chemicals that treat hair loss?")
+SETTINGS = GenerationSettings(max_new_tokens=24)
+
+
+@pytest.mark.parametrize("mode", ["completions", "chat"])
+def test_streams_from_local_server(llama_server, mode):
+    model = load_language_model(LLMConfig(model="gemma", base_url=llama_server.base_url, api_mode=mode))
+    pieces = list(generate_stream(model, PROMPT, SETTINGS))
+    assert pieces and "".join(pieces).strip()
+    assert "###" not in "".join(pieces)
+
+
+def test_completions_match_the_gguf_backend_greedy(llama_server, gemma_gguf):
+    """Same weights, same greedy decoding: the server and the in-process backend agree."""
+    remote = load_language_model(LLMConfig(model="gemma", base_url=llama_server.base_url))
+    local = load_language_model(LLMConfig(model=str(gemma_gguf)))
+    settings = GenerationSettings(max_new_tokens=16, repetition_penalty=1.0)
+    assert "".join(generate_stream(remote, PROMPT, settings)) == "".join(generate_stream(local, PROMPT, settings))
+
+
+def test_key_from_env_is_sent_but_never_shown(llama_server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-777")
+    model = load_language_model(LLMConfig(model="gemma", base_url=llama_server.base_url))
+    assert model.client.api_key == "sk-test-secret-777"
+    assert "sk-test-secret-777" not in model.name and "sk-test-secret-777" not in repr(vars(model))
+
+
+def test_unreachable_server_is_a_clear_backend_error():
+    from conftest import free_port
+
+    model = load_language_model(LLMConfig(model="x", base_url=f"http://127.0.0.1:{free_port()}/v1", timeout_s=3))
+    with pytest.raises(BackendError, match="cannot reach"):
+        list(generate_stream(model, PROMPT, SETTINGS))

@@ -1,0 +1,71 @@
+"""The Assistant end to end in-process: image -> router -> expert -> prompt -> LLM -> answer."""
+
+import pytest
+
+from conftest import EXAMPLES
+from visual_med_alpaca.config import GenerationSettings
+from visual_med_alpaca.errors import UserInputError
+from visual_med_alpaca.pipeline import Assistant
+from visual_med_alpaca.prompts import build_prompt
+
+
+@pytest.fixture(scope="module")
+def assistant(tiny_llama_dir):
+    return Assistant.from_config(None, **{"llm.model": str(tiny_llama_dir), "generation.max_new_tokens": 8})
+
+
+def test_question_without_image_uses_no_input_template(assistant):
+    answer = assistant.ask("What are the chemicals that treat hair loss?")
+    assert answer.prompt == build_prompt("What are the chemicals that treat hair loss?")
+    assert answer.expert == "none" and answer.expert_text is None
+    assert "not for clinical use" in answer.notice
+    assert {"total_s", "generate_s"} <= set(answer.timings)
+
+
+def test_image_goes_through_router_and_expert_into_prompt(assistant):
+    answer = assistant.ask("How effective is this treatment on papule?", EXAMPLES / "bar_chart.png")
+    assert answer.expert != "none" and answer.expert_text
+    assert answer.prompt == build_prompt("How effective is this treatment on papule?", answer.expert_text)
+    assert "### Input:\n" + answer.expert_text in answer.prompt
+
+
+def test_describe_reports_route_scores_and_timings(assistant):
+    description = assistant.describe(EXAMPLES / "bar_chart.png")
+    assert description.route and abs(sum(description.route.values()) - 1) < 0.01
+    assert max(description.route, key=description.route.get) == "chart"
+    assert "route_s" in description.timings and "expert_s" in description.timings
+
+
+def test_expert_override_none_and_unknown(assistant):
+    assert assistant.describe(EXAMPLES / "bar_chart.png", expert="none").text is None
+    assert assistant.describe(EXAMPLES / "ct_slice.png", expert="image-facts").expert == "image-facts"
+    with pytest.raises(UserInputError, match="unknown expert"):
+        assistant.describe(EXAMPLES / "bar_chart.png", expert="nope")
+
+
+def test_low_router_confidence_means_no_expert_with_a_note(tiny_llama_dir):
+    unsure = Assistant.from_config(None, **{"llm.model": str(tiny_llama_dir), "vision.min_confidence": 0.999})
+    description = unsure.describe(EXAMPLES / "ct_slice.png")
+    assert description.expert == "none" and "could not be determined" in description.text
+
+
+def test_stream_yields_what_ask_returns(assistant):
+    stream = assistant.stream("Is aspirin an analgesic?")
+    streamed = "".join(stream)
+    assert streamed.strip() == stream.result.answer
+
+
+def test_question_validation(assistant):
+    with pytest.raises(UserInputError, match="empty"):
+        assistant.ask("   ")
+    with pytest.raises(UserInputError, match="too long"):
+        assistant.ask("why " * 6000)
+    with pytest.raises(UserInputError, match="too long for the model"):
+        assistant.ask("aspirin " * 1500)  # under the character limit, over the 1024-token context
+
+
+def test_max_new_tokens_shrinks_to_fit_context(assistant):
+    long_question = "aspirin " * 150
+    settings = GenerationSettings(max_new_tokens=4096)
+    stream = assistant.stream(long_question, settings=settings)
+    assert stream._settings.max_new_tokens <= 1024 - assistant.llm.count_tokens(stream.prompt)
