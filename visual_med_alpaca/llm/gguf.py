@@ -61,6 +61,9 @@ class GGUFModel:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=True, special=False))
 
     def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+        # Reusing a cached prompt prefix changes llama.cpp's batch shapes and so, over a long greedy answer,
+        # the text; starting from an empty cache keeps every answer reproducible (the prefix is ~40 tokens).
+        self.llama.reset()
         pieces = self.llama.create_completion(
             prompt,
             max_tokens=settings.max_new_tokens,
