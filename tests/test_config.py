@@ -9,6 +9,7 @@ def test_layering_yaml_env_flags(tmp_path, monkeypatch):
     path.write_text("generation:\n  max_new_tokens: 50\n  seed: 3\nllm:\n  model: from-yaml\n")
     monkeypatch.setenv("VMED_GENERATION__SEED", "7")
     monkeypatch.setenv("VMED_LLM__N_CTX", "1024")
+    monkeypatch.setenv("VMED_CACHE", "/tmp/somewhere")  # a setting of the program, not a config key
     config = load_config(AssistantConfig, path, {"llm.model": "from-flag"}, env_prefix="VMED_")
     assert config.generation.max_new_tokens == 50  # yaml
     assert config.generation.seed == 7  # env beats yaml

@@ -107,7 +107,10 @@ def load_config(
             raise UserInputError(f"config file {path} is not valid YAML: {exc}") from None
         if not isinstance(tree, dict):
             raise UserInputError(f"config file {path} must hold a mapping at the top level")
-    layered = dict(env_overrides(env_prefix)) if env_prefix else {}
+    layered = {  # only variables that name a config section: VMED_CACHE and friends are not config keys
+        key: value for key, value in (env_overrides(env_prefix) if env_prefix else {}).items()
+        if key.split(".")[0] in cls.model_fields
+    }
     layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
     for key, value in layered.items():
         _set_dotted(tree, key, value)
