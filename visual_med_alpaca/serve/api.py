@@ -235,7 +235,10 @@ def image_from_bytes(data: bytes, max_pixels: int) -> LoadedImage:
         with tempfile.NamedTemporaryFile(suffix=".dcm") as handle:
             handle.write(data)
             handle.flush()
-            loaded = load_image(handle.name)
+            try:
+                loaded = load_image(handle.name)
+            except UserInputError as exc:
+                raise APIError(400, str(exc).replace(handle.name, "the DICOM image"), param="image_url") from None
         loaded.source = "<request>"
         return loaded
     try:
@@ -313,6 +316,13 @@ def create_app(config: ServeConfig, assistant: Assistant | None = None):
 
     @app.exception_handler(APIError)
     async def _api_error(_request, exc: APIError):
+        return error_response(exc)
+
+    @app.exception_handler(UserInputError)
+    @app.exception_handler(BackendError)
+    @app.exception_handler(QueueFull)
+    @app.exception_handler(ShuttingDown)
+    async def _known_error(_request, exc: Exception):
         return error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
