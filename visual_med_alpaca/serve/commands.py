@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Any, Optional
 
@@ -61,3 +63,36 @@ def serve(
     typer.secho(f"{RESEARCH_NOTICE}\nloading the model, then serving on "
                 f"http://{serve_config.host}:{serve_config.port}/v1", err=True, dim=True)
     uvicorn.run(create_app(serve_config), host=serve_config.host, port=serve_config.port, log_level=log_level)
+
+
+@app.command()
+def demo(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1: this machine only)"),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default 7860)"),
+    share: Optional[bool] = typer.Option(None, "--share/--no-share", help="Public gradio.live link (default off)"),
+    model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Offer this model (path.gguf, HF folder, ...) instead of the configured list; repeatable"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Pre-filled base URL of the OpenAI-compatible endpoint choice"),
+    expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto | none | an expert name"),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="0 = greedy"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/demo.yaml)"),
+    sets: Optional[list[str]] = SetOpt,
+) -> None:
+    """Open the web demo: upload an image, ask a question, watch the answer stream, see the expert and prompt."""
+    flags: dict[str, Any] = {
+        "host": host, "port": port, "share": share, "endpoint_base_url": base_url, "vision.expert": expert,
+        "generation.max_new_tokens": max_new_tokens, "generation.temperature": temperature,
+    }
+    if model:
+        flags["models"] = [{"label": name, "llm": {"model": name}} for name in model]
+    demo_config = _load("visual_med_alpaca.serve.demo:DemoConfig", config, sets, flags, env_prefix="VMED_DEMO_")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from .demo import DemoModels, build_demo
+
+    models = DemoModels(demo_config)
+    typer.secho(f"{RESEARCH_NOTICE}\nloading '{models.labels[0]}' ...", err=True, dim=True)
+    models.get(models.labels[0])
+    build_demo(demo_config, models).launch(
+        server_name=demo_config.host, server_port=demo_config.port, share=demo_config.share,
+        max_file_size=int(demo_config.max_file_mb * 2**20), show_error=True,
+    )
