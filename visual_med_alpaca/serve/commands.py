@@ -33,6 +33,7 @@ def serve(
     adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter; 'none' = base model"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Upstream OpenAI-compatible server (openai backend)"),
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="Default expert: auto | none | a name"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: all cores, up to 8)"),
     model_name: Optional[str] = typer.Option(None, "--model-name", help="Model id clients send (default visual-med-alpaca)"),
     max_queue: Optional[int] = typer.Option(None, "--max-queue", help="Requests that may wait; more get HTTP 429 (default 8)"),
     max_body_mb: Optional[float] = typer.Option(None, "--max-body-mb", help="Largest request body in MiB (default 20)"),
@@ -53,7 +54,7 @@ def serve(
         "max_image_pixels": max_image_pixels, "max_tokens": max_tokens, "request_timeout_s": request_timeout,
         "api_key_file": api_key_file, "allow_remote_images": allow_remote_images,
         "assistant.llm.model": model, "assistant.llm.backend": backend, "assistant.llm.adapter": adapter,
-        "assistant.llm.base_url": base_url, "assistant.vision.expert": expert,
+        "assistant.llm.base_url": base_url, "assistant.llm.threads": threads, "assistant.vision.expert": expert,
         "assistant.generation.max_new_tokens": max_new_tokens,
     }, env_prefix="VMED_SERVE_")
     import uvicorn
@@ -73,6 +74,7 @@ def demo(
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Offer this model (path.gguf, HF folder, ...) instead of the configured list; repeatable"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Pre-filled base URL of the OpenAI-compatible endpoint choice"),
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto | none | an expert name"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for llama.cpp models (default: all cores, up to 8)"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="0 = greedy"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/demo.yaml)"),
@@ -86,6 +88,9 @@ def demo(
     if model:
         flags["models"] = [{"label": name, "llm": {"model": name}} for name in model]
     demo_config = _load("visual_med_alpaca.serve.demo:DemoConfig", config, sets, flags, env_prefix="VMED_DEMO_")
+    if threads is not None:
+        for choice in demo_config.models:
+            choice.llm.threads = threads
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .demo import DemoModels, build_demo
 
