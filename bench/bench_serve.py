@@ -47,8 +47,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: Stats) -> bool:
-    """Send one streamed request; True when it was answered (200 with [DONE]), False on 429."""
+async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: Stats) -> bool | float:
+    """Send one streamed request: True when answered (200 with [DONE]), a 429's Retry-After, or False."""
     start = time.perf_counter()
     first = None
     try:
@@ -58,7 +58,8 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: St
                 stats.count(str(response.status_code))
                 if response.status_code != 429:
                     stats.failures.append(f"{response.status_code}: {response.text[:200]}")
-                return False
+                    return False
+                return float(response.headers.get("retry-after", 0)) or False
             done = False
             async for line in response.aiter_lines():
                 if not line.startswith("data: "):
@@ -99,10 +100,10 @@ async def client_loop(index: int, url: str, stop_at: float, args, image_url: str
                 content.append({"type": "image_url", "image_url": {"url": image_url}})
             body = {"model": args.model_name, "stream": True, "max_tokens": args.max_tokens, "seed": n,
                     "messages": [{"role": "user", "content": content}]}
-            answered = await one_request(client, url, body, stats)
+            outcome = await one_request(client, url, body, stats)
             n += 1
-            if not answered:
-                await asyncio.sleep(args.backoff)
+            if outcome is not True:
+                await asyncio.sleep(max(args.backoff, outcome or 0.0))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -135,7 +136,7 @@ def main() -> None:
     parser.add_argument("--url", default=None, help="use a running server (e.g. http://127.0.0.1:8000) instead")
     parser.add_argument("--model-name", default="visual-med-alpaca")
     parser.add_argument("--api-key", default=None)
-    parser.add_argument("--backoff", type=float, default=0.5, help="seconds a client waits after a 429")
+    parser.add_argument("--backoff", type=float, default=0.5, help="least seconds a client waits after a refusal (429s also send Retry-After)")
     parser.add_argument("--timeout", type=float, default=180.0, help="client-side timeout per request")
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()

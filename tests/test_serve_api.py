@@ -235,6 +235,7 @@ def test_queue_full_is_429_and_requests_run_in_order(tiny_llm):
         refused = post(json=_chat())
         assert refused.status_code == 429
         assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+        assert refused.headers["retry-after"] == "1"
         gated.gate.set()
         first.join(30)
         second.join(30)

@@ -311,7 +311,9 @@ def create_app(config: ServeConfig, assistant: Assistant | None = None):
 
     def error_response(exc: BaseException) -> JSONResponse:
         error = as_api_error(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        if error.status in (429, 503):
+            headers["Retry-After"] = "1"
         return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
     @app.exception_handler(APIError)
@@ -381,6 +383,8 @@ def create_app(config: ServeConfig, assistant: Assistant | None = None):
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
         authorize(request)
+        if worker.full:  # refuse before reading and decoding the body, so a busy server stays cheap to ask
+            raise QueueFull(f"the server is busy: all {worker.max_queue} queue slots are taken; retry later")
         try:
             chat = ChatRequest.model_validate_json(await read_body(request))
         except ValidationError as exc:

@@ -87,6 +87,10 @@ class GenerationWorker:
     def queued(self) -> int:
         return self._jobs.qsize()
 
+    @property
+    def full(self) -> bool:
+        return self._jobs.full()
+
     def start(self) -> None:
         self._thread.start()
 
