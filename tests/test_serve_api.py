@@ -245,6 +245,24 @@ def test_queue_full_is_429_and_requests_run_in_order(tiny_llm):
         assert "Question first?" in prompts[0] and "Question second?" in prompts[1]
 
 
+def test_refused_when_the_answer_would_come_too_late(tiny_llm):
+    gated = GatedLLM(tiny_llm)
+    config = ServeConfig(max_queue=8, request_timeout_s=20)
+    with ThreadServer(create_app(config, Assistant(tiny_assistant(tiny_llm).config, llm=gated))) as srv:
+        worker = srv.server.config.app.state.worker
+        first = threading.Thread(target=httpx.post, args=(srv.url + "/v1/chat/completions",),
+                                 kwargs={"json": _chat(), "timeout": 30})
+        first.start()
+        wait_until(lambda: worker.busy)
+        worker.service_s = 15.0  # as if recent answers took 15 s: one more would wait 15 s and finish after 30 s
+        refused = httpx.post(srv.url + "/v1/chat/completions", json=_chat(), timeout=30)
+        assert refused.status_code == 429 and "expected wait" in refused.json()["error"]["message"]
+        worker.service_s = 5.0
+        gated.gate.set()
+        assert httpx.post(srv.url + "/v1/chat/completions", json=_chat(max_tokens=2), timeout=30).status_code == 200
+        first.join(30)
+
+
 def test_request_timeout_is_504_and_streams_an_error(tiny_llm):
     gated = GatedLLM(tiny_llm)
     config = ServeConfig(request_timeout_s=0.5)
@@ -306,3 +324,14 @@ def test_cli_serve_with_the_default_gguf(gemma_gguf, tmp_path):
         process.terminate()
         process.wait(15)
         log.close()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["serve", "--model", "missing.gguf"], "GGUF model file not found"),
+    (["demo", "--set", "no_such_key=1"], "no_such_key"),
+])
+def test_cli_bad_input_is_one_line(args, message):
+    done = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -360,6 +360,15 @@ def create_app(config: ServeConfig, assistant: Assistant | None = None):
                 raise APIError(413, f"the request body is larger than {limit:,} bytes", code="request_too_large")
         return bytes(body)
 
+    def refuse_when_busy() -> None:
+        """429 when the queue is full, or when the queue is so long that the answer would come too late."""
+        if worker.full:
+            raise QueueFull(f"the server is busy: all {worker.max_queue} queue slots are taken; retry later")
+        wait = worker.expected_wait_s()
+        if wait > 0 and wait + (worker.service_s or 0.0) > config.request_timeout_s:
+            raise QueueFull(f"the server is busy: the expected wait ({wait:.0f} s) would exceed the "
+                            f"{config.request_timeout_s:g} s time limit; retry later")
+
     def model_card() -> dict[str, Any]:
         return {"id": config.model_name, "object": "model", "created": created, "owned_by": "visual-med-alpaca"}
 
@@ -383,8 +392,7 @@ def create_app(config: ServeConfig, assistant: Assistant | None = None):
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
         authorize(request)
-        if worker.full:  # refuse before reading and decoding the body, so a busy server stays cheap to ask
-            raise QueueFull(f"the server is busy: all {worker.max_queue} queue slots are taken; retry later")
+        refuse_when_busy()  # before reading and decoding the body, so a busy server stays cheap to ask
         try:
             chat = ChatRequest.model_validate_json(await read_body(request))
         except ValidationError as exc:
@@ -413,6 +421,7 @@ def create_app(config: ServeConfig, assistant: Assistant | None = None):
                    "seed": chat.seed}
         settings = assistant.config.generation.model_copy(update={k: v for k, v in updates.items() if v is not None})
         job = Job(question, image, chat.expert, settings, config.request_timeout_s, asyncio.get_running_loop())
+        refuse_when_busy()
         worker.submit(job)
         kind, value = await job.next_event()
         if kind == "error":

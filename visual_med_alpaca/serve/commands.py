@@ -10,6 +10,7 @@ from typing import Any, Optional
 import typer
 
 from ..cli import SetOpt, _overrides, app
+from ..errors import UserInputError
 from ..prompts import RESEARCH_NOTICE
 
 
@@ -59,11 +60,15 @@ def serve(
     }, env_prefix="VMED_SERVE_")
     import uvicorn
 
+    from ..pipeline import Assistant
     from .api import create_app
 
-    typer.secho(f"{RESEARCH_NOTICE}\nloading the model, then serving on "
-                f"http://{serve_config.host}:{serve_config.port}/v1", err=True, dim=True)
-    uvicorn.run(create_app(serve_config), host=serve_config.host, port=serve_config.port, log_level=log_level)
+    typer.secho(f"{RESEARCH_NOTICE}\nloading the model ...", err=True, dim=True)
+    assistant = Assistant(serve_config.assistant)
+    assistant.llm  # a missing or broken model fails here, as one line, before the server starts
+    app_ = create_app(serve_config, assistant)
+    typer.secho(f"serving on http://{serve_config.host}:{serve_config.port}/v1", err=True, dim=True)
+    uvicorn.run(app_, host=serve_config.host, port=serve_config.port, log_level=log_level)
 
 
 @app.command()
@@ -97,7 +102,9 @@ def demo(
     models = DemoModels(demo_config)
     typer.secho(f"{RESEARCH_NOTICE}\nloading '{models.labels[0]}' ...", err=True, dim=True)
     models.get(models.labels[0])
-    build_demo(demo_config, models).launch(
-        server_name=demo_config.host, server_port=demo_config.port, share=demo_config.share,
-        max_file_size=int(demo_config.max_file_mb * 2**20), show_error=True,
-    )
+    page = build_demo(demo_config, models)
+    try:
+        page.launch(server_name=demo_config.host, server_port=demo_config.port, share=demo_config.share,
+                    max_file_size=int(demo_config.max_file_mb * 2**20), show_error=True)
+    except OSError as exc:  # e.g. the port is taken
+        raise UserInputError(f"cannot serve the demo on {demo_config.host}:{demo_config.port}: {exc}") from None

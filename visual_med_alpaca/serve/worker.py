@@ -79,6 +79,7 @@ class GenerationWorker:
         self.assistant = assistant
         self.max_queue = max_queue
         self.busy = False
+        self.service_s: float | None = None  # moving average of one job's time, for admission decisions
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="vmed-generation", daemon=True)
@@ -90,6 +91,10 @@ class GenerationWorker:
     @property
     def full(self) -> bool:
         return self._jobs.full()
+
+    def expected_wait_s(self) -> float:
+        """Seconds a new job would wait before it starts, from the recent average job time (0 until known)."""
+        return (self.queued + self.busy) * (self.service_s or 0.0)
 
     def start(self) -> None:
         self._thread.start()
@@ -126,6 +131,7 @@ class GenerationWorker:
             if job.cancelled.is_set():
                 continue  # its client already gave up or timed out while it waited
             self.busy = True
+            started = time.monotonic()
             try:
                 self._run(job)
             except Exception as exc:  # noqa: BLE001 - reported to the client, the worker lives on
@@ -134,6 +140,8 @@ class GenerationWorker:
                 job.emit("error", exc)
             finally:
                 self.busy = False
+                took = time.monotonic() - started
+                self.service_s = took if self.service_s is None else 0.7 * self.service_s + 0.3 * took
 
     def _run(self, job: Job) -> None:
         stream = self.assistant.stream(job.question, job.image, job.expert, job.settings)
