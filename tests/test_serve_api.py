@@ -270,12 +270,15 @@ def test_request_timeout_is_504_and_streams_an_error(tiny_llm):
         response = httpx.post(srv.url + "/v1/chat/completions", json=_chat(), timeout=30)
         assert response.status_code == 504
         assert response.json()["error"]["code"] == "timeout"
+        worker = srv.server.config.app.state.worker
+        gated.gate.set()
+        wait_until(lambda: not worker.busy)
+        gated.gate.clear()
         client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0)
         with pytest.raises(openai.APIError, match="did not finish"):
             for _ in client.chat.completions.create(model=MODEL, messages=_chat()["messages"], stream=True):
                 pass
         gated.gate.set()
-        worker = srv.server.config.app.state.worker
         wait_until(lambda: not worker.busy and worker.queued == 0)
         assert worker._thread.is_alive()  # the worker survived both timeouts
 

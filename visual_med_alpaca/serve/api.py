@@ -365,7 +365,7 @@ def create_app(config: ServeConfig, assistant: Assistant | None = None):
         if worker.full:
             raise QueueFull(f"the server is busy: all {worker.max_queue} queue slots are taken; retry later")
         wait = worker.expected_wait_s()
-        if wait > 0 and wait + (worker.service_s or 0.0) > config.request_timeout_s:
+        if wait > 0 and wait + worker.job_s() > config.request_timeout_s:
             raise QueueFull(f"the server is busy: the expected wait ({wait:.0f} s) would exceed the "
                             f"{config.request_timeout_s:g} s time limit; retry later")
 

@@ -80,6 +80,7 @@ class GenerationWorker:
         self.max_queue = max_queue
         self.busy = False
         self.service_s: float | None = None  # moving average of one job's time, for admission decisions
+        self._started = 0.0
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="vmed-generation", daemon=True)
@@ -92,9 +93,14 @@ class GenerationWorker:
     def full(self) -> bool:
         return self._jobs.full()
 
+    def job_s(self) -> float:
+        """A job's expected time: the recent average, or at least how long the running one has taken so far."""
+        running = time.monotonic() - self._started if self.busy else 0.0
+        return max(self.service_s or 0.0, running)
+
     def expected_wait_s(self) -> float:
-        """Seconds a new job would wait before it starts, from the recent average job time (0 until known)."""
-        return (self.queued + self.busy) * (self.service_s or 0.0)
+        """Seconds a new job would wait before it starts (0 while nothing is known)."""
+        return (self.queued + self.busy) * self.job_s()
 
     def start(self) -> None:
         self._thread.start()
@@ -130,8 +136,8 @@ class GenerationWorker:
                 return
             if job.cancelled.is_set():
                 continue  # its client already gave up or timed out while it waited
+            started = self._started = time.monotonic()
             self.busy = True
-            started = time.monotonic()
             try:
                 self._run(job)
             except Exception as exc:  # noqa: BLE001 - reported to the client, the worker lives on
