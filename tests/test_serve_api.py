@@ -310,19 +310,16 @@ def test_cli_serve_with_the_default_gguf(gemma_gguf, tmp_path):
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "visual_med_alpaca.cli", "serve", "--port", str(port), "--max-new-tokens", "8", "--threads", "1",
-         "--api-key-file", str(key_file)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "visual_med_alpaca.cli", "serve", "--port", str(port), "--max-new-tokens", "8",
+         "--threads", "1", "--api-key-file", str(key_file)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=90, process=process)
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0, timeout=60)
-        reply = client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "What are the chemicals that treat hair loss?"}])
-        assert reply.choices[0].message.content.strip()
-        assert "gemma" in reply.model_extra["x_visual_med_alpaca"]["llm"]
         chunks = list(client.chat.completions.create(
             model=MODEL, messages=image_message(QUESTION, data_url(EXAMPLES / "bar_chart.png")), stream=True))
-        assert "".join(c.choices[0].delta.content or "" for c in chunks).strip()
-        assert chunks[0].model_extra["x_visual_med_alpaca"]["expert"] != "none"
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
+        extension = chunks[0].model_extra["x_visual_med_alpaca"]
+        assert "gemma" in extension["llm"] and extension["expert"] != "none"
     finally:
         process.terminate()
         process.wait(15)

@@ -68,7 +68,7 @@ def demo_url(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("demo") / "demo.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "visual_med_alpaca.cli", "demo", "--port", str(port), "--max-new-tokens", "12", "--threads", "1"],
+            [sys.executable, "-m", "visual_med_alpaca.cli", "demo", "--port", str(port), "--max-new-tokens", "8", "--threads", "1"],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", timeout=120, process=process)
