@@ -139,6 +139,7 @@ COMMAND_MODULES = [
     # evaluation:
 
     # serving (demo, serve):
+    "visual_med_alpaca.serve.commands",
 
 ]
 
@@ -167,4 +168,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m visual_med_alpaca.cli` this file is `__main__`, but command modules register on
+    # `visual_med_alpaca.cli.app`: start from that module so their commands exist.
+    from visual_med_alpaca.cli import main as package_main
+
+    package_main()

@@ -1,0 +1,205 @@
+"""Load test for `vmed serve`: N concurrent streaming clients for a bounded time, then a table.
+
+Starts `vmed serve` on 127.0.0.1 (the embedded default GGUF unless told otherwise) or uses --url. Each
+client sends streamed chat completions in a loop, half of them with the bundled bar chart, and backs off
+briefly on HTTP 429. Reports completed requests/s, latency and time-to-first-token percentiles, 429s,
+other 4xx, 5xx and transport errors. Goal: 0 errors, 0 5xx, every request answered or cleanly 429.
+
+    python bench/bench_serve.py --clients 16 --duration 60 --max-tokens 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+QUESTIONS = ["What are the chemicals that treat hair loss?", "How effective is this treatment on papule?",
+             "What is the normal range of systolic blood pressure?", "What does this chart show?"]
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    first_tokens: list[float] = field(default_factory=list)
+    status: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def count(self, key: str) -> None:
+        self.status[key] = self.status.get(key, 0) + 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: Stats) -> bool | float:
+    """Send one streamed request: True when answered (200 with [DONE]), a 429's Retry-After, or False."""
+    start = time.perf_counter()
+    first = None
+    try:
+        async with client.stream("POST", url, json=body) as response:
+            if response.status_code != 200:
+                await response.aread()
+                stats.count(str(response.status_code))
+                if response.status_code != 429:
+                    stats.failures.append(f"{response.status_code}: {response.text[:200]}")
+                    return False
+                return float(response.headers.get("retry-after", 0)) or False
+            done = False
+            async for line in response.aiter_lines():
+                if not line.startswith("data: "):
+                    continue
+                data = line[6:]
+                if data == "[DONE]":
+                    done = True
+                    break
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    stats.count("stream-error")
+                    stats.failures.append(f"stream error: {chunk['error']['message']}")
+                    return False
+                if first is None and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                    first = time.perf_counter() - start
+    except httpx.HTTPError as exc:
+        stats.count("transport-error")
+        stats.failures.append(f"{type(exc).__name__}: {exc}")
+        return False
+    if not done:
+        stats.count("incomplete")
+        return False
+    stats.count("200")
+    stats.latencies.append(time.perf_counter() - start)
+    if first is not None:
+        stats.first_tokens.append(first)
+    return True
+
+
+async def client_loop(index: int, url: str, stop_at: float, args, image_url: str, stats: Stats) -> None:
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    async with httpx.AsyncClient(timeout=args.timeout, headers=headers) as client:
+        n = 0
+        while time.monotonic() < stop_at:
+            question = QUESTIONS[(index + n) % len(QUESTIONS)]
+            content: list[dict] = [{"type": "text", "text": question}]
+            if (index + n) % 2 == 0:
+                content.append({"type": "image_url", "image_url": {"url": image_url}})
+            body = {"model": args.model_name, "stream": True, "max_tokens": args.max_tokens, "seed": n,
+                    "messages": [{"role": "user", "content": content}]}
+            outcome = await one_request(client, url, body, stats)
+            n += 1
+            if outcome is not True:
+                await asyncio.sleep(max(args.backoff, outcome or 0.0))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+async def run(args, base: str) -> tuple[Stats, float]:
+    image = (REPO / "examples" / "bar_chart.png").read_bytes()
+    image_url = "data:image/png;base64," + base64.b64encode(image).decode()
+    stats = Stats()
+    start = time.monotonic()
+    stop_at = start + args.duration
+    await asyncio.gather(*(client_loop(i, base + "/v1/chat/completions", stop_at, args, image_url, stats)
+                           for i in range(args.clients)))
+    return stats, time.monotonic() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds during which clients send requests")
+    parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--max-queue", type=int, default=8, help="server queue slots (when this script starts it)")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads of the server it starts")
+    parser.add_argument("--model", default="default", help="model of the server it starts")
+    parser.add_argument("--url", default=None, help="use a running server (e.g. http://127.0.0.1:8000) instead")
+    parser.add_argument("--model-name", default="visual-med-alpaca")
+    parser.add_argument("--api-key", default=None)
+    parser.add_argument("--backoff", type=float, default=0.5, help="least seconds a client waits after a refusal (429s also send Retry-After)")
+    parser.add_argument("--timeout", type=float, default=180.0, help="client-side timeout per request")
+    parser.add_argument("--json-out", type=Path, default=None)
+    args = parser.parse_args()
+
+    server = None
+    base = args.url
+    if base is None:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "visual_med_alpaca.cli", "serve", "--port", str(port), "--model", args.model,
+                   "--max-queue", str(args.max_queue), "--max-tokens", str(max(args.max_tokens, 16)),
+                   "--log-level", "warning"]
+        if args.threads:
+            command += ["--threads", str(args.threads)]
+        server = subprocess.Popen(command, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(base + "/healthz", timeout=2).json()
+                break
+            except (httpx.HTTPError, ValueError):
+                if server is not None and server.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("the server did not start")
+                time.sleep(0.3)
+        load_before = os.getloadavg()[0]
+        stats, elapsed = asyncio.run(run(args, base))
+        load_after = os.getloadavg()[0]
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(15)
+
+    ok = stats.status.get("200", 0)
+    fivexx = sum(v for k, v in stats.status.items() if k.startswith("5"))
+    other4xx = sum(v for k, v in stats.status.items() if k.startswith("4") and k != "429")
+    errors = sum(v for k, v in stats.status.items() if not k[0].isdigit())
+    rows = [
+        ("model", health["llm"]),
+        ("clients / duration / max_tokens", f"{args.clients} / {args.duration:g} s / {args.max_tokens}"),
+        ("server queue slots", str(health["max_queue"])),
+        ("wall time (until the last answer)", f"{elapsed:.1f} s"),
+        ("answered (200, [DONE])", str(ok)),
+        ("answered requests/s", f"{ok / elapsed:.2f}"),
+        ("latency p50 / p95", f"{percentile(stats.latencies, 50):.2f} s / {percentile(stats.latencies, 95):.2f} s"),
+        ("time to first token p50 / p95",
+         f"{percentile(stats.first_tokens, 50):.2f} s / {percentile(stats.first_tokens, 95):.2f} s"),
+        ("429 (queue full, retried)", str(stats.status.get("429", 0))),
+        ("other 4xx", str(other4xx)),
+        ("5xx", str(fivexx)),
+        ("errors (transport, stream, incomplete)", str(errors)),
+        ("1-min load average before / after", f"{load_before:.1f} / {load_after:.1f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{'metric':<{width}}  value\n{'-' * width}  {'-' * 40}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    for failure in stats.failures[:10]:
+        print("failure:", failure)
+    if args.json_out:
+        args.json_out.write_text(json.dumps({k: v for k, v in rows} | {"status": stats.status}, indent=2))
+    sys.exit(1 if fivexx or other4xx or errors else 0)
+
+
+if __name__ == "__main__":
+    main()

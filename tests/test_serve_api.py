@@ -1,0 +1,337 @@
+"""`vmed serve`: the official openai client against a real uvicorn server on 127.0.0.1, and every bad request."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import subprocess
+import sys
+import threading
+from functools import partial
+
+import httpx
+import pytest
+from conftest import EXAMPLES, REPO, free_port, wait_for_http
+from helpers_serve import GatedLLM, ThreadServer, data_url, wait_until
+
+from visual_med_alpaca.config import AssistantConfig, GenerationSettings, LLMConfig
+from visual_med_alpaca.images import load_image
+from visual_med_alpaca.pipeline import Assistant
+from visual_med_alpaca.prompts import RESEARCH_NOTICE, build_prompt
+from visual_med_alpaca.serve.api import ServeConfig, create_app
+
+openai = pytest.importorskip("openai")
+
+KEY = "sk-test-serve-123"
+MODEL = "visual-med-alpaca"
+QUESTION = "How effective is this treatment on papule?"
+
+
+@pytest.fixture(scope="module")
+def tiny_llm(tiny_llama_dir):
+    config = AssistantConfig(llm=LLMConfig(backend="hf", model=str(tiny_llama_dir)))
+    return Assistant(config).llm
+
+
+def tiny_assistant(llm) -> Assistant:
+    config = AssistantConfig(generation=GenerationSettings(max_new_tokens=8, stop_on_repeat=False))
+    return Assistant(config, llm=llm)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_llm, tmp_path_factory):
+    key_file = tmp_path_factory.mktemp("keys") / "keys.txt"
+    key_file.write_text(f"# accepted keys\n{KEY}\n")
+    config = ServeConfig(api_key_file=key_file, max_body_bytes=256 * 1024, max_image_pixels=1_000_000,
+                         max_tokens=64, max_queue=2)
+    with ThreadServer(create_app(config, tiny_assistant(tiny_llm))) as running:
+        yield running
+
+
+@pytest.fixture()
+def client(server):
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0, timeout=30)
+
+
+def image_message(question: str, url: str) -> list[dict]:
+    return [{"role": "user", "content": [{"type": "text", "text": question},
+                                         {"type": "image_url", "image_url": {"url": url}}]}]
+
+
+def test_text_question_not_streamed(client):
+    raw = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=[{"role": "user", "content": "What treats hair loss?"}], max_tokens=6, seed=1)
+    assert raw.headers["x-research-notice"] == RESEARCH_NOTICE
+    reply = raw.parse()
+    assert reply.object == "chat.completion"
+    assert isinstance(reply.choices[0].message.content, str)
+    assert reply.choices[0].finish_reason in ("stop", "length")
+    extension = reply.model_extra["x_visual_med_alpaca"]
+    assert extension["expert"] == "none" and extension["expert_text"] is None
+    assert extension["prompt"] == build_prompt("What treats hair loss?")
+    assert extension["notice"] == RESEARCH_NOTICE
+    usage = reply.usage
+    assert usage.prompt_tokens > 0 and usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert (usage.completion_tokens > 0) == bool(reply.choices[0].message.content)
+
+
+def test_image_question_streamed_matches_not_streamed(client):
+    messages = image_message(QUESTION, data_url(EXAMPLES / "bar_chart.png"))
+    chunks = list(client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8, stream=True,
+                                                 stream_options={"include_usage": True}))
+    extension = chunks[0].model_extra["x_visual_med_alpaca"]
+    expected = Assistant().describe(load_image(EXAMPLES / "bar_chart.png"))
+    assert extension["expert"] == expected.expert and extension["expert_text"] == expected.text
+    assert extension["route"] == expected.route
+    assert extension["prompt"] == build_prompt(QUESTION, expected.text)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] in ("stop", "length")
+    assert chunks[-1].usage is not None and chunks[-1].choices == []
+    whole = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8)
+    assert streamed and streamed == whole.choices[0].message.content  # greedy: same answer either way
+
+
+def test_text_question_streamed_and_earlier_image_kept(client):
+    messages = image_message(QUESTION, data_url(EXAMPLES / "ct_slice.png"))
+    messages += [{"role": "assistant", "content": "It is a CT slice."}, {"role": "user", "content": "Anything else?"}]
+    chunks = list(client.chat.completions.create(model=MODEL, messages=messages, max_tokens=4, stream=True))
+    extension = chunks[0].model_extra["x_visual_med_alpaca"]
+    assert extension["expert"] != "none"  # the follow-up is about the image sent earlier
+    assert "### Instruction:\nAnything else?\n" in extension["prompt"]
+
+
+def test_dicom_image(client, server):
+    pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    from visual_med_alpaca.errors import UserInputError
+
+    dicom = get_testdata_file("CT_small.dcm")
+    messages = image_message("What does this scan show?", data_url(open(dicom, "rb").read(), "application/dicom"))
+    try:
+        expected = Assistant().describe(load_image(dicom))
+    except UserInputError as exc:  # this build cannot read DICOM: the API must refuse it the same way
+        response = httpx.post(server.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {KEY}"},
+                              json={"model": MODEL, "messages": messages})
+        assert response.status_code == 400
+        assert response.json()["error"]["message"] == str(exc).replace(dicom, "the DICOM image")
+        return
+    reply = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=4)
+    extension = reply.model_extra["x_visual_med_alpaca"]
+    assert (extension["expert"], extension["expert_text"]) == (expected.expert, expected.text)
+
+
+def test_models_and_health(client, server):
+    assert [m.id for m in client.models.list().data] == [MODEL]
+    assert client.models.retrieve(MODEL).id == MODEL
+    health = httpx.get(server.url + "/healthz").json()
+    assert health["status"] == "ok" and health["max_queue"] == 2 and health["notice"] == RESEARCH_NOTICE
+
+
+def test_wrong_key_is_401_through_the_client(server):
+    bad = openai.OpenAI(base_url=server.url + "/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        bad.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.body["code"] == "invalid_api_key"
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (width, height), 128).save(out, "PNG")
+    return out.getvalue()
+
+
+def _chat(**fields) -> dict:
+    return {"model": MODEL, "messages": [{"role": "user", "content": "What is aspirin?"}], **fields}
+
+
+BAD_REQUESTS = {
+    "invalid JSON": ("{not json", 400, None),
+    "body not an object": ("[]", 400, None),
+    "missing messages": ({"model": MODEL}, 400, "messages"),
+    "empty messages": (_chat(messages=[]), 400, "messages"),
+    "messages not a list": (_chat(messages="hello"), 400, "messages"),
+    "content wrong type": (_chat(messages=[{"role": "user", "content": 5}]), 400, "messages.0.content"),
+    "unknown part type": (_chat(messages=[{"role": "user", "content": [{"type": "video", "video": "x"}]}]), 400,
+                          "messages.0.content.0"),
+    "unknown role": (_chat(messages=[{"role": "robot", "content": "hi"}]), 400, "messages.0.role"),
+    "max_tokens as string": (_chat(max_tokens="5"), 400, "max_tokens"),
+    "temperature out of range": (_chat(temperature=9), 400, "temperature"),
+    "stream not a boolean": (_chat(stream="yes"), 400, "stream"),
+    "n above 1": (_chat(n=2), 400, "n"),
+    "max_tokens over the limit": (_chat(max_tokens=65), 400, "max_tokens"),
+    "missing model": ({"messages": [{"role": "user", "content": "hi"}]}, 400, "model"),
+    "unknown model": (_chat(model="gpt-4o"), 404, "model"),
+    "no user message": (_chat(messages=[{"role": "system", "content": "be brief"}]), 400, "messages"),
+    "empty question": (_chat(messages=[{"role": "user", "content": "   "}]), 400, "messages.0.content"),
+    "bad base64": (_chat(messages=image_message("q", "data:image/png;base64,@@not-base64@@")), 400, "image_url"),
+    "data URL not base64": (_chat(messages=image_message("q", "data:image/png,rawbytes")), 400, "image_url"),
+    "not an image": (_chat(messages=image_message("q", data_url(b"just some text, not a picture"))), 400,
+                     "image_url"),
+    "truncated image": (_chat(messages=image_message("q", data_url(_png(64, 64)[:60]))), 400, "image_url"),
+    "empty image": (_chat(messages=image_message("q", "data:image/png;base64,")), 400, "image_url"),
+    "too many pixels": (_chat(messages=image_message("q", data_url(_png(1100, 1000)))), 413, "image_url"),
+    "remote image refused": (_chat(messages=image_message("q", "http://127.0.0.1:9/x.png")), 400, "image_url"),
+    "not a URL": (_chat(messages=image_message("q", "file:///etc/passwd")), 400, "image_url"),
+    "two images in a message": (_chat(messages=[{"role": "user", "content": [
+        {"type": "text", "text": "q"}, {"type": "image_url", "image_url": {"url": data_url(_png(8, 8))}},
+        {"type": "image_url", "image_url": {"url": data_url(_png(8, 8))}}]}]), 400, "messages.0.content"),
+    "body too large": (_chat(messages=[{"role": "user", "content": "x" * 300_000}]), 413, None),
+    "unknown expert": (_chat(expert="no-such-expert", messages=image_message("q", data_url(_png(8, 8)))), 400, None),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_bad_request_gets_openai_error(server, case):
+    body, status, param = BAD_REQUESTS[case]
+    content = body if isinstance(body, str) else json.dumps(body)
+    response = httpx.post(server.url + "/v1/chat/completions", content=content,
+                          headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"]
+    assert error["type"] == "invalid_request_error"
+    if param is not None:
+        assert error["param"] == param
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": KEY}])
+def test_auth_required(server, headers):
+    for method, path in (("POST", "/v1/chat/completions"), ("GET", "/v1/models")):
+        response = httpx.request(method, server.url + path, json=_chat(), headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_api_key"
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_unknown_route_and_method_are_json(server):
+    assert httpx.get(server.url + "/v1/nothing").json()["error"]["type"] == "invalid_request_error"
+    response = httpx.get(server.url + "/v1/chat/completions", headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 405 and "error" in response.json()
+
+
+def test_queue_full_is_429_and_requests_run_in_order(tiny_llm):
+    gated = GatedLLM(tiny_llm)
+    with ThreadServer(create_app(ServeConfig(max_queue=1), Assistant(tiny_assistant(tiny_llm).config, llm=gated))) as srv:
+        post = partial(httpx.post, srv.url + "/v1/chat/completions", timeout=30)
+        health = lambda: httpx.get(srv.url + "/healthz").json()  # noqa: E731
+        results: dict[str, httpx.Response] = {}
+        finished: list[str] = []
+
+        def send(name):
+            results[name] = post(json=_chat(messages=[{"role": "user", "content": f"Question {name}?"}]))
+            finished.append(name)
+
+        first = threading.Thread(target=send, args=("first",))
+        first.start()
+        wait_until(lambda: health()["busy"])
+        second = threading.Thread(target=send, args=("second",))
+        second.start()
+        wait_until(lambda: health()["queued"] == 1)
+        refused = post(json=_chat())
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+        assert refused.headers["retry-after"] == "1"
+        gated.gate.set()
+        first.join(30)
+        second.join(30)
+        assert results["first"].status_code == results["second"].status_code == 200
+        assert finished == ["first", "second"]
+        prompts = [results[n].json()["x_visual_med_alpaca"]["prompt"] for n in ("first", "second")]
+        assert "Question first?" in prompts[0] and "Question second?" in prompts[1]
+
+
+def test_refused_when_the_answer_would_come_too_late(tiny_llm):
+    gated = GatedLLM(tiny_llm)
+    config = ServeConfig(max_queue=8, request_timeout_s=20)
+    with ThreadServer(create_app(config, Assistant(tiny_assistant(tiny_llm).config, llm=gated))) as srv:
+        worker = srv.server.config.app.state.worker
+        first = threading.Thread(target=httpx.post, args=(srv.url + "/v1/chat/completions",),
+                                 kwargs={"json": _chat(), "timeout": 30})
+        first.start()
+        wait_until(lambda: worker.busy)
+        worker.service_s = 15.0  # as if recent answers took 15 s: one more would wait 15 s and finish after 30 s
+        refused = httpx.post(srv.url + "/v1/chat/completions", json=_chat(), timeout=30)
+        assert refused.status_code == 429 and "expected wait" in refused.json()["error"]["message"]
+        worker.service_s = 5.0
+        gated.gate.set()
+        assert httpx.post(srv.url + "/v1/chat/completions", json=_chat(max_tokens=2), timeout=30).status_code == 200
+        first.join(30)
+
+
+def test_request_timeout_is_504_and_streams_an_error(tiny_llm):
+    gated = GatedLLM(tiny_llm)
+    config = ServeConfig(request_timeout_s=0.5)
+    with ThreadServer(create_app(config, Assistant(tiny_assistant(tiny_llm).config, llm=gated))) as srv:
+        response = httpx.post(srv.url + "/v1/chat/completions", json=_chat(), timeout=30)
+        assert response.status_code == 504
+        assert response.json()["error"]["code"] == "timeout"
+        worker = srv.server.config.app.state.worker
+        gated.gate.set()
+        wait_until(lambda: not worker.busy)
+        gated.gate.clear()
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0)
+        with pytest.raises(openai.APIError, match="did not finish"):
+            for _ in client.chat.completions.create(model=MODEL, messages=_chat()["messages"], stream=True):
+                pass
+        gated.gate.set()
+        wait_until(lambda: not worker.busy and worker.queued == 0)
+        assert worker._thread.is_alive()  # the worker survived both timeouts
+
+
+def test_remote_image_when_allowed(tiny_llm):
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(EXAMPLES))
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    try:
+        config = ServeConfig(allow_remote_images=True)
+        with ThreadServer(create_app(config, tiny_assistant(tiny_llm))) as srv:
+            base = f"http://127.0.0.1:{files.server_address[1]}"
+            ok = httpx.post(srv.url + "/v1/chat/completions", timeout=30,
+                            json=_chat(max_tokens=2, messages=image_message("q", base + "/line_chart.png")))
+            assert ok.status_code == 200
+            assert ok.json()["x_visual_med_alpaca"]["expert"] != "none"
+            missing = httpx.post(srv.url + "/v1/chat/completions", timeout=30,
+                                 json=_chat(messages=image_message("q", base + "/missing.png")))
+            assert missing.status_code == 400 and missing.json()["error"]["param"] == "image_url"
+    finally:
+        files.shutdown()
+
+
+@pytest.mark.slow
+def test_cli_serve_with_the_default_gguf(gemma_gguf, tmp_path):
+    """`vmed serve` end to end: the real embedded Gemma GGUF, through the CLI, with the openai client."""
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY)
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "visual_med_alpaca.cli", "serve", "--port", str(port), "--max-new-tokens", "8",
+         "--threads", "1", "--api-key-file", str(key_file)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout=90, process=process)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0, timeout=60)
+        chunks = list(client.chat.completions.create(
+            model=MODEL, messages=image_message(QUESTION, data_url(EXAMPLES / "bar_chart.png")), stream=True))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
+        extension = chunks[0].model_extra["x_visual_med_alpaca"]
+        assert "gemma" in extension["llm"] and extension["expert"] != "none"
+    finally:
+        process.terminate()
+        process.wait(15)
+        log.close()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["serve", "--model", "missing.gguf"], "GGUF model file not found"),
+    (["demo", "--set", "no_such_key=1"], "no_such_key"),
+])
+def test_cli_bad_input_is_one_line(args, message):
+    done = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

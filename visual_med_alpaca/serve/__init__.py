@@ -1,0 +1,1 @@
+"""Serving: the OpenAI-compatible HTTP API (`vmed serve`) and the Gradio demo (`vmed demo`)."""
