@@ -25,6 +25,7 @@ EXPERTS: dict[str, str] = {
     # charts:
 
     # radiology:
+    "dicom": "visual_med_alpaca.experts.dicom:DicomExpert",
 
 }
 

@@ -1,0 +1,78 @@
+"""Shared helpers for the radiology/DICOM tests: real pydicom test files with PHI planted in them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# Every identifying tag gets a unique, greppable value that is valid for the tag's VR.
+PLANTED = {
+    "PatientName": "Zorbaname^Quillfirst",
+    "PatientID": "PIDX778899",
+    "OtherPatientIDs": "OPIDX445566",
+    "PatientBirthDate": "19450317",
+    "PatientAddress": "12 Plantedaddress Lane Gotham",
+    "PatientTelephoneNumbers": "555-0199-4242",
+    "PatientMotherBirthName": "Mothermaiden^Vexa",
+    "AccessionNumber": "ACCX99821",
+    "InstitutionName": "Plantedinstitute Kvarnholm",
+    "InstitutionAddress": "77 Plantedclinic Road",
+    "InstitutionalDepartmentName": "Plantedward Brisvane",
+    "ReferringPhysicianName": "Refdoctor^Yarrow",
+    "PerformingPhysicianName": "Perfdoctor^Xenia",
+    "NameOfPhysiciansReadingStudy": "Readdoctor^Wystan",
+    "OperatorsName": "Techoperator^Ulla",
+    "RequestingPhysician": "Reqdoctor^Tobin",
+    "StudyID": "STUDYX3141",
+    "StationName": "STATIONX27",
+    "DeviceSerialNumber": "SERIALX8080",
+    "StudyDate": "20230419",
+    "SeriesDate": "20230420",
+    "AcquisitionDate": "20230421",
+    "ContentDate": "20230422",
+    "StudyTime": "101112",
+    "PatientComments": "Plantedcomment Ulvetrask",
+    "AdditionalPatientHistory": "Plantedhistory Ormsbyquay",
+    "StudyInstanceUID": "1.2.826.0.1.3680043.99.777.1",
+    "SeriesInstanceUID": "1.2.826.0.1.3680043.99.777.2",
+}
+# Free-text fields on the allow-list, deliberately polluted with identifying values.
+POLLUTED = {
+    "StudyDescription": "CT chest for Zorbaname",
+    "SeriesDescription": "axial 20230419",
+}
+
+
+def planted_strings() -> list[str]:
+    """Every string that must never appear in any output (names also split into their parts)."""
+    found = []
+    for value in PLANTED.values():
+        found.append(value)
+        found.extend(part for part in value.replace("^", " ").split() if len(part) >= 5)
+    return sorted(set(found))
+
+
+def dicom_file(name: str) -> Path:
+    """A pydicom test file; the US/CR ones come from the optional `pydicom-data` package."""
+    from pydicom.data import get_testdata_file
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = get_testdata_file(name)
+    if path is None:
+        pytest.skip(f"pydicom test file {name} not available (pip install pydicom-data)")
+    return Path(path)
+
+
+def plant_phi(source: Path, target: Path) -> Path:
+    """Copy a real DICOM file with PHI written into every identifying tag."""
+    import pydicom
+
+    ds = pydicom.dcmread(source)
+    for keyword, value in {**PLANTED, **POLLUTED}.items():
+        setattr(ds, keyword, value)
+    ds.save_as(target)
+    return target
