@@ -76,3 +76,34 @@ def plant_phi(source: Path, target: Path) -> Path:
         setattr(ds, keyword, value)
     ds.save_as(target)
     return target
+
+
+# Four real MedPix 2.0 dev images with short, distinct captions (none is shared with VQA-RAD).
+MEDPIX_FEW = {
+    "MPX2485_synpic24205.png": "MRI Images",
+    "MPX2066_synpic26220.png": "Coronal MR T1",
+    "MPX2066_synpic26222.png": "T2 Fat Sat MR",
+    "MPX2022_synpic51768.png": "Inferior pole.",
+}
+
+
+def build_tiny_git(path: Path, seed: int = 0) -> Path:
+    """A tiny random GIT (GitConfig) with a tiny CLIP image processor and the test tokenizer, saved like a
+    user's checkpoint so AutoProcessor / AutoModelForCausalLM load it."""
+    import torch
+    from conftest import build_tokenizer
+    from transformers import CLIPImageProcessor, GitConfig, GitForCausalLM, GitProcessor
+
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer()
+    image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    config = GitConfig(
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8},
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=2, max_position_embeddings=128, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    GitForCausalLM(config).save_pretrained(path)
+    GitProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(path)
+    return path

@@ -21,7 +21,7 @@ pytest.importorskip("pydicom")
 
 FILES = ["CT_small.dcm", "MR_small.dcm", "J2K_pixelrep_mismatch.dcm", "examples_overlay.dcm", "US1_UNCR.dcm",
          "RG1_UNCR.dcm"]
-EXPERTS_SEEING_DICOM = ["image-facts", "dicom"]
+EXPERTS_SEEING_DICOM = ["image-facts", "dicom", "radiology"]
 
 
 def _assert_clean(text: str, where: str) -> None:
@@ -59,7 +59,7 @@ def test_phi_never_reaches_cli_json(tmp_path, tiny_llama_dir):
     assert "MRI" in json.loads(described.stdout)["text"]
     _assert_clean(described.stdout + described.stderr, "vmed describe --json")
     asked = _cli("ask", "What is shown?", "--image", str(planted), "--json", "--model", str(tiny_llama_dir),
-                 "--max-new-tokens", "4", "--expert", "dicom")
+                 "--max-new-tokens", "4", "--expert", "radiology")
     assert asked.returncode == 0, asked.stderr
     payload = json.loads(asked.stdout)
     assert "MRI" in payload["prompt"]

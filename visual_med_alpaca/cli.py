@@ -131,6 +131,7 @@ COMMAND_MODULES = [
     # charts + router:
 
     # radiology + DICOM:
+    "visual_med_alpaca.train.radiology_commands",
 
     # training + export:
 
@@ -167,4 +168,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m visual_med_alpaca.cli` runs this file as __main__; command modules register on the package
+    # module `visual_med_alpaca.cli`, so run that one's main.
+    from visual_med_alpaca.cli import main as package_main
+
+    package_main()

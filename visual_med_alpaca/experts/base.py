@@ -26,6 +26,8 @@ EXPERTS: dict[str, str] = {
 
     # radiology:
     "dicom": "visual_med_alpaca.experts.dicom:DicomExpert",
+    "radiology": "visual_med_alpaca.experts.radiology:RadiologyExpert",
+    "medgit": "visual_med_alpaca.experts.medgit:MedGitExpert",
 
 }
 
