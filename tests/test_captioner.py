@@ -110,20 +110,32 @@ def test_caption_metrics():
 
 def _config(tiny_git: Path, few_pairs: Path, out: Path, **extra) -> CaptionerTrainConfig:
     data = {"kind": "jsonl", "captions": str(few_pairs), "val_fraction": 0.0, "exclude_list": None}
-    return CaptionerTrainConfig(model=str(tiny_git), output_dir=str(out), data=data, batch_size=4,
-                                max_caption_tokens=24, **extra)
+    settings = {"batch_size": 4, "max_caption_tokens": 24, **extra}
+    return CaptionerTrainConfig(model=str(tiny_git), output_dir=str(out), data=data, **settings)
 
 
-def test_resume_continues_exactly(tiny_git, few_pairs, tmp_path):
-    straight = train_captioner(_config(tiny_git, few_pairs, tmp_path / "a", max_steps=4, save_every=2,
-                                       batch_size=2, learning_rate=1e-3))
-    train_captioner(_config(tiny_git, few_pairs, tmp_path / "b", max_steps=2, save_every=2, batch_size=2,
-                            learning_rate=1e-3))
+def test_resume_continues_exactly(tiny_git, few_pairs, tmp_path, monkeypatch):
+    import visual_med_alpaca.train.captioner as captioner
+
+    settings = {"max_steps": 4, "save_every": 2, "batch_size": 2, "learning_rate": 1e-3}
+    straight = train_captioner(_config(tiny_git, few_pairs, tmp_path / "a", **settings))
+    calls = []
+
+    def interrupted(model, batch):  # the run dies during step 3, after checkpoint-2
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return captioner.training_loss.__wrapped__(model, batch)
+
+    interrupted.__wrapped__ = captioner.training_loss
+    monkeypatch.setattr(captioner, "training_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_captioner(_config(tiny_git, few_pairs, tmp_path / "b", **settings))
+    monkeypatch.undo()
     assert (tmp_path / "b" / "checkpoint-2").is_dir()
     with pytest.raises(UserInputError, match="--resume"):
-        train_captioner(_config(tiny_git, few_pairs, tmp_path / "b", max_steps=4, batch_size=2))
-    resumed = train_captioner(_config(tiny_git, few_pairs, tmp_path / "b", max_steps=4, save_every=2,
-                                      batch_size=2, learning_rate=1e-3), resume=True)
+        train_captioner(_config(tiny_git, few_pairs, tmp_path / "b", **settings))
+    resumed = train_captioner(_config(tiny_git, few_pairs, tmp_path / "b", **settings), resume=True)
     history = json.loads((tmp_path / "b" / "metrics.json").read_text())["history"]
     reference = json.loads((tmp_path / "a" / "metrics.json").read_text())["history"]
     assert [h["step"] for h in history] == [1, 2, 3, 4]
@@ -142,8 +154,14 @@ def test_tiny_git_overfits_real_medpix_and_reloads_through_expert(tiny_git, few_
     expert = MedGitExpert(model=result["model"], num_beams=2, max_new_tokens=24)
     images = [load_image(json.loads(line)["image"]) for line in few_pairs.open()]
     captions = expert.describe_batch(images)
-    assert sum(c == t for c, t in zip(captions, MEDPIX_FEW.values())) >= 1, captions
+    assert sum(c == t for c, t in zip(captions, MEDPIX_FEW.values())) >= 3, captions
     assert expert.describe(images[0]) == captions[0]  # batched and single decoding agree
+    from visual_med_alpaca.experts.radiology import RadiologyExpert
+
+    with_facts = RadiologyExpert(captioner=result["model"], num_beams=2, max_new_tokens=24).describe(images[0])
+    assert with_facts.endswith(f"Caption: {captions[0]}") and " image" in with_facts.split("Caption:")[0]
+    plain = RadiologyExpert(captioner=result["model"], prefix_facts=False, num_beams=2, max_new_tokens=24)
+    assert plain.describe(images[0]) == captions[0]
 
 
 def test_medgit_hub_id_offline_is_a_clear_error(monkeypatch):
@@ -154,3 +172,20 @@ def test_medgit_hub_id_offline_is_a_clear_error(monkeypatch):
         MedGitExpert(model="cambridgeltl/med-git-base")
     with pytest.raises(UserInputError, match="not found"):
         MedGitExpert(model="./no/such/captioner")
+
+
+def test_cli_bad_recipe_inputs_are_clear_errors(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    result = subprocess.run(
+        [sys.executable, "-m", "visual_med_alpaca.cli", "train", "captioner", "--set", "data.kind=csv",
+         "--set", f"data.captions={tmp_path / 'nope.csv'}", "--output-dir", str(tmp_path / "out")],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "captions file not found" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "visual_med_alpaca.cli", "train", "radiology", "--set", f"medpix_dir={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "training data not found" in result.stderr
