@@ -197,6 +197,12 @@ def _checkpoints(output: Path) -> list[Path]:
 
 def train_captioner(cfg: CaptionerTrainConfig, resume: bool = False) -> dict:
     """Train, validate, checkpoint; returns the final metrics (also written to output_dir/metrics.json)."""
+    output = Path(cfg.output_dir)
+    existing = _checkpoints(output)
+    if existing and not resume:
+        raise UserInputError(f"{output} already has checkpoints; pass --resume to continue, or pick a new output_dir")
+    pairs = load_pairs(cfg.data)  # bad data fails here, before the heavy imports
+
     import torch
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, set_seed
@@ -206,15 +212,12 @@ def train_captioner(cfg: CaptionerTrainConfig, resume: bool = False) -> dict:
 
     from ..experts.medgit import load_captioner
 
-    output = Path(cfg.output_dir)
-    existing = _checkpoints(output)
-    if existing and not resume:
-        raise UserInputError(f"{output} already has checkpoints; pass --resume to continue, or pick a new output_dir")
     set_seed(cfg.seed)
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.mixed_precision,
                               dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
-    pairs = load_pairs(cfg.data)
     train_pairs, val_pairs = split_pairs(pairs, cfg.data.val_fraction, cfg.seed)
+    if not train_pairs:
+        raise UserInputError("the validation split took every image; lower data.val_fraction")
     processor, model = load_captioner(cfg.model)
     bos = model.config.bos_token_id if model.config.bos_token_id is not None else processor.tokenizer.cls_token_id
     eos = model.config.eos_token_id if model.config.eos_token_id is not None else processor.tokenizer.sep_token_id
