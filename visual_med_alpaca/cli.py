@@ -131,6 +131,7 @@ COMMAND_MODULES = [
     # charts + router:
 
     # radiology + DICOM:
+    "visual_med_alpaca.train.radiology_commands",
 
     # training + export:
 

@@ -25,6 +25,9 @@ EXPERTS: dict[str, str] = {
     # charts:
 
     # radiology:
+    "dicom": "visual_med_alpaca.experts.dicom:DicomExpert",
+    "radiology": "visual_med_alpaca.experts.radiology:RadiologyExpert",
+    "medgit": "visual_med_alpaca.experts.medgit:MedGitExpert",
 
 }
 

@@ -1,0 +1,159 @@
+"""DICOM and NIfTI input on real bundled test files; malformed files; coarse facts only."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers_radiology import dicom_file
+
+from visual_med_alpaca.errors import UserInputError
+from visual_med_alpaca.images import load_image
+from visual_med_alpaca.medical_images import coarse_age, dicom_facts
+
+pydicom = pytest.importorskip("pydicom")
+nibabel = pytest.importorskip("nibabel")
+
+
+def test_ct_small_facts_and_pixels():
+    loaded = load_image(dicom_file("CT_small.dcm"))
+    assert loaded.format == "dicom"
+    assert loaded.image.mode == "RGB" and loaded.image.size == (128, 128)
+    assert loaded.facts["modality"] == "CT"
+    assert loaded.facts["plane"] == "axial"
+    assert loaded.facts["slice thickness"] == "5 mm"
+    assert loaded.facts["pixel spacing"] == "0.661 x 0.661 mm"
+    assert np.asarray(loaded.image).std() > 20  # a real picture, not a flat field
+
+
+def test_head_ct_jpeg2000_decodes_with_pylibjpeg():
+    pytest.importorskip("openjpeg")
+    loaded = load_image(dicom_file("J2K_pixelrep_mismatch.dcm"))
+    assert loaded.facts["modality"] == "CT" and loaded.facts["body part"] == "head"
+    assert loaded.image.size == (512, 512)
+
+
+def test_abdomen_mr_window_is_applied(tmp_path):
+    path = dicom_file("examples_overlay.dcm")
+    loaded = load_image(path)
+    assert loaded.facts["modality"] == "MRI" and loaded.facts["body part"] == "abdomen"
+    assert any("window" in note for note in loaded.notes)
+    # A narrower window must saturate more pixels: the VOI transform is really used.
+    ds = pydicom.dcmread(path)
+    wide = (np.asarray(loaded.image)[..., 0] == 255).mean()
+    ds.WindowCenter, ds.WindowWidth = float(np.median(ds.pixel_array)), 10.0
+    ds.save_as(tmp_path / "narrow.dcm")
+    narrow = (np.asarray(load_image(tmp_path / "narrow.dcm").image)[..., 0] == 255).mean()
+    assert narrow > wide + 0.2
+
+
+def test_monochrome1_is_inverted(tmp_path):
+    path = dicom_file("RG1_UNCR.dcm")  # CR chest, MONOCHROME1
+    ds = pydicom.dcmread(path)
+    assert ds.PhotometricInterpretation == "MONOCHROME1"
+    loaded = load_image(path)
+    assert loaded.facts["modality"] == "X-ray" and loaded.facts["view"] == "PA"
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.save_as(tmp_path / "as_mono2.dcm")
+    mono1 = np.asarray(loaded.image, dtype=np.int16)[..., 0]
+    mono2 = np.asarray(load_image(tmp_path / "as_mono2.dcm").image, dtype=np.int16)[..., 0]
+    assert np.abs(mono1 + mono2 - 255).max() <= 1
+
+
+def test_multiframe_shows_middle_frame_with_note():
+    loaded = load_image(dicom_file("emri_small.dcm"))  # 10-frame MR
+    assert "frame 6 of 10 shown (middle)" in loaded.notes
+    frames = pydicom.dcmread(dicom_file("emri_small.dcm")).pixel_array
+    assert frames.shape[0] == 10
+    picture = np.asarray(loaded.image)[..., 0].astype(float)
+    correlations = [np.corrcoef(picture.ravel(), f.ravel().astype(float))[0, 1] for f in frames]
+    assert int(np.argmax(correlations)) == 5
+
+
+def test_ultrasound_colour_file():
+    loaded = load_image(dicom_file("US1_UNCR.dcm"))
+    assert loaded.facts["modality"] == "ultrasound" and loaded.image.size == (640, 480)
+
+
+def test_undecodable_transfer_syntax_is_a_clear_error(tmp_path):
+    ds = pydicom.dcmread(dicom_file("J2K_pixelrep_mismatch.dcm"))
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.100"  # MPEG2: no plugin decodes it
+    ds.save_as(tmp_path / "mpeg.dcm")
+    with pytest.raises(UserInputError, match="MPEG2.*cannot be decoded"):
+        load_image(tmp_path / "mpeg.dcm")
+
+
+def test_truncated_dicom(tmp_path):
+    data = dicom_file("CT_small.dcm").read_bytes()
+    (tmp_path / "cut.dcm").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserInputError, match="truncated"):
+        load_image(tmp_path / "cut.dcm")
+
+
+def test_dicom_without_pixel_data():
+    with pytest.raises(UserInputError, match="no pixel data"):
+        load_image(dicom_file("rtplan.dcm"))
+
+
+def test_wrong_vr(tmp_path):
+    data = dicom_file("CT_small.dcm").read_bytes()
+    rows = data.find(b"\x28\x00\x10\x00US")  # Rows written as DS instead of US
+    (tmp_path / "rows.dcm").write_bytes(data[: rows + 4] + b"DS" + data[rows + 6:])
+    with pytest.raises(UserInputError, match="malformed"):
+        load_image(tmp_path / "rows.dcm")
+    thickness = data.find(b"\x18\x00\x50\x00DS")  # SliceThickness 'abc': dropped, image still loads
+    (tmp_path / "thick.dcm").write_bytes(data[: thickness + 8] + b"abc" + data[thickness + 11:])
+    loaded = load_image(tmp_path / "thick.dcm")
+    assert "slice thickness" not in loaded.facts and loaded.facts["modality"] == "CT"
+
+
+def test_not_dicom_with_dcm_suffix(tmp_path):
+    (tmp_path / "x.dcm").write_bytes(b"hello, this is not DICOM at all" * 10)
+    with pytest.raises(UserInputError):
+        load_image(tmp_path / "x.dcm")
+
+
+@pytest.mark.parametrize("raw,band", [("063Y", "60-69"), ("005M", "under 2"), ("091Y", "90 or older"),
+                                      ("030Y", "30-39"), ("garbage", None)])
+def test_coarse_age(raw, band):
+    assert coarse_age(raw) == band
+
+
+def test_facts_are_an_allow_list():
+    ds = pydicom.dcmread(dicom_file("examples_overlay.dcm"))
+    allowed = {"modality", "body part", "study", "series", "view", "laterality", "plane", "contrast",
+               "slice thickness", "pixel spacing", "patient age", "patient sex"}
+    assert set(dicom_facts(ds)) <= allowed
+    ds.PatientAge = "057Y"
+    assert dicom_facts(ds)["patient age"] == "50-59"
+
+
+# -- NIfTI ----------------------------------------------------------------------------------------
+def _nifti(name: str) -> Path:
+    from nibabel.testing import data_path
+
+    return Path(data_path) / name
+
+
+def test_nifti_middle_axial_slice():
+    loaded = load_image(_nifti("anatomical.nii"))
+    volume = nibabel.as_closest_canonical(nibabel.load(_nifti("anatomical.nii")))
+    assert loaded.format == "nifti" and loaded.facts["plane"] == "axial"
+    assert "axial slice 13 of 25 shown (middle)" in loaded.notes
+    assert loaded.image.size == (volume.shape[0], volume.shape[1])  # rot90: width = x, height = y
+
+
+def test_nifti_4d_and_gz():
+    loaded = load_image(_nifti("example4d.nii.gz"))
+    assert "first of 2 volumes shown" in loaded.notes
+    assert loaded.facts["voxel size"] == "2 x 2 x 2.2 mm"
+
+
+def test_nifti_bad_files(tmp_path):
+    (tmp_path / "bad.nii.gz").write_bytes(gzip.compress(b"not a nifti header" * 3))
+    with pytest.raises(UserInputError, match="NIfTI"):
+        load_image(tmp_path / "bad.nii.gz")
+    with pytest.raises(UserInputError, match="not a NIfTI"):
+        load_image(_nifti("row_major.dconn.nii"))  # CIFTI-2, not a volume

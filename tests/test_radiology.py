@@ -1,0 +1,111 @@
+"""The offline radiology expert and its heads (experts/radiology.py, train/radiology_heads.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from conftest import shared_data
+from helpers_radiology import dicom_file
+
+from visual_med_alpaca.errors import BackendError
+from visual_med_alpaca.experts.radiology import LinearHead, RadiologyExpert
+from visual_med_alpaca.images import load_image
+from visual_med_alpaca.pipeline import Assistant
+from visual_med_alpaca.router import EXPERT_FOR_CLASS
+from visual_med_alpaca.train.radiology_heads import (RadiologyHeadsConfig, _vqa_rad_labels, collect_examples,
+                                                     fit_head, save_head)
+
+# The one sentence shape the expert may produce: type of image only, never findings.
+SENTENCE = re.compile(r"^[A-Z][\w ()/-]* image( of the [\w /]+)?\. \((modality|plane|region)[^()]*(\([^()]*\)[^()]*)*"
+                      r"only the image type is described, not findings\.\)$")
+
+
+@pytest.fixture(scope="module")
+def expert() -> RadiologyExpert:
+    return RadiologyExpert()
+
+
+def test_heads_give_probabilities(expert):
+    loaded = load_image(shared_data("vqa_rad", "images", "synpic54610.jpg"))
+    scores = expert.classify([loaded])[0]
+    for head in ("modality", "plane", "region"):
+        assert abs(sum(scores[head].values()) - 1) < 1e-5
+    assert SENTENCE.match(expert.describe(loaded)), expert.describe(loaded)
+
+
+def test_held_out_medpix_images_are_mostly_right(expert):
+    medpix = shared_data("medpix2")
+    records = [json.loads(line) for line in (medpix / "splitted_dataset" / "descriptions_test.jsonl").open()][:12:2]
+    images = [load_image(medpix / "images" / f"{r['image']}.png") for r in records]
+    predicted = [max(s["modality"].items(), key=lambda kv: kv[1])[0] for s in expert.classify(images)]
+    truth = [{"CT": "CT", "MR": "MRI"}[r["Type"]] for r in records]
+    assert sum(p == t for p, t in zip(predicted, truth)) >= 5, (predicted, truth)
+
+
+def test_dicom_header_is_preferred_and_said(expert):
+    text = expert.describe(load_image(dicom_file("examples_overlay.dcm")))
+    assert text.startswith("Axial MRI image of the abdomen or pelvis.")
+    assert "modality MRI from the DICOM header" in text and "region abdomen or pelvis from the DICOM header" in text
+    assert SENTENCE.match(text)
+    xray = expert.describe(load_image(dicom_file("RG1_UNCR.dcm")))
+    assert xray.startswith("Frontal (PA) X-ray image of the chest.")
+
+
+def test_low_confidence_is_left_out_of_the_sentence():
+    strict = RadiologyExpert(min_confidence=1.01)  # nothing is ever sure enough
+    text = strict.describe(load_image(shared_data("vqa_rad", "images", "synpic54610.jpg")))
+    assert text.startswith("Radiology image.") and text.count("uncertain (best guess") == 3
+
+
+def test_router_sends_radiology_to_this_expert():
+    assert EXPERT_FOR_CLASS["radiology"] == "radiology"
+    description = Assistant().describe(dicom_file("CT_small.dcm"))
+    assert description.expert == "radiology" and "CT image" in description.text
+
+
+def test_missing_heads_is_a_clear_error(tmp_path):
+    with pytest.raises(BackendError, match="vmed train radiology"):
+        RadiologyExpert(heads_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_saved_head_matches_sklearn(tmp_path, n_classes):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 16)).astype(np.float32)
+    labels = [f"c{i % n_classes}" for i in range(60)]
+    features[:, 0] += np.array([i % n_classes for i in range(60)]) * 2
+    pipe, _ = fit_head(features, labels, [0.1, 1.0], seed=0)
+    save_head(pipe, tmp_path, "h", {})
+    ours = LinearHead(tmp_path, "h").predict(features)
+    theirs = pipe.predict_proba(features)
+    for row, expected in zip(ours, theirs):
+        assert np.allclose([row[c] for c in pipe.classes_], expected, atol=1e-4)
+
+
+def test_vqa_rad_labels_from_answers():
+    rows = [
+        {"image": "a.jpg", "question": "what imaging modality was used?", "answer": "ct", "question_type": "MODALITY", "image_organ": "ABD"},
+        {"image": "a.jpg", "question": "what plane is this?", "answer": "axial", "question_type": "PLANE", "image_organ": "ABD"},
+        {"image": "b.jpg", "question": "is this an mri?", "answer": "yes", "question_type": "MODALITY", "image_organ": "HEAD"},
+        {"image": "c.jpg", "question": "is this a pa film?", "answer": "yes", "question_type": "PLANE", "image_organ": "CHEST"},
+        {"image": "d.jpg", "question": "is this a ct image?", "answer": "no", "question_type": "MODALITY", "image_organ": "HEAD"},
+    ]
+    labels = _vqa_rad_labels(rows)
+    assert labels["a.jpg"] == {"region": "abdomen/pelvis", "modality": "CT", "plane": "axial"}
+    assert labels["b.jpg"] == {"region": "head", "modality": "MRI"}
+    assert labels["c.jpg"] == {"region": "chest", "plane": "frontal (PA/AP)", "modality": "X-ray"}
+    assert labels["d.jpg"] == {"region": "head"}  # a "no" names no modality
+
+
+def test_split_keeps_test_images_out_of_training():
+    cfg = RadiologyHeadsConfig(medpix_dir=str(shared_data("medpix2")), vqa_rad_dir=str(shared_data("vqa_rad")))
+    examples = collect_examples(cfg)
+    vqa_test = {json.loads(line)["image"].rsplit(".", 1)[0] for line in open(shared_data("vqa_rad", "hf_test.jsonl"))}
+    medpix_test = {json.loads(line)["image"].split("_", 1)[1]
+                   for line in open(shared_data("medpix2", "splitted_dataset", "descriptions_test.jsonl"))}
+    trained = {e.key for e in examples if not e.held_out}
+    assert trained and not trained & vqa_test and not trained & medpix_test
+    assert len({e.key for e in examples}) == len(examples)  # one record per image across both sets

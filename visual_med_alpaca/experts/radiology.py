@@ -1,0 +1,132 @@
+"""Offline radiology expert: modality, plane/view and body region, each with a confidence, as one sentence.
+
+It says only what can be known reliably about the *kind* of image, never findings or diagnoses. DICOM header
+facts win over the pixels (and the sentence says so). Small logistic-regression heads on EfficientNet-Lite0
+features make the pixel-based guesses (trained by `vmed train radiology`). With a captioner checkpoint
+configured (`captioner: path or hub id`), the Med-GIT caption is used instead, optionally after these facts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackendError
+from ..images import LoadedImage
+from ..paths import ASSETS
+
+HEADS = ("modality", "plane", "region")
+_REGION_WORDS = (
+    (r"head|brain|skull|neuro|orbit|neck", "head"), (r"chest|thorax|lung|breast|heart|cardiac", "chest"),
+    (r"spine|spinal|[lct]-?spine|sacrum", "spine"), (r"abdomen|abd|liver|kidney|pelvis|prostate|bladder", "abdomen or pelvis"),
+    (r"knee|ankle|foot|hand|wrist|elbow|shoulder|hip|femur|leg|arm|extremity|limb", "limb"),
+)
+_VIEW_NAMES = {"PA": "frontal (PA)", "AP": "frontal (AP)", "LAT": "lateral", "LL": "lateral", "RL": "lateral",
+               "LLD": "decubitus", "RLD": "decubitus"}
+
+
+class LinearHead:
+    """softmax(((x - mean) / scale) @ coef.T + intercept): a trained head stored as plain arrays."""
+
+    def __init__(self, folder: Path, name: str):
+        with np.load(folder / f"{name}.npz") as arrays:
+            self.mean, self.scale = arrays["mean"], arrays["scale"]
+            self.coef, self.intercept = arrays["coef"], arrays["intercept"]
+        self.meta = json.loads((folder / f"{name}.json").read_text())
+        self.classes: list[str] = self.meta["classes"]
+
+    def predict(self, features: np.ndarray) -> list[dict[str, float]]:
+        logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        return [dict(zip(self.classes, map(float, row))) for row in probs]
+
+
+def _region_from_header(body_part: str) -> str:
+    for pattern, region in _REGION_WORDS:
+        if re.search(pattern, body_part.lower()):
+            return region
+    return body_part.lower()
+
+
+def _phrase(value: str) -> str:
+    return value.replace("abdomen/pelvis", "abdomen or pelvis").replace("frontal (PA/AP)", "frontal (PA or AP)")
+
+
+class RadiologyExpert:
+    name = "radiology"
+
+    def __init__(self, heads_dir: str | None = None, min_confidence: float = 0.5, captioner: str | None = None,
+                 prefix_facts: bool = True, **captioner_options: Any):
+        self.min_confidence = min_confidence
+        self.prefix_facts = prefix_facts
+        folder = Path(heads_dir) if heads_dir else ASSETS / "radiology"
+        missing = [h for h in HEADS if not (folder / f"{h}.npz").exists()]
+        if missing:
+            raise BackendError(f"radiology heads missing in {folder} ({', '.join(missing)}); run `vmed train radiology`")
+        self.heads = {h: LinearHead(folder, h) for h in HEADS}
+        self.captioner = None
+        if captioner:
+            from .medgit import MedGitExpert
+
+            self.captioner = MedGitExpert(model=captioner, **captioner_options)
+
+    def classify(self, images: list[LoadedImage]) -> list[dict[str, dict[str, float]]]:
+        """Per image, per head: class -> probability (from the pixels only)."""
+        from ..features import shared_features
+
+        features = shared_features().embed([im.image for im in images])
+        per_head = {h: head.predict(features) for h, head in self.heads.items()}
+        return [{h: per_head[h][i] for h in HEADS} for i in range(len(images))]
+
+    def facts(self, image: LoadedImage) -> dict[str, tuple[str, float | None]]:
+        """head -> (value, confidence); confidence None means it came from the DICOM header."""
+        scores = self.classify([image])[0]
+        chosen: dict[str, tuple[str, float | None]] = {}
+        for head in HEADS:
+            value, probability = max(scores[head].items(), key=lambda kv: kv[1])
+            chosen[head] = (value, probability)
+        header = image.facts
+        if "modality" in header and header["modality"] not in ("other", "secondary capture"):
+            chosen["modality"] = (header["modality"], None)
+        if "plane" in header:
+            chosen["plane"] = (header["plane"], None)
+        elif "view" in header:
+            chosen["plane"] = (_VIEW_NAMES.get(header["view"], header["view"]), None)
+        if "body part" in header:
+            chosen["region"] = (_region_from_header(header["body part"]), None)
+        return chosen
+
+    def sentence(self, facts: dict[str, tuple[str, float | None]]) -> str:
+        sure = {h: _phrase(v) for h, (v, p) in facts.items() if p is None or p >= self.min_confidence}
+        words = []
+        if "plane" in sure:
+            words.append(sure["plane"])
+        words.append(f"{sure['modality']} image" if "modality" in sure else "radiology image")
+        text = " ".join(words)
+        text = text[0].upper() + text[1:]
+        if "region" in sure:
+            text += f" of the {sure['region']}"
+        details = []
+        for head in HEADS:
+            value, probability = facts[head]
+            if probability is None:
+                details.append(f"{head} {_phrase(value)} from the DICOM header")
+            elif probability >= self.min_confidence:
+                details.append(f"{head} {_phrase(value)} {probability:.2f}")
+            else:
+                details.append(f"{head} uncertain (best guess {_phrase(value)} {probability:.2f})")
+        return f"{text}. ({'; '.join(details)}; only the image type is described, not findings.)"
+
+    def describe(self, image: LoadedImage) -> str:
+        if self.captioner is None:
+            return self.sentence(self.facts(image))
+        caption = self.captioner.describe(image)
+        if not self.prefix_facts:
+            return caption
+        facts = self.sentence(self.facts(image)).split(" (")[0]
+        return f"{facts} Caption: {caption}"
