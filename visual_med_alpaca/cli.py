@@ -135,6 +135,7 @@ COMMAND_MODULES = [
     # training + export:
 
     # data pipeline:
+    "visual_med_alpaca.data.commands",
 
     # evaluation:
 
@@ -167,4 +168,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m visual_med_alpaca.cli`: run the package module's app, the one command modules register on
+    from visual_med_alpaca.cli import main as package_main
+
+    package_main()
