@@ -105,3 +105,17 @@ def test_filter_resumes_where_it_stopped(tmp_path):
     assert second["processed"] == 80
     filter_records([tmp_path / "all.jsonl"], tmp_path / "k1.jsonl", tmp_path / "d1.jsonl", config, progress=False)
     assert (tmp_path / "k.jsonl").read_text() == (tmp_path / "k1.jsonl").read_text()
+
+
+def test_a_source_template_instruction_does_not_make_records_duplicates(tmp_path):
+    template = "Does answering Question B also answer Question A, at least partly? Answer yes or no please."
+    records = [_record(i, instruction=template, input=" ".join(f"w{i}x{j}" for j in range(8)) + " is the question?",
+                       output="Yes. The same.") for i in range(25)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = filter_records([tmp_path / "in.jsonl"], tmp_path / "k.jsonl", tmp_path / "d.jsonl", FilterConfig(),
+                            progress=False)
+    assert result["kept_total"] == 25
+    # with the instruction counted as content, most of them would look like near-duplicates
+    strict = filter_records([tmp_path / "in.jsonl"], tmp_path / "k2.jsonl", tmp_path / "d2.jsonl",
+                            FilterConfig(template_min_count=1000), progress=False)
+    assert strict["dropped_total"] > 10

@@ -44,6 +44,8 @@ class FilterConfig(Strict):
     rouge_threshold: float = Field(0.7, gt=0, le=1, description="near-duplicate if ROUGE-L F >= this")
     dedup_on: str = Field("question+answer", pattern="^(question|question\\+answer)$",
                           description="text compared for near-duplicates")
+    template_min_count: int = Field(20, ge=2, description="an instruction shared by this many records is a "
+                                    "source template and is left out of the near-duplicate text")
     lsh_threshold: float = Field(0.5, gt=0, le=1, description="MinHash Jaccard threshold for candidate buckets")
     num_perm: int = Field(64, ge=16)
     copy_threshold: float = Field(0.9, gt=0, le=1, description="answer copies the question if ROUGE-L >= this")

@@ -93,10 +93,11 @@ class RougeL:
 class NearDuplicateIndex:
     """Kept records in MinHash LSH buckets; `find` returns (id, score) of a kept near-duplicate or None."""
 
-    def __init__(self, config: FilterConfig):
+    def __init__(self, config: FilterConfig, template_instructions: frozenset[str] = frozenset()):
         from datasketch import MinHash, MinHashLSH
 
         self.config = config
+        self.template_instructions = template_instructions
         self.lsh = MinHashLSH(threshold=config.lsh_threshold, num_perm=config.num_perm)
         template = MinHash(num_perm=config.num_perm, seed=1)
         self._permutations, self._scheme = template.permutations, template.scheme  # computed once
@@ -104,9 +105,14 @@ class NearDuplicateIndex:
         self.rouge = RougeL()
 
     def text(self, record: dict) -> str:
+        """The compared text; a source's fixed instruction ("Answer this question truthfully") is left out,
+        else it would make every record of that source look alike."""
+        instruction = record.get("instruction", "")
+        question = (record.get("input", "") if instruction in self.template_instructions
+                    else question_text(record))
         if self.config.dedup_on == "question":
-            return question_text(record)
-        return f"{question_text(record)}\n{record.get('output', '')}"
+            return question
+        return f"{question}\n{record.get('output', '')}"
 
     def _minhash(self, tokens: list[str]):
         from datasketch import MinHash
@@ -188,7 +194,8 @@ def filter_records(inputs: list[Path], kept_path: Path, dropped_path: Path, conf
     from tqdm import tqdm
 
     records = merge_inputs(inputs)
-    index = NearDuplicateIndex(config)
+    counts = Counter(r.get("instruction", "") for r in records)
+    index = NearDuplicateIndex(config, frozenset(i for i, n in counts.items() if n >= config.template_min_count))
     reasons: Counter = Counter()
     with JsonlStore(kept_path, sync_every=500) as kept, JsonlStore(dropped_path, sync_every=500) as dropped:
         for record in read_jsonl(kept_path):
