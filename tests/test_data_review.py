@@ -49,3 +49,19 @@ def test_review_without_kept_file_is_one_clear_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error:") and "vmed data filter" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_single_key_presses_on_a_real_terminal(tmp_path):
+    pexpect = __import__("pytest").importorskip("pexpect")
+    _kept(tmp_path, n=3)
+    child = pexpect.spawn(sys.executable, ["-m", "visual_med_alpaca.cli", "data", "review", "--workdir", str(tmp_path)],
+                          cwd=str(REPO), encoding="utf-8", timeout=30, dimensions=(40, 120))
+    child.expect("Question 0")
+    child.send("r")  # no Enter: one key press decides
+    child.expect("Question 1")
+    child.send("a")
+    child.expect("Question 2")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    assert list(read_jsonl(tmp_path / "reviews.jsonl")) == [{"id": "t:0", "decision": "reject"},
+                                                            {"id": "t:1", "decision": "accept"}]
