@@ -189,3 +189,14 @@ def test_server_going_away_is_retried_reported_and_resumable(llama_server, tmp_p
     assert rerun.returncode == 0, rerun.stderr
     seen = Counter(json.loads(line)["id"] for line in _lines(out))
     assert set(seen) == ids and max(seen.values()) == 1
+
+
+def test_requests_per_minute_spaces_request_starts(tmp_path):
+    server = ScriptedServer([])
+    try:
+        _questions(tmp_path / "q.jsonl", 4)
+        config = SynthesizeConfig(base_url=server.base_url, model="m", concurrency=4, requests_per_minute=300)
+        report = synthesize(tmp_path / "q.jsonl", tmp_path / "out.jsonl", config, progress=False)
+        assert report.generated == 4 and report.seconds >= 3 * 60 / 300  # 4 starts, 0.2 s apart
+    finally:
+        server.close()
