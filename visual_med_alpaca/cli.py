@@ -136,6 +136,7 @@ COMMAND_MODULES = [
     # training + export:
 
     # data pipeline:
+    "visual_med_alpaca.data.commands",
 
     # evaluation:
 

@@ -1,0 +1,129 @@
+"""Source readers on tiny files in each native format, plus the real shared files where present."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import shared_data
+
+from visual_med_alpaca.data.collect import collect
+from visual_med_alpaca.data.config import CollectConfig
+from visual_med_alpaca.data.sources import SOURCES, load_source
+from visual_med_alpaca.data.store import read_jsonl
+from visual_med_alpaca.errors import UserInputError
+
+MEDQUAD_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Document id="0000001" source="GHR"><Focus>Noonan syndrome</Focus><QAPairs>
+<QAPair pid="1"><Question qid="0000001-1" qtype="information">What is (are) Noonan syndrome ?</Question>
+<Answer>Noonan syndrome is a condition that affects
+    many areas of the body.</Answer></QAPair>
+<QAPair pid="2"><Question qid="0000001-2" qtype="symptoms">What are the symptoms of Noonan syndrome ?</Question>
+<Answer></Answer></QAPair>
+</QAPairs></Document>"""
+
+RQE_XML = """<?xml version="1.0" encoding="UTF-8"?><root>
+<pair pid="1" type="t" value="true"><chq> How do I treat acne? </chq><faq> How is acne treated? </faq></pair>
+<pair pid="2" type="t" value="false"><chq> How do I treat acne? </chq><faq> What causes gout? </faq></pair>
+</root>"""
+
+QA_XML = """<?xml version="1.0" encoding="UTF-8"?><root><Question QID="1"><QuestionText>What is gout?</QuestionText>
+<AnswerList>
+<Answer AID="1_Answer1" SystemRank="1" ReferenceRank="1" ReferenceScore="4"><AnswerText>Gout is arthritis from urate crystals.</AnswerText></Answer>
+<Answer AID="1_Answer2" SystemRank="2" ReferenceRank="2" ReferenceScore="3"><AnswerText>A painful joint disease.</AnswerText></Answer>
+<Answer AID="1_Answer3" SystemRank="3" ReferenceRank="3" ReferenceScore="2"><AnswerText>Unrelated text.</AnswerText></Answer>
+</AnswerList></Question></root>"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_every_record_keeps_source_and_id_and_parses_native_fields(tmp_path):
+    _write(tmp_path / "medquad/3_GHR_QA/0000001.xml", MEDQUAD_XML)
+    records = list(load_source("medquad").read(tmp_path / "medquad"))
+    assert [r["id"] for r in records] == ["medquad:ghr-0000001-1"]  # the empty answer is skipped
+    assert records[0]["output"] == "Noonan syndrome is a condition that affects\nmany areas of the body."
+    assert records[0]["topic"] == "information" and records[0]["source"] == "medquad"
+
+    rqe = tmp_path / "rqe"
+    _write(rqe / "X-TrainingSet-AMIA2016.xml", RQE_XML)
+    _write(rqe / "X-TestSet-wLabels.xml", RQE_XML)  # test split: must not be read
+    records = list(load_source("mediqa_rqe").read(rqe))
+    assert [r["id"] for r in records] == ["mediqa_rqe:trainingset-1", "mediqa_rqe:trainingset-2"]
+    assert records[0]["input"] == "Question A: How do I treat acne?\nQuestion B: How is acne treated?"
+    assert records[0]["output"].startswith("Yes") and records[1]["output"].startswith("No")
+
+    qa = tmp_path / "qa"
+    _write(qa / "X-ValidationSet.xml", QA_XML)
+    _write(qa / "X-TestSet-wLabels.xml", QA_XML)
+    records = list(load_source("mediqa_qa").read(qa))
+    assert [r["id"] for r in records] == ["mediqa_qa:validationset-1_Answer1", "mediqa_qa:validationset-1_Answer2"]
+    assert records[0]["instruction"] == "What is gout?"
+
+
+def test_alpaca_json_and_medqa_jsonl(tmp_path):
+    meadow = _write(tmp_path / "m.json", json.dumps([{"instruction": "Answer this question truthfully",
+                                                       "input": "What is gout?", "output": "A kind of arthritis."}]))
+    (record,) = load_source("medical_meadow").read(meadow)
+    assert record == {"id": "medical_meadow:0", "source": "medical_meadow", "instruction": "Answer this question truthfully",
+                      "input": "What is gout?", "output": "A kind of arthritis.", "topic": "wikidoc"}
+    with pytest.raises(UserInputError):
+        list(load_source("chatdoctor").read(_write(tmp_path / "bad.json", "{}")))
+
+    medqa = _write(tmp_path / "medqa.jsonl", json.dumps({
+        "question": "A 23-year-old woman has dysuria. Which is the best treatment?",
+        "options": {"A": "Ampicillin", "B": "Ceftriaxone", "C": "Nitrofurantoin", "D": "Doxycycline"},
+        "answer_idx": "C", "answer": "Nitrofurantoin", "meta_info": "step1"}) + "\n\n")
+    (record,) = load_source("medqa").read(medqa)
+    assert record["id"] == "medqa:medqa-1"
+    assert record["instruction"] == "A 23-year-old woman has dysuria. Which is the best treatment?"
+    assert record["input"] == "A: Ampicillin\nB: Ceftriaxone\nC: Nitrofurantoin\nD: Doxycycline"
+    assert record["output"] == "C: Nitrofurantoin"
+    with pytest.raises(UserInputError, match="medqa.jsonl:1"):
+        list(load_source("medqa").read(_write(tmp_path / "medqa.jsonl", '{"question": "no options"}\n')))
+
+
+def test_collect_is_resumable_and_skips_missing_sources(tmp_path):
+    _write(tmp_path / "data/medquad/3_GHR_QA/0000001.xml", MEDQUAD_XML)
+    config = CollectConfig(data_root=tmp_path / "data", sources=["medquad", "pubmedqa"],
+                           paths={"medquad": tmp_path / "data/medquad"})
+    logs: list[str] = []
+    out = tmp_path / "q.jsonl"
+    assert collect(config, out, log=logs.append)["medquad"] == 1
+    assert any("skip pubmedqa" in line for line in logs)
+    assert sum(collect(config, out, log=logs.append).values()) == 0  # rerun adds nothing
+    assert len(list(read_jsonl(out))) == 1
+    with pytest.raises(UserInputError, match="no source found"):
+        collect(CollectConfig(data_root=tmp_path / "nowhere"), tmp_path / "x.jsonl")
+
+
+def test_pubmedqa_leaves_out_all_500_test_pmids():
+    folder = shared_data("pubmedqa")
+    test_pmids = set(json.loads((folder / "test_ground_truth.json").read_text()))
+    records = list(load_source("pubmedqa").read(folder))
+    assert len(test_pmids) == 500 and len(records) == 500
+    assert not {r["id"].split(":", 1)[1] for r in records} & test_pmids
+    assert all(r["output"].split(".")[0] in ("Yes", "No", "Maybe") for r in records)
+
+
+def test_pubmedqa_refuses_without_the_test_list(tmp_path):
+    _write(tmp_path / "ori_pqal.json", "{}")
+    with pytest.raises(UserInputError, match="test PMIDs"):
+        list(load_source("pubmedqa").read(tmp_path))
+
+
+def test_mediqa_shared_counts_use_train_and_validation_only():
+    rqe = list(load_source("mediqa_rqe").read(shared_data("mediqa2019", "MEDIQA_Task2_RQE")))
+    assert len(rqe) == 8588 + 302  # MANIFEST: train + validation pairs, test left out
+    qa = list(load_source("mediqa_qa").read(shared_data("mediqa2019", "MEDIQA_Task3_QA")))
+    assert qa and all("test" not in r["id"] for r in qa)
+    assert len({r["id"] for r in qa}) == len(qa)
+
+
+def test_registry_names_match_reader_names():
+    for name in SOURCES:
+        assert load_source(name).name == name

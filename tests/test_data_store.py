@@ -1,0 +1,34 @@
+"""The append-only store: torn last lines, duplicate ids, one writer at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from visual_med_alpaca.data.store import JsonlStore, read_jsonl
+from visual_med_alpaca.errors import UserInputError
+
+
+def test_torn_last_line_is_cut_and_ids_are_unique(tmp_path):
+    path = tmp_path / "out.jsonl"
+    path.write_text('{"id": "a", "x": 1}\n{"id": "b", "x"')  # a crash cut the second write
+    assert [r["id"] for r in read_jsonl(path)] == ["a"]
+    with JsonlStore(path) as store:
+        assert store.ids == {"a"}
+        assert store.append({"id": "b", "x": 2}) is True
+        assert store.append({"id": "a", "x": 3}) is False
+    assert path.read_text() == '{"id": "a", "x": 1}\n{"id": "b", "x": 2}\n'
+
+
+def test_corrupt_line_in_the_middle_is_an_error(tmp_path):
+    path = tmp_path / "out.jsonl"
+    path.write_text('{"id": "a"}\nnot json\n{"id": "b"}\n')
+    with pytest.raises(UserInputError, match="out.jsonl:2"):
+        list(read_jsonl(path))
+
+
+def test_second_writer_is_refused(tmp_path):
+    path = tmp_path / "out.jsonl"
+    with JsonlStore(path):
+        with pytest.raises(UserInputError, match="another process"):
+            JsonlStore(path)
+    JsonlStore(path).close()  # free again once the first is closed

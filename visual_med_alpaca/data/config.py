@@ -1,0 +1,66 @@
+"""The data recipe (configs/data.yaml): one pydantic model per stage, overridable with `--set`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from ..config import Strict
+from .sources import DEFAULT_DATA_ROOT, SOURCES
+
+
+class CollectConfig(Strict):
+    data_root: Path = DEFAULT_DATA_ROOT
+    sources: list[str] = Field(default_factory=lambda: [s for s in SOURCES if s != "medqa"],
+                               description="readers to run (medqa needs a MedQA-style JSONL, absent from shared data)")
+    paths: dict[str, Path] = Field(default_factory=dict, description="per-source path; default data_root/<source path>")
+
+
+class SynthesizeConfig(Strict):
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default $OPENAI_BASE_URL")
+    api_key: SecretStr | None = None
+    model: str = "gpt-3.5-turbo"
+    api_mode: str = Field("chat", pattern="^(chat|completions)$")
+    template: Path | None = Field(None, description="prompt template file; default the shipped self_instruct.txt")
+    max_tokens: int = Field(512, ge=1)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    concurrency: int = Field(4, ge=1, le=256)
+    requests_per_minute: float = Field(0, ge=0, description="0 = no limit")
+    max_retries: int = Field(6, ge=0)
+    backoff_s: float = Field(1.0, gt=0, description="first retry wait; doubles each time (with jitter)")
+    max_backoff_s: float = Field(60.0, gt=0)
+    timeout_s: float = Field(120.0, gt=0)
+    sample: int | None = Field(None, ge=1, description="answer only a seeded random sample of N selected records")
+    seed: int = 0
+    regenerate: bool = Field(False, description="also answer records that already carry a reference answer")
+
+
+class FilterConfig(Strict):
+    min_output_words: int = Field(2, ge=0)
+    max_output_words: int = Field(1200, ge=1)
+    max_instruction_words: int = Field(300, ge=1)
+    max_input_words: int = Field(1500, ge=0)
+    rouge_threshold: float = Field(0.7, gt=0, le=1, description="near-duplicate if ROUGE-L F >= this")
+    dedup_on: str = Field("question+answer", pattern="^(question|question\\+answer)$",
+                          description="text compared for near-duplicates")
+    template_min_count: int = Field(20, ge=2, description="an instruction shared by this many records is a "
+                                    "source template and is left out of the near-duplicate text")
+    lsh_threshold: float = Field(0.5, gt=0, le=1, description="MinHash Jaccard threshold for candidate buckets")
+    num_perm: int = Field(64, ge=16)
+    copy_threshold: float = Field(0.9, gt=0, le=1, description="answer copies the question if ROUGE-L >= this")
+    min_english_ratio: float = Field(0.9, ge=0, le=1)
+
+
+class BalanceConfig(Strict):
+    seed: int = 0
+    cap_per_source: dict[str, int] = Field(default_factory=dict, description="source -> max records")
+    default_cap_per_source: int | None = Field(None, ge=1)
+    cap_per_topic: int | None = Field(None, ge=1, description="max records per (source, topic)")
+
+
+class DataConfig(Strict):
+    collect: CollectConfig = CollectConfig()
+    synthesize: SynthesizeConfig = SynthesizeConfig()
+    filter: FilterConfig = FilterConfig()
+    balance: BalanceConfig = BalanceConfig()

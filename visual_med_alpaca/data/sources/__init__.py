@@ -1,0 +1,52 @@
+"""Source readers: one small class per native format, all behind the `Source` protocol.
+
+Each reader yields instruction records `{id, source, instruction, input, output, topic}`; `id` is
+`<source>:<native id>` so every record can be traced back, and `output` is the source's own expert answer
+("" when there is none and `synthesize` must write one). Paths default to `../shared/data` relative to the
+working directory and can be set per source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Protocol
+
+DEFAULT_DATA_ROOT = Path("../shared/data")
+
+
+def make_record(source: str, native_id: str, instruction: str, input: str = "", output: str = "",
+                topic: str = "") -> dict:
+    return {"id": f"{source}:{native_id}", "source": source, "instruction": " ".join(instruction.split()),
+            "input": input.strip(), "output": output.strip(), "topic": topic}
+
+
+class Source(Protocol):
+    """A reader for one data set in its native format."""
+
+    name: str
+    default_path: str  # relative to the data root
+
+    def read(self, path: Path) -> Iterator[dict]: ...
+
+
+# name -> "module:Class"; a new source is one new file plus one line here.
+SOURCES: dict[str, str] = {
+    "medquad": "visual_med_alpaca.data.sources.medquad:MedQuAD",
+    "mediqa_rqe": "visual_med_alpaca.data.sources.mediqa:MediqaRQE",
+    "mediqa_qa": "visual_med_alpaca.data.sources.mediqa:MediqaQA",
+    "pubmedqa": "visual_med_alpaca.data.sources.pubmedqa:PubMedQA",
+    "medical_meadow": "visual_med_alpaca.data.sources.alpaca_json:MedicalMeadow",
+    "chatdoctor": "visual_med_alpaca.data.sources.alpaca_json:ChatDoctor",
+    "medqa": "visual_med_alpaca.data.sources.medqa:MedQA",
+}
+
+
+def load_source(name: str) -> Source:
+    import importlib
+
+    from ...errors import UserInputError
+
+    if name not in SOURCES:
+        raise UserInputError(f"unknown source '{name}'; known: {', '.join(SOURCES)}")
+    module, cls = SOURCES[name].split(":")
+    return getattr(importlib.import_module(module), cls)()

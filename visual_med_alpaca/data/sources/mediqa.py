@@ -1,0 +1,64 @@
+"""MEDIQA 2019 (train and validation files only; the test sets stay out of training).
+
+RQE: consumer question / FAQ pairs labelled entailed or not become yes/no instructions.
+QA: answers that experts scored 3–4 ("correct") become question → answer pairs.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterator
+
+from . import make_record
+
+TRAIN_FILES = ("*TrainingSet*.xml", "*ValidationSet*.xml")
+
+RQE_INSTRUCTION = (
+    "Does answering Question B also answer Question A, at least partly? That is, does Question A entail "
+    "Question B? Answer yes or no."
+)
+
+
+def _split_tag(path: Path) -> str:
+    """'MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml' -> 'trainingset1'."""
+    match = re.search(r"(TrainingSet\d*|ValidationSet)", path.name)
+    return match.group(1).lower() if match else path.stem.lower()
+
+
+def _files(path: Path) -> list[Path]:
+    return sorted({f for pattern in TRAIN_FILES for f in Path(path).glob(pattern)})
+
+
+class MediqaRQE:
+    name = "mediqa_rqe"
+    default_path = "mediqa2019/MEDIQA_Task2_RQE"
+
+    def read(self, path: Path) -> Iterator[dict]:
+        for xml_file in _files(path):
+            for pair in ET.parse(xml_file).getroot().iter("pair"):
+                chq = " ".join((pair.findtext("chq") or "").split())
+                faq = " ".join((pair.findtext("faq") or "").split())
+                entailed = pair.get("value", "").lower() == "true"
+                answer = ("Yes. An answer to Question B would also answer Question A." if entailed
+                          else "No. Question B asks about something else than Question A.")
+                yield make_record(self.name, f"{_split_tag(xml_file)}-{pair.get('pid')}", RQE_INSTRUCTION,
+                                  input=f"Question A: {chq}\nQuestion B: {faq}", output=answer,
+                                  topic="entailment")
+
+
+class MediqaQA:
+    name = "mediqa_qa"
+    default_path = "mediqa2019/MEDIQA_Task3_QA"
+    min_score = 3  # ReferenceScore 3-4 = correct answer (Task3 README)
+
+    def read(self, path: Path) -> Iterator[dict]:
+        for xml_file in _files(path):
+            for question in ET.parse(xml_file).getroot().iter("Question"):
+                text = " ".join((question.findtext("QuestionText") or "").split())
+                for answer in question.iter("Answer"):
+                    if int(answer.get("ReferenceScore", "0")) < self.min_score:
+                        continue
+                    yield make_record(self.name, f"{_split_tag(xml_file)}-{answer.get('AID')}", text,
+                                      output=answer.findtext("AnswerText") or "", topic="consumer-qa")

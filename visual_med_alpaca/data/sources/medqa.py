@@ -1,0 +1,37 @@
+"""MedQA-style JSONL (USMLE questions): the question becomes the instruction, the lettered options the
+input and "C: <answer>" the output, as in the Visual Med-Alpaca sample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+from ...errors import UserInputError
+from . import make_record
+
+
+class MedQA:
+    name = "medqa"
+    default_path = "medqa/train.jsonl"
+
+    def read(self, path: Path) -> Iterator[dict]:
+        files = sorted(Path(path).glob("*.jsonl")) if Path(path).is_dir() else [Path(path)]
+        for file in files:
+            for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    options = item["options"]
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    raise UserInputError(f"{file}:{number} is not a MedQA record with 'question' and 'options'") from None
+                if isinstance(options, list):  # some dumps list options as [{"key": "A", "value": ...}]
+                    options = {o["key"]: o["value"] for o in options}
+                letter = item.get("answer_idx", "")
+                answer = item.get("answer") or options.get(letter, "")
+                yield make_record(
+                    self.name, str(item.get("id", f"{file.stem}-{number}")), item["question"],
+                    input="\n".join(f"{key}: {value}" for key, value in options.items()),
+                    output=f"{letter}: {answer}" if letter else answer, topic=item.get("meta_info", ""),
+                )

@@ -1,0 +1,123 @@
+"""Crash-safe storage for pipeline stages: append-only JSONL, one record per line, keyed by `id`.
+
+Every append is flushed and fsync'ed, so a SIGKILL loses at most the record being written. On open a torn
+last line (a write cut mid-way) is cut off, so the next append starts on a clean line; a rerun skips the ids
+already present, so no record is lost or written twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..errors import UserInputError
+
+
+def read_jsonl(path: str | Path) -> Iterator[dict]:
+    """Records of a JSONL file; a torn last line is ignored, a corrupt line elsewhere is an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"input file not found: {path}")
+    with path.open("rb") as handle:
+        lines = handle.read().split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):  # the final line without newline: a write cut by a crash
+                return
+            raise UserInputError(f"{path}:{number} is not valid JSON") from None
+
+
+class JsonlStore:
+    """An append-only JSONL file of records keyed by `id`; `ids` holds what is already written.
+
+    `sync_every=1` (the default) fsyncs each record: use it where a record is expensive (an LLM answer).
+    Cheap, recomputable stages pass a larger number: each record is still flushed to the OS (it survives a
+    killed process) and fsync'ed in batches (a power cut loses at most that batch, redone on resume).
+    """
+
+    def __init__(self, path: str | Path, sync_every: int = 1):
+        self.path = Path(path)
+        self.sync_every = sync_every
+        self._unsynced = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair()
+        self.ids: set[str] = {record["id"] for record in read_jsonl(self.path)} if self.path.exists() else set()
+        self._handle = self.path.open("a", encoding="utf-8")
+        try:  # one writer per file: two runs of a stage would interleave and duplicate records
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            raise UserInputError(f"another process is writing {self.path}; wait for it or stop it first") from None
+
+    def _repair(self) -> None:
+        """Cut a torn last line left by a crash mid-write, so the file stays valid JSONL."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        with self.path.open("rb+") as handle:
+            data = handle.read()
+            if data.endswith(b"\n"):
+                return
+            handle.truncate(data.rfind(b"\n") + 1)
+
+    def __contains__(self, record_id: str) -> bool:
+        return record_id in self.ids
+
+    def append(self, record: dict) -> bool:
+        """Write one record durably; a second record with the same id is ignored (returns False)."""
+        if record["id"] in self.ids:
+            return False
+        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        self._unsynced += 1
+        if self._unsynced >= self.sync_every:
+            os.fsync(self._handle.fileno())
+            self._unsynced = 0
+        self.ids.add(record["id"])
+        return True
+
+    def close(self) -> None:
+        if not self._handle.closed:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+
+    def __enter__(self) -> JsonlStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def write_json_atomic(path: str | Path, payload, **dump_kwargs) -> None:
+    """Write a whole file through a temporary name and a rename, so readers never see half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, ensure_ascii=False, **dump_kwargs)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_jsonl_atomic(path: str | Path, records: Iterable[dict]) -> int:
+    """A whole JSONL file written through a temporary name and a rename; returns the record count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return count
