@@ -129,6 +129,7 @@ app.add_typer(export_app, name="export")
 # Modules whose import registers commands on the groups above (imports stay light; heavy work is lazy).
 COMMAND_MODULES = [
     # charts + router:
+    "visual_med_alpaca.data.chart_commands",
 
     # radiology + DICOM:
 
@@ -167,4 +168,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m visual_med_alpaca.cli`: run the package module's app, the one command modules register on
+    from visual_med_alpaca.cli import main as package_main
+
+    package_main()

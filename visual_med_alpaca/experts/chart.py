@@ -217,14 +217,6 @@ class ChartExpert:
                                  float(quad[:, 0].max()), float(quad[:, 1].max())))
         return boxes
 
-    def read_vertical(self, rgb: np.ndarray, box: TextBox) -> str:
-        """A y-axis title printed bottom-to-top: turn the crop upright and recognise it alone."""
-        crop = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1]
-        if crop.size == 0:
-            return ""
-        result = self.ocr(np.ascontiguousarray(np.rot90(crop, k=-1)), use_det=False, use_cls=False)
-        return " ".join(t for t in (result.txts or ()) if t).strip()
-
     # -- entry point -----------------------------------------------------------------------------------
     def describe(self, image: LoadedImage) -> str:
         rgb = np.asarray(image.image.convert("RGB"))
@@ -266,8 +258,11 @@ class ChartExpert:
             except ChartReadError as exc:
                 problems.append(str(exc))
                 continue
-            if series == ["Value"] and orientation == "vertical" and y_axis is not None:
-                series = [self._y_title(rgb, boxes, y_axis) or "Value"]  # one unnamed series: the axis title names it
+            if series == ["Value"]:  # one unnamed series: the value axis' title names it
+                if orientation == "vertical" and y_axis is not None:
+                    series = [self._y_title(rgb, y_axis) or "Value"]
+                elif orientation == "horizontal" and x_axis is not None:
+                    series = [_x_title(boxes, x_axis) or "Value"]
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
             lines = [f"TITLE | {title}", " | ".join([header] + series)]
             lines += [" | ".join([name] + values) for name, values in rows]
@@ -286,13 +281,16 @@ class ChartExpert:
         line = [b for b in candidates if abs(b.cy - first.cy) < first.h / 2]
         return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
 
-    def _y_title(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis) -> str:
-        """The value-axis title: a tall box beside the tick column (read upright)."""
-        tick_x0 = min(b.x0 for b in axis.ticks)
-        tall = [b for b in boxes if b.h > 2.5 * (b.x1 - b.x0) and b.x1 <= tick_x0 + 2]
-        if not tall:
+    def _y_title(self, rgb: np.ndarray, axis: Axis) -> str:
+        """The title printed bottom-to-top left of the tick labels: turn that strip upright and read it."""
+        x1 = int(min(b.x0 for b in axis.ticks)) - 1
+        y0, y1 = int(min(b.y0 for b in axis.ticks)), int(max(b.y1 for b in axis.ticks))
+        strip = rgb[max(0, y0 - 40):y1 + 40, 0:max(0, x1)]
+        if strip.shape[0] < 8 or strip.shape[1] < 8:
             return ""
-        return self.read_vertical(rgb, max(tall, key=lambda b: b.h))
+        upright = np.ascontiguousarray(np.rot90(strip, k=-1))
+        found = [t.text for t in self.read_text(upright) if t.number is None]
+        return max(found, key=len) if found else ""
 
     def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str):
         import cv2
@@ -416,10 +414,19 @@ class ChartExpert:
                 columns.append(values)
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
+        series, columns = _drop_duplicate_lines(series, columns, names, axis)
         order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
         return "Category", labels, rows
+
+
+def _x_title(boxes: list[TextBox], axis: Axis) -> str:
+    """The title under a horizontal value axis: the nearest words below its tick labels."""
+    middle, height = max(b.cy for b in axis.ticks), max(b.h for b in axis.ticks)
+    left, right = min(b.x0 for b in axis.ticks), max(b.x1 for b in axis.ticks)
+    below = [b for b in boxes if b.cy > middle + 0.6 * height and left <= b.cx <= right and b.number is None]
+    return min(below, key=lambda b: b.y0).text if below else ""
 
 
 def _format(value: float, axis: Axis) -> str:
@@ -440,6 +447,22 @@ def _bars_fit_axis(bars: list[Component], axis: Axis | None) -> bool:
         if min(values) - 1.5 * axis.step <= 0 <= max(values):
             return abs(axis.pixel(0.0) - baseline) <= 4
     return any(b.y1 - b.y0 + 1 >= 1.5 * b.width for b in bars)
+
+
+def _drop_duplicate_lines(series, columns, names, axis):
+    """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
+    keep one line per trace, preferring the one the legend names."""
+    numbers = [np.array([float(v.rstrip("%")) if v else np.nan for v in col]) for col in columns]
+    ticks = [b.number for b in axis.ticks]
+    span = max(max(ticks) - min(ticks), 1e-9)
+    order = sorted(range(len(series)), key=lambda i: (series[i] not in names, -np.isfinite(numbers[i]).sum()))
+    kept: list[int] = []
+    for i in order:
+        same = [k for k in kept if np.nanmean(np.abs(numbers[i] - numbers[k]) < 0.02 * span) >= 0.8]
+        if not same:
+            kept.append(i)
+    kept.sort()
+    return [series[i] for i in kept], [columns[i] for i in kept]
 
 
 def _standing(bars: list[Component]) -> list[Component]:

@@ -27,7 +27,7 @@ ROUTERS: dict[str, str] = {
 
 # Which expert describes each image class; a class mapped to "none" gets no expert.
 EXPERT_FOR_CLASS: dict[str, str] = {
-    "chart": "image-facts",
+    "chart": "chart",
     "radiology": "image-facts",
     "pathology": "image-facts",
     "other": "image-facts",

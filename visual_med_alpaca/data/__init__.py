@@ -1,0 +1,1 @@
+"""Data builders: instruction sets, chart sets."""
