@@ -130,6 +130,7 @@ app.add_typer(export_app, name="export")
 COMMAND_MODULES = [
     # charts + router:
     "visual_med_alpaca.data.chart_commands",
+    "visual_med_alpaca.router.commands",
 
     # radiology + DICOM:
 

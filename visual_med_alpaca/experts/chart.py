@@ -274,7 +274,11 @@ class ChartExpert:
     def _title(boxes: list[TextBox], axis: Axis | None) -> str:
         top = min((b.y0 for b in axis.ticks), default=None) if axis else None
         limit = top if top is not None else min(b.y0 for b in boxes) + 1
-        candidates = [b for b in boxes if b.y1 < limit and len(b.text) >= 3 and b.number is None]
+        if axis:  # above the top tick label (boxes of neighbouring lines may touch)
+            top_tick = min(axis.ticks, key=lambda b: b.cy)
+            candidates = [b for b in boxes if b.cy < top_tick.cy - 0.5 * top_tick.h and len(b.text) >= 3 and b.number is None]
+        else:
+            candidates = [b for b in boxes if b.y1 < limit and len(b.text) >= 3 and b.number is None]
         if not candidates:
             return ""
         first = min(candidates, key=lambda b: b.y0)
@@ -303,7 +307,7 @@ class ChartExpert:
             region_x = (int(tick_x1) + 3, w) if left_side else (0, int(tick_x0) - 2)
             bottom_tick = max(b.cy for b in axis.ticks)
             tick_h = max(b.h for b in axis.ticks)
-            under = [b.y0 for b in boxes if b.y0 > bottom_tick + tick_h / 2 and region_x[0] <= b.cx <= region_x[1]]
+            under = [b.y0 for b in boxes if b.cy > bottom_tick + tick_h / 2 and region_x[0] <= b.cx <= region_x[1]]
             region_y1 = int(min([h] + [y - 1 for y in under]))
         else:
             region_x, region_y1 = (0, w), h
@@ -326,7 +330,8 @@ class ChartExpert:
         bars = _standing(bars)
         if bars and not _bars_fit_axis(bars, axis):
             bars = []  # e.g. line markers: blobs, but not standing on the value axis' zero
-        categories = self._categories(boxes, bars, tick_ids, region_y1, x0r, x1r)
+        floor = max(b.cy for b in axis.ticks) if axis else region_y1 - 4
+        categories = self._categories(boxes, bars, tick_ids, floor, x0r, x1r)
         names = _legend_names(self._original, masks, centres, background)
         if bars:
             return self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
@@ -335,10 +340,10 @@ class ChartExpert:
         return self._line_table(masks, centres, background, categories, names, axis, x0r, orientation)
 
     @staticmethod
-    def _categories(boxes, bars, tick_ids, region_y1, x0r, x1r) -> list[TextBox]:
+    def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
         """The row of labels just under the plot (rotated labels included), left to right."""
-        base = max((b.y1 for b in bars), default=region_y1 - 4)
-        below = [b for b in boxes if id(b) not in tick_ids and b.y0 >= base - 2 and x0r - 20 <= b.cx <= x1r + 20]
+        base = max((b.y1 for b in bars), default=floor)
+        below = [b for b in boxes if id(b) not in tick_ids and b.cy > base + 2 and x0r - 20 <= b.cx <= x1r + 20]
         if not below:
             return []
         first = min(below, key=lambda b: b.cy)

@@ -23,6 +23,7 @@ class Router(Protocol):
 
 ROUTERS: dict[str, str] = {
     "heuristic": "visual_med_alpaca.router.heuristic:HeuristicRouter",
+    "trained": "visual_med_alpaca.router.trained:TrainedRouter",
 }
 
 # Which expert describes each image class; a class mapped to "none" gets no expert.
