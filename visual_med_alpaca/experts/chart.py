@@ -260,7 +260,7 @@ class ChartExpert:
                 continue
             if series == ["Value"]:  # one unnamed series: the value axis' title names it
                 if orientation == "vertical" and y_axis is not None:
-                    series = [self._y_title(rgb, y_axis) or "Value"]
+                    series = [self._y_title(rgb, boxes, y_axis) or "Value"]
                 elif orientation == "horizontal" and x_axis is not None:
                     series = [_x_title(boxes, x_axis) or "Value"]
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
@@ -285,16 +285,18 @@ class ChartExpert:
         line = [b for b in candidates if abs(b.cy - first.cy) < first.h / 2]
         return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
 
-    def _y_title(self, rgb: np.ndarray, axis: Axis) -> str:
-        """The title printed bottom-to-top left of the tick labels: turn that strip upright and read it."""
-        x1 = int(min(b.x0 for b in axis.ticks)) - 1
-        y0, y1 = int(min(b.y0 for b in axis.ticks)), int(max(b.y1 for b in axis.ticks))
-        strip = rgb[max(0, y0 - 40):y1 + 40, 0:max(0, x1)]
-        if strip.shape[0] < 8 or strip.shape[1] < 8:
+    def _y_title(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis) -> str:
+        """The value-axis title, printed bottom-to-top left of the ticks: recognise its box turned upright
+        (the detector finds vertical text, the recogniser reads only horizontal text)."""
+        tick_x0 = min(b.x0 for b in axis.ticks)
+        tall = [b for b in boxes if b.h > 2 * (b.x1 - b.x0) and b.x1 <= tick_x0 + 2 and b.number is None]
+        if not tall:
             return ""
-        upright = np.ascontiguousarray(np.rot90(strip, k=-1))
-        found = [t.text for t in self.read_text(upright) if t.number is None]
-        return max(found, key=len) if found else ""
+        box = max(tall, key=lambda b: b.h)
+        crop = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1]
+        result = self.ocr(np.ascontiguousarray(np.rot90(crop, k=-1)), use_det=False, use_cls=False, use_rec=True)
+        text = " ".join(t for t in (result.txts or ()) if t).strip()
+        return text or box.text
 
     def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str):
         import cv2

@@ -64,9 +64,18 @@ def _photos() -> Iterator[tuple[str, Image.Image]]:
     for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png"):
         if (sample / name).is_file():
             yield f"matplotlib:{name}", Image.open(sample / name).convert("RGB")
+    try:  # gradio ships a few demo photos (animals, a tower)
+        import gradio
+
+        media = Path(gradio.__file__).parent / "media_assets" / "images"
+        for path in sorted(media.glob("*.jp*g")):
+            yield f"gradio:{path.name}", Image.open(path).convert("RGB")
+    except ImportError:
+        pass
 
 
 def _crops(image: Image.Image, rng: np.random.Generator, n: int) -> list[Image.Image]:
+    """Random crops, flips, some in greyscale (grey photos must not pass for radiographs)."""
     out = []
     for _ in range(n):
         scale = rng.uniform(0.4, 1.0)
@@ -75,6 +84,8 @@ def _crops(image: Image.Image, rng: np.random.Generator, n: int) -> list[Image.I
         crop = image.crop((x, y, x + w, y + h))
         if rng.random() < 0.5:
             crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if rng.random() < 0.25:
+            crop = crop.convert("L").convert("RGB")
         out.append(crop)
     return out
 
@@ -105,11 +116,34 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
         items += [("chart", f"opencqa:{p.stem}", p) for p in _files(data / "opencqa_charts_dev" / "chart_images", "*.png", per_source_limit)]
     if (charts_dir / "gold.jsonl").is_file():
         items += [("chart", f"synthetic:{p.stem}", p) for p in sorted((charts_dir / "images").iterdir())]
-    rng = np.random.default_rng(seed)
-    for name, photo in _photos():
-        items += [("other", name, crop) for crop in _crops(photo, rng, 8)]
+    for name, photo in _photos():  # one RNG per photo, so adding a photo leaves the others' crops (and cache) alone
+        rng = np.random.default_rng([seed, _stable_int(name)])
+        items += [("other", name, crop) for crop in _crops(photo, rng, 12)]
+    rng = np.random.default_rng([seed, 1])
     items += [("other", f"scene:{i}", _scene(rng)) for i in range(60)]
+    rng = np.random.default_rng([seed, 2])
+    items += [("other", f"document:{i}", _document(rng)) for i in range(40)]
     return items
+
+
+def _stable_int(text: str) -> int:
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16)
+
+
+def _document(rng: np.random.Generator) -> Image.Image:
+    """A page of text lines (letters, forms, screenshots are common non-medical uploads)."""
+    from PIL import ImageDraw
+
+    paper = tuple(int(v) for v in rng.integers(225, 256, 3))
+    page = Image.new("RGB", (int(rng.integers(300, 600)), int(rng.integers(300, 700))), paper)
+    draw = ImageDraw.Draw(page)
+    words = "the patient study of and report results date name address page total signed form section".split()
+    y = int(rng.integers(10, 40))
+    while y < page.height - 20:
+        line = " ".join(rng.choice(words, int(rng.integers(3, 12))))
+        draw.text((int(rng.integers(10, 40)), y), line, fill=(int(rng.integers(0, 80)),) * 3, font_size=int(rng.integers(10, 22)))
+        y += int(rng.integers(16, 34))
+    return page
 
 
 def in_test(group: str, test_fraction: float) -> bool:
@@ -118,25 +152,40 @@ def in_test(group: str, test_fraction: float) -> bool:
     return digest / 0xFFFFFFFF < test_fraction
 
 
+def _item_key(item, index_in_group: int) -> str:
+    cls, group, source = item
+    return str(source) if isinstance(source, Path) else f"{cls}|{group}|{index_in_group}"
+
+
 def embed_items(items, cache: Path) -> np.ndarray:
-    """Features for every item, cached by (group, index) digest so an interrupted run resumes."""
+    """Features for every item, cached per item (path, or class|group|n for generated pictures), so a
+    stopped run resumes and adding a source embeds only the new pictures."""
     from tqdm import tqdm
 
     from ..features import shared_features
 
-    key = hashlib.sha1("|".join(f"{c}:{g}:{p if isinstance(p, Path) else i}" for i, (c, g, p) in enumerate(items)).encode()).hexdigest()[:12]
-    path = cache / f"features_{key}.npz"
-    done = dict(np.load(path)) if path.exists() else {}
-    features = done.get("x", np.zeros((0, 1280), np.float32))
-    extractor = shared_features()
+    counts: dict[str, int] = {}
+    keys = []
+    for item in items:
+        counts[item[1]] = counts.get(item[1], 0) + 1
+        keys.append(_item_key(item, counts[item[1]] - 1))
+    path = cache / "features.npz"
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        saved = np.load(path, allow_pickle=False)
+        known = dict(zip(saved["keys"].tolist(), saved["x"]))
+    todo = [i for i, k in enumerate(keys) if k not in known]
+    extractor = shared_features() if todo else None
     batch = 32
-    with tqdm(total=len(items), initial=len(features), desc="router features") as bar:
-        for start in range(len(features), len(items), batch):
-            chunk = [p if isinstance(p, Image.Image) else Image.open(p).convert("RGB") for _, _, p in items[start:start + batch]]
-            features = np.concatenate([features, extractor.embed(chunk)])
-            np.savez(path, x=features)
+    with tqdm(total=len(items), initial=len(items) - len(todo), desc="router features") as bar:
+        for start in range(0, len(todo), batch):
+            chunk = todo[start:start + batch]
+            pictures = [items[i][2] if isinstance(items[i][2], Image.Image) else Image.open(items[i][2]).convert("RGB") for i in chunk]
+            for i, vector in zip(chunk, extractor.embed(pictures)):
+                known[keys[i]] = vector
+            np.savez(path, keys=np.array(list(known)), x=np.stack(list(known.values())))
             bar.update(len(chunk))
-    return features
+    return np.stack([known[k] for k in keys])
 
 
 def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = None, n_charts: int = 150,
