@@ -356,6 +356,7 @@ class ChartExpert:
     def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
         labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
         clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
+        categories = _split_merged_labels(categories, bars)
         if categories:
             slots = [c.cx for c in categories]
             row_names = [c.text for c in categories]
@@ -443,6 +444,29 @@ def _format(value: float, axis: Axis) -> str:
         decimals = max(0, 2 - int(np.floor(np.log10(abs(value)))) if value else 0)
     text = f"{value:.{decimals}f}"
     return text + "%" if axis.percent else text
+
+
+def _split_merged_labels(categories: list[TextBox], bars: list[Component]) -> list[TextBox]:
+    """OCR sometimes joins neighbouring category labels into one box; when the box spans k groups of
+    touching bars and holds a multiple of k words, give each group its share of the words."""
+    groups: list[list[float]] = []
+    for bar in sorted(bars, key=lambda b: b.x0):
+        if groups and bar.x0 <= groups[-1][1] + 3:
+            groups[-1][1] = max(groups[-1][1], bar.x1)
+        else:
+            groups.append([bar.x0, bar.x1])
+    out = []
+    for box in categories:
+        inside = [(a + b) / 2 for a, b in groups if box.x0 <= (a + b) / 2 <= box.x1]
+        words = box.text.split()
+        if len(inside) >= 2 and len(words) % len(inside) == 0:
+            per = len(words) // len(inside)
+            for i, centre in enumerate(inside):
+                half = (box.x1 - box.x0) / (2 * len(inside))
+                out.append(TextBox(" ".join(words[i * per:(i + 1) * per]), centre - half, box.y0, centre + half, box.y1))
+        else:
+            out.append(box)
+    return out
 
 
 def _bars_fit_axis(bars: list[Component], axis: Axis | None) -> bool:
