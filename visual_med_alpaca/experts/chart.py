@@ -240,6 +240,9 @@ class ChartExpert:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
         y_axis = find_value_axis(boxes, vertical=True)
         x_axis = find_value_axis(boxes, vertical=False)
+        if y_axis is None and x_axis is None:  # faint small tick labels: look again at the left margin, enlarged
+            boxes = boxes + self._margin_text(rgb, boxes)
+            y_axis = find_value_axis(boxes, vertical=True)
         attempts = []
         if y_axis is not None or x_axis is None:
             attempts.append(("vertical", rgb, boxes, y_axis))
@@ -269,6 +272,18 @@ class ChartExpert:
             return " <0x0A> ".join(lines)
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
 
+    def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
+        import cv2
+
+        width = max(24, rgb.shape[1] // 6)
+        strip = cv2.resize(rgb[:, :width], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        found = []
+        for box in self.read_text(strip):
+            box = TextBox(box.text, box.x0 / 2, box.y0 / 2, box.x1 / 2, box.y1 / 2)
+            if box.number is not None and not any(abs(box.cx - b.cx) < 4 and abs(box.cy - b.cy) < 4 for b in boxes):
+                found.append(box)
+        return found
+
     # -- pieces ------------------------------------------------------------------------------------------
     @staticmethod
     def _title(boxes: list[TextBox], axis: Axis | None) -> str:
@@ -289,7 +304,7 @@ class ChartExpert:
         """The value-axis title, printed bottom-to-top left of the ticks: recognise its box turned upright
         (the detector finds vertical text, the recogniser reads only horizontal text)."""
         tick_x0 = min(b.x0 for b in axis.ticks)
-        tall = [b for b in boxes if b.h > 2 * (b.x1 - b.x0) and b.x1 <= tick_x0 + 2 and b.number is None]
+        tall = [b for b in boxes if b.h > 2 * (b.x1 - b.x0) and b.cx < tick_x0 and b.number is None]
         if not tall:
             return ""
         box = max(tall, key=lambda b: b.h)
