@@ -74,3 +74,15 @@ def test_split_keeps_each_group_on_one_side():
     sides = [in_test(g, 0.25) for g in groups]
     assert sides == [in_test(g, 0.25) for g in groups]  # stable across calls and processes (sha1, no seed)
     assert 0.2 < np.mean(sides) < 0.3
+
+
+def test_train_router_cli_refuses_a_missing_data_folder(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    run = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "router", "--data", str(tmp_path / "nope"),
+                          "--out", str(tmp_path / "head.npz")], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "data folder not found" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "head.npz").exists()

@@ -244,6 +244,8 @@ class ChartExpert:
             boxes = boxes + self._margin_text(rgb, boxes)
             y_axis = find_value_axis(boxes, vertical=True)
         attempts = []
+        if y_axis is not None and x_axis is not None and _looks_like_years(y_axis):
+            y_axis = None  # a column of consecutive years is the category axis of horizontal bars
         if y_axis is not None or x_axis is None:
             attempts.append(("vertical", rgb, boxes, y_axis))
         if x_axis is not None:
@@ -407,7 +409,8 @@ class ChartExpert:
             inside_x = bar.x0 - 3 <= label.cx <= bar.x1 + 3
             near_top = bar.y0 - 2.2 * label.h <= label.cy <= bar.y1
             if inside_x and near_top and (label.cy >= bar.y0 or label.y1 <= bar.y0 + height * 0.5 + 3):
-                return label.text.strip().rstrip("-—–").replace(" ", "")
+                printed = label.text.strip().rstrip("-—–").replace(" ", "")
+                return printed + "%" if axis is not None and axis.percent and not printed.endswith("%") else printed
         if axis is None:
             return None
         top = axis.value(bar.y0)
@@ -442,6 +445,11 @@ class ChartExpert:
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
         return "Category", labels, rows
+
+
+def _looks_like_years(axis: Axis) -> bool:
+    values = [b.number for b in axis.ticks]
+    return axis.step == 1 and all(v == int(v) and 1800 <= v <= 2100 for v in values)
 
 
 def _x_title(boxes: list[TextBox], axis: Axis) -> str:
