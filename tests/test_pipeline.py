@@ -44,7 +44,8 @@ def test_expert_override_none_and_unknown(assistant):
 
 
 def test_low_router_confidence_means_no_expert_with_a_note(tiny_llama_dir):
-    unsure = Assistant.from_config(None, **{"llm.model": str(tiny_llama_dir), "vision.min_confidence": 0.999})
+    unsure = Assistant.from_config(None, **{"llm.model": str(tiny_llama_dir), "vision.router": "heuristic",
+                                            "vision.min_confidence": 0.999})
     description = unsure.describe(EXAMPLES / "ct_slice.png")
     assert description.expert == "none" and "could not be determined" in description.text
 

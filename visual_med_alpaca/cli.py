@@ -129,6 +129,8 @@ app.add_typer(export_app, name="export")
 # Modules whose import registers commands on the groups above (imports stay light; heavy work is lazy).
 COMMAND_MODULES = [
     # charts + router:
+    "visual_med_alpaca.data.chart_commands",
+    "visual_med_alpaca.router.commands",
 
     # radiology + DICOM:
     "visual_med_alpaca.train.radiology_commands",

@@ -1,2 +1,2 @@
-"""The medical instruction set: source readers and the resumable collect → synthesize → filter → review →
-balance → export pipeline (`vmed data ...`). Research use only: not for clinical use."""
+"""Data builders: the medical instruction set (collect → synthesize → filter → review → balance → export,
+`vmed data ...`) and synthetic chart sets with gold tables. Research use only: not for clinical use."""

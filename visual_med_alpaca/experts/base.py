@@ -23,6 +23,8 @@ class Expert(Protocol):
 EXPERTS: dict[str, str] = {
     "image-facts": "visual_med_alpaca.experts.image_facts:ImageFactsExpert",
     # charts:
+    "chart": "visual_med_alpaca.experts.chart:ChartExpert",
+    "deplot": "visual_med_alpaca.experts.deplot:DePlotExpert",
 
     # radiology:
     "dicom": "visual_med_alpaca.experts.dicom:DicomExpert",

@@ -23,11 +23,12 @@ class Router(Protocol):
 
 ROUTERS: dict[str, str] = {
     "heuristic": "visual_med_alpaca.router.heuristic:HeuristicRouter",
+    "trained": "visual_med_alpaca.router.trained:TrainedRouter",
 }
 
 # Which expert describes each image class; a class mapped to "none" gets no expert.
 EXPERT_FOR_CLASS: dict[str, str] = {
-    "chart": "image-facts",
+    "chart": "chart",
     "radiology": "radiology",
     "pathology": "image-facts",
     "other": "image-facts",

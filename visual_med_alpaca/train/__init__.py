@@ -1,0 +1,1 @@
+"""Training recipes: LoRA / full fine-tune, captioner, router, radiology heads."""

@@ -1,0 +1,126 @@
+"""The offline chart expert on real charts with known values, on synthetic charts, and on bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import EXAMPLES, REPO, shared_data
+from visual_med_alpaca.eval.metrics.chart import parse_table, rms, to_float
+from visual_med_alpaca.images import from_pil, load_image
+
+
+@pytest.fixture(scope="module")
+def expert():
+    from visual_med_alpaca.experts.chart import ChartExpert
+
+    return ChartExpert()
+
+
+def cells(text: str) -> dict[tuple[str, str], float]:
+    table = parse_table(text)
+    return {(row[0], header): to_float(value) for row in table.rows
+            for header, value in zip(table.headers[1:], row[1:]) if to_float(value) is not None}
+
+
+def test_parse_number():
+    from visual_med_alpaca.experts.chart import parse_number
+
+    assert parse_number("100-") == 100
+    assert parse_number("1,250") == 1250
+    assert parse_number("45%") == 45
+    assert parse_number("−2.5") == -2.5
+    assert parse_number("Control") is None
+
+
+def test_seed_bar_png_holds_both_groups_and_bars(expert):
+    # Truth read off the picture's pixels (axis 0..150): Treatment 85 / 26, Control 72 / 66.
+    text = expert.describe(load_image(shared_data("seed_samples", "bar.png")))
+    got = cells(text)
+    truth = {("Treatment", "Before"): 85, ("Treatment", "After"): 26, ("Control", "Before"): 72, ("Control", "After"): 66}
+    for key, value in truth.items():
+        assert key in got, text
+        assert abs(got[key] - value) <= 0.05 * value, (key, got[key], text)
+
+
+def test_example_bar_chart_matches_its_script(expert):
+    text = expert.describe(load_image(EXAMPLES / "bar_chart.png"))
+    assert text.startswith("TITLE | The number of papules <0x0A> ")
+    truth = {("Treatment", "Before"): 42, ("Treatment", "After"): 12, ("Control", "Before"): 40, ("Control", "After"): 37}
+    got = cells(text)
+    for key, value in truth.items():
+        assert abs(got[key] - value) <= 0.03 * value, (key, text)
+
+
+def test_example_line_chart_matches_its_script(expert):
+    text = expert.describe(load_image(EXAMPLES / "line_chart.png"))
+    gold = ("TITLE | Blood pressure over 12 weeks <0x0A> Week | Drug A | Placebo <0x0A> 0 | 140 | 141 <0x0A> 2 | 136 | 140 "
+            "<0x0A> 4 | 131 | 139 <0x0A> 6 | 128 | 139 <0x0A> 8 | 126 | 138 <0x0A> 10 | 125 | 138 <0x0A> 12 | 124 | 137")
+    assert rms(gold, text)["f1"] >= 0.9, text
+
+
+def test_synthetic_horizontal_bars(expert, tmp_path):
+    from visual_med_alpaca.data.charts import ChartSpec, draw
+
+    spec = ChartSpec(style="barh", theme="default", title="Beds per ward", category_name="Ward",
+                     categories=["North", "South", "East"], series=["Beds"], values=np.array([[30.0], [72.0], [55.0]]),
+                     percent=False, decimals=0, legend_outside=False, jpeg_quality=70, size=(6.0, 4.0))
+    path = draw(spec, tmp_path / "barh")
+    assert path.suffix == ".jpg"
+    text = expert.describe(load_image(path))
+    assert rms(spec.table().linearize(), text)["f1"] >= 0.9, text
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Image.new("RGB", (1, 1), "white"),
+    lambda: Image.new("RGB", (400, 300), "white"),
+    lambda: Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)),
+], ids=["1x1", "blank", "noise"])
+def test_unreadable_pictures_say_so_without_numbers(expert, make):
+    text = expert.describe(from_pil(make()))
+    assert text.startswith("The chart could not be read:"), text
+    assert "<0x0A>" not in text
+
+
+def test_odd_file_formats_do_not_crash(expert, tmp_path):
+    chart = Image.open(EXAMPLES / "bar_chart.png")
+    files = {
+        "palette.png": chart.convert("P"),
+        "alpha.png": chart.convert("RGBA"),
+        "cmyk.jpg": chart.convert("CMYK"),
+        "grey16.png": Image.fromarray((np.asarray(chart.convert("L"), np.uint16) * 257)),
+    }
+    for name, picture in files.items():
+        picture.save(tmp_path / name)
+    frames = [chart.convert("RGB"), Image.new("RGB", chart.size, "black")]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    Image.new("RGB", (6000, 4000), "white").save(tmp_path / "huge.png")
+    for name in ["palette.png", "cmyk.jpg", "anim.gif"]:  # readable variants of the bar chart keep their groups
+        text = expert.describe(load_image(tmp_path / name))
+        assert "Treatment" in text and "Control" in text, (name, text)
+    for name in ["alpha.png", "grey16.png", "huge.png"]:  # loading normalises these; the expert gets 8-bit RGB
+        loaded = load_image(tmp_path / name)
+        assert loaded.image.mode == "RGB" and max(loaded.image.size) <= 2048
+    assert expert.describe(load_image(tmp_path / "huge.png")).startswith("The chart could not be read:")
+
+
+def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
+    from visual_med_alpaca.eval.charts import evaluate_chart_set
+
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    run = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "data", "make-charts", "--out",
+                          str(tmp_path / "a"), "--n", "2", "--seed", "7"], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    make_chart_set(tmp_path / "b", 2, seed=7, progress=False)
+    gold_a = (tmp_path / "a" / "gold.jsonl").read_text()
+    assert gold_a == (tmp_path / "b" / "gold.jsonl").read_text()
+    metrics = evaluate_chart_set(tmp_path / "a", limit=1, progress=False)
+    saved = json.loads((tmp_path / "a" / "metrics_chart.json").read_text())
+    assert saved["n"] == 1 and 0.0 <= saved["rms_f1"] <= 1.0 and saved["rms_f1"] == metrics["rms_f1"]
+    bad = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "eval", "charts", "--set", str(tmp_path / "none")],
+                         cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr

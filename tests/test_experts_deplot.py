@@ -1,0 +1,56 @@
+"""DePlot expert plumbing with a tiny random Pix2Struct model (random weights: the text is noise,
+but loading by path, header rendering offline, generation and decoding are all real)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import build_tokenizer
+from visual_med_alpaca.errors import UserInputError
+from visual_med_alpaca.images import from_pil
+
+
+@pytest.fixture(scope="module")
+def tiny_deplot_dir(tmp_path_factory):
+    from transformers import (Pix2StructConfig, Pix2StructForConditionalGeneration, Pix2StructImageProcessor,
+                              Pix2StructProcessor, Pix2StructTextConfig, Pix2StructVisionConfig)
+
+    path = tmp_path_factory.mktemp("tiny_deplot")
+    tokenizer = build_tokenizer()
+    text = Pix2StructTextConfig(vocab_size=len(tokenizer), hidden_size=32, d_kv=8, d_ff=64, num_layers=1, num_heads=4,
+                                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                                decoder_start_token_id=tokenizer.pad_token_id)
+    vision = Pix2StructVisionConfig(hidden_size=32, patch_embed_hidden_size=768, d_ff=64, d_kv=8, num_hidden_layers=1,
+                                    num_attention_heads=4)
+    config = Pix2StructConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), is_vqa=True)
+    Pix2StructForConditionalGeneration(config).save_pretrained(path)
+    Pix2StructProcessor(Pix2StructImageProcessor(is_vqa=True, max_patches=64), tokenizer).save_pretrained(path)
+    return path
+
+
+def test_deplot_runs_from_a_local_folder(tiny_deplot_dir):
+    from visual_med_alpaca.experts.deplot import DePlotExpert
+
+    expert = DePlotExpert(str(tiny_deplot_dir), max_new_tokens=5, max_patches=64)
+    text = expert.describe(from_pil(Image.new("RGB", (64, 48), "white")))
+    assert isinstance(text, str) and "<pad>" not in text  # decoded without special tokens
+
+
+def test_prompt_header_is_drawn_offline_above_the_image():
+    from visual_med_alpaca.experts.deplot import PROMPT, _local_font, render_with_header
+
+    picture = Image.new("RGB", (640, 400), "white")
+    rendered = render_with_header(picture, PROMPT, _local_font())
+    assert rendered.width >= 640 and rendered.height > 400 * rendered.width / 640
+    banner = np.asarray(rendered)[: rendered.height - round(400 * rendered.width / 640)]
+    assert (banner < 128).any()  # the prompt's text is there
+
+
+def test_deplot_offline_hub_id_is_a_clear_user_error(monkeypatch):
+    from visual_med_alpaca.experts.deplot import DePlotExpert
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserInputError, match="could not load DePlot"):
+        DePlotExpert("google/deplot-does-not-exist-here")
+    with pytest.raises(UserInputError, match="not found"):
+        DePlotExpert("/no/such/deplot")

@@ -1,0 +1,88 @@
+"""The trained router: shipped head, sensible routes on unseen pictures, odd inputs, split by group."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import EXAMPLES, shared_data
+from visual_med_alpaca.images import from_pil, load_image
+from visual_med_alpaca.router import IMAGE_CLASSES, load_router
+
+
+@pytest.fixture(scope="module")
+def router():
+    return load_router("trained")
+
+
+def test_head_is_plain_arrays():
+    from visual_med_alpaca.train.router import HEAD_PATH
+
+    head = np.load(HEAD_PATH, allow_pickle=False)  # no pickle: raises if the file needed it
+    assert head["coef"].shape == (len(IMAGE_CLASSES), 1280)
+    assert HEAD_PATH.stat().st_size < 100_000
+
+
+def test_routes_unseen_examples(router):
+    # Neither example was in the training data.
+    chart = router.classify(load_image(EXAMPLES / "bar_chart.png"))
+    assert max(chart, key=chart.get) == "chart", chart
+    ct = router.classify(load_image(EXAMPLES / "ct_slice.png"))
+    assert max(ct, key=ct.get) == "radiology", ct
+
+
+def test_routes_a_held_out_pathology_image(router):
+    from visual_med_alpaca.train.router import in_test
+
+    folder = shared_data("pathvqa_test", "images")
+    held_out = next(p for p in sorted(folder.glob("*.jpg")) if in_test(f"pathvqa:{p.stem}", 0.25))
+    scores = router.classify(load_image(held_out))
+    assert max(scores, key=scores.get) == "pathology", scores
+
+
+def test_odd_inputs_get_valid_scores(router, tmp_path):
+    pictures = {
+        "one.png": Image.new("RGB", (1, 1), "white"),
+        "palette.png": Image.open(EXAMPLES / "bar_chart.png").convert("P"),
+        "grey16.png": Image.fromarray(np.full((64, 64), 40000, np.uint16)),
+        "cmyk.jpg": Image.new("CMYK", (80, 60), (0, 50, 100, 0)),
+        "alpha.png": Image.new("RGBA", (80, 60), (255, 0, 0, 10)),
+        "huge.png": Image.new("RGB", (3000, 2100), "grey"),
+    }
+    for name, picture in pictures.items():
+        picture.save(tmp_path / name)
+    Image.new("RGB", (40, 40)).save(tmp_path / "anim.gif", save_all=True, append_images=[Image.new("RGB", (40, 40), "white")])
+    for path in sorted(tmp_path.iterdir()):
+        scores = router.classify(load_image(path))
+        assert set(scores) == set(IMAGE_CLASSES) and abs(sum(scores.values()) - 1) < 1e-3, path
+
+
+def test_pipeline_routes_a_chart_to_the_chart_expert_and_doubt_to_none():
+    from visual_med_alpaca.pipeline import Assistant
+
+    assistant = Assistant()
+    assert assistant.config.vision.router == "trained"
+    description = assistant.describe(EXAMPLES / "bar_chart.png")
+    assert description.expert == "chart" and "<0x0A>" in description.text
+    doubtful = Assistant.from_config(None, **{"vision.min_confidence": 1.0}).describe(from_pil(Image.new("RGB", (50, 50))))
+    assert doubtful.expert == "none" and "could not be determined" in doubtful.text
+
+
+def test_split_keeps_each_group_on_one_side():
+    from visual_med_alpaca.train.router import in_test
+
+    groups = [f"synpic:{i}" for i in range(2000)]
+    sides = [in_test(g, 0.25) for g in groups]
+    assert sides == [in_test(g, 0.25) for g in groups]  # stable across calls and processes (sha1, no seed)
+    assert 0.2 < np.mean(sides) < 0.3
+
+
+def test_train_router_cli_refuses_a_missing_data_folder(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    run = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "router", "--data", str(tmp_path / "nope"),
+                          "--out", str(tmp_path / "head.npz")], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "data folder not found" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "head.npz").exists()

@@ -1,0 +1,31 @@
+"""`vmed train router` (heavy imports stay inside the function)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..cli import train_app
+
+
+@train_app.command("router")
+def train_router_command(
+    data: Path = typer.Option(Path("../shared/data"), "--data", help="Shared data folder (vqa_rad/, medpix2/, pathvqa_test/, opencqa_charts_dev/)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Head file (default: the package's assets/router/head.npz)"),
+    n_charts: int = typer.Option(150, "--n-charts", min=0, help="Synthetic charts to add to the chart class"),
+    test_fraction: float = typer.Option(0.25, "--test-fraction", min=0.05, max=0.5),
+    per_source_limit: int = typer.Option(400, "--per-source-limit", min=10, help="At most this many images per dataset"),
+    cache: Path = typer.Option(Path("runs/router"), "--cache", help="Feature cache (a rerun resumes from it)"),
+) -> None:
+    """Retrain the image-type router head and print held-out accuracy and the confusion matrix."""
+    from ..router.base import IMAGE_CLASSES
+    from ..train.router import HEAD_PATH, train_router
+
+    report = train_router(data, out or HEAD_PATH, None, n_charts, test_fraction, per_source_limit, cache)
+    typer.echo(f"held-out accuracy {report['held_out_accuracy']:.3f} on {report['test_images']} images "
+               f"(trained on {report['train_images']})")
+    typer.echo("true \\ predicted  " + "  ".join(f"{c:>9}" for c in IMAGE_CLASSES))
+    for name, row in zip(IMAGE_CLASSES, report["confusion_matrix_rows_true_cols_predicted"]):
+        typer.echo(f"{name:>16}  " + "  ".join(f"{v:>9}" for v in row))

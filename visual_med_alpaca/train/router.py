@@ -1,0 +1,229 @@
+"""Train the image-type router head: frozen EfficientNet-Lite0 features + logistic regression.
+
+Data (each image belongs to one group, and a group is wholly in train or in test):
+  radiology  VQA-RAD images, MedPix 2.0 images (those that are also VQA-RAD images are left out)
+  pathology  PathVQA test images
+  chart      OpenCQA Pew charts + synthetic matplotlib charts (`vmed data make-charts`)
+  other      photos bundled with scikit-image, scikit-learn and matplotlib (random crops; the group is
+             the source photo, so test photos are unseen) + generated smooth-noise "scenes"
+Features are cached per source under runs/, so a stopped run resumes. The head is written as plain
+arrays (npz, no pickle) and a JSON report with held-out accuracy and the confusion matrix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..errors import UserInputError
+from ..paths import ASSETS
+from ..router.base import IMAGE_CLASSES
+
+HEAD_PATH = ASSETS / "router" / "head.npz"
+REPORT_PATH = ASSETS / "router" / "report.json"
+PHOTO_SKIP = {"cell", "immunohistochemistry", "microaneurysms", "retina", "shepp_logan_phantom", "brain",
+              "kidney", "skin", "human_mitosis", "cells3d", "lfw_subset", "binary_blobs"}  # medical-looking or not a picture
+
+
+def _files(folder: Path, pattern: str, limit: int | None) -> list[Path]:
+    files = sorted(folder.glob(pattern))
+    return files[:limit] if limit else files
+
+
+def _medpix_overlap(data: Path) -> set[str]:
+    tsv = data / "medpix2" / "overlap_with_vqa_rad.tsv"
+    if not tsv.is_file():
+        return set()
+    return {line.split("\t")[0] for line in tsv.read_text().splitlines()[1:] if line.strip()}
+
+
+def _photos() -> Iterator[tuple[str, Image.Image]]:
+    """Bundled, offline photos: scikit-image data, scikit-learn sample images, matplotlib sample data."""
+    import matplotlib
+    import skimage.data
+    from sklearn.datasets import load_sample_images
+
+    for name in skimage.data.__all__:
+        if name in PHOTO_SKIP or name in ("data_dir", "download_all", "file_hash", "lbp_frontal_face_cascade_filename"):
+            continue
+        try:
+            array = getattr(skimage.data, name)()
+        except Exception:  # noqa: BLE001 - some entries need a download; those are simply not used
+            continue
+        if isinstance(array, np.ndarray) and array.ndim in (2, 3):
+            yield f"skimage:{name}", Image.fromarray(np.asarray(array, np.uint8)).convert("RGB")
+    for index, array in enumerate(load_sample_images().images):
+        yield f"sklearn:{index}", Image.fromarray(array)
+    sample = Path(matplotlib.get_data_path()) / "sample_data"
+    for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png"):
+        if (sample / name).is_file():
+            yield f"matplotlib:{name}", Image.open(sample / name).convert("RGB")
+    try:  # gradio ships a few demo photos (animals, a tower)
+        import gradio
+
+        media = Path(gradio.__file__).parent / "media_assets" / "images"
+        for path in sorted(media.glob("*.jp*g")):
+            yield f"gradio:{path.name}", Image.open(path).convert("RGB")
+    except ImportError:
+        pass
+
+
+def _crops(image: Image.Image, rng: np.random.Generator, n: int) -> list[Image.Image]:
+    """Random crops, flips, some in greyscale (grey photos must not pass for radiographs)."""
+    out = []
+    for _ in range(n):
+        scale = rng.uniform(0.4, 1.0)
+        w, h = max(32, int(image.width * scale)), max(32, int(image.height * scale))
+        x, y = rng.integers(0, image.width - w + 1), rng.integers(0, image.height - h + 1)
+        crop = image.crop((x, y, x + w, y + h))
+        if rng.random() < 0.5:
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if rng.random() < 0.25:
+            crop = crop.convert("L").convert("RGB")
+        out.append(crop)
+    return out
+
+
+def _scene(rng: np.random.Generator, size: int = 256) -> Image.Image:
+    """A smooth random colour field with a horizon: a stand-in for outdoor photos."""
+    coarse = rng.random((6, 6, 3))
+    field = np.asarray(Image.fromarray((coarse * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BICUBIC), np.float32)
+    grain = rng.normal(0, rng.uniform(3, 20), (size, size, 3))
+    horizon = int(rng.integers(size // 4, 3 * size // 4))
+    sky = np.array(rng.choice([[135, 180, 235], [250, 200, 150], [90, 110, 160]]), np.float32)
+    field[:horizon] = 0.6 * sky + 0.4 * field[:horizon]
+    return Image.fromarray(np.clip(field + grain, 0, 255).astype(np.uint8))
+
+
+def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, seed: int = 0) -> list[tuple[str, str, object]]:
+    """(class, group, image path or PIL image) for every training picture that can be found."""
+    items: list[tuple[str, str, object]] = []
+    if (data / "vqa_rad" / "images").is_dir():
+        items += [("radiology", f"synpic:{p.stem}", p) for p in _files(data / "vqa_rad" / "images", "*.jpg", per_source_limit)]
+    if (data / "medpix2" / "images").is_dir():
+        overlap = _medpix_overlap(data)
+        items += [("radiology", f"synpic:{p.stem.split('_')[-1]}", p) for p in _files(data / "medpix2" / "images", "*.png", per_source_limit)
+                  if p.stem not in overlap]
+    if (data / "pathvqa_test" / "images").is_dir():
+        items += [("pathology", f"pathvqa:{p.stem}", p) for p in _files(data / "pathvqa_test" / "images", "*.jpg", per_source_limit)]
+    if (data / "opencqa_charts_dev" / "chart_images").is_dir():
+        items += [("chart", f"opencqa:{p.stem}", p) for p in _files(data / "opencqa_charts_dev" / "chart_images", "*.png", per_source_limit)]
+    if (charts_dir / "gold.jsonl").is_file():
+        items += [("chart", f"synthetic:{p.stem}", p) for p in sorted((charts_dir / "images").iterdir())]
+    for name, photo in _photos():  # one RNG per photo, so adding a photo leaves the others' crops (and cache) alone
+        rng = np.random.default_rng([seed, _stable_int(name)])
+        items += [("other", name, crop) for crop in _crops(photo, rng, 12)]
+    rng = np.random.default_rng([seed, 1])
+    items += [("other", f"scene:{i}", _scene(rng)) for i in range(60)]
+    rng = np.random.default_rng([seed, 2])
+    items += [("other", f"document:{i}", _document(rng)) for i in range(40)]
+    return items
+
+
+def _stable_int(text: str) -> int:
+    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16)
+
+
+def _document(rng: np.random.Generator) -> Image.Image:
+    """A page of text lines (letters, forms, screenshots are common non-medical uploads)."""
+    from PIL import ImageDraw
+
+    paper = tuple(int(v) for v in rng.integers(225, 256, 3))
+    page = Image.new("RGB", (int(rng.integers(300, 600)), int(rng.integers(300, 700))), paper)
+    draw = ImageDraw.Draw(page)
+    words = "the patient study of and report results date name address page total signed form section".split()
+    y = int(rng.integers(10, 40))
+    while y < page.height - 20:
+        line = " ".join(rng.choice(words, int(rng.integers(3, 12))))
+        draw.text((int(rng.integers(10, 40)), y), line, fill=(int(rng.integers(0, 80)),) * 3, font_size=int(rng.integers(10, 22)))
+        y += int(rng.integers(16, 34))
+    return page
+
+
+def in_test(group: str, test_fraction: float) -> bool:
+    """A stable, seed-free split by group: the same image is always on the same side."""
+    digest = int(hashlib.sha1(group.encode()).hexdigest()[:8], 16)
+    return digest / 0xFFFFFFFF < test_fraction
+
+
+def _item_key(item, index_in_group: int) -> str:
+    cls, group, source = item
+    return str(source) if isinstance(source, Path) else f"{cls}|{group}|{index_in_group}"
+
+
+def embed_items(items, cache: Path) -> np.ndarray:
+    """Features for every item, cached per item (path, or class|group|n for generated pictures), so a
+    stopped run resumes and adding a source embeds only the new pictures."""
+    from tqdm import tqdm
+
+    from ..features import shared_features
+
+    counts: dict[str, int] = {}
+    keys = []
+    for item in items:
+        counts[item[1]] = counts.get(item[1], 0) + 1
+        keys.append(_item_key(item, counts[item[1]] - 1))
+    path = cache / "features.npz"
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        saved = np.load(path, allow_pickle=False)
+        known = dict(zip(saved["keys"].tolist(), saved["x"]))
+    todo = [i for i, k in enumerate(keys) if k not in known]
+    extractor = shared_features() if todo else None
+    batch = 32
+    with tqdm(total=len(items), initial=len(items) - len(todo), desc="router features") as bar:
+        for start in range(0, len(todo), batch):
+            chunk = todo[start:start + batch]
+            pictures = [items[i][2] if isinstance(items[i][2], Image.Image) else Image.open(items[i][2]).convert("RGB") for i in chunk]
+            for i, vector in zip(chunk, extractor.embed(pictures)):
+                known[keys[i]] = vector
+            np.savez(path, keys=np.array(list(known)), x=np.stack(list(known.values())))
+            bar.update(len(chunk))
+    return np.stack([known[k] for k in keys])
+
+
+def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = None, n_charts: int = 150,
+                 test_fraction: float = 0.25, per_source_limit: int | None = 400, cache: Path = Path("runs/router")) -> dict:
+    """Embed, split by group, fit the head on train, report on the held-out part, save head + report."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import confusion_matrix
+
+    from ..data.charts import make_chart_set
+
+    data, cache = Path(data), Path(cache)
+    if not data.is_dir():
+        raise UserInputError(f"data folder not found: {data} (expected ../shared/data with vqa_rad/, pathvqa_test/, ...)")
+    cache.mkdir(parents=True, exist_ok=True)
+    charts_dir = Path(charts_dir) if charts_dir else cache / "synthetic_charts"
+    if n_charts and not (charts_dir / "gold.jsonl").is_file():
+        make_chart_set(charts_dir, n_charts, seed=1000)
+    items = collect(data, charts_dir, per_source_limit)
+    found = {c: sum(1 for k, _, _ in items if k == c) for c in IMAGE_CLASSES}
+    if min(found.values()) == 0:
+        raise UserInputError(f"every class needs pictures; found {found}")
+    x = embed_items(items, cache)
+    y = np.array([IMAGE_CLASSES.index(c) for c, _, _ in items])
+    test = np.array([in_test(g, test_fraction) for _, g, _ in items])
+    mean, scale = x[~test].mean(axis=0), x[~test].std(axis=0) + 1e-6
+    head = LogisticRegression(C=0.5, max_iter=2000, class_weight="balanced")
+    head.fit((x[~test] - mean) / scale, y[~test])
+    predicted = head.predict((x[test] - mean) / scale)
+    accuracy = float((predicted == y[test]).mean())
+    matrix = confusion_matrix(y[test], predicted, labels=list(range(len(IMAGE_CLASSES))))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(out, classes=np.array(IMAGE_CLASSES), mean=mean.astype(np.float32), scale=scale.astype(np.float32),
+             coef=head.coef_.astype(np.float32), intercept=head.intercept_.astype(np.float32))
+    report = {"held_out_accuracy": accuracy, "classes": list(IMAGE_CLASSES),
+              "confusion_matrix_rows_true_cols_predicted": matrix.tolist(),
+              "train_images": int((~test).sum()), "test_images": int(test.sum()), "images_per_class": found,
+              "split": f"by group (image or source photo), {test_fraction:.0%} of groups held out",
+              "trained_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    out.with_name("report.json").write_text(json.dumps(report, indent=2))
+    return report
