@@ -1,0 +1,1 @@
+"""Evaluation: benchmarks, metrics, the resumable runner, the LLM judge and the report."""
