@@ -137,6 +137,7 @@ COMMAND_MODULES = [
     # data pipeline:
 
     # evaluation:
+    "visual_med_alpaca.eval.commands",
 
     # serving (demo, serve):
 
@@ -167,4 +168,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m visual_med_alpaca.cli` runs this file as __main__, but command modules register on the
+    # groups of the imported `visual_med_alpaca.cli`; run that module's main so their commands exist.
+    from visual_med_alpaca.cli import main as _main
+
+    _main()
