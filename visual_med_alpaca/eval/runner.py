@@ -113,6 +113,7 @@ class Evaluator:
         mode = self.resolved_mode()
         identity = _run_identity(self.config, mode)
         self._check_resume(out, identity)
+        self.assistant.llm  # load now: a model that cannot load must stop the run, not fail every item
         predictions = out / PREDICTIONS
         done = {r["id"] for r in read_predictions(predictions)}
         todo = [item for item in self.items if item.id not in done]
@@ -153,15 +154,18 @@ class Evaluator:
         for key in ("group", "order", "reference_rank", "reference_score"):
             if key in item.meta:
                 record[key] = item.meta[key]
-        if mode == "loglik" and item.options:
-            record.update(self._score(item))
-        else:
-            if item.image is not None and not item.image.is_file():
-                raise UserInputError(f"image for {item.id} not found: {item.image}")
-            answer = self.assistant.ask(item.question, item.image, self.config.expert)
-            record.update(prediction=answer.answer, expert=answer.expert)
-            if item.options:
-                record["choice"] = extract_choice(answer.answer, item.options)
+        try:
+            if mode == "loglik" and item.options:
+                record.update(self._score(item))
+            else:
+                if item.image is not None and not item.image.is_file():
+                    raise UserInputError(f"image for {item.id} not found: {item.image}")
+                answer = self.assistant.ask(item.question, item.image, self.config.expert)
+                record.update(prediction=answer.answer, expert=answer.expert)
+                if item.options:
+                    record["choice"] = extract_choice(answer.answer, item.options)
+        except UserInputError as exc:  # this item cannot be asked (e.g. longer than the context): scored wrong
+            record.update(prediction="", choice=None, error=str(exc))
         record["seconds"] = round(time.perf_counter() - start, 3)
         return record
 
@@ -194,6 +198,7 @@ class Evaluator:
             "expert_requested": self.config.expert if self.spec.task == "vqa" else None,
             "experts_used": dict(Counter(r.get("expert", "none") for r in records)) if self.spec.task == "vqa" else None,
             "metrics": metrics,
+            "n_errors": sum(1 for r in records if r.get("error")),
             "seconds_this_run": round(seconds, 1),
             "items_this_run": new_items,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -192,6 +192,8 @@ class HFModel:
         options = [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in continuations]
         rows = [prompt_ids + ids for ids in options]
         width = max(len(r) for r in rows)
+        if self.context_length and width > self.context_length:
+            raise UserInputError(f"the prompt is too long for the model ({width} tokens of {self.context_length})")
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=self.model.device)
         mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=self.model.device)

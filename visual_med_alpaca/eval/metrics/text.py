@@ -32,6 +32,7 @@ def choice_metrics(golds: Sequence[str], preds: Sequence[str | None], labels: Se
         "macro_f1": round(100 * float(macro_f1), 2),
         "n": n,
         "unanswered": sum(p == "<none>" for p in preds),
+        "majority_baseline": round(100 * max(map(list(golds).count, set(golds))) / n, 2) if n else 0.0,
         "confusion": {"labels": list(labels) + ["<none>"], "rows_gold_cols_pred": [list(map(int, r)) for r in matrix]},
     }
 
