@@ -6,7 +6,9 @@ flight; a rerun with the same --out skips the ids already in predictions.jsonl.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
 import time
 from collections import Counter
@@ -106,10 +108,14 @@ class Evaluator:
 
     # -- run ----------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        from tqdm import tqdm
-
         out = self.config.out_dir()
         out.mkdir(parents=True, exist_ok=True)
+        with _folder_lock(out):
+            return self._run(out)
+
+    def _run(self, out: Path) -> dict[str, Any]:
+        from tqdm import tqdm
+
         mode = self.resolved_mode()
         identity = _run_identity(self.config, mode)
         self._check_resume(out, identity)
@@ -205,6 +211,36 @@ class Evaluator:
         }
         (out / METRICS).write_text(json.dumps(result, indent=2) + "\n")
         return result
+
+
+@contextlib.contextmanager
+def _folder_lock(out: Path):
+    """One writer per output folder: a second run appending to the same predictions would corrupt them."""
+    lock = out / "run.lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        pid = lock.read_text().strip()
+        if pid.isdigit() and _alive(int(pid)):
+            raise UserInputError(f"another evaluation (pid {pid}) is writing to {out}; wait for it or use another --out") from None
+        lock.unlink(missing_ok=True)  # left by a run that was killed
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def compute_metrics(task: str, records: list[dict], labels: tuple[str, ...] = ()) -> dict[str, Any]:
