@@ -124,3 +124,20 @@ def test_cli_eval_and_bad_input(tiny_llama_dir, tmp_path):
     bad = subprocess.run(cli + ["slake", "--data-dir", data], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().startswith("error: SLAKE images are missing")
+
+
+def test_recipes_load_and_flags_keep_short_greedy_answers():
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.eval.benchmarks import BENCHMARKS
+
+    recipes = sorted((REPO / "configs" / "eval").glob("*.yaml"))
+    assert len(recipes) >= 4
+    for recipe in recipes:
+        config = load_config(EvalConfig, recipe)
+        assert config.benchmark in BENCHMARKS
+        assert config.assistant.generation.temperature == 0.0 and config.assistant.generation.max_new_tokens == 32
+    # a --model flag alone must not bring back the assistant's long-answer default
+    config = load_config(EvalConfig, None, {"benchmark": "vqa-rad", "assistant.llm.model": "x.gguf"})
+    assert config.assistant.generation.max_new_tokens == 32
+    with pytest.raises(UserInputError, match="mode"):
+        load_config(EvalConfig, None, {"benchmark": "vqa-rad", "mode": "vote"})

@@ -31,6 +31,12 @@ RUN = "run.json"
 RESUME_KEYS = ("benchmark", "subset", "mode", "expert", "llm", "generation", "vision")
 
 
+class EvalAssistantConfig(AssistantConfig):
+    """The assistant as evaluated: greedy, short answers unless the recipe says otherwise."""
+
+    generation: GenerationSettings = GenerationSettings(max_new_tokens=32, temperature=0.0)
+
+
 class EvalConfig(Strict):
     """One evaluation recipe (configs/eval/*.yaml); every key can be overridden with --set."""
 
@@ -43,9 +49,7 @@ class EvalConfig(Strict):
                             "auto = loglik where the backend can score, else generate")
     expert: str = Field("auto", description="auto (router), none, or an expert name, for image benchmarks")
     out: str | None = Field(None, description="output folder (default runs/eval/<benchmark>)")
-    assistant: AssistantConfig = AssistantConfig(
-        generation=GenerationSettings(max_new_tokens=32, temperature=0.0)
-    )
+    assistant: EvalAssistantConfig = EvalAssistantConfig()
 
     def out_dir(self) -> Path:
         return Path(self.out or Path("runs") / "eval" / self.benchmark)
