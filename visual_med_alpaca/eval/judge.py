@@ -56,7 +56,7 @@ def judge_file(predictions: Path, llm, out: Path, prompt_file: Path | None = Non
     if not records:
         raise UserInputError(f"{predictions} holds no generated answers to judge (log-likelihood runs have none)")
     records = records[:limit] if limit else records
-    done = {r["id"] for r in read_predictions(out)}
+    done = {r["id"] for r in read_predictions(out, repair=True)}
     from tqdm import tqdm
 
     with out.open("a", encoding="utf-8") as handle:

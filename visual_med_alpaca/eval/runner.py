@@ -55,14 +55,16 @@ class EvalConfig(Strict):
         return Path(self.out or Path("runs") / "eval" / self.benchmark)
 
 
-def read_predictions(path: Path) -> list[dict]:
-    """Finished records; a half-written last line (the run was killed mid-write) is cut off the file."""
+def read_predictions(path: Path, repair: bool = False) -> list[dict]:
+    """Finished records. A half-written last line (the run was killed mid-write) is ignored, and with
+    `repair` (only the folder's one writer does that) cut off the file so appending starts clean."""
     if not path.is_file():
         return []
     raw = path.read_bytes()
     if raw and not raw.endswith(b"\n"):
         raw = raw[: raw.rfind(b"\n") + 1]
-        path.write_bytes(raw)
+        if repair:
+            path.write_bytes(raw)
     records = []
     for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
         if line.strip():
@@ -74,13 +76,13 @@ def read_predictions(path: Path) -> list[dict]:
 
 
 def _run_identity(config: EvalConfig, mode: str) -> dict[str, Any]:
-    data = json.loads(json.dumps({
+    """The settings that shape predictions, as plain JSON (so it compares equal to what run.json holds)."""
+    return json.loads(json.dumps({
         "benchmark": config.benchmark, "subset": config.subset, "mode": mode, "expert": config.expert,
         "llm": config.assistant.llm.model_dump(mode="json", exclude={"api_key", "threads", "timeout_s"}),
         "generation": config.assistant.generation.model_dump(mode="json"),
         "vision": config.assistant.vision.model_dump(mode="json"),
     }))
-    return data
 
 
 class Evaluator:
@@ -125,7 +127,7 @@ class Evaluator:
         self._check_resume(out, identity)
         self.assistant.llm  # load now: a model that cannot load must stop the run, not fail every item
         predictions = out / PREDICTIONS
-        done = {r["id"] for r in read_predictions(predictions)}
+        done = {r["id"] for r in read_predictions(predictions, repair=True)}
         todo = [item for item in self.items if item.id not in done]
         started = time.perf_counter()
         with predictions.open("a", encoding="utf-8") as handle, tqdm(
