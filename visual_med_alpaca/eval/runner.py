@@ -182,8 +182,10 @@ class Evaluator:
         return record
 
     def _score(self, item: Item) -> dict[str, Any]:
+        from ..llm.base import ScoresContinuations
+
         llm = self.assistant.llm
-        if not hasattr(llm, "score_continuations"):
+        if not isinstance(llm, ScoresContinuations):
             raise UserInputError(f"the {type(llm).__name__} backend cannot score options; use --mode generate")
         description = self.assistant.describe(item.image, self.config.expert) if item.image else None
         prompt = build_prompt(item.question, description.text if description else None)
