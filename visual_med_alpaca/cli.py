@@ -141,6 +141,7 @@ COMMAND_MODULES = [
     "visual_med_alpaca.data.commands",
 
     # evaluation:
+    "visual_med_alpaca.eval.commands",
 
     # serving (demo, serve):
     "visual_med_alpaca.serve.commands",

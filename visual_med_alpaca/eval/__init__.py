@@ -1,1 +1,1 @@
-"""Evaluation: metrics and benchmark runners."""
+"""Evaluation: benchmarks, metrics, the resumable runner, the LLM judge and the report."""

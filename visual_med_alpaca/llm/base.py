@@ -24,6 +24,15 @@ class LanguageModel(Protocol):
     def count_tokens(self, text: str) -> int | None: ...
 
 
+@runtime_checkable
+class ScoresContinuations(Protocol):
+    """Optional extra a backend may offer: log-likelihood scoring, for multiple choice with base models."""
+
+    def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
+        """Sum of token log-probabilities of each continuation right after `prompt`."""
+        ...
+
+
 # name -> "module:Class"; imported only when chosen, so `vmed --help` never loads torch or llama.cpp.
 BACKENDS: dict[str, str] = {
     "gguf": "visual_med_alpaca.llm.gguf:GGUFModel",

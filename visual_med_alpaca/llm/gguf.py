@@ -81,6 +81,38 @@ class GGUFModel:
                 yield text
 
 
+    def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
+        """The prompt is evaluated once; each continuation is then fed token by token from that cached state."""
+        import llama_cpp
+        import numpy as np
+
+        prompt_tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+        if len(prompt_tokens) + 8 > self.context_length:
+            raise UserInputError(f"the prompt is too long for the model ({len(prompt_tokens)} tokens of {self.context_length})")
+        n_vocab = self.llama.n_vocab()
+
+        def last_logprobs():
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llama.ctx, -1), shape=(n_vocab,))
+            logits = logits.astype(np.float64)
+            return logits - (np.log(np.exp(logits - logits.max()).sum()) + logits.max())
+
+        self.llama.reset()
+        self.llama.eval(prompt_tokens)
+        after_prompt = last_logprobs()
+        scores = []
+        for text in continuations:
+            tokens = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            self.llama.n_tokens = len(prompt_tokens)  # eval() drops the cache past this point
+            logprobs, total = after_prompt, 0.0
+            for i, token in enumerate(tokens):
+                total += float(logprobs[token])
+                if i + 1 < len(tokens):
+                    self.llama.eval([token])
+                    logprobs = last_logprobs()
+            scores.append(total)
+        return scores
+
+
 def _adapter(requested: str | None, default: Path | None) -> Path | None:
     if requested is None:
         return default

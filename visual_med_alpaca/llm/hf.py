@@ -185,6 +185,29 @@ class HFModel:
         if failure:
             raise BackendError(f"generation failed: {failure[0]}") from failure[0]
 
+    def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
+        """All continuations in one right-padded batch; sums the log-probabilities of their tokens."""
+        torch = _torch()
+        prompt_ids = self.tokenizer(prompt)["input_ids"]
+        options = [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in continuations]
+        rows = [prompt_ids + ids for ids in options]
+        width = max(len(r) for r in rows)
+        if self.context_length and width > self.context_length:
+            raise UserInputError(f"the prompt is too long for the model ({width} tokens of {self.context_length})")
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=self.model.device)
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=self.model.device)
+        with torch.inference_mode():
+            logits = self.model(input_ids=input_ids, attention_mask=mask).logits.float()
+        logprobs = torch.log_softmax(logits, dim=-1)
+        start = len(prompt_ids)
+        scores = []
+        for row, ids in enumerate(options):
+            positions = torch.arange(start - 1, start - 1 + len(ids), device=logprobs.device)
+            targets = torch.tensor(ids, device=logprobs.device)
+            scores.append(float(logprobs[row, positions, targets].sum()))
+        return scores
+
 
 def attach_adapter(model, adapter: str):
     path = Path(adapter).expanduser()

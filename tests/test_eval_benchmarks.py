@@ -1,0 +1,75 @@
+"""Each benchmark loader on the real files in ../shared/data (skipped clearly when absent)."""
+
+from collections import Counter
+
+import pytest
+from conftest import shared_data
+
+from visual_med_alpaca.errors import UserInputError
+from visual_med_alpaca.eval.benchmarks import BENCHMARKS, load_benchmark
+from visual_med_alpaca.eval.commands import BENCHMARK_HELP
+
+
+def _load(name, **kw):
+    return load_benchmark(name, shared_data(), **kw)
+
+
+def test_every_benchmark_has_a_command():
+    assert set(BENCHMARK_HELP) == set(BENCHMARKS)
+
+
+def test_vqa_rad():
+    items = _load("vqa-rad")
+    assert len(items) == 451
+    assert Counter(i.kind for i in items) == {"closed": 272, "open": 179}
+    assert len({i.id for i in items}) == 451
+    assert all(i.image.is_file() for i in items)
+    assert items[0].question == "is there evidence of an aortic aneurysm?" and items[0].reference == "yes"
+
+
+def test_pathvqa_full_limit_and_fixed_subset():
+    items = _load("pathvqa")
+    assert len(items) == 6719
+    assert Counter(i.kind for i in items) == {"closed": 3362, "open": 3357}
+    subset = _load("pathvqa", subset="fixed1000")
+    assert len(subset) == 1000 and [i.id for i in subset] == [i.id for i in _load("pathvqa", subset="fixed1000")]
+    order = {i.id: n for n, i in enumerate(items)}
+    assert [order[i.id] for i in subset] == sorted(order[i.id] for i in subset)  # kept in file order
+    assert [i.id for i in _load("pathvqa", subset="fixed1000", limit=7)] == [i.id for i in subset[:7]]
+    with pytest.raises(UserInputError, match="unknown PathVQA subset"):
+        _load("pathvqa", subset="fixed10")
+
+
+def test_slake_says_images_are_missing():
+    shared_data("slake", "test_en.jsonl")
+    if shared_data("slake").joinpath("imgs").is_dir():
+        pytest.skip("SLAKE images are present here")
+    with pytest.raises(UserInputError, match="SLAKE images are missing: 1061 of 1061"):
+        _load("slake")
+
+
+def test_pubmedqa_reasoning_required_setting():
+    items = _load("pubmedqa")
+    assert len(items) == 500
+    assert Counter(i.reference for i in items) == {"yes": 276, "no": 169, "maybe": 55}
+    first = items[0]
+    assert first.options == ("yes", "no", "maybe")
+    assert "Abstract:" in first.question and first.meta["display_question"] in first.question
+    assert first.meta["long_answer"] not in first.question  # the long answer would give the label away
+
+
+def test_mediqa_rqe_and_qa():
+    rqe = _load("mediqa-rqe")
+    assert len(rqe) == 230 and Counter(i.reference for i in rqe) == {"yes": 115, "no": 115}
+    qa = _load("mediqa-qa")
+    assert len(qa) == 1107 and len({i.meta["group"] for i in qa}) == 150
+    assert all(i.reference == ("yes" if i.meta["reference_score"] >= 3 else "no") for i in qa)
+
+
+def test_bad_names_and_folders():
+    with pytest.raises(UserInputError, match="unknown benchmark"):
+        load_benchmark("medqa", shared_data())
+    with pytest.raises(UserInputError, match="data folder not found"):
+        load_benchmark("vqa-rad", "/nonexistent/data")
+    with pytest.raises(UserInputError, match="--limit"):
+        load_benchmark("vqa-rad", shared_data(), limit=0)

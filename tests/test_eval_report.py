@@ -1,0 +1,74 @@
+"""`vmed eval report` on metrics files, and the LLM judge's parsing and relative score."""
+
+import json
+
+import pytest
+
+from visual_med_alpaca.errors import UserInputError
+from visual_med_alpaca.eval.judge import judge_file, parse_scores
+from visual_med_alpaca.eval.report import write_report
+
+
+def _metrics(folder, benchmark, metrics, **extra):
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({
+        "benchmark": benchmark, "subset": None, "n_scored": 10, "mode": "generate", "model": "tiny",
+        "experts_used": {"image-facts": 10}, "metrics": metrics, **extra}))
+
+
+def test_report_table_and_chart(tmp_path):
+    _metrics(tmp_path / "runs" / "vqa", "vqa-rad", {"closed_accuracy": 55.5, "open_recall": 12.25, "exact_match": 1.0,
+                                                    "token_f1": 5.0})
+    _metrics(tmp_path / "runs" / "pub", "pubmedqa", {"accuracy": 40.0, "macro_f1": 30.0, "majority_baseline": 55.2})
+    table, png = write_report([tmp_path / "runs"], tmp_path / "out" / "report.md", tmp_path / "out" / "report.png")
+    lines = table.splitlines()
+    assert "| vqa-rad | 10 | tiny | generate | image-facts x10 | closed_accuracy | 55.50 | 81.98 |" in lines
+    assert "| vqa-rad | 10 | tiny | generate | image-facts x10 | open_recall | 12.25 | 64.39 |" in lines
+    assert any(line.startswith("| pubmedqa |") and line.endswith("| 40.00 | - |") for line in lines)
+    assert "arXiv:2306.00890" in table
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(UserInputError, match="no metrics.json"):
+        write_report([tmp_path / "out"], tmp_path / "x.md", tmp_path / "x.png")
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("8 6\nAssistant 1 is more precise.", (8.0, 6.0)),
+    ("7, 9.5", (7.0, 9.5)),
+    ("Scores: 8 and 6", None),  # not the asked-for format
+    ("11 3", None),  # out of range
+    ("", None),
+])
+def test_parse_scores(reply, expected):
+    assert parse_scores(reply) == expected
+
+
+class FakeJudge:
+    """Stands in for the OpenAI-compatible judge: replies by whether the candidate repeats the reference."""
+
+    name = "fake-judge"
+
+    def __init__(self):
+        self.prompts = []
+
+    def stream(self, prompt, settings):
+        self.prompts.append(prompt)
+        candidate = prompt.split("[Assistant 2]\n")[1].split("\n[End of Assistant 2]")[0]
+        yield "8 8\nsame" if candidate == "right lung" else "8 4\nworse" if candidate else "nonsense"
+
+
+def test_judge_relative_score_and_resume(tmp_path):
+    predictions = tmp_path / "predictions.jsonl"
+    rows = [{"id": "a", "question": "where?", "reference": "right lung", "prediction": "right lung"},
+            {"id": "b", "question": "where?", "reference": "right lung", "prediction": "the liver"},
+            {"id": "c", "question": "yes?", "reference": "yes", "choice": "yes", "option_logprobs": {}}]
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    judge = FakeJudge()
+    summary = judge_file(predictions, judge, tmp_path / "judged.jsonl")
+    assert len(judge.prompts) == 2  # the log-likelihood record has no answer to judge
+    assert "[Question]\nwhere?" in judge.prompts[0] and "[Assistant 1]\nright lung" in judge.prompts[0]
+    assert summary["n_parsed"] == 2 and summary["reference_mean"] == 8.0 and summary["candidate_mean"] == 6.0
+    assert summary["relative_score"] == 75.0
+    again = FakeJudge()
+    assert judge_file(predictions, again, tmp_path / "judged.jsonl")["relative_score"] == 75.0
+    assert again.prompts == []  # everything was judged already
+    assert json.loads((tmp_path / "judge_metrics.json").read_text())["relative_score"] == 75.0

@@ -1,0 +1,143 @@
+"""End to end: the tiny Llama (hf backend) through `Assistant` on real benchmark items, with resume
+after an interruption, a killed half-written line, a changed setup, and the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, shared_data
+
+from visual_med_alpaca.errors import UserInputError
+from visual_med_alpaca.eval.runner import METRICS, PREDICTIONS, EvalConfig, Evaluator, read_predictions
+from visual_med_alpaca.pipeline import Assistant
+
+
+def _config(tiny_llama_dir, out, **extra):
+    return EvalConfig.model_validate({
+        "benchmark": "vqa-rad", "data_dir": str(shared_data()), "limit": 5, "out": str(out),
+        "assistant": {"llm": {"backend": "hf", "model": str(tiny_llama_dir)},
+                      "generation": {"max_new_tokens": 6, "temperature": 0.0}},
+        **extra,
+    })
+
+
+class Interrupting:
+    """Wraps an Assistant; raises KeyboardInterrupt on the n-th question, like Ctrl-C mid-run."""
+
+    def __init__(self, inner, stop_at=None):
+        self.inner, self.stop_at, self.calls = inner, stop_at, 0
+
+    def ask(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return self.inner.ask(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.slow
+def test_vqa_rad_five_items_resume_after_interruption(tiny_llama_dir, tmp_path):
+    config = _config(tiny_llama_dir, tmp_path)
+    assistant = Assistant(config.assistant)
+    first = Interrupting(assistant, stop_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        Evaluator(config, first, progress=False).run()
+    done = read_predictions(tmp_path / PREDICTIONS)
+    assert len(done) == 2 and not (tmp_path / METRICS).exists()
+
+    # a kill in the middle of a write leaves half a line: it is cut off and that item redone
+    with (tmp_path / PREDICTIONS).open("a") as handle:
+        handle.write('{"id": "vqarad_hf_test_00002", "predic')
+    second = Interrupting(assistant)
+    result = Evaluator(config, second, progress=False).run()
+    assert second.calls == 3  # only the 3 unfinished items were asked
+    records = read_predictions(tmp_path / PREDICTIONS)
+    assert [r["id"] for r in records] == [f"vqarad_hf_test_{i:05d}" for i in range(5)]
+    assert records[:2] == done
+    assert all(r["expert"] == "image-facts" for r in records)  # the router -> expert path ran
+    assert result["n_scored"] == 5 and result["experts_used"] == {"image-facts": 5}
+    m = result["metrics"]
+    assert m["n_closed"] + m["n_open"] == 5
+    assert json.loads((tmp_path / METRICS).read_text())["metrics"] == m
+
+    # a second writer on the same folder is refused while the first is alive; a dead one's lock is stale
+    (tmp_path / "run.lock").write_text(str(os.getppid()))
+    with pytest.raises(UserInputError, match="another evaluation"):
+        Evaluator(config, second, progress=False).run()
+    (tmp_path / "run.lock").write_text("999999999")
+    assert Evaluator(config, second, progress=False).run()["n_scored"] == 5
+    assert not (tmp_path / "run.lock").exists()
+
+    # a different setup in the same folder is refused instead of mixing predictions
+    changed = _config(tiny_llama_dir, tmp_path, expert="none")
+    with pytest.raises(UserInputError, match="different setup"):
+        Evaluator(changed, Assistant(changed.assistant), progress=False).run()
+
+
+def test_choice_by_loglik_and_by_generation(tiny_llama_dir, tmp_path):
+    for mode in ("loglik", "generate"):
+        config = EvalConfig.model_validate({
+            "benchmark": "mediqa-rqe", "data_dir": str(shared_data()), "limit": 3, "mode": mode,
+            "out": str(tmp_path / mode),
+            "assistant": {"llm": {"backend": "hf", "model": str(tiny_llama_dir)},
+                          "generation": {"max_new_tokens": 4}},
+        })
+        result = Evaluator(config, progress=False).run()
+        records = read_predictions(tmp_path / mode / PREDICTIONS)
+        assert result["mode"] == mode and result["n_scored"] == 3
+        if mode == "loglik":
+            assert all(set(r["option_logprobs"]) == {"yes", "no"} for r in records)
+            assert all(r["choice"] == max(r["option_logprobs"], key=r["option_logprobs"].get) for r in records)
+        else:
+            assert all("prediction" in r for r in records)
+        expected = 100 * sum(r["choice"] == r["reference"] for r in records) / 3
+        assert result["metrics"]["accuracy"] == pytest.approx(round(expected, 2))
+
+
+def test_an_item_longer_than_the_context_is_scored_wrong_not_fatal(tiny_llama_dir, tmp_path):
+    config = EvalConfig.model_validate({  # some PubMedQA abstracts exceed the tiny model's 1,024 positions
+        "benchmark": "pubmedqa", "data_dir": str(shared_data()), "limit": 3, "mode": "loglik", "out": str(tmp_path),
+        "assistant": {"llm": {"backend": "hf", "model": str(tiny_llama_dir)}},
+    })
+    result = Evaluator(config, progress=False).run()
+    records = read_predictions(tmp_path / PREDICTIONS)
+    errors = [r for r in records if "error" in r]
+    assert len(records) == 3 and errors
+    assert all("too long" in r["error"] and r["choice"] is None for r in errors)
+    assert result["n_errors"] == len(errors) == result["metrics"]["unanswered"]
+
+
+@pytest.mark.slow
+def test_cli_eval_and_bad_input(tiny_llama_dir, tmp_path):
+    cli = [sys.executable, "-m", "visual_med_alpaca.cli", "eval"]
+    data = str(shared_data())
+    run = subprocess.run(cli + ["mediqa-rqe", "--backend", "hf", "--model", str(tiny_llama_dir), "--limit", "2",
+                                "--out", str(tmp_path), "--data-dir", data, "-q"],
+                         cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout[: run.stdout.rindex("}") + 1])["n_scored"] == 2
+    assert len(read_predictions(tmp_path / PREDICTIONS)) == 2
+    bad = subprocess.run(cli + ["slake", "--data-dir", data], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().startswith("error: SLAKE images are missing")
+
+
+def test_recipes_load_and_flags_keep_short_greedy_answers():
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.eval.benchmarks import BENCHMARKS
+
+    recipes = sorted((REPO / "configs" / "eval").glob("*.yaml"))
+    assert len(recipes) >= 4
+    for recipe in recipes:
+        config = load_config(EvalConfig, recipe)
+        assert config.benchmark in BENCHMARKS
+        assert config.assistant.generation.temperature == 0.0 and config.assistant.generation.max_new_tokens == 32
+    # a --model flag alone must not bring back the assistant's long-answer default
+    config = load_config(EvalConfig, None, {"benchmark": "vqa-rad", "assistant.llm.model": "x.gguf"})
+    assert config.assistant.generation.max_new_tokens == 32
+    with pytest.raises(UserInputError, match="mode"):
+        load_config(EvalConfig, None, {"benchmark": "vqa-rad", "mode": "vote"})

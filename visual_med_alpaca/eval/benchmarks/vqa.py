@@ -1,0 +1,59 @@
+"""Medical VQA test sets with images: VQA-RAD (LLaVA-Med split), PathVQA test, SLAKE (questions only here)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from ...errors import UserInputError
+from .base import Item, need, read_jsonl
+
+PATHVQA_SUBSET_SIZE = 1000
+PATHVQA_SUBSET_SEED = 0
+
+
+def _vqa_items(rows: list[dict], images: Path) -> list[Item]:
+    items = []
+    for row in rows:
+        kind = row["answer_type"].strip().lower()
+        if kind not in ("closed", "open"):
+            raise UserInputError(f"{row['id']}: unknown answer_type {row['answer_type']!r}")
+        items.append(Item(row["id"], row["question"], str(row["answer"]), kind, images / row["image"],
+                          meta={k: row[k] for k in ("question_type", "image_organ") if k in row}))
+    return items
+
+
+def load_vqa_rad(root: Path, subset: str | None = None) -> list[Item]:
+    """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports)."""
+    if subset:
+        raise UserInputError("vqa-rad has no subsets; use --limit for a quick run")
+    folder = need(root / "vqa_rad", "VQA-RAD folder")
+    return _vqa_items(read_jsonl(need(folder / "hf_test.jsonl", "VQA-RAD test file")), folder / "images")
+
+
+def load_pathvqa(root: Path, subset: str | None = None) -> list[Item]:
+    """`pathvqa_test/test.jsonl`: 6,719 QA. subset 'fixed1000' = 1,000 questions drawn with seed 0, in file order."""
+    folder = need(root / "pathvqa_test", "PathVQA folder")
+    items = _vqa_items(read_jsonl(need(folder / "test.jsonl", "PathVQA test file")), folder / "images")
+    if subset in (None, "full"):
+        return items
+    if subset != f"fixed{PATHVQA_SUBSET_SIZE}":
+        raise UserInputError(f"unknown PathVQA subset '{subset}'; choose full or fixed{PATHVQA_SUBSET_SIZE}")
+    keep = set(random.Random(PATHVQA_SUBSET_SEED).sample(range(len(items)), PATHVQA_SUBSET_SIZE))
+    return [item for i, item in enumerate(items) if i in keep]
+
+
+def load_slake(root: Path, subset: str | None = None) -> list[Item]:
+    """SLAKE 1.0 English test: the questions are in shared data, the images are not, so it cannot run."""
+    folder = need(root / "slake", "SLAKE folder")
+    rows = read_jsonl(need(folder / "test_en.jsonl", "SLAKE test file"))
+    images = folder / "imgs"
+    missing = [r["img_name"] for r in rows if not (images / r["img_name"]).is_file()]
+    if missing:
+        raise UserInputError(
+            f"SLAKE images are missing: {len(missing)} of {len(rows)} test questions point at images that are "
+            f"not in {images} (e.g. {missing[0]}). The questions are here but the images are not; put the "
+            "official SLAKE 'imgs' folder there to run this benchmark."
+        )
+    return [Item(f"slake_test_{r['qid']}", r["question"], str(r["answer"]), r["answer_type"].lower(),
+                 images / r["img_name"], meta={"content_type": r.get("content_type")}) for r in rows]

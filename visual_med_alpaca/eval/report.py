@@ -1,0 +1,109 @@
+"""`vmed eval report`: many metrics.json files -> one markdown table and one bar chart, beside
+LLaVA-Med's published numbers (assets/eval/llava_med_published.yaml, with their source)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from ..errors import UserInputError
+from ..paths import ASSETS
+
+PUBLISHED = ASSETS / "eval" / "llava_med_published.yaml"
+# The numbers each kind of benchmark is judged by, in table order.
+HEADLINE = {
+    "vqa": ("closed_accuracy", "open_recall", "exact_match", "token_f1"),
+    "choice": ("accuracy", "macro_f1", "majority_baseline"),
+    "rank": ("accuracy", "precision", "mrr", "spearman"),
+}
+
+
+def find_metrics(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(path.rglob("metrics.json"))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UserInputError(f"not found: {path}")
+    if not found:
+        raise UserInputError("no metrics.json found in the given paths")
+    return found
+
+
+def _task(metrics: dict) -> str:
+    return "vqa" if "closed_accuracy" in metrics else "rank" if "mrr" in metrics else "choice"
+
+
+def collect_rows(files: list[Path]) -> list[dict]:
+    published = yaml.safe_load(PUBLISHED.read_text())
+    rows = []
+    for file in files:
+        try:
+            result = json.loads(file.read_text())
+            metrics = result["metrics"]
+        except (json.JSONDecodeError, KeyError):
+            raise UserInputError(f"{file} is not a metrics.json written by `vmed eval`") from None
+        name = result["benchmark"] + (f" ({result['subset']})" if result.get("subset") else "")
+        experts = ", ".join(f"{k} x{v}" for k, v in (result.get("experts_used") or {}).items()) or "-"
+        theirs = published["results"].get(result["benchmark"], {})
+        for metric in HEADLINE[_task(metrics)]:
+            if metrics.get(metric) is None:
+                continue
+            rows.append({"benchmark": name, "n": result["n_scored"], "model": result["model"], "mode": result["mode"],
+                         "experts": experts, "metric": metric, "ours": metrics[metric],
+                         "llava_med": theirs.get(metric), "source": str(file)})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    published = yaml.safe_load(PUBLISHED.read_text())
+    lines = [
+        f"| benchmark | n | model | mode | expert(s) | metric | ours | {published['variant']} |",
+        "|---|---:|---|---|---|---|---:|---:|",
+    ]
+    for r in rows:
+        theirs = "-" if r["llava_med"] is None else f"{r['llava_med']:.2f}"
+        lines.append(f"| {r['benchmark']} | {r['n']} | {r['model']} | {r['mode']} | {r['experts']} | {r['metric']} | "
+                     f"{r['ours']:.2f} | {theirs} |")
+    lines += ["", f"LLaVA-Med numbers: {published['source'].strip()} They were fine-tuned on each dataset; ours are zero-shot.",
+              "Percentages except spearman (a correlation in [-1, 1])."]
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(rows: list[dict], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in rows if r["metric"] != "spearman"]
+    labels = [f"{r['benchmark']}\n{r['metric']}" for r in rows]
+    ours = [r["ours"] for r in rows]
+    theirs = [r["llava_med"] or 0.0 for r in rows]
+    width = 0.4
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows)), 4.5))
+    xs = range(len(rows))
+    ax.bar([x - width / 2 for x in xs], ours, width, label="ours (this run)")
+    ax.bar([x + width / 2 for x in xs], theirs, width, label="LLaVA-Med published (0 = not reported)")
+    ax.set_xticks(list(xs), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+    ax.set_title("visual-med-alpaca evaluation (research use only)")
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+
+
+def write_report(paths: list[Path], out: Path, png: Path) -> tuple[str, Path]:
+    rows = collect_rows(find_metrics(paths))
+    table = markdown(rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(table + f"\n![bar chart]({png.name})\n" if png.parent == out.parent else table)
+    bar_chart(rows, png)
+    return table, png

@@ -1,0 +1,269 @@
+"""The resumable evaluation loop: items -> Assistant (the user's path) -> predictions JSONL -> metrics JSON.
+
+Every finished item is appended and flushed at once, so an interrupted run loses at most the item in
+flight; a rerun with the same --out skips the ids already in predictions.jsonl.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
+from ..errors import UserInputError
+from ..prompts import build_prompt
+from .benchmarks import BENCHMARKS, Item, load_benchmark
+from .metrics.text import choice_metrics, extract_choice, ranking_metrics
+from .metrics.vqa import vqa_metrics
+
+PREDICTIONS = "predictions.jsonl"
+METRICS = "metrics.json"
+RUN = "run.json"
+# Settings that change predictions: a resumed run must match the one that wrote the file.
+RESUME_KEYS = ("benchmark", "subset", "mode", "expert", "llm", "generation", "vision")
+
+
+class EvalAssistantConfig(AssistantConfig):
+    """The assistant as evaluated: greedy, short answers unless the recipe says otherwise."""
+
+    generation: GenerationSettings = GenerationSettings(max_new_tokens=32, temperature=0.0)
+
+
+class EvalConfig(Strict):
+    """One evaluation recipe (configs/eval/*.yaml); every key can be overridden with --set."""
+
+    benchmark: str
+    data_dir: str | None = None
+    subset: str | None = Field(None, description="pathvqa: full | fixed1000")
+    limit: int | None = Field(None, ge=1, description="first N items only")
+    mode: Literal["auto", "loglik", "generate"] = Field(
+        "auto", description="multiple choice by option log-likelihood or by generation + answer extraction; "
+                            "auto = loglik where the backend can score, else generate")
+    expert: str = Field("auto", description="auto (router), none, or an expert name, for image benchmarks")
+    out: str | None = Field(None, description="output folder (default runs/eval/<benchmark>)")
+    assistant: EvalAssistantConfig = EvalAssistantConfig()
+
+    def out_dir(self) -> Path:
+        return Path(self.out or Path("runs") / "eval" / self.benchmark)
+
+
+def read_predictions(path: Path, repair: bool = False) -> list[dict]:
+    """Finished records. A half-written last line (the run was killed mid-write) is ignored, and with
+    `repair` (only the folder's one writer does that) cut off the file so appending starts clean."""
+    if not path.is_file():
+        return []
+    raw = path.read_bytes()
+    if raw and not raw.endswith(b"\n"):
+        raw = raw[: raw.rfind(b"\n") + 1]
+        if repair:
+            path.write_bytes(raw)
+    records = []
+    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise UserInputError(f"{path} line {number} is not JSON; fix or delete the file") from None
+    return records
+
+
+def _run_identity(config: EvalConfig, mode: str) -> dict[str, Any]:
+    """The settings that shape predictions, as plain JSON (so it compares equal to what run.json holds)."""
+    return json.loads(json.dumps({
+        "benchmark": config.benchmark, "subset": config.subset, "mode": mode, "expert": config.expert,
+        "llm": config.assistant.llm.model_dump(mode="json", exclude={"api_key", "threads", "timeout_s"}),
+        "generation": config.assistant.generation.model_dump(mode="json"),
+        "vision": config.assistant.vision.model_dump(mode="json"),
+    }))
+
+
+class Evaluator:
+    """Runs one benchmark through an `Assistant`; `run()` returns the metrics dict it also writes."""
+
+    def __init__(self, config: EvalConfig, assistant=None, progress: bool = True):
+        from ..pipeline import Assistant
+
+        self.config = config
+        self.assistant = assistant or Assistant(config.assistant)
+        self.progress = progress
+        self.spec = BENCHMARKS.get(config.benchmark)
+        if self.spec is None:
+            raise UserInputError(f"unknown benchmark '{config.benchmark}'; choose one of: {', '.join(BENCHMARKS)}")
+        self.items = load_benchmark(config.benchmark, config.data_dir, config.subset, config.limit)
+
+    # -- mode ---------------------------------------------------------------------------------------
+    def resolved_mode(self) -> str:
+        if self.spec.task == "vqa":
+            return "generate"  # free-text answers, scored like LLaVA-Med
+        if self.config.mode != "auto":
+            return self.config.mode
+        return "loglik" if self._can_score() else "generate"
+
+    def _can_score(self) -> bool:
+        from ..llm.base import resolve_backend
+
+        return resolve_backend(self.config.assistant.llm) in ("gguf", "hf")
+
+    # -- run ----------------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        out = self.config.out_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        with _folder_lock(out):
+            return self._run(out)
+
+    def _run(self, out: Path) -> dict[str, Any]:
+        from tqdm import tqdm
+
+        mode = self.resolved_mode()
+        identity = _run_identity(self.config, mode)
+        self._check_resume(out, identity)
+        self.assistant.llm  # load now: a model that cannot load must stop the run, not fail every item
+        predictions = out / PREDICTIONS
+        done = {r["id"] for r in read_predictions(predictions, repair=True)}
+        todo = [item for item in self.items if item.id not in done]
+        started = time.perf_counter()
+        with predictions.open("a", encoding="utf-8") as handle, tqdm(
+            total=len(self.items), initial=len(self.items) - len(todo), desc=self.config.benchmark,
+            unit="q", disable=not self.progress, dynamic_ncols=True,
+        ) as bar:
+            for item in todo:
+                record = self.predict(item, mode)
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.flush()
+                bar.update(1)
+        return self.write_metrics(out, mode, identity, time.perf_counter() - started, len(todo))
+
+    def _check_resume(self, out: Path, identity: dict[str, Any]) -> None:
+        run_file = out / RUN
+        if run_file.is_file() and (out / PREDICTIONS).is_file():
+            before = json.loads(run_file.read_text()).get("identity", {})
+            changed = [k for k in RESUME_KEYS if before.get(k) != identity.get(k)]
+            if changed:
+                raise UserInputError(
+                    f"{out} holds predictions from a different setup ({', '.join(changed)} changed); "
+                    "use another --out or --restart to start over"
+                )
+        run_file.write_text(json.dumps({
+            "identity": identity, "config": dump_config(self.config), "python": platform.python_version(),
+            "machine": platform.machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }, indent=2))
+
+    # -- one item -----------------------------------------------------------------------------------
+    def predict(self, item: Item, mode: str) -> dict[str, Any]:
+        start = time.perf_counter()
+        record: dict[str, Any] = {
+            "id": item.id, "kind": item.kind, "question": item.meta.get("display_question", item.question),
+            "reference": item.reference,
+        }
+        for key in ("group", "order", "reference_rank", "reference_score"):
+            if key in item.meta:
+                record[key] = item.meta[key]
+        try:
+            if mode == "loglik" and item.options:
+                record.update(self._score(item))
+            else:
+                if item.image is not None and not item.image.is_file():
+                    raise UserInputError(f"image for {item.id} not found: {item.image}")
+                answer = self.assistant.ask(item.question, item.image, self.config.expert)
+                record.update(prediction=answer.answer, expert=answer.expert)
+                if item.options:
+                    record["choice"] = extract_choice(answer.answer, item.options)
+        except UserInputError as exc:  # this item cannot be asked (e.g. longer than the context): scored wrong
+            record.update(prediction="", choice=None, error=str(exc))
+        record["seconds"] = round(time.perf_counter() - start, 3)
+        return record
+
+    def _score(self, item: Item) -> dict[str, Any]:
+        from ..llm.base import ScoresContinuations
+
+        llm = self.assistant.llm
+        if not isinstance(llm, ScoresContinuations):
+            raise UserInputError(f"the {type(llm).__name__} backend cannot score options; use --mode generate")
+        description = self.assistant.describe(item.image, self.config.expert) if item.image else None
+        prompt = build_prompt(item.question, description.text if description else None)
+        scores = llm.score_continuations(prompt, list(item.options))
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return {"choice": item.options[best], "option_logprobs": dict(zip(item.options, map(lambda s: round(s, 4), scores))),
+                "expert": description.expert if description else "none"}
+
+    # -- metrics ------------------------------------------------------------------------------------
+    def write_metrics(self, out: Path, mode: str, identity: dict, seconds: float, new_items: int) -> dict[str, Any]:
+        wanted = {item.id for item in self.items}
+        records = [r for r in read_predictions(out / PREDICTIONS) if r["id"] in wanted]
+        metrics = compute_metrics(self.spec.task, records, self.items[0].options if self.items else ())
+        result = {
+            "benchmark": self.config.benchmark,
+            "subset": self.config.subset,
+            "limit": self.config.limit,
+            "n_items": len(self.items),
+            "n_scored": len(records),
+            "mode": mode,
+            "model": self.assistant.llm.name,
+            "llm": identity["llm"],
+            "generation": identity["generation"] if mode == "generate" else None,
+            "expert_requested": self.config.expert if self.spec.task == "vqa" else None,
+            "experts_used": dict(Counter(r.get("expert", "none") for r in records)) if self.spec.task == "vqa" else None,
+            "metrics": metrics,
+            "n_errors": sum(1 for r in records if r.get("error")),
+            "seconds_this_run": round(seconds, 1),
+            "items_this_run": new_items,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        (out / METRICS).write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
+
+@contextlib.contextmanager
+def _folder_lock(out: Path):
+    """One writer per output folder: a second run appending to the same predictions would corrupt them."""
+    lock = out / "run.lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        pid = lock.read_text().strip()
+        if pid.isdigit() and _alive(int(pid)):
+            raise UserInputError(f"another evaluation (pid {pid}) is writing to {out}; wait for it or use another --out") from None
+        lock.unlink(missing_ok=True)  # left by a run that was killed
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def compute_metrics(task: str, records: list[dict], labels: tuple[str, ...] = ()) -> dict[str, Any]:
+    if task == "vqa":
+        return vqa_metrics(records)
+    if task == "choice":
+        return choice_metrics([r["reference"] for r in records], [r.get("choice") for r in records], labels)
+    if task == "rank":
+        ranked = []
+        for r in records:
+            if "option_logprobs" in r:
+                score = r["option_logprobs"]["yes"] - r["option_logprobs"]["no"]
+            else:
+                score = {"yes": 1.0, "no": -1.0}.get(r.get("choice"), 0.0)
+            ranked.append({"group": r["group"], "order": r["order"], "score": score,
+                           "reference_rank": r["reference_rank"], "correct": r["reference_score"] >= 3})
+        return ranking_metrics(ranked)
+    raise ValueError(f"unknown task {task}")
