@@ -58,8 +58,8 @@ def test_vqa_rad_five_items_resume_after_interruption(tiny_llama_dir, tmp_path):
     records = read_predictions(tmp_path / PREDICTIONS)
     assert [r["id"] for r in records] == [f"vqarad_hf_test_{i:05d}" for i in range(5)]
     assert records[:2] == done
-    assert all(r["expert"] == "image-facts" for r in records)  # the router -> expert path ran
-    assert result["n_scored"] == 5 and result["experts_used"] == {"image-facts": 5}
+    assert all(r["expert"] == "radiology" for r in records)  # the router -> expert path ran
+    assert result["n_scored"] == 5 and result["experts_used"] == {"radiology": 5}
     m = result["metrics"]
     assert m["n_closed"] + m["n_open"] == 5
     assert json.loads((tmp_path / METRICS).read_text())["metrics"] == m
