@@ -133,6 +133,7 @@ COMMAND_MODULES = [
     # radiology + DICOM:
 
     # training + export:
+    "visual_med_alpaca.train.commands",
 
     # data pipeline:
 
@@ -167,4 +168,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.modules.setdefault("visual_med_alpaca.cli", sys.modules[__name__])  # command modules see these groups
     main()

@@ -1,0 +1,1 @@
+"""Fine-tuning (LoRA / full), data conversion for the medical adapter, and exports."""
