@@ -68,3 +68,33 @@ def medical_data(
     write_jsonl(train, out / "train.jsonl")
     write_jsonl(held, out / "heldout.jsonl")
     typer.echo(f"train {len(train)} {dict(Counter(r['source'] for r in train))}; held-out {len(held)} -> {out}")
+
+
+@export_app.command("gguf-lora")
+def export_gguf_lora_cmd(
+    adapter: Path = typer.Argument(..., help="peft adapter folder (e.g. runs/gemma-270m-med-lora/adapter)"),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .gguf adapter file"),
+    base: Optional[str] = typer.Option(None, "--base", help="Base model (default: the adapter's base_model_name_or_path)"),
+    dtype: str = typer.Option("f16", help="f16 | f32"),
+):
+    """Write a peft LoRA as a GGUF LoRA adapter for llama.cpp (`vmed ask --adapter FILE.gguf`)."""
+    from .export import export_gguf_lora
+
+    if dtype not in ("f16", "f32"):
+        from ..errors import UserInputError
+
+        raise UserInputError("--dtype must be f16 or f32")
+    path = export_gguf_lora(adapter, out, base, dtype)
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@export_app.command("merge")
+def export_merge_cmd(
+    adapter: Path = typer.Argument(..., help="peft adapter folder"),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (weights + tokenizer files)"),
+    base: Optional[str] = typer.Option(None, "--base", help="Base model (default: the adapter's base_model_name_or_path)"),
+):
+    """Merge a LoRA adapter into its base model and save it with the tokenizer files."""
+    from .export import merge
+
+    typer.echo(f"merged model saved to {merge(adapter, out, base)}")
