@@ -98,3 +98,30 @@ def export_merge_cmd(
     from .export import merge
 
     typer.echo(f"merged model saved to {merge(adapter, out, base)}")
+
+
+@train_app.command("eval-adapter")
+def eval_adapter(
+    adapter: Path = typer.Argument(..., help="GGUF LoRA adapter for the default model"),
+    heldout: Path = typer.Option(Path("runs/data/heldout.jsonl"), help="Held-out reference answers (medical-data)"),
+    shared: Path = typer.Option(Path("../shared/data"), help="Folder with pubmedqa/ and mediqa2019/"),
+    n_heldout: int = typer.Option(60), n_pubmedqa: int = typer.Option(100), n_rqe: int = typer.Option(230),
+    n_questions: int = typer.Option(10, help="Fixed questions answered side by side"),
+    out: Path = typer.Option(Path("runs/adapter_eval.json")),
+):
+    """Base vs base+ADAPTER on unseen data: held-out answer perplexity, PubMedQA and MEDIQA RQE test accuracy."""
+    import json
+    import random
+
+    from ..errors import UserInputError
+    from ..llm.default_model import default_gguf_path
+    from .adapter_eval import compare
+
+    if not adapter.is_file() or not heldout.is_file():
+        raise UserInputError(f"need the adapter file and {heldout} (run `vmed train medical-data` first)")
+    records = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
+    records = random.Random(0).sample(records, min(n_heldout, len(records)))
+    result = compare(default_gguf_path(), adapter, records, shared, n_pubmedqa, n_rqe, n_questions, progress=typer.echo)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    typer.echo(f"wrote {out}")
