@@ -45,11 +45,12 @@ class Scorer:
     def tokens(self, text: str, bos: bool) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=bos, special=False)
 
-    def logprobs(self, tokens: list[int]) -> np.ndarray:
-        """Log-softmax rows for every position of tokens (row i predicts token i+1)."""
+    def logprobs(self, tokens: list[int], last_only: bool = False) -> np.ndarray:
+        """Log-softmax rows for every position of tokens (row i predicts token i+1), or just the last row."""
         self.llm.reset()
         self.llm.eval(tokens)
-        scores = np.asarray(self.llm.scores[: len(tokens)], dtype=np.float64)
+        rows = slice(len(tokens) - 1, len(tokens)) if last_only else slice(0, len(tokens))
+        scores = np.asarray(self.llm.scores[rows], dtype=np.float64)
         scores -= scores.max(axis=1, keepdims=True)
         return scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
 
@@ -66,7 +67,7 @@ class Scorer:
     def choose(self, prompt: str, options: list[str]) -> int:
         """Index of the option whose first token is most likely right after the prompt."""
         tokens = self.tokens(prompt, True)
-        last = self.logprobs(tokens)[-1]
+        last = self.logprobs(tokens, last_only=True)[-1]
         return int(np.argmax([last[self.tokens(option, False)[0]] for option in options]))
 
     def generate(self, prompt: str, max_tokens: int = 96) -> str:
@@ -126,3 +127,22 @@ def compare(model_path: Path, adapter: Path, heldout: list[dict], shared: Path, 
         }
         progress(f"{name}: " + json.dumps({k: v for k, v in result[name].items() if k != "answers"}))
     return result
+
+
+def to_markdown(result: dict) -> str:
+    """The results table and the side-by-side answers for docs/training.md."""
+    base, tuned = result["base"], result["adapter"]
+    lines = [
+        "| metric (data never trained on) | base | base + adapter |", "|---|---:|---:|",
+        f"| perplexity of {result['n_heldout_answers']} held-out reference answers (MedQuAD/MEDIQA) | "
+        f"{base['heldout_perplexity']:.2f} | {tuned['heldout_perplexity']:.2f} |",
+        f"| PubMedQA test accuracy, first {result['n_pubmedqa']} test PMIDs (majority class "
+        f"{result['pubmedqa_majority_baseline']:.1%}) | {base['pubmedqa_accuracy']:.1%} | {tuned['pubmedqa_accuracy']:.1%} |",
+        f"| MEDIQA RQE test accuracy, first {result['n_rqe']} pairs (majority class "
+        f"{result['rqe_majority_baseline']:.1%}) | {base['rqe_accuracy']:.1%} | {tuned['rqe_accuracy']:.1%} |",
+        "", "| question | base | base + adapter |", "|---|---|---|",
+    ]
+    cell = lambda text: " ".join(text.split()).replace("|", "\\|") or "(empty)"  # noqa: E731
+    for question, answer in base["answers"].items():
+        lines.append(f"| {question} | {cell(answer)} | {cell(tuned['answers'][question])} |")
+    return "\n".join(lines) + "\n"
