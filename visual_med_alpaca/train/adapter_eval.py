@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -89,7 +90,8 @@ def pubmedqa_test(shared: Path, limit: int) -> list[tuple[str, str]]:
     data = json.loads((shared / "pubmedqa" / "ori_pqal.json").read_text())
     test = json.loads((shared / "pubmedqa" / "test_ground_truth.json").read_text())
     items = []
-    for pmid in list(test)[:limit]:
+    ids = sorted(test)  # the file lists all "yes" items first: sample across it, never take its head
+    for pmid in random.Random(0).sample(ids, min(limit, len(ids))):
         instruction, context = pubmedqa_prompt(data[pmid], 600)
         items.append((build_prompt(instruction, context), test[pmid]))
     return items
@@ -98,7 +100,8 @@ def pubmedqa_test(shared: Path, limit: int) -> list[tuple[str, str]]:
 def rqe_test(shared: Path, limit: int) -> list[tuple[str, str]]:
     path = next((shared / "mediqa2019" / "MEDIQA_Task2_RQE").glob("*TestSet-wLabels.xml"))
     items = []
-    for pair in list(ET.parse(path).getroot().iter("pair"))[:limit]:
+    pairs = list(ET.parse(path).getroot().iter("pair"))
+    for pair in random.Random(0).sample(pairs, min(limit, len(pairs))):
         instruction = RQE_INSTRUCTION.format(chq=" ".join(pair.findtext("chq").split()),
                                              faq=" ".join(pair.findtext("faq").split()))
         items.append((build_prompt(instruction), "yes" if pair.get("value") == "true" else "no"))
@@ -136,9 +139,9 @@ def to_markdown(result: dict) -> str:
         "| metric (data never trained on) | base | base + adapter |", "|---|---:|---:|",
         f"| perplexity of {result['n_heldout_answers']} held-out reference answers (MedQuAD/MEDIQA) | "
         f"{base['heldout_perplexity']:.2f} | {tuned['heldout_perplexity']:.2f} |",
-        f"| PubMedQA test accuracy, first {result['n_pubmedqa']} test PMIDs (majority class "
+        f"| PubMedQA test accuracy, {result['n_pubmedqa']} sampled test PMIDs (majority class "
         f"{result['pubmedqa_majority_baseline']:.1%}) | {base['pubmedqa_accuracy']:.1%} | {tuned['pubmedqa_accuracy']:.1%} |",
-        f"| MEDIQA RQE test accuracy, first {result['n_rqe']} pairs (majority class "
+        f"| MEDIQA RQE test accuracy, {result['n_rqe']} sampled pairs (majority class "
         f"{result['rqe_majority_baseline']:.1%}) | {base['rqe_accuracy']:.1%} | {tuned['rqe_accuracy']:.1%} |",
         "", "| question | base | base + adapter |", "|---|---|---|",
     ]
