@@ -136,6 +136,7 @@ COMMAND_MODULES = [
     "visual_med_alpaca.train.radiology_commands",
 
     # training + export:
+    "visual_med_alpaca.train.commands",
 
     # data pipeline:
     "visual_med_alpaca.data.commands",

@@ -1,1 +1,2 @@
-"""Training recipes: LoRA / full fine-tune, captioner, router, radiology heads."""
+"""Training: Med-Alpaca LoRA / full fine-tuning, the medical-adapter data and exports, the captioner, the
+router and the radiology heads."""

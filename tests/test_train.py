@@ -1,0 +1,189 @@
+"""Trainer regression tests on a tiny LlamaConfig model: the failures seen in alpaca-lora and peers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, build_tiny_llama, shared_data
+
+torch = pytest.importorskip("torch")
+
+from visual_med_alpaca.config import load_config  # noqa: E402
+from visual_med_alpaca.errors import UserInputError  # noqa: E402
+from visual_med_alpaca.prompts import build_prompt  # noqa: E402
+from visual_med_alpaca.train import sft  # noqa: E402
+from visual_med_alpaca.train.config import TrainConfig  # noqa: E402
+from visual_med_alpaca.train.trainer import train  # noqa: E402
+
+RECORDS = [
+    {"instruction": "What is diabetes?", "input": "", "output": "Diabetes is a disease of high blood sugar."},
+    {"instruction": "What treats pain?", "input": "", "output": "Aspirin treats pain."},
+    {"instruction": "Describe the image.", "input": "The chest X-ray shows clear lungs.", "output": "Clear lungs."},
+    {"instruction": "What treats hair loss?", "input": "", "output": "Minoxidil and finasteride treat hair loss."},
+]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def recipe(tmp_path: Path, model: Path, data: Path, **extra) -> TrainConfig:
+    tree = {"model": str(model), "output_dir": str(tmp_path / "run"), "data": {"train": [str(data)], "val_fraction": 0.0},
+            "batch_size": 4, "micro_batch_size": 2, "max_steps": 4, "learning_rate": 3e-3, "save_every": 2,
+            "eval_every": 2, "threads": 1, "max_length": 96, "lora": {"r": 8, "alpha": 16, "dropout": 0.0}}
+    tree.update(extra)
+    return TrainConfig.model_validate(tree)
+
+
+PRESETS = sorted({*(REPO / "configs").glob("*-lora*.yaml"), *(REPO / "configs").glob("*-full*.yaml")})
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=lambda p: p.name)
+def test_every_shipped_preset_validates(preset):
+    assert len(PRESETS) >= 3
+    cfg = load_config(TrainConfig, preset)
+    assert cfg.batch_size % cfg.micro_batch_size == 0
+
+
+def test_override_and_bad_key_are_reported():
+    path = REPO / "configs" / "gemma-270m-med-lora-cpu.yaml"
+    assert load_config(TrainConfig, path, {"learning_rate": 1e-5}).learning_rate == 1e-5
+    with pytest.raises(UserInputError, match="learnin_rate"):
+        load_config(TrainConfig, path, {"learnin_rate": 1e-5})
+
+
+def test_encode_masks_prompt_appends_eos_and_uses_the_inference_prompt(tiny_llama_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    ex = sft.encode(RECORDS[2], tok, 512)
+    prompt_ids = tok(build_prompt(RECORDS[2]["instruction"], RECORDS[2]["input"]))["input_ids"]
+    assert ex.input_ids[: len(prompt_ids)] == prompt_ids
+    assert all(label == sft.IGNORE for label in ex.labels[: len(prompt_ids)])
+    assert ex.labels[-1] == tok.eos_token_id and ex.input_ids[-1] == tok.eos_token_id
+    cut = sft.encode(RECORDS[2], tok, len(prompt_ids) + 2)  # a cut answer must not learn to stop there
+    assert tok.eos_token_id not in cut.input_ids[len(prompt_ids):]
+    assert sft.encode(RECORDS[2], tok, 512, train_on_inputs=True).labels[0] != sft.IGNORE
+
+
+def test_pads_never_count_in_the_loss(tiny_llama_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval()
+    short, long = sft.encode(RECORDS[1], tok, 96), sft.encode(RECORDS[2], tok, 96)
+    with torch.no_grad():
+        alone, n_alone = sft.summed_loss(model, sft.collate([short], tok.pad_token_id))
+        padded, n_both = sft.summed_loss(model, sft.collate([short, long], tok.pad_token_id))
+        other, n_other = sft.summed_loss(model, sft.collate([long], tok.pad_token_id))
+        full, _ = sft.summed_loss(model, sft.collate([short, long], tok.pad_token_id), response_only=False)
+    batch = sft.collate([short, long], tok.pad_token_id)
+    assert (batch["labels"][batch["attention_mask"] == 0] == sft.IGNORE).all()
+    assert n_both == n_alone + n_other
+    assert padded.item() == pytest.approx(alone.item() + other.item(), rel=1e-4)
+    assert full.item() == pytest.approx(padded.item(), rel=1e-4)  # response-only logits change nothing
+
+
+def test_length_grouping_keeps_padding_waste_low():
+    import random
+
+    lengths = [random.Random(i).randint(40, 400) for i in range(2000)]
+    grouped = sft.length_grouped_batches(lengths, 4, seed=0)
+    plain = sft.length_grouped_batches(lengths, 4, seed=0, group=False)
+    assert sorted(i for b in grouped for i in b) == list(range(2000))
+    assert sft.padding_waste(lengths, grouped) < 0.10 < sft.padding_waste(lengths, plain)
+
+
+def test_adapter_saved_not_empty_reloads_to_same_outputs_and_resume_continues(tmp_path, tiny_llama_dir):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 4)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=2)
+    train(cfg, progress=False)
+    with pytest.raises(UserInputError, match="--resume"):
+        train(cfg, progress=False)
+    metrics = train(cfg.model_copy(update={"max_steps": 4}), resume=True, progress=False)
+    assert metrics["steps"] == 4 and len(metrics["train_loss"]) == 4
+    adapter = Path(cfg.output_dir) / "adapter"
+    from safetensors.torch import load_file
+
+    weights = load_file(adapter / "adapter_model.safetensors")
+    assert weights and any(k.endswith("lora_B.weight") and v.abs().sum() > 0 for k, v in weights.items())
+    assert (Path(cfg.output_dir) / "loss.png").stat().st_size > 0
+
+    tuned = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
+    reloaded = PeftModel.from_pretrained(tuned, str(adapter)).eval()
+    base = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval()
+    ids = torch.tensor([[5, 6, 7, 8, 9]])
+    with torch.no_grad():
+        assert not torch.allclose(reloaded(ids).logits, base(ids).logits)
+        merged_dir = tmp_path / "merged"
+        from visual_med_alpaca.train.export import merge
+
+        merge(adapter, merged_dir, base=str(tiny_llama_dir))
+        merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
+        torch.testing.assert_close(merged(ids).logits, reloaded(ids).logits, rtol=1e-4, atol=1e-4)
+    assert (merged_dir / "tokenizer_config.json").is_file()
+
+
+def test_eos_is_learned_so_generation_stops(tmp_path, tiny_llama_dir):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    data = write_jsonl(tmp_path / "d.jsonl", [RECORDS[1]] * 16)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=40, learning_rate=1e-2, micro_batch_size=4,
+                 lora={"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]})
+    train(cfg, progress=False)
+    tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_llama_dir),
+                                      str(Path(cfg.output_dir) / "adapter")).eval()
+    ids = tok(build_prompt(RECORDS[1]["instruction"]), return_tensors="pt")
+    out = model.generate(**ids, max_new_tokens=40, do_sample=False, pad_token_id=tok.pad_token_id)
+    new = out[0, ids["input_ids"].shape[1]:].tolist()
+    assert tok.eos_token_id in new and len(new) < 40
+    assert tok.decode(new, skip_special_tokens=True).strip() == RECORDS[1]["output"]
+
+
+def test_no_nan_with_bf16(tmp_path, tiny_llama_dir):
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 2)
+    metrics = train(recipe(tmp_path, tiny_llama_dir, data, max_steps=2, dtype="bfloat16"), progress=False)
+    assert all(loss == loss and abs(loss) < 1e4 for _, loss in metrics["train_loss"])
+
+
+def test_full_fine_tune_runs_and_saves_a_loadable_model(tmp_path, tiny_llama_dir):
+    from transformers import AutoModelForCausalLM
+
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 2)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, mode="full", max_steps=2, learning_rate=1e-3)
+    metrics = train(cfg, progress=False)
+    assert metrics["steps"] == 2
+    AutoModelForCausalLM.from_pretrained(Path(cfg.output_dir) / "model")
+
+
+@pytest.mark.slow
+def test_thirty_steps_on_64_real_examples_lower_the_loss(tmp_path):
+    from visual_med_alpaca.train.medical_data import alpaca_questions
+
+    records = alpaca_questions(shared_data("medical_meadow", "medical_meadow_small.json"), "meadow", 80)[:64]
+    data = write_jsonl(tmp_path / "real.jsonl", records)
+    model = build_tiny_llama(tmp_path / "tiny", seed=1)
+    cfg = recipe(tmp_path, model, data, max_steps=30, batch_size=8, micro_batch_size=8, learning_rate=3e-3,
+                 max_length=192, mode="full")  # a random tiny model's frozen head leaves LoRA little room
+    losses = [loss for _, loss in train(cfg, progress=False)["train_loss"]]
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: x\ndata: {train: [nowhere.jsonl]}\nbatch_size: 6\nmicro_batch_size: 4\n")
+    run = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "lora", "-c", str(bad)],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "multiple of micro_batch_size" in run.stderr
+    assert "Traceback" not in run.stderr

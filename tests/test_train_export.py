@@ -1,0 +1,112 @@
+"""GGUF LoRA export: the file layout llama.cpp expects, and llama.cpp output equal to HF+peft output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+gguf = pytest.importorskip("gguf")
+
+from visual_med_alpaca.errors import UserInputError  # noqa: E402
+from visual_med_alpaca.prompts import build_prompt  # noqa: E402
+from visual_med_alpaca.train.export import dequantized_gguf, export_gguf_lora  # noqa: E402
+
+
+def tiny_gemma3(path: Path) -> Path:
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    from conftest import build_tokenizer
+
+    tok = build_tokenizer()
+    config = Gemma3TextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                              num_attention_heads=2, num_key_value_heads=1, head_dim=16)
+    Gemma3ForCausalLM(config).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def random_adapter(model, out: Path, modules: list[str], std: float, r: int = 4) -> Path:
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(0)
+    peft_model = get_peft_model(model, LoraConfig(r=r, lora_alpha=2 * r, target_modules=modules))
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, std)
+    peft_model.save_pretrained(out)
+    return peft_model
+
+
+def test_gguf_adapter_layout(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    base = tiny_gemma3(tmp_path / "base")
+    random_adapter(AutoModelForCausalLM.from_pretrained(base), tmp_path / "ad", ["q_proj", "down_proj"], 0.1)
+    path = export_gguf_lora(tmp_path / "ad", tmp_path / "ad.gguf", base=str(base))
+    reader = gguf.GGUFReader(str(path))
+    text = lambda key: bytes(reader.fields[key].parts[-1]).decode()  # noqa: E731
+    assert text("general.architecture") == "gemma3" and text("general.type") == "adapter"
+    assert text("adapter.type") == "lora" and reader.fields["adapter.lora.alpha"].parts[-1][0] == 8.0
+    shapes = {t.name: [int(d) for d in t.shape] for t in reader.tensors}
+    assert set(shapes) == {f"blk.{i}.{n}.weight.lora_{p}" for i in (0, 1) for n in ("attn_q", "ffn_down") for p in "ab"}
+    assert shapes["blk.0.attn_q.weight.lora_a"] == [32, 4]  # ggml ne = [in, r]
+    assert shapes["blk.0.attn_q.weight.lora_b"] == [4, 32]  # [r, out]: q = 2 heads x 16
+
+
+def test_unsupported_architecture_is_a_clear_error(tmp_path, tiny_llama_dir):
+    from transformers import AutoModelForCausalLM
+
+    random_adapter(AutoModelForCausalLM.from_pretrained(tiny_llama_dir), tmp_path / "ad", ["q_proj"], 0.1)
+    with pytest.raises(UserInputError, match="export merge"):
+        export_gguf_lora(tmp_path / "ad", tmp_path / "ad.gguf", base=str(tiny_llama_dir))
+
+
+@pytest.mark.slow
+def test_llama_cpp_with_adapter_matches_hf_peft_greedy(tmp_path, gemma_gguf):
+    """Against an F32 copy of the default GGUF (the exact weights HF dequantizes), llama.cpp + GGUF LoRA must
+    produce the same greedy tokens as transformers + peft, and different ones from the base (adapter active)."""
+    from llama_cpp import Llama
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from visual_med_alpaca.llm.hf import resolve_model_source
+    from visual_med_alpaca.paths import cache_dir
+
+    f32 = cache_dir("gguf-f32") / f"{gemma_gguf.stem}-{gemma_gguf.stat().st_size}-f32.gguf"
+    if not f32.is_file():
+        dequantized_gguf(gemma_gguf, f32.with_suffix(".partial")).replace(f32)
+    source = resolve_model_source("default")
+    tok = AutoTokenizer.from_pretrained(source)
+    peft_model = random_adapter(AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32),
+                                tmp_path / "ad", ["q_proj", "v_proj", "o_proj", "down_proj"], 0.02).eval()
+    adapter_file = export_gguf_lora(tmp_path / "ad", tmp_path / "ad.gguf", base=source)
+    prompts = [build_prompt(q) for q in ("How is asthma treated?", "What causes anemia?")]
+
+    def hf_greedy(model):
+        outs = []
+        for prompt in prompts:
+            ids = tok(prompt, return_tensors="pt")
+            with torch.no_grad():
+                out = model.generate(**ids, max_new_tokens=8, do_sample=False)
+            outs.append(out[0, ids["input_ids"].shape[1]:].tolist())
+        return outs
+
+    def cpp_greedy(lora):
+        llm = Llama(model_path=str(f32), n_ctx=256, n_threads=2, verbose=False, lora_path=lora)
+        outs = []
+        for prompt in prompts:
+            tokens = llm.tokenize(prompt.encode(), add_bos=True, special=False)
+            out = []
+            for token in llm.generate(tokens, top_k=1, temp=0.0, repeat_penalty=1.0, reset=True):
+                out.append(token)
+                if len(out) == 8:
+                    break
+            outs.append(out)
+        return outs
+
+    with_adapter = hf_greedy(peft_model)
+    assert cpp_greedy(str(adapter_file)) == with_adapter
+    with peft_model.disable_adapter():
+        assert hf_greedy(peft_model) != with_adapter

@@ -1,0 +1,137 @@
+"""Supervised fine-tuning data and loss, shared by LoRA and full training.
+
+Prompts come from `prompts.build_prompt` (the same text inference sends). Labels are -100 on the prompt
+(unless train_on_inputs) and on padding; EOS closes every complete response. Batches are grouped by
+length so right padding stays small, and the loss applies the (huge) LM head only where labels exist.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserInputError
+from ..prompts import build_prompt
+
+IGNORE = -100
+
+
+def read_alpaca(paths: list[str | Path]) -> list[dict]:
+    """Records from Alpaca JSON (a list) or JSONL files; each needs instruction and output."""
+    records = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise UserInputError(f"training data not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            items = json.loads(text) if text.lstrip().startswith("[") else [
+                json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise UserInputError(f"{path} is not Alpaca JSON or JSONL: {exc}") from None
+        for n, item in enumerate(items):
+            if not isinstance(item, dict) or not item.get("instruction") or "output" not in item:
+                raise UserInputError(f"{path} record {n}: needs 'instruction' and 'output'")
+            records.append(item)
+    if not records:
+        raise UserInputError(f"no training records in {', '.join(map(str, paths))}")
+    return records
+
+
+@dataclass
+class Example:
+    input_ids: list[int]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def encode(record: dict, tokenizer, max_length: int, train_on_inputs: bool = False) -> Example:
+    """Prompt + response + EOS, cut to max_length; a cut response loses its EOS (it did not end there)."""
+    prompt = build_prompt(record["instruction"], record.get("input") or None)
+    prompt_ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
+    response_ids = tokenizer(str(record["output"]), add_special_tokens=False)["input_ids"]
+    response_ids = response_ids + [tokenizer.eos_token_id]
+    ids = (prompt_ids + response_ids)[:max_length]
+    n_prompt = min(len(prompt_ids), len(ids))
+    labels = list(ids) if train_on_inputs else [IGNORE] * n_prompt + ids[n_prompt:]
+    return Example(ids, labels)
+
+
+def encode_all(records: list[dict], tokenizer, max_length: int, train_on_inputs: bool = False) -> list[Example]:
+    """Encoded examples, dropping the ones whose prompt alone fills max_length (nothing left to learn)."""
+    examples = [encode(r, tokenizer, max_length, train_on_inputs) for r in records]
+    return [e for e in examples if any(label != IGNORE for label in e.labels)]
+
+
+def length_grouped_batches(lengths: list[int], micro_batch: int, seed: int, group: bool = True,
+                           megabatch_factor: int = 64) -> list[list[int]]:
+    """Micro-batches of indices for one epoch: shuffled, and (if group) sorted by length within
+    mega-batches of micro_batch*factor so each batch holds similar lengths, then the batches shuffled."""
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    if not group:
+        return [order[i:i + micro_batch] for i in range(0, len(order), micro_batch)]
+    size = micro_batch * megabatch_factor
+    batches = []
+    for start in range(0, len(order), size):
+        chunk = sorted(order[start:start + size], key=lambda i: -lengths[i])
+        batches += [chunk[i:i + micro_batch] for i in range(0, len(chunk), micro_batch)]
+    rng.shuffle(batches)
+    return batches
+
+
+def padding_waste(lengths: list[int], batches: list[list[int]]) -> float:
+    """Share of the padded token grid that is padding."""
+    real = sum(lengths[i] for b in batches for i in b)
+    grid = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    return 1.0 - real / grid if grid else 0.0
+
+
+def collate(examples: list[Example], pad_id: int):
+    """Right-padded tensors; labels are -100 wherever there is padding."""
+    import torch
+
+    width = max(len(e) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        ids[row, : len(e)] = torch.tensor(e.input_ids)
+        labels[row, : len(e)] = torch.tensor(e.labels)
+        mask[row, : len(e)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def causal_lm(model):
+    """The *ForCausalLM module under peft / accelerate wrappers."""
+    model = getattr(model, "module", model)
+    if hasattr(model, "get_base_model"):
+        model = model.get_base_model()
+    return model
+
+
+def summed_loss(model, batch, response_only: bool = True):
+    """(sum of token losses, number of target tokens). With response_only the decoder runs once and the LM
+    head is applied only at positions whose next token is a label: on Gemma's 262k vocabulary that is most
+    of the saving."""
+    import torch.nn.functional as F
+
+    targets = batch["labels"][:, 1:]
+    keep = targets != IGNORE
+    count = keep.sum()
+    if not response_only:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+        return F.cross_entropy(logits[keep].float(), targets[keep], reduction="sum"), count
+    lm = causal_lm(model)
+    decoder = getattr(lm, lm.base_model_prefix)
+    hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    logits = lm.get_output_embeddings()(hidden[:, :-1][keep])
+    cap = getattr(lm.config, "final_logit_softcapping", None)
+    if cap:
+        logits = (logits / cap).tanh() * cap
+    return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), count
