@@ -30,7 +30,7 @@ def main() -> None:
     start = time.perf_counter()
     features = embed_examples(examples, Path(cfg.cache))
     print(f"held-out images: {len(examples)} (features in {time.perf_counter() - start:.1f} s)\n")
-    print(f"| head | held-out images | accuracy | majority-class baseline | per class (correct/total) |")
+    print("| head | held-out images | accuracy | majority-class baseline | per class (correct/total) |")
     print("|---|---|---|---|---|")
     for head in HEADS:
         model = LinearHead(Path(args.heads), head)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import random
 import sqlite3
 import sys
@@ -21,12 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import BackendError, UserInputError
+from ..llm.openai_compat import resolve_endpoint
 from ..paths import ASSETS
 from .config import SynthesizeConfig
 from .store import JsonlStore, read_jsonl
 
 DEFAULT_TEMPLATE = ASSETS / "data" / "self_instruct.txt"
-LOCAL_PLACEHOLDER_KEY = "no-key-needed"
 RETRYABLE_STATUS = {408, 409, 425, 429}
 
 
@@ -145,12 +144,7 @@ def _retryable(exc: Exception) -> str | None:
 def _client(config: SynthesizeConfig):
     import openai
 
-    base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    key = config.api_key.get_secret_value() if config.api_key else os.environ.get("OPENAI_API_KEY")
-    if not key:
-        if "api.openai.com" in base_url:
-            raise UserInputError("the OpenAI API needs a key: set OPENAI_API_KEY or pass --api-key")
-        key = LOCAL_PLACEHOLDER_KEY
+    base_url, key = resolve_endpoint(config.base_url, config.api_key)
     # Retries are ours (visible, with backoff and a report), so the client's own are off.
     return openai.AsyncOpenAI(base_url=base_url, api_key=key, timeout=config.timeout_s, max_retries=0), base_url
 

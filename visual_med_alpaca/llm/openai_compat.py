@@ -15,6 +15,17 @@ from ..prompts import STOP_SEQUENCES
 LOCAL_PLACEHOLDER_KEY = "no-key-needed"  # local servers accept any key; the client insists on one
 
 
+def resolve_endpoint(base_url: str | None, api_key) -> tuple[str, str]:
+    """Server URL and key from the config, else OPENAI_BASE_URL / OPENAI_API_KEY; local servers need no key."""
+    base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    key = api_key.get_secret_value() if api_key else os.environ.get("OPENAI_API_KEY")
+    if not key:
+        if "api.openai.com" in base_url:
+            raise UserInputError("the OpenAI API needs a key: set OPENAI_API_KEY or pass --api-key")
+        key = LOCAL_PLACEHOLDER_KEY
+    return base_url, key
+
+
 class OpenAICompatModel:
     context_length = None
 
@@ -31,12 +42,7 @@ class OpenAICompatModel:
     def from_config(cls, config: LLMConfig) -> OpenAICompatModel:
         import openai
 
-        base_url = config.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        key = config.api_key.get_secret_value() if config.api_key else os.environ.get("OPENAI_API_KEY")
-        if not key:
-            if "api.openai.com" in base_url:
-                raise UserInputError("the OpenAI API needs a key: set OPENAI_API_KEY or pass --api-key")
-            key = LOCAL_PLACEHOLDER_KEY
+        base_url, key = resolve_endpoint(config.base_url, config.api_key)
         model = config.model if config.model != "default" else "default"
         client = openai.OpenAI(base_url=base_url, api_key=key, timeout=config.timeout_s, max_retries=1)
         return cls(client, model, config.api_mode, base_url)
