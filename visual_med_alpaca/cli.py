@@ -30,12 +30,9 @@ def _overrides(**flags: Any) -> dict[str, Any]:
 
 
 def _assistant(config: Optional[Path], sets: Optional[list[str]], flags: dict[str, Any]):
-    from .config import parse_override
     from .pipeline import Assistant
 
-    overrides = dict(parse_override(item) for item in sets or [])
-    overrides.update(flags)
-    return Assistant.from_config(config, **overrides)
+    return Assistant.from_config(config, sets=sets, **flags)
 
 
 @app.command()

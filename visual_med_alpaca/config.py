@@ -94,8 +94,11 @@ def load_config(
     path: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     env_prefix: str | None = None,
+    sets: list[str] | None = None,
 ) -> Model:
-    """Build `cls` from defaults, then a YAML file, then env vars, then explicit overrides."""
+    """Build `cls` from defaults, then a YAML file, then env vars, then `--set key=value` items, then flags.
+
+    Flags left at None (not given on the command line) are ignored."""
     tree: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -111,7 +114,9 @@ def load_config(
         key: value for key, value in (env_overrides(env_prefix) if env_prefix else {}).items()
         if key.split(".")[0] in cls.model_fields
     }
-    layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    explicit = dict(parse_override(item) for item in sets or [])
+    explicit.update(overrides or {})
+    layered.update({k: v for k, v in explicit.items() if v is not None})
     for key, value in layered.items():
         _set_dotted(tree, key, value)
     try:

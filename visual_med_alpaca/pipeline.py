@@ -90,9 +90,9 @@ class Assistant:
         self.llm_load_s: float | None = None
 
     @classmethod
-    def from_config(cls, path: str | Path | None = None, **overrides: Any) -> Assistant:
-        """Config from a YAML file, VMED_* env vars and dotted overrides such as `{'llm.model': 'x'}`."""
-        return cls(load_config(AssistantConfig, path, overrides, env_prefix="VMED_"))
+    def from_config(cls, path: str | Path | None = None, sets: list[str] | None = None, **overrides: Any) -> Assistant:
+        """Config from a YAML file, VMED_* env vars, `key=value` items and dotted overrides such as `{'llm.model': 'x'}`."""
+        return cls(load_config(AssistantConfig, path, overrides, env_prefix="VMED_", sets=sets))
 
     @property
     def llm(self) -> LanguageModel:

@@ -18,12 +18,10 @@ ProgressOpt = typer.Option(True, "--progress/--no-progress", help="Show a progre
 
 
 def _config(config: Optional[Path], sets: Optional[list[str]], flags: dict[str, Any]):
-    from ..config import load_config, parse_override
+    from ..config import load_config
     from .config import DataConfig
 
-    overrides = dict(parse_override(item) for item in sets or [])
-    overrides.update({k: v for k, v in flags.items() if v is not None})
-    return load_config(DataConfig, config, overrides)
+    return load_config(DataConfig, config, flags, sets=sets)
 
 
 def _show(payload: dict) -> None:

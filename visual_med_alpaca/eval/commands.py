@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -40,10 +40,9 @@ def _make_command(name: str):
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
         sets: Optional[list[str]] = typer.Option(None, "--set", help="Override any recipe key: --set assistant.generation.max_new_tokens=16"),
     ) -> None:
-        from ..config import load_config, parse_override
+        from ..config import load_config
         from .runner import METRICS, PREDICTIONS, EvalConfig, Evaluator
 
-        overrides: dict[str, Any] = dict(parse_override(item) for item in sets or [])
         flags = {
             "benchmark": name, "assistant.llm.model": model, "assistant.llm.backend": backend,
             "assistant.llm.adapter": adapter, "assistant.llm.base_url": base_url, "expert": expert, "mode": mode,
@@ -51,8 +50,7 @@ def _make_command(name: str):
             "data_dir": str(data_dir) if data_dir else None, "assistant.generation.max_new_tokens": max_new_tokens,
             "assistant.llm.threads": threads,
         }
-        overrides.update({k: v for k, v in flags.items() if v is not None})
-        cfg = load_config(EvalConfig, config, overrides, env_prefix=None)
+        cfg = load_config(EvalConfig, config, flags, sets=sets)
         if restart:
             for leftover in (PREDICTIONS, METRICS):
                 (cfg.out_dir() / leftover).unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..cli import SetOpt, _overrides, app
+from ..cli import SetOpt, app
 from ..errors import UserInputError
 from ..prompts import RESEARCH_NOTICE
 
@@ -17,12 +17,10 @@ from ..prompts import RESEARCH_NOTICE
 def _load(cls_path: str, config: Optional[Path], sets: Optional[list[str]], flags: dict[str, Any], env_prefix: str):
     import importlib
 
-    from ..config import load_config, parse_override
+    from ..config import load_config
 
     module, name = cls_path.split(":")
-    overrides = dict(parse_override(item) for item in sets or [])
-    overrides.update(_overrides(**flags))
-    return load_config(getattr(importlib.import_module(module), name), config, overrides, env_prefix=env_prefix)
+    return load_config(getattr(importlib.import_module(module), name), config, flags, env_prefix=env_prefix, sets=sets)
 
 
 @app.command()

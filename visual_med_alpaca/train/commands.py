@@ -11,12 +11,10 @@ from ..cli import export_app, train_app
 
 
 def _recipe(config: Optional[Path], sets: Optional[list[str]], mode: str):
-    from ..config import load_config, parse_override
+    from ..config import load_config
     from .config import TrainConfig
 
-    overrides = dict(parse_override(item) for item in sets or [])
-    overrides["mode"] = mode
-    return load_config(TrainConfig, config, overrides)
+    return load_config(TrainConfig, config, {"mode": mode}, sets=sets)
 
 
 def _run(mode: str, config: Optional[Path], sets: Optional[list[str]], resume: bool) -> None:

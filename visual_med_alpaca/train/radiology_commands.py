@@ -16,10 +16,10 @@ def train_radiology(
     sets: Optional[list[str]] = typer.Option(None, "--set", help="Override a recipe key: --set out_dir=runs/heads"),
 ) -> None:
     """Retrain the offline radiology heads (modality, plane, region) and print held-out accuracy."""
-    from ..config import load_config, parse_override
+    from ..config import load_config
     from .radiology_heads import RadiologyHeadsConfig, train_heads
 
-    cfg = load_config(RadiologyHeadsConfig, config, dict(parse_override(s) for s in sets or []))
+    cfg = load_config(RadiologyHeadsConfig, config, sets=sets)
     report = train_heads(cfg)
     for head, meta in report.items():
         accuracy = meta["held_out_accuracy"]
@@ -40,12 +40,10 @@ def train_captioner_command(
     """Fine-tune a GIT captioner (Med-GIT) on image-caption pairs; run under `accelerate launch` for multi-GPU."""
     import json
 
-    from ..config import load_config, parse_override
+    from ..config import load_config
     from .captioner import CaptionerTrainConfig, train_captioner
 
-    overrides = dict(parse_override(s) for s in sets or [])
-    overrides.update({k: v for k, v in {"model": model, "output_dir": output_dir}.items() if v is not None})
-    cfg = load_config(CaptionerTrainConfig, config, overrides)
+    cfg = load_config(CaptionerTrainConfig, config, {"model": model, "output_dir": output_dir}, sets=sets)
     result = train_captioner(cfg, resume=resume)
     if result:
         typer.echo(json.dumps(result, indent=2))
