@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import BackendError
+from .images import LoadedImage
 
 FEATURE_DIM = 1280
 INPUT_SIZE = 224
@@ -73,3 +74,12 @@ class EfficientNetFeatures:
 def shared_features() -> EfficientNetFeatures:
     """One backbone per process, reused by every head."""
     return EfficientNetFeatures()
+
+
+def embeddings_of(images: Sequence[LoadedImage]) -> np.ndarray:
+    """(n, 1280) features, computed once per image: the router and then the radiology expert share them."""
+    missing = [im for im in images if im.embedding is None]
+    if missing:
+        for loaded, vector in zip(missing, shared_features().embed([im.image for im in missing])):
+            loaded.embedding = vector
+    return np.stack([im.embedding for im in images]) if images else np.zeros((0, FEATURE_DIM), np.float32)

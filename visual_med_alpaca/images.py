@@ -26,6 +26,8 @@ class LoadedImage:
     format: str = "unknown"
     facts: dict[str, Any] = field(default_factory=dict)  # e.g. DICOM header facts (PHI-free)
     notes: list[str] = field(default_factory=list)  # e.g. "frame 12 of 24 shown"
+    # Backbone features, computed once and shared by the router and the experts (see features.embeddings_of).
+    embedding: Any = field(default=None, repr=False, compare=False)
 
 
 def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:

@@ -77,9 +77,9 @@ class RadiologyExpert:
 
     def classify(self, images: list[LoadedImage]) -> list[dict[str, dict[str, float]]]:
         """Per image, per head: class -> probability (from the pixels only)."""
-        from ..features import shared_features
+        from ..features import embeddings_of
 
-        features = shared_features().embed([im.image for im in images])
+        features = embeddings_of(images)
         per_head = {h: head.predict(features) for h, head in self.heads.items()}
         return [{h: per_head[h][i] for h in HEADS} for i in range(len(images))]
 

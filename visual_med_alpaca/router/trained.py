@@ -26,9 +26,9 @@ class TrainedRouter:
         self.coef, self.intercept = head["coef"], head["intercept"]
 
     def classify(self, image: LoadedImage) -> dict[str, float]:
-        from ..features import shared_features
+        from ..features import embeddings_of
 
-        features = shared_features().embed([image.image])[0]
+        features = embeddings_of([image])[0]
         logits = self.coef @ ((features - self.mean) / self.scale) + self.intercept
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
