@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..images import LoadedImage
-from ..router.heuristic import HeuristicRouter, colour_stats
+from ..router.heuristic import colour_stats, scores_from_stats
 
 
 class ImageFactsExpert:
@@ -14,7 +14,7 @@ class ImageFactsExpert:
         width, height = image.image.size
         tone = "greyscale" if stats["grey_fraction"] > 0.97 else "colour"
         brightness = "dark" if stats["brightness"] < 0.35 else "bright" if stats["brightness"] > 0.65 else "mid-tone"
-        scores = HeuristicRouter().classify(image)
+        scores = scores_from_stats(stats)
         kind, score = max(scores.items(), key=lambda kv: kv[1])
         kinds = {"chart": "a chart or plot", "radiology": "a radiology image", "pathology": "a microscopy or pathology image", "other": "a photograph or other picture"}
         text = f"A {width}x{height} {tone} image, {brightness} overall; it looks like {kinds[kind]} (confidence {score:.2f})."

@@ -31,14 +31,18 @@ class HeuristicRouter:
     name = "heuristic"
 
     def classify(self, image: LoadedImage) -> dict[str, float]:
-        s = colour_stats(image)
-        logits = {
-            "chart": 6 * s["white_fraction"] + 4 * s["top4_colour_share"] - 3 * s["dark_fraction"] - 2,
-            "radiology": 6 * s["grey_fraction"] + 3 * s["dark_fraction"] - 3 * s["white_fraction"] - 2,
-            "pathology": 8 * s["pinkness"] + 3 * s["saturation"] - 3 * s["white_fraction"] - 1,
-            "other": 0.5,
-        }
-        values = np.array([logits[c] for c in IMAGE_CLASSES])
-        probs = np.exp(values - values.max())
-        probs /= probs.sum()
-        return {c: round(float(p), 4) for c, p in zip(IMAGE_CLASSES, probs)}
+        return scores_from_stats(colour_stats(image))
+
+
+def scores_from_stats(s: dict[str, float]) -> dict[str, float]:
+    """Class probabilities from `colour_stats`, so a caller that has the stats need not recompute them."""
+    logits = {
+        "chart": 6 * s["white_fraction"] + 4 * s["top4_colour_share"] - 3 * s["dark_fraction"] - 2,
+        "radiology": 6 * s["grey_fraction"] + 3 * s["dark_fraction"] - 3 * s["white_fraction"] - 2,
+        "pathology": 8 * s["pinkness"] + 3 * s["saturation"] - 3 * s["white_fraction"] - 1,
+        "other": 0.5,
+    }
+    values = np.array([logits[c] for c in IMAGE_CLASSES])
+    probs = np.exp(values - values.max())
+    probs /= probs.sum()
+    return {c: round(float(p), 4) for c, p in zip(IMAGE_CLASSES, probs)}
