@@ -47,3 +47,12 @@ def test_shipped_assistant_config_is_valid():
     from pathlib import Path
 
     load_config(AssistantConfig, Path(__file__).parents[1] / "configs" / "assistant.yaml")
+
+
+def test_set_items_survive_flags_left_unset():
+    """`--set llm.adapter=none` must not be wiped by an `--adapter` flag that was not given (None)."""
+    cfg = load_config(AssistantConfig, overrides={"llm.adapter": None, "llm.model": None},
+                      sets=["llm.adapter=none", "llm.n_ctx=512"])
+    assert cfg.llm.adapter == "none" and cfg.llm.n_ctx == 512
+    given = load_config(AssistantConfig, overrides={"llm.adapter": "a.gguf"}, sets=["llm.adapter=none"])
+    assert given.llm.adapter == "a.gguf"  # a flag that was given still wins over --set

@@ -114,9 +114,8 @@ def load_config(
         key: value for key, value in (env_overrides(env_prefix) if env_prefix else {}).items()
         if key.split(".")[0] in cls.model_fields
     }
-    explicit = dict(parse_override(item) for item in sets or [])
-    explicit.update(overrides or {})
-    layered.update({k: v for k, v in explicit.items() if v is not None})
+    layered.update(parse_override(item) for item in sets or [])  # `--set key=` sets null on purpose
+    layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
     for key, value in layered.items():
         _set_dotted(tree, key, value)
     try:
