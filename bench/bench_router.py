@@ -33,6 +33,7 @@ def main() -> None:
     report = json.loads(REPORT_PATH.read_text())
     print(f"held-out accuracy {report['held_out_accuracy']:.3f} on {report['test_images']} images "
           f"(train {report['train_images']}; {report['split']})")
+    print(f"held-out expert accuracy {report['held_out_expert_accuracy']:.3f} (the expert the true class gets)")
     print("true \\ predicted " + " ".join(f"{c:>10}" for c in IMAGE_CLASSES))
     for name, row in zip(IMAGE_CLASSES, report["confusion_matrix_rows_true_cols_predicted"]):
         print(f"{name:>16} " + " ".join(f"{v:>10}" for v in row))

@@ -86,3 +86,22 @@ def test_train_router_cli_refuses_a_missing_data_folder(tmp_path):
                           "--out", str(tmp_path / "head.npz")], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 2 and "data folder not found" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "head.npz").exists()
+
+
+def test_tiny_photos_are_upscaled_before_cropping():
+    """The 25x25 scikit-image faces used for the `other` class must crop without error."""
+    import numpy as np
+    from PIL import Image
+
+    from visual_med_alpaca.train.router import _crops
+
+    crops = _crops(Image.new("RGB", (25, 25), (120, 90, 60)), np.random.default_rng(0), 4)
+    assert len(crops) == 4 and all(min(c.size) >= 32 for c in crops)
+
+
+def test_offline_photo_sources_include_video_frames_and_faces():
+    from visual_med_alpaca.train.router import _photos
+
+    groups = [name for name, _ in _photos()]
+    assert groups.count("gradio:world.mp4") == 3  # three frames of one video share a group
+    assert sum(name.startswith("skimage:lfw") for name in groups) == 25

@@ -25,7 +25,8 @@ def train_router_command(
 
     report = train_router(data, out or HEAD_PATH, None, n_charts, test_fraction, per_source_limit, cache)
     typer.echo(f"held-out accuracy {report['held_out_accuracy']:.3f} on {report['test_images']} images "
-               f"(trained on {report['train_images']})")
+               f"(trained on {report['train_images']}); the same expert as the true class for "
+               f"{report['held_out_expert_accuracy']:.3f}")
     typer.echo("true \\ predicted  " + "  ".join(f"{c:>9}" for c in IMAGE_CLASSES))
     for name, row in zip(IMAGE_CLASSES, report["confusion_matrix_rows_true_cols_predicted"]):
         typer.echo(f"{name:>16}  " + "  ".join(f"{v:>9}" for v in row))

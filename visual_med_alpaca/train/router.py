@@ -23,12 +23,13 @@ from PIL import Image
 
 from ..errors import UserInputError
 from ..paths import ASSETS
-from ..router.base import IMAGE_CLASSES
+from ..router.base import EXPERT_FOR_CLASS, IMAGE_CLASSES
 
 HEAD_PATH = ASSETS / "router" / "head.npz"
 REPORT_PATH = ASSETS / "router" / "report.json"
-PHOTO_SKIP = {"cell", "immunohistochemistry", "microaneurysms", "retina", "shepp_logan_phantom", "brain",
-              "kidney", "skin", "human_mitosis", "cells3d", "lfw_subset", "binary_blobs"}  # medical-looking or not a picture
+# The scikit-image pictures that ship in its wheel and are not medical (retina, cells, ... are left out).
+SKIMAGE_PHOTOS = ("astronaut", "brick", "camera", "cat", "checkerboard", "chelsea", "clock", "coffee", "coins",
+                  "colorwheel", "grass", "gravel", "horse", "hubble_deep_field", "logo", "moon", "page", "rocket", "text")
 
 
 def _files(folder: Path, pattern: str, limit: int | None) -> list[Path]:
@@ -44,38 +45,66 @@ def _medpix_overlap(data: Path) -> set[str]:
 
 
 def _photos() -> Iterator[tuple[str, Image.Image]]:
-    """Bundled, offline photos: scikit-image data, scikit-learn sample images, matplotlib sample data."""
+    """Bundled, offline pictures: scikit-image data (photos, a stereo pair, faces, a cartoon), scikit-learn
+    sample images, matplotlib sample data, gradio's demo photos and frames of its demo videos, networkx
+    drawings. Each yields (group name, picture)."""
     import matplotlib
     import skimage.data
     from sklearn.datasets import load_sample_images
 
-    for name in skimage.data.__all__:
-        if name in PHOTO_SKIP or name in ("data_dir", "download_all", "file_hash", "lbp_frontal_face_cascade_filename"):
-            continue
-        try:
-            array = getattr(skimage.data, name)()
-        except Exception:  # noqa: BLE001 - some entries need a download; those are simply not used
-            continue
-        if isinstance(array, np.ndarray) and array.ndim in (2, 3):
-            yield f"skimage:{name}", Image.fromarray(np.asarray(array, np.uint8)).convert("RGB")
+    for name in SKIMAGE_PHOTOS:
+        array = getattr(skimage.data, name)()
+        yield f"skimage:{name}", Image.fromarray(np.asarray(array, np.uint8)).convert("RGB")
+    yield "skimage:motorcycle", Image.fromarray(skimage.data.stereo_motorcycle()[0])
+    for index, face in enumerate(skimage.data.lfw_subset()[:100:4]):  # 25 different people, 25x25 grey
+        yield f"skimage:lfw{index}", Image.fromarray((face * 255).astype(np.uint8)).convert("RGB")
+    skimage_dir = Path(skimage.data.__file__).parent
+    for name in ("color.png", "no_time_for_that_tiny.gif"):
+        if (skimage_dir / name).is_file():
+            yield f"skimage:{name}", Image.open(skimage_dir / name).convert("RGB")
     for index, array in enumerate(load_sample_images().images):
         yield f"sklearn:{index}", Image.fromarray(array)
     sample = Path(matplotlib.get_data_path()) / "sample_data"
-    for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png"):
+    for name in ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png", "logo2.png"):
         if (sample / name).is_file():
             yield f"matplotlib:{name}", Image.open(sample / name).convert("RGB")
-    try:  # gradio ships a few demo photos (animals, a tower)
-        import gradio
+    yield from _package_pictures("gradio", "media_assets/images", ("*.jp*g", "*.png", "*.gif"))
+    yield from _video_frames("gradio", "media_assets/videos", ("a.mp4", "b.mp4", "world.mp4"))
+    yield from _package_pictures("networkx", "drawing/tests/baseline", ("*.png",))
 
-        media = Path(gradio.__file__).parent / "media_assets" / "images"
-        for path in sorted(media.glob("*.jp*g")):
-            yield f"gradio:{path.name}", Image.open(path).convert("RGB")
+
+def _package_pictures(package: str, folder: str, patterns: tuple[str, ...]) -> Iterator[tuple[str, Image.Image]]:
+    try:
+        root = Path(__import__(package).__file__).parent / folder
     except ImportError:
-        pass
+        return
+    for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
+        yield f"{package}:{path.name}", Image.open(path).convert("RGB")
+
+
+def _video_frames(package: str, folder: str, names: tuple[str, ...], per_video: int = 3) -> Iterator[tuple[str, Image.Image]]:
+    """A few frames spread over each demo video (real footage); the video is the group."""
+    import cv2
+
+    try:
+        root = Path(__import__(package).__file__).parent / folder
+    except ImportError:
+        return
+    for name in names:
+        capture = cv2.VideoCapture(str(root / name))
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        for k in range(per_video if frames > 0 else 0):
+            capture.set(cv2.CAP_PROP_POS_FRAMES, (2 * k + 1) * frames // (2 * per_video))
+            ok, frame = capture.read()
+            if ok:
+                yield f"{package}:{name}", Image.fromarray(np.ascontiguousarray(frame[..., ::-1]))
+        capture.release()
 
 
 def _crops(image: Image.Image, rng: np.random.Generator, n: int) -> list[Image.Image]:
     """Random crops, flips, some in greyscale (grey photos must not pass for radiographs)."""
+    if min(image.size) < 128:  # tiny pictures (25x25 faces) are upscaled first, as a viewer would
+        image = image.resize((max(128, image.width * 128 // min(image.size)), max(128, image.height * 128 // min(image.size))))
     out = []
     for _ in range(n):
         scale = rng.uniform(0.4, 1.0)
@@ -215,12 +244,14 @@ def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = No
     head.fit((x[~test] - mean) / scale, y[~test])
     predicted = head.predict((x[test] - mean) / scale)
     accuracy = float((predicted == y[test]).mean())
+    expert_of = np.array([EXPERT_FOR_CLASS[c] for c in IMAGE_CLASSES])  # pathology and other share an expert
+    expert_accuracy = float((expert_of[predicted] == expert_of[y[test]]).mean())
     matrix = confusion_matrix(y[test], predicted, labels=list(range(len(IMAGE_CLASSES))))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, classes=np.array(IMAGE_CLASSES), mean=mean.astype(np.float32), scale=scale.astype(np.float32),
              coef=head.coef_.astype(np.float32), intercept=head.intercept_.astype(np.float32))
-    report = {"held_out_accuracy": accuracy, "classes": list(IMAGE_CLASSES),
+    report = {"held_out_accuracy": accuracy, "held_out_expert_accuracy": expert_accuracy, "classes": list(IMAGE_CLASSES),
               "confusion_matrix_rows_true_cols_predicted": matrix.tolist(),
               "train_images": int((~test).sum()), "test_images": int(test.sum()), "images_per_class": found,
               "split": f"by group (image or source photo), {test_fraction:.0%} of groups held out",
