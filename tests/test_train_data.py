@@ -1,4 +1,4 @@
-"""The direct medical-data conversion and the adapter evaluation's test samples."""
+"""The direct medical-data conversion: no test or held-out item in the training mix."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 
 from conftest import shared_data
 
-from visual_med_alpaca.train.adapter_eval import pubmedqa_test, rqe_test, to_markdown
 from visual_med_alpaca.train.medical_data import build, cut_answer
 
 
@@ -25,12 +24,3 @@ def test_training_mix_excludes_test_and_heldout_items():
     assert {r["instruction"].lower() for r in held}.isdisjoint(r["instruction"].lower() for r in train)
     assert all(r["output"] and len(r["output"]) <= 700 for r in train)
 
-
-def test_eval_samples_cover_every_label_and_table_renders():
-    shared = shared_data()
-    assert {gold for _, gold in pubmedqa_test(shared, 60)} == {"yes", "no", "maybe"}
-    assert {gold for _, gold in rqe_test(shared, 40)} == {"yes", "no"}
-    side = {"heldout_perplexity": 9.0, "pubmedqa_accuracy": 0.5, "rqe_accuracy": 0.5, "answers": {"Q?": "A | b"}}
-    table = to_markdown({"base": side, "adapter": side, "n_heldout_answers": 1, "n_pubmedqa": 2, "n_rqe": 3,
-                         "pubmedqa_majority_baseline": 0.5, "rqe_majority_baseline": 0.5})
-    assert "| Q? | A \\| b | A \\| b |" in table

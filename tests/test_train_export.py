@@ -64,24 +64,32 @@ def test_unsupported_architecture_is_a_clear_error(tmp_path, tiny_llama_dir):
         export_gguf_lora(tmp_path / "ad", tmp_path / "ad.gguf", base=str(tiny_llama_dir))
 
 
-@pytest.mark.slow
-def test_llama_cpp_with_adapter_matches_hf_peft_greedy(tmp_path, gemma_gguf):
-    """Against an F32 copy of the default GGUF (the exact weights HF dequantizes), llama.cpp + GGUF LoRA must
-    produce the same greedy tokens as transformers + peft, and different ones from the base (adapter active)."""
-    from llama_cpp import Llama
+@pytest.fixture(scope="module")
+def gemma_random_adapter(tmp_path_factory, gemma_gguf):
+    """(F32 copy of the default GGUF, tokenizer, peft model with a random adapter, that adapter as GGUF LoRA)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from visual_med_alpaca.llm.hf import resolve_model_source
     from visual_med_alpaca.paths import cache_dir
 
+    tmp = tmp_path_factory.mktemp("gemma-adapter")
     f32 = cache_dir("gguf-f32") / f"{gemma_gguf.stem}-{gemma_gguf.stat().st_size}-f32.gguf"
     if not f32.is_file():
         dequantized_gguf(gemma_gguf, f32.with_suffix(".partial")).replace(f32)
     source = resolve_model_source("default")
     tok = AutoTokenizer.from_pretrained(source)
     peft_model = random_adapter(AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32),
-                                tmp_path / "ad", ["q_proj", "v_proj", "o_proj", "down_proj"], 0.02).eval()
-    adapter_file = export_gguf_lora(tmp_path / "ad", tmp_path / "ad.gguf", base=source)
+                                tmp / "ad", ["q_proj", "v_proj", "o_proj", "down_proj"], 0.02).eval()
+    return f32, tok, peft_model, export_gguf_lora(tmp / "ad", tmp / "ad.gguf", base=source)
+
+
+@pytest.mark.slow
+def test_llama_cpp_with_adapter_matches_hf_peft_greedy(gemma_random_adapter):
+    """Against an F32 copy of the default GGUF (the exact weights HF dequantizes), llama.cpp + GGUF LoRA must
+    produce the same greedy tokens as transformers + peft, and different ones from the base (adapter active)."""
+    from llama_cpp import Llama
+
+    f32, tok, peft_model, adapter_file = gemma_random_adapter
     prompts = [build_prompt(q) for q in ("How is asthma treated?", "What causes anemia?")]
 
     def hf_greedy(model):
@@ -110,3 +118,26 @@ def test_llama_cpp_with_adapter_matches_hf_peft_greedy(tmp_path, gemma_gguf):
     assert cpp_greedy(str(adapter_file)) == with_adapter
     with peft_model.disable_adapter():
         assert hf_greedy(peft_model) != with_adapter
+
+
+@pytest.mark.slow
+def test_adapter_evaluation_compares_base_and_adapter_through_the_harness(tmp_path, gemma_gguf, gemma_random_adapter):
+    """`vmed train eval-adapter`'s core: perplexity, PubMedQA/RQE runs of the eval harness and assistant answers,
+    for base and adapter; the adapter is really applied (its perplexity differs) and the runs are on disk."""
+    from conftest import shared_data
+
+    from visual_med_alpaca.train.adapter_eval import compare, to_markdown
+
+    adapter_file = gemma_random_adapter[3]
+    heldout = [{"instruction": "What is asthma?", "output": "A long-term disease of the airways of the lungs."}]
+    result = compare(gemma_gguf, adapter_file, heldout, shared_data(), 3, tmp_path / "runs", n_questions=1,
+                     threads=2, progress=lambda _: None)
+    base, tuned = result["base"], result["adapter"]
+    assert base["heldout_perplexity"] != tuned["heldout_perplexity"]
+    for name in ("base", "adapter"):
+        for benchmark in ("pubmedqa", "mediqa-rqe"):
+            assert result[name][benchmark]["n"] == 3
+            assert (tmp_path / "runs" / f"{name}-{benchmark}" / "metrics.json").is_file()
+    assert len(base["answers"]) == 1 and all(isinstance(a, str) for a in tuned["answers"].values())
+    table = to_markdown(result)
+    assert "| What are the symptoms of type 2 diabetes? |" in table and "PubMedQA test accuracy, 3 items" in table

@@ -1,22 +1,19 @@
 """Base vs adapter on data the adapter never saw, through llama.cpp (the path `vmed ask` uses).
 
-Minimal on purpose (the evaluation concern owns the general harness): reference-answer perplexity on
-held-out MedQuAD / MEDIQA answers, PubMedQA test accuracy and MEDIQA RQE test accuracy by option
-log-likelihood, and greedy answers to fixed questions for a side-by-side table.
+Perplexity of held-out reference answers is computed here; PubMedQA and MEDIQA RQE test accuracy come from
+the evaluation harness (`vmed eval`, same scorer, prompts and resumable runs), and the side-by-side answers
+from the `Assistant` (same prompt, stop strings and settings as `vmed ask`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import random
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 
-from ..prompts import STOP_SEQUENCES, build_prompt
-from .medical_data import pubmedqa_prompt
+from ..prompts import build_prompt
 
 QUESTIONS = [
     "What are the symptoms of type 2 diabetes?",
@@ -30,14 +27,13 @@ QUESTIONS = [
     "What is chronic kidney disease?",
     "How can I lower my cholesterol?",
 ]
-RQE_INSTRUCTION = ("Question A: {chq}\nQuestion B: {faq}\n"
-                   "Does an answer to Question B also answer Question A? Answer yes or no.")
+BENCHMARKS = ("pubmedqa", "mediqa-rqe")
 
 
 class Scorer:
-    """One llama.cpp model (base or base + GGUF LoRA) that scores continuations."""
+    """One llama.cpp model (base or base + GGUF LoRA) that scores reference answers."""
 
-    def __init__(self, model_path: Path, adapter: Path | None, n_ctx: int = 512, threads: int = 2):
+    def __init__(self, model_path: Path, adapter: Path | None, n_ctx: int = 512, threads: int | None = None):
         from llama_cpp import Llama
 
         self.llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, logits_all=True,
@@ -46,12 +42,11 @@ class Scorer:
     def tokens(self, text: str, bos: bool) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=bos, special=False)
 
-    def logprobs(self, tokens: list[int], last_only: bool = False) -> np.ndarray:
-        """Log-softmax rows for every position of tokens (row i predicts token i+1), or just the last row."""
+    def logprobs(self, tokens: list[int]) -> np.ndarray:
+        """Log-softmax rows for every position of tokens (row i predicts token i+1)."""
         self.llm.reset()
         self.llm.eval(tokens)
-        rows = slice(len(tokens) - 1, len(tokens)) if last_only else slice(0, len(tokens))
-        scores = np.asarray(self.llm.scores[rows], dtype=np.float64)
+        scores = np.asarray(self.llm.scores[: len(tokens)], dtype=np.float64)
         scores -= scores.max(axis=1, keepdims=True)
         return scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
 
@@ -65,18 +60,6 @@ class Scorer:
         picked = rows[np.arange(len(head) - 1, len(head) + len(tail) - 1), tail]
         return float(-picked.sum()), len(tail)
 
-    def choose(self, prompt: str, options: list[str]) -> int:
-        """Index of the option whose first token is most likely right after the prompt."""
-        tokens = self.tokens(prompt, True)
-        last = self.logprobs(tokens, last_only=True)[-1]
-        return int(np.argmax([last[self.tokens(option, False)[0]] for option in options]))
-
-    def generate(self, prompt: str, max_tokens: int = 96) -> str:
-        self.llm.reset()
-        out = self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.1,
-                                         stop=list(STOP_SEQUENCES))
-        return out["choices"][0]["text"].strip()
-
 
 def perplexity(scorer: Scorer, heldout: list[dict]) -> float:
     nll, count = 0.0, 0
@@ -86,49 +69,29 @@ def perplexity(scorer: Scorer, heldout: list[dict]) -> float:
     return math.exp(nll / max(count, 1))
 
 
-def pubmedqa_test(shared: Path, limit: int) -> list[tuple[str, str]]:
-    data = json.loads((shared / "pubmedqa" / "ori_pqal.json").read_text())
-    test = json.loads((shared / "pubmedqa" / "test_ground_truth.json").read_text())
-    items = []
-    ids = sorted(test)  # the file lists all "yes" items first: sample across it, never take its head
-    for pmid in random.Random(0).sample(ids, min(limit, len(ids))):
-        instruction, context = pubmedqa_prompt(data[pmid], 600)
-        items.append((build_prompt(instruction, context), test[pmid]))
-    return items
+def compare(model_path: Path, adapter: Path, heldout: list[dict], shared: Path, limit: int | None,
+            out_dir: Path, n_questions: int = len(QUESTIONS), threads: int | None = None, progress=print) -> dict:
+    """Metrics for base and base+adapter on the same items; benchmark runs go to out_dir/<name>-<benchmark>."""
+    from ..config import AssistantConfig, GenerationSettings, LLMConfig
+    from ..eval.runner import EvalConfig, Evaluator
+    from ..pipeline import Assistant
 
-
-def rqe_test(shared: Path, limit: int) -> list[tuple[str, str]]:
-    path = next((shared / "mediqa2019" / "MEDIQA_Task2_RQE").glob("*TestSet-wLabels.xml"))
-    items = []
-    pairs = list(ET.parse(path).getroot().iter("pair"))
-    for pair in random.Random(0).sample(pairs, min(limit, len(pairs))):
-        instruction = RQE_INSTRUCTION.format(chq=" ".join(pair.findtext("chq").split()),
-                                             faq=" ".join(pair.findtext("faq").split()))
-        items.append((build_prompt(instruction), "yes" if pair.get("value") == "true" else "no"))
-    return items
-
-
-def accuracy(scorer: Scorer, items: list[tuple[str, str]], labels: list[str]) -> float:
-    options = [label.capitalize() for label in labels]
-    return sum(labels[scorer.choose(prompt, options)] == gold for prompt, gold in items) / max(len(items), 1)
-
-
-def compare(model_path: Path, adapter: Path, heldout: list[dict], shared: Path, n_pubmedqa: int, n_rqe: int,
-            n_questions: int = len(QUESTIONS), progress=print) -> dict:
-    """Metrics for base and base+adapter on the same items."""
-    pubmed, rqe = pubmedqa_test(shared, n_pubmedqa), rqe_test(shared, n_rqe)
-    result = {"n_heldout_answers": len(heldout), "n_pubmedqa": len(pubmed), "n_rqe": len(rqe),
-              "rqe_majority_baseline": max(sum(g == "yes" for _, g in rqe), sum(g == "no" for _, g in rqe)) / max(len(rqe), 1),
-              "pubmedqa_majority_baseline": max(sum(g == k for _, g in pubmed) for k in ("yes", "no", "maybe")) / max(len(pubmed), 1)}
-    for name, path in (("base", None), ("adapter", adapter)):
-        scorer = Scorer(model_path, path)
-        result[name] = {
-            "heldout_perplexity": perplexity(scorer, heldout),
-            "pubmedqa_accuracy": accuracy(scorer, pubmed, ["yes", "no", "maybe"]),
-            "rqe_accuracy": accuracy(scorer, rqe, ["yes", "no"]),
-            "answers": {q: scorer.generate(build_prompt(q)) for q in QUESTIONS[:n_questions]},
-        }
-        progress(f"{name}: " + json.dumps({k: v for k, v in result[name].items() if k != "answers"}))
+    result: dict = {"n_heldout_answers": len(heldout), "benchmark_limit": limit}
+    for name, setting in (("base", "none"), ("adapter", str(adapter))):
+        scorer = Scorer(model_path, None if setting == "none" else adapter, threads=threads)
+        metrics: dict = {"heldout_perplexity": perplexity(scorer, heldout)}
+        del scorer
+        config = AssistantConfig(llm=LLMConfig(adapter=setting, threads=threads),
+                                 generation=GenerationSettings(max_new_tokens=96, temperature=0.0))
+        assistant = Assistant(config)
+        for benchmark in BENCHMARKS:
+            run = EvalConfig(benchmark=benchmark, data_dir=str(shared), limit=limit, mode="loglik",
+                             out=str(out_dir / f"{name}-{benchmark}"), assistant=config.model_dump())
+            scored = Evaluator(run, assistant=assistant, progress=True).run()
+            metrics[benchmark] = {k: scored["metrics"][k] for k in ("accuracy", "macro_f1", "majority_baseline", "n")}
+        metrics["answers"] = {q: assistant.ask(q).answer for q in QUESTIONS[:n_questions]}
+        result[name] = metrics
+        progress(f"{name}: " + json.dumps({k: v for k, v in metrics.items() if k != "answers"}))
     return result
 
 
@@ -139,12 +102,13 @@ def to_markdown(result: dict) -> str:
         "| metric (data never trained on) | base | base + adapter |", "|---|---:|---:|",
         f"| perplexity of {result['n_heldout_answers']} held-out reference answers (MedQuAD/MEDIQA) | "
         f"{base['heldout_perplexity']:.2f} | {tuned['heldout_perplexity']:.2f} |",
-        f"| PubMedQA test accuracy, {result['n_pubmedqa']} sampled test PMIDs (majority class "
-        f"{result['pubmedqa_majority_baseline']:.1%}) | {base['pubmedqa_accuracy']:.1%} | {tuned['pubmedqa_accuracy']:.1%} |",
-        f"| MEDIQA RQE test accuracy, {result['n_rqe']} sampled pairs (majority class "
-        f"{result['rqe_majority_baseline']:.1%}) | {base['rqe_accuracy']:.1%} | {tuned['rqe_accuracy']:.1%} |",
-        "", "| question | base | base + adapter |", "|---|---|---|",
     ]
+    for benchmark, title in (("pubmedqa", "PubMedQA test"), ("mediqa-rqe", "MEDIQA 2019 RQE test")):
+        b, t = base[benchmark], tuned[benchmark]
+        lines += [f"| {title} accuracy, {b['n']} items (majority class {b['majority_baseline']:.1f}%) | "
+                  f"{b['accuracy']:.1f}% | {t['accuracy']:.1f}% |",
+                  f"| {title} macro-F1 | {b['macro_f1']:.1f} | {t['macro_f1']:.1f} |"]
+    lines += ["", "| question | base | base + adapter |", "|---|---|---|"]
     cell = lambda text: " ".join(text.split()).replace("|", "\\|") or "(empty)"  # noqa: E731
     for question, answer in base["answers"].items():
         lines.append(f"| {question} | {cell(answer)} | {cell(tuned['answers'][question])} |")

@@ -103,11 +103,14 @@ def eval_adapter(
     adapter: Path = typer.Argument(..., help="GGUF LoRA adapter for the default model"),
     heldout: Path = typer.Option(Path("runs/data/heldout.jsonl"), help="Held-out reference answers (medical-data)"),
     shared: Path = typer.Option(Path("../shared/data"), help="Folder with pubmedqa/ and mediqa2019/"),
-    n_heldout: int = typer.Option(60), n_pubmedqa: int = typer.Option(100), n_rqe: int = typer.Option(230),
-    n_questions: int = typer.Option(10, help="Fixed questions answered side by side"),
-    out: Path = typer.Option(Path("runs/adapter_eval.json")),
+    n_heldout: int = typer.Option(60, min=1, help="Held-out answers for the perplexity"),
+    limit: Optional[int] = typer.Option(None, min=1, help="First N items of PubMedQA and RQE test (default: all)"),
+    n_questions: int = typer.Option(10, min=0, help="Fixed questions answered side by side"),
+    threads: Optional[int] = typer.Option(None, min=1, help="llama.cpp threads"),
+    out: Path = typer.Option(Path("runs/adapter_eval.json"), help="Result JSON; benchmark runs go beside it (resumable)"),
 ):
-    """Base vs base+ADAPTER on unseen data: held-out answer perplexity, PubMedQA and MEDIQA RQE test accuracy."""
+    """Base vs base+ADAPTER on unseen data: held-out answer perplexity, PubMedQA and MEDIQA RQE test accuracy
+    (through `vmed eval`), and answers to fixed questions (through the assistant)."""
     import json
     import random
 
@@ -119,7 +122,8 @@ def eval_adapter(
         raise UserInputError(f"need the adapter file and {heldout} (run `vmed train medical-data` first)")
     records = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
     records = random.Random(0).sample(records, min(n_heldout, len(records)))
-    result = compare(default_gguf_path(), adapter, records, shared, n_pubmedqa, n_rqe, n_questions, progress=typer.echo)
+    result = compare(default_gguf_path(), adapter, records, shared, limit, out.with_suffix(""), n_questions,
+                     threads, progress=typer.echo)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     typer.echo(f"wrote {out}")
