@@ -43,3 +43,10 @@ def test_greedy_and_seeded_are_deterministic(gemma):
 def test_counts_tokens_for_context_check(gemma):
     assert gemma.context_length == 2048
     assert 20 < gemma.count_tokens(PROMPT) < 80
+
+
+def test_threads_setting_covers_prompt_processing_too():
+    """`threads: 1` must not let llama.cpp's prompt (batch) threads default to every core."""
+    llm = load_language_model(LLMConfig(model="default", adapter="none", threads=1, n_ctx=256))
+    assert llm.llama.context_params.n_threads == 1
+    assert llm.llama.context_params.n_threads_batch == 1

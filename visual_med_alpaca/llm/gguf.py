@@ -25,8 +25,9 @@ class GGUFModel:
             from llama_cpp import Llama
         except ImportError:
             raise BackendError("the gguf backend needs llama-cpp-python (pip install llama-cpp-python)") from None
-        kwargs = dict(
-            model_path=str(model_path), n_ctx=n_ctx, n_threads=threads or min(os.cpu_count() or 1, 8),
+        threads = threads or min(os.cpu_count() or 1, 8)
+        kwargs = dict(  # prompt processing too: llama.cpp's batch threads otherwise default to every core
+            model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
             verbose=False, logits_all=False,
         )
         if adapter is not None:

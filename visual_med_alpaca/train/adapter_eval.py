@@ -36,7 +36,7 @@ class Scorer:
     def __init__(self, model_path: Path, adapter: Path | None, n_ctx: int = 512, threads: int | None = None):
         from llama_cpp import Llama
 
-        self.llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, logits_all=True,
+        self.llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, logits_all=True,
                          verbose=False, lora_path=str(adapter) if adapter else None)
 
     def tokens(self, text: str, bos: bool) -> list[int]:
