@@ -120,3 +120,9 @@ def test_demo_in_a_real_browser(demo_url):
     expected = Assistant().describe(load_image(EXAMPLES / "bar_chart.png"))
     assert expert.startswith(expected.expert) and expert_text == expected.text
     assert prompt == build_prompt(QUESTION, expected.text)
+
+
+def test_default_choices_offer_the_adapter_default_and_the_base():
+    first, second = DemoConfig().models
+    assert "medical LoRA" in first.label and first.llm.adapter is None  # None = the shipped adapter
+    assert second.llm.adapter == "none"
