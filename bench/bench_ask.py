@@ -40,11 +40,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--adapter", default="none", help="'none' (base model) or 'default' (the shipped medical adapter)")
+    parser.add_argument("--adapter", default="none", help="'none' (base model, the default) or 'medical' (the shipped adapter)")
     args = parser.parse_args()
 
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, stop_on_repeat=False)
-    assistant = Assistant.from_config(None, **{"llm.adapter": None if args.adapter == "default" else args.adapter})
+    assistant = Assistant.from_config(None, **{"llm.adapter": args.adapter})
     llm = assistant.llm  # loads once
     prompt = build_prompt(QUESTION)
 

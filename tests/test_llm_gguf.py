@@ -52,13 +52,13 @@ def test_threads_setting_covers_prompt_processing_too():
     assert llm.llama.context_params.n_threads_batch == 1
 
 
-def test_shipped_medical_adapter_is_the_default_and_none_gives_the_base(gemma):
-    from visual_med_alpaca.llm.gguf import DEFAULT_ADAPTER
+def test_shipped_medical_adapter_is_opt_in(gemma):
+    from visual_med_alpaca.llm.gguf import MEDICAL_ADAPTER
 
-    assert DEFAULT_ADAPTER.is_file() and DEFAULT_ADAPTER.stat().st_size < 10_000_000
-    tuned = load_language_model(LLMConfig(model="default", n_ctx=512))
-    assert tuned.adapter == DEFAULT_ADAPTER and gemma.adapter is None
-    assert tuned.name.endswith("gemma-270m-med-lora.gguf")
+    assert MEDICAL_ADAPTER.is_file() and MEDICAL_ADAPTER.stat().st_size < 10_000_000
+    assert load_language_model(LLMConfig(model="default", n_ctx=256)).adapter is None  # the default is the base
+    tuned = load_language_model(LLMConfig(model="default", adapter="medical", n_ctx=512))
+    assert tuned.adapter == MEDICAL_ADAPTER and tuned.name.endswith("gemma-270m-med-lora.gguf")
     settings = GenerationSettings(max_new_tokens=24, temperature=0.0)
     prompt = build_prompt("Can migraines be inherited?")
     assert "".join(generate_stream(tuned, prompt, settings)) != "".join(generate_stream(gemma, prompt, settings))

@@ -122,7 +122,7 @@ def test_demo_in_a_real_browser(demo_url):
     assert prompt == build_prompt(QUESTION, expected.text)
 
 
-def test_default_choices_offer_the_adapter_default_and_the_base():
+def test_default_choices_offer_the_base_and_the_medical_adapter():
     first, second = DemoConfig().models
-    assert "medical LoRA" in first.label and first.llm.adapter is None  # None = the shipped adapter
-    assert second.llm.adapter == "none"
+    assert first.llm.adapter is None
+    assert "medical LoRA" in second.label and second.llm.adapter == "medical"

@@ -42,7 +42,7 @@ def ask(
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router decides), none, or an expert name"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder or hub id | server model name"),
     backend: Optional[str] = typer.Option(None, "--backend", help="auto | gguf | hf | openai"),
-    adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter (folder for hf, .gguf for gguf); 'none' = base model"),
+    adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter (folder for hf, .gguf for gguf); 'medical' = the shipped medical adapter of the default model"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (default: $OPENAI_API_KEY); never printed"),
     api_mode: Optional[str] = typer.Option(None, "--api-mode", help="chat | completions (openai backend)"),

@@ -37,7 +37,7 @@ class GenerationSettings(Strict):
 class LLMConfig(Strict):
     backend: Literal["auto", "gguf", "hf", "openai"] = "auto"
     model: str = Field("default", description="'default' (embedded Gemma-3-270M), a path, a hub id or a server model name")
-    adapter: str | None = Field(None, description="LoRA adapter path; 'none' disables the default adapter")
+    adapter: str | None = Field(None, description="LoRA adapter path, 'medical' (the shipped one for the default model) or none")
     base_url: str | None = None
     api_key: SecretStr | None = None
     api_mode: Literal["chat", "completions"] = "completions"

@@ -26,7 +26,7 @@ def _make_command(name: str):
         config: Optional[Path] = typer.Option(None, "--config", "-c", help="Eval recipe YAML (configs/eval/*.yaml)"),
         model: Optional[str] = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder | server model"),
         backend: Optional[str] = typer.Option(None, "--backend", help="auto | gguf | hf | openai"),
-        adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter; 'none' = base model"),
+        adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter (.gguf or peft folder); 'medical' = the shipped medical adapter of the default model"),
         base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server URL"),
         expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router), none, or an expert name"),
         mode: Optional[str] = typer.Option(None, "--mode", help="auto | loglik | generate (multiple-choice scoring)"),

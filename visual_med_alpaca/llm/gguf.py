@@ -15,8 +15,9 @@ from ..paths import ASSETS
 from ..prompts import STOP_SEQUENCES
 from .default_model import DEFAULT_MODEL_LABEL, default_gguf_path
 
-# A GGUF LoRA adapter trained for the default model; used when present unless `--adapter none`.
-DEFAULT_ADAPTER = ASSETS / "adapters" / "gemma-270m-med-lora.gguf"
+# The medical GGUF LoRA adapter trained here for the default model, chosen with `--adapter medical`. It is not
+# the default: it lowers medical-answer perplexity but makes image yes/no answers worse (docs/training.md).
+MEDICAL_ADAPTER = ASSETS / "adapters" / "gemma-270m-med-lora.gguf"
 
 
 class GGUFModel:
@@ -50,12 +51,11 @@ class GGUFModel:
     def from_config(cls, config: LLMConfig) -> GGUFModel:
         if config.model == "default":
             path, label = default_gguf_path(), DEFAULT_MODEL_LABEL
-            adapter = _adapter(config.adapter, DEFAULT_ADAPTER if DEFAULT_ADAPTER.is_file() else None)
         else:
             path, label = Path(config.model).expanduser(), Path(config.model).name
             if not path.is_file():
                 raise UserInputError(f"GGUF model file not found: {config.model}")
-            adapter = _adapter(config.adapter, None)
+        adapter = _adapter(config.adapter)
         return cls(path, adapter=adapter, n_ctx=config.n_ctx, threads=config.threads, label=label)
 
     def count_tokens(self, text: str) -> int:
@@ -114,11 +114,11 @@ class GGUFModel:
         return scores
 
 
-def _adapter(requested: str | None, default: Path | None) -> Path | None:
-    if requested is None:
-        return default
-    if requested.lower() == "none":
+def _adapter(requested: str | None) -> Path | None:
+    if requested is None or requested.lower() == "none":
         return None
+    if requested.lower() == "medical":
+        return MEDICAL_ADAPTER
     path = Path(requested).expanduser()
     if not path.is_file():
         raise UserInputError(f"GGUF LoRA adapter not found: {requested} (llama.cpp needs a .gguf adapter file)")

@@ -29,7 +29,7 @@ def serve(
     port: Optional[int] = typer.Option(None, "--port", help="Port (default 8000)"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder | server model name"),
     backend: Optional[str] = typer.Option(None, "--backend", help="auto | gguf | hf | openai"),
-    adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter; 'none' = base model"),
+    adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter (.gguf or peft folder); 'medical' = the shipped medical adapter of the default model"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Upstream OpenAI-compatible server (openai backend)"),
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="Default expert: auto | none | a name"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: all cores, up to 8)"),

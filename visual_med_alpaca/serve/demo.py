@@ -43,8 +43,8 @@ class DemoConfig(Strict):
     share: bool = Field(False, description="a public gradio.live link; off, as this is a research tool")
     models: list[ModelChoice] = Field(
         default_factory=lambda: [
-            ModelChoice(label="Embedded default: Gemma-3-270M Q4_K_M + medical LoRA (llama.cpp)"),
-            ModelChoice(label="Gemma-3-270M Q4_K_M base, no adapter (llama.cpp)", llm=LLMConfig(adapter="none")),
+            ModelChoice(label="Embedded default: Gemma-3-270M Q4_K_M (llama.cpp)"),
+            ModelChoice(label="Gemma-3-270M Q4_K_M + medical LoRA (llama.cpp)", llm=LLMConfig(adapter="medical")),
         ],
         min_length=1,
     )
@@ -141,8 +141,8 @@ def build_demo(config: DemoConfig, models: DemoModels | None = None):
     with gr.Blocks(title="Visual Med-Alpaca", analytics_enabled=False) as demo:
         gr.Markdown("# Visual Med-Alpaca\nAsk a biomedical question, optionally about an image: a visual expert "
                     "turns the image into text, and a language model answers from the prompt below.")
-        gr.Markdown(f"**⚠️ {RESEARCH_NOTICE}** Answers can be wrong; the default model is a small "
-                    "270M model with a medical adapter, not a medical expert.", elem_id="notice")
+        gr.Markdown(f"**⚠️ {RESEARCH_NOTICE}** Answers can be wrong; the default model is a small base "
+                    "model, not a medical expert.", elem_id="notice")
         with gr.Row():
             with gr.Column():
                 image = gr.File(label="Image (PNG, JPEG or DICOM; optional)", type="filepath", elem_id="image-file",
