@@ -23,6 +23,12 @@ app = typer.Typer(
 # Options shared by every command that loads the assistant.
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (see configs/assistant.yaml)")
 SetOpt = typer.Option(None, "--set", help="Override any config key: --set generation.top_k=20 (repeatable)")
+# The language-model choice, the same for ask, serve and eval.
+ModelOpt = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder or hub id | server model name")
+BackendOpt = typer.Option(None, "--backend", help="auto | gguf | hf | openai")
+AdapterOpt = typer.Option(None, "--adapter", help="LoRA adapter (.gguf for gguf, peft folder for hf); 'medical' = the "
+                                                  "shipped adapter of the default model; 'none' = no adapter")
+BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server (openai backend), e.g. http://127.0.0.1:8080/v1")
 
 
 def _overrides(**flags: Any) -> dict[str, Any]:
@@ -40,10 +46,10 @@ def ask(
     question: str = typer.Argument(..., help="The question, in quotes"),
     image: Optional[Path] = typer.Option(None, "--image", "-i", help="PNG/JPEG/... picture, DICOM or NIfTI file"),
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router decides), none, or an expert name"),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder or hub id | server model name"),
-    backend: Optional[str] = typer.Option(None, "--backend", help="auto | gguf | hf | openai"),
-    adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter (folder for hf, .gguf for gguf); 'medical' = the shipped medical adapter of the default model"),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1"),
+    model: Optional[str] = ModelOpt,
+    backend: Optional[str] = BackendOpt,
+    adapter: Optional[str] = AdapterOpt,
+    base_url: Optional[str] = BaseUrlOpt,
     api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (default: $OPENAI_API_KEY); never printed"),
     api_mode: Optional[str] = typer.Option(None, "--api-mode", help="chat | completions (openai backend)"),
     quantization: Optional[str] = typer.Option(None, "--quantization", help="none | 8bit | 4bit (hf backend, CUDA only)"),

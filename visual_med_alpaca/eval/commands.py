@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..cli import eval_app
+from ..cli import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, eval_app
 
 # Benchmark names are listed here (not imported) to keep `vmed --help` light; a test checks they match.
 BENCHMARK_HELP = {
@@ -24,10 +24,10 @@ BENCHMARK_HELP = {
 def _make_command(name: str):
     def command(
         config: Optional[Path] = typer.Option(None, "--config", "-c", help="Eval recipe YAML (configs/eval/*.yaml)"),
-        model: Optional[str] = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder | server model"),
-        backend: Optional[str] = typer.Option(None, "--backend", help="auto | gguf | hf | openai"),
-        adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter (.gguf or peft folder); 'medical' = the shipped medical adapter of the default model"),
-        base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server URL"),
+        model: Optional[str] = ModelOpt,
+        backend: Optional[str] = BackendOpt,
+        adapter: Optional[str] = AdapterOpt,
+        base_url: Optional[str] = BaseUrlOpt,
         expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router), none, or an expert name"),
         mode: Optional[str] = typer.Option(None, "--mode", help="auto | loglik | generate (multiple-choice scoring)"),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),

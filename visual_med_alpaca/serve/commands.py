@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..cli import SetOpt, app
+from ..cli import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, app
 from ..errors import UserInputError
 from ..prompts import RESEARCH_NOTICE
 
@@ -27,10 +27,10 @@ def _load(cls_path: str, config: Optional[Path], sets: Optional[list[str]], flag
 def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1: this machine only)"),
     port: Optional[int] = typer.Option(None, "--port", help="Port (default 8000)"),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder | server model name"),
-    backend: Optional[str] = typer.Option(None, "--backend", help="auto | gguf | hf | openai"),
-    adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter (.gguf or peft folder); 'medical' = the shipped medical adapter of the default model"),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Upstream OpenAI-compatible server (openai backend)"),
+    model: Optional[str] = ModelOpt,
+    backend: Optional[str] = BackendOpt,
+    adapter: Optional[str] = AdapterOpt,
+    base_url: Optional[str] = BaseUrlOpt,
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="Default expert: auto | none | a name"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: all cores, up to 8)"),
     model_name: Optional[str] = typer.Option(None, "--model-name", help="Model id clients send (default visual-med-alpaca)"),
