@@ -13,6 +13,7 @@ arrays (npz, no pickle) and a JSON report with held-out accuracy and the confusi
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import time
 from collections.abc import Iterator
@@ -73,12 +74,15 @@ def _photos() -> Iterator[tuple[str, Image.Image]]:
     yield from _package_pictures("networkx", "drawing/tests/baseline", ("*.png",))
 
 
+def _package_folder(package: str, folder: str) -> Path | None:
+    """A data folder inside an installed package, or None when the package is not installed."""
+    spec = importlib.util.find_spec(package)
+    return Path(spec.origin).parent / folder if spec and spec.origin else None
+
+
 def _package_pictures(package: str, folder: str, patterns: tuple[str, ...]) -> Iterator[tuple[str, Image.Image]]:
-    try:
-        root = Path(__import__(package).__file__).parent / folder
-    except ImportError:
-        return
-    for path in sorted(p for pattern in patterns for p in root.glob(pattern)):
+    root = _package_folder(package, folder)
+    for path in sorted(p for pattern in patterns for p in root.glob(pattern)) if root else ():
         yield f"{package}:{path.name}", Image.open(path).convert("RGB")
 
 
@@ -86,11 +90,8 @@ def _video_frames(package: str, folder: str, names: tuple[str, ...], per_video: 
     """A few frames spread over each demo video (real footage); the video is the group."""
     import cv2
 
-    try:
-        root = Path(__import__(package).__file__).parent / folder
-    except ImportError:
-        return
-    for name in names:
+    root = _package_folder(package, folder)
+    for name in names if root else ():
         capture = cv2.VideoCapture(str(root / name))
         frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         for k in range(per_video if frames > 0 else 0):
@@ -103,8 +104,9 @@ def _video_frames(package: str, folder: str, names: tuple[str, ...], per_video: 
 
 def _crops(image: Image.Image, rng: np.random.Generator, n: int) -> list[Image.Image]:
     """Random crops, flips, some in greyscale (grey photos must not pass for radiographs)."""
-    if min(image.size) < 128:  # tiny pictures (25x25 faces) are upscaled first, as a viewer would
-        image = image.resize((max(128, image.width * 128 // min(image.size)), max(128, image.height * 128 // min(image.size))))
+    short = min(image.size)
+    if short < 128:  # tiny pictures (25x25 faces) are upscaled first, as a viewer would
+        image = image.resize((image.width * 128 // short, image.height * 128 // short))
     out = []
     for _ in range(n):
         scale = rng.uniform(0.4, 1.0)
