@@ -67,7 +67,7 @@ def mediqa_qa(files: list[Path], max_chars: int, min_score: int = 3):
 
 
 def pubmedqa_prompt(item: dict, max_context_chars: int) -> tuple[str, str]:
-    """(instruction, input) for a PubMedQA item; shared by training and the option-likelihood eval."""
+    """(instruction, input) for a PubMedQA training item (the evaluation uses the harness's own prompt)."""
     contexts = item["CONTEXTS"]
     if isinstance(contexts, str):
         import ast
