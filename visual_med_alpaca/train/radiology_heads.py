@@ -41,7 +41,7 @@ class RadiologyHeadsConfig(Strict):
     out_dir: str = Field(str(HEAD_DIR), description="where the heads (npz + json) are written")
     cache: str = Field("runs/radiology/features.npz", description="feature cache, so a rerun skips the backbone")
     min_examples: int = Field(8, ge=1, description="classes with fewer training images are dropped")
-    c_grid: list[float] = Field([0.01, 0.03, 0.1, 0.3, 1.0], description="inverse regularisation, picked by CV")
+    c_grid: list[float] = Field([0.003, 0.01, 0.03, 0.1, 0.3, 1.0], description="inverse regularisation, picked by CV")
     seed: int = 0
 
 
@@ -143,12 +143,9 @@ def embed_examples(examples: list[Example], cache: Path) -> np.ndarray:
     from PIL import Image
     from tqdm import tqdm
 
-    from ..features import shared_features
+    from ..features import load_feature_cache, save_feature_cache, shared_features
 
-    known: dict[str, np.ndarray] = {}
-    if cache.exists():
-        with np.load(cache) as stored:
-            known = dict(zip(stored["keys"].tolist(), stored["features"]))
+    known = load_feature_cache(cache)
     missing = [e for e in examples if e.key not in known]
     backbone = shared_features() if missing else None
     for start in tqdm(range(0, len(missing), 16), desc="features", unit="batch", disable=not missing):
@@ -156,8 +153,7 @@ def embed_examples(examples: list[Example], cache: Path) -> np.ndarray:
         images = [Image.open(e.path).convert("RGB") for e in batch]
         for example, vector in zip(batch, backbone.embed(images)):
             known[example.key] = vector
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(cache, keys=np.array(list(known)), features=np.stack(list(known.values())))
+    save_feature_cache(cache, known)
     return np.stack([known[e.key] for e in examples])
 
 
@@ -209,7 +205,7 @@ def train_heads(cfg: RadiologyHeadsConfig) -> dict:
                          "held_out_correct": int(sum(p == t == c for p, t in zip(predicted, y_test)))}
                      for c in sorted(keep)}
         dropped = sorted(set(counts) - keep)
-        meta = {"head": head, "backbone": "efficientnet-lite0 (mean-pooled, 1280-d)", "C": best_c,
+        meta = {"head": head, "backbone": f"efficientnet-lite0 (final + stage means, {features.shape[1]}-d)", "C": best_c,
                 "train_images": len(train), "held_out_images": len(test), "held_out_accuracy": accuracy,
                 "per_class": per_class, "dropped_classes (too few training images)": dropped}
         save_head(pipe, out_dir, head, meta)
