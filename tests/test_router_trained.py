@@ -137,3 +137,20 @@ def test_a_head_for_other_features_is_a_clear_error(tmp_path):
              scale=np.ones(1280, np.float32), coef=np.zeros((n, 1280), np.float32), intercept=np.zeros(n, np.float32))
     with pytest.raises(BackendError, match="retrain it with `vmed train router`"):
         TrainedRouter(tmp_path / "head.npz")
+
+
+def test_seed_project_samples_go_to_their_experts(router):
+    """The seed project's own samples (never trained on): a colour bar chart, a black-and-white paper figure
+    with markers and an inset, and a radiograph."""
+    expected = {"bar.png": "chart", "plot.jpg": "chart", "radio.jpg": "radiology"}
+    for name, cls in expected.items():
+        scores = router.classify(load_image(shared_data("seed_samples", name)))
+        assert max(scores, key=scores.get) == cls, (name, scores)
+
+
+def test_paper_figures_are_black_and_white_charts():
+    from visual_med_alpaca.train.router import _figure
+
+    figure = np.asarray(_figure(np.random.default_rng(0)), np.int16)
+    assert figure.shape[2] == 3 and np.abs(figure - figure.mean(axis=2, keepdims=True)).max() < 60  # no colour series
+    assert (figure < 80).mean() > 0.005  # dark ink: axes, markers, lines

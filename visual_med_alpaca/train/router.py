@@ -3,7 +3,8 @@
 Data (each image belongs to one group, and a group is wholly in train or in test):
   radiology  VQA-RAD images, MedPix 2.0 images (those that are also VQA-RAD images are left out)
   pathology  PathVQA test images
-  chart      OpenCQA Pew charts + synthetic matplotlib charts (`vmed data make-charts`)
+  chart      OpenCQA Pew charts + synthetic matplotlib charts (`vmed data make-charts`) + generated
+             black-and-white paper figures
   other      photos bundled with scikit-image, scikit-learn and matplotlib (random crops; the group is
              the source photo, so test photos are unseen) + generated smooth-noise "scenes"
 The head's C, class weighting and a bias on the `other` logit are chosen by group cross-validation on the
@@ -155,6 +156,8 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
     items += [("other", f"scene:{i}", _scene(rng)) for i in range(60)]
     rng = np.random.default_rng([seed, 2])
     items += [("other", f"document:{i}", _document(rng)) for i in range(40)]
+    rng = np.random.default_rng([seed, 3])
+    items += [("chart", f"figure:{i}", _figure(rng)) for i in range(80)]
     return items
 
 
@@ -178,29 +181,83 @@ def _document(rng: np.random.Generator) -> Image.Image:
     return page
 
 
+def _figure(rng: np.random.Generator) -> Image.Image:
+    """A black-and-white figure as printed in a biomedical paper (scatter + fits, error bars, survival
+    curves, box plots, dose-response on a log axis; sometimes two panels or an inset, sometimes scanned):
+    the synthetic and Pew charts are all colour, and such figures must still go to the chart expert."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = int(rng.choice([1, 1, 2]))
+    fig, axes = plt.subplots(1, panels, figsize=(4 * panels + rng.uniform(0, 1), rng.uniform(3, 4.5)), dpi=100, squeeze=False)
+    markers, fills = ["o", "s", "^", "D", "v"], ["black", "white", "grey"]
+    for ax in axes[0]:
+        kind = str(rng.choice(["scatter", "errorbar", "survival", "box", "dose"]))
+        for j in range(int(rng.integers(1, 4))):
+            style = dict(marker=markers[j], color="black", markerfacecolor=fills[j % 3], linestyle="none")
+            x = np.sort(rng.uniform(0, 30, 8))
+            if kind == "scatter":
+                slope = rng.uniform(0.01, 0.06)
+                ax.plot(x, slope * x + rng.normal(0, 0.03, x.size), **style)
+                ax.plot([0, 30], [0, 30 * slope], color="black", linewidth=1)
+            elif kind == "errorbar":
+                ax.errorbar(np.arange(5) + 0.1 * j, rng.uniform(1, 10, 5), yerr=rng.uniform(0.2, 1.5, 5), capsize=3,
+                            **{**style, "linestyle": "-"})
+            elif kind == "survival":
+                times = np.sort(rng.exponential(rng.uniform(10, 40), 30))
+                ax.step(np.r_[0, times], np.r_[1, 1 - np.arange(1, 31) / 31], where="post", color="black",
+                        linestyle=["-", "--", ":"][j])
+            elif kind == "box":
+                ax.boxplot([rng.normal(rng.uniform(2, 8), 1, 20) for _ in range(int(rng.integers(2, 5)))],
+                           medianprops={"color": "black"})
+                break
+            else:
+                dose = np.logspace(-2, 2, 9)
+                ax.semilogx(dose, 100 / (1 + (rng.uniform(0.1, 10) / dose) ** rng.uniform(0.7, 2)), **{**style, "linestyle": "-"})
+        ax.set_xlabel(str(rng.choice(["Time (days)", "Dose (uM)", "Number of cells", "Concentration (mg/L)", "Group"])))
+        ax.set_ylabel(str(rng.choice(["Absorbance at 450 nm", "Survival probability", "Response (%)", "Tumour volume (mm3)"])))
+        if rng.random() < 0.3:
+            inset = ax.inset_axes([0.12, 0.55, 0.35, 0.38])
+            inset.plot(np.arange(5), rng.uniform(0, 1, 5), marker="s", color="black", markerfacecolor="white")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    figure = Image.open(buffer).convert("RGB")
+    if rng.random() < 0.4:  # printed and scanned: grey, softer, JPEG
+        small = figure.convert("L").resize((figure.width * 2 // 3, figure.height * 2 // 3)).convert("RGB")
+        buffer = io.BytesIO()
+        small.save(buffer, format="JPEG", quality=int(rng.integers(40, 80)))
+        figure = Image.open(buffer).convert("RGB")
+    return figure
+
+
 def in_test(group: str, test_fraction: float) -> bool:
     """A stable, seed-free split by group: the same image is always on the same side."""
     digest = int(hashlib.sha1(group.encode()).hexdigest()[:8], 16)
     return digest / 0xFFFFFFFF < test_fraction
 
 
-def _item_key(item, index_in_group: int) -> str:
+def _item_key(item) -> str:
+    """A file's path, or for a generated picture its pixels' hash: changing a generator re-embeds its pictures."""
     cls, group, source = item
-    return str(source) if isinstance(source, Path) else f"{cls}|{group}|{index_in_group}"
+    if isinstance(source, Path):
+        return str(source)
+    return f"{cls}|{group}|{hashlib.sha1(source.tobytes()).hexdigest()[:16]}"
 
 
 def embed_items(items, cache: Path) -> np.ndarray:
-    """Features for every item, cached per item (path, or class|group|n for generated pictures), so a
-    stopped run resumes and adding a source embeds only the new pictures."""
+    """Features for every item, cached per item (path, or class|group|pixel hash for generated pictures), so
+    a stopped run resumes and adding a source embeds only the new pictures."""
     from tqdm import tqdm
 
     from ..features import load_feature_cache, save_feature_cache, shared_features
 
-    counts: dict[str, int] = {}
-    keys = []
-    for item in items:
-        counts[item[1]] = counts.get(item[1], 0) + 1
-        keys.append(_item_key(item, counts[item[1]] - 1))
+    keys = [_item_key(item) for item in items]
     path = cache / "features.npz"
     known = load_feature_cache(path)
     todo = [i for i, k in enumerate(keys) if k not in known]
