@@ -50,6 +50,22 @@ def test_low_router_confidence_means_no_expert_with_a_note(tiny_llama_dir):
     assert description.expert == "none" and "could not be determined" in description.text
 
 
+def test_classes_sharing_an_expert_pool_their_confidence(tiny_llama_dir, monkeypatch):
+    """Pathology 0.40 + other 0.35 both mean `image-facts`: 0.75 for that expert, above the 0.5 bar."""
+    import visual_med_alpaca.pipeline as pipeline
+
+    class SplitRouter:
+        def classify(self, image):
+            return {"chart": 0.15, "radiology": 0.10, "pathology": 0.40, "other": 0.35}
+
+    monkeypatch.setattr(pipeline, "load_router", lambda name: SplitRouter())
+    assistant = Assistant.from_config(None, **{"llm.model": str(tiny_llama_dir), "vision.min_confidence": 0.5})
+    assert assistant.describe(EXAMPLES / "ct_slice.png").expert == "image-facts"
+    monkeypatch.setattr(SplitRouter, "classify", lambda self, image: {"chart": 0.3, "radiology": 0.3, "pathology": 0.2, "other": 0.2})
+    unsure = assistant.describe(EXAMPLES / "ct_slice.png")
+    assert unsure.expert == "none" and "best guess: chart, 0.30" in unsure.text
+
+
 def test_stream_yields_what_ask_returns(assistant):
     stream = assistant.stream("Is aspirin an analgesic?")
     streamed = "".join(stream)

@@ -83,6 +83,16 @@ class AnswerStream:
                              {k: round(v, 4) for k, v in timings.items()})
 
 
+def _expert_for(route: dict[str, float]) -> tuple[str, float]:
+    """The expert with the most probability, summed over the classes it serves: classes that share an
+    expert (pathology and other) should not split the vote and leave a clear choice unmade."""
+    by_expert: dict[str, float] = {}
+    for image_class, probability in route.items():
+        expert = EXPERT_FOR_CLASS.get(image_class, "none")
+        by_expert[expert] = by_expert.get(expert, 0.0) + probability
+    return max(by_expert.items(), key=lambda kv: kv[1])
+
+
 class Assistant:
     def __init__(self, config: AssistantConfig | None = None, llm: LanguageModel | None = None):
         self.config = config or AssistantConfig()
@@ -117,13 +127,12 @@ class Assistant:
             start = time.perf_counter()
             route = load_router(self.config.vision.router).classify(loaded)
             timings["route_s"] = time.perf_counter() - start
-            best, score = max(route.items(), key=lambda kv: kv[1])
-            if score < self.config.vision.min_confidence:
+            choice, confidence = _expert_for(route)
+            if confidence < self.config.vision.min_confidence:
+                best, score = max(route.items(), key=lambda kv: kv[1])
                 choice = "none"
                 note = (f"The image type could not be determined with confidence (best guess: {best}, "
                         f"{score:.2f}), so no visual expert described it.")
-            else:
-                choice = EXPERT_FOR_CLASS.get(best, "none")
         if choice == "none":
             return Description("none", route, note, _rounded(timings))
         options = self.config.vision.expert_options.get(choice, {})
