@@ -30,11 +30,14 @@ class TrainedRouter:
                                f"makes {FEATURE_DIM}-d; retrain it with `vmed train router`")
         self.coef, self.intercept = head["coef"], head["intercept"]
 
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """(n, classes) softmax of the head over (n, FEATURE_DIM) image features."""
+        logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
+        probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return probs / probs.sum(axis=-1, keepdims=True)
+
     def classify(self, image: LoadedImage) -> dict[str, float]:
         from ..features import embeddings_of
 
-        features = embeddings_of([image])[0]
-        logits = self.coef @ ((features - self.mean) / self.scale) + self.intercept
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
+        probs = self.probabilities(embeddings_of([image]))[0]
         return {c: round(float(p), 4) for c, p in zip(IMAGE_CLASSES, probs)}

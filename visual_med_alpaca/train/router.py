@@ -29,7 +29,6 @@ from ..paths import ASSETS
 from ..router.base import EXPERT_FOR_CLASS, IMAGE_CLASSES
 
 HEAD_PATH = ASSETS / "router" / "head.npz"
-REPORT_PATH = ASSETS / "router" / "report.json"
 # The scikit-image pictures that ship in its wheel and are not medical (retina, cells, ... are left out).
 SKIMAGE_PHOTOS = ("astronaut", "brick", "camera", "cat", "checkerboard", "chelsea", "clock", "coffee", "coins",
                   "colorwheel", "grass", "gravel", "horse", "hubble_deep_field", "logo", "moon", "page", "rocket", "text")
@@ -274,7 +273,7 @@ def embed_items(items, cache: Path) -> np.ndarray:
     return np.stack([known[k] for k in keys])
 
 
-# Searched by group cross-validation on the training part only. OTHER_BIAS is added to the `other` logit:
+# Searched by group cross-validation on the training part only. The chosen bias is added to the `other` logit:
 # the training photos are few (~50 source pictures), so a plain fit under-rates `other` on unseen sources,
 # and leaving whole sources out in CV measures exactly that.
 C_GRID = (0.003, 0.01, 0.03, 0.1)
@@ -313,12 +312,9 @@ def select_head_settings(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds
     return best
 
 
-def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = None, n_charts: int = 150,
-                 test_fraction: float = 0.25, per_source_limit: int | None = 400, cache: Path = Path("runs/router")) -> dict:
-    """Embed, split by group, pick the head's settings by group CV on train, fit on train, report on the
-    held-out part, save head + report."""
-    from sklearn.metrics import confusion_matrix
-
+def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir: Path | None = None, n_charts: int = 150,
+                      per_source_limit: int | None = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, class index, group) for every router picture: what training fits and benchmarks score."""
     from ..data.charts import make_chart_set
 
     data, cache = Path(data), Path(cache)
@@ -334,24 +330,38 @@ def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = No
         raise UserInputError(f"every class needs pictures; found {found}")
     x = embed_items(items, cache)
     y = np.array([IMAGE_CLASSES.index(c) for c, _, _ in items])
-    groups = np.array([g for _, g, _ in items])
+    return x, y, np.array([g for _, g, _ in items])
+
+
+def held_out_scores(y_true: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy, accuracy of the expert chosen (pathology and other share one) and the confusion matrix."""
+    from sklearn.metrics import confusion_matrix
+
+    expert_of = np.array([EXPERT_FOR_CLASS[c] for c in IMAGE_CLASSES])
+    return {"held_out_accuracy": float((predicted == y_true).mean()),
+            "held_out_expert_accuracy": float((expert_of[predicted] == expert_of[y_true]).mean()),
+            "confusion_matrix_rows_true_cols_predicted":
+                confusion_matrix(y_true, predicted, labels=list(range(len(IMAGE_CLASSES)))).tolist()}
+
+
+def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = None, n_charts: int = 150,
+                 test_fraction: float = 0.25, per_source_limit: int | None = 400, cache: Path = Path("runs/router")) -> dict:
+    """Embed, split by group, pick the head's settings by group CV on train, fit on train, report on the
+    held-out part, save head + report."""
+    x, y, groups = labelled_features(data, cache, charts_dir, n_charts, per_source_limit)
     test = np.array([in_test(g, test_fraction) for g in groups])
     settings = select_head_settings(x[~test], y[~test], groups[~test])
     mean, scale, head = _fit_head(x[~test], y[~test], settings["C"], settings["class_weight"])
     bias = np.zeros(len(IMAGE_CLASSES))
     bias[IMAGE_CLASSES.index("other")] = settings["other_bias"]
     predicted = (head.decision_function((x[test] - mean) / scale) + bias).argmax(axis=1)
-    accuracy = float((predicted == y[test]).mean())
-    expert_of = np.array([EXPERT_FOR_CLASS[c] for c in IMAGE_CLASSES])  # pathology and other share an expert
-    expert_accuracy = float((expert_of[predicted] == expert_of[y[test]]).mean())
-    matrix = confusion_matrix(y[test], predicted, labels=list(range(len(IMAGE_CLASSES))))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, classes=np.array(IMAGE_CLASSES), mean=mean.astype(np.float32), scale=scale.astype(np.float32),
              coef=head.coef_.astype(np.float32), intercept=(head.intercept_ + bias).astype(np.float32))
-    report = {"held_out_accuracy": accuracy, "held_out_expert_accuracy": expert_accuracy, "classes": list(IMAGE_CLASSES),
-              "confusion_matrix_rows_true_cols_predicted": matrix.tolist(),
-              "train_images": int((~test).sum()), "test_images": int(test.sum()), "images_per_class": found,
+    report = {**held_out_scores(y[test], predicted), "classes": list(IMAGE_CLASSES),
+              "train_images": int((~test).sum()), "test_images": int(test.sum()),
+              "images_per_class": {c: int((y == i).sum()) for i, c in enumerate(IMAGE_CLASSES)},
               "split": f"by group (image or source photo), {test_fraction:.0%} of groups held out",
               "head_settings (5-fold group CV on train)": settings,
               "trained_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
