@@ -12,12 +12,15 @@ import argparse
 import platform
 import resource
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from visual_med_alpaca.config import GenerationSettings
-from visual_med_alpaca.pipeline import Assistant
-from visual_med_alpaca.prompts import STOP_SEQUENCES, build_prompt
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
+
+from visual_med_alpaca.config import GenerationSettings  # noqa: E402
+from visual_med_alpaca.pipeline import Assistant  # noqa: E402
+from visual_med_alpaca.prompts import STOP_SEQUENCES, build_prompt  # noqa: E402
 
 QUESTION = "Explain how type 2 diabetes is diagnosed and treated."
 IMAGE = Path(__file__).resolve().parents[1] / "examples" / "bar_chart.png"

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import httpx
 
-from visual_med_alpaca.data.config import SynthesizeConfig
-from visual_med_alpaca.data.synthesize import synthesize
-from visual_med_alpaca.llm.default_model import default_gguf_path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
+
+from visual_med_alpaca.data.config import SynthesizeConfig  # noqa: E402
+from visual_med_alpaca.data.synthesize import synthesize  # noqa: E402
+from visual_med_alpaca.llm.default_model import default_gguf_path  # noqa: E402
 
 
 def free_port() -> int:

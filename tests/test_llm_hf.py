@@ -82,3 +82,8 @@ def test_missing_adapter_and_uncached_hub_id(tiny_llama_dir, tmp_path):
         load_language_model(LLMConfig(model=str(tiny_llama_dir), adapter=str(tmp_path)))
     with pytest.raises(UserInputError, match="not in the Hugging Face cache"):
         load_language_model(LLMConfig(model="nobody/no-such-model-xyz", backend="hf"))
+
+
+def test_the_gguf_medical_adapter_is_refused_with_the_reason(tiny_llama_dir):
+    with pytest.raises(UserInputError, match="GGUF LoRA for the embedded Gemma.*peft adapter folder"):
+        load_language_model(LLMConfig(model=str(tiny_llama_dir), adapter="medical"))

@@ -111,6 +111,7 @@ class HFModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         source = resolve_model_source(config.model)
+        adapter = adapter_folder(config.adapter)  # checked before minutes of weight loading, not after
         quant = quantization_config(config.quantization)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         kwargs = {"dtype": pick_dtype(config.dtype, device)}
@@ -129,9 +130,11 @@ class HFModel:
         if "device_map" not in kwargs:
             model.to(device)
         name = Path(config.model).name if config.model != "default" else "gemma-3-270m (hf)"
-        if config.adapter and config.adapter.lower() != "none":
-            model = attach_adapter(model, config.adapter)
-            name += f" + {Path(config.adapter).name}"
+        if adapter is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter))
+            name += f" + {adapter.name}"
         model.eval()
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -209,10 +212,14 @@ class HFModel:
         return scores
 
 
-def attach_adapter(model, adapter: str):
+def adapter_folder(adapter: str | None) -> Path | None:
+    """The peft adapter folder to attach, None for the base model; a clear error for anything else."""
+    if not adapter or adapter.lower() == "none":
+        return None
+    if adapter.lower() == "medical":
+        raise UserInputError("the shipped 'medical' adapter is a GGUF LoRA for the embedded Gemma-3-270M (gguf backend); "
+                             "for a Hugging Face model pass a peft adapter folder, such as one `vmed train lora` writes")
     path = Path(adapter).expanduser()
     if not (path / "adapter_config.json").is_file():
         raise UserInputError(f"LoRA adapter not found: {adapter} (expected a folder with adapter_config.json)")
-    from peft import PeftModel
-
-    return PeftModel.from_pretrained(model, str(path))
+    return path
