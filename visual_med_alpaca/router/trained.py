@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BackendError
+from ..features import FEATURE_DIM
 from ..images import LoadedImage
 from .base import IMAGE_CLASSES
 
@@ -22,8 +23,6 @@ class TrainedRouter:
         head = np.load(path, allow_pickle=False)
         if tuple(head["classes"].tolist()) != IMAGE_CLASSES:
             raise BackendError(f"router head {path} was trained for classes {head['classes'].tolist()}, not {IMAGE_CLASSES}")
-        from ..features import FEATURE_DIM
-
         self.mean, self.scale = head["mean"], head["scale"]
         if self.mean.shape[-1] != FEATURE_DIM:
             raise BackendError(f"router head {path} expects {self.mean.shape[-1]}-d image features, this version "
