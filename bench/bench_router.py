@@ -20,7 +20,7 @@ import torch  # noqa: E402
 
 from visual_med_alpaca.images import load_image  # noqa: E402
 from visual_med_alpaca.router import IMAGE_CLASSES, load_router  # noqa: E402
-from visual_med_alpaca.train.router import held_out_scores, in_test, labelled_features  # noqa: E402
+from visual_med_alpaca.train.router import TEST_FRACTION, held_out_scores, in_test, labelled_features  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -34,10 +34,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     router = load_router("trained")
     x, y, groups = labelled_features(SHARED, Path(args.cache))
-    test = np.array([in_test(g, 0.25) for g in groups])
+    test = np.array([in_test(g, TEST_FRACTION) for g in groups])
     report = held_out_scores(y[test], router.probabilities(x[test]).argmax(axis=1))
     print(f"held-out accuracy {report['held_out_accuracy']:.3f} on {test.sum()} images (shipped head, recomputed; "
-          f"split by group, 25% of groups held out)")
+          f"split by group, {TEST_FRACTION:.0%} of groups held out)")
     print(f"held-out expert accuracy {report['held_out_expert_accuracy']:.3f} (the expert the true class gets)")
     print("true \\ predicted " + " ".join(f"{c:>10}" for c in IMAGE_CLASSES))
     for name, row in zip(IMAGE_CLASSES, report["confusion_matrix_rows_true_cols_predicted"]):

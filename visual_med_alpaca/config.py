@@ -52,7 +52,8 @@ class LLMConfig(Strict):
 class VisionConfig(Strict):
     expert: str = Field("auto", description="'auto' (router decides), 'none', or an expert name")
     router: str = Field("trained", description="trained (EfficientNet-Lite0 + logistic head) or heuristic")
-    min_confidence: float = Field(0.5, ge=0.0, le=1.0, description="below this (summed over the classes an expert serves) the router picks no expert")
+    min_confidence: float = Field(0.5, ge=0.0, le=1.0,
+                                  description="below this (summed over the classes an expert serves) the router picks no expert")
     expert_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 

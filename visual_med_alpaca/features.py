@@ -102,6 +102,13 @@ def embeddings_of(images: Sequence[LoadedImage]) -> np.ndarray:
     return np.stack([im.embedding for im in images]) if images else np.zeros((0, FEATURE_DIM), np.float32)
 
 
+def linear_softmax(features: np.ndarray, mean, scale, coef, intercept) -> np.ndarray:
+    """(n, classes) softmax(((x - mean) / scale) @ coef.T + intercept): how every head on these features predicts."""
+    logits = ((features - mean) / scale) @ coef.T + intercept
+    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return probs / probs.sum(axis=-1, keepdims=True)
+
+
 def load_feature_cache(path: Path) -> dict[str, np.ndarray]:
     """Cached vectors by key; a cache written by another feature layout (other width) is ignored, not mixed in."""
     if not path.is_file():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError
-from ..features import FEATURE_DIM
+from ..features import FEATURE_DIM, linear_softmax
 from ..images import LoadedImage
 from ..paths import ASSETS
 
@@ -41,9 +41,7 @@ class LinearHead:
         self.classes: list[str] = self.meta["classes"]
 
     def predict(self, features: np.ndarray) -> list[dict[str, float]]:
-        logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
+        probs = linear_softmax(features, self.mean, self.scale, self.coef, self.intercept)
         return [dict(zip(self.classes, map(float, row))) for row in probs]
 
 

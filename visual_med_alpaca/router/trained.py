@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BackendError
-from ..features import FEATURE_DIM
+from ..features import FEATURE_DIM, linear_softmax
 from ..images import LoadedImage
 from .base import IMAGE_CLASSES
 
@@ -31,9 +31,7 @@ class TrainedRouter:
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """(n, classes) softmax of the head over (n, FEATURE_DIM) image features."""
-        logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
-        probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return probs / probs.sum(axis=-1, keepdims=True)
+        return linear_softmax(features, self.mean, self.scale, self.coef, self.intercept)
 
     def classify(self, image: LoadedImage) -> dict[str, float]:
         from ..features import embeddings_of

@@ -29,6 +29,7 @@ from ..paths import ASSETS
 from ..router.base import EXPERT_FOR_CLASS, IMAGE_CLASSES
 
 HEAD_PATH = ASSETS / "router" / "head.npz"
+TEST_FRACTION = 0.25  # share of groups held out; the shipped head's report was made with it
 # The scikit-image pictures that ship in its wheel and are not medical (retina, cells, ... are left out).
 SKIMAGE_PHOTOS = ("astronaut", "brick", "camera", "cat", "checkerboard", "chelsea", "clock", "coffee", "coins",
                   "colorwheel", "grass", "gravel", "horse", "hubble_deep_field", "logo", "moon", "page", "rocket", "text")
@@ -261,15 +262,19 @@ def embed_items(items, cache: Path) -> np.ndarray:
     known = load_feature_cache(path)
     todo = [i for i, k in enumerate(keys) if k not in known]
     extractor = shared_features() if todo else None
-    batch = 32
+    batch, saved_at = 32, time.monotonic()
     with tqdm(total=len(items), initial=len(items) - len(todo), desc="router features") as bar:
         for start in range(0, len(todo), batch):
             chunk = todo[start:start + batch]
             pictures = [items[i][2] if isinstance(items[i][2], Image.Image) else Image.open(items[i][2]).convert("RGB") for i in chunk]
             for i, vector in zip(chunk, extractor.embed(pictures)):
                 known[keys[i]] = vector
-            save_feature_cache(path, known)
+            if time.monotonic() - saved_at > 30:  # resumable without rewriting the whole cache every batch
+                save_feature_cache(path, known)
+                saved_at = time.monotonic()
             bar.update(len(chunk))
+    if todo:
+        save_feature_cache(path, known)
     return np.stack([known[k] for k in keys])
 
 
@@ -295,7 +300,7 @@ def select_head_settings(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds
 
     from sklearn.model_selection import GroupKFold
 
-    other = IMAGE_CLASSES.index("other")
+    other = np.eye(len(IMAGE_CLASSES))[IMAGE_CLASSES.index("other")]  # where the bias goes
     best: dict = {"cv_accuracy": -1.0}
     splits = list(GroupKFold(folds).split(x, groups=groups))
     for c, class_weight in product(C_GRID, CLASS_WEIGHTS):
@@ -304,9 +309,7 @@ def select_head_settings(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds
             mean, scale, head = _fit_head(x[fit_rows], y[fit_rows], c, class_weight)
             logits[score_rows] = head.decision_function((x[score_rows] - mean) / scale)
         for bias in OTHER_BIAS_GRID:
-            logits[:, other] += bias
-            accuracy = float((logits.argmax(axis=1) == y).mean())
-            logits[:, other] -= bias
+            accuracy = float(((logits + bias * other).argmax(axis=1) == y).mean())
             if accuracy > best["cv_accuracy"]:
                 best = {"cv_accuracy": accuracy, "C": c, "class_weight": class_weight, "other_bias": bias}
     return best
@@ -345,7 +348,7 @@ def held_out_scores(y_true: np.ndarray, predicted: np.ndarray) -> dict:
 
 
 def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = None, n_charts: int = 150,
-                 test_fraction: float = 0.25, per_source_limit: int | None = 400, cache: Path = Path("runs/router")) -> dict:
+                 test_fraction: float = TEST_FRACTION, per_source_limit: int | None = 400, cache: Path = Path("runs/router")) -> dict:
     """Embed, split by group, pick the head's settings by group CV on train, fit on train, report on the
     held-out part, save head + report."""
     x, y, groups = labelled_features(data, cache, charts_dir, n_charts, per_source_limit)
