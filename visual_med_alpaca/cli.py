@@ -60,6 +60,11 @@ def ask(
     top_k: Optional[int] = typer.Option(None, "--top-k"),
     repetition_penalty: Optional[float] = typer.Option(None, "--repetition-penalty"),
     seed: Optional[int] = typer.Option(None, "--seed"),
+    knowledge: Optional[bool] = typer.Option(None, "--knowledge/--no-knowledge",
+                                             help="Answer from trusted sources (MedQuAD) and cite them (default: on)"),
+    knowledge_mode: Optional[str] = typer.Option(None, "--knowledge-mode",
+                                                 help="extractive (the best NIH answer, trimmed) | generative (the LLM "
+                                                      "answers from the passages)"),
     show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the expert's text and the exact prompt first"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of streaming text"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Drop the research-only notice"),
@@ -73,14 +78,19 @@ def ask(
         "llm.device_map": device_map, "generation.max_new_tokens": max_new_tokens,
         "generation.temperature": temperature, "generation.top_p": top_p, "generation.top_k": top_k,
         "generation.repetition_penalty": repetition_penalty, "generation.seed": seed,
+        "knowledge.enabled": knowledge, "knowledge.mode": knowledge_mode,
     }))
     stream = assistant.stream(question, image, expert)
     if show_prompt and not as_json:
         typer.secho(f"[expert: {stream.description.expert}]", fg="cyan")
         typer.echo(stream.description.text or "(no image text)")
+        if stream.consultation is not None:
+            typer.secho(f"[knowledge: {len(stream.sources)} source(s)]", fg="cyan")
+            for source in stream.sources:
+                typer.echo(f"{source['relevance']:.3f}  {source['title']}  {source['url']}")
         typer.secho("[prompt]", fg="cyan")
-        typer.echo(stream.prompt, nl=False)
-        typer.secho("[answer]", fg="cyan")
+        typer.echo(stream.prompt or "(no prompt: the answer needs no language model)", nl=False)
+        typer.secho("\n[answer]", fg="cyan")
     if as_json:
         for _ in stream:
             pass
@@ -89,6 +99,9 @@ def ask(
             payload.pop("notice")
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
+    consultation = stream.consultation
+    if consultation is not None and consultation.skipped and not quiet:
+        typer.secho(f"note: {consultation.note}", dim=True, err=True)
     for piece in stream:
         typer.echo(piece, nl=False)
         sys.stdout.flush()
@@ -124,10 +137,12 @@ train_app = typer.Typer(help="Train models: LoRA / full fine-tune, captioner, ro
 data_app = typer.Typer(help="Build data: instruction sets, chart sets.", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate on benchmarks and write metrics JSON.", no_args_is_help=True)
 export_app = typer.Typer(help="Export models: merged weights, GGUF.", no_args_is_help=True)
+knowledge_app = typer.Typer(help="Trusted sources: build the MedQuAD index, search it.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
 app.add_typer(export_app, name="export")
+app.add_typer(knowledge_app, name="knowledge")
 
 # Modules whose import registers commands on the groups above (imports stay light; heavy work is lazy).
 COMMAND_MODULES = [
@@ -149,6 +164,9 @@ COMMAND_MODULES = [
 
     # serving (demo, serve):
     "visual_med_alpaca.serve.commands",
+
+    # knowledge (trusted sources):
+    "visual_med_alpaca.knowledge.commands",
 
 ]
 

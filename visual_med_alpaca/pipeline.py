@@ -1,4 +1,5 @@
-"""The assistant: image -> router -> visual expert -> text; question + text -> prompt -> LLM -> answer.
+"""The assistant: image -> router -> visual expert -> text; question -> knowledge (trusted, cited passages);
+question + text + passages -> prompt -> LLM -> answer (or, in extractive mode, the best source's own answer).
 
 `Assistant` is the one Python API; the CLI, the Gradio demo and the HTTP server only call it.
 Models (router, experts, LLM) load once and are reused across questions.
@@ -16,6 +17,7 @@ from .config import AssistantConfig, GenerationSettings, load_config
 from .errors import UserInputError
 from .experts import load_expert
 from .images import LoadedImage, from_pil, load_image
+from .knowledge.stage import Consultation, KnowledgeStage, context_text, sources_footer, trim_to_question
 from .llm import LanguageModel, generate_stream, load_language_model
 from .prompts import RESEARCH_NOTICE, build_prompt
 from .router import EXPERT_FOR_CLASS, load_router
@@ -46,26 +48,45 @@ class Answer:
     model: str
     timings: dict[str, float]
     notice: str = RESEARCH_NOTICE
+    sources: list[dict[str, Any]] = field(default_factory=list)  # id, title, url, score, relevance, text
+    knowledge_note: str | None = None  # why there are no sources (off, no index, nothing relevant)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class AnswerStream:
-    """Iterate for answer text as it is generated; `result` holds the full `Answer` afterwards."""
+    """Iterate for answer text as it is generated; `result` holds the full `Answer` afterwards.
+
+    `fixed` is an answer that needs no language model (an extractive answer, or "no source found"); the
+    sources' footer is streamed last, after the model's text."""
 
     def __init__(self, assistant: Assistant, prompt: str, description: Description, settings: GenerationSettings,
-                 started: float):
+                 started: float, consultation: Consultation | None = None, fixed: str | None = None):
         self.prompt = prompt
         self.description = description
+        self.consultation = consultation
+        self.sources = consultation.source_dicts() if consultation else []
         self._assistant = assistant
         self._settings = settings
         self._started = started
+        self._fixed = fixed
         self.result: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        llm = self._assistant.llm
         timings = dict(self.description.timings)
+        consultation = self.consultation
+        footer = sources_footer(consultation.sources) if consultation else ""
+        if self._fixed is not None:
+            model = f"knowledge:{'extractive' if consultation and consultation.found else 'no-source'}"
+            text = self._fixed + footer
+            timings["total_s"] = time.perf_counter() - self._started
+            yield text
+            self.result = Answer(text, self.description.expert, self.description.text, self.prompt, model,
+                                 _rounded(timings), sources=self.sources,
+                                 knowledge_note=consultation.note if consultation else None)
+            return
+        llm = self._assistant.llm
         pieces: list[str] = []
         generate_start = time.perf_counter()
         for piece in generate_stream(llm, self.prompt, self._settings):
@@ -75,12 +96,15 @@ class AnswerStream:
             yield piece
         answer = "".join(pieces).strip()
         timings["generate_s"] = time.perf_counter() - generate_start
-        timings["total_s"] = time.perf_counter() - self._started
         tokens = llm.count_tokens(answer) if answer else 0
         if tokens:
             timings["answer_tokens"] = tokens
-        self.result = Answer(answer, self.description.expert, self.description.text, self.prompt, llm.name,
-                             {k: round(v, 4) for k, v in timings.items()})
+        if footer:
+            yield footer
+        timings["total_s"] = time.perf_counter() - self._started
+        self.result = Answer(answer + footer, self.description.expert, self.description.text, self.prompt, llm.name,
+                             _rounded(timings), sources=self.sources,
+                             knowledge_note=consultation.note if consultation else None)
 
 
 def _expert_for(route: dict[str, float]) -> tuple[str, float]:
@@ -98,6 +122,7 @@ class Assistant:
         self.config = config or AssistantConfig()
         self._llm = llm
         self.llm_load_s: float | None = None
+        self._knowledge: KnowledgeStage | None = None
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, sets: list[str] | None = None, **overrides: Any) -> Assistant:
@@ -111,6 +136,16 @@ class Assistant:
             self._llm = load_language_model(self.config.llm)
             self.llm_load_s = time.perf_counter() - start
         return self._llm
+
+    @property
+    def knowledge(self) -> KnowledgeStage:
+        if self._knowledge is None:
+            self._knowledge = KnowledgeStage(self.config.knowledge)
+        return self._knowledge
+
+    def consult(self, question: str) -> Consultation:
+        """The knowledge stage alone: the trusted passages for a question (or a note saying why none)."""
+        return self.knowledge.consult(validate_question(question))
 
     # -- image -> text ------------------------------------------------------------------------------
     def describe(self, image: str | Path | LoadedImage | Any | None, expert: str | None = None) -> Description:
@@ -155,23 +190,49 @@ class Assistant:
 
     # -- question -> answer -------------------------------------------------------------------------
     def stream(self, question: str, image: Any = None, expert: str | None = None,
-               settings: GenerationSettings | None = None) -> AnswerStream:
-        """Describe the image, build the prompt and return a stream of the answer."""
+               settings: GenerationSettings | None = None, knowledge: bool | None = None) -> AnswerStream:
+        """Describe the image, consult the knowledge stage, build the prompt and return a stream of the answer.
+
+        `knowledge` (default: the config's `knowledge.enabled`) turns retrieval on or off for this question.
+        Without an image, an extractive-mode answer or a "no source found" answer needs no language model."""
         started = time.perf_counter()
         question = validate_question(question)
         description = self.describe(image, expert)
-        prompt = build_prompt(question, description.text)
         settings = settings or self.config.generation
+        cfg = self.config.knowledge
+        consultation = None
+        if cfg.enabled if knowledge is None else knowledge:
+            consultation = self.knowledge.consult(question)
+            description.timings.update(consultation.timings)
+        if consultation is not None and image is None and not consultation.skipped:
+            if not consultation.found:
+                return AnswerStream(self, "", description, settings, started, consultation, fixed=consultation.note)
+            if cfg.mode == "extractive":
+                best = consultation.sources[0].passage
+                text = trim_to_question(best.text, question, cfg.max_answer_words)
+                return AnswerStream(self, "", description, settings, started, consultation, fixed=text)
+        passages = consultation.sources if consultation and consultation.found else []
         llm = self.llm
         if self.llm_load_s is not None:
             description.timings["load_model_s"] = round(self.llm_load_s, 4)
             self.llm_load_s = None  # reported once, on the question that paid for it
-        settings = fit_to_context(llm, prompt, settings)
-        return AnswerStream(self, prompt, description, settings, started)
+        while True:  # drop the lowest-ranked passages until the prompt leaves room to answer
+            context = context_text(passages, cfg.context_words, description.text) if passages else description.text
+            prompt = build_prompt(question, context)
+            try:
+                settings = fit_to_context(llm, prompt, settings)
+                break
+            except UserInputError:
+                if not passages:
+                    raise
+                passages = passages[:-1]
+        if consultation is not None and consultation.found:
+            consultation.sources = consultation.sources[:max(1, len(passages))] if passages else []
+        return AnswerStream(self, prompt, description, settings, started, consultation)
 
     def ask(self, question: str, image: Any = None, expert: str | None = None,
-            settings: GenerationSettings | None = None) -> Answer:
-        stream = self.stream(question, image, expert, settings)
+            settings: GenerationSettings | None = None, knowledge: bool | None = None) -> Answer:
+        stream = self.stream(question, image, expert, settings, knowledge)
         for _ in stream:
             pass
         assert stream.result is not None
