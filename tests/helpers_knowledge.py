@@ -63,12 +63,26 @@ def hashed_bag_of_words(texts: list[str], *args, **kwargs) -> np.ndarray:
     return out
 
 
-class FakeModel:
-    max_seq_length = 128
+class FakeEncoder:
+    """Stands in for the ONNX MiniLM: same interface, hashed bag of words."""
+
+    def __init__(self, folder, threads=None):
+        if not (folder / "model.onnx").is_file():
+            raise AssertionError(f"no exported encoder in {folder}")
+
+    def encode(self, texts, max_tokens=128, batch_size=64):
+        return hashed_bag_of_words(texts)
+
+
+def fake_export(folder, source=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.onnx").write_bytes(b"stand-in")
+    (folder / "tokenizer.json").write_text("{}")
+    return folder
 
 
 def use_fake_encoder(monkeypatch) -> None:
     import visual_med_alpaca.knowledge.encoder as encoder
 
-    monkeypatch.setattr(encoder, "encode", hashed_bag_of_words)
-    monkeypatch.setattr(encoder, "load_encoder", lambda threads=None: FakeModel())
+    monkeypatch.setattr(encoder, "OnnxEncoder", FakeEncoder)
+    monkeypatch.setattr(encoder, "export_onnx", fake_export)

@@ -33,18 +33,20 @@ def test_keyword_index_builds_atomically_and_opens(tmp_path, passages):
 def test_dense_build_resumes_from_saved_chunks(tmp_path, passages, monkeypatch):
     use_fake_encoder(monkeypatch)
     monkeypatch.setattr(index_module, "CHUNK", 2)
+    import visual_med_alpaca.knowledge.encoder as encoder
+
     calls = []
 
-    import visual_med_alpaca.knowledge.encoder as encoder
-    fake = encoder.encode
+    class Counting(encoder.OnnxEncoder):
+        stop_at = 3
 
-    def failing_after_two(texts, *args, **kwargs):
-        calls.append(len(texts))
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # the user stops the build half-way
-        return fake(texts)
+        def encode(self, texts, *args, **kwargs):
+            calls.append(len(texts))
+            if len(calls) == self.stop_at:
+                raise KeyboardInterrupt  # the user stops the build half-way
+            return super().encode(texts)
 
-    monkeypatch.setattr(encoder, "encode", failing_after_two)
+    monkeypatch.setattr(encoder, "OnnxEncoder", Counting)
     target = tmp_path / "idx"
     with pytest.raises(KeyboardInterrupt):
         build_index(target, passages, BuildOptions(dense=True))
@@ -53,15 +55,16 @@ def test_dense_build_resumes_from_saved_chunks(tmp_path, passages, monkeypatch):
     assert len(work) == 1 and len(list(work[0].glob("*.npy"))) == 2
 
     calls.clear()
-    monkeypatch.setattr(encoder, "encode", lambda texts, *a, **k: calls.append(len(texts)) or fake(texts))
+    Counting.stop_at = -1
     manifest = build_index(target, passages, BuildOptions(dense=True))
     assert manifest["dense"] and manifest["stores"]["qdrant"]["dimension"] == 384
     assert sum(calls) == 2 * 6 - 4  # the 4 texts embedded before the stop were not embedded again
+    assert (target / "encoder" / "model.onnx").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".idx.")]
 
 
 def test_no_index_and_empty_corpus_are_clear_errors(tmp_path):
-    with pytest.raises(UserInputError, match="no knowledge index .* vmed knowledge build"):
+    with pytest.raises(UserInputError, match="no knowledge index .*`vmed knowledge build`"):
         open_index(tmp_path / "missing")
     with pytest.raises(UserInputError, match="no passage"):
         build_index(tmp_path / "idx", [], BuildOptions(dense=False))

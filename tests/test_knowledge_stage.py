@@ -34,7 +34,7 @@ def make(index_dir, tiny_llama_dir=None, **knowledge) -> Assistant:
     config = AssistantConfig(
         llm=LLMConfig(backend="hf", model=str(tiny_llama_dir or "unused")),
         generation=GenerationSettings(max_new_tokens=6),
-        knowledge=KnowledgeConfig(index=str(index_dir), method="bm25-fused", **knowledge))
+        knowledge=KnowledgeConfig(**{"index": str(index_dir), "method": "bm25-fused", "type_bonus": 0.5, **knowledge}))
     return Assistant(config)
 
 
@@ -43,8 +43,6 @@ def test_extractive_answer_is_the_nih_answer_with_its_source_and_no_llm(index_di
     answer = assistant.ask(QUESTION)
     assert assistant._llm is None  # the language model was never loaded
     assert answer.answer.startswith("Minoxidil is a lotion")
-    assert answer.answer.endswith("— https://www.nlm.nih.gov/medlineplus/hairloss.html") or \
-        "https://www.nlm.nih.gov/medlineplus/hairloss.html" in answer.answer.split("Sources:")[1]
     assert "\n\nSources:\n[1] What are the treatments for Hair Loss? (MPlusHealthTopics) — https://" in answer.answer
     top = answer.sources[0]
     assert set(top) == {"id", "title", "url", "score", "relevance", "text"}
@@ -111,7 +109,7 @@ def test_cli_build_search_ask_json_and_bad_index(tmp_path):
     found = vmed("knowledge", "search", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", env=env)
     assert json.loads(found.stdout)[0]["url"] == "https://www.nlm.nih.gov/medlineplus/hairloss.html"
 
-    asked = vmed("ask", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", env=env)
+    asked = vmed("ask", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", "--set", "knowledge.type_bonus=0.5", env=env)
     payload = json.loads(asked.stdout)
     assert payload["sources"][0]["title"].startswith("What are the treatments for Hair Loss")
     assert payload["answer"].startswith("Minoxidil")

@@ -31,6 +31,7 @@ from .stores.fts5 import FTS5Store
 MANIFEST = "manifest.json"
 FORMAT = 1
 CHUNK = 512  # passages per saved embedding chunk (the unit of resuming)
+ENCODER_DIR = "encoder"  # the ONNX sentence encoder queries are embedded with (dense indexes only)
 
 
 def index_path(name_or_path: str | Path) -> Path:
@@ -74,22 +75,25 @@ def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOpti
     """Question and answer embeddings, saved per chunk under `work` so a rerun skips finished chunks."""
     from . import encoder
 
+    if not (work / ENCODER_DIR / encoder.ONNX_FILE).is_file():
+        encoder.export_onnx(work / f".{ENCODER_DIR}")
+        os.replace(work / f".{ENCODER_DIR}", work / ENCODER_DIR)
+    model = None
     vectors: dict[str, np.ndarray] = {}
     for field_name in ("question", "answer"):
         texts = [f"{p.question} {p.focus}".strip() or p.title for p in passages] if field_name == "question" \
             else [p.text for p in passages]
-        chunks = range(0, len(texts), CHUNK)
+        max_tokens = options.answer_max_tokens if field_name == "answer" else 128
         task = progress.add_task(f"embedding {field_name}s (MiniLM)", total=len(texts))
         parts = []
-        for start in chunks:
+        for start in range(0, len(texts), CHUNK):
             path = work / f"{field_name}-{start // CHUNK:05d}.npy"
             stop = min(start + CHUNK, len(texts))
             if path.is_file():
                 part = np.load(path)
             else:
-                model = encoder.load_encoder(options.threads)
-                model.max_seq_length = options.answer_max_tokens if field_name == "answer" else 128
-                part = encoder.encode(texts[start:stop], options.batch_size, options.threads)
+                model = model or encoder.OnnxEncoder(work / ENCODER_DIR, options.threads)
+                part = model.encode(texts[start:stop], max_tokens, options.batch_size)
                 np.save(work / f".{path.name}", part)  # complete file or none: write aside, then rename
                 os.replace(work / f".{path.name}", path)
             parts.append(part)
@@ -124,6 +128,7 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
                 from .encoder import MODEL_NAME
 
                 vectors = _embed_resumable(passages, work, options, progress)
+                shutil.copytree(work / ENCODER_DIR, tmp / ENCODER_DIR)
                 stores["qdrant"] = load_store("qdrant").build(
                     tmp, passages, {**options.store_options, "vectors": vectors}, progress)
                 stores["qdrant"]["encoder"] = MODEL_NAME

@@ -131,11 +131,15 @@ class Retriever:
         self.depth = depth
         self.encoder_threads = encoder_threads
         self.last_timings: dict[str, float] = {}
+        self._encoder = None
 
     def _encode(self, text: str):
-        from .encoder import encode
+        if self._encoder is None:
+            from . import encoder
+            from .index import ENCODER_DIR
 
-        return encode([text], threads=self.encoder_threads)[0]
+            self._encoder = encoder.OnnxEncoder(self.index.folder / ENCODER_DIR, self.encoder_threads)
+        return self._encoder.encode([text])[0]
 
     def search(self, question: str, k: int = 5) -> list[Retrieved]:
         started = time.perf_counter()
@@ -153,21 +157,31 @@ class Retriever:
             return []
         best = sorted(fused, key=lambda row: -fused[row])[: max(self.depth, k)]
         passages = self.index.docs.passages(best)
-        items = [Retrieved(passages[row], fused[row] * RRF_K, relevance(run_scores[row], query, self), run_scores[row])
-                 for row in best if row in passages]
+        words = set(_WORDS.findall(question.lower()))
+        items = [Retrieved(passages[row], fused[row] * RRF_K, relevance(run_scores[row], passages[row], words),
+                           run_scores[row]) for row in best if row in passages]
         items = self.reranker(question, items)[:k]
         self.last_timings = {"retrieve_s": time.perf_counter() - started}
         return items
 
 
-def relevance(runs: dict[str, float], query: Query, retriever: Retriever) -> float:
-    """How well a passage matches, on a scale that does not depend on rank: the best dense cosine similarity
-    (question or answer) when the method is dense, else BM25 over the question field divided by the number of
-    query terms (a per-term BM25, so long and short questions compare)."""
+def relevance(runs: dict[str, float], passage: Passage, question_words: set[str]) -> float:
+    """How well a passage matches, on a scale that does not depend on rank or query length (0-1):
+    the best dense cosine similarity when the method is dense; for keyword methods, the share of the passage's
+    topic words (its focus, else its title) that the question names (5-letter prefixes, so plurals and small
+    typos still count). BM25 itself is no threshold: one rare word shared with an unrelated question scores high."""
     dense = [v for k, v in runs.items() if k.startswith("dense-")]
     if dense:
         return max(dense)
-    from .stores.fts5 import query_terms
+    return topic_coverage(passage.focus or passage.title, question_words)
 
-    bm25 = max((v for k, v in runs.items() if k.startswith("bm25-")), default=0.0)
-    return bm25 / max(1, len(query_terms(query.text)))
+
+def topic_coverage(topic: str, question_words: set[str]) -> float:
+    words = [w for w in _WORDS.findall(topic.lower()) if len(w) > 2 and w not in _TOPIC_STOP]
+    if not words:
+        return 0.0
+    prefixes = {w[:5] for w in question_words}
+    return sum(w[:5] in prefixes for w in words) / len(words)
+
+
+_TOPIC_STOP = frozenset("the and for with what are how does about from your you".split())
