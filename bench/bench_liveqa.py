@@ -39,6 +39,7 @@ def all_passages(index):
 
 def run_liveqa(retriever, questions, qrels, index_passages) -> dict:
     grades, aps, rrs, times = [], [], [], []
+    correct = qrels.correct_in(index_passages)
     for qid, text in questions:
         start = time.perf_counter()
         found = retriever.search(text, 10)
@@ -46,7 +47,7 @@ def run_liveqa(retriever, questions, qrels, index_passages) -> dict:
         g = [qrels.grade(qid, r.passage) for r in found]
         grades.append((g[0] - 1) if g else 0)
         relevant = [x >= evaluate.CORRECT for x in g]
-        aps.append(evaluate.average_precision(relevant, qrels.correct_in(qid, index_passages)))
+        aps.append(evaluate.average_precision(relevant, correct.get(qid, 0)))
         rrs.append(evaluate.reciprocal_rank(relevant))
     return {"questions": len(questions), "avgScore": statistics.mean(grades), "MAP@10": statistics.mean(aps),
             "MRR@10": statistics.mean(rrs), "P@1": statistics.mean(g >= 2 for g in grades),
@@ -97,7 +98,7 @@ def main() -> None:
     if args.split == "liveqa":
         qrels = evaluate.liveqa_qrels(root)
         print(f"TREC LiveQA 2017 medical: {len(questions)} questions\n")
-        print(f"| method | avgScore | MAP@10 | MRR@10 | top answer >= 'related' | ms/question (median, p95) |")
+        print(f"| method | avgScore | MAP@10 | MRR@10 | P@1 (top answer correct) | ms/question (median, p95) |")
         print("|---|---|---|---|---|---|")
     else:
         dev = evaluate.dev_set(root, passages, exclude=[t for _, t in questions])

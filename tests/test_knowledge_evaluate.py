@@ -22,3 +22,11 @@ def test_average_precision_and_reciprocal_rank():
     assert average_precision([True] * 12, total_relevant=20) == 1.0  # capped at 10
     assert reciprocal_rank([False, False, True]) == pytest.approx(1 / 3)
     assert reciprocal_rank([False] * 10 + [True]) == 0.0
+
+
+def test_recall_base_counts_correct_answers_the_index_holds_by_id_or_text():
+    qrels = Qrels(by_id={"1": {"GHR_0000001_Sec1": 4, "GHR_0000002_Sec1": 2, "ADAM_0000001_Sec1": 4}},
+                  by_text={"1": {"gout is arthritis": 3}})
+    index = [Passage("medquad:GHR_0000001_Sec1", "t", "", "a"), Passage("medquad:GHR_0000002_Sec1", "t", "", "b"),
+             Passage("medquad:GARD_0000009_Sec1", "t", "", "Gout is arthritis")]
+    assert qrels.correct_in(index) == {"1": 2}  # the ADAM answer is not in the index

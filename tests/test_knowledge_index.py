@@ -49,15 +49,15 @@ def test_dense_build_resumes_from_saved_chunks(tmp_path, passages, monkeypatch):
     monkeypatch.setattr(encoder, "OnnxEncoder", Counting)
     target = tmp_path / "idx"
     with pytest.raises(KeyboardInterrupt):
-        build_index(target, passages, BuildOptions(dense=True))
+        build_index(target, passages, BuildOptions(dense=True, dense_fields=("question", "answer")))
     assert not target.exists()  # a half-built index is never where one is read
     work = [p for p in tmp_path.iterdir() if p.name.startswith(".idx.work-")]
     assert len(work) == 1 and len(list(work[0].glob("*.npy"))) == 2
 
     calls.clear()
     Counting.stop_at = -1
-    manifest = build_index(target, passages, BuildOptions(dense=True))
-    assert manifest["dense"] and manifest["stores"]["qdrant"]["dimension"] == 384
+    manifest = build_index(target, passages, BuildOptions(dense=True, dense_fields=("question", "answer")))
+    assert manifest["dense"] and manifest["stores"]["numpy"]["dimension"] == 384
     assert sum(calls) == 2 * 6 - 4  # the 4 texts embedded before the stop were not embedded again
     assert (target / "encoder" / "model.onnx").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".idx.")]
@@ -101,3 +101,11 @@ def test_dense_store_missing_is_a_clear_error(tmp_path, passages):
     build_index(target, passages, BuildOptions(dense=False))
     with pytest.raises(UserInputError, match="no dense vectors"):
         open_index(target, need_dense=True)
+
+
+def test_a_killed_builds_temporary_folder_is_cleaned_up(tmp_path, passages):
+    dead = tmp_path / ".idx.tmp-999999999"  # no such process
+    dead.mkdir()
+    (dead / "passages.sqlite").write_text("half written")
+    build_index(tmp_path / "idx", passages, BuildOptions(dense=False))
+    assert not dead.exists() and (tmp_path / "idx" / "manifest.json").is_file()

@@ -12,12 +12,14 @@ from visual_med_alpaca.knowledge.retrieve import METHODS, Reranker, Retriever, q
 from visual_med_alpaca.knowledge.stores.fts5 import query_terms
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
+@pytest.fixture(scope="module", params=["numpy", "qdrant"])
+def index(tmp_path_factory, request):
+    """The same tiny corpus in both dense engines: the embedded numpy store and Qdrant's local mode."""
     mp = pytest.MonkeyPatch()
     use_fake_encoder(mp)
     root = tmp_path_factory.mktemp("kn")
-    build_index(root / "idx", list(medquad_passages(write_medquad(root / "medquad"))), BuildOptions(dense=True))
+    build_index(root / "idx", list(medquad_passages(write_medquad(root / "medquad"))),
+                BuildOptions(dense=True, dense_store=request.param, dense_fields=("question", "answer")))
     opened = open_index(root / "idx", need_dense=True)
     yield opened
     opened.close()

@@ -20,6 +20,10 @@ def build(
     medquad: bool = typer.Option(True, "--medquad/--no-medquad", help="index the shared MedQuAD"),
     corpus: Optional[list[Path]] = typer.Option(None, "--corpus", help="a folder of .jsonl / .md passages (repeatable)"),
     dense: bool = typer.Option(True, "--dense/--no-dense", help="also embed passages with MiniLM (minutes on CPU)"),
+    dense_fields: str = typer.Option("question", "--dense-fields", help="what to embed: question (MedQuAD's question + "
+                                                                         "focus) and/or answer, comma-separated"),
+    dense_store: Optional[str] = typer.Option(None, "--dense-store", help="numpy (embedded, default) | qdrant "
+                                                                          "(embedded local mode, or --qdrant-url)"),
     answer_tokens: int = typer.Option(128, "--answer-tokens", help="word pieces of each answer the encoder reads"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the encoder"),
     qdrant_url: Optional[str] = typer.Option(None, "--qdrant-url", help="write vectors to this Qdrant server"),
@@ -41,7 +45,14 @@ def build(
         names.append(str(folder))
     if not names:
         raise UserInputError("nothing to index: keep --medquad or give --corpus FOLDER")
-    options = BuildOptions(dense=dense, answer_max_tokens=answer_tokens, threads=threads,
+    fields = tuple(f.strip() for f in dense_fields.split(",") if f.strip())
+    if not fields or set(fields) - {"question", "answer"}:
+        raise UserInputError(f"--dense-fields takes question and/or answer, not '{dense_fields}'")
+    store = dense_store or ("qdrant" if qdrant_url else "numpy")
+    if store not in ("numpy", "qdrant"):
+        raise UserInputError(f"--dense-store is numpy or qdrant, not '{store}'")
+    options = BuildOptions(dense=dense, dense_store=store, dense_fields=fields, answer_max_tokens=answer_tokens,
+                           threads=threads,
                            store_options={"qdrant_url": qdrant_url} if qdrant_url else {})
     manifest = build_index(name, passages, options, force=force, corpora=names)
     from .index import index_path

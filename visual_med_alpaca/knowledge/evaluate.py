@@ -45,9 +45,16 @@ class Qrels:
             return self.by_id[qid][native]
         return self.by_text.get(qid, {}).get(_norm(passage.text)[:300], 1)
 
-    def correct_in(self, qid: str, passages: Iterable[Passage]) -> int:
-        """How many correct answers of this question the index holds (the recall base of MAP)."""
-        return sum(self.grade(qid, p) >= CORRECT for p in passages)
+    def correct_in(self, passages: Iterable[Passage]) -> dict[str, int]:
+        """Per question, how many of its correct answers the index holds (the recall base of MAP)."""
+        keys = {p.id.split(":", 1)[-1].split("#")[0]: _norm(p.text)[:300] for p in passages}
+        texts = set(keys.values())
+        counts: dict[str, int] = {}
+        for qid in self.by_id:
+            by_id = {a for a, g in self.by_id[qid].items() if g >= CORRECT and a in keys}
+            by_text = {t for t, g in self.by_text.get(qid, {}).items() if g >= CORRECT and t in texts}
+            counts[qid] = len(by_id | {a for a, t in keys.items() if t in by_text})
+        return counts
 
 
 def liveqa_questions(root: Path) -> list[tuple[str, str]]:

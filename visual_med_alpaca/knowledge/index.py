@@ -47,6 +47,8 @@ def index_path(name_or_path: str | Path) -> Path:
 @dataclass
 class BuildOptions:
     dense: bool = True
+    dense_store: str = "numpy"    # numpy (embedded, exact) or qdrant (local mode, or a server with qdrant_url)
+    dense_fields: tuple[str, ...] = ("question",)  # "answer" too: ~5x the embedding time (128 word pieces each)
     answer_max_tokens: int = 128  # the encoder reads this many word pieces of each answer
     batch_size: int = 64
     threads: int | None = None
@@ -80,7 +82,7 @@ def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOpti
         os.replace(work / f".{ENCODER_DIR}", work / ENCODER_DIR)
     model = None
     vectors: dict[str, np.ndarray] = {}
-    for field_name in ("question", "answer"):
+    for field_name in options.dense_fields:
         texts = [f"{p.question} {p.focus}".strip() or p.title for p in passages] if field_name == "question" \
             else [p.text for p in passages]
         max_tokens = options.answer_max_tokens if field_name == "answer" else 128
@@ -112,11 +114,14 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
         raise UserInputError("the corpus holds no passage: nothing to index")
     print_ = fingerprint(passages, options)
     if not force and _complete(final) and _read_manifest(final).get("fingerprint") == print_ \
-            and _read_manifest(final).get("dense") == options.dense:
+            and _read_manifest(final).get("dense") == options.dense \
+            and (not options.dense or (_read_manifest(final).get("dense_fields") == list(options.dense_fields)
+                                       and _read_manifest(final).get("dense_store") == options.dense_store)):
         return {**_read_manifest(final), "up_to_date": True}
     final.parent.mkdir(parents=True, exist_ok=True)
     work = final.parent / f".{final.name}.work-{print_}"
     work.mkdir(exist_ok=True)
+    _remove_dead_temporaries(final)
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -129,12 +134,14 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
 
                 vectors = _embed_resumable(passages, work, options, progress)
                 shutil.copytree(work / ENCODER_DIR, tmp / ENCODER_DIR)
-                stores["qdrant"] = load_store("qdrant").build(
+                stores[options.dense_store] = load_store(options.dense_store).build(
                     tmp, passages, {**options.store_options, "vectors": vectors}, progress)
-                stores["qdrant"]["encoder"] = MODEL_NAME
+                stores[options.dense_store]["encoder"] = MODEL_NAME
         manifest = {
             "format": FORMAT, "complete": True, "fingerprint": print_, "passages": len(passages),
             "corpora": list(corpora), "dense": options.dense, "stores": stores,
+            "dense_store": options.dense_store if options.dense else None,
+            "dense_fields": list(options.dense_fields) if options.dense else [],
             "answer_max_tokens": options.answer_max_tokens, "build_s": round(time.perf_counter() - started, 1),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -152,6 +159,17 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
     for stale in final.parent.glob(f".{final.name}.work-*"):
         shutil.rmtree(stale, ignore_errors=True)
     return manifest
+
+
+def _remove_dead_temporaries(final: Path) -> None:
+    """Temporary folders of builds that were killed (no exception, no clean-up) and whose process is gone."""
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):
+        try:
+            os.kill(int(stale.name.rsplit("-", 1)[1]), 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(stale, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
 
 
 def _unique(passages: Iterable[Passage]) -> list[Passage]:
@@ -184,7 +202,7 @@ class KnowledgeIndex:
 
     def store_for(self, store: str) -> KnowledgeStore:
         if store not in self.stores:
-            raise UserInputError(f"the knowledge index at {self.folder} was built without the '{store}' store "
+            raise UserInputError(f"the knowledge index at {self.folder} was opened without its '{store}' store "
                                  f"(rebuild without --no-dense, or pick a keyword method such as bm25-question)")
         return self.stores[store]
 
@@ -210,5 +228,9 @@ def open_index(target: str | Path, store_options: dict[str, Any] | None = None, 
                              f"passages by its manifest, not what its file holds); rebuild it with `vmed knowledge build --force`")
     stores: dict[str, KnowledgeStore] = {"fts5": docs}
     if need_dense:
-        stores["qdrant"] = load_store("qdrant").open(folder, store_options)
+        if not manifest.get("dense"):
+            docs.close()
+            raise UserInputError(f"the knowledge index at {folder} has no dense vectors; rebuild it with "
+                                 f"`vmed knowledge build` (without --no-dense) or pick a keyword method")
+        stores["dense"] = load_store(manifest.get("dense_store") or "numpy").open(folder, store_options)
     return KnowledgeIndex(folder, manifest, docs, stores)

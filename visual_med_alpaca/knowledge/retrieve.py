@@ -1,7 +1,7 @@
 """Retrieval: rank an index's passages for a question, by one named method.
 
 A method is a list of (store, field, weight) runs fused by reciprocal-rank fusion, optionally re-ranked.
-Keyword runs use BM25 (SQLite FTS5); dense runs use MiniLM embeddings (Qdrant). Matching the user's
+Keyword runs use BM25 (SQLite FTS5); dense runs use MiniLM embeddings (the index's dense store: numpy or Qdrant). Matching the user's
 question against MedQuAD's *questions* is question entailment in the MedQuAD paper's sense; matching it
 against the answers is classic passage retrieval. Which one ranks best is measured in docs/knowledge.md.
 """
@@ -25,17 +25,17 @@ METHODS: dict[str, tuple[tuple[str, str, float], ...]] = {
     "bm25-question": (("fts5", "question", 1.0),),
     "bm25-all": (("fts5", "all", 1.0),),
     "bm25-fused": (("fts5", "question", 1.0), ("fts5", "answer", 1.0)),
-    "dense-question": (("qdrant", "question", 1.0),),
-    "dense-answer": (("qdrant", "answer", 1.0),),
-    "dense-fused": (("qdrant", "question", 1.0), ("qdrant", "answer", 1.0)),
-    "hybrid": (("fts5", "question", 1.0), ("fts5", "answer", 1.0), ("qdrant", "question", 1.0),
-               ("qdrant", "answer", 1.0)),
-    "hybrid-question": (("fts5", "question", 1.0), ("qdrant", "question", 1.0)),
+    "dense-question": (("dense", "question", 1.0),),
+    "dense-answer": (("dense", "answer", 1.0),),
+    "dense-fused": (("dense", "question", 1.0), ("dense", "answer", 1.0)),
+    "hybrid": (("fts5", "question", 1.0), ("fts5", "answer", 1.0), ("dense", "question", 1.0),
+               ("dense", "answer", 1.0)),
+    "hybrid-question": (("fts5", "question", 1.0), ("dense", "question", 1.0)),
 }
 
 
 def needs_dense(method: str) -> bool:
-    return any(store == "qdrant" for store, _, _ in runs_of(method))
+    return any(store == "dense" for store, _, _ in runs_of(method))
 
 
 def runs_of(method: str) -> tuple[tuple[str, str, float], ...]:
@@ -47,7 +47,7 @@ def runs_of(method: str) -> tuple[tuple[str, str, float], ...]:
 @dataclass
 class Retrieved:
     passage: Passage
-    score: float                      # the fused (and re-ranked) score the list is sorted by
+    score: float                      # the fused score (~1.0 = first in every run) + the re-ranker's bonuses
     relevance: float                  # the score compared with the no-source threshold (see `relevance`)
     runs: dict[str, float] = field(default_factory=dict)  # each run's own score for this passage
 
@@ -158,7 +158,8 @@ class Retriever:
         best = sorted(fused, key=lambda row: -fused[row])[: max(self.depth, k)]
         passages = self.index.docs.passages(best)
         words = set(_WORDS.findall(question.lower()))
-        items = [Retrieved(passages[row], fused[row] * RRF_K, relevance(run_scores[row], passages[row], words),
+        scale = RRF_K / sum(weight for _, _, weight in self.runs)  # 1.0 ~ ranked first by every run
+        items = [Retrieved(passages[row], fused[row] * scale, relevance(run_scores[row], passages[row], words),
                            run_scores[row]) for row in best if row in passages]
         items = self.reranker(question, items)[:k]
         self.last_timings = {"retrieve_s": time.perf_counter() - started}

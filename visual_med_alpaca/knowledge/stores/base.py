@@ -60,8 +60,10 @@ class KnowledgeStore(Protocol):
 # name -> "module:Class"; a new engine is one new file in stores/ plus one line here.
 STORES: dict[str, str] = {
     "fts5": "visual_med_alpaca.knowledge.stores.fts5:FTS5Store",
+    "numpy": "visual_med_alpaca.knowledge.stores.numpy_store:NumpyStore",
     "qdrant": "visual_med_alpaca.knowledge.stores.qdrant:QdrantStore",
 }
+DENSE_STORES = ("numpy", "qdrant")
 
 
 def load_store(name: str) -> type[KnowledgeStore]:
