@@ -59,7 +59,7 @@ def test_export_merge_writes_a_model_that_answers_like_base_plus_adapter(tmp_pat
     with torch.no_grad():
         torch.testing.assert_close(merged(ids).logits, with_adapter(ids).logits, rtol=1e-4, atol=1e-4)
         assert not torch.allclose(merged(ids).logits, base(ids).logits, atol=1e-3)
-    one_line_error(vmed("export", "merge", tmp_path / "nothing", "-o", tmp_path / "x"), 2, "not a peft adapter")
+    one_line_error(vmed("export", "merge", tmp_path / "nothing", "-o", tmp_path / "x"), 2, "neither a peft adapter folder")
 
 
 def test_export_gguf_lora_writes_a_llama_cpp_adapter(tmp_path):
@@ -89,7 +89,8 @@ def test_train_medical_data_writes_train_and_heldout_jsonl(tmp_path):
     held = [json.loads(line) for line in (tmp_path / "heldout.jsonl").read_text().splitlines()]
     counts = {s: sum(r["source"] == s for r in train) for s in
               ("medquad", "mediqa_qa", "pubmedqa", "medical_meadow", "chatdoctor")}
-    assert counts == {"medquad": 30, "mediqa_qa": 10, "pubmedqa": 20, "medical_meadow": 10, "chatdoctor": 5}
+    caps = {"medquad": 30, "mediqa_qa": 10, "pubmedqa": 20, "medical_meadow": 10, "chatdoctor": 5}
+    assert all(0.8 * caps[s] <= counts[s] <= caps[s] for s in caps), counts  # capped, minus held-out duplicates
     assert f"train {len(train)}" in result.stdout and f"held-out {len(held)}" in result.stdout
     assert all(set(r) >= {"instruction", "input", "output"} and r["output"] for r in train)
     assert not {r["instruction"].lower() for r in held} & {r["instruction"].lower() for r in train}
@@ -105,7 +106,7 @@ def test_eval_report_command_writes_table_and_chart(tmp_path):
     result = vmed("eval", "report", tmp_path / "runs", "-o", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     assert "| vqa-rad | 451 | gemma | generate | radiology x451 | closed_accuracy | 48.50 |" in result.stdout
-    assert (tmp_path / "report.md").read_text().strip() == result.stdout.split("wrote")[0].strip()
+    assert result.stdout.split("wrote")[0].strip() in (tmp_path / "report.md").read_text()
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
     (tmp_path / "empty").mkdir()
     one_line_error(vmed("eval", "report", tmp_path / "empty"), 2, "no metrics.json found")
