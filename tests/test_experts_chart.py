@@ -124,3 +124,26 @@ def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
     bad = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "eval", "charts", "--set", str(tmp_path / "none")],
                          cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):
+    """Concurrent requests to one cached expert must not mix: each chart's table is the one it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from visual_med_alpaca.data.charts import ChartSpec, draw
+
+    charts = [("Wards", ["North", "South", "East"], [30.0, 72.0, 55.0], "bar"),
+              ("Drugs", ["Aspirin", "Placebo", "Codeine", "Metformin"], [12.0, 45.0, 27.0, 8.0], "labelled_bar"),
+              ("Days", ["Mon", "Tue", "Wed"], [300.0, 120.0, 210.0], "barh")]
+    paths = []
+    for name, categories, values, style in charts:
+        spec = ChartSpec(style=style, theme="default", title=f"Patients by {name.lower()}", category_name=name,
+                         categories=categories, series=["Patients"], values=np.array(values)[:, None],
+                         percent=False, decimals=0, legend_outside=False, jpeg_quality=None, size=(6.0, 4.0))
+        paths.append(draw(spec, tmp_path / name))
+    alone = [expert.describe(load_image(p)) for p in paths]
+    for (_, categories, _, _), text in zip(charts, alone):
+        assert all(c in text for c in categories), text
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(lambda p: expert.describe(load_image(p)), paths * 2))
+    assert together == alone * 2
