@@ -718,8 +718,8 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
     for box in boxes:
         text_mask[max(0, int(box.y0)):int(box.y1) + 1, max(0, int(box.x0)):int(box.x1) + 1] = True
     for box in boxes:
-        if _CHROME.search(box.text):
-            continue
+        if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())):
+            continue  # a legend entry has words, or is a year
         y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
         x1 = int(box.x0) - 1
         x0 = max(0, x1 - int(max(12, box.h * 2.5)))
@@ -734,10 +734,11 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
         best = int(np.argmax(counts))
         if counts[best] >= max(6, 0.08 * len(strip)):
             middle = (x0 + x1) / 2
-            probes = [(px, box.y0 - 0.35 * box.h) for px in (middle, x1 - 2)] + [(px, box.y1 + 0.35 * box.h) for px in (middle, x1 - 2)]
-            probes.append((x0 - 0.6 * box.h, box.cy))
-            if any(colour_at(px, py) == best for px, py in probes):
-                continue
+            above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, x1 - 2))
+            below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, x1 - 2))
+            left = colour_at(x0 - 0.6 * box.h, box.cy) == best
+            if (above and below) or (left and (above or below)):
+                continue  # the colour surrounds the word: a number printed on a bar, not a legend swatch
             order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
             if best not in names or order < names[best][0]:
                 names[best] = (order, box.text)
@@ -907,7 +908,7 @@ def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
     colours = [{b.cluster for b in stacks[0]}]
     for stack, gap in zip(stacks[1:], gaps):
         these = {b.cluster for b in stack}
-        if gap <= max(4.0, 0.35 * widths) and not (these & colours[-1]) and gap < 0.6 * max(gaps):
+        if gap <= max(4.0, 0.6 * widths) and not (these & colours[-1]) and gap < 0.6 * max(gaps):
             groups[-1].extend(stack)
             colours[-1] |= these
         else:
@@ -1023,6 +1024,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     top = min([b.y0 for b in original_bars] + [b.original.y0 for b in labels.values()])
     bottom = max([b.y1 for b in original_bars] + [b.original.y1 for b in labels.values()])
     span = (min(b.x0 for b in original_bars), max(b.x1 for b in original_bars))
+    top = min([top] + [b.y1 + 1 for b in boxes if b.text in legend_words and b.y1 < np.median([o.y0 for o in original_bars])])
     return kind, "Category", series, rows, (top, bottom, span)
 
 
