@@ -353,7 +353,7 @@ class ChartExpert:
             under = sorted((b for b in words if b.y0 >= floor - 2 and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
                             and len(b.text.split()) <= 8 and ". " not in b.text), key=lambda b: b.y0)
             return under[0].text if under else ""
-        tall = [b for b in words if b.h > 2.5 * (b.x1 - b.x0) and b.cx < rgb.shape[1] * 0.25 and b.h > 30]
+        tall = [b for b in words if b.h > 1.6 * (b.x1 - b.x0) and b.cx < rgb.shape[1] * 0.25 and b.h > 15]
         if not tall:
             return ""
         box = max(tall, key=lambda b: b.h)
@@ -717,9 +717,12 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
     text_mask = np.zeros((height, width), bool)
     for box in boxes:
         text_mask[max(0, int(box.y0)):int(box.y1) + 1, max(0, int(box.x0)):int(box.x1) + 1] = True
+    typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
     for box in boxes:
         if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())):
             continue  # a legend entry has words, or is a year
+        if box.h > 1.6 * typical or box.x0 < 1.0 * box.h:
+            continue  # titles are large; a swatch needs room left of its word
         y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
         x1 = int(box.x0) - 1
         x0 = max(0, x1 - int(max(12, box.h * 2.5)))
@@ -754,7 +757,7 @@ def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str,
 def _page_title(boxes: list[TextBox], top: float) -> str:
     """The first line of words above the plot (above `top`, a pixel row), if any; page chrome excluded."""
     words = [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
-             and not _CHROME.search(b.text) and not _LABELLED.match(b.text) and b.y1 < top]
+             and not _CHROME.search(b.text) and b.y1 < top]
     if not words:
         return ""
     first = min(words, key=lambda b: b.y0)
@@ -917,7 +920,7 @@ def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
     return groups
 
 
-def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int]) -> str:
+def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int]) -> list[TextBox]:
     """The words under a group of bars (upright coordinates): boxes centred in the group's span that start
     within reach of the baseline, reach extended line by line; read in the original reading order."""
     lo, hi = span
@@ -933,7 +936,7 @@ def _category_label(span: tuple[float, float], baseline: float, boxes: list[Text
             continue
         chosen.append(box)
         reach = max(reach, box.y1)
-    return " ".join(b.text for b in _reading_order(chosen))
+    return chosen
 
 
 def _reading_order(boxes: list[TextBox]) -> list[TextBox]:
@@ -994,8 +997,18 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     legend_words = {names[c][1] for c in names}
     index = {id(b): i for i, b in enumerate(bars)}
     rows, missing = [], 0
+    words = [b for b in upright_boxes if b.text not in legend_words]
+    chosen = [_category_label(span, baseline, words, used) for span in spans]
+    if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
+        middle = (spans[0][0] + spans[-1][1]) / 2
+        for n, boxes_n in enumerate(chosen):
+            for box in boxes_n[1:]:
+                alone = not any(abs(o.cy - box.cy) < 0.5 * box.h for m, other in enumerate(chosen) if m != n for o in other)
+                if alone and abs(box.cx - middle) < 0.1 * (spans[-1][1] - spans[0][0]):
+                    chosen[n] = [b for b in boxes_n if b.y0 < box.y0]
+                    break
     for n, (group, span) in enumerate(zip(groups, spans)):
-        label = _category_label(span, baseline, [b for b in upright_boxes if b.text not in legend_words], used)
+        label = " ".join(b.text for b in _reading_order(chosen[n]))
         cells: dict[int, str] = {}
         for bar in sorted(group, key=lambda b: -b.y1):
             printed = labels.get(index[id(bar)])
@@ -1128,7 +1141,9 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
     plain = [b for b in words if b not in numbers and b.number is None and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
              and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in legend.values()}]
     values, names = {}, {}
+    top = float(y)
     for i, box in assign(numbers, 0.5).items():
+        top = min(top, box.y0)
         parsed = parse_value(box.text)
         if parsed is None:
             match = _LABELLED.match(box.text)
@@ -1138,11 +1153,12 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
             values[i] = parsed[1]
     for i, box in assign(plain, 0.5).items():
         names.setdefault(i, clean(box.text))
+        top = min(top, box.y0)
     rows = []
     for i in sorted(slices, key=lambda i: -counts[i]):
         name = clean(legend.get(i, (0, ""))[1]) or names.get(i) or f"Slice {len(rows) + 1}"
         rows.append((name, [values.get(i) or f"{100 * counts[i] / total:.1f}%"]))
-    return "pie", "Category", ["Value"], rows, y
+    return "pie", "Category", ["Value"], rows, top
 
 
 @lru_cache(maxsize=1)
