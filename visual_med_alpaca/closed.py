@@ -59,6 +59,6 @@ def not_examined_answer(expert: str, expert_text: str | None) -> str:
     if expert == "none" or not expert_text:
         seen = "no visual expert described the image"
     else:
-        seen = f"the {expert} expert only described it as: {expert_text.split(' (')[0].strip()}"
+        seen = f"the {expert} expert only described it as: {expert_text.split(' (')[0].strip().rstrip('.')}"
     return (f"No finding of that kind is reported: nothing in this system examined the image for it ({seen}). "
             "This is not a negative result; a qualified reader must look at the image.")
