@@ -147,6 +147,9 @@ COMMAND_MODULES = [
     # evaluation:
     "visual_med_alpaca.eval.commands",
 
+    # vision-language model:
+    "visual_med_alpaca.vlm.commands",
+
     # serving (demo, serve):
     "visual_med_alpaca.serve.commands",
 

@@ -34,6 +34,7 @@ class CaptionData(Strict):
                                      description="TSV/text whose first column lists image names to leave out")
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="held-out share of the images for validation")
     limit: int | None = Field(None, ge=1, description="use only the first N pairs (smoke runs)")
+    medpix_facts: bool = Field(False, description="medpix: start each caption with its modality, plane and location")
 
 
 class CaptionerTrainConfig(Strict):
@@ -85,6 +86,10 @@ def load_pairs(data: CaptionData) -> list[Pair]:
             for line in listing.open():
                 record = json.loads(line)
                 caption = " ".join((record["Description"].get("Caption") or "").split())
+                if caption and data.medpix_facts:
+                    desc = record["Description"]
+                    facts = [desc.get("Modality"), desc.get("Plane"), record.get("Location")]
+                    caption = "; ".join(" ".join(str(f).split()) for f in facts if f) + ". " + caption
                 path = root / "images" / f"{record['image']}.png"
                 if caption and path.exists() and record["image"] not in exclude:
                     pairs.append(Pair(path, caption))
