@@ -119,10 +119,11 @@ def _assemble() -> None:
     from .serve import commands as serve_commands
     from .train import commands as train_commands
     from .train import radiology_commands
+    from .vlm import commands as vlm_commands
 
-    app.add_typer(_group("Train models: LoRA / full fine-tune, captioner, router, radiology heads.",
-                         train_commands.train_app, radiology_commands.train_app, router_commands.train_app),
-                  name="train")
+    app.add_typer(_group("Train models: LoRA / full fine-tune, captioner, router, radiology heads, VLM.",
+                         train_commands.train_app, radiology_commands.train_app, router_commands.train_app,
+                         vlm_commands.train_app), name="train")
     app.add_typer(_group("Build data: instruction sets, chart sets.", data_commands.data_app,
                          chart_commands.data_app), name="data")
     app.add_typer(_group("Evaluate on benchmarks and write metrics JSON.", eval_commands.eval_app,

@@ -16,7 +16,9 @@ from .config import AssistantConfig, GenerationSettings, load_config
 from .errors import UserInputError
 from .experts import load_expert
 from .images import LoadedImage, from_pil, load_image
+from .closed import examined, is_yes_no, not_examined_answer
 from .llm import LanguageModel, generate_stream, load_language_model
+from .llm.base import ScoresContinuations, SeesImages
 from .prompts import RESEARCH_NOTICE, build_prompt
 from .router import EXPERT_FOR_CLASS, load_router
 
@@ -54,21 +56,38 @@ class Answer:
 class AnswerStream:
     """Iterate for answer text as it is generated; `result` holds the full `Answer` afterwards."""
 
-    def __init__(self, assistant: Assistant, prompt: str, description: Description, settings: GenerationSettings,
-                 started: float):
+    def __init__(self, llm: LanguageModel, prompt: str, description: Description, settings: GenerationSettings,
+                 started: float, prefix: str | None = None, fixed: str | None = None):
         self.prompt = prompt
         self.description = description
-        self._assistant = assistant
+        self._llm = llm
         self._settings = settings
         self._started = started
+        self._prefix = prefix  # a yes/no question: the option the model scored higher, continued by generation
+        self._fixed = fixed  # an answer decided without the model (nothing examined what was asked)
         self.result: Answer | None = None
 
+    def _pieces(self) -> Iterator[str]:
+        if self._fixed is not None:
+            yield self._fixed
+            return
+        if self._prefix is None:
+            yield from generate_stream(self._llm, self.prompt, self._settings)
+            return
+        yield self._prefix.strip().capitalize()
+        first = True
+        for piece in generate_stream(self._llm, self.prompt + self._prefix, self._settings):
+            if first and piece[:1] not in ".,;:!?)":
+                piece = " " + piece  # the stop filter drops the leading space of the continuation
+            first = False
+            yield piece
+
     def __iter__(self) -> Iterator[str]:
-        llm = self._assistant.llm
+        llm = self._llm
         timings = dict(self.description.timings)
         pieces: list[str] = []
         generate_start = time.perf_counter()
-        for piece in generate_stream(llm, self.prompt, self._settings):
+        for piece in self._pieces():
             if not pieces:
                 timings["first_token_s"] = time.perf_counter() - self._started
             pieces.append(piece)
@@ -159,15 +178,38 @@ class Assistant:
         """Describe the image, build the prompt and return a stream of the answer."""
         started = time.perf_counter()
         question = validate_question(question)
-        description = self.describe(image, expert)
-        prompt = build_prompt(question, description.text)
-        settings = settings or self.config.generation
+        loaded = self._load(image) if image is not None else None  # a bad image fails before any model loads
+        load_image_s = time.perf_counter() - started
         llm = self.llm
+        options = ("Yes", "No")
+        if isinstance(llm, SeesImages):  # a vision-language model looks at the image itself
+            description = (self.describe(loaded, expert) if loaded is not None and llm.uses_facts
+                           else Description("none", {}, None))
+            bound = llm.bind(loaded)
+            description.timings.update(bound.timings)
+            prompt = llm.build_prompt(question, description.text, loaded is not None)
+            options, model = llm.yes_no_options(), bound
+        else:
+            description = self.describe(loaded, expert)
+            prompt = build_prompt(question, description.text)
+            model = llm
+        if loaded is not None:
+            description.timings["load_image_s"] = round(load_image_s, 4)
+        settings = settings or self.config.generation
         if self.llm_load_s is not None:
             description.timings["load_model_s"] = round(self.llm_load_s, 4)
             self.llm_load_s = None  # reported once, on the question that paid for it
-        settings = fit_to_context(llm, prompt, settings)
-        return AnswerStream(self, prompt, description, settings, started)
+        settings = fit_to_context(model, prompt, settings)
+        prefix = fixed = None
+        if is_yes_no(question):
+            if loaded is not None and not isinstance(llm, SeesImages) and not examined(question, description.text):
+                fixed = not_examined_answer(description.expert, description.text)
+            elif isinstance(model, ScoresContinuations):
+                start = time.perf_counter()
+                scores = model.score_continuations(prompt, list(options))
+                prefix = options[max(range(len(options)), key=scores.__getitem__)]
+                description.timings["yes_no_s"] = round(time.perf_counter() - start, 4)
+        return AnswerStream(model, prompt, description, settings, started, prefix, fixed)
 
     def ask(self, question: str, image: Any = None, expert: str | None = None,
             settings: GenerationSettings | None = None) -> Answer:

@@ -39,6 +39,7 @@ class CaptionData(Strict):
     exclude_vqa_rad: bool = Field(True, description="leave out the MedPix images VQA-RAD also uses (when found)")
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="held-out share of the images for validation")
     limit: int | None = Field(None, ge=1, description="use only the first N pairs (smoke runs)")
+    medpix_facts: bool = Field(False, description="medpix: start each caption with its modality, plane and location")
 
 
 class CaptionerTrainConfig(EngineConfig):
@@ -85,8 +86,13 @@ def load_pairs(data: CaptionData) -> list[Pair]:
     if data.kind == "medpix":
         for record in medpix.read_descriptions(root, data.medpix_splits):
             path = medpix.image_path(root, record)
-            if medpix.caption(record) and path.exists() and record["image"] not in exclude:
-                pairs.append(Pair(path, medpix.caption(record)))
+            caption = medpix.caption(record)
+            if caption and data.medpix_facts:
+                desc = record["Description"]
+                facts = [desc.get("Modality"), desc.get("Plane"), record.get("Location")]
+                caption = "; ".join(" ".join(str(f).split()) for f in facts if f) + ". " + caption
+            if caption and path.exists() and record["image"] not in exclude:
+                pairs.append(Pair(path, caption))
     else:
         if not data.captions or not Path(data.captions).exists():
             raise UserInputError(f"captions file not found: {data.captions}")
