@@ -88,4 +88,4 @@ def test_an_answer_never_runs_past_the_context(assistant):
     answer = assistant.ask(long_question, settings=settings)
     room = 1024 - assistant.llm.count_tokens(answer.prompt)
     generated = len(assistant.llm.tokenizer(answer.answer, add_special_tokens=False)["input_ids"])
-    assert 0 < generated <= room + 8  # (re-tokenising the decoded text can differ by a few tokens)
+    assert room // 2 < generated <= room + room // 5  # (re-tokenising decoded random tokens is not exact)
