@@ -99,7 +99,8 @@ def main() -> None:
     model = args.model or tiny_model(tmp / "tiny", args.vocab)
     common = {"model": model, "data": {"train": [str(data)], "val_fraction": 0.0}, "batch_size": args.batch,
               "micro_batch_size": args.micro, "max_steps": args.steps, "max_length": args.max_length,
-              "learning_rate": 1e-4, "save_every": 10**6, "eval_every": 10**6, "threads": args.threads}
+              "learning_rate": 1e-4, "save_steps": 10**6, "eval_steps": 10**6, "threads": args.threads,
+              "report_to": ["none"]}
     rows = []
     hf = run_hf_trainer(TrainConfig.model_validate({**common, "output_dir": str(tmp / "hf")}), tmp / "hf")
     rows.append(("peft + transformers.Trainer (group_by_length)", hf["tokens_per_s"], hf["padding_waste"]))

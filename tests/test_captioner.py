@@ -117,7 +117,7 @@ def _config(tiny_git: Path, few_pairs: Path, out: Path, **extra) -> CaptionerTra
 def test_resume_continues_exactly(tiny_git, few_pairs, tmp_path, monkeypatch):
     import visual_med_alpaca.train.captioner as captioner
 
-    settings = {"max_steps": 4, "save_every": 2, "batch_size": 2, "learning_rate": 1e-3}
+    settings = {"max_steps": 4, "save_steps": 2, "batch_size": 2, "learning_rate": 1e-3}
     straight = train_captioner(_config(tiny_git, few_pairs, tmp_path / "a", **settings))
     calls = []
 
@@ -149,7 +149,7 @@ def test_tiny_git_overfits_real_medpix_and_reloads_through_expert(tiny_git, few_
     from visual_med_alpaca.images import load_image
 
     result = train_captioner(_config(tiny_git, few_pairs, tmp_path / "run", max_steps=80, learning_rate=6e-3,
-                                     save_every=1000))
+                                     save_steps=1000))
     assert result["last_loss"] <= 0.1 * result["first_loss"], result
     expert = MedGitExpert(model=result["model"], num_beams=2, max_new_tokens=24)
     images = [load_image(json.loads(line)["image"]) for line in few_pairs.open()]

@@ -56,7 +56,9 @@ def test_generative_answer_puts_passages_in_the_unchanged_template_and_cites(ind
     sources = assistant.consult(QUESTION).sources
     assert answer.prompt == build_prompt(QUESTION, context_text(sources, 220))
     assert "### Input:\nSource [1] What are the treatments for Hair Loss? (MPlusHealthTopics):\nMinoxidil" in answer.prompt
-    assert answer.answer.rstrip().endswith("https://www.nlm.nih.gov/medlineplus/hairloss.html")
+    assert "\n\nSources:\n[1] What are the treatments for Hair Loss? (MPlusHealthTopics) — " \
+           "https://www.nlm.nih.gov/medlineplus/hairloss.html\n[2] " in answer.answer
+    assert answer.answer.endswith(sources[-1].passage.url)
     assert [s["id"] for s in answer.sources] == [s.passage.id for s in sources]
 
 

@@ -35,7 +35,7 @@ class GenerationSettings(Strict):
 
 
 class LLMConfig(Strict):
-    backend: Literal["auto", "gguf", "hf", "openai"] = "auto"
+    backend: Literal["auto", "gguf", "hf", "openai", "vlm"] = "auto"
     model: str = Field("default", description="'default' (embedded Gemma-3-270M), a path, a hub id or a server model name")
     adapter: str | None = Field(None, description="LoRA adapter path, 'medical' (the shipped one for the default model) or none")
     base_url: str | None = None

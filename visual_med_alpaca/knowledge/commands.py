@@ -8,15 +8,17 @@ from typing import Optional
 
 import typer
 
-from ..cli import knowledge_app
+from ..cli_options import ConfigOpt, DataDirOpt, SetOpt
 from ..errors import UserInputError
+
+knowledge_app = typer.Typer(help="Trusted sources: build the MedQuAD index (or your own corpus), search it.",
+                            no_args_is_help=True)
 
 
 @knowledge_app.command("build")
 def build(
     name: str = typer.Option("medquad", "--name", help="index name under the cache (or a folder path)"),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder holding medquad/ (default: $VMED_DATA_DIR "
-                                                                   "or ../shared/data)"),
+    data_dir: Optional[Path] = DataDirOpt,
     medquad: bool = typer.Option(True, "--medquad/--no-medquad", help="index the shared MedQuAD"),
     corpus: Optional[list[Path]] = typer.Option(None, "--corpus", help="a folder of .jsonl / .md passages (repeatable)"),
     dense: bool = typer.Option(True, "--dense/--no-dense", help="also embed passages with MiniLM (minutes on CPU)"),
@@ -68,8 +70,8 @@ def search(
     k: int = typer.Option(5, "--k", help="how many passages"),
     method: Optional[str] = typer.Option(None, "--method", help="retrieval method (default: the config's)"),
     as_json: bool = typer.Option(False, "--json"),
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file"),
-    sets: Optional[list[str]] = typer.Option(None, "--set", help="Override any config key (repeatable)"),
+    config: Optional[Path] = ConfigOpt,
+    sets: Optional[list[str]] = SetOpt,
 ) -> None:
     """Show the passages the knowledge stage would retrieve for QUESTION."""
     from ..config import AssistantConfig, load_config
