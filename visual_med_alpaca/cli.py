@@ -82,13 +82,13 @@ def ask(
             payload.pop("notice")
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    consultation = stream.consultation
-    if consultation is not None and consultation.skipped and not quiet:
-        typer.secho(f"note: {consultation.note}", dim=True, err=True)
     for piece in stream:
         typer.echo(piece, nl=False)
         sys.stdout.flush()
     typer.echo()
+    consultation = stream.consultation
+    if consultation is not None and consultation.skipped and not quiet:  # after the answer: errors stay one line
+        typer.secho(f"note: {consultation.note}", dim=True, err=True)
     if not quiet:
         typer.secho(f"\n{RESEARCH_NOTICE}", dim=True)
 

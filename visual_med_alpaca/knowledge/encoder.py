@@ -76,8 +76,12 @@ class OnnxEncoder:
     """Unit-length float32 embeddings from an exported encoder folder; safe to call from several threads."""
 
     def __init__(self, folder: Path, threads: int | None = None):
-        import onnxruntime
-        import tokenizers
+        try:
+            import onnxruntime
+            import tokenizers
+        except ImportError:
+            raise UserInputError("dense retrieval needs ONNX Runtime: pip install 'visual-med-alpaca[knowledge]' "
+                                 "(or use a keyword method: --set knowledge.method=bm25-fused)") from None
 
         if not (folder / ONNX_FILE).is_file():
             raise UserInputError(f"the knowledge index has no sentence encoder at {folder}; rebuild it with "

@@ -28,9 +28,10 @@ METHODS: dict[str, tuple[tuple[str, str, float], ...]] = {
     "dense-question": (("dense", "question", 1.0),),
     "dense-answer": (("dense", "answer", 1.0),),
     "dense-fused": (("dense", "question", 1.0), ("dense", "answer", 1.0)),
-    "hybrid": (("fts5", "question", 1.0), ("fts5", "answer", 1.0), ("dense", "question", 1.0),
-               ("dense", "answer", 1.0)),
+    "hybrid": (("fts5", "question", 1.0), ("fts5", "answer", 1.0), ("dense", "question", 1.0)),
     "hybrid-question": (("fts5", "question", 1.0), ("dense", "question", 1.0)),
+    "hybrid-all": (("fts5", "question", 1.0), ("fts5", "answer", 1.0), ("dense", "question", 1.0),
+                   ("dense", "answer", 1.0)),
 }
 
 
