@@ -351,14 +351,23 @@ class ChartExpert:
             ticks = [b for b in below if parse_value(b.text) is not None and b.y0 < bottom + 3 * b.h]
             floor = max((b.y1 for b in ticks), default=bottom)
             under = sorted((b for b in words if b.y0 >= floor - 2 and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
-                            and len(b.text.split()) <= 8 and ". " not in b.text), key=lambda b: b.y0)
+                            and len(b.text.split()) <= 8 and not re.search(r"\.\s+[A-Z][a-z]", b.text)), key=lambda b: b.y0)
             return under[0].text if under else ""
-        tall = [b for b in words if b.h > 1.6 * (b.x1 - b.x0) and b.cx < rgb.shape[1] * 0.25 and b.h > 15]
-        if not tall:
-            return ""
-        box = max(tall, key=lambda b: b.h)
+        tall = [b for b in words if b.h > 1.6 * (b.x1 - b.x0) and b.cx < min(rgb.shape[1] * 0.25, span[0]) and b.h > 15]
+        if tall:
+            box = max(tall, key=lambda b: b.h)
+            x0, x1 = max(0, int(box.x0) - 3), int(box.x1) + 4
+        else:  # small rotated text the detector missed: look at the margin left of the tick labels
+            ticks = [b for b in boxes if parse_value(b.text) is not None and b.x1 < span[0] and b.y1 <= bottom + b.h]
+            if len(ticks) < 2:
+                return ""
+            typical = float(np.median([b.h for b in ticks]))
+            x1 = int(min(b.x0 for b in ticks)) - 1
+            x0 = max(0, int(x1 - 2.2 * typical))
+            if x1 - x0 < 8:
+                return ""
+            box = None
         # the detector may split the title or clip it: read the whole column upright, with detection
-        x0, x1 = max(0, int(box.x0) - 3), int(box.x1) + 4
         crop = np.ascontiguousarray(np.rot90(rgb[:int(bottom) + 4, x0:x1], k=-1))
         import cv2
 
@@ -366,7 +375,7 @@ class ChartExpert:
         crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
         result = self._run_ocr(crop, detect=True)
         found = sorted(zip(result.boxes, result.txts), key=lambda bt: float(np.asarray(bt[0])[:, 0].min())) if result.boxes is not None else []
-        text = " ".join(t.strip() for _, t in found if t.strip()) or box.text
+        text = " ".join(t.strip() for _, t in found if t.strip()) or (box.text if box else "")
         return text if sum(ch.isalpha() for ch in text) >= 3 else ""
 
     def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
@@ -920,11 +929,15 @@ def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
     return groups
 
 
-def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int]) -> list[TextBox]:
+def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int],
+                    typical: float = 0.0) -> list[TextBox]:
     """The words under a group of bars (upright coordinates): boxes centred in the group's span that start
     within reach of the baseline, reach extended line by line; read in the original reading order."""
     lo, hi = span
-    near = [b for b in boxes if id(b) not in skip and lo <= b.cx <= hi and b.y0 >= baseline - 2]
+    def anchor(b: TextBox) -> float:  # a label printed slanted ends at its tick: its box's right edge
+        return b.x1 - 0.5 * typical if typical and b.h > 2.2 * typical and b.src is None else b.cx
+
+    near = [b for b in boxes if id(b) not in skip and lo <= anchor(b) <= hi and b.y0 >= baseline - 2]
     near.sort(key=lambda b: b.y0)
     chosen: list[TextBox] = []
     reach = baseline + 3
@@ -990,6 +1003,18 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
         pad_r = right if right is not None else pad_l
         spans.append((lo - pad_l, hi + pad_r))
     names = _legend_names((rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}]), centres, background)
+    names = {c: v for c, v in names.items() if any(b.cluster == c for b in bars)}
+    repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
+        sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})
+    if len(groups) < len(bars) and not repeated and len(names) < 2:
+        groups = [[b] for b in sorted(bars, key=lambda b: b.cx)]  # differently coloured bars side by side, no legend
+        spans = []
+        for n, group in enumerate(groups):
+            lo, hi = group[0].x0, group[0].x1
+            left = (lo - groups[n - 1][0].x1) / 2 if n else None
+            right = (groups[n + 1][0].x0 - hi) / 2 if n + 1 < len(groups) else None
+            pad_l = left if left is not None else (right if right is not None else 0.3 * (hi - lo))
+            spans.append((lo - pad_l, hi + (right if right is not None else pad_l)))
     if all(len(g) == 1 for g in groups) and len({b.cluster for b in bars}) > 1 and not names:
         bars = [replace(b, cluster=bars[0].cluster) for b in bars]  # one bar per category: colours decorate
         groups = _stacks_and_groups(bars)
@@ -998,7 +1023,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     index = {id(b): i for i, b in enumerate(bars)}
     rows, missing = [], 0
     words = [b for b in upright_boxes if b.text not in legend_words]
-    chosen = [_category_label(span, baseline, words, used) for span in spans]
+    typical = float(np.median([b.h for b in upright_boxes]))
+    chosen = [_category_label(span, baseline, words, used, typical) for span in spans]
     if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
         middle = (spans[0][0] + spans[-1][1]) / 2
         for n, boxes_n in enumerate(chosen):
