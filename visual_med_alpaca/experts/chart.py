@@ -293,7 +293,9 @@ class ChartExpert:
         pie = read_pie_chart(rgb, boxes, clusters)
         if pie is not None:
             kind, header, series, rows, top = pie
-            return _linearize(_page_title(boxes, top), header, series, rows), kind
+            bottom = max(b.y1 for b in boxes)
+            name = self._bar_series_title(rgb, boxes, "bar", bottom, (min(rgb.shape[1] * 0.25, rgb.shape[1] / 2), 0))
+            return _linearize(_page_title(boxes, top), header, [name or series[0]], rows), kind
         bars = read_bar_chart(rgb, boxes, clusters)  # most real charts are bars with printed values
         if bars is not None:
             kind, header, series, rows, (top, bottom, span) = bars
@@ -988,6 +990,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     axis = find_value_axis(upright_boxes, vertical=True)
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
+    keep = [i for i, b in enumerate(bars) if b.y1 - b.y0 + 1 >= 4 or i in labels]  # unlabelled slivers are axis lines
+    if len(keep) < len(bars):
+        labels = {keep.index(i): box for i, box in labels.items() if i in keep}
+        bars = [bars[i] for i in keep]
+        if not bars:
+            return None
     if not labels and axis is None:
         return None
     if len(labels) < 0.5 * len(bars) and axis is None:
@@ -1135,13 +1143,14 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
     total = counts.sum()
     if total == 0:
         return None
-    slices = [i for i in range(len(masks)) if counts[i] / total >= 0.004]
+    slices = [i for i in range(len(masks)) if counts[i] / total >= 0.008]
     if len(slices) < 2:
         return None
     from scipy.optimize import linear_sum_assignment
 
     angles = np.arctan2(yy - cy, xx - cx)
-    words = [b for b in boxes if not _CHROME.search(b.text) and b.y0 > y - 0.6 * radius]  # not the title
+    title = _page_title(boxes, y)
+    words = [b for b in boxes if not _CHROME.search(b.text) and not (title and b.y1 < y and b.text in title)]
     legend = _legend_names((rgb, boxes), centres, background)
     mids, spans = {}, {}
     for i in slices:
@@ -1164,7 +1173,9 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
         return name.strip().lstrip("-•·*–— ").strip()
 
     numbers = [b for b in words if parse_value(b.text) is not None or _LABELLED.match(b.text)]
-    plain = [b for b in words if b not in numbers and b.number is None and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
+    if any(b.text.strip().endswith("%") for b in numbers):  # printed shares: bare numbers are names (years)
+        numbers = [b for b in numbers if b.text.strip().endswith("%")]
+    plain = [b for b in words if b not in numbers and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
              and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in legend.values()}]
     values, names = {}, {}
     top = float(y)
