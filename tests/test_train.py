@@ -186,6 +186,27 @@ def test_resume_after_a_stop_gives_the_losses_of_an_uninterrupted_run(tmp_path, 
     assert len({round(loss, 6) for _, loss in straight["train_loss"]}) == 6  # the losses do move
 
 
+def test_metrics_go_to_tensorboard_by_default_and_a_missing_tracker_is_a_clear_error(tmp_path, tiny_llama_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 2)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=2, report_to=["tensorboard"])
+    metrics = train(cfg, progress=False)
+    events = list(Path(cfg.output_dir).rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file"
+    scalars = EventAccumulator(str(events[0].parent)).Reload()
+    losses = [e.value for e in scalars.Scalars("train/loss")]
+    assert losses == pytest.approx([loss for _, loss in metrics["train_loss"]], rel=1e-5)
+    assert TrainConfig.model_fields["report_to"].default == ["tensorboard"]
+    with pytest.raises(UserInputError, match="pip install wandb"):
+        import importlib.util
+
+        if importlib.util.find_spec("wandb"):
+            pytest.skip("wandb is installed here")
+        train(recipe(tmp_path, tiny_llama_dir, data, max_steps=1, report_to=["wandb"],
+                     output_dir=str(tmp_path / "w")), progress=False)
+
+
 def test_eos_is_learned_so_generation_stops(tmp_path, tiny_llama_dir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
