@@ -245,7 +245,7 @@ def test_full_fine_tune_runs_and_saves_a_loadable_model(tmp_path, tiny_llama_dir
 def test_thirty_steps_on_64_real_examples_lower_the_loss(tmp_path):
     from visual_med_alpaca.train.medical_data import alpaca_questions
 
-    records = alpaca_questions(shared_data("medical_meadow", "medical_meadow_small.json"), "meadow", 80)[:64]
+    records = alpaca_questions(shared_data("medical_meadow", "medical_meadow_small.json"), "medical_meadow", 80)[:64]
     data = write_jsonl(tmp_path / "real.jsonl", records)
     model = build_tiny_llama(tmp_path / "tiny", seed=1)
     cfg = recipe(tmp_path, model, data, max_steps=30, batch_size=8, micro_batch_size=8, learning_rate=3e-3,
