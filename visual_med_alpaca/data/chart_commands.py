@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ..cli import data_app, eval_app
+data_app = typer.Typer()
+eval_app = typer.Typer()
 
 
 @data_app.command("make-charts")
