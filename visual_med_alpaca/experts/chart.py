@@ -1049,7 +1049,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
             if printed is not None:
                 value = parse_value(printed.text)[1]
             elif axis is not None:
-                value = _format(axis.value(bar.y0) - (axis.value(bar.y1 + 1) if abs(bar.y1 - baseline) > 3 else 0.0), axis)
+                if abs(bar.y1 - baseline) <= 3:
+                    value = _format(axis.value(bar.y0), axis)
+                else:  # a stacked segment reaches down to the top of the one below it (gaps between belong to it)
+                    below = [o for o in group if o is not bar and o.y0 > bar.y0 and min(o.x1, bar.x1) - max(o.x0, bar.x0) > 0]
+                    lower = min((o.y0 for o in below), default=bar.y1 + 1)
+                    value = _format(axis.value(bar.y0) - axis.value(lower), axis)
             else:
                 missing += 1
                 continue
