@@ -457,6 +457,10 @@ class ChartExpert:
             bars = []  # e.g. line markers: blobs, but not standing on the value axis' zero
         floor = max(b.cy for b in axis.ticks) if axis else region_y1 - 4
         categories = self._categories(boxes, bars, tick_ids, floor, x0r, x1r)
+        if axis is not None and categories:  # slanted labels end at their tick: re-centre them there
+            tick_h = float(np.median([b.h for b in axis.ticks]))
+            if np.median([c.h for c in categories]) > 1.8 * tick_h:
+                categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
         names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background)
         if bars:
             return ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
@@ -553,6 +557,9 @@ class ChartExpert:
             for i, ys in enumerate(points):
                 for r, (cat, y) in enumerate(zip(categories, ys)):
                     if y is None:
+                        if len(points) == 1:  # the line is hidden under its label here: the column's label
+                            pairs += [(1000 + abs(box.cx - cat.cx), i, r, j) for j, box in enumerate(printed)
+                                      if abs(box.cx - cat.cx) < 0.45 * spacing and box.y1 < cat.y0]
                         continue
                     for j, box in enumerate(printed):
                         dx, dy = abs(box.cx - cat.cx), box.cy - y
