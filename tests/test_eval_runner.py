@@ -67,7 +67,7 @@ def test_vqa_rad_five_items_resume_after_interruption(tiny_llama_dir, tmp_path):
     # a second writer on the same folder is refused while the first is alive; once the first is killed with
     # SIGKILL a resume right away works (a pid file's dead pid used to look alive and refuse it)
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
-                               "FileLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(600)",
+                               "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(600)",
                                str(tmp_path / "run.lock")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
