@@ -207,6 +207,26 @@ def test_metrics_go_to_tensorboard_by_default_and_a_missing_tracker_is_a_clear_e
                      output_dir=str(tmp_path / "w")), progress=False)
 
 
+def test_two_runs_on_one_output_folder_are_refused(tmp_path, tiny_llama_dir):
+    import subprocess
+    import sys
+
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 2)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=1)
+    Path(cfg.output_dir).mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+                               "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(600)",
+                               str(Path(cfg.output_dir) / "train.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserInputError, match="another training run is writing"):
+            train(cfg, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert train(cfg, progress=False)["steps"] == 1
+
+
 def test_eos_is_learned_so_generation_stops(tmp_path, tiny_llama_dir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
