@@ -61,22 +61,18 @@ def test_pads_are_masked_out_of_labels_and_loss(tiny_git, few_pairs):
         assert abs(float(training_loss(model, buggy)) - expected) > 1e-3
 
 
-def test_attention_mask_is_passed_to_the_model(tiny_git, few_pairs):
-    """Regression: the original script called the model without the attention mask."""
-    collate, model = _collate(tiny_git)
-    batch = collate([Pair(Path(json.loads(line)["image"]), "x" * (i + 1)) for i, line in enumerate(few_pairs.open())])
-    seen = {}
-    original = model.forward
-
-    def recording(*args, **kwargs):
-        seen.update(kwargs)
-        return original(*args, **kwargs)
-
-    model.forward = recording
-    training_loss(model, batch)
-    assert torch.equal(seen["attention_mask"], batch["attention_mask"])
-    assert (batch["attention_mask"].sum(1) == torch.tensor([len(collate.processor.tokenizer(
-        "x" * (i + 1), add_special_tokens=False).input_ids) + 2 for i in range(4)])).all()
+def test_each_caption_is_bos_tokens_eos_cut_to_the_limit(tiny_git, few_pairs):
+    """What the captioner learns from: [bos] caption [eos] per image (so it learns to stop), at most
+    max_caption_tokens long, with the attention mask covering exactly those tokens."""
+    collate, model = _collate(tiny_git)  # max_caption_tokens 32
+    image = Path(json.loads(few_pairs.open().readline())["image"])
+    batch = collate([Pair(image, "MRI"), Pair(image, "axial image of the brain " * 20)])
+    tokenizer = collate.processor.tokenizer
+    lengths = batch["attention_mask"].sum(1).tolist()
+    assert lengths == [len(tokenizer("MRI", add_special_tokens=False).input_ids) + 2, 32]
+    for row, n in zip(batch["input_ids"], lengths):
+        assert row[0] == model.config.bos_token_id and row[n - 1] == model.config.eos_token_id
+    assert (batch["attention_mask"][0, lengths[0]:] == 0).all() and (batch["labels"][0, lengths[0]:] == -100).all()
 
 
 def test_csv_jsonl_and_medpix_sources(tmp_path):

@@ -186,6 +186,47 @@ def test_resume_after_a_stop_gives_the_losses_of_an_uninterrupted_run(tmp_path, 
     assert len({round(loss, 6) for _, loss in straight["train_loss"]}) == 6  # the losses do move
 
 
+def test_metrics_go_to_tensorboard_by_default_and_a_missing_tracker_is_a_clear_error(tmp_path, tiny_llama_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 2)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=2, report_to=["tensorboard"])
+    metrics = train(cfg, progress=False)
+    events = list(Path(cfg.output_dir).rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file"
+    scalars = EventAccumulator(str(events[0].parent)).Reload()
+    losses = [e.value for e in scalars.Scalars("train/loss")]
+    assert losses == pytest.approx([loss for _, loss in metrics["train_loss"]], rel=1e-5)
+    assert TrainConfig.model_fields["report_to"].default == ["tensorboard"]
+    with pytest.raises(UserInputError, match="pip install wandb"):
+        import importlib.util
+
+        if importlib.util.find_spec("wandb"):
+            pytest.skip("wandb is installed here")
+        train(recipe(tmp_path, tiny_llama_dir, data, max_steps=1, report_to=["wandb"],
+                     output_dir=str(tmp_path / "w")), progress=False)
+
+
+def test_two_runs_on_one_output_folder_are_refused(tmp_path, tiny_llama_dir):
+    import subprocess
+    import sys
+
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 2)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=1)
+    Path(cfg.output_dir).mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+                               "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(600)",
+                               str(Path(cfg.output_dir) / "train.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserInputError, match="another training run is writing"):
+            train(cfg, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert train(cfg, progress=False)["steps"] == 1
+
+
 def test_eos_is_learned_so_generation_stops(tmp_path, tiny_llama_dir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -224,7 +265,7 @@ def test_full_fine_tune_runs_and_saves_a_loadable_model(tmp_path, tiny_llama_dir
 def test_thirty_steps_on_64_real_examples_lower_the_loss(tmp_path):
     from visual_med_alpaca.train.medical_data import alpaca_questions
 
-    records = alpaca_questions(shared_data("medical_meadow", "medical_meadow_small.json"), "meadow", 80)[:64]
+    records = alpaca_questions(shared_data("medical_meadow", "medical_meadow_small.json"), "medical_meadow", 80)[:64]
     data = write_jsonl(tmp_path / "real.jsonl", records)
     model = build_tiny_llama(tmp_path / "tiny", seed=1)
     cfg = recipe(tmp_path, model, data, max_steps=30, batch_size=8, micro_batch_size=8, learning_rate=3e-3,

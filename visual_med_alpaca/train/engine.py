@@ -197,6 +197,25 @@ def train(model, train_loader, cfg: EngineConfig, *, compute_loss: Callable[[Any
     evaluate(model) -> {name: number} runs beside the eval loss (e.g. caption metrics); save_model(output_dir)
     writes what the recipe ships, on the main process, after the last step.
     """
+    import contextlib
+
+    from accelerate import PartialState
+
+    from ..data.store import exclusive
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:  # one run per output folder (the main process holds the lock)
+        if PartialState().is_main_process:
+            stack.enter_context(exclusive(out / "train.lock", f"another training run is writing to {out}; wait "
+                                                               "for it or choose another output_dir"))
+        return _train(model, train_loader, cfg, compute_loss=compute_loss, params=params, eval_loader=eval_loader,
+                      save_model=save_model, accelerator=accelerator, num_items=num_items, evaluate=evaluate,
+                      tracker_config=tracker_config, progress=progress, desc=desc)
+
+
+def _train(model, train_loader, cfg: EngineConfig, *, compute_loss, params, eval_loader, save_model, accelerator,
+           num_items, evaluate, tracker_config, progress, desc) -> TrainResult:
     import torch
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
