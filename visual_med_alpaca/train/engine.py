@@ -195,7 +195,8 @@ def train(model, train_loader, cfg: EngineConfig, *, compute_loss: Callable[[Any
     loss: the engine then divides by the items of the whole accumulated step (all micro-batches, all
     processes), so each token weighs the same however the batches are cut (as transformers' num_items_in_batch).
     evaluate(model) -> {name: number} runs beside the eval loss (e.g. caption metrics); save_model(output_dir)
-    writes what the recipe ships, on the main process, after the last step.
+    writes what the recipe ships, on the main process, after the last step. An accelerator passed in must come
+    from make_accelerator(cfg) and serve this one call (it keeps the scheduler and hooks registered here).
     """
     import contextlib
 
