@@ -20,6 +20,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable, Literal
 
 from pydantic import Field, model_validator
@@ -155,7 +156,7 @@ def plot_losses(train: list[tuple[int, float]], evals: list[tuple[int, float]], 
 
 
 def _tokens(batch) -> tuple[int, int]:
-    mask = batch.get("attention_mask") if isinstance(batch, dict) else None
+    mask = batch.get("attention_mask") if isinstance(batch, Mapping) else None  # dict or BatchEncoding
     return (int(mask.sum()), mask.numel()) if mask is not None else (0, 0)
 
 
