@@ -241,7 +241,10 @@ def gguf_model_path(config: LLMConfig) -> tuple[Path, Path | None, str] | None:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Free for a server: SO_REUSEADDR as llama-server sets it, so a port its dead predecessor left in
+    TIME_WAIT counts as free, and one another process listens on does not."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -283,8 +286,11 @@ class LlamaServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def command(self) -> list[str]:
+        # Each slot gets its own n_ctx of KV cache. Full-size sliding-window cache and no flash attention are
+        # what the in-process backend (llama-cpp-python) uses: the same prompt then gives the same logits.
         command = [str(self.binary), "-m", str(self.model), "--host", self.host, "--port", str(self.port),
-                   "-np", str(self.parallel), "-c", str(self.n_ctx * self.parallel), "--kv-unified",
+                   "-np", str(self.parallel), "-c", str(self.n_ctx * self.parallel), "--no-kv-unified",
+                   "--swa-full", "-fa", "off",
                    "-t", str(self.threads), "-tb", str(self.threads), "--no-webui", "--slots", "--metrics"]
         if self.adapter is not None:
             command += ["--lora", str(self.adapter)]
