@@ -15,6 +15,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Knowledge indexes built on this machine (~/.cache/.../knowledge) must not change what other tests see:
+# tests find no index unless they build one.
+if "VMED_KNOWLEDGE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["VMED_KNOWLEDGE_DIR"] = tempfile.mkdtemp(prefix="vmed-knowledge-tests-")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

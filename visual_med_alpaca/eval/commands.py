@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
-from ..cli import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, eval_app
+from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, assistant_overrides
+
+eval_app = typer.Typer()
 
 # Benchmark names are listed here (not imported) to keep `vmed --help` light; a test checks they match.
 BENCHMARK_HELP = {
@@ -31,7 +33,7 @@ def _make_command(name: str):
         expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router), none, or an expert name"),
         mode: Optional[str] = typer.Option(None, "--mode", help="auto | loglik | generate (multiple-choice scoring)"),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),
-        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000"),
+        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: train-dev (held-out part of train)"),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/eval/<benchmark>)"),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Benchmark data (default ../shared/data)"),
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
@@ -46,11 +48,11 @@ def _make_command(name: str):
         from .runner import METRICS, PREDICTIONS, EvalConfig, Evaluator
 
         flags = {
-            "benchmark": name, "assistant.llm.model": model, "assistant.llm.backend": backend,
-            "assistant.llm.adapter": adapter, "assistant.llm.base_url": base_url, "expert": expert, "mode": mode,
-            "limit": limit, "subset": subset, "out": str(out) if out else None,
-            "data_dir": str(data_dir) if data_dir else None, "assistant.generation.max_new_tokens": max_new_tokens,
-            "assistant.llm.threads": threads, "concurrency": concurrency, "engine.url": llm_url,
+            "benchmark": name, "expert": expert, "mode": mode, "limit": limit, "subset": subset,
+            "out": str(out) if out else None, "data_dir": str(data_dir) if data_dir else None,
+            **assistant_overrides("assistant.", model=model, backend=backend, adapter=adapter, base_url=base_url,
+                                  max_new_tokens=max_new_tokens, threads=threads),
+            "concurrency": concurrency, "engine.url": llm_url,
         }
         cfg = load_config(EvalConfig, config, flags, sets=sets)
         if restart:

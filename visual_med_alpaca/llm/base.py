@@ -33,11 +33,25 @@ class ScoresContinuations(Protocol):
         ...
 
 
+@runtime_checkable
+class SeesImages(Protocol):
+    """A vision-language model: the assistant gives it the image (`bind`) instead of an expert's text."""
+
+    uses_facts: bool  # whether its prompt also carries the expert's text (it was trained with it)
+
+    def bind(self, image) -> LanguageModel: ...
+
+    def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str: ...
+
+    def yes_no_options(self) -> tuple[str, str]: ...
+
+
 # name -> "module:Class"; imported only when chosen, so `vmed --help` never loads torch or llama.cpp.
 BACKENDS: dict[str, str] = {
     "gguf": "visual_med_alpaca.llm.gguf:GGUFModel",
     "hf": "visual_med_alpaca.llm.hf:HFModel",
     "openai": "visual_med_alpaca.llm.openai_compat:OpenAICompatModel",
+    "vlm": "visual_med_alpaca.vlm.backend:VLMBackend",  # vision-language: vlm:default, vlm:FOLDER, vlm:LLAVA_FOLDER
 }
 
 

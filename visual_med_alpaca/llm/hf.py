@@ -143,7 +143,8 @@ class HFModel:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text)["input_ids"])
 
-    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+    def stream(self, prompt: str, settings: GenerationSettings, inputs=None) -> Iterator[str]:
+        """`inputs`: ready model inputs (e.g. a LLaVA processor's, with pixels) instead of the tokenized prompt."""
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer, set_seed
 
         cancelled = threading.Event()
@@ -152,7 +153,8 @@ class HFModel:
             def __call__(self, input_ids, scores, **kwargs):
                 return cancelled.is_set()
 
-        inputs = self.tokenizer(prompt, return_tensors="pt").to(self.model.device)
+        if inputs is None:
+            inputs = self.tokenizer(prompt, return_tensors="pt").to(self.model.device)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
         sampling = settings.temperature > 0
         kwargs = dict(

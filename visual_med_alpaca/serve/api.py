@@ -84,6 +84,9 @@ class Reply:
             "expert": stream.description.expert, "expert_text": stream.description.text,
             "route": stream.description.route, "prompt": stream.prompt, "llm": llm_name,
             "notice": RESEARCH_NOTICE,
+            # the knowledge stage's ranked passages: id, title, url, score, relevance, text
+            "sources": stream.sources,
+            "knowledge_note": stream.consultation.note if stream.consultation else None,
         }
 
     def finish_reason(self, usage: Usage) -> str:

@@ -9,9 +9,11 @@ from typing import Any, Optional
 
 import typer
 
-from ..cli import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, app
+from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, assistant_overrides
 from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
+
+app = typer.Typer()
 
 
 def _load(cls_path: str, config: Optional[Path], sets: Optional[list[str]], flags: dict[str, Any], env_prefix: str):
@@ -58,10 +60,9 @@ def serve(
         "max_image_pixels": max_image_pixels, "max_tokens": max_tokens, "request_timeout_s": request_timeout,
         "api_key_file": api_key_file, "allow_remote_images": allow_remote_images,
         "remote_image_domains": remote_image_domain or None,
-        "assistant.llm.model": model, "assistant.llm.backend": backend, "assistant.llm.adapter": adapter,
-        "assistant.llm.base_url": base_url, "assistant.llm.threads": threads, "assistant.vision.expert": expert,
-        "assistant.generation.max_new_tokens": max_new_tokens, "engine.kind": engine, "engine.parallel": parallel,
-        "engine.url": llm_url, "engine.port": engine_port,
+        "engine.kind": engine, "engine.parallel": parallel, "engine.url": llm_url, "engine.port": engine_port,
+        **assistant_overrides("assistant.", model=model, backend=backend, adapter=adapter, base_url=base_url,
+                              threads=threads, expert=expert, max_new_tokens=max_new_tokens),
     }, env_prefix="VMED_SERVE_")
     import uvicorn
 
@@ -96,7 +97,6 @@ def serve(
 
 engine_app = typer.Typer(help="The batching engine (llama.cpp's llama-server) behind `vmed serve` and `vmed eval -j N`.",
                          no_args_is_help=True)
-app.add_typer(engine_app, name="engine")
 
 
 @engine_app.command("build")
@@ -142,8 +142,8 @@ def demo(
 ) -> None:
     """Open the web demo: upload an image, ask a question, watch the answer stream, see the expert and prompt."""
     flags: dict[str, Any] = {
-        "host": host, "port": port, "share": share, "endpoint_base_url": base_url, "vision.expert": expert,
-        "generation.max_new_tokens": max_new_tokens, "generation.temperature": temperature,
+        "host": host, "port": port, "share": share, "endpoint_base_url": base_url,
+        **assistant_overrides(expert=expert, max_new_tokens=max_new_tokens, temperature=temperature),
     }
     if model:
         flags["models"] = [{"label": name, "llm": {"model": name}} for name in model]

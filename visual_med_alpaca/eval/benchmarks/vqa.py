@@ -23,10 +23,28 @@ def _vqa_items(rows: list[dict], images: Path) -> list[Item]:
     return items
 
 
+VQA_RAD_DEV_FRACTION = 0.1
+VQA_RAD_DEV_SEED = 0
+
+
+def vqa_rad_train_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
+                        seed: int = VQA_RAD_DEV_SEED) -> tuple[list[Item], list[Item]]:
+    """VQA-RAD *train* (1,793 QA) split by image into (train, dev): dev is for choices while training, so the
+    test set is never tuned on. All questions about one image fall on the same side."""
+    folder = need(root / "vqa_rad", "VQA-RAD folder")
+    items = _vqa_items(read_jsonl(need(folder / "hf_train.jsonl", "VQA-RAD train file")), folder / "images")
+    images = sorted({item.image.name for item in items})
+    dev_images = set(random.Random(seed).sample(images, round(len(images) * dev_fraction)))
+    return ([i for i in items if i.image.name not in dev_images], [i for i in items if i.image.name in dev_images])
+
+
 def load_vqa_rad(root: Path, subset: str | None = None) -> list[Item]:
-    """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports)."""
+    """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports).
+    subset 'train-dev': the held-out tenth of the train images (for choices; never the test set)."""
+    if subset == "train-dev":
+        return vqa_rad_train_split(root)[1]
     if subset:
-        raise UserInputError("vqa-rad has no subsets; use --limit for a quick run")
+        raise UserInputError("vqa-rad subsets: train-dev (held-out part of train); use --limit for a quick run")
     folder = need(root / "vqa_rad", "VQA-RAD folder")
     return _vqa_items(read_jsonl(need(folder / "hf_test.jsonl", "VQA-RAD test file")), folder / "images")
 

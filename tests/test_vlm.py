@@ -1,0 +1,243 @@
+"""The LLaVA-style VLM with tiny real-architecture language models: bundles saved to disk and loaded the way
+`--model vlm:FOLDER` loads them, a tiny random HF LLaVA checkpoint (CLIP vision + Llama text) through the same
+path a real LLaVA-Med v1.5 -hf checkpoint takes, the two-stage trainer with resume, and the refusals."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import re
+
+import pytest
+import torch
+
+from conftest import EXAMPLES, REPO, build_tokenizer, shared_data
+from visual_med_alpaca.config import GenerationSettings, LLMConfig
+from visual_med_alpaca.errors import UserInputError
+from visual_med_alpaca.images import load_image
+from visual_med_alpaca.llm import load_language_model
+from visual_med_alpaca.pipeline import Assistant
+
+GREEDY = GenerationSettings(max_new_tokens=6, stop_on_repeat=False, repetition_penalty=1.0)
+
+
+def make_bundle(folder, lm_dir, grid=2, seed=0):
+    """A VLM bundle: efficientnet-lite0 features -> random projector -> the tiny Llama, plus a LoRA adapter."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from visual_med_alpaca.vlm.bundle import save_bundle
+    from visual_med_alpaca.vlm.model import Projector, VisionLanguageModel
+
+    torch.manual_seed(seed)
+    lm = AutoModelForCausalLM.from_pretrained(lm_dir)
+    lm = get_peft_model(lm, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    vlm = VisionLanguageModel(lm, AutoTokenizer.from_pretrained(lm_dir), Projector(1280, lm.config.hidden_size), grid)
+    meta = {"encoder": "efficientnet-lite0", "encoder_channels": 1280, "grid": grid, "language_model": str(lm_dir),
+            "lm_width": lm.config.hidden_size, "lm_vocab": lm.config.vocab_size}
+    return save_bundle(folder, vlm, meta, adapter=True)
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny_llama_dir, tmp_path_factory):
+    return make_bundle(tmp_path_factory.mktemp("vlm") / "bundle", tiny_llama_dir)
+
+
+@pytest.fixture(scope="module")
+def vlm_assistant(bundle):
+    return Assistant.from_config(None, **{"llm.model": f"vlm:{bundle}", "generation.max_new_tokens": 6,
+                                          "generation.repetition_penalty": 1.0})
+
+
+def test_image_tokens_change_the_answer_distribution(vlm_assistant):
+    """The picture reaches the language model: two images give different scores for the same prompt."""
+    llm = vlm_assistant.llm
+    prompt = llm.build_prompt("What is shown?", None, True)
+    ct = llm.bind(load_image(EXAMPLES / "ct_slice.png")).score_continuations(prompt, [" yes"])
+    chart = llm.bind(load_image(EXAMPLES / "bar_chart.png")).score_continuations(prompt, [" yes"])
+    assert ct != pytest.approx(chart, abs=1e-4)
+    assert "<image>" in prompt and llm.bind(None).count_tokens(prompt) < llm.bind(
+        load_image(EXAMPLES / "ct_slice.png")).count_tokens(prompt)
+
+
+def test_assistant_answers_with_the_vlm_and_yes_no_starts_with_yes_or_no(vlm_assistant):
+    answer = vlm_assistant.ask("Is there a fracture?", EXAMPLES / "ct_slice.png")
+    assert answer.model.startswith("vlm:") and answer.expert == "none" and answer.expert_text is None
+    assert re.match(r"(yes|no)\b", answer.answer.lower())
+    assert "encode_image_s" in answer.timings and "yes_no_s" in answer.timings
+    open_answer = vlm_assistant.ask("What organ is shown?", EXAMPLES / "ct_slice.png")
+    assert open_answer.prompt.startswith("<image>\n") and "first_token_s" in open_answer.timings
+
+
+def test_text_only_question_works_without_image(vlm_assistant):
+    answer = vlm_assistant.ask("What treats hair loss?")
+    assert "<image>" not in answer.prompt
+
+
+def test_bundle_for_another_language_model_is_refused(bundle, tmp_path, tiny_llama_dir):
+    other = tmp_path / "other"
+    shutil.copytree(bundle, other)
+    meta = json.loads((other / "vlm.json").read_text())
+    meta["lm_width"] = 640
+    (other / "vlm.json").write_text(json.dumps(meta))
+    with pytest.raises(UserInputError, match="mismatched projector/adapter"):
+        load_language_model(LLMConfig(model=f"vlm:{other}"))
+
+
+def test_projector_for_another_encoder_is_refused(bundle, tmp_path):
+    other = tmp_path / "enc"
+    shutil.copytree(bundle, other)
+    meta = json.loads((other / "vlm.json").read_text())
+    meta["encoder_channels"] = 768
+    (other / "vlm.json").write_text(json.dumps(meta))
+    with pytest.raises(UserInputError, match="mismatched projector"):
+        load_language_model(LLMConfig(model=f"vlm:{other}"))
+
+
+def test_adapter_for_another_model_is_refused(bundle, tmp_path):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    other_lm = tmp_path / "lm"
+    cfg = LlamaConfig.from_pretrained(json.loads((bundle / "vlm.json").read_text())["language_model"])
+    cfg.num_hidden_layers = 1  # same width and vocabulary, but the adapter names a layer this model lacks
+    LlamaForCausalLM(cfg).save_pretrained(other_lm)
+    build_tokenizer().save_pretrained(other_lm)
+    other = tmp_path / "b"
+    shutil.copytree(bundle, other)
+    meta = json.loads((other / "vlm.json").read_text())
+    meta["language_model"] = str(other_lm)
+    (other / "vlm.json").write_text(json.dumps(meta))
+    model = None
+    try:
+        model = load_language_model(LLMConfig(model=f"vlm:{other}"))
+    except UserInputError as exc:
+        assert "adapter" in str(exc)
+    assert model is None
+
+
+def test_missing_and_non_vlm_folders(tmp_path, tiny_llama_dir):
+    with pytest.raises(UserInputError, match="VLM folder not found"):
+        load_language_model(LLMConfig(model=f"vlm:{tmp_path / 'nope'}"))
+    with pytest.raises(UserInputError, match="no vision tower"):
+        load_language_model(LLMConfig(model=f"vlm:{tiny_llama_dir}"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UserInputError, match="not a VLM folder"):
+        load_language_model(LLMConfig(model=f"vlm:{empty}"))
+
+
+def test_image_the_encoder_cannot_take(vlm_assistant, tmp_path):
+    from PIL import Image
+
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (1500, 20), "white").save(strip)
+    with pytest.raises(UserInputError, match="aspect ratio"):
+        vlm_assistant.ask("What is shown?", strip)
+
+
+# -- a Hugging Face LLaVA checkpoint -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_llava_dir(tmp_path_factory):
+    """A random LlavaForConditionalGeneration (CLIP vision tower + Llama) with processor and chat template."""
+    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
+                              LlavaForConditionalGeneration, LlavaProcessor)
+
+    torch.manual_seed(0)
+    tokenizer = build_tokenizer()
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    template = ("{% for m in messages %}USER: {% for c in m['content'] %}{% if c['type'] == 'image' %}<image>\n"
+                "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}{% if add_generation_prompt %}"
+                " ASSISTANT:{% endif %}")
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30}),
+        tokenizer=tokenizer, patch_size=10, vision_feature_select_strategy="default", chat_template=template,
+        num_additional_image_tokens=1)
+    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                              image_size=30, patch_size=10, projection_dim=32)
+    text = LlamaConfig(vocab_size=len(tokenizer), hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                       pad_token_id=tokenizer.pad_token_id)
+    config = LlavaConfig(vision_config=vision, text_config=text, image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
+                         vision_feature_select_strategy="default", vision_feature_layer=-2)
+    path = tmp_path_factory.mktemp("llava") / "tiny-llava-hf"
+    LlavaForConditionalGeneration(config).save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+def test_hf_llava_checkpoint_answers_through_the_assistant(tiny_llava_dir):
+    assistant = Assistant.from_config(None, **{"llm.model": f"vlm:{tiny_llava_dir}", "generation.max_new_tokens": 5,
+                                               "generation.repetition_penalty": 1.0})
+    answer = assistant.ask("What organ is shown?", EXAMPLES / "ct_slice.png")
+    assert answer.model == "llava:tiny-llava-hf"
+    assert answer.prompt.startswith("USER: <image>\nWhat organ is shown?") and answer.prompt.endswith("ASSISTANT:")
+    closed = assistant.ask("Is this a CT image?", EXAMPLES / "ct_slice.png")
+    assert re.match(r"(yes|no)\b", closed.answer.lower())
+    llm = assistant.llm
+    prompt = llm.build_prompt("What is shown?", None, True)
+    a = llm.bind(load_image(EXAMPLES / "ct_slice.png")).score_continuations(prompt, ["Yes"])
+    b = llm.bind(load_image(EXAMPLES / "bar_chart.png")).score_continuations(prompt, ["Yes"])
+    assert a != pytest.approx(b, abs=1e-5)  # the pixels reach the language model
+
+
+def test_llava_checkpoint_without_vision_tower_is_one_error_line(tiny_llama_dir):
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", "What is shown?", "--image",
+                             str(EXAMPLES / "ct_slice.png"), "--model", f"vlm:{tiny_llama_dir}"],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "no vision tower" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# -- training -------------------------------------------------------------------------------------------
+def test_two_stage_training_resumes_and_makes_a_loadable_bundle(tiny_llama_dir, tmp_path):
+    shared_data("vqa_rad", "hf_train.jsonl")
+    shared_data("medpix2", "splitted_dataset", "descriptions_dev.jsonl")
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.vlm.train import VLMTrainConfig, train_vlm
+
+    def cfg(steps):
+        return load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu.yaml", {
+            "output_dir": str(tmp_path / "run"), "language_model": str(tiny_llama_dir), "grid": 2,
+            "feature_cache": str(tmp_path / "cache"), "lora.target_modules": ["q_proj", "v_proj"], "save_every": 1,
+            "threads": 2}, sets=[
+            f"stages=[{{name: align, data: captions, max_steps: 2, batch_size: 4, micro_batch_size: 2, limit: 8}}, "
+            f"{{name: instruct, data: vqa, train_lm: true, max_steps: {steps}, batch_size: 4, micro_batch_size: 2, "
+            f"learning_rate: 0.01, limit: 8}}]"])
+
+    first = train_vlm(cfg(2), log=lambda line: None)
+    assert first["stages"]["instruct"]["steps"] == 2 and (tmp_path / "run" / "loss.png").is_file()
+    with pytest.raises(UserInputError, match="--resume"):
+        train_vlm(cfg(2), log=lambda line: None)
+    # A longer second stage: resumes from the saved step 2 of stage 2 (stage 1 is not rerun).
+    (tmp_path / "run" / "instruct" / "done.json").unlink()
+    lines = []
+    second = train_vlm(cfg(4), resume=True, log=lines.append)
+    assert any("align: already done" in line for line in lines)
+    assert any("resumed at step 2/4" in line for line in lines)
+    assert second["stages"]["instruct"]["steps"] == 4
+    assert [tuple(x) for x in second["stages"]["instruct"]["history"]["train"][:2]] == \
+        [tuple(x) for x in first["stages"]["instruct"]["history"]["train"]]
+    llm = load_language_model(LLMConfig(model=f"vlm:{tmp_path / 'run' / 'vlm'}"))
+    assert llm.uses_facts is False
+    meta = json.loads((tmp_path / "run" / "vlm" / "vlm.json").read_text())
+    assert meta["grid"] == 2 and "VQA-RAD train minus" in meta["trained_on"]["vqa"]
+
+
+def test_recipes_validate():
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.vlm.train import VLMTrainConfig
+
+    cpu = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu.yaml")
+    gpu = load_config(VLMTrainConfig, REPO / "configs" / "vlm-llava-med-gpu.yaml")
+    assert [s.train_lm for s in cpu.stages] == [False, True] == [s.train_lm for s in gpu.stages]
+    assert gpu.grid == 24 and gpu.mixed_precision == "bf16"
+
+
+def test_caption_training_refuses_the_medpix_test_split(tmp_path):
+    from visual_med_alpaca.vlm.data import caption_examples
+
+    with pytest.raises(UserInputError, match="evaluation split"):
+        caption_examples(tmp_path, ["dev", "test"])

@@ -1,0 +1,64 @@
+"""Closed (yes/no) questions: recognise them, and tell when nothing in the system looked at what they ask about.
+
+The assistant answers a yes/no question with an answer that starts with yes or no (chosen by the language model's
+option log-likelihood), except when an image was given and the question asks about something that no part of the
+system examined (the radiology expert reports only modality, plane and region): then it says so, instead of letting
+a text model invent a finding it never saw.
+"""
+
+from __future__ import annotations
+
+import re
+
+_AUXILIARIES = {"is", "are", "was", "were", "does", "do", "did", "can", "could", "has", "have", "had", "will",
+                "would", "should", "may", "might", "shall", "must", "isn't", "aren't", "doesn't", "don't"}
+_STOP = _AUXILIARIES | {
+    "there", "this", "that", "these", "those", "it", "its", "the", "a", "an", "any", "some", "of", "in", "on", "at",
+    "to", "with", "by", "for", "from", "as", "be", "been", "being", "and", "or", "not", "no", "yes", "here", "image",
+    "images", "picture", "photo", "photograph", "scan", "study", "shown", "show", "shows", "seen", "see", "visible",
+    "present", "taken", "patient", "patients", "patient's", "used", "using", "obtained", "acquired", "displayed",
+    "depicted", "demonstrated", "type", "kind", "evidence", "what", "which", "you", "we", "i", "me", "my", "our",
+    "please", "tell", "is", "one", "form", "made", "done", "performed", "appear", "appears", "look", "looks"}
+# What image-type descriptions (radiology expert, DICOM header) report: the words of modality, plane and region.
+TYPE_WORDS = {
+    "ct", "cat", "mri", "mr", "magnetic", "resonance", "computed", "tomography", "x", "ray", "xray", "x-ray",
+    "radiograph", "radiography", "plain", "film", "ultrasound", "sonogram", "sonography", "us", "pet", "nuclear",
+    "mammogram", "mammography", "angiogram", "angiography", "fluoroscopy", "axial", "coronal", "sagittal",
+    "transverse", "frontal", "lateral", "pa", "ap", "oblique", "plane", "view", "modality", "section", "slice",
+    "head", "brain", "skull", "neck", "chest", "thorax", "thoracic", "abdomen", "abdominal", "pelvis", "pelvic",
+    "spine", "spinal", "limb", "extremity", "cranial", "body", "region", "part", "organ", "system"}
+# Words of the expert's own caveats that must not count as having looked for a finding.
+_META = {"only", "described", "describe", "findings", "finding", "uncertain", "best", "guess", "header", "dicom",
+         "confidence", "not", "from"}
+_WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
+
+
+def is_yes_no(question: str) -> bool:
+    """'Is there a fracture?' yes; 'Is this CT or MRI?' no (a choice); 'What is shown?' no."""
+    words = _WORD.findall(question.lower())
+    return bool(words) and words[0] in _AUXILIARIES and " or " not in f" {question.lower()} "
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def content_words(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def examined(question: str, expert_text: str | None) -> bool:
+    """Whether every thing the question asks about is something the image description reports on."""
+    covered = {_stem(w) for w in TYPE_WORDS} | (content_words(expert_text or "") - _META)
+    asked = content_words(question)
+    return bool(asked) and asked <= covered
+
+
+def not_examined_answer(expert: str, expert_text: str | None) -> str:
+    """The honest reply when no part of the system looked for what a yes/no question asks about."""
+    if expert == "none" or not expert_text:
+        seen = "no visual expert described the image"
+    else:
+        seen = f"the {expert} expert only described it as: {expert_text.split(' (')[0].strip().rstrip('.')}"
+    return (f"No finding of that kind is reported: nothing in this system examined the image for it ({seen}). "
+            "This is not a negative result; a qualified reader must look at the image.")

@@ -1,0 +1,262 @@
+"""The `vlm` backend: `--model vlm:default` (the shipped CPU-trained VLM), `vlm:FOLDER` (a bundle from
+`vmed train vlm`) or `vlm:LLAVA_FOLDER` (a Hugging Face `LlavaForConditionalGeneration` checkpoint such as
+LLaVA-Med v1.5 in HF format, loaded with its processor and chat template).
+
+The assistant binds the question's image with `bind(image)`; the bound model streams and scores like any
+language model, so the eval harness, the server and the demo need nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..config import GenerationSettings, LLMConfig
+from ..errors import UserInputError
+from ..images import LoadedImage
+from .bundle import ADAPTER, DEFAULT_BUNDLE, bundle_folder, check_language_model, load_projector, read_meta
+from .model import VisionLanguageModel, build_vlm_prompt, causal_lm
+
+
+def _hf_config(folder: Path) -> dict | None:
+    path = folder / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise UserInputError(f"{path} is not valid JSON") from None
+
+
+def _set_threads(config: LLMConfig) -> None:
+    if config.threads:
+        import torch
+
+        torch.set_num_threads(config.threads)
+
+
+class BoundImage:
+    """A vision-language model with one image attached: the `LanguageModel` the assistant streams from."""
+
+    def __init__(self, owner, image_inputs, timings: dict[str, float]):
+        self.owner = owner
+        self.image_inputs = image_inputs
+        self.name = owner.name
+        self.context_length = owner.context_length
+        self.timings = timings
+
+    def stream(self, prompt: str, settings: GenerationSettings):
+        return self.owner.stream_with(prompt, self.image_inputs, settings)
+
+    def count_tokens(self, text: str) -> int:
+        return self.owner.count_with(text, self.image_inputs)
+
+    def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
+        return self.owner.score_with(prompt, self.image_inputs, continuations)
+
+
+class _ImageModel:
+    """What both VLM kinds share: unbound use is text-only; `bind` attaches an image."""
+
+    sees_images = True
+    uses_facts = False
+
+    def bind(self, image: LoadedImage | None) -> BoundImage:
+        start = time.perf_counter()
+        inputs = self.encode(image) if image is not None else None
+        return BoundImage(self, inputs, {"encode_image_s": round(time.perf_counter() - start, 4)} if image else {})
+
+    def stream(self, prompt: str, settings: GenerationSettings):
+        return self.stream_with(prompt, None, settings)
+
+    def count_tokens(self, text: str) -> int:
+        return self.count_with(text, None)
+
+    def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
+        return self.score_with(prompt, None, continuations)
+
+
+class VLMBackend(_ImageModel):
+    """Our bundle: encoder (by name) + projector + language model (+ merged LoRA)."""
+
+    def __init__(self, vlm: VisionLanguageModel, encoder, meta: dict, name: str):
+        self.vlm = vlm
+        self.encoder = encoder
+        self.meta = meta
+        self.name = name
+        self.uses_facts = bool(meta.get("uses_facts", False))
+        self.context_length = getattr(causal_lm(vlm.lm).config, "max_position_embeddings", None)
+
+    @classmethod
+    def from_config(cls, config: LLMConfig):
+        folder = Path(config.model).expanduser() if config.model not in ("", "default") else None
+        if folder is not None and folder.is_dir() and not (folder / "vlm.json").is_file():
+            hf = _hf_config(folder)
+            if hf is not None:
+                return LlavaBackend.from_config(config)
+        folder = bundle_folder(config.model)
+        meta = read_meta(folder)
+        _set_threads(config)
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+        from ..llm.hf import resolve_model_source
+        from .encoders import load_encoder
+
+        if config.adapter not in (None, "none"):
+            raise UserInputError("--adapter does not apply to a VLM: its LoRA adapter is part of the VLM folder")
+        source = resolve_model_source(meta["language_model"])
+        check_language_model(meta, AutoConfig.from_pretrained(source), str(folder))  # before the weights load
+        encoder = load_encoder(meta["encoder"])
+        if encoder.channels != meta["encoder_channels"]:
+            raise UserInputError(f"the VLM in {folder} was trained on {meta['encoder_channels']}-channel features but "
+                                 f"the encoder '{meta['encoder']}' gives {encoder.channels}: mismatched projector")
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        lm = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+        if (folder / ADAPTER).is_dir():
+            from peft import PeftModel
+
+            from safetensors import safe_open
+
+            problem = None
+            try:
+                with safe_open(str(folder / ADAPTER / "adapter_model.safetensors"), "pt") as stored:
+                    n_stored = len(list(stored.keys()))
+                peft_model = PeftModel.from_pretrained(lm, str(folder / ADAPTER))
+                n_model = sum(1 for n, _ in peft_model.named_parameters() if "lora_" in n)
+                if n_model != n_stored:  # peft only warns when layers are missing on either side
+                    problem = f"it holds {n_stored} LoRA tensors, the model has {n_model} LoRA slots"
+            except (OSError, ValueError, RuntimeError, KeyError) as exc:
+                problem = str(exc).splitlines()[0]
+            if problem:
+                raise UserInputError(f"the LoRA adapter in {folder / ADAPTER} does not fit "
+                                     f"'{meta['language_model']}' ({problem}): mismatched projector/adapter")
+            lm = peft_model.merge_and_unload()
+        vlm = VisionLanguageModel(lm.eval(), tokenizer, load_projector(folder, meta), meta["grid"]).eval()
+        label = "default" if folder == DEFAULT_BUNDLE else folder.name
+        return cls(vlm, encoder, meta, f"vlm:{label} ({meta['encoder']} + {meta.get('language_model_label', meta['language_model'])})")
+
+    def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str:
+        return build_vlm_prompt(question, facts if self.uses_facts else None, has_image)
+
+    def yes_no_options(self) -> tuple[str, str]:
+        return " yes", " no"  # how answers were trained: after "Answer:" with a space
+
+    def encode(self, image: LoadedImage):
+        import torch
+
+        maps = self.encoder.feature_maps([image.image])
+        with torch.inference_mode():
+            return self.vlm.image_tokens(maps)[0]
+
+    def stream_with(self, prompt, tokens, settings):
+        return self.vlm.stream(prompt, tokens, settings)
+
+    def count_with(self, text, tokens) -> int:
+        return self.vlm.count_tokens(text, tokens is not None)
+
+    def score_with(self, prompt, tokens, continuations):
+        return self.vlm.score_continuations(prompt, tokens, continuations)
+
+
+class LlavaBackend(_ImageModel):
+    """A Hugging Face LLaVA checkpoint (LLaVA-1.5, LLaVA-Med v1.5 -hf): its own processor and chat template."""
+
+    def __init__(self, model, processor, name: str):
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.name = name
+        text = getattr(model.config, "text_config", model.config)
+        self.context_length = getattr(text, "max_position_embeddings", None)
+
+    @classmethod
+    def from_config(cls, config: LLMConfig):
+        import torch
+        from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+        from ..llm.hf import pick_dtype, quantization_config
+
+        folder = Path(config.model).expanduser()
+        hf = _hf_config(folder)
+        if hf is None:
+            raise UserInputError(f"{folder} is neither a VLM folder (vlm.json) nor a Hugging Face checkpoint (config.json)")
+        if "vision_config" not in hf:
+            raise UserInputError(f"{folder} has no vision tower (config.json has no vision_config; model_type "
+                                 f"'{hf.get('model_type')}'): use it as a text model with --model {folder}, not vlm:")
+        if hf.get("model_type") not in ("llava", "llava_next", "llava_onevision"):
+            raise UserInputError(f"{folder}: model_type '{hf.get('model_type')}' is not a LLaVA checkpoint "
+                                 "(LlavaForConditionalGeneration)")
+        _set_threads(config)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        kwargs = {"dtype": pick_dtype(config.dtype, device)}
+        quant = quantization_config(config.quantization)
+        if quant is not None:
+            kwargs.update(quantization_config=quant, device_map=config.device_map or "auto")
+        elif config.device_map:
+            kwargs["device_map"] = config.device_map
+        try:
+            processor = AutoProcessor.from_pretrained(folder)
+            model = LlavaForConditionalGeneration.from_pretrained(folder, **kwargs)
+        except (OSError, ValueError) as exc:
+            raise UserInputError(f"could not load the LLaVA checkpoint {folder}: {str(exc).splitlines()[0]}") from None
+        if "device_map" not in kwargs:
+            model.to(device)
+        if getattr(processor, "chat_template", None) is None and getattr(processor.tokenizer, "chat_template", None) is None:
+            raise UserInputError(f"{folder} has no chat template (chat_template.json or in tokenizer_config.json)")
+        if processor.tokenizer.pad_token_id is None:
+            processor.tokenizer.pad_token = processor.tokenizer.eos_token
+        return cls(model.eval(), processor, f"llava:{folder.name}")
+
+    def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str:
+        content = ([{"type": "image"}] if has_image else []) + [
+            {"type": "text", "text": f"{facts.strip()}\n{question}" if facts else question}]
+        return self.processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)
+
+    def yes_no_options(self) -> tuple[str, str]:
+        return "Yes", "No"
+
+    def encode(self, image: LoadedImage):
+        from .encoders import check_image
+
+        check_image(image.image, self.name)
+        return image.image
+
+    def _inputs(self, prompt: str, image):
+        if getattr(self.processor, "image_token", "<image>") not in prompt:
+            image = None  # a prompt without the image placeholder (text-only question) gets no pixels
+        try:
+            inputs = self.processor(images=image, text=prompt, return_tensors="pt") if image is not None \
+                else self.processor(text=prompt, return_tensors="pt")
+        except ValueError as exc:
+            raise UserInputError(f"the LLaVA processor cannot take this input: {str(exc).splitlines()[0]}") from None
+        return inputs.to(self.model.device)
+
+    def stream_with(self, prompt, image, settings):
+        from ..llm.hf import HFModel
+
+        # HFModel.stream generates from tokenized text; here the processor's inputs (with pixels) are passed in.
+        runner = HFModel(self.model, self.tokenizer, name=self.name, device=str(self.model.device))
+        return runner.stream(prompt, settings, inputs=self._inputs(prompt, image))
+
+    def count_with(self, text, image) -> int:
+        if image is None or getattr(self.processor, "image_token", "<image>") not in text:
+            return len(self.tokenizer(text)["input_ids"])
+        return int(self._inputs(text, image)["input_ids"].shape[1])
+
+    def score_with(self, prompt, image, continuations):
+        import torch
+
+        base = self._inputs(prompt, image)
+        scores = []
+        for text in continuations:
+            ids = torch.tensor([self.tokenizer(text, add_special_tokens=False)["input_ids"]], device=self.model.device)
+            full = torch.cat([base["input_ids"], ids], dim=1)
+            extra = {k: v for k, v in base.items() if k not in ("input_ids", "attention_mask")}
+            with torch.inference_mode():
+                logits = self.model(input_ids=full, attention_mask=torch.ones_like(full), **extra).logits[0].float()
+            start = base["input_ids"].shape[1]
+            logprobs = torch.log_softmax(logits[start - 1:start - 1 + ids.shape[1]], dim=-1)
+            scores.append(float(logprobs[torch.arange(ids.shape[1]), ids[0]].sum()))
+        return scores

@@ -1,0 +1,101 @@
+"""A trained VLM on disk: `vlm.json` (what it was trained with), `projector.safetensors`, optional `adapter/`
+(peft LoRA of the language model). Base weights (encoder, language model) stay where they are: the bundle names
+them. Loading checks the parts fit together before anything heavy loads, and says what is wrong if not.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserInputError
+from ..paths import ASSETS
+
+FORMAT = 1
+META = "vlm.json"
+PROJECTOR = "projector.safetensors"
+ADAPTER = "adapter"
+DEFAULT_BUNDLE = ASSETS / "vlm" / "default"
+
+
+def bundle_folder(name: str) -> Path:
+    """'default' = the shipped bundle; otherwise a folder holding vlm.json."""
+    if name in ("", "default"):
+        if not (DEFAULT_BUNDLE / META).is_file():
+            raise UserInputError(f"the shipped VLM is missing ({DEFAULT_BUNDLE / META}); train one with "
+                                 "`vmed train vlm -c configs/vlm-cpu.yaml` and pass --model vlm:runs/vlm-cpu/vlm")
+        return DEFAULT_BUNDLE
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise UserInputError(f"VLM folder not found: {name}")
+    return path
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    meta_path = folder / META
+    if not meta_path.is_file():
+        raise UserInputError(f"{folder} is not a VLM folder (no {META}); a Hugging Face LLaVA checkpoint has a "
+                             "config.json with model_type 'llava'")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"{meta_path} is not valid JSON: {exc}") from None
+    missing = [k for k in ("encoder", "encoder_channels", "grid", "language_model", "lm_width", "lm_vocab") if k not in meta]
+    if missing or meta.get("format") != FORMAT:
+        raise UserInputError(f"{meta_path} is not a format-{FORMAT} VLM description (missing {', '.join(missing) or 'format'})")
+    if not (folder / PROJECTOR).is_file():
+        raise UserInputError(f"the projector is missing: {folder / PROJECTOR}")
+    return meta
+
+
+def check_language_model(meta: dict[str, Any], lm_config, where: str) -> None:
+    """The projector and adapter only fit the language model they were trained with."""
+    width = getattr(lm_config, "hidden_size", None)
+    vocab = getattr(lm_config, "vocab_size", None)
+    if (width, vocab) != (meta["lm_width"], meta["lm_vocab"]):
+        raise UserInputError(
+            f"the VLM in {where} was trained for a language model with {meta['lm_width']}-d embeddings and a "
+            f"{meta['lm_vocab']}-token vocabulary, but '{meta['language_model']}' has {width}-d and {vocab}: "
+            "mismatched projector/adapter")
+
+
+def save_bundle(folder: Path, vlm, meta: dict[str, Any], adapter: bool) -> Path:
+    """Projector in fp16 (half the size; trained in fp32) and the LoRA adapter, written atomically."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    state = {k: v.detach().to("cpu").half().contiguous() for k, v in vlm.projector.state_dict().items()}
+    save_file(state, partial / PROJECTOR)
+    if adapter:
+        vlm.lm.save_pretrained(partial / ADAPTER)
+        config = partial / ADAPTER / "adapter_config.json"
+        settings = json.loads(config.read_text())
+        settings["base_model_name_or_path"] = meta["language_model"]  # not the cache folder it came from
+        config.write_text(json.dumps(settings, indent=2))
+    (partial / META).write_text(json.dumps({"format": FORMAT, **meta}, indent=2) + "\n")
+    if folder.exists():
+        shutil.rmtree(folder)
+    partial.replace(folder)
+    return folder
+
+
+def load_projector(folder: Path, meta: dict[str, Any]):
+    import torch
+    from safetensors.torch import load_file
+
+    from .model import Projector
+
+    state = load_file(folder / PROJECTOR)
+    projector = Projector(meta["encoder_channels"], meta["lm_width"])
+    shapes = {k: tuple(v.shape) for k, v in projector.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in state.items()}
+    if shapes != found:
+        raise UserInputError(f"{folder / PROJECTOR} does not match {META} (weights {found}, expected {shapes})")
+    projector.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
+    return projector.eval()

@@ -1,0 +1,42 @@
+"""Training examples for the two stages, read through the project's one reader per source:
+stage 1 = image-caption pairs (MedPix 2.0 dev, `train.captioner.load_pairs`), stage 2 = VQA-RAD train QA
+(`eval.benchmarks.vqa.vqa_rad_train_split`, with a by-image dev part held out). MedPix test, PathVQA test and
+VQA-RAD test are never read here. ROCO captions have no images in shared data, so they cannot be used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserInputError
+from .model import CAPTION_QUESTION, build_vlm_prompt
+
+
+@dataclass(frozen=True)
+class Example:
+    image: Path
+    prompt: str
+    answer: str
+    kind: str = "caption"  # caption | closed | open
+
+
+def caption_examples(root: Path, splits: list[str], facts: bool = True) -> list[Example]:
+    from ..train.captioner import CaptionData, load_pairs
+
+    if "test" in splits:
+        raise UserInputError("MedPix 'test' is an evaluation split; train captions on dev (and train where present)")
+    data = CaptionData(kind="medpix", medpix_dir=str(root / "medpix2"), medpix_splits=splits,
+                       exclude_list=str(root / "medpix2" / "overlap_with_vqa_rad.tsv"), medpix_facts=facts)
+    prompt = build_vlm_prompt(CAPTION_QUESTION)
+    return [Example(p.image, prompt, p.caption) for p in load_pairs(data)]
+
+
+def vqa_examples(root: Path, dev_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    from ..eval.benchmarks.vqa import vqa_rad_train_split
+
+    def convert(items):
+        return [Example(i.image, build_vlm_prompt(i.question), i.reference, i.kind) for i in items]
+
+    train, dev = vqa_rad_train_split(root, dev_fraction, seed)
+    return convert(train), convert(dev)

@@ -1,0 +1,203 @@
+"""The LLaVA-style model: projector (LLaVA-1.5's Linear-GELU-Linear) + image tokens spliced into the language
+model's input embeddings at the `<image>` placeholder. Works with any transformers causal LM (Gemma-3-270M by
+default), with or without a peft LoRA; the encoder stays outside so training can read cached feature maps.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+from ..errors import BackendError, UserInputError
+from .encoders import pool_tokens
+
+IMAGE_PLACEHOLDER = "<image>"
+# Short on purpose: every prompt token costs training time on CPU. `facts` is the expert's text, when used.
+TEMPLATE = "<image>\n{facts}Question: {question}\nAnswer:"
+FACTS_LINE = "Image facts: {text}\n"
+CAPTION_QUESTION = "Describe the image."
+IGNORE = -100
+
+
+def build_vlm_prompt(question: str, facts: str | None = None, has_image: bool = True) -> str:
+    prompt = TEMPLATE.format(question=question.strip(), facts=FACTS_LINE.format(text=facts.strip()) if facts else "")
+    return prompt if has_image else prompt.replace(IMAGE_PLACEHOLDER + "\n", "", 1)
+
+
+class Projector(nn.Module):
+    """LLaVA-1.5 `mlp2x_gelu`: image feature -> language-model embedding width."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.net = nn.Sequential(nn.Linear(in_dim, out_dim), nn.GELU(), nn.Linear(out_dim, out_dim))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def causal_lm(model):
+    """The *ForCausalLM module under peft / accelerate wrappers."""
+    model = getattr(model, "module", model)
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+class VisionLanguageModel(nn.Module):
+    def __init__(self, lm, tokenizer, projector: Projector, grid: int):
+        super().__init__()
+        self.lm = lm
+        self.projector = projector
+        self.tokenizer = tokenizer
+        self.grid = grid
+        width = lm.get_input_embeddings().embedding_dim
+        if projector.out_dim != width:
+            raise UserInputError(f"the projector outputs {projector.out_dim}-d tokens but the language model's "
+                                 f"embeddings are {width}-d: it was trained for another language model")
+        if tokenizer.eos_token_id is None:
+            raise UserInputError("the language model's tokenizer has no EOS token")
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    @property
+    def device(self):
+        return self.projector.net[0].weight.device
+
+    # -- inputs -------------------------------------------------------------------------------------
+    def image_tokens(self, maps):
+        """(n, c, h, w) feature maps -> (n, grid*grid, width) embeddings."""
+        if maps.shape[1] != self.projector.in_dim:
+            raise UserInputError(f"the image encoder gives {maps.shape[1]}-channel features but the projector "
+                                 f"expects {self.projector.in_dim}: it was trained for another encoder")
+        return self.projector(pool_tokens(maps.to(self.device), self.grid))
+
+    def _pieces(self, prompt: str, answer: str | None):
+        """Token ids before and after the placeholder (before starts with BOS), and of the answer + EOS."""
+        tok = self.tokenizer
+        before, found, after = prompt.partition(IMAGE_PLACEHOLDER)
+        if not found:
+            before, after = prompt, ""
+        ids_before = tok(before)["input_ids"]
+        ids_after = tok(after, add_special_tokens=False)["input_ids"] if after else []
+        ids_answer = tok(" " + answer.strip(), add_special_tokens=False)["input_ids"] + [tok.eos_token_id] \
+            if answer is not None else []
+        return ids_before, found, ids_after, ids_answer
+
+    def embed(self, prompts: list[str], images, answers: list[str] | None = None, max_answer_tokens: int | None = None):
+        """Right-padded inputs_embeds, attention_mask and labels (answer tokens only) for a batch.
+        `images`: projected image tokens (n, k, width) or None; a prompt without the placeholder gets none."""
+        embed = self.lm.get_input_embeddings()
+        rows, labels = [], []
+        for i, prompt in enumerate(prompts):
+            before, found, after, answer = self._pieces(prompt, answers[i] if answers else None)
+            if max_answer_tokens and len(answer) > max_answer_tokens:
+                answer = answer[:max_answer_tokens]
+            ids = torch.tensor(before + after + answer, device=self.device)
+            text = embed(ids)
+            parts = [text[:len(before)]]
+            image_len = 0
+            if found and images is not None:
+                parts.append(images[i].to(text.dtype))
+                image_len = images[i].shape[0]
+            parts.append(text[len(before):])
+            rows.append(torch.cat(parts))
+            labels.append([IGNORE] * (len(before) + image_len + len(after)) + answer)
+        width = max(r.shape[0] for r in rows)
+        dim = rows[0].shape[1]
+        inputs = torch.zeros(len(rows), width, dim, dtype=rows[0].dtype, device=self.device)
+        mask = torch.zeros(len(rows), width, dtype=torch.long, device=self.device)
+        target = torch.full((len(rows), width), IGNORE, dtype=torch.long, device=self.device)
+        for i, row in enumerate(rows):
+            inputs[i, :row.shape[0]] = row
+            mask[i, :row.shape[0]] = 1
+            target[i, :row.shape[0]] = torch.tensor(labels[i], device=self.device)
+        return inputs, mask, target
+
+    # -- training -----------------------------------------------------------------------------------
+    def summed_loss(self, inputs, mask, labels):
+        """(sum of answer-token losses, count). The LM head runs only where a label is (262k-word vocabulary)."""
+        import torch.nn.functional as F
+
+        lm = causal_lm(self.lm)
+        decoder = getattr(lm, lm.base_model_prefix)
+        hidden = decoder(inputs_embeds=inputs, attention_mask=mask).last_hidden_state
+        targets = labels[:, 1:]
+        keep = targets != IGNORE
+        logits = lm.get_output_embeddings()(hidden[:, :-1][keep])
+        cap = getattr(lm.config, "final_logit_softcapping", None)
+        if cap:
+            logits = (logits / cap).tanh() * cap
+        return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), keep.sum()
+
+    # -- inference ----------------------------------------------------------------------------------
+    def prompt_embeddings(self, prompt: str, image_tokens=None):
+        inputs, mask, _ = self.embed([prompt], None if image_tokens is None else image_tokens[None])
+        return inputs, mask
+
+    def count_tokens(self, prompt: str, with_image: bool) -> int:
+        before, found, after, _ = self._pieces(prompt, None)
+        return len(before) + len(after) + (self.grid * self.grid if found and with_image else 0)
+
+    @torch.inference_mode()
+    def score_continuations(self, prompt: str, image_tokens, continuations: list[str]) -> list[float]:
+        inputs, mask = self.prompt_embeddings(prompt, image_tokens)
+        lm = causal_lm(self.lm)
+        scores = []
+        for text in continuations:
+            ids = torch.tensor(self.tokenizer(text, add_special_tokens=False)["input_ids"], device=self.device)
+            full = torch.cat([inputs[0], lm.get_input_embeddings()(ids)])[None]
+            logits = lm(inputs_embeds=full, attention_mask=torch.ones(full.shape[:2], dtype=torch.long,
+                                                                      device=self.device)).logits[0].float()
+            start = inputs.shape[1]
+            logprobs = torch.log_softmax(logits[start - 1:start - 1 + len(ids)], dim=-1)
+            scores.append(float(logprobs[torch.arange(len(ids)), ids].sum()))
+        return scores
+
+    def stream(self, prompt: str, image_tokens, settings) -> Iterator[str]:
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer, set_seed
+
+        from ..prompts import STOP_SEQUENCES
+
+        cancelled = threading.Event()
+
+        class Cancel(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return cancelled.is_set()
+
+        with torch.inference_mode():
+            inputs, mask = self.prompt_embeddings(prompt, image_tokens)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=False, skip_special_tokens=True, timeout=600)
+        sampling = settings.temperature > 0
+        kwargs = dict(inputs_embeds=inputs, attention_mask=mask, streamer=streamer,
+                      max_new_tokens=settings.max_new_tokens, do_sample=sampling,
+                      repetition_penalty=settings.repetition_penalty, pad_token_id=self.pad_id,
+                      eos_token_id=self.tokenizer.eos_token_id, stopping_criteria=StoppingCriteriaList([Cancel()]),
+                      stop_strings=list(STOP_SEQUENCES), tokenizer=self.tokenizer)
+        if sampling:
+            kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
+        else:
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        failure: list[BaseException] = []
+        lm = causal_lm(self.lm)
+
+        def run():
+            try:
+                set_seed(settings.seed)
+                with torch.inference_mode():
+                    lm.generate(**kwargs)
+            except BaseException as exc:  # surfaced in the consumer's thread below
+                failure.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        finally:
+            cancelled.set()
+            worker.join()
+        if failure:
+            raise BackendError(f"generation failed: {failure[0]}") from failure[0]
