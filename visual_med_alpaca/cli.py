@@ -144,6 +144,7 @@ def _assemble() -> None:
                          chart_commands.eval_app), name="eval")
     app.add_typer(_group("Export models: merged weights, GGUF.", train_commands.export_app), name="export")
     app.registered_commands.extend(serve_commands.app.registered_commands)
+    app.add_typer(serve_commands.engine_app, name="engine")
     app.add_typer(knowledge_commands.knowledge_app, name="knowledge")
 
 

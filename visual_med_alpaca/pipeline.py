@@ -7,6 +7,7 @@ Models (router, experts, LLM) load once and are reused across questions.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -138,6 +139,9 @@ class Assistant:
         self._llm = llm
         self.llm_load_s: float | None = None
         self._knowledge: KnowledgeStage | None = None
+        # The image half runs one image at a time: the router and experts are cached, shared instances.
+        # Generation may run concurrently when the language model allows it (a batching engine).
+        self._vision_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, sets: list[str] | None = None, **overrides: Any) -> Assistant:
@@ -167,6 +171,10 @@ class Assistant:
         """Route the image and run its expert; `expert` ('auto', 'none' or a name) overrides the config."""
         if image is None:
             return Description("none", {}, None)
+        with self._vision_lock:
+            return self._describe(image, expert)
+
+    def _describe(self, image: Any, expert: str | None) -> Description:
         start = time.perf_counter()
         loaded = self._load(image)
         timings = {"load_image_s": time.perf_counter() - start}
