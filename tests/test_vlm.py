@@ -241,3 +241,12 @@ def test_caption_training_refuses_the_medpix_test_split(tmp_path):
 
     with pytest.raises(UserInputError, match="evaluation split"):
         caption_examples(tmp_path, ["dev", "test"])
+
+
+def test_train_vlm_command_bad_data_dir_is_one_error_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "vlm", "-c",
+                             str(REPO / "configs" / "vlm-cpu.yaml"), "--set", f"data_dir={tmp_path / 'none'}",
+                             "--set", f"output_dir={tmp_path / 'out'}"],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 2 and result.stderr.strip().startswith("error: data folder not found")
+    assert len(result.stderr.strip().splitlines()) == 1
