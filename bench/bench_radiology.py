@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from visual_med_alpaca.experts.radiology import HEADS, LinearHead  # noqa: E402
+from visual_med_alpaca.experts.radiology import HEADS  # noqa: E402
+from visual_med_alpaca.features import LinearHead  # noqa: E402
 from visual_med_alpaca.train.radiology_heads import HEAD_DIR, RadiologyHeadsConfig, collect_examples, embed_examples  # noqa: E402
 
 
@@ -33,7 +34,7 @@ def main() -> None:
     print("| head | held-out images | accuracy | majority-class baseline | per class (correct/total) |")
     print("|---|---|---|---|---|")
     for head in HEADS:
-        model = LinearHead(Path(args.heads), head)
+        model = LinearHead(Path(args.heads) / f"{head}.npz", "")
         rows = [i for i, e in enumerate(examples) if e.labels.get(head) in model.classes]
         truth = [examples[i].labels[head] for i in rows]
         scores = model.predict(features[rows])
@@ -43,7 +44,7 @@ def main() -> None:
         per_class = ", ".join(f"{c} {sum(p == t == c for p, t in zip(predicted, truth))}/{truth.count(c)}"
                               for c in model.classes)
         print(f"| {head} | {len(truth)} | {accuracy:.3f} | {majority:.3f} | {per_class} |")
-    unlabelled = {h: sum(1 for e in examples if e.labels.get(h) and e.labels[h] not in LinearHead(Path(args.heads), h).classes)
+    unlabelled = {h: sum(1 for e in examples if e.labels.get(h) and e.labels[h] not in LinearHead(Path(args.heads) / f"{h}.npz", "").classes)
                   for h in HEADS}
     print(f"\nheld-out images whose label is not a head class (not scored): {unlabelled}")
 

@@ -21,8 +21,9 @@ import torch  # noqa: E402
 from visual_med_alpaca.images import load_image  # noqa: E402
 from visual_med_alpaca.router import IMAGE_CLASSES, load_router  # noqa: E402
 from visual_med_alpaca.train.router import TEST_FRACTION, held_out_scores, in_test, labelled_features  # noqa: E402
+from visual_med_alpaca.paths import data_dir  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = data_dir()  # --data-dir is not a flag here: $VMED_DATA_DIR, else ../shared/data
 
 
 def main() -> None:

@@ -79,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=None, help="default | HF folder (default: tiny Llama, big vocab)")
     parser.add_argument("--vocab", type=int, default=65536)
-    parser.add_argument("--data", default=str(REPO.parent / "shared/data/medical_meadow/medical_meadow_small.json"))
+    parser.add_argument("--data", default=None, help="Alpaca JSON (default: medical_meadow_small.json in the data folder)")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--micro", type=int, default=4)
@@ -95,11 +95,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
     data = tmp / "data.jsonl"
-    write_jsonl(alpaca_questions(Path(args.data), "meadow", 500)[: args.batch * args.steps], data)
+    from visual_med_alpaca.paths import data_dir
+
+    source = Path(args.data) if args.data else data_dir(None, "medical_meadow") / "medical_meadow/medical_meadow_small.json"
+    write_jsonl(alpaca_questions(source, "medical_meadow", 500)[: args.batch * args.steps], data)
     model = args.model or tiny_model(tmp / "tiny", args.vocab)
     common = {"model": model, "data": {"train": [str(data)], "val_fraction": 0.0}, "batch_size": args.batch,
               "micro_batch_size": args.micro, "max_steps": args.steps, "max_length": args.max_length,
-              "learning_rate": 1e-4, "save_every": 10**6, "eval_every": 10**6, "threads": args.threads}
+              "learning_rate": 1e-4, "save_steps": 10**6, "eval_steps": 10**6, "threads": args.threads,
+              "report_to": ["none"]}
     rows = []
     hf = run_hf_trainer(TrainConfig.model_validate({**common, "output_dir": str(tmp / "hf")}), tmp / "hf")
     rows.append(("peft + transformers.Trainer (group_by_length)", hf["tokens_per_s"], hf["padding_waste"]))

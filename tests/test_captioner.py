@@ -61,22 +61,18 @@ def test_pads_are_masked_out_of_labels_and_loss(tiny_git, few_pairs):
         assert abs(float(training_loss(model, buggy)) - expected) > 1e-3
 
 
-def test_attention_mask_is_passed_to_the_model(tiny_git, few_pairs):
-    """Regression: the original script called the model without the attention mask."""
-    collate, model = _collate(tiny_git)
-    batch = collate([Pair(Path(json.loads(line)["image"]), "x" * (i + 1)) for i, line in enumerate(few_pairs.open())])
-    seen = {}
-    original = model.forward
-
-    def recording(*args, **kwargs):
-        seen.update(kwargs)
-        return original(*args, **kwargs)
-
-    model.forward = recording
-    training_loss(model, batch)
-    assert torch.equal(seen["attention_mask"], batch["attention_mask"])
-    assert (batch["attention_mask"].sum(1) == torch.tensor([len(collate.processor.tokenizer(
-        "x" * (i + 1), add_special_tokens=False).input_ids) + 2 for i in range(4)])).all()
+def test_each_caption_is_bos_tokens_eos_cut_to_the_limit(tiny_git, few_pairs):
+    """What the captioner learns from: [bos] caption [eos] per image (so it learns to stop), at most
+    max_caption_tokens long, with the attention mask covering exactly those tokens."""
+    collate, model = _collate(tiny_git)  # max_caption_tokens 32
+    image = Path(json.loads(few_pairs.open().readline())["image"])
+    batch = collate([Pair(image, "MRI"), Pair(image, "axial image of the brain " * 20)])
+    tokenizer = collate.processor.tokenizer
+    lengths = batch["attention_mask"].sum(1).tolist()
+    assert lengths == [len(tokenizer("MRI", add_special_tokens=False).input_ids) + 2, 32]
+    for row, n in zip(batch["input_ids"], lengths):
+        assert row[0] == model.config.bos_token_id and row[n - 1] == model.config.eos_token_id
+    assert (batch["attention_mask"][0, lengths[0]:] == 0).all() and (batch["labels"][0, lengths[0]:] == -100).all()
 
 
 def test_csv_jsonl_and_medpix_sources(tmp_path):
@@ -117,7 +113,7 @@ def _config(tiny_git: Path, few_pairs: Path, out: Path, **extra) -> CaptionerTra
 def test_resume_continues_exactly(tiny_git, few_pairs, tmp_path, monkeypatch):
     import visual_med_alpaca.train.captioner as captioner
 
-    settings = {"max_steps": 4, "save_every": 2, "batch_size": 2, "learning_rate": 1e-3}
+    settings = {"max_steps": 4, "save_steps": 2, "batch_size": 2, "learning_rate": 1e-3}
     straight = train_captioner(_config(tiny_git, few_pairs, tmp_path / "a", **settings))
     calls = []
 
@@ -149,7 +145,7 @@ def test_tiny_git_overfits_real_medpix_and_reloads_through_expert(tiny_git, few_
     from visual_med_alpaca.images import load_image
 
     result = train_captioner(_config(tiny_git, few_pairs, tmp_path / "run", max_steps=80, learning_rate=6e-3,
-                                     save_every=1000))
+                                     save_steps=1000))
     assert result["last_loss"] <= 0.1 * result["first_loss"], result
     expert = MedGitExpert(model=result["model"], num_beams=2, max_new_tokens=24)
     images = [load_image(json.loads(line)["image"]) for line in few_pairs.open()]

@@ -97,7 +97,7 @@ def test_collect_is_resumable_and_skips_missing_sources(tmp_path):
     assert any("skip pubmedqa" in line for line in logs)
     assert sum(collect(config, out, log=logs.append).values()) == 0  # rerun adds nothing
     assert len(list(read_jsonl(out))) == 1
-    with pytest.raises(UserInputError, match="no source found"):
+    with pytest.raises(UserInputError, match="data folder not found"):
         collect(CollectConfig(data_root=tmp_path / "nowhere"), tmp_path / "x.jsonl")
 
 

@@ -2,7 +2,7 @@
 after an interruption, a killed half-written line, a changed setup, and the CLI."""
 
 import json
-import os
+import signal
 import subprocess
 import sys
 
@@ -64,13 +64,19 @@ def test_vqa_rad_five_items_resume_after_interruption(tiny_llama_dir, tmp_path):
     assert m["n_closed"] + m["n_open"] == 5
     assert json.loads((tmp_path / METRICS).read_text())["metrics"] == m
 
-    # a second writer on the same folder is refused while the first is alive; a dead one's lock is stale
-    (tmp_path / "run.lock").write_text(str(os.getppid()))
-    with pytest.raises(UserInputError, match="another evaluation"):
-        Evaluator(config, second, progress=False).run()
-    (tmp_path / "run.lock").write_text("999999999")
+    # a second writer on the same folder is refused while the first is alive; once the first is killed with
+    # SIGKILL a resume right away works (a pid file's dead pid used to look alive and refuse it)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+                               "FileLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(600)",
+                               str(tmp_path / "run.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserInputError, match="another evaluation"):
+            Evaluator(config, second, progress=False).run()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
     assert Evaluator(config, second, progress=False).run()["n_scored"] == 5
-    assert not (tmp_path / "run.lock").exists()
 
     # a different setup in the same folder is refused instead of mixing predictions
     changed = _config(tiny_llama_dir, tmp_path, expert="none")

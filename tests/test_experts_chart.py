@@ -124,3 +124,76 @@ def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
     bad = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "eval", "charts", "--set", str(tmp_path / "none")],
                          cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):
+    """Concurrent requests to one cached expert must not mix: each chart's table is the one it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from visual_med_alpaca.data.charts import ChartSpec, draw
+
+    charts = [("Wards", ["North", "South", "East"], [30.0, 72.0, 55.0], "bar"),
+              ("Drugs", ["Aspirin", "Placebo", "Codeine", "Metformin"], [12.0, 45.0, 27.0, 8.0], "labelled_bar"),
+              ("Days", ["Mon", "Tue", "Wed"], [300.0, 120.0, 210.0], "barh")]
+    paths = []
+    for name, categories, values, style in charts:
+        spec = ChartSpec(style=style, theme="default", title=f"Patients by {name.lower()}", category_name=name,
+                         categories=categories, series=["Patients"], values=np.array(values)[:, None],
+                         percent=False, decimals=0, legend_outside=False, jpeg_quality=None, size=(6.0, 4.0))
+        paths.append(draw(spec, tmp_path / name))
+    alone = [expert.describe(load_image(p)) for p in paths]
+    for (_, categories, _, _), text in zip(charts, alone):
+        assert all(c in text for c in categories), text
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(lambda p: expert.describe(load_image(p)), paths * 2))
+    assert together == alone * 2
+
+
+def test_pie_slices_are_read_from_printed_percentages(expert, tmp_path):
+    from visual_med_alpaca.data.charts import PlainSpec, draw_plain
+
+    spec = PlainSpec(style="pie", theme="default", title="Share of visits", category_name="Ward",
+                     categories=["North", "South", "East", "West"], series=["Visits"],
+                     values=np.array([[40.0], [30.0], [20.0], [10.0]]), percent=False, decimals=1,
+                     legend_outside=False, jpeg_quality=None, size=(6.0, 4.5))
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
+    got = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
+    assert got == {"North": 0.4, "South": 0.3, "East": 0.2, "West": 0.1}, text
+
+
+def test_eval_takes_a_chartqa_style_folder_and_splits_it_by_name(tmp_path):
+    """A DePlot-format gold.jsonl with only image/table/kind (no id, no style) is scored per kind and split."""
+    from visual_med_alpaca.data.charts import ChartSpec, draw
+    from visual_med_alpaca.eval.charts import evaluate_chart_set, format_metrics, split_of
+
+    (tmp_path / "png").mkdir()
+    lines = []
+    for name, values in (("alpha", [30.0, 72.0, 55.0]), ("beta", [12.0, 45.0, 27.0])):
+        spec = ChartSpec(style="labelled_bar", theme="default", title="", category_name="Ward",
+                         categories=["North", "South", "East"], series=["Beds"], values=np.array(values)[:, None],
+                         percent=False, decimals=0, legend_outside=False, jpeg_quality=None, size=(6.0, 4.0))
+        draw(spec, tmp_path / "png" / name)
+        lines.append(json.dumps({"image": f"png/{name}.png", "table": spec.table().linearize(), "kind": "simple"}))
+    (tmp_path / "gold.jsonl").write_text("\n".join(lines) + "\n")
+    metrics = evaluate_chart_set(tmp_path, progress=False)
+    assert metrics["n"] == 2 and metrics["unread"] == 0 and metrics["by_style"]["simple"]["n"] == 2
+    assert metrics["rms_f1"] >= 0.8, metrics
+    assert any(line.startswith("  kind=simple") for line in format_metrics(metrics))
+    parts = [split_of({"image": f"png/chart_{i}.png"}) for i in range(40)]
+    assert set(parts) == {"dev", "report"} and 10 <= parts.count("dev") <= 30
+    assert split_of({"image": "png/x.png"}) == split_of({"image": "other/x.jpg"})  # by the stem only
+    only_dev = [n for n in ("alpha", "beta") if split_of({"image": f"png/{n}.png"}) == "dev"]
+    if only_dev:
+        assert evaluate_chart_set(tmp_path, progress=False, split="dev")["n"] == len(only_dev)
+
+
+def test_plain_generator_is_reproducible_and_differs_from_studio(tmp_path):
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path / "a", 3, seed=5, progress=False, generator="plain")
+    make_chart_set(tmp_path / "b", 3, seed=5, progress=False, generator="plain")
+    make_chart_set(tmp_path / "c", 3, seed=5, progress=False, generator="studio")
+    gold_a = (tmp_path / "a" / "gold.jsonl").read_text()
+    assert gold_a == (tmp_path / "b" / "gold.jsonl").read_text()
+    assert gold_a != (tmp_path / "c" / "gold.jsonl").read_text()
+    assert all(json.loads(line)["generator"] == "plain" for line in gold_a.splitlines())

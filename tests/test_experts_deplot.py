@@ -28,12 +28,37 @@ def tiny_deplot_dir(tmp_path_factory):
     return path
 
 
-def test_deplot_runs_from_a_local_folder(tiny_deplot_dir):
+def test_deplot_returns_the_decoded_table_and_stops_at_eos(tiny_deplot_dir):
+    """The decoder is steered (a hook on its LM head) to write a known table then EOS: the expert must return
+    exactly that text, without special tokens, and cut it at max_new_tokens."""
+    import torch
+
     from visual_med_alpaca.experts.deplot import DePlotExpert
 
-    expert = DePlotExpert(str(tiny_deplot_dir), max_new_tokens=5, max_patches=64)
-    text = expert.describe(from_pil(Image.new("RGB", (64, 48), "white")))
-    assert isinstance(text, str) and "<pad>" not in text  # decoded without special tokens
+    table = "TITLE | The number of papules <0x0A> Group | Before | After <0x0A> Treatment | 42 | 12"
+    expert = DePlotExpert(str(tiny_deplot_dir), max_new_tokens=64, max_patches=64)
+    tokenizer = expert.processor.tokenizer
+    script = tokenizer(table, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    written = []
+
+    def steer(module, inputs, logits):
+        forced = torch.full_like(logits, -1e4)
+        forced[..., script[min(len(written), len(script) - 1)]] = 0
+        written.append(1)
+        return forced
+
+    handle = expert.model.decoder.lm_head.register_forward_hook(steer)
+    try:
+        chart = from_pil(Image.new("RGB", (64, 48), "white"))
+        text = expert.describe(chart)
+        assert text == tokenizer.decode(script, skip_special_tokens=True).strip() and "| 42 | 12" in text
+        assert "</s>" not in text and "<pad>" not in text
+        written.clear()
+        expert.max_new_tokens = 5
+        short = expert.describe(chart)
+        assert short == tokenizer.decode(script[:5], skip_special_tokens=True).strip()
+    finally:
+        handle.remove()
 
 
 def test_prompt_header_is_drawn_offline_above_the_image():

@@ -11,7 +11,8 @@ from conftest import shared_data
 from helpers_radiology import dicom_file
 
 from visual_med_alpaca.errors import BackendError
-from visual_med_alpaca.experts.radiology import LinearHead, RadiologyExpert
+from visual_med_alpaca.experts.radiology import RadiologyExpert
+from visual_med_alpaca.features import LinearHead
 from visual_med_alpaca.images import load_image
 from visual_med_alpaca.pipeline import Assistant
 from visual_med_alpaca.router import EXPERT_FOR_CLASS
@@ -88,7 +89,7 @@ def test_saved_head_matches_sklearn(tmp_path, n_classes):
     features[:, 0] += np.array([i % n_classes for i in range(60)]) * 2
     pipe, _ = fit_head(features, labels, [0.1, 1.0], seed=0)
     save_head(pipe, tmp_path, "h", {})
-    ours = LinearHead(tmp_path, "h").predict(features)
+    ours = LinearHead(tmp_path / "h.npz", "", dim=16).predict(features)
     theirs = pipe.predict_proba(features)
     for row, expected in zip(ours, theirs):
         assert np.allclose([row[c] for c in pipe.classes_], expected, atol=1e-4)

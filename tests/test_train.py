@@ -35,8 +35,8 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 
 def recipe(tmp_path: Path, model: Path, data: Path, **extra) -> TrainConfig:
     tree = {"model": str(model), "output_dir": str(tmp_path / "run"), "data": {"train": [str(data)], "val_fraction": 0.0},
-            "batch_size": 4, "micro_batch_size": 2, "max_steps": 4, "learning_rate": 3e-3, "save_every": 2,
-            "eval_every": 2, "threads": 1, "max_length": 96, "lora": {"r": 8, "alpha": 16, "dropout": 0.0}}
+            "batch_size": 4, "micro_batch_size": 2, "max_steps": 4, "learning_rate": 3e-3, "save_steps": 2,
+            "eval_steps": 2, "threads": 1, "report_to": ["none"], "max_length": 96, "lora": {"r": 8, "alpha": 16, "dropout": 0.0}}
     tree.update(extra)
     return TrainConfig.model_validate(tree)
 
@@ -79,25 +79,35 @@ def test_pads_never_count_in_the_loss(tiny_llama_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval()
     short, long = sft.encode(RECORDS[1], tok, 96), sft.encode(RECORDS[2], tok, 96)
     with torch.no_grad():
-        alone, n_alone = sft.summed_loss(model, sft.collate([short], tok.pad_token_id))
-        padded, n_both = sft.summed_loss(model, sft.collate([short, long], tok.pad_token_id))
-        other, n_other = sft.summed_loss(model, sft.collate([long], tok.pad_token_id))
-        full, _ = sft.summed_loss(model, sft.collate([short, long], tok.pad_token_id), response_only=False)
-    batch = sft.collate([short, long], tok.pad_token_id)
+        alone, n_alone = sft.summed_loss(model, sft.collate([short], tok))
+        padded, n_both = sft.summed_loss(model, sft.collate([short, long], tok))
+        other, n_other = sft.summed_loss(model, sft.collate([long], tok))
+        full, _ = sft.summed_loss(model, sft.collate([short, long], tok), response_only=False)
+    batch = sft.collate([short, long], tok)
     assert (batch["labels"][batch["attention_mask"] == 0] == sft.IGNORE).all()
     assert n_both == n_alone + n_other
     assert padded.item() == pytest.approx(alone.item() + other.item(), rel=1e-4)
     assert full.item() == pytest.approx(padded.item(), rel=1e-4)  # response-only logits change nothing
 
 
-def test_length_grouping_keeps_padding_waste_low():
+def test_length_grouping_keeps_padding_waste_low_and_is_a_function_of_the_epoch():
     import random
 
     lengths = [random.Random(i).randint(40, 400) for i in range(2000)]
-    grouped = sft.length_grouped_batches(lengths, 4, seed=0)
-    plain = sft.length_grouped_batches(lengths, 4, seed=0, group=False)
-    assert sorted(i for b in grouped for i in b) == list(range(2000))
-    assert sft.padding_waste(lengths, grouped) < 0.10 < sft.padding_waste(lengths, plain)
+
+    def waste(order: list[int]) -> float:
+        batches = [order[i:i + 4] for i in range(0, len(order), 4)]
+        real = sum(lengths[i] for b in batches for i in b)
+        return 1 - real / sum(len(b) * max(lengths[i] for i in b) for b in batches)
+
+    sampler = sft.length_grouped_sampler(lengths, 4, seed=0)
+    first = list(sampler)
+    assert sorted(first) == list(range(2000)) and list(sampler) == first  # same epoch, same order
+    sampler.set_epoch(1)
+    second = list(sampler)
+    assert second != first and sorted(second) == list(range(2000))
+    plain = random.Random(0).sample(range(2000), 2000)
+    assert waste(first) < 0.10 < waste(plain)
 
 
 def test_adapter_saved_not_empty_reloads_to_same_outputs_and_resume_continues(tmp_path, tiny_llama_dir):
@@ -133,12 +143,76 @@ def test_adapter_saved_not_empty_reloads_to_same_outputs_and_resume_continues(tm
     assert (merged_dir / "tokenizer_config.json").is_file()
 
 
+@pytest.mark.parametrize("mode", ["lora", "full"])
+def test_resume_after_a_stop_gives_the_losses_of_an_uninterrupted_run(tmp_path, tiny_llama_dir, mode):
+    """Train 6 steps straight; train 6 again but die in step 3 (after the checkpoint at 2, mid-epoch), resume: the
+    per-step train and eval losses (data order, dropout RNG, optimizer and schedule state) match the uninterrupted
+    run's."""
+    data = write_jsonl(tmp_path / "d.jsonl", [dict(r, output=r["output"] + f" ({i})") for i, r in enumerate(RECORDS * 5)])
+    settings = dict(max_steps=6, save_steps=2, eval_steps=3, learning_rate=3e-3, mode=mode,
+                    lora={"r": 4, "alpha": 8, "dropout": 0.1})
+
+    def cfg_for(out: str) -> TrainConfig:
+        cfg = recipe(tmp_path, tiny_llama_dir, data, output_dir=str(tmp_path / out), **settings)
+        return cfg.model_copy(update={"data": cfg.data.model_copy(update={"val_fraction": 0.2})})
+
+    straight = train(cfg_for("a"), progress=False)
+
+    from visual_med_alpaca.train import sft as sft_module
+
+    calls = []
+    real = sft_module.summed_loss
+
+    def dies_in_step_three(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2 * 2 + 1:  # 2 steps x 2 micro-batches, then step 3
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    cfg = cfg_for("b")
+    sft_module.summed_loss = dies_in_step_three
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg, progress=False)
+    finally:
+        sft_module.summed_loss = real
+    assert [p.name for p in (tmp_path / "b").glob("checkpoint-*")] == ["checkpoint-2"]
+    resumed = train(cfg, resume=True, progress=False)
+    assert [s for s, _ in resumed["train_loss"]] == [1, 2, 3, 4, 5, 6]
+    assert [loss for _, loss in resumed["train_loss"]] == pytest.approx(
+        [loss for _, loss in straight["train_loss"]], rel=1e-5, abs=1e-6)
+    assert [loss for _, loss in resumed["eval_loss"]] == pytest.approx(
+        [loss for _, loss in straight["eval_loss"]], rel=1e-5, abs=1e-6)
+    assert len({round(loss, 6) for _, loss in straight["train_loss"]}) == 6  # the losses do move
+
+
+def test_metrics_go_to_tensorboard_by_default_and_a_missing_tracker_is_a_clear_error(tmp_path, tiny_llama_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 2)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=2, report_to=["tensorboard"])
+    metrics = train(cfg, progress=False)
+    events = list(Path(cfg.output_dir).rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file"
+    scalars = EventAccumulator(str(events[0].parent)).Reload()
+    losses = [e.value for e in scalars.Scalars("train/loss")]
+    assert losses == pytest.approx([loss for _, loss in metrics["train_loss"]], rel=1e-5)
+    assert TrainConfig.model_fields["report_to"].default == ["tensorboard"]
+    with pytest.raises(UserInputError, match="pip install wandb"):
+        import importlib.util
+
+        if importlib.util.find_spec("wandb"):
+            pytest.skip("wandb is installed here")
+        train(recipe(tmp_path, tiny_llama_dir, data, max_steps=1, report_to=["wandb"],
+                     output_dir=str(tmp_path / "w")), progress=False)
+
+
 def test_eos_is_learned_so_generation_stops(tmp_path, tiny_llama_dir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     data = write_jsonl(tmp_path / "d.jsonl", [RECORDS[1]] * 16)
-    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=40, learning_rate=1e-2, micro_batch_size=4,
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=50, learning_rate=1e-2, micro_batch_size=4,
                  lora={"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "down_proj"]})
     train(cfg, progress=False)
     tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
@@ -171,7 +245,7 @@ def test_full_fine_tune_runs_and_saves_a_loadable_model(tmp_path, tiny_llama_dir
 def test_thirty_steps_on_64_real_examples_lower_the_loss(tmp_path):
     from visual_med_alpaca.train.medical_data import alpaca_questions
 
-    records = alpaca_questions(shared_data("medical_meadow", "medical_meadow_small.json"), "meadow", 80)[:64]
+    records = alpaca_questions(shared_data("medical_meadow", "medical_meadow_small.json"), "medical_meadow", 80)[:64]
     data = write_jsonl(tmp_path / "real.jsonl", records)
     model = build_tiny_llama(tmp_path / "tiny", seed=1)
     cfg = recipe(tmp_path, model, data, max_steps=30, batch_size=8, micro_batch_size=8, learning_rate=3e-3,

@@ -121,23 +121,38 @@ def test_llama_cpp_with_adapter_matches_hf_peft_greedy(gemma_random_adapter):
 
 
 @pytest.mark.slow
-def test_adapter_evaluation_compares_base_and_adapter_through_the_harness(tmp_path, gemma_gguf, gemma_random_adapter):
-    """`vmed train eval-adapter`'s core: perplexity, PubMedQA/RQE runs of the eval harness and assistant answers,
-    for base and adapter; the adapter is really applied (its perplexity differs) and the runs are on disk."""
-    from conftest import shared_data
+def test_eval_adapter_command_compares_base_and_adapter_through_the_harness(tmp_path, gemma_random_adapter):
+    """`vmed train eval-adapter`: perplexity, PubMedQA/RQE runs of the eval harness and assistant answers, for
+    base and adapter; the adapter is really applied (its perplexity differs) and the runs are on disk."""
+    import json
+    import subprocess
+    import sys
 
-    from visual_med_alpaca.train.adapter_eval import compare, to_markdown
+    from conftest import REPO, shared_data
 
     adapter_file = gemma_random_adapter[3]
-    heldout = [{"instruction": "What is asthma?", "output": "A long-term disease of the airways of the lungs."}]
-    result = compare(gemma_gguf, adapter_file, heldout, shared_data(), 3, tmp_path / "runs", n_questions=1,
-                     threads=2, progress=lambda _: None)
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text(json.dumps({"instruction": "What is asthma?",
+                                   "output": "A long-term disease of the airways of the lungs."}) + "\n")
+    out = tmp_path / "runs" / "adapter_eval.json"
+    run = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "eval-adapter", str(adapter_file),
+                          "--heldout", str(heldout), "--data-dir", str(shared_data()), "--n-heldout", "1",
+                          "--limit", "3", "--n-questions", "1", "--threads", "2", "--out", str(out)],
+                         cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(out.read_text())
     base, tuned = result["base"], result["adapter"]
     assert base["heldout_perplexity"] != tuned["heldout_perplexity"]
     for name in ("base", "adapter"):
         for benchmark in ("pubmedqa", "mediqa-rqe"):
             assert result[name][benchmark]["n"] == 3
-            assert (tmp_path / "runs" / f"{name}-{benchmark}" / "metrics.json").is_file()
+            assert (tmp_path / "runs" / "adapter_eval" / f"{name}-{benchmark}" / "metrics.json").is_file()
     assert len(base["answers"]) == 1 and all(isinstance(a, str) for a in tuned["answers"].values())
+    from visual_med_alpaca.train.adapter_eval import to_markdown
+
     table = to_markdown(result)
     assert "| What are the symptoms of type 2 diabetes? |" in table and "PubMedQA test accuracy, 3 items" in table
+    missing = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "eval-adapter",
+                              str(tmp_path / "none.gguf"), "--heldout", str(heldout)], cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: need the adapter file")

@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import typer
 
+from .cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ConfigOpt, ModelOpt, SetOpt, assistant_overrides
 from .errors import BackendError, UserInputError
 from .prompts import RESEARCH_NOTICE
 
@@ -19,21 +20,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-# Options shared by every command that loads the assistant.
-ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (see configs/assistant.yaml)")
-SetOpt = typer.Option(None, "--set", help="Override any config key: --set generation.top_k=20 (repeatable)")
-# The language-model choice, the same for ask, serve and eval.
-ModelOpt = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder or hub id | server model name")
-BackendOpt = typer.Option(None, "--backend", help="auto | gguf | hf | openai")
-AdapterOpt = typer.Option(None, "--adapter", help="LoRA adapter (.gguf for gguf, peft folder for hf); 'medical' = the "
-                                                  "shipped adapter of the default model; 'none' = no adapter")
-BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server (openai backend), e.g. http://127.0.0.1:8080/v1")
-
-
-def _overrides(**flags: Any) -> dict[str, Any]:
-    return {key: value for key, value in flags.items() if value is not None}
-
 
 def _assistant(config: Optional[Path], sets: Optional[list[str]], flags: dict[str, Any]):
     from .pipeline import Assistant
@@ -67,13 +53,10 @@ def ask(
     sets: Optional[list[str]] = SetOpt,
 ) -> None:
     """Answer a medical QUESTION, about an image if one is given."""
-    assistant = _assistant(config, sets, _overrides(**{
-        "llm.model": model, "llm.backend": backend, "llm.adapter": adapter, "llm.base_url": base_url,
-        "llm.api_key": api_key, "llm.api_mode": api_mode, "llm.quantization": quantization,
-        "llm.device_map": device_map, "generation.max_new_tokens": max_new_tokens,
-        "generation.temperature": temperature, "generation.top_p": top_p, "generation.top_k": top_k,
-        "generation.repetition_penalty": repetition_penalty, "generation.seed": seed,
-    }))
+    assistant = _assistant(config, sets, assistant_overrides(
+        model=model, backend=backend, adapter=adapter, base_url=base_url, api_key=api_key, api_mode=api_mode,
+        quantization=quantization, device_map=device_map, max_new_tokens=max_new_tokens, temperature=temperature,
+        top_p=top_p, top_k=top_k, repetition_penalty=repetition_penalty, seed=seed))
     stream = assistant.stream(question, image, expert)
     if show_prompt and not as_json:
         typer.secho(f"[expert: {stream.description.expert}]", fg="cyan")
@@ -107,7 +90,7 @@ def describe(
     sets: Optional[list[str]] = SetOpt,
 ) -> None:
     """Run only the router and the visual expert on IMAGE and print the route and the expert's text."""
-    assistant = _assistant(config, sets, _overrides(**{"vision.router": router}))
+    assistant = _assistant(config, sets, assistant_overrides(router=router))
     description = assistant.describe(image, expert)
     if as_json:
         typer.echo(json.dumps(description.to_dict(), ensure_ascii=False, indent=2))
@@ -119,54 +102,42 @@ def describe(
     typer.echo(description.text or "(no image text)")
 
 
-# Verb groups; each concern adds its commands to these from its own `commands.py` module.
-train_app = typer.Typer(help="Train models: LoRA / full fine-tune, captioner, router, radiology heads.", no_args_is_help=True)
-data_app = typer.Typer(help="Build data: instruction sets, chart sets.", no_args_is_help=True)
-eval_app = typer.Typer(help="Evaluate on benchmarks and write metrics JSON.", no_args_is_help=True)
-export_app = typer.Typer(help="Export models: merged weights, GGUF.", no_args_is_help=True)
-app.add_typer(train_app, name="train")
-app.add_typer(data_app, name="data")
-app.add_typer(eval_app, name="eval")
-app.add_typer(export_app, name="export")
-
-# Modules whose import registers commands on the groups above (imports stay light; heavy work is lazy).
-COMMAND_MODULES = [
-    # charts + router:
-    "visual_med_alpaca.data.chart_commands",
-    "visual_med_alpaca.router.commands",
-
-    # radiology + DICOM:
-    "visual_med_alpaca.train.radiology_commands",
-
-    # training + export:
-    "visual_med_alpaca.train.commands",
-
-    # data pipeline:
-    "visual_med_alpaca.data.commands",
-
-    # evaluation:
-    "visual_med_alpaca.eval.commands",
-
-    # vision-language model:
-    "visual_med_alpaca.vlm.commands",
-
-    # serving (demo, serve):
-    "visual_med_alpaca.serve.commands",
-
-]
+def _group(help: str, *parts: typer.Typer) -> typer.Typer:
+    """One verb group from the command sets of several concerns (each defines its own typer.Typer)."""
+    group = typer.Typer(help=help, no_args_is_help=True)
+    for part in parts:
+        group.registered_commands.extend(part.registered_commands)
+    return group
 
 
-def _register_commands() -> None:
-    import importlib
+def _assemble() -> None:
+    """Add every concern's commands (imports stay light; each command imports its heavy work lazily)."""
+    from .data import chart_commands
+    from .data import commands as data_commands
+    from .eval import commands as eval_commands
+    from .router import commands as router_commands
+    from .serve import commands as serve_commands
+    from .train import commands as train_commands
+    from .train import radiology_commands
+    from .vlm import commands as vlm_commands
 
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
+    app.add_typer(_group("Train models: LoRA / full fine-tune, captioner, router, radiology heads, VLM.",
+                         train_commands.train_app, radiology_commands.train_app, router_commands.train_app,
+                         vlm_commands.train_app), name="train")
+    app.add_typer(_group("Build data: instruction sets, chart sets.", data_commands.data_app,
+                         chart_commands.data_app), name="data")
+    app.add_typer(_group("Evaluate on benchmarks and write metrics JSON.", eval_commands.eval_app,
+                         chart_commands.eval_app), name="eval")
+    app.add_typer(_group("Export models: merged weights, GGUF.", train_commands.export_app), name="export")
+    app.registered_commands.extend(serve_commands.app.registered_commands)
+
+
+_assemble()
 
 
 def main() -> None:
     """Console entry point: user errors exit 2, runtime failures 1, each as one line on stderr."""
     try:
-        _register_commands()
         app()
     except UserInputError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
@@ -180,8 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # Run as `python -m visual_med_alpaca.cli` this file is `__main__`, but command modules register on
-    # `visual_med_alpaca.cli.app`: start from that module so their commands exist.
-    from visual_med_alpaca.cli import main as package_main
-
-    package_main()
+    main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -107,6 +108,33 @@ def linear_softmax(features: np.ndarray, mean, scale, coef, intercept) -> np.nda
     logits = ((features - mean) / scale) @ coef.T + intercept
     probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return probs / probs.sum(axis=-1, keepdims=True)
+
+
+class LinearHead:
+    """A trained head on these features, stored as plain arrays (npz, never pickle): the router's and the
+    radiology heads'. `classes` come from the npz or, when a JSON file sits beside it, from that (with `meta`)."""
+
+    def __init__(self, path: str | Path, retrain: str, dim: int | None = FEATURE_DIM):
+        path = Path(path)
+        if not path.is_file():
+            raise BackendError(f"head not found at {path}; {retrain}")
+        with np.load(path, allow_pickle=False) as arrays:
+            self.mean, self.scale = arrays["mean"], arrays["scale"]
+            self.coef, self.intercept = arrays["coef"], arrays["intercept"]
+            npz_classes = arrays["classes"].tolist() if "classes" in arrays.files else None
+        meta_file = path.with_suffix(".json")
+        self.meta: dict = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+        self.classes: list[str] = self.meta.get("classes") or npz_classes or []
+        if dim is not None and self.mean.shape[-1] != dim:
+            raise BackendError(f"head {path} expects {self.mean.shape[-1]}-d image features, this version makes "
+                               f"{dim}-d; {retrain}")
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """(n, classes) softmax over (n, FEATURE_DIM) image features."""
+        return linear_softmax(features, self.mean, self.scale, self.coef, self.intercept)
+
+    def predict(self, features: np.ndarray) -> list[dict[str, float]]:
+        return [dict(zip(self.classes, map(float, row))) for row in self.probabilities(features)]
 
 
 def load_feature_cache(path: Path) -> dict[str, np.ndarray]:

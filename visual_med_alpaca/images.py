@@ -48,7 +48,7 @@ def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
     return image.convert("RGB")
 
 
-def _limit_size(image: Image.Image, notes: list[str]) -> Image.Image:
+def limit_size(image: Image.Image, notes: list[str]) -> Image.Image:
     if max(image.size) > MAX_SIDE:
         original = image.size
         image = image.copy()
@@ -62,7 +62,7 @@ def from_pil(image: Image.Image, source: str = "<memory>") -> LoadedImage:
     notes: list[str] = []
     if image.width < 1 or image.height < 1:
         raise UserInputError("the image is empty (0 pixels)")
-    rgb = _limit_size(_to_rgb(image, notes), notes)
+    rgb = limit_size(_to_rgb(image, notes), notes)
     return LoadedImage(rgb, source=source, format=(image.format or "unknown").lower(), notes=notes)
 
 
@@ -88,14 +88,12 @@ def load_image(path: str | Path) -> LoadedImage:
         raise UserInputError(f"{path} is a directory, not an image file")
     if path.stat().st_size == 0:
         raise UserInputError(f"image file is empty (0 bytes): {path}")
-    if is_dicom(path):
-        from .medical_images import read_dicom
+    if is_dicom(path) or is_nifti(path):  # medical formats decode in medical_images (lazy: pydicom, nibabel)
+        from . import medical_images
 
-        return read_dicom(path)
-    if is_nifti(path):
-        from .medical_images import read_nifti
-
-        return read_nifti(path)
+        kind = "dicom" if is_dicom(path) else "nifti"
+        image, facts, notes = (medical_images.read_dicom if kind == "dicom" else medical_images.read_nifti)(path)
+        return LoadedImage(limit_size(image, notes), source=str(path), format=kind, facts=facts, notes=notes)
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
@@ -106,7 +104,7 @@ def load_image(path: str | Path) -> LoadedImage:
                 if fmt == "jpeg":
                     opened.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode big JPEGs at reduced size
                 opened.load()
-                rgb = _limit_size(_to_rgb(opened, notes), notes)
+                rgb = limit_size(_to_rgb(opened, notes), notes)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserInputError(
             f"{path} is too large to decode safely (over Pillow's {Image.MAX_IMAGE_PIXELS:,}-pixel limit)"

@@ -19,7 +19,6 @@ import numpy as np
 from PIL import Image
 
 from .errors import UserInputError
-from .images import LoadedImage, _limit_size
 
 MODALITY_NAMES = {
     "CT": "CT", "MR": "MRI", "CR": "X-ray", "DX": "X-ray", "DR": "X-ray", "RG": "X-ray", "PX": "X-ray (panoramic)",
@@ -230,8 +229,9 @@ def _dicom_pixels(ds: Any, path: Path, notes: list[str]) -> Image.Image:
     return Image.fromarray(grey, "L").convert("RGB")
 
 
-def read_dicom(path: Path) -> LoadedImage:
-    """A DICOM file -> its (middle) frame as 8-bit RGB plus allow-listed header facts."""
+def read_dicom(path: Path) -> tuple[Image.Image, dict[str, Any], list[str]]:
+    """A DICOM file -> (its (middle) frame as 8-bit RGB, allow-listed header facts, notes); images.load_image
+    wraps it like every other picture."""
     try:
         import pydicom
         from pydicom.errors import InvalidDicomError
@@ -264,11 +264,11 @@ def read_dicom(path: Path) -> LoadedImage:
             raise
         except Exception:  # wrong VR / corrupt values; pydicom's message may quote header values, so drop it
             raise UserInputError(f"{path}: malformed DICOM (a header value has the wrong type or is corrupt)") from None
-    return LoadedImage(_limit_size(image, notes), source=str(path), format="dicom", facts=facts, notes=notes)
+    return image, facts, notes
 
 
-def read_nifti(path: Path) -> LoadedImage:
-    """A NIfTI volume -> its middle axial slice (after reorienting to RAS) plus volume facts."""
+def read_nifti(path: Path) -> tuple[Image.Image, dict[str, Any], list[str]]:
+    """A NIfTI volume -> (its middle axial slice after reorienting to RAS, volume facts, notes)."""
     try:
         import nibabel
         from nibabel.filebasedimages import ImageFileError
@@ -303,4 +303,4 @@ def read_nifti(path: Path) -> LoadedImage:
         data = np.abs(data)
     grey = _to_uint8(np.rot90(np.nan_to_num(data.astype(np.float64))))  # RAS x->right, y->up on screen
     image = Image.fromarray(np.ascontiguousarray(grey), "L").convert("RGB")
-    return LoadedImage(_limit_size(image, notes), source=str(path), format="nifti", facts=facts, notes=notes)
+    return image, facts, notes

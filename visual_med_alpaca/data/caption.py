@@ -4,7 +4,6 @@ when an endpoint is given. Test-split images and images shared with VQA-RAD stay
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 import re
@@ -13,6 +12,7 @@ from pathlib import Path
 from ..errors import UserInputError
 from ..paths import ASSETS
 from .config import SynthesizeConfig
+from .sources import medpix
 from .store import JsonlStore, write_json_atomic
 
 # The instruction lists of LLaVA-Med (Li et al. 2023, appendix), used at random per image.
@@ -40,24 +40,9 @@ TURN = re.compile(r"^\s*(user|assistant)\s*:\s*(.+)$", re.IGNORECASE)
 
 def read_medpix(root: Path, splits: list[str], exclude_vqa_rad: bool = True) -> list[dict]:
     """MedPix 2.0 description records of the given splits, minus images that VQA-RAD also uses."""
-    root = Path(root)
-    excluded: set[str] = set()
-    overlap = root / "overlap_with_vqa_rad.tsv"
-    if exclude_vqa_rad and overlap.is_file():
-        with overlap.open() as handle:
-            for row in csv.reader(handle, delimiter="\t"):
-                excluded.update(cell for cell in row if cell.startswith("MPX"))
-    items = []
-    for split in splits:
-        path = root / "splitted_dataset" / f"descriptions_{split}.jsonl"
-        if not path.is_file():
-            raise UserInputError(f"MedPix split file not found: {path}")
-        for line in path.read_text().splitlines():
-            if line.strip():
-                item = json.loads(line)
-                if item["image"] not in excluded and (item.get("Description") or {}).get("Caption"):
-                    items.append({**item, "split": split})
-    return items
+    excluded = medpix.vqa_rad_overlap(root) if exclude_vqa_rad else set()
+    return [item for item in medpix.read_descriptions(root, splits)
+            if item["image"] not in excluded and medpix.caption(item)]
 
 
 def _clean(text: str) -> str:

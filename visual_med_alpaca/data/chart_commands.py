@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ..cli import data_app, eval_app
+data_app = typer.Typer()
+eval_app = typer.Typer()
 
 
 @data_app.command("make-charts")
@@ -15,27 +16,29 @@ def make_charts(
     out: Path = typer.Option(..., "--out", help="Folder for images/ and gold.jsonl"),
     n: int = typer.Option(200, "--n", min=1, help="Number of charts"),
     seed: int = typer.Option(0, "--seed", help="Same seed -> same charts; reruns resume"),
+    generator: str = typer.Option("studio", "--generator", help="studio (the first) or plain (matplotlib styles)"),
 ) -> None:
     """Draw N random charts with matplotlib and write each with its gold DePlot table."""
     from .charts import make_chart_set
 
-    gold = make_chart_set(out, n, seed)
+    gold = make_chart_set(out, n, seed, generator=generator)
     typer.echo(f"wrote {n} charts and {gold}")
 
 
 @eval_app.command("charts")
 def eval_charts(
-    set_dir: Path = typer.Option(..., "--set", help="Folder made by `vmed data make-charts`"),
+    set_dir: Path = typer.Option(..., "--set", help="Any folder with a DePlot-format gold.jsonl (make-charts, chartqa_dev)"),
     expert: str = typer.Option("chart", "--expert", "-e", help="chart (offline) or deplot"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N charts"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Metrics JSON (default: SET/metrics_<expert>.json)"),
+    split: str = typer.Option("all", "--split", help="all, dev or report (sha1 of the file stem: even = dev)"),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Only these chart ids / file names (repeatable)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Metrics JSON (default: SET/metrics_<expert>.json, "
+                                       "or runs/eval_charts/<set>/ when SET is read-only)"),
 ) -> None:
-    """Report RMS-F1, RNSS, failure rate and seconds per chart of a chart expert on a chart set."""
-    from ..eval.charts import evaluate_chart_set
+    """Report RMS-F1, RNSS, unread charts and seconds per chart, overall and per kind."""
+    from ..eval.charts import evaluate_chart_set, format_metrics
 
-    m = evaluate_chart_set(set_dir, expert, limit, out)
-    typer.echo(f"{m['expert']} on {m['n']} charts: RMS-F1 {m['rms_f1']:.3f}  RNSS {m['rnss']:.3f}  "
-               f"failures {m['failure_rate']:.1%}  {m['seconds_per_chart']:.2f} s/chart")
-    for style, s in m["by_style"].items():
-        typer.echo(f"  {style:<14} n={s['n']:<4} RMS-F1 {s['rms_f1']:.3f}  RNSS {s['rnss']:.3f}  failures {s['failure_rate']:.0%}")
+    m = evaluate_chart_set(set_dir, expert, limit, out, split=split, only=only)
+    for line in format_metrics(m):
+        typer.echo(line)
     typer.echo(f"metrics: {m['metrics_file']}")

@@ -1,9 +1,14 @@
 """Synthetic charts with gold tables: matplotlib draws a random table, the table is the answer key.
 
-Each chart is drawn from its own RNG (seed, index), so a set is reproducible and an interrupted run
-resumes where it stopped. Styles: vertical / horizontal bars, grouped, stacked, lines with and without
-markers, printed value labels, percent axes, light / dark / ggplot themes, legends inside or outside,
-and JPEG re-encoding.
+Two generators, so a score is not the fit to one drawing style:
+- `studio` (the first): vertical / horizontal bars, grouped, stacked, lines with and without markers,
+  printed value labels, percent axes, light / dark / ggplot themes, legends inside or outside, JPEG.
+- `plain`: matplotlib's own defaults and built-in styles (classic, bmh, fivethirtyeight, Solarize_Light2,
+  grayscale, tableau-colorblind10, seaborn-v0_8-*, dark_background), legends where matplotlib puts them
+  ('best', any corner, outside, none), value labels on or off, horizontal grouped / stacked bars, pies,
+  lines without markers, thousand-separated, percent and log axes, small and large pictures, JPEG.
+Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
+run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -148,21 +153,186 @@ def draw(spec: ChartSpec, path: Path) -> Path:
     return jpg
 
 
-def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True) -> Path:
+# -- the second generator: matplotlib as people use it --------------------------------------------------------
+PLAIN_STYLES = ("bar", "barh", "grouped", "grouped_h", "stacked", "stacked_h", "line", "line_markers", "pie")
+PLAIN_THEMES = ("default", "classic", "bmh", "fivethirtyeight", "Solarize_Light2", "grayscale", "tableau-colorblind10",
+                "seaborn-v0_8", "seaborn-v0_8-darkgrid", "seaborn-v0_8-white", "dark_background", "ggplot")
+LEGEND_PLACES = ("best", "upper right", "upper left", "lower right", "lower left", "center right", "outside", "none")
+
+
+@dataclass
+class PlainSpec(ChartSpec):
+    legend: str = "best"
+    value_labels: bool = False
+    thousands: bool = False
+    log: bool = False
+    grid: bool = False
+    dpi: int = 100
+
+    def table(self) -> Table:
+        if self.style == "pie":
+            rows = [[cat, f"{v:.{self.decimals}f}%"] for cat, v in zip(self.categories, self.values[:, 0])]
+            return Table(self.title, [self.category_name, self.series[0]], rows)
+        return super().table()
+
+
+def random_plain_spec(rng: np.random.Generator) -> PlainSpec:
+    style = str(rng.choice(PLAIN_STYLES))
+    which = int(rng.integers(len(CATEGORY_SETS)))
+    pool = CATEGORY_SETS[which]
+    n_cat = int(rng.integers(3, min(7, len(pool)) + 1))
+    start = int(rng.integers(0, len(pool) - n_cat + 1))
+    categories = pool[start:start + n_cat]
+    single = style in ("bar", "barh", "pie")
+    n_series = 1 if single else int(rng.integers(2, 4))
+    if style.startswith("line"):
+        n_series = int(rng.integers(1, 4))
+    measure = str(rng.choice(MEASURES))
+    series = [measure] if n_series == 1 else [str(s) for s in rng.choice(SERIES_NAMES, n_series, replace=False)]
+    log = style in ("bar", "line", "line_markers") and rng.random() < 0.12
+    percent = style != "pie" and not style.startswith("stacked") and not log and rng.random() < 0.2
+    thousands = not percent and not log and style != "pie" and rng.random() < 0.25
+    scale = 100.0 if percent else (float(rng.choice([2000, 5000, 20000, 90000])) if thousands else float(rng.choice([10, 40, 100, 800])))
+    if style == "pie":
+        shares = rng.dirichlet(np.full(n_cat, 2.0)) * 100
+        values = np.round(shares, 1)[:, None]
+        decimals = 1
+    else:
+        low = 0.1 if not style.startswith("line") else rng.uniform(0.2, 0.6)
+        values = rng.uniform(low, 1.0, size=(n_cat, n_series)) * scale
+        if log:
+            values = 10 ** rng.uniform(0.3, 3.7, size=(n_cat, n_series))
+        if style.startswith("stacked"):
+            values /= n_series
+        decimals = 1 if scale <= 10 and not log else 0
+        values = np.round(values, decimals)
+    title = str(rng.choice(TITLES)).format(m=measure, c=CATEGORY_NAMES[which].lower())
+    small = rng.random() < 0.15
+    return PlainSpec(
+        style=style, theme=str(rng.choice(PLAIN_THEMES)), title=title, category_name=CATEGORY_NAMES[which],
+        categories=list(categories), series=series, values=values, percent=percent, decimals=decimals,
+        legend_outside=False, jpeg_quality=int(rng.integers(55, 90)) if rng.random() < 0.3 else None,
+        size=(4.2, 3.2) if small else (float(rng.uniform(6.0, 10.0)), float(rng.uniform(4.0, 6.5))),
+        legend=str(rng.choice(LEGEND_PLACES)), value_labels=bool(rng.random() < 0.4), thousands=thousands,
+        log=log, grid=bool(rng.random() < 0.4), dpi=int(rng.choice([72, 100, 100, 150])),
+    )
+
+
+def draw_plain(spec: PlainSpec, path: Path) -> Path:
+    """Render a `plain` chart: matplotlib's styles and defaults, as a user would plot it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+    with plt.style.context(spec.theme):
+        fig, ax = plt.subplots(figsize=spec.size, dpi=spec.dpi)
+        n_cat, n_series = spec.values.shape
+        x = np.arange(n_cat)
+        fmt = (lambda v: f"{v:,.{spec.decimals}f}") if spec.thousands else (lambda v: f"{v:.{spec.decimals}f}")
+        containers = []
+        horizontal = spec.style in ("barh", "grouped_h", "stacked_h")
+        if spec.style == "pie":
+            ax.pie(spec.values[:, 0], labels=spec.categories, autopct=f"%1.{spec.decimals}f%%", startangle=90)
+            ax.axis("equal")
+        elif spec.style in ("bar", "barh"):
+            plot = ax.barh if horizontal else ax.bar
+            containers.append(plot(x, spec.values[:, 0]))
+        elif spec.style in ("grouped", "grouped_h"):
+            width = 0.8 / n_series
+            for j in range(n_series):
+                offset = x - 0.4 + width * (j + 0.5)
+                plot = ax.barh if horizontal else ax.bar
+                containers.append(plot(offset, spec.values[:, j], width, label=spec.series[j]))
+        elif spec.style in ("stacked", "stacked_h"):
+            bottom = np.zeros(n_cat)
+            for j in range(n_series):
+                if horizontal:
+                    containers.append(ax.barh(x, spec.values[:, j], 0.7, left=bottom, label=spec.series[j]))
+                else:
+                    containers.append(ax.bar(x, spec.values[:, j], 0.7, bottom=bottom, label=spec.series[j]))
+                bottom += spec.values[:, j]
+        else:
+            marker = "o" if spec.style == "line_markers" else None
+            for j in range(n_series):
+                ax.plot(x, spec.values[:, j], marker=marker, label=spec.series[j])
+                if spec.value_labels:
+                    for xi, v in zip(x, spec.values[:, j]):
+                        ax.annotate(fmt(v) + ("%" if spec.percent else ""), (xi, v), textcoords="offset points",
+                                    xytext=(0, 5), ha="center", fontsize=8)
+        if spec.value_labels and containers:
+            for container in containers:
+                values = container.datavalues
+                texts = [fmt(v) + ("%" if spec.percent else "") for v in values]
+                ax.bar_label(container, labels=texts, label_type="center" if spec.style.startswith("stacked") else "edge",
+                             padding=2, fontsize=8)
+        if spec.style != "pie":
+            if horizontal:
+                ax.set_yticks(x, spec.categories)
+                ax.set_ylabel(spec.category_name)
+                ax.set_xlabel(spec.series[0] if n_series == 1 else "")
+                value_axis = ax.xaxis
+            else:
+                ax.set_xticks(x, spec.categories)
+                ax.set_xlabel(spec.category_name)
+                ax.set_ylabel(spec.series[0] if n_series == 1 else "")
+                value_axis = ax.yaxis
+            if spec.log:
+                (ax.set_xscale if horizontal else ax.set_yscale)("log")
+            elif spec.percent:
+                value_axis.set_major_formatter(PercentFormatter(decimals=0))
+            elif spec.thousands:
+                value_axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            if spec.grid:
+                ax.grid(True, axis="x" if horizontal else "y", alpha=0.5)
+        if n_series > 1 and spec.legend != "none":
+            if spec.legend == "outside":
+                ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+            else:
+                ax.legend(loc=spec.legend)
+        ax.set_title(spec.title)
+        fig.tight_layout()
+        png = path.with_suffix(".png")
+        fig.savefig(png)
+        plt.close(fig)
+    if spec.jpeg_quality is None:
+        return png
+    from PIL import Image
+
+    jpg = path.with_suffix(".jpg")
+    Image.open(png).convert("RGB").save(jpg, quality=spec.jpeg_quality)
+    png.unlink()
+    return jpg
+
+
+GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain)}
+
+
+def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, generator: str = "studio") -> Path:
     """Write `n` charts and `gold.jsonl` (id, image, style, theme, table) under `out`; resumes."""
     from tqdm import tqdm
 
+    from ..errors import UserInputError
+
+    if generator not in GENERATORS:
+        raise UserInputError(f"unknown chart generator '{generator}'; choose one of: {', '.join(GENERATORS)}")
+    make_spec, render = GENERATORS[generator]
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     records = []
     for index in tqdm(range(n), desc="charts", disable=not progress):
-        spec = random_spec(np.random.default_rng([seed, index]))
+        # the studio generator keeps its original RNG stream, so its earlier sets are drawn again unchanged
+        rng = np.random.default_rng([seed, index] if generator == "studio" else [seed, index, 2])
+        spec = make_spec(rng)
         stem = out / "images" / f"chart_{index:05d}"
         existing = [p for p in (stem.with_suffix(".png"), stem.with_suffix(".jpg")) if p.exists()]
-        image = existing[0] if existing else draw(spec, stem)
+        image = existing[0] if existing else render(spec, stem)
         records.append({"id": f"chart_{index:05d}", "image": str(image.relative_to(out)), "style": spec.style,
-                        "theme": spec.theme, "jpeg": spec.jpeg_quality is not None, "table": spec.table().linearize()})
+                        "generator": generator, "theme": spec.theme, "jpeg": spec.jpeg_quality is not None,
+                        "table": spec.table().linearize()})
     gold = out / "gold.jsonl"
     gold.write_text("".join(json.dumps(r) + "\n" for r in records))
-    (out / "README.txt").write_text(f"Synthetic charts: vmed data make-charts --out {out} --n {n} --seed {seed}\n")
+    (out / "README.txt").write_text(f"Synthetic charts: vmed data make-charts --out {out} --n {n} --seed {seed} "
+                                    f"--generator {generator}\n")
     return gold

@@ -6,13 +6,16 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import UserInputError
+from ..paths import data_dir
 from .config import CollectConfig
 from .sources import load_source
 from .store import JsonlStore
 
 
 def source_path(config: CollectConfig, name: str) -> Path:
-    return Path(config.paths.get(name) or Path(config.data_root) / load_source(name).default_path)
+    if config.paths.get(name):
+        return Path(config.paths[name])
+    return data_dir(config.data_root) / load_source(name).default_path
 
 
 def collect(config: CollectConfig, out: Path, log=print) -> Counter:

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..cli import data_app
+data_app = typer.Typer()
 
 WorkdirOpt = typer.Option(Path("runs/data"), "--workdir", "-w", help="Directory holding every stage's files")
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML recipe (see configs/data.yaml)")
@@ -31,7 +31,7 @@ def _show(payload: dict) -> None:
 @data_app.command("collect")
 def collect_cmd(
     workdir: Path = WorkdirOpt,
-    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Folder with the sources (default ../shared/data)"),
+    data_root: Optional[Path] = typer.Option(None, "--data-dir", "--data-root", help="Folder with the sources (default $VMED_DATA_DIR, else ../shared/data)"),
     sources: Optional[list[str]] = typer.Option(None, "--source", help="Only these readers (repeatable)"),
     paths: Optional[list[str]] = typer.Option(None, "--path", help="NAME=PATH for one source, e.g. medqa=train.jsonl"),
     config: Optional[Path] = ConfigOpt,
@@ -178,7 +178,8 @@ def export_cmd(
 
 @data_app.command("caption-instruct")
 def caption_instruct_cmd(
-    medpix: Path = typer.Option(Path("../shared/data/medpix2"), "--medpix", help="MedPix 2.0 folder"),
+    medpix: Optional[Path] = typer.Option(None, "--medpix", help="MedPix 2.0 folder (default <data dir>/medpix2)"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data folder (default $VMED_DATA_DIR, else ../shared/data)"),
     workdir: Path = WorkdirOpt,
     splits: list[str] = typer.Option(["train", "dev"], "--split", help="MedPix splits (test stays out by default)"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Endpoint for multi-turn conversations (none: descriptions only)"),
@@ -196,6 +197,9 @@ def caption_instruct_cmd(
     from ..errors import UserInputError
     from .caption import caption_instruct
 
+    from ..paths import data_dir as resolve_data_dir
+
+    medpix = medpix or resolve_data_dir(data_dir, "medpix2") / "medpix2"
     if not medpix.is_dir():
         raise UserInputError(f"MedPix folder not found: {medpix}")
     synth = None

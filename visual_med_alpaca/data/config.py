@@ -7,11 +7,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 
 from ..config import Strict
-from .sources import DEFAULT_DATA_ROOT, SOURCES
+from .sources import SOURCES
 
 
 class CollectConfig(Strict):
-    data_root: Path = DEFAULT_DATA_ROOT
+    data_root: Path | None = Field(None, description="folder with the sources (default: paths.data_dir)")
     sources: list[str] = Field(default_factory=lambda: [s for s in SOURCES if s != "medqa"],
                                description="readers to run (medqa needs a MedQA-style JSONL, absent from shared data)")
     paths: dict[str, Path] = Field(default_factory=dict, description="per-source path; default data_root/<source path>")

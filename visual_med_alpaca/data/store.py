@@ -7,7 +7,7 @@ already present, so no record is lost or written twice.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -34,6 +34,34 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
             raise UserInputError(f"{path}:{number} is not valid JSON") from None
 
 
+@contextlib.contextmanager
+def exclusive(path: str | Path, busy: str):
+    """Hold `path` (a lock file) for one writer; a second one gets UserInputError(busy) at once. A kernel lock
+    (filelock -> flock), so a killed writer's lock is gone the moment the process dies: no stale pid files."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UserInputError(busy) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def repair_torn_tail(path: str | Path) -> None:
+    """Cut a torn last line left by a crash mid-write, so appending starts on a clean line."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as handle:
+        data = handle.read()
+        if not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
 class JsonlStore:
     """An append-only JSONL file of records keyed by `id`; `ids` holds what is already written.
 
@@ -47,24 +75,13 @@ class JsonlStore:
         self.sync_every = sync_every
         self._unsynced = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair()
+        # one writer per file: two runs of a stage would interleave and duplicate records
+        self._lock = exclusive(self.path.with_name(self.path.name + ".lock"),
+                               f"another process is writing {self.path}; wait for it or stop it first")
+        self._lock.__enter__()
+        repair_torn_tail(self.path)
         self.ids: set[str] = {record["id"] for record in read_jsonl(self.path)} if self.path.exists() else set()
         self._handle = self.path.open("a", encoding="utf-8")
-        try:  # one writer per file: two runs of a stage would interleave and duplicate records
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._handle.close()
-            raise UserInputError(f"another process is writing {self.path}; wait for it or stop it first") from None
-
-    def _repair(self) -> None:
-        """Cut a torn last line left by a crash mid-write, so the file stays valid JSONL."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        with self.path.open("rb+") as handle:
-            data = handle.read()
-            if data.endswith(b"\n"):
-                return
-            handle.truncate(data.rfind(b"\n") + 1)
 
     def __contains__(self, record_id: str) -> bool:
         return record_id in self.ids
@@ -87,6 +104,7 @@ class JsonlStore:
             self._handle.flush()
             os.fsync(self._handle.fileno())
             self._handle.close()
+            self._lock.__exit__(None, None, None)
 
     def __enter__(self) -> JsonlStore:
         return self

@@ -1,8 +1,20 @@
-"""Score a chart expert on a chart set with gold tables (from `vmed data make-charts`): RMS, RNSS, speed."""
+"""Score a chart expert on any folder with a DePlot-format gold.jsonl: RMS-F1, RNSS, unread, speed, per kind.
+
+A set is `DIR/gold.jsonl` with one `{"image": <path under DIR>, "table": <DePlot linearized table>}` per line,
+plus optional `id`, `style` (synthetic sets) or `kind` (chartqa_dev: simple/complex). Scores are reported overall,
+per gold kind/style, per source (the file-name family: Statista two_col/multi_col, Pew, OWID, OECD) and per chart
+type as the expert itself detected it (bar, hbar, line, pie, ...: a detected type, not a gold label).
+
+`split` keeps a development part apart from a report part without looking at items: a chart belongs to `dev`
+when the sha1 of its file stem is even, else to `report` (fixed before any chart was inspected).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -11,53 +23,132 @@ from ..errors import UserInputError
 from .metrics.chart import parse_table, rms, rnss
 
 FAILURE_PREFIX = "The chart could not be read"
+SPLITS = ("all", "dev", "report")
 
 
 def read_gold(set_dir: Path) -> list[dict]:
     gold = Path(set_dir) / "gold.jsonl"
     if not gold.is_file():
         raise UserInputError(f"{set_dir} has no gold.jsonl; make one with: vmed data make-charts --out {set_dir}")
-    return [json.loads(line) for line in gold.read_text().splitlines() if line.strip()]
+    items = []
+    for number, line in enumerate(gold.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            raise UserInputError(f"{gold}:{number} is not JSON") from None
+        if not isinstance(item, dict) or "image" not in item or "table" not in item:
+            raise UserInputError(f"{gold}:{number} needs 'image' and 'table'")
+        item.setdefault("id", Path(item["image"]).stem)
+        items.append(item)
+    return items
+
+
+def split_of(item: dict) -> str:
+    """'dev' or 'report', by the parity of sha1(file stem): decided by the name, never by the content."""
+    stem = Path(item["image"]).stem
+    return "dev" if int(hashlib.sha1(stem.encode()).hexdigest(), 16) % 2 == 0 else "report"
+
+
+def source_of(item: dict) -> str:
+    """The chart family by file name (ChartQA names carry it); 'synthetic' for sets with a style."""
+    stem = Path(item["image"]).stem
+    if item.get("style") is not None:
+        return "synthetic"
+    if stem.startswith(("two_col", "multi_col")):
+        return "statista"
+    if stem.startswith("OECD"):
+        return "oecd"
+    if re.fullmatch(r"\d{14}", stem):
+        return "owid"
+    if stem.isdigit():
+        return "pew"
+    return "other"
+
+
+def _out_path(set_dir: Path, expert_name: str, split: str, out: Path | None) -> Path:
+    if out:
+        return Path(out)
+    name = f"metrics_{expert_name}.json" if split == "all" else f"metrics_{expert_name}_{split}.json"
+    if os.access(set_dir, os.W_OK):
+        return set_dir / name
+    return Path("runs") / "eval_charts" / set_dir.name / name  # read-only sets (../shared) are not written to
+
+
+def summary(group: list[dict]) -> dict:
+    n = len(group)
+    return {"n": n, "rms_f1": sum(r["rms_f1"] for r in group) / n, "rnss": sum(r["rnss"] for r in group) / n,
+            "failure_rate": sum(r["failed"] for r in group) / n, "unread": sum(r["failed"] for r in group),
+            "seconds_per_chart": sum(r["seconds"] for r in group) / n}
 
 
 def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | None = None,
-                       out: Path | None = None, progress: bool = True) -> dict:
+                       out: Path | None = None, progress: bool = True, split: str = "all",
+                       only: list[str] | None = None) -> dict:
     """Run the expert on every chart (after one warm-up) and write metrics JSON + predictions JSONL."""
     from tqdm import tqdm
 
     from ..experts import load_expert
     from ..images import load_image
 
+    if split not in SPLITS:
+        raise UserInputError(f"--split must be one of {', '.join(SPLITS)}")
     set_dir = Path(set_dir)
-    items = read_gold(set_dir)[:limit]
+    items = [item for item in read_gold(set_dir) if split == "all" or split_of(item) == split]
+    if only:
+        items = [item for item in items if item["id"] in only or Path(item["image"]).name in only]
+    items = items[:limit]
     if not items:
-        raise UserInputError(f"{set_dir}/gold.jsonl lists no charts")
+        raise UserInputError(f"{set_dir}/gold.jsonl lists no charts (split {split})")
     expert = load_expert(expert_name)
+    read = getattr(expert, "read", None)  # experts that also say which chart type they saw
     expert.describe(load_image(set_dir / items[0]["image"]))  # warm-up: model load and first-call costs
-    rows, by_style = [], defaultdict(list)
+    rows = []
+    groups: dict[str, dict[str, list]] = {"kind": defaultdict(list), "source": defaultdict(list), "detected": defaultdict(list)}
     for item in tqdm(items, desc=f"eval {expert_name}", disable=not progress):
         image = load_image(set_dir / item["image"])
         start = time.perf_counter()
-        text = expert.describe(image)
+        if read is not None:
+            reading = read(image)
+            text, detected = reading.text, reading.kind
+        else:
+            text, detected = expert.describe(image), None
         seconds = time.perf_counter() - start
         failed = text.startswith(FAILURE_PREFIX) or not parse_table(text).rows
         scores = rms(item["table"], "" if failed else text)
-        row = {"id": item["id"], "style": item.get("style"), "failed": failed, "seconds": round(seconds, 3),
+        kind = item.get("style") or item.get("kind")
+        row = {"id": item["id"], "image": item["image"], "kind": kind, "split": split_of(item),
+               "detected": "unread" if failed else detected, "failed": failed, "seconds": round(seconds, 3),
                "rms_f1": scores["f1"], "rms_precision": scores["precision"], "rms_recall": scores["recall"],
                "rnss": 0.0 if failed else rnss(item["table"], text), "prediction": text}
         rows.append(row)
-        by_style[row["style"]].append(row)
+        groups["kind"][kind].append(row)
+        groups["source"][source_of(item)].append(row)
+        if row["detected"] is not None:
+            groups["detected"][row["detected"]].append(row)
 
-    def summary(group: list[dict]) -> dict:
-        n = len(group)
-        return {"n": n, "rms_f1": sum(r["rms_f1"] for r in group) / n, "rnss": sum(r["rnss"] for r in group) / n,
-                "failure_rate": sum(r["failed"] for r in group) / n,
-                "seconds_per_chart": sum(r["seconds"] for r in group) / n}
-
-    metrics = {"set": str(set_dir), "expert": expert_name, **summary(rows),
-               "by_style": {style: summary(group) for style, group in sorted(by_style.items())}}
-    out = Path(out) if out else set_dir / f"metrics_{expert_name}.json"
+    metrics = {"set": str(set_dir), "expert": expert_name, "split": split, **summary(rows),
+               "by_style": {str(k): summary(g) for k, g in sorted(groups["kind"].items(), key=lambda kv: str(kv[0]))},
+               "by_source": {k: summary(g) for k, g in sorted(groups["source"].items())},
+               "by_detected": {k: summary(g) for k, g in sorted(groups["detected"].items())}}
+    out = _out_path(set_dir, expert_name, split, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2))
     out.with_suffix(".predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     metrics["metrics_file"] = str(out)
     return metrics
+
+
+def format_metrics(m: dict) -> list[str]:
+    """The printed table: overall, then per kind, per source and per detected chart type."""
+    lines = [f"{m['expert']} on {m['n']} charts ({m['set']}, split {m['split']}): RMS-F1 {m['rms_f1']:.3f}  "
+             f"RNSS {m['rnss']:.3f}  unread {m['unread']}/{m['n']} ({m['failure_rate']:.1%})  "
+             f"{m['seconds_per_chart']:.2f} s/chart",
+             f"  {'group':<22} {'n':>4} {'RMS-F1':>7} {'RNSS':>6} {'unread':>7} {'s/chart':>8}"]
+    for title, key in (("kind", "by_style"), ("source", "by_source"), ("detected type", "by_detected")):
+        for name, s in m.get(key, {}).items():
+            label = f"{title}={name}"
+            lines.append(f"  {label:<22} {s['n']:>4} {s['rms_f1']:>7.3f} {s['rnss']:>6.3f} {s['unread']:>7} "
+                         f"{s['seconds_per_chart']:>8.2f}")
+    return lines

@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
-from ..cli import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, eval_app
+from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, assistant_overrides
+
+eval_app = typer.Typer()
 
 # Benchmark names are listed here (not imported) to keep `vmed --help` light; a test checks they match.
 BENCHMARK_HELP = {
@@ -44,11 +46,10 @@ def _make_command(name: str):
         from .runner import METRICS, PREDICTIONS, EvalConfig, Evaluator
 
         flags = {
-            "benchmark": name, "assistant.llm.model": model, "assistant.llm.backend": backend,
-            "assistant.llm.adapter": adapter, "assistant.llm.base_url": base_url, "expert": expert, "mode": mode,
-            "limit": limit, "subset": subset, "out": str(out) if out else None,
-            "data_dir": str(data_dir) if data_dir else None, "assistant.generation.max_new_tokens": max_new_tokens,
-            "assistant.llm.threads": threads,
+            "benchmark": name, "expert": expert, "mode": mode, "limit": limit, "subset": subset,
+            "out": str(out) if out else None, "data_dir": str(data_dir) if data_dir else None,
+            **assistant_overrides("assistant.", model=model, backend=backend, adapter=adapter, base_url=base_url,
+                                  max_new_tokens=max_new_tokens, threads=threads),
         }
         cfg = load_config(EvalConfig, config, flags, sets=sets)
         if restart:

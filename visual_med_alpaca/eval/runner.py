@@ -6,9 +6,7 @@ flight; a rerun with the same --out skips the ids already in predictions.jsonl.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import platform
 import time
 from collections import Counter
@@ -18,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
+from ..data.store import exclusive, read_jsonl, repair_torn_tail
 from ..errors import UserInputError
 from ..prompts import build_prompt
 from .benchmarks import BENCHMARKS, Item, load_benchmark
@@ -60,19 +59,9 @@ def read_predictions(path: Path, repair: bool = False) -> list[dict]:
     `repair` (only the folder's one writer does that) cut off the file so appending starts clean."""
     if not path.is_file():
         return []
-    raw = path.read_bytes()
-    if raw and not raw.endswith(b"\n"):
-        raw = raw[: raw.rfind(b"\n") + 1]
-        if repair:
-            path.write_bytes(raw)
-    records = []
-    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise UserInputError(f"{path} line {number} is not JSON; fix or delete the file") from None
-    return records
+    if repair:
+        repair_torn_tail(path)
+    return list(read_jsonl(path))
 
 
 def _run_identity(config: EvalConfig, mode: str) -> dict[str, Any]:
@@ -116,7 +105,7 @@ class Evaluator:
     def run(self) -> dict[str, Any]:
         out = self.config.out_dir()
         out.mkdir(parents=True, exist_ok=True)
-        with _folder_lock(out):
+        with exclusive(out / "run.lock", f"another evaluation is writing to {out}; wait for it or use another --out"):
             return self._run(out)
 
     def _run(self, out: Path) -> dict[str, Any]:
@@ -219,36 +208,6 @@ class Evaluator:
         }
         (out / METRICS).write_text(json.dumps(result, indent=2) + "\n")
         return result
-
-
-@contextlib.contextmanager
-def _folder_lock(out: Path):
-    """One writer per output folder: a second run appending to the same predictions would corrupt them."""
-    lock = out / "run.lock"
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        pid = lock.read_text().strip()
-        if pid.isdigit() and _alive(int(pid)):
-            raise UserInputError(f"another evaluation (pid {pid}) is writing to {out}; wait for it or use another --out") from None
-        lock.unlink(missing_ok=True)  # left by a run that was killed
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    os.write(fd, str(os.getpid()).encode())
-    os.close(fd)
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def compute_metrics(task: str, records: list[dict], labels: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -13,7 +13,8 @@ says so and no number is made up.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -24,6 +25,13 @@ from ..images import LoadedImage
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
 _NUMBER = re.compile(r"^[-−–]?[$€£]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$|^[-−–]?[$€£]?\d*\.?\d+%?$")
+# A printed value label: sign, currency, digits with ',' / ' ' thousand separators, decimals, '%', and a short
+# unit after it ('175.09 g', '3.5bn', '12 kg', '1,2 m') that is dropped; the whole label must be this.
+_VALUE = re.compile(r"^(?P<sign>[-−–+]?)\s*(?:[$€£¥₹]|US\$|USD|EUR|GBP)?\s*(?P<num>\d{1,4}(?:[, ]\d{3})+(?:\.\d+)?|\d*\.?\d+)"
+                    r"\s*(?P<pct>%?)\s*(?P<unit>[A-Za-zµ°²³/$€£]{0,8}\.?)\*?$")
+# Words of a publisher's page chrome that are never chart content (Statista's footer, notes and sources).
+_CHROME = re.compile(r"statista|additional information|show source|^source|^note|©|our world|in data|research center|"
+                     r"cc by|\.org|\.com|https?:|www\.", re.I)
 
 
 @dataclass
@@ -33,6 +41,7 @@ class TextBox:
     y0: float
     x1: float
     y1: float
+    src: TextBox | None = field(default=None, repr=False, compare=False)  # the box in the upright original
 
     @property
     def cx(self) -> float:
@@ -50,9 +59,13 @@ class TextBox:
     def number(self) -> float | None:
         return parse_number(self.text)
 
+    @property
+    def original(self) -> TextBox:
+        return self.src or self
+
     def rotated(self, width: int) -> TextBox:
         """The same box after np.rot90 (a quarter turn counter-clockwise) of a picture `width` wide."""
-        return replace(self, x0=self.y0, x1=self.y1, y0=width - 1 - self.x1, y1=width - 1 - self.x0)
+        return replace(self, x0=self.y0, x1=self.y1, y0=width - 1 - self.x1, y1=width - 1 - self.x0, src=self.original)
 
 
 def parse_number(text: str) -> float | None:
@@ -65,6 +78,22 @@ def parse_number(text: str) -> float | None:
         return float(cleaned)
     except ValueError:
         return None
+
+
+def parse_value(text: str) -> tuple[float, str] | None:
+    """A printed value label -> (number, normalised text): '2 184.06%' -> (2184.06, '2184.06%'),
+    '175.09 g' -> (175.09, '175.09'), '$1,250' -> (1250, '1250'); None for anything else."""
+    match = _VALUE.match(text.strip().replace("O", "0") if re.search(r"\d", text) else "")
+    if not match:
+        return None
+    number = match["num"].replace(",", "").replace(" ", "")
+    if match["sign"] in "-−–" and match["sign"]:
+        number = "-" + number
+    try:
+        value = float(number)
+    except ValueError:
+        return None
+    return value, number + match["pct"]
 
 
 @dataclass
@@ -186,8 +215,20 @@ class ChartReadError(Exception):
     """Raised inside the reader when a chart cannot be read; the message goes to the user."""
 
 
+@dataclass
+class ChartReading:
+    """What the expert read: the DePlot table text (or the could-not-be-read sentence) and the chart type it
+    took the picture for (bar, hbar, grouped, stacked, line, ...; 'unread' when it gave no table)."""
+
+    text: str
+    kind: str
+
+
 class ChartExpert:
-    """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none."""
+    """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
+
+    Safe to share between threads: a call keeps all its state in local variables; only the OCR engine is
+    shared, and its calls are serialised by a lock (rapidocr keeps the last call's flags on the engine)."""
 
     name = "chart"
 
@@ -201,10 +242,15 @@ class ChartExpert:
             "Det.limit_type": "min", "Det.limit_side_len": 736,  # small charts are upscaled: tick labels need it
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         })
+        self._ocr_lock = threading.Lock()
 
     # -- OCR -------------------------------------------------------------------------------------------
+    def _run_ocr(self, rgb: np.ndarray, detect: bool):
+        with self._ocr_lock:  # explicit flags: the engine keeps the last call's
+            return self.ocr(rgb, use_det=detect, use_cls=False, use_rec=True)
+
     def read_text(self, rgb: np.ndarray) -> list[TextBox]:
-        result = self.ocr(rgb, use_det=True, use_cls=False, use_rec=True)  # explicit: the engine keeps the last call's flags
+        result = self._run_ocr(rgb, detect=True)
         boxes = []
         if result.boxes is None:
             return boxes
@@ -217,31 +263,55 @@ class ChartExpert:
                                  float(quad[:, 0].max()), float(quad[:, 1].max())))
         return boxes
 
-    # -- entry point -----------------------------------------------------------------------------------
+    # -- entry points ----------------------------------------------------------------------------------
     def describe(self, image: LoadedImage) -> str:
+        return self.read(image).text
+
+    def read(self, image: LoadedImage) -> ChartReading:
         rgb = np.asarray(image.image.convert("RGB"))
         h, w = rgb.shape[:2]
         if min(h, w) < MIN_SIDE:
-            return f"The chart could not be read: the image is only {w}x{h} pixels, too small for any text to be legible."
+            return ChartReading(f"The chart could not be read: the image is only {w}x{h} pixels, too small for any text to be legible.", "unread")
         if max(h, w) > WORK_SIDE:
             import cv2
 
             scale = WORK_SIDE / max(h, w)
             rgb = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         try:
-            return self.read_table(rgb)
+            text, kind = self.read_table(rgb)
+            return ChartReading(text, kind)
         except ChartReadError as exc:
-            return f"The chart could not be read: {exc}."
+            return ChartReading(f"The chart could not be read: {exc}.", "unread")
 
-    def read_table(self, rgb: np.ndarray) -> str:
+    def read_table(self, rgb: np.ndarray) -> tuple[str, str]:
+        """(DePlot table, chart type); raises ChartReadError when there is nothing it can stand behind."""
         boxes = self.read_text(rgb)
-        self._original = (rgb, boxes)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
+        page = (rgb, boxes)
+        clusters = _colour_clusters(rgb, [], 0)
+        pie = read_pie_chart(rgb, boxes, clusters)
+        if pie is not None:
+            kind, header, series, rows, top = pie
+            return _linearize(_page_title(boxes, top), header, series, rows), kind
+        bars = read_bar_chart(rgb, boxes, clusters)  # most real charts are bars with printed values
+        if bars is not None:
+            kind, header, series, rows, (top, bottom, span) = bars
+            title = _page_title(boxes, top)
+            if series == ["Value"]:  # one unnamed series: the value axis' title, else the chart's title names it
+                series = [self._bar_series_title(rgb, boxes, kind, bottom, span) or title or "Value"]
+            return _linearize(title, header, series, rows), kind
+        return self._read_by_axis(page)
+
+    def _read_by_axis(self, page) -> tuple[str, str]:
+        """Charts without standing bars (lines; bars the bar reader could not stand on a baseline): the value
+        axis' tick labels give the scale, colour clusters give the marks."""
+        rgb, boxes = page
         y_axis = find_value_axis(boxes, vertical=True)
         x_axis = find_value_axis(boxes, vertical=False)
         if y_axis is None and x_axis is None:  # faint small tick labels: look again at the left margin, enlarged
             boxes = boxes + self._margin_text(rgb, boxes)
+            page = (rgb, boxes)
             y_axis = find_value_axis(boxes, vertical=True)
         attempts = []
         if y_axis is not None and x_axis is not None and _looks_like_years(y_axis):
@@ -259,7 +329,7 @@ class ChartExpert:
         problems = []
         for orientation, picture, picture_boxes, axis in attempts:
             try:
-                header, series, rows = self._read_upright(picture, picture_boxes, axis, orientation)
+                kind, header, series, rows = self._read_upright(picture, picture_boxes, axis, orientation, page)
             except ChartReadError as exc:
                 problems.append(str(exc))
                 continue
@@ -269,10 +339,35 @@ class ChartExpert:
                 elif orientation == "horizontal" and x_axis is not None:
                     series = [_x_title(boxes, x_axis) or "Value"]
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
-            lines = [f"TITLE | {title}", " | ".join([header] + series)]
-            lines += [" | ".join([name] + values) for name, values in rows]
-            return " <0x0A> ".join(lines)
+            return _linearize(title, header, series, rows), kind
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
+
+    def _bar_series_title(self, rgb: np.ndarray, boxes: list[TextBox], kind: str, bottom: float, span) -> str:
+        """The name of a single unnamed series: the value-axis title (vertical text left of vertical bars,
+        the words under the value axis of horizontal bars)."""
+        words = [b for b in boxes if b.number is None and not _CHROME.search(b.text) and parse_value(b.text) is None]
+        if kind == "hbar":
+            below = [b for b in boxes if b.y0 > bottom - 2]
+            ticks = [b for b in below if parse_value(b.text) is not None and b.y0 < bottom + 3 * b.h]
+            floor = max((b.y1 for b in ticks), default=bottom)
+            under = sorted((b for b in words if b.y0 >= floor - 2 and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
+                            and len(b.text.split()) <= 8 and ". " not in b.text), key=lambda b: b.y0)
+            return under[0].text if under else ""
+        tall = [b for b in words if b.h > 1.6 * (b.x1 - b.x0) and b.cx < rgb.shape[1] * 0.25 and b.h > 15]
+        if not tall:
+            return ""
+        box = max(tall, key=lambda b: b.h)
+        # the detector may split the title or clip it: read the whole column upright, with detection
+        x0, x1 = max(0, int(box.x0) - 3), int(box.x1) + 4
+        crop = np.ascontiguousarray(np.rot90(rgb[:int(bottom) + 4, x0:x1], k=-1))
+        import cv2
+
+        crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
+        result = self._run_ocr(crop, detect=True)
+        found = sorted(zip(result.boxes, result.txts), key=lambda bt: float(np.asarray(bt[0])[:, 0].min())) if result.boxes is not None else []
+        text = " ".join(t.strip() for _, t in found if t.strip()) or box.text
+        return text if sum(ch.isalpha() for ch in text) >= 3 else ""
 
     def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
         import cv2
@@ -311,11 +406,11 @@ class ChartExpert:
             return ""
         box = max(tall, key=lambda b: b.h)
         crop = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1]
-        result = self.ocr(np.ascontiguousarray(np.rot90(crop, k=-1)), use_det=False, use_cls=False, use_rec=True)
+        result = self._run_ocr(np.ascontiguousarray(np.rot90(crop, k=-1)), detect=False)
         text = " ".join(t for t in (result.txts or ()) if t).strip()
         return text or box.text
 
-    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str):
+    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str, page):
         import cv2
 
         h, w = rgb.shape[:2]
@@ -351,12 +446,13 @@ class ChartExpert:
             bars = []  # e.g. line markers: blobs, but not standing on the value axis' zero
         floor = max(b.cy for b in axis.ticks) if axis else region_y1 - 4
         categories = self._categories(boxes, bars, tick_ids, floor, x0r, x1r)
-        names = _legend_names(self._original, masks, centres, background)
+        names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background)
         if bars:
-            return self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
+            return ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
         if axis is None:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
-        return self._line_table(masks, centres, background, categories, names, axis, x0r, orientation)
+        printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
+        return ("line",) + self._line_table(masks, centres, background, categories, names, axis, x0r, orientation, printed)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -420,24 +516,43 @@ class ChartExpert:
             value = top - axis.value(bar.y1 + 1)
         return _format(value, axis)
 
-    def _line_table(self, masks, centres, background, categories, names, axis, x0r, orientation):
+    def _line_table(self, masks, centres, background, categories, names, axis, x0r, orientation, printed=()):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
-        series, columns = [], []
+        series, columns, points = [], [], []
         for index, mask in enumerate(masks):
             colour = centres[index]
             chromatic = colour.max() - colour.min() > 60
             if not chromatic and index not in names:
                 continue  # grey/black marks without a legend entry are axes, grids and text
-            values = []
+            values, ys = [], []
             for cat in categories:
                 x = int(round(cat.cx)) - x0r
                 window = mask[:, max(0, x - 2):x + 3]
                 rows = np.nonzero(window.any(axis=1))[0]
                 values.append(_format(axis.value(float(np.median(rows))), axis) if len(rows) else "")
+                ys.append(float(np.median(rows)) if len(rows) else None)
             if sum(v != "" for v in values) >= max(2, len(categories) // 2):
                 series.append(index)
                 columns.append(values)
+                points.append(ys)
+        if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
+            spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
+            pairs = []
+            for i, ys in enumerate(points):
+                for r, (cat, y) in enumerate(zip(categories, ys)):
+                    if y is None:
+                        continue
+                    for j, box in enumerate(printed):
+                        dx, dy = abs(box.cx - cat.cx), box.cy - y
+                        if dx < 0.45 * spacing and -3.0 * box.h <= dy <= 2.0 * box.h:
+                            pairs.append((abs(dy) + dx, i, r, j))
+            taken, used = set(), set()
+            for _, i, r, j in sorted(pairs):
+                if (i, r) not in taken and j not in used:
+                    columns[i][r] = parse_value(printed[j].text)[1]
+                    taken.add((i, r))
+                    used.add(j)
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
@@ -541,20 +656,27 @@ def _standing(bars: list[Component]) -> list[Component]:
 
 
 def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int):
-    """Masks of the main non-background colours in the plot area, with text boxes blanked out."""
-    pixels = region.astype(np.int16)
+    """Masks of the main non-background colours in the plot area, with text boxes blanked out.
+
+    Pixels go to the nearest colour centre through a lookup table over 32 levels per channel (a few
+    milliseconds for a whole chart instead of a distance per pixel and centre)."""
+    pixels = region.astype(np.int32)
     codes = (pixels[..., 0] // 32) * 64 + (pixels[..., 1] // 32) * 8 + pixels[..., 2] // 32
     blank = np.zeros(codes.shape, bool)
     for b in boxes:
         blank[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0) - x_offset):max(0, int(b.x1) - x_offset + 1)] = True
-    counts = np.bincount(codes[~blank].ravel(), minlength=512)
+    kept_codes = codes[~blank].ravel()
+    counts = np.bincount(kept_codes, minlength=512)
+    flat = pixels.reshape(-1, 3)
+    all_counts = np.maximum(np.bincount(codes.ravel(), minlength=512), 1)
+    means = np.stack([np.bincount(codes.ravel(), weights=flat[:, c], minlength=512) for c in range(3)], axis=1) / all_counts[:, None]
     background_code = int(counts.argmax())
-    background = pixels[codes == background_code].mean(axis=0)
+    background = means[background_code]
     threshold = max(40, 0.001 * (~blank).sum())
     candidates = [c for c in np.argsort(counts)[::-1][:24] if counts[c] >= threshold and c != background_code]
     centres: list[np.ndarray] = []
     for code in candidates:
-        centre = pixels[codes == code].mean(axis=0)
+        centre = means[code]
         if np.linalg.norm(centre - background) < 45:
             continue
         if all(np.linalg.norm(centre - other) >= 45 for other in centres):
@@ -562,43 +684,481 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int):
         if len(centres) >= 10:
             break
     masks = []
-    flat = pixels.reshape(-1, 3).astype(np.float32)
     if centres:
         all_centres = np.stack([background] + centres).astype(np.float32)
-        distances = ((flat[:, None, :] - all_centres[None]) ** 2).sum(axis=2)
-        nearest = distances.argmin(axis=1).reshape(codes.shape)
-        close = distances.min(axis=1).reshape(codes.shape) < 45 ** 2
+        levels = np.arange(32, dtype=np.float32) * 8 + 3.5
+        grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+        distances = ((grid[:, None, :] - all_centres[None]) ** 2).sum(axis=2)
+        lut = np.where(distances.min(axis=1) < 45 ** 2, distances.argmin(axis=1), -1).astype(np.int16)
+        fine = (pixels[..., 0] >> 3) * 1024 + (pixels[..., 1] >> 3) * 32 + (pixels[..., 2] >> 3)
+        nearest = lut[fine]
+        nearest[blank] = -1
         for index in range(len(centres)):
-            mask = (nearest == index + 1) & close & ~blank
-            masks.append(mask.astype(np.uint8))
+            masks.append((nearest == index + 1).astype(np.uint8))
     return masks, centres, background
 
 
-def _legend_names(original, masks, centres, background) -> dict[int, tuple[float, str]]:
-    """cluster -> (legend position, name): a word whose left neighbour strip is mostly that colour.
+def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]:
+    """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
+    colour (the colour must stop above, below and left of the strip: a number printed on a bar is no legend).
 
     Read on the upright original picture, so it works the same for rotated (horizontal-bar) charts."""
     rgb, boxes = original
     names: dict[int, tuple[float, str]] = {}
     palette = np.stack([background] + list(centres)).astype(np.float32)
+    height, width = rgb.shape[:2]
+
+    def colour_at(x: float, y: float) -> int:
+        if not (0 <= x < width and 0 <= y < height):
+            return -1
+        d = ((palette - rgb[int(y), int(x)].astype(np.float32)) ** 2).sum(axis=1)
+        return int(d.argmin()) - 1 if d.min() < 45 ** 2 else -1
+
+    text_mask = np.zeros((height, width), bool)
     for box in boxes:
-        if box.number is not None:
-            continue
+        text_mask[max(0, int(box.y0)):int(box.y1) + 1, max(0, int(box.x0)):int(box.x1) + 1] = True
+    typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
+    for box in boxes:
+        if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())):
+            continue  # a legend entry has words, or is a year
+        if box.h > 1.6 * typical or box.x0 < 1.0 * box.h:
+            continue  # titles are large; a swatch needs room left of its word
         y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
         x1 = int(box.x0) - 1
         x0 = max(0, x1 - int(max(12, box.h * 2.5)))
         if x1 <= x0 or y1 <= y0:
             continue
-        strip = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+        strip = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)[~text_mask[y0:y1, x0:x1].ravel()]
+        if len(strip) < 6:
+            continue
         distances = ((strip[:, None, :] - palette[None]) ** 2).sum(axis=2)
         nearest = np.where(distances.min(axis=1) < 45 ** 2, distances.argmin(axis=1), 0)
         counts = np.bincount(nearest, minlength=len(palette))[1:]
         best = int(np.argmax(counts))
         if counts[best] >= max(6, 0.08 * len(strip)):
+            middle = (x0 + x1) / 2
+            above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, x1 - 2))
+            below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, x1 - 2))
+            left = colour_at(x0 - 0.6 * box.h, box.cy) == best
+            if (above and below) or (left and (above or below)):
+                continue  # the colour surrounds the word: a number printed on a bar, not a legend swatch
             order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
             if best not in names or order < names[best][0]:
                 names[best] = (order, box.text)
     return names
+
+
+def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str, list[str]]]) -> str:
+    lines = [f"TITLE | {title}", " | ".join([header] + series)]
+    lines += [" | ".join([name] + values) for name, values in rows]
+    return " <0x0A> ".join(lines)
+
+
+def _page_title(boxes: list[TextBox], top: float) -> str:
+    """The first line of words above the plot (above `top`, a pixel row), if any; page chrome excluded."""
+    words = [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
+             and not _CHROME.search(b.text) and b.y1 < top]
+    if not words:
+        return ""
+    first = min(words, key=lambda b: b.y0)
+    line = [b for b in words if abs(b.cy - first.cy) < first.h / 2]
+    return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
+
+
+# -- bars read from their printed values ------------------------------------------------------------------
+@dataclass
+class Bar:
+    x0: float
+    y0: float
+    x1: float
+    y1: float  # inclusive bounds, in upright coordinates (bars grow upwards)
+    cluster: int
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0 + 1
+
+    @property
+    def area(self) -> float:
+        return (self.x1 - self.x0 + 1) * (self.y1 - self.y0 + 1)
+
+    def rotated(self, width: int) -> Bar:
+        return replace(self, x0=self.y0, x1=self.y1, y0=width - 1 - self.x1, y1=width - 1 - self.x0)
+
+    def rotated_back(self, width: int) -> Bar:
+        """Undo `rotated(width)`: upright coordinates of a horizontal chart -> the original picture's."""
+        return replace(self, x0=width - 1 - self.y1, x1=width - 1 - self.y0, y0=self.x0, y1=self.x1)
+
+
+def _rectangles(rgb: np.ndarray, clusters=None, boxes=()) -> tuple[list[Bar], list[np.ndarray], np.ndarray]:
+    """Filled axis-aligned rectangles of one colour (bars, stacked segments, legend squares), any size
+    down to a few pixels; circles, wedges, lines and text do not pass the edge test."""
+    import cv2
+
+    masks, centres, background = clusters or _colour_clusters(rgb, [], 0)
+    h, w = rgb.shape[:2]
+    k = max(3, round(min(h, w) / 160))
+    kernel = np.ones((k, k), np.uint8)
+    found: list[Bar] = []
+    for index, mask in enumerate(masks):
+        closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # anti-aliased seams
+        opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, kernel)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=4)
+        for label, (x, y, cw, ch, area) in enumerate(stats[1:], 1):
+            if area < 3 * k * k or cw > 0.95 * w or ch > 0.95 * h or area < 0.6 * cw * ch:
+                continue
+            part = labels[y:y + ch, x:x + cw] == label
+            inset = max(1, min(cw, ch) // 8)
+            edges = [part[inset].mean(), part[-1 - inset].mean(), part[:, inset].mean(), part[:, -1 - inset].mean()]
+            if min(edges) < 0.6:
+                continue
+            if any(min(x + cw, b.x1 + 2) - max(x, b.x0 - 2) >= 0.8 * cw and min(y + ch, b.y1 + 2) - max(y, b.y0 - 2) >= 0.8 * ch
+                   for b in boxes):
+                continue  # a stroke of bold text
+            found.append(Bar(float(x), float(y), float(x + cw - 1), float(y + ch - 1), index))
+    return found, centres, background
+
+
+def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
+    """The bars of a vertical bar chart among the rectangles: those on a common baseline (a bottom edge
+    shared by several), plus segments stacked on them; of the candidate baselines, the one that carries the
+    largest total area."""
+    if not rects:
+        return []
+    groups: dict[int, list[Bar]] = {}
+    for r in rects:
+        for key in groups:
+            if abs(r.y1 - key) <= 3:
+                groups[key].append(r)
+                break
+        else:
+            groups[int(r.y1)] = [r]
+    best: list[Bar] = []
+    for base in sorted(groups.values(), key=lambda g: -sum(b.area for b in g))[:4]:
+        base = [b for b in base if b.width >= thickness]
+        if not base or (len(base) == 1 and base[0].y1 - base[0].y0 + 1 < 1.5 * base[0].width):
+            continue  # a bar chart has several bars on its baseline, or one tall one
+        kept = _stacked_on(base, rects)
+        if sum(b.area for b in kept) > sum(b.area for b in best):
+            best = kept
+    if len(best) == 1 and best[0].y1 - best[0].y0 < 0.6 * best[0].width:
+        return []  # one flat rectangle is a legend box or a banner, not a bar chart
+    return best
+
+
+def _stacked_on(base: list[Bar], rects: list[Bar]) -> list[Bar]:
+    baseline = float(np.median([b.y1 for b in base]))
+    kept = list(base)
+    pending = [b for b in rects if b not in base and b.y1 < baseline]
+    changed = True
+    while changed:
+        changed = False
+        for bar in list(pending):
+            for below in kept:
+                overlap = min(bar.x1, below.x1) - max(bar.x0, below.x0)
+                if overlap > 0.8 * max(bar.width, below.width) and abs(bar.y1 + 1 - below.y0) <= 3:
+                    kept.append(bar)
+                    pending.remove(bar)
+                    changed = True
+                    break
+    return kept
+
+
+def _value_labels(bars: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict[int, TextBox]:
+    """bar index -> the printed number on it or just past its end (greedy, nearest first; a label once)."""
+    pairs = []
+    for i, bar in enumerate(bars):
+        for j, box in enumerate(boxes):
+            if id(box) in skip or parse_value(box.text) is None:
+                continue
+            tol = max(3.0, 0.2 * bar.width)
+            if not (bar.x0 - tol <= box.cx <= bar.x1 + tol):
+                continue
+            if box.cy > bar.y1 + 1:
+                continue
+            inside = box.cy >= bar.y0
+            gap = bar.y0 - box.y1
+            if not inside and gap > max(1.2 * box.h, 12):
+                continue
+            pairs.append((0.0 if inside else max(gap, 0.0) + 1.0, abs(box.cx - bar.cx), i, j))
+    taken: dict[int, TextBox] = {}
+    used: set[int] = set()
+    for _, _, i, j in sorted(pairs):
+        if i not in taken and j not in used:
+            taken[i] = boxes[j]
+            used.add(j)
+    return taken
+
+
+def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
+    """Bars that share an x-range are one stack; neighbouring stacks with a narrow gap and different
+    colours are one group (grouped bars). Each group is one category."""
+    stacks: list[list[Bar]] = []
+    for bar in sorted(bars, key=lambda b: b.cx):
+        if stacks and min(bar.x1, stacks[-1][0].x1) - max(bar.x0, stacks[-1][0].x0) > 0.6 * min(bar.width, stacks[-1][0].width):
+            stacks[-1].append(bar)
+        else:
+            stacks.append([bar])
+    if len(stacks) <= 1:
+        return stacks
+    widths = float(np.median([s[0].width for s in stacks]))
+    gaps = [b[0].x0 - a[0].x1 for a, b in zip(stacks, stacks[1:])]
+    groups = [list(stacks[0])]
+    colours = [{b.cluster for b in stacks[0]}]
+    for stack, gap in zip(stacks[1:], gaps):
+        these = {b.cluster for b in stack}
+        if gap <= max(4.0, 0.6 * widths) and not (these & colours[-1]) and gap < 0.6 * max(gaps):
+            groups[-1].extend(stack)
+            colours[-1] |= these
+        else:
+            groups.append(list(stack))
+            colours.append(these)
+    return groups
+
+
+def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int]) -> list[TextBox]:
+    """The words under a group of bars (upright coordinates): boxes centred in the group's span that start
+    within reach of the baseline, reach extended line by line; read in the original reading order."""
+    lo, hi = span
+    near = [b for b in boxes if id(b) not in skip and lo <= b.cx <= hi and b.y0 >= baseline - 2]
+    near.sort(key=lambda b: b.y0)
+    chosen: list[TextBox] = []
+    reach = baseline + 3
+    for box in near:
+        limit = reach + (1.2 * box.h if not chosen else 0.9 * box.h)
+        if box.y0 > limit:
+            break
+        if _CHROME.search(box.text):
+            continue
+        chosen.append(box)
+        reach = max(reach, box.y1)
+    return chosen
+
+
+def _reading_order(boxes: list[TextBox]) -> list[TextBox]:
+    """Original boxes top to bottom in lines (centres within half a line height), each line left to right."""
+    lines: list[list[TextBox]] = []
+    for box in sorted(boxes, key=lambda b: b.original.cy):
+        if lines and abs(box.original.cy - lines[-1][0].original.cy) < 0.5 * max(box.original.h, 1):
+            lines[-1].append(box)
+        else:
+            lines.append([box])
+    return [b for line in lines for b in sorted(line, key=lambda b: b.original.cx)]
+
+
+def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
+    """Bars read from the numbers printed on them (the axis scale only for bars without one).
+
+    Returns (kind, header, series, rows) or None when the picture holds no bar structure."""
+    rects, centres, background = _rectangles(rgb, clusters, boxes)
+    if not rects:
+        return None
+    width = rgb.shape[1]
+    thickness = max(5.0, min(rgb.shape[:2]) / 100)  # thinner marks are lines, grid and axes
+    vertical = _upright_bars(rects, thickness)
+    horizontal = _upright_bars([r.rotated(width) for r in rects], thickness)
+    score_v, score_h = sum(b.area for b in vertical), sum(b.area for b in horizontal)
+    if max(score_v, score_h) == 0:
+        return None
+    if score_h > score_v:
+        bars, upright_boxes, kind = horizontal, [b.rotated(width) for b in boxes], "hbar"
+    else:
+        bars, upright_boxes, kind = vertical, boxes, "bar"
+    long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
+    if max(b.y1 - b.y0 + 1 for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
+        return None  # icons and legend swatches, not bars
+    baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
+    axis = find_value_axis(upright_boxes, vertical=True)
+    ticks = {id(b) for b in axis.ticks} if axis else set()
+    labels = _value_labels(bars, upright_boxes, ticks)
+    if not labels and axis is None:
+        return None
+    if len(labels) < 0.5 * len(bars) and axis is None:
+        return None
+    groups = _stacks_and_groups(bars)
+    used = ticks | {id(b) for b in labels.values()}
+    spans = []
+    for n, group in enumerate(groups):
+        lo, hi = min(b.x0 for b in group), max(b.x1 for b in group)
+        left = (lo - max(b.x1 for b in groups[n - 1])) / 2 if n else None
+        right = (min(b.x0 for b in groups[n + 1]) - hi) / 2 if n + 1 < len(groups) else None
+        pad_l = left if left is not None else (right if right is not None else 0.3 * (hi - lo))
+        pad_r = right if right is not None else pad_l
+        spans.append((lo - pad_l, hi + pad_r))
+    names = _legend_names((rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}]), centres, background)
+    if all(len(g) == 1 for g in groups) and len({b.cluster for b in bars}) > 1 and not names:
+        bars = [replace(b, cluster=bars[0].cluster) for b in bars]  # one bar per category: colours decorate
+        groups = _stacks_and_groups(bars)
+    clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
+    legend_words = {names[c][1] for c in names}
+    index = {id(b): i for i, b in enumerate(bars)}
+    rows, missing = [], 0
+    words = [b for b in upright_boxes if b.text not in legend_words]
+    chosen = [_category_label(span, baseline, words, used) for span in spans]
+    if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
+        middle = (spans[0][0] + spans[-1][1]) / 2
+        for n, boxes_n in enumerate(chosen):
+            for box in boxes_n[1:]:
+                alone = not any(abs(o.cy - box.cy) < 0.5 * box.h for m, other in enumerate(chosen) if m != n for o in other)
+                if alone and abs(box.cx - middle) < 0.1 * (spans[-1][1] - spans[0][0]):
+                    chosen[n] = [b for b in boxes_n if b.y0 < box.y0]
+                    break
+    for n, (group, span) in enumerate(zip(groups, spans)):
+        label = " ".join(b.text for b in _reading_order(chosen[n]))
+        cells: dict[int, str] = {}
+        for bar in sorted(group, key=lambda b: -b.y1):
+            printed = labels.get(index[id(bar)])
+            if printed is not None:
+                value = parse_value(printed.text)[1]
+            elif axis is not None:
+                value = _format(axis.value(bar.y0) - (axis.value(bar.y1 + 1) if abs(bar.y1 - baseline) > 3 else 0.0), axis)
+            else:
+                missing += 1
+                continue
+            cells.setdefault(bar.cluster, value)
+        if cells:
+            rows.append((label or str(n + 1), [cells.get(c, "") for c in clusters]))
+    if not rows:
+        return None
+    horizontal = score_h > score_v
+    if len(clusters) > 1:
+        kind = "stacked" if any(len({round(b.cx) for b in g}) < len(g) for g in groups) else "grouped"
+        kind = ("h" if horizontal else "") + kind
+    series = [names.get(c, (0, ""))[1] for c in clusters]
+    if len(clusters) > 1 and not any(series) and horizontal:
+        series = _column_headers(bars, clusters, upright_boxes, used, width)
+    series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
+    rows = _consistent_percent(rows)
+    original_bars = [b.rotated_back(width) if horizontal else b for b in bars]
+    top = min([b.y0 for b in original_bars] + [b.original.y0 for b in labels.values()])
+    bottom = max([b.y1 for b in original_bars] + [b.original.y1 for b in labels.values()])
+    span = (min(b.x0 for b in original_bars), max(b.x1 for b in original_bars))
+    top = min([top] + [b.y1 + 1 for b in boxes if b.text in legend_words and b.y1 < np.median([o.y0 for o in original_bars])])
+    return kind, "Category", series, rows, (top, bottom, span)
+
+
+def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int) -> list[str]:
+    """Series names printed as column headers over the first row of horizontal stacked bars (Pew style)."""
+    original = [b.rotated_back(width) for b in bars]
+    first_row = min(b.y0 for b in original)
+    heads = []
+    for cluster in clusters:
+        mine = [b for b in original if b.cluster == cluster and abs(b.y0 - first_row) <= 3]
+        if not mine:
+            heads.append("")
+            continue
+        seg = mine[0]
+        above = sorted((b.original for b in upright_boxes if id(b) not in used and b.original.y1 <= seg.y0 + 2
+                        and seg.x0 - 10 <= b.original.cx <= seg.x1 + 10 and parse_value(b.text) is None),
+                       key=lambda b: -b.y1)
+        chosen, reach = [], seg.y0
+        for box in above:  # the nearest line above the segment, then the lines touching it
+            if box.y1 < reach - (1.5 if not chosen else 0.6) * box.h:
+                break
+            chosen.append(box)
+            reach = min(reach, box.y0)
+        heads.append(" ".join(b.text for b in _reading_order(chosen)))
+    return heads
+
+
+def _consistent_percent(rows: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """Charts that print '%' on the first values only (Pew): when some values carry it and others do not,
+    the '%' is a reading aid, not part of the number."""
+    cells = [v for _, values in rows for v in values if v]
+    if any(v.endswith("%") for v in cells) and not all(v.endswith("%") for v in cells):
+        rows = [(name, [v.rstrip("%") for v in values]) for name, values in rows]
+    return rows
+
+
+# -- pies ---------------------------------------------------------------------------------------------------
+_LABELLED = re.compile(r"^(?P<name>.*?[A-Za-z].*?)[:\s]+(?P<value>[-−–]?[$€£]?\d[\d, ]*(?:\.\d+)?\s*%?)$")
+
+
+def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
+    """A disc of coloured slices: each slice's share of the disc's pixels, or the number printed on or
+    beside it; its name from the legend or the words nearest outside it. None when there is no disc."""
+    import cv2
+
+    masks, centres, background = clusters
+    if not masks:
+        return None
+    h, w = rgb.shape[:2]
+    union = np.zeros((h, w), np.uint8)
+    for mask in masks:
+        union |= mask
+    union = cv2.morphologyEx(union, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(union, connectivity=8)
+    if count <= 1:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, bw, bh, area = stats[best]
+    if min(bw, bh) < 0.25 * min(h, w) or not 0.85 <= bw / bh <= 1.18:
+        return None
+    radius = (bw + bh) / 4
+    cx, cy = x + bw / 2, y + bh / 2
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (xx - cx) ** 2 + (yy - cy) ** 2 <= (0.97 * radius) ** 2
+    inside = (labels == best) & disc
+    if inside.sum() < 0.8 * disc.sum() or area > 1.1 * np.pi * radius ** 2:
+        return None  # not a filled disc (a donut, a blob, a map)
+    counts = np.array([(m.astype(bool) & disc).sum() for m in masks], float)
+    total = counts.sum()
+    if total == 0:
+        return None
+    slices = [i for i in range(len(masks)) if counts[i] / total >= 0.004]
+    if len(slices) < 2:
+        return None
+    from scipy.optimize import linear_sum_assignment
+
+    angles = np.arctan2(yy - cy, xx - cx)
+    words = [b for b in boxes if not _CHROME.search(b.text) and b.y0 > y - 0.6 * radius]  # not the title
+    legend = _legend_names((rgb, boxes), centres, background)
+    mids, spans = {}, {}
+    for i in slices:
+        a = angles[masks[i].astype(bool) & disc]
+        mids[i] = float(np.arctan2(np.sin(a).mean(), np.cos(a).mean()))
+        spans[i] = counts[i] / total * 2 * np.pi
+
+    def gap(a: float, b: float) -> float:
+        return abs((a - b + np.pi) % (2 * np.pi) - np.pi)
+
+    def assign(items: list[TextBox], limit: float) -> dict[int, TextBox]:
+        """slice -> box, by the angle of the box seen from the centre (one box per slice)."""
+        if not items:
+            return {}
+        cost = np.array([[gap(np.arctan2(b.cy - cy, b.cx - cx), mids[i]) for b in items] for i in slices])
+        rows, cols = linear_sum_assignment(cost)
+        return {slices[r]: items[c] for r, c in zip(rows, cols) if cost[r, c] <= max(limit, spans[slices[r]] / 2 + 0.15)}
+
+    def clean(name: str) -> str:
+        return name.strip().lstrip("-•·*–— ").strip()
+
+    numbers = [b for b in words if parse_value(b.text) is not None or _LABELLED.match(b.text)]
+    plain = [b for b in words if b not in numbers and b.number is None and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
+             and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in legend.values()}]
+    values, names = {}, {}
+    top = float(y)
+    for i, box in assign(numbers, 0.5).items():
+        top = min(top, box.y0)
+        parsed = parse_value(box.text)
+        if parsed is None:
+            match = _LABELLED.match(box.text)
+            parsed = parse_value(match["value"])
+            names[i] = clean(match["name"])
+        if parsed is not None:
+            values[i] = parsed[1]
+    for i, box in assign(plain, 0.5).items():
+        names.setdefault(i, clean(box.text))
+        top = min(top, box.y0)
+    rows = []
+    for i in sorted(slices, key=lambda i: -counts[i]):
+        name = clean(legend.get(i, (0, ""))[1]) or names.get(i) or f"Slice {len(rows) + 1}"
+        rows.append((name, [values.get(i) or f"{100 * counts[i] / total:.1f}%"]))
+    return "pie", "Category", ["Value"], rows, top
 
 
 @lru_cache(maxsize=1)

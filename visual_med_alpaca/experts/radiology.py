@@ -8,15 +8,13 @@ configured (`captioner: path or hub id`), the Med-GIT caption is used instead, o
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import BackendError
-from ..features import FEATURE_DIM, linear_softmax
+from ..features import LinearHead
 from ..images import LoadedImage
 from ..paths import ASSETS
 
@@ -28,21 +26,6 @@ _REGION_WORDS = (
 )
 _VIEW_NAMES = {"PA": "frontal (PA)", "AP": "frontal (AP)", "LAT": "lateral", "LL": "lateral", "RL": "lateral",
                "LLD": "decubitus", "RLD": "decubitus"}
-
-
-class LinearHead:
-    """softmax(((x - mean) / scale) @ coef.T + intercept): a trained head stored as plain arrays."""
-
-    def __init__(self, folder: Path, name: str):
-        with np.load(folder / f"{name}.npz") as arrays:
-            self.mean, self.scale = arrays["mean"], arrays["scale"]
-            self.coef, self.intercept = arrays["coef"], arrays["intercept"]
-        self.meta = json.loads((folder / f"{name}.json").read_text())
-        self.classes: list[str] = self.meta["classes"]
-
-    def predict(self, features: np.ndarray) -> list[dict[str, float]]:
-        probs = linear_softmax(features, self.mean, self.scale, self.coef, self.intercept)
-        return [dict(zip(self.classes, map(float, row))) for row in probs]
 
 
 def _region_from_header(body_part: str) -> str:
@@ -64,14 +47,8 @@ class RadiologyExpert:
         self.min_confidence = min_confidence
         self.prefix_facts = prefix_facts
         folder = Path(heads_dir) if heads_dir else ASSETS / "radiology"
-        missing = [h for h in HEADS if not (folder / f"{h}.npz").exists()]
-        if missing:
-            raise BackendError(f"radiology heads missing in {folder} ({', '.join(missing)}); run `vmed train radiology`")
-        self.heads = {h: LinearHead(folder, h) for h in HEADS}
-        stale = [h for h, head in self.heads.items() if head.mean.shape[-1] != FEATURE_DIM]
-        if stale:
-            raise BackendError(f"radiology heads in {folder} ({', '.join(stale)}) expect other image features than "
-                               f"this version makes ({FEATURE_DIM}-d); retrain them with `vmed train radiology`")
+        self.heads = {h: LinearHead(folder / f"{h}.npz", "retrain them with `vmed train radiology`")
+                      for h in HEADS}
         self.captioner = None
         if captioner:
             from .medgit import MedGitExpert

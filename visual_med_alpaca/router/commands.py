@@ -7,12 +7,12 @@ from typing import Optional
 
 import typer
 
-from ..cli import train_app
+train_app = typer.Typer()
 
 
 @train_app.command("router")
 def train_router_command(
-    data: Path = typer.Option(Path("../shared/data"), "--data", help="Shared data folder (vqa_rad/, medpix2/, pathvqa_test/, opencqa_charts_dev/)"),
+    data: Optional[Path] = typer.Option(None, "--data-dir", "--data", help="Data folder with vqa_rad/, medpix2/, pathvqa_test/, opencqa_charts_dev/ (default $VMED_DATA_DIR, else ../shared/data)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Head file (default: the package's assets/router/head.npz)"),
     n_charts: int = typer.Option(150, "--n-charts", min=0, help="Synthetic charts to add to the chart class"),
     test_fraction: float = typer.Option(0.25, "--test-fraction", min=0.05, max=0.5),
@@ -20,10 +20,11 @@ def train_router_command(
     cache: Path = typer.Option(Path("runs/router"), "--cache", help="Feature cache (a rerun resumes from it)"),
 ) -> None:
     """Retrain the image-type router head and print held-out accuracy and the confusion matrix."""
+    from ..paths import data_dir
     from ..router.base import IMAGE_CLASSES
     from ..train.router import HEAD_PATH, train_router
 
-    report = train_router(data, out or HEAD_PATH, None, n_charts, test_fraction, per_source_limit, cache)
+    report = train_router(data_dir(data), out or HEAD_PATH, None, n_charts, test_fraction, per_source_limit, cache)
     typer.echo(f"held-out accuracy {report['held_out_accuracy']:.3f} on {report['test_images']} images "
                f"(trained on {report['train_images']}); the same expert as the true class for "
                f"{report['held_out_expert_accuracy']:.3f}")

@@ -9,9 +9,11 @@ from typing import Any, Optional
 
 import typer
 
-from ..cli import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, app
+from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, assistant_overrides
 from ..errors import UserInputError
 from ..prompts import RESEARCH_NOTICE
+
+app = typer.Typer()
 
 
 def _load(cls_path: str, config: Optional[Path], sets: Optional[list[str]], flags: dict[str, Any], env_prefix: str):
@@ -52,9 +54,8 @@ def serve(
         "max_body_bytes": int(max_body_mb * 2**20) if max_body_mb is not None else None,
         "max_image_pixels": max_image_pixels, "max_tokens": max_tokens, "request_timeout_s": request_timeout,
         "api_key_file": api_key_file, "allow_remote_images": allow_remote_images,
-        "assistant.llm.model": model, "assistant.llm.backend": backend, "assistant.llm.adapter": adapter,
-        "assistant.llm.base_url": base_url, "assistant.llm.threads": threads, "assistant.vision.expert": expert,
-        "assistant.generation.max_new_tokens": max_new_tokens,
+        **assistant_overrides("assistant.", model=model, backend=backend, adapter=adapter, base_url=base_url,
+                              threads=threads, expert=expert, max_new_tokens=max_new_tokens),
     }, env_prefix="VMED_SERVE_")
     import uvicorn
 
@@ -85,8 +86,8 @@ def demo(
 ) -> None:
     """Open the web demo: upload an image, ask a question, watch the answer stream, see the expert and prompt."""
     flags: dict[str, Any] = {
-        "host": host, "port": port, "share": share, "endpoint_base_url": base_url, "vision.expert": expert,
-        "generation.max_new_tokens": max_new_tokens, "generation.temperature": temperature,
+        "host": host, "port": port, "share": share, "endpoint_base_url": base_url,
+        **assistant_overrides(expert=expert, max_new_tokens=max_new_tokens, temperature=temperature),
     }
     if model:
         flags["models"] = [{"label": name, "llm": {"model": name}} for name in model]

@@ -2,7 +2,8 @@
 
 Fixes the original script's defects: pad tokens are masked out of the loss (labels -100), the attention mask
 is passed, a validation split is scored with caption metrics (BLEU-4, ROUGE-L, CIDEr), checkpoints are saved
-every N steps and `--resume` continues from the last one, everything is seeded, and progress is shown.
+every N steps and `--resume` continues from the last one exactly, everything is seeded, and progress is shown
+(all of it the training engine's, train/engine.py).
 Multi-GPU: `accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m visual_med_alpaca.cli train
 captioner ...`.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import random
 import re
 from dataclasses import dataclass
@@ -20,40 +20,42 @@ from typing import Literal
 
 from pydantic import Field
 
+from .. import paths
 from ..config import Strict, dump_config
+from ..data.sources import medpix
+from ..data.store import read_jsonl
 from ..errors import UserInputError
+from . import engine
+from .engine import EngineConfig, SchedulerName
 
 
 class CaptionData(Strict):
     kind: Literal["csv", "jsonl", "medpix"] = Field("medpix", description="csv: id,name,caption; jsonl: image,caption")
     captions: str | None = Field(None, description="CSV or JSONL file (csv/jsonl kinds)")
     images_dir: str | None = Field(None, description="folder the image names are relative to (csv/jsonl kinds)")
-    medpix_dir: str = "../shared/data/medpix2"
+    medpix_dir: str | None = Field(None, description="MedPix 2.0 folder (default: medpix2/ in the data folder)")
     medpix_splits: list[str] = Field(["dev"], description="MedPix 2.0 splits to train on (test is for evaluation)")
-    exclude_list: str | None = Field("../shared/data/medpix2/overlap_with_vqa_rad.tsv",
-                                     description="TSV/text whose first column lists image names to leave out")
+    exclude_list: str | None = Field(None, description="TSV/text whose first column lists image names to leave out")
+    exclude_vqa_rad: bool = Field(True, description="leave out the MedPix images VQA-RAD also uses (when found)")
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="held-out share of the images for validation")
     limit: int | None = Field(None, ge=1, description="use only the first N pairs (smoke runs)")
     medpix_facts: bool = Field(False, description="medpix: start each caption with its modality, plane and location")
 
 
-class CaptionerTrainConfig(Strict):
+class CaptionerTrainConfig(EngineConfig):
+    """The captioner recipe: the engine's knobs (train/engine.py) plus the model, data and decoding."""
+
     model: str = Field("microsoft/git-base", description="GIT checkpoint: folder or hub id")
     output_dir: str = "runs/captioner"
     data: CaptionData = CaptionData()
-    epochs: int = Field(3, ge=1)
-    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
-    batch_size: int = Field(8, ge=1)
-    grad_accum: int = Field(1, ge=1)
+    num_train_epochs: float = Field(3, gt=0)
+    batch_size: int = Field(8, ge=1, description="images per micro-batch (per process)")
     learning_rate: float = Field(5e-5, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
-    warmup_steps: int = Field(0, ge=0)
+    lr_scheduler_type: SchedulerName = "linear"
+    max_grad_norm: float | None = Field(None, gt=0)
     max_caption_tokens: int = Field(64, ge=4)
-    save_every: int = Field(200, ge=1, description="checkpoint every N optimizer steps")
-    keep_checkpoints: int = Field(2, ge=1)
-    eval_every: int | None = Field(None, ge=1, description="validate every N steps (default: each epoch)")
+    save_steps: int = Field(200, ge=1)
     num_beams: int = Field(1, ge=1, description="decoding for validation captions")
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     seed: int = 0
 
 
@@ -63,36 +65,34 @@ class Pair:
     caption: str
 
 
-def _excluded(path: str | None) -> set[str]:
-    if not path or not Path(path).exists():
-        return set()
-    names = set()
-    for line in Path(path).read_text().splitlines()[1:]:
-        if line.strip():
-            names.add(Path(line.split("\t")[0].strip()).stem)
-    return names
+def _medpix_root(data: CaptionData, required: bool) -> Path | None:
+    if data.medpix_dir:
+        return Path(data.medpix_dir)
+    try:
+        return paths.data_dir(None, "medpix2") / "medpix2"
+    except UserInputError:
+        if required:
+            raise
+        return None
 
 
 def load_pairs(data: CaptionData) -> list[Pair]:
     """Image-caption pairs from a ROCO-style CSV (id,name,caption), a JSONL file or MedPix 2.0."""
-    exclude = _excluded(data.exclude_list)
+    exclude = medpix.listed_images(data.exclude_list)
+    root = _medpix_root(data, required=data.kind == "medpix")
+    if data.exclude_vqa_rad and root is not None:
+        exclude |= medpix.vqa_rad_overlap(root)
     pairs: list[Pair] = []
     if data.kind == "medpix":
-        root = Path(data.medpix_dir)
-        for split in data.medpix_splits:
-            listing = root / "splitted_dataset" / f"descriptions_{split}.jsonl"
-            if not listing.exists():
-                raise UserInputError(f"MedPix split file not found: {listing}")
-            for line in listing.open():
-                record = json.loads(line)
-                caption = " ".join((record["Description"].get("Caption") or "").split())
-                if caption and data.medpix_facts:
-                    desc = record["Description"]
-                    facts = [desc.get("Modality"), desc.get("Plane"), record.get("Location")]
-                    caption = "; ".join(" ".join(str(f).split()) for f in facts if f) + ". " + caption
-                path = root / "images" / f"{record['image']}.png"
-                if caption and path.exists() and record["image"] not in exclude:
-                    pairs.append(Pair(path, caption))
+        for record in medpix.read_descriptions(root, data.medpix_splits):
+            path = medpix.image_path(root, record)
+            caption = medpix.caption(record)
+            if caption and data.medpix_facts:
+                desc = record["Description"]
+                facts = [desc.get("Modality"), desc.get("Plane"), record.get("Location")]
+                caption = "; ".join(" ".join(str(f).split()) for f in facts if f) + ". " + caption
+            if caption and path.exists() and record["image"] not in exclude:
+                pairs.append(Pair(path, caption))
     else:
         if not data.captions or not Path(data.captions).exists():
             raise UserInputError(f"captions file not found: {data.captions}")
@@ -105,13 +105,10 @@ def load_pairs(data: CaptionData) -> list[Pair]:
                 rows = [(row["name"], row["caption"]) for row in reader]
         else:
             rows = []
-            for number, line in enumerate(Path(data.captions).open(), 1):
-                if line.strip():
-                    try:
-                        record = json.loads(line)
-                        rows.append((record["image"], record["caption"]))
-                    except (json.JSONDecodeError, KeyError):
-                        raise UserInputError(f"{data.captions}:{number}: need a JSON object with image and caption") from None
+            for number, record in enumerate(read_jsonl(data.captions), 1):
+                if not isinstance(record, dict) or not {"image", "caption"} <= set(record):
+                    raise UserInputError(f"{data.captions} record {number}: need a JSON object with image and caption")
+                rows.append((record["image"], record["caption"]))
         for name, caption in rows:
             path = images / name
             if Path(name).stem not in exclude and caption.strip():
@@ -195,60 +192,32 @@ def caption_metrics(predictions: list[str], references: list[str]) -> dict[str, 
     return scores
 
 
-def _checkpoints(output: Path) -> list[Path]:
-    found = [p for p in output.glob("checkpoint-*") if p.is_dir() and (p / "progress.json").exists()]
-    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
-
-
 def train_captioner(cfg: CaptionerTrainConfig, resume: bool = False) -> dict:
     """Train, validate, checkpoint; returns the final metrics (also written to output_dir/metrics.json)."""
-    output = Path(cfg.output_dir)
-    existing = _checkpoints(output)
-    if existing and not resume:
-        raise UserInputError(f"{output} already has checkpoints; pass --resume to continue, or pick a new output_dir")
-    pairs = load_pairs(cfg.data)  # bad data fails here, before the heavy imports
+    if resume and not cfg.resume_from_checkpoint:
+        cfg = cfg.model_copy(update={"resume_from_checkpoint": True})
+    engine._resume_path(cfg)  # a wrong resume fails here, before the heavy imports
+    pairs = load_pairs(cfg.data)  # and so does bad data
 
     import torch
-    from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration, set_seed
     from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
 
     from ..experts.medgit import load_captioner
 
-    set_seed(cfg.seed)
-    accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision=cfg.mixed_precision,
-                              dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+    accelerator = engine.make_accelerator(cfg)
     train_pairs, val_pairs = split_pairs(pairs, cfg.data.val_fraction, cfg.seed)
     if not train_pairs:
         raise UserInputError("the validation split took every image; lower data.val_fraction")
     processor, model = load_captioner(cfg.model)
     bos = model.config.bos_token_id if model.config.bos_token_id is not None else processor.tokenizer.cls_token_id
     eos = model.config.eos_token_id if model.config.eos_token_id is not None else processor.tokenizer.sep_token_id
-    collate = CaptionCollator(processor, bos, eos, cfg.max_caption_tokens)
-    loader = DataLoader(train_pairs, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
-                        generator=torch.Generator().manual_seed(cfg.seed))
-    steps_per_epoch = math.ceil(len(loader) / cfg.grad_accum)
-    total = cfg.max_steps or steps_per_epoch * cfg.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(optimizer, cfg.warmup_steps, total)
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    step, history = 0, []
-    if resume and existing:
-        accelerator.load_state(str(existing[-1]))
-        progress = json.loads((existing[-1] / "progress.json").read_text())
-        step, history = progress["step"], progress["history"]
-        accelerator.print(f"resumed from {existing[-1]} (step {step})")
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "recipe.yaml").write_text(dump_config(cfg))
+    loader = DataLoader(train_pairs, batch_size=cfg.batch_size, shuffle=True,
+                        collate_fn=CaptionCollator(processor, bos, eos, cfg.max_caption_tokens))
 
-    def validate() -> dict:
-        if not val_pairs:
-            return {}
+    def validate(unwrapped) -> dict:
         from PIL import Image
 
-        unwrapped = accelerator.unwrap_model(model).eval()
+        unwrapped.eval()
         predictions = []
         with torch.inference_mode():
             for start in range(0, len(val_pairs), cfg.batch_size):
@@ -260,58 +229,24 @@ def train_captioner(cfg: CaptionerTrainConfig, resume: bool = False) -> dict:
         unwrapped.train()
         return caption_metrics(predictions, [p.caption for p in val_pairs])
 
-    def save_checkpoint() -> None:
-        path = output / f"checkpoint-{step}"
-        accelerator.save_state(str(path))
-        if accelerator.is_main_process:
-            (path / "progress.json").write_text(json.dumps({"step": step, "history": history}))
-            for old in _checkpoints(output)[: -cfg.keep_checkpoints]:
-                import shutil
+    final = Path(cfg.output_dir) / "final"
 
-                shutil.rmtree(old)
-
-    bar = tqdm(total=total, initial=step, desc="captioner", unit="step", disable=not accelerator.is_local_main_process)
-    model.train()
-    epoch = step // steps_per_epoch
-    metrics: dict = {}
-    while step < total:
-        # The same seeded shuffle per epoch, so a resumed run sees the batches an uninterrupted one would.
-        loader.set_epoch(epoch)
-        skip = (step - epoch * steps_per_epoch) * cfg.grad_accum
-        batches = accelerator.skip_first_batches(loader, skip) if skip else loader
-        for batch in batches:
-            with accelerator.accumulate(model):
-                loss = training_loss(model, batch)
-                accelerator.backward(loss)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-            if not accelerator.sync_gradients:
-                continue
-            step += 1
-            history.append({"step": step, "loss": round(float(loss.detach()), 5)})
-            bar.update(1)
-            bar.set_postfix(loss=f"{history[-1]['loss']:.4f}")
-            if cfg.eval_every and step % cfg.eval_every == 0:
-                metrics = validate()
-                history[-1]["val"] = metrics
-            if step % cfg.save_every == 0:
-                save_checkpoint()
-            if step >= total:
-                break
-        epoch += 1
-        if not cfg.eval_every and step < total:
-            metrics = validate()
-            history[-1]["val"] = metrics
-    bar.close()
-    metrics = validate()
-    final = output / "final"
-    if accelerator.is_main_process:
+    def save_model(out: Path) -> None:
         accelerator.unwrap_model(model).save_pretrained(final)
         processor.save_pretrained(final)
-        result = {"steps": step, "train_pairs": len(train_pairs), "val_pairs": len(val_pairs),
-                  "first_loss": history[0]["loss"] if history else None,
-                  "last_loss": history[-1]["loss"] if history else None, "val_metrics": metrics, "model": str(final)}
-        (output / "metrics.json").write_text(json.dumps({**result, "history": history}, indent=2))
-        return result
-    return {}
+        (out / "recipe.yaml").write_text(dump_config(cfg))
+
+    result = engine.train(model, loader, cfg, compute_loss=lambda m, batch: training_loss(m, batch),
+                          evaluate=validate if val_pairs else None, save_model=save_model,
+                          accelerator=accelerator, desc="captioner")
+    if not accelerator.is_main_process:
+        return {}
+    metrics = dict(result.eval_metrics)
+    history = [{"step": step, "loss": round(loss, 5), **({"val": metrics[step]} if step in metrics else {})}
+               for step, loss in result.train_losses]
+    summary = {"steps": result.steps, "train_pairs": len(train_pairs), "val_pairs": len(val_pairs),
+               "first_loss": history[0]["loss"] if history else None,
+               "last_loss": history[-1]["loss"] if history else None,
+               "val_metrics": result.eval_metrics[-1][1] if result.eval_metrics else {}, "model": str(final)}
+    (Path(cfg.output_dir) / "metrics.json").write_text(json.dumps({**summary, "history": history}, indent=2))
+    return summary

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from ..cli import export_app, train_app
+train_app = typer.Typer()
+export_app = typer.Typer()
 
 
 def _recipe(config: Optional[Path], sets: Optional[list[str]], mode: str):
@@ -45,7 +46,7 @@ def train_full(config: Optional[Path] = RecipeOpt, sets: Optional[list[str]] = S
 
 @train_app.command("medical-data")
 def medical_data(
-    shared: Path = typer.Option(Path("../shared/data"), help="Folder holding medquad/, mediqa2019/, pubmedqa/, ..."),
+    shared: Optional[Path] = typer.Option(None, "--data-dir", "--shared", help="Folder holding medquad/, mediqa2019/, pubmedqa/, ... (default $VMED_DATA_DIR, else ../shared/data)"),
     out: Path = typer.Option(Path("runs/data"), help="Writes train.jsonl and heldout.jsonl here"),
     medquad: int = typer.Option(1000), mediqa_qa: int = typer.Option(400), pubmedqa: int = typer.Option(500),
     medical_meadow: int = typer.Option(400), chatdoctor: int = typer.Option(200),
@@ -55,11 +56,10 @@ def medical_data(
     """Convert MedQuAD, MEDIQA QA (scores 3-4), PubMedQA train half, Medical Meadow and ChatDoctor to Alpaca JSONL."""
     from collections import Counter
 
-    from ..errors import UserInputError
+    from ..paths import data_dir
     from .medical_data import build, write_jsonl
 
-    if not (shared / "medquad").is_dir():
-        raise UserInputError(f"shared data not found under {shared}")
+    shared = data_dir(shared, "medquad")
     counts = {"medquad": medquad, "mediqa_qa": mediqa_qa, "pubmedqa": pubmedqa,
               "medical_meadow": medical_meadow, "chatdoctor": chatdoctor}
     train, held = build(shared, counts, max_chars=max_chars, seed=seed)
@@ -102,7 +102,7 @@ def export_merge_cmd(
 def eval_adapter(
     adapter: Path = typer.Argument(..., help="GGUF LoRA adapter for the default model"),
     heldout: Path = typer.Option(Path("runs/data/heldout.jsonl"), help="Held-out reference answers (medical-data)"),
-    shared: Path = typer.Option(Path("../shared/data"), help="Folder with pubmedqa/ and mediqa2019/"),
+    shared: Optional[Path] = typer.Option(None, "--data-dir", "--shared", help="Folder with pubmedqa/ and mediqa2019/ (default $VMED_DATA_DIR, else ../shared/data)"),
     n_heldout: int = typer.Option(60, min=1, help="Held-out answers for the perplexity"),
     limit: Optional[int] = typer.Option(None, min=1, help="First N items of PubMedQA and RQE test (default: all)"),
     n_questions: int = typer.Option(10, min=0, help="Fixed questions answered side by side"),
@@ -114,13 +114,16 @@ def eval_adapter(
     import json
     import random
 
+    from ..data.store import read_jsonl
     from ..errors import UserInputError
     from ..llm.default_model import default_gguf_path
+    from ..paths import data_dir
     from .adapter_eval import compare
 
     if not adapter.is_file() or not heldout.is_file():
         raise UserInputError(f"need the adapter file and {heldout} (run `vmed train medical-data` first)")
-    records = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
+    shared = data_dir(shared)
+    records = list(read_jsonl(heldout))
     records = random.Random(0).sample(records, min(n_heldout, len(records)))
     result = compare(default_gguf_path(), adapter, records, shared, limit, out.with_suffix(""), n_questions,
                      threads, progress=typer.echo)

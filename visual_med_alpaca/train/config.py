@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ..config import Strict
+from .engine import EngineConfig
 
 
 class DataConfig(Strict):
@@ -24,7 +25,10 @@ class LoraSettings(Strict):
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
 
 
-class TrainConfig(Strict):
+class TrainConfig(EngineConfig):
+    """The LoRA/full SFT recipe: the engine's knobs (train/engine.py, named as in transformers.TrainingArguments)
+    plus what this recipe needs. gradient_accumulation_steps follows from batch_size / micro_batch_size."""
+
     mode: Literal["lora", "full"] = "lora"
     model: str = Field(..., description="HF folder, hub id, .gguf file or 'default' (embedded Gemma-3-270M)")
     output_dir: str = "runs/sft"
@@ -34,28 +38,28 @@ class TrainConfig(Strict):
     train_on_inputs: bool = Field(False, description="also learn the prompt tokens (default: response only)")
     batch_size: int = Field(128, ge=1, description="effective batch: micro_batch_size x accumulation x processes")
     micro_batch_size: int = Field(4, ge=1)
-    epochs: float = Field(3.0, gt=0)
-    max_steps: int | None = Field(None, ge=1, description="optimizer steps; overrides epochs")
-    learning_rate: float = Field(1e-4, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
+    num_train_epochs: float = Field(3.0, gt=0)
     warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
-    max_grad_norm: float = Field(1.0, gt=0)
     group_by_length: bool = True
     response_only_logits: bool = Field(True, description="apply the LM head only where the loss is taken")
     gradient_checkpointing: bool = False
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     quantization: Literal["none", "8bit", "4bit"] = Field("none", description="QLoRA base loading (CUDA only)")
-    seed: int = 42
-    save_every: int = Field(50, ge=1, description="checkpoint every N optimizer steps")
-    eval_every: int = Field(50, ge=1)
-    log_every: int = Field(1, ge=1)
+    eval_steps: int | None = Field(50, ge=1)
     threads: int | None = Field(None, ge=1, description="torch CPU threads")
 
     @model_validator(mode="after")
     def _check(self):
         if self.batch_size % self.micro_batch_size:
             raise ValueError("batch_size must be a multiple of micro_batch_size")
+        if "gradient_accumulation_steps" in self.model_fields_set:
+            raise ValueError("set batch_size (effective) and micro_batch_size; gradient_accumulation_steps follows")
         if self.mode == "full" and self.quantization != "none":
             raise ValueError("quantized loading is for LoRA (QLoRA) only")
         return self
+
+    def engine(self, processes: int = 1) -> EngineConfig:
+        """The engine's part of this recipe, with the accumulation that gives batch_size on `processes`."""
+        accum = max(1, self.batch_size // (self.micro_batch_size * processes))
+        fields = {k: getattr(self, k) for k in EngineConfig.model_fields}
+        return EngineConfig.model_validate({**fields, "gradient_accumulation_steps": accum})

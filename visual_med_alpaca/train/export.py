@@ -25,16 +25,16 @@ def _adapter_config(adapter: Path) -> dict:
 
 
 def adapter_from_checkpoint(checkpoint: Path) -> Path:
-    """A peft adapter folder for a LoRA run's `checkpoint/` (so a stopped run can be exported as it stands)."""
+    """A peft adapter folder for a LoRA run's `checkpoint-N/` (so a stopped run can be exported as it stands)."""
     if (checkpoint / "adapter_config.json").is_file():
         return checkpoint
-    if not (checkpoint / "weights.pt").is_file():
+    weights = checkpoint / "model.safetensors"
+    if not weights.is_file() or not (checkpoint.parent / "config.yaml").is_file():
         raise UserInputError(f"{checkpoint} is neither a peft adapter folder nor a training checkpoint")
     target = checkpoint / "adapter"
     if (target / "adapter_config.json").is_file():
         return target
-    import torch
-    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
 
     from ..config import load_config
     from .config import TrainConfig
@@ -44,7 +44,10 @@ def adapter_from_checkpoint(checkpoint: Path) -> Path:
     if cfg.mode != "lora":
         raise UserInputError(f"{checkpoint} is a full fine-tune checkpoint, not a LoRA adapter")
     model, tokenizer = load_model_and_tokenizer(cfg)
-    set_peft_model_state_dict(model, torch.load(checkpoint / "weights.pt", map_location="cpu"))
+    missing = set(load_file(weights)) - set(model.state_dict())
+    if missing:
+        raise UserInputError(f"{checkpoint} does not match the recipe in {checkpoint.parent / 'config.yaml'}")
+    model.load_state_dict(load_file(weights), strict=False)
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target

@@ -1,18 +1,20 @@
-"""Direct conversion of the shared medical QA sources into Alpaca records for the default model's adapter.
+"""The medical QA mix for the default model's adapter (`vmed train medical-data`), read through the
+`data/sources` readers (one reader per source) and shaped for a 270M model.
 
-Stands in until the data-pipeline concern exports its instruction set. Questions become the instruction
-(with no input), exactly as a user asks `vmed ask`; PubMedQA keeps its abstract as the input. Answers are cut at
-a sentence boundary so a 270M model learns short, complete answers that end with EOS.
+Questions become the instruction (with no input), exactly as a user asks `vmed ask`; PubMedQA keeps its
+abstract as the input. Answers are cut at a sentence boundary so a 270M model learns short, complete answers
+that end with EOS. Held out: whole MedQuAD documents (by hash) and the MEDIQA QA validation answers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from ..data.sources import load_source
+from ..data.split import in_held_out
 
 SOURCES = ("medquad", "mediqa_qa", "pubmedqa", "medical_meadow", "chatdoctor")
 
@@ -31,75 +33,45 @@ def cut_answer(text: str, max_chars: int) -> str:
     return head[: end + 1] if end > max_chars // 3 else head.rsplit(" ", 1)[0] + "."
 
 
-def _held_out(key: str, fraction: float) -> bool:
-    """Stable split by a hash of a document key, so held-out items never depend on run order."""
-    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
+def _medquad_document(record: dict) -> str:
+    """The XML file name of a MedQuAD record (its id is medquad:<collection>-<file stem>-<pair number>)."""
+    return record["id"].split(":", 1)[1].split("-", 1)[1].rsplit("-", 1)[0] + ".xml"
 
 
 def medquad(root: Path, max_chars: int, heldout_fraction: float):
     """(train, held-out) QA pairs; a whole XML document goes to one side so no answer leaks across."""
     train, held = [], []
-    for xml in sorted(root.glob("*_QA*/*.xml")):
-        try:
-            doc = ET.parse(xml).getroot()
-        except ET.ParseError:
-            continue
-        side = held if _held_out(xml.name, heldout_fraction) else train
-        for pair in doc.iter("QAPair"):
-            q, a = pair.findtext("Question"), pair.findtext("Answer")
-            if q and a and a.strip():
-                side.append({"instruction": _clean(q), "input": "", "output": cut_answer(a, max_chars),
-                             "source": "medquad"})
+    for record in load_source("medquad").read(root):
+        if record["instruction"] and record["output"]:
+            side = held if in_held_out(_medquad_document(record), heldout_fraction) else train
+            side.append({"instruction": record["instruction"], "input": "",
+                         "output": cut_answer(record["output"], max_chars), "source": "medquad"})
     return train, held
 
 
-def mediqa_qa(files: list[Path], max_chars: int, min_score: int = 3):
-    """Answers judged correct (ReferenceScore 3-4) as question -> answer pairs."""
-    out = []
-    for path in files:
-        for question in ET.parse(path).getroot().iter("Question"):
-            text = _clean(question.findtext("QuestionText"))
-            for answer in question.iter("Answer"):
-                if int(answer.get("ReferenceScore", 0)) >= min_score and answer.findtext("AnswerText"):
-                    out.append({"instruction": text, "input": "", "source": "mediqa_qa",
-                                "output": cut_answer(answer.findtext("AnswerText"), max_chars)})
-    return out
+def mediqa_qa(root: Path, max_chars: int, split: str = "trainingset"):
+    """Answers judged correct (ReferenceScore 3-4) as question -> answer pairs, from the files of one split
+    (trainingset* for training, validationset for the held-out answers)."""
+    return [{"instruction": r["instruction"], "input": "", "source": "mediqa_qa",
+             "output": cut_answer(r["output"], max_chars)}
+            for r in load_source("mediqa_qa").read(root)
+            if r["id"].split(":", 1)[1].startswith(split) and r["output"]]
 
 
-def pubmedqa_prompt(item: dict, max_context_chars: int) -> tuple[str, str]:
-    """(instruction, input) for a PubMedQA training item (the evaluation uses the harness's own prompt)."""
-    contexts = item["CONTEXTS"]
-    if isinstance(contexts, str):
-        import ast
-
-        contexts = ast.literal_eval(contexts)
-    context = cut_answer(" ".join(contexts), max_context_chars)
-    return f"{item['QUESTION']} Answer yes, no or maybe.", context
-
-
-def pubmedqa_train(ori: Path, test_ids: Path, max_chars: int, max_context_chars: int):
-    """The 500 non-test PQA-L items; refuses to run if any test PMID would leak into training."""
-    data = json.loads(ori.read_text())
-    test = set(json.loads(test_ids.read_text()))
-    assert len(test) == 500 and test <= set(data), "unexpected PubMedQA test split"
-    out = []
-    for pmid, item in data.items():
-        if pmid in test:
-            continue
-        instruction, context = pubmedqa_prompt(item, max_context_chars)
-        answer = f"{item['final_decision'].capitalize()}. {item['LONG_ANSWER']}"
-        out.append({"instruction": instruction, "input": context, "output": cut_answer(answer, max_chars),
-                    "source": "pubmedqa", "id": pmid})
-    assert not test & {r["id"] for r in out}
-    return out
+def pubmedqa_train(root: Path, max_chars: int, max_context_chars: int):
+    """The 500 non-test PQA-L items (the reader refuses to run without the test PMIDs to leave out)."""
+    return [{"instruction": f"{r['instruction']} Answer yes, no or maybe.",
+             "input": cut_answer(r["input"], max_context_chars), "output": cut_answer(r["output"], max_chars),
+             "source": "pubmedqa", "id": r["id"].split(":", 1)[1]}
+            for r in load_source("pubmedqa").read(root)]
 
 
 def alpaca_questions(path: Path, source: str, max_chars: int):
     """Medical Meadow / ChatDoctor: the question (their `input`) becomes our instruction."""
     out = []
-    for item in json.loads(path.read_text()):
-        question = _clean(item.get("input") or item.get("instruction"))
-        if question and item.get("output"):
+    for item in load_source(source).read(path):
+        question = _clean(item["input"] or item["instruction"])
+        if question and item["output"]:
             out.append({"instruction": question, "input": "", "output": cut_answer(item["output"], max_chars),
                         "source": source})
     return out
@@ -108,17 +80,16 @@ def alpaca_questions(path: Path, source: str, max_chars: int):
 def build(shared: Path, counts: dict[str, int], *, max_chars: int = 700, max_context_chars: int = 600,
           heldout_fraction: float = 0.05, seed: int = 0) -> tuple[list[dict], list[dict]]:
     """(train mix, held-out reference answers). counts caps each source (sampled with the seed)."""
-    mediqa = shared / "mediqa2019" / "MEDIQA_Task3_QA"
-    mq_train, mq_held = medquad(shared / "medquad", max_chars, heldout_fraction)
+    def where(name: str) -> Path:
+        return shared / load_source(name).default_path
+
+    mq_train, mq_held = medquad(where("medquad"), max_chars, heldout_fraction)
     pools = {
         "medquad": mq_train,
-        "mediqa_qa": mediqa_qa(sorted(mediqa.glob("*TrainingSet*.xml")), max_chars),
-        "pubmedqa": pubmedqa_train(shared / "pubmedqa" / "ori_pqal.json",
-                                   shared / "pubmedqa" / "test_ground_truth.json", max_chars, max_context_chars),
-        "medical_meadow": alpaca_questions(shared / "medical_meadow" / "medical_meadow_small.json",
-                                           "medical_meadow", max_chars),
-        "chatdoctor": alpaca_questions(shared / "chatdoctor_genmedgpt5k" / "chatdoctor5k.json", "chatdoctor",
-                                       max_chars),
+        "mediqa_qa": mediqa_qa(where("mediqa_qa"), max_chars, "trainingset"),
+        "pubmedqa": pubmedqa_train(where("pubmedqa"), max_chars, max_context_chars),
+        "medical_meadow": alpaca_questions(where("medical_meadow"), "medical_meadow", max_chars),
+        "chatdoctor": alpaca_questions(where("chatdoctor"), "chatdoctor", max_chars),
     }
     rng = random.Random(seed)
     train = []
@@ -127,7 +98,7 @@ def build(shared: Path, counts: dict[str, int], *, max_chars: int = 700, max_con
         rng.shuffle(pool)
         train.extend(pool[: counts.get(name, len(pool))])
     rng.shuffle(train)
-    held = mq_held + mediqa_qa(sorted(mediqa.glob("*ValidationSet*.xml")), max_chars)
+    held = mq_held + mediqa_qa(where("mediqa_qa"), max_chars, "validationset")
     held_questions = {r["instruction"].lower() for r in held}
     train = [r for r in train if r["instruction"].lower() not in held_questions]
     return train, held

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..cli import train_app
+train_app = typer.Typer()
 
 
 @train_app.command("radiology")

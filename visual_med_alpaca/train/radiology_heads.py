@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
+from .. import paths
 from ..config import Strict
+from ..data.sources import medpix as medpix_source
+from ..data.store import read_jsonl
 from ..errors import UserInputError
 from ..paths import ASSETS
 
@@ -36,8 +39,9 @@ PLANE_OF_MEDPIX = {"Axial": "axial", "Transverse": "axial", "Coronal": "coronal"
 
 
 class RadiologyHeadsConfig(Strict):
-    medpix_dir: str = Field("../shared/data/medpix2", description="MedPix 2.0 folder (Descriptions.json, images/)")
-    vqa_rad_dir: str = Field("../shared/data/vqa_rad", description="VQA-RAD folder (hf_*.jsonl, images/)")
+    data_dir: str | None = Field(None, description="data folder (default $VMED_DATA_DIR, else ../shared/data)")
+    medpix_dir: str | None = Field(None, description="MedPix 2.0 folder (default <data_dir>/medpix2)")
+    vqa_rad_dir: str | None = Field(None, description="VQA-RAD folder, hf_*.jsonl + images/ (default <data_dir>/vqa_rad)")
     out_dir: str = Field(str(HEAD_DIR), description="where the heads (npz + json) are written")
     cache: str = Field("runs/radiology/features.npz", description="feature cache, so a rerun skips the backbone")
     min_examples: int = Field(8, ge=1, description="classes with fewer training images are dropped")
@@ -106,18 +110,19 @@ def _vqa_rad_labels(rows: list[dict]) -> dict[str, dict[str, str]]:
 
 
 def collect_examples(cfg: RadiologyHeadsConfig) -> list[Example]:
-    medpix, vqa = Path(cfg.medpix_dir), Path(cfg.vqa_rad_dir)
+    medpix = Path(cfg.medpix_dir) if cfg.medpix_dir else paths.data_dir(cfg.data_dir, "medpix2") / "medpix2"
+    vqa = Path(cfg.vqa_rad_dir) if cfg.vqa_rad_dir else paths.data_dir(cfg.data_dir, "vqa_rad") / "vqa_rad"
     for needed in (medpix / "Descriptions.json", vqa / "hf_train.jsonl"):
         if not needed.exists():
             raise UserInputError(f"training data not found: {needed} (set medpix_dir / vqa_rad_dir)")
-    test_rows = [json.loads(line) for line in (vqa / "hf_test.jsonl").open()]
-    train_rows = [json.loads(line) for line in (vqa / "hf_train.jsonl").open()]
+    test_rows = list(read_jsonl(vqa / "hf_test.jsonl"))
+    train_rows = list(read_jsonl(vqa / "hf_train.jsonl"))
     vqa_test_images = {row["image"].rsplit(".", 1)[0] for row in test_rows}
     vqa_labels = _vqa_rad_labels(train_rows + test_rows)
-    medpix_test = {json.loads(line)["image"] for line in (medpix / "splitted_dataset" / "descriptions_test.jsonl").open()}
+    medpix_test = {record["image"] for record in medpix_source.read_descriptions(medpix, ["test"])}
     examples: dict[str, Example] = {}
-    for record in json.loads((medpix / "Descriptions.json").read_text()):
-        path = medpix / "images" / f"{record['image']}.png"
+    for record in medpix_source.read_descriptions(medpix):
+        path = medpix_source.image_path(medpix, record)
         if not path.exists():
             continue
         key = record["image"].split("_", 1)[1]  # synpic id, shared with VQA-RAD

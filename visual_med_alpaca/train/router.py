@@ -7,8 +7,8 @@ Data (each image belongs to one group, and a group is wholly in train or in test
              black-and-white paper figures
   other      photos bundled with scikit-image, scikit-learn and matplotlib (random crops; the group is
              the source photo, so test photos are unseen) + generated smooth-noise "scenes"
-The head's C, class weighting and a bias on the `other` logit are chosen by group cross-validation on the
-training part. Features are cached per source under runs/, so a stopped run resumes. The head is written as plain
+The head is a scikit-learn pipeline (StandardScaler + logistic regression) whose C, class weighting and a bias
+on the `other` logit are chosen by GridSearchCV over GroupKFold on the training part. Features are cached per source under runs/, so a stopped run resumes. The head is written as plain
 arrays (npz, no pickle) and a JSON report with held-out accuracy and the confusion matrix.
 """
 
@@ -24,11 +24,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .. import paths
+from ..data.sources import medpix
+from ..data.split import in_held_out, stable_int
 from ..errors import UserInputError
-from ..paths import ASSETS
 from ..router.base import EXPERT_FOR_CLASS, IMAGE_CLASSES
+from ..router.trained import HEAD_PATH
 
-HEAD_PATH = ASSETS / "router" / "head.npz"
 TEST_FRACTION = 0.25  # share of groups held out; the shipped head's report was made with it
 # The scikit-image pictures that ship in its wheel and are not medical (retina, cells, ... are left out).
 SKIMAGE_PHOTOS = ("astronaut", "brick", "camera", "cat", "checkerboard", "chelsea", "clock", "coffee", "coins",
@@ -38,13 +40,6 @@ SKIMAGE_PHOTOS = ("astronaut", "brick", "camera", "cat", "checkerboard", "chelse
 def _files(folder: Path, pattern: str, limit: int | None) -> list[Path]:
     files = sorted(folder.glob(pattern))
     return files[:limit] if limit else files
-
-
-def _medpix_overlap(data: Path) -> set[str]:
-    tsv = data / "medpix2" / "overlap_with_vqa_rad.tsv"
-    if not tsv.is_file():
-        return set()
-    return {line.split("\t")[0] for line in tsv.read_text().splitlines()[1:] if line.strip()}
 
 
 def _photos() -> Iterator[tuple[str, Image.Image]]:
@@ -140,7 +135,7 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
     if (data / "vqa_rad" / "images").is_dir():
         items += [("radiology", f"synpic:{p.stem}", p) for p in _files(data / "vqa_rad" / "images", "*.jpg", per_source_limit)]
     if (data / "medpix2" / "images").is_dir():
-        overlap = _medpix_overlap(data)
+        overlap = medpix.vqa_rad_overlap(data / "medpix2")
         items += [("radiology", f"synpic:{p.stem.split('_')[-1]}", p) for p in _files(data / "medpix2" / "images", "*.png", per_source_limit)
                   if p.stem not in overlap]
     if (data / "pathvqa_test" / "images").is_dir():
@@ -150,7 +145,7 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
     if (charts_dir / "gold.jsonl").is_file():
         items += [("chart", f"synthetic:{p.stem}", p) for p in sorted((charts_dir / "images").iterdir())]
     for name, photo in _photos():  # one RNG per photo, so adding a photo leaves the others' crops (and cache) alone
-        rng = np.random.default_rng([seed, _stable_int(name)])
+        rng = np.random.default_rng([seed, stable_int(name)])
         items += [("other", name, crop) for crop in _crops(photo, rng, 12)]
     rng = np.random.default_rng([seed, 1])
     items += [("other", f"scene:{i}", _scene(rng)) for i in range(60)]
@@ -159,10 +154,6 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
     rng = np.random.default_rng([seed, 3])
     items += [("chart", f"figure:{i}", _figure(rng)) for i in range(80)]
     return items
-
-
-def _stable_int(text: str) -> int:
-    return int(hashlib.sha1(text.encode()).hexdigest()[:8], 16)
 
 
 def _document(rng: np.random.Generator) -> Image.Image:
@@ -238,8 +229,7 @@ def _figure(rng: np.random.Generator) -> Image.Image:
 
 def in_test(group: str, test_fraction: float) -> bool:
     """A stable, seed-free split by group: the same image is always on the same side."""
-    digest = int(hashlib.sha1(group.encode()).hexdigest()[:8], 16)
-    return digest / 0xFFFFFFFF < test_fraction
+    return in_held_out(group, test_fraction)
 
 
 def _item_key(item) -> str:
@@ -286,33 +276,72 @@ CLASS_WEIGHTS = ("balanced", None)
 OTHER_BIAS_GRID = (0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
 
 
-def _fit_head(x: np.ndarray, y: np.ndarray, c: float, class_weight: str | None):
+def _biased_logistic_regression():
+    """scikit-learn's LogisticRegression with a searchable bias on the `other` logit (imported lazily)."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
     from sklearn.linear_model import LogisticRegression
 
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    head = LogisticRegression(C=c, max_iter=3000, class_weight=class_weight).fit((x - mean) / scale, y)
-    return mean, scale, head
+    other = IMAGE_CLASSES.index("other")
+
+    class OtherBiasedLogisticRegression(ClassifierMixin, BaseEstimator):
+        # The bias changes predictions, not the fit: a fit is reused across the bias grid (a memo keyed by the
+        # training rows and C, class weight), so the grid costs |C| x |weights| fits per fold, not x |bias|.
+        _fits: dict = {}
+
+        def __init__(self, C: float = 1.0, class_weight: str | None = None, other_bias: float = 0.0):
+            self.C, self.class_weight, self.other_bias = C, class_weight, other_bias
+
+        def fit(self, x, y):
+            key = (self.C, self.class_weight, hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest(),
+                   hashlib.sha1(np.asarray(y).tobytes()).hexdigest())
+            if key not in self._fits:
+                self._fits[key] = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight).fit(x, y)
+            self.model_ = self._fits[key]
+            self.classes_ = self.model_.classes_
+            return self
+
+        def decision_function(self, x):
+            return self.model_.decision_function(x) + self.other_bias * (self.classes_ == other)
+
+        def predict(self, x):
+            return self.classes_[self.decision_function(x).argmax(axis=1)]
+
+    return OtherBiasedLogisticRegression
+
+
+def select_head(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5):
+    """StandardScaler + logistic regression; C, class weighting and the `other` logit bias picked by
+    GridSearchCV over GroupKFold (whole groups left out, as the held-out split does), refit on all of x.
+    Returns (pipeline, settings with the mean out-of-fold accuracy)."""
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    estimator = _biased_logistic_regression()
+    pipe = make_pipeline(StandardScaler(), estimator())
+    name = pipe.steps[-1][0]
+    grid = {f"{name}__C": list(C_GRID), f"{name}__class_weight": list(CLASS_WEIGHTS),
+            f"{name}__other_bias": list(OTHER_BIAS_GRID)}
+    try:
+        search = GridSearchCV(pipe, grid, cv=GroupKFold(folds), scoring="accuracy", n_jobs=1).fit(x, y, groups=groups)
+    finally:
+        estimator._fits.clear()
+    best = {key.split("__", 1)[1]: value for key, value in search.best_params_.items()}
+    return search.best_estimator_, {"cv_accuracy": float(search.best_score_), **best}
 
 
 def select_head_settings(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5) -> dict:
     """C, class weighting and the `other` logit bias with the best out-of-fold accuracy, whole groups left out."""
-    from itertools import product
+    return select_head(x, y, groups, folds)[1]
 
-    from sklearn.model_selection import GroupKFold
 
-    other = np.eye(len(IMAGE_CLASSES))[IMAGE_CLASSES.index("other")]  # where the bias goes
-    best: dict = {"cv_accuracy": -1.0}
-    splits = list(GroupKFold(folds).split(x, groups=groups))
-    for c, class_weight in product(C_GRID, CLASS_WEIGHTS):
-        logits = np.zeros((len(y), len(IMAGE_CLASSES)))
-        for fit_rows, score_rows in splits:
-            mean, scale, head = _fit_head(x[fit_rows], y[fit_rows], c, class_weight)
-            logits[score_rows] = head.decision_function((x[score_rows] - mean) / scale)
-        for bias in OTHER_BIAS_GRID:
-            accuracy = float(((logits + bias * other).argmax(axis=1) == y).mean())
-            if accuracy > best["cv_accuracy"]:
-                best = {"cv_accuracy": accuracy, "C": c, "class_weight": class_weight, "other_bias": bias}
-    return best
+def head_arrays(pipe) -> dict[str, np.ndarray]:
+    """The fitted pipeline as the plain arrays the router loads (features.LinearHead): no pickle."""
+    scaler, clf = pipe.steps[0][1], pipe.steps[-1][1]
+    bias = clf.other_bias * (clf.classes_ == IMAGE_CLASSES.index("other"))
+    return {"classes": np.array(IMAGE_CLASSES), "mean": scaler.mean_.astype(np.float32),
+            "scale": scaler.scale_.astype(np.float32), "coef": clf.model_.coef_.astype(np.float32),
+            "intercept": (clf.model_.intercept_ + bias).astype(np.float32)}
 
 
 def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir: Path | None = None, n_charts: int = 150,
@@ -320,9 +349,7 @@ def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir:
     """(features, class index, group) for every router picture: what training fits and benchmarks score."""
     from ..data.charts import make_chart_set
 
-    data, cache = Path(data), Path(cache)
-    if not data.is_dir():
-        raise UserInputError(f"data folder not found: {data} (expected ../shared/data with vqa_rad/, pathvqa_test/, ...)")
+    data, cache = paths.data_dir(data), Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     charts_dir = Path(charts_dir) if charts_dir else cache / "synthetic_charts"
     if n_charts and not (charts_dir / "gold.jsonl").is_file():
@@ -353,15 +380,11 @@ def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = No
     held-out part, save head + report."""
     x, y, groups = labelled_features(data, cache, charts_dir, n_charts, per_source_limit)
     test = np.array([in_test(g, test_fraction) for g in groups])
-    settings = select_head_settings(x[~test], y[~test], groups[~test])
-    mean, scale, head = _fit_head(x[~test], y[~test], settings["C"], settings["class_weight"])
-    bias = np.zeros(len(IMAGE_CLASSES))
-    bias[IMAGE_CLASSES.index("other")] = settings["other_bias"]
-    predicted = (head.decision_function((x[test] - mean) / scale) + bias).argmax(axis=1)
+    pipe, settings = select_head(x[~test], y[~test], groups[~test])
+    predicted = pipe.predict(x[test])
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, classes=np.array(IMAGE_CLASSES), mean=mean.astype(np.float32), scale=scale.astype(np.float32),
-             coef=head.coef_.astype(np.float32), intercept=(head.intercept_ + bias).astype(np.float32))
+    np.savez(out, **head_arrays(pipe))
     report = {**held_out_scores(y[test], predicted), "classes": list(IMAGE_CLASSES),
               "train_images": int((~test).sum()), "test_images": int(test.sum()),
               "images_per_class": {c: int((y == i).sum()) for i, c in enumerate(IMAGE_CLASSES)},

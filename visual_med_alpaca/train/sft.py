@@ -1,17 +1,18 @@
 """Supervised fine-tuning data and loss, shared by LoRA and full training.
 
 Prompts come from `prompts.build_prompt` (the same text inference sends). Labels are -100 on the prompt
-(unless train_on_inputs) and on padding; EOS closes every complete response. Batches are grouped by
-length so right padding stays small, and the loss applies the (huge) LM head only where labels exist.
+(unless train_on_inputs) and on padding (transformers' DataCollatorForSeq2Seq); EOS closes every complete
+response. Batches are grouped by length (transformers' LengthGroupedSampler) so right padding stays small,
+and the loss applies the (huge) LM head only where labels exist.
 """
 
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.store import read_jsonl
 from ..errors import UserInputError
 from ..prompts import build_prompt
 
@@ -26,11 +27,13 @@ def read_alpaca(paths: list[str | Path]) -> list[dict]:
         if not path.is_file():
             raise UserInputError(f"training data not found: {path}")
         text = path.read_text(encoding="utf-8")
-        try:
-            items = json.loads(text) if text.lstrip().startswith("[") else [
-                json.loads(line) for line in text.splitlines() if line.strip()]
-        except json.JSONDecodeError as exc:
-            raise UserInputError(f"{path} is not Alpaca JSON or JSONL: {exc}") from None
+        if text.lstrip().startswith("["):
+            try:
+                items = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise UserInputError(f"{path} is not Alpaca JSON or JSONL: {exc}") from None
+        else:
+            items = list(read_jsonl(path))
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("instruction") or "output" not in item:
                 raise UserInputError(f"{path} record {n}: needs 'instruction' and 'output'")
@@ -67,44 +70,46 @@ def encode_all(records: list[dict], tokenizer, max_length: int, train_on_inputs:
     return [e for e in examples if any(label != IGNORE for label in e.labels)]
 
 
-def length_grouped_batches(lengths: list[int], micro_batch: int, seed: int, group: bool = True,
-                           megabatch_factor: int = 64) -> list[list[int]]:
-    """Micro-batches of indices for one epoch: shuffled, and (if group) sorted by length within
-    mega-batches of micro_batch*factor so each batch holds similar lengths, then the batches shuffled."""
-    rng = random.Random(seed)
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    if not group:
-        return [order[i:i + micro_batch] for i in range(0, len(order), micro_batch)]
-    size = micro_batch * megabatch_factor
-    batches = []
-    for start in range(0, len(order), size):
-        chunk = sorted(order[start:start + size], key=lambda i: -lengths[i])
-        batches += [chunk[i:i + micro_batch] for i in range(0, len(chunk), micro_batch)]
-    rng.shuffle(batches)
-    return batches
+def features(example: Example) -> dict:
+    """One row for transformers' DataCollatorForSeq2Seq (which pads labels with -100)."""
+    return {"input_ids": example.input_ids, "attention_mask": [1] * len(example), "labels": example.labels}
 
 
-def padding_waste(lengths: list[int], batches: list[list[int]]) -> float:
-    """Share of the padded token grid that is padding."""
-    real = sum(lengths[i] for b in batches for i in b)
-    grid = sum(len(b) * max(lengths[i] for i in b) for b in batches)
-    return 1.0 - real / grid if grid else 0.0
-
-
-def collate(examples: list[Example], pad_id: int):
+def collator(tokenizer):
     """Right-padded tensors; labels are -100 wherever there is padding."""
-    import torch
+    from transformers import DataCollatorForSeq2Seq
 
-    width = max(len(e) for e in examples)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    for row, e in enumerate(examples):
-        ids[row, : len(e)] = torch.tensor(e.input_ids)
-        labels[row, : len(e)] = torch.tensor(e.labels)
-        mask[row, : len(e)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    tokenizer.padding_side = "right"
+    return DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE, return_tensors="pt")
+
+
+def collate(examples: list[Example], tokenizer):
+    return collator(tokenizer)([features(e) for e in examples])
+
+
+def length_grouped_sampler(lengths: list[int], micro_batch: int, seed: int):
+    """transformers' LengthGroupedSampler (shuffled, then sorted by length inside mega-batches of 50 batches)
+    whose order is a function of (seed, epoch): accelerate's set_epoch picks it, so a resumed run sees the
+    batches an uninterrupted one would."""
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    class EpochLengthGroupedSampler(LengthGroupedSampler):
+        epoch = 0
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def __iter__(self):
+            self.generator.manual_seed(seed + self.epoch)
+            return super().__iter__()
+
+    return EpochLengthGroupedSampler(micro_batch, lengths=lengths, generator=torch.Generator())
+
+
+def target_count(batch) -> int:
+    """Tokens the loss is taken on (labels shift by one)."""
+    return int((batch["labels"][:, 1:] != IGNORE).sum())
 
 
 def causal_lm(model):

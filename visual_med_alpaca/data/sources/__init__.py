@@ -2,16 +2,14 @@
 
 Each reader yields instruction records `{id, source, instruction, input, output, topic}`; `id` is
 `<source>:<native id>` so every record can be traced back, and `output` is the source's own expert answer
-("" when there is none and `synthesize` must write one). Paths default to `../shared/data` relative to the
-working directory and can be set per source.
+("" when there is none and `synthesize` must write one). Paths are relative to the data folder
+(`paths.data_dir`: --data-dir > $VMED_DATA_DIR > ../shared/data) and can be set per source.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterator, Protocol
-
-DEFAULT_DATA_ROOT = Path("../shared/data")
 
 
 def make_record(source: str, native_id: str, instruction: str, input: str = "", output: str = "",

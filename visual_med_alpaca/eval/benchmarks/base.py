@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ... import paths
+from ...data import store
 from ...errors import UserInputError
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -27,11 +25,8 @@ class Item:
 
 
 def data_root(data_dir: str | Path | None = None) -> Path:
-    """--data-dir, else $VMED_DATA_DIR, else ../shared/data next to the repository."""
-    root = Path(data_dir or os.environ.get("VMED_DATA_DIR") or REPO.parent / "shared" / "data").expanduser()
-    if not root.is_dir():
-        raise UserInputError(f"benchmark data folder not found: {root} (pass --data-dir or set VMED_DATA_DIR)")
-    return root
+    """--data-dir, else $VMED_DATA_DIR, else ../shared/data next to the repository (paths.data_dir)."""
+    return paths.data_dir(data_dir)
 
 
 def need(path: Path, what: str) -> Path:
@@ -41,5 +36,4 @@ def need(path: Path, what: str) -> Path:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return list(store.read_jsonl(path))

@@ -1,0 +1,39 @@
+"""Command-line options shared by several commands, and the one mapping from flags to config keys.
+
+Command modules (`*/commands.py`) import this, never `cli.py`: `cli.py` assembles their command groups, so
+the dependency runs one way (cli -> commands -> library)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (see configs/assistant.yaml)")
+SetOpt = typer.Option(None, "--set", help="Override any config key: --set generation.top_k=20 (repeatable)")
+# The language-model choice, the same for ask, serve and eval.
+ModelOpt = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder or hub id | server model name")
+BackendOpt = typer.Option(None, "--backend", help="auto | gguf | hf | openai")
+AdapterOpt = typer.Option(None, "--adapter", help="LoRA adapter (.gguf for gguf, peft folder for hf); 'medical' = the "
+                                                  "shipped adapter of the default model; 'none' = no adapter")
+BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server (openai backend), e.g. http://127.0.0.1:8080/v1")
+DataDirOpt = typer.Option(None, "--data-dir", help="Data folder (default $VMED_DATA_DIR, else ../shared/data)")
+
+# flag name -> key in AssistantConfig, for every command that builds an assistant (ask, describe, serve, eval).
+ASSISTANT_FLAGS = {
+    "model": "llm.model", "backend": "llm.backend", "adapter": "llm.adapter", "base_url": "llm.base_url",
+    "api_key": "llm.api_key", "api_mode": "llm.api_mode", "quantization": "llm.quantization",
+    "device_map": "llm.device_map", "threads": "llm.threads",
+    "max_new_tokens": "generation.max_new_tokens", "temperature": "generation.temperature",
+    "top_p": "generation.top_p", "top_k": "generation.top_k", "repetition_penalty": "generation.repetition_penalty",
+    "seed": "generation.seed", "expert": "vision.expert", "router": "vision.router",
+}
+
+
+def assistant_overrides(prefix: str = "", **flags: Any) -> dict[str, Any]:
+    """Config overrides for the flags that were given (None = not given); prefix places the assistant inside a
+    bigger config, e.g. "assistant." for serve and eval."""
+    unknown = set(flags) - set(ASSISTANT_FLAGS)
+    if unknown:
+        raise ValueError(f"no config key for flag(s) {sorted(unknown)}")
+    return {prefix + ASSISTANT_FLAGS[name]: value for name, value in flags.items() if value is not None}
