@@ -6,6 +6,7 @@ default), with or without a peft LoRA; the encoder stays outside so training can
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterator
 
 import torch
@@ -197,7 +198,9 @@ class VisionLanguageModel(nn.Module):
         def run():
             try:
                 set_seed(settings.seed)
-                with torch.inference_mode():
+                with torch.inference_mode(), warnings.catch_warnings():
+                    # with inputs_embeds the repetition penalty sees only generated tokens: intended here
+                    warnings.filterwarnings("ignore", message="Passing `repetition_penalty` with `inputs_embeds`")
                     lm.generate(**kwargs)
             except BaseException as exc:  # surfaced in the consumer's thread below
                 failure.append(exc)
