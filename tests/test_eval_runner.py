@@ -67,7 +67,7 @@ def test_vqa_rad_five_items_resume_after_interruption(tiny_llama_dir, tmp_path):
     # a second writer on the same folder is refused while the first is alive; once the first is killed with
     # SIGKILL a resume right away works (a pid file's dead pid used to look alive and refuse it)
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
-                               "FileLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(600)",
+                               "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(600)",
                                str(tmp_path / "run.lock")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -147,3 +147,29 @@ def test_recipes_load_and_flags_keep_short_greedy_answers():
     assert config.assistant.generation.max_new_tokens == 32
     with pytest.raises(UserInputError, match="mode"):
         load_config(EvalConfig, None, {"benchmark": "vqa-rad", "mode": "vote"})
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_at_once(tiny_llama_dir, tmp_path):
+    """`vmed eval` killed with SIGKILL mid-run, then started again right away: it resumes (the lock died with the
+    process; the old pid-file lock refused this as 'another evaluation is writing') and scores every item once."""
+    import time
+
+    args = [sys.executable, "-m", "visual_med_alpaca.cli", "eval", "mediqa-rqe", "--backend", "hf", "--model",
+            str(tiny_llama_dir), "--limit", "40", "--mode", "generate", "--max-new-tokens", "4", "--out",
+            str(tmp_path), "--data-dir", str(shared_data()), "-q"]
+    first = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    predictions = tmp_path / PREDICTIONS
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (predictions.is_file() and predictions.read_text().count("\n") >= 2):
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    time.sleep(1)  # dead, not yet reaped (a zombie still answers kill(pid, 0), which fooled the pid file)
+    killed_at = len(read_predictions(predictions))
+    assert 2 <= killed_at < 40, "the first run must die mid-way"
+    second = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
+    first.wait()
+    assert second.returncode == 0, second.stderr
+    records = read_predictions(predictions)
+    assert len(records) == len({r["id"] for r in records}) == 40
+    assert json.loads((tmp_path / METRICS).read_text())["items_this_run"] == 40 - killed_at

@@ -112,7 +112,7 @@ def test_length_grouping_keeps_padding_waste_low_and_is_a_function_of_the_epoch(
 
 def test_adapter_saved_not_empty_reloads_to_same_outputs_and_resume_continues(tmp_path, tiny_llama_dir):
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 4)
     cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=2)
@@ -121,6 +121,10 @@ def test_adapter_saved_not_empty_reloads_to_same_outputs_and_resume_continues(tm
         train(cfg, progress=False)
     metrics = train(cfg.model_copy(update={"max_steps": 4}), resume=True, progress=False)
     assert metrics["steps"] == 4 and len(metrics["train_loss"]) == 4
+    tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    lengths = [len(e) for e in sft.encode_all(RECORDS, tok, 96)]  # (one prompt fills 96 tokens: dropped)
+    assert min(lengths) * 16 <= metrics["tokens"] <= max(lengths) * 16  # 4 steps x 4 sequences, real tokens
+    assert metrics["tokens_per_s"] > 0 and 0 <= metrics["padding_waste"] < 0.5
     adapter = Path(cfg.output_dir) / "adapter"
     from safetensors.torch import load_file
 
@@ -205,6 +209,26 @@ def test_metrics_go_to_tensorboard_by_default_and_a_missing_tracker_is_a_clear_e
             pytest.skip("wandb is installed here")
         train(recipe(tmp_path, tiny_llama_dir, data, max_steps=1, report_to=["wandb"],
                      output_dir=str(tmp_path / "w")), progress=False)
+
+
+def test_two_runs_on_one_output_folder_are_refused(tmp_path, tiny_llama_dir):
+    import subprocess
+    import sys
+
+    data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 2)
+    cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=1)
+    Path(cfg.output_dir).mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+                               "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(600)",
+                               str(Path(cfg.output_dir) / "train.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserInputError, match="another training run is writing"):
+            train(cfg, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert train(cfg, progress=False)["steps"] == 1
 
 
 def test_eos_is_learned_so_generation_stops(tmp_path, tiny_llama_dir):

@@ -236,6 +236,7 @@ def draw_plain(spec: PlainSpec, path: Path) -> Path:
         if spec.style == "pie":
             ax.pie(spec.values[:, 0], labels=spec.categories, autopct=f"%1.{spec.decimals}f%%", startangle=90)
             ax.axis("equal")
+            ax.set_ylabel(spec.series[0])  # as pandas' plot.pie does: the measure names the column
         elif spec.style in ("bar", "barh"):
             plot = ax.barh if horizontal else ax.bar
             containers.append(plot(x, spec.values[:, 0]))

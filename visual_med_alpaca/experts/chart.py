@@ -293,7 +293,9 @@ class ChartExpert:
         pie = read_pie_chart(rgb, boxes, clusters)
         if pie is not None:
             kind, header, series, rows, top = pie
-            return _linearize(_page_title(boxes, top), header, series, rows), kind
+            bottom = max(b.y1 for b in boxes)
+            name = self._bar_series_title(rgb, boxes, "bar", bottom, (min(rgb.shape[1] * 0.25, rgb.shape[1] / 2), 0))
+            return _linearize(_page_title(boxes, top), header, [name or series[0]], rows), kind
         bars = read_bar_chart(rgb, boxes, clusters)  # most real charts are bars with printed values
         if bars is not None:
             kind, header, series, rows, (top, bottom, span) = bars
@@ -351,14 +353,23 @@ class ChartExpert:
             ticks = [b for b in below if parse_value(b.text) is not None and b.y0 < bottom + 3 * b.h]
             floor = max((b.y1 for b in ticks), default=bottom)
             under = sorted((b for b in words if b.y0 >= floor - 2 and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
-                            and len(b.text.split()) <= 8 and ". " not in b.text), key=lambda b: b.y0)
+                            and len(b.text.split()) <= 8 and not re.search(r"\.\s+[A-Z][a-z]", b.text)), key=lambda b: b.y0)
             return under[0].text if under else ""
-        tall = [b for b in words if b.h > 1.6 * (b.x1 - b.x0) and b.cx < rgb.shape[1] * 0.25 and b.h > 15]
-        if not tall:
-            return ""
-        box = max(tall, key=lambda b: b.h)
+        tall = [b for b in words if b.h > 1.6 * (b.x1 - b.x0) and b.cx < min(rgb.shape[1] * 0.25, span[0]) and b.h > 15]
+        if tall:
+            box = max(tall, key=lambda b: b.h)
+            x0, x1 = max(0, int(box.x0) - 3), int(box.x1) + 4
+        else:  # small rotated text the detector missed: look at the margin left of the tick labels
+            ticks = [b for b in boxes if parse_value(b.text) is not None and b.x1 < span[0] and b.y1 <= bottom + b.h]
+            if len(ticks) < 2:
+                return ""
+            typical = float(np.median([b.h for b in ticks]))
+            x1 = int(min(b.x0 for b in ticks)) - 1
+            x0 = max(0, int(x1 - 2.2 * typical))
+            if x1 - x0 < 8:
+                return ""
+            box = None
         # the detector may split the title or clip it: read the whole column upright, with detection
-        x0, x1 = max(0, int(box.x0) - 3), int(box.x1) + 4
         crop = np.ascontiguousarray(np.rot90(rgb[:int(bottom) + 4, x0:x1], k=-1))
         import cv2
 
@@ -366,7 +377,7 @@ class ChartExpert:
         crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
         result = self._run_ocr(crop, detect=True)
         found = sorted(zip(result.boxes, result.txts), key=lambda bt: float(np.asarray(bt[0])[:, 0].min())) if result.boxes is not None else []
-        text = " ".join(t.strip() for _, t in found if t.strip()) or box.text
+        text = " ".join(t.strip() for _, t in found if t.strip()) or (box.text if box else "")
         return text if sum(ch.isalpha() for ch in text) >= 3 else ""
 
     def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
@@ -446,6 +457,10 @@ class ChartExpert:
             bars = []  # e.g. line markers: blobs, but not standing on the value axis' zero
         floor = max(b.cy for b in axis.ticks) if axis else region_y1 - 4
         categories = self._categories(boxes, bars, tick_ids, floor, x0r, x1r)
+        if axis is not None and categories:  # slanted labels end at their tick: re-centre them there
+            tick_h = float(np.median([b.h for b in axis.ticks]))
+            if np.median([c.h for c in categories]) > 1.8 * tick_h:
+                categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
         names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background)
         if bars:
             return ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
@@ -542,6 +557,9 @@ class ChartExpert:
             for i, ys in enumerate(points):
                 for r, (cat, y) in enumerate(zip(categories, ys)):
                     if y is None:
+                        if len(points) == 1:  # the line is hidden under its label here: the column's label
+                            pairs += [(1000 + abs(box.cx - cat.cx), i, r, j) for j, box in enumerate(printed)
+                                      if abs(box.cx - cat.cx) < 0.45 * spacing and box.y1 < cat.y0]
                         continue
                     for j, box in enumerate(printed):
                         dx, dy = abs(box.cx - cat.cx), box.cy - y
@@ -920,11 +938,15 @@ def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
     return groups
 
 
-def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int]) -> list[TextBox]:
+def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int],
+                    typical: float = 0.0) -> list[TextBox]:
     """The words under a group of bars (upright coordinates): boxes centred in the group's span that start
     within reach of the baseline, reach extended line by line; read in the original reading order."""
     lo, hi = span
-    near = [b for b in boxes if id(b) not in skip and lo <= b.cx <= hi and b.y0 >= baseline - 2]
+    def anchor(b: TextBox) -> float:  # a label printed slanted ends at its tick: its box's right edge
+        return b.x1 - 0.5 * typical if typical and b.h > 2.2 * typical and b.src is None else b.cx
+
+    near = [b for b in boxes if id(b) not in skip and lo <= anchor(b) <= hi and b.y0 >= baseline - 2]
     near.sort(key=lambda b: b.y0)
     chosen: list[TextBox] = []
     reach = baseline + 3
@@ -975,6 +997,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     axis = find_value_axis(upright_boxes, vertical=True)
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
+    keep = [i for i, b in enumerate(bars) if b.y1 - b.y0 + 1 >= 4 or i in labels]  # unlabelled slivers are axis lines
+    if len(keep) < len(bars):
+        labels = {keep.index(i): box for i, box in labels.items() if i in keep}
+        bars = [bars[i] for i in keep]
+        if not bars:
+            return None
     if not labels and axis is None:
         return None
     if len(labels) < 0.5 * len(bars) and axis is None:
@@ -990,6 +1018,18 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
         pad_r = right if right is not None else pad_l
         spans.append((lo - pad_l, hi + pad_r))
     names = _legend_names((rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}]), centres, background)
+    names = {c: v for c, v in names.items() if any(b.cluster == c for b in bars)}
+    repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
+        sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})
+    if len(groups) < len(bars) and not repeated and len(names) < 2:
+        groups = [[b] for b in sorted(bars, key=lambda b: b.cx)]  # differently coloured bars side by side, no legend
+        spans = []
+        for n, group in enumerate(groups):
+            lo, hi = group[0].x0, group[0].x1
+            left = (lo - groups[n - 1][0].x1) / 2 if n else None
+            right = (groups[n + 1][0].x0 - hi) / 2 if n + 1 < len(groups) else None
+            pad_l = left if left is not None else (right if right is not None else 0.3 * (hi - lo))
+            spans.append((lo - pad_l, hi + (right if right is not None else pad_l)))
     if all(len(g) == 1 for g in groups) and len({b.cluster for b in bars}) > 1 and not names:
         bars = [replace(b, cluster=bars[0].cluster) for b in bars]  # one bar per category: colours decorate
         groups = _stacks_and_groups(bars)
@@ -998,7 +1038,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     index = {id(b): i for i, b in enumerate(bars)}
     rows, missing = [], 0
     words = [b for b in upright_boxes if b.text not in legend_words]
-    chosen = [_category_label(span, baseline, words, used) for span in spans]
+    typical = float(np.median([b.h for b in upright_boxes]))
+    chosen = [_category_label(span, baseline, words, used, typical) for span in spans]
     if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
         middle = (spans[0][0] + spans[-1][1]) / 2
         for n, boxes_n in enumerate(chosen):
@@ -1015,7 +1056,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
             if printed is not None:
                 value = parse_value(printed.text)[1]
             elif axis is not None:
-                value = _format(axis.value(bar.y0) - (axis.value(bar.y1 + 1) if abs(bar.y1 - baseline) > 3 else 0.0), axis)
+                if abs(bar.y1 - baseline) <= 3:
+                    value = _format(axis.value(bar.y0), axis)
+                else:  # a stacked segment reaches down to the top of the one below it (gaps between belong to it)
+                    below = [o for o in group if o is not bar and o.y0 > bar.y0 and min(o.x1, bar.x1) - max(o.x0, bar.x0) > 0]
+                    lower = min((o.y0 for o in below), default=bar.y1 + 1)
+                    value = _format(axis.value(bar.y0) - axis.value(lower), axis)
             else:
                 missing += 1
                 continue
@@ -1109,13 +1155,14 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
     total = counts.sum()
     if total == 0:
         return None
-    slices = [i for i in range(len(masks)) if counts[i] / total >= 0.004]
+    slices = [i for i in range(len(masks)) if counts[i] / total >= 0.008]
     if len(slices) < 2:
         return None
     from scipy.optimize import linear_sum_assignment
 
     angles = np.arctan2(yy - cy, xx - cx)
-    words = [b for b in boxes if not _CHROME.search(b.text) and b.y0 > y - 0.6 * radius]  # not the title
+    title = _page_title(boxes, y)
+    words = [b for b in boxes if not _CHROME.search(b.text) and not (title and b.y1 < y and b.text in title)]
     legend = _legend_names((rgb, boxes), centres, background)
     mids, spans = {}, {}
     for i in slices:
@@ -1138,7 +1185,9 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
         return name.strip().lstrip("-•·*–— ").strip()
 
     numbers = [b for b in words if parse_value(b.text) is not None or _LABELLED.match(b.text)]
-    plain = [b for b in words if b not in numbers and b.number is None and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
+    if any(b.text.strip().endswith("%") for b in numbers):  # printed shares: bare numbers are names (years)
+        numbers = [b for b in numbers if b.text.strip().endswith("%")]
+    plain = [b for b in words if b not in numbers and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
              and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in legend.values()}]
     values, names = {}, {}
     top = float(y)

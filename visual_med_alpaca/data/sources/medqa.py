@@ -3,11 +3,11 @@ input and "C: <answer>" the output, as in the Visual Med-Alpaca sample."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator
 
 from ...errors import UserInputError
+from ..store import read_jsonl
 from . import make_record
 
 
@@ -18,14 +18,10 @@ class MedQA:
     def read(self, path: Path) -> Iterator[dict]:
         files = sorted(Path(path).glob("*.jsonl")) if Path(path).is_dir() else [Path(path)]
         for file in files:
-            for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    options = item["options"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise UserInputError(f"{file}:{number} is not a MedQA record with 'question' and 'options'") from None
+            for number, item in enumerate(read_jsonl(file), 1):
+                options = item.get("options") if isinstance(item, dict) else None
+                if options is None or "question" not in item:
+                    raise UserInputError(f"{file}:{number} is not a MedQA record with 'question' and 'options'")
                 if isinstance(options, list):  # some dumps list options as [{"key": "A", "value": ...}]
                     options = {o["key"]: o["value"] for o in options}
                 letter = item.get("answer_idx", "")
