@@ -127,10 +127,13 @@ def test_batched_answers_stay_within_the_bound(engine):
 
 @pytest.mark.slow
 def test_engine_counts_tokens_like_the_in_process_model(engine, gemma_gguf):
-    in_process = load_language_model(LLMConfig(model="default", n_ctx=512, threads=1))
+    in_process = load_language_model(LLMConfig(model="default", threads=2))
     for text in [build_prompt(QUESTIONS[0]), "", "Minoxidil and finasteride."]:
         assert engine.model.count_tokens(text) == in_process.count_tokens(text)
     assert engine.model.context_length == LLM.n_ctx
+    # yes/no questions are scored by option log-likelihood, as in-process (the same GGUF, loaded on first use)
+    prompt = build_prompt("Is aspirin used to treat pain?")
+    assert engine.model.score_continuations(prompt, ["yes", "no"]) == in_process.score_continuations(prompt, ["yes", "no"])
 
 
 @pytest.mark.slow
