@@ -6,6 +6,7 @@ default), with or without a peft LoRA; the encoder stays outside so training can
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterator
 
 import torch
@@ -139,25 +140,37 @@ class VisionLanguageModel(nn.Module):
         before, found, after, _ = self._pieces(prompt, None)
         return len(before) + len(after) + (self.grid * self.grid if found and with_image else 0)
 
+    def _logprobs_at(self, embeds, positions):
+        """log-softmax of the next-token logits at `positions` only (the LM head is 262k words wide on Gemma)."""
+        lm = causal_lm(self.lm)
+        decoder = getattr(lm, lm.base_model_prefix)
+        hidden = decoder(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long,
+                                                                         device=self.device)).last_hidden_state
+        logits = lm.get_output_embeddings()(hidden[0, positions]).float()
+        cap = getattr(lm.config, "final_logit_softcapping", None)
+        if cap:
+            logits = (logits / cap).tanh() * cap
+        return torch.log_softmax(logits, dim=-1)
+
     @torch.inference_mode()
     def score_continuations(self, prompt: str, image_tokens, continuations: list[str]) -> list[float]:
-        inputs, mask = self.prompt_embeddings(prompt, image_tokens)
-        lm = causal_lm(self.lm)
+        """Sum of token log-probabilities of each continuation; one decoder pass when all are one token long."""
+        inputs, _ = self.prompt_embeddings(prompt, image_tokens)
+        start = inputs.shape[1]
+        options = [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in continuations]
+        if all(len(ids) == 1 for ids in options):
+            logprobs = self._logprobs_at(inputs, [start - 1])[0]
+            return [float(logprobs[ids[0]]) for ids in options]
+        embed = self.lm.get_input_embeddings()
         scores = []
-        for text in continuations:
-            ids = torch.tensor(self.tokenizer(text, add_special_tokens=False)["input_ids"], device=self.device)
-            full = torch.cat([inputs[0], lm.get_input_embeddings()(ids)])[None]
-            logits = lm(inputs_embeds=full, attention_mask=torch.ones(full.shape[:2], dtype=torch.long,
-                                                                      device=self.device)).logits[0].float()
-            start = inputs.shape[1]
-            logprobs = torch.log_softmax(logits[start - 1:start - 1 + len(ids)], dim=-1)
-            scores.append(float(logprobs[torch.arange(len(ids)), ids].sum()))
+        for ids in options:
+            full = torch.cat([inputs[0], embed(torch.tensor(ids, device=self.device))])[None]
+            logprobs = self._logprobs_at(full, list(range(start - 1, start - 1 + len(ids))))
+            scores.append(float(logprobs[torch.arange(len(ids)), torch.tensor(ids)].sum()))
         return scores
 
     def stream(self, prompt: str, image_tokens, settings) -> Iterator[str]:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer, set_seed
-
-        from ..prompts import STOP_SEQUENCES
 
         cancelled = threading.Event()
 
@@ -172,8 +185,9 @@ class VisionLanguageModel(nn.Module):
         kwargs = dict(inputs_embeds=inputs, attention_mask=mask, streamer=streamer,
                       max_new_tokens=settings.max_new_tokens, do_sample=sampling,
                       repetition_penalty=settings.repetition_penalty, pad_token_id=self.pad_id,
-                      eos_token_id=self.tokenizer.eos_token_id, stopping_criteria=StoppingCriteriaList([Cancel()]),
-                      stop_strings=list(STOP_SEQUENCES), tokenizer=self.tokenizer)
+                      eos_token_id=self.tokenizer.eos_token_id, stopping_criteria=StoppingCriteriaList([Cancel()]))
+        # No stop_strings here: building their table over a 262k vocabulary costs seconds per call; the answer
+        # ends at EOS, and generate_stream's stop filter cuts any Alpaca header and then cancels generation.
         if sampling:
             kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
         else:
@@ -184,7 +198,9 @@ class VisionLanguageModel(nn.Module):
         def run():
             try:
                 set_seed(settings.seed)
-                with torch.inference_mode():
+                with torch.inference_mode(), warnings.catch_warnings():
+                    # with inputs_embeds the repetition penalty sees only generated tokens: intended here
+                    warnings.filterwarnings("ignore", message="Passing `repetition_penalty` with `inputs_embeds`")
                     lm.generate(**kwargs)
             except BaseException as exc:  # surfaced in the consumer's thread below
                 failure.append(exc)
