@@ -103,7 +103,7 @@ async def client_loop(index: int, url: str, stop_at: float, args, image_url: str
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     async with httpx.AsyncClient(timeout=args.timeout, headers=headers) as client:
         n = 0
-        while time.monotonic() < stop_at:
+        while time.monotonic() < stop_at or n == 0:
             question = QUESTIONS[(index + n) % len(QUESTIONS)]
             content: list[dict] = [{"type": "text", "text": question}]
             if (index + n) % 2 == 0:
@@ -125,12 +125,12 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def run(args, base: str, clients: int) -> tuple[Stats, float]:
+async def run(args, base: str, clients: int, warmup: bool = False) -> tuple[Stats, float]:
     image = (REPO / "examples" / "bar_chart.png").read_bytes()
     image_url = "data:image/png;base64," + base64.b64encode(image).decode()
     stats = Stats()
     start = time.monotonic()
-    stop_at = start + args.duration
+    stop_at = start + (0.0 if warmup else args.duration)  # warm-up: each client sends one request
     await asyncio.gather(*(client_loop(i, base + "/v1/chat/completions", stop_at, args, image_url, stats)
                            for i in range(clients)))
     return stats, time.monotonic() - start
@@ -179,6 +179,7 @@ def main() -> None:
                 if server is not None and server.poll() is not None or time.monotonic() > deadline:
                     sys.exit("the server did not start")
                 time.sleep(0.3)
+        asyncio.run(run(args, base, 2, warmup=True))  # loads the router and experts: not counted
         phases = []
         for clients in [int(c) for c in str(args.clients).split(",")]:
             load_before = os.getloadavg()[0]

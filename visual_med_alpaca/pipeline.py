@@ -199,6 +199,12 @@ class Assistant:
         timings["expert_s"] = time.perf_counter() - start
         return Description(choice, route, text.strip() or None, _rounded(timings))
 
+    def _vision_language(self) -> bool:
+        from .llm.base import resolve_backend
+
+        return (isinstance(self._llm, SeesImages) and not self._llm.uses_facts) or (
+            self._llm is None and resolve_backend(self.config.llm) == "vlm")
+
     @staticmethod
     def _load(image: Any) -> LoadedImage:
         if isinstance(image, LoadedImage):
@@ -223,7 +229,10 @@ class Assistant:
         loaded = self._load(image) if image is not None else None  # a bad image fails before any model loads
         load_image_s = time.perf_counter() - started
         cfg = self.config.knowledge
-        consultation = self.knowledge.consult(question) if (cfg.enabled if knowledge is None else knowledge) else None
+        wanted = cfg.enabled if knowledge is None else knowledge
+        if wanted and knowledge is None and self._vision_language():
+            wanted = False  # a VLM's prompt carries no passages: retrieving and citing them would mislead
+        consultation = self.knowledge.consult(question) if wanted else None
         if consultation is not None and loaded is None and not consultation.skipped:
             fixed = None
             if not consultation.found:

@@ -17,8 +17,8 @@ from ..errors import BackendError, UserInputError
 from .retrieve import Reranker, Retrieved, Retriever, needs_dense
 
 NO_SOURCE = ("No trusted source in the knowledge index ({index}) matches this question closely enough, so "
-             "there is no grounded answer to give. Rephrase it with the condition or medicine it is about, or "
-             "ask a health professional.")
+             "there is no grounded answer to give. Rephrase it (in English: the sources are English) with the "
+             "condition or medicine it is about, or ask a health professional.")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _WORD = re.compile(r"[^\W_]+")
 

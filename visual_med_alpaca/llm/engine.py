@@ -213,6 +213,26 @@ class EngineModel(OpenAICompatModel):
         self.client.close()
 
 
+class ScoringEngineModel(EngineModel):
+    """An engine for a GGUF model, plus the in-process model's option scoring (yes/no questions by
+    log-likelihood): llama-server returns no prompt log-probabilities, so the same GGUF is loaded in-process
+    on first use and scores one question at a time, exactly as the `gguf` backend does."""
+
+    def __init__(self, *args, llm_config: LLMConfig, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._llm_config = llm_config
+        self._scorer = None
+        self._scoring = threading.Lock()
+
+    def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
+        from .gguf import GGUFModel
+
+        with self._scoring:
+            if self._scorer is None:
+                self._scorer = GGUFModel.from_config(self._llm_config)
+            return self._scorer.score_continuations(prompt, continuations)
+
+
 def _served_model(base_url: str) -> str:
     """The model id the engine serves (vLLM insists on it; llama-server accepts any)."""
     try:
@@ -429,7 +449,12 @@ def open_engine(engine: EngineConfig, llm: LLMConfig, parallel: int | None = Non
                          max_restarts=engine.max_restarts, on_give_up=on_give_up).start()
     try:
         name = f"{label}{' + ' + adapter.name if adapter else ''} on llama-server ({parallel} slots)"
-        return Engine(EngineModel(server.url, name, context_length=llm.n_ctx, timeout_s=llm.timeout_s), server)
+        from .base import strip_backend_prefix
+
+        scorer_config = llm.model_copy(update={"model": strip_backend_prefix(llm.model)})
+        model = ScoringEngineModel(server.url, name, context_length=llm.n_ctx, timeout_s=llm.timeout_s,
+                                   llm_config=scorer_config)
+        return Engine(model, server)
     except BaseException:
         server.stop()
         raise
