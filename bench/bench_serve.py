@@ -1,11 +1,14 @@
 """Load test for `vmed serve`: N concurrent streaming clients for a bounded time, then a table.
 
-Starts `vmed serve` on 127.0.0.1 (the embedded default GGUF unless told otherwise) or uses --url. Each
-client sends streamed chat completions in a loop, half of them with the bundled bar chart, and backs off
-briefly on HTTP 429. Reports completed requests/s, latency and time-to-first-token percentiles, 429s,
-other 4xx, 5xx and transport errors. Goal: 0 errors, 0 5xx, every request answered or cleanly 429.
+Starts `vmed serve` on 127.0.0.1 (the embedded default GGUF unless told otherwise; generation through
+the llama-server engine when it is built, see --engine) or uses --url. Each client sends streamed chat
+completions in a loop, half of them with the bundled bar chart, and backs off briefly on HTTP 429.
+Reports completed requests/s, latency and time-to-first-token percentiles, per-request decode tokens/s,
+429s, other 4xx, 5xx and transport errors. Goal: 0 errors, 0 5xx, every request answered or cleanly 429.
+`--clients 1,8` runs the phases one after the other against the same server and prints one column each.
 
     python bench/bench_serve.py --clients 16 --duration 60 --max-tokens 16
+    python bench/bench_serve.py --clients 1,8 --duration 30 --max-tokens 64 --engine llama-server --parallel 8
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Stats:
     first_tokens: list[float] = field(default_factory=list)
     status: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    decode_rates: list[float] = field(default_factory=list)  # completion tokens/s after the first token
 
     def count(self, key: str) -> None:
         self.status[key] = self.status.get(key, 0) + 1
@@ -51,6 +55,7 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: St
     """Send one streamed request: True when answered (200 with [DONE]), a 429's Retry-After, or False."""
     start = time.perf_counter()
     first = None
+    tokens = None
     try:
         async with client.stream("POST", url, json=body) as response:
             if response.status_code != 200:
@@ -69,6 +74,8 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: St
                     done = True
                     break
                 chunk = json.loads(data)
+                if chunk.get("usage"):
+                    tokens = chunk["usage"]["completion_tokens"]
                 if "error" in chunk:
                     stats.count("stream-error")
                     stats.failures.append(f"stream error: {chunk['error']['message']}")
@@ -83,9 +90,12 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: St
         stats.count("incomplete")
         return False
     stats.count("200")
-    stats.latencies.append(time.perf_counter() - start)
+    latency = time.perf_counter() - start
+    stats.latencies.append(latency)
     if first is not None:
         stats.first_tokens.append(first)
+        if tokens and tokens > 8 and latency > first:
+            stats.decode_rates.append((tokens - 1) / (latency - first))
     return True
 
 
@@ -93,12 +103,13 @@ async def client_loop(index: int, url: str, stop_at: float, args, image_url: str
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     async with httpx.AsyncClient(timeout=args.timeout, headers=headers) as client:
         n = 0
-        while time.monotonic() < stop_at:
+        while time.monotonic() < stop_at or n == 0:
             question = QUESTIONS[(index + n) % len(QUESTIONS)]
             content: list[dict] = [{"type": "text", "text": question}]
             if (index + n) % 2 == 0:
                 content.append({"type": "image_url", "image_url": {"url": image_url}})
             body = {"model": args.model_name, "stream": True, "max_tokens": args.max_tokens, "seed": n,
+                    "stream_options": {"include_usage": True},
                     "messages": [{"role": "user", "content": content}]}
             outcome = await one_request(client, url, body, stats)
             n += 1
@@ -114,25 +125,27 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def run(args, base: str) -> tuple[Stats, float]:
+async def run(args, base: str, clients: int, warmup: bool = False) -> tuple[Stats, float]:
     image = (REPO / "examples" / "bar_chart.png").read_bytes()
     image_url = "data:image/png;base64," + base64.b64encode(image).decode()
     stats = Stats()
     start = time.monotonic()
-    stop_at = start + args.duration
+    stop_at = start + (0.0 if warmup else args.duration)  # warm-up: each client sends one request
     await asyncio.gather(*(client_loop(i, base + "/v1/chat/completions", stop_at, args, image_url, stats)
-                           for i in range(args.clients)))
+                           for i in range(clients)))
     return stats, time.monotonic() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", default="16", help="concurrent clients; a list such as 1,8 runs phases in turn")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds during which clients send requests")
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--max-queue", type=int, default=8, help="server queue slots (when this script starts it)")
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads of the server it starts")
     parser.add_argument("--model", default="default", help="model of the server it starts")
+    parser.add_argument("--engine", default=None, help="auto | llama-server | none (the server it starts)")
+    parser.add_argument("--parallel", type=int, default=None, help="engine slots of the server it starts")
     parser.add_argument("--url", default=None, help="use a running server (e.g. http://127.0.0.1:8000) instead")
     parser.add_argument("--model-name", default="visual-med-alpaca")
     parser.add_argument("--api-key", default=None)
@@ -151,6 +164,10 @@ def main() -> None:
                    "--log-level", "warning"]
         if args.threads:
             command += ["--threads", str(args.threads)]
+        if args.engine:
+            command += ["--engine", args.engine]
+        if args.parallel:
+            command += ["--parallel", str(args.parallel)]
         server = subprocess.Popen(command, cwd=REPO)
     try:
         deadline = time.monotonic() + 120
@@ -162,43 +179,61 @@ def main() -> None:
                 if server is not None and server.poll() is not None or time.monotonic() > deadline:
                     sys.exit("the server did not start")
                 time.sleep(0.3)
-        load_before = os.getloadavg()[0]
-        stats, elapsed = asyncio.run(run(args, base))
-        load_after = os.getloadavg()[0]
+        asyncio.run(run(args, base, 2, warmup=True))  # loads the router and experts: not counted
+        phases = []
+        for clients in [int(c) for c in str(args.clients).split(",")]:
+            load_before = os.getloadavg()[0]
+            stats, elapsed = asyncio.run(run(args, base, clients))
+            phases.append((clients, stats, elapsed, load_before, os.getloadavg()[0]))
     finally:
         if server is not None:
             server.terminate()
             server.wait(15)
 
+    columns = [summarize(args, clients, stats, elapsed, before, after) for clients, stats, elapsed, before, after in phases]
+    keys = list(columns[0])
+    width = max(len(k) for k in keys)
+    print(f"\nmodel: {health['llm']}; server queue slots {health['max_queue']}, concurrency {health.get('concurrency', 1)}")
+    print(f"{'metric':<{width}}  " + "  ".join(f"{c['clients / duration / max_tokens']:>24}" for c in columns))
+    print(f"{'-' * width}  " + "  ".join("-" * 24 for _ in columns))
+    for key in keys[1:]:
+        print(f"{key:<{width}}  " + "  ".join(f"{c[key]:>24}" for c in columns))
+    if len(phases) > 1:
+        rates = [ok_rate(stats, elapsed) for _, stats, elapsed, _, _ in phases]
+        print(f"answered req/s, last phase / first phase: {rates[-1] / rates[0]:.2f}x" if rates[0] else "")
+    failed = False
+    for _, stats, *_ in phases:
+        for failure in stats.failures[:10]:
+            print("failure:", failure)
+        failed = failed or any(k[0] == "5" or not k[0].isdigit() or (k[0] == "4" and k != "429") for k in stats.status)
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"llm": health["llm"], "phases": columns}, indent=2))
+    sys.exit(1 if failed else 0)
+
+
+def ok_rate(stats: Stats, elapsed: float) -> float:
+    return stats.status.get("200", 0) / elapsed
+
+
+def summarize(args, clients: int, stats: Stats, elapsed: float, load_before: float, load_after: float) -> dict[str, str]:
     ok = stats.status.get("200", 0)
     fivexx = sum(v for k, v in stats.status.items() if k.startswith("5"))
     other4xx = sum(v for k, v in stats.status.items() if k.startswith("4") and k != "429")
     errors = sum(v for k, v in stats.status.items() if not k[0].isdigit())
-    rows = [
-        ("model", health["llm"]),
-        ("clients / duration / max_tokens", f"{args.clients} / {args.duration:g} s / {args.max_tokens}"),
-        ("server queue slots", str(health["max_queue"])),
-        ("wall time (until the last answer)", f"{elapsed:.1f} s"),
-        ("answered (200, [DONE])", str(ok)),
-        ("answered requests/s", f"{ok / elapsed:.2f}"),
-        ("latency p50 / p95", f"{percentile(stats.latencies, 50):.2f} s / {percentile(stats.latencies, 95):.2f} s"),
-        ("time to first token p50 / p95",
-         f"{percentile(stats.first_tokens, 50):.2f} s / {percentile(stats.first_tokens, 95):.2f} s"),
-        ("429 (queue full, retried)", str(stats.status.get("429", 0))),
-        ("other 4xx", str(other4xx)),
-        ("5xx", str(fivexx)),
-        ("errors (transport, stream, incomplete)", str(errors)),
-        ("1-min load average before / after", f"{load_before:.1f} / {load_after:.1f}"),
-    ]
-    width = max(len(k) for k, _ in rows)
-    print(f"\n{'metric':<{width}}  value\n{'-' * width}  {'-' * 40}")
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
-    for failure in stats.failures[:10]:
-        print("failure:", failure)
-    if args.json_out:
-        args.json_out.write_text(json.dumps({k: v for k, v in rows} | {"status": stats.status}, indent=2))
-    sys.exit(1 if fivexx or other4xx or errors else 0)
+    return {
+        "clients / duration / max_tokens": f"{clients} / {args.duration:g} s / {args.max_tokens}",
+        "wall time (until the last answer)": f"{elapsed:.1f} s",
+        "answered (200, [DONE])": str(ok),
+        "answered requests/s": f"{ok / elapsed:.2f}",
+        "latency p50 / p95": f"{percentile(stats.latencies, 50):.2f} / {percentile(stats.latencies, 95):.2f} s",
+        "first token p50 / p95": f"{percentile(stats.first_tokens, 50):.2f} / {percentile(stats.first_tokens, 95):.2f} s",
+        "decode tok/s per request p50": f"{percentile(stats.decode_rates, 50):.1f}",
+        "429 (queue full, retried)": str(stats.status.get("429", 0)),
+        "other 4xx": str(other4xx),
+        "5xx": str(fivexx),
+        "errors (transport/stream/incomplete)": str(errors),
+        "1-min load before / after": f"{load_before:.1f} / {load_after:.1f}",
+    }
 
 
 if __name__ == "__main__":

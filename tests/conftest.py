@@ -15,6 +15,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Knowledge indexes built on this machine (~/.cache/.../knowledge) must not change what other tests see:
+# tests find no index unless they build one.
+if "VMED_KNOWLEDGE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["VMED_KNOWLEDGE_DIR"] = tempfile.mkdtemp(prefix="vmed-knowledge-tests-")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -150,3 +156,17 @@ def llama_server(gemma_gguf, tmp_path_factory):
     server = LlamaServer(gemma_gguf, tmp_path_factory.mktemp("llama-server") / "server.log").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_server_binary() -> Path:
+    """llama.cpp's batching server, built by `vmed engine build` (.ci/run builds it, so CI never skips)."""
+    pytest.importorskip("llama_cpp")
+    from visual_med_alpaca.llm.engine import find_llama_server
+
+    path = find_llama_server()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("llama-server is not built; .ci/run must run `vmed engine build`")
+        pytest.skip("llama-server is not built (run `vmed engine build`)")
+    return path

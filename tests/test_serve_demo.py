@@ -46,7 +46,7 @@ def test_answer_streams_with_the_expert_panel(tiny_llama_dir):
     config.generation.max_new_tokens = 6
     steps = list(answer_stream(DemoModels(config), str(EXAMPLES / "line_chart.png"), "What trend?", "tiny", "", "", ""))
     expected = Assistant().describe(load_image(EXAMPLES / "line_chart.png"))
-    answer, status, expert, expert_text, prompt = steps[-1]
+    answer, status, expert, expert_text, prompt, sources = steps[-1]
     assert expert.startswith(expected.expert) and expert_text == expected.text
     assert prompt == build_prompt("What trend?", expected.text)
     assert status.startswith("Answered by") and answer

@@ -112,7 +112,7 @@ def test_length_grouping_keeps_padding_waste_low_and_is_a_function_of_the_epoch(
 
 def test_adapter_saved_not_empty_reloads_to_same_outputs_and_resume_continues(tmp_path, tiny_llama_dir):
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     data = write_jsonl(tmp_path / "d.jsonl", RECORDS * 4)
     cfg = recipe(tmp_path, tiny_llama_dir, data, max_steps=2)
@@ -121,6 +121,10 @@ def test_adapter_saved_not_empty_reloads_to_same_outputs_and_resume_continues(tm
         train(cfg, progress=False)
     metrics = train(cfg.model_copy(update={"max_steps": 4}), resume=True, progress=False)
     assert metrics["steps"] == 4 and len(metrics["train_loss"]) == 4
+    tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    lengths = [len(e) for e in sft.encode_all(RECORDS, tok, 96)]  # (one prompt fills 96 tokens: dropped)
+    assert min(lengths) * 16 <= metrics["tokens"] <= max(lengths) * 16  # 4 steps x 4 sequences, real tokens
+    assert metrics["tokens_per_s"] > 0 and 0 <= metrics["padding_waste"] < 0.5
     adapter = Path(cfg.output_dir) / "adapter"
     from safetensors.torch import load_file
 

@@ -61,6 +61,15 @@ def test_image_tokens_change_the_answer_distribution(vlm_assistant):
         load_image(EXAMPLES / "ct_slice.png")).count_tokens(prompt)
 
 
+def test_one_pass_yes_no_scores_equal_the_token_by_token_scores(vlm_assistant):
+    """Single-token options are scored from one decoder pass; a multi-token option forces the general path."""
+    bound = vlm_assistant.llm.bind(load_image(EXAMPLES / "ct_slice.png"))
+    prompt = vlm_assistant.llm.build_prompt("Is this a CT?", None, True)
+    fast = bound.score_continuations(prompt, [" yes", " no"])
+    slow = bound.score_continuations(prompt, [" yes", " no", " yes no yes"])[:2]
+    assert fast == pytest.approx(slow, abs=1e-4)
+
+
 def test_assistant_answers_with_the_vlm_and_yes_no_starts_with_yes_or_no(vlm_assistant):
     answer = vlm_assistant.ask("Is there a fracture?", EXAMPLES / "ct_slice.png")
     assert answer.model.startswith("vlm:") and answer.expert == "none" and answer.expert_text is None
@@ -241,3 +250,12 @@ def test_caption_training_refuses_the_medpix_test_split(tmp_path):
 
     with pytest.raises(UserInputError, match="evaluation split"):
         caption_examples(tmp_path, ["dev", "test"])
+
+
+def test_train_vlm_command_bad_data_dir_is_one_error_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "vlm", "-c",
+                             str(REPO / "configs" / "vlm-cpu.yaml"), "--set", f"data_dir={tmp_path / 'none'}",
+                             "--set", f"output_dir={tmp_path / 'out'}"],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 2 and result.stderr.strip().startswith("error: data folder not found")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -46,6 +46,11 @@ def ask(
     top_k: Optional[int] = typer.Option(None, "--top-k"),
     repetition_penalty: Optional[float] = typer.Option(None, "--repetition-penalty"),
     seed: Optional[int] = typer.Option(None, "--seed"),
+    knowledge: Optional[bool] = typer.Option(None, "--knowledge/--no-knowledge",
+                                             help="Answer from trusted sources (MedQuAD) and cite them (default: on)"),
+    knowledge_mode: Optional[str] = typer.Option(None, "--knowledge-mode",
+                                                 help="extractive (the best NIH answer, trimmed) | generative (the "
+                                                      "language model answers from the passages)"),
     show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the expert's text and the exact prompt first"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of streaming text"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Drop the research-only notice"),
@@ -56,13 +61,18 @@ def ask(
     assistant = _assistant(config, sets, assistant_overrides(
         model=model, backend=backend, adapter=adapter, base_url=base_url, api_key=api_key, api_mode=api_mode,
         quantization=quantization, device_map=device_map, max_new_tokens=max_new_tokens, temperature=temperature,
-        top_p=top_p, top_k=top_k, repetition_penalty=repetition_penalty, seed=seed))
+        top_p=top_p, top_k=top_k, repetition_penalty=repetition_penalty, seed=seed, knowledge=knowledge,
+        knowledge_mode=knowledge_mode))
     stream = assistant.stream(question, image, expert)
     if show_prompt and not as_json:
         typer.secho(f"[expert: {stream.description.expert}]", fg="cyan")
         typer.echo(stream.description.text or "(no image text)")
+        if stream.consultation is not None:
+            typer.secho(f"[knowledge: {len(stream.sources)} source(s)]", fg="cyan")
+            for source in stream.sources:
+                typer.echo(f"{source['relevance']:.3f}  {source['title']}  {source['url']}")
         typer.secho("[prompt]", fg="cyan")
-        typer.echo(stream.prompt, nl=False)
+        typer.echo(stream.prompt or "(none: this answer needs no language model)\n", nl=False)
         typer.secho("[answer]", fg="cyan")
     if as_json:
         for _ in stream:
@@ -76,6 +86,9 @@ def ask(
         typer.echo(piece, nl=False)
         sys.stdout.flush()
     typer.echo()
+    consultation = stream.consultation
+    if consultation is not None and consultation.skipped and not quiet:  # after the answer: errors stay one line
+        typer.secho(f"note: {consultation.note}", dim=True, err=True)
     if not quiet:
         typer.secho(f"\n{RESEARCH_NOTICE}", dim=True)
 
@@ -115,6 +128,7 @@ def _assemble() -> None:
     from .data import chart_commands
     from .data import commands as data_commands
     from .eval import commands as eval_commands
+    from .knowledge import commands as knowledge_commands
     from .router import commands as router_commands
     from .serve import commands as serve_commands
     from .train import commands as train_commands
@@ -130,6 +144,8 @@ def _assemble() -> None:
                          chart_commands.eval_app), name="eval")
     app.add_typer(_group("Export models: merged weights, GGUF.", train_commands.export_app), name="export")
     app.registered_commands.extend(serve_commands.app.registered_commands)
+    app.add_typer(serve_commands.engine_app, name="engine")
+    app.add_typer(knowledge_commands.knowledge_app, name="knowledge")
 
 
 _assemble()

@@ -27,6 +27,7 @@ ASSISTANT_FLAGS = {
     "max_new_tokens": "generation.max_new_tokens", "temperature": "generation.temperature",
     "top_p": "generation.top_p", "top_k": "generation.top_k", "repetition_penalty": "generation.repetition_penalty",
     "seed": "generation.seed", "expert": "vision.expert", "router": "vision.router",
+    "knowledge": "knowledge.enabled", "knowledge_mode": "knowledge.mode",
 }
 
 

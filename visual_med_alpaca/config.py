@@ -57,10 +57,34 @@ class VisionConfig(Strict):
     expert_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+class KnowledgeConfig(Strict):
+    """The knowledge stage: retrieve trusted passages (MedQuAD by default), answer from them, cite them."""
+
+    enabled: bool = Field(True, description="off: answer without retrieval (--no-knowledge)")
+    index: str = Field("medquad", description="an index name under the cache (vmed knowledge build --name) or a folder")
+    method: str = Field("dense-question", description="retrieval method (knowledge/retrieve.py METHODS); the default "
+                                                      "won on the development set (docs/knowledge.md)")
+    mode: Literal["extractive", "generative"] = Field(
+        "extractive", description="extractive: the best source's answer, trimmed; generative: the LLM answers "
+                                  "from the retrieved passages")
+    top_k: int = Field(3, ge=1, le=20, description="sources listed (and passages given to the LLM in generative mode)")
+    min_relevance: float = Field(0.45, ge=0.0, description="below this the answer says no source was found (cosine "
+                                                           "similarity for dense methods, topic coverage for keyword ones)")
+    focus_bonus: float = Field(0.5, ge=0.0, description="re-ranker: weight of the topic being named in the question")
+    type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
+    info_bonus: float = Field(0.1, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions")
+    max_answer_words: int = Field(160, ge=20, description="an extractive answer is trimmed to about this many words")
+    context_words: int = Field(220, ge=20, description="words of each passage put into the prompt (generative mode)")
+    qdrant_url: str | None = Field(None, description="a Qdrant server instead of the embedded local store")
+    qdrant_api_key: SecretStr | None = None
+    encoder_threads: int | None = Field(2, ge=1, description="CPU threads of the sentence encoder")
+
+
 class AssistantConfig(Strict):
     llm: LLMConfig = LLMConfig()
     generation: GenerationSettings = GenerationSettings()
     vision: VisionConfig = VisionConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
 
 
 def _set_dotted(tree: dict, dotted: str, value: Any) -> None:

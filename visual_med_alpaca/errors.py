@@ -12,3 +12,7 @@ class UserInputError(ValueError):
 
 class BackendError(RuntimeError):
     """A model or server that could not do its job: unreachable endpoint, failed load."""
+
+
+class EngineUnavailable(BackendError):
+    """The generation engine is down or restarting; the client may retry shortly (HTTP 503)."""

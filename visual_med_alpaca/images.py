@@ -94,23 +94,62 @@ def load_image(path: str | Path) -> LoadedImage:
         kind = "dicom" if is_dicom(path) else "nifti"
         image, facts, notes = (medical_images.read_dicom if kind == "dicom" else medical_images.read_nifti)(path)
         return LoadedImage(limit_size(image, notes), source=str(path), format=kind, facts=facts, notes=notes)
+    return _decode_picture(path, str(path), str(path))
+
+
+class ImageTooLarge(UserInputError):
+    """More pixels than allowed (checked from the header, before decoding): HTTP 413 in the API."""
+
+
+def load_image_bytes(data: bytes, max_pixels: int | None = None, label: str = "the image") -> LoadedImage:
+    """The same guard as `load_image` for an image sent in memory (the API): picture or DICOM bytes.
+    `max_pixels` (width x height) is checked before any pixel is decoded."""
+    if not data:
+        raise UserInputError(f"{label} is empty (0 bytes)")
+    if data[128:132] == b"DICM":
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".dcm") as handle:
+            handle.write(data)
+            handle.flush()
+            try:
+                loaded = load_image(handle.name)
+            except UserInputError as exc:
+                raise UserInputError(str(exc).replace(handle.name, label)) from None
+        loaded.source = "<memory>"
+        return loaded
+    import io
+
+    return _decode_picture(io.BytesIO(data), label, "<memory>", max_pixels)
+
+
+def _decode_picture(source: Any, label: str, origin: str, max_pixels: int | None = None) -> LoadedImage:
+    """Pillow decoding with every guard: decompression bombs, a pixel limit, truncated or foreign files."""
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
+            with Image.open(source) as opened:
                 fmt = (opened.format or "unknown").lower()
+                pixels = opened.width * opened.height
+                if max_pixels is not None and pixels > max_pixels:
+                    raise ImageTooLarge(f"{label} is too large ({opened.width}x{opened.height} = {pixels:,} pixels; "
+                                        f"the limit is {max_pixels:,})")
                 notes: list[str] = []
                 if fmt == "jpeg":
                     opened.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode big JPEGs at reduced size
                 opened.load()
+                if opened.width < 1 or opened.height < 1:
+                    raise UserInputError(f"{label} is empty (0 pixels)")
                 rgb = limit_size(_to_rgb(opened, notes), notes)
+    except UserInputError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserInputError(
-            f"{path} is too large to decode safely (over Pillow's {Image.MAX_IMAGE_PIXELS:,}-pixel limit)"
+        raise ImageTooLarge(
+            f"{label} is too large to decode safely (over Pillow's {Image.MAX_IMAGE_PIXELS:,}-pixel limit)"
         ) from None
     except UnidentifiedImageError:
-        raise UserInputError(f"{path} is not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
+        raise UserInputError(f"{label} is not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UserInputError(f"{path} could not be decoded (truncated or corrupt?): {exc}") from None
-    return LoadedImage(rgb, source=str(path), format=fmt, notes=notes)
+        raise UserInputError(f"{label} could not be decoded (truncated or corrupt?): {exc}") from None
+    return LoadedImage(rgb, source=origin, format=fmt, notes=notes)

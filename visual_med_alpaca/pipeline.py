@@ -1,4 +1,5 @@
-"""The assistant: image -> router -> visual expert -> text; question + text -> prompt -> LLM -> answer.
+"""The assistant: image -> router -> visual expert -> text; question -> knowledge (trusted, cited passages);
+question + text + passages -> prompt -> LLM -> answer (or, in extractive mode, the best source's own answer).
 
 `Assistant` is the one Python API; the CLI, the Gradio demo and the HTTP server only call it.
 Models (router, experts, LLM) load once and are reused across questions.
@@ -6,6 +7,7 @@ Models (router, experts, LLM) load once and are reused across questions.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -17,6 +19,7 @@ from .errors import UserInputError
 from .experts import load_expert
 from .images import LoadedImage, from_pil, load_image
 from .closed import examined, is_yes_no, not_examined_answer
+from .knowledge.stage import Consultation, KnowledgeStage, context_text, sources_footer, trim_to_question
 from .llm import LanguageModel, generate_stream, load_language_model
 from .llm.base import ScoresContinuations, SeesImages
 from .prompts import RESEARCH_NOTICE, build_prompt
@@ -48,18 +51,26 @@ class Answer:
     model: str
     timings: dict[str, float]
     notice: str = RESEARCH_NOTICE
+    sources: list[dict[str, Any]] = field(default_factory=list)  # id, title, url, score, relevance, text
+    knowledge_note: str | None = None  # why there are no sources (no index, nothing relevant)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class AnswerStream:
-    """Iterate for answer text as it is generated; `result` holds the full `Answer` afterwards."""
+    """Iterate for answer text as it is generated; `result` holds the full `Answer` afterwards.
 
-    def __init__(self, llm: LanguageModel, prompt: str, description: Description, settings: GenerationSettings,
-                 started: float, prefix: str | None = None, fixed: str | None = None):
+    With knowledge, the sources' footer ("Sources: [1] title — URL") is streamed last. `llm` is None for an
+    answer the knowledge stage gives without a model (extractive, or "no source found")."""
+
+    def __init__(self, llm: LanguageModel | None, prompt: str, description: Description, settings: GenerationSettings,
+                 started: float, prefix: str | None = None, fixed: str | None = None,
+                 consultation: Consultation | None = None):
         self.prompt = prompt
         self.description = description
+        self.consultation = consultation
+        self.sources = consultation.source_dicts() if consultation else []
         self._llm = llm
         self._settings = settings
         self._started = started
@@ -93,13 +104,23 @@ class AnswerStream:
             pieces.append(piece)
             yield piece
         answer = "".join(pieces).strip()
+        consultation = self.consultation
+        footer = sources_footer(consultation.sources) if consultation and consultation.found else ""
+        if footer:
+            yield footer
         timings["generate_s"] = time.perf_counter() - generate_start
         timings["total_s"] = time.perf_counter() - self._started
-        tokens = llm.count_tokens(answer) if answer else 0
+        tokens = llm.count_tokens(answer) if answer and llm is not None else 0
         if tokens:
             timings["answer_tokens"] = tokens
-        self.result = Answer(answer, self.description.expert, self.description.text, self.prompt, llm.name,
-                             {k: round(v, 4) for k, v in timings.items()})
+        if llm is None:
+            name = f"knowledge:{'extractive' if consultation and consultation.found else 'no-source'}"
+            timings.pop("generate_s")
+        else:
+            name = llm.name
+        self.result = Answer(answer + footer, self.description.expert, self.description.text, self.prompt, name,
+                             {k: round(v, 4) for k, v in timings.items()}, sources=self.sources,
+                             knowledge_note=consultation.note if consultation else None)
 
 
 def _expert_for(route: dict[str, float]) -> tuple[str, float]:
@@ -117,6 +138,10 @@ class Assistant:
         self.config = config or AssistantConfig()
         self._llm = llm
         self.llm_load_s: float | None = None
+        self._knowledge: KnowledgeStage | None = None
+        # The image half runs one image at a time: the router and experts are cached, shared instances.
+        # Generation may run concurrently when the language model allows it (a batching engine).
+        self._vision_lock = threading.Lock()
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, sets: list[str] | None = None, **overrides: Any) -> Assistant:
@@ -131,11 +156,25 @@ class Assistant:
             self.llm_load_s = time.perf_counter() - start
         return self._llm
 
+    @property
+    def knowledge(self) -> KnowledgeStage:
+        if self._knowledge is None:
+            self._knowledge = KnowledgeStage(self.config.knowledge)
+        return self._knowledge
+
+    def consult(self, question: str) -> Consultation:
+        """The knowledge stage alone: the trusted passages for a question (or a note saying why none)."""
+        return self.knowledge.consult(validate_question(question))
+
     # -- image -> text ------------------------------------------------------------------------------
     def describe(self, image: str | Path | LoadedImage | Any | None, expert: str | None = None) -> Description:
         """Route the image and run its expert; `expert` ('auto', 'none' or a name) overrides the config."""
         if image is None:
             return Description("none", {}, None)
+        with self._vision_lock:
+            return self._describe(image, expert)
+
+    def _describe(self, image: Any, expert: str | None) -> Description:
         start = time.perf_counter()
         loaded = self._load(image)
         timings = {"load_image_s": time.perf_counter() - start}
@@ -160,6 +199,12 @@ class Assistant:
         timings["expert_s"] = time.perf_counter() - start
         return Description(choice, route, text.strip() or None, _rounded(timings))
 
+    def _vision_language(self) -> bool:
+        from .llm.base import resolve_backend
+
+        return (isinstance(self._llm, SeesImages) and not self._llm.uses_facts) or (
+            self._llm is None and resolve_backend(self.config.llm) == "vlm")
+
     @staticmethod
     def _load(image: Any) -> LoadedImage:
         if isinstance(image, LoadedImage):
@@ -174,12 +219,30 @@ class Assistant:
 
     # -- question -> answer -------------------------------------------------------------------------
     def stream(self, question: str, image: Any = None, expert: str | None = None,
-               settings: GenerationSettings | None = None) -> AnswerStream:
-        """Describe the image, build the prompt and return a stream of the answer."""
+               settings: GenerationSettings | None = None, knowledge: bool | None = None) -> AnswerStream:
+        """Describe the image, consult the knowledge stage, build the prompt and return a stream of the answer.
+
+        `knowledge` (default: the config's `knowledge.enabled`) turns retrieval on or off for this question.
+        Without an image, an extractive answer or a "no source found" answer needs no language model."""
         started = time.perf_counter()
         question = validate_question(question)
         loaded = self._load(image) if image is not None else None  # a bad image fails before any model loads
         load_image_s = time.perf_counter() - started
+        cfg = self.config.knowledge
+        wanted = cfg.enabled if knowledge is None else knowledge
+        if wanted and knowledge is None and self._vision_language():
+            wanted = False  # a VLM's prompt carries no passages: retrieving and citing them would mislead
+        consultation = self.knowledge.consult(question) if wanted else None
+        if consultation is not None and loaded is None and not consultation.skipped:
+            fixed = None
+            if not consultation.found:
+                fixed = consultation.note  # say so instead of guessing
+            elif cfg.mode == "extractive":
+                fixed = trim_to_question(consultation.sources[0].passage.text, question, cfg.max_answer_words)
+            if fixed is not None:
+                return AnswerStream(None, "", Description("none", {}, None, dict(consultation.timings)),
+                                    settings or self.config.generation, started, fixed=fixed, consultation=consultation)
+        passages = consultation.sources if consultation is not None and consultation.found else []
         llm = self.llm
         options = ("Yes", "No")
         if isinstance(llm, SeesImages):  # a vision-language model looks at the image itself
@@ -187,19 +250,37 @@ class Assistant:
                            else Description("none", {}, None))
             bound = llm.bind(loaded)
             description.timings.update(bound.timings)
-            prompt = llm.build_prompt(question, description.text, loaded is not None)
             options, model = llm.yes_no_options(), bound
+
+            def make_prompt(context: str | None) -> str:
+                return llm.build_prompt(question, context, loaded is not None)
         else:
             description = self.describe(loaded, expert)
-            prompt = build_prompt(question, description.text)
             model = llm
+
+            def make_prompt(context: str | None) -> str:
+                return build_prompt(question, context)
         if loaded is not None:
             description.timings["load_image_s"] = round(load_image_s, 4)
+        if consultation is not None:
+            description.timings.update(consultation.timings)
         settings = settings or self.config.generation
         if self.llm_load_s is not None:
             description.timings["load_model_s"] = round(self.llm_load_s, 4)
             self.llm_load_s = None  # reported once, on the question that paid for it
-        settings = fit_to_context(model, prompt, settings)
+        while True:  # the passages go into the prompt's input; the lowest-ranked go first when it is too long
+            prompt = make_prompt(context_text(passages, cfg.context_words, description.text) if passages
+                                 else description.text)
+            try:
+                settings = fit_to_context(model, prompt, settings)
+                break
+            except UserInputError:
+                if not passages:
+                    raise
+                passages = passages[:-1]
+        if consultation is not None and consultation.found:
+            consultation.sources = passages
+            consultation.found = bool(passages)
         prefix = fixed = None
         if is_yes_no(question):
             if loaded is not None and not isinstance(llm, SeesImages) and not examined(question, description.text):
@@ -209,11 +290,11 @@ class Assistant:
                 scores = model.score_continuations(prompt, list(options))
                 prefix = options[max(range(len(options)), key=scores.__getitem__)]
                 description.timings["yes_no_s"] = round(time.perf_counter() - start, 4)
-        return AnswerStream(model, prompt, description, settings, started, prefix, fixed)
+        return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation)
 
     def ask(self, question: str, image: Any = None, expert: str | None = None,
-            settings: GenerationSettings | None = None) -> Answer:
-        stream = self.stream(question, image, expert, settings)
+            settings: GenerationSettings | None = None, knowledge: bool | None = None) -> Answer:
+        stream = self.stream(question, image, expert, settings, knowledge)
         for _ in stream:
             pass
         assert stream.result is not None

@@ -38,6 +38,8 @@ def _make_command(name: str):
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Benchmark data (default ../shared/data)"),
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
         threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the gguf backend"),
+        concurrency: Optional[int] = typer.Option(None, "--concurrency", "-j", help="Answer N items at a time through the batching engine (generate mode; default 1)"),
+        llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Generate through an engine already running (llama-server or vLLM, .../v1)"),
         restart: bool = typer.Option(False, "--restart", help="Delete earlier predictions in --out first"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
         sets: Optional[list[str]] = typer.Option(None, "--set", help="Override any recipe key: --set assistant.generation.max_new_tokens=16"),
@@ -50,6 +52,7 @@ def _make_command(name: str):
             "out": str(out) if out else None, "data_dir": str(data_dir) if data_dir else None,
             **assistant_overrides("assistant.", model=model, backend=backend, adapter=adapter, base_url=base_url,
                                   max_new_tokens=max_new_tokens, threads=threads),
+            "concurrency": concurrency, "engine.url": llm_url,
         }
         cfg = load_config(EvalConfig, config, flags, sets=sets)
         if restart:

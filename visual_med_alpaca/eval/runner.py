@@ -1,11 +1,16 @@
 """The resumable evaluation loop: items -> Assistant (the user's path) -> predictions JSONL -> metrics JSON.
 
 Every finished item is appended and flushed at once, so an interrupted run loses at most the item in
-flight; a rerun with the same --out skips the ids already in predictions.jsonl.
+flight; a rerun with the same --out skips the ids already in predictions.jsonl. With `concurrency` N > 1,
+N items are answered at a time through the batching engine (llm/engine.py); records are still written in
+item order, so the files are the same as a one-at-a-time run's.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 import json
 import platform
 import time
@@ -18,6 +23,7 @@ from pydantic import Field
 from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
 from ..data.store import exclusive, read_jsonl, repair_torn_tail
 from ..errors import UserInputError
+from ..llm.engine import EngineConfig
 from ..prompts import build_prompt
 from .benchmarks import BENCHMARKS, Item, load_benchmark
 from .metrics.text import choice_metrics, extract_choice, ranking_metrics
@@ -48,6 +54,9 @@ class EvalConfig(Strict):
                             "auto = loglik where the backend can score, else generate")
     expert: str = Field("auto", description="auto (router), none, or an expert name, for image benchmarks")
     out: str | None = Field(None, description="output folder (default runs/eval/<benchmark>)")
+    concurrency: int = Field(1, ge=1, le=256, description="items answered at a time through the batching engine "
+                                                          "(generate mode; 1 = in-process, one by one)")
+    engine: EngineConfig = EngineConfig()
     assistant: EvalAssistantConfig = EvalAssistantConfig()
 
     def out_dir(self) -> Path:
@@ -81,6 +90,7 @@ class Evaluator:
         from ..pipeline import Assistant
 
         self.config = config
+        self.given_assistant = assistant is not None  # used as it is, also with concurrency (then thread-safe)
         self.assistant = assistant or Assistant(config.assistant)
         self.progress = progress
         self.spec = BENCHMARKS.get(config.benchmark)
@@ -114,21 +124,72 @@ class Evaluator:
         mode = self.resolved_mode()
         identity = _run_identity(self.config, mode)
         self._check_resume(out, identity)
-        self.assistant.llm  # load now: a model that cannot load must stop the run, not fail every item
         predictions = out / PREDICTIONS
         done = {r["id"] for r in read_predictions(predictions, repair=True)}
         todo = [item for item in self.items if item.id not in done]
-        started = time.perf_counter()
-        with predictions.open("a", encoding="utf-8") as handle, tqdm(
-            total=len(self.items), initial=len(self.items) - len(todo), desc=self.config.benchmark,
-            unit="q", disable=not self.progress, dynamic_ncols=True,
-        ) as bar:
+        with self._engine(mode) as concurrency:
+            model_name = self.assistant.llm.name  # load now: a model that cannot load must stop the run
+            started = time.perf_counter()
+            with predictions.open("a", encoding="utf-8") as handle, tqdm(
+                total=len(self.items), initial=len(self.items) - len(todo), desc=self.config.benchmark,
+                unit="q", disable=not self.progress, dynamic_ncols=True,
+            ) as bar:
+                for record in self._predict_in_order(todo, mode, concurrency):
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    handle.flush()
+                    bar.update(1)
+            seconds = time.perf_counter() - started
+        return self.write_metrics(out, mode, identity, seconds, len(todo), model_name)
+
+    @contextlib.contextmanager
+    def _engine(self, mode: str):
+        """With concurrency N > 1 (generate mode): answer through the batching engine, N at a time."""
+        from ..llm.base import resolve_backend
+        from ..llm.engine import open_engine
+        from ..pipeline import Assistant
+
+        n = self.config.concurrency
+        if n == 1 or mode != "generate":
+            yield 1
+            return
+        if self.given_assistant:
+            yield n
+            return
+        engine = open_engine(self.config.engine, self.config.assistant.llm, parallel=n)
+        if engine is None:
+            if resolve_backend(self.config.assistant.llm) != "openai":
+                raise UserInputError("--concurrency above 1 needs the batching engine: build it with `vmed engine "
+                                     "build` (GGUF models) or point --llm-url at a running one")
+            yield n  # a remote OpenAI-compatible server: its client is thread-safe
+            return
+        previous = self.assistant
+        self.assistant = Assistant(self.config.assistant, llm=engine.model)
+        try:
+            yield n
+        finally:
+            self.assistant = previous
+            engine.close()
+
+    def _predict_in_order(self, todo: list[Item], mode: str, concurrency: int):
+        """Records in item order; `concurrency` items in flight, a bounded window of futures ahead."""
+        if concurrency == 1:
             for item in todo:
-                record = self.predict(item, mode)
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                handle.flush()
-                bar.update(1)
-        return self.write_metrics(out, mode, identity, time.perf_counter() - started, len(todo))
+                yield self.predict(item, mode)
+            return
+        items = iter(todo)
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="vmed-eval") as pool:
+            window: deque = deque(pool.submit(self.predict, item, mode) for item in
+                                  (next(items) for _ in range(min(2 * concurrency, len(todo)))))
+            try:
+                while window:
+                    record = window.popleft().result()
+                    following = next(items, None)
+                    if following is not None:
+                        window.append(pool.submit(self.predict, following, mode))
+                    yield record
+            finally:
+                for future in window:  # interrupted: drop what has not started
+                    future.cancel()
 
     def _check_resume(self, out: Path, identity: dict[str, Any]) -> None:
         run_file = out / RUN
@@ -184,7 +245,8 @@ class Evaluator:
                 "expert": description.expert if description else "none"}
 
     # -- metrics ------------------------------------------------------------------------------------
-    def write_metrics(self, out: Path, mode: str, identity: dict, seconds: float, new_items: int) -> dict[str, Any]:
+    def write_metrics(self, out: Path, mode: str, identity: dict, seconds: float, new_items: int,
+                      model_name: str | None = None) -> dict[str, Any]:
         wanted = {item.id for item in self.items}
         records = [r for r in read_predictions(out / PREDICTIONS) if r["id"] in wanted]
         metrics = compute_metrics(self.spec.task, records, self.items[0].options if self.items else ())
@@ -195,7 +257,7 @@ class Evaluator:
             "n_items": len(self.items),
             "n_scored": len(records),
             "mode": mode,
-            "model": self.assistant.llm.name,
+            "model": model_name or self.assistant.llm.name,
             "llm": identity["llm"],
             "generation": identity["generation"] if mode == "generate" else None,
             "expert_requested": self.config.expert if self.spec.task == "vqa" else None,

@@ -1,49 +1,53 @@
 """`vmed serve`: an OpenAI-compatible chat-completions API around one `Assistant`.
 
 The official `openai` client works unchanged: `content` may be a string or a list of `text` and
-`image_url` parts (base64 data URLs; http(s) only with `allow_remote_images`). The visual expert's text,
-the route and the exact prompt come back in the extension field `x_visual_med_alpaca`. Errors use
-OpenAI's JSON shape `{"error": {"message", "type", "param", "code"}}`.
+`image_url` parts (base64 data URLs; http(s) only with `allow_remote_images`, see remote.py). The visual
+expert's text, the route and the exact prompt come back in the extension field `x_visual_med_alpaca`.
+Errors use OpenAI's JSON shape `{"error": {"message", "type", "param", "code"}}` (schema.py).
+
+Layout: `ServeConfig`; `Reply`, the one place where response bodies are built; the dependencies (API key
+via `HTTPBearer`, admission/429, the size-limited body); the `APIRouter` with the endpoints; `create_app`,
+which wires them to one `GenerationWorker` (worker.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hmac
-import io
 import json
 import logging
-import re
-import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field, ValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import AssistantConfig, Strict
 from ..errors import BackendError, UserInputError
-from ..images import MAX_SIDE, LoadedImage, from_pil, load_image
-from ..pipeline import Assistant, validate_question
+from ..images import load_image_bytes
+from ..llm.engine import EngineConfig
+from ..pipeline import Answer, Assistant, AnswerStream
 from ..prompts import RESEARCH_NOTICE
-from .worker import GenerationWorker, Job, QueueFull, RequestTimeout, ShuttingDown
+from .remote import decode_data_url, fetch_image
+from .schema import APIError, ChatRequest, validation_error, as_api_error, question_and_image_url
+from .worker import GenerationWorker, Job, QueueFull, RequestTimeout, ShuttingDown, Usage
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "x_visual_med_alpaca"
 NOTICE_HEADER = "X-Research-Notice"
+DRAIN_LIMIT = 256 * 2**20  # an oversized body is read and dropped up to this size, so the client sees the 413
 
 
 class ServeConfig(Strict):
@@ -59,210 +63,78 @@ class ServeConfig(Strict):
     request_timeout_s: float = Field(120.0, gt=0, description="per request, queue wait included")
     api_key_file: Path | None = Field(None, description="file with one accepted bearer token per line")
     allow_remote_images: bool = Field(False, description="let image_url be an http(s) URL the server fetches")
+    remote_image_domains: list[str] = Field(default_factory=list, description="with allow_remote_images: only these "
+                                            "domains (and their subdomains); empty = any public host")
+    remote_image_networks: list[str] = Field(default_factory=list, description="with allow_remote_images: private "
+                                             "networks (CIDR, e.g. 10.1.2.0/24) that may be fetched from anyway")
     assistant: AssistantConfig = AssistantConfig()
+    engine: EngineConfig = EngineConfig()
 
 
-# -- errors -----------------------------------------------------------------------------------------
-class APIError(Exception):
-    """An error answered as OpenAI's error object with an HTTP status."""
+# -- responses: the one place where response bodies are built --------------------------------------
+class Reply:
+    """OpenAI's response objects for one request, plus the `x_visual_med_alpaca` extension."""
 
-    def __init__(self, status: int, message: str, type: str = "invalid_request_error", param: str | None = None,
-                 code: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
+    def __init__(self, model: str, stream: AnswerStream, max_tokens: int, llm_name: str):
+        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        self.created = int(time.time())
+        self.model = model
+        self.max_tokens = max_tokens
+        self.extension = {
+            "expert": stream.description.expert, "expert_text": stream.description.text,
+            "route": stream.description.route, "prompt": stream.prompt, "llm": llm_name,
+            "notice": RESEARCH_NOTICE,
+            # the knowledge stage's ranked passages: id, title, url, score, relevance, text
+            "sources": stream.sources,
+            "knowledge_note": stream.consultation.note if stream.consultation else None,
+        }
 
-    def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+    def finish_reason(self, usage: Usage) -> str:
+        done = usage.completion_tokens
+        return "length" if done is not None and done >= self.max_tokens else "stop"
 
+    @staticmethod
+    def usage(usage: Usage) -> dict[str, int] | None:
+        if usage.prompt_tokens is None:
+            return None
+        return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.prompt_tokens + usage.completion_tokens}
 
-def as_api_error(exc: BaseException) -> APIError:
-    """Map every failure to the status a client can act on; unexpected ones become a bare 500."""
-    if isinstance(exc, APIError):
-        return exc
-    if isinstance(exc, UserInputError):
-        return APIError(400, str(exc))
-    if isinstance(exc, QueueFull):
-        return APIError(429, str(exc), "requests", code="rate_limit_exceeded")
-    if isinstance(exc, RequestTimeout):
-        return APIError(504, str(exc), "server_error", code="timeout")
-    if isinstance(exc, ShuttingDown):
-        return APIError(503, str(exc), "server_error", code="shutting_down")
-    if isinstance(exc, BackendError):
-        return APIError(502, str(exc), "server_error", code="backend_error")
-    log.error("internal error", exc_info=exc)
-    return APIError(500, "internal server error (see the server log)", "server_error")
+    def completion(self, answer: Answer, usage: Usage) -> dict[str, Any]:
+        extension = {**self.extension, "timings": answer.timings}
+        return {
+            "id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
+                         "finish_reason": self.finish_reason(usage), "logprobs": None}],
+            "usage": self.usage(usage), EXTENSION: extension,
+        }
 
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, extension: bool = False) -> dict[str, Any]:
+        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]}
+        if extension:
+            body[EXTENSION] = self.extension
+        return body
 
-# -- request schema ---------------------------------------------------------------------------------
-class _Schema(BaseModel):
-    # Strict: "5" is not a number and "true" is not a boolean, as with OpenAI. Unknown OpenAI fields
-    # (user, stop, presence_penalty, ...) are accepted and ignored.
-    model_config = ConfigDict(strict=True, extra="ignore")
-
-
-class TextPart(_Schema):
-    type: Literal["text"]
-    text: str
-
-
-class ImageURL(_Schema):
-    url: str
-    detail: str | None = None
-
-
-class ImagePart(_Schema):
-    type: Literal["image_url"]
-    image_url: ImageURL
+    def usage_chunk(self, usage: Usage) -> dict[str, Any]:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [], "usage": self.usage(usage)}
 
 
-Part = Annotated[Union[TextPart, ImagePart], Field(discriminator="type")]
+def model_card(state: ServerState) -> dict[str, Any]:
+    return {"id": state.config.model_name, "object": "model", "created": state.created, "owned_by": "visual-med-alpaca"}
 
 
-class Message(_Schema):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[Part] | None = None
+# -- state and dependencies -------------------------------------------------------------------------
+@dataclass
+class ServerState:
+    config: ServeConfig
+    assistant: Assistant
+    worker: GenerationWorker
+    keys: list[str] | None
+    created: int
 
 
-class StreamOptions(_Schema):
-    include_usage: bool = False
-
-
-class ChatRequest(_Schema):
-    model: str
-    messages: list[Message] = Field(min_length=1)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
-    top_p: float | None = Field(None, gt=0.0, le=1.0)
-    seed: int | None = None
-    n: int = Field(1, ge=1, le=1, description="one answer per request")
-    expert: str | None = Field(None, description="extension: auto | none | an expert name")
-
-
-_UNION_BRANCH = re.compile(r"^(str|int|float|bool|none|list\[.*\]|tagged-union\[.*\])$")
-
-
-def _param(loc: tuple) -> str:
-    """('messages', 0, 'content', 'str') -> 'messages.0.content' (union branch labels dropped)."""
-    parts: list[str] = []
-    for item in loc:
-        item = str(item)
-        if _UNION_BRANCH.match(item) or (parts and parts[-1] == item):
-            continue
-        parts.append(item)
-    return ".".join(parts)
-
-
-def _validation_error(exc: ValidationError) -> APIError:
-    """The deepest problem, named by its field path; a union's alternatives are listed together."""
-    errors = exc.errors()
-    if errors[0]["type"] == "json_invalid":
-        return APIError(400, "the request body is not valid JSON")
-    deepest = max(errors, key=lambda e: len(e["loc"]))
-    param = _param(deepest["loc"])
-    messages = dict.fromkeys(e["msg"] for e in errors if _param(e["loc"]) == param)
-    where = param or "body"
-    return APIError(400, f"invalid request: {where}: {' / '.join(messages)}", param=param or None)
-
-
-def question_and_image_url(messages: list[Message]) -> tuple[str, str | None]:
-    """The last user message is the question; its image, or else the latest earlier one, is the image.
-
-    The Alpaca prompt has no chat history, so earlier turns only contribute their image.
-    """
-    users = [(i, m) for i, m in enumerate(messages) if m.role == "user"]
-    if not users:
-        raise APIError(400, "messages must contain a user message", param="messages")
-    index, last = users[-1]
-    if isinstance(last.content, str) or last.content is None:
-        question = last.content or ""
-    else:
-        question = "\n".join(p.text for p in last.content if isinstance(p, TextPart))
-    image_url = None
-    for i, message in reversed(users):
-        parts = [p for p in message.content or [] if isinstance(p, ImagePart)] if isinstance(message.content, list) else []
-        if len(parts) > 1:
-            raise APIError(400, "one image per message is supported", param=f"messages.{i}.content")
-        if parts:
-            image_url = parts[0].image_url.url
-            break
-    try:
-        question = validate_question(question)
-    except UserInputError as exc:
-        raise APIError(400, str(exc), param=f"messages.{index}.content") from None
-    return question, image_url
-
-
-# -- images -----------------------------------------------------------------------------------------
-def decode_data_url(url: str) -> bytes:
-    header, comma, data = url.partition(",")
-    if not comma or not header.endswith(";base64"):
-        raise APIError(400, "image_url data URLs must be base64: data:image/png;base64,...", param="image_url")
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise APIError(400, "image_url is not valid base64", param="image_url") from None
-
-
-async def fetch_image(url: str, max_bytes: int) -> bytes:
-    import httpx
-
-    try:
-        async with httpx.AsyncClient(timeout=10.0, follow_redirects=True, max_redirects=3) as client:
-            async with client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise APIError(400, f"could not fetch image_url (HTTP {response.status_code})", param="image_url")
-                data = bytearray()
-                async for block in response.aiter_bytes():
-                    data += block
-                    if len(data) > max_bytes:
-                        raise APIError(413, f"the image at image_url is larger than {max_bytes:,} bytes",
-                                       param="image_url", code="image_too_large")
-                return bytes(data)
-    except httpx.HTTPError as exc:
-        raise APIError(400, f"could not fetch image_url: {type(exc).__name__}", param="image_url") from None
-
-
-def image_from_bytes(data: bytes, max_pixels: int) -> LoadedImage:
-    """Decode a picture or DICOM file sent in a request, refusing anything over `max_pixels` before decoding."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not data:
-        raise APIError(400, "the image is empty (0 bytes)", param="image_url")
-    if data[128:132] == b"DICM":
-        with tempfile.NamedTemporaryFile(suffix=".dcm") as handle:
-            handle.write(data)
-            handle.flush()
-            try:
-                loaded = load_image(handle.name)
-            except UserInputError as exc:
-                raise APIError(400, str(exc).replace(handle.name, "the DICOM image"), param="image_url") from None
-        loaded.source = "<request>"
-        return loaded
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as opened:
-                pixels = opened.width * opened.height
-                if pixels > max_pixels:
-                    raise APIError(413, f"the image is too large ({opened.width}x{opened.height} = {pixels:,} pixels; "
-                                   f"the limit is {max_pixels:,})", param="image_url", code="image_too_large")
-                if opened.format == "JPEG":
-                    opened.draft("RGB", (MAX_SIDE, MAX_SIDE))
-                opened.load()
-                return from_pil(opened, source="<request>")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise APIError(413, "the image is too large to decode safely", param="image_url", code="image_too_large") from None
-    except UnidentifiedImageError:
-        raise APIError(400, "image_url does not hold an image (PNG, JPEG, GIF, BMP, TIFF, WebP or DICOM)",
-                       param="image_url") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise APIError(400, f"the image could not be decoded (truncated or corrupt?): {exc}", param="image_url") from None
-
-
-# -- the app ----------------------------------------------------------------------------------------
 def read_api_keys(path: Path) -> list[str]:
     if not path.is_file():
         raise UserInputError(f"API key file not found: {path}")
@@ -272,6 +144,166 @@ def read_api_keys(path: Path) -> list[str]:
     return keys
 
 
+def server_state(request: Request) -> ServerState:
+    return request.app.state.vmed
+
+
+_bearer = HTTPBearer(auto_error=False)  # a missing key is answered in OpenAI's shape below, not FastAPI's
+
+
+def require_key(state: ServerState = Depends(server_state),
+                credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+    """With --api-key-file: `Authorization: Bearer <key>` must hold an accepted key (constant-time compare)."""
+    if state.keys is None:
+        return
+    token = credentials.credentials.strip() if credentials else ""
+    if not any(hmac.compare_digest(token.encode(), k.encode()) for k in state.keys):
+        raise APIError(401, "missing or invalid API key (send Authorization: Bearer <key>)", code="invalid_api_key")
+
+
+def admit(state: ServerState = Depends(server_state)) -> None:
+    """429 when the queue is full, or when it is so long that the answer would come too late. Runs before
+    the body is read, so a busy server stays cheap to ask."""
+    worker, limit = state.worker, state.config.request_timeout_s
+    if worker.full:
+        raise QueueFull(f"the server is busy: all {worker.max_queue} queue slots are taken; retry later")
+    wait = worker.expected_wait_s()
+    if wait > 0 and wait + worker.job_s() > limit:
+        raise QueueFull(f"the server is busy: the expected wait ({wait:.0f} s) would exceed the "
+                        f"{limit:g} s time limit; retry later")
+
+
+async def limited_body(request: Request, state: ServerState = Depends(server_state)) -> bytes:
+    """The request body, at most `max_body_bytes`. A larger one is read to its end and dropped (up to
+    DRAIN_LIMIT) before the 413 goes out: a server that answers mid-upload gets its connection reset and
+    the client never sees the reason."""
+    limit = state.config.max_body_bytes
+    too_large = APIError(413, f"the request body is larger than {limit:,} bytes", code="request_too_large")
+    declared = request.headers.get("content-length", "")
+    oversized = declared.isdigit() and int(declared) > limit
+    body = bytearray()
+    received = 0
+    async for block in request.stream():
+        received += len(block)
+        oversized = oversized or received > limit
+        if not oversized:
+            body += block
+        elif received > DRAIN_LIMIT:
+            break  # not worth reading on: the connection is closed with the answer
+    if oversized:
+        raise too_large
+    return bytes(body)
+
+
+async def request_image(url: str, config: ServeConfig):
+    """The `image_url` of a request as a `LoadedImage`, through the one image guard of images.py."""
+    if url.startswith("data:"):
+        data = decode_data_url(url)
+    elif url.startswith(("http://", "https://")):
+        if not config.allow_remote_images:
+            raise APIError(400, "remote image URLs are disabled on this server: send the image as a base64 "
+                           "data URL (or start the server with --allow-remote-images)", param="image_url")
+        data = await fetch_image(url, config.max_body_bytes, config.remote_image_domains, config.remote_image_networks)
+    else:
+        raise APIError(400, "image_url must be a base64 data URL (or an http(s) URL)", param="image_url")
+    try:
+        return await run_in_threadpool(load_image_bytes, data, config.max_image_pixels, "image_url")
+    except UserInputError as exc:
+        error = as_api_error(exc)
+        raise APIError(error.status, error.message, param="image_url", code=error.code) from None
+
+
+# -- endpoints --------------------------------------------------------------------------------------
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz(state: ServerState = Depends(server_state)):
+    worker = state.worker
+    return {"status": "ok", "model": state.config.model_name, "llm": state.assistant.llm.name, "busy": worker.busy,
+            "running": worker.running, "concurrency": worker.concurrency, "queued": worker.queued,
+            "max_queue": worker.max_queue, "notice": RESEARCH_NOTICE}
+
+
+@router.get("/v1/models", dependencies=[Depends(require_key)])
+async def models(state: ServerState = Depends(server_state)):
+    return {"object": "list", "data": [model_card(state)]}
+
+
+@router.get("/v1/models/{model_id}", dependencies=[Depends(require_key)])
+async def model(model_id: str, state: ServerState = Depends(server_state)):
+    if model_id != state.config.model_name:
+        raise APIError(404, f"the model '{model_id}' does not exist", param="model", code="model_not_found")
+    return model_card(state)
+
+
+@router.post("/v1/chat/completions", dependencies=[Depends(require_key), Depends(admit)])
+async def chat_completions(body: bytes = Depends(limited_body), state: ServerState = Depends(server_state)):
+    config, assistant, worker = state.config, state.assistant, state.worker
+    try:
+        chat = ChatRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    if chat.model != config.model_name:
+        raise APIError(404, f"the model '{chat.model}' does not exist; this server has '{config.model_name}'",
+                       param="model", code="model_not_found")
+    max_tokens = chat.max_completion_tokens or chat.max_tokens
+    if max_tokens is not None and max_tokens > config.max_tokens:
+        raise APIError(400, f"max_tokens is {max_tokens}; this server allows at most {config.max_tokens}",
+                       param="max_tokens")
+    question, image_url = question_and_image_url(chat.messages)
+    image = await request_image(image_url, config) if image_url is not None else None
+    updates = {"max_new_tokens": max_tokens, "temperature": chat.temperature, "top_p": chat.top_p, "seed": chat.seed}
+    settings = assistant.config.generation.model_copy(update={k: v for k, v in updates.items() if v is not None})
+    job = Job(question, image, chat.expert, settings, config.request_timeout_s, asyncio.get_running_loop())
+    admit(state)  # again: decoding the image took time
+    worker.submit(job)
+    kind, value = await job.next_event()
+    if kind == "error":
+        job.cancelled.set()
+        raise as_api_error(value)
+    reply = Reply(config.model_name, value, settings.max_new_tokens, assistant.llm.name)
+    if chat.stream:
+        include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
+        return EventSourceResponse(stream_events(job, reply, include_usage), ping=15)
+    return await collect(job, reply)
+
+
+async def collect(job: Job, reply: Reply):
+    try:
+        while True:
+            kind, value = await job.next_event()
+            if kind == "error":
+                raise as_api_error(value)
+            if kind == "done":
+                answer, usage = value
+                return reply.completion(answer, usage)
+    finally:
+        job.cancelled.set()  # a no-op when done; stops the worker when the client left or time ran out
+
+
+async def stream_events(job: Job, reply: Reply, include_usage: bool) -> AsyncIterator[dict[str, str]]:
+    try:
+        yield {"data": json.dumps(reply.chunk({"role": "assistant", "content": ""}, extension=True))}
+        while True:
+            kind, value = await job.next_event()
+            if kind == "text":
+                yield {"data": json.dumps(reply.chunk({"content": value}))}
+            elif kind == "done":
+                answer, usage = value
+                yield {"data": json.dumps(reply.chunk({}, finish_reason=reply.finish_reason(usage)))}
+                if include_usage:
+                    yield {"data": json.dumps(reply.usage_chunk(usage))}
+                break
+            elif kind == "error":
+                yield {"data": json.dumps(as_api_error(value).body())}
+                break
+        yield {"data": "[DONE]"}
+    finally:
+        job.cancelled.set()  # the client disconnected or the stream ended: free the worker (and the engine slot)
+
+
+# -- the app ----------------------------------------------------------------------------------------
 class NoticeHeader:
     """ASGI middleware: every HTTP response carries the research-only notice as a header."""
 
@@ -291,12 +323,35 @@ class NoticeHeader:
         await self.app(scope, receive, send_with_notice)
 
 
-def create_app(config: ServeConfig, assistant: Assistant | None = None):
-    """The FastAPI app; the model loads once at startup and one worker thread runs every generation."""
+def error_response(exc: BaseException) -> JSONResponse:
+    error = as_api_error(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    if error.status in (429, 503):
+        headers["Retry-After"] = "1"
+    if error.code == "request_too_large":
+        headers["Connection"] = "close"
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+async def _any_error(_request, exc: Exception):
+    return error_response(exc)
+
+
+async def _http_error(_request, exc: StarletteHTTPException):
+    kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
+    return error_response(APIError(exc.status_code, str(exc.detail), kind))
+
+
+async def _validation(_request, exc: RequestValidationError):
+    return error_response(APIError(400, f"invalid request: {exc.errors()[0]['msg']}"))
+
+
+def create_app(config: ServeConfig, assistant: Assistant | None = None, concurrency: int = 1):
+    """The FastAPI app; the model loads once at startup. `concurrency` worker threads run generations: 1 for
+    an in-process model, the engine's slots when generation goes to a batching engine (llm/engine.py)."""
     assistant = assistant or Assistant(config.assistant)
     keys = read_api_keys(config.api_key_file) if config.api_key_file else None
-    worker = GenerationWorker(assistant, config.max_queue)
-    created = int(time.time())
+    worker = GenerationWorker(assistant, config.max_queue, concurrency)
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -307,208 +362,12 @@ def create_app(config: ServeConfig, assistant: Assistant | None = None):
 
     app = FastAPI(title="Visual Med-Alpaca API", description=RESEARCH_NOTICE, lifespan=lifespan)
     app.add_middleware(NoticeHeader)
+    app.state.vmed = ServerState(config, assistant, worker, keys, int(time.time()))
     app.state.worker = worker
-
-    def error_response(exc: BaseException) -> JSONResponse:
-        error = as_api_error(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
-        if error.status in (429, 503):
-            headers["Retry-After"] = "1"
-        return JSONResponse(error.body(), status_code=error.status, headers=headers)
-
-    @app.exception_handler(APIError)
-    async def _api_error(_request, exc: APIError):
-        return error_response(exc)
-
-    @app.exception_handler(UserInputError)
-    @app.exception_handler(BackendError)
-    @app.exception_handler(QueueFull)
-    @app.exception_handler(ShuttingDown)
-    async def _known_error(_request, exc: Exception):
-        return error_response(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request, exc: StarletteHTTPException):
-        kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
-        return error_response(APIError(exc.status_code, str(exc.detail), kind))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request, exc: RequestValidationError):
-        return error_response(APIError(400, f"invalid request: {exc.errors()[0]['msg']}"))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request, exc: Exception):
-        return error_response(exc)
-
-    def authorize(request: Request) -> None:
-        if keys is None:
-            return
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not any(hmac.compare_digest(token.strip(), k) for k in keys):
-            raise APIError(401, "missing or invalid API key (send Authorization: Bearer <key>)",
-                           code="invalid_api_key")
-
-    async def read_body(request: Request) -> bytes:
-        limit = config.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise APIError(413, f"the request body is larger than {limit:,} bytes", code="request_too_large")
-        body = bytearray()
-        async for block in request.stream():
-            body += block
-            if len(body) > limit:
-                raise APIError(413, f"the request body is larger than {limit:,} bytes", code="request_too_large")
-        return bytes(body)
-
-    def refuse_when_busy() -> None:
-        """429 when the queue is full, or when the queue is so long that the answer would come too late."""
-        if worker.full:
-            raise QueueFull(f"the server is busy: all {worker.max_queue} queue slots are taken; retry later")
-        wait = worker.expected_wait_s()
-        if wait > 0 and wait + worker.job_s() > config.request_timeout_s:
-            raise QueueFull(f"the server is busy: the expected wait ({wait:.0f} s) would exceed the "
-                            f"{config.request_timeout_s:g} s time limit; retry later")
-
-    def model_card() -> dict[str, Any]:
-        return {"id": config.model_name, "object": "model", "created": created, "owned_by": "visual-med-alpaca"}
-
-    @app.get("/healthz")
-    async def healthz():
-        return {"status": "ok", "model": config.model_name, "llm": assistant.llm.name, "busy": worker.busy,
-                "queued": worker.queued, "max_queue": worker.max_queue, "notice": RESEARCH_NOTICE}
-
-    @app.get("/v1/models")
-    async def models(request: Request):
-        authorize(request)
-        return {"object": "list", "data": [model_card()]}
-
-    @app.get("/v1/models/{model_id}")
-    async def model(model_id: str, request: Request):
-        authorize(request)
-        if model_id != config.model_name:
-            raise APIError(404, f"the model '{model_id}' does not exist", param="model", code="model_not_found")
-        return model_card()
-
-    @app.post("/v1/chat/completions")
-    async def chat_completions(request: Request):
-        authorize(request)
-        refuse_when_busy()  # before reading and decoding the body, so a busy server stays cheap to ask
-        try:
-            chat = ChatRequest.model_validate_json(await read_body(request))
-        except ValidationError as exc:
-            raise _validation_error(exc) from None
-        if chat.model != config.model_name:
-            raise APIError(404, f"the model '{chat.model}' does not exist; this server has '{config.model_name}'",
-                           param="model", code="model_not_found")
-        max_tokens = chat.max_completion_tokens or chat.max_tokens
-        if max_tokens is not None and max_tokens > config.max_tokens:
-            raise APIError(400, f"max_tokens is {max_tokens}; this server allows at most {config.max_tokens}",
-                           param="max_tokens")
-        question, image_url = question_and_image_url(chat.messages)
-        image = None
-        if image_url is not None:
-            if image_url.startswith("data:"):
-                data = decode_data_url(image_url)
-            elif image_url.startswith(("http://", "https://")):
-                if not config.allow_remote_images:
-                    raise APIError(400, "remote image URLs are disabled on this server: send the image as a base64 "
-                                   "data URL (or start the server with --allow-remote-images)", param="image_url")
-                data = await fetch_image(image_url, config.max_body_bytes)
-            else:
-                raise APIError(400, "image_url must be a base64 data URL (or an http(s) URL)", param="image_url")
-            image = await run_in_threadpool(image_from_bytes, data, config.max_image_pixels)
-        updates = {"max_new_tokens": max_tokens, "temperature": chat.temperature, "top_p": chat.top_p,
-                   "seed": chat.seed}
-        settings = assistant.config.generation.model_copy(update={k: v for k, v in updates.items() if v is not None})
-        job = Job(question, image, chat.expert, settings, config.request_timeout_s, asyncio.get_running_loop())
-        refuse_when_busy()
-        worker.submit(job)
-        kind, value = await job.next_event()
-        if kind == "error":
-            job.cancelled.set()
-            raise as_api_error(value)
-        reply = Reply(config.model_name, value, settings.max_new_tokens, assistant.llm.name)
-        if chat.stream:
-            include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
-            return EventSourceResponse(stream_events(job, reply, include_usage), ping=15)
-        return await collect(job, reply)
-
-    async def collect(job: Job, reply: Reply):
-        try:
-            while True:
-                kind, value = await job.next_event()
-                if kind == "error":
-                    raise as_api_error(value)
-                if kind == "done":
-                    answer, usage = value
-                    return reply.completion(answer, usage)
-        finally:
-            job.cancelled.set()  # a no-op when done; stops the worker when the client left or time ran out
-
-    async def stream_events(job: Job, reply: Reply, include_usage: bool) -> AsyncIterator[dict[str, str]]:
-        try:
-            yield {"data": json.dumps(reply.chunk({"role": "assistant", "content": ""}, extension=True))}
-            while True:
-                kind, value = await job.next_event()
-                if kind == "text":
-                    yield {"data": json.dumps(reply.chunk({"content": value}))}
-                elif kind == "done":
-                    answer, usage = value
-                    yield {"data": json.dumps(reply.chunk({}, finish_reason=reply.finish_reason(usage)))}
-                    if include_usage:
-                        yield {"data": json.dumps(reply.usage_chunk(usage))}
-                    break
-                elif kind == "error":
-                    yield {"data": json.dumps(as_api_error(value).body())}
-                    break
-            yield {"data": "[DONE]"}
-        finally:
-            job.cancelled.set()  # the client disconnected or the stream ended: free the worker
-
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation)
+    for known in (APIError, UserInputError, BackendError, QueueFull, ShuttingDown, RequestTimeout):
+        app.add_exception_handler(known, _any_error)
+    app.add_exception_handler(Exception, _any_error)  # anything else: a bare 500, logged with its traceback
+    app.include_router(router)
     return app
-
-
-class Reply:
-    """Builds OpenAI's response objects for one request."""
-
-    def __init__(self, model: str, stream, max_tokens: int, llm_name: str):
-        self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-        self.created = int(time.time())
-        self.model = model
-        self.max_tokens = max_tokens
-        self.extension = {
-            "expert": stream.description.expert, "expert_text": stream.description.text,
-            "route": stream.description.route, "prompt": stream.prompt, "llm": llm_name,
-            "notice": RESEARCH_NOTICE,
-        }
-
-    def finish_reason(self, usage) -> str:
-        done = usage.completion_tokens
-        return "length" if done is not None and done >= self.max_tokens else "stop"
-
-    @staticmethod
-    def usage(usage) -> dict[str, int] | None:
-        if usage.prompt_tokens is None:
-            return None
-        return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.prompt_tokens + usage.completion_tokens}
-
-    def completion(self, answer, usage) -> dict[str, Any]:
-        extension = {**self.extension, "timings": answer.timings}
-        return {
-            "id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
-                         "finish_reason": self.finish_reason(usage), "logprobs": None}],
-            "usage": self.usage(usage), EXTENSION: extension,
-        }
-
-    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, extension: bool = False) -> dict[str, Any]:
-        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]}
-        if extension:
-            body[EXTENSION] = self.extension
-        return body
-
-    def usage_chunk(self, usage) -> dict[str, Any]:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [], "usage": self.usage(usage)}

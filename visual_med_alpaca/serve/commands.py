@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, assistant_overrides
-from ..errors import UserInputError
+from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
 
 app = typer.Typer()
@@ -43,7 +43,12 @@ def serve(
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="max_tokens when a request sets none"),
     request_timeout: Optional[float] = typer.Option(None, "--request-timeout", help="Seconds per request, queue wait included (default 120)"),
     api_key_file: Optional[Path] = typer.Option(None, "--api-key-file", help="Require a bearer token: one accepted key per line"),
-    allow_remote_images: Optional[bool] = typer.Option(None, "--allow-remote-images/--no-remote-images", help="Let image_url be an http(s) URL the server fetches (off by default)"),
+    allow_remote_images: Optional[bool] = typer.Option(None, "--allow-remote-images/--no-remote-images", help="Let image_url be an http(s) URL the server fetches (off by default; public addresses only)"),
+    remote_image_domain: Optional[list[str]] = typer.Option(None, "--remote-image-domain", help="With --allow-remote-images: fetch only from this domain and its subdomains; repeatable"),
+    engine: Optional[str] = typer.Option(None, "--engine", help="auto | llama-server | none: where generation runs (default auto: llama-server when built and the model is GGUF)"),
+    parallel: Optional[int] = typer.Option(None, "--parallel", help="Requests generated together by the engine (default 8)"),
+    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Generate through an engine already running (llama-server or vLLM, .../v1)"),
+    engine_port: Optional[int] = typer.Option(None, "--engine-port", help="Port of the started llama-server on 127.0.0.1 (default: a free one)"),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/serve.yaml)"),
     sets: Optional[list[str]] = SetOpt,
@@ -54,20 +59,71 @@ def serve(
         "max_body_bytes": int(max_body_mb * 2**20) if max_body_mb is not None else None,
         "max_image_pixels": max_image_pixels, "max_tokens": max_tokens, "request_timeout_s": request_timeout,
         "api_key_file": api_key_file, "allow_remote_images": allow_remote_images,
+        "remote_image_domains": remote_image_domain or None,
+        "engine.kind": engine, "engine.parallel": parallel, "engine.url": llm_url, "engine.port": engine_port,
         **assistant_overrides("assistant.", model=model, backend=backend, adapter=adapter, base_url=base_url,
                               threads=threads, expert=expert, max_new_tokens=max_new_tokens),
     }, env_prefix="VMED_SERVE_")
     import uvicorn
 
+    from ..llm.engine import open_engine
     from ..pipeline import Assistant
     from .api import create_app
 
-    typer.secho(f"{RESEARCH_NOTICE}\nloading the model ...", err=True, dim=True)
-    assistant = Assistant(serve_config.assistant)
-    assistant.llm  # a missing or broken model fails here, as one line, before the server starts
-    app_ = create_app(serve_config, assistant)
-    typer.secho(f"serving on http://{serve_config.host}:{serve_config.port}/v1", err=True, dim=True)
-    uvicorn.run(app_, host=serve_config.host, port=serve_config.port, log_level=log_level)
+    def note(message: str) -> None:
+        typer.secho(message, err=True, dim=True)
+
+    note(f"{RESEARCH_NOTICE}\nloading the model ...")
+    server: list[uvicorn.Server] = []
+    # Starts llama-server (or connects to --llm-url); a missing binary/model or a taken port is one line here.
+    generation = open_engine(serve_config.engine, serve_config.assistant.llm, echo=note,
+                             on_give_up=lambda: setattr(server[0], "should_exit", True) if server else None)
+    try:
+        assistant = Assistant(serve_config.assistant, llm=generation.model if generation else None)
+        assistant.llm  # a missing or broken model fails here, as one line, before the server starts
+        concurrency = serve_config.engine.parallel if generation else 1
+        app_ = create_app(serve_config, assistant, concurrency=concurrency)
+        note(f"generation: {assistant.llm.name}; serving on http://{serve_config.host}:{serve_config.port}/v1")
+        server.append(uvicorn.Server(uvicorn.Config(app_, host=serve_config.host, port=serve_config.port,
+                                                    log_level=log_level)))
+        server[0].run()
+    finally:
+        if generation is not None:
+            generation.close()
+    if generation is not None and generation.server is not None and generation.server.gave_up:
+        raise BackendError(f"the llama-server engine died {generation.server.restarts + 1} times; the server stopped "
+                           f"(log: {generation.server.log_path})")
+
+
+engine_app = typer.Typer(help="The batching engine (llama.cpp's llama-server) behind `vmed serve` and `vmed eval -j N`.",
+                         no_args_is_help=True)
+
+
+@engine_app.command("build")
+def engine_build(
+    source: Optional[Path] = typer.Option(None, "--source", help="llama-cpp-python sdist (.tar.gz) or a llama.cpp source folder (default: pip downloads the installed version's sdist)"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Parallel compile jobs (default: all cores)"),
+    force: bool = typer.Option(False, "--force", help="Build again even if this version is built"),
+) -> None:
+    """Compile llama-server from the llama.cpp sources of the installed llama-cpp-python (cmake, a C++ compiler)."""
+    from ..llm.engine import build_llama_server, built_binary
+
+    if built_binary().is_file() and not force:
+        typer.echo(f"already built: {built_binary()}")
+        return
+    path = build_llama_server(source, jobs, echo=lambda m: typer.secho(m, err=True, dim=True))
+    typer.echo(f"built {path}")
+
+
+@engine_app.command("where")
+def engine_where() -> None:
+    """Print the llama-server that `vmed serve` would start, or say how to get one."""
+    from ..llm.engine import MISSING, find_llama_server
+
+    path = find_llama_server()
+    if path is None:
+        raise UserInputError(MISSING)
+    typer.echo(str(path))
 
 
 @app.command()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from ..config import AssistantConfig, GenerationSettings, LLMConfig, Strict, VisionConfig
+from ..config import AssistantConfig, GenerationSettings, KnowledgeConfig, LLMConfig, Strict, VisionConfig
 from ..errors import BackendError, UserInputError
 from ..images import load_image
 from ..llm.base import resolve_backend
@@ -54,6 +54,7 @@ class DemoConfig(Strict):
     max_queue: int = Field(16, ge=1, description="visitors waiting for the model")
     generation: GenerationSettings = GenerationSettings()
     vision: VisionConfig = VisionConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
 
 
 class DemoModels:
@@ -70,7 +71,8 @@ class DemoModels:
         return [*self.choices, ENDPOINT_CHOICE]
 
     def _assistant_config(self, llm: LLMConfig) -> AssistantConfig:
-        return AssistantConfig(llm=llm, generation=self.config.generation, vision=self.config.vision)
+        return AssistantConfig(llm=llm, generation=self.config.generation, vision=self.config.vision,
+                               knowledge=self.config.knowledge)
 
     def get(self, label: str, base_url: str = "", endpoint_model: str = "", api_key: str = "") -> Assistant:
         if label == ENDPOINT_CHOICE:
@@ -98,9 +100,20 @@ def route_summary(route: dict[str, float]) -> str:
     return ", ".join(f"{name} {score:.2f}" for name, score in sorted(route.items(), key=lambda kv: -kv[1]))
 
 
+def sources_markdown(stream) -> str:
+    """The knowledge stage's sources as links (or why there are none)."""
+    if stream.consultation is None:
+        return ""
+    if not stream.sources:
+        return f"**Sources:** none. {stream.consultation.note or ''}"
+    lines = [f"{rank}. [{source['title']}]({source['url']})" if source["url"] else f"{rank}. {source['title']}"
+             for rank, source in enumerate(stream.sources, 1)]
+    return "**Sources**\n\n" + "\n".join(lines)
+
+
 def answer_stream(models: DemoModels, image_path: str | None, question: str, label: str, base_url: str,
-                  endpoint_model: str, api_key: str) -> Iterator[tuple[str, str, str, str, str]]:
-    """Yield (answer so far, status, expert, expert text, prompt) as the answer is generated."""
+                  endpoint_model: str, api_key: str) -> Iterator[tuple[str, str, str, str, str, str]]:
+    """Yield (answer so far, status, expert, expert text, prompt, sources) as the answer is generated."""
     assistant = models.get(label, base_url, endpoint_model, api_key)
     image = load_image(image_path) if image_path else None
     stream = assistant.stream(question, image)
@@ -109,7 +122,7 @@ def answer_stream(models: DemoModels, image_path: str | None, question: str, lab
     if description.route:
         expert += f"  (router: {route_summary(description.route)})"
     panel = (expert, description.text or "(no image text: the question was asked without an image input)",
-             stream.prompt)
+             stream.prompt, sources_markdown(stream))
     text = ""
     yield text, "Generating…", *panel
     for piece in stream:
@@ -160,6 +173,7 @@ def build_demo(config: DemoConfig, models: DemoModels | None = None):
             with gr.Column():
                 answer = gr.Textbox(label="Answer", lines=10, interactive=False, elem_id="answer")
                 status = gr.Markdown(elem_id="status")
+                sources = gr.Markdown(elem_id="sources")
                 with gr.Accordion("Why: the expert that ran, its text, and the exact prompt", open=False,
                                   elem_id="why"):
                     expert = gr.Textbox(label="Expert", interactive=False, elem_id="expert")
@@ -181,6 +195,7 @@ def build_demo(config: DemoConfig, models: DemoModels | None = None):
                 raise gr.Error(str(exc)) from None  # shown in the page as one clear line
 
         for trigger in (submit.click, question.submit):
-            trigger(run, inputs, [answer, status, expert, expert_text, prompt], concurrency_limit=1, api_name=False)
+            trigger(run, inputs, [answer, status, expert, expert_text, prompt, sources], concurrency_limit=1,
+                    api_name=False)
     demo.queue(max_size=config.max_queue, default_concurrency_limit=1)
     return demo

@@ -1,8 +1,10 @@
-"""One model, many clients: a bounded FIFO of generation jobs, run one at a time by a single thread.
+"""One model, many clients: a bounded FIFO of generation jobs, run by `concurrency` threads in arrival order.
 
-Language models are not thread-safe (a llama.cpp context, a transformers `generate`), so every request
-goes through this worker in arrival order. The asyncio side awaits the job's events without blocking the
-event loop; a full queue is refused at once (HTTP 429) instead of piling up.
+In-process language models are not thread-safe (a llama.cpp context, a transformers `generate`): they get
+one thread, so requests run one at a time. With a batching engine (llama-server, see llm/engine.py) each
+thread streams one request from it and the engine decodes them together in one batch. The asyncio side
+awaits the job's events without blocking the event loop; a full queue is refused at once (HTTP 429) instead
+of piling up.
 """
 
 from __future__ import annotations
@@ -75,15 +77,24 @@ class Job:
 
 
 class GenerationWorker:
-    def __init__(self, assistant: Assistant, max_queue: int):
+    def __init__(self, assistant: Assistant, max_queue: int, concurrency: int = 1):
         self.assistant = assistant
         self.max_queue = max_queue
-        self.busy = False
+        self.concurrency = concurrency
         self.service_s: float | None = None  # moving average of one job's time, for admission decisions
-        self._started = 0.0
+        self._running: dict[int, float] = {}  # thread id -> when its job started
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="vmed-generation", daemon=True)
+        self._threads = [threading.Thread(target=self._loop, name=f"vmed-generation-{i}", daemon=True)
+                         for i in range(concurrency)]
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
 
     @property
     def queued(self) -> int:
@@ -94,16 +105,21 @@ class GenerationWorker:
         return self._jobs.full()
 
     def job_s(self) -> float:
-        """A job's expected time: the recent average, or at least how long the running one has taken so far."""
-        running = time.monotonic() - self._started if self.busy else 0.0
+        """A job's expected time: the recent average, or at least how long the oldest running one has taken."""
+        started = list(self._running.values())
+        running = time.monotonic() - min(started) if started else 0.0
         return max(self.service_s or 0.0, running)
 
     def expected_wait_s(self) -> float:
-        """Seconds a new job would wait before it starts (0 while nothing is known)."""
-        return (self.queued + self.busy) * self.job_s()
+        """Seconds a new job would wait before it starts (0 while nothing is known or a thread is free)."""
+        ahead = self.queued + self.running - self.concurrency + 1  # jobs that must finish before ours starts
+        if ahead <= 0:
+            return 0.0
+        return -(-ahead // self.concurrency) * self.job_s()
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, job: Job) -> None:
         if self._stopping.is_set():
@@ -114,30 +130,40 @@ class GenerationWorker:
             raise QueueFull(f"the server is busy: all {self.max_queue} queue slots are taken; retry later") from None
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Refuse waiting jobs, let the running one notice, and end the thread."""
+        """Refuse waiting jobs, let the running ones notice, and end the threads."""
         self._stopping.set()
+        self._refuse_waiting()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(deadline - time.monotonic(), 0.0))
+        self._refuse_waiting()  # one submitted while stopping
+
+    def _refuse_waiting(self) -> None:
         while True:
             try:
                 job = self._jobs.get_nowait()
             except queue.Empty:
-                break
+                return
             if job is not None:
                 job.cancelled.set()
                 job.emit("error", ShuttingDown("the server is shutting down"))
-        self._jobs.put(None)
-        self._thread.join(timeout)
 
     def _loop(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None or self._stopping.is_set():
-                if job is not None:
-                    job.emit("error", ShuttingDown("the server is shutting down"))
+        while not self._stopping.is_set():
+            try:
+                job = self._jobs.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if job is None:
+                continue
+            if self._stopping.is_set():
+                job.emit("error", ShuttingDown("the server is shutting down"))
                 return
             if job.cancelled.is_set():
                 continue  # its client already gave up or timed out while it waited
-            started = self._started = time.monotonic()
-            self.busy = True
+            me = threading.get_ident()
+            started = self._running[me] = time.monotonic()
             try:
                 self._run(job)
             except Exception as exc:  # noqa: BLE001 - reported to the client, the worker lives on
@@ -145,7 +171,7 @@ class GenerationWorker:
                     log.exception("generation failed")
                 job.emit("error", exc)
             finally:
-                self.busy = False
+                self._running.pop(me, None)
                 took = time.monotonic() - started
                 self.service_s = took if self.service_s is None else 0.7 * self.service_s + 0.3 * took
 

@@ -20,6 +20,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable, Literal
 
 from pydantic import Field, model_validator
@@ -155,7 +156,7 @@ def plot_losses(train: list[tuple[int, float]], evals: list[tuple[int, float]], 
 
 
 def _tokens(batch) -> tuple[int, int]:
-    mask = batch.get("attention_mask") if isinstance(batch, dict) else None
+    mask = batch.get("attention_mask") if isinstance(batch, Mapping) else None  # dict or BatchEncoding
     return (int(mask.sum()), mask.numel()) if mask is not None else (0, 0)
 
 
@@ -195,7 +196,8 @@ def train(model, train_loader, cfg: EngineConfig, *, compute_loss: Callable[[Any
     loss: the engine then divides by the items of the whole accumulated step (all micro-batches, all
     processes), so each token weighs the same however the batches are cut (as transformers' num_items_in_batch).
     evaluate(model) -> {name: number} runs beside the eval loss (e.g. caption metrics); save_model(output_dir)
-    writes what the recipe ships, on the main process, after the last step.
+    writes what the recipe ships, on the main process, after the last step. An accelerator passed in must come
+    from make_accelerator(cfg) and serve this one call (it keeps the scheduler and hooks registered here).
     """
     import contextlib
 

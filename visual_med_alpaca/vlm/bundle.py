@@ -78,11 +78,21 @@ def save_bundle(folder: Path, vlm, meta: dict[str, Any], adapter: bool) -> Path:
         settings = json.loads(config.read_text())
         settings["base_model_name_or_path"] = meta["language_model"]  # not the cache folder it came from
         config.write_text(json.dumps(settings, indent=2))
+        halve_adapter(partial / ADAPTER)
     (partial / META).write_text(json.dumps({"format": FORMAT, **meta}, indent=2) + "\n")
     if folder.exists():
         shutil.rmtree(folder)
     partial.replace(folder)
     return folder
+
+
+def halve_adapter(folder: Path) -> None:
+    """Store the LoRA weights in fp16 (half the size to ship); peft casts them back to the model's dtype on load."""
+    from safetensors.torch import load_file, save_file
+
+    path = Path(folder) / "adapter_model.safetensors"
+    if path.is_file():
+        save_file({k: v.half().contiguous() for k, v in load_file(path).items()}, path)
 
 
 def load_projector(folder: Path, meta: dict[str, Any]):

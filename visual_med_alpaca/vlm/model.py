@@ -5,13 +5,12 @@ default), with or without a peft LoRA; the encoder stays outside so training can
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import torch
 from torch import nn
 
-from ..errors import BackendError, UserInputError
+from ..errors import UserInputError
 from .encoders import pool_tokens
 
 IMAGE_PLACEHOLDER = "<image>"
@@ -139,65 +138,41 @@ class VisionLanguageModel(nn.Module):
         before, found, after, _ = self._pieces(prompt, None)
         return len(before) + len(after) + (self.grid * self.grid if found and with_image else 0)
 
+    def _logprobs_at(self, embeds, positions):
+        """log-softmax of the next-token logits at `positions` only (the LM head is 262k words wide on Gemma)."""
+        lm = causal_lm(self.lm)
+        decoder = getattr(lm, lm.base_model_prefix)
+        hidden = decoder(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long,
+                                                                         device=self.device)).last_hidden_state
+        logits = lm.get_output_embeddings()(hidden[0, positions]).float()
+        cap = getattr(lm.config, "final_logit_softcapping", None)
+        if cap:
+            logits = (logits / cap).tanh() * cap
+        return torch.log_softmax(logits, dim=-1)
+
     @torch.inference_mode()
     def score_continuations(self, prompt: str, image_tokens, continuations: list[str]) -> list[float]:
-        inputs, mask = self.prompt_embeddings(prompt, image_tokens)
-        lm = causal_lm(self.lm)
+        """Sum of token log-probabilities of each continuation; one decoder pass when all are one token long."""
+        inputs, _ = self.prompt_embeddings(prompt, image_tokens)
+        start = inputs.shape[1]
+        options = [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in continuations]
+        if all(len(ids) == 1 for ids in options):
+            logprobs = self._logprobs_at(inputs, [start - 1])[0]
+            return [float(logprobs[ids[0]]) for ids in options]
+        embed = self.lm.get_input_embeddings()
         scores = []
-        for text in continuations:
-            ids = torch.tensor(self.tokenizer(text, add_special_tokens=False)["input_ids"], device=self.device)
-            full = torch.cat([inputs[0], lm.get_input_embeddings()(ids)])[None]
-            logits = lm(inputs_embeds=full, attention_mask=torch.ones(full.shape[:2], dtype=torch.long,
-                                                                      device=self.device)).logits[0].float()
-            start = inputs.shape[1]
-            logprobs = torch.log_softmax(logits[start - 1:start - 1 + len(ids)], dim=-1)
-            scores.append(float(logprobs[torch.arange(len(ids)), ids].sum()))
+        for ids in options:
+            full = torch.cat([inputs[0], embed(torch.tensor(ids, device=self.device))])[None]
+            logprobs = self._logprobs_at(full, list(range(start - 1, start - 1 + len(ids))))
+            scores.append(float(logprobs[torch.arange(len(ids)), torch.tensor(ids)].sum()))
         return scores
 
     def stream(self, prompt: str, image_tokens, settings) -> Iterator[str]:
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer, set_seed
-
-        from ..prompts import STOP_SEQUENCES
-
-        cancelled = threading.Event()
-
-        class Cancel(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):
-                return cancelled.is_set()
+        """Streamed generation from the spliced embeddings, through the hf backend's one generation loop."""
+        from ..llm.hf import HFModel
 
         with torch.inference_mode():
             inputs, mask = self.prompt_embeddings(prompt, image_tokens)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=False, skip_special_tokens=True, timeout=600)
-        sampling = settings.temperature > 0
-        kwargs = dict(inputs_embeds=inputs, attention_mask=mask, streamer=streamer,
-                      max_new_tokens=settings.max_new_tokens, do_sample=sampling,
-                      repetition_penalty=settings.repetition_penalty, pad_token_id=self.pad_id,
-                      eos_token_id=self.tokenizer.eos_token_id, stopping_criteria=StoppingCriteriaList([Cancel()]),
-                      stop_strings=list(STOP_SEQUENCES), tokenizer=self.tokenizer)
-        if sampling:
-            kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
-        else:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        failure: list[BaseException] = []
-        lm = causal_lm(self.lm)
-
-        def run():
-            try:
-                set_seed(settings.seed)
-                with torch.inference_mode():
-                    lm.generate(**kwargs)
-            except BaseException as exc:  # surfaced in the consumer's thread below
-                failure.append(exc)
-                streamer.end()
-
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        try:
-            for piece in streamer:
-                if piece:
-                    yield piece
-        finally:
-            cancelled.set()
-            worker.join()
-        if failure:
-            raise BackendError(f"generation failed: {failure[0]}") from failure[0]
+        runner = HFModel(causal_lm(self.lm), self.tokenizer, name="vlm", device=str(self.device))
+        return runner.stream(prompt, settings, inputs={"inputs_embeds": inputs, "attention_mask": mask},
+                             stop_strings=False)

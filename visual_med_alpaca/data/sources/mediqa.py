@@ -35,6 +35,13 @@ class MediqaRQE:
     name = "mediqa_rqe"
     default_path = "mediqa2019/MEDIQA_Task2_RQE"
 
+    @staticmethod
+    def pairs(xml_file: Path) -> Iterator[tuple[str, str, str, bool]]:
+        """(pair id, consumer question, FAQ, entailed) for every pair of one file, whatever its split."""
+        for pair in ET.parse(xml_file).getroot().iter("pair"):
+            yield (pair.get("pid", ""), " ".join((pair.findtext("chq") or "").split()),
+                   " ".join((pair.findtext("faq") or "").split()), pair.get("value", "").lower() == "true")
+
     def read(self, path: Path) -> Iterator[dict]:
         for xml_file in _files(path):
             for pair in ET.parse(xml_file).getroot().iter("pair"):
@@ -52,6 +59,12 @@ class MediqaQA:
     name = "mediqa_qa"
     default_path = "mediqa2019/MEDIQA_Task3_QA"
     min_score = 3  # ReferenceScore 3-4 = correct answer (Task3 README)
+
+    @staticmethod
+    def questions(xml_file: Path) -> Iterator[tuple[str, str]]:
+        """(QID, question text as the user wrote it) for every question of one file, whatever its split."""
+        for question in ET.parse(xml_file).getroot().iter("Question"):
+            yield question.get("QID", ""), " ".join((question.findtext("QuestionText") or "").split())
 
     def read(self, path: Path) -> Iterator[dict]:
         for xml_file in _files(path):

@@ -3,25 +3,55 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from . import make_record
 
 
+@dataclass(frozen=True)
+class MedQuADPair:
+    """One answered QA pair with what identifies and cites it."""
+
+    collection: str  # folder's collection name, lower case: ghr, gard, cancergov, ...
+    source: str      # the Document's source attribute: GHR, GARD, CancerGov, MPlusHealthTopics, ...
+    doc_id: str      # the Document's id attribute
+    file_stem: str   # the XML file's name without .xml
+    pid: str         # QAPair number inside the document ("Sec" number in LiveQA qrels ids)
+    qtype: str       # information, symptoms, treatment, ...
+    focus: str       # the topic the document is about ("Noonan syndrome")
+    url: str
+    question: str
+    answer: str
+
+    @property
+    def qrels_id(self) -> str:
+        """The id TREC LiveQA'17 judgements use: SOURCE_docid_SecN."""
+        return f"{self.source}_{self.doc_id}_Sec{self.pid}"
+
+
 class MedQuAD:
     name = "medquad"
     default_path = "medquad"
 
-    def read(self, path: Path) -> Iterator[dict]:
+    def pairs(self, path: Path) -> Iterator[MedQuADPair]:
+        """Every QA pair that has an answer (three MedlinePlus folders ship questions only, for copyright)."""
         for xml_file in sorted(Path(path).glob("*/*.xml")):
             root = ET.parse(xml_file).getroot()
+            focus = " ".join((root.findtext("Focus") or "").split())
+            collection = xml_file.parent.name.split("_")[1].lower()
             for pair in root.iter("QAPair"):
                 question, answer = pair.find("Question"), pair.find("Answer")
                 if question is None or answer is None or not (answer.text or "").strip():
-                    continue  # three MedlinePlus folders ship questions only (copyright)
+                    continue
                 text = "\n".join(line.strip() for line in answer.text.strip().splitlines() if line.strip())
-                # qids repeat across collections and files, so the id is collection / file / pair number
-                collection = xml_file.parent.name.split("_")[1].lower()
-                yield make_record(self.name, f"{collection}-{xml_file.stem}-{pair.get('pid')}", question.text or "", output=text,
-                                  topic=question.get("qtype", ""))
+                yield MedQuADPair(collection, root.get("source", collection), root.get("id", xml_file.stem),
+                                  xml_file.stem, pair.get("pid", ""), question.get("qtype", ""), focus, root.get("url", ""),
+                                  " ".join((question.text or "").split()), text)
+
+    def read(self, path: Path) -> Iterator[dict]:
+        for pair in self.pairs(path):
+            # qids repeat across collections and files, so the id is collection / file / pair number
+            yield make_record(self.name, f"{pair.collection}-{pair.file_stem}-{pair.pid}", pair.question, output=pair.answer,
+                              topic=pair.qtype)

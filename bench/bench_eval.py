@@ -1,0 +1,59 @@
+"""Wall time of `vmed eval <benchmark>` one item at a time vs `--concurrency N` through the llama-server engine.
+
+Each run writes to its own fresh folder; the table gives wall time (as `seconds_this_run` in metrics.json,
+model load excluded), items/s, the headline metrics, and whether the predictions equal the first run's
+(greedy decoding: they should, item for item).
+
+    python bench/bench_eval.py --benchmark vqa-rad --concurrency 1,8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from visual_med_alpaca.eval.runner import PREDICTIONS, EvalConfig, Evaluator, read_predictions  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--benchmark", default="vqa-rad")
+    parser.add_argument("--concurrency", default="1,8")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+
+    rows, reference = [], None
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in [int(c) for c in args.concurrency.split(",")]:
+            out = Path(tmp) / f"j{n}"
+            config = EvalConfig.model_validate({
+                "benchmark": args.benchmark, "limit": args.limit, "out": str(out), "concurrency": n,
+                "data_dir": args.data_dir, "assistant": {"llm": {"model": "default", "threads": args.threads}}})
+            load_before = os.getloadavg()[0]
+            result = Evaluator(config, progress=True).run()
+            load_after = os.getloadavg()[0]
+            predictions = [(r["id"], r.get("prediction"), r.get("choice")) for r in read_predictions(out / PREDICTIONS)]
+            reference = reference or predictions
+            same = sum(a == b for a, b in zip(predictions, reference))
+            headline = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+            rows.append((n, result["n_scored"], result["seconds_this_run"], same, len(reference), headline,
+                         load_before, load_after, result["model"]))
+
+    print(f"\n{'concurrency':>11} {'items':>6} {'wall s':>8} {'items/s':>8} {'same as first':>14}  load before/after  metrics")
+    for n, items, seconds, same, total, headline, before, after, model in rows:
+        print(f"{n:>11} {items:>6} {seconds:>8.1f} {items / seconds:>8.2f} {f'{same}/{total}':>14}  "
+              f"{before:>5.1f} / {after:<5.1f}      {headline}")
+    for n, *_, model in rows:
+        print(f"concurrency {n}: {model}")
+
+
+if __name__ == "__main__":
+    main()

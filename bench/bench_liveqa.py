@@ -1,0 +1,140 @@
+"""Knowledge retrieval benchmark: TREC LiveQA 2017 medical (report) or the development set (choices).
+
+  python bench/bench_liveqa.py --split dev    --methods bm25-answer,bm25-question,...   # choose here
+  python bench/bench_liveqa.py --split liveqa --methods hybrid --focus-bonus 0.3 ...   # report only
+
+LiveQA: the 104 test questions (subject + message, as users wrote them) against the MedQuAD index, scored on
+the top answer: avgScore = mean(grade - 1) over all 104 (0-3; grades 1-4 from the 2,479 judged answers; an
+unjudged answer counts as incorrect), MAP@10 and MRR@10 with correct = grade >= 3 (MAP's recall base: the
+correct answers the index holds, at most 10). Every LiveQA run is appended to bench/results/liveqa_runs.jsonl,
+so no run goes unreported. Dev: MEDIQA RQE validation+test consumer questions whose entailed FAQ is a MedQuAD
+question (LiveQA questions removed); hit@1, MRR@10, and the no-source threshold check on
+bench/data/no_source_questions.txt. Latency: retrieval only, index open and encoder loaded, per question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from visual_med_alpaca import paths  # noqa: E402
+from visual_med_alpaca.knowledge import evaluate  # noqa: E402
+from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
+from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever, needs_dense  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def all_passages(index):
+    rows = list(range(index.docs.count()))
+    return list(index.docs.passages(rows).values())
+
+
+def run_liveqa(retriever, questions, qrels, index_passages) -> dict:
+    grades, aps, rrs, times, cpu = [], [], [], [], []
+    correct = qrels.correct_in(index_passages)
+    for qid, text in questions:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        found = retriever.search(text, 10)
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        g = [qrels.grade(qid, r.passage) for r in found]
+        grades.append((g[0] - 1) if g else 0)
+        relevant = [x >= evaluate.CORRECT for x in g]
+        aps.append(evaluate.average_precision(relevant, correct.get(qid, 0)))
+        rrs.append(evaluate.reciprocal_rank(relevant))
+    return {"questions": len(questions), "avgScore": statistics.mean(grades), "MAP@10": statistics.mean(aps),
+            "MRR@10": statistics.mean(rrs), "P@1": statistics.mean(g >= 2 for g in grades),
+            "ms_median": 1000 * statistics.median(times), "ms_p95": 1000 * sorted(times)[int(0.95 * (len(times) - 1))],
+            "cpu_ms_median": 1000 * statistics.median(cpu)}
+
+
+def run_dev(retriever, dev, negatives) -> dict:
+    hits, rrs, times, top_rel, cpu = [], [], [], [], []
+    for question, gold in dev:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        found = retriever.search(question, 10)
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        relevant = [r.passage.id in gold for r in found]
+        hits.append(bool(relevant[:1] and relevant[0]))
+        rrs.append(evaluate.reciprocal_rank(relevant))
+        top_rel.append(found[0].relevance if found else 0.0)
+    neg_rel = []
+    for question in negatives:
+        found = retriever.search(question, 1)
+        neg_rel.append(found[0].relevance if found else 0.0)
+    return {"questions": len(dev), "hit@1": statistics.mean(hits), "MRR@10": statistics.mean(rrs),
+            "ms_median": 1000 * statistics.median(times), "ms_p95": 1000 * sorted(times)[int(0.95 * (len(times) - 1))],
+            "cpu_ms_median": 1000 * statistics.median(cpu), "dev_top_relevance": sorted(top_rel), "no_source_relevance": sorted(neg_rel)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=["dev", "liveqa"], default="dev")
+    parser.add_argument("--methods", default="bm25-answer,bm25-question,bm25-fused")
+    parser.add_argument("--index", default="medquad")
+    parser.add_argument("--focus-bonus", type=float, default=0.0)
+    parser.add_argument("--type-bonus", type=float, default=0.0)
+    parser.add_argument("--info-bonus", type=float, default=0.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--show-relevance", action="store_true", help="dev: print the relevance distributions")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
+    methods = args.methods.split(",")
+    index = open_index(args.index, need_dense=any(needs_dense(m) for m in methods))
+    passages = all_passages(index)
+    questions = evaluate.liveqa_questions(root)
+    reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus)
+    load = os.getloadavg()
+    print(f"index {index.folder} ({index.manifest['passages']:,} passages); re-ranker {reranker}; "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.split == "liveqa":
+        qrels = evaluate.liveqa_qrels(root)
+        print(f"TREC LiveQA 2017 medical: {len(questions)} questions\n")
+        print(f"| method | avgScore | MAP@10 | MRR@10 | P@1 (top answer correct) | ms/question (median, p95) | CPU ms/question |")
+        print("|---|---|---|---|---|---|---|")
+    else:
+        dev = evaluate.dev_set(root, passages, exclude=[t for _, t in questions])
+        negatives = [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
+                     if line.strip() and not line.startswith("#")]
+        print(f"development set: {len(dev)} MEDIQA RQE consumer questions; {len(negatives)} no-source questions\n")
+        print("| method | hit@1 | MRR@10 | ms/question (median, p95) | CPU ms/question | dev top relevance (p10, median) | "
+              "no-source relevance (median, max) |")
+        print("|---|---|---|---|---|---|---|")
+    for method in methods:
+        retriever = Retriever(index, method, reranker, encoder_threads=args.threads)
+        retriever.search("warm up the encoder and caches", 1)
+        if args.split == "liveqa":
+            r = run_liveqa(retriever, questions, qrels, passages)
+            print(f"| {method} | {r['avgScore']:.3f} | {r['MAP@10']:.3f} | {r['MRR@10']:.3f} | {r['P@1']:.2f} | "
+                  f"{r['ms_median']:.1f}, {r['ms_p95']:.1f} | {r['cpu_ms_median']:.1f} |", flush=True)
+            log = HERE / "results" / "liveqa_runs.jsonl"
+            log.parent.mkdir(exist_ok=True)
+            with log.open("a") as handle:
+                handle.write(json.dumps({"method": method, "reranker": vars(reranker), "index": index.manifest.get("fingerprint"),
+                                         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load": load,
+                                         **{k: round(v, 4) for k, v in r.items()}}) + "\n")
+        else:
+            r = run_dev(retriever, dev, negatives)
+            dev_rel, neg_rel = r["dev_top_relevance"], r["no_source_relevance"]
+            print(f"| {method} | {r['hit@1']:.3f} | {r['MRR@10']:.3f} | {r['ms_median']:.1f}, {r['ms_p95']:.1f} | "
+                  f"{r['cpu_ms_median']:.1f} | "
+                  f"{dev_rel[len(dev_rel) // 10]:.3f}, {statistics.median(dev_rel):.3f} | "
+                  f"{statistics.median(neg_rel):.3f}, {max(neg_rel):.3f} |", flush=True)
+            if args.show_relevance:
+                print("  dev:", [round(x, 3) for x in dev_rel], "\n  no-source:", [round(x, 3) for x in neg_rel])
+    index.close()
+
+
+if __name__ == "__main__":
+    main()

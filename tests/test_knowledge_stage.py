@@ -1,0 +1,142 @@
+"""The knowledge stage in the one pipeline: extractive and generative answers with sources, no-source and
+no-index cases, --no-knowledge, the CLI (`vmed knowledge ...`, `vmed ask --json`) and the HTTP API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+from conftest import EXAMPLES, REPO
+from helpers_knowledge import write_medquad
+
+from visual_med_alpaca.config import AssistantConfig, GenerationSettings, KnowledgeConfig, LLMConfig
+from visual_med_alpaca.knowledge.corpus import medquad_passages
+from visual_med_alpaca.knowledge.index import BuildOptions, build_index
+from visual_med_alpaca.knowledge.stage import context_text, trim_to_question
+from visual_med_alpaca.pipeline import Assistant
+from visual_med_alpaca.prompts import build_prompt
+
+QUESTION = "What medicines treat hair loss?"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("knowledge")
+    build_index(root / "idx", list(medquad_passages(write_medquad(root / "medquad"))), BuildOptions(dense=False))
+    return root / "idx"
+
+
+def make(index_dir, tiny_llama_dir=None, **knowledge) -> Assistant:
+    config = AssistantConfig(
+        llm=LLMConfig(backend="hf", model=str(tiny_llama_dir or "unused")),
+        generation=GenerationSettings(max_new_tokens=6),
+        knowledge=KnowledgeConfig(**{"index": str(index_dir), "method": "bm25-fused", "type_bonus": 0.5, **knowledge}))
+    return Assistant(config)
+
+
+def test_extractive_answer_is_the_nih_answer_with_its_source_and_no_llm(index_dir):
+    assistant = make(index_dir, mode="extractive", top_k=2)
+    answer = assistant.ask(QUESTION)
+    assert assistant._llm is None  # the language model was never loaded
+    assert answer.answer.startswith("Minoxidil is a lotion")
+    assert "\n\nSources:\n[1] What are the treatments for Hair Loss? (MPlusHealthTopics) — https://" in answer.answer
+    top = answer.sources[0]
+    assert set(top) == {"id", "title", "url", "score", "relevance", "text"}
+    assert top["id"] == "medquad:MPlusHealthTopics_0000002_Sec2" and top["text"].startswith("Minoxidil")
+    assert answer.model == "knowledge:extractive" and "retrieve_s" in answer.timings
+
+
+def test_generative_answer_puts_passages_in_the_unchanged_template_and_cites(index_dir, tiny_llama_dir):
+    assistant = make(index_dir, tiny_llama_dir, mode="generative", top_k=2)
+    answer = assistant.ask(QUESTION)
+    sources = assistant.consult(QUESTION).sources
+    assert answer.prompt == build_prompt(QUESTION, context_text(sources, 220))
+    assert "### Input:\nSource [1] What are the treatments for Hair Loss? (MPlusHealthTopics):\nMinoxidil" in answer.prompt
+    assert "\n\nSources:\n[1] What are the treatments for Hair Loss? (MPlusHealthTopics) — " \
+           "https://www.nlm.nih.gov/medlineplus/hairloss.html\n[2] " in answer.answer
+    assert answer.answer.endswith(sources[-1].passage.url)
+    assert [s["id"] for s in answer.sources] == [s.passage.id for s in sources]
+
+
+def test_no_relevant_source_says_so_instead_of_guessing(index_dir):
+    assistant = make(index_dir, min_relevance=0.5)
+    for question in ("What is the capital of France?", "Quels sont les symptômes de la grippe ?", "?!"):
+        answer = assistant.ask(question)
+        assert answer.answer.startswith("No trusted source") and answer.sources == []
+        assert answer.model == "knowledge:no-source" and assistant._llm is None
+
+
+def test_no_knowledge_and_no_index_answer_from_the_model_alone(index_dir, tiny_llama_dir, tmp_path):
+    off = make(index_dir, tiny_llama_dir).ask(QUESTION, knowledge=False)
+    assert off.prompt == build_prompt(QUESTION) and off.sources == [] and off.knowledge_note is None
+    missing = make(tmp_path / "never-built", tiny_llama_dir).ask(QUESTION)
+    assert missing.prompt == build_prompt(QUESTION) and missing.sources == []
+    assert "vmed knowledge build" in missing.knowledge_note
+
+
+def test_with_an_image_the_passages_join_the_expert_text(index_dir, tiny_llama_dir):
+    assistant = make(index_dir, tiny_llama_dir, mode="extractive")
+    answer = assistant.ask("Does this chart show hair loss treatment with minoxidil?", EXAMPLES / "bar_chart.png")
+    assert answer.expert != "none" and answer.prompt.startswith(build_prompt("x", "y")[:60])
+    assert f"### Input:\n{answer.expert_text}\n\nSource [1]" in answer.prompt
+
+
+def test_trim_keeps_the_opening_and_the_paragraph_the_question_asks_about():
+    text = ("Gout is a kind of arthritis. It causes pain.\n" + "Filler sentence here. " * 30 + "\n"
+            "Treatment of gout uses colchicine and allopurinol.")
+    trimmed = trim_to_question(text, "What is the treatment of gout?", 20)
+    assert trimmed.startswith("Gout is a kind of arthritis. It causes pain.")
+    assert "colchicine" in trimmed and trimmed.endswith("…")
+    assert trim_to_question("Short answer.", "q", 50) == "Short answer."
+
+
+def vmed(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=240, env={**os.environ, **(env or {})})
+
+
+def test_cli_build_search_ask_json_and_bad_index(tmp_path):
+    data = tmp_path / "data"
+    write_medquad(data / "medquad")
+    env = {"VMED_KNOWLEDGE_DIR": str(tmp_path / "kn")}
+    built = vmed("knowledge", "build", "--data-dir", data, "--no-dense", env=env)
+    assert built.returncode == 0, built.stderr
+    assert "6 passages" in built.stdout and "keyword only" in built.stdout
+    assert "up to date" in vmed("knowledge", "build", "--data-dir", data, "--no-dense", env=env).stdout
+
+    found = vmed("knowledge", "search", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", env=env)
+    assert json.loads(found.stdout)[0]["url"] == "https://www.nlm.nih.gov/medlineplus/hairloss.html"
+
+    asked = vmed("ask", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", "--set", "knowledge.type_bonus=0.5", env=env)
+    payload = json.loads(asked.stdout)
+    assert payload["sources"][0]["title"].startswith("What are the treatments for Hair Loss")
+    assert payload["answer"].startswith("Minoxidil")
+
+    (tmp_path / "kn" / "medquad" / "passages.sqlite").write_bytes(b"garbage" * 50)
+    info = vmed("knowledge", "info", env=env)
+    assert info.returncode == 2 and info.stderr.startswith("error: the knowledge index") and "Traceback" not in info.stderr
+    bad_corpus = tmp_path / "bad"
+    bad_corpus.mkdir()
+    (bad_corpus / "x.jsonl").write_text("not json\n")
+    refused = vmed("knowledge", "build", "--no-medquad", "--corpus", bad_corpus, env=env)
+    assert refused.returncode == 2 and "line 1 is not JSON" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_api_response_carries_sources(index_dir, tiny_llama_dir):
+    from helpers_serve import ThreadServer
+
+    from visual_med_alpaca.serve.api import ServeConfig, create_app
+
+    assistant = make(index_dir, tiny_llama_dir, mode="generative")
+    with ThreadServer(create_app(ServeConfig(), assistant)) as server:
+        reply = httpx.post(f"{server.url}/v1/chat/completions", timeout=60, json={
+            "model": "visual-med-alpaca", "messages": [{"role": "user", "content": QUESTION}], "max_tokens": 4})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    sources = body["x_visual_med_alpaca"]["sources"]
+    assert sources and sources[0]["url"] == "https://www.nlm.nih.gov/medlineplus/hairloss.html"
+    assert "Sources:\n[1]" in body["choices"][0]["message"]["content"]

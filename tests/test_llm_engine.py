@@ -1,0 +1,294 @@
+"""The batching engine (llama.cpp's llama-server) on the real embedded Gemma GGUF: finding and starting it,
+greedy answers batched = one at a time, faults (missing binary or model, port taken, engine killed while
+serving), and a client that disconnects mid-stream freeing its slot."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import stat
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from conftest import EXAMPLES
+from helpers_serve import ThreadServer, data_url, wait_until
+
+from visual_med_alpaca.config import AssistantConfig, GenerationSettings, LLMConfig
+from visual_med_alpaca.errors import BackendError, UserInputError
+from visual_med_alpaca.llm import generate_stream, load_language_model
+from visual_med_alpaca.llm.engine import EngineConfig, find_llama_server, open_engine
+from visual_med_alpaca.pipeline import Assistant
+from visual_med_alpaca.prompts import build_prompt
+from visual_med_alpaca.serve.api import ServeConfig, create_app
+
+QUESTIONS = ["What are the chemicals that treat hair loss?", "How effective is this treatment on papule?",
+             "What is the normal range of systolic blood pressure?", "What causes type 2 diabetes?",
+             "Is aspirin used to treat pain?", "What does a chest X-ray show in pneumonia?"]
+GREEDY = GenerationSettings(max_new_tokens=48, temperature=0.0)
+LLM = LLMConfig(model="default", threads=2)
+
+
+# -- without the binary ----------------------------------------------------------------------------
+def _fake_binary(tmp_path):
+    path = tmp_path / "llama-server"
+    path.write_text("#!/bin/sh\nexit 3\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_binary_is_found_by_flag_then_environment(tmp_path, monkeypatch):
+    fake = _fake_binary(tmp_path)
+    assert find_llama_server(str(fake)) == fake
+    monkeypatch.setenv("VMED_LLAMA_SERVER", str(fake))
+    assert find_llama_server() == fake
+    with pytest.raises(UserInputError, match="not found or not executable"):
+        find_llama_server(str(tmp_path / "nothing"))
+
+
+def test_missing_binary_is_one_clear_error_or_in_process_fallback(tmp_path, monkeypatch, gemma_gguf):
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path))  # no `vmed engine build` output here
+    monkeypatch.delenv("VMED_LLAMA_SERVER", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(UserInputError, match="vmed engine build"):
+        open_engine(EngineConfig(kind="llama-server"), LLM)
+    notes: list[str] = []
+    assert open_engine(EngineConfig(kind="auto"), LLM, echo=notes.append) is None  # auto: one at a time
+    assert "one request at a time" in notes[0]
+    # models the engine cannot serve stay in-process
+    assert open_engine(EngineConfig(kind="auto"), LLMConfig(backend="hf", model="x")) is None
+
+
+def test_a_binary_that_fails_to_start_is_one_error(tmp_path, gemma_gguf):
+    with pytest.raises(BackendError, match=r"llama-server failed to start \(exit 3\)"):
+        open_engine(EngineConfig(kind="llama-server", binary=str(_fake_binary(tmp_path))), LLM)
+
+
+# -- with the binary -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def engine(llama_server_binary, gemma_gguf):
+    started = open_engine(EngineConfig(kind="llama-server", parallel=4), LLM)
+    yield started
+    started.close()
+
+
+def _answer(llm, question: str) -> str:
+    return "".join(generate_stream(llm, build_prompt(question), GREEDY))
+
+
+def _first_token_probabilities(root: str, question: str) -> dict[str, float]:
+    """The engine's top-3 next-token probabilities right after the prompt (the prompt's own computation)."""
+    body = {"prompt": build_prompt(question), "n_predict": 1, "temperature": 0.0, "n_probs": 3, "cache_prompt": False}
+    out = httpx.post(root + "/completion", json=body, timeout=120).json()
+    return {t["token"]: math.exp(t["logprob"]) for t in out["completion_probabilities"][0]["top_logprobs"]}
+
+
+@pytest.mark.slow
+def test_engine_computes_what_the_in_process_model_computes(engine, gemma_gguf):
+    """Same llama.cpp, same attention settings: the prompt gives the in-process backend's probabilities."""
+    import llama_cpp
+    import numpy as np
+
+    llm = load_language_model(LLMConfig(model="default", n_ctx=512, threads=2)).llama
+    for question in QUESTIONS[:3]:
+        llm.reset()
+        llm.eval(llm.tokenize(build_prompt(question).encode(), add_bos=True, special=False))
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
+        probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        for token, p in _first_token_probabilities(engine.model.root, question).items():
+            ids = llm.tokenize(token.encode(), add_bos=False, special=False)
+            assert abs(float(probabilities[ids[0]]) - p) < 2e-3, (question, token)
+
+
+@pytest.mark.slow
+def test_batched_answers_stay_within_the_bound(engine):
+    """llama.cpp gives no batch-invariant kernels: decoding several sequences in one batch changes the order
+    of floating-point sums, so probabilities move a little and a near-tie between two tokens can flip (with
+    a 270M model, often: docs/benchmarks.md measures how often on VQA-RAD). The bound tested here: each
+    prompt's next-token probabilities, computed alone or in a batch of six, differ by less than 0.03 (measured:
+    up to 0.011, e.g. 0.133 -> 0.143 for a first token in a near-tie with another)."""
+    root = engine.model.root
+    alone = [_first_token_probabilities(root, q) for q in QUESTIONS]
+    with ThreadPoolExecutor(len(QUESTIONS)) as pool:
+        together = list(pool.map(lambda q: _first_token_probabilities(root, q), QUESTIONS))
+    for one, many in zip(alone, together):
+        for token in set(one) & set(many):
+            assert abs(one[token] - many[token]) < 0.03
+        assert set(one) & set(many)
+    one_at_a_time = [_answer(engine.model, q) for q in QUESTIONS[:3]]
+    with ThreadPoolExecutor(3) as pool:
+        batched = list(pool.map(lambda q: _answer(engine.model, q), QUESTIONS[:3]))
+    assert all(one_at_a_time) and all(batched)
+
+
+@pytest.mark.slow
+def test_engine_counts_tokens_like_the_in_process_model(engine, gemma_gguf):
+    in_process = load_language_model(LLMConfig(model="default", threads=2))
+    for text in [build_prompt(QUESTIONS[0]), "", "Minoxidil and finasteride."]:
+        assert engine.model.count_tokens(text) == in_process.count_tokens(text)
+    assert engine.model.context_length == LLM.n_ctx
+    # yes/no questions are scored by option log-likelihood, as in-process (the same GGUF, loaded on first use)
+    prompt = build_prompt("Is aspirin used to treat pain?")
+    assert engine.model.score_continuations(prompt, ["yes", "no"]) == in_process.score_continuations(prompt, ["yes", "no"])
+
+
+@pytest.mark.slow
+def test_missing_model_and_taken_port_are_one_error(llama_server_binary, gemma_gguf, tmp_path):
+    with pytest.raises(UserInputError, match="GGUF model file not found"):
+        open_engine(EngineConfig(kind="llama-server"), LLMConfig(model=str(tmp_path / "missing.gguf")))
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(BackendError, match="llama-server failed to start"):
+        open_engine(EngineConfig(kind="llama-server"), LLMConfig(model=str(broken)))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(BackendError, match=f"port {port} .* is taken"):
+            open_engine(EngineConfig(kind="llama-server", port=port), LLM)
+
+
+def _serving(engine, concurrency: int, **config):
+    assistant = Assistant(AssistantConfig(generation=GREEDY), llm=engine.model)
+    return ThreadServer(create_app(ServeConfig(**config), assistant, concurrency=concurrency))
+
+
+def _chat(question: str, **extra) -> dict:
+    return {"model": "visual-med-alpaca", "messages": [{"role": "user", "content": question}], **extra}
+
+
+def _healthy(engine) -> bool:
+    try:
+        return httpx.get(engine.model.root + "/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _slots_busy(engine) -> int:
+    slots = httpx.get(engine.model.root + "/slots", timeout=5).json()
+    return sum(1 for slot in slots if slot["is_processing"])
+
+
+@pytest.mark.slow
+def test_serve_answers_concurrent_requests_through_the_engine(engine):
+    with _serving(engine, concurrency=4) as srv:
+        url = srv.url + "/v1/chat/completions"
+        alone = [httpx.post(url, json=_chat(q), timeout=300).json() for q in QUESTIONS[:4]]
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(lambda q: httpx.post(url, json=_chat(q), timeout=300).json(), QUESTIONS[:4]))
+        assert all(r["choices"][0]["message"]["content"] for r in together)
+        assert [r["usage"]["prompt_tokens"] for r in together] == [r["usage"]["prompt_tokens"] for r in alone]
+        assert [r["x_visual_med_alpaca"]["prompt"] for r in together] == [r["x_visual_med_alpaca"]["prompt"] for r in alone]
+        with_image = httpx.post(url, timeout=300, json={"model": "visual-med-alpaca", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": QUESTIONS[1]}, {"type": "image_url", "image_url": {"url": data_url(EXAMPLES / "bar_chart.png")}}]}]})
+        assert with_image.status_code == 200 and with_image.json()["x_visual_med_alpaca"]["expert"] != "none"
+        health = httpx.get(srv.url + "/healthz").json()
+        assert health["concurrency"] == 4 and "llama-server" in health["llm"]
+
+
+@pytest.mark.slow
+def test_a_client_that_disconnects_mid_stream_frees_its_slot(llama_server_binary, gemma_gguf):
+    with open_engine(EngineConfig(kind="llama-server", parallel=1), LLM) as single:
+        long = GenerationSettings(max_new_tokens=2000, temperature=1.5, seed=3, stop_on_repeat=False)
+        assistant = Assistant(AssistantConfig(generation=long), llm=single.model)
+        with ThreadServer(create_app(ServeConfig(max_tokens=2000), assistant, concurrency=1)) as srv:
+            with httpx.stream("POST", srv.url + "/v1/chat/completions", timeout=300,
+                              json=_chat("Write a long essay about the history of medicine.", stream=True)) as response:
+                lines = response.iter_lines()
+                assert any(line.startswith("data: ") and '"content"' in line for line in lines)
+                assert _slots_busy(single) == 1  # the engine is generating for this client
+            # the client has gone: the server stops reading the engine's stream and the engine frees the slot
+            wait_until(lambda: _slots_busy(single) == 0, timeout=30)
+            # the one slot is free: a new question is answered now, not after the 2,000-token essay (minutes)
+            started = time.monotonic()
+            answer = httpx.post(srv.url + "/v1/chat/completions", json=_chat(QUESTIONS[0], max_tokens=8), timeout=120)
+            assert answer.status_code == 200 and time.monotonic() - started < 60
+
+
+@pytest.mark.slow
+def test_engine_killed_while_serving_is_503_then_restarted(llama_server_binary, gemma_gguf):
+    with open_engine(EngineConfig(kind="llama-server", parallel=2, max_restarts=1), LLM) as watched:
+        with _serving(watched, concurrency=2) as srv:
+            url = srv.url + "/v1/chat/completions"
+            assert httpx.post(url, json=_chat(QUESTIONS[0], max_tokens=4), timeout=60).status_code == 200
+            os.kill(watched.server.process.pid, signal.SIGKILL)
+            watched.server.process.wait(10)
+            refused = httpx.post(url, json=_chat(QUESTIONS[0], max_tokens=4), timeout=30)
+            if refused.status_code != 200:  # answered before the restart: a clean 503, never a hang
+                assert refused.status_code == 503 and refused.json()["error"]["code"] == "engine_unavailable"
+                assert refused.headers["retry-after"] == "1"
+            wait_until(lambda: watched.server.restarts == 1 and _healthy(watched), timeout=60)
+            assert httpx.post(url, json=_chat(QUESTIONS[0], max_tokens=4), timeout=60).status_code == 200
+
+
+@pytest.mark.slow
+def test_engine_that_keeps_dying_stops_the_server_cleanly(llama_server_binary, gemma_gguf):
+    gave_up = threading.Event()
+    with open_engine(EngineConfig(kind="llama-server", parallel=1, max_restarts=0), LLM,
+                     on_give_up=gave_up.set) as doomed:
+        with _serving(doomed, concurrency=1) as srv:
+            os.kill(doomed.server.process.pid, signal.SIGKILL)
+            doomed.server.process.wait(10)
+            started = time.monotonic()
+            refused = httpx.post(srv.url + "/v1/chat/completions", json=_chat(QUESTIONS[0], max_tokens=4), timeout=30)
+            assert refused.status_code == 503 and time.monotonic() - started < 10
+            assert gave_up.wait(10) and doomed.server.gave_up
+
+
+# -- vmed eval --concurrency -----------------------------------------------------------------------
+def _eval_config(out, **extra):
+    from conftest import shared_data
+
+    from visual_med_alpaca.eval.runner import EvalConfig
+
+    return EvalConfig.model_validate({
+        "benchmark": "vqa-rad", "data_dir": str(shared_data()), "limit": 6, "out": str(out),
+        "assistant": {"llm": {"model": "default", "threads": 2}}, **extra})
+
+
+@pytest.mark.slow
+def test_eval_concurrency_writes_the_same_files(llama_server_binary, gemma_gguf, tmp_path):
+    from visual_med_alpaca.eval.runner import METRICS, PREDICTIONS, Evaluator, read_predictions
+
+    one = Evaluator(_eval_config(tmp_path / "one"), progress=False).run()  # in-process, one by one
+    many = Evaluator(_eval_config(tmp_path / "many", concurrency=3), progress=False).run()
+    first, second = (read_predictions(tmp_path / name / PREDICTIONS) for name in ("one", "many"))
+    assert [r["id"] for r in second] == [r["id"] for r in first]  # same order, same ids
+    assert [set(r) for r in second] == [set(r) for r in first] and all(r["prediction"] for r in second)
+    assert set(many["metrics"]) == set(one["metrics"]) and "llama-server" in many["model"]
+    assert (tmp_path / "many" / METRICS).is_file() and many["n_scored"] == one["n_scored"] == 6
+
+
+@pytest.mark.slow
+def test_eval_concurrency_resumes_after_an_interruption(engine, tmp_path):
+    from visual_med_alpaca.eval.runner import PREDICTIONS, Evaluator, read_predictions
+
+    class Interrupting:
+        def __init__(self, inner, stop_at):
+            self.inner, self.stop_at, self.calls, self.lock = inner, stop_at, 0, threading.Lock()
+
+        def ask(self, *args, **kwargs):
+            with self.lock:
+                self.calls += 1
+                calls = self.calls
+            if calls == self.stop_at:
+                raise KeyboardInterrupt
+            return self.inner.ask(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    config = _eval_config(tmp_path, concurrency=3)
+    assistant = Assistant(config.assistant, llm=engine.model)
+    with pytest.raises(KeyboardInterrupt):
+        Evaluator(config, Interrupting(assistant, stop_at=4), progress=False).run()
+    done = read_predictions(tmp_path / PREDICTIONS)  # the items before the interrupted one, in order
+    assert [r["id"] for r in done] == [f"vqarad_hf_test_{i:05d}" for i in range(len(done))] and 3 <= len(done) <= 4
+    rest = Interrupting(assistant, stop_at=None)
+    Evaluator(config, rest, progress=False).run()
+    records = read_predictions(tmp_path / PREDICTIONS)
+    assert rest.calls == 6 - len(done) and [r["id"] for r in records] == [f"vqarad_hf_test_{i:05d}" for i in range(6)]

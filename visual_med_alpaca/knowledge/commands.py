@@ -1,0 +1,101 @@
+"""`vmed knowledge build | search | info`: build the trusted-source index and look into it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..cli_options import ConfigOpt, DataDirOpt, SetOpt
+from ..errors import UserInputError
+
+knowledge_app = typer.Typer(help="Trusted sources: build the MedQuAD index (or your own corpus), search it.",
+                            no_args_is_help=True)
+
+
+@knowledge_app.command("build")
+def build(
+    name: str = typer.Option("medquad", "--name", help="index name under the cache (or a folder path)"),
+    data_dir: Optional[Path] = DataDirOpt,
+    medquad: bool = typer.Option(True, "--medquad/--no-medquad", help="index the shared MedQuAD"),
+    corpus: Optional[list[Path]] = typer.Option(None, "--corpus", help="a folder of .jsonl / .md passages (repeatable)"),
+    dense: bool = typer.Option(True, "--dense/--no-dense", help="also embed passages with MiniLM (minutes on CPU)"),
+    dense_fields: str = typer.Option("question", "--dense-fields", help="what to embed: question (MedQuAD's question + "
+                                                                         "focus) and/or answer, comma-separated"),
+    dense_store: Optional[str] = typer.Option(None, "--dense-store", help="numpy (embedded, default) | qdrant "
+                                                                          "(embedded local mode, or --qdrant-url)"),
+    answer_tokens: int = typer.Option(128, "--answer-tokens", help="word pieces of each answer the encoder reads"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the encoder"),
+    qdrant_url: Optional[str] = typer.Option(None, "--qdrant-url", help="write vectors to this Qdrant server"),
+    force: bool = typer.Option(False, "--force", help="rebuild even when the index is up to date"),
+) -> None:
+    """Build (or resume building) a knowledge index; a stopped build continues where it stopped."""
+    from .. import paths
+    from .corpus import folder_passages, medquad_passages
+    from .index import BuildOptions, build_index
+
+    passages = []
+    names = []
+    if medquad:
+        root = paths.data_dir(data_dir, "medquad")
+        passages += list(medquad_passages(root / "medquad"))
+        names.append("medquad")
+    for folder in corpus or []:
+        passages += list(folder_passages(folder))
+        names.append(str(folder))
+    if not names:
+        raise UserInputError("nothing to index: keep --medquad or give --corpus FOLDER")
+    fields = tuple(f.strip() for f in dense_fields.split(",") if f.strip())
+    if not fields or set(fields) - {"question", "answer"}:
+        raise UserInputError(f"--dense-fields takes question and/or answer, not '{dense_fields}'")
+    store = dense_store or ("qdrant" if qdrant_url else "numpy")
+    if store not in ("numpy", "qdrant"):
+        raise UserInputError(f"--dense-store is numpy or qdrant, not '{store}'")
+    options = BuildOptions(dense=dense, dense_store=store, dense_fields=fields, answer_max_tokens=answer_tokens,
+                           threads=threads,
+                           store_options={"qdrant_url": qdrant_url} if qdrant_url else {})
+    manifest = build_index(name, passages, options, force=force, corpora=names)
+    from .index import index_path
+
+    state = "up to date" if manifest.get("up_to_date") else f"built in {manifest['build_s']:.0f} s"
+    typer.echo(f"{index_path(name)}: {manifest['passages']:,} passages, {manifest['size_bytes'] / 2**20:.1f} MB, "
+               f"{'keyword + dense' if manifest['dense'] else 'keyword only'}, {state}")
+
+
+@knowledge_app.command("search")
+def search(
+    question: str = typer.Argument(..., help="The question, in quotes"),
+    k: int = typer.Option(5, "--k", help="how many passages"),
+    method: Optional[str] = typer.Option(None, "--method", help="retrieval method (default: the config's)"),
+    as_json: bool = typer.Option(False, "--json"),
+    config: Optional[Path] = ConfigOpt,
+    sets: Optional[list[str]] = SetOpt,
+) -> None:
+    """Show the passages the knowledge stage would retrieve for QUESTION."""
+    from ..config import AssistantConfig, load_config
+    from ..pipeline import validate_question
+    from .stage import KnowledgeStage
+
+    cfg = load_config(AssistantConfig, config, {"knowledge.method": method}, env_prefix="VMED_", sets=sets).knowledge
+    found = KnowledgeStage(cfg).retrieve(validate_question(question), k)
+    if as_json:
+        typer.echo(json.dumps([r.source() for r in found], ensure_ascii=False, indent=2))
+        return
+    for rank, item in enumerate(found, 1):
+        typer.secho(f"{rank}. [{item.score:.3f} / relevance {item.relevance:.3f}] {item.passage.title}", fg="cyan")
+        typer.echo(f"   {item.passage.url}")
+        typer.echo(f"   {' '.join(item.passage.text.split()[:40])} ...")
+    if not found:
+        typer.echo("no passage matched")
+
+
+@knowledge_app.command("info")
+def info(name: str = typer.Option("medquad", "--name", help="index name under the cache (or a folder path)")) -> None:
+    """Print an index's manifest (passages, stores, size, build time)."""
+    from .index import open_index
+
+    index = open_index(name)
+    typer.echo(json.dumps({"folder": str(index.folder), **index.manifest}, indent=2))
+    index.close()

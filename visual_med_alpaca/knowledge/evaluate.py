@@ -1,0 +1,145 @@
+"""Retrieval evaluation data and metrics: TREC LiveQA 2017 medical (the report set) and a development set.
+
+Report set: the 104 LiveQA'17 medical test questions (MEDIQA 2019 Task 3 TrainingSet1-LiveQAMed.xml, the
+subject and message as users wrote them) with the 2,479 judged MedQuAD answers (grades 1 incorrect, 2 related,
+3 incomplete, 4 excellent). Development set: consumer questions of MEDIQA 2019 RQE (validation and test files)
+whose entailed FAQ is a MedQuAD question; the LiveQA questions are removed from it. Every choice (method,
+weights, threshold) is made on the development set; LiveQA is run only to report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserInputError
+from .corpus import Passage
+
+LIVEQA_QUESTIONS = "mediqa2019/MEDIQA_Task3_QA/MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml"
+LIVEQA_QRELS = "medquad/QA-TestSet-LiveQA-Med-Qrels-2479-Answers.zip"
+RQE_DEV_FILES = ("mediqa2019/MEDIQA_Task2_RQE/MEDIQA2019-Task2-RQE-ValidationSet-AMIA2016.xml",
+                 "mediqa2019/MEDIQA_Task2_RQE/MEDIQA2019-Task2-RQE-TestSet-wLabels.xml")
+CORRECT = 3  # grade >= 3 (incomplete or excellent) is a correct answer
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+@dataclass
+class Qrels:
+    """Grades per question: by MedQuAD answer id (SOURCE_docid_SecN) and by answer text, for ids that moved."""
+
+    by_id: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_text: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def grade(self, qid: str, passage: Passage) -> int:
+        """1-4; an answer nobody judged counts as incorrect (1)."""
+        native = passage.id.split(":", 1)[-1].split("#")[0]
+        if native in self.by_id.get(qid, {}):
+            return self.by_id[qid][native]
+        return self.by_text.get(qid, {}).get(_norm(passage.text)[:300], 1)
+
+    def correct_in(self, passages: Iterable[Passage]) -> dict[str, int]:
+        """Per question, how many of its correct answers the index holds (the recall base of MAP)."""
+        keys = {p.id.split(":", 1)[-1].split("#")[0]: _norm(p.text)[:300] for p in passages}
+        texts = set(keys.values())
+        counts: dict[str, int] = {}
+        for qid in self.by_id:
+            by_id = {a for a, g in self.by_id[qid].items() if g >= CORRECT and a in keys}
+            by_text = {t for t, g in self.by_text.get(qid, {}).items() if g >= CORRECT and t in texts}
+            counts[qid] = len(by_id | {a for a, t in keys.items() if t in by_text})
+        return counts
+
+
+def liveqa_questions(root: Path) -> list[tuple[str, str]]:
+    from ..data.sources.mediqa import MediqaQA
+
+    path = Path(root) / LIVEQA_QUESTIONS
+    if not path.is_file():
+        raise UserInputError(f"LiveQA questions not found: {path}")
+    return list(MediqaQA.questions(path))
+
+
+def liveqa_qrels(root: Path) -> Qrels:
+    path = Path(root) / LIVEQA_QRELS
+    if not path.is_file():
+        raise UserInputError(f"LiveQA judgements not found: {path}")
+    qrels = Qrels()
+    texts: dict[str, str] = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("__MACOSX"):
+                continue
+            if name.endswith(".txt"):
+                for line in archive.read(name).decode("utf-8", "replace").splitlines():
+                    parts = line.split()
+                    if len(parts) == 3:
+                        qid, grade, answer = parts
+                        qrels.by_id.setdefault(qid, {})[answer.removesuffix(".txt")] = int(grade.split("-")[0])
+            elif name.endswith(".csv"):
+                csv.field_size_limit(10**8)
+                rows = csv.reader(io.StringIO(archive.read(name).decode("utf-8", "replace")))
+                for row in rows:
+                    if len(row) == 2 and "Answer:" in row[1]:
+                        answer = row[1].split("Answer:", 1)[1].strip().removesuffix(")")
+                        texts[row[0].removesuffix(".txt")] = _norm(answer)[:300]
+    for qid, grades in qrels.by_id.items():
+        for answer, grade in grades.items():
+            if answer in texts:
+                key = texts[answer]
+                qrels.by_text.setdefault(qid, {})[key] = max(grade, qrels.by_text.get(qid, {}).get(key, 0))
+    return qrels
+
+
+# -- development set ---------------------------------------------------------------------------------
+_FAQ_STOP = frozenset("what is are the of for a an to how do does i can there about which who may be in and on".split())
+
+
+def _faq_key(question: str) -> str:
+    return " ".join(sorted(set(_norm(question).split()) - _FAQ_STOP))
+
+
+def dev_set(root: Path, passages: Sequence[Passage], exclude: Iterable[str] = ()) -> list[tuple[str, set[str]]]:
+    """(consumer question, ids of the MedQuAD passages answering its entailed FAQs) from MEDIQA RQE
+    validation + test. Questions sharing their first 60 normalised characters with an `exclude`d one
+    (the LiveQA benchmark) are dropped."""
+    from ..data.sources.mediqa import MediqaRQE
+
+    by_key: dict[str, set[str]] = {}
+    for p in passages:
+        if p.question:
+            by_key.setdefault(_faq_key(p.question), set()).add(p.id)
+    excluded = {_norm(q)[:60] for q in exclude}
+    gold: dict[str, set[str]] = {}
+    for name in RQE_DEV_FILES:
+        path = Path(root) / name
+        if not path.is_file():
+            raise UserInputError(f"development questions not found: {path}")
+        for _, chq, faq, entailed in MediqaRQE.pairs(path):
+            if entailed and _norm(chq)[:60] not in excluded and _faq_key(faq) in by_key:
+                gold.setdefault(chq, set()).update(by_key[_faq_key(faq)])
+    return sorted(gold.items())
+
+
+# -- metrics -----------------------------------------------------------------------------------------
+def average_precision(relevant: Sequence[bool], total_relevant: int, k: int = 10) -> float:
+    """AP@k: mean of precision@i over the relevant ranks i <= k, divided by min(total_relevant, k)."""
+    hits, total = 0, 0.0
+    for i, rel in enumerate(relevant[:k], 1):
+        if rel:
+            hits += 1
+            total += hits / i
+    return total / min(total_relevant, k) if total_relevant else 0.0
+
+
+def reciprocal_rank(relevant: Sequence[bool], k: int = 10) -> float:
+    for i, rel in enumerate(relevant[:k], 1):
+        if rel:
+            return 1.0 / i
+    return 0.0

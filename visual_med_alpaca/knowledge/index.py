@@ -1,0 +1,236 @@
+"""Build and open a knowledge index: a folder under the cache with a keyword store, optionally a dense
+store, and `manifest.json`, written last.
+
+Building is resumable and never leaves a half-built index where one is read: the slow part (sentence
+embeddings) is saved chunk by chunk in a work folder keyed by the corpus fingerprint, so a stopped build
+picks up where it stopped; the stores are written into a temporary folder that is renamed into place only
+when complete. `open_index` refuses a folder without a complete manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import paths
+from ..errors import UserInputError
+from .corpus import Passage
+from .stores import KnowledgeStore, load_store
+from .stores.fts5 import FTS5Store
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+CHUNK = 512  # passages per saved embedding chunk (the unit of resuming)
+ENCODER_DIR = "encoder"  # the ONNX sentence encoder queries are embedded with (dense indexes only)
+
+
+def index_path(name_or_path: str | Path) -> Path:
+    """A bare name ("medquad") lives in $VMED_KNOWLEDGE_DIR or else paths.cache_dir("knowledge"); anything
+    with a slash is a folder path."""
+    text = str(name_or_path)
+    if os.sep in text or "/" in text or text.startswith("."):
+        return Path(text).expanduser()
+    root = os.environ.get("VMED_KNOWLEDGE_DIR")
+    return (Path(root).expanduser() if root else paths.cache_dir("knowledge")) / text
+
+
+@dataclass
+class BuildOptions:
+    dense: bool = True
+    dense_store: str = "numpy"    # numpy (embedded, exact) or qdrant (local mode, or a server with qdrant_url)
+    dense_fields: tuple[str, ...] = ("question",)  # "answer" too: ~5x the embedding time (128 word pieces each)
+    answer_max_tokens: int = 128  # the encoder reads this many word pieces of each answer
+    batch_size: int = 64
+    threads: int | None = None
+    store_options: dict[str, Any] = field(default_factory=dict)  # qdrant_url, qdrant_api_key, ...
+
+
+def fingerprint(passages: Sequence[Passage], options: BuildOptions) -> str:
+    from .encoder import MODEL_NAME
+
+    digest = hashlib.sha256(f"{FORMAT}|{MODEL_NAME}|{options.answer_max_tokens}".encode())
+    for p in passages:
+        digest.update(f"{p.id}\x00{p.question}\x00{p.focus}\x00{p.text}\x01".encode())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=False) as progress:
+        yield progress
+
+
+def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOptions, progress) -> dict[str, np.ndarray]:
+    """Question and answer embeddings, saved per chunk under `work` so a rerun skips finished chunks."""
+    from . import encoder
+
+    if not (work / ENCODER_DIR / encoder.ONNX_FILE).is_file():
+        encoder.export_onnx(work / f".{ENCODER_DIR}")
+        os.replace(work / f".{ENCODER_DIR}", work / ENCODER_DIR)
+    model = None
+    vectors: dict[str, np.ndarray] = {}
+    for field_name in options.dense_fields:
+        texts = [f"{p.question} {p.focus}".strip() or p.title for p in passages] if field_name == "question" \
+            else [p.text for p in passages]
+        max_tokens = options.answer_max_tokens if field_name == "answer" else 128
+        task = progress.add_task(f"embedding {field_name}s (MiniLM)", total=len(texts))
+        parts = []
+        for start in range(0, len(texts), CHUNK):
+            path = work / f"{field_name}-{start // CHUNK:05d}.npy"
+            stop = min(start + CHUNK, len(texts))
+            if path.is_file():
+                part = np.load(path)
+            else:
+                model = model or encoder.OnnxEncoder(work / ENCODER_DIR, options.threads)
+                part = model.encode(texts[start:stop], max_tokens, options.batch_size)
+                np.save(work / f".{path.name}", part)  # complete file or none: write aside, then rename
+                os.replace(work / f".{path.name}", path)
+            parts.append(part)
+            progress.advance(task, stop - start)
+        vectors[field_name] = np.concatenate(parts) if parts else np.zeros((0, encoder.DIMENSION), np.float32)
+    return vectors
+
+
+def build_index(target: str | Path, passages: Iterable[Passage], options: BuildOptions | None = None,
+                force: bool = False, corpora: Sequence[str] = ()) -> dict[str, Any]:
+    """Build the index at `target` (a name under the cache or a folder); returns its manifest."""
+    options = options or BuildOptions()
+    final = index_path(target)
+    passages = _unique(passages)
+    if not passages:
+        raise UserInputError("the corpus holds no passage: nothing to index")
+    print_ = fingerprint(passages, options)
+    if not force and _complete(final) and _read_manifest(final).get("fingerprint") == print_ \
+            and _read_manifest(final).get("dense") == options.dense \
+            and (not options.dense or (_read_manifest(final).get("dense_fields") == list(options.dense_fields)
+                                       and _read_manifest(final).get("dense_store") == options.dense_store)):
+        return {**_read_manifest(final), "up_to_date": True}
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = final.parent / f".{final.name}.work-{print_}"
+    work.mkdir(exist_ok=True)
+    _remove_dead_temporaries(final)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    started = time.perf_counter()
+    try:
+        with _progress() as progress:
+            stores = {"fts5": FTS5Store.build(tmp, passages, options.store_options, progress)}
+            if options.dense:
+                from .encoder import MODEL_NAME
+
+                vectors = _embed_resumable(passages, work, options, progress)
+                shutil.copytree(work / ENCODER_DIR, tmp / ENCODER_DIR)
+                stores[options.dense_store] = load_store(options.dense_store).build(
+                    tmp, passages, {**options.store_options, "vectors": vectors}, progress)
+                stores[options.dense_store]["encoder"] = MODEL_NAME
+        manifest = {
+            "format": FORMAT, "complete": True, "fingerprint": print_, "passages": len(passages),
+            "corpora": list(corpora), "dense": options.dense, "stores": stores,
+            "dense_store": options.dense_store if options.dense else None,
+            "dense_fields": list(options.dense_fields) if options.dense else [],
+            "answer_max_tokens": options.answer_max_tokens, "build_s": round(time.perf_counter() - started, 1),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        manifest["size_bytes"] = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        if final.exists():
+            os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # the work folder (embeddings so far) stays for the next run
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    for stale in final.parent.glob(f".{final.name}.work-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return manifest
+
+
+def _remove_dead_temporaries(final: Path) -> None:
+    """Temporary folders of builds that were killed (no exception, no clean-up) and whose process is gone."""
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):
+        try:
+            os.kill(int(stale.name.rsplit("-", 1)[1]), 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(stale, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
+
+
+def _unique(passages: Iterable[Passage]) -> list[Passage]:
+    seen: dict[str, Passage] = {}
+    for passage in passages:
+        if passage.id in seen:
+            raise UserInputError(f"two passages share the id '{passage.id}'; ids must be unique within a corpus")
+        seen[passage.id] = passage
+    return list(seen.values())
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _complete(folder: Path) -> bool:
+    manifest = _read_manifest(folder)
+    return manifest.get("complete") is True and manifest.get("format") == FORMAT
+
+
+class KnowledgeIndex:
+    """An opened index: the document/keyword store, and the dense store when it was built."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], docs: FTS5Store, stores: dict[str, KnowledgeStore]):
+        self.folder, self.manifest, self.docs, self.stores = folder, manifest, docs, stores
+
+    def store_for(self, store: str) -> KnowledgeStore:
+        if store not in self.stores:
+            raise UserInputError(f"the knowledge index at {self.folder} was opened without its '{store}' store "
+                                 f"(rebuild without --no-dense, or pick a keyword method such as bm25-question)")
+        return self.stores[store]
+
+    def close(self) -> None:
+        for store in self.stores.values():
+            store.close()
+
+
+def open_index(target: str | Path, store_options: dict[str, Any] | None = None, need_dense: bool = False) -> KnowledgeIndex:
+    """Open a complete index, or raise one clear UserInputError (missing, half-built, corrupt)."""
+    folder = index_path(target)
+    store_options = store_options or {}
+    if not folder.is_dir() or not (folder / MANIFEST).exists():
+        raise UserInputError(f"no knowledge index at {folder}: build it with `vmed knowledge build`")
+    if not _complete(folder):
+        raise UserInputError(f"the knowledge index at {folder} is incomplete or from another version; rebuild it "
+                             f"with `vmed knowledge build --force`")
+    manifest = _read_manifest(folder)
+    docs = FTS5Store.open(folder, store_options)
+    if docs.count() != manifest.get("passages"):
+        docs.close()
+        raise UserInputError(f"the knowledge index at {folder} is corrupt (it holds {manifest.get('passages')} "
+                             f"passages by its manifest, not what its file holds); rebuild it with `vmed knowledge build --force`")
+    stores: dict[str, KnowledgeStore] = {"fts5": docs}
+    if need_dense:
+        if not manifest.get("dense"):
+            docs.close()
+            raise UserInputError(f"the knowledge index at {folder} has no dense vectors; rebuild it with "
+                                 f"`vmed knowledge build` (without --no-dense) or pick a keyword method")
+        stores["dense"] = load_store(manifest.get("dense_store") or "numpy").open(folder, store_options)
+    return KnowledgeIndex(folder, manifest, docs, stores)

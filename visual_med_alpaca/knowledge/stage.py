@@ -1,0 +1,134 @@
+"""The knowledge stage of the pipeline: question -> trusted passages -> context or extractive answer + sources.
+
+It opens the index on first use and keeps it. Failures it can explain (no index yet, a corrupt one) become
+a one-line `note` on the answer instead of an error, so `vmed ask` still answers, uncited, and says why.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import KnowledgeConfig
+from ..errors import BackendError, UserInputError
+from .retrieve import Reranker, Retrieved, Retriever, needs_dense
+
+NO_SOURCE = ("No trusted source in the knowledge index ({index}) matches this question closely enough, so "
+             "there is no grounded answer to give. Rephrase it (in English: the sources are English) with the "
+             "condition or medicine it is about, or ask a health professional.")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass
+class Consultation:
+    """What the knowledge stage found for one question."""
+
+    sources: list[Retrieved] = field(default_factory=list)
+    note: str | None = None           # why there are no sources (no index, nothing relevant, ...)
+    found: bool = False               # at least one source passed the relevance threshold
+    skipped: bool = False             # the stage could not run (no index, corrupt index): answer uncited
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def source_dicts(self) -> list[dict[str, Any]]:
+        return [item.source() for item in self.sources]
+
+
+class KnowledgeStage:
+    def __init__(self, config: KnowledgeConfig | None = None):
+        self.config = config or KnowledgeConfig()
+        self._retriever: Retriever | None = None
+        self._lock = threading.Lock()
+
+    def _store_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self.config.qdrant_url:
+            options["qdrant_url"] = self.config.qdrant_url
+        if self.config.qdrant_api_key:
+            options["qdrant_api_key"] = self.config.qdrant_api_key.get_secret_value()
+        return options
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                from .index import open_index
+
+                cfg = self.config
+                index = open_index(cfg.index, self._store_options(), need_dense=needs_dense(cfg.method))
+                self._retriever = Retriever(index, cfg.method, Reranker(cfg.focus_bonus, cfg.type_bonus, cfg.info_bonus),
+                                            encoder_threads=cfg.encoder_threads)
+            return self._retriever
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Retrieved]:
+        return self.retriever.search(question, k or self.config.top_k)
+
+    def consult(self, question: str) -> Consultation:
+        """Retrieve for `question`; explainable failures become a note, never an exception."""
+        started = time.perf_counter()
+        try:
+            found = self.retrieve(question)
+        except (UserInputError, BackendError) as exc:
+            return Consultation(note=f"knowledge stage skipped: {exc}", skipped=True)
+        timings = {"retrieve_s": round(time.perf_counter() - started, 4)}
+        relevant = [item for item in found if item.relevance >= self.config.min_relevance]
+        if not relevant:
+            return Consultation(note=NO_SOURCE.format(index=self.config.index), timings=timings)
+        return Consultation(sources=relevant, found=True, timings=timings)
+
+    def close(self) -> None:
+        if self._retriever is not None:
+            self._retriever.index.close()
+            self._retriever = None
+
+
+# -- answer text --------------------------------------------------------------------------------------
+def trim_to_question(text: str, question: str, max_words: int) -> str:
+    """An NIH answer cut to about `max_words`: its opening, plus the paragraph that shares the most words with
+    the question when that one lies further down; cut at sentence ends, '…' where text was left out."""
+    paragraphs = [p.strip() for p in text.splitlines() if p.strip()]
+    if not paragraphs:
+        return ""
+    asked = {w for w in _WORD.findall(question.lower()) if len(w) > 3}
+    overlap = [len(asked & set(_WORD.findall(p.lower()))) for p in paragraphs]
+    best = max(range(len(paragraphs)), key=lambda i: (overlap[i], -i))
+    chosen: list[str] = []
+    budget = max_words
+    order = [0] + ([best] if best and overlap[best] > overlap[0] else []) + list(range(1, len(paragraphs)))
+    seen: set[int] = set()
+    for i in order:
+        if i in seen or budget <= 0:
+            continue
+        seen.add(i)
+        sentences = _SENTENCE.split(paragraphs[i])
+        kept: list[str] = []
+        for sentence in sentences:
+            words = len(sentence.split())
+            if words > budget and (kept or chosen):
+                break
+            kept.append(sentence)
+            budget -= words
+        if kept:
+            chosen.append(" ".join(kept) + (" …" if len(kept) < len(sentences) else ""))
+    joined = "\n".join(chosen)
+    if len(seen) < len(paragraphs) and not joined.endswith("…"):
+        joined += " …"
+    return joined
+
+
+def context_text(sources: list[Retrieved], words: int, image_text: str | None = None) -> str:
+    """The prompt's input: the image expert's text (if any), then each passage with its title, shortened."""
+    parts = [image_text] if image_text else []
+    for rank, item in enumerate(sources, 1):
+        body = item.passage.text.split()
+        shortened = " ".join(body[:words]) + (" …" if len(body) > words else "")
+        parts.append(f"Source [{rank}] {item.passage.title}:\n{shortened}")
+    return "\n\n".join(parts)
+
+
+def sources_footer(sources: list[Retrieved]) -> str:
+    lines = [f"[{rank}] {item.passage.title} — {item.passage.url or '(no URL)'}" for rank, item in enumerate(sources, 1)]
+    return "\n\nSources:\n" + "\n".join(lines) if lines else ""

@@ -1,0 +1,460 @@
+"""The batching engine: llama.cpp's own HTTP server (`llama-server`) decodes many requests in one batch.
+
+`vmed serve` and `vmed eval --concurrency N` hand generation to it instead of running one request at a time
+in-process. It is llama.cpp's server (parallel slots, continuous batching), not a scheduler written here.
+Either this module starts it (and restarts it if it dies), or `engine.url` points at one already running
+(llama-server or vLLM on a bigger machine). `vmed engine build` compiles it from the llama.cpp sources that
+the installed llama-cpp-python's source package vendors, so the engine and the in-process backend are the
+same llama.cpp version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from pydantic import Field
+
+from ..config import GenerationSettings, LLMConfig, Strict
+from ..errors import BackendError, EngineUnavailable, UserInputError
+from ..paths import cache_dir
+from ..prompts import STOP_SEQUENCES
+from .openai_compat import OpenAICompatModel
+
+log = logging.getLogger(__name__)
+
+BINARY_ENV = "VMED_LLAMA_SERVER"
+# The build flags of the README's llama-cpp-python install (portable AVX2 kernels), no web UI, no downloads.
+CMAKE_FLAGS = (
+    "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=OFF", "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_TOOLS=ON", "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_APP=OFF",
+    "-DLLAMA_BUILD_UI=OFF", "-DLLAMA_USE_PREBUILT_UI=OFF", "-DLLAMA_OPENSSL=OFF",
+)
+
+
+class EngineConfig(Strict):
+    """Where generation runs when many requests come at once."""
+
+    kind: Literal["auto", "llama-server", "none"] = Field(
+        "auto", description="llama-server: start llama.cpp's batching server (GGUF models); none: in-process, one "
+                            "request at a time; auto: llama-server when the model is GGUF and the binary is found")
+    url: str | None = Field(None, description="base URL (…/v1) of an engine already running; nothing is started")
+    parallel: int = Field(8, ge=1, le=256, description="sequences decoded together (llama-server slots)")
+    binary: str | None = Field(None, description=f"llama-server path (default: ${BINARY_ENV}, `vmed engine build`'s, PATH)")
+    port: int = Field(0, ge=0, le=65535, description="port of the started engine on 127.0.0.1 (0 = any free one)")
+    startup_timeout_s: float = Field(120.0, gt=0)
+    max_restarts: int = Field(3, ge=0, description="restarts after the engine dies, before giving up")
+
+
+# -- finding and building the binary ---------------------------------------------------------------
+def llama_cpp_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llama-cpp-python")
+    except PackageNotFoundError:
+        raise UserInputError("llama-cpp-python is not installed (pip install llama-cpp-python)") from None
+
+
+def built_binary() -> Path:
+    """Where `vmed engine build` puts llama-server: one per llama-cpp-python version."""
+    return cache_dir("engine") / f"llama-server-{llama_cpp_version()}"
+
+
+def find_llama_server(explicit: str | None = None) -> Path | None:
+    """The llama-server to run: `explicit` > $VMED_LLAMA_SERVER > `vmed engine build`'s > `llama-server` on PATH."""
+    for candidate in (explicit, os.environ.get(BINARY_ENV)):
+        if candidate:
+            path = Path(candidate).expanduser()
+            if not (path.is_file() and os.access(path, os.X_OK)):
+                raise UserInputError(f"llama-server not found or not executable: {candidate}")
+            return path
+    built = built_binary()
+    if built.is_file():
+        return built
+    on_path = shutil.which("llama-server")
+    return Path(on_path) if on_path else None
+
+
+MISSING = ("llama-server (the batching engine) is not built: run `vmed engine build` (compiles llama.cpp's "
+           f"server, a few minutes), or set ${BINARY_ENV} / engine.binary to one")
+
+
+def build_llama_server(source: Path | None = None, jobs: int | None = None, echo: Callable[[str], None] = print) -> Path:
+    """Compile llama-server from the llama.cpp sources vendored in llama-cpp-python's sdist (same version).
+
+    `source` may be that sdist (.tar.gz) or an unpacked llama.cpp folder; by default pip downloads the sdist of
+    the installed version. Needs cmake and a C++ compiler."""
+    for tool in ("cmake", "c++"):
+        if shutil.which(tool) is None:
+            raise UserInputError(f"building llama-server needs `{tool}` (apt-get install cmake g++)")
+    target = built_binary()
+    with tempfile.TemporaryDirectory(prefix="build-", dir=cache_dir("engine")) as tmp:
+        work = Path(tmp)
+        if source is None:
+            version = llama_cpp_version()
+            echo(f"downloading the llama-cpp-python {version} source package ...")
+            _run([sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
+                  f"llama-cpp-python=={version}", "-d", str(work)], "pip download")
+            source = next(work.glob("llama_cpp_python-*.tar.gz"), None)
+            if source is None:
+                raise BackendError("pip did not download the llama-cpp-python source package")
+        source = Path(source).expanduser()
+        if source.is_file():
+            echo(f"unpacking {source.name} ...")
+            source = _unpack_llama_cpp(source, work / "src")
+        if not (source / "tools" / "server").is_dir():
+            raise UserInputError(f"{source} is not a llama.cpp source folder (no tools/server)")
+        build = work / "build"
+        generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+        echo("configuring llama.cpp (cmake) ...")
+        _run(["cmake", "-S", str(source), "-B", str(build), *generator, *CMAKE_FLAGS], "cmake configure")
+        jobs = jobs or os.cpu_count() or 1
+        echo(f"compiling llama-server with {jobs} jobs (a few minutes) ...")
+        _run(["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs)], "cmake build")
+        binary = build / "bin" / "llama-server"
+        if not binary.is_file():
+            raise BackendError(f"the build finished without {binary}")
+        partial = target.with_suffix(".partial")
+        shutil.copy2(binary, partial)
+        partial.chmod(0o755)
+        partial.replace(target)  # atomic: an interrupted build never leaves a half binary behind
+    return target
+
+
+def _unpack_llama_cpp(sdist: Path, dest: Path) -> Path:
+    """Only the vendored llama.cpp tree of the sdist (the rest is the Python binding)."""
+    with tarfile.open(sdist) as archive:
+        members = [m for m in archive.getmembers() if "/vendor/llama.cpp/" in m.name + "/"]
+        if not members:
+            raise UserInputError(f"{sdist} holds no vendor/llama.cpp folder")
+        archive.extractall(dest, members=members, filter="data")
+    return next(dest.glob("*/vendor/llama.cpp"))
+
+
+def _run(command: list[str], what: str) -> None:
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        tail = "\n".join(result.stdout.strip().splitlines()[-15:])
+        raise BackendError(f"{what} failed (exit {result.returncode}):\n{tail}")
+
+
+# -- the client: a LanguageModel that generates through the engine -----------------------------------
+class EngineModel(OpenAICompatModel):
+    """Generation through a batching engine's OpenAI completions endpoint; thread-safe, so many requests
+    can be in flight at once. Tokens are counted by the engine's /tokenize (llama-server) when it has one."""
+
+    def __init__(self, base_url: str, name: str, context_length: int | None = None, timeout_s: float = 600.0):
+        import openai
+
+        client = openai.OpenAI(base_url=base_url, api_key="no-key-needed", timeout=timeout_s, max_retries=0)
+        model = _served_model(base_url)
+        super().__init__(client, model, "completions", base_url)
+        self.name = name
+        self.context_length = context_length
+        self.root = base_url.rstrip("/").removesuffix("/v1")
+        self._http = httpx.Client(timeout=30.0)
+        self._can_tokenize = True
+
+    def count_tokens(self, text: str) -> int | None:
+        if not self._can_tokenize:
+            return None
+        try:  # the same count as the gguf backend: BOS added, special tokens not parsed
+            response = self._http.post(f"{self.root}/tokenize",
+                                       json={"content": text, "add_special": True, "parse_special": False})
+        except httpx.HTTPError:
+            raise EngineUnavailable(f"the generation engine at {self.root} is not answering") from None
+        if response.status_code == 404:  # vLLM and others: the tokenizer is theirs, usage stays null
+            self._can_tokenize = False
+            return None
+        if response.status_code != 200:
+            raise BackendError(f"the engine's /tokenize failed (HTTP {response.status_code})")
+        return len(response.json()["tokens"])
+
+    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+        import openai
+
+        extras = {"top_k": settings.top_k, "repeat_penalty": settings.repetition_penalty,
+                  "repetition_penalty": settings.repetition_penalty}
+        try:
+            response = self.client.completions.create(
+                model=self.model, prompt=prompt, max_tokens=settings.max_new_tokens,
+                temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
+                stop=list(STOP_SEQUENCES), stream=True, extra_body=extras)
+        except openai.APIConnectionError:
+            raise EngineUnavailable(f"the generation engine at {self.root} is not answering") from None
+        except openai.APIStatusError as exc:
+            if exc.status_code == 503:
+                raise EngineUnavailable(f"the generation engine is busy or loading (503)") from None
+            raise BackendError(f"the generation engine failed ({exc.status_code})") from None
+        try:  # closing the response (also when the caller stops early) ends the engine's work on it
+            for chunk in response:
+                if chunk.choices and chunk.choices[0].text:
+                    yield chunk.choices[0].text
+        except (openai.APIConnectionError, httpx.HTTPError):
+            raise EngineUnavailable("the generation engine stopped while answering") from None
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self._http.close()
+        self.client.close()
+
+
+class ScoringEngineModel(EngineModel):
+    """An engine for a GGUF model, plus the in-process model's option scoring (yes/no questions by
+    log-likelihood): llama-server returns no prompt log-probabilities, so the same GGUF is loaded in-process
+    on first use and scores one question at a time, exactly as the `gguf` backend does."""
+
+    def __init__(self, *args, llm_config: LLMConfig, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._llm_config = llm_config
+        self._scorer = None
+        self._scoring = threading.Lock()
+
+    def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
+        from .gguf import GGUFModel
+
+        with self._scoring:
+            if self._scorer is None:
+                self._scorer = GGUFModel.from_config(self._llm_config)
+            return self._scorer.score_continuations(prompt, continuations)
+
+
+def _served_model(base_url: str) -> str:
+    """The model id the engine serves (vLLM insists on it; llama-server accepts any)."""
+    try:
+        data = httpx.get(base_url.rstrip("/") + "/models", timeout=10.0).json()["data"]
+        return data[0]["id"]
+    except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+        raise UserInputError(f"no generation engine answers at {base_url} (GET /models failed)") from None
+
+
+# -- the process: start, watch, restart, stop -------------------------------------------------------
+def gguf_model_path(config: LLMConfig) -> tuple[Path, Path | None, str] | None:
+    """(model, adapter, label) when the config names a GGUF model, else None."""
+    from .base import resolve_backend, strip_backend_prefix
+    from .default_model import DEFAULT_MODEL_LABEL, default_gguf_path
+    from .gguf import _adapter
+
+    if resolve_backend(config) != "gguf":
+        return None
+    model = strip_backend_prefix(config.model)
+    if model == "default":
+        return default_gguf_path(), _adapter(config.adapter), DEFAULT_MODEL_LABEL
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise UserInputError(f"GGUF model file not found: {model}")
+    return path, _adapter(config.adapter), path.name
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Free for a server: SO_REUSEADDR as llama-server sets it, so a port its dead predecessor left in
+    TIME_WAIT counts as free, and one another process listens on does not."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class LlamaServer:
+    """One llama-server process on 127.0.0.1: started, health-checked, watched and restarted if it dies."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, binary: Path, model: Path, *, adapter: Path | None, n_ctx: int, threads: int | None,
+                 parallel: int, port: int = 0, startup_timeout_s: float = 120.0, max_restarts: int = 3,
+                 on_give_up: Callable[[], None] | None = None):
+        self.binary, self.model, self.adapter = binary, model, adapter
+        self.n_ctx, self.parallel = n_ctx, parallel
+        self.threads = threads or min(os.cpu_count() or 1, 8)
+        self.port = port
+        self.startup_timeout_s = startup_timeout_s
+        self.max_restarts = max_restarts
+        self.on_give_up = on_give_up
+        self.restarts = 0
+        self.gave_up = False
+        self.process: subprocess.Popen | None = None
+        self.log_path = cache_dir("engine", "logs") / f"llama-server-{os.getpid()}.log"
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def command(self) -> list[str]:
+        # Each slot gets its own n_ctx of KV cache. Full-size sliding-window cache and no flash attention are
+        # what the in-process backend (llama-cpp-python) uses: the same prompt then gives the same logits.
+        command = [str(self.binary), "-m", str(self.model), "--host", self.host, "--port", str(self.port),
+                   "-np", str(self.parallel), "-c", str(self.n_ctx * self.parallel), "--no-kv-unified",
+                   "--swa-full", "-fa", "off",
+                   "-t", str(self.threads), "-tb", str(self.threads), "--no-webui", "--slots", "--metrics"]
+        if self.adapter is not None:
+            command += ["--lora", str(self.adapter)]
+        return command
+
+    def start(self) -> LlamaServer:
+        """Start and wait until it answers /health; a failure is one BackendError naming the cause."""
+        with self._lock:
+            self._launch()
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch, name="vmed-engine-watch", daemon=True)
+            self._watcher.start()
+        return self
+
+    def _launch(self) -> None:
+        if self.port and not port_is_free(self.host, self.port):  # the configured one, or the same after a restart
+            raise BackendError(f"cannot start llama-server: port {self.port} on {self.host} is taken "
+                               "(choose another with --engine-port or engine.port)")
+        self.port = self.port or free_port(self.host)
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + self.startup_timeout_s
+        while True:
+            if self.process.poll() is not None:
+                raise BackendError(f"llama-server failed to start (exit {self.process.returncode}): {self._log_tail()}")
+            try:
+                if httpx.get(f"http://{self.host}:{self.port}/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self._kill()
+                raise BackendError(f"llama-server did not become ready within {self.startup_timeout_s:g} s: "
+                                   f"{self._log_tail()}")
+            time.sleep(0.1)
+
+    def _log_tail(self, lines: int = 3) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "(no log)"
+        useful = [line for line in text if any(w in line.lower() for w in ("error", "failed", "unable", "couldn"))]
+        return " | ".join((useful or text)[-lines:]) + f" (log: {self.log_path})"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _watch(self) -> None:
+        """Restart the engine when it dies; after `max_restarts` give up (the server then exits cleanly)."""
+        while not self._stopping.wait(0.5):
+            if self.alive():
+                continue
+            with self._lock:
+                if self._stopping.is_set() or self.alive():
+                    continue
+                code = self.process.returncode if self.process else None
+                if self.restarts >= self.max_restarts:
+                    log.error("llama-server died (exit %s) after %d restarts; giving up", code, self.restarts)
+                    self.gave_up = True
+                    if self.on_give_up:
+                        self.on_give_up()
+                    return
+                self.restarts += 1
+                log.error("llama-server died (exit %s); restart %d of %d", code, self.restarts, self.max_restarts)
+                try:
+                    self._launch()
+                except BackendError as exc:
+                    log.error("%s", exc)
+
+    def _kill(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._lock:
+            self._kill()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(5)
+
+
+class Engine:
+    """What `vmed serve` / `vmed eval` use: a started llama-server or a given URL, as a `LanguageModel`."""
+
+    def __init__(self, model: EngineModel, server: LlamaServer | None):
+        self.model = model
+        self.server = server
+
+    @property
+    def parallel(self) -> int | None:
+        return self.server.parallel if self.server else None
+
+    def close(self) -> None:
+        self.model.close()
+        if self.server is not None:
+            self.server.stop()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_engine(engine: EngineConfig, llm: LLMConfig, parallel: int | None = None,
+                on_give_up: Callable[[], None] | None = None, echo: Callable[[str], None] | None = None) -> Engine | None:
+    """The engine the config asks for, started and ready; None when generation stays in-process."""
+    parallel = parallel or engine.parallel
+    if engine.url:
+        model = EngineModel(engine.url, f"{llm.model} @ {engine.url}", timeout_s=llm.timeout_s)
+        return Engine(model, None)
+    if engine.kind == "none":
+        return None
+    gguf = gguf_model_path(llm)
+    if gguf is None:
+        if engine.kind == "llama-server":
+            raise UserInputError("the llama-server engine serves GGUF models only; use --engine none for this model")
+        return None
+    binary = find_llama_server(engine.binary)
+    if binary is None:
+        if engine.kind == "llama-server":
+            raise UserInputError(MISSING)
+        if echo:
+            echo(f"note: {MISSING}; answering one request at a time")
+        return None
+    model_path, adapter, label = gguf
+    server = LlamaServer(binary, model_path, adapter=adapter, n_ctx=llm.n_ctx, threads=llm.threads,
+                         parallel=parallel, port=engine.port, startup_timeout_s=engine.startup_timeout_s,
+                         max_restarts=engine.max_restarts, on_give_up=on_give_up).start()
+    try:
+        name = f"{label}{' + ' + adapter.name if adapter else ''} on llama-server ({parallel} slots)"
+        from .base import strip_backend_prefix
+
+        scorer_config = llm.model_copy(update={"model": strip_backend_prefix(llm.model)})
+        model = ScoringEngineModel(server.url, name, context_length=llm.n_ctx, timeout_s=llm.timeout_s,
+                                   llm_config=scorer_config)
+        return Engine(model, server)
+    except BaseException:
+        server.stop()
+        raise
