@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,8 +144,10 @@ class HFModel:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text)["input_ids"])
 
-    def stream(self, prompt: str, settings: GenerationSettings, inputs=None) -> Iterator[str]:
-        """`inputs`: ready model inputs (e.g. a LLaVA processor's, with pixels) instead of the tokenized prompt."""
+    def stream(self, prompt: str, settings: GenerationSettings, inputs=None, stop_strings: bool = True) -> Iterator[str]:
+        """`inputs`: ready model inputs (a LLaVA processor's, with pixels; or a VLM's inputs_embeds) instead of the
+        tokenized prompt. `stop_strings=False` skips building the stop-string table (seconds on a 262k vocabulary);
+        generate_stream's stop filter still cuts at the Alpaca headers."""
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer, set_seed
 
         cancelled = threading.Event()
@@ -160,9 +163,10 @@ class HFModel:
         kwargs = dict(
             **inputs, streamer=streamer, max_new_tokens=settings.max_new_tokens, do_sample=sampling,
             repetition_penalty=settings.repetition_penalty, pad_token_id=self.tokenizer.pad_token_id,
-            stopping_criteria=StoppingCriteriaList([Cancel()]), stop_strings=list(STOP_SEQUENCES),
-            tokenizer=self.tokenizer,
+            stopping_criteria=StoppingCriteriaList([Cancel()]),
         )
+        if stop_strings:
+            kwargs.update(stop_strings=list(STOP_SEQUENCES), tokenizer=self.tokenizer)
         if sampling:
             kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
         else:
@@ -172,7 +176,9 @@ class HFModel:
         def run():
             try:
                 set_seed(settings.seed)
-                with _torch().inference_mode():
+                with _torch().inference_mode(), warnings.catch_warnings():
+                    # with inputs_embeds (a VLM) the repetition penalty sees only generated tokens: intended
+                    warnings.filterwarnings("ignore", message="Passing `repetition_penalty` with `inputs_embeds`")
                     self.model.generate(**kwargs)
             except BaseException as exc:  # surfaced in the consumer's thread below
                 failure.append(exc)

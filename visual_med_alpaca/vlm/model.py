@@ -5,14 +5,12 @@ default), with or without a peft LoRA; the encoder stays outside so training can
 
 from __future__ import annotations
 
-import threading
-import warnings
 from collections.abc import Iterator
 
 import torch
 from torch import nn
 
-from ..errors import BackendError, UserInputError
+from ..errors import UserInputError
 from .encoders import pool_tokens
 
 IMAGE_PLACEHOLDER = "<image>"
@@ -170,50 +168,11 @@ class VisionLanguageModel(nn.Module):
         return scores
 
     def stream(self, prompt: str, image_tokens, settings) -> Iterator[str]:
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer, set_seed
-
-        cancelled = threading.Event()
-
-        class Cancel(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):
-                return cancelled.is_set()
+        """Streamed generation from the spliced embeddings, through the hf backend's one generation loop."""
+        from ..llm.hf import HFModel
 
         with torch.inference_mode():
             inputs, mask = self.prompt_embeddings(prompt, image_tokens)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=False, skip_special_tokens=True, timeout=600)
-        sampling = settings.temperature > 0
-        kwargs = dict(inputs_embeds=inputs, attention_mask=mask, streamer=streamer,
-                      max_new_tokens=settings.max_new_tokens, do_sample=sampling,
-                      repetition_penalty=settings.repetition_penalty, pad_token_id=self.pad_id,
-                      eos_token_id=self.tokenizer.eos_token_id, stopping_criteria=StoppingCriteriaList([Cancel()]))
-        # No stop_strings here: building their table over a 262k vocabulary costs seconds per call; the answer
-        # ends at EOS, and generate_stream's stop filter cuts any Alpaca header and then cancels generation.
-        if sampling:
-            kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
-        else:
-            kwargs.update(temperature=None, top_p=None, top_k=None)
-        failure: list[BaseException] = []
-        lm = causal_lm(self.lm)
-
-        def run():
-            try:
-                set_seed(settings.seed)
-                with torch.inference_mode(), warnings.catch_warnings():
-                    # with inputs_embeds the repetition penalty sees only generated tokens: intended here
-                    warnings.filterwarnings("ignore", message="Passing `repetition_penalty` with `inputs_embeds`")
-                    lm.generate(**kwargs)
-            except BaseException as exc:  # surfaced in the consumer's thread below
-                failure.append(exc)
-                streamer.end()
-
-        worker = threading.Thread(target=run, daemon=True)
-        worker.start()
-        try:
-            for piece in streamer:
-                if piece:
-                    yield piece
-        finally:
-            cancelled.set()
-            worker.join()
-        if failure:
-            raise BackendError(f"generation failed: {failure[0]}") from failure[0]
+        runner = HFModel(causal_lm(self.lm), self.tokenizer, name="vlm", device=str(self.device))
+        return runner.stream(prompt, settings, inputs={"inputs_embeds": inputs, "attention_mask": mask},
+                             stop_strings=False)
