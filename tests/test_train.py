@@ -285,3 +285,22 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "multiple of micro_batch_size" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_engine_takes_param_groups_each_with_its_own_learning_rate(tmp_path):
+    from visual_med_alpaca.train.engine import EngineConfig, train as engine_train
+
+    torch.manual_seed(0)
+    model = torch.nn.ModuleDict({"fast": torch.nn.Linear(3, 1), "slow": torch.nn.Linear(3, 1)})
+    before = {k: m.weight.detach().clone() for k, m in model.items()}
+    loader = torch.utils.data.DataLoader(torch.randn(8, 3), batch_size=4)
+    cfg = EngineConfig(output_dir=str(tmp_path / "run"), max_steps=1, learning_rate=1e-3,
+                       lr_scheduler_type="constant", max_grad_norm=None, report_to=["none"])
+    engine_train(model, loader, cfg, compute_loss=lambda m, x: (m["fast"](x) + m["slow"](x)).pow(2).mean(),
+                 params=[{"params": list(model["fast"].parameters()), "lr": 0.1},
+                         {"params": list(model["slow"].parameters())}], progress=False)
+    # Adam's first step moves each weight by about its learning rate.
+    fast = (model["fast"].weight - before["fast"]).abs()
+    slow = (model["slow"].weight - before["slow"]).abs()
+    torch.testing.assert_close(fast, torch.full_like(fast, 0.1), rtol=0.01, atol=1e-4)
+    torch.testing.assert_close(slow, torch.full_like(slow, 1e-3), rtol=0.01, atol=1e-6)

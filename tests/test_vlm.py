@@ -218,6 +218,8 @@ def test_two_stage_training_resumes_and_makes_a_loadable_bundle(tiny_llama_dir, 
 
     first = train_vlm(cfg(2), log=lambda line: None)
     assert first["stages"]["instruct"]["steps"] == 2 and (tmp_path / "run" / "loss.png").is_file()
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["stages"]["align"]["tokens_per_s"] > 0
+    assert (tmp_path / "run" / "instruct" / "checkpoint-2").is_dir()  # each stage is one engine run, own folder
     with pytest.raises(UserInputError, match="--resume"):
         train_vlm(cfg(2), log=lambda line: None)
     # A longer second stage: resumes from the saved step 2 of stage 2 (stage 1 is not rerun).

@@ -168,6 +168,15 @@ def _only_trainable(models, weights, output_dir) -> None:
             del state[key]
 
 
+def _param_groups(params) -> list[dict]:
+    """torch optimizer groups from parameters or group dicts ({"params": [...], "lr": x}); frozen ones dropped."""
+    items = list(params)
+    if not items or not isinstance(items[0], Mapping):
+        items = [{"params": items}]
+    groups = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in items]
+    return [g for g in groups if g["params"]]
+
+
 def evaluate_loss(model, loader, compute_loss, accelerator, num_items: Callable | None = None) -> float:
     """Mean loss over loader: per item when num_items is given (compute_loss then returns a sum), else per batch."""
     import torch
@@ -192,6 +201,9 @@ def train(model, train_loader, cfg: EngineConfig, *, compute_loss: Callable[[Any
           progress: bool = True, desc: str = "train") -> TrainResult:
     """Train model on train_loader; returns the per-step losses and where everything went.
 
+    params: the parameters to train (default: every one that requires a gradient), or torch param-group dicts
+    (`[{"params": [...], "lr": x}, ...]`) where groups need their own learning rate; a group without "lr" takes
+    cfg.learning_rate, and the scheduler scales every group alike.
     compute_loss(model, batch) returns the batch's mean loss, or, when num_items(batch) is given, the summed
     loss: the engine then divides by the items of the whole accumulated step (all micro-batches, all
     processes), so each token weighs the same however the batches are cut (as transformers' num_items_in_batch).
@@ -234,7 +246,8 @@ def _train(model, train_loader, cfg: EngineConfig, *, compute_loss, params, eval
                          "ends, so syncing must not follow the data loader)")
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    params = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]
+    groups = _param_groups(params if params is not None else model.parameters())
+    params = [p for g in groups for p in g["params"]]
     if not params:
         raise UserInputError("nothing to train: no parameter requires a gradient")
     if len(train_loader) == 0:
@@ -244,7 +257,7 @@ def _train(model, train_loader, cfg: EngineConfig, *, compute_loss, params, eval
     n_batches = len(train_loader)  # every step takes `accum` micro-batches, running on into the next epoch
     total = cfg.max_steps or max(1, math.ceil(n_batches * cfg.num_train_epochs / accum))
     warmup = cfg.warmup_steps or math.ceil(total * cfg.warmup_ratio)
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     scheduler = get_scheduler(cfg.lr_scheduler_type, optimizer, num_warmup_steps=warmup, num_training_steps=total)
     for loader in (train_loader, eval_loader):
         # A DataLoader draws a seed from the global RNG each time an iterator starts; a resumed run starts one

@@ -2,9 +2,11 @@
 
 Stage 1 (alignment): encoder and language model frozen, only the projector learns, on image-caption pairs.
 Stage 2 (instruction tuning): projector + LoRA on the language model, on VQA-RAD train questions.
-Image feature maps are computed once and cached, so training runs only the language model. Each stage
-checkpoints every `save_every` steps (atomic) and `--resume` continues exactly; a finished stage is not rerun.
-Multi-GPU: `accelerate launch --config_file configs/accelerate/fsdp.yaml -m visual_med_alpaca.cli train vlm ...`.
+Image feature maps are computed once and cached, so training runs only the language model. Each stage is one
+run of the project's training engine (train/engine.py) in <output_dir>/<stage>: checkpoints every `save_every`
+steps, `--resume` continues exactly, a finished stage (done.json) is not rerun.
+Multi-GPU: `accelerate launch --config_file configs/accelerate/fsdp.yaml -m visual_med_alpaca.cli train vlm ...`
+(written for GPUs, never run here: no GPU).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import json
 import math
 import random
 import resource
-import shutil
 import time
 from pathlib import Path
 from typing import Literal
@@ -24,7 +25,7 @@ from ..config import Strict, dump_config
 from ..errors import UserInputError
 from ..train.config import LoraSettings
 
-CHECKPOINT = "checkpoint"
+WEIGHTS = "weights.pt"  # what a finished stage ships: the projector and LoRA weights it trained
 
 
 class StageConfig(Strict):
@@ -71,26 +72,7 @@ class VLMTrainConfig(Strict):
     eval_every: int = Field(50, ge=1)
     threads: int | None = Field(None, ge=1)
     feature_cache: str | None = Field(None, description="default: <output_dir>/../feature-cache")
-
-
-def _lr_lambda(stage: StageConfig, total: int):
-    warmup = int(total * stage.warmup_ratio)
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        if stage.lr_scheduler == "constant":
-            return 1.0
-        progress = (step - warmup) / max(1, total - warmup)
-        return max(0.0, 1 - progress) if stage.lr_scheduler == "linear" else 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
-
-
-def _batches(n: int, size: int, seed: int) -> list[list[int]]:
-    order = list(range(n))
-    random.Random(seed).shuffle(order)
-    return [order[i:i + size] for i in range(0, n - size + 1, size)] or [order]
+    report_to: list[str] = Field(["tensorboard"], description="the engine's trackers: tensorboard | wandb | mlflow | none")
 
 
 def _peak_rss_mb() -> float:
@@ -151,25 +133,6 @@ def _load_trainable(vlm, state: dict) -> None:
             params[key[3:]].data.copy_(value)
 
 
-def _save_checkpoint(folder: Path, vlm, optimizer, scheduler, state: dict) -> None:
-    """Atomic: written beside, then swapped in, so a kill mid-save keeps the previous checkpoint."""
-    import torch
-
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    torch.save(_trainable_state(vlm), tmp / "weights.pt")
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "torch_rng": torch.get_rng_state()}, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps(state))
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _examples(cfg: VLMTrainConfig, stage: StageConfig, root: Path):
     from .data import caption_examples, vqa_examples
 
@@ -180,41 +143,68 @@ def _examples(cfg: VLMTrainConfig, stage: StageConfig, root: Path):
     return train[: stage.limit], dev[: min(cfg.max_dev_examples, stage.limit or cfg.max_dev_examples)]
 
 
-def _features(cache, examples, device):
-    import numpy as np
+class _Examples:
+    """A stage's examples as DataLoader items; batches carry the cached image features and the mask the model
+    will build (its real tokens count towards tokens/s and padding waste) and their answer tokens (num_items)."""
+
+    def __init__(self, vlm, cache, stage: StageConfig):
+        self.vlm, self.cache, self.stage = vlm, cache, stage
+
+    def __call__(self, examples) -> dict:
+        import numpy as np
+        import torch
+
+        lengths, answers = [], 0
+        image = self.vlm.grid * self.vlm.grid
+        for e in examples:
+            before, found, after, answer = self.vlm._pieces(e.prompt, e.answer)
+            answer_len = min(len(answer), self.stage.max_answer_tokens)
+            answers += answer_len
+            lengths.append(len(before) + (image if found else 0) + len(after) + answer_len)
+        mask = torch.zeros(len(examples), max(lengths), dtype=torch.long)
+        for i, n in enumerate(lengths):
+            mask[i, :n] = 1
+        return {"examples": examples, "attention_mask": mask, "answer_tokens": answers,
+                "features": torch.from_numpy(np.stack([self.cache.load(e.image) for e in examples]))}
+
+
+def _summed_loss(stage: StageConfig):
+    def compute_loss(model, batch):
+        vlm = getattr(model, "module", model)  # unwrapped when accelerate wrapped it (DDP)
+        examples = batch["examples"]
+        inputs, mask, labels = vlm.embed([e.prompt for e in examples], vlm.image_tokens(batch["features"]),
+                                         [e.answer for e in examples], stage.max_answer_tokens)
+        return vlm.summed_loss(inputs, mask, labels)[0]
+
+    return compute_loss
+
+
+def _loader(examples, collate, batch_size: int, shuffle: bool):
+    from torch.utils.data import DataLoader
+
+    return DataLoader(examples, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
+                      drop_last=shuffle and len(examples) >= batch_size)
+
+
+def _engine_config(cfg: VLMTrainConfig, stage: StageConfig, folder: Path, has_dev: bool, resume: bool):
+    from ..train.engine import EngineConfig, checkpoints
+
+    return EngineConfig(
+        output_dir=str(folder), max_steps=stage.max_steps, num_train_epochs=stage.epochs,
+        learning_rate=stage.learning_rate, lr_scheduler_type=stage.lr_scheduler, warmup_ratio=stage.warmup_ratio,
+        gradient_accumulation_steps=stage.batch_size // stage.micro_batch_size, max_grad_norm=1.0,
+        logging_steps=5, save_steps=cfg.save_every, eval_steps=cfg.eval_every if has_dev else None,
+        report_to=cfg.report_to, seed=cfg.seed, mixed_precision=cfg.mixed_precision,
+        resume_from_checkpoint=True if resume and checkpoints(folder) else None)
+
+
+def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress: bool = True) -> dict:
+    """Run (or resume) both stages on train/engine.py, one engine run per stage in <output_dir>/<stage>;
+    writes <output_dir>/vlm (the bundle), loss.png and metrics.json."""
     import torch
-
-    return torch.from_numpy(np.stack([cache.load(e.image) for e in examples])).to(device)
-
-
-def _loss(vlm, cache, examples, stage: StageConfig, device):
-    inputs, mask, labels = vlm.embed([e.prompt for e in examples],
-                                     vlm.image_tokens(_features(cache, examples, device)),
-                                     [e.answer for e in examples], stage.max_answer_tokens)
-    return vlm.summed_loss(inputs, mask, labels)
-
-
-def _dev_loss(vlm, cache, dev, stage, device, micro: int) -> float | None:
-    import torch
-
-    if not dev:
-        return None
-    total, count = 0.0, 0
-    vlm.eval()
-    with torch.no_grad():
-        for start in range(0, len(dev), micro):
-            loss, n = _loss(vlm, cache, dev[start:start + micro], stage, device)
-            total, count = total + loss.item(), count + n.item()
-    vlm.train()
-    return total / max(count, 1)
-
-
-def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print) -> dict:
-    """Run (or resume) both stages; writes <output_dir>/vlm (the bundle), loss.png and metrics.json."""
-    import torch
-    from accelerate import Accelerator
 
     from ..paths import data_dir
+    from ..train.engine import STATE_FILE, checkpoints, train
     from .bundle import save_bundle
     from .encoders import FeatureCache
 
@@ -230,7 +220,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print) -> dict:
     (out / "config.yaml").write_text(dump_config(cfg))
 
     cache = FeatureCache(Path(cfg.feature_cache or out.parent / "feature-cache"), cfg.encoder)
-    images = [e.image for train, dev in stage_data.values() for e in train + dev]
+    images = [e.image for train_set, dev in stage_data.values() for e in train_set + dev]
     started = time.perf_counter()
     filled = cache.fill(images, progress=lambda done, total: log(f"image features {done}/{total}"))
     feature_s = time.perf_counter() - started
@@ -239,102 +229,51 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print) -> dict:
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     vlm, extra = build_model(cfg)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision)
-    device = accelerator.device
-    vlm.to(device)
     summary: dict = {"stages": {}, "feature_seconds": round(feature_s, 1)}
-    history: dict[str, list] = {}
+    history: dict[str, dict] = {}
     for stage in cfg.stages:
         folder = out / stage.name
-        train, dev = stage_data[stage.name]
+        train_set, dev = stage_data[stage.name]
         done_file = folder / "done.json"
         if done_file.is_file():  # finished earlier: take its weights, go on
-            _load_trainable(vlm, torch.load(folder / CHECKPOINT / "weights.pt", map_location="cpu"))
+            _load_trainable(vlm, torch.load(folder / WEIGHTS, map_location="cpu"))
             result = json.loads(done_file.read_text())
             summary["stages"][stage.name] = result
             history[stage.name] = result["history"]
             log(f"stage {stage.name}: already done ({result['steps']} steps)")
             continue
         _set_trainable(vlm, stage.train_lm)
-        accum = stage.batch_size // stage.micro_batch_size
-        steps_per_epoch = max(1, len(train) // stage.batch_size)
-        total = stage.max_steps or max(1, math.ceil(steps_per_epoch * stage.epochs))
-        groups = [{"params": list(vlm.projector.parameters()), "lr": stage.projector_learning_rate or stage.learning_rate}]
+        engine_cfg = _engine_config(cfg, stage, folder, bool(dev), resume)
+        if engine_cfg.resume_from_checkpoint:
+            step = json.loads((checkpoints(folder)[-1] / STATE_FILE).read_text())["step"]
+            accum = engine_cfg.gradient_accumulation_steps
+            batches = len(train_set) // stage.micro_batch_size or 1
+            total = stage.max_steps or max(1, math.ceil(batches * stage.epochs / accum))
+            log(f"stage {stage.name}: resumed at step {step}/{total}")
+        groups = [{"params": list(vlm.projector.parameters()),
+                   "lr": stage.projector_learning_rate or stage.learning_rate}]
         if stage.train_lm:
             groups.append({"params": _lora_params(vlm), "lr": stage.learning_rate})
-        optimizer = torch.optim.AdamW(groups, weight_decay=0.0)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(stage, total))
-        state = {"step": 0, "epoch": 0, "batch": 0, "tokens": 0, "target_tokens": 0, "seconds": 0.0,
-                 "history": {"train": [], "dev": []}}
-        if (folder / CHECKPOINT / "state.json").is_file():
-            _load_trainable(vlm, torch.load(folder / CHECKPOINT / "weights.pt", map_location="cpu"))
-            saved = torch.load(folder / CHECKPOINT / "optimizer.pt", map_location="cpu", weights_only=False)
-            optimizer.load_state_dict(saved["optimizer"])
-            scheduler.load_state_dict(saved["scheduler"])
-            torch.set_rng_state(saved["torch_rng"])
-            state = json.loads((folder / CHECKPOINT / "state.json").read_text())
-            log(f"stage {stage.name}: resumed at step {state['step']}/{total}")
-        params = [p for g in groups for p in g["params"]]
+        collate = _Examples(vlm, cache, stage)
+        log(f"stage {stage.name}: {len(train_set)} examples, {len(dev)} dev, batches of {stage.batch_size}")
+        run = train(vlm, _loader(train_set, collate, stage.micro_batch_size, True), engine_cfg,
+                    compute_loss=_summed_loss(stage), params=groups,
+                    eval_loader=_loader(dev, collate, stage.micro_batch_size, False) if dev else None,
+                    num_items=lambda batch: batch["answer_tokens"],
+                    save_model=lambda folder: torch.save(_trainable_state(vlm), folder / WEIGHTS),
+                    tracker_config={"stage": stage.name}, progress=progress, desc=f"stage {stage.name}")
         vlm.train()
-        batches = _batches(len(train), stage.micro_batch_size, cfg.seed + state["epoch"])
-        log(f"stage {stage.name}: {len(train)} examples, {len(dev)} dev, {total} steps of {stage.batch_size}")
-        while state["step"] < total:
-            t0 = time.perf_counter()
-            step_loss, step_targets, step_tokens = 0.0, 0, 0
-            micro = []
-            while len(micro) < accum:
-                if state["batch"] >= len(batches):
-                    state["epoch"] += 1
-                    state["batch"] = 0
-                    batches = _batches(len(train), stage.micro_batch_size, cfg.seed + state["epoch"])
-                micro.append(batches[state["batch"]])
-                state["batch"] += 1
-            for ids in micro:
-                examples = [train[i] for i in ids]
-                inputs, mask, labels = vlm.embed([e.prompt for e in examples],
-                                                 vlm.image_tokens(_features(cache, examples, device)),
-                                                 [e.answer for e in examples], stage.max_answer_tokens)
-                loss_sum, n = vlm.summed_loss(inputs, mask, labels)
-                accelerator.backward(loss_sum)
-                step_loss += loss_sum.item()
-                step_targets += int(n)
-                step_tokens += int(mask.sum())
-            for p in params:  # mean over the step's answer tokens, however they fell into micro batches
-                if p.grad is not None:
-                    p.grad.div_(max(step_targets, 1))
-            accelerator.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            state["step"] += 1
-            state["tokens"] += step_tokens
-            state["target_tokens"] += step_targets
-            state["seconds"] += time.perf_counter() - t0
-            value = step_loss / max(step_targets, 1)
-            if not math.isfinite(value):
-                raise RuntimeError(f"training loss became {value} at step {state['step']} of stage {stage.name}")
-            state["history"]["train"].append((state["step"], value))
-            last = state["step"] == total
-            if state["step"] % 5 == 0 or last:
-                log(f"stage {stage.name} step {state['step']}/{total} loss {value:.3f} "
-                    f"{state['tokens'] / max(state['seconds'], 1e-9):.0f} tok/s "
-                    f"elapsed {state['seconds'] / 60:.1f} min rss {_peak_rss_mb():.0f} MB")
-            if dev and (state["step"] % cfg.eval_every == 0 or last):
-                dev_loss = _dev_loss(vlm, cache, dev, stage, device, stage.micro_batch_size)
-                state["history"]["dev"].append((state["step"], dev_loss))
-                log(f"stage {stage.name} step {state['step']}: dev loss {dev_loss:.4f}")
-            if state["step"] % cfg.save_every == 0 or last:
-                _save_checkpoint(folder / CHECKPOINT, vlm, optimizer, scheduler, state)
-        result = {"steps": state["step"], "epochs_seen": state["epoch"] + state["batch"] / max(len(batches), 1),
-                  "examples": len(train), "dev_examples": len(dev), "tokens": state["tokens"],
-                  "answer_tokens": state["target_tokens"], "train_seconds": round(state["seconds"], 1),
-                  "tokens_per_s": round(state["tokens"] / max(state["seconds"], 1e-9), 1),
-                  "final_train_loss": state["history"]["train"][-1][1],
-                  "dev_loss": state["history"]["dev"][-1][1] if state["history"]["dev"] else None,
-                  "history": state["history"]}
+        result = {"steps": run.steps, "epochs_seen": round(run.epochs_seen, 3), "examples": len(train_set),
+                  "dev_examples": len(dev), "tokens": run.tokens, "padding_waste": round(run.padding_waste, 3),
+                  "train_seconds": round(run.seconds, 1), "tokens_per_s": round(run.tokens_per_s, 1),
+                  "final_train_loss": run.train_losses[-1][1],
+                  "dev_loss": run.eval_losses[-1][1] if run.eval_losses else None,
+                  "history": {"train": run.train_losses, "dev": run.eval_losses}}
+        log(f"stage {stage.name}: {run.steps} steps, train loss {result['final_train_loss']:.3f}"
+            + (f", dev loss {result['dev_loss']:.3f}" if result["dev_loss"] is not None else ""))
         done_file.write_text(json.dumps(result, indent=2))
         summary["stages"][stage.name] = result
-        history[stage.name] = state["history"]
+        history[stage.name] = result["history"]
 
     lm_config = extra["lm_config"]
     meta = {"encoder": cfg.encoder, "encoder_channels": vlm.projector.in_dim, "grid": cfg.grid,
@@ -343,7 +282,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print) -> dict:
             "stages": [s.name for s in cfg.stages],
             "trained_on": {"captions": f"MedPix 2.0 {'+'.join(cfg.caption_splits)} (VQA-RAD test overlaps excluded)",
                            "vqa": f"VQA-RAD train minus {cfg.dev_fraction:.0%} of its images (dev, seed {cfg.dev_seed})"}}
-    bundle = save_bundle(out / "vlm", accelerator.unwrap_model(vlm), meta, adapter=any(s.train_lm for s in cfg.stages))
+    bundle = save_bundle(out / "vlm", vlm, meta, adapter=any(s.train_lm for s in cfg.stages))
     summary.update(wall_seconds_this_run=round(time.perf_counter() - wall_start, 1), peak_rss_mb=round(_peak_rss_mb()),
                    threads=torch.get_num_threads(), bundle=str(bundle))
     plot_stages(history, out / "loss.png")
