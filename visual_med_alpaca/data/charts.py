@@ -58,6 +58,23 @@ class ChartSpec:
         return Table(self.title, [self.category_name] + self.series, rows)
 
 
+def _save(fig, spec: ChartSpec, path: Path) -> Path:
+    """Write the figure as PNG, re-encoded as JPEG when the spec asks for it; return the path written."""
+    import matplotlib.pyplot as plt
+
+    png = path.with_suffix(".png")
+    fig.savefig(png)
+    plt.close(fig)
+    if spec.jpeg_quality is None:
+        return png
+    from PIL import Image
+
+    jpg = path.with_suffix(".jpg")
+    Image.open(png).convert("RGB").save(jpg, quality=spec.jpeg_quality)
+    png.unlink()
+    return jpg
+
+
 def random_spec(rng: np.random.Generator) -> ChartSpec:
     style = str(rng.choice(STYLES))
     which = int(rng.integers(len(CATEGORY_SETS)))
@@ -140,17 +157,7 @@ def draw(spec: ChartSpec, path: Path) -> Path:
                 ax.legend()
         ax.set_title(spec.title)
         fig.tight_layout()
-        png = path.with_suffix(".png")
-        fig.savefig(png)
-        plt.close(fig)
-    if spec.jpeg_quality is None:
-        return png
-    from PIL import Image
-
-    jpg = path.with_suffix(".jpg")
-    Image.open(png).convert("RGB").save(jpg, quality=spec.jpeg_quality)
-    png.unlink()
-    return jpg
+        return _save(fig, spec, path)
 
 
 # -- the second generator: matplotlib as people use it --------------------------------------------------------
@@ -294,17 +301,7 @@ def draw_plain(spec: PlainSpec, path: Path) -> Path:
                 ax.legend(loc=spec.legend)
         ax.set_title(spec.title)
         fig.tight_layout()
-        png = path.with_suffix(".png")
-        fig.savefig(png)
-        plt.close(fig)
-    if spec.jpeg_quality is None:
-        return png
-    from PIL import Image
-
-    jpg = path.with_suffix(".jpg")
-    Image.open(png).convert("RGB").save(jpg, quality=spec.jpeg_quality)
-    png.unlink()
-    return jpg
+        return _save(fig, spec, path)
 
 
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain)}

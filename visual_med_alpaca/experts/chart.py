@@ -657,20 +657,7 @@ def _standing(bars: list[Component]) -> list[Component]:
     if not bars:
         return []
     baseline = max(b.y1 for b in bars)
-    kept = [b for b in bars if abs(b.y1 - baseline) <= 3]
-    pending = [b for b in bars if b not in kept]
-    changed = True
-    while changed:
-        changed = False
-        for bar in list(pending):
-            for base in kept:
-                overlap = min(bar.x1, base.x1) - max(bar.x0, base.x0)
-                if overlap > 0.6 * min(bar.width, base.width) and abs(bar.y1 + 1 - base.y0) <= 3:
-                    kept.append(bar)
-                    pending.remove(bar)
-                    changed = True
-                    break
-    return kept
+    return _stacked_on([b for b in bars if abs(b.y1 - baseline) <= 3], bars, share=0.6, widest=False)
 
 
 def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int):
@@ -868,7 +855,9 @@ def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
     return best
 
 
-def _stacked_on(base: list[Bar], rects: list[Bar]) -> list[Bar]:
+def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True) -> list:
+    """`base` plus the rectangles stacked on it, one on another: each overlaps the one below by `share`
+    of the wider (`widest`) or of the narrower width, and starts where it ends."""
     baseline = float(np.median([b.y1 for b in base]))
     kept = list(base)
     pending = [b for b in rects if b not in base and b.y1 < baseline]
@@ -878,7 +867,8 @@ def _stacked_on(base: list[Bar], rects: list[Bar]) -> list[Bar]:
         for bar in list(pending):
             for below in kept:
                 overlap = min(bar.x1, below.x1) - max(bar.x0, below.x0)
-                if overlap > 0.8 * max(bar.width, below.width) and abs(bar.y1 + 1 - below.y0) <= 3:
+                width = max(bar.width, below.width) if widest else min(bar.width, below.width)
+                if overlap > share * width and abs(bar.y1 + 1 - below.y0) <= 3:
                     kept.append(bar)
                     pending.remove(bar)
                     changed = True

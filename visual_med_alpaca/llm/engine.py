@@ -278,6 +278,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the child: Linux sends it SIGTERM when `vmed` exits by any path (uvicorn re-raises SIGTERM after
+    its graceful shutdown, so Python's `finally` does not always run; a kill -9 never runs it)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class LlamaServer:
     """One llama-server process on 127.0.0.1: started, health-checked, watched and restarted if it dies."""
 
@@ -332,7 +342,8 @@ class LlamaServer:
         self.port = self.port or free_port(self.host)
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.startup_timeout_s
         while True:
             if self.process.poll() is not None:
