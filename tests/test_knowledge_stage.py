@@ -85,6 +85,13 @@ def test_with_an_image_the_passages_join_the_expert_text(index_dir, tiny_llama_d
     assert f"### Input:\n{answer.expert_text}\n\nSource [1]" in answer.prompt
 
 
+def test_a_declined_image_question_cites_nothing(index_dir, tiny_llama_dir):
+    """Nothing examined the image for hair loss, so the answer says so and cites no passage it did not use."""
+    answer = make(index_dir, tiny_llama_dir, mode="extractive").ask("Is there hair loss?", EXAMPLES / "ct_slice.png")
+    assert "nothing in this system examined the image" in answer.answer
+    assert answer.sources == [] and "Sources:" not in answer.answer
+
+
 def test_trim_keeps_the_opening_and_the_paragraph_the_question_asks_about():
     text = ("Gout is a kind of arthritis. It causes pain.\n" + "Filler sentence here. " * 30 + "\n"
             "Treatment of gout uses colchicine and allopurinol.")

@@ -285,6 +285,7 @@ class Assistant:
         if is_yes_no(question):
             if loaded is not None and not isinstance(llm, SeesImages) and not examined(question, description.text):
                 fixed = not_examined_answer(description.expert, description.text)
+                consultation = None  # the declined answer uses no passage: citing one would suggest it did
             elif isinstance(model, ScoresContinuations):
                 start = time.perf_counter()
                 scores = model.score_continuations(prompt, list(options))
