@@ -84,22 +84,22 @@ def test_text_only_question_works_without_image(vlm_assistant):
     assert "<image>" not in answer.prompt
 
 
+def _bundle_with(bundle, folder, **changes):
+    """A copy of the trained bundle whose vlm.json claims other shapes."""
+    shutil.copytree(bundle, folder)
+    meta = json.loads((folder / "vlm.json").read_text())
+    (folder / "vlm.json").write_text(json.dumps({**meta, **changes}))
+    return folder
+
+
 def test_bundle_for_another_language_model_is_refused(bundle, tmp_path, tiny_llama_dir):
-    other = tmp_path / "other"
-    shutil.copytree(bundle, other)
-    meta = json.loads((other / "vlm.json").read_text())
-    meta["lm_width"] = 640
-    (other / "vlm.json").write_text(json.dumps(meta))
+    other = _bundle_with(bundle, tmp_path / "other", lm_width=640)
     with pytest.raises(UserInputError, match="mismatched projector/adapter"):
         load_language_model(LLMConfig(model=f"vlm:{other}"))
 
 
 def test_projector_for_another_encoder_is_refused(bundle, tmp_path):
-    other = tmp_path / "enc"
-    shutil.copytree(bundle, other)
-    meta = json.loads((other / "vlm.json").read_text())
-    meta["encoder_channels"] = 768
-    (other / "vlm.json").write_text(json.dumps(meta))
+    other = _bundle_with(bundle, tmp_path / "enc", encoder_channels=768)
     with pytest.raises(UserInputError, match="mismatched projector"):
         load_language_model(LLMConfig(model=f"vlm:{other}"))
 
