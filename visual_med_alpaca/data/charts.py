@@ -75,13 +75,20 @@ def _save(fig, spec: ChartSpec, path: Path) -> Path:
     return jpg
 
 
-def random_spec(rng: np.random.Generator) -> ChartSpec:
-    style = str(rng.choice(STYLES))
+def _random_categories(rng: np.random.Generator) -> tuple[int, list[str]]:
+    """A run of 3-7 consecutive categories from one of CATEGORY_SETS (both generators draw them this way)."""
     which = int(rng.integers(len(CATEGORY_SETS)))
     pool = CATEGORY_SETS[which]
     n_cat = int(rng.integers(3, min(7, len(pool)) + 1))
     start = int(rng.integers(0, len(pool) - n_cat + 1))
     categories = pool[start:start + n_cat]
+    return which, categories
+
+
+def random_spec(rng: np.random.Generator) -> ChartSpec:
+    style = str(rng.choice(STYLES))
+    which, categories = _random_categories(rng)
+    n_cat = len(categories)
     n_series = 1 if style in ("bar", "barh", "labelled_bar") else int(rng.integers(2, 4))
     if style.startswith("line"):
         n_series = int(rng.integers(1, 4))
@@ -185,11 +192,8 @@ class PlainSpec(ChartSpec):
 
 def random_plain_spec(rng: np.random.Generator) -> PlainSpec:
     style = str(rng.choice(PLAIN_STYLES))
-    which = int(rng.integers(len(CATEGORY_SETS)))
-    pool = CATEGORY_SETS[which]
-    n_cat = int(rng.integers(3, min(7, len(pool)) + 1))
-    start = int(rng.integers(0, len(pool) - n_cat + 1))
-    categories = pool[start:start + n_cat]
+    which, categories = _random_categories(rng)
+    n_cat = len(categories)
     single = style in ("bar", "barh", "pie")
     n_series = 1 if single else int(rng.integers(2, 4))
     if style.startswith("line"):
