@@ -197,3 +197,17 @@ def test_plain_generator_is_reproducible_and_differs_from_studio(tmp_path):
     assert gold_a == (tmp_path / "b" / "gold.jsonl").read_text()
     assert gold_a != (tmp_path / "c" / "gold.jsonl").read_text()
     assert all(json.loads(line)["generator"] == "plain" for line in gold_a.splitlines())
+
+
+def test_text_printed_across_a_bar_does_not_cut_it_in_two():
+    """A value as wide as a stacked segment splits its colour mask; the box's columns are filled only where
+    the colour continues above and below it (a label over the bar's top stays outside)."""
+    from visual_med_alpaca.experts.chart import TextBox, _bridge_text
+
+    mask = np.zeros((60, 40), np.uint8)
+    mask[20:50, 10:30] = 1
+    mask[30:36, 10:30] = 0  # the printed digits
+    inside, over = TextBox("22.8%", 9, 30, 31, 35), TextBox("41", 12, 12, 28, 18)
+    bridged = _bridge_text(mask, [inside, over])
+    assert bridged[20:50, 10:30].all()
+    assert not bridged[12:19].any() and not bridged[:, :10].any() and not bridged[:, 30:].any()

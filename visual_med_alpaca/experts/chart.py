@@ -352,7 +352,10 @@ class ChartExpert:
             below = [b for b in boxes if b.y0 > bottom - 2]
             ticks = [b for b in below if parse_value(b.text) is not None and b.y0 < bottom + 3 * b.h]
             floor = max((b.y1 for b in ticks), default=bottom)
-            under = sorted((b for b in words if b.y0 >= floor - 2 and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
+            axis = find_value_axis(boxes, vertical=False)  # thin bars left unfound may end the bars far above it
+            if axis is not None and min(b.y0 for b in axis.ticks) > bottom - 2:
+                floor = max(floor, max(b.y1 for b in axis.ticks))
+            under = sorted((b for b in words if b.cy > floor and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
                             and len(b.text.split()) <= 8 and not re.search(r"\.\s+[A-Z][a-z]", b.text)), key=lambda b: b.y0)
             return under[0].text if under else ""
         tall = [b for b in words if b.h > 1.6 * (b.x1 - b.x0) and b.cx < min(rgb.shape[1] * 0.25, span[0]) and b.h > 15]
@@ -462,11 +465,17 @@ class ChartExpert:
             if np.median([c.h for c in categories]) > 1.8 * tick_h:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
         names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background)
+        printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
         if bars:
-            return ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
+            bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
+            if axis is None or len(bar_table[3]) >= max(2, len(categories) / 2):
+                return bar_table
+            try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
+                return ("line",) + self._line_table(masks, centres, background, categories, names, axis, x0r, orientation, printed)
+            except ChartReadError:
+                return bar_table
         if axis is None:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
-        printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
         return ("line",) + self._line_table(masks, centres, background, categories, names, axis, x0r, orientation, printed)
 
     @staticmethod
@@ -811,6 +820,7 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=()) -> tuple[list[Bar], li
     found: list[Bar] = []
     for index, mask in enumerate(masks):
         closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # anti-aliased seams
+        closed = _bridge_text(closed, boxes)
         opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=4)
         for label, (x, y, cw, ch, area) in enumerate(stats[1:], 1):
@@ -822,10 +832,35 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=()) -> tuple[list[Bar], li
             if min(edges) < 0.6:
                 continue
             if any(min(x + cw, b.x1 + 2) - max(x, b.x0 - 2) >= 0.8 * cw and min(y + ch, b.y1 + 2) - max(y, b.y0 - 2) >= 0.8 * ch
-                   for b in boxes):
-                continue  # a stroke of bold text
+                   for b in boxes) and mask[y:y + ch, x:x + cw].mean() < 0.5:
+                continue  # a stroke of bold text (a short segment under its own label is mostly its colour)
             found.append(Bar(float(x), float(y), float(x + cw - 1), float(y + ch - 1), index))
     return found, centres, background
+
+
+def _bridge_text(mask: np.ndarray, boxes) -> np.ndarray:
+    """A value printed inside a bar (white or outlined digits as wide as a stacked segment) cuts the bar's
+    colour mask in two: fill each text box's columns whose pixels just above and just below it are of the
+    mask's colour, and its rows whose pixels just left and right of it are (horizontal bars)."""
+    if not boxes:
+        return mask
+    h, w = mask.shape
+    out = mask.copy()
+    for b in boxes:
+        x0, x1 = max(0, int(b.x0)), min(w - 1, int(np.ceil(b.x1)))
+        y0, y1 = max(0, int(b.y0)), min(h - 1, int(np.ceil(b.y1)))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        if y0 >= 2 and y1 + 2 < h:
+            columns = mask[y0 - 2, x0:x1 + 1].astype(bool) & mask[y1 + 2, x0:x1 + 1].astype(bool)
+            out[y0:y1 + 1, x0:x1 + 1][:, columns] = 1
+        if x0 >= 2 and x1 + 2 < w:
+            rows = mask[y0:y1 + 1, x0 - 2].astype(bool) & mask[y0:y1 + 1, x1 + 2].astype(bool)
+            out[y0:y1 + 1, x0:x1 + 1][rows, :] = 1
+        part = mask[y0:y1 + 1, x0:x1 + 1]
+        if part.mean() >= 0.3:  # a segment no taller or wider than its label: the colour between the glyphs
+            out[y0:y1 + 1, x0:x1 + 1][np.ix_(part.any(axis=1), part.any(axis=0))] = 1
+    return out
 
 
 def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
@@ -929,9 +964,10 @@ def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
 
 
 def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int],
-                    typical: float = 0.0) -> list[TextBox]:
+                    typical: float = 0.0, start_by: float = 0.0) -> list[TextBox]:
     """The words under a group of bars (upright coordinates): boxes centred in the group's span that start
-    within reach of the baseline, reach extended line by line; read in the original reading order."""
+    within reach of the baseline (or by `start_by`: the column where a chart's labels start), reach extended
+    line by line; read in the original reading order."""
     lo, hi = span
     def anchor(b: TextBox) -> float:  # a label printed slanted ends at its tick: its box's right edge
         return b.x1 - 0.5 * typical if typical and b.h > 2.2 * typical and b.src is None else b.cx
@@ -942,6 +978,8 @@ def _category_label(span: tuple[float, float], baseline: float, boxes: list[Text
     reach = baseline + 3
     for box in near:
         limit = reach + (1.2 * box.h if not chosen else 0.9 * box.h)
+        if not chosen:
+            limit = max(limit, start_by)
         if box.y0 > limit:
             break
         if _CHROME.search(box.text):
@@ -1028,8 +1066,17 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     index = {id(b): i for i, b in enumerate(bars)}
     rows, missing = [], 0
     words = [b for b in upright_boxes if b.text not in legend_words]
+    if kind == "hbar":  # rotated text left of horizontal bars is the category axis' title, not a label
+        words = [b for b in words if not (b.original.h > 1.6 * (b.original.x1 - b.original.x0) and b.original.h > 15)]
     typical = float(np.median([b.h for b in upright_boxes]))
-    chosen = [_category_label(span, baseline, words, used, typical) for span in spans]
+    start_by = 0.0
+    if kind == "hbar":  # labels right-aligned in a column that may stand far left of short bars' zero line
+        starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= baseline - 2), default=None)
+                  for lo, hi in spans]
+        starts = [s for s in starts if s is not None]
+        if len(starts) >= 3:
+            start_by = float(np.median(starts)) + 0.5 * float(np.median([b.original.h for b in upright_boxes]))
+    chosen = [_category_label(span, baseline, words, used, typical, start_by) for span in spans]
     if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
         middle = (spans[0][0] + spans[-1][1]) / 2
         for n, boxes_n in enumerate(chosen):
