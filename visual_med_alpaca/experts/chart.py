@@ -25,6 +25,7 @@ from ..images import LoadedImage
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
 _NUMBER = re.compile(r"^[-−–]?[$€£]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$|^[-−–]?[$€£]?\d*\.?\d+%?$")
+_SCALE_WORD = re.compile(r"(?<=\d)\s*(?:thousand|million|billion|trillion|bn|k)$", re.I)
 # A printed value label: sign, currency, digits with ',' / ' ' thousand separators, decimals, '%', and a short
 # unit after it ('175.09 g', '3.5bn', '12 kg', '1,2 m') that is dropped; the whole label must be this.
 _VALUE = re.compile(r"^(?P<sign>[-−–+]?)\s*(?:[$€£¥₹]|US\$|USD|EUR|GBP)?\s*(?P<num>\d{1,4}(?:[, ]\d{3})+(?:\.\d+)?|\d*\.?\d+)"
@@ -69,8 +70,9 @@ class TextBox:
 
 
 def parse_number(text: str) -> float | None:
-    """'1,234' / '45%' / '$3.5' / '100-' (a tick mark read as a dash) -> float; None for words."""
-    cleaned = text.strip().replace(" ", "").rstrip("-—–").replace("O", "0").replace("o", "0")
+    """'1,234' / '45%' / '$3.5' / '100-' (a tick mark read as a dash) / '$250 million' (the scale word is the
+    axis' unit, as in the data table) -> float; None for words."""
+    cleaned = _SCALE_WORD.sub("", text.strip()).replace(" ", "").rstrip("-—–").replace("O", "0").replace("o", "0")
     if not cleaned or not _NUMBER.match(cleaned):
         return None
     cleaned = cleaned.replace("−", "-").replace("–", "-").lstrip("$€£").replace("$", "").replace(",", "").rstrip("%")
@@ -460,6 +462,9 @@ class ChartExpert:
             bars = []  # e.g. line markers: blobs, but not standing on the value axis' zero
         floor = max(b.cy for b in axis.ticks) if axis else region_y1 - 4
         categories = self._categories(boxes, bars, tick_ids, floor, x0r, x1r)
+        x_ticks = find_value_axis(boxes, vertical=False) if orientation == "vertical" and not bars else None
+        if x_ticks is not None and min(b.cy for b in x_ticks.ticks) > floor and len(x_ticks.ticks) > len(categories):
+            categories = sorted(x_ticks.ticks, key=lambda b: b.cx)  # a numeric x axis (years) under names at line ends
         if axis is not None and categories:  # slanted labels end at their tick: re-centre them there
             tick_h = float(np.median([b.h for b in axis.ticks]))
             if np.median([c.h for c in categories]) > 1.8 * tick_h:
@@ -476,6 +481,8 @@ class ChartExpert:
                 return bar_table
         if axis is None:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
+        if orientation == "vertical" and categories:
+            names = {**_line_end_names(rgb, boxes, categories, centres, background), **names}
         return ("line",) + self._line_table(masks, centres, background, categories, names, axis, x0r, orientation, printed)
 
     @staticmethod
@@ -554,6 +561,8 @@ class ChartExpert:
                 x = int(round(cat.cx)) - x0r
                 window = mask[:, max(0, x - 2):x + 3]
                 rows = np.nonzero(window.any(axis=1))[0]
+                if not len(rows):  # the line's last point may sit under the box of the name printed after it
+                    rows = np.nonzero(mask[:, max(0, x - 7):max(0, x - 2)].any(axis=1))[0]
                 values.append(_format(axis.value(float(np.median(rows))), axis) if len(rows) else "")
                 ys.append(float(np.median(rows)) if len(rows) else None)
             if sum(v != "" for v in values) >= max(2, len(categories) // 2):
@@ -645,6 +654,29 @@ def _bars_fit_axis(bars: list[Component], axis: Axis | None) -> bool:
     return any(b.y1 - b.y0 + 1 >= 1.5 * b.width for b in bars)
 
 
+def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background) -> dict[int, tuple[float, str]]:
+    """cluster -> (position, name) from words printed right of the last category in the line's own colour
+    (Our World in Data names each line at its end instead of in a legend)."""
+    found: dict[int, tuple[float, str]] = {}
+    if not centres:
+        return found
+    palette = np.stack(centres).astype(np.float32)
+    last = categories[-1]
+    for box in sorted(boxes, key=lambda b: b.cy):
+        name = box.text.lstrip("•·-–* ").strip()
+        if box.x0 < last.cx - 5 or box.cy > last.y0 or box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2:
+            continue
+        pixels = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
+        ink = pixels[np.linalg.norm(pixels - background, axis=1) > 80]
+        if len(ink) < 10:
+            continue
+        distances = np.linalg.norm(palette - np.median(ink, axis=0), axis=1)
+        cluster = int(distances.argmin())
+        if distances[cluster] < 80 and cluster not in found:
+            found[cluster] = (box.cy, name)
+    return found
+
+
 def _drop_duplicate_lines(series, columns, names, axis):
     """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
     keep one line per trace, preferring the one the legend names."""
@@ -654,7 +686,11 @@ def _drop_duplicate_lines(series, columns, names, axis):
     order = sorted(range(len(series)), key=lambda i: (series[i] not in names, -np.isfinite(numbers[i]).sum()))
     kept: list[int] = []
     for i in order:
-        same = [k for k in kept if np.nanmean(np.abs(numbers[i] - numbers[k]) < 0.02 * span) >= 0.8]
+        same = []
+        for k in kept:  # compared where both were traced (a line end hidden under its label is no difference)
+            both = np.isfinite(numbers[i]) & np.isfinite(numbers[k])
+            if both.sum() >= max(2, 0.5 * len(numbers[i])) and (np.abs(numbers[i] - numbers[k])[both] < 0.03 * span).mean() >= 0.8:
+                same.append(k)
         if not same:
             kept.append(i)
     kept.sort()
@@ -687,7 +723,9 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int):
     background_code = int(counts.argmax())
     background = means[background_code]
     threshold = max(40, 0.001 * (~blank).sum())
-    candidates = [c for c in np.argsort(counts)[::-1][:24] if counts[c] >= threshold and c != background_code]
+    chromatic = means.max(axis=1) - means.min(axis=1) > 60  # thin coloured lines: few pixels, but coloured
+    candidates = [c for c in np.argsort(counts)[::-1][:24]
+                  if counts[c] >= (threshold / 4 if chromatic[c] else threshold) and c != background_code]
     centres: list[np.ndarray] = []
     for code in candidates:
         centre = means[code]
@@ -1104,7 +1142,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
                 continue
             cells.setdefault(bar.cluster, value)
         if cells:
-            rows.append((label or str(n + 1), [cells.get(c, "") for c in clusters]))
+            rows.append(((span[0] + span[1]) / 2, label or str(n + 1), [cells.get(c, "") for c in clusters]))
+    if len(clusters) == 1 and len(groups) >= 2:
+        rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by)
+    rows = [(name, values) for _, name, values in sorted(rows, key=lambda r: r[0])]
     if not rows:
         return None
     horizontal = score_h > score_v
@@ -1122,6 +1163,24 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     span = (min(b.x0 for b in original_bars), max(b.x1 for b in original_bars))
     top = min([top] + [b.y1 + 1 for b in boxes if b.text in legend_words and b.y1 < np.median([o.y0 for o in original_bars])])
     return kind, "Category", series, rows, (top, bottom, span)
+
+
+def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by):
+    """Rows of a one-series chart whose bar is too short to find (1,470 next to 162,189): a number printed
+    just past the zero line, outside every found bar's span, with a category label under it."""
+    pitch = float(np.median([hi - lo for lo, hi in spans]))
+    extra = []
+    for box in upright_boxes:
+        if id(box) in used or parse_value(box.text) is None:
+            continue
+        gap = baseline - box.y1
+        if not -2 <= gap <= max(12.0, 2 * box.original.h) or any(lo <= box.cx <= hi for lo, hi in spans):
+            continue
+        span = (box.cx - pitch / 2, box.cx + pitch / 2)
+        label = _category_label(span, baseline, words, used | {id(box)}, typical, start_by)
+        if label and not any(parse_value(b.text) is not None for b in label):
+            extra.append((box.cx, " ".join(b.text for b in _reading_order(label)), [parse_value(box.text)[1]]))
+    return extra
 
 
 def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int) -> list[str]:
