@@ -381,8 +381,14 @@ class ChartExpert:
         crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
         crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
         result = self._run_ocr(crop, detect=True)
-        found = sorted(zip(result.boxes, result.txts), key=lambda bt: float(np.asarray(bt[0])[:, 0].min())) if result.boxes is not None else []
-        text = " ".join(t.strip() for _, t in found if t.strip()) or (box.text if box else "")
+        found = sorted(((np.asarray(q), t.strip()) for q, t in zip(result.boxes, result.txts) if t.strip()),
+                       key=lambda qt: float(qt[0][:, 0].min())) if result.boxes is not None else []
+        text = ""
+        for n, (quad, word) in enumerate(found):  # the detector may cut one word in two: no space at a narrow gap
+            gap = float(quad[:, 0].min() - found[n - 1][0][:, 0].max()) if n else 0.0
+            height = float(quad[:, 1].max() - quad[:, 1].min())
+            text += word if not n else (" " if gap > 0.3 * height else "") + word
+        text = text or (box.text if box else "")
         return text if sum(ch.isalpha() for ch in text) >= 3 else ""
 
     def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
@@ -500,7 +506,7 @@ class ChartExpert:
     def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
         labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
         clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
-        categories = _split_merged_labels(categories, bars)
+        categories = _split_merged_labels(categories, _group_centres(bars))
         if categories:
             slots = [c.cx for c in categories]
             row_names = [c.text for c in categories]
@@ -620,18 +626,23 @@ def _format(value: float, axis: Axis) -> str:
     return text + "%" if axis.percent else text
 
 
-def _split_merged_labels(categories: list[TextBox], bars: list[Component]) -> list[TextBox]:
-    """OCR sometimes joins neighbouring category labels into one box; when the box spans k groups of
-    touching bars and holds a multiple of k words, give each group its share of the words."""
+def _group_centres(bars: list[Component]) -> list[float]:
+    """Centres of the runs of touching bars, left to right."""
     groups: list[list[float]] = []
     for bar in sorted(bars, key=lambda b: b.x0):
         if groups and bar.x0 <= groups[-1][1] + 3:
             groups[-1][1] = max(groups[-1][1], bar.x1)
         else:
             groups.append([bar.x0, bar.x1])
+    return [(a + b) / 2 for a, b in groups]
+
+
+def _split_merged_labels(categories: list[TextBox], centres: list[float]) -> list[TextBox]:
+    """OCR sometimes joins neighbouring category labels into one box; when the box spans k group centres
+    and holds a multiple of k words, give each group its share of the words."""
     out = []
     for box in categories:
-        inside = [(a + b) / 2 for a, b in groups if box.x0 <= (a + b) / 2 <= box.x1]
+        inside = [c for c in centres if box.x0 <= c <= box.x1]
         words = box.text.split()
         if len(inside) >= 2 and len(words) % len(inside) == 0:
             per = len(words) // len(inside)
@@ -1107,6 +1118,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     if kind == "hbar":  # rotated text left of horizontal bars is the category axis' title, not a label
         words = [b for b in words if not (b.original.h > 1.6 * (b.original.x1 - b.original.x0) and b.original.h > 15)]
     typical = float(np.median([b.h for b in upright_boxes]))
+    if kind == "bar":  # '2003 2004 2005' read as one box under three bars
+        words = [b for b in words if b.y0 < baseline - 2] + _split_merged_labels(
+            [b for b in words if b.y0 >= baseline - 2], [(lo + hi) / 2 for lo, hi in spans])
     start_by = 0.0
     if kind == "hbar":  # labels right-aligned in a column that may stand far left of short bars' zero line
         starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= baseline - 2), default=None)
