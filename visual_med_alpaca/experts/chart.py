@@ -1119,8 +1119,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
         words = [b for b in words if not (b.original.h > 1.6 * (b.original.x1 - b.original.x0) and b.original.h > 15)]
     typical = float(np.median([b.h for b in upright_boxes]))
     if kind == "bar":  # '2003 2004 2005' read as one box under three bars
-        words = [b for b in words if b.y0 < baseline - 2] + _split_merged_labels(
-            [b for b in words if b.y0 >= baseline - 2], [(lo + hi) / 2 for lo, hi in spans])
+        merged = [b for b in words if b.y0 >= baseline - 2 and len(b.text.split()) >= 2 and b.h <= 1.6 * typical]  # one line
+        words = [b for b in words if b not in merged] + _split_merged_labels(merged, [(lo + hi) / 2 for lo, hi in spans])
     start_by = 0.0
     if kind == "hbar":  # labels right-aligned in a column that may stand far left of short bars' zero line
         starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= baseline - 2), default=None)
