@@ -29,7 +29,7 @@ _SCALE_WORD = re.compile(r"(?<=\d)\s*(?:thousand|million|billion|trillion|bn|k)$
 # A printed value label: sign, currency, digits with ',' / ' ' thousand separators, decimals, '%', and a short
 # unit after it ('175.09 g', '3.5bn', '12 kg', '1,2 m') that is dropped; the whole label must be this.
 _VALUE = re.compile(r"^(?P<sign>[-−–+]?)\s*(?:[$€£¥₹]|US\$|USD|EUR|GBP)?\s*(?P<num>\d{1,4}(?:[, ]\d{3})+(?:\.\d+)?|\d*\.?\d+)"
-                    r"\s*(?P<pct>%?)\s*(?P<unit>[A-Za-zµ°²³/$€£]{0,8}\.?)\*?$")
+                    r"\s*(?P<pct>%?)\s*(?P<unit>[A-Za-zµ°²³^/$€£]{0,8}\.?)\*?$")
 # Words of a publisher's page chrome that are never chart content (Statista's footer, notes and sources).
 _CHROME = re.compile(r"statista|additional information|show source|^source|^note|©|our world|in data|research center|"
                      r"cc by|\.org|\.com|https?:|www\.", re.I)
