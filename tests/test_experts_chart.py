@@ -34,6 +34,8 @@ def test_parse_number():
     assert parse_number("45%") == 45
     assert parse_number("−2.5") == -2.5
     assert parse_number("Control") is None
+    assert parse_number("$250 million") == 250  # the scale word is the axis' unit, as in the data table
+    assert parse_number("2 kids") is None
 
 
 def test_seed_bar_png_holds_both_groups_and_bars(expert):
@@ -211,3 +213,17 @@ def test_text_printed_across_a_bar_does_not_cut_it_in_two():
     bridged = _bridge_text(mask, [inside, over])
     assert bridged[20:50, 10:30].all()
     assert not bridged[12:19].any() and not bridged[:, :10].any() and not bridged[:, 30:].any()
+
+
+def test_lines_are_named_by_the_words_printed_in_their_colour_at_their_ends():
+    from visual_med_alpaca.experts.chart import TextBox, _line_end_names
+
+    rgb = np.full((100, 200, 3), 255, np.uint8)
+    purple, teal = np.array([112, 48, 160]), np.array([0, 132, 126])
+    rgb[20:30, 150:190:2] = purple  # the glyphs of 'Solomon Islands' (every other column: ink and gaps)
+    rgb[60:70, 150:180:2] = teal
+    categories = [TextBox("2005", 10, 90, 30, 98), TextBox("2012", 120, 90, 140, 98)]
+    boxes = categories + [TextBox("• Solomon Islands", 149, 19, 191, 31), TextBox("Tonga", 149, 59, 181, 71),
+                          TextBox("Source: OECD", 10, 5, 60, 12)]
+    names = _line_end_names(rgb, boxes, categories, [teal, purple], np.array([255.0, 255.0, 255.0]))
+    assert {c: n for c, (_, n) in names.items()} == {1: "Solomon Islands", 0: "Tonga"}
