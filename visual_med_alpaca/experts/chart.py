@@ -250,8 +250,13 @@ class ChartExpert:
         self._ocr_lock = threading.Lock()
 
     # -- OCR -------------------------------------------------------------------------------------------
-    def _run_ocr(self, rgb: np.ndarray, detect: bool):
+    def _run_ocr(self, rgb: np.ndarray, detect: bool, native: bool = False):
+        """`native`: detect at the picture's own scale. A whole chart is enlarged to a short side of 736 for
+        small tick labels; a long thin strip (a rotated axis title, already enlarged) would become ~736 x 9000."""
         with self._ocr_lock:  # explicit flags: the engine keeps the last call's
+            detector = getattr(self.ocr, "text_det", None)
+            if detector is not None:
+                detector.limit_type, detector.limit_side_len = ("max", 4096) if native else ("min", 736)
             return self.ocr(rgb, use_det=detect, use_cls=False, use_rec=True)
 
     def read_text(self, rgb: np.ndarray) -> list[TextBox]:
@@ -383,7 +388,7 @@ class ChartExpert:
 
         crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
         crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
-        result = self._run_ocr(crop, detect=True)
+        result = self._run_ocr(crop, detect=True, native=True)
         found = sorted(((np.asarray(q), t.strip()) for q, t in zip(result.boxes, result.txts) if t.strip()),
                        key=lambda qt: float(qt[0][:, 0].min())) if result.boxes is not None else []
         text = ""
@@ -454,7 +459,7 @@ class ChartExpert:
         region = rgb[:region_y1, x0r:x1r]
         if region.size == 0:
             raise ChartReadError("the plot area next to the value axis is empty")
-        masks, centres, background = _colour_clusters(region, boxes, x0r)
+        masks, centres, background = _colour_clusters(region, boxes, x0r, thin_lines=True)
         if not masks:
             raise ChartReadError("no coloured marks (bars or lines) were found")
         k = max(3, round(min(h, w) / 110))
@@ -720,8 +725,9 @@ def _standing(bars: list[Component]) -> list[Component]:
     return _stacked_on([b for b in bars if abs(b.y1 - baseline) <= 3], bars, share=0.6, widest=False)
 
 
-def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int):
-    """Masks of the main non-background colours in the plot area, with text boxes blanked out.
+def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, thin_lines: bool = False):
+    """Masks of the main non-background colours in the plot area, with text boxes blanked out (`thin_lines`:
+    coloured codes need a quarter of the pixels, for 1-2 px lines; bars do not want their pale edges).
 
     Pixels go to the nearest colour centre through a lookup table over 32 levels per channel (a few
     milliseconds for a whole chart instead of a distance per pixel and centre)."""
@@ -740,7 +746,7 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int):
     threshold = max(40, 0.001 * (~blank).sum())
     chromatic = means.max(axis=1) - means.min(axis=1) > 60  # thin coloured lines: few pixels, but coloured
     candidates = [c for c in np.argsort(counts)[::-1][:24]
-                  if counts[c] >= (threshold / 4 if chromatic[c] else threshold) and c != background_code]
+                  if counts[c] >= (threshold / 4 if thin_lines and chromatic[c] else threshold) and c != background_code]
     centres: list[np.ndarray] = []
     for code in candidates:
         centre = means[code]
