@@ -37,7 +37,8 @@ class ScoresContinuations(Protocol):
 class SeesImages(Protocol):
     """A vision-language model: the assistant gives it the image (`bind`) instead of an expert's text."""
 
-    uses_facts: bool  # whether its prompt also carries the expert's text (it was trained with it)
+    uses_facts: bool  # whether its prompt also carries the expert's text (the router and expert then run)
+    yes_no_bias: float  # log-odds added to "yes" before the yes/no decision (calibrated on a dev set; 0 = none)
 
     def bind(self, image) -> LanguageModel: ...
 
