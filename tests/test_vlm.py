@@ -117,6 +117,7 @@ def test_bundle_with_facts_puts_the_expert_text_in_open_prompts_only(bundle, tmp
     assert open_answer.expert != "none" and f"Image facts: {open_answer.expert_text.strip()}" in open_answer.prompt
     closed = assistant.ask("Is there a fracture?", EXAMPLES / "ct_slice.png")
     assert "Image facts" not in closed.prompt and closed.option_logprobs
+    assert closed.expert == "none" and "route_s" not in closed.timings  # no expert ran for a text it will not use
 
 
 def test_yes_no_bias_that_is_not_a_number_is_refused(bundle, tmp_path):

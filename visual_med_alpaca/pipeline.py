@@ -249,7 +249,7 @@ class Assistant:
         llm = self.llm
         options = ("Yes", "No")
         if isinstance(llm, SeesImages):  # a vision-language model looks at the image itself
-            description = (self.describe(loaded, expert) if loaded is not None and llm.uses_facts
+            description = (self.describe(loaded, expert) if loaded is not None and llm.wants_facts(question)
                            else Description("none", {}, None))
             bound = llm.bind(loaded)
             description.timings.update(bound.timings)

@@ -63,6 +63,9 @@ class _ImageModel:
     uses_facts = False
     yes_no_bias = 0.0
 
+    def wants_facts(self, question: str) -> bool:
+        return self.uses_facts
+
     def bind(self, image: LoadedImage | None) -> BoundImage:
         start = time.perf_counter()
         inputs = self.encode(image) if image is not None else None
@@ -142,11 +145,13 @@ class VLMBackend(_ImageModel):
         label = "default" if folder == DEFAULT_BUNDLE else folder.name
         return cls(vlm, encoder, meta, f"vlm:{label} ({meta['encoder']} + {meta.get('language_model_label', meta['language_model'])})")
 
-    def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str:
+    def wants_facts(self, question: str) -> bool:
         from ..closed import is_yes_no
 
-        wanted = self.uses_facts and (self.facts_on_yes_no or not is_yes_no(question))
-        return build_vlm_prompt(question, facts if wanted else None, has_image)
+        return self.uses_facts and (self.facts_on_yes_no or not is_yes_no(question))
+
+    def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str:
+        return build_vlm_prompt(question, facts if self.wants_facts(question) else None, has_image)
 
     def yes_no_options(self) -> tuple[str, str]:
         return " yes", " no"  # how answers were trained: after "Answer:" with a space
