@@ -75,10 +75,10 @@ def main() -> None:
     samples: Counter = Counter()
     per_group: Counter = Counter()
     stop = threading.Event()
-    me = threading.get_ident()
     engine_cpu: dict[int, float] = {}
 
     def sample() -> None:
+        me = threading.get_ident()
         while not stop.wait(args.interval):
             for ident, frame in sys._current_frames().items():
                 if ident == me:
@@ -104,6 +104,16 @@ def main() -> None:
         for item in args.sets:
             _set_dotted(tree, *parse_override(item))
         config = EvalConfig.model_validate(tree)
+        import visual_med_alpaca.pipeline as pipeline
+
+        prompt_tokens: list[int] = []
+        fit = pipeline.fit_to_context
+
+        def counting_fit(llm, prompt, settings):
+            prompt_tokens.append(llm.count_tokens(prompt) or 0)
+            return fit(llm, prompt, settings)
+
+        pipeline.fit_to_context = counting_fit
         sampler = threading.Thread(target=sample, daemon=True)
         load_before = os.getloadavg()[0]
         cpu_before, wall_before = time.process_time(), time.perf_counter()
@@ -118,6 +128,11 @@ def main() -> None:
           f"{result['seconds_this_run']} s for {result['items_this_run']} items (model load excluded), "
           f"wall incl. load {wall:.1f} s; load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     print(f"CPU seconds: this process {cpu:.1f}, llama-server {sum(engine_cpu.values()):.1f}")
+    if prompt_tokens:
+        ordered = sorted(prompt_tokens)
+        print(f"prompt tokens ({len(ordered)} prompts): mean {sum(ordered) / len(ordered):.0f}, median "
+              f"{ordered[len(ordered) // 2]}, max {ordered[-1]}")
+    print(f"experts used: {result['experts_used']}")
     print(f"busy samples per thread group: {dict(per_group)}")
     for (group, stage), n in samples.most_common(args.top):
         print(f"{100 * n / total:5.1f}%  {group:<14} {stage}")
