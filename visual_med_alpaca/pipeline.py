@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,8 @@ def _expert_for(route: dict[str, float]) -> tuple[str, float]:
 
 
 class Assistant:
-    def __init__(self, config: AssistantConfig | None = None, llm: LanguageModel | None = None):
+    def __init__(self, config: AssistantConfig | None = None, llm: LanguageModel | None = None,
+                 cache_descriptions: bool = False):
         self.config = config or AssistantConfig()
         self._llm = llm
         self.llm_load_s: float | None = None
@@ -146,6 +147,9 @@ class Assistant:
         # The image half runs one image at a time: the router and experts are cached, shared instances.
         # Generation may run concurrently when the language model allows it (a batching engine).
         self._vision_lock = threading.Lock()
+        # With `cache_descriptions` (an evaluation asks many questions about one image) each image content is
+        # routed and described once: the router and experts are deterministic, so the text is the same.
+        self._descriptions: dict[tuple[str, str | None], Description] | None = {} if cache_descriptions else None
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, sets: list[str] | None = None, **overrides: Any) -> Assistant:
@@ -175,8 +179,19 @@ class Assistant:
         """Route the image and run its expert; `expert` ('auto', 'none' or a name) overrides the config."""
         if image is None:
             return Description("none", {}, None)
+        if self._descriptions is None:
+            with self._vision_lock:
+                return self._describe(image, expert)
+        start = time.perf_counter()
+        loaded = self._load(image)
+        key = (loaded.content_key(), expert)
+        load_image_s = round(time.perf_counter() - start, 4)
         with self._vision_lock:
-            return self._describe(image, expert)
+            known = self._descriptions.get(key)
+            if known is None:
+                known = self._descriptions[key] = self._describe(loaded, expert)
+                return replace(known, route=dict(known.route), timings={**known.timings, "load_image_s": load_image_s})
+        return replace(known, route=dict(known.route), timings={"load_image_s": load_image_s})  # nothing ran again
 
     def _describe(self, image: Any, expert: str | None) -> Description:
         start = time.perf_counter()
