@@ -107,3 +107,5 @@ def test_a_single_view_embeds_that_views_text(index, monkeypatch):
     retriever._encoder.encode = lambda texts, *a, **k: seen.extend(texts) or original(texts)
     retriever.search(question, 1)
     assert seen == [question_focus(question, retriever.topics())] and seen != [question]
+    with pytest.raises(UserInputError, match="at least one view"):
+        QueryViews(full=0.0)

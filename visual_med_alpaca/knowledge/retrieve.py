@@ -184,6 +184,11 @@ class QueryViews:
     focus: float = 0.0
     sentences: float = 0.0
 
+    def __post_init__(self):
+        if min(self.full, self.focus, self.sentences) < 0 or not (self.full or self.focus or self.sentences):
+            raise UserInputError("the dense query needs a positive weight for at least one view "
+                                 "(knowledge.query_full / query_focus / query_sentences, none negative)")
+
     def texts(self, question: str, topic_words: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         views = [(question, self.full)]
         if self.focus:
