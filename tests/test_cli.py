@@ -70,7 +70,8 @@ def test_ask_json_without_image_and_quiet():
     result = vmed("ask", "What are the chemicals that treat hair loss?", "--json", "--quiet", "--max-new-tokens", "32")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert set(payload) == {"answer", "expert", "expert_text", "prompt", "model", "timings", "sources", "knowledge_note"}
+    assert set(payload) == {"answer", "expert", "expert_text", "prompt", "model", "timings", "sources", "knowledge_note",
+                            "option_logprobs"}
     assert payload["expert"] == "none" and payload["expert_text"] is None
     assert payload["prompt"].endswith("### Response:\n") and payload["answer"]
     assert "gemma" in payload["model"]

@@ -225,6 +225,8 @@ class Evaluator:
                     raise UserInputError(f"image for {item.id} not found: {item.image}")
                 answer = self.assistant.ask(item.question, item.image, self.config.expert)
                 record.update(prediction=answer.answer, expert=answer.expert)
+                if answer.option_logprobs:  # a yes/no question decided by option log-likelihood
+                    record["option_logprobs"] = answer.option_logprobs
                 if item.options:
                     record["choice"] = extract_choice(answer.answer, item.options)
         except UserInputError as exc:  # this item cannot be asked (e.g. longer than the context): scored wrong
