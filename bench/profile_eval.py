@@ -68,6 +68,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (in-process scorer and engine)")
     parser.add_argument("--interval", type=float, default=0.01)
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--no-describe-cache", action="store_true",
+                        help="describe every item's image again (as before the run's cache); concurrency 1 only")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="config override, e.g. assistant.knowledge.enabled=false")
     args = parser.parse_args()
@@ -118,13 +120,21 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         cpu_before, wall_before = time.process_time(), time.perf_counter()
         sampler.start()
-        result = Evaluator(config, progress=False).run()
+        if args.no_describe_cache:
+            if args.concurrency != 1:
+                sys.exit("--no-describe-cache works with --concurrency 1 only")
+            from visual_med_alpaca.pipeline import Assistant
+
+            result = Evaluator(config, Assistant(config.assistant), progress=False).run()
+        else:
+            result = Evaluator(config, progress=False).run()
         stop.set()
         sampler.join()
         wall = time.perf_counter() - wall_before
         cpu = time.process_time() - cpu_before
     total = sum(samples.values()) or 1
-    print(f"\n{args.benchmark} limit {args.limit}, concurrency {args.concurrency}, threads {args.threads}: "
+    print(f"\n{args.benchmark} limit {args.limit}, concurrency {args.concurrency}, threads {args.threads}"
+          f"{', no describe cache' if args.no_describe_cache else ''}{''.join(' --set ' + x for x in args.sets)}: "
           f"{result['seconds_this_run']} s for {result['items_this_run']} items (model load excluded), "
           f"wall incl. load {wall:.1f} s; load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     print(f"CPU seconds: this process {cpu:.1f}, llama-server {sum(engine_cpu.values()):.1f}")
