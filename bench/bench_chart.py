@@ -16,6 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from visual_med_alpaca.errors import UserInputError  # noqa: E402
+from visual_med_alpaca.paths import data_dir  # noqa: E402
 from visual_med_alpaca.data.charts import GENERATORS, make_chart_set  # noqa: E402
 from visual_med_alpaca.eval.charts import SPLITS, evaluate_chart_set, format_metrics  # noqa: E402
 from visual_med_alpaca.experts import load_expert  # noqa: E402
@@ -40,8 +42,11 @@ def main() -> None:
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     for line in format_metrics(m):
         print(line)
-    seed_bar = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed_samples" / "bar.png"
-    if seed_bar.is_file():
+    try:
+        seed_bar = data_dir(None, "seed_samples") / "seed_samples" / "bar.png"
+    except UserInputError:  # no shared data here: skip the seed sample
+        seed_bar = None
+    if seed_bar and seed_bar.is_file():
         print("seed bar.png ->", load_expert("chart").describe(load_image(seed_bar)))
     print(f"metrics: {m['metrics_file']}")
 

@@ -28,12 +28,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="a new folder that keeps each run's files (j<N>/predictions.jsonl, metrics.json)")
     args = parser.parse_args()
+    if args.keep is not None and args.keep.exists():
+        sys.exit(f"{args.keep} exists: --keep needs a new folder (a run there would resume, not measure)")
 
     rows, reference = [], None
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(c) for c in args.concurrency.split(",")]:
-            out = Path(tmp) / f"j{n}"
+            out = (args.keep or Path(tmp)) / f"j{n}"
             config = EvalConfig.model_validate({
                 "benchmark": args.benchmark, "limit": args.limit, "out": str(out), "concurrency": n,
                 "data_dir": args.data_dir, "assistant": {"llm": {"model": "default", "threads": args.threads}}})

@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visual_med_alpaca import paths  # noqa: E402
-from visual_med_alpaca.knowledge import evaluate  # noqa: E402
+from visual_med_alpaca.knowledge import evaluate, retrieve  # noqa: E402
 from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
-from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever, needs_dense  # noqa: E402
+from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever, needs_dense  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -84,7 +84,10 @@ def main() -> None:
     parser.add_argument("--focus-bonus", type=float, default=0.0)
     parser.add_argument("--type-bonus", type=float, default=0.0)
     parser.add_argument("--info-bonus", type=float, default=0.0)
+    parser.add_argument("--rerank-on-focus", action="store_true", help="re-ranker reads the question's focus sentences")
+    parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--views", default="1,0,0", help="dense query view weights: whole question, focus, sentences")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--show-relevance", action="store_true", help="dev: print the relevance distributions")
     args = parser.parse_args()
@@ -94,7 +97,12 @@ def main() -> None:
     index = open_index(args.index, need_dense=any(needs_dense(m) for m in methods))
     passages = all_passages(index)
     questions = evaluate.liveqa_questions(root)
-    reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus)
+    reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus)
+    if args.previous_cues:
+        from bench_knowledge_grid import PREVIOUS_CUES
+
+        retrieve.QTYPE_CUES = PREVIOUS_CUES
+    views = QueryViews(*(float(w) for w in args.views.split(",")))
     load = os.getloadavg()
     print(f"index {index.folder} ({index.manifest['passages']:,} passages); re-ranker {reranker}; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
@@ -104,7 +112,7 @@ def main() -> None:
         print(f"| method | avgScore | MAP@10 | MRR@10 | P@1 (top answer correct) | ms/question (median, p95) | CPU ms/question |")
         print("|---|---|---|---|---|---|---|")
     else:
-        dev = evaluate.dev_set(root, passages, exclude=[t for _, t in questions])
+        dev = evaluate.dev_set(root, passages)
         negatives = [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
                      if line.strip() and not line.startswith("#")]
         print(f"development set: {len(dev)} MEDIQA RQE consumer questions; {len(negatives)} no-source questions\n")
@@ -112,7 +120,7 @@ def main() -> None:
               "no-source relevance (median, max) |")
         print("|---|---|---|---|---|---|---|")
     for method in methods:
-        retriever = Retriever(index, method, reranker, encoder_threads=args.threads)
+        retriever = Retriever(index, method, reranker, encoder_threads=args.threads, views=views)
         retriever.search("warm up the encoder and caches", 1)
         if args.split == "liveqa":
             r = run_liveqa(retriever, questions, qrels, passages)
@@ -121,7 +129,8 @@ def main() -> None:
             log = HERE / "results" / "liveqa_runs.jsonl"
             log.parent.mkdir(exist_ok=True)
             with log.open("a") as handle:
-                handle.write(json.dumps({"method": method, "reranker": vars(reranker), "index": index.manifest.get("fingerprint"),
+                handle.write(json.dumps({"method": method, "reranker": vars(reranker), "views": vars(views),
+                                         "cues": "previous" if args.previous_cues else "current", "index": index.manifest.get("fingerprint"),
                                          "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load": load,
                                          **{k: round(v, 4) for k, v in r.items()}}) + "\n")
         else:

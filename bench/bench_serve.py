@@ -2,13 +2,21 @@
 
 Starts `vmed serve` on 127.0.0.1 (the embedded default GGUF unless told otherwise; generation through
 the llama-server engine when it is built, see --engine) or uses --url. Each client sends streamed chat
-completions in a loop, half of them with the bundled bar chart, and backs off briefly on HTTP 429.
-Reports completed requests/s, latency and time-to-first-token percentiles, per-request decode tokens/s,
-429s, other 4xx, 5xx and transport errors. Goal: 0 errors, 0 5xx, every request answered or cleanly 429.
+completions in a loop and backs off briefly on HTTP 429. `--images` sets the request mix: `mixed` (the
+default: every second request carries `--image`, the bundled bar chart unless told otherwise), `all` (every
+request carries it) or `none` (text only). The image's expert runs one image at a time in the server (the
+chart expert takes seconds per image), so a mix with the bar chart measures that expert as much as
+generation. Text questions meet the knowledge stage, which answers some of them from MedQuAD without the
+language model: `--set assistant.knowledge.enabled=false` (passed on to `vmed serve`) makes every request
+generate. Reports completed requests/s, generated tokens/s (the usage counts), how many answers came without
+the language model, latency and time-to-first-token percentiles, 429s, other 4xx, 5xx and transport errors.
+Goal: 0 errors, 0 5xx, every request answered or cleanly 429.
 `--clients 1,8` runs the phases one after the other against the same server and prints one column each.
 
     python bench/bench_serve.py --clients 16 --duration 60 --max-tokens 16
     python bench/bench_serve.py --clients 1,8 --duration 30 --max-tokens 64 --engine llama-server --parallel 8
+    python bench/bench_serve.py --clients 1,8 --images none --set assistant.knowledge.enabled=false
+    python bench/bench_serve.py --clients 1,8 --images mixed --image examples/ct_slice.png
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ class Stats:
     status: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     decode_rates: list[float] = field(default_factory=list)  # completion tokens/s after the first token
+    completion_tokens: int = 0  # of answered requests, as the usage chunks count them
+    without_llm: int = 0  # answered with an empty prompt: the knowledge stage's own answer, no generation
 
     def count(self, key: str) -> None:
         self.status[key] = self.status.get(key, 0) + 1
@@ -56,6 +66,7 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: St
     start = time.perf_counter()
     first = None
     tokens = None
+    generated = True
     try:
         async with client.stream("POST", url, json=body) as response:
             if response.status_code != 200:
@@ -74,6 +85,9 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: St
                     done = True
                     break
                 chunk = json.loads(data)
+                extension = chunk.get("x_visual_med_alpaca")
+                if extension is not None:
+                    generated = bool(extension.get("prompt"))
                 if chunk.get("usage"):
                     tokens = chunk["usage"]["completion_tokens"]
                 if "error" in chunk:
@@ -90,6 +104,8 @@ async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: St
         stats.count("incomplete")
         return False
     stats.count("200")
+    stats.completion_tokens += tokens or 0
+    stats.without_llm += not generated
     latency = time.perf_counter() - start
     stats.latencies.append(latency)
     if first is not None:
@@ -106,7 +122,7 @@ async def client_loop(index: int, url: str, stop_at: float, args, image_url: str
         while time.monotonic() < stop_at or n == 0:
             question = QUESTIONS[(index + n) % len(QUESTIONS)]
             content: list[dict] = [{"type": "text", "text": question}]
-            if (index + n) % 2 == 0:
+            if args.images == "all" or args.images == "mixed" and (index + n) % 2 == 0:
                 content.append({"type": "image_url", "image_url": {"url": image_url}})
             body = {"model": args.model_name, "stream": True, "max_tokens": args.max_tokens, "seed": n,
                     "stream_options": {"include_usage": True},
@@ -126,7 +142,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(args, base: str, clients: int, warmup: bool = False) -> tuple[Stats, float]:
-    image = (REPO / "examples" / "bar_chart.png").read_bytes()
+    image = args.image.read_bytes()
     image_url = "data:image/png;base64," + base64.b64encode(image).decode()
     stats = Stats()
     start = time.monotonic()
@@ -146,6 +162,11 @@ def main() -> None:
     parser.add_argument("--model", default="default", help="model of the server it starts")
     parser.add_argument("--engine", default=None, help="auto | llama-server | none (the server it starts)")
     parser.add_argument("--parallel", type=int, default=None, help="engine slots of the server it starts")
+    parser.add_argument("--images", choices=("mixed", "all", "none"), default="mixed",
+                        help="which requests carry --image: every second one (mixed), all, or none (text only)")
+    parser.add_argument("--image", type=Path, default=REPO / "examples" / "bar_chart.png")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed on to the `vmed serve` it starts, e.g. assistant.knowledge.enabled=false")
     parser.add_argument("--url", default=None, help="use a running server (e.g. http://127.0.0.1:8000) instead")
     parser.add_argument("--model-name", default="visual-med-alpaca")
     parser.add_argument("--api-key", default=None)
@@ -168,6 +189,8 @@ def main() -> None:
             command += ["--engine", args.engine]
         if args.parallel:
             command += ["--parallel", str(args.parallel)]
+        for item in args.sets:
+            command += ["--set", item]
         server = subprocess.Popen(command, cwd=REPO)
     try:
         deadline = time.monotonic() + 120
@@ -193,7 +216,9 @@ def main() -> None:
     columns = [summarize(args, clients, stats, elapsed, before, after) for clients, stats, elapsed, before, after in phases]
     keys = list(columns[0])
     width = max(len(k) for k in keys)
-    print(f"\nmodel: {health['llm']}; server queue slots {health['max_queue']}, concurrency {health.get('concurrency', 1)}")
+    print(f"\nmodel: {health['llm']}; server queue slots {health['max_queue']}, concurrency {health.get('concurrency', 1)}; "
+          f"images: {args.images}" + (f" ({args.image.name})" if args.images != "none" else "")
+          + "".join(f"; --set {item}" for item in args.sets))
     print(f"{'metric':<{width}}  " + "  ".join(f"{c['clients / duration / max_tokens']:>24}" for c in columns))
     print(f"{'-' * width}  " + "  ".join("-" * 24 for _ in columns))
     for key in keys[1:]:
@@ -207,7 +232,8 @@ def main() -> None:
             print("failure:", failure)
         failed = failed or any(k[0] == "5" or not k[0].isdigit() or (k[0] == "4" and k != "429") for k in stats.status)
     if args.json_out:
-        args.json_out.write_text(json.dumps({"llm": health["llm"], "phases": columns}, indent=2))
+        args.json_out.write_text(json.dumps({"llm": health["llm"], "images": args.images, "image": args.image.name,
+                                             "sets": args.sets, "phases": columns}, indent=2))
     sys.exit(1 if failed else 0)
 
 
@@ -225,6 +251,8 @@ def summarize(args, clients: int, stats: Stats, elapsed: float, load_before: flo
         "wall time (until the last answer)": f"{elapsed:.1f} s",
         "answered (200, [DONE])": str(ok),
         "answered requests/s": f"{ok / elapsed:.2f}",
+        "answered without the LLM (knowledge)": str(stats.without_llm),
+        "completion tokens/s (usage, answered)": f"{stats.completion_tokens / elapsed:.1f}",
         "latency p50 / p95": f"{percentile(stats.latencies, 50):.2f} / {percentile(stats.latencies, 95):.2f} s",
         "first token p50 / p95": f"{percentile(stats.first_tokens, 50):.2f} / {percentile(stats.first_tokens, 95):.2f} s",
         "decode tok/s per request p50": f"{percentile(stats.decode_rates, 50):.1f}",

@@ -4,7 +4,7 @@ shipped settings), side by side with the sources, written to docs/knowledge_exam
   python bench/knowledge_examples.py --n 20
 
 The questions are consumer health questions of MEDIQA 2019 RQE (test file, then validation file), in file
-order, skipping any that share their opening with a TREC LiveQA'17 benchmark question. Long questions are
+order, skipping the TREC LiveQA'17 benchmark questions and near copies of them (`mediqa.is_liveqa`). Long questions are
 shown cut to 300 characters; answers are shown cut to 600 characters.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visual_med_alpaca import paths  # noqa: E402
-from visual_med_alpaca.data.sources.mediqa import MediqaRQE  # noqa: E402
+from visual_med_alpaca.data.sources.mediqa import MediqaRQE, is_liveqa  # noqa: E402
 from visual_med_alpaca.knowledge import evaluate  # noqa: E402
 from visual_med_alpaca.pipeline import Assistant  # noqa: E402
 
@@ -39,12 +38,11 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     args = parser.parse_args()
     root = paths.data_dir(None, "mediqa2019")
-    benchmark = {re.sub(r"[^a-z0-9]+", " ", q.lower())[:60] for _, q in evaluate.liveqa_questions(root)}
+    benchmark = is_liveqa(root / evaluate.MEDIQA_QA_DIR)
     questions: list[str] = []
     for name in reversed(evaluate.RQE_DEV_FILES):  # test file first
         for _, chq, _, _ in MediqaRQE.pairs(root / name):
-            key = re.sub(r"[^a-z0-9]+", " ", chq.lower())[:60]
-            if chq not in questions and key not in benchmark:
+            if chq not in questions and not benchmark(chq):
                 questions.append(chq)
     questions = questions[: args.n]
     sets = [f"generation.max_new_tokens={args.max_new_tokens}"]

@@ -40,11 +40,13 @@ def _commands(help_text: str) -> set[str]:
 def test_help_lists_every_command_of_every_concern():
     """cli.py assembles the groups from each concern's commands.py: every command must be reachable."""
     expected = {
-        (): {"ask", "describe", "train", "data", "eval", "export", "serve", "demo"},
-        ("train",): {"lora", "full", "medical-data", "eval-adapter", "captioner", "radiology", "router"},
+        (): {"ask", "describe", "train", "data", "eval", "export", "serve", "demo", "engine", "knowledge"},
+        ("train",): {"lora", "full", "medical-data", "eval-adapter", "captioner", "radiology", "router", "vlm"},
         ("export",): {"merge", "gguf-lora"},
-        ("eval",): {"vqa-rad", "pathvqa", "pubmedqa", "mediqa-rqe", "mediqa-qa", "report", "judge", "charts"},
-        ("data",): {"collect", "make-charts", "caption-instruct"},
+        ("eval",): {"vqa-rad", "pathvqa", "slake", "pubmedqa", "mediqa-rqe", "mediqa-qa", "report", "judge", "charts"},
+        ("data",): {"collect", "synthesize", "filter", "review", "balance", "export", "make-charts", "caption-instruct"},
+        ("knowledge",): {"build", "search", "info"},
+        ("engine",): {"build", "where"},
     }
     for group, commands in expected.items():
         result = vmed(*group, "--help")
@@ -70,7 +72,8 @@ def test_ask_json_without_image_and_quiet():
     result = vmed("ask", "What are the chemicals that treat hair loss?", "--json", "--quiet", "--max-new-tokens", "32")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert set(payload) == {"answer", "expert", "expert_text", "prompt", "model", "timings", "sources", "knowledge_note"}
+    assert set(payload) == {"answer", "expert", "expert_text", "prompt", "model", "timings", "sources", "knowledge_note",
+                            "option_logprobs"}
     assert payload["expert"] == "none" and payload["expert_text"] is None
     assert payload["prompt"].endswith("### Response:\n") and payload["answer"]
     assert "gemma" in payload["model"]

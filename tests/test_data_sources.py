@@ -11,6 +11,7 @@ from conftest import shared_data
 from visual_med_alpaca.data.collect import collect
 from visual_med_alpaca.data.config import CollectConfig
 from visual_med_alpaca.data.sources import SOURCES, load_source
+from visual_med_alpaca.data.sources.mediqa import LIVEQA_FILE, is_liveqa
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.errors import UserInputError
 
@@ -36,6 +37,12 @@ QA_XML = """<?xml version="1.0" encoding="UTF-8"?><root><Question QID="1"><Quest
 </AnswerList></Question></root>"""
 
 
+# The TREC LiveQA'17 file (a benchmark): its question, and a copy of it with a typo fixed, must never be read
+MESSAGE = "gout. Is gout caused by eating too {} red meat? My father has gout in his big toe and eats steak every day."
+LIVEQA_XML = QA_XML.replace('QID="1"', 'QID="7"').replace("What is gout?", MESSAGE.format("mcuh"))
+COPY = MESSAGE.format("much")
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -49,7 +56,8 @@ def test_every_record_keeps_source_and_id_and_parses_native_fields(tmp_path):
     assert records[0]["output"] == "Noonan syndrome is a condition that affects\nmany areas of the body."
     assert records[0]["topic"] == "information" and records[0]["source"] == "medquad"
 
-    rqe = tmp_path / "rqe"
+    rqe, qa = tmp_path / "MEDIQA_Task2_RQE", tmp_path / "MEDIQA_Task3_QA"
+    _write(qa / LIVEQA_FILE, LIVEQA_XML)
     _write(rqe / "X-TrainingSet-AMIA2016.xml", RQE_XML)
     _write(rqe / "X-TestSet-wLabels.xml", RQE_XML)  # test split: must not be read
     records = list(load_source("mediqa_rqe").read(rqe))
@@ -57,12 +65,25 @@ def test_every_record_keeps_source_and_id_and_parses_native_fields(tmp_path):
     assert records[0]["input"] == "Question A: How do I treat acne?\nQuestion B: How is acne treated?"
     assert records[0]["output"].startswith("Yes") and records[1]["output"].startswith("No")
 
-    qa = tmp_path / "qa"
     _write(qa / "X-ValidationSet.xml", QA_XML)
     _write(qa / "X-TestSet-wLabels.xml", QA_XML)
     records = list(load_source("mediqa_qa").read(qa))
     assert [r["id"] for r in records] == ["mediqa_qa:validationset-1_Answer1", "mediqa_qa:validationset-1_Answer2"]
     assert records[0]["instruction"] == "What is gout?"
+
+
+def test_liveqa_benchmark_questions_and_their_copies_are_never_read(tmp_path):
+    rqe, qa = tmp_path / "MEDIQA_Task2_RQE", tmp_path / "MEDIQA_Task3_QA"
+    _write(rqe / "X-ValidationSet-AMIA2016.xml", RQE_XML.replace("How do I treat acne?", COPY, 1))
+    _write(qa / "X-ValidationSet.xml", QA_XML.replace("What is gout?", COPY))
+    with pytest.raises(UserInputError, match="LiveQA'17 questions .* needed"):
+        list(load_source("mediqa_rqe").read(rqe))  # cannot tell what to leave out: refuse, like PubMedQA
+    with pytest.raises(UserInputError, match="LiveQA'17 questions .* needed"):
+        list(load_source("mediqa_qa").read(qa))
+    _write(qa / LIVEQA_FILE, LIVEQA_XML)
+    assert [r["id"] for r in load_source("mediqa_rqe").read(rqe)] == ["mediqa_rqe:validationset-2"]
+    assert list(load_source("mediqa_qa").read(qa)) == []  # its own question: a copy; the LiveQA file: not read
+    assert is_liveqa(qa)(COPY.upper().replace(".", ":")) and not is_liveqa(qa)("What is gout?")
 
 
 def test_alpaca_json_and_medqa_jsonl(tmp_path):
@@ -116,12 +137,17 @@ def test_pubmedqa_refuses_without_the_test_list(tmp_path):
         list(load_source("pubmedqa").read(tmp_path))
 
 
-def test_mediqa_shared_counts_use_train_and_validation_only():
+def test_mediqa_shared_counts_use_train_and_validation_only_without_liveqa():
     rqe = list(load_source("mediqa_rqe").read(shared_data("mediqa2019", "MEDIQA_Task2_RQE")))
-    assert len(rqe) == 8588 + 302  # MANIFEST: train + validation pairs, test left out
-    qa = list(load_source("mediqa_qa").read(shared_data("mediqa2019", "MEDIQA_Task3_QA")))
-    assert qa and all("test" not in r["id"] for r in qa)
+    # MANIFEST: train + validation pairs, test left out; 17 validation pairs ask one of 8 LiveQA'17 questions
+    assert len(rqe) == 8588 + 302 - 17
+    task3 = shared_data("mediqa2019", "MEDIQA_Task3_QA")
+    qa = list(load_source("mediqa_qa").read(task3))
+    assert qa and all("test" not in r["id"] and "trainingset1" not in r["id"] for r in qa)
     assert len({r["id"] for r in qa}) == len(qa)
+    benchmark = is_liveqa(task3)
+    assert not any(benchmark(r["instruction"]) for r in qa)
+    assert not any(benchmark(line) for r in rqe for line in r["input"].splitlines())
 
 
 def test_registry_names_match_reader_names():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from visual_med_alpaca.data.store import JsonlStore, read_jsonl
+from visual_med_alpaca.data.store import JsonlStore, jsonl_rows, read_jsonl
 from visual_med_alpaca.errors import UserInputError
 
 
@@ -22,7 +22,18 @@ def test_torn_last_line_is_cut_and_ids_are_unique(tmp_path):
 def test_corrupt_line_in_the_middle_is_an_error(tmp_path):
     path = tmp_path / "out.jsonl"
     path.write_text('{"id": "a"}\nnot json\n{"id": "b"}\n')
-    with pytest.raises(UserInputError, match="out.jsonl:2"):
+    with pytest.raises(UserInputError, match="out.jsonl line 2 is not JSON"):
+        list(read_jsonl(path))
+
+
+def test_a_file_a_person_wrote_must_be_whole_and_utf8(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"id": "a"}\n\n{"id": "b"')  # no torn tail here: a person's typo
+    assert [number for number, _ in jsonl_rows(path)] == [1]
+    with pytest.raises(UserInputError, match="gold.jsonl line 3 is not JSON"):
+        list(jsonl_rows(path, torn_tail_ok=False))
+    path.write_bytes(b'{"id": "caf\xe9"}\n')
+    with pytest.raises(UserInputError, match="line 1 is not UTF-8"):
         list(read_jsonl(path))
 
 

@@ -84,6 +84,29 @@ def test_vqa_rad_five_items_resume_after_interruption(tiny_llama_dir, tmp_path):
         Evaluator(changed, Assistant(changed.assistant), progress=False).run()
 
 
+def test_an_image_is_described_once_per_run_with_the_same_predictions(tiny_llama_dir, tmp_path, monkeypatch):
+    """VQA-RAD asks several questions about one image: the run's cache describes each image once, and the
+    predictions equal those of an assistant that describes every time (greedy)."""
+    import visual_med_alpaca.pipeline as pipeline
+
+    config = _config(tiny_llama_dir, tmp_path / "cached", limit=8)  # items 4-5 and 6-7 share an image
+    uncached = _config(tiny_llama_dir, tmp_path / "uncached", limit=8)
+    described = []
+    real = pipeline.Assistant._describe
+    monkeypatch.setattr(pipeline.Assistant, "_describe", lambda self, image, expert: described.append(
+        self._descriptions is not None) or real(self, image, expert))
+    evaluator = Evaluator(config, progress=False)
+    evaluator.run()
+    assert described == [True] * 6  # 8 questions, 6 images
+    Evaluator(uncached, Assistant(uncached.assistant), progress=False).run()
+    assert described.count(False) == 8
+
+    def records(out):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in read_predictions(out / PREDICTIONS)]
+    assert records(tmp_path / "cached") == records(tmp_path / "uncached")
+    assert len({r["id"] for r in records(tmp_path / "cached")}) == 8
+
+
 def test_choice_by_loglik_and_by_generation(tiny_llama_dir, tmp_path):
     for mode in ("loglik", "generate"):
         config = EvalConfig.model_validate({

@@ -63,6 +63,35 @@ def test_dense_build_resumes_from_saved_chunks(tmp_path, passages, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".idx.")]
 
 
+def test_adding_a_dense_field_embeds_only_that_field(tmp_path, passages, monkeypatch):
+    use_fake_encoder(monkeypatch)
+    import visual_med_alpaca.knowledge.encoder as encoder
+
+    calls, exports = [], []
+    original_export = encoder.export_onnx
+
+    class Counting(encoder.OnnxEncoder):
+        def encode(self, texts, *args, **kwargs):
+            calls.append(list(texts))
+            return super().encode(texts)
+
+    monkeypatch.setattr(encoder, "OnnxEncoder", Counting)
+    monkeypatch.setattr(encoder, "export_onnx", lambda folder, source=None: exports.append(folder) or original_export(folder))
+    target = tmp_path / "idx"
+    build_index(target, passages, BuildOptions(dense=True, dense_fields=("question",)))
+    questions = (target / "vectors-question.npy").read_bytes()
+    assert len(exports) == 1 and sum(map(len, calls)) == 6
+    calls.clear()
+    manifest = build_index(target, passages, BuildOptions(dense=True, dense_fields=("question", "answer")))
+    assert manifest["dense_fields"] == ["question", "answer"]
+    assert [t for batch in calls for t in batch] == [p.text for p in passages]  # the answers only
+    assert len(exports) == 1  # the encoder was taken from the index, not exported again
+    assert (target / "vectors-question.npy").read_bytes() == questions
+    calls.clear()
+    build_index(target, passages, BuildOptions(dense=True, dense_fields=("question", "answer")), force=True)
+    assert sum(map(len, calls)) == 12  # --force embeds everything again
+
+
 def test_no_index_and_empty_corpus_are_clear_errors(tmp_path):
     with pytest.raises(UserInputError, match="no knowledge index .*`vmed knowledge build`"):
         open_index(tmp_path / "missing")

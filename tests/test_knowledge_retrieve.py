@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import helpers_knowledge
 import pytest
 from helpers_knowledge import use_fake_encoder, write_medquad
 
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.knowledge.corpus import medquad_passages
 from visual_med_alpaca.knowledge.index import BuildOptions, build_index, open_index
-from visual_med_alpaca.knowledge.retrieve import METHODS, Reranker, Retriever, question_types
+from visual_med_alpaca.knowledge.retrieve import (METHODS, QueryViews, Reranker, Retriever, question_focus, question_types,
+                                                  topic_lexicon)
 from visual_med_alpaca.knowledge.stores.fts5 import query_terms
 
 
@@ -63,3 +65,47 @@ def test_foreign_language_question_matches_nothing_relevant(index):
 def test_unknown_method_is_a_clear_error(index):
     with pytest.raises(UserInputError, match="unknown retrieval method"):
         Retriever(index, "magic")
+
+
+def test_question_focus_keeps_the_subject_and_asking_sentences():
+    message = ("Diabetes. Hello, my name is Ann and I am 52. I was told by my doctor last week. "
+               "What are the treatments for it? Thank you so much.")
+    focus = question_focus(message)
+    assert focus == "Diabetes. What are the treatments for it?"
+    assert question_focus("What are the treatments for glaucoma?") == "What are the treatments for glaucoma?"
+    lexicon = topic_lexicon(["Gastritis", "Gastritis", "Noonan syndrome", "Hair Loss", "Diabetes"] + ["syndrome x"] * 3)
+    assert "gastritis" in lexicon
+    found = question_focus("My dad is 68 and has gastritis. He likes golf a lot. What do you think?", lexicon)
+    assert found == "My dad is 68 and has gastritis. What do you think?"
+
+
+def test_query_views_average_the_cosines_of_their_texts(index, monkeypatch):
+    use_fake_encoder(monkeypatch)
+    import numpy as np
+
+    views = QueryViews(full=1.0, focus=1.0, sentences=1.0)
+    question = "Hair loss. I am a man of 30 and my hair goes. Which medicines treat hair loss?"
+    texts = views.texts(question)
+    assert [w for _, w in texts] == [1.0, 1.0, 1 / 3, 1 / 3, 1 / 3]
+    retriever = Retriever(index, "dense-question", views=views)
+    found = retriever.search(question, 6)
+    assert found[0].passage.focus == "Hair Loss"
+    vectors = helpers_knowledge.hashed_bag_of_words([t for t, _ in views.texts(question, retriever._topics)])
+    weights = np.array([w for _, w in texts]) / sum(w for _, w in texts)
+    row = next(r for r in found if r.passage.question == "What are the treatments for Hair Loss ?")
+    own = helpers_knowledge.hashed_bag_of_words([row.passage.question + " " + row.passage.focus])[0]
+    assert row.relevance == pytest.approx(float((vectors @ own) @ weights), abs=1e-5)
+
+
+def test_a_single_view_embeds_that_views_text(index, monkeypatch):
+    use_fake_encoder(monkeypatch)
+    question = "Diabetes. I am 52 and live in town. How is it treated? Thank you so much for your work."
+    seen = []
+    retriever = Retriever(index, "dense-question", views=QueryViews(full=0.0, focus=1.0))
+    retriever.search("warm up", 1)
+    original = retriever._encoder.encode
+    retriever._encoder.encode = lambda texts, *a, **k: seen.extend(texts) or original(texts)
+    retriever.search(question, 1)
+    assert seen == [question_focus(question, retriever.topics())] and seen != [question]
+    with pytest.raises(UserInputError, match="at least one view"):
+        QueryViews(full=0.0)

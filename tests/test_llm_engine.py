@@ -36,7 +36,7 @@ LLM = LLMConfig(model="default", threads=2)
 # -- without the binary ----------------------------------------------------------------------------
 def _fake_binary(tmp_path):
     path = tmp_path / "llama-server"
-    path.write_text("#!/bin/sh\nexit 3\n")
+    path.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/argv\nexit 3\n')
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
 
@@ -66,6 +66,16 @@ def test_missing_binary_is_one_clear_error_or_in_process_fallback(tmp_path, monk
 def test_a_binary_that_fails_to_start_is_one_error(tmp_path, gemma_gguf):
     with pytest.raises(BackendError, match=r"llama-server failed to start \(exit 3\)"):
         open_engine(EngineConfig(kind="llama-server", binary=str(_fake_binary(tmp_path))), LLM)
+    assert " -t 2 -tb 2 " in (tmp_path / "argv").read_text()
+
+
+def test_engine_args_come_after_the_ones_set_here(tmp_path, gemma_gguf):
+    """engine.args (e.g. one engine thread, no polling) are passed last, so they win over the defaults."""
+    config = EngineConfig(kind="llama-server", binary=str(_fake_binary(tmp_path)), args=["-t", "1", "--poll", "0"])
+    with pytest.raises(BackendError, match="failed to start"):
+        open_engine(config, LLM)
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[-4:] == ["-t", "1", "--poll", "0"] and argv.index("-t") < len(argv) - 4
 
 
 # -- with the binary -------------------------------------------------------------------------------

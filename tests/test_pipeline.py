@@ -66,6 +66,54 @@ def test_classes_sharing_an_expert_pool_their_confidence(tiny_llama_dir, monkeyp
     assert unsure.expert == "none" and "best guess: chart, 0.30" in unsure.text
 
 
+def test_cached_descriptions_route_and_describe_each_image_content_once(tiny_llama_dir, monkeypatch, tmp_path):
+    """An evaluation's cache: the same pixels (also under another file name) are routed and described once,
+    with the same result as without the cache; another image or another expert choice runs again."""
+    import shutil
+
+    import visual_med_alpaca.pipeline as pipeline
+
+    calls = {"route": 0, "expert": 0}
+    real_router, real_expert = pipeline.load_router, pipeline.load_expert
+
+    class Counting:
+        def __init__(self, inner, key, method):
+            self.inner, self.key, self.method = inner, key, method
+
+        def __getattr__(self, name):
+            if name != self.method:
+                return getattr(self.inner, name)
+
+            def counted(*args):
+                calls[self.key] += 1
+                return getattr(self.inner, name)(*args)
+            return counted
+
+    monkeypatch.setattr(pipeline, "load_router", lambda name: Counting(real_router(name), "route", "classify"))
+    monkeypatch.setattr(pipeline, "load_expert", lambda *a: Counting(real_expert(*a), "expert", "describe"))
+    overrides = {"llm.model": str(tiny_llama_dir)}
+    plain = Assistant.from_config(None, **overrides)
+    cached = Assistant(plain.config, cache_descriptions=True)
+    copy = shutil.copy(EXAMPLES / "ct_slice.png", tmp_path / "same_pixels.png")
+    expected = [plain.describe(EXAMPLES / "ct_slice.png"), plain.describe(EXAMPLES / "bar_chart.png")]
+    assert calls == {"route": 2, "expert": 2}
+
+    first = cached.describe(EXAMPLES / "ct_slice.png")
+    first.timings["yes_no_s"] = 1.0  # the pipeline adds its timings to the description it gets
+    first.route.clear()
+    again, renamed = cached.describe(EXAMPLES / "ct_slice.png"), cached.describe(copy)
+    assert calls == {"route": 3, "expert": 3}  # described once for the three
+    for description in (again, renamed):
+        assert (description.expert, description.text, description.route) == (
+            expected[0].expert, expected[0].text, expected[0].route)
+        assert set(description.timings) == {"load_image_s"}  # nothing else ran
+    other = cached.describe(EXAMPLES / "bar_chart.png")
+    assert (other.expert, other.text) == (expected[1].expert, expected[1].text) and calls["expert"] == 4
+    assert cached.describe(EXAMPLES / "ct_slice.png", expert="image-facts").expert == "image-facts"
+    assert calls["expert"] == 5  # another expert choice is another entry
+    assert plain._descriptions is None  # off unless asked for (the server does not cache)
+
+
 def test_stream_yields_what_ask_returns(assistant):
     stream = assistant.stream("Is aspirin an analgesic?")
     streamed = "".join(stream)

@@ -79,6 +79,53 @@ def test_assistant_answers_with_the_vlm_and_yes_no_starts_with_yes_or_no(vlm_ass
     assert open_answer.prompt.startswith("<image>\n") and "first_token_s" in open_answer.timings
 
 
+def test_yes_no_bias_from_the_bundle_moves_the_decision(bundle, tmp_path):
+    """The answer records both options' log-probabilities; the bundle's yes_no_bias (log-odds added to 'yes')
+    decides: a large positive bias always answers yes, a large negative one always no."""
+    answers = {}
+    for bias in (50.0, -50.0):
+        folder = _bundle_with(bundle, tmp_path / f"bias{bias}", yes_no_bias=bias)
+        assistant = Assistant.from_config(None, **{"llm.model": f"vlm:{folder}", "generation.max_new_tokens": 2})
+        answers[bias] = assistant.ask("Is there a fracture?", EXAMPLES / "ct_slice.png")
+    assert answers[50.0].answer.lower().startswith("yes") and answers[-50.0].answer.lower().startswith("no")
+    assert set(answers[50.0].option_logprobs) == {"yes", "no"}
+    assert answers[50.0].option_logprobs == pytest.approx(answers[-50.0].option_logprobs)  # the bias is not in them
+
+
+def test_eval_records_the_yes_no_log_probabilities(bundle, tmp_path):
+    """`vmed eval` keeps each yes/no answer's option log-probabilities (what bench/vlm_yes_no_bias.py reads)."""
+    from visual_med_alpaca.closed import is_yes_no
+    from visual_med_alpaca.eval.runner import EvalConfig, Evaluator
+
+    config = EvalConfig.model_validate({
+        "benchmark": "vqa-rad", "data_dir": str(shared_data()), "limit": 3, "out": str(tmp_path),
+        "assistant": {"llm": {"model": f"vlm:{bundle}"}, "generation": {"max_new_tokens": 2}}})
+    Evaluator(config, progress=False).run()
+    records = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    decided = [r for r in records if is_yes_no(r["question"])]
+    assert decided and all(set(r["option_logprobs"]) == {"yes", "no"} for r in decided)
+    for r in decided:
+        assert r["prediction"].lower().startswith(max(r["option_logprobs"], key=r["option_logprobs"].get))
+
+
+def test_bundle_with_facts_puts_the_expert_text_in_open_prompts_only(bundle, tmp_path):
+    """uses_facts: the router + expert describe the image and the VLM's prompt carries it ("Image facts: ...");
+    facts_on_yes_no false keeps it out of yes/no questions (where it hurt on the dev set)."""
+    folder = _bundle_with(bundle, tmp_path / "facts", uses_facts=True, facts_on_yes_no=False)
+    assistant = Assistant.from_config(None, **{"llm.model": f"vlm:{folder}", "generation.max_new_tokens": 2})
+    open_answer = assistant.ask("What organ is shown?", EXAMPLES / "ct_slice.png")
+    assert open_answer.expert != "none" and f"Image facts: {open_answer.expert_text.strip()}" in open_answer.prompt
+    closed = assistant.ask("Is there a fracture?", EXAMPLES / "ct_slice.png")
+    assert "Image facts" not in closed.prompt and closed.option_logprobs
+    assert closed.expert == "none" and "route_s" not in closed.timings  # no expert ran for a text it will not use
+
+
+def test_yes_no_bias_that_is_not_a_number_is_refused(bundle, tmp_path):
+    folder = _bundle_with(bundle, tmp_path / "badbias", yes_no_bias="high")
+    with pytest.raises(UserInputError, match="yes_no_bias must be a number"):
+        load_language_model(LLMConfig(model=f"vlm:{folder}"))
+
+
 def test_text_only_question_works_without_image(vlm_assistant):
     answer = vlm_assistant.ask("What treats hair loss?")
     assert "<image>" not in answer.prompt
@@ -235,6 +282,45 @@ def test_two_stage_training_resumes_and_makes_a_loadable_bundle(tiny_llama_dir, 
     assert llm.uses_facts is False
     meta = json.loads((tmp_path / "run" / "vlm" / "vlm.json").read_text())
     assert meta["grid"] == 2 and "VQA-RAD train minus" in meta["trained_on"]["vqa"]
+
+
+def _ddp_worker(rank, world, lm_dir, init_file, out_dir):
+    """One of two CPU processes (gloo): the tiny VLM wrapped in DDP, as accelerate wraps it, one backward of the
+    recipe's compute_loss on this rank's own batch; the projector's gradient is written for the parent."""
+    import torch.distributed as dist
+    from pathlib import Path
+    from torch.nn.parallel import DistributedDataParallel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from visual_med_alpaca.vlm.data import Example
+    from visual_med_alpaca.vlm.model import Projector, VisionLanguageModel, build_vlm_prompt
+    from visual_med_alpaca.vlm.train import StageConfig, _summed_loss
+
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        torch.manual_seed(0)
+        lm = AutoModelForCausalLM.from_pretrained(lm_dir)
+        lm.requires_grad_(False)
+        vlm = VisionLanguageModel(lm, AutoTokenizer.from_pretrained(lm_dir), Projector(1280, lm.config.hidden_size), 2)
+        model = DistributedDataParallel(vlm)
+        examples = [Example(Path("x.png"), build_vlm_prompt("Is there a mass?"), ["no", "yes"][rank])] * 2
+        features = torch.randn(2, 1280, 4, 4, generator=torch.Generator().manual_seed(rank))  # ranks differ
+        _summed_loss(StageConfig(name="instruct", data="vqa"))(model, {"examples": examples, "features": features}).backward()
+        torch.save([p.grad for p in vlm.projector.parameters()], Path(out_dir) / f"grad{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_vlm_loss_goes_through_the_ddp_wrapper_so_gradients_sync(tiny_llama_dir, tmp_path):
+    """Two processes see different batches; after backward DDP must have averaged the gradients, so both hold
+    the same. Calling the unwrapped module (as the recipe once did) skips DDP's hooks: the gradients differ."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, str(tiny_llama_dir), str(tmp_path / "pg"), str(tmp_path)), nprocs=2)
+    first, second = (torch.load(tmp_path / f"grad{rank}.pt") for rank in (0, 1))
+    assert all(g is not None and g.abs().sum() > 0 for g in first)
+    for a, b in zip(first, second):
+        torch.testing.assert_close(a, b)
 
 
 def test_recipes_validate():

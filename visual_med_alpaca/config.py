@@ -72,7 +72,14 @@ class KnowledgeConfig(Strict):
                                                            "similarity for dense methods, topic coverage for keyword ones)")
     focus_bonus: float = Field(0.5, ge=0.0, description="re-ranker: weight of the topic being named in the question")
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
-    info_bonus: float = Field(0.1, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions")
+    info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "
+                                                      "(0 since requests for information are a cue-word type)")
+    rerank_on_focus: bool = Field(False, description="re-ranker: read question types and topic words in the question's "
+                                                     "focus sentences only (not greetings, history, thanks)")
+    query_full: float = Field(1.0, ge=0.0, description="dense query: weight of the whole question's embedding")
+    query_focus: float = Field(0.0, ge=0.0, description="dense query: weight of the embedding of the question's focus "
+                                                        "sentences (subject line, asking sentences, named topics)")
+    query_sentences: float = Field(0.0, ge=0.0, description="dense query: weight of the mean of its sentences' embeddings")
     max_answer_words: int = Field(160, ge=20, description="an extractive answer is trimmed to about this many words")
     context_words: int = Field(220, ge=20, description="words of each passage put into the prompt (generative mode)")
     qdrant_url: str | None = Field(None, description="a Qdrant server instead of the embedded local store")

@@ -29,6 +29,16 @@ class LoadedImage:
     # Backbone features, computed once and shared by the router and the experts (see features.embeddings_of).
     embedding: Any = field(default=None, repr=False, compare=False)
 
+    def content_key(self) -> str:
+        """A digest of everything an expert reads (pixels, size, format, header facts, notes; not the file
+        name): two loads of the same content have the same key."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{self.image.mode}|{self.image.size}|{self.format}|{sorted(self.facts.items())!r}|"
+                                f"{self.notes!r}|".encode())
+        digest.update(self.image.tobytes())
+        return digest.hexdigest()
+
 
 def _to_rgb(image: Image.Image, notes: list[str]) -> Image.Image:
     """Any Pillow mode -> 8-bit RGB (16-bit scaled, palette/alpha flattened on white, CMYK converted)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ class Answer:
     notice: str = RESEARCH_NOTICE
     sources: list[dict[str, Any]] = field(default_factory=list)  # id, title, url, score, relevance, text
     knowledge_note: str | None = None  # why there are no sources (no index, nothing relevant)
+    # A yes/no question answered by option log-likelihood: each option's log-probability (before any bias).
+    option_logprobs: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,8 +68,9 @@ class AnswerStream:
 
     def __init__(self, llm: LanguageModel | None, prompt: str, description: Description, settings: GenerationSettings,
                  started: float, prefix: str | None = None, fixed: str | None = None,
-                 consultation: Consultation | None = None):
+                 consultation: Consultation | None = None, option_logprobs: dict[str, float] | None = None):
         self.prompt = prompt
+        self.option_logprobs = option_logprobs
         self.description = description
         self.consultation = consultation
         self.sources = consultation.source_dicts() if consultation else []
@@ -120,7 +123,8 @@ class AnswerStream:
             name = llm.name
         self.result = Answer(answer + footer, self.description.expert, self.description.text, self.prompt, name,
                              {k: round(v, 4) for k, v in timings.items()}, sources=self.sources,
-                             knowledge_note=consultation.note if consultation else None)
+                             knowledge_note=consultation.note if consultation else None,
+                             option_logprobs=self.option_logprobs)
 
 
 def _expert_for(route: dict[str, float]) -> tuple[str, float]:
@@ -134,7 +138,8 @@ def _expert_for(route: dict[str, float]) -> tuple[str, float]:
 
 
 class Assistant:
-    def __init__(self, config: AssistantConfig | None = None, llm: LanguageModel | None = None):
+    def __init__(self, config: AssistantConfig | None = None, llm: LanguageModel | None = None,
+                 cache_descriptions: bool = False):
         self.config = config or AssistantConfig()
         self._llm = llm
         self.llm_load_s: float | None = None
@@ -142,6 +147,9 @@ class Assistant:
         # The image half runs one image at a time: the router and experts are cached, shared instances.
         # Generation may run concurrently when the language model allows it (a batching engine).
         self._vision_lock = threading.Lock()
+        # With `cache_descriptions` (an evaluation asks many questions about one image) each image content is
+        # routed and described once: the router and experts are deterministic, so the text is the same.
+        self._descriptions: dict[tuple[str, str | None], Description] | None = {} if cache_descriptions else None
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, sets: list[str] | None = None, **overrides: Any) -> Assistant:
@@ -171,8 +179,19 @@ class Assistant:
         """Route the image and run its expert; `expert` ('auto', 'none' or a name) overrides the config."""
         if image is None:
             return Description("none", {}, None)
+        if self._descriptions is None:
+            with self._vision_lock:
+                return self._describe(image, expert)
+        start = time.perf_counter()
+        loaded = self._load(image)
+        key = (loaded.content_key(), expert)
+        load_image_s = round(time.perf_counter() - start, 4)
         with self._vision_lock:
-            return self._describe(image, expert)
+            known = self._descriptions.get(key)
+            if known is None:
+                known = self._descriptions[key] = self._describe(loaded, expert)
+                return replace(known, route=dict(known.route), timings={**known.timings, "load_image_s": load_image_s})
+        return replace(known, route=dict(known.route), timings={"load_image_s": load_image_s})  # nothing ran again
 
     def _describe(self, image: Any, expert: str | None) -> Description:
         start = time.perf_counter()
@@ -202,8 +221,7 @@ class Assistant:
     def _vision_language(self) -> bool:
         from .llm.base import resolve_backend
 
-        return (isinstance(self._llm, SeesImages) and not self._llm.uses_facts) or (
-            self._llm is None and resolve_backend(self.config.llm) == "vlm")
+        return isinstance(self._llm, SeesImages) or (self._llm is None and resolve_backend(self.config.llm) == "vlm")
 
     @staticmethod
     def _load(image: Any) -> LoadedImage:
@@ -246,7 +264,7 @@ class Assistant:
         llm = self.llm
         options = ("Yes", "No")
         if isinstance(llm, SeesImages):  # a vision-language model looks at the image itself
-            description = (self.describe(loaded, expert) if loaded is not None and llm.uses_facts
+            description = (self.describe(loaded, expert) if loaded is not None and llm.wants_facts(question)
                            else Description("none", {}, None))
             bound = llm.bind(loaded)
             description.timings.update(bound.timings)
@@ -281,7 +299,7 @@ class Assistant:
         if consultation is not None and consultation.found:
             consultation.sources = passages
             consultation.found = bool(passages)
-        prefix = fixed = None
+        prefix = fixed = logprobs = None
         if is_yes_no(question):
             if loaded is not None and not isinstance(llm, SeesImages) and not examined(question, description.text):
                 fixed = not_examined_answer(description.expert, description.text)
@@ -289,9 +307,12 @@ class Assistant:
             elif isinstance(model, ScoresContinuations):
                 start = time.perf_counter()
                 scores = model.score_continuations(prompt, list(options))
-                prefix = options[max(range(len(options)), key=scores.__getitem__)]
+                logprobs = {option.strip().lower(): round(score, 4) for option, score in zip(options, scores)}
+                # A VLM's calibrated decision: its bundle may add a log-odds bias to "yes" (chosen on a dev set).
+                bias = llm.yes_no_bias if isinstance(llm, SeesImages) else 0.0
+                prefix = options[0] if scores[0] + bias >= scores[1] else options[1]
                 description.timings["yes_no_s"] = round(time.perf_counter() - start, 4)
-        return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation)
+        return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs)
 
     def ask(self, question: str, image: Any = None, expert: str | None = None,
             settings: GenerationSettings | None = None, knowledge: bool | None = None) -> Answer:

@@ -85,6 +85,21 @@ def _random_categories(rng: np.random.Generator) -> tuple[int, list[str]]:
     return which, categories
 
 
+def _category_axes(ax, x, spec, horizontal: bool, several: str):
+    """Category ticks and both axis names; the value axis is named after the series when there is one, else
+    `several`. Returns the value axis (for its number format)."""
+    value_name = spec.series[0] if spec.values.shape[1] == 1 else several
+    if horizontal:
+        ax.set_yticks(x, spec.categories)
+        ax.set_ylabel(spec.category_name)
+        ax.set_xlabel(value_name)
+        return ax.xaxis
+    ax.set_xticks(x, spec.categories)
+    ax.set_xlabel(spec.category_name)
+    ax.set_ylabel(value_name)
+    return ax.yaxis
+
+
 def random_spec(rng: np.random.Generator) -> ChartSpec:
     style = str(rng.choice(STYLES))
     which, categories = _random_categories(rng)
@@ -145,16 +160,7 @@ def draw(spec: ChartSpec, path: Path) -> Path:
             marker = "o" if spec.style == "line_markers" else None
             for j in range(n_series):
                 ax.plot(x, spec.values[:, j], marker=marker, linewidth=2, label=spec.series[j])
-        if spec.style == "barh":
-            ax.set_yticks(x, spec.categories)
-            ax.set_ylabel(spec.category_name)
-            ax.set_xlabel(spec.series[0])
-            value_axis = ax.xaxis
-        else:
-            ax.set_xticks(x, spec.categories)
-            ax.set_xlabel(spec.category_name)
-            ax.set_ylabel(spec.series[0] if n_series == 1 else "Value")
-            value_axis = ax.yaxis
+        value_axis = _category_axes(ax, x, spec, spec.style == "barh", several="Value")
         if spec.percent:
             value_axis.set_major_formatter(PercentFormatter(decimals=0))
         if n_series > 1:
@@ -280,16 +286,7 @@ def draw_plain(spec: PlainSpec, path: Path) -> Path:
                 ax.bar_label(container, labels=texts, label_type="center" if spec.style.startswith("stacked") else "edge",
                              padding=2, fontsize=8)
         if spec.style != "pie":
-            if horizontal:
-                ax.set_yticks(x, spec.categories)
-                ax.set_ylabel(spec.category_name)
-                ax.set_xlabel(spec.series[0] if n_series == 1 else "")
-                value_axis = ax.xaxis
-            else:
-                ax.set_xticks(x, spec.categories)
-                ax.set_xlabel(spec.category_name)
-                ax.set_ylabel(spec.series[0] if n_series == 1 else "")
-                value_axis = ax.yaxis
+            value_axis = _category_axes(ax, x, spec, horizontal, several="")
             if spec.log:
                 (ax.set_xscale if horizontal else ax.set_yscale)("log")
             elif spec.percent:

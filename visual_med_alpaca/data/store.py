@@ -16,8 +16,15 @@ from pathlib import Path
 from ..errors import UserInputError
 
 
-def read_jsonl(path: str | Path) -> Iterator[dict]:
+def read_jsonl(path: str | Path, *, torn_tail_ok: bool = True) -> Iterator[dict]:
     """Records of a JSONL file; a torn last line is ignored, a corrupt line elsewhere is an error."""
+    for _, record in jsonl_rows(path, torn_tail_ok=torn_tail_ok):
+        yield record
+
+
+def jsonl_rows(path: str | Path, *, torn_tail_ok: bool = True) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for each non-blank line: the one JSONL reader. A torn last line (a write cut
+    by a crash) is skipped when `torn_tail_ok`; files a person wrote pass False, so it is an error too."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"input file not found: {path}")
@@ -27,11 +34,13 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):  # the final line without newline: a write cut by a crash
+            yield number, json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise UserInputError(f"{path} line {number} is not UTF-8 text (byte {exc.start})") from None
+        except json.JSONDecodeError as exc:
+            if torn_tail_ok and number == len(lines):  # the final line without newline: a write cut by a crash
                 return
-            raise UserInputError(f"{path}:{number} is not valid JSON") from None
+            raise UserInputError(f"{path} line {number} is not JSON: {exc.msg}") from None
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from ..data.store import jsonl_rows
 from ..errors import UserInputError
 from .metrics.chart import parse_table, rms, rnss
 
@@ -31,15 +32,9 @@ def read_gold(set_dir: Path) -> list[dict]:
     if not gold.is_file():
         raise UserInputError(f"{set_dir} has no gold.jsonl; make one with: vmed data make-charts --out {set_dir}")
     items = []
-    for number, line in enumerate(gold.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            raise UserInputError(f"{gold}:{number} is not JSON") from None
+    for number, item in jsonl_rows(gold, torn_tail_ok=False):
         if not isinstance(item, dict) or "image" not in item or "table" not in item:
-            raise UserInputError(f"{gold}:{number} needs 'image' and 'table'")
+            raise UserInputError(f"{gold} line {number} needs 'image' and 'table'")
         item.setdefault("id", Path(item["image"]).stem)
         items.append(item)
     return items

@@ -91,7 +91,8 @@ class Evaluator:
 
         self.config = config
         self.given_assistant = assistant is not None  # used as it is, also with concurrency (then thread-safe)
-        self.assistant = assistant or Assistant(config.assistant)
+        # Many questions share an image: each image is routed and described once per run (deterministic).
+        self.assistant = assistant or Assistant(config.assistant, cache_descriptions=True)
         self.progress = progress
         self.spec = BENCHMARKS.get(config.benchmark)
         if self.spec is None:
@@ -163,7 +164,7 @@ class Evaluator:
             yield n  # a remote OpenAI-compatible server: its client is thread-safe
             return
         previous = self.assistant
-        self.assistant = Assistant(self.config.assistant, llm=engine.model)
+        self.assistant = Assistant(self.config.assistant, llm=engine.model, cache_descriptions=True)
         try:
             yield n
         finally:
@@ -224,6 +225,8 @@ class Evaluator:
                     raise UserInputError(f"image for {item.id} not found: {item.image}")
                 answer = self.assistant.ask(item.question, item.image, self.config.expert)
                 record.update(prediction=answer.answer, expert=answer.expert)
+                if answer.option_logprobs:  # a yes/no question decided by option log-likelihood
+                    record["option_logprobs"] = answer.option_logprobs
                 if item.options:
                     record["choice"] = extract_choice(answer.answer, item.options)
         except UserInputError as exc:  # this item cannot be asked (e.g. longer than the context): scored wrong

@@ -198,10 +198,13 @@ def find_value_axis(boxes: list[TextBox], vertical: bool) -> Axis | None:
 
 @dataclass
 class Component:
-    x0: int
-    y0: int
-    x1: int
-    y1: int  # inclusive pixel bounds
+    """A filled rectangle of one colour cluster: inclusive pixel bounds (ints from the picture; `Bar` adds
+    the upright-coordinate turns)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float  # inclusive pixel bounds
     cluster: int
 
     @property
@@ -209,8 +212,16 @@ class Component:
         return (self.x0 + self.x1) / 2
 
     @property
-    def width(self) -> int:
+    def width(self) -> float:
         return self.x1 - self.x0 + 1
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0 + 1
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
 
 
 class ChartReadError(Exception):
@@ -546,7 +557,7 @@ class ChartExpert:
     @staticmethod
     def _bar_value(bar: Component, baseline: int, labels: list[TextBox], axis: Axis | None) -> str | None:
         """A number printed on or just above the bar wins; otherwise measure the bar on the axis."""
-        height = bar.y1 - bar.y0 + 1
+        height = bar.height
         for label in labels:
             inside_x = bar.x0 - 3 <= label.cx <= bar.x1 + 3
             near_top = bar.y0 - 2.2 * label.h <= label.cy <= bar.y1
@@ -671,7 +682,7 @@ def _bars_fit_axis(bars: list[Component], axis: Axis | None) -> bool:
         values = [b.number for b in axis.ticks]
         if min(values) - 1.5 * axis.step <= 0 <= max(values):
             return abs(axis.pixel(0.0) - baseline) <= 4
-    return any(b.y1 - b.y0 + 1 >= 1.5 * b.width for b in bars)
+    return any(b.height >= 1.5 * b.width for b in bars)
 
 
 def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background) -> dict[int, tuple[float, str]]:
@@ -840,24 +851,8 @@ def _page_title(boxes: list[TextBox], top: float) -> str:
 
 # -- bars read from their printed values ------------------------------------------------------------------
 @dataclass
-class Bar:
-    x0: float
-    y0: float
-    x1: float
-    y1: float  # inclusive bounds, in upright coordinates (bars grow upwards)
-    cluster: int
-
-    @property
-    def cx(self) -> float:
-        return (self.x0 + self.x1) / 2
-
-    @property
-    def width(self) -> float:
-        return self.x1 - self.x0 + 1
-
-    @property
-    def area(self) -> float:
-        return (self.x1 - self.x0 + 1) * (self.y1 - self.y0 + 1)
+class Bar(Component):
+    """A rectangle in upright coordinates (bars grow upwards; a horizontal chart is read turned)."""
 
     def rotated(self, width: int) -> Bar:
         return replace(self, x0=self.y0, x1=self.y1, y0=width - 1 - self.x1, y1=width - 1 - self.x0)
@@ -939,7 +934,7 @@ def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
     best: list[Bar] = []
     for base in sorted(groups.values(), key=lambda g: -sum(b.area for b in g))[:4]:
         base = [b for b in base if b.width >= thickness]
-        if not base or (len(base) == 1 and base[0].y1 - base[0].y0 + 1 < 1.5 * base[0].width):
+        if not base or (len(base) == 1 and base[0].height < 1.5 * base[0].width):
             continue  # a bar chart has several bars on its baseline, or one tall one
         kept = _stacked_on(base, rects)
         if sum(b.area for b in kept) > sum(b.area for b in best):
@@ -1078,13 +1073,13 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     else:
         bars, upright_boxes, kind = vertical, boxes, "bar"
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
-    if max(b.y1 - b.y0 + 1 for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
+    if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
     axis = find_value_axis(upright_boxes, vertical=True)
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
-    keep = [i for i, b in enumerate(bars) if b.y1 - b.y0 + 1 >= 4 or i in labels]  # unlabelled slivers are axis lines
+    keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
     if len(keep) < len(bars):
         labels = {keep.index(i): box for i, box in labels.items() if i in keep}
         bars = [bars[i] for i in keep]

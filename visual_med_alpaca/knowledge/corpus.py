@@ -6,12 +6,12 @@ follow. Every corpus reader yields `Passage`s; the index never reads a data set'
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..data.store import jsonl_rows
 from ..errors import UserInputError
 
 MAX_PASSAGE_CHARS = 200_000  # a single passage larger than this is not a passage (a dumped file?)
@@ -80,13 +80,7 @@ def _read_text(path: Path) -> str:
 
 
 def _jsonl_passages(path: Path, relative: str, corpus: str) -> Iterator[Passage]:
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserInputError(f"corpus file {path} line {number} is not JSON: {exc.msg}") from None
+    for number, item in jsonl_rows(path, torn_tail_ok=False):
         if not isinstance(item, dict):
             raise UserInputError(f"corpus file {path} line {number} must be a JSON object")
         text = item.get("text")

@@ -3,7 +3,8 @@
 Report set: the 104 LiveQA'17 medical test questions (MEDIQA 2019 Task 3 TrainingSet1-LiveQAMed.xml, the
 subject and message as users wrote them) with the 2,479 judged MedQuAD answers (grades 1 incorrect, 2 related,
 3 incomplete, 4 excellent). Development set: consumer questions of MEDIQA 2019 RQE (validation and test files)
-whose entailed FAQ is a MedQuAD question; the LiveQA questions are removed from it. Every choice (method,
+whose entailed FAQ is a MedQuAD question; the LiveQA questions and near copies of them are removed from it
+(`data/sources/mediqa.is_liveqa`, the same test that keeps them out of training). Every choice (method,
 weights, threshold) is made on the development set; LiveQA is run only to report.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from ..errors import UserInputError
 from .corpus import Passage
 
-LIVEQA_QUESTIONS = "mediqa2019/MEDIQA_Task3_QA/MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml"
+MEDIQA_QA_DIR = "mediqa2019/MEDIQA_Task3_QA"  # holds the LiveQA'17 questions (data/sources/mediqa.LIVEQA_FILE)
 LIVEQA_QRELS = "medquad/QA-TestSet-LiveQA-Med-Qrels-2479-Answers.zip"
 RQE_DEV_FILES = ("mediqa2019/MEDIQA_Task2_RQE/MEDIQA2019-Task2-RQE-ValidationSet-AMIA2016.xml",
                  "mediqa2019/MEDIQA_Task2_RQE/MEDIQA2019-Task2-RQE-TestSet-wLabels.xml")
@@ -58,12 +59,9 @@ class Qrels:
 
 
 def liveqa_questions(root: Path) -> list[tuple[str, str]]:
-    from ..data.sources.mediqa import MediqaQA
+    from ..data.sources import mediqa
 
-    path = Path(root) / LIVEQA_QUESTIONS
-    if not path.is_file():
-        raise UserInputError(f"LiveQA questions not found: {path}")
-    return list(MediqaQA.questions(path))
+    return mediqa.liveqa_questions(Path(root) / MEDIQA_QA_DIR)
 
 
 def liveqa_qrels(root: Path) -> Qrels:
@@ -105,24 +103,23 @@ def _faq_key(question: str) -> str:
     return " ".join(sorted(set(_norm(question).split()) - _FAQ_STOP))
 
 
-def dev_set(root: Path, passages: Sequence[Passage], exclude: Iterable[str] = ()) -> list[tuple[str, set[str]]]:
+def dev_set(root: Path, passages: Sequence[Passage]) -> list[tuple[str, set[str]]]:
     """(consumer question, ids of the MedQuAD passages answering its entailed FAQs) from MEDIQA RQE
-    validation + test. Questions sharing their first 60 normalised characters with an `exclude`d one
-    (the LiveQA benchmark) are dropped."""
-    from ..data.sources.mediqa import MediqaRQE
+    validation + test, without the LiveQA benchmark's questions and near copies of them."""
+    from ..data.sources.mediqa import MediqaRQE, is_liveqa
 
+    benchmark = is_liveqa(Path(root) / MEDIQA_QA_DIR)
     by_key: dict[str, set[str]] = {}
     for p in passages:
         if p.question:
             by_key.setdefault(_faq_key(p.question), set()).add(p.id)
-    excluded = {_norm(q)[:60] for q in exclude}
     gold: dict[str, set[str]] = {}
     for name in RQE_DEV_FILES:
         path = Path(root) / name
         if not path.is_file():
             raise UserInputError(f"development questions not found: {path}")
         for _, chq, faq, entailed in MediqaRQE.pairs(path):
-            if entailed and _norm(chq)[:60] not in excluded and _faq_key(faq) in by_key:
+            if entailed and not benchmark(chq) and _faq_key(faq) in by_key:
                 gold.setdefault(chq, set()).update(by_key[_faq_key(faq)])
     return sorted(gold.items())
 

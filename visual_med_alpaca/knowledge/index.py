@@ -73,16 +73,43 @@ def _progress():
         yield progress
 
 
-def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOptions, progress) -> dict[str, np.ndarray]:
-    """Question and answer embeddings, saved per chunk under `work` so a rerun skips finished chunks."""
+def _reusable(folder: Path | None, print_: str, count: int) -> dict[str, np.ndarray]:
+    """Vectors of the complete numpy-store index at `folder` built from the same corpus (same fingerprint):
+    adding a field (`--dense-fields question,answer` after `question`) embeds only the new field."""
+    from .stores.numpy_store import PREFIX
+
+    found = {}
+    for path in folder.glob(f"{PREFIX}*.npy") if folder is not None else ():
+        try:
+            matrix = np.load(path)
+        except (ValueError, OSError):
+            continue
+        if matrix.ndim == 2 and len(matrix) == count:
+            found[path.stem[len(PREFIX):]] = matrix
+    return found
+
+
+def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOptions, progress,
+                     reuse: Path | None = None) -> dict[str, np.ndarray]:
+    """Question and answer embeddings, saved per chunk under `work` so a rerun skips finished chunks; fields
+    (and the exported encoder) that the complete index `reuse`, built from the same corpus, already holds are
+    taken from it."""
     from . import encoder
 
+    print_ = fingerprint(passages, options)
+    if reuse is not None and not (_complete(reuse) and _read_manifest(reuse).get("fingerprint") == print_):
+        reuse = None
     if not (work / ENCODER_DIR / encoder.ONNX_FILE).is_file():
-        encoder.export_onnx(work / f".{ENCODER_DIR}")
+        if reuse is not None and (reuse / ENCODER_DIR / encoder.ONNX_FILE).is_file():
+            shutil.copytree(reuse / ENCODER_DIR, work / f".{ENCODER_DIR}", dirs_exist_ok=True)
+        else:
+            encoder.export_onnx(work / f".{ENCODER_DIR}")
         os.replace(work / f".{ENCODER_DIR}", work / ENCODER_DIR)
     model = None
-    vectors: dict[str, np.ndarray] = {}
+    vectors = {k: v for k, v in _reusable(reuse, print_, len(passages)).items() if k in options.dense_fields}
     for field_name in options.dense_fields:
+        if field_name in vectors:
+            continue
         texts = [f"{p.question} {p.focus}".strip() or p.title for p in passages] if field_name == "question" \
             else [p.text for p in passages]
         max_tokens = options.answer_max_tokens if field_name == "answer" else 128
@@ -132,7 +159,7 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
             if options.dense:
                 from .encoder import MODEL_NAME
 
-                vectors = _embed_resumable(passages, work, options, progress)
+                vectors = _embed_resumable(passages, work, options, progress, reuse=None if force else final)
                 shutil.copytree(work / ENCODER_DIR, tmp / ENCODER_DIR)
                 stores[options.dense_store] = load_store(options.dense_store).build(
                     tmp, passages, {**options.store_options, "vectors": vectors}, progress)

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import UserInputError
 from .corpus import Passage
 from .index import KnowledgeIndex
@@ -62,7 +64,10 @@ class Retrieved:
 # -- the re-ranker: question-type and focus agreement ------------------------------------------------
 # Cue words of MedQuAD's question types; a passage whose qtype the question asks about gains `type_bonus`.
 QTYPE_CUES: dict[str, tuple[str, ...]] = {
-    "treatment": ("treat", "cure", "therap", "medication", "medicine", "drug", "remed", "manage", "surgery", "help"),
+    "information": ("information", "info ", "info.", "learn", "article", "journal", "jurnal", "know more", "know about",
+                    "more about", "tell me about"),
+    "treatment": ("treat", "cure", "therap", "medication", "medicine", "drug", "remed", "manage", "surgery", "help him",
+                  "help her", "help my", "helps"),
     "symptoms": ("symptom", "sign", "feel"),
     "causes": ("cause", "why", "reason", "trigger"),
     "inheritance": ("inherit", "hereditar", "pass on", "passed", "genetic"),
@@ -70,7 +75,7 @@ QTYPE_CUES: dict[str, tuple[str, ...]] = {
     "exams and tests": ("test", "exam", "diagnos", "screen"),
     "diagnosis": ("test", "diagnos", "exam"),
     "prevention": ("prevent", "avoid", "stop getting", "vaccin"),
-    "outlook": ("prognosis", "outlook", "life expectancy", "surviv", "recover", "die"),
+    "outlook": ("prognosis", "outlook", "life expectancy", "surviv", "recover", "die", "dangerous", "how long", "live for"),
     "frequency": ("how common", "how many", "prevalen"),
     "susceptibility": ("risk", "who gets", "who is at"),
     "complications": ("complication",),
@@ -99,6 +104,7 @@ class Reranker:
     focus_bonus: float = 0.0   # added (x the focus-match share) to the fused score
     type_bonus: float = 0.0    # added when the passage's qtype is one the question asks about
     info_bonus: float = 0.0    # added to 'information' passages when the question names no type
+    on_focus: bool = False     # read the question's types and words in its focus sentences (question_focus) only
 
     @property
     def active(self) -> bool:
@@ -120,19 +126,94 @@ class Reranker:
         return sorted(items, key=lambda r: -r.score)
 
 
+# -- the question as matched: a long consumer message and the sentences that ask ---------------------
+_SENTENCES = re.compile(r"(?<=[.?!])\s+|\s*\n\s*")
+_ASKS = re.compile(r"\?\s*$|^(what|how|why|when|where|which|who|is|are|can|could|does|do|did|should|will|would|"
+                   r"may|has|have)\b|\b(information|info|know about|tell me|looking for|wondering|want to know|"
+                   r"would like to know|need to know|learn)\b", re.I)
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCES.split(text) if _WORDS.search(s)]
+
+
+def question_focus(text: str, topic_words: frozenset[str] = frozenset(), subject_words: int = 8) -> str:
+    """The part of a consumer message that says what is asked: a short first sentence (the subject line of
+    a message: usually the condition), then the sentences that ask (a question mark, a question word, a
+    request for information), name a question type (QTYPE_CUES) or name a topic of the index (`topic_words`:
+    words of its passages' focus, e.g. "gastritis"). The whole text when nothing beyond the subject is picked."""
+    parts = sentences(text)
+    if len(parts) <= 1:
+        return text
+    keep = [parts[0]] if len(_WORDS.findall(parts[0])) <= subject_words else []
+    for part in parts[len(keep):]:
+        if _ASKS.search(part) or question_types(part) or topic_words & set(_WORDS.findall(part.lower())):
+            keep.append(part)
+    return " ".join(keep) if keep and keep != parts[:1] else text
+
+
+_GENERIC = frozenset("""getting support family people medical best back first good long life high common after person
+report doctor patient patients health healthy care problem problems condition conditions person other over only
+that have""".split())
+
+
+def topic_lexicon(foci: list[str], max_share: float = 0.002) -> frozenset[str]:
+    """Words (>3 letters) of the passages' focus names that are rare across foci (so "syndrome", "disease",
+    "type" are not topic words, but "gastritis" is): the index's own list of what it has answers about."""
+    from .stores.fts5 import STOP_WORDS
+
+    cues = tuple(cue for group in QTYPE_CUES.values() for cue in group)
+    counts: dict[str, int] = {}
+    for focus in set(foci):
+        for word in set(_WORDS.findall(focus.lower())):
+            if len(word) > 3 and not word.isdigit() and word not in STOP_WORDS and word not in _GENERIC \
+                    and not word.startswith(cues):
+                counts[word] = counts.get(word, 0) + 1
+    limit = max(2, int(max_share * len(set(foci))))
+    return frozenset(w for w, c in counts.items() if c <= limit)
+
+
+@dataclass(frozen=True)
+class QueryViews:
+    """How the question is embedded: a weighted mean of the embeddings of the whole text, of its focus
+    (`question_focus`) and of its sentences one by one (their mean). Cosine similarity is linear in the query
+    vector, so the mean of the views' vectors scores every passage by the same mean of the views' cosines
+    (still a cosine scale for the no-source threshold), with one vector for any dense store."""
+
+    full: float = 1.0
+    focus: float = 0.0
+    sentences: float = 0.0
+
+    def __post_init__(self):
+        if min(self.full, self.focus, self.sentences) < 0 or not (self.full or self.focus or self.sentences):
+            raise UserInputError("the dense query needs a positive weight for at least one view "
+                                 "(knowledge.query_full / query_focus / query_sentences, none negative)")
+
+    def texts(self, question: str, topic_words: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
+        views = [(question, self.full)]
+        if self.focus:
+            views.append((question_focus(question, topic_words), self.focus))
+        if self.sentences:
+            parts = sentences(question) or [question]
+            views += [(part, self.sentences / len(parts)) for part in parts]
+        return [(text, weight) for text, weight in views if weight]
+
+
 class Retriever:
     """Ranks passages of one opened index with one method; `search` takes ~ms once loaded."""
 
     def __init__(self, index: KnowledgeIndex, method: str = "bm25-question", reranker: Reranker | None = None,
-                 depth: int = 50, encoder_threads: int | None = None):
+                 depth: int = 50, encoder_threads: int | None = None, views: QueryViews | None = None):
         self.index = index
         self.method = method
         self.runs = runs_of(method)
         self.reranker = reranker or Reranker()
         self.depth = depth
         self.encoder_threads = encoder_threads
+        self.views = views or QueryViews()
         self.last_timings: dict[str, float] = {}
         self._encoder = None
+        self._topics: frozenset[str] | None = None
 
     def _encode(self, text: str):
         if self._encoder is None:
@@ -140,7 +221,17 @@ class Retriever:
             from .index import ENCODER_DIR
 
             self._encoder = encoder.OnnxEncoder(self.index.folder / ENCODER_DIR, self.encoder_threads)
-        return self._encoder.encode([text])[0]
+        views = self.views.texts(text, self.topics() if self.views.focus else frozenset())
+        if len(views) == 1:
+            return self._encoder.encode([views[0][0]])[0]
+        vectors = self._encoder.encode([view for view, _ in views])
+        weights = [weight for _, weight in views]
+        return (vectors * (np.asarray(weights, np.float32) / sum(weights))[:, None]).sum(0)
+
+    def topics(self) -> frozenset[str]:
+        if self._topics is None:
+            self._topics = topic_lexicon(self.index.docs.foci())
+        return self._topics
 
     def search(self, question: str, k: int = 5) -> list[Retrieved]:
         started = time.perf_counter()
@@ -162,7 +253,9 @@ class Retriever:
         scale = RRF_K / sum(weight for _, _, weight in self.runs)  # 1.0 ~ ranked first by every run
         items = [Retrieved(passages[row], fused[row] * scale, relevance(run_scores[row], passages[row], words),
                            run_scores[row]) for row in best if row in passages]
-        items = self.reranker(question, items)[:k]
+        if self.reranker.active:
+            items = self.reranker(question_focus(question, self.topics()) if self.reranker.on_focus else question, items)
+        items = items[:k]
         self.last_timings = {"retrieve_s": time.perf_counter() - started}
         return items
 

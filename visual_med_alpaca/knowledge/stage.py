@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import KnowledgeConfig
 from ..errors import BackendError, UserInputError
-from .retrieve import Reranker, Retrieved, Retriever, needs_dense
+from .retrieve import QueryViews, Reranker, Retrieved, Retriever, needs_dense
 
 NO_SOURCE = ("No trusted source in the knowledge index ({index}) matches this question closely enough, so "
              "there is no grounded answer to give. Rephrase it (in English: the sources are English) with the "
@@ -59,8 +59,9 @@ class KnowledgeStage:
 
                 cfg = self.config
                 index = open_index(cfg.index, self._store_options(), need_dense=needs_dense(cfg.method))
-                self._retriever = Retriever(index, cfg.method, Reranker(cfg.focus_bonus, cfg.type_bonus, cfg.info_bonus),
-                                            encoder_threads=cfg.encoder_threads)
+                self._retriever = Retriever(index, cfg.method, Reranker(cfg.focus_bonus, cfg.type_bonus, cfg.info_bonus, cfg.rerank_on_focus),
+                                            encoder_threads=cfg.encoder_threads,
+                                            views=QueryViews(cfg.query_full, cfg.query_focus, cfg.query_sentences))
             return self._retriever
 
     def retrieve(self, question: str, k: int | None = None) -> list[Retrieved]:

@@ -37,9 +37,14 @@ class ScoresContinuations(Protocol):
 class SeesImages(Protocol):
     """A vision-language model: the assistant gives it the image (`bind`) instead of an expert's text."""
 
-    uses_facts: bool  # whether its prompt also carries the expert's text (it was trained with it)
+    uses_facts: bool  # whether its prompts may carry the expert's text (then `wants_facts` says for which question)
+    yes_no_bias: float  # log-odds added to "yes" before the yes/no decision (calibrated on a dev set; 0 = none)
 
     def bind(self, image) -> LanguageModel: ...
+
+    def wants_facts(self, question: str) -> bool:
+        """Whether this question's prompt carries the expert's text (only then do the router and expert run)."""
+        ...
 
     def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str: ...
 

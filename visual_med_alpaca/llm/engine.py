@@ -56,6 +56,9 @@ class EngineConfig(Strict):
     port: int = Field(0, ge=0, le=65535, description="port of the started engine on 127.0.0.1 (0 = any free one)")
     startup_timeout_s: float = Field(120.0, gt=0)
     max_restarts: int = Field(3, ge=0, description="restarts after the engine dies, before giving up")
+    args: list[str] = Field(default_factory=list, description="more llama-server flags, after the ones set here (a "
+                                                               "flag given twice takes the later value), e.g. "
+                                                               "['-t', '1', '--poll', '0']")
 
 
 # -- finding and building the binary ---------------------------------------------------------------
@@ -295,8 +298,9 @@ class LlamaServer:
 
     def __init__(self, binary: Path, model: Path, *, adapter: Path | None, n_ctx: int, threads: int | None,
                  parallel: int, port: int = 0, startup_timeout_s: float = 120.0, max_restarts: int = 3,
-                 on_give_up: Callable[[], None] | None = None):
+                 on_give_up: Callable[[], None] | None = None, args: list[str] | tuple[str, ...] = ()):
         self.binary, self.model, self.adapter = binary, model, adapter
+        self.args = list(args)
         self.n_ctx, self.parallel = n_ctx, parallel
         self.threads = threads or min(os.cpu_count() or 1, 8)
         self.port = port
@@ -324,7 +328,7 @@ class LlamaServer:
                    "-t", str(self.threads), "-tb", str(self.threads), "--no-webui", "--slots", "--metrics"]
         if self.adapter is not None:
             command += ["--lora", str(self.adapter)]
-        return command
+        return command + self.args
 
     def start(self) -> LlamaServer:
         """Start and wait until it answers /health; a failure is one BackendError naming the cause."""
@@ -457,7 +461,7 @@ def open_engine(engine: EngineConfig, llm: LLMConfig, parallel: int | None = Non
     model_path, adapter, label = gguf
     server = LlamaServer(binary, model_path, adapter=adapter, n_ctx=llm.n_ctx, threads=llm.threads,
                          parallel=parallel, port=engine.port, startup_timeout_s=engine.startup_timeout_s,
-                         max_restarts=engine.max_restarts, on_give_up=on_give_up).start()
+                         max_restarts=engine.max_restarts, on_give_up=on_give_up, args=engine.args).start()
     try:
         name = f"{label}{' + ' + adapter.name if adapter else ''} on llama-server ({parallel} slots)"
         from .base import strip_backend_prefix

@@ -23,7 +23,7 @@ from pydantic import Field
 from .. import paths
 from ..config import Strict, dump_config
 from ..data.sources import medpix
-from ..data.store import read_jsonl
+from ..data.store import jsonl_rows
 from ..errors import UserInputError
 from . import engine
 from .engine import EngineConfig, SchedulerName
@@ -105,9 +105,9 @@ def load_pairs(data: CaptionData) -> list[Pair]:
                 rows = [(row["name"], row["caption"]) for row in reader]
         else:
             rows = []
-            for number, record in enumerate(read_jsonl(data.captions), 1):
+            for number, record in jsonl_rows(data.captions):
                 if not isinstance(record, dict) or not {"image", "caption"} <= set(record):
-                    raise UserInputError(f"{data.captions} record {number}: need a JSON object with image and caption")
+                    raise UserInputError(f"{data.captions} line {number}: need a JSON object with image and caption")
                 rows.append((record["image"], record["caption"]))
         for name, caption in rows:
             path = images / name

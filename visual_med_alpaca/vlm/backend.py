@@ -61,6 +61,10 @@ class _ImageModel:
 
     sees_images = True
     uses_facts = False
+    yes_no_bias = 0.0
+
+    def wants_facts(self, question: str) -> bool:
+        return self.uses_facts
 
     def bind(self, image: LoadedImage | None) -> BoundImage:
         start = time.perf_counter()
@@ -86,6 +90,10 @@ class VLMBackend(_ImageModel):
         self.meta = meta
         self.name = name
         self.uses_facts = bool(meta.get("uses_facts", False))
+        # The expert's text helped open answers but hurt yes/no decisions on the dev set (docs/vlm.md), so a
+        # bundle may keep it out of yes/no prompts.
+        self.facts_on_yes_no = bool(meta.get("facts_on_yes_no", True))
+        self.yes_no_bias = float(meta.get("yes_no_bias", 0.0))
         self.context_length = getattr(causal_lm(vlm.lm).config, "max_position_embeddings", None)
 
     @classmethod
@@ -137,8 +145,13 @@ class VLMBackend(_ImageModel):
         label = "default" if folder == DEFAULT_BUNDLE else folder.name
         return cls(vlm, encoder, meta, f"vlm:{label} ({meta['encoder']} + {meta.get('language_model_label', meta['language_model'])})")
 
+    def wants_facts(self, question: str) -> bool:
+        from ..closed import is_yes_no
+
+        return self.uses_facts and (self.facts_on_yes_no or not is_yes_no(question))
+
     def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str:
-        return build_vlm_prompt(question, facts if self.uses_facts else None, has_image)
+        return build_vlm_prompt(question, facts if self.wants_facts(question) else None, has_image)
 
     def yes_no_options(self) -> tuple[str, str]:
         return " yes", " no"  # how answers were trained: after "Answer:" with a space

@@ -44,6 +44,12 @@ def read_meta(folder: Path) -> dict[str, Any]:
     missing = [k for k in ("encoder", "encoder_channels", "grid", "language_model", "lm_width", "lm_vocab") if k not in meta]
     if missing or meta.get("format") != FORMAT:
         raise UserInputError(f"{meta_path} is not a format-{FORMAT} VLM description (missing {', '.join(missing) or 'format'})")
+    bias = meta.get("yes_no_bias", 0.0)
+    if isinstance(bias, bool) or not isinstance(bias, (int, float)):
+        raise UserInputError(f"{meta_path}: yes_no_bias must be a number (log-odds added to 'yes'), not {bias!r}")
+    for flag in ("uses_facts", "facts_on_yes_no"):
+        if not isinstance(meta.get(flag, False), bool):
+            raise UserInputError(f"{meta_path}: {flag} must be true or false, not {meta[flag]!r}")
     if not (folder / PROJECTOR).is_file():
         raise UserInputError(f"the projector is missing: {folder / PROJECTOR}")
     return meta

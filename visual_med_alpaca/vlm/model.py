@@ -114,6 +114,13 @@ class VisionLanguageModel(nn.Module):
         return inputs, mask, target
 
     # -- training -----------------------------------------------------------------------------------
+    def forward(self, features, prompts: list[str], answers: list[str], max_answer_tokens: int | None = None):
+        """Training: (summed answer-token loss, answer tokens) for cached feature maps (n, c, h, w). The training
+        engine calls this through the wrapper accelerate puts around the model (DDP, FSDP), so the wrapper's
+        forward runs: DDP syncs gradients and FSDP gathers shards only for a forward that goes through it."""
+        inputs, mask, labels = self.embed(prompts, self.image_tokens(features), answers, max_answer_tokens)
+        return self.summed_loss(inputs, mask, labels)
+
     def summed_loss(self, inputs, mask, labels):
         """(sum of answer-token losses, count). The LM head runs only where a label is (262k-word vocabulary)."""
         import torch.nn.functional as F

@@ -170,11 +170,11 @@ class _Examples:
 
 def _summed_loss(stage: StageConfig):
     def compute_loss(model, batch):
-        vlm = getattr(model, "module", model)  # unwrapped when accelerate wrapped it (DDP)
+        # Call the model as prepared (never its unwrapped module): a DDP wrapper only syncs gradients, and FSDP
+        # only gathers its shards, when its own forward runs (tests/test_vlm.py checks the sync on CPU).
         examples = batch["examples"]
-        inputs, mask, labels = vlm.embed([e.prompt for e in examples], vlm.image_tokens(batch["features"]),
-                                         [e.answer for e in examples], stage.max_answer_tokens)
-        return vlm.summed_loss(inputs, mask, labels)[0]
+        return model(batch["features"], [e.prompt for e in examples], [e.answer for e in examples],
+                     stage.max_answer_tokens)[0]
 
     return compute_loss
 

@@ -2,6 +2,10 @@
 
 RQE: consumer question / FAQ pairs labelled entailed or not become yes/no instructions.
 QA: answers that experts scored 3–4 ("correct") become question → answer pairs.
+
+Never training data: the 104 TREC LiveQA'17 medical questions (QA `TrainingSet1-LiveQAMed.xml`, the knowledge
+benchmark of `knowledge/evaluate.py`). That file is not read, and copies of its questions elsewhere (RQE and QA
+validation files, some with a typo fixed) are dropped; both readers refuse to run without the file.
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
+from ...errors import UserInputError
+from ..split import near_copies
 from . import make_record
 
 TRAIN_FILES = ("*TrainingSet*.xml", "*ValidationSet*.xml")
+LIVEQA_FILE = "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml"  # in MEDIQA_Task3_QA/: a benchmark, never trained on
 
 RQE_INSTRUCTION = (
     "Does answering Question B also answer Question A, at least partly? That is, does Question A entail "
@@ -28,7 +35,21 @@ def _split_tag(path: Path) -> str:
 
 
 def _files(path: Path) -> list[Path]:
-    return sorted({f for pattern in TRAIN_FILES for f in Path(path).glob(pattern)})
+    return sorted({f for pattern in TRAIN_FILES for f in Path(path).glob(pattern) if f.name != LIVEQA_FILE})
+
+
+def liveqa_questions(task3_dir: Path) -> list[tuple[str, str]]:
+    """(QID, question as the user wrote it: subject + message) of the 104 TREC LiveQA'17 medical questions."""
+    path = Path(task3_dir) / LIVEQA_FILE
+    if not path.is_file():
+        raise UserInputError(f"the TREC LiveQA'17 questions ({path}) are needed to keep them out of training "
+                             "and out of the development set; not found")
+    return list(MediqaQA.questions(path))
+
+
+def is_liveqa(task3_dir: Path) -> Callable[[str], bool]:
+    """A test: is this text one of the LiveQA'17 benchmark questions (or a near copy)?"""
+    return near_copies(text for _, text in liveqa_questions(task3_dir))
 
 
 class MediqaRQE:
@@ -43,14 +64,14 @@ class MediqaRQE:
                    " ".join((pair.findtext("faq") or "").split()), pair.get("value", "").lower() == "true")
 
     def read(self, path: Path) -> Iterator[dict]:
+        benchmark = is_liveqa(Path(path).parent / "MEDIQA_Task3_QA")
         for xml_file in _files(path):
-            for pair in ET.parse(xml_file).getroot().iter("pair"):
-                chq = " ".join((pair.findtext("chq") or "").split())
-                faq = " ".join((pair.findtext("faq") or "").split())
-                entailed = pair.get("value", "").lower() == "true"
+            for pid, chq, faq, entailed in self.pairs(xml_file):
+                if benchmark(chq) or benchmark(faq):
+                    continue
                 answer = ("Yes. An answer to Question B would also answer Question A." if entailed
                           else "No. Question B asks about something else than Question A.")
-                yield make_record(self.name, f"{_split_tag(xml_file)}-{pair.get('pid')}", RQE_INSTRUCTION,
+                yield make_record(self.name, f"{_split_tag(xml_file)}-{pid}", RQE_INSTRUCTION,
                                   input=f"Question A: {chq}\nQuestion B: {faq}", output=answer,
                                   topic="entailment")
 
@@ -67,9 +88,12 @@ class MediqaQA:
             yield question.get("QID", ""), " ".join((question.findtext("QuestionText") or "").split())
 
     def read(self, path: Path) -> Iterator[dict]:
+        benchmark = is_liveqa(path)
         for xml_file in _files(path):
             for question in ET.parse(xml_file).getroot().iter("Question"):
                 text = " ".join((question.findtext("QuestionText") or "").split())
+                if benchmark(text):
+                    continue
                 for answer in question.iter("Answer"):
                     if int(answer.get("ReferenceScore", "0")) < self.min_score:
                         continue

@@ -115,5 +115,9 @@ class FTS5Store:
         column = "question || ' ' || focus" if field == "question" else "text"
         return [r[0] for r in self.db.execute(f"SELECT {column} FROM passages ORDER BY rowid")]
 
+    def foci(self) -> list[str]:
+        """Every passage's focus (the topic it answers about), in row order."""
+        return [r[0] for r in self.db.execute("SELECT focus FROM passages ORDER BY rowid")]
+
     def close(self) -> None:
         self.db.close()

@@ -90,7 +90,10 @@ class QdrantStore:
     def search(self, query: Query, field: str, k: int) -> list[Hit]:
         result = self.client.query_points(self.collection, query=query.vector.tolist(), using=field, limit=k,
                                           with_payload=False)
-        return [Hit(int(point.id), float(point.score)) for point in result.points]
+        # Qdrant's cosine normalises the query; a mean of view vectors (retrieve.QueryViews) is shorter than 1,
+        # and the stored vectors are unit length, so this gives back the mean of the views' cosines.
+        scale = float(np.linalg.norm(query.vector)) or 1.0
+        return [Hit(int(point.id), float(point.score) * scale) for point in result.points]
 
     def close(self) -> None:
         self.client.close()

@@ -1,0 +1,23 @@
+"""Phases of loading vlm:default in a fresh process (wall seconds), to see what a one-shot `vmed ask` pays.
+
+    PYTHONPATH=. python bench/vlm_load_phases.py
+"""
+import time
+t0 = time.perf_counter(); marks = []
+def mark(name):
+    global t0
+    now = time.perf_counter(); marks.append((name, round(now - t0, 2))); t0 = now
+import torch; torch.set_num_threads(2); mark("import torch")
+import transformers; from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer; mark("import transformers")
+from visual_med_alpaca.llm.hf import resolve_model_source
+src = resolve_model_source("default"); AutoConfig.from_pretrained(src); mark("resolve source + config")
+tok = AutoTokenizer.from_pretrained(src); mark("tokenizer (33 MB tokenizer.json)")
+lm = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32); mark("model weights (incl. gemma3 module import)")
+from peft import PeftModel; mark("import peft")
+from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE
+lm = PeftModel.from_pretrained(lm, str(DEFAULT_BUNDLE / "adapter")).merge_and_unload(); mark("LoRA load + merge")
+from visual_med_alpaca.vlm.encoders import load_encoder
+load_encoder("efficientnet-lite0"); mark("EfficientNet-Lite0")
+from visual_med_alpaca.pipeline import Assistant
+a = Assistant.from_config(None, **{"llm.model": "vlm:default", "llm.threads": 2}); a.llm; mark("whole VLMBackend.from_config again (warm caches)")
+for n, s in marks: print(f"| {n} | {s} |")
