@@ -498,7 +498,7 @@ class ChartExpert:
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
-            flat = max(b.y1 - b.y0 + 1 for b in bars) < 0.05 * region_y1  # a line lying along the axis
+            flat = max(b.height for b in bars) < 0.05 * region_y1  # a line lying along the axis
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
             try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
