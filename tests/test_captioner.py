@@ -185,3 +185,14 @@ def test_cli_bad_recipe_inputs_are_clear_errors(tmp_path):
         [sys.executable, "-m", "visual_med_alpaca.cli", "train", "radiology", "--set", f"medpix_dir={tmp_path}"],
         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "training data not found" in result.stderr
+
+
+def test_untested_transformers_is_refused_before_any_work(monkeypatch, tmp_path):
+    import transformers
+
+    monkeypatch.setattr(transformers, "__version__", "5.0.0")
+    cfg = CaptionerTrainConfig(model="./no/such/captioner", output_dir=str(tmp_path / "run"),
+                               data=CaptionData(kind="jsonl", captions=str(tmp_path / "missing.jsonl")))
+    with pytest.raises(UserInputError, match=r"transformers >= 5\.24 \(found 5\.0\.0"):
+        train_captioner(cfg)
+    assert not (tmp_path / "run").exists()

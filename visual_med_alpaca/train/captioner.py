@@ -192,8 +192,27 @@ def caption_metrics(predictions: list[str], references: list[str]) -> dict[str, 
     return scores
 
 
+# The captioner's tests fail on transformers 4.56.2 and 5.0.0 (GIT's loss changes with padding, the tiny model
+# does not learn its captions) and pass on 5.24 (docs/architecture.md, "Dependency floors"): refuse untested ones.
+CAPTIONER_MIN_TRANSFORMERS = "5.24"
+
+
+def require_captioner_transformers(version: str | None = None) -> None:
+    """One clear error instead of a silently different training run on a transformers the captioner fails on."""
+    from packaging.version import Version
+
+    if version is None:
+        import transformers
+
+        version = transformers.__version__
+    if Version(version) < Version(CAPTIONER_MIN_TRANSFORMERS):
+        raise UserInputError(f"vmed train captioner needs transformers >= {CAPTIONER_MIN_TRANSFORMERS} (found {version}; "
+                             f"its loss with padding differs on older releases): pip install -U transformers")
+
+
 def train_captioner(cfg: CaptionerTrainConfig, resume: bool = False) -> dict:
     """Train, validate, checkpoint; returns the final metrics (also written to output_dir/metrics.json)."""
+    require_captioner_transformers()
     if resume and not cfg.resume_from_checkpoint:
         cfg = cfg.model_copy(update={"resume_from_checkpoint": True})
     engine._resume_path(cfg)  # a wrong resume fails here, before the heavy imports
