@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ...errors import UserInputError
-from ..store import read_jsonl
+from ..store import jsonl_rows
 from . import make_record
 
 
@@ -18,7 +18,7 @@ class MedQA:
     def read(self, path: Path) -> Iterator[dict]:
         files = sorted(Path(path).glob("*.jsonl")) if Path(path).is_dir() else [Path(path)]
         for file in files:
-            for number, item in enumerate(read_jsonl(file), 1):
+            for number, item in jsonl_rows(file, torn_tail_ok=False):  # file line numbers: ids and errors
                 options = item.get("options") if isinstance(item, dict) else None
                 if options is None or "question" not in item:
                     raise UserInputError(f"{file}:{number} is not a MedQA record with 'question' and 'options'")
