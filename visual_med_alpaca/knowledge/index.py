@@ -73,7 +73,7 @@ def _progress():
         yield progress
 
 
-def _reusable(folder: Path | None, print_: str, count: int) -> dict[str, np.ndarray]:
+def _reusable(folder: Path | None, count: int) -> dict[str, np.ndarray]:
     """Vectors of the complete numpy-store index at `folder` built from the same corpus (same fingerprint):
     adding a field (`--dense-fields question,answer` after `question`) embeds only the new field."""
     from .stores.numpy_store import PREFIX
@@ -89,14 +89,13 @@ def _reusable(folder: Path | None, print_: str, count: int) -> dict[str, np.ndar
     return found
 
 
-def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOptions, progress,
+def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOptions, progress, print_: str,
                      reuse: Path | None = None) -> dict[str, np.ndarray]:
     """Question and answer embeddings, saved per chunk under `work` so a rerun skips finished chunks; fields
     (and the exported encoder) that the complete index `reuse`, built from the same corpus, already holds are
-    taken from it."""
+    taken from it. `print_` is the corpus fingerprint (`fingerprint`)."""
     from . import encoder
 
-    print_ = fingerprint(passages, options)
     if reuse is not None and not (_complete(reuse) and _read_manifest(reuse).get("fingerprint") == print_):
         reuse = None
     if not (work / ENCODER_DIR / encoder.ONNX_FILE).is_file():
@@ -106,7 +105,7 @@ def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOpti
             encoder.export_onnx(work / f".{ENCODER_DIR}")
         os.replace(work / f".{ENCODER_DIR}", work / ENCODER_DIR)
     model = None
-    vectors = {k: v for k, v in _reusable(reuse, print_, len(passages)).items() if k in options.dense_fields}
+    vectors = {k: v for k, v in _reusable(reuse, len(passages)).items() if k in options.dense_fields}
     for field_name in options.dense_fields:
         if field_name in vectors:
             continue
@@ -140,11 +139,12 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
     if not passages:
         raise UserInputError("the corpus holds no passage: nothing to index")
     print_ = fingerprint(passages, options)
-    if not force and _complete(final) and _read_manifest(final).get("fingerprint") == print_ \
-            and _read_manifest(final).get("dense") == options.dense \
-            and (not options.dense or (_read_manifest(final).get("dense_fields") == list(options.dense_fields)
-                                       and _read_manifest(final).get("dense_store") == options.dense_store)):
-        return {**_read_manifest(final), "up_to_date": True}
+    existing = _read_manifest(final)
+    if not force and _complete(final) and existing.get("fingerprint") == print_ \
+            and existing.get("dense") == options.dense \
+            and (not options.dense or (existing.get("dense_fields") == list(options.dense_fields)
+                                       and existing.get("dense_store") == options.dense_store)):
+        return {**existing, "up_to_date": True}
     final.parent.mkdir(parents=True, exist_ok=True)
     work = final.parent / f".{final.name}.work-{print_}"
     work.mkdir(exist_ok=True)
@@ -159,7 +159,7 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
             if options.dense:
                 from .encoder import MODEL_NAME
 
-                vectors = _embed_resumable(passages, work, options, progress, reuse=None if force else final)
+                vectors = _embed_resumable(passages, work, options, progress, print_, reuse=None if force else final)
                 shutil.copytree(work / ENCODER_DIR, tmp / ENCODER_DIR)
                 stores[options.dense_store] = load_store(options.dense_store).build(
                     tmp, passages, {**options.store_options, "vectors": vectors}, progress)
