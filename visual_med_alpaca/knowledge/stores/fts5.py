@@ -110,11 +110,6 @@ class FTS5Store:
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
 
-    def texts(self, field: str) -> list[str]:
-        """Every passage's text for a field, in row order (the dense store's build input)."""
-        column = "question || ' ' || focus" if field == "question" else "text"
-        return [r[0] for r in self.db.execute(f"SELECT {column} FROM passages ORDER BY rowid")]
-
     def foci(self) -> list[str]:
         """Every passage's focus (the topic it answers about), in row order."""
         return [r[0] for r in self.db.execute("SELECT focus FROM passages ORDER BY rowid")]
