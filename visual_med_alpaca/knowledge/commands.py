@@ -35,6 +35,7 @@ def build(
     from .. import paths
     from .corpus import folder_passages, medquad_passages
     from .index import BuildOptions, build_index
+    from .stores import DENSE_STORES
 
     passages = []
     names = []
@@ -51,8 +52,8 @@ def build(
     if not fields or set(fields) - {"question", "answer"}:
         raise UserInputError(f"--dense-fields takes question and/or answer, not '{dense_fields}'")
     store = dense_store or ("qdrant" if qdrant_url else "numpy")
-    if store not in ("numpy", "qdrant"):
-        raise UserInputError(f"--dense-store is numpy or qdrant, not '{store}'")
+    if store not in DENSE_STORES:
+        raise UserInputError(f"--dense-store is {' or '.join(DENSE_STORES)}, not '{store}'")
     options = BuildOptions(dense=dense, dense_store=store, dense_fields=fields, answer_max_tokens=answer_tokens,
                            threads=threads,
                            store_options={"qdrant_url": qdrant_url} if qdrant_url else {})
