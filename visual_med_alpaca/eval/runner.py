@@ -9,12 +9,12 @@ item order, so the files are the same as a one-at-a-time run's.
 from __future__ import annotations
 
 import contextlib
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+import itertools
 import json
 import platform
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -179,8 +179,7 @@ class Evaluator:
             return
         items = iter(todo)
         with ThreadPoolExecutor(concurrency, thread_name_prefix="vmed-eval") as pool:
-            window: deque = deque(pool.submit(self.predict, item, mode) for item in
-                                  (next(items) for _ in range(min(2 * concurrency, len(todo)))))
+            window = deque(pool.submit(self.predict, item, mode) for item in itertools.islice(items, 2 * concurrency))
             try:
                 while window:
                     record = window.popleft().result()
