@@ -244,8 +244,7 @@ def _train(model, train_loader, cfg: EngineConfig, *, compute_loss, params, eval
     if accelerator.gradient_state.sync_with_dataloader:
         raise ValueError("build the accelerator with engine.make_accelerator (accumulation groups run across epoch "
                          "ends, so syncing must not follow the data loader)")
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(cfg.output_dir)  # made by train()
     groups = _param_groups(params if params is not None else model.parameters())
     params = [p for g in groups for p in g["params"]]
     if not params:
