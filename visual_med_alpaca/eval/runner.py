@@ -249,7 +249,7 @@ class Evaluator:
 
     # -- metrics ------------------------------------------------------------------------------------
     def write_metrics(self, out: Path, mode: str, identity: dict, seconds: float, new_items: int,
-                      model_name: str | None = None) -> dict[str, Any]:
+                      model_name: str) -> dict[str, Any]:
         wanted = {item.id for item in self.items}
         records = [r for r in read_predictions(out / PREDICTIONS) if r["id"] in wanted]
         metrics = compute_metrics(self.spec.task, records, self.items[0].options if self.items else ())
@@ -260,7 +260,7 @@ class Evaluator:
             "n_items": len(self.items),
             "n_scored": len(records),
             "mode": mode,
-            "model": model_name or self.assistant.llm.name,
+            "model": model_name,
             "llm": identity["llm"],
             "generation": identity["generation"] if mode == "generate" else None,
             "expert_requested": self.config.expert if self.spec.task == "vqa" else None,
