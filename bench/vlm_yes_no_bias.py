@@ -12,17 +12,17 @@ generalises. `--apply B FILE` scores another predictions file (e.g. the test set
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 from pathlib import Path
+
+from visual_med_alpaca.data.store import read_jsonl
 
 
 def yes_no_records(path: Path) -> list[tuple[float, bool]]:
     """(log-odds of yes, reference is yes) for the records decided by option log-likelihood."""
     rows = []
-    for line in Path(path).read_text().splitlines():
-        record = json.loads(line)
+    for record in read_jsonl(path):
         scores = record.get("option_logprobs")
         reference = str(record["reference"]).strip().lower()
         if scores and reference in ("yes", "no"):

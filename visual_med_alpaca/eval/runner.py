@@ -9,12 +9,12 @@ item order, so the files are the same as a one-at-a-time run's.
 from __future__ import annotations
 
 import contextlib
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+import itertools
 import json
 import platform
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -179,8 +179,7 @@ class Evaluator:
             return
         items = iter(todo)
         with ThreadPoolExecutor(concurrency, thread_name_prefix="vmed-eval") as pool:
-            window: deque = deque(pool.submit(self.predict, item, mode) for item in
-                                  (next(items) for _ in range(min(2 * concurrency, len(todo)))))
+            window = deque(pool.submit(self.predict, item, mode) for item in itertools.islice(items, 2 * concurrency))
             try:
                 while window:
                     record = window.popleft().result()
@@ -249,7 +248,7 @@ class Evaluator:
 
     # -- metrics ------------------------------------------------------------------------------------
     def write_metrics(self, out: Path, mode: str, identity: dict, seconds: float, new_items: int,
-                      model_name: str | None = None) -> dict[str, Any]:
+                      model_name: str) -> dict[str, Any]:
         wanted = {item.id for item in self.items}
         records = [r for r in read_predictions(out / PREDICTIONS) if r["id"] in wanted]
         metrics = compute_metrics(self.spec.task, records, self.items[0].options if self.items else ())
@@ -260,7 +259,7 @@ class Evaluator:
             "n_items": len(self.items),
             "n_scored": len(records),
             "mode": mode,
-            "model": model_name or self.assistant.llm.name,
+            "model": model_name,
             "llm": identity["llm"],
             "generation": identity["generation"] if mode == "generate" else None,
             "expert_requested": self.config.expert if self.spec.task == "vqa" else None,

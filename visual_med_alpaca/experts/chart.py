@@ -57,6 +57,11 @@ class TextBox:
         return self.y1 - self.y0
 
     @property
+    def turned(self) -> bool:
+        """Text printed turned a quarter (an axis title): a box much taller than wide."""
+        return self.h > 1.6 * (self.x1 - self.x0) and self.h > 15
+
+    @property
     def number(self) -> float | None:
         return parse_number(self.text)
 
@@ -379,7 +384,7 @@ class ChartExpert:
             under = sorted((b for b in words if b.cy > floor and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
                             and len(b.text.split()) <= 8 and not re.search(r"\.\s+[A-Z][a-z]", b.text)), key=lambda b: b.y0)
             return under[0].text if under else ""
-        tall = [b for b in words if b.h > 1.6 * (b.x1 - b.x0) and b.cx < min(rgb.shape[1] * 0.25, span[0]) and b.h > 15]
+        tall = [b for b in words if b.turned and b.cx < min(rgb.shape[1] * 0.25, span[0])]
         if tall:
             box = max(tall, key=lambda b: b.h)
             x0, x1 = max(0, int(box.x0) - 3), int(box.x1) + 4
@@ -1121,7 +1126,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     rows, missing = [], 0
     words = [b for b in upright_boxes if b.text not in legend_words]
     if kind == "hbar":  # rotated text left of horizontal bars is the category axis' title, not a label
-        words = [b for b in words if not (b.original.h > 1.6 * (b.original.x1 - b.original.x0) and b.original.h > 15)]
+        words = [b for b in words if not b.original.turned]
     typical = float(np.median([b.h for b in upright_boxes]))
     if kind == "bar":  # '2003 2004 2005' read as one box under three bars
         merged = [b for b in words if b.y0 >= baseline - 2 and len(b.text.split()) >= 2 and b.h <= 1.6 * typical]  # one line

@@ -421,10 +421,6 @@ class Engine:
         self.model = model
         self.server = server
 
-    @property
-    def parallel(self) -> int | None:
-        return self.server.parallel if self.server else None
-
     def close(self) -> None:
         self.model.close()
         if self.server is not None:

@@ -109,16 +109,18 @@ class Reply:
             "usage": self.usage(usage), EXTENSION: extension,
         }
 
+    def _chunk_head(self) -> dict[str, Any]:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model}
+
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, extension: bool = False) -> dict[str, Any]:
-        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+        body = {**self._chunk_head(),
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}]}
         if extension:
             body[EXTENSION] = self.extension
         return body
 
     def usage_chunk(self, usage: Usage) -> dict[str, Any]:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [], "usage": self.usage(usage)}
+        return {**self._chunk_head(), "choices": [], "usage": self.usage(usage)}
 
 
 def model_card(state: ServerState) -> dict[str, Any]:

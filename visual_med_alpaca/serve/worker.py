@@ -83,7 +83,7 @@ class GenerationWorker:
         self.concurrency = concurrency
         self.service_s: float | None = None  # moving average of one job's time, for admission decisions
         self._running: dict[int, float] = {}  # thread id -> when its job started
-        self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
+        self._jobs: queue.Queue[Job] = queue.Queue(maxsize=max_queue)
         self._stopping = threading.Event()
         self._threads = [threading.Thread(target=self._loop, name=f"vmed-generation-{i}", daemon=True)
                          for i in range(concurrency)]
@@ -145,17 +145,14 @@ class GenerationWorker:
                 job = self._jobs.get_nowait()
             except queue.Empty:
                 return
-            if job is not None:
-                job.cancelled.set()
-                job.emit("error", ShuttingDown("the server is shutting down"))
+            job.cancelled.set()
+            job.emit("error", ShuttingDown("the server is shutting down"))
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
                 job = self._jobs.get(timeout=0.2)
             except queue.Empty:
-                continue
-            if job is None:
                 continue
             if self._stopping.is_set():
                 job.emit("error", ShuttingDown("the server is shutting down"))

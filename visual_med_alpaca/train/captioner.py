@@ -197,14 +197,12 @@ def caption_metrics(predictions: list[str], references: list[str]) -> dict[str, 
 CAPTIONER_MIN_TRANSFORMERS = "5.24"
 
 
-def require_captioner_transformers(version: str | None = None) -> None:
+def require_captioner_transformers() -> None:
     """One clear error instead of a silently different training run on a transformers the captioner fails on."""
+    import transformers
     from packaging.version import Version
 
-    if version is None:
-        import transformers
-
-        version = transformers.__version__
+    version = transformers.__version__
     if Version(version) < Version(CAPTIONER_MIN_TRANSFORMERS):
         raise UserInputError(f"vmed train captioner needs transformers >= {CAPTIONER_MIN_TRANSFORMERS} (found {version}; "
                              f"its loss with padding differs on older releases): pip install -U transformers")

@@ -177,6 +177,11 @@ def _param_groups(params) -> list[dict]:
     return [g for g in groups if g["params"]]
 
 
+def total_steps(cfg: EngineConfig, n_batches: int) -> int:
+    """Optimizer steps of a run over a loader of n_batches micro-batches (max_steps, else the epochs' worth)."""
+    return cfg.max_steps or max(1, math.ceil(n_batches * cfg.num_train_epochs / cfg.gradient_accumulation_steps))
+
+
 def evaluate_loss(model, loader, compute_loss, accelerator, num_items: Callable | None = None) -> float:
     """Mean loss over loader: per item when num_items is given (compute_loss then returns a sum), else per batch."""
     import torch
@@ -244,8 +249,7 @@ def _train(model, train_loader, cfg: EngineConfig, *, compute_loss, params, eval
     if accelerator.gradient_state.sync_with_dataloader:
         raise ValueError("build the accelerator with engine.make_accelerator (accumulation groups run across epoch "
                          "ends, so syncing must not follow the data loader)")
-    out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(cfg.output_dir)  # made by train()
     groups = _param_groups(params if params is not None else model.parameters())
     params = [p for g in groups for p in g["params"]]
     if not params:
@@ -255,7 +259,7 @@ def _train(model, train_loader, cfg: EngineConfig, *, compute_loss, params, eval
 
     accum = cfg.gradient_accumulation_steps
     n_batches = len(train_loader)  # every step takes `accum` micro-batches, running on into the next epoch
-    total = cfg.max_steps or max(1, math.ceil(n_batches * cfg.num_train_epochs / accum))
+    total = total_steps(cfg, n_batches)
     warmup = cfg.warmup_steps or math.ceil(total * cfg.warmup_ratio)
     optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     scheduler = get_scheduler(cfg.lr_scheduler_type, optimizer, num_warmup_steps=warmup, num_training_steps=total)

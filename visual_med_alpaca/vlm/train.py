@@ -12,7 +12,6 @@ Multi-GPU: `accelerate launch --config_file configs/accelerate/fsdp.yaml -m visu
 from __future__ import annotations
 
 import json
-import math
 import random
 import resource
 import time
@@ -204,7 +203,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
     import torch
 
     from ..paths import data_dir
-    from ..train.engine import STATE_FILE, checkpoints, train
+    from ..train.engine import STATE_FILE, checkpoints, total_steps, train
     from .bundle import save_bundle
     from .encoders import FeatureCache
 
@@ -246,9 +245,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
         engine_cfg = _engine_config(cfg, stage, folder, bool(dev), resume)
         if engine_cfg.resume_from_checkpoint:
             step = json.loads((checkpoints(folder)[-1] / STATE_FILE).read_text())["step"]
-            accum = engine_cfg.gradient_accumulation_steps
-            batches = len(train_set) // stage.micro_batch_size or 1
-            total = stage.max_steps or max(1, math.ceil(batches * stage.epochs / accum))
+            total = total_steps(engine_cfg, len(train_set) // stage.micro_batch_size or 1)  # the loader drops a tail
             log(f"stage {stage.name}: resumed at step {step}/{total}")
         groups = [{"params": list(vlm.projector.parameters()),
                    "lr": stage.projector_learning_rate or stage.learning_rate}]
