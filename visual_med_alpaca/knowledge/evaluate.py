@@ -32,6 +32,11 @@ def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
+def _native_id(passage: Passage) -> str:
+    """The MedQuAD answer id judgements use (SOURCE_docid_SecN): the passage id without corpus and '#2'."""
+    return passage.id.split(":", 1)[-1].split("#")[0]
+
+
 @dataclass
 class Qrels:
     """Grades per question: by MedQuAD answer id (SOURCE_docid_SecN) and by answer text, for ids that moved."""
@@ -41,14 +46,14 @@ class Qrels:
 
     def grade(self, qid: str, passage: Passage) -> int:
         """1-4; an answer nobody judged counts as incorrect (1)."""
-        native = passage.id.split(":", 1)[-1].split("#")[0]
+        native = _native_id(passage)
         if native in self.by_id.get(qid, {}):
             return self.by_id[qid][native]
         return self.by_text.get(qid, {}).get(_norm(passage.text)[:300], 1)
 
     def correct_in(self, passages: Iterable[Passage]) -> dict[str, int]:
         """Per question, how many of its correct answers the index holds (the recall base of MAP)."""
-        keys = {p.id.split(":", 1)[-1].split("#")[0]: _norm(p.text)[:300] for p in passages}
+        keys = {_native_id(p): _norm(p.text)[:300] for p in passages}
         texts = set(keys.values())
         counts: dict[str, int] = {}
         for qid in self.by_id:
