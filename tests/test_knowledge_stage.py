@@ -79,7 +79,7 @@ def test_no_knowledge_and_no_index_answer_from_the_model_alone(index_dir, tiny_l
 
 
 def test_an_image_question_gets_passages_only_when_the_config_asks(index_dir, tiny_llama_dir):
-    question = "Does this chart show hair loss treatment with minoxidil?"
+    question = "What does this chart say about hair loss treatment with minoxidil?"  # open: no yes/no decline
     default = make(index_dir, tiny_llama_dir, mode="extractive").ask(question, EXAMPLES / "bar_chart.png")
     assert default.expert != "none" and default.prompt == build_prompt(question, default.expert_text)
     assert default.sources == [] and "Sources:" not in default.answer and default.knowledge_note is None
