@@ -103,6 +103,8 @@ def test_the_config_names_the_reranker():
     only = Reranker.from_config(KnowledgeConfig(reranker="rqe", rqe_weight=0.5, focus_bonus=0.3))
     assert (only.focus_bonus, only.type_bonus, only.rqe_weight) == (0.0, 0.0, 0.5)
     assert not Reranker.from_config(KnowledgeConfig(reranker="none")).active
+    keyword = Reranker.from_config(KnowledgeConfig(reranker="rules+rqe", method="bm25-question"))
+    assert keyword.rqe_weight == 0.0 and keyword.focus_bonus == KnowledgeConfig().focus_bonus  # no cosine: rules only
 
 
 def _rqe_xml(pairs) -> str:

@@ -71,8 +71,9 @@ class KnowledgeConfig(Strict):
     min_relevance: float = Field(0.45, ge=0.0, description="below this the answer says no source was found (cosine "
                                                            "similarity for dense methods, topic coverage for keyword ones)")
     reranker: Literal["rules", "rqe", "rules+rqe", "none"] = Field(
-        "rules", description="re-ranker of the retrieved candidates: rules (the hand-set bonuses below), rqe (the "
-                             "trained question-entailment model, knowledge/rqe.py), both, or none")
+        "rules+rqe", description="re-ranker of the retrieved candidates: rules (the hand-set bonuses below), rqe (the "
+                                 "trained question-entailment model, knowledge/rqe.py), both (the default: best on "
+                                 "the development set, docs/knowledge.md), or none")
     rqe_weight: float = Field(1.0, ge=0.0, description="RQE re-ranker: weight of P(entailment) added to the fused score")
     rqe_model: str | None = Field(None, description="RQE re-ranker model file (default: the one shipped in the package)")
     focus_bonus: float = Field(0.5, ge=0.0, description="re-ranker: weight of the topic being named in the question")

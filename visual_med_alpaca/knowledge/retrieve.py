@@ -42,6 +42,11 @@ def needs_dense(method: str) -> bool:
     return any(store == "dense" for store, _, _ in runs_of(method))
 
 
+def has_dense_question(method: str) -> bool:
+    """Does the method rank by the MiniLM cosine to MedQuAD's questions (the RQE re-ranker's cosine feature)?"""
+    return any((store, name) == ("dense", "question") for store, name, _ in runs_of(method))
+
+
 def runs_of(method: str) -> tuple[tuple[str, str, float], ...]:
     if method not in METHODS:
         raise UserInputError(f"unknown retrieval method '{method}'; known: {', '.join(METHODS)}")
@@ -114,10 +119,12 @@ class Reranker:
 
     @classmethod
     def from_config(cls, cfg) -> Reranker:
-        """The re-ranker a KnowledgeConfig names: `reranker` = rules | rqe | rules+rqe | none."""
+        """The re-ranker a KnowledgeConfig names: `reranker` = rules | rqe | rules+rqe | none. The RQE part reads
+        the dense-question cosine, so with a method that has no such run (keyword methods) it is left out."""
         rules = cfg.reranker in ("rules", "rules+rqe")
+        rqe = "rqe" in cfg.reranker and has_dense_question(cfg.method)
         return cls(cfg.focus_bonus if rules else 0.0, cfg.type_bonus if rules else 0.0, cfg.info_bonus if rules else 0.0,
-                   cfg.rerank_on_focus, cfg.rqe_weight if "rqe" in cfg.reranker else 0.0, cfg.rqe_model)
+                   cfg.rerank_on_focus, cfg.rqe_weight if rqe else 0.0, cfg.rqe_model)
 
     @property
     def active(self) -> bool:
@@ -240,7 +247,7 @@ class Retriever:
         self.method = method
         self.runs = runs_of(method)
         self.reranker = reranker or Reranker()
-        if self.reranker.rqe_weight and not any((store, name) == ("dense", "question") for store, name, _ in self.runs):
+        if self.reranker.rqe_weight and not has_dense_question(method):
             raise UserInputError(f"the RQE re-ranker reads the MiniLM cosine to MedQuAD's questions, which method "
                                  f"'{method}' does not compute; use one with a dense-question run (dense-question, "
                                  f"dense-fused, hybrid, hybrid-question, hybrid-all) or knowledge.reranker=rules")
