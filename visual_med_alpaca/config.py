@@ -61,6 +61,9 @@ class KnowledgeConfig(Strict):
     """The knowledge stage: retrieve trusted passages (MedQuAD by default), answer from them, cite them."""
 
     enabled: bool = Field(True, description="off: answer without retrieval (--no-knowledge)")
+    image_questions: bool = Field(False, description="retrieve passages (and cite them) for a question that comes "
+                                                     "with an image too; off by default: on VQA-RAD train-dev they "
+                                                     "did not help (docs/benchmarks.md, issue 16)")
     index: str = Field("medquad", description="an index name under the cache (vmed knowledge build --name) or a folder")
     method: str = Field("dense-question", description="retrieval method (knowledge/retrieve.py METHODS); the default "
                                                       "won on the development set (docs/knowledge.md)")
