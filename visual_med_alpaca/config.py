@@ -73,6 +73,12 @@ class KnowledgeConfig(Strict):
     top_k: int = Field(3, ge=1, le=20, description="sources listed (and passages given to the LLM in generative mode)")
     min_relevance: float = Field(0.45, ge=0.0, description="below this the answer says no source was found (cosine "
                                                            "similarity for dense methods, topic coverage for keyword ones)")
+    reranker: Literal["rules", "rqe", "rules+rqe", "none"] = Field(
+        "rules+rqe", description="re-ranker of the retrieved candidates: rules (the hand-set bonuses below), rqe (the "
+                                 "trained question-entailment model, knowledge/rqe.py), both (the default: best on "
+                                 "the development set, docs/knowledge.md), or none")
+    rqe_weight: float = Field(1.0, ge=0.0, description="RQE re-ranker: weight of P(entailment) added to the fused score")
+    rqe_model: str | None = Field(None, description="RQE re-ranker model file (default: the one shipped in the package)")
     focus_bonus: float = Field(0.5, ge=0.0, description="re-ranker: weight of the topic being named in the question")
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
     info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "
