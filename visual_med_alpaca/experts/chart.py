@@ -984,6 +984,17 @@ def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True
     return kept
 
 
+def _nearest_first(pairs: list[tuple[float, float, int, int]], boxes: list[TextBox]) -> dict[int, TextBox]:
+    """(distance, offset, bar index, box index) pairs -> bar index -> box: greedy, nearest first, each once."""
+    taken: dict[int, TextBox] = {}
+    used: set[int] = set()
+    for _, _, i, j in sorted(pairs):
+        if i not in taken and j not in used:
+            taken[i] = boxes[j]
+            used.add(j)
+    return taken
+
+
 def _hanging_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
     """Diverging bars (Pew: 'Oppose' left of the zero line, 'Favor' right of it), upright coordinates:
     segments of another colour that hang from the baseline under a bar, then segments hanging from those.
@@ -1011,28 +1022,16 @@ def _hanging_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Ba
     return found if len(found) >= 2 else []
 
 
-def _hanging_labels(hanging: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict[int, TextBox]:
-    """hanging segment index -> the number printed on it or just past its far end (nearest first, once)."""
-    pairs = []
-    for i, bar in enumerate(hanging):
-        for j, box in enumerate(boxes):
-            if id(box) in skip or parse_value(box.text) is None:
-                continue
-            tol = max(3.0, 0.2 * bar.width)
-            if not (bar.x0 - tol <= box.cx <= bar.x1 + tol) or box.cy < bar.y0 - 1:
-                continue
-            inside = box.cy <= bar.y1
-            gap = box.y0 - bar.y1
-            if not inside and gap > max(1.2 * box.h, 12):
-                continue
-            pairs.append((0.0 if inside else max(gap, 0.0) + 1.0, abs(box.cx - bar.cx), i, j))
-    taken: dict[int, TextBox] = {}
-    used: set[int] = set()
-    for _, _, i, j in sorted(pairs):
-        if i not in taken and j not in used:
-            taken[i] = boxes[j]
-            used.add(j)
-    return taken
+def _hanging_labels(hanging: list[Bar], boxes: list[TextBox], skip: set[int], baseline: float) -> dict[int, TextBox]:
+    """hanging segment index -> the number printed on it or just past its far end: `_value_labels` on the
+    picture mirrored about the baseline."""
+    def flip(item):
+        return replace(item, y0=2 * baseline - item.y1, y1=2 * baseline - item.y0)
+
+    mirrored = [flip(b) for b in boxes]
+    found = _value_labels([flip(b) for b in hanging], mirrored, {id(m) for m, b in zip(mirrored, boxes) if id(b) in skip})
+    original = {id(m): b for m, b in zip(mirrored, boxes)}
+    return {i: original[id(m)] for i, m in found.items()}
 
 
 def _value_labels(bars: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict[int, TextBox]:
@@ -1052,13 +1051,7 @@ def _value_labels(bars: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict
             if not inside and gap > max(1.2 * box.h, 12):
                 continue
             pairs.append((0.0 if inside else max(gap, 0.0) + 1.0, abs(box.cx - bar.cx), i, j))
-    taken: dict[int, TextBox] = {}
-    used: set[int] = set()
-    for _, _, i, j in sorted(pairs):
-        if i not in taken and j not in used:
-            taken[i] = boxes[j]
-            used.add(j)
-    return taken
+    return _nearest_first(pairs, boxes)
 
 
 def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
@@ -1158,7 +1151,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     upright_rects = [r.rotated(width) for r in rects] if kind == "hbar" else rects
     hanging = _hanging_bars(bars, upright_rects, baseline)
     ticks_and_labels = ticks | {id(b) for b in labels.values()}
-    hanging_labels = _hanging_labels(hanging, upright_boxes, ticks_and_labels)
+    hanging_labels = _hanging_labels(hanging, upright_boxes, ticks_and_labels, baseline)
     if not labels and axis is None:
         return None
     if len(labels) < 0.5 * len(bars) and axis is None:
