@@ -11,7 +11,10 @@ import torch; torch.set_num_threads(2); mark("import torch")
 import transformers; from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer; mark("import transformers")
 from visual_med_alpaca.llm.hf import resolve_model_source
 src = resolve_model_source("default"); AutoConfig.from_pretrained(src); mark("resolve source + config")
-tok = AutoTokenizer.from_pretrained(src); mark("tokenizer (33 MB tokenizer.json)")
+from visual_med_alpaca.llm.hf import load_tokenizer
+tok = load_tokenizer(src); mark("tokenizer: load_tokenizer (what the VLM and hf backends use)")
+old = AutoTokenizer.from_pretrained(src); mark("tokenizer: AutoTokenizer.from_pretrained (before; not on the load path)")
+assert all(tok(t)["input_ids"] == old(t)["input_ids"] for t in ("Is there a fracture?", "<image>\nQuestion: x\nAnswer:"))
 lm = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32); mark("model weights (incl. gemma3 module import)")
 from peft import PeftModel; mark("import peft")
 from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE

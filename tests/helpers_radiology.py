@@ -107,3 +107,18 @@ def build_tiny_git(path: Path, seed: int = 0) -> Path:
     GitForCausalLM(config).save_pretrained(path)
     GitProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(path)
     return path
+
+
+def oversized_dicom(rows: int, columns: int) -> bytes:
+    """A DICOM whose header claims `rows x columns` pixels (its pixel data is never decoded)."""
+    import io
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.Rows, ds.Columns = rows, columns
+    out = io.BytesIO()
+    ds.save_as(out)
+    return out.getvalue()
+

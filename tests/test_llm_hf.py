@@ -87,3 +87,79 @@ def test_missing_adapter_and_uncached_hub_id(tiny_llama_dir, tmp_path):
 def test_the_gguf_medical_adapter_is_refused_with_the_reason(tiny_llama_dir):
     with pytest.raises(UserInputError, match="GGUF LoRA for the embedded Gemma.*peft adapter folder"):
         load_language_model(LLMConfig(model=str(tiny_llama_dir), adapter="medical"))
+
+
+# -- load_tokenizer: the same tokenizer as AutoTokenizer, faster for a GemmaTokenizer folder ----------------------
+TOKENIZER_TEXTS = ["<image>\nQuestion: Is there a fracture?\nAnswer:", " yes", " no", "the  fish\t\tis\n\n  here?",
+                   "Ünïcödé — 日本語 🙂 café", "<bos><eos><pad> <mask>x", "   leading", "trailing   ", ""]
+
+
+def _tiny_gemma_tokenizer_dir(path):
+    from transformers import GemmaTokenizer
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3, "<mask>": 4}
+    vocab.update({c: 5 + i for i, c in enumerate("abcdefghijklmnopqrstuvwxyz▁?.:\n")})
+    vocab.update({"▁t": 40, "he": 41, "▁the": 42, "is": 43})
+    GemmaTokenizer(vocab=vocab, merges=[("▁", "t"), ("h", "e"), ("▁t", "he"), ("i", "s")]).save_pretrained(path)
+    return path
+
+
+def _same_tokenizer(a, b):
+    for text in TOKENIZER_TEXTS:
+        for kwargs in ({}, {"add_special_tokens": False}):
+            assert a(text, **kwargs)["input_ids"] == b(text, **kwargs)["input_ids"], text
+        ids = a(text)["input_ids"]
+        assert a.decode(ids, skip_special_tokens=True) == b.decode(ids, skip_special_tokens=True)
+    for attr in ("bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id", "padding_side", "all_special_ids"):
+        assert getattr(a, attr) == getattr(b, attr), attr
+    assert type(a) is type(b) and a.get_added_vocab() == b.get_added_vocab()
+
+
+def test_load_tokenizer_reads_a_gemma_tokenizer_json_directly(tmp_path, monkeypatch):
+    import transformers
+
+    from visual_med_alpaca.llm.hf import load_tokenizer
+
+    folder = _tiny_gemma_tokenizer_dir(tmp_path / "tok")
+    slow = transformers.AutoTokenizer.from_pretrained(folder)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("took the slow AutoTokenizer path")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", refuse)
+    _same_tokenizer(slow, load_tokenizer(str(folder)))
+
+
+def test_load_tokenizer_takes_the_ordinary_path_when_the_file_differs(tmp_path, monkeypatch):
+    """A tokenizer.json whose pipeline is not GemmaTokenizer's (here: another normalizer) is not read directly:
+    GemmaTokenizer rebuilds its own pipeline, so the direct read would give other ids."""
+    import json
+
+    import transformers
+
+    from visual_med_alpaca.llm.hf import load_tokenizer
+
+    folder = _tiny_gemma_tokenizer_dir(tmp_path / "tok")
+    data = json.loads((folder / "tokenizer.json").read_text())
+    data["normalizer"] = {"type": "Lowercase"}
+    (folder / "tokenizer.json").write_text(json.dumps(data))
+    calls = []
+    real = transformers.AutoTokenizer.from_pretrained
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: calls.append(a) or real(*a, **k))
+    tokenizer = load_tokenizer(str(folder))
+    assert calls and tokenizer("the fish")["input_ids"] == real(folder)("the fish")["input_ids"]
+
+
+def test_load_tokenizer_same_ids_on_the_shipped_gemma_3_tokenizer():
+    """The real 262k-word Gemma-3 tokenizer (the default model's, where this machine has converted it)."""
+    from pathlib import Path
+
+    from transformers import AutoTokenizer
+
+    from visual_med_alpaca.llm.hf import load_tokenizer
+
+    found = sorted((Path.home() / ".cache" / "visual_med_alpaca" / "hf-from-gguf").glob("gemma-3-270m*/tokenizer.json"))
+    if not found:
+        pytest.skip("the default model's HF folder has not been derived on this machine")
+    folder = found[0].parent
+    _same_tokenizer(AutoTokenizer.from_pretrained(folder), load_tokenizer(str(folder)))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_radiology import dicom_file
+from helpers_radiology import dicom_file, oversized_dicom
 
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.images import load_image
@@ -157,3 +157,24 @@ def test_nifti_bad_files(tmp_path):
         load_image(tmp_path / "bad.nii.gz")
     with pytest.raises(UserInputError, match="not a NIfTI"):
         load_image(_nifti("row_major.dconn.nii"))  # CIFTI-2, not a volume
+
+
+def test_dicom_pixel_limit_is_checked_from_the_header():
+    pytest.importorskip("pydicom")
+    from visual_med_alpaca.errors import ImageTooLarge
+    from visual_med_alpaca.images import load_image_bytes
+
+    with pytest.raises(ImageTooLarge, match=r"^the DICOM is too large \(3000x2000 = 6,000,000 pixels; the limit is 1,000,000\)"):
+        load_image_bytes(oversized_dicom(2000, 3000), max_pixels=1_000_000, label="the DICOM")
+    small = load_image_bytes(oversized_dicom(128, 128), max_pixels=1_000_000)
+    assert small.format == "dicom" and small.image.size == (128, 128)
+
+
+def test_dicom_pixel_limit_counts_every_frame():
+    pytest.importorskip("pydicom")
+    from visual_med_alpaca.errors import ImageTooLarge
+
+    path = dicom_file("emri_small.dcm")  # 10 frames of 64 x 64
+    with pytest.raises(ImageTooLarge, match="64x64 x 10 frames = 40,960 pixels"):
+        load_image(path, max_pixels=64 * 64 * 9)
+    assert load_image(path, max_pixels=64 * 64 * 10).format == "dicom"

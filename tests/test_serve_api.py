@@ -199,6 +199,16 @@ def test_bad_request_gets_openai_error(server, case):
         assert error["param"] == param
 
 
+def test_dicom_over_the_pixel_limit_is_413(server):
+    pytest.importorskip("pydicom")
+    from helpers_radiology import oversized_dicom
+
+    body = _chat(messages=image_message("q", data_url(oversized_dicom(1000, 1100), "application/dicom")))
+    response = httpx.post(server.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"})
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["message"].startswith("image_url is too large (1100x1000 = 1,100,000 pixels")
+
+
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": KEY}])
 def test_auth_required(server, headers):
     for method, path in (("POST", "/v1/chat/completions"), ("GET", "/v1/models")):

@@ -283,6 +283,24 @@ def test_two_stage_training_resumes_and_makes_a_loadable_bundle(tiny_llama_dir, 
     meta = json.loads((tmp_path / "run" / "vlm" / "vlm.json").read_text())
     assert meta["grid"] == 2 and "VQA-RAD train minus" in meta["trained_on"]["vqa"]
 
+    # A continuation (configs/vlm-cpu-continue.yaml): a new stage that starts from the finished stage's weights.
+    def cont(extra=""):
+        return load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-continue.yaml", {
+            "output_dir": str(tmp_path / f"cont{len(extra)}"), "language_model": str(tiny_llama_dir), "grid": 2,
+            "feature_cache": str(tmp_path / "cache"), "lora.target_modules": ["q_proj", "v_proj"], "threads": 2},
+            sets=[f"stages=[{{name: more, data: vqa, train_lm: true, max_steps: 1, batch_size: 4, micro_batch_size: 2, "
+                  f"learning_rate: 1.0e-12, limit: 8, init_from: {tmp_path / 'run' / 'instruct'}}}]", *extra.split()])
+
+    lines = []
+    train_vlm(cont(), log=lines.append)
+    assert any("more: starts from" in line for line in lines)
+    before, after = (torch.load(p / "weights.pt") for p in (tmp_path / "run" / "instruct", tmp_path / "cont0" / "more"))
+    assert before.keys() == after.keys()
+    for key in before:  # a 1e-12 learning rate: the step-0 weights were the finished stage's, not fresh ones
+        torch.testing.assert_close(after[key], before[key], atol=1e-6, rtol=0)
+    with pytest.raises(UserInputError, match="init_from: .* another model"):
+        train_vlm(cont("lora.r=4"), log=lambda line: None)
+
 
 def _ddp_worker(rank, world, lm_dir, init_file, out_dir):
     """One of two CPU processes (gloo): the tiny VLM wrapped in DDP, as accelerate wraps it, one backward of the
@@ -331,6 +349,8 @@ def test_recipes_validate():
     gpu = load_config(VLMTrainConfig, REPO / "configs" / "vlm-llava-med-gpu.yaml")
     assert [s.train_lm for s in cpu.stages] == [False, True] == [s.train_lm for s in gpu.stages]
     assert gpu.grid == 24 and gpu.mixed_precision == "bf16"
+    more = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-continue.yaml")
+    assert more.stages[0].init_from and more.stages[0].train_lm and more.lora == cpu.lora
 
 
 def test_caption_training_refuses_the_medpix_test_split(tmp_path):

@@ -10,6 +10,10 @@ class UserInputError(ValueError):
     """Input the user can fix: a missing file, an unknown model name, an empty question."""
 
 
+class ImageTooLarge(UserInputError):
+    """More pixels than allowed (checked from the header, before decoding): HTTP 413 in the API."""
+
+
 class BackendError(RuntimeError):
     """A model or server that could not do its job: unreachable endpoint, failed load."""
 

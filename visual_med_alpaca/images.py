@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from .errors import UserInputError
+from .errors import ImageTooLarge, UserInputError
 
 MAX_SIDE = 2048  # larger pictures are downscaled before any expert sees them
 
@@ -89,8 +89,9 @@ def is_nifti(path: Path) -> bool:
     return name.endswith(".nii") or name.endswith(".nii.gz")
 
 
-def load_image(path: str | Path) -> LoadedImage:
-    """Open a picture, DICOM or NIfTI file from disk, or explain clearly why it cannot be used."""
+def load_image(path: str | Path, max_pixels: int | None = None) -> LoadedImage:
+    """Open a picture, DICOM or NIfTI file from disk, or explain clearly why it cannot be used.
+    `max_pixels` (width x height; all frames of a DICOM) is checked from the header before any pixel is decoded."""
     path = Path(path).expanduser()
     if not path.exists():
         raise UserInputError(f"image not found: {path}")
@@ -98,17 +99,16 @@ def load_image(path: str | Path) -> LoadedImage:
         raise UserInputError(f"{path} is a directory, not an image file")
     if path.stat().st_size == 0:
         raise UserInputError(f"image file is empty (0 bytes): {path}")
-    if is_dicom(path) or is_nifti(path):  # medical formats decode in medical_images (lazy: pydicom, nibabel)
+    kind = "dicom" if is_dicom(path) else "nifti" if is_nifti(path) else None
+    if kind is not None:  # medical formats decode in medical_images (lazy: pydicom, nibabel)
         from . import medical_images
 
-        kind = "dicom" if is_dicom(path) else "nifti"
-        image, facts, notes = (medical_images.read_dicom if kind == "dicom" else medical_images.read_nifti)(path)
+        if kind == "dicom":
+            image, facts, notes = medical_images.read_dicom(path, max_pixels or 2 * Image.MAX_IMAGE_PIXELS)
+        else:
+            image, facts, notes = medical_images.read_nifti(path)
         return LoadedImage(limit_size(image, notes), source=str(path), format=kind, facts=facts, notes=notes)
-    return _decode_picture(path, str(path), str(path))
-
-
-class ImageTooLarge(UserInputError):
-    """More pixels than allowed (checked from the header, before decoding): HTTP 413 in the API."""
+    return _decode_picture(path, str(path), str(path), max_pixels)
 
 
 def load_image_bytes(data: bytes, max_pixels: int | None = None, label: str = "the image") -> LoadedImage:
@@ -123,9 +123,9 @@ def load_image_bytes(data: bytes, max_pixels: int | None = None, label: str = "t
             handle.write(data)
             handle.flush()
             try:
-                loaded = load_image(handle.name)
+                loaded = load_image(handle.name, max_pixels)
             except UserInputError as exc:
-                raise UserInputError(str(exc).replace(handle.name, label)) from None
+                raise type(exc)(str(exc).replace(handle.name, label)) from None
         loaded.source = "<memory>"
         return loaded
     import io

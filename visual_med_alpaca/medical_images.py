@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .errors import UserInputError
+from .errors import ImageTooLarge, UserInputError
 
 MODALITY_NAMES = {
     "CT": "CT", "MR": "MRI", "CR": "X-ray", "DX": "X-ray", "DR": "X-ray", "RG": "X-ray", "PX": "X-ray (panoramic)",
@@ -229,9 +229,10 @@ def _dicom_pixels(ds: Any, path: Path, notes: list[str]) -> Image.Image:
     return Image.fromarray(grey, "L").convert("RGB")
 
 
-def read_dicom(path: Path) -> tuple[Image.Image, dict[str, Any], list[str]]:
+def read_dicom(path: Path, max_pixels: int) -> tuple[Image.Image, dict[str, Any], list[str]]:
     """A DICOM file -> (its (middle) frame as 8-bit RGB, allow-listed header facts, notes); images.load_image
-    wraps it like every other picture."""
+    wraps it like every other picture. More than `max_pixels` (rows x columns x frames, from the header) is
+    refused before the pixel data is decoded: pydicom decodes every frame at once."""
     try:
         import pydicom
         from pydicom.errors import InvalidDicomError
@@ -252,6 +253,11 @@ def read_dicom(path: Path) -> tuple[Image.Image, dict[str, Any], list[str]]:
         if not has_pixels:
             raise UserInputError(f"{path}: this DICOM file has no pixel data (e.g. a report or a plan), "
                                  "so there is no image to describe")
+        rows, columns = int(_number(_get(ds, "Rows")) or 0), int(_number(_get(ds, "Columns")) or 0)
+        frames = max(1, int(_number(_get(ds, "NumberOfFrames")) or 1))
+        if rows * columns * frames > max_pixels:
+            raise ImageTooLarge(f"{path} is too large ({columns}x{rows}" + (f" x {frames} frames" if frames > 1 else "")
+                                + f" = {rows * columns * frames:,} pixels; the limit is {max_pixels:,})")
         if getattr(ds, "file_meta", None) is None or "TransferSyntaxUID" not in ds.file_meta:
             from pydicom.uid import ImplicitVRLittleEndian
 

@@ -55,6 +55,55 @@ def quantization_config(mode: str):
     )
 
 
+# Files AutoTokenizer.from_pretrained would read beside tokenizer.json / tokenizer_config.json: a folder holding
+# any of them takes the ordinary path. The two config keys are from_pretrained's own bookkeeping.
+_TOKENIZER_EXTRAS = ("special_tokens_map.json", "added_tokens.json", "chat_template.jinja", "chat_template.json",
+                     "tokenizer.model", "additional_chat_templates")
+_TOKENIZER_BOOKKEEPING = ("backend", "tokenizer_class", "is_local", "local_files_only")
+
+
+def load_tokenizer(source: str):
+    """AutoTokenizer.from_pretrained(source), the same tokenizer, loaded ~2.5x faster where it can be.
+
+    transformers 5 builds a GemmaTokenizer (Gemma-3's 262k vocabulary, 515k merges) by parsing its 33 MB
+    tokenizer.json in Python and rebuilding the BPE from the lists (~5 s on 2 cores). When the file's pipeline
+    (normalizer, pre-tokenizer, decoder, BPE settings) is the one GemmaTokenizer builds, the Rust loader reads the
+    file directly (~1.6 s) into the same class: same ids, same special tokens, same padding side."""
+    folder = Path(source)
+    tokenizer = _gemma_from_file(folder) if folder.is_dir() else None
+    if tokenizer is None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    return tokenizer
+
+
+def _gemma_from_file(folder: Path):
+    import json
+
+    config_file, file = folder / "tokenizer_config.json", folder / "tokenizer.json"
+    if not (config_file.is_file() and file.is_file()) or any((folder / n).exists() for n in _TOKENIZER_EXTRAS):
+        return None
+    settings = json.loads(config_file.read_text(encoding="utf-8"))
+    if settings.get("tokenizer_class") != "GemmaTokenizer" or "added_tokens_decoder" in settings:
+        return None
+    from transformers import GemmaTokenizer
+
+    kwargs = {k: v for k, v in settings.items() if k not in _TOKENIZER_BOOKKEEPING}
+    tokenizer = GemmaTokenizer(tokenizer_file=str(file), name_or_path=str(folder), **kwargs)
+    reference = GemmaTokenizer(**{k: v for k, v in kwargs.items() if k.endswith("_token")}).backend_tokenizer
+    loaded = tokenizer.backend_tokenizer
+
+    def bpe(model):
+        names = ("fuse_unk", "byte_fallback", "dropout", "unk_token", "continuing_subword_prefix",
+                 "end_of_word_suffix", "ignore_merges")
+        return type(model).__name__, [getattr(model, n, None) for n in names]
+
+    same = all(str(getattr(loaded, part)) == str(getattr(reference, part))
+               for part in ("normalizer", "pre_tokenizer", "decoder")) and bpe(loaded.model) == bpe(reference.model)
+    return tokenizer if same else None
+
+
 def gguf_as_hf_folder(gguf_path: Path) -> Path:
     """Dequantize a GGUF once into a cached safetensors folder (60 s once, then ~3 s per load)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -109,7 +158,7 @@ class HFModel:
     @classmethod
     def from_config(cls, config: LLMConfig) -> HFModel:
         torch = _torch()
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         source = resolve_model_source(config.model)
         adapter = adapter_folder(config.adapter)  # checked before minutes of weight loading, not after
@@ -121,7 +170,7 @@ class HFModel:
         if config.device_map or quant is not None:
             kwargs["device_map"] = config.device_map or "auto"
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source)
+            tokenizer = load_tokenizer(source)
             model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
         except OSError as exc:
             raise UserInputError(

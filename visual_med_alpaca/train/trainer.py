@@ -18,13 +18,13 @@ from .config import TrainConfig
 
 def load_model_and_tokenizer(cfg: TrainConfig):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    from ..llm.hf import quantization_config, resolve_model_source
+    from ..llm.hf import load_tokenizer, quantization_config, resolve_model_source
 
     source = resolve_model_source(cfg.model)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = load_tokenizer(source)
         kwargs = {"dtype": getattr(torch, cfg.dtype)}
         quant = quantization_config(cfg.quantization)
         if quant is not None:

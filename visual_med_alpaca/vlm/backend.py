@@ -107,9 +107,9 @@ class VLMBackend(_ImageModel):
         meta = read_meta(folder)
         _set_threads(config)
         import torch
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoConfig, AutoModelForCausalLM
 
-        from ..llm.hf import resolve_model_source
+        from ..llm.hf import load_tokenizer, resolve_model_source
         from .encoders import load_encoder
 
         if config.adapter not in (None, "none"):
@@ -120,7 +120,7 @@ class VLMBackend(_ImageModel):
         if encoder.channels != meta["encoder_channels"]:
             raise UserInputError(f"the VLM in {folder} was trained on {meta['encoder_channels']}-channel features but "
                                  f"the encoder '{meta['encoder']}' gives {encoder.channels}: mismatched projector")
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = load_tokenizer(source)
         lm = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
         if (folder / ADAPTER).is_dir():
             from peft import PeftModel

@@ -41,6 +41,8 @@ class StageConfig(Strict):
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
     max_answer_tokens: int = Field(48, ge=1, description="longer answers/captions are cut (CPU time)")
     limit: int | None = Field(None, ge=1, description="first N training (and dev) examples only: smoke runs")
+    init_from: str | None = Field(None, description="start from a finished stage's or checkpoint's weights.pt "
+                                  "(projector + LoRA): a continuation with its own schedule; AdamW starts afresh")
 
     @model_validator(mode="after")
     def _check(self):
@@ -81,14 +83,14 @@ def _peak_rss_mb() -> float:
 def build_model(cfg: VLMTrainConfig):
     """Frozen language model (+ LoRA modules when a stage trains it) and a fresh projector."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    from ..llm.hf import resolve_model_source
+    from ..llm.hf import load_tokenizer, resolve_model_source
     from .encoders import load_encoder
     from .model import Projector, VisionLanguageModel
 
     source = resolve_model_source(cfg.language_model)
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer = load_tokenizer(source)
     lm = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, cfg.dtype))
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -130,6 +132,24 @@ def _load_trainable(vlm, state: dict) -> None:
     for key, value in state.items():
         if key.startswith("lm."):
             params[key[3:]].data.copy_(value)
+
+
+def _init_state(vlm, path: str) -> dict:
+    """A weights.pt to start a stage from, checked against this model (same projector and LoRA tensors)."""
+    import torch
+
+    file = Path(path)
+    file = file / WEIGHTS if file.is_dir() else file
+    if not file.is_file():
+        raise UserInputError(f"init_from: {file} not found (a finished stage's or a checkpoint's {WEIGHTS})")
+    state = torch.load(file, map_location="cpu")
+    mine = _trainable_state(vlm)
+    wrong = sorted(k for k in set(state) | set(mine) if k not in state or k not in mine
+                   or tuple(state[k].shape) != tuple(mine[k].shape))
+    if wrong:
+        raise UserInputError(f"init_from: {file} was trained for another model ({len(wrong)} tensors differ, "
+                             f"e.g. {wrong[0]}): same encoder, language model, grid and LoRA settings needed")
+    return state
 
 
 def _examples(cfg: VLMTrainConfig, stage: StageConfig, root: Path):
@@ -241,6 +261,9 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
             history[stage.name] = result["history"]
             log(f"stage {stage.name}: already done ({result['steps']} steps)")
             continue
+        if stage.init_from:  # a resumed run then overwrites these with its checkpoint's weights
+            _load_trainable(vlm, _init_state(vlm, stage.init_from))
+            log(f"stage {stage.name}: starts from {stage.init_from}")
         _set_trainable(vlm, stage.train_lm)
         engine_cfg = _engine_config(cfg, stage, folder, bool(dev), resume)
         if engine_cfg.resume_from_checkpoint:
@@ -259,7 +282,6 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
                     num_items=lambda batch: batch["answer_tokens"],
                     save_model=lambda folder: torch.save(_trainable_state(vlm), folder / WEIGHTS),
                     tracker_config={"stage": stage.name}, progress=progress, desc=f"stage {stage.name}")
-        vlm.train()
         result = {"steps": run.steps, "epochs_seen": round(run.epochs_seen, 3), "examples": len(train_set),
                   "dev_examples": len(dev), "tokens": run.tokens, "padding_waste": round(run.padding_waste, 3),
                   "train_seconds": round(run.seconds, 1), "tokens_per_s": round(run.tokens_per_s, 1),

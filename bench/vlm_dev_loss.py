@@ -1,0 +1,56 @@
+"""Dev loss of trained VLM weights: nats per answer token on the recipe's dev set (held-out VQA-RAD *train*
+images, the same examples, prompt, answer cut and loss as the training engine's eval), so runs can be compared
+at any step, e.g. the shipped step-60 weights against a continuation.
+
+    PYTHONPATH=. python bench/vlm_dev_loss.py configs/vlm-cpu-continue.yaml WEIGHTS.pt [WEIGHTS.pt ...]
+
+WEIGHTS: a stage's or checkpoint's weights.pt (projector + LoRA, fp32) from `vmed train vlm`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from visual_med_alpaca.config import load_config
+from visual_med_alpaca.vlm.train import VLMTrainConfig
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("config", type=Path)
+    ap.add_argument("weights", type=Path, nargs="+")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    import torch
+
+    from visual_med_alpaca.paths import data_dir
+    from visual_med_alpaca.vlm.encoders import FeatureCache
+    from visual_med_alpaca.vlm.train import _Examples, _examples, _init_state, _load_trainable, _loader, build_model
+
+    torch.set_num_threads(args.threads)
+    cfg = load_config(VLMTrainConfig, args.config)
+    stage = next(s for s in cfg.stages if s.data == "vqa")
+    _, dev = _examples(cfg, stage, data_dir(cfg.data_dir, "vqa_rad", "medpix2"))
+    cache = FeatureCache(Path(cfg.feature_cache or Path(cfg.output_dir).parent / "feature-cache"), cfg.encoder)
+    cache.fill([e.image for e in dev])
+    vlm, _ = build_model(cfg)
+    vlm.eval()
+    loader = _loader(dev, _Examples(vlm, cache, stage), stage.micro_batch_size, False)
+    for weights in args.weights:
+        _load_trainable(vlm, _init_state(vlm, str(weights)))
+        started, total, items = time.perf_counter(), 0.0, 0
+        with torch.no_grad():
+            for batch in loader:
+                examples = batch["examples"]
+                total += float(vlm(batch["features"], [e.prompt for e in examples], [e.answer for e in examples],
+                                   stage.max_answer_tokens)[0])
+                items += batch["answer_tokens"]
+        print(f"{weights}: dev loss {total / items:.4f} nats/answer token ({len(dev)} examples, {items} answer "
+              f"tokens, {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
