@@ -2,6 +2,7 @@
 
   python bench/bench_liveqa.py --split dev    --methods bm25-answer,bm25-question,...   # choose here
   python bench/bench_liveqa.py --split liveqa --methods hybrid --focus-bonus 0.3 ...   # report only
+  (--rqe-weight W adds W x the trained question-entailment probability: knowledge/rqe.py)
 
 LiveQA: the 104 test questions (subject + message, as users wrote them) against the MedQuAD index, scored on
 the top answer: avgScore = mean(grade - 1) over all 104 (0-3; grades 1-4 from the 2,479 judged answers; an
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--focus-bonus", type=float, default=0.0)
     parser.add_argument("--type-bonus", type=float, default=0.0)
     parser.add_argument("--info-bonus", type=float, default=0.0)
+    parser.add_argument("--rqe-weight", type=float, default=0.0, help="+ this x the trained RQE model's probability")
     parser.add_argument("--rerank-on-focus", action="store_true", help="re-ranker reads the question's focus sentences")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=int, default=2)
@@ -97,7 +99,7 @@ def main() -> None:
     index = open_index(args.index, need_dense=any(needs_dense(m) for m in methods))
     passages = all_passages(index)
     questions = evaluate.liveqa_questions(root)
-    reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus)
+    reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 

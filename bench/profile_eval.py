@@ -112,8 +112,9 @@ def main() -> None:
         fit = pipeline.fit_to_context
 
         def counting_fit(llm, prompt, settings):
-            prompt_tokens.append(llm.count_tokens(prompt) or 0)
-            return fit(llm, prompt, settings)
+            fitted, used = fit(llm, prompt, settings)
+            prompt_tokens.append(used or 0)
+            return fitted, used
 
         pipeline.fit_to_context = counting_fit
         sampler = threading.Thread(target=sample, daemon=True)

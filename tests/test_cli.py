@@ -45,7 +45,7 @@ def test_help_lists_every_command_of_every_concern():
         ("export",): {"merge", "gguf-lora"},
         ("eval",): {"vqa-rad", "pathvqa", "slake", "pubmedqa", "mediqa-rqe", "mediqa-qa", "report", "judge", "charts"},
         ("data",): {"collect", "synthesize", "filter", "review", "balance", "export", "make-charts", "caption-instruct"},
-        ("knowledge",): {"build", "search", "info"},
+        ("knowledge",): {"build", "search", "info", "train-rqe"},
         ("engine",): {"build", "where"},
     }
     for group, commands in expected.items():

@@ -82,6 +82,11 @@ def test_vqa_rad_five_items_resume_after_interruption(tiny_llama_dir, tmp_path):
     changed = _config(tiny_llama_dir, tmp_path, expert="none")
     with pytest.raises(UserInputError, match="different setup"):
         Evaluator(changed, Assistant(changed.assistant), progress=False).run()
+    same = _config(tiny_llama_dir, tmp_path)  # the knowledge stage shapes prompts too
+    passages = same.model_copy(update={"assistant": same.assistant.model_copy(
+        update={"knowledge": same.assistant.knowledge.model_copy(update={"image_questions": True})})})
+    with pytest.raises(UserInputError, match=r"different setup \(knowledge changed\)"):
+        Evaluator(passages, Assistant(passages.assistant), progress=False).run()
 
 
 def test_an_image_is_described_once_per_run_with_the_same_predictions(tiny_llama_dir, tmp_path, monkeypatch):

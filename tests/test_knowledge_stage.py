@@ -78,16 +78,23 @@ def test_no_knowledge_and_no_index_answer_from_the_model_alone(index_dir, tiny_l
     assert "vmed knowledge build" in missing.knowledge_note
 
 
-def test_with_an_image_the_passages_join_the_expert_text(index_dir, tiny_llama_dir):
-    assistant = make(index_dir, tiny_llama_dir, mode="extractive")
-    answer = assistant.ask("Does this chart show hair loss treatment with minoxidil?", EXAMPLES / "bar_chart.png")
-    assert answer.expert != "none" and answer.prompt.startswith(build_prompt("x", "y")[:60])
-    assert f"### Input:\n{answer.expert_text}\n\nSource [1]" in answer.prompt
+def test_an_image_question_gets_passages_only_when_the_config_asks(index_dir, tiny_llama_dir):
+    question = "What does this chart say about hair loss treatment with minoxidil?"  # open: no yes/no decline
+    default = make(index_dir, tiny_llama_dir, mode="extractive").ask(question, EXAMPLES / "bar_chart.png")
+    assert default.expert != "none" and default.prompt == build_prompt(question, default.expert_text)
+    assert default.sources == [] and "Sources:" not in default.answer and default.knowledge_note is None
+    assert "retrieve_s" not in default.timings  # not even retrieved
+    asked = make(index_dir, tiny_llama_dir, mode="extractive", image_questions=True).ask(question, EXAMPLES / "bar_chart.png")
+    assert asked.prompt.startswith(build_prompt("x", "y")[:60]) and asked.sources
+    assert f"### Input:\n{asked.expert_text}\n\nSource [1]" in asked.prompt
+    forced = make(index_dir, tiny_llama_dir, mode="extractive").ask(question, EXAMPLES / "bar_chart.png", knowledge=True)
+    assert forced.prompt == asked.prompt  # an explicit knowledge=True still retrieves
 
 
 def test_a_declined_image_question_cites_nothing(index_dir, tiny_llama_dir):
     """Nothing examined the image for hair loss, so the answer says so and cites no passage it did not use."""
-    answer = make(index_dir, tiny_llama_dir, mode="extractive").ask("Is there hair loss?", EXAMPLES / "ct_slice.png")
+    answer = make(index_dir, tiny_llama_dir, mode="extractive", image_questions=True).ask("Is there hair loss?",
+                                                                                        EXAMPLES / "ct_slice.png")
     assert "nothing in this system examined the image" in answer.answer
     assert answer.sources == [] and "Sources:" not in answer.answer
 

@@ -78,6 +78,71 @@ def test_engine_args_come_after_the_ones_set_here(tmp_path, gemma_gguf):
     assert argv[-4:] == ["-t", "1", "--poll", "0"] and argv.index("-t") < len(argv) - 4
 
 
+# -- requantized weights (engine.weights) -----------------------------------------------------------
+def _fake_quantize(calls: list, code: int = 0):
+    def quantize(source: bytes, out: bytes, params) -> int:
+        calls.append((source.decode(), out.decode(), params.ftype, params.allow_requantize))
+        if code == 0:
+            with open(out, "wb") as handle:
+                handle.write(b"GGUF" + bytes(2048))
+        return code
+    return quantize
+
+
+def test_requantized_is_made_once_checked_and_redone_when_the_source_changes(tmp_path, monkeypatch):
+    import llama_cpp
+
+    from visual_med_alpaca.llm.engine import requantized
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF" + bytes(4096))
+    calls: list = []
+    monkeypatch.setattr(llama_cpp, "llama_model_quantize", _fake_quantize(calls))
+    made = requantized(model, "Q4_0")
+    assert made.name == "model.q4_0.gguf" and made.read_bytes().startswith(b"GGUF")
+    assert calls == [(str(model), str(made) + ".partial", 2, True)] and not list(made.parent.glob("*.partial"))
+    assert requantized(model, "Q4_0") == made and len(calls) == 1  # reused, not made again
+    assert requantized(model, "Q8_0").name == "model.q8_0.gguf" and calls[-1][2] == 7
+    os.utime(model, ns=(1, 1))  # a changed source is requantized
+    requantized(model, "Q4_0")
+    assert len(calls) == 3
+    made.write_bytes(b"")  # a damaged result is made again
+    requantized(model, "Q4_0")
+    assert len(calls) == 4 and made.read_bytes().startswith(b"GGUF")
+    monkeypatch.setattr(llama_cpp, "llama_model_quantize", _fake_quantize(calls, code=1))
+    os.utime(model, ns=(2, 2))
+    with pytest.raises(BackendError, match="requantizing model.gguf to Q4_0 failed"):
+        requantized(model, "Q4_0")
+    assert not list(made.parent.glob("*.partial"))
+
+
+def test_requantized_bad_input_is_one_error(tmp_path, monkeypatch):
+    from visual_med_alpaca.llm.engine import requantized
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    text = tmp_path / "notes.gguf"
+    text.write_text("not a model " * 200)
+    with pytest.raises(UserInputError, match="not a GGUF file"):
+        requantized(text, "Q4_0")
+    with pytest.raises(UserInputError, match="not found"):
+        requantized(tmp_path / "missing.gguf", "Q8_0")
+    with pytest.raises(UserInputError, match="unknown engine weights 'Q5_1'"):
+        requantized(text, "Q5_1")
+
+
+def test_engine_weights_start_the_engine_and_scorer_on_the_requantized_file(tmp_path, monkeypatch, gemma_gguf):
+    import visual_med_alpaca.llm.engine as engine_module
+
+    made = tmp_path / "gemma.q4_0.gguf"
+    monkeypatch.setattr(engine_module, "requantized", lambda model, weights, threads=None: made)
+    config = EngineConfig(kind="llama-server", binary=str(_fake_binary(tmp_path)), weights="Q4_0")
+    with pytest.raises(BackendError, match="failed to start"):
+        open_engine(config, LLM)
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[argv.index("-m") + 1] == str(made)
+
+
 # -- with the binary -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def engine(llama_server_binary, gemma_gguf):

@@ -15,7 +15,7 @@ import pytest
 from conftest import EXAMPLES, REPO, free_port, wait_for_http
 from helpers_serve import GatedLLM, ThreadServer, data_url, wait_until
 
-from visual_med_alpaca.config import AssistantConfig, GenerationSettings, LLMConfig
+from visual_med_alpaca.config import AssistantConfig, GenerationSettings, KnowledgeConfig, LLMConfig
 from visual_med_alpaca.images import load_image
 from visual_med_alpaca.pipeline import Assistant
 from visual_med_alpaca.prompts import RESEARCH_NOTICE, build_prompt
@@ -346,3 +346,38 @@ def test_cli_bad_input_is_one_line(args, message):
                           text=True, timeout=120)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+class CountingLLM(GatedLLM):
+    """The tiny model, open gate, recording every text it is asked to count."""
+
+    def __init__(self, llm):
+        super().__init__(llm)
+        self.gate.set()
+        self.counted: list[str] = []
+
+    def count_tokens(self, text: str):
+        self.counted.append(text)
+        return self.llm.count_tokens(text)
+
+
+def test_usage_counts_prompt_and_answer_once(tiny_llm):
+    # With a batching engine each count is an HTTP call (/tokenize): the pipeline's counts are reused.
+    counting = CountingLLM(tiny_llm)
+    assert counting.context_length  # so the pipeline counts the prompt when it fits it to the context
+    assistant = Assistant(tiny_assistant(tiny_llm).config.model_copy(
+        update={"knowledge": KnowledgeConfig(enabled=False)}), llm=counting)
+    with ThreadServer(create_app(ServeConfig(), assistant)) as srv:
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=30)
+        for question in ("What is aspirin?", "What treats hair loss?"):
+            counting.counted.clear()
+            reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}],
+                                                   max_tokens=6)
+            answer = reply.choices[0].message.content
+            prompt = reply.model_extra["x_visual_med_alpaca"]["prompt"]
+            assert prompt in counting.counted and counting.counted.count(prompt) == 1
+            assert answer and counting.counted.count(answer) == 1
+            assert len([text for text in counting.counted if text not in (prompt, answer, "")]) == 0
+            assert reply.usage.prompt_tokens == tiny_llm.count_tokens(prompt)
+            assert reply.usage.completion_tokens == tiny_llm.count_tokens(answer) - tiny_llm.count_tokens("")
+        assert counting.counted.count("") == 0  # the special tokens were counted once, on the first request

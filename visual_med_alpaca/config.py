@@ -61,6 +61,9 @@ class KnowledgeConfig(Strict):
     """The knowledge stage: retrieve trusted passages (MedQuAD by default), answer from them, cite them."""
 
     enabled: bool = Field(True, description="off: answer without retrieval (--no-knowledge)")
+    image_questions: bool = Field(False, description="retrieve passages (and cite them) for a question that comes "
+                                                     "with an image too; off by default: on VQA-RAD train-dev they "
+                                                     "did not help (docs/benchmarks.md, issue 16)")
     index: str = Field("medquad", description="an index name under the cache (vmed knowledge build --name) or a folder")
     method: str = Field("dense-question", description="retrieval method (knowledge/retrieve.py METHODS); the default "
                                                       "won on the development set (docs/knowledge.md)")
@@ -70,6 +73,12 @@ class KnowledgeConfig(Strict):
     top_k: int = Field(3, ge=1, le=20, description="sources listed (and passages given to the LLM in generative mode)")
     min_relevance: float = Field(0.45, ge=0.0, description="below this the answer says no source was found (cosine "
                                                            "similarity for dense methods, topic coverage for keyword ones)")
+    reranker: Literal["rules", "rqe", "rules+rqe", "none"] = Field(
+        "rules+rqe", description="re-ranker of the retrieved candidates: rules (the hand-set bonuses below), rqe (the "
+                                 "trained question-entailment model, knowledge/rqe.py), both (the default: best on "
+                                 "the development set, docs/knowledge.md), or none")
+    rqe_weight: float = Field(1.0, ge=0.0, description="RQE re-ranker: weight of P(entailment) added to the fused score")
+    rqe_model: str | None = Field(None, description="RQE re-ranker model file (default: the one shipped in the package)")
     focus_bonus: float = Field(0.5, ge=0.0, description="re-ranker: weight of the topic being named in the question")
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
     info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "

@@ -68,8 +68,12 @@ class AnswerStream:
 
     def __init__(self, llm: LanguageModel | None, prompt: str, description: Description, settings: GenerationSettings,
                  started: float, prefix: str | None = None, fixed: str | None = None,
-                 consultation: Consultation | None = None, option_logprobs: dict[str, float] | None = None):
+                 consultation: Consultation | None = None, option_logprobs: dict[str, float] | None = None,
+                 prompt_tokens: int | None = None):
         self.prompt = prompt
+        self.prompt_tokens = prompt_tokens  # counted once, when the prompt was fitted to the context (None: not counted)
+        self.answer_text = ""  # the answer without the sources footer, once streamed
+        self.answer_tokens: int | None = None  # count_tokens of answer_text, taken once (None: no model counted it)
         self.option_logprobs = option_logprobs
         self.description = description
         self.consultation = consultation
@@ -114,6 +118,9 @@ class AnswerStream:
         timings["generate_s"] = time.perf_counter() - generate_start
         timings["total_s"] = time.perf_counter() - self._started
         tokens = llm.count_tokens(answer) if answer and llm is not None else 0
+        self.answer_text = answer
+        if llm is not None:
+            self.answer_tokens = tokens
         if tokens:
             timings["answer_tokens"] = tokens
         if llm is None:
@@ -240,7 +247,8 @@ class Assistant:
                settings: GenerationSettings | None = None, knowledge: bool | None = None) -> AnswerStream:
         """Describe the image, consult the knowledge stage, build the prompt and return a stream of the answer.
 
-        `knowledge` (default: the config's `knowledge.enabled`) turns retrieval on or off for this question.
+        `knowledge` (default: the config's `knowledge.enabled`, and for a question with an image
+        `knowledge.image_questions` too) turns retrieval on or off for this question.
         Without an image, an extractive answer or a "no source found" answer needs no language model."""
         started = time.perf_counter()
         question = validate_question(question)
@@ -250,6 +258,8 @@ class Assistant:
         wanted = cfg.enabled if knowledge is None else knowledge
         if wanted and knowledge is None and self._vision_language():
             wanted = False  # a VLM's prompt carries no passages: retrieving and citing them would mislead
+        if wanted and knowledge is None and loaded is not None and not cfg.image_questions:
+            wanted = False  # the question is about the image: no general passages unless the config asks for them
         consultation = self.knowledge.consult(question) if wanted else None
         if consultation is not None and loaded is None and not consultation.skipped:
             fixed = None
@@ -290,7 +300,7 @@ class Assistant:
             prompt = make_prompt(context_text(passages, cfg.context_words, description.text) if passages
                                  else description.text)
             try:
-                settings = fit_to_context(model, prompt, settings)
+                settings, prompt_tokens = fit_to_context(model, prompt, settings)
                 break
             except UserInputError:
                 if not passages:
@@ -312,7 +322,8 @@ class Assistant:
                 bias = llm.yes_no_bias if isinstance(llm, SeesImages) else 0.0
                 prefix = options[0] if scores[0] + bias >= scores[1] else options[1]
                 description.timings["yes_no_s"] = round(time.perf_counter() - start, 4)
-        return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs)
+        return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs,
+                            prompt_tokens)
 
     def ask(self, question: str, image: Any = None, expert: str | None = None,
             settings: GenerationSettings | None = None, knowledge: bool | None = None) -> Answer:
@@ -331,13 +342,15 @@ def validate_question(question: str) -> str:
     return question.strip()
 
 
-def fit_to_context(llm: LanguageModel, prompt: str, settings: GenerationSettings) -> GenerationSettings:
-    """Refuse a prompt that leaves no room to answer; shorten max_new_tokens to what fits."""
+def fit_to_context(llm: LanguageModel, prompt: str,
+                   settings: GenerationSettings) -> tuple[GenerationSettings, int | None]:
+    """Refuse a prompt that leaves no room to answer; shorten max_new_tokens to what fits. Also returns the
+    prompt's token count (None when the model has no context length or no tokenizer), so nobody counts again."""
     if not llm.context_length:
-        return settings
+        return settings, None
     used = llm.count_tokens(prompt)
     if used is None:
-        return settings
+        return settings, None
     room = llm.context_length - used
     if room < MIN_ANSWER_TOKENS:
         raise UserInputError(
@@ -345,8 +358,8 @@ def fit_to_context(llm: LanguageModel, prompt: str, settings: GenerationSettings
             f"(shorten the question)"
         )
     if settings.max_new_tokens > room:
-        return settings.model_copy(update={"max_new_tokens": room})
-    return settings
+        return settings.model_copy(update={"max_new_tokens": room}), used
+    return settings, used
 
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:

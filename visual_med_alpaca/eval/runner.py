@@ -33,7 +33,7 @@ PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.json"
 RUN = "run.json"
 # Settings that change predictions: a resumed run must match the one that wrote the file.
-RESUME_KEYS = ("benchmark", "subset", "mode", "expert", "llm", "generation", "vision")
+RESUME_KEYS = ("benchmark", "subset", "mode", "expert", "llm", "generation", "vision", "knowledge")
 
 
 class EvalAssistantConfig(AssistantConfig):
@@ -80,6 +80,7 @@ def _run_identity(config: EvalConfig, mode: str) -> dict[str, Any]:
         "llm": config.assistant.llm.model_dump(mode="json", exclude={"api_key", "threads", "timeout_s"}),
         "generation": config.assistant.generation.model_dump(mode="json"),
         "vision": config.assistant.vision.model_dump(mode="json"),
+        "knowledge": config.assistant.knowledge.model_dump(mode="json", exclude={"qdrant_api_key", "encoder_threads"}),
     }))
 
 

@@ -1,4 +1,4 @@
-"""`vmed knowledge build | search | info`: build the trusted-source index and look into it."""
+"""`vmed knowledge build | search | info | train-rqe`: build the trusted-source index and look into it."""
 
 from __future__ import annotations
 
@@ -100,3 +100,26 @@ def info(name: str = typer.Option("medquad", "--name", help="index name under th
     index = open_index(name)
     typer.echo(json.dumps({"folder": str(index.folder), **index.manifest}, indent=2))
     index.close()
+
+
+@knowledge_app.command("train-rqe")
+def train_rqe(
+    name: str = typer.Option("medquad", "--name", help="the dense index whose sentence encoder gives the cosine feature"),
+    data_dir: Optional[Path] = DataDirOpt,
+    out: Optional[Path] = typer.Option(None, "--out", help="where to write the model (default: the packaged one)"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the encoder"),
+) -> None:
+    """Fit the question-entailment re-ranker (knowledge.reranker=rqe) on the MEDIQA 2019 RQE training pairs."""
+    from .. import paths
+    from . import encoder, evaluate, rqe
+    from .index import ENCODER_DIR, open_index
+
+    root = paths.data_dir(data_dir, "medquad", "mediqa2019")
+    index = open_index(name, need_dense=True)
+    passages = list(index.docs.passages(list(range(index.docs.count()))).values())
+    held_out = [question for question, _ in evaluate.dev_set(root, passages)]
+    model = rqe.train(root, encoder.OnnxEncoder(index.folder / ENCODER_DIR, threads).encode, held_out, typer.echo)
+    index.close()
+    target = out or rqe.MODEL_PATH
+    model.save(target)
+    typer.echo(f"{target}: C={model.meta['C']:g}, validation AUC {model.meta['validation_auc']:.3f}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,11 @@ METHODS: dict[str, tuple[tuple[str, str, float], ...]] = {
 
 def needs_dense(method: str) -> bool:
     return any(store == "dense" for store, _, _ in runs_of(method))
+
+
+def has_dense_question(method: str) -> bool:
+    """Does the method rank by the MiniLM cosine to MedQuAD's questions (the RQE re-ranker's cosine feature)?"""
+    return any((store, name) == ("dense", "question") for store, name, _ in runs_of(method))
 
 
 def runs_of(method: str) -> tuple[tuple[str, str, float], ...]:
@@ -101,14 +107,28 @@ def focus_in_question(focus: str, question_words: set[str]) -> float:
 
 @dataclass
 class Reranker:
+    """Adds to each candidate's fused score: hand-set bonuses (the "rules") and/or `rqe_weight` x the trained
+    question-entailment probability (knowledge/rqe.py, which reads the dense-question cosine)."""
+
     focus_bonus: float = 0.0   # added (x the focus-match share) to the fused score
     type_bonus: float = 0.0    # added when the passage's qtype is one the question asks about
     info_bonus: float = 0.0    # added to 'information' passages when the question names no type
     on_focus: bool = False     # read the question's types and words in its focus sentences (question_focus) only
+    rqe_weight: float = 0.0    # added x P(entailment) of (question, the passage's MedQuAD question)
+    rqe_model: str | None = None  # the RQE model file (default: the packaged assets/knowledge/rqe_lr.json)
+
+    @classmethod
+    def from_config(cls, cfg) -> Reranker:
+        """The re-ranker a KnowledgeConfig names: `reranker` = rules | rqe | rules+rqe | none. The RQE part reads
+        the dense-question cosine, so with a method that has no such run (keyword methods) it is left out."""
+        rules = cfg.reranker in ("rules", "rules+rqe")
+        rqe = "rqe" in cfg.reranker and has_dense_question(cfg.method)
+        return cls(cfg.focus_bonus if rules else 0.0, cfg.type_bonus if rules else 0.0, cfg.info_bonus if rules else 0.0,
+                   cfg.rerank_on_focus, cfg.rqe_weight if rqe else 0.0, cfg.rqe_model)
 
     @property
     def active(self) -> bool:
-        return bool(self.focus_bonus or self.type_bonus or self.info_bonus)
+        return bool(self.focus_bonus or self.type_bonus or self.info_bonus or self.rqe_weight)
 
     def __call__(self, question: str, items: list[Retrieved]) -> list[Retrieved]:
         if not self.active:
@@ -123,7 +143,26 @@ class Reranker:
             elif not types and p.qtype == "information":
                 bonus += self.info_bonus
             item.score += bonus
+        if self.rqe_weight and items:
+            from . import rqe
+
+            side = rqe.Side.of(question)
+            rows = [rqe.features(side, _side(item.passage.question or item.passage.title), item.runs.get(RQE_COSINE, 0.0))
+                    for item in items]
+            for item, probability in zip(items, rqe.load_model(self.rqe_model).probability(rows)):
+                item.runs["rqe"] = float(probability)
+                item.score += self.rqe_weight * float(probability)
         return sorted(items, key=lambda r: -r.score)
+
+
+RQE_COSINE = "dense-question"  # the run whose score is the RQE model's cosine feature
+
+
+@lru_cache(maxsize=4096)
+def _side(text: str):
+    from .rqe import Side
+
+    return Side.of(text)
 
 
 # -- the question as matched: a long consumer message and the sentences that ask ---------------------
@@ -208,6 +247,10 @@ class Retriever:
         self.method = method
         self.runs = runs_of(method)
         self.reranker = reranker or Reranker()
+        if self.reranker.rqe_weight and not has_dense_question(method):
+            raise UserInputError(f"the RQE re-ranker reads the MiniLM cosine to MedQuAD's questions, which method "
+                                 f"'{method}' does not compute; use one with a dense-question run (dense-question, "
+                                 f"dense-fused, hybrid, hybrid-question, hybrid-all) or knowledge.reranker=rules")
         self.depth = depth
         self.encoder_threads = encoder_threads
         self.views = views or QueryViews()

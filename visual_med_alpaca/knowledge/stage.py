@@ -58,7 +58,7 @@ class KnowledgeStage:
 
                 cfg = self.config
                 index = open_index(cfg.index, self._store_options(), need_dense=needs_dense(cfg.method))
-                self._retriever = Retriever(index, cfg.method, Reranker(cfg.focus_bonus, cfg.type_bonus, cfg.info_bonus, cfg.rerank_on_focus),
+                self._retriever = Retriever(index, cfg.method, Reranker.from_config(cfg),
                                             encoder_threads=cfg.encoder_threads,
                                             views=QueryViews(cfg.query_full, cfg.query_focus, cfg.query_sentences))
             return self._retriever

@@ -59,6 +59,59 @@ class EngineConfig(Strict):
     args: list[str] = Field(default_factory=list, description="more llama-server flags, after the ones set here (a "
                                                                "flag given twice takes the later value), e.g. "
                                                                "['-t', '1', '--poll', '0']")
+    weights: Literal["as-is", "Q4_0", "Q8_0"] = Field(
+        "as-is", description="as-is: the GGUF as given; Q4_0 / Q8_0: the engine (and its yes/no scorer) use the "
+                             "model requantized once into the cache (`vmed engine quantize`): ggml's batched path "
+                             "covers these types, not K-quants (docs/benchmarks.md, issue 16)")
+
+
+# -- requantizing the model for the engine ---------------------------------------------------------
+QUANT_TYPES = {"Q4_0": 2, "Q8_0": 7}  # llama.cpp's LLAMA_FTYPE_MOSTLY_* numbers
+GGUF_MAGIC = b"GGUF"
+
+
+def requantized(model: Path, weights: str, threads: int | None = None) -> Path:
+    """`model` (a GGUF file) requantized to `weights`, written once into the cache and reused.
+
+    Made with llama-cpp-python's own `llama_model_quantize` (requantizing allowed: a K-quant's rounding stays in
+    the weights). Written to a `.partial` file and renamed, so an interrupted run leaves nothing half-made and
+    simply starts again; a stamp records the source (path, size, mtime) and the llama.cpp version, so a changed
+    source is requantized; the result must be a GGUF file."""
+    if weights not in QUANT_TYPES:
+        raise UserInputError(f"unknown engine weights '{weights}'; choose one of: as-is, {', '.join(QUANT_TYPES)}")
+    if not model.is_file():
+        raise UserInputError(f"GGUF model file not found: {model}")
+    stat = model.stat()
+    source = f"{model.resolve()} {stat.st_size} {stat.st_mtime_ns} {weights} llama-cpp-python {llama_cpp_version()}"
+    target = cache_dir("engine", "models") / f"{model.stem}.{weights.lower()}.gguf"
+    stamp = target.with_name(target.name + ".source")
+    if target.is_file() and stamp.is_file() and stamp.read_text() == source and _is_gguf(target):
+        return target
+    if not _is_gguf(model):
+        raise UserInputError(f"{model} is not a GGUF file")
+    import llama_cpp
+
+    partial = target.with_name(target.name + ".partial")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = QUANT_TYPES[weights]
+    params.allow_requantize = True
+    params.nthread = threads or 0
+    code = llama_cpp.llama_model_quantize(str(model).encode(), str(partial).encode(), params)
+    if code != 0 or not _is_gguf(partial):
+        partial.unlink(missing_ok=True)
+        raise BackendError(f"requantizing {model.name} to {weights} failed (llama_model_quantize returned {code})")
+    stamp.unlink(missing_ok=True)
+    partial.replace(target)  # atomic: a half-written file never takes the target's name
+    stamp.write_text(source)
+    return target
+
+
+def _is_gguf(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == GGUF_MAGIC and path.stat().st_size > 1024
+    except OSError:
+        return False
 
 
 # -- finding and building the binary ---------------------------------------------------------------
@@ -455,6 +508,11 @@ def open_engine(engine: EngineConfig, llm: LLMConfig, parallel: int | None = Non
             echo(f"note: {MISSING}; answering one request at a time")
         return None
     model_path, adapter, label = gguf
+    if engine.weights != "as-is":
+        if echo:
+            echo(f"requantizing {model_path.name} to {engine.weights} for the engine (once) ...")
+        model_path = requantized(model_path, engine.weights, llm.threads)
+        label = f"{label} as {engine.weights}"
     server = LlamaServer(binary, model_path, adapter=adapter, n_ctx=llm.n_ctx, threads=llm.threads,
                          parallel=parallel, port=engine.port, startup_timeout_s=engine.startup_timeout_s,
                          max_restarts=engine.max_restarts, on_give_up=on_give_up, args=engine.args).start()
@@ -462,7 +520,8 @@ def open_engine(engine: EngineConfig, llm: LLMConfig, parallel: int | None = Non
         name = f"{label}{' + ' + adapter.name if adapter else ''} on llama-server ({parallel} slots)"
         from .base import strip_backend_prefix
 
-        scorer_config = llm.model_copy(update={"model": strip_backend_prefix(llm.model)})
+        scorer_config = llm.model_copy(update={"model": str(model_path) if engine.weights != "as-is"
+                                               else strip_backend_prefix(llm.model)})
         model = ScoringEngineModel(server.url, name, context_length=llm.n_ctx, timeout_s=llm.timeout_s,
                                    llm_config=scorer_config)
         return Engine(model, server)

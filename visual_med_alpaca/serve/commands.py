@@ -115,6 +115,22 @@ def engine_build(
     typer.echo(f"built {path}")
 
 
+@engine_app.command("quantize")
+def engine_quantize(
+    weights: str = typer.Argument(..., help="Q4_0 | Q8_0"),
+    model: Optional[str] = typer.Option("default", "--model", "-m", help="GGUF model (default: the embedded one)"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: all cores)"),
+) -> None:
+    """Requantize a GGUF model for the engine, once, into the cache (what engine.weights=Q4_0|Q8_0 uses); print its path."""
+    from ..config import LLMConfig
+    from ..llm.engine import gguf_model_path, requantized
+
+    found = gguf_model_path(LLMConfig(model=model))
+    if found is None:
+        raise UserInputError(f"not a GGUF model: {model}")
+    typer.echo(str(requantized(found[0], weights, threads)))
+
+
 @engine_app.command("where")
 def engine_where() -> None:
     """Print the llama-server that `vmed serve` would start, or say how to get one."""

@@ -20,7 +20,7 @@ from typing import Any
 from ..config import GenerationSettings
 from ..errors import BackendError, UserInputError
 from ..images import LoadedImage
-from ..pipeline import Assistant
+from ..pipeline import AnswerStream, Assistant
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class GenerationWorker:
         self.concurrency = concurrency
         self.service_s: float | None = None  # moving average of one job's time, for admission decisions
         self._running: dict[int, float] = {}  # thread id -> when its job started
+        self._special_tokens: int | None = None  # tokens count_tokens adds to any text (BOS), counted once
         self._jobs: queue.Queue[Job] = queue.Queue(maxsize=max_queue)
         self._stopping = threading.Event()
         self._threads = [threading.Thread(target=self._loop, name=f"vmed-generation-{i}", daemon=True)
@@ -189,9 +190,18 @@ class GenerationWorker:
         result = stream.result
         if result is None:
             return
+        job.emit("done", (result, self._usage(stream)))
+
+    def _usage(self, stream: AnswerStream) -> Usage:
+        """Token counts for the reply, reusing the pipeline's counts: with a batching engine every count is an
+        HTTP call (/tokenize), so the prompt and the answer are each counted once per request."""
         llm = self.assistant.llm
-        prompt_tokens = llm.count_tokens(stream.prompt)
-        completion_tokens = None
-        if prompt_tokens is not None:
-            completion_tokens = llm.count_tokens(result.answer) - llm.count_tokens("") if result.answer else 0
-        job.emit("done", (result, Usage(prompt_tokens, completion_tokens)))
+        prompt_tokens = stream.prompt_tokens if stream.prompt_tokens is not None else llm.count_tokens(stream.prompt)
+        if prompt_tokens is None:
+            return Usage(None, None)  # the backend has no tokenizer here (an OpenAI-compatible server's own)
+        counted = stream.answer_tokens  # the answer without the sources footer (which the model did not write)
+        if counted is None:  # answered without the model (knowledge stage): not counted yet
+            counted = llm.count_tokens(stream.answer_text) if stream.answer_text else 0
+        if self._special_tokens is None:
+            self._special_tokens = llm.count_tokens("") or 0
+        return Usage(prompt_tokens, max(counted - self._special_tokens, 0) if counted else 0)
