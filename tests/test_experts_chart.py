@@ -227,3 +227,34 @@ def test_lines_are_named_by_the_words_printed_in_their_colour_at_their_ends():
                           TextBox("Source: OECD", 10, 5, 60, 12)]
     names = _line_end_names(rgb, boxes, categories, [teal, purple], np.array([255.0, 255.0, 255.0]))
     assert {c: n for c, (_, n) in names.items()} == {1: "Solomon Islands", 0: "Tonga"}
+
+
+def test_diverging_bars_read_both_sides_of_the_zero_line(expert, tmp_path):
+    """Pew style: 'Oppose' drawn left of the zero line, 'Favor' right of it, each row in its own colours,
+    values printed inside, column headers over the first row, no axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [("All adults", 12, 86), ("Men", 22, 77), ("Women", 8, 92)]
+    colours = [("#a0522d", "#e9b48f"), ("#1f4e79", "#a9c4e0"), ("#b22222", "#eea29a")]
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
+    for y, ((name, left, right), (dark, light)) in enumerate(zip(rows, colours)):
+        ax.barh(-y, -left, color=dark, height=0.7)
+        ax.barh(-y, right, color=light, height=0.7)
+        ax.text(-left / 2, -y, str(left), ha="center", va="center", color="white", fontsize=12)
+        ax.text(right / 2, -y, str(right), ha="center", va="center", fontsize=12)
+        ax.text(-30, -y, name, ha="right", va="center", fontsize=12)
+    ax.text(-12, 0.6, "Oppose", ha="center", fontsize=12, weight="bold")
+    ax.text(45, 0.6, "Favor", ha="center", fontsize=12, weight="bold")
+    ax.set_xlim(-60, 100)
+    ax.set_ylim(-2.6, 1.1)
+    ax.axis("off")
+    path = tmp_path / "diverging.png"
+    fig.savefig(path)
+    plt.close(fig)
+    text = expert.describe(load_image(path))
+    got = cells(text)
+    for name, left, right in rows:
+        assert got.get((name, "Oppose")) == left and got.get((name, "Favor")) == right, text

@@ -252,28 +252,42 @@ class ChartExpert:
 
     def __init__(self, threads: int = 2):
         try:
-            from rapidocr import RapidOCR
+            from rapidocr import RapidOCR  # noqa: F401
         except ImportError:
             raise BackendError("the chart expert needs 'rapidocr' and 'onnxruntime' (pip install 'visual-med-alpaca[vision]')") from None
-        self.ocr = RapidOCR(params={
-            "Global.log_level": "critical", "Global.use_cls": False,
-            "Det.limit_type": "min", "Det.limit_side_len": 736,  # small charts are upscaled: tick labels need it
-            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-            # the recogniser pads a batch to its widest box: batches of 3 pad less than 6 (same texts, ~10% faster
-            # on dev charts), and the memory arena saves re-allocating for every box width (~10%); bench/ in docs
-            "Rec.rec_batch_num": 3, "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
-        })
+        self._threads = threads
+        self.ocr = self._engine(("min", 736))  # small charts are upscaled: tick labels need it
+        self._strip_ocr = None  # detection at the picture's own scale (long thin strips), made on first use
         self._ocr_lock = threading.Lock()
+
+    def _engine(self, limit: tuple[str, int]):
+        """One rapidocr engine, configured through its public params only (`Det.limit_*` is fixed per engine)."""
+        from rapidocr import RapidOCR
+
+        return RapidOCR(params={
+            "Global.log_level": "critical", "Global.use_cls": False,
+            "Det.limit_type": limit[0], "Det.limit_side_len": limit[1],
+            "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
+            # the recogniser pads every batch to at least Rec.rec_img_shape's width (320 px by default) and to its
+            # widest box; chart text is mostly short numbers, so each box is read alone at its own width (a
+            # 48 px floor): recognition ~45% faster on dev charts (docs/benchmarks.md). The memory arena saves
+            # re-allocating for every box width.
+            "Rec.rec_batch_num": 1, "Rec.rec_img_shape": [3, 48, 48],
+            "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+        })
 
     # -- OCR -------------------------------------------------------------------------------------------
     def _run_ocr(self, rgb: np.ndarray, detect: bool, native: bool = False):
         """`native`: detect at the picture's own scale. A whole chart is enlarged to a short side of 736 for
-        small tick labels; a long thin strip (a rotated axis title, already enlarged) would become ~736 x 9000."""
-        with self._ocr_lock:  # explicit flags: the engine keeps the last call's
-            detector = getattr(self.ocr, "text_det", None)
-            if detector is not None:
-                detector.limit_type, detector.limit_side_len = ("max", 4096) if native else ("min", 736)
-            return self.ocr(rgb, use_det=detect, use_cls=False, use_rec=True)
+        small tick labels; a long thin strip (a rotated axis title, already enlarged) would become ~736 x 9000,
+        so strips go to a second engine that only shrinks pictures longer than 4096."""
+        with self._ocr_lock:  # explicit flags on every call: an engine keeps the last call's
+            engine = self.ocr
+            if native:
+                if self._strip_ocr is None:
+                    self._strip_ocr = self._engine(("max", 4096))
+                engine = self._strip_ocr
+            return engine(rgb, use_det=detect, use_cls=False, use_rec=True)
 
     def read_text(self, rgb: np.ndarray) -> list[TextBox]:
         result = self._run_ocr(rgb, detect=True)
@@ -970,6 +984,56 @@ def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True
     return kept
 
 
+def _nearest_first(pairs: list[tuple[float, float, int, int]], boxes: list[TextBox]) -> dict[int, TextBox]:
+    """(distance, offset, bar index, box index) pairs -> bar index -> box: greedy, nearest first, each once."""
+    taken: dict[int, TextBox] = {}
+    used: set[int] = set()
+    for _, _, i, j in sorted(pairs):
+        if i not in taken and j not in used:
+            taken[i] = boxes[j]
+            used.add(j)
+    return taken
+
+
+def _hanging_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
+    """Diverging bars (Pew: 'Oppose' left of the zero line, 'Favor' right of it), upright coordinates:
+    segments of another colour that hang from the baseline under a bar, then segments hanging from those.
+    Each ring gets the cluster -1 - depth (one series per ring: rows may use different colours).
+    Fewer than two hanging segments are no diverging chart."""
+    taken = {id(b) for b in bars}
+    found: list[Bar] = []
+    level = [b for b in bars if abs(b.y1 - baseline) <= 3]
+    for depth in range(4):
+        ring = []
+        for rect in rects:
+            if id(rect) in taken or rect.height < 4:
+                continue
+            for above in level:
+                overlap = min(rect.x1, above.x1) - max(rect.x0, above.x0)
+                top = baseline if depth == 0 else above.y1
+                if overlap > 0.8 * max(rect.width, above.width) and abs(rect.y0 - 1 - top) <= 3 and (depth or rect.cluster != above.cluster):
+                    ring.append(rect)
+                    taken.add(id(rect))
+                    break
+        if not ring:
+            break
+        found += [replace(r, cluster=-1 - depth) for r in ring]
+        level = ring
+    return found if len(found) >= 2 else []
+
+
+def _hanging_labels(hanging: list[Bar], boxes: list[TextBox], skip: set[int], baseline: float) -> dict[int, TextBox]:
+    """hanging segment index -> the number printed on it or just past its far end: `_value_labels` on the
+    picture mirrored about the baseline."""
+    def flip(item):
+        return replace(item, y0=2 * baseline - item.y1, y1=2 * baseline - item.y0)
+
+    mirrored = [flip(b) for b in boxes]
+    found = _value_labels([flip(b) for b in hanging], mirrored, {id(m) for m, b in zip(mirrored, boxes) if id(b) in skip})
+    original = {id(m): b for m, b in zip(mirrored, boxes)}
+    return {i: original[id(m)] for i, m in found.items()}
+
+
 def _value_labels(bars: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict[int, TextBox]:
     """bar index -> the printed number on it or just past its end (greedy, nearest first; a label once)."""
     pairs = []
@@ -987,13 +1051,7 @@ def _value_labels(bars: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict
             if not inside and gap > max(1.2 * box.h, 12):
                 continue
             pairs.append((0.0 if inside else max(gap, 0.0) + 1.0, abs(box.cx - bar.cx), i, j))
-    taken: dict[int, TextBox] = {}
-    used: set[int] = set()
-    for _, _, i, j in sorted(pairs):
-        if i not in taken and j not in used:
-            taken[i] = boxes[j]
-            used.add(j)
-    return taken
+    return _nearest_first(pairs, boxes)
 
 
 def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
@@ -1090,6 +1148,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
         bars = [bars[i] for i in keep]
         if not bars:
             return None
+    upright_rects = [r.rotated(width) for r in rects] if kind == "hbar" else rects
+    hanging = _hanging_bars(bars, upright_rects, baseline)
+    ticks_and_labels = ticks | {id(b) for b in labels.values()}
+    hanging_labels = _hanging_labels(hanging, upright_boxes, ticks_and_labels, baseline)
     if not labels and axis is None:
         return None
     if len(labels) < 0.5 * len(bars) and axis is None:
@@ -1120,6 +1182,15 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     if all(len(g) == 1 for g in groups) and len({b.cluster for b in bars}) > 1 and not names:
         bars = [replace(b, cluster=bars[0].cluster) for b in bars]  # one bar per category: colours decorate
         groups = _stacks_and_groups(bars)
+    if hanging:  # diverging bars: each hanging segment joins the row of the bar it hangs from
+        for seg in hanging:
+            for group in groups:
+                if any(min(seg.x1, b.x1) - max(seg.x0, b.x0) > 0.5 * seg.width for b in group):
+                    group.append(seg)
+                    break
+        labels.update({len(bars) + i: box for i, box in hanging_labels.items()})
+        used |= {id(b) for b in hanging_labels.values()}
+        bars = bars + hanging
     clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
     legend_words = {names[c][1] for c in names}
     index = {id(b): i for i, b in enumerate(bars)}
@@ -1155,7 +1226,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
             if printed is not None:
                 value = parse_value(printed.text)[1]
             elif axis is not None:
-                if abs(bar.y1 - baseline) <= 3:
+                if bar.cluster < 0:  # a segment hanging under the baseline: a negative value
+                    value = _format(axis.value(bar.y1 + 1) - axis.value(bar.y0), axis)
+                elif abs(bar.y1 - baseline) <= 3:
                     value = _format(axis.value(bar.y0), axis)
                 else:  # a stacked segment reaches down to the top of the one below it (gaps between belong to it)
                     below = [o for o in group if o is not bar and o.y0 > bar.y0 and min(o.x1, bar.x1) - max(o.x0, bar.x0) > 0]
@@ -1222,8 +1295,10 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
                         and seg.x0 - 10 <= b.original.cx <= seg.x1 + 10 and parse_value(b.text) is None),
                        key=lambda b: -b.y1)
         chosen, reach = [], seg.y0
-        for box in above:  # the nearest line above the segment, then the lines touching it
-            if box.y1 < reach - (1.5 if not chosen else 0.6) * box.h:
+        for box in above:  # the nearest line above the segment, then the lines touching it (not a subtitle
+            if box.y1 < reach - (1.5 if not chosen else 0.6) * box.h:  # running across all columns)
+                break
+            if chosen and box.x1 - box.x0 > 1.6 * max(max(b.x1 - b.x0 for b in chosen), seg.x1 - seg.x0):
                 break
             chosen.append(box)
             reach = min(reach, box.y0)

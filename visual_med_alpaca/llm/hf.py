@@ -89,6 +89,12 @@ def _gemma_from_file(folder: Path):
         return None
     from transformers import GemmaTokenizer
 
+    try:  # transformers 5: GemmaTokenizer is a tokenizers-library class; before, a sentencepiece one
+        from transformers.tokenization_utils_tokenizers import TokenizersBackend
+    except ImportError:
+        return None
+    if not issubclass(GemmaTokenizer, TokenizersBackend):
+        return None
     kwargs = {k: v for k, v in settings.items() if k not in _TOKENIZER_BOOKKEEPING}
     tokenizer = GemmaTokenizer(tokenizer_file=str(file), name_or_path=str(folder), **kwargs)
     reference = GemmaTokenizer(**{k: v for k, v in kwargs.items() if k.endswith("_token")}).backend_tokenizer
