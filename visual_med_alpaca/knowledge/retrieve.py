@@ -20,6 +20,7 @@ from ..errors import UserInputError
 from .corpus import Passage
 from .index import KnowledgeIndex
 from .stores import Query
+from .stores.fts5 import STOP_WORDS, WORD
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
 # method -> runs of (store, field, weight)
@@ -89,7 +90,6 @@ QTYPE_CUES: dict[str, tuple[str, ...]] = {
     "research": ("research", "trial", "study", "studies"),
     "support groups": ("support group",),
 }
-_WORDS = re.compile(r"[^\W_]+")
 
 
 def question_types(question: str) -> set[str]:
@@ -99,7 +99,7 @@ def question_types(question: str) -> set[str]:
 
 def focus_in_question(focus: str, question_words: set[str]) -> float:
     """Share of the focus's words (>2 letters) that the question contains: 1.0 = the topic is named."""
-    words = [w for w in _WORDS.findall(focus.lower()) if len(w) > 2]
+    words = [w for w in WORD.findall(focus.lower()) if len(w) > 2]
     if not words:
         return 0.0
     return sum(w in question_words for w in words) / len(words)
@@ -133,7 +133,7 @@ class Reranker:
     def __call__(self, question: str, items: list[Retrieved]) -> list[Retrieved]:
         if not self.active:
             return items
-        words = set(_WORDS.findall(question.lower()))
+        words = set(WORD.findall(question.lower()))
         types = question_types(question)
         for item in items:
             p = item.passage
@@ -173,7 +173,7 @@ _ASKS = re.compile(r"\?\s*$|^(what|how|why|when|where|which|who|is|are|can|could
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCES.split(text) if _WORDS.search(s)]
+    return [s.strip() for s in _SENTENCES.split(text) if WORD.search(s)]
 
 
 def question_focus(text: str, topic_words: frozenset[str] = frozenset(), subject_words: int = 8) -> str:
@@ -184,9 +184,9 @@ def question_focus(text: str, topic_words: frozenset[str] = frozenset(), subject
     parts = sentences(text)
     if len(parts) <= 1:
         return text
-    keep = [parts[0]] if len(_WORDS.findall(parts[0])) <= subject_words else []
+    keep = [parts[0]] if len(WORD.findall(parts[0])) <= subject_words else []
     for part in parts[len(keep):]:
-        if _ASKS.search(part) or question_types(part) or topic_words & set(_WORDS.findall(part.lower())):
+        if _ASKS.search(part) or question_types(part) or topic_words & set(WORD.findall(part.lower())):
             keep.append(part)
     return " ".join(keep) if keep and keep != parts[:1] else text
 
@@ -199,12 +199,10 @@ that have""".split())
 def topic_lexicon(foci: list[str], max_share: float = 0.002) -> frozenset[str]:
     """Words (>3 letters) of the passages' focus names that are rare across foci (so "syndrome", "disease",
     "type" are not topic words, but "gastritis" is): the index's own list of what it has answers about."""
-    from .stores.fts5 import STOP_WORDS
-
     cues = tuple(cue for group in QTYPE_CUES.values() for cue in group)
     counts: dict[str, int] = {}
     for focus in set(foci):
-        for word in set(_WORDS.findall(focus.lower())):
+        for word in set(WORD.findall(focus.lower())):
             if len(word) > 3 and not word.isdigit() and word not in STOP_WORDS and word not in _GENERIC \
                     and not word.startswith(cues):
                 counts[word] = counts.get(word, 0) + 1
@@ -292,7 +290,7 @@ class Retriever:
             return []
         best = sorted(fused, key=lambda row: -fused[row])[: max(self.depth, k)]
         passages = self.index.docs.passages(best)
-        words = set(_WORDS.findall(question.lower()))
+        words = set(WORD.findall(question.lower()))
         scale = RRF_K / sum(weight for _, _, weight in self.runs)  # 1.0 ~ ranked first by every run
         items = [Retrieved(passages[row], fused[row] * scale, relevance(run_scores[row], passages[row], words),
                            run_scores[row]) for row in best if row in passages]
@@ -315,7 +313,7 @@ def relevance(runs: dict[str, float], passage: Passage, question_words: set[str]
 
 
 def topic_coverage(topic: str, question_words: set[str]) -> float:
-    words = [w for w in _WORDS.findall(topic.lower()) if len(w) > 2 and w not in _TOPIC_STOP]
+    words = [w for w in WORD.findall(topic.lower()) if len(w) > 2 and w not in _TOPIC_STOP]
     if not words:
         return 0.0
     prefixes = {w[:5] for w in question_words}

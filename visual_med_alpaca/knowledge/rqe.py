@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,18 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
+from .stores.fts5 import STOP_WORDS, WORD
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "knowledge" / "rqe_lr.json"
 FEATURES = ("cosine", "word_jaccard", "candidate_coverage", "question_coverage", "bigram_overlap", "type_match",
             "type_mismatch", "both_untyped", "length_ratio", "question_length")
-_WORDS = re.compile(r"[^\W_]+")
-
-
-@lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from .stores.fts5 import STOP_WORDS
-
-    return STOP_WORDS
 
 
 @dataclass(frozen=True)
@@ -47,8 +39,8 @@ class Side:
     def of(cls, text: str) -> Side:
         from .retrieve import question_types
 
-        words = _WORDS.findall(text.lower())
-        stems = [w[:5] for w in words if w not in _stop_words() and len(w) > 1]
+        words = WORD.findall(text.lower())
+        stems = [w[:5] for w in words if w not in STOP_WORDS and len(w) > 1]
         return cls(frozenset(stems), frozenset(zip(stems, stems[1:])), frozenset(question_types(text)), len(words))
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..config import KnowledgeConfig
 from ..errors import BackendError, UserInputError
-from .retrieve import _WORDS, QueryViews, Reranker, Retrieved, Retriever, needs_dense
+from .retrieve import QueryViews, Reranker, Retrieved, Retriever, needs_dense
+from .stores.fts5 import WORD
 
 NO_SOURCE = ("No trusted source in the knowledge index ({index}) matches this question closely enough, so "
              "there is no grounded answer to give. Rephrase it (in English: the sources are English) with the "
@@ -92,8 +93,8 @@ def trim_to_question(text: str, question: str, max_words: int) -> str:
     paragraphs = [p.strip() for p in text.splitlines() if p.strip()]
     if not paragraphs:
         return ""
-    asked = {w for w in _WORDS.findall(question.lower()) if len(w) > 3}
-    overlap = [len(asked & set(_WORDS.findall(p.lower()))) for p in paragraphs]
+    asked = {w for w in WORD.findall(question.lower()) if len(w) > 3}
+    overlap = [len(asked & set(WORD.findall(p.lower()))) for p in paragraphs]
     best = max(range(len(paragraphs)), key=lambda i: (overlap[i], -i))
     chosen: list[str] = []
     budget = max_words

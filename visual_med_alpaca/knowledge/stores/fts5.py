@@ -26,14 +26,14 @@ off on once only or other our ours ourselves out over own same she should so som
 them themselves then there these they this those through to too under until up very was we were what when where which
 while who whom why will with would you your yours yourself yourselves please thank thanks hi hello dear regards know
 want would like get got also im ive dont really question questions information info tell""".split())
-_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+")  # a word, as every matcher of the knowledge package reads one
 MAX_TERMS = 48
 
 
 def query_terms(text: str) -> list[str]:
     """Distinct lower-case word terms of a question, stop words and 1-letter tokens dropped, in order."""
     seen: dict[str, None] = {}
-    for term in _TERM.findall(text.lower()):
+    for term in WORD.findall(text.lower()):
         if len(term) > 1 and term not in STOP_WORDS:
             seen.setdefault(term)
     return list(seen)[:MAX_TERMS]
