@@ -150,16 +150,13 @@ def test_load_tokenizer_takes_the_ordinary_path_when_the_file_differs(tmp_path, 
     assert calls and tokenizer("the fish")["input_ids"] == real(folder)("the fish")["input_ids"]
 
 
+@pytest.mark.slow
 def test_load_tokenizer_same_ids_on_the_shipped_gemma_3_tokenizer():
-    """The real 262k-word Gemma-3 tokenizer (the default model's, where this machine has converted it)."""
-    from pathlib import Path
-
+    """The real 262k-word Gemma-3 tokenizer: the default model's, derived from the embedded GGUF by the real path
+    (once per machine, ~60 s; cached for every later test and run)."""
     from transformers import AutoTokenizer
 
-    from visual_med_alpaca.llm.hf import load_tokenizer
+    from visual_med_alpaca.llm.hf import load_tokenizer, resolve_model_source
 
-    found = sorted((Path.home() / ".cache" / "visual_med_alpaca" / "hf-from-gguf").glob("gemma-3-270m*/tokenizer.json"))
-    if not found:
-        pytest.skip("the default model's HF folder has not been derived on this machine")
-    folder = found[0].parent
+    folder = resolve_model_source("default")
     _same_tokenizer(AutoTokenizer.from_pretrained(folder), load_tokenizer(str(folder)))
