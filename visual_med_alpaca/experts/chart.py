@@ -959,21 +959,21 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
         word = rgb[y0:y1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
         word_d = ((word[:, None, :] - palette[None]) ** 2).sum(axis=2)
         inside = np.bincount(np.where(word_d.min(axis=1) < 45 ** 2, word_d.argmin(axis=1), 0), minlength=len(palette)) / max(1, len(word))
-        # the colours that span most columns first (a swatch is wide; the edge of a glyph or a legend's frame is
-        # not), and of those the one with the most pixels (a patch's fill, not the rims along its edges)
+        # the commonest colour first (a patch's fill, not the rims along its edges), unless it is the pale rim of a
+        # thin stroke (blurred towards the background) as wide as a stroke in the colour it fades from: that core
         extents = np.array([(nearest == k + 1).any(axis=0).sum() if counts[k] >= 6 else 0 for k in range(len(counts))])
-        ranked = sorted((k for k in range(len(counts)) if extents[k] > 0), key=lambda k: (extents[k] < 0.8 * extents.max(), -counts[k]))
-        wide = [k for k in ranked if extents[k] >= 0.8 * extents.max()]
-        cores = [k for k in wide[1:] if wide and _blend_of(palette[wide[0] + 1], palette[k + 1], palette[0], 0.95)]
-        if cores:  # the commonest colour is the pale rim of a thin stroke (blurred towards the background): its core
+        ranked = sorted((k for k in range(len(counts)) if extents[k] > 0), key=lambda k: -counts[k])
+        cores = [k for k in ranked[1:] if extents[k] >= 0.8 * extents[ranked[0]]
+                 and _blend_of(palette[ranked[0] + 1], palette[k + 1], palette[0], 0.95)]
+        if cores:
             ranked.insert(0, ranked.pop(ranked.index(cores[0])))
         for best in ranked:
             extent = int(extents[best])
             solid = counts[best] >= max(6, 0.08 * len(strip)) and extent >= max(3, 0.3 * box.h)
             if inside[best + 1] > 0.3:
                 continue  # the colour fills the word's own box: the legend's backdrop, or a bar the word is printed on
-            if not (solid or (extent >= 0.7 * box.h and counts[best] >= extent)):
-                continue  # a swatch is a patch or a line's short stroke, with a gap before its word
+            if not (solid or (extent >= 0.7 * box.h and counts[best] >= extent)) or extent >= 0.95 * (x1 - x0):
+                continue  # a swatch is a patch or a line's short stroke, with a gap before its word (a gridline has none)
             middle = (x0 + x1) / 2
             above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, x1 - 2))
             below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, x1 - 2))
