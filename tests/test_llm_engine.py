@@ -36,7 +36,7 @@ LLM = LLMConfig(model="default", threads=2)
 # -- without the binary ----------------------------------------------------------------------------
 def _fake_binary(tmp_path):
     path = tmp_path / "llama-server"
-    path.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/argv\necho "$OMP_WAIT_POLICY" > {tmp_path}/omp\nexit 3\n')
+    path.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/argv\nexit 3\n')
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
 
@@ -67,19 +67,6 @@ def test_a_binary_that_fails_to_start_is_one_error(tmp_path, gemma_gguf):
     with pytest.raises(BackendError, match=r"llama-server failed to start \(exit 3\)"):
         open_engine(EngineConfig(kind="llama-server", binary=str(_fake_binary(tmp_path))), LLM)
     assert " -t 2 -tb 2 " in (tmp_path / "argv").read_text()
-
-
-def test_engine_openmp_threads_sleep_when_idle_unless_the_user_says_otherwise(tmp_path, monkeypatch, gemma_gguf):
-    """OpenMP's spinning workers took ~1/5 of the engine's CPU on 2 cores: the engine starts with PASSIVE."""
-    binary = str(_fake_binary(tmp_path))
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    with pytest.raises(BackendError, match="failed to start"):
-        open_engine(EngineConfig(kind="llama-server", binary=binary), LLM)
-    assert (tmp_path / "omp").read_text().strip() == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    with pytest.raises(BackendError, match="failed to start"):
-        open_engine(EngineConfig(kind="llama-server", binary=binary), LLM)
-    assert (tmp_path / "omp").read_text().strip() == "ACTIVE"
 
 
 def test_engine_args_come_after_the_ones_set_here(tmp_path, gemma_gguf):
@@ -190,20 +177,6 @@ def test_engine_computes_what_the_in_process_model_computes(engine, gemma_gguf):
         for token, p in _first_token_probabilities(engine.model.root, question).items():
             ids = llm.tokenize(token.encode(), add_bos=False, special=False)
             assert abs(float(probabilities[ids[0]]) - p) < 2e-3, (question, token)
-
-
-@pytest.mark.slow
-def test_openmp_wait_policy_changes_no_number(engine, monkeypatch):
-    """The engine's idle OpenMP workers sleep (PASSIVE) instead of spinning: the work split between threads,
-    and so every sum, stays the same, so the next-token probabilities equal a spinning engine's exactly."""
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    spinning = open_engine(EngineConfig(kind="llama-server", parallel=4), LLM)
-    try:
-        for question in QUESTIONS[:3]:
-            assert (_first_token_probabilities(engine.model.root, question)
-                    == _first_token_probabilities(spinning.model.root, question))
-    finally:
-        spinning.close()
 
 
 @pytest.mark.slow

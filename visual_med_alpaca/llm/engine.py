@@ -383,19 +383,6 @@ class LlamaServer:
             command += ["--lora", str(self.adapter)]
         return command + self.args
 
-    @staticmethod
-    def environment() -> dict[str, str]:
-        """The engine's environment: ours, with OpenMP's idle threads sleeping unless OMP_WAIT_POLICY says otherwise.
-
-        llama.cpp's CPU backend is built with OpenMP (libgomp); by default a worker that has finished its share
-        of a decode step spins until the next one, so between steps (sampling, HTTP, the next batch's assembly)
-        a core is busy doing nothing, and on a small machine it is a core the `vmed` process (image experts,
-        tokenizing, streaming) needs. PASSIVE makes idle workers sleep; the work split and so the numbers
-        computed are the same (docs/benchmarks.md, issue 16)."""
-        env = dict(os.environ)
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        return env
-
     def start(self) -> LlamaServer:
         """Start and wait until it answers /health; a failure is one BackendError naming the cause."""
         with self._lock:
@@ -412,7 +399,7 @@ class LlamaServer:
         self.port = self.port or free_port(self.host)
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True, env=self.environment(),
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
                                             preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.startup_timeout_s
         while True:
