@@ -59,11 +59,14 @@ def cached(encoder):
     return encoder
 
 
-def score(ranked: list[list], dev, reranker: Reranker, focus: list[str]) -> tuple[float, float]:
+def score(ranked: list[list], dev, reranker: Reranker, focus: list[str], vectors: list | None = None) -> tuple[float, float]:
+    """hit@1 and MRR@10 of the re-ranked candidates; `vectors`: each question's MiniLM vector (Retriever.last_vector)
+    for the RQE model's question-type classifier."""
     hits, rrs = [], []
-    for (question, gold), items, question_focus in zip(dev, ranked, focus):
+    for (question, gold), items, question_focus, vector in zip(dev, ranked, focus, vectors or [None] * len(dev)):
         text = question_focus if reranker.on_focus else question
-        found = reranker(text, [dataclasses.replace(r) for r in items])[:10] if reranker.active else items[:10]
+        found = reranker(text, [dataclasses.replace(r, runs=dict(r.runs)) for r in items], vector)[:10] \
+            if reranker.active else items[:10]
         relevant = [r.passage.id in gold for r in found]
         hits.append(bool(relevant and relevant[0]))
         rrs.append(evaluate.reciprocal_rank(relevant))

@@ -131,7 +131,14 @@ def main() -> None:
             log = HERE / "results" / "liveqa_runs.jsonl"
             log.parent.mkdir(exist_ok=True)
             with log.open("a") as handle:
-                handle.write(json.dumps({"method": method, "reranker": vars(reranker), "views": vars(views),
+                rqe_meta = {}
+                if reranker.rqe_weight:
+                    from visual_med_alpaca.knowledge.rqe import load_model
+
+                    meta = load_model(reranker.rqe_model).meta
+                    rqe_meta = {"rqe_model_meta": {k: meta.get(k) for k in ("validation_auc", "medquad_pairs",
+                                                                            "medquad_pair_weight", "C")}}
+                handle.write(json.dumps({"method": method, "reranker": vars(reranker), "views": vars(views), **rqe_meta,
                                          "cues": "previous" if args.previous_cues else "current", "index": index.manifest.get("fingerprint"),
                                          "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load": load,
                                          **{k: round(v, 4) for k, v in r.items()}}) + "\n")

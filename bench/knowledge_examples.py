@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.data.sources.mediqa import MediqaRQE, is_liveqa  # noqa: E402
 from visual_med_alpaca.knowledge import evaluate  # noqa: E402
+from visual_med_alpaca.knowledge.rqe import load_model  # noqa: E402
 from visual_med_alpaca.pipeline import Assistant  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "knowledge_examples.md"
@@ -30,6 +31,16 @@ def cell(text: str, limit: int) -> str:
     text = " ".join(text.split())
     text = text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
     return text.replace("|", "\\|")
+
+
+def rqe_note(k) -> str:
+    """Which trained RQE model the shipped re-ranker reads (its training data and validation AUC)."""
+    if "rqe" not in k.reranker:
+        return "not used"
+    meta = load_model(k.rqe_model).meta
+    extra = sum(meta.get("medquad_pairs", {}).values())
+    return (f"trained on {meta.get('pairs', '?'):,} MEDIQA RQE pairs" + (f" + {extra:,} MedQuAD pairs" if extra else "")
+            + (" with the question-type feature" if "qtype" in meta else "") + f", validation AUC {meta.get('validation_auc')}")
 
 
 def main() -> None:
@@ -62,7 +73,9 @@ def main() -> None:
         f"Made by `python bench/knowledge_examples.py --n {args.n}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
         f"(load average {load[0]:.2f}; {time.perf_counter() - started:.0f} s for all). *Before*: `--no-knowledge` (the "
         f"embedded Gemma-3-270M base alone, greedy, {args.max_new_tokens} new tokens). *After*: the shipped settings "
-        f"(method `{k.method}`, mode `{k.mode}`, min_relevance {k.min_relevance}). The questions are MEDIQA 2019 RQE "
+        f"(method `{k.method}`, re-ranker `{k.reranker}` (rules {k.focus_bonus:g} / {k.type_bonus:g} / {k.info_bonus:g}, "
+        f"RQE x {k.rqe_weight:g}: {rqe_note(k)}), mode `{k.mode}`, min_relevance {k.min_relevance}). "
+        "The questions are MEDIQA 2019 RQE "
         "consumer questions (not TREC LiveQA'17 benchmark questions); sources show their relevance in brackets. "
         "Answers are cut to 600 characters here.\n\n"
         "> Research use only: not medical advice and not for clinical use.\n\n"

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from conftest import EXAMPLES
-from visual_med_alpaca.closed import examined, is_yes_no
+from visual_med_alpaca.closed import asked_classes, examined, expert_yes_no, is_yes_no
 from visual_med_alpaca.pipeline import Assistant
 
 RADIOLOGY_TEXT = ("Axial CT image of the head. (modality CT 0.93; plane axial 0.88; region head 0.91; only the image "
@@ -26,6 +26,34 @@ def test_yes_no_questions_are_recognised(question, expected):
 ])
 def test_examined_means_the_description_reports_on_it(question, expected):
     assert examined(question, RADIOLOGY_TEXT) is expected
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("Is this a CT?", {"modality": "CT"}), ("is this an axial plane image", {"plane": "axial"}),
+    ("Is this a PA image?", {"plane": "frontal (PA/AP)"}),
+    ("was the MRI taken in the sagittal plane?", {"modality": "MRI", "plane": "sagittal"}),
+    ("Is this an MRI with contrast?", None), ("Is this not a CT?", None), ("Is this a chest x-ray?", None),
+    ("Is this CT or MRI?", None), ("Is there a fracture?", None), ("What modality is this?", None),
+])
+def test_asked_classes_only_for_questions_about_modality_or_plane_alone(question, expected):
+    assert asked_classes(question) == expected
+
+
+CT_AXIAL = {"modality": ("CT", 0.93), "plane": ("axial", 0.81), "region": ("head", 0.9)}
+
+
+@pytest.mark.parametrize("question,facts,expected", [
+    ("Is this a CT?", CT_AXIAL, "yes"), ("Is this an MRI?", CT_AXIAL, "no"),
+    ("Is this an axial CT?", CT_AXIAL, "yes"), ("Is this a coronal CT?", CT_AXIAL, "no"),
+    ("Is this a CT?", {"modality": ("CT", 0.45)}, None),  # not confident: the VLM decides
+    ("Is this an axial CT?", {"modality": ("CT", 0.9), "plane": ("axial", 0.3)}, None),
+    ("Is this an MRI?", {"modality": ("MRI", None)}, "yes"),  # a DICOM header fact is certain
+    ("Is this a PA view?", {"plane": ("frontal (PA)", None)}, "yes"),
+    ("Is this an x-ray?", {"modality": ("X-ray angiography", None)}, "yes"),
+    ("Is there a fracture?", CT_AXIAL, None),
+])
+def test_expert_yes_no_answers_from_confident_classes_only(question, facts, expected):
+    assert expert_yes_no(question, facts, 0.5) == expected
 
 
 @pytest.fixture(scope="module")

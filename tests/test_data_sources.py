@@ -153,3 +153,27 @@ def test_mediqa_shared_counts_use_train_and_validation_only_without_liveqa():
 def test_registry_names_match_reader_names():
     for name in SOURCES:
         assert load_source(name).name == name
+
+
+def test_the_liveqa_file_is_parsed_once_for_every_reader_and_call(tmp_path, monkeypatch):
+    import visual_med_alpaca.data.sources.mediqa as mediqa
+
+    rqe, qa = tmp_path / "MEDIQA_Task2_RQE", tmp_path / "MEDIQA_Task3_QA"
+    _write(rqe / "X-ValidationSet-AMIA2016.xml", RQE_XML.replace("How do I treat acne?", COPY, 1))
+    _write(rqe / "X-TrainingSet-AMIA2016.xml", RQE_XML)
+    _write(qa / "X-ValidationSet.xml", QA_XML)
+    _write(qa / LIVEQA_FILE, LIVEQA_XML)
+    parsed = []
+    original = mediqa.MediqaQA.questions
+    monkeypatch.setattr(mediqa.MediqaQA, "questions",
+                        staticmethod(lambda path: parsed.append(Path(path).name) or original(path)))
+    for _ in range(2):
+        assert [r["id"] for r in load_source("mediqa_rqe").read(rqe)] == ["mediqa_rqe:trainingset-1",
+                                                                          "mediqa_rqe:trainingset-2",
+                                                                          "mediqa_rqe:validationset-2"]
+        assert len(list(load_source("mediqa_qa").read(qa))) == 2
+        assert len(mediqa.liveqa_questions(qa)) == 1 and is_liveqa(qa)(COPY)
+    assert parsed == [LIVEQA_FILE]
+    _write(qa / LIVEQA_FILE, LIVEQA_XML.replace("</root>", '<Question QID="2"><QuestionText>What is gout?'
+                                                          "</QuestionText></Question></root>"))
+    assert len(mediqa.liveqa_questions(qa)) == 2 and parsed == [LIVEQA_FILE] * 2  # an edited file is read again

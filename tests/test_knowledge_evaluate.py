@@ -30,3 +30,10 @@ def test_recall_base_counts_correct_answers_the_index_holds_by_id_or_text():
     index = [Passage("medquad:GHR_0000001_Sec1", "t", "", "a"), Passage("medquad:GHR_0000002_Sec1", "t", "", "b"),
              Passage("medquad:GARD_0000009_Sec1", "t", "", "Gout is arthritis")]
     assert qrels.correct_in(index) == {"1": 2}  # the ADAM answer is not in the index
+
+
+def test_judged_passages_by_id_or_text_are_listed_for_leaving_out_of_training():
+    qrels = Qrels(by_id={"1": {"GHR_0000001_Sec1": 1}}, by_text={"2": {"gout is arthritis": 3}})
+    index = [Passage("medquad:GHR_0000001_Sec1", "t", "", "x"), Passage("medquad:GHR_0000009_Sec2", "t", "", "Gout is arthritis"),
+             Passage("medquad:GHR_0000003_Sec1", "t", "", "unjudged")]
+    assert qrels.judged(index) == {"medquad:GHR_0000001_Sec1", "medquad:GHR_0000009_Sec2"}

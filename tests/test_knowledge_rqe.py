@@ -57,16 +57,32 @@ def test_a_missing_or_foreign_model_file_is_one_clear_error(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(UserInputError, match="unreadable"):
         rqe.RqeModel.load(tmp_path / "bad.json")
-    (tmp_path / "old.json").write_text(json.dumps({"features": ["cosine"], "mean": [0], "scale": [1], "coef": [1],
-                                                   "intercept": 0}))
+    (tmp_path / "old.json").write_text(json.dumps({"features": ["cosine", "retired"], "mean": [0, 0], "scale": [1, 1],
+                                                   "coef": [1, 1], "intercept": 0}))
     with pytest.raises(UserInputError, match="other features"):
         rqe.RqeModel.load(tmp_path / "old.json")
+    (tmp_path / "qt.json").write_text(json.dumps({"features": ["cosine", "qtype_agreement"], "mean": [0, 0],
+                                                  "scale": [1, 1], "coef": [1, 1], "intercept": 0}))
+    with pytest.raises(UserInputError, match="question-type classifier"):
+        rqe.RqeModel.load(tmp_path / "qt.json")  # names the classifier's feature, but its file is missing
+
+
+def test_a_model_on_a_subset_of_the_features_reads_only_its_columns():
+    rows = rqe.pair_rows(POSITIVE + NEGATIVE, hashed_bag_of_words)
+    assert np.isnan(rows[:, rqe.FEATURES.index("qtype_agreement")]).all()  # no classifier: unknown
+    labels = np.array([1] * len(POSITIVE) + [0] * len(NEGATIVE))
+    model = rqe.fit(rows, labels, c=1.0, names=rqe.BASE_FEATURES)
+    assert model.features == rqe.BASE_FEATURES and len(model.coef) == len(rqe.BASE_FEATURES)
+    changed = rows.copy()
+    changed[:, rqe.FEATURES.index("qtype_agreement")] = 0.9
+    assert np.allclose(model.probability(rows), model.probability(changed))
 
 
 def test_the_shipped_model_is_small_json_and_prefers_the_entailed_faq():
     assert rqe.MODEL_PATH.stat().st_size < 8192
     model = rqe.RqeModel.load()
     assert model.meta["trained_on"].endswith("TrainingSet-AMIA2016.xml")
+    assert model.meta["medquad_pairs"]["same focus, other type"] > 0 and model.features == rqe.BASE_FEATURES
     question = rqe.Side.of("My son has Noonan syndrome. Did he get it from us, is it inherited?")
     entailed = rqe.features(question, rqe.Side.of("Is Noonan syndrome inherited ?"), 0.7)
     unrelated = rqe.features(question, rqe.Side.of("What are the treatments for Hair Loss ?"), 0.1)
@@ -132,3 +148,69 @@ def test_training_drops_benchmark_and_development_questions(tmp_path):
     assert "2 dropped" in messages[0]
     with pytest.raises(UserInputError, match="RQE pairs not found"):
         rqe.train(tmp_path / "nowhere", hashed_bag_of_words, [], messages.append)
+
+
+FOCI = ("Diabetes", "Gout", "Glaucoma", "Asthma", "Noonan syndrome", "Hair Loss")
+TEMPLATES = {"treatment": "What are the treatments for {} ?", "symptoms": "What are the symptoms of {} ?",
+             "inheritance": "Is {} inherited ?"}
+
+
+def _source(excluded=frozenset()) -> rqe.MedquadSource:
+    """A MedQuAD-like set: every focus x type, and a second source asking two of them again (entailed pairs)."""
+    from visual_med_alpaca.knowledge.corpus import Passage
+
+    passages = [Passage(f"medquad:{source}_{i}_{qtype}", q, "", "answer", q, focus, source, qtype)
+                for source, foci in (("A", FOCI), ("B", FOCI[:2]))
+                for i, focus in enumerate(foci) for qtype, template in TEMPLATES.items() for q in [template.format(focus)]]
+    return rqe.MedquadSource(passages, hashed_bag_of_words([p.question for p in passages]), frozenset(excluded))
+
+
+def test_question_type_classifier_learns_medquad_types_and_round_trips(tmp_path):
+    source = _source()
+    model, out_of_fold = rqe.crossfit_qtype(source)
+    assert sorted(model.labels) == sorted(TEMPLATES)
+    p = model.probabilities(hashed_bag_of_words(["what are the treatments for my knee pain"]))[0]
+    assert model.labels[int(p.argmax())] == "treatment" and abs(p.sum() - 1) < 1e-5
+    assert out_of_fold.shape == (len(source.passages), len(TEMPLATES))
+    assert model.meta["2_fold_accuracy"] > 0.8
+    assert np.isnan(model.agreement(p, "frequency"))  # a type it never saw: unknown, not zero
+    model.save(tmp_path / "q.json")
+    assert np.allclose(rqe.QtypeModel.load(tmp_path / "q.json").probabilities(hashed_bag_of_words(["x"])),
+                       model.probabilities(hashed_bag_of_words(["x"])), atol=1e-3)
+
+
+def test_medquad_pairs_are_the_retrieved_same_focus_or_same_type_questions_without_the_excluded():
+    source = _source()
+    model, out_of_fold = rqe.crossfit_qtype(source)
+    rows, labels, counts, pairs = rqe.medquad_pairs(source, out_of_fold, model, queries=100, depth=30)
+    assert counts["entailed"] > 0 and counts["same focus, other type"] > 0 and counts["other focus, same type"] > 0
+    for (q, c), label in zip(pairs, labels):
+        a, b = source.passages[q], source.passages[c]
+        assert q != c and (a.focus == b.focus or a.qtype == b.qtype)
+        assert label == (a.focus == b.focus and a.qtype == b.qtype)
+    assert not np.isnan(rows[:, rqe.FEATURES.index("qtype_agreement")]).any()
+    left_out = {p.id for p in source.passages if p.focus == "Gout"}
+    _, _, _, pairs = rqe.medquad_pairs(_source(left_out), out_of_fold, model, queries=100)
+    assert pairs and not any(source.passages[i].id in left_out for pair in pairs for i in pair)
+
+
+def test_training_with_medquad_pairs_and_the_type_feature_ranks_the_asked_type_first(tmp_path, index):
+    pairs = [(q, c, True) for q, c in POSITIVE] + [(q, c, False) for q, c in NEGATIVE]
+    rqe_dir = tmp_path / rqe.RQE_DIR
+    rqe_dir.mkdir(parents=True)
+    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
+    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(pairs))
+    task3 = tmp_path / "mediqa2019" / "MEDIQA_Task3_QA"
+    task3.mkdir(parents=True)
+    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
+        '<?xml version="1.0"?><root><Question QID="1"><QuestionText>unrelated benchmark text here</QuestionText></Question></root>')
+    messages = []
+    model = rqe.train(tmp_path, hashed_bag_of_words, [], messages.append, _source(), hard_queries=100)
+    assert model.features == rqe.FEATURES and model.qtype is not None
+    assert model.meta["medquad_pairs"]["entailed"] > 0 and "question-type classifier" in " ".join(messages)
+    model.save(tmp_path / "m" / "rqe_lr.json")
+    assert (tmp_path / "m" / rqe.QTYPE_FILE).is_file()
+    ranked = Retriever(index, "dense-question", Reranker(rqe_weight=1000.0, rqe_model=str(tmp_path / "m" / "rqe_lr.json"))
+                       ).search("diabetes: what treatments are there?", 6)
+    assert ranked[0].passage.question == "What are the treatments for Diabetes ?"
+    assert all(0.0 <= r.runs["rqe"] <= 1.0 for r in ranked)

@@ -130,6 +130,20 @@ def test_load_tokenizer_reads_a_gemma_tokenizer_json_directly(tmp_path, monkeypa
     _same_tokenizer(slow, load_tokenizer(str(folder)))
 
 
+def test_load_tokenizer_builds_the_reference_pipeline_once(tmp_path):
+    """The empty GemmaTokenizer that the file's pipeline is compared with is built once per set of special
+    tokens, not on every load."""
+    from visual_med_alpaca.llm import hf
+
+    folder = _tiny_gemma_tokenizer_dir(tmp_path / "tok")
+    hf._gemma_pipeline.cache_clear()
+    first = hf.load_tokenizer(str(folder))
+    second = hf.load_tokenizer(str(folder))
+    info = hf._gemma_pipeline.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    _same_tokenizer(first, second)
+
+
 def test_load_tokenizer_takes_the_ordinary_path_when_the_file_differs(tmp_path, monkeypatch):
     """A tokenizer.json whose pipeline is not GemmaTokenizer's (here: another normalizer) is not read directly:
     GemmaTokenizer rebuilds its own pipeline, so the direct read would give other ids."""

@@ -138,3 +138,20 @@ def test_shipped_heads_reach_their_goals_on_the_held_out_images(expert, tmp_path
         accuracy[head] = np.mean([p == held_out[i].labels[head] for p, i in zip(predicted, rows)])
     assert len(held_out) == 402
     assert accuracy["modality"] >= 0.95 and accuracy["region"] >= 0.90, accuracy
+
+
+def test_train_heads_holds_out_the_extra_keys(tmp_path, monkeypatch):
+    """`hold_out` keeps more images out of training (an experiment's dev split) and scores them as held out."""
+    from visual_med_alpaca.train import radiology_heads
+
+    rng = np.random.default_rng(0)
+    classes = {"modality": ["CT", "MRI"], "plane": ["axial", "coronal"], "region": ["head", "chest"]}
+    examples = [radiology_heads.Example(f"synpic{i}", tmp_path / f"{i}.jpg", i >= 36,
+                                        {h: c[i % 2] for h, c in classes.items()}) for i in range(40)]
+    features = rng.normal(size=(40, 8)) + np.array([[i % 2 * 3.0] * 8 for i in range(40)])
+    monkeypatch.setattr(radiology_heads, "collect_examples", lambda cfg: examples)
+    monkeypatch.setattr(radiology_heads, "embed_examples", lambda examples, cache: features)
+    cfg = RadiologyHeadsConfig(out_dir=str(tmp_path / "heads"), min_examples=2, c_grid=[1.0])
+    report = radiology_heads.train_heads(cfg, hold_out=frozenset({"synpic0", "synpic1", "synpic2"}))
+    assert {h: (m["train_images"], m["held_out_images"]) for h, m in report.items()} == {
+        h: (33, 7) for h in classes}

@@ -62,3 +62,70 @@ def not_examined_answer(expert: str, expert_text: str | None) -> str:
         seen = f"the {expert} expert only described it as: {expert_text.split(' (')[0].strip().rstrip('.')}"
     return (f"No finding of that kind is reported: nothing in this system examined the image for it ({seen}). "
             "This is not a negative result; a qualified reader must look at the image.")
+
+
+# -- yes/no questions that ask only what the radiology expert classifies ------------------------------------------
+# "Is this a CT?", "Is this an axial image?", "Was this MRI taken in the sagittal plane?": each word names a class
+# of the expert's modality or plane head (class names as the heads and DICOM facts spell them). Region words are
+# left out on purpose: "is the spine visible?" asks about presence, which a region classifier does not decide.
+EXPERT_CLASS_WORDS: dict[str, dict[str, set[str]]] = {
+    "modality": {
+        "CT": {"ct", "cat", "computed", "tomography", "tomogram"},
+        "MRI": {"mri", "mr", "magnetic", "resonance"},
+        "X-ray": {"x", "ray", "xray", "x-ray", "radiograph", "radiography", "film", "plain"},
+    },
+    "plane": {
+        "axial": {"axial", "transverse"},
+        "coronal": {"coronal"},
+        "sagittal": {"sagittal", "saggital"},
+        "frontal (PA/AP)": {"pa", "ap", "frontal", "posteroanterior", "anteroposterior", "postero-anterior",
+                            "antero-posterior", "posterior-anterior", "anterior-posterior"},
+    },
+}
+# Words such a question may also hold without asking anything else.
+_NEUTRAL = {"plane", "view", "modality", "section", "slice", "cut", "imaging", "technique", "method", "done", "mode"}
+_NEGATED = re.compile(r"\b(not|no|never|without)\b|n't\b")
+
+
+def _canonical(head: str, value: str) -> str:
+    """The expert's value as a class name of EXPERT_CLASS_WORDS ('frontal (PA)' -> 'frontal (PA/AP)')."""
+    if head == "modality" and value.startswith("X-ray"):
+        return "X-ray"
+    if head == "plane" and value.startswith("frontal"):
+        return "frontal (PA/AP)"
+    return value
+
+
+def asked_classes(question: str) -> dict[str, str] | None:
+    """head -> class when a yes/no question asks only which modality and/or plane the image is; else None."""
+    if not is_yes_no(question) or _NEGATED.search(question.lower()):
+        return None
+    named: dict[str, str] = {}
+    for word in content_words(question) - _NEUTRAL:
+        hits = [(head, name) for head, classes in EXPERT_CLASS_WORDS.items()
+                for name, words in classes.items() if word in words]
+        if not hits:
+            return None  # the question asks about something else too (contrast, a finding, a region, ...)
+        for head, name in hits:
+            if named.setdefault(head, name) != name:
+                return None  # two classes of one head ("is this CT with MRI ...")
+    return named or None
+
+
+def expert_yes_no(question: str, facts: dict[str, tuple[str, float | None]], min_confidence: float) -> str | None:
+    """'yes' or 'no' when a yes/no question asks only which modality/plane the image is and the expert's
+    classification decides it: every named class confidently matched -> yes, any confidently contradicted -> no.
+    `facts`: head -> (value, probability), probability None for a DICOM header fact (certain). None otherwise."""
+    named = asked_classes(question)
+    if named is None:
+        return None
+    verdicts = []
+    for head, name in named.items():
+        value, probability = facts.get(head, (None, 0.0))
+        sure = value is not None and (probability is None or probability >= min_confidence)
+        verdicts.append(_canonical(head, value) == name if sure else None)
+    if False in verdicts:
+        return "no"
+    if all(verdicts):
+        return "yes"
+    return None

@@ -56,6 +56,9 @@ class DePlotExpert:
         source = str(local) if local.exists() else model
         try:
             self.processor = Pix2StructProcessor.from_pretrained(source)
+            # The header is rendered here (local font), so the processor must not ask for header text: set on the
+            # processor, since transformers 5.0 ignores a per-call `is_vqa` and 5.24 reads both.
+            self.processor.image_processor.is_vqa = False
             self.model = Pix2StructForConditionalGeneration.from_pretrained(source).to(device).eval()
         except OSError as exc:
             raise UserInputError(
@@ -72,7 +75,7 @@ class DePlotExpert:
             pixels = render_with_header(image.image, PROMPT, self.font)
         except OSError as exc:  # no local font and no hub
             raise BackendError(f"DePlot could not render its prompt header: {exc}") from None
-        inputs = self.processor.image_processor(images=pixels, is_vqa=False, max_patches=self.max_patches, return_tensors="pt")
+        inputs = self.processor.image_processor(images=pixels, max_patches=self.max_patches, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         with torch.inference_mode():
             ids = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens)

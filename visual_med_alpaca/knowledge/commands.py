@@ -108,17 +108,28 @@ def train_rqe(
     data_dir: Optional[Path] = DataDirOpt,
     out: Optional[Path] = typer.Option(None, "--out", help="where to write the model (default: the packaged one)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the encoder"),
+    hard_negatives: int = typer.Option(2000, "--hard-negatives", help="MedQuAD questions sampled for hard pairs from "
+                                                                      "MedQuAD itself (0: the MEDIQA pairs only)"),
+    hard_weight: float = typer.Option(0.1, "--hard-weight", help="weight of one MedQuAD pair, relative to a MEDIQA pair"),
+    qtype: bool = typer.Option(False, "--qtype/--no-qtype", help="add the question-type classifier's feature (trained "
+                                                                 "on MedQuAD's own question types; did not help on the "
+                                                                 "development set, so off by default)"),
 ) -> None:
-    """Fit the question-entailment re-ranker (knowledge.reranker=rqe) on the MEDIQA 2019 RQE training pairs."""
+    """Fit the question-entailment re-ranker (knowledge.reranker=rqe) on the MEDIQA 2019 RQE training pairs, plus
+    hard pairs from MedQuAD and a question-type classifier (written beside the model as qtype_lr.json)."""
     from .. import paths
     from . import encoder, evaluate, rqe
     from .index import ENCODER_DIR, open_index
 
+    if hard_negatives < 0 or hard_weight <= 0:
+        raise UserInputError("--hard-negatives is a number of questions (0 or more), --hard-weight a positive number")
     root = paths.data_dir(data_dir, "medquad", "mediqa2019")
     index = open_index(name, need_dense=True)
     passages = list(index.docs.passages(list(range(index.docs.count()))).values())
-    held_out = [question for question, _ in evaluate.dev_set(root, passages)]
-    model = rqe.train(root, encoder.OnnxEncoder(index.folder / ENCODER_DIR, threads).encode, held_out, typer.echo)
+    dev = evaluate.dev_set(root, passages)
+    source = rqe.medquad_source(index, root, {i for _, gold in dev for i in gold}) if hard_negatives or qtype else None
+    model = rqe.train(root, encoder.OnnxEncoder(index.folder / ENCODER_DIR, threads).encode, [q for q, _ in dev],
+                      typer.echo, source, hard_negatives, qtype, hard_weight)
     index.close()
     target = out or rqe.MODEL_PATH
     model.save(target)

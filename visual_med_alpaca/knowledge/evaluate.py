@@ -51,6 +51,12 @@ class Qrels:
             return self.by_id[qid][native]
         return self.by_text.get(qid, {}).get(_norm(passage.text)[:300], 1)
 
+    def judged(self, passages: Iterable[Passage]) -> set[str]:
+        """Ids of the passages judged for any benchmark question (by answer id or by text): never training data."""
+        ids = {a for grades in self.by_id.values() for a in grades}
+        texts = {t for grades in self.by_text.values() for t in grades}
+        return {p.id for p in passages if _native_id(p) in ids or _norm(p.text)[:300] in texts}
+
     def correct_in(self, passages: Iterable[Passage]) -> dict[str, int]:
         """Per question, how many of its correct answers the index holds (the recall base of MAP)."""
         keys = {_native_id(p): _norm(p.text)[:300] for p in passages}

@@ -8,9 +8,9 @@ against the answers is classic passage retrieval. Which one ranks best is measur
 
 from __future__ import annotations
 
+import math
 import re
 import time
-from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +130,9 @@ class Reranker:
     def active(self) -> bool:
         return bool(self.focus_bonus or self.type_bonus or self.info_bonus or self.rqe_weight)
 
-    def __call__(self, question: str, items: list[Retrieved]) -> list[Retrieved]:
+    def __call__(self, question: str, items: list[Retrieved], query_vector=None) -> list[Retrieved]:
+        """Re-rank `items` for `question`; `query_vector` (the question's MiniLM vector) feeds the RQE model's
+        question-type classifier (without it that feature counts as its training mean)."""
         if not self.active:
             return items
         words = set(WORD.findall(question.lower()))
@@ -146,23 +148,21 @@ class Reranker:
         if self.rqe_weight and items:
             from . import rqe
 
+            model = rqe.load_model(self.rqe_model)
+            kinds = model.qtype.probabilities(query_vector)[0] if model.qtype is not None and query_vector is not None \
+                else None
             side = rqe.Side.of(question)
-            rows = [rqe.features(side, _side(item.passage.question or item.passage.title), item.runs.get(RQE_COSINE, 0.0))
+            rows = [rqe.features(side, rqe._side(item.passage.question or item.passage.title),
+                                 item.runs.get(RQE_COSINE, 0.0),
+                                 model.qtype.agreement(kinds, item.passage.qtype) if kinds is not None else math.nan)
                     for item in items]
-            for item, probability in zip(items, rqe.load_model(self.rqe_model).probability(rows)):
+            for item, probability in zip(items, model.probability(rows)):
                 item.runs["rqe"] = float(probability)
                 item.score += self.rqe_weight * float(probability)
         return sorted(items, key=lambda r: -r.score)
 
 
 RQE_COSINE = "dense-question"  # the run whose score is the RQE model's cosine feature
-
-
-@lru_cache(maxsize=4096)
-def _side(text: str):
-    from .rqe import Side
-
-    return Side.of(text)
 
 
 # -- the question as matched: a long consumer message and the sentences that ask ---------------------
@@ -253,6 +253,7 @@ class Retriever:
         self.encoder_threads = encoder_threads
         self.views = views or QueryViews()
         self.last_timings: dict[str, float] = {}
+        self.last_vector = None
         self._encoder = None
         self._topics: frozenset[str] | None = None
 
@@ -294,8 +295,10 @@ class Retriever:
         scale = RRF_K / sum(weight for _, _, weight in self.runs)  # 1.0 ~ ranked first by every run
         items = [Retrieved(passages[row], fused[row] * scale, relevance(run_scores[row], passages[row], words),
                            run_scores[row]) for row in best if row in passages]
+        self.last_vector = query._vector  # the question's MiniLM vector (None for keyword methods)
         if self.reranker.active:
-            items = self.reranker(question_focus(question, self.topics()) if self.reranker.on_focus else question, items)
+            items = self.reranker(question_focus(question, self.topics()) if self.reranker.on_focus else question, items,
+                                  self.last_vector)
         items = items[:k]
         self.last_timings = {"retrieve_s": time.perf_counter() - started}
         return items

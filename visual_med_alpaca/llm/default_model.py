@@ -6,8 +6,6 @@ import hashlib
 import os
 from pathlib import Path
 
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
 from ..errors import BackendError
 from ..paths import cache_dir
 
@@ -33,6 +31,8 @@ def default_gguf_path() -> Path:
     total = sum(c.stat().st_size for c in chunks)
     digest = hashlib.sha256()
     partial = target.with_suffix(".partial")
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn  # first use only
+
     with Progress(
         TextColumn("assembling default model"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
         transient=True,

@@ -5,6 +5,7 @@ This backend is for users' checkpoints and for training; the embedded default ru
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import warnings
@@ -97,17 +98,27 @@ def _gemma_from_file(folder: Path):
         return None
     kwargs = {k: v for k, v in settings.items() if k not in _TOKENIZER_BOOKKEEPING}
     tokenizer = GemmaTokenizer(tokenizer_file=str(file), name_or_path=str(folder), **kwargs)
-    reference = GemmaTokenizer(**{k: v for k, v in kwargs.items() if k.endswith("_token")}).backend_tokenizer
-    loaded = tokenizer.backend_tokenizer
+    special = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in kwargs.items() if k.endswith("_token")))
+    return tokenizer if _pipeline(tokenizer.backend_tokenizer) == _gemma_pipeline(special) else None
 
-    def bpe(model):
-        names = ("fuse_unk", "byte_fallback", "dropout", "unk_token", "continuing_subword_prefix",
-                 "end_of_word_suffix", "ignore_merges")
-        return type(model).__name__, [getattr(model, n, None) for n in names]
 
-    same = all(str(getattr(loaded, part)) == str(getattr(reference, part))
-               for part in ("normalizer", "pre_tokenizer", "decoder")) and bpe(loaded.model) == bpe(reference.model)
-    return tokenizer if same else None
+def _pipeline(backend) -> tuple:
+    """What must match for the Rust-loaded file to be the tokenizer GemmaTokenizer would build."""
+    model = backend.model
+    names = ("fuse_unk", "byte_fallback", "dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix",
+             "ignore_merges")
+    return (str(backend.normalizer), str(backend.pre_tokenizer), str(backend.decoder), type(model).__name__,
+            [getattr(model, n, None) for n in names])
+
+
+@functools.lru_cache(maxsize=8)
+def _gemma_pipeline(special: tuple[tuple[str, str], ...]) -> tuple:
+    """The pipeline of an empty GemmaTokenizer with these special tokens (JSON values), built once per process."""
+    import json
+
+    from transformers import GemmaTokenizer
+
+    return _pipeline(GemmaTokenizer(**{k: json.loads(v) for k, v in special}).backend_tokenizer)
 
 
 def gguf_as_hf_folder(gguf_path: Path) -> Path:

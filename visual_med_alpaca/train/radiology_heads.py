@@ -188,9 +188,14 @@ def save_head(pipe, out_dir: Path, head: str, meta: dict) -> None:
     (out_dir / f"{head}.json").write_text(json.dumps({"classes": list(map(str, clf.classes_)), **meta}, indent=2))
 
 
-def train_heads(cfg: RadiologyHeadsConfig) -> dict:
-    """Collect labels, embed, fit one head per task, report held-out accuracy, write the heads."""
+def train_heads(cfg: RadiologyHeadsConfig, hold_out: frozenset[str] = frozenset()) -> dict:
+    """Collect labels, embed, fit one head per task, report held-out accuracy, write the heads.
+
+    `hold_out`: more image keys (synpic ids) to keep out of training, e.g. a VQA-RAD dev split, so heads
+    for an experiment on that split never saw its images (bench/vlm_closed_expert.py)."""
     examples = collect_examples(cfg)
+    for example in examples:
+        example.held_out = example.held_out or example.key in hold_out
     features = embed_examples(examples, Path(cfg.cache))
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

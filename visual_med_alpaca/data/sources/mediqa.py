@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -40,16 +41,33 @@ def _files(path: Path) -> list[Path]:
 
 def liveqa_questions(task3_dir: Path) -> list[tuple[str, str]]:
     """(QID, question as the user wrote it: subject + message) of the 104 TREC LiveQA'17 medical questions."""
+    return list(_liveqa(*_stamp(task3_dir)))
+
+
+def is_liveqa(task3_dir: Path) -> Callable[[str], bool]:
+    """A test: is this text one of the LiveQA'17 benchmark questions (or a near copy)? The file is parsed and
+    the test built once per process (per file version), however many readers and calls ask for it."""
+    return _liveqa_test(*_stamp(task3_dir))
+
+
+def _stamp(task3_dir: Path) -> tuple[str, int, int]:
+    """The LiveQA file's resolved path, modification time and size: the cache key (an edited file is re-read)."""
     path = Path(task3_dir) / LIVEQA_FILE
     if not path.is_file():
         raise UserInputError(f"the TREC LiveQA'17 questions ({path}) are needed to keep them out of training "
                              "and out of the development set; not found")
-    return list(MediqaQA.questions(path))
+    stat = path.stat()
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
 
 
-def is_liveqa(task3_dir: Path) -> Callable[[str], bool]:
-    """A test: is this text one of the LiveQA'17 benchmark questions (or a near copy)?"""
-    return near_copies(text for _, text in liveqa_questions(task3_dir))
+@lru_cache(maxsize=4)
+def _liveqa(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
+    return tuple(MediqaQA.questions(Path(path)))
+
+
+@lru_cache(maxsize=4)
+def _liveqa_test(path: str, mtime_ns: int, size: int) -> Callable[[str], bool]:
+    return near_copies(text for _, text in _liveqa(path, mtime_ns, size))
 
 
 class MediqaRQE:
