@@ -4,6 +4,8 @@ Real charts (any folder with a DePlot-format gold.jsonl; chartqa_dev is split by
     python bench/bench_chart.py --set-dir ../shared/data/chartqa_dev --split report
 Fresh synthetic charts from one of the two generators, with a seed never looked at while developing:
     python bench/bench_chart.py --generator plain --n 60 --seed 31337
+Only some styles (a set of line charts):
+    python bench/bench_chart.py --generator plain --n 30 --seed 31337 --styles line,line_markers
 Run it under the CPU lock (docs/benchmarks.md records the load average printed at the start and the end).
 """
 
@@ -31,13 +33,16 @@ def main() -> None:
     parser.add_argument("--generator", choices=sorted(GENERATORS), default="studio")
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--styles", default="", help="only these generator styles, comma-separated (line,line_markers)")
     parser.add_argument("--out", type=Path, default=None, help="metrics JSON (default: beside the set)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}")
     set_dir = args.set_dir
     if set_dir is None:
-        set_dir = Path(f"runs/bench_charts_{args.generator}_seed{args.seed}_n{args.n}")
-        make_chart_set(set_dir, args.n, args.seed, progress=False, generator=args.generator)
+        styles = tuple(s for s in args.styles.split(",") if s)
+        only = "_" + "-".join(styles) if styles else ""
+        set_dir = Path(f"runs/bench_charts_{args.generator}_seed{args.seed}_n{args.n}{only}")
+        make_chart_set(set_dir, args.n, args.seed, progress=False, generator=args.generator, styles=styles)
     m = evaluate_chart_set(set_dir, "chart", progress=False, split=args.split, out=args.out)
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     for line in format_metrics(m):

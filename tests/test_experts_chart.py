@@ -258,3 +258,85 @@ def test_diverging_bars_read_both_sides_of_the_zero_line(expert, tmp_path):
     got = cells(text)
     for name, left, right in rows:
         assert got.get((name, "Oppose")) == left and got.get((name, "Favor")) == right, text
+
+
+def _plain(style, values, series, **kw):
+    from visual_med_alpaca.data.charts import PlainSpec
+
+    base = dict(style=style, theme="default", title="Visits per ward", category_name="Ward",
+                categories=["North", "South", "East", "West", "Central"][:len(values)], series=series,
+                values=np.array(values, float), percent=False, decimals=1 if style == "pie" else 0,
+                legend_outside=False, jpeg_quality=None, size=(6.0, 4.5))
+    base.update(kw)
+    return PlainSpec(**base)
+
+
+@pytest.mark.parametrize("style,theme,legend", [("line_markers", "default", "lower right"), ("line", "bmh", "lower left"),
+                                                ("line", "grayscale", "upper right")])
+def test_lines_with_a_legend_inside_the_plot_are_traced_and_named(expert, tmp_path, style, theme, legend):
+    """The issue's failure (two lines, round markers, legend lower right: 'no line could be traced') and lines
+    without markers, anti-aliased, in grey: the legend's words are neither category labels nor the plot's floor."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[620, 410], [480, 700], [330, 560], [590, 450]]
+    spec = _plain(style, values, ["Before", "After"], theme=theme, legend=legend)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "line")))
+    got = cells(text)
+    for r, ward in enumerate(spec.categories):
+        for c, name in enumerate(spec.series):
+            assert (ward, name) in got, text
+            assert abs(got[ward, name] - values[r][c]) <= 0.04 * values[r][c], (ward, name, text)
+
+
+def test_a_point_hidden_under_its_label_is_expected_between_its_traced_neighbours():
+    """Where a line's point is hidden under its printed value, the label nearest this row is taken."""
+    from visual_med_alpaca.experts.chart import _between
+
+    assert _between([10.0, None, 30.0], 1) == 20.0
+    assert _between([None, None, 30.0], 0) == 30.0
+    assert _between([None, None], 1) is None
+
+
+def test_pie_names_from_a_legend_or_from_name_percent_labels(expert, tmp_path):
+    from visual_med_alpaca.data.charts import draw_plain
+
+    shares = [[40.3], [9.9], [4.5], [18.2], [27.1]]  # no label at the top, where the title is
+    for kind in ("legend", "name_percent", "names_only"):
+        spec = _plain("pie", shares, ["Visits"], theme="ggplot", pie_labels=kind)
+        text = expert.describe(load_image(draw_plain(spec, tmp_path / kind)))
+        got = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
+        assert set(got) == set(spec.categories), (kind, text)
+        for name, (share,) in zip(spec.categories, shares):  # printed (or, when not legible, measured) / measured
+            assert abs(got[name] * 100 - share) <= (0.6 if kind == "names_only" else 0.25), (kind, name, text)
+        if kind == "name_percent":
+            assert parse_table(text).title == "Visits per ward", text  # 'Central 4.5%' over the disc is no title
+
+
+def test_legend_swatch_is_a_patch_or_a_stroke_before_its_word_not_a_backdrop():
+    from visual_med_alpaca.experts.chart import TextBox, _legend_names
+
+    rgb = np.full((60, 200, 3), 255, np.uint8)
+    rgb[5:55, 60:200] = 230  # the legend's grey backdrop, under the words too
+    rgb[14:17, 70:100] = (200, 30, 30)  # a line's short stroke
+    rgb[38:46, 80:96] = (30, 60, 200)  # a square patch
+    words = [TextBox("Before", 110, 8, 150, 22), TextBox("After", 110, 34, 145, 48)]
+    centres = [np.array([200.0, 30, 30]), np.array([30.0, 60, 200]), np.array([230.0, 230, 230])]
+    names = _legend_names((rgb, words), centres, np.array([255.0, 255, 255]))
+    assert {k: v[1] for k, v in names.items()} == {0: "Before", 1: "After"}
+
+
+def test_make_charts_keeps_only_the_styles_asked_for(tmp_path):
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path / "all", 12, seed=9, progress=False, generator="plain")
+    make_chart_set(tmp_path / "lines", 2, seed=9, progress=False, generator="plain", styles=("line", "line_markers"))
+    every = {json.loads(line)["id"]: json.loads(line) for line in (tmp_path / "all" / "gold.jsonl").read_text().splitlines()}
+    lines = [json.loads(line) for line in (tmp_path / "lines" / "gold.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 and all(r["style"].startswith("line") for r in lines)
+    for r in lines:  # the same chart i as in the unfiltered set of that seed
+        if r["id"] in every:
+            assert every[r["id"]]["table"] == r["table"]
+    from visual_med_alpaca.errors import UserInputError
+
+    with pytest.raises(UserInputError):
+        make_chart_set(tmp_path / "bad", 1, seed=9, progress=False, generator="studio", styles=("pie",))

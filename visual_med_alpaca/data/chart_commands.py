@@ -17,11 +17,13 @@ def make_charts(
     n: int = typer.Option(200, "--n", min=1, help="Number of charts"),
     seed: int = typer.Option(0, "--seed", help="Same seed -> same charts; reruns resume"),
     generator: str = typer.Option("studio", "--generator", help="studio (the first) or plain (matplotlib styles)"),
+    styles: str = typer.Option("", "--styles", help="Only these styles, comma-separated (e.g. line,line_markers,pie)"),
 ) -> None:
     """Draw N random charts with matplotlib and write each with its gold DePlot table."""
     from .charts import make_chart_set
 
-    gold = make_chart_set(out, n, seed, generator=generator)
+    only = tuple(s.strip() for s in styles.split(",") if s.strip())
+    gold = make_chart_set(out, n, seed, generator=generator, styles=only)
     typer.echo(f"wrote {n} charts and {gold}")
 
 

@@ -5,7 +5,8 @@ Two generators, so a score is not the fit to one drawing style:
   printed value labels, percent axes, light / dark / ggplot themes, legends inside or outside, JPEG.
 - `plain`: matplotlib's own defaults and built-in styles (classic, bmh, fivethirtyeight, Solarize_Light2,
   grayscale, tableau-colorblind10, seaborn-v0_8-*, dark_background), legends where matplotlib puts them
-  ('best', any corner, outside, none), value labels on or off, horizontal grouped / stacked bars, pies,
+  ('best', any corner, outside, none), value labels on or off, horizontal grouped / stacked bars, pies (named beside
+  them or in a legend, percentages printed inside, beside the name or not at all),
   lines without markers, thousand-separated, percent and log axes, small and large pictures, JPEG.
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
 run resumes where it stopped.
@@ -177,6 +178,9 @@ def draw(spec: ChartSpec, path: Path) -> Path:
 PLAIN_STYLES = ("bar", "barh", "grouped", "grouped_h", "stacked", "stacked_h", "line", "line_markers", "pie")
 PLAIN_THEMES = ("default", "classic", "bmh", "fivethirtyeight", "Solarize_Light2", "grayscale", "tableau-colorblind10",
                 "seaborn-v0_8", "seaborn-v0_8-darkgrid", "seaborn-v0_8-white", "dark_background", "ggplot")
+# how a pie names its slices: names beside them + percentages inside (matplotlib's autopct), a legend + percentages
+# inside, 'Name 12.5%' beside them (Statista), names only (the share must be measured)
+PIE_LABELS = ("labels", "legend", "name_percent", "names_only")
 LEGEND_PLACES = ("best", "upper right", "upper left", "lower right", "lower left", "center right", "outside", "none")
 
 
@@ -188,6 +192,7 @@ class PlainSpec(ChartSpec):
     log: bool = False
     grid: bool = False
     dpi: int = 100
+    pie_labels: str = "labels"  # pies: one of PIE_LABELS
 
     def table(self) -> Table:
         if self.style == "pie":
@@ -232,6 +237,7 @@ def random_plain_spec(rng: np.random.Generator) -> PlainSpec:
         size=(4.2, 3.2) if small else (float(rng.uniform(6.0, 10.0)), float(rng.uniform(4.0, 6.5))),
         legend=str(rng.choice(LEGEND_PLACES)), value_labels=bool(rng.random() < 0.4), thousands=thousands,
         log=log, grid=bool(rng.random() < 0.4), dpi=int(rng.choice([72, 100, 100, 150])),
+        pie_labels=str(rng.choice(PIE_LABELS)),  # drawn last: every earlier draw (and chart) stays as it was
     )
 
 
@@ -251,7 +257,11 @@ def draw_plain(spec: PlainSpec, path: Path) -> Path:
         containers = []
         horizontal = spec.style in ("barh", "grouped_h", "stacked_h")
         if spec.style == "pie":
-            ax.pie(spec.values[:, 0], labels=spec.categories, autopct=f"%1.{spec.decimals}f%%", startangle=90)
+            autopct = f"%1.{spec.decimals}f%%" if spec.pie_labels in ("labels", "legend") else None
+            labels = {"legend": None, "name_percent": [f"{c} {v:.{spec.decimals}f}%" for c, v in zip(spec.categories, spec.values[:, 0])]}
+            wedges = ax.pie(spec.values[:, 0], labels=labels.get(spec.pie_labels, spec.categories), autopct=autopct, startangle=90)[0]
+            if spec.pie_labels == "legend":
+                ax.legend(wedges, spec.categories, loc="center left", bbox_to_anchor=(1.0, 0.5))
             ax.axis("equal")
             ax.set_ylabel(spec.series[0])  # as pandas' plot.pie does: the measure names the column
         elif spec.style in ("bar", "barh"):
@@ -308,8 +318,12 @@ def draw_plain(spec: PlainSpec, path: Path) -> Path:
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain)}
 
 
-def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, generator: str = "studio") -> Path:
-    """Write `n` charts and `gold.jsonl` (id, image, style, theme, table) under `out`; resumes."""
+def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, generator: str = "studio",
+                   styles: tuple[str, ...] = ()) -> Path:
+    """Write `n` charts and `gold.jsonl` (id, image, style, theme, table) under `out`; resumes.
+
+    `styles` keeps only charts of those styles (e.g. a set of line charts): chart i is still drawn from the
+    RNG (seed, i), so a filtered set holds the same charts as the unfiltered sets of that seed."""
     from tqdm import tqdm
 
     from ..errors import UserInputError
@@ -317,21 +331,32 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
     if generator not in GENERATORS:
         raise UserInputError(f"unknown chart generator '{generator}'; choose one of: {', '.join(GENERATORS)}")
     make_spec, render = GENERATORS[generator]
+    known = STYLES if generator == "studio" else PLAIN_STYLES
+    unknown = [s for s in styles if s not in known]
+    if unknown:
+        raise UserInputError(f"unknown {generator} chart style(s) {', '.join(unknown)}; choose from: {', '.join(known)}")
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     records = []
-    for index in tqdm(range(n), desc="charts", disable=not progress):
-        # the studio generator keeps its original RNG stream, so its earlier sets are drawn again unchanged
-        rng = np.random.default_rng([seed, index] if generator == "studio" else [seed, index, 2])
-        spec = make_spec(rng)
-        stem = out / "images" / f"chart_{index:05d}"
-        existing = [p for p in (stem.with_suffix(".png"), stem.with_suffix(".jpg")) if p.exists()]
-        image = existing[0] if existing else render(spec, stem)
-        records.append({"id": f"chart_{index:05d}", "image": str(image.relative_to(out)), "style": spec.style,
-                        "generator": generator, "theme": spec.theme, "jpeg": spec.jpeg_quality is not None,
-                        "table": spec.table().linearize()})
+    index = 0
+    with tqdm(total=n, desc="charts", disable=not progress) as bar:
+        while len(records) < n:
+            # the studio generator keeps its original RNG stream, so its earlier sets are drawn again unchanged
+            rng = np.random.default_rng([seed, index] if generator == "studio" else [seed, index, 2])
+            spec = make_spec(rng)
+            stem = out / "images" / f"chart_{index:05d}"
+            index += 1
+            if styles and spec.style not in styles:
+                continue
+            existing = [p for p in (stem.with_suffix(".png"), stem.with_suffix(".jpg")) if p.exists()]
+            image = existing[0] if existing else render(spec, stem)
+            records.append({"id": stem.name, "image": str(image.relative_to(out)), "style": spec.style,
+                            "generator": generator, "theme": spec.theme, "jpeg": spec.jpeg_quality is not None,
+                            "table": spec.table().linearize()})
+            bar.update(1)
     gold = out / "gold.jsonl"
     gold.write_text("".join(json.dumps(r) + "\n" for r in records))
+    only = f" --styles {','.join(styles)}" if styles else ""
     (out / "README.txt").write_text(f"Synthetic charts: vmed data make-charts --out {out} --n {n} --seed {seed} "
-                                    f"--generator {generator}\n")
+                                    f"--generator {generator}{only}\n")
     return gold

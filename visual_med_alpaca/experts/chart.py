@@ -299,8 +299,17 @@ class ChartExpert:
             if score < 0.5 or (len(text) == 1 and score < 0.9) or not text or not any(ch.isascii() and ch.isalnum() for ch in text):
                 continue
             quad = np.asarray(quad)
-            boxes.append(TextBox(text, float(quad[:, 0].min()), float(quad[:, 1].min()),
-                                 float(quad[:, 0].max()), float(quad[:, 1].max())))
+            x0, y0, x1, y1 = float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max())
+            parts = text.split()
+            if len(parts) > 1 and all(p.endswith("%") and parse_number(p) is not None for p in parts):
+                # '60% 58%': a tick label and a point label read as one box; each part gets its share of the width
+                start = 0
+                for part in parts:
+                    at = text.index(part, start)
+                    boxes.append(TextBox(part, x0 + (x1 - x0) * at / len(text), y0, x0 + (x1 - x0) * (at + len(part)) / len(text), y1))
+                    start = at + len(part)
+                continue
+            boxes.append(TextBox(text, x0, y0, x1, y1))
         return boxes
 
     # -- entry points ----------------------------------------------------------------------------------
@@ -332,10 +341,10 @@ class ChartExpert:
         clusters = _colour_clusters(rgb, [], 0)
         pie = read_pie_chart(rgb, boxes, clusters)
         if pie is not None:
-            kind, header, series, rows, top = pie
+            kind, header, series, rows, title = pie
             bottom = max(b.y1 for b in boxes)
             name = self._bar_series_title(rgb, boxes, "bar", bottom, (min(rgb.shape[1] * 0.25, rgb.shape[1] / 2), 0))
-            return _linearize(_page_title(boxes, top), header, [name or series[0]], rows), kind
+            return _linearize(title, header, [name or series[0]], rows), kind
         bars = read_bar_chart(rgb, boxes, clusters)  # most real charts are bars with printed values
         if bars is not None:
             kind, header, series, rows, (top, bottom, span) = bars
@@ -343,12 +352,14 @@ class ChartExpert:
             if series == ["Value"]:  # one unnamed series: the value axis' title, else the chart's title names it
                 series = [self._bar_series_title(rgb, boxes, kind, bottom, span) or title or "Value"]
             return _linearize(title, header, series, rows), kind
-        return self._read_by_axis(page)
+        return self._read_by_axis(page, clusters)
 
-    def _read_by_axis(self, page) -> tuple[str, str]:
+    def _read_by_axis(self, page, clusters) -> tuple[str, str]:
         """Charts without standing bars (lines; bars the bar reader could not stand on a baseline): the value
         axis' tick labels give the scale, colour clusters give the marks."""
         rgb, boxes = page
+        _, centres, background = clusters  # the legend's words are neither category labels nor under the plot
+        legend = {name for _, name in _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background).values()} if centres else set()
         y_axis = find_value_axis(boxes, vertical=True)
         x_axis = find_value_axis(boxes, vertical=False)
         if y_axis is None and x_axis is None:  # faint small tick labels: look again at the left margin, enlarged
@@ -371,15 +382,18 @@ class ChartExpert:
         problems = []
         for orientation, picture, picture_boxes, axis in attempts:
             try:
-                kind, header, series, rows = self._read_upright(picture, picture_boxes, axis, orientation, page)
+                kind, header, series, rows = self._read_upright(picture, picture_boxes, axis, orientation, page, legend)
             except ChartReadError as exc:
                 problems.append(str(exc))
                 continue
+            name = ""
             if series == ["Value"]:  # one unnamed series: the value axis' title names it
-                if orientation == "vertical" and y_axis is not None:
-                    series = [self._y_title(rgb, boxes, y_axis) or "Value"]
+                if orientation == "vertical" and y_axis is not None and max(b.x1 for b in y_axis.ticks) < rgb.shape[1] / 2:
+                    span = (max(b.x1 for b in y_axis.ticks) + 1, rgb.shape[1])
+                    name = self._bar_series_title(rgb, boxes, "bar", max(b.y1 for b in y_axis.ticks), span)
                 elif orientation == "horizontal" and x_axis is not None:
-                    series = [_x_title(boxes, x_axis) or "Value"]
+                    name = _x_title(boxes, x_axis)
+                series = [name or "Value"]
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
             return _linearize(title, header, series, rows), kind
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
@@ -457,20 +471,7 @@ class ChartExpert:
         line = [b for b in candidates if abs(b.cy - first.cy) < first.h / 2]
         return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
 
-    def _y_title(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis) -> str:
-        """The value-axis title, printed bottom-to-top left of the ticks: recognise its box turned upright
-        (the detector finds vertical text, the recogniser reads only horizontal text)."""
-        tick_x0 = min(b.x0 for b in axis.ticks)
-        tall = [b for b in boxes if b.h > 2 * (b.x1 - b.x0) and b.cx < tick_x0 and b.number is None]
-        if not tall:
-            return ""
-        box = max(tall, key=lambda b: b.h)
-        crop = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1]
-        result = self._run_ocr(np.ascontiguousarray(np.rot90(crop, k=-1)), detect=False)
-        text = " ".join(t for t in (result.txts or ()) if t).strip()
-        return text or box.text
-
-    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str, page):
+    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str, page, legend=frozenset()):
         import cv2
 
         h, w = rgb.shape[:2]
@@ -481,8 +482,11 @@ class ChartExpert:
             region_x = (int(tick_x1) + 3, w) if left_side else (0, int(tick_x0) - 2)
             bottom_tick = max(b.cy for b in axis.ticks)
             tick_h = max(b.h for b in axis.ticks)
-            under = [b.y0 for b in boxes if b.cy > bottom_tick + tick_h / 2 and region_x[0] <= b.cx <= region_x[1]]
-            region_y1 = int(min([h] + [y - 1 for y in under]))
+            under = [b for b in boxes if b.cy > bottom_tick + tick_h / 2 and region_x[0] <= b.cx <= region_x[1] and _bare(b.text) not in legend]
+            # the plot ends at the first row of labels under it; a lone number there is a line's point label
+            rows = _groups(under, lambda b: b.cy, tol=0.6 * tick_h)
+            labels = [row for row in rows if len(row) >= 2 or row[0].x1 - row[0].x0 > 0.25 * (region_x[1] - region_x[0])]
+            region_y1 = int(min([h] + [b.y0 - 1 for row in (labels[:1] or rows) for b in row]))
         else:
             region_x, region_y1 = (0, w), h
         x0r, x1r = region_x
@@ -505,7 +509,7 @@ class ChartExpert:
         if bars and not _bars_fit_axis(bars, axis):
             bars = []  # e.g. line markers: blobs, but not standing on the value axis' zero
         floor = max(b.cy for b in axis.ticks) if axis else region_y1 - 4
-        categories = self._categories(boxes, bars, tick_ids, floor, x0r, x1r)
+        categories = self._categories([b for b in boxes if _bare(b.text) not in legend], bars, tick_ids, floor, x0r, x1r)
         x_ticks = find_value_axis(boxes, vertical=False) if orientation == "vertical" and not bars else None
         if x_ticks is not None and min(b.cy for b in x_ticks.ticks) > floor and len(x_ticks.ticks) > len(categories):
             categories = sorted(x_ticks.ticks, key=lambda b: b.cx)  # a numeric x axis (years) under names at line ends
@@ -521,14 +525,17 @@ class ChartExpert:
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
             try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
-                return ("line",) + self._line_table(masks, centres, background, categories, names, axis, x0r, orientation, printed)
+                line_masks = _colour_clusters(region, boxes, x0r, thin_lines=True, blank_masks=False)[0]
+                return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes)
             except ChartReadError:
                 return bar_table
         if axis is None:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
         if orientation == "vertical" and categories:
-            names = {**_line_end_names(rgb, boxes, categories, centres, background), **names}
-        return ("line",) + self._line_table(masks, centres, background, categories, names, axis, x0r, orientation, printed)
+            named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
+            names = {**_line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background), **names}
+        line_masks = _colour_clusters(region, boxes, x0r, thin_lines=True, blank_masks=False)[0]
+        return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -537,10 +544,16 @@ class ChartExpert:
         below = [b for b in boxes if id(b) not in tick_ids and b.cy > base + 2 and x0r - 20 <= b.cx <= x1r + 20]
         if not below:
             return []
-        first = min(below, key=lambda b: b.cy)
         tol = max(b.h for b in below) * 0.6
-        row = [b for b in below if abs(b.cy - first.cy) <= tol]
-        return sorted(row, key=lambda b: b.cx)
+        rows: list[list[TextBox]] = []
+        for box in sorted(below, key=lambda b: b.cy):
+            if rows and abs(box.cy - rows[-1][0].cy) <= tol:
+                rows[-1].append(box)
+            else:
+                rows.append([box])
+        if not bars:  # a line's lowest printed point labels may hang below the last tick: the fullest row
+            rows = [max(rows, key=len)]
+        return sorted(rows[0], key=lambda b: b.cx)
 
     def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
         labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
@@ -592,48 +605,81 @@ class ChartExpert:
             value = top - axis.value(bar.y1 + 1)
         return _format(value, axis)
 
-    def _line_table(self, masks, centres, background, categories, names, axis, x0r, orientation, printed=()):
+    def _line_table(self, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=()):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
+        import cv2
+
         series, columns, points = [], [], []
+        spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
+        names = dict(names)
+        for index in list(names):  # a name read off a line's pale anti-aliased edge belongs to the line itself
+            core = [other for other in range(len(masks)) if other != index and other not in names
+                    and _rim_of(index, other, masks, centres, background)]
+            if core:
+                names[core[0]] = names.pop(index)
         for index, mask in enumerate(masks):
             colour = centres[index]
             chromatic = colour.max() - colour.min() > 60
             if not chromatic and index not in names:
                 continue  # grey/black marks without a legend entry are axes, grids and text
+            if index not in names and any(_rim_of(index, other, masks, centres, background) for other in range(len(masks)) if other != index):
+                continue  # the anti-aliased edge of another line
+            if not chromatic:  # a grey or black line shares its colour with gridlines and the frame: rows filled
+                mask = mask.copy()  # across the plot and columns filled down it are rules, not data
+                rows, cols = mask.sum(axis=1) > 0.3 * mask.shape[1], mask.sum(axis=0) > 0.5 * mask.shape[0]
+                mask[rows] = 0
+                mask[:, cols] = 0
+            _, pieces, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((3, 3), np.uint8)), connectivity=8)
+            widths = stats[:, cv2.CC_STAT_WIDTH].copy()
+            # a straight rule across the plot (a gridline, the axis) is no line of data: a piece of width 0 is never taken
+            widths[(stats[:, cv2.CC_STAT_HEIGHT] <= 4) & (widths >= 0.3 * mask.shape[1])] = 0
+            for box in text:  # nor is a piece that lies inside a text box (the pale rims of a label's glyphs)
+                x0, x1 = box.x0 - x0r - 2, box.x1 - x0r + 2
+                widths[(stats[:, 0] >= x0) & (stats[:, 0] + stats[:, 2] <= x1 + 1) & (stats[:, 1] >= box.y0 - 2)
+                       & (stats[:, 1] + stats[:, 3] <= box.y1 + 3)] = 0
             values, ys = [], []
+            others = np.zeros_like(mask)  # marks in clearly stronger colours, whose pale rims may look like this one
+            strength = float(np.linalg.norm(colour - background))
+            for other in range(len(masks)):
+                if other != index and float(np.linalg.norm(centres[other] - background)) > strength + 40:
+                    others |= masks[other]
             for cat in categories:
-                x = int(round(cat.cx)) - x0r
-                window = mask[:, max(0, x - 2):x + 3]
-                rows = np.nonzero(window.any(axis=1))[0]
-                if not len(rows):  # the line's last point may sit under the box of the name printed after it
-                    rows = np.nonzero(mask[:, max(0, x - 7):max(0, x - 2)].any(axis=1))[0]
-                values.append(_format(axis.value(float(np.median(rows))), axis) if len(rows) else "")
-                ys.append(float(np.median(rows)) if len(rows) else None)
+                y = _trace_at(mask, pieces, widths, int(round(cat.cx)) - x0r, others)
+                values.append(_format(axis.value(y), axis) if y is not None else "")
+                ys.append(y)
             if sum(v != "" for v in values) >= max(2, len(categories) // 2):
                 series.append(index)
                 columns.append(values)
                 points.append(ys)
         if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
-            spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
             pairs = []
             for i, ys in enumerate(points):
                 for r, (cat, y) in enumerate(zip(categories, ys)):
-                    if y is None:
-                        if len(points) == 1:  # the line is hidden under its label here: the column's label
-                            pairs += [(1000 + abs(box.cx - cat.cx), i, r, j) for j, box in enumerate(printed)
-                                      if abs(box.cx - cat.cx) < 0.45 * spacing and box.y1 < cat.y0]
-                        continue
                     for j, box in enumerate(printed):
-                        dx, dy = abs(box.cx - cat.cx), box.cy - y
-                        if dx < 0.45 * spacing and -3.0 * box.h <= dy <= 2.0 * box.h:
-                            pairs.append((abs(dy) + dx, i, r, j))
-            taken, used = set(), set()
+                        dx = abs(box.cx - cat.cx)
+                        if dx >= 0.45 * spacing:
+                            continue
+                        if y is None:  # the line is hidden under its label here: the label nearest where it should be
+                            guess = _between(ys, r)
+                            if box.y1 < cat.y0:
+                                pairs.append((1000 + dx + (abs(box.cy - guess) if guess is not None else 0), i, r, j))
+                        elif -3.0 * box.h <= box.cy - y <= 2.0 * box.h:
+                            pairs.append((abs(box.cy - y) + dx, i, r, j))
+            taken, used, matched = set(), set(), []
             for _, i, r, j in sorted(pairs):
                 if (i, r) not in taken and j not in used:
-                    columns[i][r] = parse_value(printed[j].text)[1]
+                    matched.append((i, r, parse_value(printed[j].text)))
                     taken.add((i, r))
                     used.add(j)
+            ticks = [b.number for b in axis.ticks]
+            span = max(ticks) - min(ticks)
+            agree = {(i, r): abs(parsed[0] - axis.value(points[i][r])) <= 0.1 * span for i, r, parsed in matched
+                     if points[i][r] is not None and not axis.log and span > 0}
+            trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
+            for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
+                if not (trusted and agree.get((i, r)) is False):
+                    columns[i][r] = parsed[1]
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
@@ -641,6 +687,63 @@ class ChartExpert:
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
         return "Category", labels, rows
+
+
+def _between(ys: list[float | None], r: int) -> float | None:
+    """The row a line should have at point r, from its traced neighbours (linear between them, else the nearer)."""
+    left = next((k for k in range(r - 1, -1, -1) if ys[k] is not None), None)
+    right = next((k for k in range(r + 1, len(ys)) if ys[k] is not None), None)
+    if left is not None and right is not None:
+        return ys[left] + (ys[right] - ys[left]) * (r - left) / (right - left)
+    near = left if left is not None else right
+    return ys[near] if near is not None else None
+
+
+def _rim_of(index: int, other: int, masks, centres, background) -> bool:
+    """Cluster `index` is the anti-aliased rim of the marks of cluster `other`: its colour lies between theirs and
+    the background, and most of its pixels lie within 2 pixels of theirs (a paler series of its own does not)."""
+    import cv2
+
+    if not _blend_of(centres[index], centres[other], background):
+        return False
+    mask = masks[index].astype(bool)
+    near = cv2.dilate(masks[other], np.ones((5, 5), np.uint8)).astype(bool)
+    return bool(mask.any()) and (mask & near).sum() >= 0.6 * mask.sum()
+
+
+def _blend_of(colour: np.ndarray, other: np.ndarray, background: np.ndarray, most: float = 0.85) -> bool:
+    """`colour` lies between `other` and the background (an anti-aliased edge of a mark drawn in `other`)."""
+    direction = np.asarray(other, float) - background
+    offset = np.asarray(colour, float) - background
+    alpha = float(offset @ direction) / max(float(direction @ direction), 1e-9)
+    return 0.15 <= alpha <= most and float(np.linalg.norm(offset - alpha * direction)) < 40
+
+
+def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, others: np.ndarray | None = None) -> float | None:
+    """The row of a traced line at column x (region coordinates): the middle of the run of mask pixels, in the
+    columns within 2 pixels of x (nearest first on ties), that belongs to the widest connected piece of the mask
+    (a legend swatch, a tick mark or text ink is a narrower piece than the line). Further left (3-7 px) when
+    the point is hidden under a name printed after it. A run of 1-2 pixels that touches another line (`others`)
+    is that line's anti-aliased rim in a paler colour, not a line of its own."""
+    width = mask.shape[1]
+    if -12 <= x < 0:  # the line starts under the value axis' labels, where the plot area was cut: its first columns
+        x = 0
+    for near in ((0, -1, 1, -2, 2), (-3, -4, -5, -6, -7)):
+        found = []  # (piece width, nearness, run length, row): the columns within 2 pixels are weighed together
+        for dx in near:
+            column = x + dx
+            if not 0 <= column < width:
+                continue
+            rows = np.nonzero(mask[:, column])[0]
+            for run in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1):
+                if not len(run) or widths[pieces[run[0], column]] == 0:
+                    continue
+                if others is not None and len(run) <= 2 and others[max(0, run[0] - 2):run[-1] + 3, column].any():
+                    continue
+                found.append((widths[pieces[run[0], column]], -abs(dx), len(run), float(run.mean())))
+        if found:
+            return max(found)[3]
+    return None
 
 
 def _looks_like_years(axis: Axis) -> bool:
@@ -704,17 +807,24 @@ def _bars_fit_axis(bars: list[Component], axis: Axis | None) -> bool:
     return any(b.height >= 1.5 * b.width for b in bars)
 
 
+def _bare(text: str) -> str:
+    """A name without the bullet or dash printed before it ('• 70+ years old')."""
+    return text.lstrip("•·-–* ").strip() or text
+
+
 def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background) -> dict[int, tuple[float, str]]:
-    """cluster -> (position, name) from words printed right of the last category in the line's own colour
-    (Our World in Data names each line at its end instead of in a legend)."""
+    """cluster -> (position, name) from words printed in the line's own colour: right of the last category (Our
+    World in Data names each line at its end instead of in a legend), or inside the plot in a clearly coloured
+    ink (Pew prints 'Democrat' in the line's blue next to it)."""
     found: dict[int, tuple[float, str]] = {}
     if not centres:
         return found
     palette = np.stack(centres).astype(np.float32)
     last = categories[-1]
     for box in sorted(boxes, key=lambda b: b.cy):
-        name = box.text.lstrip("•·-–* ").strip()
-        if box.x0 < last.cx - 5 or box.cy > last.y0 or box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2:
+        name = _bare(box.text)
+        inside = box.x0 < last.cx - 5
+        if box.cy > last.y0 or box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2:
             continue
         pixels = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
         ink = pixels[np.linalg.norm(pixels - background, axis=1) > 80]
@@ -722,6 +832,11 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
             continue
         distances = np.linalg.norm(palette - np.median(ink, axis=0), axis=1)
         cluster = int(distances.argmin())
+        if inside:  # inside the plot only a short name in a line's own colour (not dark text near a dark line)
+            distances = np.where(palette.max(axis=1) - palette.min(axis=1) > 60, distances, np.inf)
+            cluster = int(distances.argmin())
+            if distances[cluster] >= 50 or box.x1 < categories[0].cx or len(name.split()) > 4:
+                continue
         if distances[cluster] < 80 and cluster not in found:
             found[cluster] = (box.cy, name)
     return found
@@ -755,7 +870,8 @@ def _standing(bars: list[Component]) -> list[Component]:
     return _stacked_on([b for b in bars if abs(b.y1 - baseline) <= 3], bars, share=0.6, widest=False)
 
 
-def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, thin_lines: bool = False):
+def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, thin_lines: bool = False, blank_masks: bool = True,
+                     most: int = 10):
     """Masks of the main non-background colours in the plot area, with text boxes blanked out (`thin_lines`:
     coloured codes need a quarter of the pixels, for 1-2 px lines; bars do not want their pale edges).
 
@@ -784,7 +900,7 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
             continue
         if all(np.linalg.norm(centre - other) >= 45 for other in centres):
             centres.append(centre)
-        if len(centres) >= 10:
+        if len(centres) >= most:
             break
     masks = []
     if centres:
@@ -795,7 +911,8 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
         lut = np.where(distances.min(axis=1) < 45 ** 2, distances.argmin(axis=1), -1).astype(np.int16)
         fine = (pixels[..., 0] >> 3) * 1024 + (pixels[..., 1] >> 3) * 32 + (pixels[..., 2] >> 3)
         nearest = lut[fine]
-        nearest[blank] = -1
+        if blank_masks:  # (lines are traced through their labels: a point may sit under its printed value)
+            nearest[blank] = -1
         for index in range(len(centres)):
             masks.append((nearest == index + 1).astype(np.uint8))
     return masks, centres, background
@@ -834,20 +951,39 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
         strip = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)[~text_mask[y0:y1, x0:x1].ravel()]
         if len(strip) < 6:
             continue
-        distances = ((strip[:, None, :] - palette[None]) ** 2).sum(axis=2)
-        nearest = np.where(distances.min(axis=1) < 45 ** 2, distances.argmin(axis=1), 0)
-        counts = np.bincount(nearest, minlength=len(palette))[1:]
-        best = int(np.argmax(counts))
-        if counts[best] >= max(6, 0.08 * len(strip)):
+        patch = rgb[y0:y1, x0:x1].astype(np.float32)
+        distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+        nearest = np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
+        nearest[text_mask[y0:y1, x0:x1]] = 0
+        counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
+        word = rgb[y0:y1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
+        word_d = ((word[:, None, :] - palette[None]) ** 2).sum(axis=2)
+        inside = np.bincount(np.where(word_d.min(axis=1) < 45 ** 2, word_d.argmin(axis=1), 0), minlength=len(palette)) / max(1, len(word))
+        # the colours that span most columns first (a swatch is wide; the edge of a glyph or a legend's frame is
+        # not), and of those the one with the most pixels (a patch's fill, not the rims along its edges)
+        extents = np.array([(nearest == k + 1).any(axis=0).sum() if counts[k] >= 6 else 0 for k in range(len(counts))])
+        ranked = sorted((k for k in range(len(counts)) if extents[k] > 0), key=lambda k: (extents[k] < 0.8 * extents.max(), -counts[k]))
+        wide = [k for k in ranked if extents[k] >= 0.8 * extents.max()]
+        cores = [k for k in wide[1:] if wide and _blend_of(palette[wide[0] + 1], palette[k + 1], palette[0], 0.95)]
+        if cores:  # the commonest colour is the pale rim of a thin stroke (blurred towards the background): its core
+            ranked.insert(0, ranked.pop(ranked.index(cores[0])))
+        for best in ranked:
+            extent = int(extents[best])
+            solid = counts[best] >= max(6, 0.08 * len(strip)) and extent >= max(3, 0.3 * box.h)
+            if inside[best + 1] > 0.3:
+                continue  # the colour fills the word's own box: the legend's backdrop, or a bar the word is printed on
+            if not (solid or (extent >= 0.7 * box.h and counts[best] >= extent)):
+                continue  # a swatch is a patch or a line's short stroke, with a gap before its word
             middle = (x0 + x1) / 2
             above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, x1 - 2))
             below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, x1 - 2))
             left = colour_at(x0 - 0.6 * box.h, box.cy) == best
             if (above and below) or (left and (above or below)):
-                continue  # the colour surrounds the word: a number printed on a bar, not a legend swatch
+                continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
             order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
             if best not in names or order < names[best][0]:
-                names[best] = (order, box.text)
+                names[best] = (order, _bare(box.text))
+            break
     return names
 
 
@@ -1316,12 +1452,17 @@ def _consistent_percent(rows: list[tuple[str, list[str]]]) -> list[tuple[str, li
 
 
 # -- pies ---------------------------------------------------------------------------------------------------
-_LABELLED = re.compile(r"^(?P<name>.*?[A-Za-z].*?)[:\s]+(?P<value>[-−–]?[$€£]?\d[\d, ]*(?:\.\d+)?\s*%?)$")
+# 'Name 45%', 'Name: 45', or 'Name45%' (OCR may drop the space before a percentage)
+_LABELLED = re.compile(r"^(?P<name>.*?[A-Za-z].*?)(?:[:\s]+|(?<=[A-Za-z*)])(?=[\d.,]+\s*%$))(?P<value>[-−–]?[$€£]?\d[\d, ]*(?:\.\d+)?\s*%?)$")
+
+
+_NAME_SHARE = re.compile(r"^(?P<name>.+?)\s+(?P<value>[-−–]?\d[\d,]*(?:\.\d+)?\s*%)$")
 
 
 def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
-    """A disc of coloured slices: each slice's share of the disc's pixels, or the number printed on or
-    beside it; its name from the legend or the words nearest outside it. None when there is no disc."""
+    """A disc of coloured slices: each slice's share of the turn (its angle, read on a ring inside the disc), or
+    the number printed on or beside it; its name from the legend, from 'Name 45%' labels, or from the words
+    nearest outside it. Returns (kind, header, series, rows, title); None when there is no disc."""
     import cv2
 
     masks, centres, background = clusters
@@ -1346,7 +1487,20 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
     inside = (labels == best) & disc
     if inside.sum() < 0.8 * disc.sum() or area > 1.1 * np.pi * radius ** 2:
         return None  # not a filled disc (a donut, a blob, a map)
-    counts = np.array([(m.astype(bool) & disc).sum() for m in masks], float)
+    if len(centres) >= 10:  # a pie may have more slices than the usual 10 colours (Statista: 11 airlines)
+        masks, centres, background = _colour_clusters(rgb, [], 0, most=16)
+    # each slice's share is its angle: the colours met going round a ring at 0.75-0.93 of the radius (clear of
+    # the percentages printed at 0.6 and of the wedges' edges), by majority over the radii
+    turn = np.linspace(-np.pi, np.pi, 720, endpoint=False)
+    owners = np.full((4, len(turn)), -1)
+    for k, r in enumerate((0.75, 0.82, 0.88, 0.93)):
+        px = np.clip(np.round(cx + r * radius * np.cos(turn)).astype(int), 0, w - 1)
+        py = np.clip(np.round(cy + r * radius * np.sin(turn)).astype(int), 0, h - 1)
+        for i, mask in enumerate(masks):
+            owners[k][mask[py, px] > 0] = i
+    votes = np.stack([(owners == i).sum(axis=0) for i in range(len(masks))])
+    owner = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
+    counts = np.array([(owner == i).sum() for i in range(len(masks))], float)
     total = counts.sum()
     if total == 0:
         return None
@@ -1355,13 +1509,19 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
         return None
     from scipy.optimize import linear_sum_assignment
 
-    angles = np.arctan2(yy - cy, xx - cx)
-    title = _page_title(boxes, y)
+    def clean(name: str) -> str:
+        return name.strip().lstrip("-•·*–— ").strip()
+
+    def slice_label(b: TextBox) -> bool:  # 'Canada 6.97%' printed above the disc is a label, not the title
+        return clean(b.text).endswith("%") or (_LABELLED.match(clean(b.text)) is not None and np.hypot(b.cx - cx, b.cy - cy) < 1.5 * radius)
+
+    title = _page_title([b for b in boxes if not slice_label(b)], y)
     words = [b for b in boxes if not _CHROME.search(b.text) and not (title and b.y1 < y and b.text in title)]
     legend = _legend_names((rgb, boxes), centres, background)
+    legend = {i: entry for i, entry in legend.items() if not entry[1].strip().endswith("%")}  # a slice beside 'Fri 1.3%' is no swatch
     mids, spans = {}, {}
     for i in slices:
-        a = angles[masks[i].astype(bool) & disc]
+        a = turn[owner == i]
         mids[i] = float(np.arctan2(np.sin(a).mean(), np.cos(a).mean()))
         spans[i] = counts[i] / total * 2 * np.pi
 
@@ -1376,21 +1536,22 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
         rows, cols = linear_sum_assignment(cost)
         return {slices[r]: items[c] for r, c in zip(rows, cols) if cost[r, c] <= max(limit, spans[slices[r]] / 2 + 0.15)}
 
-    def clean(name: str) -> str:
-        return name.strip().lstrip("-•·*–— ").strip()
+    def labelled(text: str):  # 'Name 45%', and '2019 45%' (a year names the slice)
+        return _LABELLED.match(text) or _NAME_SHARE.match(text.strip())
 
-    numbers = [b for b in words if parse_value(b.text) is not None or _LABELLED.match(b.text)]
+    numbers = [b for b in words if parse_value(b.text) is not None or labelled(b.text)]
     if any(b.text.strip().endswith("%") for b in numbers):  # printed shares: bare numbers are names (years)
         numbers = [b for b in numbers if b.text.strip().endswith("%")]
-    plain = [b for b in words if b not in numbers and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
+    elif numbers and all(b.number is not None and b.number == int(b.number) and 1800 <= b.number <= 2100 for b in numbers):
+        numbers = []  # years only, no percentage printed: they name the slices, whose shares are measured
+    plain = [b for b in words if b not in numbers and not b.turned and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
              and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in legend.values()}]
     values, names = {}, {}
     top = float(y)
     for i, box in assign(numbers, 0.5).items():
-        top = min(top, box.y0)
         parsed = parse_value(box.text)
         if parsed is None:
-            match = _LABELLED.match(box.text)
+            match = labelled(box.text)
             parsed = parse_value(match["value"])
             names[i] = clean(match["name"])
         if parsed is not None:
@@ -1399,10 +1560,14 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
         names.setdefault(i, clean(box.text))
         top = min(top, box.y0)
     rows = []
+    if len(values) >= 0.7 * len(slices):  # every real slice carries its number: an unlabelled sliver is an edge blend
+        slices = [i for i in slices if i in values or i in names or i in legend or counts[i] / total >= 0.02]
     for i in sorted(slices, key=lambda i: -counts[i]):
         name = clean(legend.get(i, (0, ""))[1]) or names.get(i) or f"Slice {len(rows) + 1}"
         rows.append((name, [values.get(i) or f"{100 * counts[i] / total:.1f}%"]))
-    return "pie", "Category", ["Value"], rows, top
+    # the title: the first line above the disc and above the names beside it ('Name 12%' labels are never the title)
+    title = _page_title([b for b in boxes if not slice_label(b)], top)
+    return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
 
 
 @lru_cache(maxsize=1)
