@@ -48,6 +48,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def engine_pids() -> list[int]:
+    """This process's llama-server children (a scan of /proc: about 5 ms of CPU, so the sampler does it rarely)."""
     mine = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -60,6 +61,31 @@ def engine_pids() -> list[int]:
     return mine
 
 
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds of every thread of this process, by kernel thread id (Python and native threads alike)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def engine_metrics(root: str) -> dict[str, float]:
+    """llama-server's counters (/metrics, Prometheus text): prompt tokens processed and taken from the cache."""
+    import httpx
+
+    values = {}
+    for line in httpx.get(f"{root}/metrics", timeout=10.0).text.splitlines():
+        if line.startswith("llamacpp:"):
+            name, value = line.split()
+            values[name.removeprefix("llamacpp:")] = float(value)
+    return values
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmark", default="vqa-rad")
@@ -70,6 +96,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--no-describe-cache", action="store_true",
                         help="describe every item's image again (as before the run's cache); concurrency 1 only")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="a new folder for the run's files (predictions.jsonl, metrics.json); default a temporary one")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="config override, e.g. assistant.knowledge.enabled=false")
     args = parser.parse_args()
@@ -78,27 +106,66 @@ def main() -> None:
     per_group: Counter = Counter()
     stop = threading.Event()
     engine_cpu: dict[int, float] = {}
+    thread_seconds: dict[int, float] = {}  # CPU of every thread of this process, last seen
+    thread_label: dict[int, str] = {}  # a Python thread's group, or where a native thread was born
+    metrics: dict[str, float] = {}
 
     def sample() -> None:
         me = threading.get_ident()
+        thread_label[threading.get_native_id()] = "(this profiler's sampler)"
+        pids: list[int] = []
+        next_scan = next_cpu = 0.0
         while not stop.wait(args.interval):
+            groups = {t.ident: t.name.rsplit("_", 1)[0].rsplit("-", 1)[0] for t in threading.enumerate()}
+            busy = set()
             for ident, frame in sys._current_frames().items():
                 if ident == me:
                     continue
-                thread = next((t for t in threading.enumerate() if t.ident == ident), None)
-                group = (thread.name.rsplit("_", 1)[0].rsplit("-", 1)[0] if thread else "?")
+                group = groups.get(ident, "?")
                 stage = where(frame)
                 if "threading.wait" in stage or stage.startswith("(outside the package)"):
                     continue  # idle threads (pools, watchers, tqdm)
                 samples[(group, stage)] += 1
                 per_group[group] += 1
-            for pid in engine_pids():
-                try:
-                    engine_cpu[pid] = cpu_seconds(pid)
-                except OSError:
-                    pass
+                busy.add(stage.split(" -> ")[0])
+            now = time.monotonic()
+            if now >= next_cpu:  # per-thread CPU, twice a second (cheap: one small file per thread)
+                next_cpu = now + 0.5
+                native = {t.native_id: t.name.rsplit("_", 1)[0].rsplit("-", 1)[0] for t in threading.enumerate()}
+                for tid, seconds in thread_cpu().items():
+                    if tid not in thread_label:
+                        thread_label[tid] = (native[tid] if tid in native else
+                                             "native, born in " + (", ".join(sorted(busy)) or "(nothing sampled)"))
+                    thread_seconds[tid] = seconds
+                if now >= next_scan or not pids:  # scanning /proc costs ~5 ms: every 2 s, not every tick
+                    next_scan = now + 2.0
+                    pids = engine_pids()
+                for pid in pids:
+                    try:
+                        engine_cpu[pid] = cpu_seconds(pid)
+                    except OSError:
+                        pass
 
+    import visual_med_alpaca.llm.engine as engine_module
+
+    close = engine_module.Engine.close
+
+    def close_after_reading_metrics(self):
+        if self.server is not None:
+            try:
+                metrics.update(engine_metrics(f"http://{self.server.host}:{self.server.port}"))
+                for pid in engine_pids():
+                    engine_cpu[pid] = cpu_seconds(pid)
+            except Exception as exc:  # noqa: BLE001 - a profile without the counters is still a profile
+                print(f"(could not read the engine's /metrics: {exc})")
+        close(self)
+
+    engine_module.Engine.close = close_after_reading_metrics
+
+    if args.out is not None and args.out.exists():
+        sys.exit(f"{args.out} exists: --out needs a new folder (a run there would resume, not measure)")
     with tempfile.TemporaryDirectory() as tmp:
+        tmp = str(args.out or tmp)
         from visual_med_alpaca.config import _set_dotted, parse_override
 
         tree = {"benchmark": args.benchmark, "limit": args.limit, "out": tmp, "concurrency": args.concurrency,
@@ -143,6 +210,19 @@ def main() -> None:
         ordered = sorted(prompt_tokens)
         print(f"prompt tokens ({len(ordered)} prompts): mean {sum(ordered) / len(ordered):.0f}, median "
               f"{ordered[len(ordered) // 2]}, max {ordered[-1]}")
+    if metrics:
+        processed, cached = metrics.get("prompt_tokens_total", 0), metrics.get("prompt_tokens_cached_total", 0)
+        print(f"engine prompt tokens: {processed:.0f} processed + {cached:.0f} from the slot cache "
+              f"({100 * cached / max(processed + cached, 1):.0f}% reused), {metrics.get('prompt_seconds_total', 0):.1f} "
+              f"s of prompt processing; {metrics.get('tokens_predicted_total', 0):.0f} tokens generated; "
+              f"{metrics.get('n_decode_total', 0):.0f} llama_decode calls")
+    by_label: Counter = Counter()
+    for tid, seconds in thread_seconds.items():
+        by_label[thread_label.get(tid, "?")] += seconds
+    print(f"CPU seconds by thread ({len(thread_seconds)} threads seen, sampled twice a second):")
+    for label, seconds in by_label.most_common():
+        if seconds >= 0.05:
+            print(f"  {seconds:6.1f}  {label}")
     print(f"experts used: {result['experts_used']}")
     print(f"busy samples per thread group: {dict(per_group)}")
     for (group, stage), n in samples.most_common(args.top):

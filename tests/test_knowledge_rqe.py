@@ -82,7 +82,8 @@ def test_the_shipped_model_is_small_json_and_prefers_the_entailed_faq():
     assert rqe.MODEL_PATH.stat().st_size < 8192
     model = rqe.RqeModel.load()
     assert model.meta["trained_on"].endswith("TrainingSet-AMIA2016.xml")
-    assert model.meta["medquad_pairs"]["same focus, other type"] > 0 and model.features == rqe.BASE_FEATURES
+    # the shipped model: MEDIQA pairs only (the MedQuAD hard pairs lost validation AUC: docs/benchmarks.md)
+    assert "medquad_pairs" not in model.meta and model.meta["pairs"] > 8000 and model.features == rqe.BASE_FEATURES
     question = rqe.Side.of("My son has Noonan syndrome. Did he get it from us, is it inherited?")
     entailed = rqe.features(question, rqe.Side.of("Is Noonan syndrome inherited ?"), 0.7)
     unrelated = rqe.features(question, rqe.Side.of("What are the treatments for Hair Loss ?"), 0.1)

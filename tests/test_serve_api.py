@@ -381,3 +381,17 @@ def test_usage_counts_prompt_and_answer_once(tiny_llm):
             assert reply.usage.prompt_tokens == tiny_llm.count_tokens(prompt)
             assert reply.usage.completion_tokens == tiny_llm.count_tokens(answer) - tiny_llm.count_tokens("")
         assert counting.counted.count("") == 0  # the special tokens were counted once, on the first request
+
+
+def test_chart_ocr_runs_with_one_thread_beside_the_engine_unless_configured():
+    """Beside llama-server the chart expert's OCR gets one ONNX Runtime thread; a configured count is kept."""
+    from visual_med_alpaca.config import AssistantConfig
+    from visual_med_alpaca.serve.commands import ocr_beside_engine
+
+    config = AssistantConfig.model_validate({"vision": {"expert_options": {"chart": {"foo": 1}, "radiology": {"x": 2}}}})
+    shared = ocr_beside_engine(config)
+    assert shared.vision.expert_options == {"chart": {"foo": 1, "threads": 1}, "radiology": {"x": 2}}
+    assert config.vision.expert_options["chart"] == {"foo": 1}  # the given config is not changed
+    assert ocr_beside_engine(AssistantConfig()).vision.expert_options == {"chart": {"threads": 1}}
+    chosen = AssistantConfig.model_validate({"vision": {"expert_options": {"chart": {"threads": 2}}}})
+    assert ocr_beside_engine(chosen).vision.expert_options == {"chart": {"threads": 2}}

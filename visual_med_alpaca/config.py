@@ -77,9 +77,9 @@ class KnowledgeConfig(Strict):
         "rules+rqe", description="re-ranker of the retrieved candidates: rules (the hand-set bonuses below), rqe (the "
                                  "trained question-entailment model, knowledge/rqe.py), both (the default: best on "
                                  "the development set, docs/knowledge.md), or none")
-    rqe_weight: float = Field(4.0, ge=0.0, description="RQE re-ranker: weight of P(entailment) added to the fused score "
-                                                       "(4: chosen on the development set with the model trained with "
-                                                       "MedQuAD hard pairs, docs/benchmarks.md)")
+    rqe_weight: float = Field(1.0, ge=0.0, description="RQE re-ranker: weight of P(entailment) added to the fused score "
+                                                       "(1, with the model trained on the MEDIQA pairs only; "
+                                                       "docs/knowledge.md says why not the MedQuAD hard pairs)")
     rqe_model: str | None = Field(None, description="RQE re-ranker model file (default: the one shipped in the package)")
     focus_bonus: float = Field(0.5, ge=0.0, description="re-ranker: weight of the topic being named in the question")
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")

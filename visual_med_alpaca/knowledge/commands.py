@@ -108,8 +108,9 @@ def train_rqe(
     data_dir: Optional[Path] = DataDirOpt,
     out: Optional[Path] = typer.Option(None, "--out", help="where to write the model (default: the packaged one)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the encoder"),
-    hard_negatives: int = typer.Option(2000, "--hard-negatives", help="MedQuAD questions sampled for hard pairs from "
-                                                                      "MedQuAD itself (0: the MEDIQA pairs only)"),
+    hard_negatives: int = typer.Option(0, "--hard-negatives", help="MedQuAD questions sampled for hard pairs from "
+                                                                   "MedQuAD itself (0, the shipped model: the MEDIQA "
+                                                                   "pairs only; 2000 was tried)"),
     hard_weight: float = typer.Option(0.1, "--hard-weight", help="weight of one MedQuAD pair, relative to a MEDIQA pair"),
     qtype: bool = typer.Option(False, "--qtype/--no-qtype", help="add the question-type classifier's feature (trained "
                                                                  "on MedQuAD's own question types; did not help on the "

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, assistant_overrides
 from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
+
+if TYPE_CHECKING:
+    from ..config import AssistantConfig
 
 app = typer.Typer()
 
@@ -79,7 +82,10 @@ def serve(
     generation = open_engine(serve_config.engine, serve_config.assistant.llm, echo=note,
                              on_give_up=lambda: setattr(server[0], "should_exit", True) if server else None)
     try:
-        assistant = Assistant(serve_config.assistant, llm=generation.model if generation else None)
+        assistant_config = serve_config.assistant
+        if generation is not None and generation.server is not None:  # llama-server shares these cores
+            assistant_config = ocr_beside_engine(assistant_config)
+        assistant = Assistant(assistant_config, llm=generation.model if generation else None)
         assistant.llm  # a missing or broken model fails here, as one line, before the server starts
         concurrency = serve_config.engine.parallel if generation else 1
         app_ = create_app(serve_config, assistant, concurrency=concurrency)
@@ -93,6 +99,19 @@ def serve(
     if generation is not None and generation.server is not None and generation.server.gave_up:
         raise BackendError(f"the llama-server engine died {generation.server.restarts + 1} times; the server stopped "
                            f"(log: {generation.server.log_path})")
+
+
+def ocr_beside_engine(config: AssistantConfig) -> AssistantConfig:
+    """The chart expert's OCR with one ONNX Runtime thread while llama-server decodes on the same machine, unless
+    the config sets `vision.expert_options.chart.threads`. With two, ORT's second thread spins between ops and
+    the engine's threads wait at their barriers while the OCR holds a core: at 8 clients (half bar charts)
+    one thread gave first token p95 6.4 s instead of 8.1-9.4 s, and 0.65-0.68 instead of 0.51-0.52 answered
+    requests/s (docs/benchmarks.md, issue 16). Alone (one request at a time, no engine) two threads stay faster."""
+    chart = config.vision.expert_options.get("chart", {})
+    if "threads" in chart:
+        return config
+    options = {**config.vision.expert_options, "chart": {**chart, "threads": 1}}
+    return config.model_copy(update={"vision": config.vision.model_copy(update={"expert_options": options})})
 
 
 engine_app = typer.Typer(help="The batching engine (llama.cpp's llama-server) behind `vmed serve` and `vmed eval -j N`.",
