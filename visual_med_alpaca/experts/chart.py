@@ -844,20 +844,29 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
 
 def _drop_duplicate_lines(series, columns, names, axis):
     """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
-    keep one line per trace, preferring the one the legend names."""
+    keep one line per trace, preferring the one the legend names; where the kept one was not traced (its
+    colour only in part of the line), the duplicate's reading fills the gap."""
     numbers = [np.array([float(v.rstrip("%")) if v else np.nan for v in col]) for col in columns]
     ticks = [b.number for b in axis.ticks]
     span = max(max(ticks) - min(ticks), 1e-9)
     order = sorted(range(len(series)), key=lambda i: (series[i] not in names, -np.isfinite(numbers[i]).sum()))
     kept: list[int] = []
+    columns = [list(col) for col in columns]
     for i in order:
         same = []
         for k in kept:  # compared where both were traced (a line end hidden under its label is no difference)
             both = np.isfinite(numbers[i]) & np.isfinite(numbers[k])
-            if both.sum() >= max(2, 0.5 * len(numbers[i])) and (np.abs(numbers[i] - numbers[k])[both] < 0.03 * span).mean() >= 0.8:
+            enough = max(2, 0.5 * len(numbers[i])) if np.isfinite(numbers[k]).sum() >= 0.5 * len(numbers[k]) else 2
+            if both.sum() >= enough and (np.abs(numbers[i] - numbers[k])[both] < 0.03 * span).mean() >= 0.8:
                 same.append(k)
         if not same:
             kept.append(i)
+            continue
+        k = same[0]
+        for r, value in enumerate(columns[i]):
+            if not columns[k][r] and value:
+                columns[k][r] = value
+                numbers[k][r] = numbers[i][r]
     kept.sort()
     return [series[i] for i in kept], [columns[i] for i in kept]
 
