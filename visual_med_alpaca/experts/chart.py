@@ -16,6 +16,7 @@ import re
 import threading
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -666,12 +667,8 @@ class ChartExpert:
                                 pairs.append((1000 + dx + (abs(box.cy - guess) if guess is not None else 0), i, r, j))
                         elif -3.0 * box.h <= box.cy - y <= 2.0 * box.h:
                             pairs.append((abs(box.cy - y) + dx, i, r, j))
-            taken, used, matched = set(), set(), []
-            for _, i, r, j in sorted(pairs):
-                if (i, r) not in taken and j not in used:
-                    matched.append((i, r, parse_value(printed[j].text)))
-                    taken.add((i, r))
-                    used.add(j)
+            nearest = _nearest_first([(d, 0.0, (i, r), j) for d, i, r, j in pairs], printed)
+            matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
             ticks = [b.number for b in axis.ticks]
             span = max(ticks) - min(ticks)
             agree = {(i, r): abs(parsed[0] - axis.value(points[i][r])) <= 0.1 * span for i, r, parsed in matched
@@ -1129,9 +1126,10 @@ def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True
     return kept
 
 
-def _nearest_first(pairs: list[tuple[float, float, int, int]], boxes: list[TextBox]) -> dict[int, TextBox]:
-    """(distance, offset, bar index, box index) pairs -> bar index -> box: greedy, nearest first, each once."""
-    taken: dict[int, TextBox] = {}
+def _nearest_first(pairs: list[tuple[float, float, Any, int]], boxes: list[TextBox]) -> dict[Any, TextBox]:
+    """(distance, offset, key, box index) pairs -> key (a bar index, a line's point) -> box: greedy, nearest
+    first, each key and each box once."""
+    taken: dict[Any, TextBox] = {}
     used: set[int] = set()
     for _, _, i, j in sorted(pairs):
         if i not in taken and j not in used:
