@@ -39,9 +39,11 @@ def main() -> None:
     args = parser.parse_args()
     root = paths.data_dir(None, "medquad", "mediqa2019")
     index = open_index("medquad", need_dense=True)
-    passages = list(index.docs.passages(list(range(index.docs.count()))).values())
+    rows = list(range(index.docs.count()))
+    by_row = index.docs.passages(rows)
+    passages = [by_row[i] for i in rows]  # row order: passage i is the index's vector row i
     dev = evaluate.dev_set(root, passages)
-    source = rqe.medquad_source(index, root, {i for _, gold in dev for i in gold})
+    source = rqe.medquad_source(index, root, passages, {i for _, gold in dev for i in gold})
     onnx = encoder.OnnxEncoder(index.folder / ENCODER_DIR, args.threads)
     memo: dict[str, object] = {}
 

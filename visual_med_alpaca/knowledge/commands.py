@@ -126,9 +126,12 @@ def train_rqe(
         raise UserInputError("--hard-negatives is a number of questions (0 or more), --hard-weight a positive number")
     root = paths.data_dir(data_dir, "medquad", "mediqa2019")
     index = open_index(name, need_dense=True)
-    passages = list(index.docs.passages(list(range(index.docs.count()))).values())
+    rows = list(range(index.docs.count()))
+    by_row = index.docs.passages(rows)
+    passages = [by_row[i] for i in rows]  # row order: passage i is the index's vector row i
     dev = evaluate.dev_set(root, passages)
-    source = rqe.medquad_source(index, root, {i for _, gold in dev for i in gold}) if hard_negatives or qtype else None
+    source = rqe.medquad_source(index, root, passages, {i for _, gold in dev for i in gold}) \
+        if hard_negatives or qtype else None
     model = rqe.train(root, encoder.OnnxEncoder(index.folder / ENCODER_DIR, threads).encode, [q for q, _ in dev],
                       typer.echo, source, hard_negatives, qtype, hard_weight)
     index.close()

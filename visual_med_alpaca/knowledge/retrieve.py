@@ -152,7 +152,7 @@ class Reranker:
             kinds = model.qtype.probabilities(query_vector)[0] if model.qtype is not None and query_vector is not None \
                 else None
             side = rqe.Side.of(question)
-            rows = [rqe.features(side, rqe._side(item.passage.question or item.passage.title),
+            rows = [rqe.features(side, rqe.cached_side(item.passage.question or item.passage.title),
                                  item.runs.get(RQE_COSINE, 0.0),
                                  model.qtype.agreement(kinds, item.passage.qtype) if kinds is not None else math.nan)
                     for item in items]
@@ -253,7 +253,6 @@ class Retriever:
         self.encoder_threads = encoder_threads
         self.views = views or QueryViews()
         self.last_timings: dict[str, float] = {}
-        self.last_vector = None
         self._encoder = None
         self._topics: frozenset[str] | None = None
 
@@ -295,10 +294,9 @@ class Retriever:
         scale = RRF_K / sum(weight for _, _, weight in self.runs)  # 1.0 ~ ranked first by every run
         items = [Retrieved(passages[row], fused[row] * scale, relevance(run_scores[row], passages[row], words),
                            run_scores[row]) for row in best if row in passages]
-        self.last_vector = query._vector  # the question's MiniLM vector (None for keyword methods)
-        if self.reranker.active:
+        if self.reranker.active:  # with the question's MiniLM vector, if a dense run computed it (None for keyword methods)
             items = self.reranker(question_focus(question, self.topics()) if self.reranker.on_focus else question, items,
-                                  self.last_vector)
+                                  query._vector)
         items = items[:k]
         self.last_timings = {"retrieve_s": time.perf_counter() - started}
         return items

@@ -242,9 +242,10 @@ class MedquadSource:
         return [i for i, p in enumerate(self.passages) if p.question and p.qtype and p.id not in self.excluded]
 
 
-def medquad_source(index, root: Path, held_out_ids: set[str] = frozenset()) -> MedquadSource:
-    """The MedQuAD passages and question vectors of an opened numpy-store index, without the passages judged for
-    the LiveQA benchmark and the `held_out_ids` (the development set's gold passages)."""
+def medquad_source(index, root: Path, passages: list, held_out_ids: set[str] = frozenset()) -> MedquadSource:
+    """The MedQuAD `passages` (the caller's, already read: row order, passage i = index row i) and question vectors
+    of an opened numpy-store index, without the passages judged for the LiveQA benchmark and the `held_out_ids`
+    (the development set's gold passages)."""
     from .evaluate import liveqa_qrels
     from .stores.numpy_store import PREFIX
 
@@ -253,9 +254,6 @@ def medquad_source(index, root: Path, held_out_ids: set[str] = frozenset()) -> M
         raise UserInputError(f"training on MedQuAD pairs reads the index's question vectors ({path}); build the index "
                              f"with the numpy dense store (`vmed knowledge build`), or train with --hard-negatives 0 "
                              f"--no-qtype")
-    rows = list(range(index.docs.count()))
-    by_row = index.docs.passages(rows)
-    passages = [by_row[i] for i in rows]
     excluded = liveqa_qrels(root).judged(passages) | set(held_out_ids)
     return MedquadSource(passages, np.load(path, mmap_mode="r"), frozenset(excluded))
 
@@ -316,7 +314,8 @@ def medquad_pairs(source: MedquadSource, probabilities: np.ndarray | None, qtype
                     continue
                 taken[kind] += 1
                 agreement = qtype.agreement(probabilities[q], candidate.qtype) if qtype is not None else math.nan
-                rows.append(features(_side(query.question), _side(candidate.question), float(row[c]), agreement))
+                rows.append(features(cached_side(query.question), cached_side(candidate.question), float(row[c]),
+                                     agreement))
                 labels.append(int(kind == "entailed"))
                 pairs.append((int(q), int(c)))
             for kind, n in taken.items():
@@ -325,7 +324,8 @@ def medquad_pairs(source: MedquadSource, probabilities: np.ndarray | None, qtype
 
 
 @lru_cache(maxsize=65536)
-def _side(text: str) -> Side:
+def cached_side(text: str) -> Side:
+    """Side.of, memoised: MedQuAD's questions recur across queries (training pairs, re-ranked candidates)."""
     return Side.of(text)
 
 
@@ -378,7 +378,8 @@ def train(root: Path, encode, held_out: list[str], progress=print, medquad: Medq
         progress(f"C={c:g}: validation AUC {results[-1][0]:.3f}, accuracy {results[-1][1]:.3f}")
     auc, accuracy, c, model = max(results, key=lambda r: (r[0], r[1], -r[2]))
     model.meta = {"trained_on": f"{RQE_DIR}/{TRAIN_FILE}", "pairs": len(kept), "dropped": len(read) - len(kept),
-                  "medquad_pairs": hard, "medquad_pair_weight": hard_weight if hard else 0.0, "C": c, "C_chosen_on": f"{RQE_DIR}/{VALIDATION_FILE}",
+                  **({"medquad_pairs": hard, "medquad_pair_weight": hard_weight} if hard else {}),
+                  "C": c, "C_chosen_on": f"{RQE_DIR}/{VALIDATION_FILE}",
                   "validation_auc": round(auc, 4), "validation_accuracy": round(accuracy, 4),
                   "training_accuracy": round(float(((model.probability(x_train) >= 0.5) == y_train).mean()), 4),
                   "encoder": "all-MiniLM-L6-v2 (the index's ONNX export), 128 word pieces"}
