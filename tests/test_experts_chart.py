@@ -128,6 +128,19 @@ def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
     assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_table_normalised_detection_input_is_rapidocrs_bit_for_bit(expert):
+    """The detector's input normalised through a 256-entry table is exactly rapidocr's float64 normalisation."""
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    expert.describe(load_image(EXAMPLES / "bar_chart.png"))  # the detector exists after a first call
+    detector = expert.ocr.text_det
+    fast = detector.get_preprocess()
+    assert type(fast) is not DetPreProcess  # the table is in place
+    picture = np.random.default_rng(0).integers(0, 256, (300, 410, 3), dtype=np.uint8)
+    slow = DetPreProcess(detector.limit_side_len, detector.limit_type, detector.mean, detector.std)(picture)
+    assert fast(picture).dtype == slow.dtype and np.array_equal(fast(picture), slow)
+
+
 def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):
     """Concurrent requests to one cached expert must not mix: each chart's table is the one it gets alone."""
     from concurrent.futures import ThreadPoolExecutor
