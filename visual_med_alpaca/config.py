@@ -32,6 +32,9 @@ class GenerationSettings(Strict):
     repetition_penalty: float = Field(1.1, ge=0.5, le=3.0)
     seed: int = 0
     stop_on_repeat: bool = Field(True, description="cut the answer where it starts repeating a sentence")
+    stop: list[str] | None = Field(
+        None, description="more stop sequences after the Alpaca headers, e.g. ['\\n\\n'] (end at a blank line); "
+                          "None: the task's default (none for ask/serve, the benchmark's for `vmed eval`); [] none")
 
 
 class LLMConfig(Strict):
