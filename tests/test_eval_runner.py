@@ -173,6 +173,11 @@ def test_recipes_load_and_flags_keep_short_greedy_answers():
     # a --model flag alone must not bring back the assistant's long-answer default
     config = load_config(EvalConfig, None, {"benchmark": "vqa-rad", "assistant.llm.model": "x.gguf"})
     assert config.assistant.generation.max_new_tokens == 32
+    # nor a --set of another generation key (it used to rebuild generation with 256 new tokens)
+    config = load_config(EvalConfig, None, {"benchmark": "vqa-rad"}, sets=["assistant.generation.stop=[]"])
+    assert config.assistant.generation.max_new_tokens == 32 and config.assistant.generation.temperature == 0.0
+    assert load_config(EvalConfig, None, {"benchmark": "vqa-rad"},
+                       sets=["assistant.generation.max_new_tokens=16"]).assistant.generation.max_new_tokens == 16
     with pytest.raises(UserInputError, match="mode"):
         load_config(EvalConfig, None, {"benchmark": "vqa-rad", "mode": "vote"})
 

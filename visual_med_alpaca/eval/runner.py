@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
 from ..data.store import exclusive, read_jsonl, repair_torn_tail
@@ -40,6 +40,15 @@ class EvalAssistantConfig(AssistantConfig):
     """The assistant as evaluated: greedy, short answers unless the recipe says otherwise."""
 
     generation: GenerationSettings = GenerationSettings(max_new_tokens=32, temperature=0.0)
+
+    @field_validator("generation", mode="before")
+    @classmethod
+    def _short_greedy_answers(cls, value: Any) -> Any:
+        """A recipe or `--set` naming some generation keys keeps the short greedy answers for the rest (without
+        this, `--set assistant.generation.stop=[]` alone brought back the assistant's 256 new tokens)."""
+        if isinstance(value, dict):
+            return {"max_new_tokens": 32, "temperature": 0.0, **value}
+        return value
 
 
 class EvalConfig(Strict):
