@@ -120,6 +120,31 @@ def test_bundle_with_facts_puts_the_expert_text_in_open_prompts_only(bundle, tmp
     assert closed.expert == "none" and "route_s" not in closed.timings  # no expert ran for a text it will not use
 
 
+def test_expert_decides_modality_questions_about_ct_and_mri_images_only(bundle, tmp_path):
+    """expert_yes_no ["CT", "MRI"]: "is this a CT?" about an image the radiology expert confidently calls CT or MRI
+    gets the expert's answer whatever the model's log-odds say (a bias of -/+50 would force no/yes); other
+    questions, and images the expert does not describe, keep the model's decision and run no expert."""
+    folders = {b: _bundle_with(bundle, tmp_path / f"rule{b}", yes_no_bias=b, expert_yes_no=["CT", "MRI"])
+               for b in (50.0, -50.0)}
+    ask = {b: Assistant.from_config(None, **{"llm.model": f"vlm:{f}", "generation.max_new_tokens": 2}).ask
+           for b, f in folders.items()}
+    ct = ask[-50.0]("Is this a CT?", EXAMPLES / "ct_slice.png")
+    assert ct.answer.lower().startswith("yes") and ct.expert == "radiology" and "expert_yes_no_s" in ct.timings
+    assert "Image facts" not in ct.prompt and ct.option_logprobs  # the prompt is unchanged; the scores are kept
+    assert ask[50.0]("Is this an MRI?", EXAMPLES / "ct_slice.png").answer.lower().startswith("no")
+    fracture = ask[-50.0]("Is there a fracture?", EXAMPLES / "ct_slice.png")
+    assert fracture.answer.lower().startswith("no") and fracture.expert == "none" and "route_s" not in fracture.timings
+    chart = ask[-50.0]("Is this a CT?", EXAMPLES / "bar_chart.png")  # not a radiology image: the model decides
+    assert chart.answer.lower().startswith("no") and chart.expert != "radiology"
+
+
+@pytest.mark.parametrize("value", [["PET"], "CT", [1]])
+def test_expert_yes_no_that_names_no_known_modality_is_refused(bundle, tmp_path, value):
+    folder = _bundle_with(bundle, tmp_path / "badrule", expert_yes_no=value)
+    with pytest.raises(UserInputError, match="expert_yes_no must be a list of modalities"):
+        load_language_model(LLMConfig(model=f"vlm:{folder}"))
+
+
 def test_yes_no_bias_that_is_not_a_number_is_refused(bundle, tmp_path):
     folder = _bundle_with(bundle, tmp_path / "badbias", yes_no_bias="high")
     with pytest.raises(UserInputError, match="yes_no_bias must be a number"):

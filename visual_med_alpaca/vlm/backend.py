@@ -62,6 +62,7 @@ class _ImageModel:
     sees_images = True
     uses_facts = False
     yes_no_bias = 0.0
+    expert_yes_no = None
 
     def wants_facts(self, question: str) -> bool:
         return self.uses_facts
@@ -94,6 +95,10 @@ class VLMBackend(_ImageModel):
         # bundle may keep it out of yes/no prompts.
         self.facts_on_yes_no = bool(meta.get("facts_on_yes_no", True))
         self.yes_no_bias = float(meta.get("yes_no_bias", 0.0))
+        # Modalities (e.g. ["CT", "MRI"]) on whose images a yes/no question that asks only which modality/plane the
+        # image is gets the radiology expert's confident classification instead of the model's (docs/vlm.md).
+        modalities = meta.get("expert_yes_no")
+        self.expert_yes_no = tuple(modalities) if modalities else None
         self.context_length = getattr(causal_lm(vlm.lm).config, "max_position_embeddings", None)
 
     @classmethod

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..closed import EXPERT_CLASS_WORDS
 from ..errors import UserInputError
 from ..paths import ASSETS
 
@@ -50,6 +51,11 @@ def read_meta(folder: Path) -> dict[str, Any]:
     for flag in ("uses_facts", "facts_on_yes_no"):
         if not isinstance(meta.get(flag, False), bool):
             raise UserInputError(f"{meta_path}: {flag} must be true or false, not {meta[flag]!r}")
+    modalities = meta.get("expert_yes_no") or []
+    known = set(EXPERT_CLASS_WORDS["modality"])
+    if not isinstance(modalities, list) or not set(modalities) <= known:
+        raise UserInputError(f"{meta_path}: expert_yes_no must be a list of modalities among "
+                             f"{', '.join(sorted(known))}, not {meta['expert_yes_no']!r}")
     if not (folder / PROJECTOR).is_file():
         raise UserInputError(f"the projector is missing: {folder / PROJECTOR}")
     return meta
