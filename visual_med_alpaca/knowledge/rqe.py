@@ -387,11 +387,11 @@ def train(root: Path, encode, held_out: list[str], progress=print, medquad: Medq
         p = model.probability(x_valid)
         results.append((auc(p, y_valid), float(((p >= 0.5) == y_valid).mean()), c, model))
         progress(f"C={c:g}: validation AUC {results[-1][0]:.3f}, accuracy {results[-1][1]:.3f}")
-    auc, accuracy, c, model = max(results, key=lambda r: (r[0], r[1], -r[2]))
+    best_auc, accuracy, c, model = max(results, key=lambda r: (r[0], r[1], -r[2]))
     model.meta = {"trained_on": f"{RQE_DIR}/{TRAIN_FILE}", "pairs": len(kept), "dropped": read - len(kept),
                   **({"medquad_pairs": hard, "medquad_pair_weight": hard_weight} if hard else {}),
                   "C": c, "C_chosen_on": f"{RQE_DIR}/{VALIDATION_FILE}",
-                  "validation_auc": round(auc, 4), "validation_accuracy": round(accuracy, 4),
+                  "validation_auc": round(best_auc, 4), "validation_accuracy": round(accuracy, 4),
                   "training_accuracy": round(float(((model.probability(x_train) >= 0.5) == y_train).mean()), 4),
                   "encoder": "all-MiniLM-L6-v2 (the index's ONNX export), 128 word pieces"}
     if qtype is not None:
