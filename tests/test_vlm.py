@@ -164,6 +164,37 @@ def _bundle_with(bundle, folder, **changes):
     return folder
 
 
+def test_direct_lora_merge_equals_peft_merge(bundle, tmp_path):
+    """`merge_adapter` (no peft) gives the weights peft's merge_and_unload gives, bit for bit; an adapter setting it
+    does not reproduce (rsLoRA scaling) is left to peft."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from visual_med_alpaca.vlm.bundle import merge_adapter
+
+    base = json.loads((bundle / "vlm.json").read_text())["language_model"]
+    direct = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    assert merge_adapter(direct, bundle / "adapter")
+    merged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32),
+                                       str(bundle / "adapter")).merge_and_unload()
+    theirs = merged.state_dict()
+    changed = 0
+    for name, tensor in direct.state_dict().items():
+        assert torch.equal(tensor, theirs[name]), name
+        changed += "proj" in name
+    assert changed and not torch.equal(direct.state_dict()["model.layers.0.self_attn.q_proj.weight"],
+                                       AutoModelForCausalLM.from_pretrained(base).state_dict()[
+                                           "model.layers.0.self_attn.q_proj.weight"])
+    rslora = tmp_path / "rslora"
+    shutil.copytree(bundle / "adapter", rslora)
+    settings = json.loads((rslora / "adapter_config.json").read_text())
+    (rslora / "adapter_config.json").write_text(json.dumps({**settings, "use_rslora": True}))
+    untouched = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    before = {k: v.clone() for k, v in untouched.state_dict().items()}
+    assert not merge_adapter(untouched, rslora)
+    assert all(torch.equal(before[k], v) for k, v in untouched.state_dict().items())
+
+
 def test_bundle_for_another_language_model_is_refused(bundle, tmp_path, tiny_llama_dir):
     other = _bundle_with(bundle, tmp_path / "other", lm_width=640)
     with pytest.raises(UserInputError, match="mismatched projector/adapter"):
