@@ -56,6 +56,19 @@ def test_expert_yes_no_answers_from_confident_classes_only(question, facts, expe
     assert expert_yes_no(question, facts, 0.5) == expected
 
 
+XRAY_PA = {"modality": ("X-ray", 0.97), "plane": ("frontal (PA)", 0.9)}
+
+
+@pytest.mark.parametrize("question,facts,expected", [
+    ("Is this a CT?", CT_AXIAL, "yes"), ("Is this a coronal image?", CT_AXIAL, "no"),
+    ("Is this an MRI?", {"modality": ("MRI", None)}, "yes"),
+    ("Is this a PA film?", XRAY_PA, None), ("Is this an MRI?", XRAY_PA, None),  # X-ray images: the VLM decides
+    ("Is this a CT?", {"modality": ("CT", 0.45)}, None), ("Is this axial?", {"plane": ("axial", 0.9)}, None),
+])
+def test_expert_yes_no_restricted_to_ct_and_mri_images(question, facts, expected):
+    assert expert_yes_no(question, facts, 0.5, modalities=("CT", "MRI")) == expected
+
+
 @pytest.fixture(scope="module")
 def assistant(tiny_llama_dir):
     return Assistant.from_config(None, **{"llm.model": str(tiny_llama_dir), "generation.max_new_tokens": 6})

@@ -128,6 +128,19 @@ def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
     assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_table_normalised_detection_input_is_rapidocrs_bit_for_bit(expert):
+    """The detector's input normalised through a 256-entry table is exactly rapidocr's float64 normalisation."""
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    expert.describe(load_image(EXAMPLES / "bar_chart.png"))  # the detector exists after a first call
+    detector = expert.ocr.text_det
+    fast = detector.get_preprocess()
+    assert type(fast) is not DetPreProcess  # the table is in place
+    picture = np.random.default_rng(0).integers(0, 256, (300, 410, 3), dtype=np.uint8)
+    slow = DetPreProcess(detector.limit_side_len, detector.limit_type, detector.mean, detector.std)(picture)
+    assert fast(picture).dtype == slow.dtype and np.array_equal(fast(picture), slow)
+
+
 def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):
     """Concurrent requests to one cached expert must not mix: each chart's table is the one it gets alone."""
     from concurrent.futures import ThreadPoolExecutor
@@ -199,6 +212,12 @@ def test_plain_generator_is_reproducible_and_differs_from_studio(tmp_path):
     assert gold_a == (tmp_path / "b" / "gold.jsonl").read_text()
     assert gold_a != (tmp_path / "c" / "gold.jsonl").read_text()
     assert all(json.loads(line)["generator"] == "plain" for line in gold_a.splitlines())
+    from visual_med_alpaca.data.charts import LEGEND_PLACES
+
+    for line in gold_a.splitlines():  # several series: where the legend is ('none': their names are never printed)
+        record = json.loads(line)
+        several = len(record["table"].split(" <0x0A> ")[1].split(" | ")) > 2
+        assert ("legend" in record) == several and record.get("legend", "best") in LEGEND_PLACES
 
 
 def test_text_printed_across_a_bar_does_not_cut_it_in_two():
@@ -340,3 +359,42 @@ def test_make_charts_keeps_only_the_styles_asked_for(tmp_path):
 
     with pytest.raises(UserInputError):
         make_chart_set(tmp_path / "bad", 1, seed=9, progress=False, generator="studio", styles=("pie",))
+
+
+def test_our_world_in_data_tables_give_shares_without_percent():
+    from visual_med_alpaca.experts.chart import _without_percent
+
+    table = "TITLE | Share 50% <0x0A> Category | Share (%) <0x0A> El Salvador | 12.7% <0x0A> Romania | 4 % <0x0A> Chad | -1.5"
+    assert _without_percent(table) == "TITLE | Share 50% <0x0A> Category | Share (%) <0x0A> El Salvador | 12.7 <0x0A> Romania | 4 <0x0A> Chad | -1.5"
+
+
+def test_category_labels_the_detector_missed_are_read_again():
+    """Faint labels found for every other bar: the others are read again in the found labels' band, not where
+    other text was found, and a tick mark read with the word is dropped."""
+    from visual_med_alpaca.experts.chart import TextBox, _reread_labels
+
+    rgb = np.full((200, 300, 3), 255, np.uint8)
+    spans = [(0, 60), (60, 120), (120, 180), (180, 240), (240, 300)]
+    found = [TextBox("Mon", 75, 150, 105, 165), TextBox("Wed", 195, 150, 225, 165)]
+    chosen = [[], [found[0]], [], [found[1]], []]
+    value = TextBox("12", 260, 152, 280, 164)  # something was found under the last bar: not a missed label
+    asked = []
+
+    def reread(crop):
+        asked.append(crop.shape)
+        return "Tue –"
+
+    out = _reread_labels(rgb, False, spans, chosen, found + [value], 15.0, reread)
+    assert [[b.text for b in c] for c in out] == [["Tue"], ["Mon"], ["Tue"], ["Wed"], []]
+    assert len(asked) == 2 and all(shape[0] >= 15 for shape in asked)
+
+
+def test_bars_wider_than_the_backdrop_are_not_the_background():
+    from visual_med_alpaca.experts.chart import _colour_clusters
+
+    rgb = np.full((100, 100, 3), (238, 232, 213), np.uint8)  # a beige backdrop (Solarize_Light2)
+    rgb[10:40, 0:90] = (38, 139, 210)  # wide blue bars: more pixels than the backdrop
+    rgb[55:90, 0:95] = (38, 139, 210)
+    masks, centres, background = _colour_clusters(rgb, [], 0)
+    assert np.abs(background - (238, 232, 213)).max() < 10
+    assert len(centres) == 1 and masks[0][20, 50] == 1

@@ -120,6 +120,31 @@ def test_bundle_with_facts_puts_the_expert_text_in_open_prompts_only(bundle, tmp
     assert closed.expert == "none" and "route_s" not in closed.timings  # no expert ran for a text it will not use
 
 
+def test_expert_decides_modality_questions_about_ct_and_mri_images_only(bundle, tmp_path):
+    """expert_yes_no ["CT", "MRI"]: "is this a CT?" about an image the radiology expert confidently calls CT or MRI
+    gets the expert's answer whatever the model's log-odds say (a bias of -/+50 would force no/yes); other
+    questions, and images the expert does not describe, keep the model's decision and run no expert."""
+    folders = {b: _bundle_with(bundle, tmp_path / f"rule{b}", yes_no_bias=b, expert_yes_no=["CT", "MRI"])
+               for b in (50.0, -50.0)}
+    ask = {b: Assistant.from_config(None, **{"llm.model": f"vlm:{f}", "generation.max_new_tokens": 2}).ask
+           for b, f in folders.items()}
+    ct = ask[-50.0]("Is this a CT?", EXAMPLES / "ct_slice.png")
+    assert ct.answer.lower().startswith("yes") and ct.expert == "radiology" and "expert_yes_no_s" in ct.timings
+    assert "Image facts" not in ct.prompt and ct.option_logprobs  # the prompt is unchanged; the scores are kept
+    assert ask[50.0]("Is this an MRI?", EXAMPLES / "ct_slice.png").answer.lower().startswith("no")
+    fracture = ask[-50.0]("Is there a fracture?", EXAMPLES / "ct_slice.png")
+    assert fracture.answer.lower().startswith("no") and fracture.expert == "none" and "route_s" not in fracture.timings
+    chart = ask[-50.0]("Is this a CT?", EXAMPLES / "bar_chart.png")  # not a radiology image: the model decides
+    assert chart.answer.lower().startswith("no") and chart.expert != "radiology"
+
+
+@pytest.mark.parametrize("value", [["PET"], "CT", [1]])
+def test_expert_yes_no_that_names_no_known_modality_is_refused(bundle, tmp_path, value):
+    folder = _bundle_with(bundle, tmp_path / "badrule", expert_yes_no=value)
+    with pytest.raises(UserInputError, match="expert_yes_no must be a list of modalities"):
+        load_language_model(LLMConfig(model=f"vlm:{folder}"))
+
+
 def test_yes_no_bias_that_is_not_a_number_is_refused(bundle, tmp_path):
     folder = _bundle_with(bundle, tmp_path / "badbias", yes_no_bias="high")
     with pytest.raises(UserInputError, match="yes_no_bias must be a number"):
@@ -137,6 +162,37 @@ def _bundle_with(bundle, folder, **changes):
     meta = json.loads((folder / "vlm.json").read_text())
     (folder / "vlm.json").write_text(json.dumps({**meta, **changes}))
     return folder
+
+
+def test_direct_lora_merge_equals_peft_merge(bundle, tmp_path):
+    """`merge_adapter` (no peft) gives the weights peft's merge_and_unload gives, bit for bit; an adapter setting it
+    does not reproduce (rsLoRA scaling) is left to peft."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from visual_med_alpaca.vlm.bundle import merge_adapter
+
+    base = json.loads((bundle / "vlm.json").read_text())["language_model"]
+    direct = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    assert merge_adapter(direct, bundle / "adapter")
+    merged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32),
+                                       str(bundle / "adapter")).merge_and_unload()
+    theirs = merged.state_dict()
+    changed = 0
+    for name, tensor in direct.state_dict().items():
+        assert torch.equal(tensor, theirs[name]), name
+        changed += "proj" in name
+    assert changed and not torch.equal(direct.state_dict()["model.layers.0.self_attn.q_proj.weight"],
+                                       AutoModelForCausalLM.from_pretrained(base).state_dict()[
+                                           "model.layers.0.self_attn.q_proj.weight"])
+    rslora = tmp_path / "rslora"
+    shutil.copytree(bundle / "adapter", rslora)
+    settings = json.loads((rslora / "adapter_config.json").read_text())
+    (rslora / "adapter_config.json").write_text(json.dumps({**settings, "use_rslora": True}))
+    untouched = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    before = {k: v.clone() for k, v in untouched.state_dict().items()}
+    assert not merge_adapter(untouched, rslora)
+    assert all(torch.equal(before[k], v) for k, v in untouched.state_dict().items())
 
 
 def test_bundle_for_another_language_model_is_refused(bundle, tmp_path, tiny_llama_dir):

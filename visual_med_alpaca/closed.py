@@ -112,13 +112,20 @@ def asked_classes(question: str) -> dict[str, str] | None:
     return named or None
 
 
-def expert_yes_no(question: str, facts: dict[str, tuple[str, float | None]], min_confidence: float) -> str | None:
+def expert_yes_no(question: str, facts: dict[str, tuple[str, float | None]], min_confidence: float,
+                  modalities: tuple[str, ...] | None = None) -> str | None:
     """'yes' or 'no' when a yes/no question asks only which modality/plane the image is and the expert's
     classification decides it: every named class confidently matched -> yes, any confidently contradicted -> no.
-    `facts`: head -> (value, probability), probability None for a DICOM header fact (certain). None otherwise."""
+    `facts`: head -> (value, probability), probability None for a DICOM header fact (certain). None otherwise.
+    `modalities`: answer only for images whose modality the expert confidently puts among these (e.g. CT, MRI)."""
     named = asked_classes(question)
     if named is None:
         return None
+    if modalities is not None:
+        value, probability = facts.get("modality", (None, 0.0))
+        if value is None or (probability is not None and probability < min_confidence) \
+                or _canonical("modality", value) not in modalities:
+            return None
     verdicts = []
     for head, name in named.items():
         value, probability = facts.get(head, (None, 0.0))

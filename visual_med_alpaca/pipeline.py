@@ -18,7 +18,7 @@ from .config import AssistantConfig, GenerationSettings, load_config
 from .errors import UserInputError
 from .experts import load_expert
 from .images import LoadedImage, from_pil, load_image
-from .closed import examined, is_yes_no, not_examined_answer
+from .closed import asked_classes, examined, expert_yes_no, is_yes_no, not_examined_answer
 from .knowledge.stage import Consultation, KnowledgeStage, context_text, sources_footer, trim_to_question
 from .llm import LanguageModel, generate_stream, load_language_model
 from .llm.base import ScoresContinuations, SeesImages
@@ -322,8 +322,29 @@ class Assistant:
                 bias = llm.yes_no_bias if isinstance(llm, SeesImages) else 0.0
                 prefix = options[0] if scores[0] + bias >= scores[1] else options[1]
                 description.timings["yes_no_s"] = round(time.perf_counter() - start, 4)
+                if isinstance(llm, SeesImages) and loaded is not None and llm.expert_yes_no is not None:
+                    decided = self._expert_decides(question, loaded, expert, llm.expert_yes_no)
+                    if decided is not None:  # the answer names the expert whose classification decided it
+                        verdict, seen = decided
+                        description = replace(seen, timings={**seen.timings, **description.timings})
+                        prefix = options[0] if verdict == "yes" else options[1]
         return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs,
                             prompt_tokens)
+
+    def _expert_decides(self, question: str, loaded: LoadedImage, expert: str | None,
+                        modalities: tuple[str, ...]) -> tuple[str, Description] | None:
+        """A yes/no question that asks only which modality/plane the image is, about an image the router sends to
+        the radiology expert and the expert confidently puts among `modalities`: (its yes/no, the description)."""
+        if asked_classes(question) is None:
+            return None  # most questions: nothing runs
+        seen = self.describe(loaded, expert)
+        if seen.expert != "radiology":
+            return None
+        start = time.perf_counter()
+        radiology = load_expert("radiology", self.config.vision.expert_options.get("radiology", {}))
+        verdict = expert_yes_no(question, radiology.facts(loaded), radiology.min_confidence, modalities)
+        seen.timings["expert_yes_no_s"] = round(time.perf_counter() - start, 4)
+        return (verdict, seen) if verdict is not None else None
 
     def ask(self, question: str, image: Any = None, expert: str | None = None,
             settings: GenerationSettings | None = None, knowledge: bool | None = None) -> Answer:

@@ -350,9 +350,12 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
                 continue
             existing = [p for p in (stem.with_suffix(".png"), stem.with_suffix(".jpg")) if p.exists()]
             image = existing[0] if existing else render(spec, stem)
-            records.append({"id": stem.name, "image": str(image.relative_to(out)), "style": spec.style,
-                            "generator": generator, "theme": spec.theme, "jpeg": spec.jpeg_quality is not None,
-                            "table": spec.table().linearize()})
+            record = {"id": stem.name, "image": str(image.relative_to(out)), "style": spec.style,
+                      "generator": generator, "theme": spec.theme, "jpeg": spec.jpeg_quality is not None,
+                      "table": spec.table().linearize()}
+            if isinstance(spec, PlainSpec) and len(spec.series) > 1:
+                record["legend"] = spec.legend  # 'none': the picture never prints the series' names
+            records.append(record)
             bar.update(1)
     gold = out / "gold.jsonl"
     gold.write_text("".join(json.dumps(r) + "\n" for r in records))

@@ -16,7 +16,7 @@ import re
 import threading
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,6 +31,7 @@ _SCALE_WORD = re.compile(r"(?<=\d)\s*(?:thousand|million|billion|trillion|bn|k)$
 # unit after it ('175.09 g', '3.5bn', '12 kg', '1,2 m') that is dropped; the whole label must be this.
 _VALUE = re.compile(r"^(?P<sign>[-−–+]?)\s*(?:[$€£¥₹]|US\$|USD|EUR|GBP)?\s*(?P<num>\d{1,4}(?:[, ]\d{3})+(?:\.\d+)?|\d*\.?\d+)"
                     r"\s*(?P<pct>%?)\s*(?P<unit>[A-Za-zµ°²³^/$€£]{0,8}\.?)\*?$")
+_OWID = re.compile(r"our\s*world\s*in\s*data|ourworldindata", re.I)  # the publisher's logo or source line
 # Words of a publisher's page chrome that are never chart content (Statista's footer, notes and sources).
 _CHROME = re.compile(r"statista|additional information|show source|^source|^note|©|our world|in data|research center|"
                      r"cc by|\.org|\.com|https?:|www\.", re.I)
@@ -243,6 +244,35 @@ class ChartReading:
     kind: str
 
 
+def _table_normalised_detection(engine) -> None:
+    """rapidocr normalises the detector's enlarged input in float64 (~0.1 s a chart, a tenth of the chart's
+    time); its input is uint8, so a 256-entry table built with rapidocr's own expression gives the same float32
+    tensor bit for bit (tests/test_experts_chart.py). The only hook is the detector's `get_preprocess`, an
+    attribute of rapidocr 3.10's `text_det`: where it is missing nothing changes but the speed."""
+    detector = getattr(engine, "text_det", None)
+    if detector is None or getattr(detector, "_vmed_table", False) or not hasattr(detector, "get_preprocess"):
+        return
+    try:
+        from rapidocr.ch_ppocr_det.utils import DetPreProcess
+    except ImportError:
+        return
+
+    class TablePreProcess(DetPreProcess):
+        def __call__(self, img: np.ndarray):
+            if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+                return super().__call__(img)
+            import cv2
+
+            resized = self.resize(img)
+            if resized is None:
+                return None
+            table = self.normalize(np.arange(256, dtype=np.uint8).reshape(256, 1, 1).repeat(3, axis=2)).astype(np.float32)
+            return np.ascontiguousarray(cv2.LUT(resized, table).transpose(2, 0, 1)[None])
+
+    detector.get_preprocess = lambda: TablePreProcess(detector.limit_side_len, detector.limit_type, detector.mean, detector.std)
+    detector._vmed_table = True
+
+
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
 
@@ -288,7 +318,9 @@ class ChartExpert:
                 if self._strip_ocr is None:
                     self._strip_ocr = self._engine(("max", 4096))
                 engine = self._strip_ocr
-            return engine(rgb, use_det=detect, use_cls=False, use_rec=True)
+            result = engine(rgb, use_det=detect, use_cls=False, use_rec=True)
+            _table_normalised_detection(engine)  # the detector is made on first use: from the next call on
+            return result
 
     def read_text(self, rgb: np.ndarray) -> list[TextBox]:
         result = self._run_ocr(rgb, detect=True)
@@ -338,6 +370,12 @@ class ChartExpert:
         boxes = self.read_text(rgb)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
+        text, kind = self._table_of(rgb, boxes)
+        if any(_OWID.search(b.text) for b in boxes):  # Our World in Data's tables give shares as plain numbers
+            text = _without_percent(text)
+        return text, kind
+
+    def _table_of(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
         page = (rgb, boxes)
         clusters = _colour_clusters(rgb, [], 0)
         pie = read_pie_chart(rgb, boxes, clusters)
@@ -346,7 +384,7 @@ class ChartExpert:
             bottom = max(b.y1 for b in boxes)
             name = self._bar_series_title(rgb, boxes, "bar", bottom, (min(rgb.shape[1] * 0.25, rgb.shape[1] / 2), 0))
             return _linearize(title, header, [name or series[0]], rows), kind
-        bars = read_bar_chart(rgb, boxes, clusters)  # most real charts are bars with printed values
+        bars = read_bar_chart(rgb, boxes, clusters, self._read_words)  # most real charts are bars with printed values
         if bars is not None:
             kind, header, series, rows, (top, bottom, span) = bars
             title = _page_title(boxes, top)
@@ -444,6 +482,20 @@ class ChartExpert:
         text = text or (box.text if box else "")
         return text if sum(ch.isalpha() for ch in text) >= 3 else ""
 
+    def _read_words(self, crop: np.ndarray) -> str:
+        """The words in a small crop (a category label), enlarged and detected at its own scale, in reading order."""
+        import cv2
+
+        crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
+        result = self._run_ocr(crop, detect=True, native=True)
+        if result.boxes is None:
+            return ""
+        found = [TextBox(t.strip(), float(np.asarray(q)[:, 0].min()), float(np.asarray(q)[:, 1].min()),
+                         float(np.asarray(q)[:, 0].max()), float(np.asarray(q)[:, 1].max()))
+                 for q, t, score in zip(result.boxes, result.txts, result.scores) if t.strip() and score >= 0.5]
+        return " ".join(b.text for b in _reading_order(found))
+
     def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
         import cv2
 
@@ -494,7 +546,8 @@ class ChartExpert:
         region = rgb[:region_y1, x0r:x1r]
         if region.size == 0:
             raise ChartReadError("the plot area next to the value axis is empty")
-        masks, centres, background = _colour_clusters(region, boxes, x0r, thin_lines=True)
+        line_masks: list[np.ndarray] = []  # the same clusters not blanked under text, for tracing lines
+        masks, centres, background = _colour_clusters(region, boxes, x0r, thin_lines=True, unblanked=line_masks)
         if not masks:
             raise ChartReadError("no coloured marks (bars or lines) were found")
         k = max(3, round(min(h, w) / 110))
@@ -526,7 +579,6 @@ class ChartExpert:
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
             try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
-                line_masks = _colour_clusters(region, boxes, x0r, thin_lines=True, blank_masks=False)[0]
                 return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes)
             except ChartReadError:
                 return bar_table
@@ -535,7 +587,6 @@ class ChartExpert:
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
             names = {**_line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background), **names}
-        line_masks = _colour_clusters(region, boxes, x0r, thin_lines=True, blank_masks=False)[0]
         return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes)
 
     @staticmethod
@@ -876,13 +927,14 @@ def _standing(bars: list[Component]) -> list[Component]:
     return _stacked_on([b for b in bars if abs(b.y1 - baseline) <= 3], bars, share=0.6, widest=False)
 
 
-def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, thin_lines: bool = False, blank_masks: bool = True,
-                     most: int = 10):
+def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, thin_lines: bool = False, most: int = 10,
+                     unblanked: list | None = None):
     """Masks of the main non-background colours in the plot area, with text boxes blanked out (`thin_lines`:
     coloured codes need a quarter of the pixels, for 1-2 px lines; bars do not want their pale edges).
 
     Pixels go to the nearest colour centre through a lookup table over 32 levels per channel (a few
-    milliseconds for a whole chart instead of a distance per pixel and centre)."""
+    milliseconds for a whole chart instead of a distance per pixel and centre). `unblanked`, when given, is
+    filled with the masks not blanked under text (the same clusters: lines are traced through their labels)."""
     pixels = region.astype(np.int32)
     codes = (pixels[..., 0] // 32) * 64 + (pixels[..., 1] // 32) * 8 + pixels[..., 2] // 32
     blank = np.zeros(codes.shape, bool)
@@ -894,6 +946,10 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
     all_counts = np.maximum(np.bincount(codes.ravel(), minlength=512), 1)
     means = np.stack([np.bincount(codes.ravel(), weights=flat[:, c], minlength=512) for c in range(3)], axis=1) / all_counts[:, None]
     background_code = int(counts.argmax())
+    if np.ptp(means[background_code]) > 60:  # wide bars may cover more of the picture than the plot's backdrop:
+        pale = [c for c in np.argsort(counts)[::-1][:4] if np.ptp(means[c]) <= 60 and counts[c] >= 0.25 * counts[background_code]]
+        if pale:  # a colourless backdrop that is nearly as common is the background, the coloured one the bars
+            background_code = int(pale[0])
     background = means[background_code]
     threshold = max(40, 0.001 * (~blank).sum())
     chromatic = means.max(axis=1) - means.min(axis=1) > 60  # thin coloured lines: few pixels, but coloured
@@ -917,8 +973,9 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
         lut = np.where(distances.min(axis=1) < 45 ** 2, distances.argmin(axis=1), -1).astype(np.int16)
         fine = (pixels[..., 0] >> 3) * 1024 + (pixels[..., 1] >> 3) * 32 + (pixels[..., 2] >> 3)
         nearest = lut[fine]
-        if blank_masks:  # (lines are traced through their labels: a point may sit under its printed value)
-            nearest[blank] = -1
+        if unblanked is not None:
+            unblanked.extend((nearest == index + 1).astype(np.uint8) for index in range(len(centres)))
+        nearest[blank] = -1
         for index in range(len(centres)):
             masks.append((nearest == index + 1).astype(np.uint8))
     return masks, centres, background
@@ -944,6 +1001,7 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
     for box in boxes:
         text_mask[max(0, int(box.y0)):int(box.y1) + 1, max(0, int(box.x0)):int(box.x1) + 1] = True
     typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
+    entries: dict[int, tuple[TextBox, int, int]] = {}  # cluster -> (its word, the swatch's first and last column)
     for box in boxes:
         if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())):
             continue  # a legend entry has words, or is a year
@@ -989,6 +1047,27 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
             order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
             if best not in names or order < names[best][0]:
                 names[best] = (order, _bare(box.text))
+                cols = np.nonzero((nearest == best + 1).any(axis=0))[0]
+                entries[best] = (box, x0 + int(cols.min()), x0 + int(cols.max()))
+            break
+    # an entry of a legend drawn over a bar of its own colour fails the test above (its word sits on that colour):
+    # a word in the same column as a found entry (same left edge, the next line) has its swatch where that one's is
+    for box in boxes:
+        if any(box is entry for entry, _, _ in entries.values()) or not re.search(r"[A-Za-z]{2}", box.text) or _CHROME.search(box.text):
+            continue
+        for entry, c0, c1 in list(entries.values()):
+            if abs(box.x0 - entry.x0) > 0.5 * entry.h or abs(box.h - entry.h) > 0.3 * entry.h or not 0.6 * entry.h < abs(box.cy - entry.cy) < 1.8 * entry.h:
+                continue
+            y0, y1 = int(box.y0 + box.h * 0.3), int(box.y1 - box.h * 0.3) + 1
+            patch = rgb[y0:y1, c0:c1 + 1].astype(np.float32)
+            if patch.size == 0:
+                continue
+            distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+            nearest = np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
+            counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
+            best = int(counts.argmax())
+            if counts[best] >= 0.6 * nearest.size and best not in names:
+                names[best] = (box.cy * 10000 + box.cx, _bare(box.text))
             break
     return names
 
@@ -997,6 +1076,14 @@ def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str,
     lines = [f"TITLE | {title}", " | ".join([header] + series)]
     lines += [" | ".join([name] + values) for name, values in rows]
     return " <0x0A> ".join(lines)
+
+
+def _without_percent(table: str) -> str:
+    """The linearized table with '%' dropped from its values (not from its title, names or headers)."""
+    lines = table.split(" <0x0A> ")
+    rows = [" | ".join([cells[0]] + [re.sub(r"^([-−–]?[\d.,]+)\s*%$", r"\1", c) for c in cells[1:]])
+            for cells in (line.split(" | ") for line in lines[2:])]
+    return " <0x0A> ".join(lines[:2] + rows)
 
 
 def _page_title(boxes: list[TextBox], top: float) -> str:
@@ -1260,8 +1347,9 @@ def _reading_order(boxes: list[TextBox]) -> list[TextBox]:
     return [b for line in lines for b in sorted(line, key=lambda b: b.original.cx)]
 
 
-def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
-    """Bars read from the numbers printed on them (the axis scale only for bars without one).
+def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread: Callable[[np.ndarray], str] | None = None):
+    """Bars read from the numbers printed on them (the axis scale only for bars without one). `reread` (a crop ->
+    its words) reads category labels again that the text detector missed or ran together.
 
     Returns (kind, header, series, rows) or None when the picture holds no bar structure."""
     rects, centres, background = _rectangles(rgb, clusters, boxes)
@@ -1361,13 +1449,18 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
                 if alone and abs(box.cx - middle) < 0.1 * (spans[-1][1] - spans[0][0]):
                     chosen[n] = [b for b in boxes_n if b.y0 < box.y0]
                     break
+    if reread is not None:
+        chosen = _reread_labels(rgb, kind == "hbar", spans, chosen, upright_boxes, typical, reread)
     for n, (group, span) in enumerate(zip(groups, spans)):
-        label = " ".join(b.text for b in _reading_order(chosen[n]))
+        label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(b.text for b in _reading_order(chosen[n])))  # 'Feb -': a tick mark
         cells: dict[int, str] = {}
         for bar in sorted(group, key=lambda b: -b.y1):
             printed = labels.get(index[id(bar)])
             if printed is not None:
-                value = parse_value(printed.text)[1]
+                number, value = parse_value(printed.text)
+                if axis is not None and re.fullmatch(r"\d{1,3}\.\d{3}", value) and abs(bar.y1 - baseline) <= 3 \
+                        and abs(axis.value(bar.y0) - number * 1000) < 0.15 * number * 1000:
+                    value = str(round(number * 1000))  # '1.524' on a bar the axis puts at ~1,500: a comma read as a point
             elif axis is not None:
                 if bar.cluster < 0:  # a segment hanging under the baseline: a negative value
                     value = _format(axis.value(bar.y1 + 1) - axis.value(bar.y0), axis)
@@ -1394,7 +1487,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
         kind = ("h" if horizontal else "") + kind
     series = [names.get(c, (0, ""))[1] for c in clusters]
     if len(clusters) > 1 and not any(series) and horizontal:
-        series = _column_headers(bars, clusters, upright_boxes, used, width)
+        series = _column_headers(bars, clusters, upright_boxes, used, width, rgb, reread)
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
     rows = _consistent_percent(rows)
     original_bars = [b.rotated_back(width) if horizontal else b for b in bars]
@@ -1403,6 +1496,47 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None):
     span = (min(b.x0 for b in original_bars), max(b.x1 for b in original_bars))
     top = min([top] + [b.y1 + 1 for b in boxes if b.text in legend_words and b.y1 < np.median([o.y0 for o in original_bars])])
     return kind, "Category", series, rows, (top, bottom, span)
+
+
+def _reread_labels(rgb: np.ndarray, horizontal: bool, spans, chosen: list[list[TextBox]], boxes: list[TextBox],
+                   typical: float, reread: Callable[[np.ndarray], str]) -> list[list[TextBox]]:
+    """Category labels the text detector missed (faint grey labels: every other one) or ran together across
+    bars (`OncologWeurologpediatrics`): the band where the other labels stand, cut at that group's span, read
+    again on its own. Only one-line labels (slanted ones do not stand in a span), only where no text was found."""
+    chosen = [list(c) for c in chosen]
+    redo: dict[int, tuple[float, float, TextBox | None]] = {}
+    if not horizontal:  # one box across the spans of several groups: each group's part read alone
+        for n, c in enumerate(chosen):
+            if len(c) != 1 or c[0].x1 - c[0].x0 < 1.6 * (spans[n][1] - spans[n][0]):
+                continue
+            covered = [m for m, (lo, hi) in enumerate(spans) if min(hi, c[0].x1) - max(lo, c[0].x0) > 0.5 * (hi - lo)]
+            if len(covered) >= 2 and all(not chosen[m] or chosen[m] == c for m in covered):
+                for m in covered:
+                    redo[m] = (c[0].y0 - 2, c[0].y1 + 2, c[0])
+    found = [c for n, c in enumerate(chosen) if c and n not in redo]
+    missing = [n for n, c in enumerate(chosen) if not c]
+    if missing and len(found) >= 2:
+        heads = [c[0] for c in found]
+        if horizontal or np.median([b.h for b in heads]) <= 1.8 * typical:  # (slanted labels are tall boxes)
+            band = (min(b.y0 for c in found for b in c) - 2, max(b.y1 for c in found for b in c) + 2)
+            for n in missing:
+                redo[n] = band + (None,)
+    if not redo:
+        return chosen
+    picture = np.ascontiguousarray(np.rot90(rgb)) if horizontal else rgb
+    height, width = picture.shape[:2]
+    for n, (y0, y1, merged) in sorted(redo.items(), key=lambda item: item[0]):
+        x0, x1 = max(0, int(spans[n][0])), min(width, int(spans[n][1]) + 1)
+        y0, y1 = max(0, int(y0)), min(height, int(y1) + 1)
+        if x1 - x0 < 6 or y1 - y0 < 6 or any(x0 <= b.cx <= x1 and y0 <= b.cy <= y1 for b in boxes if b is not merged):
+            continue  # other text was found there: no label the detector missed
+        crop = picture[y0:y1, x0:x1]
+        text = re.sub(r"\s*[-–—]+$", "", reread(np.ascontiguousarray(np.rot90(crop, k=-1)) if horizontal else crop).strip())  # a tick mark
+        if (re.search(r"[A-Za-z]{2}", text) or re.fullmatch(r"\d{4}", text)) and not _CHROME.search(text):
+            chosen[n] = [TextBox(text, x0, y0, x1, y1)]
+        elif chosen[n]:
+            chosen[n] = []  # a merged box's part that reads as nothing is no label of its own
+    return chosen
 
 
 def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by):
@@ -1423,17 +1557,22 @@ def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, 
     return extra
 
 
-def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int) -> list[str]:
-    """Series names printed as column headers over the first row of horizontal stacked bars (Pew style)."""
+def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int,
+                    rgb: np.ndarray | None = None, reread: Callable[[np.ndarray], str] | None = None) -> list[str]:
+    """Series names printed as column headers over the first row of horizontal stacked bars (Pew style). One
+    OCR box over several columns (`Should not Should`) is read again cut between the columns (`reread`)."""
     original = [b.rotated_back(width) for b in bars]
     first_row = min(b.y0 for b in original)
-    heads = []
+    heads, picked, segments = [], [], []
     for cluster in clusters:
         mine = [b for b in original if b.cluster == cluster and abs(b.y0 - first_row) <= 3]
         if not mine:
             heads.append("")
+            picked.append([])
+            segments.append(None)
             continue
         seg = mine[0]
+        segments.append(seg)
         above = sorted((b.original for b in upright_boxes if id(b) not in used and b.original.y1 <= seg.y0 + 2
                         and seg.x0 - 10 <= b.original.cx <= seg.x1 + 10 and parse_value(b.text) is None),
                        key=lambda b: -b.y1)
@@ -1446,6 +1585,23 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
             chosen.append(box)
             reach = min(reach, box.y0)
         heads.append(" ".join(b.text for b in _reading_order(chosen)))
+        picked.append(chosen)
+    if reread is None or rgb is None:
+        return heads
+    for n, chosen in enumerate(picked):
+        if len(chosen) != 1:
+            continue
+        box = chosen[0]
+        under = sorted((m for m, seg in enumerate(segments) if seg is not None and min(box.x1, seg.x1) - max(box.x0, seg.x0) > 0.3 * box.h
+                        and (m == n or not picked[m] or picked[m] == chosen)), key=lambda m: segments[m].cx)
+        if len(under) < 2 or n not in under:
+            continue
+        cuts = [box.x0 - 2] + [(segments[a].x1 + segments[b].x0) / 2 for a, b in zip(under, under[1:])] + [box.x1 + 2]
+        y0, y1 = max(0, int(box.y0) - 2), min(rgb.shape[0], int(box.y1) + 3)
+        for m, lo, hi in zip(under, cuts, cuts[1:]):
+            crop = rgb[y0:y1, max(0, int(lo)):min(rgb.shape[1], int(hi) + 1)]
+            text = reread(np.ascontiguousarray(crop)).strip() if crop.shape[1] >= 6 else ""
+            heads[m] = text if re.search(r"[A-Za-z]{2}", text) else ""
     return heads
 
 

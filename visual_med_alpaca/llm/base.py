@@ -39,6 +39,8 @@ class SeesImages(Protocol):
 
     uses_facts: bool  # whether its prompts may carry the expert's text (then `wants_facts` says for which question)
     yes_no_bias: float  # log-odds added to "yes" before the yes/no decision (calibrated on a dev set; 0 = none)
+    # modalities whose images' modality/plane-only yes/no questions the radiology expert decides (None = never)
+    expert_yes_no: tuple[str, ...] | None
 
     def bind(self, image) -> LanguageModel: ...
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from ..config import GenerationSettings, LLMConfig
 from ..errors import UserInputError
 from ..images import LoadedImage
-from .bundle import ADAPTER, DEFAULT_BUNDLE, bundle_folder, check_language_model, load_projector, read_meta
+from .bundle import (ADAPTER, DEFAULT_BUNDLE, bundle_folder, check_language_model, load_projector, merge_adapter,
+                     read_meta)
 from .model import VisionLanguageModel, build_vlm_prompt, causal_lm
 
 
@@ -34,6 +35,20 @@ def _set_threads(config: LLMConfig) -> None:
         import torch
 
         torch.set_num_threads(config.threads)
+
+
+def _merge_with_peft(lm, adapter: Path):
+    """(merged model, None) or (lm, what does not fit), through peft: for adapters `merge_adapter` does not cover."""
+    from peft import PeftModel
+    from safetensors import safe_open
+
+    with safe_open(str(adapter / "adapter_model.safetensors"), "pt") as stored:
+        n_stored = len(list(stored.keys()))
+    peft_model = PeftModel.from_pretrained(lm, str(adapter))
+    n_model = sum(1 for n, _ in peft_model.named_parameters() if "lora_" in n)
+    if n_model != n_stored:  # peft only warns when layers are missing on either side
+        return lm, f"it holds {n_stored} LoRA tensors, the model has {n_model} LoRA slots"
+    return peft_model.merge_and_unload(), None
 
 
 class BoundImage:
@@ -62,6 +77,7 @@ class _ImageModel:
     sees_images = True
     uses_facts = False
     yes_no_bias = 0.0
+    expert_yes_no = None
 
     def wants_facts(self, question: str) -> bool:
         return self.uses_facts
@@ -94,6 +110,10 @@ class VLMBackend(_ImageModel):
         # bundle may keep it out of yes/no prompts.
         self.facts_on_yes_no = bool(meta.get("facts_on_yes_no", True))
         self.yes_no_bias = float(meta.get("yes_no_bias", 0.0))
+        # Modalities (e.g. ["CT", "MRI"]) on whose images a yes/no question that asks only which modality/plane the
+        # image is gets the radiology expert's confident classification instead of the model's (docs/vlm.md).
+        modalities = meta.get("expert_yes_no")
+        self.expert_yes_no = tuple(modalities) if modalities else None
         self.context_length = getattr(causal_lm(vlm.lm).config, "max_position_embeddings", None)
 
     @classmethod
@@ -123,24 +143,15 @@ class VLMBackend(_ImageModel):
         tokenizer = load_tokenizer(source)
         lm = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
         if (folder / ADAPTER).is_dir():
-            from peft import PeftModel
-
-            from safetensors import safe_open
-
             problem = None
-            try:
-                with safe_open(str(folder / ADAPTER / "adapter_model.safetensors"), "pt") as stored:
-                    n_stored = len(list(stored.keys()))
-                peft_model = PeftModel.from_pretrained(lm, str(folder / ADAPTER))
-                n_model = sum(1 for n, _ in peft_model.named_parameters() if "lora_" in n)
-                if n_model != n_stored:  # peft only warns when layers are missing on either side
-                    problem = f"it holds {n_stored} LoRA tensors, the model has {n_model} LoRA slots"
+            try:  # a plain LoRA merges straight into the weights; other adapters go through peft
+                if not merge_adapter(lm, folder / ADAPTER):
+                    lm, problem = _merge_with_peft(lm, folder / ADAPTER)
             except (OSError, ValueError, RuntimeError, KeyError) as exc:
                 problem = str(exc).splitlines()[0]
             if problem:
                 raise UserInputError(f"the LoRA adapter in {folder / ADAPTER} does not fit "
                                      f"'{meta['language_model']}' ({problem}): mismatched projector/adapter")
-            lm = peft_model.merge_and_unload()
         vlm = VisionLanguageModel(lm.eval(), tokenizer, load_projector(folder, meta), meta["grid"]).eval()
         label = "default" if folder == DEFAULT_BUNDLE else folder.name
         return cls(vlm, encoder, meta, f"vlm:{label} ({meta['encoder']} + {meta.get('language_model_label', meta['language_model'])})")
