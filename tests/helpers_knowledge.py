@@ -86,3 +86,13 @@ def use_fake_encoder(monkeypatch) -> None:
 
     monkeypatch.setattr(encoder, "OnnxEncoder", FakeEncoder)
     monkeypatch.setattr(encoder, "export_onnx", fake_export)
+
+
+def open_tiny_index(tmp_path: Path, monkeypatch):
+    """The tiny MedQuAD built (keyword + dense, with the stand-in encoder) and opened; the caller closes it."""
+    from visual_med_alpaca.knowledge.corpus import medquad_passages
+    from visual_med_alpaca.knowledge.index import BuildOptions, build_index, open_index
+
+    use_fake_encoder(monkeypatch)
+    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))), BuildOptions(dense=True))
+    return open_index(tmp_path / "idx", need_dense=True)

@@ -6,13 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from helpers_knowledge import hashed_bag_of_words, use_fake_encoder, write_medquad
+from helpers_knowledge import hashed_bag_of_words, open_tiny_index
 
 from visual_med_alpaca.config import KnowledgeConfig
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.knowledge import rqe
-from visual_med_alpaca.knowledge.corpus import medquad_passages
-from visual_med_alpaca.knowledge.index import BuildOptions, build_index, open_index
 from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever
 
 pytest.importorskip("sklearn")
@@ -93,9 +91,7 @@ def test_the_shipped_model_is_small_json_and_prefers_the_entailed_faq():
 
 @pytest.fixture()
 def index(tmp_path, monkeypatch):
-    use_fake_encoder(monkeypatch)
-    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))), BuildOptions(dense=True))
-    opened = open_index(tmp_path / "idx", need_dense=True)
+    opened = open_tiny_index(tmp_path, monkeypatch)
     yield opened
     opened.close()
 
