@@ -2,7 +2,11 @@
 whether answering the open questions that ask only which modality or plane the image is from the radiology
 expert's confident class beats the VLM's answer.
 
-    PYTHONPATH=. python bench/vlm_open_expert.py DEV_PREDICTIONS [--out FILE]
+    PYTHONPATH=. python bench/vlm_open_expert.py DEV_PREDICTIONS [--out FILE] [--train-sample N]
+
+--train-sample N (added after the decision, descriptive only): the VLM's open recall by question type on a seeded
+random sample of N VQA-RAD train (not dev) open questions, where it is in-sample: how well it fits its own
+training questions, i.e. whether open recall is limited by fitting or by carrying over to new images.
 
 DEV_PREDICTIONS: a `vmed eval vqa-rad --subset train-dev --model vlm:...` predictions.jsonl of the shipped
 configuration (docs/results/vqa-rad-train-dev-vlm-continue/steps160-factsopen/).
@@ -66,6 +70,29 @@ def vlm_answers(items, cache: Path, threads: int) -> dict[str, str]:
     return known
 
 
+def in_sample(train, rows: dict, n: int, cache: Path, threads: int) -> None:
+    """The VLM's open recall by VQA-RAD question type on a seeded sample of train open questions (in-sample)."""
+    import random
+
+    open_items = [i for i in train if i.kind == "open"]
+    sample = random.Random(0).sample(open_items, min(n, len(open_items)))
+    answers = vlm_answers(sample, cache, threads)
+    by_type: dict[str, Counter] = defaultdict(Counter)
+    for item in sample:
+        t = by_type[rows[item.id].get("question_type", "?")]
+        t["n"] += 1
+        t["recall"] += open_recall(answers[item.id], item.reference)
+    print(f"\nVQA-RAD train minus dev, {len(sample)} of its {len(open_items)} open questions (seed 0); the VLM is "
+          "in-sample (trained on these questions and answers): open recall by question type")
+    print("| question type | n | VLM open recall (in-sample) |")
+    print("|---|---:|---:|")
+    total = Counter()
+    for qtype, t in sorted(by_type.items(), key=lambda kv: -kv[1]["n"]):
+        total.update(t)
+        print(f"| {qtype} | {t['n']} | {100 * t['recall'] / t['n']:.1f} |")
+    print(f"| all | {total['n']} | {100 * total['recall'] / total['n']:.2f} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("predictions", type=Path)
@@ -76,6 +103,7 @@ def main() -> int:
                         help="cache of the VLM's answers to the train questions")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="also write the per-question rows (JSONL)")
+    parser.add_argument("--train-sample", type=int, default=0, help="also: in-sample recall on N train open questions")
     args = parser.parse_args()
     root = data_root(None)
     train, dev = vqa_rad_train_split(root)
@@ -150,6 +178,8 @@ def main() -> int:
         print(f"| {head} | {h['asked']} | {h['n']} ({h['dev_n']} / {h['train_n']}) | {100 * h['rule'] / n:.1f} | "
               f"{100 * h['vlm'] / n:.1f} | {h['better']} | {h['worse']} | {p:.4f} | "
               f"{'ADOPT' if adopt else 'do not adopt'} |")
+    if args.train_sample:
+        in_sample(train, rows, args.train_sample, args.train_vlm, args.threads)
     if args.out:
         args.out.write_text("".join(json.dumps(r) + "\n" for r in records))
     return 0
