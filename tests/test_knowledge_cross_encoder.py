@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers_knowledge import tiny_index  # noqa: F401 (the `index` fixture)
 
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.knowledge import cross_encoder
@@ -103,15 +104,6 @@ def test_missing_or_corrupt_model_and_bad_options_are_one_clear_error(trained, t
         cross_encoder.TrainOptions(batch_size=0)
     with pytest.raises(UserInputError, match="entailed and not-entailed"):
         cross_encoder.train(PAIRS[:4], PAIRS, tmp_path / "x")
-
-
-@pytest.fixture()
-def index(tmp_path, monkeypatch):
-    from helpers_knowledge import open_tiny_index
-
-    opened = open_tiny_index(tmp_path, monkeypatch)
-    yield opened
-    opened.close()
 
 
 def test_the_reranker_adds_the_cross_encoder_probability_to_the_top_k_only(trained, index):

@@ -36,10 +36,13 @@ RUN = "run.json"
 RESUME_KEYS = ("benchmark", "subset", "mode", "expert", "llm", "generation", "vision", "knowledge")
 
 
+EVAL_GENERATION = {"max_new_tokens": 32, "temperature": 0.0}  # short greedy answers, unless a recipe says otherwise
+
+
 class EvalAssistantConfig(AssistantConfig):
     """The assistant as evaluated: greedy, short answers unless the recipe says otherwise."""
 
-    generation: GenerationSettings = GenerationSettings(max_new_tokens=32, temperature=0.0)
+    generation: GenerationSettings = GenerationSettings(**EVAL_GENERATION)
 
     @field_validator("generation", mode="before")
     @classmethod
@@ -47,7 +50,7 @@ class EvalAssistantConfig(AssistantConfig):
         """A recipe or `--set` naming some generation keys keeps the short greedy answers for the rest (without
         this, `--set assistant.generation.stop=[]` alone brought back the assistant's 256 new tokens)."""
         if isinstance(value, dict):
-            return {"max_new_tokens": 32, "temperature": 0.0, **value}
+            return {**EVAL_GENERATION, **value}
         return value
 
 
