@@ -120,9 +120,15 @@ def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
     make_chart_set(tmp_path / "b", 2, seed=7, progress=False)
     gold_a = (tmp_path / "a" / "gold.jsonl").read_text()
     assert gold_a == (tmp_path / "b" / "gold.jsonl").read_text()
-    metrics = evaluate_chart_set(tmp_path / "a", limit=1, progress=False)
+    metrics = evaluate_chart_set(tmp_path / "a", limit=1, progress=False, expert=expert)
     saved = json.loads((tmp_path / "a" / "metrics_chart.json").read_text())
     assert saved["n"] == 1 and 0.0 <= saved["rms_f1"] <= 1.0 and saved["rms_f1"] == metrics["rms_f1"]
+
+    class Oracle:  # an expert object given to the evaluation is the one it runs (bench/chart_candidates.py's way)
+        def describe(self, image):
+            return json.loads(gold_a.splitlines()[0])["table"]
+
+    assert evaluate_chart_set(tmp_path / "a", limit=1, progress=False, expert=Oracle())["rms_f1"] == 1.0
     bad = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "eval", "charts", "--set", str(tmp_path / "none")],
                          cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr

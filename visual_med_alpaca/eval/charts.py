@@ -83,8 +83,10 @@ def summary(group: list[dict]) -> dict:
 
 def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | None = None,
                        out: Path | None = None, progress: bool = True, split: str = "all",
-                       only: list[str] | None = None) -> dict:
-    """Run the expert on every chart (after one warm-up) and write metrics JSON + predictions JSONL."""
+                       only: list[str] | None = None, expert=None) -> dict:
+    """Run the expert on every chart (after one warm-up) and write metrics JSON + predictions JSONL.
+
+    `expert`: an expert object to use instead of loading `expert_name` (e.g. a benchmark's OCR-memoising one)."""
     from tqdm import tqdm
 
     from ..experts import load_expert
@@ -99,7 +101,7 @@ def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | N
     items = items[:limit]
     if not items:
         raise UserInputError(f"{set_dir}/gold.jsonl lists no charts (split {split})")
-    expert = load_expert(expert_name)
+    expert = expert or load_expert(expert_name)
     read = getattr(expert, "read", None)  # experts that also say which chart type they saw
     expert.describe(load_image(set_dir / items[0]["image"]))  # warm-up: model load and first-call costs
     rows = []

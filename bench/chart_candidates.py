@@ -1,0 +1,164 @@
+"""The chart expert's development method (issue 15, fifth round): score a candidate change on four sets, decide.
+
+Over rounds 2-4 the inspected (dev) half of chartqa_dev rose 0.743 -> 0.791 while the never-inspected report half
+stayed at 0.670 -> 0.674: fixes fitted single dev charts. So a candidate is scored on four sets and adopted only by
+the rule below (written before the fifth round's first candidate was scored; docs/benchmarks.md):
+  fold A, fold B  the dev half split in two by sha1("fold:" + file stem) parity (never the report half);
+  plain, studio   synthetic charts of seeds already used (development seeds), one pool per generator.
+Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
+improves, or both folds improve; R3 the summed change over the four sets is positive.
+
+    python bench/chart_candidates.py score before        # the code as it is: runs/chart_candidates/before.json
+    ... change the expert ...
+    python bench/chart_candidates.py score after
+    python bench/chart_candidates.py decide after before # ADOPT or REJECT, with the four deltas
+
+OCR is about 90% of a chart's time and a geometry change does not touch it, so OCR results are memoised on disk
+(`--ocr-cache`, keyed by the picture's bytes, the call's flags and the rapidocr version): a second score of the
+four sets (~430 charts) takes a few CPU-minutes instead of ~7. Delete the cache when the OCR settings change.
+Run `score` under the CPU lock; scores are RMS-F1 per chart, 0 for an unread one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pickle
+import sys
+import types
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from visual_med_alpaca.data.charts import make_chart_set  # noqa: E402
+from visual_med_alpaca.data.store import read_jsonl  # noqa: E402
+from visual_med_alpaca.eval.charts import evaluate_chart_set  # noqa: E402
+from visual_med_alpaca.experts.chart import ChartExpert  # noqa: E402
+from visual_med_alpaca.paths import data_dir  # noqa: E402
+
+OUT = Path("runs/chart_candidates")
+# (generator, seed, n, styles): the development pools of the fifth round (seeds used before; never a fresh seed)
+POOLS = {
+    "plain": [("plain", 3, 20, ()), ("plain", 90210, 30, ()), ("plain", 371225, 30, ()), ("plain", 364288, 30, ()),
+              ("plain", 11, 24, ("line", "line_markers")), ("plain", 12, 16, ("pie",))],
+    "studio": [("studio", 3, 20, ()), ("studio", 90210, 30, ()), ("studio", 371225, 30, ()), ("studio", 364288, 30, ()),
+               ("studio", 11, 24, ("line", "line_markers"))],
+}
+SETS = ("foldA", "foldB", "plain", "studio")
+
+
+def fold(image: str) -> str:
+    return "foldA" if int(hashlib.sha1(("fold:" + Path(image).stem).encode()).hexdigest(), 16) % 2 == 0 else "foldB"
+
+
+class MemoOcrChartExpert(ChartExpert):
+    """The chart expert with its OCR calls memoised on disk (a development tool: geometry changes only)."""
+
+    def __init__(self, cache: Path):
+        super().__init__()
+        from importlib.metadata import version
+
+        self.cache_path, self.version = cache, version("rapidocr")
+        self.memo = pickle.loads(cache.read_bytes()) if cache.is_file() else {}
+        self.added = 0
+
+    def _run_ocr(self, rgb, detect, native=False):
+        import numpy as np
+
+        key = (hashlib.sha1(np.ascontiguousarray(rgb).tobytes()).hexdigest(), rgb.shape, detect, native, self.version)
+        if key not in self.memo:
+            result = super()._run_ocr(rgb, detect, native)
+            boxes = None if result.boxes is None else [np.asarray(b) for b in result.boxes]
+            self.memo[key] = (boxes, tuple(result.txts or ()), tuple(result.scores or ()))
+            self.added += 1
+        boxes, txts, scores = self.memo[key]
+        return types.SimpleNamespace(boxes=boxes, txts=txts, scores=scores)
+
+    def save(self) -> None:
+        if self.added:
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_path.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(self.memo))
+            os.replace(tmp, self.cache_path)
+            self.added = 0
+
+
+def per_chart(set_dir: Path, expert, split: str, out: Path) -> dict[str, float]:
+    metrics = evaluate_chart_set(set_dir, "chart", progress=False, split=split, out=out, expert=expert)
+    rows = read_jsonl(Path(metrics["metrics_file"]).with_suffix(".predictions.jsonl"))
+    return {r["image"]: 0.0 if r["failed"] else r["rms_f1"] for r in rows}
+
+
+def score(tag: str, cache: Path, data: Path | None) -> dict[str, dict[str, float]]:
+    expert = MemoOcrChartExpert(cache)
+    work = OUT / tag
+    sets: dict[str, dict[str, float]] = {name: {} for name in SETS}
+    try:
+        dev = per_chart(data_dir(data, "chartqa_dev") / "chartqa_dev", expert, "dev", work / "chartqa_dev.json")
+        for image, f1 in dev.items():
+            sets[fold(image)][image] = f1
+        expert.save()
+        for pool, draws in POOLS.items():
+            for generator, seed, n, styles in draws:
+                name = f"{generator}_seed{seed}_n{n}" + ("_" + "-".join(styles) if styles else "")
+                set_dir = Path("runs/chart_pools") / name
+                make_chart_set(set_dir, n, seed, progress=False, generator=generator, styles=styles)
+                for image, f1 in per_chart(set_dir, expert, "all", work / f"{name}.json").items():
+                    sets[pool][f"{name}/{image}"] = f1
+                expert.save()
+    finally:
+        expert.save()
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{tag}.json").write_text(json.dumps(sets, indent=1))
+    return sets
+
+
+def mean(values: dict[str, float]) -> float:
+    return sum(values.values()) / len(values)
+
+
+def decide(new: dict, base: dict) -> tuple[bool, dict[str, float], list[str]]:
+    """ADOPT (True) or not by R1-R3; the per-set change in mean RMS-F1; the rules that failed."""
+    delta = {name: mean(new[name]) - mean(base[name]) for name in SETS}
+    failed = []
+    if any(delta[name] < -1 / len(new[name]) - 1e-12 for name in SETS):
+        failed.append("R1")
+    if not (delta["plain"] > 1e-9 or delta["studio"] > 1e-9 or (delta["foldA"] > 1e-9 and delta["foldB"] > 1e-9)):
+        failed.append("R2")
+    if not sum(delta.values()) > 1e-9:
+        failed.append("R3")
+    return not failed, delta, failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("score", help="score the code as it is now on the four sets")
+    s.add_argument("tag")
+    s.add_argument("--ocr-cache", type=Path, default=Path("runs/chart_candidates/ocr_memo.pkl"))
+    s.add_argument("--data-dir", type=Path, default=None)
+    d = sub.add_parser("decide", help="ADOPT or REJECT a scored candidate against a scored base")
+    d.add_argument("new")
+    d.add_argument("base")
+    args = parser.parse_args()
+    if args.command == "score":
+        sets = score(args.tag, args.ocr_cache, args.data_dir)
+        for name in SETS:
+            print(f"{name:7s} n={len(sets[name]):3d} RMS-F1 {mean(sets[name]):.4f}")
+        print(f"load average {os.getloadavg()[0]:.2f}; wrote {OUT / (args.tag + '.json')}")
+        return 0
+    new, base = (json.loads((OUT / f"{t}.json").read_text()) for t in (args.new, args.base))
+    adopt, delta, failed = decide(new, base)
+    for name in SETS:
+        moved = [k for k in new[name] if abs(new[name][k] - base[name].get(k, 0.0)) > 1e-9]
+        up = sum(new[name][k] > base[name].get(k, 0.0) for k in moved)
+        print(f"{name:7s} n={len(new[name]):3d} {mean(base[name]):.4f} -> {mean(new[name]):.4f} ({delta[name]:+.4f}; "
+              f"{up} charts up, {len(moved) - up} down)")
+    print("ADOPT" if adopt else f"REJECT ({', '.join(failed)} not met)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
