@@ -2,7 +2,8 @@
 
   python bench/bench_liveqa.py --split dev    --methods bm25-answer,bm25-question,...   # choose here
   python bench/bench_liveqa.py --split liveqa --methods hybrid --focus-bonus 0.3 ...   # report only
-  (--rqe-weight W adds W x the trained question-entailment probability: knowledge/rqe.py)
+  (--rqe-weight W adds W x the trained question-entailment probability: knowledge/rqe.py; with --rqe-kind
+   cross-encoder --rqe-top-k K, the fine-tuned cross-encoder's on the top K instead: knowledge/cross_encoder.py)
 
 LiveQA: the 104 test questions (subject + message, as users wrote them) against the MedQuAD index, scored on
 the top answer: avgScore = mean(grade - 1) over all 104 (0-3; grades 1-4 from the 2,479 judged answers; an
@@ -86,6 +87,9 @@ def main() -> None:
     parser.add_argument("--type-bonus", type=float, default=0.0)
     parser.add_argument("--info-bonus", type=float, default=0.0)
     parser.add_argument("--rqe-weight", type=float, default=0.0, help="+ this x the trained RQE model's probability")
+    parser.add_argument("--rqe-kind", choices=["lr", "cross-encoder"], default="lr")
+    parser.add_argument("--rqe-top-k", type=int, default=10, help="cross-encoder: candidates it reads")
+    parser.add_argument("--cross-encoder", default=None, help="cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)")
     parser.add_argument("--rerank-on-focus", action="store_true", help="re-ranker reads the question's focus sentences")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=int, default=2)
@@ -99,7 +103,8 @@ def main() -> None:
     index = open_index(args.index, need_dense=any(needs_dense(m) for m in methods))
     passages = all_passages(index)
     questions = evaluate.liveqa_questions(root)
-    reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight)
+    reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight,
+                        rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 
@@ -132,7 +137,13 @@ def main() -> None:
             log.parent.mkdir(exist_ok=True)
             with log.open("a") as handle:
                 rqe_meta = {}
-                if reranker.rqe_weight:
+                if reranker.rqe_weight and reranker.rqe_kind == "cross-encoder":
+                    from visual_med_alpaca.knowledge import cross_encoder
+
+                    meta = cross_encoder.load(reranker.cross_encoder).meta
+                    rqe_meta = {"rqe_model_meta": {k: meta.get(k) for k in ("validation_auc", "best_step", "steps",
+                                                                            "trained_min", "recipe")}}
+                elif reranker.rqe_weight:
                     from visual_med_alpaca.knowledge.rqe import load_model
 
                     meta = load_model(reranker.rqe_model).meta

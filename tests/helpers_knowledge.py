@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 DOCS = {
     ("3_GHR_QA", "0000001", "GHR", "https://ghr.nlm.nih.gov/condition/noonan-syndrome", "Noonan syndrome"): [
@@ -86,3 +87,16 @@ def use_fake_encoder(monkeypatch) -> None:
 
     monkeypatch.setattr(encoder, "OnnxEncoder", FakeEncoder)
     monkeypatch.setattr(encoder, "export_onnx", fake_export)
+
+
+@pytest.fixture(name="index")
+def tiny_index(tmp_path: Path, monkeypatch):
+    """Fixture `index`: the tiny MedQuAD built (keyword + dense, with the stand-in encoder) and opened; closed after."""
+    from visual_med_alpaca.knowledge.corpus import medquad_passages
+    from visual_med_alpaca.knowledge.index import BuildOptions, build_index, open_index
+
+    use_fake_encoder(monkeypatch)
+    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))), BuildOptions(dense=True))
+    opened = open_index(tmp_path / "idx", need_dense=True)
+    yield opened
+    opened.close()

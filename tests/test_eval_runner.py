@@ -173,8 +173,33 @@ def test_recipes_load_and_flags_keep_short_greedy_answers():
     # a --model flag alone must not bring back the assistant's long-answer default
     config = load_config(EvalConfig, None, {"benchmark": "vqa-rad", "assistant.llm.model": "x.gguf"})
     assert config.assistant.generation.max_new_tokens == 32
+    # nor a --set of another generation key (it used to rebuild generation with 256 new tokens)
+    config = load_config(EvalConfig, None, {"benchmark": "vqa-rad"}, sets=["assistant.generation.stop=[]"])
+    assert config.assistant.generation.max_new_tokens == 32 and config.assistant.generation.temperature == 0.0
+    assert load_config(EvalConfig, None, {"benchmark": "vqa-rad"},
+                       sets=["assistant.generation.max_new_tokens=16"]).assistant.generation.max_new_tokens == 16
     with pytest.raises(UserInputError, match="mode"):
         load_config(EvalConfig, None, {"benchmark": "vqa-rad", "mode": "vote"})
+
+
+def test_vqa_rad_answers_stop_at_a_blank_line_unless_the_recipe_says_otherwise():
+    """VQA-RAD's default stop (a blank line) fills generation.stop when it is unset and is part of the run's
+    identity; a recipe's own stop (also none) wins; benchmarks without one keep their old identity."""
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.eval.benchmarks import BENCHMARKS
+    from visual_med_alpaca.eval.runner import _run_identity, with_benchmark_stop
+
+    def resolved(benchmark, sets=None):
+        config = load_config(EvalConfig, None, {"benchmark": benchmark}, sets=sets)
+        return with_benchmark_stop(config, BENCHMARKS[benchmark].stop)
+
+    vqa_rad = resolved("vqa-rad")
+    assert vqa_rad.assistant.generation.stop == ["\n\n"]
+    assert _run_identity(vqa_rad, "generate")["generation"]["stop"] == ["\n\n"]
+    assert resolved("vqa-rad", ["assistant.generation.stop=[]"]).assistant.generation.stop == []
+    assert resolved("vqa-rad", ['assistant.generation.stop=["Note"]']).assistant.generation.stop == ["Note"]
+    pubmedqa = resolved("pubmedqa")
+    assert pubmedqa.assistant.generation.stop == [] and "stop" not in _run_identity(pubmedqa, "generate")["generation"]
 
 
 @pytest.mark.slow

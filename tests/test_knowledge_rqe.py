@@ -6,13 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from helpers_knowledge import hashed_bag_of_words, use_fake_encoder, write_medquad
+from helpers_knowledge import hashed_bag_of_words, tiny_index  # noqa: F401 (tiny_index: the `index` fixture)
 
 from visual_med_alpaca.config import KnowledgeConfig
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.knowledge import rqe
-from visual_med_alpaca.knowledge.corpus import medquad_passages
-from visual_med_alpaca.knowledge.index import BuildOptions, build_index, open_index
 from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever
 
 pytest.importorskip("sklearn")
@@ -89,15 +87,6 @@ def test_the_shipped_model_is_small_json_and_prefers_the_entailed_faq():
     unrelated = rqe.features(question, rqe.Side.of("What are the treatments for Hair Loss ?"), 0.1)
     p = model.probability([entailed, unrelated])
     assert p[0] > 0.5 > p[1]
-
-
-@pytest.fixture()
-def index(tmp_path, monkeypatch):
-    use_fake_encoder(monkeypatch)
-    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))), BuildOptions(dense=True))
-    opened = open_index(tmp_path / "idx", need_dense=True)
-    yield opened
-    opened.close()
 
 
 def test_rqe_reranker_reorders_by_entailment_and_needs_the_dense_question_run(index, tmp_path):

@@ -74,6 +74,18 @@ def test_generate_stream_closes_backend_after_stop():
     assert model.closed and model.consumed == 2
 
 
+def test_generation_stop_ends_the_answer_at_a_blank_line_only_when_set():
+    """generation.stop adds to the Alpaca headers: the answer ends before it and the backend is closed."""
+    pieces = ["Left lung.", "\n", "\n", "# Task:", " more"] + ["x"] * 50
+    model = FakeModel(pieces)
+    assert "".join(generate_stream(model, "p", GenerationSettings(stop=["\n\n"]))) == "Left lung."
+    assert model.closed and model.consumed == 3
+    model = FakeModel(pieces[:5])
+    assert "".join(generate_stream(model, "p", GenerationSettings())) == "Left lung.\n\n# Task: more"
+    model = FakeModel(["Done.", "\n### Instruction", " never"])  # the headers still stop with extra stops set
+    assert "".join(generate_stream(model, "p", GenerationSettings(stop=["\n\n"]))) == "Done."
+
+
 @pytest.mark.parametrize(
     "config, backend",
     [

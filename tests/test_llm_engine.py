@@ -12,6 +12,7 @@ import stat
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -87,6 +88,72 @@ def _fake_quantize(calls: list, code: int = 0):
                 handle.write(b"GGUF" + bytes(2048))
         return code
     return quantize
+
+
+def _fake_cmake(monkeypatch, calls: list, openmp_in_binary=None):
+    """cmake recorded, not run: the build step writes a llama-server that links libgomp when configured with
+    -DGGML_OPENMP=ON (or as `openmp_in_binary` says), as the real builds do."""
+    import visual_med_alpaca.llm.engine as engine_module
+
+    def run(command, what):
+        calls.append(command)
+        if command[1] == "--build":
+            configured = next(c for c in reversed(calls) if "-S" in c)
+            openmp = "-DGGML_OPENMP=ON" in configured if openmp_in_binary is None else openmp_in_binary
+            binary = Path(command[2]) / "bin" / "llama-server"
+            binary.parent.mkdir(parents=True, exist_ok=True)
+            binary.write_bytes(b"\x7fELF" + (b"libgomp.so.1" if openmp else b"") + bytes(64))
+
+    monkeypatch.setattr(engine_module, "_run", run)
+    monkeypatch.setattr(engine_module.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+
+
+def test_engine_build_without_openmp_passes_the_flag_and_status_names_the_build(tmp_path, monkeypatch):
+    """`vmed engine build --no-openmp` configures ggml without OpenMP (the rest of the flags unchanged), keeps
+    cmake's folder with --build-dir, and `vmed engine status` says which build is installed."""
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+    from visual_med_alpaca.llm.engine import CMAKE_FLAGS, built_binary, cmake_configure_command
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("VMED_LLAMA_SERVER", raising=False)
+    source = tmp_path / "llama.cpp"
+    (source / "tools" / "server").mkdir(parents=True)
+    calls: list = []
+    _fake_cmake(monkeypatch, calls)
+    cli = CliRunner()
+    keep = tmp_path / "kept-build"
+    result = cli.invoke(app, ["engine", "build", "--no-openmp", "--source", str(source), "--build-dir", str(keep), "-j", "2"])
+    assert result.exit_code == 0, result.output
+    assert calls[0] == ["cmake", "-S", str(source), "-B", str(keep), "-G", "Ninja", *CMAKE_FLAGS, "-DGGML_OPENMP=OFF"]
+    assert calls[1] == ["cmake", "--build", str(keep), "--target", "llama-server", "-j", "2"]
+    assert built_binary().is_file() and "without OpenMP" in result.output
+    status = cli.invoke(app, ["engine", "status"])
+    assert status.exit_code == 0 and "without OpenMP (for one client at a time)" in status.output
+    assert "`vmed engine build`" in status.output and str(built_binary()) in status.output
+    # the same kind again: nothing to do; the other kind replaces it
+    assert "already built (without OpenMP" in cli.invoke(app, ["engine", "build", "--no-openmp"]).output and len(calls) == 2
+    result = cli.invoke(app, ["engine", "build", "--source", str(source)])
+    assert result.exit_code == 0, result.output
+    assert calls[2][-1] == "-DGGML_OPENMP=ON" and calls[2][calls[2].index("-B") + 1] != str(keep)  # a temporary folder
+    assert "build: with OpenMP (the default" in cli.invoke(app, ["engine", "status"]).output
+    assert cmake_configure_command(source, keep)[-1] == "-DGGML_OPENMP=ON"  # the default build
+
+
+def test_engine_build_that_gives_the_other_kind_is_an_error(tmp_path, monkeypatch):
+    """A reused build folder whose binary still links OpenMP is not installed as the build without it."""
+    from visual_med_alpaca.llm.engine import build_llama_server, built_binary
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    source = tmp_path / "llama.cpp"
+    (source / "tools" / "server").mkdir(parents=True)
+    _fake_cmake(monkeypatch, [], openmp_in_binary=True)
+    with pytest.raises(BackendError, match="did not give a llama-server without OpenMP"):
+        build_llama_server(source, 1, echo=lambda m: None, openmp=False)
+    assert not built_binary().exists()
+    with pytest.raises(UserInputError, match="not a llama.cpp source folder"):
+        build_llama_server(tmp_path, 1, echo=lambda m: None, openmp=False)
 
 
 def test_requantized_is_made_once_checked_and_redone_when_the_source_changes(tmp_path, monkeypatch):

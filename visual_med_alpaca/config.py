@@ -32,6 +32,9 @@ class GenerationSettings(Strict):
     repetition_penalty: float = Field(1.1, ge=0.5, le=3.0)
     seed: int = 0
     stop_on_repeat: bool = Field(True, description="cut the answer where it starts repeating a sentence")
+    stop: list[str] | None = Field(
+        None, description="more stop sequences after the Alpaca headers, e.g. ['\\n\\n'] (end at a blank line); "
+                          "None: the task's default (none for ask/serve, the benchmark's for `vmed eval`); [] none")
 
 
 class LLMConfig(Strict):
@@ -81,6 +84,13 @@ class KnowledgeConfig(Strict):
                                                        "(1, with the model trained on the MEDIQA pairs only; "
                                                        "docs/knowledge.md says why not the MedQuAD hard pairs)")
     rqe_model: str | None = Field(None, description="RQE re-ranker model file (default: the one shipped in the package)")
+    rqe_kind: Literal["lr", "cross-encoder", "auto"] = Field(
+        "lr", description="RQE model: lr (logistic regression over hand features, shipped), cross-encoder (MiniLM "
+                          "fine-tuned on the RQE pairs: build it with `vmed knowledge train-rqe --kind cross-encoder`), "
+                          "auto (the cross-encoder once built, else lr)")
+    rqe_top_k: int = Field(10, ge=1, le=50, description="cross-encoder: how many of the best candidates it reads")
+    rqe_cross_encoder: str | None = Field(None, description="cross-encoder folder (default: <knowledge dir>/"
+                                                            "rqe-cross-encoder)")
     focus_bonus: float = Field(0.5, ge=0.0, description="re-ranker: weight of the topic being named in the question")
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
     info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "

@@ -15,6 +15,11 @@ PROMPT_NO_INPUT = (
 # Generation stops where a base model starts a new Alpaca section instead of ending its answer.
 STOP_SEQUENCES = ("\n###", "### Instruction", "### Input", "### Response")
 
+
+def stop_sequences(extra: list[str] | tuple[str, ...] | None = None) -> list[str]:
+    """The Alpaca headers, then a setting's extra stops (`generation.stop`), each once, in that order."""
+    return list(dict.fromkeys([*STOP_SEQUENCES, *(extra or ())]))
+
 RESEARCH_NOTICE = "Research use only: not medical advice and not for clinical use."
 
 

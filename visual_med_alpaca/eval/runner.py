@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
 from ..data.store import exclusive, read_jsonl, repair_torn_tail
@@ -36,10 +36,22 @@ RUN = "run.json"
 RESUME_KEYS = ("benchmark", "subset", "mode", "expert", "llm", "generation", "vision", "knowledge")
 
 
+EVAL_GENERATION = {"max_new_tokens": 32, "temperature": 0.0}  # short greedy answers, unless a recipe says otherwise
+
+
 class EvalAssistantConfig(AssistantConfig):
     """The assistant as evaluated: greedy, short answers unless the recipe says otherwise."""
 
-    generation: GenerationSettings = GenerationSettings(max_new_tokens=32, temperature=0.0)
+    generation: GenerationSettings = GenerationSettings(**EVAL_GENERATION)
+
+    @field_validator("generation", mode="before")
+    @classmethod
+    def _short_greedy_answers(cls, value: Any) -> Any:
+        """A recipe or `--set` naming some generation keys keeps the short greedy answers for the rest (without
+        this, `--set assistant.generation.stop=[]` alone brought back the assistant's 256 new tokens)."""
+        if isinstance(value, dict):
+            return {**EVAL_GENERATION, **value}
+        return value
 
 
 class EvalConfig(Strict):
@@ -78,10 +90,21 @@ def _run_identity(config: EvalConfig, mode: str) -> dict[str, Any]:
     return json.loads(json.dumps({
         "benchmark": config.benchmark, "subset": config.subset, "mode": mode, "expert": config.expert,
         "llm": config.assistant.llm.model_dump(mode="json", exclude={"api_key", "threads", "timeout_s"}),
-        "generation": config.assistant.generation.model_dump(mode="json"),
+        # no extra stops: left out, so runs written before `generation.stop` existed still resume
+        "generation": config.assistant.generation.model_dump(mode="json", exclude={"stop"} if not
+                                                             config.assistant.generation.stop else None),
         "vision": config.assistant.vision.model_dump(mode="json"),
         "knowledge": config.assistant.knowledge.model_dump(mode="json", exclude={"qdrant_api_key", "encoder_threads"}),
     }))
+
+
+def with_benchmark_stop(config: EvalConfig, stop: tuple[str, ...]) -> EvalConfig:
+    """`generation.stop` left unset (None) takes the benchmark's stops; the run's identity records them."""
+    generation = config.assistant.generation
+    if generation.stop is not None:
+        return config
+    assistant = config.assistant.model_copy(update={"generation": generation.model_copy(update={"stop": list(stop)})})
+    return config.model_copy(update={"assistant": assistant})
 
 
 class Evaluator:
@@ -90,14 +113,14 @@ class Evaluator:
     def __init__(self, config: EvalConfig, assistant=None, progress: bool = True):
         from ..pipeline import Assistant
 
-        self.config = config
+        self.spec = BENCHMARKS.get(config.benchmark)
+        if self.spec is None:
+            raise UserInputError(f"unknown benchmark '{config.benchmark}'; choose one of: {', '.join(BENCHMARKS)}")
+        self.config = config = with_benchmark_stop(config, self.spec.stop)
         self.given_assistant = assistant is not None  # used as it is, also with concurrency (then thread-safe)
         # Many questions share an image: each image is routed and described once per run (deterministic).
         self.assistant = assistant or Assistant(config.assistant, cache_descriptions=True)
         self.progress = progress
-        self.spec = BENCHMARKS.get(config.benchmark)
-        if self.spec is None:
-            raise UserInputError(f"unknown benchmark '{config.benchmark}'; choose one of: {', '.join(BENCHMARKS)}")
         self.items = load_benchmark(config.benchmark, config.data_dir, config.subset, config.limit)
 
     # -- mode ---------------------------------------------------------------------------------------

@@ -106,7 +106,8 @@ def info(name: str = typer.Option("medquad", "--name", help="index name under th
 def train_rqe(
     name: str = typer.Option("medquad", "--name", help="the dense index whose sentence encoder gives the cosine feature"),
     data_dir: Optional[Path] = DataDirOpt,
-    out: Optional[Path] = typer.Option(None, "--out", help="where to write the model (default: the packaged one)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="where to write the model (default: the packaged one; "
+                                                            "cross-encoder: <knowledge dir>/rqe-cross-encoder)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the encoder"),
     hard_negatives: int = typer.Option(0, "--hard-negatives", help="MedQuAD questions sampled for hard pairs from "
                                                                    "MedQuAD itself (0, the shipped model: the MEDIQA "
@@ -115,21 +116,34 @@ def train_rqe(
     qtype: bool = typer.Option(False, "--qtype/--no-qtype", help="add the question-type classifier's feature (trained "
                                                                  "on MedQuAD's own question types; did not help on the "
                                                                  "development set, so off by default)"),
+    kind: str = typer.Option("lr", "--kind", help="lr (logistic regression over hand features, shipped) | "
+                                                  "cross-encoder (fine-tune MiniLM on the pairs: ~12 CPU-minutes)"),
+    minutes: float = typer.Option(12.0, "--minutes", help="cross-encoder: training-time budget over all resumed calls"),
+    stop_after: Optional[float] = typer.Option(None, "--stop-after", help="cross-encoder: stop this call after so many "
+                                                                          "minutes (checkpointed; rerun to continue)"),
+    epochs: float = typer.Option(2.0, "--epochs", help="cross-encoder: passes over the training pairs (at most)"),
 ) -> None:
     """Fit the question-entailment re-ranker (knowledge.reranker=rqe) on the MEDIQA 2019 RQE training pairs, plus
-    hard pairs from MedQuAD and a question-type classifier (written beside the model as qtype_lr.json)."""
+    hard pairs from MedQuAD and a question-type classifier (written beside the model as qtype_lr.json); or, with
+    --kind cross-encoder, fine-tune MiniLM on the same pairs (knowledge.rqe_kind=cross-encoder; resumable)."""
     from .. import paths
     from . import encoder, evaluate, rqe
     from .index import ENCODER_DIR, open_index
 
+    if kind not in ("lr", "cross-encoder"):
+        raise UserInputError(f"--kind is lr or cross-encoder, not '{kind}'")
     if hard_negatives < 0 or hard_weight <= 0:
         raise UserInputError("--hard-negatives is a number of questions (0 or more), --hard-weight a positive number")
     root = paths.data_dir(data_dir, "medquad", "mediqa2019")
-    index = open_index(name, need_dense=True)
+    index = open_index(name, need_dense=kind == "lr")
     rows = list(range(index.docs.count()))
     by_row = index.docs.passages(rows)
     passages = [by_row[i] for i in rows]  # row order: passage i is the index's vector row i
     dev = evaluate.dev_set(root, passages)
+    if kind == "cross-encoder":
+        index.close()
+        _train_cross_encoder(root, [q for q, _ in dev], out, threads, minutes, stop_after, epochs)
+        return
     source = rqe.medquad_source(index, root, passages, {i for _, gold in dev for i in gold}) \
         if hard_negatives or qtype else None
     model = rqe.train(root, encoder.OnnxEncoder(index.folder / ENCODER_DIR, threads).encode, [q for q, _ in dev],
@@ -138,3 +152,19 @@ def train_rqe(
     target = out or rqe.MODEL_PATH
     model.save(target)
     typer.echo(f"{target}: C={model.meta['C']:g}, validation AUC {model.meta['validation_auc']:.3f}")
+
+
+def _train_cross_encoder(root: Path, held_out: list[str], out: Optional[Path], threads: Optional[int], minutes: float,
+                         stop_after: Optional[float], epochs: float) -> None:
+    from . import cross_encoder, rqe
+
+    kept, valid, read = rqe.mediqa_pairs(root, held_out, typer.echo)
+    options = cross_encoder.TrainOptions(epochs=epochs, minutes=minutes, threads=threads or 2)
+    folder = out or cross_encoder.default_folder()
+    meta = cross_encoder.train(kept, valid, folder, options, progress=typer.echo, stop_after_minutes=stop_after,
+                               meta={"pairs": f"{rqe.RQE_DIR}/{rqe.TRAIN_FILE}", "kept": len(kept),
+                                     "dropped": read - len(kept), "validation": f"{rqe.RQE_DIR}/{rqe.VALIDATION_FILE}"})
+    if meta is not None:
+        typer.echo(f"{folder}: validation AUC {meta['validation_auc']:.4f} (best of {len(meta['history'])} checks, "
+                   f"step {meta['best_step']} of {meta['steps']}; {meta['trained_min']:.1f} min trained); use it with "
+                   f"--set knowledge.rqe_kind=cross-encoder")

@@ -174,11 +174,7 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
         }
         manifest["size_bytes"] = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        old = final.parent / f".{final.name}.old-{os.getpid()}"
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
+        move_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # the work folder (embeddings so far) stays for the next run
         raise
@@ -236,6 +232,15 @@ class KnowledgeIndex:
     def close(self) -> None:
         for store in self.stores.values():
             store.close()
+
+
+def move_into_place(tmp: Path, final: Path) -> None:
+    """Replace the folder `final` by the complete folder `tmp` (a rename: a reader never sees half of either)."""
+    old = final.parent / f".{final.name}.old-{os.getpid()}"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def open_index(target: str | Path, store_options: dict[str, Any] | None = None, need_dense: bool = False) -> KnowledgeIndex:

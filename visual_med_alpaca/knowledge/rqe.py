@@ -223,7 +223,7 @@ VALIDATION_FILE = "MEDIQA2019-Task2-RQE-ValidationSet-AMIA2016.xml"
 C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 
 
-def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(labels, scores))
@@ -323,6 +323,33 @@ def medquad_pairs(source: MedquadSource, probabilities: np.ndarray | None, qtype
     return np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES)), np.asarray(labels, dtype=int), counts, pairs
 
 
+Pair = tuple[str, str, int]  # (consumer question, FAQ, entailed 0/1)
+
+
+def mediqa_pairs(root: Path, held_out: list[str], progress=print) -> tuple[list[Pair], list[Pair], int]:
+    """The MEDIQA 2019 RQE training pairs minus LiveQA questions (and near copies) and near copies of the
+    `held_out` questions (the development set), the validation pairs minus LiveQA questions, and how many
+    training pairs the file holds; every RQE model (logistic regression, cross-encoder) trains on these."""
+    from ..data.sources.mediqa import MediqaRQE, is_liveqa
+    from ..data.split import near_copies
+    from .evaluate import MEDIQA_QA_DIR
+
+    folder = Path(root) / RQE_DIR
+    for name in (TRAIN_FILE, VALIDATION_FILE):
+        if not (folder / name).is_file():
+            raise UserInputError(f"RQE pairs not found: {folder / name}")
+    benchmark = is_liveqa(Path(root) / MEDIQA_QA_DIR)
+    dev_copy = near_copies(held_out)
+    read = list(MediqaRQE.pairs(folder / TRAIN_FILE))
+    kept = [(chq, faq, int(y)) for _, chq, faq, y in read
+            if chq and faq and not (benchmark(chq) or benchmark(faq) or dev_copy(chq) or dev_copy(faq))]
+    valid = [(chq, faq, int(y)) for _, chq, faq, y in MediqaRQE.pairs(folder / VALIDATION_FILE)
+             if chq and faq and not (benchmark(chq) or benchmark(faq))]
+    progress(f"training pairs: {len(kept):,} of {len(read):,} ({len(read) - len(kept)} dropped: LiveQA or development-"
+             f"set near copies); validation pairs: {len(valid)}")
+    return kept, valid, len(read)
+
+
 @lru_cache(maxsize=65536)
 def cached_side(text: str) -> Side:
     """Side.of, memoised: MedQuAD's questions recur across queries (training pairs, re-ranked candidates)."""
@@ -335,23 +362,7 @@ def train(root: Path, encode, held_out: list[str], progress=print, medquad: Medq
     `held_out` questions (the development set), plus, given `medquad`, hard pairs from MedQuAD itself
     (`hard_queries` sampled questions; 0: none; each pair weighs `hard_weight` MEDIQA pairs) and the
     question-type classifier's feature (`use_qtype`); pick C by ROC AUC on the validation pairs."""
-    from ..data.sources.mediqa import MediqaRQE, is_liveqa
-    from ..data.split import near_copies
-    from .evaluate import MEDIQA_QA_DIR
-
-    folder = Path(root) / RQE_DIR
-    for name in (TRAIN_FILE, VALIDATION_FILE):
-        if not (folder / name).is_file():
-            raise UserInputError(f"RQE pairs not found: {folder / name}")
-    benchmark = is_liveqa(Path(root) / MEDIQA_QA_DIR)
-    dev_copy = near_copies(held_out)
-    read = list(MediqaRQE.pairs(folder / TRAIN_FILE))
-    kept = [(chq, faq, y) for _, chq, faq, y in read
-            if chq and faq and not (benchmark(chq) or benchmark(faq) or dev_copy(chq) or dev_copy(faq))]
-    valid = [(chq, faq, y) for _, chq, faq, y in MediqaRQE.pairs(folder / VALIDATION_FILE)
-             if chq and faq and not (benchmark(chq) or benchmark(faq))]
-    progress(f"training pairs: {len(kept):,} of {len(read):,} ({len(read) - len(kept)} dropped: LiveQA or development-"
-             f"set near copies); validation pairs: {len(valid)}")
+    kept, valid, read = mediqa_pairs(root, held_out, progress)
     qtype, probabilities = None, None
     if medquad is not None and use_qtype:
         qtype, probabilities = crossfit_qtype(medquad)
@@ -374,13 +385,13 @@ def train(root: Path, encode, held_out: list[str], progress=print, medquad: Medq
     for c in C_GRID:
         model = fit(x_train, y_train, c, names=names, qtype=qtype, weights=weights)
         p = model.probability(x_valid)
-        results.append((_auc(p, y_valid), float(((p >= 0.5) == y_valid).mean()), c, model))
+        results.append((auc(p, y_valid), float(((p >= 0.5) == y_valid).mean()), c, model))
         progress(f"C={c:g}: validation AUC {results[-1][0]:.3f}, accuracy {results[-1][1]:.3f}")
-    auc, accuracy, c, model = max(results, key=lambda r: (r[0], r[1], -r[2]))
-    model.meta = {"trained_on": f"{RQE_DIR}/{TRAIN_FILE}", "pairs": len(kept), "dropped": len(read) - len(kept),
+    best_auc, accuracy, c, model = max(results, key=lambda r: (r[0], r[1], -r[2]))
+    model.meta = {"trained_on": f"{RQE_DIR}/{TRAIN_FILE}", "pairs": len(kept), "dropped": read - len(kept),
                   **({"medquad_pairs": hard, "medquad_pair_weight": hard_weight} if hard else {}),
                   "C": c, "C_chosen_on": f"{RQE_DIR}/{VALIDATION_FILE}",
-                  "validation_auc": round(auc, 4), "validation_accuracy": round(accuracy, 4),
+                  "validation_auc": round(best_auc, 4), "validation_accuracy": round(accuracy, 4),
                   "training_accuracy": round(float(((model.probability(x_train) >= 0.5) == y_train).mean()), 4),
                   "encoder": "all-MiniLM-L6-v2 (the index's ONNX export), 128 word pieces"}
     if qtype is not None:

@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 
 from ..config import GenerationSettings, LLMConfig
 from ..errors import UserInputError
-from ..prompts import STOP_SEQUENCES
+from ..prompts import STOP_SEQUENCES, stop_sequences
 
 
 @runtime_checkable
@@ -181,7 +181,7 @@ class StopFilter:
 
 def generate_stream(model: LanguageModel, prompt: str, settings: GenerationSettings) -> Iterator[str]:
     """Stream the cleaned answer; closes the backend's stream as soon as the answer is complete."""
-    stop = StopFilter(stop_on_repeat=settings.stop_on_repeat)
+    stop = StopFilter(tuple(stop_sequences(settings.stop)), stop_on_repeat=settings.stop_on_repeat)
     raw = model.stream(prompt, settings)
     try:
         for piece in raw:

@@ -30,7 +30,7 @@ from pydantic import Field
 from ..config import GenerationSettings, LLMConfig, Strict
 from ..errors import BackendError, EngineUnavailable, UserInputError
 from ..paths import cache_dir
-from ..prompts import STOP_SEQUENCES
+from ..prompts import stop_sequences
 from .openai_compat import OpenAICompatModel
 
 log = logging.getLogger(__name__)
@@ -148,11 +148,28 @@ MISSING = ("llama-server (the batching engine) is not built: run `vmed engine bu
            f"server, a few minutes), or set ${BINARY_ENV} / engine.binary to one")
 
 
-def build_llama_server(source: Path | None = None, jobs: int | None = None, echo: Callable[[str], None] = print) -> Path:
+# The build for one client at a time: without OpenMP, ggml's own thread pool synchronises the ops. Measured
+# (docs/benchmarks.md, issue 16, fourth round): one stream 59.4 against 47.7 tokens/s in the quiet pair (1.19x
+# against 0.94x in-process llama.cpp), 39.6 against 37.7 through `vmed serve`; batched no faster (8 streams
+# -3 to -5%, full VQA-RAD at 8 items -2%), so the default build keeps OpenMP.
+BUILDS = {True: "with OpenMP (the default: for batches of several requests)", False: "without OpenMP (for one client at a time)"}
+
+
+def cmake_configure_command(source: Path, build: Path, openmp: bool = True) -> list[str]:
+    """The cmake call that configures llama-server's build (the flags of `vmed engine build`)."""
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    return ["cmake", "-S", str(source), "-B", str(build), *generator, *CMAKE_FLAGS,
+            f"-DGGML_OPENMP={'ON' if openmp else 'OFF'}"]
+
+
+def build_llama_server(source: Path | None = None, jobs: int | None = None, echo: Callable[[str], None] = print,
+                       openmp: bool = True, build_dir: Path | None = None) -> Path:
     """Compile llama-server from the llama.cpp sources vendored in llama-cpp-python's sdist (same version).
 
     `source` may be that sdist (.tar.gz) or an unpacked llama.cpp folder; by default pip downloads the sdist of
-    the installed version. Needs cmake and a C++ compiler."""
+    the installed version. Needs cmake and a C++ compiler. `openmp=False` builds ggml without OpenMP (see
+    BUILDS). `build_dir` keeps cmake's build folder (and an unpacked sdist, beside it in `<build_dir>.src`),
+    so a later build with other flags recompiles only what they change; by default it is a temporary folder."""
     for tool in ("cmake", "c++"):
         if shutil.which(tool) is None:
             raise UserInputError(f"building llama-server needs `{tool}` (apt-get install cmake g++)")
@@ -168,26 +185,38 @@ def build_llama_server(source: Path | None = None, jobs: int | None = None, echo
             if source is None:
                 raise BackendError("pip did not download the llama-cpp-python source package")
         source = Path(source).expanduser()
+        build = Path(build_dir).expanduser().resolve() if build_dir else work / "build"
         if source.is_file():
             echo(f"unpacking {source.name} ...")
-            source = _unpack_llama_cpp(source, work / "src")
+            unpacked = build.with_name(build.name + ".src") if build_dir else work / "src"
+            source = _unpack_llama_cpp(source, unpacked)
         if not (source / "tools" / "server").is_dir():
             raise UserInputError(f"{source} is not a llama.cpp source folder (no tools/server)")
-        build = work / "build"
-        generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-        echo("configuring llama.cpp (cmake) ...")
-        _run(["cmake", "-S", str(source), "-B", str(build), *generator, *CMAKE_FLAGS], "cmake configure")
+        echo(f"configuring llama.cpp (cmake), {BUILDS[openmp]} ...")
+        _run(cmake_configure_command(source, build, openmp), "cmake configure")
         jobs = jobs or os.cpu_count() or 1
         echo(f"compiling llama-server with {jobs} jobs (a few minutes) ...")
         _run(["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs)], "cmake build")
         binary = build / "bin" / "llama-server"
         if not binary.is_file():
             raise BackendError(f"the build finished without {binary}")
+        if links_openmp(binary) != openmp:
+            raise BackendError(f"the build in {build} did not give a llama-server {BUILDS[openmp]}")
         partial = target.with_suffix(".partial")
         shutil.copy2(binary, partial)
         partial.chmod(0o755)
         partial.replace(target)  # atomic: an interrupted build never leaves a half binary behind
     return target
+
+
+def links_openmp(binary: Path) -> bool:
+    """Whether a llama-server was built with OpenMP: its dynamic section names libgomp (GCC's OpenMP runtime)
+    or libomp (LLVM's). Read from the file itself, so it holds for any binary, built here or not."""
+    try:
+        data = binary.read_bytes()
+    except OSError:
+        raise UserInputError(f"cannot read {binary}") from None
+    return b"libgomp.so" in data or b"libomp.so" in data
 
 
 def _unpack_llama_cpp(sdist: Path, dest: Path) -> Path:
@@ -248,7 +277,7 @@ class EngineModel(OpenAICompatModel):
             response = self.client.completions.create(
                 model=self.model, prompt=prompt, max_tokens=settings.max_new_tokens,
                 temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
-                stop=list(STOP_SEQUENCES), stream=True, extra_body=extras)
+                stop=stop_sequences(settings.stop), stream=True, extra_body=extras)
         except openai.APIConnectionError:
             raise EngineUnavailable(f"the generation engine at {self.root} is not answering") from None
         except openai.APIStatusError as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
 from ..paths import ASSETS
-from ..prompts import STOP_SEQUENCES
+from ..prompts import stop_sequences
 from .default_model import DEFAULT_MODEL_LABEL, default_gguf_path
 
 # The medical GGUF LoRA adapter trained here for the default model, chosen with `--adapter medical`. It is not
@@ -73,7 +73,7 @@ class GGUFModel:
             top_k=settings.top_k,
             repeat_penalty=settings.repetition_penalty,
             seed=settings.seed,
-            stop=list(STOP_SEQUENCES),
+            stop=stop_sequences(settings.stop),
             stream=True,
         )
         for chunk in pieces:

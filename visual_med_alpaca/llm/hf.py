@@ -15,7 +15,7 @@ from pathlib import Path
 from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
 from ..paths import cache_dir
-from ..prompts import STOP_SEQUENCES
+from ..prompts import stop_sequences
 
 
 def _torch():
@@ -232,7 +232,7 @@ class HFModel:
             stopping_criteria=StoppingCriteriaList([Cancel()]),
         )
         if stop_strings:
-            kwargs.update(stop_strings=list(STOP_SEQUENCES), tokenizer=self.tokenizer)
+            kwargs.update(stop_strings=stop_sequences(settings.stop), tokenizer=self.tokenizer)
         if sampling:
             kwargs.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
         else:

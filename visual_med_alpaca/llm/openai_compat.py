@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
-from ..prompts import STOP_SEQUENCES
+from ..prompts import stop_sequences
 
 LOCAL_PLACEHOLDER_KEY = "no-key-needed"  # local servers accept any key; the client insists on one
 
@@ -55,7 +55,8 @@ class OpenAICompatModel:
 
         common = dict(
             model=self.model, max_tokens=settings.max_new_tokens, temperature=settings.temperature,
-            top_p=settings.top_p, seed=settings.seed, stop=list(STOP_SEQUENCES[:4]), stream=True,
+            top_p=settings.top_p, seed=settings.seed, stream=True,
+            stop=stop_sequences(settings.stop)[:4],  # OpenAI's API takes 4; generate_stream's filter cuts at all
         )
         if self.send_extras:
             common["extra_body"] = {

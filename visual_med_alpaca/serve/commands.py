@@ -122,16 +122,22 @@ engine_app = typer.Typer(help="The batching engine (llama.cpp's llama-server) be
 def engine_build(
     source: Optional[Path] = typer.Option(None, "--source", help="llama-cpp-python sdist (.tar.gz) or a llama.cpp source folder (default: pip downloads the installed version's sdist)"),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Parallel compile jobs (default: all cores)"),
+    openmp: bool = typer.Option(True, "--openmp/--no-openmp", help="--no-openmp: ggml's own thread pool instead of OpenMP, the better build for one client at a time (one stream 1.19x against 0.94x raw llama.cpp, measured on 2 cores); no faster batched (docs/serving.md)"),
+    build_dir: Optional[Path] = typer.Option(None, "--build-dir", help="Keep cmake's build folder here: a later build with other flags recompiles only what changed (default: a temporary folder)"),
     force: bool = typer.Option(False, "--force", help="Build again even if this version is built"),
 ) -> None:
-    """Compile llama-server from the llama.cpp sources of the installed llama-cpp-python (cmake, a C++ compiler)."""
-    from ..llm.engine import build_llama_server, built_binary
+    """Compile llama-server from the llama.cpp sources of the installed llama-cpp-python (cmake, a C++ compiler).
 
-    if built_binary().is_file() and not force:
-        typer.echo(f"already built: {built_binary()}")
+    One build is installed at a time; building the other kind (--openmp / --no-openmp) replaces it."""
+    from ..llm.engine import BUILDS, build_llama_server, built_binary, links_openmp
+
+    installed = built_binary()
+    if installed.is_file() and not force and links_openmp(installed) == openmp:
+        typer.echo(f"already built ({BUILDS[openmp]}): {installed}")
         return
-    path = build_llama_server(source, jobs, echo=lambda m: typer.secho(m, err=True, dim=True))
-    typer.echo(f"built {path}")
+    path = build_llama_server(source, jobs, echo=lambda m: typer.secho(m, err=True, dim=True), openmp=openmp,
+                              build_dir=build_dir)
+    typer.echo(f"built {path} ({BUILDS[openmp]})")
 
 
 @engine_app.command("quantize")
@@ -159,6 +165,23 @@ def engine_where() -> None:
     if path is None:
         raise UserInputError(MISSING)
     typer.echo(str(path))
+
+
+@engine_app.command("status")
+def engine_status() -> None:
+    """Which llama-server `vmed serve` would start, where it comes from, and which build it is (OpenMP or not)."""
+    from ..llm.engine import BINARY_ENV, BUILDS, MISSING, built_binary, find_llama_server, links_openmp
+
+    path = find_llama_server()
+    if path is None:
+        raise UserInputError(MISSING)
+    if os.environ.get(BINARY_ENV):
+        origin = f"${BINARY_ENV}"
+    elif path == built_binary():
+        origin = "`vmed engine build`"
+    else:
+        origin = "PATH"
+    typer.echo(f"llama-server: {path}\nfrom: {origin}\nbuild: {BUILDS[links_openmp(path)]}")
 
 
 @app.command()
