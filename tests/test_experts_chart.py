@@ -404,3 +404,91 @@ def test_bars_wider_than_the_backdrop_are_not_the_background():
     masks, centres, background = _colour_clusters(rgb, [], 0)
     assert np.abs(background - (238, 232, 213)).max() < 10
     assert len(centres) == 1 and masks[0][20, 50] == 1
+
+
+def test_printed_values_over_category_labels_make_a_partial_table():
+    """Axis ticks (a column of >= 3 numbers left of the categories) are not values; a number between two
+    categories is not attached to either; two numbers over one category stay unassigned to a series."""
+    from visual_med_alpaca.experts.chart import TextBox, _printed_values_table
+
+    rgb = np.full((300, 400, 3), 255, np.uint8)
+    labels = [TextBox(name, cx - 15, 260, cx + 15, 272) for name, cx in [("North", 100), ("South", 200), ("East", 300)]]
+    ticks = [TextBox(t, 20, y, 40, y + 12) for t, y in [("10", 40), ("100", 120), ("1000", 200)]]
+    printed = [TextBox("128", 90, 150, 110, 162), TextBox("1245", 188, 30, 212, 42), TextBox("523", 290, 90, 310, 102),
+               TextBox("77", 142, 100, 158, 112)]  # 77: halfway between North and South
+    title = TextBox("Monthly Cases", 150, 5, 250, 20)
+    text = _printed_values_table(rgb, [title] + labels + ticks + printed, "no plotted line could be traced")
+    assert text is not None and text.startswith("TITLE | Monthly Cases <0x0A> ")
+    assert cells(text) == {("North", "Value"): 128, ("South", "Value"): 1245, ("East", "Value"): 523}, text
+    assert text.endswith("(partly read: no plotted line could be traced; only the values printed on the chart are given, "
+                         "each under the category label it is printed above)")
+    two = _printed_values_table(rgb, labels + [TextBox("64", 90, 60, 110, 72), TextBox("23", 90, 150, 110, 162),
+                                               TextBox("17", 190, 80, 210, 92)], "no plotted line could be traced")
+    assert cells(two) == {("North", "Printed value 1 from the top"): 64, ("North", "Printed value 2 from the top"): 23,
+                          ("South", "Printed value 1 from the top"): 17}, two
+    assert "which series each value belongs to is not known" in two
+    # one printed number is not a reading: nothing it is sure of
+    assert _printed_values_table(rgb, labels + [printed[0]], "no plotted line could be traced") is None
+
+
+def test_a_chart_it_cannot_trace_gives_the_values_it_prints_marked_partial(expert, tmp_path):
+    """A log-scale line without markers, values printed at its points (the plain generator's unread kind):
+    no linear axis to measure and no bars, so the answer is the printed values under their categories,
+    said to be partial; the same picture without printed values stays 'could not be read'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = {"South": 128, "East": 1245, "West": 523}
+    for printed in (True, False):
+        fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
+        ax.plot(list(values), list(values.values()))
+        ax.set_yscale("log")
+        ax.set_title("Monthly Cases")
+        if printed:
+            for n, value in enumerate(values.values()):
+                ax.annotate(str(value), (n, value), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=9)
+        fig.savefig(tmp_path / f"log_{printed}.png")
+        plt.close(fig)
+        reading = expert.read(load_image(tmp_path / f"log_{printed}.png"))
+        if not printed:
+            assert reading.kind == "unread" and reading.text.startswith("The chart could not be read:"), reading.text
+            continue
+        assert reading.kind == "partial" and "(partly read: " in reading.text, reading.text
+        got = cells(reading.text)
+        assert {key[0] for key in got} == set(values), reading.text
+        for (name, _), value in got.items():
+            assert abs(value - values[name]) <= 0.02 * values[name], reading.text
+
+
+def test_printed_values_in_a_series_colour_go_to_that_series():
+    """Pew prints each value in its line's colour and names the line in the same colour: the partial table
+    then has the series' names; the same values printed in black stay unassigned."""
+    import cv2
+
+    from visual_med_alpaca.experts.chart import TextBox, _printed_values_table
+
+    def draw(value_colours):
+        rgb = np.full((300, 400, 3), 255, np.uint8)
+        blue, olive = (0, 102, 153), (147, 156, 72)
+        cv2.polylines(rgb, [np.array([[100, 80], [200, 120], [300, 70]], np.int32)], False, blue, 3)
+        cv2.polylines(rgb, [np.array([[100, 200], [200, 170], [300, 210]], np.int32)], False, olive, 3)
+
+        def ink(box, colour):
+            rgb[int(box.y0):int(box.y1) + 1:2, int(box.x0):int(box.x1) + 1] = colour  # stripes: the strokes
+            return box
+
+        labels = [ink(TextBox(name, cx - 15, 260, cx + 15, 272), (90, 90, 90)) for name, cx in [("2010", 100), ("2012", 200), ("2014", 300)]]
+        colours = {"blue": blue, "olive": olive, "black": (0, 0, 0)}
+        values = [ink(TextBox(t, cx - 8, cy, cx + 8, cy + 10), colours[value_colours[line]]) for t, cx, cy, line in
+                  [("62", 100, 60, 0), ("32", 100, 210, 1), ("59", 200, 100, 0), ("34", 200, 180, 1), ("65", 300, 50, 0)]]
+        names = [ink(TextBox("Dissatisfied", 310, 40, 380, 52), blue), ink(TextBox("Satisfied", 310, 220, 370, 232), olive)]
+        return _printed_values_table(rgb, labels + values + names, "no plotted line could be traced")
+
+    coloured = draw(["blue", "olive"])
+    assert cells(coloured) == {("2010", "Dissatisfied"): 62, ("2010", "Satisfied"): 32, ("2012", "Dissatisfied"): 59,
+                               ("2012", "Satisfied"): 34, ("2014", "Dissatisfied"): 65}, coloured
+    assert "each value is given to the series printed in its colour" in coloured
+    black = draw(["black", "black"])
+    assert "Printed value 1 from the top" in black and "which series each value belongs to is not known" in black, black
