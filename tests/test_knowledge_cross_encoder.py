@@ -137,3 +137,24 @@ def test_the_config_picks_the_rqe_model_auto_means_the_cross_encoder_once_built(
     assert Reranker.from_config(KnowledgeConfig(rqe_kind="auto", rqe_cross_encoder=str(tmp_path / "none"))).rqe_kind == "lr"
     keyword = Reranker.from_config(KnowledgeConfig(rqe_kind="cross-encoder", method="bm25-question"))
     assert keyword.rqe_weight == KnowledgeConfig().rqe_weight  # the cross-encoder needs no dense run
+
+
+def test_the_reranker_scores_with_the_retrievers_threads_and_one_loaded_model(trained, index, monkeypatch):
+    """The cross-encoder runs with the Retriever's encoder_threads (the knowledge stage's setting), and the model
+    loaded to check it exists is the one that scores (it used to be loaded again with the default threads)."""
+    from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever
+
+    folder, _, _ = trained
+    cross_encoder.load.cache_clear()
+    opened = []
+    real = cross_encoder.CrossEncoder.__init__
+
+    def init(self, path, threads=None):
+        opened.append(threads)
+        real(self, path, threads)
+
+    monkeypatch.setattr(cross_encoder.CrossEncoder, "__init__", init)
+    reranker = Reranker(rqe_weight=1.0, rqe_kind="cross-encoder", rqe_top_k=3, cross_encoder=str(folder))
+    Retriever(index, "dense-question", reranker, encoder_threads=1).search("how is diabetes treated", 3)
+    assert opened == [1]
+    cross_encoder.load.cache_clear()

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from visual_med_alpaca.config import GenerationSettings, LLMConfig
@@ -109,3 +111,12 @@ def test_missing_model_paths_are_user_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserInputError, match="no config.json"):
         load_language_model(LLMConfig(model=str(tmp_path / "empty"), backend="hf"))
+
+
+@pytest.mark.parametrize("stop", [[""], ["\n\n", ""]])
+def test_an_empty_stop_sequence_is_refused(stop):
+    """An empty stop string would end every answer before its first character: one clear error instead."""
+    from visual_med_alpaca.config import AssistantConfig, load_config
+
+    with pytest.raises(UserInputError, match="generation.stop"):
+        load_config(AssistantConfig, sets=[f"generation.stop={json.dumps(stop)}"])

@@ -156,6 +156,39 @@ def test_engine_build_that_gives_the_other_kind_is_an_error(tmp_path, monkeypatc
         build_llama_server(tmp_path, 1, echo=lambda m: None, openmp=False)
 
 
+def test_engine_build_from_a_bad_archive_is_one_error_and_a_kept_folder_takes_this_sdists_tree(tmp_path, monkeypatch):
+    """A --source file that is no tar archive is a UserInputError (it was tarfile's traceback); with --build-dir,
+    the unpacked folder of an earlier version's sdist beside it does not stand in for this sdist's tree."""
+    import io
+    import tarfile
+
+    from visual_med_alpaca.llm.engine import build_llama_server
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    calls: list = []
+    _fake_cmake(monkeypatch, calls)
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(b"not an archive")
+    with pytest.raises(UserInputError, match="cannot unpack"):
+        build_llama_server(bad, 1, echo=lambda m: None)
+
+    def sdist(version):
+        path = tmp_path / f"llama_cpp_python-{version}.tar.gz"
+        with tarfile.open(path, "w:gz") as archive:
+            data = version.encode()
+            info = tarfile.TarInfo(f"llama_cpp_python-{version}/vendor/llama.cpp/tools/server/VERSION")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        return path
+
+    keep = tmp_path / "kept"
+    for version in ("0.3.1", "0.3.2", "0.3.0"):  # the kept .src folder holds every earlier version's tree
+        build_llama_server(sdist(version), 1, echo=lambda m: None, build_dir=keep, openmp=True)
+        configured = calls[-2]
+        assert configured[configured.index("-S") + 1] == str(tmp_path / "kept.src" / f"llama_cpp_python-{version}"
+                                                               / "vendor" / "llama.cpp")
+
+
 def test_requantized_is_made_once_checked_and_redone_when_the_source_changes(tmp_path, monkeypatch):
     import llama_cpp
 

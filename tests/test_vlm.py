@@ -138,7 +138,7 @@ def test_expert_decides_modality_questions_about_ct_and_mri_images_only(bundle, 
     assert chart.answer.lower().startswith("no") and chart.expert != "radiology"
 
 
-@pytest.mark.parametrize("value", [["PET"], "CT", [1]])
+@pytest.mark.parametrize("value", [["PET"], "CT", [1], [["CT"]]])
 def test_expert_yes_no_that_names_no_known_modality_is_refused(bundle, tmp_path, value):
     folder = _bundle_with(bundle, tmp_path / "badrule", expert_yes_no=value)
     with pytest.raises(UserInputError, match="expert_yes_no must be a list of modalities"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -32,7 +32,7 @@ class GenerationSettings(Strict):
     repetition_penalty: float = Field(1.1, ge=0.5, le=3.0)
     seed: int = 0
     stop_on_repeat: bool = Field(True, description="cut the answer where it starts repeating a sentence")
-    stop: list[str] | None = Field(
+    stop: list[Annotated[str, Field(min_length=1)]] | None = Field(
         None, description="more stop sequences after the Alpaca headers, e.g. ['\\n\\n'] (end at a blank line); "
                           "None: the task's default (none for ask/serve, the benchmark's for `vmed eval`); [] none")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -119,6 +119,7 @@ class Reranker:
     rqe_kind: str = "lr"       # lr (knowledge/rqe.py) | cross-encoder (knowledge/cross_encoder.py, on the top rqe_top_k)
     rqe_top_k: int = 10        # cross-encoder: candidates it reads (by score after the rules), ~5 ms each on 2 cores
     cross_encoder: str | None = None  # cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)
+    threads: int | None = None  # cross-encoder: ONNX Runtime threads (the Retriever's encoder_threads)
 
     @classmethod
     def from_config(cls, cfg) -> Reranker:
@@ -154,7 +155,7 @@ class Reranker:
         if self.rqe_weight and items and self.rqe_kind == "cross-encoder":
             from . import cross_encoder
 
-            model = cross_encoder.load(self.cross_encoder)
+            model = cross_encoder.load(self.cross_encoder, self.threads)
             top = sorted(items, key=lambda r: -r.score)[: self.rqe_top_k]
             for item, probability in zip(top, model.probabilities(question, [r.passage.question or r.passage.title
                                                                              for r in top])):
@@ -273,6 +274,8 @@ class Retriever:
         if self.reranker.rqe_weight and self.reranker.rqe_kind == "cross-encoder":
             from . import cross_encoder
 
+            # the threads the knowledge stage gives its encoders; one model loaded, here and by `rerank`
+            self.reranker = replace(self.reranker, threads=encoder_threads)
             cross_encoder.load(self.reranker.cross_encoder, encoder_threads)  # a missing model: one clear error, now
         elif self.reranker.rqe_weight and not has_dense_question(method):
             raise UserInputError(f"the RQE re-ranker reads the MiniLM cosine to MedQuAD's questions, which method "

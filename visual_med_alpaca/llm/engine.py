@@ -220,13 +220,18 @@ def links_openmp(binary: Path) -> bool:
 
 
 def _unpack_llama_cpp(sdist: Path, dest: Path) -> Path:
-    """Only the vendored llama.cpp tree of the sdist (the rest is the Python binding)."""
-    with tarfile.open(sdist) as archive:
-        members = [m for m in archive.getmembers() if "/vendor/llama.cpp/" in m.name + "/"]
-        if not members:
-            raise UserInputError(f"{sdist} holds no vendor/llama.cpp folder")
-        archive.extractall(dest, members=members, filter="data")
-    return next(dest.glob("*/vendor/llama.cpp"))
+    """Only the vendored llama.cpp tree of the sdist (the rest is the Python binding). The tree of this sdist,
+    also when `dest` (a kept --build-dir's) holds another version's from an earlier build."""
+    try:
+        with tarfile.open(sdist) as archive:
+            members = [m for m in archive.getmembers() if "/vendor/llama.cpp/" in m.name + "/"]
+            if not members:
+                raise UserInputError(f"{sdist} holds no vendor/llama.cpp folder")
+            archive.extractall(dest, members=members, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise UserInputError(f"cannot unpack {sdist}: not a readable source archive ({type(exc).__name__})") from None
+    top = members[0].name.split("/vendor/llama.cpp")[0]
+    return dest / top / "vendor" / "llama.cpp"
 
 
 def _run(command: list[str], what: str) -> None:

@@ -54,7 +54,7 @@ def read_meta(folder: Path) -> dict[str, Any]:
             raise UserInputError(f"{meta_path}: {flag} must be true or false, not {meta[flag]!r}")
     modalities = meta.get("expert_yes_no") or []
     known = set(EXPERT_CLASS_WORDS["modality"])
-    if not isinstance(modalities, list) or not set(modalities) <= known:
+    if not isinstance(modalities, list) or not all(isinstance(m, str) and m in known for m in modalities):
         raise UserInputError(f"{meta_path}: expert_yes_no must be a list of modalities among "
                              f"{', '.join(sorted(known))}, not {meta['expert_yes_no']!r}")
     if not (folder / PROJECTOR).is_file():
