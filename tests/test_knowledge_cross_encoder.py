@@ -83,7 +83,9 @@ def test_a_stopped_run_resumes_where_it_stopped(tiny_bert, tmp_path):
     lines = []
     assert cross_encoder.train(PAIRS, PAIRS, folder, options, tiny_bert, lines.append, stop_after_minutes=0) is None
     assert not cross_encoder.built(folder) and (tmp_path / ".ce.work" / "checkpoint.pt").is_file()
-    meta = cross_encoder.train(PAIRS, PAIRS, folder, options, tiny_bert, lines.append)
+    # resumed with other threads and a larger time budget: the same run continues
+    more = cross_encoder.TrainOptions(**{**options.__dict__, "minutes": 9, "threads": 2})
+    meta = cross_encoder.train(PAIRS, PAIRS, folder, more, tiny_bert, lines.append)
     assert any(line.startswith("resuming at step 1 of 6") for line in lines) and meta["steps"] == 6
     other = cross_encoder.TrainOptions(lr=1e-3, batch_size=4, epochs=3, max_tokens=16, minutes=5, threads=1)
     assert cross_encoder.train(PAIRS, PAIRS, tmp_path / "ce2", other, tiny_bert, lines.append, stop_after_minutes=0) is None

@@ -140,6 +140,15 @@ def _validation_auc(model, tokenizer, valid, batch_size: int = 64) -> float:
     return auc(np.concatenate(scores), np.array([y for _, _, y in valid]))
 
 
+# A resumed run may use other threads (the machine) or another time budget (a rerun with more --minutes
+# continues): neither changes what the steps compute. Anything else must match the checkpoint's recipe.
+_RESUME_FREE = ("threads", "minutes")
+
+
+def _comparable(recipe: dict) -> dict:
+    return {k: v for k, v in recipe.items() if k not in _RESUME_FREE}
+
+
 def train(pairs: list[tuple[str, str, int]], valid: list[tuple[str, str, int]], folder: Path | None = None,
           options: TrainOptions | None = None, source: Path | None = None, progress=print,
           stop_after_minutes: float | None = None, meta: dict | None = None) -> dict | None:
@@ -175,7 +184,7 @@ def train(pairs: list[tuple[str, str, int]], valid: list[tuple[str, str, int]], 
     recipe = asdict(options) | {"pairs": len(pairs), "source": str(source)}
     if checkpoint.is_file():
         saved = torch.load(checkpoint, weights_only=False)
-        if saved["recipe"] != recipe:
+        if _comparable(saved["recipe"]) != _comparable(recipe):
             raise UserInputError(f"{work} holds a run with another recipe or other pairs; delete that folder to start "
                                  f"over, or train with the same options")
         model.load_state_dict(saved["model"])
