@@ -156,6 +156,28 @@ def test_engine_build_that_gives_the_other_kind_is_an_error(tmp_path, monkeypatc
         build_llama_server(tmp_path, 1, echo=lambda m: None, openmp=False)
 
 
+def test_engine_status_and_where_name_the_binary_serves_config_sets(tmp_path, monkeypatch):
+    """`vmed serve` starts engine.binary when its config sets one: `engine status` / `where` say so (they used to
+    name the built or $VMED_LLAMA_SERVER binary whatever the config said)."""
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+
+    monkeypatch.setenv("VMED_LLAMA_SERVER", str(_fake_binary(tmp_path)))
+    own = tmp_path / "own"
+    own.mkdir()
+    mine = _fake_binary(own)
+    cli = CliRunner()
+    status = cli.invoke(app, ["engine", "status", "--set", f"engine.binary={mine}"])
+    assert status.exit_code == 0, status.output
+    assert f"llama-server: {mine}" in status.output and "from: engine.binary" in status.output
+    assert "without OpenMP" in status.output
+    assert cli.invoke(app, ["engine", "where", "--set", f"engine.binary={mine}"]).output.strip() == str(mine)
+    assert "from: $VMED_LLAMA_SERVER" in cli.invoke(app, ["engine", "status"]).output
+    missing = cli.invoke(app, ["engine", "status", "--set", f"engine.binary={tmp_path / 'absent'}"])
+    assert isinstance(missing.exception, UserInputError) and "not found or not executable" in str(missing.exception)
+
+
 def test_engine_build_from_a_bad_archive_is_one_error_and_a_kept_folder_takes_this_sdists_tree(tmp_path, monkeypatch):
     """A --source file that is no tar archive is a UserInputError (it was tarfile's traceback); with --build-dir,
     the unpacked folder of an earlier version's sdist beside it does not stand in for this sdist's tree."""

@@ -156,31 +156,40 @@ def engine_quantize(
     typer.echo(str(requantized(found[0], weights, threads)))
 
 
-@engine_app.command("where")
-def engine_where() -> None:
-    """Print the llama-server that `vmed serve` would start, or say how to get one."""
-    from ..llm.engine import MISSING, find_llama_server
+ServeConfigOpt = typer.Option(None, "--config", "-c", help="YAML config of `vmed serve` (its engine.binary)")
 
-    path = find_llama_server()
+
+def _serve_binary(config: Optional[Path], sets: Optional[list[str]]) -> tuple[Path, str]:
+    """The llama-server `vmed serve` with this config would start, and where it comes from."""
+    from ..llm.engine import BINARY_ENV, MISSING, built_binary, find_llama_server
+
+    explicit = _load("visual_med_alpaca.serve.api:ServeConfig", config, sets, {}, env_prefix="VMED_SERVE_").engine.binary
+    path = find_llama_server(explicit)
     if path is None:
         raise UserInputError(MISSING)
-    typer.echo(str(path))
-
-
-@engine_app.command("status")
-def engine_status() -> None:
-    """Which llama-server `vmed serve` would start, where it comes from, and which build it is (OpenMP or not)."""
-    from ..llm.engine import BINARY_ENV, BUILDS, MISSING, built_binary, find_llama_server, links_openmp
-
-    path = find_llama_server()
-    if path is None:
-        raise UserInputError(MISSING)
-    if os.environ.get(BINARY_ENV):
+    if explicit:
+        origin = "engine.binary"
+    elif os.environ.get(BINARY_ENV):
         origin = f"${BINARY_ENV}"
     elif path == built_binary():
         origin = "`vmed engine build`"
     else:
         origin = "PATH"
+    return path, origin
+
+
+@engine_app.command("where")
+def engine_where(config: Optional[Path] = ServeConfigOpt, sets: Optional[list[str]] = SetOpt) -> None:
+    """Print the llama-server that `vmed serve` would start, or say how to get one."""
+    typer.echo(str(_serve_binary(config, sets)[0]))
+
+
+@engine_app.command("status")
+def engine_status(config: Optional[Path] = ServeConfigOpt, sets: Optional[list[str]] = SetOpt) -> None:
+    """Which llama-server `vmed serve` would start, where it comes from, and which build it is (OpenMP or not)."""
+    from ..llm.engine import BUILDS, links_openmp
+
+    path, origin = _serve_binary(config, sets)
     typer.echo(f"llama-server: {path}\nfrom: {origin}\nbuild: {BUILDS[links_openmp(path)]}")
 
 
