@@ -160,3 +160,15 @@ def test_the_reranker_scores_with_the_retrievers_threads_and_one_loaded_model(tr
     Retriever(index, "dense-question", reranker, encoder_threads=1).search("how is diabetes treated", 3)
     assert opened == [1]
     cross_encoder.load.cache_clear()
+
+
+@pytest.mark.parametrize("args", [["--kind", "cross-encoder", "--qtype"], ["--kind", "cross-encoder", "--hard-negatives",
+                                                                             "100"], ["--stop-after", "1"]])
+def test_train_rqe_refuses_an_option_of_the_other_kind(args):
+    """An option the chosen kind would ignore is one clear error, before any data is read."""
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+
+    result = CliRunner().invoke(app, ["knowledge", "train-rqe", *args])
+    assert isinstance(result.exception, UserInputError) and "of --kind" in str(result.exception)

@@ -132,6 +132,11 @@ def train_rqe(
 
     if kind not in ("lr", "cross-encoder"):
         raise UserInputError(f"--kind is lr or cross-encoder, not '{kind}'")
+    if kind == "cross-encoder" and (hard_negatives or qtype):
+        raise UserInputError("--hard-negatives and --qtype are options of --kind lr; the cross-encoder trains on the "
+                             "MEDIQA pairs alone")
+    if kind == "lr" and stop_after is not None:
+        raise UserInputError("--stop-after is an option of --kind cross-encoder (the LR model trains in one go)")
     if hard_negatives < 0 or hard_weight <= 0:
         raise UserInputError("--hard-negatives is a number of questions (0 or more), --hard-weight a positive number")
     root = paths.data_dir(data_dir, "medquad", "mediqa2019")
