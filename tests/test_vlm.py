@@ -423,3 +423,15 @@ def test_train_vlm_command_bad_data_dir_is_one_error_line(tmp_path):
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: data folder not found")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_direct_lora_merge_of_an_empty_adapter_is_a_mismatch(tmp_path):
+    """An adapter file with no LoRA tensors changes nothing and says so (it used to count as merged)."""
+    from safetensors.torch import save_file
+
+    from visual_med_alpaca.vlm.bundle import merge_adapter
+
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4, "lora_alpha": 8}))
+    save_file({}, str(tmp_path / "adapter_model.safetensors"))
+    with pytest.raises(ValueError, match="no LoRA tensors"):
+        merge_adapter(torch.nn.Linear(2, 2), tmp_path)

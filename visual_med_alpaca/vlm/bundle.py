@@ -133,6 +133,8 @@ def merge_adapter(lm, folder: Path) -> bool:
         if match is None:
             return False
         stored.setdefault(match[1], {})[match[2]] = tensor
+    if not stored:
+        raise ValueError("it holds no LoRA tensors")  # peft's path calls this a mismatch too
     scaling = settings["lora_alpha"] / settings["r"]
     updates = []
     for name, pair in stored.items():
