@@ -89,6 +89,8 @@ def _pair_model(source: Path):
     import torch
     from transformers import AutoModel
 
+    from .encoder import mean_pool
+
     class PairModel(torch.nn.Module):
         def __init__(self, encoder):
             super().__init__()
@@ -98,9 +100,7 @@ def _pair_model(source: Path):
         def forward(self, input_ids, attention_mask, token_type_ids):
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                                   token_type_ids=token_type_ids).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return self.head(pooled).squeeze(-1)
+            return self.head(mean_pool(hidden, attention_mask)).squeeze(-1)
 
     torch.manual_seed(0)  # the head's initial weights
     return PairModel(AutoModel.from_pretrained(str(source)))
@@ -203,9 +203,10 @@ def train(pairs: list[tuple[str, str, int]], valid: list[tuple[str, str, int]], 
     model.train()
     loss_fn = torch.nn.BCEWithLogitsLoss()
     done = state["step"] >= total or state["elapsed_s"] >= budget_s
+    epoch_batches = lru_cache(maxsize=1)(lambda epoch: _batches(lengths, options.batch_size, options.seed + epoch))
     while not done:
         epoch, within = divmod(state["step"], steps_per_epoch)
-        batch = _batches(lengths, options.batch_size, options.seed + epoch)[within]
+        batch = epoch_batches(epoch)[within]
         started = time.perf_counter()
         labels = torch.tensor([float(pairs[i][2]) for i in batch])
         loss = loss_fn(model(**_tensors(tokenizer, pairs, batch)), labels)
@@ -257,34 +258,19 @@ def train(pairs: list[tuple[str, str, int]], valid: list[tuple[str, str, int]], 
 def export(model, source: Path, folder: Path, max_tokens: int, info: dict, valid: list[tuple[str, str, int]]) -> None:
     """Write model.onnx (token ids, mask, token types -> logit), the tokenizer and meta.json (with the ONNX
     model's validation AUC) to a temporary folder, then move it into `folder`."""
-    import warnings
-
-    import torch
-
+    from .encoder import export_graph
     from .index import move_into_place
     from .rqe import auc
 
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.eval()
-    ids = torch.ones((2, 8), dtype=torch.long)
-    mask = torch.ones((2, 8), dtype=torch.long)
-    mask[1, 5:] = 0
-    types = torch.zeros((2, 8), dtype=torch.long)
-    types[:, 4:] = 1
-    axes = {0: "batch", 1: "tokens"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            torch.onnx.export(model, (ids, mask, types), str(tmp / ONNX_FILE), opset_version=17, dynamo=False,
-                              input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logit"],
-                              dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                                            "logit": {0: "batch"}})
-        except Exception as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise UserInputError(f"could not export the cross-encoder to ONNX ({type(exc).__name__}: {exc}); "
-                                 "pip install 'visual-med-alpaca[knowledge]'") from None
+    try:
+        export_graph(model, tmp / ONNX_FILE, ["input_ids", "attention_mask", "token_type_ids"], "logit",
+                     "the cross-encoder")
+    except UserInputError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.copy(source / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
     (tmp / META_FILE).write_text(json.dumps({**info, "max_tokens": max_tokens}, indent=1) + "\n")
     scorer = CrossEncoder(tmp, threads=1)
@@ -303,16 +289,14 @@ class CrossEncoder:
         if not built(folder):
             raise UserInputError(f"no cross-encoder RQE model at {folder}: {BUILD_HINT}, or use knowledge.rqe_kind=lr")
         try:
-            import onnxruntime
+            import onnxruntime  # noqa: F401
         except ImportError:
             raise UserInputError("the cross-encoder needs ONNX Runtime: pip install 'visual-med-alpaca[knowledge]'") from None
+        from .encoder import onnx_session
+
         try:
             self.meta = json.loads((folder / META_FILE).read_text())
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-            options.inter_op_num_threads = 1
-            self.session = onnxruntime.InferenceSession(str(folder / ONNX_FILE), options,
-                                                        providers=["CPUExecutionProvider"])
+            self.session = onnx_session(folder / ONNX_FILE, threads)
             self.tokenizer = _tokenizer(folder / TOKENIZER_FILE, int(self.meta.get("max_tokens", 128)))
         except Exception as exc:  # a truncated or foreign file
             raise UserInputError(f"the cross-encoder in {folder} is corrupt ({type(exc).__name__}); {BUILD_HINT}") from None

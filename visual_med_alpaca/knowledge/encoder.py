@@ -49,27 +49,53 @@ def export_onnx(folder: Path, source: Path | None = None) -> Path:
 
         def forward(self, input_ids, attention_mask):
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1)
+            return torch.nn.functional.normalize(mean_pool(hidden, attention_mask), dim=-1)
+
+    export_graph(Pooled(model), folder / ONNX_FILE, ["input_ids", "attention_mask"], "embedding", "the sentence encoder")
+    shutil.copy(source / TOKENIZER_FILE, folder / TOKENIZER_FILE)
+    return folder
+
+
+def mean_pool(hidden, attention_mask):
+    """Mean of the token vectors the mask keeps (sentence-transformers' pooling)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+
+def export_graph(module, path: Path, inputs: list[str], output: str, what: str) -> None:
+    """Export a MiniLM-based module (token-id inputs `inputs`, one output per sequence) to ONNX at `path`, with
+    dynamic batch and length; an exporter failure is one UserInputError naming `what`."""
+    import warnings
+
+    import torch
 
     ids = torch.ones((2, 8), dtype=torch.long)
     mask = torch.ones((2, 8), dtype=torch.long)
     mask[1, 5:] = 0
-    import warnings
-
+    types = torch.zeros((2, 8), dtype=torch.long)
+    types[:, 4:] = 1
+    example = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    axes = {0: "batch", 1: "tokens"}
+    module.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            torch.onnx.export(Pooled(model), (ids, mask), str(folder / ONNX_FILE), input_names=["input_ids", "attention_mask"],
-                              output_names=["embedding"], opset_version=17, dynamo=False,
-                              dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                                            "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}})
+            torch.onnx.export(module, tuple(example[name] for name in inputs), str(path), input_names=inputs,
+                              output_names=[output], opset_version=17, dynamo=False,
+                              dynamic_axes={**{name: axes for name in inputs}, output: {0: "batch"}})
         except Exception as exc:  # onnx missing or an exporter failure: say what to install
-            raise UserInputError(f"could not export the sentence encoder to ONNX ({type(exc).__name__}: {exc}); "
+            raise UserInputError(f"could not export {what} to ONNX ({type(exc).__name__}: {exc}); "
                                  "pip install 'visual-med-alpaca[knowledge]'") from None
-    shutil.copy(source / TOKENIZER_FILE, folder / TOKENIZER_FILE)
-    return folder
+
+
+def onnx_session(path: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session with `threads` intra-op threads (default: up to 2), one inter-op thread."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 class OnnxEncoder:
@@ -86,11 +112,8 @@ class OnnxEncoder:
         if not (folder / ONNX_FILE).is_file():
             raise UserInputError(f"the knowledge index has no sentence encoder at {folder}; rebuild it with "
                                  f"`vmed knowledge build --force`")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
         try:
-            self.session = onnxruntime.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+            self.session = onnx_session(folder / ONNX_FILE, threads)
             self.tokenizer = tokenizers.Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         except Exception as exc:  # a truncated or foreign file
             raise UserInputError(f"the sentence encoder in {folder} is corrupt ({type(exc).__name__}); rebuild the "
