@@ -131,17 +131,23 @@ def built_binary() -> Path:
 
 def find_llama_server(explicit: str | None = None) -> Path | None:
     """The llama-server to run: `explicit` > $VMED_LLAMA_SERVER > `vmed engine build`'s > `llama-server` on PATH."""
-    for candidate in (explicit, os.environ.get(BINARY_ENV)):
+    found = locate_llama_server(explicit)
+    return found[0] if found else None
+
+
+def locate_llama_server(explicit: str | None = None) -> tuple[Path, str] | None:
+    """`find_llama_server`'s binary and where it came from (engine.binary, $VMED_LLAMA_SERVER, the build, PATH)."""
+    for candidate, origin in ((explicit, "engine.binary"), (os.environ.get(BINARY_ENV), f"${BINARY_ENV}")):
         if candidate:
             path = Path(candidate).expanduser()
             if not (path.is_file() and os.access(path, os.X_OK)):
                 raise UserInputError(f"llama-server not found or not executable: {candidate}")
-            return path
+            return path, origin
     built = built_binary()
     if built.is_file():
-        return built
+        return built, "`vmed engine build`"
     on_path = shutil.which("llama-server")
-    return Path(on_path) if on_path else None
+    return (Path(on_path), "PATH") if on_path else None
 
 
 MISSING = ("llama-server (the batching engine) is not built: run `vmed engine build` (compiles llama.cpp's "

@@ -161,21 +161,13 @@ ServeConfigOpt = typer.Option(None, "--config", "-c", help="YAML config of `vmed
 
 def _serve_binary(config: Optional[Path], sets: Optional[list[str]]) -> tuple[Path, str]:
     """The llama-server `vmed serve` with this config would start, and where it comes from."""
-    from ..llm.engine import BINARY_ENV, MISSING, built_binary, find_llama_server
+    from ..llm.engine import MISSING, locate_llama_server
 
     explicit = _load("visual_med_alpaca.serve.api:ServeConfig", config, sets, {}, env_prefix="VMED_SERVE_").engine.binary
-    path = find_llama_server(explicit)
-    if path is None:
+    found = locate_llama_server(explicit)
+    if found is None:
         raise UserInputError(MISSING)
-    if explicit:
-        origin = "engine.binary"
-    elif os.environ.get(BINARY_ENV):
-        origin = f"${BINARY_ENV}"
-    elif path == built_binary():
-        origin = "`vmed engine build`"
-    else:
-        origin = "PATH"
-    return path, origin
+    return found
 
 
 @engine_app.command("where")
