@@ -1112,14 +1112,8 @@ def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) ->
             return parse_value(b.text) is None and len(b.text.split()) <= 4
         return re.fullmatch(r"(1[89]|20)\d\d", b.text.strip()) is not None  # a year
 
-    rows: list[list[TextBox]] = []
-    for b in sorted((b for b in words if b.cy > 0.45 * height), key=lambda b: b.cy):
-        if rows and abs(b.cy - np.mean([r.cy for r in rows[-1]])) < 0.5 * typical:
-            rows[-1].append(b)
-        else:
-            rows.append([b])
     best = None
-    for row in rows:
+    for row in _groups([b for b in words if b.cy > 0.45 * height], lambda b: b.cy, 0.5 * typical):
         row = sorted(row, key=lambda b: b.cx)
         if len(row) < 2 or not all(label_like(b) for b in row) or any(a.x1 > b.x0 for a, b in zip(row, row[1:])):
             continue
