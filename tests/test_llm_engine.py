@@ -198,9 +198,12 @@ def test_engine_build_from_a_bad_archive_is_one_error_and_a_kept_folder_takes_th
         path = tmp_path / f"llama_cpp_python-{version}.tar.gz"
         with tarfile.open(path, "w:gz") as archive:
             data = version.encode()
-            info = tarfile.TarInfo(f"llama_cpp_python-{version}/vendor/llama.cpp/tools/server/VERSION")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
+            # git metadata first, as in llama-cpp-python 0.3.36's sdist: not the source tree
+            for name in (f"llama_cpp_python-{version}/.git/modules/vendor/llama.cpp/HEAD",
+                         f"llama_cpp_python-{version}/vendor/llama.cpp/tools/server/VERSION"):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
         return path
 
     keep = tmp_path / "kept"
