@@ -35,6 +35,7 @@ def threads_option(default: str) -> Any:
     sentence encoder: 2), so 'all cores' would be a third meaning, and torch refuses 0 threads."""
     return typer.Option(None, "--threads", callback=_positive_threads, help=f"CPU threads (default: {default})")
 
+
 # flag name -> key in AssistantConfig, for every command that builds an assistant (ask, describe, serve, eval).
 ASSISTANT_FLAGS = {
     "model": "llm.model", "backend": "llm.backend", "adapter": "llm.adapter", "base_url": "llm.base_url",
