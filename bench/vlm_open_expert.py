@@ -50,7 +50,7 @@ from vlm_closed_expert import MIN_CONFIDENCE, heldout_facts, sign_test
 from visual_med_alpaca.closed import EXPERT_CLASS_WORDS, _NEUTRAL, _WORD, _canonical, content_words, is_yes_no
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
-from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
+from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_fit_sample, vqa_rad_train_split
 from visual_med_alpaca.eval.metrics.vqa import open_recall
 
 
@@ -135,10 +135,8 @@ def vlm_answers(items, cache: Path, threads: int) -> dict[str, str]:
 
 def in_sample(train, rows: dict, n: int, cache: Path, threads: int) -> None:
     """The VLM's open recall by VQA-RAD question type on a seeded sample of train open questions (in-sample)."""
-    import random
-
     open_items = [i for i in train if i.kind == "open"]
-    sample = random.Random(0).sample(open_items, min(n, len(open_items)))
+    sample = vqa_rad_fit_sample(data_root(None), n)  # `vmed eval vqa-rad --subset train-fit` takes the same 150
     answers = vlm_answers(sample, cache, threads)
     by_type: dict[str, Counter] = defaultdict(Counter)
     for item in sample:

@@ -33,7 +33,8 @@ def _make_command(name: str):
         expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router), none, or an expert name"),
         mode: Optional[str] = typer.Option(None, "--mode", help="auto | loglik | generate (multiple-choice scoring)"),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),
-        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: train-dev (held-out part of train)"),
+        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: train-dev "
+                                             "(held-out part of train) | train-fit (150 train open questions, in-sample)"),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/eval/<benchmark>)"),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Benchmark data (default ../shared/data)"),
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
