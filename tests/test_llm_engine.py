@@ -55,10 +55,11 @@ def test_missing_binary_is_one_clear_error_or_in_process_fallback(tmp_path, monk
     monkeypatch.setenv("VMED_CACHE", str(tmp_path))  # no `vmed engine build` output here
     monkeypatch.delenv("VMED_LLAMA_SERVER", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")
+    llm = LLMConfig(model=str(gemma_gguf), threads=2)  # "default" would assemble the model again in this cache
     with pytest.raises(UserInputError, match="vmed engine build"):
-        open_engine(EngineConfig(kind="llama-server"), LLM)
+        open_engine(EngineConfig(kind="llama-server"), llm)
     notes: list[str] = []
-    assert open_engine(EngineConfig(kind="auto"), LLM, echo=notes.append) is None  # auto: one at a time
+    assert open_engine(EngineConfig(kind="auto"), llm, echo=notes.append) is None  # auto: one at a time
     assert "one request at a time" in notes[0]
     # models the engine cannot serve stay in-process
     assert open_engine(EngineConfig(kind="auto"), LLMConfig(backend="hf", model="x")) is None
