@@ -492,3 +492,40 @@ def test_printed_values_in_a_series_colour_go_to_that_series():
     assert "each value is given to the series printed in its colour" in coloured
     black = draw(["black", "black"])
     assert "Printed value 1 from the top" in black and "which series each value belongs to is not known" in black, black
+
+
+def _labelled_percent_bars(tmp_path, theme="ggplot"):
+    """Bars on a percent axis ('0%' ... '80%') with their values printed on top without the '%' (matplotlib's
+    bar_label), the tallest bar reaching the top of the plot, right under the title."""
+    from visual_med_alpaca.data.charts import ChartSpec, draw
+
+    spec = ChartSpec(style="labelled_bar", theme=theme, title="Length of stay per group", category_name="Department",
+                     categories=["Cardiology", "Oncology", "Neurology", "Pediatrics"], series=["Length of stay"],
+                     values=np.array([[80.0], [20.0], [77.0], [55.0]]), percent=True, decimals=0, legend_outside=False,
+                     jpeg_quality=None, size=(6.0, 4.4))
+    return draw(spec, tmp_path / "labelled.png")
+
+
+def test_numbers_printed_on_bars_of_a_percent_axis_are_percentages(expert, tmp_path):
+    text = expert.describe(load_image(_labelled_percent_bars(tmp_path)))
+    table = parse_table(text)
+    assert [row[1] for row in table.rows] == ["80%", "20%", "77%", "55%"], text
+
+
+def test_a_title_right_over_the_value_of_a_bar_that_reaches_the_top_is_read(expert, tmp_path):
+    """The tallest bar's printed value stands right under the title: the title's padded OCR box reaches into
+    it, and it is still the title (not an empty one)."""
+    text = expert.describe(load_image(_labelled_percent_bars(tmp_path)))
+    assert parse_table(text).title == "Length of stay per group", text
+
+
+def test_printed_numbers_the_axis_contradicts_are_read_back_as_ocr_garbles_them():
+    from visual_med_alpaca.experts.chart import _misread
+
+    assert _misread((9996.0, "9996"), 98.5, 100) == (99.0, "99%")  # '%' read as '96'
+    assert _misread((74.0, "74"), 7.5, 10) == (7.4, "7.4")  # the decimal point lost
+    assert _misread((4296.0, "4296"), 42.4, 100) == (42.0, "42%")
+    assert _misread((74.0, "74"), 75.0, 100) == (74.0, "74")  # the axis agrees: kept as printed
+    assert _misread((74.0, "74"), 30.0, 100) == (74.0, "74")  # no reading fits the axis either: kept
+    assert _misread((-74.0, "-74"), -7.4, 10) == (-7.4, "-7.4")
+

@@ -653,7 +653,7 @@ class ChartExpert:
             near_top = bar.y0 - 2.2 * label.h <= label.cy <= bar.y1
             if inside_x and near_top and (label.cy >= bar.y0 or label.y1 <= bar.y0 + height * 0.5 + 3):
                 printed = label.text.strip().rstrip("-—–").replace(" ", "")
-                return printed + "%" if axis is not None and axis.percent and not printed.endswith("%") else printed
+                return _in_axis_unit(printed, axis)
         if axis is None:
             return None
         top = axis.value(bar.y0)
@@ -728,12 +728,15 @@ class ChartExpert:
             matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
             ticks = [b.number for b in axis.ticks]
             span = max(ticks) - min(ticks)
+            if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
+                matched = [(i, r, _misread(parsed, axis.value(points[i][r]), span) if points[i][r] is not None else parsed)
+                           for i, r, parsed in matched]
             agree = {(i, r): abs(parsed[0] - axis.value(points[i][r])) <= 0.1 * span for i, r, parsed in matched
                      if points[i][r] is not None and not axis.log and span > 0}
             trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
-                    columns[i][r] = parsed[1]
+                    columns[i][r] = _in_axis_unit(parsed[1], axis)
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
@@ -820,6 +823,32 @@ def _format(value: float, axis: Axis) -> str:
         decimals = max(0, 2 - int(np.floor(np.log10(abs(value)))) if value else 0)
     text = f"{value:.{decimals}f}"
     return text + "%" if axis.percent else text
+
+
+def _misread(parsed: tuple[float, str], expected: float, span: float) -> tuple[float, str]:
+    """A printed number (value, text) as OCR commonly garbles it, read back when the axis contradicts the number
+    as read (off by more than a tenth of the axis' span `span`) and agrees with one reading of it (within 3%):
+    '%' read as '96' ('99%' -> '9996'), a decimal point lost ('7.4' -> '74'). Otherwise `parsed` unchanged."""
+    number, text = parsed
+    if span <= 0 or abs(number - expected) <= 0.1 * span:
+        return parsed
+    sign = "-" if text.startswith("-") else ""
+    digits = text.lstrip("-")
+    readings = []
+    if re.fullmatch(r"\d+(?:\.\d+)?96", digits) and len(digits) >= 3:
+        readings.append(digits[:-2] + "%")
+    if re.fullmatch(r"\d{2,}%?", digits):
+        bare, pct = digits.rstrip("%"), "%" if digits.endswith("%") else ""
+        readings += [bare[:-k] + "." + bare[-k:] + pct for k in (1, 2) if len(bare) > k]
+    best = min(readings, key=lambda t: abs(float(sign + t.rstrip("%")) - expected), default=None)
+    if best is None or abs(float(sign + best.rstrip("%")) - expected) > 0.03 * span:
+        return parsed
+    return float(sign + best.rstrip("%")), sign + best
+
+
+def _in_axis_unit(printed: str, axis: Axis | None) -> str:
+    """A number printed on a bar or at a point of a percent axis is a percentage: '80' on an axis of '0%' ... '80%' is '80%'."""
+    return printed + "%" if axis is not None and axis.percent and not printed.endswith("%") else printed
 
 
 def _group_centres(bars: list[Component]) -> list[float]:
@@ -1193,9 +1222,11 @@ def _series_by_ink(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextB
 
 
 def _page_title(boxes: list[TextBox], top: float) -> str:
-    """The first line of words above the plot (above `top`, a pixel row), if any; page chrome excluded."""
+    """The first line of words above the plot (above `top`, a pixel row), if any; page chrome excluded. A line
+    whose box reaches below `top` counts when its middle is above it: the value printed on a bar that reaches the
+    top of the plot may stand right under the title (OCR boxes are padded)."""
     words = [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
-             and not _CHROME.search(b.text) and b.y1 < top]
+             and not _CHROME.search(b.text) and (b.y1 < top or (b.cy < top and not b.turned))]
     if not words:
         return ""
     first = min(words, key=lambda b: b.y0)
@@ -1567,6 +1598,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                 if axis is not None and re.fullmatch(r"\d{1,3}\.\d{3}", value) and abs(bar.y1 - baseline) <= 3 \
                         and abs(axis.value(bar.y0) - number * 1000) < 0.15 * number * 1000:
                     value = str(round(number * 1000))  # '1.524' on a bar the axis puts at ~1,500: a comma read as a point
+                elif axis is not None and not axis.log and abs(bar.y1 - baseline) <= 3 and len(axis.ticks) >= 2:
+                    tick_span = max(b.number for b in axis.ticks) - min(b.number for b in axis.ticks)
+                    number, value = _misread((number, value), axis.value(bar.y0), tick_span)
+                value = _in_axis_unit(value, axis)
             elif axis is not None:
                 if bar.cluster < 0:  # a segment hanging under the baseline: a negative value
                     value = _format(axis.value(bar.y1 + 1) - axis.value(bar.y0), axis)
