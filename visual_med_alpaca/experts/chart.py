@@ -1073,16 +1073,18 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
                 continue  # the colour fills the word's own box: the legend's backdrop, or a bar the word is printed on
             if not (solid or (extent >= 0.7 * box.h and counts[best] >= extent)) or extent >= 0.95 * (x1 - x0):
                 continue  # a swatch is a patch or a line's short stroke, with a gap before its word (a gridline has none)
-            middle = (x0 + x1) / 2
-            above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, x1 - 2))
-            below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, x1 - 2))
+            # probed at the colour's own columns in the strip (a bar left of a legend entry, behind the legend,
+            # fills the strip's left part: probes in the strip's middle would miss it and take it for the swatch)
+            cols = np.nonzero((nearest == best + 1).any(axis=0))[0]
+            middle, end = x0 + (cols.min() + cols.max()) / 2, x0 + int(cols.max())
+            above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, end))
+            below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, end))
             left = colour_at(x0 - 0.6 * box.h, box.cy) == best
             if (above and below) or (left and (above or below)):
                 continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
             order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
             if best not in names or order < names[best][0]:
                 names[best] = (order, _bare(box.text))
-                cols = np.nonzero((nearest == best + 1).any(axis=0))[0]
                 entries[best] = (box, x0 + int(cols.min()), x0 + int(cols.max()))
             break
     # an entry of a legend drawn over a bar of its own colour fails the test above (its word sits on that colour):
@@ -1588,8 +1590,15 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                     break
     if reread is not None:
         chosen = _reread_labels(rgb, kind == "hbar", spans, chosen, upright_boxes, typical, reread)
+    # the edge of the label column towards the bars (labels left of horizontal bars end there; a number sticking out
+    # past it was printed beside the bar, not in the label)
+    label_edge = float(np.median([b.original.x1 for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)] or [0.0]))
     for n, (group, span) in enumerate(zip(groups, spans)):
-        label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(b.text for b in _reading_order(chosen[n])))  # 'Feb -': a tick mark
+        words_n, stray = _label_and_stray_numbers(_reading_order(chosen[n]), label_edge) if kind == "hbar" else ([b.text for b in _reading_order(chosen[n])], [])
+        label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(words_n))  # 'Feb -': a tick mark
+        unread = [bar for bar in group if index[id(bar)] not in labels]
+        if len(stray) == 1 and len(unread) == 1 and axis is None:  # the one number beside the row is its one unread bar's
+            labels[index[id(unread[0])]] = stray[0]
         cells: dict[int, str] = {}
         for bar in sorted(group, key=lambda b: -b.y1):
             printed = labels.get(index[id(bar)])
@@ -1678,6 +1687,31 @@ def _reread_labels(rgb: np.ndarray, horizontal: bool, spans, chosen: list[list[T
         elif chosen[n]:
             chosen[n] = []  # a merged box's part that reads as nothing is no label of its own
     return chosen
+
+
+def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[str], list[TextBox]]:
+    """A horizontal bar's row label (its boxes in reading order) -> (its words, the numbers read into it, each as a
+    box with the number's text at the place of the box it was read in): a number printed beside the row (Pew's NET
+    total, a value printed just outside the bar) that the text detector took with the label, as its own box or at
+    the end of one (`Media 51`). Only a box that sticks out past `edge` (the label column's edge towards the bars,
+    original x) by half its height holds such a number: `Taipei 101` ends where the other labels end and stays.
+    Years stay (`Spring 2019`); a label that is only numbers is left as it is."""
+    if not any(re.search(r"[A-Za-z]{2}", b.text) for b in boxes):
+        return [b.text for b in boxes], []
+    words, stray = [], []
+    for box in boxes:
+        text = box.text.strip()
+        tail = re.fullmatch(r"(.*[A-Za-z].*?)\s+(\d{1,3}(?:\.\d+)?%?)", text)
+        if box.original.x1 <= edge + 0.5 * box.original.h:
+            words.append(text)
+        elif parse_value(text) is not None and not re.fullmatch(r"(?:19|20)\d\d", text):
+            stray.append(box)
+        elif tail and not re.fullmatch(r"(?:19|20)\d\d", tail[2]):
+            words.append(tail[1])
+            stray.append(replace(box, text=tail[2]))
+        else:
+            words.append(text)
+    return words, stray
 
 
 def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by):
