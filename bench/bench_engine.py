@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _common import load_average, measured_at  # noqa: E402
 
 from visual_med_alpaca.config import LLMConfig  # noqa: E402
 from visual_med_alpaca.llm.engine import EngineConfig, gguf_model_path, open_engine  # noqa: E402
@@ -98,7 +99,7 @@ def main() -> None:
     llm = LLMConfig(model=args.model, threads=args.threads)
     model, _, label = gguf_model_path(llm)
     ks = [int(k) for k in args.streams.split(",")]
-    load_before = os.getloadavg()[0]
+    load_before = load_average(one_minute=True)
     raw = median(in_process(model, args.threads, args.tokens, args.repeats))
     rows = [("in-process llama-cpp-python", 1, raw, raw, float("nan"))]
     with open_engine(EngineConfig(kind="llama-server", parallel=max(ks)), llm) as engine:
@@ -107,14 +108,14 @@ def main() -> None:
         for k in ks:
             per_stream, aggregate, server = engine_streams(root, k, args.tokens, args.repeats)
             rows.append((f"llama-server, {k} stream(s)", k, median(per_stream), median(aggregate), median(server)))
-    load_after = os.getloadavg()[0]
+    load_after = load_average(one_minute=True)
 
     print(f"\nmodel: {label}; threads {args.threads}; {args.tokens} tokens per stream; median of {args.repeats}")
     print(f"{'path':<32} {'streams':>7} {'tok/s per stream':>16} {'aggregate tok/s':>15} {'x raw':>6} "
           f"{'server-reported':>15}")
     for name, k, stream_rate, aggregate, server in rows:
         print(f"{name:<32} {k:>7} {stream_rate:>16.1f} {aggregate:>15.1f} {aggregate / raw:>6.2f} {server:>15.1f}")
-    print(f"1-min load average before / after: {load_before:.1f} / {load_after:.1f}")
+    print(f"1-min load average before / after: {load_before} / {load_after}; {measured_at()}")
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ model load excluded), items/s, the headline metrics, and whether the predictions
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _common import load_average, measured_at  # noqa: E402
 
 from visual_med_alpaca.eval.runner import PREDICTIONS, EvalConfig, Evaluator, read_predictions  # noqa: E402
 
@@ -41,9 +42,9 @@ def main() -> None:
             config = EvalConfig.model_validate({
                 "benchmark": args.benchmark, "limit": args.limit, "out": str(out), "concurrency": n,
                 "data_dir": args.data_dir, "assistant": {"llm": {"model": "default", "threads": args.threads}}})
-            load_before = os.getloadavg()[0]
+            load_before = load_average(one_minute=True)
             result = Evaluator(config, progress=True).run()
-            load_after = os.getloadavg()[0]
+            load_after = load_average(one_minute=True)
             predictions = [(r["id"], r.get("prediction"), r.get("choice")) for r in read_predictions(out / PREDICTIONS)]
             reference = reference or predictions
             same = sum(a == b for a, b in zip(predictions, reference))
@@ -54,9 +55,10 @@ def main() -> None:
     print(f"\n{'concurrency':>11} {'items':>6} {'wall s':>8} {'items/s':>8} {'same as first':>14}  load before/after  metrics")
     for n, items, seconds, same, total, headline, before, after, model in rows:
         print(f"{n:>11} {items:>6} {seconds:>8.1f} {items / seconds:>8.2f} {f'{same}/{total}':>14}  "
-              f"{before:>5.1f} / {after:<5.1f}      {headline}")
+              f"{before:>5} / {after:<5}      {headline}")
     for n, *_, model in rows:
         print(f"concurrency {n}: {model}")
+    print(measured_at())
 
 
 if __name__ == "__main__":

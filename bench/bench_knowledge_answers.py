@@ -12,7 +12,6 @@ sources. Scores: ROUGE-L F1 against the reference MedQuAD answer(s) of the entai
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import sys
@@ -20,6 +19,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import measured_at  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge import evaluate  # noqa: E402
@@ -50,8 +51,7 @@ def main() -> None:
     by_id = {p.id: p for p in index.docs.passages(list(range(index.docs.count()))).values()}
     index.close()
     dev = evaluate.dev_set(root, list(by_id.values()))[: args.limit]
-    load = os.getloadavg()
-    print(f"{len(dev)} development questions; method {args.method}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"{len(dev)} development questions; method {args.method}; {measured_at()}")
     rows = {}
     for mode in ("extractive", "generative"):
         assistant = Assistant.from_config(None, sets=[f"knowledge.mode={mode}", f"knowledge.method={args.method}",

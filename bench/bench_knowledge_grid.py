@@ -16,13 +16,14 @@ import argparse
 import dataclasses
 import itertools
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import measured_at  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.config import KnowledgeConfig  # noqa: E402
@@ -90,9 +91,7 @@ def main() -> None:
     dev = evaluate.dev_set(root, passages)
     negatives = [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
-    load = os.getloadavg()
-    print(f"{len(dev)} development questions, {len(negatives)} no-source questions; load average "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+    print(f"{len(dev)} development questions, {len(negatives)} no-source questions; {measured_at()}\n")
     print("| method | views (full, focus, sentences) | cue words | plain hit@1 / MRR@10 | best re-ranker F/T/I | "
           f"re-ranked hit@1 / MRR@10 | with the shipped {'/'.join(f'{w:g}' for w in SHIPPED[:3])} | dev top relevance min | "
           "no-source max |")
@@ -139,8 +138,7 @@ def main() -> None:
             + (" --rerank-on-focus" if on else "") + (" --previous-cues" if choice["cues"] == "previous" else ""))
         Path(args.choice_out).write_text(json.dumps(choice))
         print(f"\nchosen on the development set: {choice}")
-    load = os.getloadavg()
-    print(f"\n{time.perf_counter() - started:.0f} s; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"\n{time.perf_counter() - started:.0f} s; {measured_at()}")
     index.close()
 
 

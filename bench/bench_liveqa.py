@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import measured_at, utc_now  # noqa: E402
+
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge import evaluate, retrieve  # noqa: E402
 from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
@@ -110,9 +112,7 @@ def main() -> None:
 
         retrieve.QTYPE_CUES = PREVIOUS_CUES
     views = QueryViews(*(float(w) for w in args.views.split(",")))
-    load = os.getloadavg()
-    print(f"index {index.folder} ({index.manifest['passages']:,} passages); re-ranker {reranker}; "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"index {index.folder} ({index.manifest['passages']:,} passages); re-ranker {reranker}; {measured_at()}")
     if args.split == "liveqa":
         qrels = evaluate.liveqa_qrels(root)
         print(f"TREC LiveQA 2017 medical: {len(questions)} questions\n")
@@ -151,7 +151,7 @@ def main() -> None:
                                                                             "medquad_pair_weight", "C")}}
                 handle.write(json.dumps({"method": method, "reranker": vars(reranker), "views": vars(views), **rqe_meta,
                                          "cues": "previous" if args.previous_cues else "current", "index": index.manifest.get("fingerprint"),
-                                         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load": load,
+                                         "at": utc_now("%Y-%m-%dT%H:%M:%SZ"), "load": os.getloadavg(),
                                          **{k: round(v, 4) for k, v in r.items()}}) + "\n")
         else:
             r = run_dev(retriever, dev, negatives)

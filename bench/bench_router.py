@@ -8,12 +8,13 @@ python bench/bench_router.py --images 40
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import measured_at  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -52,7 +53,7 @@ def main() -> None:
         router.classify(image)
     ms = 1000 * (time.perf_counter() - start) / len(images)
     print(f"{ms:.1f} ms/image over {len(images)} images (one at a time, {args.threads} torch threads, "
-          f"image already decoded; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+          f"image already decoded; {measured_at()})")
 
 
 if __name__ == "__main__":

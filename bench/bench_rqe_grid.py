@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import measured_at  # noqa: E402
 
 from bench_knowledge_grid import SHIPPED_CFG, cached, score  # noqa: E402
 
@@ -113,8 +114,7 @@ def main() -> None:
     index = open_index(args.index, need_dense=True)
     passages = list(index.docs.passages(list(range(index.docs.count()))).values())
     dev = evaluate.dev_set(root, passages)
-    load = os.getloadavg()
-    print(f"{len(dev)} development questions; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+    print(f"{len(dev)} development questions; {measured_at()}\n")
     models = [None if m == "shipped" else m for m in args.rqe_model.split(",")]
     for model in models:
         meta = load_model(model).meta
@@ -151,8 +151,7 @@ def main() -> None:
         best = max(results, key=lambda r: (r["hit@1"], r["MRR@10"], r is shipped, -r["rqe_weight"]))
         Path(args.choice_out).write_text(json.dumps({"chosen": best, "shipped": shipped}))
         print(f"\nchosen on the development set: {best}\n(shipped: {shipped})")
-    load = os.getloadavg()
-    print(f"\n{time.perf_counter() - started:.0f} s; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"\n{time.perf_counter() - started:.0f} s; {measured_at()}")
     index.close()
 
 

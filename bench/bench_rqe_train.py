@@ -12,12 +12,13 @@ passages judged for LiveQA and the development set's gold passages are left out 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import measured_at  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge import encoder, evaluate, rqe  # noqa: E402
@@ -55,8 +56,7 @@ def main() -> None:
 
         return np.stack([memo[t] for t in texts])
 
-    load = os.getloadavg()
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; MedQuAD passages left out of the MedQuAD pairs: "
+    print(f"{measured_at()}; MedQuAD passages left out of the MedQuAD pairs: "
           f"{len(source.excluded):,} (LiveQA-judged + development gold)")
     for name in args.variants.split(","):
         queries, use_qtype, weight = VARIANTS[name]
@@ -77,8 +77,7 @@ def main() -> None:
         predicted = qtype.probabilities(encode([q for q, _ in dev])).argmax(1)
         print(f"question-type classifier on the {len(dev)} development questions (gold: their FAQ's MedQuAD type): "
               f"accuracy {np.mean([qtype.labels[j] == t for j, t in zip(predicted, gold)]):.3f}")
-    load = os.getloadavg()
-    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(measured_at())
     index.close()
 
 

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from _common import load_average
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = ["What are the chemicals that treat hair loss?", "How effective is this treatment on papule?",
@@ -205,9 +205,9 @@ def main() -> None:
         asyncio.run(run(args, base, 2, warmup=True))  # loads the router and experts: not counted
         phases = []
         for clients in [int(c) for c in str(args.clients).split(",")]:
-            load_before = os.getloadavg()[0]
+            load_before = load_average(one_minute=True)
             stats, elapsed = asyncio.run(run(args, base, clients))
-            phases.append((clients, stats, elapsed, load_before, os.getloadavg()[0]))
+            phases.append((clients, stats, elapsed, load_before, load_average(one_minute=True)))
     finally:
         if server is not None:
             server.terminate()
@@ -241,7 +241,7 @@ def ok_rate(stats: Stats, elapsed: float) -> float:
     return stats.status.get("200", 0) / elapsed
 
 
-def summarize(args, clients: int, stats: Stats, elapsed: float, load_before: float, load_after: float) -> dict[str, str]:
+def summarize(args, clients: int, stats: Stats, elapsed: float, load_before: str, load_after: str) -> dict[str, str]:
     ok = stats.status.get("200", 0)
     fivexx = sum(v for k, v in stats.status.items() if k.startswith("5"))
     other4xx = sum(v for k, v in stats.status.items() if k.startswith("4") and k != "429")
@@ -260,7 +260,7 @@ def summarize(args, clients: int, stats: Stats, elapsed: float, load_before: flo
         "other 4xx": str(other4xx),
         "5xx": str(fivexx),
         "errors (transport/stream/incomplete)": str(errors),
-        "1-min load before / after": f"{load_before:.1f} / {load_after:.1f}",
+        "1-min load before / after": f"{load_before} / {load_after}",
     }
 
 

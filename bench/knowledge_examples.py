@@ -11,12 +11,13 @@ shown cut to 300 characters; answers are shown cut to 600 characters.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import load_average, utc_now  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.data.sources.mediqa import MediqaRQE, is_liveqa  # noqa: E402
@@ -58,7 +59,7 @@ def main() -> None:
     questions = questions[: args.n]
     sets = [f"generation.max_new_tokens={args.max_new_tokens}"]
     assistant = Assistant.from_config(None, sets=sets)
-    load = os.getloadavg()
+    load = load_average(one_minute=True)
     rows = []
     started = time.perf_counter()
     for question in questions:
@@ -70,8 +71,8 @@ def main() -> None:
     k = assistant.config.knowledge
     OUT.write_text(
         "# Knowledge stage: 20 consumer questions before and after\n\n"
-        f"Made by `python bench/knowledge_examples.py --n {args.n}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
-        f"(load average {load[0]:.2f}; {time.perf_counter() - started:.0f} s for all). *Before*: `--no-knowledge` (the "
+        f"Made by `python bench/knowledge_examples.py --n {args.n}` on {utc_now()} "
+        f"(load average {load}; {time.perf_counter() - started:.0f} s for all). *Before*: `--no-knowledge` (the "
         f"embedded Gemma-3-270M base alone, greedy, {args.max_new_tokens} new tokens). *After*: the shipped settings "
         f"(method `{k.method}`, re-ranker `{k.reranker}` (rules {k.focus_bonus:g} / {k.type_bonus:g} / {k.info_bonus:g}, "
         f"RQE x {k.rqe_weight:g}: {rqe_note(k)}), mode `{k.mode}`, min_relevance {k.min_relevance}). "

@@ -24,6 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _common import load_average, measured_at  # noqa: E402
+
 from visual_med_alpaca.eval.runner import EvalConfig, Evaluator  # noqa: E402
 
 PACKAGE = str(REPO / "visual_med_alpaca")
@@ -185,7 +187,7 @@ def main() -> None:
 
         pipeline.fit_to_context = counting_fit
         sampler = threading.Thread(target=sample, daemon=True)
-        load_before = os.getloadavg()[0]
+        load_before = load_average(one_minute=True)
         cpu_before, wall_before = time.process_time(), time.perf_counter()
         sampler.start()
         if args.no_describe_cache:
@@ -204,7 +206,7 @@ def main() -> None:
     print(f"\n{args.benchmark} limit {args.limit}, concurrency {args.concurrency}, threads {args.threads}"
           f"{', no describe cache' if args.no_describe_cache else ''}{''.join(' --set ' + x for x in args.sets)}: "
           f"{result['seconds_this_run']} s for {result['items_this_run']} items (model load excluded), "
-          f"wall incl. load {wall:.1f} s; load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+          f"wall incl. load {wall:.1f} s; 1-min load average before {load_before}; after: {measured_at()}")
     print(f"CPU seconds: this process {cpu:.1f}, llama-server {sum(engine_cpu.values()):.1f}")
     if prompt_tokens:
         ordered = sorted(prompt_tokens)

@@ -4,7 +4,8 @@ at any step, e.g. the shipped step-60 weights against a continuation.
 
     PYTHONPATH=. python bench/vlm_dev_loss.py configs/vlm-cpu-continue.yaml WEIGHTS.pt [WEIGHTS.pt ...]
 
-WEIGHTS: a stage's or checkpoint's weights.pt (projector + LoRA, fp32) from `vmed train vlm`.
+WEIGHTS: what `init_from` takes: a VLM bundle folder (e.g. visual_med_alpaca/assets/vlm/default), a checkpoint-N
+folder of a stage, or a stage's weights.pt (projector + LoRA) from `vmed train vlm`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def main() -> None:
     vlm.eval()
     loader = _loader(dev, _Examples(vlm, cache, stage), stage.micro_batch_size, False)
     for weights in args.weights:
-        _load_trainable(vlm, _init_state(vlm, str(weights)))
+        _load_trainable(vlm, _init_state(vlm, str(weights), cfg))
         started, total, items = time.perf_counter(), 0.0, 0
         with torch.no_grad():
             for batch in loader:

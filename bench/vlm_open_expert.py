@@ -12,9 +12,9 @@ DEV_PREDICTIONS: a `vmed eval vqa-rad --subset train-dev --model vlm:...` predic
 configuration (docs/results/vqa-rad-train-dev-vlm-continue/steps160-factsopen/).
 
 The rule and the decision were fixed in writing before any result of the rule was seen (this file's first commit):
-- rule (`closed.expert_open_answer`): an open question that asks only which modality ("what imaging modality was
+- rule (`expert_open_answer`, below; was `closed.expert_open_answer`): an open question that asks only which modality ("what imaging modality was
   used?", "what type of image is this?") or which plane ("in what plane is this CT?") the image is
-  (`closed.open_asked_head`: not yes/no, not "A or B", nothing else asked: no contrast, MR weighting or sequence,
+  (`open_asked_head`: not yes/no, not "A or B", nothing else asked: no contrast, MR weighting or sequence,
   "what type of MRI", laterality, level, where/how, organ system, finding) is answered with the expert's class as
   the expert phrases it ("CT", "MRI", "X-ray", "axial", "coronal", "sagittal", "frontal (PA or AP)", "lateral")
   when its probability is >= min_confidence (0.5, the expert's own setting) or it comes from a DICOM header; the
@@ -47,11 +47,74 @@ from pathlib import Path
 
 from vlm_closed_expert import MIN_CONFIDENCE, heldout_facts, sign_test
 
-from visual_med_alpaca.closed import expert_open_answer, open_asked_head
+from visual_med_alpaca.closed import EXPERT_CLASS_WORDS, _NEUTRAL, _WORD, _canonical, content_words, is_yes_no
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
-from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
+from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_fit_sample, vqa_rad_train_split
 from visual_med_alpaca.eval.metrics.vqa import open_recall
+
+
+# -- the rule: open questions that ask only which modality or plane the image is -----------------------------------
+# (moved here from visual_med_alpaca/closed.py: not adopted, so the package does not carry it; it reuses closed.py's
+# question parsing, the same as the adopted yes/no rule's)
+# "What imaging modality was used?", "What type of image is this?", "In what plane is this CT?". A question that
+# asks a sub-type (contrast, MR weighting or sequence, "what type of MRI is this?"), laterality, a level, or where
+# something is, is not one of them; nor is an organ-system question (the region head names a body region, not an
+# organ system).
+_OPEN_MODALITY = {"modality", "imaging"}
+_OPEN_KIND = {"type", "kind", "method", "technique"}
+_OPEN_IMAGE = {"image", "imaging", "scan", "picture"}
+_OPEN_PLANE = {"plane", "section", "cut", "orientation", "oriented"}
+_OPEN_EXCLUDED = {"contrast", "agent", "weighting", "weighted", "sequence", "laterality", "level", "where", "how",
+                  "organ", "system", "not", "abnormal", "abnormality", "finding", "findings", "pathology", "or"}
+_MODALITY_WORDS = set().union(*EXPERT_CLASS_WORDS["modality"].values())
+_OPEN_ASKING = _OPEN_MODALITY | _OPEN_KIND | _OPEN_IMAGE | _OPEN_PLANE
+_OPEN_ALLOWED = {"above", "take", "acquire", "acquired", "captured", "name", "image'", "depicted", "film", "we"}
+_REGION_WORDS = {"head", "brain", "skull", "neck", "chest", "thorax", "abdomen", "pelvis", "spine", "body", "limb"}
+
+
+def open_asked_head(question: str) -> str | None:
+    """'modality' or 'plane' when an open (not yes/no) question asks only which modality or which plane the
+    image is; None otherwise."""
+    if is_yes_no(question):
+        return None
+    words = set(_WORD.findall(question.lower()))
+    if words & _OPEN_EXCLUDED:
+        return None
+    extra = content_words(question) - _NEUTRAL - _OPEN_ASKING - _OPEN_ALLOWED
+    if extra - _MODALITY_WORDS - _REGION_WORDS:
+        return None  # it asks about something else too ("what type of brain matter?")
+    if words & _OPEN_PLANE:
+        return "plane"  # the modality may be named as context: "what plane is this x-ray in?"
+    if words & _MODALITY_WORDS:
+        return None  # "what type of mri is this?" asks a sequence, not the modality
+    if words & _OPEN_MODALITY or (words & _OPEN_KIND and words & _OPEN_IMAGE):
+        return "modality"
+    return None
+
+
+def expert_open_answer(question: str, facts: dict[str, tuple[str, float | None]], min_confidence: float,
+                       heads: tuple[str, ...] = ("modality", "plane"),
+                       plane_modalities: tuple[str, ...] | None = ("CT", "MRI")) -> str | None:
+    """The expert's confident class as the answer to an open question that asks only the modality or the plane
+    (`open_asked_head`, among `heads`), as the expert phrases it ('CT', 'axial', 'frontal (PA or AP)'); None
+    when the question is another kind or the expert is not confident (probability < min_confidence; a DICOM
+    header fact, probability None, is certain). Plane questions only about images whose modality the expert
+    confidently puts among `plane_modalities` (None: any)."""
+    head = open_asked_head(question)
+    if head is None or head not in heads:
+        return None
+
+    def sure(h: str) -> str | None:
+        value, probability = facts.get(h, (None, 0.0))
+        return value if value is not None and (probability is None or probability >= min_confidence) else None
+
+    if head == "plane" and plane_modalities is not None:
+        modality = sure("modality")
+        if modality is None or _canonical("modality", modality) not in plane_modalities:
+            return None
+    value = sure(head)
+    return None if value is None else value.replace("frontal (PA/AP)", "frontal (PA or AP)")
 
 
 def vlm_answers(items, cache: Path, threads: int) -> dict[str, str]:
@@ -72,10 +135,8 @@ def vlm_answers(items, cache: Path, threads: int) -> dict[str, str]:
 
 def in_sample(train, rows: dict, n: int, cache: Path, threads: int) -> None:
     """The VLM's open recall by VQA-RAD question type on a seeded sample of train open questions (in-sample)."""
-    import random
-
     open_items = [i for i in train if i.kind == "open"]
-    sample = random.Random(0).sample(open_items, min(n, len(open_items)))
+    sample = vqa_rad_fit_sample(data_root(None), n)  # `vmed eval vqa-rad --subset train-fit` takes the same 150
     answers = vlm_answers(sample, cache, threads)
     by_type: dict[str, Counter] = defaultdict(Counter)
     for item in sample:

@@ -30,16 +30,45 @@ def yes_no_records(path: Path) -> list[tuple[float, bool]]:
     return rows
 
 
-def accuracy(rows: list[tuple[float, bool]], bias: float) -> float:
-    return sum((margin + bias >= 0) == is_yes for margin, is_yes in rows) / max(len(rows), 1)
+def accuracy(rows: list[tuple[float, bool]], bias: float, weights: tuple[float, float] = (1.0, 1.0)) -> float:
+    """Share of rows decided right at bias; weights = (per yes-reference, per no-reference) question."""
+    right = sum(weights[0 if is_yes else 1] for margin, is_yes in rows if (margin + bias >= 0) == is_yes)
+    return right / max(sum(weights[0 if is_yes else 1] for _, is_yes in rows), 1e-9)
 
 
-def best_bias(rows: list[tuple[float, bool]]) -> float:
-    """The bias with the best accuracy on rows: every distinct decision is tried (midpoints between sorted
-    log-odds, and beyond both ends); ties go to the smallest |bias|, so no evidence means no change."""
+def prior_weights(rows: list[tuple[float, bool]], yes_rate: float) -> tuple[float, float]:
+    """Question weights that give rows' yes-references the share yes_rate (e.g. train's), so a bias chosen with
+    them does not learn the dev set's own lean towards one answer."""
+    share = sum(is_yes for _, is_yes in rows) / len(rows)
+    return yes_rate / share, (1 - yes_rate) / (1 - share)
+
+
+def best_bias(rows: list[tuple[float, bool]], weights: tuple[float, float] = (1.0, 1.0)) -> float:
+    """The bias with the best (weighted) accuracy on rows: every distinct decision is tried (midpoints between
+    sorted log-odds, and beyond both ends); ties go to the smallest |bias|, so no evidence means no change."""
     cuts = sorted({-m for m, _ in rows})
     candidates = [0.0] + [(a + b) / 2 for a, b in zip(cuts, cuts[1:])] + ([cuts[0] - 1, cuts[-1] + 1] if cuts else [])
-    return max(candidates, key=lambda b: (round(accuracy(rows, b), 9), -abs(b)))
+    return max(candidates, key=lambda b: (round(accuracy(rows, b, weights), 9), -abs(b)))
+
+
+def closed_accuracy(records: list[dict], bias: float, run_bias: float = 0.0) -> float:
+    """Closed accuracy of a run made at run_bias as if its yes/no decisions had been made at bias: a record with a
+    yes/no reference whose answer is its option log-likelihood decision at run_bias answers yes iff its log-odds +
+    bias >= 0; the others keep their answer (e.g. one the radiology expert decided: it still carries the model's
+    option_logprobs). At bias == run_bias this is the run's own closed accuracy."""
+    from visual_med_alpaca.eval.metrics.vqa import closed_correct, first_yes_no
+
+    scores = []
+    for r in records:
+        if r["kind"] != "closed":
+            continue
+        answer, scored = r["prediction"], r.get("option_logprobs")
+        if scored and str(r["reference"]).strip().lower() in ("yes", "no"):
+            margin = scored["yes"] - scored["no"]
+            if first_yes_no(answer) == ("yes" if margin + run_bias >= 0 else "no"):
+                answer = "yes" if margin + bias >= 0 else "no"
+        scores.append(closed_correct(answer, r["reference"]))
+    return 100 * sum(scores) / max(len(scores), 1)
 
 
 def auc(rows: list[tuple[float, bool]]) -> float:

@@ -1,10 +1,13 @@
-"""Helpers for the serving tests: a real uvicorn server in a thread, a gate to hold the model, data URLs."""
+"""Helpers for the serving tests: a real uvicorn server in a thread, a scripted OpenAI-compatible server, a gate
+to hold the model, data URLs."""
 
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from conftest import free_port
@@ -33,6 +36,80 @@ class ThreadServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(15)
+
+
+class ScriptedServer:
+    """An OpenAI-compatible server on 127.0.0.1 whose answers the test writes. The first responses follow
+    `failures` (HTTP codes with an OpenAI error body), then it answers `reply` (default "answer to <prompt
+    length>"): one JSON body, or server-sent events in `pieces` when the request asks for a stream, cut at the
+    request's `stop` sequences as a real server does. `bodies` holds every request body, in order."""
+
+    def __init__(self, failures=(), reply: str | None = None, pieces: int = 4):
+        self.failures = list(failures)
+        self.bodies: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.bodies.append(body)
+                if outer.failures:
+                    code = outer.failures.pop(0)
+                    self._send(code, {"error": {"message": f"scripted {code}"}})
+                    return
+                chat = self.path.endswith("/chat/completions")
+                prompt = body["messages"][0]["content"] if chat else body["prompt"]
+                text = reply if reply is not None else f"answer to {len(prompt)}"
+                cuts = [text.find(stop) for stop in body.get("stop") or () if stop in text]
+                text = text[:min(cuts)] if cuts else text
+                if not body.get("stream"):
+                    message = {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
+                    self._send(200, {"id": "x", "object": "chat.completion" if chat else "text_completion",
+                                     "created": 0, "model": body["model"],
+                                     "choices": [{"index": 0, "finish_reason": "stop", **message}],
+                                     "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                size = max(1, -(-len(text) // pieces))
+                for start in range(0, len(text), size):
+                    piece = text[start:start + size]
+                    choice = {"index": 0, "finish_reason": None,
+                              **({"delta": {"content": piece}} if chat else {"text": piece, "logprobs": None})}
+                    chunk = {"id": "x", "object": "chat.completion.chunk" if chat else "text_completion",
+                             "created": 0, "model": body["model"], "choices": [choice]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+
+            def _send(self, code: int, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def requests(self) -> int:
+        return len(self.bodies)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> ScriptedServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class GatedLLM:

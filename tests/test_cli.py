@@ -154,3 +154,40 @@ def test_api_key_never_printed():
     secret = "sk-do-not-print-4242"
     result = vmed("ask", "x", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--api-key", secret)
     assert secret not in result.stdout + result.stderr
+
+
+def _commands_with(option: str):
+    """(path, click command) of every `vmed` command that takes `option`."""
+    import typer
+
+    from visual_med_alpaca.cli import app
+
+    def walk(command, path):
+        if hasattr(command, "commands"):  # a group
+            for name, sub in command.commands.items():
+                yield from walk(sub, (*path, name))
+        elif any(option in param.opts for param in command.params):
+            yield path, command
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
+def test_threads_zero_is_one_clear_error_for_every_command_that_takes_it():
+    """--threads 0 used to become a default silently (2 for the encoder, all cores for llama.cpp): it is one
+    error, before any work, from every command with --threads (one option, cli_options.threads_option)."""
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+    from visual_med_alpaca.errors import UserInputError
+
+    commands = _commands_with("--threads")
+    assert {("eval", "vqa-rad"), ("serve",), ("demo",), ("knowledge", "build"), ("knowledge", "train-rqe"),
+            ("engine", "quantize"), ("train", "eval-adapter")} <= {path for path, _ in commands}
+    for path, command in commands:
+        required = [p for p in command.params if p.required and p.param_type_name == "argument"]
+        for value in ("0", "-2"):
+            result = CliRunner().invoke(app, [*path, *["x.gguf"] * len(required), "--threads", value])
+            assert isinstance(result.exception, UserInputError), (path, result.output)
+            assert f"--threads is a number of CPU threads, 1 or more (not {value})" in str(result.exception)
+    assert_clean_failure(vmed("eval", "vqa-rad", "--threads", "0"), 2, "--threads is a number of CPU threads")
+    assert_clean_failure(vmed("eval", "vqa-rad", "--set", "assistant.llm.threads=0"), 2, "assistant.llm.threads")

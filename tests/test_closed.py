@@ -5,8 +5,7 @@ import re
 import pytest
 
 from conftest import EXAMPLES
-from visual_med_alpaca.closed import (asked_classes, examined, expert_open_answer, expert_yes_no, is_yes_no,
-                                     open_asked_head)
+from visual_med_alpaca.closed import asked_classes, examined, expert_yes_no, is_yes_no
 from visual_med_alpaca.pipeline import Assistant
 
 RADIOLOGY_TEXT = ("Axial CT image of the head. (modality CT 0.93; plane axial 0.88; region head 0.91; only the image "
@@ -73,34 +72,6 @@ def test_expert_yes_no_restricted_to_ct_and_mri_images(question, facts, expected
 @pytest.fixture(scope="module")
 def assistant(tiny_llama_dir):
     return Assistant.from_config(None, **{"llm.model": str(tiny_llama_dir), "generation.max_new_tokens": 6})
-
-
-@pytest.mark.parametrize("question,expected", [
-    ("What imaging modality was used?", "modality"), ("what type of image is this?", "modality"),
-    ("In what plane is this CT?", "plane"), ("what cut of the brain is this image taken?", "plane"),
-    ("what type of mri is this?", None), ("what type of contrast agent is used?", None),
-    ("what organ system is shown?", None), ("what type of brain matter is dark?", None),
-    ("Is this a CT?", None), ("is this axial or coronal?", None), ("where is this plane relative to the eyes?", None),
-])
-def test_open_questions_that_ask_only_modality_or_plane(question, expected):
-    assert open_asked_head(question) == expected
-
-
-@pytest.mark.parametrize("question,facts,expected", [
-    ("What imaging modality was used?", CT_AXIAL, "CT"),
-    ("What imaging modality was used?", XRAY_PA, "X-ray"),
-    ("What imaging modality was used?", {**CT_AXIAL, "modality": ("CT", 0.4)}, None),  # not confident
-    ("What imaging modality was used?", {**CT_AXIAL, "modality": ("MRI", None)}, "MRI"),  # DICOM header
-    ("What plane is this image in?", CT_AXIAL, "axial"),
-    ("What plane is this image in?", XRAY_PA, None),  # plane only on CT/MRI images
-    ("What plane is this image in?", {**CT_AXIAL, "plane": ("axial", 0.3)}, None),
-    ("What organ system is shown?", CT_AXIAL, None),
-])
-def test_expert_open_answer_from_confident_classes_only(question, facts, expected):
-    assert expert_open_answer(question, facts, 0.5) == expected
-    pixels_pa = {"modality": ("X-ray", 0.9), "plane": ("frontal (PA/AP)", 0.9)}  # the head's class, as it says it
-    assert expert_open_answer("What plane is this image in?", pixels_pa, 0.5, plane_modalities=None) == \
-        "frontal (PA or AP)"
 
 
 def test_fracture_question_on_ct_slice_claims_no_fracture(assistant):

@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import REPO
+from helpers_serve import ScriptedServer
 
 from visual_med_alpaca.data.config import SynthesizeConfig
 from visual_med_alpaca.data.synthesize import render, synthesize
@@ -30,48 +29,6 @@ def _questions(path, n):
                 "input": "", "output": "", "topic": ""} for i in range(n)]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return {r["id"] for r in records}
-
-
-class ScriptedServer:
-    """Answers /v1/chat/completions; the first responses follow `failures` (HTTP codes), then succeed."""
-
-    def __init__(self, failures):
-        self.failures = list(failures)
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests += 1
-                if outer.failures:
-                    code = outer.failures.pop(0)
-                    self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(json.dumps({"error": {"message": f"scripted {code}"}}).encode())
-                    return
-                prompt = body["messages"][0]["content"]
-                payload = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                           "choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": f"answer to {len(prompt)}"}}],
-                           "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
 
 
 def test_retries_429_and_5xx_then_cache_makes_rerun_free(tmp_path):

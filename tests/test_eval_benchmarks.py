@@ -27,6 +27,19 @@ def test_vqa_rad():
     assert items[0].question == "is there evidence of an aortic aneurysm?" and items[0].reference == "yes"
 
 
+def test_vqa_rad_train_subsets_never_touch_test_and_the_fit_sample_is_seen_in_training():
+    dev = _load("vqa-rad", subset="train-dev")
+    fit = _load("vqa-rad", subset="train-fit")
+    test_images = {i.image.name for i in _load("vqa-rad")}
+    assert len(dev) == 180 and len(fit) == 150 and all(i.kind == "open" for i in fit)
+    assert [i.id for i in fit] == [i.id for i in _load("vqa-rad", subset="train-fit")]  # seeded
+    assert all(i.id.startswith("vqarad_hf_train_") for i in dev + fit)  # train questions only, never test's
+    assert not {i.image.name for i in fit} & {i.image.name for i in dev}  # what the VLM trains on, not dev
+    assert {i.image.name for i in fit} & test_images  # the benchmark's design: test asks about train images too
+    with pytest.raises(UserInputError, match="train-fit"):
+        _load("vqa-rad", subset="train")
+
+
 def test_pathvqa_full_limit_and_fixed_subset():
     items = _load("pathvqa")
     assert len(items) == 6719

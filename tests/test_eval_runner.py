@@ -5,6 +5,7 @@ import json
 import signal
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from conftest import REPO, shared_data
@@ -182,24 +183,56 @@ def test_recipes_load_and_flags_keep_short_greedy_answers():
         load_config(EvalConfig, None, {"benchmark": "vqa-rad", "mode": "vote"})
 
 
-def test_vqa_rad_answers_stop_at_a_blank_line_unless_the_recipe_says_otherwise():
-    """VQA-RAD's default stop (a blank line) fills generation.stop when it is unset and is part of the run's
-    identity; a recipe's own stop (also none) wins; benchmarks without one keep their old identity."""
+class EchoAssistant:
+    """Answers "yes" at once: for what the runner does around the model (files, resume, the recorded setup)."""
+
+    llm = SimpleNamespace(name="echo")
+
+    def __init__(self):
+        self.calls = 0
+
+    def ask(self, question, image=None, expert=None):
+        self.calls += 1
+        return SimpleNamespace(answer="yes", expert="none", option_logprobs=None)
+
+
+def _run(out, benchmark="vqa-rad", limit=2, sets=None, assistant=None, **flags):
     from visual_med_alpaca.config import load_config
-    from visual_med_alpaca.eval.benchmarks import BENCHMARKS
-    from visual_med_alpaca.eval.runner import _run_identity, with_benchmark_stop
 
-    def resolved(benchmark, sets=None):
-        config = load_config(EvalConfig, None, {"benchmark": benchmark}, sets=sets)
-        return with_benchmark_stop(config, BENCHMARKS[benchmark].stop)
+    config = load_config(EvalConfig, None, {"benchmark": benchmark, "data_dir": str(shared_data()), "limit": limit,
+                                            "out": str(out), **flags}, sets=sets)
+    return Evaluator(config, assistant or EchoAssistant(), progress=False).run()
 
-    vqa_rad = resolved("vqa-rad")
-    assert vqa_rad.assistant.generation.stop == ["\n\n"]
-    assert _run_identity(vqa_rad, "generate")["generation"]["stop"] == ["\n\n"]
-    assert resolved("vqa-rad", ["assistant.generation.stop=[]"]).assistant.generation.stop == []
-    assert resolved("vqa-rad", ['assistant.generation.stop=["Note"]']).assistant.generation.stop == ["Note"]
-    pubmedqa = resolved("pubmedqa")
-    assert pubmedqa.assistant.generation.stop == [] and "stop" not in _run_identity(pubmedqa, "generate")["generation"]
+
+def test_vqa_rad_answers_stop_at_a_blank_line_and_a_resume_with_another_stop_is_refused(tmp_path):
+    """VQA-RAD's default stop (a blank line) fills generation.stop when it is unset and the run records it; a
+    resume of that folder with another stop (or none) is refused instead of mixing answers, one with another
+    thread count goes on where it stopped; a recipe's own stop (also none) wins."""
+    first = _run(tmp_path / "run")
+    assert first["generation"]["stop"] == ["\n\n"]
+    for other in (["assistant.generation.stop=[]"], ['assistant.generation.stop=["Note"]']):
+        with pytest.raises(UserInputError, match=r"different setup \(generation changed\)"):
+            _run(tmp_path / "run", sets=other)
+    more = EchoAssistant()
+    assert _run(tmp_path / "run", limit=4, assistant=more, sets=["assistant.llm.threads=1"])["n_scored"] == 4
+    assert more.calls == 2  # the two new items only, appended after the first two
+    assert [r["id"] for r in read_predictions(tmp_path / "run" / PREDICTIONS)] == \
+        [f"vqarad_hf_test_{i:05d}" for i in range(4)]
+    assert _run(tmp_path / "own", sets=['assistant.generation.stop=["Note"]'])["generation"]["stop"] == ["Note"]
+    assert "stop" not in _run(tmp_path / "none", sets=["assistant.generation.stop=[]"])["generation"]
+
+
+def test_a_folder_written_before_generation_stop_existed_still_resumes(tmp_path):
+    """Benchmarks without a default stop record no stop, so a folder from before `generation.stop` existed
+    (its run.json has no such key) resumes instead of being refused as another setup."""
+    _run(tmp_path, benchmark="pubmedqa", limit=1, mode="generate")
+    run_file = tmp_path / "run.json"
+    run = json.loads(run_file.read_text())
+    run["identity"]["generation"].pop("stop", None)  # as written before the setting existed
+    run_file.write_text(json.dumps(run))
+    later = EchoAssistant()
+    assert _run(tmp_path, benchmark="pubmedqa", limit=2, mode="generate", assistant=later)["n_scored"] == 2
+    assert later.calls == 1
 
 
 @pytest.mark.slow

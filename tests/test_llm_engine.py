@@ -55,10 +55,11 @@ def test_missing_binary_is_one_clear_error_or_in_process_fallback(tmp_path, monk
     monkeypatch.setenv("VMED_CACHE", str(tmp_path))  # no `vmed engine build` output here
     monkeypatch.delenv("VMED_LLAMA_SERVER", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")
+    llm = LLMConfig(model=str(gemma_gguf), threads=2)  # "default" would assemble the model again in this cache
     with pytest.raises(UserInputError, match="vmed engine build"):
-        open_engine(EngineConfig(kind="llama-server"), LLM)
+        open_engine(EngineConfig(kind="llama-server"), llm)
     notes: list[str] = []
-    assert open_engine(EngineConfig(kind="auto"), LLM, echo=notes.append) is None  # auto: one at a time
+    assert open_engine(EngineConfig(kind="auto"), llm, echo=notes.append) is None  # auto: one at a time
     assert "one request at a time" in notes[0]
     # models the engine cannot serve stay in-process
     assert open_engine(EngineConfig(kind="auto"), LLMConfig(backend="hf", model="x")) is None
@@ -198,9 +199,12 @@ def test_engine_build_from_a_bad_archive_is_one_error_and_a_kept_folder_takes_th
         path = tmp_path / f"llama_cpp_python-{version}.tar.gz"
         with tarfile.open(path, "w:gz") as archive:
             data = version.encode()
-            info = tarfile.TarInfo(f"llama_cpp_python-{version}/vendor/llama.cpp/tools/server/VERSION")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
+            # git metadata first, as in llama-cpp-python 0.3.36's sdist: not the source tree
+            for name in (f"llama_cpp_python-{version}/.git/modules/vendor/llama.cpp/HEAD",
+                         f"llama_cpp_python-{version}/vendor/llama.cpp/tools/server/VERSION"):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
         return path
 
     keep = tmp_path / "kept"
@@ -412,8 +416,11 @@ def test_engine_killed_while_serving_is_503_then_restarted(llama_server_binary, 
         with _serving(watched, concurrency=2) as srv:
             url = srv.url + "/v1/chat/completions"
             assert httpx.post(url, json=_chat(QUESTIONS[0], max_tokens=4), timeout=60).status_code == 200
-            os.kill(watched.server.process.pid, signal.SIGKILL)
-            watched.server.process.wait(10)
+            # the process killed, held here: the watcher may restart the engine (a new process object) at any
+            # moment after the kill, and waiting on that one instead timed out
+            killed = watched.server.process
+            os.kill(killed.pid, signal.SIGKILL)
+            killed.wait(10)
             refused = httpx.post(url, json=_chat(QUESTIONS[0], max_tokens=4), timeout=30)
             if refused.status_code != 200:  # answered before the restart: a clean 503, never a hang
                 assert refused.status_code == 503 and refused.json()["error"]["code"] == "engine_unavailable"
@@ -428,8 +435,9 @@ def test_engine_that_keeps_dying_stops_the_server_cleanly(llama_server_binary, g
     with open_engine(EngineConfig(kind="llama-server", parallel=1, max_restarts=0), LLM,
                      on_give_up=gave_up.set) as doomed:
         with _serving(doomed, concurrency=1) as srv:
-            os.kill(doomed.server.process.pid, signal.SIGKILL)
-            doomed.server.process.wait(10)
+            killed = doomed.server.process
+            os.kill(killed.pid, signal.SIGKILL)
+            killed.wait(10)
             started = time.monotonic()
             refused = httpx.post(srv.url + "/v1/chat/completions", json=_chat(QUESTIONS[0], max_tokens=4), timeout=30)
             assert refused.status_code == 503 and time.monotonic() - started < 10
@@ -462,30 +470,35 @@ def test_eval_concurrency_writes_the_same_files(llama_server_binary, gemma_gguf,
 
 @pytest.mark.slow
 def test_eval_concurrency_resumes_after_an_interruption(engine, tmp_path):
+    from visual_med_alpaca.eval.benchmarks import Item, load_benchmark
     from visual_med_alpaca.eval.runner import PREDICTIONS, Evaluator, read_predictions
 
     class Interrupting:
-        def __init__(self, inner, stop_at):
+        """Ctrl-C while item `stop_at` is asked. Which item, not which call: with 3 workers the calls race (the
+        4th call was item 3, 4 or 5, as the workers happened to reach it, so the test's bound failed at times)."""
+
+        def __init__(self, inner, stop_at: Item | None):
             self.inner, self.stop_at, self.calls, self.lock = inner, stop_at, 0, threading.Lock()
 
-        def ask(self, *args, **kwargs):
+        def ask(self, question, image=None, *args, **kwargs):
             with self.lock:
                 self.calls += 1
-                calls = self.calls
-            if calls == self.stop_at:
+            if self.stop_at is not None and (question, image) == (self.stop_at.question, self.stop_at.image):
                 raise KeyboardInterrupt
-            return self.inner.ask(*args, **kwargs)
+            return self.inner.ask(question, image, *args, **kwargs)
 
         def __getattr__(self, name):
             return getattr(self.inner, name)
 
     config = _eval_config(tmp_path, concurrency=3)
+    items = load_benchmark("vqa-rad", config.data_dir, limit=6)
+    assert len({(i.question, i.image) for i in items}) == 6  # the interrupted item is told by what is asked
     assistant = Assistant(config.assistant, llm=engine.model)
     with pytest.raises(KeyboardInterrupt):
-        Evaluator(config, Interrupting(assistant, stop_at=4), progress=False).run()
-    done = read_predictions(tmp_path / PREDICTIONS)  # the items before the interrupted one, in order
-    assert [r["id"] for r in done] == [f"vqarad_hf_test_{i:05d}" for i in range(len(done))] and 3 <= len(done) <= 4
+        Evaluator(config, Interrupting(assistant, stop_at=items[3]), progress=False).run()
+    done = read_predictions(tmp_path / PREDICTIONS)  # exactly the items before the interrupted one, in order,
+    assert [r["id"] for r in done] == [item.id for item in items[:3]]  # however far the other workers got
     rest = Interrupting(assistant, stop_at=None)
     Evaluator(config, rest, progress=False).run()
     records = read_predictions(tmp_path / PREDICTIONS)
-    assert rest.calls == 6 - len(done) and [r["id"] for r in records] == [f"vqarad_hf_test_{i:05d}" for i in range(6)]
+    assert rest.calls == 3 and [r["id"] for r in records] == [item.id for item in items]

@@ -1,18 +1,19 @@
-"""The openai backend against a REAL OpenAI-compatible server (llama-cpp-python's) on 127.0.0.1."""
+"""The openai backend against a REAL OpenAI-compatible server (llama-cpp-python's) on 127.0.0.1, and against a
+scripted one where the test must know what the server was sent."""
 
 import pytest
+from helpers_serve import ScriptedServer
 
 from visual_med_alpaca.config import GenerationSettings, LLMConfig
 from visual_med_alpaca.errors import BackendError
 from visual_med_alpaca.llm import generate_stream, load_language_model
 from visual_med_alpaca.prompts import build_prompt
 
-pytestmark = pytest.mark.slow
-
 PROMPT = build_prompt("What are the chemicals that treat hair loss?")
 SETTINGS = GenerationSettings(max_new_tokens=24)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["completions", "chat"])
 def test_streams_from_local_server(llama_server, mode):
     model = load_language_model(LLMConfig(model="gemma", base_url=llama_server.base_url, api_mode=mode))
@@ -21,6 +22,7 @@ def test_streams_from_local_server(llama_server, mode):
     assert "###" not in "".join(pieces)
 
 
+@pytest.mark.slow
 def test_completions_match_the_gguf_backend_greedy(llama_server, gemma_gguf):
     """Same weights, same greedy decoding: the server and the in-process backend agree."""
     remote = load_language_model(LLMConfig(model="gemma", base_url=llama_server.base_url))
@@ -29,6 +31,7 @@ def test_completions_match_the_gguf_backend_greedy(llama_server, gemma_gguf):
     assert "".join(generate_stream(remote, PROMPT, settings)) == "".join(generate_stream(local, PROMPT, settings))
 
 
+@pytest.mark.slow
 def test_key_from_env_is_sent_but_never_shown(llama_server, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-777")
     model = load_language_model(LLMConfig(model="gemma", base_url=llama_server.base_url))
@@ -36,9 +39,27 @@ def test_key_from_env_is_sent_but_never_shown(llama_server, monkeypatch):
     assert "sk-test-secret-777" not in model.name and "sk-test-secret-777" not in repr(vars(model))
 
 
+@pytest.mark.slow
 def test_unreachable_server_is_a_clear_backend_error():
     from conftest import free_port
 
     model = load_language_model(LLMConfig(model="x", base_url=f"http://127.0.0.1:{free_port()}/v1", timeout_s=3))
     with pytest.raises(BackendError, match="cannot reach"):
         list(generate_stream(model, PROMPT, SETTINGS))
+
+
+@pytest.mark.parametrize("mode", ["completions", "chat"])
+def test_every_stop_takes_effect_the_likeliest_sent_to_the_server(mode):
+    """The OpenAI API takes 4 stop sequences. The line-start header and generation.stop's go first (VQA-RAD's
+    blank line used to be the 5th, behind the 4 headers, and never reached the server); the stops not sent
+    still end the answer, cut here as the text arrives."""
+    reply = "Left lung.\n\nNote: mid-line ### Response more"
+    with ScriptedServer(reply=reply, pieces=9) as server:
+        model = load_language_model(LLMConfig(model="m", base_url=server.base_url, api_mode=mode))
+        answer = "".join(generate_stream(model, PROMPT, GenerationSettings(stop=["\n\n"])))
+        assert server.bodies[-1]["stop"] == ["\n###", "\n\n", "### Instruction", "### Input"]
+        assert answer == "Left lung."
+        many = GenerationSettings(stop=["Zebra", "Yak", "Xylophone", "Note:"])  # more than the server takes
+        answer = "".join(generate_stream(model, PROMPT, many))
+        assert server.bodies[-1]["stop"] == ["\n###", "Zebra", "Yak", "Xylophone"]
+        assert answer == "Left lung."

@@ -304,3 +304,18 @@ def test_engine_takes_param_groups_each_with_its_own_learning_rate(tmp_path):
     slow = (model["slow"].weight - before["slow"]).abs()
     torch.testing.assert_close(fast, torch.full_like(fast, 0.1), rtol=0.01, atol=1e-4)
     torch.testing.assert_close(slow, torch.full_like(slow, 1e-3), rtol=0.01, atol=1e-6)
+
+
+def test_keep_every_keeps_those_checkpoints_beyond_the_rotation(tmp_path):
+    """Checkpoints at multiples of keep_every stay (candidates, e.g. one per epoch); the others rotate."""
+    from visual_med_alpaca.train.engine import EngineConfig, checkpoints, train as engine_train
+
+    model = torch.nn.Linear(3, 1)
+    loader = torch.utils.data.DataLoader(torch.randn(8, 3), batch_size=4)
+    cfg = EngineConfig(output_dir=str(tmp_path / "run"), max_steps=7, learning_rate=1e-3, save_steps=1,
+                       save_total_limit=1, keep_every=3, max_grad_norm=None, report_to=["none"])
+    engine_train(model, loader, cfg, compute_loss=lambda m, x: m(x).pow(2).mean(), progress=False)
+    assert [p.name for p in checkpoints(tmp_path / "run")] == ["checkpoint-3", "checkpoint-6", "checkpoint-7"]
+    engine_train(model, loader, cfg.model_copy(update={"output_dir": str(tmp_path / "plain"), "keep_every": None}),
+                 compute_loss=lambda m, x: m(x).pow(2).mean(), progress=False)
+    assert [p.name for p in checkpoints(tmp_path / "plain")] == ["checkpoint-7"]

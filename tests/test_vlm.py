@@ -357,6 +357,69 @@ def test_two_stage_training_resumes_and_makes_a_loadable_bundle(tiny_llama_dir, 
     with pytest.raises(UserInputError, match="init_from: .* another model"):
         train_vlm(cont("lora.r=4"), log=lambda line: None)
 
+    # Round 6 (configs/vlm-cpu-round6.yaml): a stage that starts from a bundle, as from the shipped one; its kept
+    # checkpoints export as bundles with the recipe's prompt settings.
+    from safetensors.torch import load_file
+
+    from visual_med_alpaca.vlm.bundle import read_adapter
+    from visual_med_alpaca.vlm.train import export_bundle
+
+    def longer(grid=2):
+        return load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-round6.yaml", {
+            "output_dir": str(tmp_path / f"r6-{grid}"), "language_model": str(tiny_llama_dir), "grid": grid,
+            "feature_cache": str(tmp_path / "cache"), "lora.target_modules": ["q_proj", "v_proj"], "threads": 2,
+            "save_every": 1}, sets=[
+            f"stages=[{{name: longer, data: vqa, train_lm: true, max_steps: 2, batch_size: 4, micro_batch_size: 2, "
+            f"learning_rate: 1.0e-12, limit: 8, init_from: {tmp_path / 'run' / 'vlm'}}}]"])
+
+    lines = []
+    train_vlm(longer(), log=lines.append)
+    assert any("longer: starts from" in line for line in lines)
+    started = torch.load(tmp_path / "r6-2" / "longer" / "weights.pt")
+    bundle_projector = load_file(tmp_path / "run" / "vlm" / "projector.safetensors")
+    _, lora = read_adapter(tmp_path / "run" / "vlm" / "adapter")
+    assert len(lora) == sum("lora_A" in k for k in before) > 0 and started.keys() == before.keys()
+    for key, value in bundle_projector.items():  # the bundle's fp16 values exactly (a 1e-12 learning rate)
+        torch.testing.assert_close(started[f"projector.{key}"], value.float(), atol=1e-6, rtol=0)
+    for module, pair in lora.items():
+        for ab, value in pair.items():
+            torch.testing.assert_close(started[f"lm.base_model.model.{module}.lora_{ab}.default.weight"],
+                                       value.float(), atol=1e-6, rtol=0)
+    for key in before:  # ... which are the trained fp32 weights rounded to fp16
+        torch.testing.assert_close(started[key], before[key], atol=2e-3, rtol=1e-3)
+    with pytest.raises(UserInputError, match="grid 2, this recipe has 3"):
+        train_vlm(longer(grid=3), log=lambda line: None)
+    # LoRA on more modules than the bundle has (configs/vlm-cpu-round6-mlp.yaml): refused unless the stage says
+    # the new ones start fresh; then the bundle's tensors load and the new B matrices are 0 (step 0 = the bundle).
+    def wider(new_lora):
+        return load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-round6-mlp.yaml", {
+            "output_dir": str(tmp_path / f"mlp-{new_lora}"), "language_model": str(tiny_llama_dir), "grid": 2,
+            "feature_cache": str(tmp_path / "cache"), "lora.target_modules": ["q_proj", "v_proj", "gate_proj"],
+            "threads": 2}, sets=[
+            f"stages=[{{name: wider, data: vqa, train_lm: true, max_steps: 1, batch_size: 4, micro_batch_size: 2, "
+            f"learning_rate: 1.0e-12, limit: 8, init_from: {tmp_path / 'run' / 'vlm'}, init_new_lora: {new_lora}}}]"])
+
+    with pytest.raises(UserInputError, match="another model"):
+        train_vlm(wider("false"), log=lambda line: None)
+    lines = []
+    train_vlm(wider("true"), log=lines.append)
+    assert any("wider: starts from" in line and "LoRA tensors fresh" in line for line in lines)
+    widened = torch.load(tmp_path / "mlp-true" / "wider" / "weights.pt")
+    gate_b = [k for k in widened if "gate_proj.lora_B" in k]
+    assert gate_b and all(widened[k].abs().max() < 1e-9 for k in gate_b)
+    for key in started:
+        torch.testing.assert_close(widened[key], started[key], atol=1e-6, rtol=0)
+
+    checkpoint = tmp_path / "r6-2" / "longer" / "checkpoint-1"
+    exported = export_bundle(longer(), str(checkpoint), tmp_path / "cand1")
+    meta = json.loads((exported / "vlm.json").read_text())
+    assert meta["uses_facts"] is True and meta["facts_on_yes_no"] is False and meta["expert_yes_no"] == ["CT", "MRI"]
+    assert meta["exported_from"] == str(checkpoint) and meta["yes_no_bias"] == 0.0
+    for key, value in load_file(exported / "projector.safetensors").items():
+        torch.testing.assert_close(value.float(), started[f"projector.{key}"], atol=1e-3, rtol=1e-3)
+    llm = load_language_model(LLMConfig(model=f"vlm:{exported}"))
+    assert llm.uses_facts is True and llm.expert_yes_no == ("CT", "MRI")
+
 
 def _ddp_worker(rank, world, lm_dir, init_file, out_dir):
     """One of two CPU processes (gloo): the tiny VLM wrapped in DDP, as accelerate wraps it, one backward of the
@@ -407,6 +470,9 @@ def test_recipes_validate():
     assert gpu.grid == 24 and gpu.mixed_precision == "bf16"
     more = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-continue.yaml")
     assert more.stages[0].init_from and more.stages[0].train_lm and more.lora == cpu.lora
+    longer = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-round6.yaml")
+    assert (REPO / longer.stages[0].init_from / "vlm.json").is_file() and longer.lora == cpu.lora  # the shipped bundle
+    assert longer.keep_every == 100 and longer.bundle.uses_facts and longer.bundle.expert_yes_no == ["CT", "MRI"]
 
 
 def test_caption_training_refuses_the_medpix_test_split(tmp_path):
@@ -423,6 +489,17 @@ def test_train_vlm_command_bad_data_dir_is_one_error_line(tmp_path):
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: data folder not found")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [(["--export", "nowhere"], "--export needs --out"),
+                                           (["--export", "nowhere", "--out"], "--export: nowhere not found")])
+def test_train_vlm_export_bad_input_is_one_error_line(tmp_path, args, message):
+    args = [*args, str(tmp_path / "x")] if args[-1] == "--out" else args
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "vlm", "-c",
+                             str(REPO / "configs" / "vlm-cpu-round6.yaml"), *args],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {message}")
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
 
 
 def test_direct_lora_merge_of_an_empty_adapter_is_a_mismatch(tmp_path):

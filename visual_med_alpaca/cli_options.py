@@ -9,6 +9,8 @@ from typing import Any
 
 import typer
 
+from .errors import UserInputError
+
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (see configs/assistant.yaml)")
 SetOpt = typer.Option(None, "--set", help="Override any config key: --set generation.top_k=20 (repeatable)")
 # The language-model choice, the same for ask, serve and eval.
@@ -18,6 +20,21 @@ AdapterOpt = typer.Option(None, "--adapter", help="LoRA adapter (.gguf for gguf,
                                                   "shipped adapter of the default model; 'none' = no adapter")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server (openai backend), e.g. http://127.0.0.1:8080/v1")
 DataDirOpt = typer.Option(None, "--data-dir", help="Data folder (default $VMED_DATA_DIR, else ../shared/data)")
+
+
+def _positive_threads(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise UserInputError(f"--threads is a number of CPU threads, 1 or more (not {value}); leave it out for the "
+                             "default")
+    return value
+
+
+def threads_option(default: str) -> Any:
+    """`--threads` for every command that takes it: 1 or more; left out, the command's `default`. 0 (or less) is
+    one clear error, not a silent default: the defaults differ by job (llama.cpp: all cores up to 8; the
+    sentence encoder: 2), so 'all cores' would be a third meaning, and torch refuses 0 threads."""
+    return typer.Option(None, "--threads", callback=_positive_threads, help=f"CPU threads (default: {default})")
+
 
 # flag name -> key in AssistantConfig, for every command that builds an assistant (ask, describe, serve, eval).
 ASSISTANT_FLAGS = {

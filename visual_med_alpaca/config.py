@@ -48,7 +48,7 @@ class LLMConfig(Strict):
     device_map: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     n_ctx: int = Field(2048, ge=128)
-    threads: int | None = None
+    threads: int | None = Field(None, ge=1, description="CPU threads (None: all cores, up to 8)")
     timeout_s: float = Field(60.0, gt=0)
 
 

@@ -12,13 +12,18 @@ PROMPT_NO_INPUT = (
     "request.\n\n### Instruction:\n{question}\n\n### Response:\n"
 )
 
-# Generation stops where a base model starts a new Alpaca section instead of ending its answer.
+# Generation stops where a base model starts a new Alpaca section instead of ending its answer. The first (a
+# header at the start of a line) ends almost every such run-on; the others catch a header written mid-line.
 STOP_SEQUENCES = ("\n###", "### Instruction", "### Input", "### Response")
 
 
 def stop_sequences(extra: list[str] | tuple[str, ...] | None = None) -> list[str]:
-    """The Alpaca headers, then a setting's extra stops (`generation.stop`), each once, in that order."""
-    return list(dict.fromkeys([*STOP_SEQUENCES, *(extra or ())]))
+    """Every stop sequence, each once, the likeliest to end an answer first: the line-start header, a setting's
+    extra stops (`generation.stop`: asked for, and met before any header, e.g. VQA-RAD's blank line), then the
+    mid-line headers. A server that takes only the first few (OpenAI's API: 4) gets the ones that matter;
+    `llm.base.generate_stream` cuts the answer at all of them whatever the server did."""
+    first, *headers = STOP_SEQUENCES
+    return list(dict.fromkeys([first, *(extra or ()), *headers]))
 
 RESEARCH_NOTICE = "Research use only: not medical advice and not for clinical use."
 

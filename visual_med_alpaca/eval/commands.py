@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, assistant_overrides
+from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, assistant_overrides, threads_option
 
 eval_app = typer.Typer()
 
@@ -33,11 +33,12 @@ def _make_command(name: str):
         expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router), none, or an expert name"),
         mode: Optional[str] = typer.Option(None, "--mode", help="auto | loglik | generate (multiple-choice scoring)"),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),
-        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: train-dev (held-out part of train)"),
+        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: train-dev "
+                                             "(held-out part of train) | train-fit (150 train open questions, in-sample)"),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/eval/<benchmark>)"),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Benchmark data (default ../shared/data)"),
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
-        threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the gguf backend"),
+        threads: Optional[int] = threads_option("all cores, up to 8, for the gguf backend"),
         concurrency: Optional[int] = typer.Option(None, "--concurrency", "-j", help="Answer N items at a time through the batching engine (generate mode; default 1)"),
         llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Generate through an engine already running (llama-server or vLLM, .../v1)"),
         restart: bool = typer.Option(False, "--restart", help="Delete earlier predictions in --out first"),

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..cli_options import ConfigOpt, DataDirOpt, SetOpt
+from ..cli_options import ConfigOpt, DataDirOpt, SetOpt, threads_option
 from ..errors import UserInputError
 
 knowledge_app = typer.Typer(help="Trusted sources: build the MedQuAD index (or your own corpus), search it.",
@@ -27,7 +27,7 @@ def build(
     dense_store: Optional[str] = typer.Option(None, "--dense-store", help="numpy (embedded, default) | qdrant "
                                                                           "(embedded local mode, or --qdrant-url)"),
     answer_tokens: int = typer.Option(128, "--answer-tokens", help="word pieces of each answer the encoder reads"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the encoder"),
+    threads: Optional[int] = threads_option("2, for the encoder"),
     qdrant_url: Optional[str] = typer.Option(None, "--qdrant-url", help="write vectors to this Qdrant server"),
     force: bool = typer.Option(False, "--force", help="rebuild even when the index is up to date"),
 ) -> None:
@@ -108,7 +108,7 @@ def train_rqe(
     data_dir: Optional[Path] = DataDirOpt,
     out: Optional[Path] = typer.Option(None, "--out", help="where to write the model (default: the packaged one; "
                                                             "cross-encoder: <knowledge dir>/rqe-cross-encoder)"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for the encoder"),
+    threads: Optional[int] = threads_option("2, for the encoder"),
     hard_negatives: int = typer.Option(0, "--hard-negatives", help="MedQuAD questions sampled for hard pairs from "
                                                                    "MedQuAD itself (0, the shipped model: the MEDIQA "
                                                                    "pairs only; 2000 was tried)"),

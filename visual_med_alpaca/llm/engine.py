@@ -230,13 +230,14 @@ def _unpack_llama_cpp(sdist: Path, dest: Path) -> Path:
     also when `dest` (a kept --build-dir's) holds another version's from an earlier build."""
     try:
         with tarfile.open(sdist) as archive:
-            members = [m for m in archive.getmembers() if "/vendor/llama.cpp/" in m.name + "/"]
+            # <top>/vendor/llama.cpp/... only: some sdists also carry git metadata under .git/modules/vendor/llama.cpp
+            members = [m for m in archive.getmembers() if m.name.split("/")[1:3] == ["vendor", "llama.cpp"]]
             if not members:
                 raise UserInputError(f"{sdist} holds no vendor/llama.cpp folder")
             archive.extractall(dest, members=members, filter="data")
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise UserInputError(f"cannot unpack {sdist}: not a readable source archive ({type(exc).__name__})") from None
-    top = members[0].name.split("/vendor/llama.cpp")[0]
+    top = members[0].name.split("/")[0]
     return dest / top / "vendor" / "llama.cpp"
 
 

@@ -13,6 +13,9 @@ from ..errors import BackendError, UserInputError
 from ..prompts import stop_sequences
 
 LOCAL_PLACEHOLDER_KEY = "no-key-needed"  # local servers accept any key; the client insists on one
+# The OpenAI API takes at most 4 stop sequences (some compatible servers too): the likeliest 4 are sent
+# (prompts.stop_sequences' order) and generate_stream's filter cuts at the rest as the text arrives.
+MAX_SERVER_STOPS = 4
 
 
 def resolve_endpoint(base_url: str | None, api_key) -> tuple[str, str]:
@@ -56,7 +59,7 @@ class OpenAICompatModel:
         common = dict(
             model=self.model, max_tokens=settings.max_new_tokens, temperature=settings.temperature,
             top_p=settings.top_p, seed=settings.seed, stream=True,
-            stop=stop_sequences(settings.stop)[:4],  # OpenAI's API takes 4; generate_stream's filter cuts at all
+            stop=stop_sequences(settings.stop)[:MAX_SERVER_STOPS],
         )
         if self.send_extras:
             common["extra_body"] = {

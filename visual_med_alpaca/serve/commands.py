@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, assistant_overrides
+from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, assistant_overrides, threads_option
 from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
 
@@ -37,7 +37,7 @@ def serve(
     adapter: Optional[str] = AdapterOpt,
     base_url: Optional[str] = BaseUrlOpt,
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="Default expert: auto | none | a name"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for llama.cpp (default: all cores, up to 8)"),
+    threads: Optional[int] = threads_option("all cores, up to 8, for llama.cpp"),
     model_name: Optional[str] = typer.Option(None, "--model-name", help="Model id clients send (default visual-med-alpaca)"),
     max_queue: Optional[int] = typer.Option(None, "--max-queue", help="Requests that may wait; more get HTTP 429 (default 8)"),
     max_body_mb: Optional[float] = typer.Option(None, "--max-body-mb", help="Largest request body in MiB (default 20)"),
@@ -144,7 +144,7 @@ def engine_build(
 def engine_quantize(
     weights: str = typer.Argument(..., help="Q4_0 | Q8_0"),
     model: Optional[str] = typer.Option("default", "--model", "-m", help="GGUF model (default: the embedded one)"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads (default: all cores)"),
+    threads: Optional[int] = threads_option("all cores"),
 ) -> None:
     """Requantize a GGUF model for the engine, once, into the cache (what engine.weights=Q4_0|Q8_0 uses); print its path."""
     from ..config import LLMConfig
@@ -193,7 +193,7 @@ def demo(
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Offer this model (path.gguf, HF folder, ...) instead of the configured list; repeatable"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Pre-filled base URL of the OpenAI-compatible endpoint choice"),
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto | none | an expert name"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for llama.cpp models (default: all cores, up to 8)"),
+    threads: Optional[int] = threads_option("all cores, up to 8, for llama.cpp models"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="0 = greedy"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/demo.yaml)"),

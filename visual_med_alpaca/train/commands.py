@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from ..cli_options import threads_option
+
 train_app = typer.Typer()
 export_app = typer.Typer()
 
@@ -106,7 +108,7 @@ def eval_adapter(
     n_heldout: int = typer.Option(60, min=1, help="Held-out answers for the perplexity"),
     limit: Optional[int] = typer.Option(None, min=1, help="First N items of PubMedQA and RQE test (default: all)"),
     n_questions: int = typer.Option(10, min=0, help="Fixed questions answered side by side"),
-    threads: Optional[int] = typer.Option(None, min=1, help="llama.cpp threads"),
+    threads: Optional[int] = threads_option("llama.cpp's"),
     out: Path = typer.Option(Path("runs/adapter_eval.json"), help="Result JSON; benchmark runs go beside it (resumable)"),
 ):
     """Base vs base+ADAPTER on unseen data: held-out answer perplexity, PubMedQA and MEDIQA RQE test accuracy

@@ -51,6 +51,8 @@ class EngineConfig(Strict):
     logging_steps: int = Field(1, ge=1, description="send the mean train loss to the trackers every N steps")
     save_steps: int = Field(50, ge=1, description="checkpoint every N optimizer steps (and at the last one)")
     save_total_limit: int = Field(2, ge=1, description="checkpoints kept")
+    keep_every: int | None = Field(None, ge=1, description="also keep every checkpoint whose step is a multiple of "
+                                   "this, beyond save_total_limit (e.g. one per epoch, to compare them afterwards)")
     eval_steps: int | None = Field(None, ge=1, description="eval loss every N steps (and at the end); null = end only")
     report_to: list[str] = Field(["tensorboard"], description="tensorboard | wandb | mlflow | none")
     seed: int = 42
@@ -300,7 +302,8 @@ def _train(model, train_loader, cfg: EngineConfig, *, compute_loss, params, eval
             shutil.rmtree(final, ignore_errors=True)
             partial.rename(final)
             for old in checkpoints(out)[: -cfg.save_total_limit]:
-                shutil.rmtree(old)
+                if not (cfg.keep_every and int(old.name[len(CHECKPOINT_PREFIX):]) % cfg.keep_every == 0):
+                    shutil.rmtree(old)
         accelerator.wait_for_everyone()
 
     def run_eval() -> None:

@@ -116,23 +116,34 @@ _PLAIN_LORA = {"peft_type": "LORA", "use_dora": False, "use_rslora": False, "fan
 _LORA_KEY = re.compile(r"base_model\.model\.(.+)\.lora_([AB])\.weight")
 
 
+def read_adapter(folder: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]] | None]:
+    """peft's adapter settings (adapter_config.json) and, for a plain LoRA (the settings `merge_adapter`
+    reproduces), its tensors by module: {"model.layers.0.self_attn.q_proj": {"A": tensor, "B": tensor}}; None for
+    the tensors when the adapter is anything else."""
+    from safetensors.torch import load_file
+
+    settings = json.loads((folder / "adapter_config.json").read_text())
+    if any(settings.get(key, plain) != plain for key, plain in _PLAIN_LORA.items()):
+        return settings, None
+    stored: dict[str, dict[str, Any]] = {}
+    for key, tensor in load_file(str(folder / "adapter_model.safetensors")).items():
+        match = _LORA_KEY.fullmatch(key)
+        if match is None:
+            return settings, None
+        stored.setdefault(match[1], {})[match[2]] = tensor
+    return settings, stored
+
+
 def merge_adapter(lm, folder: Path) -> bool:
     """Merge a plain LoRA adapter (`folder`: peft's adapter_config.json + adapter_model.safetensors) into `lm`'s
     Linear weights directly, as peft's `merge_and_unload` computes it, without importing peft or wrapping the model
     (~1 s of a load). False (nothing changed) when the adapter uses a setting this does not reproduce; an adapter
     that names modules or shapes the model lacks raises ValueError (what does not fit)."""
     import torch
-    from safetensors.torch import load_file
 
-    settings = json.loads((folder / "adapter_config.json").read_text())
-    if any(settings.get(key, plain) != plain for key, plain in _PLAIN_LORA.items()):
+    settings, stored = read_adapter(folder)
+    if stored is None:
         return False
-    stored: dict[str, dict[str, Any]] = {}
-    for key, tensor in load_file(str(folder / "adapter_model.safetensors")).items():
-        match = _LORA_KEY.fullmatch(key)
-        if match is None:
-            return False
-        stored.setdefault(match[1], {})[match[2]] = tensor
     if not stored:
         raise ValueError("it holds no LoRA tensors")  # peft's path calls this a mismatch too
     scaling = settings["lora_alpha"] / settings["r"]

@@ -1,4 +1,5 @@
-"""`vmed train vlm -c configs/vlm-cpu.yaml [--resume]`: both stages of the VLM curriculum."""
+"""`vmed train vlm -c configs/vlm-cpu.yaml [--resume]`: both stages of the VLM curriculum;
+`--export runs/X/STAGE/checkpoint-N --out FOLDER`: a bundle from a kept checkpoint (a candidate to compare)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,23 @@ def train_vlm_cmd(
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="VLM recipe YAML (configs/vlm-cpu.yaml)"),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="Override any recipe key: --set grid=2 (repeatable)"),
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint of the unfinished stage"),
+    export: Optional[str] = typer.Option(None, "--export", help="Do not train: write a bundle from these trained "
+                                         "weights (a stage's checkpoint-N folder, a stage folder or a bundle)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where --export writes the bundle"),
 ):
     """LLaVA-style VLM in two stages: projector alignment on captions, then projector + LoRA on VQA-RAD train."""
     import json
 
     from ..config import load_config
-    from .train import VLMTrainConfig, train_vlm
+    from ..errors import UserInputError
+    from .train import VLMTrainConfig, export_bundle, train_vlm
 
     cfg = load_config(VLMTrainConfig, config, sets=sets)
+    if export is not None or out is not None:
+        if export is None or out is None or resume:
+            raise UserInputError("--export needs --out (and no --resume)")
+        typer.echo(json.dumps({"bundle": str(export_bundle(cfg, export, out))}))
+        return
     summary = train_vlm(cfg, resume=resume, log=lambda line: typer.echo(line, err=True))
     stages = {k: {x: v[x] for x in ("steps", "tokens_per_s", "train_seconds", "final_train_loss", "dev_loss")}
               for k, v in summary["stages"].items()}

@@ -41,14 +41,26 @@ class StageConfig(Strict):
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
     max_answer_tokens: int = Field(48, ge=1, description="longer answers/captions are cut (CPU time)")
     limit: int | None = Field(None, ge=1, description="first N training (and dev) examples only: smoke runs")
-    init_from: str | None = Field(None, description="start from a finished stage's or checkpoint's weights.pt "
-                                  "(projector + LoRA): a continuation with its own schedule; AdamW starts afresh")
+    init_from: str | None = Field(None, description="start from trained weights: a VLM bundle folder (vlm.json + "
+                                  "projector + adapter, e.g. the shipped one), a checkpoint-N folder, or a finished "
+                                  "stage's weights.pt; a continuation with its own schedule, AdamW starts afresh")
+    init_new_lora: bool = Field(False, description="with init_from: LoRA modules the source lacks (e.g. the MLP's, "
+                                "when the source adapted attention only) start fresh, B = 0, so step 0 is the source")
 
     @model_validator(mode="after")
     def _check(self):
         if self.batch_size % self.micro_batch_size:
             raise ValueError("batch_size must be a multiple of micro_batch_size")
         return self
+
+
+class BundleSettings(Strict):
+    """How the written bundle is used (its vlm.json): prompt and yes/no settings chosen on dev, not by training."""
+    uses_facts: bool = Field(False, description="the expert's text goes into the prompt")
+    facts_on_yes_no: bool = Field(True, description="... also in yes/no prompts")
+    yes_no_bias: float = Field(0.0, description="log-odds added to 'yes' before a yes/no decision")
+    expert_yes_no: list[str] = Field([], description="modalities whose modality/plane yes/no questions the "
+                                     "radiology expert answers")
 
 
 class VLMTrainConfig(Strict):
@@ -70,6 +82,9 @@ class VLMTrainConfig(Strict):
     gradient_checkpointing: bool = False
     seed: int = 42
     save_every: int = Field(20, ge=1)
+    keep_every: int | None = Field(None, ge=1, description="keep the checkpoints at multiples of this step (the "
+                                   "others rotate), e.g. one per epoch: candidates for `--export`")
+    bundle: BundleSettings = BundleSettings()
     eval_every: int = Field(50, ge=1)
     threads: int | None = Field(None, ge=1)
     feature_cache: str | None = Field(None, description="default: <output_dir>/../feature-cache")
@@ -134,20 +149,55 @@ def _load_trainable(vlm, state: dict) -> None:
             params[key[3:]].data.copy_(value)
 
 
-def _init_state(vlm, path: str) -> dict:
-    """A weights.pt to start a stage from, checked against this model (same projector and LoRA tensors)."""
+def _bundle_state(folder: Path, cfg: VLMTrainConfig, role: str) -> dict:
+    """A bundle's projector and LoRA as this trainer's state keys (what `_trainable_state` gives)."""
+    from .bundle import ADAPTER, load_projector, read_adapter, read_meta
+
+    meta = read_meta(folder)
+    for key, mine in (("encoder", cfg.encoder), ("grid", cfg.grid)):
+        if meta[key] != mine:
+            raise UserInputError(f"{role}: {folder} was trained with {key} {meta[key]!r}, this recipe has {mine!r}")
+    state = {f"projector.{k}": v for k, v in load_projector(folder, meta).state_dict().items()}
+    if (folder / ADAPTER).is_dir():
+        settings, lora = read_adapter(folder / ADAPTER)
+        if lora is None or (settings["r"], settings["lora_alpha"]) != (cfg.lora.r, cfg.lora.alpha):
+            raise UserInputError(f"{role}: the adapter in {folder / ADAPTER} is not a plain LoRA with r "
+                                 f"{cfg.lora.r} and alpha {cfg.lora.alpha} (this recipe's)")
+        for module, pair in lora.items():
+            state.update({f"lm.base_model.model.{module}.lora_{ab}.default.weight": t.float()
+                          for ab, t in pair.items()})
+    return state
+
+
+def _init_state(vlm, path: str, cfg: VLMTrainConfig, role: str = "init_from", new_lora: bool = False) -> dict:
+    """Trained weights to start a stage from (a bundle folder, a checkpoint-N folder, a stage folder or its
+    weights.pt), checked against this model: the same projector and LoRA tensors; with new_lora, LoRA tensors of
+    modules the source has no LoRA on are left out (they keep peft's fresh init, B = 0)."""
     import torch
+    from safetensors.torch import load_file
+
+    from ..train.engine import STATE_FILE
+    from .bundle import META
 
     file = Path(path)
-    file = file / WEIGHTS if file.is_dir() else file
-    if not file.is_file():
-        raise UserInputError(f"init_from: {file} not found (a finished stage's or a checkpoint's {WEIGHTS})")
-    state = torch.load(file, map_location="cpu")
+    if (file / META).is_file():
+        state = _bundle_state(file, cfg, role)
+    elif (file / STATE_FILE).is_file() and (file / "model.safetensors").is_file():  # the engine's checkpoint
+        state = {k: v for k, v in load_file(str(file / "model.safetensors")).items()
+                 if k.startswith("projector.") or "lora_" in k}
+    else:
+        file = file / WEIGHTS if file.is_dir() else file
+        if not file.is_file():
+            raise UserInputError(f"{role}: {path} is not a VLM bundle, a checkpoint folder or a {WEIGHTS}")
+        state = torch.load(file, map_location="cpu")
     mine = _trainable_state(vlm)
+    if new_lora:
+        adapted = {k.split(".lora_")[0] for k in state if ".lora_" in k}
+        mine = {k: v for k, v in mine.items() if ".lora_" not in k or k.split(".lora_")[0] in adapted}
     wrong = sorted(k for k in set(state) | set(mine) if k not in state or k not in mine
                    or tuple(state[k].shape) != tuple(mine[k].shape))
     if wrong:
-        raise UserInputError(f"init_from: {file} was trained for another model ({len(wrong)} tensors differ, "
+        raise UserInputError(f"{role}: {path} was trained for another model ({len(wrong)} tensors differ, "
                              f"e.g. {wrong[0]}): same encoder, language model, grid and LoRA settings needed")
     return state
 
@@ -212,8 +262,9 @@ def _engine_config(cfg: VLMTrainConfig, stage: StageConfig, folder: Path, has_de
         output_dir=str(folder), max_steps=stage.max_steps, num_train_epochs=stage.epochs,
         learning_rate=stage.learning_rate, lr_scheduler_type=stage.lr_scheduler, warmup_ratio=stage.warmup_ratio,
         gradient_accumulation_steps=stage.batch_size // stage.micro_batch_size, max_grad_norm=1.0,
-        logging_steps=5, save_steps=cfg.save_every, eval_steps=cfg.eval_every if has_dev else None,
-        report_to=cfg.report_to, seed=cfg.seed, mixed_precision=cfg.mixed_precision,
+        logging_steps=5, save_steps=cfg.save_every, keep_every=cfg.keep_every,
+        eval_steps=cfg.eval_every if has_dev else None, report_to=cfg.report_to, seed=cfg.seed,
+        mixed_precision=cfg.mixed_precision,
         resume_from_checkpoint=True if resume and checkpoints(folder) else None)
 
 
@@ -262,8 +313,11 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
             log(f"stage {stage.name}: already done ({result['steps']} steps)")
             continue
         if stage.init_from:  # a resumed run then overwrites these with its checkpoint's weights
-            _load_trainable(vlm, _init_state(vlm, stage.init_from))
-            log(f"stage {stage.name}: starts from {stage.init_from}")
+            state = _init_state(vlm, stage.init_from, cfg, new_lora=stage.init_new_lora)
+            _load_trainable(vlm, state)
+            fresh = sum(".lora_" in k for k in _trainable_state(vlm)) - sum(".lora_" in k for k in state)
+            log(f"stage {stage.name}: starts from {stage.init_from}"
+                + (f" ({fresh} LoRA tensors fresh)" if fresh else ""))
         _set_trainable(vlm, stage.train_lm)
         engine_cfg = _engine_config(cfg, stage, folder, bool(dev), resume)
         if engine_cfg.resume_from_checkpoint:
@@ -294,19 +348,40 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
         summary["stages"][stage.name] = result
         history[stage.name] = result["history"]
 
-    lm_config = extra["lm_config"]
-    meta = {"encoder": cfg.encoder, "encoder_channels": vlm.projector.in_dim, "grid": cfg.grid,
-            "language_model": cfg.language_model, "language_model_label": cfg.language_model_label,
-            "lm_width": lm_config.hidden_size, "lm_vocab": lm_config.vocab_size, "uses_facts": False,
-            "stages": [s.name for s in cfg.stages],
-            "trained_on": {"captions": f"MedPix 2.0 {'+'.join(cfg.caption_splits)} (VQA-RAD test overlaps excluded)",
-                           "vqa": f"VQA-RAD train minus {cfg.dev_fraction:.0%} of its images (dev, seed {cfg.dev_seed})"}}
-    bundle = save_bundle(out / "vlm", vlm, meta, adapter=any(s.train_lm for s in cfg.stages))
+    bundle = save_bundle(out / "vlm", vlm, _bundle_meta(cfg, extra["lm_config"], vlm.projector.in_dim),
+                         adapter=any(s.train_lm for s in cfg.stages))
     summary.update(wall_seconds_this_run=round(time.perf_counter() - wall_start, 1), peak_rss_mb=round(_peak_rss_mb()),
                    threads=torch.get_num_threads(), bundle=str(bundle))
     plot_stages(history, out / "loss.png")
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _bundle_meta(cfg: VLMTrainConfig, lm_config, channels: int) -> dict:
+    return {"encoder": cfg.encoder, "encoder_channels": channels, "grid": cfg.grid,
+            "language_model": cfg.language_model, "language_model_label": cfg.language_model_label,
+            "lm_width": lm_config.hidden_size, "lm_vocab": lm_config.vocab_size, **cfg.bundle.model_dump(),
+            "stages": [s.name for s in cfg.stages],
+            "trained_on": {"captions": f"MedPix 2.0 {'+'.join(cfg.caption_splits)} (VQA-RAD test overlaps excluded)",
+                           "vqa": f"VQA-RAD train minus {cfg.dev_fraction:.0%} of its images (dev, seed {cfg.dev_seed})"}}
+
+
+def export_bundle(cfg: VLMTrainConfig, source: str, folder: Path) -> Path:
+    """A bundle (vlm.json with the recipe's `bundle` settings, projector, adapter) from trained weights: a kept
+    checkpoint-N of a stage, a stage folder or a bundle; e.g. one per epoch, to compare them on dev."""
+    import torch
+
+    from .bundle import save_bundle
+
+    if not Path(source).exists():  # before the language model loads
+        raise UserInputError(f"--export: {source} not found (a stage's checkpoint-N folder, a stage folder or a "
+                             "bundle)")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    vlm, extra = build_model(cfg)
+    _load_trainable(vlm, _init_state(vlm, source, cfg, "--export"))
+    meta = {**_bundle_meta(cfg, extra["lm_config"], vlm.projector.in_dim), "exported_from": str(source)}
+    return save_bundle(Path(folder), vlm, meta, adapter=any(s.train_lm for s in cfg.stages))
 
 
 def plot_stages(history: dict[str, dict], path: Path) -> None:

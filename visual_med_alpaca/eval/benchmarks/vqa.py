@@ -38,13 +38,28 @@ def vqa_rad_train_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
     return ([i for i in items if i.image.name not in dev_images], [i for i in items if i.image.name in dev_images])
 
 
+VQA_RAD_FIT_SAMPLE = 150
+
+
+def vqa_rad_fit_sample(root: Path, n: int = VQA_RAD_FIT_SAMPLE) -> list[Item]:
+    """A seeded sample (seed 0) of the open questions of VQA-RAD train minus dev: the questions a VLM trained on
+    that split has seen with their answers, so its recall there says how well it fits its training answers
+    (in-sample: a fit check, never a result)."""
+    open_items = [i for i in vqa_rad_train_split(root)[0] if i.kind == "open"]
+    return random.Random(0).sample(open_items, min(n, len(open_items)))
+
+
 def load_vqa_rad(root: Path, subset: str | None = None) -> list[Item]:
     """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports).
-    subset 'train-dev': the held-out tenth of the train images (for choices; never the test set)."""
+    subset 'train-dev': the held-out tenth of the train images (for choices; never the test set); 'train-fit':
+    150 open questions of the rest of train (`vqa_rad_fit_sample`: in-sample for a VLM trained on it)."""
     if subset == "train-dev":
         return vqa_rad_train_split(root)[1]
+    if subset == "train-fit":
+        return vqa_rad_fit_sample(root)
     if subset:
-        raise UserInputError("vqa-rad subsets: train-dev (held-out part of train); use --limit for a quick run")
+        raise UserInputError("vqa-rad subsets: train-dev (held-out part of train), train-fit (150 open train "
+                             "questions, in-sample); use --limit for a quick run")
     folder = need(root / "vqa_rad", "VQA-RAD folder")
     return _vqa_items(read_jsonl(need(folder / "hf_test.jsonl", "VQA-RAD test file")), folder / "images")
 

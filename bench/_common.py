@@ -1,0 +1,25 @@
+"""What bench scripts print beside a measurement: the time in UTC and the machine's load average (`uptime`'s
+three numbers). docs/benchmarks.md records both with every result.
+
+    from _common import load_average, measured_at   # the scripts run as `python bench/NAME.py`
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def load_average(one_minute: bool = False) -> str:
+    """'1.52 1.31 1.20': the 1-, 5- and 15-minute load averages; '1.52' with `one_minute`."""
+    loads = os.getloadavg()
+    return " ".join(f"{x:.2f}" for x in (loads[:1] if one_minute else loads))
+
+
+def utc_now(fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    return time.strftime(fmt, time.gmtime())
+
+
+def measured_at() -> str:
+    """'2026-12-02 10:15 UTC, load average 1.52 1.31 1.20 on 2 CPUs': the line printed at a run's start and end."""
+    return f"{utc_now()}, load average {load_average()} on {os.cpu_count()} CPUs"
