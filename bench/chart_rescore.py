@@ -18,7 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import run  # noqa: E402
+
 from visual_med_alpaca.data.store import read_jsonl  # noqa: E402
+from visual_med_alpaca.errors import UserInputError  # noqa: E402
 from visual_med_alpaca.eval.charts import read_gold, source_of  # noqa: E402
 from visual_med_alpaca.eval.metrics.chart import Table, parse_table, rms  # noqa: E402
 
@@ -32,6 +35,9 @@ def main() -> None:
     for path in args.predictions:
         groups: dict[str, list[tuple[float, ...]]] = defaultdict(list)
         for row in read_jsonl(path):
+            if row.get("id") not in gold:
+                raise UserInputError(f"{path}: chart {row.get('id')!r} is not in {args.set_dir}/gold.jsonl (predictions "
+                                     "of another set?)")
             item = gold[row["id"]]
             text = "" if row["failed"] else row["prediction"]
             table = parse_table(text)
@@ -49,4 +55,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
