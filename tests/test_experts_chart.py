@@ -134,6 +134,22 @@ def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
     assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_only_names_an_unknown_chart_instead_of_skipping_it(tmp_path):
+    """`vmed eval charts --only` with an id the set does not hold (a typo, another split) is one error naming it,
+    not a run over the other ids only (or 'lists no charts')."""
+    from visual_med_alpaca.errors import UserInputError
+    from visual_med_alpaca.eval.charts import evaluate_chart_set
+
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps({"image": f"{n}.png", "table": "TITLE | "}) + "\n"
+                                                 for n in ("a", "b")))
+    for only in (["a", "c"], ["zz"]):
+        with pytest.raises(UserInputError, match=f"--only: {only[-1]} not in"):
+            evaluate_chart_set(tmp_path, only=only, progress=False, expert=object())
+    bad = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "eval", "charts", "--set", str(tmp_path),
+                          "--only", "b.png", "--only", "c"], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--only: c not in" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_table_normalised_detection_input_is_rapidocrs_bit_for_bit(expert):
     """The detector's input normalised through a 256-entry table is exactly rapidocr's float64 normalisation."""
     from rapidocr.ch_ppocr_det.utils import DetPreProcess
