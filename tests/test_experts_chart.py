@@ -565,6 +565,7 @@ def test_a_number_read_into_a_horizontal_bars_row_label_leaves_the_label():
         words, stray = _label_and_stray_numbers([TextBox(t, 0, 0, 40, 12) for t in label], 0.0)
         assert words == label and stray == []
 
+
 def test_a_bar_behind_the_legend_left_of_an_entry_is_not_its_swatch():
     """A legend inside the plot next to a bar: the strip left of `Day` holds more of the blue bar than of Day's
     orange swatch; the bar runs on above, below and left of the strip, so it is no swatch and Day stays orange."""
