@@ -168,12 +168,12 @@ def main() -> None:
         sys.exit(f"{args.out} exists: --out needs a new folder (a run there would resume, not measure)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = str(args.out or tmp)
-        from visual_med_alpaca.config import _set_dotted, parse_override
+        from visual_med_alpaca.config import set_dotted, parse_override
 
         tree = {"benchmark": args.benchmark, "limit": args.limit, "out": tmp, "concurrency": args.concurrency,
                 "assistant": {"llm": {"model": "default", "threads": args.threads}}}
         for item in args.sets:
-            _set_dotted(tree, *parse_override(item))
+            set_dotted(tree, *parse_override(item))
         config = EvalConfig.model_validate(tree)
         import visual_med_alpaca.pipeline as pipeline
 

@@ -54,7 +54,7 @@ def sign_test(better: int, worse: int) -> float:
 def heldout_facts(images: list[Path], heads_dir: Path, cache: Path) -> dict[str, dict]:
     """Per image: the router's expert and the radiology facts, from heads retrained with these images held out."""
     from visual_med_alpaca.experts.radiology import RadiologyExpert
-    from visual_med_alpaca.pipeline import _expert_for
+    from visual_med_alpaca.pipeline import expert_for
     from visual_med_alpaca.router.base import load_router
     from visual_med_alpaca.train.radiology_heads import RadiologyHeadsConfig, train_heads
 
@@ -68,7 +68,7 @@ def heldout_facts(images: list[Path], heads_dir: Path, cache: Path) -> dict[str,
     out = {}
     for path in images:
         loaded = load_image(path)
-        routed, confidence = _expert_for(router.classify(loaded))
+        routed, confidence = expert_for(router.classify(loaded))
         out[path.name] = {"expert": routed if confidence >= MIN_CONFIDENCE else "none", "facts": expert.facts(loaded)}
     return out
 

@@ -115,7 +115,7 @@ class AssistantConfig(Strict):
     knowledge: KnowledgeConfig = KnowledgeConfig()
 
 
-def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+def set_dotted(tree: dict, dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     for key in parents:
         tree = tree.setdefault(key, {})
@@ -170,7 +170,7 @@ def load_config(
     layered.update(parse_override(item) for item in sets or [])  # `--set key=` sets null on purpose
     layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
     for key, value in layered.items():
-        _set_dotted(tree, key, value)
+        set_dotted(tree, key, value)
     try:
         return cls.model_validate(tree)
     except ValidationError as exc:

@@ -134,7 +134,7 @@ class AnswerStream:
                              option_logprobs=self.option_logprobs)
 
 
-def _expert_for(route: dict[str, float]) -> tuple[str, float]:
+def expert_for(route: dict[str, float]) -> tuple[str, float]:
     """The expert with the most probability, summed over the classes it serves: classes that share an
     expert (pathology and other) should not split the vote and leave a clear choice unmade."""
     by_expert: dict[str, float] = {}
@@ -211,7 +211,7 @@ class Assistant:
             start = time.perf_counter()
             route = load_router(self.config.vision.router).classify(loaded)
             timings["route_s"] = time.perf_counter() - start
-            choice, confidence = _expert_for(route)
+            choice, confidence = expert_for(route)
             if confidence < self.config.vision.min_confidence:
                 best, score = max(route.items(), key=lambda kv: kv[1])
                 choice = "none"
