@@ -116,6 +116,7 @@ class AssistantConfig(Strict):
 
 
 def set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    """tree["a"]["b"] = value for dotted "a.b", creating the parents."""
     *parents, leaf = dotted.split(".")
     for key in parents:
         tree = tree.setdefault(key, {})
