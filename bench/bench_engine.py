@@ -23,7 +23,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import load_average, measured_at  # noqa: E402
+from _common import load_average, measured_at, run  # noqa: E402
 
 from visual_med_alpaca.config import LLMConfig  # noqa: E402
 from visual_med_alpaca.llm.engine import EngineConfig, gguf_model_path, open_engine  # noqa: E402
@@ -119,4 +119,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

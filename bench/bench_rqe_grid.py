@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measured_at  # noqa: E402
+from _common import measured_at, run  # noqa: E402
 
 from bench_knowledge_grid import SHIPPED_CFG, cached, score  # noqa: E402
 
@@ -156,4 +156,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import load_average, measured_at  # noqa: E402
+from _common import load_average, measured_at, run  # noqa: E402
 
 from visual_med_alpaca.eval.runner import EvalConfig, Evaluator  # noqa: E402
 
@@ -232,4 +232,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -2,7 +2,10 @@
 
     PYTHONPATH=. python bench/vlm_load_phases.py
 """
+import argparse
 import time
+
+argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
 t0 = time.perf_counter(); marks = []
 def mark(name):
     global t0
