@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from vlm_round6_decide import score, train_yes_rate
+from vlm_round6_decide import print_decision, score_runs, train_yes_rate
 
-from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
 
 MIN_RISE = 3.0      # (a) D-eval mean at L minus at step 100
@@ -63,14 +61,12 @@ def main() -> int:
         print("error: give the shipped run, the step-100 run and at least one later candidate, and --held-out for "
               "the shipped bundle and every later candidate", file=sys.stderr)
         return 2
-    yes_rate = train_yes_rate(data_root(None))
-    runs = [score(name, Path(path), float(loss), yes_rate) for name, path, loss in args.run]
-    ids = [{r["id"] for r in read_jsonl(Path(path))} for _, path, _ in args.run]
-    if any(i != ids[0] for i in ids):
-        print("error: the runs answered different questions", file=sys.stderr)
+    runs = score_runs(args.run)
+    if runs is None:
         return 2
     rows, chosen = decide(runs, held_out)
-    print(f"D-eval: {runs[0]['n']} questions ({runs[0]['yes_no']} yes/no); train yes-rate {100 * yes_rate:.1f}% "
+    print(f"D-eval: {runs[0]['n']} questions ({runs[0]['yes_no']} yes/no); train yes-rate "
+          f"{100 * train_yes_rate(data_root(None)):.1f}% "
           "(the bias rule reweights D-eval's yes/no questions to it)")
     print("| D-eval (seen images) | yes/no AUC | bias by the rule | closed at 0 | closed at the rule's bias | "
           "open recall | mean | D-eval loss | checks | adopt? |")
@@ -79,10 +75,7 @@ def main() -> int:
         verdict = "reference" if run is runs[0] else ("PASSES" if any(r is run and ok for r, _, ok in rows) else "no")
         print(f"| {run['name']} | {run['auc']:.3f} | {run['bias']:+.3f} | {run['closed0']:.2f} | {run['closed']:.2f} | "
               f"{run['open']:.2f} | {run['mean']:.2f} | {run['loss']:.4f} | {'; '.join(checks)} | {verdict} |")
-    if chosen:
-        print(f"\nDECISION: adopt {chosen['name']} with yes_no_bias {chosen['bias']:.3f}; run VQA-RAD test once")
-    else:
-        print("\nDECISION: adopt nothing; the shipped bundle stays and VQA-RAD test is not run")
+    print_decision(chosen)
     return 0
 
 
