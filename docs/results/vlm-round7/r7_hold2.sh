@@ -34,3 +34,8 @@ python bench/vlm_round7_decide.py --run shipped runs/eval/seen-r7-shipped0/predi
   --run B300 runs/eval/seen-r7-B300/predictions.jsonl $(loss B300) \
   --held-out shipped 47.24 --held-out B200 50.33 --held-out B300 46.83 | tee runs/r7-decide.txt
 echo "HOLD2 end $(date -u +%T) load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# As run at 11:23:39 the dev-loss line above failed (the shipped bundle has no MLP LoRA: "trained for another model"),
+# so the decision line had no losses. Rerun under the lock at 11:29:07 (bench/vlm_dev_loss.py got --new-lora: the
+# FIRST weights may lack the recipe's MLP LoRA, which then stays B = 0, i.e. exactly the shipped model):
+#   python bench/vlm_dev_loss.py --new-lora configs/vlm-cpu-round7.yaml runs/r7-bundles/shipped0 runs/r7-bundles/B100 runs/r7-bundles/B200 runs/r7-bundles/B300
+# then the decide line above, unchanged, with those losses.
