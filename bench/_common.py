@@ -1,13 +1,16 @@
 """What bench scripts print beside a measurement: the time in UTC and the machine's load average (`uptime`'s
-three numbers). docs/benchmarks.md records both with every result.
+three numbers). docs/benchmarks.md records both with every result; and `run(main)`, which turns bad input into
+one error line as the CLI does.
 
-    from _common import load_average, measured_at   # the scripts run as `python bench/NAME.py`
+    from _common import load_average, measured_at, run   # the scripts run as `python bench/NAME.py`
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+from typing import Callable
 
 
 def load_average(one_minute: bool = False) -> str:
@@ -23,3 +26,16 @@ def utc_now(fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
 def measured_at() -> str:
     """'2026-12-02 10:15 UTC, load average 1.52 1.31 1.20 on 2 CPUs': the line printed at a run's start and end."""
     return f"{utc_now()}, load average {load_average()} on {os.cpu_count()} CPUs"
+
+
+def run(main: Callable[[], None]) -> None:
+    """`main()`, with bad input (the package's UserInputError: a missing file or folder, an unknown id) as one
+    'error: ...' line and exit status 2, as `vmed` reports it, instead of a traceback."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from visual_med_alpaca.errors import UserInputError
+
+    try:
+        main()
+    except UserInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

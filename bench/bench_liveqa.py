@@ -1,6 +1,7 @@
 """Knowledge retrieval benchmark: TREC LiveQA 2017 medical (report) or the development set (choices).
 
   python bench/bench_liveqa.py --split dev    --methods bm25-answer,bm25-question,...   # choose here
+  python bench/bench_liveqa.py --split dev2   --methods dense-question ...              # graded dev set, LiveQA's scores
   python bench/bench_liveqa.py --split liveqa --methods hybrid --focus-bonus 0.3 ...   # report only
   (--rqe-weight W adds W x the trained question-entailment probability: knowledge/rqe.py; with --rqe-kind
    cross-encoder --rqe-top-k K, the fine-tuned cross-encoder's on the top K instead: knowledge/cross_encoder.py)
@@ -11,7 +12,8 @@ unjudged answer counts as incorrect), MAP@10 and MRR@10 with correct = grade >= 
 correct answers the index holds, at most 10). Every LiveQA run is appended to bench/results/liveqa_runs.jsonl,
 so no run goes unreported. Dev: MEDIQA RQE validation+test consumer questions whose entailed FAQ is a MedQuAD
 question (LiveQA questions removed); hit@1, MRR@10, and the no-source threshold check on
-bench/data/no_source_questions.txt. Latency: retrieval only, index open and encoder loaded, per question.
+bench/data/no_source_questions.txt. Dev2: MEDIQA 2019 Task 3 Alexa + validation questions whose expert-graded answers
+are MedQuAD pairs (evaluate.dev2_set), scored like LiveQA (not logged). Latency: retrieval only, index open and encoder loaded, per question.
 """
 
 from __future__ import annotations
@@ -82,13 +84,15 @@ def run_dev(retriever, dev, negatives) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "liveqa"], default="dev")
+    parser.add_argument("--split", choices=["dev", "dev2", "liveqa"], default="dev",
+                        help="dev: 34 RQE questions (hit@1); dev2: graded MEDIQA Task 3 questions (avgScore); liveqa: report")
     parser.add_argument("--methods", default="bm25-answer,bm25-question,bm25-fused")
     parser.add_argument("--index", default="medquad")
     parser.add_argument("--focus-bonus", type=float, default=0.0)
     parser.add_argument("--type-bonus", type=float, default=0.0)
     parser.add_argument("--info-bonus", type=float, default=0.0)
     parser.add_argument("--rqe-weight", type=float, default=0.0, help="+ this x the trained RQE model's probability")
+    parser.add_argument("--rqe-model", default=None, help="logistic-regression RQE model JSON (default: the shipped one)")
     parser.add_argument("--rqe-kind", choices=["lr", "cross-encoder"], default="lr")
     parser.add_argument("--rqe-top-k", type=int, default=10, help="cross-encoder: candidates it reads")
     parser.add_argument("--cross-encoder", default=None, help="cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)")
@@ -106,16 +110,20 @@ def main() -> None:
     passages = all_passages(index)
     questions = evaluate.liveqa_questions(root)
     reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight,
-                        rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder)
+                        rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 
         retrieve.QTYPE_CUES = PREVIOUS_CUES
     views = QueryViews(*(float(w) for w in args.views.split(",")))
     print(f"index {index.folder} ({index.manifest['passages']:,} passages); re-ranker {reranker}; {measured_at()}")
-    if args.split == "liveqa":
-        qrels = evaluate.liveqa_qrels(root)
-        print(f"TREC LiveQA 2017 medical: {len(questions)} questions\n")
+    if args.split in ("liveqa", "dev2"):
+        if args.split == "liveqa":
+            qrels = evaluate.liveqa_qrels(root)
+            print(f"TREC LiveQA 2017 medical: {len(questions)} questions\n")
+        else:
+            questions, qrels = evaluate.dev2_set(root, passages)
+            print(f"development set 2: {len(questions)} MEDIQA Task 3 Alexa + validation questions, graded MedQuAD answers\n")
         print(f"| method | avgScore | MAP@10 | MRR@10 | P@1 (top answer correct) | ms/question (median, p95) | CPU ms/question |")
         print("|---|---|---|---|---|---|---|")
     else:
@@ -129,10 +137,12 @@ def main() -> None:
     for method in methods:
         retriever = Retriever(index, method, reranker, encoder_threads=args.threads, views=views)
         retriever.search("warm up the encoder and caches", 1)
-        if args.split == "liveqa":
+        if args.split in ("liveqa", "dev2"):
             r = run_liveqa(retriever, questions, qrels, passages)
             print(f"| {method} | {r['avgScore']:.3f} | {r['MAP@10']:.3f} | {r['MRR@10']:.3f} | {r['P@1']:.2f} | "
                   f"{r['ms_median']:.1f}, {r['ms_p95']:.1f} | {r['cpu_ms_median']:.1f} |", flush=True)
+            if args.split == "dev2":
+                continue
             log = HERE / "results" / "liveqa_runs.jsonl"
             log.parent.mkdir(exist_ok=True)
             with log.open("a") as handle:

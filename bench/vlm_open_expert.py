@@ -47,7 +47,8 @@ from pathlib import Path
 
 from vlm_closed_expert import MIN_CONFIDENCE, heldout_facts, sign_test
 
-from visual_med_alpaca.closed import EXPERT_CLASS_WORDS, _NEUTRAL, _WORD, _canonical, content_words, is_yes_no
+from visual_med_alpaca.closed import (EXPERT_CLASS_WORDS, NEUTRAL_WORDS, canonical_class, content_words, is_yes_no,
+                                      words)
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
 from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_fit_sample, vqa_rad_train_split
@@ -78,17 +79,17 @@ def open_asked_head(question: str) -> str | None:
     image is; None otherwise."""
     if is_yes_no(question):
         return None
-    words = set(_WORD.findall(question.lower()))
-    if words & _OPEN_EXCLUDED:
+    asked = set(words(question))
+    if asked & _OPEN_EXCLUDED:
         return None
-    extra = content_words(question) - _NEUTRAL - _OPEN_ASKING - _OPEN_ALLOWED
+    extra = content_words(question) - NEUTRAL_WORDS - _OPEN_ASKING - _OPEN_ALLOWED
     if extra - _MODALITY_WORDS - _REGION_WORDS:
         return None  # it asks about something else too ("what type of brain matter?")
-    if words & _OPEN_PLANE:
+    if asked & _OPEN_PLANE:
         return "plane"  # the modality may be named as context: "what plane is this x-ray in?"
-    if words & _MODALITY_WORDS:
+    if asked & _MODALITY_WORDS:
         return None  # "what type of mri is this?" asks a sequence, not the modality
-    if words & _OPEN_MODALITY or (words & _OPEN_KIND and words & _OPEN_IMAGE):
+    if asked & _OPEN_MODALITY or (asked & _OPEN_KIND and asked & _OPEN_IMAGE):
         return "modality"
     return None
 
@@ -111,7 +112,7 @@ def expert_open_answer(question: str, facts: dict[str, tuple[str, float | None]]
 
     if head == "plane" and plane_modalities is not None:
         modality = sure("modality")
-        if modality is None or _canonical("modality", modality) not in plane_modalities:
+        if modality is None or canonical_class("modality", modality) not in plane_modalities:
             return None
     value = sure(head)
     return None if value is None else value.replace("frontal (PA/AP)", "frontal (PA or AP)")

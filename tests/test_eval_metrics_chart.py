@@ -55,3 +55,13 @@ def test_header_typo_is_partly_forgiven():
     pred = GOLD.replace("Control", "Contro1")
     f1 = rms(GOLD, pred)["f1"]
     assert 0.9 < f1 < 1.0
+
+
+def test_a_title_the_gold_table_lacks_costs_one_entry_unless_titles_are_not_scored():
+    gold = GOLD.replace("TITLE | Papules", "TITLE | ")  # ChartQA's gold tables carry no title
+    read = GOLD  # the chart's title read: an entry the gold scores as wrong
+    assert rms(gold, read)["f1"] == pytest.approx(4 / 5)
+    assert rms(gold, read, score_title=False)["f1"] == 1.0
+    assert rms(gold, gold.replace("| 50 |", "| 55 |"), score_title=False)["f1"] == pytest.approx(3 / 4)
+    # a gold title is always scored: a wrong one still costs its entry
+    assert rms(GOLD, GOLD.replace("Papules", "Weather"), score_title=False)["f1"] == pytest.approx(4 / 5)

@@ -134,6 +134,22 @@ def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
     assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_only_names_an_unknown_chart_instead_of_skipping_it(tmp_path):
+    """`vmed eval charts --only` with an id the set does not hold (a typo, another split) is one error naming it,
+    not a run over the other ids only (or 'lists no charts')."""
+    from visual_med_alpaca.errors import UserInputError
+    from visual_med_alpaca.eval.charts import evaluate_chart_set
+
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps({"image": f"{n}.png", "table": "TITLE | "}) + "\n"
+                                                 for n in ("a", "b")))
+    for only in (["a", "c"], ["zz"]):
+        with pytest.raises(UserInputError, match=f"--only: {only[-1]} not in"):
+            evaluate_chart_set(tmp_path, only=only, progress=False, expert=object())
+    bad = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "eval", "charts", "--set", str(tmp_path),
+                          "--only", "b.png", "--only", "c"], cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--only: c not in" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_table_normalised_detection_input_is_rapidocrs_bit_for_bit(expert):
     """The detector's input normalised through a 256-entry table is exactly rapidocr's float64 normalisation."""
     from rapidocr.ch_ppocr_det.utils import DetPreProcess
@@ -492,3 +508,73 @@ def test_printed_values_in_a_series_colour_go_to_that_series():
     assert "each value is given to the series printed in its colour" in coloured
     black = draw(["black", "black"])
     assert "Printed value 1 from the top" in black and "which series each value belongs to is not known" in black, black
+
+
+def _labelled_percent_bars(tmp_path, theme="ggplot"):
+    """Bars on a percent axis ('0%' ... '80%') with their values printed on top without the '%' (matplotlib's
+    bar_label), the tallest bar reaching the top of the plot, right under the title."""
+    from visual_med_alpaca.data.charts import ChartSpec, draw
+
+    spec = ChartSpec(style="labelled_bar", theme=theme, title="Length of stay per group", category_name="Department",
+                     categories=["Cardiology", "Oncology", "Neurology", "Pediatrics"], series=["Length of stay"],
+                     values=np.array([[80.0], [20.0], [77.0], [55.0]]), percent=True, decimals=0, legend_outside=False,
+                     jpeg_quality=None, size=(6.0, 4.4))
+    return draw(spec, tmp_path / "labelled.png")
+
+
+def test_numbers_printed_on_bars_of_a_percent_axis_are_percentages(expert, tmp_path):
+    text = expert.describe(load_image(_labelled_percent_bars(tmp_path)))
+    table = parse_table(text)
+    assert [row[1] for row in table.rows] == ["80%", "20%", "77%", "55%"], text
+
+
+def test_a_title_right_over_the_value_of_a_bar_that_reaches_the_top_is_read(expert, tmp_path):
+    """The tallest bar's printed value stands right under the title: the title's padded OCR box reaches into
+    it, and it is still the title (not an empty one)."""
+    text = expert.describe(load_image(_labelled_percent_bars(tmp_path)))
+    assert parse_table(text).title == "Length of stay per group", text
+
+
+def test_printed_numbers_the_axis_contradicts_are_read_back_as_ocr_garbles_them():
+    from visual_med_alpaca.experts.chart import _misread
+
+    assert _misread((9996.0, "9996"), 98.5, 100) == (99.0, "99%")  # '%' read as '96'
+    assert _misread((74.0, "74"), 7.5, 10) == (7.4, "7.4")  # the decimal point lost
+    assert _misread((4296.0, "4296"), 42.4, 100) == (42.0, "42%")
+    assert _misread((74.0, "74"), 75.0, 100) == (74.0, "74")  # the axis agrees: kept as printed
+    assert _misread((74.0, "74"), 30.0, 100) == (74.0, "74")  # no reading fits the axis either: kept
+    assert _misread((-74.0, "-74"), -7.4, 10) == (-7.4, "-7.4")
+
+
+def test_a_number_read_into_a_horizontal_bars_row_label_leaves_the_label():
+    """Pew prints a row's NET total or a value just outside the bar beside the label; the detector takes it with
+    the label (`Media 51`, `Work effectively | 62 | with Congress`): the label keeps its words, the number is set
+    apart (and fills the row's one bar without a value). Only where the box sticks out of the label column
+    towards the bars: `Taipei 101` ends where the other labels end and keeps its number; years and labels of
+    numbers only stay as they are."""
+    from visual_med_alpaca.experts.chart import TextBox, _label_and_stray_numbers
+
+    words, stray = _label_and_stray_numbers([TextBox("Media 51", 0, 0, 60, 12)], 40.0)
+    assert words == ["Media"] and [b.text for b in stray] == ["51"] and stray[0].x1 == 60
+    words, stray = _label_and_stray_numbers([TextBox("Work effectively", 0, 0, 90, 12), TextBox("62", 95, 6, 110, 18),
+                                             TextBox("with Congress", 10, 14, 90, 26)], 90.0)
+    assert words == ["Work effectively", "with Congress"] and [b.text for b in stray] == ["62"]
+    words, stray = _label_and_stray_numbers([TextBox("Taipei 101", 0, 0, 40, 12)], 40.0)
+    assert words == ["Taipei 101"] and stray == []
+    for label in (["Spring 2019"], ["2019"], ["12", "15"]):
+        words, stray = _label_and_stray_numbers([TextBox(t, 0, 0, 40, 12) for t in label], 0.0)
+        assert words == label and stray == []
+
+def test_a_bar_behind_the_legend_left_of_an_entry_is_not_its_swatch():
+    """A legend inside the plot next to a bar: the strip left of `Day` holds more of the blue bar than of Day's
+    orange swatch; the bar runs on above, below and left of the strip, so it is no swatch and Day stays orange."""
+    from visual_med_alpaca.experts.chart import TextBox, _legend_names
+
+    rgb = np.full((200, 260, 3), 255, np.uint8)
+    blue, orange = (31, 119, 180), (255, 127, 14)
+    rgb[0:200, 0:62] = blue  # the bar
+    rgb[18:29, 70:97] = blue  # Treatment's swatch
+    rgb[47:58, 70:97] = orange  # Day's swatch
+    boxes = [TextBox("Treatment", 100, 10, 180, 37), TextBox("Day", 100, 40, 140, 67)]
+    names = _legend_names((rgb, boxes), [np.array(blue, float), np.array(orange, float)], np.array([255.0, 255.0, 255.0]))
+    assert {c: n for c, (_, n) in names.items()} == {0: "Treatment", 1: "Day"}

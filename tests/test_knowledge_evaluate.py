@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.knowledge.corpus import Passage
 from visual_med_alpaca.knowledge.evaluate import Qrels, average_precision, reciprocal_rank
 
@@ -37,3 +38,47 @@ def test_judged_passages_by_id_or_text_are_listed_for_leaving_out_of_training():
     index = [Passage("medquad:GHR_0000001_Sec1", "t", "", "x"), Passage("medquad:GHR_0000009_Sec2", "t", "", "Gout is arthritis"),
              Passage("medquad:GHR_0000003_Sec1", "t", "", "unjudged")]
     assert qrels.judged(index) == {"medquad:GHR_0000001_Sec1", "medquad:GHR_0000009_Sec2"}
+
+
+# -- dev2: MEDIQA Task 3 answers graded by experts, linked to MedQuAD pairs by URL and passage -----------------
+GOUT = "Gout is a form of arthritis caused by urate crystals in the joints of the big toe"
+_ANSWER = ('<Answer AID="{aid}" SystemRank="1" ReferenceRank="1" ReferenceScore="{score}"><AnswerURL>{url}</AnswerURL>'
+           "<AnswerText>{text}</AnswerText></Answer>")
+
+
+def _task3(questions) -> str:
+    body = "".join(f'<Question QID="{qid}"><QuestionText>{text}</QuestionText><AnswerList>'
+                   + "".join(_ANSWER.format(aid=f"{qid}_A{i}", score=s, url=u, text=t) for i, (s, u, t) in enumerate(answers))
+                   + "</AnswerList></Question>" for qid, text, answers in questions)
+    return f'<?xml version="1.0" encoding="UTF-8"?><root>{body}</root>'
+
+
+def test_dev2_grades_medquad_pairs_by_url_and_passage_and_leaves_out_liveqa(tmp_path):
+    from visual_med_alpaca.knowledge.evaluate import DEV2_FILES, MEDIQA_QA_DIR, dev2_set
+
+    folder = tmp_path / MEDIQA_QA_DIR
+    folder.mkdir(parents=True)
+    liveqa = "gout. Is gout caused by eating too mcuh red meat? My father has gout in his big toe and eats steak."
+    (folder / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(_task3([("1", liveqa, [])]))
+    url = "https://ghr.nlm.nih.gov/condition/gout"
+    alexa = _task3([
+        ("1", "What is gout?", [(4, "http://www.GHR.nlm.nih.gov/condition/gout/", GOUT + " and more."),  # same passage, cut
+                                (2, url, "Gout treatments: colchicine and rest for the big toe.")]),      # a related one
+        ("2", "What causes gout?", [(4, url, "Whole page: " + GOUT + " " + " ".join(f"w{i}" for i in range(60)))]),
+        ("3", "What is acne?", [(4, "https://other.example/acne", "Acne is a skin condition.")]),    # not in MedQuAD
+        ("4", liveqa.replace("mcuh", "much"), [(4, url, GOUT)]),                                    # a LiveQA copy
+    ])
+    (folder / DEV2_FILES[0]).write_text(alexa)
+    (folder / DEV2_FILES[1]).write_text(_task3([("9", "Gout info please", [(3, url, GOUT)])]))
+    passages = [Passage("medquad:GHR_0000001_Sec1", "What is gout?", url, GOUT + "."),
+                Passage("medquad:GHR_0000001_Sec2", "treatments", url, "Gout treatments: colchicine and rest."),
+                Passage("medquad:GHR_0000009_Sec1", "other", "https://ghr.nlm.nih.gov/condition/acne", GOUT)]
+    questions, qrels = dev2_set(tmp_path, passages)
+    # question 2's graded text is a whole page in which the pair is one small section: not the same passage
+    assert questions == [("alexa-1", "What is gout?"), ("validation-9", "Gout info please")]
+    assert qrels.by_id["alexa-1"] == {"GHR_0000001_Sec1": 4, "GHR_0000001_Sec2": 2}  # another URL: not graded
+    assert qrels.grade("alexa-1", passages[1]) == 2 and qrels.grade("alexa-1", passages[2]) == 1
+    assert qrels.correct_in(passages) == {"alexa-1": 1, "validation-9": 1}
+    (folder / DEV2_FILES[1]).unlink()
+    with pytest.raises(UserInputError, match="development questions not found"):
+        dev2_set(tmp_path, passages)

@@ -33,10 +33,15 @@ _META = {"only", "described", "describe", "findings", "finding", "uncertain", "b
 _WORD = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 
 
+def words(text: str) -> list[str]:
+    """The lower-case words of `text` as the question rules read them ('x-ray', "patient's", '5')."""
+    return _WORD.findall(text.lower())
+
+
 def is_yes_no(question: str) -> bool:
     """'Is there a fracture?' yes; 'Is this CT or MRI?' no (a choice); 'What is shown?' no."""
-    words = _WORD.findall(question.lower())
-    return bool(words) and words[0] in _AUXILIARIES and " or " not in f" {question.lower()} "
+    tokens = words(question)
+    return bool(tokens) and tokens[0] in _AUXILIARIES and " or " not in f" {question.lower()} "
 
 
 def _stem(word: str) -> str:
@@ -44,7 +49,7 @@ def _stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+    return {_stem(w) for w in words(text) if w not in _STOP}
 
 
 def examined(question: str, expert_text: str | None) -> bool:
@@ -83,11 +88,11 @@ EXPERT_CLASS_WORDS: dict[str, dict[str, set[str]]] = {
     },
 }
 # Words such a question may also hold without asking anything else.
-_NEUTRAL = {"plane", "view", "modality", "section", "slice", "cut", "imaging", "technique", "method", "done", "mode"}
+NEUTRAL_WORDS = {"plane", "view", "modality", "section", "slice", "cut", "imaging", "technique", "method", "done", "mode"}
 _NEGATED = re.compile(r"\b(not|no|never|without)\b|n't\b")
 
 
-def _canonical(head: str, value: str) -> str:
+def canonical_class(head: str, value: str) -> str:
     """The expert's value as a class name of EXPERT_CLASS_WORDS ('frontal (PA)' -> 'frontal (PA/AP)')."""
     if head == "modality" and value.startswith("X-ray"):
         return "X-ray"
@@ -101,9 +106,9 @@ def asked_classes(question: str) -> dict[str, str] | None:
     if not is_yes_no(question) or _NEGATED.search(question.lower()):
         return None
     named: dict[str, str] = {}
-    for word in content_words(question) - _NEUTRAL:
+    for word in content_words(question) - NEUTRAL_WORDS:
         hits = [(head, name) for head, classes in EXPERT_CLASS_WORDS.items()
-                for name, words in classes.items() if word in words]
+                for name, class_words in classes.items() if word in class_words]
         if not hits:
             return None  # the question asks about something else too (contrast, a finding, a region, ...)
         for head, name in hits:
@@ -124,13 +129,13 @@ def expert_yes_no(question: str, facts: dict[str, tuple[str, float | None]], min
     if modalities is not None:
         value, probability = facts.get("modality", (None, 0.0))
         if value is None or (probability is not None and probability < min_confidence) \
-                or _canonical("modality", value) not in modalities:
+                or canonical_class("modality", value) not in modalities:
             return None
     verdicts = []
     for head, name in named.items():
         value, probability = facts.get(head, (None, 0.0))
         sure = value is not None and (probability is None or probability >= min_confidence)
-        verdicts.append(_canonical(head, value) == name if sure else None)
+        verdicts.append(canonical_class(head, value) == name if sure else None)
     if False in verdicts:
         return "no"
     if all(verdicts):

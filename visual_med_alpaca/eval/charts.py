@@ -97,6 +97,10 @@ def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | N
     set_dir = Path(set_dir)
     items = [item for item in read_gold(set_dir) if split == "all" or split_of(item) == split]
     if only:
+        unknown = sorted(set(only) - {item["id"] for item in items} - {Path(item["image"]).name for item in items})
+        if unknown:
+            raise UserInputError(f"--only: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} not in "
+                                 f"{set_dir}/gold.jsonl (split {split}): give chart ids or image file names")
         items = [item for item in items if item["id"] in only or Path(item["image"]).name in only]
     items = items[:limit]
     if not items:

@@ -653,7 +653,7 @@ class ChartExpert:
             near_top = bar.y0 - 2.2 * label.h <= label.cy <= bar.y1
             if inside_x and near_top and (label.cy >= bar.y0 or label.y1 <= bar.y0 + height * 0.5 + 3):
                 printed = label.text.strip().rstrip("-—–").replace(" ", "")
-                return printed + "%" if axis is not None and axis.percent and not printed.endswith("%") else printed
+                return _in_axis_unit(printed, axis)
         if axis is None:
             return None
         top = axis.value(bar.y0)
@@ -728,12 +728,15 @@ class ChartExpert:
             matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
             ticks = [b.number for b in axis.ticks]
             span = max(ticks) - min(ticks)
+            if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
+                matched = [(i, r, _misread(parsed, axis.value(points[i][r]), span) if points[i][r] is not None else parsed)
+                           for i, r, parsed in matched]
             agree = {(i, r): abs(parsed[0] - axis.value(points[i][r])) <= 0.1 * span for i, r, parsed in matched
                      if points[i][r] is not None and not axis.log and span > 0}
             trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
-                    columns[i][r] = parsed[1]
+                    columns[i][r] = _in_axis_unit(parsed[1], axis)
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
@@ -820,6 +823,32 @@ def _format(value: float, axis: Axis) -> str:
         decimals = max(0, 2 - int(np.floor(np.log10(abs(value)))) if value else 0)
     text = f"{value:.{decimals}f}"
     return text + "%" if axis.percent else text
+
+
+def _misread(parsed: tuple[float, str], expected: float, span: float) -> tuple[float, str]:
+    """A printed number (value, text) as OCR commonly garbles it, read back when the axis contradicts the number
+    as read (off by more than a tenth of the axis' span `span`) and agrees with one reading of it (within 3%):
+    '%' read as '96' ('99%' -> '9996'), a decimal point lost ('7.4' -> '74'). Otherwise `parsed` unchanged."""
+    number, text = parsed
+    if span <= 0 or abs(number - expected) <= 0.1 * span:
+        return parsed
+    sign = "-" if text.startswith("-") else ""
+    digits = text.lstrip("-")
+    readings = []
+    if re.fullmatch(r"\d+(?:\.\d+)?96", digits) and len(digits) >= 3:
+        readings.append(digits[:-2] + "%")
+    if re.fullmatch(r"\d{2,}%?", digits):
+        bare, pct = digits.rstrip("%"), "%" if digits.endswith("%") else ""
+        readings += [bare[:-k] + "." + bare[-k:] + pct for k in (1, 2) if len(bare) > k]
+    best = min(readings, key=lambda t: abs(float(sign + t.rstrip("%")) - expected), default=None)
+    if best is None or abs(float(sign + best.rstrip("%")) - expected) > 0.03 * span:
+        return parsed
+    return float(sign + best.rstrip("%")), sign + best
+
+
+def _in_axis_unit(printed: str, axis: Axis | None) -> str:
+    """A number printed on a bar or at a point of a percent axis is a percentage: '80' on an axis of '0%' ... '80%' is '80%'."""
+    return printed + "%" if axis is not None and axis.percent and not printed.endswith("%") else printed
 
 
 def _group_centres(bars: list[Component]) -> list[float]:
@@ -1044,16 +1073,18 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
                 continue  # the colour fills the word's own box: the legend's backdrop, or a bar the word is printed on
             if not (solid or (extent >= 0.7 * box.h and counts[best] >= extent)) or extent >= 0.95 * (x1 - x0):
                 continue  # a swatch is a patch or a line's short stroke, with a gap before its word (a gridline has none)
-            middle = (x0 + x1) / 2
-            above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, x1 - 2))
-            below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, x1 - 2))
+            # probed at the colour's own columns in the strip (a bar left of a legend entry, behind the legend,
+            # fills the strip's left part: probes in the strip's middle would miss it and take it for the swatch)
+            cols = np.nonzero((nearest == best + 1).any(axis=0))[0]
+            middle, end = x0 + (cols.min() + cols.max()) / 2, x0 + int(cols.max())
+            above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, end))
+            below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, end))
             left = colour_at(x0 - 0.6 * box.h, box.cy) == best
             if (above and below) or (left and (above or below)):
                 continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
             order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
             if best not in names or order < names[best][0]:
                 names[best] = (order, _bare(box.text))
-                cols = np.nonzero((nearest == best + 1).any(axis=0))[0]
                 entries[best] = (box, x0 + int(cols.min()), x0 + int(cols.max()))
             break
     # an entry of a legend drawn over a bar of its own colour fails the test above (its word sits on that colour):
@@ -1193,9 +1224,11 @@ def _series_by_ink(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextB
 
 
 def _page_title(boxes: list[TextBox], top: float) -> str:
-    """The first line of words above the plot (above `top`, a pixel row), if any; page chrome excluded."""
+    """The first line of words above the plot (above `top`, a pixel row), if any; page chrome excluded. A line
+    whose box reaches below `top` counts when its middle is above it: the value printed on a bar that reaches the
+    top of the plot may stand right under the title (OCR boxes are padded)."""
     words = [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
-             and not _CHROME.search(b.text) and b.y1 < top]
+             and not _CHROME.search(b.text) and (b.y1 < top or (b.cy < top and not b.turned))]
     if not words:
         return ""
     first = min(words, key=lambda b: b.y0)
@@ -1557,8 +1590,15 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                     break
     if reread is not None:
         chosen = _reread_labels(rgb, kind == "hbar", spans, chosen, upright_boxes, typical, reread)
+    # the edge of the label column towards the bars (labels left of horizontal bars end there; a number sticking out
+    # past it was printed beside the bar, not in the label)
+    label_edge = float(np.median([b.original.x1 for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)] or [0.0]))
     for n, (group, span) in enumerate(zip(groups, spans)):
-        label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(b.text for b in _reading_order(chosen[n])))  # 'Feb -': a tick mark
+        words_n, stray = _label_and_stray_numbers(_reading_order(chosen[n]), label_edge) if kind == "hbar" else ([b.text for b in _reading_order(chosen[n])], [])
+        label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(words_n))  # 'Feb -': a tick mark
+        unread = [bar for bar in group if index[id(bar)] not in labels]
+        if len(stray) == 1 and len(unread) == 1 and axis is None:  # the one number beside the row is its one unread bar's
+            labels[index[id(unread[0])]] = stray[0]
         cells: dict[int, str] = {}
         for bar in sorted(group, key=lambda b: -b.y1):
             printed = labels.get(index[id(bar)])
@@ -1567,6 +1607,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                 if axis is not None and re.fullmatch(r"\d{1,3}\.\d{3}", value) and abs(bar.y1 - baseline) <= 3 \
                         and abs(axis.value(bar.y0) - number * 1000) < 0.15 * number * 1000:
                     value = str(round(number * 1000))  # '1.524' on a bar the axis puts at ~1,500: a comma read as a point
+                elif axis is not None and not axis.log and abs(bar.y1 - baseline) <= 3 and len(axis.ticks) >= 2:
+                    tick_span = max(b.number for b in axis.ticks) - min(b.number for b in axis.ticks)
+                    number, value = _misread((number, value), axis.value(bar.y0), tick_span)
+                value = _in_axis_unit(value, axis)
             elif axis is not None:
                 if bar.cluster < 0:  # a segment hanging under the baseline: a negative value
                     value = _format(axis.value(bar.y1 + 1) - axis.value(bar.y0), axis)
@@ -1643,6 +1687,31 @@ def _reread_labels(rgb: np.ndarray, horizontal: bool, spans, chosen: list[list[T
         elif chosen[n]:
             chosen[n] = []  # a merged box's part that reads as nothing is no label of its own
     return chosen
+
+
+def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[str], list[TextBox]]:
+    """A horizontal bar's row label (its boxes in reading order) -> (its words, the numbers read into it, each as a
+    box with the number's text at the place of the box it was read in): a number printed beside the row (Pew's NET
+    total, a value printed just outside the bar) that the text detector took with the label, as its own box or at
+    the end of one (`Media 51`). Only a box that sticks out past `edge` (the label column's edge towards the bars,
+    original x) by half its height holds such a number: `Taipei 101` ends where the other labels end and stays.
+    Years stay (`Spring 2019`); a label that is only numbers is left as it is."""
+    if not any(re.search(r"[A-Za-z]{2}", b.text) for b in boxes):
+        return [b.text for b in boxes], []
+    words, stray = [], []
+    for box in boxes:
+        text = box.text.strip()
+        tail = re.fullmatch(r"(.*[A-Za-z].*?)\s+(\d{1,3}(?:\.\d+)?%?)", text)
+        if box.original.x1 <= edge + 0.5 * box.original.h:
+            words.append(text)
+        elif parse_value(text) is not None and not re.fullmatch(r"(?:19|20)\d\d", text):
+            stray.append(box)
+        elif tail and not re.fullmatch(r"(?:19|20)\d\d", tail[2]):
+            words.append(tail[1])
+            stray.append(replace(box, text=tail[2]))
+        else:
+            words.append(text)
+    return words, stray
 
 
 def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by):

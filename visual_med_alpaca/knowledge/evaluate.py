@@ -5,7 +5,9 @@ subject and message as users wrote them) with the 2,479 judged MedQuAD answers (
 3 incomplete, 4 excellent). Development set: consumer questions of MEDIQA 2019 RQE (validation and test files)
 whose entailed FAQ is a MedQuAD question; the LiveQA questions and near copies of them are removed from it
 (`data/sources/mediqa.is_liveqa`, the same test that keeps them out of training). Every choice (method,
-weights, threshold) is made on the development set; LiveQA is run only to report.
+weights, threshold) is made on the development set; LiveQA is run only to report. A second, graded development
+set (`dev2_set`, 2026-12-02): MEDIQA 2019 Task 3 Alexa + validation questions whose expert-graded answers are
+MedQuAD pairs (same URL, the pair's words contained in the graded text), scored LiveQA's way.
 """
 
 from __future__ import annotations
@@ -133,6 +135,60 @@ def dev_set(root: Path, passages: Sequence[Passage]) -> list[tuple[str, set[str]
             if entailed and not benchmark(chq) and _faq_key(faq) in by_key:
                 gold.setdefault(chq, set()).update(by_key[_faq_key(faq)])
     return sorted(gold.items())
+
+
+# -- second development set: MEDIQA 2019 Task 3 answers graded by experts, linked to MedQuAD by URL ----------
+DEV2_FILES = ("MEDIQA2019-Task3-QA-TrainingSet2-Alexa.xml", "MEDIQA2019-Task3-QA-ValidationSet.xml")  # in MEDIQA_QA_DIR
+DEV2_CONTAINMENT = 0.8  # share of a MedQuAD answer's words found in the graded Task 3 answer text
+DEV2_COVER = 0.5  # share of the graded text's words the MedQuAD answer holds (not one section of a long page)
+
+
+def _url_key(url: str) -> str:
+    """http/https, 'www.', case and a trailing slash do not make another document."""
+    return re.sub(r"^https?://(www\.)?", "", url.strip().lower()).rstrip("/")
+
+
+def dev2_set(root: Path, passages: Sequence[Passage],
+             min_containment: float = DEV2_CONTAINMENT, min_cover: float = DEV2_COVER) -> tuple[list[tuple[str, str]], Qrels]:
+    """Questions of MEDIQA 2019 Task 3 TrainingSet2-Alexa and ValidationSet (not the LiveQA'17 file, not the Task 3
+    test set; LiveQA questions and near copies removed) with graded MedQuAD answers, scored like LiveQA.
+
+    A Task 3 answer (CHiQA's passage, graded 1-4 by experts) grades a MedQuAD pair when both come from the same
+    document (AnswerURL = the pair's URL), at least `min_containment` of the pair's answer words occur in the
+    graded text and the pair holds at least `min_cover` of the graded text's words: the same passage (CHiQA cut
+    its own passages, so the texts are rarely equal), not one section of a whole page that was graded as a
+    whole; a pair graded by several answers keeps the highest grade. Kept: the questions with at least one correct (>= 3) MedQuAD pair. Returns the questions as
+    (id, text), ids 'alexa-QID' / 'validation-QID', and their grades as Qrels (by MedQuAD answer id)."""
+    from ..data.sources.mediqa import MediqaQA, is_liveqa
+
+    folder = Path(root) / MEDIQA_QA_DIR
+    benchmark = is_liveqa(folder)
+    by_url: dict[str, list[tuple[str, set[str]]]] = {}
+    for p in passages:
+        if p.url:
+            by_url.setdefault(_url_key(p.url), []).append((_native_id(p), set(_norm(p.text).split())))
+    questions, qrels = [], Qrels()
+    for name in DEV2_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise UserInputError(f"development questions not found: {path}")
+        tag = "alexa" if "Alexa" in name else "validation"
+        for qid, text, answers in MediqaQA.answered(path):
+            if benchmark(text):
+                continue
+            grades: dict[str, int] = {}
+            for _, url, score, answer in answers:
+                if score < 1:
+                    continue
+                graded = set(_norm(answer).split())
+                for native, words in by_url.get(_url_key(url), []):
+                    shared = len(words & graded)
+                    if words and shared >= min_containment * len(words) and shared >= min_cover * len(graded):
+                        grades[native] = max(score, grades.get(native, 0))
+            if any(g >= CORRECT for g in grades.values()):
+                questions.append((f"{tag}-{qid}", text))
+                qrels.by_id[f"{tag}-{qid}"] = grades
+    return questions, qrels
 
 
 # -- metrics -----------------------------------------------------------------------------------------

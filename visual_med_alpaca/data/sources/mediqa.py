@@ -105,15 +105,26 @@ class MediqaQA:
         for question in ET.parse(xml_file).getroot().iter("Question"):
             yield question.get("QID", ""), " ".join((question.findtext("QuestionText") or "").split())
 
+    @staticmethod
+    def answered(xml_file: Path) -> Iterator[tuple[str, str, list[tuple[str, str, int, str]]]]:
+        """(QID, question text, [(answer id, AnswerURL, ReferenceScore 1-4 or 0 when absent, answer text)]) for
+        every question of one file, whatever its split."""
+        for question in ET.parse(xml_file).getroot().iter("Question"):
+            answers = []
+            for answer in question.iter("Answer"):
+                score = answer.get("ReferenceScore", "0")
+                answers.append((answer.get("AID", ""), (answer.findtext("AnswerURL") or "").strip(),
+                                int(score) if score.isdigit() else 0, answer.findtext("AnswerText") or ""))
+            yield question.get("QID", ""), " ".join((question.findtext("QuestionText") or "").split()), answers
+
     def read(self, path: Path) -> Iterator[dict]:
         benchmark = is_liveqa(path)
         for xml_file in _files(path):
-            for question in ET.parse(xml_file).getroot().iter("Question"):
-                text = " ".join((question.findtext("QuestionText") or "").split())
+            for _, text, answers in self.answered(xml_file):
                 if benchmark(text):
                     continue
-                for answer in question.iter("Answer"):
-                    if int(answer.get("ReferenceScore", "0")) < self.min_score:
+                for aid, _, score, answer in answers:
+                    if score < self.min_score:
                         continue
-                    yield make_record(self.name, f"{_split_tag(xml_file)}-{answer.get('AID')}", text,
-                                      output=answer.findtext("AnswerText") or "", topic="consumer-qa")
+                    yield make_record(self.name, f"{_split_tag(xml_file)}-{aid}", text, output=answer,
+                                      topic="consumer-qa")

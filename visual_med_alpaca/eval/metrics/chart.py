@@ -116,10 +116,17 @@ def _rms_one(target: Table, prediction: Table, text_theta: float, number_theta: 
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
-def rms(target: str | Table, prediction: str | Table, text_theta: float = 0.5, number_theta: float = 0.1) -> dict[str, float]:
-    """RMS precision, recall and F1 of one predicted table against its gold table (0..1)."""
+def rms(target: str | Table, prediction: str | Table, text_theta: float = 0.5, number_theta: float = 0.1,
+        score_title: bool = True) -> dict[str, float]:
+    """RMS precision, recall and F1 of one predicted table against its gold table (0..1).
+
+    `score_title=False` leaves the title out of both tables when the gold title is empty (ChartQA's gold tables
+    carry none: `TITLE |  `), so a title read from the chart is neither rewarded nor counted wrong. DePlot's
+    metric scores it (the default); the other reading is a second, labelled figure, never the headline."""
     target = parse_table(target) if isinstance(target, str) else target
     prediction = parse_table(prediction) if isinstance(prediction, str) else prediction
+    if not score_title and not target.title:
+        target, prediction = Table(None, target.headers, target.rows), Table(None, prediction.headers, prediction.rows)
     candidates = [_rms_one(target, prediction, text_theta, number_theta)]
     if prediction.headers:
         candidates.append(_rms_one(target, prediction.transposed(), text_theta, number_theta))
