@@ -496,14 +496,25 @@ def test_train_vlm_command_bad_data_dir_is_one_error_line(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [(["--export", "nowhere"], "--export needs --out"),
-                                           (["--export", "nowhere", "--out"], "--export: nowhere not found")])
+                                           (["--export", "nowhere", "--out"], "--export: nowhere not found"),
+                                           (["--export", "nowhere", "--out", "keep"], "{tmp}/keep exists and is not a "
+                                                                                     "VLM bundle"),
+                                           (["--export", "nowhere", "--out", "file/x"], "cannot write a bundle to")])
 def test_train_vlm_export_bad_input_is_one_error_line(tmp_path, args, message):
+    """... and an --out that is not a new folder or a bundle is refused before anything loads: writing a bundle
+    replaces the folder (`--out runs` deleted runs/)."""
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "results.json").write_text("{}")
+    (tmp_path / "file").write_text("a file, not a folder")
+    args = [*args[:-1], str(tmp_path / args[-1])] if args[-2:-1] == ["--out"] else args
     args = [*args, str(tmp_path / "x")] if args[-1] == "--out" else args
+    message = message.format(tmp=tmp_path)
     result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "vlm", "-c",
                              str(REPO / "configs" / "vlm-cpu-round6.yaml"), *args],
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 2 and result.stderr.strip().startswith(f"error: {message}")
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+    assert (tmp_path / "keep" / "results.json").is_file()
 
 
 def test_direct_lora_merge_of_an_empty_adapter_is_a_mismatch(tmp_path):

@@ -73,13 +73,29 @@ def check_language_model(meta: dict[str, Any], lm_config, where: str) -> None:
             "mismatched projector/adapter")
 
 
+def bundle_target(folder: Path) -> Path:
+    """`folder` checked as a place to write a bundle to: a new folder, an empty one or an earlier bundle (which is
+    replaced). Anything else is one error, since writing a bundle replaces the whole folder (`--out runs` would
+    have deleted runs/); its parent is created."""
+    folder = Path(folder)
+    if folder.exists() and not (folder.is_dir() and ((folder / META).is_file() or not any(folder.iterdir()))):
+        raise UserInputError(f"{folder} exists and is not a VLM bundle; writing one replaces the whole folder: "
+                             "give a new folder (or an earlier bundle to replace)")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserInputError(f"cannot write a bundle to {folder}: {exc.strerror}") from None
+    return folder
+
+
 def save_bundle(folder: Path, vlm, meta: dict[str, Any], adapter: bool) -> Path:
-    """Projector in fp16 (half the size; trained in fp32) and the LoRA adapter, written atomically."""
+    """Projector in fp16 (half the size; trained in fp32) and the LoRA adapter, written atomically into `folder`
+    (`bundle_target`: new, empty or an earlier bundle)."""
     import shutil
 
     from safetensors.torch import save_file
 
-    folder = Path(folder)
+    folder = bundle_target(folder)
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)

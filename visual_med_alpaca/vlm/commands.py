@@ -25,12 +25,14 @@ def train_vlm_cmd(
 
     from ..config import load_config
     from ..errors import UserInputError
+    from .bundle import bundle_target
     from .train import VLMTrainConfig, export_bundle, train_vlm
 
     cfg = load_config(VLMTrainConfig, config, sets=sets)
     if export is not None or out is not None:
         if export is None or out is None or resume:
             raise UserInputError("--export needs --out (and no --resume)")
+        bundle_target(out)  # before the language model loads
         typer.echo(json.dumps({"bundle": str(export_bundle(cfg, export, out))}))
         return
     summary = train_vlm(cfg, resume=resume, log=lambda line: typer.echo(line, err=True))
