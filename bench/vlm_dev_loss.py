@@ -5,7 +5,10 @@ at any step, e.g. the shipped step-60 weights against a continuation.
     PYTHONPATH=. python bench/vlm_dev_loss.py configs/vlm-cpu-continue.yaml WEIGHTS.pt [WEIGHTS.pt ...]
 
 WEIGHTS: what `init_from` takes: a VLM bundle folder (e.g. visual_med_alpaca/assets/vlm/default), a checkpoint-N
-folder of a stage, or a stage's weights.pt (projector + LoRA) from `vmed train vlm`.
+folder of a stage, or a stage's weights.pt (projector + LoRA) from `vmed train vlm`. --new-lora: the FIRST weights
+may lack LoRA modules the recipe adds (e.g. the shipped attention-only bundle under configs/vlm-cpu-round7.yaml's MLP
+LoRA); those keep their fresh init (B = 0), so it is measured as itself. Only the first: later weights would inherit
+the previous one's tensors there, so they must have every LoRA tensor of the recipe.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ def main() -> None:
     ap.add_argument("config", type=Path)
     ap.add_argument("weights", type=Path, nargs="+")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--new-lora", action="store_true", help="the first weights may lack the recipe's extra LoRA")
     args = ap.parse_args()
 
     import torch
@@ -40,8 +44,8 @@ def main() -> None:
     vlm, _ = build_model(cfg)
     vlm.eval()
     loader = _loader(dev, _Examples(vlm, cache, stage), stage.micro_batch_size, False)
-    for weights in args.weights:
-        _load_trainable(vlm, _init_state(vlm, str(weights), cfg))
+    for n, weights in enumerate(args.weights):
+        _load_trainable(vlm, _init_state(vlm, str(weights), cfg, new_lora=args.new_lora and n == 0))
         started, total, items = time.perf_counter(), 0.0, 0
         with torch.no_grad():
             for batch in loader:

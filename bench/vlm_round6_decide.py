@@ -55,6 +55,24 @@ def score(name: str, path: Path, loss: float, yes_rate: float) -> dict:
             "mean": (closed + recall) / 2, "loss": loss, "raw_best": best_bias(rows)}
 
 
+def score_runs(specs: list[list[str]]) -> list[dict] | None:
+    """score() of each (NAME, PREDICTIONS, DEV_LOSS) at train's yes-rate; None (after one error line) when the runs
+    answered different questions."""
+    yes_rate = train_yes_rate(data_root(None))
+    ids = [{r["id"] for r in read_jsonl(Path(path))} for _, path, _ in specs]
+    if any(i != ids[0] for i in ids):
+        print("error: the runs answered different questions", file=sys.stderr)
+        return None
+    return [score(name, Path(path), float(loss), yes_rate) for name, path, loss in specs]
+
+
+def print_decision(chosen: dict | None) -> None:
+    if chosen:
+        print(f"\nDECISION: adopt {chosen['name']} with yes_no_bias {chosen['bias']:.3f}; run VQA-RAD test once")
+    else:
+        print("\nDECISION: adopt nothing; the shipped bundle stays and VQA-RAD test is not run")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--run", nargs=3, action="append", required=True, metavar=("NAME", "PREDICTIONS", "DEV_LOSS"))
@@ -62,15 +80,12 @@ def main() -> int:
     if len(args.run) < 2:
         print("error: give the shipped bundle's run first, then at least one candidate", file=sys.stderr)
         return 2
-    yes_rate = train_yes_rate(data_root(None))
-    runs = [score(name, Path(path), float(loss), yes_rate) for name, path, loss in args.run]
-    ids = [{r["id"] for r in read_jsonl(Path(path))} for _, path, _ in args.run]
-    if any(i != ids[0] for i in ids):
-        print("error: the runs answered different questions", file=sys.stderr)
+    runs = score_runs(args.run)
+    if runs is None:
         return 2
     ship = runs[0]
-    print(f"train yes-rate (VQA-RAD train minus dev, yes/no answers): {100 * yes_rate:.1f}%; the dev yes/no "
-          "questions are reweighted to it for the bias")
+    print(f"train yes-rate (VQA-RAD train minus dev, yes/no answers): {100 * train_yes_rate(data_root(None)):.1f}%; "
+          "the dev yes/no questions are reweighted to it for the bias")
     print("| train-dev | yes/no AUC | bias by the rule | reweighted yes/no acc at 0 -> best | closed at 0 | "
           "closed at the rule's bias | open recall | mean | dev loss | adopt? |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
@@ -89,11 +104,7 @@ def main() -> int:
         print(f"| {run['name']} | {run['auc']:.3f} | {run['bias']:+.3f} (best unweighted {run['raw_best']:+.3f}) | "
               f"{run['w_at0']:.2f} -> {run['w_best']:.2f} | {run['closed0']:.2f} | {run['closed']:.2f} | "
               f"{run['open']:.2f} | {run['mean']:.2f} | {run['loss']:.4f} | {checks or 'reference'} |")
-    if passing:
-        chosen = max(passing, key=lambda r: (round(r["mean"], 6), -runs.index(r)))
-        print(f"\nDECISION: adopt {chosen['name']} with yes_no_bias {chosen['bias']:.3f}; run VQA-RAD test once")
-    else:
-        print("\nDECISION: adopt nothing; the shipped bundle stays and VQA-RAD test is not run")
+    print_decision(max(passing, key=lambda r: (round(r["mean"], 6), -runs.index(r))) if passing else None)
     return 0
 
 

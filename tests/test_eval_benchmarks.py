@@ -40,6 +40,26 @@ def test_vqa_rad_train_subsets_never_touch_test_and_the_fit_sample_is_seen_in_tr
         _load("vqa-rad", subset="train")
 
 
+def test_vqa_rad_seen_split_asks_about_trained_images_like_test():
+    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_seen_split, vqa_rad_train_split
+    from visual_med_alpaca.vlm.data import vqa_examples
+
+    train, dev = vqa_rad_train_split(shared_data())
+    d_train, d_eval, unseen = vqa_rad_seen_split(shared_data())
+    ids = lambda items: [i.id for i in items]  # noqa: E731
+    assert sorted(ids(d_train + d_eval + unseen)) == sorted(ids(dev))  # a partition of train-dev's questions
+    assert (len(d_train), len(d_eval), len(unseen)) == (89, 86, 5)
+    assert Counter(i.kind for i in d_train) == {"closed": 44, "open": 45}  # half of each kind (rounded down)
+    trained = {i.image.name for i in d_train}
+    assert all(i.image.name in trained for i in d_eval) and not any(i.image.name in trained for i in unseen)
+    assert ids(_load("vqa-rad", subset="train-dev-seen")) == ids(d_eval) == ids(vqa_rad_seen_split(shared_data())[1])
+    seen_train, seen_dev = vqa_examples(shared_data(), 0.1, 0, "seen")
+    assert len(seen_train) == len(train) + 89 and len(seen_dev) == 86
+    assert {e.image.name for e in seen_dev} <= {e.image.name for e in seen_train}  # every dev image trained on
+    plain_train, plain_dev = vqa_examples(shared_data(), 0.1, 0)
+    assert len(plain_train) == len(train) and not {e.image for e in plain_dev} & {e.image for e in plain_train}
+
+
 def test_pathvqa_full_limit_and_fixed_subset():
     items = _load("pathvqa")
     assert len(items) == 6719

@@ -473,6 +473,10 @@ def test_recipes_validate():
     longer = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-round6.yaml")
     assert (REPO / longer.stages[0].init_from / "vlm.json").is_file() and longer.lora == cpu.lora  # the shipped bundle
     assert longer.keep_every == 100 and longer.bundle.uses_facts and longer.bundle.expert_yes_no == ["CT", "MRI"]
+    assert longer.dev_split == "image"  # the default: dev = held-out images
+    seen = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-round7.yaml")
+    mlp = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-round6-mlp.yaml")
+    assert seen.dev_split == "seen" and seen.lora == mlp.lora and seen.stages[0].init_new_lora
 
 
 def test_caption_training_refuses_the_medpix_test_split(tmp_path):

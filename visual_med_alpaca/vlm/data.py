@@ -32,11 +32,17 @@ def caption_examples(root: Path, splits: list[str], facts: bool = True) -> list[
     return [Example(p.image, prompt, p.caption) for p in load_pairs(data)]
 
 
-def vqa_examples(root: Path, dev_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    from ..eval.benchmarks.vqa import vqa_rad_train_split
+def vqa_examples(root: Path, dev_fraction: float, seed: int,
+                 dev_split: str = "image") -> tuple[list[Example], list[Example]]:
+    """(train, dev). dev_split 'image': dev = the held-out train images; 'seen': those images' questions split by
+    question (`vqa_rad_seen_split`): D-train joins train, dev = D-eval (questions about images trained on)."""
+    from ..eval.benchmarks.vqa import vqa_rad_seen_split, vqa_rad_train_split
 
     def convert(items):
         return [Example(i.image, build_vlm_prompt(i.question), i.reference, i.kind) for i in items]
 
     train, dev = vqa_rad_train_split(root, dev_fraction, seed)
+    if dev_split == "seen":
+        d_train, dev, _ = vqa_rad_seen_split(root, dev_fraction, seed)
+        train = train + d_train
     return convert(train), convert(dev)

@@ -75,6 +75,9 @@ class VLMTrainConfig(Strict):
     caption_facts: bool = Field(True, description="captions start with MedPix's modality, plane and location")
     dev_fraction: float = Field(0.1, ge=0.0, lt=0.5, description="VQA-RAD train images held out as dev")
     dev_seed: int = 0
+    dev_split: Literal["image", "seen"] = Field("image", description="image: dev = held-out train images; seen: "
+                                                "their questions split by question, half trained on, dev = "
+                                                "the rest (questions about seen images, as VQA-RAD test's)")
     max_dev_examples: int = Field(200, ge=0)
     stages: list[StageConfig] = Field(..., min_length=1)
     dtype: Literal["float32", "bfloat16"] = "float32"
@@ -208,7 +211,7 @@ def _examples(cfg: VLMTrainConfig, stage: StageConfig, root: Path):
     if stage.data == "captions":
         pairs = caption_examples(root, cfg.caption_splits, cfg.caption_facts)
         return pairs[: stage.limit], []
-    train, dev = vqa_examples(root, cfg.dev_fraction, cfg.dev_seed)
+    train, dev = vqa_examples(root, cfg.dev_fraction, cfg.dev_seed, cfg.dev_split)
     return train[: stage.limit], dev[: min(cfg.max_dev_examples, stage.limit or cfg.max_dev_examples)]
 
 
@@ -363,7 +366,8 @@ def _bundle_meta(cfg: VLMTrainConfig, lm_config, channels: int) -> dict:
             "lm_width": lm_config.hidden_size, "lm_vocab": lm_config.vocab_size, **cfg.bundle.model_dump(),
             "stages": [s.name for s in cfg.stages],
             "trained_on": {"captions": f"MedPix 2.0 {'+'.join(cfg.caption_splits)} (VQA-RAD test overlaps excluded)",
-                           "vqa": f"VQA-RAD train minus {cfg.dev_fraction:.0%} of its images (dev, seed {cfg.dev_seed})"}}
+                           "vqa": f"VQA-RAD train minus {cfg.dev_fraction:.0%} of its images (dev, seed {cfg.dev_seed})"
+                           + (" + half of their questions (dev_split seen)" if cfg.dev_split == "seen" else "")}}
 
 
 def export_bundle(cfg: VLMTrainConfig, source: str, folder: Path) -> Path:

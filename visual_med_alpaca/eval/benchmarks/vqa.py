@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 
@@ -38,6 +39,25 @@ def vqa_rad_train_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
     return ([i for i in items if i.image.name not in dev_images], [i for i in items if i.image.name in dev_images])
 
 
+def vqa_rad_seen_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
+                       seed: int = VQA_RAD_DEV_SEED) -> tuple[list[Item], list[Item], list[Item]]:
+    """Train-dev split again BY QUESTION, test-like: VQA-RAD test asks new questions about images train has, so
+    (D-train, D-eval, unseen): each kind (closed/open) ordered by the SHA-256 of the question id, its first half
+    (rounded down) is D-train (trained on), the rest D-eval; a D-eval question whose image has no D-train question
+    goes to `unseen` instead (kept apart, not evaluated), so every D-eval image is one the model trained on."""
+    dev = vqa_rad_train_split(root, dev_fraction, seed)[1]
+    d_train, rest = [], []
+    for kind in ("closed", "open"):
+        ranked = sorted((i for i in dev if i.kind == kind), key=lambda i: hashlib.sha256(i.id.encode()).hexdigest())
+        d_train += ranked[: len(ranked) // 2]
+        rest += ranked[len(ranked) // 2:]
+    trained = {i.image.name for i in d_train}
+    order = {i.id: n for n, i in enumerate(dev)}
+    d_train.sort(key=lambda i: order[i.id])
+    rest.sort(key=lambda i: order[i.id])
+    return (d_train, [i for i in rest if i.image.name in trained], [i for i in rest if i.image.name not in trained])
+
+
 VQA_RAD_FIT_SAMPLE = 150
 
 
@@ -51,15 +71,20 @@ def vqa_rad_fit_sample(root: Path, n: int = VQA_RAD_FIT_SAMPLE) -> list[Item]:
 
 def load_vqa_rad(root: Path, subset: str | None = None) -> list[Item]:
     """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports).
-    subset 'train-dev': the held-out tenth of the train images (for choices; never the test set); 'train-fit':
-    150 open questions of the rest of train (`vqa_rad_fit_sample`: in-sample for a VLM trained on it)."""
+    subset 'train-dev': the held-out tenth of the train images (for choices; never the test set); 'train-dev-seen':
+    D-eval of `vqa_rad_seen_split` (train-dev questions about images a model trained with `dev_split: seen` saw
+    through other questions, as test's are); 'train-fit': 150 open questions of the rest of train
+    (`vqa_rad_fit_sample`: in-sample for a VLM trained on it)."""
     if subset == "train-dev":
         return vqa_rad_train_split(root)[1]
+    if subset == "train-dev-seen":
+        return vqa_rad_seen_split(root)[1]
     if subset == "train-fit":
         return vqa_rad_fit_sample(root)
     if subset:
-        raise UserInputError("vqa-rad subsets: train-dev (held-out part of train), train-fit (150 open train "
-                             "questions, in-sample); use --limit for a quick run")
+        raise UserInputError("vqa-rad subsets: train-dev (held-out part of train), train-dev-seen (its questions "
+                             "about images trained on with dev_split: seen), train-fit (150 open train questions, "
+                             "in-sample); use --limit for a quick run")
     folder = need(root / "vqa_rad", "VQA-RAD folder")
     return _vqa_items(read_jsonl(need(folder / "hf_test.jsonl", "VQA-RAD test file")), folder / "images")
 
