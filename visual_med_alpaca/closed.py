@@ -88,7 +88,8 @@ EXPERT_CLASS_WORDS: dict[str, dict[str, set[str]]] = {
     },
 }
 # Words such a question may also hold without asking anything else.
-NEUTRAL_WORDS = {"plane", "view", "modality", "section", "slice", "cut", "imaging", "technique", "method", "done", "mode"}
+NEUTRAL_WORDS = {"plane", "view", "modality", "section", "slice", "cut", "imaging", "technique", "method", "done",
+                 "mode"}
 _NEGATED = re.compile(r"\b(not|no|never|without)\b|n't\b")
 
 
