@@ -419,6 +419,21 @@ def test_two_stage_training_resumes_and_makes_a_loadable_bundle(tiny_llama_dir, 
         torch.testing.assert_close(value.float(), started[f"projector.{key}"], atol=1e-3, rtol=1e-3)
     llm = load_language_model(LLMConfig(model=f"vlm:{exported}"))
     assert llm.uses_facts is True and llm.expert_yes_no == ("CT", "MRI")
+    # a checkpoint whose weights file was cut short, a weights.pt that is not one, a torch file of something else:
+    # one error each (they were a SafetensorError / KeyError traceback after the model load)
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(checkpoint, broken)
+    (broken / "model.safetensors").write_bytes(b"\x00" * 4)
+    (tmp_path / "not.pt").write_text("not a torch file")
+    torch.save([1, 2], tmp_path / "list.pt")
+    for source, message in ((broken, "model.safetensors cannot be read as trained weights"),
+                            (tmp_path / "not.pt", "not.pt cannot be read as trained weights"),
+                            (tmp_path / "list.pt", "holds no projector / LoRA tensors")):
+        with pytest.raises(UserInputError, match=message):
+            export_bundle(longer(), str(source), tmp_path / "cand2")
+    assert not (tmp_path / "cand2").exists()
 
 
 def _ddp_worker(rank, world, lm_dir, init_file, out_dir):

@@ -185,14 +185,19 @@ def _init_state(vlm, path: str, cfg: VLMTrainConfig, role: str = "init_from", ne
     file = Path(path)
     if (file / META).is_file():
         state = _bundle_state(file, cfg, role)
-    elif (file / STATE_FILE).is_file() and (file / "model.safetensors").is_file():  # the engine's checkpoint
-        state = {k: v for k, v in load_file(str(file / "model.safetensors")).items()
-                 if k.startswith("projector.") or "lora_" in k}
     else:
-        file = file / WEIGHTS if file.is_dir() else file
+        checkpoint = (file / STATE_FILE).is_file() and (file / "model.safetensors").is_file()  # the engine's
+        file = file / "model.safetensors" if checkpoint else file / WEIGHTS if file.is_dir() else file
         if not file.is_file():
             raise UserInputError(f"{role}: {path} is not a VLM bundle, a checkpoint folder or a {WEIGHTS}")
-        state = torch.load(file, map_location="cpu")
+        try:
+            state = ({k: v for k, v in load_file(str(file)).items() if k.startswith("projector.") or "lora_" in k}
+                     if checkpoint else torch.load(file, map_location="cpu"))
+        except Exception as exc:  # torch.load and safetensors raise many kinds for a file that is not theirs
+            raise UserInputError(f"{role}: {file} cannot be read as trained weights ({type(exc).__name__}): a "
+                                 "broken or unfinished file, or not one `vmed train vlm` wrote") from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise UserInputError(f"{role}: {file} holds no projector / LoRA tensors (not one `vmed train vlm` wrote)")
     mine = _trainable_state(vlm)
     if new_lora:
         adapted = {k.split(".lora_")[0] for k in state if ".lora_" in k}
