@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 
 def load_average(one_minute: bool = False) -> str:
@@ -28,14 +28,14 @@ def measured_at() -> str:
     return f"{utc_now()}, load average {load_average()} on {os.cpu_count()} CPUs"
 
 
-def run(main: Callable[[], None]) -> None:
-    """`main()`, with bad input (the package's UserInputError: a missing file or folder, an unknown id) as one
-    'error: ...' line and exit status 2, as `vmed` reports it, instead of a traceback."""
+def run(main: Callable[[], Any]) -> Any:
+    """`main()` (its result returned), with bad input (the package's UserInputError: a missing file or folder, an
+    unknown id) as one 'error: ...' line and exit status 2, as `vmed` reports it, instead of a traceback."""
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from visual_med_alpaca.errors import UserInputError
 
     try:
-        main()
+        return main()
     except UserInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -33,19 +33,20 @@ def main() -> None:
 
     from visual_med_alpaca.paths import data_dir
     from visual_med_alpaca.vlm.encoders import FeatureCache
-    from visual_med_alpaca.vlm.train import _Examples, _examples, _init_state, _load_trainable, _loader, build_model
+    from visual_med_alpaca.vlm.train import (ExampleCollator, build_model, init_state, load_trainable, make_loader,
+                                             stage_examples)
 
     torch.set_num_threads(args.threads)
     cfg = load_config(VLMTrainConfig, args.config)
     stage = next(s for s in cfg.stages if s.data == "vqa")
-    _, dev = _examples(cfg, stage, data_dir(cfg.data_dir, "vqa_rad", "medpix2"))
+    _, dev = stage_examples(cfg, stage, data_dir(cfg.data_dir, "vqa_rad", "medpix2"))
     cache = FeatureCache(Path(cfg.feature_cache or Path(cfg.output_dir).parent / "feature-cache"), cfg.encoder)
     cache.fill([e.image for e in dev])
     vlm, _ = build_model(cfg)
     vlm.eval()
-    loader = _loader(dev, _Examples(vlm, cache, stage), stage.micro_batch_size, False)
+    loader = make_loader(dev, ExampleCollator(vlm, cache, stage), stage.micro_batch_size, False)
     for n, weights in enumerate(args.weights):
-        _load_trainable(vlm, _init_state(vlm, str(weights), cfg, new_lora=args.new_lora and n == 0))
+        load_trainable(vlm, init_state(vlm, str(weights), cfg, new_lora=args.new_lora and n == 0))
         started, total, items = time.perf_counter(), 0.0, 0
         with torch.no_grad():
             for batch in loader:

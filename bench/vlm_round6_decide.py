@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from _common import run
 from vlm_yes_no_bias import accuracy, auc, best_bias, closed_accuracy, prior_weights, yes_no_records
 
 from visual_med_alpaca.data.store import read_jsonl
@@ -109,4 +110,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from _common import run
 from vlm_round6_decide import print_decision, score_runs, train_yes_rate
 
 from visual_med_alpaca.eval.benchmarks import data_root
@@ -80,4 +81,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run(main))

@@ -144,7 +144,8 @@ def _trainable_state(vlm) -> dict:
     return state
 
 
-def _load_trainable(vlm, state: dict) -> None:
+def load_trainable(vlm, state: dict) -> None:
+    """Copy a trainable state (projector.* and LoRA tensors, as `init_state` returns it) into `vlm`."""
     vlm.projector.load_state_dict({k[len("projector."):]: v for k, v in state.items() if k.startswith("projector.")})
     params = dict(vlm.lm.named_parameters())
     for key, value in state.items():
@@ -172,7 +173,7 @@ def _bundle_state(folder: Path, cfg: VLMTrainConfig, role: str) -> dict:
     return state
 
 
-def _init_state(vlm, path: str, cfg: VLMTrainConfig, role: str = "init_from", new_lora: bool = False) -> dict:
+def init_state(vlm, path: str, cfg: VLMTrainConfig, role: str = "init_from", new_lora: bool = False) -> dict:
     """Trained weights to start a stage from (a bundle folder, a checkpoint-N folder, a stage folder or its
     weights.pt), checked against this model: the same projector and LoRA tensors; with new_lora, LoRA tensors of
     modules the source has no LoRA on are left out (they keep peft's fresh init, B = 0)."""
@@ -210,7 +211,8 @@ def _init_state(vlm, path: str, cfg: VLMTrainConfig, role: str = "init_from", ne
     return state
 
 
-def _examples(cfg: VLMTrainConfig, stage: StageConfig, root: Path):
+def stage_examples(cfg: VLMTrainConfig, stage: StageConfig, root: Path):
+    """(train, dev) examples of one stage: captions (no dev) or VQA-RAD train by the recipe's dev split."""
     from .data import caption_examples, vqa_examples
 
     if stage.data == "captions":
@@ -220,7 +222,7 @@ def _examples(cfg: VLMTrainConfig, stage: StageConfig, root: Path):
     return train[: stage.limit], dev[: min(cfg.max_dev_examples, stage.limit or cfg.max_dev_examples)]
 
 
-class _Examples:
+class ExampleCollator:
     """A stage's examples as DataLoader items; batches carry the cached image features and the mask the model
     will build (its real tokens count towards tokens/s and padding waste) and their answer tokens (num_items)."""
 
@@ -256,7 +258,8 @@ def _summed_loss(stage: StageConfig):
     return compute_loss
 
 
-def _loader(examples, collate, batch_size: int, shuffle: bool):
+def make_loader(examples, collate, batch_size: int, shuffle: bool):
+    """A DataLoader over `examples` batched by `collate` (an `ExampleCollator`)."""
     from torch.utils.data import DataLoader
 
     return DataLoader(examples, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
@@ -293,7 +296,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
     if not resume and any((out / s.name).exists() for s in cfg.stages):
         raise UserInputError(f"{out} already holds a training run: pass --resume, or choose another output_dir")
     root = data_dir(cfg.data_dir, "vqa_rad", "medpix2")
-    stage_data = {s.name: _examples(cfg, s, root) for s in cfg.stages}  # bad data fails before the model loads
+    stage_data = {s.name: stage_examples(cfg, s, root) for s in cfg.stages}  # bad data fails before the model loads
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_config(cfg))
 
@@ -314,15 +317,15 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
         train_set, dev = stage_data[stage.name]
         done_file = folder / "done.json"
         if done_file.is_file():  # finished earlier: take its weights, go on
-            _load_trainable(vlm, torch.load(folder / WEIGHTS, map_location="cpu"))
+            load_trainable(vlm, torch.load(folder / WEIGHTS, map_location="cpu"))
             result = json.loads(done_file.read_text())
             summary["stages"][stage.name] = result
             history[stage.name] = result["history"]
             log(f"stage {stage.name}: already done ({result['steps']} steps)")
             continue
         if stage.init_from:  # a resumed run then overwrites these with its checkpoint's weights
-            state = _init_state(vlm, stage.init_from, cfg, new_lora=stage.init_new_lora)
-            _load_trainable(vlm, state)
+            state = init_state(vlm, stage.init_from, cfg, new_lora=stage.init_new_lora)
+            load_trainable(vlm, state)
             fresh = sum(".lora_" in k for k in _trainable_state(vlm)) - sum(".lora_" in k for k in state)
             log(f"stage {stage.name}: starts from {stage.init_from}"
                 + (f" ({fresh} LoRA tensors fresh)" if fresh else ""))
@@ -336,11 +339,11 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
                    "lr": stage.projector_learning_rate or stage.learning_rate}]
         if stage.train_lm:
             groups.append({"params": _lora_params(vlm), "lr": stage.learning_rate})
-        collate = _Examples(vlm, cache, stage)
+        collate = ExampleCollator(vlm, cache, stage)
         log(f"stage {stage.name}: {len(train_set)} examples, {len(dev)} dev, batches of {stage.batch_size}")
-        run = train(vlm, _loader(train_set, collate, stage.micro_batch_size, True), engine_cfg,
+        run = train(vlm, make_loader(train_set, collate, stage.micro_batch_size, True), engine_cfg,
                     compute_loss=_summed_loss(stage), params=groups,
-                    eval_loader=_loader(dev, collate, stage.micro_batch_size, False) if dev else None,
+                    eval_loader=make_loader(dev, collate, stage.micro_batch_size, False) if dev else None,
                     num_items=lambda batch: batch["answer_tokens"],
                     save_model=lambda folder: torch.save(_trainable_state(vlm), folder / WEIGHTS),
                     tracker_config={"stage": stage.name}, progress=progress, desc=f"stage {stage.name}")
@@ -388,7 +391,7 @@ def export_bundle(cfg: VLMTrainConfig, source: str, folder: Path) -> Path:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     vlm, extra = build_model(cfg)
-    _load_trainable(vlm, _init_state(vlm, source, cfg, "--export"))
+    load_trainable(vlm, init_state(vlm, source, cfg, "--export"))
     meta = {**_bundle_meta(cfg, extra["lm_config"], vlm.projector.in_dim), "exported_from": str(source)}
     return save_bundle(Path(folder), vlm, meta, adapter=any(s.train_lm for s in cfg.stages))
 
