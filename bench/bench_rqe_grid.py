@@ -129,7 +129,7 @@ def main() -> None:
         encoder = cached(encoder or retriever._encoder)
         retriever._encoder = encoder
         ranked = [retriever.search(q, 50) for q, _ in dev]
-        vectors = [retriever._encode(q) for q, _ in dev]  # cached: the vector the search computed
+        vectors = [retriever.query_vector(q) for q, _ in dev]  # cached: the vector the search computed
         focus = [question_focus(q, retriever.topics()) for q, _ in dev]
         grid = [(None, "none", 0.0, Reranker()), (None, "rules", 0.0, Reranker(*shipped_rules))]
         for model in models:

@@ -288,7 +288,8 @@ class Retriever:
         self._encoder = None
         self._topics: frozenset[str] | None = None
 
-    def _encode(self, text: str):
+    def query_vector(self, text: str):
+        """The dense vector a search of `text` uses: its query views' encodings, weighted (one view: its own)."""
         if self._encoder is None:
             from . import encoder
             from .index import ENCODER_DIR
@@ -308,7 +309,7 @@ class Retriever:
 
     def search(self, question: str, k: int = 5) -> list[Retrieved]:
         started = time.perf_counter()
-        query = Query(question, self._encode if needs_dense(self.method) else None)
+        query = Query(question, self.query_vector if needs_dense(self.method) else None)
         fused: dict[int, float] = {}
         run_scores: dict[int, dict[str, float]] = {}
         for store, field_name, weight in self.runs:

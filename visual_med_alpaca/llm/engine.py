@@ -344,17 +344,17 @@ def gguf_model_path(config: LLMConfig) -> tuple[Path, Path | None, str] | None:
     """(model, adapter, label) when the config names a GGUF model, else None."""
     from .base import resolve_backend, strip_backend_prefix
     from .default_model import DEFAULT_MODEL_LABEL, default_gguf_path
-    from .gguf import _adapter
+    from .gguf import adapter_path
 
     if resolve_backend(config) != "gguf":
         return None
     model = strip_backend_prefix(config.model)
     if model == "default":
-        return default_gguf_path(), _adapter(config.adapter), DEFAULT_MODEL_LABEL
+        return default_gguf_path(), adapter_path(config.adapter), DEFAULT_MODEL_LABEL
     path = Path(model).expanduser()
     if not path.is_file():
         raise UserInputError(f"GGUF model file not found: {model}")
-    return path, _adapter(config.adapter), path.name
+    return path, adapter_path(config.adapter), path.name
 
 
 def port_is_free(host: str, port: int) -> bool:

@@ -55,7 +55,7 @@ class GGUFModel:
             path, label = Path(config.model).expanduser(), Path(config.model).name
             if not path.is_file():
                 raise UserInputError(f"GGUF model file not found: {config.model}")
-        adapter = _adapter(config.adapter)
+        adapter = adapter_path(config.adapter)
         return cls(path, adapter=adapter, n_ctx=config.n_ctx, threads=config.threads, label=label)
 
     def count_tokens(self, text: str) -> int:
@@ -114,7 +114,8 @@ class GGUFModel:
         return scores
 
 
-def _adapter(requested: str | None) -> Path | None:
+def adapter_path(requested: str | None) -> Path | None:
+    """The .gguf LoRA file `llm.adapter` names ('medical': the packaged one; None or 'none': no adapter)."""
     if requested is None or requested.lower() == "none":
         return None
     if requested.lower() == "medical":
