@@ -124,6 +124,12 @@ class Axis:
         v = np.log10(value) if self.log else value
         return (v - self.intercept) / self.slope
 
+    @property
+    def span(self) -> float:
+        """The range the tick labels cover (largest minus smallest tick number)."""
+        numbers = [b.number for b in self.ticks]
+        return max(numbers) - min(numbers)
+
 
 def _robust_fit(pixels: np.ndarray, values: np.ndarray, tol: float) -> tuple[float, float, np.ndarray] | None:
     """Line through the pair of ticks that most other ticks agree with, then least squares on those."""
@@ -726,8 +732,7 @@ class ChartExpert:
                             pairs.append((abs(box.cy - y) + dx, i, r, j))
             nearest = _nearest_first([(d, 0.0, (i, r), j) for d, i, r, j in pairs], printed)
             matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
-            ticks = [b.number for b in axis.ticks]
-            span = max(ticks) - min(ticks)
+            span = axis.span
             if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
                 matched = [(i, r, _misread(parsed, axis.value(points[i][r]), span) if points[i][r] is not None else parsed)
                            for i, r, parsed in matched]
@@ -930,8 +935,7 @@ def _drop_duplicate_lines(series, columns, names, axis):
     keep one line per trace, preferring the one the legend names; where the kept one was not traced (its
     colour only in part of the line), the duplicate's reading fills the gap."""
     numbers = [np.array([float(v.rstrip("%")) if v else np.nan for v in col]) for col in columns]
-    ticks = [b.number for b in axis.ticks]
-    span = max(max(ticks) - min(ticks), 1e-9)
+    span = max(axis.span, 1e-9)
     order = sorted(range(len(series)), key=lambda i: (series[i] not in names, -np.isfinite(numbers[i]).sum()))
     kept: list[int] = []
     columns = [list(col) for col in columns]
@@ -1608,8 +1612,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                         and abs(axis.value(bar.y0) - number * 1000) < 0.15 * number * 1000:
                     value = str(round(number * 1000))  # '1.524' on a bar the axis puts at ~1,500: a comma read as a point
                 elif axis is not None and not axis.log and abs(bar.y1 - baseline) <= 3 and len(axis.ticks) >= 2:
-                    tick_span = max(b.number for b in axis.ticks) - min(b.number for b in axis.ticks)
-                    number, value = _misread((number, value), axis.value(bar.y0), tick_span)
+                    number, value = _misread((number, value), axis.value(bar.y0), axis.span)
                 value = _in_axis_unit(value, axis)
             elif axis is not None:
                 if bar.cluster < 0:  # a segment hanging under the baseline: a negative value
