@@ -46,16 +46,14 @@ def vqa_rad_seen_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
     (rounded down) is D-train (trained on), the rest D-eval; a D-eval question whose image has no D-train question
     goes to `unseen` instead (kept apart, not evaluated), so every D-eval image is one the model trained on."""
     dev = vqa_rad_train_split(root, dev_fraction, seed)[1]
-    d_train, rest = [], []
+    first_half: set[str] = set()
     for kind in ("closed", "open"):
-        ranked = sorted((i for i in dev if i.kind == kind), key=lambda i: hashlib.sha256(i.id.encode()).hexdigest())
-        d_train += ranked[: len(ranked) // 2]
-        rest += ranked[len(ranked) // 2:]
+        ranked = sorted((i.id for i in dev if i.kind == kind), key=lambda q: hashlib.sha256(q.encode()).hexdigest())
+        first_half.update(ranked[: len(ranked) // 2])
+    d_train = [i for i in dev if i.id in first_half]  # each list in dev's own order
     trained = {i.image.name for i in d_train}
-    order = {i.id: n for n, i in enumerate(dev)}
-    d_train.sort(key=lambda i: order[i.id])
-    rest.sort(key=lambda i: order[i.id])
-    return (d_train, [i for i in rest if i.image.name in trained], [i for i in rest if i.image.name not in trained])
+    rest = [i for i in dev if i.id not in first_half]
+    return d_train, [i for i in rest if i.image.name in trained], [i for i in rest if i.image.name not in trained]
 
 
 VQA_RAD_FIT_SAMPLE = 150
