@@ -38,6 +38,22 @@ def test_parse_number():
     assert parse_number("2 kids") is None
 
 
+def test_respace_rejoins_words_a_turned_title_was_read_apart_and_keeps_real_spaces():
+    from visual_med_alpaca.experts.chart import respace
+
+    # OCR'd turned value-axis titles of real charts (uneven letter spacing read as spaces), and their true text
+    assert respace("Numbe r of pe rsonal trips in m illions") == "Number of personal trips in millions"
+    assert respace("Re venue in trillion Korean won") == "Revenue in trillion Korean won"
+    assert respace("Transport vo lume in million tonne-kilome te rs") == "Transport volume in million tonne-kilometers"
+    assert respace("Pe rcen tage of GD P") == "Percentage of GDP"
+    assert respace("Friend liness score on the scale from 1 to 14 *") == "Friendliness score on the scale from 1 to 14*"
+    assert respace("Number ofusers") == "Number of users"
+    # real word boundaries stay, even where the joined word exists; letters are never changed
+    assert respace("in to a round on line of ten any one") == "in to a round on line of ten any one"
+    assert respace("Index (2015 = 100) in U.S. dollars") == "Index (2015 = 100) in U.S. dollars"
+    assert respace("Numbe r of ind ividuas") == "Number of ind ividuas"
+
+
 def test_seed_bar_png_holds_both_groups_and_bars(expert):
     # Truth read off the picture's pixels (axis 0..150): Treatment 85 / 26, Control 72 / 66.
     text = expert.describe(load_image(shared_data("seed_samples", "bar.png")))
