@@ -538,6 +538,27 @@ def _labelled_percent_bars(tmp_path, theme="ggplot"):
     return draw(spec, tmp_path / "labelled.png")
 
 
+def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
+    """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
+    spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    months = ["Mar", "Apr", "May", "Jun"]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.bar(months, [52, 51, 122, 94], color="#1f77b4")
+    ax.bar(months, [61, 90, 157, 131], bottom=[52, 51, 122, 94], color="#ff7f0e", label="Treatment")
+    ax.set_xlabel("Month")
+    ax.set_title("Cases per group")
+    path = tmp_path / "xtitle.png"
+    fig.savefig(path)
+    plt.close(fig)
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == months, text
+
+
 def test_numbers_printed_on_bars_of_a_percent_axis_are_percentages(expert, tmp_path):
     text = expert.describe(load_image(_labelled_percent_bars(tmp_path)))
     table = parse_table(text)

@@ -1648,9 +1648,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         middle = (spans[0][0] + spans[-1][1]) / 2
         for n, boxes_n in enumerate(chosen):
             for box in boxes_n[1:]:
-                alone = not any(abs(o.cy - box.cy) < 0.5 * box.h for m, other in enumerate(chosen) if m != n for o in other)
+                # alone on its line; with an even number of groups the title is centred on the boundary between the
+                # two middle spans and both took it (round 7: `Thu Day`, `Fri Day`)
+                alone = not any(abs(o.cy - box.cy) < 0.5 * box.h for m, other in enumerate(chosen) if m != n for o in other
+                                if o is not box)
                 if alone and abs(box.cx - middle) < 0.1 * (spans[-1][1] - spans[0][0]):
-                    chosen[n] = [b for b in boxes_n if b.y0 < box.y0]
+                    chosen = [[b for b in c if not (b.y0 >= box.y0 and (c is boxes_n or b is box))] for c in chosen]
                     break
     if reread is not None:
         chosen = _reread_labels(rgb, kind == "hbar", spans, chosen, upright_boxes, typical, reread)
