@@ -158,7 +158,8 @@ def main() -> None:
 
                     meta = load_model(reranker.rqe_model).meta
                     rqe_meta = {"rqe_model_meta": {k: meta.get(k) for k in ("validation_auc", "medquad_pairs",
-                                                                            "medquad_pair_weight", "C")}}
+                                                                            "medquad_pair_weight", "mediqa_hard_negatives",
+                                                                            "C")}}
                 handle.write(json.dumps({"method": method, "reranker": vars(reranker), "views": vars(views), **rqe_meta,
                                          "cues": "previous" if args.previous_cues else "current", "index": index.manifest.get("fingerprint"),
                                          "at": utc_now("%Y-%m-%dT%H:%M:%SZ"), "load": os.getloadavg(),

@@ -204,3 +204,49 @@ def test_training_with_medquad_pairs_and_the_type_feature_ranks_the_asked_type_f
                        ).search("diabetes: what treatments are there?", 6)
     assert ranked[0].passage.question == "What are the treatments for Diabetes ?"
     assert all(0.0 <= r.runs["rqe"] <= 1.0 for r in ranked)
+
+
+CLINICAL = [("Why did she get coccidiomycosis? She goes to Florida every winter.", "Why did she get coccidiomycosis?"),
+            ("Why did they cut out the coccidiomycosis granuloma rather than treat it medically?",
+             "Why cut out a coccidiomycosis granuloma instead of treating it medically?"),
+            ("What causes unilateral nosebleeds in children?", "What causes unilateral nosebleeds?"),
+            ("What causes unilateral nosebleeds in the children?", "Unilateral nosebleeds: what causes them?"),
+            ("How should I treat polymenorrhea in a girl?", "How should I treat polymenorrhea?")]
+
+
+def test_mediqa_hard_pairs_are_other_questions_faqs_on_the_same_topic_never_their_own_or_a_duplicates():
+    pairs = [(q, f, 1) for q, f in CLINICAL] + [(CLINICAL[0][0], "What are the side effects of Florinef?", 0)]
+    mined = rqe.mediqa_hard_pairs(pairs, hashed_bag_of_words, per_question=1, depth=20, max_similarity=0.9)
+    own = {q: f for q, f in CLINICAL}
+    assert mined and all(label == 0 and f != own[q] and f in own.values() for q, f, label in mined)
+    by_question = {q: f for q, f, _ in mined}
+    # the nearest other FAQ: same topic, asked differently
+    assert by_question[CLINICAL[0][0]] == CLINICAL[1][1] and by_question[CLINICAL[1][0]] == CLINICAL[0][1]
+    # the same question asked twice (nosebleeds) is not a negative for its near copy
+    near = {CLINICAL[2][0]: CLINICAL[3][1], CLINICAL[3][0]: CLINICAL[2][1]}
+    assert not any(by_question.get(q) == f for q, f in near.items())
+    assert len(rqe.mediqa_hard_pairs(pairs, hashed_bag_of_words, per_question=2)) > len(mined)
+    assert rqe.mediqa_hard_pairs(pairs[:1], hashed_bag_of_words) == []  # one FAQ: nothing to mine
+
+
+def test_training_with_mined_hard_negatives_counts_them_and_keeps_benchmark_questions_out(tmp_path):
+    liveqa = "Why did they cut out my mother's coccidiomycosis granuloma, and is the medicine she takes safe"
+    pairs = [(q, c, True) for q, c in POSITIVE + CLINICAL] + [(q, c, False) for q, c in NEGATIVE]
+    pairs += [(liveqa, "Is coccidiomycosis surgery safe for my mother?", True)]
+    rqe_dir = tmp_path / rqe.RQE_DIR
+    rqe_dir.mkdir(parents=True)
+    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
+    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(pairs[:8]))
+    task3 = tmp_path / "mediqa2019" / "MEDIQA_Task3_QA"
+    task3.mkdir(parents=True)
+    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
+        f'<?xml version="1.0"?><root><Question QID="1"><QuestionText>{liveqa}</QuestionText></Question></root>')
+    kept, _, _ = rqe.mediqa_pairs(tmp_path, [], lambda _: None)
+    mined = rqe.mediqa_hard_pairs(kept, hashed_bag_of_words)
+    assert mined and not any(liveqa in (q, f) or "surgery safe" in f for q, f, _ in mined)
+    messages = []
+    model = rqe.train(tmp_path, hashed_bag_of_words, [], messages.append, mediqa_hard=1)
+    assert model.meta["mediqa_hard_negatives"] == len(mined) and model.meta["pairs"] == len(pairs) - 1
+    assert model.meta["dropped"] == 1 and any("mined" in m for m in messages)
+    plain = rqe.train(tmp_path, hashed_bag_of_words, [], messages.append)
+    assert "mediqa_hard_negatives" not in plain.meta and plain.meta["pairs"] == model.meta["pairs"]
