@@ -250,3 +250,12 @@ def test_training_with_mined_hard_negatives_counts_them_and_keeps_benchmark_ques
     assert model.meta["dropped"] == 1 and any("mined" in m for m in messages)
     plain = rqe.train(tmp_path, hashed_bag_of_words, [], messages.append)
     assert "mediqa_hard_negatives" not in plain.meta and plain.meta["pairs"] == model.meta["pairs"]
+
+
+def test_train_rqe_refuses_a_negative_count_of_mined_negatives():
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+
+    result = CliRunner().invoke(app, ["knowledge", "train-rqe", "--mediqa-hard-negatives", "-1"])
+    assert isinstance(result.exception, UserInputError) and "counts (0 or more)" in str(result.exception)
