@@ -22,11 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import measured_at, run, utc_now  # noqa: E402
-from bench_liveqa import HERE, all_passages, run_dev, run_liveqa  # noqa: E402
+from bench_liveqa import HERE, development_sets, run_dev, run_liveqa  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
-from visual_med_alpaca.knowledge import evaluate  # noqa: E402
-from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever  # noqa: E402
 from visual_med_alpaca.knowledge.rqe import load_model  # noqa: E402
 
@@ -62,10 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
-    index = open_index(args.index, need_dense=True)
-    passages = all_passages(index)
-    dev = evaluate.dev_set(root, passages)
-    dev2, qrels2 = evaluate.dev2_set(root, passages)
+    index, passages, dev, dev2, qrels2 = development_sets(args.index, root)
     negatives = [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
     candidate_meta = load_model(args.candidate).meta

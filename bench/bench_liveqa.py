@@ -43,6 +43,14 @@ def all_passages(index):
     return list(index.docs.passages(rows).values())
 
 
+def development_sets(name: str, root: Path):
+    """The dense index `name` opened, its passages, dev (34 RQE questions with gold ids) and dev2 (questions, grades)."""
+    index = open_index(name, need_dense=True)
+    passages = all_passages(index)
+    dev2, qrels2 = evaluate.dev2_set(root, passages)
+    return index, passages, evaluate.dev_set(root, passages), dev2, qrels2
+
+
 def run_liveqa(retriever, questions, qrels, index_passages) -> dict:
     grades, aps, rrs, times, cpu = [], [], [], [], []
     correct = qrels.correct_in(index_passages)

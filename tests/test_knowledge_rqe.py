@@ -119,19 +119,24 @@ def _rqe_xml(pairs) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><rqe>{body}</rqe>'
 
 
+def _mediqa_files(root, pairs, valid, liveqa: str) -> None:
+    """The MEDIQA files training reads, under `root`: RQE training and validation pairs, the LiveQA question file."""
+    rqe_dir = root / rqe.RQE_DIR
+    rqe_dir.mkdir(parents=True)
+    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
+    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(valid))
+    task3 = root / "mediqa2019" / "MEDIQA_Task3_QA"
+    task3.mkdir(parents=True)
+    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
+        f'<?xml version="1.0"?><root><Question QID="1"><QuestionText>{liveqa}</QuestionText></Question></root>')
+
+
 def test_training_drops_benchmark_and_development_questions(tmp_path):
     liveqa = "Hello, I have a question about my mother's arthritis pain and the medicine she takes every day"
     dev = "Can you send me information about sickle cell anemia treatment for my young son please"
     pairs = [(q, c, True) for q, c in POSITIVE] + [(q, c, False) for q, c in NEGATIVE]
     pairs += [(liveqa, "What is arthritis ?", True), (dev + "!", "What are the treatments for Sickle Cell Anemia ?", True)]
-    rqe_dir = tmp_path / rqe.RQE_DIR
-    rqe_dir.mkdir(parents=True)
-    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
-    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(pairs[:8]))
-    task3 = tmp_path / "mediqa2019" / "MEDIQA_Task3_QA"
-    task3.mkdir(parents=True)
-    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
-        f'<?xml version="1.0"?><root><Question QID="1"><QuestionText>{liveqa}</QuestionText></Question></root>')
+    _mediqa_files(tmp_path, pairs, pairs[:8], liveqa)
     messages = []
     model = rqe.train(tmp_path, hashed_bag_of_words, [dev], messages.append)
     assert model.meta["pairs"] == 8 and model.meta["dropped"] == 2
@@ -186,14 +191,7 @@ def test_medquad_pairs_are_the_retrieved_same_focus_or_same_type_questions_witho
 
 def test_training_with_medquad_pairs_and_the_type_feature_ranks_the_asked_type_first(tmp_path, index):
     pairs = [(q, c, True) for q, c in POSITIVE] + [(q, c, False) for q, c in NEGATIVE]
-    rqe_dir = tmp_path / rqe.RQE_DIR
-    rqe_dir.mkdir(parents=True)
-    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
-    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(pairs))
-    task3 = tmp_path / "mediqa2019" / "MEDIQA_Task3_QA"
-    task3.mkdir(parents=True)
-    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
-        '<?xml version="1.0"?><root><Question QID="1"><QuestionText>unrelated benchmark text here</QuestionText></Question></root>')
+    _mediqa_files(tmp_path, pairs, pairs, "unrelated benchmark text here")
     messages = []
     model = rqe.train(tmp_path, hashed_bag_of_words, [], messages.append, _source(), hard_queries=100)
     assert model.features == rqe.FEATURES and model.qtype is not None
@@ -233,14 +231,7 @@ def test_training_with_mined_hard_negatives_counts_them_and_keeps_benchmark_ques
     liveqa = "Why did they cut out my mother's coccidiomycosis granuloma, and is the medicine she takes safe"
     pairs = [(q, c, True) for q, c in POSITIVE + CLINICAL] + [(q, c, False) for q, c in NEGATIVE]
     pairs += [(liveqa, "Is coccidiomycosis surgery safe for my mother?", True)]
-    rqe_dir = tmp_path / rqe.RQE_DIR
-    rqe_dir.mkdir(parents=True)
-    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
-    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(pairs[:8]))
-    task3 = tmp_path / "mediqa2019" / "MEDIQA_Task3_QA"
-    task3.mkdir(parents=True)
-    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
-        f'<?xml version="1.0"?><root><Question QID="1"><QuestionText>{liveqa}</QuestionText></Question></root>')
+    _mediqa_files(tmp_path, pairs, pairs[:8], liveqa)
     kept, _, _ = rqe.mediqa_pairs(tmp_path, [], lambda _: None)
     mined = rqe.mediqa_hard_pairs(kept, hashed_bag_of_words)
     assert mined and not any(liveqa in (q, f) or "surgery safe" in f for q, f, _ in mined)
