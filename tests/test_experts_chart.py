@@ -559,6 +559,27 @@ def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_the
     assert [row[0] for row in parse_table(text).rows] == months, text
 
 
+def test_a_short_turned_axis_title_left_of_horizontal_bars_is_no_row_label(expert, tmp_path):
+    """matplotlib's y label of horizontal bars ('Day', printed turned) stands beside one row's label; its box is
+    only somewhat taller than wide, and it was read as part of that label (`Day Thu`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days = ["Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.barh(days, [2.3, 2.2, 3.0, 9.6, 5.8, 5.4], color="#348abd")
+    ax.set_ylabel("Day")
+    ax.set_xlabel("Visits")
+    ax.set_title("Monthly Visits")
+    path = tmp_path / "hbar_ylabel.png"
+    fig.savefig(path)
+    plt.close(fig)
+    text = expert.describe(load_image(path))
+    assert sorted(row[0] for row in parse_table(text).rows) == sorted(days), text
+
+
 def test_numbers_printed_on_bars_of_a_percent_axis_are_percentages(expert, tmp_path):
     text = expert.describe(load_image(_labelled_percent_bars(tmp_path)))
     table = parse_table(text)

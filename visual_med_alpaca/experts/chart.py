@@ -1630,8 +1630,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     index = {id(b): i for i, b in enumerate(bars)}
     rows, missing = [], 0
     words = [b for b in upright_boxes if b.text not in legend_words]
-    if kind == "hbar":  # rotated text left of horizontal bars is the category axis' title, not a label
-        words = [b for b in words if not b.original.turned]
+    if kind == "hbar":  # rotated text left of horizontal bars is the category axis' title, not a label; a short
+        # turned word ('Day') has a box only somewhat taller than wide, which no upright word of 3+ letters has (round 7)
+        words = [b for b in words if not b.original.turned and not (len(b.text.strip()) >= 3 and b.original.h > 1.2 * (b.original.x1 - b.original.x0))]
     typical = float(np.median([b.h for b in upright_boxes]))
     if kind == "bar":  # '2003 2004 2005' read as one box under three bars
         merged = [b for b in words if b.y0 >= baseline - 2 and len(b.text.split()) >= 2 and b.h <= 1.6 * typical]  # one line
