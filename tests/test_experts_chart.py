@@ -580,6 +580,26 @@ def test_a_short_turned_axis_title_left_of_horizontal_bars_is_no_row_label(exper
     assert sorted(row[0] for row in parse_table(text).rows) == sorted(days), text
 
 
+def test_a_label_wrapped_after_a_hyphen_is_joined_without_a_space(expert, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = ["Small buildings, owner-\noccupied", "Small buildings, tenant-\noccupied", "Large buildings"]
+    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+    bars = ax.barh(labels, [39.8, 28.1, 32.1], color="#2c6fbb")
+    ax.bar_label(bars, fmt="%.1f%%")
+    ax.set_xlim(0, 50)
+    fig.tight_layout()
+    path = tmp_path / "wrapped.png"
+    fig.savefig(path)
+    plt.close(fig)
+    text = expert.describe(load_image(path))
+    rows = [row[0] for row in parse_table(text).rows]
+    assert "Small buildings, owner-occupied" in rows and "Small buildings, tenant-occupied" in rows, text
+
+
 def test_numbers_printed_on_bars_of_a_percent_axis_are_percentages(expert, tmp_path):
     text = expert.describe(load_image(_labelled_percent_bars(tmp_path)))
     table = parse_table(text)

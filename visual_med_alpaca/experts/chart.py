@@ -1664,6 +1664,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     for n, (group, span) in enumerate(zip(groups, spans)):
         words_n, stray = _label_and_stray_numbers(_reading_order(chosen[n]), label_edge) if kind == "hbar" else ([b.text for b in _reading_order(chosen[n])], [])
         label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(words_n))  # 'Feb -': a tick mark
+        label = re.sub(r"(?<=[A-Za-z])- (?=[a-z])", "-", label)  # a label wrapped after a hyphen: 'owner-occupied' (round 7)
         unread = [bar for bar in group if index[id(bar)] not in labels]
         if len(stray) == 1 and len(unread) == 1 and axis is None:  # the one number beside the row is its one unread bar's
             labels[index[id(unread[0])]] = stray[0]
