@@ -101,12 +101,9 @@ def test_an_image_is_described_once_per_run_with_the_same_predictions(tiny_llama
     real = pipeline.Assistant._describe
     monkeypatch.setattr(pipeline.Assistant, "_describe", lambda self, image, expert: described.append(
         self._descriptions is not None) or real(self, image, expert))
-    ahead = _record_router_loads_ahead(monkeypatch, described)
     evaluator = Evaluator(config, progress=False)
     evaluator.run()
     assert described == [True] * 6  # 8 questions, 6 images
-    # the router (and its image backbone) loaded while the model loaded, before the first image was described
-    assert ahead == [("trained", "vmed-vision-load", 0)]
     Evaluator(uncached, Assistant(uncached.assistant), progress=False).run()
     assert described.count(False) == 8
 
@@ -114,53 +111,6 @@ def test_an_image_is_described_once_per_run_with_the_same_predictions(tiny_llama
         return [{k: v for k, v in r.items() if k != "seconds"} for r in read_predictions(out / PREDICTIONS)]
     assert records(tmp_path / "cached") == records(tmp_path / "uncached")
     assert len({r["id"] for r in records(tmp_path / "cached")}) == 8
-
-
-def _record_router_loads_ahead(monkeypatch, described=(), delay=0.0):
-    """What the runner loads ahead of the items: (router, thread, images described by then) per call."""
-    import threading
-    import time
-
-    import visual_med_alpaca.router as router
-
-    calls = []
-    real = router.load_router
-
-    def load_router(name):
-        time.sleep(delay)
-        calls.append((name, threading.current_thread().name, len(described)))
-        return real(name)
-
-    monkeypatch.setattr(router, "load_router", load_router)
-    return calls
-
-
-def test_nothing_is_loaded_ahead_for_a_run_that_describes_no_image(tiny_llama_dir, tmp_path, monkeypatch):
-    ahead = _record_router_loads_ahead(monkeypatch)
-    result = Evaluator(_config(tiny_llama_dir, tmp_path, limit=2, expert="none"), progress=False).run()
-    assert result["experts_used"] == {"none": 2} and ahead == []
-
-
-def test_an_engine_that_fails_while_the_router_loads_is_one_error_after_the_load(tmp_path, gemma_gguf, monkeypatch):
-    """With --concurrency the router loads while the engine starts: an engine that cannot start is still the
-    one error of the run, reported once the load is over (no thread is left loading), with no item asked."""
-    import stat
-    import time
-
-    from visual_med_alpaca.errors import BackendError
-
-    binary = tmp_path / "llama-server"
-    binary.write_text("#!/bin/sh\nexit 3\n")
-    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
-    ahead = _record_router_loads_ahead(monkeypatch, delay=0.5)
-    config = EvalConfig.model_validate({
-        "benchmark": "vqa-rad", "data_dir": str(shared_data()), "limit": 3, "out": str(tmp_path / "run"),
-        "concurrency": 2, "engine": {"kind": "llama-server", "binary": str(binary)},
-        "assistant": {"llm": {"model": "default", "threads": 2}}})
-    with pytest.raises(BackendError, match=r"llama-server failed to start \(exit 3\)"):
-        Evaluator(config, progress=False).run()
-    assert ahead == [("trained", "vmed-vision-load", 0)]  # the load (0.5 s) ended before the error was raised
-    assert read_predictions(tmp_path / "run" / PREDICTIONS) == []
 
 
 def test_choice_by_loglik_and_by_generation(tiny_llama_dir, tmp_path):

@@ -12,7 +12,6 @@ import contextlib
 import itertools
 import json
 import platform
-import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -146,52 +145,27 @@ class Evaluator:
             return self._run(out)
 
     def _run(self, out: Path) -> dict[str, Any]:
+        from tqdm import tqdm
+
         mode = self.resolved_mode()
         identity = _run_identity(self.config, mode)
         self._check_resume(out, identity)
         predictions = out / PREDICTIONS
         done = {r["id"] for r in read_predictions(predictions, repair=True)}
         todo = [item for item in self.items if item.id not in done]
-        vision = self._load_vision_ahead(todo)
-        try:
-            with self._engine(mode) as concurrency:
-                model_name = self.assistant.llm.name  # load now: a model that cannot load must stop the run
-                vision.join()
-                seconds = self._write_predictions(predictions, todo, mode, concurrency)
-        finally:
-            vision.join()  # also after an error: no thread is left loading models
+        with self._engine(mode) as concurrency:
+            model_name = self.assistant.llm.name  # load now: a model that cannot load must stop the run
+            started = time.perf_counter()
+            with predictions.open("a", encoding="utf-8") as handle, tqdm(
+                total=len(self.items), initial=len(self.items) - len(todo), desc=self.config.benchmark,
+                unit="q", disable=not self.progress, dynamic_ncols=True,
+            ) as bar:
+                for record in self._predict_in_order(todo, mode, concurrency):
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    handle.flush()
+                    bar.update(1)
+            seconds = time.perf_counter() - started
         return self.write_metrics(out, mode, identity, seconds, len(todo), model_name)
-
-    def _write_predictions(self, predictions: Path, todo: list[Item], mode: str, concurrency: int) -> float:
-        """Answer the items to do, appending each record in item order; the seconds it took."""
-        from tqdm import tqdm
-
-        started = time.perf_counter()
-        with predictions.open("a", encoding="utf-8") as handle, tqdm(
-            total=len(self.items), initial=len(self.items) - len(todo), desc=self.config.benchmark,
-            unit="q", disable=not self.progress, dynamic_ncols=True,
-        ) as bar:
-            for record in self._predict_in_order(todo, mode, concurrency):
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                handle.flush()
-                bar.update(1)
-        return time.perf_counter() - started
-
-    def _load_vision_ahead(self, todo: list[Item]) -> threading.Thread:
-        """A started thread that loads the image router (and the backbone it reads) while the engine starts or
-        the model loads, instead of on the first image while the engine waits. It loads only when items to do
-        have images the router will see; a failure there is left to the item that meets it (the same error,
-        raised where it was before)."""
-        from ..llm.base import resolve_backend
-        from ..router import load_router
-
-        vision = self.config.assistant.vision
-        wanted = ((self.config.expert or vision.expert) == "auto" and any(item.image for item in todo)
-                  and not self.given_assistant and resolve_backend(self.config.assistant.llm) != "vlm")
-        loading = threading.Thread(target=_quietly, args=(load_router, vision.router) if wanted else (None,),
-                                   name="vmed-vision-load", daemon=True)
-        loading.start()
-        return loading
 
     @contextlib.contextmanager
     def _engine(self, mode: str):
@@ -323,16 +297,6 @@ class Evaluator:
         }
         (out / METRICS).write_text(json.dumps(result, indent=2) + "\n")
         return result
-
-
-def _quietly(load, *args) -> None:
-    """`load(*args)` ahead of time; a failure is raised again where the loaded thing is first used."""
-    if load is None:
-        return
-    try:
-        load(*args)
-    except Exception:  # noqa: BLE001 - the item that needs it meets the same error
-        pass
 
 
 def compute_metrics(task: str, records: list[dict], labels: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -22,9 +22,6 @@ class TrainedRouter:
         self.head = LinearHead(path, "retrain it with `vmed train router`")
         if tuple(self.head.classes) != IMAGE_CLASSES:
             raise BackendError(f"router head {path} was trained for classes {self.head.classes}, not {IMAGE_CLASSES}")
-        from ..features import shared_features
-
-        shared_features()  # the image backbone every classification reads: loaded with the router, not on first use
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """(n, classes) softmax of the head over (n, FEATURE_DIM) image features."""
