@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -369,10 +370,9 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+# What llama-server logs once its HTTP socket is bound: "main: HTTP server is listening, hostname: H, port: P, ..."
+# (and later "... listening on http://H:P - starting the main loop").
+_LISTENING = re.compile(rb"is listening(?:, hostname: \S+, port: | on https?://[^\s/]*:)(\d+)")
 
 
 def _die_with_parent() -> None:
@@ -434,11 +434,14 @@ class LlamaServer:
         return self
 
     def _launch(self) -> None:
+        """Port 0 (the first start without engine.port): llama-server binds a free port itself and logs it, so no
+        port is picked here and bound there later, when another process may have taken it. A restart reuses the
+        port the first start got: clients hold that URL."""
         if self.port and not port_is_free(self.host, self.port):  # the configured one, or the same after a restart
             raise BackendError(f"cannot start llama-server: port {self.port} on {self.host} is taken "
                                "(choose another with --engine-port or engine.port)")
-        self.port = self.port or free_port(self.host)
         with self.log_path.open("ab") as log_file:
+            log_start = log_file.tell()  # the log is appended to: read this start's lines only
             self.process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
                                             preexec_fn=_die_with_parent)
@@ -446,8 +449,9 @@ class LlamaServer:
         while True:
             if self.process.poll() is not None:
                 raise BackendError(f"llama-server failed to start (exit {self.process.returncode}): {self._log_tail()}")
+            self.port = self.port or self._logged_port(log_start)
             try:
-                if httpx.get(f"http://{self.host}:{self.port}/health", timeout=1.0).status_code == 200:
+                if self.port and httpx.get(f"http://{self.host}:{self.port}/health", timeout=1.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -456,6 +460,16 @@ class LlamaServer:
                 raise BackendError(f"llama-server did not become ready within {self.startup_timeout_s:g} s: "
                                    f"{self._log_tail()}")
             time.sleep(0.1)
+
+    def _logged_port(self, start: int) -> int:
+        """The port llama-server says it bound, in the log from byte `start` on; 0 until it says so."""
+        try:
+            with self.log_path.open("rb") as log_file:
+                log_file.seek(start)
+                found = _LISTENING.search(log_file.read())
+        except OSError:
+            return 0
+        return int(found.group(1)) if found else 0
 
     def _log_tail(self, lines: int = 3) -> str:
         try:
