@@ -129,6 +129,34 @@ def test_the_engine_binds_its_own_port_so_none_is_taken_between_pick_and_bind(tm
             server.stop()
 
 
+def test_engine_logs_are_one_per_process_and_only_the_newest_are_kept(tmp_path, monkeypatch):
+    """One log per `vmed` process (two servers at once do not interleave), in the folder `vmed engine status`
+    names; starting an engine removes all but the newest KEEP_LOGS, so they do not pile up in the cache."""
+    from typer.testing import CliRunner
+
+    import visual_med_alpaca.llm.engine as engine_module
+    from visual_med_alpaca.cli import app
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("VMED_LLAMA_SERVER", str(_fake_binary(tmp_path)))
+    folder = tmp_path / "cache" / "engine" / "logs"
+    folder.mkdir(parents=True)
+    old = [folder / f"llama-server-{pid}.log" for pid in range(100, 100 + engine_module.KEEP_LOGS + 5)]
+    for age, path in enumerate(old):
+        path.write_text("old run\n")
+        os.utime(path, (1e9 - age, 1e9 - age))  # the first is the newest
+    (folder / "notes.txt").write_text("not a log")
+    server = engine_module.LlamaServer(_answering_binary(tmp_path), tmp_path / "model.gguf", adapter=None, n_ctx=64,
+                                       threads=1, parallel=1, startup_timeout_s=30, max_restarts=0).start()
+    server.stop()
+    kept = sorted(folder.glob("llama-server-*.log"))
+    assert server.log_path in kept and "listening" in server.log_path.read_text()
+    assert len(kept) == engine_module.KEEP_LOGS and set(kept) - {server.log_path} == set(old[:engine_module.KEEP_LOGS - 1])
+    assert (folder / "notes.txt").is_file()
+    status = CliRunner().invoke(app, ["engine", "status"])
+    assert status.exit_code == 0 and f"logs: {folder}" in status.output
+
+
 # -- requantized weights (engine.weights) -----------------------------------------------------------
 def _fake_quantize(calls: list, code: int = 0):
     def quantize(source: bytes, out: bytes, params) -> int:

@@ -385,6 +385,27 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+KEEP_LOGS = 10  # llama-server logs kept in the cache (one per `vmed` process that started an engine), newest first
+
+
+def logs_dir() -> Path:
+    """Where the started engines' logs go: `llama-server-<pid of vmed>.log`, the newest KEEP_LOGS kept."""
+    return cache_dir("engine", "logs")
+
+
+def _prune_logs(own: Path) -> None:
+    """Remove all but the newest KEEP_LOGS logs (this process's counts as one of them)."""
+    def modified(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed meanwhile by another process pruning
+            return 0.0
+
+    others = sorted((path for path in logs_dir().glob("llama-server-*.log") if path != own), key=modified, reverse=True)
+    for path in others[KEEP_LOGS - 1:]:
+        path.unlink(missing_ok=True)
+
+
 class LlamaServer:
     """One llama-server process on 127.0.0.1: started, health-checked, watched and restarted if it dies."""
 
@@ -404,7 +425,7 @@ class LlamaServer:
         self.restarts = 0
         self.gave_up = False
         self.process: subprocess.Popen | None = None
-        self.log_path = cache_dir("engine", "logs") / f"llama-server-{os.getpid()}.log"
+        self.log_path = logs_dir() / f"llama-server-{os.getpid()}.log"
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
@@ -426,6 +447,7 @@ class LlamaServer:
 
     def start(self) -> LlamaServer:
         """Start and wait until it answers /health; a failure is one BackendError naming the cause."""
+        _prune_logs(self.log_path)
         with self._lock:
             self._launch()
         if self._watcher is None:
