@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from _common import load_average
+from _common import load_average, threads
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = ["What are the chemicals that treat hair loss?", "How effective is this treatment on papule?",
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds during which clients send requests")
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--max-queue", type=int, default=8, help="server queue slots (when this script starts it)")
-    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads of the server it starts")
+    parser.add_argument("--threads", type=threads, default=None, help="llama.cpp threads of the server it starts")
     parser.add_argument("--model", default="default", help="model of the server it starts")
     parser.add_argument("--engine", default=None, help="auto | llama-server | none (the server it starts)")
     parser.add_argument("--parallel", type=int, default=None, help="engine slots of the server it starts")

@@ -17,6 +17,8 @@ import argparse
 import time
 from pathlib import Path
 
+from _common import threads
+
 from visual_med_alpaca.config import load_config
 from visual_med_alpaca.vlm.train import VLMTrainConfig
 
@@ -25,7 +27,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", type=Path)
     ap.add_argument("weights", type=Path, nargs="+")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=threads, default=2)
     ap.add_argument("--new-lora", action="store_true", help="the first weights may lack the recipe's extra LoRA")
     args = ap.parse_args()
 
