@@ -47,6 +47,13 @@ def test_every_bench_scripts_threads_is_checked(script):
     assert declared and all("type=threads" in args for args in declared), declared
 
 
+def test_bench_serve_reports_bad_input_through_run_before_starting_anything(tmp_path):
+    missing = tmp_path / "missing.png"
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "bench_serve.py"), "--image", str(missing), "--url",
+                           "http://127.0.0.1:9"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 2 and done.stderr == f"error: --image {missing} not found\n", done.stderr[-2000:]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_every_bench_script_shows_its_help(script):
