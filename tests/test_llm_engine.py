@@ -93,24 +93,28 @@ class Health(http.server.BaseHTTPRequestHandler):
         pass
 
 server = http.server.HTTPServer(("127.0.0.1", int(argv[argv.index("--port") + 1])), Health)
-print("main: HTTP server is listening, hostname: 127.0.0.1, port: %d, http threads: 1" % server.server_port,
-      file=sys.stderr, flush=True)
+print({line!r} % server.server_port, file=sys.stderr, flush=True)
 server.serve_forever()
 """
 
 
-def _answering_binary(tmp_path):
+LISTENING = ("0.01.397.729 I srv  llama_server: listening on http://127.0.0.1:%d",  # the llama.cpp built here
+             "main: HTTP server is listening, hostname: 127.0.0.1, port: %d, http threads: 1")  # older builds
+
+
+def _answering_binary(tmp_path, line=LISTENING[0]):
     """A stand-in llama-server: binds --port (0: any free one, as llama-server does), logs the port as
     llama-server does, answers /health."""
     import sys
 
     path = tmp_path / "llama-server"
-    path.write_text(FAKE_SERVER.format(python=sys.executable))
+    path.write_text(FAKE_SERVER.format(python=sys.executable, line=line))
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
 
 
-def test_the_engine_binds_its_own_port_so_none_is_taken_between_pick_and_bind(tmp_path, monkeypatch):
+@pytest.mark.parametrize("line", LISTENING, ids=["current", "older"])
+def test_the_engine_binds_its_own_port_so_none_is_taken_between_pick_and_bind(tmp_path, monkeypatch, line):
     """No port is picked here and handed to llama-server to bind later (another process may take it in between,
     simulated by a `free_port` that hands out a taken one): llama-server binds port 0 and its log says which."""
     import visual_med_alpaca.llm.engine as engine_module
@@ -120,8 +124,8 @@ def test_the_engine_binds_its_own_port_so_none_is_taken_between_pick_and_bind(tm
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         monkeypatch.setattr(engine_module, "free_port", lambda host="127.0.0.1": taken.getsockname()[1], raising=False)
-        server = engine_module.LlamaServer(_answering_binary(tmp_path), tmp_path / "model.gguf", adapter=None, n_ctx=64,
-                                           threads=1, parallel=1, startup_timeout_s=30, max_restarts=0).start()
+        server = engine_module.LlamaServer(_answering_binary(tmp_path, line), tmp_path / "model.gguf", adapter=None,
+                                           n_ctx=64, threads=1, parallel=1, startup_timeout_s=30, max_restarts=0).start()
         try:
             assert server.port not in (0, taken.getsockname()[1])
             assert httpx.get(server.url.removesuffix("/v1") + "/health", timeout=5).status_code == 200

@@ -370,9 +370,9 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-# What llama-server logs once its HTTP socket is bound: "main: HTTP server is listening, hostname: H, port: P, ..."
-# (and later "... listening on http://H:P - starting the main loop").
-_LISTENING = re.compile(rb"is listening(?:, hostname: \S+, port: | on https?://[^\s/]*:)(\d+)")
+# What llama-server logs once its HTTP socket is bound: "llama_server: listening on http://H:P" (the build here),
+# "main: HTTP server is listening, hostname: H, port: P, ..." or "... listening on http://H:P - starting ..." (older).
+_LISTENING = re.compile(rb"listening(?:, hostname: \S+, port: | on https?://[^\s/]*:)(\d+)")
 
 
 def _die_with_parent() -> None:
