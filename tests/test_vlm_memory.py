@@ -57,7 +57,7 @@ def cases(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def remembering(tiny_llama_dir, tmp_path_factory, cases):
-    """The tiny bundle with a memory of `cases` (thresholds: image 0.95, questions 0.5)."""
+    """The tiny bundle with a memory of `cases` (thresholds: image 0.95, questions 0.45)."""
     from visual_med_alpaca.vlm.encoders import FeatureCache
     from visual_med_alpaca.vlm.memory import MEMORY, build_memory
 
@@ -65,7 +65,7 @@ def remembering(tiny_llama_dir, tmp_path_factory, cases):
     folder = make_bundle(root / "bundle", tiny_llama_dir)
     build_memory(folder / MEMORY, cases, "efficientnet-lite0", 1, FeatureCache(root / "features", "efficientnet-lite0"),
                  "the test cases", sentences=Sentences())
-    return _with(folder, root / "remembering", image_min=0.95, yes_no_min=0.5, other_min=0.5, use="answer")
+    return _with(folder, root / "remembering", image_min=0.95, yes_no_min=0.45, other_min=0.45, use="answer")
 
 
 def _with(bundle, folder, **settings):
