@@ -209,3 +209,16 @@ def test_a_memory_that_does_not_fit_is_one_error_line(remembering, tmp_path):
     with pytest.raises(UserInputError, match="not a case memory"):
         _assistant(wrong).llm
     assert meta["case_memory"]["use"] == "answer"
+
+
+def test_the_shipped_memory_remembers_only_what_the_shipped_vlm_trained_on():
+    """assets/vlm/default/memory.npz: VQA-RAD train minus the dev images, every question once; no test question."""
+    from visual_med_alpaca.eval.benchmarks.vqa import load_vqa_rad, vqa_rad_train_split
+    from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE, read_meta
+    from visual_med_alpaca.vlm.memory import CaseMemory
+
+    memory = CaseMemory.load(DEFAULT_BUNDLE, read_meta(DEFAULT_BUNDLE))
+    train, dev = vqa_rad_train_split(shared_data())
+    assert memory.ids == [i.id for i in train] and memory.answers == [i.reference for i in train]
+    assert not set(memory.ids) & {i.id for i in dev + load_vqa_rad(shared_data())}
+    assert memory.encoder == "efficientnet-lite0" and memory.settings.use == "answer"
