@@ -25,12 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import measured_at, run  # noqa: E402
 from bench_knowledge_grid import PREVIOUS_CUES  # noqa: E402
-from bench_liveqa import HERE, all_passages, run_dev, run_liveqa  # noqa: E402
+from bench_liveqa import HERE, development_sets, run_dev, run_liveqa  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
-from visual_med_alpaca.knowledge import evaluate, retrieve  # noqa: E402
-from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
+from visual_med_alpaca.knowledge import retrieve  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever  # noqa: E402
 
 CURRENT_CUES = dict(retrieve.QTYPE_CUES)
@@ -111,10 +110,7 @@ def main() -> None:
         parser.error(f"--threads must be 1 or more (not {args.threads})")
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
-    index = open_index(args.index, need_dense=True)
-    passages = all_passages(index)
-    dev = evaluate.dev_set(root, passages)
-    dev2, qrels2 = evaluate.dev2_set(root, passages)
+    index, passages, dev, dev2, qrels2 = development_sets(args.index, root)
     models = Path(tempfile.mkdtemp(prefix="vmed-rqe-"))
     print(f"{measured_at()}; dev {len(dev)} questions, dev2 {len(dev2)} questions\n")
     if args.candidates:

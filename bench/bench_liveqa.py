@@ -43,6 +43,14 @@ def all_passages(index):
     return list(index.docs.passages(rows).values())
 
 
+def development_sets(name: str, root: Path):
+    """The dense index `name` opened, its passages, dev (34 RQE questions with gold ids) and dev2 (questions, grades)."""
+    index = open_index(name, need_dense=True)
+    passages = all_passages(index)
+    dev2, qrels2 = evaluate.dev2_set(root, passages)
+    return index, passages, evaluate.dev_set(root, passages), dev2, qrels2
+
+
 def run_liveqa(retriever, questions, qrels, index_passages) -> dict:
     grades, aps, rrs, times, cpu = [], [], [], [], []
     correct = qrels.correct_in(index_passages)
@@ -158,7 +166,8 @@ def main() -> None:
 
                     meta = load_model(reranker.rqe_model).meta
                     rqe_meta = {"rqe_model_meta": {k: meta.get(k) for k in ("validation_auc", "medquad_pairs",
-                                                                            "medquad_pair_weight", "C")}}
+                                                                            "medquad_pair_weight", "mediqa_hard_negatives",
+                                                                            "C")}}
                 handle.write(json.dumps({"method": method, "reranker": vars(reranker), "views": vars(views), **rqe_meta,
                                          "cues": "previous" if args.previous_cues else "current", "index": index.manifest.get("fingerprint"),
                                          "at": utc_now("%Y-%m-%dT%H:%M:%SZ"), "load": os.getloadavg(),

@@ -38,6 +38,22 @@ def test_parse_number():
     assert parse_number("2 kids") is None
 
 
+def test_respace_rejoins_words_a_turned_title_was_read_apart_and_keeps_real_spaces():
+    from visual_med_alpaca.experts.chart import respace
+
+    # OCR'd turned value-axis titles of real charts (uneven letter spacing read as spaces), and their true text
+    assert respace("Numbe r of pe rsonal trips in m illions") == "Number of personal trips in millions"
+    assert respace("Re venue in trillion Korean won") == "Revenue in trillion Korean won"
+    assert respace("Transport vo lume in million tonne-kilome te rs") == "Transport volume in million tonne-kilometers"
+    assert respace("Pe rcen tage of GD P") == "Percentage of GDP"
+    assert respace("Friend liness score on the scale from 1 to 14 *") == "Friendliness score on the scale from 1 to 14*"
+    assert respace("Number ofusers") == "Number of users"
+    # real word boundaries stay, even where the joined word exists; letters are never changed
+    assert respace("in to a round on line of ten any one") == "in to a round on line of ten any one"
+    assert respace("Index (2015 = 100) in U.S. dollars") == "Index (2015 = 100) in U.S. dollars"
+    assert respace("Numbe r of ind ividuas") == "Number of ind ividuas"
+
+
 def test_seed_bar_png_holds_both_groups_and_bars(expert):
     # Truth read off the picture's pixels (axis 0..150): Treatment 85 / 26, Control 72 / 66.
     text = expert.describe(load_image(shared_data("seed_samples", "bar.png")))
@@ -520,6 +536,27 @@ def _labelled_percent_bars(tmp_path, theme="ggplot"):
                      values=np.array([[80.0], [20.0], [77.0], [55.0]]), percent=True, decimals=0, legend_outside=False,
                      jpeg_quality=None, size=(6.0, 4.4))
     return draw(spec, tmp_path / "labelled.png")
+
+
+def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
+    """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
+    spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    months = ["Mar", "Apr", "May", "Jun"]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.bar(months, [52, 51, 122, 94], color="#1f77b4")
+    ax.bar(months, [61, 90, 157, 131], bottom=[52, 51, 122, 94], color="#ff7f0e", label="Treatment")
+    ax.set_xlabel("Month")
+    ax.set_title("Cases per group")
+    path = tmp_path / "xtitle.png"
+    fig.savefig(path)
+    plt.close(fig)
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == months, text
 
 
 def test_numbers_printed_on_bars_of_a_percent_axis_are_percentages(expert, tmp_path):

@@ -210,7 +210,8 @@ def test_the_reranker_scores_with_the_retrievers_threads_and_one_loaded_model(tr
 
 
 @pytest.mark.parametrize("args", [["--kind", "cross-encoder", "--qtype"], ["--kind", "cross-encoder", "--hard-negatives",
-                                                                             "100"], ["--stop-after", "1"]])
+                                                                             "100"], ["--stop-after", "1"],
+                                  ["--kind", "cross-encoder", "--mediqa-hard-negatives", "1"]])
 def test_train_rqe_refuses_an_option_of_the_other_kind(args):
     """An option the chosen kind would ignore is one clear error, before any data is read."""
     from typer.testing import CliRunner

@@ -119,19 +119,24 @@ def _rqe_xml(pairs) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><rqe>{body}</rqe>'
 
 
+def _mediqa_files(root, pairs, valid, liveqa: str) -> None:
+    """The MEDIQA files training reads, under `root`: RQE training and validation pairs, the LiveQA question file."""
+    rqe_dir = root / rqe.RQE_DIR
+    rqe_dir.mkdir(parents=True)
+    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
+    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(valid))
+    task3 = root / "mediqa2019" / "MEDIQA_Task3_QA"
+    task3.mkdir(parents=True)
+    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
+        f'<?xml version="1.0"?><root><Question QID="1"><QuestionText>{liveqa}</QuestionText></Question></root>')
+
+
 def test_training_drops_benchmark_and_development_questions(tmp_path):
     liveqa = "Hello, I have a question about my mother's arthritis pain and the medicine she takes every day"
     dev = "Can you send me information about sickle cell anemia treatment for my young son please"
     pairs = [(q, c, True) for q, c in POSITIVE] + [(q, c, False) for q, c in NEGATIVE]
     pairs += [(liveqa, "What is arthritis ?", True), (dev + "!", "What are the treatments for Sickle Cell Anemia ?", True)]
-    rqe_dir = tmp_path / rqe.RQE_DIR
-    rqe_dir.mkdir(parents=True)
-    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
-    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(pairs[:8]))
-    task3 = tmp_path / "mediqa2019" / "MEDIQA_Task3_QA"
-    task3.mkdir(parents=True)
-    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
-        f'<?xml version="1.0"?><root><Question QID="1"><QuestionText>{liveqa}</QuestionText></Question></root>')
+    _mediqa_files(tmp_path, pairs, pairs[:8], liveqa)
     messages = []
     model = rqe.train(tmp_path, hashed_bag_of_words, [dev], messages.append)
     assert model.meta["pairs"] == 8 and model.meta["dropped"] == 2
@@ -186,14 +191,7 @@ def test_medquad_pairs_are_the_retrieved_same_focus_or_same_type_questions_witho
 
 def test_training_with_medquad_pairs_and_the_type_feature_ranks_the_asked_type_first(tmp_path, index):
     pairs = [(q, c, True) for q, c in POSITIVE] + [(q, c, False) for q, c in NEGATIVE]
-    rqe_dir = tmp_path / rqe.RQE_DIR
-    rqe_dir.mkdir(parents=True)
-    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
-    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(pairs))
-    task3 = tmp_path / "mediqa2019" / "MEDIQA_Task3_QA"
-    task3.mkdir(parents=True)
-    (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(
-        '<?xml version="1.0"?><root><Question QID="1"><QuestionText>unrelated benchmark text here</QuestionText></Question></root>')
+    _mediqa_files(tmp_path, pairs, pairs, "unrelated benchmark text here")
     messages = []
     model = rqe.train(tmp_path, hashed_bag_of_words, [], messages.append, _source(), hard_queries=100)
     assert model.features == rqe.FEATURES and model.qtype is not None
@@ -204,3 +202,51 @@ def test_training_with_medquad_pairs_and_the_type_feature_ranks_the_asked_type_f
                        ).search("diabetes: what treatments are there?", 6)
     assert ranked[0].passage.question == "What are the treatments for Diabetes ?"
     assert all(0.0 <= r.runs["rqe"] <= 1.0 for r in ranked)
+
+
+CLINICAL = [("Why did she get coccidiomycosis? She goes to Florida every winter.", "Why did she get coccidiomycosis?"),
+            ("Why did they cut out the coccidiomycosis granuloma rather than treat it medically?",
+             "Why cut out a coccidiomycosis granuloma instead of treating it medically?"),
+            ("What causes unilateral nosebleeds in children?", "What causes unilateral nosebleeds?"),
+            ("What causes unilateral nosebleeds in the children?", "Unilateral nosebleeds: what causes them?"),
+            ("How should I treat polymenorrhea in a girl?", "How should I treat polymenorrhea?")]
+
+
+def test_mediqa_hard_pairs_are_other_questions_faqs_on_the_same_topic_never_their_own_or_a_duplicates():
+    pairs = [(q, f, 1) for q, f in CLINICAL] + [(CLINICAL[0][0], "What are the side effects of Florinef?", 0)]
+    mined = rqe.mediqa_hard_pairs(pairs, hashed_bag_of_words, per_question=1, depth=20, max_similarity=0.9)
+    own = {q: f for q, f in CLINICAL}
+    assert mined and all(label == 0 and f != own[q] and f in own.values() for q, f, label in mined)
+    by_question = {q: f for q, f, _ in mined}
+    # the nearest other FAQ: same topic, asked differently
+    assert by_question[CLINICAL[0][0]] == CLINICAL[1][1] and by_question[CLINICAL[1][0]] == CLINICAL[0][1]
+    # the same question asked twice (nosebleeds) is not a negative for its near copy
+    near = {CLINICAL[2][0]: CLINICAL[3][1], CLINICAL[3][0]: CLINICAL[2][1]}
+    assert not any(by_question.get(q) == f for q, f in near.items())
+    assert len(rqe.mediqa_hard_pairs(pairs, hashed_bag_of_words, per_question=2)) > len(mined)
+    assert rqe.mediqa_hard_pairs(pairs[:1], hashed_bag_of_words) == []  # one FAQ: nothing to mine
+
+
+def test_training_with_mined_hard_negatives_counts_them_and_keeps_benchmark_questions_out(tmp_path):
+    liveqa = "Why did they cut out my mother's coccidiomycosis granuloma, and is the medicine she takes safe"
+    pairs = [(q, c, True) for q, c in POSITIVE + CLINICAL] + [(q, c, False) for q, c in NEGATIVE]
+    pairs += [(liveqa, "Is coccidiomycosis surgery safe for my mother?", True)]
+    _mediqa_files(tmp_path, pairs, pairs[:8], liveqa)
+    kept, _, _ = rqe.mediqa_pairs(tmp_path, [], lambda _: None)
+    mined = rqe.mediqa_hard_pairs(kept, hashed_bag_of_words)
+    assert mined and not any(liveqa in (q, f) or "surgery safe" in f for q, f, _ in mined)
+    messages = []
+    model = rqe.train(tmp_path, hashed_bag_of_words, [], messages.append, mediqa_hard=1)
+    assert model.meta["mediqa_hard_negatives"] == len(mined) and model.meta["pairs"] == len(pairs) - 1
+    assert model.meta["dropped"] == 1 and any("mined" in m for m in messages)
+    plain = rqe.train(tmp_path, hashed_bag_of_words, [], messages.append)
+    assert "mediqa_hard_negatives" not in plain.meta and plain.meta["pairs"] == model.meta["pairs"]
+
+
+def test_train_rqe_refuses_a_negative_count_of_mined_negatives():
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+
+    result = CliRunner().invoke(app, ["knowledge", "train-rqe", "--mediqa-hard-negatives", "-1"])
+    assert isinstance(result.exception, UserInputError) and "counts (0 or more)" in str(result.exception)

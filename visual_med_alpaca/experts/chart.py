@@ -105,6 +105,66 @@ def parse_value(text: str) -> tuple[float, str] | None:
     return value, number + match["pct"]
 
 
+@lru_cache(maxsize=1)
+def _word_counts() -> tuple[dict[str, int], int]:
+    """English word counts (pyspellchecker's list, ~160k words from subtitles) and their total; loaded once."""
+    from spellchecker import SpellChecker
+
+    frequency = SpellChecker(language="en").word_frequency
+    return frequency.dictionary, frequency.total_words
+
+
+def respace(text: str) -> str:
+    """The spaces of an OCR'd line re-decided by a word list; letters never change. Turned text (a value-axis
+    title printed bottom to top) is drawn with uneven letter spacing, and the recogniser reads a wide gap inside a
+    word as a space: 'Numbe r of pe rsonal trips in m illions', 'Re venue'. Runs of 2-4 letter-only pieces are
+    joined when the joined word is known and, as one word, 1000 times likelier per removed space than the pieces
+    as separate words (a unigram model: 'in to', 'a round', 'on line' stay apart; after a hyphen, the word after
+    it: 'tonne-kilome te rs'); an all-capitals acronym split off one letter ('GD P') is joined, and a footnote mark
+    read apart ('14 *') is joined to its word; an unknown word that is a very common word run into a known one
+    ('ofusers') is split."""
+    import math
+
+    counts, total = _word_counts()
+    log_total = math.log10(total)
+
+    def logp(word: str) -> float:  # log10 probability of a word; an unknown one counts as seen once
+        return math.log10(max(counts.get(word.lower(), 0), 1)) - log_total
+
+    tokens, out, i = text.split(), [], 0
+    while i < len(tokens):
+        end = i + 1
+        for j in range(min(len(tokens), i + 4), i + 1, -1):  # the longest run first
+            head, _, first = tokens[i].rpartition("-")  # 'tonne-kilome te rs': the word after the hyphen
+            pieces = [first] + tokens[i + 1:j]
+            joined = "".join(pieces)
+            if not all(p.isalpha() for p in pieces):
+                continue
+            if counts.get(joined.lower(), 0) and logp(joined) - sum(logp(p) for p in pieces) > 3 * (j - i - 1):
+                end = j
+                break
+            if j == i + 2 and joined.isupper() and len(joined) <= 5 and min(len(p) for p in pieces) == 1 < max(len(p) for p in pieces):
+                end = j
+                break
+        if out and re.fullmatch(r"\*+", tokens[i]):  # a footnote mark read apart: '14 *'
+            out[-1] += tokens[i]
+        else:
+            out.append("".join(tokens[i:end]))
+        i = end
+    words = []
+    for token in out:  # a space the recogniser lost after or before a very common word
+        if token.isalpha() and len(token) >= 5 and not counts.get(token.lower(), 0):
+            splits = [(counts.get(token[:k].lower(), 0) * counts.get(token[k:].lower(), 0), k) for k in range(2, len(token) - 1)
+                      if min(counts.get(token[:k].lower(), 0), counts.get(token[k:].lower(), 0)) >= 1000
+                      and max(counts.get(token[:k].lower(), 0), counts.get(token[k:].lower(), 0)) >= 1_000_000]
+            if splits:
+                k = max(splits)[1]
+                words += [token[:k], token[k:]]
+                continue
+        words.append(token)
+    return " ".join(words)
+
+
 @dataclass
 class Axis:
     """value = slope * pixel + intercept (in log10 when `log`), fitted on the tick labels."""
@@ -491,7 +551,7 @@ class ChartExpert:
             gap = float(quad[:, 0].min() - found[n - 1][0][:, 0].max()) if n else 0.0
             height = float(quad[:, 1].max() - quad[:, 1].min())
             text += word if not n else (" " if gap > 0.3 * height else "") + word
-        text = text or (box.text if box else "")
+        text = respace(text or (box.text if box else ""))
         return text if sum(ch.isalpha() for ch in text) >= 3 else ""
 
     def _read_words(self, crop: np.ndarray) -> str:
@@ -1588,9 +1648,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         middle = (spans[0][0] + spans[-1][1]) / 2
         for n, boxes_n in enumerate(chosen):
             for box in boxes_n[1:]:
-                alone = not any(abs(o.cy - box.cy) < 0.5 * box.h for m, other in enumerate(chosen) if m != n for o in other)
+                # alone on its line; with an even number of groups the title is centred on the boundary between the
+                # two middle spans and both took it (round 7: `Thu Day`, `Fri Day`)
+                alone = not any(abs(o.cy - box.cy) < 0.5 * box.h for m, other in enumerate(chosen) if m != n for o in other
+                                if o is not box)
                 if alone and abs(box.cx - middle) < 0.1 * (spans[-1][1] - spans[0][0]):
-                    chosen[n] = [b for b in boxes_n if b.y0 < box.y0]
+                    chosen = [[b for b in c if not (b.y0 >= box.y0 and (c is boxes_n or b is box))] for c in chosen]
                     break
     if reread is not None:
         chosen = _reread_labels(rgb, kind == "hbar", spans, chosen, upright_boxes, typical, reread)

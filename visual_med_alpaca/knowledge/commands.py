@@ -113,6 +113,9 @@ def train_rqe(
                                                                    "MedQuAD itself (0, the shipped model: the MEDIQA "
                                                                    "pairs only; 2000 was tried)"),
     hard_weight: float = typer.Option(0.1, "--hard-weight", help="weight of one MedQuAD pair, relative to a MEDIQA pair"),
+    mediqa_hard: int = typer.Option(0, "--mediqa-hard-negatives", help="hard negatives per MEDIQA training question, "
+                                                                       "mined from the MEDIQA training pairs "
+                                                                       "themselves (another question's nearest FAQ)"),
     qtype: bool = typer.Option(False, "--qtype/--no-qtype", help="add the question-type classifier's feature (trained "
                                                                  "on MedQuAD's own question types; did not help on the "
                                                                  "development set, so off by default)"),
@@ -132,13 +135,14 @@ def train_rqe(
 
     if kind not in ("lr", "cross-encoder"):
         raise UserInputError(f"--kind is lr or cross-encoder, not '{kind}'")
-    if kind == "cross-encoder" and (hard_negatives or qtype):
-        raise UserInputError("--hard-negatives and --qtype are options of --kind lr; the cross-encoder trains on the "
-                             "MEDIQA pairs alone")
+    if kind == "cross-encoder" and (hard_negatives or qtype or mediqa_hard):
+        raise UserInputError("--hard-negatives, --mediqa-hard-negatives and --qtype are options of --kind lr; the "
+                             "cross-encoder trains on the MEDIQA pairs alone")
     if kind == "lr" and stop_after is not None:
         raise UserInputError("--stop-after is an option of --kind cross-encoder (the LR model trains in one go)")
-    if hard_negatives < 0 or hard_weight <= 0:
-        raise UserInputError("--hard-negatives is a number of questions (0 or more), --hard-weight a positive number")
+    if hard_negatives < 0 or mediqa_hard < 0 or hard_weight <= 0:
+        raise UserInputError("--hard-negatives and --mediqa-hard-negatives are counts (0 or more), --hard-weight a "
+                             "positive number")
     root = paths.data_dir(data_dir, "medquad", "mediqa2019")
     index = open_index(name, need_dense=kind == "lr")
     rows = list(range(index.docs.count()))
@@ -152,7 +156,7 @@ def train_rqe(
     source = rqe.medquad_source(index, root, passages, {i for _, gold in dev for i in gold}) \
         if hard_negatives or qtype else None
     model = rqe.train(root, encoder.OnnxEncoder(index.folder / ENCODER_DIR, threads).encode, [q for q, _ in dev],
-                      typer.echo, source, hard_negatives, qtype, hard_weight)
+                      typer.echo, source, hard_negatives, qtype, hard_weight, mediqa_hard)
     index.close()
     target = out or rqe.MODEL_PATH
     model.save(target)

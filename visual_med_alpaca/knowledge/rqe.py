@@ -350,6 +350,69 @@ def mediqa_pairs(root: Path, held_out: list[str], progress=print) -> tuple[list[
     return kept, valid, len(read)
 
 
+def mediqa_hard_pairs(pairs: list[Pair], encode, per_question: int = 1, depth: int = 20,
+                      max_similarity: float = 0.9) -> list[Pair]:
+    """Hard negatives mined from the RQE training pairs themselves: for each question with an entailed FAQ, the
+    `per_question` FAQs of *other* questions nearest to it (MiniLM cosine, among its `depth` nearest FAQs), labelled
+    not entailed: the same topic asked differently, which the file's random negatives never show (its validation
+    pairs and the re-ranker's candidates do). Skipped as likely false negatives: an FAQ that is one of the
+    question's own entailed FAQs or within `max_similarity` cosine of one, and an FAQ whose own questions are within
+    `max_similarity` of this question (the collection holds the same question asked twice). `encode(texts)` gives
+    unit vectors. The pairs come from `pairs` only, so what mediqa_pairs dropped (LiveQA, development copies) stays out."""
+    entailed: dict[str, list[str]] = {}
+    for chq, faq, label in pairs:
+        if label and faq not in entailed.setdefault(chq, []):
+            entailed[chq].append(faq)
+    questions = [q for q, faqs in entailed.items() if faqs]
+    faqs = list(dict.fromkeys(f for q in questions for f in entailed[q]))
+    if not questions or len(faqs) < 2:
+        return []
+    owners: dict[str, list[int]] = {}
+    for i, q in enumerate(questions):
+        for f in entailed[q]:
+            owners.setdefault(f, []).append(i)
+    texts = list(dict.fromkeys(questions + faqs))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths per batch: less padding
+    encoded = np.asarray(encode([texts[i] for i in order]), dtype=np.float32)
+    vectors = np.zeros_like(encoded)
+    vectors[order] = encoded
+    row_of = {t: i for i, t in enumerate(texts)}
+    q_vectors = vectors[[row_of[q] for q in questions]]
+    f_vectors = vectors[[row_of[f] for f in faqs]]
+    faq_row = {f: i for i, f in enumerate(faqs)}
+    depth = min(depth, len(faqs))
+    mined: list[Pair] = []
+    for start in range(0, len(questions), 512):
+        scores = q_vectors[start:start + 512] @ f_vectors.T
+        for offset, row in enumerate(scores):
+            i = start + offset
+            own = [faq_row[f] for f in entailed[questions[i]]]
+            nearest = np.argpartition(-row, depth - 1)[:depth]
+            taken = 0
+            for j in nearest[np.argsort(-row[nearest])]:
+                if j in own or (f_vectors[own] @ f_vectors[j]).max() >= max_similarity or \
+                        (q_vectors[owners[faqs[j]]] @ q_vectors[i]).max() >= max_similarity:
+                    continue
+                mined.append((questions[i], faqs[j], 0))
+                taken += 1
+                if taken >= per_question:
+                    break
+    return mined
+
+
+def memoised(encode):
+    """`encode` that embeds each distinct text once (mining and the feature rows read the same questions)."""
+    cache: dict[str, np.ndarray] = {}
+
+    def wrapped(texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            cache.update(zip(missing, np.asarray(encode(missing), dtype=np.float32)))
+        return np.stack([cache[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+    return wrapped
+
+
 @lru_cache(maxsize=65536)
 def cached_side(text: str) -> Side:
     """Side.of, memoised: MedQuAD's questions recur across queries (training pairs, re-ranked candidates)."""
@@ -357,12 +420,19 @@ def cached_side(text: str) -> Side:
 
 
 def train(root: Path, encode, held_out: list[str], progress=print, medquad: MedquadSource | None = None,
-          hard_queries: int = 2000, use_qtype: bool = True, hard_weight: float = 1.0) -> RqeModel:
+          hard_queries: int = 2000, use_qtype: bool = True, hard_weight: float = 1.0, mediqa_hard: int = 0) -> RqeModel:
     """Fit on the RQE training pairs minus LiveQA questions (and near copies) and minus near copies of the
-    `held_out` questions (the development set), plus, given `medquad`, hard pairs from MedQuAD itself
+    `held_out` questions (the development set), plus `mediqa_hard` hard negatives per training question mined from
+    those pairs themselves (mediqa_hard_pairs; 0: none), plus, given `medquad`, hard pairs from MedQuAD itself
     (`hard_queries` sampled questions; 0: none; each pair weighs `hard_weight` MEDIQA pairs) and the
     question-type classifier's feature (`use_qtype`); pick C by ROC AUC on the validation pairs."""
     kept, valid, read = mediqa_pairs(root, held_out, progress)
+    encode = memoised(encode)
+    mined: list[Pair] = []
+    if mediqa_hard:
+        mined = mediqa_hard_pairs(kept, encode, per_question=mediqa_hard)
+        progress(f"hard negatives mined from the training pairs: {len(mined):,} ({mediqa_hard} per question at most)")
+        kept = kept + mined
     qtype, probabilities = None, None
     if medquad is not None and use_qtype:
         qtype, probabilities = crossfit_qtype(medquad)
@@ -388,7 +458,9 @@ def train(root: Path, encode, held_out: list[str], progress=print, medquad: Medq
         results.append((auc(p, y_valid), float(((p >= 0.5) == y_valid).mean()), c, model))
         progress(f"C={c:g}: validation AUC {results[-1][0]:.3f}, accuracy {results[-1][1]:.3f}")
     best_auc, accuracy, c, model = max(results, key=lambda r: (r[0], r[1], -r[2]))
-    model.meta = {"trained_on": f"{RQE_DIR}/{TRAIN_FILE}", "pairs": len(kept), "dropped": read - len(kept),
+    model.meta = {"trained_on": f"{RQE_DIR}/{TRAIN_FILE}", "pairs": len(kept) - len(mined),
+                  "dropped": read - len(kept) + len(mined),
+                  **({"mediqa_hard_negatives": len(mined), "mediqa_hard_per_question": mediqa_hard} if mined else {}),
                   **({"medquad_pairs": hard, "medquad_pair_weight": hard_weight} if hard else {}),
                   "C": c, "C_chosen_on": f"{RQE_DIR}/{VALIDATION_FILE}",
                   "validation_auc": round(best_auc, 4), "validation_accuracy": round(accuracy, 4),
