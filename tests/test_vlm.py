@@ -459,6 +459,35 @@ def test_vlm_loss_goes_through_the_ddp_wrapper_so_gradients_sync(tiny_llama_dir,
         torch.testing.assert_close(a, b)
 
 
+def test_dev_loss_script_loads_each_weights_into_the_model_as_built(tiny_llama_dir, tmp_path):
+    """bench/vlm_dev_loss.py with several weights: LoRA tensors one of them lacks (--new-lora) keep the fresh
+    init (B = 0), not the values of the weights measured before it, wherever it stands in the list."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from vlm_dev_loss import load_weights
+
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.vlm.train import VLMTrainConfig, build_model, trainable_state
+
+    cfg = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu.yaml", {
+        "output_dir": str(tmp_path / "run"), "language_model": str(tiny_llama_dir), "grid": 2,
+        "lora.target_modules": ["q_proj", "v_proj", "gate_proj"], "threads": 2})
+    vlm, _ = build_model(cfg)
+    fresh = {key: value.detach().clone() for key, value in trainable_state(vlm).items()}
+    full = {key: torch.full_like(value, 0.5) for key, value in fresh.items()}
+    torch.save(full, tmp_path / "full.pt")
+    torch.save({key: value for key, value in full.items() if "gate_proj.lora_" not in key}, tmp_path / "attention.pt")
+    gate_b = [key for key in fresh if "gate_proj.lora_B" in key]
+    q_b = [key for key in fresh if "q_proj.lora_B" in key]
+    assert gate_b and q_b and all(fresh[key].abs().max() == 0 for key in gate_b)
+    for name in ("full.pt", "attention.pt", "full.pt", "attention.pt"):
+        load_weights(vlm, fresh, tmp_path / name, cfg, new_lora=True)
+        now = trainable_state(vlm)
+        assert all((now[key] == 0.5).all() for key in q_b)
+        assert all((now[key] == (0.5 if name == "full.pt" else 0.0)).all() for key in gate_b), name
+    with pytest.raises(UserInputError, match="another model"):  # without --new-lora: missing tensors are refused
+        load_weights(vlm, fresh, tmp_path / "attention.pt", cfg, new_lora=False)
+
+
 def test_recipes_validate():
     from visual_med_alpaca.config import load_config
     from visual_med_alpaca.vlm.train import VLMTrainConfig

@@ -180,11 +180,13 @@ def engine_where(config: Optional[Path] = ServeConfigOpt, sets: Optional[list[st
 
 @engine_app.command("status")
 def engine_status(config: Optional[Path] = ServeConfigOpt, sets: Optional[list[str]] = SetOpt) -> None:
-    """Which llama-server `vmed serve` would start, where it comes from, and which build it is (OpenMP or not)."""
-    from ..llm.engine import BUILDS, links_openmp
+    """Which llama-server `vmed serve` would start, where it comes from, which build it is (OpenMP or not) and
+    where its logs go."""
+    from ..llm.engine import BUILDS, KEEP_LOGS, links_openmp, logs_dir
 
     path, origin = _serve_binary(config, sets)
-    typer.echo(f"llama-server: {path}\nfrom: {origin}\nbuild: {BUILDS[links_openmp(path)]}")
+    typer.echo(f"llama-server: {path}\nfrom: {origin}\nbuild: {BUILDS[links_openmp(path)]}\n"
+               f"logs: {logs_dir()} (llama-server-<pid>.log, one per vmed process; the newest {KEEP_LOGS} kept)")
 
 
 @app.command()

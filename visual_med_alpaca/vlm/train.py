@@ -141,7 +141,9 @@ def _set_trainable(vlm, train_lm: bool):
         p.requires_grad_(train_lm)
 
 
-def _trainable_state(vlm) -> dict:
+def trainable_state(vlm) -> dict:
+    """The projector and LoRA tensors (what training changes, what `init_state` and `load_trainable` take), not
+    copies: the model's own tensors."""
     state = {f"projector.{k}": v for k, v in vlm.projector.state_dict().items()}
     state.update({f"lm.{n}": p.detach() for n, p in vlm.lm.named_parameters() if "lora_" in n})
     return state
@@ -157,7 +159,7 @@ def load_trainable(vlm, state: dict) -> None:
 
 
 def _bundle_state(folder: Path, cfg: VLMTrainConfig, role: str) -> dict:
-    """A bundle's projector and LoRA as this trainer's state keys (what `_trainable_state` gives)."""
+    """A bundle's projector and LoRA as this trainer's state keys (what `trainable_state` gives)."""
     from .bundle import ADAPTER, load_projector, read_adapter, read_meta
 
     meta = read_meta(folder)
@@ -202,7 +204,7 @@ def init_state(vlm, path: str, cfg: VLMTrainConfig, role: str = "init_from", new
                                  "broken or unfinished file, or not one `vmed train vlm` wrote") from None
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise UserInputError(f"{role}: {file} holds no projector / LoRA tensors (not one `vmed train vlm` wrote)")
-    mine = _trainable_state(vlm)
+    mine = trainable_state(vlm)
     if new_lora:
         adapted = {k.split(".lora_")[0] for k in state if ".lora_" in k}
         mine = {k: v for k, v in mine.items() if ".lora_" not in k or k.split(".lora_")[0] in adapted}
@@ -358,7 +360,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
         if stage.init_from:  # a resumed run then overwrites these with its checkpoint's weights
             state = init_state(vlm, stage.init_from, cfg, new_lora=stage.init_new_lora)
             load_trainable(vlm, state)
-            fresh = sum(".lora_" in k for k in _trainable_state(vlm)) - sum(".lora_" in k for k in state)
+            fresh = sum(".lora_" in k for k in trainable_state(vlm)) - sum(".lora_" in k for k in state)
             log(f"stage {stage.name}: starts from {stage.init_from}"
                 + (f" ({fresh} LoRA tensors fresh)" if fresh else ""))
         _set_trainable(vlm, stage.train_lm)
@@ -377,7 +379,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
                     compute_loss=_summed_loss(stage), params=groups,
                     eval_loader=make_loader(dev, collate, stage.micro_batch_size, False) if dev else None,
                     num_items=lambda batch: batch["answer_tokens"],
-                    save_model=lambda folder: torch.save(_trainable_state(vlm), folder / WEIGHTS),
+                    save_model=lambda folder: torch.save(trainable_state(vlm), folder / WEIGHTS),
                     tracker_config={"stage": stage.name}, progress=progress, desc=f"stage {stage.name}")
         result = {"steps": run.steps, "epochs_seen": round(run.epochs_seen, 3), "examples": len(train_set),
                   "dev_examples": len(dev), "tokens": run.tokens, "padding_waste": round(run.padding_waste, 3),
