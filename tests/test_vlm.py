@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, REPO, build_tokenizer, shared_data
+from helpers_vlm import make_bundle
 from visual_med_alpaca.config import GenerationSettings, LLMConfig
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.images import load_image
@@ -20,23 +21,6 @@ from visual_med_alpaca.llm import load_language_model
 from visual_med_alpaca.pipeline import Assistant
 
 GREEDY = GenerationSettings(max_new_tokens=6, stop_on_repeat=False, repetition_penalty=1.0)
-
-
-def make_bundle(folder, lm_dir, grid=2, seed=0):
-    """A VLM bundle: efficientnet-lite0 features -> random projector -> the tiny Llama, plus a LoRA adapter."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from visual_med_alpaca.vlm.bundle import save_bundle
-    from visual_med_alpaca.vlm.model import Projector, VisionLanguageModel
-
-    torch.manual_seed(seed)
-    lm = AutoModelForCausalLM.from_pretrained(lm_dir)
-    lm = get_peft_model(lm, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
-    vlm = VisionLanguageModel(lm, AutoTokenizer.from_pretrained(lm_dir), Projector(1280, lm.config.hidden_size), grid)
-    meta = {"encoder": "efficientnet-lite0", "encoder_channels": 1280, "grid": grid, "language_model": str(lm_dir),
-            "lm_width": lm.config.hidden_size, "lm_vocab": lm.config.vocab_size}
-    return save_bundle(folder, vlm, meta, adapter=True)
 
 
 @pytest.fixture(scope="module")

@@ -45,8 +45,11 @@ ASSISTANT_FLAGS = {
     "max_new_tokens": "generation.max_new_tokens", "temperature": "generation.temperature",
     "top_p": "generation.top_p", "top_k": "generation.top_k", "repetition_penalty": "generation.repetition_penalty",
     "seed": "generation.seed", "expert": "vision.expert", "router": "vision.router",
-    "knowledge": "knowledge.enabled", "knowledge_mode": "knowledge.mode",
+    "knowledge": "knowledge.enabled", "knowledge_mode": "knowledge.mode", "case_memory": "llm.case_memory",
 }
+CaseMemoryOpt = typer.Option(None, "--case-memory/--no-case-memory",
+                             help="vlm models: answer a question about an image the model was trained on from the "
+                                  "remembered training case, which the answer names (default: on)")
 
 
 def assistant_overrides(prefix: str = "", **flags: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 from ..config import Strict, dump_config
 from ..errors import UserInputError
 from ..train.config import LoraSettings
+from .memory import MemorySettings
 
 WEIGHTS = "weights.pt"  # what a finished stage ships: the projector and LoRA weights it trained
 
@@ -56,6 +57,8 @@ class StageConfig(Strict):
 
 class BundleSettings(Strict):
     """How the written bundle is used (its vlm.json): prompt and yes/no settings chosen on dev, not by training."""
+    case_memory: MemorySettings | None = Field(None, description="how the bundle's case memory (`--memory`) is "
+                                               "used: thresholds and answer/prompt (vlm/memory.py)")
     uses_facts: bool = Field(False, description="the expert's text goes into the prompt")
     facts_on_yes_no: bool = Field(True, description="... also in yes/no prompts")
     yes_no_bias: float = Field(0.0, description="log-odds added to 'yes' before a yes/no decision")
@@ -279,6 +282,35 @@ def _engine_config(cfg: VLMTrainConfig, stage: StageConfig, folder: Path, has_de
         eval_steps=cfg.eval_every if has_dev else None, report_to=cfg.report_to, seed=cfg.seed,
         mixed_precision=cfg.mixed_precision,
         resume_from_checkpoint=True if resume and checkpoints(folder) else None)
+
+
+def build_bundle_memory(cfg: VLMTrainConfig, folder: Path, grid: int = 1) -> dict:
+    """`--memory FOLDER`: the bundle's case memory (vlm/memory.py) from exactly the VQA questions the recipe's stage 2
+    trains on (`vqa_items`: VQA-RAD train by its dev split; never test), written into the bundle as memory.npz, and
+    the recipe's `bundle.case_memory` settings into its vlm.json. Image features come from the training cache."""
+    from ..paths import data_dir
+    from .bundle import META, read_meta
+    from .data import vqa_items
+    from .encoders import FeatureCache
+    from .memory import MEMORY, build_memory
+
+    folder = Path(folder)
+    meta = read_meta(folder)
+    if meta["encoder"] != cfg.encoder:
+        raise UserInputError(f"{folder} uses the encoder '{meta['encoder']}', the recipe '{cfg.encoder}': a memory "
+                             "is built with the bundle's own encoder, give the bundle's recipe")
+    stages = [s for s in cfg.stages if s.data == "vqa"]
+    if not stages:
+        raise UserInputError("the recipe has no VQA stage: a case memory remembers the questions stage 2 trains on")
+    root = data_dir(cfg.data_dir, "vqa_rad")
+    items = vqa_items(root, cfg.dev_fraction, cfg.dev_seed, cfg.dev_split)[0][: stages[-1].limit]
+    cache = FeatureCache(Path(cfg.feature_cache or Path(cfg.output_dir).parent / "feature-cache"), cfg.encoder)
+    source = (f"VQA-RAD train ({len(items)} questions this VLM was trained on; dev split '{cfg.dev_split}', "
+              f"fraction {cfg.dev_fraction}, seed {cfg.dev_seed})")
+    summary = build_memory(folder / MEMORY, items, cfg.encoder, grid, cache, source)
+    settings = (cfg.bundle.case_memory or MemorySettings()).model_dump()
+    (folder / META).write_text(json.dumps({**meta, "case_memory": settings}, indent=2) + "\n")
+    return {**summary, "case_memory": settings}
 
 
 def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress: bool = True) -> dict:
