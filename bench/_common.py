@@ -1,8 +1,8 @@
 """What bench scripts print beside a measurement: the time in UTC and the machine's load average (`uptime`'s
 three numbers). docs/benchmarks.md records both with every result; and `run(main)`, which turns bad input into
-one error line as the CLI does.
+one error line as the CLI does; `threads`, the argparse type of every --threads.
 
-    from _common import load_average, measured_at, run   # the scripts run as `python bench/NAME.py`
+    from _common import load_average, measured_at, run, threads   # the scripts run as `python bench/NAME.py`
 """
 
 from __future__ import annotations
@@ -26,6 +26,22 @@ def utc_now(fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
 def measured_at() -> str:
     """'2026-12-02 10:15 UTC, load average 1.52 1.31 1.20 on 2 CPUs': the line printed at a run's start and end."""
     return f"{utc_now()}, load average {load_average()} on {os.cpu_count()} CPUs"
+
+
+def threads(text: str) -> int:
+    """argparse `type=` of every script's --threads: the CLI's check (`cli_options.check_threads`: 1 or more, 0 is
+    an error, not 'all cores'), reported as argparse reports any bad argument (usage, then the error, exit 2)."""
+    import argparse
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from visual_med_alpaca.cli_options import check_threads
+    from visual_med_alpaca.errors import UserInputError
+
+    try:
+        return check_threads(int(text))
+    except ValueError as exc:  # not a whole number, or UserInputError (a ValueError): argparse would hide the message
+        message = str(exc) if isinstance(exc, UserInputError) else f"--threads is a whole number, not {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def run(main: Callable[[], Any]) -> Any:

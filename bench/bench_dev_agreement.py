@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import measured_at, run  # noqa: E402
+from _common import measured_at, run, threads  # noqa: E402
 from bench_knowledge_grid import PREVIOUS_CUES  # noqa: E402
 from bench_liveqa import HERE, development_sets, run_dev, run_liveqa  # noqa: E402
 from scipy import stats  # noqa: E402
@@ -102,12 +102,10 @@ def sign(x: float) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", default="medquad")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--candidates", action="store_true", help="score the pre-registered candidates (rule part B)")
     args = parser.parse_args()
-    if args.threads < 1:
-        parser.error(f"--threads must be 1 or more (not {args.threads})")
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
     index, passages, dev, dev2, qrels2 = development_sets(args.index, root)

@@ -23,7 +23,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import load_average, measured_at, run  # noqa: E402
+from _common import load_average, measured_at, run, threads  # noqa: E402
 
 from visual_med_alpaca.config import LLMConfig  # noqa: E402
 from visual_med_alpaca.llm.engine import EngineConfig, gguf_model_path, open_engine  # noqa: E402
@@ -90,7 +90,7 @@ def median(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--streams", default="1,2,4,8", help="concurrent streams on the engine, comma-separated")
     parser.add_argument("--repeats", type=int, default=3)

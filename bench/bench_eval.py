@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import load_average, measured_at, run  # noqa: E402
+from _common import load_average, measured_at, run, threads  # noqa: E402
 
 from visual_med_alpaca.eval.runner import PREDICTIONS, EvalConfig, Evaluator, read_predictions  # noqa: E402
 
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--benchmark", default="vqa-rad")
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--keep", type=Path, default=None,
                         help="a new folder that keeps each run's files (j<N>/predictions.jsonl, metrics.json)")

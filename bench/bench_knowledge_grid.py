@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import measured_at, run  # noqa: E402
+from _common import measured_at, run, threads  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.config import KnowledgeConfig  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--methods", default="dense-question")
     parser.add_argument("--views", default="1,0,0", help="';'-separated view weight triples (full,focus,sentences)")
     parser.add_argument("--index", default="medquad")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--choice-out", help="write the configuration chosen by the rule below (JSON)")
     parser.add_argument("--cues", default="current", help="'current' and/or 'previous' question-type cue words")
     args = parser.parse_args()

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measured_at, run, utc_now  # noqa: E402
+from _common import measured_at, run, threads, utc_now  # noqa: E402
 from bench_liveqa import HERE, development_sets, run_dev, run_liveqa  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
@@ -54,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidate", required=True, help="the candidate RQE model JSON")
     parser.add_argument("--index", default="medquad")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--decision-out", default=None, help="write the rows and the rule's decision here (JSON)")
     args = parser.parse_args()

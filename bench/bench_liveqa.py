@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import measured_at, run, utc_now  # noqa: E402
+from _common import measured_at, run, threads, utc_now  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge import evaluate, retrieve  # noqa: E402
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--cross-encoder", default=None, help="cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)")
     parser.add_argument("--rerank-on-focus", action="store_true", help="re-ranker reads the question's focus sentences")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--views", default="1,0,0", help="dense query view weights: whole question, focus, sentences")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--show-relevance", action="store_true", help="dev: print the relevance distributions")

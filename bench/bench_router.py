@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import measured_at, run  # noqa: E402
+from _common import measured_at, run, threads  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -30,7 +30,7 @@ SHARED = data_dir()  # --data-dir is not a flag here: $VMED_DATA_DIR, else ../sh
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=40)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=threads, default=1)
     parser.add_argument("--cache", default="runs/router")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

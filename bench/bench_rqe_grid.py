@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measured_at, run  # noqa: E402
+from _common import measured_at, run, threads  # noqa: E402
 
 from bench_knowledge_grid import SHIPPED_CFG, cached, score  # noqa: E402
 
@@ -102,7 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", default="dense-question")
     parser.add_argument("--index", default="medquad")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--rqe-model", default="shipped", help="comma-separated RQE model files ('shipped': the packaged one)")
     parser.add_argument("--choice-out")
     parser.add_argument("--cross-encoder", help="a cross-encoder folder ('default': <knowledge dir>/rqe-cross-encoder)")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import measured_at, run  # noqa: E402
+from _common import measured_at, run, threads  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge import encoder, evaluate, rqe  # noqa: E402
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--variants", default="a,b,c,d")
     parser.add_argument("--queries", type=int, default=None, help="MedQuAD questions sampled for the hard pairs "
                                                                    "(default: the variant's)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     args = parser.parse_args()
     root = paths.data_dir(None, "medquad", "mediqa2019")
     index = open_index("medquad", need_dense=True)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from _common import load_average
+from _common import load_average, run, threads
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = ["What are the chemicals that treat hair loss?", "How effective is this treatment on papule?",
@@ -141,7 +141,7 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def run(args, base: str, clients: int, warmup: bool = False) -> tuple[Stats, float]:
+async def run_phase(args, base: str, clients: int, warmup: bool = False) -> tuple[Stats, float]:
     image = args.image.read_bytes()
     image_url = "data:image/png;base64," + base64.b64encode(image).decode()
     stats = Stats()
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds during which clients send requests")
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--max-queue", type=int, default=8, help="server queue slots (when this script starts it)")
-    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads of the server it starts")
+    parser.add_argument("--threads", type=threads, default=None, help="llama.cpp threads of the server it starts")
     parser.add_argument("--model", default="default", help="model of the server it starts")
     parser.add_argument("--engine", default=None, help="auto | llama-server | none (the server it starts)")
     parser.add_argument("--parallel", type=int, default=None, help="engine slots of the server it starts")
@@ -174,6 +174,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="client-side timeout per request")
     parser.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args()
+    if not args.image.is_file():  # before a server is started, not a traceback from the first phase
+        from visual_med_alpaca.errors import UserInputError
+
+        raise UserInputError(f"--image {args.image} not found")
 
     server = None
     base = args.url
@@ -202,11 +206,11 @@ def main() -> None:
                 if server is not None and server.poll() is not None or time.monotonic() > deadline:
                     sys.exit("the server did not start")
                 time.sleep(0.3)
-        asyncio.run(run(args, base, 2, warmup=True))  # loads the router and experts: not counted
+        asyncio.run(run_phase(args, base, 2, warmup=True))  # loads the router and experts: not counted
         phases = []
         for clients in [int(c) for c in str(args.clients).split(",")]:
             load_before = load_average(one_minute=True)
-            stats, elapsed = asyncio.run(run(args, base, clients))
+            stats, elapsed = asyncio.run(run_phase(args, base, clients))
             phases.append((clients, stats, elapsed, load_before, load_average(one_minute=True)))
     finally:
         if server is not None:
@@ -265,4 +269,4 @@ def summarize(args, clients: int, stats: Stats, elapsed: float, load_before: str
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -20,6 +20,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
 
+from _common import threads  # noqa: E402
+
 from visual_med_alpaca.data.config import SynthesizeConfig  # noqa: E402
 from visual_med_alpaca.data.synthesize import synthesize  # noqa: E402
 from visual_med_alpaca.llm.default_model import default_gguf_path  # noqa: E402
@@ -37,7 +39,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--out", type=Path, default=None, help="keep the answers here (default: a temp dir)")
     args = parser.parse_args()
 

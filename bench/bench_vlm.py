@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
 
+from _common import threads  # noqa: E402
+
 from visual_med_alpaca.pipeline import Assistant  # noqa: E402
 
 IMAGE = Path(__file__).resolve().parents[1] / "examples" / "ct_slice.png"
@@ -29,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="vlm:default")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     args = parser.parse_args()
 
     import torch

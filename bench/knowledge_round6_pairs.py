@@ -6,6 +6,7 @@ development-set or LiveQA question is printed): word Jaccard per kind of pair, a
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import sys
@@ -27,6 +28,7 @@ def jaccard(a: str, b: str) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     root = paths.data_dir(None, "medquad", "mediqa2019")
     index = open_index("medquad", need_dense=True)
     rows = list(range(index.docs.count()))

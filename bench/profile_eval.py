@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import load_average, measured_at, run  # noqa: E402
+from _common import load_average, measured_at, run, threads  # noqa: E402
 
 from visual_med_alpaca.eval.runner import EvalConfig, Evaluator  # noqa: E402
 
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--benchmark", default="vqa-rad")
     parser.add_argument("--limit", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads (in-process scorer and engine)")
+    parser.add_argument("--threads", type=threads, default=2, help="llama.cpp threads (in-process scorer and engine)")
     parser.add_argument("--interval", type=float, default=0.01)
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--no-describe-cache", action="store_true",

@@ -35,6 +35,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from _common import threads
+
 from visual_med_alpaca.closed import asked_classes, expert_yes_no, is_yes_no
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
@@ -104,7 +106,7 @@ def main() -> int:
     parser.add_argument("--pool-heads", type=Path, default=Path("runs/radiology-poolclean"))
     parser.add_argument("--train-vlm", type=Path, default=Path("runs/closed-expert-train-vlm.jsonl"),
                         help="cache of the VLM's answers to the train questions")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--out", type=Path, default=None, help="also write the per-question rows (JSONL)")
     args = parser.parse_args()
     bias = read_meta(DEFAULT_BUNDLE).get("yes_no_bias", 0.0) if args.bias is None else args.bias

@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import threads  # noqa: E402
+
 from visual_med_alpaca.closed import asked_classes, is_yes_no  # noqa: E402
 from visual_med_alpaca.eval.benchmarks import data_root  # noqa: E402
 from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split  # noqa: E402
@@ -45,7 +47,7 @@ def names_an_option(question: str, answer: str) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="vlm:default")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--out", type=Path, default=None, help="per-question rows (JSONL)")
     args = parser.parse_args()

@@ -45,6 +45,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from _common import threads
 from vlm_closed_expert import MIN_CONFIDENCE, heldout_facts, sign_test
 
 from visual_med_alpaca.closed import (EXPERT_CLASS_WORDS, NEUTRAL_WORDS, canonical_class, content_words, is_yes_no,
@@ -163,7 +164,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("runs/radiology/features.npz"))
     parser.add_argument("--train-vlm", type=Path, default=Path("runs/open-expert-train-vlm.jsonl"),
                         help="cache of the VLM's answers to the train questions")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--out", type=Path, default=None, help="also write the per-question rows (JSONL)")
     parser.add_argument("--train-sample", type=int, default=0, help="also: in-sample recall on N train open questions")
     args = parser.parse_args()

@@ -72,11 +72,12 @@ def closed_accuracy(records: list[dict], bias: float, run_bias: float = 0.0) -> 
 
 
 def auc(rows: list[tuple[float, bool]]) -> float:
-    """Probability that a yes-question's log-odds exceed a no-question's (0.5 = no discrimination)."""
-    yes = [m for m, y in rows if y]
-    no = [m for m, y in rows if not y]
-    pairs = [(a > b) + 0.5 * (a == b) for a in yes for b in no]
-    return sum(pairs) / max(len(pairs), 1)
+    """Probability that a yes-question's log-odds exceed a no-question's (0.5 = no discrimination; ties count half):
+    ROC AUC, by the package's one implementation (sklearn's roc_auc_score); nan without both kinds of reference."""
+    from visual_med_alpaca.knowledge.rqe import auc as roc_auc
+
+    labels = [is_yes for _, is_yes in rows]
+    return roc_auc([m for m, _ in rows], labels) if len(set(labels)) == 2 else float("nan")
 
 
 def cross_validated(rows: list[tuple[float, bool]], folds: int = 5, seed: int = 0) -> tuple[float, float]:

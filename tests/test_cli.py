@@ -73,8 +73,8 @@ def test_ask_json_without_image_and_quiet():
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert set(payload) == {"answer", "expert", "expert_text", "prompt", "model", "timings", "sources", "knowledge_note",
-                            "option_logprobs"}
-    assert payload["expert"] == "none" and payload["expert_text"] is None
+                            "option_logprobs", "remembered"}
+    assert payload["expert"] == "none" and payload["expert_text"] is None and payload["remembered"] is None
     assert payload["prompt"].endswith("### Response:\n") and payload["answer"]
     assert "gemma" in payload["model"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,27 @@ def test_liveqa_benchmark_questions_and_their_copies_are_never_read(tmp_path):
     assert [r["id"] for r in load_source("mediqa_rqe").read(rqe)] == ["mediqa_rqe:validationset-2"]
     assert list(load_source("mediqa_qa").read(qa)) == []  # its own question: a copy; the LiveQA file: not read
     assert is_liveqa(qa)(COPY.upper().replace(".", ":")) and not is_liveqa(qa)("What is gout?")
+
+
+@pytest.mark.parametrize("broken", [RQE_XML[:120], "not XML at all", ""], ids=["truncated", "text", "empty"])
+def test_a_broken_xml_file_is_one_error_naming_it(tmp_path, broken):
+    """A cut-short download or a file that is not XML: one UserInputError naming the file (the CLI's one error line
+    for `vmed data collect`, `vmed train medical-data`, `vmed knowledge ...`), not an XML ParseError traceback."""
+    rqe, qa = tmp_path / "MEDIQA_Task2_RQE", tmp_path / "MEDIQA_Task3_QA"
+    _write(qa / LIVEQA_FILE, LIVEQA_XML)
+    bad = _write(rqe / "X-TrainingSet-AMIA2016.xml", broken)
+    with pytest.raises(UserInputError, match=f"{re.escape(str(bad))} is not valid XML"):
+        list(load_source("mediqa_rqe").read(rqe))
+    bad = _write(qa / "X-ValidationSet.xml", broken)
+    with pytest.raises(UserInputError, match=f"{re.escape(str(bad))} is not valid XML"):
+        list(load_source("mediqa_qa").read(qa))
+    bad = _write(tmp_path / "medquad/3_GHR_QA/0000001.xml", broken)
+    with pytest.raises(UserInputError, match=f"{re.escape(str(bad))} is not valid XML"):
+        list(load_source("medquad").read(tmp_path / "medquad"))
+    other = tmp_path / "other" / "MEDIQA_Task3_QA"  # the LiveQA file itself, read before anything else
+    bad = _write(other / LIVEQA_FILE, broken)
+    with pytest.raises(UserInputError, match=f"{re.escape(str(bad))} is not valid XML"):
+        is_liveqa(other)
 
 
 def test_alpaca_json_and_medqa_jsonl(tmp_path):

@@ -99,7 +99,12 @@ def test_mediqa_rqe_and_qa():
     assert all(i.reference == ("yes" if i.meta["reference_score"] >= 3 else "no") for i in qa)
 
 
-def test_bad_names_and_folders():
+def test_bad_names_and_folders(tmp_path):
+    broken = tmp_path / "mediqa2019" / "MEDIQA_Task2_RQE" / "MEDIQA2019-Task2-RQE-TestSet-wLabels.xml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('<?xml version="1.0"?><root><pair pid="1" value="true"><chq>cut sh')
+    with pytest.raises(UserInputError, match="TestSet-wLabels.xml is not valid XML"):
+        load_benchmark("mediqa-rqe", tmp_path)
     with pytest.raises(UserInputError, match="unknown benchmark"):
         load_benchmark("medqa", shared_data())
     with pytest.raises(UserInputError, match="data folder not found"):

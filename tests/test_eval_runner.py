@@ -193,7 +193,7 @@ class EchoAssistant:
 
     def ask(self, question, image=None, expert=None):
         self.calls += 1
-        return SimpleNamespace(answer="yes", expert="none", option_logprobs=None)
+        return SimpleNamespace(answer="yes", expert="none", option_logprobs=None, remembered=None)
 
 
 def _run(out, benchmark="vqa-rad", limit=2, sets=None, assistant=None, **flags):

@@ -97,6 +97,23 @@ SHORT = cross_encoder.TrainOptions(lr=3e-3, batch_size=4, epochs=2, max_tokens=1
                                    evals_per_epoch=1, threads=1)
 
 
+def test_the_export_writes_meta_json_once_and_complete(tiny_bert, tmp_path, monkeypatch):
+    """meta.json marks a complete folder (`built`): written once, with the ONNX model's validation AUC in it."""
+    from pathlib import Path
+
+    written, write_text = [], Path.write_text
+
+    def recording(self, text, *args, **kwargs):
+        if self.name == cross_encoder.META_FILE:
+            written.append(json.loads(text))
+        return write_text(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", recording)
+    meta = cross_encoder.train(PAIRS, PAIRS, tmp_path / "ce", SHORT, tiny_bert, lambda line: None)
+    assert len(written) == 1 and written[0] == meta and 0 <= meta["validation_auc"] <= 1
+    assert meta["validation_pairs"] == len(PAIRS) and meta["max_tokens"] == SHORT.max_tokens
+
+
 def test_a_stopped_run_resumes_after_its_knowledge_folder_moved(tiny_bert, tmp_path):
     """The checkpoint and meta.json name the weights relative to the knowledge folder (they held an absolute
     path, so a moved folder's run was refused as 'another recipe'); a checkpoint written with an absolute path

@@ -80,6 +80,87 @@ def test_engine_args_come_after_the_ones_set_here(tmp_path, gemma_gguf):
     assert argv[-4:] == ["-t", "1", "--poll", "0"] and argv.index("-t") < len(argv) - 4
 
 
+FAKE_SERVER = """#!{python}
+import http.server, sys
+argv = sys.argv[1:]
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+server = http.server.HTTPServer(("127.0.0.1", int(argv[argv.index("--port") + 1])), Health)
+print({line!r} % server.server_port, file=sys.stderr, flush=True)
+server.serve_forever()
+"""
+
+
+LISTENING = ("0.01.397.729 I srv  llama_server: listening on http://127.0.0.1:%d",  # the llama.cpp built here
+             "main: HTTP server is listening, hostname: 127.0.0.1, port: %d, http threads: 1")  # older builds
+
+
+def _answering_binary(tmp_path, line=LISTENING[0]):
+    """A stand-in llama-server: binds --port (0: any free one, as llama-server does), logs the port as
+    llama-server does, answers /health."""
+    import sys
+
+    path = tmp_path / "llama-server"
+    path.write_text(FAKE_SERVER.format(python=sys.executable, line=line))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+@pytest.mark.parametrize("line", LISTENING, ids=["current", "older"])
+def test_the_engine_binds_its_own_port_so_none_is_taken_between_pick_and_bind(tmp_path, monkeypatch, line):
+    """No port is picked here and handed to llama-server to bind later (another process may take it in between,
+    simulated by a `free_port` that hands out a taken one): llama-server binds port 0 and its log says which."""
+    import visual_med_alpaca.llm.engine as engine_module
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(engine_module, "free_port", lambda host="127.0.0.1": taken.getsockname()[1], raising=False)
+        server = engine_module.LlamaServer(_answering_binary(tmp_path, line), tmp_path / "model.gguf", adapter=None,
+                                           n_ctx=64, threads=1, parallel=1, startup_timeout_s=30, max_restarts=0).start()
+        try:
+            assert server.port not in (0, taken.getsockname()[1])
+            assert httpx.get(server.url.removesuffix("/v1") + "/health", timeout=5).status_code == 200
+        finally:
+            server.stop()
+
+
+def test_engine_logs_are_one_per_process_and_only_the_newest_are_kept(tmp_path, monkeypatch):
+    """One log per `vmed` process (two servers at once do not interleave), in the folder `vmed engine status`
+    names; starting an engine removes all but the newest KEEP_LOGS, so they do not pile up in the cache."""
+    from typer.testing import CliRunner
+
+    import visual_med_alpaca.llm.engine as engine_module
+    from visual_med_alpaca.cli import app
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("VMED_LLAMA_SERVER", str(_fake_binary(tmp_path)))
+    folder = tmp_path / "cache" / "engine" / "logs"
+    folder.mkdir(parents=True)
+    old = [folder / f"llama-server-{pid}.log" for pid in range(100, 100 + engine_module.KEEP_LOGS + 5)]
+    for age, path in enumerate(old):
+        path.write_text("old run\n")
+        os.utime(path, (1e9 - age, 1e9 - age))  # the first is the newest
+    (folder / "notes.txt").write_text("not a log")
+    server = engine_module.LlamaServer(_answering_binary(tmp_path), tmp_path / "model.gguf", adapter=None, n_ctx=64,
+                                       threads=1, parallel=1, startup_timeout_s=30, max_restarts=0).start()
+    server.stop()
+    kept = sorted(folder.glob("llama-server-*.log"))
+    assert server.log_path in kept and "listening" in server.log_path.read_text()
+    assert len(kept) == engine_module.KEEP_LOGS and set(kept) - {server.log_path} == set(old[:engine_module.KEEP_LOGS - 1])
+    assert (folder / "notes.txt").is_file()
+    status = CliRunner().invoke(app, ["engine", "status"])
+    assert status.exit_code == 0 and f"logs: {folder}" in status.output
+
+
 # -- requantized weights (engine.weights) -----------------------------------------------------------
 def _fake_quantize(calls: list, code: int = 0):
     def quantize(source: bytes, out: bytes, params) -> int:

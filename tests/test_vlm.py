@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, REPO, build_tokenizer, shared_data
+from helpers_vlm import make_bundle
 from visual_med_alpaca.config import GenerationSettings, LLMConfig
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.images import load_image
@@ -20,23 +21,6 @@ from visual_med_alpaca.llm import load_language_model
 from visual_med_alpaca.pipeline import Assistant
 
 GREEDY = GenerationSettings(max_new_tokens=6, stop_on_repeat=False, repetition_penalty=1.0)
-
-
-def make_bundle(folder, lm_dir, grid=2, seed=0):
-    """A VLM bundle: efficientnet-lite0 features -> random projector -> the tiny Llama, plus a LoRA adapter."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from visual_med_alpaca.vlm.bundle import save_bundle
-    from visual_med_alpaca.vlm.model import Projector, VisionLanguageModel
-
-    torch.manual_seed(seed)
-    lm = AutoModelForCausalLM.from_pretrained(lm_dir)
-    lm = get_peft_model(lm, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
-    vlm = VisionLanguageModel(lm, AutoTokenizer.from_pretrained(lm_dir), Projector(1280, lm.config.hidden_size), grid)
-    meta = {"encoder": "efficientnet-lite0", "encoder_channels": 1280, "grid": grid, "language_model": str(lm_dir),
-            "lm_width": lm.config.hidden_size, "lm_vocab": lm.config.vocab_size}
-    return save_bundle(folder, vlm, meta, adapter=True)
 
 
 @pytest.fixture(scope="module")
@@ -473,6 +457,35 @@ def test_vlm_loss_goes_through_the_ddp_wrapper_so_gradients_sync(tiny_llama_dir,
     assert all(g is not None and g.abs().sum() > 0 for g in first)
     for a, b in zip(first, second):
         torch.testing.assert_close(a, b)
+
+
+def test_dev_loss_script_loads_each_weights_into_the_model_as_built(tiny_llama_dir, tmp_path):
+    """bench/vlm_dev_loss.py with several weights: LoRA tensors one of them lacks (--new-lora) keep the fresh
+    init (B = 0), not the values of the weights measured before it, wherever it stands in the list."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from vlm_dev_loss import load_weights
+
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.vlm.train import VLMTrainConfig, build_model, trainable_state
+
+    cfg = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu.yaml", {
+        "output_dir": str(tmp_path / "run"), "language_model": str(tiny_llama_dir), "grid": 2,
+        "lora.target_modules": ["q_proj", "v_proj", "gate_proj"], "threads": 2})
+    vlm, _ = build_model(cfg)
+    fresh = {key: value.detach().clone() for key, value in trainable_state(vlm).items()}
+    full = {key: torch.full_like(value, 0.5) for key, value in fresh.items()}
+    torch.save(full, tmp_path / "full.pt")
+    torch.save({key: value for key, value in full.items() if "gate_proj.lora_" not in key}, tmp_path / "attention.pt")
+    gate_b = [key for key in fresh if "gate_proj.lora_B" in key]
+    q_b = [key for key in fresh if "q_proj.lora_B" in key]
+    assert gate_b and q_b and all(fresh[key].abs().max() == 0 for key in gate_b)
+    for name in ("full.pt", "attention.pt", "full.pt", "attention.pt"):
+        load_weights(vlm, fresh, tmp_path / name, cfg, new_lora=True)
+        now = trainable_state(vlm)
+        assert all((now[key] == 0.5).all() for key in q_b)
+        assert all((now[key] == (0.5 if name == "full.pt" else 0.0)).all() for key in gate_b), name
+    with pytest.raises(UserInputError, match="another model"):  # without --new-lora: missing tensors are refused
+        load_weights(vlm, fresh, tmp_path / "attention.pt", cfg, new_lora=False)
 
 
 def test_recipes_validate():

@@ -9,7 +9,8 @@ from typing import Any, Optional
 
 import typer
 
-from .cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ConfigOpt, ModelOpt, SetOpt, assistant_overrides
+from .cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ConfigOpt, ModelOpt, SetOpt,
+                          assistant_overrides)
 from .errors import BackendError, UserInputError
 from .prompts import RESEARCH_NOTICE
 
@@ -51,6 +52,7 @@ def ask(
     knowledge_mode: Optional[str] = typer.Option(None, "--knowledge-mode",
                                                  help="extractive (the best NIH answer, trimmed) | generative (the "
                                                       "language model answers from the passages)"),
+    case_memory: Optional[bool] = CaseMemoryOpt,
     show_prompt: bool = typer.Option(False, "--show-prompt", help="Print the expert's text and the exact prompt first"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of streaming text"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Drop the research-only notice"),
@@ -62,7 +64,7 @@ def ask(
         model=model, backend=backend, adapter=adapter, base_url=base_url, api_key=api_key, api_mode=api_mode,
         quantization=quantization, device_map=device_map, max_new_tokens=max_new_tokens, temperature=temperature,
         top_p=top_p, top_k=top_k, repetition_penalty=repetition_penalty, seed=seed, knowledge=knowledge,
-        knowledge_mode=knowledge_mode))
+        knowledge_mode=knowledge_mode, case_memory=case_memory))
     stream = assistant.stream(question, image, expert)
     if show_prompt and not as_json:
         typer.secho(f"[expert: {stream.description.expert}]", fg="cyan")
@@ -86,6 +88,8 @@ def ask(
         typer.echo(piece, nl=False)
         sys.stdout.flush()
     typer.echo()
+    if stream.remembered is not None:  # always shown, -q too: the reader must know the model did not look
+        typer.secho(f"[{stream.remembered.note()}]", fg="cyan")
     consultation = stream.consultation
     if consultation is not None and consultation.skipped and not quiet:  # after the answer: errors stay one line
         typer.secho(f"note: {consultation.note}", dim=True, err=True)

@@ -22,7 +22,8 @@ BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server (op
 DataDirOpt = typer.Option(None, "--data-dir", help="Data folder (default $VMED_DATA_DIR, else ../shared/data)")
 
 
-def _positive_threads(value: int | None) -> int | None:
+def check_threads(value: int | None) -> int | None:
+    """The one --threads check (the CLI's, and bench/_common.py's `threads` for the bench scripts)."""
     if value is not None and value < 1:
         raise UserInputError(f"--threads is a number of CPU threads, 1 or more (not {value}); leave it out for the "
                              "default")
@@ -33,7 +34,7 @@ def threads_option(default: str) -> Any:
     """`--threads` for every command that takes it: 1 or more; left out, the command's `default`. 0 (or less) is
     one clear error, not a silent default: the defaults differ by job (llama.cpp: all cores up to 8; the
     sentence encoder: 2), so 'all cores' would be a third meaning, and torch refuses 0 threads."""
-    return typer.Option(None, "--threads", callback=_positive_threads, help=f"CPU threads (default: {default})")
+    return typer.Option(None, "--threads", callback=check_threads, help=f"CPU threads (default: {default})")
 
 
 # flag name -> key in AssistantConfig, for every command that builds an assistant (ask, describe, serve, eval).
@@ -44,8 +45,11 @@ ASSISTANT_FLAGS = {
     "max_new_tokens": "generation.max_new_tokens", "temperature": "generation.temperature",
     "top_p": "generation.top_p", "top_k": "generation.top_k", "repetition_penalty": "generation.repetition_penalty",
     "seed": "generation.seed", "expert": "vision.expert", "router": "vision.router",
-    "knowledge": "knowledge.enabled", "knowledge_mode": "knowledge.mode",
+    "knowledge": "knowledge.enabled", "knowledge_mode": "knowledge.mode", "case_memory": "llm.case_memory",
 }
+CaseMemoryOpt = typer.Option(None, "--case-memory/--no-case-memory",
+                             help="vlm models: answer a question about an image the model was trained on from the "
+                                  "remembered training case, which the answer names (default: on)")
 
 
 def assistant_overrides(prefix: str = "", **flags: Any) -> dict[str, Any]:

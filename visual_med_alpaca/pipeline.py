@@ -55,6 +55,9 @@ class Answer:
     knowledge_note: str | None = None  # why there are no sources (no index, nothing relevant)
     # A yes/no question answered by option log-likelihood: each option's log-probability (before any bias).
     option_logprobs: dict[str, float] | None = None
+    # A VLM's case memory matched (vlm/memory.py): the remembered training case (id, question, answer, image, how
+    # similar, source, use: "answer" = this answer is the remembered one, "prompt" = the model answered with it).
+    remembered: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,8 +72,9 @@ class AnswerStream:
     def __init__(self, llm: LanguageModel | None, prompt: str, description: Description, settings: GenerationSettings,
                  started: float, prefix: str | None = None, fixed: str | None = None,
                  consultation: Consultation | None = None, option_logprobs: dict[str, float] | None = None,
-                 prompt_tokens: int | None = None):
+                 prompt_tokens: int | None = None, remembered=None):
         self.prompt = prompt
+        self.remembered = remembered  # a vlm/memory.py Case: where the answer (or its prompt's context) came from
         self.prompt_tokens = prompt_tokens  # counted once, when the prompt was fitted to the context (None: not counted)
         self.answer_text = ""  # the answer without the sources footer, once streamed
         self.answer_tokens: int | None = None  # count_tokens of answer_text, taken once (None: no model counted it)
@@ -126,12 +130,15 @@ class AnswerStream:
         if llm is None:
             name = f"knowledge:{'extractive' if consultation and consultation.found else 'no-source'}"
             timings.pop("generate_s")
+        elif self._fixed is not None and self.remembered is not None:
+            name = f"case-memory of {llm.name}"  # the model did not answer: its memory of a training case did
         else:
             name = llm.name
         self.result = Answer(answer + footer, self.description.expert, self.description.text, self.prompt, name,
                              {k: round(v, 4) for k, v in timings.items()}, sources=self.sources,
                              knowledge_note=consultation.note if consultation else None,
-                             option_logprobs=self.option_logprobs)
+                             option_logprobs=self.option_logprobs,
+                             remembered=self.remembered.to_dict() if self.remembered is not None else None)
 
 
 def expert_for(route: dict[str, float]) -> tuple[str, float]:
@@ -273,15 +280,26 @@ class Assistant:
         passages = consultation.sources if consultation is not None and consultation.found else []
         llm = self.llm
         options = ("Yes", "No")
+        case = None
         if isinstance(llm, SeesImages):  # a vision-language model looks at the image itself
+            bound = llm.bind(loaded)
+            # its case memory: a training conversation about this very image, asked alike (vlm/memory.py)
+            case = llm.recall(question, bound) if loaded is not None and self.config.llm.case_memory else None
+            if case is not None and case.use == "answer":  # the remembered answer, named as such; no model runs
+                description = Description("none", {}, None, {**bound.timings, "load_image_s": round(load_image_s, 4)})
+                if self.llm_load_s is not None:
+                    description.timings["load_model_s"] = round(self.llm_load_s, 4)
+                    self.llm_load_s = None
+                return AnswerStream(bound, "", description, settings or self.config.generation, started,
+                                    fixed=case.answer_text(), remembered=case)
             description = (self.describe(loaded, expert) if loaded is not None and llm.wants_facts(question)
                            else Description("none", {}, None))
-            bound = llm.bind(loaded)
             description.timings.update(bound.timings)
             options, model = llm.yes_no_options(), bound
+            remembered = case.context() if case is not None else None
 
             def make_prompt(context: str | None) -> str:
-                return llm.build_prompt(question, context, loaded is not None)
+                return llm.build_prompt(question, context, loaded is not None, remembered)
         else:
             description = self.describe(loaded, expert)
             model = llm
@@ -329,7 +347,7 @@ class Assistant:
                         description = replace(seen, timings={**seen.timings, **description.timings})
                         prefix = options[0] if verdict == "yes" else options[1]
         return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs,
-                            prompt_tokens)
+                            prompt_tokens, remembered=case)
 
     def _expert_decides(self, question: str, loaded: LoadedImage, expert: str | None,
                         modalities: tuple[str, ...]) -> tuple[str, Description] | None:

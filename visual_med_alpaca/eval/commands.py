@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, assistant_overrides, threads_option
+from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ModelOpt, assistant_overrides,
+                           threads_option)
 
 eval_app = typer.Typer()
 
@@ -40,6 +41,7 @@ def _make_command(name: str):
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/eval/<benchmark>)"),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Benchmark data (default ../shared/data)"),
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
+        case_memory: Optional[bool] = CaseMemoryOpt,
         threads: Optional[int] = threads_option("all cores, up to 8, for the gguf backend"),
         concurrency: Optional[int] = typer.Option(None, "--concurrency", "-j", help="Answer N items at a time through the batching engine (generate mode; default 1)"),
         llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Generate through an engine already running (llama-server or vLLM, .../v1)"),
@@ -54,7 +56,7 @@ def _make_command(name: str):
             "benchmark": name, "expert": expert, "mode": mode, "limit": limit, "subset": subset,
             "out": str(out) if out else None, "data_dir": str(data_dir) if data_dir else None,
             **assistant_overrides("assistant.", model=model, backend=backend, adapter=adapter, base_url=base_url,
-                                  max_new_tokens=max_new_tokens, threads=threads),
+                                  max_new_tokens=max_new_tokens, threads=threads, case_memory=case_memory),
             "concurrency": concurrency, "engine.url": llm_url,
         }
         cfg = load_config(EvalConfig, config, flags, sets=sets)

@@ -23,6 +23,7 @@ from pydantic import Field, field_validator
 from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
 from ..data.store import exclusive, read_jsonl, repair_torn_tail
 from ..errors import UserInputError
+from ..llm.base import resolve_backend
 from ..llm.engine import EngineConfig
 from ..prompts import build_prompt
 from .benchmarks import BENCHMARKS, Item, load_benchmark
@@ -90,7 +91,9 @@ def _run_identity(config: EvalConfig, mode: str) -> dict[str, Any]:
     """The settings that shape predictions, as plain JSON (so it compares equal to what run.json holds)."""
     return json.loads(json.dumps({
         "benchmark": config.benchmark, "subset": config.subset, "mode": mode, "expert": config.expert,
-        "llm": config.assistant.llm.model_dump(mode="json", exclude={"api_key", "threads", "timeout_s"}),
+        # case_memory only for a VLM (the one backend it changes), so other runs written before it still resume
+        "llm": config.assistant.llm.model_dump(mode="json", exclude={"api_key", "threads", "timeout_s"} | (
+            set() if resolve_backend(config.assistant.llm) == "vlm" else {"case_memory"})),
         # no extra stops: left out, so runs written before `generation.stop` existed still resume
         "generation": config.assistant.generation.model_dump(mode="json", exclude={"stop"} if not
                                                              config.assistant.generation.stop else None),
@@ -251,6 +254,9 @@ class Evaluator:
                 record.update(prediction=answer.answer, expert=answer.expert)
                 if answer.option_logprobs:  # a yes/no question decided by option log-likelihood
                     record["option_logprobs"] = answer.option_logprobs
+                if answer.remembered:  # a VLM's case memory matched: which training case, and how it was used
+                    record["remembered"] = {k: answer.remembered[k] for k in
+                                            ("id", "use", "image_similarity", "question_similarity")}
                 if item.options:
                     record["choice"] = extract_choice(answer.answer, item.options)
         except UserInputError as exc:  # this item cannot be asked (e.g. longer than the context): scored wrong
@@ -291,6 +297,7 @@ class Evaluator:
             "experts_used": dict(Counter(r.get("expert", "none") for r in records)) if self.spec.task == "vqa" else None,
             "metrics": metrics,
             "n_errors": sum(1 for r in records if r.get("error")),
+            "n_remembered": sum(1 for r in records if r.get("remembered")),  # VLM case memory matched
             "seconds_this_run": round(seconds, 1),
             "items_this_run": new_items,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -299,8 +299,7 @@ def export(model, source: Path, folder: Path, max_tokens: int, info: dict, valid
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.copy(source / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
-    (tmp / META_FILE).write_text(json.dumps({**info, "max_tokens": max_tokens}, indent=1) + "\n")
-    scorer = CrossEncoder(tmp, threads=1)
+    scorer = CrossEncoder(tmp, threads=1, meta={"max_tokens": max_tokens})  # meta.json comes once, complete
     info["validation_auc"] = round(auc(scorer.pair_probabilities([(q, c) for q, c, _ in valid]),
                                        np.array([y for *_, y in valid])), 4)
     info["validation_pairs"] = len(valid)
@@ -311,9 +310,10 @@ def export(model, source: Path, folder: Path, max_tokens: int, info: dict, valid
 class CrossEncoder:
     """P(entailed) of (question, candidate) pairs from an exported folder, with ONNX Runtime; thread-safe."""
 
-    def __init__(self, folder: Path, threads: int | None = None):
+    def __init__(self, folder: Path, threads: int | None = None, meta: dict | None = None):
+        """`meta`: instead of the folder's meta.json (the export scores the folder before it writes that)."""
         folder = Path(folder)
-        if not built(folder):
+        if meta is None and not built(folder):
             raise UserInputError(f"no cross-encoder RQE model at {folder}: {BUILD_HINT}, or use knowledge.rqe_kind=lr")
         try:
             import onnxruntime  # noqa: F401
@@ -322,7 +322,7 @@ class CrossEncoder:
         from .encoder import onnx_session
 
         try:
-            self.meta = json.loads((folder / META_FILE).read_text())
+            self.meta = meta if meta is not None else json.loads((folder / META_FILE).read_text())
             self.session = onnx_session(folder / ONNX_FILE, threads)
             self.tokenizer = _tokenizer(folder / TOKENIZER_FILE, int(self.meta.get("max_tokens", 128)))
         except Exception as exc:  # a truncated or foreign file

@@ -56,6 +56,21 @@ def export_onnx(folder: Path, source: Path | None = None) -> Path:
     return folder
 
 
+def cached_encoder(threads: int | None = None) -> OnnxEncoder:
+    """The sentence encoder outside any knowledge index (the VLM's case memory embeds questions with it): exported
+    once into the cache (`paths.cache_dir("encoders")`, written aside and renamed into place), then loaded."""
+    from .. import paths
+
+    folder = paths.cache_dir("encoders") / MODEL_NAME
+    if not (folder / ONNX_FILE).is_file():
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        export_onnx(partial)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.replace(folder)
+    return OnnxEncoder(folder, threads)
+
+
 def mean_pool(hidden, attention_mask):
     """Mean of the token vectors the mask keeps (sentence-transformers' pooling)."""
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)

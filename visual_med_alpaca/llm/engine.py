@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -369,10 +370,9 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+# What llama-server logs once its HTTP socket is bound: "llama_server: listening on http://H:P" (the build here),
+# "main: HTTP server is listening, hostname: H, port: P, ..." or "... listening on http://H:P - starting ..." (older).
+_LISTENING = re.compile(rb"listening(?:, hostname: \S+, port: | on https?://[^\s/]*:)(\d+)")
 
 
 def _die_with_parent() -> None:
@@ -383,6 +383,27 @@ def _die_with_parent() -> None:
         import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+KEEP_LOGS = 10  # llama-server logs kept in the cache (one per `vmed` process that started an engine), newest first
+
+
+def logs_dir() -> Path:
+    """Where the started engines' logs go: `llama-server-<pid of vmed>.log`, the newest KEEP_LOGS kept."""
+    return cache_dir("engine", "logs")
+
+
+def _prune_logs(own: Path) -> None:
+    """Remove all but the newest KEEP_LOGS logs (this process's counts as one of them)."""
+    def modified(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed meanwhile by another process pruning
+            return 0.0
+
+    others = sorted((path for path in logs_dir().glob("llama-server-*.log") if path != own), key=modified, reverse=True)
+    for path in others[KEEP_LOGS - 1:]:
+        path.unlink(missing_ok=True)
 
 
 class LlamaServer:
@@ -404,7 +425,7 @@ class LlamaServer:
         self.restarts = 0
         self.gave_up = False
         self.process: subprocess.Popen | None = None
-        self.log_path = cache_dir("engine", "logs") / f"llama-server-{os.getpid()}.log"
+        self.log_path = logs_dir() / f"llama-server-{os.getpid()}.log"
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
@@ -426,6 +447,7 @@ class LlamaServer:
 
     def start(self) -> LlamaServer:
         """Start and wait until it answers /health; a failure is one BackendError naming the cause."""
+        _prune_logs(self.log_path)
         with self._lock:
             self._launch()
         if self._watcher is None:
@@ -434,11 +456,14 @@ class LlamaServer:
         return self
 
     def _launch(self) -> None:
+        """Port 0 (the first start without engine.port): llama-server binds a free port itself and logs it, so no
+        port is picked here and bound there later, when another process may have taken it. A restart reuses the
+        port the first start got: clients hold that URL."""
         if self.port and not port_is_free(self.host, self.port):  # the configured one, or the same after a restart
             raise BackendError(f"cannot start llama-server: port {self.port} on {self.host} is taken "
                                "(choose another with --engine-port or engine.port)")
-        self.port = self.port or free_port(self.host)
         with self.log_path.open("ab") as log_file:
+            log_start = log_file.tell()  # the log is appended to: read this start's lines only
             self.process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
                                             preexec_fn=_die_with_parent)
@@ -446,8 +471,9 @@ class LlamaServer:
         while True:
             if self.process.poll() is not None:
                 raise BackendError(f"llama-server failed to start (exit {self.process.returncode}): {self._log_tail()}")
+            self.port = self.port or self._logged_port(log_start)
             try:
-                if httpx.get(f"http://{self.host}:{self.port}/health", timeout=1.0).status_code == 200:
+                if self.port and httpx.get(f"http://{self.host}:{self.port}/health", timeout=1.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -456,6 +482,16 @@ class LlamaServer:
                 raise BackendError(f"llama-server did not become ready within {self.startup_timeout_s:g} s: "
                                    f"{self._log_tail()}")
             time.sleep(0.1)
+
+    def _logged_port(self, start: int) -> int:
+        """The port llama-server says it bound, in the log from byte `start` on; 0 until it says so."""
+        try:
+            with self.log_path.open("rb") as log_file:
+                log_file.seek(start)
+                found = _LISTENING.search(log_file.read())
+        except OSError:
+            return 0
+        return int(found.group(1)) if found else 0
 
     def _log_tail(self, lines: int = 3) -> str:
         try:

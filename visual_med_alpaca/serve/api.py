@@ -87,6 +87,8 @@ class Reply:
             # the knowledge stage's ranked passages: id, title, url, score, relevance, text
             "sources": stream.sources,
             "knowledge_note": stream.consultation.note if stream.consultation else None,
+            # a VLM's case memory: the remembered training case the answer (or its prompt) came from
+            "remembered": stream.remembered.to_dict() if stream.remembered is not None else None,
         }
 
     def finish_reason(self, usage: Usage) -> str:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from ..cli_options import AdapterOpt, BackendOpt, BaseUrlOpt, ModelOpt, SetOpt, assistant_overrides, threads_option
+from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ModelOpt, SetOpt, assistant_overrides,
+                           threads_option)
 from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
 
@@ -38,6 +39,7 @@ def serve(
     base_url: Optional[str] = BaseUrlOpt,
     expert: Optional[str] = typer.Option(None, "--expert", "-e", help="Default expert: auto | none | a name"),
     threads: Optional[int] = threads_option("all cores, up to 8, for llama.cpp"),
+    case_memory: Optional[bool] = CaseMemoryOpt,
     model_name: Optional[str] = typer.Option(None, "--model-name", help="Model id clients send (default visual-med-alpaca)"),
     max_queue: Optional[int] = typer.Option(None, "--max-queue", help="Requests that may wait; more get HTTP 429 (default 8)"),
     max_body_mb: Optional[float] = typer.Option(None, "--max-body-mb", help="Largest request body in MiB (default 20)"),
@@ -65,7 +67,7 @@ def serve(
         "remote_image_domains": remote_image_domain or None,
         "engine.kind": engine, "engine.parallel": parallel, "engine.url": llm_url, "engine.port": engine_port,
         **assistant_overrides("assistant.", model=model, backend=backend, adapter=adapter, base_url=base_url,
-                              threads=threads, expert=expert, max_new_tokens=max_new_tokens),
+                              threads=threads, expert=expert, max_new_tokens=max_new_tokens, case_memory=case_memory),
     }, env_prefix="VMED_SERVE_")
     import uvicorn
 
@@ -178,11 +180,13 @@ def engine_where(config: Optional[Path] = ServeConfigOpt, sets: Optional[list[st
 
 @engine_app.command("status")
 def engine_status(config: Optional[Path] = ServeConfigOpt, sets: Optional[list[str]] = SetOpt) -> None:
-    """Which llama-server `vmed serve` would start, where it comes from, and which build it is (OpenMP or not)."""
-    from ..llm.engine import BUILDS, links_openmp
+    """Which llama-server `vmed serve` would start, where it comes from, which build it is (OpenMP or not) and
+    where its logs go."""
+    from ..llm.engine import BUILDS, KEEP_LOGS, links_openmp, logs_dir
 
     path, origin = _serve_binary(config, sets)
-    typer.echo(f"llama-server: {path}\nfrom: {origin}\nbuild: {BUILDS[links_openmp(path)]}")
+    typer.echo(f"llama-server: {path}\nfrom: {origin}\nbuild: {BUILDS[links_openmp(path)]}\n"
+               f"logs: {logs_dir()} (llama-server-<pid>.log, one per vmed process; the newest {KEEP_LOGS} kept)")
 
 
 @app.command()

@@ -101,7 +101,9 @@ def route_summary(route: dict[str, float]) -> str:
 
 
 def sources_markdown(stream) -> str:
-    """The knowledge stage's sources as links (or why there are none)."""
+    """The knowledge stage's sources as links (or why there are none); a VLM's remembered case (case memory)."""
+    if stream.remembered is not None:
+        return f"**Remembered case** ({stream.remembered.id})\n\n{stream.remembered.note()}"
     if stream.consultation is None:
         return ""
     if not stream.sources:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import GenerationSettings, LLMConfig
 from ..errors import UserInputError
 from ..images import LoadedImage
 from .bundle import (ADAPTER, DEFAULT_BUNDLE, bundle_folder, check_language_model, load_projector, merge_adapter,
                      read_meta)
+from .memory import CaseMemory
 from .model import VisionLanguageModel, build_vlm_prompt, causal_lm
 
 
@@ -51,6 +54,14 @@ def _merge_with_peft(lm, adapter: Path):
     return peft_model.merge_and_unload(), None
 
 
+@dataclass(frozen=True)
+class EncodedImage:
+    """What our VLM keeps of a bound image: its image tokens, and its case-memory vector (None: no memory)."""
+
+    tokens: Any
+    vector: Any = None
+
+
 class BoundImage:
     """A vision-language model with one image attached: the `LanguageModel` the assistant streams from."""
 
@@ -78,6 +89,17 @@ class _ImageModel:
     uses_facts = False
     yes_no_bias = 0.0
     expert_yes_no = None
+    memory = None  # a CaseMemory (vlm/memory.py) when the bundle ships one
+
+    def recall(self, question: str, bound: BoundImage):
+        """The remembered training case for this question about the bound image (vlm/memory.py), or None."""
+        vector = getattr(bound.image_inputs, "vector", None)
+        if self.memory is None or vector is None:
+            return None
+        start = time.perf_counter()
+        case = self.memory.recall(question, vector)
+        bound.timings["recall_s"] = round(time.perf_counter() - start, 4)
+        return case
 
     def wants_facts(self, question: str) -> bool:
         return self.uses_facts
@@ -100,11 +122,12 @@ class _ImageModel:
 class VLMBackend(_ImageModel):
     """Our bundle: encoder (by name) + projector + language model (+ merged LoRA)."""
 
-    def __init__(self, vlm: VisionLanguageModel, encoder, meta: dict, name: str):
+    def __init__(self, vlm: VisionLanguageModel, encoder, meta: dict, name: str, memory: CaseMemory | None = None):
         self.vlm = vlm
         self.encoder = encoder
         self.meta = meta
         self.name = name
+        self.memory = memory
         self.uses_facts = bool(meta.get("uses_facts", False))
         # The expert's text helped open answers but hurt yes/no decisions on the dev set (docs/vlm.md), so a
         # bundle may keep it out of yes/no prompts.
@@ -125,6 +148,7 @@ class VLMBackend(_ImageModel):
                 return LlavaBackend.from_config(config)
         folder = bundle_folder(config.model)
         meta = read_meta(folder)
+        memory = CaseMemory.load(folder, meta) if config.case_memory else None  # before the weights load
         _set_threads(config)
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM
@@ -154,34 +178,39 @@ class VLMBackend(_ImageModel):
                                      f"'{meta['language_model']}' ({problem}): mismatched projector/adapter")
         vlm = VisionLanguageModel(lm.eval(), tokenizer, load_projector(folder, meta), meta["grid"]).eval()
         label = "default" if folder == DEFAULT_BUNDLE else folder.name
-        return cls(vlm, encoder, meta, f"vlm:{label} ({meta['encoder']} + {meta.get('language_model_label', meta['language_model'])})")
+        return cls(vlm, encoder, meta, f"vlm:{label} ({meta['encoder']} + {meta.get('language_model_label', meta['language_model'])})",
+                   memory)
 
     def wants_facts(self, question: str) -> bool:
         from ..closed import is_yes_no
 
         return self.uses_facts and (self.facts_on_yes_no or not is_yes_no(question))
 
-    def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str:
-        return build_vlm_prompt(question, facts if self.wants_facts(question) else None, has_image)
+    def build_prompt(self, question: str, facts: str | None, has_image: bool, remembered: str | None = None) -> str:
+        """`remembered`: a remembered case's line (case memory, `use: prompt`); it goes in whatever the question."""
+        facts = facts if self.wants_facts(question) else None
+        lines = "\n".join(text.strip() for text in (remembered, facts) if text) or None
+        return build_vlm_prompt(question, lines, has_image)
 
     def yes_no_options(self) -> tuple[str, str]:
         return " yes", " no"  # how answers were trained: after "Answer:" with a space
 
-    def encode(self, image: LoadedImage):
+    def encode(self, image: LoadedImage) -> EncodedImage:
         import torch
 
         maps = self.encoder.feature_maps([image.image])
         with torch.inference_mode():
-            return self.vlm.image_tokens(maps)[0]
+            tokens = self.vlm.image_tokens(maps)[0]
+        return EncodedImage(tokens, self.memory.vectors(maps)[0] if self.memory is not None else None)
 
-    def stream_with(self, prompt, tokens, settings):
-        return self.vlm.stream(prompt, tokens, settings)
+    def stream_with(self, prompt, image, settings):
+        return self.vlm.stream(prompt, image.tokens if image is not None else None, settings)
 
-    def count_with(self, text, tokens) -> int:
-        return self.vlm.count_tokens(text, tokens is not None)
+    def count_with(self, text, image) -> int:
+        return self.vlm.count_tokens(text, image is not None)
 
-    def score_with(self, prompt, tokens, continuations):
-        return self.vlm.score_continuations(prompt, tokens, continuations)
+    def score_with(self, prompt, image, continuations):
+        return self.vlm.score_continuations(prompt, image.tokens if image is not None else None, continuations)
 
 
 class LlavaBackend(_ImageModel):
@@ -233,7 +262,8 @@ class LlavaBackend(_ImageModel):
             processor.tokenizer.pad_token = processor.tokenizer.eos_token
         return cls(model.eval(), processor, f"llava:{folder.name}")
 
-    def build_prompt(self, question: str, facts: str | None, has_image: bool) -> str:
+    def build_prompt(self, question: str, facts: str | None, has_image: bool, remembered: str | None = None) -> str:
+        facts = "\n".join(text.strip() for text in (remembered, facts) if text) or None
         content = ([{"type": "image"}] if has_image else []) + [
             {"type": "text", "text": f"{facts.strip()}\n{question}" if facts else question}]
         return self.processor.apply_chat_template([{"role": "user", "content": content}], add_generation_prompt=True)

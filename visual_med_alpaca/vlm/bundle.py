@@ -13,6 +13,7 @@ from typing import Any
 from ..closed import EXPERT_CLASS_WORDS
 from ..errors import UserInputError
 from ..paths import ASSETS
+from .memory import MemorySettings
 
 FORMAT = 1
 META = "vlm.json"
@@ -57,9 +58,21 @@ def read_meta(folder: Path) -> dict[str, Any]:
     if not isinstance(modalities, list) or not all(isinstance(m, str) and m in known for m in modalities):
         raise UserInputError(f"{meta_path}: expert_yes_no must be a list of modalities among "
                              f"{', '.join(sorted(known))}, not {meta['expert_yes_no']!r}")
+    memory_settings(meta, meta_path)
     if not (folder / PROJECTOR).is_file():
         raise UserInputError(f"the projector is missing: {folder / PROJECTOR}")
     return meta
+
+
+def memory_settings(meta: dict[str, Any], where: Path | str) -> MemorySettings:
+    """The bundle's `case_memory` settings (defaults when it names none); a bad value is one error line."""
+    from pydantic import ValidationError
+
+    try:
+        return MemorySettings.model_validate(meta.get("case_memory") or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UserInputError(f"{where}: case_memory.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
 def check_language_model(meta: dict[str, Any], lm_config, where: str) -> None:

@@ -1,5 +1,6 @@
 """`vmed train vlm -c configs/vlm-cpu.yaml [--resume]`: both stages of the VLM curriculum;
-`--export runs/X/STAGE/checkpoint-N --out FOLDER`: a bundle from a kept checkpoint (a candidate to compare)."""
+`--export runs/X/STAGE/checkpoint-N --out FOLDER`: a bundle from a kept checkpoint (a candidate to compare);
+`--memory FOLDER`: the bundle's case memory from the recipe's stage-2 questions (vlm/memory.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def train_vlm_cmd(
     export: Optional[str] = typer.Option(None, "--export", help="Do not train: write a bundle from these trained "
                                          "weights (a stage's checkpoint-N folder, a stage folder or a bundle)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Where --export writes the bundle"),
+    memory: Optional[Path] = typer.Option(None, "--memory", help="Do not train: write the case memory (the recipe's "
+                                          "stage-2 questions, by image and question) into this bundle"),
 ):
     """LLaVA-style VLM in two stages: projector alignment on captions, then projector + LoRA on VQA-RAD train."""
     import json
@@ -29,6 +32,13 @@ def train_vlm_cmd(
     from .train import VLMTrainConfig, export_bundle, train_vlm
 
     cfg = load_config(VLMTrainConfig, config, sets=sets)
+    if memory is not None:
+        if export is not None or out is not None or resume:
+            raise UserInputError("--memory takes a bundle folder alone (no --export, --out or --resume)")
+        from .train import build_bundle_memory
+
+        typer.echo(json.dumps(build_bundle_memory(cfg, memory), indent=2))
+        return
     if export is not None or out is not None:
         if export is None or out is None or resume:
             raise UserInputError("--export needs --out (and no --resume)")

@@ -32,17 +32,24 @@ def caption_examples(root: Path, splits: list[str], facts: bool = True) -> list[
     return [Example(p.image, prompt, p.caption) for p in load_pairs(data)]
 
 
-def vqa_examples(root: Path, dev_fraction: float, seed: int,
-                 dev_split: str = "image") -> tuple[list[Example], list[Example]]:
-    """(train, dev). dev_split 'image': dev = the held-out train images; 'seen': those images' questions split by
-    question (`vqa_rad_seen_split`): D-train joins train, dev = D-eval (questions about images trained on)."""
+def vqa_items(root: Path, dev_fraction: float, seed: int, dev_split: str = "image"):
+    """(train, dev) VQA-RAD train items of a stage-2 recipe. dev_split 'image': dev = the held-out train images;
+    'seen': those images' questions split by question (`vqa_rad_seen_split`): D-train joins train, dev = D-eval
+    (questions about images trained on). Training and the case memory (`memory.py`) both read this."""
     from ..eval.benchmarks.vqa import vqa_rad_seen_split, vqa_rad_train_split
-
-    def convert(items):
-        return [Example(i.image, build_vlm_prompt(i.question), i.reference, i.kind) for i in items]
 
     train, dev = vqa_rad_train_split(root, dev_fraction, seed)
     if dev_split == "seen":
         d_train, dev, _ = vqa_rad_seen_split(root, dev_fraction, seed)
         train = train + d_train
+    return train, dev
+
+
+def vqa_examples(root: Path, dev_fraction: float, seed: int,
+                 dev_split: str = "image") -> tuple[list[Example], list[Example]]:
+    """(train, dev) training examples of `vqa_items`."""
+    train, dev = vqa_items(root, dev_fraction, seed, dev_split)
+    def convert(items):
+        return [Example(i.image, build_vlm_prompt(i.question), i.reference, i.kind) for i in items]
+
     return convert(train), convert(dev)

@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 from ..config import Strict, dump_config
 from ..errors import UserInputError
 from ..train.config import LoraSettings
+from .memory import MemorySettings
 
 WEIGHTS = "weights.pt"  # what a finished stage ships: the projector and LoRA weights it trained
 
@@ -56,6 +57,8 @@ class StageConfig(Strict):
 
 class BundleSettings(Strict):
     """How the written bundle is used (its vlm.json): prompt and yes/no settings chosen on dev, not by training."""
+    case_memory: MemorySettings | None = Field(None, description="how the bundle's case memory (`--memory`) is "
+                                               "used: thresholds and answer/prompt (vlm/memory.py)")
     uses_facts: bool = Field(False, description="the expert's text goes into the prompt")
     facts_on_yes_no: bool = Field(True, description="... also in yes/no prompts")
     yes_no_bias: float = Field(0.0, description="log-odds added to 'yes' before a yes/no decision")
@@ -138,7 +141,9 @@ def _set_trainable(vlm, train_lm: bool):
         p.requires_grad_(train_lm)
 
 
-def _trainable_state(vlm) -> dict:
+def trainable_state(vlm) -> dict:
+    """The projector and LoRA tensors (what training changes, what `init_state` and `load_trainable` take), not
+    copies: the model's own tensors."""
     state = {f"projector.{k}": v for k, v in vlm.projector.state_dict().items()}
     state.update({f"lm.{n}": p.detach() for n, p in vlm.lm.named_parameters() if "lora_" in n})
     return state
@@ -154,7 +159,7 @@ def load_trainable(vlm, state: dict) -> None:
 
 
 def _bundle_state(folder: Path, cfg: VLMTrainConfig, role: str) -> dict:
-    """A bundle's projector and LoRA as this trainer's state keys (what `_trainable_state` gives)."""
+    """A bundle's projector and LoRA as this trainer's state keys (what `trainable_state` gives)."""
     from .bundle import ADAPTER, load_projector, read_adapter, read_meta
 
     meta = read_meta(folder)
@@ -199,7 +204,7 @@ def init_state(vlm, path: str, cfg: VLMTrainConfig, role: str = "init_from", new
                                  "broken or unfinished file, or not one `vmed train vlm` wrote") from None
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise UserInputError(f"{role}: {file} holds no projector / LoRA tensors (not one `vmed train vlm` wrote)")
-    mine = _trainable_state(vlm)
+    mine = trainable_state(vlm)
     if new_lora:
         adapted = {k.split(".lora_")[0] for k in state if ".lora_" in k}
         mine = {k: v for k, v in mine.items() if ".lora_" not in k or k.split(".lora_")[0] in adapted}
@@ -279,6 +284,35 @@ def _engine_config(cfg: VLMTrainConfig, stage: StageConfig, folder: Path, has_de
         resume_from_checkpoint=True if resume and checkpoints(folder) else None)
 
 
+def build_bundle_memory(cfg: VLMTrainConfig, folder: Path, grid: int = 1) -> dict:
+    """`--memory FOLDER`: the bundle's case memory (vlm/memory.py) from exactly the VQA questions the recipe's stage 2
+    trains on (`vqa_items`: VQA-RAD train by its dev split; never test), written into the bundle as memory.npz, and
+    the recipe's `bundle.case_memory` settings into its vlm.json. Image features come from the training cache."""
+    from ..paths import data_dir
+    from .bundle import META, read_meta
+    from .data import vqa_items
+    from .encoders import FeatureCache
+    from .memory import MEMORY, build_memory
+
+    folder = Path(folder)
+    meta = read_meta(folder)
+    if meta["encoder"] != cfg.encoder:
+        raise UserInputError(f"{folder} uses the encoder '{meta['encoder']}', the recipe '{cfg.encoder}': a memory "
+                             "is built with the bundle's own encoder, give the bundle's recipe")
+    stages = [s for s in cfg.stages if s.data == "vqa"]
+    if not stages:
+        raise UserInputError("the recipe has no VQA stage: a case memory remembers the questions stage 2 trains on")
+    root = data_dir(cfg.data_dir, "vqa_rad")
+    items = vqa_items(root, cfg.dev_fraction, cfg.dev_seed, cfg.dev_split)[0][: stages[-1].limit]
+    cache = FeatureCache(Path(cfg.feature_cache or Path(cfg.output_dir).parent / "feature-cache"), cfg.encoder)
+    source = (f"VQA-RAD train ({len(items)} questions this VLM was trained on; dev split '{cfg.dev_split}', "
+              f"fraction {cfg.dev_fraction}, seed {cfg.dev_seed})")
+    summary = build_memory(folder / MEMORY, items, cfg.encoder, grid, cache, source)
+    settings = (cfg.bundle.case_memory or MemorySettings()).model_dump()
+    (folder / META).write_text(json.dumps({**meta, "case_memory": settings}, indent=2) + "\n")
+    return {**summary, "case_memory": settings}
+
+
 def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress: bool = True) -> dict:
     """Run (or resume) both stages on train/engine.py, one engine run per stage in <output_dir>/<stage>;
     writes <output_dir>/vlm (the bundle), loss.png and metrics.json."""
@@ -326,7 +360,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
         if stage.init_from:  # a resumed run then overwrites these with its checkpoint's weights
             state = init_state(vlm, stage.init_from, cfg, new_lora=stage.init_new_lora)
             load_trainable(vlm, state)
-            fresh = sum(".lora_" in k for k in _trainable_state(vlm)) - sum(".lora_" in k for k in state)
+            fresh = sum(".lora_" in k for k in trainable_state(vlm)) - sum(".lora_" in k for k in state)
             log(f"stage {stage.name}: starts from {stage.init_from}"
                 + (f" ({fresh} LoRA tensors fresh)" if fresh else ""))
         _set_trainable(vlm, stage.train_lm)
@@ -345,7 +379,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
                     compute_loss=_summed_loss(stage), params=groups,
                     eval_loader=make_loader(dev, collate, stage.micro_batch_size, False) if dev else None,
                     num_items=lambda batch: batch["answer_tokens"],
-                    save_model=lambda folder: torch.save(_trainable_state(vlm), folder / WEIGHTS),
+                    save_model=lambda folder: torch.save(trainable_state(vlm), folder / WEIGHTS),
                     tracker_config={"stage": stage.name}, progress=progress, desc=f"stage {stage.name}")
         result = {"steps": run.steps, "epochs_seen": round(run.epochs_seen, 3), "examples": len(train_set),
                   "dev_examples": len(dev), "tokens": run.tokens, "padding_waste": round(run.padding_waste, 3),

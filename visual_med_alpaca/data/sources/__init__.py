@@ -8,8 +8,19 @@ Each reader yields instruction records `{id, source, instruction, input, output,
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Iterator, Protocol
+
+from ...errors import UserInputError
+
+
+def xml_root(path: Path) -> ET.Element:
+    """The root element of an XML file; a cut-short or non-XML file is one UserInputError naming it."""
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise UserInputError(f"{path} is not valid XML: {exc}") from None
 
 
 def make_record(source: str, native_id: str, instruction: str, input: str = "", output: str = "",
@@ -41,8 +52,6 @@ SOURCES: dict[str, str] = {
 
 def load_source(name: str) -> Source:
     import importlib
-
-    from ...errors import UserInputError
 
     if name not in SOURCES:
         raise UserInputError(f"unknown source '{name}'; known: {', '.join(SOURCES)}")

@@ -11,14 +11,13 @@ validation files, some with a typo fixed) are dropped; both readers refuse to ru
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
 
 from ...errors import UserInputError
 from ..split import near_copies
-from . import make_record
+from . import make_record, xml_root
 
 TRAIN_FILES = ("*TrainingSet*.xml", "*ValidationSet*.xml")
 LIVEQA_FILE = "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml"  # in MEDIQA_Task3_QA/: a benchmark, never trained on
@@ -77,7 +76,7 @@ class MediqaRQE:
     @staticmethod
     def pairs(xml_file: Path) -> Iterator[tuple[str, str, str, bool]]:
         """(pair id, consumer question, FAQ, entailed) for every pair of one file, whatever its split."""
-        for pair in ET.parse(xml_file).getroot().iter("pair"):
+        for pair in xml_root(xml_file).iter("pair"):
             yield (pair.get("pid", ""), " ".join((pair.findtext("chq") or "").split()),
                    " ".join((pair.findtext("faq") or "").split()), pair.get("value", "").lower() == "true")
 
@@ -102,14 +101,14 @@ class MediqaQA:
     @staticmethod
     def questions(xml_file: Path) -> Iterator[tuple[str, str]]:
         """(QID, question text as the user wrote it) for every question of one file, whatever its split."""
-        for question in ET.parse(xml_file).getroot().iter("Question"):
+        for question in xml_root(xml_file).iter("Question"):
             yield question.get("QID", ""), " ".join((question.findtext("QuestionText") or "").split())
 
     @staticmethod
     def answered(xml_file: Path) -> Iterator[tuple[str, str, list[tuple[str, str, int, str]]]]:
         """(QID, question text, [(answer id, AnswerURL, ReferenceScore 1-4 or 0 when absent, answer text)]) for
         every question of one file, whatever its split."""
-        for question in ET.parse(xml_file).getroot().iter("Question"):
+        for question in xml_root(xml_file).iter("Question"):
             answers = []
             for answer in question.iter("Answer"):
                 score = answer.get("ReferenceScore", "0")

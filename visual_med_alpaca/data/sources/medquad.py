@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import make_record
+from . import make_record, xml_root
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class MedQuAD:
     def pairs(self, path: Path) -> Iterator[MedQuADPair]:
         """Every QA pair that has an answer (three MedlinePlus folders ship questions only, for copyright)."""
         for xml_file in sorted(Path(path).glob("*/*.xml")):
-            root = ET.parse(xml_file).getroot()
+            root = xml_root(xml_file)
             focus = " ".join((root.findtext("Focus") or "").split())
             collection = xml_file.parent.name.split("_")[1].lower()
             for pair in root.iter("QAPair"):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ...data.sources import xml_root
 from ...errors import UserInputError
 from .base import Item, need
 
@@ -40,20 +40,13 @@ def load_pubmedqa(root: Path, subset: str | None = None) -> list[Item]:
     return items
 
 
-def _xml(path: Path) -> ET.Element:
-    try:
-        return ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise UserInputError(f"{path} is not valid XML: {exc}") from None
-
-
 def load_mediqa_rqe(root: Path, subset: str | None = None) -> list[Item]:
     """MEDIQA 2019 RQE test (230 pairs): does the FAQ entail the consumer health question? yes/no."""
     if subset:
         raise UserInputError("mediqa-rqe has no subsets; use --limit for a quick run")
     path = need(root / "mediqa2019" / "MEDIQA_Task2_RQE" / "MEDIQA2019-Task2-RQE-TestSet-wLabels.xml", "MEDIQA RQE test")
     items = []
-    for pair in _xml(path).iter("pair"):
+    for pair in xml_root(path).iter("pair"):
         chq, faq = pair.findtext("chq", "").strip(), pair.findtext("faq", "").strip()
         label = {"true": "yes", "false": "no"}[pair.get("value").lower()]
         items.append(Item(f"rqe_{pair.get('pid')}", RQE_INSTRUCTION.format(chq=chq, faq=faq), label, "choice",
@@ -68,7 +61,7 @@ def load_mediqa_qa(root: Path, subset: str | None = None) -> list[Item]:
         raise UserInputError("mediqa-qa has no subsets; use --limit for a quick run")
     path = need(root / "mediqa2019" / "MEDIQA_Task3_QA" / "MEDIQA2019-Task3-QA-TestSet-wLabels.xml", "MEDIQA QA test")
     items = []
-    for question in _xml(path).iter("Question"):
+    for question in xml_root(path).iter("Question"):
         text = question.findtext("QuestionText", "").strip()
         for order, answer in enumerate(question.iter("Answer")):
             body = answer.findtext("AnswerText", "").strip()[:MEDIQA_QA_MAX_ANSWER_CHARS]
