@@ -154,6 +154,28 @@ def test_cli_json_carries_the_case_and_text_names_it(remembering):
     assert json.loads(off.stdout)["remembered"] is None
 
 
+def test_served_and_demo_answers_carry_the_case(remembering):
+    """`vmed serve` puts the case in its x_visual_med_alpaca extension; the demo shows it in its sources panel."""
+    import httpx
+    from helpers_serve import ThreadServer, data_url
+
+    from visual_med_alpaca.serve.api import ServeConfig, create_app
+    from visual_med_alpaca.serve.demo import sources_markdown
+
+    assistant = _assistant(remembering)
+    message = [{"role": "user", "content": [{"type": "text", "text": "Is a fracture present?"},
+                                            {"type": "image_url", "image_url": {"url": data_url(CT)}}]}]
+    with ThreadServer(create_app(ServeConfig(), assistant)) as server:
+        reply = httpx.post(f"{server.url}/v1/chat/completions", timeout=60,
+                           json={"model": ServeConfig().model_name, "messages": message})
+    body = reply.json()
+    assert reply.status_code == 200, body
+    assert body["choices"][0]["message"]["content"] == "No"
+    assert body["x_visual_med_alpaca"]["remembered"]["id"] == "c1"
+    panel = sources_markdown(assistant.stream("Is a fracture present?", CT))
+    assert "Remembered case" in panel and "not by the model looking at the image" in panel
+
+
 def test_eval_records_which_answers_were_remembered(tmp_path, tiny_llama_dir):
     """`vmed eval` marks each remembered answer and counts them (here the memory holds the very questions asked)."""
     from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
