@@ -350,8 +350,10 @@ class ChartExpert:
     def __init__(self, threads: int = 2):
         try:
             from rapidocr import RapidOCR  # noqa: F401
+            from spellchecker import SpellChecker  # noqa: F401  (respace: the word list for turned titles)
         except ImportError:
-            raise BackendError("the chart expert needs 'rapidocr' and 'onnxruntime' (pip install 'visual-med-alpaca[vision]')") from None
+            raise BackendError("the chart expert needs 'rapidocr', 'onnxruntime' and 'pyspellchecker' "
+                               "(pip install 'visual-med-alpaca[vision]')") from None
         self._threads = threads
         self.ocr = self._engine(("min", 736))  # small charts are upscaled: tick labels need it
         self._strip_ocr = None  # detection at the picture's own scale (long thin strips), made on first use
