@@ -71,6 +71,23 @@ def test_a_binary_that_fails_to_start_is_one_error(tmp_path, gemma_gguf):
     assert " -t 2 -tb 2 " in (tmp_path / "argv").read_text()
 
 
+def test_a_failed_start_names_its_own_log_lines_not_an_earlier_starts(tmp_path, monkeypatch):
+    """The log is appended to (one per `vmed` pid, and pids are reused): the error names what this start logged,
+    not the errors of an earlier engine that wrote to the same file."""
+    import visual_med_alpaca.llm.engine as engine_module
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    binary = tmp_path / "llama-server"
+    binary.write_text('#!/bin/sh\necho "error: this start failed"\nexit 3\n')
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    server = engine_module.LlamaServer(binary, tmp_path / "model.gguf", adapter=None, n_ctx=64, threads=1,
+                                       parallel=1, startup_timeout_s=30, max_restarts=0)
+    server.log_path.write_text("".join(f"error: an old engine failed ({n})\n" for n in range(3)))
+    with pytest.raises(BackendError, match="exit 3") as failed:
+        server.start()
+    assert "this start failed" in str(failed.value) and "old engine" not in str(failed.value)
+
+
 def test_engine_args_come_after_the_ones_set_here(tmp_path, gemma_gguf):
     """engine.args (e.g. one engine thread, no polling) are passed last, so they win over the defaults."""
     config = EngineConfig(kind="llama-server", binary=str(_fake_binary(tmp_path)), args=["-t", "1", "--poll", "0"])

@@ -429,6 +429,7 @@ class LlamaServer:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
+        self._log_start = 0  # where the last start's lines begin in the log
 
     @property
     def url(self) -> str:
@@ -463,7 +464,8 @@ class LlamaServer:
             raise BackendError(f"cannot start llama-server: port {self.port} on {self.host} is taken "
                                "(choose another with --engine-port or engine.port)")
         with self.log_path.open("ab") as log_file:
-            log_start = log_file.tell()  # the log is appended to: read this start's lines only
+            # the log is appended to (an earlier start, or an earlier process with this pid): read this start's only
+            log_start = self._log_start = log_file.tell()
             self.process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
                                             preexec_fn=_die_with_parent)
@@ -494,8 +496,11 @@ class LlamaServer:
         return int(found.group(1)) if found else 0
 
     def _log_tail(self, lines: int = 3) -> str:
+        """The last start's error lines (else its last lines), from the byte where that start began."""
         try:
-            text = self.log_path.read_text(errors="replace").strip().splitlines()
+            with self.log_path.open("rb") as log_file:
+                log_file.seek(self._log_start)
+                text = log_file.read().decode(errors="replace").strip().splitlines()
         except OSError:
             return "(no log)"
         useful = [line for line in text if any(w in line.lower() for w in ("error", "failed", "unable", "couldn"))]
