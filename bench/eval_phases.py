@@ -29,7 +29,7 @@ _WALL_AT_START = time.time()
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import load_average, measured_at, run  # noqa: E402
+from _common import load_average, measured_at, run, threads  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -157,16 +157,22 @@ def in_flight(intervals: list[tuple[float, float]], start: float, end: float) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--benchmark", default="vqa-rad")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=8, help="2 or more: a run through the batching engine")
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, required=True, help="a new folder for the run's files and phases.json")
     parser.add_argument("--compare", type=Path, default=None, help="an earlier run's phases.json (same benchmark)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
+    from visual_med_alpaca.errors import UserInputError
+
     if args.out.exists():
-        sys.exit(f"{args.out} exists: --out needs a new folder (a run there would resume, not measure)")
+        raise UserInputError(f"{args.out} exists: --out needs a new folder (a run there would resume, not measure)")
+    if args.concurrency < 2:
+        raise UserInputError(f"--concurrency {args.concurrency}: this script measures a run through the batching "
+                             "engine, which only --concurrency 2 or more starts")
+    old = earlier_run(args.compare) if args.compare else None  # checked now, not after the whole run
 
     started = process_started()
     rec = Recorder()
@@ -182,7 +188,7 @@ def main() -> None:
     import visual_med_alpaca.knowledge.stage as stage
     import visual_med_alpaca.pipeline as pipeline
     import visual_med_alpaca.router.trained as trained
-    from visual_med_alpaca.config import parse_override, set_dotted
+    from visual_med_alpaca.config import parse_override, set_dotted, validate
     from visual_med_alpaca.eval.runner import PREDICTIONS, EvalConfig, Evaluator, read_predictions
 
     imports_done = time.time()
@@ -249,9 +255,13 @@ def main() -> None:
             "data_dir": args.data_dir, "assistant": {"llm": {"model": "default", "threads": args.threads}}}
     for item in args.sets:
         set_dotted(tree, *parse_override(item))
-    config = EvalConfig.model_validate(tree)
+    config = validate(EvalConfig, tree)
+    evaluator = Evaluator(config, progress=False)
+    if evaluator.resolved_mode() != "generate":
+        raise UserInputError(f"{args.benchmark} is answered by log-likelihood here, which does not go through the "
+                             "batching engine: add --set mode=generate")
     print(f"start: {measured_at()}", flush=True)
-    result = Evaluator(config, progress=False).run()
+    result = evaluator.run()
     finished = time.time()
     rec.stop()
     load_after = load_average(one_minute=True)
@@ -324,9 +334,24 @@ def main() -> None:
                                            ("stream", streamed))},
                "metrics": {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}}
     (args.out / "phases.json").write_text(json.dumps(summary, indent=1))
-    if args.compare:
-        compare(json.loads(args.compare.read_text()), rec.prompts, args.compare.parent / PREDICTIONS, records)
+    if old is not None:
+        compare(old, rec.prompts, args.compare.parent / PREDICTIONS, records)
     print(f"end: {measured_at()}")
+
+
+def earlier_run(path: Path) -> dict:
+    """An earlier run's phases.json (with its predictions.jsonl beside it) for --compare; one error line otherwise."""
+    from visual_med_alpaca.errors import UserInputError
+
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"--compare {path}: not an earlier run's phases.json ({exc})") from None
+    if not isinstance(old, dict) or not isinstance(old.get("prompts"), dict):
+        raise UserInputError(f"--compare {path}: not an earlier run's phases.json (no prompts)")
+    if not (path.parent / "predictions.jsonl").is_file():
+        raise UserInputError(f"--compare {path}: no predictions.jsonl beside it")
+    return old
 
 
 def compare(old: dict, prompts: dict[str, list[str]], old_predictions: Path, records: list[dict]) -> None:

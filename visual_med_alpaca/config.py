@@ -176,6 +176,11 @@ def load_config(
     layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
     for key, value in layered.items():
         set_dotted(tree, key, value)
+    return validate(cls, tree)
+
+
+def validate(cls: type[Model], tree: dict[str, Any]) -> Model:
+    """`cls` from a plain tree; what does not fit is one UserInputError naming each key, not a ValidationError."""
     try:
         return cls.model_validate(tree)
     except ValidationError as exc:
