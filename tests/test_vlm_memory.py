@@ -76,8 +76,9 @@ def _with(bundle, folder, **settings):
 
 
 def _assistant(folder, **extra):
+    """The assistant on `folder` with the case memory turned on (it is off by default), unless `extra` says otherwise."""
     return Assistant.from_config(None, **{"llm.model": f"vlm:{folder}", "generation.max_new_tokens": 4,
-                                          "generation.repetition_penalty": 1.0, **extra})
+                                          "generation.repetition_penalty": 1.0, "llm.case_memory": True, **extra})
 
 
 def test_same_image_rephrased_question_gets_the_remembered_answer_and_says_so(remembering):
@@ -133,6 +134,13 @@ def test_memory_off_the_model_answers(remembering):
     assert answer.remembered is None and answer.model.startswith("vlm:") and answer.option_logprobs
 
 
+def test_memory_is_off_unless_asked_for(remembering):
+    """Off by default (it lowered VQA-RAD test open recall): a remembered image still gets the model's own answer."""
+    answer = Assistant.from_config(None, **{"llm.model": f"vlm:{remembering}", "generation.max_new_tokens": 4}).ask(
+        "Is a fracture present?", CT)
+    assert answer.remembered is None and answer.model.startswith("vlm:") and answer.option_logprobs
+
+
 def test_prompt_use_gives_the_model_the_remembered_case(remembering, tmp_path):
     folder = _with(remembering, tmp_path / "prompt", use="prompt")
     answer = _assistant(folder).ask("Is a fracture present?", CT)
@@ -146,6 +154,8 @@ def test_cli_json_carries_the_case_and_text_names_it(remembering):
     from visual_med_alpaca.cli import app
 
     args = ["ask", "Is a fracture present?", "--image", str(CT), "--model", f"vlm:{remembering}", "-q"]
+    assert json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)["remembered"] is None  # off by default
+    args.append("--case-memory")
     payload = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
     assert payload["answer"] == "No" and payload["remembered"]["id"] == "c1"
     text = CliRunner().invoke(app, args).stdout
@@ -189,7 +199,7 @@ def test_eval_records_which_answers_were_remembered(tmp_path, tiny_llama_dir):
                  "three questions", sentences=Sentences())
     config = EvalConfig.model_validate({
         "benchmark": "vqa-rad", "subset": "train-dev", "data_dir": str(shared_data()), "limit": 3,
-        "out": str(tmp_path / "run"), "assistant": {"llm": {"model": f"vlm:{folder}"}, "generation": {"max_new_tokens": 2}}})
+        "out": str(tmp_path / "run"), "assistant": {"llm": {"model": f"vlm:{folder}", "case_memory": True}, "generation": {"max_new_tokens": 2}}})
     result = Evaluator(config, progress=False).run()
     records = [json.loads(line) for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
     assert [r["remembered"]["id"] for r in records] == [i.id for i in asked] and result["n_remembered"] == 3

@@ -50,9 +50,10 @@ class LLMConfig(Strict):
     n_ctx: int = Field(2048, ge=128)
     threads: int | None = Field(None, ge=1, description="CPU threads (None: all cores, up to 8)")
     timeout_s: float = Field(60.0, gt=0)
-    case_memory: bool = Field(True, description="vlm backend: a question about an image the VLM was trained on, "
+    case_memory: bool = Field(False, description="vlm backend: a question about an image the VLM was trained on, "
                               "phrased like a training question, is answered from that remembered case (the answer "
-                              "names it; vlm/memory.py); off: the model always answers (--no-case-memory)")
+                              "names it; vlm/memory.py). Off by default: on VQA-RAD test it lowered open recall "
+                              "(docs/vlm.md); --case-memory turns it on")
 
 
 class VisionConfig(Strict):
