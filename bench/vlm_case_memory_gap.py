@@ -20,12 +20,12 @@ from _common import measured_at, run
 
 def summary(name: str, memory, items, vectors: dict[str, np.ndarray]) -> None:
     from visual_med_alpaca.eval.metrics.vqa import normalize_answer
-    from visual_med_alpaca.vlm.memory import _yes_no_case
+    from visual_med_alpaca.vlm.memory import yes_no_case
 
-    questions = memory._encode([i.question for i in items])
+    questions = memory.encode_questions([i.question for i in items])
     settings = memory.settings
     for form in ("yes_no", "other"):
-        part = [(i, q) for i, q in zip(items, questions) if _yes_no_case(i.question, i.reference) == (form == "yes_no")]
+        part = [(i, q) for i, q in zip(items, questions) if yes_no_case(i.question, i.reference) == (form == "yes_no")]
         sims, matched, agree = [], 0, 0
         loose = settings.model_copy(update={"yes_no_min": 1e-6, "other_min": 1e-6})
         for item, q in part:

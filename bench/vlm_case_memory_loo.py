@@ -29,7 +29,7 @@ def dev_scores(path: Path, bias: float) -> dict[str, float]:
     """The VLM's mean score per memory form on its dev predictions (yes/no decided at `bias`)."""
     from visual_med_alpaca.data.store import read_jsonl
     from visual_med_alpaca.eval.metrics.vqa import closed_correct, first_yes_no, open_recall
-    from visual_med_alpaca.vlm.memory import _yes_no_case
+    from visual_med_alpaca.vlm.memory import yes_no_case
 
     by_form: dict[str, list[float]] = {"yes_no": [], "other": []}
     for r in read_jsonl(path):
@@ -37,7 +37,7 @@ def dev_scores(path: Path, bias: float) -> dict[str, float]:
         if scored and first_yes_no(answer) == ("yes" if scored["yes"] - scored["no"] >= 0 else "no"):
             answer = "yes" if scored["yes"] - scored["no"] + bias >= 0 else "no"
         score = closed_correct(answer, r["reference"]) if r["kind"] == "closed" else open_recall(answer, r["reference"])
-        by_form["yes_no" if _yes_no_case(r["question"], r["reference"]) else "other"].append(score)
+        by_form["yes_no" if yes_no_case(r["question"], r["reference"]) else "other"].append(score)
     return {form: float(np.mean(scores)) for form, scores in by_form.items()}
 
 

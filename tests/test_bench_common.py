@@ -60,3 +60,12 @@ def test_every_bench_script_shows_its_help(script):
     done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, cwd=REPO,
                           timeout=120)
     assert done.returncode == 0 and "usage" in done.stdout.lower(), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_bench_scripts_import_the_packages_public_names_only(script):
+    """docs/architecture.md: a script that reaches into a module's private names breaks silently when the module
+    changes them; what a script needs is made public."""
+    imported = re.findall(r"from visual_med_alpaca[\w.]* import (\([^)]*\)|[^\n]*)", script.read_text())
+    names = [name.split(" as ")[0].strip(" ()\n") for group in imported for name in group.split(",")]
+    assert not [name for name in names if name.startswith("_")], names

@@ -92,7 +92,8 @@ def image_vectors(maps, grid: int, center: np.ndarray | None = None) -> np.ndarr
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
-def _yes_no_case(question: str, answer: str) -> bool:
+def yes_no_case(question: str, answer: str) -> bool:
+    """A memory case's form: a yes/no question with a yes/no answer (anything else is 'other')."""
     return is_yes_no(question) and answer.strip().lower() in ("yes", "no")
 
 
@@ -150,7 +151,8 @@ class CaseMemory:
         """Image vectors of feature maps (the bundle encoder's), comparable with the remembered images'."""
         return image_vectors(maps, self.grid, self.center)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def encode_questions(self, texts: list[str]) -> np.ndarray:
+        """Question embeddings comparable with the remembered ones (the sentence encoder, loaded on first use)."""
         with self._lock:
             if self._sentences is None:
                 from ..knowledge import encoder
@@ -175,7 +177,7 @@ class CaseMemory:
         if not candidates.size:
             return None
         if question_vector is None:
-            question_vector = self._encode([question])[0]
+            question_vector = self.encode_questions([question])[0]
         sims = self.question_vectors[candidates] @ question_vector.astype(np.float32)
         best = int(np.argmax(sims))
         if sims[best] < (s.yes_no_min if yes_no else s.other_min):
@@ -211,7 +213,7 @@ def build_memory(path: Path, items, encoder: str, grid: int, cache, source: str,
         "image_vectors": vectors.astype(np.float16), "ids": np.array([i.id for i in items]),
         "questions": np.array(questions), "answers": np.array([i.reference for i in items]),
         "item_image": np.array([index[i.image] for i in items], dtype=np.int32),
-        "yes_no": np.array([_yes_no_case(i.question, i.reference) for i in items]),
+        "yes_no": np.array([yes_no_case(i.question, i.reference) for i in items]),
         "question_vectors": sentences.encode(questions).astype(np.float16),
     }
     path = Path(path)
