@@ -50,3 +50,47 @@ def test_dense_question_retrieval_with_the_real_encoder(tmp_path):
     offtopic = retriever.search("Who won the football world cup in 2014?", 1)
     assert offtopic[0].relevance < 0.45  # below the shipped no-source threshold
     index.close()
+
+
+def test_the_cached_encoder_is_exported_once_when_two_ask_for_it_at_once(tmp_path, monkeypatch):
+    """Two processes needing the case memory's sentence encoder on a fresh cache (say `vmed serve` and `vmed eval`):
+    one exports it, the other waits and loads that; neither removes the other's half-written export or the folder
+    the other is loading."""
+    import threading
+    import time
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    exports = []
+
+    def slow_export(folder, source=None):
+        exports.append(folder)
+        folder.mkdir(parents=True)
+        time.sleep(0.3)
+        (folder / encoder.ONNX_FILE).write_text("graph")
+        (folder / encoder.TOKENIZER_FILE).write_text("tokenizer")
+        return folder
+
+    monkeypatch.setattr(encoder, "export_onnx", slow_export)
+    monkeypatch.setattr(encoder, "OnnxEncoder", lambda folder, threads=None: sorted(p.name for p in folder.iterdir()))
+    from visual_med_alpaca import paths
+
+    final = paths.cache_dir("encoders") / encoder.MODEL_NAME
+    elsewhere = final.with_name(final.name + ".partial")  # what another process's half-done export looked like
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "half-written").write_text("theirs")
+    loaded, failed = [], []
+
+    def load():
+        try:
+            loaded.append(encoder.cached_encoder(threads=1))
+        except Exception as exc:  # noqa: BLE001 - what a second process would have died of
+            failed.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failed and len(exports) == 1
+    assert loaded == [[encoder.ONNX_FILE, encoder.TOKENIZER_FILE]] * 2
+    assert (elsewhere / "half-written").is_file()

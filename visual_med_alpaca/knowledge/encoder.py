@@ -58,16 +58,24 @@ def export_onnx(folder: Path, source: Path | None = None) -> Path:
 
 def cached_encoder(threads: int | None = None) -> OnnxEncoder:
     """The sentence encoder outside any knowledge index (the VLM's case memory embeds questions with it): exported
-    once into the cache (`paths.cache_dir("encoders")`, written aside and renamed into place), then loaded."""
+    once into the cache (`paths.cache_dir("encoders")`, written aside and renamed into place), then loaded. Two
+    processes at once: one exports under a file lock, the other waits for it and loads that export."""
+    from filelock import FileLock
+
     from .. import paths
+    from .index import move_into_place
 
     folder = paths.cache_dir("encoders") / MODEL_NAME
     if not (folder / ONNX_FILE).is_file():
-        partial = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        export_onnx(partial)
-        shutil.rmtree(folder, ignore_errors=True)
-        partial.replace(folder)
+        with FileLock(str(folder.with_name(f".{folder.name}.lock"))):
+            if not (folder / ONNX_FILE).is_file():  # not exported meanwhile by whoever held the lock
+                partial = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+                shutil.rmtree(partial, ignore_errors=True)
+                try:
+                    export_onnx(partial)
+                    move_into_place(partial, folder)
+                finally:
+                    shutil.rmtree(partial, ignore_errors=True)
     return OnnxEncoder(folder, threads)
 
 
