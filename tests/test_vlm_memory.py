@@ -254,3 +254,12 @@ def test_the_shipped_memory_remembers_only_what_the_shipped_vlm_trained_on():
     assert memory.ids == [i.id for i in train] and memory.answers == [i.reference for i in train]
     assert not set(memory.ids) & {i.id for i in dev + load_vqa_rad(shared_data())}
     assert memory.encoder == "efficientnet-lite0" and memory.settings.use == "answer"
+
+
+def test_case_memory_asked_of_a_bundle_without_one_is_one_error_line(tiny_llama_dir, tmp_path):
+    """`--case-memory` on a bundle that has no memory.npz does not silently answer without it: one error line that
+    says how to build it."""
+    folder = make_bundle(tmp_path / "bundle", tiny_llama_dir)
+    with pytest.raises(UserInputError, match="no case memory.*--memory"):
+        _assistant(folder).llm
+    assert _assistant(folder, **{"llm.case_memory": False}).llm.memory is None

@@ -19,7 +19,7 @@ from ..errors import UserInputError
 from ..images import LoadedImage
 from .bundle import (ADAPTER, DEFAULT_BUNDLE, bundle_folder, check_language_model, load_projector, merge_adapter,
                      read_meta)
-from .memory import CaseMemory
+from .memory import MEMORY, CaseMemory
 from .model import VisionLanguageModel, build_vlm_prompt, causal_lm
 
 
@@ -149,6 +149,9 @@ class VLMBackend(_ImageModel):
         folder = bundle_folder(config.model)
         meta = read_meta(folder)
         memory = CaseMemory.load(folder, meta) if config.case_memory else None  # before the weights load
+        if config.case_memory and memory is None:  # asked for: not silently answered without it
+            raise UserInputError(f"--case-memory: the VLM bundle {folder} has no case memory ({MEMORY}); build it "
+                                 f"with `vmed train vlm -c RECIPE --memory {folder}`, or leave --case-memory out")
         _set_threads(config)
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM
