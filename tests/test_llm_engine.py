@@ -72,8 +72,8 @@ def test_a_binary_that_fails_to_start_is_one_error(tmp_path, gemma_gguf):
 
 
 def test_a_failed_start_names_its_own_log_lines_not_an_earlier_starts(tmp_path, monkeypatch):
-    """The log is appended to (one per `vmed` pid, and pids are reused): the error names what this start logged,
-    not the errors of an earlier engine that wrote to the same file."""
+    """The log is appended to (a restart writes to its engine's log): the error names what this start logged, not
+    the errors an earlier start wrote to the same file."""
     import visual_med_alpaca.llm.engine as engine_module
 
     monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
@@ -98,8 +98,9 @@ def test_engine_args_come_after_the_ones_set_here(tmp_path, gemma_gguf):
 
 
 FAKE_SERVER = """#!{python}
-import http.server, sys
+import http.server, sys, time
 argv = sys.argv[1:]
+time.sleep(float(argv[argv.index("--delay") + 1]) if "--delay" in argv else 0.0)  # a slow model load
 
 class Health(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -150,9 +151,31 @@ def test_the_engine_binds_its_own_port_so_none_is_taken_between_pick_and_bind(tm
             server.stop()
 
 
-def test_engine_logs_are_one_per_process_and_only_the_newest_are_kept(tmp_path, monkeypatch):
-    """One log per `vmed` process (two servers at once do not interleave), in the folder `vmed engine status`
-    names; starting an engine removes all but the newest KEEP_LOGS, so they do not pile up in the cache."""
+def test_two_engines_starting_at_once_each_find_their_own_port(tmp_path, monkeypatch):
+    """Each start reads the port from its own log: two engines starting at once under one pid (one process, or two
+    containers whose `vmed` are both pid 1 on a shared cache) never take each other's 'listening' line."""
+    import visual_med_alpaca.llm.engine as engine_module
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    binary = _answering_binary(tmp_path)
+    slow, fast = (engine_module.LlamaServer(binary, tmp_path / "model.gguf", adapter=None, n_ctx=64, threads=1,
+                                            parallel=1, startup_timeout_s=30, max_restarts=0, args=["--delay", delay])
+                  for delay in ("1.0", "0"))
+    started = threading.Thread(target=slow.start)
+    started.start()
+    time.sleep(0.2)  # the slow one has begun reading its log; the fast one logs its port first
+    fast.start()
+    started.join()
+    try:
+        assert slow.port and fast.port and slow.port != fast.port
+        assert slow.process.pid != fast.process.pid
+    finally:
+        slow.stop()
+        fast.stop()
+
+
+def test_engine_logs_are_one_per_engine_and_only_the_newest_are_kept(tmp_path, monkeypatch):
+    """One log per engine started (two at once do not interleave), in the folder `vmed engine status` names; starting an engine removes all but the newest KEEP_LOGS, so they do not pile up in the cache."""
     from typer.testing import CliRunner
 
     import visual_med_alpaca.llm.engine as engine_module

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -385,11 +386,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-KEEP_LOGS = 10  # llama-server logs kept in the cache (one per `vmed` process that started an engine), newest first
+KEEP_LOGS = 10  # llama-server logs kept in the cache (one per engine started), newest first
 
 
 def logs_dir() -> Path:
-    """Where the started engines' logs go: `llama-server-<pid of vmed>.log`, the newest KEEP_LOGS kept."""
+    """Where the started engines' logs go: `llama-server-<pid of vmed>-<random>.log`, the newest KEEP_LOGS kept."""
     return cache_dir("engine", "logs")
 
 
@@ -425,7 +426,9 @@ class LlamaServer:
         self.restarts = 0
         self.gave_up = False
         self.process: subprocess.Popen | None = None
-        self.log_path = logs_dir() / f"llama-server-{os.getpid()}.log"
+        # its own log (a restart appends to it): the port is read from there, so no other engine may write to it,
+        # not one of this process nor one of another whose pid is the same (containers sharing the cache)
+        self.log_path = logs_dir() / f"llama-server-{os.getpid()}-{secrets.token_hex(4)}.log"
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
