@@ -10,8 +10,14 @@ import argparse
 import json
 from pathlib import Path
 
+from _common import run
+
 
 def scores(path: Path) -> dict[str, float]:
+    from visual_med_alpaca.errors import UserInputError
+
+    if not path.is_file():
+        raise UserInputError(f"{path} not found: run that evaluation first (or give --runs the folders' prefix)")
     result = json.loads(path.read_text())
     m = result["metrics"]
     closed, open_ = m["closed_accuracy"], m["open_recall"]  # already in points
@@ -58,4 +64,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
