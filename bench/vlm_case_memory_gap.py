@@ -5,6 +5,8 @@ shipped thresholds), and how often the remembered answer is the gold one (aggreg
 phrase types (MEVF files): a free-form question and its paraphrase (by another clinician) sit in the same split.
 
     PYTHONPATH=. python bench/vlm_case_memory_gap.py --seen-memory runs/r9/mem-seen [--data-dir DIR]
+    PYTHONPATH=. python bench/vlm_case_memory_gap.py --seen-memory runs/r10/mem-grouped \
+        --subset train-dev-seen-grouped --no-test     # round 10: the grouped D-eval alone (test not read again)
 """
 
 from __future__ import annotations
@@ -46,7 +48,11 @@ def summary(name: str, memory, items, vectors: dict[str, np.ndarray]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seen-memory", type=Path, required=True, help="the D-eval memory (dev_split seen)")
+    ap.add_argument("--seen-memory", type=Path, required=True,
+                    help="the D-eval memory (built with the dev_split of --subset)")
+    ap.add_argument("--subset", default="train-dev-seen", choices=["train-dev-seen", "train-dev-seen-grouped"],
+                    help="the D-eval (default train-dev-seen; train-dev-seen-grouped: dev_split seen-grouped)")
+    ap.add_argument("--no-test", action="store_true", help="the D-eval alone: VQA-RAD test is not read")
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     print(f"# {measured_at()}")
@@ -61,9 +67,9 @@ def main() -> None:
     for split in ("trainset", "testset"):
         rows = json.loads((root / "vqa_rad" / f"mevf_{split}.json").read_text())
         print(f"MEVF {split}: {len(rows)} questions, phrase types {dict(Counter(r['phrase_type'] for r in rows))}")
-    sets = {"D-eval": (CaseMemory.load(args.seen_memory, read_meta(args.seen_memory)),
-                       load_vqa_rad(root, "train-dev-seen")),
-            "test": (CaseMemory.load(DEFAULT_BUNDLE, read_meta(DEFAULT_BUNDLE)), load_vqa_rad(root))}
+    sets = {"D-eval": (CaseMemory.load(args.seen_memory, read_meta(args.seen_memory)), load_vqa_rad(root, args.subset))}
+    if not args.no_test:
+        sets["test"] = (CaseMemory.load(DEFAULT_BUNDLE, read_meta(DEFAULT_BUNDLE)), load_vqa_rad(root))
     encoder = load_encoder("efficientnet-lite0")
     for name, (memory, items) in sets.items():
         paths = list(dict.fromkeys(i.image for i in items))

@@ -36,8 +36,9 @@ def _make_command(name: str):
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),
         subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: train-dev "
                                              "(held-out part of train images) | train-dev-seen (its questions about "
-                                             "images trained on with dev_split: seen) | train-fit (150 train open "
-                                             "questions, in-sample)"),
+                                             "images trained on with dev_split: seen) | train-dev-seen-grouped "
+                                             "(the same, paraphrase groups kept on one side) | train-fit (150 train "
+                                             "open questions, in-sample)"),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/eval/<benchmark>)"),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Benchmark data (default ../shared/data)"),
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),

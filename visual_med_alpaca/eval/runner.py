@@ -61,7 +61,7 @@ class EvalConfig(Strict):
     benchmark: str
     data_dir: str | None = None
     subset: str | None = Field(None, description="pathvqa: full | fixed1000; vqa-rad: train-dev | train-dev-seen | "
-                                                "train-fit")
+                                                "train-dev-seen-grouped | train-fit")
     limit: int | None = Field(None, ge=1, description="first N items only")
     mode: Literal["auto", "loglik", "generate"] = Field(
         "auto", description="multiple choice by option log-likelihood or by generation + answer extraction; "

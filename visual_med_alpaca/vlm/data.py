@@ -35,12 +35,14 @@ def caption_examples(root: Path, splits: list[str], facts: bool = True) -> list[
 def vqa_items(root: Path, dev_fraction: float, seed: int, dev_split: str = "image"):
     """(train, dev) VQA-RAD train items of a stage-2 recipe. dev_split 'image': dev = the held-out train images;
     'seen': those images' questions split by question (`vqa_rad_seen_split`): D-train joins train, dev = D-eval
-    (questions about images trained on). Training and the case memory (`memory.py`) both read this."""
-    from ..eval.benchmarks.vqa import vqa_rad_seen_split, vqa_rad_train_split
+    (questions about images trained on); 'seen-grouped': the same with VQA-RAD's paraphrase groups kept on one side
+    (`vqa_rad_grouped_split`). Training and the case memory (`memory.py`) both read this."""
+    from ..eval.benchmarks.vqa import vqa_rad_grouped_split, vqa_rad_seen_split, vqa_rad_train_split
 
     train, dev = vqa_rad_train_split(root, dev_fraction, seed)
-    if dev_split == "seen":
-        d_train, dev, _ = vqa_rad_seen_split(root, dev_fraction, seed)
+    if dev_split in ("seen", "seen-grouped"):
+        split = vqa_rad_seen_split if dev_split == "seen" else vqa_rad_grouped_split
+        d_train, dev, _ = split(root, dev_fraction, seed)
         train = train + d_train
     return train, dev
 

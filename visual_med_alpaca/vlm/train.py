@@ -78,9 +78,10 @@ class VLMTrainConfig(Strict):
     caption_facts: bool = Field(True, description="captions start with MedPix's modality, plane and location")
     dev_fraction: float = Field(0.1, ge=0.0, lt=0.5, description="VQA-RAD train images held out as dev")
     dev_seed: int = 0
-    dev_split: Literal["image", "seen"] = Field("image", description="image: dev = held-out train images; seen: "
-                                                "their questions split by question, half trained on, dev = "
-                                                "the rest (questions about seen images, as VQA-RAD test's)")
+    dev_split: Literal["image", "seen", "seen-grouped"] = Field(
+        "image", description="image: dev = held-out train images; seen: their questions split by question, half "
+        "trained on, dev = the rest (questions about seen images, as VQA-RAD test's); seen-grouped: the same with "
+        "VQA-RAD's paraphrase groups kept on one side, as test keeps them")
     max_dev_examples: int = Field(200, ge=0)
     stages: list[StageConfig] = Field(..., min_length=1)
     dtype: Literal["float32", "bfloat16"] = "float32"
@@ -409,7 +410,8 @@ def _bundle_meta(cfg: VLMTrainConfig, lm_config, channels: int) -> dict:
             "stages": [s.name for s in cfg.stages],
             "trained_on": {"captions": f"MedPix 2.0 {'+'.join(cfg.caption_splits)} (VQA-RAD test overlaps excluded)",
                            "vqa": f"VQA-RAD train minus {cfg.dev_fraction:.0%} of its images (dev, seed {cfg.dev_seed})"
-                           + (" + half of their questions (dev_split seen)" if cfg.dev_split == "seen" else "")}}
+                           + (f" + half of their questions (dev_split {cfg.dev_split})"
+                              if cfg.dev_split != "image" else "")}}
 
 
 def export_bundle(cfg: VLMTrainConfig, source: str, folder: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from pathlib import Path
 
@@ -56,6 +57,76 @@ def vqa_rad_seen_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
     return d_train, [i for i in rest if i.image.name in trained], [i for i in rest if i.image.name not in trained]
 
 
+
+def _question_key(image: str, question: str) -> tuple[str, str]:
+    return image, " ".join(question.lower().split()).rstrip("?").strip()
+
+
+def vqa_rad_paraphrase_groups(items: list[Item], mevf_rows: list[dict]) -> list[list[Item]]:
+    """`items` in groups that must stay on one side of a split, from VQA-RAD's MEVF question file (`mevf_trainset.json`:
+    qid, image_name, question, phrase_type). A question and its paraphrase (by another clinician) sit in one run of
+    consecutive qids about one image: a run that holds a `para` question makes one group of its free-form and `para`
+    questions (its `frame` ones are not in the LLaVA-Med split); a free-form question with no `para` beside it is
+    its own group. Items are matched to MEVF rows by image and question text; items matching the same rows, or
+    rows of one group, are one group; an item that matches none is its own. Groups in the order of their first item."""
+    runs: list[list[dict]] = []
+    for row in sorted(mevf_rows, key=lambda r: r["qid"]):
+        if runs and runs[-1][-1]["image_name"] == row["image_name"] and row["qid"] == runs[-1][-1]["qid"] + 1:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    group_of: dict[tuple[str, str], set[tuple[int, int]]] = {}  # question -> the groups of its MEVF rows
+    for n, run in enumerate(runs):
+        kept = [r for r in run if r["phrase_type"] in ("freeform", "para")]
+        paired = any(r["phrase_type"] == "para" for r in kept)
+        for m, row in enumerate(kept):
+            label = (n, 0 if paired else m + 1)
+            group_of.setdefault(_question_key(row["image_name"], row["question"]), set()).add(label)
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[tuple[int, int], int] = {}
+    for i, item in enumerate(items):
+        for label in group_of.get(_question_key(item.image.name, item.question), ()):
+            j = first_with.setdefault(label, i)
+            parent[find(i)] = find(j)
+    groups: dict[int, list[Item]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(find(i), []).append(item)
+    return list(groups.values())
+
+
+def vqa_rad_grouped_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
+                          seed: int = VQA_RAD_DEV_SEED) -> tuple[list[Item], list[Item], list[Item]]:
+    """`vqa_rad_seen_split` with VQA-RAD's paraphrase groups (`vqa_rad_paraphrase_groups`) kept whole, as test keeps
+    a question and its paraphrase together: (D-train, D-eval, unseen). Groups ordered by the SHA-256 of their
+    smallest question id; each goes to D-train if D-train then holds no more than half (rounded down) of train-dev's
+    questions of each kind, else to the rest; a question of the rest whose image has no D-train question goes to
+    `unseen` (kept apart, not evaluated). Each list in train-dev's own order."""
+    folder = need(root / "vqa_rad", "VQA-RAD folder")
+    rows = json.loads(need(folder / "mevf_trainset.json", "VQA-RAD MEVF train question file").read_text())
+    dev = vqa_rad_train_split(root, dev_fraction, seed)[1]
+    groups = sorted(vqa_rad_paraphrase_groups(dev, rows),
+                    key=lambda g: hashlib.sha256(min(i.id for i in g).encode()).hexdigest())
+    limit = {kind: sum(i.kind == kind for i in dev) // 2 for kind in ("closed", "open")}
+    taken = dict.fromkeys(limit, 0)
+    first_half: set[str] = set()
+    for group in groups:
+        need_more = {kind: taken[kind] + sum(i.kind == kind for i in group) for kind in limit}
+        if all(need_more[kind] <= limit[kind] for kind in limit):
+            taken = need_more
+            first_half.update(i.id for i in group)
+    d_train = [i for i in dev if i.id in first_half]
+    trained = {i.image.name for i in d_train}
+    rest = [i for i in dev if i.id not in first_half]
+    return d_train, [i for i in rest if i.image.name in trained], [i for i in rest if i.image.name not in trained]
+
+
 VQA_RAD_FIT_SAMPLE = 150
 
 
@@ -71,18 +142,23 @@ def load_vqa_rad(root: Path, subset: str | None = None) -> list[Item]:
     """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports).
     subset 'train-dev': the held-out tenth of the train images (for choices; never the test set); 'train-dev-seen':
     D-eval of `vqa_rad_seen_split` (train-dev questions about images a model trained with `dev_split: seen` saw
-    through other questions, as test's are); 'train-fit': 150 open questions of the rest of train
+    through other questions, as test's are); 'train-dev-seen-grouped': the same with VQA-RAD's paraphrase groups
+    kept on one side (`vqa_rad_grouped_split`, `dev_split: seen-grouped`), as test keeps them; 'train-fit': 150
+    open questions of the rest of train
     (`vqa_rad_fit_sample`: in-sample for a VLM trained on it)."""
     if subset == "train-dev":
         return vqa_rad_train_split(root)[1]
     if subset == "train-dev-seen":
         return vqa_rad_seen_split(root)[1]
+    if subset == "train-dev-seen-grouped":
+        return vqa_rad_grouped_split(root)[1]
     if subset == "train-fit":
         return vqa_rad_fit_sample(root)
     if subset:
         raise UserInputError("vqa-rad subsets: train-dev (held-out part of train), train-dev-seen (its questions "
-                             "about images trained on with dev_split: seen), train-fit (150 open train questions, "
-                             "in-sample); use --limit for a quick run")
+                             "about images trained on with dev_split: seen), train-dev-seen-grouped (the same with "
+                             "paraphrase groups kept on one side: dev_split seen-grouped), train-fit (150 open train "
+                             "questions, in-sample); use --limit for a quick run")
     folder = need(root / "vqa_rad", "VQA-RAD folder")
     return _vqa_items(read_jsonl(need(folder / "hf_test.jsonl", "VQA-RAD test file")), folder / "images")
 
