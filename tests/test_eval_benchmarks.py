@@ -60,6 +60,56 @@ def test_vqa_rad_seen_split_asks_about_trained_images_like_test():
     assert len(plain_train) == len(train) and not {e.image for e in plain_dev} & {e.image for e in plain_train}
 
 
+
+def test_paraphrase_groups_keep_a_question_with_the_paraphrase_beside_it():
+    from pathlib import Path
+
+    from visual_med_alpaca.eval.benchmarks.base import Item
+    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_paraphrase_groups
+
+    def row(qid, image, question, phrase):
+        return {"qid": qid, "image_name": image, "question": question, "phrase_type": phrase}
+
+    rows = [row(1, "a.jpg", "Where is the mass?", "freeform"), row(2, "a.jpg", "Where is/are the mass?", "frame"),
+            row(3, "a.jpg", "Which lobe holds the lesion?", "para"),
+            row(11, "a.jpg", "Is this a CT?", "freeform"), row(12, "a.jpg", "Is the heart big?", "freeform"),
+            row(13, "b.jpg", "Is this a CT?", "freeform"),  # same text, other image: not a paraphrase
+            row(20, "a.jpg", "Is there a fracture?", "freeform"), row(21, "b.jpg", "Any fracture?", "para")]
+    items = [Item(f"q{n}", q, "x", "open", Path(image)) for n, (image, q) in enumerate(
+        [("a.jpg", "which lobe holds the lesion?"), ("a.jpg", "is this a ct?"), ("a.jpg", "where is the mass?"),
+         ("b.jpg", "is this a ct?"), ("a.jpg", "is the heart big"), ("a.jpg", "is there a fracture?"),
+         ("b.jpg", "any fracture?"), ("c.jpg", "not in the file?"), ("a.jpg", "Where is the mass?")])]
+    groups = [[i.id for i in g] for g in vqa_rad_paraphrase_groups(items, rows)]
+    # q0/q2 (para beside its free-form, a frame between them) and q8 (q2's text again) are one group; a run of
+    # free-form questions without a para stays apart; another image or a break in the qids is another group
+    assert groups == [["q0", "q2", "q8"], ["q1"], ["q3"], ["q4"], ["q5"], ["q6"], ["q7"]]
+
+
+def test_grouped_seen_split_keeps_paraphrase_groups_on_one_side():
+    import json
+
+    from visual_med_alpaca.eval.benchmarks.vqa import (vqa_rad_grouped_split, vqa_rad_paraphrase_groups,
+                                                       vqa_rad_train_split)
+    from visual_med_alpaca.vlm.data import vqa_examples
+
+    dev = vqa_rad_train_split(shared_data())[1]
+    d_train, d_eval, unseen = vqa_rad_grouped_split(shared_data())
+    ids = lambda items: [i.id for i in items]  # noqa: E731
+    assert sorted(ids(d_train + d_eval + unseen)) == sorted(ids(dev))
+    assert (len(d_train), len(d_eval), len(unseen)) == (89, 69, 22)
+    assert Counter(i.kind for i in d_train) == {"closed": 44, "open": 45}  # at most half of each kind
+    rows = json.loads(shared_data("vqa_rad", "mevf_trainset.json").read_text())
+    trained = set(ids(d_train))
+    groups = vqa_rad_paraphrase_groups(dev, rows)
+    assert sum(len(g) > 1 for g in groups) >= 50  # train-dev does hold paraphrase pairs ...
+    assert all(len({i.id in trained for i in g}) == 1 for g in groups)  # ... and none crosses the sides
+    assert all(i.image.name in {j.image.name for j in d_train} for i in d_eval)
+    again = vqa_rad_grouped_split(shared_data())
+    assert [ids(part) for part in again] == [ids(d_train), ids(d_eval), ids(unseen)]  # the same lists every time
+    assert ids(_load("vqa-rad", subset="train-dev-seen-grouped")) == ids(d_eval)
+    grouped_train, grouped_dev = vqa_examples(shared_data(), 0.1, 0, "seen-grouped")
+    assert len(grouped_train) == len(vqa_rad_train_split(shared_data())[0]) + 89 and len(grouped_dev) == 69
+
 def test_pathvqa_full_limit_and_fixed_subset():
     items = _load("pathvqa")
     assert len(items) == 6719
