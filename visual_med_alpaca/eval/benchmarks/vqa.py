@@ -45,7 +45,9 @@ def vqa_rad_seen_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
     """Train-dev split again BY QUESTION, test-like: VQA-RAD test asks new questions about images train has, so
     (D-train, D-eval, unseen): each kind (closed/open) ordered by the SHA-256 of the question id, its first half
     (rounded down) is D-train (trained on), the rest D-eval; a D-eval question whose image has no D-train question
-    goes to `unseen` instead (kept apart, not evaluated), so every D-eval image is one the model trained on."""
+    goes to `unseen` instead (kept apart, not evaluated), so every D-eval image is one the model trained on.
+    It can put a question and its paraphrase on either side (35 of the 86 D-eval questions), which test never does:
+    `vqa_rad_grouped_split` keeps them together."""
     dev = vqa_rad_train_split(root, dev_fraction, seed)[1]
     first_half: set[str] = set()
     for kind in ("closed", "open"):
