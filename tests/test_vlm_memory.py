@@ -263,3 +263,20 @@ def test_case_memory_asked_of_a_bundle_without_one_is_one_error_line(tiny_llama_
     with pytest.raises(UserInputError, match="no case memory.*--memory"):
         _assistant(folder).llm
     assert _assistant(folder, **{"llm.case_memory": False}).llm.memory is None
+
+
+def test_a_memory_of_another_format_says_which_format_it_is(remembering, tmp_path):
+    """Not 'missing format' when the format is there but another one (a memory written by a newer version)."""
+    from visual_med_alpaca.vlm.memory import FORMAT, MEMORY
+
+    newer = _with(remembering, tmp_path / "newer")
+    with np.load(newer / MEMORY) as stored:
+        arrays = dict(stored)
+    np.savez(newer / MEMORY, **{**arrays, "format": np.array(FORMAT + 1)})
+    with pytest.raises(UserInputError, match=f"format {FORMAT + 1}") as refused:
+        _assistant(newer).llm
+    assert "missing" not in str(refused.value)
+    del arrays["questions"]
+    np.savez(newer / MEMORY, **arrays)
+    with pytest.raises(UserInputError, match="missing questions"):
+        _assistant(newer).llm

@@ -139,7 +139,9 @@ class CaseMemory:
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise UserInputError(f"{path} is not a case memory ({str(exc).splitlines()[0]})") from None
         if missing or int(arrays["format"]) != FORMAT:
-            raise UserInputError(f"{path} is not a format-{FORMAT} case memory (missing {', '.join(missing) or 'format'})")
+            why = f"missing {', '.join(missing)}" if missing else f"format {int(arrays['format'])}"
+            raise UserInputError(f"{path} is not a format-{FORMAT} case memory ({why}); rebuild it with "
+                                 f"`vmed train vlm -c RECIPE --memory {folder}`")
         if str(arrays["encoder"]) != meta["encoder"]:
             raise UserInputError(f"{path} was built with the image encoder '{arrays['encoder']}' but the VLM uses "
                                  f"'{meta['encoder']}': rebuild it with `vmed train vlm -c RECIPE --memory {folder}`")
