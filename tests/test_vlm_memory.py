@@ -312,3 +312,16 @@ def test_a_resumed_eval_with_other_case_memory_settings_is_refused(tmp_path, tin
         run(2)
     use("answer")
     assert run(2)["n_remembered"] == 2  # the same settings again: resumed
+
+
+def test_case_memory_asked_of_a_model_without_one_is_one_error_line(tmp_path):
+    """--case-memory is never silently ignored: the GGUF default and a LLaVA checkpoint have no memory."""
+    from visual_med_alpaca.config import LLMConfig
+    from visual_med_alpaca.llm.base import load_language_model
+
+    with pytest.raises(UserInputError, match="applies to vlm: models"):
+        load_language_model(LLMConfig(model="default", case_memory=True))
+    (tmp_path / "llava").mkdir()
+    (tmp_path / "llava" / "config.json").write_text(json.dumps({"model_type": "llava", "vision_config": {}}))
+    with pytest.raises(UserInputError, match="LLaVA checkpoint, which has no case memory"):
+        load_language_model(LLMConfig(model=f"vlm:{tmp_path / 'llava'}", case_memory=True))
