@@ -185,7 +185,8 @@ def test_engine_logs_are_one_per_engine_and_only_the_newest_are_kept(tmp_path, m
     monkeypatch.setenv("VMED_LLAMA_SERVER", str(_fake_binary(tmp_path)))
     folder = tmp_path / "cache" / "engine" / "logs"
     folder.mkdir(parents=True)
-    old = [folder / f"llama-server-{pid}.log" for pid in range(100, 100 + engine_module.KEEP_LOGS + 5)]
+    gone = 4_194_304  # above any pid (PID_MAX_LIMIT): these logs' vmed processes have ended
+    old = [folder / f"llama-server-{pid}.log" for pid in range(gone, gone + engine_module.KEEP_LOGS + 5)]
     for age, path in enumerate(old):
         path.write_text("old run\n")
         os.utime(path, (1e9 - age, 1e9 - age))  # the first is the newest
@@ -199,6 +200,38 @@ def test_engine_logs_are_one_per_engine_and_only_the_newest_are_kept(tmp_path, m
     assert (folder / "notes.txt").is_file()
     status = CliRunner().invoke(app, ["engine", "status"])
     assert status.exit_code == 0 and f"logs: {folder}" in status.output
+
+
+def test_pruning_keeps_the_log_of_an_engine_still_running(tmp_path, monkeypatch):
+    """Only the newest KEEP_LOGS logs are kept, but never that of a `vmed` process still running (a `vmed serve`
+    started long ago, idle, whose engine may still fail and be restarted): it is not removed under it."""
+    import subprocess
+    import sys
+
+    import visual_med_alpaca.llm.engine as engine_module
+
+    monkeypatch.setenv("VMED_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "engine" / "logs"
+    folder.mkdir(parents=True)
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        serving = folder / f"llama-server-{running.pid}-0a1b2c3d.log"
+        serving.write_text("listening\n")
+        os.utime(serving, (1e8, 1e8))  # the oldest of all
+        gone = 4_194_304
+        for n in range(engine_module.KEEP_LOGS + 3):
+            path = folder / f"llama-server-{gone + n}-0a1b2c3d.log"
+            path.write_text("old run\n")
+            os.utime(path, (1e9 + n, 1e9 + n))
+        server = engine_module.LlamaServer(_answering_binary(tmp_path), tmp_path / "model.gguf", adapter=None,
+                                           n_ctx=64, threads=1, parallel=1, startup_timeout_s=30, max_restarts=0).start()
+        server.stop()
+        assert serving.is_file()
+        assert len([p for p in folder.glob("llama-server-*.log") if p not in (serving, server.log_path)]) == \
+            engine_module.KEEP_LOGS - 1
+    finally:
+        running.kill()
+        running.wait()
 
 
 # -- requantized weights (engine.weights) -----------------------------------------------------------

@@ -263,3 +263,65 @@ def test_case_memory_asked_of_a_bundle_without_one_is_one_error_line(tiny_llama_
     with pytest.raises(UserInputError, match="no case memory.*--memory"):
         _assistant(folder).llm
     assert _assistant(folder, **{"llm.case_memory": False}).llm.memory is None
+
+
+def test_a_memory_of_another_format_says_which_format_it_is(remembering, tmp_path):
+    """Not 'missing format' when the format is there but another one (a memory written by a newer version)."""
+    from visual_med_alpaca.vlm.memory import FORMAT, MEMORY
+
+    newer = _with(remembering, tmp_path / "newer")
+    with np.load(newer / MEMORY) as stored:
+        arrays = dict(stored)
+    np.savez(newer / MEMORY, **{**arrays, "format": np.array(FORMAT + 1)})
+    with pytest.raises(UserInputError, match=f"format {FORMAT + 1}") as refused:
+        _assistant(newer).llm
+    assert "missing" not in str(refused.value)
+    del arrays["questions"]
+    np.savez(newer / MEMORY, **arrays)
+    with pytest.raises(UserInputError, match="missing questions"):
+        _assistant(newer).llm
+
+
+def test_a_resumed_eval_with_other_case_memory_settings_is_refused(tmp_path, tiny_llama_dir):
+    """The bundle's case_memory settings (thresholds, answer or prompt) shape the answers as much as the flag: a run
+    folder written with one `use` is not resumed with another (answers of both kinds would be mixed)."""
+    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
+    from visual_med_alpaca.eval.runner import EvalConfig, Evaluator
+    from visual_med_alpaca.vlm.encoders import FeatureCache
+    from visual_med_alpaca.vlm.memory import MEMORY, build_memory
+
+    asked = vqa_rad_train_split(shared_data())[1][:2]
+    folder = make_bundle(tmp_path / "bundle", tiny_llama_dir)
+    build_memory(folder / MEMORY, asked, "efficientnet-lite0", 1, FeatureCache(tmp_path / "f", "efficientnet-lite0"),
+                 "two questions", sentences=Sentences())
+    def use(how):
+        meta = json.loads((folder / "vlm.json").read_text())
+        (folder / "vlm.json").write_text(json.dumps({**meta, "case_memory": {"image_min": 0.95, "use": how}}))
+
+    use("answer")
+
+    def run(limit):
+        return Evaluator(EvalConfig.model_validate({
+            "benchmark": "vqa-rad", "subset": "train-dev", "data_dir": str(shared_data()), "limit": limit,
+            "out": str(tmp_path / "run"), "assistant": {"llm": {"model": f"vlm:{folder}", "case_memory": True},
+                                                         "generation": {"max_new_tokens": 2}}}), progress=False).run()
+
+    assert run(1)["n_remembered"] == 1
+    use("prompt")
+    with pytest.raises(UserInputError, match="different setup"):
+        run(2)
+    use("answer")
+    assert run(2)["n_remembered"] == 2  # the same settings again: resumed
+
+
+def test_case_memory_asked_of_a_model_without_one_is_one_error_line(tmp_path):
+    """--case-memory is never silently ignored: the GGUF default and a LLaVA checkpoint have no memory."""
+    from visual_med_alpaca.config import LLMConfig
+    from visual_med_alpaca.llm.base import load_language_model
+
+    with pytest.raises(UserInputError, match="applies to vlm: models"):
+        load_language_model(LLMConfig(model="default", case_memory=True))
+    (tmp_path / "llava").mkdir()
+    (tmp_path / "llava" / "config.json").write_text(json.dumps({"model_type": "llava", "vision_config": {}}))
+    with pytest.raises(UserInputError, match="LLaVA checkpoint, which has no case memory"):
+        load_language_model(LLMConfig(model=f"vlm:{tmp_path / 'llava'}", case_memory=True))

@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
 from ..data.store import exclusive, read_jsonl, repair_torn_tail
 from ..errors import UserInputError
-from ..llm.base import resolve_backend
+from ..llm.base import resolve_backend, strip_backend_prefix
 from ..llm.engine import EngineConfig
 from ..prompts import build_prompt
 from .benchmarks import BENCHMARKS, Item, load_benchmark
@@ -87,13 +87,24 @@ def read_predictions(path: Path, repair: bool = False) -> list[dict]:
     return list(read_jsonl(path))
 
 
+def _llm_identity(llm) -> dict[str, Any]:
+    """The language model's settings that shape predictions; case_memory only for a VLM (the one backend it changes,
+    so other runs written before it still resume), and with it on, the bundle's own case_memory settings (vlm.json:
+    thresholds, answer or prompt), which change the answers as much as the flag."""
+    vlm = resolve_backend(llm) == "vlm"
+    identity = llm.model_dump(mode="json", exclude={"api_key", "threads", "timeout_s"} | (set() if vlm else {"case_memory"}))
+    if vlm and llm.case_memory:
+        from ..vlm.bundle import case_memory_settings
+
+        identity["case_memory_settings"] = case_memory_settings(strip_backend_prefix(llm.model))
+    return identity
+
+
 def _run_identity(config: EvalConfig, mode: str) -> dict[str, Any]:
     """The settings that shape predictions, as plain JSON (so it compares equal to what run.json holds)."""
     return json.loads(json.dumps({
         "benchmark": config.benchmark, "subset": config.subset, "mode": mode, "expert": config.expert,
-        # case_memory only for a VLM (the one backend it changes), so other runs written before it still resume
-        "llm": config.assistant.llm.model_dump(mode="json", exclude={"api_key", "threads", "timeout_s"} | (
-            set() if resolve_backend(config.assistant.llm) == "vlm" else {"case_memory"})),
+        "llm": _llm_identity(config.assistant.llm),
         # no extra stops: left out, so runs written before `generation.stop` existed still resume
         "generation": config.assistant.generation.model_dump(mode="json", exclude={"stop"} if not
                                                              config.assistant.generation.stop else None),

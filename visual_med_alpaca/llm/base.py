@@ -93,6 +93,9 @@ def load_language_model(config: LLMConfig) -> LanguageModel:
     backend = resolve_backend(config)
     if backend not in BACKENDS:
         raise UserInputError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    if config.case_memory and backend != "vlm":  # asked for: never silently ignored
+        raise UserInputError(f"--case-memory applies to vlm: models (bundles from `vmed train vlm`), not to the "
+                             f"{backend} model '{config.model}'; leave it out")
     module_name, class_name = BACKENDS[backend].split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls.from_config(config.model_copy(update={"model": strip_backend_prefix(config.model)}))

@@ -386,23 +386,40 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-KEEP_LOGS = 10  # llama-server logs kept in the cache (one per engine started), newest first
+KEEP_LOGS = 10  # llama-server logs kept in the cache (one per engine started), newest first, + those still running
 
 
 def logs_dir() -> Path:
-    """Where the started engines' logs go: `llama-server-<pid of vmed>-<random>.log`, the newest KEEP_LOGS kept."""
+    """Where the started engines' logs go: `llama-server-<pid of vmed>-<random>.log`, the newest KEEP_LOGS kept (and
+    those of `vmed` processes still running)."""
     return cache_dir("engine", "logs")
 
 
+def _process_runs(log: Path) -> bool:
+    """Whether the `vmed` process named in a log's name still runs (its engine may still write to the log)."""
+    pid = log.name.removeprefix("llama-server-").removesuffix(".log").split("-")[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _prune_logs(own: Path) -> None:
-    """Remove all but the newest KEEP_LOGS logs (this process's counts as one of them)."""
+    """Remove all but the newest KEEP_LOGS logs (this process's counts as one of them); never the log of a `vmed`
+    process still running (a long-idle `vmed serve`: its engine may still die, and the log says why)."""
     def modified(path: Path) -> float:
         try:
             return path.stat().st_mtime
         except OSError:  # removed meanwhile by another process pruning
             return 0.0
 
-    others = sorted((path for path in logs_dir().glob("llama-server-*.log") if path != own), key=modified, reverse=True)
+    others = sorted((path for path in logs_dir().glob("llama-server-*.log") if path != own and not _process_runs(path)),
+                    key=modified, reverse=True)
     for path in others[KEEP_LOGS - 1:]:
         path.unlink(missing_ok=True)
 

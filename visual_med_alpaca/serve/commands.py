@@ -186,7 +186,7 @@ def engine_status(config: Optional[Path] = ServeConfigOpt, sets: Optional[list[s
 
     path, origin = _serve_binary(config, sets)
     typer.echo(f"llama-server: {path}\nfrom: {origin}\nbuild: {BUILDS[links_openmp(path)]}\n"
-               f"logs: {logs_dir()} (llama-server-<pid>-<random>.log, one per engine started; the newest {KEEP_LOGS} kept)")
+               f"logs: {logs_dir()} (llama-server-<pid>-<random>.log, one per engine started; the newest {KEEP_LOGS} kept, and those of vmed processes still running)")
 
 
 @app.command()

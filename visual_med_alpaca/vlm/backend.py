@@ -145,6 +145,9 @@ class VLMBackend(_ImageModel):
         if folder is not None and folder.is_dir() and not (folder / "vlm.json").is_file():
             hf = _hf_config(folder)
             if hf is not None:
+                if config.case_memory:  # asked for: never silently ignored
+                    raise UserInputError(f"--case-memory: {folder} is a Hugging Face LLaVA checkpoint, which has no "
+                                         "case memory (only bundles from `vmed train vlm` have one); leave it out")
                 return LlavaBackend.from_config(config)
         folder = bundle_folder(config.model)
         meta = read_meta(folder)

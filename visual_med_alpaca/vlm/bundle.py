@@ -75,6 +75,15 @@ def memory_settings(meta: dict[str, Any], where: Path | str) -> MemorySettings:
         raise UserInputError(f"{where}: case_memory.{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
+def case_memory_settings(model: str) -> dict[str, Any] | None:
+    """The case-memory settings of the bundle `model` names ('default' or a folder), as plain JSON (defaults when
+    its vlm.json names none); None for a folder that is not one of our bundles (a LLaVA checkpoint)."""
+    folder = bundle_folder(model)
+    if not (folder / META).is_file():
+        return None
+    return memory_settings(read_meta(folder), folder / META).model_dump(mode="json")
+
+
 def check_language_model(meta: dict[str, Any], lm_config, where: str) -> None:
     """The projector and adapter only fit the language model they were trained with."""
     width = getattr(lm_config, "hidden_size", None)

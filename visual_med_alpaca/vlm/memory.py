@@ -38,7 +38,9 @@ _ARRAYS = ("format", "encoder", "grid", "sentence_model", "source", "center", "i
 
 
 class MemorySettings(Strict):
-    """How a bundle uses its memory (vlm.json `case_memory`); thresholds chosen on VQA-RAD train by leave-one-out."""
+    """How a bundle uses its memory (vlm.json `case_memory`). These defaults are cautious guesses, for a recipe that
+    names none; the shipped bundle's thresholds (0.93 / 0.52 / 0.51) were chosen on VQA-RAD train by leave-one-out
+    (bench/vlm_case_memory_loo.py) and live in its recipe, configs/vlm-cpu-continue.yaml `bundle.case_memory`."""
 
     image_min: float = Field(0.95, gt=0.0, le=1.0, description="image cosine: same picture or a near-duplicate")
     yes_no_min: float = Field(0.9, gt=0.0, le=1.0, description="question cosine for a yes/no question")
@@ -139,7 +141,9 @@ class CaseMemory:
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise UserInputError(f"{path} is not a case memory ({str(exc).splitlines()[0]})") from None
         if missing or int(arrays["format"]) != FORMAT:
-            raise UserInputError(f"{path} is not a format-{FORMAT} case memory (missing {', '.join(missing) or 'format'})")
+            why = f"missing {', '.join(missing)}" if missing else f"format {int(arrays['format'])}"
+            raise UserInputError(f"{path} is not a format-{FORMAT} case memory ({why}); rebuild it with "
+                                 f"`vmed train vlm -c RECIPE --memory {folder}`")
         if str(arrays["encoder"]) != meta["encoder"]:
             raise UserInputError(f"{path} was built with the image encoder '{arrays['encoder']}' but the VLM uses "
                                  f"'{meta['encoder']}': rebuild it with `vmed train vlm -c RECIPE --memory {folder}`")
