@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ..config import Strict, dump_config
+from ..data.store import write_json_atomic
 from ..errors import UserInputError
 from ..train.config import LoraSettings
 from .memory import MemorySettings
@@ -310,7 +311,7 @@ def build_bundle_memory(cfg: VLMTrainConfig, folder: Path, grid: int = 1) -> dic
               f"fraction {cfg.dev_fraction}, seed {cfg.dev_seed})")
     summary = build_memory(folder / MEMORY, items, cfg.encoder, grid, cache, source)
     settings = (cfg.bundle.case_memory or MemorySettings()).model_dump()
-    (folder / META).write_text(json.dumps({**meta, "case_memory": settings}, indent=2) + "\n")
+    write_json_atomic(folder / META, {**meta, "case_memory": settings}, indent=2)  # a crash never leaves half a vlm.json
     return {**summary, "case_memory": settings}
 
 
