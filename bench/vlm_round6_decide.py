@@ -13,6 +13,7 @@ enters; the yes/no bias of each model is chosen with dev's questions reweighted 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -28,8 +29,10 @@ MIN_BIAS_GAIN = 2.0  # points of reweighted yes/no accuracy a bias must add over
 MIN_MEAN_GAIN = 2.0  # points of mean(dev closed, dev open recall) a candidate must add over the shipped bundle
 
 
+@functools.lru_cache(maxsize=None)
 def train_yes_rate(root: Path) -> float:
-    """Share of 'yes' among the yes/no answers of VQA-RAD train minus dev (what the VLM was trained on)."""
+    """Share of 'yes' among the yes/no answers of VQA-RAD train minus dev (what the VLM was trained on); read once
+    per root (score_runs and the printed header both ask)."""
     answers = [i.reference.strip().lower() for i in vqa_rad_train_split(root)[0]]
     yes_no = [a for a in answers if a in ("yes", "no")]
     return sum(a == "yes" for a in yes_no) / len(yes_no)
