@@ -70,6 +70,11 @@ def score_runs(specs: list[list[str]]) -> list[dict] | None:
     return [score(name, Path(path), float(loss), yes_rate) for name, path, loss in specs]
 
 
+def best_of(passing: list[dict], runs: list[dict]) -> dict | None:
+    """The passing run with the best mean (ties: the one given first), None when none passes."""
+    return max(passing, key=lambda r: (round(r["mean"], 6), -runs.index(r))) if passing else None
+
+
 def print_decision(chosen: dict | None) -> None:
     if chosen:
         print(f"\nDECISION: adopt {chosen['name']} with yes_no_bias {chosen['bias']:.3f}; run VQA-RAD test once")
@@ -108,7 +113,7 @@ def main() -> int:
         print(f"| {run['name']} | {run['auc']:.3f} | {run['bias']:+.3f} (best unweighted {run['raw_best']:+.3f}) | "
               f"{run['w_at0']:.2f} -> {run['w_best']:.2f} | {run['closed0']:.2f} | {run['closed']:.2f} | "
               f"{run['open']:.2f} | {run['mean']:.2f} | {run['loss']:.4f} | {checks or 'reference'} |")
-    print_decision(max(passing, key=lambda r: (round(r["mean"], 6), -runs.index(r))) if passing else None)
+    print_decision(best_of(passing, runs))
     return 0
 
 

@@ -19,7 +19,7 @@ import argparse
 import sys
 
 from _common import run
-from vlm_round6_decide import print_decision, score_runs, train_yes_rate
+from vlm_round6_decide import best_of, print_decision, score_runs, train_yes_rate
 
 from visual_med_alpaca.eval.benchmarks import data_root
 
@@ -48,8 +48,7 @@ def decide(runs: list[dict], held_out: dict[str, float]) -> tuple[list[tuple[dic
         rows.append((run, [f"{t}: {'yes' if c else 'NO'}" for c, t in checks], ok))
         if ok:
             passing.append(run)
-    chosen = max(passing, key=lambda r: (round(r["mean"], 6), -runs.index(r))) if passing else None
-    return rows, chosen
+    return rows, best_of(passing, runs)
 
 
 def main() -> int:
