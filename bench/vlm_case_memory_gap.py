@@ -25,15 +25,13 @@ def summary(name: str, memory, items, vectors: dict[str, np.ndarray]) -> None:
     from visual_med_alpaca.vlm.memory import yes_no_case
 
     questions = memory.encode_questions([i.question for i in items])
-    settings = memory.settings
+    settings = memory.settings  # the shipped thresholds; recall runs loose so that every same-image case is seen
+    memory.settings = settings.model_copy(update={"yes_no_min": 1e-6, "other_min": 1e-6})
     for form in ("yes_no", "other"):
         part = [(i, q) for i, q in zip(items, questions) if yes_no_case(i.question, i.reference) == (form == "yes_no")]
         sims, matched, agree = [], 0, 0
-        loose = settings.model_copy(update={"yes_no_min": 1e-6, "other_min": 1e-6})
         for item, q in part:
-            memory.settings = loose
             case = memory.recall(item.question, vectors[item.image.name], question_vector=q)
-            memory.settings = settings
             if case is None:
                 continue
             sims.append(case.question_similarity)
@@ -44,6 +42,7 @@ def summary(name: str, memory, items, vectors: dict[str, np.ndarray]) -> None:
         print(f"{name:<8} {form:<6} n {len(part):3d}  with a same-image case {len(sims):3d}  closest-question cosine "
               f"quartiles {q}  answered {matched:3d}  remembered answer = gold {agree:3d}"
               f" ({100 * agree / max(matched, 1):.0f}%)")
+    memory.settings = settings
 
 
 def main() -> None:
