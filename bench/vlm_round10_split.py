@@ -23,6 +23,11 @@ def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
+def question_key(image: str, question: str) -> tuple[str, str]:
+    """MEVF rows and items matched by image and question (lower case, spaces squeezed, no trailing '?')."""
+    return image, " ".join(question.lower().split()).rstrip("?").strip()
+
+
 def jaccard(a: str, b: str) -> float:
     return len(words(a) & words(b)) / max(len(words(a) | words(b)), 1)
 
@@ -45,10 +50,8 @@ def main() -> None:
     groups = vqa_rad_paraphrase_groups(items, rows)
     phrase = {}
     for row in rows:
-        key = (row["image_name"], " ".join(row["question"].lower().split()).rstrip("?").strip())
-        phrase.setdefault(key, set()).add(row["phrase_type"])
-    kind_of = {i.id: phrase.get((i.image.name, " ".join(i.question.lower().split()).rstrip("?").strip()), set())
-               for i in items}
+        phrase.setdefault(question_key(row["image_name"], row["question"]), set()).add(row["phrase_type"])
+    kind_of = {i.id: phrase.get(question_key(i.image.name, i.question), set()) for i in items}
     print(f"VQA-RAD train: {len(items)} questions in {len(groups)} groups; sizes "
           f"{dict(sorted(Counter(len(g) for g in groups).items()))}")
     paras = [g for g in groups if any("para" in kind_of[i.id] for i in g)]
@@ -63,9 +66,8 @@ def main() -> None:
     by_image: dict[str, list] = {}
     for i in items:
         by_image.setdefault(i.image.name, []).append(i)
-    partner = [(a, b) for a, b in pairs]
     other = [(a, b) for qs in by_image.values() for a, b in combinations(qs, 2) if group_of[a.id] != group_of[b.id]]
-    for name, part in (("group partners", partner), ("other same-image pairs", other)):
+    for name, part in (("group partners", pairs), ("other same-image pairs", other)):
         agree = sum(normalize_answer(a.reference) == normalize_answer(b.reference) for a, b in part)
         print(f"{name} ({len(part)}): same answer {100 * agree / len(part):.1f}%, token Jaccard of the questions, "
               f"median {np.median([jaccard(a.question, b.question) for a, b in part]):.3f}")
@@ -75,7 +77,7 @@ def main() -> None:
         encoder = cached_encoder(threads=2)
         vec = dict(zip((i.id for i in items), encoder.encode([i.question for i in items])))
         cos = lambda pairs: [float(vec[a.id] @ vec[b.id]) for a, b in pairs]  # noqa: E731
-        for name, part in (("group partners", partner), ("other same-image pairs", other)):
+        for name, part in (("group partners", pairs), ("other same-image pairs", other)):
             quartiles = np.quantile(cos(part), [0.25, 0.5, 0.75]).round(3).tolist()
             print(f"sentence-encoder cosine, {name}: quartiles {quartiles}")
     for name, split in (("train-dev-seen (round 7)", vqa_rad_seen_split),
