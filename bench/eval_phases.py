@@ -320,7 +320,6 @@ def main() -> None:
                   f"{sum(e['thread_cpu'] for e in group):.1f} s, the first {group[0]['end'] - group[0]['start']:.2f} s "
                   f"(from {min(e['start'] for e in group) - first_item:.2f} s)")
 
-    records = read_predictions(args.out / PREDICTIONS)
     summary = {"benchmark": args.benchmark, "concurrency": args.concurrency, "sets": args.sets,
                "seconds_this_run": result["seconds_this_run"], "process_to_end": finished - started,
                "load": [load_before, load_after], "phases": phases, "engine_busy": engine_busy,
@@ -335,7 +334,7 @@ def main() -> None:
                "metrics": {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}}
     (args.out / "phases.json").write_text(json.dumps(summary, indent=1))
     if old is not None:
-        compare(old, rec.prompts, args.compare.parent / PREDICTIONS, records)
+        compare(old, rec.prompts, args.compare.parent / PREDICTIONS, read_predictions(args.out / PREDICTIONS))
     print(f"end: {measured_at()}")
 
 
