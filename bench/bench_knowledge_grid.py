@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import measured_at, run, threads  # noqa: E402
+from bench_liveqa import no_source_questions  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.config import KnowledgeConfig  # noqa: E402
@@ -31,7 +32,6 @@ from visual_med_alpaca.knowledge import evaluate, retrieve  # noqa: E402
 from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever, needs_dense, question_focus  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 FOCUS, TYPE, INFO = (0.0, 0.25, 0.5, 1.0), (0.0, 0.1, 0.25, 0.5), (0.0, 0.1, 0.25)
 SHIPPED_CFG = KnowledgeConfig()  # the shipped defaults: the baseline of the choice rule
 SHIPPED = (SHIPPED_CFG.focus_bonus, SHIPPED_CFG.type_bonus, SHIPPED_CFG.info_bonus, SHIPPED_CFG.rerank_on_focus)
@@ -89,8 +89,7 @@ def main() -> None:
     index = open_index(args.index, need_dense=any(needs_dense(m) for m in methods))
     passages = list(index.docs.passages(list(range(index.docs.count()))).values())
     dev = evaluate.dev_set(root, passages)
-    negatives = [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
-                 if line.strip() and not line.startswith("#")]
+    negatives = no_source_questions()
     print(f"{len(dev)} development questions, {len(negatives)} no-source questions; {measured_at()}\n")
     print("| method | views (full, focus, sentences) | cue words | plain hit@1 / MRR@10 | best re-ranker F/T/I | "
           f"re-ranked hit@1 / MRR@10 | with the shipped {'/'.join(f'{w:g}' for w in SHIPPED[:3])} | dev top relevance min | "

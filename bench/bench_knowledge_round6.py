@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import measured_at, run, threads, utc_now  # noqa: E402
-from bench_liveqa import HERE, development_sets, run_dev, run_liveqa  # noqa: E402
+from bench_liveqa import development_sets, no_source_questions, run_dev, run_liveqa  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever  # noqa: E402
@@ -61,8 +61,7 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
     index, passages, dev, dev2, qrels2 = development_sets(args.index, root)
-    negatives = [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
-                 if line.strip() and not line.startswith("#")]
+    negatives = no_source_questions()
     candidate_meta = load_model(args.candidate).meta
     print(f"index {index.folder} ({len(passages):,} passages); dev {len(dev)} questions, dev2 {len(dev2)}; "
           f"{measured_at()}\ncandidate {args.candidate}: {json.dumps(candidate_meta)}\n")

@@ -51,6 +51,12 @@ def development_sets(name: str, root: Path):
     return index, passages, evaluate.dev_set(root, passages), dev2, qrels2
 
 
+def no_source_questions() -> list[str]:
+    """bench/data/no_source_questions.txt: questions no MedQuAD passage answers (the no-source threshold check)."""
+    return [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
 def run_liveqa(retriever, questions, qrels, index_passages) -> dict:
     grades, aps, rrs, times, cpu = [], [], [], [], []
     correct = qrels.correct_in(index_passages)
@@ -136,8 +142,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|")
     else:
         dev = evaluate.dev_set(root, passages)
-        negatives = [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
-                     if line.strip() and not line.startswith("#")]
+        negatives = no_source_questions()
         print(f"development set: {len(dev)} MEDIQA RQE consumer questions; {len(negatives)} no-source questions\n")
         print("| method | hit@1 | MRR@10 | ms/question (median, p95) | CPU ms/question | dev top relevance (p10, median) | "
               "no-source relevance (median, max) |")
