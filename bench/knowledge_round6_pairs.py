@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import run  # noqa: E402
+from bench_liveqa import all_passages  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge import encoder, evaluate, rqe  # noqa: E402
@@ -31,9 +32,7 @@ def main() -> None:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     root = paths.data_dir(None, "medquad", "mediqa2019")
     index = open_index("medquad", need_dense=True)
-    rows = list(range(index.docs.count()))
-    by_row = index.docs.passages(rows)
-    dev = evaluate.dev_set(root, [by_row[i] for i in rows])
+    dev = evaluate.dev_set(root, all_passages(index))
     kept, valid, _ = rqe.mediqa_pairs(root, [q for q, _ in dev], lambda _: None)  # what train-rqe trains on
     mined = rqe.mediqa_hard_pairs(kept, rqe.memoised(encoder.OnnxEncoder(index.folder / ENCODER_DIR, 2).encode))
     own: dict[str, str] = {}
