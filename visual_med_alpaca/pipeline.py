@@ -287,9 +287,7 @@ class Assistant:
             case = llm.recall(question, bound) if loaded is not None and self.config.llm.case_memory else None
             if case is not None and case.use == "answer":  # the remembered answer, named as such; no model runs
                 description = Description("none", {}, None, {**bound.timings, "load_image_s": round(load_image_s, 4)})
-                if self.llm_load_s is not None:
-                    description.timings["load_model_s"] = round(self.llm_load_s, 4)
-                    self.llm_load_s = None
+                self._report_model_load(description)
                 return AnswerStream(bound, "", description, settings or self.config.generation, started,
                                     fixed=case.answer_text(), remembered=case)
             description = (self.describe(loaded, expert) if loaded is not None and llm.wants_facts(question)
@@ -311,9 +309,7 @@ class Assistant:
         if consultation is not None:
             description.timings.update(consultation.timings)
         settings = settings or self.config.generation
-        if self.llm_load_s is not None:
-            description.timings["load_model_s"] = round(self.llm_load_s, 4)
-            self.llm_load_s = None  # reported once, on the question that paid for it
+        self._report_model_load(description)
         while True:  # the passages go into the prompt's input; the lowest-ranked go first when it is too long
             prompt = make_prompt(context_text(passages, cfg.context_words, description.text) if passages
                                  else description.text)
@@ -348,6 +344,12 @@ class Assistant:
                         prefix = options[0] if verdict == "yes" else options[1]
         return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs,
                             prompt_tokens, remembered=case)
+
+    def _report_model_load(self, description: Description) -> None:
+        """The language model's load time, in the timings of the question that paid for it (once)."""
+        if self.llm_load_s is not None:
+            description.timings["load_model_s"] = round(self.llm_load_s, 4)
+            self.llm_load_s = None
 
     def _expert_decides(self, question: str, loaded: LoadedImage, expert: str | None,
                         modalities: tuple[str, ...]) -> tuple[str, Description] | None:

@@ -401,11 +401,11 @@ def _process_runs(log: Path) -> bool:
     if not pid.isdigit():
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(int(pid), 0)  # PermissionError (another user's process) is a running one too
     except (ProcessLookupError, OverflowError):
         return False
-    except PermissionError:  # another user's process
-        return True
+    except PermissionError:
+        pass
     return True
 
 
@@ -505,24 +505,26 @@ class LlamaServer:
                                    f"{self._log_tail()}")
             time.sleep(0.1)
 
-    def _logged_port(self, start: int) -> int:
-        """The port llama-server says it bound, in the log from byte `start` on; 0 until it says so."""
+    def _log_since(self, start: int) -> bytes | None:
+        """The log from byte `start` on (what one start wrote); None when it cannot be read."""
         try:
             with self.log_path.open("rb") as log_file:
                 log_file.seek(start)
-                found = _LISTENING.search(log_file.read())
+                return log_file.read()
         except OSError:
-            return 0
+            return None
+
+    def _logged_port(self, start: int) -> int:
+        """The port llama-server says it bound, in the log from byte `start` on; 0 until it says so."""
+        found = _LISTENING.search(self._log_since(start) or b"")
         return int(found.group(1)) if found else 0
 
     def _log_tail(self, lines: int = 3) -> str:
         """The last start's error lines (else its last lines), from the byte where that start began."""
-        try:
-            with self.log_path.open("rb") as log_file:
-                log_file.seek(self._log_start)
-                text = log_file.read().decode(errors="replace").strip().splitlines()
-        except OSError:
+        logged = self._log_since(self._log_start)
+        if logged is None:
             return "(no log)"
+        text = logged.decode(errors="replace").strip().splitlines()
         useful = [line for line in text if any(w in line.lower() for w in ("error", "failed", "unable", "couldn"))]
         return " | ".join((useful or text)[-lines:]) + f" (log: {self.log_path})"
 

@@ -10,9 +10,11 @@ the model's prompt and the model answers). Either way the answer carries the cas
 model looked. A new image (a user's own picture) matches nothing: the model answers as without a memory, and the
 sentence encoder is not even loaded.
 
-Why it exists: VQA-RAD's test questions ask about images of its train split (446 of 451) and often rephrase a train
-question about the same image; the 270M model does not memorise its training answers (docs/benchmarks.md, VLM rounds
-6-8), an explicit memory can. It ships in the bundle (`memory.npz`: arrays only, ~2 MB for 1,613 questions) because
+Why it exists: VQA-RAD's test questions ask about images of its train split (446 of 451), and the 270M model does
+not memorise its training answers (docs/benchmarks.md, VLM rounds 6-8); an explicit memory can. It was expected to
+help because test questions would rephrase train questions about the same image; they do not (VQA-RAD keeps a
+question and its paraphrase in one split), and on test it lowered open recall 25.30 -> 19.34 (round 9), so it is off
+by default (`llm.case_memory`). It ships in the bundle (`memory.npz`: arrays only, ~2 MB for 1,613 questions) because
 it belongs to the data the bundle was trained on and needs nothing from shared data at answer time.
 """
 
@@ -83,12 +85,15 @@ class Case:
                 f"(question similarity {self.question_similarity:.2f}).")
 
 
-def image_vectors(maps, grid: int, center: np.ndarray | None = None) -> np.ndarray:
-    """(n, c, h, w) feature maps -> (n, grid*grid*c) unit vectors: the maps average-pooled to grid x grid (the VLM's
-    own pooling), minus `center` (the memory images' mean), L2-normalised."""
+def pooled_maps(maps, grid: int) -> np.ndarray:
+    """(n, c, h, w) feature maps -> (n, grid*grid*c): average-pooled to grid x grid (the VLM's own pooling)."""
     from .encoders import pool_tokens
 
-    pooled = pool_tokens(maps, grid).reshape(maps.shape[0], -1).float().numpy()
+    return pool_tokens(maps, grid).reshape(maps.shape[0], -1).float().numpy()
+
+
+def unit_vectors(pooled: np.ndarray, center: np.ndarray | None = None) -> np.ndarray:
+    """Pooled maps minus `center` (the memory images' mean), L2-normalised."""
     if center is not None:
         pooled = pooled - center
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
@@ -153,7 +158,7 @@ class CaseMemory:
 
     def vectors(self, maps) -> np.ndarray:
         """Image vectors of feature maps (the bundle encoder's), comparable with the remembered images'."""
-        return image_vectors(maps, self.grid, self.center)
+        return unit_vectors(pooled_maps(maps, self.grid), self.center)
 
     def encode_questions(self, texts: list[str]) -> np.ndarray:
         """Question embeddings comparable with the remembered ones (the sentence encoder, loaded on first use)."""
@@ -197,16 +202,15 @@ def build_memory(path: Path, items, encoder: str, grid: int, cache, source: str,
     import torch
 
     from ..knowledge import encoder as sentence_encoder
-    from .encoders import pool_tokens
 
     if not items:
         raise UserInputError("no training questions to remember (check the recipe's data)")
     images = list(dict.fromkeys(i.image for i in items))
     cache.fill(images)
     maps = torch.from_numpy(np.stack([cache.load(p) for p in images]))
-    pooled = pool_tokens(maps, grid).reshape(len(images), -1).float().numpy()
+    pooled = pooled_maps(maps, grid)  # pooled once: the centre and the vectors both come from it
     center = pooled.mean(axis=0)
-    vectors = image_vectors(maps, grid, center)
+    vectors = unit_vectors(pooled, center)
     sentences = sentences or sentence_encoder.cached_encoder(threads=2)
     questions = [i.question for i in items]
     index = {p: n for n, p in enumerate(images)}

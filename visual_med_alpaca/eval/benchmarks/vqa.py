@@ -49,15 +49,26 @@ def vqa_rad_seen_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION,
     It can put a question and its paraphrase on either side (35 of the 86 D-eval questions), which test never does:
     `vqa_rad_grouped_split` keeps them together."""
     dev = vqa_rad_train_split(root, dev_fraction, seed)[1]
+    return _split_whole(dev, [[i] for i in dev])  # each question its own group: the first half of each kind
+
+
+def _split_whole(dev: list[Item], groups: list[list[Item]]) -> tuple[list[Item], list[Item], list[Item]]:
+    """(D-train, D-eval, unseen) of `dev` with each group kept whole: groups ordered by the SHA-256 of their smallest
+    question id; each goes to D-train if D-train then holds no more than half (rounded down) of dev's questions of
+    each kind, else to the rest; a question of the rest whose image has no D-train question is `unseen`. With one
+    question per group this is the first half of each kind in hash order. Each list in dev's own order."""
+    limit = {kind: sum(i.kind == kind for i in dev) // 2 for kind in ("closed", "open")}
+    taken = dict.fromkeys(limit, 0)
     first_half: set[str] = set()
-    for kind in ("closed", "open"):
-        ranked = sorted((i.id for i in dev if i.kind == kind), key=lambda q: hashlib.sha256(q.encode()).hexdigest())
-        first_half.update(ranked[: len(ranked) // 2])
-    d_train = [i for i in dev if i.id in first_half]  # each list in dev's own order
+    for group in sorted(groups, key=lambda g: hashlib.sha256(min(i.id for i in g).encode()).hexdigest()):
+        need_more = {kind: taken[kind] + sum(i.kind == kind for i in group) for kind in limit}
+        if all(need_more[kind] <= limit[kind] for kind in limit):
+            taken = need_more
+            first_half.update(i.id for i in group)
+    d_train = [i for i in dev if i.id in first_half]
     trained = {i.image.name for i in d_train}
     rest = [i for i in dev if i.id not in first_half]
     return d_train, [i for i in rest if i.image.name in trained], [i for i in rest if i.image.name not in trained]
-
 
 
 def _question_key(image: str, question: str) -> tuple[str, str]:
@@ -113,20 +124,7 @@ def vqa_rad_grouped_split(root: Path, dev_fraction: float = VQA_RAD_DEV_FRACTION
     folder = need(root / "vqa_rad", "VQA-RAD folder")
     rows = json.loads(need(folder / "mevf_trainset.json", "VQA-RAD MEVF train question file").read_text())
     dev = vqa_rad_train_split(root, dev_fraction, seed)[1]
-    groups = sorted(vqa_rad_paraphrase_groups(dev, rows),
-                    key=lambda g: hashlib.sha256(min(i.id for i in g).encode()).hexdigest())
-    limit = {kind: sum(i.kind == kind for i in dev) // 2 for kind in ("closed", "open")}
-    taken = dict.fromkeys(limit, 0)
-    first_half: set[str] = set()
-    for group in groups:
-        need_more = {kind: taken[kind] + sum(i.kind == kind for i in group) for kind in limit}
-        if all(need_more[kind] <= limit[kind] for kind in limit):
-            taken = need_more
-            first_half.update(i.id for i in group)
-    d_train = [i for i in dev if i.id in first_half]
-    trained = {i.image.name for i in d_train}
-    rest = [i for i in dev if i.id not in first_half]
-    return d_train, [i for i in rest if i.image.name in trained], [i for i in rest if i.image.name not in trained]
+    return _split_whole(dev, vqa_rad_paraphrase_groups(dev, rows))
 
 
 VQA_RAD_FIT_SAMPLE = 150
