@@ -1,5 +1,6 @@
 """The offline chart expert on real charts with known values, on synthetic charts, and on bad input."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -11,6 +12,22 @@ from PIL import Image
 from conftest import EXAMPLES, REPO, shared_data
 from visual_med_alpaca.eval.metrics.chart import parse_table, rms, to_float
 from visual_med_alpaca.images import from_pil, load_image
+
+
+@contextlib.contextmanager
+def drawn(path, figsize):
+    """A matplotlib figure's axes (Agg, 100 dpi); on leaving, the figure is saved to `path` and closed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize, dpi=100)
+    try:
+        yield ax
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
 
 
 @pytest.fixture(scope="module")
@@ -541,20 +558,13 @@ def _labelled_percent_bars(tmp_path, theme="ggplot"):
 def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
     """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
     spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     months = ["Mar", "Apr", "May", "Jun"]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    ax.bar(months, [52, 51, 122, 94], color="#1f77b4")
-    ax.bar(months, [61, 90, 157, 131], bottom=[52, 51, 122, 94], color="#ff7f0e", label="Treatment")
-    ax.set_xlabel("Month")
-    ax.set_title("Cases per group")
     path = tmp_path / "xtitle.png"
-    fig.savefig(path)
-    plt.close(fig)
+    with drawn(path, (6, 4)) as ax:
+        ax.bar(months, [52, 51, 122, 94], color="#1f77b4")
+        ax.bar(months, [61, 90, 157, 131], bottom=[52, 51, 122, 94], color="#ff7f0e", label="Treatment")
+        ax.set_xlabel("Month")
+        ax.set_title("Cases per group")
     text = expert.describe(load_image(path))
     assert [row[0] for row in parse_table(text).rows] == months, text
 
@@ -562,39 +572,25 @@ def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_the
 def test_a_short_turned_axis_title_left_of_horizontal_bars_is_no_row_label(expert, tmp_path):
     """matplotlib's y label of horizontal bars ('Day', printed turned) stands beside one row's label; its box is
     only somewhat taller than wide, and it was read as part of that label (`Day Thu`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     days = ["Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    ax.barh(days, [2.3, 2.2, 3.0, 9.6, 5.8, 5.4], color="#348abd")
-    ax.set_ylabel("Day")
-    ax.set_xlabel("Visits")
-    ax.set_title("Monthly Visits")
     path = tmp_path / "hbar_ylabel.png"
-    fig.savefig(path)
-    plt.close(fig)
+    with drawn(path, (6, 4)) as ax:
+        ax.barh(days, [2.3, 2.2, 3.0, 9.6, 5.8, 5.4], color="#348abd")
+        ax.set_ylabel("Day")
+        ax.set_xlabel("Visits")
+        ax.set_title("Monthly Visits")
     text = expert.describe(load_image(path))
     assert sorted(row[0] for row in parse_table(text).rows) == sorted(days), text
 
 
 def test_a_label_wrapped_after_a_hyphen_is_joined_without_a_space(expert, tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     labels = ["Small buildings, owner-\noccupied", "Small buildings, tenant-\noccupied", "Large buildings"]
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
-    bars = ax.barh(labels, [39.8, 28.1, 32.1], color="#2c6fbb")
-    ax.bar_label(bars, fmt="%.1f%%")
-    ax.set_xlim(0, 50)
-    fig.tight_layout()
     path = tmp_path / "wrapped.png"
-    fig.savefig(path)
-    plt.close(fig)
+    with drawn(path, (7, 3.5)) as ax:
+        bars = ax.barh(labels, [39.8, 28.1, 32.1], color="#2c6fbb")
+        ax.bar_label(bars, fmt="%.1f%%")
+        ax.set_xlim(0, 50)
+        ax.figure.tight_layout()
     text = expert.describe(load_image(path))
     rows = [row[0] for row in parse_table(text).rows]
     assert "Small buildings, owner-occupied" in rows and "Small buildings, tenant-occupied" in rows, text

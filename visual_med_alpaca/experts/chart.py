@@ -12,6 +12,7 @@ says so and no number is made up.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass, field, replace
@@ -123,8 +124,6 @@ def respace(text: str) -> str:
     it: 'tonne-kilome te rs'); an all-capitals acronym split off one letter ('GD P') is joined, and a footnote mark
     read apart ('14 *') is joined to its word; an unknown word that is a very common word run into a known one
     ('ofusers') is split."""
-    import math
-
     counts, total = _word_counts()
     log_total = math.log10(total)
 
@@ -154,9 +153,9 @@ def respace(text: str) -> str:
     words = []
     for token in out:  # a space the recogniser lost after or before a very common word
         if token.isalpha() and len(token) >= 5 and not counts.get(token.lower(), 0):
-            splits = [(counts.get(token[:k].lower(), 0) * counts.get(token[k:].lower(), 0), k) for k in range(2, len(token) - 1)
-                      if min(counts.get(token[:k].lower(), 0), counts.get(token[k:].lower(), 0)) >= 1000
-                      and max(counts.get(token[:k].lower(), 0), counts.get(token[k:].lower(), 0)) >= 1_000_000]
+            halves = [(counts.get(token[:k].lower(), 0), counts.get(token[k:].lower(), 0), k)
+                      for k in range(2, len(token) - 1)]
+            splits = [(a * b, k) for a, b, k in halves if min(a, b) >= 1000 and max(a, b) >= 1_000_000]
             if splits:
                 k = max(splits)[1]
                 words += [token[:k], token[k:]]
