@@ -10,6 +10,7 @@ import typer
 
 from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ModelOpt, assistant_overrides,
                            threads_option)
+from .benchmarks.vqa import vqa_rad_subsets_help
 
 eval_app = typer.Typer()
 
@@ -34,11 +35,8 @@ def _make_command(name: str):
         expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router), none, or an expert name"),
         mode: Optional[str] = typer.Option(None, "--mode", help="auto | loglik | generate (multiple-choice scoring)"),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),
-        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: train-dev "
-                                             "(held-out part of train images) | train-dev-seen (its questions about "
-                                             "images trained on with dev_split: seen) | train-dev-seen-grouped "
-                                             "(the same, paraphrase groups kept on one side) | train-fit (150 train "
-                                             "open questions, in-sample)"),
+        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: "
+                                             + vqa_rad_subsets_help()),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/eval/<benchmark>)"),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Benchmark data (default ../shared/data)"),
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),

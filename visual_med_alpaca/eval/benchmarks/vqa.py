@@ -138,27 +138,31 @@ def vqa_rad_fit_sample(root: Path, n: int = VQA_RAD_FIT_SAMPLE) -> list[Item]:
     return random.Random(0).sample(open_items, min(n, len(open_items)))
 
 
+# vqa-rad --subset name -> (what it is, its items): the one list the loader, its error and the CLI help read
+VQA_RAD_SUBSETS = {
+    "train-dev": ("the held-out tenth of train's images; for choices, never the test set",
+                  lambda root: vqa_rad_train_split(root)[1]),
+    "train-dev-seen": ("its questions about images trained on with dev_split: seen",
+                       lambda root: vqa_rad_seen_split(root)[1]),
+    "train-dev-seen-grouped": ("the same with paraphrase groups kept on one side, as test keeps them; "
+                               "dev_split: seen-grouped",
+                               lambda root: vqa_rad_grouped_split(root)[1]),
+    "train-fit": ("150 open train questions, in-sample for a VLM trained on them",
+                  vqa_rad_fit_sample),
+}
+
+
+def vqa_rad_subsets_help() -> str:
+    return "; ".join(f"{name} ({what})" for name, (what, _) in VQA_RAD_SUBSETS.items())
+
+
 def load_vqa_rad(root: Path, subset: str | None = None) -> list[Item]:
-    """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports).
-    subset 'train-dev': the held-out tenth of the train images (for choices; never the test set); 'train-dev-seen':
-    D-eval of `vqa_rad_seen_split` (train-dev questions about images a model trained with `dev_split: seen` saw
-    through other questions, as test's are); 'train-dev-seen-grouped': the same with VQA-RAD's paraphrase groups
-    kept on one side (`vqa_rad_grouped_split`, `dev_split: seen-grouped`), as test keeps them; 'train-fit': 150
-    open questions of the rest of train
-    (`vqa_rad_fit_sample`: in-sample for a VLM trained on it)."""
-    if subset == "train-dev":
-        return vqa_rad_train_split(root)[1]
-    if subset == "train-dev-seen":
-        return vqa_rad_seen_split(root)[1]
-    if subset == "train-dev-seen-grouped":
-        return vqa_rad_grouped_split(root)[1]
-    if subset == "train-fit":
-        return vqa_rad_fit_sample(root)
+    """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports);
+    a subset (VQA_RAD_SUBSETS) is a part of VQA-RAD train instead."""
     if subset:
-        raise UserInputError("vqa-rad subsets: train-dev (held-out part of train), train-dev-seen (its questions "
-                             "about images trained on with dev_split: seen), train-dev-seen-grouped (the same with "
-                             "paraphrase groups kept on one side: dev_split seen-grouped), train-fit (150 open train "
-                             "questions, in-sample); use --limit for a quick run")
+        if subset not in VQA_RAD_SUBSETS:
+            raise UserInputError(f"vqa-rad subsets: {vqa_rad_subsets_help()}; use --limit for a quick run")
+        return VQA_RAD_SUBSETS[subset][1](root)
     folder = need(root / "vqa_rad", "VQA-RAD folder")
     return _vqa_items(read_jsonl(need(folder / "hf_test.jsonl", "VQA-RAD test file")), folder / "images")
 
