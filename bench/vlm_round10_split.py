@@ -23,11 +23,6 @@ def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def question_key(image: str, question: str) -> tuple[str, str]:
-    """MEVF rows and items matched by image and question (lower case, spaces squeezed, no trailing '?')."""
-    return image, " ".join(question.lower().split()).rstrip("?").strip()
-
-
 def jaccard(a: str, b: str) -> float:
     return len(words(a) & words(b)) / max(len(words(a) | words(b)), 1)
 
@@ -38,8 +33,9 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     print(f"# {measured_at()}")
-    from visual_med_alpaca.eval.benchmarks.vqa import (vqa_rad_grouped_split, vqa_rad_paraphrase_groups,
-                                                       vqa_rad_seen_split, vqa_rad_train_split)
+    from visual_med_alpaca.eval.benchmarks.vqa import (question_key, vqa_rad_grouped_split,
+                                                       vqa_rad_paraphrase_groups, vqa_rad_seen_split,
+                                                       vqa_rad_train_split)
     from visual_med_alpaca.eval.metrics.vqa import normalize_answer
     from visual_med_alpaca.paths import data_dir
 

@@ -71,7 +71,8 @@ def _split_whole(dev: list[Item], groups: list[list[Item]]) -> tuple[list[Item],
     return d_train, [i for i in rest if i.image.name in trained], [i for i in rest if i.image.name not in trained]
 
 
-def _question_key(image: str, question: str) -> tuple[str, str]:
+def question_key(image: str, question: str) -> tuple[str, str]:
+    """A question matched to an MEVF row by image and text (lower case, spaces squeezed, no trailing '?')."""
     return image, " ".join(question.lower().split()).rstrip("?").strip()
 
 
@@ -94,7 +95,7 @@ def vqa_rad_paraphrase_groups(items: list[Item], mevf_rows: list[dict]) -> list[
         paired = any(r["phrase_type"] == "para" for r in kept)
         for m, row in enumerate(kept):
             label = (n, 0 if paired else m + 1)
-            group_of.setdefault(_question_key(row["image_name"], row["question"]), set()).add(label)
+            group_of.setdefault(question_key(row["image_name"], row["question"]), set()).add(label)
     parent = list(range(len(items)))
 
     def find(i: int) -> int:
@@ -105,7 +106,7 @@ def vqa_rad_paraphrase_groups(items: list[Item], mevf_rows: list[dict]) -> list[
 
     first_with: dict[tuple[int, int], int] = {}
     for i, item in enumerate(items):
-        for label in group_of.get(_question_key(item.image.name, item.question), ()):
+        for label in group_of.get(question_key(item.image.name, item.question), ()):
             j = first_with.setdefault(label, i)
             parent[find(i)] = find(j)
     groups: dict[int, list[Item]] = {}
