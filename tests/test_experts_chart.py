@@ -653,3 +653,16 @@ def test_a_bar_behind_the_legend_left_of_an_entry_is_not_its_swatch():
     boxes = [TextBox("Treatment", 100, 10, 180, 37), TextBox("Day", 100, 40, 140, 67)]
     names = _legend_names((rgb, boxes), [np.array(blue, float), np.array(orange, float)], np.array([255.0, 255.0, 255.0]))
     assert {c: n for c, (_, n) in names.items()} == {0: "Treatment", 1: "Day"}
+
+
+def test_a_slice_label_crossing_the_turned_axis_title_is_no_part_of_the_series_name(expert, tmp_path):
+    """A pie's y label (pandas' measure name, printed turned left of the disc) and a slice label `Placebo 28.6%`
+    printed across its column: the column read as the series name took a piece of the label (`Length of stay
+    Plad`)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    spec = _plain("pie", [[28.6], [30.7], [22.3], [18.5]], ["Length of stay"], pie_labels="name_percent",
+                  categories=["Placebo", "Naproxen", "Codeine", "Metformin"], size=(6.4, 5.3),
+                  title="Number of Length of stay")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
+    assert parse_table(text).headers[1:] == ["Length of stay"], text

@@ -538,8 +538,17 @@ class ChartExpert:
             if x1 - x0 < 8:
                 return ""
             box = None
-        # the detector may split the title or clip it: read the whole column upright, with detection
-        crop = np.ascontiguousarray(np.rot90(rgb[:int(bottom) + 4, x0:x1], k=-1))
+        # the detector may split the title or clip it: read the whole column upright, with detection. Upright text
+        # that crosses the column's edges (a pie's slice label `East 20.8%`, a long tick label) is no part of a
+        # turned title: painted over in the column's commonest colour first (round 8: `Visits017`, `Eas Scoreh 13`)
+        column = rgb[:int(bottom) + 4, x0:x1].copy()
+        crossing = [b for b in boxes if not b.turned and b is not box and (b.x0 < x0 - 2 or b.x1 > x1 + 1)
+                    and b.x1 > x0 and b.x0 < x1 and b.y0 < column.shape[0]]
+        if crossing:
+            codes, counts = np.unique(column.reshape(-1, 3), axis=0, return_counts=True)
+            for b in crossing:
+                column[max(0, int(b.y0) - 1):int(b.y1) + 2, max(0, int(b.x0) - x0 - 1):max(0, int(b.x1) - x0 + 2)] = codes[counts.argmax()]
+        crop = np.ascontiguousarray(np.rot90(column, k=-1))
         import cv2
 
         crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
