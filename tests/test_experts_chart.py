@@ -666,3 +666,18 @@ def test_a_slice_label_crossing_the_turned_axis_title_is_no_part_of_the_series_n
                   title="Number of Length of stay")
     text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
     assert parse_table(text).headers[1:] == ["Length of stay"], text
+
+
+def test_a_log_axis_labelled_in_powers_of_ten_is_read(expert, tmp_path):
+    """matplotlib labels a log axis `10⁰ 10¹ 10² 10³` (OCR: `10³`, `10²`, and `101`, `100` where the superscript
+    became a plain digit): no column of numbers was found, and the chart came back unread."""
+    values = [8.0, 150.0, 900.0, 40.0]
+    path = tmp_path / "log.png"
+    with drawn(path, (6, 4)) as ax:
+        ax.plot(["North", "South", "East", "West"], values, marker="o", color="#1f77b4")
+        ax.set_yscale("log")
+        ax.set_ylim(1, 2000)
+        ax.set_title("Visits per ward")
+    text = expert.describe(load_image(path))
+    got = [to_float(row[1]) for row in parse_table(text).rows]
+    assert len(got) == 4 and all(abs(g - v) <= 0.1 * v for g, v in zip(got, values)), text

@@ -90,6 +90,36 @@ def parse_number(text: str) -> float | None:
         return None
 
 
+# a log axis' tick label in matplotlib's notation: `10³`, `10^{2}` (OCR: `10{2`, `10^²`), `6×10²`; `101` where the
+# superscript was read as a plain digit
+_POWER = re.compile(r"^(?:(?P<lead>\d(?:\.\d+)?)\s*[×xX·]\s*)?10\s*(?:\^\s*\{?|\{)?\s*(?P<exp>[-−⁻]?[0-9⁰¹²³⁴⁵⁶⁷⁸⁹]+)\}?$")
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻−", "0123456789--")
+
+
+def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
+    """Tick labels of a log axis written as powers of ten, as plain numbers (`10³` -> `1000`, `6×10²` -> `600`).
+    A label counts when it is written as a power (a superscript, `^`, `{` or `×`), or when it reads `10` and one
+    more digit (`101`: the superscript read as a digit) in the same column or row as such a label."""
+    def power(text: str) -> tuple[float, bool] | None:
+        match = _POWER.match(text.strip())
+        if not match or len(match["exp"].translate(_SUPERSCRIPT).lstrip("-")) > 2:
+            return None
+        value = float(match["lead"] or 1) * 10 ** int(match["exp"].translate(_SUPERSCRIPT))
+        return value, not re.fullmatch(r"[0-9]+", text.strip())  # (str.isdigit takes '³' for a digit)
+
+    written = [b for b in boxes if (p := power(b.text)) is not None and p[1]]
+    if not written:
+        return boxes
+    out = []
+    for box in boxes:
+        p = power(box.text)
+        if p is not None and (p[1] or (len(box.text.strip()) == 3 and any(
+                abs(box.x1 - w.x1) <= w.h or abs(box.x0 - w.x0) <= w.h or abs(box.cy - w.cy) <= 0.5 * w.h for w in written))):
+            box = replace(box, text=str(int(round(p[0]))) if p[0] >= 1 else f"{p[0]:.6f}".rstrip("0"))
+        out.append(box)
+    return out
+
+
 def parse_value(text: str) -> tuple[float, str] | None:
     """A printed value label -> (number, normalised text): '2 184.06%' -> (2184.06, '2184.06%'),
     '175.09 g' -> (175.09, '175.09'), '$1,250' -> (1250, '1250'); None for anything else."""
@@ -410,7 +440,7 @@ class ChartExpert:
                     start = at + len(part)
                 continue
             boxes.append(TextBox(text, x0, y0, x1, y1))
-        return boxes
+        return _powers_of_ten(boxes)
 
     # -- entry points ----------------------------------------------------------------------------------
     def describe(self, image: LoadedImage) -> str:
