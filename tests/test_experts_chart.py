@@ -681,3 +681,15 @@ def test_a_log_axis_labelled_in_powers_of_ten_is_read(expert, tmp_path):
     text = expert.describe(load_image(path))
     got = [to_float(row[1]) for row in parse_table(text).rows]
     assert len(got) == 4 and all(abs(g - v) <= 0.1 * v for g, v in zip(got, values)), text
+
+
+def test_a_slice_name_the_text_detector_missed_is_read_again_beside_its_slice(expert, tmp_path):
+    """Names printed beside a pie (no percentages): the detector found no box for `Oncology`, the largest slice,
+    which came back as `Slice 1`; the place beside the slice's middle is read again on its own."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    spec = _plain("pie", [[2.9], [44.1], [12.6], [9.8], [30.6]], ["Score"], theme="seaborn-v0_8", pie_labels="names_only",
+                  categories=["Cardiology", "Oncology", "Neurology", "Pediatrics", "Surgery"],
+                  size=(8.848629431099177, 5.898061247705116), title="Score by department")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
+    assert "Oncology" in [row[0] for row in parse_table(text).rows], text

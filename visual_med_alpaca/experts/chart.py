@@ -481,7 +481,7 @@ class ChartExpert:
     def _table_of(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
         page = (rgb, boxes)
         clusters = _colour_clusters(rgb, [], 0)
-        pie = read_pie_chart(rgb, boxes, clusters)
+        pie = read_pie_chart(rgb, boxes, clusters, self._read_words)
         if pie is not None:
             kind, header, series, rows, title = pie
             bottom = max(b.y1 for b in boxes)
@@ -1905,7 +1905,7 @@ _LABELLED = re.compile(r"^(?P<name>.*?[A-Za-z].*?)(?:[:\s]+|(?<=[A-Za-z*)])(?=[\
 _NAME_SHARE = re.compile(r"^(?P<name>.+?)\s+(?P<value>[-−–]?\d[\d,]*(?:\.\d+)?\s*%)$")
 
 
-def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
+def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Callable[[np.ndarray], str] | None = None):
     """A disc of coloured slices: each slice's share of the turn (its angle, read on a ring inside the disc), or
     the number printed on or beside it; its name from the legend, from 'Name 45%' labels, or from the words
     nearest outside it. Returns (kind, header, series, rows, title); None when there is no disc."""
@@ -2005,6 +2005,31 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
     for i, box in assign(plain, 0.5).items():
         names.setdefault(i, clean(box.text))
         top = min(top, box.y0)
+    named = [i for i in slices if i in names]
+    if reread is not None and not legend and len(named) >= max(2, len(slices) / 2):
+        # names printed beside the disc, one of them missed by the text detector: read again where it stands (beside
+        # the slice's middle, just outside the disc, running away from it), unless other text was found there
+        typical = float(np.median([b.h for b in words if b.number is None])) if any(b.number is None for b in words) else 16.0
+        for i in slices:
+            if i in names:
+                continue
+            px, py = cx + 1.12 * radius * np.cos(mids[i]), cy + 1.12 * radius * np.sin(mids[i])
+            lean = np.cos(mids[i])
+            x0 = px - typical if lean > 0.25 else (px - 7 * typical if lean < -0.25 else px - 3.5 * typical)
+            x0, x1 = max(0.0, x0), min(float(w), x0 + 8 * typical)
+            y0, y1 = int(max(0, py - 1.2 * typical)), int(min(h, py + 1.2 * typical))
+            for b in boxes:  # the turned axis title left of the disc (pandas' y label) is no slice name: cut it off
+                if b.turned and b.y0 < y1 and b.y1 > y0 and b.x1 < px:
+                    x0 = max(x0, b.x1 + 2)
+            x0, x1 = int(x0), int(x1)
+            if x1 - x0 < 8 or y1 - y0 < 8 or any(x0 <= b.cx <= x1 and y0 <= b.cy <= y1 for b in boxes):
+                continue
+            text = clean(reread(np.ascontiguousarray(rgb[y0:y1, x0:x1])))
+            match = labelled(text)
+            if match:
+                text = clean(match["name"])
+            if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 40 and text not in names.values():
+                names[i] = text
     rows = []
     if len(values) >= 0.7 * len(slices):  # every real slice carries its number: an unlabelled sliver is an edge blend
         slices = [i for i in slices if i in values or i in names or i in legend or counts[i] / total >= 0.02]
