@@ -224,6 +224,30 @@ def test_build_memory_remembers_exactly_the_recipes_stage_2_questions(rememberin
         build_bundle_memory(cfg.model_copy(update={"encoder": "some/clip"}), folder)
 
 
+def test_a_memory_rebuilt_with_a_recipe_naming_no_thresholds_keeps_the_bundles_own(remembering, tmp_path):
+    """`--memory` with configs/vlm-cpu.yaml (no `bundle.case_memory`) keeps the thresholds the bundle has (the shipped
+    ones were chosen by leave-one-out), not the cautious defaults; a recipe that names them writes its own."""
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.vlm.memory import CaseMemory, MemorySettings
+    from visual_med_alpaca.vlm.train import VLMTrainConfig, build_bundle_memory
+
+    kept = {"image_min": 0.97, "yes_no_min": 0.6, "other_min": 0.7, "use": "prompt"}  # the bundle's own
+    folder = _with(remembering, tmp_path / "b", **kept)
+    where = {"data_dir": str(shared_data()), "feature_cache": str(tmp_path / "features")}
+    cfg = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu.yaml", where)
+    cfg.stages[-1].limit = 2
+    assert cfg.bundle.case_memory is None and build_bundle_memory(cfg, folder)["case_memory"] == kept
+    meta = json.loads((folder / "vlm.json").read_text())
+    assert meta["case_memory"] == kept and CaseMemory.load(folder, meta).settings.model_dump() == kept
+    named = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-continue.yaml", where)
+    named.stages[-1].limit = 2
+    build_bundle_memory(named, folder)
+    assert json.loads((folder / "vlm.json").read_text())["case_memory"] == named.bundle.case_memory.model_dump()
+    bare = _with(remembering, tmp_path / "bare")
+    (bare / "vlm.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "case_memory"}))
+    assert build_bundle_memory(cfg, bare)["case_memory"] == MemorySettings().model_dump()  # neither names any
+
+
 def test_a_memory_that_does_not_fit_is_one_error_line(remembering, tmp_path):
     from visual_med_alpaca.vlm.memory import MEMORY
 
