@@ -129,6 +129,19 @@ def test_only_a_question_of_the_same_form_is_remembered(remembering):
     assert other.remembered is None or other.remembered["id"] == "c2"
 
 
+def test_an_answer_from_memory_runs_no_knowledge_lookup(remembering, monkeypatch):
+    """Asked with the knowledge stage on (`ask(..., knowledge=True)`), an answer from memory consults nothing: its
+    passages would be neither used nor cited. A question the memory does not answer still consults it."""
+    from visual_med_alpaca.knowledge.stage import Consultation, KnowledgeStage
+
+    asked = []
+    monkeypatch.setattr(KnowledgeStage, "consult", lambda self, question: asked.append(question) or Consultation())
+    assistant = _assistant(remembering)
+    assert assistant.ask("Is a fracture present?", CT, knowledge=True).remembered["id"] == "c1" and asked == []
+    assert assistant.ask("Is the bar tall?", EXAMPLES / "bar_chart.png", knowledge=True).remembered is None
+    assert asked == ["Is the bar tall?"]
+
+
 def test_memory_off_the_model_answers(remembering):
     answer = _assistant(remembering, **{"llm.case_memory": False}).ask("Is there a fracture?", CT)
     assert answer.remembered is None and answer.model.startswith("vlm:") and answer.option_logprobs

@@ -267,6 +267,16 @@ class Assistant:
             wanted = False  # a VLM's prompt carries no passages: retrieving and citing them would mislead
         if wanted and knowledge is None and loaded is not None and not cfg.image_questions:
             wanted = False  # the question is about the image: no general passages unless the config asks for them
+        case = bound = None
+        if loaded is not None and self.config.llm.case_memory and isinstance(self.llm, SeesImages):
+            # a VLM's case memory first: a training conversation about this very image, asked alike (vlm/memory.py)
+            bound = self.llm.bind(loaded)
+            case = self.llm.recall(question, bound)
+            if case is not None and case.use == "answer":  # the remembered answer, named as such; no model runs
+                description = Description("none", {}, None, {**bound.timings, "load_image_s": round(load_image_s, 4)})
+                self._report_model_load(description)  # and no knowledge lookup: its passages would go unused
+                return AnswerStream(bound, "", description, settings or self.config.generation, started,
+                                    fixed=case.answer_text(), remembered=case)
         consultation = self.knowledge.consult(question) if wanted else None
         if consultation is not None and loaded is None and not consultation.skipped:
             fixed = None
@@ -280,16 +290,8 @@ class Assistant:
         passages = consultation.sources if consultation is not None and consultation.found else []
         llm = self.llm
         options = ("Yes", "No")
-        case = None
         if isinstance(llm, SeesImages):  # a vision-language model looks at the image itself
-            bound = llm.bind(loaded)
-            # its case memory: a training conversation about this very image, asked alike (vlm/memory.py)
-            case = llm.recall(question, bound) if loaded is not None and self.config.llm.case_memory else None
-            if case is not None and case.use == "answer":  # the remembered answer, named as such; no model runs
-                description = Description("none", {}, None, {**bound.timings, "load_image_s": round(load_image_s, 4)})
-                self._report_model_load(description)
-                return AnswerStream(bound, "", description, settings or self.config.generation, started,
-                                    fixed=case.answer_text(), remembered=case)
+            bound = llm.bind(loaded) if bound is None else bound
             description = (self.describe(loaded, expert) if loaded is not None and llm.wants_facts(question)
                            else Description("none", {}, None))
             description.timings.update(bound.timings)
