@@ -40,9 +40,10 @@ _ARRAYS = ("format", "encoder", "grid", "sentence_model", "source", "center", "i
 
 
 class MemorySettings(Strict):
-    """How a bundle uses its memory (vlm.json `case_memory`). These defaults are cautious guesses, for a recipe that
-    names none; the shipped bundle's thresholds (0.93 / 0.52 / 0.51) were chosen on VQA-RAD train by leave-one-out
-    (bench/vlm_case_memory_loo.py) and live in its recipe, configs/vlm-cpu-continue.yaml `bundle.case_memory`."""
+    """How a bundle uses its memory (vlm.json `case_memory`). These defaults are cautious guesses, for a bundle and a
+    recipe that name none (`--memory` keeps a bundle's own when the recipe names none); the shipped bundle's
+    thresholds (0.93 / 0.52 / 0.51) were chosen on VQA-RAD train by leave-one-out (bench/vlm_case_memory_loo.py) and
+    live in its recipe, configs/vlm-cpu-continue.yaml `bundle.case_memory`."""
 
     image_min: float = Field(0.95, gt=0.0, le=1.0, description="image cosine: same picture or a near-duplicate")
     yes_no_min: float = Field(0.9, gt=0.0, le=1.0, description="question cosine for a yes/no question")
