@@ -261,6 +261,20 @@ def test_a_memory_rebuilt_with_a_recipe_naming_no_thresholds_keeps_the_bundles_o
     assert build_bundle_memory(cfg, bare)["case_memory"] == MemorySettings().model_dump()  # neither names any
 
 
+def test_image_vectors_of_many_pictures_are_each_pictures_own(remembering):
+    """Batch by batch (a generator's pictures loaded as they are reached): the vectors one picture at a time gives."""
+    from visual_med_alpaca.images import load_image
+    from visual_med_alpaca.vlm.encoders import load_encoder
+    from visual_med_alpaca.vlm.memory import CaseMemory
+
+    memory = CaseMemory.load(remembering, json.loads((remembering / "vlm.json").read_text()))
+    encoder, paths = load_encoder("efficientnet-lite0"), [CT, LINE, EXAMPLES / "bar_chart.png"]
+    many = memory.image_vectors(encoder, (load_image(p).image for p in paths), batch_size=2)
+    one = np.concatenate([memory.vectors(encoder.feature_maps([load_image(p).image])) for p in paths])
+    assert many.shape == (3, memory.images.shape[1]) and np.allclose(many, one, atol=1e-5)
+    assert memory.image_vectors(encoder, []).shape == (0, memory.images.shape[1])
+
+
 def test_a_memory_that_does_not_fit_is_one_error_line(remembering, tmp_path):
     from visual_med_alpaca.vlm.memory import MEMORY
 
