@@ -1,6 +1,7 @@
 """What bench scripts print beside a measurement: the time in UTC and the machine's load average (`uptime`'s
 three numbers). docs/benchmarks.md records both with every result; and `run(main)`, which turns bad input into
-one error line as the CLI does; `threads`, the argparse type of every --threads.
+one error line as the CLI does; `threads`, the argparse type of every --threads; `free_port`, the port a script
+hands to a server it starts.
 
     from _common import load_average, measured_at, run, threads   # the scripts run as `python bench/NAME.py`
 """
@@ -8,6 +9,7 @@ one error line as the CLI does; `threads`, the argparse type of every --threads.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from typing import Any, Callable
@@ -26,6 +28,15 @@ def utc_now(fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
 def measured_at() -> str:
     """'2026-12-02 10:15 UTC, load average 1.52 1.31 1.20 on 2 CPUs': the line printed at a run's start and end."""
     return f"{utc_now()}, load average {load_average()} on {os.cpu_count()} CPUs"
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a server started next (`vmed serve`, llama_cpp.server). Another process may
+    take it before the server binds it (the server then fails to start and the script says so); the package's own
+    engine (llm/engine.py) has no such gap: llama-server binds port 0 and its log says which port it got."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def threads(text: str) -> int:

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import base64
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from _common import load_average, run, threads
+from _common import free_port, load_average, run, threads
 
 REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = ["What are the chemicals that treat hair loss?", "How effective is this treatment on papule?",
@@ -53,12 +52,6 @@ class Stats:
 
     def count(self, key: str) -> None:
         self.status[key] = self.status.get(key, 0) + 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def one_request(client: httpx.AsyncClient, url: str, body: dict, stats: Stats) -> bool | float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,17 +19,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, installed or not
 
-from _common import threads  # noqa: E402
+from _common import free_port, threads  # noqa: E402
 
 from visual_med_alpaca.data.config import SynthesizeConfig  # noqa: E402
 from visual_med_alpaca.data.synthesize import synthesize  # noqa: E402
 from visual_med_alpaca.llm.default_model import default_gguf_path  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:

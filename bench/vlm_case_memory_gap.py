@@ -72,12 +72,8 @@ def main() -> None:
     encoder = load_encoder("efficientnet-lite0")
     for name, (memory, items) in sets.items():
         paths = list(dict.fromkeys(i.image for i in items))
-        vectors = {}
-        for start in range(0, len(paths), 16):
-            chunk = paths[start:start + 16]
-            maps = encoder.feature_maps([load_image(p).image for p in chunk])
-            vectors.update(zip((p.name for p in chunk), memory.vectors(maps)))
-        summary(name, memory, items, vectors)
+        images = memory.image_vectors(encoder, (load_image(p).image for p in paths))
+        summary(name, memory, items, dict(zip((p.name for p in paths), images)))
     print(f"# {measured_at()}")
 
 

@@ -58,7 +58,7 @@ def image_check(memory, paths: list[Path], encoder_name: str) -> dict:
         buffer = io.BytesIO()
         small.save(buffer, "JPEG", quality=75)
         copies.append(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
-    vectors = np.concatenate([memory.vectors(encoder.feature_maps(copies[i:i + 16])) for i in range(0, len(copies), 16)])
+    vectors = memory.image_vectors(encoder, copies)
     own = np.einsum("ij,ij->i", vectors, memory.images)
     q = lambda xs: [round(float(np.quantile(xs, p)), 4) for p in (0.0, 0.01, 0.5, 0.99, 1.0)]  # noqa: E731
     return {"nearest_other_image_quantiles_0_1_50_99_100": q(nearest),

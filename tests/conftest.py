@@ -98,6 +98,8 @@ def gemma_gguf() -> Path:
 
 
 def free_port() -> int:
+    """A port free on 127.0.0.1 now: for a URL nothing listens on, or for a server given its port (llama_cpp.server,
+    `vmed serve`/`demo` in a subprocess). An in-process uvicorn binds port 0 instead (helpers_serve.ThreadServer)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -125,8 +127,8 @@ class LlamaServer:
     def __init__(self, model: Path, log: Path):
         self.model = model
         self.log = log
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.port: int | None = None  # picked by each start
+        self.base_url = ""
         self.process: subprocess.Popen | None = None
 
     def start(self) -> LlamaServer:

@@ -10,18 +10,18 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from conftest import free_port
-
 
 class ThreadServer:
-    """uvicorn serving `app` on 127.0.0.1 from a background thread (the same server `vmed serve` runs)."""
+    """uvicorn serving `app` on 127.0.0.1 from a background thread (the same server `vmed serve` runs). It binds port
+    0 itself (no port picked here and bound later, which another process could take in between); `port` and `url`
+    are known once it has started (`with ThreadServer(app) as srv`)."""
 
     def __init__(self, app):
         import uvicorn
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.port: int | None = None
+        self.url = ""
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> ThreadServer:
@@ -31,6 +31,8 @@ class ThreadServer:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the test server did not start")
             time.sleep(0.05)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         return self
 
     def __exit__(self, *exc) -> None:

@@ -95,3 +95,30 @@ def test_text_question_yes_no_is_scored_not_refused(assistant):
     answer = assistant.ask("Is aspirin used to treat pain?")
     assert re.match(r"(yes|no)\b", answer.answer.lower())
     assert "nothing in this system" not in answer.answer
+
+
+class CountingLLM:
+    """The assistant's model, recording every text it is asked to count (with a batching engine, a /tokenize call)."""
+
+    def __init__(self, llm):
+        self.llm, self.counted = llm, []
+
+    def __getattr__(self, name):
+        return getattr(self.llm, name)
+
+    def count_tokens(self, text):
+        self.counted.append(text)
+        return self.llm.count_tokens(text)
+
+
+def test_an_answer_given_without_the_model_counts_only_its_own_tokens(assistant):
+    """The fixed 'not examined' answer never sends its prompt to the model, so the prompt is not counted (`vmed eval`
+    asks hundreds of these through the engine): one count, the answer's. A scored answer counts both, once each."""
+    counting = CountingLLM(assistant.llm)
+    counted = Assistant(assistant.config, llm=counting)
+    declined = counted.ask("Is there a fracture?", EXAMPLES / "ct_slice.png")
+    assert "nothing in this system examined the image" in declined.answer and counting.counted == [declined.answer]
+    assert declined.prompt == assistant.ask("Is there a fracture?", EXAMPLES / "ct_slice.png").prompt  # still shown
+    counting.counted.clear()
+    scored = counted.ask("Is this a CT image?", EXAMPLES / "ct_slice.png")
+    assert scored.option_logprobs and counting.counted == [scored.prompt, scored.answer]

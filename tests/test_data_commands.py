@@ -57,3 +57,12 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         assert result.returncode == 2, (case, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error:"), (case, result.stderr)
+
+
+def test_a_step_run_before_its_input_exists_names_the_step_to_run_first(tmp_path):
+    for step, missing, earlier in (("review", "kept.jsonl", "filter"), ("balance", "kept.jsonl", "filter"),
+                                   ("export", "balanced.jsonl", "balance")):
+        result = _vmed(step, "--workdir", str(tmp_path))
+        assert result.returncode == 2, (step, result.stderr)
+        assert result.stderr.strip().splitlines() == [
+            f"error: {tmp_path / missing} not found: run `vmed data {earlier}` first"], (step, result.stderr)

@@ -369,10 +369,12 @@ def test_usage_counts_prompt_and_answer_once(tiny_llm):
         update={"knowledge": KnowledgeConfig(enabled=False)}), llm=counting)
     with ThreadServer(create_app(ServeConfig(), assistant)) as srv:
         client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=30)
-        for question in ("What is aspirin?", "What treats hair loss?"):
+        # the third is declined without the model (nothing examined the image for it): the worker counts its prompt
+        declined = image_message("Is there a fracture?", data_url(EXAMPLES / "ct_slice.png"))
+        for messages in ([{"role": "user", "content": "What is aspirin?"}],
+                         [{"role": "user", "content": "What treats hair loss?"}], declined):
             counting.counted.clear()
-            reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}],
-                                                   max_tokens=6)
+            reply = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=6)
             answer = reply.choices[0].message.content
             prompt = reply.model_extra["x_visual_med_alpaca"]["prompt"]
             assert prompt in counting.counted and counting.counted.count(prompt) == 1

@@ -129,6 +129,19 @@ def test_only_a_question_of_the_same_form_is_remembered(remembering):
     assert other.remembered is None or other.remembered["id"] == "c2"
 
 
+def test_an_answer_from_memory_runs_no_knowledge_lookup(remembering, monkeypatch):
+    """Asked with the knowledge stage on (`ask(..., knowledge=True)`), an answer from memory consults nothing: its
+    passages would be neither used nor cited. A question the memory does not answer still consults it."""
+    from visual_med_alpaca.knowledge.stage import Consultation, KnowledgeStage
+
+    asked = []
+    monkeypatch.setattr(KnowledgeStage, "consult", lambda self, question: asked.append(question) or Consultation())
+    assistant = _assistant(remembering)
+    assert assistant.ask("Is a fracture present?", CT, knowledge=True).remembered["id"] == "c1" and asked == []
+    assert assistant.ask("Is the bar tall?", EXAMPLES / "bar_chart.png", knowledge=True).remembered is None
+    assert asked == ["Is the bar tall?"]
+
+
 def test_memory_off_the_model_answers(remembering):
     answer = _assistant(remembering, **{"llm.case_memory": False}).ask("Is there a fracture?", CT)
     assert answer.remembered is None and answer.model.startswith("vlm:") and answer.option_logprobs
@@ -222,6 +235,44 @@ def test_build_memory_remembers_exactly_the_recipes_stage_2_questions(rememberin
     assert summary["cases"] == 4 and memory.ids == trained and "VQA-RAD train" in memory.source
     with pytest.raises(UserInputError, match="encoder"):
         build_bundle_memory(cfg.model_copy(update={"encoder": "some/clip"}), folder)
+
+
+def test_a_memory_rebuilt_with_a_recipe_naming_no_thresholds_keeps_the_bundles_own(remembering, tmp_path):
+    """`--memory` with configs/vlm-cpu.yaml (no `bundle.case_memory`) keeps the thresholds the bundle has (the shipped
+    ones were chosen by leave-one-out), not the cautious defaults; a recipe that names them writes its own."""
+    from visual_med_alpaca.config import load_config
+    from visual_med_alpaca.vlm.memory import CaseMemory, MemorySettings
+    from visual_med_alpaca.vlm.train import VLMTrainConfig, build_bundle_memory
+
+    kept = {"image_min": 0.97, "yes_no_min": 0.6, "other_min": 0.7, "use": "prompt"}  # the bundle's own
+    folder = _with(remembering, tmp_path / "b", **kept)
+    where = {"data_dir": str(shared_data()), "feature_cache": str(tmp_path / "features")}
+    cfg = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu.yaml", where)
+    cfg.stages[-1].limit = 2
+    assert cfg.bundle.case_memory is None and build_bundle_memory(cfg, folder)["case_memory"] == kept
+    meta = json.loads((folder / "vlm.json").read_text())
+    assert meta["case_memory"] == kept and CaseMemory.load(folder, meta).settings.model_dump() == kept
+    named = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu-continue.yaml", where)
+    named.stages[-1].limit = 2
+    build_bundle_memory(named, folder)
+    assert json.loads((folder / "vlm.json").read_text())["case_memory"] == named.bundle.case_memory.model_dump()
+    bare = _with(remembering, tmp_path / "bare")
+    (bare / "vlm.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "case_memory"}))
+    assert build_bundle_memory(cfg, bare)["case_memory"] == MemorySettings().model_dump()  # neither names any
+
+
+def test_image_vectors_of_many_pictures_are_each_pictures_own(remembering):
+    """Batch by batch (a generator's pictures loaded as they are reached): the vectors one picture at a time gives."""
+    from visual_med_alpaca.images import load_image
+    from visual_med_alpaca.vlm.encoders import load_encoder
+    from visual_med_alpaca.vlm.memory import CaseMemory
+
+    memory = CaseMemory.load(remembering, json.loads((remembering / "vlm.json").read_text()))
+    encoder, paths = load_encoder("efficientnet-lite0"), [CT, LINE, EXAMPLES / "bar_chart.png"]
+    many = memory.image_vectors(encoder, (load_image(p).image for p in paths), batch_size=2)
+    one = np.concatenate([memory.vectors(encoder.feature_maps([load_image(p).image])) for p in paths])
+    assert many.shape == (3, memory.images.shape[1]) and np.allclose(many, one, atol=1e-5)
+    assert memory.image_vectors(encoder, []).shape == (0, memory.images.shape[1])
 
 
 def test_a_memory_that_does_not_fit_is_one_error_line(remembering, tmp_path):

@@ -267,6 +267,16 @@ class Assistant:
             wanted = False  # a VLM's prompt carries no passages: retrieving and citing them would mislead
         if wanted and knowledge is None and loaded is not None and not cfg.image_questions:
             wanted = False  # the question is about the image: no general passages unless the config asks for them
+        case = bound = None
+        if loaded is not None and self.config.llm.case_memory and isinstance(self.llm, SeesImages):
+            # a VLM's case memory first: a training conversation about this very image, asked alike (vlm/memory.py)
+            bound = self.llm.bind(loaded)
+            case = self.llm.recall(question, bound)
+            if case is not None and case.use == "answer":  # the remembered answer, named as such; no model runs
+                description = Description("none", {}, None, {**bound.timings, "load_image_s": round(load_image_s, 4)})
+                self._report_model_load(description)  # and no knowledge lookup: its passages would go unused
+                return AnswerStream(bound, "", description, settings or self.config.generation, started,
+                                    fixed=case.answer_text(), remembered=case)
         consultation = self.knowledge.consult(question) if wanted else None
         if consultation is not None and loaded is None and not consultation.skipped:
             fixed = None
@@ -280,16 +290,8 @@ class Assistant:
         passages = consultation.sources if consultation is not None and consultation.found else []
         llm = self.llm
         options = ("Yes", "No")
-        case = None
         if isinstance(llm, SeesImages):  # a vision-language model looks at the image itself
-            bound = llm.bind(loaded)
-            # its case memory: a training conversation about this very image, asked alike (vlm/memory.py)
-            case = llm.recall(question, bound) if loaded is not None and self.config.llm.case_memory else None
-            if case is not None and case.use == "answer":  # the remembered answer, named as such; no model runs
-                description = Description("none", {}, None, {**bound.timings, "load_image_s": round(load_image_s, 4)})
-                self._report_model_load(description)
-                return AnswerStream(bound, "", description, settings or self.config.generation, started,
-                                    fixed=case.answer_text(), remembered=case)
+            bound = llm.bind(loaded) if bound is None else bound
             description = (self.describe(loaded, expert) if loaded is not None and llm.wants_facts(question)
                            else Description("none", {}, None))
             description.timings.update(bound.timings)
@@ -310,9 +312,15 @@ class Assistant:
             description.timings.update(consultation.timings)
         settings = settings or self.config.generation
         self._report_model_load(description)
+        # a yes/no question about what nothing here looked for is declined without the model (closed.py)
+        declined = (is_yes_no(question) and loaded is not None and not isinstance(llm, SeesImages)
+                    and not examined(question, description.text))
+        prompt_tokens = None
         while True:  # the passages go into the prompt's input; the lowest-ranked go first when it is too long
             prompt = make_prompt(context_text(passages, cfg.context_words, description.text) if passages
                                  else description.text)
+            if declined:
+                break  # the prompt is shown, never sent: not fitted (an engine counts tokens by an HTTP call)
             try:
                 settings, prompt_tokens = fit_to_context(model, prompt, settings)
                 break
@@ -324,24 +332,23 @@ class Assistant:
             consultation.sources = passages
             consultation.found = bool(passages)
         prefix = fixed = logprobs = None
-        if is_yes_no(question):
-            if loaded is not None and not isinstance(llm, SeesImages) and not examined(question, description.text):
-                fixed = not_examined_answer(description.expert, description.text)
-                consultation = None  # the declined answer uses no passage: citing one would suggest it did
-            elif isinstance(model, ScoresContinuations):
-                start = time.perf_counter()
-                scores = model.score_continuations(prompt, list(options))
-                logprobs = {option.strip().lower(): round(score, 4) for option, score in zip(options, scores)}
-                # A VLM's calibrated decision: its bundle may add a log-odds bias to "yes" (chosen on a dev set).
-                bias = llm.yes_no_bias if isinstance(llm, SeesImages) else 0.0
-                prefix = options[0] if scores[0] + bias >= scores[1] else options[1]
-                description.timings["yes_no_s"] = round(time.perf_counter() - start, 4)
-                if isinstance(llm, SeesImages) and loaded is not None and llm.expert_yes_no is not None:
-                    decided = self._expert_decides(question, loaded, expert, llm.expert_yes_no)
-                    if decided is not None:  # the answer names the expert whose classification decided it
-                        verdict, seen = decided
-                        description = replace(seen, timings={**seen.timings, **description.timings})
-                        prefix = options[0] if verdict == "yes" else options[1]
+        if declined:
+            fixed = not_examined_answer(description.expert, description.text)
+            consultation = None  # the declined answer uses no passage: citing one would suggest it did
+        elif is_yes_no(question) and isinstance(model, ScoresContinuations):
+            start = time.perf_counter()
+            scores = model.score_continuations(prompt, list(options))
+            logprobs = {option.strip().lower(): round(score, 4) for option, score in zip(options, scores)}
+            # A VLM's calibrated decision: its bundle may add a log-odds bias to "yes" (chosen on a dev set).
+            bias = llm.yes_no_bias if isinstance(llm, SeesImages) else 0.0
+            prefix = options[0] if scores[0] + bias >= scores[1] else options[1]
+            description.timings["yes_no_s"] = round(time.perf_counter() - start, 4)
+            if isinstance(llm, SeesImages) and loaded is not None and llm.expert_yes_no is not None:
+                decided = self._expert_decides(question, loaded, expert, llm.expert_yes_no)
+                if decided is not None:  # the answer names the expert whose classification decided it
+                    verdict, seen = decided
+                    description = replace(seen, timings={**seen.timings, **description.timings})
+                    prefix = options[0] if verdict == "yes" else options[1]
         return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs,
                             prompt_tokens, remembered=case)
 

@@ -28,6 +28,16 @@ def _show(payload: dict) -> None:
     typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
+def _written_by(workdir: Path, name: str, step: str) -> Path:
+    """WORKDIR/NAME, which `vmed data STEP` writes: one error line naming that step when it is not there yet."""
+    path = workdir / name
+    if not path.exists():
+        from ..errors import UserInputError
+
+        raise UserInputError(f"{path} not found: run `vmed data {step}` first")
+    return path
+
+
 @data_app.command("collect")
 def collect_cmd(
     workdir: Path = WorkdirOpt,
@@ -121,13 +131,9 @@ def review_cmd(
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Accept / edit / reject kept records one by one (keys a e r s q); each decision is saved at once."""
-    from ..errors import UserInputError
     from .review import review
 
-    kept = workdir / "kept.jsonl"
-    if not kept.exists():
-        raise UserInputError(f"{kept} not found: run `vmed data filter` first")
-    _show(review(kept, workdir / "reviews.jsonl", sample, seed))
+    _show(review(_written_by(workdir, "kept.jsonl", "filter"), workdir / "reviews.jsonl", sample, seed))
 
 
 @data_app.command("balance")
@@ -152,9 +158,7 @@ def balance_cmd(
             raise UserInputError(f"--cap '{item}' must look like SOURCE=N")
         flags[f"balance.cap_per_source.{name}"] = int(value)
     cfg = _config(config, sets, flags).balance
-    kept = workdir / "kept.jsonl"
-    if not kept.exists():
-        raise UserInputError(f"{kept} not found: run `vmed data filter` first")
+    kept = _written_by(workdir, "kept.jsonl", "filter")
     _show(balance(kept, workdir / "balanced.jsonl", cfg, workdir / "reviews.jsonl"))
 
 
@@ -164,12 +168,9 @@ def export_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Alpaca JSON (default WORKDIR/med_instruct.json)"),
 ) -> None:
     """Write the Alpaca JSON and the stats report (stats.json, stats.md, lengths.png) beside it."""
-    from ..errors import UserInputError
     from .balance import export
 
-    balanced = workdir / "balanced.jsonl"
-    if not balanced.exists():
-        raise UserInputError(f"{balanced} not found: run `vmed data balance` first")
+    balanced = _written_by(workdir, "balanced.jsonl", "balance")
     out = out or workdir / "med_instruct.json"
     stats = export(balanced, out, workdir)
     typer.echo(Path(out.with_name("stats.md")).read_text())

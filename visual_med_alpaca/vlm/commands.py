@@ -21,7 +21,8 @@ def train_vlm_cmd(
                                          "weights (a stage's checkpoint-N folder, a stage folder or a bundle)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Where --export writes the bundle"),
     memory: Optional[Path] = typer.Option(None, "--memory", help="Do not train: write the case memory (the recipe's "
-                                          "stage-2 questions, by image and question) into this bundle"),
+                                          "stage-2 questions, by image and question) into this bundle, with the "
+                                          "recipe's bundle.case_memory settings (none: the bundle's own are kept)"),
 ):
     """LLaVA-style VLM in two stages: projector alignment on captions, then projector + LoRA on VQA-RAD train."""
     import json

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import threading
 import zipfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,9 +42,10 @@ _ARRAYS = ("format", "encoder", "grid", "sentence_model", "source", "center", "i
 
 
 class MemorySettings(Strict):
-    """How a bundle uses its memory (vlm.json `case_memory`). These defaults are cautious guesses, for a recipe that
-    names none; the shipped bundle's thresholds (0.93 / 0.52 / 0.51) were chosen on VQA-RAD train by leave-one-out
-    (bench/vlm_case_memory_loo.py) and live in its recipe, configs/vlm-cpu-continue.yaml `bundle.case_memory`."""
+    """How a bundle uses its memory (vlm.json `case_memory`). These defaults are cautious guesses, for a bundle and a
+    recipe that name none (`--memory` keeps a bundle's own when the recipe names none); the shipped bundle's
+    thresholds (0.93 / 0.52 / 0.51) were chosen on VQA-RAD train by leave-one-out (bench/vlm_case_memory_loo.py) and
+    live in its recipe, configs/vlm-cpu-continue.yaml `bundle.case_memory`."""
 
     image_min: float = Field(0.95, gt=0.0, le=1.0, description="image cosine: same picture or a near-duplicate")
     yes_no_min: float = Field(0.9, gt=0.0, le=1.0, description="question cosine for a yes/no question")
@@ -159,6 +162,15 @@ class CaseMemory:
     def vectors(self, maps) -> np.ndarray:
         """Image vectors of feature maps (the bundle encoder's), comparable with the remembered images'."""
         return unit_vectors(pooled_maps(maps, self.grid), self.center)
+
+    def image_vectors(self, encoder, images: Iterable, batch_size: int = 16) -> np.ndarray:
+        """`vectors` of many pictures (PIL images; a generator loads each as it is reached) through `encoder` (the
+        bundle's, `encoders.load_encoder`), `batch_size` at a time: one batch of pictures and maps is held at once."""
+        pictures = iter(images)
+        chunks = []
+        while batch := list(islice(pictures, batch_size)):
+            chunks.append(self.vectors(encoder.feature_maps(batch)))
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.images.shape[1]), np.float32)
 
     def encode_questions(self, texts: list[str]) -> np.ndarray:
         """Question embeddings comparable with the remembered ones (the sentence encoder, loaded on first use)."""

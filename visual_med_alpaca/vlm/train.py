@@ -59,7 +59,8 @@ class StageConfig(Strict):
 class BundleSettings(Strict):
     """How the written bundle is used (its vlm.json): prompt and yes/no settings chosen on dev, not by training."""
     case_memory: MemorySettings | None = Field(None, description="how the bundle's case memory (`--memory`) is "
-                                               "used: thresholds and answer/prompt (vlm/memory.py)")
+                                               "used: thresholds and answer/prompt (vlm/memory.py); none: "
+                                               "--memory keeps the bundle's own")
     uses_facts: bool = Field(False, description="the expert's text goes into the prompt")
     facts_on_yes_no: bool = Field(True, description="... also in yes/no prompts")
     yes_no_bias: float = Field(0.0, description="log-odds added to 'yes' before a yes/no decision")
@@ -289,9 +290,11 @@ def _engine_config(cfg: VLMTrainConfig, stage: StageConfig, folder: Path, has_de
 def build_bundle_memory(cfg: VLMTrainConfig, folder: Path, grid: int = 1) -> dict:
     """`--memory FOLDER`: the bundle's case memory (vlm/memory.py) from exactly the VQA questions the recipe's stage 2
     trains on (`vqa_items`: VQA-RAD train by its dev split; never test), written into the bundle as memory.npz, and
-    the recipe's `bundle.case_memory` settings into its vlm.json. Image features come from the training cache."""
+    the recipe's `bundle.case_memory` settings into its vlm.json; a recipe that names none keeps the bundle's own
+    (the shipped ones were chosen by leave-one-out, round 9), and only a bundle without any gets the defaults.
+    Image features come from the training cache."""
     from ..paths import data_dir
-    from .bundle import META, read_meta
+    from .bundle import META, memory_settings, read_meta
     from .data import vqa_items
     from .encoders import FeatureCache
     from .memory import MEMORY, build_memory
@@ -310,7 +313,7 @@ def build_bundle_memory(cfg: VLMTrainConfig, folder: Path, grid: int = 1) -> dic
     source = (f"VQA-RAD train ({len(items)} questions this VLM was trained on; dev split '{cfg.dev_split}', "
               f"fraction {cfg.dev_fraction}, seed {cfg.dev_seed})")
     summary = build_memory(folder / MEMORY, items, cfg.encoder, grid, cache, source)
-    settings = (cfg.bundle.case_memory or MemorySettings()).model_dump()
+    settings = (cfg.bundle.case_memory or memory_settings(meta, folder / META)).model_dump()
     write_json_atomic(folder / META, {**meta, "case_memory": settings}, indent=2)  # a crash never leaves half a vlm.json
     return {**summary, "case_memory": settings}
 
