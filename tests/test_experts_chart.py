@@ -693,3 +693,15 @@ def test_a_slice_name_the_text_detector_missed_is_read_again_beside_its_slice(ex
                   size=(8.848629431099177, 5.898061247705116), title="Score by department")
     text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
     assert "Oncology" in [row[0] for row in parse_table(text).rows], text
+
+
+def test_a_pie_title_beside_the_top_slices_name_is_still_the_title(expert, tmp_path):
+    """matplotlib prints the first slice's name at the top of the disc, here at the title's height: the title
+    (above the highest name only in its middle) came back empty."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    spec = _plain("pie", [[6.9], [8.2], [0.9], [37.9], [8.2], [37.8]], ["Patients"], theme="seaborn-v0_8",
+                  categories=["Cardiology", "Oncology", "Neurology", "Pediatrics", "Surgery", "Radiology"],
+                  size=(9.692472572591175, 5.963227067139595), dpi=72, title="Hospital Patients")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
+    assert parse_table(text).title == "Hospital Patients", text

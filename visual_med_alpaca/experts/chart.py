@@ -2002,9 +2002,11 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
             names[i] = clean(match["name"])
         if parsed is not None:
             values[i] = parsed[1]
+    name_boxes = []
     for i, box in assign(plain, 0.5).items():
         names.setdefault(i, clean(box.text))
         top = min(top, box.y0)
+        name_boxes.append(box)
     named = [i for i in slices if i in names]
     if reread is not None and not legend and len(named) >= max(2, len(slices) / 2):
         # names printed beside the disc, one of them missed by the text detector: read again where it stands (beside
@@ -2038,6 +2040,8 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         rows.append((name, [values.get(i) or f"{100 * counts[i] / total:.1f}%"]))
     # the title: the first line above the disc and above the names beside it ('Name 12%' labels are never the title)
     title = _page_title([b for b in boxes if not slice_label(b)], top)
+    if not title:  # the top slice's name printed at the title's height (matplotlib): the line above the disc, names aside
+        title = _page_title([b for b in boxes if not slice_label(b) and not any(b is n for n in name_boxes)], y)
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
 
 
