@@ -705,3 +705,18 @@ def test_a_pie_title_beside_the_top_slices_name_is_still_the_title(expert, tmp_p
                   size=(9.692472572591175, 5.963227067139595), dpi=72, title="Hospital Patients")
     text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
     assert parse_table(text).title == "Hospital Patients", text
+
+
+def test_a_pastel_line_on_a_dark_backdrop_is_traced(expert, tmp_path):
+    """dark_background's first colour (#8dd3c7) in a JPEG: its colour cluster, dimmed by the anti-aliased rim,
+    spreads its channels by only ~40 and was dropped with the grey axes and grid ('no plotted line')."""
+    from visual_med_alpaca.data.charts import ChartSpec, draw
+
+    values = [6.3, 8.5, 7.5, 9.8, 8.6]
+    spec = ChartSpec(style="line", theme="dark_background", title="Monthly Samples", category_name="Year",
+                     categories=["2017", "2018", "2019", "2020", "2021"], series=["Samples"],
+                     values=np.array([[v] for v in values]), percent=False, decimals=1, legend_outside=False,
+                     jpeg_quality=69, size=(7.846872807737565, 4.862427345073792))
+    text = expert.describe(load_image(draw(spec, tmp_path / "dark")))
+    got = [to_float(row[1]) for row in parse_table(text).rows]
+    assert len(got) == 5 and all(abs(g - v) <= 0.15 for g, v in zip(got, values)), text

@@ -784,7 +784,11 @@ class ChartExpert:
                 names[core[0]] = names.pop(index)
         for index, mask in enumerate(masks):
             colour = centres[index]
-            chromatic = colour.max() - colour.min() > 60
+            # a pastel line on a dark backdrop, its cluster dimmed towards black by the anti-aliased rim (JPEG), keeps
+            # its hue but not the spread of 60: there, coloured relative to its brightness counts too (round 8; on a
+            # light backdrop the pale rims of other lines would pass)
+            spread = colour.max() - colour.min()
+            chromatic = spread > 60 or (background.max() < 80 and spread > 30 and spread > 0.15 * colour.max())
             if not chromatic and index not in names:
                 continue  # grey/black marks without a legend entry are axes, grids and text
             if index not in names and any(_rim_of(index, other, masks, centres, background) for other in range(len(masks)) if other != index):
