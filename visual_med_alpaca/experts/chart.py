@@ -1617,7 +1617,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
-    axis = find_value_axis(upright_boxes, vertical=True)
+    axis = find_value_axis(upright_boxes, vertical=True) or _two_tick_axis(upright_boxes, bars, baseline)
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
     keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
@@ -1758,6 +1758,26 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     span = (min(b.x0 for b in original_bars), max(b.x1 for b in original_bars))
     top = min([top] + [b.y1 + 1 for b in boxes if b.text in legend_words and b.y1 < np.median([o.y0 for o in original_bars])])
     return kind, "Category", series, rows, (top, bottom, span)
+
+
+def _two_tick_axis(boxes: list[TextBox], bars: list[Bar], baseline: float) -> Axis | None:
+    """A value axis of which only two tick labels were read (a small `0` the detector missed): two numbers in a
+    column beside the bars whose scale puts zero on the line the bars stand on (within 3 px)."""
+    numeric = [b for b in boxes if b.number is not None and b.number > 0 and not any(bar.x0 - 2 <= b.cx <= bar.x1 + 2 for bar in bars)]
+    tol = max(6.0, 0.5 * float(np.median([b.h for b in numeric]))) if numeric else 6.0
+    for key in (lambda b: b.x1, lambda b: b.cx, lambda b: b.x0):
+        for group in _groups(numeric, key, tol=tol):
+            if len(group) != 2 or abs(group[0].cy - group[1].cy) < 2 * max(b.h for b in group):
+                continue
+            (p1, v1), (p2, v2) = sorted((b.cy, b.number) for b in group)
+            if v1 <= v2:
+                continue  # values grow upwards
+            slope = (v2 - v1) / (p2 - p1)
+            intercept = v1 - slope * p1
+            if abs(-intercept / slope - baseline) <= 3:
+                percent = sum(b.text.strip().endswith("%") for b in group) == 2
+                return Axis(float(slope), float(intercept), False, percent, float(v1 - v2), list(group))
+    return None
 
 
 def _reread_labels(rgb: np.ndarray, horizontal: bool, spans, chosen: list[list[TextBox]], boxes: list[TextBox],
