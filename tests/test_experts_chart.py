@@ -737,3 +737,15 @@ def test_bars_on_an_axis_with_two_tick_labels_read_are_measured(expert, tmp_path
     read = [year for year in spec.categories if year in rows]
     assert len(read) >= 5, text  # (OCR may garble one label: `W2019`)
     assert all(abs(got - v) <= 0.3 for year in read for got, v in zip(rows[year], values[spec.categories.index(year)])), text
+
+
+def test_a_legend_entry_whose_word_the_detector_missed_is_read_beside_its_swatch(expert, tmp_path):
+    """The third entry of a legend (`Day`, a short word) got no box from the text detector: its series came
+    back as `Series 3`. Its swatch stands in the legend's column a line under the found entries."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[226, 544, 551], [227, 225, 221], [376, 605, 504], [300, 484, 558], [473, 301, 659]]
+    spec = _plain("stacked_h", values, ["Control", "Female", "Day"], theme="seaborn-v0_8-white", title="Patients by region",
+                  size=(7.757668663470227, 6.03276653693332), dpi=72, thousands=True, legend="upper right")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "legend")))
+    assert parse_table(text).headers[1:] == ["Control", "Female", "Day"], text

@@ -683,7 +683,7 @@ class ChartExpert:
             tick_h = float(np.median([b.h for b in axis.ticks]))
             if np.median([c.h for c in categories]) > 1.8 * tick_h:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
-        names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background)
+        names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words)
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
@@ -1124,7 +1124,7 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
     return masks, centres, background
 
 
-def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]:
+def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None) -> dict[int, tuple[float, str]]:
     """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
     colour (the colour must stop above, below and left of the strip: a number printed on a bar is no legend).
 
@@ -1214,6 +1214,29 @@ def _legend_names(original, centres, background) -> dict[int, tuple[float, str]]
             if counts[best] >= 0.6 * nearest.size and best not in names:
                 names[best] = (box.cy * 10000 + box.cx, _bare(box.text))
             break
+    if reread is not None and entries:  # an entry whose short word the detector missed (`Day`): its swatch stands
+        # in the legend's column a line above or below the found entries; the place of its word is read again alone
+        found = sorted(entries.values(), key=lambda e: e[0].cy)
+        pitch = float(np.median(np.diff([e[0].cy for e in found]))) if len(found) >= 2 else 1.4 * found[0][0].h
+        for entry, c0, c1, row in [(found[0] + (found[0][0].cy - n * pitch,)) for n in (1, 2)] + [(found[-1] + (found[-1][0].cy + n * pitch,)) for n in (1, 2)]:
+            h = entry.h
+            y0, y1 = int(row - 0.3 * h), int(row + 0.3 * h) + 1
+            if pitch < 0.8 * h or y0 < 0 or y1 > height or c1 < c0:
+                continue
+            patch = rgb[y0:y1, c0:c1 + 1].astype(np.float32)
+            distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+            nearest = np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
+            counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
+            best = int(counts.argmax())
+            if counts[best] < 0.6 * nearest.size or best in names:
+                continue
+            x0, x1 = max(0, int(entry.x0) - 2), min(width, int(entry.x0 + 10 * h))
+            wy0, wy1 = max(0, int(row - 0.8 * h)), min(height, int(row + 0.8 * h) + 1)
+            if any(x0 <= b.cx <= x1 and wy0 <= b.cy <= wy1 for b in boxes):
+                continue  # a word was found there: not missed
+            text = reread(np.ascontiguousarray(rgb[wy0:wy1, x0:x1])).strip()
+            if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30:
+                names[best] = (row * 10000 + entry.cx, _bare(text))
     return names
 
 
@@ -1644,7 +1667,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         pad_l = left if left is not None else (right if right is not None else 0.3 * (hi - lo))
         pad_r = right if right is not None else pad_l
         spans.append((lo - pad_l, hi + pad_r))
-    names = _legend_names((rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}]), centres, background)
+    names = _legend_names((rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}]), centres, background, reread)
     names = {c: v for c, v in names.items() if any(b.cluster == c for b in bars)}
     repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
         sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})
