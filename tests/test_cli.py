@@ -140,6 +140,13 @@ def test_bad_questions_and_names():
     assert_clean_failure(vmed("ask", "x", "--quantization", "8bit", "--model", "some/folder"), 2, "needs a CUDA GPU")
 
 
+def test_question_that_is_not_utf8_is_one_clear_error():
+    """A Latin-1 byte in argv reaches Python as a lone surrogate; it used to fail in the tokenizer with a traceback."""
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", b"Qu'est-ce que la caf\xe9ine ?"],
+                            cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert_clean_failure(result, 2, "not valid UTF-8")
+
+
 @pytest.mark.slow
 def test_question_longer_than_context_is_refused():
     assert_clean_failure(vmed("ask", "aspirin " * 2400), 2, "too long for the model")

@@ -127,6 +127,8 @@ def test_question_validation(assistant):
         assistant.ask("why " * 6000)
     with pytest.raises(UserInputError, match="too long for the model"):
         assistant.ask("aspirin " * 1500)  # under the character limit, over the 1024-token context
+    with pytest.raises(UserInputError, match="not valid UTF-8"):
+        assistant.ask("Qu'est-ce que la caf\udce9ine ?")  # a Latin-1 byte in argv: a lone surrogate in Python
 
 
 def test_an_answer_never_runs_past_the_context(assistant):

@@ -385,6 +385,10 @@ class Assistant:
 def validate_question(question: str) -> str:
     if question is None or not question.strip():
         raise UserInputError("the question is empty")
+    try:  # bytes that were not UTF-8 (argv, a file) arrive as lone surrogates, which no tokenizer takes
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserInputError("the question is not valid UTF-8 text (typed or saved in another encoding?)") from None
     if len(question) > MAX_QUESTION_CHARS:
         raise UserInputError(f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})")
     return question.strip()
