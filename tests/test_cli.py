@@ -137,6 +137,7 @@ def test_bad_questions_and_names():
     assert_clean_failure(vmed("ask", "x", "--model", "nobody/nothing-here", "--backend", "hf"), 2, "could not load model")
     assert_clean_failure(vmed("ask", "x", "--backend", "nope"), 2, "invalid configuration")
     assert_clean_failure(vmed("describe", EXAMPLES / "bar_chart.png", "--expert", "nope"), 2, "unknown expert")
+    assert_clean_failure(vmed("ask", "What is aspirin?", "--expert", "nope"), 2, "unknown expert")
     assert_clean_failure(vmed("ask", "x", "--quantization", "8bit", "--model", "some/folder"), 2, "needs a CUDA GPU")
 
 

@@ -182,6 +182,7 @@ BAD_REQUESTS = {
         {"type": "image_url", "image_url": {"url": data_url(_png(8, 8))}}]}]), 400, "messages.0.content"),
     "body too large": (_chat(messages=[{"role": "user", "content": "x" * 300_000}]), 413, None),
     "unknown expert": (_chat(expert="no-such-expert", messages=image_message("q", data_url(_png(8, 8)))), 400, None),
+    "unknown expert, no image": (_chat(expert="no-such-expert"), 400, None),
 }
 
 

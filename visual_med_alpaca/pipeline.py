@@ -16,7 +16,7 @@ from typing import Any
 
 from .config import AssistantConfig, GenerationSettings, load_config
 from .errors import UserInputError
-from .experts import load_expert
+from .experts import check_expert_choice, load_expert
 from .images import LoadedImage, from_pil, load_image
 from .closed import asked_classes, examined, expert_yes_no, is_yes_no, not_examined_answer
 from .knowledge.stage import Consultation, KnowledgeStage, context_text, sources_footer, trim_to_question
@@ -191,6 +191,7 @@ class Assistant:
     # -- image -> text ------------------------------------------------------------------------------
     def describe(self, image: str | Path | LoadedImage | Any | None, expert: str | None = None) -> Description:
         """Route the image and run its expert; `expert` ('auto', 'none' or a name) overrides the config."""
+        check_expert_choice(expert or self.config.vision.expert)
         if image is None:
             return Description("none", {}, None)
         if self._descriptions is None:
@@ -259,6 +260,7 @@ class Assistant:
         Without an image, an extractive answer or a "no source found" answer needs no language model."""
         started = time.perf_counter()
         question = validate_question(question)
+        check_expert_choice(expert or self.config.vision.expert)
         loaded = self._load(image) if image is not None else None  # a bad image fails before any model loads
         load_image_s = time.perf_counter() - started
         cfg = self.config.knowledge
