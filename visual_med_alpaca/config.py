@@ -129,12 +129,24 @@ def set_dotted(tree: dict, dotted: str, value: Any) -> None:
     tree[leaf] = value
 
 
+def read_yaml(text: str, where: str) -> Any:
+    """YAML text -> Python. A syntax error is one line: `where`, the line and column, and the problem (PyYAML's own
+    message spans several lines, with a caret drawing)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        raise UserInputError(f"{where} is not valid YAML{at}: {problem}") from None
+
+
 def parse_override(item: str) -> tuple[str, Any]:
     """'a.b=3' -> ('a.b', 3); the value is read as YAML so numbers and booleans keep their type."""
     if "=" not in item:
         raise UserInputError(f"override '{item}' must look like key.sub=value")
     key, raw = item.split("=", 1)
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+    return key.strip(), read_yaml(raw, f"the value of --set '{item}'") if raw.strip() else None
 
 
 def env_overrides(prefix: str = "VMED_") -> dict[str, Any]:
@@ -143,7 +155,7 @@ def env_overrides(prefix: str = "VMED_") -> dict[str, Any]:
     for name, raw in os.environ.items():
         if name.startswith(prefix) and name != prefix:
             key = name[len(prefix):].lower().replace("__", ".")
-            found[key] = yaml.safe_load(raw) if raw else None
+            found[key] = read_yaml(raw, f"${name}") if raw else None
     return found
 
 
@@ -163,9 +175,10 @@ def load_config(
         if not path.is_file():
             raise UserInputError(f"config file not found: {path}")
         try:
-            tree = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise UserInputError(f"config file {path} is not valid YAML: {exc}") from None
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserInputError(f"config file {path} is not UTF-8 text (is it a YAML file?)") from None
+        tree = read_yaml(text, f"config file {path}") or {}
         if not isinstance(tree, dict):
             raise UserInputError(f"config file {path} must hold a mapping at the top level")
     layered = {  # only variables that name a config section: VMED_CACHE and friends are not config keys
