@@ -148,6 +148,15 @@ def test_question_that_is_not_utf8_is_one_clear_error():
     assert_clean_failure(result, 2, "not valid UTF-8")
 
 
+def test_an_output_path_that_is_a_file_is_one_clear_error(tmp_path):
+    """--out naming an existing file used to end in a FileExistsError / NotADirectoryError traceback."""
+    taken = tmp_path / "taken.txt"
+    taken.write_text("not a folder")
+    assert_clean_failure(vmed("data", "make-charts", "--out", taken, "--n", "1"), 2, f"cannot use {taken}")
+    assert_clean_failure(vmed("eval", "report", REPO / "docs" / "results" / "pubmedqa",
+                              "--out", taken / "report.md"), 2, f"cannot use {taken}")
+
+
 @pytest.mark.slow
 def test_question_longer_than_context_is_refused():
     assert_clean_failure(vmed("ask", "aspirin " * 2400), 2, "too long for the model")
