@@ -124,6 +124,9 @@ def test_cli_build_search_ask_json_and_bad_index(tmp_path):
 
     found = vmed("knowledge", "search", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", env=env)
     assert json.loads(found.stdout)[0]["url"] == "https://www.nlm.nih.gov/medlineplus/hairloss.html"
+    for k in ("0", "-3"):  # 0 used to be read as the default top_k, -3 as a slice
+        bad = vmed("knowledge", "search", QUESTION, "--k", k, env=env)
+        assert bad.returncode == 2 and bad.stderr.strip() == f"error: --k is how many passages to show, 1 or more (not {k})"
 
     asked = vmed("ask", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", "--set", "knowledge.type_bonus=0.5", env=env)
     payload = json.loads(asked.stdout)
