@@ -89,6 +89,12 @@ class AnswerStream:
         self._fixed = fixed  # an answer decided without the model (nothing examined what was asked)
         self.result: Answer | None = None
 
+    @property
+    def generated(self) -> bool:
+        """Whether a language model writes the answer (so max_new_tokens can cut it), not a fixed text: the knowledge
+        stage's answer or its "no source" note, a declined yes/no question, a remembered case."""
+        return self._fixed is None and self._llm is not None
+
     def _pieces(self) -> Iterator[str]:
         if self._fixed is not None:
             yield self._fixed
