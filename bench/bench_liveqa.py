@@ -110,6 +110,8 @@ def main() -> None:
     parser.add_argument("--rqe-kind", choices=["lr", "cross-encoder"], default="lr")
     parser.add_argument("--rqe-top-k", type=int, default=10, help="cross-encoder: candidates it reads")
     parser.add_argument("--cross-encoder", default=None, help="cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)")
+    parser.add_argument("--synonyms", choices=["none", "focus", "focus+rqe"], default="none",
+                        help="the re-ranker reads MedQuAD's focus synonyms (knowledge.synonyms)")
     parser.add_argument("--rerank-on-focus", action="store_true", help="re-ranker reads the question's focus sentences")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=threads, default=2)
@@ -124,7 +126,8 @@ def main() -> None:
     passages = all_passages(index)
     questions = evaluate.liveqa_questions(root)
     reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight,
-                        rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder)
+                        rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder,
+                        synonyms=args.synonyms)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 
