@@ -10,7 +10,7 @@ from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.knowledge.corpus import medquad_passages
 from visual_med_alpaca.knowledge.index import BuildOptions, build_index, open_index
 from visual_med_alpaca.knowledge.retrieve import (METHODS, QueryViews, Reranker, Retriever, generic_words, question_focus,
-                                                  question_types, synonym_in_question, topic_lexicon)
+                                                  question_types, synonym_in_question, topic_lexicon, topic_match)
 from visual_med_alpaca.knowledge.stores.fts5 import query_terms
 
 
@@ -132,3 +132,18 @@ def test_synonyms_that_name_nothing_on_their_own_do_not_match():
     assert synonym_in_question("ALL", "my son has ALL", words("my son has ALL"), generic) == 1.0
     question = "is manic depression inherited"
     assert synonym_in_question("Manic-depressive illness", question, words(question), generic) == pytest.approx(1 / 3)
+
+
+def test_the_rqe_model_reads_the_faq_with_the_users_name_for_the_topic(index):
+    from visual_med_alpaca.config import KnowledgeConfig
+    from visual_med_alpaca.knowledge.retrieve import as_named
+
+    hair = next(p for p in index.docs.passages(range(6)).values() if p.question == "What are the treatments for Hair Loss ?")
+    question = "what helps with alopecia"
+    share, name = topic_match(hair, question, set(question.split()), synonyms=True)
+    assert (share, name) == (1.0, "Alopecia") and topic_match(hair, question, set(question.split()))[0] == 0.0
+    assert as_named(hair, name) == "What are the treatments for Alopecia ?"
+    assert Reranker(synonyms="focus+rqe")._rqe_text(hair, {hair.id: name}) == "What are the treatments for Alopecia ?"
+    assert Reranker(synonyms="focus")._rqe_text(hair, {hair.id: name}) == hair.question
+    assert Reranker.from_config(KnowledgeConfig()).synonyms == "focus+rqe"  # the default since round 7
+    assert Reranker.from_config(KnowledgeConfig(synonyms="none")).synonyms == "none"
