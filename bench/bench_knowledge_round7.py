@@ -21,10 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measured_at, run, threads, utc_now  # noqa: E402
-from bench_liveqa import development_sets, no_source_questions, run_dev, run_liveqa  # noqa: E402
+from _common import measured_at, run, utc_now  # noqa: E402
+from bench_liveqa import development_arguments, development_row, open_development  # noqa: E402
 
-from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever  # noqa: E402
 
 RULES = (0.5, 0.25, 0.0)  # the shipped focus / type / info bonuses
@@ -57,15 +56,9 @@ def decide(rows: dict[str, dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", default="medquad")
-    parser.add_argument("--threads", type=threads, default=2)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--decision-out", default=None, help="write the rows and the rule's decision here (JSON)")
+    development_arguments(parser)
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
-    index, passages, dev, dev2, qrels2 = development_sets(args.index, root)
-    negatives = no_source_questions()
+    index, passages, dev, dev2, qrels2, negatives = open_development(args)
     with_synonyms = sum(bool(p.synonyms) for p in passages)
     print(f"index {index.folder} ({len(passages):,} passages, {with_synonyms:,} with focus synonyms); dev {len(dev)} "
           f"questions, dev2 {len(dev2)}; {measured_at()}\n")
@@ -76,14 +69,11 @@ def main() -> None:
     for name, synonyms in CONFIGS:
         retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms=synonyms),
                               encoder_threads=args.threads)
-        retriever.search("warm up the encoder and caches", 1)
-        d = run_dev(retriever, dev, negatives)
-        d2 = run_liveqa(retriever, dev2, qrels2, passages)
-        rows[name] = {"synonyms": synonyms, "dev": {k: v for k, v in d.items() if not isinstance(v, list)}, "dev2": d2,
-                      "dev_top_relevance_min": min(d["dev_top_relevance"]), "no_source_max": max(d["no_source_relevance"])}
+        row = rows[name] = {"synonyms": synonyms, **development_row(retriever, dev, negatives, dev2, qrels2, passages)}
+        d, d2 = row["dev"], row["dev2"]
         print(f"| {name} | {synonyms} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | "
-              f"{d2['MRR@10']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | {min(d['dev_top_relevance']):.3f} / "
-              f"{max(d['no_source_relevance']):.3f} |", flush=True)
+              f"{d2['MRR@10']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | {row['dev_top_relevance_min']:.3f} / "
+              f"{row['no_source_max']:.3f} |", flush=True)
     decision = decide(rows)
     print(f"\nrule (bench/results/knowledge_round7_rule.txt): {json.dumps(decision)}")
     print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
