@@ -64,3 +64,16 @@ def test_the_rule_adopts_only_when_both_dev_sets_agree():
     assert decide(_dev((75, 64), (25, 14)), 66.0, good_b, 756) == {"yes_no_head": "reject", "answer_class_head": "reject"}
     assert decide(_dev((75, 72), (25, 22)), 54.0, dict(good_b, answered=10), 756) == \
         {"yes_no_head": "reject", "answer_class_head": "reject"}  # CV at chance; the head answers under 5%
+
+
+def test_image_folds_keep_every_image_in_one_fold():
+    from pathlib import Path
+
+    from vlm_round11_encoders import image_folds
+
+    items = [SimpleNamespace(id=f"q{n}", image=Path(f"img{n % 12}.jpg")) for n in range(60)]
+    folds = image_folds(items)
+    by_image = {}
+    for item, fold in zip(items, folds.tolist()):
+        by_image.setdefault(item.image.name, set()).add(fold)
+    assert all(len(f) == 1 for f in by_image.values()) and sorted(set(folds.tolist())) == [0, 1, 2, 3, 4]

@@ -653,3 +653,43 @@ def test_a_bar_behind_the_legend_left_of_an_entry_is_not_its_swatch():
     boxes = [TextBox("Treatment", 100, 10, 180, 37), TextBox("Day", 100, 40, 140, 67)]
     names = _legend_names((rgb, boxes), [np.array(blue, float), np.array(orange, float)], np.array([255.0, 255.0, 255.0]))
     assert {c: n for c, (_, n) in names.items()} == {0: "Treatment", 1: "Day"}
+
+
+def test_a_slice_label_crossing_the_turned_axis_title_is_no_part_of_the_series_name(expert, tmp_path):
+    """A pie's y label (pandas' measure name, printed turned left of the disc) and a slice label `Placebo 28.6%`
+    printed across its column: the column read as the series name took a piece of the label (`Length of stay
+    Plad`)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    spec = _plain("pie", [[28.6], [30.7], [22.3], [18.5]], ["Length of stay"], pie_labels="name_percent",
+                  categories=["Placebo", "Naproxen", "Codeine", "Metformin"], size=(6.4, 5.3),
+                  title="Number of Length of stay")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
+    assert parse_table(text).headers[1:] == ["Length of stay"], text
+
+
+def test_a_log_axis_labelled_in_powers_of_ten_is_read(expert, tmp_path):
+    """matplotlib labels a log axis `10⁰ 10¹ 10² 10³` (OCR: `10³`, `10²`, and `101`, `100` where the superscript
+    became a plain digit): no column of numbers was found, and the chart came back unread."""
+    values = [8.0, 150.0, 900.0, 40.0]
+    path = tmp_path / "log.png"
+    with drawn(path, (6, 4)) as ax:
+        ax.plot(["North", "South", "East", "West"], values, marker="o", color="#1f77b4")
+        ax.set_yscale("log")
+        ax.set_ylim(1, 2000)
+        ax.set_title("Visits per ward")
+    text = expert.describe(load_image(path))
+    got = [to_float(row[1]) for row in parse_table(text).rows]
+    assert len(got) == 4 and all(abs(g - v) <= 0.1 * v for g, v in zip(got, values)), text
+
+
+def test_a_slice_name_the_text_detector_missed_is_read_again_beside_its_slice(expert, tmp_path):
+    """Names printed beside a pie (no percentages): the detector found no box for `Oncology`, the largest slice,
+    which came back as `Slice 1`; the place beside the slice's middle is read again on its own."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    spec = _plain("pie", [[2.9], [44.1], [12.6], [9.8], [30.6]], ["Score"], theme="seaborn-v0_8", pie_labels="names_only",
+                  categories=["Cardiology", "Oncology", "Neurology", "Pediatrics", "Surgery"],
+                  size=(8.848629431099177, 5.898061247705116), title="Score by department")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
+    assert "Oncology" in [row[0] for row in parse_table(text).rows], text

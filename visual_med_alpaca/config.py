@@ -99,6 +99,11 @@ class KnowledgeConfig(Strict):
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
     info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "
                                                       "(0 since requests for information are a cue-word type)")
+    synonyms: Literal["none", "focus", "focus+rqe"] = Field(
+        "focus+rqe", description="re-ranker: MedQuAD's other names of a passage's focus (\"Manic-depressive illness\" "
+                                 "for bipolar disorder) count as naming its topic (focus), and the RQE model reads the "
+                                 "passage's question with the name the user used (focus+rqe, the default since "
+                                 "round 7: docs/knowledge.md); none: the focus only")
     rerank_on_focus: bool = Field(False, description="re-ranker: read question types and topic words in the question's "
                                                      "focus sentences only (not greetings, history, thanks)")
     query_full: float = Field(1.0, ge=0.0, description="dense query: weight of the whole question's embedding")

@@ -52,17 +52,18 @@ class EfficientNetFeatures:
         self._torch = torch
 
     @staticmethod
-    def preprocess(image: Image.Image) -> np.ndarray:
-        """Resize the short side to 224 and centre-crop, as in ImageNet evaluation; CHW float32."""
+    def preprocess(image: Image.Image, size: int = INPUT_SIZE) -> np.ndarray:
+        """Resize the short side to `size` (224: Lite0's resolution) and centre-crop, as in ImageNet evaluation;
+        CHW float32."""
         image = image.convert("RGB")
-        scale = INPUT_SIZE / min(image.size)
+        scale = size / min(image.size)
         resized = image.resize(
-            (max(INPUT_SIZE, round(image.width * scale)), max(INPUT_SIZE, round(image.height * scale))),
+            (max(size, round(image.width * scale)), max(size, round(image.height * scale))),
             Image.Resampling.BILINEAR,
         )
-        left = (resized.width - INPUT_SIZE) // 2
-        top = (resized.height - INPUT_SIZE) // 2
-        crop = resized.crop((left, top, left + INPUT_SIZE, top + INPUT_SIZE))
+        left = (resized.width - size) // 2
+        top = (resized.height - size) // 2
+        crop = resized.crop((left, top, left + size, top + size))
         array = (np.asarray(crop, dtype=np.float32) - _MEAN) / _STD
         return array.transpose(2, 0, 1)
 

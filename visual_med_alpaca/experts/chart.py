@@ -90,6 +90,36 @@ def parse_number(text: str) -> float | None:
         return None
 
 
+# a log axis' tick label in matplotlib's notation: `10³`, `10^{2}` (OCR: `10{2`, `10^²`), `6×10²`; `101` where the
+# superscript was read as a plain digit
+_POWER = re.compile(r"^(?:(?P<lead>\d(?:\.\d+)?)\s*[×xX·]\s*)?10\s*(?:\^\s*\{?|\{)?\s*(?P<exp>[-−⁻]?[0-9⁰¹²³⁴⁵⁶⁷⁸⁹]+)\}?$")
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻−", "0123456789--")
+
+
+def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
+    """Tick labels of a log axis written as powers of ten, as plain numbers (`10³` -> `1000`, `6×10²` -> `600`).
+    A label counts when it is written as a power (a superscript, `^`, `{` or `×`), or when it reads `10` and one
+    more digit (`101`: the superscript read as a digit) in the same column or row as such a label."""
+    def power(text: str) -> tuple[float, bool] | None:
+        match = _POWER.match(text.strip())
+        if not match or len(match["exp"].translate(_SUPERSCRIPT).lstrip("-")) > 2:
+            return None
+        value = float(match["lead"] or 1) * 10 ** int(match["exp"].translate(_SUPERSCRIPT))
+        return value, not re.fullmatch(r"[0-9]+", text.strip())  # (str.isdigit takes '³' for a digit)
+
+    written = [b for b in boxes if (p := power(b.text)) is not None and p[1]]
+    if not written:
+        return boxes
+    out = []
+    for box in boxes:
+        p = power(box.text)
+        if p is not None and (p[1] or (len(box.text.strip()) == 3 and any(
+                abs(box.x1 - w.x1) <= w.h or abs(box.x0 - w.x0) <= w.h or abs(box.cy - w.cy) <= 0.5 * w.h for w in written))):
+            box = replace(box, text=str(int(round(p[0]))) if p[0] >= 1 else f"{p[0]:.6f}".rstrip("0"))
+        out.append(box)
+    return out
+
+
 def parse_value(text: str) -> tuple[float, str] | None:
     """A printed value label -> (number, normalised text): '2 184.06%' -> (2184.06, '2184.06%'),
     '175.09 g' -> (175.09, '175.09'), '$1,250' -> (1250, '1250'); None for anything else."""
@@ -410,7 +440,7 @@ class ChartExpert:
                     start = at + len(part)
                 continue
             boxes.append(TextBox(text, x0, y0, x1, y1))
-        return boxes
+        return _powers_of_ten(boxes)
 
     # -- entry points ----------------------------------------------------------------------------------
     def describe(self, image: LoadedImage) -> str:
@@ -451,7 +481,7 @@ class ChartExpert:
     def _table_of(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
         page = (rgb, boxes)
         clusters = _colour_clusters(rgb, [], 0)
-        pie = read_pie_chart(rgb, boxes, clusters)
+        pie = read_pie_chart(rgb, boxes, clusters, self._read_words)
         if pie is not None:
             kind, header, series, rows, title = pie
             bottom = max(b.y1 for b in boxes)
@@ -538,8 +568,17 @@ class ChartExpert:
             if x1 - x0 < 8:
                 return ""
             box = None
-        # the detector may split the title or clip it: read the whole column upright, with detection
-        crop = np.ascontiguousarray(np.rot90(rgb[:int(bottom) + 4, x0:x1], k=-1))
+        # the detector may split the title or clip it: read the whole column upright, with detection. Upright text
+        # that crosses the column's edges (a pie's slice label `East 20.8%`, a long tick label) is no part of a
+        # turned title: painted over in the column's commonest colour first (round 8: `Visits017`, `Eas Scoreh 13`)
+        column = rgb[:int(bottom) + 4, x0:x1].copy()
+        crossing = [b for b in boxes if not b.turned and b is not box and (b.x0 < x0 - 2 or b.x1 > x1 + 1)
+                    and b.x1 > x0 and b.x0 < x1 and b.y0 < column.shape[0]]
+        if crossing:
+            codes, counts = np.unique(column.reshape(-1, 3), axis=0, return_counts=True)
+            for b in crossing:
+                column[max(0, int(b.y0) - 1):int(b.y1) + 2, max(0, int(b.x0) - x0 - 1):max(0, int(b.x1) - x0 + 2)] = codes[counts.argmax()]
+        crop = np.ascontiguousarray(np.rot90(column, k=-1))
         import cv2
 
         crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
@@ -1866,7 +1905,7 @@ _LABELLED = re.compile(r"^(?P<name>.*?[A-Za-z].*?)(?:[:\s]+|(?<=[A-Za-z*)])(?=[\
 _NAME_SHARE = re.compile(r"^(?P<name>.+?)\s+(?P<value>[-−–]?\d[\d,]*(?:\.\d+)?\s*%)$")
 
 
-def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
+def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Callable[[np.ndarray], str] | None = None):
     """A disc of coloured slices: each slice's share of the turn (its angle, read on a ring inside the disc), or
     the number printed on or beside it; its name from the legend, from 'Name 45%' labels, or from the words
     nearest outside it. Returns (kind, header, series, rows, title); None when there is no disc."""
@@ -1966,6 +2005,31 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters):
     for i, box in assign(plain, 0.5).items():
         names.setdefault(i, clean(box.text))
         top = min(top, box.y0)
+    named = [i for i in slices if i in names]
+    if reread is not None and not legend and len(named) >= max(2, len(slices) / 2):
+        # names printed beside the disc, one of them missed by the text detector: read again where it stands (beside
+        # the slice's middle, just outside the disc, running away from it), unless other text was found there
+        typical = float(np.median([b.h for b in words if b.number is None])) if any(b.number is None for b in words) else 16.0
+        for i in slices:
+            if i in names:
+                continue
+            px, py = cx + 1.12 * radius * np.cos(mids[i]), cy + 1.12 * radius * np.sin(mids[i])
+            lean = np.cos(mids[i])
+            x0 = px - typical if lean > 0.25 else (px - 7 * typical if lean < -0.25 else px - 3.5 * typical)
+            x0, x1 = max(0.0, x0), min(float(w), x0 + 8 * typical)
+            y0, y1 = int(max(0, py - 1.2 * typical)), int(min(h, py + 1.2 * typical))
+            for b in boxes:  # the turned axis title left of the disc (pandas' y label) is no slice name: cut it off
+                if b.turned and b.y0 < y1 and b.y1 > y0 and b.x1 < px:
+                    x0 = max(x0, b.x1 + 2)
+            x0, x1 = int(x0), int(x1)
+            if x1 - x0 < 8 or y1 - y0 < 8 or any(x0 <= b.cx <= x1 and y0 <= b.cy <= y1 for b in boxes):
+                continue
+            text = clean(reread(np.ascontiguousarray(rgb[y0:y1, x0:x1])))
+            match = labelled(text)
+            if match:
+                text = clean(match["name"])
+            if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 40 and text not in names.values():
+                names[i] = text
     rows = []
     if len(values) >= 0.7 * len(slices):  # every real slice carries its number: an unlabelled sliver is an edge blend
         slices = [i for i in slices if i in values or i in names or i in legend or counts[i] / total >= 0.02]
