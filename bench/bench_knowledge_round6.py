@@ -21,10 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measured_at, run, threads, utc_now  # noqa: E402
-from bench_liveqa import development_sets, no_source_questions, run_dev, run_liveqa  # noqa: E402
+from _common import measured_at, run, utc_now  # noqa: E402
+from bench_liveqa import development_arguments, development_row, open_development  # noqa: E402
 
-from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever  # noqa: E402
 from visual_med_alpaca.knowledge.rqe import load_model  # noqa: E402
 
@@ -53,15 +52,9 @@ def decide(shipped: dict, candidate: dict, candidate_auc: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidate", required=True, help="the candidate RQE model JSON")
-    parser.add_argument("--index", default="medquad")
-    parser.add_argument("--threads", type=threads, default=2)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--decision-out", default=None, help="write the rows and the rule's decision here (JSON)")
+    development_arguments(parser)
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
-    index, passages, dev, dev2, qrels2 = development_sets(args.index, root)
-    negatives = no_source_questions()
+    index, passages, dev, dev2, qrels2, negatives = open_development(args)
     candidate_meta = load_model(args.candidate).meta
     print(f"index {index.folder} ({len(passages):,} passages); dev {len(dev)} questions, dev2 {len(dev2)}; "
           f"{measured_at()}\ncandidate {args.candidate}: {json.dumps(candidate_meta)}\n")
@@ -73,15 +66,12 @@ def main() -> None:
                                 ("S alone", None, 1000.0), ("C alone", args.candidate, 1000.0)):
         retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=weight, rqe_model=model),
                               encoder_threads=args.threads)
-        retriever.search("warm up the encoder and caches", 1)
-        d = run_dev(retriever, dev, negatives)
-        d2 = run_liveqa(retriever, dev2, qrels2, passages)
-        rows[name] = {"dev": {k: v for k, v in d.items() if not isinstance(v, list)}, "dev2": d2,
-                      "dev_top_relevance_min": min(d["dev_top_relevance"]), "no_source_max": max(d["no_source_relevance"])}
+        row = rows[name] = development_row(retriever, dev, negatives, dev2, qrels2, passages)
+        d, d2 = row["dev"], row["dev2"]
         print(f"| {name} | {'shipped' if model is None else 'candidate'} | {weight:g} | {d['hit@1']:.3f} | "
               f"{d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | {d2['MRR@10']:.3f} | "
-              f"{d['ms_median']:.1f}, {d['ms_p95']:.1f} | {min(d['dev_top_relevance']):.3f} / "
-              f"{max(d['no_source_relevance']):.3f} |", flush=True)
+              f"{d['ms_median']:.1f}, {d['ms_p95']:.1f} | {row['dev_top_relevance_min']:.3f} / "
+              f"{row['no_source_max']:.3f} |", flush=True)
     decision = decide(rows["S"], rows["C"], float(candidate_meta.get("validation_auc", 0.0)))
     print(f"\nrule (bench/results/knowledge_round6_rule.txt): {json.dumps(decision)}")
     print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")

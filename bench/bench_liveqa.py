@@ -51,6 +51,29 @@ def development_sets(name: str, root: Path):
     return index, passages, evaluate.dev_set(root, passages), dev2, qrels2
 
 
+def development_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every round script that scores configurations on dev and dev2 takes."""
+    parser.add_argument("--index", default="medquad")
+    parser.add_argument("--threads", type=threads, default=2)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--decision-out", default=None, help="write the rows and the rule's decision here (JSON)")
+
+
+def open_development(args: argparse.Namespace):
+    """(index, passages, dev, dev2, dev2 grades, no-source questions) for a round script's parsed flags."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    return (*development_sets(args.index, paths.data_dir(args.data_dir, "medquad", "mediqa2019")), no_source_questions())
+
+
+def development_row(retriever, dev, negatives, dev2, qrels2, passages) -> dict:
+    """One configuration on both development sets: dev (hit@1, MRR@10, latency) and dev2 (LiveQA's scores)."""
+    retriever.search("warm up the encoder and caches", 1)
+    d = run_dev(retriever, dev, negatives)
+    return {"dev": {k: v for k, v in d.items() if not isinstance(v, list)},
+            "dev2": run_liveqa(retriever, dev2, qrels2, passages),
+            "dev_top_relevance_min": min(d["dev_top_relevance"]), "no_source_max": max(d["no_source_relevance"])}
+
+
 def no_source_questions() -> list[str]:
     """bench/data/no_source_questions.txt: questions no MedQuAD passage answers (the no-source threshold check)."""
     return [line for line in (HERE / "data" / "no_source_questions.txt").read_text().splitlines()
@@ -110,6 +133,8 @@ def main() -> None:
     parser.add_argument("--rqe-kind", choices=["lr", "cross-encoder"], default="lr")
     parser.add_argument("--rqe-top-k", type=int, default=10, help="cross-encoder: candidates it reads")
     parser.add_argument("--cross-encoder", default=None, help="cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)")
+    parser.add_argument("--synonyms", choices=["none", "focus", "focus+rqe"], default="none",
+                        help="the re-ranker reads MedQuAD's focus synonyms (knowledge.synonyms)")
     parser.add_argument("--rerank-on-focus", action="store_true", help="re-ranker reads the question's focus sentences")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=threads, default=2)
@@ -124,7 +149,8 @@ def main() -> None:
     passages = all_passages(index)
     questions = evaluate.liveqa_questions(root)
     reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight,
-                        rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder)
+                        rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder,
+                        synonyms=args.synonyms)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 

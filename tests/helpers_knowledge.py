@@ -37,6 +37,10 @@ DOCS = {
 }
 
 
+# <FocusAnnotations><Synonyms> per focus, as MedQuAD writes them (a repeat and the focus itself are read once / not at all)
+SYNONYMS = {"Hair Loss": ("Alopecia", "Baldness", "alopecia", "Hair loss"), "Diabetes": ("DM", "Diabetes mellitus")}
+
+
 def write_medquad(root: Path) -> Path:
     """A folder laid out like the shared MedQuAD (collection folders of one XML document per topic)."""
     for (folder, doc_id, source, url, focus), pairs in DOCS.items():
@@ -47,8 +51,16 @@ def write_medquad(root: Path) -> Path:
         path = root / folder / f"{doc_id}.xml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f'<?xml version="1.0" encoding="UTF-8"?><Document id="{doc_id}" source="{source}" url="{url}">'
-                        f"<Focus>{focus}</Focus><QAPairs>{qa}</QAPairs></Document>")
+                        f"<Focus>{focus}</Focus>{_annotations(focus)}<QAPairs>{qa}</QAPairs></Document>")
     return root
+
+
+def _annotations(focus: str) -> str:
+    if focus not in SYNONYMS:
+        return ""
+    names = "".join(f"<Synonym>{name}</Synonym>" for name in SYNONYMS[focus])
+    return (f"<FocusAnnotations><UMLS><CUIs><CUI>C0000001</CUI></CUIs></UMLS><Synonyms>{names}</Synonyms>"
+            "</FocusAnnotations>")
 
 
 def hashed_bag_of_words(texts: list[str], *args, **kwargs) -> np.ndarray:

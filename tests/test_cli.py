@@ -137,7 +137,24 @@ def test_bad_questions_and_names():
     assert_clean_failure(vmed("ask", "x", "--model", "nobody/nothing-here", "--backend", "hf"), 2, "could not load model")
     assert_clean_failure(vmed("ask", "x", "--backend", "nope"), 2, "invalid configuration")
     assert_clean_failure(vmed("describe", EXAMPLES / "bar_chart.png", "--expert", "nope"), 2, "unknown expert")
+    assert_clean_failure(vmed("ask", "What is aspirin?", "--expert", "nope"), 2, "unknown expert")
     assert_clean_failure(vmed("ask", "x", "--quantization", "8bit", "--model", "some/folder"), 2, "needs a CUDA GPU")
+
+
+def test_question_that_is_not_utf8_is_one_clear_error():
+    """A Latin-1 byte in argv reaches Python as a lone surrogate; it used to fail in the tokenizer with a traceback."""
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", b"Qu'est-ce que la caf\xe9ine ?"],
+                            cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert_clean_failure(result, 2, "not valid UTF-8")
+
+
+def test_an_output_path_that_is_a_file_is_one_clear_error(tmp_path):
+    """--out naming an existing file used to end in a FileExistsError / NotADirectoryError traceback."""
+    taken = tmp_path / "taken.txt"
+    taken.write_text("not a folder")
+    assert_clean_failure(vmed("data", "make-charts", "--out", taken, "--n", "1"), 2, f"cannot use {taken}")
+    assert_clean_failure(vmed("eval", "report", REPO / "docs" / "results" / "pubmedqa",
+                              "--out", taken / "report.md"), 2, f"cannot use {taken}")
 
 
 @pytest.mark.slow

@@ -30,6 +30,28 @@ def test_unknown_key_and_bad_value_are_clear(tmp_path):
         load_config(AssistantConfig, tmp_path / "missing.yaml")
 
 
+def test_yaml_errors_are_one_line_wherever_the_yaml_comes_from(tmp_path, monkeypatch):
+    """A YAML syntax error used to print PyYAML's multi-line report (config file) or a traceback (--set value,
+    VMED_* variable); a config file that is not text, a UnicodeDecodeError traceback."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("llm:\n  model: [unclosed\n")
+    cases = [
+        (dict(path=bad), r"config file .*bad.yaml is not valid YAML \(line 3, column 1\): expected ',' or ']'"),
+        (dict(sets=["generation.top_k=[1"]), r"the value of --set 'generation.top_k=\[1' is not valid YAML"),
+    ]
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(bytes(range(128, 256)))
+    cases.append((dict(path=binary), "is not UTF-8 text"))
+    for kwargs, message in cases:
+        with pytest.raises(UserInputError, match=message) as caught:
+            load_config(AssistantConfig, **kwargs)
+        assert "\n" not in str(caught.value)
+    monkeypatch.setenv("VMED_GENERATION__TOP_K", "{oops")
+    with pytest.raises(UserInputError, match=r"\$VMED_GENERATION__TOP_K is not valid YAML") as caught:
+        load_config(AssistantConfig, env_prefix="VMED_")
+    assert "\n" not in str(caught.value)
+
+
 def test_override_parsing_keeps_types():
     assert parse_override("generation.top_k=20") == ("generation.top_k", 20)
     assert parse_override("vision.expert=none") == ("vision.expert", "none")

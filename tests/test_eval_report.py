@@ -31,6 +31,21 @@ def test_report_table_and_chart(tmp_path):
         write_report([tmp_path / "out"], tmp_path / "x.md", tmp_path / "x.png")
 
 
+def test_report_on_a_folder_passes_over_other_tools_metrics_json(tmp_path):
+    """docs/results holds training runs' metrics.json too (vlm-cpu/); `vmed eval report docs/results`, the command
+    docs/benchmarks.md gives, used to stop at the first of them. Named explicitly, such a file is still an error."""
+    _metrics(tmp_path / "runs" / "pub", "pubmedqa", {"accuracy": 40.0, "macro_f1": 30.0, "majority_baseline": 55.2})
+    training = tmp_path / "runs" / "vlm-cpu" / "metrics.json"
+    training.parent.mkdir()
+    training.write_text(json.dumps({"stages": {"align": {"steps": 12}}}))
+    table, _ = write_report([tmp_path / "runs"], tmp_path / "out" / "report.md", tmp_path / "out" / "report.png")
+    assert [line for line in table.splitlines() if line.startswith("| pubmedqa |")]
+    with pytest.raises(UserInputError, match="vlm-cpu/metrics.json is not a metrics.json written by `vmed eval`"):
+        write_report([training], tmp_path / "x.md", tmp_path / "x.png")
+    with pytest.raises(UserInputError, match="no metrics.json written by `vmed eval`"):
+        write_report([training.parent], tmp_path / "x.md", tmp_path / "x.png")
+
+
 @pytest.mark.parametrize("reply, expected", [
     ("8 6\nAssistant 1 is more precise.", (8.0, 6.0)),
     ("7, 9.5", (7.0, 9.5)),

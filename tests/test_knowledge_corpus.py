@@ -20,6 +20,9 @@ def test_medquad_passages_carry_question_focus_source_url_and_liveqa_id(tmp_path
     assert first.focus == "Noonan syndrome" and first.source == "GHR" and first.qtype == "information"
     assert first.title == "What is (are) Noonan syndrome? (GHR)"
     assert first.text.startswith("Noonan syndrome is a condition")
+    assert first.synonyms == ()  # a document without <Synonyms>
+    hair = [p for p in passages if p.focus == "Hair Loss"]
+    assert hair and all(p.synonyms == ("Alopecia", "Baldness") for p in hair)  # once each, the focus left out
 
 
 def test_jsonl_and_markdown_folders(tmp_path):

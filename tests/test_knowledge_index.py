@@ -102,6 +102,27 @@ def test_no_index_and_empty_corpus_are_clear_errors(tmp_path):
         build_index(tmp_path / "idx", twice, BuildOptions(dense=False))
 
 
+def test_focus_synonyms_are_stored_and_read_back(tmp_path, passages):
+    build_index(tmp_path / "idx", passages, BuildOptions(dense=False))
+    index = open_index(tmp_path / "idx")
+    stored = index.docs.passages(range(index.docs.count()))
+    index.close()
+    assert {p.id: p.synonyms for p in stored.values()} == {p.id: p.synonyms for p in passages}
+    assert ("Diabetes mellitus" in stored[4].synonyms) and stored[0].synonyms == ()
+
+
+def test_an_index_of_the_previous_format_is_refused_with_one_line(tmp_path, passages):
+    target = tmp_path / "idx"
+    build_index(target, passages, BuildOptions(dense=False))
+    manifest = json.loads((target / "manifest.json").read_text())
+    (target / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))  # built before synonyms were stored
+    with pytest.raises(UserInputError, match="format 1, this version reads format 2") as refused:
+        open_index(target)
+    assert "\n" not in str(refused.value) and "vmed knowledge build --force" in str(refused.value)
+    assert not build_index(target, passages, BuildOptions(dense=False)).get("up_to_date")  # a build replaces it
+    open_index(target).close()
+
+
 def test_half_built_and_corrupt_indexes_are_refused(tmp_path, passages):
     target = tmp_path / "idx"
     build_index(target, passages, BuildOptions(dense=False))

@@ -9,8 +9,8 @@ from helpers_knowledge import use_fake_encoder, write_medquad
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.knowledge.corpus import medquad_passages
 from visual_med_alpaca.knowledge.index import BuildOptions, build_index, open_index
-from visual_med_alpaca.knowledge.retrieve import (METHODS, QueryViews, Reranker, Retriever, question_focus, question_types,
-                                                  topic_lexicon)
+from visual_med_alpaca.knowledge.retrieve import (METHODS, QueryViews, Reranker, Retriever, generic_words, question_focus,
+                                                  question_types, synonym_in_question, topic_lexicon, topic_match)
 from visual_med_alpaca.knowledge.stores.fts5 import query_terms
 
 
@@ -109,3 +109,41 @@ def test_a_single_view_embeds_that_views_text(index, monkeypatch):
     assert seen == [question_focus(question, retriever.topics())] and seen != [question]
     with pytest.raises(UserInputError, match="at least one view"):
         QueryViews(full=0.0)
+
+
+def test_a_topic_named_by_its_synonym_gets_the_focus_bonus(index, monkeypatch):
+    use_fake_encoder(monkeypatch)
+    question = "Is there anything that helps with alopecia?"
+    shipped = Retriever(index, "dense-question", Reranker(focus_bonus=1.0)).search(question, 6)
+    synonyms = Retriever(index, "dense-question", Reranker(focus_bonus=1.0, synonyms="focus")).search(question, 6)
+    assert shipped[0].passage.focus != "Hair Loss"  # "alopecia" is in no Hair Loss question, answer or focus
+    assert synonyms[0].passage.focus == "Hair Loss" and "Alopecia" in synonyms[0].passage.synonyms
+    with pytest.raises(UserInputError, match="unknown synonyms setting"):
+        Reranker(synonyms="all")
+
+
+def test_synonyms_that_name_nothing_on_their_own_do_not_match():
+    words = lambda text: set(text.lower().split())  # noqa: E731
+    generic = generic_words(["Noonan syndrome", "Down syndrome", "Rett syndrome", "Gout"], max_share=0.0)
+    assert "syndrome" in generic and "gout" not in generic
+    question = "all of us have the syndrome"
+    assert synonym_in_question("ALL", question, words(question), generic) == 0.0  # an acronym, not written so
+    assert synonym_in_question("Syndrome", question, words(question), generic) == 0.0  # generic across foci
+    assert synonym_in_question("ALL", "my son has ALL", words("my son has ALL"), generic) == 1.0
+    question = "is manic depression inherited"
+    assert synonym_in_question("Manic-depressive illness", question, words(question), generic) == pytest.approx(1 / 3)
+
+
+def test_the_rqe_model_reads_the_faq_with_the_users_name_for_the_topic(index):
+    from visual_med_alpaca.config import KnowledgeConfig
+    from visual_med_alpaca.knowledge.retrieve import as_named
+
+    hair = next(p for p in index.docs.passages(range(6)).values() if p.question == "What are the treatments for Hair Loss ?")
+    question = "what helps with alopecia"
+    share, name = topic_match(hair, question, set(question.split()), synonyms=True)
+    assert (share, name) == (1.0, "Alopecia") and topic_match(hair, question, set(question.split()))[0] == 0.0
+    assert as_named(hair, name) == "What are the treatments for Alopecia ?"
+    assert Reranker(synonyms="focus+rqe")._rqe_text(hair, {hair.id: name}) == "What are the treatments for Alopecia ?"
+    assert Reranker(synonyms="focus")._rqe_text(hair, {hair.id: name}) == hair.question
+    assert Reranker.from_config(KnowledgeConfig()).synonyms == "focus+rqe"  # the default since round 7
+    assert Reranker.from_config(KnowledgeConfig(synonyms="none")).synonyms == "none"

@@ -16,7 +16,9 @@ from helpers_knowledge import write_medquad
 from visual_med_alpaca.config import AssistantConfig, GenerationSettings, KnowledgeConfig, LLMConfig
 from visual_med_alpaca.knowledge.corpus import medquad_passages
 from visual_med_alpaca.knowledge.index import BuildOptions, build_index
-from visual_med_alpaca.knowledge.stage import context_text, trim_to_question
+from visual_med_alpaca.knowledge.corpus import Passage
+from visual_med_alpaca.knowledge.retrieve import Retrieved
+from visual_med_alpaca.knowledge.stage import context_text, sources_footer, trim_to_question
 from visual_med_alpaca.pipeline import Assistant
 from visual_med_alpaca.prompts import build_prompt
 
@@ -108,6 +110,27 @@ def test_trim_keeps_the_opening_and_the_paragraph_the_question_asks_about():
     assert trim_to_question("Short answer.", "q", 50) == "Short answer."
 
 
+
+def test_an_answer_opening_with_a_bare_yes_loses_it_when_the_question_asks_no_yes_no():
+    """MedQuAD re-titled "Can glaucoma be treated?" as "What are the treatments for Glaucoma?": its answer opens
+    with "Yes.", which reads as nonsense under a what-question; a yes/no question keeps it."""
+    text = "Yes. Immediate treatment can delay progression of the disease. Treatments include medicines."
+    assert trim_to_question(text, "What are the treatments for glaucoma?", 50).startswith("Immediate treatment")
+    assert trim_to_question("No. It is not contagious.", "How does gout spread?", 50) == "It is not contagious."
+    assert trim_to_question(text, "Can glaucoma be treated?", 50).startswith("Yes. Immediate")
+    assert trim_to_question("Yesterday's advice stands.", "What is new?", 50) == "Yesterday's advice stands."
+
+
+def test_sources_with_the_same_title_and_url_are_one_line_that_keeps_their_numbers():
+    """Two passages of one page under one title are cited once, as [1, 2], so the numbers the prompt's
+    "Source [n]" used still point at a line."""
+    def hit(n, title, url):
+        return Retrieved(Passage(f"p{n}", title, url, f"text {n}"), score=1.0, relevance=1.0)
+    footer = sources_footer([hit(1, "Treatments for Glaucoma", "http://a"), hit(2, "Treatments for Glaucoma", "http://a"),
+                             hit(3, "Prevent Glaucoma", "http://a")])
+    assert footer == ("\n\nSources:\n[1, 2] Treatments for Glaucoma — http://a\n"
+                      "[3] Prevent Glaucoma — http://a")
+
 def vmed(*args, env=None):
     return subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *map(str, args)], cwd=REPO,
                           capture_output=True, text=True, timeout=240, env={**os.environ, **(env or {})})
@@ -124,6 +147,9 @@ def test_cli_build_search_ask_json_and_bad_index(tmp_path):
 
     found = vmed("knowledge", "search", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", env=env)
     assert json.loads(found.stdout)[0]["url"] == "https://www.nlm.nih.gov/medlineplus/hairloss.html"
+    for k in ("0", "-3"):  # 0 used to be read as the default top_k, -3 as a slice
+        bad = vmed("knowledge", "search", QUESTION, "--k", k, env=env)
+        assert bad.returncode == 2 and bad.stderr.strip() == f"error: --k is how many passages to show, 1 or more (not {k})"
 
     asked = vmed("ask", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", "--set", "knowledge.type_bonus=0.5", env=env)
     payload = json.loads(asked.stdout)

@@ -62,3 +62,23 @@ def test_shipped_medical_adapter_is_opt_in(gemma):
     settings = GenerationSettings(max_new_tokens=24, temperature=0.0)
     prompt = build_prompt("Can migraines be inherited?")
     assert "".join(generate_stream(tuned, prompt, settings)) != "".join(generate_stream(gemma, prompt, settings))
+
+
+def test_a_file_that_is_not_gguf_is_one_clear_error(tmp_path):
+    """A picture or text file given as --model used to reach llama.cpp, whose error path then failed reading its
+    closed log (ValueError: I/O operation on closed file)."""
+    from visual_med_alpaca.errors import UserInputError
+
+    not_gguf = tmp_path / "notes.gguf"
+    not_gguf.write_text("not a model\n")
+    with pytest.raises(UserInputError, match="is not a GGUF model file"):
+        load_language_model(LLMConfig(model=str(not_gguf), backend="gguf"))
+
+
+def test_a_gguf_llama_cpp_cannot_load_is_a_backend_error_with_its_log(tmp_path):
+    from visual_med_alpaca.errors import BackendError
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(BackendError, match="llama.cpp could not load"):
+        load_language_model(LLMConfig(model=str(broken), backend="gguf", n_ctx=256))

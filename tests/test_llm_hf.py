@@ -84,6 +84,33 @@ def test_missing_adapter_and_uncached_hub_id(tiny_llama_dir, tmp_path):
         load_language_model(LLMConfig(model="nobody/no-such-model-xyz", backend="hf"))
 
 
+@pytest.mark.timeout(60)
+def test_hub_ids_come_from_the_local_cache_only(tmp_path, monkeypatch):
+    """Without HF_HUB_OFFLINE on a machine without network, `--model nosuchmodel` (a typo) used to retry the hub
+    for a minute before failing; a cached hub id is now read from its snapshot folder, an uncached one fails at once."""
+    import time
+
+    from huggingface_hub import constants
+
+    from visual_med_alpaca.llm.hf import resolve_model_source
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    repo = tmp_path / "models--someone--tiny"
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    assert resolve_model_source("someone/tiny", local_only=True) == str(snapshot)
+    assert resolve_model_source("someone/tiny") == "someone/tiny"  # training recipes may still download
+    for typo in ("nosuchmodel", "someone/missing"):
+        started = time.monotonic()
+        with pytest.raises(UserInputError, match="not in the Hugging Face cache.*nothing is downloaded"):
+            load_language_model(LLMConfig(model=typo, backend="hf"))
+        assert time.monotonic() - started < 5
+
+
 def test_the_gguf_medical_adapter_is_refused_with_the_reason(tiny_llama_dir):
     with pytest.raises(UserInputError, match="GGUF LoRA for the embedded Gemma.*peft adapter folder"):
         load_language_model(LLMConfig(model=str(tiny_llama_dir), adapter="medical"))

@@ -39,8 +39,10 @@ def test_describe_reports_route_scores_and_timings(assistant):
 def test_expert_override_none_and_unknown(assistant):
     assert assistant.describe(EXAMPLES / "bar_chart.png", expert="none").text is None
     assert assistant.describe(EXAMPLES / "ct_slice.png", expert="image-facts").expert == "image-facts"
-    with pytest.raises(UserInputError, match="unknown expert"):
+    with pytest.raises(UserInputError, match="unknown expert 'nope'; choose one of: auto, none,"):
         assistant.describe(EXAMPLES / "bar_chart.png", expert="nope")
+    with pytest.raises(UserInputError, match="unknown expert 'nope'"):  # without an image too: it used to be ignored
+        assistant.ask("What is aspirin?", expert="nope")
 
 
 def test_low_router_confidence_means_no_expert_with_a_note(tiny_llama_dir):
@@ -127,6 +129,8 @@ def test_question_validation(assistant):
         assistant.ask("why " * 6000)
     with pytest.raises(UserInputError, match="too long for the model"):
         assistant.ask("aspirin " * 1500)  # under the character limit, over the 1024-token context
+    with pytest.raises(UserInputError, match="not valid UTF-8"):
+        assistant.ask("Qu'est-ce que la caf\udce9ine ?")  # a Latin-1 byte in argv: a lone surrogate in Python
 
 
 def test_an_answer_never_runs_past_the_context(assistant):

@@ -182,6 +182,7 @@ BAD_REQUESTS = {
         {"type": "image_url", "image_url": {"url": data_url(_png(8, 8))}}]}]), 400, "messages.0.content"),
     "body too large": (_chat(messages=[{"role": "user", "content": "x" * 300_000}]), 413, None),
     "unknown expert": (_chat(expert="no-such-expert", messages=image_message("q", data_url(_png(8, 8)))), 400, None),
+    "unknown expert, no image": (_chat(expert="no-such-expert"), 400, None),
 }
 
 
@@ -383,6 +384,22 @@ def test_usage_counts_prompt_and_answer_once(tiny_llm):
             assert reply.usage.prompt_tokens == tiny_llm.count_tokens(prompt)
             assert reply.usage.completion_tokens == tiny_llm.count_tokens(answer) - tiny_llm.count_tokens("")
         assert counting.counted.count("") == 0  # the special tokens were counted once, on the first request
+
+
+def test_an_answer_no_model_wrote_finishes_with_stop_not_length(tiny_llm):
+    """A fixed answer (here: declined, nothing examined the image for a fracture; also the knowledge stage's NIH
+    answers) is whole, however many tokens it has; it used to be reported as cut short ("length") whenever it was
+    longer than max_tokens, which tells OpenAI clients to ask for the rest."""
+    assistant = Assistant(tiny_assistant(tiny_llm).config.model_copy(
+        update={"knowledge": KnowledgeConfig(enabled=False)}), llm=tiny_llm)
+    declined = image_message("Is there a fracture?", data_url(EXAMPLES / "ct_slice.png"))
+    with ThreadServer(create_app(ServeConfig(), assistant)) as srv:
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=30)
+        reply = client.chat.completions.create(model=MODEL, messages=declined, max_tokens=2)
+        assert reply.usage.completion_tokens > 2 and "not a negative result" in reply.choices[0].message.content
+        assert reply.choices[0].finish_reason == "stop"
+        chunks = list(client.chat.completions.create(model=MODEL, messages=declined, max_tokens=2, stream=True))
+        assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
 
 
 def test_chart_ocr_runs_with_one_thread_beside_the_engine_unless_configured():

@@ -155,6 +155,11 @@ def _assemble() -> None:
 _assemble()
 
 
+# OS errors about a path that the user chose (commands make their output folders with mkdir(parents=True) in many
+# places; these are what that raises when the path is unusable), reported like any other bad input.
+PATH_ERRORS = (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
 def main() -> None:
     """Console entry point: user errors exit 2, runtime failures 1, each as one line on stderr."""
     try:
@@ -165,6 +170,10 @@ def main() -> None:
     except BackendError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
+    except PATH_ERRORS as exc:  # a path given that cannot be used as asked: an --out that is a file, a read-only folder
+        where = f"cannot use {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        typer.secho(f"error: {where}", fg="red", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         sys.exit(130)

@@ -99,6 +99,11 @@ class KnowledgeConfig(Strict):
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
     info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "
                                                       "(0 since requests for information are a cue-word type)")
+    synonyms: Literal["none", "focus", "focus+rqe"] = Field(
+        "focus+rqe", description="re-ranker: MedQuAD's other names of a passage's focus (\"Manic-depressive illness\" "
+                                 "for bipolar disorder) count as naming its topic (focus), and the RQE model reads the "
+                                 "passage's question with the name the user used (focus+rqe, the default since "
+                                 "round 7: docs/knowledge.md); none: the focus only")
     rerank_on_focus: bool = Field(False, description="re-ranker: read question types and topic words in the question's "
                                                      "focus sentences only (not greetings, history, thanks)")
     query_full: float = Field(1.0, ge=0.0, description="dense query: weight of the whole question's embedding")
@@ -129,12 +134,24 @@ def set_dotted(tree: dict, dotted: str, value: Any) -> None:
     tree[leaf] = value
 
 
+def read_yaml(text: str, where: str) -> Any:
+    """YAML text -> Python. A syntax error is one line: `where`, the line and column, and the problem (PyYAML's own
+    message spans several lines, with a caret drawing)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        raise UserInputError(f"{where} is not valid YAML{at}: {problem}") from None
+
+
 def parse_override(item: str) -> tuple[str, Any]:
     """'a.b=3' -> ('a.b', 3); the value is read as YAML so numbers and booleans keep their type."""
     if "=" not in item:
         raise UserInputError(f"override '{item}' must look like key.sub=value")
     key, raw = item.split("=", 1)
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+    return key.strip(), read_yaml(raw, f"the value of --set '{item}'") if raw.strip() else None
 
 
 def env_overrides(prefix: str = "VMED_") -> dict[str, Any]:
@@ -143,7 +160,7 @@ def env_overrides(prefix: str = "VMED_") -> dict[str, Any]:
     for name, raw in os.environ.items():
         if name.startswith(prefix) and name != prefix:
             key = name[len(prefix):].lower().replace("__", ".")
-            found[key] = yaml.safe_load(raw) if raw else None
+            found[key] = read_yaml(raw, f"${name}") if raw else None
     return found
 
 
@@ -163,9 +180,10 @@ def load_config(
         if not path.is_file():
             raise UserInputError(f"config file not found: {path}")
         try:
-            tree = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise UserInputError(f"config file {path} is not valid YAML: {exc}") from None
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise UserInputError(f"config file {path} is not UTF-8 text (is it a YAML file?)") from None
+        tree = read_yaml(text, f"config file {path}") or {}
         if not isinstance(tree, dict):
             raise UserInputError(f"config file {path} must hold a mapping at the top level")
     layered = {  # only variables that name a config section: VMED_CACHE and friends are not config keys

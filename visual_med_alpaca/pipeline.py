@@ -16,7 +16,7 @@ from typing import Any
 
 from .config import AssistantConfig, GenerationSettings, load_config
 from .errors import UserInputError
-from .experts import load_expert
+from .experts import check_expert_choice, load_expert
 from .images import LoadedImage, from_pil, load_image
 from .closed import asked_classes, examined, expert_yes_no, is_yes_no, not_examined_answer
 from .knowledge.stage import Consultation, KnowledgeStage, context_text, sources_footer, trim_to_question
@@ -88,6 +88,12 @@ class AnswerStream:
         self._prefix = prefix  # a yes/no question: the option the model scored higher, continued by generation
         self._fixed = fixed  # an answer decided without the model (nothing examined what was asked)
         self.result: Answer | None = None
+
+    @property
+    def generated(self) -> bool:
+        """Whether a language model writes the answer (so max_new_tokens can cut it), not a fixed text: the knowledge
+        stage's answer or its "no source" note, a declined yes/no question, a remembered case."""
+        return self._fixed is None and self._llm is not None
 
     def _pieces(self) -> Iterator[str]:
         if self._fixed is not None:
@@ -191,6 +197,7 @@ class Assistant:
     # -- image -> text ------------------------------------------------------------------------------
     def describe(self, image: str | Path | LoadedImage | Any | None, expert: str | None = None) -> Description:
         """Route the image and run its expert; `expert` ('auto', 'none' or a name) overrides the config."""
+        check_expert_choice(expert or self.config.vision.expert)
         if image is None:
             return Description("none", {}, None)
         if self._descriptions is None:
@@ -259,6 +266,7 @@ class Assistant:
         Without an image, an extractive answer or a "no source found" answer needs no language model."""
         started = time.perf_counter()
         question = validate_question(question)
+        check_expert_choice(expert or self.config.vision.expert)
         loaded = self._load(image) if image is not None else None  # a bad image fails before any model loads
         load_image_s = time.perf_counter() - started
         cfg = self.config.knowledge
@@ -385,6 +393,10 @@ class Assistant:
 def validate_question(question: str) -> str:
     if question is None or not question.strip():
         raise UserInputError("the question is empty")
+    try:  # bytes that were not UTF-8 (argv, a file) arrive as lone surrogates, which no tokenizer takes
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserInputError("the question is not valid UTF-8 text (typed or saved in another encoding?)") from None
     if len(question) > MAX_QUESTION_CHARS:
         raise UserInputError(f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})")
     return question.strip()

@@ -82,7 +82,7 @@ for _name in BENCHMARK_HELP:
 
 @eval_app.command("report")
 def report(
-    results: list[Path] = typer.Argument(..., help="metrics.json files or folders to search for them"),
+    results: list[Path] = typer.Argument(..., help="metrics.json files, or folders to search for those `vmed eval` wrote"),
     out: Path = typer.Option(Path("runs/eval/report.md"), "--out", "-o", help="Markdown table to write"),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG bar chart (default: next to --out)"),
 ) -> None:

@@ -20,17 +20,32 @@ HEADLINE = {
 }
 
 
+# What `vmed eval` writes into every metrics.json (the runner's record); other tools write metrics.json files too
+# (a training run's, under docs/results/vlm-*), which a folder search passes over.
+EVAL_KEYS = ("benchmark", "metrics", "n_scored", "model", "mode")
+
+
+def read_eval_metrics(file: Path) -> dict | None:
+    """The record in a metrics.json written by `vmed eval`, or None for any other file."""
+    try:
+        result = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return result if isinstance(result, dict) and all(key in result for key in EVAL_KEYS) else None
+
+
 def find_metrics(paths: list[Path]) -> list[Path]:
+    """Files named as given; in folders, every metrics.json written by `vmed eval` (others are passed over)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(path.rglob("metrics.json"))
+            found += [file for file in sorted(path.rglob("metrics.json")) if read_eval_metrics(file) is not None]
         elif path.is_file():
             found.append(path)
         else:
             raise UserInputError(f"not found: {path}")
     if not found:
-        raise UserInputError("no metrics.json found in the given paths")
+        raise UserInputError("no metrics.json written by `vmed eval` found in the given paths")
     return found
 
 
@@ -42,11 +57,10 @@ def collect_rows(files: list[Path]) -> list[dict]:
     published = yaml.safe_load(PUBLISHED.read_text())
     rows = []
     for file in files:
-        try:
-            result = json.loads(file.read_text())
-            metrics = result["metrics"]
-        except (json.JSONDecodeError, KeyError):
-            raise UserInputError(f"{file} is not a metrics.json written by `vmed eval`") from None
+        result = read_eval_metrics(file)
+        if result is None:
+            raise UserInputError(f"{file} is not a metrics.json written by `vmed eval`")
+        metrics = result["metrics"]
         name = result["benchmark"] + (f" ({result['subset']})" if result.get("subset") else "")
         experts = ", ".join(f"{k} x{v}" for k, v in (result.get("experts_used") or {}).items()) or "-"
         theirs = published["results"].get(result["benchmark"], {})

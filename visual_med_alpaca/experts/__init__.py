@@ -1,5 +1,5 @@
 """Visual experts: image -> text for the prompt, one file each (see base.py)."""
 
-from .base import EXPERTS, Expert, load_expert
+from .base import EXPERTS, Expert, check_expert_choice, load_expert
 
-__all__ = ["EXPERTS", "Expert", "load_expert"]
+__all__ = ["EXPERTS", "Expert", "check_expert_choice", "load_expert"]

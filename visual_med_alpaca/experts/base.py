@@ -36,10 +36,18 @@ EXPERTS: dict[str, str] = {
 _loaded: dict[tuple[str, str], Expert] = {}
 
 
+def check_expert_choice(name: str) -> str:
+    """'auto' (the router decides), 'none' or an expert's name; anything else is one clear error, with or without
+    an image to describe (a question without one used to ignore a misspelt --expert)."""
+    if name not in ("auto", "none") and name not in EXPERTS:
+        raise UserInputError(f"unknown expert '{name}'; choose one of: auto, none, {', '.join(EXPERTS)}")
+    return name
+
+
 def load_expert(name: str, options: dict[str, Any] | None = None) -> Expert:
     """Experts load once per process (per options) and are reused."""
-    if name not in EXPERTS:
-        raise UserInputError(f"unknown expert '{name}'; choose one of: auto, none, {', '.join(EXPERTS)}")
+    if name not in EXPERTS:  # 'auto' and 'none' are choices the pipeline resolves, not experts
+        raise UserInputError(f"unknown expert '{name}'; choose one of: {', '.join(EXPERTS)}")
     key = (name, repr(sorted((options or {}).items())))
     if key not in _loaded:
         module_name, class_name = EXPERTS[name].split(":")

@@ -79,6 +79,8 @@ def search(
     from ..pipeline import validate_question
     from .stage import KnowledgeStage
 
+    if k < 1:  # 0 used to mean the config's top_k, and -3 one passage fewer than the search depth
+        raise UserInputError(f"--k is how many passages to show, 1 or more (not {k})")
     cfg = load_config(AssistantConfig, config, {"knowledge.method": method}, env_prefix="VMED_", sets=sets).knowledge
     found = KnowledgeStage(cfg).retrieve(validate_question(question), k)
     if as_json:

@@ -27,6 +27,7 @@ class Passage:
     focus: str = ""     # the topic (MedQuAD's Focus)
     source: str = ""    # who wrote it (GHR, GARD, ... or the corpus name)
     qtype: str = ""     # MedQuAD's question type (information, symptoms, treatment, ...)
+    synonyms: tuple[str, ...] = ()  # other names of the focus (MedQuAD's <Synonyms>: "Manic-depressive illness")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,7 +45,7 @@ def medquad_passages(root: Path) -> Iterator[Passage]:
         yield Passage(
             id=f"medquad:{pair.qrels_id}{suffix}", title=f"{pair.question.rstrip(' ?')}? ({pair.source})"
             if pair.question else pair.focus, url=pair.url, text=pair.answer, question=pair.question,
-            focus=pair.focus, source=pair.source, qtype=pair.qtype,
+            focus=pair.focus, source=pair.source, qtype=pair.qtype, synonyms=pair.synonyms,
         )
 
 

@@ -29,7 +29,7 @@ from .stores import KnowledgeStore, load_store
 from .stores.fts5 import FTS5Store
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: the passages table stores MedQuAD's focus synonyms (2026-12-02); an index of another format is refused
 CHUNK = 512  # passages per saved embedding chunk (the unit of resuming)
 ENCODER_DIR = "encoder"  # the ONNX sentence encoder queries are embedded with (dense indexes only)
 
@@ -60,7 +60,7 @@ def fingerprint(passages: Sequence[Passage], options: BuildOptions) -> str:
 
     digest = hashlib.sha256(f"{FORMAT}|{MODEL_NAME}|{options.answer_max_tokens}".encode())
     for p in passages:
-        digest.update(f"{p.id}\x00{p.question}\x00{p.focus}\x00{p.text}\x01".encode())
+        digest.update(f"{p.id}\x00{p.question}\x00{p.focus}\x00{p.text}\x00{'|'.join(p.synonyms)}\x01".encode())
     return digest.hexdigest()[:16]
 
 
@@ -249,6 +249,10 @@ def open_index(target: str | Path, store_options: dict[str, Any] | None = None, 
     store_options = store_options or {}
     if not folder.is_dir() or not (folder / MANIFEST).exists():
         raise UserInputError(f"no knowledge index at {folder}: build it with `vmed knowledge build`")
+    format_ = _read_manifest(folder).get("format")
+    if isinstance(format_, int) and format_ != FORMAT:
+        raise UserInputError(f"the knowledge index at {folder} has format {format_}, this version reads format {FORMAT} "
+                             f"(it stores MedQuAD's focus synonyms); rebuild it with `vmed knowledge build --force`")
     if not _complete(folder):
         raise UserInputError(f"the knowledge index at {folder} is incomplete or from another version; rebuild it "
                              f"with `vmed knowledge build --force`")

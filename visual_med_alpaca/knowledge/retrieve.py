@@ -105,6 +105,43 @@ def focus_in_question(focus: str, question_words: set[str]) -> float:
     return sum(w in question_words for w in words) / len(words)
 
 
+SYNONYMS = ("none", "focus", "focus+rqe")  # what reads MedQuAD's focus synonyms (knowledge.synonyms)
+
+
+def synonym_in_question(name: str, question: str, question_words: set[str], generic: frozenset[str]) -> float:
+    """`focus_in_question` for another name of the topic (a MedQuAD synonym: "Manic-depressive illness"). Stop words
+    are no part of a name ("ALL"), a name whose words are all `generic` (common across foci: "Syndrome") counts 0,
+    and an acronym (one token with a capital after its first letter: "CDH", "CdLS") counts only as written."""
+    tokens = WORD.findall(name)
+    if len(tokens) == 1 and any(c.isupper() for c in tokens[0][1:]):
+        return float(tokens[0] in WORD.findall(question))
+    words = [w for w in WORD.findall(name.lower()) if len(w) > 2 and w not in STOP_WORDS]
+    if not words or all(w in generic for w in words):
+        return 0.0
+    return sum(w in question_words for w in words) / len(words)
+
+
+def topic_match(passage: Passage, question: str, question_words: set[str], synonyms: bool = False,
+                generic: frozenset[str] = frozenset()) -> tuple[float, str]:
+    """How much the question names the passage's topic, and by which name: its focus, or (with `synonyms`) the
+    best-matching of its focus and the focus's synonyms (a synonym only where it matches strictly better)."""
+    best = (focus_in_question(passage.focus, question_words), passage.focus)
+    for name in passage.synonyms if synonyms else ():
+        share = synonym_in_question(name, question, question_words, generic)
+        if share > best[0]:
+            best = (share, name)
+    return best
+
+
+def as_named(passage: Passage, name: str) -> str:
+    """The passage's MedQuAD question with its focus called `name` (the RQE model's side of the pair)."""
+    text = passage.question or passage.title
+    if name == passage.focus or not passage.focus:
+        return text
+    replaced = re.sub(re.escape(passage.focus), lambda _: name, text, flags=re.I)
+    return replaced if replaced != text else f"{text} ({name})"
+
+
 @dataclass
 class Reranker:
     """Adds to each candidate's fused score: hand-set bonuses (the "rules") and/or `rqe_weight` x the trained
@@ -120,6 +157,7 @@ class Reranker:
     rqe_top_k: int = 10        # cross-encoder: candidates it reads (by score after the rules), ~5 ms each on 2 cores
     cross_encoder: str | None = None  # cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)
     threads: int | None = None  # cross-encoder: ONNX Runtime threads (the Retriever's encoder_threads)
+    synonyms: str = "none"     # focus: the focus match reads the focus's synonyms too; focus+rqe: and the RQE side
 
     @classmethod
     def from_config(cls, cfg) -> Reranker:
@@ -131,22 +169,30 @@ class Reranker:
         rqe = "rqe" in cfg.reranker and (kind == "cross-encoder" or has_dense_question(cfg.method))
         return cls(cfg.focus_bonus if rules else 0.0, cfg.type_bonus if rules else 0.0, cfg.info_bonus if rules else 0.0,
                    cfg.rerank_on_focus, cfg.rqe_weight if rqe else 0.0, cfg.rqe_model, kind, cfg.rqe_top_k,
-                   cfg.rqe_cross_encoder)
+                   cfg.rqe_cross_encoder, synonyms=cfg.synonyms)
+
+    def __post_init__(self):
+        if self.synonyms not in SYNONYMS:
+            raise UserInputError(f"unknown synonyms setting '{self.synonyms}'; known: {', '.join(SYNONYMS)}")
 
     @property
     def active(self) -> bool:
         return bool(self.focus_bonus or self.type_bonus or self.info_bonus or self.rqe_weight)
 
-    def __call__(self, question: str, items: list[Retrieved], query_vector=None) -> list[Retrieved]:
+    def __call__(self, question: str, items: list[Retrieved], query_vector=None,
+                 generic: frozenset[str] = frozenset()) -> list[Retrieved]:
         """Re-rank `items` for `question`; `query_vector` (the question's MiniLM vector) feeds the RQE model's
-        question-type classifier (without it that feature counts as its training mean)."""
+        question-type classifier (without it that feature counts as its training mean); `generic`: words common
+        across the index's foci, which alone do not name a topic (`generic_words`; read with synonyms only)."""
         if not self.active:
             return items
         words = set(WORD.findall(question.lower()))
         types = question_types(question)
+        named: dict[str, str] = {}  # passage id -> the name of its topic the question uses best
         for item in items:
             p = item.passage
-            bonus = self.focus_bonus * focus_in_question(p.focus, words)
+            share, named[p.id] = topic_match(p, question, words, self.synonyms != "none", generic)
+            bonus = self.focus_bonus * share
             if types and p.qtype in types:
                 bonus += self.type_bonus
             elif not types and p.qtype == "information":
@@ -157,7 +203,7 @@ class Reranker:
 
             model = cross_encoder.load(self.cross_encoder, self.threads)
             top = sorted(items, key=lambda r: -r.score)[: self.rqe_top_k]
-            for item, probability in zip(top, model.probabilities(question, [r.passage.question or r.passage.title
+            for item, probability in zip(top, model.probabilities(question, [self._rqe_text(r.passage, named)
                                                                              for r in top])):
                 item.runs["rqe"] = float(probability)
                 item.score += self.rqe_weight * float(probability)
@@ -168,7 +214,7 @@ class Reranker:
             kinds = model.qtype.probabilities(query_vector)[0] if model.qtype is not None and query_vector is not None \
                 else None
             side = rqe.Side.of(question)
-            rows = [rqe.features(side, rqe.cached_side(item.passage.question or item.passage.title),
+            rows = [rqe.features(side, rqe.cached_side(self._rqe_text(item.passage, named)),
                                  item.runs.get(RQE_COSINE, 0.0),
                                  model.qtype.agreement(kinds, item.passage.qtype) if kinds is not None else math.nan)
                     for item in items]
@@ -176,6 +222,13 @@ class Reranker:
                 item.runs["rqe"] = float(probability)
                 item.score += self.rqe_weight * float(probability)
         return sorted(items, key=lambda r: -r.score)
+
+    def _rqe_text(self, passage: Passage, named: dict[str, str]) -> str:
+        """The candidate side of the RQE pair: the passage's question, with synonyms=focus+rqe naming the topic
+        as the user did."""
+        if self.synonyms == "focus+rqe":
+            return as_named(passage, named.get(passage.id, passage.focus))
+        return passage.question or passage.title
 
 
 def rqe_kind(cfg) -> str:
@@ -222,18 +275,29 @@ report doctor patient patients health healthy care problem problems condition co
 that have""".split())
 
 
+def _focus_word_counts(foci: list[str], max_share: float) -> tuple[dict[str, int], int]:
+    """In how many distinct foci each word occurs, and the count above which a word is common across foci."""
+    counts: dict[str, int] = {}
+    for focus in set(foci):
+        for word in set(WORD.findall(focus.lower())):
+            counts[word] = counts.get(word, 0) + 1
+    return counts, max(2, int(max_share * len(set(foci))))
+
+
 def topic_lexicon(foci: list[str], max_share: float = 0.002) -> frozenset[str]:
     """Words (>3 letters) of the passages' focus names that are rare across foci (so "syndrome", "disease",
     "type" are not topic words, but "gastritis" is): the index's own list of what it has answers about."""
     cues = tuple(cue for group in QTYPE_CUES.values() for cue in group)
-    counts: dict[str, int] = {}
-    for focus in set(foci):
-        for word in set(WORD.findall(focus.lower())):
-            if len(word) > 3 and not word.isdigit() and word not in STOP_WORDS and word not in _GENERIC \
-                    and not word.startswith(cues):
-                counts[word] = counts.get(word, 0) + 1
-    limit = max(2, int(max_share * len(set(foci))))
-    return frozenset(w for w, c in counts.items() if c <= limit)
+    counts, limit = _focus_word_counts(foci, max_share)
+    return frozenset(w for w, c in counts.items() if c <= limit and len(w) > 3 and not w.isdigit()
+                     and w not in STOP_WORDS and w not in _GENERIC and not w.startswith(cues))
+
+
+def generic_words(foci: list[str], max_share: float = 0.002) -> frozenset[str]:
+    """Words too common across the index's foci ("syndrome", "type", "disease") or in any medical talk (`_GENERIC`)
+    to name a topic on their own: a synonym made only of these names nothing (`synonym_in_question`)."""
+    counts, limit = _focus_word_counts(foci, max_share)
+    return frozenset(w for w, c in counts.items() if c > limit) | _GENERIC
 
 
 @dataclass(frozen=True)
@@ -287,6 +351,7 @@ class Retriever:
         self.last_timings: dict[str, float] = {}
         self._encoder = None
         self._topics: frozenset[str] | None = None
+        self._generic: frozenset[str] | None = None
 
     def query_vector(self, text: str):
         """The dense vector a search of `text` uses: its query views' encodings, weighted (one view: its own)."""
@@ -306,6 +371,11 @@ class Retriever:
         if self._topics is None:
             self._topics = topic_lexicon(self.index.docs.foci())
         return self._topics
+
+    def generic(self) -> frozenset[str]:
+        if self._generic is None:
+            self._generic = generic_words(self.index.docs.foci())
+        return self._generic
 
     def search(self, question: str, k: int = 5) -> list[Retrieved]:
         started = time.perf_counter()
@@ -329,7 +399,7 @@ class Retriever:
                            run_scores[row]) for row in best if row in passages]
         if self.reranker.active:  # with the question's MiniLM vector, if a dense run computed it (None for keyword methods)
             items = self.reranker(question_focus(question, self.topics()) if self.reranker.on_focus else question, items,
-                                  query._vector)
+                                  query._vector, self.generic() if self.reranker.synonyms != "none" else frozenset())
         items = items[:k]
         self.last_timings = {"retrieve_s": time.perf_counter() - started}
         return items

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..closed import is_yes_no
 from ..config import KnowledgeConfig
 from ..errors import BackendError, UserInputError
 from .retrieve import QueryViews, Reranker, Retrieved, Retriever, needs_dense
@@ -21,6 +22,7 @@ NO_SOURCE = ("No trusted source in the knowledge index ({index}) matches this qu
              "there is no grounded answer to give. Rephrase it (in English: the sources are English) with the "
              "condition or medicine it is about, or ask a health professional.")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+_BARE_VERDICT = re.compile(r"^(?:yes|no)[.,!]\s+", re.IGNORECASE)  # "Yes. Immediate treatment ..."
 
 
 @dataclass
@@ -93,6 +95,8 @@ def trim_to_question(text: str, question: str, max_words: int) -> str:
     paragraphs = [p.strip() for p in text.splitlines() if p.strip()]
     if not paragraphs:
         return ""
+    if not is_yes_no(question):  # an answer to "Can X be treated?" that MedQuAD titled "What are the treatments?"
+        paragraphs[0] = _BARE_VERDICT.sub("", paragraphs[0], count=1)
     asked = {w for w in WORD.findall(question.lower()) if len(w) > 3}
     overlap = [len(asked & set(WORD.findall(p.lower()))) for p in paragraphs]
     best = max(range(len(paragraphs)), key=lambda i: (overlap[i], -i))
@@ -131,5 +135,10 @@ def context_text(sources: list[Retrieved], words: int, image_text: str | None = 
 
 
 def sources_footer(sources: list[Retrieved]) -> str:
-    lines = [f"[{rank}] {item.passage.title} — {item.passage.url or '(no URL)'}" for rank, item in enumerate(sources, 1)]
+    """One line per cited page and title; passages that share both are one line with all their numbers
+    ("[1, 2]"), so a "Source [n]" of the prompt still points at a line."""
+    ranks: dict[tuple[str, str], list[int]] = {}
+    for rank, item in enumerate(sources, 1):
+        ranks.setdefault((item.passage.title, item.passage.url or "(no URL)"), []).append(rank)
+    lines = [f"[{', '.join(map(str, numbers))}] {title} — {url}" for (title, url), numbers in ranks.items()]
     return "\n\nSources:\n" + "\n".join(lines) if lines else ""

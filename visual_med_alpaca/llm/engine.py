@@ -33,6 +33,7 @@ from ..config import GenerationSettings, LLMConfig, Strict
 from ..errors import BackendError, EngineUnavailable, UserInputError
 from ..paths import cache_dir
 from ..prompts import stop_sequences
+from .gguf import is_gguf
 from .openai_compat import OpenAICompatModel
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,6 @@ class EngineConfig(Strict):
 
 # -- requantizing the model for the engine ---------------------------------------------------------
 QUANT_TYPES = {"Q4_0": 2, "Q8_0": 7}  # llama.cpp's LLAMA_FTYPE_MOSTLY_* numbers
-GGUF_MAGIC = b"GGUF"
 
 
 def requantized(model: Path, weights: str, threads: int | None = None) -> Path:
@@ -109,11 +109,8 @@ def requantized(model: Path, weights: str, threads: int | None = None) -> Path:
 
 
 def _is_gguf(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(4) == GGUF_MAGIC and path.stat().st_size > 1024
-    except OSError:
-        return False
+    """A whole GGUF file: the magic and more than a header (a half-written one is rebuilt)."""
+    return is_gguf(path) and path.stat().st_size > 1024
 
 
 # -- finding and building the binary ---------------------------------------------------------------

@@ -18,6 +18,16 @@ from .default_model import DEFAULT_MODEL_LABEL, default_gguf_path
 # The medical GGUF LoRA adapter trained here for the default model, chosen with `--adapter medical`. It is not
 # the default: it lowers medical-answer perplexity but makes image yes/no answers worse (docs/training.md).
 MEDICAL_ADAPTER = ASSETS / "adapters" / "gemma-270m-med-lora.gguf"
+GGUF_MAGIC = b"GGUF"  # the first four bytes of every GGUF file
+
+
+def is_gguf(path: Path) -> bool:
+    """Whether `path` is a readable file that starts like a GGUF file (checked before llama.cpp loads it)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == GGUF_MAGIC
+    except OSError:
+        return False
 
 
 class GGUFModel:
@@ -41,7 +51,7 @@ class GGUFModel:
             else:
                 failure = None
         if failure is not None:
-            detail = " ".join(log.read().split()[-40:])
+            detail = " ".join(log.text.split()[-40:])
             raise BackendError(f"llama.cpp could not load {model_path}: {failure}. {detail}".strip())
         self.name = label + (f" + {adapter.name}" if adapter else "")
         self.context_length = n_ctx
@@ -55,6 +65,8 @@ class GGUFModel:
             path, label = Path(config.model).expanduser(), Path(config.model).name
             if not path.is_file():
                 raise UserInputError(f"GGUF model file not found: {config.model}")
+            if not is_gguf(path):
+                raise UserInputError(f"{config.model} is not a GGUF model file (it does not start with 'GGUF')")
         adapter = adapter_path(config.adapter)
         return cls(path, adapter=adapter, n_ctx=config.n_ctx, threads=config.threads, label=label)
 
@@ -126,16 +138,23 @@ def adapter_path(requested: str | None) -> Path | None:
     return path
 
 
+class _Captured:
+    text = ""  # what was written to fd 2, once the block has ended
+
+
 @contextlib.contextmanager
 def _native_stderr_captured():
-    """llama.cpp writes load-time notices straight to fd 2; keep them for error messages, off the terminal."""
+    """llama.cpp writes load-time notices straight to fd 2; keep them for error messages, off the terminal.
+    The text is read before the temporary file closes: `captured.text` after the block."""
     sys.stderr.flush()
     saved = os.dup(2)
+    captured = _Captured()
     with tempfile.TemporaryFile(mode="w+") as log:
         os.dup2(log.fileno(), 2)
         try:
-            yield log
+            yield captured
         finally:
             os.dup2(saved, 2)
             os.close(saved)
             log.seek(0)
+            captured.text = log.read()

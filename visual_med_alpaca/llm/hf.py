@@ -144,8 +144,10 @@ def gguf_as_hf_folder(gguf_path: Path) -> Path:
     return folder
 
 
-def resolve_model_source(model: str) -> str:
-    """A local folder, a .gguf file (converted once) or a hub id (from the local HF cache only)."""
+def resolve_model_source(model: str, local_only: bool = False) -> str:
+    """A local folder, a .gguf file (converted once) or a hub id. `local_only` (the hf backend: `--model`): a hub
+    id is read from the local HF cache only, as its snapshot folder, so nothing goes to the network; otherwise
+    (training recipes) `from_pretrained` may download it."""
     if model == "default":
         from .default_model import default_gguf_path
 
@@ -161,7 +163,25 @@ def resolve_model_source(model: str) -> str:
         return str(path)
     if model.startswith((".", "/", "~")) or model.count("/") > 1:
         raise UserInputError(f"model folder not found: {model}")
+    if local_only:
+        cached = _cached_hub_folder(model)
+        if cached is None:
+            raise UserInputError(
+                f"could not load model '{model}': not a local model folder or .gguf file, and not in the Hugging "
+                f"Face cache (nothing is downloaded: fetch it first, e.g. `hf download {model}`)")
+        return cached
     return model  # a hub id
+
+
+def _cached_hub_folder(repo_id: str) -> str | None:
+    """The local snapshot folder of a hub model (the one holding its config.json), or None when not cached."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except ValueError:  # not a valid repo id (HFValidationError)
+        return None
+    return str(Path(found).parent) if isinstance(found, str) else None
 
 
 class HFModel:
@@ -177,9 +197,9 @@ class HFModel:
         torch = _torch()
         from transformers import AutoModelForCausalLM
 
-        source = resolve_model_source(config.model)
-        adapter = adapter_folder(config.adapter)  # checked before minutes of weight loading, not after
         quant = quantization_config(config.quantization)
+        source = resolve_model_source(config.model, local_only=True)  # a hub id not cached fails here, at once
+        adapter = adapter_folder(config.adapter)  # checked before minutes of weight loading, not after
         device = "cuda" if torch.cuda.is_available() else "cpu"
         kwargs = {"dtype": pick_dtype(config.dtype, device)}
         if quant is not None:

@@ -80,6 +80,7 @@ class Reply:
         self.created = int(time.time())
         self.model = model
         self.max_tokens = max_tokens
+        self.generated = stream.generated  # a fixed answer (knowledge, declined, remembered) is never cut short
         self.extension = {
             "expert": stream.description.expert, "expert_text": stream.description.text,
             "route": stream.description.route, "prompt": stream.prompt, "llm": llm_name,
@@ -93,7 +94,7 @@ class Reply:
 
     def finish_reason(self, usage: Usage) -> str:
         done = usage.completion_tokens
-        return "length" if done is not None and done >= self.max_tokens else "stop"
+        return "length" if self.generated and done is not None and done >= self.max_tokens else "stop"
 
     @staticmethod
     def usage(usage: Usage) -> dict[str, int] | None:

@@ -23,11 +23,24 @@ class MedQuADPair:
     url: str
     question: str
     answer: str
+    synonyms: tuple[str, ...] = ()  # other names of the focus (<FocusAnnotations><Synonyms>): "Manic-depressive illness"
 
     @property
     def qrels_id(self) -> str:
         """The id TREC LiveQA'17 judgements use: SOURCE_docid_SecN."""
         return f"{self.source}_{self.doc_id}_Sec{self.pid}"
+
+
+def focus_synonyms(root, focus: str) -> tuple[str, ...]:
+    """The document's other names for its focus, in document order, once each, the focus itself left out."""
+    seen = {focus.lower()}
+    names = []
+    for element in root.iter("Synonym"):
+        name = " ".join((element.text or "").split())
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            names.append(name)
+    return tuple(names)
 
 
 class MedQuAD:
@@ -39,6 +52,7 @@ class MedQuAD:
         for xml_file in sorted(Path(path).glob("*/*.xml")):
             root = xml_root(xml_file)
             focus = " ".join((root.findtext("Focus") or "").split())
+            synonyms = focus_synonyms(root, focus)
             collection = xml_file.parent.name.split("_")[1].lower()
             for pair in root.iter("QAPair"):
                 question, answer = pair.find("Question"), pair.find("Answer")
@@ -47,7 +61,7 @@ class MedQuAD:
                 text = "\n".join(line.strip() for line in answer.text.strip().splitlines() if line.strip())
                 yield MedQuADPair(collection, root.get("source", collection), root.get("id", xml_file.stem),
                                   xml_file.stem, pair.get("pid", ""), question.get("qtype", ""), focus, root.get("url", ""),
-                                  " ".join((question.text or "").split()), text)
+                                  " ".join((question.text or "").split()), text, synonyms)
 
     def read(self, path: Path) -> Iterator[dict]:
         for pair in self.pairs(path):

@@ -17,7 +17,8 @@ from ..corpus import Passage
 from .base import Hit, Query
 
 FILENAME = "passages.sqlite"
-COLUMNS = ("id", "title", "url", "text", "question", "focus", "source", "qtype")
+COLUMNS = ("id", "title", "url", "text", "question", "focus", "source", "qtype", "synonyms")
+SYNONYM_SEP = "\n"  # the synonyms column: the focus's other names, one a line
 # FTS5 has no stop-word list: dropping these keeps OR queries over long user messages short and fast.
 STOP_WORDS = frozenset("""a about above after again against all am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further had has have having he
@@ -63,7 +64,8 @@ class FTS5Store:
         task = progress.add_task("keyword index (SQLite FTS5)", total=len(passages))
         batch = 2000
         for start in range(0, len(passages), batch):
-            rows = [(start + i, *(getattr(p, c) for c in COLUMNS)) for i, p in enumerate(passages[start:start + batch])]
+            rows = [(start + i, *(getattr(p, c) for c in COLUMNS[:-1]), SYNONYM_SEP.join(p.synonyms))
+                    for i, p in enumerate(passages[start:start + batch])]
             db.executemany(f"INSERT INTO passages VALUES (?, {', '.join('?' for _ in COLUMNS)})", rows)
             progress.advance(task, len(rows))
         db.execute("INSERT INTO fts(fts) VALUES ('rebuild')")
@@ -105,7 +107,7 @@ class FTS5Store:
         marks = ", ".join("?" for _ in rows)
         found = self.db.execute(f"SELECT rowid, {', '.join(COLUMNS)} FROM passages WHERE rowid IN ({marks})",
                                 list(rows)).fetchall()
-        return {row[0]: Passage(*row[1:]) for row in found}
+        return {row[0]: Passage(*row[1:-1], tuple(row[-1].split(SYNONYM_SEP)) if row[-1] else ()) for row in found}
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM passages").fetchone()[0]

@@ -1,0 +1,87 @@
+"""Knowledge, seventh round: MedQuAD's focus synonyms in the re-ranker's focus match (C1) and also on the RQE
+model's side of the pair (C2), against the shipped configuration, on both development sets (never LiveQA);
+applies bench/results/knowledge_round7_rule.txt.
+
+  python bench/bench_knowledge_round7.py --decision-out bench/results/knowledge_round7.json
+
+Every configuration: dense-question, views 1,0,0, current cue words, rules F 0.5 / T 0.25 / I 0 + the shipped RQE
+model x 1 (the shipped default); S: synonyms none (shipped), C1: synonyms focus, C2: synonyms focus+rqe. dev = 34
+MEDIQA RQE consumer questions (hit@1, MRR@10); dev2 = the graded MEDIQA Task 3 Alexa + validation questions
+(avgScore, MAP@10, MRR@10, scored as on LiveQA; evaluate.dev2_set). The index must be format 2 (synonyms stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import measured_at, run, utc_now  # noqa: E402
+from bench_liveqa import development_arguments, development_row, open_development  # noqa: E402
+
+from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever  # noqa: E402
+
+RULES = (0.5, 0.25, 0.0)  # the shipped focus / type / info bonuses
+CONFIGS = (("S", "none"), ("C1", "focus"), ("C2", "focus+rqe"))
+DEV_QUESTIONS = 34  # one dev question at rank 1 = 1/34 hit@1
+MAX_MS = 100.0
+EPS = 1e-9
+
+
+def passes(shipped: dict, candidate: dict) -> dict[str, bool]:
+    """The committed rule's four conditions for one candidate against S (bench/results/knowledge_round7_rule.txt)."""
+    return {
+        "a dev MRR@10 does not fall": candidate["dev"]["MRR@10"] >= shipped["dev"]["MRR@10"] - EPS,
+        "b dev hit@1 up by >= 1 question": candidate["dev"]["hit@1"] >= shipped["dev"]["hit@1"] + 1 / DEV_QUESTIONS - EPS,
+        "c dev2 avgScore does not fall": candidate["dev2"]["avgScore"] >= shipped["dev2"]["avgScore"] - EPS,
+        "d dev retrieval median <= 100 ms": candidate["dev"]["ms_median"] <= MAX_MS,
+    }
+
+
+def decide(rows: dict[str, dict]) -> dict:
+    """Adopt a candidate that passes all four; of two, the higher dev hit@1, then dev MRR@10, then dev2 avgScore,
+    then C1 (the simpler); none: the default stays 'none'."""
+    checks = {name: passes(rows["S"], rows[name]) for name, _ in CONFIGS[1:]}
+    passing = [name for name, _ in CONFIGS[1:] if all(checks[name].values())]
+    order = {name: i for i, (name, _) in enumerate(CONFIGS)}
+    passing.sort(key=lambda n: (-rows[n]["dev"]["hit@1"], -rows[n]["dev"]["MRR@10"], -rows[n]["dev2"]["avgScore"], order[n]))
+    adopted = passing[0] if passing else None
+    return {"adopt": adopted, "synonyms": dict(CONFIGS)[adopted] if adopted else "none", "checks": checks}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    development_arguments(parser)
+    args = parser.parse_args()
+    index, passages, dev, dev2, qrels2, negatives = open_development(args)
+    with_synonyms = sum(bool(p.synonyms) for p in passages)
+    print(f"index {index.folder} ({len(passages):,} passages, {with_synonyms:,} with focus synonyms); dev {len(dev)} "
+          f"questions, dev2 {len(dev2)}; {measured_at()}\n")
+    print("| config | synonyms | dev hit@1 | dev MRR@10 | dev2 avgScore | dev2 MAP@10 | dev2 MRR@10 | "
+          "dev ms (median, p95) | dev top relevance min / no-source max |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = {}
+    for name, synonyms in CONFIGS:
+        retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms=synonyms),
+                              encoder_threads=args.threads)
+        row = rows[name] = {"synonyms": synonyms, **development_row(retriever, dev, negatives, dev2, qrels2, passages)}
+        d, d2 = row["dev"], row["dev2"]
+        print(f"| {name} | {synonyms} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | "
+              f"{d2['MRR@10']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | {row['dev_top_relevance_min']:.3f} / "
+              f"{row['no_source_max']:.3f} |", flush=True)
+    decision = decide(rows)
+    print(f"\nrule (bench/results/knowledge_round7_rule.txt): {json.dumps(decision)}")
+    print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
+    if args.decision_out:
+        Path(args.decision_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.decision_out).write_text(json.dumps({"rows": rows, **decision}, indent=1) + "\n")
+    index.close()
+
+
+if __name__ == "__main__":
+    run(main)
