@@ -164,10 +164,29 @@ def test_medgit_hub_id_offline_is_a_clear_error(monkeypatch):
     from visual_med_alpaca.experts.medgit import MedGitExpert
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(UserInputError, match="model hub"):
+    with pytest.raises(UserInputError, match="not in the Hugging Face cache"):
         MedGitExpert(model="cambridgeltl/med-git-base")
     with pytest.raises(UserInputError, match="not found"):
         MedGitExpert(model="./no/such/captioner")
+
+
+@pytest.mark.timeout(15)
+def test_captioner_not_cached_fails_at_once_without_hf_hub_offline(tmp_path, monkeypatch):
+    """`--expert medgit` and `vmed train captioner` with a hub id not on disk retried the hub for over a minute on an
+    offline machine without HF_HUB_OFFLINE; the id is read from the local HF cache only and fails at once."""
+    import time
+
+    from huggingface_hub import constants
+
+    from visual_med_alpaca.experts.medgit import load_captioner
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    started = time.monotonic()
+    with pytest.raises(UserInputError, match=r"could not load captioner 'microsoft/git-base'.*not in the Hugging "
+                                             r"Face cache.*hf download microsoft/git-base"):
+        load_captioner("microsoft/git-base")
+    assert time.monotonic() - started < 5
 
 
 def test_cli_bad_recipe_inputs_are_clear_errors(tmp_path):

@@ -32,3 +32,23 @@ def data_dir(explicit: str | Path | None = None, *need: str) -> Path:
         raise UserInputError(f"data folder not found: {what} (pass --data-dir or set VMED_DATA_DIR to the folder "
                              f"holding vqa_rad/, medquad/, medpix2/, ...)")
     return root
+
+
+def cached_hub_folder(repo_id: str, what: str = "model") -> str:
+    """A hub id's folder in the local Hugging Face cache (the snapshot holding its config.json): the one resolver
+    for hub ids (the hf backend's --model, the deplot and medgit experts, `vmed train captioner`). Nothing is
+    downloaded, so an id not cached fails at once with one error line that says how to fetch it, instead of
+    transformers retrying the hub for a minute on a machine without network."""
+    from huggingface_hub import try_to_load_from_cache
+
+    from .errors import UserInputError
+
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except ValueError:  # not a valid repo id (HFValidationError)
+        found = None
+    if not isinstance(found, str):
+        raise UserInputError(
+            f"could not load {what} '{repo_id}': not a local folder, and not in the Hugging Face cache (nothing is "
+            f"downloaded: fetch it first, e.g. `hf download {repo_id}`)")
+    return str(Path(found).parent)

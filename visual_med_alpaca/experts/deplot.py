@@ -1,6 +1,7 @@
 """`deplot` expert: Google's DePlot (Pix2Struct) chart -> linearized table, through transformers.
 
-Loads from a local folder or a hub id (default `google/deplot`, ~1.1 GB, not downloadable offline).
+Loads from a local folder or a hub id (default `google/deplot`, ~1.1 GB) read from the local Hugging Face cache
+only: nothing is downloaded here (`hf download google/deplot` fetches it once, where there is network).
 DePlot renders its prompt as a header onto the image; the font comes from a local file (DejaVu Sans
 from matplotlib) instead of the hub default, so a local model works fully offline.
 """
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from ..errors import BackendError, UserInputError
 from ..images import LoadedImage
+from ..paths import cached_hub_folder
 
 PROMPT = "Generate underlying data table of the figure below:"
 
@@ -53,7 +55,7 @@ class DePlotExpert:
         local = Path(model).expanduser()
         if not local.exists() and (model.startswith((".", "/", "~")) or model.count("/") > 1):
             raise UserInputError(f"DePlot model folder not found: {model}")
-        source = str(local) if local.exists() else model
+        source = str(local) if local.exists() else cached_hub_folder(model, "DePlot")  # nothing is downloaded
         try:
             self.processor = Pix2StructProcessor.from_pretrained(source)
             # The header is rendered here (local font), so the processor must not ask for header text: set on the
@@ -62,8 +64,8 @@ class DePlotExpert:
             self.model = Pix2StructForConditionalGeneration.from_pretrained(source).to(device).eval()
         except OSError as exc:
             raise UserInputError(
-                f"could not load DePlot from '{model}' ({str(exc).splitlines()[0]}). Offline, download it elsewhere "
-                "(e.g. `hf download google/deplot --local-dir deplot`) and pass the folder: "
+                f"could not load DePlot from '{model}' ({str(exc).splitlines()[0]}): a Pix2Struct DePlot folder "
+                "(e.g. `hf download google/deplot --local-dir deplot`) goes in "
                 "--set vision.expert_options.deplot.model=/path/to/deplot"
             ) from None
         self.font = _local_font()

@@ -1,7 +1,8 @@
 """Med-GIT radiology captioner: GIT (image encoder + text decoder) fine-tuned on radiology image-caption pairs.
 
 Loads with transformers `AutoProcessor` + `AutoModelForCausalLM` from a local folder (e.g. the output of
-`vmed train captioner`) or a hub id (`cambridgeltl/med-git-base`, `microsoft/git-base`; needs the hub once).
+`vmed train captioner`) or a hub id (`cambridgeltl/med-git-base`, `microsoft/git-base`) read from the local
+Hugging Face cache only: nothing is downloaded here (`hf download microsoft/git-base` fetches one once).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from pathlib import Path
 
 from ..errors import BackendError, UserInputError
 from ..images import LoadedImage
+from ..paths import cached_hub_folder
 
 
 def load_captioner(model: str, device: str = "cpu"):
-    """(processor, model) from a folder or hub id; a hub id that cannot be fetched is a clear user error."""
+    """(processor, model) from a folder or a cached hub id; a hub id not cached is one clear user error, at once."""
     try:
         from transformers import AutoModelForCausalLM, AutoProcessor
     except ImportError:
@@ -21,17 +23,12 @@ def load_captioner(model: str, device: str = "cpu"):
     local = Path(model).expanduser()
     if not local.exists() and (model.startswith((".", "/", "~")) or model.count("/") > 1):
         raise UserInputError(f"captioner folder not found: {model}")
-    source = str(local) if local.exists() else model
+    source = str(local) if local.exists() else cached_hub_folder(model, "captioner")  # nothing is downloaded
     try:
         processor = AutoProcessor.from_pretrained(source)
         network = AutoModelForCausalLM.from_pretrained(source).to(device).eval()
     except OSError as exc:
-        if local.exists():
-            raise UserInputError(f"{model} is not a GIT captioner folder (processor + model): {exc}") from None
-        raise UserInputError(
-            f"captioner '{model}' is not a local folder and could not be fetched from the model hub "
-            "(offline? download it once with network, or pass the folder of a `vmed train captioner` run)"
-        ) from None
+        raise UserInputError(f"{model} is not a GIT captioner folder (processor + model): {exc}") from None
     return processor, network
 
 

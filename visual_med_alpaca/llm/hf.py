@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
-from ..paths import cache_dir
+from ..paths import cache_dir, cached_hub_folder
 from ..prompts import stop_sequences
 
 
@@ -164,24 +164,8 @@ def resolve_model_source(model: str, local_only: bool = False) -> str:
     if model.startswith((".", "/", "~")) or model.count("/") > 1:
         raise UserInputError(f"model folder not found: {model}")
     if local_only:
-        cached = _cached_hub_folder(model)
-        if cached is None:
-            raise UserInputError(
-                f"could not load model '{model}': not a local model folder or .gguf file, and not in the Hugging "
-                f"Face cache (nothing is downloaded: fetch it first, e.g. `hf download {model}`)")
-        return cached
+        return cached_hub_folder(model)  # a hub id not cached fails here, at once
     return model  # a hub id
-
-
-def _cached_hub_folder(repo_id: str) -> str | None:
-    """The local snapshot folder of a hub model (the one holding its config.json), or None when not cached."""
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        found = try_to_load_from_cache(repo_id, "config.json")
-    except ValueError:  # not a valid repo id (HFValidationError)
-        return None
-    return str(Path(found).parent) if isinstance(found, str) else None
 
 
 class HFModel:
