@@ -141,6 +141,25 @@ def test_bad_questions_and_names():
     assert_clean_failure(vmed("ask", "x", "--quantization", "8bit", "--model", "some/folder"), 2, "needs a CUDA GPU")
 
 
+def test_usage_errors_are_one_error_line_with_exit_2(tmp_path):
+    """Typer's usage errors (a value out of range, a missing argument, an unknown option) printed a boxed panel of
+    several lines; the rule is one `error:` line (with the --help hint on it) and exit 2. --help is unchanged."""
+    cases = [
+        (("eval", "charts", "--set", tmp_path, "--limit", "0"), "'--limit': Input should be greater than or equal to 1"),
+        (("data", "make-charts", "--out", tmp_path, "--n", "0"), "'--n': Input should be greater than or equal to 1"),
+        (("ask",), "Missing argument 'question'"),
+        (("ask", "why?", "--no-such-option"), "No such option: --no-such-option"),
+    ]
+    for args, fragment in cases:
+        result = vmed(*args)
+        assert_clean_failure(result, 2, fragment)
+        assert f" {args[0]}" in result.stderr and "--help' for help" in result.stderr
+    shown = vmed("data", "make-charts", "--help")
+    assert shown.returncode == 0 and "Usage:" in shown.stdout and "--n" in shown.stdout and not shown.stderr
+    bare = vmed("train")  # a group without a command shows its help, as before
+    assert bare.returncode == 2 and "Usage:" in bare.stdout + bare.stderr and "error:" not in bare.stderr
+
+
 def test_question_that_is_not_utf8_is_one_clear_error():
     """A Latin-1 byte in argv reaches Python as a lone surrogate; it used to fail in the tokenizer with a traceback."""
     result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", b"Qu'est-ce que la caf\xe9ine ?"],

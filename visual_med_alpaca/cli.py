@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -160,10 +161,29 @@ _assemble()
 PATH_ERRORS = (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
 
 
+# click's exceptions: click.exceptions, or typer's own copy of click (typer >= 0.29 vendors it as typer._click)
+_CLICK_ERRORS = importlib.import_module(typer.BadParameter.__module__)
+
+
 def main() -> None:
-    """Console entry point: user errors exit 2, runtime failures 1, each as one line on stderr."""
+    """Console entry point: user errors (click's usage errors too) exit 2, runtime failures 1, each as one line on
+    stderr."""
     try:
-        app()
+        code = app(standalone_mode=False)  # click's own errors come here, to be one line each
+        if isinstance(code, int) and code:  # typer.Exit(n) / ctrl-C (130)
+            sys.exit(code)
+    except _CLICK_ERRORS.UsageError as exc:  # a bad value, a missing argument, an unknown option: one line
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: typer printed its help already
+            sys.exit(exc.exit_code)
+        hint = f" (try '{exc.ctx.command_path} --help' for help)" if exc.ctx is not None else ""
+        typer.secho(f"error: {exc.format_message()}{hint}", fg="red", err=True)
+        sys.exit(exc.exit_code)
+    except _CLICK_ERRORS.ClickException as exc:
+        typer.secho(f"error: {exc.format_message()}", fg="red", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.secho("aborted", err=True)
+        sys.exit(1)
     except UserInputError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
