@@ -111,6 +111,17 @@ def test_hub_ids_come_from_the_local_cache_only(tmp_path, monkeypatch):
         assert time.monotonic() - started < 5
 
 
+def test_loading_hf_weights_prints_no_progress_bar(tiny_llama_dir, capfd):
+    """The hf backend loads weights without transformers' "Loading weights" bar on stderr (its switch, restored)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()
+    capfd.readouterr()
+    load_language_model(LLMConfig(model=str(tiny_llama_dir), backend="hf"))
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()
+
+
 def test_the_gguf_medical_adapter_is_refused_with_the_reason(tiny_llama_dir):
     with pytest.raises(UserInputError, match="GGUF LoRA for the embedded Gemma.*peft adapter folder"):
         load_language_model(LLMConfig(model=str(tiny_llama_dir), adapter="medical"))

@@ -212,6 +212,18 @@ def test_adapter_for_another_model_is_refused(bundle, tmp_path):
     assert model is None
 
 
+def test_loading_a_vlm_prints_no_weight_loading_bar(bundle, capfd):
+    """`--model vlm:default` printed transformers' "Loading weights" progress bar on stderr, --quiet or not; the
+    loader turns transformers' own bar switch off while weights load and restores it after."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()
+    capfd.readouterr()
+    load_language_model(LLMConfig(model=f"vlm:{bundle}"))
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()
+
+
 def test_missing_and_non_vlm_folders(tmp_path, tiny_llama_dir):
     with pytest.raises(UserInputError, match="VLM folder not found"):
         load_language_model(LLMConfig(model=f"vlm:{tmp_path / 'nope'}"))

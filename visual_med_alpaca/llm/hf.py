@@ -10,6 +10,7 @@ import hashlib
 import threading
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..config import GenerationSettings, LLMConfig
@@ -22,6 +23,22 @@ def _torch():
     import torch
 
     return torch
+
+
+@contextmanager
+def quiet_weight_loading():
+    """transformers' "Loading weights" progress bar off while weights load (its own switch, restored after), so
+    `vmed ask --model vlm:... --quiet` and the hf backend print nothing on stderr but errors. The one place that
+    turns it off: the hf backend, the VLM bundle and LLaVA loaders and the HF vision encoder use it."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 def pick_dtype(name: str, device: str):
@@ -192,7 +209,8 @@ class HFModel:
             kwargs["device_map"] = config.device_map or "auto"
         try:
             tokenizer = load_tokenizer(source)
-            model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+            with quiet_weight_loading():
+                model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
         except OSError as exc:
             raise UserInputError(
                 f"could not load model '{config.model}': not a local model folder and not in the "
@@ -204,7 +222,8 @@ class HFModel:
         if adapter is not None:
             from peft import PeftModel
 
-            model = PeftModel.from_pretrained(model, str(adapter))
+            with quiet_weight_loading():
+                model = PeftModel.from_pretrained(model, str(adapter))
             name += f" + {adapter.name}"
         model.eval()
         if tokenizer.pad_token_id is None:

@@ -159,7 +159,7 @@ class VLMBackend(_ImageModel):
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM
 
-        from ..llm.hf import load_tokenizer, resolve_model_source
+        from ..llm.hf import load_tokenizer, quiet_weight_loading, resolve_model_source
         from .encoders import load_encoder
 
         if config.adapter not in (None, "none"):
@@ -171,7 +171,8 @@ class VLMBackend(_ImageModel):
             raise UserInputError(f"the VLM in {folder} was trained on {meta['encoder_channels']}-channel features but "
                                  f"the encoder '{meta['encoder']}' gives {encoder.channels}: mismatched projector")
         tokenizer = load_tokenizer(source)
-        lm = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+        with quiet_weight_loading():
+            lm = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
         if (folder / ADAPTER).is_dir():
             problem = None
             try:  # a plain LoRA merges straight into the weights; other adapters go through peft
@@ -235,7 +236,7 @@ class LlavaBackend(_ImageModel):
         import torch
         from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-        from ..llm.hf import pick_dtype, quantization_config
+        from ..llm.hf import pick_dtype, quantization_config, quiet_weight_loading
 
         folder = Path(config.model).expanduser()
         hf = _hf_config(folder)
@@ -257,7 +258,8 @@ class LlavaBackend(_ImageModel):
             kwargs["device_map"] = config.device_map
         try:
             processor = AutoProcessor.from_pretrained(folder)
-            model = LlavaForConditionalGeneration.from_pretrained(folder, **kwargs)
+            with quiet_weight_loading():
+                model = LlavaForConditionalGeneration.from_pretrained(folder, **kwargs)
         except (OSError, ValueError) as exc:
             raise UserInputError(f"could not load the LLaVA checkpoint {folder}: {str(exc).splitlines()[0]}") from None
         if "device_map" not in kwargs:

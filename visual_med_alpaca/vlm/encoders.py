@@ -72,10 +72,13 @@ class HFVisionEncoder:
     def __init__(self, source: str, layer: int = -2):
         from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
+        from ..llm.hf import quiet_weight_loading
+
         self.name = source
         try:
             config = AutoConfig.from_pretrained(source)
-            model = AutoModel.from_pretrained(source)
+            with quiet_weight_loading():
+                model = AutoModel.from_pretrained(source)
             self.processor = AutoImageProcessor.from_pretrained(source)
         except (OSError, ValueError) as exc:
             raise UserInputError(f"could not load the vision encoder '{source}': {str(exc).splitlines()[0]}") from None
