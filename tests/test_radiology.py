@@ -67,6 +67,25 @@ def test_router_sends_radiology_to_this_expert():
     assert description.expert == "radiology" and "CT image" in description.text
 
 
+def test_an_image_too_small_to_classify_is_said_so_not_guessed():
+    """A 1x1 grey picture was "Axial MRI image of the head" (0.75): below MIN_CLASSIFY_SIDE (images.py) the radiology
+    expert and the router say the image is too small to tell its type; at that side it is classified as before."""
+    from PIL import Image
+
+    from visual_med_alpaca.images import MIN_CLASSIFY_SIDE
+
+    assistant = Assistant()
+    for size in ((1, 1), (MIN_CLASSIFY_SIDE - 1, 200)):
+        grey = Image.new("L", size, 128)
+        told = assistant.describe(grey, expert="radiology")
+        assert told.expert == "radiology" and "too small" in told.text and " image of the " not in told.text
+        assert f"{size[0]}x{size[1]} pixels" in told.text
+        routed = assistant.describe(grey, expert="auto")
+        assert routed.expert == "none" and routed.route == {} and "too small" in routed.text
+    big_enough = assistant.describe(Image.new("L", (MIN_CLASSIFY_SIDE, MIN_CLASSIFY_SIDE), 128), expert="radiology")
+    assert SENTENCE.match(big_enough.text), big_enough.text
+
+
 def test_missing_heads_is_a_clear_error(tmp_path):
     with pytest.raises(BackendError, match="vmed train radiology"):
         RadiologyExpert(heads_dir=str(tmp_path))

@@ -17,7 +17,7 @@ from typing import Any
 from .config import AssistantConfig, GenerationSettings, load_config
 from .errors import UserInputError
 from .experts import check_expert_choice, load_expert
-from .images import LoadedImage, from_pil, load_image
+from .images import LoadedImage, from_pil, load_image, too_small_to_classify
 from .closed import asked_classes, examined, expert_yes_no, is_yes_no, not_examined_answer
 from .knowledge.stage import Consultation, KnowledgeStage, context_text, sources_footer, trim_to_question
 from .llm import LanguageModel, generate_stream, load_language_model
@@ -222,6 +222,9 @@ class Assistant:
         route: dict[str, float] = {}
         note = None
         if choice == "auto":
+            too_small = too_small_to_classify(loaded)
+            if too_small:  # no image type guessed from a few pixels
+                return Description("none", {}, too_small, _rounded(timings))
             start = time.perf_counter()
             route = load_router(self.config.vision.router).classify(loaded)
             timings["route_s"] = time.perf_counter() - start

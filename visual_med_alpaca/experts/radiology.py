@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..features import LinearHead
-from ..images import LoadedImage
+from ..images import LoadedImage, too_small_to_classify
 from ..paths import ASSETS
 
 HEADS = ("modality", "plane", "region")
@@ -103,6 +103,9 @@ class RadiologyExpert:
         return f"{text}. ({'; '.join(details)}; only the image type is described, not findings.)"
 
     def describe(self, image: LoadedImage) -> str:
+        too_small = too_small_to_classify(image)
+        if too_small:  # said so, not guessed
+            return too_small
         if self.captioner is None:
             return self.sentence(self.facts(image))
         caption = self.captioner.describe(image)
