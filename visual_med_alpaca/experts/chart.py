@@ -1140,6 +1140,19 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
         d = ((palette - rgb[int(y), int(x)].astype(np.float32)) ** 2).sum(axis=1)
         return int(d.argmin()) - 1 if d.min() < 45 ** 2 else -1
 
+    def nearest_colours(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """Per pixel of rgb[y0:y1, x0:x1]: 1 + its cluster, or 0 (the background, or no colour within 45)."""
+        patch = rgb[y0:y1, x0:x1].astype(np.float32)
+        distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+        return np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
+
+    def filling_colour(y0: int, y1: int, x0: int, x1: int) -> int | None:
+        """The commonest cluster of rgb[y0:y1, x0:x1] when it fills at least 60% of it (a swatch's place), else None."""
+        nearest = nearest_colours(y0, y1, x0, x1)
+        counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
+        best = int(counts.argmax())
+        return best if counts[best] >= 0.6 * nearest.size else None
+
     text_mask = np.zeros((height, width), bool)
     for box in boxes:
         text_mask[max(0, int(box.y0)):int(box.y1) + 1, max(0, int(box.x0)):int(box.x1) + 1] = True
@@ -1158,9 +1171,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
         strip = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)[~text_mask[y0:y1, x0:x1].ravel()]
         if len(strip) < 6:
             continue
-        patch = rgb[y0:y1, x0:x1].astype(np.float32)
-        distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-        nearest = np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
+        nearest = nearest_colours(y0, y1, x0, x1)
         nearest[text_mask[y0:y1, x0:x1]] = 0
         counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
         word = rgb[y0:y1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
@@ -1204,14 +1215,10 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             if abs(box.x0 - entry.x0) > 0.5 * entry.h or abs(box.h - entry.h) > 0.3 * entry.h or not 0.6 * entry.h < abs(box.cy - entry.cy) < 1.8 * entry.h:
                 continue
             y0, y1 = int(box.y0 + box.h * 0.3), int(box.y1 - box.h * 0.3) + 1
-            patch = rgb[y0:y1, c0:c1 + 1].astype(np.float32)
-            if patch.size == 0:
+            if rgb[y0:y1, c0:c1 + 1].size == 0:
                 continue
-            distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-            nearest = np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
-            counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
-            best = int(counts.argmax())
-            if counts[best] >= 0.6 * nearest.size and best not in names:
+            best = filling_colour(y0, y1, c0, c1 + 1)
+            if best is not None and best not in names:
                 names[best] = (box.cy * 10000 + box.cx, _bare(box.text))
             break
     if reread is not None and entries:  # an entry whose short word the detector missed (`Day`): its swatch stands
@@ -1223,12 +1230,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             y0, y1 = int(row - 0.3 * h), int(row + 0.3 * h) + 1
             if pitch < 0.8 * h or y0 < 0 or y1 > height or c1 < c0:
                 continue
-            patch = rgb[y0:y1, c0:c1 + 1].astype(np.float32)
-            distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-            nearest = np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
-            counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
-            best = int(counts.argmax())
-            if counts[best] < 0.6 * nearest.size or best in names:
+            best = filling_colour(y0, y1, c0, c1 + 1)
+            if best is None or best in names:
                 continue
             x0, x1 = max(0, int(entry.x0) - 2), min(width, int(entry.x0 + 10 * h))
             wy0, wy1 = max(0, int(row - 0.8 * h)), min(height, int(row + 0.8 * h) + 1)
