@@ -386,6 +386,29 @@ def test_usage_counts_prompt_and_answer_once(tiny_llm):
         assert counting.counted.count("") == 0  # the special tokens were counted once, on the first request
 
 
+def test_an_answer_without_a_prompt_reports_no_prompt_tokens(tiny_llm, tmp_path):
+    """The knowledge stage's "no trusted source" note is answered without any prompt (x_visual_med_alpaca.prompt is
+    empty): usage.prompt_tokens is 0, not the 1 (BOS) the gguf backend and the engine count for an empty text."""
+    from helpers_knowledge import write_medquad
+
+    from visual_med_alpaca.knowledge.corpus import medquad_passages
+    from visual_med_alpaca.knowledge.index import BuildOptions, build_index
+
+    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))), BuildOptions(dense=False))
+    knowledge = KnowledgeConfig(index=str(tmp_path / "idx"), method="bm25-fused", min_relevance=0.5)
+    with_bos = CountingLLM(tiny_llm)
+    with_bos.count_tokens = lambda text: tiny_llm.count_tokens(text) + 1  # a BOS token, as the gguf and engine count
+    assistant = Assistant(tiny_assistant(tiny_llm).config.model_copy(update={"knowledge": knowledge}), llm=with_bos)
+    with ThreadServer(create_app(ServeConfig(), assistant)) as srv:
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=30)
+        reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "What is the "
+                                                                       "capital of France?"}], max_tokens=6)
+        assert reply.choices[0].message.content.startswith("No trusted source")
+        assert reply.model_extra["x_visual_med_alpaca"]["prompt"] == ""
+        assert reply.usage.prompt_tokens == 0 and reply.usage.completion_tokens > 0
+        assert reply.usage.total_tokens == reply.usage.completion_tokens
+
+
 def test_an_answer_no_model_wrote_finishes_with_stop_not_length(tiny_llm):
     """A fixed answer (here: declined, nothing examined the image for a fracture; also the knowledge stage's NIH
     answers) is whole, however many tokens it has; it used to be reported as cut short ("length") whenever it was

@@ -199,6 +199,8 @@ class GenerationWorker:
         prompt_tokens = stream.prompt_tokens if stream.prompt_tokens is not None else llm.count_tokens(stream.prompt)
         if prompt_tokens is None:
             return Usage(None, None)  # the backend has no tokenizer here (an OpenAI-compatible server's own)
+        if not stream.prompt:  # answered with no prompt built (the knowledge stage's answer or note, a remembered
+            prompt_tokens = 0  # case): nothing was prompted, not the BOS token an empty text counts
         counted = stream.answer_tokens  # the answer without the sources footer (which the model did not write)
         if counted is None:  # answered without the model (knowledge stage): not counted yet
             counted = llm.count_tokens(stream.answer_text) if stream.answer_text else 0
