@@ -88,6 +88,17 @@ def tiny_llama_dir(tmp_path_factory) -> Path:
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
+@pytest.fixture
+def hub_not_offline(tmp_path, monkeypatch) -> Path:
+    """HF_HUB_OFFLINE off, as on a user's machine without network, and an empty HF cache (returned): a loader that
+    asked the hub would retry it for a minute; one that reads hub ids from the cache only fails at once."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def gemma_gguf() -> Path:
     """The real embedded default GGUF, assembled from its PyPI package."""

@@ -85,18 +85,14 @@ def test_missing_adapter_and_uncached_hub_id(tiny_llama_dir, tmp_path):
 
 
 @pytest.mark.timeout(60)
-def test_hub_ids_come_from_the_local_cache_only(tmp_path, monkeypatch):
+def test_hub_ids_come_from_the_local_cache_only(hub_not_offline):
     """Without HF_HUB_OFFLINE on a machine without network, `--model nosuchmodel` (a typo) used to retry the hub
     for a minute before failing; a cached hub id is now read from its snapshot folder, an uncached one fails at once."""
     import time
 
-    from huggingface_hub import constants
-
     from visual_med_alpaca.llm.hf import resolve_model_source
 
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
-    repo = tmp_path / "models--someone--tiny"
+    repo = hub_not_offline / "models--someone--tiny"
     snapshot = repo / "snapshots" / "0123abcd"
     snapshot.mkdir(parents=True)
     (snapshot / "config.json").write_text("{}")

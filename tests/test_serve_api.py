@@ -394,7 +394,8 @@ def test_an_answer_without_a_prompt_reports_no_prompt_tokens(tiny_llm, tmp_path)
     from visual_med_alpaca.knowledge.corpus import medquad_passages
     from visual_med_alpaca.knowledge.index import BuildOptions, build_index
 
-    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))), BuildOptions(dense=False))
+    passages = list(medquad_passages(write_medquad(tmp_path / "medquad")))
+    build_index(tmp_path / "idx", passages, BuildOptions(dense=False))
     knowledge = KnowledgeConfig(index=str(tmp_path / "idx"), method="bm25-fused", min_relevance=0.5)
     with_bos = CountingLLM(tiny_llm)
     with_bos.count_tokens = lambda text: tiny_llm.count_tokens(text) + 1  # a BOS token, as the gguf and engine count
