@@ -122,6 +122,20 @@ def test_expert_decides_modality_questions_about_ct_and_mri_images_only(bundle, 
     assert chart.answer.lower().startswith("no") and chart.expert != "radiology"
 
 
+def test_expert_does_not_decide_modality_questions_about_a_picture_too_small_to_classify(bundle, tmp_path):
+    """A picture under images.MIN_CLASSIFY_SIDE is 'too small to tell its type' (the radiology expert's text), so
+    its classification must not decide "is this a CT / an MRI?" either, with --expert radiology named: the model
+    decides (a bias of -50 forces no). The expert's guess for a tiny grey picture used to answer yes to one."""
+    from PIL import Image
+
+    folder = _bundle_with(bundle, tmp_path / "tiny", yes_no_bias=-50.0, expert_yes_no=["CT", "MRI"])
+    assistant = Assistant.from_config(None, **{"llm.model": f"vlm:{folder}", "generation.max_new_tokens": 2})
+    tiny = Image.new("RGB", (8, 8), (128, 128, 128))
+    for question in ("Is this a CT?", "Is this an MRI?"):
+        answer = assistant.ask(question, tiny, expert="radiology")
+        assert answer.answer.lower().startswith("no") and "expert_yes_no_s" not in answer.timings, answer
+
+
 @pytest.mark.parametrize("value", [["PET"], "CT", [1], [["CT"]]])
 def test_expert_yes_no_that_names_no_known_modality_is_refused(bundle, tmp_path, value):
     folder = _bundle_with(bundle, tmp_path / "badrule", expert_yes_no=value)

@@ -376,7 +376,7 @@ class Assistant:
         if asked_classes(question) is None:
             return None  # most questions: nothing runs
         seen = self.describe(loaded, expert)
-        if seen.expert != "radiology":
+        if seen.expert != "radiology" or too_small_to_classify(loaded):  # a type it could not read decides nothing
             return None
         start = time.perf_counter()
         radiology = load_expert("radiology", self.config.vision.expert_options.get("radiology", {}))
