@@ -6,6 +6,7 @@ between S, C1 and C2 (bench_knowledge_round7.py), with the name of the topic the
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from visual_med_alpaca.knowledge.retrieve import WORD, Reranker, Retriever, topi
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     index, _, dev, _, _ = development_sets("medquad", paths.data_dir(None, "medquad", "mediqa2019"))
     retrievers = {name: Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms=synonyms),
                                   encoder_threads=2) for name, synonyms in CONFIGS}

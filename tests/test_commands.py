@@ -109,7 +109,7 @@ def test_eval_report_command_writes_table_and_chart(tmp_path):
     assert result.stdout.split("wrote")[0].strip() in (tmp_path / "report.md").read_text()
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
     (tmp_path / "empty").mkdir()
-    one_line_error(vmed("eval", "report", tmp_path / "empty"), 2, "no metrics.json found")
+    one_line_error(vmed("eval", "report", tmp_path / "empty"), 2, "no metrics.json written by `vmed eval` found")
 
 
 @pytest.mark.slow
