@@ -52,6 +52,15 @@ def test_yaml_errors_are_one_line_wherever_the_yaml_comes_from(tmp_path, monkeyp
     assert "\n" not in str(caught.value)
 
 
+def test_a_program_setting_that_is_not_yaml_is_no_config_error(monkeypatch):
+    """VMED_DATA_DIR, VMED_CACHE and friends are paths, not config keys: a folder named like '[2024] scans' or
+    '*scans' used to stop every command with "$VMED_DATA_DIR is not valid YAML" (a traceback before that)."""
+    monkeypatch.setenv("VMED_DATA_DIR", "[2024] scans")
+    monkeypatch.setenv("VMED_CACHE", "*scans")
+    monkeypatch.setenv("VMED_GENERATION__SEED", "7")
+    assert load_config(AssistantConfig, env_prefix="VMED_").generation.seed == 7
+
+
 def test_override_parsing_keeps_types():
     assert parse_override("generation.top_k=20") == ("generation.top_k", 20)
     assert parse_override("vision.expert=none") == ("vision.expert", "none")

@@ -7,6 +7,7 @@ Every recipe in the project (assistant, training, evaluation) is a pydantic mode
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -154,13 +155,15 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), read_yaml(raw, f"the value of --set '{item}'") if raw.strip() else None
 
 
-def env_overrides(prefix: str = "VMED_") -> dict[str, Any]:
-    """VMED_LLM__MODEL=x -> {'llm.model': 'x'} (double underscore separates sections)."""
+def env_overrides(prefix: str = "VMED_", sections: Iterable[str] | None = None) -> dict[str, Any]:
+    """VMED_LLM__MODEL=x -> {'llm.model': 'x'} (double underscore separates sections). With `sections`, only
+    variables that name one are read: VMED_CACHE, VMED_DATA_DIR and friends are paths, never parsed as YAML."""
     found = {}
     for name, raw in os.environ.items():
         if name.startswith(prefix) and name != prefix:
             key = name[len(prefix):].lower().replace("__", ".")
-            found[key] = read_yaml(raw, f"${name}") if raw else None
+            if sections is None or key.split(".")[0] in sections:
+                found[key] = read_yaml(raw, f"${name}") if raw else None
     return found
 
 
@@ -186,10 +189,8 @@ def load_config(
         tree = read_yaml(text, f"config file {path}") or {}
         if not isinstance(tree, dict):
             raise UserInputError(f"config file {path} must hold a mapping at the top level")
-    layered = {  # only variables that name a config section: VMED_CACHE and friends are not config keys
-        key: value for key, value in (env_overrides(env_prefix) if env_prefix else {}).items()
-        if key.split(".")[0] in cls.model_fields
-    }
+    # only variables that name a config section: VMED_CACHE and friends are not config keys
+    layered = env_overrides(env_prefix, cls.model_fields) if env_prefix else {}
     layered.update(parse_override(item) for item in sets or [])  # `--set key=` sets null on purpose
     layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
     for key, value in layered.items():
