@@ -143,6 +143,15 @@ def test_expert_yes_no_that_names_no_known_modality_is_refused(bundle, tmp_path,
         load_language_model(LLMConfig(model=f"vlm:{folder}"))
 
 
+@pytest.mark.timeout(60)
+def test_a_bundle_whose_language_model_is_not_cached_fails_at_once(bundle, tmp_path, hub_not_offline):
+    """A bundle names its language model; a hub id there is read from the local HF cache only, like --model's, so a
+    bundle copied to a machine without that model (and without network) is one error line, not a minute of retries."""
+    folder = _bundle_with(bundle, tmp_path / "hubid", language_model="someone/not-cached")
+    with pytest.raises(UserInputError, match="not in the Hugging Face cache.*hf download someone/not-cached"):
+        load_language_model(LLMConfig(model=f"vlm:{folder}"))
+
+
 def test_yes_no_bias_that_is_not_a_number_is_refused(bundle, tmp_path):
     folder = _bundle_with(bundle, tmp_path / "badbias", yes_no_bias="high")
     with pytest.raises(UserInputError, match="yes_no_bias must be a number"):

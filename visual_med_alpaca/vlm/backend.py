@@ -164,7 +164,7 @@ class VLMBackend(_ImageModel):
 
         if config.adapter not in (None, "none"):
             raise UserInputError("--adapter does not apply to a VLM: its LoRA adapter is part of the VLM folder")
-        source = resolve_model_source(meta["language_model"])
+        source = resolve_model_source(meta["language_model"], local_only=True)  # a hub id not cached fails at once
         check_language_model(meta, AutoConfig.from_pretrained(source), str(folder))  # before the weights load
         encoder = load_encoder(meta["encoder"])
         if encoder.channels != meta["encoder_channels"]:
