@@ -149,7 +149,8 @@ def test_cli_build_search_ask_json_and_bad_index(tmp_path):
     assert json.loads(found.stdout)[0]["url"] == "https://www.nlm.nih.gov/medlineplus/hairloss.html"
     for k in ("0", "-3"):  # 0 used to be read as the default top_k, -3 as a slice
         bad = vmed("knowledge", "search", QUESTION, "--k", k, env=env)
-        assert bad.returncode == 2 and bad.stderr.strip() == f"error: --k is how many passages to show, 1 or more (not {k})"
+        assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "'--k'" in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
 
     asked = vmed("ask", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", "--set", "knowledge.type_bonus=0.5", env=env)
     payload = json.loads(asked.stdout)

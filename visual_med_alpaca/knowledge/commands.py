@@ -68,7 +68,7 @@ def build(
 @knowledge_app.command("search")
 def search(
     question: str = typer.Argument(..., help="The question, in quotes"),
-    k: int = typer.Option(5, "--k", help="how many passages"),
+    k: int = typer.Option(5, "--k", min=1, help="how many passages"),
     method: Optional[str] = typer.Option(None, "--method", help="retrieval method (default: the config's)"),
     as_json: bool = typer.Option(False, "--json"),
     config: Optional[Path] = ConfigOpt,
@@ -79,8 +79,6 @@ def search(
     from ..pipeline import validate_question
     from .stage import KnowledgeStage
 
-    if k < 1:  # 0 used to mean the config's top_k, and -3 one passage fewer than the search depth
-        raise UserInputError(f"--k is how many passages to show, 1 or more (not {k})")
     cfg = load_config(AssistantConfig, config, {"knowledge.method": method}, env_prefix="VMED_", sets=sets).knowledge
     found = KnowledgeStage(cfg).retrieve(validate_question(question), k)
     if as_json:
