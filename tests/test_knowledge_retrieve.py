@@ -134,8 +134,9 @@ def test_synonyms_that_name_nothing_on_their_own_do_not_match():
     assert synonym_in_question("Manic-depressive illness", question, words(question), generic) == pytest.approx(1 / 3)
 
 
-def test_the_rqe_model_reads_the_faq_with_the_users_name_for_the_topic(index):
+def test_the_rqe_model_reads_the_faq_with_the_users_name_for_the_topic(index, monkeypatch):
     from visual_med_alpaca.config import KnowledgeConfig
+    from visual_med_alpaca.knowledge import rqe
     from visual_med_alpaca.knowledge.retrieve import as_named
 
     hair = next(p for p in index.docs.passages(range(6)).values() if p.question == "What are the treatments for Hair Loss ?")
@@ -143,7 +144,12 @@ def test_the_rqe_model_reads_the_faq_with_the_users_name_for_the_topic(index):
     share, name = topic_match(hair, question, set(question.split()), synonyms=True)
     assert (share, name) == (1.0, "Alopecia") and topic_match(hair, question, set(question.split()))[0] == 0.0
     assert as_named(hair, name) == "What are the treatments for Alopecia ?"
-    assert Reranker(synonyms="focus+rqe")._rqe_text(hair, {hair.id: name}) == "What are the treatments for Alopecia ?"
-    assert Reranker(synonyms="focus")._rqe_text(hair, {hair.id: name}) == hair.question
+    read = []  # what the RQE model is given as the FAQ side of each pair, in a real re-ranking
+    use_fake_encoder(monkeypatch)
+    monkeypatch.setattr(rqe, "cached_side", lambda text: read.append(text) or rqe.Side.of(text))
+    for synonyms, faq in (("focus+rqe", "What are the treatments for Alopecia ?"), ("focus", hair.question)):
+        read.clear()
+        Retriever(index, "dense-question", Reranker(rqe_weight=1.0, synonyms=synonyms)).search(question, 6)
+        assert faq in read and (faq == hair.question or hair.question not in read), (synonyms, read)
     assert Reranker.from_config(KnowledgeConfig()).synonyms == "focus+rqe"  # the default since round 7
     assert Reranker.from_config(KnowledgeConfig(synonyms="none")).synonyms == "none"
