@@ -561,9 +561,9 @@ def test_a_client_that_disconnects_mid_stream_frees_its_slot(llama_server_binary
             # the client has gone: the server stops reading the engine's stream and the engine frees the slot
             wait_until(lambda: _slots_busy(single) == 0, timeout=30)
             # the one slot is free: a new question is answered now, not after the 2,000-token essay (minutes)
-            started = time.monotonic()
-            answer = httpx.post(srv.url + "/v1/chat/completions", json=_chat(QUESTIONS[0], max_tokens=8), timeout=120)
-            assert answer.status_code == 200 and time.monotonic() - started < 60
+            # (the request's own timeout is the bound: a hang guard, not a timing)
+            answer = httpx.post(srv.url + "/v1/chat/completions", json=_chat(QUESTIONS[0], max_tokens=8), timeout=60)
+            assert answer.status_code == 200
 
 
 @pytest.mark.slow
@@ -594,9 +594,9 @@ def test_engine_that_keeps_dying_stops_the_server_cleanly(llama_server_binary, g
             killed = doomed.server.process
             os.kill(killed.pid, signal.SIGKILL)
             killed.wait(10)
-            started = time.monotonic()
-            refused = httpx.post(srv.url + "/v1/chat/completions", json=_chat(QUESTIONS[0], max_tokens=4), timeout=30)
-            assert refused.status_code == 503 and time.monotonic() - started < 10
+            # a clean 503 at once, never a hang (the request's own timeout is the bound)
+            refused = httpx.post(srv.url + "/v1/chat/completions", json=_chat(QUESTIONS[0], max_tokens=4), timeout=10)
+            assert refused.status_code == 503
             assert gave_up.wait(10) and doomed.server.gave_up
 
 
