@@ -152,6 +152,15 @@ def test_a_bundle_whose_language_model_is_not_cached_fails_at_once(bundle, tmp_p
         load_language_model(LLMConfig(model=f"vlm:{folder}"))
 
 
+
+@pytest.mark.timeout(60)
+def test_a_bundle_whose_image_encoder_is_not_cached_fails_at_once(bundle, tmp_path, hub_not_offline):
+    """A bundle's image encoder named by hub id (a CLIP/SigLIP tower) is read from the local HF cache only, like its
+    language model: a bundle copied to a machine without it is one error line, not a minute of hub retries."""
+    folder = _bundle_with(bundle, tmp_path / "hubenc", encoder="someone/not-cached-tower")
+    with pytest.raises(UserInputError, match="not in the Hugging Face cache.*hf download someone/not-cached-tower"):
+        load_language_model(LLMConfig(model=f"vlm:{folder}"))
+
 def test_yes_no_bias_that_is_not_a_number_is_refused(bundle, tmp_path):
     folder = _bundle_with(bundle, tmp_path / "badbias", yes_no_bias="high")
     with pytest.raises(UserInputError, match="yes_no_bias must be a number"):

@@ -166,7 +166,7 @@ class VLMBackend(_ImageModel):
             raise UserInputError("--adapter does not apply to a VLM: its LoRA adapter is part of the VLM folder")
         source = resolve_model_source(meta["language_model"], local_only=True)  # a hub id not cached fails at once
         check_language_model(meta, AutoConfig.from_pretrained(source), str(folder))  # before the weights load
-        encoder = load_encoder(meta["encoder"])
+        encoder = load_encoder(meta["encoder"], local_only=True)  # a hub id not cached fails at once
         if encoder.channels != meta["encoder_channels"]:
             raise UserInputError(f"the VLM in {folder} was trained on {meta['encoder_channels']}-channel features but "
                                  f"the encoder '{meta['encoder']}' gives {encoder.channels}: mismatched projector")

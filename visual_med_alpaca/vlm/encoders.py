@@ -69,12 +69,15 @@ class EfficientNetMap:
 class HFVisionEncoder:
     """A transformers vision tower (CLIPVisionModel, SiglipVisionModel, or the vision half of a CLIP model)."""
 
-    def __init__(self, source: str, layer: int = -2):
+    def __init__(self, source: str, layer: int = -2, local_only: bool = False):
         from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
         from ..llm.hf import quiet_weight_loading
+        from ..paths import cached_hub_folder
 
         self.name = source
+        if local_only and not Path(source).expanduser().is_dir():  # a bundle's hub id: the local HF cache only
+            source = cached_hub_folder(source, "image encoder")
         try:
             config = AutoConfig.from_pretrained(source)
             with quiet_weight_loading():
@@ -109,10 +112,12 @@ class HFVisionEncoder:
 
 
 @lru_cache(maxsize=4)
-def load_encoder(name: str = DEFAULT_ENCODER) -> ImageEncoder:
+def load_encoder(name: str = DEFAULT_ENCODER, local_only: bool = False) -> ImageEncoder:
+    """The shipped EfficientNet map, or a transformers vision tower (a folder or hub id; `local_only`: a hub id is read
+    from the local HF cache only, as a bundle's language model is; training may download it)."""
     if name == DEFAULT_ENCODER:
         return EfficientNetMap()
-    return HFVisionEncoder(name)
+    return HFVisionEncoder(name, local_only=local_only)
 
 
 def pool_tokens(maps, grid: int):
