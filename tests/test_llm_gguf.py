@@ -82,3 +82,22 @@ def test_a_gguf_llama_cpp_cannot_load_is_a_backend_error_with_its_log(tmp_path):
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(BackendError, match="llama.cpp could not load"):
         load_language_model(LLMConfig(model=str(broken), backend="gguf", n_ctx=256))
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_while_the_gguf_loads_stops_it(gemma_gguf):
+    """llama.cpp calls back into Python (its log callback) while it loads; a ctrl-C landing in that ctypes callback
+    was swallowed there ("Exception ignored on calling ctypes callback function") and the answer went on. It is
+    held and raised once the load returns."""
+    import os
+    import signal
+    import threading
+
+    from visual_med_alpaca.llm.gguf import GGUFModel
+
+    timer = threading.Timer(0.02, lambda: os.kill(os.getpid(), signal.SIGINT))  # lands during the ~0.5 s load
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        GGUFModel(gemma_gguf, adapter=None, n_ctx=512, threads=2, label="gemma")
+    timer.join()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # ctrl-C works as before afterwards

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,7 +45,7 @@ class GGUFModel:
         )
         if adapter is not None:
             kwargs["lora_path"] = str(adapter)
-        with _native_stderr_captured() as log:
+        with _native_stderr_captured() as log, _interrupt_after():
             try:
                 self.llama = Llama(**kwargs)
             except (ValueError, RuntimeError) as exc:
@@ -140,6 +142,25 @@ def adapter_path(requested: str | None) -> Path | None:
 
 class _Captured:
     text = ""  # what was written to fd 2, once the block has ended
+
+
+@contextlib.contextmanager
+def _interrupt_after():
+    """A ctrl-C during the block is raised when it ends. llama.cpp calls back into Python (llama-cpp-python's log
+    callback) while it loads, and a KeyboardInterrupt raised inside that ctypes callback is swallowed there, so the
+    load went on as if no key had been pressed. Main thread only (where Python delivers signals)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    pressed: list[int] = []
+    signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
