@@ -52,3 +52,21 @@ def cached_hub_folder(repo_id: str, what: str = "model") -> str:
             f"could not load {what} '{repo_id}': not a local folder, and not in the Hugging Face cache (nothing is "
             f"downloaded: fetch it first, e.g. `hf download {repo_id}`)")
     return str(Path(found).parent)
+
+
+def looks_like_path(model: str) -> bool:
+    """A model named by a path (`./x`, `/x`, `~/x`, `a/b/c`), not by a hub id (`owner/name`)."""
+    return model.startswith((".", "/", "~")) or model.count("/") > 1
+
+
+def local_or_cached(model: str, what: str = "model") -> str:
+    """A model given as a local folder or a hub id: the folder when it exists; a path that does not is one error; a
+    hub id is read from the local Hugging Face cache only (`cached_hub_folder`)."""
+    from .errors import UserInputError
+
+    local = Path(model).expanduser()
+    if local.exists():
+        return str(local)
+    if looks_like_path(model):
+        raise UserInputError(f"{what} folder not found: {model}")
+    return cached_hub_folder(model, what)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import BackendError, UserInputError
 from ..images import LoadedImage
-from ..paths import cached_hub_folder
+from ..paths import local_or_cached
 
 PROMPT = "Generate underlying data table of the figure below:"
 
@@ -52,10 +52,7 @@ class DePlotExpert:
         from transformers import Pix2StructForConditionalGeneration, Pix2StructProcessor
 
         self.max_new_tokens, self.max_patches, self.device = max_new_tokens, max_patches, device
-        local = Path(model).expanduser()
-        if not local.exists() and (model.startswith((".", "/", "~")) or model.count("/") > 1):
-            raise UserInputError(f"DePlot model folder not found: {model}")
-        source = str(local) if local.exists() else cached_hub_folder(model, "DePlot")  # nothing is downloaded
+        source = local_or_cached(model, "DePlot")  # a folder, or a hub id from the local cache: nothing is downloaded
         try:
             self.processor = Pix2StructProcessor.from_pretrained(source)
             # The header is rendered here (local font), so the processor must not ask for header text: set on the

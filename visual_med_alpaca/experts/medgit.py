@@ -7,11 +7,10 @@ Hugging Face cache only: nothing is downloaded here (`hf download microsoft/git-
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from ..errors import BackendError, UserInputError
 from ..images import LoadedImage
-from ..paths import cached_hub_folder
+from ..paths import local_or_cached
 
 
 def load_captioner(model: str, device: str = "cpu"):
@@ -20,10 +19,7 @@ def load_captioner(model: str, device: str = "cpu"):
         from transformers import AutoModelForCausalLM, AutoProcessor
     except ImportError:
         raise BackendError("the medgit expert needs transformers (pip install transformers)") from None
-    local = Path(model).expanduser()
-    if not local.exists() and (model.startswith((".", "/", "~")) or model.count("/") > 1):
-        raise UserInputError(f"captioner folder not found: {model}")
-    source = str(local) if local.exists() else cached_hub_folder(model, "captioner")  # nothing is downloaded
+    source = local_or_cached(model, "captioner")  # a folder, or a hub id from the local cache: nothing is downloaded
     try:
         processor = AutoProcessor.from_pretrained(source)
         network = AutoModelForCausalLM.from_pretrained(source).to(device).eval()

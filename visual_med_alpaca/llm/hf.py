@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
-from ..paths import cache_dir, cached_hub_folder
+from ..paths import cache_dir, cached_hub_folder, looks_like_path
 from ..prompts import stop_sequences
 
 
@@ -178,7 +178,7 @@ def resolve_model_source(model: str, local_only: bool = False) -> str:
         if not (path / "config.json").is_file():
             raise UserInputError(f"{model} is not a Hugging Face model folder (no config.json)")
         return str(path)
-    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+    if looks_like_path(model):
         raise UserInputError(f"model folder not found: {model}")
     if local_only:
         return cached_hub_folder(model)  # a hub id not cached fails here, at once

@@ -73,11 +73,11 @@ class HFVisionEncoder:
         from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
         from ..llm.hf import quiet_weight_loading
-        from ..paths import cached_hub_folder
+        from ..paths import local_or_cached
 
         self.name = source
-        if local_only and not Path(source).expanduser().is_dir():  # a bundle's hub id: the local HF cache only
-            source = cached_hub_folder(source, "image encoder")
+        if local_only:  # a bundle's encoder: a folder, or a hub id from the local HF cache only
+            source = local_or_cached(source, "image encoder")
         try:
             config = AutoConfig.from_pretrained(source)
             with quiet_weight_loading():
