@@ -34,14 +34,19 @@ def read_eval_metrics(file: Path) -> dict | None:
     return result if isinstance(result, dict) and all(key in result for key in EVAL_KEYS) else None
 
 
-def find_metrics(paths: list[Path]) -> list[Path]:
-    """Files named as given; in folders, every metrics.json written by `vmed eval` (others are passed over)."""
-    found: list[Path] = []
+def find_metrics(paths: list[Path]) -> list[tuple[Path, dict]]:
+    """(file, record) of the files named as given (each must be one `vmed eval` wrote) and, in folders, of every
+    metrics.json written by `vmed eval` (others are passed over); each file is read once."""
+    found: list[tuple[Path, dict]] = []
     for path in paths:
         if path.is_dir():
-            found += [file for file in sorted(path.rglob("metrics.json")) if read_eval_metrics(file) is not None]
+            found += [(file, record) for file in sorted(path.rglob("metrics.json"))
+                      if (record := read_eval_metrics(file)) is not None]
         elif path.is_file():
-            found.append(path)
+            record = read_eval_metrics(path)
+            if record is None:
+                raise UserInputError(f"{path} is not a metrics.json written by `vmed eval`")
+            found.append((path, record))
         else:
             raise UserInputError(f"not found: {path}")
     if not found:
@@ -53,13 +58,10 @@ def _task(metrics: dict) -> str:
     return "vqa" if "closed_accuracy" in metrics else "rank" if "mrr" in metrics else "choice"
 
 
-def collect_rows(files: list[Path]) -> list[dict]:
+def collect_rows(found: list[tuple[Path, dict]]) -> list[dict]:
     published = yaml.safe_load(PUBLISHED.read_text())
     rows = []
-    for file in files:
-        result = read_eval_metrics(file)
-        if result is None:
-            raise UserInputError(f"{file} is not a metrics.json written by `vmed eval`")
+    for file, result in found:
         metrics = result["metrics"]
         name = result["benchmark"] + (f" ({result['subset']})" if result.get("subset") else "")
         experts = ", ".join(f"{k} x{v}" for k, v in (result.get("experts_used") or {}).items()) or "-"
