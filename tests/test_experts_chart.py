@@ -55,6 +55,17 @@ def test_parse_number():
     assert parse_number("2 kids") is None
 
 
+def test_accents_ocr_put_on_english_words_are_dropped_and_names_keep_theirs():
+    from visual_med_alpaca.experts.chart import unaccent
+
+    # the recogniser's accents on plain English labels (plain-generator charts: `sún` for Sun, `Treatmént`)
+    assert unaccent("sún") == "sun" and unaccent("Treatmént group") == "Treatment group"
+    # names printed with accents (ChartQA's Mexican states, Spanish and French names) keep them
+    for name in ("Querétaro", "Nuevo León", "México", "San Luis Potosí", "Yucatán", "Michoacán"):
+        assert unaccent(name) == name
+    assert unaccent("Sat 33%") == "Sat 33%"
+
+
 def test_respace_rejoins_words_a_turned_title_was_read_apart_and_keeps_real_spaces():
     from visual_med_alpaca.experts.chart import respace
 

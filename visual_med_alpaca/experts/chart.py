@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable
@@ -143,6 +144,24 @@ def _word_counts() -> tuple[dict[str, int], int]:
 
     frequency = SpellChecker(language="en").word_frequency
     return frequency.dictionary, frequency.total_words
+
+
+def unaccent(text: str) -> str:
+    """Accents OCR put on English words ('Treatmént', 'sún' -> 'Treatment', 'sun'): a word with an accented letter
+    takes its plain letters when that form is a common English word (seen 2000+ times in the word list) and the
+    accented one is unknown; names keep theirs ('Querétaro', 'León', 'México': their plain forms are rare words)."""
+    if text.isascii():
+        return text
+    counts, _ = _word_counts()
+
+    def plain(match: re.Match) -> str:
+        word = match.group(0)
+        bare = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+        if word.isascii() or len(bare) != len(word) or counts.get(word.lower(), 0) or counts.get(bare.lower(), 0) < 2000:
+            return word
+        return bare
+
+    return re.sub(r"[^\W\d_]+", plain, text)
 
 
 def respace(text: str) -> str:
@@ -425,7 +444,7 @@ class ChartExpert:
         if result.boxes is None:
             return boxes
         for quad, text, score in zip(result.boxes, result.txts, result.scores):
-            text = text.strip()
+            text = unaccent(text.strip())
             if score < 0.5 or (len(text) == 1 and score < 0.9) or not text or not any(ch.isascii() and ch.isalnum() for ch in text):
                 continue
             quad = np.asarray(quad)
