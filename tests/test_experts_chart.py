@@ -718,6 +718,18 @@ def test_a_pie_title_beside_the_top_slices_name_is_still_the_title(expert, tmp_p
     assert parse_table(text).title == "Hospital Patients", text
 
 
+def test_a_pie_title_read_in_one_box_with_the_top_slices_name_is_split_off(expert, tmp_path):
+    """A classic-style pie whose top slice's name (`2016`) stands at the title's height, close enough that OCR reads
+    `2016 Visits by year` as one box: the title came back empty and the slice was named `2016 Visits by year`."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    spec = _plain("pie", [[9.5], [10.3], [26.4], [5.8], [9.6], [25.0], [13.5]], ["Visits"], theme="classic",
+                  categories=["2016", "2017", "2018", "2019", "2020", "2021", "2022"], category_name="Year",
+                  size=(9.043437985602342, 6.12035732874669), dpi=150, title="Visits by year", pie_labels="names_only")
+    table = parse_table(expert.describe(load_image(draw_plain(spec, tmp_path / "pie"))))
+    assert table.title == "Visits by year", table
+    assert sorted(row[0] for row in table.rows) == spec.categories, table
+
 def test_a_pastel_line_on_a_dark_backdrop_is_traced(expert, tmp_path):
     """dark_background's first colour (#8dd3c7) in a JPEG: its colour cluster, dimmed by the anti-aliased rim,
     spreads its channels by only ~40 and was dropped with the grey axes and grid ('no plotted line')."""

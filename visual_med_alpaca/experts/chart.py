@@ -2071,9 +2071,10 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
             names[i] = clean(match["name"])
         if parsed is not None:
             values[i] = parsed[1]
-    name_boxes = []
+    name_boxes, named_by = [], {}
     for i, box in assign(plain, 0.5).items():
-        names.setdefault(i, clean(box.text))
+        if i not in names:
+            names[i], named_by[i] = clean(box.text), box
         top = min(top, box.y0)
         name_boxes.append(box)
     named = [i for i in slices if i in names]
@@ -2111,7 +2112,36 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     title = _page_title([b for b in boxes if not slice_label(b)], top)
     if not title:  # the top slice's name printed at the title's height (matplotlib): the line above the disc, names aside
         title = _page_title([b for b in boxes if not slice_label(b) and not any(b is n for n in name_boxes)], y)
+    if not title:  # ... and read with the title as one box ('2016 Visits by year'): the title is the part centred over the disc
+        for i, box in named_by.items():
+            split = _title_beside_name(box, cx, radius, np.cos(mids[i]))
+            if split is not None:
+                names[i], title = clean(split[0]), split[1]
+                rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
+                break
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _title_beside_name(box: TextBox, cx: float, radius: float, lean: float) -> tuple[str, str] | None:
+    """(name, title) from one box above a pie that holds a slice's name and the chart's title run together: of the
+    ways to cut its words in two, the one whose title part (its share of the box by characters) is centred over the
+    disc's centre `cx` (within a tenth of the radius), with the name on the side its slice leans to (`lean`: the
+    cosine of the slice's middle). None when the box does not cross the centre or no cut fits."""
+    words, text = box.text.split(), box.text
+    if len(words) < 2 or not box.x0 < cx < box.x1:
+        return None
+    best = None
+    for k in range(1, len(words)):
+        for name_first in (True, False):
+            if (name_first and lean > 0.1) or (not name_first and lean < -0.1):
+                continue  # a name printed left of the title belongs to a slice on the left, and the other way round
+            name = " ".join(words[:k] if name_first else words[len(words) - k:])
+            title = " ".join(words[k:] if name_first else words[:len(words) - k])
+            start = len(text) - len(title) if name_first else 0
+            centre = box.x0 + (box.x1 - box.x0) * (start + len(title) / 2) / len(text)
+            if abs(centre - cx) < 0.1 * radius and sum(ch.isalpha() for ch in title) >= 3 and (best is None or abs(centre - cx) < best[0]):
+                best = (abs(centre - cx), name, title)
+    return None if best is None else (best[1], best[2])
 
 
 @lru_cache(maxsize=1)
