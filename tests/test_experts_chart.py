@@ -730,6 +730,20 @@ def test_a_pie_title_read_in_one_box_with_the_top_slices_name_is_split_off(exper
     assert table.title == "Visits by year", table
     assert sorted(row[0] for row in table.rows) == spec.categories, table
 
+def test_a_black_line_on_a_grayscale_chart_with_grey_gridlines_is_traced(expert, tmp_path):
+    """grayscale: the first line is black, its legend swatch's anti-aliased rim is dark grey, and so are the
+    gridlines. The legend named the rim's cluster, and the rim test (most of its pixels next to the black line)
+    counted the gridlines too, so the name never moved to the black line and the line was not read at all."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[78863, 78566], [51202, 70673], [62698, 66682], [49265, 81432], [51321, 75589]]
+    spec = _plain("line_markers", values, ["Before", "Treatment"], theme="grayscale", title="Patients per group",
+                  categories=["2017", "2018", "2019", "2020", "2021"], category_name="Year", thousands=True, grid=True,
+                  legend="lower right", size=(8.440361867740528, 4.016711204745919), dpi=72)
+    got = cells(expert.describe(load_image(draw_plain(spec, tmp_path / "grey"))))
+    for (year, (before, _)) in zip(spec.categories[:4], values):  # the last point hides under the legend
+        assert abs(got.get((year, "Before"), 0) - before) <= 0.02 * before, got
+
 def test_a_pastel_line_on_a_dark_backdrop_is_traced(expert, tmp_path):
     """dark_background's first colour (#8dd3c7) in a JPEG: its colour cluster, dimmed by the anti-aliased rim,
     spreads its channels by only ~40 and was dropped with the grey axes and grid ('no plotted line')."""
