@@ -744,6 +744,19 @@ def test_a_black_line_on_a_grayscale_chart_with_grey_gridlines_is_traced(expert,
     for (year, (before, _)) in zip(spec.categories[:4], values):  # the last point hides under the legend
         assert abs(got.get((year, "Before"), 0) - before) <= 0.02 * before, got
 
+def test_a_stacked_bar_cut_by_a_legend_drawn_over_it_is_read_whole(expert, tmp_path):
+    """fivethirtyeight, legend at the lower left, on the first bar: its first segment shows as a sliver on the
+    baseline and a piece beyond the legend; the piece was no bar, the segments stacked on it were lost with it,
+    and the row came back as `North | 1 | |`."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[15, 28, 8], [20, 15, 15], [14, 23, 9], [21, 29, 13], [10, 11, 14]]
+    spec = _plain("stacked_h", values, ["Before", "Day", "Rural"], theme="fivethirtyeight", title="Doses by region",
+                  category_name="Region", legend="lower left", value_labels=True,
+                  size=(8.912018342312368, 5.225722007014136), dpi=100)
+    got = cells(expert.describe(load_image(draw_plain(spec, tmp_path / "legend_over"))))
+    assert [got.get(("North", s)) for s in spec.series] == [15, 28, 8], got
+
 def test_a_pastel_line_on_a_dark_backdrop_is_traced(expert, tmp_path):
     """dark_background's first colour (#8dd3c7) in a JPEG: its colour cluster, dimmed by the anti-aliased rim,
     spreads its channels by only ~40 and was dropped with the grey axes and grid ('no plotted line')."""

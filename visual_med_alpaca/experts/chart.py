@@ -1662,6 +1662,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         bars, upright_boxes, kind = horizontal, [b.rotated(width) for b in boxes], "hbar"
     else:
         bars, upright_boxes, kind = vertical, boxes, "bar"
+    bars = _joined_across_legend(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, upright_boxes)
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
     if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
@@ -1807,6 +1808,29 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     span = (min(b.x0 for b in original_bars), max(b.x1 for b in original_bars))
     top = min([top] + [b.y1 + 1 for b in boxes if b.text in legend_words and b.y1 < np.median([o.y0 for o in original_bars])])
     return kind, "Category", series, rows, (top, bottom, span)
+
+
+def _joined_across_legend(bars: list[Bar], rects: list[Bar], boxes: list[TextBox]) -> list[Bar]:
+    """A bar cut by a legend drawn over it (matplotlib's `best` place often lies on the bars): the bar shows as a
+    sliver on the baseline and a rectangle of its colour floating beyond the legend, right over it, with the
+    legend's words in between; the floating part was no bar, and the segments stacked on it were lost with it.
+    The bar runs on to the far end of that part, and what stands on it is stacked again (round 9)."""
+    words = [b for b in boxes if re.search(r"[A-Za-z]{2}", b.text)]
+    kept = {id(b) for b in bars}
+    joined, used = list(bars), set()
+    for n, bar in enumerate(bars):
+        if any(o is not bar and o.y1 <= bar.y0 + 3 and min(o.x1, bar.x1) - max(o.x0, bar.x0) > 0.5 * bar.width for o in bars):
+            continue  # something already stands on it
+        beyond = [r for r in rects if id(r) not in kept and id(r) not in used and r.cluster == bar.cluster and r.y1 < bar.y0 - 2
+                  and min(r.x1, bar.x1) - max(r.x0, bar.x0) >= 0.9 * max(r.width, bar.width)
+                  and any(w.y0 < bar.y0 and w.y1 > r.y1 and w.x1 > bar.x0 and w.x0 < bar.x1 for w in words)]
+        if beyond:
+            part = max(beyond, key=lambda r: r.y1)  # the nearest
+            used.add(id(part))
+            joined[n] = replace(bar, y0=part.y0)
+    if not used:
+        return bars
+    return _stacked_on(joined, [r for r in rects if id(r) not in kept and id(r) not in used], widest=True)
 
 
 def _two_tick_axis(boxes: list[TextBox], bars: list[Bar], baseline: float) -> Axis | None:
