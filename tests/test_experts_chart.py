@@ -757,6 +757,19 @@ def test_a_stacked_bar_cut_by_a_legend_drawn_over_it_is_read_whole(expert, tmp_p
     got = cells(expert.describe(load_image(draw_plain(spec, tmp_path / "legend_over"))))
     assert [got.get(("North", s)) for s in spec.series] == [15, 28, 8], got
 
+def test_a_grey_line_level_between_two_points_is_not_erased_as_a_gridline(expert, tmp_path):
+    """tableau-colorblind10's third colour is grey: a grey line shares its colour with rules, so rows filled across
+    the plot are erased before tracing; the line's own level stretch from Tue to Wed (14 and 14) was such a row,
+    and the line, named in the legend, was not read."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[767, 56, 14], [244, 124, 14], [174, 3, 203]]
+    spec = _plain("line", values, ["Rural", "Urban", "Night"], theme="tableau-colorblind10", title="Samples by day",
+                  categories=["Tue", "Wed", "Thu"], category_name="Day", legend="upper right", value_labels=True,
+                  log=True, size=(4.2, 3.2), dpi=150)
+    got = cells(expert.describe(load_image(draw_plain(spec, tmp_path / "grey_level"))))
+    assert got.get(("Tue", "Night")) == 14 and got.get(("Wed", "Night")) == 14, got
+
 def test_a_pastel_line_on_a_dark_backdrop_is_traced(expert, tmp_path):
     """dark_background's first colour (#8dd3c7) in a JPEG: its colour cluster, dimmed by the anti-aliased rim,
     spreads its channels by only ~40 and was dropped with the grey axes and grid ('no plotted line')."""

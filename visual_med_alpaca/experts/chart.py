@@ -815,6 +815,14 @@ class ChartExpert:
             if not chromatic:  # a grey or black line shares its colour with gridlines and the frame: rows filled
                 mask = mask.copy()  # across the plot and columns filled down it are rules, not data
                 rows, cols = mask.sum(axis=1) > 0.3 * mask.shape[1], mask.sum(axis=0) > 0.5 * mask.shape[0]
+                # ... unless the row stays between the first and the last category: a flat stretch of the line itself
+                # (a rule runs on past them to the frame; round 9: a grey line level from Tue to Wed was erased)
+                first, last = categories[0].cx - x0r, categories[-1].cx - x0r
+                reach = max(6.0, 0.015 * mask.shape[1])  # a marker's radius beyond its point
+                for row in np.nonzero(rows)[0]:
+                    filled = np.nonzero(mask[row])[0]
+                    if filled.min() >= first - reach and filled.max() <= last + reach:
+                        rows[row] = False
                 mask[rows] = 0
                 mask[:, cols] = 0
             _, pieces, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((3, 3), np.uint8)), connectivity=8)
