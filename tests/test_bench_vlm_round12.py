@@ -66,16 +66,16 @@ class _Prior:
         return 2.0 if "mass" in question else -2.0
 
 
+def _closed(id_, question, reference, prediction, expert, yes, no):
+    return {"id": id_, "kind": "closed", "question": question, "reference": reference, "prediction": prediction,
+            "expert": expert, "option_logprobs": {"yes": yes, "no": no}}
+
+
 def test_the_prior_moves_the_vlms_decision_but_never_the_expert_rules():
-    records = [
-        {"id": "a", "kind": "closed", "question": "is this a ct?", "reference": "yes", "prediction": "Yes",
-         "expert": "radiology", "option_logprobs": {"yes": -2.0, "no": -0.1}},
-        {"id": "b", "kind": "closed", "question": "is there a mass?", "reference": "yes", "prediction": "No",
-         "expert": "none", "option_logprobs": {"yes": -2.0, "no": -0.5}},
-        {"id": "c", "kind": "closed", "question": "is it normal?", "reference": "no", "prediction": "Yes",
-         "expert": "none", "option_logprobs": {"yes": -0.5, "no": -1.0}},
-        {"id": "d", "kind": "open", "question": "what is shown?", "reference": "liver", "prediction": "liver"},
-    ]
+    records = [_closed("a", "is this a ct?", "yes", "Yes", "radiology", -2.0, -0.1),  # the expert rule decided
+               _closed("b", "is there a mass?", "yes", "No", "none", -2.0, -0.5),
+               _closed("c", "is it normal?", "no", "Yes", "none", -0.5, -1.0),
+               {"id": "d", "kind": "open", "question": "what is shown?", "reference": "liver", "prediction": "liver"}]
     base, rows = decided(records, None, 1.0, 0.486)
     assert base == {"a": ("closed", 1.0), "b": ("closed", 0.0), "c": ("closed", 0.0), "d": ("open", 1.0)}
     assert len(rows) == 2  # the expert rule's record is not re-decided
