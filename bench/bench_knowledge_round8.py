@@ -1,0 +1,83 @@
+"""Knowledge, eighth round: MedQuAD's focus synonyms in the dense search (C3: each passage also scores by its
+question asked with every other name of its focus, the best cosine counting) against the shipped configuration, on
+both development sets (never LiveQA); applies bench/results/knowledge_round8_rule.txt.
+
+  python bench/bench_knowledge_round8.py --decision-out bench/results/knowledge_round8.json
+
+Both configurations: dense-question, views 1,0,0, current cue words, rules F 0.5 / T 0.25 / I 0 + the shipped RQE
+model x 1; S: synonyms focus+rqe (shipped since round 7), C3: synonyms focus+rqe+dense. The index must hold the
+"names" vectors (`vmed knowledge build --dense-fields question,names`); its question vectors are the same as
+without them, so S's ranking is the shipped one. dev = 34 MEDIQA RQE consumer questions (hit@1, MRR@10); dev2 = the
+graded MEDIQA Task 3 Alexa + validation questions (avgScore, MAP@10, MRR@10, scored as on LiveQA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import measured_at, run, utc_now  # noqa: E402
+from bench_knowledge_round7 import RULES, passes  # noqa: E402
+from bench_liveqa import development_arguments, development_row, open_development  # noqa: E402
+
+from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever  # noqa: E402
+
+CONFIGS = (("S", "focus+rqe"), ("C3", "focus+rqe+dense"))
+THRESHOLD = 0.45  # knowledge.min_relevance: below it the answer says no source was found
+
+
+def threshold_counts(row: dict) -> dict[str, int]:
+    """How many no-source questions get a source (top relevance >= the threshold), how many dev questions get none."""
+    return {"no_source_answered": sum(r >= THRESHOLD for r in row["no_source_relevance"]),
+            "dev_refused": sum(r < THRESHOLD for r in row["dev_top_relevance"])}
+
+
+def decide(rows: dict) -> dict:
+    """Adopt C3 iff round 7's four conditions hold against S and (e) the no-source threshold separates as well
+    (no more no-source questions answered, no more dev questions refused); else the default stays focus+rqe."""
+    checks = passes(rows["S"], rows["C3"])
+    s, c = threshold_counts(rows["S"]), threshold_counts(rows["C3"])
+    checks["e the no-source threshold separates as well"] = (c["no_source_answered"] <= s["no_source_answered"]
+                                                             and c["dev_refused"] <= s["dev_refused"])
+    adopted = all(checks.values())
+    return {"adopt": "C3" if adopted else None, "synonyms": "focus+rqe+dense" if adopted else "focus+rqe",
+            "checks": checks, "threshold": {"S": s, "C3": c}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    development_arguments(parser)
+    args = parser.parse_args()
+    index, passages, dev, dev2, qrels2, negatives = open_development(args)
+    print(f"index {index.folder} ({len(passages):,} passages, {index.manifest.get('dense_fields')}); dev {len(dev)} "
+          f"questions, dev2 {len(dev2)}; {measured_at()}\n")
+    print("| config | synonyms | dev hit@1 | dev MRR@10 | dev2 avgScore | dev2 MAP@10 | dev2 MRR@10 | "
+          "dev ms (median, p95) | dev top relevance min / no-source max | no-source answered / dev refused |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = {}
+    for name, synonyms in CONFIGS:
+        retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms=synonyms),
+                              encoder_threads=args.threads)
+        row = development_row(retriever, dev, negatives, dev2, qrels2, passages, keep_relevance=True)
+        rows[name] = {"synonyms": synonyms, **row}
+        d, d2, t = row["dev"], row["dev2"], threshold_counts(row)
+        print(f"| {name} | {synonyms} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | "
+              f"{d2['MRR@10']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | {row['dev_top_relevance_min']:.3f} / "
+              f"{row['no_source_max']:.3f} | {t['no_source_answered']} / {t['dev_refused']} |", flush=True)
+    decision = decide(rows)
+    print(f"\nrule (bench/results/knowledge_round8_rule.txt): {json.dumps(decision)}")
+    print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
+    if args.decision_out:
+        Path(args.decision_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.decision_out).write_text(json.dumps({"rows": rows, **decision}, indent=1) + "\n")
+    index.close()
+
+
+if __name__ == "__main__":
+    run(main)
