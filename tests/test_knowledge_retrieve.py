@@ -205,3 +205,19 @@ def test_names_left_out_of_the_dense_search_and_an_index_without_them(index, mon
     elif index.manifest["dense_store"] == "qdrant":
         with pytest.raises(UserInputError, match="numpy store only"):
             Retriever(index, "dense-question", Reranker(synonyms="focus+rqe+dense")).search("alopecia", 1)
+
+
+def test_written_names_count_only_where_the_question_writes_the_name(named_index, monkeypatch):
+    use_fake_encoder(monkeypatch)
+    written = Retriever(named_index, "dense-question", Reranker(synonyms="focus+rqe+written"))
+    names = written.written_names()
+    said = lambda question: [names.names[i] for i in names(question)]  # noqa: E731 (one per Hair Loss / Diabetes passage)
+    assert said("What treatment is there for alopecia?") == ["Alopecia", "Alopecia"]
+    assert said("my DM is getting worse") == ["DM", "DM"] and said("what is dm") == []  # an acronym as written
+    assert said("is my baldness genetic") == ["Baldness", "Baldness"] and said("diabetes") == []  # the focus: no name
+    found = written.search("What treatment is there for alopecia?", 1)
+    assert found[0].passage.question == "What are the treatments for Hair Loss ?"
+    # no name written: the dense search is the question vectors' alone
+    question = "How do you treat thinning hair on the scalp?"
+    assert [(r.passage.id, r.relevance) for r in written.search(question, 3)] == \
+        [(r.passage.id, r.relevance) for r in Retriever(named_index, "dense-question").search(question, 3)]

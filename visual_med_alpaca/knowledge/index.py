@@ -117,7 +117,7 @@ def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOpti
         else:
             texts = [p.text for p in passages]
         max_tokens = options.answer_max_tokens if field_name == "answer" else 128
-        task = progress.add_task(f"embedding {field_name}s (MiniLM)", total=len(texts))
+        task = progress.add_task(f"embedding {field_name.removesuffix('s')}s (MiniLM)", total=len(texts))
         parts = []
         for start in range(0, len(texts), CHUNK):
             path = work / f"{field_name}-{start // CHUNK:05d}.npy"

@@ -77,7 +77,11 @@ class NumpyStore:
         vector = np.asarray(query.vector, dtype=np.float32)
         scores = self.matrices[field] @ vector
         if names:  # a passage scores by its question under the best-matching name of its topic
-            np.maximum.at(scores, self.name_rows, self.matrices[NAMES] @ vector)
+            if query.names is None:
+                np.maximum.at(scores, self.name_rows, self.matrices[NAMES] @ vector)
+            elif len(query.names):
+                chosen = np.asarray(query.names, dtype=np.int64)
+                np.maximum.at(scores, self.name_rows[chosen], self.matrices[NAMES][chosen] @ vector)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
