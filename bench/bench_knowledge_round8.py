@@ -15,20 +15,14 @@ scored as on LiveQA); the no-source questions (bench/data/no_source_questions.tx
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measured_at, run, utc_now  # noqa: E402
-from bench_knowledge_round7 import RULES, passes  # noqa: E402
-from bench_liveqa import development_arguments, development_row, open_development  # noqa: E402
-
-from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever  # noqa: E402
+from _common import run  # noqa: E402
+from bench_knowledge_round7 import passes, score_configs  # noqa: E402
 
 CONFIGS = (("S", "focus+rqe"), ("C3", "focus+rqe+dense"), ("C4", "focus+rqe+written"))  # C4: knowledge_round8b_rule.txt
 THRESHOLD = 0.45  # knowledge.min_relevance: below it the answer says no source was found
@@ -60,32 +54,12 @@ def decide(rows: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    development_arguments(parser)
-    args = parser.parse_args()
-    index, passages, dev, dev2, qrels2, negatives = open_development(args)
-    print(f"index {index.folder} ({len(passages):,} passages, {index.manifest.get('dense_fields')}); dev {len(dev)} "
-          f"questions, dev2 {len(dev2)}; {measured_at()}\n")
-    print("| config | synonyms | dev hit@1 | dev MRR@10 | dev2 avgScore | dev2 MAP@10 | dev2 MRR@10 | "
-          "dev ms (median, p95) | dev top relevance min / no-source max | no-source answered / dev refused |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    rows = {}
-    for name, synonyms in CONFIGS:
-        retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms=synonyms),
-                              encoder_threads=args.threads)
-        row = development_row(retriever, dev, negatives, dev2, qrels2, passages, keep_relevance=True)
-        rows[name] = {"synonyms": synonyms, **row}
-        d, d2, t = row["dev"], row["dev2"], threshold_counts(row)
-        print(f"| {name} | {synonyms} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | "
-              f"{d2['MRR@10']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | {row['dev_top_relevance_min']:.3f} / "
-              f"{row['no_source_max']:.3f} | {t['no_source_answered']} / {t['dev_refused']} |", flush=True)
-    decision = decide(rows)
-    print(f"\nrule (bench/results/knowledge_round8_rule.txt): {json.dumps(decision)}")
-    print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
-    if args.decision_out:
-        Path(args.decision_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.decision_out).write_text(json.dumps({"rows": rows, **decision}, indent=1) + "\n")
-    index.close()
+    def counts(row: dict) -> str:
+        found = threshold_counts(row)
+        return f"{found['no_source_answered']} / {found['dev_refused']}"
+
+    score_configs(__doc__, CONFIGS, decide, "bench/results/knowledge_round8_rule.txt, knowledge_round8b_rule.txt",
+                  ("no-source answered / dev refused", counts))
 
 
 if __name__ == "__main__":
