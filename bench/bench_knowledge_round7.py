@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -54,33 +55,41 @@ def decide(rows: dict[str, dict]) -> dict:
     return {"adopt": adopted, "synonyms": dict(CONFIGS)[adopted] if adopted else "none", "checks": checks}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def score_configs(description: str, configs, decide, rule: str, extra: tuple[str, Callable[[dict], str]] | None = None) -> None:
+    """The round scripts' main: each (name, synonyms) configuration on both development sets, one table row each,
+    then `decide(rows)` by the committed `rule` file; `extra`: one more column (its header, its text from a row, which
+    then keeps every question's top relevance)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     development_arguments(parser)
     args = parser.parse_args()
     index, passages, dev, dev2, qrels2, negatives = open_development(args)
     with_synonyms = sum(bool(p.synonyms) for p in passages)
-    print(f"index {index.folder} ({len(passages):,} passages, {with_synonyms:,} with focus synonyms); dev {len(dev)} "
-          f"questions, dev2 {len(dev2)}; {measured_at()}\n")
+    print(f"index {index.folder} ({len(passages):,} passages, {with_synonyms:,} with focus synonyms, dense fields "
+          f"{index.manifest.get('dense_fields')}); dev {len(dev)} questions, dev2 {len(dev2)}; {measured_at()}\n")
     print("| config | synonyms | dev hit@1 | dev MRR@10 | dev2 avgScore | dev2 MAP@10 | dev2 MRR@10 | "
-          "dev ms (median, p95) | dev top relevance min / no-source max |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"dev ms (median, p95) | dev top relevance min / no-source max |{f' {extra[0]} |' if extra else ''}")
+    print("|---" * (9 + bool(extra)) + "|")
     rows = {}
-    for name, synonyms in CONFIGS:
+    for name, synonyms in configs:
         retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms=synonyms),
                               encoder_threads=args.threads)
-        row = rows[name] = {"synonyms": synonyms, **development_row(retriever, dev, negatives, dev2, qrels2, passages)}
+        row = rows[name] = {"synonyms": synonyms, **development_row(retriever, dev, negatives, dev2, qrels2, passages,
+                                                                    keep_relevance=extra is not None)}
         d, d2 = row["dev"], row["dev2"]
         print(f"| {name} | {synonyms} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | "
               f"{d2['MRR@10']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | {row['dev_top_relevance_min']:.3f} / "
-              f"{row['no_source_max']:.3f} |", flush=True)
+              f"{row['no_source_max']:.3f} |{f' {extra[1](row)} |' if extra else ''}", flush=True)
     decision = decide(rows)
-    print(f"\nrule (bench/results/knowledge_round7_rule.txt): {json.dumps(decision)}")
+    print(f"\nrule ({rule}): {json.dumps(decision)}")
     print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
     if args.decision_out:
         Path(args.decision_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.decision_out).write_text(json.dumps({"rows": rows, **decision}, indent=1) + "\n")
     index.close()
+
+
+def main() -> None:
+    score_configs(__doc__, CONFIGS, decide, "bench/results/knowledge_round7_rule.txt")
 
 
 if __name__ == "__main__":

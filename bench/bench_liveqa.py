@@ -65,13 +65,15 @@ def open_development(args: argparse.Namespace):
     return (*development_sets(args.index, paths.data_dir(args.data_dir, "medquad", "mediqa2019")), no_source_questions())
 
 
-def development_row(retriever, dev, negatives, dev2, qrels2, passages) -> dict:
-    """One configuration on both development sets: dev (hit@1, MRR@10, latency) and dev2 (LiveQA's scores)."""
+def development_row(retriever, dev, negatives, dev2, qrels2, passages, keep_relevance: bool = False) -> dict:
+    """One configuration on both development sets: dev (hit@1, MRR@10, latency) and dev2 (LiveQA's scores); with
+    `keep_relevance`, also every dev and no-source question's top relevance (the no-source threshold check)."""
     retriever.search("warm up the encoder and caches", 1)
     d = run_dev(retriever, dev, negatives)
+    kept = {k: d[k] for k in ("dev_top_relevance", "no_source_relevance")} if keep_relevance else {}
     return {"dev": {k: v for k, v in d.items() if not isinstance(v, list)},
             "dev2": run_liveqa(retriever, dev2, qrels2, passages),
-            "dev_top_relevance_min": min(d["dev_top_relevance"]), "no_source_max": max(d["no_source_relevance"])}
+            "dev_top_relevance_min": min(d["dev_top_relevance"]), "no_source_max": max(d["no_source_relevance"]), **kept}
 
 
 def no_source_questions() -> list[str]:
@@ -133,7 +135,7 @@ def main() -> None:
     parser.add_argument("--rqe-kind", choices=["lr", "cross-encoder"], default="lr")
     parser.add_argument("--rqe-top-k", type=int, default=10, help="cross-encoder: candidates it reads")
     parser.add_argument("--cross-encoder", default=None, help="cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)")
-    parser.add_argument("--synonyms", choices=["none", "focus", "focus+rqe"], default="none",
+    parser.add_argument("--synonyms", choices=list(retrieve.SYNONYMS), default="none",
                         help="the re-ranker reads MedQuAD's focus synonyms (knowledge.synonyms)")
     parser.add_argument("--rerank-on-focus", action="store_true", help="re-ranker reads the question's focus sentences")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")

@@ -153,3 +153,71 @@ def test_the_rqe_model_reads_the_faq_with_the_users_name_for_the_topic(index, mo
         assert faq in read and (faq == hair.question or hair.question not in read), (synonyms, read)
     assert Reranker.from_config(KnowledgeConfig()).synonyms == "focus+rqe"  # the default since round 7
     assert Reranker.from_config(KnowledgeConfig(synonyms="none")).synonyms == "none"
+
+
+@pytest.fixture(scope="module")
+def named_index(tmp_path_factory):
+    """The tiny corpus with the "names" vectors: each question asked with every other name of its focus."""
+    mp = pytest.MonkeyPatch()
+    use_fake_encoder(mp)
+    root = tmp_path_factory.mktemp("kn-names")
+    build_index(root / "idx", list(medquad_passages(write_medquad(root / "medquad"))),
+                BuildOptions(dense=True, dense_fields=("question", "names")))
+    opened = open_index(root / "idx", need_dense=True)
+    yield opened
+    opened.close()
+    mp.undo()
+
+
+def test_the_dense_search_finds_a_topic_asked_by_another_of_its_names(named_index, monkeypatch):
+    use_fake_encoder(monkeypatch)
+    question = "What treatment is there for alopecia?"  # "alopecia" is in no Hair Loss question, answer or focus
+    before = Retriever(named_index, "dense-question", Reranker(synonyms="focus+rqe")).search(question, 3)
+    after = Retriever(named_index, "dense-question", Reranker(synonyms="focus+rqe+dense")).search(question, 3)
+    assert before[0].passage.focus != "Hair Loss"
+    assert after[0].passage.question == "What are the treatments for Hair Loss ?"
+    assert after[0].relevance > before[0].relevance  # the no-source threshold reads the name's cosine
+    # a passage's other names only add matches: a question naming the focus itself ranks as before
+    same = "What are the symptoms of Diabetes ?"
+    assert [r.passage.id for r in Retriever(named_index, "dense-question", Reranker(synonyms="focus+rqe+dense"))
+            .search(same, 1)] == [r.passage.id for r in Retriever(named_index, "dense-question").search(same, 1)]
+    from visual_med_alpaca.config import KnowledgeConfig
+
+    assert Reranker.from_config(KnowledgeConfig(synonyms="focus+rqe+dense")).synonyms == "focus+rqe+dense"
+
+
+def test_names_left_out_of_the_dense_search_and_an_index_without_them(index, monkeypatch):
+    from visual_med_alpaca.knowledge.corpus import Passage
+    from visual_med_alpaca.knowledge.retrieve import name_variants
+
+    passage = Passage("x:1", "t", "", "answer", question="How to diagnose Osteogenesis imperfecta ?",
+                      focus="Osteogenesis imperfecta",
+                      synonyms=("OI", "Syndrome", "ALL", "Type 1", "osteogenesis IMPERFECTA", "Brittle bone disease"))
+    texts, rows = name_variants([passage], generic_words(["Noonan syndrome", "Rett syndrome", "Down syndrome",
+                                                          "Type 1 diabetes", "Type 2 diabetes", "Type 1 cancer"],
+                                                         max_share=0.0))
+    assert texts == ["How to diagnose OI ? OI", "How to diagnose Brittle bone disease ? Brittle bone disease"]
+    assert rows == [0, 0]
+    use_fake_encoder(monkeypatch)
+    if "names" not in index.manifest.get("dense_fields", []) and index.manifest["dense_store"] == "numpy":
+        with pytest.raises(UserInputError, match="--dense-fields question,names"):
+            Retriever(index, "dense-question", Reranker(synonyms="focus+rqe+dense")).search("alopecia", 1)
+    elif index.manifest["dense_store"] == "qdrant":
+        with pytest.raises(UserInputError, match="numpy store only"):
+            Retriever(index, "dense-question", Reranker(synonyms="focus+rqe+dense")).search("alopecia", 1)
+
+
+def test_written_names_count_only_where_the_question_writes_the_name(named_index, monkeypatch):
+    use_fake_encoder(monkeypatch)
+    written = Retriever(named_index, "dense-question", Reranker(synonyms="focus+rqe+written"))
+    names = written.written_names()
+    said = lambda question: [names.names[i] for i in names(question)]  # noqa: E731 (one per Hair Loss / Diabetes passage)
+    assert said("What treatment is there for alopecia?") == ["Alopecia", "Alopecia"]
+    assert said("my DM is getting worse") == ["DM", "DM"] and said("what is dm") == []  # an acronym as written
+    assert said("is my baldness genetic") == ["Baldness", "Baldness"] and said("diabetes") == []  # the focus: no name
+    found = written.search("What treatment is there for alopecia?", 1)
+    assert found[0].passage.question == "What are the treatments for Hair Loss ?"
+    # no name written: the dense search is the question vectors' alone
+    question = "How do you treat thinning hair on the scalp?"
+    assert [(r.passage.id, r.relevance) for r in written.search(question, 3)] == \
+        [(r.passage.id, r.relevance) for r in Retriever(named_index, "dense-question").search(question, 3)]

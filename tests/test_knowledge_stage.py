@@ -165,6 +165,10 @@ def test_cli_build_search_ask_json_and_bad_index(tmp_path):
     (bad_corpus / "x.jsonl").write_text("not json\n")
     refused = vmed("knowledge", "build", "--no-medquad", "--corpus", bad_corpus, env=env)
     assert refused.returncode == 2 and "line 1 is not JSON" in refused.stderr and "Traceback" not in refused.stderr
+    qdrant = vmed("knowledge", "build", "--data-dir", data, "--dense-fields", "question,names", "--dense-store", "qdrant",
+                  env=env)
+    assert qdrant.returncode == 2 and qdrant.stderr.strip() == ("error: --dense-fields names needs the numpy store "
+                                                                "(the embedded default), not qdrant"), qdrant.stderr
 
 
 def test_api_response_carries_sources(index_dir, tiny_llama_dir):

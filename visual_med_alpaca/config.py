@@ -100,7 +100,7 @@ class KnowledgeConfig(Strict):
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
     info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "
                                                       "(0 since requests for information are a cue-word type)")
-    synonyms: Literal["none", "focus", "focus+rqe"] = Field(
+    synonyms: Literal["none", "focus", "focus+rqe", "focus+rqe+dense"] = Field(
         "focus+rqe", description="re-ranker: MedQuAD's other names of a passage's focus (\"Manic-depressive illness\" "
                                  "for bipolar disorder) count as naming its topic (focus), and the RQE model reads the "
                                  "passage's question with the name the user used (focus+rqe, the default since "

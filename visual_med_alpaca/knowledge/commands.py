@@ -23,7 +23,8 @@ def build(
     corpus: Optional[list[Path]] = typer.Option(None, "--corpus", help="a folder of .jsonl / .md passages (repeatable)"),
     dense: bool = typer.Option(True, "--dense/--no-dense", help="also embed passages with MiniLM (minutes on CPU)"),
     dense_fields: str = typer.Option("question", "--dense-fields", help="what to embed: question (MedQuAD's question + "
-                                                                         "focus) and/or answer, comma-separated"),
+                                                                         "focus), answer, names (the question with each "
+                                                                         "other name of its focus), comma-separated"),
     dense_store: Optional[str] = typer.Option(None, "--dense-store", help="numpy (embedded, default) | qdrant "
                                                                           "(embedded local mode, or --qdrant-url)"),
     answer_tokens: int = typer.Option(128, "--answer-tokens", help="word pieces of each answer the encoder reads"),
@@ -49,11 +50,13 @@ def build(
     if not names:
         raise UserInputError("nothing to index: keep --medquad or give --corpus FOLDER")
     fields = tuple(f.strip() for f in dense_fields.split(",") if f.strip())
-    if not fields or set(fields) - {"question", "answer"}:
-        raise UserInputError(f"--dense-fields takes question and/or answer, not '{dense_fields}'")
+    if not fields or set(fields) - {"question", "answer", "names"}:
+        raise UserInputError(f"--dense-fields takes question, answer and/or names, not '{dense_fields}'")
     store = dense_store or ("qdrant" if qdrant_url else "numpy")
     if store not in DENSE_STORES:
         raise UserInputError(f"--dense-store is {' or '.join(DENSE_STORES)}, not '{store}'")
+    if "names" in fields and store != "numpy":
+        raise UserInputError("--dense-fields names needs the numpy store (the embedded default), not qdrant")
     options = BuildOptions(dense=dense, dense_store=store, dense_fields=fields, answer_max_tokens=answer_tokens,
                            threads=threads,
                            store_options={"qdrant_url": qdrant_url} if qdrant_url else {})

@@ -48,7 +48,8 @@ def index_path(name_or_path: str | Path) -> Path:
 class BuildOptions:
     dense: bool = True
     dense_store: str = "numpy"    # numpy (embedded, exact) or qdrant (local mode, or a server with qdrant_url)
-    dense_fields: tuple[str, ...] = ("question",)  # "answer" too: ~5x the embedding time (128 word pieces each)
+    dense_fields: tuple[str, ...] = ("question",)  # "answer" too: ~5x the embedding time (128 word pieces each);
+    # "names": the question asked with each other name of its focus (retrieve.name_variants; numpy store only)
     answer_max_tokens: int = 128  # the encoder reads this many word pieces of each answer
     batch_size: int = 64
     threads: int | None = None
@@ -84,7 +85,7 @@ def _reusable(folder: Path | None, count: int) -> dict[str, np.ndarray]:
             matrix = np.load(path)
         except (ValueError, OSError):
             continue
-        if matrix.ndim == 2 and len(matrix) == count:
+        if matrix.ndim == 2 and (len(matrix) == count or path.stem == f"{PREFIX}names"):  # names: not one per passage
             found[path.stem[len(PREFIX):]] = matrix
     return found
 
@@ -109,10 +110,14 @@ def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOpti
     for field_name in options.dense_fields:
         if field_name in vectors:
             continue
-        texts = [f"{p.question} {p.focus}".strip() or p.title for p in passages] if field_name == "question" \
-            else [p.text for p in passages]
+        if field_name == "names":
+            texts = name_texts(passages)[0]
+        elif field_name == "question":
+            texts = [f"{p.question} {p.focus}".strip() or p.title for p in passages]
+        else:
+            texts = [p.text for p in passages]
         max_tokens = options.answer_max_tokens if field_name == "answer" else 128
-        task = progress.add_task(f"embedding {field_name}s (MiniLM)", total=len(texts))
+        task = progress.add_task(f"embedding {field_name.removesuffix('s')}s (MiniLM)", total=len(texts))
         parts = []
         for start in range(0, len(texts), CHUNK):
             path = work / f"{field_name}-{start // CHUNK:05d}.npy"
@@ -128,6 +133,13 @@ def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOpti
             progress.advance(task, stop - start)
         vectors[field_name] = np.concatenate(parts) if parts else np.zeros((0, encoder.DIMENSION), np.float32)
     return vectors
+
+
+def name_texts(passages: Sequence[Passage]) -> tuple[list[str], list[int]]:
+    """The "names" field: each passage's question asked with the other names of its focus, and their passages' rows."""
+    from .retrieve import generic_words, name_variants
+
+    return name_variants(passages, generic_words([p.focus for p in passages]))
 
 
 def build_index(target: str | Path, passages: Iterable[Passage], options: BuildOptions | None = None,
@@ -161,8 +173,9 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
 
                 vectors = _embed_resumable(passages, work, options, progress, print_, reuse=None if force else final)
                 shutil.copytree(work / ENCODER_DIR, tmp / ENCODER_DIR)
+                extra = {"name_rows": name_texts(passages)[1]} if "names" in vectors else {}
                 stores[options.dense_store] = load_store(options.dense_store).build(
-                    tmp, passages, {**options.store_options, "vectors": vectors}, progress)
+                    tmp, passages, {**options.store_options, "vectors": vectors, **extra}, progress)
                 stores[options.dense_store]["encoder"] = MODEL_NAME
         manifest = {
             "format": FORMAT, "complete": True, "fingerprint": print_, "passages": len(passages),

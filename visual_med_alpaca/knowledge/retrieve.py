@@ -12,6 +12,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from .corpus import Passage
 from .index import KnowledgeIndex
 from .stores import Query
 from .stores.fts5 import STOP_WORDS, WORD
+from .stores.numpy_store import WITH_NAMES
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
 # method -> runs of (store, field, weight)
@@ -105,7 +107,10 @@ def focus_in_question(focus: str, question_words: set[str]) -> float:
     return sum(w in question_words for w in words) / len(words)
 
 
-SYNONYMS = ("none", "focus", "focus+rqe")  # what reads MedQuAD's focus synonyms (knowledge.synonyms)
+# what reads MedQuAD's focus synonyms (knowledge.synonyms): the re-ranker's focus match, the RQE model's side of the
+# pair, the dense search (a passage's question asked with each other name: the index's "names" vectors)
+# (+dense: every other name; +written: only the names the question writes, `WrittenNames`)
+SYNONYMS = ("none", "focus", "focus+rqe", "focus+rqe+dense", "focus+rqe+written")
 
 
 def synonym_in_question(name: str, question: str, question_words: set[str], generic: frozenset[str]) -> float:
@@ -142,6 +147,45 @@ def as_named(passage: Passage, name: str) -> str:
     return replaced if replaced != text else f"{text} ({name})"
 
 
+def name_variants(passages: Sequence[Passage], generic: frozenset[str],
+                  with_names: bool = False) -> tuple[list[str], list[int]] | tuple[list[str], list[int], list[str]]:
+    """The dense search's other names of each passage's topic (knowledge.synonyms=focus+rqe+dense): for every
+    MedQuAD synonym of its focus, the passage's question asked with that name ("How to diagnose OI ?"), embedded
+    like the question field (question + the name). A name made only of stop words or words common across foci
+    ("Syndrome", "Type 1") names nothing and is left out (the encoder is uncased: "ALL" is the word "all").
+    Returns the texts and, for each, the passage's position in `passages` (and, `with_names`, the name)."""
+    texts, rows, names = [], [], []
+    for row, passage in enumerate(passages):
+        seen = {passage.focus.lower()}
+        for name in passage.synonyms:
+            words = [w for w in WORD.findall(name.lower()) if w not in STOP_WORDS]
+            if name.lower() in seen or all(w in generic or w.isdigit() for w in words):
+                continue
+            seen.add(name.lower())
+            texts.append(f"{as_named(passage, name)} {name}")
+            rows.append(row)
+            names.append(name)
+    return (texts, rows, names) if with_names else (texts, rows)
+
+
+class WrittenNames:
+    """Which of the index's "names" vectors a question writes (knowledge.synonyms=focus+rqe+written): a name counts
+    where `synonym_in_question` gives 1.0 (every word of it in the question; an acronym as written), found through
+    the names' words that are not common across foci."""
+
+    def __init__(self, names: Sequence[str], generic: frozenset[str]):
+        self.names, self.generic = list(names), generic
+        self.by_word: dict[str, list[int]] = {}
+        for i, name in enumerate(self.names):
+            for word in set(WORD.findall(name.lower())) - generic - STOP_WORDS:
+                self.by_word.setdefault(word, []).append(i)
+
+    def __call__(self, question: str) -> list[int]:
+        words = set(WORD.findall(question.lower()))
+        found = {i for word in words for i in self.by_word.get(word, ())}
+        return sorted(i for i in found if synonym_in_question(self.names[i], question, words, self.generic) >= 1.0)
+
+
 @dataclass
 class Reranker:
     """Adds to each candidate's fused score: hand-set bonuses (the "rules") and/or `rqe_weight` x the trained
@@ -157,7 +201,8 @@ class Reranker:
     rqe_top_k: int = 10        # cross-encoder: candidates it reads (by score after the rules), ~5 ms each on 2 cores
     cross_encoder: str | None = None  # cross-encoder folder (default: <knowledge dir>/rqe-cross-encoder)
     threads: int | None = None  # cross-encoder: ONNX Runtime threads (the Retriever's encoder_threads)
-    synonyms: str = "none"     # focus: the focus match reads the focus's synonyms too; focus+rqe: and the RQE side
+    synonyms: str = "none"     # focus: the focus match reads the focus's synonyms too; focus+rqe: and the RQE side;
+    # focus+rqe+dense: and the dense question search (read by the Retriever); focus+rqe+written: the names it writes
 
     @classmethod
     def from_config(cls, cfg) -> Reranker:
@@ -226,7 +271,7 @@ class Reranker:
     def _rqe_text(self, passage: Passage, named: dict[str, str]) -> str:
         """The candidate side of the RQE pair: the passage's question, with synonyms=focus+rqe naming the topic
         as the user did."""
-        if self.synonyms == "focus+rqe":
+        if self.synonyms.startswith("focus+rqe"):
             return as_named(passage, named.get(passage.id, passage.focus))
         return passage.question or passage.title
 
@@ -352,6 +397,7 @@ class Retriever:
         self._encoder = None
         self._topics: frozenset[str] | None = None
         self._generic: frozenset[str] | None = None
+        self._written: WrittenNames | None = None
 
     def query_vector(self, text: str):
         """The dense vector a search of `text` uses: its query views' encodings, weighted (one view: its own)."""
@@ -377,13 +423,26 @@ class Retriever:
             self._generic = generic_words(self.index.docs.foci())
         return self._generic
 
+    def written_names(self) -> WrittenNames:
+        """The index's names (the order of its "names" vectors), computed once per retriever from its passages."""
+        if self._written is None:
+            passages = self.index.docs.passages(range(self.index.docs.count()))
+            ordered = [passages[row] for row in range(len(passages))]
+            _, _, names = name_variants(ordered, self.generic(), with_names=True)  # as the index built them
+            self._written = WrittenNames(names, self.generic())
+        return self._written
+
     def search(self, question: str, k: int = 5) -> list[Retrieved]:
         started = time.perf_counter()
         query = Query(question, self.query_vector if needs_dense(self.method) else None)
         fused: dict[int, float] = {}
         run_scores: dict[int, dict[str, float]] = {}
+        names = self.reranker.synonyms.endswith(("+dense", "+written"))
+        if self.reranker.synonyms.endswith("+written") and needs_dense(self.method):
+            query.names = self.written_names()(question)
         for store, field_name, weight in self.runs:
-            hits = self.index.store_for(store).search(query, field_name, self.depth)
+            searched = WITH_NAMES if names and (store, field_name) == ("dense", "question") else field_name
+            hits = self.index.store_for(store).search(query, searched, self.depth)
             name = f"{'bm25' if store == 'fts5' else 'dense'}-{field_name}"
             for rank, hit in enumerate(hits):
                 fused[hit.row] = fused.get(hit.row, 0.0) + weight / (RRF_K + rank + 1)

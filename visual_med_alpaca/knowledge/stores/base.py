@@ -25,6 +25,7 @@ class Query:
     text: str
     _encode: Callable[[str], Any] | None = None
     _vector: Any = field(default=None, repr=False)
+    names: Sequence[int] | None = None  # field question+names: count only these names' vectors (None: all of them)
 
     @property
     def vector(self):

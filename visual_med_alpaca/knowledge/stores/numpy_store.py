@@ -18,22 +18,29 @@ from ..corpus import Passage
 from .base import Hit, Query
 
 PREFIX = "vectors-"
+NAMES = "names"  # the question asked with each other name of its focus (retrieve.name_variants): not one row per passage
+NAME_ROWS = "rows-names.npy"  # the passage row of each of those vectors
+WITH_NAMES = "question+names"  # search field: the question's cosine, or the best of its names' where higher
 
 
 class NumpyStore:
     name = "numpy"
     fields = ("question", "answer")
 
-    def __init__(self, matrices: dict[str, np.ndarray]):
+    def __init__(self, matrices: dict[str, np.ndarray], name_rows: np.ndarray | None = None):
         self.matrices = matrices
+        self.name_rows = name_rows
 
     @classmethod
     def build(cls, folder: Path, passages: Sequence[Passage], options: dict[str, Any], progress) -> dict[str, Any]:
         vectors: dict[str, np.ndarray] = options["vectors"]
         for field, matrix in vectors.items():
-            if len(matrix) != len(passages):
-                raise ValueError(f"{field}: {len(matrix)} vectors for {len(passages)} passages")
+            rows = len(options["name_rows"]) if field == NAMES else len(passages)
+            if len(matrix) != rows:
+                raise ValueError(f"{field}: {len(matrix)} vectors for {rows} rows")
             np.save(folder / f"{PREFIX}{field}.npy", np.ascontiguousarray(matrix, dtype=np.float32))
+        if NAMES in vectors:
+            np.save(folder / NAME_ROWS, np.asarray(options["name_rows"], dtype=np.int64))
         return {"fields": sorted(vectors), "dimension": int(next(iter(vectors.values())).shape[1])}
 
     @classmethod
@@ -48,13 +55,33 @@ class NumpyStore:
         if not matrices:
             raise UserInputError(f"the knowledge index at {folder} has no dense vectors; rebuild it with "
                                  f"`vmed knowledge build` (without --no-dense) or pick a keyword method")
-        return cls(matrices)
+        name_rows = None
+        if NAMES in matrices:
+            try:
+                name_rows = np.load(folder / NAME_ROWS)
+            except (ValueError, OSError) as exc:
+                raise UserInputError(f"the knowledge index at {folder} is corrupt ({NAME_ROWS}: {exc}); rebuild it "
+                                     f"with `vmed knowledge build --force`") from None
+            if len(name_rows) != len(matrices[NAMES]):
+                raise UserInputError(f"the knowledge index at {folder} is corrupt ({NAME_ROWS} does not match its "
+                                     f"vectors); rebuild it with `vmed knowledge build --force`")
+        return cls(matrices, name_rows)
 
     def search(self, query: Query, field: str, k: int) -> list[Hit]:
-        if field not in self.matrices:
-            raise UserInputError(f"the index has no dense vectors for '{field}'; rebuild with "
-                                 f"`vmed knowledge build --dense-fields question,answer`")
-        scores = self.matrices[field] @ np.asarray(query.vector, dtype=np.float32)
+        names = field == WITH_NAMES
+        field = "question" if names else field
+        if field not in self.matrices or (names and NAMES not in self.matrices):
+            wanted = "question,names" if names else "question,answer"
+            raise UserInputError(f"the index has no dense vectors for '{NAMES if names else field}'; rebuild with "
+                                 f"`vmed knowledge build --dense-fields {wanted}`")
+        vector = np.asarray(query.vector, dtype=np.float32)
+        scores = self.matrices[field] @ vector
+        if names:  # a passage scores by its question under the best-matching name of its topic
+            if query.names is None:
+                np.maximum.at(scores, self.name_rows, self.matrices[NAMES] @ vector)
+            elif len(query.names):
+                chosen = np.asarray(query.names, dtype=np.int64)
+                np.maximum.at(scores, self.name_rows[chosen], self.matrices[NAMES][chosen] @ vector)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
@@ -62,3 +89,4 @@ class NumpyStore:
 
     def close(self) -> None:
         self.matrices = {}
+        self.name_rows = None

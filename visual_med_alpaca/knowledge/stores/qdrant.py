@@ -88,6 +88,9 @@ class QdrantStore:
         return cls(client, collection)
 
     def search(self, query: Query, field: str, k: int) -> list[Hit]:
+        if field not in self.fields:
+            raise UserInputError(f"the Qdrant store has no '{field}' vectors (the focus's other names are searched in "
+                                 f"the numpy store only: knowledge.synonyms=focus+rqe, or rebuild with the numpy store)")
         result = self.client.query_points(self.collection, query=query.vector.tolist(), using=field, limit=k,
                                           with_payload=False)
         # Qdrant's cosine normalises the query; a mean of view vectors (retrieve.QueryViews) is shorter than 1,
