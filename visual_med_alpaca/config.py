@@ -65,6 +65,10 @@ class VisionConfig(Strict):
     expert_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+# what reads MedQuAD's focus synonyms (knowledge/retrieve.py: SYNONYMS is this list)
+SynonymSetting = Literal["none", "focus", "focus+rqe", "focus+rqe+dense", "focus+rqe+written"]
+
+
 class KnowledgeConfig(Strict):
     """The knowledge stage: retrieve trusted passages (MedQuAD by default), answer from them, cite them."""
 
@@ -100,7 +104,7 @@ class KnowledgeConfig(Strict):
     type_bonus: float = Field(0.25, ge=0.0, description="re-ranker: weight of the question-type match")
     info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "
                                                       "(0 since requests for information are a cue-word type)")
-    synonyms: Literal["none", "focus", "focus+rqe", "focus+rqe+dense"] = Field(
+    synonyms: SynonymSetting = Field(
         "focus+rqe", description="re-ranker: MedQuAD's other names of a passage's focus (\"Manic-depressive illness\" "
                                  "for bipolar disorder) count as naming its topic (focus), and the RQE model reads the "
                                  "passage's question with the name the user used (focus+rqe, the default since "

@@ -13,10 +13,11 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
+from ..config import SynonymSetting
 from ..errors import UserInputError
 from .corpus import Passage
 from .index import KnowledgeIndex
@@ -110,7 +111,7 @@ def focus_in_question(focus: str, question_words: set[str]) -> float:
 # what reads MedQuAD's focus synonyms (knowledge.synonyms): the re-ranker's focus match, the RQE model's side of the
 # pair, the dense search (a passage's question asked with each other name: the index's "names" vectors)
 # (+dense: every other name; +written: only the names the question writes, `WrittenNames`)
-SYNONYMS = ("none", "focus", "focus+rqe", "focus+rqe+dense", "focus+rqe+written")
+SYNONYMS = get_args(SynonymSetting)
 
 
 def synonym_in_question(name: str, question: str, question_words: set[str], generic: frozenset[str]) -> float:
