@@ -814,7 +814,7 @@ class ChartExpert:
                 continue  # the anti-aliased edge of another line
             if not chromatic:  # a grey or black line shares its colour with gridlines and the frame: rows filled
                 mask = mask.copy()  # across the plot and columns filled down it are rules, not data
-                rows, cols = mask.sum(axis=1) > 0.3 * mask.shape[1], mask.sum(axis=0) > 0.5 * mask.shape[0]
+                rows, cols = _rules(mask)
                 # ... unless the row stays between the first and the last category: a flat stretch of the line itself
                 # (a rule runs on past them to the frame; round 9: a grey line level from Tue to Wed was erased)
                 first, last = categories[0].cx - x0r, categories[-1].cx - x0r
@@ -892,6 +892,11 @@ def _between(ys: list[float | None], r: int) -> float | None:
     return ys[near] if near is not None else None
 
 
+def _rules(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows filled across 30% of the plot and columns filled down half of it: gridlines and the frame, not data."""
+    return mask.sum(axis=1) > 0.3 * mask.shape[1], mask.sum(axis=0) > 0.5 * mask.shape[0]
+
+
 def _rim_of(index: int, other: int, masks, centres, background) -> bool:
     """Cluster `index` is the anti-aliased rim of the marks of cluster `other`: its colour lies between theirs and
     the background, and most of its pixels lie within 2 pixels of theirs (a paler series of its own does not)."""
@@ -902,8 +907,9 @@ def _rim_of(index: int, other: int, masks, centres, background) -> bool:
     mask = masks[index].astype(bool)
     # gridlines and the frame in the same grey are rules across and down the plot, not a rim (round 9: grayscale's
     # dark grey gridlines shared the cluster of a black line's rim, and the legend's name stayed on the rim)
-    mask[mask.sum(axis=1) > 0.3 * mask.shape[1]] = False
-    mask[:, mask.sum(axis=0) > 0.5 * mask.shape[0]] = False
+    rows, cols = _rules(mask)
+    mask[rows] = False
+    mask[:, cols] = False
     near = cv2.dilate(masks[other], np.ones((5, 5), np.uint8)).astype(bool)
     return bool(mask.any()) and (mask & near).sum() >= 0.6 * mask.sum()
 
