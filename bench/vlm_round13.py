@@ -275,11 +275,29 @@ def fit_biases(rows) -> tuple[float, dict[str, float]]:
     return single, per
 
 
+def diagnose(maps_of, rows, folds, qvec, out: Path) -> None:
+    """The rule's addendum: CV by image at other epoch counts, and the head with the image map zeroed."""
+    zeros = {"C1": np.zeros_like(maps_of["C1"][:1]).repeat(len(maps_of["C1"]), axis=0)}
+    settings = [("C1", 3, maps_of), ("C1", 10, maps_of), ("C2", 5, maps_of), ("C1", 10, zeros), ("C1", 30, zeros)]
+    result = {}
+    print("\nDiagnostic (context only): 5-fold CV by image")
+    for kind, epochs, source in settings:
+        EPOCHS[kind] = epochs
+        label = f"{kind} {epochs} epochs{', image map zeroed' if source is zeros else ''}"
+        m = cv_heads((kind,), source, rows, folds, qvec)[kind]
+        result[label] = m
+        print(f"  {label:34s} accuracy {m['accuracy']:6.2f}  log-loss {m['log_loss']:.4f}  ({m['seconds']} s)")
+    print(f"# end {measured_at()}")
+    out.write_text(json.dumps(result, indent=1) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=Path("runs/r13"))
     ap.add_argument("--out", type=Path, default=Path("bench/results/vlm_round13.json"))
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--diagnose", action="store_true", help="context only (the rule's addendum): CV by image of the "
+                    "heads at other epoch counts and with the image map zeroed; writes --out with _diagnose")
     ap.add_argument("--threads", type=int, default=2, help="for the sentence encoder; the heads train on 1 thread "
                     "(faster than 2 for their small steps, measured)")
     args = ap.parse_args()
@@ -319,6 +337,9 @@ def main() -> None:
 
     # 1. CV by image: C1, C2 and the question alone
     by_image = image_folds(train)[[n for n, i in enumerate(train) if is_yes_no_case(i)]]
+    if args.diagnose:
+        diagnose(maps_of, rows, by_image, qvec, args.out.with_name(args.out.stem + "_diagnose.json"))
+        return
     print(f"\nPart 1: {len(rows)} train-minus-dev yes/no questions on {len({r[0] for r in rows})} images; "
           f"5-fold CV by image")
     cv = cv_heads(("C1", "C2"), maps_of, rows, by_image, qvec)
