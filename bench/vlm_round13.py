@@ -193,11 +193,11 @@ def logit(p):
     return np.log(p / (1 - p))
 
 
-def cv_heads(kinds, maps_of, rows, folds, qvec):
-    """Out-of-fold yes/no accuracy (%) and log-loss of each head kind and of the question alone."""
+def cv_heads(kinds, maps_of, rows, folds, qvec, question_bar: bool = True):
+    """Out-of-fold yes/no accuracy (%) and log-loss of each head kind and (`question_bar`) of the question alone."""
     y = np.array([r[2] for r in rows])
     out = {}
-    for kind in (*kinds, "question only"):
+    for kind in (*kinds, *(("question only",) if question_bar else ())):
         z = np.zeros(len(rows))
         start = time.perf_counter()
         for f in range(FOLDS):
@@ -284,7 +284,7 @@ def diagnose(maps_of, rows, folds, qvec, out: Path) -> None:
     for kind, epochs, source in settings:
         EPOCHS[kind] = epochs
         label = f"{kind} {epochs} epochs{', image map zeroed' if source is zeros else ''}"
-        m = cv_heads((kind,), source, rows, folds, qvec)[kind]
+        m = cv_heads((kind,), source, rows, folds, qvec, question_bar=False)[kind]
         result[label] = m
         print(f"  {label:34s} accuracy {m['accuracy']:6.2f}  log-loss {m['log_loss']:.4f}  ({m['seconds']} s)")
     print(f"# end {measured_at()}")
