@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import measured_at, run
+from _common import measured_at, run, threads
 from vlm_round11_encoders import image_folds
 from vlm_round11_head import FOLDS, folds_of, is_yes_no_case, make_classifier, score
 from vlm_yes_no_bias import best_bias
@@ -298,7 +298,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--diagnose", action="store_true", help="context only (the rule's addendum): CV by image of the "
                     "heads at other epoch counts and with the image map zeroed; writes --out with _diagnose")
-    ap.add_argument("--threads", type=int, default=2, help="for the sentence encoder; the heads train on 1 thread "
+    ap.add_argument("--threads", type=threads, default=2, help="for the sentence encoder; the heads train on 1 thread "
                     "(faster than 2 for their small steps, measured)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
