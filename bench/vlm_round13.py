@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from _common import measured_at, run, threads
 from vlm_round11_encoders import image_folds
-from vlm_round11_head import FOLDS, folds_of, is_yes_no_case, make_classifier, score
+from vlm_round11_head import FOLDS, folds_of, is_yes_no_case, make_classifier, score, vqa_rad_sets
 from vlm_yes_no_bias import best_bias
 from vqa_paired import compare
 
@@ -306,15 +306,10 @@ def main() -> None:
     import torch
 
     from visual_med_alpaca.data.store import read_jsonl
-    from visual_med_alpaca.eval.benchmarks.vqa import (vqa_rad_grouped_split, vqa_rad_paraphrase_groups,
-                                                       vqa_rad_train_split)
+    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_paraphrase_groups
     from visual_med_alpaca.knowledge.encoder import cached_encoder
-    from visual_med_alpaca.paths import data_dir
 
-    root = data_dir(args.data_dir, "vqa_rad")
-    train, dev = vqa_rad_train_split(root)
-    d_train, d_eval, _ = vqa_rad_grouped_split(root)
-    mevf = json.loads((root / "vqa_rad" / "mevf_trainset.json").read_text())
+    train, dev, d_train, d_eval, mevf = vqa_rad_sets(args.data_dir)
     items = train + dev
     images = list(dict.fromkeys(i.image for i in items))
     image_index = {p: n for n, p in enumerate(images)}
