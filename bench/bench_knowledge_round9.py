@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import run  # noqa: E402
-from bench_knowledge_round8 import checks, threshold_counts  # noqa: E402
+from bench_knowledge_round8 import THRESHOLD_COLUMN, checks, threshold_counts  # noqa: E402
 from bench_knowledge_round7 import score_configs  # noqa: E402
 
 CLEAN, ASKING = {"clean_synonyms": True}, {"types_from": "asking"}
@@ -55,12 +55,7 @@ def decide(rows: dict) -> dict:
 
 
 def main() -> None:
-    def counts(row: dict) -> str:
-        found = threshold_counts(row)
-        return f"{found['no_source_answered']} / {found['dev_refused']}"
-
-    score_configs(__doc__, CONFIGS, decide, "bench/results/knowledge_round9_rule.txt",
-                  ("no-source answered / dev refused", counts))
+    score_configs(__doc__, CONFIGS, decide, "bench/results/knowledge_round9_rule.txt", THRESHOLD_COLUMN)
 
 
 if __name__ == "__main__":
