@@ -67,6 +67,7 @@ class VisionConfig(Strict):
 
 # what reads MedQuAD's focus synonyms (knowledge/retrieve.py: SYNONYMS is this list)
 SynonymSetting = Literal["none", "focus", "focus+rqe", "focus+rqe+dense", "focus+rqe+written"]
+TypesFromSetting = Literal["whole", "asking"]  # knowledge.types_from
 
 
 class KnowledgeConfig(Strict):
@@ -112,7 +113,7 @@ class KnowledgeConfig(Strict):
     clean_synonyms: bool = Field(False, description="re-ranker: leave out the MedQuAD synonyms that name a broader topic "
                                                     "(\"Thalassemia\" listed for alpha thalassemia: knowledge/retrieve.py "
                                                     "broader_name; round 9, docs/knowledge.md)")
-    types_from: Literal["whole", "asking"] = Field(
+    types_from: TypesFromSetting = Field(
         "whole", description="re-ranker: read the question's types (treatment, symptoms, ...) in the whole message, or "
                              "only in its subject line and asking sentences, the whole message where those cue none "
                              "(asking; round 9, docs/knowledge.md)")

@@ -18,7 +18,7 @@ from typing import Any, get_args
 
 import numpy as np
 
-from ..config import SynonymSetting
+from ..config import SynonymSetting, TypesFromSetting
 from ..errors import UserInputError
 from .corpus import Passage
 from .index import KnowledgeIndex
@@ -101,7 +101,7 @@ def question_types(question: str) -> set[str]:
     return {qtype for qtype, cues in QTYPE_CUES.items() if any(cue in lowered for cue in cues)}
 
 
-TYPES_FROM = ("whole", "asking")  # knowledge.types_from: where the re-ranker reads the question's types
+TYPES_FROM = get_args(TypesFromSetting)  # knowledge.types_from: where the re-ranker reads the question's types
 
 
 def asked_types(question: str, subject_words: int = 8) -> set[str]:
