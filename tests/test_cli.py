@@ -160,6 +160,16 @@ def test_usage_errors_are_one_error_line_with_exit_2(tmp_path):
     assert bare.returncode == 2 and "Usage:" in bare.stdout + bare.stderr and "error:" not in bare.stderr
 
 
+def test_serve_refuses_a_missing_or_empty_api_key_file_before_loading_anything(tmp_path):
+    """The key file was read only after the engine had started and the model had loaded (seconds, and the
+    research notice and "loading the model ..." printed first); now it is checked before either."""
+    assert_clean_failure(vmed("serve", "--engine", "none", "--api-key-file", tmp_path / "missing.txt"), 2,
+                         "API key file not found")
+    (tmp_path / "empty.txt").write_text("# no key here\n")
+    assert_clean_failure(vmed("serve", "--engine", "none", "--api-key-file", tmp_path / "empty.txt"), 2,
+                         "holds no key")
+
+
 def test_question_that_is_not_utf8_is_one_clear_error():
     """A Latin-1 byte in argv reaches Python as a lone surrogate; it used to fail in the tokenizer with a traceback."""
     result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", b"Qu'est-ce que la caf\xe9ine ?"],

@@ -73,7 +73,10 @@ def serve(
 
     from ..llm.engine import open_engine
     from ..pipeline import Assistant
-    from .api import create_app
+    from .api import create_app, read_api_keys
+
+    if serve_config.api_key_file is not None:  # a missing or empty key file: one line before the engine and model
+        read_api_keys(serve_config.api_key_file)
 
     def note(message: str) -> None:
         typer.secho(message, err=True, dim=True)
