@@ -207,6 +207,22 @@ def test_table_normalised_detection_input_is_rapidocrs_bit_for_bit(expert):
     assert fast(picture).dtype == slow.dtype and np.array_equal(fast(picture), slow)
 
 
+def test_boxes_read_two_at_a_time_give_rapidocrs_own_results(expert):
+    """The recogniser shares a chart's boxes between two threads (one onnxruntime thread each): every box's text
+    and score are exactly those of rapidocr's own recogniser reading the boxes one by one on two threads."""
+    from visual_med_alpaca.experts.chart import _RecognitionInParallel
+
+    rgb = np.asarray(load_image(EXAMPLES / "bar_chart.png").image.convert("RGB"))
+    expert.describe(load_image(EXAMPLES / "bar_chart.png"))  # the recogniser exists after a first call
+    assert isinstance(expert.ocr.text_rec, _RecognitionInParallel)
+    plain = expert._engine(("min", 736))  # the same settings, its recogniser left as rapidocr makes it
+    want = plain(rgb, use_det=True, use_cls=False, use_rec=True)
+    assert not isinstance(plain.text_rec, _RecognitionInParallel) and len(want.txts) >= 5
+    got = expert._run_ocr(rgb, detect=True)
+    assert got.txts == want.txts and got.scores == want.scores
+    assert np.array_equal(np.asarray(got.boxes), np.asarray(want.boxes))
+
+
 def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):
     """Concurrent requests to one cached expert must not mix: each chart's table is the one it gets alone."""
     from concurrent.futures import ThreadPoolExecutor

@@ -387,6 +387,63 @@ def _table_normalised_detection(engine) -> None:
     detector._vmed_table = True
 
 
+class _RecognitionInParallel:
+    """rapidocr's recogniser with its boxes read `threads` at a time, each on one onnxruntime thread.
+
+    A chart's ~30 boxes are read one by one (Rec.rec_batch_num 1, see ChartExpert._engine); a box is a small
+    input, so a run on two intra-op threads spends most of the second core waiting and spinning (round 10: 67
+    dev boxes took 2.3 CPU-s on one thread, 4.6 on two, for the same output). Here each box is still read alone
+    by rapidocr's own recogniser (so each result is the one it gives alone, bit for bit: tests/test_experts_chart.py),
+    but the boxes are shared out between threads whose onnxruntime runs (which release the GIL) overlap."""
+
+    def __init__(self, recogniser, threads: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        import onnxruntime as ort
+
+        session = recogniser.session.session
+        options = ort.SessionOptions()
+        options.log_severity_level = 4
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.enable_cpu_mem_arena = True
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        recogniser.session.session = ort.InferenceSession(session._model_path, options, providers=session.get_providers())
+        self.recogniser, self.threads = recogniser, threads
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="vmed-chart-rec")
+
+    def __getattr__(self, name: str):
+        return getattr(self.recogniser, name)
+
+    def __call__(self, args):
+        images = [args.img] if isinstance(args.img, np.ndarray) else list(args.img or [])
+        if len(images) < 2 or self.recogniser.rec_batch_num != 1:
+            return self.recogniser(args)
+        # widest boxes dealt out in turn, so each thread gets about the same work
+        order = sorted(range(len(images)), key=lambda i: -images[i].shape[1] / images[i].shape[0])
+        shares = [order[k::self.threads] for k in range(self.threads)]
+        parts = list(self.pool.map(lambda share: self.recogniser(replace(args, img=[images[i] for i in share])),
+                                   [s for s in shares if s]))
+        txts, scores, words = [""] * len(images), [0.0] * len(images), [None] * len(images)
+        for share, part in zip(shares, parts):
+            for n, i in enumerate(share):
+                txts[i], scores[i], words[i] = part.txts[n], part.scores[n], part.word_results[n]
+        return replace(parts[0], imgs=images, txts=tuple(txts), scores=tuple(scores), word_results=tuple(words),
+                       elapse=sum(p.elapse or 0.0 for p in parts))
+
+
+def _parallel_recognition(engine, threads: int) -> None:
+    """Put _RecognitionInParallel in place of the engine's recogniser (made on first use: from the next call on).
+    Where rapidocr's structure differs (no `text_rec.session.session`), nothing changes but the speed."""
+    recogniser = getattr(engine, "text_rec", None)
+    if threads < 2 or recogniser is None or isinstance(recogniser, _RecognitionInParallel):
+        return
+    session = getattr(getattr(recogniser, "session", None), "session", None)
+    if session is None or not hasattr(session, "_model_path") or not hasattr(recogniser, "rec_batch_num"):
+        return
+    engine.text_rec = _RecognitionInParallel(recogniser, threads)
+
+
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
 
@@ -436,6 +493,7 @@ class ChartExpert:
                 engine = self._strip_ocr
             result = engine(rgb, use_det=detect, use_cls=False, use_rec=True)
             _table_normalised_detection(engine)  # the detector is made on first use: from the next call on
+            _parallel_recognition(engine, self._threads)  # so is the recogniser
             return result
 
     def read_text(self, rgb: np.ndarray) -> list[TextBox]:
