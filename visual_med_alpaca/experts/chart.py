@@ -1911,7 +1911,11 @@ def _seen_through_legend(rgb: np.ndarray, boxes: list[TextBox], clusters):
     y0, y1 = max(0, int(min(b.y0 for b in words) - 0.8 * h)), min(height, int(max(b.y1 for b in words) + 0.8 * h))
     if x1 - x0 < 4 or y1 - y0 < 4:
         return clusters, boxes
-    named = sorted(names)
+    # only coloured entries: a veiled grey is the grey of the frame's edge or of another grey bar (grayscale plots);
+    # and only light backdrops: behind a dark face every colour fades to the dark of text edges (dark_background)
+    named = sorted(k for k in names if np.ptp(centres[k]) > 40)
+    if not named or float(np.mean(background)) < 128:
+        return clusters, boxes
     colours = np.stack([centres[k] for k in named]).astype(np.float32)
     # the backdrop's own colour (the cluster's centre is a mean over a coarse bin: a plot's grey and its white margin)
     flat = rgb.reshape(-1, 3)
@@ -1932,6 +1936,28 @@ def _seen_through_legend(rgb: np.ndarray, boxes: list[TextBox], clusters):
     hit = (distance < 22) & (distance < distance_other.min(axis=2))  # JPEG's colour noise is ~10 per channel
     for b in boxes:  # text's anti-aliased greys (the legend's words, tick labels near it) are no veiled colour
         hit[max(0, int(b.y0) - y0):max(0, int(b.y1) + 1 - y0), max(0, int(b.x0) - x0):max(0, int(b.x1) + 1 - x0)] = False
+    # the swatches: opaque patches left of the legend's words that keep off the edges of their place
+    swatch = np.zeros((height, width), bool)
+    for b in words:
+        zy0, zy1 = max(0, int(b.y0 - 0.2 * h)), min(height, int(b.y1 + 0.2 * h) + 1)
+        zx0, zx1 = max(0, int(b.x0 - 3.5 * h)), min(width, int(b.x0))
+        if zy1 - zy0 < 3 or zx1 - zx0 < 3:
+            continue
+        for opaque in masks:
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(opaque[zy0:zy1, zx0:zx1]), connectivity=8)
+            for label, (px, py, pw, ph, _) in enumerate(stats[1:], 1):
+                # (2 em long: a bar's sliver between the axis and the frame is no swatch)
+                if px > 0 and py > 0 and px + pw < zx1 - zx0 and py + ph < zy1 - zy0 and pw >= 0.8 * h:
+                    swatch[zy0:zy1, zx0:zx1] |= labels == label
+    # a veiled patch is a bar's part only where it meets that bar's opaque part outside the frame (round 10's
+    # first try took pale greys of grayscale plots and the rims of swatches for veiled bars)
+    for k, index in enumerate(named):
+        opaque = cv2.dilate((masks[index][y0:y1, x0:x1].astype(bool) & ~swatch[y0:y1, x0:x1]).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        count, labels = cv2.connectedComponents((hit & (which == k)).astype(np.uint8), connectivity=8)
+        if count > 1:
+            meets = np.zeros(count, bool)
+            meets[np.unique(labels[opaque & (labels > 0)])] = True
+            hit &= ~((which == k) & ~meets[labels])
     if hit.sum() < max(30, 0.01 * hit.size):
         return clusters, boxes
     out = [m.copy() for m in masks]
@@ -1953,16 +1979,9 @@ def _seen_through_legend(rgb: np.ndarray, boxes: list[TextBox], clusters):
         occluded[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = True
         for mask in out:  # the word's box is unknown ground: filled below from the veiled bars around it
             mask[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = 0
-        zy0, zy1 = max(0, int(b.y0 - 0.2 * h)), min(height, int(b.y1 + 0.2 * h) + 1)
-        zx0, zx1 = max(0, int(b.x0 - 3.5 * h)), min(width, int(b.x0))
-        if zy1 - zy0 < 3 or zx1 - zx0 < 3:
-            continue
-        for mask, opaque in zip(out, masks):  # the swatch: a patch left of the word that keeps off its place's edges
-            _, labels, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(opaque[zy0:zy1, zx0:zx1]), connectivity=8)
-            for label, (px, py, pw, ph, _) in enumerate(stats[1:], 1):
-                if px > 0 and py > 0 and px + pw < zx1 - zx0 and py + ph < zy1 - zy0:
-                    mask[zy0:zy1, zx0:zx1][labels == label] = 0
-                    occluded[zy0:zy1, zx0:zx1] |= labels == label
+    occluded |= swatch
+    for mask in out:
+        mask[swatch] = 0
     free = occluded[y0:y1, x0:x1].copy()
     for mask in out:
         free &= ~mask[y0:y1, x0:x1].astype(bool)
