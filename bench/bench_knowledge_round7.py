@@ -56,9 +56,9 @@ def decide(rows: dict[str, dict]) -> dict:
 
 
 def score_configs(description: str, configs, decide, rule: str, extra: tuple[str, Callable[[dict], str]] | None = None) -> None:
-    """The round scripts' main: each (name, synonyms) configuration on both development sets, one table row each,
-    then `decide(rows)` by the committed `rule` file; `extra`: one more column (its header, its text from a row, which
-    then keeps every question's top relevance)."""
+    """The round scripts' main: each (name, synonyms[, other Reranker settings]) configuration on both development
+    sets, one table row each, then `decide(rows)` by the committed `rule` file; `extra`: one more column (its header,
+    its text from a row, which then keeps every question's top relevance)."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     development_arguments(parser)
     args = parser.parse_args()
@@ -70,13 +70,16 @@ def score_configs(description: str, configs, decide, rule: str, extra: tuple[str
           f"dev ms (median, p95) | dev top relevance min / no-source max |{f' {extra[0]} |' if extra else ''}")
     print("|---" * (9 + bool(extra)) + "|")
     rows = {}
-    for name, synonyms in configs:
-        retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms=synonyms),
+    for name, synonyms, *settings in configs:
+        options = settings[0] if settings else {}
+        retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms=synonyms, **options),
                               encoder_threads=args.threads)
-        row = rows[name] = {"synonyms": synonyms, **development_row(retriever, dev, negatives, dev2, qrels2, passages,
-                                                                    keep_relevance=extra is not None)}
+        row = rows[name] = {"synonyms": synonyms, **options,
+                            **development_row(retriever, dev, negatives, dev2, qrels2, passages,
+                                              keep_relevance=extra is not None)}
         d, d2 = row["dev"], row["dev2"]
-        print(f"| {name} | {synonyms} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | "
+        described = " ".join([synonyms, *(f"{k}={v}" for k, v in options.items())])
+        print(f"| {name} | {described} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | "
               f"{d2['MRR@10']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | {row['dev_top_relevance_min']:.3f} / "
               f"{row['no_source_max']:.3f} |{f' {extra[1](row)} |' if extra else ''}", flush=True)
     decision = decide(rows)

@@ -138,6 +138,10 @@ def main() -> None:
     parser.add_argument("--synonyms", choices=list(retrieve.SYNONYMS), default="none",
                         help="the re-ranker reads MedQuAD's focus synonyms (knowledge.synonyms)")
     parser.add_argument("--rerank-on-focus", action="store_true", help="re-ranker reads the question's focus sentences")
+    parser.add_argument("--clean-synonyms", action="store_true",
+                        help="leave out the synonyms that name a broader topic (knowledge.clean_synonyms)")
+    parser.add_argument("--types-from", choices=list(retrieve.TYPES_FROM), default="whole",
+                        help="where the re-ranker reads the question's types (knowledge.types_from)")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--views", default="1,0,0", help="dense query view weights: whole question, focus, sentences")
@@ -152,7 +156,7 @@ def main() -> None:
     questions = evaluate.liveqa_questions(root)
     reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight,
                         rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder,
-                        synonyms=args.synonyms)
+                        synonyms=args.synonyms, clean_synonyms=args.clean_synonyms, types_from=args.types_from)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 

@@ -183,3 +183,17 @@ def llama_server_binary() -> Path:
             pytest.fail("llama-server is not built; .ci/run must run `vmed engine build`")
         pytest.skip("llama-server is not built (run `vmed engine build`)")
     return path
+
+
+class CountingLLM:
+    """A language model that records every text it is asked to count (with a batching engine, a /tokenize call)."""
+
+    def __init__(self, llm):
+        self.llm, self.counted = llm, []
+
+    def __getattr__(self, name):
+        return getattr(self.llm, name)
+
+    def count_tokens(self, text):
+        self.counted.append(text)
+        return self.llm.count_tokens(text)

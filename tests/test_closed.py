@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, CountingLLM
 from visual_med_alpaca.closed import asked_classes, examined, expert_yes_no, is_yes_no
 from visual_med_alpaca.pipeline import Assistant
 
@@ -95,20 +95,6 @@ def test_text_question_yes_no_is_scored_not_refused(assistant):
     answer = assistant.ask("Is aspirin used to treat pain?")
     assert re.match(r"(yes|no)\b", answer.answer.lower())
     assert "nothing in this system" not in answer.answer
-
-
-class CountingLLM:
-    """The assistant's model, recording every text it is asked to count (with a batching engine, a /tokenize call)."""
-
-    def __init__(self, llm):
-        self.llm, self.counted = llm, []
-
-    def __getattr__(self, name):
-        return getattr(self.llm, name)
-
-    def count_tokens(self, text):
-        self.counted.append(text)
-        return self.llm.count_tokens(text)
 
 
 def test_an_answer_given_without_the_model_counts_only_its_own_tokens(assistant):

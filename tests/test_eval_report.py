@@ -20,11 +20,14 @@ def test_report_table_and_chart(tmp_path):
     _metrics(tmp_path / "runs" / "vqa", "vqa-rad", {"closed_accuracy": 55.5, "open_recall": 12.25, "exact_match": 1.0,
                                                     "token_f1": 5.0})
     _metrics(tmp_path / "runs" / "pub", "pubmedqa", {"accuracy": 40.0, "macro_f1": 30.0, "majority_baseline": 55.2})
+    _metrics(tmp_path / "runs" / "dev", "vqa-rad", {"closed_accuracy": 60.0, "open_recall": 20.0, "exact_match": 1.0,
+                                                    "token_f1": 5.0}, subset="train-dev")
     table, png = write_report([tmp_path / "runs"], tmp_path / "out" / "report.md", tmp_path / "out" / "report.png")
     lines = table.splitlines()
-    assert "| vqa-rad | 10 | tiny | generate | image-facts x10 | closed_accuracy | 55.50 | 81.98 |" in lines
-    assert "| vqa-rad | 10 | tiny | generate | image-facts x10 | open_recall | 12.25 | 64.39 |" in lines
-    assert any(line.startswith("| pubmedqa |") and line.endswith("| 40.00 | - |") for line in lines)
+    assert "| vqa | vqa-rad | 10 | tiny | generate | image-facts x10 | closed_accuracy | 55.50 | 81.98 |" in lines
+    assert "| vqa | vqa-rad | 10 | tiny | generate | image-facts x10 | open_recall | 12.25 | 64.39 |" in lines
+    assert any(line.startswith("| pub | pubmedqa |") and line.endswith("| 40.00 | - |") for line in lines)
+    assert "| dev | vqa-rad (train-dev, dev) | 10 | tiny | generate | image-facts x10 | closed_accuracy | 60.00 | - |" in lines
     assert "arXiv:2306.00890" in table
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(UserInputError, match="no metrics.json"):
@@ -39,7 +42,7 @@ def test_report_on_a_folder_passes_over_other_tools_metrics_json(tmp_path):
     training.parent.mkdir()
     training.write_text(json.dumps({"stages": {"align": {"steps": 12}}}))
     table, _ = write_report([tmp_path / "runs"], tmp_path / "out" / "report.md", tmp_path / "out" / "report.png")
-    assert [line for line in table.splitlines() if line.startswith("| pubmedqa |")]
+    assert [line for line in table.splitlines() if line.startswith("| pub | pubmedqa |")]
     with pytest.raises(UserInputError, match="vlm-cpu/metrics.json is not a metrics.json written by `vmed eval`"):
         write_report([training], tmp_path / "x.md", tmp_path / "x.png")
     with pytest.raises(UserInputError, match="no metrics.json written by `vmed eval`"):

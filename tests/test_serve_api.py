@@ -12,7 +12,7 @@ from functools import partial
 
 import httpx
 import pytest
-from conftest import EXAMPLES, REPO, free_port, wait_for_http
+from conftest import EXAMPLES, REPO, CountingLLM, free_port, wait_for_http
 from helpers_serve import GatedLLM, ThreadServer, data_url, wait_until
 
 from visual_med_alpaca.config import AssistantConfig, GenerationSettings, KnowledgeConfig, LLMConfig
@@ -347,19 +347,6 @@ def test_cli_bad_input_is_one_line(args, message):
                           text=True, timeout=120)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
-
-
-class CountingLLM(GatedLLM):
-    """The tiny model, open gate, recording every text it is asked to count."""
-
-    def __init__(self, llm):
-        super().__init__(llm)
-        self.gate.set()
-        self.counted: list[str] = []
-
-    def count_tokens(self, text: str):
-        self.counted.append(text)
-        return self.llm.count_tokens(text)
 
 
 def test_usage_counts_prompt_and_answer_once(tiny_llm):

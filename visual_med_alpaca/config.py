@@ -67,6 +67,7 @@ class VisionConfig(Strict):
 
 # what reads MedQuAD's focus synonyms (knowledge/retrieve.py: SYNONYMS is this list)
 SynonymSetting = Literal["none", "focus", "focus+rqe", "focus+rqe+dense", "focus+rqe+written"]
+TypesFromSetting = Literal["whole", "asking"]  # knowledge.types_from
 
 
 class KnowledgeConfig(Strict):
@@ -109,6 +110,13 @@ class KnowledgeConfig(Strict):
                                  "for bipolar disorder) count as naming its topic (focus), and the RQE model reads the "
                                  "passage's question with the name the user used (focus+rqe, the default since "
                                  "round 7: docs/knowledge.md); none: the focus only")
+    clean_synonyms: bool = Field(False, description="re-ranker: leave out the MedQuAD synonyms that name a broader topic "
+                                                    "(\"Thalassemia\" listed for alpha thalassemia: knowledge/retrieve.py "
+                                                    "broader_name; round 9, docs/knowledge.md)")
+    types_from: TypesFromSetting = Field(
+        "whole", description="re-ranker: read the question's types (treatment, symptoms, ...) in the whole message, or "
+                             "only in its subject line and asking sentences, the whole message where those cue none "
+                             "(asking; round 9, docs/knowledge.md)")
     rerank_on_focus: bool = Field(False, description="re-ranker: read question types and topic words in the question's "
                                                      "focus sentences only (not greetings, history, thanks)")
     query_full: float = Field(1.0, ge=0.0, description="dense query: weight of the whole question's embedding")

@@ -10,6 +10,7 @@ import yaml
 
 from ..errors import UserInputError
 from ..paths import ASSETS
+from .benchmarks.vqa import VQA_RAD_SUBSETS
 
 PUBLISHED = ASSETS / "eval" / "llava_med_published.yaml"
 # The numbers each kind of benchmark is judged by, in table order.
@@ -58,18 +59,26 @@ def _task(metrics: dict) -> str:
     return "vqa" if "closed_accuracy" in metrics else "rank" if "mrr" in metrics else "choice"
 
 
+def published_split(result: dict) -> bool:
+    """Whether a run scored the split LLaVA-Med published (VQA-RAD test; PathVQA test or its seeded 1,000): a
+    VQA-RAD subset is a part of VQA-RAD *train*, a development set, and its number is not comparable."""
+    return not (result["benchmark"] == "vqa-rad" and result.get("subset") in VQA_RAD_SUBSETS)
+
+
 def collect_rows(found: list[tuple[Path, dict]]) -> list[dict]:
     published = yaml.safe_load(PUBLISHED.read_text())
     rows = []
     for file, result in found:
         metrics = result["metrics"]
-        name = result["benchmark"] + (f" ({result['subset']})" if result.get("subset") else "")
+        comparable = published_split(result)
+        subset = result.get("subset")
+        name = result["benchmark"] + (f" ({subset}{'' if comparable else ', dev'})" if subset else "")
         experts = ", ".join(f"{k} x{v}" for k, v in (result.get("experts_used") or {}).items()) or "-"
-        theirs = published["results"].get(result["benchmark"], {})
+        theirs = published["results"].get(result["benchmark"], {}) if comparable else {}
         for metric in HEADLINE[_task(metrics)]:
             if metrics.get(metric) is None:
                 continue
-            rows.append({"benchmark": name, "n": result["n_scored"], "model": result["model"], "mode": result["mode"],
+            rows.append({"run": file.parent.name, "benchmark": name, "n": result["n_scored"], "model": result["model"], "mode": result["mode"],
                          "experts": experts, "metric": metric, "ours": metrics[metric],
                          "llava_med": theirs.get(metric), "source": str(file)})
     return rows
@@ -78,14 +87,17 @@ def collect_rows(found: list[tuple[Path, dict]]) -> list[dict]:
 def markdown(rows: list[dict]) -> str:
     published = yaml.safe_load(PUBLISHED.read_text())
     lines = [
-        f"| benchmark | n | model | mode | expert(s) | metric | ours | {published['variant']} |",
-        "|---|---:|---|---|---|---|---:|---:|",
+        f"| run | benchmark | n | model | mode | expert(s) | metric | ours | {published['variant']} |",
+        "|---|---|---:|---|---|---|---|---:|---:|",
     ]
     for r in rows:
         theirs = "-" if r["llava_med"] is None else f"{r['llava_med']:.2f}"
-        lines.append(f"| {r['benchmark']} | {r['n']} | {r['model']} | {r['mode']} | {r['experts']} | {r['metric']} | "
+        lines.append(f"| {r['run']} | {r['benchmark']} | {r['n']} | {r['model']} | {r['mode']} | {r['experts']} | {r['metric']} | "
                      f"{r['ours']:.2f} | {theirs} |")
-    lines += ["", f"LLaVA-Med numbers: {published['source'].strip()} They were fine-tuned on each dataset; ours are zero-shot.",
+    lines += ["", f"LLaVA-Med numbers: {published['source'].strip()} They were fine-tuned on each dataset. Ours: the "
+              "text models are zero-shot; the vision-language model (`vlm:*`) was trained on VQA-RAD train.",
+              "Rows marked `dev` score a part of VQA-RAD train used for choices, not the published test split: "
+              "no LLaVA-Med number stands beside them.",
               "Percentages except spearman (a correlation in [-1, 1])."]
     return "\n".join(lines) + "\n"
 
@@ -96,14 +108,15 @@ def bar_chart(rows: list[dict], png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in rows if r["metric"] != "spearman"]
-    labels = [f"{r['benchmark']}\n{r['metric']}" for r in rows]
+    # The chart is the comparison: only rows with a published number beside them (dev rows are in the table).
+    rows = [r for r in rows if r["llava_med"] is not None] or [r for r in rows if r["metric"] != "spearman"]
+    labels = [f"{r['run']}\n{r['metric']}" for r in rows]
     ours = [r["ours"] for r in rows]
-    theirs = [r["llava_med"] or 0.0 for r in rows]
+    theirs = [r["llava_med"] or 0.0 for r in rows]  # 0 where none was published (only when no row has one)
     width = 0.4
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows)), 4.5))
     xs = range(len(rows))
-    ax.bar([x - width / 2 for x in xs], ours, width, label="ours (this run)")
+    ax.bar([x - width / 2 for x in xs], ours, width, label="ours (run named below)")
     ax.bar([x + width / 2 for x in xs], theirs, width, label="LLaVA-Med published (0 = not reported)")
     ax.set_xticks(list(xs), labels, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("%")

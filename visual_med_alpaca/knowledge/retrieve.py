@@ -13,11 +13,12 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, get_args
 
 import numpy as np
 
-from ..config import SynonymSetting
+from ..config import SynonymSetting, TypesFromSetting
 from ..errors import UserInputError
 from .corpus import Passage
 from .index import KnowledgeIndex
@@ -100,6 +101,21 @@ def question_types(question: str) -> set[str]:
     return {qtype for qtype, cues in QTYPE_CUES.items() if any(cue in lowered for cue in cues)}
 
 
+TYPES_FROM = get_args(TypesFromSetting)  # knowledge.types_from: where the re-ranker reads the question's types
+
+
+def asked_types(question: str, subject_words: int = 8) -> set[str]:
+    """The question types a consumer message asks about (knowledge.types_from=asking): the cue words of its short
+    subject line and of its asking sentences (`_ASKS`: a question mark, a question word, a request for information),
+    as `question_focus` picks them; the story around them ("I was diagnosed", "since stopping treatment") tells the
+    history, not what is asked. A message whose subject and asking sentences cue no type: the whole text's types."""
+    parts = sentences(question)
+    asked = [part for i, part in enumerate(parts)
+             if _ASKS.search(part) or (i == 0 and len(parts) > 1 and len(WORD.findall(part)) <= subject_words)]
+    found = set().union(*(question_types(part) for part in asked)) if asked else set()
+    return found or question_types(question)
+
+
 def focus_in_question(focus: str, question_words: set[str]) -> float:
     """Share of the focus's words (>2 letters) that the question contains: 1.0 = the topic is named."""
     words = [w for w in WORD.findall(focus.lower()) if len(w) > 2]
@@ -127,12 +143,40 @@ def synonym_in_question(name: str, question: str, question_words: set[str], gene
     return sum(w in question_words for w in words) / len(words)
 
 
+# words whose absence does not make a name another topic: "Tourette" is "Tourette syndrome", "spastic paraplegia 8"
+# is "spastic paraplegia type 8"
+CLASS_NOUNS = frozenset("syndrome syndromes disease diseases disorder disorders condition conditions type".split())
+
+
+def _name_words(text: str) -> frozenset[str]:
+    """A name's words: stop words and the possessive "s" dropped ("Behcet's" = "Behcet"), single letters kept (the
+    "A" of hemophilia A, the "I" of type I)."""
+    return frozenset(w for w in WORD.findall(text.lower()) if w != "s" and (len(w) == 1 or w not in STOP_WORDS))
+
+
+@lru_cache(maxsize=65536)
+def broader_name(name: str, focus: str) -> bool:
+    """Is this MedQuAD "synonym" of `focus` a broader name, i.e. another topic (knowledge.clean_synonyms)? Its words
+    are a proper part of the focus's and more than a class noun is missing: "Thalassemia" for Alpha-thalassemia,
+    "Hemophilia" for Acquired hemophilia A, "Achondrogenesis" for Achondrogenesis type 2, "Lupus" for systemic lupus
+    erythematosus, or a fragment that lost its first letter ("-thalassemia": the data dropped the Greek alpha). A
+    question naming the family is not asking about this member. "Tourette" for Tourette syndrome stays."""
+    words, whole = _name_words(name), _name_words(focus)
+    return bool(words) and words < whole and not (whole - words) <= CLASS_NOUNS
+
+
+def own_names(passage: Passage, clean: bool = False) -> tuple[str, ...]:
+    """The focus's other names that the re-ranker reads: MedQuAD's synonyms, without the broader ones if `clean`."""
+    return tuple(n for n in passage.synonyms if not broader_name(n, passage.focus)) if clean else passage.synonyms
+
+
 def topic_match(passage: Passage, question: str, question_words: set[str], synonyms: bool = False,
-                generic: frozenset[str] = frozenset()) -> tuple[float, str]:
+                generic: frozenset[str] = frozenset(), clean: bool = False) -> tuple[float, str]:
     """How much the question names the passage's topic, and by which name: its focus, or (with `synonyms`) the
-    best-matching of its focus and the focus's synonyms (a synonym only where it matches strictly better)."""
+    best-matching of its focus and the focus's synonyms (a synonym only where it matches strictly better; with
+    `clean`, not the broader names: `broader_name`)."""
     best = (focus_in_question(passage.focus, question_words), passage.focus)
-    for name in passage.synonyms if synonyms else ():
+    for name in own_names(passage, clean) if synonyms else ():
         share = synonym_in_question(name, question, question_words, generic)
         if share > best[0]:
             best = (share, name)
@@ -174,10 +218,12 @@ class WrittenNames:
     where `synonym_in_question` gives 1.0 (every word of it in the question; an acronym as written), found through
     the names' words that are not common across foci."""
 
-    def __init__(self, names: Sequence[str], generic: frozenset[str]):
-        self.names, self.generic = list(names), generic
+    def __init__(self, names: Sequence[str], generic: frozenset[str], keep: Sequence[bool] | None = None):
+        self.names, self.generic = list(names), generic  # `keep`: False for a name never counted (its vector stays)
         self.by_word: dict[str, list[int]] = {}
         for i, name in enumerate(self.names):
+            if keep is not None and not keep[i]:
+                continue
             for word in set(WORD.findall(name.lower())) - generic - STOP_WORDS:
                 self.by_word.setdefault(word, []).append(i)
 
@@ -204,6 +250,8 @@ class Reranker:
     threads: int | None = None  # cross-encoder: ONNX Runtime threads (the Retriever's encoder_threads)
     synonyms: str = "none"     # focus: the focus match reads the focus's synonyms too; focus+rqe: and the RQE side;
     # focus+rqe+dense: and the dense question search (read by the Retriever); focus+rqe+written: the names it writes
+    clean_synonyms: bool = False  # leave out the synonyms that name a broader topic (`broader_name`)
+    types_from: str = "whole"  # whole: the question's types are its cue words anywhere; asking: `asked_types`
 
     @classmethod
     def from_config(cls, cfg) -> Reranker:
@@ -215,11 +263,14 @@ class Reranker:
         rqe = "rqe" in cfg.reranker and (kind == "cross-encoder" or has_dense_question(cfg.method))
         return cls(cfg.focus_bonus if rules else 0.0, cfg.type_bonus if rules else 0.0, cfg.info_bonus if rules else 0.0,
                    cfg.rerank_on_focus, cfg.rqe_weight if rqe else 0.0, cfg.rqe_model, kind, cfg.rqe_top_k,
-                   cfg.rqe_cross_encoder, synonyms=cfg.synonyms)
+                   cfg.rqe_cross_encoder, synonyms=cfg.synonyms, clean_synonyms=cfg.clean_synonyms,
+                   types_from=cfg.types_from)
 
     def __post_init__(self):
         if self.synonyms not in SYNONYMS:
             raise UserInputError(f"unknown synonyms setting '{self.synonyms}'; known: {', '.join(SYNONYMS)}")
+        if self.types_from not in TYPES_FROM:
+            raise UserInputError(f"unknown types_from setting '{self.types_from}'; known: {', '.join(TYPES_FROM)}")
 
     @property
     def active(self) -> bool:
@@ -233,11 +284,11 @@ class Reranker:
         if not self.active:
             return items
         words = set(WORD.findall(question.lower()))
-        types = question_types(question)
+        types = asked_types(question) if self.types_from == "asking" else question_types(question)
         named: dict[str, str] = {}  # passage id -> the name of its topic the question uses best
         for item in items:
             p = item.passage
-            share, named[p.id] = topic_match(p, question, words, self.synonyms != "none", generic)
+            share, named[p.id] = topic_match(p, question, words, self.synonyms != "none", generic, self.clean_synonyms)
             bonus = self.focus_bonus * share
             if types and p.qtype in types:
                 bonus += self.type_bonus
@@ -425,12 +476,15 @@ class Retriever:
         return self._generic
 
     def written_names(self) -> WrittenNames:
-        """The index's names (the order of its "names" vectors), computed once per retriever from its passages."""
+        """The index's names (the order of its "names" vectors), computed once per retriever from its passages;
+        with knowledge.clean_synonyms the broader names are never counted as written."""
         if self._written is None:
             passages = self.index.docs.passages(range(self.index.docs.count()))
             ordered = [passages[row] for row in range(len(passages))]
-            _, _, names = name_variants(ordered, self.generic(), with_names=True)  # as the index built them
-            self._written = WrittenNames(names, self.generic())
+            _, rows, names = name_variants(ordered, self.generic(), with_names=True)  # as the index built them
+            keep = [not broader_name(name, ordered[row].focus) for name, row in zip(names, rows)] \
+                if self.reranker.clean_synonyms else None
+            self._written = WrittenNames(names, self.generic(), keep)
         return self._written
 
     def search(self, question: str, k: int = 5) -> list[Retrieved]:
