@@ -215,6 +215,18 @@ def decide(dev: dict, cv_yes_no_accuracy: float, chosen_b: dict, n_other: int) -
     return {"yes_no_head": "adopt" if a_ok else "reject", "answer_class_head": "adopt" if b_ok else "reject"}
 
 
+def vqa_rad_sets(data_dir_arg):
+    """(train-minus-dev, train-dev, D-train, D-eval grouped, the MEVF question rows) of VQA-RAD train: the sets
+    these rounds fit and score on (never test)."""
+    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_grouped_split, vqa_rad_train_split
+    from visual_med_alpaca.paths import data_dir
+
+    root = data_dir(data_dir_arg, "vqa_rad")
+    train, dev = vqa_rad_train_split(root)
+    d_train, d_eval, _ = vqa_rad_grouped_split(root)
+    return train, dev, d_train, d_eval, json.loads((root / "vqa_rad" / "mevf_trainset.json").read_text())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--features", type=Path, default=Path("runs/r11/features.npz"))
@@ -225,14 +237,9 @@ def main() -> None:
     print(f"# start {measured_at()}")
     from visual_med_alpaca.closed import is_yes_no
     from visual_med_alpaca.data.store import read_jsonl
-    from visual_med_alpaca.eval.benchmarks.vqa import (vqa_rad_grouped_split, vqa_rad_paraphrase_groups,
-                                                       vqa_rad_train_split)
-    from visual_med_alpaca.paths import data_dir
+    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_paraphrase_groups
 
-    root = data_dir(args.data_dir, "vqa_rad")
-    train, dev = vqa_rad_train_split(root)
-    d_train, d_eval, _ = vqa_rad_grouped_split(root)
-    mevf = json.loads((root / "vqa_rad" / "mevf_trainset.json").read_text())
+    train, dev, d_train, d_eval, mevf = vqa_rad_sets(args.data_dir)
     folds = folds_of(train, vqa_rad_paraphrase_groups(train, mevf))
     ti, tq, di, dq = load_features(args.features, train, dev)
     x, dx = np.concatenate([ti, tq], axis=1), np.concatenate([di, dq], axis=1)
