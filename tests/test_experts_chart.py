@@ -207,6 +207,22 @@ def test_table_normalised_detection_input_is_rapidocrs_bit_for_bit(expert):
     assert fast(picture).dtype == slow.dtype and np.array_equal(fast(picture), slow)
 
 
+def test_boxes_read_two_at_a_time_give_rapidocrs_own_results(expert):
+    """The recogniser shares a chart's boxes between two threads (one onnxruntime thread each): every box's text
+    and score are exactly those of rapidocr's own recogniser reading the boxes one by one on two threads."""
+    from visual_med_alpaca.experts.chart import _RecognitionInParallel
+
+    rgb = np.asarray(load_image(EXAMPLES / "bar_chart.png").image.convert("RGB"))
+    expert.describe(load_image(EXAMPLES / "bar_chart.png"))  # the recogniser exists after a first call
+    assert isinstance(expert.ocr.text_rec, _RecognitionInParallel)
+    plain = expert._engine(("min", 736))  # the same settings, its recogniser left as rapidocr makes it
+    want = plain(rgb, use_det=True, use_cls=False, use_rec=True)
+    assert not isinstance(plain.text_rec, _RecognitionInParallel) and len(want.txts) >= 5
+    got = expert._run_ocr(rgb, detect=True)
+    assert got.txts == want.txts and got.scores == want.scores
+    assert np.array_equal(np.asarray(got.boxes), np.asarray(want.boxes))
+
+
 def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):
     """Concurrent requests to one cached expert must not mix: each chart's table is the one it gets alone."""
     from concurrent.futures import ThreadPoolExecutor
@@ -756,6 +772,34 @@ def test_a_stacked_bar_cut_by_a_legend_drawn_over_it_is_read_whole(expert, tmp_p
                   size=(8.912018342312368, 5.225722007014136), dpi=100)
     got = cells(expert.describe(load_image(draw_plain(spec, tmp_path / "legend_over"))))
     assert [got.get(("North", s)) for s in spec.series] == [15, 28, 8], got
+
+def test_bars_behind_a_see_through_legend_are_read_through_it(expert, tmp_path):
+    """bmh, legend at the lower left over the first group's feet (matplotlib's legend is 80% opaque): inside its
+    frame the bars show as pale copies of their colours, so Night's bar seemed to float above the legend and the
+    row came back as `Group B | 1% | | 89% | 1%`. The pale copies belong to the legend's colours (round 10)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[99, 60, 89], [25, 84, 81], [37, 42, 73], [47, 37, 37]]
+    spec = _plain("grouped", values, ["Night", "Male", "Control"], theme="bmh", title="Number of Score",
+                  categories=["Group B", "Group C", "Group D", "Group E"], category_name="Group", legend="lower left",
+                  value_labels=True, percent=True, jpeg_quality=74, size=(6.492020983122737, 5.63528813372049), dpi=72)
+    got = cells(expert.describe(load_image(draw_plain(spec, tmp_path / "see_through"))))
+    assert [got.get(("Group B", s)) for s in spec.series] == [0.99, 0.6, 0.89], got  # percent cells read as fractions
+
+
+def test_a_stack_behind_a_see_through_legend_keeps_its_segments(expert, tmp_path):
+    """fivethirtyeight, legend at the lower right over the last stack and the next one's edge: the veiled segments
+    were one pale cluster (`Series 4`), the stack's foot was lost and two rows ran together (`West Central Region`)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[16, 8, 19], [29, 13, 6], [26, 13, 4]]
+    spec = _plain("stacked", values, ["After", "Control", "Night"], theme="fivethirtyeight", title="Hospital Patients",
+                  categories=["East", "West", "Central"], category_name="Region", legend="lower right",
+                  jpeg_quality=79, size=(4.2, 3.2), dpi=100)
+    got = cells(expert.describe(load_image(draw_plain(spec, tmp_path / "see_through_stack"))))
+    assert [got.get(("West", s)) for s in spec.series] == [29, 13, 6], got
+    assert [got.get(("Central", s)) for s in spec.series] == [26, 13, 4], got
+
 
 def test_a_grey_line_level_between_two_points_is_not_erased_as_a_gridline(expert, tmp_path):
     """tableau-colorblind10's third colour is grey: a grey line shares its colour with rules, so rows filled across

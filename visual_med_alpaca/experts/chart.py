@@ -387,6 +387,63 @@ def _table_normalised_detection(engine) -> None:
     detector._vmed_table = True
 
 
+class _RecognitionInParallel:
+    """rapidocr's recogniser with its boxes read `threads` at a time, each on one onnxruntime thread.
+
+    A chart's ~30 boxes are read one by one (Rec.rec_batch_num 1, see ChartExpert._engine); a box is a small
+    input, so a run on two intra-op threads spends most of the second core waiting and spinning (round 10: 67
+    dev boxes took 2.3 CPU-s on one thread, 4.6 on two, for the same output). Here each box is still read alone
+    by rapidocr's own recogniser (so each result is the one it gives alone, bit for bit: tests/test_experts_chart.py),
+    but the boxes are shared out between threads whose onnxruntime runs (which release the GIL) overlap."""
+
+    def __init__(self, recogniser, threads: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        import onnxruntime as ort
+
+        session = recogniser.session.session
+        options = ort.SessionOptions()
+        options.log_severity_level = 4
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.enable_cpu_mem_arena = True
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        recogniser.session.session = ort.InferenceSession(session._model_path, options, providers=session.get_providers())
+        self.recogniser, self.threads = recogniser, threads
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="vmed-chart-rec")
+
+    def __getattr__(self, name: str):
+        return getattr(self.recogniser, name)
+
+    def __call__(self, args):
+        images = [args.img] if isinstance(args.img, np.ndarray) else list(args.img or [])
+        if len(images) < 2 or self.recogniser.rec_batch_num != 1:
+            return self.recogniser(args)
+        # widest boxes dealt out in turn, so each thread gets about the same work
+        order = sorted(range(len(images)), key=lambda i: -images[i].shape[1] / images[i].shape[0])
+        shares = [order[k::self.threads] for k in range(self.threads)]
+        parts = list(self.pool.map(lambda share: self.recogniser(replace(args, img=[images[i] for i in share])),
+                                   [s for s in shares if s]))
+        txts, scores, words = [""] * len(images), [0.0] * len(images), [None] * len(images)
+        for share, part in zip(shares, parts):
+            for n, i in enumerate(share):
+                txts[i], scores[i], words[i] = part.txts[n], part.scores[n], part.word_results[n]
+        return replace(parts[0], imgs=images, txts=tuple(txts), scores=tuple(scores), word_results=tuple(words),
+                       elapse=sum(p.elapse or 0.0 for p in parts))
+
+
+def _parallel_recognition(engine, threads: int) -> None:
+    """Put _RecognitionInParallel in place of the engine's recogniser (made on first use: from the next call on).
+    Where rapidocr's structure differs (no `text_rec.session.session`), nothing changes but the speed."""
+    recogniser = getattr(engine, "text_rec", None)
+    if threads < 2 or recogniser is None or isinstance(recogniser, _RecognitionInParallel):
+        return
+    session = getattr(getattr(recogniser, "session", None), "session", None)
+    if session is None or not hasattr(session, "_model_path") or not hasattr(recogniser, "rec_batch_num"):
+        return
+    engine.text_rec = _RecognitionInParallel(recogniser, threads)
+
+
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
 
@@ -436,6 +493,7 @@ class ChartExpert:
                 engine = self._strip_ocr
             result = engine(rgb, use_det=detect, use_cls=False, use_rec=True)
             _table_normalised_detection(engine)  # the detector is made on first use: from the next call on
+            _parallel_recognition(engine, self._threads)  # so is the recogniser
             return result
 
     def read_text(self, rgb: np.ndarray) -> list[TextBox]:
@@ -1662,7 +1720,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     its words) reads category labels again that the text detector missed or ran together.
 
     Returns (kind, header, series, rows) or None when the picture holds no bar structure."""
-    rects, centres, background = _rectangles(rgb, clusters, boxes)
+    clusters, unveiled_text = _seen_through_legend(rgb, boxes, clusters or _colour_clusters(rgb, [], 0))
+    rects, centres, background = _rectangles(rgb, clusters, unveiled_text)
     if not rects:
         return None
     width = rgb.shape[1]
@@ -1822,6 +1881,119 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     span = (min(b.x0 for b in original_bars), max(b.x1 for b in original_bars))
     top = min([top] + [b.y1 + 1 for b in boxes if b.text in legend_words and b.y1 < np.median([o.y0 for o in original_bars])])
     return kind, "Category", series, rows, (top, bottom, span)
+
+
+VEIL = 0.2  # a see-through legend (matplotlib's framealpha 0.8) shows a fifth of the colour of what lies behind it
+
+
+def _seen_through_legend(rgb: np.ndarray, boxes: list[TextBox], clusters):
+    """Bars behind a see-through legend (round 10). matplotlib's legend is 80% opaque and its face is the plot's
+    backdrop B, so a bar of colour c shows inside the frame as 0.8*B + 0.2*c: the bar seemed cut at the frame, its
+    pale part became a series of its own or nothing (`Series 4`, a bar's foot lost). Near a legend of 2+ named
+    entries, pixels of those veiled colours (and the anti-aliased steps from a colour to its veiled form, at the
+    frame's edge) go to the named colour's mask and leave any other; the legend's words and the swatches left of
+    them (opaque patches that keep off the edges of their place) leave the masks, and a veiled bar runs on under
+    them from veiled pixel to veiled pixel along rows and columns. Returns the clusters and the text boxes the bar
+    reader may bridge (the legend's words are left out: bridged here). Nothing changes where no veil is found."""
+    import cv2
+
+    masks, centres, background = clusters
+    if len(centres) < 2:
+        return clusters, boxes
+    names = _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background)
+    words = [b for b in boxes if any(_bare(b.text) == name for _, name in names.values())]
+    if len(names) < 2 or len(words) < 2:
+        return clusters, boxes
+    h = float(np.median([b.h for b in words]))
+    height, width = rgb.shape[:2]
+    # matplotlib's frame: 2.8 em of swatch and gap left of the words, 0.4 em of border (a word's box is ~1.4 em tall)
+    x0, x1 = max(0, int(min(b.x0 for b in words) - 2.5 * h)), min(width, int(max(b.x1 for b in words) + 0.8 * h))
+    y0, y1 = max(0, int(min(b.y0 for b in words) - 0.8 * h)), min(height, int(max(b.y1 for b in words) + 0.8 * h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return clusters, boxes
+    # only coloured entries: a veiled grey is the grey of the frame's edge or of another grey bar (grayscale plots);
+    # and only light backdrops: behind a dark face every colour fades to the dark of text edges (dark_background)
+    named = sorted(k for k in names if np.ptp(centres[k]) > 40)
+    if not named or float(np.mean(background)) < 128:
+        return clusters, boxes
+    colours = np.stack([centres[k] for k in named]).astype(np.float32)
+    # the backdrop's own colour (the cluster's centre is a mean over a coarse bin: a plot's grey and its white margin)
+    flat = rgb.reshape(-1, 3)
+    near = np.linalg.norm(flat.astype(np.float32) - np.asarray(background, np.float32), axis=1) < 45
+    codes = (flat[near] >> 3).astype(np.int32) @ np.array([1024, 32, 1])
+    back = flat[near][codes == np.bincount(codes).argmax()].mean(axis=0).astype(np.float32) if near.any() else np.asarray(background, np.float32)
+    # the face is taken to be the backdrop ('inherit', matplotlib's default): with a white face over a grey plot
+    # every light grey would look veiled, so that case is left alone
+    pixels = rgb[y0:y1, x0:x1].astype(np.float32)
+    step = (1 - VEIL) * (back - colours)  # from each colour to its veiled form
+    t = np.clip(np.einsum("yxkc,kc->yxk", pixels[:, :, None, :] - colours, step) / np.maximum((step ** 2).sum(axis=1), 1e-6),
+                0.3, 1.0)  # the opaque end is the colour's own (already in its mask)
+    on_step = np.linalg.norm(pixels[:, :, None, :] - (colours + t[..., None] * step), axis=3)
+    others = np.concatenate([back[None], colours])  # the face over the backdrop is the backdrop; a pale copy's own
+    # cluster is no other (its pixels are the ones wanted)
+    distance_other = np.linalg.norm(pixels[:, :, None, :] - others, axis=3)
+    which, distance = on_step.argmin(axis=2), on_step.min(axis=2)
+    hit = (distance < 22) & (distance < distance_other.min(axis=2))  # JPEG's colour noise is ~10 per channel
+    for b in boxes:  # text's anti-aliased greys (the legend's words, tick labels near it) are no veiled colour
+        hit[max(0, int(b.y0) - y0):max(0, int(b.y1) + 1 - y0), max(0, int(b.x0) - x0):max(0, int(b.x1) + 1 - x0)] = False
+    # the swatches: opaque patches left of the legend's words that keep off the edges of their place
+    swatch = np.zeros((height, width), bool)
+    for b in words:
+        zy0, zy1 = max(0, int(b.y0 - 0.2 * h)), min(height, int(b.y1 + 0.2 * h) + 1)
+        zx0, zx1 = max(0, int(b.x0 - 3.5 * h)), min(width, int(b.x0))
+        if zy1 - zy0 < 3 or zx1 - zx0 < 3:
+            continue
+        for opaque in masks:
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(opaque[zy0:zy1, zx0:zx1]), connectivity=8)
+            for label, (px, py, pw, ph, _) in enumerate(stats[1:], 1):
+                # (2 em long: a bar's sliver between the axis and the frame is no swatch)
+                if px > 0 and py > 0 and px + pw < zx1 - zx0 and py + ph < zy1 - zy0 and pw >= 0.8 * h:
+                    swatch[zy0:zy1, zx0:zx1] |= labels == label
+    # a veiled patch is a bar's part only where it meets that bar's opaque part outside the frame (round 10's
+    # first try took pale greys of grayscale plots and the rims of swatches for veiled bars)
+    for k, index in enumerate(named):
+        opaque = cv2.dilate((masks[index][y0:y1, x0:x1].astype(bool) & ~swatch[y0:y1, x0:x1]).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        count, labels = cv2.connectedComponents((hit & (which == k)).astype(np.uint8), connectivity=8)
+        if count > 1:
+            meets = np.zeros(count, bool)
+            meets[np.unique(labels[opaque & (labels > 0)])] = True
+            hit &= ~((which == k) & ~meets[labels])
+    if hit.sum() < max(30, 0.01 * hit.size):
+        return clusters, boxes
+    out = [m.copy() for m in masks]
+    for index, mask in enumerate(out):
+        part = mask[y0:y1, x0:x1]
+        part[hit] = 0
+        if index in named:
+            part[hit & (which == named.index(index))] = 1
+    taken = np.zeros(hit.shape, bool)
+    for mask in out:
+        taken |= mask[y0:y1, x0:x1].astype(bool)
+    unlike_backdrop = distance_other[:, :, 0] > 15
+    for index in named:  # the frame's edge (a grey line 2-3 px wide) cuts a bar where it enters the legend: closed
+        part = out[index][y0:y1, x0:x1]
+        closed = cv2.morphologyEx(cv2.morphologyEx(part, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8)), cv2.MORPH_CLOSE, np.ones((5, 1), np.uint8))
+        part[(closed > 0) & ~taken & unlike_backdrop] = 1
+    occluded = np.zeros((height, width), bool)  # the legend's own marks: its words and swatches
+    for b in words:
+        occluded[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = True
+        for mask in out:  # the word's box is unknown ground: filled below from the veiled bars around it
+            mask[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = 0
+    occluded |= swatch
+    for mask in out:
+        mask[swatch] = 0
+    free = occluded[y0:y1, x0:x1].copy()
+    for mask in out:
+        free &= ~mask[y0:y1, x0:x1].astype(bool)
+    for k, index in enumerate(named):
+        part, veiled = out[index][y0:y1, x0:x1], hit & (which == k)
+        for lines, ends, fill in ((part, veiled, free), (part.T, veiled.T, free.T)):
+            for n in range(lines.shape[0]):
+                at = np.flatnonzero(ends[n])  # from veiled pixel to veiled pixel: not from a bar outside the frame
+                for a, b in zip(at[:-1], at[1:]):
+                    if b - a > 1 and fill[n, a + 1:b].all():
+                        lines[n, a + 1:b] = 1
+    return (out, centres, background), [b for b in boxes if not any(b is w for w in words)]
 
 
 def _joined_across_legend(bars: list[Bar], rects: list[Bar], boxes: list[TextBox]) -> list[Bar]:
