@@ -196,6 +196,14 @@ def test_unreachable_openai_server_is_runtime_error():
     assert_clean_failure(result, 1, "cannot reach")
 
 
+def test_unreachable_engine_url_is_runtime_error_like_an_unreachable_server(tmp_path):
+    """--llm-url at which nothing answers exited 2 (bad input) while --base-url exited 1; both are the runtime
+    failure the README names: an unreachable server, exit 1."""
+    result = vmed("eval", "pubmedqa", "--llm-url", f"http://127.0.0.1:{free_port()}/v1", "--concurrency", "2",
+                  "--mode", "generate", "--limit", "1", "--out", tmp_path / "out")
+    assert_clean_failure(result, 1, "no generation engine answers at")
+
+
 def test_api_key_never_printed():
     secret = "sk-do-not-print-4242"
     result = vmed("ask", "x", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--api-key", secret)

@@ -335,7 +335,7 @@ def _served_model(base_url: str) -> str:
         data = httpx.get(base_url.rstrip("/") + "/models", timeout=10.0).json()["data"]
         return data[0]["id"]
     except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
-        raise UserInputError(f"no generation engine answers at {base_url} (GET /models failed)") from None
+        raise BackendError(f"no generation engine answers at {base_url} (GET /models failed)") from None
 
 
 # -- the process: start, watch, restart, stop -------------------------------------------------------
