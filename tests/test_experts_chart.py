@@ -223,6 +223,32 @@ def test_boxes_read_two_at_a_time_give_rapidocrs_own_results(expert):
     assert np.array_equal(np.asarray(got.boxes), np.asarray(want.boxes))
 
 
+def _flushes_denormals(session) -> bool:
+    try:
+        return session.get_session_options().get_session_config_entry("session.set_denormal_as_zero") == "1"
+    except RuntimeError:  # onnxruntime: no such entry
+        return False
+
+
+def test_detection_with_denormals_flushed_gives_rapidocrs_own_maps(expert):
+    """The detector's session flushes denormal floats to zero (a speed change only): its probability map of a
+    chart, and the OCR's boxes, texts and scores, are exactly those of rapidocr's own detector."""
+    rgb = np.asarray(load_image(EXAMPLES / "bar_chart.png").image.convert("RGB"))
+    expert.describe(load_image(EXAMPLES / "bar_chart.png"))  # the detector exists after a first call
+    session = expert.ocr.text_det.session.session
+    assert _flushes_denormals(session)
+    plain = expert._engine(("min", 736))  # the same settings, its detector left as rapidocr makes it
+    want = plain(rgb, use_det=True, use_cls=False, use_rec=True)
+    plain_session = plain.text_det.session.session
+    assert not _flushes_denormals(plain_session)
+    tensor = expert.ocr.text_det.get_preprocess()(rgb)
+    name = session.get_inputs()[0].name
+    assert np.array_equal(session.run(None, {name: tensor})[0], plain_session.run(None, {name: tensor})[0])
+    got = expert._run_ocr(rgb, detect=True)
+    assert got.txts == want.txts and got.scores == want.scores and len(want.txts) >= 5
+    assert np.array_equal(np.asarray(got.boxes), np.asarray(want.boxes))
+
+
 def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):
     """Concurrent requests to one cached expert must not mix: each chart's table is the one it gets alone."""
     from concurrent.futures import ThreadPoolExecutor
