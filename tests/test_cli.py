@@ -170,6 +170,18 @@ def test_serve_refuses_a_missing_or_empty_api_key_file_before_loading_anything(t
                          "holds no key")
 
 
+def test_knowledge_build_answer_tokens_below_one_is_a_usage_error(tmp_path):
+    """--answer-tokens -5 ended in the tokenizer's OverflowError traceback once the answers were embedded, and 0
+    embedded answers cut to nothing; both are one usage error now, before any work (an own corpus and index
+    folder here, so that the shared index is never touched)."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.jsonl").write_text('{"id": "a", "title": "Aspirin", "text": "Aspirin is a medicine."}\n')
+    for value in ("-5", "0"):
+        result = vmed("knowledge", "build", "--name", tmp_path / f"index{value}", "--no-medquad", "--corpus",
+                      tmp_path / "corpus", "--dense-fields", "question,answer", "--answer-tokens", value)
+        assert_clean_failure(result, 2, "'--answer-tokens': Input should be greater than or equal to 1")
+
+
 def test_question_that_is_not_utf8_is_one_clear_error():
     """A Latin-1 byte in argv reaches Python as a lone surrogate; it used to fail in the tokenizer with a traceback."""
     result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", b"Qu'est-ce que la caf\xe9ine ?"],

@@ -131,6 +131,18 @@ def test_sources_with_the_same_title_and_url_are_one_line_that_keeps_their_numbe
     assert footer == ("\n\nSources:\n[1, 2] Treatments for Glaucoma — http://a\n"
                       "[3] Prevent Glaucoma — http://a")
 
+def test_a_source_number_the_model_made_up_is_named_as_such():
+    """The 270M model copies the prompt's "Source [n]" headers and writes "Source [4]" with three sources: the
+    footer says no such source exists, instead of leaving the reader to look for it. Real numbers are not named."""
+    def hit(n):
+        return Retrieved(Passage(f"p{n}", f"Title {n}", "http://a", f"text {n}"), score=1.0, relevance=1.0)
+    sources = [hit(1), hit(2), hit(3)]
+    footer = sources_footer(sources, "Glaucoma is treated with eye drops (Source [4]; see also [2, 5]).")
+    assert footer.endswith("\n(The answer cites [4], [5]: no such source; the language model made the number up.)")
+    assert "no such source" not in sources_footer(sources, "Eye drops [1], surgery [2, 3].")
+    assert sources_footer([], "Source [4]") == ""
+
+
 def vmed(*args, env=None):
     return subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *map(str, args)], cwd=REPO,
                           capture_output=True, text=True, timeout=240, env={**os.environ, **(env or {})})

@@ -338,15 +338,21 @@ def test_cli_serve_with_the_default_gguf(gemma_gguf, tmp_path):
         log.close()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["serve", "--model", "missing.gguf"], "GGUF model file not found"),
-    (["demo", "--set", "no_such_key=1"], "no_such_key"),
+@pytest.mark.parametrize("args, message, code", [
+    (["serve", "--model", "missing.gguf"], "GGUF model file not found", 2),
+    (["demo", "--model", "missing.gguf"], "GGUF model file not found", 2),
+    (["demo", "--set", "no_such_key=1"], "no_such_key", 2),
+    (["serve", "--max-body-mb", "-1"], "--max-body-mb", 2),
+    (["serve", "--llm-url", "http://127.0.0.1:9/v1"], "no generation engine answers", 1),
+    (["engine", "build", "--source", "missing.tar.gz"], "--source not found", 2),
 ])
-def test_cli_bad_input_is_one_line(args, message):
+def test_cli_bad_input_is_one_line(args, message, code):
+    """One line, nothing before it (no research notice or 'loading the model' first: the user waited for nothing)."""
     done = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
-    assert done.returncode == 2
+    assert done.returncode == code
     assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
 def test_usage_counts_prompt_and_answer_once(tiny_llm):

@@ -122,7 +122,7 @@ class AnswerStream:
             yield piece
         answer = "".join(pieces).strip()
         consultation = self.consultation
-        footer = sources_footer(consultation.sources) if consultation and consultation.found else ""
+        footer = sources_footer(consultation.sources, answer) if consultation and consultation.found else ""
         if footer:
             yield footer
         timings["generate_s"] = time.perf_counter() - generate_start

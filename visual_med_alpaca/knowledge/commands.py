@@ -27,7 +27,7 @@ def build(
                                                                          "other name of its focus), comma-separated"),
     dense_store: Optional[str] = typer.Option(None, "--dense-store", help="numpy (embedded, default) | qdrant "
                                                                           "(embedded local mode, or --qdrant-url)"),
-    answer_tokens: int = typer.Option(128, "--answer-tokens", help="word pieces of each answer the encoder reads"),
+    answer_tokens: int = typer.Option(128, "--answer-tokens", min=1, help="word pieces of each answer the encoder reads"),
     threads: Optional[int] = threads_option("2, for the encoder"),
     qdrant_url: Optional[str] = typer.Option(None, "--qdrant-url", help="write vectors to this Qdrant server"),
     force: bool = typer.Option(False, "--force", help="rebuild even when the index is up to date"),

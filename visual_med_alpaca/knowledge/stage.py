@@ -134,11 +134,26 @@ def context_text(sources: list[Retrieved], words: int, image_text: str | None = 
     return "\n\n".join(parts)
 
 
-def sources_footer(sources: list[Retrieved]) -> str:
+_CITED = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")  # "[4]", "Source [4]", "[1, 2]"
+
+
+def invented_citations(answer: str, n_sources: int) -> list[int]:
+    """The source numbers a generated answer cites that no source has (the model copied a "Source [n]" header
+    and made up its number), in order of first mention."""
+    cited = (int(n) for group in _CITED.findall(answer) for n in re.split(r"\s*,\s*", group))
+    return list(dict.fromkeys(n for n in cited if not 1 <= n <= n_sources))
+
+
+def sources_footer(sources: list[Retrieved], answer: str = "") -> str:
     """One line per cited page and title; passages that share both are one line with all their numbers
-    ("[1, 2]"), so a "Source [n]" of the prompt still points at a line."""
+    ("[1, 2]"), so a "Source [n]" of the prompt still points at a line. A number the answer cites that no source
+    has is named after them, so a reader does not look for it."""
     ranks: dict[tuple[str, str], list[int]] = {}
     for rank, item in enumerate(sources, 1):
         ranks.setdefault((item.passage.title, item.passage.url or "(no URL)"), []).append(rank)
     lines = [f"[{', '.join(map(str, numbers))}] {title} — {url}" for (title, url), numbers in ranks.items()]
+    invented = invented_citations(answer, len(sources)) if lines else []
+    if invented:
+        lines.append(f"(The answer cites {', '.join(f'[{n}]' for n in invented)}: no such source; the language "
+                     "model made the number up.)")
     return "\n\nSources:\n" + "\n".join(lines) if lines else ""

@@ -15,7 +15,7 @@ from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
 
 if TYPE_CHECKING:
-    from ..config import AssistantConfig
+    from ..config import AssistantConfig, LLMConfig
 
 app = typer.Typer()
 
@@ -42,7 +42,7 @@ def serve(
     case_memory: Optional[bool] = CaseMemoryOpt,
     model_name: Optional[str] = typer.Option(None, "--model-name", help="Model id clients send (default visual-med-alpaca)"),
     max_queue: Optional[int] = typer.Option(None, "--max-queue", help="Requests that may wait; more get HTTP 429 (default 8)"),
-    max_body_mb: Optional[float] = typer.Option(None, "--max-body-mb", help="Largest request body in MiB (default 20)"),
+    max_body_mb: Optional[float] = typer.Option(None, "--max-body-mb", min=0.001, help="Largest request body in MiB (default 20)"),
     max_image_pixels: Optional[int] = typer.Option(None, "--max-image-pixels", help="Largest image, width x height (default 40M)"),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Largest max_tokens a request may ask for (default 1024)"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", help="max_tokens when a request sets none"),
@@ -81,11 +81,20 @@ def serve(
     def note(message: str) -> None:
         typer.secho(message, err=True, dim=True)
 
-    note(f"{RESEARCH_NOTICE}\nloading the model ...")
     server: list[uvicorn.Server] = []
-    # Starts llama-server (or connects to --llm-url); a missing binary/model or a taken port is one line here.
-    generation = open_engine(serve_config.engine, serve_config.assistant.llm, echo=note,
-                             on_give_up=lambda: setattr(server[0], "should_exit", True) if server else None)
+
+    def start_engine():
+        # Starts llama-server (or connects to --llm-url); a missing binary/model or a taken port is one line here.
+        return open_engine(serve_config.engine, serve_config.assistant.llm, echo=note,
+                           on_give_up=lambda: setattr(server[0], "should_exit", True) if server else None)
+
+    if serve_config.engine.url:  # only a probe of the running engine: one that does not answer is one line
+        generation = start_engine()
+        note(f"{RESEARCH_NOTICE}\nloading the model ...")
+    else:
+        model_file_exists(serve_config.assistant.llm)  # a missing model file: one line, before any note
+        note(f"{RESEARCH_NOTICE}\nloading the model ...")
+        generation = start_engine()
     try:
         assistant_config = serve_config.assistant
         if generation is not None and generation.server is not None:  # llama-server shares these cores
@@ -104,6 +113,16 @@ def serve(
     if generation is not None and generation.server is not None and generation.server.gave_up:
         raise BackendError(f"the llama-server engine died {generation.server.restarts + 1} times; the server stopped "
                            f"(log: {generation.server.log_path})")
+
+
+def model_file_exists(llm: LLMConfig) -> None:
+    """A GGUF model named by a path that is not there is refused now, as one line, instead of after the notes and
+    the engine's start (the embedded default is not checked here: finding it may assemble it, with a progress bar)."""
+    from ..llm.base import strip_backend_prefix
+    from ..llm.engine import gguf_model_path
+
+    if strip_backend_prefix(llm.model) != "default":
+        gguf_model_path(llm)
 
 
 def ocr_beside_engine(config: AssistantConfig) -> AssistantConfig:
@@ -136,9 +155,11 @@ def engine_build(
     One build is installed at a time; building the other kind (--openmp / --no-openmp) replaces it."""
     from ..llm.engine import BUILDS, build_llama_server, built_binary, links_openmp
 
+    if source is not None and not source.exists():
+        raise UserInputError(f"--source not found: {source}")
     installed = built_binary()
     if installed.is_file() and not force and links_openmp(installed) == openmp:
-        typer.echo(f"already built ({BUILDS[openmp]}): {installed}")
+        typer.echo(f"already built ({BUILDS[openmp]}): {installed} (--force builds it again)")
         return
     path = build_llama_server(source, jobs, echo=lambda m: typer.secho(m, err=True, dim=True), openmp=openmp,
                               build_dir=build_dir)
@@ -221,6 +242,8 @@ def demo(
     from .demo import DemoModels, build_demo
 
     models = DemoModels(demo_config)
+    if models.labels[0] in models.choices:
+        model_file_exists(models.choices[models.labels[0]])
     typer.secho(f"{RESEARCH_NOTICE}\nloading '{models.labels[0]}' ...", err=True, dim=True)
     models.get(models.labels[0])
     page = build_demo(demo_config, models)
