@@ -75,16 +75,37 @@ def decide(usable: bool, rows: dict) -> dict:
     s, c = rows["S"], rows["C9"]
     if not sane(s):
         return {"adopt": None, "sanity": False, "checks": {}}
-    if usable:
-        found = {"1 pooled correct top answers up by >= 2": pooled(c) >= pooled(s) + POOLED_GAIN,
-                 "2 dev3 avgScore does not fall": c["dev3"]["avgScore"] >= s["dev3"]["avgScore"] - EPS,
-                 "3 dev2 avgScore does not fall": c["dev2"]["avgScore"] >= s["dev2"]["avgScore"] - EPS,
-                 "4 dev retrieval median <= 100 ms": c["dev"]["ms_median"] <= MAX_MS,
-                 "5 the no-source threshold separates as well": checks(s, c)["e the no-source threshold separates as well"]}
-    else:
-        found = checks(s, c)
+    found = passes(s, c) if usable else checks(s, c)
     return {"adopt": "C9" if all(found.values()) else None, "sanity": True, "dev3_usable": usable, "checks": found,
             "pooled": {name: pooled(row) for name, row in rows.items()}}
+
+
+def passes(s: dict, c: dict) -> dict[str, bool]:
+    """Part B's conditions (1)-(5) for a candidate `c` against S with dev3 usable (also knowledge_round10b_rule.txt)."""
+    return {"1 pooled correct top answers up by >= 2": pooled(c) >= pooled(s) + POOLED_GAIN,
+            "2 dev3 avgScore does not fall": c["dev3"]["avgScore"] >= s["dev3"]["avgScore"] - EPS,
+            "3 dev2 avgScore does not fall": c["dev2"]["avgScore"] >= s["dev2"]["avgScore"] - EPS,
+            "4 dev retrieval median <= 100 ms": c["dev"]["ms_median"] <= MAX_MS,
+            "5 the no-source threshold separates as well": checks(s, c)["e the no-source threshold separates as well"]}
+
+
+def score_rows(index, configs, threads, dev, negatives, dev2, qrels2, dev3, qrels3, passages) -> dict[str, dict]:
+    """Each (name, Reranker settings over S's) configuration on dev, dev2 and dev3, one table row each."""
+    print("| config | dev hit@1 | dev MRR@10 | dev2 avgScore | dev3 avgScore | dev3 MAP@10 | dev3 MRR@10 | dev3 P@1 | "
+          "dev ms (median, p95) | no-source answered / dev refused |")
+    print("|---" * 10 + "|")
+    rows = {}
+    for name, options in configs:
+        settings = {"synonyms": "focus+rqe", **options}
+        retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, **settings), encoder_threads=threads)
+        row = rows[name] = {**options, **development_row(retriever, dev, negatives, dev2, qrels2, passages,
+                                                         keep_relevance=True)}
+        row["dev3"] = run_liveqa(retriever, dev3, qrels3, passages)
+        d, d3, t = row["dev"], row["dev3"], threshold_counts(row)
+        print(f"| {name} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {row['dev2']['avgScore']:.3f} | {d3['avgScore']:.3f} | "
+              f"{d3['MAP@10']:.3f} | {d3['MRR@10']:.3f} | {d3['P@1']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | "
+              f"{t['no_source_answered']} / {t['dev_refused']} |", flush=True)
+    return rows
 
 
 def main() -> None:
@@ -107,20 +128,7 @@ def main() -> None:
               f"{s['dev3_mrr']:.3f} | {s['dev3_p1']:.3f} |", flush=True)
     found = agreement(scored)
     print(f"\npart A: {json.dumps(found)}\n\nPart B: S and C9 ({measured_at()})\n")
-    print("| config | dev hit@1 | dev MRR@10 | dev2 avgScore | dev3 avgScore | dev3 MAP@10 | dev3 MRR@10 | dev3 P@1 | "
-          "dev ms (median, p95) | no-source answered / dev refused |")
-    print("|---" * 10 + "|")
-    rows = {}
-    for name, options in CONFIGS:
-        retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, synonyms="focus+rqe", **options),
-                              encoder_threads=args.threads)
-        row = rows[name] = {**options, **development_row(retriever, dev, negatives, dev2, qrels2, passages,
-                                                         keep_relevance=True)}
-        row["dev3"] = run_liveqa(retriever, dev3, qrels3, passages)
-        d, d3, t = row["dev"], row["dev3"], threshold_counts(row)
-        print(f"| {name} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {row['dev2']['avgScore']:.3f} | {d3['avgScore']:.3f} | "
-              f"{d3['MAP@10']:.3f} | {d3['MRR@10']:.3f} | {d3['P@1']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | "
-              f"{t['no_source_answered']} / {t['dev_refused']} |", flush=True)
+    rows = score_rows(index, CONFIGS, args.threads, dev, negatives, dev2, qrels2, dev3, qrels3, passages)
     decision = decide(found["dev3_usable"], rows)
     print(f"\nrule (bench/results/knowledge_round10_rule.txt): {json.dumps(decision)}")
     print(f"threshold {THRESHOLD}; finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")

@@ -43,3 +43,17 @@ def test_dev3_is_usable_only_if_it_orders_and_decides_like_livqa_at_least_as_wel
     assert not agreement(rows(lambda n: n, lambda n: -n))["dev3_usable"]
     found = agreement(rows(lambda n: n, lambda n: n))  # ties pass
     assert found["dev3_usable"] and found["dev3_avg"]["agreements"] == 6 and found["dev_hit1"]["tau_b"] > 0.99
+
+
+def test_round_10b_decides_among_round_nines_candidates_but_never_the_written_names():
+    from bench_knowledge_round10b import decide as decide_b
+
+    shipped = _row(25 / 34, 0.763, 2.031, 1.647, 48 / 85)
+    same = {name: shipped for name in ("C5", "C7", "C8", "C6")}
+    assert decide_b({"S": shipped, **same})["adopt"] is None
+    two_more, three_more = _row(26 / 34, 0.8, 2.031, 1.7, 49 / 85), _row(26 / 34, 0.8, 2.031, 1.7, 50 / 85)
+    assert decide_b({"S": shipped, **same, "C6": three_more})["adopt"] is None  # for the record only
+    found = decide_b({"S": shipped, **same, "C7": two_more, "C8": three_more})
+    assert found["adopt"] == "C8" and found["settings"] == {"clean_synonyms": True, "types_from": "asking"}
+    assert decide_b({"S": shipped, **same, "C7": two_more, "C5": two_more})["adopt"] == "C5"
+    assert decide_b({"S": _row(25 / 34, 0.763, 2.031, 1.6, 0.5), **same, "C5": three_more})["sanity"] is False
