@@ -124,19 +124,29 @@ def summed_loss(model, batch, response_only: bool = True):
     """(sum of token losses, number of target tokens). With response_only the decoder runs once and the LM
     head is applied only at positions whose next token is a label: on Gemma's 262k vocabulary that is most
     of the saving."""
+    if response_only:
+        return labelled_loss(model, batch["labels"], input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     import torch.nn.functional as F
 
     targets = batch["labels"][:, 1:]
     keep = targets != IGNORE
-    count = keep.sum()
-    if not response_only:
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
-        return F.cross_entropy(logits[keep].float(), targets[keep], reduction="sum"), count
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    return F.cross_entropy(logits[keep].float(), targets[keep], reduction="sum"), keep.sum()
+
+
+def labelled_loss(model, labels, **inputs):
+    """(sum of token losses, number of target tokens): the decoder runs once on `inputs` (input_ids or
+    inputs_embeds, attention_mask) and the LM head (with the model's final-logit soft-capping) only at positions
+    whose next token is a label (not IGNORE). The SFT recipe and the VLM's training both take their loss here."""
+    import torch.nn.functional as F
+
     lm = causal_lm(model)
     decoder = getattr(lm, lm.base_model_prefix)
-    hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    hidden = decoder(**inputs).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
     logits = lm.get_output_embeddings()(hidden[:, :-1][keep])
     cap = getattr(lm.config, "final_logit_softcapping", None)
     if cap:
         logits = (logits / cap).tanh() * cap
-    return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), count
+    return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), keep.sum()
