@@ -8,10 +8,10 @@ and the loss applies the (huge) LM head only where labels exist.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.sources.alpaca_json import alpaca_list
 from ..data.store import read_jsonl
 from ..errors import UserInputError
 from ..prompts import build_prompt
@@ -27,13 +27,7 @@ def read_alpaca(paths: list[str | Path]) -> list[dict]:
         if not path.is_file():
             raise UserInputError(f"training data not found: {path}")
         text = path.read_text(encoding="utf-8")
-        if text.lstrip().startswith("["):
-            try:
-                items = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise UserInputError(f"{path} is not Alpaca JSON or JSONL: {exc}") from None
-        else:
-            items = list(read_jsonl(path))
+        items = alpaca_list(path, text) if text.lstrip().startswith("[") else list(read_jsonl(path))
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("instruction") or "output" not in item:
                 raise UserInputError(f"{path} record {n}: needs 'instruction' and 'output'")
