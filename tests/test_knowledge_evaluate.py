@@ -53,13 +53,21 @@ def _task3(questions) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><root>{body}</root>'
 
 
-def test_dev2_grades_medquad_pairs_by_url_and_passage_and_leaves_out_liveqa(tmp_path):
-    from visual_med_alpaca.knowledge.evaluate import DEV2_FILES, MEDIQA_QA_DIR, dev2_set
+def _liveqa_folder(root, liveqa: str):
+    """The MEDIQA Task 3 folder under `root` with a one-question LiveQA'17 file (what is_liveqa reads)."""
+    from visual_med_alpaca.knowledge.evaluate import MEDIQA_QA_DIR
 
-    folder = tmp_path / MEDIQA_QA_DIR
+    folder = root / MEDIQA_QA_DIR
     folder.mkdir(parents=True)
-    liveqa = "gout. Is gout caused by eating too mcuh red meat? My father has gout in his big toe and eats steak."
     (folder / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(_task3([("1", liveqa, [])]))
+    return folder
+
+
+def test_dev2_grades_medquad_pairs_by_url_and_passage_and_leaves_out_liveqa(tmp_path):
+    from visual_med_alpaca.knowledge.evaluate import DEV2_FILES, dev2_set
+
+    liveqa = "gout. Is gout caused by eating too mcuh red meat? My father has gout in his big toe and eats steak."
+    folder = _liveqa_folder(tmp_path, liveqa)
     url = "https://ghr.nlm.nih.gov/condition/gout"
     alexa = _task3([
         ("1", "What is gout?", [(4, "http://www.GHR.nlm.nih.gov/condition/gout/", GOUT + " and more."),  # same passage, cut
@@ -88,12 +96,10 @@ def test_dev2_grades_medquad_pairs_by_url_and_passage_and_leaves_out_liveqa(tmp_
 def test_dev3_grades_by_annotated_focus_and_type_and_leaves_out_liveqa_and_dev_copies(tmp_path):
     import json
 
-    from visual_med_alpaca.knowledge.evaluate import MEDIQA_QA_DIR, dev3_set
+    from visual_med_alpaca.knowledge.evaluate import dev3_set
 
-    folder = tmp_path / MEDIQA_QA_DIR
-    folder.mkdir(parents=True)
-    liveqa = "gout. Is gout caused by eating too much red meat? My father has gout in his big toe and eats steak."
-    (folder / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(_task3([("1", liveqa, [])]))
+    _liveqa_folder(tmp_path, "gout. Is gout caused by eating too much red meat? My father has gout in his big toe and "
+                             "eats steak.")
     dev_question = "parkinson. What can my father take for Parkinson's shaking, he is 84 and has skin problems?"
     rows = [("1", "treatment of parkinson", "My father has Parkinson. What medicine helps?", [["Parkinson", "Treatment"]]),
             ("2", "", "Can you send me information about acne?", [["pimples/acne", "Information"]]),
