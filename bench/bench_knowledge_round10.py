@@ -111,10 +111,12 @@ def score_rows(index, configs, threads, dev, negatives, dev2, qrels2, dev3, qrel
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     development_arguments(parser)
+    parser.add_argument("--dev3-version", type=int, choices=[1, 2], default=1,
+                        help="1: dev3 as the round's rule defined it (default); 2: names shared across a focus's sources")
     args = parser.parse_args()
     index, passages, dev, dev2, qrels2, negatives = open_development(args)
     root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
-    dev3, qrels3 = dev3_set(root, passages, dev)
+    dev3, qrels3 = dev3_set(root, passages, dev, args.dev3_version)
     print(f"index {index.folder}; dev {len(dev)}, dev2 {len(dev2)}, dev3 {len(dev3)} questions; {measured_at()}\n")
     print("Part A: dev3 against LiveQA's order (runs 1-20, aggregates only)\n")
     print("| runs | configuration | LiveQA avgScore | dev hit@1 | dev3 avgScore | dev3 MRR@10 | dev3 P@1 |")
@@ -129,7 +131,7 @@ def main() -> None:
     found = agreement(scored)
     print(f"\npart A: {json.dumps(found)}\n\nPart B: S and C9 ({measured_at()})\n")
     rows = score_rows(index, CONFIGS, args.threads, dev, negatives, dev2, qrels2, dev3, qrels3, passages)
-    decision = decide(found["dev3_usable"], rows)
+    decision = {"record_only": "dev3 version 2: no decision"} if args.dev3_version == 2 else decide(found["dev3_usable"], rows)
     print(f"\nrule (bench/results/knowledge_round10_rule.txt): {json.dumps(decision)}")
     print(f"threshold {THRESHOLD}; finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
     if args.decision_out:

@@ -50,13 +50,15 @@ def decide(rows: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     development_arguments(parser)
+    parser.add_argument("--dev3-version", type=int, choices=[1, 2], default=1,
+                        help="1: dev3 as the round's rule defined it (default); 2: names shared across a focus's sources")
     args = parser.parse_args()
     index, passages, dev, dev2, qrels2, negatives = open_development(args)
-    dev3, qrels3 = dev3_set(paths.data_dir(args.data_dir, "medquad", "mediqa2019"), passages, dev)
+    dev3, qrels3 = dev3_set(paths.data_dir(args.data_dir, "medquad", "mediqa2019"), passages, dev, args.dev3_version)
     print(f"index {index.folder} (dense fields {index.manifest.get('dense_fields')}); dev {len(dev)}, dev2 {len(dev2)}, "
           f"dev3 {len(dev3)} questions; {measured_at()}\n")
     rows = score_rows(index, CONFIGS, args.threads, dev, negatives, dev2, qrels2, dev3, qrels3, passages)
-    decision = decide(rows)
+    decision = {"record_only": "dev3 version 2: no decision"} if args.dev3_version == 2 else decide(rows)
     print(f"\nrule (bench/results/knowledge_round10b_rule.txt): {json.dumps(decision)}")
     print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
     if args.decision_out:

@@ -42,9 +42,10 @@ HERE = Path(__file__).resolve().parent
 DEV3_FILE = HERE / "data" / "liveqa17_train2_questions.jsonl"  # transcribed from abachaa/LiveQA_MedicalTask_TREC2017
 
 
-def dev3_set(root: Path, passages, dev) -> tuple[list[tuple[str, str]], evaluate.Qrels]:
-    """The LiveQA'17 training questions graded on MedQuAD (evaluate.dev3_set), without the dev questions' near copies."""
-    return evaluate.dev3_set(DEV3_FILE, root, passages, [question for question, _ in dev])
+def dev3_set(root: Path, passages, dev, version: int = 2) -> tuple[list[tuple[str, str]], evaluate.Qrels]:
+    """The LiveQA'17 training questions graded on MedQuAD (evaluate.dev3_set), without the dev questions' near copies;
+    version 1: names as each passage lists them (round 10's decisions), 2: names shared across a focus's sources."""
+    return evaluate.dev3_set(DEV3_FILE, root, passages, [question for question, _ in dev], share_names=version == 2)
 
 
 def all_passages(index):

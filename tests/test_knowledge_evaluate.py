@@ -109,6 +109,7 @@ def test_dev3_grades_by_annotated_focus_and_type_and_leaves_out_liveqa_and_dev_c
              [["gout", "Cause"]]),                                                               # a LiveQA copy
             ("6", "parkinson", "What can my father take for Parkinson's shaking, he is 84 and has skin problems?",
              [["Parkinson", "Treatment"]])]                                                      # a dev copy
+    rows.append(("7", "", "how to reduce hypertension", [["hypertension", "Treatment"]]))
     path = tmp_path / "train2.jsonl"
     path.write_text("".join(json.dumps({"qid": q, "subject": s, "message": m, "annotations": a}) + "\n"
                             for q, s, m, a in rows))
@@ -118,11 +119,18 @@ def test_dev3_grades_by_annotated_focus_and_type_and_leaves_out_liveqa_and_dev_c
                 Passage("medquad:C_3_Sec1", "t", "u", "w", "What is Raynaud's phenomenon?", "Raynaud's Syndrome",
                         qtype="information"),
                 Passage("medquad:C_3_Sec2", "t", "u", "v", "What causes Raynaud's?", "Raynaud's Syndrome", qtype="causes"),
-                Passage("medquad:D_4_Sec1", "t", "u", "g", "What causes gout?", "Gout", qtype="causes")]
+                Passage("medquad:D_4_Sec1", "t", "u", "g", "What causes gout?", "Gout", qtype="causes"),
+                Passage("medquad:E_5_Sec1", "t", "u", "h", "What is High Blood Pressure?", "High Blood Pressure",
+                        qtype="information", synonyms=("Hypertension",)),
+                Passage("medquad:F_6_Sec3", "t", "u", "k", "How to treat High Blood Pressure?", "High blood pressure",
+                        qtype="treatment")]  # another source, no synonyms listed
     questions, qrels = dev3_set(path, tmp_path, passages, exclude=[dev_question])
     assert questions == [("train2-1", "treatment of parkinson. My father has Parkinson. What medicine helps?"),
                          ("train2-2", "Can you send me information about acne?"),
-                         ("train2-3", "Raynauds. Is Raynaud's treated?")]
+                         ("train2-3", "Raynauds. Is Raynaud's treated?"), ("train2-7", "how to reduce hypertension")]
+    assert qrels.by_id["train2-7"] == {"E_5_Sec1": 2, "F_6_Sec3": 4}  # "Hypertension" names High Blood Pressure everywhere
+    _, own_names = dev3_set(path, tmp_path, passages, exclude=[dev_question], share_names=False)
+    assert own_names.by_id["train2-7"] == {"E_5_Sec1": 3}  # only the source that lists it: its overview
     assert qrels.by_id["train2-1"] == {"A_1_Sec1": 2, "A_1_Sec2": 4}  # the type asked: 4; the topic's other types: 2
     assert qrels.by_id["train2-2"] == {"B_2_Sec1": 4}                  # "pimples/acne": either name
     assert qrels.by_id["train2-3"] == {"C_3_Sec1": 3, "C_3_Sec2": 2}   # no treatment passage: its overview is correct

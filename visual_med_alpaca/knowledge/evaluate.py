@@ -213,24 +213,32 @@ def _name_key(text: str) -> frozenset[str]:
     return frozenset(w for w in words if w != "s" and w not in STOP_WORDS and w not in CLASS_NOUNS)
 
 
-def dev3_set(path: Path, root: Path, passages: Sequence[Passage],
-             exclude: Sequence[str] = ()) -> tuple[list[tuple[str, str]], Qrels]:
+def dev3_set(path: Path, root: Path, passages: Sequence[Passage], exclude: Sequence[str] = (),
+             share_names: bool = True) -> tuple[list[tuple[str, str]], Qrels]:
     """The consumer questions of the TREC LiveQA'17 medical training set (`path`: JSONL of qid, subject, message and
     the annotated [focus, type] pairs, transcribed from TREC-2017-LiveQA-Medical-Train-2.xml), graded on MedQuAD by
     their annotations: a passage whose focus (or one of its synonyms) names an annotated focus (`_name_key`; a focus
     written "A/B" names A or B) grades 4 if its question type is the annotated type (DEV3_TYPES), 3 if it is the
     focus's overview ("information") and MedQuAD holds no passage of that type for the focus, 2 otherwise; annotated
     types with no MedQuAD counterpart grade nothing. Kept: the questions with a correct (>= 3) passage, without near copies of the LiveQA'17 test questions (`is_liveqa`) or
-    of `exclude` (another development set's questions). Questions as users wrote them: subject, then message."""
+    of `exclude` (another development set's questions). Questions as users wrote them: subject, then message.
+    `share_names` (round 10's second version): a name one source lists for a focus names that focus in every source
+    ("Hypertension", a synonym of one High Blood Pressure document, also names the High Blood Pressure passages of the
+    sources that list no synonyms); False: each passage's own focus and synonyms only (the version round 10 decided on)."""
     from ..data.sources.mediqa import is_liveqa
     from ..data.split import near_copies
 
     benchmark, overlap = is_liveqa(Path(root) / MEDIQA_QA_DIR), near_copies(exclude)
     by_name: dict[frozenset[str], set[int]] = {}
+    by_focus: dict[frozenset[str], set[int]] = {}
     for i, p in enumerate(passages):
+        by_focus.setdefault(_name_key(p.focus), set()).add(i)
         for name in (p.focus, *p.synonyms):
             if _name_key(name):
                 by_name.setdefault(_name_key(name), set()).add(i)
+    if share_names:  # every passage of a focus that some passage with this name has
+        by_name = {key: {j for i in rows for j in (by_focus[_name_key(passages[i].focus)] if passages[i].focus else {i})}
+                   for key, rows in by_name.items()}
     questions, qrels = [], Qrels()
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if not line.strip():
