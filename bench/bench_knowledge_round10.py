@@ -108,15 +108,21 @@ def score_rows(index, configs, threads, dev, negatives, dev2, qrels2, dev3, qrel
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def open_round10(description: str):
+    """The round-10 scripts' flags parsed and sets opened: (args, index, passages, dev, dev2, dev2 grades, no-source
+    questions, dev3, dev3 grades)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     development_arguments(parser)
     parser.add_argument("--dev3-version", type=int, choices=[1, 2], default=1,
                         help="1: dev3 as the round's rule defined it (default); 2: names shared across a focus's sources")
     args = parser.parse_args()
     index, passages, dev, dev2, qrels2, negatives = open_development(args)
-    root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
-    dev3, qrels3 = dev3_set(root, passages, dev, args.dev3_version)
+    dev3, qrels3 = dev3_set(paths.data_dir(args.data_dir, "medquad", "mediqa2019"), passages, dev, args.dev3_version)
+    return args, index, passages, dev, dev2, qrels2, negatives, dev3, qrels3
+
+
+def main() -> None:
+    args, index, passages, dev, dev2, qrels2, negatives, dev3, qrels3 = open_round10(__doc__)
     print(f"index {index.folder}; dev {len(dev)}, dev2 {len(dev2)}, dev3 {len(dev3)} questions; {measured_at()}\n")
     print("Part A: dev3 against LiveQA's order (runs 1-20, aggregates only)\n")
     print("| runs | configuration | LiveQA avgScore | dev hit@1 | dev3 avgScore | dev3 MRR@10 | dev3 P@1 |")

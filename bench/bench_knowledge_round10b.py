@@ -11,7 +11,6 @@ vectors are the shipped ones, so S, C5, C7 and C8 rank as on the shipped index.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -21,10 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import measured_at, run, utc_now  # noqa: E402
-from bench_knowledge_round10 import passes, pooled, sane, score_rows  # noqa: E402
-from bench_liveqa import dev3_set, development_arguments, open_development  # noqa: E402
+from bench_knowledge_round10 import open_round10, passes, pooled, sane, score_rows  # noqa: E402
 
-from visual_med_alpaca import paths  # noqa: E402
 
 CLEAN, ASKING = {"clean_synonyms": True}, {"types_from": "asking"}
 CONFIGS = (("S", {}), ("C5", CLEAN), ("C7", ASKING), ("C8", {**CLEAN, **ASKING}),
@@ -48,13 +45,7 @@ def decide(rows: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    development_arguments(parser)
-    parser.add_argument("--dev3-version", type=int, choices=[1, 2], default=1,
-                        help="1: dev3 as the round's rule defined it (default); 2: names shared across a focus's sources")
-    args = parser.parse_args()
-    index, passages, dev, dev2, qrels2, negatives = open_development(args)
-    dev3, qrels3 = dev3_set(paths.data_dir(args.data_dir, "medquad", "mediqa2019"), passages, dev, args.dev3_version)
+    args, index, passages, dev, dev2, qrels2, negatives, dev3, qrels3 = open_round10(__doc__)
     print(f"index {index.folder} (dense fields {index.manifest.get('dense_fields')}); dev {len(dev)}, dev2 {len(dev2)}, "
           f"dev3 {len(dev3)} questions; {measured_at()}\n")
     rows = score_rows(index, CONFIGS, args.threads, dev, negatives, dev2, qrels2, dev3, qrels3, passages)

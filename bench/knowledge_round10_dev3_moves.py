@@ -8,7 +8,6 @@ grade differs, the top passage's question and grade under both, and whether the 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -17,22 +16,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import measured_at, run  # noqa: E402
 from bench_knowledge_round7 import RULES  # noqa: E402
+from bench_knowledge_round10 import open_round10  # noqa: E402
 from bench_knowledge_round10b import CONFIGS  # noqa: E402
-from bench_liveqa import dev3_set, development_arguments, open_development  # noqa: E402
 
-from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever, focus_in_question  # noqa: E402
 from visual_med_alpaca.knowledge.stores.fts5 import WORD  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    development_arguments(parser)
-    parser.add_argument("--dev3-version", type=int, choices=[1, 2], default=1,
-                        help="1: dev3 as the round's rule defined it (default); 2: names shared across a focus's sources")
-    args = parser.parse_args()
-    index, passages, dev, *_ = open_development(args)
-    dev3, qrels3 = dev3_set(paths.data_dir(args.data_dir, "medquad", "mediqa2019"), passages, dev, args.dev3_version)
+    args, index, passages, dev, *_, dev3, qrels3 = open_round10(__doc__)
     print(f"index {index.folder}; dev3 {len(dev3)} questions; {measured_at()}")
     settings = dict(CONFIGS)
     tops = {}
