@@ -103,12 +103,13 @@ def use_fake_encoder(monkeypatch) -> None:
 
 @pytest.fixture(name="index")
 def tiny_index(tmp_path: Path, monkeypatch):
-    """Fixture `index`: the tiny MedQuAD built (keyword + dense, with the stand-in encoder) and opened; closed after."""
+    """Fixture `index`: the tiny MedQuAD built (keyword + question vectors, with the stand-in encoder) and opened."""
     from visual_med_alpaca.knowledge.corpus import medquad_passages
     from visual_med_alpaca.knowledge.index import BuildOptions, build_index, open_index
 
     use_fake_encoder(monkeypatch)
-    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))), BuildOptions(dense=True))
+    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))),
+                BuildOptions(dense=True, dense_fields=("question",)))
     opened = open_index(tmp_path / "idx", need_dense=True)
     yield opened
     opened.close()

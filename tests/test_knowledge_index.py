@@ -92,6 +92,32 @@ def test_adding_a_dense_field_embeds_only_that_field(tmp_path, passages, monkeyp
     assert sum(map(len, calls)) == 12  # --force embeds everything again
 
 
+def test_the_default_build_adds_the_names_vectors_to_an_index_of_question_vectors(tmp_path, passages, monkeypatch):
+    """Round 11: the default search reads the names vectors, so a plain `vmed knowledge build` over an index built
+    before (question vectors only) embeds the names alone; the question vectors and the encoder are kept."""
+    use_fake_encoder(monkeypatch)
+    import visual_med_alpaca.knowledge.encoder as encoder
+
+    calls = []
+
+    class Counting(encoder.OnnxEncoder):
+        def encode(self, texts, *args, **kwargs):
+            calls.append(list(texts))
+            return super().encode(texts)
+
+    monkeypatch.setattr(encoder, "OnnxEncoder", Counting)
+    target = tmp_path / "idx"
+    build_index(target, passages, BuildOptions(dense=True, dense_fields=("question",)))  # as built before round 11
+    questions = (target / "vectors-question.npy").read_bytes()
+    calls.clear()
+    manifest = build_index(target, passages, BuildOptions(dense=True))  # the defaults
+    assert not manifest.get("up_to_date") and manifest["dense_fields"] == ["question", "names"]
+    assert [t for batch in calls for t in batch] == index_module.name_texts(passages)[0] != []  # the names only
+    assert (target / "vectors-question.npy").read_bytes() == questions and (target / "vectors-names.npy").is_file()
+    assert build_index(target, passages, BuildOptions(dense=True)).get("up_to_date")
+    assert BuildOptions(dense_store="qdrant").dense_fields == ("question",)  # Qdrant holds no names vectors
+
+
 def test_answer_tokens_count_only_when_answers_are_embedded(tmp_path, passages, monkeypatch):
     use_fake_encoder(monkeypatch)
     import visual_med_alpaca.knowledge.encoder as encoder

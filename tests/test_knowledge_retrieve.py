@@ -152,7 +152,8 @@ def test_the_rqe_model_reads_the_faq_with_the_users_name_for_the_topic(index, mo
         read.clear()
         Retriever(index, "dense-question", Reranker(rqe_weight=1.0, synonyms=synonyms)).search(question, 6)
         assert faq in read and (faq == hair.question or hair.question not in read), (synonyms, read)
-    assert Reranker.from_config(KnowledgeConfig()).synonyms == "focus+rqe"  # the default since round 7
+    assert Reranker.from_config(KnowledgeConfig()).synonyms == "focus+rqe+written"  # the default since round 11
+    assert Reranker.from_config(KnowledgeConfig()).clean_synonyms
     assert Reranker.from_config(KnowledgeConfig(synonyms="none")).synonyms == "none"
 
 

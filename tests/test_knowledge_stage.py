@@ -81,6 +81,36 @@ def test_no_knowledge_and_no_index_answer_from_the_model_alone(index_dir, tiny_l
     assert "vmed knowledge build" in missing.knowledge_note
 
 
+def test_an_index_without_names_vectors_is_searched_as_before_and_says_what_to_run(tmp_path, monkeypatch):
+    """Round 11's default (synonyms focus+rqe+written) reads the index's names vectors: an index built before them
+    still answers, ranked as with the previous default (focus+rqe), and the note names the one command to run."""
+    from helpers_knowledge import use_fake_encoder
+
+    use_fake_encoder(monkeypatch)
+    passages = list(medquad_passages(write_medquad(tmp_path / "medquad")))
+    build_index(tmp_path / "old", passages, BuildOptions(dense=True, dense_fields=("question",)))
+    config = lambda index, **kw: AssistantConfig(knowledge=KnowledgeConfig(  # noqa: E731
+        index=str(index), min_relevance=0.0, **kw))  # the stand-in encoder's cosines are low
+    question = "What treatment is there for alopecia?"
+    old = Assistant(config(tmp_path / "old")).ask(question)
+    assert old.sources and old.answer.startswith(old.sources[0]["text"].split()[0])
+    assert "\n" not in old.knowledge_note and f"`vmed knowledge build --name {tmp_path / 'old'}`" in old.knowledge_note
+    before = Assistant(config(tmp_path / "old", synonyms="focus+rqe")).ask(question)
+    assert [s["id"] for s in old.sources] == [s["id"] for s in before.sources] and before.knowledge_note is None
+    build_index(tmp_path / "new", passages, BuildOptions(dense=True))  # the default build: with the names vectors
+    new = Assistant(config(tmp_path / "new")).ask(question)
+    assert new.knowledge_note is None and new.sources[0]["title"].startswith("What are the treatments for Hair Loss")
+    # the command fits the index's corpora; a Qdrant store cannot hold the names
+    from visual_med_alpaca.knowledge.stage import names_fallback
+
+    cfg = KnowledgeConfig(index="mine")
+    assert "`vmed knowledge build --name mine --no-medquad --corpus /notes`" in \
+        names_fallback(cfg, {"dense_store": "numpy", "corpora": ["/notes"]}, "x")[1]
+    qdrant_cfg, hint = names_fallback(cfg, {"dense_store": "qdrant", "dense_fields": ["question"]}, "x")
+    assert qdrant_cfg.synonyms == "focus+rqe" and "Qdrant" in hint
+    assert names_fallback(KnowledgeConfig(method="bm25-fused"), {}, "x") == (KnowledgeConfig(method="bm25-fused"), None)
+
+
 def test_an_image_question_gets_passages_only_when_the_config_asks(index_dir, tiny_llama_dir):
     question = "What does this chart say about hair loss treatment with minoxidil?"  # open: no yes/no decline
     default = make(index_dir, tiny_llama_dir, mode="extractive").ask(question, EXAMPLES / "bar_chart.png")

@@ -94,6 +94,8 @@ def ask(
     consultation = stream.consultation
     if consultation is not None and consultation.skipped and not quiet:  # after the answer: errors stay one line
         typer.secho(f"note: {consultation.note}", dim=True, err=True)
+    if consultation is not None and consultation.hint and not quiet:  # e.g. the index lacks the names vectors
+        typer.secho(f"note: {consultation.hint}", dim=True, err=True)
     if not quiet:
         typer.secho(f"\n{RESEARCH_NOTICE}", dim=True)
 

@@ -106,13 +106,17 @@ class KnowledgeConfig(Strict):
     info_bonus: float = Field(0.0, ge=0.0, description="re-ranker: weight of 'information' passages for untyped questions "
                                                       "(0 since requests for information are a cue-word type)")
     synonyms: SynonymSetting = Field(
-        "focus+rqe", description="re-ranker: MedQuAD's other names of a passage's focus (\"Manic-depressive illness\" "
-                                 "for bipolar disorder) count as naming its topic (focus), and the RQE model reads the "
-                                 "passage's question with the name the user used (focus+rqe, the default since "
-                                 "round 7: docs/knowledge.md); none: the focus only")
-    clean_synonyms: bool = Field(False, description="re-ranker: leave out the MedQuAD synonyms that name a broader topic "
-                                                    "(\"Thalassemia\" listed for alpha thalassemia: knowledge/retrieve.py "
-                                                    "broader_name; round 9, docs/knowledge.md)")
+        "focus+rqe+written", description="MedQuAD's other names of a passage's focus (\"Manic-depressive illness\" for "
+                                         "bipolar disorder) count as naming its topic in the re-ranker (focus), the RQE "
+                                         "model reads the passage's question with the name the user used (focus+rqe, "
+                                         "round 7), and the dense search also matches the names the question writes "
+                                         "(focus+rqe+written, the default since round 11: needs the index's names "
+                                         "vectors, which `vmed knowledge build` adds; without them the search uses "
+                                         "focus+rqe and says so); focus+rqe+dense: every name; none: the focus only "
+                                         "(docs/knowledge.md)")
+    clean_synonyms: bool = Field(True, description="leave out the MedQuAD synonyms that name a broader topic "
+                                                   "(\"Thalassemia\" listed for alpha thalassemia: knowledge/retrieve.py "
+                                                   "broader_name; round 9 option, the default since round 11)")
     types_from: TypesFromSetting = Field(
         "whole", description="re-ranker: read the question's types (treatment, symptoms, ...) in the whole message, or "
                              "only in its subject line and asking sentences, the whole message where those cue none "

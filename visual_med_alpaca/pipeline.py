@@ -52,7 +52,7 @@ class Answer:
     timings: dict[str, float]
     notice: str = RESEARCH_NOTICE
     sources: list[dict[str, Any]] = field(default_factory=list)  # id, title, url, score, relevance, text
-    knowledge_note: str | None = None  # why there are no sources (no index, nothing relevant)
+    knowledge_note: str | None = None  # why there are no sources (no index, nothing relevant); what to run
     # A yes/no question answered by option log-likelihood: each option's log-probability (before any bias).
     option_logprobs: dict[str, float] | None = None
     # A VLM's case memory matched (vlm/memory.py): the remembered training case (id, question, answer, image, how
@@ -142,7 +142,7 @@ class AnswerStream:
             name = llm.name
         self.result = Answer(answer + footer, self.description.expert, self.description.text, self.prompt, name,
                              {k: round(v, 4) for k, v in timings.items()}, sources=self.sources,
-                             knowledge_note=consultation.note if consultation else None,
+                             knowledge_note=consultation.notes() if consultation else None,
                              option_logprobs=self.option_logprobs,
                              remembered=self.remembered.to_dict() if self.remembered is not None else None)
 

@@ -22,9 +22,12 @@ def build(
     medquad: bool = typer.Option(True, "--medquad/--no-medquad", help="index the shared MedQuAD"),
     corpus: Optional[list[Path]] = typer.Option(None, "--corpus", help="a folder of .jsonl / .md passages (repeatable)"),
     dense: bool = typer.Option(True, "--dense/--no-dense", help="also embed passages with MiniLM (minutes on CPU)"),
-    dense_fields: str = typer.Option("question", "--dense-fields", help="what to embed: question (MedQuAD's question + "
-                                                                         "focus), answer, names (the question with each "
-                                                                         "other name of its focus), comma-separated"),
+    dense_fields: Optional[str] = typer.Option(None, "--dense-fields", help="what to embed: question (MedQuAD's "
+                                                                                 "question + focus), answer, names (the "
+                                                                                 "question with each other name of its "
+                                                                                 "focus), comma-separated; default "
+                                                                                 "question,names (question with "
+                                                                                 "--dense-store qdrant)"),
     dense_store: Optional[str] = typer.Option(None, "--dense-store", help="numpy (embedded, default) | qdrant "
                                                                           "(embedded local mode, or --qdrant-url)"),
     answer_tokens: int = typer.Option(128, "--answer-tokens", min=1, help="word pieces of each answer the encoder reads"),
@@ -35,7 +38,7 @@ def build(
     """Build (or resume building) a knowledge index; a stopped build continues where it stopped."""
     from .. import paths
     from .corpus import folder_passages, medquad_passages
-    from .index import BuildOptions, build_index
+    from .index import BuildOptions, build_index, default_fields
     from .stores import DENSE_STORES
 
     passages = []
@@ -49,12 +52,13 @@ def build(
         names.append(str(folder))
     if not names:
         raise UserInputError("nothing to index: keep --medquad or give --corpus FOLDER")
-    fields = tuple(f.strip() for f in dense_fields.split(",") if f.strip())
-    if not fields or set(fields) - {"question", "answer", "names"}:
-        raise UserInputError(f"--dense-fields takes question, answer and/or names, not '{dense_fields}'")
     store = dense_store or ("qdrant" if qdrant_url else "numpy")
     if store not in DENSE_STORES:
         raise UserInputError(f"--dense-store is {' or '.join(DENSE_STORES)}, not '{store}'")
+    fields = default_fields(store) if dense_fields is None else \
+        tuple(f.strip() for f in dense_fields.split(",") if f.strip())
+    if not fields or set(fields) - {"question", "answer", "names"}:
+        raise UserInputError(f"--dense-fields takes question, answer and/or names, not '{dense_fields}'")
     if "names" in fields and store != "numpy":
         raise UserInputError("--dense-fields names needs the numpy store (the embedded default), not qdrant")
     options = BuildOptions(dense=dense, dense_store=store, dense_fields=fields, answer_max_tokens=answer_tokens,
@@ -83,7 +87,10 @@ def search(
     from .stage import KnowledgeStage
 
     cfg = load_config(AssistantConfig, config, {"knowledge.method": method}, env_prefix="VMED_", sets=sets).knowledge
-    found = KnowledgeStage(cfg).retrieve(validate_question(question), k)
+    stage = KnowledgeStage(cfg)
+    found = stage.retrieve(validate_question(question), k)
+    if stage.hint:
+        typer.secho(f"note: {stage.hint}", dim=True, err=True)
     if as_json:
         typer.echo(json.dumps([r.source() for r in found], ensure_ascii=False, indent=2))
         return

@@ -49,12 +49,22 @@ def index_path(name_or_path: str | Path) -> Path:
 class BuildOptions:
     dense: bool = True
     dense_store: str = "numpy"    # numpy (embedded, exact) or qdrant (local mode, or a server with qdrant_url)
-    dense_fields: tuple[str, ...] = ("question",)  # "answer" too: ~5x the embedding time (128 word pieces each);
-    # "names": the question asked with each other name of its focus (retrieve.name_variants; numpy store only)
+    dense_fields: tuple[str, ...] | None = None  # None: default_fields(dense_store). "answer" too: ~5x the embedding
+    # time (128 word pieces each); "names": the question asked with each other name of its focus (numpy store only)
     answer_max_tokens: int = ANSWER_TOKENS  # the encoder reads this many word pieces of each answer (if embedded)
     batch_size: int = 64
     threads: int | None = None
     store_options: dict[str, Any] = field(default_factory=dict)  # qdrant_url, qdrant_api_key, ...
+
+    def __post_init__(self):
+        if self.dense_fields is None:
+            self.dense_fields = default_fields(self.dense_store)
+
+
+def default_fields(store: str) -> tuple[str, ...]:
+    """What `vmed knowledge build` embeds unless told: MedQuAD's questions, and (numpy store) the names vectors the
+    default knowledge.synonyms=focus+rqe+written searches (round 11); a Qdrant store holds no names vectors."""
+    return ("question", "names") if store == "numpy" else ("question",)
 
 
 def fingerprint(passages: Sequence[Passage], options: BuildOptions) -> str:

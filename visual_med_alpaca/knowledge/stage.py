@@ -1,7 +1,9 @@
 """The knowledge stage of the pipeline: question -> trusted passages -> context or extractive answer + sources.
 
 It opens the index on first use and keeps it. Failures it can explain (no index yet, a corrupt one) become
-a one-line `note` on the answer instead of an error, so `vmed ask` still answers, uncited, and says why.
+a one-line `note` on the answer instead of an error, so `vmed ask` still answers, uncited, and says why. An index
+built before the names vectors were a default (round 11) is searched as before, with a one-line `hint` saying what
+to run to add them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from ..closed import is_yes_no
 from ..config import KnowledgeConfig
 from ..errors import BackendError, UserInputError
-from .retrieve import QueryViews, Reranker, Retrieved, Retriever, needs_dense
+from .retrieve import QueryViews, Reranker, Retrieved, Retriever, has_dense_question, needs_dense
 from .stores.fts5 import WORD
 
 NO_SOURCE = ("No trusted source in the knowledge index ({index}) matches this question closely enough, so "
@@ -33,10 +35,15 @@ class Consultation:
     note: str | None = None           # why there are no sources (no index, nothing relevant, ...)
     found: bool = False               # at least one source passed the relevance threshold
     skipped: bool = False             # the stage could not run (no index, corrupt index): answer uncited
+    hint: str | None = None           # what to run so the search works as configured (`names_fallback`)
     timings: dict[str, float] = field(default_factory=dict)
 
     def source_dicts(self) -> list[dict[str, Any]]:
         return [item.source() for item in self.sources]
+
+    def notes(self) -> str | None:
+        """The note and the hint as one text, or None: an answer's `knowledge_note` (`vmed ask --json`, the API)."""
+        return " ".join(text for text in (self.note, self.hint) if text) or None
 
 
 class KnowledgeStage:
@@ -44,6 +51,7 @@ class KnowledgeStage:
         self.config = config or KnowledgeConfig()
         self._retriever: Retriever | None = None
         self._lock = threading.Lock()
+        self.hint: str | None = None  # set when the index is opened (`names_fallback`)
 
     def _store_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {}
@@ -59,8 +67,8 @@ class KnowledgeStage:
             if self._retriever is None:
                 from .index import open_index
 
-                cfg = self.config
-                index = open_index(cfg.index, self._store_options(), need_dense=needs_dense(cfg.method))
+                index = open_index(self.config.index, self._store_options(), need_dense=needs_dense(self.config.method))
+                cfg, self.hint = names_fallback(self.config, index.manifest, index.folder)
                 self._retriever = Retriever(index, cfg.method, Reranker.from_config(cfg),
                                             encoder_threads=cfg.encoder_threads,
                                             views=QueryViews(cfg.query_full, cfg.query_focus, cfg.query_sentences))
@@ -79,13 +87,34 @@ class KnowledgeStage:
         timings = {"retrieve_s": round(time.perf_counter() - started, 4)}
         relevant = [item for item in found if item.relevance >= self.config.min_relevance]
         if not relevant:
-            return Consultation(note=NO_SOURCE.format(index=self.config.index), timings=timings)
-        return Consultation(sources=relevant, found=True, timings=timings)
+            return Consultation(note=NO_SOURCE.format(index=self.config.index), timings=timings, hint=self.hint)
+        return Consultation(sources=relevant, found=True, timings=timings, hint=self.hint)
 
     def close(self) -> None:
         if self._retriever is not None:
             self._retriever.index.close()
             self._retriever = None
+
+
+def names_fallback(cfg: KnowledgeConfig, manifest: dict[str, Any], folder) -> tuple[KnowledgeConfig, str | None]:
+    """The configuration the index can serve, and a one-line hint when it serves less than asked: the dense search
+    of the names a question writes (knowledge.synonyms=focus+rqe+written, the default since round 11; +dense too)
+    needs the index's "names" vectors. An index built without them (by `vmed knowledge build` before round 11, or
+    a Qdrant store) is searched with focus+rqe, the previous default, instead of failing."""
+    if not cfg.synonyms.endswith(("+dense", "+written")) or not has_dense_question(cfg.method) \
+            or "names" in (manifest.get("dense_fields") or ()):
+        return cfg, None
+    if (manifest.get("dense_store") or "numpy") == "numpy":
+        corpora = list(manifest.get("corpora") or ["medquad"])
+        command = "vmed knowledge build" + (f" --name {cfg.index}" if cfg.index != "medquad" else "") \
+            + ("" if "medquad" in corpora else " --no-medquad") \
+            + "".join(f" --corpus {corpus}" for corpus in corpora if corpus != "medquad")
+        todo = f"add them with `{command}` (the question vectors are kept; ~9 min on 2 cores for MedQuAD)"
+    else:
+        todo = "the Qdrant store holds none (`--set knowledge.synonyms=focus+rqe` silences this note)"
+    return cfg.model_copy(update={"synonyms": "focus+rqe"}), (
+        f"the knowledge index at {folder} has no 'names' vectors, so the search did not match the other names of a "
+        f"topic the question writes; {todo}")
 
 
 # -- answer text --------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class Reply:
             "notice": RESEARCH_NOTICE,
             # the knowledge stage's ranked passages: id, title, url, score, relevance, text
             "sources": stream.sources,
-            "knowledge_note": stream.consultation.note if stream.consultation else None,
+            "knowledge_note": stream.consultation.notes() if stream.consultation else None,
             # a VLM's case memory: the remembered training case the answer (or its prompt) came from
             "remembered": stream.remembered.to_dict() if stream.remembered is not None else None,
         }
