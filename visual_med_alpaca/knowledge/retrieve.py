@@ -199,7 +199,15 @@ def name_variants(passages: Sequence[Passage], generic: frozenset[str],
     like the question field (question + the name). A name made only of stop words or words common across foci
     ("Syndrome", "Type 1") names nothing and is left out (the encoder is uncased: "ALL" is the word "all").
     Returns the texts and, for each, the passage's position in `passages` (and, `with_names`, the name)."""
-    texts, rows, names = [], [], []
+    rows, names = other_names(passages, generic)
+    texts = [f"{as_named(passages[row], name)} {name}" for row, name in zip(rows, names)]
+    return (texts, rows, names) if with_names else (texts, rows)
+
+
+def other_names(passages: Sequence[Passage], generic: frozenset[str]) -> tuple[list[int], list[str]]:
+    """`name_variants`' names alone, in its order (the order of the index's "names" vectors), with each one's passage
+    position: what `WrittenNames` needs, without building the texts (~1 s for MedQuAD at every process start)."""
+    rows, names = [], []
     for row, passage in enumerate(passages):
         seen = {passage.focus.lower()}
         for name in passage.synonyms:
@@ -207,10 +215,9 @@ def name_variants(passages: Sequence[Passage], generic: frozenset[str],
             if name.lower() in seen or all(w in generic or w.isdigit() for w in words):
                 continue
             seen.add(name.lower())
-            texts.append(f"{as_named(passage, name)} {name}")
             rows.append(row)
             names.append(name)
-    return (texts, rows, names) if with_names else (texts, rows)
+    return rows, names
 
 
 class WrittenNames:
@@ -498,7 +505,7 @@ class Retriever:
         if self._written is None:
             passages = self.index.docs.passages(range(self.index.docs.count()))
             ordered = [passages[row] for row in range(len(passages))]
-            _, rows, names = name_variants(ordered, self.generic(), with_names=True)  # as the index built them
+            rows, names = other_names(ordered, self.generic())  # in the order the index built them
             keep = [not broader_name(name, ordered[row].focus) for name, row in zip(names, rows)] \
                 if self.reranker.clean_synonyms else None
             self._written = WrittenNames(names, self.generic(), keep)
