@@ -2,8 +2,10 @@
 
 import contextlib
 import json
+import platform
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -247,6 +249,59 @@ def test_detection_with_denormals_flushed_gives_rapidocrs_own_maps(expert):
     got = expert._run_ocr(rgb, detect=True)
     assert got.txts == want.txts and got.scores == want.scores and len(want.txts) >= 5
     assert np.array_equal(np.asarray(got.boxes), np.asarray(want.boxes))
+
+
+def _thread_flushes_denormals() -> bool:
+    """This thread's arithmetic: a denormal input reads as zero (DAZ) and a denormal result becomes zero (FTZ)."""
+    return bool(np.float32(1e-39) * np.float32(1.0) == 0 and np.float32(1e-30) * np.float32(1e-10) == 0)
+
+
+def test_detection_flushes_denormals_on_the_calling_thread_only_while_it_runs(expert):
+    """The calling thread computes its share of the detector's runs with denormals flushed too (a speed change
+    only: the test above compares the maps), and only then: before and after the OCR call, this thread and the
+    others compute as before; a thread that already flushed keeps doing so."""
+    import queue
+
+    if sys.platform != "linux" or platform.machine() != "x86_64":
+        pytest.skip("the calling thread's mode is set on x86-64 Linux only")
+    rgb = np.asarray(load_image(EXAMPLES / "bar_chart.png").image.convert("RGB"))
+    expert.describe(load_image(EXAMPLES / "bar_chart.png"))  # the detector exists after a first call
+    holder = expert.ocr.text_det.session
+    seen = []
+
+    class Spy:  # the innermost session: what the calling thread's mode is while onnxruntime runs
+        def __init__(self, session):
+            self.session = session
+
+        def __getattr__(self, name):
+            return getattr(self.session, name)
+
+        def run(self, *args, **kwargs):
+            seen.append((threading.current_thread() is threading.main_thread(), _thread_flushes_denormals()))
+            return self.session.run(*args, **kwargs)
+
+    inner = getattr(holder.session, "session", holder.session)
+    target = holder.session if hasattr(holder.session, "session") else holder
+    target.session = Spy(inner)
+    other, answers = queue.Queue(), queue.Queue()
+    worker = threading.Thread(target=lambda: [other.get(), answers.put(_thread_flushes_denormals())], daemon=True)
+    worker.start()
+    try:
+        assert not _thread_flushes_denormals()
+        expert._run_ocr(rgb, detect=True)
+        assert seen == [(True, True)]  # one detector run, on this thread, flushing
+        assert not _thread_flushes_denormals()  # and put back after it
+        from visual_med_alpaca.experts.chart import _denormals_flushed_on_this_thread
+
+        with _denormals_flushed_on_this_thread():
+            other.put(1)
+            assert answers.get(timeout=10) is False  # another thread is untouched
+            with _denormals_flushed_on_this_thread():
+                pass
+            assert _thread_flushes_denormals()  # a thread that flushed before still does
+        assert not _thread_flushes_denormals()
+    finally:
+        target.session = inner
 
 
 def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import threading
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable
@@ -405,19 +407,75 @@ def _session_copy(session, threads: int, flush_denormals: bool = False):
     return ort.InferenceSession(session._model_path, options, providers=session.get_providers())
 
 
+@contextmanager
+def _denormals_flushed_on_this_thread():
+    """Inside the block, this thread's SSE arithmetic flushes denormal floats to zero (MXCSR's FTZ and DAZ bits);
+    on leaving it, the thread's whole floating-point environment is put back as it was (fegetenv / fesetenv).
+    The mode is a per-thread register, so other threads are untouched (tests/test_experts_chart.py). Only on
+    x86-64 Linux with glibc (fenv_t: the x87 environment, then MXCSR at byte 28); elsewhere it does nothing."""
+    libm = _libm()
+    if libm is None:
+        yield
+        return
+    import ctypes
+
+    saved = ctypes.create_string_buffer(32)
+    if libm.fegetenv(saved) != 0:
+        yield
+        return
+    flushing = ctypes.create_string_buffer(saved.raw, 32)
+    flushing[28:32] = (int.from_bytes(saved.raw[28:32], "little") | 0x8040).to_bytes(4, "little")  # FTZ | DAZ
+    libm.fesetenv(flushing)
+    try:
+        yield
+    finally:
+        libm.fesetenv(saved)
+
+
+@lru_cache(maxsize=1)
+def _libm():
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if sys.platform != "linux" or platform.machine() != "x86_64" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    except OSError:
+        return None
+
+
+class _FlushingRuns:
+    """An onnxruntime session whose runs flush denormals on the calling thread too (see
+    _denormal_flushing_detection); everything else is the session's own."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def __getattr__(self, name: str):
+        return getattr(self.session, name)
+
+    def run(self, *args, **kwargs):
+        with _denormals_flushed_on_this_thread():
+            return self.session.run(*args, **kwargs)
+
+
 def _denormal_flushing_detection(engine, threads: int) -> None:
     """The detector's session again, with `session.set_denormal_as_zero`: the detection network's activations
     run through denormal floats, which the CPU computes slowly; its pool threads flush them to zero (round 11:
     the same detection maps, np.array_equal, on dev charts, in ~0.6 of the time; tests/test_experts_chart.py).
     onnxruntime sets the calling thread's mode only at the first session the process makes (rapidocr's own,
-    made before this one, without the flag), so the caller's and the rest of the process' arithmetic is left
-    as it was. Where rapidocr's structure differs (no `text_det.session.session`), nothing changes but the speed."""
+    made before this one, without the flag), and the calling thread computes its share of every run, so each
+    run also flushes on the calling thread, for that run only (_FlushingRuns, round 12): the caller's and the
+    rest of the process' arithmetic outside the detector is left as it was. Where rapidocr's structure differs
+    (no `text_det.session.session`), nothing changes but the speed."""
     detector = getattr(engine, "text_det", None)
     holder = getattr(detector, "session", None)
     session = getattr(holder, "session", None)
     if session is None or getattr(detector, "_vmed_flush", False) or not hasattr(session, "_model_path"):
         return
-    holder.session = _session_copy(session, threads, flush_denormals=True)
+    holder.session = _FlushingRuns(_session_copy(session, threads, flush_denormals=True))
     detector._vmed_flush = True
 
 
