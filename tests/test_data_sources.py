@@ -116,6 +116,9 @@ def test_alpaca_json_and_medqa_jsonl(tmp_path):
                       "input": "What is gout?", "output": "A kind of arthritis.", "topic": "wikidoc"}
     with pytest.raises(UserInputError):
         list(load_source("chatdoctor").read(_write(tmp_path / "bad.json", "{}")))
+    cut = _write(tmp_path / "cut.json", json.dumps([{"instruction": "a", "output": "b"}] * 3)[:-20])
+    with pytest.raises(UserInputError, match=f"{re.escape(str(cut))} is not valid JSON"):  # a cut-short download
+        list(load_source("medical_meadow").read(cut))
 
     medqa = _write(tmp_path / "medqa.jsonl", json.dumps({
         "question": "A 23-year-old woman has dysuria. Which is the best treatment?",

@@ -97,15 +97,23 @@ def test_an_image_is_described_once_per_run_with_the_same_predictions(tiny_llama
 
     config = _config(tiny_llama_dir, tmp_path / "cached", limit=8)  # items 4-5 and 6-7 share an image
     uncached = _config(tiny_llama_dir, tmp_path / "uncached", limit=8)
-    described = []
-    real = pipeline.Assistant._describe
-    monkeypatch.setattr(pipeline.Assistant, "_describe", lambda self, image, expert: described.append(
-        self._descriptions is not None) or real(self, image, expert))
+    routed = []  # one routing per image described (the expert is 'auto')
+    real_router = pipeline.load_router
+
+    class Counted:
+        def __init__(self, router):
+            self.router, self.name = router, router.name
+
+        def classify(self, image):
+            routed.append(image.image.size)
+            return self.router.classify(image)
+
+    monkeypatch.setattr(pipeline, "load_router", lambda name: Counted(real_router(name)))
     evaluator = Evaluator(config, progress=False)
     evaluator.run()
-    assert described == [True] * 6  # 8 questions, 6 images
+    assert len(routed) == 6  # 8 questions, 6 images
     Evaluator(uncached, Assistant(uncached.assistant), progress=False).run()
-    assert described.count(False) == 8
+    assert len(routed) == 6 + 8  # an assistant without the run's cache describes every time
 
     def records(out):
         return [{k: v for k, v in r.items() if k != "seconds"} for r in read_predictions(out / PREDICTIONS)]

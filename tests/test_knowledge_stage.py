@@ -43,7 +43,7 @@ def make(index_dir, tiny_llama_dir=None, **knowledge) -> Assistant:
 def test_extractive_answer_is_the_nih_answer_with_its_source_and_no_llm(index_dir):
     assistant = make(index_dir, mode="extractive", top_k=2)
     answer = assistant.ask(QUESTION)
-    assert assistant._llm is None  # the language model was never loaded
+    assert "load_model_s" not in answer.timings  # the language model was never loaded
     assert answer.answer.startswith("Minoxidil is a lotion")
     assert "\n\nSources:\n[1] What are the treatments for Hair Loss? (MPlusHealthTopics) — https://" in answer.answer
     top = answer.sources[0]
@@ -55,6 +55,7 @@ def test_extractive_answer_is_the_nih_answer_with_its_source_and_no_llm(index_di
 def test_generative_answer_puts_passages_in_the_unchanged_template_and_cites(index_dir, tiny_llama_dir):
     assistant = make(index_dir, tiny_llama_dir, mode="generative", top_k=2)
     answer = assistant.ask(QUESTION)
+    assert "load_model_s" in answer.timings  # this one loaded the language model
     sources = assistant.consult(QUESTION).sources
     assert answer.prompt == build_prompt(QUESTION, context_text(sources, 220))
     assert "### Input:\nSource [1] What are the treatments for Hair Loss? (MPlusHealthTopics):\nMinoxidil" in answer.prompt
@@ -69,7 +70,7 @@ def test_no_relevant_source_says_so_instead_of_guessing(index_dir):
     for question in ("What is the capital of France?", "Quels sont les symptômes de la grippe ?", "?!"):
         answer = assistant.ask(question)
         assert answer.answer.startswith("No trusted source") and answer.sources == []
-        assert answer.model == "knowledge:no-source" and assistant._llm is None
+        assert answer.model == "knowledge:no-source" and "load_model_s" not in answer.timings
 
 
 def test_no_knowledge_and_no_index_answer_from_the_model_alone(index_dir, tiny_llama_dir, tmp_path):

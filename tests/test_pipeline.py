@@ -113,7 +113,8 @@ def test_cached_descriptions_route_and_describe_each_image_content_once(tiny_lla
     assert (other.expert, other.text) == (expected[1].expert, expected[1].text) and calls["expert"] == 4
     assert cached.describe(EXAMPLES / "ct_slice.png", expert="image-facts").expert == "image-facts"
     assert calls["expert"] == 5  # another expert choice is another entry
-    assert plain._descriptions is None  # off unless asked for (the server does not cache)
+    plain.describe(EXAMPLES / "ct_slice.png")
+    assert calls["expert"] == 6  # off unless asked for (the server does not cache): the plain one runs it again
 
 
 def test_stream_yields_what_ask_returns(assistant):

@@ -32,7 +32,7 @@ def test_models_are_cached_per_choice_and_typed_keys_are_not(tiny_llama_dir):
     assert with_key.llm.client.api_key == "sk-secret-typed"
     cached = models.get("remote")
     assert cached.llm.client.api_key != "sk-secret-typed"
-    assert all(a.config.llm.api_key is None for a in models._cache.values())  # the typed key is never kept
+    assert all(models.get(label).config.llm.api_key is None for label in ("tiny", "remote"))  # the typed key is never kept
     endpoint = models.get(ENDPOINT_CHOICE, "http://127.0.0.1:9/v1", "gemma")
     assert (endpoint.config.llm.backend, endpoint.config.llm.model) == ("openai", "gemma")
     with pytest.raises(UserInputError, match="base URL"):

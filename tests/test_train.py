@@ -58,6 +58,20 @@ def test_override_and_bad_key_are_reported():
         load_config(TrainConfig, path, {"learnin_rate": 1e-5})
 
 
+def test_training_data_is_alpaca_json_or_jsonl_and_a_bad_file_is_one_error(tmp_path):
+    records = [{"instruction": "What is gout?", "input": "", "output": "A kind of arthritis."}]
+    as_list, as_lines = tmp_path / "a.json", tmp_path / "a.jsonl"
+    as_list.write_text(json.dumps(records))
+    as_lines.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert sft.read_alpaca([as_list]) == sft.read_alpaca([as_lines]) == records
+    as_list.write_text(json.dumps(records * 3)[:-10])  # cut short
+    with pytest.raises(UserInputError, match="a.json is not valid JSON"):
+        sft.read_alpaca([as_list])
+    as_lines.write_text(json.dumps({"instruction": "no output"}) + "\n")
+    with pytest.raises(UserInputError, match="record 0: needs 'instruction' and 'output'"):
+        sft.read_alpaca([as_lines])
+
+
 def test_encode_masks_prompt_appends_eos_and_uses_the_inference_prompt(tiny_llama_dir):
     from transformers import AutoTokenizer
 

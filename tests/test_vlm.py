@@ -180,6 +180,29 @@ def _bundle_with(bundle, folder, **changes):
     return folder
 
 
+def test_training_loss_is_the_cross_entropy_of_the_answer_tokens(tiny_llama_dir):
+    """The VLM's training loss (the LM head applied only where an answer token is) equals the summed cross entropy
+    of the full model's logits at the answer tokens, and it counts exactly those tokens."""
+    import torch.nn.functional as F
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from visual_med_alpaca.vlm.model import Projector, VisionLanguageModel, build_vlm_prompt
+
+    torch.manual_seed(0)
+    lm = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval()
+    vlm = VisionLanguageModel(lm, AutoTokenizer.from_pretrained(tiny_llama_dir), Projector(8, lm.config.hidden_size), 2)
+    prompts, answers = [build_vlm_prompt("Is there a mass?"), build_vlm_prompt("What organ?")], ["no", "the liver"]
+    features = torch.randn(2, 8, 4, 4)
+    with torch.no_grad():
+        loss, count = vlm(features, prompts, answers)
+        inputs, mask, labels = vlm.embed(prompts, vlm.image_tokens(features), answers)
+        logits = lm(inputs_embeds=inputs, attention_mask=mask).logits[:, :-1]
+    targets = labels[:, 1:]
+    keep = targets != -100
+    assert count == keep.sum() and count > 0
+    assert loss.item() == pytest.approx(F.cross_entropy(logits[keep], targets[keep], reduction="sum").item(), rel=1e-5)
+
+
 def test_direct_lora_merge_equals_peft_merge(bundle, tmp_path):
     """`merge_adapter` (no peft) gives the weights peft's merge_and_unload gives, bit for bit; an adapter setting it
     does not reproduce (rsLoRA scaling) is left to peft."""

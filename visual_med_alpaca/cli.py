@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import typer
 
-from .cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ConfigOpt, ModelOpt, SetOpt,
+from .cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ConfigOpt, ExpertOpt, ModelOpt, SetOpt,
                           assistant_overrides)
 from .errors import BackendError, UserInputError
 from .prompts import RESEARCH_NOTICE
@@ -33,7 +33,7 @@ def _assistant(config: Optional[Path], sets: Optional[list[str]], flags: dict[st
 def ask(
     question: str = typer.Argument(..., help="The question, in quotes"),
     image: Optional[Path] = typer.Option(None, "--image", "-i", help="PNG/JPEG/... picture, DICOM or NIfTI file"),
-    expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router decides), none, or an expert name"),
+    expert: Optional[str] = ExpertOpt,
     model: Optional[str] = ModelOpt,
     backend: Optional[str] = BackendOpt,
     adapter: Optional[str] = AdapterOpt,
@@ -101,7 +101,7 @@ def ask(
 @app.command()
 def describe(
     image: Path = typer.Argument(..., help="Picture, DICOM or NIfTI file"),
-    expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router decides), none, or an expert name"),
+    expert: Optional[str] = ExpertOpt,
     router: Optional[str] = typer.Option(None, "--router", help="Router name"),
     as_json: bool = typer.Option(False, "--json"),
     config: Optional[Path] = ConfigOpt,

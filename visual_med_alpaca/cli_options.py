@@ -20,6 +20,8 @@ AdapterOpt = typer.Option(None, "--adapter", help="LoRA adapter (.gguf for gguf,
                                                   "shipped adapter of the default model; 'none' = no adapter")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server (openai backend), e.g. http://127.0.0.1:8080/v1")
 DataDirOpt = typer.Option(None, "--data-dir", help="Data folder (default $VMED_DATA_DIR, else ../shared/data)")
+# The visual-expert choice of ask, describe, eval and demo (`experts/base.py:check_expert_choice` checks it).
+ExpertOpt = typer.Option(None, "--expert", "-e", help="auto (the router decides), none, or an expert name")
 
 
 def check_threads(value: int | None) -> int | None:

@@ -376,7 +376,10 @@ class Assistant:
         if asked_classes(question) is None:
             return None  # most questions: nothing runs
         seen = self.describe(loaded, expert)
-        if seen.expert != "radiology" or too_small_to_classify(loaded):  # a type it could not read decides nothing
+        # A type it could not read decides nothing. With --expert auto a too-small picture already came back as
+        # expert "none"; a named --expert radiology still runs, and its text only says "too small" (facts() below
+        # would classify it anyway), so the same images.too_small_to_classify check is made here.
+        if seen.expert != "radiology" or too_small_to_classify(loaded):
             return None
         start = time.perf_counter()
         radiology = load_expert("radiology", self.config.vision.expert_options.get("radiology", {}))

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ModelOpt, assistant_overrides,
-                           threads_option)
+from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ExpertOpt, ModelOpt,
+                           assistant_overrides, threads_option)
 from .benchmarks.vqa import vqa_rad_subsets_help
 
 eval_app = typer.Typer()
@@ -32,7 +32,7 @@ def _make_command(name: str):
         backend: Optional[str] = BackendOpt,
         adapter: Optional[str] = AdapterOpt,
         base_url: Optional[str] = BaseUrlOpt,
-        expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto (router), none, or an expert name"),
+        expert: Optional[str] = ExpertOpt,
         mode: Optional[str] = typer.Option(None, "--mode", help="auto | loglik | generate (multiple-choice scoring)"),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),
         subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: "

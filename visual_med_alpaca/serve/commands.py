@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ModelOpt, SetOpt, assistant_overrides,
-                           threads_option)
+from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ExpertOpt, ModelOpt, SetOpt,
+                           assistant_overrides, threads_option)
 from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
 
@@ -220,7 +220,7 @@ def demo(
     share: Optional[bool] = typer.Option(None, "--share/--no-share", help="Public gradio.live link (default off)"),
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Offer this model (path.gguf, HF folder, ...) instead of the configured list; repeatable"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Pre-filled base URL of the OpenAI-compatible endpoint choice"),
-    expert: Optional[str] = typer.Option(None, "--expert", "-e", help="auto | none | an expert name"),
+    expert: Optional[str] = ExpertOpt,
     threads: Optional[int] = threads_option("all cores, up to 8, for llama.cpp models"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="0 = greedy"),

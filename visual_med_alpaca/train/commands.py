@@ -11,6 +11,7 @@ from ..cli_options import threads_option
 
 train_app = typer.Typer()
 export_app = typer.Typer()
+BaseOpt = typer.Option(None, "--base", help="Base model (default: the adapter's base_model_name_or_path)")
 
 
 def _recipe(config: Optional[Path], sets: Optional[list[str]], mode: str):
@@ -74,7 +75,7 @@ def medical_data(
 def export_gguf_lora_cmd(
     adapter: Path = typer.Argument(..., help="peft adapter folder (e.g. runs/gemma-270m-med-lora/adapter)"),
     out: Path = typer.Option(..., "--out", "-o", help="Output .gguf adapter file"),
-    base: Optional[str] = typer.Option(None, "--base", help="Base model (default: the adapter's base_model_name_or_path)"),
+    base: Optional[str] = BaseOpt,
     dtype: str = typer.Option("f16", help="f16 | f32"),
 ):
     """Write a peft LoRA as a GGUF LoRA adapter for llama.cpp (`vmed ask --adapter FILE.gguf`)."""
@@ -92,7 +93,7 @@ def export_gguf_lora_cmd(
 def export_merge_cmd(
     adapter: Path = typer.Argument(..., help="peft adapter folder"),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (weights + tokenizer files)"),
-    base: Optional[str] = typer.Option(None, "--base", help="Base model (default: the adapter's base_model_name_or_path)"),
+    base: Optional[str] = BaseOpt,
 ):
     """Merge a LoRA adapter into its base model and save it with the tokenizer files."""
     from .export import merge

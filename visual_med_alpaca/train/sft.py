@@ -8,10 +8,10 @@ and the loss applies the (huge) LM head only where labels exist.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.sources.alpaca_json import alpaca_list
 from ..data.store import read_jsonl
 from ..errors import UserInputError
 from ..prompts import build_prompt
@@ -27,13 +27,7 @@ def read_alpaca(paths: list[str | Path]) -> list[dict]:
         if not path.is_file():
             raise UserInputError(f"training data not found: {path}")
         text = path.read_text(encoding="utf-8")
-        if text.lstrip().startswith("["):
-            try:
-                items = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise UserInputError(f"{path} is not Alpaca JSON or JSONL: {exc}") from None
-        else:
-            items = list(read_jsonl(path))
+        items = alpaca_list(path, text) if text.lstrip().startswith("[") else list(read_jsonl(path))
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("instruction") or "output" not in item:
                 raise UserInputError(f"{path} record {n}: needs 'instruction' and 'output'")
@@ -124,19 +118,29 @@ def summed_loss(model, batch, response_only: bool = True):
     """(sum of token losses, number of target tokens). With response_only the decoder runs once and the LM
     head is applied only at positions whose next token is a label: on Gemma's 262k vocabulary that is most
     of the saving."""
+    if response_only:
+        return labelled_loss(model, batch["labels"], input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     import torch.nn.functional as F
 
     targets = batch["labels"][:, 1:]
     keep = targets != IGNORE
-    count = keep.sum()
-    if not response_only:
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
-        return F.cross_entropy(logits[keep].float(), targets[keep], reduction="sum"), count
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    return F.cross_entropy(logits[keep].float(), targets[keep], reduction="sum"), keep.sum()
+
+
+def labelled_loss(model, labels, **inputs):
+    """(sum of token losses, number of target tokens): the decoder runs once on `inputs` (input_ids or
+    inputs_embeds, attention_mask) and the LM head (with the model's final-logit soft-capping) only at positions
+    whose next token is a label (not IGNORE). The SFT recipe and the VLM's training both take their loss here."""
+    import torch.nn.functional as F
+
     lm = causal_lm(model)
     decoder = getattr(lm, lm.base_model_prefix)
-    hidden = decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    hidden = decoder(**inputs).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
     logits = lm.get_output_embeddings()(hidden[:, :-1][keep])
     cap = getattr(lm.config, "final_logit_softcapping", None)
     if cap:
         logits = (logits / cap).tanh() * cap
-    return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), count
+    return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), keep.sum()

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import UserInputError
+from ..train.sft import IGNORE, causal_lm, labelled_loss
 from .encoders import pool_tokens
 
 IMAGE_PLACEHOLDER = "<image>"
@@ -18,7 +19,6 @@ IMAGE_PLACEHOLDER = "<image>"
 TEMPLATE = "<image>\n{facts}Question: {question}\nAnswer:"
 FACTS_LINE = "Image facts: {text}\n"
 CAPTION_QUESTION = "Describe the image."
-IGNORE = -100
 
 
 def build_vlm_prompt(question: str, facts: str | None = None, has_image: bool = True) -> str:
@@ -36,12 +36,6 @@ class Projector(nn.Module):
 
     def forward(self, x):
         return self.net(x)
-
-
-def causal_lm(model):
-    """The *ForCausalLM module under peft / accelerate wrappers."""
-    model = getattr(model, "module", model)
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
 class VisionLanguageModel(nn.Module):
@@ -123,18 +117,7 @@ class VisionLanguageModel(nn.Module):
 
     def summed_loss(self, inputs, mask, labels):
         """(sum of answer-token losses, count). The LM head runs only where a label is (262k-word vocabulary)."""
-        import torch.nn.functional as F
-
-        lm = causal_lm(self.lm)
-        decoder = getattr(lm, lm.base_model_prefix)
-        hidden = decoder(inputs_embeds=inputs, attention_mask=mask).last_hidden_state
-        targets = labels[:, 1:]
-        keep = targets != IGNORE
-        logits = lm.get_output_embeddings()(hidden[:, :-1][keep])
-        cap = getattr(lm.config, "final_logit_softcapping", None)
-        if cap:
-            logits = (logits / cap).tanh() * cap
-        return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), keep.sum()
+        return labelled_loss(self.lm, labels, inputs_embeds=inputs, attention_mask=mask)
 
     # -- inference ----------------------------------------------------------------------------------
     def prompt_embeddings(self, prompt: str, image_tokens=None):
