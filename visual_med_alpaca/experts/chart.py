@@ -1380,10 +1380,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, end))
             left = colour_at(x0 - 0.6 * box.h, box.cy) == best
             if (above and below) or (left and (above or below)):
-                # the colour surrounds the word: a bar it is printed on, or the legend's own frame, or a legend drawn
-                # over a bar of its swatch's colour; the rarer colours left in the strip are that colour's rims
-                # (JPEG's blends at the swatch's edges), no swatch of their own (round 12)
-                break
+                continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
             order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
             if best not in names or order < names[best][0]:
                 names[best] = (order, _bare(box.text))
