@@ -38,7 +38,8 @@ DECISIONS = [(14, 16, "D1 dense-question+rules over hybrid+rules"),
              (14, 11, "D2 dense-question: rules re-ranker over none"),
              (17, 14, "D3 current over previous cue words"),
              (18, 17, "D4 rules+RQE W=1 over rules"),
-             (19, 18, "D5 RQE with MedQuAD hard pairs (b10) W=4 over RQE (a) W=1")]
+             (19, 18, "D5 RQE with MedQuAD hard pairs (b10) W=4 over RQE (a) W=1"),
+             (20, 18, "D6 MedQuAD's focus synonyms (focus+rqe) over none")]
 SHIPPED = {"method": "dense-question", "views": (1.0, 0.0, 0.0), "cues": "current", "focus_bonus": 0.5,
            "type_bonus": 0.25, "info_bonus": 0.0, "on_focus": False, "rqe_weight": 1.0, "rqe_commit": None}
 CANDIDATES = [("S shipped", {}), ("C1 W=0.5", {"rqe_weight": 0.5}), ("C2 W=2", {"rqe_weight": 2.0}),
@@ -47,17 +48,19 @@ CANDIDATES = [("S shipped", {}), ("C1 W=0.5", {"rqe_weight": 0.5}), ("C2 W=2", {
               ("C8 rerank on focus", {"on_focus": True})]
 
 
-def configurations(log: Path) -> list[tuple[list[int], dict, float]]:
-    """([run numbers], configuration, LiveQA avgScore of the last of them) per distinct configuration."""
+def configurations(log: Path, runs: int | None = None) -> list[tuple[list[int], dict, float]]:
+    """([run numbers], configuration, LiveQA avgScore of the last of them) per distinct configuration, of the first
+    `runs` runs (default: all)."""
     seen: dict[str, tuple[list[int], dict, float]] = {}
-    for number, line in enumerate(log.read_text().splitlines(), 1):
+    for number, line in enumerate(log.read_text().splitlines()[:runs], 1):
         run = json.loads(line)
         r, v = run["reranker"], run.get("views") or {}
         config = {"method": run["method"], "views": (v.get("full", 1.0), v.get("focus", 0.0), v.get("sentences", 0.0)),
                   "cues": run.get("cues") or "previous",  # runs before the cue change (00:18 UTC) carry no field
                   "focus_bonus": r.get("focus_bonus", 0.0), "type_bonus": r.get("type_bonus", 0.0),
                   "info_bonus": r.get("info_bonus", 0.0), "on_focus": r.get("on_focus", False),
-                  "rqe_weight": r.get("rqe_weight", 0.0), "rqe_commit": (run.get("rqe_model_meta") or {}).get("commit")}
+                  "rqe_weight": r.get("rqe_weight", 0.0), "rqe_commit": (run.get("rqe_model_meta") or {}).get("commit"),
+                  "synonyms": r.get("synonyms", "none")}  # run 20 (round 7) is the first with synonyms
         key = json.dumps(config, sort_keys=True)
         numbers = seen[key][0] + [number] if key in seen else [number]
         seen[key] = (numbers, config, run["avgScore"])
@@ -76,23 +79,28 @@ def model_at(commit: str | None, folder: Path) -> str | None:
     return str(out)
 
 
-def score(index, config: dict, dev, dev2, qrels2, passages, threads: int, models: Path) -> dict:
+def score(index, config: dict, dev, dev2, qrels2, passages, threads: int, models: Path, dev3=None, qrels3=None) -> dict:
+    """One configuration on dev, dev2 and (if given) dev3 (LiveQA's scores, as dev2)."""
     retrieve.QTYPE_CUES = PREVIOUS_CUES if config["cues"] == "previous" else CURRENT_CUES
     reranker = Reranker(config["focus_bonus"], config["type_bonus"], config["info_bonus"], config["on_focus"],
-                        config["rqe_weight"], rqe_model=model_at(config["rqe_commit"], models))
+                        config["rqe_weight"], rqe_model=model_at(config["rqe_commit"], models),
+                        synonyms=config.get("synonyms", "none"))
     retriever = Retriever(index, config["method"], reranker, encoder_threads=threads, views=QueryViews(*config["views"]))
     retriever.search("warm up the encoder and caches", 1)
     d1 = run_dev(retriever, dev, [])  # no no-source check: only hit@1 and MRR@10 are compared
     d2 = run_liveqa(retriever, dev2, qrels2, passages)
+    d3 = run_liveqa(retriever, dev3, qrels3, passages) if dev3 else {}
     retrieve.QTYPE_CUES = CURRENT_CUES
     return {"dev_hit1": d1["hit@1"], "dev_mrr": d1["MRR@10"], "dev2_avg": d2["avgScore"], "dev2_map": d2["MAP@10"],
-            "dev2_mrr": d2["MRR@10"], "dev2_p1": d2["P@1"]}
+            "dev2_mrr": d2["MRR@10"], "dev2_p1": d2["P@1"],
+            **({"dev3_avg": d3["avgScore"], "dev3_mrr": d3["MRR@10"], "dev3_p1": d3["P@1"]} if d3 else {})}
 
 
 def label(config: dict) -> str:
     rr = f"{config['focus_bonus']:g}/{config['type_bonus']:g}/{config['info_bonus']:g}"
     rqe = f" + RQE{' b10' if config['rqe_commit'] else ''} x{config['rqe_weight']:g}" if config["rqe_weight"] else ""
-    return f"{config['method']} {rr}{rqe} ({config['cues']} cues)"
+    names = f" + synonyms {config['synonyms']}" if config.get("synonyms", "none") != "none" else ""
+    return f"{config['method']} {rr}{rqe}{names} ({config['cues']} cues)"
 
 
 def sign(x: float) -> int:

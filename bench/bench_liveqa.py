@@ -2,6 +2,7 @@
 
   python bench/bench_liveqa.py --split dev    --methods bm25-answer,bm25-question,...   # choose here
   python bench/bench_liveqa.py --split dev2   --methods dense-question ...              # graded dev set, LiveQA's scores
+  python bench/bench_liveqa.py --split dev3   --methods dense-question ...              # LiveQA'17 training questions
   python bench/bench_liveqa.py --split liveqa --methods hybrid --focus-bonus 0.3 ...   # report only
   (--rqe-weight W adds W x the trained question-entailment probability: knowledge/rqe.py; with --rqe-kind
    cross-encoder --rqe-top-k K, the fine-tuned cross-encoder's on the top K instead: knowledge/cross_encoder.py)
@@ -13,7 +14,9 @@ correct answers the index holds, at most 10). Every LiveQA run is appended to be
 so no run goes unreported. Dev: MEDIQA RQE validation+test consumer questions whose entailed FAQ is a MedQuAD
 question (LiveQA questions removed); hit@1, MRR@10, and the no-source threshold check on
 bench/data/no_source_questions.txt. Dev2: MEDIQA 2019 Task 3 Alexa + validation questions whose expert-graded answers
-are MedQuAD pairs (evaluate.dev2_set), scored like LiveQA (not logged). Latency: retrieval only, index open and encoder loaded, per question.
+are MedQuAD pairs (evaluate.dev2_set), scored like LiveQA (not logged). Dev3: the TREC LiveQA'17 medical TRAINING
+questions (bench/data/liveqa17_train2_questions.jsonl) graded by their annotated focus and type (evaluate.dev3_set),
+without near copies of the test questions or of dev's, scored like LiveQA (not logged). Latency: retrieval only, index open and encoder loaded, per question.
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever, needs_dense  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+DEV3_FILE = HERE / "data" / "liveqa17_train2_questions.jsonl"  # transcribed from abachaa/LiveQA_MedicalTask_TREC2017
+
+
+def dev3_set(root: Path, passages, dev, version: int = 2) -> tuple[list[tuple[str, str]], evaluate.Qrels]:
+    """The LiveQA'17 training questions graded on MedQuAD (evaluate.dev3_set), without the dev questions' near copies;
+    version 1: names as each passage lists them (round 10's decisions), 2: names shared across a focus's sources."""
+    return evaluate.dev3_set(DEV3_FILE, root, passages, [question for question, _ in dev], share_names=version == 2)
 
 
 def all_passages(index):
@@ -123,7 +133,7 @@ def run_dev(retriever, dev, negatives) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "dev2", "liveqa"], default="dev",
+    parser.add_argument("--split", choices=["dev", "dev2", "dev3", "liveqa"], default="dev",
                         help="dev: 34 RQE questions (hit@1); dev2: graded MEDIQA Task 3 questions (avgScore); liveqa: report")
     parser.add_argument("--methods", default="bm25-answer,bm25-question,bm25-fused")
     parser.add_argument("--index", default="medquad")
@@ -142,6 +152,8 @@ def main() -> None:
                         help="leave out the synonyms that name a broader topic (knowledge.clean_synonyms)")
     parser.add_argument("--types-from", choices=list(retrieve.TYPES_FROM), default="whole",
                         help="where the re-ranker reads the question's types (knowledge.types_from)")
+    parser.add_argument("--topic-first", action="store_true",
+                        help="the top answer's topic is chosen without the type bonus (knowledge.topic_first)")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--views", default="1,0,0", help="dense query view weights: whole question, focus, sentences")
@@ -156,17 +168,21 @@ def main() -> None:
     questions = evaluate.liveqa_questions(root)
     reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight,
                         rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder,
-                        synonyms=args.synonyms, clean_synonyms=args.clean_synonyms, types_from=args.types_from)
+                        synonyms=args.synonyms, clean_synonyms=args.clean_synonyms, types_from=args.types_from,
+                        topic_first=args.topic_first)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 
         retrieve.QTYPE_CUES = PREVIOUS_CUES
     views = QueryViews(*(float(w) for w in args.views.split(",")))
     print(f"index {index.folder} ({index.manifest['passages']:,} passages); re-ranker {reranker}; {measured_at()}")
-    if args.split in ("liveqa", "dev2"):
+    if args.split in ("liveqa", "dev2", "dev3"):
         if args.split == "liveqa":
             qrels = evaluate.liveqa_qrels(root)
             print(f"TREC LiveQA 2017 medical: {len(questions)} questions\n")
+        elif args.split == "dev3":
+            questions, qrels = dev3_set(root, passages, evaluate.dev_set(root, passages))
+            print(f"development set 3: {len(questions)} TREC LiveQA'17 training questions, graded by their annotations\n")
         else:
             questions, qrels = evaluate.dev2_set(root, passages)
             print(f"development set 2: {len(questions)} MEDIQA Task 3 Alexa + validation questions, graded MedQuAD answers\n")
@@ -182,11 +198,11 @@ def main() -> None:
     for method in methods:
         retriever = Retriever(index, method, reranker, encoder_threads=args.threads, views=views)
         retriever.search("warm up the encoder and caches", 1)
-        if args.split in ("liveqa", "dev2"):
+        if args.split in ("liveqa", "dev2", "dev3"):
             r = run_liveqa(retriever, questions, qrels, passages)
             print(f"| {method} | {r['avgScore']:.3f} | {r['MAP@10']:.3f} | {r['MRR@10']:.3f} | {r['P@1']:.2f} | "
                   f"{r['ms_median']:.1f}, {r['ms_p95']:.1f} | {r['cpu_ms_median']:.1f} |", flush=True)
-            if args.split == "dev2":
+            if args.split != "liveqa":
                 continue
             log = HERE / "results" / "liveqa_runs.jsonl"
             log.parent.mkdir(exist_ok=True)

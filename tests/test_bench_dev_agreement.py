@@ -29,3 +29,15 @@ def test_runs_become_distinct_configurations_with_the_last_score_and_old_runs_ge
 def test_every_decision_names_two_runs_of_the_runs_file():
     runs = (REPO / "bench" / "results" / "liveqa_runs.jsonl").read_text().splitlines()
     assert all(1 <= a <= len(runs) and 1 <= b <= len(runs) and a != b for a, b, _ in DECISIONS)
+
+
+def test_the_synonyms_setting_tells_runs_apart_and_later_runs_can_be_left_out(tmp_path):
+    rerank = {"focus_bonus": 0.5, "type_bonus": 0.25, "rqe_weight": 1.0}
+    runs = [{"method": "dense-question", "reranker": rerank, "avgScore": 0.606},
+            {"method": "dense-question", "reranker": {**rerank, "synonyms": "focus+rqe"}, "avgScore": 0.625},
+            {"method": "dense-question", "reranker": {**rerank, "synonyms": "focus+rqe"}, "avgScore": 0.7}]
+    log = tmp_path / "runs.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in runs))
+    found = configurations(log, runs=2)
+    assert [(numbers, live, config["synonyms"]) for numbers, config, live in found] == [
+        ([1], 0.606, "none"), ([2], 0.625, "focus+rqe")]

@@ -53,13 +53,21 @@ def _task3(questions) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?><root>{body}</root>'
 
 
-def test_dev2_grades_medquad_pairs_by_url_and_passage_and_leaves_out_liveqa(tmp_path):
-    from visual_med_alpaca.knowledge.evaluate import DEV2_FILES, MEDIQA_QA_DIR, dev2_set
+def _liveqa_folder(root, liveqa: str):
+    """The MEDIQA Task 3 folder under `root` with a one-question LiveQA'17 file (what is_liveqa reads)."""
+    from visual_med_alpaca.knowledge.evaluate import MEDIQA_QA_DIR
 
-    folder = tmp_path / MEDIQA_QA_DIR
+    folder = root / MEDIQA_QA_DIR
     folder.mkdir(parents=True)
-    liveqa = "gout. Is gout caused by eating too mcuh red meat? My father has gout in his big toe and eats steak."
     (folder / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(_task3([("1", liveqa, [])]))
+    return folder
+
+
+def test_dev2_grades_medquad_pairs_by_url_and_passage_and_leaves_out_liveqa(tmp_path):
+    from visual_med_alpaca.knowledge.evaluate import DEV2_FILES, dev2_set
+
+    liveqa = "gout. Is gout caused by eating too mcuh red meat? My father has gout in his big toe and eats steak."
+    folder = _liveqa_folder(tmp_path, liveqa)
     url = "https://ghr.nlm.nih.gov/condition/gout"
     alexa = _task3([
         ("1", "What is gout?", [(4, "http://www.GHR.nlm.nih.gov/condition/gout/", GOUT + " and more."),  # same passage, cut
@@ -82,3 +90,48 @@ def test_dev2_grades_medquad_pairs_by_url_and_passage_and_leaves_out_liveqa(tmp_
     (folder / DEV2_FILES[1]).unlink()
     with pytest.raises(UserInputError, match="development questions not found"):
         dev2_set(tmp_path, passages)
+
+
+# -- dev3: the LiveQA'17 training questions, graded on MedQuAD by their annotated focus and type -----------------
+def test_dev3_grades_by_annotated_focus_and_type_and_leaves_out_liveqa_and_dev_copies(tmp_path):
+    import json
+
+    from visual_med_alpaca.knowledge.evaluate import dev3_set
+
+    _liveqa_folder(tmp_path, "gout. Is gout caused by eating too much red meat? My father has gout in his big toe and "
+                             "eats steak.")
+    dev_question = "parkinson. What can my father take for Parkinson's shaking, he is 84 and has skin problems?"
+    rows = [("1", "treatment of parkinson", "My father has Parkinson. What medicine helps?", [["Parkinson", "Treatment"]]),
+            ("2", "", "Can you send me information about acne?", [["pimples/acne", "Information"]]),
+            ("3", "Raynauds", "Is Raynaud's treated?", [["Raynauds Syndrome", "Treatment"]]),  # no treatment passage
+            ("4", "", "Where is a doctor for gout near me?", [["gout", "Organization"]]),       # no MedQuAD counterpart
+            ("5", "gout", "Is gout caused by eating too much red meat? My father has gout in his big toe and eats steak.",
+             [["gout", "Cause"]]),                                                               # a LiveQA copy
+            ("6", "parkinson", "What can my father take for Parkinson's shaking, he is 84 and has skin problems?",
+             [["Parkinson", "Treatment"]])]                                                      # a dev copy
+    rows.append(("7", "", "how to reduce hypertension", [["hypertension", "Treatment"]]))
+    path = tmp_path / "train2.jsonl"
+    path.write_text("".join(json.dumps({"qid": q, "subject": s, "message": m, "annotations": a}) + "\n"
+                            for q, s, m, a in rows))
+    passages = [Passage("medquad:A_1_Sec1", "t", "u", "x", "What is Parkinson's Disease?", "Parkinson's Disease", qtype="information"),
+                Passage("medquad:A_1_Sec2", "t", "u", "y", "How to treat Parkinson's Disease?", "Parkinson's Disease", qtype="treatment"),
+                Passage("medquad:B_2_Sec1", "t", "u", "z", "What is Acne?", "Acne", qtype="information"),
+                Passage("medquad:C_3_Sec1", "t", "u", "w", "What is Raynaud's phenomenon?", "Raynaud's Syndrome",
+                        qtype="information"),
+                Passage("medquad:C_3_Sec2", "t", "u", "v", "What causes Raynaud's?", "Raynaud's Syndrome", qtype="causes"),
+                Passage("medquad:D_4_Sec1", "t", "u", "g", "What causes gout?", "Gout", qtype="causes"),
+                Passage("medquad:E_5_Sec1", "t", "u", "h", "What is High Blood Pressure?", "High Blood Pressure",
+                        qtype="information", synonyms=("Hypertension",)),
+                Passage("medquad:F_6_Sec3", "t", "u", "k", "How to treat High Blood Pressure?", "High blood pressure",
+                        qtype="treatment")]  # another source, no synonyms listed
+    questions, qrels = dev3_set(path, tmp_path, passages, exclude=[dev_question])
+    assert questions == [("train2-1", "treatment of parkinson. My father has Parkinson. What medicine helps?"),
+                         ("train2-2", "Can you send me information about acne?"),
+                         ("train2-3", "Raynauds. Is Raynaud's treated?"), ("train2-7", "how to reduce hypertension")]
+    assert qrels.by_id["train2-7"] == {"E_5_Sec1": 2, "F_6_Sec3": 4}  # "Hypertension" names High Blood Pressure everywhere
+    _, own_names = dev3_set(path, tmp_path, passages, exclude=[dev_question], share_names=False)
+    assert own_names.by_id["train2-7"] == {"E_5_Sec1": 3}  # only the source that lists it: its overview
+    assert qrels.by_id["train2-1"] == {"A_1_Sec1": 2, "A_1_Sec2": 4}  # the type asked: 4; the topic's other types: 2
+    assert qrels.by_id["train2-2"] == {"B_2_Sec1": 4}                  # "pimples/acne": either name
+    assert qrels.by_id["train2-3"] == {"C_3_Sec1": 3, "C_3_Sec2": 2}   # no treatment passage: its overview is correct
+    assert qrels.grade("train2-1", passages[5]) == 1

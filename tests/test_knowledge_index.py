@@ -92,6 +92,33 @@ def test_adding_a_dense_field_embeds_only_that_field(tmp_path, passages, monkeyp
     assert sum(map(len, calls)) == 12  # --force embeds everything again
 
 
+def test_answer_tokens_count_only_when_answers_are_embedded(tmp_path, passages, monkeypatch):
+    use_fake_encoder(monkeypatch)
+    import visual_med_alpaca.knowledge.encoder as encoder
+
+    calls = []
+
+    class Counting(encoder.OnnxEncoder):
+        def encode(self, texts, *args, **kwargs):
+            calls.append(len(texts))
+            return super().encode(texts)
+
+    monkeypatch.setattr(encoder, "OnnxEncoder", Counting)
+    # the default build's fingerprint as builds before this change gave it (an index in use keeps it: no rebuild)
+    assert index_module.fingerprint(passages, BuildOptions()) == "683d374e0561164c"
+    target = tmp_path / "idx"
+    build_index(target, passages, BuildOptions(dense=True, dense_fields=("question",)))
+    calls.clear()
+    assert build_index(target, passages, BuildOptions(dense=True, dense_fields=("question",),
+                                                      answer_max_tokens=64)).get("up_to_date")
+    assert calls == []  # no answer vectors: the answers' word-piece limit changes nothing, nothing is embedded
+    build_index(target, passages, BuildOptions(dense=True, dense_fields=("question", "answer"), answer_max_tokens=64))
+    calls.clear()
+    manifest = build_index(target, passages, BuildOptions(dense=True, dense_fields=("question", "answer")))
+    assert not manifest.get("up_to_date") and manifest["answer_max_tokens"] == 128
+    assert sum(calls) == 2 * 6  # answers embedded with another limit: both fields again (another fingerprint)
+
+
 def test_no_index_and_empty_corpus_are_clear_errors(tmp_path):
     with pytest.raises(UserInputError, match="no knowledge index .*`vmed knowledge build`"):
         open_index(tmp_path / "missing")

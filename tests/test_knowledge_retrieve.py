@@ -262,3 +262,25 @@ def test_types_can_be_read_where_the_message_asks(index):
     assert ranked[0].passage.question == "What are the symptoms of Diabetes ?"
     with pytest.raises(UserInputError, match="unknown types_from"):
         Reranker(types_from="everywhere")
+
+
+def test_topic_first_keeps_the_type_bonus_from_switching_the_top_answers_topic():
+    from visual_med_alpaca.config import KnowledgeConfig
+    from visual_med_alpaca.knowledge.corpus import Passage
+    from visual_med_alpaca.knowledge.retrieve import Retrieved
+
+    def items():
+        passages = [("s1", "Sleep Apnea", "treatment", 2.0), ("i1", "Insomnia", "information", 2.1),
+                    ("i2", "insomnia", "causes", 1.5), ("i3", "Insomnia", "treatment", 1.9)]
+        return [Retrieved(Passage(pid, pid, "", "", f"{qtype} of {focus}", focus, qtype=qtype), score, 0.5)
+                for pid, focus, qtype, score in passages]
+
+    question = "I cannot sleep at night. How is it treated?"
+    plain = Reranker(type_bonus=0.25)(question, items())
+    assert [r.passage.id for r in plain] == ["s1", "i3", "i1", "i2"]  # the cue word "treated" moves the topic
+    ranked = Reranker(type_bonus=0.25, topic_first=True)(question, items())
+    # the topic that scores best without the type bonus (Insomnia, 2.1) comes first, its treatment passage on top
+    assert [r.passage.id for r in ranked] == ["i3", "i1", "i2", "s1"]
+    assert [round(r.score, 6) for r in ranked] == [2.15, 2.1, 1.5, 2.25]  # scores unchanged: only the order
+    assert Reranker.from_config(KnowledgeConfig(topic_first=True)).topic_first
+    assert not Reranker.from_config(KnowledgeConfig()).topic_first

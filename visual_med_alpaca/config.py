@@ -117,6 +117,9 @@ class KnowledgeConfig(Strict):
         "whole", description="re-ranker: read the question's types (treatment, symptoms, ...) in the whole message, or "
                              "only in its subject line and asking sentences, the whole message where those cue none "
                              "(asking; round 9, docs/knowledge.md)")
+    topic_first: bool = Field(False, description="re-ranker: choose the top answer's topic without the question-type "
+                                                 "bonus, then let the type order that topic's passages only (round 10, "
+                                                 "docs/knowledge.md)")
     rerank_on_focus: bool = Field(False, description="re-ranker: read question types and topic words in the question's "
                                                      "focus sentences only (not greetings, history, thanks)")
     query_full: float = Field(1.0, ge=0.0, description="dense query: weight of the whole question's embedding")

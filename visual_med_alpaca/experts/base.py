@@ -5,11 +5,10 @@ Adding an expert = one new file with a class that has `name` and `describe`, plu
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Protocol, runtime_checkable
 
-from ..errors import UserInputError
 from ..images import LoadedImage
+from ..registry import check_choice, load_class
 
 
 @runtime_checkable
@@ -39,18 +38,12 @@ _loaded: dict[tuple[str, str], Expert] = {}
 def check_expert_choice(name: str) -> str:
     """'auto' (the router decides), 'none' or an expert's name; anything else is one clear error, with or without
     an image to describe (a question without one used to ignore a misspelt --expert)."""
-    if name not in ("auto", "none") and name not in EXPERTS:
-        raise UserInputError(f"unknown expert '{name}'; choose one of: auto, none, {', '.join(EXPERTS)}")
-    return name
+    return check_choice(EXPERTS, name, "expert", extra=("auto", "none"))
 
 
 def load_expert(name: str, options: dict[str, Any] | None = None) -> Expert:
     """Experts load once per process (per options) and are reused."""
-    if name not in EXPERTS:  # 'auto' and 'none' are choices the pipeline resolves, not experts
-        raise UserInputError(f"unknown expert '{name}'; choose one of: {', '.join(EXPERTS)}")
     key = (name, repr(sorted((options or {}).items())))
-    if key not in _loaded:
-        module_name, class_name = EXPERTS[name].split(":")
-        cls = getattr(importlib.import_module(module_name), class_name)
-        _loaded[key] = cls(**(options or {}))
+    if key not in _loaded:  # 'auto' and 'none' are choices the pipeline resolves, not experts
+        _loaded[key] = load_class(EXPERTS, name, "expert")(**(options or {}))
     return _loaded[key]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -188,6 +189,85 @@ def dev2_set(root: Path, passages: Sequence[Passage],
             if any(g >= CORRECT for g in grades.values()):
                 questions.append((f"{tag}-{qid}", text))
                 qrels.by_id[f"{tag}-{qid}"] = grades
+    return questions, qrels
+
+
+# -- third development set: the TREC LiveQA'17 medical TRAINING questions, graded by their annotated focus and type -----
+# LiveQA'17's question types (TREC-2017-LiveQA-Medical-Train-2.xml annotations) -> MedQuAD's; the others (organization,
+# association, indication, diagnose_me, ...) have no MedQuAD counterpart and grade nothing
+DEV3_TYPES = {"treatment": "treatment", "information": "information", "cause": "causes", "susceptibility": "susceptibility",
+              "diagnosis": "exams and tests", "complication": "complications", "prognosis": "outlook",
+              "symptom": "symptoms"}
+# the annotated focus and type: excellent; the focus's overview ("What is X?") where MedQuAD holds no passage of the type
+# for it (e.g. MedlinePlus health topics, overviews only): incomplete; another type of the focus: related
+DEV3_TYPE_GRADE, DEV3_OVERVIEW_GRADE, DEV3_TOPIC_GRADE = 4, 3, 2
+
+
+def _name_key(text: str) -> frozenset[str]:
+    """A topic's name as a set of words: lowercased, the possessive and a plural "s" dropped ("Raynauds" = "Raynaud's"),
+    the class nouns and stop words left out ("Parkinson" = "Parkinson's Disease")."""
+    from .retrieve import CLASS_NOUNS
+    from .stores.fts5 import STOP_WORDS
+
+    words = (w[:-1] if len(w) > 3 and w.endswith("s") else w for w in re.findall(r"[a-z0-9]+", text.lower()))
+    return frozenset(w for w in words if w != "s" and w not in STOP_WORDS and w not in CLASS_NOUNS)
+
+
+def dev3_set(path: Path, root: Path, passages: Sequence[Passage], exclude: Sequence[str] = (),
+             share_names: bool = True) -> tuple[list[tuple[str, str]], Qrels]:
+    """The consumer questions of the TREC LiveQA'17 medical training set (`path`: JSONL of qid, subject, message and
+    the annotated [focus, type] pairs, transcribed from TREC-2017-LiveQA-Medical-Train-2.xml), graded on MedQuAD by
+    their annotations: a passage whose focus (or one of its synonyms) names an annotated focus (`_name_key`; a focus
+    written "A/B" names A or B) grades 4 if its question type is the annotated type (DEV3_TYPES), 3 if it is the
+    focus's overview ("information") and MedQuAD holds no passage of that type for the focus, 2 otherwise; annotated
+    types with no MedQuAD counterpart grade nothing. Kept: the questions with a correct (>= 3) passage, without near copies of the LiveQA'17 test questions (`is_liveqa`) or
+    of `exclude` (another development set's questions). Questions as users wrote them: subject, then message.
+    `share_names` (round 10's second version): a name one source lists for a focus names that focus in every source
+    ("Hypertension", a synonym of one High Blood Pressure document, also names the High Blood Pressure passages of the
+    sources that list no synonyms); False: each passage's own focus and synonyms only (the version round 10 decided on)."""
+    from ..data.sources.mediqa import is_liveqa
+    from ..data.split import near_copies
+
+    benchmark, overlap = is_liveqa(Path(root) / MEDIQA_QA_DIR), near_copies(exclude)
+    by_name: dict[frozenset[str], set[int]] = {}
+    by_focus: dict[frozenset[str], set[int]] = {}
+    for i, p in enumerate(passages):
+        by_focus.setdefault(_name_key(p.focus), set()).add(i)
+        for name in (p.focus, *p.synonyms):
+            if _name_key(name):
+                by_name.setdefault(_name_key(name), set()).add(i)
+    if share_names:  # every passage of a focus that some passage with this name has
+        by_name = {key: {j for i in rows for j in (by_focus[_name_key(passages[i].focus)] if passages[i].focus else {i})}
+                   for key, rows in by_name.items()}
+    questions, qrels = [], Qrels()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        subject, message = row["subject"].strip(), row["message"].strip()
+        text = f"{subject}{'' if subject[-1:] in '.?!' else '.'} {message}" if subject and message else subject or message
+        if benchmark(text) or overlap(text):
+            continue
+        grades: dict[str, int] = {}
+        for focus, qtype in row["annotations"]:
+            wanted = DEV3_TYPES.get(qtype.strip().lower())
+            if wanted is None:
+                continue
+            named = {i for part in focus.split("/") if _name_key(part) for i in by_name.get(_name_key(part), ())}
+            typed = any(passages[i].qtype == wanted for i in named)
+            for i in named:
+                if passages[i].qtype == wanted:
+                    grade = DEV3_TYPE_GRADE
+                elif not typed and passages[i].qtype == "information":
+                    grade = DEV3_OVERVIEW_GRADE
+                else:
+                    grade = DEV3_TOPIC_GRADE
+                native = _native_id(passages[i])
+                grades[native] = max(grade, grades.get(native, 0))
+        if any(g >= CORRECT for g in grades.values()):
+            qid = f"train2-{row['qid']}"
+            questions.append((qid, text))
+            qrels.by_id[qid] = grades
     return questions, qrels
 
 

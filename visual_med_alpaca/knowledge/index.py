@@ -32,6 +32,7 @@ MANIFEST = "manifest.json"
 FORMAT = 2  # 2: the passages table stores MedQuAD's focus synonyms (2026-12-02); an index of another format is refused
 CHUNK = 512  # passages per saved embedding chunk (the unit of resuming)
 ENCODER_DIR = "encoder"  # the ONNX sentence encoder queries are embedded with (dense indexes only)
+ANSWER_TOKENS = 128  # word pieces of each answer the encoder reads, by default (`vmed knowledge build --answer-tokens`)
 
 
 def index_path(name_or_path: str | Path) -> Path:
@@ -50,16 +51,22 @@ class BuildOptions:
     dense_store: str = "numpy"    # numpy (embedded, exact) or qdrant (local mode, or a server with qdrant_url)
     dense_fields: tuple[str, ...] = ("question",)  # "answer" too: ~5x the embedding time (128 word pieces each);
     # "names": the question asked with each other name of its focus (retrieve.name_variants; numpy store only)
-    answer_max_tokens: int = 128  # the encoder reads this many word pieces of each answer
+    answer_max_tokens: int = ANSWER_TOKENS  # the encoder reads this many word pieces of each answer (if embedded)
     batch_size: int = 64
     threads: int | None = None
     store_options: dict[str, Any] = field(default_factory=dict)  # qdrant_url, qdrant_api_key, ...
 
 
 def fingerprint(passages: Sequence[Passage], options: BuildOptions) -> str:
+    """What the index's contents depend on: the format, the encoder, the corpus and, only when the answers are
+    embedded, how many of their word pieces the encoder reads. Where no answer vector is built the default
+    (ANSWER_TOKENS) stands in for that limit, so an index keeps the fingerprint builds before 2026-12-03 gave it
+    (they hashed the limit always) and `--answer-tokens` alone does not force a rebuild."""
     from .encoder import MODEL_NAME
 
-    digest = hashlib.sha256(f"{FORMAT}|{MODEL_NAME}|{options.answer_max_tokens}".encode())
+    answers = options.dense and "answer" in options.dense_fields
+    tokens = options.answer_max_tokens if answers else ANSWER_TOKENS
+    digest = hashlib.sha256(f"{FORMAT}|{MODEL_NAME}|{tokens}".encode())
     for p in passages:
         digest.update(f"{p.id}\x00{p.question}\x00{p.focus}\x00{p.text}\x00{'|'.join(p.synonyms)}\x01".encode())
     return digest.hexdigest()[:16]

@@ -252,6 +252,7 @@ class Reranker:
     # focus+rqe+dense: and the dense question search (read by the Retriever); focus+rqe+written: the names it writes
     clean_synonyms: bool = False  # leave out the synonyms that name a broader topic (`broader_name`)
     types_from: str = "whole"  # whole: the question's types are its cue words anywhere; asking: `asked_types`
+    topic_first: bool = False  # the top answer's topic is chosen without the type bonus; the type orders within it
 
     @classmethod
     def from_config(cls, cfg) -> Reranker:
@@ -264,7 +265,7 @@ class Reranker:
         return cls(cfg.focus_bonus if rules else 0.0, cfg.type_bonus if rules else 0.0, cfg.info_bonus if rules else 0.0,
                    cfg.rerank_on_focus, cfg.rqe_weight if rqe else 0.0, cfg.rqe_model, kind, cfg.rqe_top_k,
                    cfg.rqe_cross_encoder, synonyms=cfg.synonyms, clean_synonyms=cfg.clean_synonyms,
-                   types_from=cfg.types_from)
+                   types_from=cfg.types_from, topic_first=cfg.topic_first)
 
     def __post_init__(self):
         if self.synonyms not in SYNONYMS:
@@ -286,15 +287,15 @@ class Reranker:
         words = set(WORD.findall(question.lower()))
         types = asked_types(question) if self.types_from == "asking" else question_types(question)
         named: dict[str, str] = {}  # passage id -> the name of its topic the question uses best
+        typed: dict[str, float] = {}  # passage id -> its question-type bonus (topic_first leaves it out of the topic)
         for item in items:
             p = item.passage
             share, named[p.id] = topic_match(p, question, words, self.synonyms != "none", generic, self.clean_synonyms)
-            bonus = self.focus_bonus * share
             if types and p.qtype in types:
-                bonus += self.type_bonus
+                typed[p.id] = self.type_bonus
             elif not types and p.qtype == "information":
-                bonus += self.info_bonus
-            item.score += bonus
+                typed[p.id] = self.info_bonus
+            item.score += self.focus_bonus * share + typed.get(p.id, 0.0)
         if self.rqe_weight and items and self.rqe_kind == "cross-encoder":
             from . import cross_encoder
 
@@ -318,7 +319,8 @@ class Reranker:
             for item, probability in zip(items, model.probability(rows)):
                 item.runs["rqe"] = float(probability)
                 item.score += self.rqe_weight * float(probability)
-        return sorted(items, key=lambda r: -r.score)
+        ranked = sorted(items, key=lambda r: -r.score)
+        return topic_first(ranked, typed) if self.topic_first and ranked else ranked
 
     def _rqe_text(self, passage: Passage, named: dict[str, str]) -> str:
         """The candidate side of the RQE pair: the passage's question, with synonyms=focus+rqe naming the topic
@@ -326,6 +328,21 @@ class Reranker:
         if self.synonyms.startswith("focus+rqe"):
             return as_named(passage, named.get(passage.id, passage.focus))
         return passage.question or passage.title
+
+
+def topic_key(passage: Passage) -> str:
+    """The topic a passage answers about: its focus (case aside), else its title."""
+    return " ".join((passage.focus or passage.title).lower().split())
+
+
+def topic_first(ranked: list[Retrieved], typed: dict[str, float]) -> list[Retrieved]:
+    """knowledge.topic_first: LiveQA grades the top answer, and an answer about the right topic but of another type is
+    "related" (1 point) where one about another topic is "incorrect" (0). So the top answer's topic is the one whose
+    best passage scores highest WITHOUT its question-type bonus (`typed`: cue words are weak evidence, often read in
+    the story), and the type bonus only orders the passages of that topic: they come first (by their full score), then
+    every other passage as before."""
+    top = topic_key(max(ranked, key=lambda r: r.score - typed.get(r.passage.id, 0.0)).passage)
+    return sorted(ranked, key=lambda r: topic_key(r.passage) != top)  # stable: each part keeps its full-score order
 
 
 def rqe_kind(cfg) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
@@ -10,6 +9,7 @@ from typing import Protocol, runtime_checkable
 from ..config import GenerationSettings, LLMConfig
 from ..errors import UserInputError
 from ..prompts import STOP_SEQUENCES, stop_sequences
+from ..registry import load_class
 
 
 @runtime_checkable
@@ -91,13 +91,10 @@ def strip_backend_prefix(model: str) -> str:
 
 def load_language_model(config: LLMConfig) -> LanguageModel:
     backend = resolve_backend(config)
-    if backend not in BACKENDS:
-        raise UserInputError(f"unknown backend '{backend}'; choose one of: {', '.join(BACKENDS)}")
+    cls = load_class(BACKENDS, backend, "backend")
     if config.case_memory and backend != "vlm":  # asked for: never silently ignored
         raise UserInputError(f"--case-memory applies to vlm: models (bundles from `vmed train vlm`), not to the "
                              f"{backend} model '{config.model}'; leave it out")
-    module_name, class_name = BACKENDS[backend].split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
     return cls.from_config(config.model_copy(update={"model": strip_backend_prefix(config.model)}))
 
 

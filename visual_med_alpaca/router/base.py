@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
-from ..errors import UserInputError
 from ..images import LoadedImage
+from ..registry import load_class
 
 IMAGE_CLASSES = ("chart", "radiology", "pathology", "other")
 
@@ -38,7 +37,4 @@ EXPERT_FOR_CLASS: dict[str, str] = {
 @lru_cache(maxsize=None)
 def load_router(name: str) -> Router:
     """Routers load once per process and are reused."""
-    if name not in ROUTERS:
-        raise UserInputError(f"unknown router '{name}'; choose one of: {', '.join(ROUTERS)}")
-    module_name, class_name = ROUTERS[name].split(":")
-    return getattr(importlib.import_module(module_name), class_name)()
+    return load_class(ROUTERS, name, "router")()

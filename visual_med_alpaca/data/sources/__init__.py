@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from ...errors import UserInputError
+from ...registry import load_class
 
 
 def xml_root(path: Path) -> ET.Element:
@@ -51,9 +52,4 @@ SOURCES: dict[str, str] = {
 
 
 def load_source(name: str) -> Source:
-    import importlib
-
-    if name not in SOURCES:
-        raise UserInputError(f"unknown source '{name}'; known: {', '.join(SOURCES)}")
-    module, cls = SOURCES[name].split(":")
-    return getattr(importlib.import_module(module), cls)()
+    return load_class(SOURCES, name, "source")()

@@ -8,13 +8,13 @@ vectors keyed by the same row numbers.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ...errors import UserInputError
+from ...registry import load_class
 from ..corpus import Passage
 
 
@@ -68,7 +68,4 @@ DENSE_STORES = ("numpy", "qdrant")
 
 
 def load_store(name: str) -> type[KnowledgeStore]:
-    if name not in STORES:
-        raise UserInputError(f"unknown knowledge store '{name}'; known: {', '.join(STORES)}")
-    module, cls = STORES[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return load_class(STORES, name, "knowledge store")
