@@ -9,16 +9,16 @@ numbers printed on the bars when present, else from the axis fit. Horizontal bar
 picture a quarter turn. The answer is DePlot's linearized table; when something cannot be read the text
 says so and no number is made up.
 
-Modules, in the order a chart goes through them:
-    reader.py   ChartExpert (OCR calls, the pie -> bar -> axis-first readers in turn), ChartReading, ChartReadError
+Modules (each imports only modules listed above it):
     ocr.py      the rapidocr engine's speed-ups (bit for bit rapidocr's own output)
     text.py     TextBox and what OCR'd words say (numbers, printed values, respacing, reading order)
-    axes.py     the value axis: Axis, find_value_axis, numbers in the axis' unit
+    axes.py     the value axis: Axis, find_value_axis, numbers in the axis' unit and precision
     colours.py  colour clusters of the plot and the legend that names them
-    bars.py     Component/Bar and the bar reader read_bar_chart
-    lines.py    tracing lines and naming them
-    pies.py     the pie reader read_pie_chart
+    lines.py    tracing lines at the category ticks and naming them
     table.py    where a chart becomes a table: DePlot's linearized text, the title, the partial table
+    bars.py     Component/Bar and the bar reader read_bar_chart
+    pies.py     the pie reader read_pie_chart
+    reader.py   ChartExpert (the OCR calls; the pie, bar and axis-first readers in turn), ChartReading, ChartReadError
 """
 
 from .reader import ChartExpert, ChartReadError, ChartReading
