@@ -1,0 +1,164 @@
+"""The value axis: Axis (pixel <-> value, fitted on the tick labels), finding it among the text boxes, and
+numbers written in its unit and precision."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .text import TextBox
+
+
+@dataclass
+class Axis:
+    """value = slope * pixel + intercept (in log10 when `log`), fitted on the tick labels."""
+
+    slope: float
+    intercept: float
+    log: bool
+    percent: bool
+    step: float
+    ticks: list[TextBox]
+
+    def value(self, pixel: float) -> float:
+        v = self.slope * pixel + self.intercept
+        return 10 ** v if self.log else v
+
+    def pixel(self, value: float) -> float:
+        v = np.log10(value) if self.log else value
+        return (v - self.intercept) / self.slope
+
+    @property
+    def span(self) -> float:
+        """The range the tick labels cover (largest minus smallest tick number)."""
+        numbers = [b.number for b in self.ticks]
+        return max(numbers) - min(numbers)
+
+
+def _robust_fit(pixels: np.ndarray, values: np.ndarray, tol: float) -> tuple[float, float, np.ndarray] | None:
+    """Line through the pair of ticks that most other ticks agree with, then least squares on those."""
+    best = None
+    n = len(pixels)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if abs(pixels[j] - pixels[i]) < 3:
+                continue
+            slope = (values[j] - values[i]) / (pixels[j] - pixels[i])
+            intercept = values[i] - slope * pixels[i]
+            inliers = np.abs(slope * pixels + intercept - values) <= tol * max(abs(slope) * 4, 1e-9)
+            if best is None or inliers.sum() > best[2].sum():
+                best = (slope, intercept, inliers)
+    if best is None or best[2].sum() < 3:
+        return None
+    inliers = best[2]
+    slope, intercept = np.polyfit(pixels[inliers], values[inliers], 1)
+    return float(slope), float(intercept), inliers
+
+
+def _fit_axis(boxes: list[TextBox], vertical: bool) -> Axis | None:
+    pixels = np.array([b.cy if vertical else b.cx for b in boxes], float)
+    values = np.array([b.number for b in boxes], float)
+    # '90%-': a tick mark read as a dash after the label (as parse_number reads it) keeps the axis in percent
+    percent = sum(b.text.strip().rstrip("-—–").rstrip().endswith("%") for b in boxes) > len(boxes) / 2
+    fit = _robust_fit(pixels, values, tol=1.0)
+    log = False
+    positive = values > 0
+    if positive.sum() >= 3:
+        logfit = _robust_fit(pixels[positive], np.log10(values[positive]), tol=1.0)
+        ratios = np.diff(np.sort(values[positive]))
+        # a log axis: equal pixel gaps between values that grow by a constant factor (1, 10, 100, ...)
+        if logfit is not None and (fit is None or logfit[2].sum() > fit[2].sum()) and ratios.max() > 5 * ratios.min():
+            fit, log = logfit, True
+            pixels, values = pixels[positive], values[positive]
+            boxes = [b for b, p in zip(boxes, positive) if p]
+    if fit is None:
+        return None
+    slope, intercept, inliers = fit
+    if (vertical and slope >= 0) or (not vertical and slope <= 0):
+        return None  # values must grow upwards / rightwards
+    kept = [b for b, ok in zip(boxes, inliers) if ok]
+    steps = np.diff(np.sort(values[inliers]))
+    step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
+    return Axis(slope, intercept, log, percent, step, kept)
+
+
+def _groups(boxes: list[TextBox], key, tol: float) -> list[list[TextBox]]:
+    """Boxes whose `key` (an edge or centre coordinate) agree within tol."""
+    ordered = sorted(boxes, key=key)
+    groups: list[list[TextBox]] = []
+    for box in ordered:
+        if groups and abs(key(box) - key(groups[-1][-1])) <= tol:
+            groups[-1].append(box)
+        else:
+            groups.append([box])
+    return groups
+
+
+def find_value_axis(boxes: list[TextBox], vertical: bool) -> Axis | None:
+    """A column (vertical axis) or row (horizontal axis) of >= 3 numbers that fit their positions."""
+    numeric = [b for b in boxes if b.number is not None]
+    if vertical:
+        keys = [lambda b: b.x1, lambda b: b.cx, lambda b: b.x0]
+    else:
+        keys = [lambda b: b.cy]
+    best = None
+    tol = max(6.0, 0.5 * float(np.median([b.h for b in numeric]))) if numeric else 6.0
+    for key in keys:
+        for group in _groups(numeric, key, tol=tol):
+            spread = {round(b.cy if vertical else b.cx) for b in group}
+            if len(group) < 3 or len(spread) < 3:
+                continue
+            axis = _fit_axis(group, vertical)
+            if axis and (best is None or len(axis.ticks) > len(best.ticks)):
+                best = axis
+    return best
+
+
+def _looks_like_years(axis: Axis) -> bool:
+    values = [b.number for b in axis.ticks]
+    return axis.step == 1 and all(v == int(v) and 1800 <= v <= 2100 for v in values)
+
+
+def _x_title(boxes: list[TextBox], axis: Axis) -> str:
+    """The title under a horizontal value axis: the nearest words below its tick labels."""
+    middle, height = max(b.cy for b in axis.ticks), max(b.h for b in axis.ticks)
+    left, right = min(b.x0 for b in axis.ticks), max(b.x1 for b in axis.ticks)
+    below = [b for b in boxes if b.cy > middle + 0.6 * height and left <= b.cx <= right and b.number is None]
+    return min(below, key=lambda b: b.y0).text if below else ""
+
+
+def _format(value: float, axis: Axis) -> str:
+    """Round to one digit finer than the tick step; keep '%' when the axis is in percent."""
+    decimals = max(0, int(-np.floor(np.log10(axis.step))) + 1) if axis.step > 0 and not axis.log else 2
+    if axis.log:
+        decimals = max(0, 2 - int(np.floor(np.log10(abs(value)))) if value else 0)
+    text = f"{value:.{decimals}f}"
+    return text + "%" if axis.percent else text
+
+
+def _misread(parsed: tuple[float, str], expected: float, span: float) -> tuple[float, str]:
+    """A printed number (value, text) as OCR commonly garbles it, read back when the axis contradicts the number
+    as read (off by more than a tenth of the axis' span `span`) and agrees with one reading of it (within 3%):
+    '%' read as '96' ('99%' -> '9996'), a decimal point lost ('7.4' -> '74'). Otherwise `parsed` unchanged."""
+    number, text = parsed
+    if span <= 0 or abs(number - expected) <= 0.1 * span:
+        return parsed
+    sign = "-" if text.startswith("-") else ""
+    digits = text.lstrip("-")
+    readings = []
+    if re.fullmatch(r"\d+(?:\.\d+)?96", digits) and len(digits) >= 3:
+        readings.append(digits[:-2] + "%")
+    if re.fullmatch(r"\d{2,}%?", digits):
+        bare, pct = digits.rstrip("%"), "%" if digits.endswith("%") else ""
+        readings += [bare[:-k] + "." + bare[-k:] + pct for k in (1, 2) if len(bare) > k]
+    best = min(readings, key=lambda t: abs(float(sign + t.rstrip("%")) - expected), default=None)
+    if best is None or abs(float(sign + best.rstrip("%")) - expected) > 0.03 * span:
+        return parsed
+    return float(sign + best.rstrip("%")), sign + best
+
+
+def _in_axis_unit(printed: str, axis: Axis | None) -> str:
+    """A number printed on a bar or at a point of a percent axis is a percentage: '80' on an axis of '0%' ... '80%' is '80%'."""
+    return printed + "%" if axis is not None and axis.percent and not printed.endswith("%") else printed

@@ -1,0 +1,781 @@
+"""Bar charts: Component and Bar (filled rectangles of one colour), the bar reader `read_bar_chart` (bars read from
+their printed values: upright, hanging, stacked, grouped, horizontal, behind a see-through legend) and the helpers
+the axis-first reader in reader.py uses to stand bars on a baseline."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
+from .colours import _colour_clusters, _legend_names
+from .text import _CHROME, TextBox, _bare, _nearest_first, parse_value, _reading_order
+
+
+@dataclass
+class Component:
+    """A filled rectangle of one colour cluster: inclusive pixel bounds (ints from the picture; `Bar` adds
+    the upright-coordinate turns)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float  # inclusive pixel bounds
+    cluster: int
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0 + 1
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0 + 1
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+
+def _group_centres(bars: list[Component]) -> list[float]:
+    """Centres of the runs of touching bars, left to right."""
+    groups: list[list[float]] = []
+    for bar in sorted(bars, key=lambda b: b.x0):
+        if groups and bar.x0 <= groups[-1][1] + 3:
+            groups[-1][1] = max(groups[-1][1], bar.x1)
+        else:
+            groups.append([bar.x0, bar.x1])
+    return [(a + b) / 2 for a, b in groups]
+
+
+def _split_merged_labels(categories: list[TextBox], centres: list[float]) -> list[TextBox]:
+    """OCR sometimes joins neighbouring category labels into one box; when the box spans k group centres
+    and holds a multiple of k words, give each group its share of the words."""
+    out = []
+    for box in categories:
+        inside = [c for c in centres if box.x0 <= c <= box.x1]
+        words = box.text.split()
+        if len(inside) >= 2 and len(words) % len(inside) == 0:
+            per = len(words) // len(inside)
+            for i, centre in enumerate(inside):
+                half = (box.x1 - box.x0) / (2 * len(inside))
+                out.append(TextBox(" ".join(words[i * per:(i + 1) * per]), centre - half, box.y0, centre + half, box.y1))
+        else:
+            out.append(box)
+    return out
+
+
+def _bars_fit_axis(bars: list[Component], axis: Axis | None) -> bool:
+    """Bars grow from zero: where the axis shows zero, the baseline must sit on it; elsewhere (log axes,
+    axes that start above zero) at least one blob must be bar-shaped (taller than wide)."""
+    baseline = max(b.y1 for b in bars)
+    if axis is not None and not axis.log:
+        values = [b.number for b in axis.ticks]
+        if min(values) - 1.5 * axis.step <= 0 <= max(values):
+            return abs(axis.pixel(0.0) - baseline) <= 4
+    return any(b.height >= 1.5 * b.width for b in bars)
+
+
+def _standing(bars: list[Component]) -> list[Component]:
+    """Keep blobs that stand on the common baseline, or on a kept blob below them (stacked bars)."""
+    if not bars:
+        return []
+    baseline = max(b.y1 for b in bars)
+    return _stacked_on([b for b in bars if abs(b.y1 - baseline) <= 3], bars, share=0.6, widest=False)
+
+
+@dataclass
+class Bar(Component):
+    """A rectangle in upright coordinates (bars grow upwards; a horizontal chart is read turned)."""
+
+    def rotated(self, width: int) -> Bar:
+        return replace(self, x0=self.y0, x1=self.y1, y0=width - 1 - self.x1, y1=width - 1 - self.x0)
+
+    def rotated_back(self, width: int) -> Bar:
+        """Undo `rotated(width)`: upright coordinates of a horizontal chart -> the original picture's."""
+        return replace(self, x0=width - 1 - self.y1, x1=width - 1 - self.y0, y0=self.x0, y1=self.x1)
+
+
+def _rectangles(rgb: np.ndarray, clusters=None, boxes=()) -> tuple[list[Bar], list[np.ndarray], np.ndarray]:
+    """Filled axis-aligned rectangles of one colour (bars, stacked segments, legend squares), any size
+    down to a few pixels; circles, wedges, lines and text do not pass the edge test."""
+    import cv2
+
+    masks, centres, background = clusters or _colour_clusters(rgb, [], 0)
+    h, w = rgb.shape[:2]
+    k = max(3, round(min(h, w) / 160))
+    kernel = np.ones((k, k), np.uint8)
+    found: list[Bar] = []
+    for index, mask in enumerate(masks):
+        closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # anti-aliased seams
+        closed = _bridge_text(closed, boxes)
+        opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, kernel)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=4)
+        for label, (x, y, cw, ch, area) in enumerate(stats[1:], 1):
+            if area < 3 * k * k or cw > 0.95 * w or ch > 0.95 * h or area < 0.6 * cw * ch:
+                continue
+            part = labels[y:y + ch, x:x + cw] == label
+            inset = max(1, min(cw, ch) // 8)
+            edges = [part[inset].mean(), part[-1 - inset].mean(), part[:, inset].mean(), part[:, -1 - inset].mean()]
+            if min(edges) < 0.6:
+                continue
+            if any(min(x + cw, b.x1 + 2) - max(x, b.x0 - 2) >= 0.8 * cw and min(y + ch, b.y1 + 2) - max(y, b.y0 - 2) >= 0.8 * ch
+                   for b in boxes) and mask[y:y + ch, x:x + cw].mean() < 0.5:
+                continue  # a stroke of bold text (a short segment under its own label is mostly its colour)
+            found.append(Bar(float(x), float(y), float(x + cw - 1), float(y + ch - 1), index))
+    return found, centres, background
+
+
+def _bridge_text(mask: np.ndarray, boxes) -> np.ndarray:
+    """A value printed inside a bar (white or outlined digits as wide as a stacked segment) cuts the bar's
+    colour mask in two: fill each text box's columns whose pixels just above and just below it are of the
+    mask's colour, and its rows whose pixels just left and right of it are (horizontal bars)."""
+    if not boxes:
+        return mask
+    h, w = mask.shape
+    out = mask.copy()
+    for b in boxes:
+        x0, x1 = max(0, int(b.x0)), min(w - 1, int(np.ceil(b.x1)))
+        y0, y1 = max(0, int(b.y0)), min(h - 1, int(np.ceil(b.y1)))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        if y0 >= 2 and y1 + 2 < h:
+            columns = mask[y0 - 2, x0:x1 + 1].astype(bool) & mask[y1 + 2, x0:x1 + 1].astype(bool)
+            out[y0:y1 + 1, x0:x1 + 1][:, columns] = 1
+        if x0 >= 2 and x1 + 2 < w:
+            rows = mask[y0:y1 + 1, x0 - 2].astype(bool) & mask[y0:y1 + 1, x1 + 2].astype(bool)
+            out[y0:y1 + 1, x0:x1 + 1][rows, :] = 1
+        part = mask[y0:y1 + 1, x0:x1 + 1]
+        if part.mean() >= 0.3:  # a segment no taller or wider than its label: the colour between the glyphs
+            out[y0:y1 + 1, x0:x1 + 1][np.ix_(part.any(axis=1), part.any(axis=0))] = 1
+    return out
+
+
+def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
+    """The bars of a vertical bar chart among the rectangles: those on a common baseline (a bottom edge
+    shared by several), plus segments stacked on them; of the candidate baselines, the one that carries the
+    largest total area."""
+    if not rects:
+        return []
+    groups: dict[int, list[Bar]] = {}
+    for r in rects:
+        for key in groups:
+            if abs(r.y1 - key) <= 3:
+                groups[key].append(r)
+                break
+        else:
+            groups[int(r.y1)] = [r]
+    best: list[Bar] = []
+    for base in sorted(groups.values(), key=lambda g: -sum(b.area for b in g))[:4]:
+        base = [b for b in base if b.width >= thickness]
+        if not base or (len(base) == 1 and base[0].height < 1.5 * base[0].width):
+            continue  # a bar chart has several bars on its baseline, or one tall one
+        kept = _stacked_on(base, rects)
+        if sum(b.area for b in kept) > sum(b.area for b in best):
+            best = kept
+    if len(best) == 1 and best[0].y1 - best[0].y0 < 0.6 * best[0].width:
+        return []  # one flat rectangle is a legend box or a banner, not a bar chart
+    return best
+
+
+def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True) -> list:
+    """`base` plus the rectangles stacked on it, one on another: each overlaps the one below by `share`
+    of the wider (`widest`) or of the narrower width, and starts where it ends."""
+    baseline = float(np.median([b.y1 for b in base]))
+    kept = list(base)
+    pending = [b for b in rects if b not in base and b.y1 < baseline]
+    changed = True
+    while changed:
+        changed = False
+        for bar in list(pending):
+            for below in kept:
+                overlap = min(bar.x1, below.x1) - max(bar.x0, below.x0)
+                width = max(bar.width, below.width) if widest else min(bar.width, below.width)
+                if overlap > share * width and abs(bar.y1 + 1 - below.y0) <= 3:
+                    kept.append(bar)
+                    pending.remove(bar)
+                    changed = True
+                    break
+    return kept
+
+
+def _hanging_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
+    """Diverging bars (Pew: 'Oppose' left of the zero line, 'Favor' right of it), upright coordinates:
+    segments of another colour that hang from the baseline under a bar, then segments hanging from those.
+    Each ring gets the cluster -1 - depth (one series per ring: rows may use different colours).
+    Fewer than two hanging segments are no diverging chart."""
+    taken = {id(b) for b in bars}
+    found: list[Bar] = []
+    level = [b for b in bars if abs(b.y1 - baseline) <= 3]
+    for depth in range(4):
+        ring = []
+        for rect in rects:
+            if id(rect) in taken or rect.height < 4:
+                continue
+            for above in level:
+                overlap = min(rect.x1, above.x1) - max(rect.x0, above.x0)
+                top = baseline if depth == 0 else above.y1
+                if overlap > 0.8 * max(rect.width, above.width) and abs(rect.y0 - 1 - top) <= 3 and (depth or rect.cluster != above.cluster):
+                    ring.append(rect)
+                    taken.add(id(rect))
+                    break
+        if not ring:
+            break
+        found += [replace(r, cluster=-1 - depth) for r in ring]
+        level = ring
+    return found if len(found) >= 2 else []
+
+
+def _hanging_labels(hanging: list[Bar], boxes: list[TextBox], skip: set[int], baseline: float) -> dict[int, TextBox]:
+    """hanging segment index -> the number printed on it or just past its far end: `_value_labels` on the
+    picture mirrored about the baseline."""
+    def flip(item):
+        return replace(item, y0=2 * baseline - item.y1, y1=2 * baseline - item.y0)
+
+    mirrored = [flip(b) for b in boxes]
+    found = _value_labels([flip(b) for b in hanging], mirrored, {id(m) for m, b in zip(mirrored, boxes) if id(b) in skip})
+    original = {id(m): b for m, b in zip(mirrored, boxes)}
+    return {i: original[id(m)] for i, m in found.items()}
+
+
+def _value_labels(bars: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict[int, TextBox]:
+    """bar index -> the printed number on it or just past its end (greedy, nearest first; a label once)."""
+    pairs = []
+    for i, bar in enumerate(bars):
+        for j, box in enumerate(boxes):
+            if id(box) in skip or parse_value(box.text) is None:
+                continue
+            tol = max(3.0, 0.2 * bar.width)
+            if not (bar.x0 - tol <= box.cx <= bar.x1 + tol):
+                continue
+            if box.cy > bar.y1 + 1:
+                continue
+            inside = box.cy >= bar.y0
+            gap = bar.y0 - box.y1
+            if not inside and gap > max(1.2 * box.h, 12):
+                continue
+            pairs.append((0.0 if inside else max(gap, 0.0) + 1.0, abs(box.cx - bar.cx), i, j))
+    return _nearest_first(pairs, boxes)
+
+
+def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
+    """Bars that share an x-range are one stack; neighbouring stacks with a narrow gap and different
+    colours are one group (grouped bars). Each group is one category."""
+    stacks: list[list[Bar]] = []
+    for bar in sorted(bars, key=lambda b: b.cx):
+        if stacks and min(bar.x1, stacks[-1][0].x1) - max(bar.x0, stacks[-1][0].x0) > 0.6 * min(bar.width, stacks[-1][0].width):
+            stacks[-1].append(bar)
+        else:
+            stacks.append([bar])
+    if len(stacks) <= 1:
+        return stacks
+    widths = float(np.median([s[0].width for s in stacks]))
+    gaps = [b[0].x0 - a[0].x1 for a, b in zip(stacks, stacks[1:])]
+    groups = [list(stacks[0])]
+    colours = [{b.cluster for b in stacks[0]}]
+    for stack, gap in zip(stacks[1:], gaps):
+        these = {b.cluster for b in stack}
+        if gap <= max(4.0, 0.6 * widths) and not (these & colours[-1]) and gap < 0.6 * max(gaps):
+            groups[-1].extend(stack)
+            colours[-1] |= these
+        else:
+            groups.append(list(stack))
+            colours.append(these)
+    return groups
+
+
+def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int],
+                    typical: float = 0.0, start_by: float = 0.0) -> list[TextBox]:
+    """The words under a group of bars (upright coordinates): boxes centred in the group's span that start
+    within reach of the baseline (or by `start_by`: the column where a chart's labels start), reach extended
+    line by line; read in the original reading order."""
+    lo, hi = span
+    def anchor(b: TextBox) -> float:  # a label printed slanted ends at its tick: its box's right edge
+        return b.x1 - 0.5 * typical if typical and b.h > 2.2 * typical and b.src is None else b.cx
+
+    near = [b for b in boxes if id(b) not in skip and lo <= anchor(b) <= hi and b.y0 >= baseline - 2]
+    near.sort(key=lambda b: b.y0)
+    chosen: list[TextBox] = []
+    reach = baseline + 3
+    for box in near:
+        limit = reach + (1.2 * box.h if not chosen else 0.9 * box.h)
+        if not chosen:
+            limit = max(limit, start_by)
+        if box.y0 > limit:
+            break
+        if _CHROME.search(box.text):
+            continue
+        chosen.append(box)
+        reach = max(reach, box.y1)
+    return chosen
+
+
+def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread: Callable[[np.ndarray], str] | None = None):
+    """Bars read from the numbers printed on them (the axis scale only for bars without one). `reread` (a crop ->
+    its words) reads category labels again that the text detector missed or ran together.
+
+    Returns (kind, header, series, rows) or None when the picture holds no bar structure."""
+    clusters, unveiled_text = _seen_through_legend(rgb, boxes, clusters or _colour_clusters(rgb, [], 0))
+    rects, centres, background = _rectangles(rgb, clusters, unveiled_text)
+    if not rects:
+        return None
+    width = rgb.shape[1]
+    thickness = max(5.0, min(rgb.shape[:2]) / 100)  # thinner marks are lines, grid and axes
+    vertical = _upright_bars(rects, thickness)
+    horizontal = _upright_bars([r.rotated(width) for r in rects], thickness)
+    score_v, score_h = sum(b.area for b in vertical), sum(b.area for b in horizontal)
+    if max(score_v, score_h) == 0:
+        return None
+    if score_h > score_v:
+        bars, upright_boxes, kind = horizontal, [b.rotated(width) for b in boxes], "hbar"
+    else:
+        bars, upright_boxes, kind = vertical, boxes, "bar"
+    bars = _joined_across_legend(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, upright_boxes)
+    long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
+    if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
+        return None  # icons and legend swatches, not bars
+    baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
+    axis = find_value_axis(upright_boxes, vertical=True) or _two_tick_axis(upright_boxes, bars, baseline)
+    ticks = {id(b) for b in axis.ticks} if axis else set()
+    labels = _value_labels(bars, upright_boxes, ticks)
+    keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
+    if len(keep) < len(bars):
+        labels = {keep.index(i): box for i, box in labels.items() if i in keep}
+        bars = [bars[i] for i in keep]
+        if not bars:
+            return None
+    upright_rects = [r.rotated(width) for r in rects] if kind == "hbar" else rects
+    hanging = _hanging_bars(bars, upright_rects, baseline)
+    ticks_and_labels = ticks | {id(b) for b in labels.values()}
+    hanging_labels = _hanging_labels(hanging, upright_boxes, ticks_and_labels, baseline)
+    if not labels and axis is None:
+        return None
+    if len(labels) < 0.5 * len(bars) and axis is None:
+        return None
+    groups = _stacks_and_groups(bars)
+    used = ticks | {id(b) for b in labels.values()}
+    spans = []
+    for n, group in enumerate(groups):
+        lo, hi = min(b.x0 for b in group), max(b.x1 for b in group)
+        left = (lo - max(b.x1 for b in groups[n - 1])) / 2 if n else None
+        right = (min(b.x0 for b in groups[n + 1]) - hi) / 2 if n + 1 < len(groups) else None
+        pad_l = left if left is not None else (right if right is not None else 0.3 * (hi - lo))
+        pad_r = right if right is not None else pad_l
+        spans.append((lo - pad_l, hi + pad_r))
+    names = _legend_names((rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}]), centres, background, reread)
+    names = {c: v for c, v in names.items() if any(b.cluster == c for b in bars)}
+    repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
+        sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})
+    if len(groups) < len(bars) and not repeated and len(names) < 2:
+        groups = [[b] for b in sorted(bars, key=lambda b: b.cx)]  # differently coloured bars side by side, no legend
+        spans = []
+        for n, group in enumerate(groups):
+            lo, hi = group[0].x0, group[0].x1
+            left = (lo - groups[n - 1][0].x1) / 2 if n else None
+            right = (groups[n + 1][0].x0 - hi) / 2 if n + 1 < len(groups) else None
+            pad_l = left if left is not None else (right if right is not None else 0.3 * (hi - lo))
+            spans.append((lo - pad_l, hi + (right if right is not None else pad_l)))
+    if all(len(g) == 1 for g in groups) and len({b.cluster for b in bars}) > 1 and not names:
+        bars = [replace(b, cluster=bars[0].cluster) for b in bars]  # one bar per category: colours decorate
+        groups = _stacks_and_groups(bars)
+    if hanging:  # diverging bars: each hanging segment joins the row of the bar it hangs from
+        for seg in hanging:
+            for group in groups:
+                if any(min(seg.x1, b.x1) - max(seg.x0, b.x0) > 0.5 * seg.width for b in group):
+                    group.append(seg)
+                    break
+        labels.update({len(bars) + i: box for i, box in hanging_labels.items()})
+        used |= {id(b) for b in hanging_labels.values()}
+        bars = bars + hanging
+    clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
+    legend_words = {names[c][1] for c in names}
+    index = {id(b): i for i, b in enumerate(bars)}
+    rows, missing = [], 0
+    words = [b for b in upright_boxes if b.text not in legend_words]
+    if kind == "hbar":  # rotated text left of horizontal bars is the category axis' title, not a label; a short
+        # turned word ('Day') has a box only somewhat taller than wide, which no upright word of 3+ letters has (round 7)
+        words = [b for b in words if not b.original.turned and not (len(b.text.strip()) >= 3 and b.original.h > 1.2 * (b.original.x1 - b.original.x0))]
+    typical = float(np.median([b.h for b in upright_boxes]))
+    if kind == "bar":  # '2003 2004 2005' read as one box under three bars
+        merged = [b for b in words if b.y0 >= baseline - 2 and len(b.text.split()) >= 2 and b.h <= 1.6 * typical]  # one line
+        words = [b for b in words if b not in merged] + _split_merged_labels(merged, [(lo + hi) / 2 for lo, hi in spans])
+    start_by = 0.0
+    if kind == "hbar":  # labels right-aligned in a column that may stand far left of short bars' zero line
+        starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= baseline - 2), default=None)
+                  for lo, hi in spans]
+        starts = [s for s in starts if s is not None]
+        if len(starts) >= 3:
+            start_by = float(np.median(starts)) + 0.5 * float(np.median([b.original.h for b in upright_boxes]))
+    chosen = [_category_label(span, baseline, words, used, typical, start_by) for span in spans]
+    if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
+        middle = (spans[0][0] + spans[-1][1]) / 2
+        for n, boxes_n in enumerate(chosen):
+            for box in boxes_n[1:]:
+                # alone on its line; with an even number of groups the title is centred on the boundary between the
+                # two middle spans and both took it (round 7: `Thu Day`, `Fri Day`)
+                alone = not any(abs(o.cy - box.cy) < 0.5 * box.h for m, other in enumerate(chosen) if m != n for o in other
+                                if o is not box)
+                if alone and abs(box.cx - middle) < 0.1 * (spans[-1][1] - spans[0][0]):
+                    chosen = [[b for b in c if not (b.y0 >= box.y0 and (c is boxes_n or b is box))] for c in chosen]
+                    break
+    if reread is not None:
+        chosen = _reread_labels(rgb, kind == "hbar", spans, chosen, upright_boxes, typical, reread)
+    # the edge of the label column towards the bars (labels left of horizontal bars end there; a number sticking out
+    # past it was printed beside the bar, not in the label)
+    label_edge = float(np.median([b.original.x1 for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)] or [0.0]))
+    for n, (group, span) in enumerate(zip(groups, spans)):
+        words_n, stray = _label_and_stray_numbers(_reading_order(chosen[n]), label_edge) if kind == "hbar" else ([b.text for b in _reading_order(chosen[n])], [])
+        label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(words_n))  # 'Feb -': a tick mark
+        label = re.sub(r"(?<=[A-Za-z])- (?=[a-z])", "-", label)  # a label wrapped after a hyphen: 'owner-occupied' (round 7)
+        unread = [bar for bar in group if index[id(bar)] not in labels]
+        if len(stray) == 1 and len(unread) == 1 and axis is None:  # the one number beside the row is its one unread bar's
+            labels[index[id(unread[0])]] = stray[0]
+        cells: dict[int, str] = {}
+        for bar in sorted(group, key=lambda b: -b.y1):
+            printed = labels.get(index[id(bar)])
+            if printed is not None:
+                number, value = parse_value(printed.text)
+                if axis is not None and re.fullmatch(r"\d{1,3}\.\d{3}", value) and abs(bar.y1 - baseline) <= 3 \
+                        and abs(axis.value(bar.y0) - number * 1000) < 0.15 * number * 1000:
+                    value = str(round(number * 1000))  # '1.524' on a bar the axis puts at ~1,500: a comma read as a point
+                elif axis is not None and not axis.log and abs(bar.y1 - baseline) <= 3 and len(axis.ticks) >= 2:
+                    number, value = _misread((number, value), axis.value(bar.y0), axis.span)
+                value = _in_axis_unit(value, axis)
+            elif axis is not None:
+                if bar.cluster < 0:  # a segment hanging under the baseline: a negative value
+                    value = _format(axis.value(bar.y1 + 1) - axis.value(bar.y0), axis)
+                elif abs(bar.y1 - baseline) <= 3:
+                    value = _format(axis.value(bar.y0), axis)
+                else:  # a stacked segment reaches down to the top of the one below it (gaps between belong to it)
+                    below = [o for o in group if o is not bar and o.y0 > bar.y0 and min(o.x1, bar.x1) - max(o.x0, bar.x0) > 0]
+                    lower = min((o.y0 for o in below), default=bar.y1 + 1)
+                    value = _format(axis.value(bar.y0) - axis.value(lower), axis)
+            else:
+                missing += 1
+                continue
+            cells.setdefault(bar.cluster, value)
+        if cells:
+            rows.append(((span[0] + span[1]) / 2, label or str(n + 1), [cells.get(c, "") for c in clusters]))
+    if len(clusters) == 1 and len(groups) >= 2:
+        rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by)
+    rows = [(name, values) for _, name, values in sorted(rows, key=lambda r: r[0])]
+    if not rows:
+        return None
+    horizontal = score_h > score_v
+    if len(clusters) > 1:
+        kind = "stacked" if any(len({round(b.cx) for b in g}) < len(g) for g in groups) else "grouped"
+        kind = ("h" if horizontal else "") + kind
+    series = [names.get(c, (0, ""))[1] for c in clusters]
+    if len(clusters) > 1 and not any(series) and horizontal:
+        series = _column_headers(bars, clusters, upright_boxes, used, width, rgb, reread)
+    series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
+    rows = _consistent_percent(rows)
+    original_bars = [b.rotated_back(width) if horizontal else b for b in bars]
+    top = min([b.y0 for b in original_bars] + [b.original.y0 for b in labels.values()])
+    bottom = max([b.y1 for b in original_bars] + [b.original.y1 for b in labels.values()])
+    span = (min(b.x0 for b in original_bars), max(b.x1 for b in original_bars))
+    top = min([top] + [b.y1 + 1 for b in boxes if b.text in legend_words and b.y1 < np.median([o.y0 for o in original_bars])])
+    return kind, "Category", series, rows, (top, bottom, span)
+
+
+VEIL = 0.2  # a see-through legend (matplotlib's framealpha 0.8) shows a fifth of the colour of what lies behind it
+
+
+def _seen_through_legend(rgb: np.ndarray, boxes: list[TextBox], clusters):
+    """Bars behind a see-through legend (round 10). matplotlib's legend is 80% opaque and its face is the plot's
+    backdrop B, so a bar of colour c shows inside the frame as 0.8*B + 0.2*c: the bar seemed cut at the frame, its
+    pale part became a series of its own or nothing (`Series 4`, a bar's foot lost). Near a legend of 2+ named
+    entries, pixels of those veiled colours (and the anti-aliased steps from a colour to its veiled form, at the
+    frame's edge) go to the named colour's mask and leave any other; the legend's words and the swatches left of
+    them (opaque patches that keep off the edges of their place) leave the masks, and a veiled bar runs on under
+    them from veiled pixel to veiled pixel along rows and columns. Returns the clusters and the text boxes the bar
+    reader may bridge (the legend's words are left out: bridged here). Nothing changes where no veil is found."""
+    import cv2
+
+    masks, centres, background = clusters
+    if len(centres) < 2:
+        return clusters, boxes
+    names = _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background)
+    words = [b for b in boxes if any(_bare(b.text) == name for _, name in names.values())]
+    if len(names) < 2 or len(words) < 2:
+        return clusters, boxes
+    h = float(np.median([b.h for b in words]))
+    height, width = rgb.shape[:2]
+    # matplotlib's frame: 2.8 em of swatch and gap left of the words, 0.4 em of border (a word's box is ~1.4 em tall)
+    x0, x1 = max(0, int(min(b.x0 for b in words) - 2.5 * h)), min(width, int(max(b.x1 for b in words) + 0.8 * h))
+    y0, y1 = max(0, int(min(b.y0 for b in words) - 0.8 * h)), min(height, int(max(b.y1 for b in words) + 0.8 * h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return clusters, boxes
+    # only coloured entries: a veiled grey is the grey of the frame's edge or of another grey bar (grayscale plots);
+    # and only light backdrops: behind a dark face every colour fades to the dark of text edges (dark_background)
+    named = sorted(k for k in names if np.ptp(centres[k]) > 40)
+    if not named or float(np.mean(background)) < 128:
+        return clusters, boxes
+    colours = np.stack([centres[k] for k in named]).astype(np.float32)
+    # the backdrop's own colour (the cluster's centre is a mean over a coarse bin: a plot's grey and its white margin)
+    flat = rgb.reshape(-1, 3)
+    near = np.linalg.norm(flat.astype(np.float32) - np.asarray(background, np.float32), axis=1) < 45
+    codes = (flat[near] >> 3).astype(np.int32) @ np.array([1024, 32, 1])
+    back = flat[near][codes == np.bincount(codes).argmax()].mean(axis=0).astype(np.float32) if near.any() else np.asarray(background, np.float32)
+    # the face is taken to be the backdrop ('inherit', matplotlib's default): with a white face over a grey plot
+    # every light grey would look veiled, so that case is left alone
+    pixels = rgb[y0:y1, x0:x1].astype(np.float32)
+    step = (1 - VEIL) * (back - colours)  # from each colour to its veiled form
+    t = np.clip(np.einsum("yxkc,kc->yxk", pixels[:, :, None, :] - colours, step) / np.maximum((step ** 2).sum(axis=1), 1e-6),
+                0.3, 1.0)  # the opaque end is the colour's own (already in its mask)
+    on_step = np.linalg.norm(pixels[:, :, None, :] - (colours + t[..., None] * step), axis=3)
+    others = np.concatenate([back[None], colours])  # the face over the backdrop is the backdrop; a pale copy's own
+    # cluster is no other (its pixels are the ones wanted)
+    distance_other = np.linalg.norm(pixels[:, :, None, :] - others, axis=3)
+    which, distance = on_step.argmin(axis=2), on_step.min(axis=2)
+    hit = (distance < 22) & (distance < distance_other.min(axis=2))  # JPEG's colour noise is ~10 per channel
+    for b in boxes:  # text's anti-aliased greys (the legend's words, tick labels near it) are no veiled colour
+        hit[max(0, int(b.y0) - y0):max(0, int(b.y1) + 1 - y0), max(0, int(b.x0) - x0):max(0, int(b.x1) + 1 - x0)] = False
+    # the swatches: opaque patches left of the legend's words that keep off the edges of their place
+    swatch = np.zeros((height, width), bool)
+    for b in words:
+        zy0, zy1 = max(0, int(b.y0 - 0.2 * h)), min(height, int(b.y1 + 0.2 * h) + 1)
+        zx0, zx1 = max(0, int(b.x0 - 3.5 * h)), min(width, int(b.x0))
+        if zy1 - zy0 < 3 or zx1 - zx0 < 3:
+            continue
+        for opaque in masks:
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(opaque[zy0:zy1, zx0:zx1]), connectivity=8)
+            for label, (px, py, pw, ph, _) in enumerate(stats[1:], 1):
+                # (2 em long: a bar's sliver between the axis and the frame is no swatch)
+                if px > 0 and py > 0 and px + pw < zx1 - zx0 and py + ph < zy1 - zy0 and pw >= 0.8 * h:
+                    swatch[zy0:zy1, zx0:zx1] |= labels == label
+    # a veiled patch is a bar's part only where it meets that bar's opaque part outside the frame (round 10's
+    # first try took pale greys of grayscale plots and the rims of swatches for veiled bars)
+    for k, index in enumerate(named):
+        opaque = cv2.dilate((masks[index][y0:y1, x0:x1].astype(bool) & ~swatch[y0:y1, x0:x1]).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        count, labels = cv2.connectedComponents((hit & (which == k)).astype(np.uint8), connectivity=8)
+        if count > 1:
+            meets = np.zeros(count, bool)
+            meets[np.unique(labels[opaque & (labels > 0)])] = True
+            hit &= ~((which == k) & ~meets[labels])
+    if hit.sum() < max(30, 0.01 * hit.size):
+        return clusters, boxes
+    out = [m.copy() for m in masks]
+    for index, mask in enumerate(out):
+        part = mask[y0:y1, x0:x1]
+        part[hit] = 0
+        if index in named:
+            part[hit & (which == named.index(index))] = 1
+    taken = np.zeros(hit.shape, bool)
+    for mask in out:
+        taken |= mask[y0:y1, x0:x1].astype(bool)
+    unlike_backdrop = distance_other[:, :, 0] > 15
+    for index in named:  # the frame's edge (a grey line 2-3 px wide) cuts a bar where it enters the legend: closed
+        part = out[index][y0:y1, x0:x1]
+        closed = cv2.morphologyEx(cv2.morphologyEx(part, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8)), cv2.MORPH_CLOSE, np.ones((5, 1), np.uint8))
+        part[(closed > 0) & ~taken & unlike_backdrop] = 1
+    occluded = np.zeros((height, width), bool)  # the legend's own marks: its words and swatches
+    for b in words:
+        occluded[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = True
+        for mask in out:  # the word's box is unknown ground: filled below from the veiled bars around it
+            mask[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = 0
+    occluded |= swatch
+    for mask in out:
+        mask[swatch] = 0
+    free = occluded[y0:y1, x0:x1].copy()
+    for mask in out:
+        free &= ~mask[y0:y1, x0:x1].astype(bool)
+    for k, index in enumerate(named):
+        part, veiled = out[index][y0:y1, x0:x1], hit & (which == k)
+        for lines, ends, fill in ((part, veiled, free), (part.T, veiled.T, free.T)):
+            for n in range(lines.shape[0]):
+                at = np.flatnonzero(ends[n])  # from veiled pixel to veiled pixel: not from a bar outside the frame
+                for a, b in zip(at[:-1], at[1:]):
+                    if b - a > 1 and fill[n, a + 1:b].all():
+                        lines[n, a + 1:b] = 1
+    return (out, centres, background), [b for b in boxes if not any(b is w for w in words)]
+
+
+def _joined_across_legend(bars: list[Bar], rects: list[Bar], boxes: list[TextBox]) -> list[Bar]:
+    """A bar cut by a legend drawn over it (matplotlib's `best` place often lies on the bars): the bar shows as a
+    sliver on the baseline and a rectangle of its colour floating beyond the legend, right over it, with the
+    legend's words in between; the floating part was no bar, and the segments stacked on it were lost with it.
+    The bar runs on to the far end of that part, and what stands on it is stacked again (round 9)."""
+    words = [b for b in boxes if re.search(r"[A-Za-z]{2}", b.text)]
+    kept = {id(b) for b in bars}
+    joined, used = list(bars), set()
+    for n, bar in enumerate(bars):
+        if any(o is not bar and o.y1 <= bar.y0 + 3 and min(o.x1, bar.x1) - max(o.x0, bar.x0) > 0.5 * bar.width for o in bars):
+            continue  # something already stands on it
+        beyond = [r for r in rects if id(r) not in kept and id(r) not in used and r.cluster == bar.cluster and r.y1 < bar.y0 - 2
+                  and min(r.x1, bar.x1) - max(r.x0, bar.x0) >= 0.9 * max(r.width, bar.width)
+                  and any(w.y0 < bar.y0 and w.y1 > r.y1 and w.x1 > bar.x0 and w.x0 < bar.x1 for w in words)]
+        if beyond:
+            part = max(beyond, key=lambda r: r.y1)  # the nearest
+            used.add(id(part))
+            joined[n] = replace(bar, y0=part.y0)
+    if not used:
+        return bars
+    return _stacked_on(joined, [r for r in rects if id(r) not in kept and id(r) not in used], widest=True)
+
+
+def _two_tick_axis(boxes: list[TextBox], bars: list[Bar], baseline: float) -> Axis | None:
+    """A value axis of which only two tick labels were read (a small `0` the detector missed): two numbers in a
+    column beside the bars whose scale puts zero on the line the bars stand on (within 3 px)."""
+    numeric = [b for b in boxes if b.number is not None and b.number > 0 and not any(bar.x0 - 2 <= b.cx <= bar.x1 + 2 for bar in bars)]
+    tol = max(6.0, 0.5 * float(np.median([b.h for b in numeric]))) if numeric else 6.0
+    for key in (lambda b: b.x1, lambda b: b.cx, lambda b: b.x0):
+        for group in _groups(numeric, key, tol=tol):
+            if len(group) != 2 or abs(group[0].cy - group[1].cy) < 2 * max(b.h for b in group):
+                continue
+            (p1, v1), (p2, v2) = sorted((b.cy, b.number) for b in group)
+            if v1 <= v2:
+                continue  # values grow upwards
+            slope = (v2 - v1) / (p2 - p1)
+            intercept = v1 - slope * p1
+            if abs(-intercept / slope - baseline) <= 3:
+                percent = sum(b.text.strip().endswith("%") for b in group) == 2
+                return Axis(float(slope), float(intercept), False, percent, float(v1 - v2), list(group))
+    return None
+
+
+def _reread_labels(rgb: np.ndarray, horizontal: bool, spans, chosen: list[list[TextBox]], boxes: list[TextBox],
+                   typical: float, reread: Callable[[np.ndarray], str]) -> list[list[TextBox]]:
+    """Category labels the text detector missed (faint grey labels: every other one) or ran together across
+    bars (`OncologWeurologpediatrics`): the band where the other labels stand, cut at that group's span, read
+    again on its own. Only one-line labels (slanted ones do not stand in a span), only where no text was found."""
+    chosen = [list(c) for c in chosen]
+    redo: dict[int, tuple[float, float, TextBox | None]] = {}
+    if not horizontal:  # one box across the spans of several groups: each group's part read alone
+        for n, c in enumerate(chosen):
+            if len(c) != 1 or c[0].x1 - c[0].x0 < 1.6 * (spans[n][1] - spans[n][0]):
+                continue
+            covered = [m for m, (lo, hi) in enumerate(spans) if min(hi, c[0].x1) - max(lo, c[0].x0) > 0.5 * (hi - lo)]
+            if len(covered) >= 2 and all(not chosen[m] or chosen[m] == c for m in covered):
+                for m in covered:
+                    redo[m] = (c[0].y0 - 2, c[0].y1 + 2, c[0])
+    found = [c for n, c in enumerate(chosen) if c and n not in redo]
+    missing = [n for n, c in enumerate(chosen) if not c]
+    if missing and len(found) >= 2:
+        heads = [c[0] for c in found]
+        if horizontal or np.median([b.h for b in heads]) <= 1.8 * typical:  # (slanted labels are tall boxes)
+            band = (min(b.y0 for c in found for b in c) - 2, max(b.y1 for c in found for b in c) + 2)
+            for n in missing:
+                redo[n] = band + (None,)
+    if not redo:
+        return chosen
+    picture = np.ascontiguousarray(np.rot90(rgb)) if horizontal else rgb
+    height, width = picture.shape[:2]
+    for n, (y0, y1, merged) in sorted(redo.items(), key=lambda item: item[0]):
+        x0, x1 = max(0, int(spans[n][0])), min(width, int(spans[n][1]) + 1)
+        y0, y1 = max(0, int(y0)), min(height, int(y1) + 1)
+        if x1 - x0 < 6 or y1 - y0 < 6 or any(x0 <= b.cx <= x1 and y0 <= b.cy <= y1 for b in boxes if b is not merged):
+            continue  # other text was found there: no label the detector missed
+        crop = picture[y0:y1, x0:x1]
+        text = re.sub(r"\s*[-–—]+$", "", reread(np.ascontiguousarray(np.rot90(crop, k=-1)) if horizontal else crop).strip())  # a tick mark
+        if (re.search(r"[A-Za-z]{2}", text) or re.fullmatch(r"\d{4}", text)) and not _CHROME.search(text):
+            chosen[n] = [TextBox(text, x0, y0, x1, y1)]
+        elif chosen[n]:
+            chosen[n] = []  # a merged box's part that reads as nothing is no label of its own
+    return chosen
+
+
+def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[str], list[TextBox]]:
+    """A horizontal bar's row label (its boxes in reading order) -> (its words, the numbers read into it, each as a
+    box with the number's text at the place of the box it was read in): a number printed beside the row (Pew's NET
+    total, a value printed just outside the bar) that the text detector took with the label, as its own box or at
+    the end of one (`Media 51`). Only a box that sticks out past `edge` (the label column's edge towards the bars,
+    original x) by half its height holds such a number: `Taipei 101` ends where the other labels end and stays.
+    Years stay (`Spring 2019`); a label that is only numbers is left as it is."""
+    if not any(re.search(r"[A-Za-z]{2}", b.text) for b in boxes):
+        return [b.text for b in boxes], []
+    words, stray = [], []
+    for box in boxes:
+        text = box.text.strip()
+        tail = re.fullmatch(r"(.*[A-Za-z].*?)\s+(\d{1,3}(?:\.\d+)?%?)", text)
+        if box.original.x1 <= edge + 0.5 * box.original.h:
+            words.append(text)
+        elif parse_value(text) is not None and not re.fullmatch(r"(?:19|20)\d\d", text):
+            stray.append(box)
+        elif tail and not re.fullmatch(r"(?:19|20)\d\d", tail[2]):
+            words.append(tail[1])
+            stray.append(replace(box, text=tail[2]))
+        else:
+            words.append(text)
+    return words, stray
+
+
+def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by):
+    """Rows of a one-series chart whose bar is too short to find (1,470 next to 162,189): a number printed
+    just past the zero line, outside every found bar's span, with a category label under it."""
+    pitch = float(np.median([hi - lo for lo, hi in spans]))
+    extra = []
+    for box in upright_boxes:
+        if id(box) in used or parse_value(box.text) is None:
+            continue
+        gap = baseline - box.y1
+        if not -2 <= gap <= max(12.0, 2 * box.original.h) or any(lo <= box.cx <= hi for lo, hi in spans):
+            continue
+        span = (box.cx - pitch / 2, box.cx + pitch / 2)
+        label = _category_label(span, baseline, words, used | {id(box)}, typical, start_by)
+        if label and not any(parse_value(b.text) is not None for b in label):
+            extra.append((box.cx, " ".join(b.text for b in _reading_order(label)), [parse_value(box.text)[1]]))
+    return extra
+
+
+def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int,
+                    rgb: np.ndarray | None = None, reread: Callable[[np.ndarray], str] | None = None) -> list[str]:
+    """Series names printed as column headers over the first row of horizontal stacked bars (Pew style). One
+    OCR box over several columns (`Should not Should`) is read again cut between the columns (`reread`)."""
+    original = [b.rotated_back(width) for b in bars]
+    first_row = min(b.y0 for b in original)
+    heads, picked, segments = [], [], []
+    for cluster in clusters:
+        mine = [b for b in original if b.cluster == cluster and abs(b.y0 - first_row) <= 3]
+        if not mine:
+            heads.append("")
+            picked.append([])
+            segments.append(None)
+            continue
+        seg = mine[0]
+        segments.append(seg)
+        above = sorted((b.original for b in upright_boxes if id(b) not in used and b.original.y1 <= seg.y0 + 2
+                        and seg.x0 - 10 <= b.original.cx <= seg.x1 + 10 and parse_value(b.text) is None),
+                       key=lambda b: -b.y1)
+        chosen, reach = [], seg.y0
+        for box in above:  # the nearest line above the segment, then the lines touching it (not a subtitle
+            if box.y1 < reach - (1.5 if not chosen else 0.6) * box.h:  # running across all columns)
+                break
+            if chosen and box.x1 - box.x0 > 1.6 * max(max(b.x1 - b.x0 for b in chosen), seg.x1 - seg.x0):
+                break
+            chosen.append(box)
+            reach = min(reach, box.y0)
+        heads.append(" ".join(b.text for b in _reading_order(chosen)))
+        picked.append(chosen)
+    if reread is None or rgb is None:
+        return heads
+    for n, chosen in enumerate(picked):
+        if len(chosen) != 1:
+            continue
+        box = chosen[0]
+        under = sorted((m for m, seg in enumerate(segments) if seg is not None and min(box.x1, seg.x1) - max(box.x0, seg.x0) > 0.3 * box.h
+                        and (m == n or not picked[m] or picked[m] == chosen)), key=lambda m: segments[m].cx)
+        if len(under) < 2 or n not in under:
+            continue
+        cuts = [box.x0 - 2] + [(segments[a].x1 + segments[b].x0) / 2 for a, b in zip(under, under[1:])] + [box.x1 + 2]
+        y0, y1 = max(0, int(box.y0) - 2), min(rgb.shape[0], int(box.y1) + 3)
+        for m, lo, hi in zip(under, cuts, cuts[1:]):
+            crop = rgb[y0:y1, max(0, int(lo)):min(rgb.shape[1], int(hi) + 1)]
+            text = reread(np.ascontiguousarray(crop)).strip() if crop.shape[1] >= 6 else ""
+            heads[m] = text if re.search(r"[A-Za-z]{2}", text) else ""
+    return heads
+
+
+def _consistent_percent(rows: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """Charts that print '%' on the first values only (Pew): when some values carry it and others do not,
+    the '%' is a reading aid, not part of the number."""
+    cells = [v for _, values in rows for v in values if v]
+    if any(v.endswith("%") for v in cells) and not all(v.endswith("%") for v in cells):
+        rows = [(name, [v.rstrip("%") for v in values]) for name, values in rows]
+    return rows

@@ -1,0 +1,191 @@
+"""Colour clusters of the plot (the marks of each series) and the legend that names them."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+
+from .text import _CHROME, TextBox, _bare
+
+
+def _blend_of(colour: np.ndarray, other: np.ndarray, background: np.ndarray, most: float = 0.85) -> bool:
+    """`colour` lies between `other` and the background (an anti-aliased edge of a mark drawn in `other`)."""
+    direction = np.asarray(other, float) - background
+    offset = np.asarray(colour, float) - background
+    alpha = float(offset @ direction) / max(float(direction @ direction), 1e-9)
+    return 0.15 <= alpha <= most and float(np.linalg.norm(offset - alpha * direction)) < 40
+
+
+def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, thin_lines: bool = False, most: int = 10,
+                     unblanked: list | None = None):
+    """Masks of the main non-background colours in the plot area, with text boxes blanked out (`thin_lines`:
+    coloured codes need a quarter of the pixels, for 1-2 px lines; bars do not want their pale edges).
+
+    Pixels go to the nearest colour centre through a lookup table over 32 levels per channel (a few
+    milliseconds for a whole chart instead of a distance per pixel and centre). `unblanked`, when given, is
+    filled with the masks not blanked under text (the same clusters: lines are traced through their labels)."""
+    pixels = region.astype(np.int32)
+    codes = (pixels[..., 0] // 32) * 64 + (pixels[..., 1] // 32) * 8 + pixels[..., 2] // 32
+    blank = np.zeros(codes.shape, bool)
+    for b in boxes:
+        blank[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0) - x_offset):max(0, int(b.x1) - x_offset + 1)] = True
+    kept_codes = codes[~blank].ravel()
+    counts = np.bincount(kept_codes, minlength=512)
+    flat = pixels.reshape(-1, 3)
+    all_counts = np.maximum(np.bincount(codes.ravel(), minlength=512), 1)
+    means = np.stack([np.bincount(codes.ravel(), weights=flat[:, c], minlength=512) for c in range(3)], axis=1) / all_counts[:, None]
+    background_code = int(counts.argmax())
+    if np.ptp(means[background_code]) > 60:  # wide bars may cover more of the picture than the plot's backdrop:
+        pale = [c for c in np.argsort(counts)[::-1][:4] if np.ptp(means[c]) <= 60 and counts[c] >= 0.25 * counts[background_code]]
+        if pale:  # a colourless backdrop that is nearly as common is the background, the coloured one the bars
+            background_code = int(pale[0])
+    background = means[background_code]
+    threshold = max(40, 0.001 * (~blank).sum())
+    chromatic = means.max(axis=1) - means.min(axis=1) > 60  # thin coloured lines: few pixels, but coloured
+    candidates = [c for c in np.argsort(counts)[::-1][:24]
+                  if counts[c] >= (threshold / 4 if thin_lines and chromatic[c] else threshold) and c != background_code]
+    centres: list[np.ndarray] = []
+    for code in candidates:
+        centre = means[code]
+        if np.linalg.norm(centre - background) < 45:
+            continue
+        if all(np.linalg.norm(centre - other) >= 45 for other in centres):
+            centres.append(centre)
+        if len(centres) >= most:
+            break
+    masks = []
+    if centres:
+        all_centres = np.stack([background] + centres).astype(np.float32)
+        levels = np.arange(32, dtype=np.float32) * 8 + 3.5
+        grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+        distances = ((grid[:, None, :] - all_centres[None]) ** 2).sum(axis=2)
+        lut = np.where(distances.min(axis=1) < 45 ** 2, distances.argmin(axis=1), -1).astype(np.int16)
+        fine = (pixels[..., 0] >> 3) * 1024 + (pixels[..., 1] >> 3) * 32 + (pixels[..., 2] >> 3)
+        nearest = lut[fine]
+        if unblanked is not None:
+            unblanked.extend((nearest == index + 1).astype(np.uint8) for index in range(len(centres)))
+        nearest[blank] = -1
+        for index in range(len(centres)):
+            masks.append((nearest == index + 1).astype(np.uint8))
+    return masks, centres, background
+
+
+def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None) -> dict[int, tuple[float, str]]:
+    """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
+    colour (the colour must stop above, below and left of the strip: a number printed on a bar is no legend).
+
+    Read on the upright original picture, so it works the same for rotated (horizontal-bar) charts."""
+    rgb, boxes = original
+    names: dict[int, tuple[float, str]] = {}
+    palette = np.stack([background] + list(centres)).astype(np.float32)
+    height, width = rgb.shape[:2]
+
+    def colour_at(x: float, y: float) -> int:
+        if not (0 <= x < width and 0 <= y < height):
+            return -1
+        d = ((palette - rgb[int(y), int(x)].astype(np.float32)) ** 2).sum(axis=1)
+        return int(d.argmin()) - 1 if d.min() < 45 ** 2 else -1
+
+    def nearest_colours(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """Per pixel of rgb[y0:y1, x0:x1]: 1 + its cluster, or 0 (the background, or no colour within 45)."""
+        patch = rgb[y0:y1, x0:x1].astype(np.float32)
+        distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+        return np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
+
+    def filling_colour(y0: int, y1: int, x0: int, x1: int) -> int | None:
+        """The commonest cluster of rgb[y0:y1, x0:x1] when it fills at least 60% of it (a swatch's place), else None."""
+        nearest = nearest_colours(y0, y1, x0, x1)
+        counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
+        best = int(counts.argmax())
+        return best if counts[best] >= 0.6 * nearest.size else None
+
+    text_mask = np.zeros((height, width), bool)
+    for box in boxes:
+        text_mask[max(0, int(box.y0)):int(box.y1) + 1, max(0, int(box.x0)):int(box.x1) + 1] = True
+    typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
+    entries: dict[int, tuple[TextBox, int, int]] = {}  # cluster -> (its word, the swatch's first and last column)
+    for box in boxes:
+        if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())):
+            continue  # a legend entry has words, or is a year
+        if box.h > 1.6 * typical or box.x0 < 1.0 * box.h:
+            continue  # titles are large; a swatch needs room left of its word
+        y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
+        x1 = int(box.x0) - 1
+        x0 = max(0, x1 - int(max(12, box.h * 2.5)))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        strip = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)[~text_mask[y0:y1, x0:x1].ravel()]
+        if len(strip) < 6:
+            continue
+        nearest = nearest_colours(y0, y1, x0, x1)
+        nearest[text_mask[y0:y1, x0:x1]] = 0
+        counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
+        word = rgb[y0:y1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
+        word_d = ((word[:, None, :] - palette[None]) ** 2).sum(axis=2)
+        inside = np.bincount(np.where(word_d.min(axis=1) < 45 ** 2, word_d.argmin(axis=1), 0), minlength=len(palette)) / max(1, len(word))
+        # the commonest colour first (a patch's fill, not the rims along its edges), unless it is the pale rim of a
+        # thin stroke (blurred towards the background) as wide as a stroke in the colour it fades from: that core
+        extents = np.array([(nearest == k + 1).any(axis=0).sum() if counts[k] >= 6 else 0 for k in range(len(counts))])
+        ranked = sorted((k for k in range(len(counts)) if extents[k] > 0), key=lambda k: -counts[k])
+        cores = [k for k in ranked[1:] if extents[k] >= 0.8 * extents[ranked[0]]
+                 and _blend_of(palette[ranked[0] + 1], palette[k + 1], palette[0], 0.95)]
+        if cores:
+            ranked.insert(0, ranked.pop(ranked.index(cores[0])))
+        for best in ranked:
+            extent = int(extents[best])
+            solid = counts[best] >= max(6, 0.08 * len(strip)) and extent >= max(3, 0.3 * box.h)
+            if inside[best + 1] > 0.3:
+                continue  # the colour fills the word's own box: the legend's backdrop, or a bar the word is printed on
+            if not (solid or (extent >= 0.7 * box.h and counts[best] >= extent)) or extent >= 0.95 * (x1 - x0):
+                continue  # a swatch is a patch or a line's short stroke, with a gap before its word (a gridline has none)
+            # probed at the colour's own columns in the strip (a bar left of a legend entry, behind the legend,
+            # fills the strip's left part: probes in the strip's middle would miss it and take it for the swatch)
+            cols = np.nonzero((nearest == best + 1).any(axis=0))[0]
+            middle, end = x0 + (cols.min() + cols.max()) / 2, x0 + int(cols.max())
+            above = any(colour_at(px, box.y0 - 0.35 * box.h) == best for px in (middle, end))
+            below = any(colour_at(px, box.y1 + 0.35 * box.h) == best for px in (middle, end))
+            left = colour_at(x0 - 0.6 * box.h, box.cy) == best
+            if (above and below) or (left and (above or below)):
+                continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
+            order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
+            if best not in names or order < names[best][0]:
+                names[best] = (order, _bare(box.text))
+                entries[best] = (box, x0 + int(cols.min()), x0 + int(cols.max()))
+            break
+    # an entry of a legend drawn over a bar of its own colour fails the test above (its word sits on that colour):
+    # a word in the same column as a found entry (same left edge, the next line) has its swatch where that one's is
+    for box in boxes:
+        if any(box is entry for entry, _, _ in entries.values()) or not re.search(r"[A-Za-z]{2}", box.text) or _CHROME.search(box.text):
+            continue
+        for entry, c0, c1 in list(entries.values()):
+            if abs(box.x0 - entry.x0) > 0.5 * entry.h or abs(box.h - entry.h) > 0.3 * entry.h or not 0.6 * entry.h < abs(box.cy - entry.cy) < 1.8 * entry.h:
+                continue
+            y0, y1 = int(box.y0 + box.h * 0.3), int(box.y1 - box.h * 0.3) + 1
+            if rgb[y0:y1, c0:c1 + 1].size == 0:
+                continue
+            best = filling_colour(y0, y1, c0, c1 + 1)
+            if best is not None and best not in names:
+                names[best] = (box.cy * 10000 + box.cx, _bare(box.text))
+            break
+    if reread is not None and entries:  # an entry whose short word the detector missed (`Day`): its swatch stands
+        # in the legend's column a line above or below the found entries; the place of its word is read again alone
+        found = sorted(entries.values(), key=lambda e: e[0].cy)
+        pitch = float(np.median(np.diff([e[0].cy for e in found]))) if len(found) >= 2 else 1.4 * found[0][0].h
+        for entry, c0, c1, row in [(found[0] + (found[0][0].cy - n * pitch,)) for n in (1, 2)] + [(found[-1] + (found[-1][0].cy + n * pitch,)) for n in (1, 2)]:
+            h = entry.h
+            y0, y1 = int(row - 0.3 * h), int(row + 0.3 * h) + 1
+            if pitch < 0.8 * h or y0 < 0 or y1 > height or c1 < c0:
+                continue
+            best = filling_colour(y0, y1, c0, c1 + 1)
+            if best is None or best in names:
+                continue
+            x0, x1 = max(0, int(entry.x0) - 2), min(width, int(entry.x0 + 10 * h))
+            wy0, wy1 = max(0, int(row - 0.8 * h)), min(height, int(row + 0.8 * h) + 1)
+            if any(x0 <= b.cx <= x1 and wy0 <= b.cy <= wy1 for b in boxes):
+                continue  # a word was found there: not missed
+            text = reread(np.ascontiguousarray(rgb[wy0:wy1, x0:x1])).strip()
+            if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30:
+                names[best] = (row * 10000 + entry.cx, _bare(text))
+    return names

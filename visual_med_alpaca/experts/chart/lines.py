@@ -1,0 +1,127 @@
+"""Line charts: tracing a colour cluster at the category ticks, telling a line from gridlines and from another
+line's anti-aliased rim, naming lines by the words at their ends. (The line table itself is assembled in
+reader.py, ChartExpert._line_table.)"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .colours import _blend_of
+from .text import _CHROME, TextBox, _bare
+
+
+def _between(ys: list[float | None], r: int) -> float | None:
+    """The row a line should have at point r, from its traced neighbours (linear between them, else the nearer)."""
+    left = next((k for k in range(r - 1, -1, -1) if ys[k] is not None), None)
+    right = next((k for k in range(r + 1, len(ys)) if ys[k] is not None), None)
+    if left is not None and right is not None:
+        return ys[left] + (ys[right] - ys[left]) * (r - left) / (right - left)
+    near = left if left is not None else right
+    return ys[near] if near is not None else None
+
+
+def _rules(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows filled across 30% of the plot and columns filled down half of it: gridlines and the frame, not data."""
+    return mask.sum(axis=1) > 0.3 * mask.shape[1], mask.sum(axis=0) > 0.5 * mask.shape[0]
+
+
+def _rim_of(index: int, other: int, masks, centres, background) -> bool:
+    """Cluster `index` is the anti-aliased rim of the marks of cluster `other`: its colour lies between theirs and
+    the background, and most of its pixels lie within 2 pixels of theirs (a paler series of its own does not)."""
+    import cv2
+
+    if not _blend_of(centres[index], centres[other], background):
+        return False
+    mask = masks[index].astype(bool)
+    # gridlines and the frame in the same grey are rules across and down the plot, not a rim (round 9: grayscale's
+    # dark grey gridlines shared the cluster of a black line's rim, and the legend's name stayed on the rim)
+    rows, cols = _rules(mask)
+    mask[rows] = False
+    mask[:, cols] = False
+    near = cv2.dilate(masks[other], np.ones((5, 5), np.uint8)).astype(bool)
+    return bool(mask.any()) and (mask & near).sum() >= 0.6 * mask.sum()
+
+
+def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, others: np.ndarray | None = None) -> float | None:
+    """The row of a traced line at column x (region coordinates): the middle of the run of mask pixels, in the
+    columns within 2 pixels of x (nearest first on ties), that belongs to the widest connected piece of the mask
+    (a legend swatch, a tick mark or text ink is a narrower piece than the line). Further left (3-7 px) when
+    the point is hidden under a name printed after it. A run of 1-2 pixels that touches another line (`others`)
+    is that line's anti-aliased rim in a paler colour, not a line of its own."""
+    width = mask.shape[1]
+    if -12 <= x < 0:  # the line starts under the value axis' labels, where the plot area was cut: its first columns
+        x = 0
+    for near in ((0, -1, 1, -2, 2), (-3, -4, -5, -6, -7)):
+        found = []  # (piece width, nearness, run length, row): the columns within 2 pixels are weighed together
+        for dx in near:
+            column = x + dx
+            if not 0 <= column < width:
+                continue
+            rows = np.nonzero(mask[:, column])[0]
+            for run in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1):
+                if not len(run) or widths[pieces[run[0], column]] == 0:
+                    continue
+                if others is not None and len(run) <= 2 and others[max(0, run[0] - 2):run[-1] + 3, column].any():
+                    continue
+                found.append((widths[pieces[run[0], column]], -abs(dx), len(run), float(run.mean())))
+        if found:
+            return max(found)[3]
+    return None
+
+
+def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background) -> dict[int, tuple[float, str]]:
+    """cluster -> (position, name) from words printed in the line's own colour: right of the last category (Our
+    World in Data names each line at its end instead of in a legend), or inside the plot in a clearly coloured
+    ink (Pew prints 'Democrat' in the line's blue next to it)."""
+    found: dict[int, tuple[float, str]] = {}
+    if not centres:
+        return found
+    palette = np.stack(centres).astype(np.float32)
+    last = categories[-1]
+    for box in sorted(boxes, key=lambda b: b.cy):
+        name = _bare(box.text)
+        inside = box.x0 < last.cx - 5
+        if box.cy > last.y0 or box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2:
+            continue
+        pixels = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
+        ink = pixels[np.linalg.norm(pixels - background, axis=1) > 80]
+        if len(ink) < 10:
+            continue
+        distances = np.linalg.norm(palette - np.median(ink, axis=0), axis=1)
+        cluster = int(distances.argmin())
+        if inside:  # inside the plot only a short name in a line's own colour (not dark text near a dark line)
+            distances = np.where(palette.max(axis=1) - palette.min(axis=1) > 60, distances, np.inf)
+            cluster = int(distances.argmin())
+            if distances[cluster] >= 50 or box.x1 < categories[0].cx or len(name.split()) > 4:
+                continue
+        if distances[cluster] < 80 and cluster not in found:
+            found[cluster] = (box.cy, name)
+    return found
+
+
+def _drop_duplicate_lines(series, columns, names, axis):
+    """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
+    keep one line per trace, preferring the one the legend names; where the kept one was not traced (its
+    colour only in part of the line), the duplicate's reading fills the gap."""
+    numbers = [np.array([float(v.rstrip("%")) if v else np.nan for v in col]) for col in columns]
+    span = max(axis.span, 1e-9)
+    order = sorted(range(len(series)), key=lambda i: (series[i] not in names, -np.isfinite(numbers[i]).sum()))
+    kept: list[int] = []
+    columns = [list(col) for col in columns]
+    for i in order:
+        same = []
+        for k in kept:  # compared where both were traced (a line end hidden under its label is no difference)
+            both = np.isfinite(numbers[i]) & np.isfinite(numbers[k])
+            enough = max(2, 0.5 * len(numbers[i])) if np.isfinite(numbers[k]).sum() >= 0.5 * len(numbers[k]) else 2
+            if both.sum() >= enough and (np.abs(numbers[i] - numbers[k])[both] < 0.03 * span).mean() >= 0.8:
+                same.append(k)
+        if not same:
+            kept.append(i)
+            continue
+        k = same[0]
+        for r, value in enumerate(columns[i]):
+            if not columns[k][r] and value:
+                columns[k][r] = value
+                numbers[k][r] = numbers[i][r]
+    kept.sort()
+    return [series[i] for i in kept], [columns[i] for i in kept]

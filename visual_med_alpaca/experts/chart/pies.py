@@ -1,0 +1,190 @@
+"""Pie charts: `read_pie_chart` (a slice's share from its angle or its printed percentage, its name from the
+legend, from a `Name 45%` label or from the words beside it) and its title."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+
+from .colours import _colour_clusters, _legend_names
+from .table import _page_title
+from .text import _CHROME, TextBox, parse_value
+
+
+# 'Name 45%', 'Name: 45', or 'Name45%' (OCR may drop the space before a percentage)
+_LABELLED = re.compile(r"^(?P<name>.*?[A-Za-z].*?)(?:[:\s]+|(?<=[A-Za-z*)])(?=[\d.,]+\s*%$))(?P<value>[-−–]?[$€£]?\d[\d, ]*(?:\.\d+)?\s*%?)$")
+
+
+_NAME_SHARE = re.compile(r"^(?P<name>.+?)\s+(?P<value>[-−–]?\d[\d,]*(?:\.\d+)?\s*%)$")
+
+
+def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Callable[[np.ndarray], str] | None = None):
+    """A disc of coloured slices: each slice's share of the turn (its angle, read on a ring inside the disc), or
+    the number printed on or beside it; its name from the legend, from 'Name 45%' labels, or from the words
+    nearest outside it. Returns (kind, header, series, rows, title); None when there is no disc."""
+    import cv2
+
+    masks, centres, background = clusters
+    if not masks:
+        return None
+    h, w = rgb.shape[:2]
+    union = np.zeros((h, w), np.uint8)
+    for mask in masks:
+        union |= mask
+    union = cv2.morphologyEx(union, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(union, connectivity=8)
+    if count <= 1:
+        return None
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, bw, bh, area = stats[best]
+    if min(bw, bh) < 0.25 * min(h, w) or not 0.85 <= bw / bh <= 1.18:
+        return None
+    radius = (bw + bh) / 4
+    cx, cy = x + bw / 2, y + bh / 2
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = (xx - cx) ** 2 + (yy - cy) ** 2 <= (0.97 * radius) ** 2
+    inside = (labels == best) & disc
+    if inside.sum() < 0.8 * disc.sum() or area > 1.1 * np.pi * radius ** 2:
+        return None  # not a filled disc (a donut, a blob, a map)
+    if len(centres) >= 10:  # a pie may have more slices than the usual 10 colours (Statista: 11 airlines)
+        masks, centres, background = _colour_clusters(rgb, [], 0, most=16)
+    # each slice's share is its angle: the colours met going round a ring at 0.75-0.93 of the radius (clear of
+    # the percentages printed at 0.6 and of the wedges' edges), by majority over the radii
+    turn = np.linspace(-np.pi, np.pi, 720, endpoint=False)
+    owners = np.full((4, len(turn)), -1)
+    for k, r in enumerate((0.75, 0.82, 0.88, 0.93)):
+        px = np.clip(np.round(cx + r * radius * np.cos(turn)).astype(int), 0, w - 1)
+        py = np.clip(np.round(cy + r * radius * np.sin(turn)).astype(int), 0, h - 1)
+        for i, mask in enumerate(masks):
+            owners[k][mask[py, px] > 0] = i
+    votes = np.stack([(owners == i).sum(axis=0) for i in range(len(masks))])
+    owner = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
+    counts = np.array([(owner == i).sum() for i in range(len(masks))], float)
+    total = counts.sum()
+    if total == 0:
+        return None
+    slices = [i for i in range(len(masks)) if counts[i] / total >= 0.008]
+    if len(slices) < 2:
+        return None
+    from scipy.optimize import linear_sum_assignment
+
+    def clean(name: str) -> str:
+        return name.strip().lstrip("-•·*–— ").strip()
+
+    def slice_label(b: TextBox) -> bool:  # 'Canada 6.97%' printed above the disc is a label, not the title
+        return clean(b.text).endswith("%") or (_LABELLED.match(clean(b.text)) is not None and np.hypot(b.cx - cx, b.cy - cy) < 1.5 * radius)
+
+    title = _page_title([b for b in boxes if not slice_label(b)], y)
+    words = [b for b in boxes if not _CHROME.search(b.text) and not (title and b.y1 < y and b.text in title)]
+    legend = _legend_names((rgb, boxes), centres, background)
+    legend = {i: entry for i, entry in legend.items() if not entry[1].strip().endswith("%")}  # a slice beside 'Fri 1.3%' is no swatch
+    mids, spans = {}, {}
+    for i in slices:
+        a = turn[owner == i]
+        mids[i] = float(np.arctan2(np.sin(a).mean(), np.cos(a).mean()))
+        spans[i] = counts[i] / total * 2 * np.pi
+
+    def gap(a: float, b: float) -> float:
+        return abs((a - b + np.pi) % (2 * np.pi) - np.pi)
+
+    def assign(items: list[TextBox], limit: float) -> dict[int, TextBox]:
+        """slice -> box, by the angle of the box seen from the centre (one box per slice)."""
+        if not items:
+            return {}
+        cost = np.array([[gap(np.arctan2(b.cy - cy, b.cx - cx), mids[i]) for b in items] for i in slices])
+        rows, cols = linear_sum_assignment(cost)
+        return {slices[r]: items[c] for r, c in zip(rows, cols) if cost[r, c] <= max(limit, spans[slices[r]] / 2 + 0.15)}
+
+    def labelled(text: str):  # 'Name 45%', and '2019 45%' (a year names the slice)
+        return _LABELLED.match(text) or _NAME_SHARE.match(text.strip())
+
+    numbers = [b for b in words if parse_value(b.text) is not None or labelled(b.text)]
+    if any(b.text.strip().endswith("%") for b in numbers):  # printed shares: bare numbers are names (years)
+        numbers = [b for b in numbers if b.text.strip().endswith("%")]
+    elif numbers and all(b.number is not None and b.number == int(b.number) and 1800 <= b.number <= 2100 for b in numbers):
+        numbers = []  # years only, no percentage printed: they name the slices, whose shares are measured
+    plain = [b for b in words if b not in numbers and not b.turned and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
+             and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in legend.values()}]
+    values, names = {}, {}
+    top = float(y)
+    for i, box in assign(numbers, 0.5).items():
+        parsed = parse_value(box.text)
+        if parsed is None:
+            match = labelled(box.text)
+            parsed = parse_value(match["value"])
+            names[i] = clean(match["name"])
+        if parsed is not None:
+            values[i] = parsed[1]
+    name_boxes, named_by = [], {}
+    for i, box in assign(plain, 0.5).items():
+        if i not in names:
+            names[i], named_by[i] = clean(box.text), box
+        top = min(top, box.y0)
+        name_boxes.append(box)
+    named = [i for i in slices if i in names]
+    if reread is not None and not legend and len(named) >= max(2, len(slices) / 2):
+        # names printed beside the disc, one of them missed by the text detector: read again where it stands (beside
+        # the slice's middle, just outside the disc, running away from it), unless other text was found there
+        typical = float(np.median([b.h for b in words if b.number is None])) if any(b.number is None for b in words) else 16.0
+        for i in slices:
+            if i in names:
+                continue
+            px, py = cx + 1.12 * radius * np.cos(mids[i]), cy + 1.12 * radius * np.sin(mids[i])
+            lean = np.cos(mids[i])
+            x0 = px - typical if lean > 0.25 else (px - 7 * typical if lean < -0.25 else px - 3.5 * typical)
+            x0, x1 = max(0.0, x0), min(float(w), x0 + 8 * typical)
+            y0, y1 = int(max(0, py - 1.2 * typical)), int(min(h, py + 1.2 * typical))
+            for b in boxes:  # the turned axis title left of the disc (pandas' y label) is no slice name: cut it off
+                if b.turned and b.y0 < y1 and b.y1 > y0 and b.x1 < px:
+                    x0 = max(x0, b.x1 + 2)
+            x0, x1 = int(x0), int(x1)
+            if x1 - x0 < 8 or y1 - y0 < 8 or any(x0 <= b.cx <= x1 and y0 <= b.cy <= y1 for b in boxes):
+                continue
+            text = clean(reread(np.ascontiguousarray(rgb[y0:y1, x0:x1])))
+            match = labelled(text)
+            if match:
+                text = clean(match["name"])
+            if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 40 and text not in names.values():
+                names[i] = text
+    rows = []
+    if len(values) >= 0.7 * len(slices):  # every real slice carries its number: an unlabelled sliver is an edge blend
+        slices = [i for i in slices if i in values or i in names or i in legend or counts[i] / total >= 0.02]
+    for i in sorted(slices, key=lambda i: -counts[i]):
+        name = clean(legend.get(i, (0, ""))[1]) or names.get(i) or f"Slice {len(rows) + 1}"
+        rows.append((name, [values.get(i) or f"{100 * counts[i] / total:.1f}%"]))
+    # the title: the first line above the disc and above the names beside it ('Name 12%' labels are never the title)
+    title = _page_title([b for b in boxes if not slice_label(b)], top)
+    if not title:  # the top slice's name printed at the title's height (matplotlib): the line above the disc, names aside
+        title = _page_title([b for b in boxes if not slice_label(b) and not any(b is n for n in name_boxes)], y)
+    if not title:  # ... and read with the title as one box ('2016 Visits by year'): the title is the part centred over the disc
+        for i, box in named_by.items():
+            split = _title_beside_name(box, cx, radius, np.cos(mids[i]))
+            if split is not None:
+                names[i], title = clean(split[0]), split[1]
+                rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
+                break
+    return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _title_beside_name(box: TextBox, cx: float, radius: float, lean: float) -> tuple[str, str] | None:
+    """(name, title) from one box above a pie that holds a slice's name and the chart's title run together: of the
+    ways to cut its words in two, the one whose title part (its share of the box by characters) is centred over the
+    disc's centre `cx` (within a tenth of the radius), with the name on the side its slice leans to (`lean`: the
+    cosine of the slice's middle). None when the box does not cross the centre or no cut fits."""
+    words, text = box.text.split(), box.text
+    if len(words) < 2 or not box.x0 < cx < box.x1:
+        return None
+    best = None
+    for k in range(1, len(words)):
+        for name_first in (True, False):
+            if (name_first and lean > 0.1) or (not name_first and lean < -0.1):
+                continue  # a name printed left of the title belongs to a slice on the left, and the other way round
+            name = " ".join(words[:k] if name_first else words[len(words) - k:])
+            title = " ".join(words[k:] if name_first else words[:len(words) - k])
+            start = len(text) - len(title) if name_first else 0
+            centre = box.x0 + (box.x1 - box.x0) * (start + len(title) / 2) / len(text)
+            if abs(centre - cx) < 0.1 * radius and sum(ch.isalpha() for ch in title) >= 3 and (best is None or abs(centre - cx) < best[0]):
+                best = (abs(centre - cx), name, title)
+    return None if best is None else (best[1], best[2])

@@ -1,0 +1,535 @@
+"""The chart expert: ChartExpert reads a picture into DePlot's table (OCR, then the pie, bar and axis-first
+readers in that order), ChartReading (the text and the chart type it saw) and ChartReadError."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ...errors import BackendError
+from ...images import LoadedImage
+from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
+from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _split_merged_labels, _standing
+from .colours import _colour_clusters, _legend_names
+from .lines import _between, _drop_duplicate_lines, _line_end_names, _rim_of, _rules, _trace_at
+from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
+from .pies import read_pie_chart
+from .table import _linearize, _page_title, _printed_values_table, _without_percent
+from .text import (_CHROME, _OWID, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten,
+                   _reading_order, respace, unaccent)
+
+MIN_SIDE = 48  # below this nothing in a chart is legible
+WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
+
+
+class ChartReadError(Exception):
+    """Raised inside the reader when a chart cannot be read; the message goes to the user."""
+
+
+@dataclass
+class ChartReading:
+    """What the expert read: the DePlot table text (or the could-not-be-read sentence) and the chart type it
+    took the picture for (bar, hbar, grouped, stacked, line, ...; 'unread' when it gave no table)."""
+
+    text: str
+    kind: str
+
+
+class ChartExpert:
+    """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
+
+    Safe to share between threads: a call keeps all its state in local variables; only the OCR engine is
+    shared, and its calls are serialised by a lock (rapidocr keeps the last call's flags on the engine)."""
+
+    name = "chart"
+
+    def __init__(self, threads: int = 2):
+        try:
+            from rapidocr import RapidOCR  # noqa: F401
+            from spellchecker import SpellChecker  # noqa: F401  (respace: the word list for turned titles)
+        except ImportError:
+            raise BackendError("the chart expert needs 'rapidocr', 'onnxruntime' and 'pyspellchecker' "
+                               "(pip install 'visual-med-alpaca[vision]')") from None
+        self._threads = threads
+        self.ocr = self._engine(("min", 736))  # small charts are upscaled: tick labels need it
+        self._strip_ocr = None  # detection at the picture's own scale (long thin strips), made on first use
+        self._ocr_lock = threading.Lock()
+
+    def _engine(self, limit: tuple[str, int]):
+        """One rapidocr engine, configured through its public params only (`Det.limit_*` is fixed per engine)."""
+        from rapidocr import RapidOCR
+
+        return RapidOCR(params={
+            "Global.log_level": "critical", "Global.use_cls": False,
+            "Det.limit_type": limit[0], "Det.limit_side_len": limit[1],
+            "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
+            # the recogniser pads every batch to at least Rec.rec_img_shape's width (320 px by default) and to its
+            # widest box; chart text is mostly short numbers, so each box is read alone at its own width (a
+            # 48 px floor): recognition ~45% faster on dev charts (docs/benchmarks.md). The memory arena saves
+            # re-allocating for every box width.
+            "Rec.rec_batch_num": 1, "Rec.rec_img_shape": [3, 48, 48],
+            "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+        })
+
+    # -- OCR -------------------------------------------------------------------------------------------
+    def _run_ocr(self, rgb: np.ndarray, detect: bool, native: bool = False):
+        """`native`: detect at the picture's own scale. A whole chart is enlarged to a short side of 736 for
+        small tick labels; a long thin strip (a rotated axis title, already enlarged) would become ~736 x 9000,
+        so strips go to a second engine that only shrinks pictures longer than 4096."""
+        with self._ocr_lock:  # explicit flags on every call: an engine keeps the last call's
+            engine = self.ocr
+            if native:
+                if self._strip_ocr is None:
+                    self._strip_ocr = self._engine(("max", 4096))
+                engine = self._strip_ocr
+            result = engine(rgb, use_det=detect, use_cls=False, use_rec=True)
+            _table_normalised_detection(engine)  # the detector is made on first use: from the next call on
+            _denormal_flushing_detection(engine, self._threads)
+            _parallel_recognition(engine, self._threads)  # so is the recogniser
+            return result
+
+    def read_text(self, rgb: np.ndarray) -> list[TextBox]:
+        result = self._run_ocr(rgb, detect=True)
+        boxes = []
+        if result.boxes is None:
+            return boxes
+        for quad, text, score in zip(result.boxes, result.txts, result.scores):
+            text = unaccent(text.strip())
+            if score < 0.5 or (len(text) == 1 and score < 0.9) or not text or not any(ch.isascii() and ch.isalnum() for ch in text):
+                continue
+            quad = np.asarray(quad)
+            x0, y0, x1, y1 = float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max())
+            parts = text.split()
+            if len(parts) > 1 and all(p.endswith("%") and parse_number(p) is not None for p in parts):
+                # '60% 58%': a tick label and a point label read as one box; each part gets its share of the width
+                start = 0
+                for part in parts:
+                    at = text.index(part, start)
+                    boxes.append(TextBox(part, x0 + (x1 - x0) * at / len(text), y0, x0 + (x1 - x0) * (at + len(part)) / len(text), y1))
+                    start = at + len(part)
+                continue
+            boxes.append(TextBox(text, x0, y0, x1, y1))
+        return _powers_of_ten(boxes)
+
+    # -- entry points ----------------------------------------------------------------------------------
+    def describe(self, image: LoadedImage) -> str:
+        return self.read(image).text
+
+    def read(self, image: LoadedImage) -> ChartReading:
+        rgb = np.asarray(image.image.convert("RGB"))
+        h, w = rgb.shape[:2]
+        if min(h, w) < MIN_SIDE:
+            return ChartReading(f"The chart could not be read: the image is only {w}x{h} pixels, too small for any text to be legible.", "unread")
+        if max(h, w) > WORK_SIDE:
+            import cv2
+
+            scale = WORK_SIDE / max(h, w)
+            rgb = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        try:
+            text, kind = self.read_table(rgb)
+            return ChartReading(text, kind)
+        except ChartReadError as exc:
+            return ChartReading(f"The chart could not be read: {exc}.", "unread")
+
+    def read_table(self, rgb: np.ndarray) -> tuple[str, str]:
+        """(DePlot table, chart type); raises ChartReadError when there is nothing it can stand behind."""
+        boxes = self.read_text(rgb)
+        if not boxes:
+            raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
+        try:
+            text, kind = self._table_of(rgb, boxes)
+        except ChartReadError as exc:  # the part it is sure of: the values printed over a row of category labels
+            text = _printed_values_table(rgb, boxes, str(exc))
+            if text is None:
+                raise
+            kind = "partial"
+        if any(_OWID.search(b.text) for b in boxes):  # Our World in Data's tables give shares as plain numbers
+            text = _without_percent(text)
+        return text, kind
+
+    def _table_of(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
+        page = (rgb, boxes)
+        clusters = _colour_clusters(rgb, [], 0)
+        pie = read_pie_chart(rgb, boxes, clusters, self._read_words)
+        if pie is not None:
+            kind, header, series, rows, title = pie
+            bottom = max(b.y1 for b in boxes)
+            name = self._bar_series_title(rgb, boxes, "bar", bottom, (min(rgb.shape[1] * 0.25, rgb.shape[1] / 2), 0))
+            return _linearize(title, header, [name or series[0]], rows), kind
+        bars = read_bar_chart(rgb, boxes, clusters, self._read_words)  # most real charts are bars with printed values
+        if bars is not None:
+            kind, header, series, rows, (top, bottom, span) = bars
+            title = _page_title(boxes, top)
+            if series == ["Value"]:  # one unnamed series: the value axis' title, else the chart's title names it
+                series = [self._bar_series_title(rgb, boxes, kind, bottom, span) or title or "Value"]
+            return _linearize(title, header, series, rows), kind
+        return self._read_by_axis(page, clusters)
+
+    def _read_by_axis(self, page, clusters) -> tuple[str, str]:
+        """Charts without standing bars (lines; bars the bar reader could not stand on a baseline): the value
+        axis' tick labels give the scale, colour clusters give the marks."""
+        rgb, boxes = page
+        _, centres, background = clusters  # the legend's words are neither category labels nor under the plot
+        legend = {name for _, name in _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background).values()} if centres else set()
+        y_axis = find_value_axis(boxes, vertical=True)
+        x_axis = find_value_axis(boxes, vertical=False)
+        if y_axis is None and x_axis is None:  # faint small tick labels: look again at the left margin, enlarged
+            boxes = boxes + self._margin_text(rgb, boxes)
+            page = (rgb, boxes)
+            y_axis = find_value_axis(boxes, vertical=True)
+        attempts = []
+        if y_axis is not None and x_axis is not None and _looks_like_years(y_axis):
+            y_axis = None  # a column of consecutive years is the category axis of horizontal bars
+        if y_axis is not None or x_axis is None:
+            attempts.append(("vertical", rgb, boxes, y_axis))
+        if x_axis is not None:
+            width = rgb.shape[1]
+            axis = replace(x_axis, ticks=[b.rotated(width) for b in x_axis.ticks])
+            # after a quarter turn, pixel column x becomes row width-1-x: re-express the fit in rows
+            axis.slope, axis.intercept = -x_axis.slope, x_axis.slope * (width - 1) + x_axis.intercept
+            attempts.append(("horizontal", np.ascontiguousarray(np.rot90(rgb)), [b.rotated(width) for b in boxes], axis))
+        if y_axis is None and x_axis is None:
+            attempts.append(("horizontal", np.ascontiguousarray(np.rot90(rgb)), [b.rotated(rgb.shape[1]) for b in boxes], None))
+        problems = []
+        for orientation, picture, picture_boxes, axis in attempts:
+            try:
+                kind, header, series, rows = self._read_upright(picture, picture_boxes, axis, orientation, page, legend)
+            except ChartReadError as exc:
+                problems.append(str(exc))
+                continue
+            name = ""
+            if series == ["Value"]:  # one unnamed series: the value axis' title names it
+                if orientation == "vertical" and y_axis is not None and max(b.x1 for b in y_axis.ticks) < rgb.shape[1] / 2:
+                    span = (max(b.x1 for b in y_axis.ticks) + 1, rgb.shape[1])
+                    name = self._bar_series_title(rgb, boxes, "bar", max(b.y1 for b in y_axis.ticks), span)
+                elif orientation == "horizontal" and x_axis is not None:
+                    name = _x_title(boxes, x_axis)
+                series = [name or "Value"]
+            title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
+            return _linearize(title, header, series, rows), kind
+        raise ChartReadError(problems[0] if problems else "no bars or lines were found")
+
+    def _bar_series_title(self, rgb: np.ndarray, boxes: list[TextBox], kind: str, bottom: float, span) -> str:
+        """The name of a single unnamed series: the value-axis title (vertical text left of vertical bars,
+        the words under the value axis of horizontal bars)."""
+        words = [b for b in boxes if b.number is None and not _CHROME.search(b.text) and parse_value(b.text) is None]
+        if kind == "hbar":
+            below = [b for b in boxes if b.y0 > bottom - 2]
+            ticks = [b for b in below if parse_value(b.text) is not None and b.y0 < bottom + 3 * b.h]
+            floor = max((b.y1 for b in ticks), default=bottom)
+            axis = find_value_axis(boxes, vertical=False)  # thin bars left unfound may end the bars far above it
+            if axis is not None and min(b.y0 for b in axis.ticks) > bottom - 2:
+                floor = max(floor, max(b.y1 for b in axis.ticks))
+            under = sorted((b for b in words if b.cy > floor and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
+                            and len(b.text.split()) <= 8 and not re.search(r"\.\s+[A-Z][a-z]", b.text)), key=lambda b: b.y0)
+            return under[0].text if under else ""
+        tall = [b for b in words if b.turned and b.cx < min(rgb.shape[1] * 0.25, span[0])]
+        if tall:
+            box = max(tall, key=lambda b: b.h)
+            x0, x1 = max(0, int(box.x0) - 3), int(box.x1) + 4
+        else:  # small rotated text the detector missed: look at the margin left of the tick labels
+            ticks = [b for b in boxes if parse_value(b.text) is not None and b.x1 < span[0] and b.y1 <= bottom + b.h]
+            if len(ticks) < 2:
+                return ""
+            typical = float(np.median([b.h for b in ticks]))
+            x1 = int(min(b.x0 for b in ticks)) - 1
+            x0 = max(0, int(x1 - 2.2 * typical))
+            if x1 - x0 < 8:
+                return ""
+            box = None
+        # the detector may split the title or clip it: read the whole column upright, with detection. Upright text
+        # that crosses the column's edges (a pie's slice label `East 20.8%`, a long tick label) is no part of a
+        # turned title: painted over in the column's commonest colour first (round 8: `Visits017`, `Eas Scoreh 13`)
+        column = rgb[:int(bottom) + 4, x0:x1].copy()
+        crossing = [b for b in boxes if not b.turned and b is not box and (b.x0 < x0 - 2 or b.x1 > x1 + 1)
+                    and b.x1 > x0 and b.x0 < x1 and b.y0 < column.shape[0]]
+        if crossing:
+            codes, counts = np.unique(column.reshape(-1, 3), axis=0, return_counts=True)
+            for b in crossing:
+                column[max(0, int(b.y0) - 1):int(b.y1) + 2, max(0, int(b.x0) - x0 - 1):max(0, int(b.x1) - x0 + 2)] = codes[counts.argmax()]
+        crop = np.ascontiguousarray(np.rot90(column, k=-1))
+        import cv2
+
+        crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
+        result = self._run_ocr(crop, detect=True, native=True)
+        found = sorted(((np.asarray(q), t.strip()) for q, t in zip(result.boxes, result.txts) if t.strip()),
+                       key=lambda qt: float(qt[0][:, 0].min())) if result.boxes is not None else []
+        text = ""
+        for n, (quad, word) in enumerate(found):  # the detector may cut one word in two: no space at a narrow gap
+            gap = float(quad[:, 0].min() - found[n - 1][0][:, 0].max()) if n else 0.0
+            height = float(quad[:, 1].max() - quad[:, 1].min())
+            text += word if not n else (" " if gap > 0.3 * height else "") + word
+        text = respace(text or (box.text if box else ""))
+        return text if sum(ch.isalpha() for ch in text) >= 3 else ""
+
+    def _read_words(self, crop: np.ndarray) -> str:
+        """The words in a small crop (a category label), enlarged and detected at its own scale, in reading order."""
+        import cv2
+
+        crop = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        crop = cv2.copyMakeBorder(crop, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
+        result = self._run_ocr(crop, detect=True, native=True)
+        if result.boxes is None:
+            return ""
+        found = [TextBox(t.strip(), float(np.asarray(q)[:, 0].min()), float(np.asarray(q)[:, 1].min()),
+                         float(np.asarray(q)[:, 0].max()), float(np.asarray(q)[:, 1].max()))
+                 for q, t, score in zip(result.boxes, result.txts, result.scores) if t.strip() and score >= 0.5]
+        return " ".join(b.text for b in _reading_order(found))
+
+    def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
+        import cv2
+
+        width = max(24, rgb.shape[1] // 6)
+        strip = cv2.resize(rgb[:, :width], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        found = []
+        for box in self.read_text(strip):
+            box = TextBox(box.text, box.x0 / 2, box.y0 / 2, box.x1 / 2, box.y1 / 2)
+            if box.number is not None and not any(abs(box.cx - b.cx) < 4 and abs(box.cy - b.cy) < 4 for b in boxes):
+                found.append(box)
+        return found
+
+    # -- pieces ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _title(boxes: list[TextBox], axis: Axis | None) -> str:
+        top = min((b.y0 for b in axis.ticks), default=None) if axis else None
+        limit = top if top is not None else min(b.y0 for b in boxes) + 1
+        if axis:  # above the top tick label (boxes of neighbouring lines may touch)
+            top_tick = min(axis.ticks, key=lambda b: b.cy)
+            candidates = [b for b in boxes if b.cy < top_tick.cy - 0.5 * top_tick.h and len(b.text) >= 3 and b.number is None]
+        else:
+            candidates = [b for b in boxes if b.y1 < limit and len(b.text) >= 3 and b.number is None]
+        if not candidates:
+            return ""
+        first = min(candidates, key=lambda b: b.y0)
+        line = [b for b in candidates if abs(b.cy - first.cy) < first.h / 2]
+        return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
+
+    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str, page, legend=frozenset()):
+        import cv2
+
+        h, w = rgb.shape[:2]
+        tick_ids = {id(b) for b in axis.ticks} if axis else set()
+        if axis is not None:
+            tick_x0, tick_x1 = min(b.x0 for b in axis.ticks), max(b.x1 for b in axis.ticks)
+            left_side = tick_x1 < w / 2
+            region_x = (int(tick_x1) + 3, w) if left_side else (0, int(tick_x0) - 2)
+            bottom_tick = max(b.cy for b in axis.ticks)
+            tick_h = max(b.h for b in axis.ticks)
+            under = [b for b in boxes if b.cy > bottom_tick + tick_h / 2 and region_x[0] <= b.cx <= region_x[1] and _bare(b.text) not in legend]
+            # the plot ends at the first row of labels under it; a lone number there is a line's point label
+            rows = _groups(under, lambda b: b.cy, tol=0.6 * tick_h)
+            labels = [row for row in rows if len(row) >= 2 or row[0].x1 - row[0].x0 > 0.25 * (region_x[1] - region_x[0])]
+            region_y1 = int(min([h] + [b.y0 - 1 for row in (labels[:1] or rows) for b in row]))
+        else:
+            region_x, region_y1 = (0, w), h
+        x0r, x1r = region_x
+        region = rgb[:region_y1, x0r:x1r]
+        if region.size == 0:
+            raise ChartReadError("the plot area next to the value axis is empty")
+        line_masks: list[np.ndarray] = []  # the same clusters not blanked under text, for tracing lines
+        masks, centres, background = _colour_clusters(region, boxes, x0r, thin_lines=True, unblanked=line_masks)
+        if not masks:
+            raise ChartReadError("no coloured marks (bars or lines) were found")
+        k = max(3, round(min(h, w) / 110))
+        kernel = np.ones((k, k), np.uint8)
+        bars: list[Component] = []
+        for index, mask in enumerate(masks):
+            opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+            count, _, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=4)
+            for x, y, cw, ch, area in stats[1:]:
+                if cw >= k + 1 and ch >= 2 and area >= 0.7 * cw * ch and cw < 0.6 * region.shape[1]:
+                    bars.append(Component(x + x0r, y, x + x0r + cw - 1, y + ch - 1, index))
+        bars = _standing(bars)
+        if bars and not _bars_fit_axis(bars, axis):
+            bars = []  # e.g. line markers: blobs, but not standing on the value axis' zero
+        floor = max(b.cy for b in axis.ticks) if axis else region_y1 - 4
+        categories = self._categories([b for b in boxes if _bare(b.text) not in legend], bars, tick_ids, floor, x0r, x1r)
+        x_ticks = find_value_axis(boxes, vertical=False) if orientation == "vertical" and not bars else None
+        if x_ticks is not None and min(b.cy for b in x_ticks.ticks) > floor and len(x_ticks.ticks) > len(categories):
+            categories = sorted(x_ticks.ticks, key=lambda b: b.cx)  # a numeric x axis (years) under names at line ends
+        if axis is not None and categories:  # slanted labels end at their tick: re-centre them there
+            tick_h = float(np.median([b.h for b in axis.ticks]))
+            if np.median([c.h for c in categories]) > 1.8 * tick_h:
+                categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
+        names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words)
+        printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
+        if bars:
+            bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
+            flat = max(b.height for b in bars) < 0.05 * region_y1  # a line lying along the axis
+            if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
+                return bar_table
+            try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
+                return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes)
+            except ChartReadError:
+                return bar_table
+        if axis is None:
+            raise ChartReadError("there is no numeric axis and no bars with printed values")
+        if orientation == "vertical" and categories:
+            named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
+            names = {**_line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background), **names}
+        return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes)
+
+    @staticmethod
+    def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
+        """The row of labels just under the plot (rotated labels included), left to right."""
+        base = max((b.y1 for b in bars), default=floor)
+        below = [b for b in boxes if id(b) not in tick_ids and b.cy > base + 2 and x0r - 20 <= b.cx <= x1r + 20]
+        if not below:
+            return []
+        tol = max(b.h for b in below) * 0.6
+        rows: list[list[TextBox]] = []
+        for box in sorted(below, key=lambda b: b.cy):
+            if rows and abs(box.cy - rows[-1][0].cy) <= tol:
+                rows[-1].append(box)
+            else:
+                rows.append([box])
+        if not bars:  # a line's lowest printed point labels may hang below the last tick: the fullest row
+            rows = [max(rows, key=len)]
+        return sorted(rows[0], key=lambda b: b.cx)
+
+    def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
+        labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
+        clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
+        categories = _split_merged_labels(categories, _group_centres(bars))
+        if categories:
+            slots = [c.cx for c in categories]
+            row_names = [c.text for c in categories]
+        else:  # no labels: one row per bar position, numbered left to right
+            centres = sorted({round(b.cx) for b in bars})
+            slots, row_names = [], []
+            for cx in centres:
+                if not slots or cx - slots[-1] > min(b.width for b in bars):
+                    slots.append(cx)
+            row_names = [str(i + 1) for i in range(len(slots))]
+        baseline = max(b.y1 for b in bars)
+        grid: dict[tuple[int, int], str] = {}
+        missing = 0
+        for bar in bars:
+            slot = int(np.argmin([abs(bar.cx - s) for s in slots]))
+            value = self._bar_value(bar, baseline, labels, axis)
+            if value is None:
+                missing += 1
+                continue
+            grid.setdefault((slot, bar.cluster), value)
+        if not grid:
+            raise ChartReadError("bars were found but neither an axis scale nor printed values to measure them")
+        series = [names.get(c, (0, ""))[1] or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, c in enumerate(clusters)]
+        rows = [(row_names[s], [grid.get((s, c), "") for c in clusters]) for s in range(len(slots))
+                if any((s, c) in grid for c in clusters)]
+        return "Category", series, rows
+
+    @staticmethod
+    def _bar_value(bar: Component, baseline: int, labels: list[TextBox], axis: Axis | None) -> str | None:
+        """A number printed on or just above the bar wins; otherwise measure the bar on the axis."""
+        height = bar.height
+        for label in labels:
+            inside_x = bar.x0 - 3 <= label.cx <= bar.x1 + 3
+            near_top = bar.y0 - 2.2 * label.h <= label.cy <= bar.y1
+            if inside_x and near_top and (label.cy >= bar.y0 or label.y1 <= bar.y0 + height * 0.5 + 3):
+                printed = label.text.strip().rstrip("-—–").replace(" ", "")
+                return _in_axis_unit(printed, axis)
+        if axis is None:
+            return None
+        top = axis.value(bar.y0)
+        if abs(bar.y1 - baseline) <= 3:
+            value = top  # bars grow from zero; an axis that starts above zero only clips them
+        else:  # stacked: the segment's own height
+            value = top - axis.value(bar.y1 + 1)
+        return _format(value, axis)
+
+    def _line_table(self, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=()):
+        if not categories:
+            raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
+        import cv2
+
+        series, columns, points = [], [], []
+        spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
+        names = dict(names)
+        for index in list(names):  # a name read off a line's pale anti-aliased edge belongs to the line itself
+            core = [other for other in range(len(masks)) if other != index and other not in names
+                    and _rim_of(index, other, masks, centres, background)]
+            if core:
+                names[core[0]] = names.pop(index)
+        for index, mask in enumerate(masks):
+            colour = centres[index]
+            # a pastel line on a dark backdrop, its cluster dimmed towards black by the anti-aliased rim (JPEG), keeps
+            # its hue but not the spread of 60: there, coloured relative to its brightness counts too (round 8; on a
+            # light backdrop the pale rims of other lines would pass)
+            spread = colour.max() - colour.min()
+            chromatic = spread > 60 or (background.max() < 80 and spread > 30 and spread > 0.15 * colour.max())
+            if not chromatic and index not in names:
+                continue  # grey/black marks without a legend entry are axes, grids and text
+            if index not in names and any(_rim_of(index, other, masks, centres, background) for other in range(len(masks)) if other != index):
+                continue  # the anti-aliased edge of another line
+            if not chromatic:  # a grey or black line shares its colour with gridlines and the frame: rows filled
+                mask = mask.copy()  # across the plot and columns filled down it are rules, not data
+                rows, cols = _rules(mask)
+                # ... unless the row stays between the first and the last category: a flat stretch of the line itself
+                # (a rule runs on past them to the frame; round 9: a grey line level from Tue to Wed was erased)
+                first, last = categories[0].cx - x0r, categories[-1].cx - x0r
+                reach = max(6.0, 0.015 * mask.shape[1])  # a marker's radius beyond its point
+                for row in np.nonzero(rows)[0]:
+                    filled = np.nonzero(mask[row])[0]
+                    if filled.min() >= first - reach and filled.max() <= last + reach:
+                        rows[row] = False
+                mask[rows] = 0
+                mask[:, cols] = 0
+            _, pieces, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((3, 3), np.uint8)), connectivity=8)
+            widths = stats[:, cv2.CC_STAT_WIDTH].copy()
+            # a straight rule across the plot (a gridline, the axis) is no line of data: a piece of width 0 is never taken
+            widths[(stats[:, cv2.CC_STAT_HEIGHT] <= 4) & (widths >= 0.3 * mask.shape[1])] = 0
+            for box in text:  # nor is a piece that lies inside a text box (the pale rims of a label's glyphs)
+                x0, x1 = box.x0 - x0r - 2, box.x1 - x0r + 2
+                widths[(stats[:, 0] >= x0) & (stats[:, 0] + stats[:, 2] <= x1 + 1) & (stats[:, 1] >= box.y0 - 2)
+                       & (stats[:, 1] + stats[:, 3] <= box.y1 + 3)] = 0
+            values, ys = [], []
+            others = np.zeros_like(mask)  # marks in clearly stronger colours, whose pale rims may look like this one
+            strength = float(np.linalg.norm(colour - background))
+            for other in range(len(masks)):
+                if other != index and float(np.linalg.norm(centres[other] - background)) > strength + 40:
+                    others |= masks[other]
+            for cat in categories:
+                y = _trace_at(mask, pieces, widths, int(round(cat.cx)) - x0r, others)
+                values.append(_format(axis.value(y), axis) if y is not None else "")
+                ys.append(y)
+            if sum(v != "" for v in values) >= max(2, len(categories) // 2):
+                series.append(index)
+                columns.append(values)
+                points.append(ys)
+        if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
+            pairs = []
+            for i, ys in enumerate(points):
+                for r, (cat, y) in enumerate(zip(categories, ys)):
+                    for j, box in enumerate(printed):
+                        dx = abs(box.cx - cat.cx)
+                        if dx >= 0.45 * spacing:
+                            continue
+                        if y is None:  # the line is hidden under its label here: the label nearest where it should be
+                            guess = _between(ys, r)
+                            if box.y1 < cat.y0:
+                                pairs.append((1000 + dx + (abs(box.cy - guess) if guess is not None else 0), i, r, j))
+                        elif -3.0 * box.h <= box.cy - y <= 2.0 * box.h:
+                            pairs.append((abs(box.cy - y) + dx, i, r, j))
+            nearest = _nearest_first([(d, 0.0, (i, r), j) for d, i, r, j in pairs], printed)
+            matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
+            span = axis.span
+            if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
+                matched = [(i, r, _misread(parsed, axis.value(points[i][r]), span) if points[i][r] is not None else parsed)
+                           for i, r, parsed in matched]
+            agree = {(i, r): abs(parsed[0] - axis.value(points[i][r])) <= 0.1 * span for i, r, parsed in matched
+                     if points[i][r] is not None and not axis.log and span > 0}
+            trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
+            for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
+                if not (trusted and agree.get((i, r)) is False):
+                    columns[i][r] = _in_axis_unit(parsed[1], axis)
+        if not series:
+            raise ChartReadError("no bars and no plotted line could be traced")
+        series, columns = _drop_duplicate_lines(series, columns, names, axis)
+        order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
+        labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
+        rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
+        return "Category", labels, rows

@@ -1,0 +1,140 @@
+"""Where a chart becomes a table: DePlot's linearized text, the page title above it, and the partial table
+(the values printed over a row of category labels) given when a chart cannot be read whole."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .axes import _groups
+from .colours import _colour_clusters, _legend_names
+from .lines import _line_end_names
+from .text import _CHROME, TextBox, parse_value
+
+
+def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str, list[str]]]) -> str:
+    lines = [f"TITLE | {title}", " | ".join([header] + series)]
+    lines += [" | ".join([name] + values) for name, values in rows]
+    return " <0x0A> ".join(lines)
+
+
+def _without_percent(table: str) -> str:
+    """The linearized table with '%' dropped from its values (not from its title, names or headers)."""
+    lines = table.split(" <0x0A> ")
+    rows = [" | ".join([cells[0]] + [re.sub(r"^([-−–]?[\d.,]+)\s*%$", r"\1", c) for c in cells[1:]])
+            for cells in (line.split(" | ") for line in lines[2:])]
+    return " <0x0A> ".join(lines[:2] + rows)
+
+
+PARTIAL_NOTE = "(partly read: {reason}; only the values printed on the chart are given, each under the category label it is printed above{series})"
+
+
+def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) -> str | None:
+    """A partial table for a chart whose marks or scale could not be read: the row of category labels under
+    the plot and the numbers printed straight above them (within a third of a category's spacing), marked
+    as partial by a last line. Several numbers over one category stay in separate columns, top to bottom,
+    since which series each belongs to is not known, unless each is printed in the colour of a named series.
+    Tick labels (a column of >= 3 numbers beside the categories, or any number beyond the outer category
+    labels) are not values. None when fewer than two categories carry a printed value."""
+    height = rgb.shape[0]
+    words = [b for b in boxes if not b.turned and not _CHROME.search(b.text)]
+    typical = float(np.median([b.h for b in words])) if words else 0.0
+
+    def label_like(b: TextBox) -> bool:
+        number = b.number
+        if number is None:
+            return parse_value(b.text) is None and len(b.text.split()) <= 4
+        return re.fullmatch(r"(1[89]|20)\d\d", b.text.strip()) is not None  # a year
+
+    best = None
+    for row in _groups([b for b in words if b.cy > 0.45 * height], lambda b: b.cy, 0.5 * typical):
+        row = sorted(row, key=lambda b: b.cx)
+        if len(row) < 2 or not all(label_like(b) for b in row) or any(a.x1 > b.x0 for a, b in zip(row, row[1:])):
+            continue
+        gaps = np.diff([b.cx for b in row])
+        if len(gaps) > 1 and gaps.max() > 2.5 * gaps.min():  # not evenly spread: a legend or a footer
+            continue
+        if best is None or len(row) >= len(best):
+            best = row
+    if best is None:
+        return None
+    spacing = float(np.median(np.diff([b.cx for b in best])))
+    top = min(b.y0 for b in best)
+    numeric = [b for b in words if b.cy < top and parse_value(b.text) is not None and b not in best]
+    outside = [b for b in numeric if b.x1 < best[0].cx or b.x0 > best[-1].cx]
+    ticks = {id(b) for b in outside if sum(abs(c.x1 - b.x1) <= max(3.0, 0.5 * b.h) for c in outside) >= 3
+             or b.cx < best[0].x0 or b.cx > best[-1].x1}  # a tick column, or a number beyond the category labels
+    columns: dict[int, list[TextBox]] = {}
+    for b in numeric:
+        if id(b) in ticks:
+            continue
+        n = min(range(len(best)), key=lambda i: abs(best[i].cx - b.cx))
+        if abs(best[n].cx - b.cx) <= spacing / 3:
+            columns.setdefault(n, []).append(b)
+    if len(columns) < 2 or max(len(c) for c in columns.values()) > 4:
+        return None
+    depth = max(len(c) for c in columns.values())
+    inks = _series_by_ink(rgb, boxes, best, [b for c in columns.values() for b in c]) if depth > 1 else None
+    if inks is not None and all(len({inks[1][id(b)] for b in c}) == len(c) for c in columns.values()):
+        names, of = inks  # each printed value in the ink of one named series, at most one per series and category
+        series = [name for _, name in names]
+        table = [(label.text, [next((parse_value(b.text)[1] for b in columns.get(n, []) if of[id(b)] == k), "")
+                               for k in range(len(names))]) for n, label in enumerate(best)]
+        known = "; each value is given to the series printed in its colour"
+    else:
+        series = ["Value"] if depth == 1 else [f"Printed value {k + 1} from the top" for k in range(depth)]
+        table = []
+        for n, label in enumerate(best):
+            found = sorted(columns.get(n, []), key=lambda b: b.cy)
+            table.append((label.text, [parse_value(b.text)[1] for b in found] + [""] * (depth - len(found))))
+        known = "" if depth == 1 else "; which series each value belongs to is not known"
+    title = _page_title(boxes, min(b.y0 for c in columns.values() for b in c))
+    note = PARTIAL_NOTE.format(reason=reason, series=known)
+    return _linearize(title, "Category", series, table) + " <0x0A> " + note
+
+
+def _series_by_ink(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], values: list[TextBox]):
+    """([(position, name)] of the series, {id(value box): index into it}) when every printed value is in the
+    clearly coloured ink of one series named by a legend or by a word in its colour (Pew); else None.
+    Black or grey values, or a colour between two series, give None: the values then stay unassigned."""
+    _, centres, background = _colour_clusters(rgb, [], 0)
+    if not centres:
+        return None
+    names = _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background)
+    for cluster, found in _line_end_names(rgb, boxes, categories, centres, background).items():
+        names.setdefault(cluster, found)
+    palette = np.stack(centres).astype(np.float32)
+    named = sorted((k for k in names if palette[k].max() - palette[k].min() > 60), key=lambda k: names[k][0])
+    if len(named) < 2 or len({names[k][1] for k in named}) < len(named):
+        return None
+    of = {}
+    for box in values:
+        pixels = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
+        ink = pixels[np.linalg.norm(pixels - background, axis=1) > 80]
+        if len(ink) < 5:
+            return None
+        colour = np.median(ink, axis=0)
+        if colour.max() - colour.min() < 30:  # black or grey text names no series
+            return None
+        # anti-aliased ink is a blend of the series colour with the background: compare directions from it
+        away, towards = palette[named] - background, colour - background
+        cosine = away @ towards / (np.linalg.norm(away, axis=1) * np.linalg.norm(towards) + 1e-6)
+        first, second = np.sort(cosine)[::-1][:2]
+        if first < 0.97 or second > first - 0.05:
+            return None
+        of[id(box)] = int(cosine.argmax())
+    return [names[k] for k in named], of
+
+
+def _page_title(boxes: list[TextBox], top: float) -> str:
+    """The first line of words above the plot (above `top`, a pixel row), if any; page chrome excluded. A line
+    whose box reaches below `top` counts when its middle is above it: the value printed on a bar that reaches the
+    top of the plot may stand right under the title (OCR boxes are padded)."""
+    words = [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
+             and not _CHROME.search(b.text) and (b.y1 < top or (b.cy < top and not b.turned))]
+    if not words:
+        return ""
+    first = min(words, key=lambda b: b.y0)
+    line = [b for b in words if abs(b.cy - first.cy) < first.h / 2]
+    return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))

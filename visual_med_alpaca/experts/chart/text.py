@@ -1,0 +1,224 @@
+"""OCR'd text: TextBox (a box of text and its place), and what its words say: numbers, printed values, powers of
+ten, accents and spaces OCR got wrong, page chrome, reading order."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+_NUMBER = re.compile(r"^[-−–]?[$€£]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$|^[-−–]?[$€£]?\d*\.?\d+%?$")
+_SCALE_WORD = re.compile(r"(?<=\d)\s*(?:thousand|million|billion|trillion|bn|k)$", re.I)
+# A printed value label: sign, currency, digits with ',' / ' ' thousand separators, decimals, '%', and a short
+# unit after it ('175.09 g', '3.5bn', '12 kg', '1,2 m') that is dropped; the whole label must be this.
+_VALUE = re.compile(r"^(?P<sign>[-−–+]?)\s*(?:[$€£¥₹]|US\$|USD|EUR|GBP)?\s*(?P<num>\d{1,4}(?:[, ]\d{3})+(?:\.\d+)?|\d*\.?\d+)"
+                    r"\s*(?P<pct>%?)\s*(?P<unit>[A-Za-zµ°²³^/$€£]{0,8}\.?)\*?$")
+_OWID = re.compile(r"our\s*world\s*in\s*data|ourworldindata", re.I)  # the publisher's logo or source line
+# Words of a publisher's page chrome that are never chart content (Statista's footer, notes and sources).
+_CHROME = re.compile(r"statista|additional information|show source|^source|^note|©|our world|in data|research center|"
+                     r"cc by|\.org|\.com|https?:|www\.", re.I)
+
+
+@dataclass
+class TextBox:
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    src: TextBox | None = field(default=None, repr=False, compare=False)  # the box in the upright original
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    @property
+    def h(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def turned(self) -> bool:
+        """Text printed turned a quarter (an axis title): a box much taller than wide."""
+        return self.h > 1.6 * (self.x1 - self.x0) and self.h > 15
+
+    @property
+    def number(self) -> float | None:
+        return parse_number(self.text)
+
+    @property
+    def original(self) -> TextBox:
+        return self.src or self
+
+    def rotated(self, width: int) -> TextBox:
+        """The same box after np.rot90 (a quarter turn counter-clockwise) of a picture `width` wide."""
+        return replace(self, x0=self.y0, x1=self.y1, y0=width - 1 - self.x1, y1=width - 1 - self.x0, src=self.original)
+
+
+def parse_number(text: str) -> float | None:
+    """'1,234' / '45%' / '$3.5' / '100-' (a tick mark read as a dash) / '$250 million' (the scale word is the
+    axis' unit, as in the data table) -> float; None for words."""
+    cleaned = _SCALE_WORD.sub("", text.strip()).replace(" ", "").rstrip("-—–").replace("O", "0").replace("o", "0")
+    if not cleaned or not _NUMBER.match(cleaned):
+        return None
+    cleaned = cleaned.replace("−", "-").replace("–", "-").lstrip("$€£").replace("$", "").replace(",", "").rstrip("%")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+# a log axis' tick label in matplotlib's notation: `10³`, `10^{2}` (OCR: `10{2`, `10^²`), `6×10²`; `101` where the
+# superscript was read as a plain digit
+_POWER = re.compile(r"^(?:(?P<lead>\d(?:\.\d+)?)\s*[×xX·]\s*)?10\s*(?:\^\s*\{?|\{)?\s*(?P<exp>[-−⁻]?[0-9⁰¹²³⁴⁵⁶⁷⁸⁹]+)\}?$")
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻−", "0123456789--")
+
+
+def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
+    """Tick labels of a log axis written as powers of ten, as plain numbers (`10³` -> `1000`, `6×10²` -> `600`).
+    A label counts when it is written as a power (a superscript, `^`, `{` or `×`), or when it reads `10` and one
+    more digit (`101`: the superscript read as a digit) in the same column or row as such a label."""
+    def power(text: str) -> tuple[float, bool] | None:
+        match = _POWER.match(text.strip())
+        if not match or len(match["exp"].translate(_SUPERSCRIPT).lstrip("-")) > 2:
+            return None
+        value = float(match["lead"] or 1) * 10 ** int(match["exp"].translate(_SUPERSCRIPT))
+        return value, not re.fullmatch(r"[0-9]+", text.strip())  # (str.isdigit takes '³' for a digit)
+
+    written = [b for b in boxes if (p := power(b.text)) is not None and p[1]]
+    if not written:
+        return boxes
+    out = []
+    for box in boxes:
+        p = power(box.text)
+        if p is not None and (p[1] or (len(box.text.strip()) == 3 and any(
+                abs(box.x1 - w.x1) <= w.h or abs(box.x0 - w.x0) <= w.h or abs(box.cy - w.cy) <= 0.5 * w.h for w in written))):
+            box = replace(box, text=str(int(round(p[0]))) if p[0] >= 1 else f"{p[0]:.6f}".rstrip("0"))
+        out.append(box)
+    return out
+
+
+def parse_value(text: str) -> tuple[float, str] | None:
+    """A printed value label -> (number, normalised text): '2 184.06%' -> (2184.06, '2184.06%'),
+    '175.09 g' -> (175.09, '175.09'), '$1,250' -> (1250, '1250'); None for anything else."""
+    match = _VALUE.match(text.strip().replace("O", "0") if re.search(r"\d", text) else "")
+    if not match:
+        return None
+    number = match["num"].replace(",", "").replace(" ", "")
+    if match["sign"] in "-−–" and match["sign"]:
+        number = "-" + number
+    try:
+        value = float(number)
+    except ValueError:
+        return None
+    return value, number + match["pct"]
+
+
+@lru_cache(maxsize=1)
+def _word_counts() -> tuple[dict[str, int], int]:
+    """English word counts (pyspellchecker's list, ~160k words from subtitles) and their total; loaded once."""
+    from spellchecker import SpellChecker
+
+    frequency = SpellChecker(language="en").word_frequency
+    return frequency.dictionary, frequency.total_words
+
+
+def unaccent(text: str) -> str:
+    """Accents OCR put on English words ('Treatmént', 'sún' -> 'Treatment', 'sun'): a word with an accented letter
+    takes its plain letters when that form is a common English word (seen 2000+ times in the word list) and the
+    accented one is unknown; names keep theirs ('Querétaro', 'León', 'México': their plain forms are rare words)."""
+    if text.isascii():
+        return text
+    counts, _ = _word_counts()
+
+    def plain(match: re.Match) -> str:
+        word = match.group(0)
+        bare = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+        if word.isascii() or len(bare) != len(word) or counts.get(word.lower(), 0) or counts.get(bare.lower(), 0) < 2000:
+            return word
+        return bare
+
+    return re.sub(r"[^\W\d_]+", plain, text)
+
+
+def respace(text: str) -> str:
+    """The spaces of an OCR'd line re-decided by a word list; letters never change. Turned text (a value-axis
+    title printed bottom to top) is drawn with uneven letter spacing, and the recogniser reads a wide gap inside a
+    word as a space: 'Numbe r of pe rsonal trips in m illions', 'Re venue'. Runs of 2-4 letter-only pieces are
+    joined when the joined word is known and, as one word, 1000 times likelier per removed space than the pieces
+    as separate words (a unigram model: 'in to', 'a round', 'on line' stay apart; after a hyphen, the word after
+    it: 'tonne-kilome te rs'); an all-capitals acronym split off one letter ('GD P') is joined, and a footnote mark
+    read apart ('14 *') is joined to its word; an unknown word that is a very common word run into a known one
+    ('ofusers') is split."""
+    counts, total = _word_counts()
+    log_total = math.log10(total)
+
+    def logp(word: str) -> float:  # log10 probability of a word; an unknown one counts as seen once
+        return math.log10(max(counts.get(word.lower(), 0), 1)) - log_total
+
+    tokens, out, i = text.split(), [], 0
+    while i < len(tokens):
+        end = i + 1
+        for j in range(min(len(tokens), i + 4), i + 1, -1):  # the longest run first
+            head, _, first = tokens[i].rpartition("-")  # 'tonne-kilome te rs': the word after the hyphen
+            pieces = [first] + tokens[i + 1:j]
+            joined = "".join(pieces)
+            if not all(p.isalpha() for p in pieces):
+                continue
+            if counts.get(joined.lower(), 0) and logp(joined) - sum(logp(p) for p in pieces) > 3 * (j - i - 1):
+                end = j
+                break
+            if j == i + 2 and joined.isupper() and len(joined) <= 5 and min(len(p) for p in pieces) == 1 < max(len(p) for p in pieces):
+                end = j
+                break
+        if out and re.fullmatch(r"\*+", tokens[i]):  # a footnote mark read apart: '14 *'
+            out[-1] += tokens[i]
+        else:
+            out.append("".join(tokens[i:end]))
+        i = end
+    words = []
+    for token in out:  # a space the recogniser lost after or before a very common word
+        if token.isalpha() and len(token) >= 5 and not counts.get(token.lower(), 0):
+            halves = [(counts.get(token[:k].lower(), 0), counts.get(token[k:].lower(), 0), k)
+                      for k in range(2, len(token) - 1)]
+            splits = [(a * b, k) for a, b, k in halves if min(a, b) >= 1000 and max(a, b) >= 1_000_000]
+            if splits:
+                k = max(splits)[1]
+                words += [token[:k], token[k:]]
+                continue
+        words.append(token)
+    return " ".join(words)
+
+
+def _bare(text: str) -> str:
+    """A name without the bullet or dash printed before it ('• 70+ years old')."""
+    return text.lstrip("•·-–* ").strip() or text
+
+
+def _reading_order(boxes: list[TextBox]) -> list[TextBox]:
+    """Original boxes top to bottom in lines (centres within half a line height), each line left to right."""
+    lines: list[list[TextBox]] = []
+    for box in sorted(boxes, key=lambda b: b.original.cy):
+        if lines and abs(box.original.cy - lines[-1][0].original.cy) < 0.5 * max(box.original.h, 1):
+            lines[-1].append(box)
+        else:
+            lines.append([box])
+    return [b for line in lines for b in sorted(line, key=lambda b: b.original.cx)]
+
+
+def _nearest_first(pairs: list[tuple[float, float, Any, int]], boxes: list[TextBox]) -> dict[Any, TextBox]:
+    """(distance, offset, key, box index) pairs -> key (a bar index, a line's point) -> box: greedy, nearest
+    first, each key and each box once."""
+    taken: dict[Any, TextBox] = {}
+    used: set[int] = set()
+    for _, _, i, j in sorted(pairs):
+        if i not in taken and j not in used:
+            taken[i] = boxes[j]
+            used.add(j)
+    return taken
