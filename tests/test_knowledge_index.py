@@ -92,20 +92,26 @@ def test_adding_a_dense_field_embeds_only_that_field(tmp_path, passages, monkeyp
     assert sum(map(len, calls)) == 12  # --force embeds everything again
 
 
-def test_the_default_build_adds_the_names_vectors_to_an_index_of_question_vectors(tmp_path, passages, monkeypatch):
-    """Round 11: the default search reads the names vectors, so a plain `vmed knowledge build` over an index built
-    before (question vectors only) embeds the names alone; the question vectors and the encoder are kept."""
+def recorded_encoder_calls(monkeypatch) -> list[list[str]]:
+    """The stand-in encoder, recording the texts of each call to it (one list per call)."""
     use_fake_encoder(monkeypatch)
     import visual_med_alpaca.knowledge.encoder as encoder
 
-    calls = []
+    calls: list[list[str]] = []
 
-    class Counting(encoder.OnnxEncoder):
+    class Recording(encoder.OnnxEncoder):
         def encode(self, texts, *args, **kwargs):
             calls.append(list(texts))
             return super().encode(texts)
 
-    monkeypatch.setattr(encoder, "OnnxEncoder", Counting)
+    monkeypatch.setattr(encoder, "OnnxEncoder", Recording)
+    return calls
+
+
+def test_the_default_build_adds_the_names_vectors_to_an_index_of_question_vectors(tmp_path, passages, monkeypatch):
+    """Round 11: the default search reads the names vectors, so a plain `vmed knowledge build` over an index built
+    before (question vectors only) embeds the names alone; the question vectors and the encoder are kept."""
+    calls = recorded_encoder_calls(monkeypatch)
     target = tmp_path / "idx"
     build_index(target, passages, BuildOptions(dense=True, dense_fields=("question",)))  # as built before round 11
     questions = (target / "vectors-question.npy").read_bytes()
@@ -119,17 +125,7 @@ def test_the_default_build_adds_the_names_vectors_to_an_index_of_question_vector
 
 
 def test_answer_tokens_count_only_when_answers_are_embedded(tmp_path, passages, monkeypatch):
-    use_fake_encoder(monkeypatch)
-    import visual_med_alpaca.knowledge.encoder as encoder
-
-    calls = []
-
-    class Counting(encoder.OnnxEncoder):
-        def encode(self, texts, *args, **kwargs):
-            calls.append(len(texts))
-            return super().encode(texts)
-
-    monkeypatch.setattr(encoder, "OnnxEncoder", Counting)
+    calls = recorded_encoder_calls(monkeypatch)
     # the default build's fingerprint as builds before this change gave it (an index in use keeps it: no rebuild)
     assert index_module.fingerprint(passages, BuildOptions()) == "683d374e0561164c"
     target = tmp_path / "idx"
@@ -142,7 +138,7 @@ def test_answer_tokens_count_only_when_answers_are_embedded(tmp_path, passages, 
     calls.clear()
     manifest = build_index(target, passages, BuildOptions(dense=True, dense_fields=("question", "answer")))
     assert not manifest.get("up_to_date") and manifest["answer_max_tokens"] == 128
-    assert sum(calls) == 2 * 6  # answers embedded with another limit: both fields again (another fingerprint)
+    assert sum(map(len, calls)) == 2 * 6  # answers embedded with another limit: both fields again (another fingerprint)
 
 
 def test_no_index_and_empty_corpus_are_clear_errors(tmp_path):
