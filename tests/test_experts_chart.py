@@ -983,12 +983,3 @@ def test_a_pew_diverging_chart_with_a_bold_title_names_its_two_sides(expert):
     line and was taken for a bar; the two sides went unnamed (`Series 1`, `Series 2`)."""
     text = expert.describe(load_image(shared_data("chartqa_dev", "png", "4300.png")))
     assert parse_table(text).headers[1:] == ["Oppose", "Support"], text
-
-
-def test_two_diverging_rows_find_their_labels_in_the_column_left_of_both_sides(expert):
-    """A dev chart (chartqa_dev `4300`, Pew): two diverging rows whose labels stand in one column well left of the
-    rows' left sides were numbered `1`, `2`; the column where labels start is taken from two rows when the bars
-    diverge (three were needed)."""
-    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "4300.png")))
-    assert [row[0] for row in parse_table(text).rows] == ["U.S.", "Germany"], text
-    assert cells(text)[("Germany", "Support")] == 78, text

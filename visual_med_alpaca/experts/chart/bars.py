@@ -418,7 +418,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= baseline - 2), default=None)
                   for lo, hi in spans]
         starts = [s for s in starts if s is not None]
-        if len(starts) >= (2 if hanging else 3):  # diverging rows' labels stand past their left sides, all in one column
+        if len(starts) >= 3:
             start_by = float(np.median(starts)) + 0.5 * float(np.median([b.original.h for b in upright_boxes]))
     chosen = [_category_label(span, baseline, words, used, typical, start_by) for span in spans]
     if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
