@@ -963,3 +963,28 @@ def test_a_legend_entry_whose_word_the_detector_missed_is_read_beside_its_swatch
                   size=(7.757668663470227, 6.03276653693332), dpi=72, thousands=True, legend="upper right")
     text = expert.describe(load_image(draw_plain(spec, tmp_path / "legend")))
     assert parse_table(text).headers[1:] == ["Control", "Female", "Day"], text
+
+
+def test_an_unnamed_series_with_one_value_beside_named_ones_is_left_out():
+    """A JPEG halo around one bar made a third colour with one value (`Series 3`: 1090 in May) beside the legend's
+    two series: the column is left out. A named series with one value, an unnamed series with values in two rows,
+    and a table of two rows keep their columns."""
+    from visual_med_alpaca.experts.chart.table import _linearize
+
+    rows = [("Feb", ["80990", "50254", ""]), ("Mar", ["27584", "84696", ""]), ("May", ["50908", "88401", "1090"])]
+    table = parse_table(_linearize("Number of Cases", "Category", ["After", "Day", "Series 3"], rows))
+    assert table.headers == ["Category", "After", "Day"] and table.rows[2] == ["May", "50908", "88401"]
+    assert parse_table(_linearize("", "Category", ["After", "Day", "Night"], rows)).headers[-1] == "Night"
+    two = [(name, values[:2] + ["7"]) for name, values in rows[:2]] + [rows[2]]
+    assert parse_table(_linearize("", "Category", ["After", "Day", "Series 3"], two)).headers[-1] == "Series 3"
+    assert parse_table(_linearize("", "Category", ["After", "Day", "Series 3"], rows[1:])).headers[-1] == "Series 3"
+
+
+def test_a_jpeg_grouped_chart_gives_no_series_of_one_stray_value(expert, tmp_path):
+    """Seed 696035's plain `chart_00018` (a spent held-out seed, now development): a grouped JPEG chart gained a
+    `Series 3` holding one value."""
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path, 19, seed=696035, progress=False, generator="plain")
+    text = expert.describe(load_image(tmp_path / "images" / "chart_00018.jpg"))
+    assert parse_table(text).headers == ["Category", "After", "Day"], text

@@ -14,9 +14,24 @@ from .text import _CHROME, TextBox, parse_value
 
 
 def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str, list[str]]]) -> str:
+    series, rows = _without_stray_series(series, rows)
     lines = [f"TITLE | {title}", " | ".join([header] + series)]
     lines += [" | ".join([name] + values) for name, values in rows]
     return " <0x0A> ".join(lines)
+
+
+def _without_stray_series(series: list[str], rows: list[tuple[str, list[str]]]) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """A series no legend named (`Series 3`) that holds a value in only one of three or more rows, beside a named
+    series, is a stray patch of colour (a JPEG halo around a bar, a sliver at a legend's edge), not a series: its
+    column is left out (its one value could not be given to a named series anyway)."""
+    if len(rows) < 3 or not any(not re.fullmatch(r"Series \d+", name) for name in series):
+        return series, rows
+    stray = {j for j, name in enumerate(series) if re.fullmatch(r"Series \d+", name)
+             and sum(bool(values[j]) for _, values in rows if j < len(values)) <= 1}
+    if not stray:
+        return series, rows
+    keep = [j for j in range(len(series)) if j not in stray]
+    return [series[j] for j in keep], [(name, [values[j] if j < len(values) else "" for j in keep]) for name, values in rows]
 
 
 def _without_percent(table: str) -> str:
