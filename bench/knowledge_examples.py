@@ -9,12 +9,15 @@ shown cut to 300 characters; answers are shown cut to 600 characters.
 
 Each `--compare "LABEL:key=value,key=value"` (knowledge settings; default: the previous default, rounds 7-11) searches
 the same questions with other knowledge settings and adds a section listing the questions whose answer (the top
-source, in extractive mode) or sources differ from the shipped settings'.
+source, in extractive mode) or sources differ from the shipped settings'. `--against-git REV` adds a section comparing
+the table with this file's version at commit REV (answers and sources as written there, made by the code of then).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -88,6 +91,50 @@ def changes(label: str, settings: dict[str, str], questions: list[str], now: lis
                    + "\n".join(rows) + "\n")
 
 
+def table_rows(text: str) -> dict[str, list[str]]:
+    """The question -> [before, after, sources] rows of a version of this file."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if len(cells) == 4 and cells[0] not in ("question", "---"):
+            rows.setdefault(cells[0], cells[1:])
+    return rows
+
+
+def against_version(rev: str, rows: list[str]) -> str:
+    """The section comparing this table with the file's version at commit `rev`: which questions' answers (model
+    alone, knowledge) and sources differ; sources are compared without their relevance."""
+    try:
+        text = subprocess.run(["git", "show", f"{rev}:docs/{OUT.name}"], cwd=OUT.parents[1], capture_output=True,
+                              text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise UserInputError(f"--against-git {rev}: no docs/{OUT.name} there ({exc})") from None
+    then, now = table_rows(text), table_rows("\n".join(rows))
+    links = lambda cell: re.sub(r" \(\d\.\d\d\)", "", cell)  # noqa: E731 (the relevance aside)
+    counts, lines = {"answer": 0, "sources": 0, "model alone": 0, "not in it": 0}, []
+    for question, (before, after, sources) in now.items():
+        if question not in then:
+            counts["not in it"] += 1
+            continue
+        old = then[question]
+        changed = [name for name, differs in (("answer", old[1] != after), ("sources", links(old[2]) != links(sources)),
+                                              ("model alone", old[0] != before)) if differs]
+        for name in changed:
+            counts[name] += 1
+        if {"answer", "sources"} & set(changed):
+            lines.append(f"| {cell(question, 160)} | {', '.join(changed)} | {cell(old[1], 160)}<br>{old[2]} | "
+                         f"{cell(after, 160)}<br>{sources} |")
+    made = re.search(r" on (\d{4}-\d\d-\d\d \d\d:\d\d UTC)", text)
+    head = (f"\n## Against this file's previous version (`git show {rev}:docs/{OUT.name}`"
+            f"{', made ' + made.group(1) if made else ''}, by the code and settings of then)\n\n"
+            f"Of {len(now)} questions: {counts['answer']} with another knowledge answer, {counts['sources']} with other "
+            f"sources (relevance aside), {counts['model alone']} with another model-alone answer"
+            f"{', ' + str(counts['not in it']) + ' not in that version' if counts['not in it'] else ''}.\n")
+    if not lines:
+        return head
+    return head + ("\n| question | what changed | then | now |\n|---|---|---|---|\n" + "\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20)
@@ -95,6 +142,7 @@ def main() -> None:
     parser.add_argument("--compare", type=compare_option, action="append",
                         help=f"LABEL:key=value,... other knowledge settings to list the changes against, repeatable "
                              f"(default: '{PREVIOUS_DEFAULT}')")
+    parser.add_argument("--against-git", metavar="REV", help="also compare with this file's version at commit REV")
     args = parser.parse_args()
     compare = args.compare or [compare_option(PREVIOUS_DEFAULT)]
     root = paths.data_dir(None, "mediqa2019")
@@ -124,11 +172,13 @@ def main() -> None:
         rows.append(f"| {cell(question, 300)} | {cell(before.answer, 600)} | "
                     f"{cell(after.answer.split(chr(10) * 2 + 'Sources:')[0], 600)} | {links} |")
     sections = "".join(changes(label, settings, questions, now, stage) for label, settings, stage in others)
+    sections += against_version(args.against_git, rows) if args.against_git else ""
     OUT.write_text(
         "# Knowledge stage: 20 consumer questions before and after\n\n"
         f"Made by `python bench/knowledge_examples.py --n {args.n}"
         + "".join(f" --compare \"{label}:{','.join(f'{a}={b}' for a, b in settings.items())}\""
-                  for label, settings in (compare if args.compare else [])) + f"` on {utc_now()} "
+                  for label, settings in (compare if args.compare else []))
+        + (f" --against-git {args.against_git}" if args.against_git else "") + f"` on {utc_now()} "
         f"(load average {load}; {time.perf_counter() - started:.0f} s for all). *Before*: `--no-knowledge` (the "
         f"embedded Gemma-3-270M base alone, greedy, {args.max_new_tokens} new tokens). *After*: the shipped settings "
         f"(method `{k.method}`, re-ranker `{k.reranker}` (rules {k.focus_bonus:g} / {k.type_bonus:g} / {k.info_bonus:g}, "
