@@ -207,3 +207,13 @@ def test_untested_transformers_is_refused_before_any_work(monkeypatch, tmp_path)
     with pytest.raises(UserInputError, match=r"transformers >= 5\.24 \(found 5\.0\.0"):
         train_captioner(cfg)
     assert not (tmp_path / "run").exists()
+
+
+def test_radiology_captioner_and_medgit_expert_share_one_loaded_model(tiny_git):
+    """A radiology expert with a captioner and `--expert medgit` on the same checkpoint load its weights once."""
+    from visual_med_alpaca.experts.base import load_expert
+    from visual_med_alpaca.experts.radiology import RadiologyExpert
+
+    radiology = RadiologyExpert(captioner=str(tiny_git), max_new_tokens=8)
+    assert radiology.captioner is load_expert("medgit", {"model": str(tiny_git), "max_new_tokens": 8})
+    assert RadiologyExpert(captioner=str(tiny_git), max_new_tokens=8).captioner is radiology.captioner

@@ -124,6 +124,70 @@ def test_the_default_build_adds_the_names_vectors_to_an_index_of_question_vector
     assert BuildOptions(dense_store="qdrant").dense_fields == ("question",)  # Qdrant holds no names vectors
 
 
+def with_a_broader_name(passages: list[Passage]) -> list[Passage]:
+    """The tiny corpus plus a topic one of whose MedQuAD names is a broader topic's (knowledge.clean_synonyms)."""
+    return passages + [Passage("x:alpha", "What is (are) alpha thalassemia ?", "https://example.org/alpha",
+                               "Alpha thalassemia is a blood disorder.", question="What is (are) alpha thalassemia ?",
+                               focus="alpha thalassemia", qtype="information", synonyms=("Thalassemia", "HBA1"))]
+
+
+def ranked(folder, questions: list[str], clean: bool):
+    """The default search's top passages (id, score, relevance) per question, and the written-names finder it used."""
+    from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever
+
+    index = open_index(folder, need_dense=True)
+    retriever = Retriever(index, "dense-question", Reranker(focus_bonus=0.5, type_bonus=0.25, rqe_weight=1.0,
+                                                            synonyms="focus+rqe+written", clean_synonyms=clean))
+    found = [[(r.passage.id, r.score, r.relevance) for r in retriever.search(q, 8)] for q in questions]
+    written = retriever.written_names()
+    index.close()
+    return found, (written.names, written.skip, written.by_word)
+
+
+def test_the_names_table_stored_at_build_ranks_as_the_one_computed_at_the_first_question(tmp_path, passages,
+                                                                                           monkeypatch):
+    """Round 12: `vmed knowledge build` stores the names a question may write (~1 s to compute for MedQuAD at every
+    process start before). Same ranking with the stored table, without it (an index built before: computed as
+    before) and with a table that is not this index's (ignored); a plain build adds it to an index without it,
+    embedding nothing and keeping the fingerprint."""
+    import visual_med_alpaca.knowledge.retrieve as retrieve
+
+    calls = recorded_encoder_calls(monkeypatch)
+    corpus = with_a_broader_name(passages)
+    target = tmp_path / "idx"
+    manifest = build_index(target, corpus, BuildOptions(dense=True))  # the defaults: question and names vectors
+    table = json.loads((target / index_module.NAMES_TABLE).read_text())
+    assert table["fingerprint"] == manifest["fingerprint"] and "Alopecia" in table["names"]
+    assert [table["names"][i] for i in table["broader"]] == ["Thalassemia"]
+    questions = ["What treatment is there for alopecia?", "my DM is getting worse", "is thalassemia inherited",
+                 "Is HBA1 inherited from parents?", "How do you treat thinning hair on the scalp?"]
+    computed_at_start = retrieve.names_table
+    monkeypatch.setattr(retrieve, "names_table", lambda *a: pytest.fail("the stored table was not read"))
+    stored = {clean: ranked(target, questions, clean) for clean in (False, True)}
+    monkeypatch.setattr(retrieve, "names_table", computed_at_start)
+    assert stored[True][1][1] == {table["names"].index("Thalassemia")} and stored[False][1][1] == frozenset()
+    assert stored[True][0] != stored[False][0]  # the broader name counts only without clean_synonyms
+
+    (target / index_module.NAMES_TABLE).unlink()  # an index built before round 12
+    assert {clean: ranked(target, questions, clean) for clean in (False, True)} == stored
+    for stale in ({**table, "fingerprint": "0" * 16}, {**table, "key": "another code"},
+                  {**table, "rows": table["rows"][::-1]}):
+        (target / index_module.NAMES_TABLE).write_text(json.dumps(stale))
+        assert {clean: ranked(target, questions, clean) for clean in (False, True)} == stored
+    (target / index_module.NAMES_TABLE).write_text("{truncated")
+    assert ranked(target, questions, True) == stored[True]
+
+    calls.clear()
+    again = build_index(target, corpus, BuildOptions(dense=True))
+    assert again["up_to_date"] and again["names_table_added"] and calls == []
+    assert again["fingerprint"] == manifest["fingerprint"]
+    assert json.loads((target / index_module.NAMES_TABLE).read_text()) == table
+    assert json.loads((target / "manifest.json").read_text())["size_bytes"] == manifest["size_bytes"]
+    assert "names_table_added" not in build_index(target, corpus, BuildOptions(dense=True))
+    build_index(tmp_path / "q", corpus, BuildOptions(dense=True, dense_fields=("question",)))
+    assert not (tmp_path / "q" / index_module.NAMES_TABLE).exists()  # no names vectors, no names table
+
+
 def test_answer_tokens_count_only_when_answers_are_embedded(tmp_path, passages, monkeypatch):
     calls = recorded_encoder_calls(monkeypatch)
     # the default build's fingerprint as builds before this change gave it (an index in use keeps it: no rebuild)

@@ -247,7 +247,7 @@ def test_clean_synonyms_leave_out_the_names_of_a_broader_topic():
     assert not Reranker.from_config(KnowledgeConfig(clean_synonyms=False)).clean_synonyms
     assert Reranker.from_config(KnowledgeConfig()).clean_synonyms  # the default since round 11 (with focus+rqe+written)
     # the dense search's written names (focus+rqe+written): a left-out name never counts, its vector stays in place
-    names = WrittenNames(["Thalassemia", "OI"], frozenset(), keep=[False, True])
+    names = WrittenNames(["Thalassemia", "OI"], frozenset(), skip=[0])
     assert names("thalassemia and OI") == [1] and WrittenNames(["Thalassemia"], frozenset())("thalassemia") == [0]
 
 

@@ -50,10 +50,10 @@ class RadiologyExpert:
         self.heads = {h: LinearHead(folder / f"{h}.npz", "retrain them with `vmed train radiology`")
                       for h in HEADS}
         self.captioner = None
-        if captioner:
-            from .medgit import MedGitExpert
+        if captioner:  # through the registry's cache: `--expert medgit` with the same model shares its weights
+            from .base import load_expert
 
-            self.captioner = MedGitExpert(model=captioner, **captioner_options)
+            self.captioner = load_expert("medgit", {"model": captioner, **captioner_options})
 
     def classify(self, images: list[LoadedImage]) -> list[dict[str, dict[str, float]]]:
         """Per image, per head: class -> probability (from the pixels only)."""

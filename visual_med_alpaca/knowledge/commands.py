@@ -68,6 +68,8 @@ def build(
     from .index import index_path
 
     state = "up to date" if manifest.get("up_to_date") else f"built in {manifest['build_s']:.0f} s"
+    if manifest.get("names_table_added"):
+        state += " (the names table added: a process no longer computes it at its first question)"
     typer.echo(f"{index_path(name)}: {manifest['passages']:,} passages, {manifest['size_bytes'] / 2**20:.1f} MB, "
                f"{'keyword + dense' if manifest['dense'] else 'keyword only'}, {state}")
 

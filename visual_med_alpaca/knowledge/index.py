@@ -33,6 +33,7 @@ FORMAT = 2  # 2: the passages table stores MedQuAD's focus synonyms (2026-12-02)
 CHUNK = 512  # passages per saved embedding chunk (the unit of resuming)
 ENCODER_DIR = "encoder"  # the ONNX sentence encoder queries are embedded with (dense indexes only)
 ANSWER_TOKENS = 128  # word pieces of each answer the encoder reads, by default (`vmed knowledge build --answer-tokens`)
+NAMES_TABLE = "names-table.json"  # with the "names" vectors: the names a question may write (`retrieve.names_table`)
 
 
 def index_path(name_or_path: str | Path) -> Path:
@@ -173,6 +174,11 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
             and existing.get("dense") == options.dense \
             and (not options.dense or (existing.get("dense_fields") == list(options.dense_fields)
                                        and existing.get("dense_store") == options.dense_store)):
+        if options.dense and "names" in options.dense_fields and not _names_table_current(final, passages, print_):
+            write_names_table(final, passages, print_)  # an index built before round 12: seconds, no embedding
+            existing["size_bytes"] = _size(final)
+            _replace_text(final / MANIFEST, json.dumps(existing, indent=2))
+            return {**existing, "up_to_date": True, "names_table_added": True}
         return {**existing, "up_to_date": True}
     final.parent.mkdir(parents=True, exist_ok=True)
     work = final.parent / f".{final.name}.work-{print_}"
@@ -194,6 +200,8 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
                 stores[options.dense_store] = load_store(options.dense_store).build(
                     tmp, passages, {**options.store_options, "vectors": vectors, **extra}, progress)
                 stores[options.dense_store]["encoder"] = MODEL_NAME
+                if "names" in vectors:
+                    write_names_table(tmp, passages, print_)
         manifest = {
             "format": FORMAT, "complete": True, "fingerprint": print_, "passages": len(passages),
             "corpora": list(corpora), "dense": options.dense, "stores": stores,
@@ -202,7 +210,7 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
             "answer_max_tokens": options.answer_max_tokens, "build_s": round(time.perf_counter() - started, 1),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        manifest["size_bytes"] = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
+        manifest["size_bytes"] = _size(tmp)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
         move_into_place(tmp, final)
     except BaseException:
@@ -212,6 +220,43 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
     for stale in final.parent.glob(f".{final.name}.work-*"):
         shutil.rmtree(stale, ignore_errors=True)
     return manifest
+
+
+def _size(folder: Path) -> int:
+    """The manifest's size_bytes: the index's files, the manifest aside."""
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and f.name != MANIFEST)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write a file of a complete index: aside first, then renamed over the old one (a reader sees one or the other)."""
+    aside = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    aside.write_text(text)
+    os.replace(aside, path)
+
+
+def write_names_table(folder: Path, passages: Sequence[Passage], print_: str) -> None:
+    """Store what the search of the names a question writes reads (`retrieve.names_table`), so that a process does
+    not compute it from every passage at its first question; `print_` (the index's fingerprint) ties it to the index."""
+    from .retrieve import generic_words, names_table
+
+    table = names_table(passages, generic_words([p.focus for p in passages]))
+    _replace_text(folder / NAMES_TABLE, json.dumps({"fingerprint": print_, **table}, separators=(",", ":")))
+
+
+def _read_names_table(folder: Path) -> dict[str, Any] | None:
+    try:
+        table = json.loads((folder / NAMES_TABLE).read_text())
+    except (OSError, ValueError):
+        return None
+    return table if isinstance(table, dict) else None
+
+
+def _names_table_current(folder: Path, passages: Sequence[Passage], print_: str) -> bool:
+    from .retrieve import generic_words, words_key
+
+    table = _read_names_table(folder)
+    return table is not None and table.get("fingerprint") == print_ \
+        and table.get("key") == words_key(generic_words([p.focus for p in passages]))
 
 
 def _remove_dead_temporaries(final: Path) -> None:
@@ -258,6 +303,18 @@ class KnowledgeIndex:
             raise UserInputError(f"the knowledge index at {self.folder} was opened without its '{store}' store "
                                  f"(rebuild without --no-dense, or pick a keyword method such as bm25-question)")
         return self.stores[store]
+
+    def names_table(self) -> dict[str, Any] | None:
+        """The names table `vmed knowledge build` stored (`write_names_table`), or None where there is none (an index
+        built before round 12), it cannot be read, or it is not this index's: another fingerprint, or names in
+        another order than the "names" vectors' (the caller checks what the table's words depend on: its `key`)."""
+        table = _read_names_table(self.folder)
+        rows = getattr(self.stores.get("dense"), "name_rows", None)
+        if table is None or rows is None or table.get("fingerprint") != self.manifest.get("fingerprint") \
+                or not {"key", "names", "rows", "broader", "words"} <= set(table) \
+                or len(table["names"]) != len(rows) or not np.array_equal(rows, table["rows"]):
+            return None
+        return table
 
     def close(self) -> None:
         for store in self.stores.values():

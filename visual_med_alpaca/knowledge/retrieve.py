@@ -8,11 +8,12 @@ against the answers is classic passage retrieval. Which one ranks best is measur
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import time
 from dataclasses import dataclass, field, replace
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, get_args
 
@@ -206,7 +207,7 @@ def name_variants(passages: Sequence[Passage], generic: frozenset[str],
 
 def other_names(passages: Sequence[Passage], generic: frozenset[str]) -> tuple[list[int], list[str]]:
     """`name_variants`' names alone, in its order (the order of the index's "names" vectors), with each one's passage
-    position: what `WrittenNames` needs, without building the texts (~1 s for MedQuAD at every process start)."""
+    position: what `WrittenNames` needs, without building the texts."""
     rows, names = [], []
     for row, passage in enumerate(passages):
         seen = {passage.focus.lower()}
@@ -220,23 +221,53 @@ def other_names(passages: Sequence[Passage], generic: frozenset[str]) -> tuple[l
     return rows, names
 
 
+def name_words(names: Sequence[str], generic: frozenset[str]) -> dict[str, list[int]]:
+    """Each word that can show a name is written (not common across foci, not a stop word) -> the names holding it."""
+    by_word: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        for word in set(WORD.findall(name.lower())) - generic - STOP_WORDS:
+            by_word.setdefault(word, []).append(i)
+    return by_word
+
+
+NAMES_TABLE_VERSION = 1  # raise when `other_names`, `name_words` or `broader_name` change what they give
+
+
+def words_key(generic: frozenset[str]) -> str:
+    """What a names table's word lists depend on besides the passages: the table's version, the words common across
+    foci and the stop words (a table made with other ones is not read: `WrittenNames.from_table`)."""
+    text = f"{NAMES_TABLE_VERSION}|{' '.join(sorted(generic))}|{' '.join(sorted(STOP_WORDS))}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def names_table(passages: Sequence[Passage], generic: frozenset[str]) -> dict[str, Any]:
+    """Everything `WrittenNames` reads, from the passages in row order: the names (the order of the "names" vectors),
+    their passage rows, which of them are broader names (knowledge.clean_synonyms) and the names by word. Computing it
+    takes ~1 s for MedQuAD, so `vmed knowledge build` stores it in the index (`index.NAMES_TABLE`)."""
+    rows, names = other_names(passages, generic)
+    return {"key": words_key(generic), "names": names, "rows": rows,
+            "broader": [i for i, (name, row) in enumerate(zip(names, rows)) if broader_name(name, passages[row].focus)],
+            "words": name_words(names, generic)}
+
+
 class WrittenNames:
     """Which of the index's "names" vectors a question writes (knowledge.synonyms=focus+rqe+written): a name counts
     where `synonym_in_question` gives 1.0 (every word of it in the question; an acronym as written), found through
     the names' words that are not common across foci."""
 
-    def __init__(self, names: Sequence[str], generic: frozenset[str], keep: Sequence[bool] | None = None):
-        self.names, self.generic = list(names), generic  # `keep`: False for a name never counted (its vector stays)
-        self.by_word: dict[str, list[int]] = {}
-        for i, name in enumerate(self.names):
-            if keep is not None and not keep[i]:
-                continue
-            for word in set(WORD.findall(name.lower())) - generic - STOP_WORDS:
-                self.by_word.setdefault(word, []).append(i)
+    def __init__(self, names: Sequence[str], generic: frozenset[str], skip: Iterable[int] = (),
+                 by_word: dict[str, list[int]] | None = None):
+        self.names, self.generic = list(names), generic
+        self.skip = frozenset(skip)  # names never counted (the broader ones with clean_synonyms); their vectors stay
+        self.by_word = name_words(self.names, generic) if by_word is None else by_word
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any], generic: frozenset[str], clean: bool) -> WrittenNames:
+        return cls(table["names"], generic, table["broader"] if clean else (), table["words"])
 
     def __call__(self, question: str) -> list[int]:
         words = set(WORD.findall(question.lower()))
-        found = {i for word in words for i in self.by_word.get(word, ())}
+        found = {i for word in words for i in self.by_word.get(word, ())} - self.skip
         return sorted(i for i in found if synonym_in_question(self.names[i], question, words, self.generic) >= 1.0)
 
 
@@ -500,15 +531,15 @@ class Retriever:
         return self._generic
 
     def written_names(self) -> WrittenNames:
-        """The index's names (the order of its "names" vectors), computed once per retriever from its passages;
-        with knowledge.clean_synonyms the broader names are never counted as written."""
+        """The index's names (the order of its "names" vectors), once per retriever: the names table the index stores
+        (`vmed knowledge build` writes it), or, for an index without a usable one, computed from its passages (~1 s
+        for MedQuAD); with knowledge.clean_synonyms the broader names are never counted as written."""
         if self._written is None:
-            passages = self.index.docs.passages(range(self.index.docs.count()))
-            ordered = [passages[row] for row in range(len(passages))]
-            rows, names = other_names(ordered, self.generic())  # in the order the index built them
-            keep = [not broader_name(name, ordered[row].focus) for name, row in zip(names, rows)] \
-                if self.reranker.clean_synonyms else None
-            self._written = WrittenNames(names, self.generic(), keep)
+            table = self.index.names_table()
+            if table is None or table.get("key") != words_key(self.generic()):
+                passages = self.index.docs.passages(range(self.index.docs.count()))
+                table = names_table([passages[row] for row in range(len(passages))], self.generic())
+            self._written = WrittenNames.from_table(table, self.generic(), self.reranker.clean_synonyms)
         return self._written
 
     def search(self, question: str, k: int = 5) -> list[Retrieved]:
