@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import paths
+from ..data.store import write_json_atomic
 from ..errors import UserInputError
 from .corpus import Passage
 from .stores import KnowledgeStore, load_store
@@ -177,7 +178,7 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
         if options.dense and "names" in options.dense_fields and not _names_table_current(final, passages, print_):
             write_names_table(final, passages, print_)  # an index built before round 12: seconds, no embedding
             existing["size_bytes"] = _size(final)
-            _replace_text(final / MANIFEST, json.dumps(existing, indent=2))
+            write_json_atomic(final / MANIFEST, existing, indent=2)
             return {**existing, "up_to_date": True, "names_table_added": True}
         return {**existing, "up_to_date": True}
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -227,36 +228,32 @@ def _size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and f.name != MANIFEST)
 
 
-def _replace_text(path: Path, text: str) -> None:
-    """Write a file of a complete index: aside first, then renamed over the old one (a reader sees one or the other)."""
-    aside = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    aside.write_text(text)
-    os.replace(aside, path)
-
-
 def write_names_table(folder: Path, passages: Sequence[Passage], print_: str) -> None:
     """Store what the search of the names a question writes reads (`retrieve.names_table`), so that a process does
     not compute it from every passage at its first question; `print_` (the index's fingerprint) ties it to the index."""
     from .retrieve import generic_words, names_table
 
     table = names_table(passages, generic_words([p.focus for p in passages]))
-    _replace_text(folder / NAMES_TABLE, json.dumps({"fingerprint": print_, **table}, separators=(",", ":")))
+    write_json_atomic(folder / NAMES_TABLE, {"fingerprint": print_, **table}, separators=(",", ":"))
 
 
-def _read_names_table(folder: Path) -> dict[str, Any] | None:
+def _read_names_table(folder: Path, print_: str | None) -> dict[str, Any] | None:
+    """The stored names table if it is readable, complete and made for the index of fingerprint `print_`, else None."""
     try:
-        table = json.loads((folder / NAMES_TABLE).read_text())
+        table = json.loads((folder / NAMES_TABLE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return table if isinstance(table, dict) else None
+    if not isinstance(table, dict) or table.get("fingerprint") != print_ \
+            or not {"key", "names", "rows", "broader", "words"} <= set(table):
+        return None
+    return table
 
 
 def _names_table_current(folder: Path, passages: Sequence[Passage], print_: str) -> bool:
     from .retrieve import generic_words, words_key
 
-    table = _read_names_table(folder)
-    return table is not None and table.get("fingerprint") == print_ \
-        and table.get("key") == words_key(generic_words([p.focus for p in passages]))
+    table = _read_names_table(folder, print_)
+    return table is not None and table["key"] == words_key(generic_words([p.focus for p in passages]))
 
 
 def _remove_dead_temporaries(final: Path) -> None:
@@ -281,7 +278,7 @@ def _unique(passages: Iterable[Passage]) -> list[Passage]:
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
     try:
-        data = json.loads((folder / MANIFEST).read_text())
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -308,11 +305,9 @@ class KnowledgeIndex:
         """The names table `vmed knowledge build` stored (`write_names_table`), or None where there is none (an index
         built before round 12), it cannot be read, or it is not this index's: another fingerprint, or names in
         another order than the "names" vectors' (the caller checks what the table's words depend on: its `key`)."""
-        table = _read_names_table(self.folder)
+        table = _read_names_table(self.folder, self.manifest.get("fingerprint"))
         rows = getattr(self.stores.get("dense"), "name_rows", None)
-        if table is None or rows is None or table.get("fingerprint") != self.manifest.get("fingerprint") \
-                or not {"key", "names", "rows", "broader", "words"} <= set(table) \
-                or len(table["names"]) != len(rows) or not np.array_equal(rows, table["rows"]):
+        if table is None or rows is None or len(table["names"]) != len(rows) or not np.array_equal(rows, table["rows"]):
             return None
         return table
 
