@@ -4,6 +4,8 @@ Real charts (any folder with a DePlot-format gold.jsonl; chartqa_dev is split by
     python bench/bench_chart.py --set-dir ../shared/data/chartqa_dev --split report
 Fresh synthetic charts from one of the two generators, with a seed never looked at while developing:
     python bench/bench_chart.py --generator plain --n 60 --seed 31337
+(the third generator, `survey`, draws Pew-style survey charts for a development pool only: it was built from the
+dev half's Pew charts, so its scores are development figures, never held-out ones)
 Only some styles (a set of line charts):
     python bench/bench_chart.py --generator plain --n 30 --seed 31337 --styles line,line_markers
 Run it under the CPU lock (docs/benchmarks.md records the load average printed at the start and the end).

@@ -401,6 +401,57 @@ def test_plain_generator_is_reproducible_and_differs_from_studio(tmp_path):
         assert ("legend" in record) == several and record.get("legend", "best") in LEGEND_PLACES
 
 
+def test_survey_generator_draws_survey_charts_reproducibly(tmp_path):
+    """The third generator (Pew's layouts, a development pool): its own charts for a seed, drawn again the same,
+    with a gold table per chart whose stacked shares stay within 100, and only its own styles."""
+    import pytest
+
+    from visual_med_alpaca.data.charts import SURVEY_STYLES, make_chart_set
+    from visual_med_alpaca.errors import UserInputError
+    from visual_med_alpaca.eval.metrics.chart import parse_table
+
+    make_chart_set(tmp_path / "a", 4, seed=5, progress=False, generator="survey")
+    make_chart_set(tmp_path / "b", 4, seed=5, progress=False, generator="survey")
+    make_chart_set(tmp_path / "c", 4, seed=5, progress=False, generator="plain")
+    gold = (tmp_path / "a" / "gold.jsonl").read_text()
+    assert gold == (tmp_path / "b" / "gold.jsonl").read_text() != (tmp_path / "c" / "gold.jsonl").read_text()
+    for line in gold.splitlines():
+        record = json.loads(line)
+        assert record["generator"] == "survey" and record["style"] in SURVEY_STYLES
+        assert (tmp_path / "a" / record["image"]).is_file()
+        table = parse_table(record["table"])
+        assert table.headers[0] == "Entity" and len(table.rows) >= 2
+        if record["style"] == "stacked_h":
+            assert all(sum(float(v) for v in row[1:]) <= 100 for row in table.rows)
+    make_chart_set(tmp_path / "d", 2, seed=5, progress=False, generator="survey", styles=("stacked_h",))
+    assert all(json.loads(line)["style"] == "stacked_h" for line in (tmp_path / "d" / "gold.jsonl").read_text().splitlines())
+    with pytest.raises(UserInputError, match="survey chart style"):
+        make_chart_set(tmp_path / "e", 1, seed=5, progress=False, generator="survey", styles=("pie",))
+
+
+def test_a_survey_legend_row_puts_small_swatches_between_the_words(tmp_path):
+    """What makes survey charts hard: one legend row, each word after a small square of its series' colour, no
+    value axis (no tick labels), values printed inside the bars."""
+    from PIL import Image
+
+    from visual_med_alpaca.data.charts import SurveySpec, draw_survey
+
+    colours = ((0.05, 0.30, 0.50), (0.5, 0.6, 0.7), (0.85, 0.88, 0.9))
+    spec = SurveySpec(style="stacked_h", theme="default", title="Few describe their arguments as major",
+                      category_name="Entity", categories=["Total", "Rep/Lean Rep"], series=["Major", "Minor", "None"],
+                      values=np.array([[9.0, 29, 61], [7, 30, 62]]), percent=False, decimals=0, legend_outside=False,
+                      jpeg_quality=None, size=(3.5, 3.2), legend="row", legend_gap=1.0, colours=colours)
+    rgb = np.asarray(Image.open(draw_survey(spec, tmp_path / "s")).convert("RGB")).astype(int)
+    dark = np.abs(rgb - np.array([13, 76, 128])).sum(axis=2) < 30  # the first colour: its swatch and its bars
+    rows = np.flatnonzero(dark.any(axis=1))
+    top_run = rows[: np.argmax(np.diff(np.append(rows, rows[-1] + 99)) > 1) + 1]  # the swatch's rows, above the bars
+    assert 4 <= len(top_run) <= 9  # a square about 7 px high, not a bar
+    cols = np.flatnonzero(dark[top_run].any(axis=0))
+    assert 4 <= cols.max() - cols.min() + 1 <= 9
+    ink = (rgb.sum(axis=2) < 200)[top_run[0] - 2:top_run[-1] + 3]
+    assert ink[:, cols.max() + 2:cols.max() + 40].any()  # the word follows its swatch on the same row
+
+
 def test_text_printed_across_a_bar_does_not_cut_it_in_two():
     """A value as wide as a stacked segment splits its colour mask; the box's columns are filled only where
     the colour continues above and below it (a label over the bar's top stays outside)."""

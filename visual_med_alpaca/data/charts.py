@@ -8,6 +8,11 @@ Two generators, so a score is not the fit to one drawing style:
   ('best', any corner, outside, none), value labels on or off, horizontal grouped / stacked bars, pies (named beside
   them or in a legend, percentages printed inside, beside the name or not at all),
   lines without markers, thousand-separated, percent and log axes, small and large pictures, JPEG.
+A third, `survey`, draws what makes the survey-research charts of chartqa_dev hard (Pew's layouts; a development
+pool only, never a held-out figure): no value axis at all, horizontal bars (stacked in tints of one or two hues,
+single, or one column of bars per answer) with the values printed inside them, one legend row whose small square
+swatches sit between the words (or the answers named above their columns), short first segments, category labels
+wrapped over two or three lines, a bold two-line title, an italic question and notes under the chart.
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
 run resumes where it stopped.
 """
@@ -315,7 +320,181 @@ def draw_plain(spec: PlainSpec, path: Path) -> Path:
         return _save(fig, spec, path)
 
 
-GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain)}
+# -- the third generator: survey-research charts (Pew's layouts) -------------------------------------------------
+SURVEY_STYLES = ("stacked_h", "barh", "columns")
+# how the answers are named: one legend row (swatch, then word) above the bars, or each word above its column
+SURVEY_LEGENDS = ("row", "headings")
+SURVEY_ANSWERS = [
+    ["Frequently", "Sometimes", "Hardly ever", "Never"], ["Major", "Minor", "No arguments"], ["Oppose", "Support"],
+    ["Not at all", "Not too", "Somewhat", "Very"], ["A great deal", "A fair amount", "Not too much", "Not at all"],
+    ["Worse", "About the same", "Better"], ["Disapprove", "Approve"], ["Bad", "Good"], ["More", "About the same", "Less"],
+    ["Mainly are incidents of individual misconduct", "Mainly reflect widespread problems in society"],
+]
+SURVEY_GROUPS = [
+    ["Total", "Men", "Women"], ["Total", "Rep/Lean Rep", "Dem/Lean Dem"], ["Ages 18-29", "30-49", "50-64", "65+"],
+    ["College grad+", "Some college", "HS or less"], ["White", "Black", "Hispanic", "Asian"],
+    ["Seem obviously false or untrue", "Show people engaging in dangerous or troubling behavior",
+     "Are abusive or demeaning toward others"],
+    ["Negotiate favorable trade agreements", "Make good decisions about economic policy", "Use military force wisely",
+     "Handle an international crisis", "Work effectively with Congress"],
+    ["U.S.", "Germany", "France", "Japan", "Canada"], ["The news media", "Religious leaders", "The military",
+                                                     "Large corporations", "Labor unions", "Banks and financial institutions"],
+]
+SURVEY_TITLES = ["Majority of U.S. adults say the {w} is often hard to judge", "Few Americans describe their {w} as major",
+                 "Views of the {w} differ sharply by party", "Most say recent reports of {w} reflect broader problems"]
+SURVEY_WORDS = ["economy", "news", "situation", "election", "health care system", "arguments"]
+SURVEY_HUES = [(0.05, 0.30, 0.50), (0.65, 0.50, 0.10), (0.50, 0.56, 0.20), (0.55, 0.28, 0.10), (0.10, 0.45, 0.45)]
+
+
+@dataclass
+class SurveySpec(ChartSpec):
+    legend: str = "row"  # one of SURVEY_LEGENDS (columns: always headings)
+    legend_gap: float = 1.0  # the space between one legend entry and the next swatch, in widths of a space
+    colours: tuple = ()  # one RGB per series
+    group_gap: bool = False  # an empty row after the first category (Pew's 'Total' apart from the groups)
+    first_percent: bool = True  # the top bar's first value printed with '%'
+
+
+def _wrapped(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def random_survey_spec(rng: np.random.Generator) -> SurveySpec:
+    style = str(rng.choice(SURVEY_STYLES))
+    groups = SURVEY_GROUPS[int(rng.integers(len(SURVEY_GROUPS)))]
+    n_cat = int(rng.integers(2, min(5, len(groups)) + 1))
+    categories = groups[:n_cat]
+    answers = SURVEY_ANSWERS[int(rng.integers(len(SURVEY_ANSWERS)))]
+    if style == "barh":
+        series = ["Share"]
+    elif style == "columns":
+        start = int(rng.integers(0, len(answers) - 1))
+        series = answers[start:start + 2]
+    else:
+        series = list(answers)
+    n_series = len(series)
+    if style == "stacked_h":  # shares of 100 less a few 'no answer'; the first answer is often a short one
+        weights = rng.dirichlet(np.full(n_series, 2.0), size=n_cat)
+        if rng.random() < 0.5:
+            weights[:, 0] *= 0.3
+            weights /= weights.sum(axis=1, keepdims=True)
+        values = weights * (100 - rng.integers(0, 7, size=(n_cat, 1)))
+        values = np.maximum(values, 2)
+    else:
+        values = rng.uniform(8, 80, size=(n_cat, n_series))
+    values = np.round(values, 0)
+    hues = [SURVEY_HUES[i] for i in rng.choice(len(SURVEY_HUES), 2, replace=False)]
+    if style == "stacked_h" and n_series >= 3 and rng.random() < 0.4:  # two hues, each in tints (diverging scale)
+        half = n_series // 2
+        tints = [np.linspace(0.0, 0.55, max(half, 1))[::-1], np.linspace(0.0, 0.55, n_series - half)]
+        colours = [_tint(hues[0], t) for t in tints[0]] + [_tint(hues[1], t) for t in tints[1]]
+    else:  # one hue, dark to light (or light to dark)
+        tints = np.linspace(0.0, 0.75 if n_series > 1 else 0.0, n_series)
+        colours = [_tint(hues[0], t) for t in (tints if rng.random() < 0.6 else tints[::-1])]
+    if style == "barh" and rng.random() < 0.5:  # one colour per bar (a single series drawn in graded tints)
+        colours = [_tint(hues[0], 0.0)]
+    title = str(rng.choice(SURVEY_TITLES)).format(w=str(rng.choice(SURVEY_WORDS)))
+    row_gap = float(rng.uniform(0.45, 0.7))  # inches per category row
+    rows_in = row_gap * (n_cat + 1.2) + (row_gap if n_cat >= 3 else 0.0)
+    return SurveySpec(
+        style=style, theme="default", title=title, category_name="Entity", categories=list(categories), series=series,
+        values=values, percent=False, decimals=0, legend_outside=False,
+        jpeg_quality=int(rng.integers(70, 92)) if rng.random() < 0.15 else None,
+        size=(float(rng.uniform(3.1, 4.4)), float(_survey_header_inches(title, style) + rows_in + 0.5)),
+        legend="headings" if style == "columns" else str(rng.choice(SURVEY_LEGENDS)),
+        legend_gap=float(rng.choice([0.5, 1.0, 2.0, 3.0])), colours=tuple(tuple(c) for c in colours),
+        group_gap=bool(n_cat >= 3 and rng.random() < 0.4), first_percent=bool(rng.random() < 0.6),
+    )
+
+
+def _survey_header_inches(title: str, style: str) -> float:
+    """The height above the bars: the title's lines, the question's two lines, the legend or the headings."""
+    return 0.2 * (_wrapped(title, 34).count("\n") + 1) + 0.45 + (0.5 if style == "columns" else 0.3)
+
+
+def _tint(rgb, t: float) -> tuple:
+    """`rgb` mixed with white by `t` (0: the colour, 1: white)."""
+    return tuple(float(c + (1.0 - c) * t) for c in rgb)
+
+
+def _ink_on(rgb) -> str:
+    return "white" if 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] < 0.55 else "#333333"
+
+
+def draw_survey(spec: SurveySpec, path: Path) -> Path:
+    """Render a `survey` chart: no axes, values printed inside the bars, answers named in one row or above them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    n_cat, n_series = spec.values.shape
+    fig = plt.figure(figsize=spec.size, dpi=100)
+    title = fig.text(0.03, 0.985, _wrapped(spec.title, 34), fontsize=11.5, fontweight="bold", va="top", ha="left")
+    width, height_in = spec.size
+    fig.text(0.03, 0.985 - (0.2 * (title.get_text().count("\n") + 1) + 0.05) / height_in,
+             _wrapped("% of U.S. adults who say they ___ about the " + spec.categories[0].lower(), 48),
+             fontsize=8, style="italic", color="#666666", va="top", ha="left")
+    fig.text(0.03, 0.015, "Note: Don't know responses not shown.\nSource: Survey of U.S. adults.\nSURVEY RESEARCH CENTER",
+             fontsize=6, color="#777777", va="bottom", ha="left")
+    bottom, top = 0.5 / height_in, 1.0 - (_survey_header_inches(spec.title, spec.style) + 0.05) / height_in
+    ax = fig.add_axes((0.38, bottom, 0.58, top - bottom))
+    rows = list(range(n_cat))
+    y = np.array([-(i + (1 if spec.group_gap and i > 0 else 0)) for i in rows], float)
+    height = 0.55
+    ax.set_yticks(y, [_wrapped(c, 18) for c in spec.categories], fontsize=8)
+    ax.tick_params(length=0)
+    ax.set_xticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    total = spec.values.sum(axis=1).max() if spec.style == "stacked_h" else spec.values.max()
+    column_width = total * 1.15  # columns: each answer its own column of bars
+    heads = []
+    for j in range(n_series):
+        left = np.zeros(n_cat) if spec.style != "stacked_h" else spec.values[:, :j].sum(axis=1)
+        if spec.style == "columns":
+            left = np.full(n_cat, j * column_width)
+        colour = spec.colours[j % len(spec.colours)]
+        bar_colours = [colour] * n_cat
+        if spec.style == "barh" and len(spec.colours) > 1:
+            bar_colours = [spec.colours[i % len(spec.colours)] for i in rows]
+        ax.barh(y, spec.values[:, j], height, left=left, color=bar_colours)
+        for i in rows:
+            value = f"{spec.values[i, j]:.0f}" + ("%" if spec.first_percent and i == 0 and j == 0 else "")
+            ax.text(left[i] + spec.values[i, j] / 2, y[i], value, ha="center", va="center", fontsize=8,
+                    color=_ink_on(bar_colours[i]))
+        heads.append((left[0] + spec.values[0, j] / 2, colour))
+    ax.set_xlim(0, column_width * n_series if spec.style == "columns" else total * 1.02)
+    ax.set_ylim(y.min() - 0.6, 0.6)
+    if n_series > 1 and spec.legend == "headings":
+        for (x, colour), name in zip(heads, spec.series):
+            ax.text(x, 0.45, _wrapped(name, 14), ha="center", va="bottom", fontsize=8, fontweight="bold",
+                    color=tuple(c * 0.8 for c in colour) if _ink_on(colour) == "white" else "#555555")
+    elif n_series > 1:  # one row: a small square swatch, its word, a gap, the next swatch
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        box = ax.get_position()
+        top = box.y1 + 0.15 / height_in
+        size_w, size_h = 7 / (width * 100), 7 / (height_in * 100)
+        space = 2.5 / (width * 100)
+        words = [fig.text(0, top, name, fontsize=7.5, va="center", ha="left", color="#333333") for name in spec.series]
+        widths = [w.get_window_extent(renderer).width / (width * 100) for w in words]
+        x = max(0.02, min(box.x0 + 0.02, 0.98 - sum(widths) - n_series * (size_w + 0.01) - n_series * spec.legend_gap * space))
+        for colour, word, w in zip(spec.colours, words, widths):
+            fig.add_artist(Rectangle((x, top - size_h / 2), size_w, size_h, transform=fig.transFigure, color=colour))
+            x += size_w + 1.5 / (width * 100)
+            word.set_x(x)
+            x += w + spec.legend_gap * space
+    return _save(fig, spec, path)
+
+
+GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain),
+              "survey": (random_survey_spec, draw_survey)}
+STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES}
+STREAMS = {"plain": 2, "survey": 3}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
 def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, generator: str = "studio",
@@ -331,7 +510,7 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
     if generator not in GENERATORS:
         raise UserInputError(f"unknown chart generator '{generator}'; choose one of: {', '.join(GENERATORS)}")
     make_spec, render = GENERATORS[generator]
-    known = STYLES if generator == "studio" else PLAIN_STYLES
+    known = STYLES_OF[generator]
     unknown = [s for s in styles if s not in known]
     if unknown:
         raise UserInputError(f"unknown {generator} chart style(s) {', '.join(unknown)}; choose from: {', '.join(known)}")
@@ -342,7 +521,7 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
     with tqdm(total=n, desc="charts", disable=not progress) as bar:
         while len(records) < n:
             # the studio generator keeps its original RNG stream, so its earlier sets are drawn again unchanged
-            rng = np.random.default_rng([seed, index] if generator == "studio" else [seed, index, 2])
+            rng = np.random.default_rng([seed, index] if generator == "studio" else [seed, index, STREAMS[generator]])
             spec = make_spec(rng)
             stem = out / "images" / f"chart_{index:05d}"
             index += 1
