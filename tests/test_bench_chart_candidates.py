@@ -1,0 +1,36 @@
+"""bench/chart_candidates.py's decision rule (R1-R4) on made-up per-chart scores."""
+
+import importlib.util
+
+from conftest import REPO
+
+
+def _decide():
+    spec = importlib.util.spec_from_file_location("chart_candidates", REPO / "bench" / "chart_candidates.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.decide
+
+
+def _sets(**changed):
+    sets = {name: {f"{name}{i}": 0.5 for i in range(10)} for name in ("foldA", "foldB", "plain", "studio", "survey")}
+    for name, (chart, score) in changed.items():
+        sets[name][f"{name}{chart}"] = score
+    return sets
+
+
+def test_the_survey_pool_alone_adopts_only_when_no_fold_goes_down():
+    decide, base = _decide(), _sets()
+    assert decide(_sets(survey=(0, 0.9)), base)[0]
+    adopt, _, failed = decide({**_sets(survey=(0, 0.9)), "foldA": _sets(foldA=(1, 0.45))["foldA"]}, base)
+    assert not adopt and failed == ["R4"]
+    assert decide({**_sets(plain=(0, 0.9)), "foldA": _sets(foldA=(1, 0.45))["foldA"]}, base)[0]  # R4: survey only
+    assert decide(_sets(survey=(0, 0.6), studio=(0, 0.1)), base)[2] == ["R3"]  # +0.01 and -0.04: the sum falls
+
+
+def test_a_pool_the_base_was_not_scored_on_counts_as_unchanged():
+    decide = _decide()
+    base = {k: v for k, v in _sets().items() if k != "survey"}
+    adopt, delta, failed = decide(_sets(plain=(0, 0.9)), base)
+    assert adopt and delta["survey"] == 0.0
+    assert decide(_sets(survey=(0, 0.9)), base)[2] == ["R2", "R3"]
