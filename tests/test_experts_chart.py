@@ -1039,3 +1039,39 @@ def test_a_jpeg_grouped_chart_gives_no_series_of_one_stray_value(expert, tmp_pat
     make_chart_set(tmp_path, 19, seed=696035, progress=False, generator="plain")
     text = expert.describe(load_image(tmp_path / "images" / "chart_00018.jpg"))
     assert parse_table(text).headers == ["Category", "After", "Day"], text
+
+
+def test_a_legend_row_read_as_one_text_is_split_at_its_swatches():
+    """OCR reads a one-line legend whose swatches are small squares as one box ('FrequentlySometimesHardly ever
+    Never', Pew's style): it is cut at the swatches into one entry per colour, and each entry gets its colour. The
+    words of a label printed on a bar of one colour (the colour at the box's edges) are not cut."""
+    from visual_med_alpaca.experts.chart.colours import _legend_names, _split_at_swatches
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    colours = [(31, 73, 125), (85, 142, 213), (198, 217, 240), (150, 150, 150)]
+    rgb = np.full((60, 400, 3), 255, np.uint8)
+    starts = [20, 108, 196, 300]  # each swatch's left edge; its words follow 8 px after it, ~6 px per character
+    words = ["Frequently", "Sometimes", "Hardly ever", "Never"]
+    for x, colour, word in zip(starts, colours, words):
+        rgb[23:31, x:x + 8] = colour
+        for i, ch in enumerate(word):  # dark strokes where the letters are (2 px wide: no swatch)
+            if ch != " ":
+                rgb[21:33, x + 14 + 6 * i:x + 16 + 6 * i] = (40, 40, 40)
+    row = TextBox("FrequentlySometimesHardly ever Never", 18, 20, 336, 34)
+    on_bar = TextBox("Total adults", 20, 42, 120, 56)
+    rgb[38:60, 0:140] = colours[1]
+    rgb[45:53, 40:48] = colours[0]  # a patch of another colour inside the bar's label: the bar's colour is at its edges
+    centres = [np.array(c, float) for c in colours + [(40, 40, 40)]]
+    background = np.array([255.0, 255, 255])
+    split = _split_at_swatches(rgb, [row, on_bar], centres, background)
+    assert [b.text for b in split] == words + ["Total adults"]
+    assert all(b.x0 > x + 7 for b, x in zip(split, starts))  # each entry starts after its swatch
+    names = _legend_names((rgb, split[:4]), centres, background)
+    assert {k: v[1] for k, v in names.items()} == {0: "Frequently", 1: "Sometimes", 2: "Hardly ever", 3: "Never"}
+
+
+def test_a_pew_legend_read_as_one_text_names_the_stacks(expert):
+    """A dev chart (chartqa_dev `4393`, Pew): its legend row was read as one text and the stacks went unnamed."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "4393.png")))
+    header = parse_table(text).headers
+    assert {"Frequently", "Sometimes", "Hardly ever"} <= set(header), text

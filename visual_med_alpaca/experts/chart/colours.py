@@ -189,3 +189,68 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30:
                 names[best] = (row * 10000 + entry.cx, _bare(text))
     return names
+
+
+def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background) -> list[TextBox]:
+    """Boxes in which OCR read a legend's row of entries as one text ('FrequentlySometimesHardly ever Never': the
+    small swatches between the words were dropped) are split at those swatches, one box per entry.
+
+    A swatch inside a box of words: a run of columns, 0.35-1.6 line heights wide, whose middle rows are one colour
+    cluster (not the background), with that colour neither at the box's top nor bottom edge (a patch, not a bar the
+    words are printed on). The text is cut at the word boundary (a space, or a small letter before a capital)
+    nearest to the swatch's place along the box; each piece must keep two letters."""
+    if not centres:
+        return boxes
+    palette = np.stack([background] + list(centres)).astype(np.float32)
+    height, width = rgb.shape[:2]
+    out: list[TextBox] = []
+    for box in boxes:
+        x0, x1, y0, y1 = max(0, int(box.x0)), min(width, int(box.x1) + 1), max(0, int(box.y0)), min(height, int(box.y1) + 1)
+        h = box.h
+        if len(re.findall(r"[A-Za-z]", box.text)) < 4 or x1 - x0 < 3 * h or h < 6 or _CHROME.search(box.text):
+            out.append(box)
+            continue
+        patch = rgb[y0:y1, x0:x1].astype(np.float32)
+        d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+        nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
+        band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
+        edges = np.concatenate([nearest[:1], nearest[-1:]])
+        cuts: list[tuple[int, int]] = []  # (first column, last column) of each swatch, in the box
+        column = 0
+        while column < band.shape[1]:
+            k = int(band[0, column])
+            if k <= 0 or not (band[:, column] == k).all():
+                column += 1
+                continue
+            end = column
+            while end + 1 < band.shape[1] and (band[:, end + 1] == k).all():
+                end += 1
+            run = end - column + 1
+            if 0.35 * h <= run <= 1.6 * h and not (edges[:, column:end + 1] == k).any():
+                cuts.append((column, end))
+            column = end + 1
+        if not cuts:
+            out.append(box)
+            continue
+        text = box.text
+        bounds = [i for i in range(1, len(text)) if (text[i - 1] == " ") or (text[i - 1].islower() and text[i].isupper())]
+        pieces, start, start_x = [], 0, 0.0
+        inked = (x1 - x0) - sum(c1 - c0 + 1 for c0, c1 in cuts)  # the text's own width, swatches left out
+        for n, (c0, c1) in enumerate(cuts):
+            at = (c0 - sum(b - a + 1 for a, b in cuts[:n])) / max(inked, 1) * len(text)  # characters before the swatch
+            if at < 1 and start == 0:  # the first entry's swatch, inside the box: that entry starts after it
+                start_x = float(c1 + 1)
+                continue
+            near = [i for i in bounds if abs(i - at) <= 2.5 and i > start]
+            if not near:
+                continue
+            i = min(near, key=lambda i: abs(i - at))
+            pieces.append((text[start:i].strip(), start_x, float(c0 - 1)))
+            start, start_x = i, float(c1 + 1)
+        pieces.append((text[start:].strip(), start_x, float(x1 - x0)))
+        if len(pieces) < 2 or any(len(re.findall(r"[A-Za-z]", p)) < 2 for p, _, _ in pieces):
+            out.append(box)
+            continue
+        for piece, a, b in pieces:
+            out.append(TextBox(piece, x0 + a, box.y0, x0 + b, box.y1))
+    return out

@@ -13,7 +13,7 @@ from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _split_merged_labels, _standing
-from .colours import _colour_clusters, _legend_names
+from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import _between, _drop_duplicate_lines, _line_end_names, _rim_of, _rules, _trace_at
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -151,8 +151,9 @@ class ChartExpert:
         return text, kind
 
     def _table_of(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
-        page = (rgb, boxes)
         clusters = _colour_clusters(rgb, [], 0)
+        boxes = _split_at_swatches(rgb, boxes, clusters[1], clusters[2])  # a legend row OCR read as one text
+        page = (rgb, boxes)
         pie = read_pie_chart(rgb, boxes, clusters, self._read_words)
         if pie is not None:
             kind, header, series, rows, title = pie
