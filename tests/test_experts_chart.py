@@ -1075,3 +1075,29 @@ def test_a_pew_legend_read_as_one_text_names_the_stacks(expert):
     text = expert.describe(load_image(shared_data("chartqa_dev", "png", "4393.png")))
     header = parse_table(text).headers
     assert {"Frequently", "Sometimes", "Hardly ever"} <= set(header), text
+
+
+def test_stacks_whose_first_segments_are_short_stand_on_their_baseline():
+    """Horizontal stacks (upright coordinates) whose first segments are short (9, 7 and 11 of 100) under long ones:
+    the baseline's own bars are small next to the long segments above them (each on a baseline of its own, a few
+    px apart), yet it carries all nine segments; it was passed over when only the four baselines with the largest
+    own area were tried."""
+    from visual_med_alpaca.experts.chart.bars import Bar, _upright_bars
+
+    rects = []
+    for x0, first, second in ((125, 19, 61), (186, 14, 63), (216, 23, 61)):
+        base = 216
+        for cluster, length in ((3, first), (1, second), (0, 135 - second - first + 80)):
+            rects.append(Bar(float(x0), float(base - length + 1), float(x0 + 19), float(base), cluster))
+            base -= length
+    rects.append(Bar(24.0, 46.0, 32.0, 51.0, 2))  # a legend swatch
+    bars = _upright_bars(rects, 5.0)
+    assert sorted((b.x0, b.cluster) for b in bars) == sorted((r.x0, r.cluster) for r in rects[:9])
+
+
+def test_a_pew_stack_with_short_first_segments_keeps_all_its_rows(expert):
+    """A dev chart (chartqa_dev `7780`, Pew): three stacked rows whose first segments are short came out as two
+    rows of the palest segments with two labels run together ('Rep/Lean Rep Dem/Lean Dem')."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "7780.png")))
+    assert [row[0] for row in parse_table(text).rows] == ["Total", "Rep/Lean Rep", "Dem/Lean Dem"], text
+    assert cells(text)[("Dem/Lean Dem", "Major")] == 11, text
