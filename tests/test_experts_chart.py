@@ -1101,23 +1101,3 @@ def test_a_pew_stack_with_short_first_segments_keeps_all_its_rows(expert):
     text = expert.describe(load_image(shared_data("chartqa_dev", "png", "7780.png")))
     assert [row[0] for row in parse_table(text).rows] == ["Total", "Rep/Lean Rep", "Dem/Lean Dem"], text
     assert cells(text)[("Dem/Lean Dem", "Major")] == 11, text
-
-
-def test_a_glyph_stroke_inside_a_box_of_words_is_no_bar():
-    """A rectangle of a bold letter's stroke inside a title's box is text, whatever line it ends on; a bar segment
-    with a word printed on it (the word's box inside the bar) and a rectangle beside a word are kept."""
-    from visual_med_alpaca.experts.chart.bars import Bar, _inside_words
-    from visual_med_alpaca.experts.chart.text import TextBox
-
-    title = TextBox("Americans oppose initial tariffs on", 0, 21, 263, 39)
-    assert _inside_words(Bar(46.0, 24.0, 54.0, 29.0, 2), [title])
-    assert not _inside_words(Bar(0.0, 15.0, 300.0, 45.0, 1), [title])  # a bar the words are printed on
-    assert not _inside_words(Bar(270.0, 24.0, 278.0, 29.0, 2), [title])  # beside the words
-    assert not _inside_words(Bar(46.0, 24.0, 54.0, 29.0, 2), [TextBox("51%", 40, 21, 70, 39)])  # a number's box
-
-
-def test_a_pew_diverging_chart_with_a_bold_title_names_its_two_sides(expert):
-    """A dev chart (chartqa_dev `4300`, Pew): a stroke of the bold title ended level with the diverging bars' zero
-    line and was taken for a bar; the two sides went unnamed (`Series 1`, `Series 2`)."""
-    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "4300.png")))
-    assert parse_table(text).headers[1:] == ["Oppose", "Support"], text

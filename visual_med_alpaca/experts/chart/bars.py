@@ -132,13 +132,6 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=()) -> tuple[list[Bar], li
     return found, centres, background
 
 
-def _inside_words(rect: Component, boxes: list[TextBox]) -> bool:
-    """A rectangle no larger than a glyph that lies inside a box of words (a stroke of a title's bold letter on a
-    line that happens to end level with the bars' zero line): part of the text, not a bar."""
-    return any(re.search(r"[A-Za-z]{2}", b.text) and rect.x0 >= b.x0 - 2 and rect.x1 <= b.x1 + 2 and rect.y0 >= b.y0 - 2
-               and rect.y1 <= b.y1 + 2 and max(rect.width, rect.height) <= b.h for b in boxes)
-
-
 def _bridge_text(mask: np.ndarray, boxes) -> np.ndarray:
     """A value printed inside a bar (white or outlined digits as wide as a stacked segment) cuts the bar's
     colour mask in two: fill each text box's columns whose pixels just above and just below it are of the
@@ -333,7 +326,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     Returns (kind, header, series, rows) or None when the picture holds no bar structure."""
     clusters, unveiled_text = _seen_through_legend(rgb, boxes, clusters or _colour_clusters(rgb, [], 0))
     rects, centres, background = _rectangles(rgb, clusters, unveiled_text)
-    rects = [r for r in rects if not _inside_words(r, boxes)]
     if not rects:
         return None
     width = rgb.shape[1]
