@@ -38,9 +38,9 @@ from pathlib import Path
 from _common import threads
 
 from visual_med_alpaca.closed import asked_classes, expert_yes_no, is_yes_no
+from visual_med_alpaca.data.sources.vqa_rad import FOLDER, vqa_rad_rows, vqa_rad_train_split
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
-from visual_med_alpaca.data.sources.vqa_rad import FOLDER, vqa_rad_rows, vqa_rad_train_split
 from visual_med_alpaca.images import load_image
 from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE, read_meta
 

@@ -50,9 +50,9 @@ from vlm_closed_expert import MIN_CONFIDENCE, heldout_facts, sign_test
 
 from visual_med_alpaca.closed import (EXPERT_CLASS_WORDS, NEUTRAL_WORDS, canonical_class, content_words, is_yes_no,
                                       words)
+from visual_med_alpaca.data.sources.vqa_rad import FOLDER, vqa_rad_rows, vqa_rad_train_split
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
-from visual_med_alpaca.data.sources.vqa_rad import FOLDER, vqa_rad_rows, vqa_rad_train_split
 from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_fit_sample
 from visual_med_alpaca.eval.metrics.vqa import open_recall
 
