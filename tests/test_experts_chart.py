@@ -322,24 +322,6 @@ def test_a_percent_axis_whose_tick_marks_read_as_dashes_stays_in_percent(expert,
     assert "| 38% |" in text and rms(gold["table"], text)["f1"] > 0.9, text
 
 
-def test_a_two_tick_percent_axis_whose_tick_marks_read_as_dashes_stays_in_percent():
-    """The two-label axis (a small `0` missed) tests percent as the full axis fit does: `80%-` is a percentage
-    (text.printed_percent, one test for both)."""
-    from visual_med_alpaca.experts.chart.bars import Bar, _two_tick_axis
-    from visual_med_alpaca.experts.chart.text import TextBox
-
-    bars = [Bar(60, 150, 90, 300, 0), Bar(100, 220, 130, 300, 0)]
-    for texts in (("80%-", "40% -"), ("80%", "40%")):
-        ticks = [TextBox(texts[0], 10, 95, 40, 105), TextBox(texts[1], 10, 195, 40, 205)]
-        axis = _two_tick_axis(ticks, bars, baseline=300)
-        assert axis is not None and axis.percent and abs(axis.value(150) - 60) < 1e-6, texts
-    ticks = [TextBox("80-", 10, 95, 40, 105), TextBox("40", 10, 195, 40, 205)]
-    assert not _two_tick_axis(ticks, bars, baseline=300).percent
-    from visual_med_alpaca.experts.chart.text import printed_percent
-
-    assert printed_percent("80%-") and printed_percent("40% -") and printed_percent("12%") and not printed_percent("80-")
-
-
 def test_one_shared_expert_gives_each_thread_its_own_table(expert, tmp_path):
     """Concurrent requests to one cached expert must not mix: each chart's table is the one it gets alone."""
     from concurrent.futures import ThreadPoolExecutor

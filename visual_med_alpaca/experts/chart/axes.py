@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .text import TextBox, printed_percent
+from .text import TextBox
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _fit_axis(boxes: list[TextBox], vertical: bool) -> Axis | None:
     pixels = np.array([b.cy if vertical else b.cx for b in boxes], float)
     values = np.array([b.number for b in boxes], float)
     # '90%-': a tick mark read as a dash after the label (as parse_number reads it) keeps the axis in percent
-    percent = sum(printed_percent(b.text) for b in boxes) > len(boxes) / 2
+    percent = sum(b.text.strip().rstrip("-—–").rstrip().endswith("%") for b in boxes) > len(boxes) / 2
     fit = _robust_fit(pixels, values, tol=1.0)
     log = False
     positive = values > 0

@@ -12,7 +12,7 @@ import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
 from .colours import _colour_clusters, _legend_names
-from .text import _CHROME, TextBox, _bare, _nearest_first, parse_value, printed_percent, _reading_order
+from .text import _CHROME, TextBox, _bare, _nearest_first, parse_value, _reading_order
 
 
 @dataclass
@@ -638,7 +638,7 @@ def _two_tick_axis(boxes: list[TextBox], bars: list[Bar], baseline: float) -> Ax
             slope = (v2 - v1) / (p2 - p1)
             intercept = v1 - slope * p1
             if abs(-intercept / slope - baseline) <= 3:
-                percent = sum(printed_percent(b.text) for b in group) == 2
+                percent = sum(b.text.strip().endswith("%") for b in group) == 2
                 return Axis(float(slope), float(intercept), False, percent, float(v1 - v2), list(group))
     return None
 

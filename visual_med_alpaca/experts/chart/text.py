@@ -74,12 +74,6 @@ def parse_number(text: str) -> float | None:
         return None
 
 
-def printed_percent(text: str) -> bool:
-    """Whether a label is printed as a percentage: '45%', and '90%-' / '80% -' (a tick mark read as a dash after
-    it, which parse_number also strips)."""
-    return text.strip().rstrip("-—–").rstrip().endswith("%")
-
-
 # a log axis' tick label in matplotlib's notation: `10³`, `10^{2}` (OCR: `10{2`, `10^²`), `6×10²`; `101` where the
 # superscript was read as a plain digit
 _POWER = re.compile(r"^(?:(?P<lead>\d(?:\.\d+)?)\s*[×xX·]\s*)?10\s*(?:\^\s*\{?|\{)?\s*(?P<exp>[-−⁻]?[0-9⁰¹²³⁴⁵⁶⁷⁸⁹]+)\}?$")
