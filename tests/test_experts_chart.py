@@ -452,6 +452,36 @@ def test_a_survey_legend_row_puts_small_swatches_between_the_words(tmp_path):
     assert ink[:, cols.max() + 2:cols.max() + 40].any()  # the word follows its swatch on the same row
 
 
+def test_a_survey_chart_with_one_column_of_bars_per_answer_reads_both_columns(expert, tmp_path):
+    """No value axis, `Oppose` bars in one column and `Support` bars in another beside it (left-aligned, a gap
+    between): each column is a series named by its heading (only the first column was read)."""
+    from visual_med_alpaca.data.charts import SurveySpec, draw_survey
+
+    spec = SurveySpec(style="columns", theme="default", title="Views of the situation differ sharply by party",
+                      category_name="Entity", categories=["White", "Black", "Hispanic", "Asian"],
+                      series=["Oppose", "Support"], values=np.array([[74.0, 41], [72, 41], [39, 44], [49, 9]]),
+                      percent=False, decimals=0, legend_outside=False, jpeg_quality=None, size=(3.8, 4.6),
+                      legend="headings", colours=((0.76, 0.85, 0.87), (0.10, 0.45, 0.45)), first_percent=False)
+    text = expert.describe(load_image(draw_survey(spec, tmp_path / "columns")))
+    table = parse_table(text)
+    assert table.headers[1:] == ["Oppose", "Support"], text
+    assert table.rows[:3] == [["White", "74", "41"], ["Black", "72", "41"], ["Hispanic", "39", "44"]], text
+    assert rms(spec.table(), text)["f1"] > 0.8, text  # the title's second line and the narrow bar's 9 are not read
+
+
+def test_answer_columns_are_bars_in_line_with_the_first_columns_beyond_its_longest_bar():
+    from visual_med_alpaca.experts.chart.bars import Bar, _answer_columns
+
+    first = [Bar(10, 60, 30, 200, 0), Bar(50, 120, 70, 200, 0), Bar(90, 90, 110, 200, 0)]  # upright: bars grow up
+    second = [Bar(10, 10, 30, 50, 1), Bar(50, 30, 70, 50, 1), Bar(90, 20, 110, 50, 1)]  # their own edge at 50
+    title = Bar(0, 0, 120, 6, 2)  # a line across the top: not in line with one bar
+    extra = _answer_columns(first, first + second + [title], baseline=200, thickness=5)
+    assert sorted(b.x0 for b in extra) == [10, 50, 90] and {b.cluster for b in extra} == {1}
+    same = [Bar(b.x0, b.y0, b.x1, b.y1, 0) for b in second]  # the same colour as the first column: a series of its own
+    assert {b.cluster for b in _answer_columns(first, first + same, baseline=200, thickness=5)} == {1000}
+    assert _answer_columns(first, first + second[:1], baseline=200, thickness=5) == []  # one bar is no column
+
+
 def test_text_printed_across_a_bar_does_not_cut_it_in_two():
     """A value as wide as a stacked segment splits its colour mask; the box's columns are filled only where
     the colour continues above and below it (a label over the bar's top stays outside)."""

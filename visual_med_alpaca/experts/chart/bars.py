@@ -187,6 +187,38 @@ def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
     return best
 
 
+def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thickness: float) -> list[Bar]:
+    """Survey charts without a value axis that give each answer its own column of bars, left-aligned one beside
+    the other (Pew: `Worse` bars, a gap, then `About the same` bars), in upright coordinates: beyond the longest
+    bar of the first column, sets of bars standing on a common edge of their own, one in line with each of two or
+    more of the first column's bars; or, the same way, short of its baseline (a column left of the one chosen).
+    Each column is a series: a column whose colour the first uses gets its own."""
+    first = [b for b in bars if abs(b.y1 - baseline) <= 3]
+    if len(first) < 2:
+        return []
+    reach = min(b.y0 for b in bars) - 2
+    taken = {id(b) for b in bars}
+    edges: dict[int, list[Bar]] = {}
+    for r in rects:
+        if id(r) in taken or (r.y1 >= reach and r.y0 <= baseline + 2) or r.width < thickness:
+            continue
+        key = next((k for k in edges if abs(r.y1 - k) <= 3), int(r.y1))
+        edges.setdefault(key, []).append(r)
+    used_clusters = {b.cluster for b in bars}
+    extra: list[Bar] = []
+    for key in sorted(edges, key=lambda k: abs(k - baseline)):  # the nearest column first
+        column = edges[key]
+        in_line = [r for r in column if any(min(r.x1, b.x1) - max(r.x0, b.x0) > 0.8 * max(r.width, b.width) for b in first)]
+        if len(in_line) < 2 or len(in_line) < len(column) or len(in_line) < 0.5 * len(first):
+            continue
+        if any(r.cluster in used_clusters for r in in_line):
+            fresh = max(used_clusters | {-1}) + 1000
+            in_line = [replace(r, cluster=fresh) for r in in_line]
+        used_clusters |= {r.cluster for r in in_line}
+        extra += in_line
+    return extra
+
+
 def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True) -> list:
     """`base` plus the rectangles stacked on it, one on another: each overlaps the one below by `share`
     of the wider (`widest`) or of the narrower width, and starts where it ends."""
@@ -345,6 +377,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         return None  # icons and legend swatches, not bars
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
     axis = find_value_axis(upright_boxes, vertical=True) or _two_tick_axis(upright_boxes, bars, baseline)
+    if axis is None and kind == "hbar":  # no value axis: a survey chart may give each answer its own column of bars
+        bars = bars + _answer_columns(bars, [r.rotated(width) for r in rects], baseline, thickness)
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
     keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
