@@ -62,9 +62,9 @@ def sane(row: dict) -> bool:
             and abs(row["dev2"]["avgScore"] - SHIPPED["avgScore"]) < 5e-4)
 
 
-def pooled(row: dict) -> int:
-    """Questions whose top answer is correct: dev hit@1 and dev3 P@1, counted over both sets."""
-    return round(row["dev"]["hit@1"] * row["dev"]["questions"] + row["dev3"]["P@1"] * row["dev3"]["questions"])
+def pooled(row: dict, key: str = "dev3") -> int:
+    """Questions whose top answer is correct: dev hit@1 and `key`'s P@1 (dev3, or dev4 in round 13), over both sets."""
+    return round(row["dev"]["hit@1"] * row["dev"]["questions"] + row[key]["P@1"] * row[key]["questions"])
 
 
 def decide(usable: bool, rows: dict) -> dict:
@@ -80,10 +80,11 @@ def decide(usable: bool, rows: dict) -> dict:
             "pooled": {name: pooled(row) for name, row in rows.items()}}
 
 
-def passes(s: dict, c: dict) -> dict[str, bool]:
-    """Part B's conditions (1)-(5) for a candidate `c` against S with dev3 usable (also knowledge_round10b_rule.txt)."""
-    return {"1 pooled correct top answers up by >= 2": pooled(c) >= pooled(s) + POOLED_GAIN,
-            "2 dev3 avgScore does not fall": c["dev3"]["avgScore"] >= s["dev3"]["avgScore"] - EPS,
+def passes(s: dict, c: dict, key: str = "dev3") -> dict[str, bool]:
+    """Part B's conditions (1)-(5) for a candidate `c` against S with dev3 usable (also knowledge_round10b_rule.txt;
+    round 13 reads them on dev4 when dev4 is usable: `key`)."""
+    return {"1 pooled correct top answers up by >= 2": pooled(c, key) >= pooled(s, key) + POOLED_GAIN,
+            f"2 {key} avgScore does not fall": c[key]["avgScore"] >= s[key]["avgScore"] - EPS,
             "3 dev2 avgScore does not fall": c["dev2"]["avgScore"] >= s["dev2"]["avgScore"] - EPS,
             "4 dev retrieval median <= 100 ms": c["dev"]["ms_median"] <= MAX_MS,
             "5 the no-source threshold separates as well": checks(s, c)["e the no-source threshold separates as well"]}
