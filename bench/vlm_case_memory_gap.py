@@ -12,7 +12,6 @@ phrase types (MEVF files): a free-form question and its paraphrase (by another c
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -55,6 +54,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     print(f"# {measured_at()}")
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_folder, vqa_rad_mevf_rows
     from visual_med_alpaca.eval.benchmarks.vqa import load_vqa_rad
     from visual_med_alpaca.images import load_image
     from visual_med_alpaca.paths import data_dir
@@ -63,9 +63,9 @@ def main() -> None:
     from visual_med_alpaca.vlm.memory import CaseMemory
 
     root = data_dir(args.data_dir, "vqa_rad")
-    for split in ("trainset", "testset"):
-        rows = json.loads((root / "vqa_rad" / f"mevf_{split}.json").read_text())
-        print(f"MEVF {split}: {len(rows)} questions, phrase types {dict(Counter(r['phrase_type'] for r in rows))}")
+    for split in ("train", "test"):
+        rows = vqa_rad_mevf_rows(vqa_rad_folder(root), split)
+        print(f"MEVF {split}set: {len(rows)} questions, phrase types {dict(Counter(r['phrase_type'] for r in rows))}")
     sets = {"D-eval": (CaseMemory.load(args.seen_memory, read_meta(args.seen_memory)), load_vqa_rad(root, args.subset))}
     if not args.no_test:
         sets["test"] = (CaseMemory.load(DEFAULT_BUNDLE, read_meta(DEFAULT_BUNDLE)), load_vqa_rad(root))

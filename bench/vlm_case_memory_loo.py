@@ -107,7 +107,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="write the tables as JSON here")
     args = ap.parse_args()
     print(f"# {measured_at()}")
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split
     from visual_med_alpaca.paths import data_dir
     from visual_med_alpaca.vlm.bundle import read_meta
     from visual_med_alpaca.vlm.memory import CaseMemory

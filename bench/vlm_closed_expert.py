@@ -38,9 +38,9 @@ from pathlib import Path
 from _common import threads
 
 from visual_med_alpaca.closed import asked_classes, expert_yes_no, is_yes_no
+from visual_med_alpaca.data.sources.vqa_rad import FOLDER, vqa_rad_rows, vqa_rad_train_split
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
-from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
 from visual_med_alpaca.images import load_image
 from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE, read_meta
 
@@ -112,7 +112,7 @@ def main() -> int:
     bias = read_meta(DEFAULT_BUNDLE).get("yes_no_bias", 0.0) if args.bias is None else args.bias
     root = data_root(None)
     train, dev = vqa_rad_train_split(root)
-    rows = {r["id"]: r for r in read_jsonl(root / "vqa_rad" / "hf_train.jsonl")}
+    rows = {r["id"]: r for r in vqa_rad_rows(root / FOLDER, "train")}
     predictions = {r["id"]: r for r in read_jsonl(args.predictions)}
     missing = [i.id for i in dev if i.id not in predictions]
     if missing:

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import threads  # noqa: E402
 
 from visual_med_alpaca.closed import asked_classes, is_yes_no  # noqa: E402
+from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split  # noqa: E402
 from visual_med_alpaca.eval.benchmarks import data_root  # noqa: E402
-from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split  # noqa: E402
 from visual_med_alpaca.eval.metrics.vqa import YES_NO, closed_correct, first_yes_no, normalize_answer  # noqa: E402
 
 

@@ -50,9 +50,10 @@ from vlm_closed_expert import MIN_CONFIDENCE, heldout_facts, sign_test
 
 from visual_med_alpaca.closed import (EXPERT_CLASS_WORDS, NEUTRAL_WORDS, canonical_class, content_words, is_yes_no,
                                       words)
+from visual_med_alpaca.data.sources.vqa_rad import FOLDER, vqa_rad_rows, vqa_rad_train_split
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
-from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_fit_sample, vqa_rad_train_split
+from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_fit_sample
 from visual_med_alpaca.eval.metrics.vqa import open_recall
 
 
@@ -170,7 +171,7 @@ def main() -> int:
     args = parser.parse_args()
     root = data_root(None)
     train, dev = vqa_rad_train_split(root)
-    rows = {r["id"]: r for r in read_jsonl(root / "vqa_rad" / "hf_train.jsonl")}
+    rows = {r["id"]: r for r in vqa_rad_rows(root / FOLDER, "train")}
     predictions = {r["id"]: r for r in read_jsonl(args.predictions)}
     dev_open = [i for i in dev if i.kind == "open"]
     missing = [i.id for i in dev_open if i.id not in predictions]

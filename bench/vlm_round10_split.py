@@ -10,7 +10,6 @@ cosine (the case memory's) between group partners against other same-image quest
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from collections import Counter
 from itertools import combinations
@@ -33,14 +32,14 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     print(f"# {measured_at()}")
-    from visual_med_alpaca.eval.benchmarks.vqa import (question_key, vqa_rad_grouped_split,
-                                                       vqa_rad_paraphrase_groups, vqa_rad_seen_split,
-                                                       vqa_rad_train_split)
+    from visual_med_alpaca.data.sources.vqa_rad import (question_key, vqa_rad_folder, vqa_rad_grouped_split,
+                                                        vqa_rad_mevf_rows, vqa_rad_paraphrase_groups,
+                                                        vqa_rad_seen_split, vqa_rad_train_split)
     from visual_med_alpaca.eval.metrics.vqa import normalize_answer
     from visual_med_alpaca.paths import data_dir
 
     root = data_dir(args.data_dir, "vqa_rad")
-    rows = json.loads((root / "vqa_rad" / "mevf_trainset.json").read_text())
+    rows = vqa_rad_mevf_rows(vqa_rad_folder(root), "train")
     train, dev = vqa_rad_train_split(root)
     items = train + dev
     groups = vqa_rad_paraphrase_groups(items, rows)

@@ -90,7 +90,8 @@ def main() -> None:
     import torch
 
     from visual_med_alpaca.closed import is_yes_no
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_paraphrase_groups, vqa_rad_train_split
+    from visual_med_alpaca.data.sources.vqa_rad import (vqa_rad_folder, vqa_rad_mevf_rows, vqa_rad_paraphrase_groups,
+                                                        vqa_rad_train_split)
     from visual_med_alpaca.knowledge.encoder import cached_encoder
     from visual_med_alpaca.paths import data_dir
     from visual_med_alpaca.vlm.memory import unit_vectors
@@ -98,7 +99,7 @@ def main() -> None:
     torch.set_num_threads(2)
     root = data_dir(args.data_dir, "vqa_rad")
     train, _ = vqa_rad_train_split(root)
-    mevf = json.loads((root / "vqa_rad" / "mevf_trainset.json").read_text())
+    mevf = vqa_rad_mevf_rows(vqa_rad_folder(root), "train")
     schemes = {"paraphrase groups": folds_of(train, vqa_rad_paraphrase_groups(train, mevf)),
                "images": image_folds(train)}
     rate = json.loads(Path("bench/results/vlm_round11_head.json").read_text())["cv_other"]["vlm_rate"]

@@ -218,13 +218,14 @@ def decide(dev: dict, cv_yes_no_accuracy: float, chosen_b: dict, n_other: int) -
 def vqa_rad_sets(data_dir_arg):
     """(train-minus-dev, train-dev, D-train, D-eval grouped, the MEVF question rows) of VQA-RAD train: the sets
     these rounds fit and score on (never test)."""
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_grouped_split, vqa_rad_train_split
+    from visual_med_alpaca.data.sources.vqa_rad import (vqa_rad_folder, vqa_rad_grouped_split, vqa_rad_mevf_rows,
+                                                        vqa_rad_train_split)
     from visual_med_alpaca.paths import data_dir
 
     root = data_dir(data_dir_arg, "vqa_rad")
     train, dev = vqa_rad_train_split(root)
     d_train, d_eval, _ = vqa_rad_grouped_split(root)
-    return train, dev, d_train, d_eval, json.loads((root / "vqa_rad" / "mevf_trainset.json").read_text())
+    return train, dev, d_train, d_eval, vqa_rad_mevf_rows(vqa_rad_folder(root), "train")
 
 
 def main() -> None:
@@ -237,7 +238,7 @@ def main() -> None:
     print(f"# start {measured_at()}")
     from visual_med_alpaca.closed import is_yes_no
     from visual_med_alpaca.data.store import read_jsonl
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_paraphrase_groups
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_paraphrase_groups
 
     train, dev, d_train, d_eval, mevf = vqa_rad_sets(args.data_dir)
     folds = folds_of(train, vqa_rad_paraphrase_groups(train, mevf))

@@ -80,7 +80,7 @@ def prior_rows(items) -> tuple[list[str], list[bool]]:
 
 def slake_rows(root: Path, splits: tuple[str, ...] = ("train", "validate")) -> tuple[list[str], list[bool]]:
     """SLAKE 1.0 English yes/no questions of `splits`, text only (its images are not here); never its test split."""
-    from visual_med_alpaca.data.store import read_jsonl
+    from visual_med_alpaca.data.sources.slake import slake_rows as read_slake
     from visual_med_alpaca.errors import UserInputError
     from visual_med_alpaca.vlm.memory import yes_no_case
 
@@ -88,10 +88,7 @@ def slake_rows(root: Path, splits: tuple[str, ...] = ("train", "validate")) -> t
         raise UserInputError("SLAKE's test split is never used to train a question prior")
     questions, yes = [], []
     for split in splits:
-        path = Path(root) / "slake" / f"{split}_en.jsonl"
-        if not path.is_file():
-            raise UserInputError(f"SLAKE questions not found: {path}")
-        for row in read_jsonl(path):
+        for row in read_slake(root, split):
             question, answer = str(row.get("question", "")), str(row.get("answer", ""))
             if yes_no_case(question, answer):
                 questions.append(question)
@@ -175,15 +172,15 @@ def main() -> None:
     warnings.filterwarnings("ignore")  # lbfgs convergence notes
     print(f"# start {measured_at()}")
     from visual_med_alpaca.data.store import read_jsonl
-    from visual_med_alpaca.eval.benchmarks.vqa import (vqa_rad_grouped_split, vqa_rad_paraphrase_groups,
-                                                       vqa_rad_train_split)
+    from visual_med_alpaca.data.sources.vqa_rad import (vqa_rad_folder, vqa_rad_grouped_split, vqa_rad_mevf_rows,
+                                                        vqa_rad_paraphrase_groups, vqa_rad_train_split)
     from visual_med_alpaca.paths import data_dir
     from visual_med_alpaca.vlm.memory import yes_no_case
 
     root = data_dir(args.data_dir, "vqa_rad", "slake")
     train, dev = vqa_rad_train_split(root)
     d_train, d_eval, _ = vqa_rad_grouped_split(root)
-    mevf = json.loads((root / "vqa_rad" / "mevf_trainset.json").read_text())
+    mevf = vqa_rad_mevf_rows(vqa_rad_folder(root), "train")
     yes_no_items = [i for i in train if yes_no_case(i.question, i.reference)]
     questions, yes = prior_rows(yes_no_items)
     schemes = fold_schemes(yes_no_items, vqa_rad_paraphrase_groups(train, mevf))

@@ -306,7 +306,7 @@ def main() -> None:
     import torch
 
     from visual_med_alpaca.data.store import read_jsonl
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_paraphrase_groups
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_paraphrase_groups
     from visual_med_alpaca.knowledge.encoder import cached_encoder
 
     train, dev, d_train, d_eval, mevf = vqa_rad_sets(args.data_dir)

@@ -20,9 +20,9 @@ from pathlib import Path
 from _common import run
 from vlm_yes_no_bias import accuracy, auc, best_bias, closed_accuracy, prior_weights, yes_no_records
 
+from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split
 from visual_med_alpaca.data.store import read_jsonl
 from visual_med_alpaca.eval.benchmarks import data_root
-from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
 from visual_med_alpaca.eval.metrics.vqa import open_recall
 
 MIN_BIAS_GAIN = 2.0  # points of reweighted yes/no accuracy a bias must add over 0 to be used

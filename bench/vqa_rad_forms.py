@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vlm_yes_no_bias import auc, best_bias  # noqa: E402  (same folder)
 
 from visual_med_alpaca.closed import asked_classes, is_yes_no  # noqa: E402
+from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split  # noqa: E402
 from visual_med_alpaca.data.store import read_jsonl  # noqa: E402
 from visual_med_alpaca.eval.benchmarks import data_root  # noqa: E402
-from visual_med_alpaca.eval.benchmarks.vqa import load_vqa_rad, vqa_rad_train_split  # noqa: E402
+from visual_med_alpaca.eval.benchmarks.vqa import load_vqa_rad  # noqa: E402
 from visual_med_alpaca.eval.metrics.vqa import normalize_answer  # noqa: E402
 from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE, read_meta  # noqa: E402
 

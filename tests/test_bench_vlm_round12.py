@@ -47,7 +47,7 @@ def test_slake_rows_are_yes_no_questions_of_train_and_validate_only(tmp_path):
     assert questions == ["Does the picture contain liver?", "Is the lung healthy?"] * 2 and yes == [True, False] * 2
     with pytest.raises(UserInputError, match="test split is never used"):
         slake_rows(tmp_path, ("train", "test"))
-    with pytest.raises(UserInputError, match="SLAKE questions not found"):
+    with pytest.raises(UserInputError, match="SLAKE train questions not found"):
         slake_rows(tmp_path / "nowhere")
 
 

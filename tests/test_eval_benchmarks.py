@@ -41,7 +41,7 @@ def test_vqa_rad_train_subsets_never_touch_test_and_the_fit_sample_is_seen_in_tr
 
 
 def test_vqa_rad_seen_split_asks_about_trained_images_like_test():
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_seen_split, vqa_rad_train_split
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_seen_split, vqa_rad_train_split
     from visual_med_alpaca.vlm.data import vqa_examples
 
     train, dev = vqa_rad_train_split(shared_data())
@@ -64,8 +64,8 @@ def test_vqa_rad_seen_split_asks_about_trained_images_like_test():
 def test_paraphrase_groups_keep_a_question_with_the_paraphrase_beside_it():
     from pathlib import Path
 
-    from visual_med_alpaca.eval.benchmarks.base import Item
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_paraphrase_groups
+    from visual_med_alpaca.data.sources import Item
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_paraphrase_groups
 
     def row(qid, image, question, phrase):
         return {"qid": qid, "image_name": image, "question": question, "phrase_type": phrase}
@@ -88,8 +88,8 @@ def test_paraphrase_groups_keep_a_question_with_the_paraphrase_beside_it():
 def test_grouped_seen_split_keeps_paraphrase_groups_on_one_side():
     import json
 
-    from visual_med_alpaca.eval.benchmarks.vqa import (vqa_rad_grouped_split, vqa_rad_paraphrase_groups,
-                                                       vqa_rad_train_split)
+    from visual_med_alpaca.data.sources.vqa_rad import (vqa_rad_grouped_split, vqa_rad_paraphrase_groups,
+                                                        vqa_rad_train_split)
     from visual_med_alpaca.vlm.data import vqa_examples
 
     dev = vqa_rad_train_split(shared_data())[1]

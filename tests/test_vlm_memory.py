@@ -15,7 +15,7 @@ from conftest import EXAMPLES, REPO, shared_data
 from helpers_knowledge import hashed_bag_of_words
 from helpers_vlm import make_bundle
 from visual_med_alpaca.errors import UserInputError
-from visual_med_alpaca.eval.benchmarks.base import Item
+from visual_med_alpaca.data.sources import Item
 from visual_med_alpaca.pipeline import Assistant
 
 CT, LINE = EXAMPLES / "ct_slice.png", EXAMPLES / "line_chart.png"
@@ -201,7 +201,7 @@ def test_served_and_demo_answers_carry_the_case(remembering):
 
 def test_eval_records_which_answers_were_remembered(tmp_path, tiny_llama_dir):
     """`vmed eval` marks each remembered answer and counts them (here the memory holds the very questions asked)."""
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split
     from visual_med_alpaca.eval.runner import EvalConfig, Evaluator
     from visual_med_alpaca.vlm.encoders import FeatureCache
     from visual_med_alpaca.vlm.memory import MEMORY, build_memory
@@ -221,7 +221,7 @@ def test_eval_records_which_answers_were_remembered(tmp_path, tiny_llama_dir):
 
 def test_build_memory_remembers_exactly_the_recipes_stage_2_questions(remembering, tmp_path):
     from visual_med_alpaca.config import load_config
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split
     from visual_med_alpaca.vlm.memory import CaseMemory
     from visual_med_alpaca.vlm.train import VLMTrainConfig, build_bundle_memory
 
@@ -296,7 +296,8 @@ def test_a_memory_that_does_not_fit_is_one_error_line(remembering, tmp_path):
 
 def test_the_shipped_memory_remembers_only_what_the_shipped_vlm_trained_on():
     """assets/vlm/default/memory.npz: VQA-RAD train minus the dev images, every question once; no test question."""
-    from visual_med_alpaca.eval.benchmarks.vqa import load_vqa_rad, vqa_rad_train_split
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split
+    from visual_med_alpaca.eval.benchmarks.vqa import load_vqa_rad
     from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE, read_meta
     from visual_med_alpaca.vlm.memory import CaseMemory
 
@@ -336,7 +337,7 @@ def test_a_memory_of_another_format_says_which_format_it_is(remembering, tmp_pat
 def test_a_resumed_eval_with_other_case_memory_settings_is_refused(tmp_path, tiny_llama_dir):
     """The bundle's case_memory settings (thresholds, answer or prompt) shape the answers as much as the flag: a run
     folder written with one `use` is not resumed with another (answers of both kinds would be mixed)."""
-    from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_train_split
+    from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split
     from visual_med_alpaca.eval.runner import EvalConfig, Evaluator
     from visual_med_alpaca.vlm.encoders import FeatureCache
     from visual_med_alpaca.vlm.memory import MEMORY, build_memory

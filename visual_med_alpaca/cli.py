@@ -10,8 +10,8 @@ from typing import Any, Optional
 
 import typer
 
-from .cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ConfigOpt, ExpertOpt, ModelOpt, SetOpt,
-                          assistant_overrides)
+from .cli_options import (AdapterOpt, ApiKeyOpt, ApiModeOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ConfigOpt,
+                          ExpertOpt, ModelOpt, SetOpt, assistant_overrides)
 from .errors import BackendError, UserInputError
 from .prompts import RESEARCH_NOTICE
 
@@ -38,8 +38,8 @@ def ask(
     backend: Optional[str] = BackendOpt,
     adapter: Optional[str] = AdapterOpt,
     base_url: Optional[str] = BaseUrlOpt,
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (default: $OPENAI_API_KEY); never printed"),
-    api_mode: Optional[str] = typer.Option(None, "--api-mode", help="chat | completions (openai backend)"),
+    api_key: Optional[str] = ApiKeyOpt,
+    api_mode: Optional[str] = ApiModeOpt,
     quantization: Optional[str] = typer.Option(None, "--quantization", help="none | 8bit | 4bit (hf backend, CUDA only)"),
     device_map: Optional[str] = typer.Option(None, "--device-map", help="hf backend device map, e.g. auto"),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),

@@ -19,6 +19,11 @@ BackendOpt = typer.Option(None, "--backend", help="auto | gguf | hf | openai")
 AdapterOpt = typer.Option(None, "--adapter", help="LoRA adapter (.gguf for gguf, peft folder for hf); 'medical' = the "
                                                   "shipped adapter of the default model; 'none' = no adapter")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server (openai backend), e.g. http://127.0.0.1:8080/v1")
+# How an OpenAI-compatible server is spoken to: the assistant's openai backend, data synthesis, the judge.
+ApiKeyOpt = typer.Option(None, "--api-key", help="API key (default: $OPENAI_API_KEY); never printed")
+ApiModeOpt = typer.Option(None, "--api-mode", help="chat | completions (OpenAI-compatible server)")
+# An engine already running, for the commands that can start one (serve, eval --concurrency).
+LlmUrlOpt = typer.Option(None, "--llm-url", help="Generate through an engine already running (llama-server or vLLM, .../v1)")
 DataDirOpt = typer.Option(None, "--data-dir", help="Data folder (default $VMED_DATA_DIR, else ../shared/data)")
 # The visual-expert choice of ask, describe, eval and demo (`experts/base.py:check_expert_choice` checks it).
 ExpertOpt = typer.Option(None, "--expert", "-e", help="auto (the router decides), none, or an expert name")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..eval.metrics.chart import Table
+from ..chart_table import Table
 
 STYLES = ("bar", "barh", "grouped", "stacked", "line", "line_markers", "labelled_bar")
 CATEGORY_SETS = [

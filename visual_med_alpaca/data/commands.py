@@ -9,6 +9,8 @@ from typing import Any, Optional
 
 import typer
 
+from ..cli_options import ApiKeyOpt, ApiModeOpt, DataDirOpt
+
 data_app = typer.Typer()
 
 WorkdirOpt = typer.Option(Path("runs/data"), "--workdir", "-w", help="Directory holding every stage's files")
@@ -73,8 +75,8 @@ def synthesize_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Answers JSONL (default WORKDIR/synthesized.jsonl)"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name the endpoint knows"),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (default $OPENAI_API_KEY); never printed"),
-    api_mode: Optional[str] = typer.Option(None, "--api-mode", help="chat | completions"),
+    api_key: Optional[str] = ApiKeyOpt,
+    api_mode: Optional[str] = ApiModeOpt,
     template: Optional[Path] = typer.Option(None, "--template", help="Prompt template file with {instruction} and {input_block}"),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
     temperature: Optional[float] = typer.Option(None, "--temperature"),
@@ -180,12 +182,12 @@ def export_cmd(
 @data_app.command("caption-instruct")
 def caption_instruct_cmd(
     medpix: Optional[Path] = typer.Option(None, "--medpix", help="MedPix 2.0 folder (default <data dir>/medpix2)"),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data folder (default $VMED_DATA_DIR, else ../shared/data)"),
+    data_dir: Optional[Path] = DataDirOpt,
     workdir: Path = WorkdirOpt,
     splits: list[str] = typer.Option(["train", "dev"], "--split", help="MedPix splits (test stays out by default)"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Endpoint for multi-turn conversations (none: descriptions only)"),
     model: Optional[str] = typer.Option(None, "--model", "-m"),
-    api_key: Optional[str] = typer.Option(None, "--api-key"),
+    api_key: Optional[str] = ApiKeyOpt,
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
     concurrency: Optional[int] = typer.Option(None, "--concurrency"),
     sample: Optional[int] = typer.Option(None, "--sample", help="Conversations for a seeded sample of N images only"),

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ExpertOpt, ModelOpt,
-                           assistant_overrides, threads_option)
+from ..cli_options import (AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, DataDirOpt, ExpertOpt,
+                           LlmUrlOpt, ModelOpt, assistant_overrides, threads_option)
 from .benchmarks.vqa import vqa_rad_subsets_help
 
 eval_app = typer.Typer()
@@ -38,12 +38,12 @@ def _make_command(name: str):
         subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: "
                                              + vqa_rad_subsets_help()),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/eval/<benchmark>)"),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Benchmark data (default ../shared/data)"),
+        data_dir: Optional[Path] = DataDirOpt,
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
         case_memory: Optional[bool] = CaseMemoryOpt,
         threads: Optional[int] = threads_option("all cores, up to 8, for the gguf backend"),
         concurrency: Optional[int] = typer.Option(None, "--concurrency", "-j", help="Answer N items at a time through the batching engine (generate mode; default 1)"),
-        llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Generate through an engine already running (llama-server or vLLM, .../v1)"),
+        llm_url: Optional[str] = LlmUrlOpt,
         restart: bool = typer.Option(False, "--restart", help="Delete earlier predictions in --out first"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
         sets: Optional[list[str]] = typer.Option(None, "--set", help="Override any recipe key: --set assistant.generation.max_new_tokens=16"),
@@ -99,7 +99,7 @@ def judge(
     predictions: Path = typer.Argument(..., help="predictions.jsonl from a `vmed eval` run"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="Judge server (OpenAI-compatible), e.g. http://127.0.0.1:8080/v1"),
     judge_model: str = typer.Option("gpt-4", "--judge-model", help="Model name on the judge server"),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="Default: $OPENAI_API_KEY; never printed"),
+    api_key: Optional[str] = ApiKeyOpt,
     api_mode: str = typer.Option("chat", "--api-mode", help="chat | completions"),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt", help="Judge prompt template (default: the shipped one)"),
     limit: Optional[int] = typer.Option(None, "--limit", "-n"),

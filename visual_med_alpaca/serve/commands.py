@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ExpertOpt, ModelOpt, SetOpt,
-                           assistant_overrides, threads_option)
+from ..cli_options import (AdapterOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ExpertOpt, LlmUrlOpt, ModelOpt,
+                           SetOpt, assistant_overrides, threads_option)
 from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
 
@@ -52,7 +52,7 @@ def serve(
     remote_image_domain: Optional[list[str]] = typer.Option(None, "--remote-image-domain", help="With --allow-remote-images: fetch only from this domain and its subdomains; repeatable"),
     engine: Optional[str] = typer.Option(None, "--engine", help="auto | llama-server | none: where generation runs (default auto: llama-server when built and the model is GGUF)"),
     parallel: Optional[int] = typer.Option(None, "--parallel", help="Requests generated together by the engine (default 8)"),
-    llm_url: Optional[str] = typer.Option(None, "--llm-url", help="Generate through an engine already running (llama-server or vLLM, .../v1)"),
+    llm_url: Optional[str] = LlmUrlOpt,
     engine_port: Optional[int] = typer.Option(None, "--engine-port", help="Port of the started llama-server on 127.0.0.1 (default: a free one)"),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/serve.yaml)"),

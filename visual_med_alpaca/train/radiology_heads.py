@@ -20,7 +20,7 @@ from pydantic import Field
 from .. import paths
 from ..config import Strict
 from ..data.sources import medpix as medpix_source
-from ..data.store import read_jsonl
+from ..data.sources import vqa_rad as vqa_rad_source
 from ..errors import UserInputError
 from ..paths import ASSETS
 
@@ -111,12 +111,13 @@ def _vqa_rad_labels(rows: list[dict]) -> dict[str, dict[str, str]]:
 
 def collect_examples(cfg: RadiologyHeadsConfig) -> list[Example]:
     medpix = Path(cfg.medpix_dir) if cfg.medpix_dir else paths.data_dir(cfg.data_dir, "medpix2") / "medpix2"
-    vqa = Path(cfg.vqa_rad_dir) if cfg.vqa_rad_dir else paths.data_dir(cfg.data_dir, "vqa_rad") / "vqa_rad"
+    vqa = (Path(cfg.vqa_rad_dir) if cfg.vqa_rad_dir
+           else paths.data_dir(cfg.data_dir, vqa_rad_source.FOLDER) / vqa_rad_source.FOLDER)
     for needed in (medpix / "Descriptions.json", vqa / "hf_train.jsonl"):
         if not needed.exists():
             raise UserInputError(f"training data not found: {needed} (set medpix_dir / vqa_rad_dir)")
-    test_rows = list(read_jsonl(vqa / "hf_test.jsonl"))
-    train_rows = list(read_jsonl(vqa / "hf_train.jsonl"))
+    test_rows = vqa_rad_source.vqa_rad_rows(vqa, "test")
+    train_rows = vqa_rad_source.vqa_rad_rows(vqa, "train")
     vqa_test_images = {row["image"].rsplit(".", 1)[0] for row in test_rows}
     vqa_labels = _vqa_rad_labels(train_rows + test_rows)
     medpix_test = {record["image"] for record in medpix_source.read_descriptions(medpix, ["test"])}

@@ -1,6 +1,6 @@
 """Training examples for the two stages, read through the project's one reader per source:
 stage 1 = image-caption pairs (MedPix 2.0 dev, `train.captioner.load_pairs`), stage 2 = VQA-RAD train QA
-(`eval.benchmarks.vqa.vqa_rad_train_split`, with a by-image dev part held out). MedPix test, PathVQA test and
+(`data.sources.vqa_rad.vqa_rad_train_split`, with a by-image dev part held out). MedPix test, PathVQA test and
 VQA-RAD test are never read here. ROCO captions have no images in shared data, so they cannot be used.
 """
 
@@ -37,7 +37,7 @@ def vqa_items(root: Path, dev_fraction: float, seed: int, dev_split: str = "imag
     'seen': those images' questions split by question (`vqa_rad_seen_split`): D-train joins train, dev = D-eval
     (questions about images trained on); 'seen-grouped': the same with VQA-RAD's paraphrase groups kept on one side
     (`vqa_rad_grouped_split`). Training and the case memory (`memory.py`) both read this."""
-    from ..eval.benchmarks.vqa import vqa_rad_grouped_split, vqa_rad_seen_split, vqa_rad_train_split
+    from ..data.sources.vqa_rad import vqa_rad_grouped_split, vqa_rad_seen_split, vqa_rad_train_split
 
     train, dev = vqa_rad_train_split(root, dev_fraction, seed)
     if dev_split in ("seen", "seen-grouped"):

@@ -7,49 +7,16 @@ plus the title, matches predicted to gold entries by normalized Levenshtein simi
 `number_theta` (0.1); key similarity is 0 at or above `text_theta` (0.5) distance. The table is also read
 transposed and the better F1 is kept, so a transposed table scores the same.
 RNSS (Masry et al. 2022, ChartQA) matches the bare sets of numbers by relative distance, capped at 1.
+The table format itself (`Table`, `parse_table`) is `chart_table.py`'s, which the chart generator writes with.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 from scipy.optimize import linear_sum_assignment
 
-ROW_SEP = "<0x0A>"
-
-
-@dataclass
-class Table:
-    title: str | None
-    headers: list[str]
-    rows: list[list[str]]
-
-    def linearize(self) -> str:
-        """Back to DePlot's one-line form: `TITLE | t <0x0A> h | s1 <0x0A> r | v`."""
-        lines = [f"TITLE | {self.title}"] if self.title is not None else []
-        lines += [" | ".join(self.headers)] + [" | ".join(row) for row in self.rows]
-        return f" {ROW_SEP} ".join(lines)
-
-    def transposed(self) -> Table:
-        grid = [self.headers] + self.rows
-        width = max(len(row) for row in grid)
-        grid = [row + [""] * (width - len(row)) for row in grid]
-        columns = [list(col) for col in zip(*grid)]
-        return Table(self.title, columns[0], columns[1:])
-
-
-def parse_table(text: str) -> Table:
-    """Parse DePlot's linearized table; real newlines are accepted as row separators too."""
-    lines = [line.strip() for line in text.replace(ROW_SEP, "\n").split("\n") if line.strip()]
-    title = None
-    if lines and lines[0].upper().startswith("TITLE |"):
-        title = lines.pop(0).split("|", 1)[1].strip()
-    cells = [[cell.strip() for cell in line.split("|")] for line in lines]
-    if not cells:
-        return Table(title, [], [])
-    return Table(title, cells[0], cells[1:])
+from ...chart_table import Table, parse_table
 
 
 def to_float(text: str) -> float | None:

@@ -1,0 +1,75 @@
+"""The dependency rules docs/architecture.md states, checked on every import in the package (module-level and
+inside functions alike), so a new import that breaks one fails here with the module that made it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "visual_med_alpaca"
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports() -> dict[str, set[str]]:
+    """module -> the package modules it imports (`from a import b` counts as a and a.b: b may be a module)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = _module(path)
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: level 1 is this package, 2 its parent, ...
+                    base = ".".join(here[:len(here) - node.level + 1] + ([node.module] if node.module else []))
+                else:
+                    base = node.module or ""
+                targets |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+            elif isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+        found[name] = {t for t in targets if t.startswith("visual_med_alpaca")}
+    return found
+
+
+IMPORTS = _imports()
+
+
+def _is_commands(module: str) -> bool:
+    return module.rsplit(".", 1)[-1].endswith("commands")
+
+
+def _offenders(importers, imported) -> list[str]:
+    return sorted(f"{m} -> {t}" for m, targets in IMPORTS.items() if importers(m) for t in targets if imported(t))
+
+
+def test_the_walk_sees_imports_inside_functions_too():
+    assert "visual_med_alpaca.data.sources.vqa_rad.vqa_rad_train_split" in IMPORTS["visual_med_alpaca.vlm.data"]
+
+
+def test_library_modules_never_import_the_cli_or_a_commands_module():
+    cli = {"visual_med_alpaca.cli"}
+    assert _offenders(lambda m: m not in cli, lambda t: t == "visual_med_alpaca.cli") == []
+    assert _offenders(lambda m: m not in cli and not _is_commands(m),
+                      lambda t: t == "visual_med_alpaca.cli_options" or _is_commands(t)) == []
+
+
+def test_lower_packages_never_import_the_ones_built_on_them():
+    def inside(*packages):
+        return lambda m: any(m == f"visual_med_alpaca.{p}" or m.startswith(f"visual_med_alpaca.{p}.")
+                             for p in packages)
+
+    def library(*packages):
+        return lambda m: inside(*packages)(m) and not _is_commands(m)
+
+    # train/ trains what router/, experts/ and data/ ship: they never import it (a commands.py may, to run it)
+    assert _offenders(library("router", "experts", "data"), inside("train")) == []
+    # data/ and the VLM's training data sit below the evaluation (VQA splits come from data/sources)
+    assert _offenders(library("data", "vlm"), inside("eval")) == []
+    # train/ never imports eval/, except the command that evaluates an adapter it trained
+    assert _offenders(lambda m: library("train")(m) and m != "visual_med_alpaca.train.adapter_eval",
+                      inside("eval")) == []
+    # the chart table format depends on nothing of the package
+    assert IMPORTS["visual_med_alpaca.chart_table"] == set()

@@ -1,0 +1,43 @@
+"""DePlot's linearized chart table (`TITLE | t <0x0A> h1 | h2 <0x0A> row | value`), the one definition of the
+format: the chart generator writes its gold tables with it (`data/charts.py`), the chart metrics parse both
+sides with it (`eval/metrics/chart.py`); the chart expert's answer is the same text (`experts/chart/table.py`
+writes it itself). It depends on nothing else in the package, so each of them can import it without depending on
+another."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROW_SEP = "<0x0A>"
+
+
+@dataclass
+class Table:
+    title: str | None
+    headers: list[str]
+    rows: list[list[str]]
+
+    def linearize(self) -> str:
+        """Back to DePlot's one-line form: `TITLE | t <0x0A> h | s1 <0x0A> r | v`."""
+        lines = [f"TITLE | {self.title}"] if self.title is not None else []
+        lines += [" | ".join(self.headers)] + [" | ".join(row) for row in self.rows]
+        return f" {ROW_SEP} ".join(lines)
+
+    def transposed(self) -> Table:
+        grid = [self.headers] + self.rows
+        width = max(len(row) for row in grid)
+        grid = [row + [""] * (width - len(row)) for row in grid]
+        columns = [list(col) for col in zip(*grid)]
+        return Table(self.title, columns[0], columns[1:])
+
+
+def parse_table(text: str) -> Table:
+    """Parse DePlot's linearized table; real newlines are accepted as row separators too."""
+    lines = [line.strip() for line in text.replace(ROW_SEP, "\n").split("\n") if line.strip()]
+    title = None
+    if lines and lines[0].upper().startswith("TITLE |"):
+        title = lines.pop(0).split("|", 1)[1].strip()
+    cells = [[cell.strip() for cell in line.split("|")] for line in lines]
+    if not cells:
+        return Table(title, [], [])
+    return Table(title, cells[0], cells[1:])
