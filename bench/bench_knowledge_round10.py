@@ -42,16 +42,23 @@ MAX_MS = 100.0
 EPS = 1e-9
 
 
-def agreement(rows: list[tuple[list[int], float, dict]]) -> dict:
-    """Part A: tau-b against LiveQA and sign agreement on DECISIONS, for dev hit@1 and dev3 avgScore; dev3 is usable
-    iff its tau-b is at least dev hit@1's and it agrees in sign on at least as many decisions."""
+def signals(rows: list[tuple[list[int], float, dict]], keys, decisions) -> dict:
+    """Per development signal (`keys` of the rows' scores): Kendall tau-b against the rows' LiveQA avgScore and on how
+    many of `decisions` (chosen run, other run, what) it agrees in sign with LiveQA."""
     live = [r[1] for r in rows]
     by_run = {n: r for r in rows for n in r[0]}
     found = {}
-    for key in ("dev_hit1", "dev3_avg"):
+    for key in keys:
         agree = sum(sign(by_run[a][2][key] - by_run[b][2][key]) == sign(by_run[a][1] - by_run[b][1]) != 0
-                    for a, b, _ in DECISIONS)
+                    for a, b, _ in decisions)
         found[key] = {"tau_b": float(stats.kendalltau([r[2][key] for r in rows], live).statistic), "agreements": agree}
+    return found
+
+
+def agreement(rows: list[tuple[list[int], float, dict]]) -> dict:
+    """Part A: tau-b against LiveQA and sign agreement on DECISIONS, for dev hit@1 and dev3 avgScore; dev3 is usable
+    iff its tau-b is at least dev hit@1's and it agrees in sign on at least as many decisions."""
+    found = signals(rows, ("dev_hit1", "dev3_avg"), DECISIONS)
     found["dev3_usable"] = (found["dev3_avg"]["tau_b"] >= found["dev_hit1"]["tau_b"] - EPS
                             and found["dev3_avg"]["agreements"] >= found["dev_hit1"]["agreements"])
     return found

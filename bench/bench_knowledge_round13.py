@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import measured_at, run, utc_now  # noqa: E402
-from bench_dev_agreement import DECISIONS, configurations, label, score, sign  # noqa: E402
+from bench_dev_agreement import DECISIONS, configurations, label, score  # noqa: E402
 from bench_knowledge_round7 import RULES  # noqa: E402
 from bench_knowledge_round8 import THRESHOLD, threshold_counts  # noqa: E402
-from bench_knowledge_round10 import EPS, passes, pooled  # noqa: E402
+from bench_knowledge_round10 import EPS, passes, pooled, signals  # noqa: E402
 from bench_liveqa import (HERE, dev3_set, development_arguments, development_row, open_development, run_liveqa,  # noqa: E402
                           train1_set)
 from scipy import stats  # noqa: E402
@@ -64,13 +64,7 @@ def dev4_of(s: dict, sizes: tuple[int, int]) -> dict:
 def agreement(rows: list[tuple[list[int], float, dict]], decisions=DECISIONS_21) -> dict:
     """Part A: tau-b against LiveQA and sign agreement on `decisions`, for dev hit@1, dev3, Train-1 and dev4
     avgScore; dev4 is usable iff its tau-b is at least dev3's and it agrees in sign on at least as many decisions."""
-    live = [r[1] for r in rows]
-    by_run = {n: r for r in rows for n in r[0]}
-    found = {}
-    for key in ("dev_hit1", "dev3_avg", "train1_avg", "dev4_avg"):
-        agree = sum(sign(by_run[a][2][key] - by_run[b][2][key]) == sign(by_run[a][1] - by_run[b][1]) != 0
-                    for a, b, _ in decisions)
-        found[key] = {"tau_b": float(stats.kendalltau([r[2][key] for r in rows], live).statistic), "agreements": agree}
+    found = signals(rows, ("dev_hit1", "dev3_avg", "train1_avg", "dev4_avg"), decisions)
     found["dev4_usable"] = (found["dev4_avg"]["tau_b"] >= found["dev3_avg"]["tau_b"] - EPS
                             and found["dev4_avg"]["agreements"] >= found["dev3_avg"]["agreements"])
     return found
