@@ -33,6 +33,9 @@ from visual_med_alpaca.knowledge import retrieve  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever  # noqa: E402
 
 CURRENT_CUES = dict(retrieve.QTYPE_CUES)
+# re-ranker settings that later runs record (run 21: clean_synonyms) and their values before they existed; a run
+# whose value is the old one keeps the configuration key it had, so runs 1-20 group as in rounds 5-10
+LATER_FIELDS = {"clean_synonyms": False, "types_from": "whole", "topic_first": False, "list_penalty": 0.0}
 # (chosen run, alternative run, what was decided): the choices earlier rounds made on dev (docs/benchmarks.md)
 DECISIONS = [(14, 16, "D1 dense-question+rules over hybrid+rules"),
              (14, 11, "D2 dense-question: rules re-ranker over none"),
@@ -60,7 +63,8 @@ def configurations(log: Path, runs: int | None = None) -> list[tuple[list[int], 
                   "focus_bonus": r.get("focus_bonus", 0.0), "type_bonus": r.get("type_bonus", 0.0),
                   "info_bonus": r.get("info_bonus", 0.0), "on_focus": r.get("on_focus", False),
                   "rqe_weight": r.get("rqe_weight", 0.0), "rqe_commit": (run.get("rqe_model_meta") or {}).get("commit"),
-                  "synonyms": r.get("synonyms", "none")}  # run 20 (round 7) is the first with synonyms
+                  "synonyms": r.get("synonyms", "none"),  # run 20 (round 7) is the first with synonyms
+                  **{k: r[k] for k in LATER_FIELDS if k in r and r[k] != LATER_FIELDS[k]}}  # run 21 on: clean synonyms
         key = json.dumps(config, sort_keys=True)
         numbers = seen[key][0] + [number] if key in seen else [number]
         seen[key] = (numbers, config, run["avgScore"])
@@ -79,17 +83,22 @@ def model_at(commit: str | None, folder: Path) -> str | None:
     return str(out)
 
 
-def score(index, config: dict, dev, dev2, qrels2, passages, threads: int, models: Path, dev3=None, qrels3=None) -> dict:
-    """One configuration on dev, dev2 and (if given) dev3 (LiveQA's scores, as dev2)."""
+def score(index, config: dict, dev, dev2, qrels2, passages, threads: int, models: Path, dev3=None, qrels3=None,
+          dev_sets: bool = True) -> dict:
+    """One configuration on dev, dev2 and (if given) dev3 (LiveQA's scores, as dev2); dev3 alone if not `dev_sets`."""
     retrieve.QTYPE_CUES = PREVIOUS_CUES if config["cues"] == "previous" else CURRENT_CUES
     reranker = Reranker(config["focus_bonus"], config["type_bonus"], config["info_bonus"], config["on_focus"],
                         config["rqe_weight"], rqe_model=model_at(config["rqe_commit"], models),
-                        synonyms=config.get("synonyms", "none"))
+                        synonyms=config.get("synonyms", "none"),
+                        **{k: config.get(k, default) for k, default in LATER_FIELDS.items()})
     retriever = Retriever(index, config["method"], reranker, encoder_threads=threads, views=QueryViews(*config["views"]))
     retriever.search("warm up the encoder and caches", 1)
+    d3 = run_liveqa(retriever, dev3, qrels3, passages) if dev3 else {}
+    if not dev_sets:
+        retrieve.QTYPE_CUES = CURRENT_CUES
+        return {"dev3_avg": d3["avgScore"], "dev3_mrr": d3["MRR@10"], "dev3_p1": d3["P@1"]}
     d1 = run_dev(retriever, dev, [])  # no no-source check: only hit@1 and MRR@10 are compared
     d2 = run_liveqa(retriever, dev2, qrels2, passages)
-    d3 = run_liveqa(retriever, dev3, qrels3, passages) if dev3 else {}
     retrieve.QTYPE_CUES = CURRENT_CUES
     return {"dev_hit1": d1["hit@1"], "dev_mrr": d1["MRR@10"], "dev2_avg": d2["avgScore"], "dev2_map": d2["MAP@10"],
             "dev2_mrr": d2["MRR@10"], "dev2_p1": d2["P@1"],
@@ -100,7 +109,8 @@ def label(config: dict) -> str:
     rr = f"{config['focus_bonus']:g}/{config['type_bonus']:g}/{config['info_bonus']:g}"
     rqe = f" + RQE{' b10' if config['rqe_commit'] else ''} x{config['rqe_weight']:g}" if config["rqe_weight"] else ""
     names = f" + synonyms {config['synonyms']}" if config.get("synonyms", "none") != "none" else ""
-    return f"{config['method']} {rr}{rqe}{names} ({config['cues']} cues)"
+    later = "".join(f" + {k}={config[k]}" for k in LATER_FIELDS if k in config)
+    return f"{config['method']} {rr}{rqe}{names}{later} ({config['cues']} cues)"
 
 
 def sign(x: float) -> int:

@@ -42,16 +42,23 @@ MAX_MS = 100.0
 EPS = 1e-9
 
 
-def agreement(rows: list[tuple[list[int], float, dict]]) -> dict:
-    """Part A: tau-b against LiveQA and sign agreement on DECISIONS, for dev hit@1 and dev3 avgScore; dev3 is usable
-    iff its tau-b is at least dev hit@1's and it agrees in sign on at least as many decisions."""
+def signals(rows: list[tuple[list[int], float, dict]], keys, decisions) -> dict:
+    """Per development signal (`keys` of the rows' scores): Kendall tau-b against the rows' LiveQA avgScore and on how
+    many of `decisions` (chosen run, other run, what) it agrees in sign with LiveQA."""
     live = [r[1] for r in rows]
     by_run = {n: r for r in rows for n in r[0]}
     found = {}
-    for key in ("dev_hit1", "dev3_avg"):
+    for key in keys:
         agree = sum(sign(by_run[a][2][key] - by_run[b][2][key]) == sign(by_run[a][1] - by_run[b][1]) != 0
-                    for a, b, _ in DECISIONS)
+                    for a, b, _ in decisions)
         found[key] = {"tau_b": float(stats.kendalltau([r[2][key] for r in rows], live).statistic), "agreements": agree}
+    return found
+
+
+def agreement(rows: list[tuple[list[int], float, dict]]) -> dict:
+    """Part A: tau-b against LiveQA and sign agreement on DECISIONS, for dev hit@1 and dev3 avgScore; dev3 is usable
+    iff its tau-b is at least dev hit@1's and it agrees in sign on at least as many decisions."""
+    found = signals(rows, ("dev_hit1", "dev3_avg"), DECISIONS)
     found["dev3_usable"] = (found["dev3_avg"]["tau_b"] >= found["dev_hit1"]["tau_b"] - EPS
                             and found["dev3_avg"]["agreements"] >= found["dev_hit1"]["agreements"])
     return found
@@ -62,9 +69,9 @@ def sane(row: dict) -> bool:
             and abs(row["dev2"]["avgScore"] - SHIPPED["avgScore"]) < 5e-4)
 
 
-def pooled(row: dict) -> int:
-    """Questions whose top answer is correct: dev hit@1 and dev3 P@1, counted over both sets."""
-    return round(row["dev"]["hit@1"] * row["dev"]["questions"] + row["dev3"]["P@1"] * row["dev3"]["questions"])
+def pooled(row: dict, key: str = "dev3") -> int:
+    """Questions whose top answer is correct: dev hit@1 and `key`'s P@1 (dev3, or dev4 in round 13), over both sets."""
+    return round(row["dev"]["hit@1"] * row["dev"]["questions"] + row[key]["P@1"] * row[key]["questions"])
 
 
 def decide(usable: bool, rows: dict) -> dict:
@@ -80,10 +87,11 @@ def decide(usable: bool, rows: dict) -> dict:
             "pooled": {name: pooled(row) for name, row in rows.items()}}
 
 
-def passes(s: dict, c: dict) -> dict[str, bool]:
-    """Part B's conditions (1)-(5) for a candidate `c` against S with dev3 usable (also knowledge_round10b_rule.txt)."""
-    return {"1 pooled correct top answers up by >= 2": pooled(c) >= pooled(s) + POOLED_GAIN,
-            "2 dev3 avgScore does not fall": c["dev3"]["avgScore"] >= s["dev3"]["avgScore"] - EPS,
+def passes(s: dict, c: dict, key: str = "dev3") -> dict[str, bool]:
+    """Part B's conditions (1)-(5) for a candidate `c` against S with dev3 usable (also knowledge_round10b_rule.txt;
+    round 13 reads them on dev4 when dev4 is usable: `key`)."""
+    return {"1 pooled correct top answers up by >= 2": pooled(c, key) >= pooled(s, key) + POOLED_GAIN,
+            f"2 {key} avgScore does not fall": c[key]["avgScore"] >= s[key]["avgScore"] - EPS,
             "3 dev2 avgScore does not fall": c["dev2"]["avgScore"] >= s["dev2"]["avgScore"] - EPS,
             "4 dev retrieval median <= 100 ms": c["dev"]["ms_median"] <= MAX_MS,
             "5 the no-source threshold separates as well": checks(s, c)["e the no-source threshold separates as well"]}

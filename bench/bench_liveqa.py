@@ -3,6 +3,7 @@
   python bench/bench_liveqa.py --split dev    --methods bm25-answer,bm25-question,...   # choose here
   python bench/bench_liveqa.py --split dev2   --methods dense-question ...              # graded dev set, LiveQA's scores
   python bench/bench_liveqa.py --split dev3   --methods dense-question ...              # LiveQA'17 training questions
+  python bench/bench_liveqa.py --split dev4   --methods dense-question ...              # dev3 + LiveQA'17 Train-1
   python bench/bench_liveqa.py --split liveqa --methods hybrid --focus-bonus 0.3 ...   # report only
   (--rqe-weight W adds W x the trained question-entailment probability: knowledge/rqe.py; with --rqe-kind
    cross-encoder --rqe-top-k K, the fine-tuned cross-encoder's on the top K instead: knowledge/cross_encoder.py)
@@ -16,7 +17,9 @@ question (LiveQA questions removed); hit@1, MRR@10, and the no-source threshold 
 bench/data/no_source_questions.txt. Dev2: MEDIQA 2019 Task 3 Alexa + validation questions whose expert-graded answers
 are MedQuAD pairs (evaluate.dev2_set), scored like LiveQA (not logged). Dev3: the TREC LiveQA'17 medical TRAINING
 questions (bench/data/liveqa17_train2_questions.jsonl) graded by their annotated focus and type (evaluate.dev3_set),
-without near copies of the test questions or of dev's, scored like LiveQA (not logged). Latency: retrieval only, index open and encoder loaded, per question.
+without near copies of the test questions or of dev's, scored like LiveQA (not logged). Dev4: dev3 plus the questions of
+the other training file (bench/data/liveqa17_train1_questions.jsonl, round 13) graded by the same rule, without near copies
+of the test questions, of dev's, of dev2's or of the first file's (not logged). Latency: retrieval only, index open and encoder loaded, per question.
 """
 
 from __future__ import annotations
@@ -40,12 +43,31 @@ from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever
 
 HERE = Path(__file__).resolve().parent
 DEV3_FILE = HERE / "data" / "liveqa17_train2_questions.jsonl"  # transcribed from abachaa/LiveQA_MedicalTask_TREC2017
+TRAIN1_FILE = HERE / "data" / "liveqa17_train1_questions.jsonl"  # the same repository's other training file (round 13)
 
 
 def dev3_set(root: Path, passages, dev, version: int = 2) -> tuple[list[tuple[str, str]], evaluate.Qrels]:
     """The LiveQA'17 training questions graded on MedQuAD (evaluate.dev3_set), without the dev questions' near copies;
     version 1: names as each passage lists them (round 10's decisions), 2: names shared across a focus's sources."""
     return evaluate.dev3_set(DEV3_FILE, root, passages, [question for question, _ in dev], share_names=version == 2)
+
+
+def train1_set(root: Path, passages, dev, dev2, version: int = 2) -> tuple[list[tuple[str, str]], evaluate.Qrels]:
+    """The LiveQA'17 Train-1 questions graded by dev3's rule (evaluate.dev3_set), without near copies of dev's, dev2's
+    or any Train-2 question (so no question counts twice in dev4)."""
+    train2 = [text for _, text in evaluate.training_questions(DEV3_FILE)]
+    exclude = [question for question, _ in dev] + [text for _, text in dev2] + train2
+    return evaluate.dev3_set(TRAIN1_FILE, root, passages, exclude, share_names=version == 2, tag="train1")
+
+
+def dev4_set(root: Path, passages, dev, dev2, version: int = 2) -> tuple[list[tuple[str, str]], evaluate.Qrels]:
+    """dev3 (Train-2) + Train-1, both graded by the same rule: the larger development set of round 13."""
+    q3, r3 = dev3_set(root, passages, dev, version)
+    q1, r1 = train1_set(root, passages, dev, dev2, version)
+    qrels = evaluate.Qrels()
+    qrels.by_id.update(r3.by_id)
+    qrels.by_id.update(r1.by_id)
+    return q3 + q1, qrels
 
 
 def all_passages(index):
@@ -133,8 +155,9 @@ def run_dev(retriever, dev, negatives) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=["dev", "dev2", "dev3", "liveqa"], default="dev",
-                        help="dev: 34 RQE questions (hit@1); dev2: graded MEDIQA Task 3 questions (avgScore); liveqa: report")
+    parser.add_argument("--split", choices=["dev", "dev2", "dev3", "dev4", "liveqa"], default="dev",
+                        help="dev: 34 RQE questions (hit@1); dev2: graded MEDIQA Task 3 questions (avgScore); dev3: LiveQA'17 "
+                             "Train-2 questions; dev4: dev3 + Train-1; liveqa: report")
     parser.add_argument("--methods", default="bm25-answer,bm25-question,bm25-fused")
     parser.add_argument("--index", default="medquad")
     parser.add_argument("--focus-bonus", type=float, default=0.0)
@@ -154,6 +177,8 @@ def main() -> None:
                         help="where the re-ranker reads the question's types (knowledge.types_from)")
     parser.add_argument("--topic-first", action="store_true",
                         help="the top answer's topic is chosen without the type bonus (knowledge.topic_first)")
+    parser.add_argument("--list-penalty", type=float, default=0.0,
+                        help="- this x the share of a passage that points elsewhere (knowledge.list_penalty)")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--views", default="1,0,0", help="dense query view weights: whole question, focus, sentences")
@@ -169,20 +194,24 @@ def main() -> None:
     reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight,
                         rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder,
                         synonyms=args.synonyms, clean_synonyms=args.clean_synonyms, types_from=args.types_from,
-                        topic_first=args.topic_first)
+                        topic_first=args.topic_first, list_penalty=args.list_penalty)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 
         retrieve.QTYPE_CUES = PREVIOUS_CUES
     views = QueryViews(*(float(w) for w in args.views.split(",")))
     print(f"index {index.folder} ({index.manifest['passages']:,} passages); re-ranker {reranker}; {measured_at()}")
-    if args.split in ("liveqa", "dev2", "dev3"):
+    if args.split in ("liveqa", "dev2", "dev3", "dev4"):
         if args.split == "liveqa":
             qrels = evaluate.liveqa_qrels(root)
             print(f"TREC LiveQA 2017 medical: {len(questions)} questions\n")
         elif args.split == "dev3":
             questions, qrels = dev3_set(root, passages, evaluate.dev_set(root, passages))
             print(f"development set 3: {len(questions)} TREC LiveQA'17 training questions, graded by their annotations\n")
+        elif args.split == "dev4":
+            questions, qrels = dev4_set(root, passages, evaluate.dev_set(root, passages), evaluate.dev2_set(root, passages)[0])
+            print(f"development set 4: {len(questions)} TREC LiveQA'17 training questions (Train-2 + Train-1), graded by "
+                  "their annotations\n")
         else:
             questions, qrels = evaluate.dev2_set(root, passages)
             print(f"development set 2: {len(questions)} MEDIQA Task 3 Alexa + validation questions, graded MedQuAD answers\n")
@@ -198,7 +227,7 @@ def main() -> None:
     for method in methods:
         retriever = Retriever(index, method, reranker, encoder_threads=args.threads, views=views)
         retriever.search("warm up the encoder and caches", 1)
-        if args.split in ("liveqa", "dev2", "dev3"):
+        if args.split in ("liveqa", "dev2", "dev3", "dev4"):
             r = run_liveqa(retriever, questions, qrels, passages)
             print(f"| {method} | {r['avgScore']:.3f} | {r['MAP@10']:.3f} | {r['MRR@10']:.3f} | {r['P@1']:.2f} | "
                   f"{r['ms_median']:.1f}, {r['ms_p95']:.1f} | {r['cpu_ms_median']:.1f} |", flush=True)

@@ -135,3 +135,24 @@ def test_dev3_grades_by_annotated_focus_and_type_and_leaves_out_liveqa_and_dev_c
     assert qrels.by_id["train2-2"] == {"B_2_Sec1": 4}                  # "pimples/acne": either name
     assert qrels.by_id["train2-3"] == {"C_3_Sec1": 3, "C_3_Sec2": 2}   # no treatment passage: its overview is correct
     assert qrels.grade("train2-1", passages[5]) == 1
+
+
+def test_dev3_reads_either_training_file_once_per_question_with_its_own_ids(tmp_path):
+    import json
+
+    from visual_med_alpaca.knowledge.evaluate import dev3_set, training_questions
+
+    _liveqa_folder(tmp_path, "gout. Is gout caused by eating too much red meat? My father has gout in his big toe.")
+    rows = [("Q1", "", "What is Nephrotic Syndrome. What are its causes and cures?", [["nephrotic syndrome", "cause"]]),
+            ("Q2", "", "What is  nephrotic syndrome. What are its causes and cures?", [["Nephrotic Syndrome", "cause"]]),
+            ("Q3", "Acne", "Can you send me information about acne?", [["acne", "information"]])]
+    path = tmp_path / "train1.jsonl"
+    path.write_text("".join(json.dumps({"qid": q, "subject": s, "message": m, "annotations": a}) + "\n"
+                            for q, s, m, a in rows))
+    passages = [Passage("medquad:N_1_Sec2", "t", "u", "x", "What causes Nephrotic Syndrome?", "Nephrotic Syndrome",
+                        qtype="causes"),
+                Passage("medquad:B_2_Sec1", "t", "u", "z", "What is Acne?", "Acne", qtype="information")]
+    assert [text for _, text in training_questions(path)][2] == "Acne. Can you send me information about acne?"
+    questions, qrels = dev3_set(path, tmp_path, passages, tag="train1")
+    assert [qid for qid, _ in questions] == ["train1-Q1", "train1-Q3"]  # Q2 repeats Q1 (case and spaces aside)
+    assert qrels.by_id["train1-Q1"] == {"N_1_Sec2": 4}

@@ -285,3 +285,46 @@ def test_topic_first_keeps_the_type_bonus_from_switching_the_top_answers_topic()
     assert [round(r.score, 6) for r in ranked] == [2.15, 2.1, 1.5, 2.25]  # scores unchanged: only the order
     assert Reranker.from_config(KnowledgeConfig(topic_first=True)).topic_first
     assert not Reranker.from_config(KnowledgeConfig()).topic_first
+
+
+ADDRESSES = ("National Eye Institute  National Institutes of Health  2020 Vision Place  Bethesda, MD 20892-3655  "
+             "301-496-5248  E-mail: 2020@nei.nih.gov  www.nei.nih.gov The Glaucoma Foundation 80 Maiden Lane, Suite 700 "
+             "New York, NY 10038 212-285-0080")
+RESOURCES = ("These resources address the diagnosis or management of glaucoma:  - Gene Review: Gene Review: Primary "
+             "Congenital Glaucoma  - Genetic Testing Registry: Glaucoma 1, open angle  - MedlinePlus Encyclopedia: "
+             "Glaucoma   These resources from MedlinePlus offer information about the diagnosis and management of various "
+             "health conditions:  - Diagnostic Tests  - Drug Therapy  - Surgery and Rehabilitation")
+PROSE = ("Glaucoma is a group of diseases that can damage the eye's optic nerve and result in vision loss and "
+         "blindness. With early treatment, you can often protect your eyes against serious vision loss.")
+
+
+def test_pointer_share_tells_addresses_and_resource_lists_from_answers():
+    from visual_med_alpaca.knowledge.retrieve import pointer_share
+
+    assert pointer_share(ADDRESSES) == 1.0
+    assert 0.6 < pointer_share(RESOURCES) < 1.0  # the short items ("- Drug Therapy") name no resource
+    assert pointer_share(PROSE) == 0.0 and pointer_share("") == 0.0
+    treatments = "The treatments for kidney failure are  - hemodialysis  - peritoneal dialysis  - a kidney transplant"
+    assert pointer_share(treatments) == 0.0  # a list that answers is not a list of where to look
+    mixed = PROSE + " For more information, visit www.nei.nih.gov or call 301-496-5248."
+    assert 0.0 < pointer_share(mixed) < 0.5
+
+
+def test_list_penalty_puts_the_answer_above_an_address_list_of_the_same_question():
+    """The glaucoma example of docs/knowledge_examples.md: NIHSeniorHealth's sections of one page share the MedQuAD
+    question "What is (are) Glaucoma?" and so the same cosine; the address list came first."""
+    from visual_med_alpaca.config import KnowledgeConfig
+    from visual_med_alpaca.knowledge.corpus import Passage
+    from visual_med_alpaca.knowledge.retrieve import Retrieved
+
+    def items():
+        return [Retrieved(Passage(pid, "What is (are) Glaucoma? (NIHSeniorHealth)", "u", text, "What is (are) Glaucoma ?",
+                                  "Glaucoma", qtype="information"), 0.68, 0.68)
+                for pid, text in (("sec26", ADDRESSES), ("sec1", PROSE), ("sec2", RESOURCES))]
+
+    question = "Can you mail me patient information about Glaucoma, I was recently diagnosed?"
+    assert [r.passage.id for r in Reranker(focus_bonus=0.5)(question, items())][0] == "sec26"  # ties keep their order
+    ranked = Reranker(focus_bonus=0.5, list_penalty=0.05)(question, items())
+    assert [r.passage.id for r in ranked] == ["sec1", "sec2", "sec26"]
+    assert Reranker(list_penalty=0.05).active and not Reranker().active
+    assert Reranker.from_config(KnowledgeConfig(list_penalty=0.05)).list_penalty == 0.05

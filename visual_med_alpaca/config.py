@@ -124,6 +124,9 @@ class KnowledgeConfig(Strict):
     topic_first: bool = Field(False, description="re-ranker: choose the top answer's topic without the question-type "
                                                  "bonus, then let the type order that topic's passages only (round 10, "
                                                  "docs/knowledge.md)")
+    list_penalty: float = Field(0.0, ge=0.0, description="re-ranker: subtract this x the share of a passage that points "
+                                                         "elsewhere (addresses, phone numbers, lists of resources and "
+                                                         "organizations: knowledge/retrieve.py pointer_share; round 13)")
     rerank_on_focus: bool = Field(False, description="re-ranker: read question types and topic words in the question's "
                                                      "focus sentences only (not greetings, history, thanks)")
     query_full: float = Field(1.0, ge=0.0, description="dense query: weight of the whole question's embedding")

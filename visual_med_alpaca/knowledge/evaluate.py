@@ -213,10 +213,24 @@ def _name_key(text: str) -> frozenset[str]:
     return frozenset(w for w in words if w != "s" and w not in STOP_WORDS and w not in CLASS_NOUNS)
 
 
+def training_questions(path: Path) -> list[tuple[dict, str]]:
+    """The rows of a transcribed LiveQA'17 training file (JSONL of qid, subject, message, annotations) with each
+    question as the user wrote it: subject, then message."""
+    found = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            subject, message = row["subject"].strip(), row["message"].strip()
+            found.append((row, f"{subject}{'' if subject[-1:] in '.?!' else '.'} {message}" if subject and message
+                          else subject or message))
+    return found
+
+
 def dev3_set(path: Path, root: Path, passages: Sequence[Passage], exclude: Sequence[str] = (),
-             share_names: bool = True) -> tuple[list[tuple[str, str]], Qrels]:
+             share_names: bool = True, tag: str = "train2") -> tuple[list[tuple[str, str]], Qrels]:
     """The consumer questions of the TREC LiveQA'17 medical training set (`path`: JSONL of qid, subject, message and
-    the annotated [focus, type] pairs, transcribed from TREC-2017-LiveQA-Medical-Train-2.xml), graded on MedQuAD by
+    the annotated [focus, type] pairs, transcribed from TREC-2017-LiveQA-Medical-Train-2.xml or -Train-1.xml; ids
+    '`tag`-QID'; a question whose text repeats an earlier one of the file is read once), graded on MedQuAD by
     their annotations: a passage whose focus (or one of its synonyms) names an annotated focus (`_name_key`; a focus
     written "A/B" names A or B) grades 4 if its question type is the annotated type (DEV3_TYPES), 3 if it is the
     focus's overview ("information") and MedQuAD holds no passage of that type for the focus, 2 otherwise; annotated
@@ -239,15 +253,11 @@ def dev3_set(path: Path, root: Path, passages: Sequence[Passage], exclude: Seque
     if share_names:  # every passage of a focus that some passage with this name has
         by_name = {key: {j for i in rows for j in (by_focus[_name_key(passages[i].focus)] if passages[i].focus else {i})}
                    for key, rows in by_name.items()}
-    questions, qrels = [], Qrels()
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
+    questions, qrels, read = [], Qrels(), set()
+    for row, text in training_questions(path):
+        if benchmark(text) or overlap(text) or " ".join(text.lower().split()) in read:
             continue
-        row = json.loads(line)
-        subject, message = row["subject"].strip(), row["message"].strip()
-        text = f"{subject}{'' if subject[-1:] in '.?!' else '.'} {message}" if subject and message else subject or message
-        if benchmark(text) or overlap(text):
-            continue
+        read.add(" ".join(text.lower().split()))
         grades: dict[str, int] = {}
         for focus, qtype in row["annotations"]:
             wanted = DEV3_TYPES.get(qtype.strip().lower())
@@ -265,7 +275,7 @@ def dev3_set(path: Path, root: Path, passages: Sequence[Passage], exclude: Seque
                 native = _native_id(passages[i])
                 grades[native] = max(grade, grades.get(native, 0))
         if any(g >= CORRECT for g in grades.values()):
-            qid = f"train2-{row['qid']}"
+            qid = f"{tag}-{row['qid']}"
             questions.append((qid, text))
             qrels.by_id[qid] = grades
     return questions, qrels

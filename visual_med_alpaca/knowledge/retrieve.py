@@ -291,6 +291,7 @@ class Reranker:
     clean_synonyms: bool = False  # leave out the synonyms that name a broader topic (`broader_name`)
     types_from: str = "whole"  # whole: the question's types are its cue words anywhere; asking: `asked_types`
     topic_first: bool = False  # the top answer's topic is chosen without the type bonus; the type orders within it
+    list_penalty: float = 0.0  # subtracted x the share of a passage that points elsewhere (`pointer_share`, round 13)
 
     @classmethod
     def from_config(cls, cfg) -> Reranker:
@@ -303,7 +304,7 @@ class Reranker:
         return cls(cfg.focus_bonus if rules else 0.0, cfg.type_bonus if rules else 0.0, cfg.info_bonus if rules else 0.0,
                    cfg.rerank_on_focus, cfg.rqe_weight if rqe else 0.0, cfg.rqe_model, kind, cfg.rqe_top_k,
                    cfg.rqe_cross_encoder, synonyms=cfg.synonyms, clean_synonyms=cfg.clean_synonyms,
-                   types_from=cfg.types_from, topic_first=cfg.topic_first)
+                   types_from=cfg.types_from, topic_first=cfg.topic_first, list_penalty=cfg.list_penalty)
 
     def __post_init__(self):
         if self.synonyms not in SYNONYMS:
@@ -313,7 +314,7 @@ class Reranker:
 
     @property
     def active(self) -> bool:
-        return bool(self.focus_bonus or self.type_bonus or self.info_bonus or self.rqe_weight)
+        return bool(self.focus_bonus or self.type_bonus or self.info_bonus or self.rqe_weight or self.list_penalty)
 
     def __call__(self, question: str, items: list[Retrieved], query_vector=None,
                  generic: frozenset[str] = frozenset()) -> list[Retrieved]:
@@ -333,7 +334,7 @@ class Reranker:
                 typed[p.id] = self.type_bonus
             elif not types and p.qtype == "information":
                 typed[p.id] = self.info_bonus
-            item.score += self.focus_bonus * share + typed.get(p.id, 0.0)
+            item.score += self.focus_bonus * share + typed.get(p.id, 0.0) - self.list_penalty * pointer_share(p.text)
         if self.rqe_weight and items and self.rqe_kind == "cross-encoder":
             from . import cross_encoder
 
@@ -366,6 +367,28 @@ class Reranker:
         if self.synonyms.startswith("focus+rqe"):
             return as_named(passage, named.get(passage.id, passage.focus))
         return passage.question or passage.title
+
+
+# -- passage shape: an answer, or a list of where to look (round 13) ------------------------------------
+_CONTACT = re.compile(r"\(?\b\d{3}\)?[-. ]\d{3}-\d{4}\b|\b1-800-[\dA-Z-]{7,}|[\w.+-]+@[\w-]+\.[\w.]+|\bwww\.\S+|"
+                      r"https?://\S+|\bSuite \d+|\b[A-Z]{2},? \d{5}(?:-\d{4})?\b")
+_POINTS = re.compile(r"\b(?:resources?|foundations?|associations?|registry|encyclopedia|gene ?reviews?|fact ?sheets?|"
+                     r"information pages?|web ?sites?|references|toll[- ]free|e-?mail)\b", re.I)
+_SEGMENTS = re.compile(r"\s+-\s+|\s*\n\s*|(?<=[.!?])\s+(?=[A-Z(])")
+
+
+@lru_cache(maxsize=1 << 16)
+def pointer_share(text: str) -> float:
+    """The share of a passage's words that point elsewhere instead of answering: an address, phone number, e-mail or
+    web address, or a list of resources, organizations, registries and encyclopedias ("These resources address the
+    diagnosis or management of X: - Gene Review: ... - Genetic Testing Registry: ..."). Segments are its list items and
+    sentences; a segment that holds such a pointer counts whole. 0 for prose, ~1 for an address list; a list of
+    symptoms or treatments ("- hemodialysis - peritoneal dialysis") points nowhere and counts 0."""
+    total = len(text.split())
+    if not total:
+        return 0.0
+    pointing = sum(len(part.split()) for part in _SEGMENTS.split(text) if _CONTACT.search(part) or _POINTS.search(part))
+    return pointing / total
 
 
 def topic_key(passage: Passage) -> str:
