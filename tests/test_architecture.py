@@ -73,3 +73,21 @@ def test_lower_packages_never_import_the_ones_built_on_them():
                       inside("eval")) == []
     # the chart table format depends on nothing of the package
     assert IMPORTS["visual_med_alpaca.chart_table"] == set()
+
+
+def test_benchmark_loaders_read_no_file_themselves():
+    """One reader per data source: eval/benchmarks/ words each benchmark's prompts and labels, and its files are read
+    by the data set's reader in data/sources/ (which training reads too), never parsed here a second time."""
+    parsers = {"json", "csv", "xml", "xml.etree", "xml.etree.ElementTree", "zipfile"}
+    reading = {"open", "read_text", "read_bytes", "loads", "load", "parse", "iterparse", "xml_root", "read_jsonl",
+               "jsonl_rows"}
+    found = []
+    for path in sorted((PACKAGE / "eval" / "benchmarks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [alias.name for alias in node.names] + ([node.module] if getattr(node, "module", None) else [])
+                found += [f"{path.name} imports {n}" for n in names if n in parsers or n in reading]
+            elif isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+                found += [f"{path.name} calls {name}"] if name in reading else []
+    assert found == []

@@ -7,7 +7,9 @@ Each reader yields instruction records `{id, source, instruction, input, output,
 
 The medical VQA sets (`vqa_rad.py`, `pathvqa.py`, `slake.py`) are not instruction sources: their readers
 return `Item`s (question, reference answer, image), which VLM training, the radiology heads and the
-evaluation benchmarks all read; MedPix (`medpix.py`) returns its own description records.
+evaluation benchmarks all read; MedPix (`medpix.py`) returns its own description records. The text QA sets'
+readers (`pubmedqa.py`, `mediqa.py`) also read the test files the text benchmarks score (`pubmedqa_test`, `rqe_test`,
+`qa_test`), which their instruction readers leave out.
 """
 
 from __future__ import annotations

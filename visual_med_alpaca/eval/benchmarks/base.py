@@ -1,12 +1,12 @@
-"""What every benchmark loader returns: a list of `Item`s with stable ids (the resume key). `Item` and `need`
-are the data sources' own (`data/sources`), so the VQA readers there return benchmark items directly."""
+"""What every benchmark loader returns: a list of `Item`s with stable ids (the resume key). `Item` is the data
+sources' own (`data/sources`), so the VQA readers there return benchmark items directly."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ... import paths
-from ...data.sources import Item, need
+from ...data.sources import Item
 
 
 def data_root(data_dir: str | Path | None = None) -> Path:
@@ -14,4 +14,4 @@ def data_root(data_dir: str | Path | None = None) -> Path:
     return paths.data_dir(data_dir)
 
 
-__all__ = ["Item", "data_root", "need"]
+__all__ = ["Item", "data_root"]

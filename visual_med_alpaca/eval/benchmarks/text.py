@@ -1,13 +1,15 @@
-"""Medical text QA test sets: PubMedQA (PQA-L test), MEDIQA 2019 RQE (task 2) and QA (task 3)."""
+"""Medical text QA test sets: PubMedQA (PQA-L test), MEDIQA 2019 RQE (task 2) and QA (task 3): how each is asked
+and scored. Their files are read by the data sets' own readers (`data/sources/pubmedqa.py`, `mediqa.py`), the
+ones the instruction data and the adapter's training mix use."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ...data.sources import xml_root
+from ...data.sources.mediqa import qa_test, rqe_test
+from ...data.sources.pubmedqa import pubmedqa_test
 from ...errors import UserInputError
-from .base import Item, need
+from .base import Item
 
 PUBMEDQA_INSTRUCTION = (
     "Answer the research question with yes, no or maybe, based on the abstract.\n\n"
@@ -28,12 +30,8 @@ def load_pubmedqa(root: Path, subset: str | None = None) -> list[Item]:
     """The 500 official test PMIDs, reasoning-required setting: question + abstract contexts, no long answer."""
     if subset:
         raise UserInputError("pubmedqa has no subsets; use --limit for a quick run")
-    folder = need(root / "pubmedqa", "PubMedQA folder")
-    truth = json.loads(need(folder / "test_ground_truth.json", "PubMedQA test labels").read_text())
-    records = json.loads(need(folder / "ori_pqal.json", "PubMedQA PQA-L file").read_text())
     items = []
-    for pmid, label in truth.items():
-        rec = records[pmid]
+    for pmid, label, rec in pubmedqa_test(root):
         prompt = PUBMEDQA_INSTRUCTION.format(contexts="\n".join(rec["CONTEXTS"]), question=rec["QUESTION"])
         items.append(Item(f"pubmedqa_{pmid}", prompt, label, "choice", options=("yes", "no", "maybe"),
                           meta={"display_question": rec["QUESTION"], "long_answer": rec["LONG_ANSWER"]}))
@@ -44,14 +42,9 @@ def load_mediqa_rqe(root: Path, subset: str | None = None) -> list[Item]:
     """MEDIQA 2019 RQE test (230 pairs): does the FAQ entail the consumer health question? yes/no."""
     if subset:
         raise UserInputError("mediqa-rqe has no subsets; use --limit for a quick run")
-    path = need(root / "mediqa2019" / "MEDIQA_Task2_RQE" / "MEDIQA2019-Task2-RQE-TestSet-wLabels.xml", "MEDIQA RQE test")
-    items = []
-    for pair in xml_root(path).iter("pair"):
-        chq, faq = pair.findtext("chq", "").strip(), pair.findtext("faq", "").strip()
-        label = {"true": "yes", "false": "no"}[pair.get("value").lower()]
-        items.append(Item(f"rqe_{pair.get('pid')}", RQE_INSTRUCTION.format(chq=chq, faq=faq), label, "choice",
-                          options=("yes", "no"), meta={"display_question": f"A: {chq[:200]} | B: {faq}"}))
-    return items
+    return [Item(f"rqe_{pid}", RQE_INSTRUCTION.format(chq=chq, faq=faq), "yes" if entailed else "no", "choice",
+                 options=("yes", "no"), meta={"display_question": f"A: {chq[:200]} | B: {faq}"})
+            for pid, chq, faq, entailed in rqe_test(root)]
 
 
 def load_mediqa_qa(root: Path, subset: str | None = None) -> list[Item]:
@@ -59,17 +52,16 @@ def load_mediqa_qa(root: Path, subset: str | None = None) -> list[Item]:
     ranking is compared with the reference ranks (reference score 3-4 = a correct answer)."""
     if subset:
         raise UserInputError("mediqa-qa has no subsets; use --limit for a quick run")
-    path = need(root / "mediqa2019" / "MEDIQA_Task3_QA" / "MEDIQA2019-Task3-QA-TestSet-wLabels.xml", "MEDIQA QA test")
     items = []
-    for question in xml_root(path).iter("Question"):
-        text = question.findtext("QuestionText", "").strip()
-        for order, answer in enumerate(question.iter("Answer")):
-            body = answer.findtext("AnswerText", "").strip()[:MEDIQA_QA_MAX_ANSWER_CHARS]
-            score = int(answer.get("ReferenceScore"))
+    for question in qa_test(root):
+        text = question.text.strip()
+        for order, answer in enumerate(question.answers):
+            body = answer.text.strip()[:MEDIQA_QA_MAX_ANSWER_CHARS]
+            score = int(answer.reference_score)
             items.append(Item(
-                answer.get("AID"), MEDIQA_QA_INSTRUCTION.format(question=text, answer=body),
+                answer.aid, MEDIQA_QA_INSTRUCTION.format(question=text, answer=body),
                 "yes" if score >= 3 else "no", "rank", options=("yes", "no"),
-                meta={"group": question.get("QID"), "order": order, "reference_rank": int(answer.get("ReferenceRank")),
+                meta={"group": question.qid, "order": order, "reference_rank": int(answer.reference_rank),
                       "reference_score": score, "display_question": text[:300]},
             ))
     return items
