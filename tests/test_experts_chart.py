@@ -429,6 +429,33 @@ def test_survey_generator_draws_survey_charts_reproducibly(tmp_path):
         make_chart_set(tmp_path / "e", 1, seed=5, progress=False, generator="survey", styles=("pie",))
 
 
+def test_every_survey_column_name_is_printed_on_its_chart(tmp_path, monkeypatch):
+    """The gold table holds only what the picture shows: each series name of a survey chart (the single `barh`
+    series too, which was a `Share` printed nowhere) is a text drawn on the chart, as a legend word or a heading."""
+    from pathlib import Path
+
+    import matplotlib.text
+
+    from visual_med_alpaca.data import charts
+
+    drawn = {}
+    save = charts._save
+
+    def keep_texts(fig, spec, path):
+        drawn[Path(path).name] = {" ".join(t.get_text().split()) for t in fig.findobj(matplotlib.text.Text)}
+        return save(fig, spec, path)
+
+    monkeypatch.setattr(charts, "_save", keep_texts)
+    charts.make_chart_set(tmp_path / "s", 6, seed=5, progress=False, generator="survey")
+    styles = set()
+    for line in (tmp_path / "s" / "gold.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        styles.add(record["style"])
+        names = parse_table(record["table"]).headers[1:]
+        assert names and all(name in drawn[record["id"]] for name in names), (record, drawn[record["id"]])
+    assert styles == set(charts.SURVEY_STYLES)
+
+
 def test_a_survey_legend_row_puts_small_swatches_between_the_words(tmp_path):
     """What makes survey charts hard: one legend row, each word after a small square of its series' colour, no
     value axis (no tick labels), values printed inside the bars."""

@@ -367,8 +367,8 @@ def random_survey_spec(rng: np.random.Generator) -> SurveySpec:
     n_cat = int(rng.integers(2, min(5, len(groups)) + 1))
     categories = groups[:n_cat]
     answers = SURVEY_ANSWERS[int(rng.integers(len(SURVEY_ANSWERS)))]
-    if style == "barh":
-        series = ["Share"]
+    if style == "barh":  # one answer's share, named by a heading over its bars (never a name the picture lacks)
+        series = [answers[-1]]
     elif style == "columns":
         start = int(rng.integers(0, len(answers) - 1))
         series = answers[start:start + 2]
@@ -403,15 +403,21 @@ def random_survey_spec(rng: np.random.Generator) -> SurveySpec:
         values=values, percent=False, decimals=0, legend_outside=False,
         jpeg_quality=int(rng.integers(70, 92)) if rng.random() < 0.15 else None,
         size=(float(rng.uniform(3.1, 4.4)), float(_survey_header_inches(title, style) + rows_in + 0.5)),
-        legend="headings" if style == "columns" else str(rng.choice(SURVEY_LEGENDS)),
+        legend="headings" if style == "columns" else _one_heading(style, str(rng.choice(SURVEY_LEGENDS))),
         legend_gap=float(rng.choice([0.5, 1.0, 2.0, 3.0])), colours=tuple(tuple(c) for c in colours),
         group_gap=bool(n_cat >= 3 and rng.random() < 0.4), first_percent=bool(rng.random() < 0.6),
     )
 
 
+def _one_heading(style: str, drawn: str) -> str:
+    """A single series (`barh`) is named by a heading over its bars, as the columns are; the legend drawn for it
+    is kept only so that every later draw of the RNG stays as it was."""
+    return "headings" if style == "barh" else drawn
+
+
 def _survey_header_inches(title: str, style: str) -> float:
     """The height above the bars: the title's lines, the question's two lines, the legend or the headings."""
-    return 0.2 * (_wrapped(title, 34).count("\n") + 1) + 0.45 + (0.5 if style == "columns" else 0.3)
+    return 0.2 * (_wrapped(title, 34).count("\n") + 1) + 0.45 + (0.5 if style in ("columns", "barh") else 0.3)
 
 
 def _tint(rgb, t: float) -> tuple:
@@ -469,7 +475,7 @@ def draw_survey(spec: SurveySpec, path: Path) -> Path:
         heads.append((left[0] + spec.values[0, j] / 2, colour))
     ax.set_xlim(0, column_width * n_series if spec.style == "columns" else total * 1.02)
     ax.set_ylim(y.min() - 0.6, 0.6)
-    if n_series > 1 and spec.legend == "headings":
+    if spec.legend == "headings":  # each series (a single one too) named above its bars
         for (x, colour), name in zip(heads, spec.series):
             ax.text(x, 0.45, _wrapped(name, 14), ha="center", va="bottom", fontsize=8, fontweight="bold",
                     color=tuple(c * 0.8 for c in colour) if _ink_on(colour) == "white" else "#555555")
