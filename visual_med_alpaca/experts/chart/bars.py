@@ -509,8 +509,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         kind = "stacked" if any(len({round(b.cx) for b in g}) < len(g) for g in groups) else "grouped"
         kind = ("h" if horizontal else "") + kind
     series = [names.get(c, (0, ""))[1] for c in clusters]
-    if not any(series) and horizontal and (len(clusters) > 1 or axis is None):  # one series without a value axis:
-        series = _column_headers(bars, clusters, upright_boxes, used, width, rgb, reread)  # its heading, if any
+    if len(clusters) > 1 and not any(series) and horizontal:
+        series = _column_headers(bars, clusters, upright_boxes, used, width, rgb, reread)
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
     rows = _consistent_percent(rows)
     original_bars = [b.rotated_back(width) if horizontal else b for b in bars]
