@@ -479,6 +479,22 @@ def test_a_survey_legend_row_puts_small_swatches_between_the_words(tmp_path):
     assert ink[:, cols.max() + 2:cols.max() + 40].any()  # the word follows its swatch on the same row
 
 
+def test_a_single_survey_series_without_a_value_axis_is_named_by_its_heading(expert, tmp_path):
+    """One series of horizontal bars, no value axis, its answer (`Never`) printed over the bars: the column is
+    named by that heading, not by the chart's title (which the reader used for any unnamed series before)."""
+    from visual_med_alpaca.data.charts import SurveySpec, draw_survey
+
+    spec = SurveySpec(style="barh", theme="default", title="Few Americans describe their health care system as major",
+                      category_name="Entity", categories=["Total", "Rep/Lean Rep", "Dem/Lean Dem"], series=["Never"],
+                      values=np.array([[51.0], [40], [35]]), percent=False, decimals=0, legend_outside=False,
+                      jpeg_quality=None, size=(3.6, 4.7), legend="headings", colours=((0.05, 0.30, 0.50),),
+                      first_percent=False)
+    text = expert.describe(load_image(draw_survey(spec, tmp_path / "barh")))
+    table = parse_table(text)
+    assert table.headers[1:] == ["Never"], text
+    assert table.rows == [["Total", "51"], ["Rep/Lean Rep", "40"], ["Dem/Lean Dem", "35"]], text
+
+
 def test_a_survey_chart_with_one_column_of_bars_per_answer_reads_both_columns(expert, tmp_path):
     """No value axis, `Oppose` bars in one column and `Support` bars in another beside it (left-aligned, a gap
     between): each column is a series named by its heading (only the first column was read)."""

@@ -511,6 +511,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     series = [names.get(c, (0, ""))[1] for c in clusters]
     if len(clusters) > 1 and not any(series) and horizontal:
         series = _column_headers(bars, clusters, upright_boxes, used, width, rgb, reread)
+    if len(clusters) == 1 and not series[0] and horizontal and axis is None:
+        series = [_heading_over_bars(bars, upright_boxes, used, width)]
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
     rows = _consistent_percent(rows)
     original_bars = [b.rotated_back(width) if horizontal else b for b in bars]
@@ -807,6 +809,29 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
             text = reread(np.ascontiguousarray(crop)).strip() if crop.shape[1] >= 6 else ""
             heads[m] = text if re.search(r"[A-Za-z]{2}", text) else ""
     return heads
+
+
+def _heading_over_bars(bars: list[Bar], upright_boxes: list[TextBox], used: set[int], width: int) -> str:
+    """The name of one series of horizontal bars without a value axis, printed as a heading right over the top bar:
+    the nearest line above it and the lines touching that one, each wholly within the bar's left and right ends (a
+    subtitle running from the page's left margin over the labels is not a heading, round 15's OWID charts)."""
+    seg = min((b.rotated_back(width) for b in bars), key=lambda b: b.y0)
+    words = [b.original for b in upright_boxes if id(b) not in used and parse_value(b.text) is None]
+    above = [b for b in words if b.y1 <= seg.y0 + 2]
+    chosen, reach = [], seg.y0
+    while True:
+        near = [b for b in above if b not in chosen and b.y1 <= reach + 2]
+        if not near:
+            break
+        nxt = max(near, key=lambda b: b.y1)
+        if nxt.y1 < reach - (1.5 if not chosen else 0.6) * nxt.h:
+            break
+        line = [b for b in near if abs(b.cy - nxt.cy) < nxt.h / 2]
+        if min(b.x0 for b in line) < seg.x0 - 2 or max(b.x1 for b in line) > seg.x1 + 2:
+            return " ".join(b.text for b in _reading_order(chosen)) if chosen else ""
+        chosen += line
+        reach = min(b.y0 for b in line)
+    return " ".join(b.text for b in _reading_order(chosen))
 
 
 def _consistent_percent(rows: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
