@@ -479,6 +479,20 @@ def test_a_survey_legend_row_puts_small_swatches_between_the_words(tmp_path):
     assert ink[:, cols.max() + 2:cols.max() + 40].any()  # the word follows its swatch on the same row
 
 
+def test_a_title_wrapped_over_two_lines_is_read_whole(expert, tmp_path):
+    """A bold title over two lines above an italic question in smaller letters: both title lines are the title
+    (only the first was read), the question is not."""
+    from visual_med_alpaca.data.charts import SurveySpec, draw_survey
+
+    spec = SurveySpec(style="stacked_h", theme="default", title="Majority of U.S. adults say the news is often hard to judge",
+                      category_name="Entity", categories=["Total", "Men", "Women"], series=["Disapprove", "Approve"],
+                      values=np.array([[49.0, 47], [74, 21], [40, 55]]), percent=False, decimals=0,
+                      legend_outside=False, jpeg_quality=None, size=(3.8, 4.2), legend="row", legend_gap=2.0,
+                      colours=((0.05, 0.30, 0.50), (0.6, 0.7, 0.8)), first_percent=False)
+    text = expert.describe(load_image(draw_survey(spec, tmp_path / "title")))
+    assert parse_table(text).title == "Majority of U.S. adults say the news is often hard to judge", text
+
+
 def test_a_single_survey_series_without_a_value_axis_is_named_by_its_heading(expert, tmp_path):
     """One series of horizontal bars, no value axis, its answer (`Never`) printed over the bars: the column is
     named by that heading, not by the chart's title (which the reader used for any unnamed series before)."""

@@ -152,4 +152,17 @@ def _page_title(boxes: list[TextBox], top: float) -> str:
         return ""
     first = min(words, key=lambda b: b.y0)
     line = [b for b in words if abs(b.cy - first.cy) < first.h / 2]
-    return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
+    text = " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
+    # a title wrapped over two lines: the next line right under it, in letters of the same height, starting where
+    # it starts or centred under it (a smaller subtitle or question under the title is no part of it)
+    h, x0, x1 = float(np.median([b.h for b in line])), min(b.x0 for b in line), max(b.x1 for b in line)
+    below = [b for b in words if b not in line and not b.turned and first.y1 - 0.2 * h < b.y0 < first.y1 + 0.6 * h]
+    if below:
+        nxt = min(below, key=lambda b: b.y0)
+        second = sorted((b for b in below if abs(b.cy - nxt.cy) < nxt.h / 2), key=lambda b: b.x0)
+        bx0, bx1 = second[0].x0, max(b.x1 for b in second)
+        same_size = abs(float(np.median([b.h for b in second])) - h) <= 0.15 * h
+        aligned = abs(bx0 - x0) <= 0.6 * h or abs((bx0 + bx1) / 2 - (x0 + x1) / 2) <= 0.6 * h
+        if same_size and aligned and bx1 <= x1 + 2 * h:
+            text += " " + " ".join(b.text for b in second)
+    return text
