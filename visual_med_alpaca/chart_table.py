@@ -1,8 +1,7 @@
 """DePlot's linearized chart table (`TITLE | t <0x0A> h1 | h2 <0x0A> row | value`), the one definition of the
 format: the chart generator writes its gold tables with it (`data/charts.py`), the chart metrics parse both
-sides with it (`eval/metrics/chart.py`); the chart expert's answer is the same text (`experts/chart/table.py`
-writes it itself). It depends on nothing else in the package, so each of them can import it without depending on
-another."""
+sides with it (`eval/metrics/chart.py`), and the chart expert writes its answer with it (`experts/chart/table.py`).
+It depends on nothing else in the package, so each of them can import it without depending on another."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 
+from ...chart_table import ROW_SEP, Table, parse_table
 from .axes import _groups
 from .colours import _colour_clusters, _legend_names
 from .lines import _line_end_names
@@ -15,9 +16,7 @@ from .text import _CHROME, TextBox, parse_value
 
 def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str, list[str]]]) -> str:
     series, rows = _without_stray_series(series, rows)
-    lines = [f"TITLE | {title}", " | ".join([header] + series)]
-    lines += [" | ".join([name] + values) for name, values in rows]
-    return " <0x0A> ".join(lines)
+    return Table(title, [header] + series, [[name] + values for name, values in rows]).linearize()
 
 
 def _without_stray_series(series: list[str], rows: list[tuple[str, list[str]]]) -> tuple[list[str], list[tuple[str, list[str]]]]:
@@ -36,10 +35,9 @@ def _without_stray_series(series: list[str], rows: list[tuple[str, list[str]]]) 
 
 def _without_percent(table: str) -> str:
     """The linearized table with '%' dropped from its values (not from its title, names or headers)."""
-    lines = table.split(" <0x0A> ")
-    rows = [" | ".join([cells[0]] + [re.sub(r"^([-−–]?[\d.,]+)\s*%$", r"\1", c) for c in cells[1:]])
-            for cells in (line.split(" | ") for line in lines[2:])]
-    return " <0x0A> ".join(lines[:2] + rows)
+    parsed = parse_table(table)
+    rows = [[cells[0]] + [re.sub(r"^([-−–]?[\d.,]+)\s*%$", r"\1", c) for c in cells[1:]] for cells in parsed.rows]
+    return Table(parsed.title, parsed.headers, rows).linearize()
 
 
 PARTIAL_NOTE = "(partly read: {reason}; only the values printed on the chart are given, each under the category label it is printed above{series})"
@@ -106,7 +104,7 @@ def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) ->
         known = "" if depth == 1 else "; which series each value belongs to is not known"
     title = _page_title(boxes, min(b.y0 for c in columns.values() for b in c))
     note = PARTIAL_NOTE.format(reason=reason, series=known)
-    return _linearize(title, "Category", series, table) + " <0x0A> " + note
+    return f"{_linearize(title, 'Category', series, table)} {ROW_SEP} {note}"
 
 
 def _series_by_ink(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], values: list[TextBox]):
