@@ -85,19 +85,30 @@ def test_a_gguf_llama_cpp_cannot_load_is_a_backend_error_with_its_log(tmp_path):
 
 
 @pytest.mark.timeout(60)
-def test_ctrl_c_while_the_gguf_loads_stops_it(gemma_gguf):
+def test_ctrl_c_while_the_gguf_loads_stops_it(gemma_gguf, monkeypatch):
     """llama.cpp calls back into Python (its log callback) while it loads; a ctrl-C landing in that ctypes callback
     was swallowed there ("Exception ignored on calling ctypes callback function") and the answer went on. It is
-    held and raised once the load returns."""
+    held and raised once the load returns. The ctrl-C is sent from inside the callback's first call, so it lands
+    there whatever the machine's speed (a timer thread could fire after a fast load: flaky under load)."""
     import os
     import signal
-    import threading
+
+    import llama_cpp._logger as llama_logger
 
     from visual_med_alpaca.llm.gguf import GGUFModel
 
-    timer = threading.Timer(0.02, lambda: os.kill(os.getpid(), signal.SIGINT))  # lands during the ~0.5 s load
-    timer.start()
+    class PressedInCallback(dict):  # the log callback reads this table on every call
+        calls = 0
+
+        def __getitem__(self, key):
+            PressedInCallback.calls += 1
+            if PressedInCallback.calls == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+            return super().__getitem__(key)
+
+    monkeypatch.setattr(llama_logger, "GGML_LOG_LEVEL_TO_LOGGING_LEVEL",
+                        PressedInCallback(llama_logger.GGML_LOG_LEVEL_TO_LOGGING_LEVEL))
     with pytest.raises(KeyboardInterrupt):
         GGUFModel(gemma_gguf, adapter=None, n_ctx=512, threads=2, label="gemma")
-    timer.join()
+    assert PressedInCallback.calls > 1  # the load called back into Python, and went on after the key press
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # ctrl-C works as before afterwards
