@@ -23,6 +23,11 @@ VQA_RAD_DEV_FRACTION = 0.1
 VQA_RAD_DEV_SEED = 0
 
 
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"VQA-RAD split {split!r}: train or test")
+
+
 def vqa_rad_folder(root: str | Path) -> Path:
     """The VQA-RAD folder inside the data folder `root`; one error when it is absent."""
     return need(Path(root) / FOLDER, "VQA-RAD folder")
@@ -31,8 +36,7 @@ def vqa_rad_folder(root: str | Path) -> Path:
 def vqa_rad_rows(folder: str | Path, split: str) -> list[dict]:
     """The rows of `hf_<split>.jsonl` (train | test) in `folder`, as stored (id, image, question, answer,
     answer_type, question_type, image_organ)."""
-    if split not in SPLITS:
-        raise ValueError(f"VQA-RAD split {split!r}: train or test")
+    _check_split(split)
     return list(read_jsonl(need(Path(folder) / f"hf_{split}.jsonl", f"VQA-RAD {split} file")))
 
 
@@ -44,8 +48,7 @@ def vqa_rad_items(folder: str | Path, split: str) -> list[Item]:
 def vqa_rad_mevf_rows(folder: str | Path, split: str = "train") -> list[dict]:
     """The MEVF question file (`mevf_trainset.json` / `mevf_testset.json`: qid, image_name, question,
     phrase_type, ...)."""
-    if split not in SPLITS:
-        raise ValueError(f"VQA-RAD split {split!r}: train or test")
+    _check_split(split)
     path = need(Path(folder) / f"mevf_{split}set.json", f"VQA-RAD MEVF {split} question file")
     return json.loads(path.read_text(encoding="utf-8"))
 
