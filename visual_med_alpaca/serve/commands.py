@@ -77,6 +77,7 @@ def serve(
 
     if serve_config.api_key_file is not None:  # a missing or empty key file: one line before the engine and model
         read_api_keys(serve_config.api_key_file)
+    address_is_free(serve_config.host, serve_config.port)
 
     def note(message: str) -> None:
         typer.secho(message, err=True, dim=True)
@@ -113,6 +114,15 @@ def serve(
     if generation is not None and generation.server is not None and generation.server.gave_up:
         raise BackendError(f"the llama-server engine died {generation.server.restarts + 1} times; the server stopped "
                            f"(log: {generation.server.log_path})")
+
+
+def address_is_free(host: str, port: int) -> None:
+    """A port another server holds is refused now, as one line, not after the model has loaded (port 0: any)."""
+    from ..llm.engine import bind_error
+
+    reason = bind_error(host, port) if port else None
+    if reason is not None:
+        raise UserInputError(f"cannot serve on {host}:{port}: {reason}; choose another --port")
 
 
 def model_file_exists(llm: LLMConfig) -> None:
@@ -241,6 +251,7 @@ def demo(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .demo import DemoModels, build_demo
 
+    address_is_free(demo_config.host, demo_config.port)
     models = DemoModels(demo_config)
     if models.labels[0] in models.choices:
         model_file_exists(models.choices[models.labels[0]])
