@@ -356,8 +356,8 @@ def gguf_model_path(config: LLMConfig) -> tuple[Path, Path | None, str] | None:
     return path, adapter_path(config.adapter), path.name
 
 
-def bind_error(host: str, port: int) -> str | None:
-    """Why a server could not bind (host, port) now ("address already in use", ...), or None when it could:
+def bind_error(host: str, port: int) -> OSError | None:
+    """Why a server could not bind (host, port) now (EADDRINUSE, an unknown host, ...), or None when it could:
     SO_REUSEADDR as llama-server and uvicorn set it, so a port a dead predecessor left in TIME_WAIT counts as
     free, and one another process listens on does not."""
     try:
@@ -366,8 +366,7 @@ def bind_error(host: str, port: int) -> str | None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return reason[:1].lower() + reason[1:]
+        return exc
     return None
 
 

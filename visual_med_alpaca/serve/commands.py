@@ -118,12 +118,17 @@ def serve(
 
 
 def address_is_free(host: str, port: int) -> None:
-    """A port another server holds is refused now, as one line, not after the model has loaded (port 0: any)."""
+    """A port another server holds (or a host that is not this machine's) is refused now, as one line, not after
+    the model has loaded (port 0: any free one)."""
+    import errno
+
     from ..llm.engine import bind_error
 
-    reason = bind_error(host, port) if port else None
-    if reason is not None:
-        raise UserInputError(f"cannot serve on {host}:{port}: {reason}; choose another --port")
+    failed = bind_error(host, port) if port else None
+    if failed is not None:
+        reason = failed.strerror or str(failed)
+        hint = "choose another --port" if failed.errno == errno.EADDRINUSE else "check --host"
+        raise UserInputError(f"cannot serve on {host}:{port}: {reason[:1].lower() + reason[1:]}; {hint}")
 
 
 def ocr_beside_engine(config: AssistantConfig) -> AssistantConfig:
