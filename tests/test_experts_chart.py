@@ -1188,3 +1188,53 @@ def test_a_pew_stack_with_short_first_segments_keeps_all_its_rows(expert):
     text = expert.describe(load_image(shared_data("chartqa_dev", "png", "7780.png")))
     assert [row[0] for row in parse_table(text).rows] == ["Total", "Rep/Lean Rep", "Dem/Lean Dem"], text
     assert cells(text)[("Dem/Lean Dem", "Major")] == 11, text
+
+
+def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(tmp_path, monkeypatch):
+    """The fourth generator (OWID's and OECD's line charts, a development pool): no legend; each series name is a
+    word drawn beside its line's last point (OWID: in the line's colour, right of it; OECD: black, in a white box, left
+    of it); the gold table holds only what the picture prints: the title, the names, the years on the axis; and a
+    seed draws the same charts again."""
+    from pathlib import Path
+
+    import matplotlib.colors
+    import matplotlib.text
+
+    from visual_med_alpaca.data import charts
+
+    drawn = {}
+    save = charts._save
+
+    def keep(fig, spec, path):
+        ax = fig.axes[0]
+        assert ax.get_legend() is None
+        texts = {" ".join(t.get_text().split()): t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()}
+        ends = {}
+        for j, name in enumerate(spec.series):
+            label = texts[name]
+            x_end, y_end = ax.transData.transform((spec.years[-1], spec.lines[-1, j]))
+            box = label.get_window_extent(fig.canvas.get_renderer())
+            near = box.x0 >= x_end if spec.style == "owid" else box.x1 <= x_end
+            colour = matplotlib.colors.to_hex(label.get_color())
+            ends[name] = (near, abs((box.y0 + box.y1) / 2 - y_end) < 80, colour,
+                          label.get_bbox_patch() is not None)
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        drawn[Path(path).name] = (spec.style, set(texts), ends, ticks, list(spec.colours))
+        return save(fig, spec, path)
+
+    monkeypatch.setattr(charts, "_save", keep)
+    charts.make_chart_set(tmp_path / "a", 6, seed=5, progress=False, generator="ends")
+    styles = set()
+    for line in (tmp_path / "a" / "gold.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        style, texts, ends, ticks, colours = drawn[record["id"]]
+        table = parse_table(record["table"])
+        styles.add(style)
+        assert table.title in texts and [row[0] for row in table.rows] == ticks, (record, ticks)
+        assert set(table.headers[1:]) == set(ends) and len(ends) >= 2
+        for (near, level, colour, boxed), own in zip(ends.values(), colours):
+            assert near and level, (record["id"], ends)
+            assert (colour == own and not boxed) if style == "owid" else (colour == "#222222" and boxed)
+    assert styles == set(charts.ENDS_STYLES)
+    charts.make_chart_set(tmp_path / "b", 6, seed=5, progress=False, generator="ends")
+    assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
