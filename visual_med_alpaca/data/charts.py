@@ -401,7 +401,7 @@ def random_survey_spec(rng: np.random.Generator) -> SurveySpec:
     row_gap = float(rng.uniform(0.45, 0.7))  # inches per category row
     rows_in = row_gap * (n_cat + 1.2) + (row_gap if n_cat >= 3 else 0.0)
     return SurveySpec(
-        style=style, theme="default", title=title if oecd else f"{title}, {years[0]} to {years[-1]}", category_name="Entity", categories=list(categories), series=series,
+        style=style, theme="default", title=title, category_name="Entity", categories=list(categories), series=series,
         values=values, percent=False, decimals=0, legend_outside=False,
         jpeg_quality=int(rng.integers(70, 92)) if rng.random() < 0.15 else None,
         size=(float(rng.uniform(3.1, 4.4)), float(_survey_header_inches(title, style) + rows_in + 0.5)),
@@ -557,7 +557,8 @@ def random_ends_spec(rng: np.random.Generator) -> EndsSpec:
     values = np.array([lines[years.index(y)] for y in printed])
     colours = [str(c) for c in rng.choice(OECD_COLOURS if oecd else OWID_COLOURS, n_series, replace=False)]
     return EndsSpec(
-        style=style, theme="default", title=title if oecd else f"{title}, {years[0]} to {years[-1]}", category_name="Entity", categories=[str(y) for y in printed],
+        style=style, theme="default", title=title if oecd else f"{title}, {years[0]} to {years[-1]}",
+        category_name="Entity", categories=[str(y) for y in printed],
         series=series, values=values, percent=False, decimals=decimals, legend_outside=False,
         jpeg_quality=int(rng.integers(70, 92)) if rng.random() < 0.15 else None,
         size=(8.58, 5.07) if oecd else (8.5, float(rng.uniform(5.6, 6.2))),
