@@ -1238,3 +1238,22 @@ def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(t
     assert styles == set(charts.ENDS_STYLES)
     charts.make_chart_set(tmp_path / "b", 6, seed=5, progress=False, generator="ends")
     assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
+
+
+def test_lines_labelled_in_black_beside_their_last_points_are_named_by_those_words(expert, tmp_path):
+    """OECD's line charts name each line in a black word in a white box just left of its last point, with no legend
+    and no word in the line's own colour: the word beside the line's end names it (before: Series 1, Series 2)."""
+    years = [2000, 2001, 2002, 2003, 2004, 2005, 2006]
+    lines = {"Belgium": ([3, 5, 9, 10, 9, 11, 10], "#d62728"), "Mexico": ([7, 7.5, 3, 6, 5, 4.5, 6], "#1f77b4")}
+    with drawn(tmp_path / "boxed.png", (7.0, 4.2)) as ax:
+        for name, (values, colour) in lines.items():
+            ax.plot(years, values, color=colour, marker="o", markersize=4)
+            ax.annotate(name, (years[-1], values[-1]), xytext=(-12, 0), textcoords="offset points", ha="right",
+                        va="center", fontsize=10, color="black", bbox=dict(boxstyle="square,pad=0.3", fc="white", ec="grey"))
+        ax.set_xticks(years)
+        ax.set_ylim(0, 12)
+    text = expert.describe(load_image(tmp_path / "boxed.png"))
+    got = cells(text)
+    for name, (values, _) in lines.items():
+        for year, value in zip(years[:-1], values):
+            assert abs(got.get((str(year), name), -99) - value) <= 0.5, (name, year, text)
