@@ -1257,3 +1257,26 @@ def test_lines_labelled_in_black_beside_their_last_points_are_named_by_those_wor
     for name, (values, _) in lines.items():
         for year, value in zip(years[:-1], values):
             assert abs(got.get((str(year), name), -99) - value) <= 0.5, (name, year, text)
+
+
+def test_lines_named_at_their_ends_keep_each_name_on_the_line_beside_it(expert, tmp_path):
+    """Our World in Data names each line at its end in the line's colour. The pale anti-aliased rim of the purple
+    line took the purple word by colour and the navy word went to the purple line (before: Samoa over Nigeria's
+    values, Series 4): a word matched by colour far from its line's end names the line it is printed beside."""
+    years = [1995, 1996, 1998, 2000, 2002, 2004, 2006]
+    lines = {"Botswana": ([52, 51, 75, 110, 127, 152, 142], "#00847e"), "Nigeria": ([65, 82, 74, 81, 89, 96, 111], "#6c3e91"),
+             "Honduras": ([27, 26, 32, 47, 55, 64, 74], "#b13507"), "Samoa": ([3.4, 3.5, 3.3, 4.2, 3.5, 2.6, 2.4], "#002147")}
+    with drawn(tmp_path / "ends.png", (8.5, 6.0)) as ax:
+        for name, (values, colour) in lines.items():
+            ax.plot(years, values, color=colour, marker="o", markersize=2.5, linewidth=1.2)
+            ax.annotate(name, (years[-1], values[-1]), xytext=(4, 0), textcoords="offset points", va="center",
+                        color=colour, fontsize=10)
+        ax.set_xticks(years)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", linestyle="--", color="#dddddd")
+        ax.figure.subplots_adjust(right=0.85)
+    text = expert.describe(load_image(tmp_path / "ends.png"))
+    got = cells(text)
+    for name, (values, _) in lines.items():
+        for year, value in list(zip(years, values))[2:]:  # 1995 and 1996 are printed close enough to be read as one
+            assert abs(got.get((str(year), name), -99) - value) <= max(2.0, 0.04 * value), (name, year, text)
