@@ -9,6 +9,7 @@ import pytest
 from helpers_knowledge import hashed_bag_of_words, tiny_index  # noqa: F401 (tiny_index: the `index` fixture)
 
 from visual_med_alpaca.config import KnowledgeConfig
+from visual_med_alpaca.data.sources.mediqa import RQE_FOLDER, RQE_TRAIN_FILE, RQE_VALIDATION_FILE
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.knowledge import rqe
 from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever
@@ -121,10 +122,10 @@ def _rqe_xml(pairs) -> str:
 
 def _mediqa_files(root, pairs, valid, liveqa: str) -> None:
     """The MEDIQA files training reads, under `root`: RQE training and validation pairs, the LiveQA question file."""
-    rqe_dir = root / rqe.RQE_DIR
+    rqe_dir = root / RQE_FOLDER
     rqe_dir.mkdir(parents=True)
-    (rqe_dir / rqe.TRAIN_FILE).write_text(_rqe_xml(pairs))
-    (rqe_dir / rqe.VALIDATION_FILE).write_text(_rqe_xml(valid))
+    (rqe_dir / RQE_TRAIN_FILE).write_text(_rqe_xml(pairs))
+    (rqe_dir / RQE_VALIDATION_FILE).write_text(_rqe_xml(valid))
     task3 = root / "mediqa2019" / "MEDIQA_Task3_QA"
     task3.mkdir(parents=True)
     (task3 / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(

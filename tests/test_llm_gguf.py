@@ -86,6 +86,7 @@ def test_a_gguf_llama_cpp_cannot_load_is_a_backend_error_with_its_log(tmp_path):
 
 _CTRL_C_WHILE_LOADING = """
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job starts with ctrl-C ignored
 import llama_cpp._logger as llama_logger
 from visual_med_alpaca.llm.gguf import GGUFModel
 
@@ -114,7 +115,8 @@ def test_ctrl_c_while_the_gguf_loads_stops_it(gemma_gguf):
     """llama.cpp calls back into Python (its log callback) while it loads; a ctrl-C landing in that ctypes callback
     was swallowed there ("Exception ignored on calling ctypes callback function") and the answer went on. It is
     held and raised once the load returns. The ctrl-C is sent from inside the callback's first call, in a fresh
-    interpreter: in the full suite's process an earlier test's state made it flaky (not yet found which)."""
+    interpreter whose ctrl-C handler is Python's own, as in a terminal: a test run started as a background job
+    (`cmd &`) inherits ctrl-C *ignored*, where no key press can reach the load (this made the test fail there)."""
     import subprocess
     import sys
 

@@ -183,8 +183,8 @@ def _train_cross_encoder(root: Path, held_out: list[str], out: Optional[Path], t
     options = cross_encoder.TrainOptions(epochs=epochs, minutes=minutes, threads=threads or 2)
     folder = out or cross_encoder.default_folder()
     meta = cross_encoder.train(kept, valid, folder, options, progress=typer.echo, stop_after_minutes=stop_after,
-                               meta={"pairs": f"{rqe.RQE_DIR}/{rqe.TRAIN_FILE}", "kept": len(kept),
-                                     "dropped": read - len(kept), "validation": f"{rqe.RQE_DIR}/{rqe.VALIDATION_FILE}"})
+                               meta={"pairs": f"{rqe.RQE_FOLDER}/{rqe.RQE_TRAIN_FILE}", "kept": len(kept), "dropped": read - len(kept),
+                                     "validation": f"{rqe.RQE_FOLDER}/{rqe.RQE_VALIDATION_FILE}"})
     if meta is not None:
         typer.echo(f"{folder}: validation AUC {meta['validation_auc']:.4f} (best of {len(meta['history'])} checks, "
                    f"step {meta['best_step']} of {meta['steps']}; {meta['trained_min']:.1f} min trained); use it with "

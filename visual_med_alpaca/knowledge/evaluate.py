@@ -21,13 +21,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.sources.mediqa import RQE_FOLDER, RQE_TEST_FILE, RQE_VALIDATION_FILE
 from ..errors import UserInputError
 from .corpus import Passage
 
 MEDIQA_QA_DIR = "mediqa2019/MEDIQA_Task3_QA"  # holds the LiveQA'17 questions (data/sources/mediqa.LIVEQA_FILE)
 LIVEQA_QRELS = "medquad/QA-TestSet-LiveQA-Med-Qrels-2479-Answers.zip"
-RQE_DEV_FILES = ("mediqa2019/MEDIQA_Task2_RQE/MEDIQA2019-Task2-RQE-ValidationSet-AMIA2016.xml",
-                 "mediqa2019/MEDIQA_Task2_RQE/MEDIQA2019-Task2-RQE-TestSet-wLabels.xml")
+RQE_DEV_FILES = (f"{RQE_FOLDER}/{RQE_VALIDATION_FILE}", f"{RQE_FOLDER}/{RQE_TEST_FILE}")  # the development questions
 CORRECT = 3  # grade >= 3 (incomplete or excellent) is a correct answer
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.sources.mediqa import RQE_FOLDER, RQE_TRAIN_FILE, RQE_VALIDATION_FILE
 from ..errors import UserInputError
 from .stores.fts5 import STOP_WORDS, WORD
 
@@ -217,9 +218,6 @@ def pair_rows(pairs: list[tuple[str, str]], encode, qtype: QtypeModel | None = N
 
 
 # -- training: MEDIQA 2019 RQE training pairs; validation pairs for C only ------------------------------------
-RQE_DIR = "mediqa2019/MEDIQA_Task2_RQE"
-TRAIN_FILE = "MEDIQA2019-Task2-RQE-TrainingSet-AMIA2016.xml"
-VALIDATION_FILE = "MEDIQA2019-Task2-RQE-ValidationSet-AMIA2016.xml"
 C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 
 
@@ -334,16 +332,16 @@ def mediqa_pairs(root: Path, held_out: list[str], progress=print) -> tuple[list[
     from ..data.split import near_copies
     from .evaluate import MEDIQA_QA_DIR
 
-    folder = Path(root) / RQE_DIR
-    for name in (TRAIN_FILE, VALIDATION_FILE):
+    folder = Path(root) / RQE_FOLDER
+    for name in (RQE_TRAIN_FILE, RQE_VALIDATION_FILE):
         if not (folder / name).is_file():
             raise UserInputError(f"RQE pairs not found: {folder / name}")
     benchmark = is_liveqa(Path(root) / MEDIQA_QA_DIR)
     dev_copy = near_copies(held_out)
-    read = list(MediqaRQE.pairs(folder / TRAIN_FILE))
+    read = list(MediqaRQE.pairs(folder / RQE_TRAIN_FILE))
     kept = [(chq, faq, int(y)) for _, chq, faq, y in read
             if chq and faq and not (benchmark(chq) or benchmark(faq) or dev_copy(chq) or dev_copy(faq))]
-    valid = [(chq, faq, int(y)) for _, chq, faq, y in MediqaRQE.pairs(folder / VALIDATION_FILE)
+    valid = [(chq, faq, int(y)) for _, chq, faq, y in MediqaRQE.pairs(folder / RQE_VALIDATION_FILE)
              if chq and faq and not (benchmark(chq) or benchmark(faq))]
     progress(f"training pairs: {len(kept):,} of {len(read):,} ({len(read) - len(kept)} dropped: LiveQA or development-"
              f"set near copies); validation pairs: {len(valid)}")
@@ -458,11 +456,11 @@ def train(root: Path, encode, held_out: list[str], progress=print, medquad: Medq
         results.append((auc(p, y_valid), float(((p >= 0.5) == y_valid).mean()), c, model))
         progress(f"C={c:g}: validation AUC {results[-1][0]:.3f}, accuracy {results[-1][1]:.3f}")
     best_auc, accuracy, c, model = max(results, key=lambda r: (r[0], r[1], -r[2]))
-    model.meta = {"trained_on": f"{RQE_DIR}/{TRAIN_FILE}", "pairs": len(kept) - len(mined),
+    model.meta = {"trained_on": f"{RQE_FOLDER}/{RQE_TRAIN_FILE}", "pairs": len(kept) - len(mined),
                   "dropped": read - len(kept) + len(mined),
                   **({"mediqa_hard_negatives": len(mined), "mediqa_hard_per_question": mediqa_hard} if mined else {}),
                   **({"medquad_pairs": hard, "medquad_pair_weight": hard_weight} if hard else {}),
-                  "C": c, "C_chosen_on": f"{RQE_DIR}/{VALIDATION_FILE}",
+                  "C": c, "C_chosen_on": f"{RQE_FOLDER}/{RQE_VALIDATION_FILE}",
                   "validation_auc": round(best_auc, 4), "validation_accuracy": round(accuracy, 4),
                   "training_accuracy": round(float(((model.probability(x_train) >= 0.5) == y_train).mean()), 4),
                   "encoder": "all-MiniLM-L6-v2 (the index's ONNX export), 128 word pieces"}

@@ -28,6 +28,8 @@ LIVEQA_FILE = "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml"  # in MEDIQA_Task
 RQE_FOLDER = "mediqa2019/MEDIQA_Task2_RQE"  # inside the data folder
 QA_FOLDER = "mediqa2019/MEDIQA_Task3_QA"
 RQE_TEST_FILE = "MEDIQA2019-Task2-RQE-TestSet-wLabels.xml"  # in RQE_FOLDER: the mediqa-rqe benchmark
+RQE_TRAIN_FILE = "MEDIQA2019-Task2-RQE-TrainingSet-AMIA2016.xml"  # in RQE_FOLDER: the knowledge RQE model's training
+RQE_VALIDATION_FILE = "MEDIQA2019-Task2-RQE-ValidationSet-AMIA2016.xml"  # in RQE_FOLDER: its C; a knowledge dev set
 QA_TEST_FILE = "MEDIQA2019-Task3-QA-TestSet-wLabels.xml"  # in QA_FOLDER: the mediqa-qa benchmark
 
 
