@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
+from .rqe import read_linear
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "knowledge" / "ranker_lr.json"
 SOURCES = ("CDC", "CancerGov", "GARD", "GHR", "MPlusHealthTopics", "NHLBI", "NIDDK", "NIHSeniorHealth", "NINDS")
@@ -67,19 +68,9 @@ class RankerModel:
 
     @classmethod
     def load(cls, path: Path | None = None) -> RankerModel:
-        path = Path(path or MODEL_PATH)
-        try:
-            data = json.loads(path.read_text())
-            model = cls(tuple(data["features"]), data["mean"], data["scale"], data["coef"], float(data["intercept"]),
-                        data.get("meta", {}))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UserInputError(f"the learned re-ranker model {path} is missing or unreadable ({exc}); use "
-                                 f"knowledge.reranker=rules+rqe or give knowledge.ranker_model") from None
-        if set(model.features) - set(FEATURES) or not len(model.mean) == len(model.scale) == len(model.coef) \
-                == len(model.features) or 0 in model.scale:
-            raise UserInputError(f"the learned re-ranker model {path} was fitted on other features than this version "
-                                 f"computes; refit it (bench/bench_knowledge_round14.py) or use knowledge.reranker=rules+rqe")
-        return model
+        return cls(*read_linear(Path(path or MODEL_PATH), FEATURES, "learned re-ranker",
+                                "refit it (bench/bench_knowledge_round14.py), give knowledge.ranker_model or use "
+                                "knowledge.reranker=rules+rqe"))
 
 
 @lru_cache(maxsize=4)
