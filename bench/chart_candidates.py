@@ -9,7 +9,8 @@ the rule below (written before the fifth round's first candidate was scored; doc
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
-dev half's Pew charts, so it is a weaker witness than the other two).
+dev half's Pew charts, so it is a weaker witness than the other two); R5 (round 16) the dev half's unread count
+does not rise.
 
     python bench/chart_candidates.py score before        # the code as it is: runs/chart_candidates/before.json
     ... change the expert ...
@@ -128,10 +129,17 @@ def mean(values: dict[str, float]) -> float:
     return sum(values.values()) / len(values)
 
 
-def decide(new: dict, base: dict) -> tuple[bool, dict[str, float], list[str]]:
-    """ADOPT (True) or not by R1-R4; the per-set change in mean RMS-F1; the rules that failed.
+def unread(tag: str) -> int | None:
+    """Unread charts of the dev half in a scored tag (rows marked `failed`); None where its predictions are gone."""
+    path = OUT / tag / "chartqa_dev.predictions.jsonl"
+    return sum(bool(row["failed"]) for row in read_jsonl(path)) if path.is_file() else None
 
-    A set the base was not scored on (a pool added later) counts as unchanged."""
+
+def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: int | None = None) -> tuple[bool, dict[str, float], list[str]]:
+    """ADOPT (True) or not by R1-R5; the per-set change in mean RMS-F1; the rules that failed.
+
+    A set the base was not scored on (a pool added later) counts as unchanged. R5 (round 16): the dev half's unread
+    count must not rise (checked where both counts are known)."""
     sets = [name for name in SETS if name in new and name in base]
     delta = {name: mean(new[name]) - mean(base[name]) if name in sets else 0.0 for name in SETS}
     failed = []
@@ -144,6 +152,8 @@ def decide(new: dict, base: dict) -> tuple[bool, dict[str, float], list[str]]:
         failed.append("R3")
     if up["survey"] and not (up["plain"] or up["studio"]) and min(delta["foldA"], delta["foldB"]) < -1e-9:
         failed.append("R4")
+    if unread_new is not None and unread_base is not None and unread_new > unread_base:
+        failed.append("R5")
     return not failed, delta, failed
 
 
@@ -165,12 +175,14 @@ def main() -> int:
         print(f"load average {os.getloadavg()[0]:.2f}; wrote {OUT / (args.tag + '.json')}")
         return 0
     new, base = (json.loads((OUT / f"{t}.json").read_text()) for t in (args.new, args.base))
-    adopt, delta, failed = decide(new, base)
+    counts = unread(args.new), unread(args.base)
+    adopt, delta, failed = decide(new, base, *counts)
     for name in (n for n in SETS if n in new and n in base):
         moved = [k for k in new[name] if abs(new[name][k] - base[name].get(k, 0.0)) > 1e-9]
         up = sum(new[name][k] > base[name].get(k, 0.0) for k in moved)
         print(f"{name:7s} n={len(new[name]):3d} {mean(base[name]):.4f} -> {mean(new[name]):.4f} ({delta[name]:+.4f}; "
               f"{up} charts up, {len(moved) - up} down)")
+    print(f"dev half unread: {counts[1]} -> {counts[0]}")
     print("ADOPT" if adopt else f"REJECT ({', '.join(failed)} not met)")
     return 0
 

@@ -40,8 +40,8 @@ from _common import threads
 from visual_med_alpaca.closed import asked_classes, expert_yes_no, is_yes_no
 from visual_med_alpaca.data.sources.vqa_rad import FOLDER, vqa_rad_rows, vqa_rad_train_split
 from visual_med_alpaca.data.store import read_jsonl
-from visual_med_alpaca.eval.benchmarks import data_root
 from visual_med_alpaca.images import load_image
+from visual_med_alpaca.paths import data_dir
 from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE, read_meta
 
 MIN_CONFIDENCE = 0.5  # the radiology expert's default min_confidence (configs: vision.min_confidence)
@@ -110,7 +110,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write the per-question rows (JSONL)")
     args = parser.parse_args()
     bias = read_meta(DEFAULT_BUNDLE).get("yes_no_bias", 0.0) if args.bias is None else args.bias
-    root = data_root(None)
+    root = data_dir()
     train, dev = vqa_rad_train_split(root)
     rows = {r["id"]: r for r in vqa_rad_rows(root / FOLDER, "train")}
     predictions = {r["id"]: r for r in read_jsonl(args.predictions)}

@@ -24,8 +24,8 @@ from _common import threads  # noqa: E402
 
 from visual_med_alpaca.closed import asked_classes, is_yes_no  # noqa: E402
 from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split  # noqa: E402
-from visual_med_alpaca.eval.benchmarks import data_root  # noqa: E402
 from visual_med_alpaca.eval.metrics.vqa import YES_NO, closed_correct, first_yes_no, normalize_answer  # noqa: E402
+from visual_med_alpaca.paths import data_dir  # noqa: E402
 
 
 def form(item) -> str | None:
@@ -53,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
     from visual_med_alpaca.pipeline import Assistant
 
-    train, dev = vqa_rad_train_split(data_root(None))
+    train, dev = vqa_rad_train_split(data_dir())
     items = [(split, i, form(i)) for split, items in (("train", train), ("dev", dev)) for i in items
              if i.kind == "closed" and form(i)]
     assistant = Assistant.from_config(None, **{"llm.model": args.model, "llm.threads": args.threads,

@@ -52,9 +52,9 @@ from visual_med_alpaca.closed import (EXPERT_CLASS_WORDS, NEUTRAL_WORDS, canonic
                                       words)
 from visual_med_alpaca.data.sources.vqa_rad import FOLDER, vqa_rad_rows, vqa_rad_train_split
 from visual_med_alpaca.data.store import read_jsonl
-from visual_med_alpaca.eval.benchmarks import data_root
 from visual_med_alpaca.eval.benchmarks.vqa import vqa_rad_fit_sample
 from visual_med_alpaca.eval.metrics.vqa import open_recall
+from visual_med_alpaca.paths import data_dir
 
 
 # -- the rule: open questions that ask only which modality or plane the image is -----------------------------------
@@ -139,7 +139,7 @@ def vlm_answers(items, cache: Path, threads: int) -> dict[str, str]:
 def in_sample(train, rows: dict, n: int, cache: Path, threads: int) -> None:
     """The VLM's open recall by VQA-RAD question type on a seeded sample of train open questions (in-sample)."""
     open_items = [i for i in train if i.kind == "open"]
-    sample = vqa_rad_fit_sample(data_root(None), n)  # `vmed eval vqa-rad --subset train-fit` takes the same 150
+    sample = vqa_rad_fit_sample(data_dir(), n)  # `vmed eval vqa-rad --subset train-fit` takes the same 150
     answers = vlm_answers(sample, cache, threads)
     by_type: dict[str, Counter] = defaultdict(Counter)
     for item in sample:
@@ -169,7 +169,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="also write the per-question rows (JSONL)")
     parser.add_argument("--train-sample", type=int, default=0, help="also: in-sample recall on N train open questions")
     args = parser.parse_args()
-    root = data_root(None)
+    root = data_dir()
     train, dev = vqa_rad_train_split(root)
     rows = {r["id"]: r for r in vqa_rad_rows(root / FOLDER, "train")}
     predictions = {r["id"]: r for r in read_jsonl(args.predictions)}

@@ -22,8 +22,8 @@ from vlm_yes_no_bias import accuracy, auc, best_bias, closed_accuracy, prior_wei
 
 from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split
 from visual_med_alpaca.data.store import read_jsonl
-from visual_med_alpaca.eval.benchmarks import data_root
 from visual_med_alpaca.eval.metrics.vqa import open_recall
+from visual_med_alpaca.paths import data_dir
 
 MIN_BIAS_GAIN = 2.0  # points of reweighted yes/no accuracy a bias must add over 0 to be used
 MIN_MEAN_GAIN = 2.0  # points of mean(dev closed, dev open recall) a candidate must add over the shipped bundle
@@ -62,7 +62,7 @@ def score(name: str, path: Path, loss: float, yes_rate: float) -> dict:
 def score_runs(specs: list[list[str]]) -> list[dict] | None:
     """score() of each (NAME, PREDICTIONS, DEV_LOSS) at train's yes-rate; None (after one error line) when the runs
     answered different questions."""
-    yes_rate = train_yes_rate(data_root(None))
+    yes_rate = train_yes_rate(data_dir())
     ids = [{r["id"] for r in read_jsonl(Path(path))} for _, path, _ in specs]
     if any(i != ids[0] for i in ids):
         print("error: the runs answered different questions", file=sys.stderr)
@@ -93,7 +93,7 @@ def main() -> int:
     if runs is None:
         return 2
     ship = runs[0]
-    print(f"train yes-rate (VQA-RAD train minus dev, yes/no answers): {100 * train_yes_rate(data_root(None)):.1f}%; "
+    print(f"train yes-rate (VQA-RAD train minus dev, yes/no answers): {100 * train_yes_rate(data_dir()):.1f}%; "
           "the dev yes/no questions are reweighted to it for the bias")
     print("| train-dev | yes/no AUC | bias by the rule | reweighted yes/no acc at 0 -> best | closed at 0 | "
           "closed at the rule's bias | open recall | mean | dev loss | adopt? |")

@@ -21,7 +21,7 @@ import sys
 from _common import run
 from vlm_round6_decide import best_of, print_decision, score_runs, train_yes_rate
 
-from visual_med_alpaca.eval.benchmarks import data_root
+from visual_med_alpaca.paths import data_dir
 
 MIN_RISE = 3.0      # (a) D-eval mean at L minus at step 100
 MIN_OVER_SHIP = 5.0  # (b) D-eval mean at L minus the shipped bundle's (which never saw D-eval's images)
@@ -66,7 +66,7 @@ def main() -> int:
         return 2
     rows, chosen = decide(runs, held_out)
     print(f"D-eval: {runs[0]['n']} questions ({runs[0]['yes_no']} yes/no); train yes-rate "
-          f"{100 * train_yes_rate(data_root(None)):.1f}% "
+          f"{100 * train_yes_rate(data_dir()):.1f}% "
           "(the bias rule reweights D-eval's yes/no questions to it)")
     print("| D-eval (seen images) | yes/no AUC | bias by the rule | closed at 0 | closed at the rule's bias | "
           "open recall | mean | D-eval loss | checks | adopt? |")

@@ -27,9 +27,9 @@ from vlm_yes_no_bias import auc, best_bias  # noqa: E402  (same folder)
 from visual_med_alpaca.closed import asked_classes, is_yes_no  # noqa: E402
 from visual_med_alpaca.data.sources.vqa_rad import vqa_rad_train_split  # noqa: E402
 from visual_med_alpaca.data.store import read_jsonl  # noqa: E402
-from visual_med_alpaca.eval.benchmarks import data_root  # noqa: E402
 from visual_med_alpaca.eval.benchmarks.vqa import load_vqa_rad  # noqa: E402
 from visual_med_alpaca.eval.metrics.vqa import normalize_answer  # noqa: E402
+from visual_med_alpaca.paths import data_dir  # noqa: E402
 from visual_med_alpaca.vlm.bundle import DEFAULT_BUNDLE, read_meta  # noqa: E402
 
 YES_NO = ("yes", "no")
@@ -198,7 +198,7 @@ def main() -> int:
     parser.add_argument("--bias", type=float, default=None, help="yes/no log-odds bias (default: the shipped bundle's)")
     args = parser.parse_args()
     bias = read_meta(DEFAULT_BUNDLE).get("yes_no_bias", 0.0) if args.bias is None else args.bias
-    root = data_root(None)
+    root = data_dir()
     train, dev = vqa_rad_train_split(root)
     test = load_vqa_rad(root)
     predictions = {r["id"]: r for r in read_jsonl(args.dev_predictions)}

@@ -34,3 +34,10 @@ def test_a_pool_the_base_was_not_scored_on_counts_as_unchanged():
     adopt, delta, failed = decide(_sets(plain=(0, 0.9)), base)
     assert adopt and delta["survey"] == 0.0
     assert decide(_sets(survey=(0, 0.9)), base)[2] == ["R2", "R3"]
+
+
+def test_more_unread_dev_charts_reject_a_candidate():
+    decide = _decide()
+    better = _sets(plain=(0, 0.9))
+    assert decide(better, _sets(), 1, 0)[2] == ["R5"]
+    assert decide(better, _sets(), 0, 0)[0] and decide(better, _sets(), None, 0)[0]

@@ -34,7 +34,7 @@ def index_dir(tmp_path_factory):
 
 def make(index_dir, tiny_llama_dir=None, **knowledge) -> Assistant:
     config = AssistantConfig(
-        llm=LLMConfig(backend="hf", model=str(tiny_llama_dir or "unused")),
+        llm=LLMConfig(backend="hf", model=str(tiny_llama_dir or "default")),
         generation=GenerationSettings(max_new_tokens=6),
         knowledge=KnowledgeConfig(**{"index": str(index_dir), "method": "bm25-fused", "type_bonus": 0.5, **knowledge}))
     return Assistant(config)

@@ -142,3 +142,27 @@ def test_an_answer_never_runs_past_the_context(assistant):
     room = 1024 - assistant.llm.count_tokens(answer.prompt)
     generated = len(assistant.llm.tokenizer(answer.answer, add_special_tokens=False)["input_ids"])
     assert room // 2 < generated <= room + room // 5  # (re-tokenising decoded random tokens is not exact)
+
+
+@pytest.mark.parametrize("llm, message", [
+    ({"model": "nosuch-org/nosuch-model"}, "not in the Hugging Face cache"),  # a mistyped hub id (hf backend)
+    ({"model": "/nope/model.gguf"}, "GGUF model file not found"),
+    ({"model": "default", "adapter": "/nope/lora.gguf"}, "GGUF LoRA adapter not found"),
+])
+def test_a_model_that_is_not_there_is_refused_even_when_the_knowledge_stage_answers(tmp_path, llm, message):
+    """The knowledge stage's extractive and "no source" answers need no model, so none is loaded; a --model or
+    --adapter that is not there is still refused (it was ignored: the answer came with exit 0, and the typo only
+    showed on a later question that needed the model)."""
+    from helpers_knowledge import write_medquad
+
+    from visual_med_alpaca.config import AssistantConfig, KnowledgeConfig, LLMConfig
+    from visual_med_alpaca.knowledge.corpus import medquad_passages
+    from visual_med_alpaca.knowledge.index import BuildOptions, build_index
+
+    build_index(tmp_path / "idx", list(medquad_passages(write_medquad(tmp_path / "medquad"))), BuildOptions(dense=False))
+    knowledge = KnowledgeConfig(index=str(tmp_path / "idx"), method="bm25-fused")
+    for question in ("What medicines treat hair loss?", "What is the capital of France?"):  # extractive, no source
+        with pytest.raises(UserInputError, match=message):
+            Assistant(AssistantConfig(llm=LLMConfig(**llm), knowledge=knowledge)).ask(question)
+    found = Assistant(AssistantConfig(knowledge=knowledge)).ask("What medicines treat hair loss?")
+    assert found.model == "knowledge:extractive" and "load_model_s" not in found.timings  # the default: not loaded

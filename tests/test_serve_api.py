@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import io
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -353,6 +354,21 @@ def test_cli_bad_input_is_one_line(args, message, code):
     assert done.returncode == code
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_cli_port_in_use_is_one_line_before_the_model_loads(command):
+    """A port another server listens on: one line, exit 2, before the research notice and the model's loading
+    (it was uvicorn's own log and exit 1 after the model had loaded)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", command, "--port", str(port)], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [f"error: cannot serve on 127.0.0.1:{port}: address already in use; "
+                                                f"choose another --port"], done.stderr
 
 
 def test_usage_counts_prompt_and_answer_once(tiny_llm):

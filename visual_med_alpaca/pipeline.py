@@ -21,7 +21,7 @@ from .images import LoadedImage, from_pil, load_image, too_small_to_classify
 from .closed import asked_classes, examined, expert_yes_no, is_yes_no, not_examined_answer
 from .knowledge.stage import Consultation, KnowledgeStage, context_text, sources_footer, trim_to_question
 from .llm import LanguageModel, generate_stream, load_language_model
-from .llm.base import ScoresContinuations, SeesImages
+from .llm.base import ScoresContinuations, SeesImages, check_model_exists
 from .prompts import RESEARCH_NOTICE, build_prompt
 from .router import EXPERT_FOR_CLASS, load_router
 
@@ -296,6 +296,8 @@ class Assistant:
             elif cfg.mode == "extractive":
                 fixed = trim_to_question(consultation.sources[0].passage.text, question, cfg.max_answer_words)
             if fixed is not None:
+                if self._llm is None:  # no model answers this one, but a mistyped --model is still refused
+                    check_model_exists(self.config.llm)
                 return AnswerStream(None, "", Description("none", {}, None, dict(consultation.timings)),
                                     settings or self.config.generation, started, fixed=fixed, consultation=consultation)
         passages = consultation.sources if consultation is not None and consultation.found else []

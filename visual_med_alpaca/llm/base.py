@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from ..config import GenerationSettings, LLMConfig
 from ..errors import UserInputError
+from ..paths import local_or_cached
 from ..prompts import STOP_SEQUENCES, stop_sequences
 from ..registry import load_class
 
@@ -87,6 +88,29 @@ def strip_backend_prefix(model: str) -> str:
         if model.startswith(name + ":"):
             return model[len(name) + 1:]
     return model
+
+
+def check_model_exists(config: LLMConfig) -> None:
+    """Refuse a model or adapter that is not there (a GGUF or adapter file, a model folder, a hub id not in the
+    local Hugging Face cache) without loading it, so that an answer that needs no model (the knowledge stage's
+    extractive or "no source" answer) still refuses a mistyped --model. Not checked here: the embedded default
+    (finding it may assemble it), a server's model names (openai) and vlm: models (a VLM is always loaded)."""
+    backend = resolve_backend(config)
+    model = strip_backend_prefix(config.model)
+    if backend == "gguf":
+        from .engine import gguf_model_path
+        from .gguf import adapter_path
+
+        if model == "default":
+            adapter_path(config.adapter)
+        else:
+            gguf_model_path(config)  # the file and its adapter
+    elif backend == "hf":
+        from .hf import adapter_folder
+
+        if model != "default":
+            local_or_cached(model)
+        adapter_folder(config.adapter)
 
 
 def load_language_model(config: LLMConfig) -> LanguageModel:

@@ -356,16 +356,18 @@ def gguf_model_path(config: LLMConfig) -> tuple[Path, Path | None, str] | None:
     return path, adapter_path(config.adapter), path.name
 
 
-def port_is_free(host: str, port: int) -> bool:
-    """Free for a server: SO_REUSEADDR as llama-server sets it, so a port its dead predecessor left in
-    TIME_WAIT counts as free, and one another process listens on does not."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
+def bind_error(host: str, port: int) -> OSError | None:
+    """Why a server could not bind (host, port) now (EADDRINUSE, an unknown host, ...), or None when it could:
+    SO_REUSEADDR as llama-server and uvicorn set it, so a port a dead predecessor left in TIME_WAIT counts as
+    free, and one another process listens on does not."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        with socket.socket(family) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
-        except OSError:
-            return False
-    return True
+    except OSError as exc:
+        return exc
+    return None
 
 
 # What llama-server logs once its HTTP socket is bound: "llama_server: listening on http://H:P" (the build here),
@@ -477,7 +479,7 @@ class LlamaServer:
         """Port 0 (the first start without engine.port): llama-server binds a free port itself and logs it, so no
         port is picked here and bound there later, when another process may have taken it. A restart reuses the
         port the first start got: clients hold that URL."""
-        if self.port and not port_is_free(self.host, self.port):  # the configured one, or the same after a restart
+        if self.port and bind_error(self.host, self.port):  # the configured one, or the same after a restart
             raise BackendError(f"cannot start llama-server: port {self.port} on {self.host} is taken "
                                "(choose another with --engine-port or engine.port)")
         with self.log_path.open("ab") as log_file:

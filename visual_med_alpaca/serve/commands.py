@@ -15,7 +15,7 @@ from ..errors import BackendError, UserInputError
 from ..prompts import RESEARCH_NOTICE
 
 if TYPE_CHECKING:
-    from ..config import AssistantConfig, LLMConfig
+    from ..config import AssistantConfig
 
 app = typer.Typer()
 
@@ -71,12 +71,14 @@ def serve(
     }, env_prefix="VMED_SERVE_")
     import uvicorn
 
+    from ..llm.base import check_model_exists
     from ..llm.engine import open_engine
     from ..pipeline import Assistant
     from .api import create_app, read_api_keys
 
     if serve_config.api_key_file is not None:  # a missing or empty key file: one line before the engine and model
         read_api_keys(serve_config.api_key_file)
+    address_is_free(serve_config.host, serve_config.port)
 
     def note(message: str) -> None:
         typer.secho(message, err=True, dim=True)
@@ -92,7 +94,7 @@ def serve(
         generation = start_engine()
         note(f"{RESEARCH_NOTICE}\nloading the model ...")
     else:
-        model_file_exists(serve_config.assistant.llm)  # a missing model file: one line, before any note
+        check_model_exists(serve_config.assistant.llm)  # a missing model or adapter: one line, before any note
         note(f"{RESEARCH_NOTICE}\nloading the model ...")
         generation = start_engine()
     try:
@@ -115,14 +117,18 @@ def serve(
                            f"(log: {generation.server.log_path})")
 
 
-def model_file_exists(llm: LLMConfig) -> None:
-    """A GGUF model named by a path that is not there is refused now, as one line, instead of after the notes and
-    the engine's start (the embedded default is not checked here: finding it may assemble it, with a progress bar)."""
-    from ..llm.base import strip_backend_prefix
-    from ..llm.engine import gguf_model_path
+def address_is_free(host: str, port: int) -> None:
+    """A port another server holds (or a host that is not this machine's) is refused now, as one line, not after
+    the model has loaded (port 0: any free one)."""
+    import errno
 
-    if strip_backend_prefix(llm.model) != "default":
-        gguf_model_path(llm)
+    from ..llm.engine import bind_error
+
+    failed = bind_error(host, port) if port else None
+    if failed is not None:
+        reason = failed.strerror or str(failed)
+        hint = "choose another --port" if failed.errno == errno.EADDRINUSE else "check --host"
+        raise UserInputError(f"cannot serve on {host}:{port}: {reason[:1].lower() + reason[1:]}; {hint}")
 
 
 def ocr_beside_engine(config: AssistantConfig) -> AssistantConfig:
@@ -239,11 +245,13 @@ def demo(
         for choice in demo_config.models:
             choice.llm.threads = threads
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from ..llm.base import check_model_exists
     from .demo import DemoModels, build_demo
 
+    address_is_free(demo_config.host, demo_config.port)
     models = DemoModels(demo_config)
     if models.labels[0] in models.choices:
-        model_file_exists(models.choices[models.labels[0]])
+        check_model_exists(models.choices[models.labels[0]])
     typer.secho(f"{RESEARCH_NOTICE}\nloading '{models.labels[0]}' ...", err=True, dim=True)
     models.get(models.labels[0])
     page = build_demo(demo_config, models)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UserInputError
-from .base import Item, data_root
+from ...paths import data_dir as data_folder
+from .base import Item
 from .text import load_mediqa_qa, load_mediqa_rqe, load_pubmedqa
 from .vqa import load_pathvqa, load_slake, load_vqa_rad
 
@@ -42,7 +43,7 @@ def load_benchmark(name: str, data_dir: str | Path | None = None, subset: str | 
     """The benchmark's items in a fixed order; `limit` keeps the first N (so a longer run extends a shorter one)."""
     if name not in BENCHMARKS:
         raise UserInputError(f"unknown benchmark '{name}'; choose one of: {', '.join(BENCHMARKS)}")
-    items = BENCHMARKS[name].loader(data_root(data_dir), subset)
+    items = BENCHMARKS[name].loader(data_folder(data_dir), subset)
     if limit is not None:
         if limit < 1:
             raise UserInputError("--limit must be at least 1")
