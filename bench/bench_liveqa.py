@@ -179,6 +179,10 @@ def main() -> None:
                         help="the top answer's topic is chosen without the type bonus (knowledge.topic_first)")
     parser.add_argument("--list-penalty", type=float, default=0.0,
                         help="- this x the share of a passage that points elsewhere (knowledge.list_penalty)")
+    parser.add_argument("--learned", action="store_true",
+                        help="re-rank by the learned ranker (knowledge.reranker=learned; the bonuses and --rqe-weight are "
+                             "then not used)")
+    parser.add_argument("--ranker-model", default=None, help="learned ranker model JSON (default: the shipped one)")
     parser.add_argument("--previous-cues", action="store_true", help="the question-type cue words before 2026-12-02")
     parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--views", default="1,0,0", help="dense query view weights: whole question, focus, sentences")
@@ -194,7 +198,8 @@ def main() -> None:
     reranker = Reranker(args.focus_bonus, args.type_bonus, args.info_bonus, args.rerank_on_focus, args.rqe_weight,
                         rqe_model=args.rqe_model, rqe_kind=args.rqe_kind, rqe_top_k=args.rqe_top_k, cross_encoder=args.cross_encoder,
                         synonyms=args.synonyms, clean_synonyms=args.clean_synonyms, types_from=args.types_from,
-                        topic_first=args.topic_first, list_penalty=args.list_penalty)
+                        topic_first=args.topic_first, list_penalty=args.list_penalty, learned=args.learned,
+                        ranker_model=args.ranker_model)
     if args.previous_cues:
         from bench_knowledge_grid import PREVIOUS_CUES
 
@@ -243,6 +248,11 @@ def main() -> None:
                     meta = cross_encoder.load(reranker.cross_encoder).meta
                     rqe_meta = {"rqe_model_meta": {k: meta.get(k) for k in ("validation_auc", "best_step", "steps",
                                                                             "trained_min", "recipe")}}
+                elif reranker.learned:
+                    from visual_med_alpaca.knowledge.ranker import load_model
+
+                    meta = load_model(reranker.ranker_model).meta
+                    rqe_meta = {"ranker_model_meta": {k: meta.get(k) for k in ("objective", "C", "cv", "trained_on")}}
                 elif reranker.rqe_weight:
                     from visual_med_alpaca.knowledge.rqe import load_model
 

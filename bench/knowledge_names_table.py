@@ -14,7 +14,6 @@ unread) and the MEDIQA 2019 RQE consumer questions. Exit status 1 when anything 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import load_average, run, threads, utc_now  # noqa: E402
+from bench_liveqa import DEV3_FILE  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.config import KnowledgeConfig  # noqa: E402
@@ -30,14 +30,11 @@ from visual_med_alpaca.knowledge import evaluate  # noqa: E402
 from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever  # noqa: E402
 
-TRAIN_QUESTIONS = Path(__file__).resolve().parent / "data" / "liveqa17_train2_questions.jsonl"
-
 
 def development_questions() -> list[str]:
     root = paths.data_dir(None, "mediqa2019")
     benchmark = is_liveqa(root / evaluate.MEDIQA_QA_DIR)
-    questions = [f"{item['subject']} {item['message']}".strip()
-                 for item in map(json.loads, TRAIN_QUESTIONS.read_text().splitlines()) if item]
+    questions = [text for _, text in evaluate.training_questions(DEV3_FILE)]  # the one reader of that file
     for name in evaluate.RQE_DEV_FILES:
         questions += [chq for _, chq, _, _ in MediqaRQE.pairs(root / name)]
     return [q for q in dict.fromkeys(questions) if not benchmark(q)]

@@ -4,6 +4,9 @@ the top passage under both (source, MedQuAD question, grade, retrieve.pointer_sh
 passages that point elsewhere (pointer_share >= 0.5) under each.
 
   python bench/knowledge_round13_moves.py --threads 2 [--config L1]
+
+Round 14: --config M moves the shipped S against the learned re-ranker (knowledge.reranker=learned, the shipped
+assets/knowledge/ranker_lr.json; bench_knowledge_round14.py); Train-1 is then its training set.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from visual_med_alpaca.knowledge.retrieve import Reranker, Retriever, pointer_sh
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     development_arguments(parser)
-    parser.add_argument("--config", choices=[name for name, _ in CONFIGS[1:]], default="L1")
+    parser.add_argument("--config", choices=[name for name, _ in CONFIGS[1:]] + ["M"], default="L1",
+                        help="L1 / L2: round 13's list penalties; M: round 14's learned re-ranker")
     args = parser.parse_args()
     index, passages, dev, dev2, _, _ = open_development(args)
     root = paths.data_dir(args.data_dir, "medquad", "mediqa2019")
@@ -36,9 +40,10 @@ def main() -> None:
     gold = {f"dev-{i}": ids for i, (_, ids) in enumerate(dev)}
     print(f"index {index.folder}; S against {args.config}; {measured_at()}")
     tops = {}
-    for name, options in (CONFIGS[0], next(c for c in CONFIGS if c[0] == args.config)):
-        retriever = Retriever(index, "dense-question", Reranker(*RULES, rqe_weight=1.0, **SHIPPED, **options),
-                              encoder_threads=args.threads)
+    for name, options in (CONFIGS[0], next((c for c in CONFIGS if c[0] == args.config), ("M", None))):
+        reranker = Reranker(learned=True, **SHIPPED) if options is None else \
+            Reranker(*RULES, rqe_weight=1.0, **SHIPPED, **options)
+        retriever = Retriever(index, "dense-question", reranker, encoder_threads=args.threads)
         tops[name] = {key: [(retriever.search(text, 1) or [None])[0] for _, text in qs] for key, (qs, _) in questions.items()}
 
     def grade(key, qid, item):
@@ -59,7 +64,7 @@ def main() -> None:
         for qid, text, s, c, gs, gc in moved:
             print(f"\n{qid} grade {gs} -> {gc}\n  {text[:140]!r}")
             for name, item in (("S", s), (args.config, c)):
-                print(f"  {name}: {item.passage.source} {item.passage.question!r} pointer_share "
+                print(f"  {name}: {item.passage.source} [{item.passage.qtype}] {item.passage.question!r} pointer_share "
                       f"{pointer_share(item.passage.text):.2f}: {item.passage.text[:90]!r}")
     index.close()
 

@@ -86,10 +86,13 @@ class KnowledgeConfig(Strict):
     top_k: int = Field(3, ge=1, le=20, description="sources listed (and passages given to the LLM in generative mode)")
     min_relevance: float = Field(0.45, ge=0.0, description="below this the answer says no source was found (cosine "
                                                            "similarity for dense methods, topic coverage for keyword ones)")
-    reranker: Literal["rules", "rqe", "rules+rqe", "none"] = Field(
+    reranker: Literal["rules", "rqe", "rules+rqe", "learned", "none"] = Field(
         "rules+rqe", description="re-ranker of the retrieved candidates: rules (the hand-set bonuses below), rqe (the "
                                  "trained question-entailment model, knowledge/rqe.py), both (the default: best on "
-                                 "the development set, docs/knowledge.md), or none")
+                                 "the development set, docs/knowledge.md), learned (one score fitted over the same "
+                                 "features: knowledge/ranker.py, round 14; needs a dense-question run), or none")
+    ranker_model: str | None = Field(None, description="learned re-ranker model file (default: the one shipped in the "
+                                                       "package, assets/knowledge/ranker_lr.json)")
     rqe_weight: float = Field(1.0, ge=0.0, description="RQE re-ranker: weight of P(entailment) added to the fused score "
                                                        "(1, with the model trained on the MEDIQA pairs only; "
                                                        "docs/knowledge.md says why not the MedQuAD hard pairs)")

@@ -65,6 +65,7 @@ class Retrieved:
     score: float                      # the fused score (~1.0 = first in every run) + the re-ranker's bonuses
     relevance: float                  # the score compared with the no-source threshold (see `relevance`)
     runs: dict[str, float] = field(default_factory=dict)  # each run's own score for this passage
+    features: dict[str, float] = field(default_factory=dict)  # what the re-ranker read (knowledge/ranker.py FEATURES)
 
     def source(self) -> dict[str, Any]:
         """What `vmed ask --json` and the API return per passage."""
@@ -292,12 +293,18 @@ class Reranker:
     types_from: str = "whole"  # whole: the question's types are its cue words anywhere; asking: `asked_types`
     topic_first: bool = False  # the top answer's topic is chosen without the type bonus; the type orders within it
     list_penalty: float = 0.0  # subtracted x the share of a passage that points elsewhere (`pointer_share`, round 13)
+    learned: bool = False      # the score is the learned ranker's (knowledge/ranker.py) over the features, not the sum
+    ranker_model: str | None = None  # its model file (default: the packaged assets/knowledge/ranker_lr.json)
 
     @classmethod
     def from_config(cls, cfg) -> Reranker:
         """The re-ranker a KnowledgeConfig names: `reranker` = rules | rqe | rules+rqe | none. The logistic-
         regression RQE model reads the dense-question cosine, so with a method that has no such run (keyword
-        methods) it is left out; the cross-encoder reads the text alone and works with every method."""
+        methods) it is left out; the cross-encoder reads the text alone and works with every method. `learned`: the
+        learned ranker's score over the features (it reads the logistic-regression RQE probability)."""
+        if cfg.reranker == "learned":
+            return cls(rqe_model=cfg.rqe_model, synonyms=cfg.synonyms, clean_synonyms=cfg.clean_synonyms,
+                       types_from=cfg.types_from, learned=True, ranker_model=cfg.ranker_model)
         rules = cfg.reranker in ("rules", "rules+rqe")
         kind = rqe_kind(cfg)
         rqe = "rqe" in cfg.reranker and (kind == "cross-encoder" or has_dense_question(cfg.method))
@@ -314,15 +321,19 @@ class Reranker:
 
     @property
     def active(self) -> bool:
-        return bool(self.focus_bonus or self.type_bonus or self.info_bonus or self.rqe_weight or self.list_penalty)
+        return bool(self.focus_bonus or self.type_bonus or self.info_bonus or self.rqe_weight or self.list_penalty
+                    or self.learned)
 
     def __call__(self, question: str, items: list[Retrieved], query_vector=None,
                  generic: frozenset[str] = frozenset()) -> list[Retrieved]:
         """Re-rank `items` for `question`; `query_vector` (the question's MiniLM vector) feeds the RQE model's
         question-type classifier (without it that feature counts as its training mean); `generic`: words common
-        across the index's foci, which alone do not name a topic (`generic_words`; read with synonyms only)."""
+        across the index's foci, which alone do not name a topic (`generic_words`; read with synonyms only). Each
+        item's `features` keep what was read (knowledge/ranker.py FEATURES); with `learned`, its score is the learned
+        ranker's over them, else the fused score plus the hand-set bonuses."""
         if not self.active:
             return items
+        from .ranker import log_words, source_features
         words = set(WORD.findall(question.lower()))
         types = asked_types(question) if self.types_from == "asking" else question_types(question)
         named: dict[str, str] = {}  # passage id -> the name of its topic the question uses best
@@ -334,8 +345,17 @@ class Reranker:
                 typed[p.id] = self.type_bonus
             elif not types and p.qtype == "information":
                 typed[p.id] = self.info_bonus
-            item.score += self.focus_bonus * share + typed.get(p.id, 0.0) - self.list_penalty * pointer_share(p.text)
-        if self.rqe_weight and items and self.rqe_kind == "cross-encoder":
+            pointing = pointer_share(p.text)
+            item.features = {"fused": item.score, "cosine": item.runs.get(RQE_COSINE, 0.0), "focus_share": share,
+                             "synonym_share": share if named[p.id] != p.focus else 0.0,
+                             "type_match": float(bool(types) and p.qtype in types),
+                             "info_match": float(not types and p.qtype == "information"),
+                             "information": float(p.qtype == "information"), "pointer_share": pointing,
+                             "log_words": log_words(p.text), **source_features(p.source)}
+            item.score += self.focus_bonus * share + typed.get(p.id, 0.0) - self.list_penalty * pointing
+        if self.learned:
+            self._learned(question, items, query_vector, named)
+        elif self.rqe_weight and items and self.rqe_kind == "cross-encoder":
             from . import cross_encoder
 
             model = cross_encoder.load(self.cross_encoder, self.threads)
@@ -345,21 +365,36 @@ class Reranker:
                 item.runs["rqe"] = float(probability)
                 item.score += self.rqe_weight * float(probability)
         elif self.rqe_weight and items:
-            from . import rqe
-
-            model = rqe.load_model(self.rqe_model)
-            kinds = model.qtype.probabilities(query_vector)[0] if model.qtype is not None and query_vector is not None \
-                else None
-            side = rqe.Side.of(question)
-            rows = [rqe.features(side, rqe.cached_side(self._rqe_text(item.passage, named)),
-                                 item.runs.get(RQE_COSINE, 0.0),
-                                 model.qtype.agreement(kinds, item.passage.qtype) if kinds is not None else math.nan)
-                    for item in items]
-            for item, probability in zip(items, model.probability(rows)):
-                item.runs["rqe"] = float(probability)
+            for item, probability in zip(items, self._rqe_lr(question, items, query_vector, named)):
                 item.score += self.rqe_weight * float(probability)
         ranked = sorted(items, key=lambda r: -r.score)
         return topic_first(ranked, typed) if self.topic_first and ranked else ranked
+
+    def _rqe_lr(self, question: str, items: list[Retrieved], query_vector, named: dict[str, str]) -> np.ndarray:
+        """The logistic-regression RQE model's P(entailment) per item, also kept in its runs and features."""
+        from . import rqe
+
+        model = rqe.load_model(self.rqe_model)
+        kinds = model.qtype.probabilities(query_vector)[0] if model.qtype is not None and query_vector is not None \
+            else None
+        side = rqe.Side.of(question)
+        rows = [rqe.features(side, rqe.cached_side(self._rqe_text(item.passage, named)),
+                             item.runs.get(RQE_COSINE, 0.0),
+                             model.qtype.agreement(kinds, item.passage.qtype) if kinds is not None else math.nan)
+                for item in items]
+        probabilities = model.probability(rows) if rows else np.zeros(0)
+        for item, probability in zip(items, probabilities):
+            item.runs["rqe"] = item.features["rqe"] = float(probability)
+        return probabilities
+
+    def _learned(self, question: str, items: list[Retrieved], query_vector, named: dict[str, str]) -> None:
+        """knowledge.reranker=learned: each item's score becomes the learned ranker's over its features."""
+        from .ranker import feature_row, load_model
+
+        model = load_model(self.ranker_model)
+        self._rqe_lr(question, items, query_vector, named)
+        for item, score in zip(items, model.score([feature_row(item.features) for item in items]) if items else ()):
+            item.score = float(score)
 
     def _rqe_text(self, passage: Passage, named: dict[str, str]) -> str:
         """The candidate side of the RQE pair: the passage's question, with synonyms=focus+rqe naming the topic
@@ -516,10 +551,15 @@ class Retriever:
             # the threads the knowledge stage gives its encoders; one model loaded, here and by `rerank`
             self.reranker = replace(self.reranker, threads=encoder_threads)
             cross_encoder.load(self.reranker.cross_encoder, encoder_threads)  # a missing model: one clear error, now
-        elif self.reranker.rqe_weight and not has_dense_question(method):
-            raise UserInputError(f"the RQE re-ranker reads the MiniLM cosine to MedQuAD's questions, which method "
-                                 f"'{method}' does not compute; use one with a dense-question run (dense-question, "
-                                 f"dense-fused, hybrid, hybrid-question, hybrid-all) or knowledge.reranker=rules")
+        elif (self.reranker.rqe_weight or self.reranker.learned) and not has_dense_question(method):
+            raise UserInputError(f"the {'learned' if self.reranker.learned else 'RQE'} re-ranker reads the MiniLM cosine "
+                                 f"to MedQuAD's questions, which method '{method}' does not compute; use one with a "
+                                 f"dense-question run (dense-question, dense-fused, hybrid, hybrid-question, hybrid-all) "
+                                 f"or knowledge.reranker=rules")
+        if self.reranker.learned:
+            from .ranker import load_model
+
+            load_model(self.reranker.ranker_model)  # a missing or stale model: one clear error, now
         self.depth = depth
         self.encoder_threads = encoder_threads
         self.views = views or QueryViews()

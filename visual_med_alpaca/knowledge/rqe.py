@@ -157,19 +157,27 @@ class RqeModel:
     @classmethod
     def load(cls, path: Path | None = None) -> RqeModel:
         path = Path(path or MODEL_PATH)
-        try:
-            data = json.loads(path.read_text())
-            model = cls(tuple(data["features"]), data["mean"], data["scale"], data["coef"], float(data["intercept"]),
-                        data.get("meta", {}))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UserInputError(f"the RQE re-ranker model {path} is missing or unreadable ({exc}); retrain it with "
-                                 f"`vmed knowledge train-rqe` or use knowledge.reranker=rules") from None
-        if set(model.features) - set(FEATURES) or not len(model.mean) == len(model.scale) == len(model.coef) == len(model.features):
-            raise UserInputError(f"the RQE re-ranker model {path} was fitted on other features than this version "
-                                 f"computes; retrain it with `vmed knowledge train-rqe`")
+        model = cls(*read_linear(path, FEATURES, "RQE re-ranker",
+                                 "retrain it with `vmed knowledge train-rqe` or use knowledge.reranker=rules"))
         if model.uses_qtype:
             model.qtype = QtypeModel.load(path.parent / model.meta.get("qtype_model", QTYPE_FILE))
         return model
+
+
+def read_linear(path: Path, known: tuple[str, ...], what: str, advice: str) -> tuple:
+    """A standardised linear model's JSON (features, mean, scale, coef, intercept, meta), the RQE model's and the
+    learned ranker's (knowledge/ranker.py) alike; a missing, unreadable or stale file (features this version does not
+    compute, lengths that disagree) is one clear error that says what to do (`advice`)."""
+    try:
+        data = json.loads(Path(path).read_text())
+        found = (tuple(data["features"]), data["mean"], data["scale"], data["coef"], float(data["intercept"]),
+                 data.get("meta", {}))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserInputError(f"the {what} model {path} is missing or unreadable ({exc}); {advice}") from None
+    features, mean, scale, coef = found[:4]
+    if set(features) - set(known) or not len(mean) == len(scale) == len(coef) == len(features):
+        raise UserInputError(f"the {what} model {path} was fitted on other features than this version computes; {advice}")
+    return found
 
 
 @lru_cache(maxsize=4)
