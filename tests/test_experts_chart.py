@@ -429,23 +429,30 @@ def test_survey_generator_draws_survey_charts_reproducibly(tmp_path):
         make_chart_set(tmp_path / "e", 1, seed=5, progress=False, generator="survey", styles=("pie",))
 
 
+def _kept_on_save(monkeypatch, inspect):
+    """data.charts._save wrapped: what `inspect(fig, spec)` returns for each chart, by file name, before it is saved."""
+    from pathlib import Path
+
+    from visual_med_alpaca.data import charts
+
+    kept, save = {}, charts._save
+
+    def keep(fig, spec, path):
+        kept[Path(path).name] = inspect(fig, spec)
+        return save(fig, spec, path)
+
+    monkeypatch.setattr(charts, "_save", keep)
+    return kept
+
+
 def test_every_survey_column_name_is_printed_on_its_chart(tmp_path, monkeypatch):
     """The gold table holds only what the picture shows: each series name of a survey chart (the single `barh`
     series too, which was a `Share` printed nowhere) is a text drawn on the chart, as a legend word or a heading."""
-    from pathlib import Path
-
     import matplotlib.text
 
     from visual_med_alpaca.data import charts
 
-    drawn = {}
-    save = charts._save
-
-    def keep_texts(fig, spec, path):
-        drawn[Path(path).name] = {" ".join(t.get_text().split()) for t in fig.findobj(matplotlib.text.Text)}
-        return save(fig, spec, path)
-
-    monkeypatch.setattr(charts, "_save", keep_texts)
+    drawn = _kept_on_save(monkeypatch, lambda fig, _: {" ".join(t.get_text().split()) for t in fig.findobj(matplotlib.text.Text)})
     charts.make_chart_set(tmp_path / "s", 6, seed=5, progress=False, generator="survey")
     styles = set()
     for line in (tmp_path / "s" / "gold.jsonl").read_text().splitlines():
@@ -1195,17 +1202,12 @@ def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(t
     word drawn beside its line's last point (OWID: in the line's colour, right of it; OECD: black, in a white box, left
     of it); the gold table holds only what the picture prints: the title, the names, the years on the axis; and a
     seed draws the same charts again."""
-    from pathlib import Path
-
     import matplotlib.colors
     import matplotlib.text
 
     from visual_med_alpaca.data import charts
 
-    drawn = {}
-    save = charts._save
-
-    def keep(fig, spec, path):
+    def inspect(fig, spec):
         ax = fig.axes[0]
         assert ax.get_legend() is None
         texts = {" ".join(t.get_text().split()): t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()}
@@ -1219,10 +1221,9 @@ def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(t
             ends[name] = (near, abs((box.y0 + box.y1) / 2 - y_end) < 80, colour,
                           label.get_bbox_patch() is not None)
         ticks = [t.get_text() for t in ax.get_xticklabels()]
-        drawn[Path(path).name] = (spec.style, set(texts), ends, ticks, list(spec.colours))
-        return save(fig, spec, path)
+        return spec.style, set(texts), ends, ticks, list(spec.colours)
 
-    monkeypatch.setattr(charts, "_save", keep)
+    drawn = _kept_on_save(monkeypatch, inspect)
     charts.make_chart_set(tmp_path / "a", 6, seed=5, progress=False, generator="ends")
     styles = set()
     for line in (tmp_path / "a" / "gold.jsonl").read_text().splitlines():
