@@ -28,7 +28,7 @@ from _common import load_average, run, utc_now  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
-from visual_med_alpaca.data.sources.mediqa import MediqaRQE, is_liveqa  # noqa: E402
+from visual_med_alpaca.data.sources.mediqa import QA_FOLDER, MediqaRQE, is_liveqa  # noqa: E402
 from visual_med_alpaca.errors import UserInputError  # noqa: E402
 from visual_med_alpaca.knowledge import evaluate  # noqa: E402
 from visual_med_alpaca.knowledge.rqe import load_model  # noqa: E402
@@ -146,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     compare = args.compare or [compare_option(PREVIOUS_DEFAULT)]
     root = paths.data_dir(None, "mediqa2019")
-    benchmark = is_liveqa(root / evaluate.MEDIQA_QA_DIR)
+    benchmark = is_liveqa(root / QA_FOLDER)
     questions: list[str] = []
     for name in reversed(evaluate.RQE_DEV_FILES):  # test file first
         for _, chq, _, _ in MediqaRQE.pairs(root / name):

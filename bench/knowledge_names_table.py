@@ -25,7 +25,7 @@ from bench_liveqa import DEV3_FILE  # noqa: E402
 
 from visual_med_alpaca import paths  # noqa: E402
 from visual_med_alpaca.config import KnowledgeConfig  # noqa: E402
-from visual_med_alpaca.data.sources.mediqa import MediqaRQE, is_liveqa  # noqa: E402
+from visual_med_alpaca.data.sources.mediqa import QA_FOLDER, MediqaRQE, is_liveqa  # noqa: E402
 from visual_med_alpaca.knowledge import evaluate  # noqa: E402
 from visual_med_alpaca.knowledge.index import open_index  # noqa: E402
 from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever  # noqa: E402
@@ -33,7 +33,7 @@ from visual_med_alpaca.knowledge.retrieve import QueryViews, Reranker, Retriever
 
 def development_questions() -> list[str]:
     root = paths.data_dir(None, "mediqa2019")
-    benchmark = is_liveqa(root / evaluate.MEDIQA_QA_DIR)
+    benchmark = is_liveqa(root / QA_FOLDER)
     questions = [text for _, text in evaluate.training_questions(DEV3_FILE)]  # the one reader of that file
     for name in evaluate.RQE_DEV_FILES:
         questions += [chq for _, chq, _, _ in MediqaRQE.pairs(root / name)]

@@ -51,6 +51,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         ("collect", "--workdir", str(tmp_path), "--source", "nosuch"),
         ("balance", "--workdir", str(tmp_path), "--set", "balance.sed=1"),
         ("synthesize", "--workdir", str(tmp_path), "--base-url", "http://127.0.0.1:9/v1"),
+        ("filter", str(tmp_path), "--workdir", str(tmp_path / "f")),  # a folder for an input file
     ]
     for case in cases:
         result = _vmed(*case)

@@ -145,6 +145,9 @@ def test_collect_is_resumable_and_skips_missing_sources(tmp_path):
     assert len(list(read_jsonl(out))) == 1
     with pytest.raises(UserInputError, match="data folder not found"):
         collect(CollectConfig(data_root=tmp_path / "nowhere"), tmp_path / "x.jsonl")
+    # a --path that is not there is named with its path (it said 'no source found under None')
+    with pytest.raises(UserInputError, match=r"no source found \(medqa: .*nowhere\.jsonl\)"):
+        collect(CollectConfig(sources=["medqa"], paths={"medqa": tmp_path / "nowhere.jsonl"}), tmp_path / "x.jsonl")
 
 
 def test_pubmedqa_leaves_out_all_500_test_pmids():

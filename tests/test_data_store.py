@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from visual_med_alpaca.data.store import JsonlStore, jsonl_rows, read_jsonl
+from visual_med_alpaca.data.store import JsonlStore, jsonl_rows, read_jsonl, write_json_atomic, write_jsonl_atomic
 from visual_med_alpaca.errors import UserInputError
 
 
@@ -43,3 +43,16 @@ def test_second_writer_is_refused(tmp_path):
         with pytest.raises(UserInputError, match="another process"):
             JsonlStore(path)
     JsonlStore(path).close()  # free again once the first is closed
+
+
+def test_a_folder_given_for_a_file_is_named_as_a_folder(tmp_path):
+    """`vmed data filter FOLDER` / `synthesize --out FOLDER` said 'input file not found: FOLDER'; `data export --out
+    FOLDER` wrote FOLDER.partial, left it behind and named it in the error."""
+    with pytest.raises(UserInputError, match="is a folder, not a JSONL file"):
+        list(read_jsonl(tmp_path))
+    with pytest.raises(IsADirectoryError) as raised:
+        write_json_atomic(tmp_path, {"a": 1})
+    assert raised.value.filename == str(tmp_path)
+    with pytest.raises(IsADirectoryError):
+        write_jsonl_atomic(tmp_path, [{"id": "a"}])
+    assert not list(tmp_path.parent.glob(f"{tmp_path.name}.partial"))

@@ -267,3 +267,11 @@ def test_a_run_killed_with_sigkill_resumes_at_once(tiny_llama_dir, tmp_path):
     records = read_predictions(predictions)
     assert len(records) == len({r["id"] for r in records}) == 40
     assert json.loads((tmp_path / METRICS).read_text())["items_this_run"] == 40 - killed_at
+
+
+def test_an_unknown_expert_is_refused_also_for_a_text_benchmark(tmp_path):
+    """`vmed eval pubmedqa --expert foo` ran and exited 0: a text benchmark never routes, so the name was not read."""
+    config = EvalConfig(benchmark="pubmedqa", expert="foo", limit=1, out=str(tmp_path))
+    with pytest.raises(UserInputError, match="unknown expert 'foo'"):
+        Evaluator(config, assistant=SimpleNamespace(), progress=False)
+    assert not list(tmp_path.iterdir())

@@ -237,3 +237,17 @@ def test_train_rqe_refuses_an_option_of_the_other_kind(args):
 
     result = CliRunner().invoke(app, ["knowledge", "train-rqe", *args])
     assert isinstance(result.exception, UserInputError) and "of --kind" in str(result.exception)
+
+
+def test_training_refuses_an_out_folder_of_other_files_before_it_trains(tiny_bert, tmp_path):
+    """The export replaces --out whole: a folder of the user's files (or a file) is refused up front, not deleted
+    after minutes of training."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.md").write_text("mine")
+    with pytest.raises(UserInputError, match="holds files but no cross-encoder model"):
+        cross_encoder.train(PAIRS, PAIRS, folder, SHORT, tiny_bert, lambda line: None)
+    assert (folder / "notes.md").read_text() == "mine" and not (tmp_path / ".mine.work").exists()
+    (tmp_path / "model.txt").write_text("mine")
+    with pytest.raises(UserInputError, match="is a file"):
+        cross_encoder.train(PAIRS, PAIRS, tmp_path / "model.txt", SHORT, tiny_bert, lambda line: None)

@@ -55,9 +55,9 @@ def _task3(questions) -> str:
 
 def _liveqa_folder(root, liveqa: str):
     """The MEDIQA Task 3 folder under `root` with a one-question LiveQA'17 file (what is_liveqa reads)."""
-    from visual_med_alpaca.knowledge.evaluate import MEDIQA_QA_DIR
+    from visual_med_alpaca.data.sources.mediqa import QA_FOLDER
 
-    folder = root / MEDIQA_QA_DIR
+    folder = root / QA_FOLDER
     folder.mkdir(parents=True)
     (folder / "MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml").write_text(_task3([("1", liveqa, [])]))
     return folder

@@ -272,3 +272,23 @@ def test_a_killed_builds_temporary_folder_is_cleaned_up(tmp_path, passages):
     (dead / "passages.sqlite").write_text("half written")
     build_index(tmp_path / "idx", passages, BuildOptions(dense=False))
     assert not dead.exists() and (tmp_path / "idx" / "manifest.json").is_file()
+
+
+def test_a_build_never_replaces_a_file_or_a_folder_that_is_not_an_index(tmp_path, passages):
+    """`vmed knowledge build --name PATH` replaces the folder PATH whole: a user's file or folder of notes given by
+    mistake was deleted and became an index."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(UserInputError, match="is a file, not a knowledge index"):
+        build_index(notes, passages, BuildOptions(dense=False))
+    assert notes.read_text() == "mine"
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / "draft.md").write_text("mine too")
+    with pytest.raises(UserInputError, match="holds files but no knowledge index"):
+        build_index(folder, passages, BuildOptions(dense=False))
+    assert (folder / "draft.md").read_text() == "mine too"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert build_index(empty, passages, BuildOptions(dense=False))["passages"] == len(passages)
+    assert build_index(empty, passages, BuildOptions(dense=False), force=True)["passages"] == len(passages)

@@ -20,7 +20,7 @@ from visual_med_alpaca.knowledge.corpus import Passage
 from visual_med_alpaca.knowledge.retrieve import Retrieved
 from visual_med_alpaca.knowledge.stage import context_text, sources_footer, trim_to_question
 from visual_med_alpaca.pipeline import Assistant
-from visual_med_alpaca.prompts import build_prompt
+from visual_med_alpaca.prompts import RESEARCH_NOTICE, build_prompt
 
 QUESTION = "What medicines treat hair loss?"
 
@@ -190,6 +190,11 @@ def test_cli_build_search_ask_json_and_bad_index(tmp_path):
 
     found = vmed("knowledge", "search", QUESTION, "--json", "--set", "knowledge.method=bm25-fused", env=env)
     assert json.loads(found.stdout)[0]["url"] == "https://www.nlm.nih.gov/medlineplus/hairloss.html"
+    assert RESEARCH_NOTICE in found.stderr  # medical passages shown: the notice, as every command that shows them
+    keyword = ("--set", "knowledge.method=bm25-fused")
+    shown = vmed("knowledge", "search", QUESTION, *keyword, env=env)
+    assert "hairloss.html" in shown.stdout and shown.stdout.rstrip().endswith(RESEARCH_NOTICE)
+    assert RESEARCH_NOTICE not in vmed("knowledge", "search", QUESTION, "-q", *keyword, env=env).stdout
     for k in ("0", "-3"):  # 0 used to be read as the default top_k, -3 as a slice
         bad = vmed("knowledge", "search", QUESTION, "--k", k, env=env)
         assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "'--k'" in bad.stderr, bad.stderr

@@ -9,6 +9,8 @@ import os
 import signal
 import socket
 import stat
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, REPO
 from helpers_serve import ThreadServer, data_url, wait_until
 
 from visual_med_alpaca.config import AssistantConfig, GenerationSettings, LLMConfig
@@ -407,8 +409,19 @@ def test_requantized_bad_input_is_one_error(tmp_path, monkeypatch):
         requantized(text, "Q4_0")
     with pytest.raises(UserInputError, match="not found"):
         requantized(tmp_path / "missing.gguf", "Q8_0")
-    with pytest.raises(UserInputError, match="unknown engine weights 'Q5_1'"):
+    with pytest.raises(UserInputError, match="unknown engine weights 'Q5_1'; choose one of: Q4_0, Q8_0$"):
         requantized(text, "Q5_1")
+    with pytest.raises(UserInputError, match="'as-is' needs no requantizing"):  # it said: unknown 'as-is'; choose as-is
+        requantized(text, "as-is")
+
+
+def test_engine_build_refuses_jobs_below_one():
+    """--jobs 0 meant all cores (`jobs or cpu_count`) and -5 reached cmake as '-j -5' after the download."""
+    for jobs in ("0", "-5"):
+        result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "engine", "build", "--jobs", jobs,
+                                 "--source", "/nonexistent"], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and result.stderr.startswith("error: ") and "'--jobs'" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_engine_weights_start_the_engine_and_scorer_on_the_requantized_file(tmp_path, monkeypatch, gemma_gguf):

@@ -22,8 +22,9 @@ def collect(config: CollectConfig, out: Path, log=print) -> Counter:
     """Append new records of each source to `out`; returns counts of records added per source."""
     added: Counter = Counter()
     missing = [name for name in config.sources if not source_path(config, name).exists()]
-    if missing and len(missing) == len(config.sources):
-        raise UserInputError(f"no source found under {config.data_root} (set collect.data_root or collect.paths)")
+    if missing and len(missing) == len(config.sources):  # each one named with its path (a --path, or the data dir's)
+        where = "; ".join(f"{name}: {source_path(config, name)}" for name in missing)
+        raise UserInputError(f"no source found ({where}): give --data-dir or --path NAME=PATH")
     with JsonlStore(out, sync_every=1000) as store:
         for name in config.sources:
             path = source_path(config, name)

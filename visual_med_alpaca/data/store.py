@@ -8,6 +8,7 @@ already present, so no record is lost or written twice.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,8 @@ def jsonl_rows(path: str | Path, *, torn_tail_ok: bool = True) -> Iterator[tuple
     """(line number, record) for each non-blank line: the one JSONL reader. A torn last line (a write cut
     by a crash) is skipped when `torn_tail_ok`; files a person wrote pass False, so it is an error too."""
     path = Path(path)
+    if path.is_dir():  # a folder given for a file (or for an --out that is read to resume)
+        raise UserInputError(f"{path} is a folder, not a JSONL file")
     if not path.is_file():
         raise UserInputError(f"input file not found: {path}")
     with path.open("rb") as handle:
@@ -122,11 +125,19 @@ class JsonlStore:
         self.close()
 
 
+def _partial_for(path: Path) -> Path:
+    """The temporary name a whole-file write goes through; a folder at `path` is refused first (the rename would
+    fail after the write, leaving PATH.partial behind and naming it in the error)."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder, not a file", str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(path.name + ".partial")
+
+
 def write_json_atomic(path: str | Path, payload, **dump_kwargs) -> None:
     """Write a whole file through a temporary name and a rename, so readers never see half of it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
+    tmp = _partial_for(path)
     with tmp.open("w", encoding="utf-8") as handle:
         json.dump(payload, handle, ensure_ascii=False, **dump_kwargs)
         handle.flush()
@@ -137,8 +148,7 @@ def write_json_atomic(path: str | Path, payload, **dump_kwargs) -> None:
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict]) -> int:
     """A whole JSONL file written through a temporary name and a rename; returns the record count."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
+    tmp = _partial_for(path)
     count = 0
     with tmp.open("w", encoding="utf-8") as handle:
         for record in records:

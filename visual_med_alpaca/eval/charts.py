@@ -105,6 +105,10 @@ def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | N
     items = items[:limit]
     if not items:
         raise UserInputError(f"{set_dir}/gold.jsonl lists no charts (split {split})")
+    out = _out_path(set_dir, expert_name, split, out)
+    if out.is_dir():  # checked before the charts are read, not after (minutes on a large set)
+        raise UserInputError(f"--out {out} is a folder: give the metrics .json file to write")
+    out.parent.mkdir(parents=True, exist_ok=True)  # a parent that is a file: one error line now
     expert = expert or load_expert(expert_name)
     read = getattr(expert, "read", None)  # experts that also say which chart type they saw
     expert.describe(load_image(set_dir / items[0]["image"]))  # warm-up: model load and first-call costs
@@ -139,8 +143,6 @@ def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | N
                "by_style": {str(k): summary(g) for k, g in sorted(groups["kind"].items(), key=lambda kv: str(kv[0]))},
                "by_source": {k: summary(g) for k, g in sorted(groups["source"].items())},
                "by_detected": {k: summary(g) for k, g in sorted(groups["detected"].items())}}
-    out = _out_path(set_dir, expert_name, split, out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2))
     out.with_suffix(".predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     metrics["metrics_file"] = str(out)

@@ -23,6 +23,7 @@ from pydantic import Field, field_validator
 from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
 from ..data.store import exclusive, read_jsonl, repair_torn_tail
 from ..errors import UserInputError
+from ..experts import check_expert_choice
 from ..llm.base import resolve_backend, strip_backend_prefix
 from ..llm.engine import EngineConfig
 from ..prompts import build_prompt
@@ -131,6 +132,7 @@ class Evaluator:
         self.spec = BENCHMARKS.get(config.benchmark)
         if self.spec is None:
             raise UserInputError(f"unknown benchmark '{config.benchmark}'; choose one of: {', '.join(BENCHMARKS)}")
+        check_expert_choice(config.expert)  # a text benchmark never routes: a misspelt --expert was ignored (exit 0)
         self.config = config = with_benchmark_stop(config, self.spec.stop)
         self.given_assistant = assistant is not None  # used as it is, also with concurrency (then thread-safe)
         # Many questions share an image: each image is routed and described once per run (deterministic).

@@ -79,13 +79,15 @@ def search(
     question: str = typer.Argument(..., help="The question, in quotes"),
     k: int = typer.Option(5, "--k", min=1, help="how many passages"),
     method: Optional[str] = typer.Option(None, "--method", help="retrieval method (default: the config's)"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list (the research-use notice goes to stderr)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Drop the research-only notice"),
     config: Optional[Path] = ConfigOpt,
     sets: Optional[list[str]] = SetOpt,
 ) -> None:
     """Show the passages the knowledge stage would retrieve for QUESTION."""
     from ..config import AssistantConfig, load_config
     from ..pipeline import validate_question
+    from ..prompts import RESEARCH_NOTICE
     from .stage import KnowledgeStage
 
     cfg = load_config(AssistantConfig, config, {"knowledge.method": method}, env_prefix="VMED_", sets=sets).knowledge
@@ -95,13 +97,15 @@ def search(
         typer.secho(f"note: {stage.hint}", dim=True, err=True)
     if as_json:
         typer.echo(json.dumps([r.source() for r in found], ensure_ascii=False, indent=2))
-        return
-    for rank, item in enumerate(found, 1):
-        typer.secho(f"{rank}. [{item.score:.3f} / relevance {item.relevance:.3f}] {item.passage.title}", fg="cyan")
-        typer.echo(f"   {item.passage.url}")
-        typer.echo(f"   {' '.join(item.passage.text.split()[:40])} ...")
-    if not found:
-        typer.echo("no passage matched")
+    else:
+        for rank, item in enumerate(found, 1):
+            typer.secho(f"{rank}. [{item.score:.3f} / relevance {item.relevance:.3f}] {item.passage.title}", fg="cyan")
+            typer.echo(f"   {item.passage.url}")
+            typer.echo(f"   {' '.join(item.passage.text.split()[:40])} ...")
+        if not found:
+            typer.echo("no passage matched")
+    if found and not quiet:  # medical text was shown: the notice, as `vmed ask` prints it (stdout stays JSON)
+        typer.secho(RESEARCH_NOTICE if as_json else f"\n{RESEARCH_NOTICE}", dim=True, err=as_json)
 
 
 @knowledge_app.command("info")
@@ -155,6 +159,12 @@ def train_rqe(
     if hard_negatives < 0 or mediqa_hard < 0 or hard_weight <= 0:
         raise UserInputError("--hard-negatives and --mediqa-hard-negatives are counts (0 or more), --hard-weight a "
                              "positive number")
+    if minutes <= 0 or epochs <= 0 or (stop_after is not None and stop_after < 0):
+        raise UserInputError("--minutes and --epochs are positive numbers, --stop-after 0 or more")
+    if kind == "lr" and out is not None:  # checked before the minutes of training, not when the model is saved
+        if out.is_dir():
+            raise UserInputError(f"--out {out} is a folder: give the model's .json file to write")
+        out.parent.mkdir(parents=True, exist_ok=True)
     root = paths.data_dir(data_dir, "medquad", "mediqa2019")
     index = open_index(name, need_dense=kind == "lr")
     rows = list(range(index.docs.count()))

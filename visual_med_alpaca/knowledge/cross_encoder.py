@@ -184,9 +184,11 @@ def train(pairs: list[tuple[str, str, int]], valid: list[tuple[str, str, int]], 
     import torch
 
     from . import encoder as sentence_encoder
+    from .index import check_replaceable
 
     options = options or TrainOptions()
     folder = Path(folder) if folder else default_folder()
+    check_replaceable(folder, META_FILE, "cross-encoder model")  # before minutes of training
     source = Path(source) if source else sentence_encoder.model_path()
     if not pairs or len({y for *_, y in pairs}) < 2 or len({y for *_, y in valid}) < 2:
         raise UserInputError("cross-encoder training needs entailed and not-entailed pairs, for training and validation")

@@ -21,11 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data.sources.mediqa import RQE_FOLDER, RQE_TEST_FILE, RQE_VALIDATION_FILE
+from ..data.sources.mediqa import QA_FOLDER, RQE_FOLDER, RQE_TEST_FILE, RQE_VALIDATION_FILE
 from ..errors import UserInputError
 from .corpus import Passage
 
-MEDIQA_QA_DIR = "mediqa2019/MEDIQA_Task3_QA"  # holds the LiveQA'17 questions (data/sources/mediqa.LIVEQA_FILE)
 LIVEQA_QRELS = "medquad/QA-TestSet-LiveQA-Med-Qrels-2479-Answers.zip"
 RQE_DEV_FILES = (f"{RQE_FOLDER}/{RQE_VALIDATION_FILE}", f"{RQE_FOLDER}/{RQE_TEST_FILE}")  # the development questions
 CORRECT = 3  # grade >= 3 (incomplete or excellent) is a correct answer
@@ -75,7 +74,7 @@ class Qrels:
 def liveqa_questions(root: Path) -> list[tuple[str, str]]:
     from ..data.sources import mediqa
 
-    return mediqa.liveqa_questions(Path(root) / MEDIQA_QA_DIR)
+    return mediqa.liveqa_questions(Path(root) / QA_FOLDER)
 
 
 def liveqa_qrels(root: Path) -> Qrels:
@@ -122,7 +121,7 @@ def dev_set(root: Path, passages: Sequence[Passage]) -> list[tuple[str, set[str]
     validation + test, without the LiveQA benchmark's questions and near copies of them."""
     from ..data.sources.mediqa import MediqaRQE, is_liveqa
 
-    benchmark = is_liveqa(Path(root) / MEDIQA_QA_DIR)
+    benchmark = is_liveqa(Path(root) / QA_FOLDER)
     by_key: dict[str, set[str]] = {}
     for p in passages:
         if p.question:
@@ -139,7 +138,7 @@ def dev_set(root: Path, passages: Sequence[Passage]) -> list[tuple[str, set[str]
 
 
 # -- second development set: MEDIQA 2019 Task 3 answers graded by experts, linked to MedQuAD by URL ----------
-DEV2_FILES = ("MEDIQA2019-Task3-QA-TrainingSet2-Alexa.xml", "MEDIQA2019-Task3-QA-ValidationSet.xml")  # in MEDIQA_QA_DIR
+DEV2_FILES = ("MEDIQA2019-Task3-QA-TrainingSet2-Alexa.xml", "MEDIQA2019-Task3-QA-ValidationSet.xml")  # in QA_FOLDER
 DEV2_CONTAINMENT = 0.8  # share of a MedQuAD answer's words found in the graded Task 3 answer text
 DEV2_COVER = 0.5  # share of the graded text's words the MedQuAD answer holds (not one section of a long page)
 
@@ -162,7 +161,7 @@ def dev2_set(root: Path, passages: Sequence[Passage],
     (id, text), ids 'alexa-QID' / 'validation-QID', and their grades as Qrels (by MedQuAD answer id)."""
     from ..data.sources.mediqa import MediqaQA, is_liveqa
 
-    folder = Path(root) / MEDIQA_QA_DIR
+    folder = Path(root) / QA_FOLDER
     benchmark = is_liveqa(folder)
     by_url: dict[str, list[tuple[str, set[str]]]] = {}
     for p in passages:
@@ -242,7 +241,7 @@ def dev3_set(path: Path, root: Path, passages: Sequence[Passage], exclude: Seque
     from ..data.sources.mediqa import is_liveqa
     from ..data.split import near_copies
 
-    benchmark, overlap = is_liveqa(Path(root) / MEDIQA_QA_DIR), near_copies(exclude)
+    benchmark, overlap = is_liveqa(Path(root) / QA_FOLDER), near_copies(exclude)
     by_name: dict[frozenset[str], set[int]] = {}
     by_focus: dict[frozenset[str], set[int]] = {}
     for i, p in enumerate(passages):

@@ -166,6 +166,7 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
     """Build the index at `target` (a name under the cache or a folder); returns its manifest."""
     options = options or BuildOptions()
     final = index_path(target)
+    check_replaceable(final, MANIFEST, "knowledge index")
     passages = _unique(passages)
     if not passages:
         raise UserInputError("the corpus holds no passage: nothing to index")
@@ -254,6 +255,16 @@ def _names_table_current(folder: Path, passages: Sequence[Passage], print_: str)
 
     table = _read_names_table(folder, print_)
     return table is not None and table["key"] == words_key(generic_words([p.focus for p in passages]))
+
+
+def check_replaceable(folder: Path, marker: str, what: str) -> None:
+    """A build replaces `folder` whole (move_into_place): refuse a file, or a folder of other files (no `marker`,
+    so not a `what`), which it would delete (`--name ./notes` once replaced the user's folder by an index)."""
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError(f"{folder} is a file, not a {what} folder: give a new folder or a {what}")
+    if folder.is_dir() and not (folder / marker).exists() and any(folder.iterdir()):
+        raise UserInputError(f"{folder} holds files but no {what} (no {marker}); writing one would replace them: "
+                             f"give a new folder or a {what}")
 
 
 def _remove_dead_temporaries(final: Path) -> None:

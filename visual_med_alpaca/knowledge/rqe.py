@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.sources.mediqa import RQE_FOLDER, RQE_TRAIN_FILE, RQE_VALIDATION_FILE
+from ..data.sources.mediqa import QA_FOLDER, RQE_FOLDER, RQE_TRAIN_FILE, RQE_VALIDATION_FILE
 from ..errors import UserInputError
 from .stores.fts5 import STOP_WORDS, WORD
 
@@ -338,13 +338,12 @@ def mediqa_pairs(root: Path, held_out: list[str], progress=print) -> tuple[list[
     training pairs the file holds; every RQE model (logistic regression, cross-encoder) trains on these."""
     from ..data.sources.mediqa import MediqaRQE, is_liveqa
     from ..data.split import near_copies
-    from .evaluate import MEDIQA_QA_DIR
 
     folder = Path(root) / RQE_FOLDER
     for name in (RQE_TRAIN_FILE, RQE_VALIDATION_FILE):
         if not (folder / name).is_file():
             raise UserInputError(f"RQE pairs not found: {folder / name}")
-    benchmark = is_liveqa(Path(root) / MEDIQA_QA_DIR)
+    benchmark = is_liveqa(Path(root) / QA_FOLDER)
     dev_copy = near_copies(held_out)
     read = list(MediqaRQE.pairs(folder / RQE_TRAIN_FILE))
     kept = [(chq, faq, int(y)) for _, chq, faq, y in read

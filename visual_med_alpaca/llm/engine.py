@@ -79,8 +79,11 @@ def requantized(model: Path, weights: str, threads: int | None = None) -> Path:
     the weights). Written to a `.partial` file and renamed, so an interrupted run leaves nothing half-made and
     simply starts again; a stamp records the source (path, size, mtime) and the llama.cpp version, so a changed
     source is requantized; the result must be a GGUF file."""
+    if weights == "as-is":  # engine.weights' default: nothing to make (the error listed as-is as a choice)
+        raise UserInputError(f"'as-is' needs no requantizing (the engine uses the GGUF as given); choose "
+                             f"{' or '.join(QUANT_TYPES)}")
     if weights not in QUANT_TYPES:
-        raise UserInputError(f"unknown engine weights '{weights}'; choose one of: as-is, {', '.join(QUANT_TYPES)}")
+        raise UserInputError(f"unknown engine weights '{weights}'; choose one of: {', '.join(QUANT_TYPES)}")
     if not model.is_file():
         raise UserInputError(f"GGUF model file not found: {model}")
     stat = model.stat()

@@ -151,7 +151,7 @@ engine_app = typer.Typer(help="The batching engine (llama.cpp's llama-server) be
 @engine_app.command("build")
 def engine_build(
     source: Optional[Path] = typer.Option(None, "--source", help="llama-cpp-python sdist (.tar.gz) or a llama.cpp source folder (default: pip downloads the installed version's sdist)"),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Parallel compile jobs (default: all cores)"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Parallel compile jobs (default: all cores)"),
     openmp: bool = typer.Option(True, "--openmp/--no-openmp", help="--no-openmp: ggml's own thread pool instead of OpenMP, the better build for one client at a time (one stream 1.19x against 0.94x raw llama.cpp, measured on 2 cores); no faster batched (docs/serving.md)"),
     build_dir: Optional[Path] = typer.Option(None, "--build-dir", help="Keep cmake's build folder here: a later build with other flags recompiles only what changed (default: a temporary folder)"),
     force: bool = typer.Option(False, "--force", help="Build again even if this version is built"),
