@@ -1281,3 +1281,34 @@ def test_lines_named_at_their_ends_keep_each_name_on_the_line_beside_it(expert, 
     for name, (values, _) in lines.items():
         for year, value in list(zip(years, values))[2:]:  # 1995 and 1996 are printed close enough to be read as one
             assert abs(got.get((str(year), name), -99) - value) <= max(2.0, 0.04 * value), (name, year, text)
+
+
+def test_line_labels_read_run_together_are_cut_at_the_lines_round_markers(expert, tmp_path):
+    """A default-style two-series line chart with round markers and a legend, small enough that its category labels
+    touch: OCR reads them as one box ('NeurologyPediatrics Surgery Radiology'), one category for four points, and the
+    chart came back 'no bars and no plotted line could be traced'. The markers' columns cut the labels apart."""
+    values = [[19, 24], [25, 35], [30, 34], [33, 26]]
+    wards = ["Neurology", "Pediatrics", "Surgery", "Radiology"]
+    path = tmp_path / "small_lines.png"
+    with drawn(path, (3.0, 2.3)) as ax:
+        for c, name in enumerate(["Before", "Treatment"]):
+            ax.plot(wards, [row[c] for row in values], marker="o", label=name)
+        ax.set_title("Length of stay per group")
+        ax.legend(loc="lower right")
+    text = expert.describe(load_image(path))
+    got = cells(text)
+    assert [row[0] for row in parse_table(text).rows] == wards, text
+    for r, ward in enumerate(wards):
+        for c, name in enumerate(["Before", "Treatment"]):
+            assert abs(got[ward, name] - values[r][c]) <= 0.05 * values[r][c], (ward, name, text)
+
+
+def test_merged_category_labels_are_cut_at_evenly_spaced_marker_columns_only():
+    from visual_med_alpaca.experts.chart.lines import _split_at_markers
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    merged = [TextBox("NeurologyPediatrics", 20, 200, 116, 212), TextBox("Surgery", 125, 200, 160, 212)]
+    cut = _split_at_markers(merged, [95.0, 143.0])  # the first marker missed: the grid goes on left of it
+    assert [(b.text, round(b.cx)) for b in cut] == [("Neurology", 47), ("Pediatrics", 95), ("Surgery", 143)]
+    assert _split_at_markers(merged, [143.0]) == merged  # no more columns than labels: kept
+    assert _split_at_markers(merged, [95.0, 143.0, 300.0]) == merged  # a column under no label: kept

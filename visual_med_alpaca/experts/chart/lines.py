@@ -149,3 +149,77 @@ def _drop_duplicate_lines(series, columns, names, axis):
                 numbers[k][r] = numbers[i][r]
     kept.sort()
     return [series[i] for i in kept], [columns[i] for i in kept]
+
+
+def _marker_columns(masks, x0r: int, words: list[TextBox]) -> list[float]:
+    """The columns (picture x) of the round markers drawn at a line chart's points: blobs thicker than a line (the
+    distance transform reaches 2.5 px inside a marker, never inside a 1-2 px line), gathered over all colour clusters
+    and merged within 3 px; a legend's own markers (a word printed just right of them, on their row) are left out. Only columns spaced evenly (a category axis) are returned, else none."""
+    import cv2
+
+    xs = []
+    for mask in masks:
+        inside = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3) >= 2.5
+        count, _, stats, centres = cv2.connectedComponentsWithStats(inside.astype(np.uint8), connectivity=8)
+        for x, y in centres[1:]:
+            px = float(x) + x0r
+            if any(abs(box.cy - y) <= box.h and 0 <= box.x0 - px <= 5 * box.h for box in words):
+                continue  # a legend entry's marker
+            xs.append(px)
+    columns: list[list[float]] = []
+    for x in sorted(xs):
+        if columns and x - columns[-1][-1] <= 3:
+            columns[-1].append(x)
+        else:
+            columns.append([x])
+    found = [float(np.mean(c)) for c in columns]
+    if len(found) < 3:
+        return []
+    gaps = np.diff(found)
+    spacing = float(np.median(gaps))
+    return found if spacing > 8 and np.all(np.abs(gaps - spacing) <= 0.2 * spacing) else []
+
+
+def _word_start(text: str, cut: int) -> int:
+    """The cut moved to the nearest word start within 3 characters (after a space, or a capital after a small letter:
+    'NeurologyPediatrics'), else kept where it is (inside the text)."""
+    cut = min(len(text), max(0, cut))
+    starts = [i for i in range(max(1, cut - 3), min(len(text), cut + 4))
+              if text[i - 1] == " " or (text[i].isupper() and text[i - 1].islower())]
+    return min(starts, key=lambda i: abs(i - cut)) if starts else cut
+
+
+def _split_at_markers(categories: list[TextBox], columns: list[float]) -> list[TextBox]:
+    """Category labels OCR read run together into one box ('NeurologyPediatrics'), cut at the markers' columns:
+    when there are more evenly spaced marker columns than labels and every column lies under a label box (and every
+    box over a column), each box's text is cut between its columns in proportion to the characters' positions (at a
+    word start nearby), and each piece is centred on its column. Otherwise the labels stay as they are."""
+    if len(columns) < 2 or not categories:
+        return categories
+    spacing = float(np.median(np.diff(columns)))
+    # a marker the detector missed at either end (cut by the plot's edge, under another line's): the grid goes on
+    # while the next column still lies well inside the labels' span
+    left, right = min(b.x0 for b in categories) + 0.3 * spacing, max(b.x1 for b in categories) - 0.3 * spacing
+    columns = list(columns)
+    while columns[0] - spacing >= left:
+        columns.insert(0, columns[0] - spacing)
+    while columns[-1] + spacing <= right:
+        columns.append(columns[-1] + spacing)
+    if len(columns) <= len(categories):
+        return categories
+    owner = []
+    for x in columns:
+        boxes = [i for i, box in enumerate(categories) if box.x0 - 0.3 * spacing <= x <= box.x1 + 0.3 * spacing]
+        if not boxes:
+            return categories
+        owner.append(min(boxes, key=lambda i: abs(categories[i].cx - x)))
+    if set(owner) != set(range(len(categories))):
+        return categories
+    out = []
+    for i, box in enumerate(categories):
+        mine = [x for x, o in zip(columns, owner) if o == i]
+        text, width = box.text, max(box.x1 - box.x0, 1.0)
+        cuts = [0] + [_word_start(text, round((((a + b) / 2) - box.x0) / width * len(text))) for a, b in zip(mine, mine[1:])] + [len(text)]
+        for x, start, end in zip(mine, cuts, cuts[1:]):
+            out.append(TextBox(text[start:end].strip() or text, x - 0.4 * spacing, box.y0, x + 0.4 * spacing, box.y1))
+    return out

@@ -14,7 +14,8 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _split_merged_labels, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
-from .lines import _between, _drop_duplicate_lines, _line_end_names, _names_beside_ends, _rim_of, _rules, _trace_at
+from .lines import (_between, _drop_duplicate_lines, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules,
+                    _split_at_markers, _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
@@ -369,6 +370,9 @@ class ChartExpert:
                 return bar_table
         if axis is None:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
+        if orientation == "vertical" and categories:  # labels read run together: cut at the line's markers
+            words = [b for b in boxes if _bare(b.text) in legend or b in categories]
+            categories = _split_at_markers(categories, _marker_columns(line_masks, x0r, [b for b in words if b not in categories]))
         end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
