@@ -5,7 +5,8 @@ Real charts (any folder with a DePlot-format gold.jsonl; chartqa_dev is split by
 Fresh synthetic charts from one of the two generators, with a seed never looked at while developing:
     python bench/bench_chart.py --generator plain --n 60 --seed 31337
 (the third generator, `survey`, draws Pew-style survey charts for a development pool only: it was built from the
-dev half's Pew charts, so its scores are development figures, never held-out ones)
+dev half's Pew charts, so its scores are development figures, never held-out ones); the fourth, `ends`, draws OWID/OECD
+line charts named at their line ends, likewise a development pool only)
 Only some styles (a set of line charts):
     python bench/bench_chart.py --generator plain --n 30 --seed 31337 --styles line,line_markers
 Run it under the CPU lock (docs/benchmarks.md records the load average printed at the start and the end).

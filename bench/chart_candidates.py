@@ -5,12 +5,15 @@ stayed at 0.670 -> 0.674: fixes fitted single dev charts. So a candidate is scor
 the rule below (written before the fifth round's first candidate was scored; docs/benchmarks.md):
   fold A, fold B  the dev half split in two by sha1("fold:" + file stem) parity (never the report half);
   plain, studio   synthetic charts of seeds already used (development seeds), one pool per generator;
-  survey          (round 14) Pew-style survey charts of the third generator, seed 155473 drawn for this pool.
+  survey          (round 14) Pew-style survey charts of the third generator, seed 155473 drawn for this pool;
+  ends            (round 17) OWID/OECD line charts named at their line ends (fourth generator), seed 203099.
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
 dev half's Pew charts, so it is a weaker witness than the other two); R5 (round 16) the dev half's unread count
-does not rise.
+does not rise; R4e (round 17) when the `ends` pool is the only one of plain / studio / ends that improves (it was
+drawn after looking at the dev half's OWID/OECD line charts: a weak witness too), neither fold and no other pool may
+go down.
 
     python bench/chart_candidates.py score before        # the code as it is: runs/chart_candidates/before.json
     ... change the expert ...
@@ -55,8 +58,10 @@ POOLS = {
                ("studio", 696035, 30, ())],
     # round 14: the third generator (Pew's layouts), a seed drawn with secrets for this pool (now a used seed)
     "survey": [("survey", 155473, 40, ())],
+    # round 17: the fourth generator (OWID/OECD lines named at their ends), a seed drawn with secrets for this pool
+    "ends": [("ends", 203099, 40, ())],
 }
-SETS = ("foldA", "foldB", "plain", "studio", "survey")
+SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends")
 
 
 def fold(image: str) -> str:
@@ -146,12 +151,14 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     if any(delta[name] < -1 / len(new[name]) - 1e-12 for name in sets):
         failed.append("R1")
     up = {name: delta[name] > 1e-9 for name in SETS}
-    if not (up["plain"] or up["studio"] or up["survey"] or (up["foldA"] and up["foldB"])):
+    if not (up["plain"] or up["studio"] or up["survey"] or up["ends"] or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
         failed.append("R3")
     if up["survey"] and not (up["plain"] or up["studio"]) and min(delta["foldA"], delta["foldB"]) < -1e-9:
         failed.append("R4")
+    if up["ends"] and not (up["plain"] or up["studio"]) and min(delta[name] for name in SETS if name != "ends") < -1e-9:
+        failed.append("R4e")
     if unread_new is not None and unread_base is not None and unread_new > unread_base:
         failed.append("R5")
     return not failed, delta, failed

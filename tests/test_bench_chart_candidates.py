@@ -13,7 +13,7 @@ def _decide():
 
 
 def _sets(**changed):
-    sets = {name: {f"{name}{i}": 0.5 for i in range(10)} for name in ("foldA", "foldB", "plain", "studio", "survey")}
+    sets = {name: {f"{name}{i}": 0.5 for i in range(10)} for name in ("foldA", "foldB", "plain", "studio", "survey", "ends")}
     for name, (chart, score) in changed.items():
         sets[name][f"{name}{chart}"] = score
     return sets
@@ -41,3 +41,15 @@ def test_more_unread_dev_charts_reject_a_candidate():
     better = _sets(plain=(0, 0.9))
     assert decide(better, _sets(), 1, 0)[2] == ["R5"]
     assert decide(better, _sets(), 0, 0)[0] and decide(better, _sets(), None, 0)[0]
+
+
+def test_the_ends_pool_with_one_fold_adopts_only_when_no_other_set_goes_down():
+    """R4e (round 17): a gain on the `ends` pool (and one fold) is adopted iff the other fold and every other pool are
+    unchanged or up."""
+    decide, base = _decide(), _sets()
+    assert decide(_sets(ends=(0, 0.9), foldB=(0, 0.9)), base)[0]
+    assert decide(_sets(ends=(0, 0.9)), base)[0]
+    for other in ("foldA", "plain", "studio", "survey"):
+        adopt, _, failed = decide({**_sets(ends=(0, 0.9), foldB=(0, 0.9)), other: _sets(**{other: (1, 0.45)})[other]}, base)
+        assert not adopt and "R4e" in failed, (other, failed)
+    assert decide({**_sets(ends=(0, 0.9), plain=(0, 0.9)), "survey": _sets(survey=(1, 0.45))["survey"]}, base)[0]

@@ -429,23 +429,30 @@ def test_survey_generator_draws_survey_charts_reproducibly(tmp_path):
         make_chart_set(tmp_path / "e", 1, seed=5, progress=False, generator="survey", styles=("pie",))
 
 
+def _kept_on_save(monkeypatch, inspect):
+    """data.charts._save wrapped: what `inspect(fig, spec)` returns for each chart, by file name, before it is saved."""
+    from pathlib import Path
+
+    from visual_med_alpaca.data import charts
+
+    kept, save = {}, charts._save
+
+    def keep(fig, spec, path):
+        kept[Path(path).name] = inspect(fig, spec)
+        return save(fig, spec, path)
+
+    monkeypatch.setattr(charts, "_save", keep)
+    return kept
+
+
 def test_every_survey_column_name_is_printed_on_its_chart(tmp_path, monkeypatch):
     """The gold table holds only what the picture shows: each series name of a survey chart (the single `barh`
     series too, which was a `Share` printed nowhere) is a text drawn on the chart, as a legend word or a heading."""
-    from pathlib import Path
-
     import matplotlib.text
 
     from visual_med_alpaca.data import charts
 
-    drawn = {}
-    save = charts._save
-
-    def keep_texts(fig, spec, path):
-        drawn[Path(path).name] = {" ".join(t.get_text().split()) for t in fig.findobj(matplotlib.text.Text)}
-        return save(fig, spec, path)
-
-    monkeypatch.setattr(charts, "_save", keep_texts)
+    drawn = _kept_on_save(monkeypatch, lambda fig, _: {" ".join(t.get_text().split()) for t in fig.findobj(matplotlib.text.Text)})
     charts.make_chart_set(tmp_path / "s", 6, seed=5, progress=False, generator="survey")
     styles = set()
     for line in (tmp_path / "s" / "gold.jsonl").read_text().splitlines():
@@ -1188,3 +1195,89 @@ def test_a_pew_stack_with_short_first_segments_keeps_all_its_rows(expert):
     text = expert.describe(load_image(shared_data("chartqa_dev", "png", "7780.png")))
     assert [row[0] for row in parse_table(text).rows] == ["Total", "Rep/Lean Rep", "Dem/Lean Dem"], text
     assert cells(text)[("Dem/Lean Dem", "Major")] == 11, text
+
+
+def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(tmp_path, monkeypatch):
+    """The fourth generator (OWID's and OECD's line charts, a development pool): no legend; each series name is a
+    word drawn beside its line's last point (OWID: in the line's colour, right of it; OECD: black, in a white box, left
+    of it); the gold table holds only what the picture prints: the title, the names, the years on the axis; and a
+    seed draws the same charts again."""
+    import matplotlib.colors
+    import matplotlib.text
+
+    from visual_med_alpaca.data import charts
+
+    def inspect(fig, spec):
+        ax = fig.axes[0]
+        assert ax.get_legend() is None
+        texts = {" ".join(t.get_text().split()): t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()}
+        ends = {}
+        for j, name in enumerate(spec.series):
+            label = texts[name]
+            x_end, y_end = ax.transData.transform((spec.years[-1], spec.lines[-1, j]))
+            box = label.get_window_extent(fig.canvas.get_renderer())
+            near = box.x0 >= x_end if spec.style == "owid" else box.x1 <= x_end
+            colour = matplotlib.colors.to_hex(label.get_color())
+            ends[name] = (near, abs((box.y0 + box.y1) / 2 - y_end) < 80, colour,
+                          label.get_bbox_patch() is not None)
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        return spec.style, set(texts), ends, ticks, list(spec.colours)
+
+    drawn = _kept_on_save(monkeypatch, inspect)
+    charts.make_chart_set(tmp_path / "a", 6, seed=5, progress=False, generator="ends")
+    styles = set()
+    for line in (tmp_path / "a" / "gold.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        style, texts, ends, ticks, colours = drawn[record["id"]]
+        table = parse_table(record["table"])
+        styles.add(style)
+        assert table.title in texts and [row[0] for row in table.rows] == ticks, (record, ticks)
+        assert set(table.headers[1:]) == set(ends) and len(ends) >= 2
+        for (near, level, colour, boxed), own in zip(ends.values(), colours):
+            assert near and level, (record["id"], ends)
+            assert (colour == own and not boxed) if style == "owid" else (colour == "#222222" and boxed)
+    assert styles == set(charts.ENDS_STYLES)
+    charts.make_chart_set(tmp_path / "b", 6, seed=5, progress=False, generator="ends")
+    assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
+
+
+def test_lines_labelled_in_black_beside_their_last_points_are_named_by_those_words(expert, tmp_path):
+    """OECD's line charts name each line in a black word in a white box just left of its last point, with no legend
+    and no word in the line's own colour: the word beside the line's end names it (before: Series 1, Series 2)."""
+    years = [2000, 2001, 2002, 2003, 2004, 2005, 2006]
+    lines = {"Belgium": ([3, 5, 9, 10, 9, 11, 10], "#d62728"), "Mexico": ([7, 7.5, 3, 6, 5, 4.5, 6], "#1f77b4")}
+    with drawn(tmp_path / "boxed.png", (7.0, 4.2)) as ax:
+        for name, (values, colour) in lines.items():
+            ax.plot(years, values, color=colour, marker="o", markersize=4)
+            ax.annotate(name, (years[-1], values[-1]), xytext=(-12, 0), textcoords="offset points", ha="right",
+                        va="center", fontsize=10, color="black", bbox=dict(boxstyle="square,pad=0.3", fc="white", ec="grey"))
+        ax.set_xticks(years)
+        ax.set_ylim(0, 12)
+    text = expert.describe(load_image(tmp_path / "boxed.png"))
+    got = cells(text)
+    for name, (values, _) in lines.items():
+        for year, value in zip(years[:-1], values):
+            assert abs(got.get((str(year), name), -99) - value) <= 0.5, (name, year, text)
+
+
+def test_lines_named_at_their_ends_keep_each_name_on_the_line_beside_it(expert, tmp_path):
+    """Our World in Data names each line at its end in the line's colour. The pale anti-aliased rim of the purple
+    line took the purple word by colour and the navy word went to the purple line (before: Samoa over Nigeria's
+    values, Series 4): a word matched by colour far from its line's end names the line it is printed beside."""
+    years = [1995, 1996, 1998, 2000, 2002, 2004, 2006]
+    lines = {"Botswana": ([52, 51, 75, 110, 127, 152, 142], "#00847e"), "Nigeria": ([65, 82, 74, 81, 89, 96, 111], "#6c3e91"),
+             "Honduras": ([27, 26, 32, 47, 55, 64, 74], "#b13507"), "Samoa": ([3.4, 3.5, 3.3, 4.2, 3.5, 2.6, 2.4], "#002147")}
+    with drawn(tmp_path / "ends.png", (8.5, 6.0)) as ax:
+        for name, (values, colour) in lines.items():
+            ax.plot(years, values, color=colour, marker="o", markersize=2.5, linewidth=1.2)
+            ax.annotate(name, (years[-1], values[-1]), xytext=(4, 0), textcoords="offset points", va="center",
+                        color=colour, fontsize=10)
+        ax.set_xticks(years)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", linestyle="--", color="#dddddd")
+        ax.figure.subplots_adjust(right=0.85)
+    text = expert.describe(load_image(tmp_path / "ends.png"))
+    got = cells(text)
+    for name, (values, _) in lines.items():
+        for year, value in list(zip(years, values))[2:]:  # 1995 and 1996 are printed close enough to be read as one
+            assert abs(got.get((str(year), name), -99) - value) <= max(2.0, 0.04 * value), (name, year, text)

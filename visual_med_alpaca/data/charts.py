@@ -13,6 +13,8 @@ pool only, never a held-out figure): no value axis at all, horizontal bars (stac
 single, or one column of bars per answer) with the values printed inside them, one legend row whose small square
 swatches sit between the words (or the answers named above their columns), short first segments, category labels
 wrapped over two or three lines, a bold two-line title, an italic question and notes under the chart.
+A fourth, `ends` (round 17, a development pool only), draws OWID's and OECD's line charts: no legend, each line named
+by a word beside its last point (OWID: in the line's colour; OECD: black in a white box), lines that cross.
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
 run resumes where it stopped.
 """
@@ -497,10 +499,175 @@ def draw_survey(spec: SurveySpec, path: Path) -> Path:
     return _save(fig, spec, path)
 
 
+# -- the fourth generator: line charts named at their line ends (OWID's and OECD's layouts) -------------------------
+ENDS_STYLES = ("owid", "oecd")
+ENDS_NAMES = [
+    ["Botswana", "Nigeria", "Honduras", "American Samoa", "Tonga", "Jamaica", "Solomon Islands", "North Macedonia"],
+    ["Belgium", "Mexico", "Australia", "Italy", "Chile", "South Africa", "Finland", "Georgia"],
+    ["70+ years old", "50-69 years old", "Age-standardized", "15-49 years old", "All ages", "5-14 years old"],
+    ["Western Asia", "Southern Africa", "Latin America", "Eastern Europe", "South Asia", "Oceania"],
+]
+ENDS_MEASURES = [  # (title, subtitle, y tick format, scale of the values)
+    ("International tourism: Number of arrivals", "Overnight visitors who travel to a country whose main purpose in "
+     "visiting is not commercial.", "thousands", 1_500_000.0),
+    ("Country Programmable Aid (CPA) received", "Total annual country programmable aid received from all donors. "
+     "This is measured in constant 2016 USD.", "usd_million", 300e6),
+    ("Suicide death rate by age", "Death rates from suicide measured per 100,000 individuals across various age "
+     "categories.", "plain", 60.0),
+    ("Share of the population with access to electricity", "Access to electricity is defined as having an "
+     "electricity source that can provide basic lighting.", "percent", 100.0),
+    ("Saving rate", "Total, % of GDP", "plain", 12.0),
+    ("Investment by sector", "Household, % of GFCF", "plain", 45.0),
+]
+# OWID's line colours (teal, purple, rust, navy, maroon, magenta) and OECD's (blue, red, purple, orange, green)
+OWID_COLOURS = ["#00847e", "#6d3e91", "#c05917", "#3c4e66", "#883039", "#c15065", "#18470f"]
+OECD_COLOURS = ["#1f9bd7", "#e3242b", "#8e3a8e", "#e0541d", "#6aa842"]
+
+
+@dataclass
+class EndsSpec(ChartSpec):
+    subtitle: str = ""
+    years: tuple = ()  # every year drawn (a marker each); `categories` are the years printed on the axis
+    lines: np.ndarray | None = None  # (years, series): every drawn point
+    y_format: str = "plain"  # how the value axis prints its ticks: plain, thousands, usd_million, percent
+    colours: tuple = ()
+    label_dy: tuple = ()  # OECD: each box's offset above its line's last point, in points
+
+
+def random_ends_spec(rng: np.random.Generator) -> EndsSpec:
+    style = str(rng.choice(ENDS_STYLES))
+    oecd = style == "oecd"
+    names = ENDS_NAMES[int(rng.integers(2)) if oecd else int(rng.integers(len(ENDS_NAMES)))]
+    n_series = int(rng.integers(2, 6 if oecd else 7))
+    series = [str(s) for s in rng.choice(names, n_series, replace=False)]
+    title, subtitle, y_format, scale = ENDS_MEASURES[int(rng.integers(4, 6) if oecd else rng.integers(0, 4))]
+    n_years = int(rng.integers(8, 24))
+    first = int(rng.integers(1973, 2006 - n_years + 2))
+    years = list(range(first, first + n_years))
+    step = 2 if n_years <= 14 else 5 if oecd else 4
+    printed = [y for y in years if (y - first) % step == 0]
+    if years[-1] not in printed and not oecd:  # OWID prints the last year; OECD prints its own grid of years
+        printed.append(years[-1])
+    # random walks with a level each: lines cross, some lie close together
+    levels = rng.uniform(0.15, 0.85, n_series) * scale
+    steps = rng.normal(0, 0.045, size=(n_years, n_series)) * scale
+    lines = np.clip(levels + np.cumsum(steps, axis=0) - steps[0], 0.03 * scale, scale)
+    decimals = 0 if scale >= 1000 else 1
+    lines = np.round(lines, decimals if scale < 1000 else -3)
+    values = np.array([lines[years.index(y)] for y in printed])
+    colours = [str(c) for c in rng.choice(OECD_COLOURS if oecd else OWID_COLOURS, n_series, replace=False)]
+    return EndsSpec(
+        style=style, theme="default", title=title if oecd else f"{title}, {years[0]} to {years[-1]}",
+        category_name="Entity", categories=[str(y) for y in printed],
+        series=series, values=values, percent=False, decimals=decimals, legend_outside=False,
+        jpeg_quality=int(rng.integers(70, 92)) if rng.random() < 0.15 else None,
+        size=(8.58, 5.07) if oecd else (8.5, float(rng.uniform(5.6, 6.2))),
+        subtitle=f"{subtitle}, {years[0]} \u2013 {years[-1]}" if oecd else subtitle, years=tuple(years), lines=lines,
+        y_format=y_format, colours=tuple(colours), label_dy=tuple(float(d) for d in rng.uniform(-2, 12, n_series)),
+    )
+
+
+def _ends_ticks(spec: EndsSpec):
+    """A tick formatter as the source prints its value axis."""
+    from matplotlib.ticker import FuncFormatter
+
+    def owid(v, _):
+        if spec.y_format == "thousands":
+            return f"{v / 1e6:g} million" if v >= 1e6 else f"{v:,.0f}"
+        if spec.y_format == "usd_million":
+            return f"${v / 1e6:,.0f} million" if v else "$0"
+        if spec.y_format == "percent":
+            return f"{v:.0f}%"
+        return f"{v:g}"
+
+    return FuncFormatter(owid)
+
+
+def _spread(positions: list[float], gap: float) -> list[float]:
+    """Label heights (display units) pushed apart to at least `gap`, in their order, as the sources place them."""
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    placed = list(positions)
+    for before, i in zip(order, order[1:]):
+        placed[i] = max(placed[i], placed[before] + gap)
+    return placed
+
+
+def draw_ends(spec: EndsSpec, path: Path) -> Path:
+    """Render an `ends` chart: lines named by words at their ends, no legend (OWID: the word in the line's colour
+    right of its last point; OECD: a black word in a white box left of it, on a blue-grey plot area)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    oecd = spec.style == "oecd"
+    width, height = spec.size
+    fig = plt.figure(figsize=spec.size, dpi=100)
+    years = np.array(spec.years, float)
+    if oecd:
+        head = fig.text(0.0, 0.985, spec.title, fontsize=14, family="DejaVu Serif", color="#333333", va="top")
+        fig.canvas.draw()
+        right = head.get_window_extent(fig.canvas.get_renderer()).x1 / (width * 100)
+        fig.text(right + 0.012, 0.968, spec.subtitle, fontsize=7, fontweight="bold", color="#555555", va="top")
+        fig.text(0.995, 0.968, "Source: National Accounts at a Glance", fontsize=7, fontweight="bold", color="#555555",
+                 va="top", ha="right")
+        ax = fig.add_axes((0.0, 0.07, 1.0, 0.82))
+        ax.set_facecolor("#dde8f0")
+        ax.grid(axis="y", color="white", linewidth=1.2)
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="y", direction="in", pad=-14, labelsize=7, length=0, labelcolor="#333333")
+        ax.tick_params(axis="x", labelsize=7, length=3, labelcolor="#333333")
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+    else:
+        lines_of = max(1, len(spec.subtitle) // 95 + 1)
+        fig.text(0.02, 0.975, spec.title, fontsize=16,
+                 family="DejaVu Serif", color="#444444", va="top")
+        fig.text(0.02, 0.93, _wrapped(spec.subtitle, 95), fontsize=9.5, color="#666666", va="top")
+        fig.patches.append(plt.Rectangle((0.915, 0.915), 0.07, 0.07, transform=fig.transFigure, color="#002147"))
+        fig.text(0.95, 0.95, "Our World\nin Data", fontsize=7, color="white", ha="center", va="center")
+        fig.text(0.02, 0.02, "Source: World Bank", fontsize=9, color="#777777")
+        fig.text(0.98, 0.02, "OurWorldInData.org/data/ \u2022 CC BY", fontsize=9, color="#777777", ha="right")
+        ax = fig.add_axes((0.14, 0.1, 0.67, 0.82 - 0.04 * lines_of))
+        ax.grid(axis="y", color="#dddddd", linestyle="--")
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="y", length=0, labelsize=11, labelcolor="#666666")
+        ax.tick_params(axis="x", labelsize=11, labelcolor="#666666")
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.spines["bottom"].set_color("#999999")
+    for j in range(len(spec.series)):
+        ax.plot(years, spec.lines[:, j], color=spec.colours[j], linewidth=1.5 if oecd else 1.2, marker="o",
+                markersize=4 if oecd else 2.5, zorder=3)
+    ax.set_xticks([int(c) for c in spec.categories], spec.categories)
+    top = spec.lines.max() * 1.08
+    low = spec.lines.min()
+    ax.set_ylim(0 if not oecd else max(0.0, low - 0.08 * (top - low)), top)
+    ax.set_xlim(years[0] - 0.3, years[-1] + (0.6 if oecd else 0.3))
+    ax.yaxis.set_major_formatter(_ends_ticks(spec))
+    # the names at the line ends, pushed apart as the sources do so none overlaps another
+    ends = [ax.transData.transform((years[-1], spec.lines[-1, j]))[1] for j in range(len(spec.series))]
+    if oecd:
+        ends = [e + dy * 100 / 72 for e, dy in zip(ends, spec.label_dy)]
+    placed = _spread(ends, (20 if oecd else 15))
+    to_data = ax.transData.inverted()
+    for j, name in enumerate(spec.series):
+        y = to_data.transform((0, placed[j]))[1]
+        if oecd:
+            ax.annotate(name, (years[-1], spec.lines[-1, j]), xytext=(years[-1] - 0.35, y), textcoords="data",
+                        ha="right", va="center", fontsize=8, color="#222222", zorder=4,
+                        bbox=dict(boxstyle="square,pad=0.35", fc="white", ec="#aaaaaa", lw=0.6),
+                        arrowprops=dict(arrowstyle="-", color="#aaaaaa", lw=0.6))
+        else:
+            ax.annotate(name, (years[-1], y), xytext=(4, 0), textcoords="offset points", va="center",
+                        fontsize=10.5, color=spec.colours[j], annotation_clip=False)
+    return _save(fig, spec, path)
+
+
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain),
-              "survey": (random_survey_spec, draw_survey)}
-STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES}
-STREAMS = {"plain": 2, "survey": 3}  # each generator's own RNG stream for a seed (studio keeps its original one)
+              "survey": (random_survey_spec, draw_survey), "ends": (random_ends_spec, draw_ends)}
+STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "ends": ENDS_STYLES}
+STREAMS = {"plain": 2, "survey": 3, "ends": 4}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
 def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, generator: str = "studio",

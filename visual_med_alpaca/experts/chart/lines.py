@@ -99,6 +99,30 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
     return found
 
 
+def _names_beside_ends(ends: dict[int, tuple[float, float]], boxes: list[TextBox]) -> dict[int, str]:
+    """line -> the word printed beside its last traced point (x, y): a line labelled directly at its end in a colour
+    of no line (OECD's black words in white boxes) has no legend entry and no word in its own ink. A word is beside
+    the point when its middle is within one text height of the point's row and its box reaches to within two text
+    heights of the point's column, left or right; nearest first, each word once; never a number or page chrome."""
+    pairs = []
+    for box in boxes:
+        name = _bare(box.text)
+        if box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2 or box.turned:
+            continue
+        height = max(box.h, 6.0)
+        for line, (x, y) in ends.items():
+            gap = 0.0 if box.x0 <= x <= box.x1 else min(abs(box.x0 - x), abs(box.x1 - x))
+            if abs(box.cy - y) <= height and gap <= 2 * height:
+                pairs.append((abs(box.cy - y) / height + gap / height, line, id(box), name))
+    found: dict[int, str] = {}
+    used = set()
+    for _, line, box, name in sorted(pairs):
+        if line not in found and box not in used:
+            found[line] = name
+            used.add(box)
+    return found
+
+
 def _drop_duplicate_lines(series, columns, names, axis):
     """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
     keep one line per trace, preferring the one the legend names; where the kept one was not traced (its

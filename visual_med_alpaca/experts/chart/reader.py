@@ -14,7 +14,7 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _split_merged_labels, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
-from .lines import _between, _drop_duplicate_lines, _line_end_names, _rim_of, _rules, _trace_at
+from .lines import _between, _drop_duplicate_lines, _line_end_names, _names_beside_ends, _rim_of, _rules, _trace_at
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
@@ -364,15 +364,17 @@ class ChartExpert:
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
             try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
-                return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes)
+                return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend)
             except ChartReadError:
                 return bar_table
         if axis is None:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
+        end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
-            names = {**_line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background), **names}
-        return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes)
+            end_words = _line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background)
+            names = {**end_words, **names}
+        return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -442,7 +444,7 @@ class ChartExpert:
             value = top - axis.value(bar.y1 + 1)
         return _format(value, axis)
 
-    def _line_table(self, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=()):
+    def _line_table(self, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
@@ -529,7 +531,28 @@ class ChartExpert:
                     columns[i][r] = _in_axis_unit(parsed[1], axis)
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
+        end_words = end_words or {}
+        traced = dict(zip(series, points))
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
+        ends = {}  # the last traced point of each line
+        for index in (i for i in series if orientation == "vertical"):
+            r = max(r for r, y in enumerate(traced[index]) if y is not None)
+            ends[index] = (categories[r].cx, traced[index][r])
+        # a word matched to a line by its ink colour alone, printed far from that line's end, is not its name there
+        # (a pale rim of another line shared the colour): such lines are named again by position, like lines no
+        # legend and no word in its ink names: the word printed beside its last point
+        height = float(np.median([c.h for c in categories]))
+        coloured = set(end_words.values())
+        moved = {i for i in ends if names.get(i) in coloured and abs(names[i][0] - ends[i][1]) > 2 * height}
+        ends = {i: end for i, end in ends.items() if i not in names or i in moved}
+        if ends:
+            taken = set(legend) | {names[i][1] for i in series if i in names and i not in moved}
+            words = [b for b in text if _bare(b.text) not in taken and b not in categories]
+            found = _names_beside_ends(ends, words)
+            for index in moved - set(found):  # no word beside its end: the colour's word stays, unless it moved on
+                if names[index][1] in found.values():
+                    del names[index]
+            names.update({index: (ends[index][1], name) for index, name in found.items()})
         order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
