@@ -124,8 +124,10 @@ def eval_adapter(
     from ..paths import data_dir
     from .adapter_eval import compare
 
-    if not adapter.is_file() or not heldout.is_file():
-        raise UserInputError(f"need the adapter file and {heldout} (run `vmed train medical-data` first)")
+    if not adapter.is_file():  # each missing file named alone (the message named both, the adapter unnamed)
+        raise UserInputError(f"adapter file not found: {adapter} (`vmed export gguf-lora` writes one)")
+    if not heldout.is_file():
+        raise UserInputError(f"held-out answers not found: {heldout} (run `vmed train medical-data` first)")
     shared = data_dir(shared)
     records = list(read_jsonl(heldout))
     records = random.Random(0).sample(records, min(n_heldout, len(records)))
