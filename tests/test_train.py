@@ -351,3 +351,11 @@ def test_resume_with_another_model_shape_is_one_error_before_the_model_loads(tmp
         train(wider, resume=True, progress=False)
     with pytest.raises(UserInputError, match="training data not found"):  # same shape: past the check
         train(cfg.model_copy(update={"learning_rate": 1e-3}), resume=True, progress=False)
+
+
+def test_an_output_dir_that_is_a_file_is_refused_before_the_model_loads(tmp_path):
+    """It loaded the model (13 s for the default one), then 'cannot use PATH: File exists'."""
+    (tmp_path / "run").write_text("a file")
+    cfg = recipe(tmp_path, tmp_path / "no-model-loads", tmp_path / "no-data-read.jsonl")
+    with pytest.raises(UserInputError, match="is a file"):
+        train(cfg, progress=False)

@@ -87,6 +87,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> d
         torch.set_num_threads(cfg.threads)
     if resume and not cfg.resume_from_checkpoint:
         cfg = cfg.model_copy(update={"resume_from_checkpoint": True})
+    if Path(cfg.output_dir).exists() and not Path(cfg.output_dir).is_dir():  # not after the model loads
+        raise UserInputError(f"output_dir {cfg.output_dir} is a file: give a folder")
     if engine._resume_path(cfg) is not None:  # a wrong resume fails before the model loads
         _check_same_model(cfg)
     records = sft.read_alpaca(cfg.data.train)[: cfg.data.max_examples]
