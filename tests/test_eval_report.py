@@ -90,3 +90,20 @@ def test_judge_relative_score_and_resume(tmp_path):
     assert judge_file(predictions, again, tmp_path / "judged.jsonl")["relative_score"] == 75.0
     assert again.prompts == []  # everything was judged already
     assert json.loads((tmp_path / "judge_metrics.json").read_text())["relative_score"] == 75.0
+
+
+@pytest.mark.parametrize("limit", ["0", "-2"])
+def test_judge_limit_below_one_is_refused(tmp_path, limit):
+    """`vmed eval judge --limit 0` judged every answer and `--limit -2` all but the last two (a slice), exit 0."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text('{"id": "a", "question": "q", "reference": "r", "prediction": "p"}\n')
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "eval", "judge", str(predictions),
+                             "--base-url", "http://127.0.0.1:9/v1", "--limit", limit, "-o", str(tmp_path / "j.jsonl")],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "'--limit'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "j.jsonl").exists()

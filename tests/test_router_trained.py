@@ -154,3 +154,18 @@ def test_paper_figures_are_black_and_white_charts():
     figure = np.asarray(_figure(np.random.default_rng(0)), np.int16)
     assert figure.shape[2] == 3 and np.abs(figure - figure.mean(axis=2, keepdims=True)).max() < 60  # no colour series
     assert (figure < 80).mean() > 0.005  # dark ink: axes, markers, lines
+
+
+def test_train_router_checks_its_out_and_its_pictures_before_the_long_work(tmp_path):
+    """An --out folder failed after minutes of embedding; a data folder without pictures drew the synthetic
+    charts (a minute) before saying so."""
+    from visual_med_alpaca.errors import UserInputError
+    from visual_med_alpaca.train.router import train_router
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with pytest.raises(UserInputError, match="is a folder"):
+        train_router(data, out=tmp_path, cache=tmp_path / "cache", n_charts=3)
+    with pytest.raises(UserInputError, match="no radiology and no pathology pictures"):
+        train_router(data, out=tmp_path / "head.npz", cache=tmp_path / "cache", n_charts=3)
+    assert not (tmp_path / "cache" / "synthetic_charts").exists()

@@ -333,3 +333,29 @@ def test_keep_every_keeps_those_checkpoints_beyond_the_rotation(tmp_path):
     engine_train(model, loader, cfg.model_copy(update={"output_dir": str(tmp_path / "plain"), "keep_every": None}),
                  compute_loss=lambda m, x: m(x).pow(2).mean(), progress=False)
     assert [p.name for p in checkpoints(tmp_path / "plain")] == ["checkpoint-7"]
+
+
+def test_resume_with_another_model_shape_is_one_error_before_the_model_loads(tmp_path):
+    """`vmed train lora --resume --set lora.r=8` on a run trained with r=4 failed loading the checkpoint with
+    hundreds of 'size mismatch' lines, exit 1 (seen); a changed learning rate still resumes."""
+    from visual_med_alpaca.config import dump_config
+    from visual_med_alpaca.train.engine import STATE_FILE
+
+    cfg = recipe(tmp_path, tmp_path / "no-model-loads", tmp_path / "no-data-read.jsonl")
+    (tmp_path / "run" / "checkpoint-2").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoint-2" / STATE_FILE).write_text("{}")
+    (tmp_path / "run" / "config.yaml").write_text(dump_config(cfg))
+    assert load_config(TrainConfig, tmp_path / "run" / "config.yaml") == cfg  # the run's file loads back (export)
+    wider = cfg.model_copy(update={"lora": cfg.lora.model_copy(update={"r": 16})})
+    with pytest.raises(UserInputError, match=r"holds a run of another recipe \(lora changed\)"):
+        train(wider, resume=True, progress=False)
+    with pytest.raises(UserInputError, match="training data not found"):  # same shape: past the check
+        train(cfg.model_copy(update={"learning_rate": 1e-3}), resume=True, progress=False)
+
+
+def test_an_output_dir_that_is_a_file_is_refused_before_the_model_loads(tmp_path):
+    """It loaded the model (13 s for the default one), then 'cannot use PATH: File exists'."""
+    (tmp_path / "run").write_text("a file")
+    cfg = recipe(tmp_path, tmp_path / "no-model-loads", tmp_path / "no-data-read.jsonl")
+    with pytest.raises(UserInputError, match="is a file"):
+        train(cfg, progress=False)

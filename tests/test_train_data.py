@@ -27,3 +27,16 @@ def test_training_mix_excludes_test_and_heldout_items():
     benchmark = is_liveqa(shared / "mediqa2019" / "MEDIQA_Task3_QA")  # TREC LiveQA'17: never trained on
     assert not [r["instruction"] for r in train + held if benchmark(r["instruction"])]
 
+
+
+def test_a_negative_count_is_refused():
+    """`vmed train medical-data --medquad -5` took every MedQuAD record but five (a slice [:-5]), exit 0."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    run = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "medical-data", "--medquad", "-5",
+                          "--out", "/nonexistent/x"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and run.stderr.startswith("error: ") and "'--medquad'" in run.stderr, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1

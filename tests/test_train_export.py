@@ -155,4 +155,20 @@ def test_eval_adapter_command_compares_base_and_adapter_through_the_harness(tmp_
     missing = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "eval-adapter",
                               str(tmp_path / "none.gguf"), "--heldout", str(heldout)], cwd=REPO,
                              capture_output=True, text=True, timeout=120)
-    assert missing.returncode == 2 and missing.stderr.startswith("error: need the adapter file")
+    assert missing.returncode == 2 and missing.stderr.startswith(f"error: adapter file not found: {tmp_path / 'none.gguf'}")
+
+
+def test_eval_adapter_names_the_one_file_that_is_missing(tmp_path):
+    """It said 'need the adapter file and HELDOUT' whichever was missing, and never named the adapter."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    adapter = tmp_path / "a.gguf"
+    adapter.write_bytes(b"GGUF")
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "eval-adapter", str(adapter),
+                             "--heldout", str(tmp_path / "none.jsonl")], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"error: held-out answers not found: {tmp_path / 'none.jsonl'} (run `vmed train medical-data` first)"]

@@ -581,6 +581,15 @@ def test_caption_training_refuses_the_medpix_test_split(tmp_path):
         caption_examples(tmp_path, ["dev", "test"])
 
 
+@pytest.mark.parametrize("args", [[], ["--export", "nowhere", "--out", "x"], ["--memory", "nowhere"]])
+def test_train_vlm_without_a_recipe_asks_for_one(args):
+    """`vmed train vlm --export W --out B` without -c said 'invalid configuration: stages: Field required'."""
+    result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "vlm", *args],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 2 and result.stderr.startswith("error: give the VLM recipe with -c")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_train_vlm_command_bad_data_dir_is_one_error_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "train", "vlm", "-c",
                              str(REPO / "configs" / "vlm-cpu.yaml"), "--set", f"data_dir={tmp_path / 'none'}",

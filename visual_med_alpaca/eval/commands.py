@@ -102,7 +102,7 @@ def judge(
     api_key: Optional[str] = ApiKeyOpt,
     api_mode: str = typer.Option("chat", "--api-mode", help="chat | completions"),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt", help="Judge prompt template (default: the shipped one)"),
-    limit: Optional[int] = typer.Option(None, "--limit", "-n"),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="Only the first N answers"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Judged JSONL (default: judged.jsonl beside the predictions)"),
 ) -> None:
     """Score answers 1-10 against the reference with a judge LLM; report the relative score (LLaVA-Med style)."""

@@ -51,9 +51,10 @@ def train_full(config: Optional[Path] = RecipeOpt, sets: Optional[list[str]] = S
 def medical_data(
     shared: Optional[Path] = typer.Option(None, "--data-dir", "--shared", help="Folder holding medquad/, mediqa2019/, pubmedqa/, ... (default $VMED_DATA_DIR, else ../shared/data)"),
     out: Path = typer.Option(Path("runs/data"), help="Writes train.jsonl and heldout.jsonl here"),
-    medquad: int = typer.Option(1000), mediqa_qa: int = typer.Option(400), pubmedqa: int = typer.Option(500),
-    medical_meadow: int = typer.Option(400), chatdoctor: int = typer.Option(200),
-    max_chars: int = typer.Option(700, help="Answers are cut at a sentence boundary below this"),
+    medquad: int = typer.Option(1000, min=0), mediqa_qa: int = typer.Option(400, min=0),
+    pubmedqa: int = typer.Option(500, min=0), medical_meadow: int = typer.Option(400, min=0),
+    chatdoctor: int = typer.Option(200, min=0),  # a negative count sliced [:-5]: all records but five
+    max_chars: int = typer.Option(700, min=1, help="Answers are cut at a sentence boundary below this"),
     seed: int = typer.Option(0),
 ):
     """Convert MedQuAD, MEDIQA QA (scores 3-4), PubMedQA train half, Medical Meadow and ChatDoctor to Alpaca JSONL."""
@@ -123,8 +124,10 @@ def eval_adapter(
     from ..paths import data_dir
     from .adapter_eval import compare
 
-    if not adapter.is_file() or not heldout.is_file():
-        raise UserInputError(f"need the adapter file and {heldout} (run `vmed train medical-data` first)")
+    if not adapter.is_file():  # each missing file named alone (the message named both, the adapter unnamed)
+        raise UserInputError(f"adapter file not found: {adapter} (`vmed export gguf-lora` writes one)")
+    if not heldout.is_file():
+        raise UserInputError(f"held-out answers not found: {heldout} (run `vmed train medical-data` first)")
     shared = data_dir(shared)
     records = list(read_jsonl(heldout))
     records = random.Random(0).sample(records, min(n_heldout, len(records)))

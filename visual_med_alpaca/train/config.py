@@ -52,7 +52,10 @@ class TrainConfig(EngineConfig):
     def _check(self):
         if self.batch_size % self.micro_batch_size:
             raise ValueError("batch_size must be a multiple of micro_batch_size")
-        if "gradient_accumulation_steps" in self.model_fields_set:
+        # the run's own config.yaml (dump_config) holds the field's default: that file must load back (resume
+        # check, export of a checkpoint), so only another value is refused
+        if "gradient_accumulation_steps" in self.model_fields_set and \
+                self.gradient_accumulation_steps != type(self).model_fields["gradient_accumulation_steps"].default:
             raise ValueError("set batch_size (effective) and micro_batch_size; gradient_accumulation_steps follows")
         if self.mode == "full" and self.quantization != "none":
             raise ValueError("quantized loading is for LoRA (QLoRA) only")

@@ -129,6 +129,10 @@ def _scene(rng: np.random.Generator, size: int = 256) -> Image.Image:
     return Image.fromarray(np.clip(field + grain, 0, 255).astype(np.uint8))
 
 
+# The classes whose pictures only the data folder gives (collect draws the others), and where it looks.
+DATA_PICTURES = {"radiology": ("vqa_rad/images", "medpix2/images"), "pathology": ("pathvqa_test/images",)}
+
+
 def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, seed: int = 0) -> list[tuple[str, str, object]]:
     """(class, group, image path or PIL image) for every training picture that can be found."""
     items: list[tuple[str, str, object]] = []
@@ -352,6 +356,10 @@ def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir:
     data, cache = paths.data_dir(data), Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     charts_dir = Path(charts_dir) if charts_dir else cache / "synthetic_charts"
+    missing = [what for what, folders in DATA_PICTURES.items() if not any((data / f).is_dir() for f in folders)]
+    if missing:  # before the charts and synthetic pictures are drawn (a minute), not after
+        raise UserInputError(f"every class needs pictures: no {' and no '.join(missing)} pictures in {data} "
+                             f"(looked for {', '.join(f for what in missing for f in DATA_PICTURES[what])})")
     if n_charts and not (charts_dir / "gold.jsonl").is_file():
         make_chart_set(charts_dir, n_charts, seed=1000)
     items = collect(data, charts_dir, per_source_limit)
@@ -378,12 +386,14 @@ def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = No
                  test_fraction: float = TEST_FRACTION, per_source_limit: int | None = 400, cache: Path = Path("runs/router")) -> dict:
     """Embed, split by group, pick the head's settings by group CV on train, fit on train, report on the
     held-out part, save head + report."""
+    out = Path(out)
+    if out.is_dir():  # checked before minutes of embedding, not when the head is saved
+        raise UserInputError(f"--out {out} is a folder: give the head's .npz file to write")
+    out.parent.mkdir(parents=True, exist_ok=True)
     x, y, groups = labelled_features(data, cache, charts_dir, n_charts, per_source_limit)
     test = np.array([in_test(g, test_fraction) for g in groups])
     pipe, settings = select_head(x[~test], y[~test], groups[~test])
     predicted = pipe.predict(x[test])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **head_arrays(pipe))
     report = {**held_out_scores(y[test], predicted), "classes": list(IMAGE_CLASSES),
               "train_images": int((~test).sum()), "test_images": int(test.sum()),

@@ -32,6 +32,9 @@ def train_vlm_cmd(
     from .bundle import bundle_target
     from .train import VLMTrainConfig, export_bundle, train_vlm
 
+    if config is None:  # it said "invalid configuration: stages: Field required"
+        raise UserInputError("give the VLM recipe with -c, e.g. -c configs/vlm-cpu.yaml (--export and --memory: the "
+                             "recipe the weights were trained with)")
     cfg = load_config(VLMTrainConfig, config, sets=sets)
     if memory is not None:
         if export is not None or out is not None or resume:
