@@ -123,12 +123,14 @@ def test_eval_judge_command_scores_answers_with_a_real_server(tmp_path, llama_se
     ]))
     result = vmed("eval", "judge", predictions, "--base-url", llama_server.base_url, "--judge-model", "gemma",
                   "--limit", 2)
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    # Gemma-270M (greedy) does not write the two scores the prompt asks for: the run is an error, its work kept
+    assert result.returncode == 1 and result.stdout == "", result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: the judge (gemma @ ")
+    assert "no scores in the asked format in any of 2 replies" in result.stderr and "Traceback" not in result.stderr
     judged = [json.loads(line) for line in (tmp_path / "judged.jsonl").read_text().splitlines()]
-    assert [r["id"] for r in judged] == ["a", "b"]
-    assert summary["n_judged"] == 2 and 0 <= summary["n_parsed"] <= 2 and summary["judge"]
-    assert json.loads((tmp_path / "judge_metrics.json").read_text()) == summary
+    assert [r["id"] for r in judged] == ["a", "b"] and all(r["judge_reply"] for r in judged)
+    summary = json.loads((tmp_path / "judge_metrics.json").read_text())
+    assert summary["n_judged"] == 2 and summary["n_parsed"] == 0 and summary["relative_score"] is None
     one_line_error(vmed("eval", "judge", tmp_path / "none.jsonl", "--base-url", llama_server.base_url), 2, "not found")
 
 

@@ -92,6 +92,30 @@ def test_judge_relative_score_and_resume(tmp_path):
     assert json.loads((tmp_path / "judge_metrics.json").read_text())["relative_score"] == 75.0
 
 
+class BabblingJudge(FakeJudge):
+    """A judge too small to follow the format (Gemma-270M gave 0 of 20 parsable replies)."""
+
+    def stream(self, prompt, settings):
+        self.prompts.append(prompt)
+        yield "The answer is about the lungs."
+
+
+def test_a_judge_that_never_gives_scores_is_an_error_and_a_rerun_asks_again(tmp_path):
+    """It exited 0 with n_parsed 0 and no relative score, and a rerun with a capable judge skipped those answers."""
+    from visual_med_alpaca.errors import BackendError
+
+    predictions = tmp_path / "predictions.jsonl"
+    rows = [{"id": "a", "question": "where?", "reference": "right lung", "prediction": "right lung"},
+            {"id": "b", "question": "where?", "reference": "right lung", "prediction": "the liver"}]
+    predictions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(BackendError, match="no scores in the asked format in any of 2 replies"):
+        judge_file(predictions, BabblingJudge(), tmp_path / "judged.jsonl")
+    assert json.loads((tmp_path / "judge_metrics.json").read_text())["n_parsed"] == 0  # written, not lost
+    capable = FakeJudge()
+    assert judge_file(predictions, capable, tmp_path / "judged.jsonl")["relative_score"] == 75.0
+    assert len(capable.prompts) == 2  # the unscored answers were asked again
+
+
 @pytest.mark.parametrize("limit", ["0", "-2"])
 def test_judge_limit_below_one_is_refused(tmp_path, limit):
     """`vmed eval judge --limit 0` judged every answer and `--limit -2` all but the last two (a slice), exit 0."""

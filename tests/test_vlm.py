@@ -355,6 +355,25 @@ def test_llava_checkpoint_without_vision_tower_is_one_error_line(tiny_llama_dir)
 
 
 # -- training -------------------------------------------------------------------------------------------
+def test_a_resume_of_nothing_or_of_another_recipe_is_one_error_before_anything_loads(tmp_path):
+    """`vmed train vlm --resume` on an empty folder started a new run (`train lora` refuses), and a resume with
+    another encoder grid, language model or LoRA shape was not checked (the lora recipe's check was not there)."""
+    from visual_med_alpaca.config import dump_config, load_config
+    from visual_med_alpaca.vlm.train import VLMTrainConfig, train_vlm
+
+    cfg = load_config(VLMTrainConfig, REPO / "configs" / "vlm-cpu.yaml",
+                      {"output_dir": str(tmp_path / "run"), "data_dir": str(tmp_path / "no-data")})
+    with pytest.raises(UserInputError, match="resume: no training run in"):
+        train_vlm(cfg, resume=True, log=lambda line: None)
+    (tmp_path / "run" / cfg.stages[0].name).mkdir(parents=True)
+    (tmp_path / "run" / "config.yaml").write_text(dump_config(cfg))
+    with pytest.raises(UserInputError, match=r"holds a run of another recipe \(grid changed\)"):
+        train_vlm(cfg.model_copy(update={"grid": cfg.grid + 1}), resume=True, log=lambda line: None)
+    longer = cfg.model_copy(update={"stages": [s.model_copy(update={"max_steps": 99}) for s in cfg.stages]})
+    with pytest.raises(UserInputError, match="no-data"):  # more steps: past the check, to the (missing) data
+        train_vlm(longer, resume=True, log=lambda line: None)
+
+
 def test_two_stage_training_resumes_and_makes_a_loadable_bundle(tiny_llama_dir, tmp_path):
     shared_data("vqa_rad", "hf_train.jsonl")
     shared_data("medpix2", "splitted_dataset", "descriptions_dev.jsonl")

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from ..config import GenerationSettings
-from ..errors import UserInputError
+from ..errors import BackendError, UserInputError
 from ..paths import ASSETS
 from .runner import read_predictions
 
@@ -48,7 +48,9 @@ def summarize(judged: list[dict]) -> dict:
 
 
 def judge_file(predictions: Path, llm, out: Path, prompt_file: Path | None = None, limit: int | None = None) -> dict:
-    """Judge every generated answer in `predictions` (resumable: ids already in `out` are skipped)."""
+    """Judge every generated answer in `predictions` (resumable: ids already scored in `out` are skipped; a reply
+    without scores in the asked format is asked again on the next run). No parsable score at all is a BackendError
+    (the judge model cannot follow the format), after the replies and the summary are written."""
     if not predictions.is_file():
         raise UserInputError(f"predictions file not found: {predictions}")
     template = (prompt_file or JUDGE_PROMPT).read_text(encoding="utf-8")
@@ -56,7 +58,7 @@ def judge_file(predictions: Path, llm, out: Path, prompt_file: Path | None = Non
     if not records:
         raise UserInputError(f"{predictions} holds no generated answers to judge (log-likelihood runs have none)")
     records = records[:limit] if limit else records
-    done = {r["id"] for r in read_predictions(out, repair=True)}
+    done = {r["id"] for r in read_predictions(out, repair=True) if r.get("scores")}
     from tqdm import tqdm
 
     with out.open("a", encoding="utf-8") as handle:
@@ -66,7 +68,13 @@ def judge_file(predictions: Path, llm, out: Path, prompt_file: Path | None = Non
                                     ensure_ascii=False) + "\n")
             handle.flush()
     wanted = {r["id"] for r in records}
-    summary = summarize([r for r in read_predictions(out) if r["id"] in wanted])
+    latest = {r["id"]: r for r in read_predictions(out) if r["id"] in wanted}  # a re-asked answer's last reply
+    summary = summarize(list(latest.values()))
     summary.update(judge=getattr(llm, "name", "judge"), prompt=str(prompt_file or "assets/eval/judge_prompt.txt"))
     out.with_name("judge_metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if latest and not summary["n_parsed"]:
+        first = next(iter(latest.values())).get("judge_reply", "")
+        raise BackendError(f"the judge ({summary['judge']}) gave no scores in the asked format in any of "
+                           f"{len(latest)} replies (first: {first[:60]!r}; all in {out}): use a more capable judge "
+                           "model (--judge-model / --base-url); a rerun asks those answers again")
     return summary

@@ -115,6 +115,23 @@ def _resume_path(cfg: EngineConfig) -> Path | None:
     return path
 
 
+def check_same_recipe(cfg, folder: str | Path, keys: tuple[str, ...]) -> None:
+    """A resume loads the checkpoint into the model this recipe builds: another base model or LoRA/encoder shape
+    failed there with a wall of 'size mismatch' lines. `folder`'s config.yaml (the run's own, written when it
+    started) is compared on `keys`, those that shape the weights; one error line, before any model loads. Other
+    keys (learning rate, steps) may change on a resume."""
+    from ..config import load_config
+
+    earlier = Path(folder) / "config.yaml"
+    if not earlier.is_file():
+        return
+    before = load_config(type(cfg), earlier)
+    changed = [key for key in keys if getattr(before, key) != getattr(cfg, key)]
+    if changed:
+        raise UserInputError(f"{folder} holds a run of another recipe ({', '.join(changed)} changed): resume it with "
+                             f"its own ({earlier}) or choose another output_dir")
+
+
 def make_accelerator(cfg: EngineConfig):
     """The Accelerator the engine builds when the recipe brings none."""
     import torch

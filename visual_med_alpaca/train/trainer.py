@@ -63,21 +63,6 @@ def _split(cfg: TrainConfig, records: list[dict]) -> tuple[list[dict], list[dict
 RESUME_KEYS = ("mode", "model", "lora")  # what the checkpoint's weights are shaped by
 
 
-def _check_same_model(cfg: TrainConfig) -> None:
-    """A resume loads the checkpoint into the model this recipe builds: another mode, base model or LoRA shape
-    failed there with a wall of 'size mismatch' lines (exit 1); it is one error line, before the model loads."""
-    from ..config import load_config
-
-    earlier = Path(cfg.output_dir) / "config.yaml"
-    if not earlier.is_file():
-        return
-    before = load_config(TrainConfig, earlier)
-    changed = [key for key in RESUME_KEYS if getattr(before, key) != getattr(cfg, key)]
-    if changed:
-        raise UserInputError(f"{cfg.output_dir} holds a run of another recipe ({', '.join(changed)} changed): resume "
-                             f"it with its own ({earlier}) or choose another output_dir")
-
-
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> dict:
     """Run (or resume) a training job; returns the metrics also written to output_dir/metrics.json."""
     import torch
@@ -90,7 +75,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> d
     if Path(cfg.output_dir).exists() and not Path(cfg.output_dir).is_dir():  # not after the model loads
         raise UserInputError(f"output_dir {cfg.output_dir} is a file: give a folder")
     if engine._resume_path(cfg) is not None:  # a wrong resume fails before the model loads
-        _check_same_model(cfg)
+        engine.check_same_recipe(cfg, cfg.output_dir, RESUME_KEYS)
     records = sft.read_alpaca(cfg.data.train)[: cfg.data.max_examples]
     train_records, val_records = _split(cfg, records)
     torch.manual_seed(cfg.seed)

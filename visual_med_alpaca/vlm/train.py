@@ -318,13 +318,16 @@ def build_bundle_memory(cfg: VLMTrainConfig, folder: Path, grid: int = 1) -> dic
     return {**summary, "case_memory": settings}
 
 
+RESUME_KEYS = ("encoder", "grid", "language_model", "lora")  # what the checkpoints' weights are shaped by
+
+
 def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress: bool = True) -> dict:
     """Run (or resume) both stages on train/engine.py, one engine run per stage in <output_dir>/<stage>;
     writes <output_dir>/vlm (the bundle), loss.png and metrics.json."""
     import torch
 
     from ..paths import data_dir
-    from ..train.engine import STATE_FILE, checkpoints, total_steps, train
+    from ..train.engine import STATE_FILE, check_same_recipe, checkpoints, total_steps, train
     from .bundle import save_bundle
     from .encoders import FeatureCache
 
@@ -332,8 +335,13 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.output_dir)
-    if not resume and any((out / s.name).exists() for s in cfg.stages):
+    started_before = any((out / s.name).exists() for s in cfg.stages)
+    if not resume and started_before:
         raise UserInputError(f"{out} already holds a training run: pass --resume, or choose another output_dir")
+    if resume and not started_before:
+        raise UserInputError(f"resume: no training run in {out} (run without --resume to start one)")
+    if resume:
+        check_same_recipe(cfg, out, RESUME_KEYS)
     root = data_dir(cfg.data_dir, "vqa_rad", "medpix2")
     stage_data = {s.name: stage_examples(cfg, s, root) for s in cfg.stages}  # bad data fails before the model loads
     out.mkdir(parents=True, exist_ok=True)
