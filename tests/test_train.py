@@ -335,7 +335,7 @@ def test_keep_every_keeps_those_checkpoints_beyond_the_rotation(tmp_path):
     assert [p.name for p in checkpoints(tmp_path / "plain")] == ["checkpoint-7"]
 
 
-def test_resume_with_another_model_shape_is_one_error_before_the_model_loads(tmp_path):
+def test_resume_with_another_model_shape_is_one_error_before_the_model_loads(tmp_path, capsys):
     """`vmed train lora --resume --set lora.r=8` on a run trained with r=4 failed loading the checkpoint with
     hundreds of 'size mismatch' lines, exit 1 (seen); a changed learning rate still resumes."""
     from visual_med_alpaca.config import dump_config
@@ -351,6 +351,11 @@ def test_resume_with_another_model_shape_is_one_error_before_the_model_loads(tmp
         train(wider, resume=True, progress=False)
     with pytest.raises(UserInputError, match="training data not found"):  # same shape: past the check
         train(cfg.model_copy(update={"learning_rate": 1e-3}), resume=True, progress=False)
+    # ... and said: the README promises an uninterrupted run's losses only for the run's own recipe
+    assert "resuming with other settings than the run's own config.yaml (learning_rate)" in capsys.readouterr().err
+    with pytest.raises(UserInputError, match="training data not found"):
+        train(cfg.model_copy(update={"threads": 1}), resume=True, progress=False)
+    assert "resuming with other settings" not in capsys.readouterr().err  # threads shape no result
 
 
 def test_an_output_dir_that_is_a_file_is_refused_before_the_model_loads(tmp_path):

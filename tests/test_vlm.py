@@ -370,8 +370,11 @@ def test_a_resume_of_nothing_or_of_another_recipe_is_one_error_before_anything_l
     with pytest.raises(UserInputError, match=r"holds a run of another recipe \(grid changed\)"):
         train_vlm(cfg.model_copy(update={"grid": cfg.grid + 1}), resume=True, log=lambda line: None)
     longer = cfg.model_copy(update={"stages": [s.model_copy(update={"max_steps": 99}) for s in cfg.stages]})
+    lines = []
     with pytest.raises(UserInputError, match="no-data"):  # more steps: past the check, to the (missing) data
-        train_vlm(longer, resume=True, log=lambda line: None)
+        train_vlm(longer, resume=True, log=lines.append)
+    assert lines == ["resuming with other settings than the run's own config.yaml (stages): the losses will differ "
+                     "from an uninterrupted run's"]
 
 
 def test_two_stage_training_resumes_and_makes_a_loadable_bundle(tiny_llama_dir, tmp_path):

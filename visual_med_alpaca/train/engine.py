@@ -115,21 +115,32 @@ def _resume_path(cfg: EngineConfig) -> Path | None:
     return path
 
 
-def check_same_recipe(cfg, folder: str | Path, keys: tuple[str, ...]) -> None:
+RUN_ONLY_KEYS = frozenset({"output_dir", "resume_from_checkpoint", "threads", "report_to"})  # shape no result
+
+
+def check_same_recipe(cfg, folder: str | Path, keys: tuple[str, ...]) -> list[str]:
     """A resume loads the checkpoint into the model this recipe builds: another base model or LoRA/encoder shape
     failed there with a wall of 'size mismatch' lines. `folder`'s config.yaml (the run's own, written when it
     started) is compared on `keys`, those that shape the weights; one error line, before any model loads. Other
-    keys (learning rate, steps) may change on a resume."""
+    settings (learning rate, steps) may change on a resume: their names are returned, for the caller to say that
+    the losses will then differ from an uninterrupted run's."""
     from ..config import load_config
 
     earlier = Path(folder) / "config.yaml"
     if not earlier.is_file():
-        return
+        return []
     before = load_config(type(cfg), earlier)
     changed = [key for key in keys if getattr(before, key) != getattr(cfg, key)]
     if changed:
         raise UserInputError(f"{folder} holds a run of another recipe ({', '.join(changed)} changed): resume it with "
                              f"its own ({earlier}) or choose another output_dir")
+    old, new = before.model_dump(mode="json"), cfg.model_dump(mode="json")
+    return [key for key in new if key not in RUN_ONLY_KEYS and old.get(key) != new[key]]
+
+
+def changed_settings_note(changed: list[str]) -> str:
+    return (f"resuming with other settings than the run's own config.yaml ({', '.join(changed)}): the losses will "
+            "differ from an uninterrupted run's")
 
 
 def make_accelerator(cfg: EngineConfig):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from pathlib import Path
 
 from ..config import dump_config
@@ -75,7 +76,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> d
     if Path(cfg.output_dir).exists() and not Path(cfg.output_dir).is_dir():  # not after the model loads
         raise UserInputError(f"output_dir {cfg.output_dir} is a file: give a folder")
     if engine._resume_path(cfg) is not None:  # a wrong resume fails before the model loads
-        engine.check_same_recipe(cfg, cfg.output_dir, RESUME_KEYS)
+        changed = engine.check_same_recipe(cfg, cfg.output_dir, RESUME_KEYS)
+        if changed:
+            print(engine.changed_settings_note(changed), file=sys.stderr)
     records = sft.read_alpaca(cfg.data.train)[: cfg.data.max_examples]
     train_records, val_records = _split(cfg, records)
     torch.manual_seed(cfg.seed)

@@ -327,7 +327,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
     import torch
 
     from ..paths import data_dir
-    from ..train.engine import STATE_FILE, check_same_recipe, checkpoints, total_steps, train
+    from ..train.engine import STATE_FILE, changed_settings_note, check_same_recipe, checkpoints, total_steps, train
     from .bundle import save_bundle
     from .encoders import FeatureCache
 
@@ -341,7 +341,9 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
     if resume and not started_before:
         raise UserInputError(f"resume: no training run in {out} (run without --resume to start one)")
     if resume:
-        check_same_recipe(cfg, out, RESUME_KEYS)
+        changed = check_same_recipe(cfg, out, RESUME_KEYS)
+        if changed:
+            log(changed_settings_note(changed))
     root = data_dir(cfg.data_dir, "vqa_rad", "medpix2")
     stage_data = {s.name: stage_examples(cfg, s, root) for s in cfg.stages}  # bad data fails before the model loads
     out.mkdir(parents=True, exist_ok=True)
