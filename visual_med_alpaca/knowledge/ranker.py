@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
-from .rqe import read_linear
+from .rqe import linear_margin, read_linear
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "knowledge" / "ranker_lr.json"
 SOURCES = ("CDC", "CancerGov", "GARD", "GHR", "MPlusHealthTopics", "NHLBI", "NIDDK", "NIHSeniorHealth", "NINDS")
@@ -54,8 +54,7 @@ class RankerModel:
     meta: dict = field(default_factory=dict)
 
     def score(self, rows) -> np.ndarray:
-        x = np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES))[:, [FEATURES.index(f) for f in self.features]]
-        return ((x - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef) + self.intercept
+        return linear_margin(self, rows, FEATURES)
 
     def weights(self) -> dict[str, float]:
         """Each feature's weight per unit of the feature itself (coef / scale): comparable with the hand-set bonuses."""

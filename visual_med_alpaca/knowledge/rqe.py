@@ -138,11 +138,7 @@ class RqeModel:
 
     def probability(self, rows: list[list[float]] | np.ndarray) -> np.ndarray:
         """P(entailment) of rows in FEATURES order (all of them; the model picks its own columns)."""
-        x = np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES))[:, [FEATURES.index(f) for f in self.features]]
-        mean = np.asarray(self.mean)
-        x = np.where(np.isnan(x), mean, x)
-        x = (x - mean) / np.asarray(self.scale)
-        return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.coef) + self.intercept)))
+        return 1.0 / (1.0 + np.exp(-linear_margin(self, rows, FEATURES)))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +158,16 @@ class RqeModel:
         if model.uses_qtype:
             model.qtype = QtypeModel.load(path.parent / model.meta.get("qtype_model", QTYPE_FILE))
         return model
+
+
+def linear_margin(model, rows, known: tuple[str, ...]) -> np.ndarray:
+    """((x - mean) / scale) . coef + intercept of a standardised linear model (the RQE model's and the learned
+    ranker's, knowledge/ranker.py) over rows in `known` order (the model picks its own columns; a missing value, NaN,
+    counts as its training mean)."""
+    x = np.asarray(rows, dtype=np.float64).reshape(-1, len(known))[:, [known.index(f) for f in model.features]]
+    mean = np.asarray(model.mean)
+    x = np.where(np.isnan(x), mean, x)
+    return ((x - mean) / np.asarray(model.scale)) @ np.asarray(model.coef) + model.intercept
 
 
 def read_linear(path: Path, known: tuple[str, ...], what: str, advice: str) -> tuple:
