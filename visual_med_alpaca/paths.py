@@ -34,6 +34,18 @@ def data_dir(explicit: str | Path | None = None, *need: str) -> Path:
     return root
 
 
+def output_file(path: str | Path, what: str) -> Path:
+    """A file a long job writes at its end (`what`, e.g. "metrics .json file"), checked before the work starts: a
+    folder there is one error line, and its parent folder is made now (a parent that is a file fails now too)."""
+    from .errors import UserInputError
+
+    path = Path(path)
+    if path.is_dir():
+        raise UserInputError(f"--out {path} is a folder: give the {what} to write")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def cached_hub_folder(repo_id: str, what: str = "model") -> str:
     """A hub id's folder in the local Hugging Face cache (the snapshot holding its config.json): the one resolver
     for hub ids (the hf backend's --model, the deplot and medgit experts, `vmed train captioner`). Nothing is

@@ -20,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ..data.store import jsonl_rows
+from ..paths import output_file
 from ..errors import UserInputError
 from .metrics.chart import parse_table, rms, rnss
 
@@ -105,10 +106,8 @@ def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | N
     items = items[:limit]
     if not items:
         raise UserInputError(f"{set_dir}/gold.jsonl lists no charts (split {split})")
-    out = _out_path(set_dir, expert_name, split, out)
-    if out.is_dir():  # checked before the charts are read, not after (minutes on a large set)
-        raise UserInputError(f"--out {out} is a folder: give the metrics .json file to write")
-    out.parent.mkdir(parents=True, exist_ok=True)  # a parent that is a file: one error line now
+    # checked before the charts are read, not after (minutes on a large set)
+    out = output_file(_out_path(set_dir, expert_name, split, out), "metrics .json file")
     expert = expert or load_expert(expert_name)
     read = getattr(expert, "read", None)  # experts that also say which chart type they saw
     expert.describe(load_image(set_dir / items[0]["image"]))  # warm-up: model load and first-call costs

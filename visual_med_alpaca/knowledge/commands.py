@@ -162,9 +162,7 @@ def train_rqe(
     if minutes <= 0 or epochs <= 0 or (stop_after is not None and stop_after < 0):
         raise UserInputError("--minutes and --epochs are positive numbers, --stop-after 0 or more")
     if kind == "lr" and out is not None:  # checked before the minutes of training, not when the model is saved
-        if out.is_dir():
-            raise UserInputError(f"--out {out} is a folder: give the model's .json file to write")
-        out.parent.mkdir(parents=True, exist_ok=True)
+        paths.output_file(out, "model's .json file")
     root = paths.data_dir(data_dir, "medquad", "mediqa2019")
     index = open_index(name, need_dense=kind == "lr")
     rows = list(range(index.docs.count()))

@@ -386,10 +386,7 @@ def train_router(data: Path, out: Path = HEAD_PATH, charts_dir: Path | None = No
                  test_fraction: float = TEST_FRACTION, per_source_limit: int | None = 400, cache: Path = Path("runs/router")) -> dict:
     """Embed, split by group, pick the head's settings by group CV on train, fit on train, report on the
     held-out part, save head + report."""
-    out = Path(out)
-    if out.is_dir():  # checked before minutes of embedding, not when the head is saved
-        raise UserInputError(f"--out {out} is a folder: give the head's .npz file to write")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = paths.output_file(out, "head's .npz file")  # checked before minutes of embedding, not when it is saved
     x, y, groups = labelled_features(data, cache, charts_dir, n_charts, per_source_limit)
     test = np.array([in_test(g, test_fraction) for g in groups])
     pipe, settings = select_head(x[~test], y[~test], groups[~test])
