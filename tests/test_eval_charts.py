@@ -30,3 +30,116 @@ def test_an_out_that_is_a_folder_or_under_a_file_fails_before_the_charts_are_rea
     (tmp_path / "file").write_text("")
     with pytest.raises((FileExistsError, NotADirectoryError)):  # the CLI says "cannot use PATH: ..."
         evaluate_chart_set(folder, out=tmp_path / "file" / "m.json", progress=False, expert=NeverCalled())
+
+
+class Guess:
+    """Reads every chart as the first chart's gold table (scores differ per chart); `stop_at`: the call that is
+    interrupted (Ctrl-C), counting the warm-up."""
+
+    table = ""
+
+    def __init__(self, stop_at: int | None = None):
+        self.calls, self.stop_at = 0, stop_at
+
+    def describe(self, image):
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return self.table
+
+
+@pytest.fixture(scope="module")
+def three_charts(tmp_path_factory):
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    folder = tmp_path_factory.mktemp("charts")
+    make_chart_set(folder, 3, seed=7, progress=False, generator="plain")
+    Guess.table = json.loads((folder / "gold.jsonl").read_text().splitlines()[0])["table"]
+    return folder
+
+
+def _without_times(metrics):
+    """The scores of a metrics dict (seconds and this run's counts differ between runs)."""
+    if isinstance(metrics, dict):
+        return {k: _without_times(v) for k, v in metrics.items()
+                if k not in ("seconds_per_chart", "charts_this_run", "metrics_file")}
+    return metrics
+
+
+def test_an_interrupted_run_resumes_where_it_stopped_with_the_same_metrics(three_charts, tmp_path):
+    """`vmed eval charts` had no resume: an interrupted run lost every chart read (predictions were written at the
+    end), and a rerun read them all again. Now each chart is saved as read and a rerun reads only the rest."""
+    whole = evaluate_chart_set(three_charts, out=tmp_path / "whole.json", progress=False, expert=Guess(), resume=True)
+    out = tmp_path / "cut.json"
+    with pytest.raises(KeyboardInterrupt):  # warm-up, chart 1, chart 2, then Ctrl-C on chart 3
+        evaluate_chart_set(three_charts, out=out, progress=False, expert=Guess(stop_at=4), resume=True)
+    saved = [json.loads(line) for line in out.with_suffix(".predictions.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in saved] == ["chart_00000", "chart_00001"]
+    again = Guess()
+    resumed = evaluate_chart_set(three_charts, out=out, progress=False, expert=again, resume=True)
+    assert again.calls == 2  # the warm-up and the one chart left
+    assert resumed["charts_this_run"] == 1 and resumed["n"] == 3
+    assert _without_times(resumed) == _without_times(whole) and 0.0 < whole["rms_f1"] < 1.0
+    assert json.loads(out.read_text())["n"] == 3
+    done = Guess()  # all read: the rerun reads nothing, not even a warm-up
+    assert _without_times(evaluate_chart_set(three_charts, out=out, progress=False, expert=done, resume=True)) == \
+        _without_times(whole) and done.calls == 0
+
+
+def test_a_rerun_with_another_expert_or_set_is_refused_and_keeps_the_file(three_charts, tmp_path):
+    """Predictions of one expert (or its earlier code, or another set) are never mixed with another's."""
+    out = tmp_path / "m.json"
+    evaluate_chart_set(three_charts, out=out, progress=False, expert=Guess(), resume=True, limit=2)
+    predictions = out.with_suffix(".predictions.jsonl").read_text()
+
+    class Other(Guess):
+        pass
+
+    with pytest.raises(UserInputError, match=r"m.json holds predictions from a different setup \(expert_code changed\); "
+                                              r"use another --out or --restart"):
+        evaluate_chart_set(three_charts, out=out, progress=False, expert=Other(), resume=True)
+    other_set = tmp_path / "copy"
+    other_set.mkdir()
+    (other_set / "gold.jsonl").write_text((three_charts / "gold.jsonl").read_text())
+    (other_set / "images").symlink_to(three_charts / "images")
+    with pytest.raises(UserInputError, match=r"\(set changed\)"):
+        evaluate_chart_set(other_set, out=out, progress=False, expert=Guess(), resume=True)
+    assert out.with_suffix(".predictions.jsonl").read_text() == predictions
+    # without resume (the bench scripts), earlier predictions are deleted first, as before
+    fresh = evaluate_chart_set(three_charts, out=out, progress=False, expert=Other())
+    assert fresh["charts_this_run"] == 3
+
+
+def test_a_gold_file_with_one_id_twice_is_one_error(tmp_path):
+    """Predictions are kept by id: two charts with one id would be one chart's row read twice."""
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps({"image": f"{d}/a.png", "table": "TITLE | "}) + "\n"
+                                                 for d in ("x", "y")))
+    with pytest.raises(UserInputError, match="line 2: id 'a' is on line 1 too"):
+        evaluate_chart_set(tmp_path, progress=False, expert=NeverCalled())
+
+
+def test_cli_rerun_skips_the_charts_done_shows_progress_and_refuses_another_expert(three_charts, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    def vmed(*args):
+        return subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "eval", "charts", "--set",
+                               str(three_charts), "--out", str(out), *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=120)
+
+    out = tmp_path / "facts.json"
+    first = vmed("--expert", "image-facts", "--limit", "2", "--quiet")
+    assert first.returncode == 0, first.stderr
+    second = vmed("--expert", "image-facts")
+    assert second.returncode == 0, second.stderr
+    assert "2/3" in second.stderr and "3/3" in second.stderr  # the bar starts at the charts already done
+    assert "image-facts on 3 charts" in second.stdout and json.loads(out.read_text())["charts_this_run"] == 1
+    refused = vmed("--expert", "dicom", "--quiet")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [f"error: {out} holds predictions from a different setup (expert, "
+                                                   "expert_code changed); use another --out or --restart to start over"]
+    restarted = vmed("--expert", "dicom", "--quiet", "--restart")
+    assert restarted.returncode == 0, restarted.stderr
+    assert json.loads(out.read_text())["charts_this_run"] == 3

@@ -36,11 +36,15 @@ def eval_charts(
     only: Optional[list[str]] = typer.Option(None, "--only", help="Only these chart ids / file names (repeatable)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Metrics JSON (default: SET/metrics_<expert>.json, "
                                        "or runs/eval_charts/<set>/ when SET is read-only)"),
+    restart: bool = typer.Option(False, "--restart", help="Delete earlier predictions for --out first (a rerun "
+                                 "otherwise skips the charts already predicted)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
 ) -> None:
-    """Report RMS-F1, RNSS, unread charts and seconds per chart, overall and per kind."""
+    """Report RMS-F1, RNSS, unread charts and seconds per chart, overall and per kind; a rerun resumes."""
     from ..eval.charts import evaluate_chart_set, format_metrics
 
-    m = evaluate_chart_set(set_dir, expert, limit, out, split=split, only=only)
+    m = evaluate_chart_set(set_dir, expert, limit, out, split=split, only=only, resume=not restart,
+                           progress=not quiet)
     for line in format_metrics(m):
         typer.echo(line)
     typer.echo(f"metrics: {m['metrics_file']}")

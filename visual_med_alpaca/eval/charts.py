@@ -12,6 +12,7 @@ when the sha1 of its file stem is even, else to `report` (fixed before any chart
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from ..data.store import jsonl_rows
 from ..paths import output_file
 from ..errors import UserInputError
 from .metrics.chart import parse_table, rms, rnss
+from .resume import resumable
 
 FAILURE_PREFIX = "The chart could not be read"
 SPLITS = ("all", "dev", "report")
@@ -32,11 +34,15 @@ def read_gold(set_dir: Path) -> list[dict]:
     gold = Path(set_dir) / "gold.jsonl"
     if not gold.is_file():
         raise UserInputError(f"{set_dir} has no gold.jsonl; make one with: vmed data make-charts --out {set_dir}")
-    items = []
+    items, lines = [], {}
     for number, item in jsonl_rows(gold, torn_tail_ok=False):
         if not isinstance(item, dict) or "image" not in item or "table" not in item:
             raise UserInputError(f"{gold} line {number} needs 'image' and 'table'")
         item.setdefault("id", Path(item["image"]).stem)
+        if item["id"] in lines:  # predictions are kept (and resumed) by id
+            raise UserInputError(f"{gold} line {number}: id {item['id']!r} is on line {lines[item['id']]} too; "
+                                 "give each chart its own 'id'")
+        lines[item["id"]] = number
         items.append(item)
     return items
 
@@ -82,16 +88,46 @@ def summary(group: list[dict]) -> dict:
             "seconds_per_chart": sum(r["seconds"] for r in group) / n}
 
 
+def expert_code(expert_class: type) -> str:
+    """sha1 of the expert's class name and the source files in the folders of its classes (experts/chart/*.py for
+    the chart expert): a resumed run after the expert's code changed is refused, not mixed with the old code's
+    predictions."""
+    digest = hashlib.sha1(f"{expert_class.__module__}.{expert_class.__qualname__}".encode())
+    package = __name__.split(".")[0]
+    classes = [cls for cls in expert_class.__mro__
+               if cls is expert_class and cls.__module__ != "builtins" or cls.__module__.split(".")[0] == package]
+    folders = {Path(inspect.getfile(cls)).parent for cls in classes}
+    for path in sorted(p for folder in folders for p in folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def score_chart(item: dict, text: str, detected: str | None, seconds: float) -> dict:
+    """One chart's predictions row: the expert's text scored against the gold table."""
+    failed = text.startswith(FAILURE_PREFIX) or not parse_table(text).rows
+    scores = rms(item["table"], "" if failed else text)
+    return {"id": item["id"], "image": item["image"], "kind": item.get("style") or item.get("kind"),
+            "split": split_of(item), "detected": "unread" if failed else detected, "failed": failed,
+            "seconds": round(seconds, 3), "rms_f1": scores["f1"], "rms_precision": scores["precision"],
+            "rms_recall": scores["recall"], "rnss": 0.0 if failed else rnss(item["table"], text), "prediction": text}
+
+
 def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | None = None,
                        out: Path | None = None, progress: bool = True, split: str = "all",
-                       only: list[str] | None = None, expert=None) -> dict:
+                       only: list[str] | None = None, expert=None, resume: bool = False) -> dict:
     """Run the expert on every chart (after one warm-up) and write metrics JSON + predictions JSONL.
 
-    `expert`: an expert object to use instead of loading `expert_name` (e.g. a benchmark's OCR-memoising one)."""
+    `expert`: an expert object to use instead of loading `expert_name` (e.g. a benchmark's OCR-memoising one).
+    `resume` (`vmed eval charts`; resume.py, as `vmed eval <benchmark>`): each chart's row is appended to the
+    predictions file as it is read; a rerun skips the charts already there (scored again from their saved text,
+    with their saved seconds) and refuses a folder that another set, expert or expert code wrote
+    (`OUT.run.json`). Without it (the bench scripts), earlier predictions are deleted first."""
     from tqdm import tqdm
 
     from ..experts import load_expert
+    from ..experts.base import EXPERTS
     from ..images import load_image
+    from ..registry import load_class
 
     if split not in SPLITS:
         raise UserInputError(f"--split must be one of {', '.join(SPLITS)}")
@@ -108,42 +144,46 @@ def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | N
         raise UserInputError(f"{set_dir}/gold.jsonl lists no charts (split {split})")
     # checked before the charts are read, not after (minutes on a large set)
     out = output_file(_out_path(set_dir, expert_name, split, out), "metrics .json file")
-    expert = expert or load_expert(expert_name)
-    read = getattr(expert, "read", None)  # experts that also say which chart type they saw
-    expert.describe(load_image(set_dir / items[0]["image"]))  # warm-up: model load and first-call costs
-    rows = []
-    groups: dict[str, dict[str, list]] = {"split": defaultdict(list), "kind": defaultdict(list), "source": defaultdict(list),
-                                          "detected": defaultdict(list)}
-    for item in tqdm(items, desc=f"eval {expert_name}", disable=not progress):
-        image = load_image(set_dir / item["image"])
-        start = time.perf_counter()
-        if read is not None:
-            reading = read(image)
-            text, detected = reading.text, reading.kind
-        else:
-            text, detected = expert.describe(image), None
-        seconds = time.perf_counter() - start
-        failed = text.startswith(FAILURE_PREFIX) or not parse_table(text).rows
-        scores = rms(item["table"], "" if failed else text)
-        kind = item.get("style") or item.get("kind")
-        row = {"id": item["id"], "image": item["image"], "kind": kind, "split": split_of(item),
-               "detected": "unread" if failed else detected, "failed": failed, "seconds": round(seconds, 3),
-               "rms_f1": scores["f1"], "rms_precision": scores["precision"], "rms_recall": scores["recall"],
-               "rnss": 0.0 if failed else rnss(item["table"], text), "prediction": text}
-        rows.append(row)
-        groups["split"][row["split"]].append(row)
-        groups["kind"][kind].append(row)
-        groups["source"][source_of(item)].append(row)
-        if row["detected"] is not None:
-            groups["detected"][row["detected"]].append(row)
-
-    metrics = {"set": str(set_dir), "expert": expert_name, "split": split, **summary(rows),
-               "by_split": {k: summary(g) for k, g in sorted(groups["split"].items())},
-               "by_style": {str(k): summary(g) for k, g in sorted(groups["kind"].items(), key=lambda kv: str(kv[0]))},
-               "by_source": {k: summary(g) for k, g in sorted(groups["source"].items())},
-               "by_detected": {k: summary(g) for k, g in sorted(groups["detected"].items())}}
-    out.write_text(json.dumps(metrics, indent=2))
-    out.with_suffix(".predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    predictions = out.with_suffix(".predictions.jsonl")
+    identity = {"set": str(set_dir.resolve()), "expert": expert_name,
+                "expert_code": expert_code(type(expert) if expert is not None else load_class(EXPERTS, expert_name, "expert"))}
+    with resumable(out, predictions, out.with_suffix(".run.json"), identity, tuple(identity), {},
+                   f"another evaluation is writing to {out}; wait for it or use another --out",
+                   restart=not resume) as (finished, append):
+        saved = {row["id"]: row for row in finished}
+        rows = {item["id"]: score_chart(item, saved[item["id"]]["prediction"], saved[item["id"]]["detected"],
+                                        saved[item["id"]]["seconds"]) for item in items if item["id"] in saved}
+        todo = [item for item in items if item["id"] not in rows]
+        if todo:
+            expert = expert or load_expert(expert_name)
+            read = getattr(expert, "read", None)  # experts that also say which chart type they saw
+            expert.describe(load_image(set_dir / todo[0]["image"]))  # warm-up: model load and first-call costs
+        for item in tqdm(todo, desc=f"eval {expert_name}", disable=not progress, initial=len(rows), total=len(items)):
+            image = load_image(set_dir / item["image"])
+            start = time.perf_counter()
+            if read is not None:
+                reading = read(image)
+                text, detected = reading.text, reading.kind
+            else:
+                text, detected = expert.describe(image), None
+            rows[item["id"]] = row = score_chart(item, text, detected, time.perf_counter() - start)
+            append(row)
+        rows_in_order = [rows[item["id"]] for item in items]
+        groups: dict[str, dict[str, list]] = {"split": defaultdict(list), "kind": defaultdict(list),
+                                              "source": defaultdict(list), "detected": defaultdict(list)}
+        for item, row in zip(items, rows_in_order):
+            groups["split"][row["split"]].append(row)
+            groups["kind"][row["kind"]].append(row)
+            groups["source"][source_of(item)].append(row)
+            if row["detected"] is not None:
+                groups["detected"][row["detected"]].append(row)
+        metrics = {"set": str(set_dir), "expert": expert_name, "split": split, **summary(rows_in_order),
+                   "by_split": {k: summary(g) for k, g in sorted(groups["split"].items())},
+                   "by_style": {str(k): summary(g) for k, g in sorted(groups["kind"].items(), key=lambda kv: str(kv[0]))},
+                   "by_source": {k: summary(g) for k, g in sorted(groups["source"].items())},
+                   "by_detected": {k: summary(g) for k, g in sorted(groups["detected"].items())},
+                   "charts_this_run": len(todo)}
+        out.write_text(json.dumps(metrics, indent=2))
     metrics["metrics_file"] = str(out)
     return metrics
 

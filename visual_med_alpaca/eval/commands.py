@@ -59,10 +59,7 @@ def _make_command(name: str):
             "concurrency": concurrency, "engine.url": llm_url,
         }
         cfg = load_config(EvalConfig, config, flags, sets=sets)
-        if restart:
-            for leftover in (PREDICTIONS, METRICS):
-                (cfg.out_dir() / leftover).unlink(missing_ok=True)
-        result = Evaluator(cfg, progress=not quiet).run()
+        result = Evaluator(cfg, progress=not quiet, restart=restart).run()
         typer.echo(json.dumps({"benchmark": result["benchmark"], "n_scored": result["n_scored"],
                                "mode": result["mode"], "model": result["model"], "metrics": _headline(result["metrics"])},
                               indent=2))

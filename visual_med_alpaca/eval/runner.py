@@ -1,7 +1,8 @@
 """The resumable evaluation loop: items -> Assistant (the user's path) -> predictions JSONL -> metrics JSON.
 
 Every finished item is appended and flushed at once, so an interrupted run loses at most the item in
-flight; a rerun with the same --out skips the ids already in predictions.jsonl. With `concurrency` N > 1,
+flight; a rerun with the same --out skips the ids already in predictions.jsonl (resume.py, the mechanism
+`vmed eval charts` shares). With `concurrency` N > 1,
 N items are answered at a time through the batching engine (llm/engine.py); records are still written in
 item order, so the files are the same as a one-at-a-time run's.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import platform
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +21,6 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from ..config import AssistantConfig, GenerationSettings, Strict, dump_config
-from ..data.store import exclusive, read_jsonl, repair_torn_tail
 from ..errors import UserInputError
 from ..experts import check_expert_choice
 from ..llm.base import resolve_backend, strip_backend_prefix
@@ -31,6 +30,7 @@ from .benchmarks import BENCHMARKS, Item, load_benchmark
 from .benchmarks.vqa import VQA_RAD_SUBSETS
 from .metrics.text import choice_metrics, extract_choice, ranking_metrics
 from .metrics.vqa import vqa_metrics
+from .resume import read_predictions, resumable
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.json"
@@ -78,16 +78,6 @@ class EvalConfig(Strict):
         return Path(self.out or Path("runs") / "eval" / self.benchmark)
 
 
-def read_predictions(path: Path, repair: bool = False) -> list[dict]:
-    """Finished records. A half-written last line (the run was killed mid-write) is ignored, and with
-    `repair` (only the folder's one writer does that) cut off the file so appending starts clean."""
-    if not path.is_file():
-        return []
-    if repair:
-        repair_torn_tail(path)
-    return list(read_jsonl(path))
-
-
 def _llm_identity(llm) -> dict[str, Any]:
     """The language model's settings that shape predictions; case_memory only for a VLM (the one backend it changes,
     so other runs written before it still resume), and with it on, the bundle's own case_memory settings (vlm.json:
@@ -126,7 +116,7 @@ def with_benchmark_stop(config: EvalConfig, stop: tuple[str, ...]) -> EvalConfig
 class Evaluator:
     """Runs one benchmark through an `Assistant`; `run()` returns the metrics dict it also writes."""
 
-    def __init__(self, config: EvalConfig, assistant=None, progress: bool = True):
+    def __init__(self, config: EvalConfig, assistant=None, progress: bool = True, restart: bool = False):
         from ..pipeline import Assistant
 
         self.spec = BENCHMARKS.get(config.benchmark)
@@ -138,6 +128,7 @@ class Evaluator:
         # Many questions share an image: each image is routed and described once per run (deterministic).
         self.assistant = assistant or Assistant(config.assistant, cache_descriptions=True)
         self.progress = progress
+        self.restart = restart  # delete the earlier predictions and metrics in the output folder first
         self.items = load_benchmark(config.benchmark, config.data_dir, config.subset, config.limit)
 
     # -- mode ---------------------------------------------------------------------------------------
@@ -155,33 +146,28 @@ class Evaluator:
 
     # -- run ----------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        out = self.config.out_dir()
-        out.mkdir(parents=True, exist_ok=True)
-        with exclusive(out / "run.lock", f"another evaluation is writing to {out}; wait for it or use another --out"):
-            return self._run(out)
-
-    def _run(self, out: Path) -> dict[str, Any]:
         from tqdm import tqdm
 
+        out = self.config.out_dir()
         mode = self.resolved_mode()
         identity = _run_identity(self.config, mode)
-        self._check_resume(out, identity)
-        predictions = out / PREDICTIONS
-        done = {r["id"] for r in read_predictions(predictions, repair=True)}
-        todo = [item for item in self.items if item.id not in done]
-        with self._engine(mode) as concurrency:
-            model_name = self.assistant.llm.name  # load now: a model that cannot load must stop the run
-            started = time.perf_counter()
-            with predictions.open("a", encoding="utf-8") as handle, tqdm(
-                total=len(self.items), initial=len(self.items) - len(todo), desc=self.config.benchmark,
-                unit="q", disable=not self.progress, dynamic_ncols=True,
-            ) as bar:
-                for record in self._predict_in_order(todo, mode, concurrency):
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    handle.flush()
-                    bar.update(1)
-            seconds = time.perf_counter() - started
-        return self.write_metrics(out, mode, identity, seconds, len(todo), model_name)
+        with resumable(out, out / PREDICTIONS, out / RUN, identity, RESUME_KEYS, {"config": dump_config(self.config)},
+                       f"another evaluation is writing to {out}; wait for it or use another --out",
+                       restart=self.restart) as (finished, append):
+            if self.restart:
+                (out / METRICS).unlink(missing_ok=True)
+            done = {r["id"] for r in finished}
+            todo = [item for item in self.items if item.id not in done]
+            with self._engine(mode) as concurrency:
+                model_name = self.assistant.llm.name  # load now: a model that cannot load must stop the run
+                started = time.perf_counter()
+                with tqdm(total=len(self.items), initial=len(self.items) - len(todo), desc=self.config.benchmark,
+                          unit="q", disable=not self.progress, dynamic_ncols=True) as bar:
+                    for record in self._predict_in_order(todo, mode, concurrency):
+                        append(record)
+                        bar.update(1)
+                seconds = time.perf_counter() - started
+            return self.write_metrics(out, mode, identity, seconds, len(todo), model_name)
 
     @contextlib.contextmanager
     def _engine(self, mode: str):
@@ -231,21 +217,6 @@ class Evaluator:
             finally:
                 for future in window:  # interrupted: drop what has not started
                     future.cancel()
-
-    def _check_resume(self, out: Path, identity: dict[str, Any]) -> None:
-        run_file = out / RUN
-        if run_file.is_file() and (out / PREDICTIONS).is_file():
-            before = json.loads(run_file.read_text()).get("identity", {})
-            changed = [k for k in RESUME_KEYS if before.get(k) != identity.get(k)]
-            if changed:
-                raise UserInputError(
-                    f"{out} holds predictions from a different setup ({', '.join(changed)} changed); "
-                    "use another --out or --restart to start over"
-                )
-        run_file.write_text(json.dumps({
-            "identity": identity, "config": dump_config(self.config), "python": platform.python_version(),
-            "machine": platform.machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }, indent=2))
 
     # -- one item -----------------------------------------------------------------------------------
     def predict(self, item: Item, mode: str) -> dict[str, Any]:
