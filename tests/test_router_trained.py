@@ -169,3 +169,29 @@ def test_train_router_checks_its_out_and_its_pictures_before_the_long_work(tmp_p
     with pytest.raises(UserInputError, match="no radiology and no pathology pictures"):
         train_router(data, out=tmp_path / "head.npz", cache=tmp_path / "cache", n_charts=3)
     assert not (tmp_path / "cache" / "synthetic_charts").exists()
+
+
+def test_collect_reads_each_data_folder_with_its_class_files_and_groups(tmp_path, monkeypatch):
+    """The data folder's pictures, as collect lists them (one list of folders, DATA_PICTURES, also the one the
+    missing-pictures check names): class, group and file, MedPix 2.0 images that VQA-RAD uses left out."""
+    from visual_med_alpaca.train import router as train_router_module
+
+    data = tmp_path / "data"
+    files = {"vqa_rad/images": ["synpic100.jpg", "synpic200.jpg", "notes.txt"],
+             "medpix2/images": ["CT_synpic300.png", "MRI_synpic100.png"],
+             "pathvqa_test/images": ["test_0001.jpg"], "opencqa_charts_dev/chart_images": ["1234.png"]}
+    for folder, names in files.items():
+        (data / folder).mkdir(parents=True)
+        for name in names:
+            (data / folder / name).write_bytes(b"")
+    (data / "medpix2" / "overlap_with_vqa_rad.tsv").write_text("image\tvqa_rad\nMRI_synpic100.png\tsynpic100.jpg\n")
+    for name in ("_photos", "_scene", "_document", "_figure"):  # the drawn pictures are not this test's concern
+        monkeypatch.setattr(train_router_module, name, (lambda *a: iter(())) if name == "_photos" else (lambda rng: None))
+    items = [(c, g, p.relative_to(data).as_posix()) for c, g, p in train_router_module.collect(data, tmp_path / "none")
+             if not isinstance(p, type(None))]
+    assert items == [("radiology", "synpic:synpic100", "vqa_rad/images/synpic100.jpg"),
+                     ("radiology", "synpic:synpic200", "vqa_rad/images/synpic200.jpg"),
+                     ("radiology", "synpic:synpic300", "medpix2/images/CT_synpic300.png"),
+                     ("pathology", "pathvqa:test_0001", "pathvqa_test/images/test_0001.jpg"),
+                     ("chart", "opencqa:1234", "opencqa_charts_dev/chart_images/1234.png")]
+    assert len(train_router_module.collect(data, tmp_path / "none", per_source_limit=1)) == 4 + 60 + 40 + 80

@@ -18,8 +18,9 @@ import hashlib
 import importlib.util
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -129,23 +130,35 @@ def _scene(rng: np.random.Generator, size: int = 256) -> Image.Image:
     return Image.fromarray(np.clip(field + grain, 0, 255).astype(np.uint8))
 
 
-# The classes whose pictures only the data folder gives (collect draws the others), and where it looks.
-DATA_PICTURES = {"radiology": ("vqa_rad/images", "medpix2/images"), "pathology": ("pathvqa_test/images",)}
+class DataPictures(NamedTuple):
+    """One folder of pictures in the data folder: their class, files, and the group of a file (by its stem)."""
+
+    image_class: str
+    folder: str
+    pattern: str
+    group: Callable[[str], str]
+
+
+# The data folder's pictures, in collect's order (MedPix 2.0 images that are VQA-RAD images are left out).
+# Radiology and pathology pictures come only from here; charts and other pictures are drawn too (collect).
+DATA_PICTURES = (
+    DataPictures("radiology", "vqa_rad/images", "*.jpg", lambda stem: f"synpic:{stem}"),
+    DataPictures("radiology", "medpix2/images", "*.png", lambda stem: f"synpic:{stem.split('_')[-1]}"),
+    DataPictures("pathology", "pathvqa_test/images", "*.jpg", lambda stem: f"pathvqa:{stem}"),
+    DataPictures("chart", "opencqa_charts_dev/chart_images", "*.png", lambda stem: f"opencqa:{stem}"),
+)
+ONLY_FROM_DATA = ("radiology", "pathology")
 
 
 def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, seed: int = 0) -> list[tuple[str, str, object]]:
     """(class, group, image path or PIL image) for every training picture that can be found."""
     items: list[tuple[str, str, object]] = []
-    if (data / "vqa_rad" / "images").is_dir():
-        items += [("radiology", f"synpic:{p.stem}", p) for p in _files(data / "vqa_rad" / "images", "*.jpg", per_source_limit)]
-    if (data / "medpix2" / "images").is_dir():
-        overlap = medpix.vqa_rad_overlap(data / "medpix2")
-        items += [("radiology", f"synpic:{p.stem.split('_')[-1]}", p) for p in _files(data / "medpix2" / "images", "*.png", per_source_limit)
-                  if p.stem not in overlap]
-    if (data / "pathvqa_test" / "images").is_dir():
-        items += [("pathology", f"pathvqa:{p.stem}", p) for p in _files(data / "pathvqa_test" / "images", "*.jpg", per_source_limit)]
-    if (data / "opencqa_charts_dev" / "chart_images").is_dir():
-        items += [("chart", f"opencqa:{p.stem}", p) for p in _files(data / "opencqa_charts_dev" / "chart_images", "*.png", per_source_limit)]
+    for source in DATA_PICTURES:
+        folder = data / source.folder
+        if folder.is_dir():
+            left_out = medpix.vqa_rad_overlap(data / "medpix2") if source.folder == "medpix2/images" else set()
+            items += [(source.image_class, source.group(p.stem), p) for p in _files(folder, source.pattern, per_source_limit)
+                      if p.stem not in left_out]
     if (charts_dir / "gold.jsonl").is_file():
         items += [("chart", f"synthetic:{p.stem}", p) for p in sorted((charts_dir / "images").iterdir())]
     for name, photo in _photos():  # one RNG per photo, so adding a photo leaves the others' crops (and cache) alone
@@ -356,10 +369,11 @@ def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir:
     data, cache = paths.data_dir(data), Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     charts_dir = Path(charts_dir) if charts_dir else cache / "synthetic_charts"
-    missing = [what for what, folders in DATA_PICTURES.items() if not any((data / f).is_dir() for f in folders)]
+    folders = {what: [s.folder for s in DATA_PICTURES if s.image_class == what] for what in ONLY_FROM_DATA}
+    missing = [what for what in ONLY_FROM_DATA if not any((data / f).is_dir() for f in folders[what])]
     if missing:  # before the charts and synthetic pictures are drawn (a minute), not after
         raise UserInputError(f"every class needs pictures: no {' and no '.join(missing)} pictures in {data} "
-                             f"(looked for {', '.join(f for what in missing for f in DATA_PICTURES[what])})")
+                             f"(looked for {', '.join(f for what in missing for f in folders[what])})")
     if n_charts and not (charts_dir / "gold.jsonl").is_file():
         make_chart_set(charts_dir, n_charts, seed=1000)
     items = collect(data, charts_dir, per_source_limit)
