@@ -257,3 +257,16 @@ def test_threads_zero_is_one_clear_error_for_every_command_that_takes_it():
             assert f"--threads is a number of CPU threads, 1 or more (not {value})" in str(result.exception)
     assert_clean_failure(vmed("eval", "vqa-rad", "--threads", "0"), 2, "--threads is a number of CPU threads")
     assert_clean_failure(vmed("eval", "vqa-rad", "--set", "assistant.llm.threads=0"), 2, "assistant.llm.threads")
+
+
+def test_every_file_the_readme_commands_name_is_shipped():
+    """README.md and docs/radiology.md told a new user to run `--image scan.dcm`, `describe scan.nii.gz` and
+    `--image scan.png`: files that do not exist (error: file not found on the first try)."""
+    import re
+
+    named = []
+    for doc in (REPO / "README.md", REPO / "docs" / "radiology.md"):
+        for line in doc.read_text().splitlines():
+            named += re.findall(r"(?:--image|vmed describe) ((?!\.\.\.)[\w./-]+\.(?:png|jpe?g|dcm|nii(?:\.gz)?))", line)
+    assert "examples/ct_scan.dcm" in named and "examples/ct_scan.nii.gz" in named
+    assert [name for name in named if not (REPO / name).is_file()] == []

@@ -178,3 +178,43 @@ def test_dicom_pixel_limit_counts_every_frame():
     with pytest.raises(ImageTooLarge, match="64x64 x 10 frames = 40,960 pixels"):
         load_image(path, max_pixels=64 * 64 * 9)
     assert load_image(path, max_pixels=64 * 64 * 10).format == "dicom"
+
+
+def test_the_shipped_example_scans_are_described_with_their_modality():
+    """README's `vmed ask ... --image examples/ct_scan.dcm` and `vmed describe examples/ct_scan.nii.gz`: the files
+    were missing (the README named scan.dcm / scan.nii.gz, which nothing shipped). The DICOM's modality comes from
+    its header, the NIfTI's (which has none) from the pixels."""
+    from conftest import EXAMPLES
+
+    from visual_med_alpaca.config import AssistantConfig
+    from visual_med_alpaca.pipeline import Assistant
+
+    assistant = Assistant(AssistantConfig())
+    dicom = assistant.describe(EXAMPLES / "ct_scan.dcm")
+    assert dicom.expert == "radiology" and dicom.text.startswith("Axial CT image")
+    assert "modality CT from the DICOM header" in dicom.text
+    nifti = assistant.describe(EXAMPLES / "ct_scan.nii.gz")
+    assert nifti.expert == "radiology" and nifti.text.startswith("Axial CT image")
+
+
+def test_the_example_scans_are_what_make_examples_writes_and_hold_no_patient_fields(tmp_path, monkeypatch):
+    import importlib.util
+
+    from conftest import EXAMPLES
+
+    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
+    make_examples = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_examples)
+    monkeypatch.setattr(make_examples, "HERE", tmp_path)
+    make_examples.dicom_scan()
+    make_examples.nifti_scan()
+    assert (tmp_path / "ct_scan.dcm").read_bytes() == (EXAMPLES / "ct_scan.dcm").read_bytes()
+    shipped, made = (nibabel.load(str(folder / "ct_scan.nii.gz")) for folder in (EXAMPLES, tmp_path))
+    assert np.array_equal(np.asarray(shipped.dataobj), np.asarray(made.dataobj))
+    assert np.array_equal(shipped.affine, made.affine)
+    ds = pydicom.dcmread(EXAMPLES / "ct_scan.dcm")
+    assert not [element.keyword for element in ds if element.tag.group in (0x0008, 0x0010, 0x0032, 0x0038)
+                and element.keyword not in ("SOPClassUID", "SOPInstanceUID", "Modality")]
+    assert max(path.stat().st_size for path in EXAMPLES.glob("ct_scan.*")) < 40_000
+    ct = load_image(EXAMPLES / "ct_scan.dcm")
+    assert ct.image.size == (128, 128) and ct.facts["modality"] == "CT"
