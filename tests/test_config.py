@@ -87,3 +87,18 @@ def test_set_items_survive_flags_left_unset():
     assert cfg.llm.adapter == "none" and cfg.llm.n_ctx == 512
     given = load_config(AssistantConfig, overrides={"llm.adapter": "a.gguf"}, sets=["llm.adapter=none"])
     assert given.llm.adapter == "a.gguf"  # a flag that was given still wins over --set
+
+
+@pytest.mark.parametrize("seed", ["-7", str(2**32 - 1), str(2**64)])
+def test_a_seed_no_backend_takes_is_refused_when_the_config_loads(seed):
+    """`--seed -7` (or 2**64) reached transformers' set_seed, which refuses it mid-generation (a traceback; HTTP 500
+    from `vmed serve`); llama.cpp took 2**32-1 as 'pick a random seed', so the answer was not reproducible. Now
+    the config refuses it, and a training recipe's seed (numpy's range) likewise."""
+    from visual_med_alpaca.train.config import TrainConfig
+
+    with pytest.raises(UserInputError, match="seed"):
+        load_config(AssistantConfig, sets=[f"generation.seed={seed}"])
+    if seed != str(2**32 - 1):
+        with pytest.raises(UserInputError, match="seed"):
+            load_config(TrainConfig, sets=[f"seed={seed}"])
+    assert load_config(AssistantConfig, sets=["generation.seed=4294967294"]).generation.seed == 2**32 - 2

@@ -164,6 +164,8 @@ BAD_REQUESTS = {
     "temperature out of range": (_chat(temperature=9), 400, "temperature"),
     "stream not a boolean": (_chat(stream="yes"), 400, "stream"),
     "n above 1": (_chat(n=2), 400, "n"),
+    "negative seed": (_chat(seed=-7), 400, "seed"),  # was a 500: transformers' set_seed refused it mid-generation
+    "seed above 32 bits": (_chat(seed=2**40), 400, "seed"),
     "max_tokens over the limit": (_chat(max_tokens=65), 400, "max_tokens"),
     "missing model": ({"messages": [{"role": "user", "content": "hi"}]}, 400, "model"),
     "unknown model": (_chat(model="gpt-4o"), 404, "model"),

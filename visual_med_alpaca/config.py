@@ -25,13 +25,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
+# Seeds every backend takes: transformers' set_seed refuses anything outside 0..2**32-1 (a traceback from the hf
+# backend, HTTP 500 from `vmed serve`), and llama.cpp reads 2**32-1 as "a random seed" (not reproducible).
+SEED_MAX = 2**32 - 2
+
+
 class GenerationSettings(Strict):
     max_new_tokens: int = Field(256, ge=1, le=8192)
     temperature: float = Field(0.0, ge=0.0, le=5.0, description="0 = greedy decoding")
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     top_k: int = Field(40, ge=0)
     repetition_penalty: float = Field(1.1, ge=0.5, le=3.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX)
     stop_on_repeat: bool = Field(True, description="cut the answer where it starts repeating a sentence")
     stop: list[Annotated[str, Field(min_length=1)]] | None = Field(
         None, description="more stop sequences after the Alpaca headers, e.g. ['\\n\\n'] (end at a blank line); "

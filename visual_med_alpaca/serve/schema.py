@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..config import SEED_MAX
 from ..errors import BackendError, EngineUnavailable, UserInputError
 from ..images import ImageTooLarge
 from ..pipeline import validate_question
@@ -95,7 +96,7 @@ class ChatRequest(_Schema):
     max_completion_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
     n: int = Field(1, ge=1, le=1, description="one answer per request")
     expert: str | None = Field(None, description="extension: auto | none | an expert name")
 

@@ -55,7 +55,7 @@ class EngineConfig(Strict):
                                    "this, beyond save_total_limit (e.g. one per epoch, to compare them afterwards)")
     eval_steps: int | None = Field(None, ge=1, description="eval loss every N steps (and at the end); null = end only")
     report_to: list[str] = Field(["tensorboard"], description="tensorboard | wandb | mlflow | none")
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="accelerate's set_seed (numpy) takes 0..2**32-1 only")
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     resume_from_checkpoint: bool | str | None = Field(
         None, description="true = the newest checkpoint in output_dir, or a checkpoint folder")
