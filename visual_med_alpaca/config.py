@@ -221,6 +221,8 @@ def load_config(
             raise UserInputError(f"config file {path} must hold a mapping at the top level")
     # only variables that name a config section: VMED_CACHE and friends are not config keys
     layered = env_overrides(env_prefix, cls.model_fields) if env_prefix else {}
+    if isinstance(sets, str):  # one `key=value` item given as a string (the Python API), not its characters
+        sets = [sets]
     layered.update(parse_override(item) for item in sets or [])  # `--set key=` sets null on purpose
     layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
     for key, value in layered.items():

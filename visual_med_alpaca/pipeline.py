@@ -269,6 +269,9 @@ class Assistant:
         Without an image, an extractive answer or a "no source found" answer needs no language model."""
         started = time.perf_counter()
         question = validate_question(question)
+        if settings is not None and not isinstance(settings, GenerationSettings):
+            raise UserInputError(f"settings must be a GenerationSettings (e.g. assistant.config.generation.model_copy("
+                                 f"update={{'max_new_tokens': 64}})), not {type(settings).__name__}")
         check_expert_choice(expert or self.config.vision.expert)
         loaded = self._load(image) if image is not None else None  # a bad image fails before any model loads
         load_image_s = time.perf_counter() - started
@@ -399,6 +402,8 @@ class Assistant:
 
 
 def validate_question(question: str) -> str:
+    if question is not None and not isinstance(question, str):  # the Python API: ask(123) was an AttributeError
+        raise UserInputError(f"the question must be text (str), not {type(question).__name__}")
     if question is None or not question.strip():
         raise UserInputError("the question is empty")
     try:  # bytes that were not UTF-8 (argv, a file) arrive as lone surrogates, which no tokenizer takes
