@@ -195,6 +195,8 @@ def test_the_shipped_example_scans_are_described_with_their_modality():
     assert "modality CT from the DICOM header" in dicom.text
     nifti = assistant.describe(EXAMPLES / "ct_scan.nii.gz")
     assert nifti.expert == "radiology" and nifti.text.startswith("Axial CT image")
+    # a NIfTI file's plane comes from its own header, which is not a DICOM header (the text said so)
+    assert "plane axial from the NIfTI header" in nifti.text and "DICOM" not in nifti.text
 
 
 def test_the_example_scans_are_what_make_examples_writes_and_hold_no_patient_fields(tmp_path, monkeypatch):

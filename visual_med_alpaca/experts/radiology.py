@@ -64,7 +64,7 @@ class RadiologyExpert:
         return [{h: per_head[h][i] for h in HEADS} for i in range(len(images))]
 
     def facts(self, image: LoadedImage) -> dict[str, tuple[str, float | None]]:
-        """head -> (value, confidence); confidence None means it came from the DICOM header."""
+        """head -> (value, confidence); confidence None means it came from the file's header (DICOM or NIfTI)."""
         scores = self.classify([image])[0]
         chosen: dict[str, tuple[str, float | None]] = {}
         for head in HEADS:
@@ -81,7 +81,8 @@ class RadiologyExpert:
             chosen["region"] = (_region_from_header(header["body part"]), None)
         return chosen
 
-    def sentence(self, facts: dict[str, tuple[str, float | None]]) -> str:
+    def sentence(self, facts: dict[str, tuple[str, float | None]], header: str = "DICOM") -> str:
+        """`header`: the format whose header gave the facts without a confidence (DICOM, or NIfTI: its plane)."""
         sure = {h: _phrase(v) for h, (v, p) in facts.items() if p is None or p >= self.min_confidence}
         words = []
         if "plane" in sure:
@@ -95,7 +96,7 @@ class RadiologyExpert:
         for head in HEADS:
             value, probability = facts[head]
             if probability is None:
-                details.append(f"{head} {_phrase(value)} from the DICOM header")
+                details.append(f"{head} {_phrase(value)} from the {header} header")
             elif probability >= self.min_confidence:
                 details.append(f"{head} {_phrase(value)} {probability:.2f}")
             else:
@@ -106,10 +107,11 @@ class RadiologyExpert:
         too_small = too_small_to_classify(image)
         if too_small:  # said so, not guessed
             return too_small
+        header = "NIfTI" if image.facts.get("format") == "NIfTI volume" else "DICOM"
         if self.captioner is None:
-            return self.sentence(self.facts(image))
+            return self.sentence(self.facts(image), header)
         caption = self.captioner.describe(image)
         if not self.prefix_facts:
             return caption
-        facts = self.sentence(self.facts(image)).split(" (")[0]
+        facts = self.sentence(self.facts(image), header).split(" (")[0]
         return f"{facts} Caption: {caption}"
