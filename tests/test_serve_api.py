@@ -449,3 +449,49 @@ def test_chart_ocr_runs_with_one_thread_beside_the_engine_unless_configured():
     assert ocr_beside_engine(AssistantConfig()).vision.expert_options == {"chart": {"threads": 1}}
     chosen = AssistantConfig.model_validate({"vision": {"expert_options": {"chart": {"threads": 2}}}})
     assert ocr_beside_engine(chosen).vision.expert_options == {"chart": {"threads": 2}}
+
+
+class EndlessLLM:
+    """Writes a new word (w1, w2, ...) every 20 ms until the stream is closed (or, with `endless` off, two words); `closed` is set
+    when the generation was stopped from outside."""
+
+    name, context_length = "endless", None
+
+    def __init__(self):
+        self.endless, self.closed, self.words = True, threading.Event(), 0
+
+    def count_tokens(self, text):
+        return None
+
+    def stream(self, prompt, settings):
+        import time
+
+        try:
+            while self.endless or self.words < 2:
+                self.words += 1
+                time.sleep(0.02)
+                yield f"w{self.words} "
+        finally:
+            if self.endless:
+                self.closed.set()
+
+
+def test_a_streaming_client_that_goes_away_frees_the_model_for_the_next_request():
+    """A client that closes its stream mid-answer: the generation stops (not left writing into nobody's socket
+    until max_tokens) and the next request is answered."""
+    llm = EndlessLLM()
+    config = AssistantConfig(knowledge=KnowledgeConfig(enabled=False), generation=GenerationSettings(max_new_tokens=8192))
+    app = create_app(ServeConfig(max_tokens=8192), Assistant(config, llm=llm))  # left alone: 8192 words, ~3 minutes
+    with ThreadServer(app) as running:
+        with httpx.stream("POST", running.url + "/v1/chat/completions", json=_chat(stream=True), timeout=30) as response:
+            assert response.status_code == 200
+            lines = response.iter_lines()
+            assert all(next(lines) is not None for _ in range(4))  # the first chunks arrived: the model is writing
+        wait_until(llm.closed.is_set, timeout=10)
+        wait_until(lambda: not app.state.worker.busy, timeout=10)
+        written = llm.words
+        llm.endless = False
+        llm.words = 0
+        answer = httpx.post(running.url + "/v1/chat/completions", json=_chat(), timeout=30)
+        assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"].strip() == "w1 w2"
+        assert written < 1000  # stopped within seconds of the client leaving, far from the 8192 words it may write
