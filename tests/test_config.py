@@ -66,6 +66,9 @@ def test_override_parsing_keeps_types():
     assert parse_override("vision.expert=none") == ("vision.expert", "none")
     with pytest.raises(UserInputError):
         parse_override("no-equals-sign")
+    for nameless in ("=3", " =3", "generation.=3", "generation..top_k=3"):  # were "invalid configuration: : Extra
+        with pytest.raises(UserInputError, match="must look like key.sub=value"):  # inputs are not permitted"
+            parse_override(nameless)
 
 
 def test_dump_hides_api_key():

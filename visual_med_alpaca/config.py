@@ -179,9 +179,9 @@ def read_yaml(text: str, where: str) -> Any:
 
 def parse_override(item: str) -> tuple[str, Any]:
     """'a.b=3' -> ('a.b', 3); the value is read as YAML so numbers and booleans keep their type."""
-    if "=" not in item:
+    key, equals, raw = item.partition("=")
+    if not equals or not all(part.strip() for part in key.split(".")):  # '=3', 'generation.=3': no key named
         raise UserInputError(f"override '{item}' must look like key.sub=value")
-    key, raw = item.split("=", 1)
     return key.strip(), read_yaml(raw, f"the value of --set '{item}'") if raw.strip() else None
 
 
