@@ -25,8 +25,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
 
-# Seeds every backend takes: transformers' set_seed refuses anything outside 0..2**32-1 (a traceback from the hf
-# backend, HTTP 500 from `vmed serve`), and llama.cpp reads 2**32-1 as "a random seed" (not reproducible).
+# Seeds every backend takes: transformers' set_seed refuses anything outside 0..2**32-1 (the hf backend failed after
+# loading the model; `vmed serve` answered a bad request with HTTP 502 "generation failed"), and llama.cpp reads
+# 2**32-1 as "a random seed" (not reproducible).
 SEED_MAX = 2**32 - 2
 
 
