@@ -78,7 +78,8 @@ def config(args, work: dict[str, Path]):
     from visual_med_alpaca.knowledge.bi_encoder import BiEncoderConfig
 
     return BiEncoderConfig(output_dir=str(work["run"]), threads=args.threads, medquad_triples=args.medquad_triples,
-                           **({"max_steps": args.max_steps} if args.max_steps else {}))
+                           **({"max_steps": args.max_steps} if args.max_steps else {}),
+                           **({"resume_from_checkpoint": str(args.resume_from)} if args.resume_from else {}))
 
 
 def step_train(args, work):
@@ -204,6 +205,9 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--medquad-triples", type=int, default=2000, help="MedQuAD structure triples sampled")
     parser.add_argument("--max-steps", type=int, default=None, help="optimizer steps (default: one epoch)")
+    parser.add_argument("--resume-from", type=Path, default=None,
+                        help="train: resume from this checkpoint folder instead of the newest (with --max-steps = its "
+                             "step: that checkpoint becomes the model, the rule's cap)")
     parser.add_argument("--decision-out", default=None, help="score: write the rows and the rule's decision (JSON)")
     args = parser.parse_args()
     work = work_paths(args.work)

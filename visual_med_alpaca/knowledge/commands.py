@@ -44,6 +44,10 @@ def build(
     from .index import BuildOptions, build_index, default_fields
     from .stores import DENSE_STORES
 
+    if encoder is not None:
+        from .bi_encoder import model_folder
+
+        model_folder(encoder)  # one error line before anything is read or embedded
     passages = []
     names = []
     if medquad:
@@ -64,10 +68,6 @@ def build(
         raise UserInputError(f"--dense-fields takes question, answer and/or names, not '{dense_fields}'")
     if "names" in fields and store != "numpy":
         raise UserInputError("--dense-fields names needs the numpy store (the embedded default), not qdrant")
-    if encoder is not None:
-        from .bi_encoder import model_folder
-
-        model_folder(encoder)  # one error line before anything is read or embedded
     options = BuildOptions(dense=dense, dense_store=store, dense_fields=fields, answer_max_tokens=answer_tokens,
                            threads=threads, encoder=str(encoder) if encoder else None,
                            store_options={"qdrant_url": qdrant_url} if qdrant_url else {})
