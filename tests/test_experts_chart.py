@@ -1304,11 +1304,22 @@ def test_line_labels_read_run_together_are_cut_at_the_lines_round_markers(expert
 
 
 def test_merged_category_labels_are_cut_at_evenly_spaced_marker_columns_only():
-    from visual_med_alpaca.experts.chart.lines import _split_at_markers
-    from visual_med_alpaca.experts.chart.text import TextBox
+    from visual_med_alpaca.experts.chart.text import TextBox, split_merged_labels
 
     merged = [TextBox("NeurologyPediatrics", 20, 200, 116, 212), TextBox("Surgery", 125, 200, 160, 212)]
-    cut = _split_at_markers(merged, [95.0, 143.0])  # the first marker missed: the grid goes on left of it
+    cut = split_merged_labels(merged, [95.0, 143.0], grid=True)  # the first marker missed: the grid goes on left of it
     assert [(b.text, round(b.cx)) for b in cut] == [("Neurology", 47), ("Pediatrics", 95), ("Surgery", 143)]
-    assert _split_at_markers(merged, [143.0]) == merged  # no more columns than labels: kept
-    assert _split_at_markers(merged, [95.0, 143.0, 300.0]) == merged  # a column under no label: kept
+    assert split_merged_labels(merged, [143.0], grid=True) == merged  # no more columns than labels: kept
+    assert split_merged_labels(merged, [95.0, 143.0, 300.0], grid=True) == merged  # a column under no label: kept
+
+
+def test_a_label_read_across_two_bar_groups_becomes_one_label_under_each():
+    from visual_med_alpaca.experts.chart.text import TextBox, split_merged_labels
+
+    labels = [TextBox("North South", 10, 200, 90, 212), TextBox("East", 100, 200, 120, 212)]
+    cut = split_merged_labels(labels, [30.0, 70.0, 110.0])  # the centres of three groups of bars
+    assert [(b.text, b.cx) for b in cut] == [("North", 30.0), ("South", 70.0), ("East", 110.0)]
+    assert [(b.x0, b.x1) for b in cut[:2]] == [(10.0, 50.0), (50.0, 90.0)]  # each the box's share of its width
+    # three words cannot be shared out evenly between two groups: the label stays whole
+    odd = [TextBox("New York City", 10, 200, 90, 212)]
+    assert split_merged_labels(odd, [30.0, 70.0]) == odd

@@ -12,7 +12,7 @@ import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
 from .colours import _colour_clusters, _legend_names
-from .text import _CHROME, TextBox, _bare, _nearest_first, parse_value, _reading_order
+from .text import _CHROME, TextBox, _bare, _nearest_first, parse_value, _reading_order, split_merged_labels
 
 
 @dataclass
@@ -52,23 +52,6 @@ def _group_centres(bars: list[Component]) -> list[float]:
         else:
             groups.append([bar.x0, bar.x1])
     return [(a + b) / 2 for a, b in groups]
-
-
-def _split_merged_labels(categories: list[TextBox], centres: list[float]) -> list[TextBox]:
-    """OCR sometimes joins neighbouring category labels into one box; when the box spans k group centres
-    and holds a multiple of k words, give each group its share of the words."""
-    out = []
-    for box in categories:
-        inside = [c for c in centres if box.x0 <= c <= box.x1]
-        words = box.text.split()
-        if len(inside) >= 2 and len(words) % len(inside) == 0:
-            per = len(words) // len(inside)
-            for i, centre in enumerate(inside):
-                half = (box.x1 - box.x0) / (2 * len(inside))
-                out.append(TextBox(" ".join(words[i * per:(i + 1) * per]), centre - half, box.y0, centre + half, box.y1))
-        else:
-            out.append(box)
-    return out
 
 
 def _bars_fit_axis(bars: list[Component], axis: Axis | None) -> bool:
@@ -441,7 +424,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     typical = float(np.median([b.h for b in upright_boxes]))
     if kind == "bar":  # '2003 2004 2005' read as one box under three bars
         merged = [b for b in words if b.y0 >= baseline - 2 and len(b.text.split()) >= 2 and b.h <= 1.6 * typical]  # one line
-        words = [b for b in words if b not in merged] + _split_merged_labels(merged, [(lo + hi) / 2 for lo, hi in spans])
+        words = [b for b in words if b not in merged] + split_merged_labels(merged, [(lo + hi) / 2 for lo, hi in spans])
     start_by = 0.0
     if kind == "hbar":  # labels right-aligned in a column that may stand far left of short bars' zero line
         starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= baseline - 2), default=None)

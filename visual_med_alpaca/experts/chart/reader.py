@@ -12,15 +12,15 @@ import numpy as np
 from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
-from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _split_merged_labels, _standing
+from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules,
-                    _split_at_markers, _trace_at)
+                    _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
 from .text import (_CHROME, _OWID, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten,
-                   _reading_order, respace, unaccent)
+                   _reading_order, respace, split_merged_labels, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
@@ -372,7 +372,7 @@ class ChartExpert:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
         if orientation == "vertical" and categories:  # labels read run together: cut at the line's markers
             words = [b for b in boxes if _bare(b.text) in legend or b in categories]
-            categories = _split_at_markers(categories, _marker_columns(line_masks, x0r, [b for b in words if b not in categories]))
+            categories = split_merged_labels(categories, _marker_columns(line_masks, x0r, [b for b in words if b not in categories]), grid=True)
         end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
@@ -401,7 +401,7 @@ class ChartExpert:
     def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
         labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
         clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
-        categories = _split_merged_labels(categories, _group_centres(bars))
+        categories = split_merged_labels(categories, _group_centres(bars))
         if categories:
             slots = [c.cx for c in categories]
             row_names = [c.text for c in categories]

@@ -1,5 +1,6 @@
 """OCR'd text: TextBox (a box of text and its place), and what its words say: numbers, printed values, powers of
-ten, accents and spaces OCR got wrong, page chrome, reading order."""
+ten, accents and spaces OCR got wrong, page chrome, reading order; category labels OCR read run together, cut
+apart (`split_merged_labels`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 _NUMBER = re.compile(r"^[-−–]?[$€£]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$|^[-−–]?[$€£]?\d*\.?\d+%?$")
 _SCALE_WORD = re.compile(r"(?<=\d)\s*(?:thousand|million|billion|trillion|bn|k)$", re.I)
@@ -222,3 +225,75 @@ def _nearest_first(pairs: list[tuple[float, float, Any, int]], boxes: list[TextB
             taken[i] = boxes[j]
             used.add(j)
     return taken
+
+
+def _word_start(text: str, cut: int) -> int:
+    """The cut moved to the nearest word start within 3 characters (after a space, or a capital after a small letter:
+    'NeurologyPediatrics'), else kept where it is (inside the text)."""
+    cut = min(len(text), max(0, cut))
+    starts = [i for i in range(max(1, cut - 3), min(len(text), cut + 4))
+              if text[i - 1] == " " or (text[i].isupper() and text[i - 1].islower())]
+    return min(starts, key=lambda i: abs(i - cut)) if starts else cut
+
+
+def _grid_owners(labels: list[TextBox], columns: list[float]) -> tuple[list[list[float]], float] | None:
+    """Evenly spaced columns (a line's round markers) shared out among the label boxes over them: a column missed at
+    either end (cut by the plot's edge, under another line's marker) is added while it lies well inside the labels'
+    span; each column goes to the nearest box within 0.3 of the spacing. None unless there are more columns than
+    boxes, every column lies under a box and every box over a column."""
+    spacing = float(np.median(np.diff(columns)))
+    left, right = min(b.x0 for b in labels) + 0.3 * spacing, max(b.x1 for b in labels) - 0.3 * spacing
+    columns = list(columns)
+    while columns[0] - spacing >= left:
+        columns.insert(0, columns[0] - spacing)
+    while columns[-1] + spacing <= right:
+        columns.append(columns[-1] + spacing)
+    if len(columns) <= len(labels):
+        return None
+    owner = []
+    for x in columns:
+        boxes = [i for i, box in enumerate(labels) if box.x0 - 0.3 * spacing <= x <= box.x1 + 0.3 * spacing]
+        if not boxes:
+            return None
+        owner.append(min(boxes, key=lambda i: abs(labels[i].cx - x)))
+    if set(owner) != set(range(len(labels))):
+        return None
+    return [[x for x, o in zip(columns, owner) if o == i] for i in range(len(labels))], spacing
+
+
+def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bool = False) -> list[TextBox]:
+    """Category labels that OCR read run together into one box ('2003 2004 2005', 'NeurologyPediatrics'), cut at the
+    x positions of what they label, one piece per position and centred on it. The one splitter of the bar readers
+    (`columns` = the centres of the groups of bars) and the line reader (`grid`: the columns of its round markers).
+
+    Bar groups' centres (each found as a bar): a box is cut on its own where two or more centres lie within it and
+    its words divide evenly among them, the same number of words per centre, each piece the box's share of its
+    width; any other box stays as it is.
+    `grid` (evenly spaced marker columns, perhaps with one missed at an end; `_grid_owners`): only when every box
+    gets a column and there are more columns than boxes, each box's text is cut between its columns in proportion to
+    the characters' positions, at a word start within 3 characters, each piece 0.8 of the spacing wide; otherwise
+    the labels stay as they are."""
+    if grid:
+        if len(columns) < 2 or not labels:
+            return labels
+        owned = _grid_owners(labels, columns)
+        if owned is None:
+            return labels
+        mine_of, spacing = owned
+    else:
+        mine_of, spacing = [[c for c in columns if box.x0 <= c <= box.x1] for box in labels], 0.0
+    out = []
+    for box, mine in zip(labels, mine_of):
+        if grid:
+            text, width = box.text, max(box.x1 - box.x0, 1.0)
+            cuts = [0] + [_word_start(text, round((((a + b) / 2) - box.x0) / width * len(text))) for a, b in zip(mine, mine[1:])] + [len(text)]
+            pieces, half = [text[start:end].strip() or text for start, end in zip(cuts, cuts[1:])], 0.4 * spacing
+        else:
+            words = box.text.split()
+            if len(mine) < 2 or len(words) % len(mine):
+                out.append(box)
+                continue
+            per = len(words) // len(mine)
+            pieces, half = [" ".join(words[i * per:(i + 1) * per]) for i in range(len(mine))], (box.x1 - box.x0) / (2 * len(mine))
+        out.extend(TextBox(piece, x - half, box.y0, x + half, box.y1) for x, piece in zip(mine, pieces))
+    return out
