@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import measured_at, run, threads, utc_now  # noqa: E402
-from bench_knowledge_round7 import RULES  # noqa: E402
+from _common import measured_at, run, threads  # noqa: E402
+from bench_knowledge_round7 import RULES, report  # noqa: E402
 from bench_knowledge_round10 import passes, pooled  # noqa: E402
 from bench_knowledge_round13 import SHIPPED, sane  # noqa: E402
 from bench_liveqa import dev3_set, development_row, no_source_questions, run_liveqa, train1_set  # noqa: E402
@@ -189,12 +189,7 @@ def step_score(args, work):
               f"{d['ms_median']:.1f}, {d['ms_p95']:.1f} | {t['no_source_answered']} / {t['dev_refused']} | "
               f"{pooled(row, 'dev3')} |", flush=True)
         index.close()
-    decision = decide(rows)
-    print(f"\nrule (bench/results/knowledge_round15_rule.txt): {json.dumps(decision)}")
-    print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
-    if args.decision_out:
-        Path(args.decision_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.decision_out).write_text(json.dumps({"rows": rows, **decision}, indent=1) + "\n")
+    report(decide(rows), "bench/results/knowledge_round15_rule.txt", rows, args.decision_out)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import REPO
 
+from test_bench_knowledge_round14 import SHIPPED, _row  # noqa: E402 (the rule's rows, as round 14's tests write them)
 from test_knowledge_cross_encoder import build_tiny_bert  # noqa: E402
 from test_knowledge_rqe import _mediqa_files  # noqa: E402
 from visual_med_alpaca.errors import UserInputError
@@ -152,15 +153,6 @@ def test_the_index_embeds_and_queries_with_the_fine_tuned_encoder(trained, tmp_p
     found = Retriever(index, "dense-question", Reranker(), encoder_threads=1).search("how is diabetes treated", 1)
     assert found[0].passage.id == passages[0].id
     index.close()
-
-
-def _row(hit1, avg2, avg3, p3, ms=20.0, no_source=(0.43,), dev_top=(0.46,), mrr=0.793):
-    return {"dev": {"hit@1": hit1, "MRR@10": mrr, "ms_median": ms, "questions": 34}, "dev2": {"avgScore": avg2},
-            "dev3": {"avgScore": avg3, "P@1": p3, "questions": 85},
-            "no_source_relevance": list(no_source), "dev_top_relevance": list(dev_top)}
-
-
-SHIPPED = _row(25 / 34, 2.031, 1.776, 52 / 85)
 
 
 def test_the_rule_adopts_a_candidate_only_with_two_more_correct_top_answers_and_nothing_worse():
