@@ -82,13 +82,17 @@ def score_configs(description: str, configs, decide, rule: str, extra: tuple[str
         print(f"| {name} | {described} | {d['hit@1']:.3f} | {d['MRR@10']:.3f} | {d2['avgScore']:.3f} | {d2['MAP@10']:.3f} | "
               f"{d2['MRR@10']:.3f} | {d['ms_median']:.1f}, {d['ms_p95']:.1f} | {row['dev_top_relevance_min']:.3f} / "
               f"{row['no_source_max']:.3f} |{f' {extra[1](row)} |' if extra else ''}", flush=True)
-    decision = decide(rows)
+    report(decide(rows), rule, rows, args.decision_out)
+    index.close()
+
+
+def report(decision: dict, rule: str, rows: dict, decision_out: str | None) -> None:
+    """Print the rule's decision and when it finished; write the rows and the decision to `decision_out` (JSON)."""
     print(f"\nrule ({rule}): {json.dumps(decision)}")
     print(f"finished {utc_now('%Y-%m-%dT%H:%M:%SZ')}, load average {os.getloadavg()}")
-    if args.decision_out:
-        Path(args.decision_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.decision_out).write_text(json.dumps({"rows": rows, **decision}, indent=1) + "\n")
-    index.close()
+    if decision_out:
+        Path(decision_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(decision_out).write_text(json.dumps({"rows": rows, **decision}, indent=1) + "\n")
 
 
 def main() -> None:

@@ -1053,6 +1053,29 @@ def test_a_stack_behind_a_see_through_legend_keeps_its_segments(expert, tmp_path
     assert [got.get(("Central", s)) for s in spec.series] == [26, 13, 4], got
 
 
+@pytest.mark.parametrize("style,theme,legend,size", [("stacked", "bmh", "center right", (4.2, 3.2)),
+                                                     ("stacked_h", "classic", "lower right", (6.0, 4.0))])
+def test_a_segment_the_legend_is_drawn_over_keeps_its_value(expert, tmp_path, style, theme, legend, size):
+    """The legend drawn over a stack's last segment: bmh's see-through legend bites a corner out of Group D's top
+    segment (`Group D | 45 | ` before round 19); classic's opaque one hides the end of Placebo's long `After` segment
+    while its top edge shows above the legend (`Placebo | 141 | `). The part under the legend's frame is unknown
+    ground: the segment is the rectangle of what shows of it."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    if style == "stacked":
+        values, categories, hidden = [[130, 270], [220, 300], [45, 290]], ["Group B", "Group C", "Group D"], ("Group D", 1)
+    else:
+        values, categories, hidden = [[150, 1250], [180, 150], [750, 660]], ["Placebo", "Ibuprofen", "Aspirin"], ("Placebo", 1)
+    spec = _plain(style, values, ["Male", "After"], theme=theme, title="Monthly Admissions", categories=categories,
+                  category_name="Group", legend=legend, size=size, dpi=100)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "legend_over_segment")))
+    got = cells(text)
+    assert all((category, name) in got for category in categories for name in spec.series), text
+    category, c = hidden
+    want = values[categories.index(category)][c]
+    assert abs(got[category, spec.series[c]] - want) <= 0.04 * want, text
+
+
 def test_a_grey_line_level_between_two_points_is_not_erased_as_a_gridline(expert, tmp_path):
     """tableau-colorblind10's third colour is grey: a grey line shares its colour with rules, so rows filled across
     the plot are erased before tracing; the line's own level stretch from Tue to Wed (14 and 14) was such a row,

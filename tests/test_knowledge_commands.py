@@ -29,3 +29,8 @@ def test_an_out_that_is_a_folder_is_refused_before_training(tmp_path):
 def test_cross_encoder_budgets_out_of_range_are_refused(tmp_path, flag, value):
     _one_error(_vmed("train-rqe", "--kind", "cross-encoder", flag, value, "--data-dir", tmp_path / "none"),
                "--minutes and --epochs are positive numbers")
+
+
+def test_build_with_a_folder_that_is_no_encoder_is_one_error_line(tmp_path):
+    _one_error(_vmed("build", "--encoder", tmp_path, "--name", tmp_path / "ix", "--data-dir", tmp_path / "none"),
+               "not a sentence-encoder model folder")

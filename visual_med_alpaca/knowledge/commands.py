@@ -34,6 +34,9 @@ def build(
     threads: Optional[int] = threads_option("2, for the encoder"),
     qdrant_url: Optional[str] = typer.Option(None, "--qdrant-url", help="write vectors to this Qdrant server"),
     force: bool = typer.Option(False, "--force", help="rebuild even when the index is up to date"),
+    encoder: Optional[Path] = typer.Option(None, "--encoder", help="a fine-tuned sentence-encoder folder "
+                                                                   "(knowledge/bi_encoder.py) to embed with, instead "
+                                                                   "of the wheel's MiniLM; give a new --name"),
 ) -> None:
     """Build (or resume building) a knowledge index; a stopped build continues where it stopped."""
     from .. import paths
@@ -41,6 +44,10 @@ def build(
     from .index import BuildOptions, build_index, default_fields
     from .stores import DENSE_STORES
 
+    if encoder is not None:
+        from .bi_encoder import model_folder
+
+        model_folder(encoder)  # one error line before anything is read or embedded
     passages = []
     names = []
     if medquad:
@@ -62,7 +69,7 @@ def build(
     if "names" in fields and store != "numpy":
         raise UserInputError("--dense-fields names needs the numpy store (the embedded default), not qdrant")
     options = BuildOptions(dense=dense, dense_store=store, dense_fields=fields, answer_max_tokens=answer_tokens,
-                           threads=threads,
+                           threads=threads, encoder=str(encoder) if encoder else None,
                            store_options={"qdrant_url": qdrant_url} if qdrant_url else {})
     manifest = build_index(name, passages, options, force=force, corpora=names)
     from .index import index_path

@@ -57,6 +57,7 @@ class BuildOptions:
     batch_size: int = 64
     threads: int | None = None
     store_options: dict[str, Any] = field(default_factory=dict)  # qdrant_url, qdrant_api_key, ...
+    encoder: str | None = None  # a fine-tuned sentence-encoder folder (bi_encoder.py); None: the wheel's MiniLM
 
     def __post_init__(self):
         if self.dense_fields is None:
@@ -79,6 +80,10 @@ def fingerprint(passages: Sequence[Passage], options: BuildOptions) -> str:
     answers = options.dense and "answer" in options.dense_fields
     tokens = options.answer_max_tokens if answers else ANSWER_TOKENS
     digest = hashlib.sha256(f"{FORMAT}|{MODEL_NAME}|{tokens}".encode())
+    if options.dense and options.encoder:  # another encoder's vectors: another index (the default's print unchanged)
+        from .bi_encoder import identity, model_folder
+
+        digest.update(f"encoder|{identity(model_folder(options.encoder))}".encode())
     for p in passages:
         digest.update(f"{p.id}\x00{p.question}\x00{p.focus}\x00{p.text}\x00{'|'.join(p.synonyms)}\x01".encode())
     return digest.hexdigest()[:16]
@@ -122,7 +127,7 @@ def _embed_resumable(passages: Sequence[Passage], work: Path, options: BuildOpti
         if reuse is not None and (reuse / ENCODER_DIR / encoder.ONNX_FILE).is_file():
             shutil.copytree(reuse / ENCODER_DIR, work / f".{ENCODER_DIR}", dirs_exist_ok=True)
         else:
-            encoder.export_onnx(work / f".{ENCODER_DIR}")
+            encoder.export_onnx(work / f".{ENCODER_DIR}", Path(options.encoder) if options.encoder else None)
         os.replace(work / f".{ENCODER_DIR}", work / ENCODER_DIR)
     model = None
     vectors = {k: v for k, v in _reusable(reuse, len(passages)).items() if k in options.dense_fields}
@@ -209,6 +214,7 @@ def build_index(target: str | Path, passages: Iterable[Passage], options: BuildO
             "corpora": list(corpora), "dense": options.dense, "stores": stores,
             "dense_store": options.dense_store if options.dense else None,
             "dense_fields": list(options.dense_fields) if options.dense else [],
+            **({"encoder_source": str(Path(options.encoder).resolve())} if options.dense and options.encoder else {}),
             "answer_max_tokens": options.answer_max_tokens, "build_s": round(time.perf_counter() - started, 1),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }

@@ -85,9 +85,14 @@ class Bar(Component):
         return replace(self, x0=width - 1 - self.y1, x1=width - 1 - self.y0, y0=self.x0, y1=self.x1)
 
 
-def _rectangles(rgb: np.ndarray, clusters=None, boxes=()) -> tuple[list[Bar], list[np.ndarray], np.ndarray]:
+def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[list[Bar], list[np.ndarray], np.ndarray]:
     """Filled axis-aligned rectangles of one colour (bars, stacked segments, legend squares), any size
-    down to a few pixels; circles, wedges, lines and text do not pass the edge test."""
+    down to a few pixels; circles, wedges, lines and text do not pass the edge test.
+
+    `hidden` (x0, y0, x1, y1): a legend's frame drawn over the bars (round 19). What it covers is unknown ground: a
+    patch whose bounding box reaches under it, and which fills the part of that box outside the frame, counts the
+    part under the frame as its own (a stacked segment with the legend's corner bitten out of it, a bar whose end
+    lies under the legend while its other side shows beyond it), so it is the rectangle of its bounding box."""
     import cv2
 
     masks, centres, background = clusters or _colour_clusters(rgb, [], 0)
@@ -101,9 +106,21 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=()) -> tuple[list[Bar], li
         opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=4)
         for label, (x, y, cw, ch, area) in enumerate(stats[1:], 1):
+            part = None
+            if hidden is not None and area >= 3 * k * k:
+                hx0, hy0, hx1, hy1 = (max(0, hidden[0] - x), max(0, hidden[1] - y), min(cw, hidden[2] - x), min(ch, hidden[3] - y))
+                under = max(0, hx1 - hx0) * max(0, hy1 - hy0)
+                if 0 < under < cw * ch:
+                    mine = labels[y:y + ch, x:x + cw] == label
+                    # a patch that fills what shows of its bounding box outside the frame (not a line's stroke)
+                    if area - int(mine[hy0:hy1, hx0:hx1].sum()) >= 0.6 * (cw * ch - under):
+                        part = mine
+                        part[hy0:hy1, hx0:hx1] = True
+                        area = int(part.sum())
             if area < 3 * k * k or cw > 0.95 * w or ch > 0.95 * h or area < 0.6 * cw * ch:
                 continue
-            part = labels[y:y + ch, x:x + cw] == label
+            if part is None:
+                part = labels[y:y + ch, x:x + cw] == label
             inset = max(1, min(cw, ch) // 8)
             edges = [part[inset].mean(), part[-1 - inset].mean(), part[:, inset].mean(), part[:, -1 - inset].mean()]
             if min(edges) < 0.6:
@@ -339,8 +356,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     its words) reads category labels again that the text detector missed or ran together.
 
     Returns (kind, header, series, rows) or None when the picture holds no bar structure."""
-    clusters, unveiled_text = _seen_through_legend(rgb, boxes, clusters or _colour_clusters(rgb, [], 0))
-    rects, centres, background = _rectangles(rgb, clusters, unveiled_text)
+    clusters = clusters or _colour_clusters(rgb, [], 0)
+    legend = _legend_frame(rgb, boxes, clusters)
+    clusters, unveiled_text = _seen_through_legend(rgb, boxes, clusters, legend)
+    rects, centres, background = _rectangles(rgb, clusters, unveiled_text, hidden=legend[3] if legend else None)
     if not rects:
         return None
     width = rgb.shape[1]
@@ -509,7 +528,27 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
 VEIL = 0.2  # a see-through legend (matplotlib's framealpha 0.8) shows a fifth of the colour of what lies behind it
 
 
-def _seen_through_legend(rgb: np.ndarray, boxes: list[TextBox], clusters):
+def _legend_frame(rgb: np.ndarray, boxes: list[TextBox], clusters):
+    """A legend of two or more named entries drawn in the picture: (its names, its words, their median height, the
+    frame (x0, y0, x1, y1) as matplotlib draws it around them); None where there is none (or fewer than two named)."""
+    _, centres, background = clusters
+    if len(centres) < 2:
+        return None
+    names = _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background)
+    words = [b for b in boxes if any(_bare(b.text) == name for _, name in names.values())]
+    if len(names) < 2 or len(words) < 2:
+        return None
+    h = float(np.median([b.h for b in words]))
+    height, width = rgb.shape[:2]
+    # matplotlib's frame: 2.8 em of swatch and gap left of the words, 0.4 em of border (a word's box is ~1.4 em tall)
+    x0, x1 = max(0, int(min(b.x0 for b in words) - 2.5 * h)), min(width, int(max(b.x1 for b in words) + 0.8 * h))
+    y0, y1 = max(0, int(min(b.y0 for b in words) - 0.8 * h)), min(height, int(max(b.y1 for b in words) + 0.8 * h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    return names, words, h, (x0, y0, x1, y1)
+
+
+def _seen_through_legend(rgb: np.ndarray, boxes: list[TextBox], clusters, legend=None):
     """Bars behind a see-through legend (round 10). matplotlib's legend is 80% opaque and its face is the plot's
     backdrop B, so a bar of colour c shows inside the frame as 0.8*B + 0.2*c: the bar seemed cut at the frame, its
     pale part became a series of its own or nothing (`Series 4`, a bar's foot lost). Near a legend of 2+ named
@@ -517,23 +556,15 @@ def _seen_through_legend(rgb: np.ndarray, boxes: list[TextBox], clusters):
     frame's edge) go to the named colour's mask and leave any other; the legend's words and the swatches left of
     them (opaque patches that keep off the edges of their place) leave the masks, and a veiled bar runs on under
     them from veiled pixel to veiled pixel along rows and columns. Returns the clusters and the text boxes the bar
-    reader may bridge (the legend's words are left out: bridged here). Nothing changes where no veil is found."""
+    reader may bridge (the legend's words are left out: bridged here). Nothing changes where no veil is found.
+    `legend`: `_legend_frame`'s answer (nothing is done without one)."""
     import cv2
 
     masks, centres, background = clusters
-    if len(centres) < 2:
+    if legend is None:
         return clusters, boxes
-    names = _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background)
-    words = [b for b in boxes if any(_bare(b.text) == name for _, name in names.values())]
-    if len(names) < 2 or len(words) < 2:
-        return clusters, boxes
-    h = float(np.median([b.h for b in words]))
+    names, words, h, (x0, y0, x1, y1) = legend
     height, width = rgb.shape[:2]
-    # matplotlib's frame: 2.8 em of swatch and gap left of the words, 0.4 em of border (a word's box is ~1.4 em tall)
-    x0, x1 = max(0, int(min(b.x0 for b in words) - 2.5 * h)), min(width, int(max(b.x1 for b in words) + 0.8 * h))
-    y0, y1 = max(0, int(min(b.y0 for b in words) - 0.8 * h)), min(height, int(max(b.y1 for b in words) + 0.8 * h))
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        return clusters, boxes
     # only coloured entries: a veiled grey is the grey of the frame's edge or of another grey bar (grayscale plots);
     # and only light backdrops: behind a dark face every colour fades to the dark of text edges (dark_background)
     named = sorted(k for k in names if np.ptp(centres[k]) > 40)
