@@ -143,3 +143,17 @@ def test_cli_rerun_skips_the_charts_done_shows_progress_and_refuses_another_expe
     restarted = vmed("--expert", "dicom", "--quiet", "--restart")
     assert restarted.returncode == 0, restarted.stderr
     assert json.loads(out.read_text())["charts_this_run"] == 3
+
+
+def test_predictions_an_earlier_version_wrote_are_not_taken_as_done(three_charts, tmp_path):
+    """`vmed eval charts` wrote SET/metrics_chart.predictions.jsonl before it resumed, with no run file: a rerun
+    after the update took those charts as done (no chart read, the old code's scores) instead of saying so."""
+    out = tmp_path / "m.json"
+    evaluate_chart_set(three_charts, out=out, progress=False, expert=Guess())  # as the earlier version left it:
+    out.with_suffix(".run.json").unlink()  # predictions, no run file
+    with pytest.raises(UserInputError, match=r"m.json holds predictions without a record of the setup that wrote "
+                                              r"them \(m.run.json is missing"):
+        evaluate_chart_set(three_charts, out=out, progress=False, expert=Guess(), resume=True)
+    again = Guess()
+    assert evaluate_chart_set(three_charts, out=out, progress=False, expert=again)["charts_this_run"] == 3  # --restart
+    assert again.calls == 4

@@ -33,9 +33,14 @@ def read_predictions(path: Path, repair: bool = False) -> list[dict]:
 def check_same_setup(out: Path, run_file: Path, predictions: Path, identity: dict[str, Any], keys: Sequence[str],
                      details: dict[str, Any]) -> None:
     """Refuse predictions written by another setup (any of `keys` of `identity` changed; `out`: the --out the
-    message names); then record this setup (with `details`, e.g. the whole config) in `run_file`. `identity` is
-    plain JSON, as the run file holds it."""
-    if run_file.is_file() and read_predictions(predictions):
+    message names), or by one that left no run file to tell (e.g. `vmed eval charts` before it resumed); then
+    record this setup (with `details`, e.g. the whole config) in `run_file`. `identity` is plain JSON, as the run
+    file holds it."""
+    if read_predictions(predictions):
+        if not run_file.is_file():
+            raise UserInputError(f"{out} holds predictions without a record of the setup that wrote them "
+                                 f"({run_file.name} is missing: an earlier version's run?); use another --out or "
+                                 "--restart to start over")
         before = json.loads(run_file.read_text()).get("identity", {})
         changed = [k for k in keys if before.get(k) != identity.get(k)]
         if changed:
