@@ -182,6 +182,11 @@ def test_knowledge_build_answer_tokens_below_one_is_a_usage_error(tmp_path):
         assert_clean_failure(result, 2, "'--answer-tokens': Input should be greater than or equal to 1")
 
 
+def test_question_with_a_control_character_is_one_clear_error():
+    """An escape sequence pasted into the question (argv cannot hold a NUL) was accepted and given to the model."""
+    assert_clean_failure(vmed("ask", "\x1b[31mWhat is aspirin?"), 2, "control character (U+001B at character 1)")
+
+
 def test_question_that_is_not_utf8_is_one_clear_error():
     """A Latin-1 byte in argv reaches Python as a lone surrogate; it used to fail in the tokenizer with a traceback."""
     result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", b"Qu'est-ce que la caf\xe9ine ?"],
