@@ -86,6 +86,36 @@ def test_an_interrupted_run_resumes_where_it_stopped_with_the_same_metrics(three
         _without_times(whole) and done.calls == 0
 
 
+def test_the_expert_code_hash_covers_the_package_modules_the_expert_imports(tmp_path, monkeypatch):
+    """The hash covered only the expert's own folder: a change in a shared module it imports (chart_table.py,
+    images.py for the chart expert) let a resumed run mix the old code's predictions with the new code's."""
+    import sys
+    import types
+
+    from visual_med_alpaca.eval import charts
+
+    package = tmp_path / "visual_med_alpaca"
+    (package / "experts" / "mine").mkdir(parents=True)
+    for name in ("__init__.py", "experts/__init__.py"):
+        (package / name).write_text("")
+    (package / "shared.py").write_text("SCALE = 1\n")
+    (package / "helper.py").write_text("from . import shared\n")
+    (package / "unrelated.py").write_text("X = 1\n")
+    (package / "experts" / "mine" / "__init__.py").write_text("from .reader import Mine\n")
+    (package / "experts" / "mine" / "reader.py").write_text(
+        "from ...errors import Nothing\n\ndef read():\n    from ... import helper  # inside a function\n")
+    module = types.ModuleType("mine_reader")
+    module.__file__ = str(package / "experts" / "mine" / "reader.py")
+    monkeypatch.setitem(sys.modules, "mine_reader", module)
+    Mine = type("Mine", (), {"__module__": "mine_reader"})
+    monkeypatch.setattr(charts, "_PACKAGE_DIR", package, raising=False)
+    before = charts.expert_code(Mine)
+    (package / "unrelated.py").write_text("X = 2  # not imported by the expert\n")
+    assert charts.expert_code(Mine) == before
+    (package / "shared.py").write_text("SCALE = 10  # imported through helper.py\n")
+    assert charts.expert_code(Mine) != before
+
+
 def test_a_rerun_with_another_expert_or_set_is_refused_and_keeps_the_file(three_charts, tmp_path):
     """Predictions of one expert (or its earlier code, or another set) are never mixed with another's."""
     out = tmp_path / "m.json"

@@ -11,6 +11,8 @@ when the sha1 of its file stem is even, else to `report` (fixed before any chart
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import inspect
 import json
@@ -89,17 +91,66 @@ def summary(group: list[dict]) -> dict:
 
 
 def expert_code(expert_class: type) -> str:
-    """sha1 of the expert's class name and the source files in the folders of its classes (experts/chart/*.py for
-    the chart expert): a resumed run after the expert's code changed is refused, not mixed with the old code's
-    predictions."""
+    """sha1 of the expert's class name, the source files in the folders of its classes (experts/chart/*.py for the
+    chart expert) and every package module those import, directly or through each other, inside functions too
+    (for the chart expert: chart_table.py, errors.py, images.py, medical_images.py): a resumed run after the code
+    the expert runs changed is refused, not mixed with the old code's predictions. Model and data files are not
+    code and are not hashed."""
     digest = hashlib.sha1(f"{expert_class.__module__}.{expert_class.__qualname__}".encode())
     package = __name__.split(".")[0]
     classes = [cls for cls in expert_class.__mro__
                if cls is expert_class and cls.__module__ != "builtins" or cls.__module__.split(".")[0] == package]
     folders = {Path(inspect.getfile(cls)).parent for cls in classes}
-    for path in sorted(p for folder in folders for p in folder.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    files = {p.resolve() for folder in folders for p in folder.glob("*.py")}
+    todo = list(files)
+    while todo:
+        for found in _package_imports(todo.pop()):
+            if found not in files:
+                files.add(found)
+                todo.append(found)
+    root = _PACKAGE_DIR.parent
+    for path in sorted(files):
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of package module `name` (a.b.c -> a/b/c.py or a/b/c/__init__.py), None if none."""
+    if name.split(".")[0] != _PACKAGE_DIR.name:
+        return None
+    base = _PACKAGE_DIR.parent.joinpath(*name.split("."))
+    return next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+
+
+def _package_imports(path: Path) -> frozenset[Path]:
+    stat = path.stat()
+    return _imports_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _imports_of(path: Path, mtime_ns: int, size: int) -> frozenset[Path]:
+    """The package modules `path` imports (anywhere in it): `from x import y` counts module x.y when y is a module,
+    else x itself (a package's __init__ only when a name comes from it). Cached per file version (mtime, size)."""
+    inside = path.is_relative_to(_PACKAGE_DIR)
+    if inside:
+        parts = path.relative_to(_PACKAGE_DIR.parent).with_suffix("").parts
+        here = list(parts[:-1])  # the package a relative import starts from (an __init__'s own package, too)
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and not inside:
+                continue
+            base = ".".join(here[:len(here) - node.level + 1] + ([node.module] if node.module else [])) \
+                if node.level else node.module or ""
+            modules = {f"{base}.{alias.name}" for alias in node.names if _module_file(f"{base}.{alias.name}")}
+            names |= modules | ({base} if len(modules) < len(node.names) else set())
+    return frozenset(found.resolve() for found in map(_module_file, names) if found is not None)
 
 
 def score_chart(item: dict, text: str, detected: str | None, seconds: float) -> dict:
