@@ -233,18 +233,27 @@ def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | N
                    "by_style": {str(k): summary(g) for k, g in sorted(groups["kind"].items(), key=lambda kv: str(kv[0]))},
                    "by_source": {k: summary(g) for k, g in sorted(groups["source"].items())},
                    "by_detected": {k: summary(g) for k, g in sorted(groups["detected"].items())},
-                   "charts_this_run": len(todo)}
+                   "charts_this_run": len(todo),  # the others were read (and timed) by earlier runs: resumed
+                   "seconds_per_chart_this_run": (sum(rows[item["id"]]["seconds"] for item in todo) / len(todo)
+                                                  if todo else None)}
         out.write_text(json.dumps(metrics, indent=2))
     metrics["metrics_file"] = str(out)
     return metrics
 
 
 def format_metrics(m: dict) -> list[str]:
-    """The printed table: overall, then per kind, per source and per detected chart type."""
+    """The printed table: overall, then per kind, per source and per detected chart type; after a resumed run, a
+    note that s/chart mixes runs (with this run's own count and s/chart)."""
     lines = [f"{m['expert']} on {m['n']} charts ({m['set']}, split {m['split']}): RMS-F1 {m['rms_f1']:.3f}  "
              f"RNSS {m['rnss']:.3f}  unread {m['unread']}/{m['n']} ({m['failure_rate']:.1%})  "
              f"{m['seconds_per_chart']:.2f} s/chart",
              f"  {'group':<22} {'n':>4} {'RMS-F1':>7} {'RNSS':>6} {'unread':>7} {'s/chart':>8}"]
+    earlier = m["n"] - m.get("charts_this_run", m["n"])
+    if earlier:  # a resumed run: its s/chart mixes the timings of the runs that read the charts
+        this_run = (f"{m['charts_this_run']} read by this one, {m['seconds_per_chart_this_run']:.2f} s/chart"
+                    if m.get("seconds_per_chart_this_run") is not None else "none read by this one")
+        lines.insert(1, f"  note: {earlier} of {m['n']} charts were read by earlier runs (resumed), so s/chart "
+                        f"averages the seconds each chart took in the run that read it ({this_run})")
     for title, key in (("split", "by_split"), ("kind", "by_style"), ("source", "by_source"), ("detected type", "by_detected")):
         for name, s in m.get(key, {}).items():
             label = f"{title}={name}"
