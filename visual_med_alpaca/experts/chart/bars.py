@@ -800,11 +800,6 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
     OCR box over several columns (`Should not Should`) is read again cut between the columns (`reread`)."""
     original = [b.rotated_back(width) for b in bars]
     first_row = min(b.y0 for b in original)
-    # the chart's title (the topmost line of words over the bars) heads no column: matplotlib prints it right over
-    # the top row when no legend names the series (`Length of st` | `tay by month`)
-    over = [b.original for b in upright_boxes if id(b) not in used and b.original.y1 <= first_row + 2 and re.search(r"[A-Za-z]{2}", b.text)]
-    top = min(over, key=lambda b: b.y0, default=None)
-    title = {id(b) for b in over if abs(b.cy - top.cy) < top.h / 2} if top is not None else set()
     heads, picked, segments = [], [], []
     for cluster in clusters:
         mine = [b for b in original if b.cluster == cluster and abs(b.y0 - first_row) <= 3]
@@ -816,7 +811,6 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
         seg = mine[0]
         segments.append(seg)
         above = sorted((b.original for b in upright_boxes if id(b) not in used and b.original.y1 <= seg.y0 + 2
-                        and id(b.original) not in title
                         and seg.x0 - 10 <= b.original.cx <= seg.x1 + 10 and parse_value(b.text) is None),
                        key=lambda b: -b.y1)
         chosen, reach = [], seg.y0
