@@ -15,8 +15,9 @@ the same focus and type from another source; the same focus with another type as
 the general encoder misses). Left out: LiveQA'17 test questions and near copies (mediqa.is_liveqa), near copies of
 the development questions, and the MedQuAD passages judged for LiveQA or graded by a development set.
 
-`vmed knowledge train-encoder` writes the fine-tuned model (~90 MB, built on the user's machine, never shipped);
-`vmed knowledge build --encoder FOLDER` then builds an index whose vectors (and query encoder) are that model's.
+`python bench/bench_knowledge_round15.py --step train` writes the fine-tuned model (~90 MB, built on the user's
+machine, never shipped; no `vmed` command, since round 15's rule did not adopt it); `vmed knowledge build --encoder
+FOLDER` then builds an index whose vectors (and query encoder) are that model's.
 """
 
 from __future__ import annotations
@@ -238,7 +239,7 @@ def model_folder(path: Path | str) -> Path:
     missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
     if missing:
         raise UserInputError(f"{folder} is not a sentence-encoder model folder (no {', '.join(missing)}); make one "
-                             f"with `vmed knowledge train-encoder`")
+                             f"with `python bench/bench_knowledge_round15.py --step train`")
     return folder
 
 
