@@ -1346,3 +1346,26 @@ def test_a_label_read_across_two_bar_groups_becomes_one_label_under_each():
     # three words cannot be shared out evenly between two groups: the label stays whole
     odd = [TextBox("New York City", 10, 200, 90, 212)]
     assert split_merged_labels(odd, [30.0, 70.0]) == odd
+
+
+@pytest.mark.parametrize("style,values,kw", [
+    ("grouped", [[112, 287], [370, 787], [649, 488]], dict(value_labels=True, size=(7.4, 6.4), dpi=72)),
+    ("stacked", [[17810, 12304, 14761], [16091, 21490, 23887], [20409, 29135, 16468]], dict(thousands=True, size=(4.2, 3.2), dpi=100)),
+    ("grouped_h", [[45, 21, 49], [74, 51, 46], [56, 97, 48], [94, 70, 23]], dict(value_labels=True, size=(5.0, 4.0), dpi=100)),
+])
+def test_series_no_legend_names_come_in_the_order_they_were_drawn(expert, tmp_path, style, values, kw):
+    """No legend (the plain generator's `legend: none`): the series' names are printed nowhere, so they are
+    `Series 1`, `Series 2`, ... and each must hold the series drawn in that place: the left bar of each group (a
+    horizontal chart's bottom one), a stack's first segment from the baseline. Before round 20 they came in the order of
+    the colour clusters (`East | 287 | 112` for East's 112 and 287)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    series = ["Urban", "Control", "Night"][:len(values[0])]
+    spec = _plain(style, values, series, theme="seaborn-v0_8", title="Hospital Cases", legend="none", **kw)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "no_legend")))
+    table, got = parse_table(text), cells(text)
+    assert table.headers[1:] == [f"Series {j + 1}" for j in range(len(series))], text
+    for category, row in zip(spec.categories, values):
+        for j, want in enumerate(row):
+            assert abs(got[category, f"Series {j + 1}"] - want) <= 0.03 * max(row), text
+

@@ -325,6 +325,22 @@ def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
     return groups
 
 
+def _drawing_order(groups: list[list[Bar]], horizontal: bool) -> dict[int, float]:
+    """cluster -> its mean place within the groups holding two or more bars (upright coordinates): a stack's segments
+    from the baseline out; bars side by side from left to right, a horizontal chart's from the bottom up (the order
+    matplotlib and pandas draw a chart's series in). Segments hanging under the baseline are left out."""
+    places: dict[int, list[int]] = {}
+    for group in groups:
+        group = [b for b in group if b.cluster >= 0]
+        if len(group) < 2:
+            continue
+        stacked = all(min(a.x1, b.x1) - max(a.x0, b.x0) > 0 for a in group for b in group)
+        key = (lambda b: -b.y1) if stacked else (lambda b: -b.cx) if horizontal else (lambda b: b.cx)
+        for n, bar in enumerate(sorted(group, key=key)):
+            places.setdefault(bar.cluster, []).append(n)
+    return {c: float(np.mean(p)) for c, p in places.items()}
+
+
 def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int],
                     typical: float = 0.0, start_by: float = 0.0) -> list[TextBox]:
     """The words under a group of bars (upright coordinates): boxes centred in the group's span that start
@@ -432,7 +448,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         labels.update({len(bars) + i: box for i, box in hanging_labels.items()})
         used |= {id(b) for b in hanging_labels.values()}
         bars = bars + hanging
-    clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
+    place = _drawing_order(groups, score_h > score_v)  # series no legend names: in the order they were drawn
+    clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], place.get(c, -1.0), c))
     legend_words = {names[c][1] for c in names}
     index = {id(b): i for i, b in enumerate(bars)}
     rows, missing = [], 0
