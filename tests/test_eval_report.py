@@ -49,6 +49,14 @@ def test_report_on_a_folder_passes_over_other_tools_metrics_json(tmp_path):
         write_report([training.parent], tmp_path / "x.md", tmp_path / "x.png")
 
 
+def test_a_file_reached_twice_is_one_run_in_the_table(tmp_path):
+    """`vmed eval report runs runs/pub` (or a folder and a file in it) listed the run's rows twice."""
+    _metrics(tmp_path / "runs" / "pub", "pubmedqa", {"accuracy": 40.0, "macro_f1": 30.0, "majority_baseline": 55.2})
+    named = [tmp_path / "runs", tmp_path / "runs" / "pub", tmp_path / "runs" / "pub" / "metrics.json"]
+    table, _ = write_report(named, tmp_path / "out" / "report.md", tmp_path / "out" / "report.png")
+    assert len([line for line in table.splitlines() if line.startswith("| pub | pubmedqa |")]) == 3  # 3 metrics
+
+
 def test_a_chart_name_that_is_not_a_png_file_is_one_error(tmp_path):
     """`--chart c.txt` ended in matplotlib's ValueError traceback; `--chart name` (or a folder) wrote name.png but
     said "wrote name"; `--out report.png` wrote the table and then the chart over it."""

@@ -37,7 +37,7 @@ def read_eval_metrics(file: Path) -> dict | None:
 
 def find_metrics(paths: list[Path]) -> list[tuple[Path, dict]]:
     """(file, record) of the files named as given (each must be one `vmed eval` wrote) and, in folders, of every
-    metrics.json written by `vmed eval` (others are passed over); each file is read once."""
+    metrics.json written by `vmed eval` (others are passed over); each file once, however often it is reached."""
     found: list[tuple[Path, dict]] = []
     for path in paths:
         if path.is_dir():
@@ -52,7 +52,10 @@ def find_metrics(paths: list[Path]) -> list[tuple[Path, dict]]:
             raise UserInputError(f"not found: {path}")
     if not found:
         raise UserInputError("no metrics.json written by `vmed eval` found in the given paths")
-    return found
+    unique: dict[Path, tuple[Path, dict]] = {}  # a file reached twice (a folder and a file in it) is one run
+    for file, record in found:
+        unique.setdefault(file.resolve(), (file, record))
+    return list(unique.values())
 
 
 def _task(metrics: dict) -> str:
