@@ -62,6 +62,20 @@ def test_bad_input_is_refused(tiny_llama_dir, tmp_path):
             list(answer_stream(DemoModels(config), image, question, "tiny", "", "", ""))
 
 
+def test_bad_input_is_refused_before_the_model_loads(tmp_path):
+    """The model was loaded first (the first request of a choice: seconds, or its own error) and only then the
+    question and the image were checked; a model that cannot load shows here which comes first."""
+    config = DemoConfig(models=[ModelChoice(label="gone", llm=LLMConfig(backend="hf", model=str(tmp_path / "no")))])
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("not a picture")
+    for image, question, message in ((str(not_image), "q", str(not_image)), (None, "   ", "the question is empty")):
+        with pytest.raises(UserInputError) as refused:
+            list(answer_stream(DemoModels(config), image, question, "gone", "", "", ""))
+        assert message in str(refused.value)  # not "model folder not found"
+    with pytest.raises(UserInputError, match="model folder not found"):  # a good question reaches the model
+        list(answer_stream(DemoModels(config), None, "What is aspirin?", "gone", "", "", ""))
+
+
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory):
     port = free_port()

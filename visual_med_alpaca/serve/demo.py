@@ -18,7 +18,7 @@ from ..config import AssistantConfig, GenerationSettings, KnowledgeConfig, LLMCo
 from ..errors import BackendError, UserInputError
 from ..images import load_image
 from ..llm.base import resolve_backend
-from ..pipeline import Assistant
+from ..pipeline import Assistant, validate_question
 from ..prompts import RESEARCH_NOTICE
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
@@ -116,8 +116,9 @@ def sources_markdown(stream) -> str:
 def answer_stream(models: DemoModels, image_path: str | None, question: str, label: str, base_url: str,
                   endpoint_model: str, api_key: str) -> Iterator[tuple[str, str, str, str, str, str]]:
     """Yield (answer so far, status, expert, expert text, prompt, sources) as the answer is generated."""
-    assistant = models.get(label, base_url, endpoint_model, api_key)
+    question = validate_question(question)  # bad input first: the first request of a choice loads its model
     image = load_image(image_path) if image_path else None
+    assistant = models.get(label, base_url, endpoint_model, api_key)
     stream = assistant.stream(question, image)
     description = stream.description
     expert = description.expert
