@@ -182,6 +182,11 @@ def test_knowledge_build_answer_tokens_below_one_is_a_usage_error(tmp_path):
         assert_clean_failure(result, 2, "'--answer-tokens': Input should be greater than or equal to 1")
 
 
+def test_question_with_a_control_character_is_one_clear_error():
+    """An escape sequence pasted into the question (argv cannot hold a NUL) was accepted and given to the model."""
+    assert_clean_failure(vmed("ask", "\x1b[31mWhat is aspirin?"), 2, "control character (U+001B at character 1)")
+
+
 def test_question_that_is_not_utf8_is_one_clear_error():
     """A Latin-1 byte in argv reaches Python as a lone surrogate; it used to fail in the tokenizer with a traceback."""
     result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", b"Qu'est-ce que la caf\xe9ine ?"],
@@ -247,7 +252,7 @@ def test_threads_zero_is_one_clear_error_for_every_command_that_takes_it():
     from visual_med_alpaca.errors import UserInputError
 
     commands = _commands_with("--threads")
-    assert {("eval", "vqa-rad"), ("serve",), ("demo",), ("knowledge", "build"), ("knowledge", "train-rqe"),
+    assert {("ask",), ("eval", "vqa-rad"), ("serve",), ("demo",), ("knowledge", "build"), ("knowledge", "train-rqe"),
             ("engine", "quantize"), ("train", "eval-adapter")} <= {path for path, _ in commands}
     for path, command in commands:
         required = [p for p in command.params if p.required and p.param_type_name == "argument"]
@@ -257,6 +262,28 @@ def test_threads_zero_is_one_clear_error_for_every_command_that_takes_it():
             assert f"--threads is a number of CPU threads, 1 or more (not {value})" in str(result.exception)
     assert_clean_failure(vmed("eval", "vqa-rad", "--threads", "0"), 2, "--threads is a number of CPU threads")
     assert_clean_failure(vmed("eval", "vqa-rad", "--set", "assistant.llm.threads=0"), 2, "assistant.llm.threads")
+
+
+def test_ask_threads_sets_the_language_model_threads(monkeypatch):
+    """`vmed ask` had no --threads (`vmed eval` had; only `--set llm.threads=2` worked): it is the shared option
+    now, shown by --help and mapped to llm.threads like eval's."""
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+    from visual_med_alpaca.errors import UserInputError
+    from visual_med_alpaca.pipeline import Assistant
+
+    given = {}
+
+    def from_config(path, sets=None, **overrides):
+        given.update(overrides)
+        raise UserInputError("stop before loading a model")
+
+    monkeypatch.setattr(Assistant, "from_config", staticmethod(from_config))
+    result = CliRunner().invoke(app, ["ask", "What is aspirin?", "--threads", "2"])
+    assert isinstance(result.exception, UserInputError) and given == {"llm.threads": 2}
+    shown = CliRunner().invoke(app, ["ask", "--help"], terminal_width=200)
+    assert shown.exit_code == 0 and "--threads" in shown.output and "CPU threads" in shown.output
 
 
 def test_every_file_the_readme_commands_name_is_shipped():

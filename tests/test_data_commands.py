@@ -67,3 +67,15 @@ def test_a_step_run_before_its_input_exists_names_the_step_to_run_first(tmp_path
         assert result.returncode == 2, (step, result.stderr)
         assert result.stderr.strip().splitlines() == [
             f"error: {tmp_path / missing} not found: run `vmed data {earlier}` first"], (step, result.stderr)
+
+
+def test_a_bad_recipe_key_is_reported_before_any_data_check(tmp_path):
+    """`data filter` on an empty workdir said "nothing to filter" for `--set filter.bogus=1`, and `caption-instruct`
+    named the missing MedPix folder (its recipe was read only with --base-url): the recipe comes first everywhere."""
+    missing = tmp_path / "no-data"
+    for step in ("collect", "synthesize", "filter", "balance", "caption-instruct"):
+        extra = ("--data-dir", str(missing)) if step in ("collect", "caption-instruct") else ()
+        result = _vmed(step, "--workdir", str(tmp_path), *extra, "--set", "filter.bogus=1")
+        assert result.returncode == 2, (step, result.stderr)
+        assert result.stderr.strip().splitlines() == [
+            "error: invalid configuration: filter.bogus: Extra inputs are not permitted"], (step, result.stderr)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from visual_med_alpaca.errors import UserInputError
-from visual_med_alpaca.eval.charts import evaluate_chart_set
+from visual_med_alpaca.eval.charts import evaluate_chart_set, format_metrics
 
 
 class NeverCalled:
@@ -62,7 +62,7 @@ def _without_times(metrics):
     """The scores of a metrics dict (seconds and this run's counts differ between runs)."""
     if isinstance(metrics, dict):
         return {k: _without_times(v) for k, v in metrics.items()
-                if k not in ("seconds_per_chart", "charts_this_run", "metrics_file")}
+                if k not in ("seconds_per_chart", "charts_this_run", "seconds_per_chart_this_run", "metrics_file")}
     return metrics
 
 
@@ -84,6 +84,55 @@ def test_an_interrupted_run_resumes_where_it_stopped_with_the_same_metrics(three
     done = Guess()  # all read: the rerun reads nothing, not even a warm-up
     assert _without_times(evaluate_chart_set(three_charts, out=out, progress=False, expert=done, resume=True)) == \
         _without_times(whole) and done.calls == 0
+
+
+def test_a_resumed_run_says_its_seconds_per_chart_mix_runs(three_charts, tmp_path):
+    """A resumed run printed one s/chart over charts timed by different runs (other load, other code) as if this
+    run had measured them; it says so now and gives this run's own count and s/chart."""
+    out = tmp_path / "m.json"
+    whole = evaluate_chart_set(three_charts, out=out, progress=False, expert=Guess(), resume=True, limit=2)
+    assert whole["seconds_per_chart_this_run"] == pytest.approx(whole["seconds_per_chart"])
+    assert not any("note:" in line for line in format_metrics(whole))
+    resumed = evaluate_chart_set(three_charts, out=out, progress=False, expert=Guess(), resume=True)
+    assert resumed["charts_this_run"] == 1 and resumed["seconds_per_chart_this_run"] is not None
+    assert json.loads(out.read_text())["seconds_per_chart_this_run"] == resumed["seconds_per_chart_this_run"]
+    note = [line for line in format_metrics(resumed) if "note:" in line]
+    assert note == [f"  note: 2 of 3 charts were read by earlier runs (resumed), so s/chart averages the seconds "
+                    f"each chart took in the run that read it (1 read by this one, "
+                    f"{resumed['seconds_per_chart_this_run']:.2f} s/chart)"]
+    again = evaluate_chart_set(three_charts, out=out, progress=False, expert=Guess(stop_at=1), resume=True)  # no read
+    assert again["seconds_per_chart_this_run"] is None
+    assert "(none read by this one)" in format_metrics(again)[1]
+
+
+def test_the_expert_code_hash_covers_the_package_modules_the_expert_imports(tmp_path, monkeypatch):
+    """The hash covered only the expert's own folder: a change in a shared module it imports (chart_table.py,
+    images.py for the chart expert) let a resumed run mix the old code's predictions with the new code's."""
+    import sys
+    import types
+
+    from visual_med_alpaca.eval import charts
+
+    package = tmp_path / "visual_med_alpaca"
+    (package / "experts" / "mine").mkdir(parents=True)
+    for name in ("__init__.py", "experts/__init__.py"):
+        (package / name).write_text("")
+    (package / "shared.py").write_text("SCALE = 1\n")
+    (package / "helper.py").write_text("from . import shared\n")
+    (package / "unrelated.py").write_text("X = 1\n")
+    (package / "experts" / "mine" / "__init__.py").write_text("from .reader import Mine\n")
+    (package / "experts" / "mine" / "reader.py").write_text(
+        "from ...errors import Nothing\n\ndef read():\n    from ... import helper  # inside a function\n")
+    module = types.ModuleType("mine_reader")
+    module.__file__ = str(package / "experts" / "mine" / "reader.py")
+    monkeypatch.setitem(sys.modules, "mine_reader", module)
+    Mine = type("Mine", (), {"__module__": "mine_reader"})
+    monkeypatch.setattr(charts, "_PACKAGE_DIR", package, raising=False)
+    before = charts.expert_code(Mine)
+    (package / "unrelated.py").write_text("X = 2  # not imported by the expert\n")
+    assert charts.expert_code(Mine) == before
+    (package / "shared.py").write_text("SCALE = 10  # imported through helper.py\n")
+    assert charts.expert_code(Mine) != before
 
 
 def test_a_rerun_with_another_expert_or_set_is_refused_and_keeps_the_file(three_charts, tmp_path):

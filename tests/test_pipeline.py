@@ -5,7 +5,7 @@ import pytest
 from conftest import EXAMPLES
 from visual_med_alpaca.config import GenerationSettings
 from visual_med_alpaca.errors import UserInputError
-from visual_med_alpaca.pipeline import Assistant
+from visual_med_alpaca.pipeline import Assistant, validate_question
 from visual_med_alpaca.prompts import build_prompt
 
 
@@ -132,6 +132,11 @@ def test_question_validation(assistant):
         assistant.ask("aspirin " * 1500)  # under the character limit, over the 1024-token context
     with pytest.raises(UserInputError, match="not valid UTF-8"):
         assistant.ask("Qu'est-ce que la caf\udce9ine ?")  # a Latin-1 byte in argv: a lone surrogate in Python
+    with pytest.raises(UserInputError, match=r"control character \(U\+0000 at character 8\)"):
+        assistant.ask("Is aspi\x00rin an analgesic?")  # a NUL reached the model as text
+    with pytest.raises(UserInputError, match=r"control character \(U\+001B"):
+        assistant.ask("\x1b[31mIs aspirin an analgesic?")
+    assert validate_question(" Is aspirin\tan analgesic?\r\nOr not? ") == "Is aspirin\tan analgesic?\r\nOr not?"
 
 
 def test_an_answer_never_runs_past_the_context(assistant):

@@ -171,6 +171,8 @@ BAD_REQUESTS = {
     "unknown model": (_chat(model="gpt-4o"), 404, "model"),
     "no user message": (_chat(messages=[{"role": "system", "content": "be brief"}]), 400, "messages"),
     "empty question": (_chat(messages=[{"role": "user", "content": "   "}]), 400, "messages.0.content"),
+    "NUL in the question": (_chat(messages=[{"role": "user", "content": "What is\u0000 aspirin?"}]), 400,
+                            "messages.0.content"),  # was accepted and passed to the model
     "bad base64": (_chat(messages=image_message("q", "data:image/png;base64,@@not-base64@@")), 400, "image_url"),
     "data URL not base64": (_chat(messages=image_message("q", "data:image/png,rawbytes")), 400, "image_url"),
     "not an image": (_chat(messages=image_message("q", data_url(b"just some text, not a picture"))), 400,

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import typer
 
 from .cli_options import (AdapterOpt, ApiKeyOpt, ApiModeOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, ConfigOpt,
-                          ExpertOpt, ModelOpt, SetOpt, assistant_overrides)
+                          ExpertOpt, LlmThreadsOpt, ModelOpt, SetOpt, assistant_overrides)
 from .errors import BackendError, UserInputError
 from .prompts import RESEARCH_NOTICE
 
@@ -42,6 +42,7 @@ def ask(
     api_mode: Optional[str] = ApiModeOpt,
     quantization: Optional[str] = typer.Option(None, "--quantization", help="none | 8bit | 4bit (hf backend, CUDA only)"),
     device_map: Optional[str] = typer.Option(None, "--device-map", help="hf backend device map, e.g. auto"),
+    threads: Optional[int] = LlmThreadsOpt,
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="0 = greedy"),
     top_p: Optional[float] = typer.Option(None, "--top-p"),
@@ -63,7 +64,7 @@ def ask(
     """Answer a medical QUESTION, about an image if one is given."""
     assistant = _assistant(config, sets, assistant_overrides(
         model=model, backend=backend, adapter=adapter, base_url=base_url, api_key=api_key, api_mode=api_mode,
-        quantization=quantization, device_map=device_map, max_new_tokens=max_new_tokens, temperature=temperature,
+        quantization=quantization, device_map=device_map, threads=threads, max_new_tokens=max_new_tokens, temperature=temperature,
         top_p=top_p, top_k=top_k, repetition_penalty=repetition_penalty, seed=seed, knowledge=knowledge,
         knowledge_mode=knowledge_mode, case_memory=case_memory))
     stream = assistant.stream(question, image, expert)

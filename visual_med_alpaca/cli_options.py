@@ -44,6 +44,10 @@ def threads_option(default: str) -> Any:
     return typer.Option(None, "--threads", callback=check_threads, help=f"CPU threads (default: {default})")
 
 
+# llm.threads, the same for ask and eval (serve says "llama.cpp": it may start the engine too).
+LlmThreadsOpt = threads_option("all cores, up to 8, for the gguf backend")
+
+
 # flag name -> key in AssistantConfig, for every command that builds an assistant (ask, describe, serve, eval).
 ASSISTANT_FLAGS = {
     "model": "llm.model", "backend": "llm.backend", "adapter": "llm.adapter", "base_url": "llm.base_url",

@@ -7,6 +7,7 @@ Models (router, experts, LLM) load once and are reused across questions.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,9 @@ from .prompts import RESEARCH_NOTICE, build_prompt
 from .router import EXPERT_FOR_CLASS, load_router
 
 MAX_QUESTION_CHARS = 20_000
+# C0 control characters (NUL, ESC, backspace, ...) other than tab, LF and CR: no question needs one, and the
+# model would get them as text (validate_question refuses them for ask, the Python API and serve alike).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MIN_ANSWER_TOKENS = 16  # a prompt that leaves less room than this in the context is refused
 
 
@@ -410,6 +414,10 @@ def validate_question(question: str) -> str:
         question.encode("utf-8")
     except UnicodeEncodeError:
         raise UserInputError("the question is not valid UTF-8 text (typed or saved in another encoding?)") from None
+    control = _CONTROL_CHARS.search(question)
+    if control:
+        raise UserInputError(f"the question contains a control character (U+{ord(control.group()):04X} at character "
+                             f"{control.start() + 1}); only text, tabs and line breaks are accepted")
     if len(question) > MAX_QUESTION_CHARS:
         raise UserInputError(f"the question is too long ({len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,})")
     return question.strip()

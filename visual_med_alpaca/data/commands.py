@@ -118,11 +118,11 @@ def filter_cmd(
     from ..errors import UserInputError
     from .filter import filter_records
 
+    cfg = _config(config, sets, {}).filter  # a bad recipe key is reported before a missing input
     if not inputs:
         inputs = [p for p in (workdir / "questions.jsonl", workdir / "synthesized.jsonl") if p.exists()]
         if not inputs:
             raise UserInputError(f"nothing to filter in {workdir}: run `vmed data collect` first")
-    cfg = _config(config, sets, {}).filter
     _show(filter_records(list(inputs), workdir / "kept.jsonl", workdir / "dropped.jsonl", cfg, progress))
 
 
@@ -202,11 +202,11 @@ def caption_instruct_cmd(
 
     from ..paths import data_dir as resolve_data_dir
 
+    # the recipe first (it was read only with --base-url: a bad key was ignored, or came after the data checks)
+    cfg = _config(config, sets, _synth_flags(base_url=base_url, model=model, api_key=api_key, max_tokens=max_tokens,
+                                             concurrency=concurrency))
     medpix = medpix or resolve_data_dir(data_dir, "medpix2") / "medpix2"
     if not medpix.is_dir():
         raise UserInputError(f"MedPix folder not found: {medpix}")
-    synth = None
-    if base_url:
-        synth = _config(config, sets, _synth_flags(base_url=base_url, model=model, api_key=api_key,
-                                                   max_tokens=max_tokens, concurrency=concurrency)).synthesize
+    synth = cfg.synthesize if base_url else None
     _show(caption_instruct(medpix, workdir, list(splits), synth, seed, progress, conversation_sample=sample))

@@ -11,6 +11,8 @@ when the sha1 of its file stem is even, else to `report` (fixed before any chart
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import inspect
 import json
@@ -89,17 +91,66 @@ def summary(group: list[dict]) -> dict:
 
 
 def expert_code(expert_class: type) -> str:
-    """sha1 of the expert's class name and the source files in the folders of its classes (experts/chart/*.py for
-    the chart expert): a resumed run after the expert's code changed is refused, not mixed with the old code's
-    predictions."""
+    """sha1 of the expert's class name, the source files in the folders of its classes (experts/chart/*.py for the
+    chart expert) and every package module those import, directly or through each other, inside functions too
+    (for the chart expert: chart_table.py, errors.py, images.py, medical_images.py): a resumed run after the code
+    the expert runs changed is refused, not mixed with the old code's predictions. Model and data files are not
+    code and are not hashed."""
     digest = hashlib.sha1(f"{expert_class.__module__}.{expert_class.__qualname__}".encode())
     package = __name__.split(".")[0]
     classes = [cls for cls in expert_class.__mro__
                if cls is expert_class and cls.__module__ != "builtins" or cls.__module__.split(".")[0] == package]
     folders = {Path(inspect.getfile(cls)).parent for cls in classes}
-    for path in sorted(p for folder in folders for p in folder.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    files = {p.resolve() for folder in folders for p in folder.glob("*.py")}
+    todo = list(files)
+    while todo:
+        for found in _package_imports(todo.pop()):
+            if found not in files:
+                files.add(found)
+                todo.append(found)
+    root = _PACKAGE_DIR.parent
+    for path in sorted(files):
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of package module `name` (a.b.c -> a/b/c.py or a/b/c/__init__.py), None if none."""
+    if name.split(".")[0] != _PACKAGE_DIR.name:
+        return None
+    base = _PACKAGE_DIR.parent.joinpath(*name.split("."))
+    return next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+
+
+def _package_imports(path: Path) -> frozenset[Path]:
+    stat = path.stat()
+    return _imports_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _imports_of(path: Path, mtime_ns: int, size: int) -> frozenset[Path]:
+    """The package modules `path` imports (anywhere in it): `from x import y` counts module x.y when y is a module,
+    else x itself (a package's __init__ only when a name comes from it). Cached per file version (mtime, size)."""
+    inside = path.is_relative_to(_PACKAGE_DIR)
+    if inside:
+        parts = path.relative_to(_PACKAGE_DIR.parent).with_suffix("").parts
+        here = list(parts[:-1])  # the package a relative import starts from (an __init__'s own package, too)
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and not inside:
+                continue
+            base = ".".join(here[:len(here) - node.level + 1] + ([node.module] if node.module else [])) \
+                if node.level else node.module or ""
+            modules = {f"{base}.{alias.name}" for alias in node.names if _module_file(f"{base}.{alias.name}")}
+            names |= modules | ({base} if len(modules) < len(node.names) else set())
+    return frozenset(found.resolve() for found in map(_module_file, names) if found is not None)
 
 
 def score_chart(item: dict, text: str, detected: str | None, seconds: float) -> dict:
@@ -182,18 +233,27 @@ def evaluate_chart_set(set_dir: Path, expert_name: str = "chart", limit: int | N
                    "by_style": {str(k): summary(g) for k, g in sorted(groups["kind"].items(), key=lambda kv: str(kv[0]))},
                    "by_source": {k: summary(g) for k, g in sorted(groups["source"].items())},
                    "by_detected": {k: summary(g) for k, g in sorted(groups["detected"].items())},
-                   "charts_this_run": len(todo)}
+                   "charts_this_run": len(todo),  # the others were read (and timed) by earlier runs: resumed
+                   "seconds_per_chart_this_run": (sum(rows[item["id"]]["seconds"] for item in todo) / len(todo)
+                                                  if todo else None)}
         out.write_text(json.dumps(metrics, indent=2))
     metrics["metrics_file"] = str(out)
     return metrics
 
 
 def format_metrics(m: dict) -> list[str]:
-    """The printed table: overall, then per kind, per source and per detected chart type."""
+    """The printed table: overall, then per kind, per source and per detected chart type; after a resumed run, a
+    note that s/chart mixes runs (with this run's own count and s/chart)."""
     lines = [f"{m['expert']} on {m['n']} charts ({m['set']}, split {m['split']}): RMS-F1 {m['rms_f1']:.3f}  "
              f"RNSS {m['rnss']:.3f}  unread {m['unread']}/{m['n']} ({m['failure_rate']:.1%})  "
              f"{m['seconds_per_chart']:.2f} s/chart",
              f"  {'group':<22} {'n':>4} {'RMS-F1':>7} {'RNSS':>6} {'unread':>7} {'s/chart':>8}"]
+    earlier = m["n"] - m.get("charts_this_run", m["n"])
+    if earlier:  # a resumed run: its s/chart mixes the timings of the runs that read the charts
+        this_run = (f"{m['charts_this_run']} read by this one, {m['seconds_per_chart_this_run']:.2f} s/chart"
+                    if m.get("seconds_per_chart_this_run") is not None else "none read by this one")
+        lines.insert(1, f"  note: {earlier} of {m['n']} charts were read by earlier runs (resumed), so s/chart "
+                        f"averages the seconds each chart took in the run that read it ({this_run})")
     for title, key in (("split", "by_split"), ("kind", "by_style"), ("source", "by_source"), ("detected type", "by_detected")):
         for name, s in m.get(key, {}).items():
             label = f"{title}={name}"

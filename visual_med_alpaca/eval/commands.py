@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from ..cli_options import (AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, DataDirOpt, ExpertOpt,
-                           LlmUrlOpt, ModelOpt, assistant_overrides, threads_option)
+                           LlmThreadsOpt, LlmUrlOpt, ModelOpt, assistant_overrides)
 from .benchmarks.vqa import vqa_rad_subsets_help
 
 eval_app = typer.Typer()
@@ -41,7 +41,7 @@ def _make_command(name: str):
         data_dir: Optional[Path] = DataDirOpt,
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
         case_memory: Optional[bool] = CaseMemoryOpt,
-        threads: Optional[int] = threads_option("all cores, up to 8, for the gguf backend"),
+        threads: Optional[int] = LlmThreadsOpt,
         concurrency: Optional[int] = typer.Option(None, "--concurrency", "-j", help="Answer N items at a time through the batching engine (generate mode; default 1)"),
         llm_url: Optional[str] = LlmUrlOpt,
         restart: bool = typer.Option(False, "--restart", help="Delete earlier predictions in --out first"),
