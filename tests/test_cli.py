@@ -187,6 +187,12 @@ def test_question_with_a_control_character_is_one_clear_error():
     assert_clean_failure(vmed("ask", "\x1b[31mWhat is aspirin?"), 2, "control character (U+001B at character 1)")
 
 
+def test_a_malformed_base_url_is_one_clear_error():
+    """It was httpx's InvalidURL traceback (exit 1), before any answer."""
+    assert_clean_failure(vmed("ask", "x", "--no-knowledge", "--base-url", "http://[::1"), 2,
+                         "the server URL 'http://[::1' is not an http(s) URL")
+
+
 def test_question_that_is_not_utf8_is_one_clear_error():
     """A Latin-1 byte in argv reaches Python as a lone surrogate; it used to fail in the tokenizer with a traceback."""
     result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "ask", b"Qu'est-ce que la caf\xe9ine ?"],

@@ -49,6 +49,18 @@ def test_report_on_a_folder_passes_over_other_tools_metrics_json(tmp_path):
         write_report([training.parent], tmp_path / "x.md", tmp_path / "x.png")
 
 
+def test_a_chart_name_that_is_not_a_png_file_is_one_error(tmp_path):
+    """`--chart c.txt` ended in matplotlib's ValueError traceback; `--chart name` (or a folder) wrote name.png but
+    said "wrote name"; `--out report.png` wrote the table and then the chart over it."""
+    _metrics(tmp_path / "runs" / "pub", "pubmedqa", {"accuracy": 40.0, "macro_f1": 30.0, "majority_baseline": 55.2})
+    for chart in (tmp_path / "c.txt", tmp_path / "chart", tmp_path):
+        with pytest.raises(UserInputError, match=f"--chart {chart}: the bar chart is a PNG file"):
+            write_report([tmp_path / "runs"], tmp_path / "r.md", chart)
+    with pytest.raises(UserInputError, match="--out and --chart both name"):
+        write_report([tmp_path / "runs"], tmp_path / "r.png", tmp_path / "r.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # refused before anything was written
+
+
 @pytest.mark.parametrize("reply, expected", [
     ("8 6\nAssistant 1 is more precise.", (8.0, 6.0)),
     ("7, 9.5", (7.0, 9.5)),

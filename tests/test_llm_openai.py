@@ -5,7 +5,7 @@ import pytest
 from helpers_serve import ScriptedServer
 
 from visual_med_alpaca.config import GenerationSettings, LLMConfig
-from visual_med_alpaca.errors import BackendError
+from visual_med_alpaca.errors import BackendError, UserInputError
 from visual_med_alpaca.llm import generate_stream, load_language_model
 from visual_med_alpaca.prompts import build_prompt
 
@@ -14,6 +14,17 @@ SETTINGS = GenerationSettings(max_new_tokens=24)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999/v1", "not a url", "ftp://127.0.0.1/v1"])
+def test_a_malformed_server_url_is_one_input_error(url, monkeypatch):
+    """`--base-url http://[::1` (also the demo's endpoint box, OPENAI_BASE_URL, `vmed data synthesize`) ended in
+    httpx's InvalidURL traceback when the client was made; a URL that is no http(s) URL said "cannot reach"."""
+    with pytest.raises(UserInputError, match=r"the server URL .* is not an http\(s\) URL, e.g. http://127.0.0.1:8080/v1"):
+        load_language_model(LLMConfig(model="x", base_url=url))
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(UserInputError, match="is not an http"):
+        load_language_model(LLMConfig(model="x", backend="openai"))
+
+
 @pytest.mark.parametrize("mode", ["completions", "chat"])
 def test_streams_from_local_server(llama_server, mode):
     model = load_language_model(LLMConfig(model="gemma", base_url=llama_server.base_url, api_mode=mode))

@@ -130,6 +130,11 @@ def bar_chart(rows: list[dict], png: Path) -> None:
 
 
 def write_report(paths: list[Path], out: Path, png: Path) -> tuple[str, Path]:
+    # matplotlib took `--chart c.txt` for a format (a traceback) and wrote `--chart name` as name.png
+    if png.suffix.lower() != ".png":
+        raise UserInputError(f"--chart {png}: the bar chart is a PNG file; give a file name ending in .png")
+    if png.resolve() == out.resolve():
+        raise UserInputError(f"--out and --chart both name {out}: give the table and the chart different files")
     rows = collect_rows(find_metrics(paths))
     table = markdown(rows)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
@@ -21,6 +22,13 @@ MAX_SERVER_STOPS = 4
 def resolve_endpoint(base_url: str | None, api_key) -> tuple[str, str]:
     """Server URL and key from the config, else OPENAI_BASE_URL / OPENAI_API_KEY; local servers need no key."""
     base_url = base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    try:  # a malformed URL (`http://[::1`, a bad port) was an httpx InvalidURL traceback when the client was made
+        parts = urlsplit(base_url)
+        parts.port  # parsed on access: a bad port raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserInputError(f"the server URL {base_url!r} is not an http(s) URL, e.g. http://127.0.0.1:8080/v1")
     key = api_key.get_secret_value() if api_key else os.environ.get("OPENAI_API_KEY")
     if not key:
         if "api.openai.com" in base_url:
