@@ -1369,3 +1369,21 @@ def test_series_no_legend_names_come_in_the_order_they_were_drawn(expert, tmp_pa
         for j, want in enumerate(row):
             assert abs(got[category, f"Series {j + 1}"] - want) <= 0.03 * max(row), text
 
+
+
+def test_the_title_over_several_columns_of_horizontal_stacks_heads_none_of_them(expert, tmp_path):
+    """matplotlib prints the title right over the top row of horizontal stacked bars when no legend is drawn: the
+    Pew column-header reader took it for the series' names, cut at the segments (`tay by month | Length of st`, the
+    values then in the wrong columns). One box of words over several columns with no words above it is the chart's
+    title, not their headers (round 21; a Pew header box over several columns has the title above it)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[130, 163], [146, 243], [109, 328], [302, 319], [261, 343], [317, 287]]
+    spec = _plain("stacked_h", values, ["Night", "Treatment"], theme="seaborn-v0_8", title="Length of stay by month",
+                  category_name="Month", categories=["Mar", "Apr", "May", "Jun", "Jul", "Aug"], legend="none",
+                  value_labels=True, size=(4.2, 3.2), dpi=150)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "title_over_stacks")))
+    table, got = parse_table(text), cells(text)
+    assert table.headers[1:] == ["Series 1", "Series 2"], text
+    for category, (first, second) in zip(spec.categories, values):
+        assert got[category, "Series 1"] == first and got[category, "Series 2"] == second, text

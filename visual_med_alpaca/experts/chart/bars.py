@@ -833,6 +833,10 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
                         and (m == n or not picked[m] or picked[m] == chosen)), key=lambda m: segments[m].cx)
         if len(under) < 2 or n not in under:
             continue
+        if not any(b.original.y1 <= box.y0 and re.search(r"[A-Za-z]{2}", b.text) for b in upright_boxes):
+            for m in under:  # the topmost words of the chart over several columns: its title, not their headers
+                heads[m] = ""  # (matplotlib prints it right over the top row when no legend names the series)
+            continue
         cuts = [box.x0 - 2] + [(segments[a].x1 + segments[b].x0) / 2 for a, b in zip(under, under[1:])] + [box.x1 + 2]
         y0, y1 = max(0, int(box.y0) - 2), min(rgb.shape[0], int(box.y1) + 3)
         for m, lo, hi in zip(under, cuts, cuts[1:]):
