@@ -134,7 +134,8 @@ def _package_imports(path: Path) -> frozenset[Path]:
 @functools.lru_cache(maxsize=None)
 def _imports_of(path: Path, mtime_ns: int, size: int) -> frozenset[Path]:
     """The package modules `path` imports (anywhere in it): `from x import y` counts module x.y when y is a module,
-    else x itself (a package's __init__ only when a name comes from it). Cached per file version (mtime, size)."""
+    else x itself (a package's __init__ only when a name comes from it). Cached per file version (mtime, size).
+    Written here because stdlib modulefinder follows every import, numpy's and OpenCV's too; only the package's count."""
     inside = path.is_relative_to(_PACKAGE_DIR)
     if inside:
         parts = path.relative_to(_PACKAGE_DIR.parent).with_suffix("").parts
