@@ -57,6 +57,20 @@ def test_a_file_reached_twice_is_one_run_in_the_table(tmp_path):
     assert len([line for line in table.splitlines() if line.startswith("| pub | pubmedqa |")]) == 3  # 3 metrics
 
 
+@pytest.mark.parametrize("metrics", [{"accuracy": "forty", "macro_f1": 30.0}, ["accuracy", 40.0], {"accuracy": True}])
+def test_a_hand_edited_metrics_file_is_one_error_not_a_traceback(tmp_path, metrics):
+    """A metrics.json with the right keys but a word for a number (or `metrics` not a mapping) ended in a
+    TypeError/AttributeError traceback while the table was written; named, it is one error; in a folder, passed over."""
+    _metrics(tmp_path / "runs" / "pub", "pubmedqa", {"accuracy": 40.0, "macro_f1": 30.0, "majority_baseline": 55.2})
+    _metrics(tmp_path / "runs" / "edited", "pubmedqa", metrics)
+    edited = tmp_path / "runs" / "edited" / "metrics.json"
+    with pytest.raises(UserInputError, match="edited/metrics.json is not a metrics.json written by `vmed eval`"):
+        write_report([edited], tmp_path / "x.md", tmp_path / "x.png")
+    table, _ = write_report([tmp_path / "runs"], tmp_path / "out" / "report.md", tmp_path / "out" / "report.png")
+    assert [line for line in table.splitlines() if line.startswith("| pub | pubmedqa |")]
+    assert not [line for line in table.splitlines() if line.startswith("| edited |")]
+
+
 def test_a_chart_name_that_is_not_a_png_file_is_one_error(tmp_path):
     """`--chart c.txt` ended in matplotlib's ValueError traceback; `--chart name` (or a folder) wrote name.png but
     said "wrote name"; `--out report.png` wrote the table and then the chart over it."""

@@ -32,7 +32,11 @@ def read_eval_metrics(file: Path) -> dict | None:
         result = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
-    return result if isinstance(result, dict) and all(key in result for key in EVAL_KEYS) else None
+    if not (isinstance(result, dict) and all(key in result for key in EVAL_KEYS) and isinstance(result["metrics"], dict)):
+        return None
+    headline = [result["metrics"].get(metric) for metric in HEADLINE[_task(result["metrics"])]]
+    numbers = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in headline)
+    return result if numbers else None  # a hand-edited file with a word for a number is not one `vmed eval` wrote
 
 
 def find_metrics(paths: list[Path]) -> list[tuple[Path, dict]]:
