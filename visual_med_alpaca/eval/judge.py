@@ -12,7 +12,7 @@ from pathlib import Path
 from ..config import GenerationSettings
 from ..errors import BackendError, UserInputError
 from ..paths import ASSETS
-from .runner import read_predictions
+from .resume import read_predictions
 
 JUDGE_PROMPT = ASSETS / "eval" / "judge_prompt.txt"
 _TWO_SCORES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[, ]\s*(\d+(?:\.\d+)?)")

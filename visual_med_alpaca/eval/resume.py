@@ -30,13 +30,13 @@ def read_predictions(path: Path, repair: bool = False) -> list[dict]:
     return list(read_jsonl(path))
 
 
-def check_same_setup(out: Path, run_file: Path, predictions: Path, identity: dict[str, Any], keys: Sequence[str],
+def check_same_setup(out: Path, run_file: Path, has_predictions: bool, identity: dict[str, Any], keys: Sequence[str],
                      details: dict[str, Any]) -> None:
     """Refuse predictions written by another setup (any of `keys` of `identity` changed; `out`: the --out the
     message names), or by one that left no run file to tell (e.g. `vmed eval charts` before it resumed); then
     record this setup (with `details`, e.g. the whole config) in `run_file`. `identity` is plain JSON, as the run
-    file holds it."""
-    if read_predictions(predictions):
+    file holds it. `has_predictions`: the predictions file holds a finished record."""
+    if has_predictions:
         if not run_file.is_file():
             raise UserInputError(f"{out} holds predictions without a record of the setup that wrote them "
                                  f"({run_file.name} is missing: an earlier version's run?); use another --out or "
@@ -66,8 +66,9 @@ def resumable(out: Path, predictions: Path, run_file: Path, identity: dict[str, 
     with exclusive(run_file.with_suffix(".lock"), busy), contextlib.ExitStack() as files:
         if restart:
             predictions.unlink(missing_ok=True)
-        check_same_setup(out, run_file, predictions, identity, keys, details)
-        done = read_predictions(predictions, repair=True)
+        done = read_predictions(predictions)  # read once; the torn tail is cut only once this setup may append
+        check_same_setup(out, run_file, bool(done), identity, keys, details)
+        repair_torn_tail(predictions)
         handle = None
 
         def append(record: dict) -> None:
