@@ -371,8 +371,8 @@ class ChartExpert:
         if axis is None:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
         if orientation == "vertical" and categories:  # labels read run together: cut at the line's markers
-            words = [b for b in boxes if _bare(b.text) in legend or b in categories]
-            categories = split_merged_labels(categories, _marker_columns(line_masks, x0r, [b for b in words if b not in categories]), grid=True)
+            legend_words = [b for b in boxes if _bare(b.text) in legend and b not in categories]  # beside legend markers
+            categories = split_merged_labels(categories, _marker_columns(line_masks, x0r, legend_words), grid=True)
         end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
