@@ -109,22 +109,29 @@ def training_triples(root: Path, passages: Sequence, held_out: Sequence[str], ex
             negative = index_text(by_native[rng.choice(related)]) if related else None
             triples.append(Triple(text, index_text(by_native[native]), negative, "train1"))
 
+    def topic(p) -> str:
+        return p.focus.lower().strip()
+
     groups: dict[tuple[str, str], list] = defaultdict(list)
     by_focus: dict[str, list] = defaultdict(list)
     for p in usable:
-        groups[(p.focus.lower().strip(), p.qtype)].append(p)
-        by_focus[p.focus.lower().strip()].append(p)
-    anchors = [p for p in usable if len({q.source for q in groups[(p.focus.lower().strip(), p.qtype)]} - {p.source})
-               and any(q.qtype != p.qtype for q in by_focus[p.focus.lower().strip()])]
+        groups[(topic(p), p.qtype)].append(p)
+        by_focus[topic(p)].append(p)
+    anchors = [p for p in usable if len({q.source for q in groups[(topic(p), p.qtype)]} - {p.source})
+               and any(q.qtype != p.qtype for q in by_focus[topic(p)])]
     for p in rng.sample(anchors, min(medquad, len(anchors))):
-        focus = p.focus.lower().strip()
+        focus = topic(p)
         positive = rng.choice([q for q in groups[(focus, p.qtype)] if q.source != p.source])
         negative = rng.choice([q for q in by_focus[focus] if q.qtype != p.qtype])
         triples.append(Triple(p.question, index_text(positive), index_text(negative), "medquad"))
-    counts = {kind: sum(t.kind == kind for t in triples) for kind in ("mediqa", "train1", "medquad")}
+    counts = triple_counts(triples)
     progress("triples: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.items()) +
              f"; {sum(t.negative is not None for t in triples):,} with a hard negative")
     return triples
+
+
+def triple_counts(triples: Sequence[Triple]) -> dict[str, int]:
+    return {kind: sum(t.kind == kind for t in triples) for kind in ("mediqa", "train1", "medquad")}
 
 
 class TripleCollator:
@@ -204,15 +211,15 @@ def train(triples: list[Triple], cfg: BiEncoderConfig, out: Path, source: Path |
     model = AutoModel.from_pretrained(str(source))
     collate = TripleCollator(source / sentence_encoder.TOKENIZER_FILE, cfg.max_tokens)
     loader = DataLoader(triples, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate, drop_last=True)
-    final = Path(cfg.output_dir) / "final"
+    final = Path(cfg.output_dir) / "final"  # what the engine's save_model(output_dir) hook writes
 
     def save_model(folder: Path) -> None:
-        model.save_pretrained(final, safe_serialization=True)
-        shutil.copy(source / sentence_encoder.TOKENIZER_FILE, final / sentence_encoder.TOKENIZER_FILE)
+        model.save_pretrained(folder / "final", safe_serialization=True)
+        shutil.copy(source / sentence_encoder.TOKENIZER_FILE, folder / "final" / sentence_encoder.TOKENIZER_FILE)
 
     started = time.perf_counter()
     result = engine.train(model, loader, cfg, compute_loss=ranking_loss, save_model=save_model, desc="bi-encoder")
-    counts = {kind: sum(t.kind == kind for t in triples) for kind in ("mediqa", "train1", "medquad")}
+    counts = triple_counts(triples)
     meta = {"recipe": cfg.model_dump(mode="json", exclude={"output_dir", "resume_from_checkpoint"}),
             "triples": counts, "with_hard_negative": sum(t.negative is not None for t in triples),
             "steps": result.steps, "epochs_seen": round(result.epochs_seen, 3), "train_s": round(result.seconds, 1),
