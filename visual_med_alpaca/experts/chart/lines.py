@@ -152,8 +152,11 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
         ink = pixels[np.linalg.norm(pixels - background, axis=1) > 80]
         if len(ink) < 10:
             continue
-        distances = np.linalg.norm(palette - np.median(ink, axis=0), axis=1)
+        median = np.median(ink, axis=0)
+        distances = np.linalg.norm(palette - median, axis=1)
         cluster = int(distances.argmin())
+        if inside and median.max() - median.min() < 40:
+            continue  # inside the plot a name is in clearly coloured ink: grey text (the title) names no line
         if inside:  # inside the plot only a short name in a line's own colour (not dark text near a dark line)
             distances = np.where(palette.max(axis=1) - palette.min(axis=1) > 60, distances, np.inf)
             cluster = int(distances.argmin())
