@@ -53,3 +53,17 @@ def test_the_ends_pool_with_one_fold_adopts_only_when_no_other_set_goes_down():
         adopt, _, failed = decide({**_sets(ends=(0, 0.9), foldB=(0, 0.9)), other: _sets(**{other: (1, 0.45)})[other]}, base)
         assert not adopt and "R4e" in failed, (other, failed)
     assert decide({**_sets(ends=(0, 0.9), plain=(0, 0.9)), "survey": _sets(survey=(1, 0.45))["survey"]}, base)[0]
+
+
+def test_the_second_plain_pool_counts_like_the_first():
+    """Round 23: `plain2` (fresh plain seeds) is a synthetic pool of its own: it alone adopts, it alone losing more
+    than one chart's worth rejects, and it lifts R4's survey-only condition as `plain` does."""
+    decide = _decide()
+    base = {**_sets(), "plain2": {f"p{i}": 0.5 for i in range(10)}}
+    assert decide({**_sets(), "plain2": {**base["plain2"], "p0": 0.9}}, base)[0]
+    plain_up = {k: 1.0 for k in base["plain"]}  # +0.5 on plain, -0.15 on plain2: the sum rises, R1 alone rejects
+    adopt, _, failed = decide({**_sets(), "plain": plain_up, "plain2": {k: 0.35 for k in base["plain2"]}}, base)
+    assert not adopt and failed == ["R1"]
+    survey_fold_down = {**_sets(survey=(0, 0.9)), "foldA": _sets(foldA=(1, 0.45))["foldA"]}
+    assert decide({**survey_fold_down, "plain2": {**base["plain2"], "p0": 0.9}}, base)[0]
+    assert decide({**survey_fold_down, "plain2": base["plain2"]}, base)[2] == ["R4"]
