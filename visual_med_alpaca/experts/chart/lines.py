@@ -219,6 +219,53 @@ def _drop_duplicate_lines(series, columns, names, axis):
     return [series[i] for i in kept], [columns[i] for i in kept]
 
 
+def _evenly_spaced(found: list[float]) -> list[float]:
+    """`found` when there are 3 or more columns spaced evenly (within 20% of their median gap, over 8 px), else []."""
+    if len(found) < 3:
+        return []
+    gaps = np.diff(found)
+    spacing = float(np.median(gaps))
+    return found if spacing > 8 and np.all(np.abs(gaps - spacing) <= 0.2 * spacing) else []
+
+
+def _tick_columns(region: np.ndarray, x0r: int) -> list[float]:
+    """The columns (picture x) of the category axis' tick marks or vertical gridlines, for a line chart without
+    markers (round 23): in the bottom rows of the plot region (the axis line, the ticks on either side of it, the
+    gridlines' feet), columns holding a vertical run of ink (a pixel off its row's median colour by > 15) of >= 4 px
+    with no such run 3 px either side (a thin upright mark, not a sloping line). Only columns spaced evenly are
+    returned, the plot's frame at either end dropped when it breaks the spacing (a frame with margins); else none."""
+    band = region[-min(30, region.shape[0] // 4):].astype(np.int16)
+    if band.shape[0] < 6 or band.shape[1] < 20:
+        return []
+    ink = np.abs(band - np.median(band, axis=1, keepdims=True)).max(axis=2) > 15
+    run, best = np.zeros(band.shape[1], int), np.zeros(band.shape[1], int)
+    for row in ink:
+        run = np.where(row, run + 1, 0)
+        best = np.maximum(best, run)
+    side = np.maximum(np.r_[best[3:], [0] * 3], np.r_[[0] * 3, best[:-3]])
+
+    def centres(xs) -> list[float]:
+        groups: list[list[int]] = []
+        for x in xs:
+            if groups and x - groups[-1][-1] <= 2:
+                groups[-1].append(int(x))
+            else:
+                groups.append([int(x)])
+        return [float(np.mean(g)) + x0r for g in groups]
+
+    found = centres(np.nonzero((best >= 4) & (side < 0.5 * best))[0])
+    marks = centres(np.nonzero(best >= 4)[0])  # thin or not: a tick the line runs over (a point on the axis) is thick
+    for cut in (found, found[1:], found[:-1], found[1:-1]):
+        if _evenly_spaced(cut):
+            # every other tick hidden under the line: a mark at each midpoint halves the spacing
+            middles = [(a + b) / 2 for a, b in zip(cut, cut[1:])]
+            half = (cut[1] - cut[0]) / 2
+            if all(any(abs(m - x) <= 0.2 * half for x in marks) for m in middles):
+                return sorted(cut + middles)
+            return cut
+    return []
+
+
 def _marker_columns(masks, x0r: int, words: list[TextBox]) -> list[float]:
     """The columns (picture x) of the round markers drawn at a line chart's points: blobs thicker than a line (the
     distance transform reaches 2.5 px inside a marker, never inside a 1-2 px line), gathered over all colour clusters
@@ -240,9 +287,4 @@ def _marker_columns(masks, x0r: int, words: list[TextBox]) -> list[float]:
             columns[-1].append(x)
         else:
             columns.append([x])
-    found = [float(np.mean(c)) for c in columns]
-    if len(found) < 3:
-        return []
-    gaps = np.diff(found)
-    spacing = float(np.median(gaps))
-    return found if spacing > 8 and np.all(np.abs(gaps - spacing) <= 0.2 * spacing) else []
+    return _evenly_spaced([float(np.mean(c)) for c in columns])

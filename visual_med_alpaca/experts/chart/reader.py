@@ -14,7 +14,7 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
-from .lines import (_between, _drop_duplicate_lines, _hidden_point, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules,
+from .lines import (_between, _drop_duplicate_lines, _hidden_point, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules, _tick_columns,
                     _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -372,7 +372,9 @@ class ChartExpert:
             raise ChartReadError("there is no numeric axis and no bars with printed values")
         if orientation == "vertical" and categories:  # labels read run together: cut at the line's markers
             legend_words = [b for b in boxes if _bare(b.text) in legend and b not in categories]  # beside legend markers
-            categories = split_merged_labels(categories, _marker_columns(line_masks, x0r, legend_words), grid=True)
+            # no markers: the axis' tick marks or vertical gridlines (round 23)
+            columns = _marker_columns(line_masks, x0r, legend_words) or _tick_columns(region, x0r)
+            categories = split_merged_labels(categories, columns, grid=True)
         end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
