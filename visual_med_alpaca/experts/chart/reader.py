@@ -458,7 +458,6 @@ class ChartExpert:
         import cv2
 
         series, columns, points = [], [], []
-        hidden: dict[tuple[int, int], str] = {}  # (line, category) -> the value read off its segment (L1)
         spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
         names = dict(names)
         for index in list(names):  # a name read off a line's pale anti-aliased edge belongs to the line itself
@@ -521,7 +520,7 @@ class ChartExpert:
                     guesses = [y for y in guesses if y is not None and 0 <= y < mask.shape[0]]
                     if guesses:
                         ys[r] = float(np.mean(guesses))
-                        values[r] = hidden[len(series), r] = _format(axis.value(ys[r]), axis)
+                        values[r] = _format(axis.value(ys[r]), axis)
                 series.append(index)
                 columns.append(values)
                 points.append(ys)
@@ -555,12 +554,7 @@ class ChartExpert:
             raise ChartReadError("no bars and no plotted line could be traced")
         end_words = end_words or {}
         traced = dict(zip(series, points))
-        # a line's rim is told from the line by what both traced, before hidden points are filled (round 23: a rim's
-        # points filled from another line's pixels no longer agreed with its line, and it was kept as a column)
-        unfilled = [[v if hidden.get((i, r)) != v else "" for r, v in enumerate(col)] for i, col in enumerate(columns)]
-        fills = {(series[i], r): v for (i, r), v in hidden.items()}
-        series, columns = _drop_duplicate_lines(series, unfilled, names, axis)
-        columns = [[v or fills.get((index, r), "") for r, v in enumerate(col)] for index, col in zip(series, columns)]
+        series, columns = _drop_duplicate_lines(series, columns, names, axis)
         ends = {}  # the last traced point of each line
         for index in (i for i in series if orientation == "vertical"):
             r = max(r for r, y in enumerate(traced[index]) if y is not None)
