@@ -12,7 +12,7 @@ import numpy as np
 from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
-from .bars import Component, _bars_fit_axis, _group_centres, _legend_frame, read_bar_chart, _standing
+from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _hidden_point, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules, _tick_columns,
                     _trace_at)
@@ -359,15 +359,13 @@ class ChartExpert:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
         names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words)
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
-        found = _legend_frame(rgb, boxes, (None, centres, background)) if orientation == "vertical" else None
-        frame = found[3] if found else None  # the legend's frame, in picture coordinates (a vertical chart is unturned)
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
             flat = max(b.height for b in bars) < 0.05 * region_y1  # a line lying along the axis
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
             try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
-                return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, frame=frame)
+                return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend)
             except ChartReadError:
                 return bar_table
         if axis is None:
@@ -382,7 +380,7 @@ class ChartExpert:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
             end_words = _line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background)
             names = {**end_words, **names}
-        return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words, frame)
+        return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -452,7 +450,7 @@ class ChartExpert:
             value = top - axis.value(bar.y1 + 1)
         return _format(value, axis)
 
-    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None, frame=None):
+    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
@@ -497,10 +495,6 @@ class ChartExpert:
                 x0, x1 = box.x0 - x0r - 2, box.x1 - x0r + 2
                 widths[(stats[:, 0] >= x0) & (stats[:, 0] + stats[:, 2] <= x1 + 1) & (stats[:, 1] >= box.y0 - 2)
                        & (stats[:, 1] + stats[:, 3] <= box.y1 + 3)] = 0
-            if frame is not None:  # nor a piece inside the legend's frame: its swatch (round 23: a swatch wider than
-                x0, y0, x1, y1 = frame  # the line's own piece, cut short where another line crosses it, was traced)
-                widths[(stats[:, 0] >= x0 - x0r) & (stats[:, 0] + stats[:, 2] <= x1 - x0r + 1) & (stats[:, 1] >= y0)
-                       & (stats[:, 1] + stats[:, 3] <= y1 + 1)] = 0
             values, ys = [], []
             others = np.zeros_like(mask)  # marks in clearly stronger colours, whose pale rims may look like this one
             strength = float(np.linalg.norm(colour - background))
