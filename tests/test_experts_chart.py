@@ -1426,3 +1426,23 @@ def test_the_title_over_several_columns_of_horizontal_stacks_heads_none_of_them(
     assert table.headers[1:] == ["Series 1", "Series 2"], text
     for category, (first, second) in zip(spec.categories, values):
         assert got[category, "Series 1"] == first and got[category, "Series 2"] == second, text
+
+
+@pytest.mark.parametrize("theme,size,values", [
+    ("classic", (4.2, 3.2), [[29], [20], [36], [20], [22]]),
+    ("fivethirtyeight", (4.2, 3.2), [[31], [24], [38], [27], [22]]),
+])
+def test_line_labels_read_run_together_are_cut_at_the_axis_ticks_when_there_are_no_markers(expert, tmp_path, theme, size, values):
+    """Round 23 (C1): a small plain line chart without markers whose category labels touch; OCR reads them as one box
+    ('CardiologncologWeurologPediatricsSurgery'), one category for five points, and the chart came back 'no bars and no
+    plotted line could be traced' (there are no round markers to cut them at). The x axis' tick marks (classic) or
+    vertical gridlines (fivethirtyeight) cut them apart."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    spec = _plain("line", values, ["Length of stay"], theme=theme, size=size, title="Length of stay by department",
+                  category_name="Department", categories=["Cardiology", "Oncology", "Neurology", "Pediatrics", "Surgery"])
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "merged_line")))
+    rows = parse_table(text).rows
+    assert len(rows) == 5, text
+    for row, value in zip(rows, values):
+        assert abs(to_float(row[1]) - value[0]) <= 0.05 * value[0], text
