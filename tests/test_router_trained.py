@@ -111,7 +111,7 @@ def test_offline_photo_sources_include_video_frames_and_faces():
 def test_head_settings_come_from_group_cv_and_can_favour_other():
     """Each `other` source lies along a feature direction of its own, so a source left out looks like nothing
     the head has seen: the plain fit under-rates `other` there, and the group CV picks a positive bias."""
-    from visual_med_alpaca.train.router import OTHER_BIAS_GRID, select_head_settings
+    from visual_med_alpaca.train.router import OTHER_BIAS_GRID, select_head
 
     rng = np.random.default_rng(0)
     x, y, groups = [], [], []
@@ -123,7 +123,7 @@ def test_head_settings_come_from_group_cv_and_can_favour_other():
         x.append(rng.normal(0, 0.5, (20, 16)) + 3 * np.eye(16)[3 + g])
         y += [3] * 20
         groups += [f"other:{g}"] * 20
-    settings = select_head_settings(np.concatenate(x), np.array(y), np.array(groups))
+    settings = select_head(np.concatenate(x), np.array(y), np.array(groups))[1]
     assert settings["other_bias"] in OTHER_BIAS_GRID and settings["other_bias"] > 0, settings
     assert 0.9 < settings["cv_accuracy"] <= 1.0, settings
 
