@@ -136,6 +136,10 @@ def test_question_validation(assistant):
         assistant.ask("Is aspi\x00rin an analgesic?")  # a NUL reached the model as text
     with pytest.raises(UserInputError, match=r"control character \(U\+001B"):
         assistant.ask("\x1b[31mIs aspirin an analgesic?")
+    with pytest.raises(UserInputError, match=r"control character \(U\+007F at character 5\)"):
+        assistant.ask("Is a\x7fspirin an analgesic?")  # DEL, typed as a raw backspace
+    with pytest.raises(UserInputError, match=r"control character \(U\+0093 at character 8\)"):
+        assistant.ask("Is the \x93aspirin\x94 label right?")  # Windows-1252 quotes decoded as Latin-1
     assert validate_question(" Is aspirin\tan analgesic?\r\nOr not? ") == "Is aspirin\tan analgesic?\r\nOr not?"
 
 

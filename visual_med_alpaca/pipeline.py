@@ -27,9 +27,10 @@ from .prompts import RESEARCH_NOTICE, build_prompt
 from .router import EXPERT_FOR_CLASS, load_router
 
 MAX_QUESTION_CHARS = 20_000
-# C0 control characters (NUL, ESC, backspace, ...) other than tab, LF and CR: no question needs one, and the
-# model would get them as text (validate_question refuses them for ask, the Python API and serve alike).
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Control characters other than tab, LF, CR and NEL: C0 (NUL, ESC, backspace, ...), DEL and C1 (U+0080-U+009F, e.g.
+# Windows-1252 quotes decoded as Latin-1). No question needs one, and the model would get them as text
+# (validate_question refuses them for ask, the Python API and serve alike).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 MIN_ANSWER_TOKENS = 16  # a prompt that leaves less room than this in the context is refused
 
 
