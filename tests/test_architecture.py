@@ -4,6 +4,7 @@ inside functions alike), so a new import that breaks one fails here with the mod
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "visual_med_alpaca"
@@ -91,3 +92,49 @@ def test_benchmark_loaders_read_no_file_themselves():
                 name = getattr(node.func, "attr", getattr(node.func, "id", ""))
                 found += [f"{path.name} calls {name}"] if name in reading else []
     assert found == []
+
+
+DOC = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+
+
+def _top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def test_every_file_and_name_the_page_points_at_exists():
+    """docs/architecture.md's `file.py:NAME` pointers (where to add an expert, a backend, ...) name real definitions;
+    a short path (`retrieve.py`) is any package file that ends so."""
+    pointers = re.findall(r"`((?:[\w/]+/)?\w+\.py):(\w+)", DOC)
+    assert len(pointers) >= 10  # the pattern still reads the page
+    stale = []
+    for path, name in pointers:
+        files = [p for p in PACKAGE.rglob(Path(path).name) if p.as_posix().endswith("/" + path)]
+        if not any(name in _top_level_names(p) for p in files):
+            stale.append(f"{path}:{name}")
+    assert stale == []
+
+
+def test_the_page_names_every_package_module_protocol_and_plugin():
+    """A new package, top-level module, plug-in Protocol or registered plug-in shows up on the one-page map."""
+    from visual_med_alpaca.experts.base import EXPERTS
+    from visual_med_alpaca.knowledge.stores.base import STORES
+    from visual_med_alpaca.llm.base import BACKENDS
+    from visual_med_alpaca.router.base import ROUTERS
+
+    missing = [f"`{p.name}/`" for p in sorted(PACKAGE.iterdir()) if (p / "__init__.py").exists()]
+    missing += [f"`{p.name}`" for p in sorted(PACKAGE.glob("*.py")) if p.name != "__init__.py"]
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(getattr(b, "id", "") == "Protocol" for b in node.bases):
+                missing.append(f"`{node.name}`")
+    missing = [m for m in missing if m not in DOC]
+    missing += [name for registry in (EXPERTS, ROUTERS, BACKENDS, STORES) for name in registry
+                if not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", DOC)]
+    assert missing == []

@@ -9,9 +9,26 @@ import sys
 from conftest import REPO
 
 
-def _vmed(*args):
+def _vmed(*args, env=None):
     return subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "data", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_the_shipped_recipe_reads_the_data_folder_vmed_data_dir_names(tmp_path):
+    """docs/data.md: `collect` reads --data-dir, else $VMED_DATA_DIR, else ../shared/data, with the recipe too
+    (configs/data.yaml named ../shared/data itself, so `-c configs/data.yaml` ignored $VMED_DATA_DIR)."""
+    import os
+
+    data = tmp_path / "data" / "medical_meadow"
+    data.mkdir(parents=True)
+    (data / "medical_meadow_small.json").write_text(json.dumps(
+        [{"instruction": "Answer this question truthfully", "input": "What is asthma?", "output": "An airway disease."}]))
+    env = {**os.environ, "VMED_DATA_DIR": str(tmp_path / "data")}
+    result = _vmed("collect", "-c", "configs/data.yaml", "--source", "medical_meadow", "--workdir",
+                   str(tmp_path / "work"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["source"] for line in (tmp_path / "work" / "questions.jsonl").read_text().splitlines()] \
+        == ["medical_meadow"]
 
 
 def test_no_llm_path_end_to_end(tmp_path):

@@ -37,6 +37,19 @@ def test_accept_reject_edit_then_quit_and_resume(tmp_path):
     assert json.loads(second.stdout[second.stdout.index("{"):])["remaining"] == 1
 
 
+def test_the_screen_shows_the_keys_and_the_record_text_as_written(tmp_path):
+    """The key help reads "[a]ccept ..." (rich took "[a]" for markup and showed "ccept  dit  eject"), and a record's
+    own square brackets are shown, not read as markup."""
+    _kept(tmp_path, n=1)
+    rows = [json.loads(line) for line in (tmp_path / "kept.jsonl").read_text().splitlines()]
+    rows[0]["topic"] = "[bold]x[/bold]"
+    (tmp_path / "kept.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    result = _review(tmp_path, "q\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("[a]ccept  [e]dit  [r]eject  [s]kip  [q]uit") == 2  # the first line and the panel
+    assert "([bold]x[/bold])" in result.stdout
+
+
 def test_sample_reviews_a_seeded_subset(tmp_path):
     _kept(tmp_path, n=10)
     result = _review(tmp_path, "a\na\na\n", "--sample", "3", "--seed", "7")

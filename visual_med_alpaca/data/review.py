@@ -56,7 +56,7 @@ def review(kept: Path, reviews: Path, sample: int | None = None, seed: int = 0,
     counts = {"accept": 0, "edit": 0, "reject": 0, "skip": 0}
     with JsonlStore(reviews) as store:
         todo = [r for r in records if r["id"] not in store]
-        console.print(f"{len(todo)} to review ({len(records) - len(todo)} already done). {HELP}")
+        console.print(f"{len(todo)} to review ({len(records) - len(todo)} already done). {HELP}", markup=False)
         for position, record in enumerate(todo, 1):
             if stdin.isatty():
                 console.clear()
@@ -68,14 +68,14 @@ def review(kept: Path, reviews: Path, sample: int | None = None, seed: int = 0,
                     body.append(f"{label}\n", style="bold cyan")
                     body.append(shown + "\n\n")
             title = f"{position}/{len(todo)}  {record['id']}  ({record.get('topic') or 'no topic'})"
-            console.print(Panel(body, title=title, subtitle=HELP))
+            console.print(Panel(body, title=Text(title), subtitle=Text(HELP)))  # Text: "[a]" is not markup
             key = None
             while key not in KEYS:
                 key = _read_key(stdin)
                 if key is None:  # end of input: stop as if quit
                     key = "q"
                 elif key not in KEYS:
-                    console.print(f"unknown key; {HELP}")
+                    console.print(f"unknown key; {HELP}", markup=False)
             action = KEYS[key]
             if action == "quit":
                 break
