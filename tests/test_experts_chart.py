@@ -635,6 +635,45 @@ def test_lines_with_a_legend_inside_the_plot_are_traced_and_named(expert, tmp_pa
             assert abs(got[ward, name] - values[r][c]) <= 0.04 * values[r][c], (ward, name, text)
 
 
+@pytest.mark.parametrize("theme,values,series,categories,labels,hidden", [
+    ("default", [[603, 1388, 1323], [815, 1366, 1554], [1310, 1158, 578]], ["Male", "Day", "Before"],
+     ["Aspirin", "Ibuprofen", "Placebo"], False, ("Placebo", 2)),
+    ("ggplot", [[39, 32], [35, 28], [33, 29], [30, 27]], ["Control", "Female"], ["Wed", "Thu", "Fri", "Sat"], True,
+     ("Sat", 1))])
+def test_a_line_point_hidden_under_the_legend_is_read_off_its_segment(expert, tmp_path, theme, values, series, categories, labels, hidden):
+    """matplotlib's legend (lower right) drawn over a line's last point: the line shows only as a pale veil inside
+    the legend's frame (80% opaque) or not at all, so its cell was empty (`Placebo | 1312 | 1162 | `, `Sat | 30 | `;
+    the value printed there, if any, is under the legend too). The straight segment from the traced neighbour point,
+    followed as far as it shows, gives the point (round 22)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    size, dpi = ((7.8, 4.5), 72) if theme == "default" else ((4.2, 3.2), 100)
+    spec = _plain("line", values, series, theme=theme, title="Doses in the study", categories=categories,
+                  category_name="Drug", legend="lower right", value_labels=labels, thousands=theme == "default",
+                  size=size, dpi=dpi)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "hidden_point")))
+    category, c = hidden
+    want = values[categories.index(category)][c]
+    assert abs(cells(text).get((category, series[c]), 0) - want) <= 0.02 * want, text
+
+
+def test_the_grey_title_names_no_line(expert, tmp_path):
+    """seaborn, JPEG: the green line crosses the legend's `After` swatch, so the legend named only the red line's pale
+    rim; the title's grey ink (its median within 50 of the JPEG-darkened red) then named the red line inside the plot:
+    `TITLE | ` and columns `Hospital Admissions | Urban | Rural`. Inside the plot only clearly coloured ink names a
+    line (round 22)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[8.9, 8.7, 9.7], [9.9, 5.2, 7.1], [7.2, 5.3, 7.8]]
+    spec = _plain("line", values, ["Urban", "Rural", "After"], theme="seaborn-v0_8", title="Hospital Admissions",
+                  categories=["Oncology", "Neurology", "Pediatrics"], category_name="Department", legend="lower right",
+                  decimals=1, jpeg_quality=56, size=(4.2, 3.2), dpi=100)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "grey_title")))
+    table = parse_table(text)
+    assert table.title == "Hospital Admissions", text
+    assert table.headers[1:] == ["Urban", "Rural", "After"], text
+
+
 def test_a_point_hidden_under_its_label_is_expected_between_its_traced_neighbours():
     """Where a line's point is hidden under its printed value, the label nearest this row is taken."""
     from visual_med_alpaca.experts.chart.lines import _between

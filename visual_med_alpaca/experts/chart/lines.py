@@ -69,6 +69,71 @@ def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, 
     return None
 
 
+def _hidden_point(mask: np.ndarray, rgb: np.ndarray, colour: np.ndarray, x_from: int, y_from: float, x_to: int) -> float | None:
+    """The row at column x_to of a line hidden there (under a legend, a label), from the straight segment that leaves
+    its traced neighbour point (x_from, y_from) towards it. The line is followed column by column, each column's run
+    touching the last one: its colour cluster's pixels (`mask`), else pixels that blend the column's backdrop with the
+    line's colour (a line seen through matplotlib's see-through legend is 0.8 backdrop + 0.2 colour), across gaps of
+    up to 3 columns (a legend's edge), and only while it stays within 2 px of the straight segment through the
+    neighbour point fitted so far (least squares; beyond, another mark was met: a legend's swatch or word). When it
+    is followed over at least 40% of the way, that segment gives the row at x_to. None where the line does not run
+    on towards x_to (it ends at its neighbour point). Not handled: a point between two labelled categories (a bend
+    beyond 40% of the way would be taken for another mark)."""
+    step = 1 if x_to > x_from else -1
+    gap = abs(x_to - x_from)
+    colour = colour.astype(np.float32)
+    run = (y_from - 1.0, y_from + 1.0)
+    seen: list[tuple[int, float]] = []
+    misses = 0
+    for x in range(x_from + step, x_to, step):
+        if not 0 <= x < mask.shape[1]:
+            break
+        if len(seen) >= 2:  # across a gap the run moves on with the segment's slope so far
+            drift = (seen[-1][1] - seen[max(0, len(seen) - 6)][1]) / max(1, seen[-1][0] - seen[max(0, len(seen) - 6)][0])
+        else:
+            drift = 0.0
+        reach = (run[0] + drift * (misses + 1) - 1, run[1] + drift * (misses + 1) + 1)
+        rows = np.nonzero(mask[:, x])[0]
+        runs = [r for r in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1) if len(r)]
+        touching = [r for r in runs if r[0] <= reach[1] and r[-1] >= reach[0]]
+        if not touching:  # the line seen through something pale over it: a blend of the backdrop and its colour
+            top, bottom = max(0, int(reach[0]) - 8), min(mask.shape[0], int(reach[1]) + 9)
+            window = rgb[top:bottom, x].astype(np.float32)
+            if len(window) >= 5:
+                backdrop = np.median(window, axis=0)
+                towards = colour - backdrop
+                norm = float(towards @ towards)
+                if norm > 40.0 ** 2:
+                    share = (window - backdrop) @ towards / norm
+                    off = np.linalg.norm(window - backdrop - share[:, None] * towards[None], axis=1)
+                    blended = top + np.nonzero((share >= 0.1) & (share <= 1.3) & (off <= max(10.0, 0.12 * np.sqrt(norm))))[0]
+                    runs = [r for r in np.split(blended, np.nonzero(np.diff(blended) > 1)[0] + 1) if len(r)]
+                    touching = [r for r in runs if r[0] <= reach[1] and r[-1] >= reach[0]]
+        if not touching:
+            misses += 1
+            if misses > 3:
+                break
+            continue
+        middle = (reach[0] + reach[1]) / 2
+        nearest = min(touching, key=lambda r: abs(r.mean() - middle))
+        point = (abs(x - x_from), float(nearest.mean()))
+        far = [(dx, y) for dx, y in seen if dx >= 0.15 * gap]  # clear of a marker drawn at the neighbour point
+        if len(far) >= 5 and abs(point[1] - y_from - _slope(far, y_from) * point[0]) > 2.0:
+            break  # off the straight segment: another mark (a legend's swatch or word) where the line is hidden
+        run, misses = (float(nearest[0]), float(nearest[-1])), 0
+        seen.append(point)
+    far = [(dx, y) for dx, y in seen if dx >= 0.15 * gap]
+    if len(seen) < 0.4 * gap or len(far) < 5:
+        return None
+    return y_from + _slope(far, y_from) * gap
+
+
+def _slope(points: list[tuple[int, float]], y_from: float) -> float:
+    """The least-squares slope of a straight segment through (0, y_from) fitted to (dx, y) points."""
+    dx = np.array([d for d, _ in points], float)
+    return float((dx * (np.array([y for _, y in points]) - y_from)).sum() / (dx * dx).sum())
+
+
 def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background) -> dict[int, tuple[float, str]]:
     """cluster -> (position, name) from words printed in the line's own colour: right of the last category (Our
     World in Data names each line at its end instead of in a legend), or inside the plot in a clearly coloured
@@ -87,8 +152,11 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
         ink = pixels[np.linalg.norm(pixels - background, axis=1) > 80]
         if len(ink) < 10:
             continue
-        distances = np.linalg.norm(palette - np.median(ink, axis=0), axis=1)
+        median = np.median(ink, axis=0)
+        distances = np.linalg.norm(palette - median, axis=1)
         cluster = int(distances.argmin())
+        if inside and median.max() - median.min() < 40:
+            continue  # inside the plot a name is in clearly coloured ink: grey text (the title) names no line
         if inside:  # inside the plot only a short name in a line's own colour (not dark text near a dark line)
             distances = np.where(palette.max(axis=1) - palette.min(axis=1) > 60, distances, np.inf)
             cluster = int(distances.argmin())

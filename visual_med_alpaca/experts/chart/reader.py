@@ -14,7 +14,7 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
-from .lines import (_between, _drop_duplicate_lines, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules,
+from .lines import (_between, _drop_duplicate_lines, _hidden_point, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules,
                     _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -365,7 +365,7 @@ class ChartExpert:
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
             try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
-                return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend)
+                return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend)
             except ChartReadError:
                 return bar_table
         if axis is None:
@@ -378,7 +378,7 @@ class ChartExpert:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
             end_words = _line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background)
             names = {**end_words, **names}
-        return ("line",) + self._line_table(line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words)
+        return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -448,7 +448,7 @@ class ChartExpert:
             value = top - axis.value(bar.y1 + 1)
         return _format(value, axis)
 
-    def _line_table(self, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None):
+    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
@@ -504,6 +504,15 @@ class ChartExpert:
                 values.append(_format(axis.value(y), axis) if y is not None else "")
                 ys.append(y)
             if sum(v != "" for v in values) >= max(2, len(categories) // 2):
+                for r, cat in enumerate(categories):  # a point hidden under a legend or a label: its segment's line
+                    if ys[r] is not None:
+                        continue
+                    guesses = [_hidden_point(mask, region, colour, int(round(categories[n].cx)) - x0r, ys[n], int(round(cat.cx)) - x0r)
+                               for n in (r - 1, r + 1) if 0 <= n < len(categories) and ys[n] is not None]
+                    guesses = [y for y in guesses if y is not None and 0 <= y < mask.shape[0]]
+                    if guesses:
+                        ys[r] = float(np.mean(guesses))
+                        values[r] = _format(axis.value(ys[r]), axis)
                 series.append(index)
                 columns.append(values)
                 points.append(ys)
