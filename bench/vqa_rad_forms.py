@@ -78,10 +78,6 @@ def type_mix(splits: dict[str, list]) -> None:
         print(f"| {t} | " + " | ".join(cells) + " |")
 
 
-def bag(question: str) -> list[str]:
-    return normalize_answer(question).split()
-
-
 def text_baselines(train, targets: dict[str, list]) -> None:
     """No image: (a) P(yes | VQA-RAD question type) from train; (b) logistic regression on question words + bigrams;
     (c) the gold answer of the same question text in train (only where one exists). AUC and accuracy at 0.5."""

@@ -65,3 +65,13 @@ def test_a_recipe_with_a_misspelt_or_mistyped_key_is_refused(tmp_path):
         (tmp_path / "bad.yaml").write_text(bad)
         with pytest.raises(UserInputError, match=message):
             load_config(_class(RECIPES["assistant.yaml"]), tmp_path / "bad.yaml")
+
+
+def test_the_demo_recipe_offers_every_model_the_plain_demo_offers():
+    """`vmed demo --config configs/demo.yaml` adds choices to plain `vmed demo`'s list; it does not drop the medical
+    LoRA that docs/training.md says is in the demo's model list."""
+    from visual_med_alpaca.serve.demo import DemoConfig
+
+    recipe = load_config(DemoConfig, CONFIGS / "demo.yaml")
+    offered = [choice.llm.model_dump() for choice in recipe.models]
+    assert [c.llm.model_dump() for c in DemoConfig().models if c.llm.model_dump() not in offered] == []

@@ -61,11 +61,13 @@ def test_deplot_returns_the_decoded_table_and_stops_at_eos(tiny_deplot_dir):
         handle.remove()
 
 
-def test_prompt_header_is_drawn_offline_above_the_image():
-    from visual_med_alpaca.experts.deplot import PROMPT, _local_font, render_with_header
+def test_prompt_header_is_drawn_offline_above_the_image(tiny_deplot_dir):
+    from visual_med_alpaca.experts.deplot import PROMPT, DePlotExpert, render_with_header
 
+    font = DePlotExpert(str(tiny_deplot_dir), max_patches=64).font  # the font the expert draws its header with
+    assert font is not None  # a local file: without one the header font would be fetched from the hub
     picture = Image.new("RGB", (640, 400), "white")
-    rendered = render_with_header(picture, PROMPT, _local_font())
+    rendered = render_with_header(picture, PROMPT, font)
     assert rendered.width >= 640 and rendered.height > 400 * rendered.width / 640
     banner = np.asarray(rendered)[: rendered.height - round(400 * rendered.width / 640)]
     assert (banner < 128).any()  # the prompt's text is there

@@ -91,7 +91,7 @@ def test_query_views_average_the_cosines_of_their_texts(index, monkeypatch):
     retriever = Retriever(index, "dense-question", views=views)
     found = retriever.search(question, 6)
     assert found[0].passage.focus == "Hair Loss"
-    vectors = helpers_knowledge.hashed_bag_of_words([t for t, _ in views.texts(question, retriever._topics)])
+    vectors = helpers_knowledge.hashed_bag_of_words([t for t, _ in views.texts(question, retriever.topics())])
     weights = np.array([w for _, w in texts]) / sum(w for _, w in texts)
     row = next(r for r in found if r.passage.question == "What are the treatments for Hair Loss ?")
     own = helpers_knowledge.hashed_bag_of_words([row.passage.question + " " + row.passage.focus])[0]
@@ -102,10 +102,10 @@ def test_a_single_view_embeds_that_views_text(index, monkeypatch):
     use_fake_encoder(monkeypatch)
     question = "Diabetes. I am 52 and live in town. How is it treated? Thank you so much for your work."
     seen = []
+    encode = helpers_knowledge.FakeEncoder.encode  # the stand-in MiniLM records what a search embeds
+    monkeypatch.setattr(helpers_knowledge.FakeEncoder, "encode", lambda self, texts, *a, **k: seen.extend(texts) or
+                        encode(self, texts, *a, **k))
     retriever = Retriever(index, "dense-question", views=QueryViews(full=0.0, focus=1.0))
-    retriever.search("warm up", 1)
-    original = retriever._encoder.encode
-    retriever._encoder.encode = lambda texts, *a, **k: seen.extend(texts) or original(texts)
     retriever.search(question, 1)
     assert seen == [question_focus(question, retriever.topics())] and seen != [question]
     with pytest.raises(UserInputError, match="at least one view"):

@@ -261,7 +261,7 @@ def _fake_cmake(monkeypatch, calls: list, openmp_in_binary=None):
             binary.parent.mkdir(parents=True, exist_ok=True)
             binary.write_bytes(b"\x7fELF" + (b"libgomp.so.1" if openmp else b"") + bytes(64))
 
-    monkeypatch.setattr(engine_module, "_run", run)
+    monkeypatch.setattr(engine_module, "_run", run)  # the seam every build command goes through: cmake not run
     monkeypatch.setattr(engine_module.shutil, "which", lambda tool: f"/usr/bin/{tool}")
 
 

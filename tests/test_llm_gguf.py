@@ -87,7 +87,7 @@ def test_a_gguf_llama_cpp_cannot_load_is_a_backend_error_with_its_log(tmp_path):
 _CTRL_C_WHILE_LOADING = """
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job starts with ctrl-C ignored
-import llama_cpp._logger as llama_logger
+import llama_cpp._logger as llama_logger  # llama-cpp-python's log table: the only way to press ctrl-C mid-load
 from visual_med_alpaca.llm.gguf import GGUFModel
 
 class PressedInCallback(dict):  # the log callback reads this table on every call

@@ -160,17 +160,27 @@ def test_load_tokenizer_reads_a_gemma_tokenizer_json_directly(tmp_path, monkeypa
     _same_tokenizer(slow, load_tokenizer(str(folder)))
 
 
-def test_load_tokenizer_builds_the_reference_pipeline_once(tmp_path):
+def test_load_tokenizer_builds_the_reference_pipeline_once(tmp_path, monkeypatch):
     """The empty GemmaTokenizer that the file's pipeline is compared with is built once per set of special
-    tokens, not on every load."""
-    from visual_med_alpaca.llm import hf
+    tokens, not on every load: a second load builds only the file's own tokenizer."""
+    import transformers
+
+    from visual_med_alpaca.llm.hf import load_tokenizer
 
     folder = _tiny_gemma_tokenizer_dir(tmp_path / "tok")
-    hf._gemma_pipeline.cache_clear()
-    first = hf.load_tokenizer(str(folder))
-    second = hf.load_tokenizer(str(folder))
-    info = hf._gemma_pipeline.cache_info()
-    assert (info.misses, info.hits) == (1, 1)
+    built = []
+
+    class Counted(transformers.GemmaTokenizer):
+        def __init__(self, *args, **kwargs):
+            built.append("file" if "tokenizer_file" in kwargs else "empty")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(transformers, "GemmaTokenizer", Counted)
+    first = load_tokenizer(str(folder))
+    assert built[0] == "file" and built[1:] in ([], ["empty"])  # the reference: built now, or by an earlier load
+    del built[:]
+    second = load_tokenizer(str(folder))
+    assert built == ["file"]
     _same_tokenizer(first, second)
 
 

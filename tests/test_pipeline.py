@@ -177,16 +177,20 @@ def test_a_model_that_is_not_there_is_refused_even_when_the_knowledge_stage_answ
     assert found.model == "knowledge:extractive" and "load_model_s" not in found.timings  # the default: not loaded
 
 
-def test_python_api_arguments_of_the_wrong_type_are_one_clear_error_before_any_model_loads():
+def test_python_api_arguments_of_the_wrong_type_are_one_clear_error_before_any_model_loads(monkeypatch):
     """README's Python API: `ask(123)`, `ask(b"...")` and `stream(["..."])` were AttributeErrors ('int' object has no
     attribute 'strip'), `ask(q, settings={...})` one about 'max_new_tokens', and `from_config(sets="k=v")` read
     the string's characters as items ("override 'g' must look like key.sub=value")."""
     assistant = Assistant.from_config(None, **{"knowledge.enabled": False})
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model loaded before the arguments were checked")
+
+    monkeypatch.setattr("visual_med_alpaca.pipeline.load_language_model", no_model)
     for question, kind in ((123, "int"), (b"What is aspirin?", "bytes"), (["What?"], "list")):
         with pytest.raises(UserInputError, match=f"the question must be text \\(str\\), not {kind}"):
             assistant.ask(question)
     with pytest.raises(UserInputError, match="settings must be a GenerationSettings .*not dict"):
         assistant.ask("What is aspirin?", settings={"max_new_tokens": 4})
-    assert assistant._llm is None  # refused before the model loaded
     assert Assistant.from_config(None, sets="generation.seed=3").config.generation.seed == 3
     assert Assistant.from_config(None, sets=["generation.seed=4"]).config.generation.seed == 4

@@ -115,6 +115,7 @@ def test_saved_head_matches_sklearn(tmp_path, n_classes):
 
 
 def test_vqa_rad_labels_from_answers():
+    # the private labeller is the unit: its public route, collect_examples, needs the whole VQA-RAD and MedPix sets
     rows = [
         {"image": "a.jpg", "question": "what imaging modality was used?", "answer": "ct", "question_type": "MODALITY", "image_organ": "ABD"},
         {"image": "a.jpg", "question": "what plane is this?", "answer": "axial", "question_type": "PLANE", "image_organ": "ABD"},

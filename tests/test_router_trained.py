@@ -94,14 +94,14 @@ def test_tiny_photos_are_upscaled_before_cropping():
     import numpy as np
     from PIL import Image
 
-    from visual_med_alpaca.train.router import _crops
+    from visual_med_alpaca.train.router import _crops  # the cropper is the unit; collect() draws every class
 
     crops = _crops(Image.new("RGB", (25, 25), (120, 90, 60)), np.random.default_rng(0), 4)
     assert len(crops) == 4 and all(min(c.size) >= 32 for c in crops)
 
 
 def test_offline_photo_sources_include_video_frames_and_faces():
-    from visual_med_alpaca.train.router import _photos
+    from visual_med_alpaca.train.router import _photos  # the photo source is the unit; collect() draws every class
 
     groups = [name for name, _ in _photos()]
     assert groups.count("gradio:world.mp4") == 3  # three frames of one video share a group
@@ -111,7 +111,7 @@ def test_offline_photo_sources_include_video_frames_and_faces():
 def test_head_settings_come_from_group_cv_and_can_favour_other():
     """Each `other` source lies along a feature direction of its own, so a source left out looks like nothing
     the head has seen: the plain fit under-rates `other` there, and the group CV picks a positive bias."""
-    from visual_med_alpaca.train.router import OTHER_BIAS_GRID, select_head_settings
+    from visual_med_alpaca.train.router import OTHER_BIAS_GRID, select_head
 
     rng = np.random.default_rng(0)
     x, y, groups = [], [], []
@@ -123,7 +123,7 @@ def test_head_settings_come_from_group_cv_and_can_favour_other():
         x.append(rng.normal(0, 0.5, (20, 16)) + 3 * np.eye(16)[3 + g])
         y += [3] * 20
         groups += [f"other:{g}"] * 20
-    settings = select_head_settings(np.concatenate(x), np.array(y), np.array(groups))
+    settings = select_head(np.concatenate(x), np.array(y), np.array(groups))[1]
     assert settings["other_bias"] in OTHER_BIAS_GRID and settings["other_bias"] > 0, settings
     assert 0.9 < settings["cv_accuracy"] <= 1.0, settings
 
@@ -149,7 +149,7 @@ def test_seed_project_samples_go_to_their_experts(router):
 
 
 def test_paper_figures_are_black_and_white_charts():
-    from visual_med_alpaca.train.router import _figure
+    from visual_med_alpaca.train.router import _figure  # the figure drawer is the unit; collect() draws every class
 
     figure = np.asarray(_figure(np.random.default_rng(0)), np.int16)
     assert figure.shape[2] == 3 and np.abs(figure - figure.mean(axis=2, keepdims=True)).max() < 60  # no colour series

@@ -519,7 +519,7 @@ def _ddp_worker(rank, world, lm_dir, init_file, out_dir):
 
     from visual_med_alpaca.vlm.data import Example
     from visual_med_alpaca.vlm.model import Projector, VisionLanguageModel, build_vlm_prompt
-    from visual_med_alpaca.vlm.train import StageConfig, _summed_loss
+    from visual_med_alpaca.vlm.train import StageConfig, _summed_loss  # the loss the recipe hands the engine: the unit
 
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:

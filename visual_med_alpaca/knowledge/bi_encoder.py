@@ -36,7 +36,6 @@ from pydantic import Field
 from ..errors import UserInputError
 from ..train.engine import EngineConfig, SchedulerName
 
-DEFAULT_NAME = "bi-encoder"  # under the knowledge folder (index.index_path): the model folder `--encoder` reads
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 SCALE = 20.0  # MultipleNegativesRankingLoss's default: cosine x 20 before the softmax
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import time
 from dataclasses import dataclass, field, replace
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -563,7 +562,6 @@ class Retriever:
         self.depth = depth
         self.encoder_threads = encoder_threads
         self.views = views or QueryViews()
-        self.last_timings: dict[str, float] = {}
         self._encoder = None
         self._topics: frozenset[str] | None = None
         self._generic: frozenset[str] | None = None
@@ -606,7 +604,6 @@ class Retriever:
         return self._written
 
     def search(self, question: str, k: int = 5) -> list[Retrieved]:
-        started = time.perf_counter()
         query = Query(question, self.query_vector if needs_dense(self.method) else None)
         fused: dict[int, float] = {}
         run_scores: dict[int, dict[str, float]] = {}
@@ -621,7 +618,6 @@ class Retriever:
                 fused[hit.row] = fused.get(hit.row, 0.0) + weight / (RRF_K + rank + 1)
                 run_scores.setdefault(hit.row, {})[name] = hit.score
         if not fused:
-            self.last_timings = {"retrieve_s": time.perf_counter() - started}
             return []
         best = sorted(fused, key=lambda row: -fused[row])[: max(self.depth, k)]
         passages = self.index.docs.passages(best)
@@ -632,9 +628,7 @@ class Retriever:
         if self.reranker.active:  # with the question's MiniLM vector, if a dense run computed it (None for keyword methods)
             items = self.reranker(question_focus(question, self.topics()) if self.reranker.on_focus else question, items,
                                   query._vector, self.generic() if self.reranker.synonyms != "none" else frozenset())
-        items = items[:k]
-        self.last_timings = {"retrieve_s": time.perf_counter() - started}
-        return items
+        return items[:k]
 
 
 def relevance(runs: dict[str, float], passage: Passage, question_words: set[str]) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -42,8 +41,6 @@ from ..prompts import RESEARCH_NOTICE
 from .remote import decode_data_url, fetch_image
 from .schema import APIError, ChatRequest, validation_error, as_api_error, question_and_image_url
 from .worker import GenerationWorker, Job, QueueFull, RequestTimeout, ShuttingDown, Usage
-
-log = logging.getLogger(__name__)
 
 EXTENSION = "x_visual_med_alpaca"
 NOTICE_HEADER = "X-Research-Notice"

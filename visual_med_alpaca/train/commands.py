@@ -114,7 +114,8 @@ def eval_adapter(
     out: Path = typer.Option(Path("runs/adapter_eval.json"), help="Result JSON; benchmark runs go beside it (resumable)"),
 ):
     """Base vs base+ADAPTER on unseen data: held-out answer perplexity, PubMedQA and MEDIQA RQE test accuracy
-    (through `vmed eval`), and answers to fixed questions (through the assistant)."""
+    (through `vmed eval`), and answers to fixed questions (through the assistant); prints the results table and
+    the answers side by side (Markdown)."""
     import json
     import random
 
@@ -122,7 +123,7 @@ def eval_adapter(
     from ..errors import UserInputError
     from ..llm.default_model import default_gguf_path
     from ..paths import data_dir
-    from .adapter_eval import compare
+    from .adapter_eval import compare, to_markdown
 
     if not adapter.is_file():  # each missing file named alone (the message named both, the adapter unnamed)
         raise UserInputError(f"adapter file not found: {adapter} (`vmed export gguf-lora` writes one)")
@@ -135,4 +136,5 @@ def eval_adapter(
                      threads, progress=typer.echo)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    typer.echo(to_markdown(result))
     typer.echo(f"wrote {out}")

@@ -347,11 +347,6 @@ def select_head(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5
     return search.best_estimator_, {"cv_accuracy": float(search.best_score_), **best}
 
 
-def select_head_settings(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5) -> dict:
-    """C, class weighting and the `other` logit bias with the best out-of-fold accuracy, whole groups left out."""
-    return select_head(x, y, groups, folds)[1]
-
-
 def head_arrays(pipe) -> dict[str, np.ndarray]:
     """The fitted pipeline as the plain arrays the router loads (features.LinearHead): no pickle."""
     scaler, clf = pipe.steps[0][1], pipe.steps[-1][1]

@@ -85,7 +85,6 @@ class BoundImage:
 class _ImageModel:
     """What both VLM kinds share: unbound use is text-only; `bind` attaches an image."""
 
-    sees_images = True
     uses_facts = False
     yes_no_bias = 0.0
     expert_yes_no = None

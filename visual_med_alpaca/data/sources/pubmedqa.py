@@ -39,7 +39,6 @@ def pubmedqa_test(root: str | Path) -> list[tuple[str, str, dict]]:
 class PubMedQA:
     name = "pubmedqa"
     default_path = FOLDER
-    instruction_prefix = "Answer the research question from the abstract (yes, no or maybe), then explain."
 
     def read(self, path: Path) -> Iterator[dict]:
         path = Path(path)
