@@ -39,6 +39,34 @@ class ChartReading:
     kind: str
 
 
+# a space-grouped thousands part ('2 184.06%', '64 606'): the number goes on, it is not a second label
+_GROUP = re.compile(r"\d{3}(?:\.\d+)?%?")
+
+
+def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]] | None:
+    """The column spans of `parts`, numbers OCR read as one box: the box cut at its len(parts) - 1 widest runs of
+    blank columns, each clearly wider than any blank run inside a number (between digits, at a comma); None when
+    the gaps are not that clear."""
+    a, b = max(0, int(x0)), min(rgb.shape[1], int(np.ceil(x1)) + 1)
+    band = rgb[max(0, int(y0)):min(rgb.shape[0], int(np.ceil(y1)) + 1), a:b].astype(float).mean(axis=2)
+    if band.size == 0:
+        return None
+    border = np.concatenate([band[0], band[-1], band[:, 0], band[:, -1]])
+    inked = np.flatnonzero((np.abs(band - np.median(border)) > 60).any(axis=0))
+    if len(inked) < 2:
+        return None
+    runs = [(int(p) + 1, int(q) - 1) for p, q in zip(inked[:-1], inked[1:]) if q - p > 1]  # blank runs between ink
+    if len(runs) < len(parts) - 1:
+        return None
+    widest = sorted(runs, key=lambda r: r[1] - r[0], reverse=True)
+    cuts, rest = sorted(widest[:len(parts) - 1]), widest[len(parts) - 1:]
+    narrowest = min(r[1] - r[0] + 1 for r in cuts)
+    if narrowest < 4 or (rest and narrowest < 2 * (rest[0][1] - rest[0][0] + 1)):
+        return None
+    edges = [int(inked[0])] + [c for r in cuts for c in (r[0] - 1, r[1] + 1)] + [int(inked[-1])]
+    return [(a + float(edges[2 * k]), a + float(edges[2 * k + 1])) for k in range(len(parts))]
+
+
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
 
@@ -112,6 +140,12 @@ class ChartExpert:
                     boxes.append(TextBox(part, x0 + (x1 - x0) * at / len(text), y0, x0 + (x1 - x0) * (at + len(part)) / len(text), y1))
                     start = at + len(part)
                 continue
+            if len(parts) > 1 and all(parse_number(p) is not None for p in parts) and not any(_GROUP.fullmatch(p) for p in parts[1:]):
+                # '5,000 10,000 15,000': a row of tick labels read as one box; cut at the widest blank columns
+                pieces = _numbers_at_gaps(rgb, parts, x0, y0, x1, y1)
+                if pieces is not None:
+                    boxes.extend(TextBox(part, a, y0, b, y1) for part, (a, b) in zip(parts, pieces))
+                    continue
             boxes.append(TextBox(text, x0, y0, x1, y1))
         return _powers_of_ten(boxes)
 
