@@ -113,7 +113,28 @@ def find_value_axis(boxes: list[TextBox], vertical: bool) -> Axis | None:
             axis = _fit_axis(group, vertical)
             if axis and (best is None or len(axis.ticks) > len(best.ticks)):
                 best = axis
+    if best is None:
+        for key in keys:
+            for group in _groups(numeric, key, tol=tol):
+                best = best or _two_decade_axis(group, vertical)
     return best
+
+
+def _two_decade_axis(group: list[TextBox], vertical: bool) -> Axis | None:
+    """A log axis of which only two tick labels are printed (a line over one or two decades: `10²`, `10³`): two
+    powers of ten of 100 or more (as _powers_of_ten writes them), a decade or more apart, in a column (row) with
+    the larger above (right of) the smaller. A linear axis prints a third label (0) below two so far apart."""
+    if len(group) != 2 or not all(re.fullmatch(r"10+", b.text) and len(b.text) >= 3 for b in group):
+        return None
+    low, high = sorted(group, key=lambda b: b.number)
+    pixels = [b.cy if vertical else b.cx for b in (low, high)]
+    if low.number == high.number or abs(pixels[1] - pixels[0]) < 2 * max(b.h for b in group):
+        return None
+    slope = (np.log10(high.number) - np.log10(low.number)) / (pixels[1] - pixels[0])
+    if (vertical and slope >= 0) or (not vertical and slope <= 0):
+        return None
+    intercept = np.log10(low.number) - slope * pixels[0]
+    return Axis(float(slope), float(intercept), True, False, float(high.number - low.number), [low, high])
 
 
 def _looks_like_years(axis: Axis) -> bool:
