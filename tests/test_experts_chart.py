@@ -1446,3 +1446,33 @@ def test_line_labels_read_run_together_are_cut_at_the_axis_ticks_when_there_are_
     assert len(rows) == 5, text
     for row, value in zip(rows, values):
         assert abs(to_float(row[1]) - value[0]) <= 0.05 * value[0], text
+
+
+def test_thousand_separated_tick_labels_read_as_one_box_are_cut_apart(expert, tmp_path):
+    """Round 24 (T1): a fivethirtyeight horizontal bar chart with thousand-separated x tick labels; OCR reads them as
+    one box ('5,000 10,000 15,000') beside a lone '0', there is no row of three numbers, and the chart came back
+    'no numeric axis'. The box is cut at its wide blank columns, one tick label each."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[12240], [17310], [5120]]
+    spec = _plain("barh", values, ["Score"], theme="fivethirtyeight", size=(4.2, 3.2), dpi=150, title="Score per group",
+                  category_name="Day", categories=["Mon", "Tue", "Wed"], thousands=True, legend="none")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "merged_ticks")))
+    got = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
+    for day, value in zip(spec.categories, values):
+        assert abs(got.get(day, -1) - value[0]) <= 0.02 * value[0], text
+
+
+def test_a_log_axis_with_only_two_labels_is_read(expert, tmp_path):
+    """Round 24 (T2): a line over a decade and a half on a log axis prints only two tick labels (10², 10³);
+    find_value_axis needs three, so the chart came back 'no numeric axis'. Two powers of ten a decade apart are a log
+    axis."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[2870], [412], [61]]
+    spec = _plain("line_markers", values, ["Samples"], theme="seaborn-v0_8-white", size=(6.63, 4.01), log=True,
+                  title="Samples per group", category_name="Group", categories=["Group C", "Group D", "Group E"], legend="none")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "two_decades")))
+    got = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
+    for group, value in zip(spec.categories, values):
+        assert abs(got.get(group, -1) - value[0]) <= 0.05 * value[0], text
