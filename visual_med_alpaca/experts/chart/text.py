@@ -96,7 +96,7 @@ def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
 
     written = [b for b in boxes if (p := power(b.text)) is not None and p[1]]
     if not written:
-        return boxes
+        return _decades_read_as_digits(boxes)
     out = []
     for box in boxes:
         p = power(box.text)
@@ -105,6 +105,35 @@ def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
             box = replace(box, text=str(int(round(p[0]))) if p[0] >= 1 else f"{p[0]:.6f}".rstrip("0"))
         out.append(box)
     return out
+
+
+def _decades_read_as_digits(boxes: list[TextBox]) -> list[TextBox]:
+    """A log axis whose labels `10¹`, `10²`, `10³` OCR read with every superscript as a plain digit, and one or more
+    of them wrong (`103`, `102`, `102`), so that no line fits them: three or more labels `10` and one digit, in a
+    column (aligned right) or a row, at equal gaps, whose numbers are not evenly spaced (`101`, `102`, `103` may be
+    a linear axis and stay). They are read as one decade per gap, growing upwards (rightwards), the exponents placed
+    where more than half of the read digits agree and no other placing agrees as well."""
+    tens = [b for b in boxes if re.fullmatch(r"10[0-9]", b.text.strip())]
+    rewrite: dict[int, str] = {}
+    for vertical in (True, False):
+        for b in tens:
+            line = [o for o in tens if (abs(o.x1 - b.x1) <= b.h if vertical else abs(o.cy - b.cy) <= 0.5 * b.h)]
+            ordered = sorted(line, key=lambda o: -o.cy if vertical else o.cx)  # smallest value first
+            if len(ordered) < 3 or b is not ordered[0] or any(id(o) in rewrite for o in ordered):
+                continue
+            pixels = np.array([o.cy if vertical else o.cx for o in ordered], float)
+            gaps = np.abs(np.diff(pixels))
+            numbers = np.array([o.number for o in ordered])
+            if (gaps.min() < 2 * max(o.h for o in ordered) or gaps.max() - gaps.min() > max(3.0, 0.1 * gaps.mean())
+                    or np.all(np.diff(numbers) == numbers[1] - numbers[0])):
+                continue
+            digits = [int(o.text.strip()[2]) for o in ordered]
+            votes = [sum(d == e0 + k for k, d in enumerate(digits)) for e0 in range(10 - len(digits) + 1)]
+            if max(votes) * 2 <= len(digits) or votes.count(max(votes)) > 1:
+                continue
+            e0 = votes.index(max(votes))
+            rewrite.update({id(o): str(10 ** (e0 + k)) for k, o in enumerate(ordered)})
+    return [replace(b, text=rewrite[id(b)]) if id(b) in rewrite else b for b in boxes]
 
 
 def parse_value(text: str) -> tuple[float, str] | None:
