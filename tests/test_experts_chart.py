@@ -1476,3 +1476,32 @@ def test_a_log_axis_with_only_two_labels_is_read(expert, tmp_path):
     got = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
     for group, value in zip(spec.categories, values):
         assert abs(got.get(group, -1) - value[0]) <= 0.05 * value[0], text
+
+
+def test_a_log_axis_whose_powers_of_ten_ocr_read_as_digits_is_read(expert, tmp_path):
+    """Round 25 (U1): the labels 10¹, 10², 10³ of a small log axis came back from OCR as `103`, `102`, `102` (every
+    superscript a plain digit, one wrong): no label written as a power, no line through 103/102/102, and the chart
+    came back 'no numeric axis'. Labels `10` + one digit at equal gaps that no line fits are decades."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[5, 332], [1211, 148], [3, 69], [1595, 34], [887, 8], [305, 302], [522, 241]]
+    spec = _plain("line", values, ["Before", "After"], theme="bmh", size=(9.03, 4.04), log=True, legend="none",
+                  title="Hospital Visits", category_name="Day", categories=["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                  jpeg_quality=88, dpi=72)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "decades")))
+    rows = {row[0]: [to_float(cell) for cell in row[1:]] for row in parse_table(text).rows}
+    for day, pair in zip(spec.categories, values):
+        got = rows.get(day, [-1, -1])
+        assert all(abs(g - v) <= 0.08 * v for g, v in zip(got, pair)) and len(got) == 2, text
+
+
+def test_linear_ticks_101_102_103_stay_linear():
+    """U1 reads `10` + one digit as decades only where no line fits them: 101, 102, 103 at equal gaps are a
+    linear axis (an index around 100) and keep their numbers; 103, 102, 102 become 1000, 100, 10."""
+    from visual_med_alpaca.experts.chart.text import TextBox, _powers_of_ten
+
+    def column(texts):
+        return [TextBox(t, 10, 40 + 70 * i, 32, 58 + 70 * i) for i, t in enumerate(texts)]
+
+    assert [b.text for b in _powers_of_ten(column(["103", "102", "101"]))] == ["103", "102", "101"]
+    assert [b.text for b in _powers_of_ten(column(["103", "102", "102"]))] == ["1000", "100", "10"]
