@@ -42,6 +42,13 @@ def _rim_of(index: int, other: int, masks, centres, background) -> bool:
     return bool(mask.any()) and (mask & near).sum() >= 0.6 * mask.sum()
 
 
+def _runs(values: np.ndarray, gap: float = 1) -> list[np.ndarray]:
+    """Sorted `values` (pixel rows or columns) cut into runs wherever two neighbours are more than `gap` apart
+    (one empty run for no values)."""
+    values = np.asarray(values)
+    return np.split(values, np.nonzero(np.diff(values) > gap)[0] + 1)
+
+
 def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, others: np.ndarray | None = None) -> float | None:
     """The row of a traced line at column x (region coordinates): the middle of the run of mask pixels, in the
     columns within 2 pixels of x (nearest first on ties), that belongs to the widest connected piece of the mask
@@ -58,7 +65,7 @@ def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, 
             if not 0 <= column < width:
                 continue
             rows = np.nonzero(mask[:, column])[0]
-            for run in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1):
+            for run in _runs(rows):
                 if not len(run) or widths[pieces[run[0], column]] == 0:
                     continue
                 if others is not None and len(run) <= 2 and others[max(0, run[0] - 2):run[-1] + 3, column].any():
@@ -94,7 +101,7 @@ def _hidden_point(mask: np.ndarray, rgb: np.ndarray, colour: np.ndarray, x_from:
             drift = 0.0
         reach = (run[0] + drift * (misses + 1) - 1, run[1] + drift * (misses + 1) + 1)
         rows = np.nonzero(mask[:, x])[0]
-        runs = [r for r in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1) if len(r)]
+        runs = [r for r in _runs(rows) if len(r)]
         touching = [r for r in runs if r[0] <= reach[1] and r[-1] >= reach[0]]
         if not touching:  # the line seen through something pale over it: a blend of the backdrop and its colour
             top, bottom = max(0, int(reach[0]) - 8), min(mask.shape[0], int(reach[1]) + 9)
@@ -107,7 +114,7 @@ def _hidden_point(mask: np.ndarray, rgb: np.ndarray, colour: np.ndarray, x_from:
                     share = (window - backdrop) @ towards / norm
                     off = np.linalg.norm(window - backdrop - share[:, None] * towards[None], axis=1)
                     blended = top + np.nonzero((share >= 0.1) & (share <= 1.3) & (off <= max(10.0, 0.12 * np.sqrt(norm))))[0]
-                    runs = [r for r in np.split(blended, np.nonzero(np.diff(blended) > 1)[0] + 1) if len(r)]
+                    runs = [r for r in _runs(blended) if len(r)]
                     touching = [r for r in runs if r[0] <= reach[1] and r[-1] >= reach[0]]
         if not touching:
             misses += 1
@@ -245,13 +252,7 @@ def _tick_columns(region: np.ndarray, x0r: int) -> list[float]:
     side = np.maximum(np.r_[best[3:], [0] * 3], np.r_[[0] * 3, best[:-3]])
 
     def centres(xs) -> list[float]:
-        groups: list[list[int]] = []
-        for x in xs:
-            if groups and x - groups[-1][-1] <= 2:
-                groups[-1].append(int(x))
-            else:
-                groups.append([int(x)])
-        return [float(np.mean(g)) + x0r for g in groups]
+        return [float(np.mean(run)) + x0r for run in _runs(xs, 2) if len(run)]
 
     found = centres(np.nonzero((best >= 4) & (side < 0.5 * best))[0])
     marks = centres(np.nonzero(best >= 4)[0])  # thin or not: a tick the line runs over (a point on the axis) is thick
@@ -281,10 +282,4 @@ def _marker_columns(masks, x0r: int, words: list[TextBox]) -> list[float]:
             if any(abs(box.cy - y) <= box.h and 0 <= box.x0 - px <= 5 * box.h for box in words):
                 continue  # a legend entry's marker
             xs.append(px)
-    columns: list[list[float]] = []
-    for x in sorted(xs):
-        if columns and x - columns[-1][-1] <= 3:
-            columns[-1].append(x)
-        else:
-            columns.append([x])
-    return _evenly_spaced([float(np.mean(c)) for c in columns])
+    return _evenly_spaced([float(np.mean(run)) for run in _runs(np.sort(xs), 3) if len(run)])
