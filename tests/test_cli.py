@@ -270,6 +270,25 @@ def test_threads_zero_is_one_clear_error_for_every_command_that_takes_it():
     assert_clean_failure(vmed("eval", "vqa-rad", "--set", "assistant.llm.threads=0"), 2, "assistant.llm.threads")
 
 
+def test_threads_beyond_the_bound_are_one_clear_error_not_a_crash():
+    """--threads 100000 aborted llama.cpp (std::bad_alloc, exit 134 with a gdb backtrace) and 10000 stalled for
+    minutes: every --threads, and every `threads` config key (--set, YAML), stops at config.MAX_THREADS."""
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+    from visual_med_alpaca.config import MAX_THREADS
+    from visual_med_alpaca.errors import UserInputError
+
+    for path, command in _commands_with("--threads"):
+        required = [p for p in command.params if p.required and p.param_type_name == "argument"]
+        result = CliRunner().invoke(app, [*path, *["x.gguf"] * len(required), "--threads", str(MAX_THREADS + 1)])
+        assert isinstance(result.exception, UserInputError), (path, result.output)
+        assert f"is more than {MAX_THREADS} CPU threads" in str(result.exception)
+    assert_clean_failure(vmed("ask", "What is asthma?", "--threads", "100000"), 2, "more than 1024 CPU threads")
+    assert_clean_failure(vmed("ask", "What is asthma?", "--set", "llm.threads=100000"), 2,
+                         "llm.threads: Input should be less than or equal to 1024")
+
+
 def test_ask_threads_sets_the_language_model_threads(monkeypatch):
     """`vmed ask` had no --threads (`vmed eval` had; only `--set llm.threads=2` worked): it is the shared option
     now, shown by --help and mapped to llm.threads like eval's."""
