@@ -147,6 +147,11 @@ def test_usage_errors_are_one_error_line_with_exit_2(tmp_path):
     cases = [
         (("eval", "charts", "--set", tmp_path, "--limit", "0"), "'--limit': Input should be greater than or equal to 1"),
         (("data", "make-charts", "--out", tmp_path, "--n", "0"), "'--n': Input should be greater than or equal to 1"),
+        # a negative seed or sample size was a numpy / random.sample traceback
+        (("data", "make-charts", "--out", tmp_path, "--seed", "-1"), "'--seed': Input should be greater than or equal to 0"),
+        (("data", "review", "--workdir", tmp_path, "--sample", "-1"), "'--sample': Input should be greater than or equal to 1"),
+        (("data", "caption-instruct", "--workdir", tmp_path, "--sample", "-1"),
+         "'--sample': Input should be greater than or equal to 1"),
         (("ask",), "Missing argument 'question'"),
         (("ask", "why?", "--no-such-option"), "No such option: --no-such-option"),
     ]
