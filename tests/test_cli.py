@@ -173,6 +173,9 @@ def test_serve_refuses_a_missing_or_empty_api_key_file_before_loading_anything(t
     (tmp_path / "empty.txt").write_text("# no key here\n")
     assert_clean_failure(vmed("serve", "--engine", "none", "--api-key-file", tmp_path / "empty.txt"), 2,
                          "holds no key")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))  # was a UnicodeDecodeError traceback
+    assert_clean_failure(vmed("serve", "--engine", "none", "--api-key-file", tmp_path / "latin1.txt"), 2,
+                         "is not UTF-8 text")
 
 
 def test_knowledge_build_answer_tokens_below_one_is_a_usage_error(tmp_path):

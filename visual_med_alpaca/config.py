@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from .errors import UserInputError
+from .paths import read_text_file
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -215,12 +216,7 @@ def load_config(
     tree: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise UserInputError(f"config file not found: {path}")
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise UserInputError(f"config file {path} is not UTF-8 text (is it a YAML file?)") from None
+        text = read_text_file(path, "config file", hint=" (is it a YAML file?)")
         tree = read_yaml(text, f"config file {path}") or {}
         if not isinstance(tree, dict):
             raise UserInputError(f"config file {path} must hold a mapping at the top level")
