@@ -235,6 +235,15 @@ def test_unreachable_engine_url_is_runtime_error_like_an_unreachable_server(tmp_
     assert_clean_failure(result, 1, "no generation engine answers at")
 
 
+def test_malformed_engine_url_is_one_error_line(tmp_path):
+    """A malformed --llm-url (`http://[::1`) was httpx's InvalidURL traceback from `vmed serve` and `vmed eval -j`;
+    it is checked like --base-url now (openai_compat.resolve_endpoint), exit 2."""
+    assert_clean_failure(vmed("serve", "--llm-url", "http://[::1", "--port", free_port()), 2, "is not an http(s) URL")
+    result = vmed("eval", "pubmedqa", "--llm-url", "ftp://example.org/v1", "--concurrency", "2", "--mode", "generate",
+                  "--limit", "1", "--out", tmp_path / "out")
+    assert_clean_failure(result, 2, "is not an http(s) URL")
+
+
 def test_api_key_never_printed():
     secret = "sk-do-not-print-4242"
     result = vmed("ask", "x", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--api-key", secret)
