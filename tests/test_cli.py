@@ -152,6 +152,7 @@ def test_usage_errors_are_one_error_line_with_exit_2(tmp_path):
         (("data", "review", "--workdir", tmp_path, "--sample", "-1"), "'--sample': Input should be greater than or equal to 1"),
         (("data", "caption-instruct", "--workdir", tmp_path, "--sample", "-1"),
          "'--sample': Input should be greater than or equal to 1"),
+        (("serve", "--log-level", "loud"), "'--log-level': 'loud' is not one of: critical, error"),  # was a KeyError
         (("ask",), "Missing argument 'question'"),
         (("ask", "why?", "--no-such-option"), "No such option: --no-such-option"),
     ]
