@@ -307,6 +307,29 @@ def test_threads_beyond_the_bound_are_one_clear_error_not_a_crash():
                          "llm.threads: Input should be less than or equal to 1024")
 
 
+def test_ctrl_c_says_so_in_one_line_and_a_rerun_resumes(tmp_path):
+    """Ctrl-C ended every command silently with exit 130 (typer turns KeyboardInterrupt into Exit(130), so the CLI's
+    own "interrupted" line never ran): now one line says it, and what was written stays (make-charts resumes)."""
+    import signal
+    import time
+
+    out = tmp_path / "charts"
+    args = [sys.executable, "-m", "visual_med_alpaca.cli", "data", "make-charts", "--out", str(out), "--n", "30"]
+    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("images/*.png"))) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert stderr.splitlines()[-1].startswith("interrupted: what was written so far is kept")
+    drawn = len(list(out.glob("images/*.png")))
+    assert 2 <= drawn < 30
+    again = vmed("data", "make-charts", "--out", out, "--n", "30")
+    assert again.returncode == 0 and len((out / "gold.jsonl").read_text().splitlines()) == 30
+
+
 def test_ask_threads_sets_the_language_model_threads(monkeypatch):
     """`vmed ask` had no --threads (`vmed eval` had; only `--set llm.threads=2` worked): it is the shared option
     now, shown by --help and mapped to llm.threads like eval's."""

@@ -173,7 +173,9 @@ def main() -> None:
     stderr."""
     try:
         code = app(standalone_mode=False)  # click's own errors come here, to be one line each
-        if isinstance(code, int) and code:  # typer.Exit(n) / ctrl-C (130)
+        if code == INTERRUPTED:  # typer turns ctrl-C into Exit(130), which ended silently
+            _interrupted()
+        if isinstance(code, int) and code:  # typer.Exit(n)
             sys.exit(code)
     except _CLICK_ERRORS.UsageError as exc:  # a bad value, a missing argument, an unknown option: one line
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: typer printed its help already
@@ -198,8 +200,19 @@ def main() -> None:
         typer.secho(f"error: {where}", fg="red", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.secho("interrupted", err=True)
-        sys.exit(130)
+        _interrupted()
+
+
+INTERRUPTED = 130  # the shell's code for ctrl-C (128 + SIGINT)
+
+
+def _interrupted() -> None:
+    """Ctrl-C: one line on a line of its own (a progress bar or a streamed answer may be half-way through one),
+    saying that what was written stays: the long jobs (`vmed eval`, `eval charts`, `data make-charts`,
+    `data synthesize`, `train ... --resume`) continue from it when run again."""
+    typer.secho("\ninterrupted: what was written so far is kept (rerun the same command to resume a long job)",
+                err=True)
+    sys.exit(INTERRUPTED)
 
 
 if __name__ == "__main__":
