@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from helpers_radiology import dicom_file, oversized_dicom
 
 from visual_med_alpaca.errors import UserInputError
@@ -95,6 +96,17 @@ def test_truncated_dicom(tmp_path):
 def test_dicom_without_pixel_data():
     with pytest.raises(UserInputError, match="no pixel data"):
         load_image(dicom_file("rtplan.dcm"))
+
+
+def test_a_text_or_picture_file_named_dcm_is_not_called_a_dicom_without_pixels(tmp_path):
+    """A text file named .dcm (and the API's bytes) said "this DICOM file has no pixel data (e.g. a report or a
+    plan)": pydicom reads any bytes by force; without the DICM marker it is not a DICOM file at all."""
+    (tmp_path / "notes.dcm").write_text("hello, not a dicom\n")
+    Image.new("RGB", (8, 8)).save(tmp_path / "picture.png")
+    (tmp_path / "picture.dcm").write_bytes((tmp_path / "picture.png").read_bytes())
+    for name in ("notes.dcm", "picture.dcm"):
+        with pytest.raises(UserInputError, match="is not a DICOM file .no DICM marker"):
+            load_image(tmp_path / name)
 
 
 def test_wrong_vr(tmp_path):

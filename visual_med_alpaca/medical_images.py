@@ -250,6 +250,9 @@ def read_dicom(path: Path, max_pixels: int) -> tuple[Image.Image, dict[str, Any]
             has_pixels = "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
         except Exception:
             has_pixels = False
+        if not has_pixels and getattr(ds, "preamble", None) is None:  # no 128-byte preamble + DICM: read by force
+            raise UserInputError(f"{path} is not a DICOM file (no DICM marker and no pixel data; another kind of "
+                                 "file named .dcm?)")
         if not has_pixels:
             raise UserInputError(f"{path}: this DICOM file has no pixel data (e.g. a report or a plan), "
                                  "so there is no image to describe")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import BackendError, UserInputError
 from ..llm.openai_compat import resolve_endpoint
-from ..paths import ASSETS
+from ..paths import ASSETS, read_text_file
 from .config import SynthesizeConfig
 from .store import JsonlStore, read_jsonl
 
@@ -31,9 +31,7 @@ RETRYABLE_STATUS = {408, 409, 425, 429}
 
 def load_template(path: Path | None) -> str:
     path = Path(path or DEFAULT_TEMPLATE)
-    if not path.is_file():
-        raise UserInputError(f"prompt template not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path, "prompt template")
     if "{instruction}" not in text:
         raise UserInputError(f"prompt template {path} must contain {{instruction}}")
     return text

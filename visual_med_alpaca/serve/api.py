@@ -36,6 +36,7 @@ from ..config import AssistantConfig, Strict
 from ..errors import BackendError, UserInputError
 from ..images import load_image_bytes
 from ..llm.engine import EngineConfig
+from ..paths import read_text_file
 from ..pipeline import Answer, Assistant, AnswerStream
 from ..prompts import RESEARCH_NOTICE
 from .remote import decode_data_url, fetch_image
@@ -138,9 +139,8 @@ class ServerState:
 
 
 def read_api_keys(path: Path) -> list[str]:
-    if not path.is_file():
-        raise UserInputError(f"API key file not found: {path}")
-    keys = [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    text = read_text_file(path, "API key file")
+    keys = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     if not keys:
         raise UserInputError(f"API key file {path} holds no key (one per line)")
     return keys
