@@ -276,8 +276,9 @@ def read_dicom(path: Path, max_pixels: int) -> tuple[Image.Image, dict[str, Any]
     return image, facts, notes
 
 
-def read_nifti(path: Path) -> tuple[Image.Image, dict[str, Any], list[str]]:
-    """A NIfTI volume -> (its middle axial slice after reorienting to RAS, volume facts, notes)."""
+def read_nifti(path: Path, max_pixels: int) -> tuple[Image.Image, dict[str, Any], list[str]]:
+    """A NIfTI volume -> (its middle axial slice after reorienting to RAS, volume facts, notes). More than
+    `max_pixels` voxels (all volumes, from the header) is refused before any is read: nibabel reads them all."""
     try:
         import nibabel
         from nibabel.filebasedimages import ImageFileError
@@ -288,9 +289,15 @@ def read_nifti(path: Path) -> tuple[Image.Image, dict[str, Any], list[str]]:
         volume = nibabel.load(str(path))
         if not isinstance(volume, (nibabel.Nifti1Image, nibabel.Nifti2Image)):
             raise UserInputError(f"{path} is a {type(volume).__name__}, not a NIfTI image volume")
+        voxels = int(np.prod([int(n) for n in volume.shape], dtype=object))  # Python ints: no overflow
+        if voxels > max_pixels:  # a header claiming 30000^3 voxels was a MemoryError traceback
+            raise ImageTooLarge(f"{path} is too large ({' x '.join(str(n) for n in volume.shape)} = {voxels:,} "
+                                f"voxels; the limit is {max_pixels:,})")
         if len(volume.shape) >= 3:
             volume = nibabel.as_closest_canonical(volume)
         data = np.asanyarray(volume.dataobj)
+    except UserInputError:  # a ValueError too: not to be re-worded as "could not be read"
+        raise
     except (ImageFileError, EOFError, OSError, ValueError, TypeError) as exc:
         raise UserInputError(f"{path} could not be read as NIfTI (truncated or corrupt?): {exc}") from None
     if data.ndim < 2 or data.size == 0:
