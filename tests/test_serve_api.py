@@ -497,3 +497,18 @@ def test_a_streaming_client_that_goes_away_frees_the_model_for_the_next_request(
         answer = httpx.post(running.url + "/v1/chat/completions", json=_chat(), timeout=30)
         assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"].strip() == "w1 w2"
         assert written < 1000  # stopped within seconds of the client leaving, far from the 8192 words it may write
+
+
+def test_nan_and_infinity_in_a_request_are_called_what_they_are():
+    """JSON's NaN / Infinity (Python's json writes them) in temperature or top_p were refused as "less than or equal
+    to 2"; the message says the number must be finite."""
+    from pydantic import ValidationError
+
+    from visual_med_alpaca.serve.schema import ChatRequest, validation_error
+
+    for field, value in (("temperature", "NaN"), ("top_p", "Infinity")):
+        body = f'{{"model": "{MODEL}", "messages": [{{"role": "user", "content": "hi"}}], "{field}": {value}}}'
+        with pytest.raises(ValidationError) as raised:
+            ChatRequest.model_validate_json(body)
+        error = validation_error(raised.value)
+        assert error.status == 400 and error.param == field and "finite number" in error.message

@@ -21,9 +21,10 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class Strict(BaseModel):
-    """Base for all configs: unknown keys are an error, so a typo never passes silently."""
+    """Base for all configs: unknown keys are an error, so a typo never passes silently; a number must be finite
+    (`--temperature nan` was refused as "less than or equal to 5", `--request-timeout inf` accepted)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
 
 # Seeds every backend takes: transformers' set_seed refuses anything outside 0..2**32-1 (the hf backend failed after
