@@ -237,8 +237,9 @@ def validate(cls: type[Model], tree: dict[str, Any]) -> Model:
     try:
         return cls.model_validate(tree)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        problems = "; ".join(  # a whole-config check (model_validator) has no key; its message needs no prefix
+            (f"{'.'.join(str(p) for p in err['loc'])}: " if err["loc"] else "") + err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
         )
         raise UserInputError(f"invalid configuration: {problems}") from None
 
