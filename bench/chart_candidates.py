@@ -7,11 +7,14 @@ the rule below (written before the fifth round's first candidate was scored; doc
   plain, studio   synthetic charts of seeds already used (development seeds), one pool per generator;
   survey          (round 14) Pew-style survey charts of the third generator, seed 155473 drawn for this pool;
   ends            (round 17) OWID/OECD line charts named at their line ends (fourth generator), seed 203099;
-  plain2          (round 23) 120 plain charts of four seeds drawn for it, counted like `plain` in every rule.
+  plain2          (round 23) 120 plain charts of four seeds drawn for it, counted like `plain` in every rule;
+  survey2         (round 27) 40 survey charts of seed 158364, drawn for it before any round-27 candidate was scored
+                  (a less-tuned witness for Pew-style candidates), counted like `survey` in every rule.
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
-dev half's Pew charts, so it is a weaker witness than the other two); R5 (round 16) the dev half's unread count
+dev half's Pew charts, so it is a weaker witness than the other two; from round 27 `survey` or `survey2`, or both,
+with none of plain / studio / plain2 up); R5 (round 16) the dev half's unread count
 does not rise; R4e (round 17) when the `ends` pool is the only one of plain / studio / ends that improves (it was
 drawn after looking at the dev half's OWID/OECD line charts: a weak witness too), neither fold and no other pool may
 go down.
@@ -64,8 +67,11 @@ POOLS = {
     # round 23: a second plain pool of fresh seeds drawn with secrets for it (the first is tuned out: fresh plain seeds
     # score 0.70-0.87 where it scores 0.90); a development pool looked at per chart, counted like `plain`
     "plain2": [("plain", 381892, 30, ()), ("plain", 544819, 30, ()), ("plain", 260216, 30, ()), ("plain", 68853, 30, ())],
+    # round 27: a second survey pool of a seed drawn with secrets for it before any round-27 candidate was scored (the
+    # first was drawn after looking at the dev half's Pew charts and tuned on over rounds 14-21); counted like `survey`
+    "survey2": [("survey", 158364, 40, ())],
 }
-SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2")
+SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2")
 
 
 def fold(image: str) -> str:
@@ -156,11 +162,12 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
         failed.append("R1")
     up = {name: delta[name] > 1e-9 for name in SETS}
     main_pool = up["plain"] or up["studio"] or up["plain2"]
-    if not (main_pool or up["survey"] or up["ends"] or (up["foldA"] and up["foldB"])):
+    survey = up["survey"] or up["survey2"]
+    if not (main_pool or survey or up["ends"] or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
         failed.append("R3")
-    if up["survey"] and not main_pool and min(delta["foldA"], delta["foldB"]) < -1e-9:
+    if survey and not main_pool and min(delta["foldA"], delta["foldB"]) < -1e-9:
         failed.append("R4")
     if up["ends"] and not main_pool and min(delta[name] for name in SETS if name != "ends") < -1e-9:
         failed.append("R4e")

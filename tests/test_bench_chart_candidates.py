@@ -67,3 +67,20 @@ def test_the_second_plain_pool_counts_like_the_first():
     survey_fold_down = {**_sets(survey=(0, 0.9)), "foldA": _sets(foldA=(1, 0.45))["foldA"]}
     assert decide({**survey_fold_down, "plain2": {**base["plain2"], "p0": 0.9}}, base)[0]
     assert decide({**survey_fold_down, "plain2": base["plain2"]}, base)[2] == ["R4"]
+
+
+def test_the_second_survey_pool_counts_like_the_first():
+    """Round 27: `survey2` (a fresh survey seed) is a set of its own: it alone adopts when no fold goes down, R4 holds
+    for it as for `survey` (with no plain / studio / plain2 gain a fold going down rejects), and it alone losing more
+    than one chart's worth rejects."""
+    decide = _decide()
+    base = {**_sets(), "survey2": {f"s{i}": 0.5 for i in range(10)}}
+    up = {**base["survey2"], "s0": 0.9}
+    assert decide({**_sets(), "survey2": up}, base)[0]
+    fold_down = _sets(foldA=(1, 0.45))["foldA"]
+    adopt, _, failed = decide({**_sets(), "foldA": fold_down, "survey2": up}, base)
+    assert not adopt and failed == ["R4"]
+    assert decide({**_sets(plain=(0, 0.9)), "foldA": fold_down, "survey2": up}, base)[0]
+    plain_up = {k: 1.0 for k in base["plain"]}  # +0.5 on plain, -0.15 on survey2: the sum rises, R1 alone rejects
+    adopt, _, failed = decide({**_sets(), "plain": plain_up, "survey2": {k: 0.35 for k in base["survey2"]}}, base)
+    assert not adopt and failed == ["R1"]

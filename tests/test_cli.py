@@ -147,6 +147,12 @@ def test_usage_errors_are_one_error_line_with_exit_2(tmp_path):
     cases = [
         (("eval", "charts", "--set", tmp_path, "--limit", "0"), "'--limit': Input should be greater than or equal to 1"),
         (("data", "make-charts", "--out", tmp_path, "--n", "0"), "'--n': Input should be greater than or equal to 1"),
+        # a negative seed or sample size was a numpy / random.sample traceback
+        (("data", "make-charts", "--out", tmp_path, "--seed", "-1"), "'--seed': Input should be greater than or equal to 0"),
+        (("data", "review", "--workdir", tmp_path, "--sample", "-1"), "'--sample': Input should be greater than or equal to 1"),
+        (("data", "caption-instruct", "--workdir", tmp_path, "--sample", "-1"),
+         "'--sample': Input should be greater than or equal to 1"),
+        (("serve", "--log-level", "loud"), "'--log-level': 'loud' is not one of: critical, error"),  # was a KeyError
         (("ask",), "Missing argument 'question'"),
         (("ask", "why?", "--no-such-option"), "No such option: --no-such-option"),
     ]
@@ -168,6 +174,9 @@ def test_serve_refuses_a_missing_or_empty_api_key_file_before_loading_anything(t
     (tmp_path / "empty.txt").write_text("# no key here\n")
     assert_clean_failure(vmed("serve", "--engine", "none", "--api-key-file", tmp_path / "empty.txt"), 2,
                          "holds no key")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))  # was a UnicodeDecodeError traceback
+    assert_clean_failure(vmed("serve", "--engine", "none", "--api-key-file", tmp_path / "latin1.txt"), 2,
+                         "is not UTF-8 text")
 
 
 def test_knowledge_build_answer_tokens_below_one_is_a_usage_error(tmp_path):
@@ -227,6 +236,15 @@ def test_unreachable_engine_url_is_runtime_error_like_an_unreachable_server(tmp_
     assert_clean_failure(result, 1, "no generation engine answers at")
 
 
+def test_malformed_engine_url_is_one_error_line(tmp_path):
+    """A malformed --llm-url (`http://[::1`) was httpx's InvalidURL traceback from `vmed serve` and `vmed eval -j`;
+    it is checked like --base-url now (openai_compat.resolve_endpoint), exit 2."""
+    assert_clean_failure(vmed("serve", "--llm-url", "http://[::1", "--port", free_port()), 2, "is not an http(s) URL")
+    result = vmed("eval", "pubmedqa", "--llm-url", "ftp://example.org/v1", "--concurrency", "2", "--mode", "generate",
+                  "--limit", "1", "--out", tmp_path / "out")
+    assert_clean_failure(result, 2, "is not an http(s) URL")
+
+
 def test_api_key_never_printed():
     secret = "sk-do-not-print-4242"
     result = vmed("ask", "x", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--api-key", secret)
@@ -268,6 +286,72 @@ def test_threads_zero_is_one_clear_error_for_every_command_that_takes_it():
             assert f"--threads is a number of CPU threads, 1 or more (not {value})" in str(result.exception)
     assert_clean_failure(vmed("eval", "vqa-rad", "--threads", "0"), 2, "--threads is a number of CPU threads")
     assert_clean_failure(vmed("eval", "vqa-rad", "--set", "assistant.llm.threads=0"), 2, "assistant.llm.threads")
+
+
+def test_threads_beyond_the_bound_are_one_clear_error_not_a_crash():
+    """--threads 100000 aborted llama.cpp (std::bad_alloc, exit 134 with a gdb backtrace) and 10000 stalled for
+    minutes: every --threads, and every `threads` config key (--set, YAML), stops at config.MAX_THREADS."""
+    from typer.testing import CliRunner
+
+    from visual_med_alpaca.cli import app
+    from visual_med_alpaca.config import MAX_THREADS
+    from visual_med_alpaca.errors import UserInputError
+
+    for path, command in _commands_with("--threads"):
+        required = [p for p in command.params if p.required and p.param_type_name == "argument"]
+        result = CliRunner().invoke(app, [*path, *["x.gguf"] * len(required), "--threads", str(MAX_THREADS + 1)])
+        assert isinstance(result.exception, UserInputError), (path, result.output)
+        assert f"is more than {MAX_THREADS} CPU threads" in str(result.exception)
+    assert_clean_failure(vmed("ask", "What is asthma?", "--threads", "100000"), 2, "more than 1024 CPU threads")
+    assert_clean_failure(vmed("ask", "What is asthma?", "--set", "llm.threads=100000"), 2,
+                         "llm.threads: Input should be less than or equal to 1024")
+
+
+def test_ctrl_c_says_so_in_one_line_and_a_rerun_resumes(tmp_path):
+    """Ctrl-C ended every command silently with exit 130 (typer turns KeyboardInterrupt into Exit(130), so the CLI's
+    own "interrupted" line never ran): now one line says it, and what was written stays (make-charts resumes)."""
+    import signal
+    import time
+
+    out = tmp_path / "charts"
+    args = [sys.executable, "-m", "visual_med_alpaca.cli", "data", "make-charts", "--out", str(out), "--n", "30"]
+    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("images/*.png"))) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    assert stderr.splitlines()[-1].startswith("interrupted: what was written so far is kept")
+    drawn = len(list(out.glob("images/*.png")))
+    assert 2 <= drawn < 30
+    again = vmed("data", "make-charts", "--out", out, "--n", "30")
+    assert again.returncode == 0 and len((out / "gold.jsonl").read_text().splitlines()) == 30
+
+
+def test_a_read_only_file_system_or_a_too_long_name_is_one_error_line(tmp_path, monkeypatch, capsys):
+    """An --out / --workdir on a read-only mount (EROFS: not a PermissionError) and a file name over 255 bytes
+    (ENAMETOOLONG, raised even by Path.exists()) were OSError tracebacks from every command; both are paths the user
+    chose that cannot be used, one `error: cannot use PATH: reason` line, exit 2, like a read-only folder."""
+    import errno
+    from pathlib import Path
+
+    from visual_med_alpaca import cli
+
+    long = tmp_path / ("a" * 300 + ".png")
+    assert_clean_failure(vmed("describe", long, "--expert", "none"), 2, "File name too long")
+    assert_clean_failure(vmed("ask", "What is asthma?", "-c", long.with_suffix(".yaml")), 2, "cannot use")
+
+    def read_only(self, *args, **kwargs):  # what mkdir raises on a read-only mount (mounting one needs privileges)
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    monkeypatch.setattr(sys, "argv", ["vmed", "data", "collect", "--workdir", str(tmp_path / "work")])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"error: cannot use {tmp_path / 'work'}: Read-only file system\n"
 
 
 def test_ask_threads_sets_the_language_model_threads(monkeypatch):

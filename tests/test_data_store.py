@@ -56,3 +56,35 @@ def test_a_folder_given_for_a_file_is_named_as_a_folder(tmp_path):
     with pytest.raises(IsADirectoryError):
         write_jsonl_atomic(tmp_path, [{"id": "a"}])
     assert not list(tmp_path.parent.glob(f"{tmp_path.name}.partial"))
+
+
+def test_read_records_refuses_what_is_not_an_instruction_record(tmp_path):
+    """`vmed data filter` / `synthesize --input` on a JSONL a person wrote: a line that is a list or a string was
+    a TypeError traceback, an "output": null or an "instruction": 5 an AttributeError mid-run. Each is one
+    UserInputError naming the line; a missing or null text field reads as ""."""
+    from visual_med_alpaca.data.store import read_records
+
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"id": "a", "instruction": "What is gout?", "output": null}\n')
+    assert list(read_records(path)) == [{"id": "a", "instruction": "What is gout?", "input": "", "output": ""}]
+    for line, message in (('[1, 2]', "line 2 is not an instruction record"), ('"text"', "line 2 is not an instruction"),
+                          ('{"instruction": "q"}', "line 2 is not an instruction record"),
+                          ('{"id": "b", "instruction": 5}', 'line 2: "instruction" must be text, not int')):
+        path.write_text('{"id": "a", "instruction": "q"}\n' + line + "\n")
+        with pytest.raises(UserInputError, match=message):
+            list(read_records(path))
+
+
+def test_filter_and_synthesize_read_their_inputs_through_it(tmp_path):
+    from visual_med_alpaca.data.config import FilterConfig, SynthesizeConfig
+    from visual_med_alpaca.data.filter import filter_records
+    from visual_med_alpaca.data.synthesize import select_records
+
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "a", "instruction": "What is gout?", "output": null}\n[1]\n')
+    with pytest.raises(UserInputError, match="line 2 is not an instruction record"):
+        filter_records([path], tmp_path / "kept.jsonl", tmp_path / "dropped.jsonl", FilterConfig(), progress=False)
+    with pytest.raises(UserInputError, match="line 2 is not an instruction record"):
+        select_records(path, SynthesizeConfig())
+    path.write_text('{"id": "a", "instruction": "What is gout?", "output": null}\n')
+    assert [r["id"] for r in select_records(path, SynthesizeConfig())] == ["a"]  # null output: still to answer

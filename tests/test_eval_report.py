@@ -1,6 +1,7 @@
 """`vmed eval report` on metrics files, and the LLM judge's parsing and relative score."""
 
 import json
+import re
 
 import pytest
 
@@ -124,6 +125,26 @@ def test_judge_relative_score_and_resume(tmp_path):
     assert judge_file(predictions, again, tmp_path / "judged.jsonl")["relative_score"] == 75.0
     assert again.prompts == []  # everything was judged already
     assert json.loads((tmp_path / "judge_metrics.json").read_text())["relative_score"] == 75.0
+
+
+def test_judge_refuses_an_unusable_prompt_or_out_before_judging(tmp_path):
+    """`vmed eval judge --prompt` missing, not UTF-8 or with an unknown {placeholder} / a lone brace, and an --out
+    in a missing folder, were tracebacks (FileNotFoundError, UnicodeDecodeError, KeyError at the first answer):
+    each is one UserInputError now, before the judge is asked anything."""
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text(json.dumps({"id": "a", "question": "q", "reference": "r", "prediction": "p"}) + "\n")
+    (tmp_path / "latin1.txt").write_bytes("Note the caf\xe9 {question}".encode("latin-1"))
+    (tmp_path / "unknown.txt").write_text("Rate {question} against {answer}")
+    (tmp_path / "brace.txt").write_text("Rate {question} {")
+    for name, message in (("missing.txt", "judge prompt not found"), ("latin1.txt", "is not UTF-8 text"),
+                          ("unknown.txt", "an unknown placeholder {answer}"), ("brace.txt", "a stray brace"),
+                          (".", "is a folder")):
+        judge = FakeJudge()
+        with pytest.raises(UserInputError, match=re.escape(message)):
+            judge_file(predictions, judge, tmp_path / "judged.jsonl", tmp_path / name)
+        assert judge.prompts == []
+    out = tmp_path / "new" / "folder" / "judged.jsonl"
+    assert judge_file(predictions, FakeJudge(), out)["n_judged"] == 1 and out.is_file()
 
 
 class BabblingJudge(FakeJudge):

@@ -1520,3 +1520,26 @@ def test_category_labels_too_small_for_the_first_pass_are_read_by_a_second_look(
     rows = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
     assert set(rows) == set(spec.categories), text
     assert all(abs(rows[name] - v[0]) <= 0.05 * v[0] for name, v in zip(spec.categories, values)), text
+
+
+def test_a_single_unnamed_series_on_a_pew_page_is_called_values(expert, tmp_path):
+    """Round 27 (P1): one series of horizontal bars with its values printed, no legend, heading or axis title, on a
+    page with Pew Research Center's footer: the column is `Values` (the name Pew's data tables give it), not the
+    chart's title (on any other page the title still names it, as Our World in Data's tables do)."""
+    with drawn(tmp_path / "pew.png", (3.2, 3.4)) as ax:
+        fig = ax.figure
+        fig.subplots_adjust(left=0.32, right=0.95, top=0.72, bottom=0.2)
+        fig.text(0.03, 0.95, "College completion by race", fontsize=11, fontweight="bold", va="top")
+        fig.text(0.03, 0.04, "PEW RESEARCH CENTER", fontsize=7, fontweight="bold")
+        names, values = ["Asians", "Whites", "Blacks", "Hispanics"], [63, 41, 22, 15]
+        ax.barh(range(4)[::-1], values, 0.6, color=(0.55, 0.28, 0.10))
+        for y, v in zip(range(4)[::-1], values):
+            ax.text(v - 2, y, str(v), ha="right", va="center", color="white", fontsize=9)
+        ax.set_yticks(range(4)[::-1], names, fontsize=9)
+        ax.set_xticks([])
+        ax.tick_params(length=0)
+        for side in ax.spines.values():
+            side.set_visible(False)
+    table = parse_table(expert.describe(load_image(tmp_path / "pew.png")))
+    assert table.headers[1:] == ["Values"], table
+    assert [[row[0], to_float(row[1])] for row in table.rows] == [[n, v] for n, v in zip(names, values)], table

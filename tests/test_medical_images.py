@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from helpers_radiology import dicom_file, oversized_dicom
 
 from visual_med_alpaca.errors import UserInputError
@@ -95,6 +96,37 @@ def test_truncated_dicom(tmp_path):
 def test_dicom_without_pixel_data():
     with pytest.raises(UserInputError, match="no pixel data"):
         load_image(dicom_file("rtplan.dcm"))
+
+
+def test_a_text_or_picture_file_named_dcm_is_not_called_a_dicom_without_pixels(tmp_path):
+    """A text file named .dcm (and the API's bytes) said "this DICOM file has no pixel data (e.g. a report or a
+    plan)": pydicom reads any bytes by force; without the DICM marker it is not a DICOM file at all."""
+    (tmp_path / "notes.dcm").write_text("hello, not a dicom\n")
+    Image.new("RGB", (8, 8)).save(tmp_path / "picture.png")
+    (tmp_path / "picture.dcm").write_bytes((tmp_path / "picture.png").read_bytes())
+    for name in ("notes.dcm", "picture.dcm"):
+        with pytest.raises(UserInputError, match="is not a DICOM file .no DICM marker"):
+            load_image(tmp_path / name)
+
+
+def test_nifti_header_claiming_a_huge_volume_is_refused_before_reading(tmp_path):
+    """A NIfTI header claiming 30000 x 30000 x 30000 voxels was a MemoryError traceback (nibabel allocates the
+    whole volume); the voxels count against the same limit as a DICOM's frames, from the header."""
+    import struct
+
+    from visual_med_alpaca.errors import ImageTooLarge
+
+    nibabel.save(nibabel.Nifti1Image(np.zeros((4, 4, 4), np.int16), np.eye(4)), tmp_path / "small.nii")
+    header = bytearray((tmp_path / "small.nii").read_bytes())
+    struct.pack_into("<8h", header, 40, 3, 30000, 30000, 30000, 1, 1, 1, 1)  # dim[0..7]
+    (tmp_path / "huge.nii").write_bytes(header)
+    (tmp_path / "huge.nii.gz").write_bytes(gzip.compress(bytes(header)))
+    for name in ("huge.nii", "huge.nii.gz"):
+        with pytest.raises(ImageTooLarge, match="30000 x 30000 x 30000 = 27,000,000,000,000 voxels"):
+            load_image(tmp_path / name)
+    with pytest.raises(ImageTooLarge, match="64 voxels; the limit is 63"):
+        load_image(tmp_path / "small.nii", max_pixels=63)
+    assert load_image(tmp_path / "small.nii", max_pixels=64).format == "nifti"
 
 
 def test_wrong_vr(tmp_path):

@@ -194,3 +194,12 @@ def test_python_api_arguments_of_the_wrong_type_are_one_clear_error_before_any_m
         assistant.ask("What is aspirin?", settings={"max_new_tokens": 4})
     assert Assistant.from_config(None, sets="generation.seed=3").config.generation.seed == 3
     assert Assistant.from_config(None, sets=["generation.seed=4"]).config.generation.seed == 4
+    # Assistant("configs/assistant.yaml") / Assistant({...}) kept the str or dict and failed at the first ask with
+    # "'str' object has no attribute 'vision'": a path says to use from_config, a mapping is read as the config
+    with pytest.raises(UserInputError, match="not str: for a YAML file use Assistant.from_config"):
+        Assistant("configs/assistant.yaml")
+    with pytest.raises(UserInputError, match="not int"):
+        Assistant(3)
+    assert Assistant({"generation": {"seed": 5}}).config.generation.seed == 5
+    with pytest.raises(UserInputError, match="invalid configuration: generation.sead"):
+        Assistant({"generation": {"sead": 5}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import sys
@@ -160,8 +161,15 @@ _assemble()
 
 
 # OS errors about a path that the user chose (commands make their output folders with mkdir(parents=True) in many
-# places; these are what that raises when the path is unusable), reported like any other bad input.
+# places; these are what that raises when the path is unusable), reported like any other bad input. Besides the
+# four that have their own class: a read-only file system (EROFS: a read-only mount, where a root user's chattr-free
+# folder still refuses), a name too long (ENAMETOOLONG: raised even by Path.exists()), a symlink loop (ELOOP).
 PATH_ERRORS = (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+PATH_ERRNOS = (errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP)
+
+
+def _path_error(exc: OSError) -> bool:
+    return isinstance(exc, PATH_ERRORS) or (exc.errno in PATH_ERRNOS and exc.filename is not None)
 
 
 # click's exceptions: click.exceptions, or typer's own copy of click (typer >= 0.29 vendors it as typer._click)
@@ -173,7 +181,9 @@ def main() -> None:
     stderr."""
     try:
         code = app(standalone_mode=False)  # click's own errors come here, to be one line each
-        if isinstance(code, int) and code:  # typer.Exit(n) / ctrl-C (130)
+        if code == INTERRUPTED:  # typer turns ctrl-C into Exit(130), which ended silently
+            _interrupted()
+        if isinstance(code, int) and code:  # typer.Exit(n)
             sys.exit(code)
     except _CLICK_ERRORS.UsageError as exc:  # a bad value, a missing argument, an unknown option: one line
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: typer printed its help already
@@ -193,13 +203,26 @@ def main() -> None:
     except BackendError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
-    except PATH_ERRORS as exc:  # a path given that cannot be used as asked: an --out that is a file, a read-only folder
+    except OSError as exc:  # a path given that cannot be used as asked: an --out that is a file, a read-only folder
+        if not _path_error(exc):
+            raise
         where = f"cannot use {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
         typer.secho(f"error: {where}", fg="red", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        typer.secho("interrupted", err=True)
-        sys.exit(130)
+        _interrupted()
+
+
+INTERRUPTED = 130  # the shell's code for ctrl-C (128 + SIGINT)
+
+
+def _interrupted() -> None:
+    """Ctrl-C: one line on a line of its own (a progress bar or a streamed answer may be half-way through one),
+    saying that what was written stays: the long jobs (`vmed eval`, `eval charts`, `data make-charts`,
+    `data synthesize`, `train ... --resume`) continue from it when run again."""
+    typer.secho("\ninterrupted: what was written so far is kept (rerun the same command to resume a long job)",
+                err=True)
+    sys.exit(INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,16 @@ ExpertOpt = typer.Option(None, "--expert", "-e", help="auto (the router decides)
 
 
 def check_threads(value: int | None) -> int | None:
-    """The one --threads check (the CLI's, and bench/_common.py's `threads` for the bench scripts)."""
+    """The one --threads check (the CLI's, and bench/_common.py's `threads` for the bench scripts): 1 to
+    config.MAX_THREADS, the bound every `threads` config field has too."""
+    from .config import MAX_THREADS
+
     if value is not None and value < 1:
         raise UserInputError(f"--threads is a number of CPU threads, 1 or more (not {value}); leave it out for the "
                              "default")
+    if value is not None and value > MAX_THREADS:
+        raise UserInputError(f"--threads {value} is more than {MAX_THREADS} CPU threads (llama.cpp aborts or stalls "
+                             "starting that many); give the number of cores or leave it out for the default")
     return value
 
 

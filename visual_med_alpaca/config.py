@@ -15,20 +15,26 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from .errors import UserInputError
+from .paths import read_text_file
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
 class Strict(BaseModel):
-    """Base for all configs: unknown keys are an error, so a typo never passes silently."""
+    """Base for all configs: unknown keys are an error, so a typo never passes silently; a number must be finite
+    (`--temperature nan` was refused as "less than or equal to 5", `--request-timeout inf` accepted)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
 
 # Seeds every backend takes: transformers' set_seed refuses anything outside 0..2**32-1 (the hf backend failed after
 # loading the model; `vmed serve` answered a bad request with HTTP 502 "generation failed"), and llama.cpp reads
 # 2**32-1 as "a random seed" (not reproducible).
 SEED_MAX = 2**32 - 2
+# The most CPU threads any --threads / *.threads setting may ask for: llama.cpp aborted (std::bad_alloc, exit 134)
+# at 100,000 threads and spent minutes starting 10,000 before a word; far above any machine's cores.
+MAX_THREADS = 1024
+Threads = Annotated[int, Field(ge=1, le=MAX_THREADS)]
 
 
 class GenerationSettings(Strict):
@@ -55,7 +61,7 @@ class LLMConfig(Strict):
     device_map: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     n_ctx: int = Field(2048, ge=128)
-    threads: int | None = Field(None, ge=1, description="CPU threads (None: all cores, up to 8)")
+    threads: Threads | None = Field(None, description="CPU threads (None: all cores, up to 8)")
     timeout_s: float = Field(60.0, gt=0)
     case_memory: bool = Field(False, description="vlm backend: a question about an image the VLM was trained on, "
                               "phrased like a training question, is answered from that remembered case (the answer "
@@ -146,7 +152,7 @@ class KnowledgeConfig(Strict):
     context_words: int = Field(220, ge=20, description="words of each passage put into the prompt (generative mode)")
     qdrant_url: str | None = Field(None, description="a Qdrant server instead of the embedded local store")
     qdrant_api_key: SecretStr | None = None
-    encoder_threads: int | None = Field(2, ge=1, description="CPU threads of the sentence encoder")
+    encoder_threads: Threads | None = Field(2, description="CPU threads of the sentence encoder")
 
 
 class AssistantConfig(Strict):
@@ -211,12 +217,7 @@ def load_config(
     tree: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise UserInputError(f"config file not found: {path}")
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise UserInputError(f"config file {path} is not UTF-8 text (is it a YAML file?)") from None
+        text = read_text_file(path, "config file", hint=" (is it a YAML file?)")
         tree = read_yaml(text, f"config file {path}") or {}
         if not isinstance(tree, dict):
             raise UserInputError(f"config file {path} must hold a mapping at the top level")
@@ -236,8 +237,9 @@ def validate(cls: type[Model], tree: dict[str, Any]) -> Model:
     try:
         return cls.model_validate(tree)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        problems = "; ".join(  # a whole-config check (model_validator) has no key; its message needs no prefix
+            (f"{'.'.join(str(p) for p in err['loc'])}: " if err["loc"] else "") + err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
         )
         raise UserInputError(f"invalid configuration: {problems}") from None
 

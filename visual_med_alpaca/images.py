@@ -103,7 +103,8 @@ def is_nifti(path: Path) -> bool:
 
 def load_image(path: str | Path, max_pixels: int | None = None) -> LoadedImage:
     """Open a picture, DICOM or NIfTI file from disk, or explain clearly why it cannot be used.
-    `max_pixels` (width x height; all frames of a DICOM) is checked from the header before any pixel is decoded."""
+    `max_pixels` (width x height; all frames of a DICOM, all voxels of a NIfTI) is checked from the header before
+    any pixel is decoded."""
     path = Path(path).expanduser()
     if not path.exists():
         raise UserInputError(f"image not found: {path}")
@@ -115,10 +116,11 @@ def load_image(path: str | Path, max_pixels: int | None = None) -> LoadedImage:
     if kind is not None:  # medical formats decode in medical_images (lazy: pydicom, nibabel)
         from . import medical_images
 
+        limit = max_pixels or 2 * Image.MAX_IMAGE_PIXELS  # every frame / voxel, read whole by pydicom and nibabel
         if kind == "dicom":
-            image, facts, notes = medical_images.read_dicom(path, max_pixels or 2 * Image.MAX_IMAGE_PIXELS)
+            image, facts, notes = medical_images.read_dicom(path, limit)
         else:
-            image, facts, notes = medical_images.read_nifti(path)
+            image, facts, notes = medical_images.read_nifti(path, limit)
         return LoadedImage(limit_size(image, notes), source=str(path), format=kind, facts=facts, notes=notes)
     return _decode_picture(path, str(path), str(path), max_pixels)
 

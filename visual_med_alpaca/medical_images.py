@@ -250,6 +250,9 @@ def read_dicom(path: Path, max_pixels: int) -> tuple[Image.Image, dict[str, Any]
             has_pixels = "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
         except Exception:
             has_pixels = False
+        if not has_pixels and getattr(ds, "preamble", None) is None:  # no 128-byte preamble + DICM: read by force
+            raise UserInputError(f"{path} is not a DICOM file (no DICM marker and no pixel data; another kind of "
+                                 "file named .dcm?)")
         if not has_pixels:
             raise UserInputError(f"{path}: this DICOM file has no pixel data (e.g. a report or a plan), "
                                  "so there is no image to describe")
@@ -273,8 +276,9 @@ def read_dicom(path: Path, max_pixels: int) -> tuple[Image.Image, dict[str, Any]
     return image, facts, notes
 
 
-def read_nifti(path: Path) -> tuple[Image.Image, dict[str, Any], list[str]]:
-    """A NIfTI volume -> (its middle axial slice after reorienting to RAS, volume facts, notes)."""
+def read_nifti(path: Path, max_pixels: int) -> tuple[Image.Image, dict[str, Any], list[str]]:
+    """A NIfTI volume -> (its middle axial slice after reorienting to RAS, volume facts, notes). More than
+    `max_pixels` voxels (all volumes, from the header) is refused before any is read: nibabel reads them all."""
     try:
         import nibabel
         from nibabel.filebasedimages import ImageFileError
@@ -285,9 +289,15 @@ def read_nifti(path: Path) -> tuple[Image.Image, dict[str, Any], list[str]]:
         volume = nibabel.load(str(path))
         if not isinstance(volume, (nibabel.Nifti1Image, nibabel.Nifti2Image)):
             raise UserInputError(f"{path} is a {type(volume).__name__}, not a NIfTI image volume")
+        voxels = int(np.prod([int(n) for n in volume.shape], dtype=object))  # Python ints: no overflow
+        if voxels > max_pixels:  # a header claiming 30000^3 voxels was a MemoryError traceback
+            raise ImageTooLarge(f"{path} is too large ({' x '.join(str(n) for n in volume.shape)} = {voxels:,} "
+                                f"voxels; the limit is {max_pixels:,})")
         if len(volume.shape) >= 3:
             volume = nibabel.as_closest_canonical(volume)
         data = np.asanyarray(volume.dataobj)
+    except UserInputError:  # a ValueError too: not to be re-worded as "could not be read"
+        raise
     except (ImageFileError, EOFError, OSError, ValueError, TypeError) as exc:
         raise UserInputError(f"{path} could not be read as NIfTI (truncated or corrupt?): {exc}") from None
     if data.ndim < 2 or data.size == 0:

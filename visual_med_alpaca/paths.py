@@ -46,6 +46,22 @@ def output_file(path: str | Path, what: str) -> Path:
     return path
 
 
+def read_text_file(path: str | Path, what: str, hint: str = "") -> str:
+    """The text of a file the user named (`what`, e.g. "prompt template"): missing, a folder or not UTF-8 is one
+    UserInputError naming it (`hint` is added to the not-UTF-8 message), never an OSError or UnicodeDecodeError."""
+    from .errors import UserInputError
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserInputError(f"{what} {path} is a folder, not a file")
+    if not path.is_file():
+        raise UserInputError(f"{what} not found: {path}")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserInputError(f"{what} {path} is not UTF-8 text (byte {exc.start}){hint}") from None
+
+
 def cached_hub_folder(repo_id: str, what: str = "model") -> str:
     """A hub id's folder in the local Hugging Face cache (the snapshot holding its config.json): the one resolver
     for hub ids (the hf backend's --model, the deplot and medgit experts, `vmed train captioner`). Nothing is

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .config import AssistantConfig, GenerationSettings, load_config
+from .config import AssistantConfig, GenerationSettings, load_config, validate
 from .errors import UserInputError
 from .experts import check_expert_choice, load_expert
 from .images import LoadedImage, from_pil, load_image, too_small_to_classify
@@ -165,6 +165,12 @@ def expert_for(route: dict[str, float]) -> tuple[str, float]:
 class Assistant:
     def __init__(self, config: AssistantConfig | None = None, llm: LanguageModel | None = None,
                  cache_descriptions: bool = False):
+        if config is not None and not isinstance(config, AssistantConfig):  # was an AttributeError at the first ask
+            if not isinstance(config, Mapping):
+                hint = ": for a YAML file use Assistant.from_config(path)" if isinstance(config, (str, Path)) else ""
+                raise UserInputError(f"config must be an AssistantConfig or a mapping, not {type(config).__name__}"
+                                     + hint)
+            config = validate(AssistantConfig, dict(config))
         self.config = config or AssistantConfig()
         self._llm = llm
         self.llm_load_s: float | None = None

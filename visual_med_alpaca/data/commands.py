@@ -129,7 +129,7 @@ def filter_cmd(
 @data_app.command("review")
 def review_cmd(
     workdir: Path = WorkdirOpt,
-    sample: Optional[int] = typer.Option(None, "--sample", help="Spot-check a seeded random sample of N kept records"),
+    sample: Optional[int] = typer.Option(None, "--sample", min=1, help="Spot-check a seeded random sample of N kept records"),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Accept / edit / reject kept records one by one (keys a e r s q); each decision is saved at once."""
@@ -190,7 +190,7 @@ def caption_instruct_cmd(
     api_key: Optional[str] = ApiKeyOpt,
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
     concurrency: Optional[int] = typer.Option(None, "--concurrency"),
-    sample: Optional[int] = typer.Option(None, "--sample", help="Conversations for a seeded sample of N images only"),
+    sample: Optional[int] = typer.Option(None, "--sample", min=1, help="Conversations for a seeded sample of N images only"),
     seed: int = typer.Option(0, "--seed"),
     progress: bool = ProgressOpt,
     config: Optional[Path] = ConfigOpt,

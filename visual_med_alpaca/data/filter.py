@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from .config import FilterConfig
-from .store import JsonlStore, read_jsonl
+from .store import JsonlStore, read_jsonl, read_records
 
 REFUSALS = re.compile(
     r"as an ai\b|as a language model|as an ai language model|i(?:'m| am) (?:just )?an ai\b|"
@@ -183,7 +183,7 @@ def merge_inputs(inputs: list[Path]) -> list[dict]:
     """Records of all inputs by id, later files winning (synthesized answers replace empty ones)."""
     merged: dict[str, dict] = {}
     for path in inputs:
-        for record in read_jsonl(path):
+        for record in read_records(path):
             merged[record["id"]] = record
     return list(merged.values())
 

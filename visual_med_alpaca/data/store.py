@@ -23,6 +23,27 @@ def read_jsonl(path: str | Path, *, torn_tail_ok: bool = True) -> Iterator[dict]
         yield record
 
 
+TEXT_FIELDS = ("instruction", "input", "output")  # the text of an instruction record (sources.make_record)
+
+
+def read_records(path: str | Path) -> Iterator[dict]:
+    """Instruction records from a JSONL file a person may have written (`vmed data filter` inputs, `synthesize
+    --input`): each line an object with an "id" and instruction / input / output as text (missing or null: "").
+    A line that is not one is an error naming it (a list, or an "output": null, was a traceback mid-run)."""
+    for number, record in jsonl_rows(path):
+        kind = type(record.get("id")) if isinstance(record, dict) else None
+        if kind not in (str, int):
+            raise UserInputError(f"{path} line {number} is not an instruction record: a JSON object with an \"id\" "
+                                 "and instruction / input / output text, as `vmed data collect` writes")
+        for name in TEXT_FIELDS:
+            if record.get(name) is None:
+                record[name] = ""
+            elif not isinstance(record[name], str):
+                raise UserInputError(f"{path} line {number}: \"{name}\" must be text, not "
+                                     f"{type(record[name]).__name__}")
+        yield record
+
+
 def jsonl_rows(path: str | Path, *, torn_tail_ok: bool = True) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each non-blank line: the one JSONL reader. A torn last line (a write cut
     by a crash) is skipped when `torn_tail_ok`; files a person wrote pass False, so it is an error too."""

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from ..errors import BackendError, UserInputError
 from ..llm.openai_compat import resolve_endpoint
-from ..paths import ASSETS
+from ..paths import ASSETS, read_text_file
 from .config import SynthesizeConfig
-from .store import JsonlStore, read_jsonl
+from .store import JsonlStore, read_records
 
 DEFAULT_TEMPLATE = ASSETS / "data" / "self_instruct.txt"
 RETRYABLE_STATUS = {408, 409, 425, 429}
@@ -31,9 +31,7 @@ RETRYABLE_STATUS = {408, 409, 425, 429}
 
 def load_template(path: Path | None) -> str:
     path = Path(path or DEFAULT_TEMPLATE)
-    if not path.is_file():
-        raise UserInputError(f"prompt template not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path, "prompt template")
     if "{instruction}" not in text:
         raise UserInputError(f"prompt template {path} must contain {{instruction}}")
     return text
@@ -117,7 +115,7 @@ class SynthesisReport:
 
 def select_records(questions: Path, config: SynthesizeConfig) -> list[dict]:
     """Records without an answer (all with `regenerate`), optionally a seeded random sample of them."""
-    records = [r for r in read_jsonl(questions) if config.regenerate or not r.get("output", "").strip()]
+    records = [r for r in read_records(questions) if config.regenerate or not r["output"].strip()]
     if config.sample is not None and config.sample < len(records):
         records = random.Random(config.seed).sample(records, config.sample)
     return records

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import GenerationSettings
 from ..errors import BackendError, UserInputError
-from ..paths import ASSETS
+from ..paths import ASSETS, output_file, read_text_file
 from .resume import read_predictions
 
 JUDGE_PROMPT = ASSETS / "eval" / "judge_prompt.txt"
@@ -27,6 +27,24 @@ def parse_scores(text: str) -> tuple[float, float] | None:
         return None
     scores = float(match.group(1)), float(match.group(2))
     return scores if all(1 <= s <= 10 for s in scores) else None
+
+
+TEMPLATE_FIELDS = ("context", "question", "reference", "candidate")
+
+
+def read_template(prompt_file: Path | None) -> str:
+    """The judge prompt (--prompt, else the shipped one), checked before any answer is judged: a placeholder other
+    than {context} {question} {reference} {candidate}, or a lone brace, was a KeyError / ValueError traceback at
+    the first answer."""
+    template = read_text_file(prompt_file or JUDGE_PROMPT, "judge prompt")
+    try:
+        template.format(**dict.fromkeys(TEMPLATE_FIELDS, ""))
+    except (KeyError, IndexError, ValueError) as exc:
+        problem = f"an unknown placeholder {{{exc.args[0]}}}" if isinstance(exc, KeyError) else f"a stray brace ({exc})"
+        raise UserInputError(f"judge prompt {prompt_file} has {problem}; it may use "
+                             f"{' '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}, and {{{{ }}}} for a literal "
+                             "brace") from None
+    return template
 
 
 def judge_prompt(record: dict, template: str) -> str:
@@ -53,10 +71,11 @@ def judge_file(predictions: Path, llm, out: Path, prompt_file: Path | None = Non
     (the judge model cannot follow the format), after the replies and the summary are written."""
     if not predictions.is_file():
         raise UserInputError(f"predictions file not found: {predictions}")
-    template = (prompt_file or JUDGE_PROMPT).read_text(encoding="utf-8")
+    template = read_template(prompt_file)
     records = [r for r in read_predictions(predictions) if r.get("prediction")]
     if not records:
         raise UserInputError(f"{predictions} holds no generated answers to judge (log-likelihood runs have none)")
+    output_file(out, "judged .jsonl file")  # a folder there, or a parent that cannot be made: one line, now
     records = records[:limit] if limit else records
     done = {r["id"] for r in read_predictions(out, repair=True) if r.get("scores")}
     from tqdm import tqdm

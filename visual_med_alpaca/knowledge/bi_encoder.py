@@ -33,6 +33,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from ..config import Threads
 from ..errors import UserInputError
 from ..train.engine import EngineConfig, SchedulerName
 
@@ -53,7 +54,7 @@ class BiEncoderConfig(EngineConfig):
     save_steps: int = Field(20, ge=1)
     report_to: list[str] = Field(["none"])
     seed: int = 0
-    threads: int = Field(2, ge=1)
+    threads: Threads = 2
     medquad_triples: int = Field(2000, ge=0, description="MedQuAD structure triples sampled (0: none)")
 
 

@@ -34,7 +34,7 @@ from ..errors import BackendError, EngineUnavailable, UserInputError
 from ..paths import cache_dir
 from ..prompts import stop_sequences
 from .gguf import is_gguf
-from .openai_compat import OpenAICompatModel
+from .openai_compat import OpenAICompatModel, resolve_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +258,7 @@ class EngineModel(OpenAICompatModel):
     def __init__(self, base_url: str, name: str, context_length: int | None = None, timeout_s: float = 600.0):
         import openai
 
+        base_url = resolve_endpoint(base_url, None)[0]  # a malformed --llm-url: one line, not httpx's InvalidURL
         client = openai.OpenAI(base_url=base_url, api_key="no-key-needed", timeout=timeout_s, max_retries=0)
         model = _served_model(base_url)
         super().__init__(client, model, "completions", base_url)

@@ -29,6 +29,16 @@ def _load(cls_path: str, config: Optional[Path], sets: Optional[list[str]], flag
     return load_config(getattr(importlib.import_module(module), name), config, flags, env_prefix=env_prefix, sets=sets)
 
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
+
+
+def _log_level(value: str) -> str:
+    """--log-level checked when parsed: a bogus one was uvicorn's KeyError traceback after the model had loaded."""
+    if value.lower() not in LOG_LEVELS:
+        raise typer.BadParameter(f"'{value}' is not one of: {', '.join(LOG_LEVELS)}")
+    return value.lower()
+
+
 @app.command()
 def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1: this machine only)"),
@@ -54,7 +64,8 @@ def serve(
     parallel: Optional[int] = typer.Option(None, "--parallel", help="Requests generated together by the engine (default 8)"),
     llm_url: Optional[str] = LlmUrlOpt,
     engine_port: Optional[int] = typer.Option(None, "--engine-port", help="Port of the started llama-server on 127.0.0.1 (default: a free one)"),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
+    log_level: str = typer.Option("info", "--log-level", callback=lambda v: _log_level(v),
+                                  help="uvicorn log level: critical | error | warning | info | debug | trace"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/serve.yaml)"),
     sets: Optional[list[str]] = SetOpt,
 ) -> None:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ..config import Strict
+from ..config import Strict, Threads
 from .engine import EngineConfig
 
 
@@ -46,7 +46,7 @@ class TrainConfig(EngineConfig):
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     quantization: Literal["none", "8bit", "4bit"] = Field("none", description="QLoRA base loading (CUDA only)")
     eval_steps: int | None = Field(50, ge=1)
-    threads: int | None = Field(None, ge=1, description="torch CPU threads")
+    threads: Threads | None = Field(None, description="torch CPU threads")
 
     @model_validator(mode="after")
     def _check(self):

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ..config import Strict, dump_config
+from ..config import Strict, Threads, dump_config
 from ..data.store import write_json_atomic
 from ..errors import UserInputError
 from ..train.config import LoraSettings
@@ -95,7 +95,7 @@ class VLMTrainConfig(Strict):
                                    "others rotate), e.g. one per epoch: candidates for `--export`")
     bundle: BundleSettings = BundleSettings()
     eval_every: int = Field(50, ge=1)
-    threads: int | None = Field(None, ge=1)
+    threads: Threads | None = None
     feature_cache: str | None = Field(None, description="default: <output_dir>/../feature-cache")
     report_to: list[str] = Field(["tensorboard"], description="the engine's trackers: tensorboard | wandb | mlflow | none")
 

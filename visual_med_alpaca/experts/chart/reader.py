@@ -20,7 +20,7 @@ from .lines import (_between, _drop_duplicate_lines, _hidden_point, _line_end_na
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
-from .text import (_CHROME, _OWID, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten,
+from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten,
                    _reading_order, respace, split_merged_labels, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -42,6 +42,13 @@ class ChartReading:
 
 # a space-grouped thousands part ('2 184.06%', '64 606'): the number goes on, it is not a second label
 _GROUP = re.compile(r"\d{3}(?:\.\d+)?%?")
+
+
+def _unnamed_series(boxes: list[TextBox]) -> str:
+    """The name of a single series that nothing printed names, by the publisher's convention (round 27): Pew Research
+    Center's data tables (ChartQA's Pew tables) call it `Values`, where Statista's and Our World in Data's take the
+    chart's title or axis title. '' on any other page (the caller falls back to the title or `Value`)."""
+    return "Values" if any(_PEW.search(b.text) for b in boxes) else ""
 
 
 def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]] | None:
@@ -250,7 +257,7 @@ class ChartExpert:
             kind, header, series, rows, (top, bottom, span) = bars
             title = _page_title(boxes, top)
             if series == ["Value"]:  # one unnamed series: the value axis' title, else the chart's title names it
-                series = [self._bar_series_title(rgb, boxes, kind, bottom, span) or title or "Value"]
+                series = [self._bar_series_title(rgb, boxes, kind, bottom, span) or _unnamed_series(boxes) or title or "Value"]
             return _linearize(title, header, series, rows), kind
         return self._read_by_axis(page, clusters)
 
@@ -293,7 +300,7 @@ class ChartExpert:
                     name = self._bar_series_title(rgb, boxes, "bar", max(b.y1 for b in y_axis.ticks), span)
                 elif orientation == "horizontal" and x_axis is not None:
                     name = _x_title(boxes, x_axis)
-                series = [name or "Value"]
+                series = [name or _unnamed_series(boxes) or "Value"]
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
             return _linearize(title, header, series, rows), kind
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")

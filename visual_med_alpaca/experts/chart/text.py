@@ -20,6 +20,7 @@ _SCALE_WORD = re.compile(r"(?<=\d)\s*(?:thousand|million|billion|trillion|bn|k)$
 _VALUE = re.compile(r"^(?P<sign>[-−–+]?)\s*(?:[$€£¥₹]|US\$|USD|EUR|GBP)?\s*(?P<num>\d{1,4}(?:[, ]\d{3})+(?:\.\d+)?|\d*\.?\d+)"
                     r"\s*(?P<pct>%?)\s*(?P<unit>[A-Za-zµ°²³^/$€£]{0,8}\.?)\*?$")
 _OWID = re.compile(r"our\s*world\s*in\s*data|ourworldindata", re.I)  # the publisher's logo or source line
+_PEW = re.compile(r"pew\s*research\s*center", re.I)  # the publisher's footer (round 27)
 # Words of a publisher's page chrome that are never chart content (Statista's footer, notes and sources).
 _CHROME = re.compile(r"statista|additional information|show source|^source|^note|©|our world|in data|research center|"
                      r"cc by|\.org|\.com|https?:|www\.", re.I)
