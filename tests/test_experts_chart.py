@@ -1549,3 +1549,17 @@ def test_a_single_unnamed_series_on_a_pew_page_is_called_values(expert, tmp_path
     assert table.headers[1:] == ["Values"], table
     assert [[row[0], to_float(row[1])] for row in table.rows] == [[n, v] for n, v in zip(names, values)], table
 
+
+def test_category_labels_too_small_for_the_first_pass_are_read_by_a_second_look(expert, tmp_path):
+    """Round 26 (S1): a small ggplot barh chart at 72 dpi, whose 7 px category labels the detector misses at the
+    whole picture's scale: its rows came back numbered `1 | 2 | 3`. A bar chart read without category labels is read
+    again with the text of its left quarter and bottom fifth, each enlarged twice."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[2.3], [4.1], [3.6]]
+    spec = _plain("barh", values, ["Score"], theme="ggplot", size=(7.2, 5.3), dpi=72, value_labels=True, decimals=1,
+                  title="Score per ward", categories=["Surgery", "Pediatrics", "Oncology"])
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "small_labels")))
+    rows = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
+    assert set(rows) == set(spec.categories), text
+    assert all(abs(rows[name] - v[0]) <= 0.05 * v[0] for name, v in zip(spec.categories, values)), text
