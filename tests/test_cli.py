@@ -330,6 +330,30 @@ def test_ctrl_c_says_so_in_one_line_and_a_rerun_resumes(tmp_path):
     assert again.returncode == 0 and len((out / "gold.jsonl").read_text().splitlines()) == 30
 
 
+def test_a_read_only_file_system_or_a_too_long_name_is_one_error_line(tmp_path, monkeypatch, capsys):
+    """An --out / --workdir on a read-only mount (EROFS: not a PermissionError) and a file name over 255 bytes
+    (ENAMETOOLONG, raised even by Path.exists()) were OSError tracebacks from every command; both are paths the user
+    chose that cannot be used, one `error: cannot use PATH: reason` line, exit 2, like a read-only folder."""
+    import errno
+    from pathlib import Path
+
+    from visual_med_alpaca import cli
+
+    long = tmp_path / ("a" * 300 + ".png")
+    assert_clean_failure(vmed("describe", long, "--expert", "none"), 2, "File name too long")
+    assert_clean_failure(vmed("ask", "What is asthma?", "-c", long.with_suffix(".yaml")), 2, "cannot use")
+
+    def read_only(self, *args, **kwargs):  # what mkdir raises on a read-only mount (mounting one needs privileges)
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    monkeypatch.setattr(sys, "argv", ["vmed", "data", "collect", "--workdir", str(tmp_path / "work")])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == f"error: cannot use {tmp_path / 'work'}: Read-only file system\n"
+
+
 def test_ask_threads_sets_the_language_model_threads(monkeypatch):
     """`vmed ask` had no --threads (`vmed eval` had; only `--set llm.threads=2` worked): it is the shared option
     now, shown by --help and mapped to llm.threads like eval's."""

@@ -105,3 +105,11 @@ def test_a_seed_no_backend_takes_is_refused_when_the_config_loads(seed):
         with pytest.raises(UserInputError, match="seed"):
             load_config(TrainConfig, sets=[f"seed={seed}"])
     assert load_config(AssistantConfig, sets=["generation.seed=4294967294"]).generation.seed == 2**32 - 2
+
+
+def test_numbers_must_be_finite():
+    """`--temperature nan` was refused as "less than or equal to 5" and `--set llm.timeout_s=.inf` (or `vmed serve
+    --request-timeout inf`) accepted: every config number must be finite, said so."""
+    for override in ("generation.temperature=.nan", "llm.timeout_s=.inf", "knowledge.min_relevance=.inf"):
+        with pytest.raises(UserInputError, match="Input should be a finite number"):
+            load_config(AssistantConfig, sets=[override])

@@ -131,6 +131,9 @@ def test_alpaca_json_and_medqa_jsonl(tmp_path):
     assert record["output"] == "C: Nitrofurantoin"
     with pytest.raises(UserInputError, match="medqa.jsonl:1"):
         list(load_source("medqa").read(_write(tmp_path / "medqa.jsonl", '{"question": "no options"}\n')))
+    (tmp_path / "empty").mkdir()  # a folder without .jsonl files was "medqa: 0 records read", exit 0
+    with pytest.raises(UserInputError, match="is a folder without MedQA .jsonl files"):
+        list(load_source("medqa").read(tmp_path / "empty"))
 
 
 def test_collect_is_resumable_and_skips_missing_sources(tmp_path):

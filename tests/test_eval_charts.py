@@ -32,6 +32,14 @@ def test_an_out_that_is_a_folder_or_under_a_file_fails_before_the_charts_are_rea
         evaluate_chart_set(folder, out=tmp_path / "file" / "m.json", progress=False, expert=NeverCalled())
 
 
+def test_a_set_that_is_a_file_is_named_as_such(tmp_path):
+    """`vmed eval charts --set chart.png` said "chart.png has no gold.jsonl; make one with: vmed data make-charts
+    --out chart.png", a hint to draw charts into an image file."""
+    (tmp_path / "chart.png").write_bytes(b"")
+    with pytest.raises(UserInputError, match="--set .*chart.png is a file: give the folder that holds gold.jsonl"):
+        evaluate_chart_set(tmp_path / "chart.png", progress=False, expert=NeverCalled())
+
+
 class Guess:
     """Reads every chart as the first chart's gold table (scores differ per chart); `stop_at`: the call that is
     interrupted (Ctrl-C), counting the warm-up."""

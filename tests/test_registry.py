@@ -36,3 +36,18 @@ def test_the_expert_choice_also_offers_auto_and_none():
         check_expert_choice("nope")
     with pytest.raises(UserInputError, match="unknown expert 'auto'"):  # the pipeline resolves auto, no class does
         load_expert("auto")
+
+
+def test_an_unknown_expert_option_is_one_clear_error():
+    """`--set vision.expert_options.chart.bogus=1` was ChartExpert's TypeError traceback at the first image; the
+    expert's own keyword names are the options (an expert taking **options, like radiology's captioner's, keeps
+    them)."""
+    from visual_med_alpaca.errors import UserInputError
+    from visual_med_alpaca.experts.base import load_expert
+
+    with pytest.raises(UserInputError, match="unknown option.s. bogus in vision.expert_options.chart; the chart "
+                                             "expert takes: threads"):
+        load_expert("chart", {"bogus": 1})
+    with pytest.raises(UserInputError, match="unknown option.s. x in vision.expert_options.image-facts; the "
+                                             "image-facts expert takes: none"):
+        load_expert("image-facts", {"x": 1})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from conftest import EXAMPLES, REPO, CountingLLM, free_port, wait_for_http
 from helpers_serve import GatedLLM, ThreadServer, data_url, wait_until
 
 from visual_med_alpaca.config import AssistantConfig, GenerationSettings, KnowledgeConfig, LLMConfig
+from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.images import load_image
 from visual_med_alpaca.pipeline import Assistant
 from visual_med_alpaca.prompts import RESEARCH_NOTICE, build_prompt
@@ -497,3 +499,38 @@ def test_a_streaming_client_that_goes_away_frees_the_model_for_the_next_request(
         answer = httpx.post(running.url + "/v1/chat/completions", json=_chat(), timeout=30)
         assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"].strip() == "w1 w2"
         assert written < 1000  # stopped within seconds of the client leaving, far from the 8192 words it may write
+
+
+def test_nan_and_infinity_in_a_request_are_called_what_they_are():
+    """JSON's NaN / Infinity (Python's json writes them) in temperature or top_p were refused as "less than or equal
+    to 2"; the message says the number must be finite."""
+    from pydantic import ValidationError
+
+    from visual_med_alpaca.serve.schema import ChatRequest, validation_error
+
+    for field, value in (("temperature", "NaN"), ("top_p", "Infinity")):
+        body = f'{{"model": "{MODEL}", "messages": [{{"role": "user", "content": "hi"}}], "{field}": {value}}}'
+        with pytest.raises(ValidationError) as raised:
+            ChatRequest.model_validate_json(body)
+        error = validation_error(raised.value)
+        assert error.status == 400 and error.param == field and "finite number" in error.message
+
+
+def test_remote_image_settings_are_checked_when_the_server_starts():
+    """A bogus remote_image_networks entry started the server and made the first remote image a 500 (remote.py
+    parsed it per request); a URL given as --remote-image-domain refused every image; domains without
+    --allow-remote-images were ignored silently. Each is one configuration error now, naming the setting."""
+    from visual_med_alpaca.config import validate
+
+    cases = [({"allow_remote_images": True, "remote_image_networks": ["bogus"]},
+              "remote_image_networks: 'bogus' is not a network in CIDR form"),
+             ({"allow_remote_images": True, "remote_image_domains": ["https://example.org/"]},
+              "remote_image_domains: 'https://example.org/' is not a domain name"),
+             ({"remote_image_domains": ["example.org"]},
+              "invalid configuration: remote image domains / networks are given but remote images are off")]
+    for tree, message in cases:
+        with pytest.raises(UserInputError, match=re.escape(message)):
+            validate(ServeConfig, tree)
+    fine = validate(ServeConfig, {"allow_remote_images": True, "remote_image_domains": ["example.org", "a-b.example."],
+                                  "remote_image_networks": ["10.1.2.0/24", "fd00::/8"]})
+    assert fine.remote_image_networks == ["10.1.2.0/24", "fd00::/8"]

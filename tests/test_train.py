@@ -70,6 +70,18 @@ def test_training_data_is_alpaca_json_or_jsonl_and_a_bad_file_is_one_error(tmp_p
     as_lines.write_text(json.dumps({"instruction": "no output"}) + "\n")
     with pytest.raises(UserInputError, match="record 0: needs 'instruction' and 'output'"):
         sft.read_alpaca([as_lines])
+    # a file that is not UTF-8 was a UnicodeDecodeError traceback; "instruction": 5 / "output": null were trained
+    # on as the text "5" / "None"
+    as_lines.write_bytes('{"instruction": "caf\xe9", "output": "x"}\n'.encode("latin-1"))
+    with pytest.raises(UserInputError, match="a.jsonl is not UTF-8 text"):
+        sft.read_alpaca([as_lines])
+    for record, field in (({"instruction": 5, "output": "x"}, "'instruction' must be text, not int"),
+                          ({"instruction": "q", "output": None}, "'output' must be text, not NoneType")):
+        as_lines.write_text(json.dumps(record) + "\n")
+        with pytest.raises(UserInputError, match=f"record 0: {field}"):
+            sft.read_alpaca([as_lines])
+    as_lines.write_text(json.dumps({"instruction": "q", "input": None, "output": "x"}) + "\n")
+    assert sft.read_alpaca([as_lines])[0]["output"] == "x"  # a null input is no input
 
 
 def test_encode_masks_prompt_appends_eos_and_uses_the_inference_prompt(tiny_llama_dir):

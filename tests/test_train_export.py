@@ -170,3 +170,19 @@ def test_eval_adapter_names_the_one_file_that_is_missing(tmp_path):
                             timeout=120)
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         f"error: held-out answers not found: {tmp_path / 'none.jsonl'} (run `vmed train medical-data` first)"]
+
+
+def test_an_adapter_config_without_peft_type_fails_before_the_base_loads(tmp_path, monkeypatch):
+    """`vmed export merge` on a folder whose adapter_config.json was `{}` de-quantized the default base for minutes,
+    then ended in peft's KeyError 'peft_type' traceback; a corrupt one was a JSONDecodeError. Both are refused first."""
+    from visual_med_alpaca.train import export
+
+    def no_base(*args, **kwargs):
+        raise AssertionError("the base model loaded before the adapter config was checked")
+
+    monkeypatch.setattr(export, "_base_source", no_base)
+    for text in ("{}", "not json", "[1]"):
+        (tmp_path / "adapter_config.json").write_text(text)
+        for run in (export.merge, export.export_gguf_lora):
+            with pytest.raises(UserInputError, match="is not a peft adapter config"):
+                run(tmp_path, tmp_path / "out")

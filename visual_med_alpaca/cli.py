@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import sys
@@ -160,8 +161,15 @@ _assemble()
 
 
 # OS errors about a path that the user chose (commands make their output folders with mkdir(parents=True) in many
-# places; these are what that raises when the path is unusable), reported like any other bad input.
+# places; these are what that raises when the path is unusable), reported like any other bad input. Besides the
+# four that have their own class: a read-only file system (EROFS: a read-only mount, where a root user's chattr-free
+# folder still refuses), a name too long (ENAMETOOLONG: raised even by Path.exists()), a symlink loop (ELOOP).
 PATH_ERRORS = (FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+PATH_ERRNOS = (errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP)
+
+
+def _path_error(exc: OSError) -> bool:
+    return isinstance(exc, PATH_ERRORS) or (exc.errno in PATH_ERRNOS and exc.filename is not None)
 
 
 # click's exceptions: click.exceptions, or typer's own copy of click (typer >= 0.29 vendors it as typer._click)
@@ -195,7 +203,9 @@ def main() -> None:
     except BackendError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
-    except PATH_ERRORS as exc:  # a path given that cannot be used as asked: an --out that is a file, a read-only folder
+    except OSError as exc:  # a path given that cannot be used as asked: an --out that is a file, a read-only folder
+        if not _path_error(exc):
+            raise
         where = f"cannot use {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
         typer.secho(f"error: {where}", fg="red", err=True)
         sys.exit(2)

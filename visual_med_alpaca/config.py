@@ -21,9 +21,10 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class Strict(BaseModel):
-    """Base for all configs: unknown keys are an error, so a typo never passes silently."""
+    """Base for all configs: unknown keys are an error, so a typo never passes silently; a number must be finite
+    (`--temperature nan` was refused as "less than or equal to 5", `--request-timeout inf` accepted)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
 
 # Seeds every backend takes: transformers' set_seed refuses anything outside 0..2**32-1 (the hf backend failed after
@@ -236,8 +237,9 @@ def validate(cls: type[Model], tree: dict[str, Any]) -> Model:
     try:
         return cls.model_validate(tree)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        problems = "; ".join(  # a whole-config check (model_validator) has no key; its message needs no prefix
+            (f"{'.'.join(str(p) for p in err['loc'])}: " if err["loc"] else "") + err["msg"].removeprefix("Value error, ")
+            for err in exc.errors()
         )
         raise UserInputError(f"invalid configuration: {problems}") from None
 

@@ -34,6 +34,8 @@ SPLITS = ("all", "dev", "report")
 
 def read_gold(set_dir: Path) -> list[dict]:
     gold = Path(set_dir) / "gold.jsonl"
+    if Path(set_dir).is_file():  # the hint below told the user to draw charts into that file
+        raise UserInputError(f"--set {set_dir} is a file: give the folder that holds gold.jsonl (and the images)")
     if not gold.is_file():
         raise UserInputError(f"{set_dir} has no gold.jsonl; make one with: vmed data make-charts --out {set_dir}")
     items, lines = [], {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from ..errors import UserInputError
 from ..images import LoadedImage
 from ..registry import check_choice, load_class
 
@@ -45,5 +46,20 @@ def load_expert(name: str, options: dict[str, Any] | None = None) -> Expert:
     """Experts load once per process (per options) and are reused."""
     key = (name, repr(sorted((options or {}).items())))
     if key not in _loaded:  # 'auto' and 'none' are choices the pipeline resolves, not experts
-        _loaded[key] = load_class(EXPERTS, name, "expert")(**(options or {}))
+        expert = load_class(EXPERTS, name, "expert")
+        check_options(expert, name, options or {})
+        _loaded[key] = expert(**(options or {}))
     return _loaded[key]
+
+
+def check_options(expert: type, name: str, options: dict[str, Any]) -> None:
+    """`vision.expert_options.NAME` keys the expert takes: an unknown one (a typo) was a TypeError traceback."""
+    import inspect
+
+    accepted = inspect.signature(expert).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise UserInputError(f"unknown option(s) {', '.join(unknown)} in vision.expert_options.{name}; the "
+                             f"{name} expert takes: {', '.join(accepted) or 'none'}")

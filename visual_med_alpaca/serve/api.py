@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator, model_validator
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -67,6 +68,35 @@ class ServeConfig(Strict):
                                              "networks (CIDR, e.g. 10.1.2.0/24) that may be fetched from anyway")
     assistant: AssistantConfig = AssistantConfig()
     engine: EngineConfig = EngineConfig()
+
+    @field_validator("remote_image_networks")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        """A CIDR that is not one was a 500 at the first remote image (remote.py parses them per request)."""
+        import ipaddress
+
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"'{network}' is not a network in CIDR form, e.g. 10.1.2.0/24") from None
+        return networks
+
+    @field_validator("remote_image_domains")
+    @classmethod
+    def _domains(cls, domains: list[str]) -> list[str]:
+        """A domain is a host name: 'https://example.org/' would match no host, and refuse every image silently."""
+        for domain in domains:
+            if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?", domain):
+                raise ValueError(f"'{domain}' is not a domain name, e.g. example.org")
+        return domains
+
+    @model_validator(mode="after")
+    def _remote_needs_allow(self):
+        if (self.remote_image_domains or self.remote_image_networks) and not self.allow_remote_images:
+            raise ValueError("remote image domains / networks are given but remote images are off: add "
+                             "--allow-remote-images (allow_remote_images: true)")
+        return self
 
 
 # -- responses: the one place where response bodies are built --------------------------------------

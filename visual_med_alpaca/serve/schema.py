@@ -57,7 +57,7 @@ def as_api_error(exc: BaseException) -> APIError:
 class _Schema(BaseModel):
     # Strict: "5" is not a number and "true" is not a boolean, as with OpenAI. Unknown OpenAI fields
     # (user, stop, presence_penalty, ...) are accepted and ignored.
-    model_config = ConfigDict(strict=True, extra="ignore")
+    model_config = ConfigDict(strict=True, extra="ignore", allow_inf_nan=False)  # JSON's NaN / Infinity: not numbers
 
 
 class TextPart(_Schema):

@@ -21,7 +21,15 @@ def _adapter_config(adapter: Path) -> dict:
     path = adapter / "adapter_config.json"
     if not path.is_file():
         raise UserInputError(f"not a peft adapter folder (no adapter_config.json): {adapter}")
-    return json.loads(path.read_text())
+    try:
+        config = json.loads(path.read_bytes())
+    except ValueError:  # not JSON, or not UTF-8
+        config = None
+    # checked before the base model loads: `export merge` on an adapter_config.json without peft_type spent
+    # minutes de-quantizing the default base, then ended in peft's KeyError traceback
+    if not isinstance(config, dict) or not config.get("peft_type"):
+        raise UserInputError(f"{path} is not a peft adapter config (a JSON object with peft_type, as peft writes)")
+    return config
 
 
 def adapter_from_checkpoint(checkpoint: Path) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..data.sources.alpaca_json import alpaca_list
 from ..data.store import read_jsonl
 from ..errors import UserInputError
+from ..paths import read_text_file
 from ..prompts import build_prompt
 
 IGNORE = -100
@@ -24,13 +25,16 @@ def read_alpaca(paths: list[str | Path]) -> list[dict]:
     records = []
     for raw in paths:
         path = Path(raw).expanduser()
-        if not path.is_file():
-            raise UserInputError(f"training data not found: {path}")
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path, "training data")  # not UTF-8 was a UnicodeDecodeError traceback
         items = alpaca_list(path, text) if text.lstrip().startswith("[") else list(read_jsonl(path))
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("instruction") or "output" not in item:
                 raise UserInputError(f"{path} record {n}: needs 'instruction' and 'output'")
+            # an "instruction": 5 or "output": null trained on the text "5" / "None"
+            wrong = [k for k in ("instruction", "input", "output") if k in item and not isinstance(item[k], str)
+                     and not (k == "input" and item[k] is None)]
+            if wrong:
+                raise UserInputError(f"{path} record {n}: '{wrong[0]}' must be text, not {type(item[wrong[0]]).__name__}")
             records.append(item)
     if not records:
         raise UserInputError(f"no training records in {', '.join(map(str, paths))}")

@@ -17,6 +17,8 @@ class MedQA:
 
     def read(self, path: Path) -> Iterator[dict]:
         files = sorted(Path(path).glob("*.jsonl")) if Path(path).is_dir() else [Path(path)]
+        if not files:  # was "medqa: 0 records read", exit 0
+            raise UserInputError(f"{path} is a folder without MedQA .jsonl files")
         for file in files:
             for number, item in jsonl_rows(file, torn_tail_ok=False):  # file line numbers: ids and errors
                 options = item.get("options") if isinstance(item, dict) else None
