@@ -1531,19 +1531,23 @@ def test_a_single_unnamed_series_on_a_pew_page_is_called_values(expert, tmp_path
 
 
 
-def test_survey_bars_with_no_value_axis_keep_their_heading_and_row_labels(expert, tmp_path):
-    """Round 28 (round 27's P2, adopted on the blind survey3 pool): horizontal bars with no value axis. A stem of the
-    bold title standing on the baseline is no bar (it headed the top row, so the single series' heading `Not at all`
-    was lost to the title: development pool survey seed 155473's chart_00001), and the row labels of an answer column
-    standing left of the one the bars were found on are looked for past the bars' far end (chart_00005's rows were
-    read as `1`, `2`, its second column lost)."""
+
+def test_survey_bars_with_no_value_axis_keep_their_headings_and_row_labels(expert, tmp_path):
+    """Round 28 (round 27's P2, adopted on the blind survey3 pool): horizontal bars with no value axis, Pew's
+    `columns` layout (development pool survey seed 155473). A stem of the bold title standing on the baseline is no
+    bar (it headed the first column, and the other columns were `Series 2`, `Series 3`: chart_00015), and the row
+    labels of two rows standing left of the answer column the bars were found on are looked for past the bars' far
+    end (chart_00020's rows were read as `1`, `2` and its first heading was the title)."""
     from visual_med_alpaca.data.charts import make_chart_set
 
-    make_chart_set(tmp_path, 6, seed=155473, progress=False, generator="survey")
+    make_chart_set(tmp_path, 21, seed=155473, progress=False, generator="survey")
     gold = [json.loads(line) for line in (tmp_path / "gold.jsonl").read_text().splitlines()]
-    one = parse_table(expert.describe(load_image(tmp_path / gold[1]["image"])))
-    assert one.headers[1:] == ["Not at all"], one
-    assert [[row[0], to_float(row[1])] for row in one.rows] == [["Total", 55], ["Men", 42], ["Women", 80]], one
-    columns = parse_table(expert.describe(load_image(tmp_path / gold[5]["image"])))
-    assert gold[5]["style"] == "columns" and columns.headers[1:] == ["Worse", "About the same"], columns
-    assert [row[0] for row in columns.rows] == ["The news media", "Religious leaders"], columns
+    assert gold[15]["style"] == gold[20]["style"] == "columns"
+    four = parse_table(expert.describe(load_image(tmp_path / gold[15]["image"])))
+    assert four.headers[1:] == ["Worse", "About the same"], four
+    assert [row[0] for row in four.rows] == ["The news media", "Religious leaders", "The military",
+                                             "Large corporations"], four
+    two = parse_table(expert.describe(load_image(tmp_path / gold[20]["image"])))
+    assert two.headers[1:] == ["Mainly are incidents of individual misconduct",
+                               "Mainly reflect widespread problems in society"], two
+    assert [[row[0], to_float(row[1]), to_float(row[2])] for row in two.rows] == [["Total", 29, 73], ["Men", 70, 45]], two
