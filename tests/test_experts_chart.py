@@ -180,6 +180,26 @@ def test_make_charts_cli_is_reproducible_and_eval_scores_it(tmp_path, expert):
     assert bad.returncode == 2 and "gold.jsonl" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_this_machine_draws_the_projects_charts():
+    """The seaborn styles of the plain generator draw with Liberation Sans where matplotlib finds it, else DejaVu Sans:
+    on 2026-12-04 a font cache built before fonts-liberation was installed drew other pictures for every seed and two
+    chart tests failed. Here the reason is one clear failure (CI installs the font with .ci/install-browser.sh)."""
+    from visual_med_alpaca.data.charts import drawing_differences
+
+    assert drawing_differences() == []
+
+
+def test_make_charts_says_when_its_pictures_would_differ(tmp_path, monkeypatch, caplog):
+    import visual_med_alpaca.data.charts as charts
+
+    monkeypatch.setattr(charts, "REFERENCE_FONT", "No Such Font 4711")
+    with caplog.at_level("WARNING", logger=charts.__name__):
+        charts.make_chart_set(tmp_path, 1, seed=7, progress=False, generator="plain")
+    assert (tmp_path / "gold.jsonl").read_text().count("\n") == 1  # still drawn
+    assert [r.getMessage() for r in caplog.records if "No Such Font 4711" in r.getMessage()], caplog.text
+    assert "fonts-liberation" in caplog.text and "fontlist-" in caplog.text
+
+
 def test_only_names_an_unknown_chart_instead_of_skipping_it(tmp_path):
     """`vmed eval charts --only` with an id the set does not hold (a typo, another split) is one error naming it,
     not a run over the other ids only (or 'lists no charts')."""

@@ -22,6 +22,7 @@ run resumes where it stopped.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -670,6 +671,26 @@ STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "
 STREAMS = {"plain": 2, "survey": 3, "ends": 4}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
+# The font the seaborn styles of the `plain` generator ask for first that a Linux machine has (Debian's fonts-liberation,
+# installed by .ci/install-browser.sh); without it matplotlib falls back to DejaVu Sans and the same seed draws other
+# pictures (measured 2026-12-04: two chart tests failed and every plain pool scored differently).
+REFERENCE_FONT = "Liberation Sans"
+
+
+def drawing_differences() -> list[str]:
+    """Why charts drawn here would differ from the project's pools and tests: an empty list when they would not."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    try:
+        font_manager.findfont(REFERENCE_FONT, fallback_to_default=False)
+    except ValueError:
+        return [f"matplotlib finds no '{REFERENCE_FONT}' font, so the seaborn styles are drawn with DejaVu Sans and a "
+                "seed's charts differ from the project's (install Debian's fonts-liberation, then delete matplotlib's "
+                f"font cache {matplotlib.get_cachedir()}/fontlist-*.json, which lists the fonts it saw when it was built)"]
+    return []
+
+
 def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, generator: str = "studio",
                    styles: tuple[str, ...] = ()) -> Path:
     """Write `n` charts and `gold.jsonl` (id, image, style, theme, table) under `out`; resumes.
@@ -689,6 +710,8 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
         raise UserInputError(f"unknown {generator} chart style(s) {', '.join(unknown)}; choose from: {', '.join(known)}")
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
+    for difference in drawing_differences():
+        logging.getLogger(__name__).warning("%s", difference)
     records = []
     index = 0
     with tqdm(total=n, desc="charts", disable=not progress) as bar:
