@@ -10,11 +10,13 @@ the rule below (written before the fifth round's first candidate was scored; doc
   plain2          (round 23) 120 plain charts of four seeds drawn for it, counted like `plain` in every rule;
   survey2         (round 27) 40 survey charts of seed 158364, drawn for it before any round-27 candidate was scored
                   (a less-tuned witness for Pew-style candidates), counted like `survey` in every rule.
+  survey3         (round 28) 40 survey charts of seed 868555, drawn for a confirmatory test of round 27's P2 before
+                  it was re-scored and never looked at per chart; counted like `survey` in every rule.
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
 dev half's Pew charts, so it is a weaker witness than the other two; from round 27 `survey` or `survey2`, or both,
-with none of plain / studio / plain2 up); R5 (round 16) the dev half's unread count
+with none of plain / studio / plain2 up; from round 28 `survey3` too); R5 (round 16) the dev half's unread count
 does not rise; R4e (round 17) when the `ends` pool is the only one of plain / studio / ends that improves (it was
 drawn after looking at the dev half's OWID/OECD line charts: a weak witness too), neither fold and no other pool may
 go down.
@@ -70,8 +72,11 @@ POOLS = {
     # round 27: a second survey pool of a seed drawn with secrets for it before any round-27 candidate was scored (the
     # first was drawn after looking at the dev half's Pew charts and tuned on over rounds 14-21); counted like `survey`
     "survey2": [("survey", 158364, 40, ())],
+    # round 28: a third survey pool, seed drawn with secrets for a confirmatory test of round 27's P2 (built and scored
+    # before this pool existed); never looked at per chart; counted like `survey`
+    "survey3": [("survey", 868555, 40, ())],
 }
-SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2")
+SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3")
 
 
 def fold(image: str) -> str:
@@ -127,7 +132,7 @@ def score(tag: str, cache: Path, data: Path | None) -> dict[str, dict[str, float
         expert.save()
         for pool, draws in POOLS.items():
             for generator, seed, n, styles in draws:
-                name = f"{generator}_seed{seed}_n{n}" + ("_" + "-".join(styles) if styles else "")
+                name = pool_name(generator, seed, n, styles)
                 set_dir = Path("runs/chart_pools") / name
                 make_chart_set(set_dir, n, seed, progress=False, generator=generator, styles=styles)
                 for image, f1 in per_chart(set_dir, expert, "all", work / f"{name}.json").items():
@@ -150,6 +155,25 @@ def unread(tag: str) -> int | None:
     return sum(bool(row["failed"]) for row in read_jsonl(path)) if path.is_file() else None
 
 
+def pool_name(generator: str, seed: int, n: int, styles: tuple) -> str:
+    return f"{generator}_seed{seed}_n{n}" + ("_" + "-".join(styles) if styles else "")
+
+
+def unread_by_set(tag: str) -> dict[str, int]:
+    """(round 28) Unread charts (rows marked `failed`) per set of a scored tag, for the sets whose predictions are kept."""
+    work, counts = OUT / tag, {}
+    dev = work / "chartqa_dev.predictions.jsonl"
+    if dev.is_file():
+        rows = list(read_jsonl(dev))
+        for name in ("foldA", "foldB"):
+            counts[name] = sum(bool(r["failed"]) for r in rows if fold(r["image"]) == name)
+    for pool, draws in POOLS.items():
+        files = [work / f"{pool_name(*draw)}.predictions.jsonl" for draw in draws]
+        if all(f.is_file() for f in files):
+            counts[pool] = sum(bool(r["failed"]) for f in files for r in read_jsonl(f))
+    return counts
+
+
 def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: int | None = None) -> tuple[bool, dict[str, float], list[str]]:
     """ADOPT (True) or not by R1-R5; the per-set change in mean RMS-F1; the rules that failed.
 
@@ -162,7 +186,7 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
         failed.append("R1")
     up = {name: delta[name] > 1e-9 for name in SETS}
     main_pool = up["plain"] or up["studio"] or up["plain2"]
-    survey = up["survey"] or up["survey2"]
+    survey = up["survey"] or up["survey2"] or up["survey3"]
     if not (main_pool or survey or up["ends"] or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
@@ -202,6 +226,9 @@ def main() -> int:
         print(f"{name:7s} n={len(new[name]):3d} {mean(base[name]):.4f} -> {mean(new[name]):.4f} ({delta[name]:+.4f}; "
               f"{up} charts up, {len(moved) - up} down)")
     print(f"dev half unread: {counts[1]} -> {counts[0]}")
+    by_new, by_base = unread_by_set(args.new), unread_by_set(args.base)
+    print("unread by set: " + ", ".join(f"{name} {by_base[name]} -> {by_new[name]}" for name in SETS
+                                        if name in by_new and name in by_base))
     print("ADOPT" if adopt else f"REJECT ({', '.join(failed)} not met)")
     return 0
 

@@ -5,11 +5,15 @@ import importlib.util
 from conftest import REPO
 
 
-def _decide():
+def _module():
     spec = importlib.util.spec_from_file_location("chart_candidates", REPO / "bench" / "chart_candidates.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.decide
+    return module
+
+
+def _decide():
+    return _module().decide
 
 
 def _sets(**changed):
@@ -84,3 +88,35 @@ def test_the_second_survey_pool_counts_like_the_first():
     plain_up = {k: 1.0 for k in base["plain"]}  # +0.5 on plain, -0.15 on survey2: the sum rises, R1 alone rejects
     adopt, _, failed = decide({**_sets(), "plain": plain_up, "survey2": {k: 0.35 for k in base["survey2"]}}, base)
     assert not adopt and failed == ["R1"]
+
+
+def test_the_third_survey_pool_counts_like_the_first():
+    """Round 28: `survey3` (a survey seed drawn for a confirmatory test) is a set of its own, counted like `survey`:
+    it alone adopts, R4 holds for it, and it alone losing more than one chart's worth rejects."""
+    decide = _decide()
+    base = {**_sets(), "survey3": {f"t{i}": 0.5 for i in range(10)}}
+    up = {**base["survey3"], "t0": 0.9}
+    assert decide({**_sets(), "survey3": up}, base)[0]
+    adopt, _, failed = decide({**_sets(), "foldA": _sets(foldA=(1, 0.45))["foldA"], "survey3": up}, base)
+    assert not adopt and failed == ["R4"]
+    plain_up = {k: 1.0 for k in base["plain"]}
+    adopt, _, failed = decide({**_sets(), "plain": plain_up, "survey3": {k: 0.35 for k in base["survey3"]}}, base)
+    assert not adopt and failed == ["R1"]
+
+
+def test_unread_charts_are_counted_per_set(tmp_path, monkeypatch):
+    """Round 28: the decide command counts unread (failed) charts per set, the dev half split into its two folds."""
+    import json
+
+    module = _module()
+    monkeypatch.chdir(tmp_path)
+    work = tmp_path / "runs" / "chart_candidates" / "t"
+    work.mkdir(parents=True)
+    dev = [{"image": f"{i}.png", "failed": i < 3} for i in range(20)]
+    (work / "chartqa_dev.predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in dev))
+    name = module.pool_name(*module.POOLS["survey3"][0])
+    (work / f"{name}.predictions.jsonl").write_text('{"failed": true}\n{"failed": false}\n{"failed": true}\n')
+    counts = module.unread_by_set("t")
+    assert counts["foldA"] + counts["foldB"] == 3
+    assert counts["foldA"] == sum(module.fold(r["image"]) == "foldA" for r in dev[:3])
+    assert counts["survey3"] == 2 and "plain" not in counts

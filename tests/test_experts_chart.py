@@ -1563,3 +1563,26 @@ def test_category_labels_too_small_for_the_first_pass_are_read_by_a_second_look(
     rows = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
     assert set(rows) == set(spec.categories), text
     assert all(abs(rows[name] - v[0]) <= 0.05 * v[0] for name, v in zip(spec.categories, values)), text
+
+
+
+
+def test_survey_bars_with_no_value_axis_keep_their_headings_and_row_labels(expert, tmp_path):
+    """Round 28 (round 27's P2, adopted on the blind survey3 pool): horizontal bars with no value axis, Pew's
+    `columns` layout (development pool survey seed 155473). A stem of the bold title standing on the baseline is no
+    bar (it headed the first column, and the other columns were `Series 2`, `Series 3`: chart_00015), and the row
+    labels of two rows standing left of the answer column the bars were found on are looked for past the bars' far
+    end (chart_00020's rows were read as `1`, `2` and its first heading was the title)."""
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path, 21, seed=155473, progress=False, generator="survey")
+    gold = [json.loads(line) for line in (tmp_path / "gold.jsonl").read_text().splitlines()]
+    assert gold[15]["style"] == gold[20]["style"] == "columns"
+    four = parse_table(expert.describe(load_image(tmp_path / gold[15]["image"])))
+    assert four.headers[1:] == ["Worse", "About the same"], four
+    assert [row[0] for row in four.rows] == ["The news media", "Religious leaders", "The military",
+                                             "Large corporations"], four
+    two = parse_table(expert.describe(load_image(tmp_path / gold[20]["image"])))
+    assert two.headers[1:] == ["Mainly are incidents of individual misconduct",
+                               "Mainly reflect widespread problems in society"], two
+    assert [[row[0], to_float(row[1]), to_float(row[2])] for row in two.rows] == [["Total", 29, 73], ["Men", 70, 45]], two

@@ -192,6 +192,9 @@ def test_python_api_arguments_of_the_wrong_type_are_one_clear_error_before_any_m
             assistant.ask(question)
     with pytest.raises(UserInputError, match="settings must be a GenerationSettings .*not dict"):
         assistant.ask("What is aspirin?", settings={"max_new_tokens": 4})
+    for wrong in ("no", 0, "False"):  # knowledge="no" was truthy: it turned retrieval on
+        with pytest.raises(UserInputError, match="knowledge must be True, False or None"):
+            assistant.ask("What is aspirin?", knowledge=wrong)
     assert Assistant.from_config(None, sets="generation.seed=3").config.generation.seed == 3
     assert Assistant.from_config(None, sets=["generation.seed=4"]).config.generation.seed == 4
     # Assistant("configs/assistant.yaml") / Assistant({...}) kept the str or dict and failed at the first ask with

@@ -283,6 +283,8 @@ class Assistant:
         if settings is not None and not isinstance(settings, GenerationSettings):
             raise UserInputError(f"settings must be a GenerationSettings (e.g. assistant.config.generation.model_copy("
                                  f"update={{'max_new_tokens': 64}})), not {type(settings).__name__}")
+        if knowledge is not None and not isinstance(knowledge, bool):  # "no" was truthy: retrieval ran
+            raise UserInputError(f"knowledge must be True, False or None (the config's choice), not {knowledge!r}")
         check_expert_choice(expert or self.config.vision.expert)
         loaded = self._load(image) if image is not None else None  # a bad image fails before any model loads
         load_image_s = time.perf_counter() - started

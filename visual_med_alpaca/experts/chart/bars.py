@@ -198,10 +198,11 @@ def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thicknes
         return []
     reach = min(b.y0 for b in bars) - 2
     taken = {id(b) for b in bars}
+    slimmest = min(b.width for b in first)
     edges: dict[int, list[Bar]] = {}
     for r in rects:
-        if id(r) in taken or (r.y1 >= reach and r.y0 <= baseline + 2) or r.width < thickness:
-            continue
+        if id(r) in taken or (r.y1 >= reach and r.y0 <= baseline + 2) or r.width < max(thickness, 0.5 * slimmest):
+            continue  # (round 27) a piece of a heading's or the title's glyphs on the column's edge is no bar of it
         key = next((k for k in edges if abs(r.y1 - k) <= 3), int(r.y1))
         edges.setdefault(key, []).append(r)
     used_clusters = {b.cluster for b in bars}
@@ -217,6 +218,13 @@ def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thicknes
         used_clusters |= {r.cluster for r in in_line}
         extra += in_line
     return extra
+
+
+def _label_base(bars: list[Bar], baseline: float) -> float:
+    """(round 27) Where the row labels of horizontal bars without a value axis start (upright coordinates): past the
+    far end of the bars on the labels' side of the baseline (Pew's diverging `Oppose` segments hanging left of the
+    zero line, an answer column left of the one the bars were stood on), not at the baseline."""
+    return max([baseline] + [b.y1 for b in bars])
 
 
 def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True) -> list:
@@ -400,6 +408,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
     keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
+    if axis is None:  # (round 27) with no value axis a bar without a printed value under half the bars' usual width is
+        # a piece of bold text standing on the baseline (a title's stem), no bar: it would head the top row
+        usual = float(np.median([b.width for b in bars]))
+        keep = [i for i in keep if i in labels or bars[i].width >= 0.5 * usual]
     if len(keep) < len(bars):
         labels = {keep.index(i): box for i, box in labels.items() if i in keep}
         bars = [bars[i] for i in keep]
@@ -448,6 +460,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         labels.update({len(bars) + i: box for i, box in hanging_labels.items()})
         used |= {id(b) for b in hanging_labels.values()}
         bars = bars + hanging
+    label_base = _label_base(bars, baseline) if kind == "hbar" and axis is None else baseline
     place = _drawing_order(groups, score_h > score_v)  # series no legend names: in the order they were drawn
     clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], place.get(c, -1.0), c))
     legend_words = {names[c][1] for c in names}
@@ -463,12 +476,14 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         words = [b for b in words if b not in merged] + split_merged_labels(merged, [(lo + hi) / 2 for lo, hi in spans])
     start_by = 0.0
     if kind == "hbar":  # labels right-aligned in a column that may stand far left of short bars' zero line
-        starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= baseline - 2), default=None)
+        starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= label_base - 2), default=None)
                   for lo, hi in spans]
         starts = [s for s in starts if s is not None]
-        if len(starts) >= 3:
+        line = float(np.median([b.original.h for b in upright_boxes]))
+        if len(starts) >= 3 or (len(starts) == 2 and axis is None and abs(starts[0] - starts[1]) <= 0.5 * line):
+            # (round 27) two rows without a value axis whose nearest words start together: a label column too
             start_by = float(np.median(starts)) + 0.5 * float(np.median([b.original.h for b in upright_boxes]))
-    chosen = [_category_label(span, baseline, words, used, typical, start_by) for span in spans]
+    chosen = [_category_label(span, label_base, words, used, typical, start_by) for span in spans]
     if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
         middle = (spans[0][0] + spans[-1][1]) / 2
         for n, boxes_n in enumerate(chosen):
