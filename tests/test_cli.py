@@ -141,6 +141,13 @@ def test_bad_questions_and_names():
     assert_clean_failure(vmed("ask", "x", "--quantization", "8bit", "--model", "some/folder"), 2, "needs a CUDA GPU")
 
 
+def test_a_context_length_no_model_has_is_a_usage_error():
+    """`--set llm.n_ctx=100000000` reached llama.cpp, which failed to allocate it (exit 1, its own message): a context
+    above 2**20 tokens is refused with the other bad settings, before any model loads."""
+    assert_clean_failure(vmed("ask", "What is aspirin?", "--set", "llm.n_ctx=100000000"), 2,
+                         "llm.n_ctx: Input should be less than or equal to 1048576")
+
+
 def test_usage_errors_are_one_error_line_with_exit_2(tmp_path):
     """Typer's usage errors (a value out of range, a missing argument, an unknown option) printed a boxed panel of
     several lines; the rule is one `error:` line (with the --help hint on it) and exit 2. --help is unchanged."""

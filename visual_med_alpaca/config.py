@@ -60,7 +60,9 @@ class LLMConfig(Strict):
     quantization: Literal["none", "8bit", "4bit"] = "none"
     device_map: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    n_ctx: int = Field(2048, ge=128)
+    # the most tokens of context any setting may ask for (2**20, above every model's window); 100,000,000 reached
+    # llama.cpp, which failed to allocate it: exit 1 instead of a usage error
+    n_ctx: int = Field(2048, ge=128, le=2**20)
     threads: Threads | None = Field(None, description="CPU threads (None: all cores, up to 8)")
     timeout_s: float = Field(60.0, gt=0)
     case_memory: bool = Field(False, description="vlm backend: a question about an image the VLM was trained on, "
