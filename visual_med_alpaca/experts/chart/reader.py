@@ -13,7 +13,7 @@ from ...chart_table import parse_table
 from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
-from .bars import Component, _bars_fit_axis, _drawing_order, _group_centres, read_bar_chart, _stacks_and_groups, _standing
+from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _hidden_point, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules, _tick_columns,
                     _trace_at)
@@ -518,8 +518,7 @@ class ChartExpert:
 
     def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
         labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
-        place = _drawing_order(_stacks_and_groups(bars), orientation == "horizontal")  # unnamed series: as drawn
-        clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], place.get(c, -1.0), c))
+        clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
         categories = split_merged_labels(categories, _group_centres(bars))
         if categories:
             slots = [c.cx for c in categories]
