@@ -162,7 +162,8 @@ def _format(value: float, axis: Axis) -> str:
 def _misread(parsed: tuple[float, str], expected: float, span: float) -> tuple[float, str]:
     """A printed number (value, text) as OCR commonly garbles it, read back when the axis contradicts the number
     as read (off by more than a tenth of the axis' span `span`) and agrees with one reading of it (within 3%):
-    '%' read as '96' ('99%' -> '9996'), a decimal point lost ('7.4' -> '74'). Otherwise `parsed` unchanged."""
+    '%' read as '96' ('99%' -> '9996'), a decimal point lost ('7.4' -> '74'), a thousands separator read as a decimal
+    point ('65,182' -> '65.182'). Otherwise `parsed` unchanged."""
     number, text = parsed
     if span <= 0 or abs(number - expected) <= 0.1 * span:
         return parsed
@@ -174,6 +175,8 @@ def _misread(parsed: tuple[float, str], expected: float, span: float) -> tuple[f
     if re.fullmatch(r"\d{2,}%?", digits):
         bare, pct = digits.rstrip("%"), "%" if digits.endswith("%") else ""
         readings += [bare[:-k] + "." + bare[-k:] + pct for k in (1, 2) if len(bare) > k]
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+%?", digits):
+        readings.append(digits.replace(".", ""))
     best = min(readings, key=lambda t: abs(float(sign + t.rstrip("%")) - expected), default=None)
     if best is None or abs(float(sign + best.rstrip("%")) - expected) > 0.03 * span:
         return parsed
