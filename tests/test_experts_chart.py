@@ -1586,3 +1586,20 @@ def test_survey_bars_with_no_value_axis_keep_their_headings_and_row_labels(exper
     assert two.headers[1:] == ["Mainly are incidents of individual misconduct",
                                "Mainly reflect widespread problems in society"], two
     assert [[row[0], to_float(row[1]), to_float(row[2])] for row in two.rows] == [["Total", 29, 73], ["Men", 70, 45]], two
+
+
+def test_thousands_printed_at_line_points_that_ocr_reads_with_a_decimal_point_are_read_back(expert, tmp_path):
+    """Round 30 (L3): a fivethirtyeight JPEG line chart prints its points' values with thousand separators; OCR reads
+    some ',' as '.' ('65,182' -> '65.182'), a number the y axis contradicts by a thousand times. The axis agrees with
+    the reading without the point: that one is taken (before, the table held '65.182' and a spurious third line)."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[64606, 57850], [45564, 65182], [51097, 51442], [70078, 65534], [84306, 77094], [64306, 69355]]
+    spec = _plain("line", values, ["Day", "Rural"], theme="fivethirtyeight", title="Samples by drug", category_name="Drug",
+                  categories=["Aspirin", "Ibuprofen", "Placebo", "Naproxen", "Codeine", "Metformin"], jpeg_quality=61,
+                  size=(6.5736299389641175, 5.536561241012583), legend="best", value_labels=True, thousands=True)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "dotted_thousands")))
+    table = parse_table(text)
+    rural = {row[0]: to_float(row[table.headers.index("Rural")]) for row in table.rows}
+    for drug in ("Ibuprofen", "Naproxen"):
+        assert abs(rural.get(drug, -1) - 65000) <= 1000, text
