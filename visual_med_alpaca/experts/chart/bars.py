@@ -512,10 +512,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
             printed = labels.get(index[id(bar)])
             if printed is not None:
                 number, value = parse_value(printed.text)
-                if axis is not None and re.fullmatch(r"\d{1,3}\.\d{3}", value) and abs(bar.y1 - baseline) <= 3 \
-                        and abs(axis.value(bar.y0) - number * 1000) < 0.15 * number * 1000:
-                    value = str(round(number * 1000))  # '1.524' on a bar the axis puts at ~1,500: a comma read as a point
-                elif axis is not None and not axis.log and abs(bar.y1 - baseline) <= 3 and len(axis.ticks) >= 2:
+                if axis is not None and not axis.log and abs(bar.y1 - baseline) <= 3 and len(axis.ticks) >= 2:
+                    # '1.524' on a bar the axis puts at ~1,500 (a comma read as a point) among _misread's readings
                     number, value = _misread((number, value), axis.value(bar.y0), axis.span)
                 value = _in_axis_unit(value, axis)
             elif axis is not None:
