@@ -151,8 +151,8 @@ def mean(values: dict[str, float]) -> float:
 
 def unread(tag: str) -> int | None:
     """Unread charts of the dev half in a scored tag (rows marked `failed`); None where its predictions are gone."""
-    path = OUT / tag / "chartqa_dev.predictions.jsonl"
-    return sum(bool(row["failed"]) for row in read_jsonl(path)) if path.is_file() else None
+    counts = unread_by_set(tag)
+    return counts["foldA"] + counts["foldB"] if "foldA" in counts else None
 
 
 def pool_name(generator: str, seed: int, n: int, styles: tuple) -> str:

@@ -172,6 +172,9 @@ def _path_error(exc: OSError) -> bool:
     return isinstance(exc, PATH_ERRORS) or (exc.errno in PATH_ERRNOS and exc.filename is not None)
 
 
+INTERRUPTED = 130  # the shell's code for ctrl-C (128 + SIGINT)
+
+
 # click's exceptions: click.exceptions, or typer's own copy of click (typer >= 0.29 vendors it as typer._click)
 _CLICK_ERRORS = importlib.import_module(typer.BadParameter.__module__)
 
@@ -211,9 +214,6 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         _interrupted()
-
-
-INTERRUPTED = 130  # the shell's code for ctrl-C (128 + SIGINT)
 
 
 def _interrupted() -> None:

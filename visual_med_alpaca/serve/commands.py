@@ -64,7 +64,7 @@ def serve(
     parallel: Optional[int] = typer.Option(None, "--parallel", help="Requests generated together by the engine (default 8)"),
     llm_url: Optional[str] = LlmUrlOpt,
     engine_port: Optional[int] = typer.Option(None, "--engine-port", help="Port of the started llama-server on 127.0.0.1 (default: a free one)"),
-    log_level: str = typer.Option("info", "--log-level", callback=lambda v: _log_level(v),
+    log_level: str = typer.Option("info", "--log-level", callback=_log_level,
                                   help="uvicorn log level: critical | error | warning | info | debug | trace"),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config (see configs/serve.yaml)"),
     sets: Optional[list[str]] = SetOpt,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.sources.alpaca_json import alpaca_list
-from ..data.store import read_jsonl
+from ..data.store import TEXT_FIELDS, read_jsonl
 from ..errors import UserInputError
 from ..paths import read_text_file
 from ..prompts import build_prompt
@@ -31,7 +31,7 @@ def read_alpaca(paths: list[str | Path]) -> list[dict]:
             if not isinstance(item, dict) or not item.get("instruction") or "output" not in item:
                 raise UserInputError(f"{path} record {n}: needs 'instruction' and 'output'")
             # an "instruction": 5 or "output": null trained on the text "5" / "None"
-            wrong = [k for k in ("instruction", "input", "output") if k in item and not isinstance(item[k], str)
+            wrong = [k for k in TEXT_FIELDS if k in item and not isinstance(item[k], str)
                      and not (k == "input" and item[k] is None)]
             if wrong:
                 raise UserInputError(f"{path} record {n}: '{wrong[0]}' must be text, not {type(item[wrong[0]]).__name__}")
