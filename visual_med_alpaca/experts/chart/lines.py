@@ -76,6 +76,26 @@ def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, 
     return None
 
 
+def _ink_under(inks: list[tuple[np.ndarray, np.ndarray]], label: TextBox, x: int) -> tuple[int, float] | None:
+    """(line, row) of the one traced line whose ink lies right under a printed value label, in the columns within 2
+    pixels of its point's column x (region coordinates): from the label's bottom down one and a half label heights,
+    where a label printed over its point has that point. `inks` are the traced lines' (mask, others) as _trace_at
+    reads them: a run of 1-2 pixels touching a stronger line is that line's rim, no ink of its own. None when no
+    line or more than one has ink there (lines crossing under the label: its place decides, as before)."""
+    top, bottom = max(0, int(round(label.y1)) - 1), int(round(label.y1 + 1.5 * label.h)) + 1
+    owners = {}
+    for index, (mask, others) in enumerate(inks):
+        rows = []
+        for column in range(max(0, x - 2), min(mask.shape[1], x + 3)):
+            found = np.nonzero(mask[top:bottom, column])[0] + top
+            for run in _runs(found):
+                if len(run) and not (len(run) <= 2 and others[max(0, run[0] - 2):run[-1] + 3, column].any()):
+                    rows.extend(run.tolist())
+        if rows:
+            owners[index] = float(np.median(rows))
+    return next(iter(owners.items())) if len(owners) == 1 else None
+
+
 def _hidden_point(mask: np.ndarray, rgb: np.ndarray, colour: np.ndarray, x_from: int, y_from: float, x_to: int) -> float | None:
     """The row at column x_to of a line hidden there (under a legend, a label), from the straight segment that leaves
     its traced neighbour point (x_from, y_from) towards it. The line is followed column by column, each column's run
