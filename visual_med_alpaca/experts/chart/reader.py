@@ -20,7 +20,7 @@ from .lines import (_between, _drop_duplicate_lines, _hidden_point, _ink_under, 
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
-from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten,
+from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, split_merged_labels, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -38,10 +38,6 @@ class ChartReading:
 
     text: str
     kind: str
-
-
-# a space-grouped thousands part ('2 184.06%', '64 606'): the number goes on, it is not a second label
-_GROUP = re.compile(r"\d{3}(?:\.\d+)?%?")
 
 
 def _unnamed_series(boxes: list[TextBox]) -> str:
@@ -173,7 +169,7 @@ class ChartExpert:
                     boxes.append(TextBox(part, x0 + (x1 - x0) * at / len(text), y0, x0 + (x1 - x0) * (at + len(part)) / len(text), y1))
                     start = at + len(part)
                 continue
-            if len(parts) > 1 and all(parse_number(p) is not None for p in parts) and not any(_GROUP.fullmatch(p) for p in parts[1:]):
+            if len(parts) > 1 and all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:]):
                 # '5,000 10,000 15,000': a row of tick labels read as one box; cut at the widest blank columns
                 pieces = _numbers_at_gaps(rgb, parts, x0, y0, x1, y1)
                 if pieces is not None:
