@@ -20,7 +20,7 @@ from .lines import (_between, _drop_duplicate_lines, _hidden_point, _line_end_na
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
-from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, _scaled_ticks,
+from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten,
                    _reading_order, respace, split_merged_labels, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -180,7 +180,7 @@ class ChartExpert:
                     boxes.extend(TextBox(part, a, y0, b, y1) for part, (a, b) in zip(parts, pieces))
                     continue
             boxes.append(TextBox(text, x0, y0, x1, y1))
-        return _scaled_ticks(_powers_of_ten(boxes))
+        return _powers_of_ten(boxes)
 
     # -- entry points ----------------------------------------------------------------------------------
     def describe(self, image: LoadedImage) -> str:

@@ -108,41 +108,6 @@ def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
     return out
 
 
-_MULTIPLIER = {"thousand": 1e3, "k": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
-
-
-def _scaled_ticks(boxes: list[TextBox]) -> list[TextBox]:
-    """(round 32) Tick labels with a scale word on an axis otherwise printed in full (OWID: `800,000`, then
-    `1 million`, `1.2 million`), as full numbers (`1200000`). A label counts where at least two other labels in its
-    column (left or right edges within its height) or row (centres within half its height) are plain numbers at
-    distinct positions, and the multiplied number lies on their line (within a quarter of their median step at its
-    position) while the number as printed does not. An axis whose labels all carry the word (`$0`, `$50 million`
-    ... `$250 million`) stays in the printed unit: parse_number drops the word, as the data table does."""
-    plain = [b for b in boxes if b.number is not None and not _SCALE_WORD.search(b.text.strip())]
-    out = []
-    for box in boxes:
-        word = _SCALE_WORD.search(box.text.strip())
-        if word is not None and box.number is not None and len(plain) >= 2:
-            printed, value = box.number, box.number * _MULTIPLIER[word.group().strip().lower()]
-            for vertical in (True, False):
-                if vertical:
-                    peers = [b for b in plain if min(abs(b.x1 - box.x1), abs(b.x0 - box.x0)) <= box.h]
-                else:
-                    peers = [b for b in plain if abs(b.cy - box.cy) <= 0.5 * box.h]
-                at = np.array([b.cy if vertical else b.cx for b in peers], float)
-                numbers = np.array([b.number for b in peers], float)
-                steps = np.diff(np.unique(numbers))
-                if len(np.unique(np.round(at))) < 2 or not len(steps):
-                    continue
-                slope, intercept = np.polyfit(at, numbers, 1)
-                expected, tol = slope * (box.cy if vertical else box.cx) + intercept, 0.25 * float(np.median(steps))
-                if abs(value - expected) <= tol < abs(printed - expected):
-                    box = replace(box, text=str(int(round(value))) if value == round(value) else repr(value))
-                    break
-        out.append(box)
-    return out
-
-
 def _decades_read_as_digits(boxes: list[TextBox]) -> list[TextBox]:
     """A log axis whose labels `10¹`, `10²`, `10³` OCR read with every superscript as a plain digit, and one or more
     of them wrong (`103`, `102`, `102`), so that no line fits them: three or more labels `10` and one digit, in a
