@@ -1163,6 +1163,25 @@ def test_a_pastel_line_on_a_dark_backdrop_is_traced(expert, tmp_path):
     assert len(got) == 5 and all(abs(g - v) <= 0.15 for g, v in zip(got, values)), text
 
 
+def test_a_label_printed_over_a_line_point_is_that_lines_where_the_trace_strays(expert, tmp_path):
+    """Round 31 (plain2's plain_seed381892 chart_00020, dark_background JPEG): the thin pastel line's colour cluster is
+    broken into short pieces, so its trace took the legend's swatch at the first year (48 for 93) and the other line's
+    end at the last (77 for 63), and the printed labels went to the line traced nearest. A label is the line's whose
+    ink comes first right under it."""
+    from visual_med_alpaca.data.charts import PlainSpec, draw_plain
+
+    values = [[93, 90], [82, 63], [96, 45], [63, 77]]
+    spec = PlainSpec(style="line", theme="dark_background", title="Monthly Score", category_name="Year",
+                     categories=["2017", "2018", "2019", "2020"], series=["Urban", "Before"], values=np.array(values, float),
+                     percent=False, decimals=0, legend_outside=False, jpeg_quality=69,
+                     size=(8.449136882919017, 6.107173064061236), legend="lower left", value_labels=True, grid=True, dpi=150)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "crossing")))
+    got = cells(text)
+    wrong = [(year, name, got.get((year, name)), values[r][c]) for r, year in enumerate(spec.categories)
+             for c, name in enumerate(spec.series) if got.get((year, name)) != values[r][c]]
+    assert not wrong, text
+
+
 def test_bars_on_an_axis_with_two_tick_labels_read_are_measured(expert, tmp_path):
     """A small fivethirtyeight chart (4.2 x 3.2 in at 72 dpi): the detector reads `5` and `10` under the bars but
     not the `0`, a column of two numbers is no axis for find_value_axis, and the chart came back unread. Two ticks
