@@ -1342,6 +1342,30 @@ def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(t
     assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
 
 
+def test_ends_gold_is_in_the_unit_every_tick_prints():
+    """An `ends` chart whose every value tick reads `$N million` (OWID's aid charts) has its gold in millions, as
+    ChartQA's gold for the real chart it copies (dev 18143564004789: 236.11 under `$250 million`); an axis that mixes
+    `800,000` with `1.4 million` keeps raw numbers (dev 29853611011529: 521000.0)."""
+    import numpy as np
+
+    from visual_med_alpaca.data import charts
+
+    seen = set()
+    for seed in range(200):
+        spec = charts.random_ends_spec(np.random.default_rng(seed))
+        if spec.y_format not in ("usd_million", "thousands") or spec.y_format in seen:
+            continue
+        seen.add(spec.y_format)
+        table = spec.table()
+        cells = np.array([[float(c) for c in row[1:]] for row in table.rows])
+        drawn = np.array([spec.lines[list(spec.years).index(int(row[0]))] for row in table.rows])
+        unit = 1e6 if spec.y_format == "usd_million" else 1.0
+        assert np.allclose(cells * unit, drawn), (seed, spec.y_format, table.rows[0], drawn[0])
+        if spec.y_format == "usd_million":
+            assert charts._ends_ticks(spec)(250e6, None) == "$250 million"
+    assert seen == {"usd_million", "thousands"}
+
+
 def test_lines_labelled_in_black_beside_their_last_points_are_named_by_those_words(expert, tmp_path):
     """OECD's line charts name each line in a black word in a white box just left of its last point, with no legend
     and no word in the line's own colour: the word beside the line's end names it (before: Series 1, Series 2)."""

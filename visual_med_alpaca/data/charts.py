@@ -556,6 +556,8 @@ def random_ends_spec(rng: np.random.Generator) -> EndsSpec:
     decimals = 0 if scale >= 1000 else 1
     lines = np.round(lines, decimals if scale < 1000 else -3)
     values = np.array([lines[years.index(y)] for y in printed])
+    if y_format == "usd_million":  # every tick says `$N million`: the gold is in millions (dev 18143564004789: 236.11)
+        values, decimals = values / 1e6, 3
     colours = [str(c) for c in rng.choice(OECD_COLOURS if oecd else OWID_COLOURS, n_series, replace=False)]
     return EndsSpec(
         style=style, theme="default", title=title if oecd else f"{title}, {years[0]} to {years[-1]}",
