@@ -96,3 +96,39 @@ def test_a_bad_recipe_key_is_reported_before_any_data_check(tmp_path):
         assert result.returncode == 2, (step, result.stderr)
         assert result.stderr.strip().splitlines() == [
             "error: invalid configuration: filter.bogus: Extra inputs are not permitted"], (step, result.stderr)
+
+
+def test_a_filter_that_keeps_nothing_and_an_empty_export_are_one_error_not_empty_files(tmp_path):
+    """`data filter` keeping no record (or reading none) and `data export` of an empty balanced.jsonl exited 0 and
+    wrote an empty kept.jsonl / an empty med_instruct.json (`[]`). Each is one error line saying what was read and
+    why nothing is left, exit 2; dropped.jsonl, the work a rerun resumes from, stays."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "questions.jsonl").write_text(
+        '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": ""}\n'
+        '{"id": "a:2", "source": "a", "instruction": "What is Y?", "output": "As an AI language model, I cannot."}\n')
+
+    def one_error(*args):
+        result = _vmed(*args, "--workdir", str(work))
+        assert result.returncode == 2 and result.stdout == "", (args, result.returncode, result.stdout)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+        return lines[0]
+
+    for _ in range(2):  # the rerun skips what dropped.jsonl holds and says the same
+        assert one_error("filter", "--no-progress") == (
+            f"error: the filter kept none of the 2 records read from {work / 'questions.jsonl'} "
+            f"({work / 'dropped.jsonl'}: empty 1, refusal 1; a rerun skips those, so delete it to filter them again "
+            f"with another recipe)")
+        assert not (work / "kept.jsonl").exists() and len((work / "dropped.jsonl").read_text().splitlines()) == 2
+    (tmp_path / "none.jsonl").write_text("")
+    assert one_error("filter", str(tmp_path / "none.jsonl"), "--no-progress") == (
+        f"error: nothing to filter: no records read from {tmp_path / 'none.jsonl'}")
+
+    (work / "kept.jsonl").write_text('{"id": "a:3", "source": "a", "instruction": "What is Z?", "output": "Z is Z."}\n')
+    assert _vmed("balance", "--cap", "a=0", "--workdir", str(work)).returncode == 0  # balance chooses none
+    assert one_error("export") == (
+        f"error: nothing to export: {work / 'balanced.jsonl'} holds no records (`vmed data balance` chose none of "
+        f"the 1 record of {work / 'kept.jsonl'}: 0 rejected in review, the rest over its caps); "
+        f"{work / 'med_instruct.json'} not written")
+    assert not (work / "med_instruct.json").exists() and not (work / "stats.json").exists()

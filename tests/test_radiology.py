@@ -175,3 +175,33 @@ def test_train_heads_holds_out_the_extra_keys(tmp_path, monkeypatch):
     report = radiology_heads.train_heads(cfg, hold_out=frozenset({"synpic0", "synpic1", "synpic2"}))
     assert {h: (m["train_images"], m["held_out_images"]) for h, m in report.items()} == {
         h: (33, 7) for h in classes}
+
+
+def test_a_mistyped_radiology_option_or_one_with_no_captioner_is_one_clear_error():
+    """The radiology expert passes **options on to its captioner, so base.check_options took any name:
+    `--set vision.expert_options.radiology.min_confidnce=0.9` (a typo) and `num_beams=3` with no captioner were
+    silently ignored. Each is one `error:` line naming the option, exit 2, from the CLI and the Python API."""
+    import subprocess
+    import sys
+
+    from conftest import EXAMPLES, REPO
+
+    from visual_med_alpaca.errors import UserInputError
+    from visual_med_alpaca.experts.base import load_expert
+
+    for option, message in (("min_confidnce=0.9", "unknown option(s) min_confidnce in vision.expert_options.radiology;"
+                                                  " the radiology expert takes: heads_dir, min_confidence, captioner, "
+                                                  "prefix_facts, num_beams, max_new_tokens, batch_size, device"),
+                            ("num_beams=3", "option(s) num_beams in vision.expert_options.radiology are for its "
+                                            "captioner, and no captioner is set")):
+        result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "describe",
+                                 str(EXAMPLES / "ct_slice.png"), "--expert", "radiology",
+                                 "--set", f"vision.expert_options.radiology.{option}"],
+                                cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert result.stdout == "" and len(lines) == 1 and lines[0].startswith(f"error: {message}"), result.stderr
+    with pytest.raises(UserInputError, match="unknown option.s. min_confidnce in vision.expert_options.radiology"):
+        RadiologyExpert(min_confidnce=0.9)
+    with pytest.raises(UserInputError, match="unknown option.s. model, num_beem in vision.expert_options.radiology"):
+        load_expert("radiology", {"captioner": "no/such-captioner", "num_beem": 2, "model": "x"})  # before any load

@@ -40,8 +40,7 @@ def test_the_expert_choice_also_offers_auto_and_none():
 
 def test_an_unknown_expert_option_is_one_clear_error():
     """`--set vision.expert_options.chart.bogus=1` was ChartExpert's TypeError traceback at the first image; the
-    expert's own keyword names are the options (an expert taking **options, like radiology's captioner's, keeps
-    them)."""
+    expert's own keyword names are the options (radiology's **options are its captioner's: tests/test_radiology.py)."""
     from visual_med_alpaca.errors import UserInputError
     from visual_med_alpaca.experts.base import load_expert
 

@@ -84,6 +84,18 @@ def test_training_data_is_alpaca_json_or_jsonl_and_a_bad_file_is_one_error(tmp_p
     assert sft.read_alpaca([as_lines])[0]["output"] == "x"  # a null input is no input
 
 
+def test_training_data_in_jsonl_is_read_once(tmp_path, monkeypatch):
+    """read_alpaca read a JSONL file twice: as text (to tell JSON from JSONL), then again through read_jsonl. It
+    parses the text it read; its errors are those of the test above."""
+    records = [{"instruction": f"What is {n}?", "input": "", "output": f"{n}."} for n in ("gout", "asthma")]
+    as_lines = tmp_path / "a.jsonl"
+    as_lines.write_text("".join(json.dumps(r) + "\n" for r in records))
+    opened, original = [], Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self.name) or original(self, *a, **k))
+    assert sft.read_alpaca([as_lines]) == records
+    assert opened == ["a.jsonl"]
+
+
 def test_encode_masks_prompt_appends_eos_and_uses_the_inference_prompt(tiny_llama_dir):
     from transformers import AutoTokenizer
 

@@ -64,6 +64,8 @@ def balance(kept: Path, out: Path, config: BalanceConfig, reviews: Path | None =
 def export(balanced: Path, out: Path, workdir: Path) -> dict:
     """Alpaca JSON (`instruction`, `input`, `output`) plus stats.json / stats.md / lengths.png beside it."""
     records = list(read_jsonl(balanced))
+    if not records:
+        _refuse_empty_export(balanced, out, workdir)
     write_json_atomic(out, [{"instruction": r["instruction"], "input": r.get("input", ""), "output": r["output"]}
                             for r in records], indent=1)
     stats = stage_stats(workdir)
@@ -72,6 +74,22 @@ def export(balanced: Path, out: Path, workdir: Path) -> dict:
     out.with_name("stats.md").write_text(stats_markdown(stats))
     length_histograms(records, out.with_name("lengths.png"))
     return stats
+
+
+def _refuse_empty_export(balanced: Path, out: Path, workdir: Path) -> None:
+    """An empty balanced file is one error saying why nothing is left, not an empty training file (session 34)."""
+    from ..errors import UserInputError
+
+    kept_path = workdir / STAGE_FILES["kept by filter"]
+    kept = {r["id"] for r in read_jsonl(kept_path)} if kept_path.exists() else set()
+    reviews = workdir / STAGE_FILES["reviewed"]
+    rejected = (sum(r["id"] in kept and r["decision"] == "reject" for r in read_jsonl(reviews))
+                if reviews.exists() else 0)
+    of_kept = f"{len(kept)} record{'s' * (len(kept) != 1)} of {kept_path}"
+    why = (f"{kept_path} holds none either" if not kept else
+           f"review rejected all {of_kept}" if rejected == len(kept) else
+           f"`vmed data balance` chose none of the {of_kept}: {rejected} rejected in review, the rest over its caps")
+    raise UserInputError(f"nothing to export: {balanced} holds no records ({why}); {out} not written")
 
 
 def stage_stats(workdir: Path) -> dict:

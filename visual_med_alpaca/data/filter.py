@@ -216,5 +216,25 @@ def filter_records(inputs: list[Path], kept_path: Path, dropped_path: Path, conf
                 dropped.append({**record, "drop_reason": verdict[0], "drop_detail": verdict[1]})
                 reasons[verdict[0]] += 1
         total_kept, total_dropped = len(kept.ids), len(dropped.ids)
+    if not total_kept:
+        _refuse_nothing_kept(inputs, len(records), kept_path, dropped_path)
     return {"processed": len(todo), "kept_total": total_kept, "dropped_total": total_dropped,
             "this_run": dict(reasons)}
+
+
+def _refuse_nothing_kept(inputs: list[Path], n_read: int, kept_path: Path, dropped_path: Path) -> None:
+    """A filter that keeps no record is one error saying what was read and why nothing is left, not an empty
+    kept.jsonl the next stages would turn into an empty training file (session 34). The empty files this run
+    opened go; dropped.jsonl, the work a rerun resumes from, stays."""
+    from ..errors import UserInputError
+
+    for path in (kept_path, dropped_path):
+        if path.exists() and path.stat().st_size == 0:
+            path.unlink()
+    read = f"{n_read} record{'s' * (n_read != 1)} read from {', '.join(map(str, inputs))}"
+    if not n_read:
+        raise UserInputError(f"nothing to filter: no records read from {', '.join(map(str, inputs))}")
+    reasons = Counter(record["drop_reason"] for record in read_jsonl(dropped_path))
+    raise UserInputError(f"the filter kept none of the {read} ({dropped_path}: "
+                         f"{', '.join(f'{reason} {n}' for reason, n in reasons.most_common())}; a rerun skips "
+                         f"those, so delete it to filter them again with another recipe)")

@@ -17,9 +17,10 @@ from pathlib import Path
 from ..errors import UserInputError
 
 
-def read_jsonl(path: str | Path, *, torn_tail_ok: bool = True) -> Iterator[dict]:
-    """Records of a JSONL file; a torn last line is ignored, a corrupt line elsewhere is an error."""
-    for _, record in jsonl_rows(path, torn_tail_ok=torn_tail_ok):
+def read_jsonl(path: str | Path, *, torn_tail_ok: bool = True, data: bytes | None = None) -> Iterator[dict]:
+    """Records of a JSONL file; a torn last line is ignored, a corrupt line elsewhere is an error. `data`: the
+    file's bytes, when the caller has read them already (jsonl_rows)."""
+    for _, record in jsonl_rows(path, torn_tail_ok=torn_tail_ok, data=data):
         yield record
 
 
@@ -44,16 +45,21 @@ def read_records(path: str | Path) -> Iterator[dict]:
         yield record
 
 
-def jsonl_rows(path: str | Path, *, torn_tail_ok: bool = True) -> Iterator[tuple[int, dict]]:
+def jsonl_rows(path: str | Path, *, torn_tail_ok: bool = True,
+               data: bytes | None = None) -> Iterator[tuple[int, dict]]:
     """(line number, record) for each non-blank line: the one JSONL reader. A torn last line (a write cut
-    by a crash) is skipped when `torn_tail_ok`; files a person wrote pass False, so it is an error too."""
+    by a crash) is skipped when `torn_tail_ok`; files a person wrote pass False, so it is an error too. `data`:
+    the file's bytes, when the caller has read them already (train/sft.read_alpaca looks at the text first to
+    tell JSON from JSONL), so the file is not read twice; `path` then only names it in errors."""
     path = Path(path)
-    if path.is_dir():  # a folder given for a file (or for an --out that is read to resume)
-        raise UserInputError(f"{path} is a folder, not a JSONL file")
-    if not path.is_file():
-        raise UserInputError(f"input file not found: {path}")
-    with path.open("rb") as handle:
-        lines = handle.read().split(b"\n")
+    if data is None:
+        if path.is_dir():  # a folder given for a file (or for an --out that is read to resume)
+            raise UserInputError(f"{path} is a folder, not a JSONL file")
+        if not path.is_file():
+            raise UserInputError(f"input file not found: {path}")
+        with path.open("rb") as handle:
+            data = handle.read()
+    lines = data.split(b"\n")
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -54,12 +54,28 @@ def load_expert(name: str, options: dict[str, Any] | None = None) -> Expert:
 
 def check_options(expert: type, name: str, options: dict[str, Any]) -> None:
     """`vision.expert_options.NAME` keys the expert takes: an unknown one (a typo) was a TypeError traceback."""
-    import inspect
-
-    accepted = inspect.signature(expert).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+    accepted = option_names(expert)
+    if accepted is None:
         return
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise UserInputError(f"unknown option(s) {', '.join(unknown)} in vision.expert_options.{name}; the "
                              f"{name} expert takes: {', '.join(accepted) or 'none'}")
+
+
+def option_names(expert: type) -> list[str] | None:
+    """The option names an expert takes: its keyword names. One taking **options that it passes on to another
+    expert names that one in `passes_options_to` (radiology: its captioner, medgit) and takes its names too, less
+    those it sets itself (`sets_options`: the captioner's `model` is radiology's `captioner`); None (any name) for
+    **options that go nowhere known."""
+    import inspect
+
+    parameters = inspect.signature(expert).parameters.values()
+    names = [p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        target = getattr(expert, "passes_options_to", None)
+        passed_on = option_names(load_class(EXPERTS, target, "expert")) if target else None
+        if passed_on is None:
+            return None
+        names += [n for n in passed_on if n not in names and n not in getattr(expert, "sets_options", ())]
+    return names

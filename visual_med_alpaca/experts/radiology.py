@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UserInputError
 from ..features import LinearHead
 from ..images import LoadedImage, too_small_to_classify
 from ..paths import ASSETS
@@ -41,6 +42,8 @@ def _phrase(value: str) -> str:
 
 class RadiologyExpert:
     name = "radiology"
+    passes_options_to = "medgit"  # **captioner_options: base.check_options knows them by the medgit expert's names
+    sets_options = ("model",)  # ... less `model`, which is `captioner` here
 
     def __init__(self, heads_dir: str | None = None, min_confidence: float = 0.5, captioner: str | None = None,
                  prefix_facts: bool = True, **captioner_options: Any):
@@ -50,6 +53,14 @@ class RadiologyExpert:
         self.heads = {h: LinearHead(folder / f"{h}.npz", "retrain them with `vmed train radiology`")
                       for h in HEADS}
         self.captioner = None
+        if captioner_options:  # a typo, or a captioner option with no captioner to take it, was silently ignored
+            from .base import check_options
+
+            check_options(RadiologyExpert, self.name, captioner_options)
+            if not captioner:
+                raise UserInputError(f"option(s) {', '.join(sorted(captioner_options))} in vision.expert_options."
+                                     f"{self.name} are for its captioner, and no captioner is set (vision."
+                                     f"expert_options.{self.name}.captioner: a GIT checkpoint folder or hub id)")
         if captioner:  # through the registry's cache: `--expert medgit` with the same model shares its weights
             from .base import load_expert
 

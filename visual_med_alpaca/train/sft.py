@@ -26,7 +26,9 @@ def read_alpaca(paths: list[str | Path]) -> list[dict]:
     for raw in paths:
         path = Path(raw).expanduser()
         text = read_text_file(path, "training data")  # not UTF-8 was a UnicodeDecodeError traceback
-        items = alpaca_list(path, text) if text.lstrip().startswith("[") else list(read_jsonl(path))
+        # JSONL: the text already read, as bytes (read_jsonl reads bytes), not a second read of the file
+        items = (alpaca_list(path, text) if text.lstrip().startswith("[")
+                 else list(read_jsonl(path, data=text.encode("utf-8"))))
         for n, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("instruction") or "output" not in item:
                 raise UserInputError(f"{path} record {n}: needs 'instruction' and 'output'")

@@ -76,12 +76,17 @@ def _fit_axis(boxes: list[TextBox], vertical: bool) -> Axis | None:
     if fit is None:
         return None
     slope, intercept, inliers = fit
+    return _axis_of(slope, intercept, log, percent, [b for b, ok in zip(boxes, inliers) if ok], values[inliers], vertical)
+
+
+def _axis_of(slope: float, intercept: float, log: bool, percent: bool, ticks: list[TextBox], values: np.ndarray, vertical: bool) -> Axis | None:
+    """The Axis of a fit (value, or log10 value, = slope * pixel + intercept) on `ticks` reading `values`; None
+    unless the values grow upwards (vertical) or rightwards. Its step is the median gap between tick values."""
     if (vertical and slope >= 0) or (not vertical and slope <= 0):
         return None  # values must grow upwards / rightwards
-    kept = [b for b, ok in zip(boxes, inliers) if ok]
-    steps = np.diff(np.sort(values[inliers]))
+    steps = np.diff(np.sort(values))
     step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
-    return Axis(slope, intercept, log, percent, step, kept)
+    return Axis(float(slope), float(intercept), log, percent, step, ticks)
 
 
 def _groups(boxes: list[TextBox], key, tol: float) -> list[list[TextBox]]:
@@ -130,11 +135,9 @@ def _two_decade_axis(group: list[TextBox], vertical: bool) -> Axis | None:
     pixels = [b.cy if vertical else b.cx for b in (low, high)]
     if low.number == high.number or abs(pixels[1] - pixels[0]) < 2 * max(b.h for b in group):
         return None
-    slope = (np.log10(high.number) - np.log10(low.number)) / (pixels[1] - pixels[0])
-    if (vertical and slope >= 0) or (not vertical and slope <= 0):
-        return None
-    intercept = np.log10(low.number) - slope * pixels[0]
-    return Axis(float(slope), float(intercept), True, False, float(high.number - low.number), [low, high])
+    values = np.array([low.number, high.number], float)
+    slope, intercept = np.polyfit(pixels, np.log10(values), 1)
+    return _axis_of(slope, intercept, True, False, [low, high], values, vertical)
 
 
 def _looks_like_years(axis: Axis) -> bool:

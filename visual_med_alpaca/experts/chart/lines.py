@@ -76,6 +76,30 @@ def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, 
     return None
 
 
+def _ink_under(inks: list[tuple[np.ndarray, np.ndarray]], label: TextBox, x: int) -> tuple[int, float] | None:
+    """(line, row) of the traced line whose ink comes first under a printed value label, in the columns within 2
+    pixels of its point's column x (region coordinates), from the label's bottom down one and a half label heights:
+    a label printed over its point has that point first below it. `inks` are the traced lines' (mask, others) as
+    _trace_at reads them: a run of 1-2 pixels touching a stronger line is that line's rim, no ink of its own. The row
+    is the middle of that line's first run there. None when no line has ink there, or when another line's ink starts
+    within a quarter of a label height (at least 3 pixels) of the first (lines crossing under the label: its place
+    decides, as before)."""
+    top, bottom = max(0, int(round(label.y1)) - 1), int(round(label.y1 + 1.5 * label.h)) + 1
+    first = []  # (top row of the line's first ink run, that run's middle row, line)
+    for index, (mask, others) in enumerate(inks):
+        runs = []
+        for column in range(max(0, x - 2), min(mask.shape[1], x + 3)):
+            for run in _runs(np.nonzero(mask[top:bottom, column])[0] + top):
+                if len(run) and not (len(run) <= 2 and others[max(0, run[0] - 2):run[-1] + 3, column].any()):
+                    runs.append((float(run[0]), float(run.mean())))
+        if runs:
+            first.append(min(runs) + (index,))
+    first.sort()
+    if not first or (len(first) > 1 and first[1][0] - first[0][0] < max(3.0, 0.25 * label.h)):
+        return None
+    return first[0][2], first[0][1]
+
+
 def _hidden_point(mask: np.ndarray, rgb: np.ndarray, colour: np.ndarray, x_from: int, y_from: float, x_to: int) -> float | None:
     """The row at column x_to of a line hidden there (under a legend, a label), from the straight segment that leaves
     its traced neighbour point (x_from, y_from) towards it. The line is followed column by column, each column's run

@@ -15,12 +15,12 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
-from .lines import (_between, _drop_duplicate_lines, _hidden_point, _last_drawn, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules, _tick_columns,
-                    _trace_at)
+from .lines import (_between, _drop_duplicate_lines, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_columns,
+                    _names_beside_ends, _rim_of, _rules, _tick_columns, _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
-from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten,
+from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, split_merged_labels, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -38,10 +38,6 @@ class ChartReading:
 
     text: str
     kind: str
-
-
-# a space-grouped thousands part ('2 184.06%', '64 606'): the number goes on, it is not a second label
-_GROUP = re.compile(r"\d{3}(?:\.\d+)?%?")
 
 
 def _unnamed_series(boxes: list[TextBox]) -> str:
@@ -173,7 +169,7 @@ class ChartExpert:
                     boxes.append(TextBox(part, x0 + (x1 - x0) * at / len(text), y0, x0 + (x1 - x0) * (at + len(part)) / len(text), y1))
                     start = at + len(part)
                 continue
-            if len(parts) > 1 and all(parse_number(p) is not None for p in parts) and not any(_GROUP.fullmatch(p) for p in parts[1:]):
+            if len(parts) > 1 and all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:]):
                 # '5,000 10,000 15,000': a row of tick labels read as one box; cut at the widest blank columns
                 pieces = _numbers_at_gaps(rgb, parts, x0, y0, x1, y1)
                 if pieces is not None:
@@ -571,7 +567,7 @@ class ChartExpert:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
 
-        series, columns, points = [], [], []
+        series, columns, points, inks = [], [], [], []
         spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
         names = dict(names)
         for index in list(names):  # a name read off a line's pale anti-aliased edge belongs to the line itself
@@ -634,8 +630,16 @@ class ChartExpert:
                 series.append(index)
                 columns.append(values)
                 points.append(ys)
+                inks.append((mask, others))
         if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
-            pairs = []
+            pairs, inked = [], {}
+            # a label with one line's ink right under it at a point is that line's (round 31: where lines cross, or a
+            # trace strayed onto a legend's swatch, the nearest traced line is the other one): matched first
+            for j, box in enumerate(printed):
+                for r, cat in enumerate(categories):
+                    if abs(box.cx - cat.cx) < 0.45 * spacing and (owner := _ink_under(inks, box, int(round(cat.cx)) - x0r)):
+                        inked[owner[0], r, id(box)] = owner[1]
+                        pairs.append((-1000 + abs(box.cx - cat.cx), owner[0], r, j))
             for i, ys in enumerate(points):
                 for r, (cat, y) in enumerate(zip(categories, ys)):
                     for j, box in enumerate(printed):
@@ -649,6 +653,10 @@ class ChartExpert:
                         elif -3.0 * box.h <= box.cy - y <= 2.0 * box.h:
                             pairs.append((abs(box.cy - y) + dx, i, r, j))
             nearest = _nearest_first([(d, 0.0, (i, r), j) for d, i, r, j in pairs], printed)
+            for (i, r), box in nearest.items():  # the point is at that ink where the trace strayed from it
+                row = inked.get((i, r, id(box)))
+                if row is not None and (points[i][r] is None or abs(points[i][r] - row) > box.h):
+                    points[i][r] = row
             matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
             span = axis.span
             if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with

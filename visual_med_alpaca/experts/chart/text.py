@@ -153,6 +153,13 @@ def parse_value(text: str) -> tuple[float, str] | None:
     return value, number + match["pct"]
 
 
+def thousands_group(part: str) -> bool:
+    """A space-grouped number's thousands group, read as a word of its own ('2 184.06%' split at its space: '184.06%'):
+    the number goes on, it is no second label. It is what a printed value (_VALUE) takes after a group's space."""
+    match = _VALUE.fullmatch("1 " + part) if "," not in part else None  # one group, so no separator of its own
+    return bool(match) and not match["unit"]
+
+
 @lru_cache(maxsize=1)
 def _word_counts() -> tuple[dict[str, int], int]:
     """English word counts (pyspellchecker's list, ~160k words from subtitles) and their total; loaded once."""
