@@ -673,7 +673,7 @@ class ChartExpert:
         end_words = end_words or {}
         traced = dict(zip(series, points))
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
-        ends = {}  # the last traced point of each line
+        ends = {}  # the last traced point of each line; a coloured line's last drawn point (round 32)
         for index in (i for i in series if orientation == "vertical"):
             r = max(r for r, y in enumerate(traced[index]) if y is not None)
             ends[index] = (categories[r].cx, traced[index][r])
