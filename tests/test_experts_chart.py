@@ -1363,6 +1363,25 @@ def test_lines_labelled_in_black_beside_their_last_points_are_named_by_those_wor
             assert abs(got.get((str(year), name), -99) - value) <= 0.5, (name, year, text)
 
 
+@pytest.mark.parametrize("index", [6, 12])
+def test_oecd_names_in_boxes_by_the_lines_last_drawn_points_name_every_line(expert, tmp_path, index):
+    """OECD prints a grid of years (every 2 or 5) and its lines run on past the last printed one to their last year,
+    where each name box sits, pushed apart from the others. The names were matched to the lines' points at the last
+    printed year, and nearest first: ends pool 203099 chart_00006 (drawn again here) came back `Belgium | Series 2 |
+    Series 3 | Series 4`, chart_00012 `Series 1 | Series 2` (round 32's U2: the line's last drawn point, names
+    matched one to one)."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
+
+    spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))
+    assert spec.style == "oecd" and spec.years[-1] > int(spec.categories[-1])  # the last year drawn is not printed
+    text = expert.describe(load_image(draw_ends(spec, tmp_path / "oecd")))
+    got = cells(text)
+    assert set(parse_table(text).headers[1:]) == set(spec.series), text
+    for r, year in enumerate(spec.categories[1:], start=1):  # (the first points lie under the value axis' labels)
+        for c, name in enumerate(spec.series):
+            assert abs(got.get((year, name), -99) - spec.values[r][c]) <= 0.3, (year, name, text)
+
+
 def test_lines_named_at_their_ends_keep_each_name_on_the_line_beside_it(expert, tmp_path):
     """Our World in Data names each line at its end in the line's colour. The pale anti-aliased rim of the purple
     line took the purple word by colour and the navy word went to the purple line (before: Samoa over Nigeria's

@@ -15,8 +15,8 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
-from .lines import (_between, _drop_duplicate_lines, _hidden_point, _ink_under, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules,
-                    _tick_columns, _trace_at)
+from .lines import (_between, _drop_duplicate_lines, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_columns,
+                    _names_beside_ends, _rim_of, _rules, _tick_columns, _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
@@ -673,10 +673,13 @@ class ChartExpert:
         end_words = end_words or {}
         traced = dict(zip(series, points))
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
-        ends = {}  # the last traced point of each line
+        ends = {}  # the last traced point of each line; a coloured line's last drawn point (round 32)
         for index in (i for i in series if orientation == "vertical"):
             r = max(r for r, y in enumerate(traced[index]) if y is not None)
             ends[index] = (categories[r].cx, traced[index][r])
+            colour = centres[index]
+            if colour.max() - colour.min() > 60:  # a coloured line: its last drawn point (a grey one: gridlines)
+                ends[index] = _last_drawn(masks[index], int(round(categories[r].cx)) - x0r, traced[index][r], list(text), x0r)
         # a word matched to a line by its ink colour alone, printed far from that line's end, is not its name there
         # (a pale rim of another line shared the colour): such lines are named again by position, like lines no
         # legend and no word in its ink names: the word printed beside its last point
