@@ -164,3 +164,22 @@ def test_a_balance_that_chooses_nothing_is_one_error_not_an_empty_balanced_file(
     assert one_error() == (f"review rejected all 2 records of {kept}; {balanced} not written (the balanced.jsonl "
                            f"there is an earlier run's, left as it was)")
     assert len(balanced.read_text().splitlines()) == 1
+
+
+def test_review_and_balance_after_a_filter_that_kept_nothing_say_so_not_run_the_filter_first(tmp_path):
+    """A filter that keeps no record writes no kept.jsonl (it is refused); `data review` and `data balance` then said
+    "kept.jsonl not found: run `vmed data filter` first", though the filter had run. They say what dropped.jsonl,
+    which it left, holds."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "questions.jsonl").write_text(
+        '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": ""}\n'
+        '{"id": "a:2", "source": "a", "instruction": "What is Y?", "output": ""}\n')
+    assert _vmed("filter", "--no-progress", "--workdir", str(work)).returncode == 2
+    for step in ("balance", "review"):
+        result = _vmed(step, "--workdir", str(work))
+        assert result.returncode == 2 and result.stdout == "", (step, result.stdout)
+        assert result.stderr.strip().splitlines() == [
+            f"error: {work / 'kept.jsonl'} not found: the filter kept none of the 2 records it read "
+            f"({work / 'dropped.jsonl'}: empty 2; a rerun skips those, so delete it to filter them again with another "
+            f"recipe)"], (step, result.stderr)
