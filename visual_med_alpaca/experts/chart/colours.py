@@ -92,14 +92,26 @@ def _inked_by_other(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: 
     nearer than to `swatch`: Our World in Data
     names each line at its end in the line's own colour, and a line passing just left of another line's name
     (or a gridline's dashes) looks like a legend swatch. A legend's words are black or grey, or in their swatch's
-    colour (a coloured swatch that blends the word's colour with the background is the rim of the word's line)."""
+    colour (a coloured swatch that blends the word's colour with the background is the rim of the word's line).
+    Not when that colour is a filled patch in the box (3x3 erosion keeps over a fifth of its pixels: a legend drawn
+    over or beside a bar, whose pixels fill part of the word's box) or lies between clusters (the second nearest
+    within 10 more)."""
+    import cv2
+
     median = _word_ink(rgb, box, palette[0])
     if median is None or median.max() - median.min() <= 30:
         return False
+    height, width = rgb.shape[:2]
+    patch = rgb[max(0, int(box.y0)):min(height, int(box.y1) + 1), max(0, int(box.x0)):min(width, int(box.x1) + 1)]
+    inked = (np.linalg.norm(patch.astype(np.float32) - median, axis=2) < 45).astype(np.uint8)
+    if cv2.erode(inked, np.ones((3, 3), np.uint8)).sum() > 0.2 * inked.sum():
+        return False  # (N1b) the colour fills part of the box (a bar behind a legend's word), no thin glyph strokes
     distances = np.linalg.norm(palette[1:] - median, axis=1)
     nearest = int(distances.argmin()) + 1
     if nearest == swatch or distances[nearest - 1] >= 80 or distances[nearest - 1] + 20 > distances[swatch - 1]:
         return False
+    if np.sort(distances)[1] < distances[nearest - 1] + 10:
+        return False  # (N1b) no one colour: the ink lies between clusters (JPEG's smeared text over a bar)
     # a coloured swatch paler than the word's colour is the anti-aliased rim of the word's own line
     return not (np.ptp(palette[swatch]) > 30 and _blend_of(palette[swatch], palette[nearest], palette[0]))
 
