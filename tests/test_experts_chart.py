@@ -816,9 +816,10 @@ def test_printed_values_over_category_labels_make_a_partial_table():
 
 
 def test_a_chart_it_cannot_trace_gives_the_values_it_prints_marked_partial(expert, tmp_path):
-    """A log-scale line without markers, values printed at its points (the plain generator's unread kind):
-    no linear axis to measure and no bars, so the answer is the printed values under their categories,
-    said to be partial; the same picture without printed values stays 'could not be read'."""
+    """A log-scale line without markers and without value-axis labels, values printed at its points: no axis to
+    measure and no bars, so the answer is the printed values under their categories, said to be partial; the same
+    picture without printed values stays 'could not be read'. (Until round 33 the labels could be left: matplotlib
+    labels this axis at minor ticks, 2×10² ... 6×10², which round 33's G1 reads as a log axis.)"""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -829,6 +830,7 @@ def test_a_chart_it_cannot_trace_gives_the_values_it_prints_marked_partial(exper
         fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
         ax.plot(list(values), list(values.values()))
         ax.set_yscale("log")
+        ax.tick_params(axis="y", which="both", labelleft=False)
         ax.set_title("Monthly Cases")
         if printed:
             for n, value in enumerate(values.values()):
@@ -1599,6 +1601,33 @@ def test_linear_ticks_101_102_103_stay_linear():
 
     assert [b.text for b in _powers_of_ten(column(["103", "102", "101"]))] == ["103", "102", "101"]
     assert [b.text for b in _powers_of_ten(column(["103", "102", "102"]))] == ["1000", "100", "10"]
+
+
+def test_a_log_axis_labelled_at_minor_ticks_is_read(expert, tmp_path):
+    """Round 33 (G1): a log axis over about a decade prints 10³ and minor labels 2×10², 3×10², 4×10², 6×10²; their
+    values are evenly spread, which the ratio test took for no log axis (and OCR may read 10³ as `10{2`): the chart
+    came back 'no numeric axis'. Labels all written as powers of ten are a log axis; the lines are measured on it."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [160, 980, 420, 610]
+    spec = _plain("line", [[v] for v in values], ["Cases"], log=True, title="Monthly Cases", category_name="Region",
+                  dpi=100, categories=["North", "South", "East", "West"])
+    got = cells(expert.describe(load_image(draw_plain(spec, tmp_path / "minor"))))
+    for region, value in zip(spec.categories, values):
+        assert abs(got[region, "Cases"] - value) <= 0.05 * value, got
+
+
+def test_decade_labels_with_misread_exponents_are_placed():
+    """Round 33 (G1): 10³, 10², 10¹ that OCR read `10^{2`, `10^²`, `10o2` (100, 100, 1002: no axis fits) are one decade
+    per gap; which decades, the read exponents leave tied (the top's 2 or the middle's), and the numbers printed at
+    the line's points decide: 1000, 100, 10. With no printed numbers to decide, the labels stay as read."""
+    from visual_med_alpaca.experts.chart.text import TextBox, _powers_of_ten
+
+    column = [TextBox(t, 7, 68 + 63 * i, 32, 86 + 63 * i) for i, t in enumerate(["10^{2", "10^²", "10o2"])]
+    printed = [TextBox("1044", 41, 61, 68, 74), TextBox("3992", 230, 24, 255, 38), TextBox("564", 420, 79, 440, 91),
+               TextBox("3", 52, 224, 58, 233)]
+    assert [b.text for b in _powers_of_ten(column + printed)][:3] == ["1000", "100", "10"]
+    assert [b.text for b in _powers_of_ten(column)] == ["100", "100", "10o2"]
 
 
 def test_a_single_unnamed_series_on_a_pew_page_is_called_values(expert, tmp_path):
