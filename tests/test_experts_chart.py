@@ -1617,6 +1617,23 @@ def test_a_log_axis_labelled_at_minor_ticks_is_read(expert, tmp_path):
         assert abs(got[region, "Cases"] - value) <= 0.05 * value, got
 
 
+def test_a_printed_label_a_decade_off_a_log_axis_is_taken_for_a_misread(expert, tmp_path):
+    """Round 33 (G2): on a log axis a printed point label `20` where the axis reads about 2 (OCR read a marker's ring
+    as a 0) was given as 20: no check covered log axes. Where most labels agree with the axis (in decades), one that
+    does not is a misread and the point's measured value stands."""
+    values = [64, 290, 434, 2, 6]
+    with drawn(tmp_path / "misread.png", (8, 4.5)) as ax:
+        ax.plot(["A", "B", "C", "D", "E"], values, marker="o")
+        ax.set_yscale("log")
+        ax.set_ylim(1, 1000)
+        ax.set_title("Score per group")
+        for n, (value, text) in enumerate(zip(values, ["64", "290", "434", "20", "6"])):
+            ax.annotate(text, (n, value), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=9)
+    got = cells(expert.describe(load_image(tmp_path / "misread.png")))
+    assert abs(got["D", "Value"] - 2) <= 0.1 * 2, got
+    assert all(abs(got[name, "Value"] - value) <= 0.02 * value for name, value in zip("ABC", values)), got
+
+
 def test_decade_labels_with_misread_exponents_are_placed():
     """Round 33 (G1): 10³, 10², 10¹ that OCR read `10^{2`, `10^²`, `10o2` (100, 100, 1002: no axis fits) are one decade
     per gap; which decades, the read exponents leave tied (the top's 2 or the middle's), and the numbers printed at

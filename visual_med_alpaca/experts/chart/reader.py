@@ -71,6 +71,16 @@ def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1
     return [(a + float(edges[2 * k]), a + float(edges[2 * k + 1])) for k in range(len(parts))]
 
 
+def _agrees_with_axis(number: float, measured: float, axis: Axis) -> bool:
+    """A printed number agrees with the value the axis gives its point: within a tenth of the axis' span, in
+    decades on a log axis (a label `20` at a point the log axis reads 1.9 does not; round 33's G2)."""
+    if not axis.log:
+        return abs(number - measured) <= 0.1 * axis.span
+    ticks = [b.number for b in axis.ticks if b.number and b.number > 0]
+    decades = np.log10(max(ticks) / min(ticks)) if ticks else 0.0
+    return bool(number > 0 and measured > 0 and abs(np.log10(number / measured)) <= 0.1 * decades)
+
+
 def _area(box: TextBox) -> float:
     return max(0.0, box.x1 - box.x0) * max(0.0, box.y1 - box.y0)
 
@@ -662,8 +672,8 @@ class ChartExpert:
             if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
                 matched = [(i, r, _misread(parsed, axis.value(points[i][r]), span) if points[i][r] is not None else parsed)
                            for i, r, parsed in matched]
-            agree = {(i, r): abs(parsed[0] - axis.value(points[i][r])) <= 0.1 * span for i, r, parsed in matched
-                     if points[i][r] is not None and not axis.log and span > 0}
+            agree = {(i, r): _agrees_with_axis(parsed[0], axis.value(points[i][r]), axis) for i, r, parsed in matched
+                     if points[i][r] is not None and (axis.log or span > 0)}
             trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
