@@ -1387,8 +1387,9 @@ def test_owid_names_go_to_the_lines_in_their_colour_not_to_a_line_passing_beside
     """Our World in Data names each line at its end in the line's own colour, with no legend. A line passing just left
     of another line's name looks like a legend swatch, and the small words' pale anti-aliased rims match paler colour
     clusters: ends pool 203099 chart_00015 (drawn again here) came back `South Africa | Finland | Australia | Chile |
-    Series 5` over the wrong lines, chart_00017 `Southern Africa | Western Asia | Series 3` (round 34's N1: a word's
-    colour is its glyphs' cores; a word printed in another line's colour than its swatch's is no legend entry)."""
+    Series 5` over the wrong lines, chart_00017 `Southern Africa | Western Asia | Series 3` (N1b, adopted in round
+    35: a word's colour is its glyphs' cores; a word printed in another line's colour than its swatch's is no legend
+    entry). Both fail on main 03f1c6d."""
     from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
 
     spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))
