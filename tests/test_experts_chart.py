@@ -1382,6 +1382,27 @@ def test_oecd_names_in_boxes_by_the_lines_last_drawn_points_name_every_line(expe
             assert abs(got.get((year, name), -99) - spec.values[r][c]) <= 0.3, (year, name, text)
 
 
+@pytest.mark.parametrize("index", [15, 17])
+def test_owid_names_go_to_the_lines_in_their_colour_not_to_a_line_passing_beside_them(expert, tmp_path, index):
+    """Our World in Data names each line at its end in the line's own colour, with no legend. A line passing just left
+    of another line's name looks like a legend swatch, and the small words' pale anti-aliased rims match paler colour
+    clusters: ends pool 203099 chart_00015 (drawn again here) came back `South Africa | Finland | Australia | Chile |
+    Series 5` over the wrong lines, chart_00017 `Southern Africa | Western Asia | Series 3` (N1b, adopted in round
+    35: a word's colour is its glyphs' cores; a word printed in another line's colour than its swatch's is no legend
+    entry). Both fail on main 03f1c6d."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
+
+    spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))
+    assert spec.style == "owid"
+    text = expert.describe(load_image(draw_ends(spec, tmp_path / "owid")))
+    got = cells(text)
+    assert set(parse_table(text).headers[1:]) == set(spec.series), text
+    span = float(np.max(spec.values) - np.min(spec.values))
+    for r, year in enumerate(spec.categories):
+        for c, name in enumerate(spec.series):
+            assert abs(got.get((year, name), -99) - spec.values[r][c]) <= 0.05 * span, (year, name, text)
+
+
 def test_lines_named_at_their_ends_keep_each_name_on_the_line_beside_it(expert, tmp_path):
     """Our World in Data names each line at its end in the line's colour. The pale anti-aliased rim of the purple
     line took the purple word by colour and the navy word went to the purple line (before: Samoa over Nigeria's

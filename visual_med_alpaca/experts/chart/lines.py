@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .colours import _blend_of
+from .colours import _blend_of, _word_ink
 from .text import _CHROME, TextBox, _bare
 
 
@@ -179,11 +179,9 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
         inside = box.x0 < last.cx - 5
         if box.cy > last.y0 or box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2:
             continue
-        pixels = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
-        ink = pixels[np.linalg.norm(pixels - background, axis=1) > 80]
-        if len(ink) < 10:
+        median = _word_ink(rgb, box, background)  # (round 34) its glyphs' cores: their rims match paler clusters
+        if median is None:
             continue
-        median = np.median(ink, axis=0)
         distances = np.linalg.norm(palette - median, axis=1)
         cluster = int(distances.argmin())
         if inside and median.max() - median.min() < 40:
