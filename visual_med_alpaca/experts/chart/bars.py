@@ -138,15 +138,10 @@ def _outlined(patch: np.ndarray) -> bool:
     """(round 36) A rectangle's own colour runs in a band two pixels thick along both its left and right sides, or
     along three of its sides: a stacked segment no taller than the value printed in it, whose glyphs cover half or
     more of its colour (Statista's `5.8%` in a 14 px segment), not the strokes of bold text, whose outline is
-    broken between the glyphs. The sides are those of the colour's own extent in the patch (B2: a rectangle of the
-    closed mask reaches a pixel past it)."""
+    broken between the glyphs."""
+    if min(patch.shape) < 5:
+        return False
     full = patch.astype(bool)
-    rows, cols = np.flatnonzero(full.any(axis=1)), np.flatnonzero(full.any(axis=0))
-    if rows.size == 0:
-        return False
-    full = full[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]  # the colour's own extent (closing grows a pixel)
-    if min(full.shape) < 5:
-        return False
     top, bottom, left, right = ((full[0], full[1]), (full[-1], full[-2]), (full[:, 0], full[:, 1]), (full[:, -1], full[:, -2]))
     solid = [min(edge.mean(), inner.mean()) >= 0.9 for edge, inner in (top, bottom, left, right)]
     return (solid[2] and solid[3]) or sum(solid) >= 3
