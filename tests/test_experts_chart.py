@@ -1749,3 +1749,29 @@ def test_stacked_segments_no_taller_than_the_values_printed_in_them_are_read(exp
     for year, value in (("2012", 5.5), ("2013", 5.5), ("2014", 5.4), ("2017", 4.7)):
         assert got.get((year, "Apparel")) == pytest.approx(value / 100), (year, got)  # cells() gives shares
     assert [got.get((year, "Seasonal")) for year in years] == pytest.approx([v / 100 for v in series["Seasonal"][0]]), got
+
+
+def test_a_value_box_reaching_over_the_gap_to_the_next_bar_joins_no_bars(expert, tmp_path):
+    """Round 38 (J1, made for Statista's multi_col_602): 18 stacked bars with narrow gaps carry white values with a
+    space as thousands separator (`1 101`) wider than the bars, so OCR's box reaches from inside one bar to the next.
+    The box's rows were bridged across the gap (their pixels just left and right of the box are the bar's colour),
+    the bars joined into one rectangle that failed the edge test, and both were lost: on main 11 rows, labels run
+    together (`2002/03 2003/04 2004/05`). Each bar is now bridged on its own."""
+    years = [f"{y}/{(y + 1) % 100:02d}" for y in range(2002, 2020)]
+    male = [1101, 1110, 1121, 1182, 1231, 1223, 1215, 1153, 1135, 1036, 914, 879, 802, 725, 630, 576, 547, 545]
+    female = [213, 221, 233, 248, 252, 252, 247, 232, 219, 189, 162, 162, 148, 132, 113, 99, 93, 94]
+    path = tmp_path / "values_over_gaps.png"
+    with drawn(path, (8, 5.6)) as ax:
+        for values, bottom, colour, name in ((male, 0, "#2876dd", "Male"), (female, male, "#0f283c", "Female")):
+            bars = ax.bar(years, values, 0.9, bottom=bottom, color=colour, label=name)
+            ax.bar_label(bars, labels=[f"{v:,}".replace(",", " ") for v in values], label_type="center", color="white",
+                         fontsize=10, fontweight="bold")
+        ax.set_ylim(0, 2000)
+        for label in ax.get_xticklabels():
+            label.set(rotation=45, ha="right", rotation_mode="anchor")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+        ax.figure.tight_layout()
+    table = parse_table(expert.describe(load_image(path)))
+    assert [row[0] for row in table.rows] == years, table
+    column = table.headers.index("Female")
+    assert [to_float(row[column]) for row in table.rows] == female, table
