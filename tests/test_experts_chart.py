@@ -1754,3 +1754,28 @@ def test_thousands_printed_at_line_points_that_ocr_reads_with_a_decimal_point_ar
     rural = {row[0]: to_float(row[table.headers.index("Rural")]) for row in table.rows}
     for drug in ("Ibuprofen", "Naproxen"):
         assert abs(rural.get(drug, -1) - 65000) <= 1000, text
+
+
+def test_stacked_segments_no_taller_than_the_values_printed_in_them_are_read(expert, tmp_path):
+    """Round 36 (B1, adopted on the dev half: Statista's multi_col_20396 read whole): a stack's thin top segments
+    (4.5-5.5% on a 0-200 axis, ~11 px) carry white bold values taller than themselves. The glyphs cover more than half
+    of the segment's colour, so it was taken for strokes of bold text and dropped, and its value cell stayed empty (on
+    main 1 of the 8 `Apparel` cells was read). Its colour runs in solid bands along both its sides: a segment."""
+    years = [str(y) for y in range(2012, 2020)]
+    series = {"Consumables": ([75.2, 75.7, 75.9, 76.4, 76.9, 77.5, 78.0, 76.8], "#2876dd"),
+              "Seasonal": ([12.9, 12.4, 12.4, 12.2, 12.1, 11.9, 11.7, 12.1], "#0f283c"),
+              "Apparel": ([5.5, 5.5, 5.4, 5.2, 5.0, 4.7, 4.5, 4.6], "#a50b0b")}
+    path = tmp_path / "thin_top_segments.png"
+    with drawn(path, (8, 5.6)) as ax:
+        bottom = np.zeros(len(years))
+        for name, (values, colour) in series.items():
+            bars = ax.bar(years, values, 0.75, bottom=bottom, color=colour, label=name, edgecolor="white", linewidth=1)
+            ax.bar_label(bars, labels=[f"{v:g}%" for v in values], label_type="center", color="white", fontsize=11,
+                         fontweight="bold")
+            bottom += np.array(values)
+        ax.set_ylim(0, 200)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
+    got = cells(expert.describe(load_image(path)))
+    for year, value in (("2012", 5.5), ("2013", 5.5), ("2014", 5.4), ("2017", 4.7)):
+        assert got.get((year, "Apparel")) == pytest.approx(value / 100), (year, got)  # cells() gives shares
+    assert [got.get((year, "Seasonal")) for year in years] == pytest.approx([v / 100 for v in series["Seasonal"][0]]), got
