@@ -1,6 +1,6 @@
 """OCR'd text: TextBox (a box of text and its place), and what its words say: numbers, printed values, powers of
 ten, accents and spaces OCR got wrong, page chrome, reading order; category labels OCR read run together, cut
-apart (`split_merged_labels`)."""
+apart (`split_merged_labels`; year labels by the axis' own years, `split_merged_years`)."""
 
 from __future__ import annotations
 
