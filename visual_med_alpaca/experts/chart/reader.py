@@ -21,7 +21,7 @@ from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_nor
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
 from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
-                   _reading_order, respace, split_merged_labels, unaccent)
+                   _reading_order, respace, split_merged_labels, split_merged_years, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
@@ -496,7 +496,7 @@ class ChartExpert:
             legend_words = [b for b in boxes if _bare(b.text) in legend and b not in categories]  # beside legend markers
             # no markers: the axis' tick marks or vertical gridlines (round 23)
             columns = _marker_columns(line_masks, x0r, legend_words) or _tick_columns(region, x0r)
-            categories = split_merged_labels(categories, columns, grid=True)
+            categories = split_merged_labels(split_merged_years(categories), columns, grid=True)
         end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends

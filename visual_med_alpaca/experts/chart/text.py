@@ -1,6 +1,6 @@
 """OCR'd text: TextBox (a box of text and its place), and what its words say: numbers, printed values, powers of
 ten, accents and spaces OCR got wrong, page chrome, reading order; category labels OCR read run together, cut
-apart (`split_merged_labels`)."""
+apart (`split_merged_labels`; year labels by the axis' own years, `split_merged_years`)."""
 
 from __future__ import annotations
 
@@ -414,4 +414,42 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
             per = len(words) // len(mine)
             pieces, half = [" ".join(words[i * per:(i + 1) * per]) for i in range(len(mine))], (box.x1 - box.x0) / (2 * len(mine))
         out.extend(TextBox(piece, x - half, box.y0, x + half, box.y1) for x, piece in zip(mine, pieces))
+    return out
+
+
+_YEAR = re.compile(r"^(1[6-9]|20)\d\d$")
+
+
+def split_merged_years(labels: list[TextBox]) -> list[TextBox]:
+    """Year labels of a numeric x axis that OCR read run together, the last ticks one year apart ('1996 2000 2001'
+    read '1996', '200001'; '199A997'), cut in two by the axis' own years (round 37's E1): the labels that read as
+    4-digit years (two or more, increasing, evenly placed: a linear year -> x fit within 0.3 year) give each x its year.
+    A box of 5-8 characters (at most one no digit), wider than 1.3 median year labels, becomes two labels, one label
+    width wide, at its two ends, named by the fit's years there (each within 0.35 of a whole year), kept only when the
+    two years differ and follow the year before, and the text starts with the first year's first two digits and ends
+    with the second's last digit; any other box stays as it is."""
+    years = [(int(b.text), b) for b in labels if _YEAR.match(b.text.strip())]
+    if len(years) < 2 or any(b.cx <= a.cx or y <= x for (x, a), (y, b) in zip(years, years[1:])):
+        return labels
+    ys = np.array([y for y, _ in years], float)
+    xs = np.array([b.cx for _, b in years])
+    slope, offset = np.polyfit(ys, xs, 1)
+    if slope <= 0 or np.max(np.abs((xs - offset) / slope - ys)) > 0.3:
+        return labels
+    width = float(np.median([b.x1 - b.x0 for _, b in years]))
+    out = []
+    for box in labels:
+        text = box.text.strip()
+        if not (5 <= len(text) <= 8 and sum(not c.isdigit() for c in text) <= 1 and box.x1 - box.x0 > 1.3 * width):
+            out.append(box)
+            continue
+        at = [((box.x0 + width / 2) - offset) / slope, ((box.x1 - width / 2) - offset) / slope]
+        first, second = (round(a) for a in at)
+        before = [y for y, b in years if b.cx < box.x0]
+        if (any(abs(a - round(a)) > 0.35 for a in at) or second <= first or (before and first <= max(before))
+                or text[:2] != str(first)[:2] or text[-1] != str(second)[-1]):
+            out.append(box)
+            continue
+        out.extend(TextBox(str(year), x - width / 2, box.y0, x + width / 2, box.y1)
+                   for year, x in ((first, box.x0 + width / 2), (second, box.x1 - width / 2)))
     return out
