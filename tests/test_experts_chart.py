@@ -1422,6 +1422,26 @@ def test_the_last_two_years_read_run_together_become_two_rows(expert, tmp_path, 
             assert abs(got.get((year, name), -99) - spec.values[r][c]) <= 0.05 * span, (year, name, text)
 
 
+@pytest.mark.parametrize("index", [8, 39])
+def test_a_value_axis_label_the_axis_does_not_take_is_no_lines_first_point(expert, tmp_path, index):
+    """Our World in Data writes its top value label with a scale word (`1.2 million` over `800,000`), which the
+    value axis does not take; the number in it was taken for the label printed at the nearest line's first point
+    (ends pool 203099 chart_00008, drawn again here: Mexico and Belgium at 1986 read 1 and 1.2; chart_00039 Solomon
+    Islands and Botswana at 1974 read 1 and 1.2). A number in the value axis' label column labels no point (round 37's
+    E2). Both fail on main 872506a."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
+
+    spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))
+    assert spec.style == "owid"
+    text = expert.describe(load_image(draw_ends(spec, tmp_path / "owid")))
+    got = cells(text)
+    span = float(np.max(spec.values) - np.min(spec.values))
+    year = spec.categories[0]
+    for c, name in enumerate(spec.series):
+        if name in parse_table(text).headers:
+            assert abs(got.get((year, name), -99) - spec.values[0][c]) <= 0.05 * span, (year, name, text)
+
+
 def test_merged_years_are_cut_only_where_the_axis_years_place_both():
     from visual_med_alpaca.experts.chart.text import TextBox, split_merged_years
 

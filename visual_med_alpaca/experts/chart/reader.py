@@ -481,6 +481,8 @@ class ChartExpert:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
         names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words)
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
+        if axis is not None and orientation == "vertical":  # a value-axis label the axis did not take ('1 million')
+            printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]  # is no point's label (round 37)
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
             flat = max(b.height for b in bars) < 0.05 * region_y1  # a line lying along the axis
