@@ -217,6 +217,9 @@ def main() -> int:
             print(f"{name:7s} n={len(sets[name]):3d} RMS-F1 {mean(sets[name]):.4f}")
         print(f"load average {os.getloadavg()[0]:.2f}; wrote {OUT / (args.tag + '.json')}")
         return 0
+    missing = [t for t in (args.new, args.base) if not (OUT / f"{t}.json").is_file()]
+    if missing:  # was a FileNotFoundError traceback
+        parser.exit(2, f"error: no scores for {missing[0]} in {OUT}: run `score {missing[0]}` first\n")
     new, base = (json.loads((OUT / f"{t}.json").read_text()) for t in (args.new, args.base))
     counts = unread(args.new), unread(args.base)
     adopt, delta, failed = decide(new, base, *counts)

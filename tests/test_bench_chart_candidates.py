@@ -120,3 +120,14 @@ def test_unread_charts_are_counted_per_set(tmp_path, monkeypatch):
     assert counts["foldA"] + counts["foldB"] == 3
     assert counts["foldA"] == sum(module.fold(r["image"]) == "foldA" for r in dev[:3])
     assert counts["survey3"] == 2 and "plain" not in counts
+
+
+def test_deciding_against_a_tag_never_scored_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "chart_candidates.py"), "decide", "new1", "base1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: no scores for new1 in runs/chart_candidates: run `score new1` first"]

@@ -126,9 +126,60 @@ def test_a_filter_that_keeps_nothing_and_an_empty_export_are_one_error_not_empty
         f"error: nothing to filter: no records read from {tmp_path / 'none.jsonl'}")
 
     (work / "kept.jsonl").write_text('{"id": "a:3", "source": "a", "instruction": "What is Z?", "output": "Z is Z."}\n')
-    assert _vmed("balance", "--cap", "a=0", "--workdir", str(work)).returncode == 0  # balance chooses none
+    (work / "balanced.jsonl").write_text("")  # as `vmed data balance` choosing none wrote it before session 34
     assert one_error("export") == (
-        f"error: nothing to export: {work / 'balanced.jsonl'} holds no records (`vmed data balance` chose none of "
-        f"the 1 record of {work / 'kept.jsonl'}: 0 rejected in review, the rest over its caps); "
+        f"error: nothing to export: {work / 'balanced.jsonl'} holds no records (the caps chose none of "
+        f"the 1 record of {work / 'kept.jsonl'}: 0 rejected in review, the rest over the caps); "
         f"{work / 'med_instruct.json'} not written")
     assert not (work / "med_instruct.json").exists() and not (work / "stats.json").exists()
+
+
+def test_a_balance_that_chooses_nothing_is_one_error_not_an_empty_balanced_file(tmp_path):
+    """`data balance` wrote an empty balanced.jsonl and exited 0 when nothing was left to balance (an empty
+    kept.jsonl, every record rejected in review, caps that choose none); `data export` then refused it. Now balance
+    refuses, exit 2, saying why in export's words; an earlier run's balanced.jsonl is left as it was, and said so."""
+    work = tmp_path / "work"
+    work.mkdir()
+    kept, balanced = work / "kept.jsonl", work / "balanced.jsonl"
+
+    def one_error(*args):
+        result = _vmed("balance", *args, "--workdir", str(work))
+        assert result.returncode == 2 and result.stdout == "", (args, result.returncode, result.stdout)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: nothing to balance: "), (args, result.stderr)
+        return lines[0].removeprefix("error: nothing to balance: ")
+
+    kept.write_text("")
+    assert one_error() == f"{kept} holds no records; {balanced} not written"
+    kept.write_text('{"id": "a:1", "source": "a", "instruction": "What is X?", "output": "X is X."}\n'
+                    '{"id": "a:2", "source": "a", "instruction": "What is Y?", "output": "Y is Y."}\n')
+    assert one_error("--cap", "a=0") == (f"the caps chose none of the 2 records of {kept}: 0 rejected in review, "
+                                         f"the rest over the caps; {balanced} not written")
+    (work / "reviews.jsonl").write_text('{"id": "a:1", "decision": "reject"}\n')
+    assert one_error("--cap", "a=0") == (f"the caps chose none of the 2 records of {kept}: 1 rejected in "
+                                         f"review, the rest over the caps; {balanced} not written")
+    assert not balanced.exists()
+    assert _vmed("balance", "--workdir", str(work)).returncode == 0 and len(balanced.read_text().splitlines()) == 1
+    (work / "reviews.jsonl").write_text('{"id": "a:1", "decision": "reject"}\n{"id": "a:2", "decision": "reject"}\n')
+    assert one_error() == (f"review rejected all 2 records of {kept}; {balanced} not written (the balanced.jsonl "
+                           f"there is an earlier run's, left as it was)")
+    assert len(balanced.read_text().splitlines()) == 1
+
+
+def test_review_and_balance_after_a_filter_that_kept_nothing_say_so_not_run_the_filter_first(tmp_path):
+    """A filter that keeps no record writes no kept.jsonl (it is refused); `data review` and `data balance` then said
+    "kept.jsonl not found: run `vmed data filter` first", though the filter had run. They say what dropped.jsonl,
+    which it left, holds."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "questions.jsonl").write_text(
+        '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": ""}\n'
+        '{"id": "a:2", "source": "a", "instruction": "What is Y?", "output": ""}\n')
+    assert _vmed("filter", "--no-progress", "--workdir", str(work)).returncode == 2
+    for step in ("balance", "review"):
+        result = _vmed(step, "--workdir", str(work))
+        assert result.returncode == 2 and result.stdout == "", (step, result.stdout)
+        assert result.stderr.strip().splitlines() == [
+            f"error: {work / 'kept.jsonl'} not found: the filter kept none of the 2 records it read "
+            f"({work / 'dropped.jsonl'}: empty 2; a rerun skips those, so delete it to filter them again with another "
+            f"recipe)"], (step, result.stderr)

@@ -124,3 +124,14 @@ def test_ctrl_c_while_the_gguf_loads_stops_it(gemma_gguf):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "interrupted"
+
+
+def test_answer_tokens_are_the_tokens_generated_without_the_bos(gemma):
+    """`vmed ask --json --max-new-tokens 1/2/3` reported answer_tokens 2/3/4: the count included the BOS token."""
+    from visual_med_alpaca.config import AssistantConfig, KnowledgeConfig
+    from visual_med_alpaca.pipeline import Assistant
+
+    assistant = Assistant(AssistantConfig(knowledge=KnowledgeConfig(enabled=False)), llm=gemma)
+    counts = [assistant.ask("What is aspirin?", settings=GenerationSettings(max_new_tokens=n)).timings["answer_tokens"]
+              for n in (1, 2, 3)]
+    assert counts == [1, 2, 3]

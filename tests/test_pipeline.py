@@ -206,3 +206,30 @@ def test_python_api_arguments_of_the_wrong_type_are_one_clear_error_before_any_m
     assert Assistant({"generation": {"seed": 5}}).config.generation.seed == 5
     with pytest.raises(UserInputError, match="invalid configuration: generation.sead"):
         Assistant({"generation": {"sead": 5}})
+
+
+class WordModel:
+    """A language model that writes one word a token and, like the gguf backend, the engine and most Hugging Face
+    tokenizers, counts a BOS token in every text it counts."""
+
+    name = "words"
+    context_length = None
+
+    def stream(self, prompt, settings):
+        yield from ["Aspirin", " eases", " pain", " and", " fever", "."][:settings.max_new_tokens]
+
+    def count_tokens(self, text):
+        return 1 + len(text.replace(".", " .").split())
+
+
+@pytest.mark.parametrize("max_new_tokens", [1, 2, 3])
+def test_answer_tokens_are_the_tokens_the_model_wrote_not_the_bos_its_count_adds(max_new_tokens):
+    """`vmed ask --json`'s timings.answer_tokens was one too high on the default gguf model (--max-new-tokens 1, 2, 3
+    gave 2, 3, 4): the count included the BOS token, which the API's usage.completion_tokens left out."""
+    from visual_med_alpaca.config import AssistantConfig, KnowledgeConfig
+
+    assistant = Assistant(AssistantConfig(knowledge=KnowledgeConfig(enabled=False)), llm=WordModel())
+    settings = GenerationSettings(max_new_tokens=max_new_tokens, stop_on_repeat=False)
+    answer = assistant.ask("What is aspirin?", settings=settings)
+    assert len(answer.answer.split()) == max_new_tokens
+    assert answer.timings["answer_tokens"] == max_new_tokens

@@ -401,6 +401,23 @@ def test_usage_counts_prompt_and_answer_once(tiny_llm):
         assert counting.counted.count("") == 0  # the special tokens were counted once, on the first request
 
 
+def test_the_answer_timings_and_usage_count_the_same_tokens_with_a_bos_counting_tokenizer(tiny_llm):
+    """x_visual_med_alpaca.timings.answer_tokens (as `vmed ask --json`'s) and usage.completion_tokens are one count:
+    with a tokenizer that adds a BOS token to every text (the gguf backend, the engine) the timings' count was one
+    higher, BOS included."""
+    with_bos = CountingLLM(tiny_llm)
+    with_bos.count_tokens = lambda text: tiny_llm.count_tokens(text) + 1
+    assistant = Assistant(tiny_assistant(tiny_llm).config.model_copy(
+        update={"knowledge": KnowledgeConfig(enabled=False)}), llm=with_bos)
+    with ThreadServer(create_app(ServeConfig(), assistant)) as srv:
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=30)
+        reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "What is aspirin?"}],
+                                               max_tokens=6)
+    answer = reply.choices[0].message.content
+    assert answer and reply.usage.completion_tokens == tiny_llm.count_tokens(answer)
+    assert reply.model_extra["x_visual_med_alpaca"]["timings"]["answer_tokens"] == reply.usage.completion_tokens
+
+
 def test_an_answer_without_a_prompt_reports_no_prompt_tokens(tiny_llm, tmp_path):
     """The knowledge stage's "no trusted source" note is answered without any prompt (x_visual_med_alpaca.prompt is
     empty): usage.prompt_tokens is 0, not the 1 (BOS) the gguf backend and the engine count for an empty text."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,22 +72,25 @@ class AnswerStream:
     """Iterate for answer text as it is generated; `result` holds the full `Answer` afterwards.
 
     With knowledge, the sources' footer ("Sources: [1] title — URL") is streamed last. `llm` is None for an
-    answer the knowledge stage gives without a model (extractive, or "no source found")."""
+    answer the knowledge stage gives without a model (extractive, or "no source found"). `count_answer` counts the
+    answer's tokens (Assistant.answer_tokens for the model that answers; None: nobody counts here)."""
 
     def __init__(self, llm: LanguageModel | None, prompt: str, description: Description, settings: GenerationSettings,
                  started: float, prefix: str | None = None, fixed: str | None = None,
                  consultation: Consultation | None = None, option_logprobs: dict[str, float] | None = None,
-                 prompt_tokens: int | None = None, remembered=None):
+                 prompt_tokens: int | None = None, remembered=None,
+                 count_answer: Callable[[str], int | None] | None = None):
         self.prompt = prompt
         self.remembered = remembered  # a vlm/memory.py Case: where the answer (or its prompt's context) came from
         self.prompt_tokens = prompt_tokens  # counted once, when the prompt was fitted to the context (None: not counted)
         self.answer_text = ""  # the answer without the sources footer, once streamed
-        self.answer_tokens: int | None = None  # count_tokens of answer_text, taken once (None: no model counted it)
+        self.answer_tokens: int | None = None  # answer_text's tokens, counted once (None: no model counted them)
         self.option_logprobs = option_logprobs
         self.description = description
         self.consultation = consultation
         self.sources = consultation.source_dicts() if consultation else []
         self._llm = llm
+        self._count_answer = count_answer
         self._settings = settings
         self._started = started
         self._prefix = prefix  # a yes/no question: the option the model scored higher, continued by generation
@@ -132,10 +135,9 @@ class AnswerStream:
             yield footer
         timings["generate_s"] = time.perf_counter() - generate_start
         timings["total_s"] = time.perf_counter() - self._started
-        tokens = llm.count_tokens(answer) if answer and llm is not None else 0
+        tokens = self._count_answer(answer) if llm is not None and self._count_answer is not None else None
         self.answer_text = answer
-        if llm is not None:
-            self.answer_tokens = tokens
+        self.answer_tokens = tokens
         if tokens:
             timings["answer_tokens"] = tokens
         if llm is None:
@@ -181,6 +183,7 @@ class Assistant:
         # With `cache_descriptions` (an evaluation asks many questions about one image) each image content is
         # routed and described once: the router and experts are deterministic, so the text is the same.
         self._descriptions: dict[tuple[str, str | None], Description] | None = {} if cache_descriptions else None
+        self._special_tokens: int | None = None  # the tokens count_tokens adds to any text (BOS), counted once
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, sets: list[str] | None = None, **overrides: Any) -> Assistant:
@@ -194,6 +197,21 @@ class Assistant:
             self._llm = load_language_model(self.config.llm)
             self.llm_load_s = time.perf_counter() - start
         return self._llm
+
+    def answer_tokens(self, text: str, model: LanguageModel | None = None) -> int | None:
+        """The tokens of an answer text, as `timings.answer_tokens` (vmed ask --json) and the API's
+        `usage.completion_tokens` report them: counted by `model`'s tokenizer (default: the assistant's model; a VLM
+        bound to an image) without the special tokens count_tokens adds to every text (the BOS token of the gguf
+        backend, the engine and most Hugging Face tokenizers), which the model did not write. None: the model's
+        tokenizer is not here (the openai backend)."""
+        if not text:
+            return 0
+        counted = (model or self.llm).count_tokens(text)
+        if counted is None:
+            return None
+        if self._special_tokens is None:  # an engine counts by an HTTP call: the empty text is counted once
+            self._special_tokens = self.llm.count_tokens("") or 0
+        return max(counted - self._special_tokens, 0)
 
     @property
     def knowledge(self) -> KnowledgeStage:
@@ -303,7 +321,8 @@ class Assistant:
                 description = Description("none", {}, None, {**bound.timings, "load_image_s": round(load_image_s, 4)})
                 self._report_model_load(description)  # and no knowledge lookup: its passages would go unused
                 return AnswerStream(bound, "", description, settings or self.config.generation, started,
-                                    fixed=case.answer_text(), remembered=case)
+                                    fixed=case.answer_text(), remembered=case,
+                                    count_answer=lambda text: self.answer_tokens(text, bound))
         consultation = self.knowledge.consult(question) if wanted else None
         if consultation is not None and loaded is None and not consultation.skipped:
             fixed = None
@@ -379,7 +398,7 @@ class Assistant:
                     description = replace(seen, timings={**seen.timings, **description.timings})
                     prefix = options[0] if verdict == "yes" else options[1]
         return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs,
-                            prompt_tokens, remembered=case)
+                            prompt_tokens, remembered=case, count_answer=lambda text: self.answer_tokens(text, model))
 
     def _report_model_load(self, description: Description) -> None:
         """The language model's load time, in the timings of the question that paid for it (once)."""

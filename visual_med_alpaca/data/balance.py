@@ -40,8 +40,10 @@ def apply_reviews(records: list[dict], reviews: Path | None) -> tuple[list[dict]
 
 
 def balance(kept: Path, out: Path, config: BalanceConfig, reviews: Path | None = None) -> dict:
-    """Seeded shuffle, then keep a record while its source and (source, topic) are under their caps."""
-    records, review_counts = apply_reviews(list(read_jsonl(kept)), reviews)
+    """Seeded shuffle, then keep a record while its source and (source, topic) are under their caps. Choosing none
+    is one error saying why (no empty `out`, which `export` would refuse)."""
+    kept_records = list(read_jsonl(kept))
+    records, review_counts = apply_reviews(kept_records, reviews)
     random.Random(config.seed).shuffle(records)
     per_source: Counter = Counter()
     per_topic: Counter = Counter()
@@ -56,6 +58,12 @@ def balance(kept: Path, out: Path, config: BalanceConfig, reviews: Path | None =
         per_source[source] += 1
         per_topic[topic] += 1
         chosen.append(record)
+    if not chosen:
+        from ..errors import UserInputError
+
+        earlier = f" (the {out.name} there is an earlier run's, left as it was)" if out.exists() else ""
+        raise UserInputError(f"nothing to balance: {_none_left(kept, len(kept_records), review_counts['reject'])}; "
+                             f"{out} not written{earlier}")
     write_jsonl_atomic(out, chosen)
     return {"input": len(records), "balanced": len(chosen), "per_source": dict(per_source),
             "reviews": dict(review_counts)}
@@ -85,11 +93,19 @@ def _refuse_empty_export(balanced: Path, out: Path, workdir: Path) -> None:
     reviews = workdir / STAGE_FILES["reviewed"]
     rejected = (sum(r["id"] in kept and r["decision"] == "reject" for r in read_jsonl(reviews))
                 if reviews.exists() else 0)
-    of_kept = f"{len(kept)} record{'s' * (len(kept) != 1)} of {kept_path}"
-    why = (f"{kept_path} holds none either" if not kept else
-           f"review rejected all {of_kept}" if rejected == len(kept) else
-           f"`vmed data balance` chose none of the {of_kept}: {rejected} rejected in review, the rest over its caps")
+    why = _none_left(kept_path, len(kept), rejected)
     raise UserInputError(f"nothing to export: {balanced} holds no records ({why}); {out} not written")
+
+
+def _none_left(kept: Path, n_kept: int, rejected: int) -> str:
+    """Why balancing `kept` (n_kept records, `rejected` of them in review) leaves no record: `balance` and
+    `export` say it alike."""
+    of_kept = f"{n_kept} record{'s' * (n_kept != 1)} of {kept}"
+    if not n_kept:
+        return f"{kept} holds no records"
+    if rejected == n_kept:
+        return f"review rejected all {of_kept}"
+    return f"the caps chose none of the {of_kept}: {rejected} rejected in review, the rest over the caps"
 
 
 def stage_stats(workdir: Path) -> dict:

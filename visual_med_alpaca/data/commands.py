@@ -40,6 +40,18 @@ def _written_by(workdir: Path, name: str, step: str) -> Path:
     return path
 
 
+def _kept(workdir: Path) -> Path:
+    """WORKDIR/kept.jsonl for `review` and `balance`; when a filter kept none (so wrote none), the error says so."""
+    from .filter import nothing_kept
+
+    why = nothing_kept(workdir / "kept.jsonl", workdir / "dropped.jsonl")
+    if why:
+        from ..errors import UserInputError
+
+        raise UserInputError(why)
+    return _written_by(workdir, "kept.jsonl", "filter")
+
+
 @data_app.command("collect")
 def collect_cmd(
     workdir: Path = WorkdirOpt,
@@ -135,7 +147,7 @@ def review_cmd(
     """Accept / edit / reject kept records one by one (keys a e r s q); each decision is saved at once."""
     from .review import review
 
-    _show(review(_written_by(workdir, "kept.jsonl", "filter"), workdir / "reviews.jsonl", sample, seed))
+    _show(review(_kept(workdir), workdir / "reviews.jsonl", sample, seed))
 
 
 @data_app.command("balance")
@@ -160,7 +172,7 @@ def balance_cmd(
             raise UserInputError(f"--cap '{item}' must look like SOURCE=N")
         flags[f"balance.cap_per_source.{name}"] = int(value)
     cfg = _config(config, sets, flags).balance
-    kept = _written_by(workdir, "kept.jsonl", "filter")
+    kept = _kept(workdir)
     _show(balance(kept, workdir / "balanced.jsonl", cfg, workdir / "reviews.jsonl"))
 
 

@@ -234,7 +234,24 @@ def _refuse_nothing_kept(inputs: list[Path], n_read: int, kept_path: Path, dropp
     read = f"{n_read} record{'s' * (n_read != 1)} read from {', '.join(map(str, inputs))}"
     if not n_read:
         raise UserInputError(f"nothing to filter: no records read from {', '.join(map(str, inputs))}")
-    reasons = Counter(record["drop_reason"] for record in read_jsonl(dropped_path))
-    raise UserInputError(f"the filter kept none of the {read} ({dropped_path}: "
-                         f"{', '.join(f'{reason} {n}' for reason, n in reasons.most_common())}; a rerun skips "
-                         f"those, so delete it to filter them again with another recipe)")
+    raise UserInputError(f"the filter kept none of the {read} ({_dropped_note(dropped_path)[1]})")
+
+
+def _dropped_note(dropped_path: Path) -> tuple[int, str]:
+    """How many records dropped.jsonl holds, and the note naming it with its drop reasons and how to redo them."""
+    reasons = Counter(record.get("drop_reason") or "no reason given" for record in read_jsonl(dropped_path))
+    return sum(reasons.values()), (f"{dropped_path}: {', '.join(f'{reason} {n}' for reason, n in reasons.most_common())}"
+                                   f"; a rerun skips those, so delete it to filter them again with another recipe")
+
+
+def nothing_kept(kept_path: Path, dropped_path: Path) -> str | None:
+    """Why kept.jsonl is not there when the stages after the filter look for it: a filter that keeps no record
+    writes none (see _refuse_nothing_kept) and leaves the records it dropped in dropped.jsonl, which is what this
+    reads. None: kept.jsonl is there, or no dropped record is (the filter has not run here)."""
+    if kept_path.exists() or not dropped_path.is_file():
+        return None
+    n_dropped, note = _dropped_note(dropped_path)
+    if not n_dropped:
+        return None
+    return (f"{kept_path} not found: the filter kept none of the {n_dropped} record{'s' * (n_dropped != 1)} it read "
+            f"({note})")

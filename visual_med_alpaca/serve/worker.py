@@ -83,7 +83,6 @@ class GenerationWorker:
         self.concurrency = concurrency
         self.service_s: float | None = None  # moving average of one job's time, for admission decisions
         self._running: dict[int, float] = {}  # thread id -> when its job started
-        self._special_tokens: int | None = None  # tokens count_tokens adds to any text (BOS), counted once
         self._jobs: queue.Queue[Job] = queue.Queue(maxsize=max_queue)
         self._stopping = threading.Event()
         self._threads = [threading.Thread(target=self._loop, name=f"vmed-generation-{i}", daemon=True)
@@ -203,7 +202,5 @@ class GenerationWorker:
             prompt_tokens = 0  # case): nothing was prompted, not the BOS token an empty text counts
         counted = stream.answer_tokens  # the answer without the sources footer (which the model did not write)
         if counted is None:  # answered without the model (knowledge stage): not counted yet
-            counted = llm.count_tokens(stream.answer_text) if stream.answer_text else 0
-        if self._special_tokens is None:
-            self._special_tokens = llm.count_tokens("") or 0
-        return Usage(prompt_tokens, max(counted - self._special_tokens, 0) if counted else 0)
+            counted = self.assistant.answer_tokens(stream.answer_text)
+        return Usage(prompt_tokens, counted or 0)

@@ -68,8 +68,10 @@ def _fit_axis(boxes: list[TextBox], vertical: bool) -> Axis | None:
     if positive.sum() >= 3:
         logfit = _robust_fit(pixels[positive], np.log10(values[positive]), tol=1.0)
         ratios = np.diff(np.sort(values[positive]))
-        # a log axis: equal pixel gaps between values that grow by a constant factor (1, 10, 100, ...)
-        if logfit is not None and (fit is None or logfit[2].sum() > fit[2].sum()) and ratios.max() > 5 * ratios.min():
+        # a log axis: equal pixel gaps between values that grow by a constant factor (1, 10, 100, ...), or labels
+        # all written as powers of ten (`2×10²`, `3×10²`, `4×10²`: a log axis labelled at minor ticks)
+        powers = all(b.power for b, p in zip(boxes, positive) if p)
+        if logfit is not None and (fit is None or logfit[2].sum() > fit[2].sum()) and (ratios.max() > 5 * ratios.min() or powers):
             fit, log = logfit, True
             pixels, values = pixels[positive], values[positive]
             boxes = [b for b, p in zip(boxes, positive) if p]

@@ -72,6 +72,50 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
     return masks, centres, background
 
 
+def _word_ink(rgb: np.ndarray, box: TextBox, background: np.ndarray) -> np.ndarray | None:
+    """(round 34) The colour a word is printed in: the median of its glyphs' cores (of the box's pixels off the
+    background by more than 80, the quarter furthest off it; the anti-aliased rims of small text are paler and
+    matched paler clusters: a dark red name read as a pink line's). None for fewer than 10 such pixels."""
+    height, width = rgb.shape[:2]
+    pixels = rgb[max(0, int(box.y0)):min(height, int(box.y1) + 1), max(0, int(box.x0)):min(width, int(box.x1) + 1)]
+    pixels = pixels.reshape(-1, 3).astype(np.float32)
+    off = np.linalg.norm(pixels - np.asarray(background, np.float32), axis=1)
+    ink, off = pixels[off > 80], off[off > 80]
+    if len(ink) < 10:
+        return None
+    return np.median(ink[off >= np.percentile(off, 75)], axis=0)
+
+
+def _inked_by_other(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: int) -> bool:
+    """(round 34) The word in `box` is printed in a coloured ink (`_word_ink` spreads over 30 between channels) that
+    is nearest another cluster of `palette` (row 0 the background) than `swatch`, within 80 of it and at least 20
+    nearer than to `swatch`: Our World in Data
+    names each line at its end in the line's own colour, and a line passing just left of another line's name
+    (or a gridline's dashes) looks like a legend swatch. A legend's words are black or grey, or in their swatch's
+    colour (a coloured swatch that blends the word's colour with the background is the rim of the word's line).
+    Not when that colour is a filled patch in the box (3x3 erosion keeps over a fifth of its pixels: a legend drawn
+    over or beside a bar, whose pixels fill part of the word's box) or lies between clusters (the second nearest
+    within 10 more)."""
+    import cv2
+
+    median = _word_ink(rgb, box, palette[0])
+    if median is None or median.max() - median.min() <= 30:
+        return False
+    height, width = rgb.shape[:2]
+    patch = rgb[max(0, int(box.y0)):min(height, int(box.y1) + 1), max(0, int(box.x0)):min(width, int(box.x1) + 1)]
+    inked = (np.linalg.norm(patch.astype(np.float32) - median, axis=2) < 45).astype(np.uint8)
+    if cv2.erode(inked, np.ones((3, 3), np.uint8)).sum() > 0.2 * inked.sum():
+        return False  # (N1b) the colour fills part of the box (a bar behind a legend's word), no thin glyph strokes
+    distances = np.linalg.norm(palette[1:] - median, axis=1)
+    nearest = int(distances.argmin()) + 1
+    if nearest == swatch or distances[nearest - 1] >= 80 or distances[nearest - 1] + 20 > distances[swatch - 1]:
+        return False
+    if np.sort(distances)[1] < distances[nearest - 1] + 10:
+        return False  # (N1b) no one colour: the ink lies between clusters (JPEG's smeared text over a bar)
+    # a coloured swatch paler than the word's colour is the anti-aliased rim of the word's own line
+    return not (np.ptp(palette[swatch]) > 30 and _blend_of(palette[swatch], palette[nearest], palette[0]))
+
+
 def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None) -> dict[int, tuple[float, str]]:
     """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
     colour (the colour must stop above, below and left of the strip: a number printed on a bar is no legend).
@@ -149,6 +193,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             left = colour_at(x0 - 0.6 * box.h, box.cy) == best
             if (above and below) or (left and (above or below)):
                 continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
+            if _inked_by_other(rgb, box, palette, best + 1):
+                break  # (round 34) a word in another line's own colour is that line's name at its end, not an entry
             order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
             if best not in names or order < names[best][0]:
                 names[best] = (order, _bare(box.text))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .colours import _blend_of
+from .colours import _blend_of, _word_ink
 from .text import _CHROME, TextBox, _bare
 
 
@@ -179,11 +179,9 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
         inside = box.x0 < last.cx - 5
         if box.cy > last.y0 or box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2:
             continue
-        pixels = rgb[int(box.y0):int(box.y1) + 1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
-        ink = pixels[np.linalg.norm(pixels - background, axis=1) > 80]
-        if len(ink) < 10:
+        median = _word_ink(rgb, box, background)  # (round 34) its glyphs' cores: their rims match paler clusters
+        if median is None:
             continue
-        median = np.median(ink, axis=0)
         distances = np.linalg.norm(palette - median, axis=1)
         cluster = int(distances.argmin())
         if inside and median.max() - median.min() < 40:
@@ -198,11 +196,42 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
     return found
 
 
+def _last_drawn(mask: np.ndarray, x: int, y: float, words: list[TextBox], x0r: int, gap: int = 4) -> tuple[float, float]:
+    """(round 32) A line's last drawn point, followed rightwards from its point (x, y) (region coordinates) through
+    its mask: in each next column the mask's pixels within 2 pixels of the rows it was at (a marker's edge and the
+    line leaving it are taken together); up to `gap` empty columns where another line is drawn over it; under a word's
+    box (OECD's white name boxes sit over the lines' last segments) anywhere in the box's rows. It stops where the
+    line does: OECD prints a grid of years, the line runs on past the last printed one and its name box sits by its
+    last point. Pixels inside word boxes never count (OWID's names in the line's own colour right of its end).
+    Returns (x, y) in picture columns."""
+    h, w = mask.shape
+    top = bottom = int(round(y))
+    column, end, misses = int(x), (float(x + x0r), float(y)), 0
+    while column + 1 < w and misses <= gap:
+        column += 1
+        reach = 2 + 2 * misses
+        low, high = max(0, top - reach), min(h, bottom + reach + 1)
+        rows = np.nonzero(mask[low:high, column])[0] + low
+        covers = [bx for bx in words if bx.x0 - 1 <= column + x0r <= bx.x1 + 1 and bx.y0 - 1 <= high and low <= bx.y1 + 1]
+        rows = np.array([r for r in rows if not any(bx.y0 - 1 <= r <= bx.y1 + 1 for bx in covers)], int)
+        if covers:  # hidden under a box: the line may be anywhere in its rows
+            top = min([top] + [int(bx.y0) for bx in covers] + list(rows[:1]))
+            bottom = max([bottom] + [int(bx.y1) for bx in covers] + list(rows[-1:]))
+            misses = 0
+            continue
+        if not len(rows):
+            misses += 1
+            continue
+        top, bottom, misses = int(rows[0]), int(rows[-1]), 0
+        end = (float(column + x0r), float(rows.mean()))
+    return end
+
+
 def _names_beside_ends(ends: dict[int, tuple[float, float]], boxes: list[TextBox]) -> dict[int, str]:
     """line -> the word printed beside its last traced point (x, y): a line labelled directly at its end in a colour
     of no line (OECD's black words in white boxes) has no legend entry and no word in its own ink. A word is beside
     the point when its middle is within one text height of the point's row and its box reaches to within two text
-    heights of the point's column, left or right; nearest first, each word once; never a number or page chrome."""
+    heights of the point's column, left or right; each word once; never a number or page chrome."""
     pairs = []
     for box in boxes:
         name = _bare(box.text)
@@ -213,13 +242,19 @@ def _names_beside_ends(ends: dict[int, tuple[float, float]], boxes: list[TextBox
             gap = 0.0 if box.x0 <= x <= box.x1 else min(abs(box.x0 - x), abs(box.x1 - x))
             if abs(box.cy - y) <= height and gap <= 2 * height:
                 pairs.append((abs(box.cy - y) / height + gap / height, line, id(box), name))
-    found: dict[int, str] = {}
-    used = set()
-    for _, line, box, name in sorted(pairs):
-        if line not in found and box not in used:
-            found[line] = name
-            used.add(box)
-    return found
+    if not pairs:
+        return {}
+    # (round 32) one word a line, as many lines named as can be, then the nearest in sum (nearest first took a word
+    # that fits two lines for the nearer one and left the other unnamed: OECD's boxes pushed apart above their ends)
+    from scipy.optimize import linear_sum_assignment
+
+    lines, words = sorted({p[1] for p in pairs}), sorted({p[2] for p in pairs})
+    cost = np.full((len(lines), len(words)), 1e6)
+    names = {}
+    for d, line, box, name in pairs:
+        cost[lines.index(line), words.index(box)] = d
+        names[box] = name
+    return {lines[i]: names[words[j]] for i, j in zip(*linear_sum_assignment(cost)) if cost[i, j] < 1e6}
 
 
 def _drop_duplicate_lines(series, columns, names, axis):

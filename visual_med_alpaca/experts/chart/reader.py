@@ -15,13 +15,13 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
-from .lines import (_between, _drop_duplicate_lines, _hidden_point, _ink_under, _line_end_names, _marker_columns, _names_beside_ends, _rim_of, _rules,
-                    _tick_columns, _trace_at)
+from .lines import (_between, _drop_duplicate_lines, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_columns,
+                    _names_beside_ends, _rim_of, _rules, _tick_columns, _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
 from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
-                   _reading_order, respace, split_merged_labels, unaccent)
+                   _reading_order, respace, split_merged_labels, split_merged_years, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
@@ -69,6 +69,16 @@ def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1
         return None
     edges = [int(inked[0])] + [c for r in cuts for c in (r[0] - 1, r[1] + 1)] + [int(inked[-1])]
     return [(a + float(edges[2 * k]), a + float(edges[2 * k + 1])) for k in range(len(parts))]
+
+
+def _agrees_with_axis(number: float, measured: float, axis: Axis) -> bool:
+    """A printed number agrees with the value the axis gives its point: within a tenth of the axis' span, in
+    decades on a log axis (a label `20` at a point the log axis reads 1.9 does not; round 33's G2)."""
+    if not axis.log:
+        return abs(number - measured) <= 0.1 * axis.span
+    ticks = [b.number for b in axis.ticks if b.number and b.number > 0]
+    decades = np.log10(max(ticks) / min(ticks)) if ticks else 0.0
+    return bool(number > 0 and measured > 0 and abs(np.log10(number / measured)) <= 0.1 * decades)
 
 
 def _area(box: TextBox) -> float:
@@ -471,6 +481,8 @@ class ChartExpert:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
         names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words)
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
+        if axis is not None and orientation == "vertical":  # a value-axis label the axis did not take ('1 million')
+            printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]  # is no point's label (round 37)
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
             flat = max(b.height for b in bars) < 0.05 * region_y1  # a line lying along the axis
@@ -486,7 +498,7 @@ class ChartExpert:
             legend_words = [b for b in boxes if _bare(b.text) in legend and b not in categories]  # beside legend markers
             # no markers: the axis' tick marks or vertical gridlines (round 23)
             columns = _marker_columns(line_masks, x0r, legend_words) or _tick_columns(region, x0r)
-            categories = split_merged_labels(categories, columns, grid=True)
+            categories = split_merged_labels(split_merged_years(categories), columns, grid=True)
         end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
@@ -662,8 +674,8 @@ class ChartExpert:
             if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
                 matched = [(i, r, _misread(parsed, axis.value(points[i][r]), span) if points[i][r] is not None else parsed)
                            for i, r, parsed in matched]
-            agree = {(i, r): abs(parsed[0] - axis.value(points[i][r])) <= 0.1 * span for i, r, parsed in matched
-                     if points[i][r] is not None and not axis.log and span > 0}
+            agree = {(i, r): _agrees_with_axis(parsed[0], axis.value(points[i][r]), axis) for i, r, parsed in matched
+                     if points[i][r] is not None and (axis.log or span > 0)}
             trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
@@ -673,10 +685,13 @@ class ChartExpert:
         end_words = end_words or {}
         traced = dict(zip(series, points))
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
-        ends = {}  # the last traced point of each line
+        ends = {}  # the last traced point of each line; a coloured line's last drawn point (round 32)
         for index in (i for i in series if orientation == "vertical"):
             r = max(r for r, y in enumerate(traced[index]) if y is not None)
             ends[index] = (categories[r].cx, traced[index][r])
+            colour = centres[index]
+            if colour.max() - colour.min() > 60:  # a coloured line: its last drawn point (a grey one: gridlines)
+                ends[index] = _last_drawn(masks[index], int(round(categories[r].cx)) - x0r, traced[index][r], list(text), x0r)
         # a word matched to a line by its ink colour alone, printed far from that line's end, is not its name there
         # (a pale rim of another line shared the colour): such lines are named again by position, like lines no
         # legend and no word in its ink names: the word printed beside its last point

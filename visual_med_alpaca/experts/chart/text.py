@@ -1,6 +1,6 @@
 """OCR'd text: TextBox (a box of text and its place), and what its words say: numbers, printed values, powers of
 ten, accents and spaces OCR got wrong, page chrome, reading order; category labels OCR read run together, cut
-apart (`split_merged_labels`)."""
+apart (`split_merged_labels`; year labels by the axis' own years, `split_merged_years`)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ class TextBox:
     x1: float
     y1: float
     src: TextBox | None = field(default=None, repr=False, compare=False)  # the box in the upright original
+    power: bool = field(default=False, repr=False, compare=False)  # a log axis' label read as a power of ten
 
     @property
     def cx(self) -> float:
@@ -103,9 +104,89 @@ def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
         p = power(box.text)
         if p is not None and (p[1] or (len(box.text.strip()) == 3 and any(
                 abs(box.x1 - w.x1) <= w.h or abs(box.x0 - w.x0) <= w.h or abs(box.cy - w.cy) <= 0.5 * w.h for w in written))):
-            box = replace(box, text=str(int(round(p[0]))) if p[0] >= 1 else f"{p[0]:.6f}".rstrip("0"))
+            box = replace(box, text=_power_text(p[0]), power=True)
         out.append(box)
-    return out
+    written_ids = {id(w) for w in written}
+    return _exponents_placed(out, {id(o): _POWER.match(b.text.strip()) for o, b in zip(out, boxes) if id(b) in written_ids})
+
+
+def _power_text(value: float) -> str:
+    return str(int(round(value))) if value >= 1 else f"{value:.6f}".rstrip("0")
+
+
+def _exponents_placed(boxes: list[TextBox], read: dict[int, re.Match]) -> list[TextBox]:
+    """A log axis whose labels are written as powers of ten (`read`: the boxes so written, by id, and their match
+    of _POWER) with exponents OCR misread (`10^{2` for 10³ over `10^²`; `10o2` for 10¹): in a column (aligned right)
+    or row holding two or more such labels, the labels' places and lead digits (`6` of `6×10²`, 1 for a bare `10`
+    and a plain `10` + one or two characters) give the exponents relative to each other: the fit of a log axis, one
+    lead digit's step per pixel gap, that most labels agree with (within 4 px, three or more). The exponent itself is
+    the one most read exponents agree with; where that ties, the one most numbers printed in the plot (right of the
+    column, above the row) agree with (within a factor of 3 of the axis at their place). Where that still ties
+    between readings, the labels stay as read. The labels are rewritten to their placed values."""
+    written = [b for b in boxes if id(b) in read]
+    if len(written) < 2:
+        return boxes
+    rewrite: dict[int, str] = {}
+    for vertical in (True, False):
+        for w in written:
+            line = [o for o in boxes if (abs(o.x1 - w.x1) <= w.h if vertical else abs(o.cy - w.cy) <= 0.5 * w.h)
+                    and (id(o) in read or re.fullmatch(r"10[0-9oO]{1,2}", o.text.strip()))]
+            if sum(id(o) in read for o in line) < 2 or w is not min((o for o in line if id(o) in read), key=lambda o: (o.cy, o.cx)):
+                continue
+            if any(id(o) in rewrite for o in line):
+                continue
+            placed = _place_exponents(line, read, boxes, vertical)
+            if placed is not None:
+                rewrite.update({key: _power_text(v) for key, v in placed.items()})
+    return [replace(b, text=rewrite[id(b)], power=True) if id(b) in rewrite else b for b in boxes]
+
+
+def _place_exponents(line: list[TextBox], read: dict[int, re.Match], boxes: list[TextBox], vertical: bool) -> dict[int, float] | None:
+    """_exponents_placed for one column (row) `line`: {id(label): value}, or None where no placing stands out."""
+    def lead_and_exponent(box: TextBox) -> tuple[float, int | None]:
+        match = read.get(id(box))
+        if match is None:
+            return 0.0, None  # `10` and a misread superscript: a decade, exponent unknown
+        exponent = match["exp"].translate(_SUPERSCRIPT)
+        return math.log10(float(match["lead"] or 1)), int(exponent)
+
+    up = [-b.cy if vertical else b.cx for b in line]  # values grow upwards / rightwards
+    leads, exps = zip(*(lead_and_exponent(b) for b in line))
+    height = float(np.median([b.h for b in line]))
+    if vertical:
+        right = max(b.x1 for b in line)
+        printed = [(b.number, -b.cy) for b in boxes if b.x0 > right and b.number and b.number > 0 and not any(b is o for o in line)]
+    else:
+        top = min(b.y0 for b in line)
+        printed = [(b.number, b.cx) for b in boxes if b.y1 < top and b.number and b.number > 0 and not any(b is o for o in line)]
+    scored = []
+    for i in range(len(line)):
+        for j in range(len(line)):
+            if up[j] - up[i] < 2 * height:
+                continue
+            for decades in range(4):
+                rise = leads[j] + decades - leads[i]
+                if rise <= 0.05:
+                    continue
+                slope = rise / (up[j] - up[i])  # decades per pixel
+                steps, misfit = {}, 0.0
+                for k in range(len(line)):
+                    f = leads[i] + slope * (up[k] - up[i]) - leads[k]
+                    if abs(f - round(f)) <= 4 * slope:
+                        steps[k], misfit = int(round(f)), misfit + ((f - round(f)) / slope) ** 2
+                if len(steps) < 3:
+                    continue
+                for e0 in range(-3, 10):
+                    agree = sum(exps[k] == e0 + steps[k] for k in steps)
+                    near = sum(abs(math.log10(v) - (leads[i] + e0 + slope * (u - up[i]))) <= 0.5 for v, u in printed)
+                    values = tuple(round(leads[k] + e0 + steps[k], 6) if k in steps else None for k in range(len(line)))
+                    scored.append(((len(steps), agree, near), -misfit, values))
+    if not scored:
+        return None
+    best = max(scored, key=lambda s: (s[0], s[1]))
+    if any(s[0] == best[0] and s[2] != best[2] for s in scored):
+        return None  # two placings explain the labels equally well
+    return {id(line[k]): 10 ** v for k, v in enumerate(best[2]) if v is not None}
 
 
 def _decades_read_as_digits(boxes: list[TextBox]) -> list[TextBox]:
@@ -333,4 +414,42 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
             per = len(words) // len(mine)
             pieces, half = [" ".join(words[i * per:(i + 1) * per]) for i in range(len(mine))], (box.x1 - box.x0) / (2 * len(mine))
         out.extend(TextBox(piece, x - half, box.y0, x + half, box.y1) for x, piece in zip(mine, pieces))
+    return out
+
+
+_YEAR = re.compile(r"^(1[6-9]|20)\d\d$")
+
+
+def split_merged_years(labels: list[TextBox]) -> list[TextBox]:
+    """Year labels of a numeric x axis that OCR read run together, the last ticks one year apart ('1996 2000 2001'
+    read '1996', '200001'; '199A997'), cut in two by the axis' own years (round 37's E1): the labels that read as
+    4-digit years (two or more, increasing, evenly placed: a linear year -> x fit within 0.3 year) give each x its year.
+    A box of 5-8 characters (at most one no digit), wider than 1.3 median year labels, becomes two labels, one label
+    width wide, at its two ends, named by the fit's years there (each within 0.35 of a whole year), kept only when the
+    two years differ and follow the year before, and the text starts with the first year's first two digits and ends
+    with the second's last digit; any other box stays as it is."""
+    years = [(int(b.text), b) for b in labels if _YEAR.match(b.text.strip())]
+    if len(years) < 2 or any(b.cx <= a.cx or y <= x for (x, a), (y, b) in zip(years, years[1:])):
+        return labels
+    ys = np.array([y for y, _ in years], float)
+    xs = np.array([b.cx for _, b in years])
+    slope, offset = np.polyfit(ys, xs, 1)
+    if slope <= 0 or np.max(np.abs((xs - offset) / slope - ys)) > 0.3:
+        return labels
+    width = float(np.median([b.x1 - b.x0 for _, b in years]))
+    out = []
+    for box in labels:
+        text = box.text.strip()
+        if not (5 <= len(text) <= 8 and sum(not c.isdigit() for c in text) <= 1 and box.x1 - box.x0 > 1.3 * width):
+            out.append(box)
+            continue
+        at = [((box.x0 + width / 2) - offset) / slope, ((box.x1 - width / 2) - offset) / slope]
+        first, second = (round(a) for a in at)
+        before = [y for y, b in years if b.cx < box.x0]
+        if (any(abs(a - round(a)) > 0.35 for a in at) or second <= first or (before and first <= max(before))
+                or text[:2] != str(first)[:2] or text[-1] != str(second)[-1]):
+            out.append(box)
+            continue
+        out.extend(TextBox(str(year), x - width / 2, box.y0, x + width / 2, box.y1)
+                   for year, x in ((first, box.x0 + width / 2), (second, box.x1 - width / 2)))
     return out
