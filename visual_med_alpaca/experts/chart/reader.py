@@ -574,6 +574,30 @@ class ChartExpert:
             value = top - axis.value(bar.y1 + 1)
         return _format(value, axis)
 
+    @staticmethod
+    def _legend_words_at_ends(series, names, traced, categories, centres, masks, text, x0r) -> dict:
+        """(round 39) Lines named from words right of the last category taken as a legend (a line running beside a
+        word box looked like its swatch: OECD's boxed names at the lines' ends), while another line is left unnamed:
+        those lines and the unnamed ones are named again by the word printed beside each one's last drawn point
+        (`_names_beside_ends`), kept only when that names more of them. line -> (position, name); {} to keep."""
+        right = {_bare(b.text) for b in text if b.x0 > categories[-1].cx}
+        boxed = [i for i in series if i in names and names[i][1] in right]
+        unnamed = [i for i in series if i not in names]
+        if not boxed or not unnamed:
+            return {}
+        ends = {}
+        for index in boxed + unnamed:
+            r = max(r for r, y in enumerate(traced[index]) if y is not None)
+            ends[index] = (categories[r].cx, traced[index][r])
+            if centres[index].max() - centres[index].min() > 60:
+                ends[index] = _last_drawn(masks[index], int(round(categories[r].cx)) - x0r, traced[index][r], list(text), x0r, gap=12)
+        others = {names[i][1] for i in series if i in names and i not in boxed}
+        words = [b for b in text if b not in categories and b.x0 > categories[-1].cx and _bare(b.text) not in others]
+        found = _names_beside_ends(ends, words)
+        if len(found) <= len(boxed):
+            return {}
+        return {index: (ends[index][1], found[index]) if index in found else (1e9, "") for index in boxed + unnamed}
+
     def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
@@ -707,6 +731,8 @@ class ChartExpert:
                 if names[index][1] in found.values():
                     del names[index]
             names.update({index: (ends[index][1], name) for index, name in found.items()})
+        if orientation == "vertical" and any(i not in names for i in series):
+            names.update(self._legend_words_at_ends(series, names, traced, categories, centres, masks, text, x0r))
         order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
