@@ -1406,6 +1406,25 @@ def test_oecd_names_in_boxes_by_the_lines_last_drawn_points_name_every_line(expe
             assert abs(got.get((year, name), -99) - spec.values[r][c]) <= 0.3, (year, name, text)
 
 
+@pytest.mark.parametrize("index", [11, 27])
+def test_oecd_boxed_names_taken_as_a_legend_do_not_leave_a_line_unnamed(expert, tmp_path, index):
+    """A line running beside one of OECD's boxed names at the lines' ends looked like a legend swatch: the legend
+    reader gave that name to the wrong line and the right one, its word taken, was left `Series N` (ends pool 203099
+    chart_00011, drawn again here: `Finland` on Belgium's line, `Series 4`; chart_00027: `Tonga` on Honduras' line,
+    `Series 2`). Round 39's K1 names those lines again by the word beside each last drawn point. Both fail on main
+    8d287a5."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
+
+    spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))
+    assert spec.style == "oecd"
+    text = expert.describe(load_image(draw_ends(spec, tmp_path / "oecd")))
+    got = cells(text)
+    assert set(parse_table(text).headers[1:]) == set(spec.series), text
+    for r, year in enumerate(spec.categories[1:], start=1):  # (the first points lie under the value axis' labels)
+        for c, name in enumerate(spec.series):
+            assert abs(got.get((year, name), -99) - spec.values[r][c]) <= 0.5, (year, name, text)
+
+
 @pytest.mark.parametrize("index", [15, 17])
 def test_owid_names_go_to_the_lines_in_their_colour_not_to_a_line_passing_beside_them(expert, tmp_path, index):
     """Our World in Data names each line at its end in the line's own colour, with no legend. A line passing just left
