@@ -81,6 +81,16 @@ def _agrees_with_axis(number: float, measured: float, axis: Axis) -> bool:
     return bool(number > 0 and measured > 0 and abs(np.log10(number / measured)) <= 0.1 * decades)
 
 
+def _line_end(points: list, categories: list[TextBox], colour: np.ndarray, mask: np.ndarray, text, x0r: int,
+              gap: int = 4) -> tuple[float, float]:
+    """Where a traced line ends, for naming it: its last traced point; a coloured line's last drawn point past it
+    (round 32: OECD's lines run on past the last printed year; a grey line is followed no further: gridlines)."""
+    r = max(r for r, y in enumerate(points) if y is not None)
+    if colour.max() - colour.min() > 60:
+        return _last_drawn(mask, int(round(categories[r].cx)) - x0r, points[r], list(text), x0r, gap=gap)
+    return categories[r].cx, points[r]
+
+
 def _area(box: TextBox) -> float:
     return max(0.0, box.x1 - box.x0) * max(0.0, box.y1 - box.y0)
 
@@ -585,12 +595,8 @@ class ChartExpert:
         unnamed = [i for i in series if i not in names]
         if not boxed or not unnamed:
             return {}
-        ends = {}
-        for index in boxed + unnamed:
-            r = max(r for r, y in enumerate(traced[index]) if y is not None)
-            ends[index] = (categories[r].cx, traced[index][r])
-            if centres[index].max() - centres[index].min() > 60:
-                ends[index] = _last_drawn(masks[index], int(round(categories[r].cx)) - x0r, traced[index][r], list(text), x0r, gap=12)
+        ends = {index: _line_end(traced[index], categories, centres[index], masks[index], text, x0r, gap=12)
+                for index in boxed + unnamed}
         others = {names[i][1] for i in series if i in names and i not in boxed}
         words = [b for b in text if b not in categories and b.x0 > categories[-1].cx and _bare(b.text) not in others]
         found = _names_beside_ends(ends, words)
@@ -709,13 +715,8 @@ class ChartExpert:
         end_words = end_words or {}
         traced = dict(zip(series, points))
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
-        ends = {}  # the last traced point of each line; a coloured line's last drawn point (round 32)
-        for index in (i for i in series if orientation == "vertical"):
-            r = max(r for r, y in enumerate(traced[index]) if y is not None)
-            ends[index] = (categories[r].cx, traced[index][r])
-            colour = centres[index]
-            if colour.max() - colour.min() > 60:  # a coloured line: its last drawn point (a grey one: gridlines)
-                ends[index] = _last_drawn(masks[index], int(round(categories[r].cx)) - x0r, traced[index][r], list(text), x0r)
+        ends = {index: _line_end(traced[index], categories, centres[index], masks[index], text, x0r)
+                for index in series if orientation == "vertical"}
         # a word matched to a line by its ink colour alone, printed far from that line's end, is not its name there
         # (a pale rim of another line shared the colour): such lines are named again by position, like lines no
         # legend and no word in its ink names: the word printed beside its last point
