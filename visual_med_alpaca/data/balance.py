@@ -7,6 +7,7 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from ..errors import UserInputError
 from .config import BalanceConfig
 from .store import read_jsonl, write_json_atomic, write_jsonl_atomic
 
@@ -59,8 +60,6 @@ def balance(kept: Path, out: Path, config: BalanceConfig, reviews: Path | None =
         per_topic[topic] += 1
         chosen.append(record)
     if not chosen:
-        from ..errors import UserInputError
-
         earlier = f" (the {out.name} there is an earlier run's, left as it was)" if out.exists() else ""
         raise UserInputError(f"nothing to balance: {_none_left(kept, len(kept_records), review_counts['reject'])}; "
                              f"{out} not written{earlier}")
@@ -86,14 +85,10 @@ def export(balanced: Path, out: Path, workdir: Path) -> dict:
 
 def _refuse_empty_export(balanced: Path, out: Path, workdir: Path) -> None:
     """An empty balanced file is one error saying why nothing is left, not an empty training file (session 34)."""
-    from ..errors import UserInputError
-
     kept_path = workdir / STAGE_FILES["kept by filter"]
-    kept = {r["id"] for r in read_jsonl(kept_path)} if kept_path.exists() else set()
-    reviews = workdir / STAGE_FILES["reviewed"]
-    rejected = (sum(r["id"] in kept and r["decision"] == "reject" for r in read_jsonl(reviews))
-                if reviews.exists() else 0)
-    why = _none_left(kept_path, len(kept), rejected)
+    kept = list(read_jsonl(kept_path)) if kept_path.exists() else []
+    _, review_counts = apply_reviews(kept, workdir / STAGE_FILES["reviewed"])  # counted as `balance` counts them
+    why = _none_left(kept_path, len(kept), review_counts["reject"])
     raise UserInputError(f"nothing to export: {balanced} holds no records ({why}); {out} not written")
 
 

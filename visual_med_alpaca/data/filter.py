@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from ..errors import UserInputError
 from .config import FilterConfig
 from .store import JsonlStore, read_jsonl, read_records
 
@@ -226,15 +227,14 @@ def _refuse_nothing_kept(inputs: list[Path], n_read: int, kept_path: Path, dropp
     """A filter that keeps no record is one error saying what was read and why nothing is left, not an empty
     kept.jsonl the next stages would turn into an empty training file (session 34). The empty files this run
     opened go; dropped.jsonl, the work a rerun resumes from, stays."""
-    from ..errors import UserInputError
-
     for path in (kept_path, dropped_path):
         if path.exists() and path.stat().st_size == 0:
             path.unlink()
-    read = f"{n_read} record{'s' * (n_read != 1)} read from {', '.join(map(str, inputs))}"
+    sources = ", ".join(map(str, inputs))
     if not n_read:
-        raise UserInputError(f"nothing to filter: no records read from {', '.join(map(str, inputs))}")
-    raise UserInputError(f"the filter kept none of the {read} ({_dropped_note(dropped_path)[1]})")
+        raise UserInputError(f"nothing to filter: no records read from {sources}")
+    raise UserInputError(f"the filter kept none of the {n_read} record{'s' * (n_read != 1)} read from {sources} "
+                         f"({_dropped_note(dropped_path)[1]})")
 
 
 def _dropped_note(dropped_path: Path) -> tuple[int, str]:
