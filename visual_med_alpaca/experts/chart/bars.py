@@ -524,7 +524,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         line = float(np.median([b.original.h for b in upright_boxes]))
         if len(starts) >= 3 or (len(starts) == 2 and axis is None and abs(starts[0] - starts[1]) <= 0.5 * line):
             # (round 27) two rows without a value axis whose nearest words start together: a label column too
-            start_by = float(np.median(starts)) + 0.5 * float(np.median([b.original.h for b in upright_boxes]))
+            start_by = float(np.median(starts)) + 0.5 * line
     chosen = [_category_label(span, label_base, words, used, typical, start_by) for span in spans]
     if kind == "bar" and len(groups) >= 3:  # the x-axis title under the labels is no part of the middle label
         middle = (spans[0][0] + spans[-1][1]) / 2

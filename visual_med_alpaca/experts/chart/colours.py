@@ -72,13 +72,17 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
     return masks, centres, background
 
 
+def _in_box(rgb: np.ndarray, box: TextBox) -> np.ndarray:
+    """The picture's pixels inside a text box (its edges included), clipped to the picture."""
+    height, width = rgb.shape[:2]
+    return rgb[max(0, int(box.y0)):min(height, int(box.y1) + 1), max(0, int(box.x0)):min(width, int(box.x1) + 1)]
+
+
 def _word_ink(rgb: np.ndarray, box: TextBox, background: np.ndarray) -> np.ndarray | None:
     """(round 34) The colour a word is printed in: the median of its glyphs' cores (of the box's pixels off the
     background by more than 80, the quarter furthest off it; the anti-aliased rims of small text are paler and
     matched paler clusters: a dark red name read as a pink line's). None for fewer than 10 such pixels."""
-    height, width = rgb.shape[:2]
-    pixels = rgb[max(0, int(box.y0)):min(height, int(box.y1) + 1), max(0, int(box.x0)):min(width, int(box.x1) + 1)]
-    pixels = pixels.reshape(-1, 3).astype(np.float32)
+    pixels = _in_box(rgb, box).reshape(-1, 3).astype(np.float32)
     off = np.linalg.norm(pixels - np.asarray(background, np.float32), axis=1)
     ink, off = pixels[off > 80], off[off > 80]
     if len(ink) < 10:
@@ -101,9 +105,7 @@ def _inked_by_other(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: 
     median = _word_ink(rgb, box, palette[0])
     if median is None or median.max() - median.min() <= 30:
         return False
-    height, width = rgb.shape[:2]
-    patch = rgb[max(0, int(box.y0)):min(height, int(box.y1) + 1), max(0, int(box.x0)):min(width, int(box.x1) + 1)]
-    inked = (np.linalg.norm(patch.astype(np.float32) - median, axis=2) < 45).astype(np.uint8)
+    inked = (np.linalg.norm(_in_box(rgb, box).astype(np.float32) - median, axis=2) < 45).astype(np.uint8)
     if cv2.erode(inked, np.ones((3, 3), np.uint8)).sum() > 0.2 * inked.sum():
         return False  # (N1b) the colour fills part of the box (a bar behind a legend's word), no thin glyph strokes
     distances = np.linalg.norm(palette[1:] - median, axis=1)
