@@ -12,6 +12,9 @@ the rule below (written before the fifth round's first candidate was scored; doc
                   (a less-tuned witness for Pew-style candidates), counted like `survey` in every rule.
   survey3         (round 28) 40 survey charts of seed 868555, drawn for a confirmatory test of round 27's P2 before
                   it was re-scored and never looked at per chart; counted like `survey` in every rule.
+  thinned         (round 41) 40 charts of the fifth generator (labels under every other point), seed 599885;
+                  a synthetic pool for R2, and by R4t, when it is the only synthetic pool that improves, no other
+                  set may go down (drawn for round 41's candidate: a weak witness, like `ends`).
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
@@ -75,8 +78,11 @@ POOLS = {
     # round 28: a third survey pool, seed drawn with secrets for a confirmatory test of round 27's P2 (built and scored
     # before this pool existed); never looked at per chart; counted like `survey`
     "survey3": [("survey", 868555, 40, ())],
+    # round 41: the fifth generator (category labels under every other point), a seed drawn with secrets for this pool
+    # before any round-41 candidate was scored; drawn after looking at one dev chart (two_col_23667): a weak witness
+    "thinned": [("thinned", 599885, 40, ())],
 }
-SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3")
+SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "thinned")
 
 
 def fold(image: str) -> str:
@@ -187,7 +193,7 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     up = {name: delta[name] > 1e-9 for name in SETS}
     main_pool = up["plain"] or up["studio"] or up["plain2"]
     survey = up["survey"] or up["survey2"] or up["survey3"]
-    if not (main_pool or survey or up["ends"] or (up["foldA"] and up["foldB"])):
+    if not (main_pool or survey or up["ends"] or up["thinned"] or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
         failed.append("R3")
@@ -195,6 +201,8 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
         failed.append("R4")
     if up["ends"] and not main_pool and min(delta[name] for name in SETS if name != "ends") < -1e-9:
         failed.append("R4e")
+    if up["thinned"] and not (main_pool or survey or up["ends"]) and min(delta[name] for name in SETS if name != "thinned") < -1e-9:
+        failed.append("R4t")
     if unread_new is not None and unread_base is not None and unread_new > unread_base:
         failed.append("R5")
     return not failed, delta, failed
