@@ -1344,6 +1344,44 @@ def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(t
     assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
 
 
+
+def test_trend_generator_draws_pew_trend_charts_whose_gold_holds_the_labelled_years(tmp_path, monkeypatch):
+    """The fifth generator (Pew's trend charts, a development pool): thick lines with round markers, every point's
+    value printed in its line's colour, each series named by a word in its colour (no legend), a value axis printing
+    only `0` and the top; the gold holds the labelled years only (Pew's convention) under `Year`; a seed draws the
+    same charts again and the earlier generators' charts are unchanged by its arrival."""
+    import matplotlib.colors
+    import matplotlib.text
+
+    from visual_med_alpaca.data import charts
+
+    def inspect(fig, spec):
+        ax = fig.axes[0]
+        texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
+        coloured = {(t.get_text(), matplotlib.colors.to_hex(t.get_color())) for t in texts}
+        values_ok = all((f"{v:.0f}", spec.colours[j]) in coloured
+                        for row in spec.lines for j, v in enumerate(row))
+        names_ok = all((name, spec.colours[j]) in coloured for j, name in enumerate(spec.series))
+        lines = [(line.get_linewidth(), line.get_marker()) for line in ax.get_lines()]
+        return (ax.get_legend() is None, values_ok, names_ok, lines, [t.get_text() for t in ax.get_yticklabels()],
+                [t.get_text() for t in ax.get_xticklabels()], spec.years, {t.get_text() for t in texts})
+
+    drawn = _kept_on_save(monkeypatch, inspect)
+    charts.make_chart_set(tmp_path / "a", 6, seed=5, progress=False, generator="trend")
+    for line in (tmp_path / "a" / "gold.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        no_legend, values_ok, names_ok, lines, yticks, xticks, years, texts = drawn[record["id"]]
+        table = parse_table(record["table"])
+        assert no_legend and values_ok and names_ok, record
+        assert 2 <= len(lines) <= 3 and all(w >= 2.5 and m == "o" for w, m in lines), lines
+        assert yticks[0] == "0" and yticks[-1] in ("100 %", "80 %") and len(yticks) == 2, yticks
+        assert table.headers[0] == "Year" and [row[0] for row in table.rows] == xticks, (record, xticks)
+        assert len(xticks) < len(years) or len(years) <= 9, years
+        assert table.title in {" ".join(t.split()) for t in texts} and "PEW RESEARCH CENTER" in texts
+    charts.make_chart_set(tmp_path / "b", 6, seed=5, progress=False, generator="trend")
+    assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
+
+
 def test_ends_gold_is_in_the_unit_every_tick_prints():
     """An `ends` chart whose every value tick reads `$N million` (OWID's aid charts) has its gold in millions, as
     ChartQA's gold for the real chart it copies (dev 18143564004789: 236.11 under `$250 million`); an axis that mixes
