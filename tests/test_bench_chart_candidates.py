@@ -90,6 +90,19 @@ def test_the_second_survey_pool_counts_like_the_first():
     assert not adopt and failed == ["R1"]
 
 
+def test_the_trend_pool_counts_like_the_ends_pool():
+    """Round 40: `trend` (Pew trend charts, drawn after looking at dev charts of their kind) alone adopts (R2) only
+    when no other set goes down (R4e); a plain gain lifts R4e."""
+    decide = _decide()
+    base = {**_sets(), "trend": {f"t{i}": 0.5 for i in range(10)}}
+    up = {**base["trend"], "t0": 0.9}
+    assert decide({**_sets(), "trend": up}, base)[0]
+    adopt, _, failed = decide({**_sets(), "foldA": _sets(foldA=(1, 0.45))["foldA"], "trend": up}, base)
+    assert not adopt and failed == ["R4e"]
+    assert decide({**_sets(plain=(0, 0.9)), "foldA": _sets(foldA=(1, 0.45))["foldA"], "trend": up}, base)[0]
+    adopt, _, failed = decide({**_sets(ends=(0, 0.9)), "trend": {k: 0.45 if k == "t1" else v for k, v in base["trend"].items()}}, base)
+    assert not adopt and failed == ["R4e"]
+
 def test_the_third_survey_pool_counts_like_the_first():
     """Round 28: `survey3` (a survey seed drawn for a confirmatory test) is a set of its own, counted like `survey`:
     it alone adopts, R4 holds for it, and it alone losing more than one chart's worth rejects."""

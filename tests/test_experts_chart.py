@@ -1344,6 +1344,74 @@ def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(t
     assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
 
 
+
+def test_trend_generator_draws_pew_trend_charts_whose_gold_holds_the_labelled_years(tmp_path, monkeypatch):
+    """The fifth generator (Pew's trend charts, a development pool): thick lines with round markers, every point's
+    value printed in its line's colour, each series named by a word in its colour (no legend), a value axis printing
+    only `0` and the top; the gold holds the labelled years only (Pew's convention) under `Year`; a seed draws the
+    same charts again and the earlier generators' charts are unchanged by its arrival."""
+    import matplotlib.colors
+    import matplotlib.text
+
+    from visual_med_alpaca.data import charts
+
+    def inspect(fig, spec):
+        ax = fig.axes[0]
+        texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
+        coloured = {(t.get_text(), matplotlib.colors.to_hex(t.get_color())) for t in texts}
+        values_ok = all((f"{v:.0f}", spec.colours[j]) in coloured
+                        for row in spec.lines for j, v in enumerate(row))
+        names_ok = all((name, spec.colours[j]) in coloured for j, name in enumerate(spec.series))
+        lines = [(line.get_linewidth(), line.get_marker()) for line in ax.get_lines()]
+        return (ax.get_legend() is None, values_ok, names_ok, lines, [t.get_text() for t in ax.get_yticklabels()],
+                [t.get_text() for t in ax.get_xticklabels()], spec.years, {t.get_text() for t in texts})
+
+    drawn = _kept_on_save(monkeypatch, inspect)
+    charts.make_chart_set(tmp_path / "a", 6, seed=5, progress=False, generator="trend")
+    for line in (tmp_path / "a" / "gold.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        no_legend, values_ok, names_ok, lines, yticks, xticks, years, texts = drawn[record["id"]]
+        table = parse_table(record["table"])
+        assert no_legend and values_ok and names_ok, record
+        assert 2 <= len(lines) <= 3 and all(w >= 2.5 and m == "o" for w, m in lines), lines
+        assert yticks[0] == "0" and yticks[-1] in ("100 %", "80 %") and len(yticks) == 2, yticks
+        assert table.headers[0] == "Year" and [row[0] for row in table.rows] == xticks, (record, xticks)
+        assert len(xticks) < len(years) or len(years) <= 9, years
+        assert table.title in {" ".join(t.split()) for t in texts} and "PEW RESEARCH CENTER" in texts
+    charts.make_chart_set(tmp_path / "b", 6, seed=5, progress=False, generator="trend")
+    assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
+
+
+
+def test_a_pew_trend_chart_whose_value_axis_prints_only_its_ends_is_read_as_lines(expert, tmp_path):
+    """Round 40: a `trend` chart (Pew: two thick lines with white round markers, every point's value printed, the
+    value axis printing only `0` and `100 %`, every other year labelled) was read as `partial` with unnamed columns
+    (`Printed value 1 from the top`): no vertical axis of three numbers, so only the turned reading was tried. Read
+    upright on the two labels it is a line chart with both series named and the labelled years' values."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import STREAMS, draw_trend, random_trend_spec
+
+    spec = random_trend_spec(np.random.default_rng([7, 4, STREAMS["trend"]]))
+    assert spec.style == "white" and len(spec.years) > len(spec.categories) and spec.jpeg_quality is None
+    text = expert.describe(load_image(draw_trend(spec, tmp_path / "trend")))
+    gold = parse_table(spec.table().linearize())
+    assert "partly read" not in text and set(parse_table(text).headers[1:]) == set(gold.headers[1:]), text
+    assert cells(text) == {(row[0], name): float(v) for row in gold.rows for name, v in zip(gold.headers[1:], row[1:])}, text
+
+
+def test_a_pew_trend_chart_with_an_unread_zero_is_read_on_its_baseline(expert):
+    """A dev chart (chartqa_dev `4931`, Pew): OCR reads `100 %` but not the small grey `0` on the baseline, and the
+    years under the plot made a horizontal value axis: `partial`, no line traced, the first year's values missing.
+    The baseline stands for the `0`; the first point's values, printed left of it under `100 %`, are its labels; a
+    point between two labelled years lends its value to neither."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "4931.png")))
+    assert "partly read" not in text, text
+    got = cells(text)
+    assert got[("2002", "Satisfied")] == 20 and got[("2002", "Dissatisfied")] == 71, text
+    assert got[("2004", "Satisfied")] == 26 and got[("2008", "Satisfied")] == 54 and got[("2018", "Dissatisfied")] == 40, text
+
+
 def test_ends_gold_is_in_the_unit_every_tick_prints():
     """An `ends` chart whose every value tick reads `$N million` (OWID's aid charts) has its gold in millions, as
     ChartQA's gold for the real chart it copies (dev 18143564004789: 236.11 under `$250 million`); an axis that mixes

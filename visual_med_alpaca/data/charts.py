@@ -15,6 +15,9 @@ swatches sit between the words (or the answers named above their columns), short
 wrapped over two or three lines, a bold two-line title, an italic question and notes under the chart.
 A fourth, `ends` (round 17, a development pool only), draws OWID's and OECD's line charts: no legend, each line named
 by a word beside its last point (OWID: in the line's colour; OECD: black in a white box), lines that cross.
+A fifth, `trend` (round 40, a development pool only), draws Pew's trend charts: thick lines with round markers, every
+point's value printed in its line's colour, series named by coloured words beside the lines, a value axis printing
+only `0` and `100 %`; the gold holds the labelled years only.
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
 run resumes where it stopped.
 """
@@ -667,10 +670,140 @@ def draw_ends(spec: EndsSpec, path: Path) -> Path:
     return _save(fig, spec, path)
 
 
+# -- the fifth generator: Pew's trend charts (round 40, a development pool only) --------------------------------------
+TREND_STYLES = ("filled", "white")  # the round markers: filled in the line's colour, or white with a coloured rim
+TREND_SERIES = [
+    ["Satisfied", "Dissatisfied"], ["Democrat", "Republican"], ["Favorable", "Unfavorable"], ["Approve", "Disapprove"],
+    ["Dem/Lean Dem", "Rep/Lean Rep"], ["Good", "Bad"], ["Better off", "Worse off", "Same"],
+    ["Ages 18-29", "30-49", "50+"], ["Too far", "Not far enough", "About right"], ["U.S.", "China", "EU"],
+]
+TREND_TITLES = ["Since {y}, most Americans have been {w} with the economy", "Views of {w} remain divided",
+                "Public's views of {w} over time", "Fewer say {w} is working well", "{w} ratings hold steady"]
+TREND_WORDS = ["the country's direction", "NATO", "the UN", "trade", "the courts", "the news media", "Congress"]
+# Pew's line colours: dark blue, olive, red, gold, teal, grey-brown
+TREND_COLOURS = ["#1f5c8c", "#a39e3b", "#bf3a2b", "#d8a31a", "#4a8c9f", "#7a6a58"]
+
+
+@dataclass
+class TrendSpec(ChartSpec):
+    subtitle: str = ""
+    years: tuple = ()  # every year with a point; `categories` are the years printed on the axis
+    lines: np.ndarray | None = None  # (years, series): every plotted point (its value printed beside it)
+    colours: tuple = ()
+    top: int = 100  # the value axis runs 0..top and prints only `0` and `{top} %`
+    linewidth: float = 3.0
+    markersize: float = 6.0
+    name_at: tuple = ()  # each series' name: (index of the year it stands over, above (1) or below (-1) its line)
+
+
+def random_trend_spec(rng: np.random.Generator) -> TrendSpec:
+    style = str(rng.choice(TREND_STYLES))
+    names = TREND_SERIES[int(rng.integers(len(TREND_SERIES)))]
+    n_series = min(len(names), int(rng.integers(2, 4)))
+    series = [str(s) for s in names[:n_series]]
+    n_years = int(rng.integers(5, 18))
+    step = 1 if n_years <= 9 and rng.random() < 0.5 else 2
+    first = int(rng.integers(1990, 2019 - n_years + 2))
+    years = list(range(first, first + n_years))
+    printed = [y for y in years if (y - first) % step == 0]
+    # random walks apart from each other: lines that cross now and then, values 3-92
+    levels = rng.uniform(15, 75, n_series)
+    steps = rng.normal(0, 6.0, size=(n_years, n_series))
+    lines = np.round(np.clip(levels + np.cumsum(steps, axis=0) - steps[0], 3, 92), 0)
+    top = 100 if lines.max() > 70 or rng.random() < 0.5 else 80
+    values = np.array([lines[years.index(y)] for y in printed])
+    colours = [str(c) for c in rng.choice(TREND_COLOURS, n_series, replace=False)]
+    side = float(rng.uniform(3.5, 4.5))
+    title = str(rng.choice(TREND_TITLES)).format(w=str(rng.choice(TREND_WORDS)), y=first + n_years // 2)
+    return TrendSpec(
+        style=style, theme="default", title=title[0].upper() + title[1:],
+        category_name="Year", categories=[str(y) for y in printed], series=series, values=values, percent=False,
+        decimals=0, legend_outside=False, jpeg_quality=int(rng.integers(70, 92)) if rng.random() < 0.15 else None,
+        size=(side, float(np.clip(side + rng.uniform(-0.4, 0.4), 3.5, 4.5))),
+        subtitle=str(rng.choice(["% who say they are ___ with", "% who have a favorable view of", "% who approve of"])),
+        years=tuple(years), lines=lines, colours=tuple(colours), top=top,
+        linewidth=float(rng.uniform(2.5, 3.5)), markersize=float(rng.uniform(5.0, 7.0)), name_at=_trend_names_at(lines, top),
+    )
+
+
+def _trend_names_at(lines: np.ndarray, top: int) -> tuple:
+    """Where Pew puts each series' name: over an inner year, above or below its line, where the name stands
+    farthest from every point of that year and from the names already placed."""
+    n_years, n_series = lines.shape
+    placed: list[tuple[int, float]] = []
+    out = []
+    for j in range(n_series):
+        best = None
+        for i in range(1, n_years - 1) if n_years > 2 else range(n_years):
+            for sign in (1, -1):
+                y = lines[i, j] + sign * 0.16 * top
+                if not 0.06 * top <= y <= 0.94 * top:
+                    continue
+                clear = min(abs(y - v) for v in lines[max(0, i - 1):i + 2].ravel())
+                clear = min([clear] + [abs(y - py) + 0.1 * top * abs(i - pi) for pi, py in placed])
+                if best is None or clear > best[0]:
+                    best = (clear, i, sign, y)
+        if best is None:
+            best = (0.0, n_years // 2, 1, lines[n_years // 2, j])
+        placed.append((best[1], best[3]))
+        out.append((best[1], best[2]))
+    return tuple(out)
+
+
+def draw_trend(spec: TrendSpec, path: Path) -> Path:
+    """Render a `trend` chart (Pew's): thick lines with round markers, each point's value printed above or below it in
+    the line's colour, each series named by a coloured word beside its line (no legend), a value axis that prints only
+    `0` and the top (`100 %`), the years every one or two printed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    width, height = spec.size
+    fig = plt.figure(figsize=spec.size, dpi=100)
+    title = fig.text(0.03, 0.985, _wrapped(spec.title, int(width * 9.5)), fontsize=10.5, fontweight="bold", va="top", ha="left",
+                     color="#222222")
+    lines_in = 0.19 * (title.get_text().count("\n") + 1)
+    fig.text(0.03, 0.985 - (lines_in + 0.04) / height, spec.subtitle, fontsize=8, style="italic", color="#666666",
+             va="top", ha="left")
+    fig.text(0.03, 0.065, "Source: Survey of U.S. adults.", fontsize=6.5, color="#888888", va="bottom", ha="left")
+    fig.text(0.03, 0.02, "PEW RESEARCH CENTER", fontsize=6.5, fontweight="bold", color="#444444", va="bottom")
+    bottom, top = 0.62 / height, 1.0 - (lines_in + 0.45) / height
+    ax = fig.add_axes((0.12, bottom, 0.83, top - bottom))
+    years = np.array(spec.years, float)
+    for j in range(len(spec.series)):
+        face = "white" if spec.style == "white" else spec.colours[j]
+        ax.plot(years, spec.lines[:, j], color=spec.colours[j], linewidth=spec.linewidth, marker="o",
+                markersize=spec.markersize, markerfacecolor=face, markeredgewidth=1.5, zorder=3)
+    for i in range(len(years)):
+        column = spec.lines[i]
+        for j, v in enumerate(column):
+            above = v >= column.max() or (len(column) > 2 and v > column.min())
+            ax.annotate(f"{v:.0f}", (years[i], v), xytext=(0, 7 if above else -7), textcoords="offset points",
+                        ha="center", va="bottom" if above else "top", fontsize=7.5, color=spec.colours[j])
+    for j, name in enumerate(spec.series):
+        i, sign = spec.name_at[j]
+        v = spec.lines[i, j]
+        y = float(v + sign * 0.16 * spec.top)
+        ax.text(years[i], y, name, ha="center", va="center", fontsize=8, fontweight="bold", color=spec.colours[j])
+    ax.set_ylim(0, spec.top)
+    ax.set_yticks([0, spec.top], ["0", f"{spec.top} %"])
+    ax.set_xticks([int(c) for c in spec.categories], spec.categories)
+    ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
+    ax.tick_params(axis="y", length=0, labelsize=8, labelcolor="#555555", pad=2)
+    ax.tick_params(axis="x", length=3, labelsize=8, labelcolor="#444444", color="#999999")
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color("#999999")
+    return _save(fig, spec, path)
+
+
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain),
-              "survey": (random_survey_spec, draw_survey), "ends": (random_ends_spec, draw_ends)}
-STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "ends": ENDS_STYLES}
-STREAMS = {"plain": 2, "survey": 3, "ends": 4}  # each generator's own RNG stream for a seed (studio keeps its original one)
+              "survey": (random_survey_spec, draw_survey), "ends": (random_ends_spec, draw_ends),
+              "trend": (random_trend_spec, draw_trend)}
+STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "ends": ENDS_STYLES,
+             "trend": TREND_STYLES}
+STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
 # The font the seaborn styles of the `plain` generator ask for first that a Linux machine has (Debian's fonts-liberation,

@@ -142,6 +142,37 @@ def _two_decade_axis(group: list[TextBox], vertical: bool) -> Axis | None:
     return _axis_of(slope, intercept, True, False, [low, high], values, vertical)
 
 
+def two_label_axis(boxes: list[TextBox], years: Axis, baseline=None) -> Axis | None:
+    """A value axis that prints only its two ends (Pew's trend charts: `0` and `100 %` left of the plot, over a row of
+    years): the topmost number left of the first year, reading more than 0, and the lowest `0` left of it in one
+    column (their boxes overlap across), far below it and above the years. Where OCR read no such `0` (a small grey
+    one on the baseline), `baseline(top)` gives the row of the rule the plot stands on, if any: the `0` is taken to
+    be printed there, right-aligned with the top label. None for anything else."""
+    if not all(b.number == int(b.number) and 1800 <= b.number <= 2100 for b in years.ticks):
+        return None
+    first, row = min(b.cx for b in years.ticks), float(np.median([b.cy for b in years.ticks]))
+    height = float(np.median([b.h for b in years.ticks]))
+    left = [b for b in boxes if b.number is not None and b.cx < first and b.cy < row - 0.5 * height]
+    if not left:
+        return None
+    top = min(left, key=lambda b: b.cy)
+    if not top.number or top.number < 0:
+        return None
+    zeros = [b for b in left if b.number == 0 and min(b.x1, top.x1) >= max(b.x0, top.x0)]
+    if zeros:
+        zero = max(zeros, key=lambda b: b.cy)
+    else:
+        y = baseline(top) if baseline is not None else None
+        if y is None:
+            return None
+        zero = TextBox("0", top.x1 - 0.6 * top.h, y - top.h / 2, top.x1, y + top.h / 2)
+    if zero.cy - top.cy < 4 * height or row - zero.cy > 3 * height:
+        return None
+    slope = top.number / (top.cy - zero.cy)
+    # one `%` of two labels is no percent axis: the points print plain numbers, as Pew's tables hold them
+    return _axis_of(slope, -slope * zero.cy, False, False, [zero, top], np.array([0.0, top.number]), True)
+
+
 def _looks_like_years(axis: Axis) -> bool:
     values = [b.number for b in axis.ticks]
     return axis.step == 1 and all(v == int(v) and 1800 <= v <= 2100 for v in values)

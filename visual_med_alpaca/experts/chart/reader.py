@@ -12,11 +12,11 @@ import numpy as np
 from ...chart_table import parse_table
 from ...errors import BackendError
 from ...images import LoadedImage
-from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
+from .axes import Axis, find_value_axis, two_label_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_columns,
-                    _names_beside_ends, _rim_of, _rules, _tick_columns, _trace_at)
+                    _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
@@ -89,6 +89,21 @@ def _line_end(points: list, categories: list[TextBox], colour: np.ndarray, mask:
     if colour.max() - colour.min() > 60:
         return _last_drawn(mask, int(round(categories[r].cx)) - x0r, points[r], list(text), x0r, gap=gap)
     return categories[r].cx, points[r]
+
+
+def _baseline_row(rgb: np.ndarray, top: TextBox, years: Axis) -> float | None:
+    """The rule a plot stands on: the lowest pixel row between a value label `top` and the row of years under the
+    plot, within three label heights of the years, whose pixels differ from the page (the corner's colour) across
+    half the picture's width or more. None when there is no such row."""
+    height = float(np.median([b.h for b in years.ticks]))
+    below = int(min(b.y0 for b in years.ticks))
+    above = max(int(top.y1) + 1, int(below - 3 * height))
+    if above >= below:
+        return None
+    band = rgb[above:below].astype(np.int16)
+    inked = (np.abs(band - rgb[0, 0].astype(np.int16)).max(axis=2) > 25).sum(axis=1) >= 0.5 * rgb.shape[1]
+    rows = np.nonzero(inked)[0]
+    return float(above + rows[-1]) if len(rows) else None
 
 
 def _area(box: TextBox) -> float:
@@ -289,6 +304,8 @@ class ChartExpert:
             boxes = boxes + self._margin_text(rgb, boxes)
             page = (rgb, boxes)
             y_axis = find_value_axis(boxes, vertical=True)
+        if y_axis is None and x_axis is not None:  # a row of years under a value axis printing only `0` and `100 %`
+            y_axis = two_label_axis(boxes, x_axis, lambda top: _baseline_row(rgb, top, x_axis))
         attempts = []
         if y_axis is not None and x_axis is not None and _looks_like_years(y_axis):
             y_axis = None  # a column of consecutive years is the category axis of horizontal bars
@@ -318,6 +335,8 @@ class ChartExpert:
                     name = _x_title(boxes, x_axis)
                 series = [name or _unnamed_series(boxes) or "Value"]
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
+            if y_axis is not None and len(y_axis.ticks) == 2 and not y_axis.log:  # two_label_axis: its top label stands
+                title = _page_title(boxes, min(b.y0 for b in y_axis.ticks)) or title  # under the title's lines
             return _linearize(title, header, series, rows), kind
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
 
@@ -491,8 +510,10 @@ class ChartExpert:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
         names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words)
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
-        if axis is not None and orientation == "vertical":  # a value-axis label the axis did not take ('1 million')
-            printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]  # is no point's label (round 37)
+        # a value-axis label the axis did not take ('1 million') is no point's label (round 37); an axis that prints
+        # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
+        if axis is not None and orientation == "vertical" and (len(axis.ticks) > 2 or axis.log):
+            printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
             flat = max(b.height for b in bars) < 0.05 * region_y1  # a line lying along the axis
@@ -611,6 +632,20 @@ class ChartExpert:
 
         series, columns, points, inks = [], [], [], []
         spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
+        # a point drawn between two labelled categories (Pew: a point every year, every other year labelled) prints
+        # its value there too: the columns of printed values, twice as many as the categories or more, give the
+        # points' pitch, and a label is a category's only within 0.45 of it (round 40)
+        between = spacing
+        if len(printed) >= 3:
+            runs = _runs(np.sort([b.cx for b in printed]), 0.2 * spacing)
+            xs = [float(np.mean(run)) for run in runs if len(run)]
+            if len(xs) >= 1.5 * len(categories) and float(np.median(np.diff(xs))) < 0.6 * spacing:
+                between = float(np.median(np.diff(xs)))
+
+        def reaches(box, r):  # a printed label is category r's within 0.45 of the pitch towards the next point; beyond
+            dx = box.cx - categories[r].cx  # the first or the last category (no point there) within 0.45 of their spacing
+            outside = (dx < 0 and r == 0) or (dx > 0 and r == len(categories) - 1)
+            return abs(dx) < 0.45 * (spacing if outside else between)
         names = dict(names)
         for index in list(names):  # a name read off a line's pale anti-aliased edge belongs to the line itself
             core = [other for other in range(len(masks)) if other != index and other not in names
@@ -679,14 +714,14 @@ class ChartExpert:
             # trace strayed onto a legend's swatch, the nearest traced line is the other one): matched first
             for j, box in enumerate(printed):
                 for r, cat in enumerate(categories):
-                    if abs(box.cx - cat.cx) < 0.45 * spacing and (owner := _ink_under(inks, box, int(round(cat.cx)) - x0r)):
+                    if reaches(box, r) and (owner := _ink_under(inks, box, int(round(cat.cx)) - x0r)):
                         inked[owner[0], r, id(box)] = owner[1]
                         pairs.append((-1000 + abs(box.cx - cat.cx), owner[0], r, j))
             for i, ys in enumerate(points):
                 for r, (cat, y) in enumerate(zip(categories, ys)):
                     for j, box in enumerate(printed):
                         dx = abs(box.cx - cat.cx)
-                        if dx >= 0.45 * spacing:
+                        if not reaches(box, r):
                             continue
                         if y is None:  # the line is hidden under its label here: the label nearest where it should be
                             guess = _between(ys, r)
