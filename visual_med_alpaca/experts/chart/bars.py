@@ -373,16 +373,20 @@ def _stack_totals(bars: list[Bar], labels: dict[int, TextBox], axis: Axis | None
 
 
 def _whole_bars(bars: list[Bar]) -> list[Bar]:
-    """(round 43) Bars (upright coordinates) at the chart's usual thickness: the bars of a chart share one width, so
-    a bar under a third of the usual width (the median over all bars) is a sliver of something else (a tick label's
-    grey, a value's outline) and is dropped; and side-by-side pieces of one bar that printed values cut apart
-    (Statista's thin stacked segments under a `0.1` taller than they are) are joined: neighbouring pieces under 0.6 of
-    the usual width whose span together is 0.85-1.15 of it and which share a colour at the same height become one
-    bar of that span (segments of one colour at the same height merged). With under three bars nothing changes."""
+    """(round 43) Bars (upright coordinates) at the chart's usual width (the median over all bars; the bars of a chart
+    share one). Side-by-side pieces of one bar that printed values cut apart (Statista's thin stacked segments under a
+    `0.1` taller than they are) are joined: neighbouring pieces under 0.6 of the usual width that together span
+    0.85-1.15 of it, each sharing a colour at the same height with another, become one bar of that span (segments of
+    one colour at the same height merged; anything else standing between them is dropped). Then a bar still under a
+    third of the usual width is a sliver of something else (a tick label's grey, a value's outline) and is dropped.
+    With under three bars nothing changes."""
     if len(bars) < 3:
         return bars
     usual = float(np.median([b.width for b in bars]))
-    bars = [b for b in bars if b.width >= usual / 3]
+
+    def shares(a: list[Bar], b: list[Bar]) -> bool:
+        return any(p.cluster == q.cluster and min(p.y1, q.y1) - max(p.y0, q.y0) >= 0 for p in a for q in b)
+
     pieces = sorted((b for b in bars if b.width < 0.6 * usual), key=lambda b: b.x0)
     spans: list[list[Bar]] = []  # pieces standing in one x-range
     for bar in pieces:
@@ -391,35 +395,32 @@ def _whole_bars(bars: list[Bar]) -> list[Bar]:
         else:
             spans.append([bar])
     whole = [b for b in bars if b.width >= 0.6 * usual]
-    joined: list[Bar] = []
+    out = list(whole)
     n = 0
     while n < len(spans):
         run = [spans[n]]
         while n + len(run) < len(spans):
             nxt = spans[n + len(run)]
-            lo, hi = run[0][0].x0, nxt[0].x1
-            if nxt[0].x0 - run[-1][0].x1 > 0.5 * usual or hi - lo + 1 > 1.15 * usual:
+            if nxt[0].x0 - max(s[0].x1 for s in run) > 0.5 * usual or nxt[0].x1 - run[0][0].x0 + 1 > 1.15 * usual:
                 break
             run.append(nxt)
-        lo, hi = min(b.x0 for s in run for b in s), max(b.x1 for s in run for b in s)
-        shared = len(run) > 1 and any(
-            a.cluster == b.cluster and min(a.y1, b.y1) - max(a.y0, b.y0) >= 0
-            for s, t in zip(run, run[1:]) for a in s for b in t)
+        kept = [s for s in run if any(t is not s and shares(s, t) for t in run)]
+        lo, hi = (min(b.x0 for s in kept for b in s), max(b.x1 for s in kept for b in s)) if kept else (0, -1)
         blocked = any(min(w.x1, hi) - max(w.x0, lo) > 0 for w in whole)
-        if shared and not blocked and hi - lo + 1 >= 0.85 * usual:
+        if len(kept) >= 2 and not blocked and hi - lo + 1 >= 0.85 * usual:
             merged: list[Bar] = []
-            for bar in sorted((b for s in run for b in s), key=lambda b: b.y0):
+            for bar in sorted((b for s in kept for b in s), key=lambda b: b.y0):
                 same = next((m for m in merged if m.cluster == bar.cluster and min(m.y1, bar.y1) - max(m.y0, bar.y0) >= 0), None)
                 if same is None:
                     merged.append(replace(bar, x0=lo, x1=hi))
                 else:
                     merged[merged.index(same)] = replace(same, y0=min(same.y0, bar.y0), y1=max(same.y1, bar.y1))
-            joined.extend(merged)
+            out.extend(merged)
             n += len(run)
         else:
-            joined.extend(spans[n])
+            out.extend(b for b in spans[n] if b.width >= usual / 3)
             n += 1
-    return sorted(whole + joined, key=lambda b: (b.x0, b.y0))
+    return sorted(out, key=lambda b: (b.x0, b.y0))
 
 
 def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
