@@ -65,7 +65,7 @@ def main() -> None:
         ttft_text.append(answer.timings["first_token_s"])
         ttft_image.append(assistant.ask("How effective is this treatment on papule?", IMAGE,
                                         settings=settings.model_copy(update={"max_new_tokens": 8})).timings["first_token_s"])
-    tokens = llm.count_tokens(raw_text) - 1  # minus BOS
+    tokens = llm.count_tokens(raw_text, special=False)  # the text alone, no BOS
     same = answer.answer == raw_text.strip()
     raw_tps = tokens / statistics.median(raw_times)
     pipe_tps = tokens / statistics.median(pipe_times)

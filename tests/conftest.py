@@ -194,6 +194,6 @@ class CountingLLM:
     def __getattr__(self, name):
         return getattr(self.llm, name)
 
-    def count_tokens(self, text):
+    def count_tokens(self, text, special=True):
         self.counted.append(text)
-        return self.llm.count_tokens(text)
+        return self.llm.count_tokens(text, special)

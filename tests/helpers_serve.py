@@ -44,7 +44,8 @@ class ScriptedServer:
     """An OpenAI-compatible server on 127.0.0.1 whose answers the test writes. The first responses follow
     `failures` (HTTP codes with an OpenAI error body), then it answers `reply` (default "answer to <prompt
     length>"): one JSON body, or server-sent events in `pieces` when the request asks for a stream, cut at the
-    request's `stop` sequences as a real server does. `bodies` holds every request body, in order."""
+    request's `stop` sequences as a real server does (and, with `stream_options.include_usage`, a last event with
+    `usage`: 3 completion tokens, as the JSON body says). `bodies` holds every request body, in order."""
 
     def __init__(self, failures=(), reply: str | None = None, pieces: int = 4):
         self.failures = list(failures)
@@ -85,6 +86,11 @@ class ScriptedServer:
                     chunk = {"id": "x", "object": "chat.completion.chunk" if chat else "text_completion",
                              "created": 0, "model": body["model"], "choices": [choice]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                if (body.get("stream_options") or {}).get("include_usage"):  # as OpenAI: a last chunk, no choices
+                    usage = {"id": "x", "object": "chat.completion.chunk" if chat else "text_completion", "created": 0,
+                             "model": body["model"], "choices": [],
+                             "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}
+                    self.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
             def _send(self, code: int, payload: dict) -> None:
@@ -126,8 +132,8 @@ class GatedLLM:
         self.context_length = llm.context_length
         self.gate = threading.Event()
 
-    def count_tokens(self, text: str):
-        return self.llm.count_tokens(text)
+    def count_tokens(self, text: str, special: bool = True):
+        return self.llm.count_tokens(text, special)
 
     def stream(self, prompt, settings):
         self.gate.wait(30)

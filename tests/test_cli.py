@@ -93,6 +93,13 @@ def test_ask_with_tiny_hf_model(tiny_llama_dir):
     assert json.loads(result.stdout)["model"] == tiny_llama_dir.name
 
 
+def test_ask_json_answer_tokens_are_the_tokens_generated(tiny_llama_dir):
+    """timings.answer_tokens re-tokenized the answer text: 12 for the tiny model's 6 generated tokens."""
+    result = vmed("ask", "What is aspirin?", "--model", tiny_llama_dir, "--max-new-tokens", "6", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["timings"]["answer_tokens"] == 6
+
+
 def test_describe_json():
     result = vmed("describe", EXAMPLES / "bar_chart.png", "--json")
     assert result.returncode == 0, result.stderr

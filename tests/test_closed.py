@@ -99,13 +99,15 @@ def test_text_question_yes_no_is_scored_not_refused(assistant):
 
 def test_an_answer_given_without_the_model_counts_only_its_own_tokens(assistant):
     """The fixed 'not examined' answer never sends its prompt to the model, so the prompt is not counted (`vmed eval`
-    asks hundreds of these through the engine): one count, the answer's (and, once per assistant, the empty text: the
-    BOS token count_tokens adds to every text, taken off the answer's count). A scored answer counts both, once each."""
+    asks hundreds of these through the engine): one count, the answer's (no longer also the empty text, whose BOS
+    token was taken off every answer's count). A scored answer counts its prompt and the option the model chose (the
+    tokens it generated after the option come from its stream), once each."""
     counting = CountingLLM(assistant.llm)
     counted = Assistant(assistant.config, llm=counting)
     declined = counted.ask("Is there a fracture?", EXAMPLES / "ct_slice.png")
-    assert "nothing in this system examined the image" in declined.answer and counting.counted == [declined.answer, ""]
+    assert "nothing in this system examined the image" in declined.answer and counting.counted == [declined.answer]
     assert declined.prompt == assistant.ask("Is there a fracture?", EXAMPLES / "ct_slice.png").prompt  # still shown
     counting.counted.clear()
     scored = counted.ask("Is this a CT image?", EXAMPLES / "ct_slice.png")
-    assert scored.option_logprobs and counting.counted == [scored.prompt, scored.answer]
+    chosen = max(scored.option_logprobs, key=scored.option_logprobs.get)
+    assert counting.counted == [scored.prompt, chosen.capitalize()]

@@ -1638,6 +1638,48 @@ def test_merged_category_labels_are_cut_at_evenly_spaced_marker_columns_only():
     assert split_merged_labels(merged, [95.0, 143.0, 300.0], grid=True) == merged  # a column under no label: kept
 
 
+@pytest.mark.parametrize("style", ["line_markers", "bar"])
+def test_points_between_labels_printed_under_every_other_point_are_named_by_the_labels_sequence(expert, tmp_path, style):
+    """(round 41) Statista's long series print a category label under every other point only (dev two_col_23667:
+    quarters labelled at Q1 and Q3, a marker at every quarter): every point is a row, the unlabelled ones named by the
+    labels' sequence. Before, only the labelled points were read (6 rows of 12) and the bars between were numbered.
+    Months here: OCR reads this font's "Q1 '11" without its apostrophe, which the names then follow."""
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    values = [12, 18, 15, 23, 30, 27, 35, 41, 38, 45, 52, 48]
+    with drawn(tmp_path / "thinned.png", (8.0, 4.5)) as ax:
+        x = np.arange(len(values))
+        if style == "bar":
+            ax.bar(x, values)
+        else:
+            ax.plot(x, values, marker="o")
+        ax.set_xticks(x, [m if i % 2 == 0 else "" for i, m in enumerate(months)])
+        ax.set_ylabel("Visits")
+    text = expert.describe(load_image(tmp_path / "thinned.png"))
+    assert [row[0] for row in parse_table(text).rows] == months, text
+    got = cells(text)
+    for month, value in zip(months, values):
+        assert abs(got[month, "Visits"] - value) <= 0.05 * value, (month, text)
+
+
+def test_labels_of_a_sequence_are_completed_only_where_points_stand_and_repaired_by_it():
+    """(round 41) Quarters labelled at Q1 and Q3, OCR breaking some ('Q3 11', '16'): named by the sequence, written as
+    most labels are; a position only where a mark stands; no marks between the labels, or years: kept."""
+    from visual_med_alpaca.experts.chart.text import TextBox, fill_thinned_labels
+
+    texts = ["Q1 '11", "Q3 11", "Q1 '12", "16", "Q1 '13"]
+    labels = [TextBox(t, 100 + 40 * i - 10, 300, 100 + 40 * i + 10, 312) for i, t in enumerate(texts)]
+    marks = [100 + 20 * i + 1 for i in range(10)]  # a point every quarter, Q1 '11 .. Q2 '13
+    filled = fill_thinned_labels(labels, marks, 90, 400)
+    assert [b.text for b in filled] == ["Q1 '11", "Q2 '11", "Q3 '11", "Q4 '11", "Q1 '12", "Q2 '12", "Q3 '12", "Q4 '12",
+                                        "Q1 '13", "Q2 '13"]
+    assert [round(b.cx) for b in filled] == marks
+    assert fill_thinned_labels(labels, [100 + 40 * i for i in range(5)], 90, 400) == labels  # points at labels only
+    years = [TextBox(str(2009 + 2 * i), 100 + 40 * i - 10, 300, 100 + 40 * i + 10, 312) for i in range(5)]
+    assert fill_thinned_labels(years, marks, 90, 400) == years  # ChartQA's year tables list the printed years only
+    without = [m for m in marks if m != 161]  # no point drawn at Q4 '11: no row made up for it
+    assert [b.text for b in fill_thinned_labels(labels, without, 90, 400)][2:5] == ["Q3 '11", "Q1 '12", "Q2 '12"]
+
+
 def test_a_label_read_across_two_bar_groups_becomes_one_label_under_each():
     from visual_med_alpaca.experts.chart.text import TextBox, split_merged_labels
 

@@ -58,7 +58,7 @@ class FakeModel:
     def __init__(self, pieces):
         self.pieces, self.closed, self.consumed = pieces, False, 0
 
-    def count_tokens(self, text):
+    def count_tokens(self, text, special=True):
         return None
 
     def stream(self, prompt, settings):

@@ -500,6 +500,11 @@ def test_engine_counts_tokens_like_the_in_process_model(engine, gemma_gguf):
     in_process = load_language_model(LLMConfig(model="default", threads=2))
     for text in [build_prompt(QUESTIONS[0]), "", "Minoxidil and finasteride."]:
         assert engine.model.count_tokens(text) == in_process.count_tokens(text)
+        assert engine.model.count_tokens(text, special=False) == in_process.count_tokens(text, special=False)
+    # an answer's count is the tokens generated, as the engine's usage and the in-process model report them
+    for model in (engine.model, in_process):
+        generation = generate_stream(model, build_prompt(QUESTIONS[0]), GenerationSettings(max_new_tokens=3))
+        assert "".join(generation) and generation.tokens == 3
     assert engine.model.context_length == LLM.n_ctx
     # yes/no questions are scored by option log-likelihood, as in-process (the same GGUF, loaded on first use)
     prompt = build_prompt("Is aspirin used to treat pain?")

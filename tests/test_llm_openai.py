@@ -28,9 +28,26 @@ def test_a_malformed_server_url_is_one_input_error(url, monkeypatch):
 @pytest.mark.parametrize("mode", ["completions", "chat"])
 def test_streams_from_local_server(llama_server, mode):
     model = load_language_model(LLMConfig(model="gemma", base_url=llama_server.base_url, api_mode=mode))
-    pieces = list(generate_stream(model, PROMPT, SETTINGS))
+    generation = generate_stream(model, PROMPT, SETTINGS)
+    pieces = list(generation)
     assert pieces and "".join(pieces).strip()
     assert "###" not in "".join(pieces)
+    assert generation.tokens is None  # llama-cpp-python's server reports no usage in a stream: not known
+
+
+@pytest.mark.parametrize("mode", ["completions", "chat"])
+def test_an_answer_counts_the_completion_tokens_the_server_reports(mode):
+    """`vmed ask --json`'s timings.answer_tokens with the openai backend: the server's usage (asked for with
+    stream_options.include_usage), where it had none (the tokenizer is the server's)."""
+    from visual_med_alpaca.config import AssistantConfig, KnowledgeConfig
+    from visual_med_alpaca.pipeline import Assistant
+
+    with ScriptedServer(reply="Minoxidil and finasteride.") as server:
+        model = load_language_model(LLMConfig(model="m", base_url=server.base_url, api_mode=mode))
+        answer = Assistant(AssistantConfig(knowledge=KnowledgeConfig(enabled=False)), llm=model).ask("What treats "
+                                                                                                    "hair loss?")
+        assert server.bodies[-1]["stream_options"] == {"include_usage": True}
+    assert answer.answer == "Minoxidil and finasteride." and answer.timings["answer_tokens"] == 3
 
 
 @pytest.mark.slow

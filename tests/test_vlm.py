@@ -61,6 +61,7 @@ def test_assistant_answers_with_the_vlm_and_yes_no_starts_with_yes_or_no(vlm_ass
     assert "encode_image_s" in answer.timings and "yes_no_s" in answer.timings
     open_answer = vlm_assistant.ask("What organ is shown?", EXAMPLES / "ct_slice.png")
     assert open_answer.prompt.startswith("<image>\n") and "first_token_s" in open_answer.timings
+    assert open_answer.timings["answer_tokens"] == 6  # the tokens generated (max_new_tokens), not the text re-tokenized
 
 
 def test_yes_no_bias_from_the_bundle_moves_the_decision(bundle, tmp_path):
@@ -336,6 +337,7 @@ def test_hf_llava_checkpoint_answers_through_the_assistant(tiny_llava_dir):
     answer = assistant.ask("What organ is shown?", EXAMPLES / "ct_slice.png")
     assert answer.model == "llava:tiny-llava-hf"
     assert answer.prompt.startswith("USER: <image>\nWhat organ is shown?") and answer.prompt.endswith("ASSISTANT:")
+    assert answer.timings["answer_tokens"] == 5  # the tokens generated (max_new_tokens), not the text re-tokenized
     closed = assistant.ask("Is this a CT image?", EXAMPLES / "ct_slice.png")
     assert re.match(r"(yes|no)\b", closed.answer.lower())
     llm = assistant.llm

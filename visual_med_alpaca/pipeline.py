@@ -73,13 +73,14 @@ class AnswerStream:
 
     With knowledge, the sources' footer ("Sources: [1] title — URL") is streamed last. `llm` is None for an
     answer the knowledge stage gives without a model (extractive, or "no source found"). `count_answer` counts the
-    answer's tokens (Assistant.answer_tokens for the model that answers; None: nobody counts here)."""
+    answer's tokens (Assistant.answer_tokens for the model that answers, given the tokens generated and the chosen
+    yes/no option as keywords; None: nobody counts here)."""
 
     def __init__(self, llm: LanguageModel | None, prompt: str, description: Description, settings: GenerationSettings,
                  started: float, prefix: str | None = None, fixed: str | None = None,
                  consultation: Consultation | None = None, option_logprobs: dict[str, float] | None = None,
                  prompt_tokens: int | None = None, remembered=None,
-                 count_answer: Callable[[str], int | None] | None = None):
+                 count_answer: Callable[..., int | None] | None = None):
         self.prompt = prompt
         self.remembered = remembered  # a vlm/memory.py Case: where the answer (or its prompt's context) came from
         self.prompt_tokens = prompt_tokens  # counted once, when the prompt was fitted to the context (None: not counted)
@@ -95,6 +96,7 @@ class AnswerStream:
         self._started = started
         self._prefix = prefix  # a yes/no question: the option the model scored higher, continued by generation
         self._fixed = fixed  # an answer decided without the model (nothing examined what was asked)
+        self._generated: int | None = None  # the tokens the model generated, when its stream said
         self.result: Answer | None = None
 
     @property
@@ -108,15 +110,19 @@ class AnswerStream:
             yield self._fixed
             return
         if self._prefix is None:
-            yield from generate_stream(self._llm, self.prompt, self._settings)
+            generation = generate_stream(self._llm, self.prompt, self._settings)
+            yield from generation
+            self._generated = generation.tokens
             return
         yield self._prefix.strip().capitalize()
         first = True
-        for piece in generate_stream(self._llm, self.prompt + self._prefix, self._settings):
+        generation = generate_stream(self._llm, self.prompt + self._prefix, self._settings)
+        for piece in generation:
             if first and piece[:1] not in ".,;:!?)":
                 piece = " " + piece  # the stop filter drops the leading space of the continuation
             first = False
             yield piece
+        self._generated = generation.tokens
 
     def __iter__(self) -> Iterator[str]:
         llm = self._llm
@@ -135,7 +141,10 @@ class AnswerStream:
             yield footer
         timings["generate_s"] = time.perf_counter() - generate_start
         timings["total_s"] = time.perf_counter() - self._started
-        tokens = self._count_answer(answer) if llm is not None and self._count_answer is not None else None
+        tokens = None
+        if llm is not None and self._count_answer is not None:
+            tokens = self._count_answer(answer, generated=self._generated,
+                                        chosen=self._prefix if self._fixed is None else None)
         self.answer_text = answer
         self.answer_tokens = tokens
         if tokens:
@@ -183,7 +192,6 @@ class Assistant:
         # With `cache_descriptions` (an evaluation asks many questions about one image) each image content is
         # routed and described once: the router and experts are deterministic, so the text is the same.
         self._descriptions: dict[tuple[str, str | None], Description] | None = {} if cache_descriptions else None
-        self._special_tokens: int | None = None  # the tokens count_tokens adds to any text (BOS), counted once
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, sets: list[str] | None = None, **overrides: Any) -> Assistant:
@@ -198,20 +206,22 @@ class Assistant:
             self.llm_load_s = time.perf_counter() - start
         return self._llm
 
-    def answer_tokens(self, text: str, model: LanguageModel | None = None) -> int | None:
-        """The tokens of an answer text, as `timings.answer_tokens` (vmed ask --json) and the API's
-        `usage.completion_tokens` report them: counted by `model`'s tokenizer (default: the assistant's model; a VLM
-        bound to an image) without the special tokens count_tokens adds to every text (the BOS token of the gguf
-        backend, the engine and most Hugging Face tokenizers), which the model did not write. None: the model's
-        tokenizer is not here (the openai backend)."""
-        if not text:
-            return 0
-        counted = (model or self.llm).count_tokens(text)
-        if counted is None:
-            return None
-        if self._special_tokens is None:  # an engine counts by an HTTP call: the empty text is counted once
-            self._special_tokens = self.llm.count_tokens("") or 0
-        return max(counted - self._special_tokens, 0)
+    def answer_tokens(self, text: str, model: LanguageModel | None = None, generated: int | None = None,
+                      chosen: str | None = None) -> int | None:
+        """The one count of an answer's tokens, which `timings.answer_tokens` (vmed ask --json) and the API's
+        `usage.completion_tokens` report: the tokens the model generated when its stream said how many (`generated`,
+        a `Generation`'s `tokens`; for a yes/no answer plus the tokens of the option it chose by log-likelihood,
+        `chosen`, which it did not generate); otherwise `text` counted by `model`'s tokenizer (default: the
+        assistant's model; a VLM bound to an image) without special tokens (no BOS): an answer no model wrote (the
+        knowledge stage's, a declined question's, a remembered case's) or a backend that cannot say. None: neither
+        is known (the openai backend, a server that reports no usage)."""
+        model = model or self.llm
+        if generated is None:
+            return model.count_tokens(text, special=False) if text else 0
+        if not chosen:
+            return generated
+        option = model.count_tokens(chosen, special=False)
+        return None if option is None else option + generated
 
     @property
     def knowledge(self) -> KnowledgeStage:
@@ -322,7 +332,7 @@ class Assistant:
                 self._report_model_load(description)  # and no knowledge lookup: its passages would go unused
                 return AnswerStream(bound, "", description, settings or self.config.generation, started,
                                     fixed=case.answer_text(), remembered=case,
-                                    count_answer=lambda text: self.answer_tokens(text, bound))
+                                    count_answer=lambda text, **counts: self.answer_tokens(text, bound, **counts))
         consultation = self.knowledge.consult(question) if wanted else None
         if consultation is not None and loaded is None and not consultation.skipped:
             fixed = None
@@ -398,7 +408,8 @@ class Assistant:
                     description = replace(seen, timings={**seen.timings, **description.timings})
                     prefix = options[0] if verdict == "yes" else options[1]
         return AnswerStream(model, prompt, description, settings, started, prefix, fixed, consultation, logprobs,
-                            prompt_tokens, remembered=case, count_answer=lambda text: self.answer_tokens(text, model))
+                            prompt_tokens, remembered=case,
+                            count_answer=lambda text, **counts: self.answer_tokens(text, model, **counts))
 
     def _report_model_load(self, description: Description) -> None:
         """The language model's load time, in the timings of the question that paid for it (once)."""

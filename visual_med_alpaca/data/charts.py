@@ -18,6 +18,9 @@ by a word beside its last point (OWID: in the line's colour; OECD: black in a wh
 A fifth, `trend` (round 40, a development pool only), draws Pew's trend charts: thick lines with round markers, every
 point's value printed in its line's colour, series named by coloured words beside the lines, a value axis printing
 only `0` and `100 %`; the gold holds the labelled years only.
+A sixth, `thinned` (round 41, a development pool only), draws the plain generator's vertical bars and lines over 10-28
+consecutive years, quarters ("Q1 '11") or months ("Jan '19") with a category label under every second or third point
+only (Statista's long series); the gold lists every period.
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
 run resumes where it stopped.
 """
@@ -204,6 +207,9 @@ class PlainSpec(ChartSpec):
     grid: bool = False
     dpi: int = 100
     pie_labels: str = "labels"  # pies: one of PIE_LABELS
+    label_every: int = 1  # (round 41, the `thinned` generator) a category label under every n-th point only
+    label_offset: int = 0  # ... the first labelled point
+    label_rotation: int = 0  # ... the labels' slant in degrees
 
     def table(self) -> Table:
         if self.style == "pie":
@@ -316,6 +322,11 @@ def draw_plain(spec: PlainSpec, path: Path) -> Path:
                 value_axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
             if spec.grid:
                 ax.grid(True, axis="x" if horizontal else "y", alpha=0.5)
+            if spec.label_every > 1:  # the `thinned` generator: every point drawn, only every n-th one labelled
+                for i, label in enumerate(ax.get_xticklabels()):
+                    label.set_visible(i % spec.label_every == spec.label_offset)
+                if spec.label_rotation:
+                    ax.tick_params(axis="x", labelrotation=spec.label_rotation)
         if n_series > 1 and spec.legend != "none":
             if spec.legend == "outside":
                 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -798,12 +809,57 @@ def draw_trend(spec: TrendSpec, path: Path) -> Path:
     return _save(fig, spec, path)
 
 
+
+# -- the sixth generator: category labels under every other point (Statista's long lines and bars) -----------------
+THINNED_STYLES = ("bar", "line", "line_markers")
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _sequence(rng: np.random.Generator) -> tuple[str, list[str]]:
+    """A long run of consecutive periods: years ('2005'), quarters ("Q1 '11") or months ("Jan '19")."""
+    kind = str(rng.choice(["Year", "Quarter", "Month"]))
+    if kind == "Year":
+        start, n = int(rng.integers(1990, 2013)), int(rng.integers(10, 21))
+        return kind, [str(start + i) for i in range(n)]
+    first, n = int(rng.integers(2008, 2018)) * 4 + int(rng.integers(4)), int(rng.integers(12, 29))
+    if kind == "Quarter":
+        return kind, [f"Q{(q % 4) + 1} '{(q // 4) % 100:02d}" for q in range(first, first + n)]
+    first = first * 3
+    return kind, [f"{MONTHS[m % 12]} '{(m // 12) % 100:02d}" for m in range(first, first + min(n, 24))]
+
+
+def random_thinned_spec(rng: np.random.Generator) -> PlainSpec:
+    """(round 41, a development pool only) The plain generator's vertical bars and lines over 10-28 consecutive
+    periods, a category label printed under every second (or third) point only, as Statista prints long series."""
+    style = str(rng.choice(THINNED_STYLES))
+    kind, categories = _sequence(rng)
+    n_cat = len(categories)
+    n_series = 1 if style == "bar" else int(rng.integers(1, 3))
+    measure = str(rng.choice(MEASURES))
+    series = [measure] if n_series == 1 else [str(s) for s in rng.choice(SERIES_NAMES, n_series, replace=False)]
+    scale = float(rng.choice([10, 40, 100, 800]))
+    walk = np.cumsum(rng.normal(0, 0.12, size=(n_cat, n_series)), axis=0) + rng.uniform(0.4, 0.7, size=n_series)
+    values = np.clip(walk, 0.05, 1.5) * scale
+    decimals = 1 if scale <= 10 else 0
+    values = np.round(values, decimals)
+    every = int(rng.choice([2, 2, 3]))
+    return PlainSpec(
+        style=style, theme=str(rng.choice(PLAIN_THEMES)), title=f"{measure} by {kind.lower()}", category_name=kind,
+        categories=categories, series=series, values=values, percent=False, decimals=decimals, legend_outside=False,
+        jpeg_quality=int(rng.integers(55, 90)) if rng.random() < 0.3 else None,
+        size=(float(rng.uniform(8.0, 11.0)), float(rng.uniform(4.5, 6.5))), legend=str(rng.choice(LEGEND_PLACES[:-1])),
+        value_labels=bool(rng.random() < 0.4), grid=bool(rng.random() < 0.4), dpi=int(rng.choice([72, 100, 100])),
+        label_every=every, label_offset=int(rng.integers(every)), label_rotation=int(rng.choice([0, 0, 45, 90])),
+    )
+
+
+
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain),
               "survey": (random_survey_spec, draw_survey), "ends": (random_ends_spec, draw_ends),
-              "trend": (random_trend_spec, draw_trend)}
+              "trend": (random_trend_spec, draw_trend), "thinned": (random_thinned_spec, draw_plain)}
 STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "ends": ENDS_STYLES,
-             "trend": TREND_STYLES}
-STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5}  # each generator's own RNG stream for a seed (studio keeps its original one)
+             "trend": TREND_STYLES, "thinned": THINNED_STYLES}
+STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
 # The font the seaborn styles of the `plain` generator ask for first that a Linux machine has (Debian's fonts-liberation,

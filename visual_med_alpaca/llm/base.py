@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol, runtime_checkable
 
 from ..config import GenerationSettings, LLMConfig
@@ -15,14 +15,37 @@ from ..registry import load_class
 
 @runtime_checkable
 class LanguageModel(Protocol):
-    """A text-completion model. `stream` yields raw text pieces; stopping is handled by `generate_stream`."""
+    """A text-completion model. `stream` yields raw text pieces (a `Generation` when the backend knows how many tokens
+    it generated); stopping is handled by `generate_stream`. `count_tokens` counts a text's tokens as the model's input
+    (with the special tokens its tokenizer adds, such as BOS) or, with `special=False`, the text's own tokens alone;
+    None: no tokenizer here (a remote server's)."""
 
     name: str
     context_length: int | None
 
     def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]: ...
 
-    def count_tokens(self, text: str) -> int | None: ...
+    def count_tokens(self, text: str, special: bool = True) -> int | None: ...
+
+
+class Generation(Iterator[str]):
+    """What a backend's `stream` returns when it knows how many tokens the model generated: iterate it for the text
+    pieces; `tokens` is that count (every token sampled, the end-of-text token included), final once the stream has
+    ended or been closed; None while unknown (a server that reported no usage). `pieces(generation)` makes the
+    pieces and sets `generation.tokens`. A backend that cannot tell returns a plain iterator of text, and the answer's
+    text is counted instead (`pipeline.Assistant.answer_tokens`)."""
+
+    def __init__(self, pieces: Callable[[Generation], Iterator[str]]):
+        self.tokens: int | None = None
+        self._pieces = pieces(self)
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
 
 
 @runtime_checkable
@@ -208,15 +231,21 @@ class StopFilter:
         return max(safe, self.emitted)
 
 
-def generate_stream(model: LanguageModel, prompt: str, settings: GenerationSettings) -> Iterator[str]:
-    """Stream the cleaned answer; closes the backend's stream as soon as the answer is complete."""
+def generate_stream(model: LanguageModel, prompt: str, settings: GenerationSettings) -> Generation:
+    """Stream the cleaned answer; closes the backend's stream as soon as the answer is complete. Its `tokens`, once it
+    has ended: the tokens the model generated (those past the cut too), as the backend's stream says (None: it did not
+    say)."""
+    return Generation(lambda out: _cleaned(model, prompt, settings, out))
+
+
+def _cleaned(model: LanguageModel, prompt: str, settings: GenerationSettings, out: Generation) -> Iterator[str]:
     stop = StopFilter(tuple(stop_sequences(settings.stop)), stop_on_repeat=settings.stop_on_repeat)
     raw = model.stream(prompt, settings)
     try:
         for piece in raw:
-            out = stop.feed(piece)
-            if out:
-                yield out
+            text = stop.feed(piece)
+            if text:
+                yield text
             if stop.stopped:
                 return
         rest = stop.flush()
@@ -226,3 +255,4 @@ def generate_stream(model: LanguageModel, prompt: str, settings: GenerationSetti
         close = getattr(raw, "close", None)
         if close:
             close()
+        out.tokens = raw.tokens if isinstance(raw, Generation) else None

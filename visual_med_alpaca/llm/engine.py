@@ -34,7 +34,8 @@ from ..errors import BackendError, EngineUnavailable, UserInputError
 from ..paths import cache_dir
 from ..prompts import stop_sequences
 from .gguf import is_gguf
-from .openai_compat import OpenAICompatModel, resolve_endpoint
+from .base import Generation
+from .openai_compat import OpenAICompatModel, completion_tokens, resolve_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -268,12 +269,12 @@ class EngineModel(OpenAICompatModel):
         self._http = httpx.Client(timeout=30.0)
         self._can_tokenize = True
 
-    def count_tokens(self, text: str) -> int | None:
+    def count_tokens(self, text: str, special: bool = True) -> int | None:
         if not self._can_tokenize:
             return None
-        try:  # the same count as the gguf backend: BOS added, special tokens not parsed
+        try:  # the same count as the gguf backend: BOS added (unless special=False), special tokens not parsed
             response = self._http.post(f"{self.root}/tokenize",
-                                       json={"content": text, "add_special": True, "parse_special": False})
+                                       json={"content": text, "add_special": special, "parse_special": False})
         except httpx.HTTPError:
             raise EngineUnavailable(f"the generation engine at {self.root} is not answering") from None
         if response.status_code == 404:  # vLLM and others: the tokenizer is theirs, usage stays null
@@ -283,7 +284,8 @@ class EngineModel(OpenAICompatModel):
             raise BackendError(f"the engine's /tokenize failed (HTTP {response.status_code})")
         return len(response.json()["tokens"])
 
-    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+    def _generate(self, prompt: str, settings: GenerationSettings, out: Generation) -> Iterator[str]:
+        """The engine's stream (`stream` from OpenAICompatModel); `out.tokens`: llama-server's usage at the end."""
         import openai
 
         extras = {"top_k": settings.top_k, "repeat_penalty": settings.repetition_penalty,
@@ -292,7 +294,8 @@ class EngineModel(OpenAICompatModel):
             response = self.client.completions.create(
                 model=self.model, prompt=prompt, max_tokens=settings.max_new_tokens,
                 temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
-                stop=stop_sequences(settings.stop), stream=True, extra_body=extras)
+                stop=stop_sequences(settings.stop), stream=True, stream_options={"include_usage": True},
+                extra_body=extras)
         except openai.APIConnectionError:
             raise EngineUnavailable(f"the generation engine at {self.root} is not answering") from None
         except openai.APIStatusError as exc:
@@ -301,6 +304,7 @@ class EngineModel(OpenAICompatModel):
             raise BackendError(f"the generation engine failed ({exc.status_code})") from None
         try:  # closing the response (also when the caller stops early) ends the engine's work on it
             for chunk in response:
+                out.tokens = completion_tokens(chunk, out.tokens)
                 if chunk.choices and chunk.choices[0].text:
                     yield chunk.choices[0].text
         except (openai.APIConnectionError, httpx.HTTPError):

@@ -15,6 +15,7 @@ from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
 from ..paths import ASSETS
 from ..prompts import stop_sequences
+from .base import Generation
 from .default_model import DEFAULT_MODEL_LABEL, default_gguf_path
 
 # The medical GGUF LoRA adapter trained here for the default model, chosen with `--adapter medical`. It is not
@@ -72,13 +73,28 @@ class GGUFModel:
         adapter = adapter_path(config.adapter)
         return cls(path, adapter=adapter, n_ctx=config.n_ctx, threads=config.threads, label=label)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+    def count_tokens(self, text: str, special: bool = True) -> int:
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=special, special=False))
 
-    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+    def stream(self, prompt: str, settings: GenerationSettings) -> Generation:
+        return Generation(lambda out: self._generate(prompt, settings, out))
+
+    def _generate(self, prompt: str, settings: GenerationSettings, out: Generation) -> Iterator[str]:
+        from llama_cpp import StoppingCriteriaList
+
+        seen: list[int] = []  # lengths of the token list llama.cpp checks once per token sampled
+
+        def count(input_ids, logits) -> bool:
+            # the k-th sampled token is checked with prompt + k - 1 tokens (so is the end, after the last one): the
+            # tokens sampled are the growth since the first check, plus that first one
+            seen.append(len(input_ids))
+            out.tokens = max(seen) - seen[0] + 1
+            return False
+
         # Reusing a cached prompt prefix changes llama.cpp's batch shapes and so, over a long greedy answer,
         # the text; starting from an empty cache keeps every answer reproducible (the prefix is ~40 tokens).
         self.llama.reset()
+        out.tokens = 0
         pieces = self.llama.create_completion(
             prompt,
             max_tokens=settings.max_new_tokens,
@@ -88,13 +104,13 @@ class GGUFModel:
             repeat_penalty=settings.repetition_penalty,
             seed=settings.seed,
             stop=stop_sequences(settings.stop),
+            stopping_criteria=StoppingCriteriaList([count]),
             stream=True,
         )
         for chunk in pieces:
             text = chunk["choices"][0]["text"]
             if text:
                 yield text
-
 
     def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
         """The prompt is evaluated once; each continuation is then fed token by token from that cached state."""

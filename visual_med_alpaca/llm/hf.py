@@ -17,6 +17,7 @@ from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
 from ..paths import cache_dir, cached_hub_folder, looks_like_path
 from ..prompts import stop_sequences
+from .base import Generation
 
 
 def _torch():
@@ -230,19 +231,25 @@ class HFModel:
             tokenizer.pad_token = tokenizer.eos_token
         return cls(model, tokenizer, name=name, device=device)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text)["input_ids"])
+    def count_tokens(self, text: str, special: bool = True) -> int:
+        return len(self.tokenizer(text, add_special_tokens=special)["input_ids"])
 
-    def stream(self, prompt: str, settings: GenerationSettings, inputs=None, stop_strings: bool = True) -> Iterator[str]:
+    def stream(self, prompt: str, settings: GenerationSettings, inputs=None, stop_strings: bool = True) -> Generation:
         """`inputs`: ready model inputs (a LLaVA processor's, with pixels; or a VLM's inputs_embeds) instead of the
         tokenized prompt. `stop_strings=False` skips building the stop-string table (seconds on a 262k vocabulary);
         generate_stream's stop filter still cuts at the Alpaca headers."""
+        return Generation(lambda out: self._generate(prompt, settings, inputs, stop_strings, out))
+
+    def _generate(self, prompt: str, settings: GenerationSettings, inputs, stop_strings: bool,
+                  out: Generation) -> Iterator[str]:
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer, set_seed
 
         cancelled = threading.Event()
+        out.tokens = 0
 
         class Cancel(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kwargs):
+            def __call__(self, input_ids, scores, **kwargs):  # called once per token generated
+                out.tokens += 1
                 return cancelled.is_set()
 
         if inputs is None:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from ..config import GenerationSettings, LLMConfig
 from ..errors import BackendError, UserInputError
 from ..prompts import stop_sequences
+from .base import Generation
 
 LOCAL_PLACEHOLDER_KEY = "no-key-needed"  # local servers accept any key; the client insists on one
 # The OpenAI API takes at most 4 stop sequences (some compatible servers too): the likeliest 4 are sent
@@ -58,15 +59,19 @@ class OpenAICompatModel:
         client = openai.OpenAI(base_url=base_url, api_key=key, timeout=config.timeout_s, max_retries=1)
         return cls(client, model, config.api_mode, base_url)
 
-    def count_tokens(self, text: str) -> None:
+    def count_tokens(self, text: str, special: bool = True) -> None:
         return None  # the server owns the tokenizer; it reports overlong prompts itself
 
-    def stream(self, prompt: str, settings: GenerationSettings) -> Iterator[str]:
+    def stream(self, prompt: str, settings: GenerationSettings) -> Generation:
+        """`tokens`: the completion tokens the server reports at the end of the stream (None when it reports none)."""
+        return Generation(lambda out: self._generate(prompt, settings, out))
+
+    def _generate(self, prompt: str, settings: GenerationSettings, out: Generation) -> Iterator[str]:
         import openai
 
         common = dict(
             model=self.model, max_tokens=settings.max_new_tokens, temperature=settings.temperature,
-            top_p=settings.top_p, seed=settings.seed, stream=True,
+            top_p=settings.top_p, seed=settings.seed, stream=True, stream_options={"include_usage": True},
             stop=stop_sequences(settings.stop)[:MAX_SERVER_STOPS],
         )
         if self.send_extras:
@@ -81,11 +86,13 @@ class OpenAICompatModel:
                     messages=[{"role": "user", "content": prompt}], **common
                 )
                 for chunk in response:
+                    out.tokens = completion_tokens(chunk, out.tokens)
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
             else:
                 response = self.client.completions.create(prompt=prompt, **common)
                 for chunk in response:
+                    out.tokens = completion_tokens(chunk, out.tokens)
                     if chunk.choices and chunk.choices[0].text:
                         yield chunk.choices[0].text
         except openai.APIConnectionError:
@@ -98,6 +105,14 @@ class OpenAICompatModel:
             raise UserInputError(f"the server refused the request: {_message(exc)}") from None
         except openai.APIStatusError as exc:
             raise BackendError(f"the server failed ({exc.status_code}): {_message(exc)}") from None
+
+
+def completion_tokens(chunk, known: int | None) -> int | None:
+    """The completion tokens a streamed chunk's `usage` reports (the last chunk's, where the server sends one; OpenAI
+    with `stream_options.include_usage`, llama.cpp's server always), else what was known before it."""
+    usage = getattr(chunk, "usage", None)
+    tokens = getattr(usage, "completion_tokens", None)
+    return tokens if isinstance(tokens, int) else known
 
 
 def _message(exc) -> str:

@@ -75,8 +75,8 @@ class BoundImage:
     def stream(self, prompt: str, settings: GenerationSettings):
         return self.owner.stream_with(prompt, self.image_inputs, settings)
 
-    def count_tokens(self, text: str) -> int:
-        return self.owner.count_with(text, self.image_inputs)
+    def count_tokens(self, text: str, special: bool = True) -> int:
+        return self.owner.count_with(text, self.image_inputs, special)
 
     def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
         return self.owner.score_with(prompt, self.image_inputs, continuations)
@@ -111,8 +111,8 @@ class _ImageModel:
     def stream(self, prompt: str, settings: GenerationSettings):
         return self.stream_with(prompt, None, settings)
 
-    def count_tokens(self, text: str) -> int:
-        return self.count_with(text, None)
+    def count_tokens(self, text: str, special: bool = True) -> int:
+        return self.count_with(text, None, special)
 
     def score_continuations(self, prompt: str, continuations: list[str]) -> list[float]:
         return self.score_with(prompt, None, continuations)
@@ -212,7 +212,9 @@ class VLMBackend(_ImageModel):
     def stream_with(self, prompt, image, settings):
         return self.vlm.stream(prompt, image.tokens if image is not None else None, settings)
 
-    def count_with(self, text, image) -> int:
+    def count_with(self, text, image, special: bool = True) -> int:
+        if not special:  # a text of its own (an answer): no BOS, no image tokens
+            return len(self.vlm.tokenizer(text, add_special_tokens=False)["input_ids"])
         return self.vlm.count_tokens(text, image is not None)
 
     def score_with(self, prompt, image, continuations):
@@ -301,9 +303,9 @@ class LlavaBackend(_ImageModel):
         runner = HFModel(self.model, self.tokenizer, name=self.name, device=str(self.model.device))
         return runner.stream(prompt, settings, inputs=self._inputs(prompt, image))
 
-    def count_with(self, text, image) -> int:
-        if image is None or getattr(self.processor, "image_token", "<image>") not in text:
-            return len(self.tokenizer(text)["input_ids"])
+    def count_with(self, text, image, special: bool = True) -> int:
+        if not special or image is None or getattr(self.processor, "image_token", "<image>") not in text:
+            return len(self.tokenizer(text, add_special_tokens=special)["input_ids"])
         return int(self._inputs(text, image)["input_ids"].shape[1])
 
     def score_with(self, prompt, image, continuations):

@@ -12,7 +12,7 @@ import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
 from .colours import _colour_clusters, _legend_names
-from .text import _CHROME, TextBox, _bare, _nearest_first, parse_value, _reading_order, split_merged_labels
+from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
 
 @dataclass
@@ -417,6 +417,23 @@ def _category_label(span: tuple[float, float], baseline: float, boxes: list[Text
     return chosen
 
 
+def _named_by_sequence(rows: list[tuple[float, str, list[str]]], named: dict[float, str]) -> list[tuple[float, str, list[str]]]:
+    """(round 41) Rows (centre, name, values) of vertical bars whose labels stand under every k-th bar only: each bar
+    between is named by the labels' sequence (`fill_thinned_labels`, the bars' centres as the points; a broken label
+    repaired by it); no row is added. The rows as they are where the labels form no such sequence."""
+    labels = [TextBox(text, x - 1, 0, x + 1, 1) for x, text in sorted(named.items())]
+    centres = [x for x, _, _ in rows]
+    filled = fill_thinned_labels(labels, centres, min(centres), max(centres))
+    if filled is labels:
+        return rows
+    pitch = float(np.median(np.diff([b.cx for b in filled])))
+    out = []
+    for x, name, values in rows:
+        near = min(filled, key=lambda b: abs(b.cx - x))
+        out.append((x, near.text if abs(near.cx - x) <= 0.3 * pitch else name, values))
+    return out
+
+
 def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread: Callable[[np.ndarray], str] | None = None):
     """Bars read from the numbers printed on them (the axis scale only for bars without one). `reread` (a crop ->
     its words) reads category labels again that the text detector missed or ran together.
@@ -542,6 +559,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     # the edge of the label column towards the bars (labels left of horizontal bars end there; a number sticking out
     # past it was printed beside the bar, not in the label)
     label_edge = float(np.median([b.original.x1 for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)] or [0.0]))
+    named: dict[float, str] = {}  # the centres of the groups a label names (round 41)
     for n, (group, span) in enumerate(zip(groups, spans)):
         words_n, stray = _label_and_stray_numbers(_reading_order(chosen[n]), label_edge) if kind == "hbar" else ([b.text for b in _reading_order(chosen[n])], [])
         label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(words_n))  # 'Feb -': a tick mark
@@ -573,6 +591,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
             cells.setdefault(bar.cluster, value)
         if cells:
             rows.append(((span[0] + span[1]) / 2, label or str(n + 1), [cells.get(c, "") for c in clusters]))
+            if label:
+                named[(span[0] + span[1]) / 2] = label
+    if kind == "bar" and 3 <= len(named) < len(rows):  # labels under every other bar only: named by their sequence
+        rows = _named_by_sequence(rows, named)
     if len(clusters) == 1 and len(groups) >= 2:
         rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by)
     rows = [(name, values) for _, name, values in sorted(rows, key=lambda r: r[0])]

@@ -329,10 +329,11 @@ def _tick_columns(region: np.ndarray, x0r: int) -> list[float]:
     return []
 
 
-def _marker_columns(masks, x0r: int, words: list[TextBox]) -> list[float]:
-    """The columns (picture x) of the round markers drawn at a line chart's points: blobs thicker than a line (the
-    distance transform reaches 2.5 px inside a marker, never inside a 1-2 px line), gathered over all colour clusters
-    and merged within 3 px; a legend's own markers (a word printed just right of them, on their row) are left out. Only columns spaced evenly (a category axis) are returned, else none."""
+def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
+    """The columns (picture x), left to right, of the round markers drawn at a line chart's points: blobs thicker than
+    a line (the distance transform reaches 2.5 px inside a marker, never inside a 1-2 px line), gathered over all
+    colour clusters and merged within 3 px; a legend's own markers (a word printed just right of them, on their row)
+    are left out."""
     import cv2
 
     xs = []
@@ -344,4 +345,4 @@ def _marker_columns(masks, x0r: int, words: list[TextBox]) -> list[float]:
             if any(abs(box.cy - y) <= box.h and 0 <= box.x0 - px <= 5 * box.h for box in words):
                 continue  # a legend entry's marker
             xs.append(px)
-    return _evenly_spaced([float(np.mean(run)) for run in _runs(np.sort(xs), 3) if len(run)])
+    return [float(np.mean(run)) for run in _runs(np.sort(xs), 3) if len(run)]

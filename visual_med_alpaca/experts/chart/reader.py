@@ -15,13 +15,13 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, two_label_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
-from .lines import (_between, _drop_duplicate_lines, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_columns,
+from .lines import (_between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
                     _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
 from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
-                   _reading_order, respace, split_merged_labels, split_merged_years, unaccent)
+                   _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
@@ -528,8 +528,11 @@ class ChartExpert:
         if orientation == "vertical" and categories:  # labels read run together: cut at the line's markers
             legend_words = [b for b in boxes if _bare(b.text) in legend and b not in categories]  # beside legend markers
             # no markers: the axis' tick marks or vertical gridlines (round 23)
-            columns = _marker_columns(line_masks, x0r, legend_words) or _tick_columns(region, x0r)
+            markers = _marker_xs(line_masks, x0r, legend_words)
+            columns = _evenly_spaced(markers) or _tick_columns(region, x0r)
             categories = split_merged_labels(split_merged_years(categories), columns, grid=True)
+            # labels under every other point only: the points between them named by the labels' sequence (round 41)
+            categories = fill_thinned_labels(categories, markers + columns + [b.cx for b in printed], x0r, x1r)
         end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
@@ -559,6 +562,9 @@ class ChartExpert:
         labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
         clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
         categories = split_merged_labels(categories, _group_centres(bars))
+        if orientation == "vertical" and categories:  # labels under every other bar only (round 41)
+            centres = _group_centres(bars)
+            categories = fill_thinned_labels(categories, centres, min(centres), max(centres))
         if categories:
             slots = [c.cx for c in categories]
             row_names = [c.text for c in categories]

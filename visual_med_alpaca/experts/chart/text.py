@@ -467,3 +467,137 @@ def split_merged_years(labels: list[TextBox]) -> list[TextBox]:
         out.extend(TextBox(str(year), x - width / 2, box.y0, x + width / 2, box.y1)
                    for year, x in ((first, box.x0 + width / 2), (second, box.x1 - width / 2)))
     return out
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_QUARTER = re.compile(r"^Q\s*(?P<q>[1-4])\s*(?P<mark>['’‘`´]?)\s*(?P<year>\d{2}|\d{4})\*?$", re.I)
+_MONTH = re.compile(r"^(?P<m>" + "|".join(_MONTHS) + r")[a-z]*\.?\s*(?P<mark>['’‘`´]?)\s*(?P<year>\d{2}|\d{4})?\*?$", re.I)
+_PERIOD_YEAR = re.compile(r"^(?P<year>(?:1[6-9]|20)\d\d)\*?$")
+
+
+def _period(text: str) -> tuple[str, int, str] | None:
+    """A category label read as a period of a known sequence: (kind, ordinal, how its year is written) for a year
+    ('2005'), a quarter ("Q1 '11", 'Q1 2011', OCR's 'Q3 11') or a month ("Jan '19", 'Jan 2019', 'Jan'); else None."""
+    text = text.strip()
+
+    def year_of(digits: str) -> int:
+        return int(digits) if len(digits) == 4 else 2000 + int(digits) if int(digits) < 50 else 1900 + int(digits)
+
+    if match := _PERIOD_YEAR.match(text):
+        return "year", int(match["year"]), "yyyy"
+    if match := _QUARTER.match(text):
+        style = "yyyy" if len(match["year"]) == 4 else "'yy" if match["mark"] else "yy"
+        return "quarter", year_of(match["year"]) * 4 + int(match["q"]) - 1, style
+    if match := _MONTH.match(text):
+        month = _MONTHS.index(match["m"].lower()[:3])
+        if not match["year"]:
+            return "month", month, ""
+        style = "yyyy" if len(match["year"]) == 4 else "'yy" if match["mark"] else "yy"
+        return "month", year_of(match["year"]) * 12 + month, style
+
+
+def _period_text(kind: str, ordinal: int, style: str, month_names: dict[int, str]) -> str:
+    """The label of a period, written as the chart writes its others (`_period`'s kind and year style)."""
+    if kind == "year":
+        return str(ordinal)
+    year, part = divmod(ordinal, 4 if kind == "quarter" else 12)
+    head = f"Q{part + 1}" if kind == "quarter" else month_names.get(part, _MONTHS[part].title())
+    if kind == "month" and not style:
+        return head
+    return f"{head} {year}" if style == "yyyy" else f"{head} '{year % 100:02d}" if style == "'yy" else f"{head} {year % 100:02d}"
+
+
+def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float, x_to: float) -> list[TextBox]:
+    """(round 41) Category labels printed under every k-th point only (Statista's long series), completed: the labels,
+    left to right, evenly spaced (a linear fit, each within 20% of the spacing), read as periods of one sequence
+    (`_period`: quarters or months; at least 3 and 60% of them, three in four of those on one linear fit of ordinal on
+    label number, an integer step d >= 2 periods a label) are cut into k = d/p points per label gap (p periods a point;
+    the finest k, a divisor of d, whose positions between the labels hold a mark in 70% of cases: `marks`, the x of the
+    points' markers, bars or printed values, within 0.3 of a point's spacing, the grid moved by the marks' mean phase).
+    Each position between the labels where a mark stands becomes a label, named by the sequence (a label OCR broke,
+    'Q3 11' or '16', renamed by it: "Q3 '11", "Q1 '16"), each label moved onto its point's column; past either end a
+    position is added only while a mark stands there, within half a point's spacing of [x_from, x_to]. Years are left
+    as they are: ChartQA's year tables (Pew's, OWID's, OECD's; dev 7018, the ends pool) list only the printed years
+    though a point is drawn at every year (round 41's C1, which filled them, was rejected). Otherwise the labels stay as
+    they are: no category is made up where no point is drawn."""
+    if len(labels) < 3:
+        return labels
+    xs = np.array([b.cx for b in labels])
+    spacing, start = (float(v) for v in np.polyfit(np.arange(len(labels)), xs, 1))
+    if spacing <= 8 or np.any(np.abs(xs - start - spacing * np.arange(len(labels))) > 0.2 * spacing):
+        return labels
+    read = [(i, _period(b.text)) for i, b in enumerate(labels)]
+    read = [(i, p) for i, p in read if p is not None]
+    kinds = [p[0] for _, p in read]
+    if len(read) < max(3, 0.6 * len(labels)):
+        return labels
+    kind = max(set(kinds), key=kinds.count)
+    if kind == "year":  # ChartQA's year tables (Pew, OWID, OECD) list only the printed years (round 41's C1)
+        return labels
+    read = [(i, p[1]) for i, p in read if p[0] == kind]
+    best: tuple[int, int, int] | None = None  # (votes, first ordinal, step)
+    for a in range(len(read)):
+        for b in range(a + 1, len(read)):
+            (i, oi), (j, oj) = read[a], read[b]
+            if (oj - oi) % (j - i):
+                continue
+            step = (oj - oi) // (j - i)
+            votes = sum(o == oi + step * (n - i) for n, o in read)
+            if best is None or votes > best[0]:
+                best = (votes, oi - step * i, step)
+    if best is None or best[0] < max(3, 0.75 * len(read)) or best[2] < 2:
+        return labels
+    _, first, step = best
+    marks = np.array(sorted(marks)) if marks else np.zeros(0)
+    near = marks[(marks >= xs[0] - spacing) & (marks <= xs[-1] + spacing)]
+    if not near.size:
+        return labels
+
+    def marked(x: float, pitch: float) -> bool:
+        return float(np.min(np.abs(marks - x))) <= 0.3 * pitch
+
+    for k in sorted((k for k in range(2, step + 1) if step % k == 0), reverse=True):
+        pitch = spacing / k
+        # the points' own columns: the labels' grid moved by the marks' mean phase on it (a slanted label's box
+        # ends a few pixels off its point)
+        angle = np.angle(np.mean(np.exp(2j * np.pi * (near - start) / pitch)))
+        origin = start + float(angle) / (2 * np.pi) * pitch
+        between = [origin + pitch * n for n in range(1, (len(labels) - 1) * k) if n % k]
+        if sum(marked(x, pitch) for x in between) >= 0.7 * len(between):
+            break
+    else:
+        return labels
+    styles = [p[2] for p in (_period(b.text) for b in labels) if p is not None and p[0] == kind]
+    style = max(set(styles), key=styles.count)
+    month_names = {}
+    if kind == "month":  # 'Jan' or 'January', as the chart writes them
+        for b in labels:
+            if (p := _period(b.text)) is not None and p[0] == "month":
+                month_names.setdefault(p[1] % 12, re.split(r"[\s'’‘`´.]", b.text.strip())[0])
+        month_names = {m: name if len(name) > 3 else _MONTHS[m].title() for m, name in month_names.items()}
+    per_point = step // k
+    y0, y1 = float(np.median([b.y0 for b in labels])), float(np.median([b.y1 for b in labels]))
+    positions = list(range(0, (len(labels) - 1) * k + 1))
+    before = 0
+    while x_from - pitch / 2 <= origin - pitch * (before + 1) and marked(origin - pitch * (before + 1), pitch):
+        before += 1
+    after = 0
+    while origin + pitch * (positions[-1] + after + 1) <= x_to + pitch / 2 and marked(origin + pitch * (positions[-1] + after + 1), pitch):
+        after += 1
+    positions = list(range(-before, 0)) + positions + [positions[-1] + n for n in range(1, after + 1)]
+    out = []
+    for n in positions:
+        if n % k and not marked(origin + pitch * n, pitch):
+            continue  # no point drawn there
+        x = origin + pitch * n
+        name = _period_text(kind, first + per_point * n, style, month_names)
+        if n % k == 0 and 0 <= n // k < len(labels):
+            box = labels[n // k]
+            own = _period(box.text)
+            kept = (own is not None and own[0] == kind and own[1] == first + per_point * n and
+                    _period_text(kind, own[1], style, month_names) == _period_text(kind, own[1], own[2], month_names))
+            half = (box.x1 - box.x0) / 2
+            out.append(replace(box, text=box.text if kept else name, x0=x - half, x1=x + half))
+        else:
+            out.append(TextBox(name, x - 0.4 * pitch, y0, x + 0.4 * pitch, y1))
+    return out
