@@ -183,3 +183,30 @@ def test_review_and_balance_after_a_filter_that_kept_nothing_say_so_not_run_the_
             f"error: {work / 'kept.jsonl'} not found: the filter kept none of the 2 records it read "
             f"({work / 'dropped.jsonl'}: empty 2; a rerun skips those, so delete it to filter them again with another "
             f"recipe)"], (step, result.stderr)
+
+
+def test_a_cap_of_0_means_none_of_that_source_in_both_spellings(tmp_path):
+    """`--cap-per-source 0` was refused (invalid configuration: ... greater than or equal to 1) while `--cap a=0` was
+    taken as "none of a". 0 is "none of this source" in both; a negative cap is one error line in both."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "kept.jsonl").write_text(
+        '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": "X is X."}\n'
+        '{"id": "b:1", "source": "b", "instruction": "What is Y?", "output": "Y is Y."}\n')
+
+    def sources(*args):
+        result = _vmed("balance", *args, "--workdir", str(work))
+        assert result.returncode == 0, (args, result.stderr)
+        return [json.loads(line)["source"] for line in (work / "balanced.jsonl").read_text().splitlines()]
+
+    assert sources("--cap", "a=0") == ["b"]
+    assert sources("--cap-per-source", "0", "--cap", "a=1") == ["a"]
+    assert sources("--cap-per-source", "0", "--cap", "b=5") == ["b"]
+    none = _vmed("balance", "--cap-per-source", "0", "--workdir", str(work))
+    assert none.returncode == 2 and none.stderr.startswith("error: nothing to balance: the caps chose none of the 2")
+    for args, message in [(("--cap-per-source", "-1"), "error: invalid configuration: balance.default_cap_per_source: "
+                           "Input should be greater than or equal to 0"),
+                          (("--cap", "a=-1"), "error: --cap 'a=-1' must look like SOURCE=N, N a record count (0: none "
+                           "of SOURCE)")]:
+        result = _vmed("balance", *args, "--workdir", str(work))
+        assert result.returncode == 2 and result.stderr.strip() == message, (args, result.stderr)

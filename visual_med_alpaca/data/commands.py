@@ -153,8 +153,9 @@ def review_cmd(
 @data_app.command("balance")
 def balance_cmd(
     workdir: Path = WorkdirOpt,
-    cap_per_source: Optional[int] = typer.Option(None, "--cap-per-source", help="Max records of any one source"),
-    caps: Optional[list[str]] = typer.Option(None, "--cap", help="SOURCE=N for one source (repeatable)"),
+    cap_per_source: Optional[int] = typer.Option(None, "--cap-per-source",
+                                                 help="Max records of any one source without its own --cap (0: none)"),
+    caps: Optional[list[str]] = typer.Option(None, "--cap", help="SOURCE=N for one source (0: none; repeatable)"),
     cap_per_topic: Optional[int] = typer.Option(None, "--cap-per-topic", help="Max records per (source, topic)"),
     seed: Optional[int] = typer.Option(None, "--seed"),
     config: Optional[Path] = ConfigOpt,
@@ -168,8 +169,8 @@ def balance_cmd(
                              "balance.seed": seed}
     for item in caps or []:
         name, _, value = item.partition("=")
-        if not value.isdigit():
-            raise UserInputError(f"--cap '{item}' must look like SOURCE=N")
+        if not name or not value.isdigit():
+            raise UserInputError(f"--cap '{item}' must look like SOURCE=N, N a record count (0: none of SOURCE)")
         flags[f"balance.cap_per_source.{name}"] = int(value)
     cfg = _config(config, sets, flags).balance
     kept = _kept(workdir)

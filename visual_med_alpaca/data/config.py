@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr
 
@@ -53,9 +54,14 @@ class FilterConfig(Strict):
 
 
 class BalanceConfig(Strict):
+    """Caps: a record count, 0 = none of that source (`--cap a=0` and `--cap-per-source 0` alike; the default with
+    per-source caps keeps only the sources named); None = no cap."""
+
     seed: int = 0
-    cap_per_source: dict[str, int] = Field(default_factory=dict, description="source -> max records")
-    default_cap_per_source: int | None = Field(None, ge=1)
+    cap_per_source: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict,
+                                                                   description="source -> max records (0: none)")
+    default_cap_per_source: int | None = Field(None, ge=0, description="max records of a source not in "
+                                               "cap_per_source (0: none)")
     cap_per_topic: int | None = Field(None, ge=1, description="max records per (source, topic)")
 
 
