@@ -1400,6 +1400,43 @@ def test_a_pew_trend_chart_whose_value_axis_prints_only_its_ends_is_read_as_line
     assert cells(text) == {(row[0], name): float(v) for row in gold.rows for name, v in zip(gold.headers[1:], row[1:])}, text
 
 
+def test_a_pew_trend_chart_names_its_age_bands_and_its_brown_line(expert, tmp_path):
+    """Round 42: a `trend` chart whose three lines are named `Ages 18-29`, `30-49` and `50+` in their own colours,
+    `50+` in Pew's muted brown-grey, was read with two columns, `Ages 18-29` and `Series 2`: a band is no word of two
+    letters, and a brown line with no name in clearly coloured ink was taken for grey chrome and dropped. All three
+    lines are read and named, most of each one's labelled values right."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import STREAMS, draw_trend, random_trend_spec
+
+    spec = random_trend_spec(np.random.default_rng([7, 17, STREAMS["trend"]]))
+    assert "#7a6a58" in spec.colours and spec.jpeg_quality is None
+    text = expert.describe(load_image(draw_trend(spec, tmp_path / "trend")))
+    gold = parse_table(spec.table().linearize())
+    assert set(parse_table(text).headers[1:]) == {"Ages 18-29", "30-49", "50+"} == set(gold.headers[1:]), text
+    got = cells(text)
+    for n, name in enumerate(gold.headers[1:], 1):
+        right = sum(got.get((row[0], name)) == float(row[n]) for row in gold.rows)
+        assert right >= len(gold.rows) / 2, (name, text)
+
+
+def test_a_pew_trend_chart_labelling_every_other_year_keeps_its_years_whole(expert, tmp_path):
+    """Round 42: a `trend` chart with a point every year and every other year labelled, its last point past the last
+    label: the labels were cut at the markers' columns (`2`, `003`, `2`, `005` ...). A label that reads one year is
+    one label: the rows are the labelled years, with their values."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import STREAMS, draw_trend, random_trend_spec
+
+    spec = random_trend_spec(np.random.default_rng([7, 6, STREAMS["trend"]]))
+    assert len(spec.years) > len(spec.categories) and spec.years[-1] > int(spec.categories[-1])
+    text = expert.describe(load_image(draw_trend(spec, tmp_path / "trend")))
+    gold = parse_table(spec.table().linearize())
+    assert [row[0] for row in parse_table(text).rows] == [row[0] for row in gold.rows], text
+    got = cells(text)
+    assert all(got.get((row[0], "Rep/Lean Rep")) == float(row[2]) for row in gold.rows), text
+
+
 def test_a_pew_trend_chart_with_an_unread_zero_is_read_on_its_baseline(expert):
     """A dev chart (chartqa_dev `4931`, Pew): OCR reads `100 %` but not the small grey `0` on the baseline, and the
     years under the plot made a horizontal value axis: `partial`, no line traced, the first year's values missing.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .colours import _blend_of, _word_ink
-from .text import _CHROME, TextBox, _bare
+from .text import _CHROME, TextBox, _bare, names_something
 
 
 def _between(ys: list[float | None], r: int) -> float | None:
@@ -177,19 +177,22 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
     for box in sorted(boxes, key=lambda b: b.cy):
         name = _bare(box.text)
         inside = box.x0 < last.cx - 5
-        if box.cy > last.y0 or box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2:
+        if box.cy > last.y0 or box.number is not None or _CHROME.search(name) or not names_something(name):
             continue
         median = _word_ink(rgb, box, background)  # (round 34) its glyphs' cores: their rims match paler clusters
         if median is None:
             continue
         distances = np.linalg.norm(palette - median, axis=1)
         cluster = int(distances.argmin())
-        if inside and median.max() - median.min() < 40:
+        tint = median.max() - median.min()
+        if inside and tint < 25:
             continue  # inside the plot a name is in clearly coloured ink: grey text (the title) names no line
         if inside:  # inside the plot only a short name in a line's own colour (not dark text near a dark line)
-            distances = np.where(palette.max(axis=1) - palette.min(axis=1) > 60, distances, np.inf)
+            # (round 42) a muted tint (Pew's brown-grey) names only a line of a tint too, matched closely
+            muted = tint < 40
+            distances = np.where(palette.max(axis=1) - palette.min(axis=1) > (25 if muted else 60), distances, np.inf)
             cluster = int(distances.argmin())
-            if distances[cluster] >= 50 or box.x1 < categories[0].cx or len(name.split()) > 4:
+            if distances[cluster] >= (30 if muted else 50) or box.x1 < categories[0].cx or len(name.split()) > 4:
                 continue
         if distances[cluster] < 80 and cluster not in found:
             found[cluster] = (box.cy, name)
@@ -235,7 +238,7 @@ def _names_beside_ends(ends: dict[int, tuple[float, float]], boxes: list[TextBox
     pairs = []
     for box in boxes:
         name = _bare(box.text)
-        if box.number is not None or _CHROME.search(name) or sum(ch.isalpha() for ch in name) < 2 or box.turned:
+        if box.number is not None or _CHROME.search(name) or not names_something(name) or box.turned:
             continue
         height = max(box.h, 6.0)
         for line, (x, y) in ends.items():

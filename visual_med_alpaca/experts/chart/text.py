@@ -317,6 +317,16 @@ def respace(text: str) -> str:
     return " ".join(words)
 
 
+# (round 42) a group's band printed as its name: an age or income range (`30-49`, `$30K-$50K`) or a number and `+`
+# (`50+`, `65+`); no printed value (parse_value refuses it) and no word of letters
+_BAND = re.compile(r"^(?:\$?\d+(?:\.\d+)?[KkMm]?\s*[-–]\s*\$?\d+(?:\.\d+)?[KkMm]?|\$?\d+(?:\.\d+)?[KkMm]?\s*\+)$")
+
+
+def names_something(name: str) -> bool:
+    """A word that may name a series: two letters or more, or a band (`30-49`, `50+`; round 42)."""
+    return sum(ch.isalpha() for ch in name) >= 2 or bool(_BAND.match(name))
+
+
 def _bare(text: str) -> str:
     """A name without the bullet or dash printed before it ('• 70+ years old')."""
     return text.lstrip("•·-–* ").strip() or text
@@ -390,7 +400,8 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
     `grid` (evenly spaced marker columns, perhaps with one missed at an end; `_grid_owners`): only when every box
     gets a column and there are more columns than boxes, each box's text is cut between its columns in proportion to
     the characters' positions, at a word start within 3 characters, each piece 0.8 of the spacing wide; otherwise
-    the labels stay as they are."""
+    the labels stay as they are. A box that reads one 4-digit year is never cut (round 42: a point every year, every
+    other year labelled)."""
     if grid:
         if len(columns) < 2 or not labels:
             return labels
@@ -402,6 +413,9 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
         mine_of, spacing = [[c for c in columns if box.x0 <= c <= box.x1] for box in labels], 0.0
     out = []
     for box, mine in zip(labels, mine_of):
+        if grid and _YEAR.match(box.text.strip()):
+            out.append(box)  # (round 42) one year is one label: Pew marks every year and labels every other one
+            continue
         if grid:
             text, width = box.text, max(box.x1 - box.x0, 1.0)
             cuts = [0] + [_word_start(text, round((((a + b) / 2) - box.x0) / width * len(text))) for a, b in zip(mine, mine[1:])] + [len(text)]
