@@ -165,6 +165,30 @@ def _slope(points: list[tuple[int, float]], y_from: float) -> float:
     return float((dx * (np.array([y for _, y in points]) - y_from)).sum() / (dx * dx).sum())
 
 
+def _faded_name_of(ink: np.ndarray, palette: np.ndarray) -> int | None:
+    """(round 46) The line a word printed in a faded muted ink names, or None. Pew prints a brown-grey line's name in
+    the line's own brown (#7a6a58-like); in a JPEG the small glyphs' chroma is smeared out, and their ink keeps a
+    channel spread of only 10-25 where grey text (titles, notes) keeps under 5. Such a word names a muted line (a
+    cluster of spread over 25) whose colour lies within 20 of the ink and tilts the same way (the channel offsets
+    from their mean agree: a warm ink names a warm line, never a cool one)."""
+    tint = float(ink.max() - ink.min())
+    if not 10 <= tint < 25:
+        return None
+    spreads = palette.max(axis=1) - palette.min(axis=1)
+    tilt = ink - ink.mean()
+    best, best_distance = None, 20.0
+    for index, colour in enumerate(palette):
+        if spreads[index] <= 25:
+            continue
+        lean = colour - colour.mean()
+        if float(tilt @ lean) < 0.8 * float(np.linalg.norm(tilt) * np.linalg.norm(lean)):
+            continue
+        distance = float(np.linalg.norm(colour - ink))
+        if distance < best_distance:
+            best, best_distance = index, distance
+    return best
+
+
 def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background) -> dict[int, tuple[float, str]]:
     """cluster -> (position, name) from words printed in the line's own colour: right of the last category (Our
     World in Data names each line at its end instead of in a legend), or inside the plot in a clearly coloured
@@ -186,6 +210,9 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
         cluster = int(distances.argmin())
         tint = median.max() - median.min()
         if inside and tint < 25:
+            faded = _faded_name_of(median, palette)  # (round 46) a JPEG's brown-grey name faded towards grey
+            if faded is not None and faded not in found and box.x1 >= categories[0].cx and len(name.split()) <= 4:
+                found[faded] = (box.cy, name)
             continue  # inside the plot a name is in clearly coloured ink: grey text (the title) names no line
         if inside:  # inside the plot only a short name in a line's own colour (not dark text near a dark line)
             # (round 42) a muted tint (Pew's brown-grey) names only a line of a tint too, matched closely
