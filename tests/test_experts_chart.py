@@ -1420,6 +1420,23 @@ def test_a_pew_trend_chart_names_its_age_bands_and_its_brown_line(expert, tmp_pa
         assert right >= len(gold.rows) / 2, (name, text)
 
 
+def test_a_jpeg_pew_trend_chart_names_its_brown_line_by_its_faded_name(expert, tmp_path):
+    """Round 46: a JPEG `trend` chart whose `Favorable` line is Pew's brown-grey: JPEG smears the small name's chroma
+    (its ink's channel spread 10-25, under the 25 a name inside the plot needed), so the line went unnamed and was
+    dropped as grey chrome; only `Unfavorable` was read. Both lines are read, named, with their labelled values."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import STREAMS, draw_trend, random_trend_spec
+
+    spec = random_trend_spec(np.random.default_rng([7, 13, STREAMS["trend"]]))
+    assert spec.colours[0] == "#7a6a58" and spec.jpeg_quality is not None
+    text = expert.describe(load_image(draw_trend(spec, tmp_path / "trend")))
+    gold = parse_table(spec.table().linearize())
+    assert set(parse_table(text).headers[1:]) == {"Favorable", "Unfavorable"} == set(gold.headers[1:]), text
+    got = cells(text)
+    assert all(got.get((row[0], "Favorable")) == float(row[1]) for row in gold.rows), text
+
+
 def test_a_pew_trend_chart_labelling_every_other_year_keeps_its_years_whole(expert, tmp_path):
     """Round 42: a `trend` chart with a point every year and every other year labelled, its last point past the last
     label: the labels were cut at the markers' columns (`2`, `003`, `2`, `005` ...). A label that reads one year is
