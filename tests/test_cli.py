@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,6 +99,18 @@ def test_ask_json_answer_tokens_are_the_tokens_generated(tiny_llama_dir):
     result = vmed("ask", "What is aspirin?", "--model", tiny_llama_dir, "--max-new-tokens", "6", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["timings"]["answer_tokens"] == 6
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_one_error_line_exit_1_not_a_traceback():
+    """`vmed describe ... --json > out.json` (or ask, eval report) on a full disk ended in an OSError traceback (errno
+    28) from the last echo; it is a runtime failure: one line, exit 1."""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", "describe", str(EXAMPLES / "ct_slice.png"),
+                                 "--expert", "none", "--json"], cwd=REPO, stdout=full, stderr=subprocess.PIPE,
+                                text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == "error: cannot write the output: No space left on device\n"
 
 
 def test_describe_json():
@@ -349,7 +362,6 @@ def test_a_read_only_file_system_or_a_too_long_name_is_one_error_line(tmp_path, 
     (ENAMETOOLONG, raised even by Path.exists()) were OSError tracebacks from every command; both are paths the user
     chose that cannot be used, one `error: cannot use PATH: reason` line, exit 2, like a read-only folder."""
     import errno
-    from pathlib import Path
 
     from visual_med_alpaca import cli
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -207,6 +208,8 @@ def main() -> None:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
     except OSError as exc:  # a path given that cannot be used as asked: an --out that is a file, a read-only folder
+        if exc.errno in NO_SPACE:
+            _no_space(exc)
         if not _path_error(exc):
             raise
         where = f"cannot use {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
@@ -214,6 +217,20 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         _interrupted()
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # a full disk or quota: a runtime failure (exit 1), the input was fine
+
+
+def _no_space(exc: OSError) -> None:
+    """A full disk while writing a file or the output (`vmed ask --json > out.json`): one line, exit 1, no traceback.
+    Standard output goes to /dev/null first, so what could not be written is not tried again (and reported) at exit."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured): nothing to silence
+        pass
+    typer.secho(f"error: cannot write {exc.filename or 'the output'}: {exc.strerror or exc}", fg="red", err=True)
+    sys.exit(1)
 
 
 def _interrupted() -> None:
