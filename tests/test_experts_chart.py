@@ -1999,3 +1999,45 @@ def test_a_value_box_reaching_over_the_gap_to_the_next_bar_joins_no_bars(expert,
     assert [row[0] for row in table.rows] == years, table
     column = table.headers.index("Female")
     assert [to_float(row[column]) for row in table.rows] == female, table
+
+
+def test_a_thin_stack_cut_apart_by_its_values_is_one_row_and_a_stack_total_is_no_segment(expert, tmp_path):
+    """Round 43 (S1, made for Statista's multi_col_60288 / multi_col_1009): bold outlined values taller than a thin
+    stack's 0.1 segments cut the stack's colours in two side-by-side pieces, read as two rows (`2015` and a numbered
+    `2`); and a total printed over a stack whose top segment carries no value was read as that segment's value
+    (`2016 | 0.2 | 0.5` where the segment is 0.3). The pieces are one bar; a number nearer the stack's height on the
+    axis than its top segment's is the total."""
+    import matplotlib.patheffects as pe
+
+    years = ["2015", "2016", "2017", "2018", "2019"]
+    series = {"Korea": [0.1, 0.3, 0.4, 1.0, 0.6], "Germany": [0.1, 0.2, 0.2, 0.4, 0.4], "Others": [0.1, 0.5, 0.8, 0.9, 1.1]}
+    path = tmp_path / "thin_stack.png"
+    with drawn(path, (7, 4)) as ax:
+        bottom = [0.0] * 5
+        for (name, values), colour in zip(series.items(), ("#2876dd", "#bdbdbd", "#8bc34a")):
+            ax.bar(years, values, 0.6, bottom=bottom, color=colour, label=name)
+            for x, (v, b) in enumerate(zip(values, bottom)):
+                ax.text(x, b + v / 2, f"{v:g}", ha="center", va="center", color="white", fontsize=9, fontweight="bold",
+                        path_effects=[pe.withStroke(linewidth=2.5, foreground="black")])
+            bottom = [b + v for b, v in zip(bottom, values)]
+        ax.set_ylim(0, 4)
+        ax.legend(loc="upper left")
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == years, text
+    got = cells(text)
+    assert [got.get(("2015", name)) for name in series] == pytest.approx([0.1] * 3, abs=0.02), got
+
+    solar, wind = [0.2, 3.0, 4.0, 5.0], [0.3, 2.0, 2.5, 3.0]
+    path = tmp_path / "totals.png"
+    with drawn(path, (6, 4)) as ax:
+        ax.bar(years[1:], solar, 0.6, color="#2876dd", label="Solar")
+        ax.bar(years[1:], wind, 0.6, bottom=solar, color="#0f2846", label="Wind")
+        for x, (p, q) in enumerate(zip(solar, wind)):
+            for value, centre in ((p, p / 2), (q, p + q / 2)):
+                if value >= 1:
+                    ax.text(x, centre, f"{value:g}", ha="center", va="center", color="white")
+            ax.text(x, p + q + 0.15, f"{p + q:g}", ha="center", va="bottom")  # the stack's total
+        ax.set_ylim(0, 10)
+        ax.legend(loc="upper left")
+    got = cells(expert.describe(load_image(path)))
+    assert [got.get((year, "Wind")) for year in years[1:]] == pytest.approx(wind, abs=0.05), got

@@ -349,6 +349,80 @@ def _value_labels(bars: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict
     return _nearest_first(pairs, boxes)
 
 
+def _stack_totals(bars: list[Bar], labels: dict[int, TextBox], axis: Axis | None, baseline: float) -> dict[int, TextBox]:
+    """(round 43) The labels without the totals printed over stacks (Statista): a number just above a stack's top
+    segment is that segment's value, unless it stands nearer the whole stack's height on the value axis than the
+    segment's own (and within 15% of it); then it is the stack's total, and the segment is measured on the axis."""
+    if axis is None or axis.log:
+        return labels
+    out = dict(labels)
+    for i, box in labels.items():
+        bar = bars[i]
+        if box.cy >= bar.y0 or abs(bar.y1 - baseline) <= 3:
+            continue  # inside the bar, or a bar standing on the baseline alone
+        below = [o for o in bars if o is not bar and o.y0 > bar.y0 and min(o.x1, bar.x1) - max(o.x0, bar.x0) > 0.6 * min(o.width, bar.width)]
+        number = parse_value(box.text)
+        if not below or number is None:
+            continue
+        total = axis.value(bar.y0) - axis.value(baseline)
+        own = axis.value(bar.y0) - axis.value(bar.y1 + 1)
+        value = number[0]
+        if abs(value - total) < abs(value - own) and abs(value - total) <= 0.15 * abs(total) + 1e-9:
+            del out[i]
+    return out
+
+
+def _whole_bars(bars: list[Bar]) -> list[Bar]:
+    """(round 43) Bars (upright coordinates) at the chart's usual width (the median over all bars; the bars of a chart
+    share one). Side-by-side pieces of one bar that printed values cut apart (Statista's thin stacked segments under a
+    `0.1` taller than they are) are joined: neighbouring pieces under 0.6 of the usual width that together span
+    0.85-1.15 of it, each sharing a colour at the same height with another, become one bar of that span (segments of
+    one colour at the same height merged; anything else standing between them is dropped). Then a bar still under a
+    third of the usual width is a sliver of something else (a tick label's grey, a value's outline) and is dropped.
+    With under three bars nothing changes."""
+    if len(bars) < 3:
+        return bars
+    usual = float(np.median([b.width for b in bars]))
+
+    def shares(a: list[Bar], b: list[Bar]) -> bool:
+        return any(p.cluster == q.cluster and min(p.y1, q.y1) - max(p.y0, q.y0) >= 0 for p in a for q in b)
+
+    pieces = sorted((b for b in bars if b.width < 0.6 * usual), key=lambda b: b.x0)
+    spans: list[list[Bar]] = []  # pieces standing in one x-range
+    for bar in pieces:
+        if spans and abs(bar.x0 - spans[-1][0].x0) <= 2 and abs(bar.x1 - spans[-1][0].x1) <= 2:
+            spans[-1].append(bar)
+        else:
+            spans.append([bar])
+    whole = [b for b in bars if b.width >= 0.6 * usual]
+    out = list(whole)
+    n = 0
+    while n < len(spans):
+        run = [spans[n]]
+        while n + len(run) < len(spans):
+            nxt = spans[n + len(run)]
+            if nxt[0].x0 - max(s[0].x1 for s in run) > 0.5 * usual or nxt[0].x1 - run[0][0].x0 + 1 > 1.15 * usual:
+                break
+            run.append(nxt)
+        kept = [s for s in run if any(t is not s and shares(s, t) for t in run)]
+        lo, hi = (min(b.x0 for s in kept for b in s), max(b.x1 for s in kept for b in s)) if kept else (0, -1)
+        blocked = any(min(w.x1, hi) - max(w.x0, lo) > 0 for w in whole)
+        if len(kept) >= 2 and not blocked and hi - lo + 1 >= 0.85 * usual:
+            merged: list[Bar] = []
+            for bar in sorted((b for s in kept for b in s), key=lambda b: b.y0):
+                same = next((m for m in merged if m.cluster == bar.cluster and min(m.y1, bar.y1) - max(m.y0, bar.y0) >= 0), None)
+                if same is None:
+                    merged.append(replace(bar, x0=lo, x1=hi))
+                else:
+                    merged[merged.index(same)] = replace(same, y0=min(same.y0, bar.y0), y1=max(same.y1, bar.y1))
+            out.extend(merged)
+            n += len(run)
+        else:
+            out.extend(b for b in spans[n] if b.width >= usual / 3)
+            n += 1
+    return sorted(out, key=lambda b: (b.x0, b.y0))
+
+
 def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
     """Bars that share an x-range are one stack; neighbouring stacks with a narrow gap and different
     colours are one group (grouped bars). Each group is one category."""
@@ -457,6 +531,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     else:
         bars, upright_boxes, kind = vertical, boxes, "bar"
     bars = _joined_across_legend(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, upright_boxes)
+    bars = _whole_bars(bars)
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
     if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
@@ -466,6 +541,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         bars = bars + _answer_columns(bars, [r.rotated(width) for r in rects], baseline, thickness)
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
+    labels = _stack_totals(bars, labels, axis, baseline)
     keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
     if axis is None:  # (round 27) with no value axis a bar without a printed value under half the bars' usual width is
         # a piece of bold text standing on the baseline (a title's stem), no bar: it would head the top row
