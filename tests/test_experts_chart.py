@@ -2060,3 +2060,18 @@ def test_a_thin_stack_cut_apart_by_its_values_is_one_row_and_a_stack_total_is_no
         ax.legend(loc="upper left")
     got = cells(expert.describe(load_image(path)))
     assert [got.get((year, "Wind")) for year in years[1:]] == pytest.approx(wind, abs=0.05), got
+
+
+def test_a_printed_number_the_axis_contradicts_is_the_bars_measured_value(expert, tmp_path):
+    """Round 45 (S2, made for Statista's multi_col_602, whose `1 231` labels run into their neighbours: `22312151`,
+    `182` for `1 182`): OCR loses a digit of a value printed on a bar (plain pool seed 381892's chart_00006, dark and
+    JPEG: `7%` and `6%` for Female's 77% and 26%). With most printed values agreeing with the value axis, a number
+    the axis contradicts is the bar's measured value."""
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path, 7, seed=381892, progress=False, generator="plain")
+    gold = json.loads((tmp_path / "gold.jsonl").read_text().splitlines()[6])
+    assert "| 93% | 77% <0x0A> Metformin | 71% | 26%" in gold["table"]
+    table = parse_table(expert.describe(load_image(tmp_path / gold["image"])))
+    female = [to_float(row[table.headers.index("Female")]) for row in table.rows]
+    assert female[-2:] == pytest.approx([0.77, 0.26], abs=0.02), table.rows  # to_float reads 77% as 0.77

@@ -372,6 +372,35 @@ def _stack_totals(bars: list[Bar], labels: dict[int, TextBox], axis: Axis | None
     return out
 
 
+def _garbled_values(bars: list[Bar], labels: dict[int, TextBox], axis: Axis | None, baseline: float) -> dict[int, TextBox]:
+    """(round 45) Numbers printed on bars standing on the baseline that OCR garbled beyond _misread's readings, given
+    the bar's measured value. Statista prints `1 231` wider than its bar, and OCR runs neighbours' labels together
+    (`22312151`) or drops a digit group (`182` for `1 182`). When the axis is trusted (linear, at least three printed
+    numbers on baseline bars, more than half of them within 3% of the axis' span of their bar's measured height
+    once shifted by their median difference), a number further off than that is replaced by its bar's measured value
+    shifted by the agreeing numbers' median difference (the bars' ends and the axis' ticks may sit a pixel or two apart)."""
+    if axis is None or axis.log or len(axis.ticks) < 2 or axis.span <= 0:
+        return labels
+    read = {}
+    for i, box in labels.items():
+        bar, parsed = bars[i], parse_value(box.text)
+        if parsed is None or bar.cluster < 0 or abs(bar.y1 - baseline) > 3:
+            continue
+        measured = axis.value(bar.y0) - axis.value(baseline)
+        read[i] = (_misread(parsed, measured, axis.span)[0] - measured, measured)
+    if len(read) < 3:
+        return labels
+    shift = float(np.median([d for d, _ in read.values()]))
+    off = {i for i, (d, _) in read.items() if abs(d - shift) > 0.03 * axis.span}
+    if len(read) - len(off) < 3 or len(read) - len(off) <= len(read) / 2 or not off:
+        return labels
+    shift = float(np.median([d for i, (d, _) in read.items() if i not in off]))
+    out = dict(labels)
+    for i in off:
+        out[i] = replace(labels[i], text=_format(read[i][1] + shift, replace(axis, percent=False)))
+    return out
+
+
 def _whole_bars(bars: list[Bar]) -> list[Bar]:
     """(round 43) Bars (upright coordinates) at the chart's usual width (the median over all bars; the bars of a chart
     share one). Side-by-side pieces of one bar that printed values cut apart (Statista's thin stacked segments under a
@@ -542,6 +571,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
     labels = _stack_totals(bars, labels, axis, baseline)
+    labels = _garbled_values(bars, labels, axis, baseline)
     keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
     if axis is None:  # (round 27) with no value axis a bar without a printed value under half the bars' usual width is
         # a piece of bold text standing on the baseline (a title's stem), no bar: it would head the top row
