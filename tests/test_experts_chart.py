@@ -506,25 +506,6 @@ def test_a_survey_legend_row_puts_small_swatches_between_the_words(tmp_path):
     assert ink[:, cols.max() + 2:cols.max() + 40].any()  # the word follows its swatch on the same row
 
 
-def test_a_survey_legend_row_of_small_swatches_names_every_series(expert, tmp_path):
-    """(round 47) A legend row of small square swatches set a row low in its words' boxes (the survey pool's
-    chart 00038): each series is named by its legend entry, not `Series 1` ... `Series 4`."""
-    from visual_med_alpaca.data.charts import SurveySpec, draw_survey
-
-    spec = SurveySpec(style="stacked_h", theme="default", title="Most say recent reports of news reflect broader problems",
-                      category_name="Entity", categories=["The news media", "Religious leaders", "The military", "Large corporations"],
-                      series=["A great deal", "A fair amount", "Not too much", "Not at all"],
-                      values=np.array([[26.0, 8, 18, 48], [30, 30, 15, 19], [64, 7, 6, 19], [11, 30, 42, 12]]),
-                      percent=False, decimals=0, legend_outside=False, jpeg_quality=None, size=(4.287915148302599, 4.996196442867216),
-                      legend="row", legend_gap=0.5,
-                      colours=((0.5725, 0.685, 0.775), (0.05, 0.3, 0.5), (0.5, 0.56, 0.2), (0.775, 0.802, 0.64)))
-    text = expert.describe(load_image(draw_survey(spec, tmp_path / "legend_row")))
-    table = parse_table(text)
-    assert table.headers[1:] == ["A great deal", "A fair amount", "Not too much", "Not at all"], text
-    assert table.rows[1:] == [["Religious leaders", "30", "30", "15", "19"], ["The military", "64", "7", "6", "19"],
-                              ["Large corporations", "11", "30", "42", "12"]], text
-
-
 def test_a_title_wrapped_over_two_lines_is_read_whole(expert, tmp_path):
     """A bold title over two lines above an italic question in smaller letters: both title lines are the title
     (only the first was read), the question is not."""

@@ -627,8 +627,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         bars = bars + hanging
     label_base = _label_base(bars, baseline) if kind == "hbar" and axis is None else baseline
     place = _drawing_order(groups, score_h > score_v)  # series no legend names: in the order they were drawn
-    if score_h > score_v:
-        names = _legend_beaten_by_headers(names, bars, place, upright_boxes, used, width)
     clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], place.get(c, -1.0), c))
     legend_words = {names[c][1] for c in names}
     index = {id(b): i for i, b in enumerate(bars)}
@@ -979,29 +977,6 @@ def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, 
     return extra
 
 
-def _legend_beaten_by_headers(names: dict, bars: list[Bar], place: dict, upright_boxes: list[TextBox], used: set[int],
-                              width: int) -> dict:
-    """(round 47) A legend that names fewer of the series of horizontal bars than the column headers over their first
-    row do gives way to the headers: `names` is emptied, so the series are ordered and named as with no legend (Pew:
-    one entry `No arguments` found by the legend reader, where the headers name `Major | Minor | No arguments`). The
-    headers are counted as OCR first read them (no box is read again here: no OCR call is added)."""
-    clusters = sorted({b.cluster for b in bars}, key=lambda c: (place.get(c, -1.0), c))
-    if not names or len(clusters) < 2 or len(names) >= len(clusters):
-        return names
-    heads = _column_headers(bars, clusters, upright_boxes, used, width)
-    return {} if sum(bool(h.strip()) for h in heads) > len(names) else names
-
-
-def _over_a_neighbour(box: TextBox, seg: Bar, original: list[Bar], first_row: float) -> bool:
-    """(round 47) A word whose centre lies just beside a first-row segment (in the 10 px allowance) and that covers
-    another first-row segment more than this one heads that one, not this (Pew 4027: `Somewhat` cut after its swatch
-    reaches 2 px past the `Very` column's start)."""
-    if seg.x0 <= box.cx <= seg.x1:
-        return False
-    mine = min(box.x1, seg.x1) - max(box.x0, seg.x0)
-    return any(min(box.x1, o.x1) - max(box.x0, o.x0) > mine for o in original if o is not seg and abs(o.y0 - first_row) <= 3)
-
-
 def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int,
                     rgb: np.ndarray | None = None, reread: Callable[[np.ndarray], str] | None = None) -> list[str]:
     """Series names printed as column headers over the first row of horizontal stacked bars (Pew style). One
@@ -1019,8 +994,7 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
         seg = mine[0]
         segments.append(seg)
         above = sorted((b.original for b in upright_boxes if id(b) not in used and b.original.y1 <= seg.y0 + 2
-                        and seg.x0 - 10 <= b.original.cx <= seg.x1 + 10 and parse_value(b.text) is None
-                        and not _over_a_neighbour(b.original, seg, original, first_row)),
+                        and seg.x0 - 10 <= b.original.cx <= seg.x1 + 10 and parse_value(b.text) is None),
                        key=lambda b: -b.y1)
         chosen, reach = [], seg.y0
         for box in above:  # the nearest line above the segment, then the lines touching it (not a subtitle

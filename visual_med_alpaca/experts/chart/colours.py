@@ -261,9 +261,7 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
         patch = rgb[y0:y1, x0:x1].astype(np.float32)
         d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
         nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
-        # (round 44) the middle fifth of the box: a legend's small swatch (Pew: 7 px in a 16 px box, set a row low)
-        # fills it, where its anti-aliased top row fell inside the 0.35-0.65 band used before
-        band = nearest[int(0.4 * h):max(int(0.4 * h) + 2, int(0.6 * h) + 1)]
+        band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
         edges = np.concatenate([nearest[:1], nearest[-1:]])
         cuts: list[tuple[int, int]] = []  # (first column, last column) of each swatch, in the box
         column = 0
@@ -298,12 +296,7 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
             pieces.append((text[start:i].strip(), start_x, float(c0 - 1)))
             start, start_x = i, float(c1 + 1)
         pieces.append((text[start:].strip(), start_x, float(x1 - x0)))
-        # (round 44) one entry whose own swatch OCR took into its box: the box starts after the swatch, so the
-        # legend reader finds the swatch left of its word
-        if len(pieces) < 2 and not (start_x > 0 and len(re.findall(r"[A-Za-z]", pieces[0][0])) >= 2):
-            out.append(box)
-            continue
-        if any(len(re.findall(r"[A-Za-z]", p)) < 2 for p, _, _ in pieces):
+        if len(pieces) < 2 or any(len(re.findall(r"[A-Za-z]", p)) < 2 for p, _, _ in pieces):
             out.append(box)
             continue
         for piece, a, b in pieces:
