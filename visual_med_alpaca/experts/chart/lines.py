@@ -100,6 +100,48 @@ def _ink_under(inks: list[tuple[np.ndarray, np.ndarray]], label: TextBox, x: int
     return first[0][2], first[0][1]
 
 
+def _value_ink_owner(rgb: np.ndarray, label: TextBox, centres, series: list[int], background) -> int | None:
+    """(round 48) The traced line (a cluster of `series`) whose colour a printed value's glyphs carry, or None. Pew
+    prints each point's value in its line's colour; where two lines cross, the nearest point (or the ink first under
+    the label) can be the other line's. Around the label (page coordinates) each pixel goes to the traced line it is
+    a blend of with the background (at least 35% of the way, within 20 of that segment and under half as far from it
+    as from any other line's: anti-aliased glyph rims count, pixels between two lines' colours do not); a glyph is a
+    connected piece of one line's pixels lying inside the label's box (2 pixels of slack): a line crossing the box
+    runs on beyond it and counts for none. The owner has the most glyph pixels, at least 12 and three times any other
+    line's, and is clearly coloured (channel spread over 30: black or grey values, and a JPEG's faded brown-grey,
+    name no line; there the yellow glyphs read olive)."""
+    import cv2
+
+    if len(series) < 2:
+        return None
+    height, width = rgb.shape[:2]
+    y0, y1 = max(0, int(label.y0) - 6), min(height, int(label.y1) + 7)
+    x0, x1 = max(0, int(label.x0) - 6), min(width, int(label.x1) + 7)
+    if y1 <= y0 or x1 <= x0:
+        return None
+    back = np.asarray(background, np.float32)
+    offset = rgb[y0:y1, x0:x1].astype(np.float32) - back
+    residuals = []
+    for i in series:
+        direction = np.asarray(centres[i], np.float32) - back
+        alpha = np.clip(offset @ direction / max(float(direction @ direction), 1e-9), 0.0, 1.2)
+        residual = np.linalg.norm(offset - alpha[..., None] * direction, axis=2)
+        residuals.append(np.where(alpha >= 0.35, residual, np.inf))
+    residuals = np.stack(residuals)
+    ordered, best = np.sort(residuals, axis=0), residuals.argmin(axis=0)
+    taken = (ordered[0] < 20) & (ordered[0] < 0.5 * ordered[1])
+    counts = []
+    for k in range(len(series)):
+        n, _, stats, _ = cv2.connectedComponentsWithStats(((best == k) & taken).astype(np.uint8), connectivity=8)
+        counts.append(sum(int(area) for px, py, pw, ph, area in stats[1:n]
+                          if px + x0 >= label.x0 - 2 and px + pw + x0 <= label.x1 + 3
+                          and py + y0 >= label.y0 - 2 and py + ph + y0 <= label.y1 + 3))
+    order = np.argsort(counts)[::-1]
+    owner, most, second = series[order[0]], counts[order[0]], counts[order[1]]
+    coloured = float(np.ptp(np.asarray(centres[owner], np.float32))) > 30  # black or grey values name no line
+    return owner if coloured and most >= 12 and most >= 3 * second else None
+
+
 def _hidden_point(mask: np.ndarray, rgb: np.ndarray, colour: np.ndarray, x_from: int, y_from: float, x_to: int) -> float | None:
     """The row at column x_to of a line hidden there (under a legend, a label), from the straight segment that leaves
     its traced neighbour point (x_from, y_from) towards it. The line is followed column by column, each column's run

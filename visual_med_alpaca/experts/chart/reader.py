@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, two_label_axis, _format, _groups, _in_a
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
-                    _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at)
+                    _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _without_percent
@@ -520,7 +520,7 @@ class ChartExpert:
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
             try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
-                return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend)
+                return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, page=rgb)
             except ChartReadError:
                 return bar_table
         if axis is None:
@@ -538,7 +538,7 @@ class ChartExpert:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
             end_words = _line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background)
             names = {**end_words, **names}
-        return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words)
+        return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words, page=rgb)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -631,7 +631,7 @@ class ChartExpert:
             return {}
         return {index: (ends[index][1], found[index]) if index in found else (1e9, "") for index in boxed + unnamed}
 
-    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None):
+    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None, page=None):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
@@ -735,6 +735,11 @@ class ChartExpert:
                                 pairs.append((1000 + dx + (abs(box.cy - guess) if guess is not None else 0), i, r, j))
                         elif -3.0 * box.h <= box.cy - y <= 2.0 * box.h:
                             pairs.append((abs(box.cy - y) + dx, i, r, j))
+            # (round 48) a value printed in one traced line's colour is that line's only (where lines cross, the
+            # nearest point, or the ink first under the label, can be the other line's)
+            owners = {j: _value_ink_owner(page, box, centres, series, background) if page is not None else None
+                      for j, box in enumerate(printed)}
+            pairs = [(d, i, r, j) for d, i, r, j in pairs if owners[j] is None or owners[j] == series[i]]
             nearest = _nearest_first([(d, 0.0, (i, r), j) for d, i, r, j in pairs], printed)
             for (i, r), box in nearest.items():  # the point is at that ink where the trace strayed from it
                 row = inked.get((i, r, id(box)))
