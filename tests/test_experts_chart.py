@@ -1437,6 +1437,24 @@ def test_a_jpeg_pew_trend_chart_names_its_brown_line_by_its_faded_name(expert, t
     assert all(got.get((row[0], "Favorable")) == float(row[1]) for row in gold.rows), text
 
 
+def test_a_pew_trend_value_printed_in_one_lines_colour_goes_to_that_line_where_lines_meet(expert, tmp_path):
+    """Round 48: a `trend` chart whose `Ages 18-29` and `30-49` lines come close in 2012 (44 and 41, each printed in
+    its line's colour). Values were matched to points nearest first, their colour unused: `Ages 18-29` got the other
+    line's label there (read `4`) and `30-49` its own `44`. A value whose glyphs carry one line's colour is that
+    line's only."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import STREAMS, draw_trend, random_trend_spec
+
+    spec = random_trend_spec(np.random.default_rng([7, 16, STREAMS["trend"]]))
+    assert spec.jpeg_quality is None
+    text = expert.describe(load_image(draw_trend(spec, tmp_path / "trend")))
+    gold = parse_table(spec.table().linearize())
+    row = next(row for row in gold.rows if row[0] == "2012")
+    assert float(row[1]) == 44 and gold.headers[1] == "Ages 18-29"
+    assert cells(text).get(("2012", "Ages 18-29")) == 44, text
+
+
 def test_a_pew_trend_chart_labelling_every_other_year_keeps_its_years_whole(expert, tmp_path):
     """Round 42: a `trend` chart with a point every year and every other year labelled, its last point past the last
     label: the labels were cut at the markers' columns (`2`, `003`, `2`, `005` ...). A label that reads one year is
