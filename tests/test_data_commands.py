@@ -14,6 +14,24 @@ def _vmed(*args, env=None):
                           capture_output=True, text=True, timeout=120, env=env)
 
 
+def _workdir(tmp_path, files: dict[str, str] | None = None):
+    """A `--workdir` folder holding `files` (name -> text)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    for name, text in (files or {}).items():
+        (work / name).write_text(text)
+    return work
+
+
+def _one_error(work, *args, prefix="error: "):
+    """The one error line a refused `vmed data` step prints (exit 2, nothing on stdout), less `prefix`."""
+    result = _vmed(*args, "--workdir", str(work))
+    assert result.returncode == 2 and result.stdout == "", (args, result.returncode, result.stdout)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), (args, result.stderr)
+    return lines[0].removeprefix(prefix)
+
+
 def test_the_shipped_recipe_reads_the_data_folder_vmed_data_dir_names(tmp_path):
     """docs/data.md: `collect` reads --data-dir, else $VMED_DATA_DIR, else ../shared/data, with the recipe too
     (configs/data.yaml named ../shared/data itself, so `-c configs/data.yaml` ignored $VMED_DATA_DIR)."""
@@ -102,18 +120,13 @@ def test_a_filter_that_keeps_nothing_and_an_empty_export_are_one_error_not_empty
     """`data filter` keeping no record (or reading none) and `data export` of an empty balanced.jsonl exited 0 and
     wrote an empty kept.jsonl / an empty med_instruct.json (`[]`). Each is one error line saying what was read and
     why nothing is left, exit 2; dropped.jsonl, the work a rerun resumes from, stays."""
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "questions.jsonl").write_text(
-        '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": ""}\n'
-        '{"id": "a:2", "source": "a", "instruction": "What is Y?", "output": "As an AI language model, I cannot."}\n')
+    work = _workdir(tmp_path, {"questions.jsonl":
+                               '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": ""}\n'
+                               '{"id": "a:2", "source": "a", "instruction": "What is Y?", '
+                               '"output": "As an AI language model, I cannot."}\n'})
 
     def one_error(*args):
-        result = _vmed(*args, "--workdir", str(work))
-        assert result.returncode == 2 and result.stdout == "", (args, result.returncode, result.stdout)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
-        return lines[0]
+        return "error: " + _one_error(work, *args)
 
     for _ in range(2):  # the rerun skips what dropped.jsonl holds and says the same
         assert one_error("filter", "--no-progress") == (
@@ -138,16 +151,11 @@ def test_a_balance_that_chooses_nothing_is_one_error_not_an_empty_balanced_file(
     """`data balance` wrote an empty balanced.jsonl and exited 0 when nothing was left to balance (an empty
     kept.jsonl, every record rejected in review, caps that choose none); `data export` then refused it. Now balance
     refuses, exit 2, saying why in export's words; an earlier run's balanced.jsonl is left as it was, and said so."""
-    work = tmp_path / "work"
-    work.mkdir()
+    work = _workdir(tmp_path)
     kept, balanced = work / "kept.jsonl", work / "balanced.jsonl"
 
     def one_error(*args):
-        result = _vmed("balance", *args, "--workdir", str(work))
-        assert result.returncode == 2 and result.stdout == "", (args, result.returncode, result.stdout)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: nothing to balance: "), (args, result.stderr)
-        return lines[0].removeprefix("error: nothing to balance: ")
+        return _one_error(work, "balance", *args, prefix="error: nothing to balance: ")
 
     kept.write_text("")
     assert one_error() == f"{kept} holds no records; {balanced} not written"
@@ -170,11 +178,9 @@ def test_review_and_balance_after_a_filter_that_kept_nothing_say_so_not_run_the_
     """A filter that keeps no record writes no kept.jsonl (it is refused); `data review` and `data balance` then said
     "kept.jsonl not found: run `vmed data filter` first", though the filter had run. They say what dropped.jsonl,
     which it left, holds."""
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "questions.jsonl").write_text(
-        '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": ""}\n'
-        '{"id": "a:2", "source": "a", "instruction": "What is Y?", "output": ""}\n')
+    work = _workdir(tmp_path, {"questions.jsonl":
+                               '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": ""}\n'
+                               '{"id": "a:2", "source": "a", "instruction": "What is Y?", "output": ""}\n'})
     assert _vmed("filter", "--no-progress", "--workdir", str(work)).returncode == 2
     for step in ("balance", "review"):
         result = _vmed(step, "--workdir", str(work))
@@ -188,11 +194,9 @@ def test_review_and_balance_after_a_filter_that_kept_nothing_say_so_not_run_the_
 def test_a_cap_of_0_means_none_of_that_source_in_both_spellings(tmp_path):
     """`--cap-per-source 0` was refused (invalid configuration: ... greater than or equal to 1) while `--cap a=0` was
     taken as "none of a". 0 is "none of this source" in both; a negative cap is one error line in both."""
-    work = tmp_path / "work"
-    work.mkdir()
-    (work / "kept.jsonl").write_text(
-        '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": "X is X."}\n'
-        '{"id": "b:1", "source": "b", "instruction": "What is Y?", "output": "Y is Y."}\n')
+    work = _workdir(tmp_path, {"kept.jsonl":
+                               '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": "X is X."}\n'
+                               '{"id": "b:1", "source": "b", "instruction": "What is Y?", "output": "Y is Y."}\n'})
 
     def sources(*args):
         result = _vmed("balance", *args, "--workdir", str(work))
