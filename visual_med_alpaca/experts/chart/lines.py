@@ -105,14 +105,11 @@ def _value_ink_owner(rgb: np.ndarray, label: TextBox, centres, series: list[int]
     prints each point's value in its line's colour; where two lines cross, the nearest point (or the ink first under
     the label) can be the other line's. Around the label (page coordinates) each pixel goes to the traced line it is
     a blend of with the background (at least 35% of the way, within 20 of that segment and under half as far from it
-    as from any other line's: anti-aliased glyph rims count, pixels between two lines' colours do not). Glyphs (round
-    49) are connected pieces of all ink (any pixel over 40 off the background): a piece lying inside the label's box
-    (2 pixels of slack) goes whole to the line most of its taken pixels belong to; a line crossing the box runs on
-    beyond it with the glyphs and markers it touches and counts for none there (its fragments between black glyphs
-    included), while another line's pixels in such a piece (a coloured glyph touching it) still count inside the box.
-    The owner has the most glyph pixels, at least 12 and three times any other line's, and is clearly coloured
-    (channel spread over 30: black or grey values, and a JPEG's faded brown-grey, name no line; there the yellow
-    glyphs read olive)."""
+    as from any other line's: anti-aliased glyph rims count, pixels between two lines' colours do not); a glyph is a
+    connected piece of one line's pixels lying inside the label's box (2 pixels of slack): a line crossing the box
+    runs on beyond it and counts for none. The owner has the most glyph pixels, at least 12 and three times any other
+    line's, and is clearly coloured (channel spread over 30: black or grey values, and a JPEG's faded brown-grey,
+    name no line; there the yellow glyphs read olive)."""
     import cv2
 
     if len(series) < 2:
@@ -133,25 +130,12 @@ def _value_ink_owner(rgb: np.ndarray, label: TextBox, centres, series: list[int]
     residuals = np.stack(residuals)
     ordered, best = np.sort(residuals, axis=0), residuals.argmin(axis=0)
     taken = (ordered[0] < 20) & (ordered[0] < 0.5 * ordered[1])
-    # (round 49) pieces of ALL ink: a line's anti-aliased fragments between black glyphs are parts of its piece
-    ink = (np.linalg.norm(offset, axis=2) > 40).astype(np.uint8)
-    n, pieces, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    rows, cols = np.mgrid[y0:y1, x0:x1]
-    in_box = (cols >= label.x0 - 2) & (cols < label.x1 + 3) & (rows >= label.y0 - 2) & (rows < label.y1 + 3)
-    counts = [0] * len(series)
-    for piece in range(1, n):
-        px, py, pw, ph, _ = stats[piece]
-        mine = (pieces == piece) & taken
-        if px + x0 >= label.x0 - 2 and px + pw + x0 <= label.x1 + 3 and py + y0 >= label.y0 - 2 and py + ph + y0 <= label.y1 + 3:
-            votes = np.bincount(best[mine], minlength=len(series))
-            if votes.sum():
-                counts[int(votes.argmax())] += int(votes.sum())
-            continue
-        # a piece running out of the box: the lines whose pixels it carries beyond the box cross the label; pixels
-        # of any other line in it (glyphs touching a crossing line or marker) still count, inside the box
-        crossing = set(np.unique(best[mine & ~in_box]).tolist())
-        for k in set(np.unique(best[mine & in_box]).tolist()) - crossing:
-            counts[k] += int((mine & in_box & (best == k)).sum())
+    counts = []
+    for k in range(len(series)):
+        n, _, stats, _ = cv2.connectedComponentsWithStats(((best == k) & taken).astype(np.uint8), connectivity=8)
+        counts.append(sum(int(area) for px, py, pw, ph, area in stats[1:n]
+                          if px + x0 >= label.x0 - 2 and px + pw + x0 <= label.x1 + 3
+                          and py + y0 >= label.y0 - 2 and py + ph + y0 <= label.y1 + 3))
     order = np.argsort(counts)[::-1]
     owner, most, second = series[order[0]], counts[order[0]], counts[order[1]]
     coloured = float(np.ptp(np.asarray(centres[owner], np.float32))) > 30  # black or grey values name no line
