@@ -45,9 +45,10 @@ class ScriptedServer:
     `failures` (HTTP codes with an OpenAI error body), then it answers `reply` (default "answer to <prompt
     length>"): one JSON body, or server-sent events in `pieces` when the request asks for a stream, cut at the
     request's `stop` sequences as a real server does (and, with `stream_options.include_usage`, a last event with
-    `usage`: 3 completion tokens, as the JSON body says). `bodies` holds every request body, in order."""
+    `usage`: 10 prompt and 3 completion tokens, as the JSON body says; `report_usage=False`: a server that never sends
+    usage in a stream). `bodies` holds every request body, in order."""
 
-    def __init__(self, failures=(), reply: str | None = None, pieces: int = 4):
+    def __init__(self, failures=(), reply: str | None = None, pieces: int = 4, report_usage: bool = True):
         self.failures = list(failures)
         self.bodies: list[dict] = []
         outer = self
@@ -86,7 +87,7 @@ class ScriptedServer:
                     chunk = {"id": "x", "object": "chat.completion.chunk" if chat else "text_completion",
                              "created": 0, "model": body["model"], "choices": [choice]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                if (body.get("stream_options") or {}).get("include_usage"):  # as OpenAI: a last chunk, no choices
+                if report_usage and (body.get("stream_options") or {}).get("include_usage"):  # as OpenAI: a last chunk
                     usage = {"id": "x", "object": "chat.completion.chunk" if chat else "text_completion", "created": 0,
                              "model": body["model"], "choices": [],
                              "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}

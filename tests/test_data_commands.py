@@ -214,3 +214,24 @@ def test_a_cap_of_0_means_none_of_that_source_in_both_spellings(tmp_path):
                            "of SOURCE)")]:
         result = _vmed("balance", *args, "--workdir", str(work))
         assert result.returncode == 2 and result.stderr.strip() == message, (args, result.stderr)
+
+
+def test_a_topic_cap_of_0_is_refused_saying_why(tmp_path):
+    """A source cap of 0 means "none of this source"; a topic cap of 0 would mean none of any topic, so nothing chosen.
+    It is refused in one line that says so and what to do (it said only "Input should be greater than or equal to
+    1"), in both spellings; a topic cap of 1 is taken."""
+    work = _workdir(tmp_path, {"kept.jsonl":
+                               '{"id": "a:1", "source": "a", "instruction": "What is X?", "output": "X is X.", '
+                               '"topic": "x"}\n'
+                               '{"id": "a:2", "source": "a", "instruction": "What is Y?", "output": "Y is Y.", '
+                               '"topic": "x"}\n'})
+    refused = ("invalid configuration: balance.cap_per_topic: a topic cap must be 1 or more, not 0 (0 would keep no "
+               "record of any topic; leave --cap-per-topic out for no topic cap)")
+    assert _one_error(work, "balance", "--cap-per-topic", "0") == refused
+    assert _one_error(work, "balance", "--set", "balance.cap_per_topic=0") == refused
+    assert _one_error(work, "balance", "--cap-per-topic", "-2") == refused.replace(
+        "not 0 (0 would keep no record of any topic", "not -2 (it counts records")
+    assert not (work / "balanced.jsonl").exists()
+    taken = _vmed("balance", "--cap-per-topic", "1", "--workdir", str(work))
+    assert taken.returncode == 0, taken.stderr
+    assert len((work / "balanced.jsonl").read_text().splitlines()) == 1

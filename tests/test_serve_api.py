@@ -15,7 +15,7 @@ from functools import partial
 import httpx
 import pytest
 from conftest import EXAMPLES, REPO, CountingLLM, free_port, wait_for_http
-from helpers_serve import GatedLLM, ThreadServer, data_url, wait_until
+from helpers_serve import GatedLLM, ScriptedServer, ThreadServer, data_url, wait_until
 
 from visual_med_alpaca.config import AssistantConfig, GenerationSettings, KnowledgeConfig, LLMConfig
 from visual_med_alpaca.errors import UserInputError
@@ -414,6 +414,33 @@ def test_usage_counts_prompt_once_and_a_generated_answer_not_at_all(tiny_llm):
             assert reply.usage.prompt_tokens == tiny_llm.count_tokens(prompt)
             expected = tiny_llm.count_tokens(answer, special=False) if written else 6  # max_tokens: generated
             assert reply.usage.completion_tokens == expected
+
+
+@pytest.mark.parametrize("mode", ["completions", "chat"])
+def test_usage_with_the_openai_backend_is_the_servers_own(mode):
+    """`vmed serve` over a remote OpenAI-compatible server: no tokenizer here, so `usage` was null even when the server
+    reported its usage. Now its prompt_tokens and completion_tokens are passed through, streamed or not; null only when
+    the server says nothing."""
+    from visual_med_alpaca.llm import load_language_model
+
+    messages = [{"role": "user", "content": "What is aspirin?"}]
+    config = AssistantConfig(knowledge=KnowledgeConfig(enabled=False))
+    for report_usage in (True, False):
+        with ScriptedServer(reply="Aspirin eases pain.", report_usage=report_usage) as remote:
+            llm = load_language_model(LLMConfig(model="m", base_url=remote.base_url, api_mode=mode))
+            with ThreadServer(create_app(ServeConfig(), Assistant(config, llm=llm))) as srv:
+                client = openai.OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0, timeout=30)
+                whole = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8)
+                chunks = list(client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8, stream=True,
+                                                             stream_options={"include_usage": True}))
+        assert whole.choices[0].message.content == "Aspirin eases pain."
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Aspirin eases pain."
+        assert chunks[-1].choices == []
+        for usage in (whole.usage, chunks[-1].usage):
+            if report_usage:  # the scripted server's usage: 10 prompt tokens, 3 completion tokens
+                assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (10, 3, 13)
+            else:
+                assert usage is None
 
 
 def test_the_answer_timings_and_usage_count_the_same_tokens_with_a_bos_counting_tokenizer(tiny_llm):

@@ -83,7 +83,9 @@ class AnswerStream:
                  count_answer: Callable[..., int | None] | None = None):
         self.prompt = prompt
         self.remembered = remembered  # a vlm/memory.py Case: where the answer (or its prompt's context) came from
-        self.prompt_tokens = prompt_tokens  # counted once, when the prompt was fitted to the context (None: not counted)
+        # counted once, when the prompt was fitted to the context, or as a remote server reported it once the answer
+        # was generated (the openai backend); None: not counted
+        self.prompt_tokens = prompt_tokens
         self.answer_text = ""  # the answer without the sources footer, once streamed
         self.answer_tokens: int | None = None  # answer_text's tokens, counted once (None: no model counted them)
         self.option_logprobs = option_logprobs
@@ -113,6 +115,7 @@ class AnswerStream:
             generation = generate_stream(self._llm, self.prompt, self._settings)
             yield from generation
             self._generated = generation.tokens
+            self._reported_prompt(generation)
             return
         yield self._prefix.strip().capitalize()
         first = True
@@ -123,6 +126,12 @@ class AnswerStream:
             first = False
             yield piece
         self._generated = generation.tokens
+        self._reported_prompt(generation)
+
+    def _reported_prompt(self, generation) -> None:
+        """A remote server's count of the prompt (the openai backend's usage), where nobody here could count it."""
+        if self.prompt_tokens is None and generation.prompt_tokens is not None:
+            self.prompt_tokens = generation.prompt_tokens
 
     def __iter__(self) -> Iterator[str]:
         llm = self._llm

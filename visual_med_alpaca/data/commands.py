@@ -156,7 +156,7 @@ def balance_cmd(
     cap_per_source: Optional[int] = typer.Option(None, "--cap-per-source",
                                                  help="Max records of any one source without its own --cap (0: none)"),
     caps: Optional[list[str]] = typer.Option(None, "--cap", help="SOURCE=N for one source (0: none; repeatable)"),
-    cap_per_topic: Optional[int] = typer.Option(None, "--cap-per-topic", help="Max records per (source, topic)"),
+    cap_per_topic: Optional[int] = typer.Option(None, "--cap-per-topic", help="Max records per (source, topic), 1 or more"),
     seed: Optional[int] = typer.Option(None, "--seed"),
     config: Optional[Path] = ConfigOpt,
     sets: Optional[list[str]] = SetOpt,

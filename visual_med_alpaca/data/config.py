@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from ..config import Strict
 from .sources import SOURCES
@@ -55,14 +55,24 @@ class FilterConfig(Strict):
 
 class BalanceConfig(Strict):
     """Caps: a record count, 0 = none of that source (`--cap a=0` and `--cap-per-source 0` alike; the default with
-    per-source caps keeps only the sources named); None = no cap."""
+    per-source caps keeps only the sources named); None = no cap. A topic cap is 1 or more: 0 would choose no record
+    of any topic, so it is refused (one line) rather than read as "none"."""
 
     seed: int = 0
     cap_per_source: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict,
                                                                    description="source -> max records (0: none)")
     default_cap_per_source: int | None = Field(None, ge=0, description="max records of a source not in "
                                                "cap_per_source (0: none)")
-    cap_per_topic: int | None = Field(None, ge=1, description="max records per (source, topic)")
+    cap_per_topic: int | None = Field(None, description="max records per (source, topic), 1 or more")
+
+    @field_validator("cap_per_topic")
+    @classmethod
+    def _topic_cap_keeps_some(cls, cap: int | None) -> int | None:
+        if cap is not None and cap < 1:  # `ge=1` said only "greater than or equal to 1", not why or what to do
+            why = "0 would keep no record of any topic" if cap == 0 else "it counts records"
+            raise ValueError(f"a topic cap must be 1 or more, not {cap} ({why}; leave --cap-per-topic out for no "
+                             "topic cap)")
+        return cap
 
 
 class DataConfig(Strict):

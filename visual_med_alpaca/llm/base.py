@@ -31,12 +31,14 @@ class LanguageModel(Protocol):
 class Generation(Iterator[str]):
     """What a backend's `stream` returns when it knows how many tokens the model generated: iterate it for the text
     pieces; `tokens` is that count (every token sampled, the end-of-text token included), final once the stream has
-    ended or been closed; None while unknown (a server that reported no usage). `pieces(generation)` makes the
-    pieces and sets `generation.tokens`. A backend that cannot tell returns a plain iterator of text, and the answer's
-    text is counted instead (`pipeline.Assistant.answer_tokens`)."""
+    ended or been closed; None while unknown (a server that reported no usage). `prompt_tokens`: the prompt's tokens
+    as a remote server counted them (the openai backend, whose tokenizer is the server's: its usage), None when no
+    server said. `pieces(generation)` makes the pieces and sets `generation.tokens`. A backend that cannot tell
+    returns a plain iterator of text, and the answer's text is counted instead (`pipeline.Assistant.answer_tokens`)."""
 
     def __init__(self, pieces: Callable[[Generation], Iterator[str]]):
         self.tokens: int | None = None
+        self.prompt_tokens: int | None = None
         self._pieces = pieces(self)
 
     def __next__(self) -> str:
@@ -234,7 +236,7 @@ class StopFilter:
 def generate_stream(model: LanguageModel, prompt: str, settings: GenerationSettings) -> Generation:
     """Stream the cleaned answer; closes the backend's stream as soon as the answer is complete. Its `tokens`, once it
     has ended: the tokens the model generated (those past the cut too), as the backend's stream says (None: it did not
-    say)."""
+    say); `prompt_tokens`: the backend stream's (a server's count of the prompt, or None)."""
     return Generation(lambda out: _cleaned(model, prompt, settings, out))
 
 
@@ -256,3 +258,4 @@ def _cleaned(model: LanguageModel, prompt: str, settings: GenerationSettings, ou
         if close:
             close()
         out.tokens = raw.tokens if isinstance(raw, Generation) else None
+        out.prompt_tokens = raw.prompt_tokens if isinstance(raw, Generation) else None

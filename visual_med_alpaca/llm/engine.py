@@ -35,7 +35,7 @@ from ..paths import cache_dir
 from ..prompts import stop_sequences
 from .gguf import is_gguf
 from .base import Generation
-from .openai_compat import OpenAICompatModel, completion_tokens, resolve_endpoint
+from .openai_compat import OpenAICompatModel, reported_tokens, resolve_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class EngineModel(OpenAICompatModel):
             raise BackendError(f"the generation engine failed ({exc.status_code})") from None
         try:  # closing the response (also when the caller stops early) ends the engine's work on it
             for chunk in response:
-                out.tokens = completion_tokens(chunk, out.tokens)
+                out.tokens = reported_tokens(chunk, "completion_tokens", out.tokens)
                 if chunk.choices and chunk.choices[0].text:
                     yield chunk.choices[0].text
         except (openai.APIConnectionError, httpx.HTTPError):

@@ -63,7 +63,8 @@ class OpenAICompatModel:
         return None  # the server owns the tokenizer; it reports overlong prompts itself
 
     def stream(self, prompt: str, settings: GenerationSettings) -> Generation:
-        """`tokens`: the completion tokens the server reports at the end of the stream (None when it reports none)."""
+        """`tokens` and `prompt_tokens`: the completion and prompt tokens the server reports at the end of the stream
+        (None when it reports none)."""
         return Generation(lambda out: self._generate(prompt, settings, out))
 
     def _generate(self, prompt: str, settings: GenerationSettings, out: Generation) -> Iterator[str]:
@@ -86,13 +87,15 @@ class OpenAICompatModel:
                     messages=[{"role": "user", "content": prompt}], **common
                 )
                 for chunk in response:
-                    out.tokens = completion_tokens(chunk, out.tokens)
+                    out.tokens = reported_tokens(chunk, "completion_tokens", out.tokens)
+                    out.prompt_tokens = reported_tokens(chunk, "prompt_tokens", out.prompt_tokens)
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
             else:
                 response = self.client.completions.create(prompt=prompt, **common)
                 for chunk in response:
-                    out.tokens = completion_tokens(chunk, out.tokens)
+                    out.tokens = reported_tokens(chunk, "completion_tokens", out.tokens)
+                    out.prompt_tokens = reported_tokens(chunk, "prompt_tokens", out.prompt_tokens)
                     if chunk.choices and chunk.choices[0].text:
                         yield chunk.choices[0].text
         except openai.APIConnectionError:
@@ -107,11 +110,12 @@ class OpenAICompatModel:
             raise BackendError(f"the server failed ({exc.status_code}): {_message(exc)}") from None
 
 
-def completion_tokens(chunk, known: int | None) -> int | None:
-    """The completion tokens a streamed chunk's `usage` reports (the last chunk's, where the server sends one; OpenAI
-    with `stream_options.include_usage`, llama.cpp's server always), else what was known before it."""
+def reported_tokens(chunk, field: str, known: int | None) -> int | None:
+    """The tokens a streamed chunk's `usage` reports in `field` ("completion_tokens", "prompt_tokens"; the last
+    chunk's, where the server sends one: OpenAI with `stream_options.include_usage`, llama.cpp's server always), else
+    what was known before it."""
     usage = getattr(chunk, "usage", None)
-    tokens = getattr(usage, "completion_tokens", None)
+    tokens = getattr(usage, field, None)
     return tokens if isinstance(tokens, int) else known
 
 

@@ -196,11 +196,13 @@ class GenerationWorker:
         HTTP call (/tokenize), so the prompt and the answer are each counted once per request."""
         llm = self.assistant.llm
         prompt_tokens = stream.prompt_tokens if stream.prompt_tokens is not None else llm.count_tokens(stream.prompt)
-        if prompt_tokens is None:
-            return Usage(None, None)  # the backend has no tokenizer here (an OpenAI-compatible server's own)
+        if prompt_tokens is None:  # the backend has no tokenizer here (an OpenAI-compatible server's own) and the
+            return Usage(None, None)  # server reported no usage: nothing is known
         if not stream.prompt:  # answered with no prompt built (the knowledge stage's answer or note, a remembered
             prompt_tokens = 0  # case): nothing was prompted, not the BOS token an empty text counts
         counted = stream.answer_tokens  # the answer without the sources footer (which the model did not write)
         if counted is None:  # answered without the model (knowledge stage): not counted yet
             counted = self.assistant.answer_tokens(stream.answer_text)
-        return Usage(prompt_tokens, counted or 0)
+        if counted is None:  # a server's prompt count without its answer's: no usage rather than a made-up 0
+            return Usage(None, None)
+        return Usage(prompt_tokens, counted)
