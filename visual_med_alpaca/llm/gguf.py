@@ -82,13 +82,14 @@ class GGUFModel:
     def _generate(self, prompt: str, settings: GenerationSettings, out: Generation) -> Iterator[str]:
         from llama_cpp import StoppingCriteriaList
 
-        seen: list[int] = []  # lengths of the token list llama.cpp checks once per token sampled
+        first: list[int] = []  # the length of the token list at llama.cpp's first check (one check per token sampled)
 
         def count(input_ids, logits) -> bool:
             # the k-th sampled token is checked with prompt + k - 1 tokens (so is the end, after the last one): the
             # tokens sampled are the growth since the first check, plus that first one
-            seen.append(len(input_ids))
-            out.tokens = max(seen) - seen[0] + 1
+            if not first:
+                first.append(len(input_ids))
+            out.tokens = len(input_ids) - first[0] + 1
             return False
 
         # Reusing a cached prompt prefix changes llama.cpp's batch shapes and so, over a long greedy answer,
