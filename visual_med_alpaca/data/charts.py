@@ -809,7 +809,6 @@ def draw_trend(spec: TrendSpec, path: Path) -> Path:
     return _save(fig, spec, path)
 
 
-
 # -- the sixth generator: category labels under every other point (Statista's long lines and bars) -----------------
 THINNED_STYLES = ("bar", "line", "line_markers")
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -851,7 +850,6 @@ def random_thinned_spec(rng: np.random.Generator) -> PlainSpec:
         value_labels=bool(rng.random() < 0.4), grid=bool(rng.random() < 0.4), dpi=int(rng.choice([72, 100, 100])),
         label_every=every, label_offset=int(rng.integers(every)), label_rotation=int(rng.choice([0, 0, 45, 90])),
     )
-
 
 
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain),

@@ -148,7 +148,7 @@ def two_label_axis(boxes: list[TextBox], years: Axis, baseline=None) -> Axis | N
     column (their boxes overlap across), far below it and above the years. Where OCR read no such `0` (a small grey
     one on the baseline), `baseline(top)` gives the row of the rule the plot stands on, if any: the `0` is taken to
     be printed there, right-aligned with the top label. None for anything else."""
-    if not all(b.number == int(b.number) and 1800 <= b.number <= 2100 for b in years.ticks):
+    if not _all_years(years.ticks):
         return None
     first, row = min(b.cx for b in years.ticks), float(np.median([b.cy for b in years.ticks]))
     height = float(np.median([b.h for b in years.ticks]))
@@ -173,9 +173,18 @@ def two_label_axis(boxes: list[TextBox], years: Axis, baseline=None) -> Axis | N
     return _axis_of(slope, -slope * zero.cy, False, False, [zero, top], np.array([0.0, top.number]), True)
 
 
+def prints_only_ends(axis: Axis) -> bool:
+    """An axis read by `two_label_axis` (linear, two labels: find_value_axis needs three numbers for a linear axis,
+    and `_two_decade_axis`, the other two-label axis, is log)."""
+    return len(axis.ticks) == 2 and not axis.log
+
+
+def _all_years(ticks: list[TextBox]) -> bool:
+    return all(b.number == int(b.number) and 1800 <= b.number <= 2100 for b in ticks)
+
+
 def _looks_like_years(axis: Axis) -> bool:
-    values = [b.number for b in axis.ticks]
-    return axis.step == 1 and all(v == int(v) and 1800 <= v <= 2100 for v in values)
+    return axis.step == 1 and _all_years(axis.ticks)
 
 
 def _x_title(boxes: list[TextBox], axis: Axis) -> str:

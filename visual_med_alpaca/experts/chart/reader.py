@@ -12,7 +12,7 @@ import numpy as np
 from ...chart_table import parse_table
 from ...errors import BackendError
 from ...images import LoadedImage
-from .axes import Axis, find_value_axis, two_label_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
+from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
@@ -335,7 +335,7 @@ class ChartExpert:
                     name = _x_title(boxes, x_axis)
                 series = [name or _unnamed_series(boxes) or "Value"]
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
-            if y_axis is not None and len(y_axis.ticks) == 2 and not y_axis.log:  # two_label_axis: its top label stands
+            if y_axis is not None and prints_only_ends(y_axis):  # two_label_axis: its top label stands
                 title = _page_title(boxes, min(b.y0 for b in y_axis.ticks)) or title  # under the title's lines
             return _linearize(title, header, series, rows), kind
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
@@ -512,7 +512,7 @@ class ChartExpert:
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
         # a value-axis label the axis did not take ('1 million') is no point's label (round 37); an axis that prints
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
-        if axis is not None and orientation == "vertical" and (len(axis.ticks) > 2 or axis.log):
+        if axis is not None and orientation == "vertical" and not prints_only_ends(axis):
             printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
@@ -561,10 +561,10 @@ class ChartExpert:
     def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
         labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
         clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
-        categories = split_merged_labels(categories, _group_centres(bars))
+        group_centres = _group_centres(bars)
+        categories = split_merged_labels(categories, group_centres)
         if orientation == "vertical" and categories:  # labels under every other bar only (round 41)
-            centres = _group_centres(bars)
-            categories = fill_thinned_labels(categories, centres, min(centres), max(centres))
+            categories = fill_thinned_labels(categories, group_centres, min(group_centres), max(group_centres))
         if categories:
             slots = [c.cx for c in categories]
             row_names = [c.text for c in categories]
@@ -737,8 +737,8 @@ class ChartExpert:
                             pairs.append((abs(box.cy - y) + dx, i, r, j))
             # (round 48) a value printed in one traced line's colour is that line's only (where lines cross, the
             # nearest point, or the ink first under the label, can be the other line's)
-            owners = {j: _value_ink_owner(page, box, centres, series, background) if page is not None else None
-                      for j, box in enumerate(printed)}
+            owners = {j: _value_ink_owner(page, printed[j], centres, series, background) if page is not None else None
+                      for j in {j for _, _, _, j in pairs}}  # only the labels some point could take
             pairs = [(d, i, r, j) for d, i, r, j in pairs if owners[j] is None or owners[j] == series[i]]
             nearest = _nearest_first([(d, 0.0, (i, r), j) for d, i, r, j in pairs], printed)
             for (i, r), box in nearest.items():  # the point is at that ink where the trace strayed from it

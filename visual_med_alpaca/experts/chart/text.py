@@ -317,6 +317,10 @@ def respace(text: str) -> str:
     return " ".join(words)
 
 
+_YEAR_DIGITS = r"(?:1[6-9]|20)\d\d"  # a year 1600-2099 as a category label prints it
+_YEAR = re.compile(rf"^{_YEAR_DIGITS}$")
+
+
 # (round 42) a group's band printed as its name: an age or income range (`30-49`, `$30K-$50K`) or a number and `+`
 # (`50+`, `65+`); no printed value (parse_value refuses it) and no word of letters
 _BAND = re.compile(r"^(?:\$?\d+(?:\.\d+)?[KkMm]?\s*[-–]\s*\$?\d+(?:\.\d+)?[KkMm]?|\$?\d+(?:\.\d+)?[KkMm]?\s*\+)$")
@@ -431,8 +435,6 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
     return out
 
 
-_YEAR = re.compile(r"^(1[6-9]|20)\d\d$")
-
 
 def split_merged_years(labels: list[TextBox]) -> list[TextBox]:
     """Year labels of a numeric x axis that OCR read run together, the last ticks one year apart ('1996 2000 2001'
@@ -472,7 +474,7 @@ def split_merged_years(labels: list[TextBox]) -> list[TextBox]:
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _QUARTER = re.compile(r"^Q\s*(?P<q>[1-4])\s*(?P<mark>['’‘`´]?)\s*(?P<year>\d{2}|\d{4})\*?$", re.I)
 _MONTH = re.compile(r"^(?P<m>" + "|".join(_MONTHS) + r")[a-z]*\.?\s*(?P<mark>['’‘`´]?)\s*(?P<year>\d{2}|\d{4})?\*?$", re.I)
-_PERIOD_YEAR = re.compile(r"^(?P<year>(?:1[6-9]|20)\d\d)\*?$")
+_PERIOD_YEAR = re.compile(rf"^(?P<year>{_YEAR_DIGITS})\*?$")
 
 
 def _period(text: str) -> tuple[str, int, str] | None:
@@ -526,8 +528,8 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     spacing, start = (float(v) for v in np.polyfit(np.arange(len(labels)), xs, 1))
     if spacing <= 8 or np.any(np.abs(xs - start - spacing * np.arange(len(labels))) > 0.2 * spacing):
         return labels
-    read = [(i, _period(b.text)) for i, b in enumerate(labels)]
-    read = [(i, p) for i, p in read if p is not None]
+    periods = [_period(b.text) for b in labels]
+    read = [(i, p) for i, p in enumerate(periods) if p is not None]
     kinds = [p[0] for _, p in read]
     if len(read) < max(3, 0.6 * len(labels)):
         return labels
@@ -567,12 +569,12 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
             break
     else:
         return labels
-    styles = [p[2] for p in (_period(b.text) for b in labels) if p is not None and p[0] == kind]
+    styles = [p[2] for p in periods if p is not None and p[0] == kind]
     style = max(set(styles), key=styles.count)
     month_names = {}
     if kind == "month":  # 'Jan' or 'January', as the chart writes them
-        for b in labels:
-            if (p := _period(b.text)) is not None and p[0] == "month":
+        for b, p in zip(labels, periods):
+            if p is not None and p[0] == "month":
                 month_names.setdefault(p[1] % 12, re.split(r"[\s'’‘`´.]", b.text.strip())[0])
         month_names = {m: name if len(name) > 3 else _MONTHS[m].title() for m, name in month_names.items()}
     per_point = step // k
@@ -593,7 +595,7 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
         name = _period_text(kind, first + per_point * n, style, month_names)
         if n % k == 0 and 0 <= n // k < len(labels):
             box = labels[n // k]
-            own = _period(box.text)
+            own = periods[n // k]
             kept = (own is not None and own[0] == kind and own[1] == first + per_point * n and
                     _period_text(kind, own[1], style, month_names) == _period_text(kind, own[1], own[2], month_names))
             half = (box.x1 - box.x0) / 2
