@@ -167,14 +167,16 @@ def _page_title(boxes: list[TextBox], top: float) -> str:
 
 
 def _title_without_subtitle(rgb: np.ndarray, boxes: list[TextBox], title: str) -> str:
-    """(round 52) The title's own words: OECD prints a subtitle (`Total, Square metres per capita, 2014`) and its
-    source in small letters on the title's line, Our World in Data its logo, and OCR may read a subtitle into the
-    title's box. Page chrome on the title's line (`Source: ...`, the logo's words) is left out; the rest of the line's
-    ink is cut into letters (runs of inked columns), and the title ends at a gap (3 pixels or more) after which the
-    letters stand at most 0.7 as high above their baseline as the letters before it (at least four letters, not
-    counting punctuation, each side) and are narrower (median width at most 0.8); of such gaps, the widest. Words
-    right of it are no part of the title (in a box holding letters on both sides, the words before it are counted
-    by the word gaps seen there). The title is kept whole when the picture does not show that."""
+    """(round 52) The title's own words: OECD prints a subtitle (`Total, Square metres per capita, 2014`) and its source in
+    small letters on the title's line, Our World in Data its logo, and OCR may read a subtitle into the title's box.
+    Page chrome on the title's line (`Source: ...`, the logo's words) is left out; the rest of the line's ink is cut
+    into letters (runs of inked columns), and the title ends at a gap (3 pixels or more) after which the letters stand
+    at most 0.7 as high above their baseline as the letters before it (at least four letters, not counting punctuation,
+    each side) and are narrower (median width at most 0.8), where the letters before it read as a line of text (O1b:
+    three or more of them 0.5-0.8 as tall as their tallest, lower-case letters; a label drawn over the title makes blobs
+    instead); of such gaps, the widest. Words right of it are no part of the title (in a box holding letters on both
+    sides, the words before it are counted by the word gaps seen there). The title is kept whole when the picture does
+    not show that."""
     line = _title_line(boxes, title)
     if not line:
         return title
@@ -209,9 +211,13 @@ def _title_without_subtitle(rgb: np.ndarray, boxes: list[TextBox], title: str) -
     def width(part) -> float:  # the part's median letter width
         return float(np.median([b - a + 1 for a, b, _, _ in part]))
 
+    def lowercase(part) -> int:  # letters standing 0.5-0.8 as tall as the part's tallest (x-height letters)
+        tall = max(bottom - top + 1 for _, _, top, bottom in part)
+        return sum(0.5 * tall <= bottom - top + 1 <= 0.8 * tall for _, _, top, bottom in part)
+
     ends = [i for i in range(1, len(letters)) if gaps[i - 1] >= 3 and (left := height(letters[:i]))
             and (right := height(letters[i:])) and right <= 0.7 * left
-            and width(letters[i:]) <= 0.8 * width(letters[:i])]
+            and width(letters[i:]) <= 0.8 * width(letters[:i]) and lowercase(letters[:i]) >= 3]
     if not ends:
         return plain
     end = max(ends, key=lambda i: (gaps[i - 1], -i))
