@@ -314,7 +314,11 @@ def _split_close_tints(rgb: np.ndarray, clusters, least: int = 100):
     commonest other bin 20 or more from it, holding at least `least` pixels and a twentieth of the cluster, is the
     second. They are two flat colours, not one colour's shading (a gradient, an anti-aliased rim), when the pixels
     between them (a quarter to three quarters of the way, within 8 of the line joining them) are under a tenth of
-    the second's. Each pixel of the cluster goes to the nearer of the two."""
+    the second's, and when the second's pixels (those nearer to it than to the first) fill an area: a 3x3 opening
+    keeps half of them and at least `least` (a bar's rim where its edge line blends in, or text's anti-aliasing, is
+    no answer of its own). Each pixel of the cluster goes to the nearer of the two."""
+    import cv2
+
     masks, centres, background = clusters
     masks, centres = list(masks), list(centres)
     for index in range(len(masks)):
@@ -343,6 +347,11 @@ def _split_close_tints(rgb: np.ndarray, clusters, least: int = 100):
         if int(((t > 0.25) & (t < 0.75) & (off < 8)).sum()) >= 0.1 * second_count:
             continue  # shading from one colour to the other
         nearer = ((pixels - second) ** 2).sum(axis=1) < ((pixels - first) ** 2).sum(axis=1)
+        patch = np.zeros(on.shape, np.uint8)
+        patch[ys[nearer], xs[nearer]] = 1
+        filled = int(cv2.morphologyEx(patch, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).sum())
+        if filled < max(least, 0.5 * int(nearer.sum())):
+            continue  # (H1b) thin or scattered: a bar's dark rim where its edge line blends in, text's anti-aliasing
         kept, cut = masks[index].copy(), np.zeros_like(masks[index])
         kept[ys[nearer], xs[nearer]] = 0
         cut[ys[nearer], xs[nearer]] = 1
