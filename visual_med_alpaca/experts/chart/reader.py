@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
-                    _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
+                    _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _title_without_subtitle, _without_percent
@@ -667,6 +667,7 @@ class ChartExpert:
             # light backdrop the pale rims of other lines would pass)
             spread = colour.max() - colour.min()
             chromatic = spread > 60 or (background.max() < 80 and spread > 30 and spread > 0.15 * colour.max())
+            chromatic = chromatic or _dark_tint(colour, background)  # (round 55) a dark green or slate line
             if not chromatic and index not in names:
                 continue  # grey/black marks without a legend entry are axes, grids and text
             if index not in names and any(_rim_of(index, other, masks, centres, background) for other in range(len(masks)) if other != index):
