@@ -2193,3 +2193,35 @@ def test_a_lines_name_left_unused_right_of_the_plot_names_the_line_still_unnamed
         for (row, header), value in gold.items():
             if header == name:
                 assert got.get((row, name)) == pytest.approx(value, rel=0.1, abs=1.0), text
+
+
+def test_two_pale_answers_closer_than_the_colour_clusters_are_two_series(expert, tmp_path):
+    """Round 51 (dev 4393, Pew): `Hardly ever` (#c6d9f1) and `Never` (#d9d9d9) lie 31 apart, under the colour
+    clusters' 45, so their segments were one cluster and one rectangle and the `Never` answer was lost. A cluster
+    holding two flat colours is cut in two (`colours._split_close_tints`)."""
+    colours = ["#1f497d", "#558ed5", "#c6d9f1", "#d9d9d9"]
+    answers = ["Frequently", "Sometimes", "Hardly ever", "Never"]
+    rows = ["Seem false or untrue", "Show dangerous behavior", "Are abusive toward others"]
+    values = [[15, 48, 23, 12], [19, 42, 25, 14], [11, 32, 37, 19]]
+    path = tmp_path / "pale_answers.png"
+    with drawn(path, (7.0, 4.0)) as ax:
+        for n, row in enumerate(values):
+            left = 0
+            for k, v in enumerate(row):
+                ax.barh(-n, v, left=left, color=colours[k], height=0.6, label=answers[k] if n == 0 else None)
+                ax.text(left + v / 2, -n, str(v), ha="center", va="center", fontsize=10,
+                        color="white" if k < 2 else "#333333")
+                left += v
+        ax.set_yticks([-n for n in range(len(rows))], rows)
+        ax.set_xticks([])
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.tick_params(left=False)
+        ax.legend(ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, handlelength=0.8, fontsize=9)
+        ax.set_title("Many users see false videos", loc="left", pad=28, fontsize=13, fontweight="bold")
+        ax.figure.tight_layout()
+    text = expert.describe(load_image(path))
+    table, got = parse_table(text), cells(text)
+    assert table.headers[1:] == answers, text
+    assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers} == {
+        (row, answer): v for row, row_values in zip(rows, values) for answer, v in zip(answers, row_values)}, text
