@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -237,6 +238,54 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30:
                 names[best] = (row * 10000 + entry.cx, _bare(text))
     return names
+
+
+def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background) -> list[TextBox]:
+    """(round 56) Legend words whose detected box begins on the entry's own swatch (Pew's row of small squares: the
+    detector's box of `Agree` starts on or inside its square), their boxes starting after that swatch, so that
+    `_legend_names` finds the swatch left of the word. Other boxes as they are.
+
+    A leading swatch: in the box's middle rows (0.35-0.65 of its height) a run of columns of one colour cluster (not
+    the background), 0.35-1.6 line heights wide, that reaches into the box and starts at most 0.6 line heights
+    inside it (from up to half a line height left of it), with that colour at neither the box's top nor its bottom
+    row (a patch, not a bar the word is printed on), and at least a tenth of a line height of the box after it."""
+    if not len(centres):
+        return boxes
+    palette = np.stack([background] + list(centres)).astype(np.float32)
+    height, width = rgb.shape[:2]
+    out: list[TextBox] = []
+    for box in boxes:
+        h = box.h
+        if h < 6 or not re.search(r"[A-Za-z]{2}", box.text) or _CHROME.search(box.text):
+            out.append(box)
+            continue
+        x0, x1 = max(0, int(box.x0 - 0.5 * h)), min(width, int(box.x0 + 1.6 * h) + 1)
+        y0, y1 = max(0, int(box.y0)), min(height, int(box.y1) + 1)
+        if x1 - x0 < 3 or y1 - y0 < 6:
+            out.append(box)
+            continue
+        patch = rgb[y0:y1, x0:x1].astype(np.float32)
+        d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+        nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
+        band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
+        edges = np.concatenate([nearest[:1], nearest[-1:]])
+        start = int(box.x0) - x0  # the box's first column in the patch
+        trimmed = None
+        column = 0
+        while column < band.shape[1] and column <= start + 0.6 * h:
+            k = int(band[0, column])
+            if k <= 0 or not (band[:, column] == k).all():
+                column += 1
+                continue
+            end = column
+            while end + 1 < band.shape[1] and (band[:, end + 1] == k).all():
+                end += 1
+            if end >= start and 0.35 * h <= end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any() \
+                    and x0 + end + 1 + 0.1 * h < box.x1:
+                trimmed = float(x0 + end + 1)
+            break
+        out.append(replace(box, x0=trimmed) if trimmed is not None else box)
+    return out
 
 
 def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background) -> list[TextBox]:
