@@ -619,8 +619,11 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         pad_l = left if left is not None else (right if right is not None else 0.3 * (hi - lo))
         pad_r = right if right is not None else pad_l
         spans.append((lo - pad_l, hi + pad_r))
-    legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}], centres, background)
+    led: dict[int, tuple[float, str]] = {}
+    legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}], centres, background, led)
     legend = _legend_names((rgb, legend_boxes), centres, background, reread)  # (round 56) a swatch inside a word's box
+    taken_names = {name for _, name in legend.values()}
+    legend.update({c: v for c, v in led.items() if c not in legend and v[1] not in taken_names})  # (W1b) its own colour
     names = {c: v for c, v in legend.items() if any(b.cluster == c for b in bars)}
     repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
         sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})

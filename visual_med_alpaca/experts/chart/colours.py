@@ -240,15 +240,20 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
     return names
 
 
-def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background) -> list[TextBox]:
+def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background,
+                            found: dict[int, tuple[float, str]] | None = None) -> list[TextBox]:
     """(round 56) Legend words whose detected box begins on the entry's own swatch (Pew's row of small squares: the
     detector's box of `Agree` starts on or inside its square), their boxes starting after that swatch, so that
     `_legend_names` finds the swatch left of the word. Other boxes as they are.
 
     A leading swatch: in the box's middle rows (0.35-0.65 of its height) a run of columns of one colour cluster (not
-    the background), 0.35-1.6 line heights wide, that reaches into the box and starts at most 0.6 line heights
-    inside it (from up to half a line height left of it), with that colour at neither the box's top nor its bottom
-    row (a patch, not a bar the word is printed on), and at least a tenth of a line height of the box after it."""
+    the background), 0.3-1.6 line heights wide (W1b; W1: 0.35), that reaches into the box and starts at most 0.6 line heights
+    inside it (from up to half a line height left of it; narrower runs before it, a swatch's blended rim, are passed
+    over), with that colour at neither the box's top nor its bottom
+    row (a patch, not a bar the word is printed on), and at least a tenth of a line height of the box after it.
+    (W1b) Where `found` is given, each such word is entered in it as that colour's legend name (cluster -> (position,
+    name), the first word per colour in reading order), for the entries whose small swatch `_legend_names` passes
+    over (a 7 px square in a strip 2.5 line heights wide)."""
     if not len(centres):
         return boxes
     palette = np.stack([background] + list(centres)).astype(np.float32)
@@ -280,9 +285,16 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
             end = column
             while end + 1 < band.shape[1] and (band[:, end + 1] == k).all():
                 end += 1
-            if end >= start and 0.35 * h <= end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any() \
+            if end - column + 1 < 0.3 * h:  # (W1b) a swatch's 1-2 px rim blended towards the background
+                column = end + 1
+                continue
+            if end >= start and end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any() \
                     and x0 + end + 1 + 0.1 * h < box.x1:
                 trimmed = float(x0 + end + 1)
+                if found is not None:
+                    order = box.cy * 10000 + box.cx
+                    if k - 1 not in found or order < found[k - 1][0]:
+                        found[k - 1] = (order, _bare(box.text))
             break
         out.append(replace(box, x0=trimmed) if trimmed is not None else box)
     return out
