@@ -240,6 +240,27 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
     return names
 
 
+def _middle_band_and_edges(patch: np.ndarray, palette: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of a text box's patch, its nearest colour of `palette` (row 0 the background; -1 none within 45):
+    the box's middle rows (0.35-0.65 of its height `h`) and its top and bottom rows, where swatches are looked for."""
+    d = ((patch.astype(np.float32)[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+    nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
+    band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
+    return band, np.concatenate([nearest[:1], nearest[-1:]])
+
+
+def _colour_run(band: np.ndarray, column: int) -> tuple[int, int] | None:
+    """The run of columns of `band` from `column` on whose rows are all one colour cluster k >= 1: (k, its last
+    column); None where `column` is not such a column."""
+    k = int(band[0, column])
+    if k <= 0 or not (band[:, column] == k).all():
+        return None
+    end = column
+    while end + 1 < band.shape[1] and (band[:, end + 1] == k).all():
+        end += 1
+    return k, end
+
+
 def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background,
                             found: dict[int, tuple[float, str]] | None = None) -> list[TextBox]:
     """(round 56) Legend words whose detected box begins on the entry's own swatch (Pew's row of small squares: the
@@ -269,22 +290,16 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
         if x1 - x0 < 3 or y1 - y0 < 6:
             out.append(box)
             continue
-        patch = rgb[y0:y1, x0:x1].astype(np.float32)
-        d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-        nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
-        band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
-        edges = np.concatenate([nearest[:1], nearest[-1:]])
+        band, edges = _middle_band_and_edges(rgb[y0:y1, x0:x1], palette, h)
         start = int(box.x0) - x0  # the box's first column in the patch
         trimmed = None
         column = 0
         while column < band.shape[1] and column <= start + 0.6 * h:
-            k = int(band[0, column])
-            if k <= 0 or not (band[:, column] == k).all():
+            run = _colour_run(band, column)
+            if run is None:
                 column += 1
                 continue
-            end = column
-            while end + 1 < band.shape[1] and (band[:, end + 1] == k).all():
-                end += 1
+            k, end = run
             if end - column + 1 < 0.3 * h:  # (W1b) a swatch's 1-2 px rim blended towards the background
                 column = end + 1
                 continue
@@ -319,23 +334,16 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
         if len(re.findall(r"[A-Za-z]", box.text)) < 4 or x1 - x0 < 3 * h or h < 6 or _CHROME.search(box.text):
             out.append(box)
             continue
-        patch = rgb[y0:y1, x0:x1].astype(np.float32)
-        d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-        nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
-        band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
-        edges = np.concatenate([nearest[:1], nearest[-1:]])
+        band, edges = _middle_band_and_edges(rgb[y0:y1, x0:x1], palette, h)
         cuts: list[tuple[int, int]] = []  # (first column, last column) of each swatch, in the box
         column = 0
         while column < band.shape[1]:
-            k = int(band[0, column])
-            if k <= 0 or not (band[:, column] == k).all():
+            run = _colour_run(band, column)
+            if run is None:
                 column += 1
                 continue
-            end = column
-            while end + 1 < band.shape[1] and (band[:, end + 1] == k).all():
-                end += 1
-            run = end - column + 1
-            if 0.35 * h <= run <= 1.6 * h and not (edges[:, column:end + 1] == k).any():
+            k, end = run
+            if 0.35 * h <= end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any():
                 cuts.append((column, end))
             column = end + 1
         if not cuts:
