@@ -727,6 +727,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         rows = _named_by_sequence(rows, named)
     if len(clusters) == 1 and len(groups) >= 2:
         rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by)
+    taken = used | {id(b) for b in labels.values()}
+    net = _column_right_of_bars(rows, spans, bars, boxes, {id(b.original) for b in upright_boxes if id(b) in taken}, legend_words, width) \
+        if kind == "hbar" and axis is None and len(clusters) > 1 else None  # (round 58) Pew's NET column
     rows = [(name, values) for _, name, values in sorted(rows, key=lambda r: r[0])]
     if not rows:
         return None
@@ -740,6 +743,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if len(clusters) == 1 and not series[0] and horizontal and axis is None:
         series = [_heading_over_bars(bars, upright_boxes, used, width)]
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
+    if net is not None:
+        series = series + [net[0]]
+        rows = [(name, values + [net[1][n]]) for n, (name, values) in enumerate(rows)]
     rows = _consistent_percent(rows)
     original_bars = [b.rotated_back(width) if horizontal else b for b in bars]
     top = min([b.y0 for b in original_bars] + [b.original.y0 for b in labels.values()])
@@ -750,6 +756,42 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
 
 
 VEIL = 0.2  # a see-through legend (matplotlib's framealpha 0.8) shows a fifth of the colour of what lies behind it
+
+
+def _column_right_of_bars(rows, spans, bars: list[Bar], boxes: list[TextBox], used: set[int], legend_words: set[str],
+                          width: int) -> tuple[str, list[str]] | None:
+    """(round 58) A column of numbers printed right of horizontal stacked bars, clear of them, one in each row, under
+    a word that heads it (Pew's bold `NET`: the sum of some answers, printed in its own column) -> (the heading as
+    read, each row's number in the order of the rows sorted by centre); None unless every row has exactly one such
+    number, the numbers stand in one column and a heading word stands above the column. `used` holds the ids of
+    the (original) boxes already read as values. Nothing is guessed: the heading is the picture's own word."""
+    if len(rows) < 2:
+        return None
+    right = max(b.rotated_back(width).x1 for b in bars)  # the bars' right end (original x)
+    line = float(np.median([b.h for b in boxes]))
+    free = [b for b in boxes if id(b) not in used]
+    numbers = [b for b in free if parse_value(b.text) is not None and b.x0 > right + 0.5 * line]
+    order = sorted(range(len(rows)), key=lambda n: rows[n][0])
+    column = []
+    for n in order:
+        centre = rows[n][0]
+        span = next((s for s in spans if abs((s[0] + s[1]) / 2 - centre) < 1), None)
+        if span is None:
+            return None
+        inside = [b for b in numbers if span[0] <= b.cy <= span[1]]
+        if len(inside) != 1:
+            return None
+        column.append(inside[0])
+    x0, x1 = max(b.x0 for b in column), min(b.x1 for b in column)
+    if x0 >= x1:  # not one column
+        return None
+    top = min(b.y0 for b in column)
+    heads = [b for b in free if parse_value(b.text) is None and b.text not in legend_words and b.y1 <= top
+             and top - b.y1 <= 3 * line and b.x0 < x1 and b.x1 > x0 and re.search(r"[A-Za-z]", b.text)]
+    if not heads:
+        return None
+    head = max(heads, key=lambda b: b.y1)
+    return head.text.strip(), [parse_value(b.text)[1] for b in column]
 
 
 def _legend_frame(rgb: np.ndarray, boxes: list[TextBox], clusters):
