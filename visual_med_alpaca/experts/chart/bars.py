@@ -584,7 +584,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
-    axis = find_value_axis(upright_boxes, vertical=True) or _two_tick_axis(upright_boxes, bars, baseline)
+    axis = find_value_axis(upright_boxes, vertical=True)
+    if axis is not None and _ticks_across_bars(axis, bars):  # (round 58) a row of values, no axis
+        axis = None
+    axis = axis or _two_tick_axis(upright_boxes, bars, baseline)
     if axis is None and kind == "hbar":  # no value axis: a survey chart may give each answer its own column of bars
         bars = bars + _answer_columns(bars, [r.rotated(width) for r in rects], baseline, thickness)
     ticks = {id(b) for b in axis.ticks} if axis else set()
@@ -937,6 +940,13 @@ def _joined_across_legend(bars: list[Bar], rects: list[Bar], boxes: list[TextBox
     if not used:
         return bars
     return _stacked_on(joined, [r for r in rects if id(r) not in kept and id(r) not in used], widest=True)
+
+
+def _ticks_across_bars(axis: Axis, bars: list[Bar]) -> bool:
+    """(round 58) A value axis' tick labels stand beside the bars, never across one: numbers that each stand within
+    a bar's width (upright coordinates) are values printed on a row of bars (a diverging Pew row, its NET beside it:
+    `74 12 19` read as a scale measured from the centre), not an axis. The same test `_two_tick_axis` makes."""
+    return all(any(bar.x0 - 2 <= tick.cx <= bar.x1 + 2 for bar in bars) for tick in axis.ticks)
 
 
 def _two_tick_axis(boxes: list[TextBox], bars: list[Bar], baseline: float) -> Axis | None:
