@@ -2265,3 +2265,29 @@ def test_a_pew_diverging_chart_names_its_answers_from_swatches_inside_the_words_
     got = cells(text)
     assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers} == {
         (row, answer): values[i, k] for i, row in enumerate(rows) for k, answer in enumerate(answers)}, text
+
+
+def test_a_pew_diverging_chart_reads_its_rows_as_printed_and_its_net_column(expert, tmp_path):
+    """Round 58 (the pew pool's leftovers): one row's printed values (`74 12 19`) were taken for a value axis, so the
+    rows left of the centre line came out as negative numbers measured from it, and the bold `NET` column right of
+    the bars was not read. A value axis whose tick labels each stand within a bar's width is no axis
+    (`bars._ticks_across_bars`), and a column of numbers right of the bars, one a row, under a heading word is read as
+    that word's column (`bars._column_right_of_bars`)."""
+    from visual_med_alpaca.data.charts import PewSpec, draw_pew
+
+    answers = ["Very unfavorable", "Mostly unfavorable", "Mostly favorable", "Very favorable"]
+    rows = ["Total", "White", "Black", "Hispanic"]
+    values = np.array([[23, 18, 31, 26], [14, 12, 19, 55], [31, 14, 34, 17], [41, 20, 12, 24]], float)
+    spec = PewSpec(style="diverging", theme="pew", title="Americans see the health care system harming global influence",
+                   category_name="Entity", categories=rows, series=answers, values=values, percent=False, decimals=0,
+                   legend_outside=False, jpeg_quality=None, size=(4.0, 0.0),
+                   colours=((31, 73, 125), (85, 142, 213), (222, 201, 140), (153, 126, 53)),
+                   row_groups=(("", len(rows)),), net=True, label_inches=0.6, dpi=150)
+    path = draw_pew(spec, tmp_path / "pew_net.png")
+    text = expert.describe(load_image(path))
+    assert set(parse_table(text).headers[1:]) == set(answers) | {"NET"}, text
+    got = cells(text)
+    nets = spec.net_values()
+    assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers + ["NET"]} == {
+        (row, answer): (nets[i] if answer == "NET" else values[i, answers.index(answer)])
+        for i, row in enumerate(rows) for answer in answers + ["NET"]}, text
