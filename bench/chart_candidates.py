@@ -18,6 +18,8 @@ the rule below (written before the fifth round's first candidate was scored; doc
   thinned         (round 41) 40 charts of the sixth generator (labels under every other point), seed 599885;
                   a synthetic pool for R2, and by R4t, when it is the only synthetic pool that improves, no other
                   set may go down (drawn for round 41's candidate: a weak witness, like `ends`).
+  portal          (round 50) 40 Statista portal charts of the seventh generator, seed 946632; a synthetic pool for R2,
+                  and by R4p, when it is the only synthetic pool that improves, no other set may go down.
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
@@ -87,8 +89,12 @@ POOLS = {
     # round 41: the sixth generator (category labels under every other point), a seed drawn with secrets for this pool
     # before any round-41 candidate was scored; drawn after looking at one dev chart (two_col_23667): a weak witness
     "thinned": [("thinned", 599885, 40, ())],
+    # round 50: the seventh generator (Statista's portal charts), a seed drawn with secrets for this pool before any
+    # round-50 candidate was scored; drawn after looking at the dev half's Statista charts: a weak witness
+    "portal": [("portal", 946632, 40, ())],
 }
-SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned")
+SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned",
+        "portal")
 
 
 def fold(image: str) -> str:
@@ -200,7 +206,7 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     main_pool = up["plain"] or up["studio"] or up["plain2"]
     survey = up["survey"] or up["survey2"] or up["survey3"]
     weak = up["ends"] or up["trend"]  # pools drawn after looking at the dev half's charts of their kind
-    if not (main_pool or survey or weak or up["thinned"] or (up["foldA"] and up["foldB"])):
+    if not (main_pool or survey or weak or up["thinned"] or up["portal"] or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
         failed.append("R3")
@@ -210,6 +216,8 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
         failed.append("R4e")
     if up["thinned"] and not (main_pool or survey or weak) and min(delta.values()) < -1e-9:
         failed.append("R4t")
+    if up["portal"] and not (main_pool or survey or weak or up["thinned"]) and min(delta.values()) < -1e-9:
+        failed.append("R4p")
     if unread_new is not None and unread_base is not None and unread_new > unread_base:
         failed.append("R5")
     return not failed, delta, failed
