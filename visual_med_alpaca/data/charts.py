@@ -1057,6 +1057,9 @@ def draw_portal(spec: PortalSpec, path: Path) -> Path:
     below = 0.62 if spec.footer else 0.3  # inches under the plot: the footer
     if n_series > 1:
         below += 0.35  # the legend row
+    button = below + 0.15  # a tall chart's `Collapse statistic` button, under the value-axis title
+    if height > 8:
+        below += 0.4
     if horizontal:
         names = [_wrapped(c, 38) for c in spec.categories]
         left = min(0.42, 0.08 + 0.0105 * min(longest, 38))
@@ -1123,7 +1126,8 @@ def draw_portal(spec: PortalSpec, path: Path) -> Path:
         pad = (hi - lo) * 0.12 + 1e-9
         limits = (lo - pad if lo - pad > 0 or lo < 0 else 0, hi + 2 * pad)
     else:
-        limits = (lowest * 1.15, span * 1.12)
+        # room for the value printed past a negative bar's end (left of a horizontal one, before the category names)
+        limits = (lowest * 1.15 - (0.12 * span if horizontal and lowest < 0 else 0.0), span * 1.12)
     (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
     axis = ax.xaxis if horizontal else ax.yaxis
     ticks = [t for t in axis.get_majorticklocs() if limits[0] <= t <= limits[1]]
@@ -1150,7 +1154,7 @@ def draw_portal(spec: PortalSpec, path: Path) -> Path:
                    bbox_to_anchor=(0.5, (0.62 if spec.footer else 0.3) / height + 0.15 / height), handletextpad=0.2,
                    columnspacing=1.5)
     if height > 8:
-        fig.text(0.5, (below + 0.15) / height, "Collapse statistic", fontsize=7, color="#2876dd", ha="center",
+        fig.text(0.5, button / height, "Collapse statistic", fontsize=7, color="#2876dd", ha="center",
                  va="center", bbox=dict(boxstyle="round,pad=0.4", fc="white", ec="#2876dd", lw=0.6))
     return _save(fig, spec, path)
 
