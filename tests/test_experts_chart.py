@@ -1424,6 +1424,32 @@ def test_portal_generator_draws_statista_charts_whose_gold_is_what_they_print(tm
     assert charts.STREAMS["portal"] not in [v for k, v in charts.STREAMS.items() if k != "portal"]
 
 
+def test_statista_bars_below_the_zero_line_are_read_as_negative_values(expert, tmp_path):
+    """Round 50: Statista's growth rates (a `portal` chart): bars of one blue hang below the zero line where a value is
+    negative, the value printed under each, the quarters at the bottom of the plot. The bar reader stood bars on one
+    baseline only, so the negative bars were lost and, their labels being far under the zero line, every row was
+    numbered (`1`, `2`, ...). Each quarter is now read with its value, the negative ones too; and in a grouped chart
+    a negative bar beside a positive one keeps its series."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PortalSpec, draw_portal
+
+    quarters = [f"Q{q} 2019" for q in range(1, 5)] + [f"Q{q} 2020" for q in range(1, 5)]
+    growth = [[1.2, 2.0], [-0.8, 1.5], [2.4, -1.1], [-1.6, 0.7], [0.9, 1.8], [3.1, -0.4], [-2.2, 2.6], [1.7, 1.2]]
+    for series in ([0], [0, 1]):
+        names = ["GDP growth rate"] if len(series) == 1 else ["Exports", "Imports"]
+        spec = PortalSpec(style="bar" if len(series) == 1 else "grouped", theme="statista", title="",
+                          category_name="Year", categories=quarters, series=names,
+                          values=np.array(growth)[:, series], percent=True, decimals=1, legend_outside=False,
+                          jpeg_quality=None, size=(8.0, 5.57), value_title="GDP growth rate", rotation=0,
+                          colours=("#2876dd", "#0f1e33")[:len(series)])
+        text = expert.read(load_image(draw_portal(spec, tmp_path / f"growth{len(series)}"))).text
+        got = cells(text)
+        for row, quarter in zip(spec.values, quarters):
+            for value, name in zip(row, names):
+                assert got.get((quarter, name)) == pytest.approx(value / 100), (quarter, name, text)  # 1.2% -> 0.012
+
+
 def test_a_pew_trend_chart_whose_value_axis_prints_only_its_ends_is_read_as_lines(expert, tmp_path):
     """Round 40: a `trend` chart (Pew: two thick lines with white round markers, every point's value printed, the
     value axis printing only `0` and `100 %`, every other year labelled) was read as `partial` with unnamed columns
