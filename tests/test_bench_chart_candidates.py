@@ -103,6 +103,7 @@ def test_the_trend_pool_counts_like_the_ends_pool():
     adopt, _, failed = decide({**_sets(ends=(0, 0.9)), "trend": {k: 0.45 if k == "t1" else v for k, v in base["trend"].items()}}, base)
     assert not adopt and failed == ["R4e"]
 
+
 def test_the_third_survey_pool_counts_like_the_first():
     """Round 28: `survey3` (a survey seed drawn for a confirmatory test) is a set of its own, counted like `survey`:
     it alone adopts, R4 holds for it, and it alone losing more than one chart's worth rejects."""

@@ -57,6 +57,14 @@ def test_help_lists_every_command_of_every_concern():
 
 
 @pytest.mark.slow
+def test_version_prints_the_installed_version_and_exits_0():
+    from importlib.metadata import version
+
+    result = vmed("--version", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"vmed {version('visual-med-alpaca')}"
+
+
 def test_ask_about_bundled_chart_with_default_model():
     result = vmed("ask", "How effective is this treatment on papule?", "--image", EXAMPLES / "bar_chart.png",
                   "--show-prompt", "--max-new-tokens", "48")

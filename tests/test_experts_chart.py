@@ -2158,3 +2158,47 @@ def test_a_printed_number_the_axis_contradicts_is_the_bars_measured_value(expert
     table = parse_table(expert.describe(load_image(tmp_path / gold["image"])))
     female = [to_float(row[table.headers.index("Female")]) for row in table.rows]
     assert female[-2:] == pytest.approx([0.77, 0.26], abs=0.02), table.rows  # to_float reads 77% as 0.77
+
+
+def test_an_oecd_subtitle_and_source_on_the_titles_line_are_no_part_of_the_title(expert, tmp_path):
+    """OECD prints its title in large serif letters and, on the same line, a subtitle and its source in small bold
+    ones; OCR reads the title and subtitle as one box. The whole line was the title, and a single series of bars was
+    named by it (`Built-up area Total, Square metres per capita, 2014`; dev OECD_BUILT-UP_AREA_MNE_SLV_YEM_000001
+    scored 0.0 on it). Round 52's O1b: a gap after which the letters are clearly smaller and narrower ends the
+    title; page chrome on its line is left out. Both charts fail on a git archive of main 82afd54."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
+
+    spec = random_ends_spec(np.random.default_rng([203099, 0, STREAMS["ends"]]))  # ends pool chart_00000
+    assert spec.style == "oecd"
+    text = expert.describe(load_image(draw_ends(spec, tmp_path / "oecd_line")))
+    assert parse_table(text).title == spec.title, text
+
+    fig = plt.figure(figsize=(8.58, 5.07), dpi=100)  # an OECD bar chart of one series, as the dev chart draws it
+    head = fig.text(0.0, 0.985, "Built-up area", fontsize=14, family="DejaVu Serif", color="#333333", va="top")
+    fig.canvas.draw()
+    right = head.get_window_extent(fig.canvas.get_renderer()).x1 / 858
+    fig.text(right + 0.012, 0.968, "Total, Square metres per capita, 2014", fontsize=7, fontweight="bold",
+             color="#555555", va="top")
+    fig.text(0.995, 0.968, "Source: Land resources", fontsize=7, fontweight="bold", color="#555555", va="top",
+             ha="right")
+    ax = fig.add_axes((0.05, 0.12, 0.93, 0.76))
+    ax.set_facecolor("#dde8f0")
+    ax.grid(axis="y", color="white", linewidth=1.2)
+    ax.set_axisbelow(True)
+    values = [6, 62, 190]
+    ax.bar(["Yemen", "El Salvador", "Montenegro"], values, color=["#8e3a8e", "#1f9bd7", "#e3242b"], width=0.6)
+    for x, v in enumerate(values):
+        ax.text(x, v + 3, str(v), ha="center", fontsize=8, fontweight="bold")
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    fig.savefig(tmp_path / "oecd_bar.png")
+    plt.close(fig)
+    text = expert.describe(load_image(tmp_path / "oecd_bar.png"))
+    table = parse_table(text)
+    assert table.title == "Built-up area" and table.headers[1:] == ["Built-up area"], text
+    assert cells(text).get(("El Salvador", "Built-up area")) == 62, text

@@ -25,6 +25,21 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"vmed {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Visual Med-Alpaca: answer a medical question about an optional image."""
+
+
 def _assistant(config: Optional[Path], sets: Optional[list[str]], flags: dict[str, Any]):
     from .pipeline import Assistant
 

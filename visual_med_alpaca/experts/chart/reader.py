@@ -19,7 +19,7 @@ from .lines import (_between, _drop_duplicate_lines, _evenly_spaced, _hidden_poi
                     _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
-from .table import _linearize, _page_title, _printed_values_table, _without_percent
+from .table import _linearize, _page_title, _printed_values_table, _title_without_subtitle, _without_percent
 from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, unaccent)
 
@@ -280,13 +280,14 @@ class ChartExpert:
         pie = read_pie_chart(rgb, boxes, clusters, self._read_words)
         if pie is not None:
             kind, header, series, rows, title = pie
+            title = _title_without_subtitle(rgb, boxes, title)
             bottom = max(b.y1 for b in boxes)
             name = self._bar_series_title(rgb, boxes, "bar", bottom, (min(rgb.shape[1] * 0.25, rgb.shape[1] / 2), 0))
             return _linearize(title, header, [name or series[0]], rows), kind
         bars = read_bar_chart(rgb, boxes, clusters, self._read_words)  # most real charts are bars with printed values
         if bars is not None:
             kind, header, series, rows, (top, bottom, span) = bars
-            title = _page_title(boxes, top)
+            title = _title_without_subtitle(rgb, boxes, _page_title(boxes, top))
             if series == ["Value"]:  # one unnamed series: the value axis' title, else the chart's title names it
                 series = [self._bar_series_title(rgb, boxes, kind, bottom, span) or _unnamed_series(boxes) or title or "Value"]
             return _linearize(title, header, series, rows), kind
@@ -337,6 +338,7 @@ class ChartExpert:
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
             if y_axis is not None and prints_only_ends(y_axis):  # two_label_axis: its top label stands
                 title = _page_title(boxes, min(b.y0 for b in y_axis.ticks)) or title  # under the title's lines
+            title = _title_without_subtitle(rgb, boxes, title)
             return _linearize(title, header, series, rows), kind
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
 

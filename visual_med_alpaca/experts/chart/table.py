@@ -164,3 +164,87 @@ def _page_title(boxes: list[TextBox], top: float) -> str:
         if same_size and aligned and bx1 <= x1 + 2 * h:
             text += " " + " ".join(b.text for b in second)
     return text
+
+
+def _title_without_subtitle(rgb: np.ndarray, boxes: list[TextBox], title: str) -> str:
+    """(round 52) The title's own words: OECD prints a subtitle (`Total, Square metres per capita, 2014`) and its source in
+    small letters on the title's line, Our World in Data its logo, and OCR may read a subtitle into the title's box.
+    Page chrome on the title's line (`Source: ...`, the logo's words) is left out; the rest of the line's ink is cut
+    into letters (runs of inked columns), and the title ends at a gap (3 pixels or more) after which the letters stand
+    at most 0.7 as high above their baseline as the letters before it (at least four letters, not counting punctuation,
+    each side) and are narrower (median width at most 0.8), where the letters before it read as a line of text (O1b:
+    three or more of them 0.5-0.8 as tall as their tallest, lower-case letters; a label drawn over the title makes blobs
+    instead); of such gaps, the widest. Words right of it are no part of the title (in a box holding letters on both
+    sides, the words before it are counted by the word gaps seen there). The title is kept whole when the picture does
+    not show that."""
+    line = _title_line(boxes, title)
+    if not line:
+        return title
+    rest = title[len(" ".join(b.text for b in line)):]  # a wrapped second line, kept as it is
+    words = [b for b in line if not _CHROME.search(b.text)]
+    if not words:
+        return title
+    plain = " ".join(b.text for b in words) + rest
+    y0, y1 = max(0, int(min(b.y0 for b in words))), min(rgb.shape[0], int(np.ceil(max(b.y1 for b in words))) + 1)
+    x0, x1 = max(0, int(words[0].x0)), min(rgb.shape[1], int(np.ceil(max(b.x1 for b in words))) + 1)
+    band = rgb[y0:y1, x0:x1].astype(int)
+    if band.shape[0] < 6 or band.shape[1] < 20:
+        return plain
+    border = np.concatenate([band[0], band[-1], band[:, 0], band[:, -1]])
+    ink = np.abs(band - np.median(border, axis=0)).max(axis=2) > 60
+    cols = np.flatnonzero(ink.any(axis=0))
+    if len(cols) < 8:
+        return plain
+    cuts = np.flatnonzero(np.diff(cols) > 1)
+    letters = []  # (first column, last column, top row, bottom row), in band coordinates
+    for a, b in zip(np.concatenate([[cols[0]], cols[cuts + 1]]), np.concatenate([cols[cuts], [cols[-1]]])):
+        rows = np.flatnonzero(ink[:, a:b + 1].any(axis=1))
+        letters.append((int(a), int(b), int(rows[0]), int(rows[-1])))
+    gaps = [q[0] - p[1] - 1 for p, q in zip(letters, letters[1:])]
+
+    def height(part) -> float | None:  # how high the part's tallest letter stands above its baseline
+        tall = max(bottom - top + 1 for _, _, top, bottom in part)
+        if sum(bottom - top + 1 >= 0.4 * tall for _, _, top, bottom in part) < 4:
+            return None
+        return float(np.median([bottom for _, _, _, bottom in part])) - min(top for _, _, top, _ in part) + 1
+
+    def width(part) -> float:  # the part's median letter width
+        return float(np.median([b - a + 1 for a, b, _, _ in part]))
+
+    def lowercase(part) -> int:  # letters standing 0.5-0.8 as tall as the part's tallest (x-height letters)
+        tall = max(bottom - top + 1 for _, _, top, bottom in part)
+        return sum(0.5 * tall <= bottom - top + 1 <= 0.8 * tall for _, _, top, bottom in part)
+
+    ends = [i for i in range(1, len(letters)) if gaps[i - 1] >= 3 and (left := height(letters[:i]))
+            and (right := height(letters[i:])) and right <= 0.7 * left
+            and width(letters[i:]) <= 0.8 * width(letters[:i]) and lowercase(letters[:i]) >= 3]
+    if not ends:
+        return plain
+    end = max(ends, key=lambda i: (gaps[i - 1], -i))
+    word_gap = max(3.0, 0.3 * height(letters[:end]))
+    kept = []
+    for box in words:  # each box by its letters (middles inside it): all before the end, all after it, or both
+        inside = [k for k, (a, b, _, _) in enumerate(letters) if box.x0 <= x0 + (a + b) / 2 <= box.x1]
+        if not inside or inside[0] >= end:
+            continue
+        if inside[-1] < end:
+            kept.append(box.text)
+            continue
+        parts = box.text.split()
+        count = 1 + sum(gaps[k] >= word_gap for k in inside if k < end - 1)
+        if count >= len(parts):
+            return plain
+        kept.append(" ".join(parts[:count]))
+    return " ".join(kept) + rest if kept else plain
+
+
+def _title_line(boxes: list[TextBox], title: str) -> list[TextBox]:
+    """The boxes, left to right, whose words make the first line of `title` (as _page_title or the reader's title
+    joined them); [] when they cannot be told."""
+    words = [b for b in boxes if b.text and b.text in title and not b.turned]
+    starts = [b for b in words if title.startswith(b.text)]
+    if not starts:
+        return []
+    first = min(starts, key=lambda b: b.y0)
+    line = sorted((b for b in words if abs(b.cy - first.cy) < first.h / 2), key=lambda b: b.x0)
+    return line if line and line[0] is first and title.startswith(" ".join(b.text for b in line)) else []
