@@ -2202,3 +2202,24 @@ def test_an_oecd_subtitle_and_source_on_the_titles_line_are_no_part_of_the_title
     table = parse_table(text)
     assert table.title == "Built-up area" and table.headers[1:] == ["Built-up area"], text
     assert cells(text).get(("El Salvador", "Built-up area")) == 62, text
+
+
+def test_a_lines_name_left_unused_right_of_the_plot_names_the_line_still_unnamed(expert, tmp_path):
+    """Our World in Data and OECD name each line at its end. A line was left `Series N` while its name was read and
+    unused: OWID's `Chile`, whose end dot the legend reader took for a swatch (so the word counted as a legend name
+    and was kept from every end-naming step), and OECD's `Australia`, its box pushed more than a text height above
+    its line's end (ends pool charts 18 and 35; dev 29853611011529's `American Samoa`, its line traced short of the
+    word). Round 54's E1: the lines still unnamed take the unused words right of the last category, matched by row.
+    Both charts fail on a git archive of main 7d3e6d3."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
+
+    for index, name in ((18, "Chile"), (35, "Australia")):
+        spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))  # ends pool chart_000NN
+        text = expert.describe(load_image(draw_ends(spec, tmp_path / f"ends{index}")))
+        table = spec.table()
+        gold = {(row[0], header): to_float(value) for row in table.rows for header, value in zip(table.headers[1:], row[1:])}
+        got = cells(text)
+        assert name in parse_table(text).headers, text
+        for (row, header), value in gold.items():
+            if header == name:
+                assert got.get((row, name)) == pytest.approx(value, rel=0.1, abs=1.0), text

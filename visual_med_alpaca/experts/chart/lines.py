@@ -329,6 +329,33 @@ def _names_beside_ends(ends: dict[int, tuple[float, float]], boxes: list[TextBox
     return {lines[i]: names[words[j]] for i, j in zip(*linear_sum_assignment(cost)) if cost[i, j] < 1e6}
 
 
+def _end_names_left_over(ends: dict[int, tuple[float, float]], boxes: list[TextBox], taken: set[str], last: TextBox,
+                         top: float) -> dict[int, str]:
+    """(round 54) line -> a word printed right of the last category that names no line yet, for the lines every
+    other step left unnamed (Our World in Data's name beside a line's end dot read as a legend entry, or beside the
+    end of a line traced short of it; OECD's name boxes pushed apart): matched by row alone, the word's middle within
+    two text heights of the line's end (x, y); each word once, the nearest in sum; a word's row between `top` and the
+    category labels'; never a number, a turned word or page chrome."""
+    words = []
+    for box in boxes:
+        name = _bare(box.text)
+        if (box.cx <= last.cx or not top <= box.cy < last.y0 or box.number is not None or box.turned
+                or _CHROME.search(name) or not names_something(name) or name in taken):
+            continue
+        words.append((box, name))
+    pairs = [(abs(box.cy - y) / max(box.h, 6.0), line, j) for line, (_, y) in ends.items()
+             for j, (box, _) in enumerate(words) if abs(box.cy - y) <= 2 * max(box.h, 6.0)]
+    if not pairs:
+        return {}
+    from scipy.optimize import linear_sum_assignment
+
+    lines = sorted({p[1] for p in pairs})
+    cost = np.full((len(lines), len(words)), 1e6)
+    for d, line, j in pairs:
+        cost[lines.index(line), j] = d
+    return {lines[i]: words[j][1] for i, j in zip(*linear_sum_assignment(cost)) if cost[i, j] < 1e6}
+
+
 def _drop_duplicate_lines(series, columns, names, axis):
     """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
     keep one line per trace, preferring the one the legend names; where the kept one was not traced (its

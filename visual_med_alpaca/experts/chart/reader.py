@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
-                    _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
+                    _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _title_without_subtitle, _without_percent
@@ -782,6 +782,13 @@ class ChartExpert:
             names.update({index: (ends[index][1], name) for index, name in found.items()})
         if orientation == "vertical" and any(i not in names for i in series):
             names.update(self._legend_words_at_ends(series, names, traced, categories, centres, masks, text, x0r))
+        unnamed = [i for i in series if not names.get(i, (0, ""))[1]]
+        if orientation == "vertical" and unnamed and len(series) > 1:  # (round 54) the words still left at the ends
+            taken = {names[i][1] for i in series if i in names and names[i][1]}
+            top = min(b.cy for b in axis.ticks) - 2 * max(b.h for b in axis.ticks)
+            ends = {i: _line_end(traced[i], categories, centres[i], masks[i], text, x0r) for i in unnamed}
+            found = _end_names_left_over(ends, [b for b in text if b not in categories], taken, categories[-1], top)
+            names.update({i: (ends[i][1], name) for i, name in found.items()})
         order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
