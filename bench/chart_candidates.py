@@ -18,7 +18,10 @@ the rule below (written before the fifth round's first candidate was scored; doc
   thinned         (round 41) 40 charts of the sixth generator (labels under every other point), seed 599885;
                   a synthetic pool for R2, and by R4t, when it is the only synthetic pool that improves, no other
                   set may go down (drawn for round 41's candidate: a weak witness, like `ends`).
-  portal          (round 50) 40 Statista portal charts of the seventh generator, seed 946632; a synthetic pool for R2,
+  pew             (round 53) 40 charts of the seventh generator (Pew's stacked / diverging bars), seed 410399; a
+                  synthetic pool for R2, and by R4w, when it is the only synthetic pool that improves, no other set
+                  may go down (drawn after looking at the dev half's Pew charts: a weak witness).
+  portal          (round 50) 40 Statista portal charts of the eighth generator, seed 946632; a synthetic pool for R2,
                   and by R4p, when it is the only synthetic pool that improves, no other set may go down.
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
@@ -89,11 +92,15 @@ POOLS = {
     # round 41: the sixth generator (category labels under every other point), a seed drawn with secrets for this pool
     # before any round-41 candidate was scored; drawn after looking at one dev chart (two_col_23667): a weak witness
     "thinned": [("thinned", 599885, 40, ())],
-    # round 50: the seventh generator (Statista's portal charts), a seed drawn with secrets for this pool before any
+    # round 53: the seventh generator (Pew's stacked / diverging bars, close pale answer shades), a seed drawn with
+    # secrets for this pool before any round-53 candidate was scored; drawn after looking at the dev half's Pew charts
+    # (4393, 4027, 1319, 7780, 5858, 9814, 4300, 2070): a weak witness, R4w
+    "pew": [("pew", 410399, 40, ())],
+    # round 50: the eighth generator (Statista's portal charts; RNG stream 8), a seed drawn with secrets for this pool before any
     # round-50 candidate was scored; drawn after looking at the dev half's Statista charts: a weak witness
     "portal": [("portal", 946632, 40, ())],
 }
-SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned",
+SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned", "pew",
         "portal")
 
 
@@ -206,7 +213,7 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     main_pool = up["plain"] or up["studio"] or up["plain2"]
     survey = up["survey"] or up["survey2"] or up["survey3"]
     weak = up["ends"] or up["trend"]  # pools drawn after looking at the dev half's charts of their kind
-    if not (main_pool or survey or weak or up["thinned"] or up["portal"] or (up["foldA"] and up["foldB"])):
+    if not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"] or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
         failed.append("R3")
@@ -216,7 +223,9 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
         failed.append("R4e")
     if up["thinned"] and not (main_pool or survey or weak) and min(delta.values()) < -1e-9:
         failed.append("R4t")
-    if up["portal"] and not (main_pool or survey or weak or up["thinned"]) and min(delta.values()) < -1e-9:
+    if up["pew"] and not (main_pool or survey or weak or up["thinned"]) and min(delta.values()) < -1e-9:
+        failed.append("R4w")
+    if up["portal"] and not (main_pool or survey or weak or up["thinned"] or up["pew"]) and min(delta.values()) < -1e-9:
         failed.append("R4p")
     if unread_new is not None and unread_base is not None and unread_new > unread_base:
         failed.append("R5")

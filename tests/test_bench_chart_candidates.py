@@ -157,3 +157,15 @@ def test_deciding_against_a_tag_never_scored_is_one_line_not_a_traceback(tmp_pat
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         "error: no scores for new1 in runs/chart_candidates: run `score new1` first"]
+
+
+def test_the_pew_pool_alone_adopts_only_when_no_other_set_goes_down():
+    """Round 53: `pew` (Pew's stacked / diverging bars, drawn after looking at the dev half's Pew charts) alone
+    adopts (R2) only when no other set goes down (R4w); a plain gain lifts R4w."""
+    decide = _decide()
+    base = {**_sets(), "pew": {f"w{i}": 0.5 for i in range(10)}}
+    up = {**base["pew"], "w0": 0.9}
+    assert decide({**_sets(), "pew": up}, base)[0]
+    adopt, _, failed = decide({**_sets(), "foldB": _sets(foldB=(1, 0.45))["foldB"], "pew": up}, base)
+    assert not adopt and failed == ["R4w"]
+    assert decide({**_sets(plain=(0, 0.9)), "foldB": _sets(foldB=(1, 0.45))["foldB"], "pew": up}, base)[0]

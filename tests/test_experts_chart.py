@@ -2160,6 +2160,43 @@ def test_a_printed_number_the_axis_contradicts_is_the_bars_measured_value(expert
     assert female[-2:] == pytest.approx([0.77, 0.26], abs=0.02), table.rows  # to_float reads 77% as 0.77
 
 
+def test_pew_generator_is_reproducible_and_prints_its_gold_with_no_text_over_another(tmp_path, monkeypatch):
+    """Round 53's seventh generator (Pew's stacked / diverging bars, a development pool): a seed's charts drawn
+    again the same; every gold column (answers, `NET`) and every gold value is a text drawn on its chart; no two
+    texts overlap (the survey generator printed `Total12%` and headings over one another)."""
+    import matplotlib.text
+
+    from visual_med_alpaca.data import charts
+
+    def texts(fig, _):
+        renderer = fig.canvas.get_renderer()
+        shown = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
+        return [(" ".join(t.get_text().split()), t.get_window_extent(renderer)) for t in shown]
+
+    drawn = _kept_on_save(monkeypatch, texts)
+    charts.make_chart_set(tmp_path / "a", 8, seed=5, progress=False, generator="pew")
+    charts.make_chart_set(tmp_path / "b", 8, seed=5, progress=False, generator="pew")
+    gold = (tmp_path / "a" / "gold.jsonl").read_text()
+    assert gold == (tmp_path / "b" / "gold.jsonl").read_text()
+    styles = set()
+    for line in gold.splitlines():
+        record = json.loads(line)
+        styles.add(record["style"])
+        words = [text for text, _ in drawn[record["id"]]]
+        table = parse_table(record["table"])
+        assert all(name in words for name in table.headers[1:]), (record, words)
+        values = [text.rstrip("%") for text in words]
+        for row in table.rows:
+            assert " ".join(row[0].split()) in words
+            for value in row[1:]:
+                assert value in values, (record["id"], value)
+        boxes = [box for _, box in drawn[record["id"]]]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not (a.x0 < b.x1 - 1 and b.x0 < a.x1 - 1 and a.y0 < b.y1 - 1 and b.y0 < a.y1 - 1), record["id"]
+    assert styles == set(charts.PEW_STYLES)
+
+
 def test_an_oecd_subtitle_and_source_on_the_titles_line_are_no_part_of_the_title(expert, tmp_path):
     """OECD prints its title in large serif letters and, on the same line, a subtitle and its source in small bold
     ones; OCR reads the title and subtitle as one box. The whole line was the title, and a single series of bars was
@@ -2223,3 +2260,35 @@ def test_a_lines_name_left_unused_right_of_the_plot_names_the_line_still_unnamed
         for (row, header), value in gold.items():
             if header == name:
                 assert got.get((row, name)) == pytest.approx(value, rel=0.1, abs=1.0), text
+
+
+def test_two_pale_answers_closer_than_the_colour_clusters_are_two_series(expert, tmp_path):
+    """Round 51 (dev 4393, Pew): `Hardly ever` (#c6d9f1) and `Never` (#d9d9d9) lie 31 apart, under the colour
+    clusters' 45, so their segments were one cluster and one rectangle and the `Never` answer was lost. A cluster
+    holding two flat colours is cut in two (`colours._split_close_tints`)."""
+    colours = ["#1f497d", "#558ed5", "#c6d9f1", "#d9d9d9"]
+    answers = ["Frequently", "Sometimes", "Hardly ever", "Never"]
+    rows = ["Seem false or untrue", "Show dangerous behavior", "Are abusive toward others"]
+    values = [[15, 48, 23, 12], [19, 42, 25, 14], [11, 32, 37, 19]]
+    path = tmp_path / "pale_answers.png"
+    with drawn(path, (7.0, 4.0)) as ax:
+        for n, row in enumerate(values):
+            left = 0
+            for k, v in enumerate(row):
+                ax.barh(-n, v, left=left, color=colours[k], height=0.6, label=answers[k] if n == 0 else None)
+                ax.text(left + v / 2, -n, str(v), ha="center", va="center", fontsize=10,
+                        color="white" if k < 2 else "#333333")
+                left += v
+        ax.set_yticks([-n for n in range(len(rows))], rows)
+        ax.set_xticks([])
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.tick_params(left=False)
+        ax.legend(ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, handlelength=0.8, fontsize=9)
+        ax.set_title("Many users see false videos", loc="left", pad=28, fontsize=13, fontweight="bold")
+        ax.figure.tight_layout()
+    text = expert.describe(load_image(path))
+    table, got = parse_table(text), cells(text)
+    assert table.headers[1:] == answers, text
+    assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers} == {
+        (row, answer): v for row, row_values in zip(rows, values) for answer, v in zip(answers, row_values)}, text

@@ -21,7 +21,13 @@ only `0` and `100 %`; the gold holds the labelled years only.
 A sixth, `thinned` (round 41, a development pool only), draws the plain generator's vertical bars and lines over 10-28
 consecutive years, quarters ("Q1 '11") or months ("Jan '19") with a category label under every second or third point
 only (Statista's long series); the gold lists every period.
-A seventh, `portal` (round 50, a development pool only), draws Statista's portal charts as the dev half's Statista
+A seventh, `pew` (round 53, a development pool only), draws Pew's horizontal stacked and diverging bars as the dev
+half's Pew pictures show them: Pew's palettes (two to five answers, some with two pale shades under 45 apart), the
+answers named above the first row (one row of swatches where the names would touch), values inside their segments (a
+narrow end segment's beside the bar, the first row's with '%' or not), an optional bold `NET` column at the right,
+wrapped row labels, rows in groups set apart (with bold sub-headings or not), never one text over another; the gold
+holds the printed values, the answers (and `NET`) as its columns.
+An eighth, `portal` (round 50, a development pool only), draws Statista's portal charts as the dev half's Statista
 pictures show them: a white card with a column of grey tool buttons, `© Statista 2021`, `Additional Information` and
 `Show source` under the plot, no title; Statista's blue bars (vertical or horizontal, 3-25 categories: years with
 `2020*` estimates, quarters, months, countries, companies, age groups, long survey answers wrapped or slanted 45 / 90
@@ -860,7 +866,265 @@ def random_thinned_spec(rng: np.random.Generator) -> PlainSpec:
     )
 
 
-# -- the seventh generator: Statista's portal charts (round 50, a development pool only) --------------------------------
+# -- the seventh generator: Pew's stacked and diverging horizontal bars (round 53) ----------------------------------
+PEW_STYLES = ("stacked", "diverging")
+PEW_ANSWERS = {  # answer scales, first to last as Pew orders them left to right
+    2: [["Oppose", "Support"], ["Bad", "Good"], ["Unfavorable", "Favorable"], ["Disapprove", "Approve"],
+        ["Oppose", "Favor"], ["Worse off", "Better off"]],
+    3: [["More", "About the same", "Less"], ["Major", "Minor", "No arguments"], ["Too much", "About right", "Too little"],
+        ["Better", "About the same", "Worse"]],
+    4: [["Frequently", "Sometimes", "Hardly ever", "Never"], ["Not at all", "Not too", "Somewhat", "Very"],
+        ["A great deal", "A fair amount", "Not too much", "None at all"], ["Excellent", "Good", "Only fair", "Poor"],
+        ["Strongly disagree", "Disagree", "Agree", "Strongly agree"], ["Very unfavorable", "Mostly unfavorable",
+                                                                        "Mostly favorable", "Very favorable"]],
+    5: [["Very", "Somewhat", "Not too", "Not at all", "Not sure"], ["A lot", "Some", "Not much", "None at all",
+                                                                     "No answer"],
+        ["Extremely", "Very", "Somewhat", "Not too", "Not at all"]],
+}
+# Pew's palettes, measured on the dev half's pictures (4393, 4027, 7780, 1319, 9814, 4300) and extended to five
+# answers; several hold two pale shades under 45 apart (4393's (198,217,241) and (217,217,217))
+PEW_PALETTES = {
+    2: [((0, 102, 153), (148, 157, 72)), ((234, 158, 44), (148, 157, 72)), ((209, 167, 48), (227, 202, 131)),
+        ((31, 73, 125), (85, 142, 213)), ((191, 57, 39), (236, 171, 162))],
+    3: [((148, 157, 72), (220, 216, 199), (31, 73, 125)), ((209, 167, 48), (227, 202, 131), (246, 237, 214)),
+        ((31, 73, 125), (85, 142, 213), (198, 217, 241)), ((31, 73, 125), (198, 217, 241), (217, 217, 217))],
+    4: [((31, 73, 125), (85, 142, 213), (198, 217, 241), (217, 217, 217)),
+        ((233, 220, 177), (222, 201, 140), (203, 168, 72), (153, 126, 53)),
+        ((153, 126, 53), (203, 168, 72), (222, 201, 140), (233, 220, 177)),
+        ((31, 73, 125), (85, 142, 213), (222, 201, 140), (153, 126, 53))],
+    5: [((31, 73, 125), (85, 142, 213), (156, 189, 228), (198, 217, 241), (217, 217, 217)),
+        ((153, 126, 53), (203, 168, 72), (222, 201, 140), (233, 220, 177), (217, 217, 217))],
+}
+PEW_ROW_GROUPS = [("Gender", ["Men", "Women"]), ("Age", ["Ages 18-29", "30-49", "50-64", "65+"]),
+                  ("Race", ["White", "Black", "Hispanic"]), ("Party", ["Rep/Lean Rep", "Dem/Lean Dem"]),
+                  ("Education", ["College grad+", "Some college", "HS or less"])]
+PEW_ITEMS = [
+    ["Negotiate favorable trade agreements with other countries", "Make good decisions about economic policy",
+     "Use military force wisely", "Handle an international crisis", "Manage the executive branch effectively",
+     "Work effectively with Congress"],
+    ["Seem obviously false or untrue", "Show people engaging in dangerous or troubling behavior",
+     "Are abusive or demeaning toward others", "Are aimed at children"],
+    ["U.S.", "China", "Germany", "Japan", "Russia", "France", "Canada"],
+    ["Military", "Police", "National gov't", "Religious leaders", "Court system", "Media"],
+    ["The news media", "Scientists", "Large corporations", "Labor unions", "Banks and financial institutions"],
+]
+PEW_TITLES = ["Majority of Americans say the {w} is often hard to judge", "Public more confident on {w} than on Congress",
+              "Views of the {w} differ sharply by party", "Few describe the {w} as major",
+              "Americans see the {w} harming global influence"]
+PEW_WORDS = ["economy", "news", "coronavirus outbreak", "election", "health care system", "trade"]
+
+
+@dataclass
+class PewSpec(ChartSpec):
+    colours: tuple = ()  # one RGB (0-255) per answer
+    row_groups: tuple = ()  # (sub-heading or '', number of rows) in order; rows of consecutive groups sit apart
+    net: bool = False  # a bold `NET` column at the right: the sum of the right half's (stacked: the first two) answers
+    values_outside: bool = False  # diverging, two answers: each value beside its bar's outer end (Pew 9814)
+    first_row_percent: bool = False  # the first row's values printed with '%'
+    label_inches: float = 1.3  # the row labels' column
+    dpi: int = 100
+
+    def net_values(self) -> np.ndarray:
+        k = self.values.shape[1]
+        part = self.values[:, k // 2:] if self.style == "diverging" else self.values[:, :2]
+        return part.sum(axis=1)
+
+    def table(self) -> Table:
+        series = list(self.series) + (["NET"] if self.net else [])
+        nets = self.net_values()
+        rows = [[cat] + [f"{v:.0f}" for v in self.values[i]] + ([f"{nets[i]:.0f}"] if self.net else [])
+                for i, cat in enumerate(self.categories)]
+        return Table(self.title, [self.category_name] + series, rows)
+
+
+def random_pew_spec(rng: np.random.Generator) -> PewSpec:
+    style = str(rng.choice(PEW_STYLES))
+    k = int(rng.choice([2, 4])) if style == "diverging" else int(rng.choice([2, 3, 3, 4, 4, 5]))
+    answers = PEW_ANSWERS[k][int(rng.integers(len(PEW_ANSWERS[k])))]
+    colours = PEW_PALETTES[k][int(rng.integers(len(PEW_PALETTES[k])))]
+    if rng.random() < 0.5:  # demographic rows: Total, then one or two groups set apart
+        picks = rng.choice(len(PEW_ROW_GROUPS), int(rng.integers(1, 3)), replace=False)
+        groups = [("", ["Total"])] + [PEW_ROW_GROUPS[int(p)] for p in picks]
+        headed = bool(rng.random() < 0.35)
+        row_groups = tuple((name if headed else "", len(rows)) for name, rows in groups)
+        categories = [r for _, rows in groups for r in rows]
+    else:
+        items = PEW_ITEMS[int(rng.integers(len(PEW_ITEMS)))]
+        n = int(rng.integers(2, min(6, len(items)) + 1))
+        categories = list(items[:n])
+        row_groups = (("", n),)
+    n_cat = len(categories)
+    weights = rng.dirichlet(np.full(k, 2.0), size=n_cat)
+    values = weights * (100 - rng.integers(0, 7, size=(n_cat, 1)))
+    low = np.full(k, 8.0)
+    low[0] = low[-1] = 2.0  # a narrow end segment's value is printed beside the bar
+    values = np.round(np.maximum(values, low), 0)
+    title = str(rng.choice(PEW_TITLES)).format(w=str(rng.choice(PEW_WORDS)))
+    longest = max(len(c) for c in categories)
+    label_inches = float(np.clip(longest * 0.065, 0.6, 1.5)) if longest <= 22 else float(rng.uniform(1.2, 1.6))
+    return PewSpec(
+        style=style, theme="pew", title=title, category_name="Entity", categories=categories, series=list(answers),
+        values=values, percent=False, decimals=0, legend_outside=False,
+        jpeg_quality=int(rng.integers(75, 92)) if rng.random() < 0.1 else None,
+        size=(float(rng.uniform(3.1, 4.6)), 0.0), colours=tuple(tuple(int(v) for v in c) for c in colours),
+        row_groups=row_groups, net=bool(k >= 3 and rng.random() < 0.35),
+        values_outside=bool(style == "diverging" and k == 2 and rng.random() < 0.4),
+        first_row_percent=bool(rng.random() < 0.5), label_inches=label_inches, dpi=int(rng.choice([100, 100, 150, 200])),
+    )
+
+
+def _pew_rows(spec: PewSpec) -> tuple[list[float], list[tuple[str, float]], float]:
+    """Each row's centre (inches below the first heading), the sub-headings' positions, and the rows' total height."""
+    centres, headings, y = [], [], 0.0
+    for g, (name, count) in enumerate(spec.row_groups):
+        if g:
+            y += 0.2
+        if name:
+            headings.append((name, y + 0.1))
+            y += 0.22
+        for i in range(count):
+            lines = _wrapped(spec.categories[len(centres)], _pew_label_chars(spec)).count("\n") + 1
+            height = max(0.36, 0.14 * lines + 0.12)
+            centres.append(y + height / 2)
+            y += height
+    return centres, headings, y
+
+
+def _pew_label_chars(spec: PewSpec) -> int:
+    return max(8, int(spec.label_inches / 0.068))
+
+
+def draw_pew(spec: PewSpec, path: Path) -> Path:
+    """Render a `pew` chart: answers named above the first row (or in one swatch row where the names would touch),
+    values inside their segments (a narrow end segment's beside the bar), rows in groups, no axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"font.family": "sans-serif", "font.sans-serif": [REFERENCE_FONT, "DejaVu Sans"]}):
+        return _draw_pew(spec, path)
+
+
+def _draw_pew(spec: PewSpec, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import Rectangle
+
+    n_cat, k = spec.values.shape
+    rgb = [tuple(c / 255 for c in colour) for colour in spec.colours]
+    title_text = _wrapped(spec.title, 36)
+    question = _wrapped("% who say they are ___ about the " + spec.title.split()[-1].lower() + " ...", 52)
+    top = 0.08 + 0.21 * (title_text.count("\n") + 1) + 0.16 * (question.count("\n") + 1) + 0.08
+    head = 0.42  # the answers' headings (or the swatch row) above the first row
+    centres, subheads, rows_height = _pew_rows(spec)
+    width = spec.size[0]
+    net_inches = 0.42 if spec.net else 0.0
+    left_in = 0.1 + spec.label_inches + 0.3  # where the bars' region starts (a gap for a narrow first value)
+    span = width - left_in - 0.35 - net_inches
+    if span < 2.0:
+        width += 2.0 - span
+        span = 2.0
+    height = top + head + rows_height + 0.7
+    fig = plt.figure(figsize=(width, height), dpi=spec.dpi)
+    renderer = fig.canvas.get_renderer()
+    fig.text(0.1 / width, 1 - 0.08 / height, title_text, fontsize=11, fontweight="bold", va="top", ha="left")
+    fig.text(0.1 / width, 1 - (0.1 + 0.21 * (title_text.count("\n") + 1)) / height, question, fontsize=8,
+             style="italic", color="#666666", va="top", ha="left")
+    fig.text(0.1 / width, 0.2 / height, "Note: Don't know responses not shown.\nSource: Survey of U.S. adults.",
+             fontsize=6.5, color="#888888", va="bottom", ha="left")
+    fig.text(0.1 / width, 0.02 / height, "PEW RESEARCH CENTER", fontsize=6.5, fontweight="bold", va="bottom", ha="left")
+    y0 = top + head  # inches from the top where the rows start
+
+    def fy(inches_from_top: float) -> float:
+        return 1 - inches_from_top / height
+
+    def text_width(s: str, size: float, bold: bool = False) -> float:  # inches
+        w, _, _ = renderer.get_text_width_height_descent(s, FontProperties(size=size, weight="bold" if bold else "normal"),
+                                                         ismath=False)
+        return w / spec.dpi
+
+    if spec.style == "diverging":
+        lefts = spec.values[:, :k // 2].sum(axis=1)
+        rights = spec.values[:, k // 2:].sum(axis=1)
+        lo, hi = float(lefts.max()), float(rights.max())
+        scale = span / (lo + hi + 24.0)  # inches per point of percent; room for values beside the ends
+        zero = left_in + (lo + 12.0) * scale
+        starts = zero - lefts * scale
+    else:
+        totals = spec.values.sum(axis=1)
+        scale = span / float(totals.max() + 12.0)
+        starts = np.full(n_cat, left_in)
+    bar_h = 0.26
+    segment_x = np.zeros((n_cat, k))
+    ends = np.zeros(n_cat)
+    for i in range(n_cat):
+        x = starts[i]
+        for j in range(k):
+            w = spec.values[i, j] * scale
+            fig.add_artist(Rectangle((x / width, fy(y0 + centres[i] + bar_h / 2)), w / width, bar_h / height,
+                                     transform=fig.transFigure, color=rgb[j], linewidth=0))
+            segment_x[i, j] = x + w / 2
+            text = f"{spec.values[i, j]:.0f}" + ("%" if spec.first_row_percent and i == 0 else "")
+            size = 8.0
+            if spec.values_outside:
+                place, ha = (x - 0.04, "right") if j == 0 else (x + w + 0.04, "left")
+            elif text_width(text, size) + 0.03 <= w:
+                place, ha = x + w / 2, "center"
+            elif j == k - 1:
+                place, ha = x + w + 0.04, "left"
+            elif j == 0:
+                place, ha = x - 0.04, "right"
+            else:  # a middle segment narrower than its value (rare: at least 8 points): a smaller font
+                size, place, ha = 6.0, x + w / 2, "center"
+            inside = ha == "center"
+            fig.text(place / width, fy(y0 + centres[i]), text, fontsize=size, ha=ha, va="center",
+                     color=_ink_on(rgb[j]) if inside else "#333333")
+            x += w
+        ends[i] = x
+    label_x = (0.1 + spec.label_inches) / width
+    for i, category in enumerate(spec.categories):
+        fig.text(label_x, fy(y0 + centres[i]), _wrapped(category, _pew_label_chars(spec)), fontsize=8, ha="right",
+                 va="center", color="#333333", linespacing=1.1)
+    for name, at in subheads:
+        fig.text(0.1 / width, fy(y0 + at), name, fontsize=8, fontweight="bold", ha="left", va="center", color="#111111")
+    net_x = width - 0.12 - net_inches / 2
+    if spec.net:
+        for i, value in enumerate(spec.net_values()):
+            fig.text(net_x / width, fy(y0 + centres[i]), f"{value:.0f}", fontsize=8, fontweight="bold", ha="center",
+                     va="center", color="#222222")
+    # the answers' headings above the first row, centred on its segments; a swatch row where two would touch
+    names = [_wrapped(s, 13) for s in spec.series]
+    widths = [max(text_width(line, 7.5, bold=True) for line in n.split("\n")) for n in names]
+    centres_x = list(segment_x[0])
+    boxes = sorted((c - w / 2, c + w / 2) for c, w in zip(centres_x, widths))
+    if spec.net:
+        boxes.append((net_x - text_width("NET", 7.5, True) / 2, net_x + text_width("NET", 7.5, True) / 2))
+        boxes.sort()
+    clear = all(b[0] - a[1] >= 0.06 for a, b in zip(boxes, boxes[1:])) and boxes[0][0] >= label_x * width + 0.05 \
+        and boxes[-1][1] <= width - 0.05
+    head_y = fy(y0 - 0.06)
+    if clear:
+        for c, name in zip(centres_x, names):
+            fig.text(c / width, head_y, name, fontsize=7.5, fontweight="bold", ha="center", va="bottom",
+                     color="#333333", linespacing=1.05)
+    else:  # one row of small squares and words from the bars' left; a second line where the row is full
+        x, line = left_in, 0
+        for colour, name in zip(rgb, spec.series):
+            need = 0.11 + text_width(name, 7.5) + 0.12
+            if x + need > width - 0.05 and x > left_in:
+                x, line = left_in, line + 1
+            yy = y0 - 0.12 - 0.17 * (1 - line)
+            fig.add_artist(Rectangle((x / width, fy(yy + 0.04)), 0.08 / width, 0.08 / height,
+                                     transform=fig.transFigure, color=colour, linewidth=0))
+            fig.text((x + 0.11) / width, fy(yy), name, fontsize=7.5, ha="left", va="center", color="#333333")
+            x += need
+    if spec.net:
+        fig.text(net_x / width, head_y, "NET", fontsize=7.5, fontweight="bold", ha="center", va="bottom", color="#333333")
+    return _save(fig, spec, path)
+
+
+# -- the eighth generator: Statista's portal charts (round 50, a development pool only) ---------------------------------
 PORTAL_STYLES = ("bar", "barh", "grouped", "stacked", "line")
 # Statista's series colours: its blue, a near-black navy, grey, red, green, yellow
 PORTAL_COLOURS = ["#2876dd", "#0f1e33", "#a5a5a5", "#c1161c", "#8dc43a", "#f0b323"]
@@ -1162,10 +1426,10 @@ def draw_portal(spec: PortalSpec, path: Path) -> Path:
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain),
               "survey": (random_survey_spec, draw_survey), "ends": (random_ends_spec, draw_ends),
               "trend": (random_trend_spec, draw_trend), "thinned": (random_thinned_spec, draw_plain),
-              "portal": (random_portal_spec, draw_portal)}
+              "pew": (random_pew_spec, draw_pew), "portal": (random_portal_spec, draw_portal)}
 STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "ends": ENDS_STYLES,
-             "trend": TREND_STYLES, "thinned": THINNED_STYLES, "portal": PORTAL_STYLES}
-STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6, "portal": 7}  # each generator's own RNG stream for a seed (studio keeps its original one)
+             "trend": TREND_STYLES, "thinned": THINNED_STYLES, "pew": PEW_STYLES, "portal": PORTAL_STYLES}
+STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6, "pew": 7, "portal": 8}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
 # The font the seaborn styles of the `plain` generator ask for first that a Linux machine has (Debian's fonts-liberation,

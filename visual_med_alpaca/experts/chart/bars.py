@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
-from .colours import _colour_clusters, _legend_names
+from .colours import _colour_clusters, _legend_names, _split_close_tints
 from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
 
@@ -557,7 +557,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     its words) reads category labels again that the text detector missed or ran together.
 
     Returns (kind, header, series, rows) or None when the picture holds no bar structure."""
-    clusters = clusters or _colour_clusters(rgb, [], 0)
+    clusters = _split_close_tints(rgb, clusters or _colour_clusters(rgb, [], 0))  # two pale answers, one cluster
     legend = _legend_frame(rgb, boxes, clusters)
     clusters, unveiled_text = _seen_through_legend(rgb, boxes, clusters, legend)
     rects, centres, background = _rectangles(rgb, clusters, unveiled_text, hidden=legend[3] if legend else None)

@@ -302,3 +302,60 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
         for piece, a, b in pieces:
             out.append(TextBox(piece, x0 + a, box.y0, x0 + b, box.y1))
     return out
+
+
+def _split_close_tints(rgb: np.ndarray, clusters, least: int = 100):
+    """(round 51) A colour cluster holding two flat colours under the clusters' 45 apart is cut in two (Pew's pale
+    answers side by side: `Hardly ever` (198,217,241) and `Never` (217,217,217) lie 31 apart, so their segments were
+    one cluster and one rectangle, and an answer column was lost). Returns (masks, centres, background) with each
+    cut-off colour as a cluster of its own, after the others (bars only: read_bar_chart).
+
+    Within a cluster the pixels are binned by 8 levels per channel; the commonest bin is one colour, and the
+    commonest other bin 20 or more from it, holding at least `least` pixels and a twentieth of the cluster, is the
+    second. They are two flat colours, not one colour's shading (a gradient, an anti-aliased rim), when the pixels
+    between them (a quarter to three quarters of the way, within 8 of the line joining them) are under a tenth of
+    the second's, and when the second's pixels (those nearer to it than to the first) fill an area: a 3x3 opening
+    keeps half of them and at least `least` (a bar's rim where its edge line blends in, or text's anti-aliasing, is
+    no answer of its own). Each pixel of the cluster goes to the nearer of the two."""
+    import cv2
+
+    masks, centres, background = clusters
+    masks, centres = list(masks), list(centres)
+    for index in range(len(masks)):
+        on = masks[index].astype(bool)
+        ys, xs = np.nonzero(on)
+        pixels = rgb[ys, xs].astype(np.float32)
+        if len(pixels) < 2 * least:
+            continue
+        quantised = pixels.astype(np.int32) // 8
+        codes = quantised[:, 0] * 1024 + quantised[:, 1] * 32 + quantised[:, 2]
+        _, inverse, counts = np.unique(codes, return_inverse=True, return_counts=True)
+        means = np.stack([np.bincount(inverse, weights=pixels[:, c]) for c in range(3)], axis=1) / counts[:, None]
+        first = means[int(counts.argmax())]
+        second = None
+        for b in np.argsort(counts)[::-1]:
+            if counts[b] < max(least, 0.05 * len(pixels)):
+                break
+            if np.linalg.norm(means[b] - first) >= 20:
+                second, second_count = means[b], int(counts[b])
+                break
+        if second is None:
+            continue
+        direction = second - first
+        t = (pixels - first) @ direction / float(direction @ direction)
+        off = np.linalg.norm(pixels - first - t[:, None] * direction[None], axis=1)
+        if int(((t > 0.25) & (t < 0.75) & (off < 8)).sum()) >= 0.1 * second_count:
+            continue  # shading from one colour to the other
+        nearer = ((pixels - second) ** 2).sum(axis=1) < ((pixels - first) ** 2).sum(axis=1)
+        patch = np.zeros(on.shape, np.uint8)
+        patch[ys[nearer], xs[nearer]] = 1
+        filled = int(cv2.morphologyEx(patch, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).sum())
+        if filled < max(least, 0.5 * int(nearer.sum())):
+            continue  # (H1b) thin or scattered: a bar's dark rim where its edge line blends in, text's anti-aliasing
+        kept, cut = masks[index].copy(), np.zeros_like(masks[index])
+        kept[ys[nearer], xs[nearer]] = 0
+        cut[ys[nearer], xs[nearer]] = 1
+        masks[index], centres[index] = kept, pixels[~nearer].mean(axis=0)
+        masks.append(cut)
+        centres.append(pixels[nearer].mean(axis=0))
+    return masks, centres, background
