@@ -1390,8 +1390,9 @@ def draw_portal(spec: PortalSpec, path: Path) -> Path:
         pad = (hi - lo) * 0.12 + 1e-9
         limits = (lo - pad if lo - pad > 0 or lo < 0 else 0, hi + 2 * pad)
     else:
-        # room for the value printed past a negative bar's end (left of a horizontal one, before the category names)
-        limits = (lowest * 1.15 - (0.12 * span if horizontal and lowest < 0 else 0.0), span * 1.12)
+        # room for the value printed past a negative bar's end (left of a horizontal one, before the category names;
+        # under a vertical one, above the category labels)
+        limits = (lowest * 1.15 - ((0.12 if horizontal else 0.08) * span if lowest < 0 else 0.0), span * 1.12)
     (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
     axis = ax.xaxis if horizontal else ax.yaxis
     ticks = [t for t in axis.get_majorticklocs() if limits[0] <= t <= limits[1]]
