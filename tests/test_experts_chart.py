@@ -2241,6 +2241,22 @@ def test_an_oecd_subtitle_and_source_on_the_titles_line_are_no_part_of_the_title
     assert cells(text).get(("El Salvador", "Built-up area")) == 62, text
 
 
+def _assert_ends_line_read(expert, tmp_path, index: int, name: str) -> None:
+    """The ends pool's chart `index` (seed 203099) drawn again and read: the line `name` is a column, its values
+    within 10% (or 1) of the gold's."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
+
+    spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))  # ends pool chart_000NN
+    text = expert.describe(load_image(draw_ends(spec, tmp_path / f"ends{index}")))
+    table = spec.table()
+    gold = {(row[0], header): to_float(value) for row in table.rows for header, value in zip(table.headers[1:], row[1:])}
+    got = cells(text)
+    assert name in parse_table(text).headers, text
+    for (row, header), value in gold.items():
+        if header == name:
+            assert got.get((row, name)) == pytest.approx(value, rel=0.1, abs=1.0), text
+
+
 def test_a_lines_name_left_unused_right_of_the_plot_names_the_line_still_unnamed(expert, tmp_path):
     """Our World in Data and OECD name each line at its end. A line was left `Series N` while its name was read and
     unused: OWID's `Chile`, whose end dot the legend reader took for a swatch (so the word counted as a legend name
@@ -2248,18 +2264,18 @@ def test_a_lines_name_left_unused_right_of_the_plot_names_the_line_still_unnamed
     its line's end (ends pool charts 18 and 35; dev 29853611011529's `American Samoa`, its line traced short of the
     word). Round 54's E1: the lines still unnamed take the unused words right of the last category, matched by row.
     Both charts fail on a git archive of main 7d3e6d3."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
-
     for index, name in ((18, "Chile"), (35, "Australia")):
-        spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))  # ends pool chart_000NN
-        text = expert.describe(load_image(draw_ends(spec, tmp_path / f"ends{index}")))
-        table = spec.table()
-        gold = {(row[0], header): to_float(value) for row in table.rows for header, value in zip(table.headers[1:], row[1:])}
-        got = cells(text)
-        assert name in parse_table(text).headers, text
-        for (row, header), value in gold.items():
-            if header == name:
-                assert got.get((row, name)) == pytest.approx(value, rel=0.1, abs=1.0), text
+        _assert_ends_line_read(expert, tmp_path, index, name)
+
+
+def test_a_line_in_a_dark_tint_named_at_its_end_is_read(expert, tmp_path):
+    """Our World in Data draws some lines in dark green (#18470f) or dark slate, whose colour clusters spread 60 or
+    less across their channels: they were skipped as grey page ink (axes, gridlines, text), though each is named at
+    its end in its own colour (ends pool charts 3 and 16: `South Asia` and `All ages` missing). Round 55's L1b
+    (lines._dark_tint): such a dark tinted line is traced, and kept when a naming step names it. Both charts fail on
+    a git archive of main a1f0b81."""
+    for index, name in ((3, "South Asia"), (16, "All ages")):
+        _assert_ends_line_read(expert, tmp_path, index, name)
 
 
 def test_two_pale_answers_closer_than_the_colour_clusters_are_two_series(expert, tmp_path):

@@ -42,6 +42,16 @@ def _rim_of(index: int, other: int, masks, centres, background) -> bool:
     return bool(mask.any()) and (mask & near).sum() >= 0.6 * mask.sum()
 
 
+def _dark_tint(colour: np.ndarray, background: np.ndarray) -> bool:
+    """(round 55) A line's colour though its channels spread 60 or less: on a light backdrop (every channel over
+    180), a dark colour (no channel over 130) whose channels spread over 30 and over 0.35 of its brightest (Our World
+    in Data's dark green #18470f and slate #3b4e66; grey text, gridlines and a JPEG's smeared grey spread under 10).
+    Such a line is kept only when some step names it (reader._line_table): unnamed, it may be dark ink of the page."""
+    colour = np.asarray(colour, float)
+    spread = float(colour.max() - colour.min())
+    return float(np.min(background)) > 180 and colour.max() <= 130 and spread > 30 and spread > 0.35 * colour.max()
+
+
 def _runs(values: np.ndarray, gap: float = 1) -> list[np.ndarray]:
     """Sorted `values` (pixel rows or columns) cut into runs wherever two neighbours are more than `gap` apart
     (one empty run for no values)."""

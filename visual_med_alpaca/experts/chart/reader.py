@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
-                    _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
+                    _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _title_without_subtitle, _without_percent
@@ -639,6 +639,7 @@ class ChartExpert:
         import cv2
 
         series, columns, points, inks = [], [], [], []
+        tinted: set[int] = set()  # (round 55) lines in a dark tint, kept only when some step names them
         spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
         # a point drawn between two labelled categories (Pew: a point every year, every other year labelled) prints
         # its value there too: the columns of printed values, twice as many as the categories or more, give the
@@ -667,6 +668,9 @@ class ChartExpert:
             # light backdrop the pale rims of other lines would pass)
             spread = colour.max() - colour.min()
             chromatic = spread > 60 or (background.max() < 80 and spread > 30 and spread > 0.15 * colour.max())
+            if not chromatic and _dark_tint(colour, background):  # (round 55) a dark green or slate line: kept
+                chromatic = True  # only if named (below)
+                tinted.add(index)
             if not chromatic and index not in names:
                 continue  # grey/black marks without a legend entry are axes, grids and text
             if index not in names and any(_rim_of(index, other, masks, centres, background) for other in range(len(masks)) if other != index):
@@ -789,6 +793,11 @@ class ChartExpert:
             ends = {i: _line_end(traced[i], categories, centres[i], masks[i], text, x0r) for i in unnamed}
             found = _end_names_left_over(ends, [b for b in text if b not in categories], taken, categories[-1], top)
             names.update({i: (ends[i][1], name) for i, name in found.items()})
+        if any(i in tinted and not names.get(i, (0, ""))[1] for i in series):
+            kept = [n for n, i in enumerate(series) if i not in tinted or names.get(i, (0, ""))[1]]
+            series, columns = [series[n] for n in kept], [columns[n] for n in kept]
+            if not series:
+                raise ChartReadError("no bars and no plotted line could be traced")
         order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
