@@ -2308,3 +2308,27 @@ def test_two_pale_answers_closer_than_the_colour_clusters_are_two_series(expert,
     assert table.headers[1:] == answers, text
     assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers} == {
         (row, answer): v for row, row_values in zip(rows, values) for answer, v in zip(answers, row_values)}, text
+
+
+def test_a_pew_diverging_chart_names_its_answers_from_swatches_inside_the_words_boxes(expert, tmp_path):
+    """Round 56 (the pew pool's `Series N`): in Pew's swatch row the text detector's box of a word starts on or
+    inside its own small square, so no swatch stood left of the word and the answers went unnamed; and the rings left
+    of a diverging chart's centre line were named by no colour. Boxes start after a leading swatch
+    (`colours._after_leading_swatches`) and each ring takes its one colour's legend name (`bars._ring_names`)."""
+    from visual_med_alpaca.data.charts import PewSpec, draw_pew
+
+    answers = ["Strongly disagree", "Disagree", "Agree", "Strongly agree"]
+    rows = ["U.S.", "China", "Germany", "Japan", "Russia", "France"]
+    values = np.array([[19, 30, 44, 2], [31, 10, 15, 39], [22, 12, 34, 26], [25, 16, 9, 44], [30, 15, 29, 22],
+                       [16, 29, 8, 44]], float)
+    spec = PewSpec(style="diverging", theme="pew", title="Majority of Americans say the trade is often hard to judge",
+                   category_name="Entity", categories=rows, series=answers, values=values, percent=False, decimals=0,
+                   legend_outside=False, jpeg_quality=None, size=(4.0, 0.0),
+                   colours=((153, 126, 53), (203, 168, 72), (222, 201, 140), (233, 220, 177)),
+                   row_groups=(("", len(rows)),), label_inches=0.6, dpi=150)
+    path = draw_pew(spec, tmp_path / "pew_diverging.png")
+    text = expert.describe(load_image(path))
+    assert set(parse_table(text).headers[1:]) == set(answers), text
+    got = cells(text)
+    assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers} == {
+        (row, answer): values[i, k] for i, row in enumerate(rows) for k, answer in enumerate(answers)}, text

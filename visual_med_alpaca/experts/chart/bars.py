@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
-from .colours import _colour_clusters, _legend_names, _split_close_tints
+from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_close_tints
 from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
 
@@ -332,6 +332,25 @@ def _sunk_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
             and not any(min(r.x1, b.x1) - max(r.x0, b.x0) > 0 for b in bars)]
 
 
+def _ring_names(hanging: list[Bar], rects: list[Bar], legend: dict[int, tuple[float, str]],
+                named: dict[int, tuple[float, str]]) -> dict[int, tuple[float, str]]:
+    """(round 56) Legend names of diverging bars' hanging rings (`_hanging_bars` gives each ring the cluster -1 - depth):
+    a ring all of whose segments are drawn in one colour that the legend names, a name no standing series took, is
+    named by it (Pew's `Disagree` / `Strongly disagree` left of the centre line). Ring cluster -> (position, name)."""
+    colour = {(r.x0, r.y0, r.x1, r.y1): r.cluster for r in rects}
+    taken = {name for _, name in named.values()}
+    out: dict[int, tuple[float, str]] = {}
+    for ring in sorted({b.cluster for b in hanging}):
+        drawn = {colour.get((b.x0, b.y0, b.x1, b.y1)) for b in hanging if b.cluster == ring}
+        if len(drawn) != 1:
+            continue
+        entry = legend.get(next(iter(drawn)))
+        if entry is not None and entry[1] not in taken:
+            out[ring] = entry
+            taken.add(entry[1])
+    return out
+
+
 def _hanging_labels(hanging: list[Bar], boxes: list[TextBox], skip: set[int], baseline: float) -> dict[int, TextBox]:
     """hanging segment index -> the number printed on it or just past its far end: `_value_labels` on the
     picture mirrored about the baseline."""
@@ -620,8 +639,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         pad_l = left if left is not None else (right if right is not None else 0.3 * (hi - lo))
         pad_r = right if right is not None else pad_l
         spans.append((lo - pad_l, hi + pad_r))
-    names = _legend_names((rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}]), centres, background, reread)
-    names = {c: v for c, v in names.items() if any(b.cluster == c for b in bars)}
+    led: dict[int, tuple[float, str]] = {}
+    legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}], centres, background, led)
+    legend = _legend_names((rgb, legend_boxes), centres, background, reread)  # (round 56) a swatch inside a word's box
+    taken_names = {name for _, name in legend.values()}
+    legend.update({c: v for c, v in led.items() if c not in legend and v[1] not in taken_names})  # (W1b) its own colour
+    names = {c: v for c, v in legend.items() if any(b.cluster == c for b in bars)}
     repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
         sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})
     if len(groups) < len(bars) and not repeated and len(names) < 2:
@@ -636,6 +659,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if all(len(g) == 1 for g in groups) and len({b.cluster for b in bars}) > 1 and not names:
         bars = [replace(b, cluster=bars[0].cluster) for b in bars]  # one bar per category: colours decorate
         groups = _stacks_and_groups(bars)
+    names.update(_ring_names(hanging, upright_rects, legend, names))
     if hanging:  # diverging bars: each hanging segment joins the row of the bar it hangs from
         for seg in hanging:
             for group in groups:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -239,6 +240,81 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
     return names
 
 
+def _middle_band_and_edges(patch: np.ndarray, palette: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of a text box's patch, its nearest colour of `palette` (row 0 the background; -1 none within 45):
+    the box's middle rows (0.35-0.65 of its height `h`) and its top and bottom rows, where swatches are looked for."""
+    d = ((patch.astype(np.float32)[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+    nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
+    band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
+    return band, np.concatenate([nearest[:1], nearest[-1:]])
+
+
+def _colour_run(band: np.ndarray, column: int) -> tuple[int, int] | None:
+    """The run of columns of `band` from `column` on whose rows are all one colour cluster k >= 1: (k, its last
+    column); None where `column` is not such a column."""
+    k = int(band[0, column])
+    if k <= 0 or not (band[:, column] == k).all():
+        return None
+    end = column
+    while end + 1 < band.shape[1] and (band[:, end + 1] == k).all():
+        end += 1
+    return k, end
+
+
+def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background,
+                            found: dict[int, tuple[float, str]] | None = None) -> list[TextBox]:
+    """(round 56) Legend words whose detected box begins on the entry's own swatch (Pew's row of small squares: the
+    detector's box of `Agree` starts on or inside its square), their boxes starting after that swatch, so that
+    `_legend_names` finds the swatch left of the word. Other boxes as they are.
+
+    A leading swatch: in the box's middle rows (0.35-0.65 of its height) a run of columns of one colour cluster (not
+    the background), 0.3-1.6 line heights wide (W1b; W1: 0.35), that reaches into the box and starts at most 0.6 line heights
+    inside it (from up to half a line height left of it; narrower runs before it, a swatch's blended rim, are passed
+    over), with that colour at neither the box's top nor its bottom
+    row (a patch, not a bar the word is printed on), and at least a tenth of a line height of the box after it.
+    (W1b) Where `found` is given, each such word is entered in it as that colour's legend name (cluster -> (position,
+    name), the first word per colour in reading order), for the entries whose small swatch `_legend_names` passes
+    over (a 7 px square in a strip 2.5 line heights wide)."""
+    if not len(centres):
+        return boxes
+    palette = np.stack([background] + list(centres)).astype(np.float32)
+    height, width = rgb.shape[:2]
+    out: list[TextBox] = []
+    for box in boxes:
+        h = box.h
+        if h < 6 or not re.search(r"[A-Za-z]{2}", box.text) or _CHROME.search(box.text):
+            out.append(box)
+            continue
+        x0, x1 = max(0, int(box.x0 - 0.5 * h)), min(width, int(box.x0 + 1.6 * h) + 1)
+        y0, y1 = max(0, int(box.y0)), min(height, int(box.y1) + 1)
+        if x1 - x0 < 3 or y1 - y0 < 6:
+            out.append(box)
+            continue
+        band, edges = _middle_band_and_edges(rgb[y0:y1, x0:x1], palette, h)
+        start = int(box.x0) - x0  # the box's first column in the patch
+        trimmed = None
+        column = 0
+        while column < band.shape[1] and column <= start + 0.6 * h:
+            run = _colour_run(band, column)
+            if run is None:
+                column += 1
+                continue
+            k, end = run
+            if end - column + 1 < 0.3 * h:  # (W1b) a swatch's 1-2 px rim blended towards the background
+                column = end + 1
+                continue
+            if end >= start and end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any() \
+                    and x0 + end + 1 + 0.1 * h < box.x1:
+                trimmed = float(x0 + end + 1)
+                if found is not None:
+                    order = box.cy * 10000 + box.cx
+                    if k - 1 not in found or order < found[k - 1][0]:
+                        found[k - 1] = (order, _bare(box.text))
+            break
+        out.append(replace(box, x0=trimmed) if trimmed is not None else box)
+    return out
+
+
 def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background) -> list[TextBox]:
     """Boxes in which OCR read a legend's row of entries as one text ('FrequentlySometimesHardly ever Never': the
     small swatches between the words were dropped) are split at those swatches, one box per entry.
@@ -258,23 +334,16 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
         if len(re.findall(r"[A-Za-z]", box.text)) < 4 or x1 - x0 < 3 * h or h < 6 or _CHROME.search(box.text):
             out.append(box)
             continue
-        patch = rgb[y0:y1, x0:x1].astype(np.float32)
-        d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-        nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
-        band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
-        edges = np.concatenate([nearest[:1], nearest[-1:]])
+        band, edges = _middle_band_and_edges(rgb[y0:y1, x0:x1], palette, h)
         cuts: list[tuple[int, int]] = []  # (first column, last column) of each swatch, in the box
         column = 0
         while column < band.shape[1]:
-            k = int(band[0, column])
-            if k <= 0 or not (band[:, column] == k).all():
+            run = _colour_run(band, column)
+            if run is None:
                 column += 1
                 continue
-            end = column
-            while end + 1 < band.shape[1] and (band[:, end + 1] == k).all():
-                end += 1
-            run = end - column + 1
-            if 0.35 * h <= run <= 1.6 * h and not (edges[:, column:end + 1] == k).any():
+            k, end = run
+            if 0.35 * h <= end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any():
                 cuts.append((column, end))
             column = end + 1
         if not cuts:
