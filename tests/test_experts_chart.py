@@ -1782,6 +1782,25 @@ def test_labels_of_a_sequence_are_completed_only_where_points_stand_and_repaired
     assert [b.text for b in fill_thinned_labels(labels, without, 90, 400)][2:5] == ["Q3 '11", "Q1 '12", "Q2 '12"]
 
 
+@pytest.mark.parametrize("index", [20, 37, 7])
+def test_bars_labelled_under_every_other_bar_are_all_named_years_and_under_an_axis_title_too(expert, tmp_path, index):
+    """(round 57) The thinned pool's bar charts (seed 599885): chart 20 labels every other year, and bars are rows of
+    the table (Statista's year tables list every bar), so the years between are filled as quarters and months are
+    (only lines keep years as printed: OWID's / OECD's / Pew's tables list those only); chart 37's axis title `Year`
+    and chart 7's label piece `Se` were each taken as one bar's label, which broke the labels' even spacing so nothing
+    was filled. Every bar was a row before too, but the unlabelled ones were named `2`, `4`, ... Each chart fails on a
+    git archive of main 75a0c28."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
+
+    spec = random_thinned_spec(np.random.default_rng([599885, index, STREAMS["thinned"]]))
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / f"thinned{index}")))
+    table = spec.table()
+    assert [row[0] for row in parse_table(text).rows] == [row[0] for row in table.rows], text
+    got = cells(text)
+    for row in table.rows:
+        assert got.get((row[0], table.headers[1])) == pytest.approx(to_float(row[1]), rel=0.05), text
+
+
 def test_a_label_read_across_two_bar_groups_becomes_one_label_under_each():
     from visual_med_alpaca.experts.chart.text import TextBox, split_merged_labels
 

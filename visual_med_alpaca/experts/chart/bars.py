@@ -556,11 +556,11 @@ def _category_label(span: tuple[float, float], baseline: float, boxes: list[Text
 
 def _named_by_sequence(rows: list[tuple[float, str, list[str]]], named: dict[float, str]) -> list[tuple[float, str, list[str]]]:
     """(round 41) Rows (centre, name, values) of vertical bars whose labels stand under every k-th bar only: each bar
-    between is named by the labels' sequence (`fill_thinned_labels`, the bars' centres as the points; a broken label
-    repaired by it); no row is added. The rows as they are where the labels form no such sequence."""
+    between is named by the labels' sequence (`fill_thinned_labels`, the bars' centres as the points, years too since
+    round 57: a bar is a row; a broken label repaired by it); no row is added. The rows as they are where the labels form no such sequence."""
     labels = [TextBox(text, x - 1, 0, x + 1, 1) for x, text in sorted(named.items())]
     centres = [x for x, _, _ in rows]
-    filled = fill_thinned_labels(labels, centres, min(centres), max(centres))
+    filled = fill_thinned_labels(labels, centres, min(centres), max(centres), years=True)
     if filled is labels:
         return rows
     pitch = float(np.median(np.diff([b.cx for b in filled])))

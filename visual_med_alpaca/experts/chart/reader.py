@@ -566,7 +566,7 @@ class ChartExpert:
         group_centres = _group_centres(bars)
         categories = split_merged_labels(categories, group_centres)
         if orientation == "vertical" and categories:  # labels under every other bar only (round 41)
-            categories = fill_thinned_labels(categories, group_centres, min(group_centres), max(group_centres))
+            categories = fill_thinned_labels(categories, group_centres, min(group_centres), max(group_centres), years=True)
         if categories:
             slots = [c.cx for c in categories]
             row_names = [c.text for c in categories]

@@ -509,9 +509,19 @@ def _period_text(kind: str, ordinal: int, style: str, month_names: dict[int, str
     return f"{head} {year}" if style == "yyyy" else f"{head} '{year % 100:02d}" if style == "'yy" else f"{head} {year % 100:02d}"
 
 
-def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float, x_to: float) -> list[TextBox]:
+def _evenly_spaced(labels: list[TextBox]) -> bool:
+    """Labels left to right on one grid: a linear fit of x on label number, each within 20% of a spacing over 8 px."""
+    xs = np.array([b.cx for b in labels])
+    spacing, start = (float(v) for v in np.polyfit(np.arange(len(labels)), xs, 1))
+    return spacing > 8 and not np.any(np.abs(xs - start - spacing * np.arange(len(labels))) > 0.2 * spacing)
+
+
+def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float, x_to: float,
+                        years: bool = False) -> list[TextBox]:
     """(round 41) Category labels printed under every k-th point only (Statista's long series), completed: the labels,
-    left to right, evenly spaced (a linear fit, each within 20% of the spacing), read as periods of one sequence
+    left to right, evenly spaced (a linear fit, each within 20% of the spacing; round 57: where they are not, a word
+    with no digit that reads as no period, at most one label in four, the axis' title or a piece of a slanted label
+    taken as one bar's label, is left out when the others then are), read as periods of one sequence
     (`_period`: quarters or months; at least 3 and 60% of them, three in four of those on one linear fit of ordinal on
     label number, an integer step d >= 2 periods a label) are cut into k = d/p points per label gap (p periods a point;
     the finest k, a divisor of d, whose positions between the labels hold a mark in 70% of cases: `marks`, the x of the
@@ -520,22 +530,28 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     'Q3 11' or '16', renamed by it: "Q3 '11", "Q1 '16"), each label moved onto its point's column; past either end a
     position is added only while a mark stands there, within half a point's spacing of [x_from, x_to]. Years are left
     as they are: ChartQA's year tables (Pew's, OWID's, OECD's; dev 7018, the ends pool) list only the printed years
-    though a point is drawn at every year (round 41's C1, which filled them, was rejected). Otherwise the labels stay as
-    they are: no category is made up where no point is drawn."""
+    though a point is drawn at every year (round 41's C1, which filled them, was rejected), unless `years` (round 57:
+    bars, each one a row of the table; Statista's year tables list every bar). Otherwise the labels stay as they are:
+    no category is made up where no point is drawn."""
+    given = labels  # returned as they are (the same list) where nothing is filled
     if len(labels) < 3:
         return labels
+    if not _evenly_spaced(labels):
+        words = [b for b in labels if not re.search(r"\d", b.text) and _period(b.text) is None]
+        kept = [b for b in labels if all(b is not w for w in words)]
+        if not words or len(words) > max(1, len(labels) // 4) or len(kept) < 3 or not _evenly_spaced(kept):
+            return labels
+        labels = kept  # (round 57) the axis' title, or a word's piece, read as one bar's label: off the labels' grid
     xs = np.array([b.cx for b in labels])
     spacing, start = (float(v) for v in np.polyfit(np.arange(len(labels)), xs, 1))
-    if spacing <= 8 or np.any(np.abs(xs - start - spacing * np.arange(len(labels))) > 0.2 * spacing):
-        return labels
     periods = [_period(b.text) for b in labels]
     read = [(i, p) for i, p in enumerate(periods) if p is not None]
     kinds = [p[0] for _, p in read]
     if len(read) < max(3, 0.6 * len(labels)):
-        return labels
+        return given
     kind = max(set(kinds), key=kinds.count)
-    if kind == "year":  # ChartQA's year tables (Pew, OWID, OECD) list only the printed years (round 41's C1)
-        return labels
+    if kind == "year" and not years:  # ChartQA's year tables (Pew, OWID, OECD) list only the printed years (round 41)
+        return given
     read = [(i, p[1]) for i, p in read if p[0] == kind]
     best: tuple[int, int, int] | None = None  # (votes, first ordinal, step)
     for a in range(len(read)):
@@ -548,12 +564,12 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
             if best is None or votes > best[0]:
                 best = (votes, oi - step * i, step)
     if best is None or best[0] < max(3, 0.75 * len(read)) or best[2] < 2:
-        return labels
+        return given
     _, first, step = best
     marks = np.array(sorted(marks)) if marks else np.zeros(0)
     near = marks[(marks >= xs[0] - spacing) & (marks <= xs[-1] + spacing)]
     if not near.size:
-        return labels
+        return given
 
     def marked(x: float, pitch: float) -> bool:
         return float(np.min(np.abs(marks - x))) <= 0.3 * pitch
@@ -568,7 +584,7 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
         if sum(marked(x, pitch) for x in between) >= 0.7 * len(between):
             break
     else:
-        return labels
+        return given
     styles = [p[2] for p in periods if p is not None and p[0] == kind]
     style = max(set(styles), key=styles.count)
     month_names = {}
