@@ -317,6 +317,21 @@ def _hanging_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Ba
     return found if len(found) >= 2 else []
 
 
+def _sunk_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
+    """(round 50) Bars below the zero line, upright coordinates: a negative value (a growth rate, a net loss) hangs from
+    the baseline the other bars stand on, in one of their colours and at their width, where no bar stands (Pew's
+    diverging segments hang under a bar: `_hanging_bars`). Empty unless two or more bars stand on the baseline."""
+    standing = [b for b in bars if abs(b.y1 - baseline) <= 3]
+    if len(standing) < 2:
+        return []
+    colours = {b.cluster for b in standing}
+    usual = float(np.median([b.width for b in standing]))
+    taken = {id(b) for b in bars}
+    return [r for r in rects if id(r) not in taken and r.cluster in colours and r.height >= 2
+            and abs(r.y0 - 1 - baseline) <= 3 and 0.8 * usual <= r.width <= 1.25 * usual
+            and not any(min(r.x1, b.x1) - max(r.x0, b.x0) > 0 for b in bars)]
+
+
 def _ring_names(hanging: list[Bar], rects: list[Bar], legend: dict[int, tuple[float, str]],
                 named: dict[int, tuple[float, str]]) -> dict[int, tuple[float, str]]:
     """(round 56) Legend names of diverging bars' hanging rings (`_hanging_bars` gives each ring the cluster -1 - depth):
@@ -608,6 +623,11 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     hanging = _hanging_bars(bars, upright_rects, baseline)
     ticks_and_labels = ticks | {id(b) for b in labels.values()}
     hanging_labels = _hanging_labels(hanging, upright_boxes, ticks_and_labels, baseline)
+    sunk = [] if hanging else _sunk_bars(bars, upright_rects, baseline)  # (round 50) negative values
+    if sunk:
+        sunk_labels = _hanging_labels(sunk, upright_boxes, ticks_and_labels, baseline)
+        labels.update({len(bars) + i: box for i, box in sunk_labels.items()})
+        bars = bars + sunk
     if not labels and axis is None:
         return None
     if len(labels) < 0.5 * len(bars) and axis is None:
@@ -653,6 +673,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         used |= {id(b) for b in hanging_labels.values()}
         bars = bars + hanging
     label_base = _label_base(bars, baseline) if kind == "hbar" and axis is None else baseline
+    sunk_ids = {id(b) for b in sunk}
+    if sunk:  # the category labels stand past the lowest negative bar and the value printed under it
+        label_base = max([label_base] + [b.y1 for b in sunk] + [box.y1 for i, box in labels.items() if id(bars[i]) in sunk_ids])
     place = _drawing_order(groups, score_h > score_v)  # series no legend names: in the order they were drawn
     clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], place.get(c, -1.0), c))
     legend_words = {names[c][1] for c in names}
@@ -708,9 +731,11 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                 if axis is not None and not axis.log and abs(bar.y1 - baseline) <= 3 and len(axis.ticks) >= 2:
                     # '1.524' on a bar the axis puts at ~1,500 (a comma read as a point) among _misread's readings
                     number, value = _misread((number, value), axis.value(bar.y0), axis.span)
+                if id(bar) in sunk_ids and number > 0:  # a bar below the zero line whose minus OCR missed
+                    value = "-" + value
                 value = _in_axis_unit(value, axis)
             elif axis is not None:
-                if bar.cluster < 0:  # a segment hanging under the baseline: a negative value
+                if bar.cluster < 0 or id(bar) in sunk_ids:  # a segment or bar under the baseline: a negative value
                     value = _format(axis.value(bar.y1 + 1) - axis.value(bar.y0), axis)
                 elif abs(bar.y1 - baseline) <= 3:
                     value = _format(axis.value(bar.y0), axis)
