@@ -118,6 +118,18 @@ def test_the_third_survey_pool_counts_like_the_first():
     assert not adopt and failed == ["R1"]
 
 
+def test_the_portal_pool_alone_adopts_only_when_no_other_set_goes_down():
+    """Round 50 (R4p): `portal` (Statista portal charts, drawn after looking at the dev half's Statista charts) alone
+    adopts (R2) only when no other set goes down; a plain gain lifts R4p."""
+    decide = _decide()
+    base = {**_sets(), "portal": {f"p{i}": 0.5 for i in range(10)}}
+    up = {**base["portal"], "p0": 0.9}
+    assert decide({**_sets(), "portal": up}, base)[0]
+    adopt, _, failed = decide({**_sets(), "foldA": _sets(foldA=(1, 0.45))["foldA"], "portal": up}, base)
+    assert not adopt and failed == ["R4p"]
+    assert decide({**_sets(plain=(0, 0.9)), "foldA": _sets(foldA=(1, 0.45))["foldA"], "portal": up}, base)[0]
+
+
 def test_unread_charts_are_counted_per_set(tmp_path, monkeypatch):
     """Round 28: the decide command counts unread (failed) charts per set, the dev half split into its two folds."""
     import json

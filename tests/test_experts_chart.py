@@ -1383,6 +1383,73 @@ def test_trend_generator_draws_pew_trend_charts_whose_gold_holds_the_labelled_ye
 
 
 
+def test_portal_generator_draws_statista_charts_whose_gold_is_what_they_print(tmp_path, monkeypatch):
+    """The seventh generator (Statista's portal charts, a development pool): every gold value is printed on the
+    chart (with its thousands separator), the gold's columns are `Characteristic` and the value-axis title (one
+    series) or the legend's names, every category is a tick label (wrapped lines joined), the footer is drawn; a
+    seed draws the same charts again, and the earlier generators' charts are unchanged by its arrival."""
+    import matplotlib.text
+
+    from visual_med_alpaca.data import charts
+
+    def inspect(fig, spec):
+        texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
+        axis = fig.axes[0].get_yticklabels() if spec.style == "barh" else fig.axes[0].get_xticklabels()
+        printed = [spec.printed(v) for v in spec.values.ravel()]
+        return set(texts), [" ".join(t.get_text().split()) for t in axis], printed, spec.footer, fig.axes[0].get_ylabel()
+
+    drawn = _kept_on_save(monkeypatch, inspect)
+    charts.make_chart_set(tmp_path / "a", 30, seed=5, progress=False, generator="portal")
+    styles, separators = set(), set()
+    for line in (tmp_path / "a" / "gold.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        texts, ticks, printed, footer, ylabel = drawn[record["id"]]
+        table = parse_table(record["table"])
+        styles.add(record["style"])
+        assert table.headers[0] == "Characteristic" and 3 <= len(table.rows) <= 25, record
+        assert sorted(row[0] for row in table.rows) == sorted(ticks), (record, ticks)
+        if len(table.headers) == 2:
+            assert table.headers[1] in texts, record  # the value-axis title
+        else:
+            assert set(table.headers[1:]) <= texts, record  # the legend's names
+        assert all(p in texts for p in printed), record
+        gold = sorted(float(cell.rstrip("%")) for row in table.rows for cell in row[1:])
+        shown = sorted(float(p.rstrip("%").replace(",", "").replace(" ", "")) for p in printed)
+        assert gold == shown, record
+        separators |= {p for p in printed if "," in p or " " in p}
+        assert not footer or {"© Statista 2021", "Additional Information", "Show source"} <= texts
+    assert styles == set(charts.PORTAL_STYLES) and separators
+    charts.make_chart_set(tmp_path / "b", 30, seed=5, progress=False, generator="portal")
+    assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
+    assert charts.STREAMS["portal"] not in [v for k, v in charts.STREAMS.items() if k != "portal"]
+
+
+def test_statista_bars_below_the_zero_line_are_read_as_negative_values(expert, tmp_path):
+    """Round 50: Statista's growth rates (a `portal` chart): bars of one blue hang below the zero line where a value is
+    negative, the value printed under each, the quarters at the bottom of the plot. The bar reader stood bars on one
+    baseline only, so the negative bars were lost and, their labels being far under the zero line, every row was
+    numbered (`1`, `2`, ...). Each quarter is now read with its value, the negative ones too; and in a grouped chart
+    a negative bar beside a positive one keeps its series."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PortalSpec, draw_portal
+
+    quarters = [f"Q{q} 2019" for q in range(1, 5)] + [f"Q{q} 2020" for q in range(1, 5)]
+    growth = [[1.2, 2.0], [-0.8, 1.5], [2.4, -1.1], [-1.6, 0.7], [0.9, 1.8], [3.1, -0.4], [-2.2, 2.6], [1.7, 1.2]]
+    for series in ([0], [0, 1]):
+        names = ["GDP growth rate"] if len(series) == 1 else ["Exports", "Imports"]
+        spec = PortalSpec(style="bar" if len(series) == 1 else "grouped", theme="statista", title="",
+                          category_name="Year", categories=quarters, series=names,
+                          values=np.array(growth)[:, series], percent=True, decimals=1, legend_outside=False,
+                          jpeg_quality=None, size=(8.0, 5.57), value_title="GDP growth rate", rotation=0,
+                          colours=("#2876dd", "#0f1e33")[:len(series)])
+        text = expert.read(load_image(draw_portal(spec, tmp_path / f"growth{len(series)}"))).text
+        got = cells(text)
+        for row, quarter in zip(spec.values, quarters):
+            for value, name in zip(row, names):
+                assert got.get((quarter, name)) == pytest.approx(value / 100), (quarter, name, text)  # 1.2% -> 0.012
+
+
 def test_a_pew_trend_chart_whose_value_axis_prints_only_its_ends_is_read_as_lines(expert, tmp_path):
     """Round 40: a `trend` chart (Pew: two thick lines with white round markers, every point's value printed, the
     value axis printing only `0` and `100 %`, every other year labelled) was read as `partial` with unnamed columns
@@ -2284,3 +2351,29 @@ def test_a_pew_diverging_chart_names_its_answers_from_swatches_inside_the_words_
     got = cells(text)
     assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers} == {
         (row, answer): values[i, k] for i, row in enumerate(rows) for k, answer in enumerate(answers)}, text
+
+
+def test_a_pew_diverging_chart_reads_its_rows_as_printed_and_its_net_column(expert, tmp_path):
+    """Round 58 (the pew pool's leftovers): one row's printed values (`74 12 19`) were taken for a value axis, so the
+    rows left of the centre line came out as negative numbers measured from it, and the bold `NET` column right of
+    the bars was not read. A value axis whose tick labels each stand within a bar's width is no axis
+    (`bars._ticks_across_bars`), and a column of numbers right of the bars, one a row, under a heading word is read as
+    that word's column (`bars._column_right_of_bars`)."""
+    from visual_med_alpaca.data.charts import PewSpec, draw_pew
+
+    answers = ["Very unfavorable", "Mostly unfavorable", "Mostly favorable", "Very favorable"]
+    rows = ["Total", "White", "Black", "Hispanic"]
+    values = np.array([[23, 18, 31, 26], [14, 12, 19, 55], [31, 14, 34, 17], [41, 20, 12, 24]], float)
+    spec = PewSpec(style="diverging", theme="pew", title="Americans see the health care system harming global influence",
+                   category_name="Entity", categories=rows, series=answers, values=values, percent=False, decimals=0,
+                   legend_outside=False, jpeg_quality=None, size=(4.0, 0.0),
+                   colours=((31, 73, 125), (85, 142, 213), (222, 201, 140), (153, 126, 53)),
+                   row_groups=(("", len(rows)),), net=True, label_inches=0.6, dpi=150)
+    path = draw_pew(spec, tmp_path / "pew_net.png")
+    text = expert.describe(load_image(path))
+    assert set(parse_table(text).headers[1:]) == set(answers) | {"NET"}, text
+    got = cells(text)
+    nets = spec.net_values()
+    assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers + ["NET"]} == {
+        (row, answer): (nets[i] if answer == "NET" else values[i, answers.index(answer)])
+        for i, row in enumerate(rows) for answer in answers + ["NET"]}, text

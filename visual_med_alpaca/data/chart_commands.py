@@ -16,7 +16,7 @@ def make_charts(
     out: Path = typer.Option(..., "--out", help="Folder for images/ and gold.jsonl"),
     n: int = typer.Option(200, "--n", min=1, help="Number of charts"),
     seed: int = typer.Option(0, "--seed", min=0, help="Same seed -> same charts; reruns resume"),
-    generator: str = typer.Option("studio", "--generator", help="studio (the first), plain (matplotlib styles), survey (Pew-style survey charts), ends (OWID/OECD lines named at their ends), trend (Pew trend lines with every value printed), thinned (long series labelled under every other point) or pew (Pew stacked / diverging bars): the last five development pools"),
+    generator: str = typer.Option("studio", "--generator", help="studio (the first), plain (matplotlib styles), survey (Pew-style survey charts), ends (OWID/OECD lines named at their ends), trend (Pew trend lines with every value printed), thinned (long series labelled under every other point), pew (Pew stacked / diverging bars) or portal (Statista's portal charts): the last six development pools"),
     styles: str = typer.Option("", "--styles", help="Only these styles, comma-separated (e.g. line,line_markers,pie)"),
 ) -> None:
     """Draw N random charts with matplotlib and write each with its gold DePlot table."""

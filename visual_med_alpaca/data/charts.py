@@ -27,6 +27,14 @@ answers named above the first row (one row of swatches where the names would tou
 narrow end segment's beside the bar, the first row's with '%' or not), an optional bold `NET` column at the right,
 wrapped row labels, rows in groups set apart (with bold sub-headings or not), never one text over another; the gold
 holds the printed values, the answers (and `NET`) as its columns.
+An eighth, `portal` (round 50, a development pool only), draws Statista's portal charts as the dev half's Statista
+pictures show them: a white card with a column of grey tool buttons, `© Statista 2021`, `Additional Information` and
+`Show source` under the plot, no title; Statista's blue bars (vertical or horizontal, 3-25 categories: years with
+`2020*` estimates, quarters, months, countries, companies, age groups, long survey answers wrapped or slanted 45 / 90
+degrees) with each value printed in bold at its bar, grouped and stacked bars and lines of 1-3 series (a dot and the
+value at every point, grey bands behind every other category) with a legend of round swatches under the plot,
+light grey gridlines, a rotated value-axis title, values with `,` or space thousands separators, decimals, `%` and
+negatives, 20% JPEG; the gold is Statista's table (`Characteristic`, the value-axis title for one series).
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
 run resumes where it stopped.
 """
@@ -1116,13 +1124,313 @@ def _draw_pew(spec: PewSpec, path: Path) -> Path:
     return _save(fig, spec, path)
 
 
+# -- the eighth generator: Statista's portal charts (round 50, a development pool only) ---------------------------------
+PORTAL_STYLES = ("bar", "barh", "grouped", "stacked", "line")
+# Statista's series colours: its blue, a near-black navy, grey, red, green, yellow
+PORTAL_COLOURS = ["#2876dd", "#0f1e33", "#a5a5a5", "#c1161c", "#8dc43a", "#f0b323"]
+# value-axis titles (the gold's column for one series): (title, percent, scale, negatives allowed)
+PORTAL_MEASURES = [
+    ("Revenue in million U.S. dollars", False, 5000, False), ("Share of respondents", True, 80, False),
+    ("Number of users in millions", False, 400, False), ("Sales in billion euros", False, 60, False),
+    ("Unemployment rate", True, 25, False), ("Index score on a scale from 0 to 100", False, 100, False),
+    ("Number of visitors in thousands", False, 20000, False), ("Market share", True, 60, False),
+    ("Year-on-year change", True, 12, True), ("Population in millions", False, 300, False),
+    ("Average price in U.S. dollars", False, 40, False), ("Number of employees", False, 90000, False),
+    ("Percentage of GDP", True, 8, False), ("GDP growth rate", True, 6, True),
+    ("Production in thousand metric tons", False, 3000, False), ("Net income in million euros", False, 900, True),
+    ("Turnover in million GBP", False, 12000, False), ("Number of stores", False, 1500, False),
+    ("Transport volume in million tonne-kilometers", False, 25000, False), ("Inflation rate", True, 5, True),
+]
+PORTAL_COUNTRIES = ["United States", "China", "Germany", "United Kingdom", "France", "Japan", "India", "Brazil", "Italy",
+                    "Canada", "South Korea", "Russia", "Australia", "Spain", "Mexico", "Indonesia", "Netherlands",
+                    "Saudi Arabia", "Turkey", "Switzerland", "Poland", "Sweden", "Belgium", "Argentina", "Norway",
+                    "United Arab Emirates", "South Africa", "Democratic Republic of the Congo", "Other countries"]
+PORTAL_COMPANIES = ["Apple", "Samsung", "Huawei", "Xiaomi", "Amazon", "Alphabet (Google)", "Microsoft", "Meta", "Walmart",
+                    "Procter & Gamble", "Johnson & Johnson", "Berkshire Hathaway", "Toyota", "Volkswagen Group",
+                    "Nestlé", "PepsiCo", "Coca-Cola Company", "Unilever", "L'Oréal", "Tencent", "Alibaba", "Sony",
+                    "Netflix", "Nike", "Adidas", "H&M", "Inditex", "Others"]
+PORTAL_ANSWERS = ["Price", "Quality of the product", "Recommendations from friends and family", "Brand reputation",
+                  "Free shipping", "Easy returns", "Customer reviews on the website", "Sustainability of the production",
+                  "Discounts and special offers (e.g. coupons, loyalty points)", "Fast delivery",
+                  "Availability of the product in local stores", "Payment options", "Design", "Other", "Don't know",
+                  "None of the above", "Data privacy and security concerns", "Lack of time"]
+PORTAL_AGES = ["18-24 years", "25-34 years", "35-44 years", "45-54 years", "55-64 years", "65 years and older"]
+PORTAL_SERIES = [["Male", "Female"], ["Online", "In-store"], ["Domestic", "International"], ["Exports", "Imports"],
+                 ["Facebook fans", "Twitter followers"], ["Urban", "Rural"], ["Smartphones", "Tablets", "PCs"],
+                 ["Electric power sector", "Industrial sector", "Commercial sector", "Residential sector"],
+                 ["Very satisfied", "Somewhat satisfied", "Not very satisfied", "Not at all satisfied"],
+                 ["North America", "Europe", "Asia Pacific", "Latin America", "Middle East & Africa"],
+                 ["Men", "Women"], ["Passenger cars", "Commercial vehicles"], ["2019", "2020"], ["Q1", "Q2", "Q3", "Q4"]]
+
+
+@dataclass
+class PortalSpec(ChartSpec):
+    value_title: str = ""  # the rotated value-axis title (the gold's column for one series)
+    sep: str = ","  # the thousands separator printed: ',' or ' ' (Statista's pictures print both)
+    trim: bool = False  # printed values drop trailing zeros ('18%' beside '15.4%')
+    rotation: int = 0  # the category labels' slant (vertical charts)
+    bands: bool = False  # light grey bands behind every other category (Statista's line charts)
+    colours: tuple = ()
+    footer: bool = True  # '© Statista 2021', 'Additional Information', 'Show source'
+
+    def printed(self, v: float, sep: str | None = None) -> str:
+        """A value as the picture prints it (`sep` None: with the chart's thousands separator; '' for the gold)."""
+        text = f"{abs(v):,.{self.decimals}f}"
+        if self.trim and "." in text:
+            text = text.rstrip("0").rstrip(".")
+        text = text.replace(",", self.sep if sep is None else sep)
+        return ("-" if v < 0 else "") + text + ("%" if self.percent else "")
+
+    def table(self) -> Table:
+        headers = ["Characteristic"] + ([self.value_title] if len(self.series) == 1 else list(self.series))
+        rows = [[cat] + [self.printed(v, "") for v in self.values[i]] for i, cat in enumerate(self.categories)]
+        if self.category_name == "Year":  # Statista publishes a time series newest first
+            rows = rows[::-1]
+        return Table("", headers, rows)
+
+
+def _portal_categories(rng: np.random.Generator, style: str) -> tuple[str, list[str]]:
+    """3-25 categories: years ('2020*' marks an estimate), quarters, months, countries, companies, age groups or
+    survey answers (long ones mostly on horizontal bars)."""
+    kinds = ["Year", "Year", "Quarter", "Month", "Country", "Company", "Age", "Answer"]
+    if style == "line":
+        kinds = ["Year", "Year", "Year", "Quarter", "Month"]
+    elif style == "barh":
+        kinds = ["Country", "Company", "Answer", "Answer", "Age", "Year"]
+    kind = str(rng.choice(kinds))
+    low, high = (5, 25) if kind in ("Year", "Quarter", "Month") else (3, 15)
+    n = int(rng.integers(low, high + 1))
+    if kind == "Year":
+        start = int(rng.integers(1995, 2022 - n + 2))
+        years = [str(start + i) for i in range(n)]
+        stars = int(rng.choice([0, 0, 0, 1, 2]))
+        for i in range(1, stars + 1):
+            years[-i] += "*"
+        return "Year", years
+    if kind == "Quarter":
+        first = int(rng.integers(2012, 2019)) * 4 + int(rng.integers(4))
+        quarter = str(rng.choice(["Q{q} {y}", "Q{q} '{yy}"]))
+        return "Year", [quarter.format(q=q % 4 + 1, y=q // 4, yy=f"{q // 4 % 100:02d}") for q in range(first, first + n)]
+    if kind == "Month":
+        first = int(rng.integers(2015, 2021)) * 12 + int(rng.integers(12))
+        long = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December"]
+        names = MONTHS if rng.random() < 0.6 else long
+        step = 1 if rng.random() < 0.7 else 6
+        n = n if step == 1 else min(n, 12)
+        return "Year", [f"{names[m % 12]} {m // 12}" for m in range(first, first + n * step, step)]
+    pool = {"Country": PORTAL_COUNTRIES, "Company": PORTAL_COMPANIES, "Age": PORTAL_AGES, "Answer": PORTAL_ANSWERS}[kind]
+    n = min(n, len(pool))
+    if kind == "Age":
+        return kind, list(pool[:n]) if rng.random() < 0.5 else list(pool[len(pool) - n:])
+    return kind, [str(c) for c in rng.choice(pool, n, replace=False)]
+
+
+def random_portal_spec(rng: np.random.Generator) -> PortalSpec:
+    """(round 50, a development pool only) Statista's portal charts: its blue bars with the value printed at each bar,
+    light grey gridlines, a rotated value-axis title, no title, 3-25 categories (long ones wrapped or slanted), the
+    footer; horizontal bars, grouped / stacked bars and lines of 1-3 series with a legend under the plot."""
+    style = str(rng.choice(["bar", "bar", "barh", "grouped", "stacked", "line", "line"]))
+    kind, categories = _portal_categories(rng, style)
+    if style in ("grouped", "stacked"):
+        categories = categories[:int(rng.integers(3, 13))]
+    n_cat = len(categories)
+    title, percent, scale, negatives = PORTAL_MEASURES[int(rng.integers(len(PORTAL_MEASURES)))]
+    if style == "bar" or style == "barh":
+        series = [title]
+    else:
+        names = PORTAL_SERIES[int(rng.integers(len(PORTAL_SERIES)))]
+        most = 3 if style == "line" else len(names)
+        n_series = int(rng.integers(1 if style == "line" else 2, min(most, len(names)) + 1))
+        series = [title] if n_series == 1 else list(names[:n_series])
+    n_series = len(series)
+    if style == "line":
+        walk = np.cumsum(rng.normal(0, 0.08, size=(n_cat, n_series)), axis=0) + rng.uniform(0.35, 0.8, size=n_series)
+        values = np.clip(walk, 0.02, 1.3) * scale
+    else:
+        values = rng.uniform(0.05, 1.0, size=(n_cat, n_series)) * scale
+    if negatives and style != "stacked" and rng.random() < 0.7:
+        values -= scale * rng.uniform(0.2, 0.5)
+    if style == "stacked" and percent:  # shares that add up to 100
+        values = rng.dirichlet(np.full(n_series, 2.0), size=n_cat) * 100
+    if style == "barh" and rng.random() < 0.7 and kind != "Age":  # Statista ranks the categories
+        order = np.argsort(-values[:, 0], kind="stable")
+        values, categories = values[order], [categories[i] for i in order]
+    decimals = int(rng.choice([0, 1, 1, 2])) if scale <= 100 else int(rng.choice([0, 0, 0, 1]))
+    values = np.round(values, decimals) + 0.0
+    values[np.abs(values) < 10 ** -(decimals + 1)] = 0.0
+    longest = max(len(c) for c in categories)
+    if style == "barh":
+        rotation = 0
+    elif longest * n_cat > 90 or longest > 12:
+        rotation = int(rng.choice([45, 90]))
+    else:
+        rotation = int(rng.choice([0, 0, 45]))
+    colours = [PORTAL_COLOURS[0]] if n_series == 1 else list(PORTAL_COLOURS[:n_series])
+    if n_series > 1 and rng.random() < 0.3:
+        colours = [str(c) for c in rng.permutation(PORTAL_COLOURS)[:n_series]]
+    height = 5.57 if style != "barh" or n_cat <= 10 else float(min(14.0, 1.9 + 0.42 * n_cat * (1.3 if longest > 30 else 1.0)))
+    return PortalSpec(
+        style=style, theme="statista", title="", category_name=kind, categories=list(categories), series=series,
+        values=values, percent=percent, decimals=decimals, legend_outside=False,
+        jpeg_quality=int(rng.integers(70, 93)) if rng.random() < 0.2 else None, size=(8.0, height),
+        value_title=title, sep=str(rng.choice([",", " "])), trim=bool(rng.random() < 0.3), rotation=rotation,
+        bands=bool(rng.random() < (0.7 if style == "line" else 0.2)), colours=tuple(colours),
+        footer=bool(rng.random() < 0.9),
+    )
+
+
+def _portal_card(fig, spec: PortalSpec) -> None:
+    """The portal's frame: a white card, the column of grey tool buttons on the right, the footer lines."""
+    from matplotlib.patches import Circle, FancyBboxPatch, Rectangle
+
+    width, height = spec.size
+    fig.patches.append(FancyBboxPatch((0.006, 0.006), 0.988, 0.988, boxstyle="round,pad=0,rounding_size=0.006",
+                                      transform=fig.transFigure, fc="white", ec="#dddddd", lw=0.8, zorder=-5))
+    for k in range(6):  # the tool buttons (star, bell, gear, share, quote, print), drawn as plain grey marks
+        y = 1 - (0.3 + 0.42 * k) / height
+        fig.patches.append(FancyBboxPatch((0.955, y - 0.14 / height), 0.03, 0.28 / height, boxstyle="round,pad=0",
+                                          transform=fig.transFigure, fc="#f3f3f3", ec="#e2e2e2", lw=0.6))
+        fig.patches.append(Circle((0.97, y), 0.045 / height, transform=fig.transFigure, fc="#9a9a9a", ec="none"))
+    if not spec.footer:
+        return
+    fig.text(0.915, 0.32 / height, "© Statista 2021", fontsize=6.5, color="#444444", ha="right", va="center")
+    fig.patches.append(Rectangle((0.92, 0.28 / height), 0.008, 0.08 / height, transform=fig.transFigure, fc="#222222"))
+    fig.patches.append(Circle((0.025, 0.12 / height), 0.05 / height, transform=fig.transFigure, fc="#2876dd"))
+    fig.text(0.04, 0.12 / height, "Additional Information", fontsize=6.5, color="#2876dd", va="center")
+    fig.text(0.905, 0.12 / height, "Show source", fontsize=6.5, color="#2876dd", ha="right", va="center")
+    fig.patches.append(Circle((0.925, 0.12 / height), 0.05 / height, transform=fig.transFigure, fc="#2876dd"))
+
+
+def draw_portal(spec: PortalSpec, path: Path) -> Path:
+    """Render a `portal` chart (Statista's): see random_portal_spec."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.patheffects as effects
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
+    width, height = spec.size
+    n_cat, n_series = spec.values.shape
+    horizontal = spec.style == "barh"
+    fig = plt.figure(figsize=spec.size, dpi=100, facecolor="#f4f5f7")
+    _portal_card(fig, spec)
+    longest = max(len(c) for c in spec.categories)
+    below = 0.62 if spec.footer else 0.3  # inches under the plot: the footer
+    if n_series > 1:
+        below += 0.35  # the legend row
+    button = below + 0.15  # a tall chart's `Collapse statistic` button, under the value-axis title
+    if height > 8:
+        below += 0.4
+    if horizontal:
+        names = [_wrapped(c, 38) for c in spec.categories]
+        left = min(0.42, 0.08 + 0.0105 * min(longest, 38))
+        ax = fig.add_axes((left, (below + 0.5) / height, 0.925 - left, 1 - (below + 0.7) / height))
+    else:
+        names = [_wrapped(c, 18) if longest > 24 else c for c in spec.categories]
+        widest = max(len(line) for name in names for line in name.split("\n"))
+        rows = max(name.count("\n") + 1 for name in names)
+        label_in = {0: 0.1 + 0.12 * rows, 45: 0.08 + 0.052 * widest + 0.1 * rows,
+                    90: 0.08 + 0.072 * widest + 0.1 * rows}[spec.rotation]
+        ax = fig.add_axes((0.085, (below + label_in + 0.12) / height, 0.84, 1 - (below + label_in + 0.3) / height))
+    x = np.arange(n_cat)
+    ax.set_axisbelow(True)
+    ax.grid(True, axis="x" if horizontal else "y", color="#e3e3e3", linewidth=0.8)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color("#cccccc")
+    if horizontal:
+        ax.spines["bottom"].set_visible(False)
+        ax.spines["left"].set_visible(True)
+        ax.spines["left"].set_color("#cccccc")
+    if spec.bands:
+        for i in range(1, n_cat, 2):
+            (ax.axhspan if horizontal else ax.axvspan)(i - 0.5, i + 0.5, color="#f5f5f5", zorder=0, lw=0)
+    bold = dict(fontsize=7.5, fontweight="bold", color="#333333")
+    span = max(float(np.abs(spec.values).max()), 1e-9)
+    if spec.style in ("bar", "barh", "grouped"):
+        group = 0.7 if spec.style != "grouped" else 0.8
+        w = group / n_series
+        for j in range(n_series):
+            pos = x - group / 2 + w * (j + 0.5)
+            vals = spec.values[:, j]
+            if horizontal:
+                ax.barh(pos, vals, w * 0.92, color=spec.colours[j])
+                for p, v in zip(pos, vals):
+                    ax.annotate(spec.printed(v), (v, p), xytext=(4 if v >= 0 else -4, 0), textcoords="offset points",
+                                ha="left" if v >= 0 else "right", va="center", **bold)
+            else:
+                ax.bar(pos, vals, w * 0.92, color=spec.colours[j])
+                for p, v in zip(pos, vals):
+                    ax.annotate(spec.printed(v), (p, v), xytext=(0, 3 if v >= 0 else -3), textcoords="offset points",
+                                ha="center", va="bottom" if v >= 0 else "top", **bold,
+                                rotation=90 if n_series * n_cat > 30 else 0)
+    elif spec.style == "stacked":
+        bottom = np.zeros(n_cat)
+        for j in range(n_series):
+            vals = spec.values[:, j]
+            ax.bar(x, vals, 0.6, bottom=bottom, color=spec.colours[j])
+            for xi, b, v in zip(x, bottom, vals):
+                ax.text(xi, b + v / 2, spec.printed(v), ha="center", va="center", fontsize=7, fontweight="bold",
+                        color="white", path_effects=[effects.withStroke(linewidth=1.6, foreground="#333333")])
+            bottom += vals
+        span = float(bottom.max())
+    else:
+        for j in range(n_series):
+            vals = spec.values[:, j]
+            ax.plot(x, vals, color=spec.colours[j], linewidth=2, marker="o", markersize=3.5, zorder=3)
+            for xi, v in zip(x, vals):
+                ax.annotate(spec.printed(v), (xi, v), xytext=(0, 5), textcoords="offset points", ha="center",
+                            va="bottom", **bold)
+    lowest = min(0.0, float(spec.values.min()))
+    if spec.style == "line":
+        lo, hi = float(spec.values.min()), float(spec.values.max())
+        pad = (hi - lo) * 0.12 + 1e-9
+        limits = (lo - pad if lo - pad > 0 or lo < 0 else 0, hi + 2 * pad)
+    else:
+        # room for the value printed past a negative bar's end (left of a horizontal one, before the category names;
+        # under a vertical one, above the category labels)
+        limits = (lowest * 1.15 - ((0.12 if horizontal else 0.08) * span if lowest < 0 else 0.0), span * 1.12)
+    (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
+    axis = ax.xaxis if horizontal else ax.yaxis
+    ticks = [t for t in axis.get_majorticklocs() if limits[0] <= t <= limits[1]]
+    places = next((d for d in range(4) if all(abs(t * 10 ** d - round(t * 10 ** d)) < 1e-6 for t in ticks)), 3)
+    axis.set_major_formatter(FuncFormatter(lambda v, _: ("-" if v < -1e-12 else "") + f"{abs(v):,.{places}f}".replace(",", spec.sep)
+                                           + ("%" if spec.percent else "")))
+    ax.tick_params(length=0, labelsize=7, labelcolor="#555555", pad=4)
+    if horizontal:
+        ax.set_yticks(x, names)
+        ax.set_ylim(n_cat - 0.5, -0.5)
+        ax.set_xlabel(spec.value_title, fontsize=7, color="#555555")
+    else:
+        ax.set_xticks(x, names)
+        ax.set_xlim(-0.6, n_cat - 0.4)
+        if spec.rotation:
+            ax.tick_params(axis="x", labelrotation=spec.rotation)
+            for label in ax.get_xticklabels():
+                label.set_ha("right" if spec.rotation == 45 else "center")
+                label.set_rotation_mode("anchor" if spec.rotation == 45 else "default")
+        ax.set_ylabel(spec.value_title, fontsize=7, color="#555555")
+    if n_series > 1:
+        handles = [Line2D([], [], marker="o", linestyle="", markersize=6, color=c) for c in spec.colours]
+        fig.legend(handles, spec.series, loc="center", ncol=min(n_series, 5), frameon=False, fontsize=7.5,
+                   bbox_to_anchor=(0.5, (0.62 if spec.footer else 0.3) / height + 0.15 / height), handletextpad=0.2,
+                   columnspacing=1.5)
+    if height > 8:
+        fig.text(0.5, button / height, "Collapse statistic", fontsize=7, color="#2876dd", ha="center",
+                 va="center", bbox=dict(boxstyle="round,pad=0.4", fc="white", ec="#2876dd", lw=0.6))
+    return _save(fig, spec, path)
+
+
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain),
               "survey": (random_survey_spec, draw_survey), "ends": (random_ends_spec, draw_ends),
               "trend": (random_trend_spec, draw_trend), "thinned": (random_thinned_spec, draw_plain),
-              "pew": (random_pew_spec, draw_pew)}
+              "pew": (random_pew_spec, draw_pew), "portal": (random_portal_spec, draw_portal)}
 STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "ends": ENDS_STYLES,
-             "trend": TREND_STYLES, "thinned": THINNED_STYLES, "pew": PEW_STYLES}
-STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6, "pew": 7}  # each generator's own RNG stream for a seed (studio keeps its original one)
+             "trend": TREND_STYLES, "thinned": THINNED_STYLES, "pew": PEW_STYLES, "portal": PORTAL_STYLES}
+STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6, "pew": 7, "portal": 8}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
 # The font the seaborn styles of the `plain` generator ask for first that a Linux machine has (Debian's fonts-liberation,

@@ -317,6 +317,21 @@ def _hanging_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Ba
     return found if len(found) >= 2 else []
 
 
+def _sunk_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
+    """(round 50) Bars below the zero line, upright coordinates: a negative value (a growth rate, a net loss) hangs from
+    the baseline the other bars stand on, in one of their colours and at their width, where no bar stands (Pew's
+    diverging segments hang under a bar: `_hanging_bars`). Empty unless two or more bars stand on the baseline."""
+    standing = [b for b in bars if abs(b.y1 - baseline) <= 3]
+    if len(standing) < 2:
+        return []
+    colours = {b.cluster for b in standing}
+    usual = float(np.median([b.width for b in standing]))
+    taken = {id(b) for b in bars}
+    return [r for r in rects if id(r) not in taken and r.cluster in colours and r.height >= 2
+            and abs(r.y0 - 1 - baseline) <= 3 and 0.8 * usual <= r.width <= 1.25 * usual
+            and not any(min(r.x1, b.x1) - max(r.x0, b.x0) > 0 for b in bars)]
+
+
 def _ring_names(hanging: list[Bar], rects: list[Bar], legend: dict[int, tuple[float, str]],
                 named: dict[int, tuple[float, str]]) -> dict[int, tuple[float, str]]:
     """(round 56) Legend names of diverging bars' hanging rings (`_hanging_bars` gives each ring the cluster -1 - depth):
@@ -584,7 +599,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
-    axis = find_value_axis(upright_boxes, vertical=True) or _two_tick_axis(upright_boxes, bars, baseline)
+    axis = find_value_axis(upright_boxes, vertical=True)
+    if axis is not None and _ticks_across_bars(axis, bars):  # (round 58) a row of values, no axis
+        axis = None
+    axis = axis or _two_tick_axis(upright_boxes, bars, baseline)
     if axis is None and kind == "hbar":  # no value axis: a survey chart may give each answer its own column of bars
         bars = bars + _answer_columns(bars, [r.rotated(width) for r in rects], baseline, thickness)
     ticks = {id(b) for b in axis.ticks} if axis else set()
@@ -605,6 +623,11 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     hanging = _hanging_bars(bars, upright_rects, baseline)
     ticks_and_labels = ticks | {id(b) for b in labels.values()}
     hanging_labels = _hanging_labels(hanging, upright_boxes, ticks_and_labels, baseline)
+    sunk = [] if hanging else _sunk_bars(bars, upright_rects, baseline)  # (round 50) negative values
+    if sunk:
+        sunk_labels = _hanging_labels(sunk, upright_boxes, ticks_and_labels, baseline)
+        labels.update({len(bars) + i: box for i, box in sunk_labels.items()})
+        bars = bars + sunk
     if not labels and axis is None:
         return None
     if len(labels) < 0.5 * len(bars) and axis is None:
@@ -650,6 +673,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         used |= {id(b) for b in hanging_labels.values()}
         bars = bars + hanging
     label_base = _label_base(bars, baseline) if kind == "hbar" and axis is None else baseline
+    sunk_ids = {id(b) for b in sunk}
+    if sunk:  # the category labels stand past the lowest negative bar and the value printed under it
+        label_base = max([label_base] + [b.y1 for b in sunk] + [box.y1 for i, box in labels.items() if id(bars[i]) in sunk_ids])
     place = _drawing_order(groups, score_h > score_v)  # series no legend names: in the order they were drawn
     clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], place.get(c, -1.0), c))
     legend_words = {names[c][1] for c in names}
@@ -705,9 +731,11 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                 if axis is not None and not axis.log and abs(bar.y1 - baseline) <= 3 and len(axis.ticks) >= 2:
                     # '1.524' on a bar the axis puts at ~1,500 (a comma read as a point) among _misread's readings
                     number, value = _misread((number, value), axis.value(bar.y0), axis.span)
+                if id(bar) in sunk_ids and number > 0:  # a bar below the zero line whose minus OCR missed
+                    value = "-" + value
                 value = _in_axis_unit(value, axis)
             elif axis is not None:
-                if bar.cluster < 0:  # a segment hanging under the baseline: a negative value
+                if bar.cluster < 0 or id(bar) in sunk_ids:  # a segment or bar under the baseline: a negative value
                     value = _format(axis.value(bar.y1 + 1) - axis.value(bar.y0), axis)
                 elif abs(bar.y1 - baseline) <= 3:
                     value = _format(axis.value(bar.y0), axis)
@@ -727,6 +755,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         rows = _named_by_sequence(rows, named)
     if len(clusters) == 1 and len(groups) >= 2:
         rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by)
+    taken = used | {id(b) for b in labels.values()}
+    net = _column_right_of_bars(rows, spans, bars, boxes, {id(b.original) for b in upright_boxes if id(b) in taken}, legend_words, width) \
+        if kind == "hbar" and axis is None and len(clusters) > 1 else None  # (round 58) Pew's NET column
     rows = [(name, values) for _, name, values in sorted(rows, key=lambda r: r[0])]
     if not rows:
         return None
@@ -740,6 +771,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if len(clusters) == 1 and not series[0] and horizontal and axis is None:
         series = [_heading_over_bars(bars, upright_boxes, used, width)]
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
+    if net is not None:
+        series = series + [net[0]]
+        rows = [(name, values + [net[1][n]]) for n, (name, values) in enumerate(rows)]
     rows = _consistent_percent(rows)
     original_bars = [b.rotated_back(width) if horizontal else b for b in bars]
     top = min([b.y0 for b in original_bars] + [b.original.y0 for b in labels.values()])
@@ -750,6 +784,42 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
 
 
 VEIL = 0.2  # a see-through legend (matplotlib's framealpha 0.8) shows a fifth of the colour of what lies behind it
+
+
+def _column_right_of_bars(rows, spans, bars: list[Bar], boxes: list[TextBox], used: set[int], legend_words: set[str],
+                          width: int) -> tuple[str, list[str]] | None:
+    """(round 58) A column of numbers printed right of horizontal stacked bars, clear of them, one in each row, under
+    a word that heads it (Pew's bold `NET`: the sum of some answers, printed in its own column) -> (the heading as
+    read, each row's number in the order of the rows sorted by centre); None unless every row has exactly one such
+    number, the numbers stand in one column and a heading word stands above the column. `used` holds the ids of
+    the (original) boxes already read as values. Nothing is guessed: the heading is the picture's own word."""
+    if len(rows) < 2:
+        return None
+    right = max(b.rotated_back(width).x1 for b in bars)  # the bars' right end (original x)
+    line = float(np.median([b.h for b in boxes]))
+    free = [b for b in boxes if id(b) not in used]
+    numbers = [b for b in free if parse_value(b.text) is not None and b.x0 > right + 0.5 * line]
+    order = sorted(range(len(rows)), key=lambda n: rows[n][0])
+    column = []
+    for n in order:
+        centre = rows[n][0]
+        span = next((s for s in spans if abs((s[0] + s[1]) / 2 - centre) < 1), None)
+        if span is None:
+            return None
+        inside = [b for b in numbers if span[0] <= b.cy <= span[1]]
+        if len(inside) != 1:
+            return None
+        column.append(inside[0])
+    x0, x1 = max(b.x0 for b in column), min(b.x1 for b in column)
+    if x0 >= x1:  # not one column
+        return None
+    top = min(b.y0 for b in column)
+    heads = [b for b in free if parse_value(b.text) is None and b.text not in legend_words and b.y1 <= top
+             and top - b.y1 <= 3 * line and b.x0 < x1 and b.x1 > x0 and re.search(r"[A-Za-z]", b.text)]
+    if not heads:
+        return None
+    head = max(heads, key=lambda b: b.y1)
+    return head.text.strip(), [parse_value(b.text)[1] for b in column]
 
 
 def _legend_frame(rgb: np.ndarray, boxes: list[TextBox], clusters):
@@ -895,6 +965,13 @@ def _joined_across_legend(bars: list[Bar], rects: list[Bar], boxes: list[TextBox
     if not used:
         return bars
     return _stacked_on(joined, [r for r in rects if id(r) not in kept and id(r) not in used], widest=True)
+
+
+def _ticks_across_bars(axis: Axis, bars: list[Bar]) -> bool:
+    """(round 58) A value axis' tick labels stand beside the bars, never across one: numbers that each stand within
+    a bar's width (upright coordinates) are values printed on a row of bars (a diverging Pew row, its NET beside it:
+    `74 12 19` read as a scale measured from the centre), not an axis. The same test `_two_tick_axis` makes."""
+    return all(any(bar.x0 - 2 <= tick.cx <= bar.x1 + 2 for bar in bars) for tick in axis.ticks)
 
 
 def _two_tick_axis(boxes: list[TextBox], bars: list[Bar], baseline: float) -> Axis | None:
