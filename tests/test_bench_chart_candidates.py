@@ -2,6 +2,8 @@
 
 import importlib.util
 
+import pytest
+
 from conftest import REPO
 
 
@@ -118,18 +120,6 @@ def test_the_third_survey_pool_counts_like_the_first():
     assert not adopt and failed == ["R1"]
 
 
-def test_the_portal_pool_alone_adopts_only_when_no_other_set_goes_down():
-    """Round 50 (R4p): `portal` (Statista portal charts, drawn after looking at the dev half's Statista charts) alone
-    adopts (R2) only when no other set goes down; a plain gain lifts R4p."""
-    decide = _decide()
-    base = {**_sets(), "portal": {f"p{i}": 0.5 for i in range(10)}}
-    up = {**base["portal"], "p0": 0.9}
-    assert decide({**_sets(), "portal": up}, base)[0]
-    adopt, _, failed = decide({**_sets(), "foldA": _sets(foldA=(1, 0.45))["foldA"], "portal": up}, base)
-    assert not adopt and failed == ["R4p"]
-    assert decide({**_sets(plain=(0, 0.9)), "foldA": _sets(foldA=(1, 0.45))["foldA"], "portal": up}, base)[0]
-
-
 def test_unread_charts_are_counted_per_set(tmp_path, monkeypatch):
     """Round 28: the decide command counts unread (failed) charts per set, the dev half split into its two folds."""
     import json
@@ -159,13 +149,15 @@ def test_deciding_against_a_tag_never_scored_is_one_line_not_a_traceback(tmp_pat
         "error: no scores for new1 in runs/chart_candidates: run `score new1` first"]
 
 
-def test_the_pew_pool_alone_adopts_only_when_no_other_set_goes_down():
-    """Round 53: `pew` (Pew's stacked / diverging bars, drawn after looking at the dev half's Pew charts) alone
-    adopts (R2) only when no other set goes down (R4w); a plain gain lifts R4w."""
+@pytest.mark.parametrize("pool, rule, fold", [("portal", "R4p", "foldA"), ("pew", "R4w", "foldB")])
+def test_a_pool_drawn_after_looking_adopts_alone_only_when_no_other_set_goes_down(pool, rule, fold):
+    """Rounds 50 (R4p: `portal`, Statista portal charts) and 53 (R4w: `pew`, Pew's stacked / diverging bars), each
+    drawn after looking at the dev half's charts of its kind: the pool alone adopts (R2) only when no other set goes
+    down; a plain gain lifts the rule."""
     decide = _decide()
-    base = {**_sets(), "pew": {f"w{i}": 0.5 for i in range(10)}}
-    up = {**base["pew"], "w0": 0.9}
-    assert decide({**_sets(), "pew": up}, base)[0]
-    adopt, _, failed = decide({**_sets(), "foldB": _sets(foldB=(1, 0.45))["foldB"], "pew": up}, base)
-    assert not adopt and failed == ["R4w"]
-    assert decide({**_sets(plain=(0, 0.9)), "foldB": _sets(foldB=(1, 0.45))["foldB"], "pew": up}, base)[0]
+    base = {**_sets(), pool: {f"c{i}": 0.5 for i in range(10)}}
+    up = {**base[pool], "c0": 0.9}
+    assert decide({**_sets(), pool: up}, base)[0]
+    adopt, _, failed = decide({**_sets(), fold: _sets(**{fold: (1, 0.45)})[fold], pool: up}, base)
+    assert not adopt and failed == [rule]
+    assert decide({**_sets(plain=(0, 0.9)), fold: _sets(**{fold: (1, 0.45)})[fold], pool: up}, base)[0]
