@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from .charts import GENERATORS  # numpy, which it imports, is loaded by the CLI already; matplotlib only when drawing
+
 data_app = typer.Typer()
 eval_app = typer.Typer()
 
@@ -16,7 +18,8 @@ def make_charts(
     out: Path = typer.Option(..., "--out", help="Folder for images/ and gold.jsonl"),
     n: int = typer.Option(200, "--n", min=1, help="Number of charts"),
     seed: int = typer.Option(0, "--seed", min=0, help="Same seed -> same charts; reruns resume"),
-    generator: str = typer.Option("studio", "--generator", help="studio (the first), plain (matplotlib styles), survey (Pew-style survey charts), ends (OWID/OECD lines named at their ends), trend (Pew trend lines with every value printed), thinned (long series labelled under every other point), pew (Pew stacked / diverging bars) or portal (Statista's portal charts): the last six development pools"),
+    generator: str = typer.Option("studio", "--generator", help=f"One of: {', '.join(GENERATORS)} (what each draws: "
+                                  "docs/charts.md; all but the first two are development pools)"),
     styles: str = typer.Option("", "--styles", help="Only these styles, comma-separated (e.g. line,line_markers,pie)"),
 ) -> None:
     """Draw N random charts with matplotlib and write each with its gold DePlot table."""

@@ -1,6 +1,7 @@
 """Synthetic charts with gold tables: matplotlib draws a random table, the table is the answer key.
 
-Two generators, so a score is not the fit to one drawing style:
+Eight generators (`GENERATORS`, the one list: `vmed data make-charts --generator` takes these names), so a score is
+not the fit to one drawing style; the first two draw the held-out seeds, the other six development pools only:
 - `studio` (the first): vertical / horizontal bars, grouped, stacked, lines with and without markers,
   printed value labels, percent axes, light / dark / ggplot themes, legends inside or outside, JPEG.
 - `plain`: matplotlib's own defaults and built-in styles (classic, bmh, fivethirtyeight, Solarize_Light2,
@@ -36,7 +37,8 @@ value at every point, grey bands behind every other category) with a legend of r
 light grey gridlines, a rotated value-axis title, values with `,` or space thousands separators, decimals, `%` and
 negatives, 20% JPEG; the gold is Statista's table (`Characteristic`, the value-axis title for one series).
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
-run resumes where it stopped.
+run resumes where it stopped; a folder holding another generator's or seed's charts is refused (its README.txt, written
+before the first chart, says which), as its pictures would be kept under the new gold tables.
 """
 
 from __future__ import annotations
@@ -1471,7 +1473,18 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
     if unknown:
         raise UserInputError(f"unknown {generator} chart style(s) {', '.join(unknown)}; choose from: {', '.join(known)}")
     out = Path(out)
+    only = f" --styles {','.join(styles)}" if styles else ""
+    readme = out / "README.txt"
+    drawn = _drawn_with(readme)
+    if drawn and drawn != {"seed": str(seed), "generator": generator}:
+        # its images would be taken as this set's charts (a rerun resumes by file name): another run's pictures
+        # under this run's gold tables
+        raise UserInputError(f"{out} holds charts of --generator {drawn['generator']} --seed {drawn['seed']} "
+                             f"(its README.txt): give another --out, or that generator and seed to resume it")
     (out / "images").mkdir(parents=True, exist_ok=True)
+    command = f"vmed data make-charts --out {out} --n {n} --seed {seed} --generator {generator}{only}"
+    if not drawn:  # said before the first chart, so an interrupted set says what it holds
+        readme.write_text(f"Synthetic charts: {command}\n")
     for difference in drawing_differences():
         logging.getLogger(__name__).warning("%s", difference)
     records = []
@@ -1496,7 +1509,20 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
             bar.update(1)
     gold = out / "gold.jsonl"
     gold.write_text("".join(json.dumps(r) + "\n" for r in records))
-    only = f" --styles {','.join(styles)}" if styles else ""
-    (out / "README.txt").write_text(f"Synthetic charts: vmed data make-charts --out {out} --n {n} --seed {seed} "
-                                    f"--generator {generator}{only}\n")
+    readme.write_text(f"Synthetic charts: {command}\n")
     return gold
+
+
+def _drawn_with(readme: Path) -> dict[str, str]:
+    """The seed and generator a set's README.txt names (written by make_chart_set); {} for none or another text."""
+    import re
+
+    try:
+        text = readme.read_text()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+        return {}
+    seed = re.search(r" --seed (\d+)", text)
+    generator = re.search(r" --generator (\S+)", text)
+    if not text.startswith("Synthetic charts: vmed data make-charts") or not seed:
+        return {}
+    return {"seed": seed.group(1), "generator": generator.group(1) if generator else "studio"}

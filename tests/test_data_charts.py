@@ -1,0 +1,77 @@
+"""`vmed data make-charts` (data/chart_commands.py, data/charts.py) as a user meets it: the generators it offers and
+says it offers, and a rerun into a folder of charts."""
+
+import inspect
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from visual_med_alpaca.data import charts
+from visual_med_alpaca.data.chart_commands import make_charts
+from visual_med_alpaca.errors import UserInputError
+
+REPO = Path(__file__).resolve().parents[1]
+COUNTS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine", 10: "Ten",
+          11: "Eleven", 12: "Twelve"}
+
+
+def vmed(*args):
+    return subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_the_help_offers_every_generator_from_the_one_list():
+    """The --generator help restated the names by hand (and what each drew, and how many were development pools)."""
+    shown = inspect.signature(make_charts).parameters["generator"].default.help
+    assert f"One of: {', '.join(charts.GENERATORS)} " in shown
+
+
+@pytest.mark.parametrize("where", ["docs/charts.md", "visual_med_alpaca/data/charts.py"])
+def test_the_docs_count_and_name_every_generator(where):
+    """docs/charts.md and charts.py's docstring opened with "Two generators" when there were eight."""
+    text = charts.__doc__ if where.endswith(".py") else (REPO / where).read_text()
+    counted = re.findall(r"\b(\w+) generators\b", text)
+    assert f"{COUNTS[len(charts.GENERATORS)]} generators" in text and not {"Two", "two"} & set(counted), counted
+    for name in charts.GENERATORS:
+        assert re.search(rf"(^- |, )`{name}`", text, re.M), name
+
+
+def test_a_folder_of_another_generators_or_seeds_charts_is_refused_and_the_same_set_resumes(tmp_path, monkeypatch):
+    """A rerun resumes by file name, so `--generator portal` into a folder of pew charts (or another --seed) kept the
+    pew pictures and wrote portal's gold tables for them, exit 0. The folder says what it holds from the first chart
+    on, so an interrupted set is protected too."""
+    spec, draw = charts.GENERATORS["pew"]
+    drawn = []
+
+    def interrupted(chart, path):
+        if drawn:
+            raise KeyboardInterrupt
+        drawn.append(path)
+        return draw(chart, path)
+
+    monkeypatch.setitem(charts.GENERATORS, "pew", (spec, interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        charts.make_chart_set(tmp_path, 3, seed=5, progress=False, generator="pew")
+    monkeypatch.undo()
+    assert len(list((tmp_path / "images").iterdir())) == 1 and not (tmp_path / "gold.jsonl").exists()
+    with pytest.raises(UserInputError, match="holds charts of --generator pew --seed 5"):
+        charts.make_chart_set(tmp_path, 3, seed=6, progress=False, generator="pew")
+    result = vmed("data", "make-charts", "--out", tmp_path, "--n", "3", "--seed", "5", "--generator", "portal")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0] == (f"error: {tmp_path} holds charts of --generator pew --seed 5 (its README.txt): give another "
+                        "--out, or that generator and seed to resume it")
+    assert not (tmp_path / "gold.jsonl").exists()
+    gold = charts.make_chart_set(tmp_path, 2, seed=5, progress=False, generator="pew")  # the same set resumes
+    assert [r.count('"generator": "pew"') for r in gold.read_text().splitlines()] == [1, 1]
+    assert "--n 2 --seed 5 --generator pew" in (tmp_path / "README.txt").read_text()
+
+
+def test_every_generator_has_its_styles_and_its_own_rng_stream():
+    """docs/architecture.md: a generator is its GENERATORS pair, its STYLES_OF entry and its STREAMS number (a name
+    missing from either was a KeyError traceback from make-charts); studio keeps the original stream."""
+    assert set(charts.STYLES_OF) == set(charts.GENERATORS) == set(charts.STREAMS) | {"studio"}
+    assert len(set(charts.STREAMS.values())) == len(charts.STREAMS)
