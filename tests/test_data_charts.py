@@ -75,3 +75,31 @@ def test_every_generator_has_its_styles_and_its_own_rng_stream():
     missing from either was a KeyError traceback from make-charts); studio keeps the original stream."""
     assert set(charts.STYLES_OF) == set(charts.GENERATORS) == set(charts.STREAMS) | {"studio"}
     assert len(set(charts.STREAMS.values())) == len(charts.STREAMS)
+
+
+def test_a_chart_interrupted_while_being_written_is_drawn_again(tmp_path, monkeypatch):
+    """A JPEG chart is drawn as PNG, then re-encoded: Ctrl-C between the two left the PNG, which the rerun took as
+    the finished chart (an unfinished file likewise), so the set held a PNG whose gold record says `"jpeg": true`.
+    A chart's file now appears under its name only when it is whole."""
+    from PIL import Image
+
+    spec, _ = charts.GENERATORS["portal"]
+    first_jpeg = next(i for i in range(40) if spec(charts.np.random.default_rng([0, i, charts.STREAMS["portal"]]))
+                      .jpeg_quality is not None)
+    whole = charts.make_chart_set(tmp_path / "whole", first_jpeg + 1, progress=False, generator="portal")
+    save = Image.Image.save
+
+    def interrupted(self, fp, *args, **kwargs):
+        if str(fp).endswith(".jpg"):
+            raise KeyboardInterrupt
+        return save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        charts.make_chart_set(tmp_path / "again", first_jpeg + 1, progress=False, generator="portal")
+    monkeypatch.undo()
+    again = charts.make_chart_set(tmp_path / "again", first_jpeg + 1, progress=False, generator="portal")
+    assert again.read_text() == whole.read_text()
+    stem = f"images/chart_{first_jpeg:05d}"
+    assert not (tmp_path / "again" / f"{stem}.png").exists()
+    assert (tmp_path / "again" / f"{stem}.jpg").read_bytes() == (tmp_path / "whole" / f"{stem}.jpg").read_bytes()

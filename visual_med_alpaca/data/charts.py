@@ -90,20 +90,23 @@ class ChartSpec:
 
 
 def _save(fig, spec: ChartSpec, path: Path) -> Path:
-    """Write the figure as PNG, re-encoded as JPEG when the spec asks for it; return the path written."""
+    """Write the figure as PNG, re-encoded as JPEG when the spec asks for it; return the path written.
+
+    Both are written under a `.part` name first and renamed when whole: make_chart_set resumes by taking a chart
+    whose file exists as drawn, so an interrupt must never leave a half-written file (or the PNG of a JPEG chart)."""
     import matplotlib.pyplot as plt
 
-    png = path.with_suffix(".png")
+    png = path.with_name(path.name + ".part.png")
     fig.savefig(png)
     plt.close(fig)
     if spec.jpeg_quality is None:
-        return png
+        return png.replace(path.with_suffix(".png"))
     from PIL import Image
 
-    jpg = path.with_suffix(".jpg")
+    jpg = path.with_name(path.name + ".part.jpg")
     Image.open(png).convert("RGB").save(jpg, quality=spec.jpeg_quality)
     png.unlink()
-    return jpg
+    return jpg.replace(path.with_suffix(".jpg"))
 
 
 def _random_categories(rng: np.random.Generator) -> tuple[int, list[str]]:
