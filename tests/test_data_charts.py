@@ -2,6 +2,7 @@
 says it offers, and a rerun into a folder of charts."""
 
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -103,3 +104,42 @@ def test_a_chart_interrupted_while_being_written_is_drawn_again(tmp_path, monkey
     stem = f"images/chart_{first_jpeg:05d}"
     assert not (tmp_path / "again" / f"{stem}.png").exists()
     assert (tmp_path / "again" / f"{stem}.jpg").read_bytes() == (tmp_path / "whole" / f"{stem}.jpg").read_bytes()
+
+
+def test_an_empty_out_is_one_error_line_not_the_current_folder(tmp_path):
+    """`--out ''` was Path('') = '.', so make-charts drew into the folder it was run from (and another command's
+    empty --out meant the current folder too): every --out goes through paths.given_path."""
+    for args in (("data", "make-charts", "--n", "1"), ("eval", "charts", "--set", tmp_path)):
+        result = subprocess.run([sys.executable, "-m", "visual_med_alpaca.cli", *map(str, args), "--out", ""],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: Invalid value for '--out': an empty path"), lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_readme_make_charts_did_not_write_is_never_overwritten(tmp_path):
+    """make-charts wrote its README.txt over the user's own in --out; now that folder is refused, while a set's own
+    README.txt (the same generator and seed) still resumes."""
+    (tmp_path / "README.txt").write_text("My notes: do not lose these.\n")
+    result = vmed("data", "make-charts", "--out", tmp_path, "--n", "1", "--generator", "ends")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0] == (f"error: {tmp_path} has a README.txt that make-charts did not write: give another --out (a "
+                        "set's folder holds make-charts' own README.txt)")
+    assert (tmp_path / "README.txt").read_text() == "My notes: do not lose these.\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.txt"]
+    charts.make_chart_set(tmp_path / "set", 1, progress=False, generator="ends")
+    charts.make_chart_set(tmp_path / "set", 2, progress=False, generator="ends")  # its own README.txt: resumes
+    assert "--n 2 --seed 0 --generator ends" in (tmp_path / "set" / "README.txt").read_text()
+
+
+def test_the_styles_help_names_only_styles_each_generator_draws():
+    """The --styles help's example `line,line_markers,pie` fit only `plain` (no other generator draws a pie); the
+    help now lists each generator's styles from STYLES_OF."""
+    shown = inspect.signature(make_charts).parameters["styles"].default.help
+    listed = dict(re.findall(r"(\w+): ([\w, ]+)", shown))
+    assert listed.keys() == charts.STYLES_OF.keys(), shown
+    for name, styles in listed.items():
+        assert styles.split(", ") == list(charts.STYLES_OF[name]), name

@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from . import paths
 from .errors import UserInputError
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (see configs/assistant.yaml)")
@@ -25,6 +26,18 @@ ApiModeOpt = typer.Option(None, "--api-mode", help="chat | completions (OpenAI-c
 # An engine already running, for the commands that can start one (serve, eval --concurrency).
 LlmUrlOpt = typer.Option(None, "--llm-url", help="Generate through an engine already running (llama-server or vLLM, .../v1)")
 DataDirOpt = typer.Option(None, "--data-dir", help="Data folder (default $VMED_DATA_DIR, else ../shared/data)")
+
+
+def _path_text(text: Any) -> Any:
+    try:
+        return paths.given_path(text)
+    except UserInputError as exc:  # click's own error: "error: Invalid value for '--out': ..." (+ the --help hint)
+        raise typer.BadParameter(str(exc)) from None
+
+
+# Every --out (and other path options that take it): `typer.Option(..., "--out", **PATH_TEXT, help=...)`, so an empty
+# path is a usage error instead of the current folder (`paths.given_path`, the one check).
+PATH_TEXT: dict[str, Any] = {"parser": _path_text, "metavar": "PATH"}
 # The visual-expert choice of ask, describe, eval and demo (`experts/base.py:check_expert_choice` checks it).
 ExpertOpt = typer.Option(None, "--expert", "-e", help="auto (the router decides), none, or an expert name")
 

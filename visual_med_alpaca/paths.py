@@ -34,6 +34,16 @@ def data_dir(explicit: str | Path | None = None, *need: str) -> Path:
     return root
 
 
+def given_path(text: str | Path) -> Path:
+    """A path the user typed (every command's --out): an empty one (`--out ''`, e.g. an unset shell variable) is one
+    UserInputError. `Path('')` is `.`, so it was taken as the current folder: `make-charts --out ''` drew there."""
+    from .errors import UserInputError
+
+    if isinstance(text, str) and not text:
+        raise UserInputError("an empty path: give a file or folder name ('.' for the current folder)")
+    return Path(text)
+
+
 def output_file(path: str | Path, what: str) -> Path:
     """A file a long job writes at its end (`what`, e.g. "metrics .json file"), checked before the work starts: a
     folder there is one error line, and its parent folder is made now (a parent that is a file fails now too)."""

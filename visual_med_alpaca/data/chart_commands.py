@@ -7,7 +7,9 @@ from typing import Optional
 
 import typer
 
-from .charts import GENERATORS  # numpy, which it imports, is loaded by the CLI already; matplotlib only when drawing
+from ..cli_options import PATH_TEXT
+# numpy, which .charts imports, is loaded by the CLI already; matplotlib only when drawing
+from .charts import GENERATORS, STYLES_OF
 
 data_app = typer.Typer()
 eval_app = typer.Typer()
@@ -15,12 +17,13 @@ eval_app = typer.Typer()
 
 @data_app.command("make-charts")
 def make_charts(
-    out: Path = typer.Option(..., "--out", help="Folder for images/ and gold.jsonl"),
+    out: Path = typer.Option(..., "--out", **PATH_TEXT, help="Folder for images/ and gold.jsonl"),
     n: int = typer.Option(200, "--n", min=1, help="Number of charts"),
     seed: int = typer.Option(0, "--seed", min=0, help="Same seed -> same charts; reruns resume"),
     generator: str = typer.Option("studio", "--generator", help=f"One of: {', '.join(GENERATORS)} (what each draws: "
                                   "docs/charts.md; all but the first two are development pools)"),
-    styles: str = typer.Option("", "--styles", help="Only these styles, comma-separated (e.g. line,line_markers,pie)"),
+    styles: str = typer.Option("", "--styles", help="Only these styles, comma-separated, from the --generator's own (" +
+                                "; ".join(f"{g}: {', '.join(s)}" for g, s in STYLES_OF.items()) + ")"),
 ) -> None:
     """Draw N random charts with matplotlib and write each with its gold DePlot table."""
     from .charts import make_chart_set
@@ -37,7 +40,7 @@ def eval_charts(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N charts"),
     split: str = typer.Option("all", "--split", help="all, dev or report (sha1 of the file stem: even = dev)"),
     only: Optional[list[str]] = typer.Option(None, "--only", help="Only these chart ids / file names (repeatable)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Metrics JSON (default: SET/metrics_<expert>.json, "
+    out: Optional[Path] = typer.Option(None, "--out", **PATH_TEXT, help="Metrics JSON (default: SET/metrics_<expert>.json, "
                                        "or runs/eval_charts/<set>/ when SET is read-only)"),
     restart: bool = typer.Option(False, "--restart", help="Delete earlier predictions for --out first (a rerun "
                                  "otherwise skips the charts already predicted)"),

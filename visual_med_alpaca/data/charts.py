@@ -1479,6 +1479,10 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
     only = f" --styles {','.join(styles)}" if styles else ""
     readme = out / "README.txt"
     drawn = _drawn_with(readme)
+    if not drawn and (readme.exists() or readme.is_symlink()):
+        # the user's own file (make-charts writes README.txt when it starts and when it ends): never overwritten
+        raise UserInputError(f"{out} has a README.txt that make-charts did not write: give another --out (a set's "
+                             "folder holds make-charts' own README.txt)")
     if drawn and drawn != {"seed": str(seed), "generator": generator}:
         # its images would be taken as this set's charts (a rerun resumes by file name): another run's pictures
         # under this run's gold tables

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..cli_options import ApiKeyOpt, ApiModeOpt, DataDirOpt
+from ..cli_options import PATH_TEXT, ApiKeyOpt, ApiModeOpt, DataDirOpt
 
 data_app = typer.Typer()
 
@@ -84,7 +84,7 @@ def _synth_flags(**flags: Any) -> dict[str, Any]:
 def synthesize_cmd(
     workdir: Path = WorkdirOpt,
     questions: Optional[Path] = typer.Option(None, "--input", help="Records to answer (default WORKDIR/questions.jsonl)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Answers JSONL (default WORKDIR/synthesized.jsonl)"),
+    out: Optional[Path] = typer.Option(None, "--out", **PATH_TEXT, help="Answers JSONL (default WORKDIR/synthesized.jsonl)"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name the endpoint knows"),
     api_key: Optional[str] = ApiKeyOpt,
@@ -180,7 +180,7 @@ def balance_cmd(
 @data_app.command("export")
 def export_cmd(
     workdir: Path = WorkdirOpt,
-    out: Optional[Path] = typer.Option(None, "--out", help="Alpaca JSON (default WORKDIR/med_instruct.json)"),
+    out: Optional[Path] = typer.Option(None, "--out", **PATH_TEXT, help="Alpaca JSON (default WORKDIR/med_instruct.json)"),
 ) -> None:
     """Write the Alpaca JSON and the stats report (stats.json, stats.md, lengths.png) beside it."""
     from .balance import export

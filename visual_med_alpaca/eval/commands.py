@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from ..cli_options import (AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, DataDirOpt, ExpertOpt,
-                           LlmThreadsOpt, LlmUrlOpt, ModelOpt, assistant_overrides)
+                           LlmThreadsOpt, LlmUrlOpt, ModelOpt, PATH_TEXT, assistant_overrides)
 from .benchmarks.vqa import vqa_rad_subsets_help
 
 eval_app = typer.Typer()
@@ -37,7 +37,7 @@ def _make_command(name: str):
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),
         subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: "
                                              + vqa_rad_subsets_help()),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default runs/eval/<benchmark>)"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", **PATH_TEXT, help="Output folder (default runs/eval/<benchmark>)"),
         data_dir: Optional[Path] = DataDirOpt,
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),
         case_memory: Optional[bool] = CaseMemoryOpt,
@@ -80,7 +80,7 @@ for _name in BENCHMARK_HELP:
 @eval_app.command("report")
 def report(
     results: list[Path] = typer.Argument(..., help="metrics.json files, or folders to search for those `vmed eval` wrote"),
-    out: Path = typer.Option(Path("runs/eval/report.md"), "--out", "-o", help="Markdown table to write"),
+    out: Path = typer.Option(Path("runs/eval/report.md"), "--out", "-o", **PATH_TEXT, help="Markdown table to write"),
     chart: Optional[Path] = typer.Option(None, "--chart", help="PNG bar chart (default: next to --out)"),
 ) -> None:
     """Gather metrics JSONs into one markdown table and a PNG bar chart, beside LLaVA-Med's published numbers."""
@@ -100,7 +100,7 @@ def judge(
     api_mode: str = typer.Option("chat", "--api-mode", help="chat | completions"),
     prompt_file: Optional[Path] = typer.Option(None, "--prompt", help="Judge prompt template (default: the shipped one)"),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="Only the first N answers"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Judged JSONL (default: judged.jsonl beside the predictions)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", **PATH_TEXT, help="Judged JSONL (default: judged.jsonl beside the predictions)"),
 ) -> None:
     """Score answers 1-10 against the reference with a judge LLM; report the relative score (LLaVA-Med style)."""
     from ..config import LLMConfig

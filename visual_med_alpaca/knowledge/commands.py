@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ..cli_options import ConfigOpt, DataDirOpt, SetOpt, threads_option
+from ..cli_options import PATH_TEXT, ConfigOpt, DataDirOpt, SetOpt, threads_option
 from ..errors import UserInputError
 
 knowledge_app = typer.Typer(help="Trusted sources: build the MedQuAD index (or your own corpus), search it.",
@@ -129,7 +129,7 @@ def info(name: str = typer.Option("medquad", "--name", help="index name under th
 def train_rqe(
     name: str = typer.Option("medquad", "--name", help="the dense index whose sentence encoder gives the cosine feature"),
     data_dir: Optional[Path] = DataDirOpt,
-    out: Optional[Path] = typer.Option(None, "--out", help="where to write the model (default: the packaged one; "
+    out: Optional[Path] = typer.Option(None, "--out", **PATH_TEXT, help="where to write the model (default: the packaged one; "
                                                             "cross-encoder: <knowledge dir>/rqe-cross-encoder)"),
     threads: Optional[int] = threads_option("2, for the encoder"),
     hard_negatives: int = typer.Option(0, "--hard-negatives", help="MedQuAD questions sampled for hard pairs from "

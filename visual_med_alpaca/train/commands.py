@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..cli_options import threads_option
+from ..cli_options import PATH_TEXT, threads_option
 
 train_app = typer.Typer()
 export_app = typer.Typer()
@@ -50,7 +50,7 @@ def train_full(config: Optional[Path] = RecipeOpt, sets: Optional[list[str]] = S
 @train_app.command("medical-data")
 def medical_data(
     shared: Optional[Path] = typer.Option(None, "--data-dir", "--shared", help="Folder holding medquad/, mediqa2019/, pubmedqa/, ... (default $VMED_DATA_DIR, else ../shared/data)"),
-    out: Path = typer.Option(Path("runs/data"), help="Writes train.jsonl and heldout.jsonl here"),
+    out: Path = typer.Option(Path("runs/data"), **PATH_TEXT, help="Writes train.jsonl and heldout.jsonl here"),
     medquad: int = typer.Option(1000, min=0), mediqa_qa: int = typer.Option(400, min=0),
     pubmedqa: int = typer.Option(500, min=0), medical_meadow: int = typer.Option(400, min=0),
     chatdoctor: int = typer.Option(200, min=0),  # a negative count sliced [:-5]: all records but five
@@ -75,7 +75,7 @@ def medical_data(
 @export_app.command("gguf-lora")
 def export_gguf_lora_cmd(
     adapter: Path = typer.Argument(..., help="peft adapter folder (e.g. runs/gemma-270m-med-lora/adapter)"),
-    out: Path = typer.Option(..., "--out", "-o", help="Output .gguf adapter file"),
+    out: Path = typer.Option(..., "--out", "-o", **PATH_TEXT, help="Output .gguf adapter file"),
     base: Optional[str] = BaseOpt,
     dtype: str = typer.Option("f16", help="f16 | f32"),
 ):
@@ -93,7 +93,7 @@ def export_gguf_lora_cmd(
 @export_app.command("merge")
 def export_merge_cmd(
     adapter: Path = typer.Argument(..., help="peft adapter folder"),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (weights + tokenizer files)"),
+    out: Path = typer.Option(..., "--out", "-o", **PATH_TEXT, help="Output folder (weights + tokenizer files)"),
     base: Optional[str] = BaseOpt,
 ):
     """Merge a LoRA adapter into its base model and save it with the tokenizer files."""
@@ -111,7 +111,7 @@ def eval_adapter(
     limit: Optional[int] = typer.Option(None, min=1, help="First N items of PubMedQA and RQE test (default: all)"),
     n_questions: int = typer.Option(10, min=0, help="Fixed questions answered side by side"),
     threads: Optional[int] = threads_option("llama.cpp's"),
-    out: Path = typer.Option(Path("runs/adapter_eval.json"), help="Result JSON; benchmark runs go beside it (resumable)"),
+    out: Path = typer.Option(Path("runs/adapter_eval.json"), **PATH_TEXT, help="Result JSON; benchmark runs go beside it (resumable)"),
 ):
     """Base vs base+ADAPTER on unseen data: held-out answer perplexity, PubMedQA and MEDIQA RQE test accuracy
     (through `vmed eval`), and answers to fixed questions (through the assistant); prints the results table and

@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from ..cli_options import PATH_TEXT
+
 train_app = typer.Typer()
 
 
@@ -19,7 +21,7 @@ def train_vlm_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint of the unfinished stage"),
     export: Optional[str] = typer.Option(None, "--export", help="Do not train: write a bundle from these trained "
                                          "weights (a stage's checkpoint-N folder, a stage folder or a bundle)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Where --export writes the bundle"),
+    out: Optional[Path] = typer.Option(None, "--out", **PATH_TEXT, help="Where --export writes the bundle"),
     memory: Optional[Path] = typer.Option(None, "--memory", help="Do not train: write the case memory (the recipe's "
                                           "stage-2 questions, by image and question) into this bundle, with the "
                                           "recipe's bundle.case_memory settings (none: the bundle's own are kept)"),
