@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import UserInputError
+
 ASSETS = Path(__file__).parent / "assets"
 # A checkout's sibling ../shared/data (the development layout); installed copies use $VMED_DATA_DIR or --data-dir.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -23,8 +25,6 @@ def data_dir(explicit: str | Path | None = None, *need: str) -> Path:
 
     `need` names sub-folders the caller reads (e.g. "vqa_rad"); a missing folder or sub-folder is one clear
     UserInputError, the same message everywhere."""
-    from .errors import UserInputError
-
     root = Path(explicit or os.environ.get("VMED_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
     missing = [n for n in need if not (root / n).exists()]
     if not root.is_dir() or missing:
@@ -37,8 +37,6 @@ def data_dir(explicit: str | Path | None = None, *need: str) -> Path:
 def given_path(text: str | Path) -> Path:
     """A path the user typed (every command's --out): an empty one (`--out ''`, e.g. an unset shell variable) is one
     UserInputError. `Path('')` is `.`, so it was taken as the current folder: `make-charts --out ''` drew there."""
-    from .errors import UserInputError
-
     if isinstance(text, str) and not text:
         raise UserInputError("an empty path: give a file or folder name ('.' for the current folder)")
     return Path(text)
@@ -47,8 +45,6 @@ def given_path(text: str | Path) -> Path:
 def output_file(path: str | Path, what: str) -> Path:
     """A file a long job writes at its end (`what`, e.g. "metrics .json file"), checked before the work starts: a
     folder there is one error line, and its parent folder is made now (a parent that is a file fails now too)."""
-    from .errors import UserInputError
-
     path = Path(path)
     if path.is_dir():
         raise UserInputError(f"--out {path} is a folder: give the {what} to write")
@@ -59,8 +55,6 @@ def output_file(path: str | Path, what: str) -> Path:
 def read_text_file(path: str | Path, what: str, hint: str = "") -> str:
     """The text of a file the user named (`what`, e.g. "prompt template"): missing, a folder or not UTF-8 is one
     UserInputError naming it (`hint` is added to the not-UTF-8 message), never an OSError or UnicodeDecodeError."""
-    from .errors import UserInputError
-
     path = Path(path).expanduser()
     if path.is_dir():
         raise UserInputError(f"{what} {path} is a folder, not a file")
@@ -78,8 +72,6 @@ def cached_hub_folder(repo_id: str, what: str = "model") -> str:
     downloaded, so an id not cached fails at once with one error line that says how to fetch it, instead of
     transformers retrying the hub for a minute on a machine without network."""
     from huggingface_hub import try_to_load_from_cache
-
-    from .errors import UserInputError
 
     try:
         found = try_to_load_from_cache(repo_id, "config.json")
@@ -100,8 +92,6 @@ def looks_like_path(model: str) -> bool:
 def local_or_cached(model: str, what: str = "model") -> str:
     """A model given as a local folder or a hub id: the folder when it exists; a path that does not is one error; a
     hub id is read from the local Hugging Face cache only (`cached_hub_folder`)."""
-    from .errors import UserInputError
-
     local = Path(model).expanduser()
     if local.exists():
         return str(local)
