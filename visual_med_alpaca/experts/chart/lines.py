@@ -324,19 +324,26 @@ def _names_beside_ends(ends: dict[int, tuple[float, float]], boxes: list[TextBox
             gap = 0.0 if box.x0 <= x <= box.x1 else min(abs(box.x0 - x), abs(box.x1 - x))
             if abs(box.cy - y) <= height and gap <= 2 * height:
                 pairs.append((abs(box.cy - y) / height + gap / height, line, id(box), name))
-    if not pairs:
-        return {}
     # (round 32) one word a line, as many lines named as can be, then the nearest in sum (nearest first took a word
     # that fits two lines for the nearer one and left the other unnamed: OECD's boxes pushed apart above their ends)
+    words = sorted({p[2] for p in pairs})
+    names = {box: name for _, _, box, name in pairs}
+    found = _one_word_a_line([(d, line, words.index(box)) for d, line, box, _ in pairs], len(words))
+    return {line: names[words[j]] for line, j in found.items()}
+
+
+def _one_word_a_line(pairs: list[tuple[float, int, int]], n_words: int) -> dict[int, int]:
+    """line -> word number, from `pairs` (cost, line, word number) of the words that could name each line: each word
+    once, as many lines named as can be, then the least cost in sum (scipy's linear_sum_assignment)."""
+    if not pairs:
+        return {}
     from scipy.optimize import linear_sum_assignment
 
-    lines, words = sorted({p[1] for p in pairs}), sorted({p[2] for p in pairs})
-    cost = np.full((len(lines), len(words)), 1e6)
-    names = {}
-    for d, line, box, name in pairs:
-        cost[lines.index(line), words.index(box)] = d
-        names[box] = name
-    return {lines[i]: names[words[j]] for i, j in zip(*linear_sum_assignment(cost)) if cost[i, j] < 1e6}
+    lines = sorted({p[1] for p in pairs})
+    cost = np.full((len(lines), n_words), 1e6)
+    for d, line, j in pairs:
+        cost[lines.index(line), j] = d
+    return {lines[i]: int(j) for i, j in zip(*linear_sum_assignment(cost)) if cost[i, j] < 1e6}
 
 
 def _end_names_left_over(ends: dict[int, tuple[float, float]], boxes: list[TextBox], taken: set[str], last: TextBox,
@@ -355,15 +362,7 @@ def _end_names_left_over(ends: dict[int, tuple[float, float]], boxes: list[TextB
         words.append((box, name))
     pairs = [(abs(box.cy - y) / max(box.h, 6.0), line, j) for line, (_, y) in ends.items()
              for j, (box, _) in enumerate(words) if abs(box.cy - y) <= 2 * max(box.h, 6.0)]
-    if not pairs:
-        return {}
-    from scipy.optimize import linear_sum_assignment
-
-    lines = sorted({p[1] for p in pairs})
-    cost = np.full((len(lines), len(words)), 1e6)
-    for d, line, j in pairs:
-        cost[lines.index(line), j] = d
-    return {lines[i]: words[j][1] for i, j in zip(*linear_sum_assignment(cost)) if cost[i, j] < 1e6}
+    return {line: words[j][1] for line, j in _one_word_a_line(pairs, len(words)).items()}
 
 
 def _drop_duplicate_lines(series, columns, names, axis):

@@ -435,7 +435,6 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
     return out
 
 
-
 def split_merged_years(labels: list[TextBox]) -> list[TextBox]:
     """Year labels of a numeric x axis that OCR read run together, the last ticks one year apart ('1996 2000 2001'
     read '1996', '200001'; '199A997'), cut in two by the axis' own years (round 37's E1): the labels that read as
@@ -509,11 +508,14 @@ def _period_text(kind: str, ordinal: int, style: str, month_names: dict[int, str
     return f"{head} {year}" if style == "yyyy" else f"{head} '{year % 100:02d}" if style == "'yy" else f"{head} {year % 100:02d}"
 
 
-def _evenly_spaced(labels: list[TextBox]) -> bool:
-    """Labels left to right on one grid: a linear fit of x on label number, each within 20% of a spacing over 8 px."""
+def _label_grid(labels: list[TextBox]) -> tuple[float, float] | None:
+    """Labels left to right on one grid: (spacing, first x) of a linear fit of x on label number, each label within
+    20% of a spacing over 8 px; None when they are not (lines._evenly_spaced tests columns' gaps instead)."""
     xs = np.array([b.cx for b in labels])
     spacing, start = (float(v) for v in np.polyfit(np.arange(len(labels)), xs, 1))
-    return spacing > 8 and not np.any(np.abs(xs - start - spacing * np.arange(len(labels))) > 0.2 * spacing)
+    if spacing <= 8 or np.any(np.abs(xs - start - spacing * np.arange(len(labels))) > 0.2 * spacing):
+        return None
+    return spacing, start
 
 
 def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float, x_to: float,
@@ -536,14 +538,15 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     given = labels  # returned as they are (the same list) where nothing is filled
     if len(labels) < 3:
         return labels
-    if not _evenly_spaced(labels):
+    grid = _label_grid(labels)
+    if grid is None:
         words = [b for b in labels if not re.search(r"\d", b.text) and _period(b.text) is None]
         kept = [b for b in labels if all(b is not w for w in words)]
-        if not words or len(words) > max(1, len(labels) // 4) or len(kept) < 3 or not _evenly_spaced(kept):
+        if not words or len(words) > max(1, len(labels) // 4) or len(kept) < 3 or (grid := _label_grid(kept)) is None:
             return labels
         labels = kept  # (round 57) the axis' title, or a word's piece, read as one bar's label: off the labels' grid
     xs = np.array([b.cx for b in labels])
-    spacing, start = (float(v) for v in np.polyfit(np.arange(len(labels)), xs, 1))
+    spacing, start = grid
     periods = [_period(b.text) for b in labels]
     read = [(i, p) for i, p in enumerate(periods) if p is not None]
     kinds = [p[0] for _, p in read]
