@@ -1656,13 +1656,9 @@ def draw_kinds(spec: KindsSpec, path: Path) -> Path:
         ax.spines["left"].set_visible(False)
         ax.tick_params(length=0, labelsize=8.5)
         first = int(np.argmax(y))
-        rise = 20 if spec.labels == "above" else 11  # points above the top row's dots, clear of its values
-        for j, vals in enumerate((a, b)):  # the two series named above the top row's dots, in their colours, the
-            # left dot's name ending at it and the right one's starting at it (two close dots' names never touch)
-            left = vals[first] < (b, a)[j][first] or (vals[first] == (b, a)[j][first] and j == 0)
-            ax.annotate(spec.series[j], (vals[first], y[first]), xytext=(-2 if left else 2, rise),
-                        textcoords="offset points", color=spec.colours[j], fontsize=8.5, fontweight="bold",
-                        ha="right" if left else "left", va="bottom")
+        for j, vals in enumerate((a, b)):  # the two series named above the top row, in their colours
+            ax.text(vals[first], n_cat - 0.2 + 0.3, spec.series[j], color=spec.colours[j], fontsize=8.5,
+                    fontweight="bold", ha="center", va="bottom")
     else:  # bars of one series: noaxis, whiskers, inset
         horizontal = spec.style == "inset"
         vals = spec.values[:, 0]
