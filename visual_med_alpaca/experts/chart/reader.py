@@ -18,7 +18,6 @@ from .colours import _colour_clusters, _legend_names, _split_at_swatches
 from .lines import (_between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
-from .dots import read_dot_plot
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _printed_values_table, _title_without_subtitle, _without_percent
 from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
@@ -285,10 +284,6 @@ class ChartExpert:
             bottom = max(b.y1 for b in boxes)
             name = self._bar_series_title(rgb, boxes, "bar", bottom, (min(rgb.shape[1] * 0.25, rgb.shape[1] / 2), 0))
             return _linearize(title, header, [name or series[0]], rows), kind
-        dots = read_dot_plot(rgb, boxes, clusters)  # (round 61) Pew's dot plots: no bars, no value axis
-        if dots is not None:
-            kind, header, series, rows, title = dots
-            return _linearize(_title_without_subtitle(rgb, boxes, title), header, series, rows), kind
         bars = read_bar_chart(rgb, boxes, clusters, self._read_words)  # most real charts are bars with printed values
         if bars is not None:
             kind, header, series, rows, (top, bottom, span) = bars
