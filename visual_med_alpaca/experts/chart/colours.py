@@ -119,6 +119,12 @@ def _inked_by_other(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: 
     return not (np.ptp(palette[swatch]) > 30 and _blend_of(palette[swatch], palette[nearest], palette[0]))
 
 
+def _age_band(text: str) -> bool:
+    """(round 63) A legend entry that is an age band or a number range: `18-34`, `35 - 54`, `0-4`, `65+` (Statista's and
+    Pew's charts by age group print the bands alone beside their swatches)."""
+    return re.fullmatch(r"\d{1,3}\s*[-–]\s*\d{1,3}|\d{1,3}\s*\+", text.strip()) is not None
+
+
 def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None) -> dict[int, tuple[float, str]]:
     """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
     colour (the colour must stop above, below and left of the strip: a number printed on a bar is no legend).
@@ -154,8 +160,9 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
     typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
     entries: dict[int, tuple[TextBox, int, int]] = {}  # cluster -> (its word, the swatch's first and last column)
     for box in boxes:
-        if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())):
-            continue  # a legend entry has words, or is a year
+        if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())
+                                            or _age_band(box.text)):
+            continue  # a legend entry has words, or is a year, or (round 63) an age band
         if box.h > 1.6 * typical or box.x0 < 1.0 * box.h:
             continue  # titles are large; a swatch needs room left of its word
         y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
