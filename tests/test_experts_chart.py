@@ -2401,3 +2401,23 @@ def test_a_donut_chart_is_read_as_a_pie_and_its_centre_total_is_no_slice(expert,
         assert {name: got.get((name, "Share")) for name in names} == {
             name: pytest.approx(share / 100) for name, share in zip(names, shares)}, (labels, text)
         assert "Total" not in text.split("<0x0A>", 2)[-1], text
+
+
+def test_age_bands_beside_legend_swatches_name_their_slices(expert, tmp_path):
+    """Round 63: a donut of shares by age group (a `kinds` chart; Statista and Pew print age bands alone beside the
+    legend's swatches). The legend reader took a word of two letters or a year only, so `18-34` and `35-54` named no
+    slice: those slices came out as `Slice N`, or took a neighbour's name. Every band now names its slice."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import KINDS_COLOURS, KindsSpec, draw_kinds
+
+    names = ["Under 18", "18-34", "35-54", "55 and older"]
+    shares = [21.0, 36.0, 29.0, 14.0]
+    spec = KindsSpec(style="donut", theme="kinds", title="Online shoppers by age group", category_name="Characteristic",
+                     categories=names, series=["Share"], values=np.array(shares)[:, None], percent=True, decimals=0,
+                     legend_outside=False, jpeg_quality=None, size=(7.5, 5.5), value_title="Share", labels="legend",
+                     colours=tuple(KINDS_COLOURS[i] for i in (0, 1, 2, 7)), source="Source: Statista 2021")
+    text = expert.read(load_image(draw_kinds(spec, tmp_path / "ages"))).text
+    got = cells(text)
+    assert {name: got.get((name, "Share")) for name in names} == {
+        name: pytest.approx(share / 100) for name, share in zip(names, shares)}, text
