@@ -149,9 +149,11 @@ def test_deciding_against_a_tag_never_scored_is_one_line_not_a_traceback(tmp_pat
         "error: no scores for new1 in runs/chart_candidates: run `score new1` first"]
 
 
-@pytest.mark.parametrize("pool, rule, fold", [("portal", "R4p", "foldA"), ("pew", "R4w", "foldB")])
+@pytest.mark.parametrize("pool, rule, fold", [("portal", "R4p", "foldA"), ("pew", "R4w", "foldB"),
+                                              ("pewfig", "R4f", "foldA")])
 def test_a_pool_drawn_after_looking_adopts_alone_only_when_no_other_set_goes_down(pool, rule, fold):
-    """Rounds 50 (R4p: `portal`, Statista portal charts) and 53 (R4w: `pew`, Pew's stacked / diverging bars), each
+    """Rounds 50 (R4p: `portal`, Statista portal charts), 53 (R4w: `pew`, Pew's stacked / diverging bars) and 62
+    (R4f: `pewfig`, Pew's grouped bars, dot plots and grouped columns), each
     drawn after looking at the dev half's charts of its kind: the pool alone adopts (R2) only when no other set goes
     down; a plain gain lifts the rule."""
     decide = _decide()
