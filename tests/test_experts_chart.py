@@ -2414,3 +2414,25 @@ def test_a_pew_diverging_chart_reads_its_rows_as_printed_and_its_net_column(expe
     assert {(row, answer): got.get((row, answer)) for row in rows for answer in answers + ["NET"]} == {
         (row, answer): (nets[i] if answer == "NET" else values[i, answers.index(answer)])
         for i, row in enumerate(rows) for answer in answers + ["NET"]}, text
+
+
+@pytest.mark.parametrize("series, beside", [(["2019", "2020"], False), (["White", "Black", "Hispanic"], True)])
+def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, tmp_path, series, beside):
+    """Round 62 (the pewfig pool): Pew's dot plots (each row's dots on a grey line, each value printed beside its dot,
+    no value axis) were unread (`no numeric axis and no bars with printed values`). Rows of round dots, one per
+    colour, are read with the number printed nearest each dot, the series named by a legend's swatch or by a word in
+    the dot's colour above the first row (`dots.read_dot_plot`)."""
+    from visual_med_alpaca.data.charts import PewFigSpec, draw_pewfig
+
+    rows = ["Economy", "Health care", "Immigration", "Climate change", "Gun policy"]
+    values = np.array([[56, 33, 80], [32, 66, 12], [43, 8, 61], [33, 11, 90], [78, 19, 45]], float)[:, :len(series)]
+    spec = PewFigSpec(style="dots", theme="pew", title="Younger adults more likely to say climate change matters",
+                      category_name="Entity", categories=rows, series=series, values=values, percent=False, decimals=0,
+                      legend_outside=False, jpeg_quality=None, size=(4.4, 0.0),
+                      colours=((31, 73, 125), (85, 142, 213), (148, 157, 72))[:len(series)], names_beside=beside,
+                      first_row_percent=True, dpi=150)
+    text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "dots.png")))
+    assert set(parse_table(text).headers[1:]) == set(series), text
+    got = cells(text)
+    assert {(row, name): got.get((row, name)) for row in rows for name in series} == {
+        (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(series)}, text
