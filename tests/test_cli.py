@@ -1,6 +1,7 @@
 """`vmed` end to end through subprocess, as a user runs it, including every bad-input case."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,12 +58,36 @@ def test_help_lists_every_command_of_every_concern():
 
 
 @pytest.mark.slow
-def test_version_prints_the_installed_version_and_exits_0():
-    from importlib.metadata import version
+def test_version_prints_pyprojects_version_and_exits_0():
+    import tomllib
 
     result = vmed("--version", timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"vmed {version('visual-med-alpaca')}"
+    assert result.stdout.strip() == f"vmed {tomllib.loads((REPO / 'pyproject.toml').read_text())['project']['version']}"
+
+
+def test_the_version_is_written_only_in_pyproject(tmp_path):
+    """`__version__` was kept by hand beside pyproject.toml's version: a bump of one left `vmed --version` saying the
+    other. A source tree reads its pyproject.toml; an installed copy (no pyproject.toml beside it) the metadata pip
+    wrote from it."""
+    import re
+    import shutil
+    from importlib.metadata import version
+
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO / "visual_med_alpaca", tree / "visual_med_alpaca",
+                    ignore=shutil.ignore_patterns("assets", "__pycache__"))
+    text = (REPO / "pyproject.toml").read_text()
+    (tree / "pyproject.toml").write_text(re.sub(r'(?m)^version = ".*"$', 'version = "7.8.9"', text, count=1))
+    copy = tmp_path / "copy"
+    shutil.copytree(tree / "visual_med_alpaca", copy / "visual_med_alpaca")
+    for where, expected in ((tree, "7.8.9"), (copy, version("visual-med-alpaca"))):
+        shown = [subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(where)})
+                 for args in (["-m", "visual_med_alpaca.cli", "--version"],
+                              ["-c", "import visual_med_alpaca as v; print(v.__file__, v.__version__)"])]
+        assert [r.stdout.strip() for r in shown] == [f"vmed {expected}",
+                                                     f"{where / 'visual_med_alpaca' / '__init__.py'} {expected}"], shown
 
 
 def test_ask_about_bundled_chart_with_default_model():

@@ -143,3 +143,44 @@ def test_the_styles_help_names_only_styles_each_generator_draws():
     assert listed.keys() == charts.STYLES_OF.keys(), shown
     for name, styles in listed.items():
         assert styles.split(", ") == list(charts.STYLES_OF[name]), name
+
+
+def test_kinds_generator_draws_chart_kinds_the_others_never_do_and_its_gold_is_what_they_print(tmp_path, monkeypatch):
+    """Round 61's ninth generator (`kinds`, a development pool): donuts, areas, dumbbells, lines of 5-10 series, bars
+    with no / a broken value axis, whiskers, a map beside bars. Every gold column is printed (the value title under the
+    title for one series, else the legend's or the dots' names), every row name is printed (an area's or line's years:
+    the first one), every value of a kind that prints its values is printed; a seed draws the same charts again."""
+    import matplotlib.text
+
+    from visual_med_alpaca.eval.metrics.chart import parse_table
+
+    kept, save = {}, charts._save
+
+    def keep(fig, spec, path):
+        kept[Path(path).name] = ({" ".join(t.get_text().split()) for t in fig.findobj(matplotlib.text.Text)}, spec)
+        return save(fig, spec, path)
+
+    monkeypatch.setattr(charts, "_save", keep)
+    charts.make_chart_set(tmp_path / "a", 40, seed=5, progress=False, generator="kinds")
+    styles = set()
+    for line in (tmp_path / "a" / "gold.jsonl").read_text().splitlines():
+        record = __import__("json").loads(line)
+        texts, spec = kept[record["id"]]
+        table = parse_table(record["table"])
+        styles.add(record["style"])
+        assert set(table.headers[1:]) <= texts, record
+        names = [row[0] for row in table.rows]
+        if spec.style in ("area", "manylines"):
+            assert names[0] in texts and len(names) >= 8, record
+        else:
+            assert all(name in texts or f"{name}: {spec.printed(spec.values[i, 0])}" in texts
+                       for i, name in enumerate(names)), record
+            printed = {spec.printed(v) for v in spec.values.ravel()}
+            shown = texts | {t.split(": ")[-1] for t in texts}
+            assert printed <= shown, (record, printed - shown)
+        assert [cell.replace("%", "") for row in table.rows for cell in row[1:]] == [
+            spec.printed(v).replace(",", "").replace("%", "") for v in spec.values.ravel()], record
+    assert styles == set(charts.KINDS_STYLES)
+    monkeypatch.undo()
+    charts.make_chart_set(tmp_path / "b", 40, seed=5, progress=False, generator="kinds")
+    assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()

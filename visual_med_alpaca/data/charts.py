@@ -1,7 +1,7 @@
 """Synthetic charts with gold tables: matplotlib draws a random table, the table is the answer key.
 
-Nine generators (`GENERATORS`, the one list: `vmed data make-charts --generator` takes these names), so a score is
-not the fit to one drawing style; the first two draw the held-out seeds, the other seven development pools only:
+Ten generators (`GENERATORS`, the one list: `vmed data make-charts --generator` takes these names), so a score is
+not the fit to one drawing style; the first two draw the held-out seeds, the other eight development pools only:
 - `studio` (the first): vertical / horizontal bars, grouped, stacked, lines with and without markers,
   printed value labels, percent axes, light / dark / ggplot themes, legends inside or outside, JPEG.
 - `plain`: matplotlib's own defaults and built-in styles (classic, bmh, fivethirtyeight, Solarize_Light2,
@@ -36,7 +36,17 @@ degrees) with each value printed in bold at its bar, grouped and stacked bars an
 value at every point, grey bands behind every other category) with a legend of round swatches under the plot,
 light grey gridlines, a rotated value-axis title, values with `,` or space thousands separators, decimals, `%` and
 negatives, 20% JPEG; the gold is Statista's table (`Characteristic`, the value-axis title for one series).
-A further one, `pewfig` (round 62, a development pool only; RNG stream 10), draws Pew's figures beyond stacked bars:
+A ninth, `kinds` (round 61, a development pool only), draws chart kinds Statista, Pew, OWID and OECD publish that the
+other eight never draw, from general knowledge of those sites and the dev half's pictures: donut / ring charts (values
+in the ring with a legend, or `Name: 12%` beside it; a centre total), area and stacked-area charts over 8-21 years
+(a legend, or names at the right edge), Pew's dot plots (two coloured dots per row joined by a grey bar, the values
+beside or above them, the two series named above the top row), lines without markers of 5-10 series with a legend
+(inside or right of the plot), vertical bars with no value axis or a broken one (a break mark, the axis starting above
+zero), bars with error whiskers, a map-like inset beside a small horizontal bar chart; a bold title with the value
+title under it, a source line; 15% very wide and 15% very tall pictures, 20% JPEG. The gold is the table the site would
+publish: `Characteristic` (or `Year`), then the value title for one series or the series' names, every year of an
+area or line chart.
+A tenth, `pewfig` (round 62, a development pool only; RNG stream 10), draws Pew's figures beyond stacked bars:
 grouped horizontal bars with each value beside its bar, dot plots (each row's dots on a grey line, the lowest value
 left of its dot, the highest right, a middle one above) and grouped columns with each value above, no value axis,
 the series named in their colour beside the first row or in a row of swatches above; the gold holds the printed
@@ -1641,15 +1651,278 @@ def draw_portal(spec: PortalSpec, path: Path) -> Path:
     return _save(fig, spec, path)
 
 
+# -- the ninth generator: chart kinds no other generator draws (round 61, a development pool only) ---------------------
+KINDS_STYLES = ("donut", "area", "dumbbell", "manylines", "noaxis", "whiskers", "inset")
+KINDS_TITLES = ["Share of {w} worldwide", "{W} in selected countries", "How {w} changed", "{W} by region",
+                "Distribution of {w}", "{W}, 2010 to 2021"]
+KINDS_WORDS = ["internet users", "energy consumption", "smartphone sales", "tourist arrivals", "health spending",
+               "CO2 emissions", "vaccination coverage", "online shoppers"]
+KINDS_MEASURES = [  # (value title, percent, scale)
+    ("Share of respondents", True, 80), ("Revenue in billion U.S. dollars", False, 400),
+    ("Number of users in millions", False, 900), ("Market share", True, 45), ("Life expectancy in years", False, 85),
+    ("Emissions in million metric tons", False, 2500), ("Spending per capita in U.S. dollars", False, 9000),
+    ("Share of the population", True, 100), ("Index score", False, 100), ("Price in euros", False, 60),
+]
+KINDS_SHARES = [["Android", "iOS", "KaiOS", "Samsung", "Other"], ["Coal", "Oil", "Gas", "Nuclear", "Hydropower",
+                "Wind", "Solar"], ["Very satisfied", "Somewhat satisfied", "Not too satisfied", "Not at all satisfied"],
+                ["Asia", "Europe", "North America", "Latin America", "Africa", "Oceania"],
+                ["Under 18", "18-34", "35-54", "55 and older"], ["Online", "Supermarkets", "Discounters",
+                "Specialist stores", "Other"]]
+KINDS_ENTITIES = ["United States", "China", "Germany", "India", "Brazil", "Japan", "France", "Nigeria", "Mexico",
+                  "Canada", "Italy", "Spain", "Kenya", "Australia", "World", "Europe", "Africa", "Asia"]
+KINDS_GROUPS = ["Total", "Men", "Women", "Ages 18-29", "30-49", "50-64", "65+", "Rep/Lean Rep", "Dem/Lean Dem",
+                "White", "Black", "Hispanic", "College grad+", "No college degree"]
+KINDS_PAIRS = [["2016", "2020"], ["Rep/Lean Rep", "Dem/Lean Dem"], ["Men", "Women"], ["2019", "2022"],
+               ["Urban", "Rural"], ["Before", "After"]]
+# a wider palette for charts of 5-10 lines (OWID's colours, then matplotlib's tab10 for the rest)
+KINDS_COLOURS = OWID_COLOURS + ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b"]
+
+
+@dataclass
+class KindsSpec(ChartSpec):
+    value_title: str = ""  # printed under the title (the gold's value column for one series)
+    labels: str = ""  # per style: where the values / names are printed
+    colours: tuple = ()
+    source: str = ""  # the source line under the chart
+
+    def printed(self, v: float) -> str:
+        text = f"{v:,.{self.decimals}f}"
+        return text + ("%" if self.percent else "")
+
+    def table(self) -> Table:
+        first = "Year" if self.category_name == "Year" else "Characteristic"
+        headers = [first] + ([self.value_title] if len(self.series) == 1 else list(self.series))
+        rows = [[cat] + [self.printed(v).replace(",", "") for v in self.values[i]] for i, cat in enumerate(self.categories)]
+        return Table(self.title, headers, rows)
+
+
+def random_kinds_spec(rng: np.random.Generator) -> KindsSpec:
+    """(round 61, a development pool only) Chart kinds Statista, Pew, OWID and OECD publish that the other generators
+    never draw: donut / ring charts, (stacked) area charts, Pew's dot plots (dumbbells), lines without markers of 5-10
+    series with a legend, vertical bars with no value axis or a broken one, bars with error whiskers, a map-like
+    inset beside a small bar chart; some very wide or very tall pictures."""
+    style = str(rng.choice(KINDS_STYLES))
+    word = str(rng.choice(KINDS_WORDS))
+    title = str(rng.choice(KINDS_TITLES)).format(w=word, W=word[0].upper() + word[1:])
+    value_title, percent, scale = KINDS_MEASURES[int(rng.integers(len(KINDS_MEASURES)))]
+    decimals = int(rng.choice([0, 0, 1]))
+    category_name = "Characteristic"
+    if style == "donut":
+        categories = list(KINDS_SHARES[int(rng.integers(len(KINDS_SHARES)))])
+        categories = categories[:int(rng.integers(3, len(categories) + 1))]
+        values = rng.dirichlet(np.full(len(categories), 2.0))[:, None] * 100
+        percent, value_title = True, "Share"
+        labels = str(rng.choice(["below", "beside", "legend"]))  # names in a legend under or right of it, or beside
+        series = [value_title]
+    elif style in ("area", "manylines"):
+        n = int(rng.integers(8, 22))
+        start = int(rng.integers(1990, 2022 - n + 1))
+        categories, category_name = [str(start + i) for i in range(n)], "Year"
+        k = int(rng.integers(2, 6)) if style == "area" else int(rng.integers(5, 11))
+        series = [str(s) for s in rng.choice(KINDS_ENTITIES, k, replace=False)]
+        walk = np.cumsum(rng.normal(0, 0.06, size=(n, k)), axis=0) + rng.uniform(0.2, 0.9, size=k)
+        values = np.clip(walk, 0.03, 1.4) * scale / (k if style == "area" else 1)
+        labels = str(rng.choice(["legend", "ends"])) if style == "area" else str(rng.choice(["legend", "outside"]))
+        if style == "area" and k == 2 and rng.random() < 0.3:
+            series, values = [value_title], values[:, :1]
+    elif style == "dumbbell":
+        categories = [str(c) for c in rng.choice(KINDS_GROUPS, int(rng.integers(4, 10)), replace=False)]
+        series = list(KINDS_PAIRS[int(rng.integers(len(KINDS_PAIRS)))])
+        values = rng.uniform(0.1, 0.9, size=(len(categories), 2)) * 100
+        percent, decimals, labels = True, 0, str(rng.choice(["beside", "above"]))
+        value_title = "Share of adults who say so"
+    else:  # noaxis, whiskers, inset: Statista-like bars of one series
+        n = int(rng.integers(3, 9 if style == "inset" else 13))
+        if rng.random() < 0.5 and style != "inset":
+            start = int(rng.integers(2005, 2022 - n + 1))
+            categories, category_name = [str(start + i) for i in range(n)], "Year"
+        else:
+            categories = [str(c) for c in rng.choice(KINDS_ENTITIES[:14], n, replace=False)]
+        series = [value_title]
+        values = rng.uniform(0.15, 1.0, size=(n, 1)) * scale
+        if style == "noaxis" and rng.random() < 0.5:  # a broken axis: values far from zero
+            values = rng.uniform(0.75, 1.0, size=(n, 1)) * scale
+        labels = {"noaxis": str(rng.choice(["none", "broken"])), "whiskers": str(rng.choice(["above", "inside"])),
+                  "inset": str(rng.choice(["left", "right"]))}[style]
+    values = np.round(values, decimals) + 0.0
+    colours = [str(c) for c in rng.permutation(KINDS_COLOURS)[:max(len(series), len(categories))]]
+    shape = rng.random()
+    if shape < 0.15:
+        size = (float(rng.uniform(12, 15)), float(rng.uniform(3.6, 4.6)))  # very wide
+    elif shape < 0.3 and style not in ("area", "manylines"):
+        size = (float(rng.uniform(4.5, 5.5)), float(rng.uniform(8.5, 11)))  # very tall
+    else:
+        size = (float(rng.uniform(6.5, 9)), float(rng.uniform(4.8, 6.2)))
+    source = str(rng.choice(["Source: World Bank", "Source: Our World in Data", "Source: OECD",
+                             "Source: Survey of U.S. adults", "Source: Statista 2021"]))
+    return KindsSpec(
+        style=style, theme="kinds", title=title, category_name=category_name, categories=categories, series=series,
+        values=values, percent=percent, decimals=decimals, legend_outside=False,
+        jpeg_quality=int(rng.integers(70, 93)) if rng.random() < 0.2 else None, size=size,
+        value_title=value_title, labels=labels, colours=tuple(colours), source=source,
+    )
+
+
+def draw_kinds(spec: KindsSpec, path: Path) -> Path:
+    """Render a `kinds` chart: see random_kinds_spec. A bold title and the value title under it at the top, the
+    source line at the bottom, the plot between."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Polygon
+
+    width, height = spec.size
+    n_cat, n_series = spec.values.shape
+    fig = plt.figure(figsize=spec.size, dpi=100, facecolor="white")
+    fig.text(0.03, 1 - 0.3 / height, spec.title, fontsize=11, fontweight="bold", va="center")
+    fig.text(0.03, 1 - 0.58 / height, spec.value_title, fontsize=8.5, color="#555555", va="center")
+    fig.text(0.03, 0.18 / height, spec.source, fontsize=7, color="#777777", va="center")
+    top, bottom = 1 - 0.95 / height, 0.55 / height
+    rect = (0.1, bottom + 0.35 / height, 0.85, top - bottom - 0.35 / height)
+    if spec.style == "donut":
+        ax = fig.add_axes((0.05, bottom, 0.6 if spec.labels == "legend" else 0.9, top - bottom))
+        vals = spec.values[:, 0]
+        names = spec.categories if spec.labels == "beside" else None
+        wedges, texts = ax.pie(vals, labels=[f"{c}: {spec.printed(v)}" for c, v in zip(spec.categories, vals)]
+                               if names else None, colors=spec.colours[:n_cat], startangle=90, counterclock=False,
+                               wedgeprops=dict(width=0.4, edgecolor="white"), textprops=dict(fontsize=8))
+        if spec.labels != "beside":
+            for w, v in zip(wedges, vals):
+                angle = np.deg2rad((w.theta1 + w.theta2) / 2)
+                ax.text(0.8 * np.cos(angle), 0.8 * np.sin(angle), spec.printed(v), ha="center", va="center",
+                        fontsize=8, color="white", fontweight="bold")
+        ax.text(0, 0, "Total\n100%", ha="center", va="center", fontsize=10, fontweight="bold", color="#333333")
+        ax.set_aspect("equal")
+        if spec.labels == "legend":
+            fig.legend(wedges, spec.categories, loc="center left", bbox_to_anchor=(0.66, 0.5), frameon=False,
+                       fontsize=8.5)
+        elif spec.labels == "below":
+            ax.set_position((0.05, bottom + 0.45 / height, 0.9, top - bottom - 0.45 / height))
+            fig.legend(wedges, spec.categories, loc="lower center", bbox_to_anchor=(0.5, 0.32 / height),
+                       frameon=False, fontsize=8, ncol=min(n_cat, 4))
+        return _save(fig, spec, path)
+    if spec.style == "inset":  # a choropleth-like map of blobs on one side, the bars on the other
+        left = spec.labels == "left"
+        mp = fig.add_axes((0.03 if left else 0.52, bottom, 0.45, top - bottom))
+        mp.set_axis_off()
+        rng = np.random.default_rng(int(spec.values.sum() * 100) % 2 ** 32)  # the blobs are decoration only
+        for _ in range(9):
+            cx, cy, r = rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.85), rng.uniform(0.08, 0.2)
+            angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
+            radius = r * rng.uniform(0.6, 1.0, 9)
+            shade = plt.cm.Blues(rng.uniform(0.2, 0.9))
+            mp.add_patch(Polygon(np.c_[cx + radius * np.cos(angles), cy + radius * np.sin(angles)], fc=shade,
+                                 ec="white", lw=0.8))
+        mp.set_xlim(0, 1)
+        mp.set_ylim(0, 1)
+        rect = (0.62 if left else 0.2, bottom + 0.2 / height, 0.33 if left else 0.28, top - bottom - 0.3 / height)
+    if spec.style == "dumbbell":  # room for the row labels left of the dots
+        rect = (0.08 + 0.1 * max(len(c) for c in spec.categories) / width, rect[1], 0.0, rect[3])
+        rect = (rect[0], rect[1], 0.93 - rect[0], rect[3])
+    ax = fig.add_axes(rect)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    x = np.arange(n_cat)
+    if spec.style in ("area", "manylines"):
+        if spec.style == "area":
+            ax.stackplot(x, spec.values.T, colors=spec.colours[:n_series], alpha=0.85,
+                         labels=spec.series)
+        else:
+            for j in range(n_series):
+                ax.plot(x, spec.values[:, j], color=KINDS_COLOURS[j], linewidth=1.6, label=spec.series[j])
+        step = max(1, n_cat // 6)
+        ax.set_xticks(x[::step], [spec.categories[i] for i in x[::step]])
+        ax.set_xlim(0, n_cat - 1)
+        ax.grid(True, axis="y", color="#dddddd", linestyle="--", linewidth=0.7)
+        ax.tick_params(labelsize=8)
+        if n_series > 1 and spec.labels in ("legend", "outside"):
+            ax.legend(fontsize=7.5, frameon=False, ncol=2 if n_series > 5 else 1,
+                      loc="upper left", bbox_to_anchor=(1.0, 1.0) if spec.labels == "outside" else None)
+            if spec.labels == "outside":
+                ax.set_position((rect[0], rect[1], rect[2] * 0.72, rect[3]))
+        elif n_series > 1:  # names at the right edge, in the middle of each band
+            ax.set_position((rect[0], rect[1], rect[2] * 0.8, rect[3]))
+            middle = np.cumsum(spec.values[-1]) - spec.values[-1] / 2
+            for j in range(n_series):
+                ax.text(n_cat - 1 + 0.2, middle[j], spec.series[j], color=spec.colours[j], fontsize=8, va="center")
+    elif spec.style == "dumbbell":
+        y = np.arange(n_cat)[::-1]
+        a, b = spec.values[:, 0], spec.values[:, 1]
+        ax.hlines(y, np.minimum(a, b), np.maximum(a, b), color="#cccccc", linewidth=4, zorder=1)
+        for j, vals in enumerate((a, b)):
+            ax.scatter(vals, y, s=60, color=spec.colours[j], zorder=2)
+            for yi, v, other in zip(y, vals, (b, a)[j]):
+                right = v >= other
+                if spec.labels == "beside":
+                    ax.annotate(spec.printed(v), (v, yi), xytext=(7 if right else -7, 0), textcoords="offset points",
+                                ha="left" if right else "right", va="center", fontsize=8, color=spec.colours[j])
+                else:
+                    ax.annotate(spec.printed(v), (v, yi), xytext=(0, 6), textcoords="offset points", ha="center",
+                                va="bottom", fontsize=7.5, color=spec.colours[j])
+        ax.set_yticks(y, spec.categories)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(-0.7, n_cat - 0.3 + 0.6)
+        ax.xaxis.set_visible(False)
+        ax.spines["bottom"].set_visible(False)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(length=0, labelsize=8.5)
+        first = int(np.argmax(y))
+        for j, vals in enumerate((a, b)):  # the two series named above the top row, in their colours
+            ax.text(vals[first], n_cat - 0.2 + 0.3, spec.series[j], color=spec.colours[j], fontsize=8.5,
+                    fontweight="bold", ha="center", va="bottom")
+    else:  # bars of one series: noaxis, whiskers, inset
+        horizontal = spec.style == "inset"
+        vals = spec.values[:, 0]
+        colour = spec.colours[0]
+        if horizontal:
+            y = np.arange(n_cat)[::-1]
+            ax.barh(y, vals, 0.6, color=colour)
+            for yi, v in zip(y, vals):
+                ax.annotate(spec.printed(v), (v, yi), xytext=(3, 0), textcoords="offset points", va="center",
+                            fontsize=8)
+            ax.set_yticks(y, spec.categories)
+            ax.xaxis.set_visible(False)
+            ax.spines["bottom"].set_visible(False)
+            ax.set_xlim(0, vals.max() * 1.3)
+        else:
+            err = None
+            if spec.style == "whiskers":
+                err = np.abs(np.sin(vals * 7.3)) * 0.12 * vals.max() + 0.02 * vals.max()
+            ax.bar(x, vals, 0.62, color=colour, yerr=err, capsize=3, error_kw=dict(ecolor="#333333", lw=0.9))
+            for xi, v, e in zip(x, vals, err if err is not None else np.zeros(n_cat)):
+                inside = spec.labels == "inside"
+                ax.annotate(spec.printed(v), (xi, v * 0.5 if inside else v + e), xytext=(0, 0 if inside else 3),
+                            textcoords="offset points", ha="center", va="center" if inside else "bottom",
+                            fontsize=8, color="white" if inside else "#222222", fontweight="bold",
+                            rotation=90 if n_cat > 9 and width < 9 else 0)
+            ax.set_xticks(x, spec.categories, rotation=45 if max(map(len, spec.categories)) * n_cat > 60 else 0,
+                          ha="right" if max(map(len, spec.categories)) * n_cat > 60 else "center")
+            if spec.style == "noaxis" and spec.labels == "none":
+                ax.yaxis.set_visible(False)
+                ax.spines["left"].set_visible(False)
+                ax.set_ylim(0, vals.max() * 1.15)
+            elif spec.style == "noaxis":  # a broken value axis: it starts well above zero, a break mark at its foot
+                low = float(np.floor(vals.min() * 0.9 / 10 ** np.floor(np.log10(vals.min()))) *
+                            10 ** np.floor(np.log10(vals.min())))
+                ax.set_ylim(low, vals.max() * 1.08)
+                ax.plot([-0.012, 0.012], [0.02, 0.05], transform=ax.transAxes, color="black", lw=1, clip_on=False)
+                ax.plot([-0.012, 0.012], [0.05, 0.08], transform=ax.transAxes, color="black", lw=1, clip_on=False)
+            else:
+                ax.set_ylim(0, (vals + err).max() * 1.15)
+            ax.tick_params(labelsize=8)
+    return _save(fig, spec, path)
+
+
 GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_plain),
               "survey": (random_survey_spec, draw_survey), "ends": (random_ends_spec, draw_ends),
               "trend": (random_trend_spec, draw_trend), "thinned": (random_thinned_spec, draw_plain),
               "pew": (random_pew_spec, draw_pew), "portal": (random_portal_spec, draw_portal),
-              "pewfig": (random_pewfig_spec, draw_pewfig)}
+              "kinds": (random_kinds_spec, draw_kinds), "pewfig": (random_pewfig_spec, draw_pewfig)}
 STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "ends": ENDS_STYLES,
              "trend": TREND_STYLES, "thinned": THINNED_STYLES, "pew": PEW_STYLES, "portal": PORTAL_STYLES,
-             "pewfig": PEWFIG_STYLES}
-STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6, "pew": 7, "portal": 8, "pewfig": 10}  # each generator's own RNG stream for a seed (studio keeps its original one)
+             "kinds": KINDS_STYLES, "pewfig": PEWFIG_STYLES}
+STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6, "pew": 7, "portal": 8, "kinds": 9, "pewfig": 10}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
 # The font the seaborn styles of the `plain` generator ask for first that a Linux machine has (Debian's fonts-liberation,
