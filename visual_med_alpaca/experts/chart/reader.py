@@ -1,4 +1,4 @@
-"""The chart expert: ChartExpert reads a picture into DePlot's table (OCR, then the pie, bar and axis-first
+"""The chart expert: ChartExpert reads a picture into DePlot's table (OCR, then the pie, bar, dot-plot and axis-first
 readers in that order), ChartReading (the text and the chart type it saw) and ChartReadError."""
 
 from __future__ import annotations
