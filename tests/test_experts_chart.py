@@ -2436,23 +2436,3 @@ def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, 
     got = cells(text)
     assert {(row, name): got.get((row, name)) for row in rows for name in series} == {
         (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(series)}, text
-
-
-def test_pew_grouped_bars_name_their_series_by_the_coloured_words_beside_the_first_row(expert, tmp_path):
-    """Round 62 (the pewfig pool, W1b): Pew names each series of its grouped bars by a bold word in the series'
-    colour right of the first row's bars, with no legend; the series came out as `Series 1` / `Series 2`. A coloured
-    word beside a bar of its colour names that colour's series (`bars._names_in_bar_colours`), also where OCR read
-    it with the bar's value as one text (`34U.S.`; that value is still lost, so the first row is not checked)."""
-    from visual_med_alpaca.data.charts import PewFigSpec, draw_pewfig
-
-    rows, series = ["Canada", "Mexico", "France", "Japan", "India"], ["U.S.", "Median"]
-    values = np.array([[34, 85], [82, 23], [29, 43], [35, 61], [79, 32]], float)
-    spec = PewFigSpec(style="grouped_h", theme="pew", title="Partisan gap on the news media widens",
-                      category_name="Entity", categories=rows, series=series, values=values, percent=False, decimals=0,
-                      legend_outside=False, jpeg_quality=None, size=(4.4, 0.0), colours=((31, 73, 125), (234, 158, 44)),
-                      names_beside=True, first_row_percent=False, dpi=150)
-    text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "grouped.png")))
-    assert parse_table(text).headers[1:] == series, text
-    got = cells(text)
-    assert {(row, name): got.get((row, name)) for row in rows[1:] for name in series} == {
-        (row, name): values[i + 1, j] for i, row in enumerate(rows[1:]) for j, name in enumerate(series)}, text

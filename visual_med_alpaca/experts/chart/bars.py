@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
-from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_close_tints, _word_ink
+from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_close_tints
 from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
 
@@ -571,46 +571,6 @@ def _named_by_sequence(rows: list[tuple[float, str, list[str]]], named: dict[flo
     return out
 
 
-def _names_in_bar_colours(rgb: np.ndarray, boxes: list[TextBox], rects: list[Component], wanted: set[int], centres,
-                          background) -> dict[int, tuple[float, str]]:
-    """(round 62, W1b) cluster -> (position, name) for bar colours no legend names: a word (two letters, no number)
-    printed in a coloured ink (`_word_ink` spreads over 30 between channels) nearest that cluster's colour (within 80,
-    and 20 nearer than to any other), on no bar and within three line heights of a bar of that colour; the first such
-    word in reading order. Pew names each series of its grouped bars by a bold word in the series' colour right of the
-    first row's bars, with no legend (black and grey words, row labels and titles, name nothing); OCR may read the
-    name with the bar's value before it (`80% Men`): the words after the value, their share of the box."""
-    palette = np.stack([np.asarray(c, np.float32) for c in centres])
-    found: dict[int, tuple[float, str]] = {}
-
-    def gap(box: TextBox, r: Component) -> float:
-        return max(r.x0 - box.x1, box.x0 - r.x1, 0.0) + max(r.y0 - box.y1, box.y0 - r.y1, 0.0)
-
-    def words_after_value(box: TextBox) -> TextBox:  # `80% Men`: a bar's value and the name OCR read as one text
-        match = re.match(r"([-+]?[\d.,]+%?)\s*(.+)$", box.text)  # `80% Men`, `34%U.S.`
-        first, rest = match.groups() if match else ("", "")
-        if rest and parse_value(first) is not None and parse_value(rest) is None:
-            return replace(box, text=rest, x0=box.x1 - (box.x1 - box.x0) * (len(rest) - 0.5) / len(box.text))
-        return box
-
-    for box in _reading_order([words_after_value(b) for b in boxes]):  # `U.S.`: two letters, not side by side
-        if parse_value(box.text) is not None or sum(ch.isalpha() for ch in box.text) < 2 or _CHROME.search(box.text):
-            continue
-        ink = _word_ink(rgb, box, background)
-        if ink is None or ink.max() - ink.min() <= 30:
-            continue
-        distances = np.linalg.norm(palette - ink, axis=1)
-        c = int(distances.argmin())
-        if c not in wanted or c in found or distances[c] >= 80 or (len(palette) > 1 and np.sort(distances)[1] < distances[c] + 20):
-            continue
-        own = [r for r in rects if r.cluster == c]
-        behind = [r for r in rects if gap(box, r) == 0 and r.x1 - r.x0 > 2 * box.h]  # a bar the word is printed on
-        near = [gap(box, r) for r in own if r.x1 - r.x0 > 2 * box.h or r.y1 - r.y0 > 2 * box.h]  # bars, not glyphs
-        if behind or not near or min(near) > 3 * box.h:
-            continue
-        found[c] = (box.cy * 10000 + box.cx, _bare(box.text))
-    return found
-
-
 def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread: Callable[[np.ndarray], str] | None = None):
     """Bars read from the numbers printed on them (the axis scale only for bars without one). `reread` (a crop ->
     its words) reads category labels again that the text detector missed or ran together.
@@ -687,11 +647,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     legend = _legend_names((rgb, legend_boxes), centres, background, reread)  # (round 56) a swatch inside a word's box
     taken_names = {name for _, name in legend.values()}
     legend.update({c: v for c, v in led.items() if c not in legend and v[1] not in taken_names})  # (W1b) its own colour
-    unnamed = {b.cluster for b in bars} - set(legend)
-    if unnamed:  # (round 62, W1b) a series named by a word in its own colour beside its bars
-        taken_names = {name for _, name in legend.values()}
-        legend.update(_names_in_bar_colours(rgb, [b for b in boxes if _bare(b.text) not in taken_names], rects,
-                                            unnamed, centres, background))
     names = {c: v for c, v in legend.items() if any(b.cluster == c for b in bars)}
     repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
         sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})
