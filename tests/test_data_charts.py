@@ -63,8 +63,8 @@ def test_a_folder_of_another_generators_or_seeds_charts_is_refused_and_the_same_
     result = vmed("data", "make-charts", "--out", tmp_path, "--n", "3", "--seed", "5", "--generator", "portal")
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1, result.stderr
-    assert lines[0] == (f"error: {tmp_path} holds charts of --generator pew --seed 5 (its README.txt): give another "
-                        "--out, or that generator and seed to resume it")
+    assert lines[0] == (f"error: {tmp_path} holds charts of --generator pew --seed 5 (its make_charts.json): give "
+                        "another --out, or that generator and seed to resume it")
     assert not (tmp_path / "gold.jsonl").exists()
     gold = charts.make_chart_set(tmp_path, 2, seed=5, progress=False, generator="pew")  # the same set resumes
     assert [r.count('"generator": "pew"') for r in gold.read_text().splitlines()] == [1, 1]
@@ -143,6 +143,69 @@ def test_the_styles_help_names_only_styles_each_generator_draws():
     assert listed.keys() == charts.STYLES_OF.keys(), shown
     for name, styles in listed.items():
         assert styles.split(", ") == list(charts.STYLES_OF[name]), name
+
+
+def test_a_set_resumes_by_its_record_whatever_its_readme_says(tmp_path):
+    """make-charts recognised its set by parsing README.txt: a user who added notes to it could no longer resume the
+    set ("a README.txt that make-charts did not write"). make_charts.json now records what drew the set; the README's
+    notes are kept."""
+    import json
+
+    from visual_med_alpaca import __version__
+
+    charts.make_chart_set(tmp_path, 1, progress=False, generator="ends")
+    notes = "Ends charts for the OWID study. My notes: do not lose these.\n"
+    (tmp_path / "README.txt").write_text(notes)
+    result = vmed("data", "make-charts", "--out", tmp_path, "--n", "2", "--generator", "ends")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(f"wrote 2 charts and {tmp_path / 'gold.jsonl'}")
+    assert len((tmp_path / "gold.jsonl").read_text().splitlines()) == 2
+    assert (tmp_path / "README.txt").read_text() == notes
+    assert json.loads((tmp_path / "make_charts.json").read_text()) == {
+        "generator": "ends", "seed": 0, "styles": [], "n": 2, "version": __version__,
+        "command": f"vmed data make-charts --out {tmp_path} --n 2 --seed 0 --generator ends"}
+    with pytest.raises(UserInputError, match=r"holds charts of --generator ends --seed 0 \(its make_charts.json\)"):
+        charts.make_chart_set(tmp_path, 2, seed=1, progress=False, generator="ends")
+
+
+def test_a_set_drawn_before_the_record_existed_resumes_without_redrawing(tmp_path, monkeypatch):
+    """Sets drawn before make_charts.json (the chart pools under runs/chart_pools that bench/chart_candidates.py
+    reuses) hold only README.txt, in these words: they resume by it, no picture drawn again, and gain the record."""
+    set_dir = tmp_path / "pool"
+    gold = charts.make_chart_set(set_dir, 3, seed=5, progress=False, generator="plain", styles=("bar", "line"))
+    (set_dir / "make_charts.json").unlink(missing_ok=True)
+    assert (set_dir / "README.txt").read_text() == (f"Synthetic charts: vmed data make-charts --out {set_dir} --n 3 "
+                                                    "--seed 5 --generator plain --styles bar,line\n")
+    before = {p.name: p.read_bytes() for p in [gold, *(set_dir / "images").iterdir()]}
+    spec, _ = charts.GENERATORS["plain"]
+
+    def redrawn(chart, path):
+        raise AssertionError(f"{path} drawn again")
+
+    monkeypatch.setitem(charts.GENERATORS, "plain", (spec, redrawn))
+    charts.make_chart_set(set_dir, 3, seed=5, progress=False, generator="plain", styles=("bar", "line"))
+    assert {p.name: p.read_bytes() for p in [gold, *(set_dir / "images").iterdir()]} == before
+    assert '"generator": "plain"' in (set_dir / "make_charts.json").read_text()
+    with pytest.raises(UserInputError, match=r"holds charts of --generator plain --seed 5 \(its make_charts.json\)"):
+        charts.make_chart_set(set_dir, 3, seed=5, progress=False, generator="pew")
+
+
+@pytest.mark.parametrize("name, what", [("README.txt", "folder"), ("make_charts.json", "folder"),
+                                        ("make_charts.json", "text")])
+def test_a_folder_or_a_strangers_file_in_place_of_the_sets_own_files_is_one_error_line(tmp_path, name, what):
+    """`--out DIR` where DIR/README.txt was a folder ended in the generic handler ("cannot use ...: Is a directory");
+    a folder (or a file make-charts did not write) at DIR/make_charts.json is one clear line too, nothing drawn."""
+    if what == "folder":
+        (tmp_path / name).mkdir()
+        expected = f"error: {tmp_path / name} is a folder: make-charts writes its {name} there; give another --out"
+    else:
+        (tmp_path / name).write_text('{"title": "my own notes"}\n')
+        expected = (f"error: {tmp_path} has a make_charts.json that make-charts did not write: give another --out (a "
+                    "set's folder holds make-charts' own record of what drew it)")
+    result = vmed("data", "make-charts", "--out", tmp_path, "--n", "1", "--generator", "ends")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and lines == [expected], result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [name]
 
 
 def test_kinds_generator_draws_chart_kinds_the_others_never_do_and_its_gold_is_what_they_print(tmp_path, monkeypatch):

@@ -2416,6 +2416,30 @@ def test_a_pew_diverging_chart_reads_its_rows_as_printed_and_its_net_column(expe
         for i, row in enumerate(rows) for answer in answers + ["NET"]}, text
 
 
+def test_a_donut_chart_is_read_as_a_pie_and_its_centre_total_is_no_slice(expert, tmp_path):
+    """Round 61: a donut (ring) chart, Statista's and OWID's way of drawing shares (a `kinds` chart: the values
+    printed in the ring, the names in a legend under it or as `Name: 12%` beside it, `Total 100%` in the hole). The
+    pie reader took only a filled disc, so the ring was left unread ("no numeric axis and no bars with printed
+    values"); it is now read as a pie, every slice with its name and printed share, and the centre total is no row."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import KINDS_COLOURS, KindsSpec, draw_kinds
+
+    names = ["Android", "iOS", "Samsung", "Other"]
+    shares = [46.0, 27.0, 17.0, 10.0]
+    for labels in ("below", "beside"):
+        spec = KindsSpec(style="donut", theme="kinds", title="Share of smartphone sales worldwide",
+                         category_name="Characteristic", categories=names, series=["Share"],
+                         values=np.array(shares)[:, None], percent=True, decimals=0, legend_outside=False,
+                         jpeg_quality=None, size=(7.5, 5.5), value_title="Share", labels=labels,
+                         colours=tuple(KINDS_COLOURS[i] for i in (0, 1, 2, 7)), source="Source: Statista 2021")
+        text = expert.read(load_image(draw_kinds(spec, tmp_path / f"donut_{labels}"))).text
+        got = cells(text)
+        assert {name: got.get((name, "Share")) for name in names} == {
+            name: pytest.approx(share / 100) for name, share in zip(names, shares)}, (labels, text)
+        assert "Total" not in text.split("<0x0A>", 2)[-1], text
+
+
 @pytest.mark.parametrize("series, beside", [(["2019", "2020"], False), (["White", "Black", "Hispanic"], True)])
 def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, tmp_path, series, beside):
     """Round 62 (the pewfig pool): Pew's dot plots (each row's dots on a grey line, each value printed beside its dot,

@@ -52,8 +52,9 @@ left of its dot, the highest right, a middle one above) and grouped columns with
 the series named in their colour beside the first row or in a row of swatches above; the gold holds the printed
 values under the series' names.
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
-run resumes where it stopped; a folder holding another generator's or seed's charts is refused (its README.txt, written
-before the first chart, says which), as its pictures would be kept under the new gold tables.
+run resumes where it stopped; a folder holding another generator's or seed's charts is refused (its make_charts.json,
+written before the first chart, says which; a set drawn before that file existed, its README.txt), as its pictures
+would be kept under the new gold tables.
 """
 
 from __future__ import annotations
@@ -1945,15 +1946,23 @@ def drawing_differences() -> list[str]:
     return []
 
 
+SET_RECORD = "make_charts.json"  # beside gold.jsonl: what drew the set (make_chart_set resumes or refuses by it)
+
+
 def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, generator: str = "studio",
                    styles: tuple[str, ...] = ()) -> Path:
     """Write `n` charts and `gold.jsonl` (id, image, style, theme, table) under `out`; resumes.
 
     `styles` keeps only charts of those styles (e.g. a set of line charts): chart i is still drawn from the
-    RNG (seed, i), so a filtered set holds the same charts as the unfiltered sets of that seed."""
+    RNG (seed, i), so a filtered set holds the same charts as the unfiltered sets of that seed.
+    `out/make_charts.json` records what drew the set (generator, seed, styles, n, command, package version) before
+    the first chart; a rerun resumes a set of the same generator and seed and refuses another's. README.txt says the
+    same for people: a user's edits to it are kept, and a set drawn before the record existed resumes by it."""
     from tqdm import tqdm
 
+    from .. import __version__
     from ..errors import UserInputError
+    from .store import write_json_atomic
 
     if generator not in GENERATORS:
         raise UserInputError(f"unknown chart generator '{generator}'; choose one of: {', '.join(GENERATORS)}")
@@ -1965,19 +1974,21 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
     out = Path(out)
     only = f" --styles {','.join(styles)}" if styles else ""
     readme = out / "README.txt"
-    drawn = _drawn_with(readme)
-    if not drawn and (readme.exists() or readme.is_symlink()):
-        # the user's own file (make-charts writes README.txt when it starts and when it ends): never overwritten
-        raise UserInputError(f"{out} has a README.txt that make-charts did not write: give another --out (a set's "
-                             "folder holds make-charts' own README.txt)")
-    if drawn and drawn != {"seed": str(seed), "generator": generator}:
+    drawn = _drawn_with(out)
+    if drawn and (drawn["generator"], drawn["seed"]) != (generator, seed):
         # its images would be taken as this set's charts (a rerun resumes by file name): another run's pictures
         # under this run's gold tables
         raise UserInputError(f"{out} holds charts of --generator {drawn['generator']} --seed {drawn['seed']} "
-                             f"(its README.txt): give another --out, or that generator and seed to resume it")
+                             f"(its {drawn['file']}): give another --out, or that generator and seed to resume it")
     (out / "images").mkdir(parents=True, exist_ok=True)
     command = f"vmed data make-charts --out {out} --n {n} --seed {seed} --generator {generator}{only}"
-    if not drawn:  # said before the first chart, so an interrupted set says what it holds
+    # README.txt is make-charts' to rewrite while it says what make-charts last wrote there (or is missing)
+    said = f"Synthetic charts: {drawn['command']}\n" if drawn.get("command") else None
+    ours = not drawn or drawn["file"] == "README.txt" or _text_or_none(readme) in (None, said)
+    # said before the first chart, so an interrupted set says what it holds
+    write_json_atomic(out / SET_RECORD, {"generator": generator, "seed": seed, "styles": list(styles), "n": n,
+                                         "command": command, "version": __version__}, indent=1)
+    if not drawn:
         readme.write_text(f"Synthetic charts: {command}\n")
     for difference in drawing_differences():
         logging.getLogger(__name__).warning("%s", difference)
@@ -2003,20 +2014,54 @@ def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, gene
             bar.update(1)
     gold = out / "gold.jsonl"
     gold.write_text("".join(json.dumps(r) + "\n" for r in records))
-    readme.write_text(f"Synthetic charts: {command}\n")
+    if ours:
+        readme.write_text(f"Synthetic charts: {command}\n")
     return gold
 
 
-def _drawn_with(readme: Path) -> dict[str, str]:
-    """The seed and generator a set's README.txt names (written by make_chart_set); {} for none or another text."""
+def _drawn_with(out: Path) -> dict:
+    """What drew the set in `out`: its make_charts.json (generator, seed, command, ...; `file` names where it was
+    read), else, for a set drawn before that file existed, the seed and generator its README.txt's command line names;
+    {} for a new folder. A folder in place of either file, a make_charts.json that is not make-charts' record, or a
+    README.txt make-charts did not write (and no record) is one UserInputError naming it."""
     import re
 
+    from ..errors import UserInputError
+
+    readme, record = out / "README.txt", out / SET_RECORD
+    for path in (readme, record):
+        if path.is_dir():
+            raise UserInputError(f"{path} is a folder: make-charts writes its {path.name} there; give another --out")
+    text = _text_or_none(record)
+    if text is not None or record.is_symlink():
+        try:
+            drawn = json.loads(text or "")
+            if not (isinstance(drawn, dict) and isinstance(drawn.get("generator"), str)
+                    and isinstance(drawn.get("seed"), int)):
+                raise ValueError
+        except ValueError:
+            raise UserInputError(f"{out} has a {SET_RECORD} that make-charts did not write: give another --out (a "
+                                 "set's folder holds make-charts' own record of what drew it)") from None
+        return {**drawn, "file": SET_RECORD}
+    text = _text_or_none(readme)
+    seed = re.search(r" --seed (\d+)", text or "")
+    if text is not None and text.startswith("Synthetic charts: vmed data make-charts") and seed:
+        generator = re.search(r" --generator (\S+)", text)
+        return {"generator": generator.group(1) if generator else "studio", "seed": int(seed.group(1)),
+                "file": "README.txt"}
+    if text is not None or readme.is_symlink():
+        # the user's own file (make-charts writes README.txt when it starts and when it ends): never overwritten
+        raise UserInputError(f"{out} has a README.txt that make-charts did not write: give another --out (a set's "
+                             "folder holds make-charts' own README.txt)")
+    return {}
+
+
+def _text_or_none(path: Path) -> str | None:
+    """A file's text; None when it is missing (or not UTF-8 text, which make-charts never wrote: "" then)."""
     try:
-        text = readme.read_text()
-    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
-        return {}
-    seed = re.search(r" --seed (\d+)", text)
-    generator = re.search(r" --generator (\S+)", text)
-    if not text.startswith("Synthetic charts: vmed data make-charts") or not seed:
-        return {}
-    return {"seed": seed.group(1), "generator": generator.group(1) if generator else "studio"}
+        return path.read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except UnicodeDecodeError:
+        return ""
+

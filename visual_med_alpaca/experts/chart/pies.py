@@ -46,15 +46,21 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     yy, xx = np.mgrid[0:h, 0:w]
     disc = (xx - cx) ** 2 + (yy - cy) ** 2 <= (0.97 * radius) ** 2
     inside = (labels == best) & disc
-    if inside.sum() < 0.8 * disc.sum() or area > 1.1 * np.pi * radius ** 2:
-        return None  # not a filled disc (a donut, a blob, a map)
+    hole = 0.0  # a donut's hole, as a share of the radius (round 61)
+    if area > 1.1 * np.pi * radius ** 2:
+        return None  # not a disc (a blob, a map)
+    if inside.sum() < 0.8 * disc.sum():
+        hole = _donut_hole(labels == best, cx, cy, radius)
+        if hole is None:
+            return None  # neither a filled disc nor a ring
     if len(centres) >= 10:  # a pie may have more slices than the usual 10 colours (Statista: 11 airlines)
         masks, centres, background = _colour_clusters(rgb, [], 0, most=16)
     # each slice's share is its angle: the colours met going round a ring at 0.75-0.93 of the radius (clear of
     # the percentages printed at 0.6 and of the wedges' edges), by majority over the radii
     turn = np.linspace(-np.pi, np.pi, 720, endpoint=False)
     owners = np.full((4, len(turn)), -1)
-    for k, r in enumerate((0.75, 0.82, 0.88, 0.93)):
+    radii = (0.75, 0.82, 0.88, 0.93) if not hole else tuple(hole + (0.95 - hole) * f for f in (0.25, 0.45, 0.65, 0.85))
+    for k, r in enumerate(radii):
         px = np.clip(np.round(cx + r * radius * np.cos(turn)).astype(int), 0, w - 1)
         py = np.clip(np.round(cy + r * radius * np.sin(turn)).astype(int), 0, h - 1)
         for i, mask in enumerate(masks):
@@ -70,15 +76,17 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         return None
     from scipy.optimize import linear_sum_assignment
 
-    def clean(name: str) -> str:
-        return name.strip().lstrip("-•·*–— ").strip()
+    def clean(name: str) -> str:  # a `Name: 12%` label OCR cut after its colon leaves the colon on the name
+        return name.strip().lstrip("-•·*–— ").rstrip(": ").strip()
 
     def slice_label(b: TextBox) -> bool:  # 'Canada 6.97%' printed above the disc is a label, not the title
         return clean(b.text).endswith("%") or (_LABELLED.match(clean(b.text)) is not None and np.hypot(b.cx - cx, b.cy - cy) < 1.5 * radius)
 
     title = _page_title([b for b in boxes if not slice_label(b)], y)
     words = [b for b in boxes if not _CHROME.search(b.text) and not (title and b.y1 < y and b.text in title)]
-    legend = _legend_names((rgb, boxes), centres, background)
+    if hole:  # a donut's centre prints its total ('Total 100%'): no slice's value or name
+        words = [b for b in words if np.hypot(b.cx - cx, b.cy - cy) > hole * radius]
+    legend = _legend_names((rgb, [b for b in boxes if np.hypot(b.cx - cx, b.cy - cy) > hole * radius]), centres, background)
     legend = {i: entry for i, entry in legend.items() if not entry[1].strip().endswith("%")}  # a slice beside 'Fri 1.3%' is no swatch
     mids, spans = {}, {}
     for i in slices:
@@ -166,6 +174,28 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
                 rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
                 break
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _donut_hole(component: np.ndarray, cx: float, cy: float, radius: float) -> float | None:
+    """(round 61) The hole of a donut (ring) chart as a share of the radius, or None when the component is no ring:
+    its marks fill every circle from the hole's edge out to the rim (bins of a twentieth of the radius filled over
+    80%, up to 0.95 of it) and fill the hole's inner part (under the hole's edge less a tenth) under 30%; the hole
+    lies between a quarter and four fifths of the radius (Statista's and OWID's donuts: about half)."""
+    ys, xs = np.nonzero(np.ones_like(component, dtype=bool))
+    dist = np.hypot(xs - cx, ys - cy).reshape(component.shape) / radius
+    edges = np.arange(0.0, 0.96, 0.05)
+    fill = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        ring = (dist >= lo) & (dist < hi)
+        fill.append(float(component[ring].mean()) if ring.any() else 0.0)
+    outer = len(fill)
+    while outer > 0 and fill[outer - 1] >= 0.8:
+        outer -= 1
+    hole = float(edges[outer])
+    if not 0.25 <= hole <= 0.8 or outer == len(fill):
+        return None
+    inner = dist < hole - 0.1
+    return hole if float(component[inner].mean()) < 0.3 else None
 
 
 def _title_beside_name(box: TextBox, cx: float, radius: float, lean: float) -> tuple[str, str] | None:
