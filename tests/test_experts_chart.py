@@ -2179,10 +2179,12 @@ def test_a_printed_number_the_axis_contradicts_is_the_bars_measured_value(expert
     assert female[-2:] == pytest.approx([0.77, 0.26], abs=0.02), table.rows  # to_float reads 77% as 0.77
 
 
-def test_pewfig_generator_prints_its_gold_with_no_text_over_another(tmp_path, monkeypatch):
-    """Round 62's generator (Pew's grouped bars, dot plots and grouped columns with each value printed beside its
-    mark, a development pool): a seed's charts drawn again the same; every gold column (the series) and every gold
-    value is a text drawn on its chart; no two texts overlap."""
+@pytest.mark.parametrize("generator, n", [("pew", 8), ("pewfig", 12)])
+def test_pew_generator_is_reproducible_and_prints_its_gold_with_no_text_over_another(tmp_path, monkeypatch, generator, n):
+    """Round 53's seventh generator (Pew's stacked / diverging bars, a development pool) and round 62's `pewfig` (Pew's
+    grouped bars, dot plots and grouped columns, each value printed beside its mark): a seed's charts drawn again the
+    same; every gold column (answers, `NET`, series) and every gold value is a text drawn on its chart; no two texts
+    overlap (the survey generator printed `Total12%` and headings over one another)."""
     import matplotlib.text
 
     from visual_med_alpaca.data import charts
@@ -2193,8 +2195,8 @@ def test_pewfig_generator_prints_its_gold_with_no_text_over_another(tmp_path, mo
         return [(" ".join(t.get_text().split()), t.get_window_extent(renderer)) for t in shown]
 
     drawn = _kept_on_save(monkeypatch, texts)
-    charts.make_chart_set(tmp_path / "a", 12, seed=5, progress=False, generator="pewfig")
-    charts.make_chart_set(tmp_path / "b", 12, seed=5, progress=False, generator="pewfig")
+    charts.make_chart_set(tmp_path / "a", n, seed=5, progress=False, generator=generator)
+    charts.make_chart_set(tmp_path / "b", n, seed=5, progress=False, generator=generator)
     gold = (tmp_path / "a" / "gold.jsonl").read_text()
     assert gold == (tmp_path / "b" / "gold.jsonl").read_text()
     styles = set()
@@ -2213,44 +2215,7 @@ def test_pewfig_generator_prints_its_gold_with_no_text_over_another(tmp_path, mo
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:
                 assert not (a.x0 < b.x1 - 1 and b.x0 < a.x1 - 1 and a.y0 < b.y1 - 1 and b.y0 < a.y1 - 1), record["id"]
-    assert styles == set(charts.PEWFIG_STYLES)
-
-
-def test_pew_generator_is_reproducible_and_prints_its_gold_with_no_text_over_another(tmp_path, monkeypatch):
-    """Round 53's seventh generator (Pew's stacked / diverging bars, a development pool): a seed's charts drawn
-    again the same; every gold column (answers, `NET`) and every gold value is a text drawn on its chart; no two
-    texts overlap (the survey generator printed `Total12%` and headings over one another)."""
-    import matplotlib.text
-
-    from visual_med_alpaca.data import charts
-
-    def texts(fig, _):
-        renderer = fig.canvas.get_renderer()
-        shown = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
-        return [(" ".join(t.get_text().split()), t.get_window_extent(renderer)) for t in shown]
-
-    drawn = _kept_on_save(monkeypatch, texts)
-    charts.make_chart_set(tmp_path / "a", 8, seed=5, progress=False, generator="pew")
-    charts.make_chart_set(tmp_path / "b", 8, seed=5, progress=False, generator="pew")
-    gold = (tmp_path / "a" / "gold.jsonl").read_text()
-    assert gold == (tmp_path / "b" / "gold.jsonl").read_text()
-    styles = set()
-    for line in gold.splitlines():
-        record = json.loads(line)
-        styles.add(record["style"])
-        words = [text for text, _ in drawn[record["id"]]]
-        table = parse_table(record["table"])
-        assert all(name in words for name in table.headers[1:]), (record, words)
-        values = [text.rstrip("%") for text in words]
-        for row in table.rows:
-            assert " ".join(row[0].split()) in words
-            for value in row[1:]:
-                assert value in values, (record["id"], value)
-        boxes = [box for _, box in drawn[record["id"]]]
-        for i, a in enumerate(boxes):
-            for b in boxes[i + 1:]:
-                assert not (a.x0 < b.x1 - 1 and b.x0 < a.x1 - 1 and a.y0 < b.y1 - 1 and b.y0 < a.y1 - 1), record["id"]
-    assert styles == set(charts.PEW_STYLES)
+    assert styles == set(charts.STYLES_OF[generator])
 
 
 def test_an_oecd_subtitle_and_source_on_the_titles_line_are_no_part_of_the_title(expert, tmp_path):

@@ -1018,18 +1018,31 @@ def _pew_label_chars(spec: PewSpec) -> int:
 def draw_pew(spec: PewSpec, path: Path) -> Path:
     """Render a `pew` chart: answers named above the first row (or in one swatch row where the names would touch),
     values inside their segments (a narrow end segment's beside the bar), rows in groups, no axes."""
+    return _in_reference_font(_draw_pew, spec, path)
+
+
+def _text_inches(renderer, dpi: int, s: str, size: float, bold: bool = False) -> float:
+    """How wide `s` is drawn, in inches, at `size` points (bold or not)."""
+    from matplotlib.font_manager import FontProperties
+
+    w, _, _ = renderer.get_text_width_height_descent(s, FontProperties(size=size, weight="bold" if bold else "normal"),
+                                                     ismath=False)
+    return w / dpi
+
+
+def _in_reference_font(draw_with, spec, path: Path) -> Path:
+    """draw_with(spec, path) under matplotlib's Agg backend with Liberation Sans first (the pew and pewfig generators)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     with plt.rc_context({"font.family": "sans-serif", "font.sans-serif": [REFERENCE_FONT, "DejaVu Sans"]}):
-        return _draw_pew(spec, path)
+        return draw_with(spec, path)
 
 
 def _draw_pew(spec: PewSpec, path: Path) -> Path:
     import matplotlib.pyplot as plt
-    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Rectangle
 
     n_cat, k = spec.values.shape
@@ -1061,9 +1074,7 @@ def _draw_pew(spec: PewSpec, path: Path) -> Path:
         return 1 - inches_from_top / height
 
     def text_width(s: str, size: float, bold: bool = False) -> float:  # inches
-        w, _, _ = renderer.get_text_width_height_descent(s, FontProperties(size=size, weight="bold" if bold else "normal"),
-                                                         ismath=False)
-        return w / spec.dpi
+        return _text_inches(renderer, spec.dpi, s, size, bold)
 
     if spec.style == "diverging":
         lefts = spec.values[:, :k // 2].sum(axis=1)
@@ -1215,20 +1226,13 @@ def random_pewfig_spec(rng: np.random.Generator) -> PewFigSpec:
 def draw_pewfig(spec: PewFigSpec, path: Path) -> Path:
     """Render a `pewfig` chart: grouped horizontal bars with each value beside its bar, a dot plot with each value
     beside its dot, or grouped columns with each value above; no value axis; Pew's title, question and footer."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with plt.rc_context({"font.family": "sans-serif", "font.sans-serif": [REFERENCE_FONT, "DejaVu Sans"]}):
-        return _draw_pewfig(spec, path)
+    return _in_reference_font(_draw_pewfig, spec, path)
 
 
 def _draw_pewfig(spec: PewFigSpec, path: Path) -> Path:
     import textwrap
 
     import matplotlib.pyplot as plt
-    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Ellipse, Rectangle
 
     n_cat, k = spec.values.shape
@@ -1252,9 +1256,7 @@ def _draw_pewfig(spec: PewFigSpec, path: Path) -> Path:
         return 1 - inches_from_top / height
 
     def text_width(s: str, size: float, bold: bool = False) -> float:  # inches
-        w, _, _ = renderer.get_text_width_height_descent(s, FontProperties(size=size, weight="bold" if bold else "normal"),
-                                                         ismath=False)
-        return w / spec.dpi
+        return _text_inches(renderer, spec.dpi, s, size, bold)
 
     fig.text(0.1 / width, fy(0.08), title_text, fontsize=11, fontweight="bold", va="top", ha="left")
     fig.text(0.1 / width, fy(0.1 + 0.21 * (title_text.count("\n") + 1)), question, fontsize=8, style="italic",
