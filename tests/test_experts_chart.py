@@ -1790,6 +1790,11 @@ def test_bars_labelled_under_every_other_bar_are_all_named_years_and_under_an_ax
     and chart 7's label piece `Se` were each taken as one bar's label, which broke the labels' even spacing so nothing
     was filled. Every bar was a row before too, but the unlabelled ones were named `2`, `4`, ... Each chart fails on a
     git archive of main 75a0c28."""
+    _thinned_chart_reads_as_drawn(expert, tmp_path, index)
+
+
+def _thinned_chart_reads_as_drawn(expert, tmp_path, index):
+    """The thinned pool's (seed 599885) chart `index` drawn again and read: every row's name and first value as drawn."""
     from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
 
     spec = random_thinned_spec(np.random.default_rng([599885, index, STREAMS["thinned"]]))
@@ -1799,6 +1804,33 @@ def test_bars_labelled_under_every_other_bar_are_all_named_years_and_under_an_ax
     got = cells(text)
     for row in table.rows:
         assert got.get((row[0], table.headers[1])) == pytest.approx(to_float(row[1]), rel=0.05), text
+    return spec
+
+
+@pytest.mark.parametrize("index", [28, 22, 25])
+def test_a_line_over_years_labelled_every_other_year_lists_every_year_where_the_axis_marks_each_year(expert, tmp_path, index):
+    """(round 60) The thinned pool's year line charts (seed 599885): a year label under every 2nd point, the axis
+    marking EVERY year (chart 28: default style, a tick under each year and a value printed at each point; chart 22:
+    seaborn's darkgrid, a white gridline at each year and no markers; chart 25: dark_background, white ticks under the
+    years), so the table lists every year, as Statista's do. Before, years on lines were left as printed (OWID's /
+    OECD's / Pew's tables list those only, and their axes mark only those): 8 rows of 16 at chart 28. Each chart fails
+    on a git archive of main 0c50dec."""
+    spec = _thinned_chart_reads_as_drawn(expert, tmp_path, index)
+    assert spec.style == "line" and spec.category_name == "Year" and spec.label_every >= 2
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_owid_and_oecd_lines_keep_only_the_printed_years_though_a_dot_stands_at_every_year(expert, tmp_path, index):
+    """(round 60's other side) OECD (ends pool 203099 chart 0) and OWID (chart 1) draw a dot at every year but print
+    and mark only every 2nd year (and OWID the last), and their ChartQA tables list the printed years only: the years
+    between stay out (round 41's C1 filled them and lost 14 ends charts); round 60 fills years only where the axis
+    itself marks every year."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_ends, random_ends_spec
+
+    spec = random_ends_spec(np.random.default_rng([203099, index, STREAMS["ends"]]))
+    assert len(spec.years) > len(spec.categories)  # a point drawn at years the axis does not print
+    text = expert.describe(load_image(draw_ends(spec, tmp_path / "ends")))
+    assert [row[0] for row in parse_table(text).rows] == list(spec.categories), text
 
 
 def test_a_label_read_across_two_bar_groups_becomes_one_label_under_each():

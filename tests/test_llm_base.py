@@ -120,3 +120,20 @@ def test_an_empty_stop_sequence_is_refused(stop):
 
     with pytest.raises(UserInputError, match="generation.stop"):
         load_config(AssistantConfig, sets=[f"generation.stop={json.dumps(stop)}"])
+
+
+def test_every_backend_is_offered_where_the_backends_are_listed():
+    """`--backend`'s help and configs/assistant.yaml said `auto | gguf | hf | openai`, long after the `vlm` backend
+    joined BACKENDS (config's Literal took it, so only the help hid it); the lists follow the registry."""
+    import re
+    import typing
+    from pathlib import Path
+
+    from visual_med_alpaca.cli_options import BackendOpt
+    from visual_med_alpaca.llm.base import BACKENDS
+
+    names = ["auto", *BACKENDS]
+    assert BackendOpt.help == " | ".join(names)
+    assert list(typing.get_args(LLMConfig.model_fields["backend"].annotation)) == names
+    recipe = (Path(__file__).resolve().parents[1] / "configs" / "assistant.yaml").read_text()
+    assert re.search(r"^  backend: auto +# (.*?) \(", recipe, re.M).group(1) == " | ".join(names)

@@ -16,7 +16,9 @@ ConfigOpt = typer.Option(None, "--config", "-c", help="YAML config file (see con
 SetOpt = typer.Option(None, "--set", help="Override any config key: --set generation.top_k=20 (repeatable)")
 # The language-model choice, the same for ask, serve and eval.
 ModelOpt = typer.Option(None, "--model", "-m", help="default | path.gguf | HF folder or hub id | server model name")
-BackendOpt = typer.Option(None, "--backend", help="auto | gguf | hf | openai")
+# the backends are llm/base.py's BACKENDS, listed here (not imported: llm.base loads pydantic, +0.1 s on every
+# `vmed --help`) as BENCHMARK_HELP is; tests/test_llm_base.py checks that the two and config's Literal agree
+BackendOpt = typer.Option(None, "--backend", help="auto | gguf | hf | openai | vlm")
 AdapterOpt = typer.Option(None, "--adapter", help="LoRA adapter (.gguf for gguf, peft folder for hf); 'medical' = the "
                                                   "shipped adapter of the default model; 'none' = no adapter")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server (openai backend), e.g. http://127.0.0.1:8080/v1")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .colours import _blend_of, _word_ink
-from .text import _CHROME, TextBox, _bare, names_something
+from .text import _CHROME, TextBox, _bare, _period, fill_thinned_labels, names_something
 
 
 def _between(ys: list[float | None], r: int) -> float | None:
@@ -402,6 +402,17 @@ def _evenly_spaced(found: list[float]) -> list[float]:
     return found if spacing > 8 and np.all(np.abs(gaps - spacing) <= 0.2 * spacing) else []
 
 
+def _upright_runs(band: np.ndarray, off: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each column of `band` (int16 RGB rows): its longest vertical run of ink (a pixel off its row's median colour
+    by > `off`), and the longest such run 3 px to either side (a thin upright mark has none there; a sloping line has)."""
+    ink = np.abs(band - np.median(band, axis=1, keepdims=True)).max(axis=2) > off
+    run, best = np.zeros(band.shape[1], int), np.zeros(band.shape[1], int)
+    for row in ink:
+        run = np.where(row, run + 1, 0)
+        best = np.maximum(best, run)
+    return best, np.maximum(np.r_[best[3:], [0] * 3], np.r_[[0] * 3, best[:-3]])
+
+
 def _tick_columns(region: np.ndarray, x0r: int) -> list[float]:
     """The columns (picture x) of the category axis' tick marks or vertical gridlines, for a line chart without
     markers (round 23): in the bottom rows of the plot region (the axis line, the ticks on either side of it, the
@@ -411,12 +422,7 @@ def _tick_columns(region: np.ndarray, x0r: int) -> list[float]:
     band = region[-min(30, region.shape[0] // 4):].astype(np.int16)
     if band.shape[0] < 6 or band.shape[1] < 20:
         return []
-    ink = np.abs(band - np.median(band, axis=1, keepdims=True)).max(axis=2) > 15
-    run, best = np.zeros(band.shape[1], int), np.zeros(band.shape[1], int)
-    for row in ink:
-        run = np.where(row, run + 1, 0)
-        best = np.maximum(best, run)
-    side = np.maximum(np.r_[best[3:], [0] * 3], np.r_[[0] * 3, best[:-3]])
+    best, side = _upright_runs(band, 15)
 
     def centres(xs) -> list[float]:
         return [float(np.mean(run)) + x0r for run in _runs(xs, 2) if len(run)]
@@ -432,6 +438,33 @@ def _tick_columns(region: np.ndarray, x0r: int) -> list[float]:
                 return sorted(cut + middles)
             return cut
     return []
+
+
+def years_at_period_ticks(rgb: np.ndarray, labels: list[TextBox], x0r: int, x1r: int) -> list[TextBox]:
+    """(round 60) Year labels under every 2nd / 3rd point of a line chart, completed where the category axis itself
+    marks every year: a tick mark or a gridline's foot stands at each year, printed or not (Statista's long series,
+    whose tables list every year). OWID's, OECD's and Pew's time axes mark only the years they print (their tables,
+    like ChartQA's, list the printed years only; round 41's C1 filled those too and was rejected), so a line's markers
+    or printed values alone never fill years (`fill_thinned_labels` leaves years on lines as printed). The marks: in
+    the 20 rows over the labels' top and the 4 under it (ticks drawn in or out of the plot; a slanted label's box may
+    start above the axis), columns of the page holding a vertical run of ink (off its row's median colour by > 8) of
+    >= 3 px with no such run 3 px either side (`_upright_runs`), of 0.6-1.6 times the marks' median run (the plot's
+    frame, a spine running the strip's height over short ticks, left out). Those columns are `fill_thinned_labels`' marks,
+    `years=True`; labels that do not read as years, or where no mark stands between them, are returned as given."""
+    periods = [_period(b.text) for b in labels]
+    if len(labels) < 3 or sum(p is not None and p[0] == "year" for p in periods) < max(3, 0.6 * len(labels)):
+        return labels
+    top = int(min(b.y0 for b in labels))
+    band = rgb[max(0, top - 20):max(0, top + 4), max(0, int(x0r)):int(x1r)].astype(np.int16)
+    if band.shape[0] < 6 or band.shape[1] < 20:
+        return labels
+    best, side = _upright_runs(band, 8)
+    found = [(float(np.mean(xs)) + max(0, int(x0r)), int(best[xs].max())) for xs in _runs(np.nonzero((best >= 3) & (side < 0.5 * best))[0], 2) if len(xs)]
+    if not found:
+        return labels
+    typical = float(np.median([n for _, n in found]))
+    ticks = [x for x, n in found if 0.6 * typical <= n <= 1.6 * typical]
+    return fill_thinned_labels(labels, ticks, x0r, x1r, years=True)
 
 
 def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
