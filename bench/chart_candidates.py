@@ -26,6 +26,9 @@ the rule below (written before the fifth round's first candidate was scored; doc
   kinds           (round 61) 40 charts of the ninth generator (chart kinds no other generator draws), seed 539587;
                   a synthetic pool for R2, and by R4k, when it is the only synthetic pool that improves, no other set
                   may go down.
+  pewfig          (round 62) 40 charts of the tenth generator (Pew's grouped bars, dot plots, grouped columns, each
+                  value printed beside its mark), seed 803068; a synthetic pool for R2, and by R4f, when it is the
+                  only synthetic pool that improves, no other set may go down (drawn after looking at dev Pew charts).
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
@@ -106,9 +109,12 @@ POOLS = {
     # with no or a broken axis, whiskers, a map beside bars; RNG stream 9), a seed drawn with secrets for this pool
     # before any round-61 candidate was scored: a weak witness (its candidate is built on it), R4k
     "kinds": [("kinds", 539587, 40, ())],
+    # round 62: the tenth generator (Pew's grouped bars, dot plots, grouped columns; RNG stream 10), a seed drawn with
+    # secrets for this pool before any round-62 candidate was scored; drawn after looking at dev Pew charts: R4f
+    "pewfig": [("pewfig", 803068, 40, ())],
 }
 SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned", "pew",
-        "portal", "kinds")
+        "portal", "kinds", "pewfig")
 
 
 def fold(image: str) -> str:
@@ -220,7 +226,7 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     main_pool = up["plain"] or up["studio"] or up["plain2"]
     survey = up["survey"] or up["survey2"] or up["survey3"]
     weak = up["ends"] or up["trend"]  # pools drawn after looking at the dev half's charts of their kind
-    if not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"] or up["kinds"]
+    if not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"] or up["kinds"] or up["pewfig"]
             or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
@@ -238,6 +244,9 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     if up["kinds"] and not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"]) \
             and min(delta.values()) < -1e-9:
         failed.append("R4k")
+    if up["pewfig"] and not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"] or up["kinds"]) \
+            and min(delta.values()) < -1e-9:
+        failed.append("R4f")
     if unread_new is not None and unread_base is not None and unread_new > unread_base:
         failed.append("R5")
     return not failed, delta, failed

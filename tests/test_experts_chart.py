@@ -2211,10 +2211,12 @@ def test_a_printed_number_the_axis_contradicts_is_the_bars_measured_value(expert
     assert female[-2:] == pytest.approx([0.77, 0.26], abs=0.02), table.rows  # to_float reads 77% as 0.77
 
 
-def test_pew_generator_is_reproducible_and_prints_its_gold_with_no_text_over_another(tmp_path, monkeypatch):
-    """Round 53's seventh generator (Pew's stacked / diverging bars, a development pool): a seed's charts drawn
-    again the same; every gold column (answers, `NET`) and every gold value is a text drawn on its chart; no two
-    texts overlap (the survey generator printed `Total12%` and headings over one another)."""
+@pytest.mark.parametrize("generator, n", [("pew", 8), ("pewfig", 12)])
+def test_pew_generator_is_reproducible_and_prints_its_gold_with_no_text_over_another(tmp_path, monkeypatch, generator, n):
+    """Round 53's seventh generator (Pew's stacked / diverging bars, a development pool) and round 62's `pewfig` (Pew's
+    grouped bars, dot plots and grouped columns, each value printed beside its mark): a seed's charts drawn again the
+    same; every gold column (answers, `NET`, series) and every gold value is a text drawn on its chart; no two texts
+    overlap (the survey generator printed `Total12%` and headings over one another)."""
     import matplotlib.text
 
     from visual_med_alpaca.data import charts
@@ -2225,8 +2227,8 @@ def test_pew_generator_is_reproducible_and_prints_its_gold_with_no_text_over_ano
         return [(" ".join(t.get_text().split()), t.get_window_extent(renderer)) for t in shown]
 
     drawn = _kept_on_save(monkeypatch, texts)
-    charts.make_chart_set(tmp_path / "a", 8, seed=5, progress=False, generator="pew")
-    charts.make_chart_set(tmp_path / "b", 8, seed=5, progress=False, generator="pew")
+    charts.make_chart_set(tmp_path / "a", n, seed=5, progress=False, generator=generator)
+    charts.make_chart_set(tmp_path / "b", n, seed=5, progress=False, generator=generator)
     gold = (tmp_path / "a" / "gold.jsonl").read_text()
     assert gold == (tmp_path / "b" / "gold.jsonl").read_text()
     styles = set()
@@ -2245,7 +2247,7 @@ def test_pew_generator_is_reproducible_and_prints_its_gold_with_no_text_over_ano
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:
                 assert not (a.x0 < b.x1 - 1 and b.x0 < a.x1 - 1 and a.y0 < b.y1 - 1 and b.y0 < a.y1 - 1), record["id"]
-    assert styles == set(charts.PEW_STYLES)
+    assert styles == set(charts.STYLES_OF[generator])
 
 
 def test_an_oecd_subtitle_and_source_on_the_titles_line_are_no_part_of_the_title(expert, tmp_path):
@@ -2433,3 +2435,25 @@ def test_a_donut_chart_is_read_as_a_pie_and_its_centre_total_is_no_slice(expert,
         assert {name: got.get((name, "Share")) for name in names} == {
             name: pytest.approx(share / 100) for name, share in zip(names, shares)}, (labels, text)
         assert "Total" not in text.split("<0x0A>", 2)[-1], text
+
+
+@pytest.mark.parametrize("series, beside", [(["2019", "2020"], False), (["White", "Black", "Hispanic"], True)])
+def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, tmp_path, series, beside):
+    """Round 62 (the pewfig pool): Pew's dot plots (each row's dots on a grey line, each value printed beside its dot,
+    no value axis) were unread (`no numeric axis and no bars with printed values`). Rows of round dots, one per
+    colour, are read with the number printed nearest each dot, the series named by a legend's swatch or by a word in
+    the dot's colour above the first row (`dots.read_dot_plot`)."""
+    from visual_med_alpaca.data.charts import PewFigSpec, draw_pewfig
+
+    rows = ["Economy", "Health care", "Immigration", "Climate change", "Gun policy"]
+    values = np.array([[56, 33, 80], [32, 66, 12], [43, 8, 61], [33, 11, 90], [78, 19, 45]], float)[:, :len(series)]
+    spec = PewFigSpec(style="dots", theme="pew", title="Younger adults more likely to say climate change matters",
+                      category_name="Entity", categories=rows, series=series, values=values, percent=False, decimals=0,
+                      legend_outside=False, jpeg_quality=None, size=(4.4, 0.0),
+                      colours=((31, 73, 125), (85, 142, 213), (148, 157, 72))[:len(series)], names_beside=beside,
+                      first_row_percent=True, dpi=150)
+    text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "dots.png")))
+    assert set(parse_table(text).headers[1:]) == set(series), text
+    got = cells(text)
+    assert {(row, name): got.get((row, name)) for row in rows for name in series} == {
+        (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(series)}, text

@@ -1,7 +1,7 @@
 """Synthetic charts with gold tables: matplotlib draws a random table, the table is the answer key.
 
-Nine generators (`GENERATORS`, the one list: `vmed data make-charts --generator` takes these names), so a score is
-not the fit to one drawing style; the first two draw the held-out seeds, the other seven development pools only:
+Ten generators (`GENERATORS`, the one list: `vmed data make-charts --generator` takes these names), so a score is
+not the fit to one drawing style; the first two draw the held-out seeds, the other eight development pools only:
 - `studio` (the first): vertical / horizontal bars, grouped, stacked, lines with and without markers,
   printed value labels, percent axes, light / dark / ggplot themes, legends inside or outside, JPEG.
 - `plain`: matplotlib's own defaults and built-in styles (classic, bmh, fivethirtyeight, Solarize_Light2,
@@ -46,6 +46,11 @@ zero), bars with error whiskers, a map-like inset beside a small horizontal bar 
 title under it, a source line; 15% very wide and 15% very tall pictures, 20% JPEG. The gold is the table the site would
 publish: `Characteristic` (or `Year`), then the value title for one series or the series' names, every year of an
 area or line chart.
+A tenth, `pewfig` (round 62, a development pool only; RNG stream 10), draws Pew's figures beyond stacked bars:
+grouped horizontal bars with each value beside its bar, dot plots (each row's dots on a grey line, the lowest value
+left of its dot, the highest right, a middle one above) and grouped columns with each value above, no value axis,
+the series named in their colour beside the first row or in a row of swatches above; the gold holds the printed
+values under the series' names.
 Each chart is drawn from its own RNG (generator, seed, index), so a set is reproducible and an interrupted
 run resumes where it stopped; a folder holding another generator's or seed's charts is refused (its make_charts.json,
 written before the first chart, says which; a set drawn before that file existed, its README.txt), as its pictures
@@ -1013,18 +1018,31 @@ def _pew_label_chars(spec: PewSpec) -> int:
 def draw_pew(spec: PewSpec, path: Path) -> Path:
     """Render a `pew` chart: answers named above the first row (or in one swatch row where the names would touch),
     values inside their segments (a narrow end segment's beside the bar), rows in groups, no axes."""
+    return _in_reference_font(_draw_pew, spec, path)
+
+
+def _text_inches(renderer, dpi: int, s: str, size: float, bold: bool = False) -> float:
+    """How wide `s` is drawn, in inches, at `size` points (bold or not)."""
+    from matplotlib.font_manager import FontProperties
+
+    w, _, _ = renderer.get_text_width_height_descent(s, FontProperties(size=size, weight="bold" if bold else "normal"),
+                                                     ismath=False)
+    return w / dpi
+
+
+def _in_reference_font(draw_with, spec, path: Path) -> Path:
+    """draw_with(spec, path) under matplotlib's Agg backend with Liberation Sans first (the pew and pewfig generators)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     with plt.rc_context({"font.family": "sans-serif", "font.sans-serif": [REFERENCE_FONT, "DejaVu Sans"]}):
-        return _draw_pew(spec, path)
+        return draw_with(spec, path)
 
 
 def _draw_pew(spec: PewSpec, path: Path) -> Path:
     import matplotlib.pyplot as plt
-    from matplotlib.font_manager import FontProperties
     from matplotlib.patches import Rectangle
 
     n_cat, k = spec.values.shape
@@ -1056,9 +1074,7 @@ def _draw_pew(spec: PewSpec, path: Path) -> Path:
         return 1 - inches_from_top / height
 
     def text_width(s: str, size: float, bold: bool = False) -> float:  # inches
-        w, _, _ = renderer.get_text_width_height_descent(s, FontProperties(size=size, weight="bold" if bold else "normal"),
-                                                         ismath=False)
-        return w / spec.dpi
+        return _text_inches(renderer, spec.dpi, s, size, bold)
 
     if spec.style == "diverging":
         lefts = spec.values[:, :k // 2].sum(axis=1)
@@ -1137,6 +1153,204 @@ def _draw_pew(spec: PewSpec, path: Path) -> Path:
             x += need
     if spec.net:
         fig.text(net_x / width, head_y, "NET", fontsize=7.5, fontweight="bold", ha="center", va="bottom", color="#333333")
+    return _save(fig, spec, path)
+
+
+# -- the tenth generator: Pew's figures beyond stacked bars (round 62, a development pool only) -------------------------
+PEWFIG_STYLES = ("grouped_h", "dots", "columns")
+PEWFIG_SERIES = [["2017", "2018"], ["2019", "2020"], ["2002", "2012", "2018"], ["Rep/Lean Rep", "Dem/Lean Dem"],
+                 ["Men", "Women"], ["Ages 18-29", "Ages 50+"], ["U.S.", "Median"], ["Adults", "Teens"],
+                 ["White", "Black", "Hispanic"], ["Favorable", "Unfavorable"]]
+PEWFIG_ROWS = [["U.S.", "Canada", "Mexico", "Brazil", "Germany", "France", "UK", "Italy", "Spain", "Japan", "India"],
+               ["Sweden", "Netherlands", "Poland", "Hungary", "Greece", "Russia", "Turkey", "Israel"],
+               ["Economy", "Health care", "Immigration", "Climate change", "Terrorism", "Gun policy", "Education"],
+               ["Total", "Men", "Women", "Ages 18-29", "30-49", "50-64", "65+"],
+               ["Use social media", "Own a smartphone", "Have home broadband", "Read a print book", "Play video games"],
+               ["Scientists", "The military", "Religious leaders", "The news media", "Business leaders",
+                "Elected officials"]]
+PEWFIG_TITLES = ["Views of {w} have grown more positive", "Partisan gap on {w} widens", "Most see {w} as a major threat",
+                 "Younger adults more likely to say {w} matters", "Ratings of {w} vary widely across countries"]
+PEWFIG_WORDS = ["the U.S.", "the economy", "climate change", "trade", "the UN", "China", "the news media"]
+# Pew's series colours, dark and light of one hue or two hues (measured on the pew generator's palettes)
+PEWFIG_PALETTES = [((31, 73, 125), (85, 142, 213), (198, 217, 241)), ((153, 126, 53), (222, 201, 140), (233, 220, 177)),
+                   ((0, 102, 153), (148, 157, 72), (209, 167, 48)), ((191, 57, 39), (31, 73, 125), (148, 157, 72)),
+                   ((234, 158, 44), (0, 102, 153), (120, 120, 120))]
+
+
+@dataclass
+class PewFigSpec(ChartSpec):
+    colours: tuple = ()  # one RGB (0-255) per series
+    names_beside: bool = False  # series named in their colour beside the first row (else a row of swatches above)
+    first_row_percent: bool = False  # the first row's (first column's) values printed with '%'
+    dpi: int = 100
+
+    def table(self) -> Table:
+        rows = [[cat] + [f"{v:.0f}" for v in self.values[i]] for i, cat in enumerate(self.categories)]
+        return Table(self.title, [self.category_name] + self.series, rows)
+
+
+def random_pewfig_spec(rng: np.random.Generator) -> PewFigSpec:
+    style = str(rng.choice(PEWFIG_STYLES))
+    series = list(PEWFIG_SERIES[int(rng.integers(len(PEWFIG_SERIES)))])
+    if style != "dots" and len(series) == 3 and rng.random() < 0.5:
+        series = series[1:]
+    k = len(series)
+    if style == "columns" and rng.random() < 0.5:  # years along the bottom, the series side by side
+        start = int(rng.integers(2004, 2014))
+        step = int(rng.choice([1, 2, 3]))
+        categories = [str(start + step * i) for i in range(int(rng.integers(3, 6)))]
+        category_name = "Year"
+    else:
+        rows = PEWFIG_ROWS[int(rng.integers(len(PEWFIG_ROWS)))]
+        n = int(rng.integers(3, min(6 if style == "columns" else 9, len(rows)) + 1))
+        categories = [rows[int(i)] for i in sorted(rng.choice(len(rows), n, replace=False))]
+        category_name = "Entity"
+    n_cat = len(categories)
+    values = np.round(rng.uniform(5, 92, size=(n_cat, k)), 0)
+    if style == "dots":  # the dots of a row stand apart (values printed beside them, Pew's dot plots)
+        for i in range(n_cat):
+            while np.min(np.diff(np.sort(values[i]))) < 9:
+                values[i] = np.round(rng.uniform(5, 92, size=k), 0)
+    palette = PEWFIG_PALETTES[int(rng.integers(len(PEWFIG_PALETTES)))]
+    title = str(rng.choice(PEWFIG_TITLES)).format(w=str(rng.choice(PEWFIG_WORDS)))
+    return PewFigSpec(
+        style=style, theme="pew", title=title, category_name=category_name, categories=categories, series=series,
+        values=values, percent=False, decimals=0, legend_outside=False,
+        jpeg_quality=int(rng.integers(75, 92)) if rng.random() < 0.1 else None,
+        size=(float(rng.uniform(3.4, 4.8)), 0.0), colours=tuple(tuple(int(v) for v in c) for c in palette[:k]),
+        names_beside=bool(rng.random() < 0.5), first_row_percent=bool(rng.random() < 0.4),
+        dpi=int(rng.choice([100, 100, 150, 200])),
+    )
+
+
+def draw_pewfig(spec: PewFigSpec, path: Path) -> Path:
+    """Render a `pewfig` chart: grouped horizontal bars with each value beside its bar, a dot plot with each value
+    beside its dot, or grouped columns with each value above; no value axis; Pew's title, question and footer."""
+    return _in_reference_font(_draw_pewfig, spec, path)
+
+
+def _draw_pewfig(spec: PewFigSpec, path: Path) -> Path:
+    import textwrap
+
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Ellipse, Rectangle
+
+    n_cat, k = spec.values.shape
+    rgb = [tuple(c / 255 for c in colour) for colour in spec.colours]
+    width = spec.size[0]
+    title_text = _wrapped(spec.title, int(width * 8.5))
+    question = _wrapped("% of adults who say ...", int(width * 12))
+    top = 0.08 + 0.21 * (title_text.count("\n") + 1) + 0.16 * (question.count("\n") + 1) + 0.1
+    head = 0.3  # the legend above the plot
+    horizontal = spec.style != "columns"
+    if horizontal:
+        row_h = 0.16 * k + 0.16 if spec.style == "grouped_h" else 0.34
+        plot_h = row_h * n_cat
+    else:
+        plot_h = 1.9
+    height = top + head + plot_h + 0.55 + (0.0 if horizontal else 0.5)
+    fig = plt.figure(figsize=(width, height), dpi=spec.dpi)
+    renderer = fig.canvas.get_renderer()
+
+    def fy(inches_from_top: float) -> float:
+        return 1 - inches_from_top / height
+
+    def text_width(s: str, size: float, bold: bool = False) -> float:  # inches
+        return _text_inches(renderer, spec.dpi, s, size, bold)
+
+    fig.text(0.1 / width, fy(0.08), title_text, fontsize=11, fontweight="bold", va="top", ha="left")
+    fig.text(0.1 / width, fy(0.1 + 0.21 * (title_text.count("\n") + 1)), question, fontsize=8, style="italic",
+             color="#666666", va="top", ha="left")
+    fig.text(0.1 / width, 0.2 / height, "Source: Survey conducted in 2018.", fontsize=6.5, color="#888888",
+             va="bottom", ha="left")
+    fig.text(0.1 / width, 0.02 / height, "PEW RESEARCH CENTER", fontsize=6.5, fontweight="bold", va="bottom", ha="left")
+    y0 = top + head
+
+    def value_text(i: int, j: int) -> str:
+        first = (i == 0) if horizontal else (i == 0 and j == 0)
+        return f"{spec.values[i, j]:.0f}" + ("%" if spec.first_row_percent and first else "")
+
+    label_in = max(text_width(c, 8) for c in spec.categories) + 0.15 if horizontal else 0.3
+    left = 0.1 + label_in
+    span = width - left - 0.45
+    scale = span / 100.0  # inches per point
+    anchors = []  # where each series of the first row stands (x inches, y inches from top), for its name
+    if horizontal:
+        for i, category in enumerate(spec.categories):
+            centre = y0 + row_h * (i + 0.5)
+            fig.text((left - 0.08) / width, fy(centre), category, fontsize=8, ha="right", va="center", color="#333333")
+            if spec.style == "grouped_h":
+                bar_h = 0.15
+                for j in range(k):
+                    yc = centre + (j - (k - 1) / 2) * bar_h
+                    w = spec.values[i, j] * scale
+                    fig.add_artist(Rectangle((left / width, fy(yc + bar_h * 0.45)), w / width, bar_h * 0.9 / height,
+                                             transform=fig.transFigure, color=rgb[j], linewidth=0))
+                    fig.text((left + w + 0.04) / width, fy(yc), value_text(i, j), fontsize=7, ha="left", va="center",
+                             color="#333333")
+                    if i == 0:
+                        anchors.append((left + w + 0.04 + text_width(value_text(i, j), 7) + 0.08, yc))
+            else:  # dots on a thin grey line; the lowest value left of its dot, the highest right, others above
+                fig.add_artist(Rectangle((left / width, fy(centre + 0.007)), span / width, 0.014 / height,
+                                         transform=fig.transFigure, color="#d0d0d0", linewidth=0))
+                order = np.argsort(spec.values[i])
+                for rank, j in enumerate(order):
+                    x = left + spec.values[i, j] * scale
+                    fig.add_artist(Ellipse((x / width, fy(centre)), 0.11 / width, 0.11 / height,
+                                           transform=fig.transFigure, color=rgb[j], linewidth=0))
+                    if rank == 0:
+                        place, ha, yy = x - 0.08, "right", centre
+                    elif rank == k - 1:
+                        place, ha, yy = x + 0.08, "left", centre
+                    else:
+                        place, ha, yy = x, "center", centre - 0.13
+                    fig.text(place / width, fy(yy), value_text(i, int(j)), fontsize=7, ha=ha, va="center",
+                             color=tuple(c * 0.8 for c in rgb[j]),
+                             bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none"))
+                if i == 0:
+                    anchors = [(left + spec.values[0, j] * scale, centre) for j in range(k)]
+    else:
+        base = y0 + plot_h
+        slot = (width - 0.5) / n_cat
+        col_w = min(0.28, slot * 0.8 / k)
+        biggest = float(spec.values.max())
+        for i, category in enumerate(spec.categories):
+            cx = 0.3 + slot * (i + 0.5)
+            fig.text(cx / width, fy(base + 0.08), "\n".join(textwrap.wrap(category, max(4, int(slot / 0.075)), break_long_words=False)), fontsize=8,
+                     ha="center", va="top", color="#333333", linespacing=1.05)
+            for j in range(k):
+                x = cx + (j - k / 2) * col_w
+                h = spec.values[i, j] / biggest * (plot_h - 0.25)
+                fig.add_artist(Rectangle((x / width, fy(base)), col_w * 0.92 / width, h / height,
+                                         transform=fig.transFigure, color=rgb[j], linewidth=0))
+                fig.text((x + col_w * 0.46) / width, fy(base - h - 0.03), value_text(i, j), fontsize=6.5 if k == 3 else 7,
+                         ha="center", va="bottom", color="#333333")
+        fig.add_artist(Rectangle((0.25 / width, fy(base + 0.004)), (width - 0.4) / width, 0.008 / height,
+                                 transform=fig.transFigure, color="#999999", linewidth=0))
+    # the series' names: bold, in their colour, above the first row's dots (dots) or right of the first row's bars
+    # (grouped_h) where they fit clear of each other; else one row of small squares and words above the plot
+    beside = spec.names_beside and spec.style != "columns"
+    if beside and spec.style == "grouped_h":
+        beside = all(x + text_width(name, 7, True) <= width - 0.05 for (x, _), name in zip(anchors, spec.series))
+    if beside and spec.style == "dots":
+        boxes = sorted((x - text_width(n, 7, True) / 2, x + text_width(n, 7, True) / 2)
+                       for (x, _), n in zip(anchors, spec.series))
+        beside = all(b[0] - a[1] >= 0.06 for a, b in zip(boxes, boxes[1:])) and boxes[0][0] >= left - 0.05 \
+            and boxes[-1][1] <= width - 0.05
+    if beside:
+        for (x, yy), name, colour in zip(anchors, spec.series, rgb):
+            if spec.style == "grouped_h":
+                fig.text(x / width, fy(yy), name, fontsize=7, fontweight="bold", ha="left", va="center", color=colour)
+            else:
+                fig.text(x / width, fy(y0 - 0.04), name, fontsize=7, fontweight="bold", ha="center", va="bottom",
+                         color=colour)
+    else:
+        x = left if horizontal else 0.3
+        for colour, name in zip(rgb, spec.series):
+            fig.add_artist(Rectangle((x / width, fy(y0 - 0.1)), 0.08 / width, 0.08 / height, transform=fig.transFigure,
+                                     color=colour, linewidth=0))
+            fig.text((x + 0.11) / width, fy(y0 - 0.14), name, fontsize=7.5, ha="left", va="center", color="#333333")
+            x += 0.11 + text_width(name, 7.5) + 0.15
     return _save(fig, spec, path)
 
 
@@ -1707,11 +1921,11 @@ GENERATORS = {"studio": (random_spec, draw), "plain": (random_plain_spec, draw_p
               "survey": (random_survey_spec, draw_survey), "ends": (random_ends_spec, draw_ends),
               "trend": (random_trend_spec, draw_trend), "thinned": (random_thinned_spec, draw_plain),
               "pew": (random_pew_spec, draw_pew), "portal": (random_portal_spec, draw_portal),
-              "kinds": (random_kinds_spec, draw_kinds)}
+              "kinds": (random_kinds_spec, draw_kinds), "pewfig": (random_pewfig_spec, draw_pewfig)}
 STYLES_OF = {"studio": STYLES, "plain": PLAIN_STYLES, "survey": SURVEY_STYLES, "ends": ENDS_STYLES,
              "trend": TREND_STYLES, "thinned": THINNED_STYLES, "pew": PEW_STYLES, "portal": PORTAL_STYLES,
-             "kinds": KINDS_STYLES}
-STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6, "pew": 7, "portal": 8, "kinds": 9}  # each generator's own RNG stream for a seed (studio keeps its original one)
+             "kinds": KINDS_STYLES, "pewfig": PEWFIG_STYLES}
+STREAMS = {"plain": 2, "survey": 3, "ends": 4, "trend": 5, "thinned": 6, "pew": 7, "portal": 8, "kinds": 9, "pewfig": 10}  # each generator's own RNG stream for a seed (studio keeps its original one)
 
 
 # The font the seaborn styles of the `plain` generator ask for first that a Linux machine has (Debian's fonts-liberation,

@@ -18,7 +18,9 @@ Modules (each imports only modules listed above it):
     table.py    where a chart becomes a table: DePlot's linearized text, the title, the partial table
     bars.py     Component/Bar and the bar reader read_bar_chart
     pies.py     the pie reader read_pie_chart
-    reader.py   ChartExpert (the OCR calls; the pie, bar and axis-first readers in turn), ChartReading, ChartReadError
+    dots.py     the dot-plot reader read_dot_plot (round 62: Pew's rows of dots, each value printed beside its dot)
+    reader.py   ChartExpert (the OCR calls; the pie, bar, dot-plot and axis-first readers in turn), ChartReading,
+                ChartReadError
 """
 
 from .reader import ChartExpert, ChartReadError, ChartReading

@@ -1,4 +1,4 @@
-"""The chart expert: ChartExpert reads a picture into DePlot's table (OCR, then the pie, bar and axis-first
+"""The chart expert: ChartExpert reads a picture into DePlot's table (OCR, then the pie, bar, dot-plot and axis-first
 readers in that order), ChartReading (the text and the chart type it saw) and ChartReadError."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from ...images import LoadedImage
 from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _colour_clusters, _legend_names, _split_at_swatches
+from .dots import read_dot_plot
 from .lines import (years_at_period_ticks, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
@@ -291,6 +292,10 @@ class ChartExpert:
             if series == ["Value"]:  # one unnamed series: the value axis' title, else the chart's title names it
                 series = [self._bar_series_title(rgb, boxes, kind, bottom, span) or _unnamed_series(boxes) or title or "Value"]
             return _linearize(title, header, series, rows), kind
+        dots = read_dot_plot(rgb, boxes, clusters, self._read_words)  # round 62: Pew's dot plots, no value axis
+        if dots is not None:
+            header, series, rows, top = dots
+            return _linearize(_title_without_subtitle(rgb, boxes, _page_title(boxes, top)), header, series, rows), "dots"
         return self._read_by_axis(page, clusters)
 
     def _read_by_axis(self, page, clusters) -> tuple[str, str]:
