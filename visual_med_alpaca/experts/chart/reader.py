@@ -443,8 +443,8 @@ class ChartExpert:
         if not upright:
             return boxes
         tall = y1 - y0  # the strip's column u is the picture's row y1 - 1 - u, its row v the picture's column x0 + v
-        lines = [TextBox(_TICK_END.sub("", b.text), x0 + (b.y0 - 16) / 2, y0 + tall - 1 - (b.x1 - 16) / 2,
-                         x0 + (b.y1 - 16) / 2, y0 + tall - 1 - (b.x0 - 16) / 2) for b in upright if _TICK_END.sub("", b.text)]
+        lines = [TextBox(_TICK_END.sub("", b.text), x0 + (b.y0 - 16) / 2, max(y0, y0 + tall - 1 - (b.x1 - 16) / 2),
+                         x0 + (b.y1 - 16) / 2, min(y1, y0 + tall - 1 - (b.x0 - 16) / 2)) for b in upright if _TICK_END.sub("", b.text)]
         inside = [b for b in boxes if x0 <= b.cx <= x1 and y0 <= b.cy <= y1]  # the row, and pieces of it read flat
         # A turned box gives way only to a line that meets it (round 65: a turned box the re-read missed, e.g. a
         # printed value, keeps its place); a flat one only to a line covering more than half of it.
