@@ -29,6 +29,9 @@ the rule below (written before the fifth round's first candidate was scored; doc
   pewfig          (round 62) 40 charts of the tenth generator (Pew's grouped bars, dot plots, grouped columns, each
                   value printed beside its mark), seed 803068; a synthetic pool for R2, and by R4f, when it is the
                   only synthetic pool that improves, no other set may go down (drawn after looking at dev Pew charts).
+  survey4, portal2 (round 67) 40 survey charts of seed 452459 and 40 portal charts of seed 718777 (existing
+                  generators, seeds drawn for them); looked at per chart, so counted like `portal` (R2 a synthetic pool;
+                  R4p: when they or portal are the only synthetic pools that improve, no other set may go down).
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
@@ -112,9 +115,14 @@ POOLS = {
     # round 62: the tenth generator (Pew's grouped bars, dot plots, grouped columns; RNG stream 10), a seed drawn with
     # secrets for this pool before any round-62 candidate was scored; drawn after looking at dev Pew charts: R4f
     "pewfig": [("pewfig", 803068, 40, ())],
+    # round 67: a fourth survey pool and a second portal pool of the existing generators, seeds drawn with secrets for
+    # them before any round-67 candidate was scored; development pools looked at per chart (to build a guard for S1 without
+    # looking at survey3): weak witnesses, counted like `portal` (R4p)
+    "survey4": [("survey", 452459, 40, ())],
+    "portal2": [("portal", 718777, 40, ())],
 }
 SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned", "pew",
-        "portal", "kinds", "pewfig")
+        "portal", "kinds", "pewfig", "survey4", "portal2")
 
 
 def fold(image: str) -> str:
@@ -227,7 +235,7 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     survey = up["survey"] or up["survey2"] or up["survey3"]
     weak = up["ends"] or up["trend"]  # pools drawn after looking at the dev half's charts of their kind
     if not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"] or up["kinds"] or up["pewfig"]
-            or (up["foldA"] and up["foldB"])):
+            or up["survey4"] or up["portal2"] or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
         failed.append("R3")
@@ -239,12 +247,13 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
         failed.append("R4t")
     if up["pew"] and not (main_pool or survey or weak or up["thinned"]) and min(delta.values()) < -1e-9:
         failed.append("R4w")
-    if up["portal"] and not (main_pool or survey or weak or up["thinned"] or up["pew"]) and min(delta.values()) < -1e-9:
+    portal = up["portal"] or up["portal2"] or up["survey4"]  # round 67: its new pools count like `portal`
+    if portal and not (main_pool or survey or weak or up["thinned"] or up["pew"]) and min(delta.values()) < -1e-9:
         failed.append("R4p")
-    if up["kinds"] and not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"]) \
+    if up["kinds"] and not (main_pool or survey or weak or up["thinned"] or up["pew"] or portal) \
             and min(delta.values()) < -1e-9:
         failed.append("R4k")
-    if up["pewfig"] and not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"] or up["kinds"]) \
+    if up["pewfig"] and not (main_pool or survey or weak or up["thinned"] or up["pew"] or portal or up["kinds"]) \
             and min(delta.values()) < -1e-9:
         failed.append("R4f")
     if unread_new is not None and unread_base is not None and unread_new > unread_base:
