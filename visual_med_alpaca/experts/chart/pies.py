@@ -84,9 +84,11 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
 
     title = _page_title([b for b in boxes if not slice_label(b)], y)
     words = [b for b in boxes if not _CHROME.search(b.text) and not (title and b.y1 < y and b.text in title)]
-    if hole:  # a donut's centre prints its total ('Total 100%'): no slice's value or name
-        words = [b for b in words if np.hypot(b.cx - cx, b.cy - cy) > hole * radius]
-    legend = _legend_names((rgb, [b for b in boxes if np.hypot(b.cx - cx, b.cy - cy) > hole * radius]), centres, background)
+    outside = boxes  # a donut's centre prints its total ('Total 100%'): no slice's value, name or legend entry
+    if hole:
+        outside = [b for b in boxes if np.hypot(b.cx - cx, b.cy - cy) > hole * radius]
+        words = [b for b in words if any(b is o for o in outside)]
+    legend = _legend_names((rgb, outside), centres, background)
     legend = {i: entry for i, entry in legend.items() if not entry[1].strip().endswith("%")}  # a slice beside 'Fri 1.3%' is no swatch
     mids, spans = {}, {}
     for i in slices:
@@ -181,8 +183,8 @@ def _donut_hole(component: np.ndarray, cx: float, cy: float, radius: float) -> f
     its marks fill every circle from the hole's edge out to the rim (bins of a twentieth of the radius filled over
     80%, up to 0.95 of it) and fill the hole's inner part (under the hole's edge less a tenth) under 30%; the hole
     lies between a quarter and four fifths of the radius (Statista's and OWID's donuts: about half)."""
-    ys, xs = np.nonzero(np.ones_like(component, dtype=bool))
-    dist = np.hypot(xs - cx, ys - cy).reshape(component.shape) / radius
+    ys, xs = np.indices(component.shape)
+    dist = np.hypot(xs - cx, ys - cy) / radius
     edges = np.arange(0.0, 0.96, 0.05)
     fill = []
     for lo, hi in zip(edges[:-1], edges[1:]):
