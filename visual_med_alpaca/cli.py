@@ -198,6 +198,8 @@ _CLICK_ERRORS = importlib.import_module(typer.BadParameter.__module__)
 def main() -> None:
     """Console entry point: user errors (click's usage errors too) exit 2, runtime failures 1, each as one line on
     stderr."""
+    if not getattr(sys.unraisablehook, "keeps_ctrl_c", False):
+        sys.unraisablehook = _ctrl_c_not_lost(sys.unraisablehook)
     try:
         code = app(standalone_mode=False)  # click's own errors come here, to be one line each
         if code == INTERRUPTED:  # typer turns ctrl-C into Exit(130), which ended silently
@@ -246,6 +248,25 @@ def _no_space(exc: OSError) -> None:
         pass
     typer.secho(f"error: cannot write {exc.filename or 'the output'}: {exc.strerror or exc}", fg="red", err=True)
     sys.exit(1)
+
+
+def _ctrl_c_not_lost(hook):
+    """An unraisablehook that does not lose ctrl-C. Python raises a ctrl-C's KeyboardInterrupt wherever the main thread
+    is, and one raised inside a finalizer (matplotlib's weakref callbacks run many while charts are drawn) was only
+    printed as "Exception ignored in ..." with a traceback, and the job ran on to its end. It is delivered again a
+    moment later (from a timer thread: delivered at once, it would be raised inside this hook and lost again), in the
+    command's own code, and ends the command like any ctrl-C; other exceptions go to `hook` as before."""
+    import _thread
+    import threading
+
+    def unraisable(info) -> None:
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+            threading.Timer(0.01, _thread.interrupt_main).start()  # lands in a finalizer again: comes back here
+        else:
+            hook(info)
+
+    unraisable.keeps_ctrl_c = True
+    return unraisable
 
 
 def _interrupted() -> None:
