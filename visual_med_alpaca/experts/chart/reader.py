@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (years_at_period_ticks, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
+from .lines import (years_at_period_ticks, split_run_together_periods, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -539,6 +539,7 @@ class ChartExpert:
             # no markers: the axis' tick marks or vertical gridlines (round 23)
             markers = _marker_xs(line_masks, x0r, legend_words)
             columns = _evenly_spaced(markers) or _tick_columns(region, x0r)
+            categories = split_run_together_periods(categories, columns)  # (round 74) "Q4 '16Q2 '17" cut by its pattern
             categories = split_merged_labels(split_merged_years(categories), columns, grid=True)
             # labels under every other point only: the points between them named by the labels' sequence (round 41)
             filled = fill_thinned_labels(categories, markers + columns + [b.cx for b in printed], x0r, x1r)
