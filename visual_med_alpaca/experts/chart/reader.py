@@ -303,7 +303,7 @@ class ChartExpert:
         axis' tick labels give the scale, colour clusters give the marks."""
         rgb, boxes = page
         _, centres, background = clusters  # the legend's words are neither category labels nor under the plot
-        legend = {name for _, name in _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background).values()} if centres else set()
+        legend = {name for _, name in _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background, codes=True).values()} if centres else set()
         y_axis = find_value_axis(boxes, vertical=True)
         x_axis = find_value_axis(boxes, vertical=False)
         if y_axis is None and x_axis is None:  # faint small tick labels: look again at the left margin, enlarged
@@ -515,7 +515,7 @@ class ChartExpert:
             tick_h = float(np.median([b.h for b in axis.ticks]))
             if np.median([c.h for c in categories]) > 1.8 * tick_h:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
-        names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words)
+        names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words, codes=True)
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
         # a value-axis label the axis did not take ('1 million') is no point's label (round 37); an axis that prints
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
