@@ -1475,6 +1475,29 @@ def test_statista_lines_named_by_period_codes_in_their_legend_keep_both_names(ex
             assert got.get((year, name)) == pytest.approx(value, abs=10), (year, name, text)  # each line under its name
 
 
+def test_a_grey_statista_line_whose_legend_word_box_begins_on_its_swatch_is_named_and_read(expert, tmp_path):
+    """Round 71 (L1b): Statista's grey line beside a navy one, the legend `Q1` / `Q2` under the plot. The detector's box
+    of `Q1` begins on its round grey swatch, so no swatch stood left of the word: the grey line went unnamed and, grey
+    like the gridlines, was never traced (only `Q2` came out). The word's box now starts after the swatch (as the bar
+    reader's legend words have since round 56): both lines are read under their codes."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PortalSpec, draw_portal
+
+    months = ["Dec 2015", "Jun 2016", "Dec 2016", "Jun 2017", "Dec 2017", "Jun 2018"]
+    values = np.array([[539, 823], [710, 767], [659, 693], [512, 591], [779, 429], [688, 329]], dtype=float)
+    spec = PortalSpec(style="line", theme="statista", title="", category_name="Month", categories=months,
+                      series=["Q1", "Q2"], values=values, percent=False, decimals=0, legend_outside=False,
+                      jpeg_quality=None, size=(8.0, 5.57), value_title="Number of stores", rotation=0, bands=False,
+                      colours=("#a5a5a5", "#0f1e33"))
+    text = expert.read(load_image(draw_portal(spec, tmp_path / "grey"))).text
+    got = cells(text)
+    assert sorted(parse_table(text).headers[1:]) == ["Q1", "Q2"], text
+    for month, row in zip(months, values):
+        for name, value in zip(("Q1", "Q2"), row):
+            assert got.get((month, name)) == pytest.approx(value, abs=10), (month, name, text)
+
+
 def test_a_pew_trend_chart_whose_value_axis_prints_only_its_ends_is_read_as_lines(expert, tmp_path):
     """Round 40: a `trend` chart (Pew: two thick lines with white round markers, every point's value printed, the
     value axis printing only `0` and `100 %`, every other year labelled) was read as `partial` with unnamed columns

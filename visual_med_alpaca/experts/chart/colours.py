@@ -278,7 +278,7 @@ def _colour_run(band: np.ndarray, column: int) -> tuple[int, int] | None:
 
 
 def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background,
-                            found: dict[int, tuple[float, str]] | None = None) -> list[TextBox]:
+                            found: dict[int, tuple[float, str]] | None = None, codes: bool = False) -> list[TextBox]:
     """(round 56) Legend words whose detected box begins on the entry's own swatch (Pew's row of small squares: the
     detector's box of `Agree` starts on or inside its square), their boxes starting after that swatch, so that
     `_legend_names` finds the swatch left of the word. Other boxes as they are.
@@ -290,7 +290,8 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
     row (a patch, not a bar the word is printed on), and at least a tenth of a line height of the box after it.
     (W1b) Where `found` is given, each such word is entered in it as that colour's legend name (cluster -> (position,
     name), the first word per colour in reading order), for the entries whose small swatch `_legend_names` passes
-    over (a 7 px square in a strip 2.5 line heights wide)."""
+    over (a 7 px square in a strip 2.5 line heights wide). With `codes` (round 71) a period code's box (`● Q1`, the
+    detector's box of Statista's legend word starting on its round swatch) is trimmed too."""
     if not len(centres):
         return boxes
     palette = np.stack([background] + list(centres)).astype(np.float32)
@@ -298,7 +299,7 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
     out: list[TextBox] = []
     for box in boxes:
         h = box.h
-        if h < 6 or not re.search(r"[A-Za-z]{2}", box.text) or _CHROME.search(box.text):
+        if h < 6 or not (re.search(r"[A-Za-z]{2}", box.text) or (codes and _period_code(box.text))) or _CHROME.search(box.text):
             out.append(box)
             continue
         x0, x1 = max(0, int(box.x0 - 0.5 * h)), min(width, int(box.x0 + 1.6 * h) + 1)
