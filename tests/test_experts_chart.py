@@ -2549,3 +2549,29 @@ def test_a_pie_colour_met_on_two_separate_arcs_is_two_slices(expert, tmp_path):
     text = expert.describe(load_image(tmp_path / "pie.png"))
     got = {row[0]: row[1] for row in parse_table(text).rows}
     assert got == {n: f"{s}%" for n, s in zip(names, shares)}, text
+
+
+@pytest.mark.parametrize("index", [5])
+def test_quarter_labels_read_run_together_are_cut_by_their_pattern_and_every_quarter_listed(expert, tmp_path, index):
+    """(round 74) The thinned pool's (seed 599885) chart 5: a quarter label under every other point, set so close that
+    OCR reads the whole row as one box ("Q4 '16Q2 '17Q4 '17 ... '22Q2 '23"). The box is cut by the labels' own pattern
+    (one label per quarter, onto the point column nearest its characters' place), then the quarters between are filled
+    as usual: every quarter Q4 '16 .. Q3 '23 is a row. Before, the grid splitter cut the box among all 28 points by its
+    characters (rows `Q4`, `'16Q2`, the whole box again, ...). Fails on a git archive of main 083c84d."""
+    spec = _thinned_chart_reads_as_drawn(expert, tmp_path, index)
+    assert spec.category_name == "Quarter" and spec.label_every >= 2
+
+
+def test_a_run_of_periods_in_one_box_is_cut_onto_the_point_columns_and_other_boxes_are_kept():
+    """(round 74) lines.split_run_together_periods: periods run together are placed by their characters' share of the
+    box and moved to the nearest column; a box that is not wholly a run of dated periods stays as it is."""
+    from visual_med_alpaca.experts.chart.lines import split_run_together_periods
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    columns = [100.0 + 20 * i for i in range(8)]
+    box = TextBox("Q1 '11Q3 '11Q1 '12Q3 '12", 88, 300, 232, 312)
+    assert [(b.text, b.cx) for b in split_run_together_periods([box], columns)] == [
+        ("Q1 '11", 100.0), ("Q3 '11", 140.0), ("Q1 '12", 180.0), ("Q3 '12", 220.0)]
+    kept = [TextBox("Jan '14 Mar", 88, 300, 150, 312), TextBox("2003 2004", 150, 300, 200, 312),
+            TextBox("Q3 '11Q1 '11", 88, 300, 232, 312)]  # a word left over, years, a sequence going back
+    assert split_run_together_periods(kept, columns) == kept
