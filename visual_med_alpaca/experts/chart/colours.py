@@ -267,7 +267,8 @@ def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -
     the swatch's middle row) for each run of rows filled (60% of the columns) by one colour that is as tall as the
     entry's own swatch (within half of it), with rows of another colour or none right above and below it, the next one
     up or down the column (a gap under two line heights), two at most each way. A legend's rows are spaced by
-    matplotlib's label spacing, not by the OCR box's height, so a pitch guessed from one entry's box misses them."""
+    matplotlib's label spacing, not by the OCR box's height, so a pitch guessed from one entry's box misses them.
+    Only for a patch swatch at least 0.3 of a line height tall (a bar chart's legend; a line's stroke is 1-3 rows)."""
     h = entry.h
     top, bottom = max(0, int(entry.cy - 4 * h)), min(height, int(entry.cy + 4 * h) + 1)
     if bottom - top < 3 or c1 < c0:
@@ -291,6 +292,8 @@ def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -
     tall = runs[n0][2] - runs[n0][1] + 1
     if runs[n0][1] == 0 or runs[n0][2] == len(per_row) - 1 or tall > 1.2 * h:
         return []  # the entry's own swatch must be a bounded patch, not a bar running through the column
+    if tall < 0.3 * h:
+        return []  # (P1b) a line's short stroke (a line chart's legend): rows as thin match every line crossing the column
     out = []
     for step in (-1, 1):
         last, found, n = runs[n0], 0, n0 + step
