@@ -2477,3 +2477,23 @@ def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, 
     got = cells(text)
     assert {(row, name): got.get((row, name)) for row in rows for name in series} == {
         (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(series)}, text
+
+
+def test_category_labels_printed_turned_a_quarter_are_read_upright(expert, tmp_path):
+    """Round 64: Statista prints long category names turned a quarter (reading upwards, wrapped over two or three
+    lines); the first OCR pass read such boxes garbled (`Breeil`, `Dae vd vend secucc cerns`). The row of turned
+    labels is now read once more upright, so each row is named as printed."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PORTAL_COLOURS, PortalSpec, draw_portal
+
+    names = ["Data privacy and security concerns", "Brazil", "Availability of the product in local stores",
+             "Easy returns", "Brand reputation"]
+    values = [27.0, 65.0, 60.0, 21.0, 48.0]
+    spec = PortalSpec(style="bar", theme="statista", title="", category_name="Characteristic", categories=names,
+                      series=["Share"], values=np.array(values)[:, None], percent=True, decimals=0,
+                      legend_outside=False, jpeg_quality=None, size=(8.0, 5.57), value_title="Share of respondents",
+                      rotation=90, colours=tuple(PORTAL_COLOURS[:1]))
+    text = expert.read(load_image(draw_portal(spec, tmp_path / "turned.png"))).text
+    assert [row[0] for row in parse_table(text).rows] == names, text
+    assert [to_float(row[1]) for row in parse_table(text).rows] == [pytest.approx(v / 100) for v in values], text

@@ -131,6 +131,8 @@ def _wants_second_look(text: str, kind: str, boxes: list[TextBox]) -> bool:
     return len(rows) < 2 or all(re.fullmatch(r"[1-9]\d?", row[0]) and row[0] not in read for row in rows)
 
 
+_TICK_END = re.compile(r"[\s\-\u2013\u2014_|]+$")  # a tick mark's ink read at a turned label's end (round 65)
+
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
 
@@ -243,6 +245,7 @@ class ChartExpert:
         boxes = self.read_text(rgb)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
+        boxes = self._upright_labels(rgb, boxes)
         try:
             text, kind = self._reading(rgb, boxes)
         except ChartReadError as exc:
@@ -414,6 +417,41 @@ class ChartExpert:
                          float(np.asarray(q)[:, 0].max()), float(np.asarray(q)[:, 1].max()))
                  for q, t, score in zip(result.boxes, result.txts, result.scores) if t.strip() and score >= 0.5]
         return " ".join(b.text for b in _reading_order(found))
+
+    def _upright_labels(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
+        """Category labels printed turned a quarter (Statista's long names, reading upwards) read again upright
+        (round 64): the first pass reads a turned box by rapidocr's own turn and often garbles it (`Dae vd vend`
+        for `Data privacy and`, `Breeil` for `Brazil`). Where 2+ turned boxes in the picture's lower 60% hang from
+        one row (their tops within 6 px), the strip holding them is turned upright (a quarter clockwise), enlarged
+        twice and read once more (one added OCR call); its lines, put back in the picture's coordinates, stand for
+        those boxes. Boxes are returned as given where no such row stands or the strip reads nothing."""
+        import cv2
+
+        h, w = rgb.shape[:2]
+        turned = sorted((b for b in boxes if b.turned and b.cy > 0.4 * h), key=lambda b: b.y0)
+        rows = _groups(turned, lambda b: b.y0, tol=6)
+        row = max(rows, key=len, default=[])
+        if len(row) < 2:
+            return boxes
+        x0, x1 = max(0, int(min(b.x0 for b in row)) - 6), min(w, int(max(b.x1 for b in row)) + 7)
+        # The strip starts at the boxes' own top (round 65): a margin above them takes in the axis' tick marks,
+        # which the re-read joins to a label's end as a dash (`2006–`), so year labels stop reading as years.
+        y0, y1 = max(0, int(min(b.y0 for b in row))), min(h, int(max(b.y1 for b in row)) + 5)
+        strip = cv2.resize(np.ascontiguousarray(np.rot90(rgb[y0:y1, x0:x1], k=-1)), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        strip = cv2.copyMakeBorder(strip, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
+        upright = self.read_text(strip, native=True)
+        if not upright:
+            return boxes
+        tall = y1 - y0  # the strip's column u is the picture's row y1 - 1 - u, its row v the picture's column x0 + v
+        lines = [TextBox(_TICK_END.sub("", b.text), x0 + (b.y0 - 16) / 2, max(y0, y0 + tall - 1 - (b.x1 - 16) / 2),
+                         x0 + (b.y1 - 16) / 2, min(y1, y0 + tall - 1 - (b.x0 - 16) / 2)) for b in upright if _TICK_END.sub("", b.text)]
+        inside = [b for b in boxes if x0 <= b.cx <= x1 and y0 <= b.cy <= y1]  # the row, and pieces of it read flat
+        # A turned box gives way only to a line that meets it (round 65: a turned box the re-read missed, e.g. a
+        # printed value, keeps its place); a flat one only to a line covering more than half of it.
+        kept = [b for b in boxes if not any(b is i and any(_overlap(b, line) > (0 if b.turned else 0.5 * _area(b)) for line in lines)
+                                            for i in inside)]
+        lines = [b for b in lines if not any(_overlap(b, k) > 0.3 * min(_area(b), _area(k)) for k in kept)]
+        return kept + lines
 
     def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
         width = max(24, rgb.shape[1] // 6)
