@@ -245,13 +245,16 @@ class ChartExpert:
         boxes = self.read_text(rgb)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
-        boxes = self._upright_labels(rgb, boxes)
+        upright = self._upright_labels(rgb, boxes)
         try:
-            text, kind = self._reading(rgb, boxes)
+            text, kind = self._reading(rgb, upright)
         except ChartReadError as exc:
             text, kind, error = "", "unread", exc
         else:
             error = None
+        if upright is not boxes:
+            (text, kind, error), upright = self._upright_guard(rgb, boxes, upright, (text, kind, error))
+        boxes = upright
         if not _wants_second_look(text, kind, boxes):
             return text, kind
         more = self._second_look(rgb, boxes)
@@ -263,6 +266,19 @@ class ChartExpert:
         if error is not None:
             raise error
         return text, kind
+
+    def _upright_guard(self, rgb: np.ndarray, boxes: list[TextBox], upright: list[TextBox], reading):
+        """(round 67, S1d) The upright re-read of turned category labels stands only where its reading keeps as many
+        table rows as the first pass's boxes give: a row of 25 turned years read right (Statista's line over 1996-2020)
+        made the reader take the value axis' ticks for the categories (6 rows for 25). The chart is read once more
+        from the first pass's boxes (geometry only, on the charts the re-read was made for); the reading with fewer
+        rows (an unread chart has none) gives way. Returns ((text, kind, error), the boxes read)."""
+        try:
+            first = (*self._reading(rgb, boxes), None)
+        except ChartReadError:
+            return reading, upright
+        rows = [len(parse_table(text).rows) if error is None else 0 for text, _, error in (reading, first)]
+        return (reading, upright) if rows[0] >= rows[1] else (first, boxes)
 
     def _reading(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
         """read_table on the text boxes found: the full reading, else the partial table of printed values."""
