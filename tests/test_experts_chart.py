@@ -2497,3 +2497,24 @@ def test_category_labels_printed_turned_a_quarter_are_read_upright(expert, tmp_p
     text = expert.read(load_image(draw_portal(spec, tmp_path / "turned.png"))).text
     assert [row[0] for row in parse_table(text).rows] == names, text
     assert [to_float(row[1]) for row in parse_table(text).rows] == [pytest.approx(v / 100) for v in values], text
+
+
+def test_a_line_over_25_turned_years_keeps_its_25_points_when_the_upright_reread_would_lose_them(expert, tmp_path):
+    """Round 67 (S1d): a Statista line over 1996-2020, every year printed turned a quarter. The upright re-read reads
+    the years right, but with 25 numeric labels in the row the reader then took the value axis' ticks for the
+    categories (5 rows for 25); the re-read now stands only where its reading keeps as many rows as the first pass's."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PORTAL_COLOURS, PortalSpec, draw_portal
+
+    years = [str(y) for y in range(1996, 2021)]
+    values = np.round(3000 + 2000 * np.random.default_rng(5).random(25))
+    spec = PortalSpec(style="line", theme="statista", title="", category_name="Year", categories=years,
+                      series=["Revenue"], values=values[:, None], percent=False, decimals=0, legend_outside=False,
+                      jpeg_quality=None, size=(8.0, 5.57), value_title="Revenue in million U.S. dollars", rotation=90,
+                      bands=True, colours=tuple(PORTAL_COLOURS[:1]))
+    text = expert.read(load_image(draw_portal(spec, tmp_path / "years.png"))).text
+    rows = parse_table(text).rows
+    assert len(rows) == 25, text
+    read = [to_float(row[1]) for row in rows]
+    assert sum(v is not None and abs(v - want) <= 0.02 * want for v, want in zip(read, values)) >= 22, text
