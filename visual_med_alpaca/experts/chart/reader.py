@@ -111,6 +111,23 @@ def _area(box: TextBox) -> float:
     return max(0.0, box.x1 - box.x0) * max(0.0, box.y1 - box.y0)
 
 
+def _on_backdrop(rgb: np.ndarray, boxes: list[TextBox], share: float = 0.5) -> list[TextBox]:
+    """(round 72, S1e) The boxes printed on the picture's backdrop: at least `share` of a box's pixels within 40 (per
+    channel) of the picture's commonest colour. A value printed inside a narrow bar gets an OCR box as tall as the
+    bar, `turned` by its shape (survey5 00014: `8`, `15`, 0.29-0.35 of backdrop); a turned label under the axis sits
+    on the page (0.76-0.89 on every chart S1 mends)."""
+    codes = (rgb[::2, ::2] // 8).reshape(-1, 3).astype(np.int32)
+    values, counts = np.unique(codes[:, 0] * 1024 + codes[:, 1] * 32 + codes[:, 2], return_counts=True)
+    top = int(values[counts.argmax()])
+    backdrop = np.array([top // 1024, top // 32 % 32, top % 32]) * 8 + 4
+    kept = []
+    for b in boxes:
+        patch = rgb[max(0, int(b.y0)):int(np.ceil(b.y1)), max(0, int(b.x0)):int(np.ceil(b.x1))].astype(np.int32)
+        if patch.size and (np.abs(patch - backdrop).max(axis=2) <= 40).mean() >= share:
+            kept.append(b)
+    return kept
+
+
 def _overlap(a: TextBox, b: TextBox) -> float:
     return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
 
@@ -444,7 +461,10 @@ class ChartExpert:
         import cv2
 
         h, w = rgb.shape[:2]
-        turned = sorted((b for b in boxes if b.turned and b.cy > 0.4 * h), key=lambda b: b.y0)
+        turned = [b for b in boxes if b.turned and b.cy > 0.4 * h]
+        if len(turned) >= 2:  # (round 72, S1e) text inside a bar is a printed value, never a turned category label
+            turned = _on_backdrop(rgb, turned)
+        turned = sorted(turned, key=lambda b: b.y0)
         rows = _groups(turned, lambda b: b.y0, tol=6)
         row = max(rows, key=len, default=[])
         if len(row) < 2:
