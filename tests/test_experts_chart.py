@@ -1450,6 +1450,54 @@ def test_statista_bars_below_the_zero_line_are_read_as_negative_values(expert, t
                 assert got.get((quarter, name)) == pytest.approx(value / 100), (quarter, name, text)  # 1.2% -> 0.012
 
 
+@pytest.mark.parametrize("names", [("Q1", "Q2"), ("2018/19", "2019/20")])
+def test_statista_lines_named_by_period_codes_in_their_legend_keep_both_names(expert, tmp_path, names):
+    """Round 71: a Statista line chart (a `portal` chart) whose legend names its two lines by a period code, `Q1` and
+    `Q2` or fiscal years, beside round swatches under the plot. A legend entry had to hold two letters, a year or an
+    age band, so no entry was found: one line came out, named by the value axis' title. Both lines are read now, each
+    under its own code."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PortalSpec, draw_portal
+
+    years = [str(y) for y in range(2006, 2016)]
+    values = np.array([[112, 199], [72, 204], [106, 178], [144, 188], [131, 173], [111, 159], [96, 155], [102, 170],
+                       [89, 221], [90, 246]], dtype=float)
+    spec = PortalSpec(style="line", theme="statista", title="", category_name="Year", categories=years,
+                      series=list(names), values=values, percent=False, decimals=0, legend_outside=False,
+                      jpeg_quality=None, size=(8.0, 5.57), value_title="Population in millions", rotation=0,
+                      bands=True, colours=("#2876dd", "#0f1e33"))
+    text = expert.read(load_image(draw_portal(spec, tmp_path / "codes"))).text
+    got = cells(text)
+    assert sorted(parse_table(text).headers[1:]) == sorted(names), text
+    for year, row in zip(years, values):
+        for name, value in zip(names, row):
+            assert got.get((year, name)) == pytest.approx(value, abs=10), (year, name, text)  # each line under its name
+
+
+def test_a_grey_statista_line_whose_legend_word_box_begins_on_its_swatch_is_named_and_read(expert, tmp_path):
+    """Round 71 (L1b): Statista's grey line beside a navy one, the legend `Q1` / `Q2` under the plot. The detector's box
+    of `Q1` begins on its round grey swatch, so no swatch stood left of the word: the grey line went unnamed and, grey
+    like the gridlines, was never traced (only `Q2` came out). The word's box now starts after the swatch (as the bar
+    reader's legend words have since round 56): both lines are read under their codes."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PortalSpec, draw_portal
+
+    months = ["Dec 2015", "Jun 2016", "Dec 2016", "Jun 2017", "Dec 2017", "Jun 2018"]
+    values = np.array([[539, 823], [710, 767], [659, 693], [512, 591], [779, 429], [688, 329]], dtype=float)
+    spec = PortalSpec(style="line", theme="statista", title="", category_name="Month", categories=months,
+                      series=["Q1", "Q2"], values=values, percent=False, decimals=0, legend_outside=False,
+                      jpeg_quality=None, size=(8.0, 5.57), value_title="Number of stores", rotation=0, bands=False,
+                      colours=("#a5a5a5", "#0f1e33"))
+    text = expert.read(load_image(draw_portal(spec, tmp_path / "grey"))).text
+    got = cells(text)
+    assert sorted(parse_table(text).headers[1:]) == ["Q1", "Q2"], text
+    for month, row in zip(months, values):
+        for name, value in zip(("Q1", "Q2"), row):
+            assert got.get((month, name)) == pytest.approx(value, abs=10), (month, name, text)
+
+
 def test_a_pew_trend_chart_whose_value_axis_prints_only_its_ends_is_read_as_lines(expert, tmp_path):
     """Round 40: a `trend` chart (Pew: two thick lines with white round markers, every point's value printed, the
     value axis printing only `0` and `100 %`, every other year labelled) was read as `partial` with unnamed columns

@@ -125,9 +125,18 @@ def _age_band(text: str) -> bool:
     return re.fullmatch(r"\d{1,3}\s*[-–]\s*\d{1,3}|\d{1,3}\s*\+", text.strip()) is not None
 
 
-def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None) -> dict[int, tuple[float, str]]:
+def _period_code(text: str) -> bool:
+    """(round 71) A legend entry that names a period by a short code: a capital and one or two digits (`Q1`, `H2`)
+    or a fiscal year (`2019/20`, `2018-2019`). Statista's line charts by quarter or half print them alone beside
+    their swatches; they have no two letters, so the word test missed them and the lines went unnamed."""
+    return re.fullmatch(r"[A-Z]\s?\d{1,2}|\d{4}\s*[/–-]\s*(?:\d{2}|\d{4})\*?", text.strip()) is not None
+
+
+def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None,
+                  codes: bool = False) -> dict[int, tuple[float, str]]:
     """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
     colour (the colour must stop above, below and left of the strip: a number printed on a bar is no legend).
+    With `codes` (the value-axis reader: lines; round 71) a period code (`Q1`, `2019/20`) may be an entry too.
 
     Read on the upright original picture, so it works the same for rotated (horizontal-bar) charts."""
     rgb, boxes = original
@@ -161,8 +170,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
     entries: dict[int, tuple[TextBox, int, int]] = {}  # cluster -> (its word, the swatch's first and last column)
     for box in boxes:
         if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())
-                                            or _age_band(box.text)):
-            continue  # a legend entry has words, or is a year, or (round 63) an age band
+                                            or _age_band(box.text) or (codes and _period_code(box.text))):
+            continue  # a legend entry has words, or is a year, or (round 63) an age band, or (round 71) a period code
         if box.h > 1.6 * typical or box.x0 < 1.0 * box.h:
             continue  # titles are large; a swatch needs room left of its word
         y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
@@ -269,7 +278,7 @@ def _colour_run(band: np.ndarray, column: int) -> tuple[int, int] | None:
 
 
 def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background,
-                            found: dict[int, tuple[float, str]] | None = None) -> list[TextBox]:
+                            found: dict[int, tuple[float, str]] | None = None, codes: bool = False) -> list[TextBox]:
     """(round 56) Legend words whose detected box begins on the entry's own swatch (Pew's row of small squares: the
     detector's box of `Agree` starts on or inside its square), their boxes starting after that swatch, so that
     `_legend_names` finds the swatch left of the word. Other boxes as they are.
@@ -281,7 +290,8 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
     row (a patch, not a bar the word is printed on), and at least a tenth of a line height of the box after it.
     (W1b) Where `found` is given, each such word is entered in it as that colour's legend name (cluster -> (position,
     name), the first word per colour in reading order), for the entries whose small swatch `_legend_names` passes
-    over (a 7 px square in a strip 2.5 line heights wide)."""
+    over (a 7 px square in a strip 2.5 line heights wide). With `codes` (round 71) a period code's box (`● Q1`, the
+    detector's box of Statista's legend word starting on its round swatch) is trimmed too."""
     if not len(centres):
         return boxes
     palette = np.stack([background] + list(centres)).astype(np.float32)
@@ -289,7 +299,7 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
     out: list[TextBox] = []
     for box in boxes:
         h = box.h
-        if h < 6 or not re.search(r"[A-Za-z]{2}", box.text) or _CHROME.search(box.text):
+        if h < 6 or not (re.search(r"[A-Za-z]{2}", box.text) or (codes and _period_code(box.text))) or _CHROME.search(box.text):
             out.append(box)
             continue
         x0, x1 = max(0, int(box.x0 - 0.5 * h)), min(width, int(box.x0 + 1.6 * h) + 1)

@@ -14,7 +14,7 @@ from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
-from .colours import _colour_clusters, _legend_names, _split_at_swatches
+from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
 from .lines import (years_at_period_ticks, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
@@ -339,7 +339,8 @@ class ChartExpert:
         axis' tick labels give the scale, colour clusters give the marks."""
         rgb, boxes = page
         _, centres, background = clusters  # the legend's words are neither category labels nor under the plot
-        legend = {name for _, name in _legend_names((rgb, [b for b in boxes if parse_value(b.text) is None]), centres, background).values()} if centres else set()
+        words = _after_leading_swatches(rgb, [b for b in boxes if parse_value(b.text) is None], centres, background, codes=True) if centres else []
+        legend = {name for _, name in _legend_names((rgb, words), centres, background, codes=True).values()} if centres else set()
         y_axis = find_value_axis(boxes, vertical=True)
         x_axis = find_value_axis(boxes, vertical=False)
         if y_axis is None and x_axis is None:  # faint small tick labels: look again at the left margin, enlarged
@@ -589,7 +590,8 @@ class ChartExpert:
             tick_h = float(np.median([b.h for b in axis.ticks]))
             if np.median([c.h for c in categories]) > 1.8 * tick_h:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
-        names = _legend_names((page[0], [b for b in page[1] if parse_value(b.text) is None]), centres, background, self._read_words)
+        words = _after_leading_swatches(page[0], [b for b in page[1] if parse_value(b.text) is None], centres, background, codes=True)
+        names = _legend_names((page[0], words), centres, background, self._read_words, codes=True)  # (L1b) a swatch in a word's box
         printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
         # a value-axis label the axis did not take ('1 million') is no point's label (round 37); an axis that prints
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
