@@ -2566,3 +2566,25 @@ def test_a_line_over_25_turned_years_keeps_its_25_points_when_the_upright_reread
     assert len(rows) == 25, text
     read = [to_float(row[1]) for row in rows]
     assert sum(v is not None and abs(v - want) <= 0.02 * want for v, want in zip(read, values)) >= 22, text
+
+
+def test_values_printed_inside_narrow_bars_are_not_read_again_as_turned_labels(expert, tmp_path):
+    """Round 72 (S1e): a survey chart's values printed inside narrow bars get OCR boxes as tall as the bar, so they
+    look turned; two on one row set off the upright re-read meant for turned category labels, which read Women's
+    `16` as `9` (S1d). A turned box now counts only where it stands on the page's backdrop, not inside a bar."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import SURVEY_HUES, SurveySpec, _tint, draw_survey
+
+    names = ["Total", "Men", "Women", "Ages 18-29", "30-49"]
+    values = np.array([[41, 68], [18, 14], [16, 17], [9, 6], [10, 9]], float)
+    spec = SurveySpec(style="columns", theme="default", title="Views of the economy differ sharply by party",
+                      category_name="Entity", categories=names, series=["Sometimes", "Hardly ever"], values=values,
+                      percent=False, decimals=0, legend_outside=False, jpeg_quality=None, size=(3.1, 6.74),
+                      legend="headings", legend_gap=1.0, group_gap=False, first_percent=False,
+                      colours=(tuple(_tint(SURVEY_HUES[0], 0.0)), tuple(_tint(SURVEY_HUES[0], 0.75))))
+    got = cells(expert.read(load_image(draw_survey(spec, tmp_path / "narrow.png"))).text)
+    assert {key: got.get(key) for key in [("Total", "Sometimes"), ("Total", "Hardly ever"), ("Men", "Sometimes"),
+                                          ("Men", "Hardly ever"), ("Women", "Sometimes")]} == {
+        ("Total", "Sometimes"): 41, ("Total", "Hardly ever"): 68, ("Men", "Sometimes"): 18,
+        ("Men", "Hardly ever"): 14, ("Women", "Sometimes"): 16}, got
