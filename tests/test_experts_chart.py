@@ -2588,3 +2588,27 @@ def test_values_printed_inside_narrow_bars_are_not_read_again_as_turned_labels(e
                                           ("Men", "Hardly ever"), ("Women", "Sometimes")]} == {
         ("Total", "Sometimes"): 41, ("Total", "Hardly ever"): 68, ("Men", "Sometimes"): 18,
         ("Men", "Hardly ever"): 14, ("Women", "Sometimes"): 16}, got
+
+
+def test_a_pie_colour_met_on_two_separate_arcs_is_two_slices(expert, tmp_path):
+    """(round 73) A pie whose palette gives two slices apart from each other the same colour (a palette shorter
+    than the slices, or two near colours that fall into one cluster): the colour's two arcs were taken as one slice
+    with its middle between them, so one slice and its `Name: NN%` label were lost and another label paired wrong.
+    Each unbroken arc is a slice."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["Coal", "Oil", "Gas", "Nuclear", "Hydropower", "Wind"]
+    shares = [14, 15, 24, 21, 22, 4]
+    colours = ["#9467bd", "#ff7f0e", "#8c564b", "#2ca02c", "#8c564b", "#1f77b4"]  # Gas and Hydropower alike
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=100)
+    ax.pie(shares, labels=[f"{n}: {s}%" for n, s in zip(names, shares)], colors=colours, startangle=90,
+           counterclock=False, wedgeprops={"edgecolor": "white"})
+    ax.set_title("Energy use by source")
+    fig.savefig(tmp_path / "pie.png")
+    plt.close(fig)
+    text = expert.describe(load_image(tmp_path / "pie.png"))
+    got = {row[0]: row[1] for row in parse_table(text).rows}
+    assert got == {n: f"{s}%" for n, s in zip(names, shares)}, text

@@ -67,11 +67,12 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
             owners[k][mask[py, px] > 0] = i
     votes = np.stack([(owners == i).sum(axis=0) for i in range(len(masks))])
     owner = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
-    counts = np.array([(owner == i).sum() for i in range(len(masks))], float)
+    owner, parent = _one_slice_per_arc(owner, len(masks))  # (round 73) one colour on two separate arcs: two slices
+    counts = np.array([(owner == i).sum() for i in range(len(parent))], float)
     total = counts.sum()
     if total == 0:
         return None
-    slices = [i for i in range(len(masks)) if counts[i] / total >= 0.008]
+    slices = [i for i in range(len(parent)) if counts[i] / total >= 0.008]
     if len(slices) < 2:
         return None
     from scipy.optimize import linear_sum_assignment
@@ -90,6 +91,9 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         words = [b for b in words if any(b is o for o in outside)]
     legend = _legend_names((rgb, outside), centres, background)
     legend = {i: entry for i, entry in legend.items() if not entry[1].strip().endswith("%")}  # a slice beside 'Fri 1.3%' is no swatch
+    swatches = legend  # the legend's words, whichever slice they name
+    split = {c for c in parent if parent.count(c) > 1}  # a swatch of a colour met on two arcs cannot say which arc it names
+    legend = {i: legend[c] for i, c in enumerate(parent) if c in legend and c not in split}
     mids, spans = {}, {}
     for i in slices:
         a = turn[owner == i]
@@ -116,7 +120,7 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     elif numbers and all(b.number is not None and b.number == int(b.number) and 1800 <= b.number <= 2100 for b in numbers):
         numbers = []  # years only, no percentage printed: they name the slices, whose shares are measured
     plain = [b for b in words if b not in numbers and not b.turned and np.hypot(b.cx - cx, b.cy - cy) > 0.8 * radius
-             and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in legend.values()}]
+             and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in swatches.values()}]
     values, names = {}, {}
     top = float(y)
     for i, box in assign(numbers, 0.5).items():
@@ -134,7 +138,7 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         top = min(top, box.y0)
         name_boxes.append(box)
     named = [i for i in slices if i in names]
-    if reread is not None and not legend and len(named) >= max(2, len(slices) / 2):
+    if reread is not None and not swatches and len(named) >= max(2, len(slices) / 2):
         # names printed beside the disc, one of them missed by the text detector: read again where it stands (beside
         # the slice's middle, just outside the disc, running away from it), unless other text was found there
         typical = float(np.median([b.h for b in words if b.number is None])) if any(b.number is None for b in words) else 16.0
@@ -176,6 +180,47 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
                 rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
                 break
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _one_slice_per_arc(owner: np.ndarray, clusters: int, least: float = 0.02) -> tuple[np.ndarray, list[int]]:
+    """(round 73) A pie's slice is one unbroken arc: (owner, parent) where a colour cluster met going round the ring
+    on two or more separate arcs (each at least `least` of the turn, another cluster's arc of that size between
+    them) gives one slice id per arc. Two near colours (a brown and a dark red) fall into one cluster; their slices
+    were taken as one, its middle averaged between them. Runs shorter than `least` are noise (edge blends): they
+    neither split nor join a cluster's arcs and keep their owner. `parent[i]` is slice id i's cluster (the first
+    `clusters` ids are the clusters themselves); a pie whose every colour sits on one arc comes back unchanged."""
+    n = len(owner)
+    parent = list(range(clusters))
+    turns = np.flatnonzero(owner != np.roll(owner, 1))
+    if not len(turns):
+        return owner, parent
+    start = int(turns[0])
+    rolled = np.roll(owner, -start)  # a run never wraps round the end now
+    edges = np.flatnonzero(np.diff(rolled)) + 1
+    runs = [(int(rolled[a]), int(a), int(b)) for a, b in zip(np.r_[0, edges], np.r_[edges, n])]
+    arcs: list[list] = []  # [cluster, first index, end index] of the runs of `least` or more, same-cluster neighbours joined
+    for cluster, a, b in runs:
+        if cluster < 0 or b - a < least * n:
+            continue
+        if arcs and arcs[-1][0] == cluster:
+            arcs[-1][2] = b
+        else:
+            arcs.append([cluster, a, b])
+    if len(arcs) > 1 and arcs[0][0] == arcs[-1][0]:  # the last arc runs on into the first round the turn
+        arcs[0][1] = arcs[-1][1] - n
+        arcs.pop()
+    seen: dict[int, int] = {}
+    out = rolled.copy()
+    for cluster, a, b in arcs:
+        seen[cluster] = seen.get(cluster, 0) + 1
+        if seen[cluster] == 1:
+            continue
+        parent.append(cluster)
+        idx = np.arange(a, b) % n
+        out[idx[rolled[idx] == cluster]] = len(parent) - 1
+    if len(parent) == clusters:
+        return owner, parent
+    return np.roll(out, start), parent
 
 
 def _donut_hole(component: np.ndarray, cx: float, cy: float, radius: float) -> float | None:
