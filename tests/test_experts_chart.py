@@ -2527,6 +2527,27 @@ def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, 
         (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(series)}, text
 
 
+@pytest.mark.parametrize("style, theme, legend, series, values, categories, size, dpi", [
+    ("stacked", "seaborn-v0_8-white", "best", ["Day", "After"], [[17, 12], [13, 14], [6, 11], [18, 4], [18, 8]],
+     ["Ibuprofen", "Placebo", "Naproxen", "Codeine", "Metformin"], (7.197, 4.316), 150),
+    ("stacked_h", "seaborn-v0_8", "upper right", ["After", "Male"], [[247, 396], [262, 370], [132, 109], [378, 179], [385, 341]],
+     ["North", "South", "East", "West", "Central"], (8.052, 6.372), 150),
+])
+def test_a_legend_entry_ocr_missed_or_shifted_is_named_from_its_swatch_row(expert, tmp_path, style, theme, legend, series,
+                                                                            values, categories, size, dpi):
+    """Round 70 (P1): matplotlib's legend drawn over the bars. One entry's word OCR returns with a visible swatch; the
+    next entry's word OCR misses (`After` under `Day`) or returns with its box shifted right of the one above (`Male`
+    printed over its own green bar, its swatch hidden). The missed row is found by its swatch (a patch of one colour as
+    tall as the found entry's, down its column; the guessed pitch of 1.4 box heights missed it) and its word read
+    again; the shifted word still counts as the same column. Before, the series came out as `Series 2`."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    spec = _plain(style, values, series, theme=theme, title="Monthly Admissions", category_name="Drug",
+                  categories=categories, size=size, dpi=dpi, legend=legend)
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "legend_rows")))
+    assert parse_table(text).headers[1:] == series, text
+
+
 def test_a_pie_colour_met_on_two_separate_arcs_is_two_slices(expert, tmp_path):
     """(round 73) A pie whose palette gives two slices apart from each other the same colour (a palette shorter
     than the slices, or two near colours that fall into one cluster): the colour's two arcs were taken as one slice

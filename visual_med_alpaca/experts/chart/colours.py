@@ -225,7 +225,9 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
         if any(box is entry for entry, _, _ in entries.values()) or not re.search(r"[A-Za-z]{2}", box.text) or _CHROME.search(box.text):
             continue
         for entry, c0, c1 in list(entries.values()):
-            if abs(box.x0 - entry.x0) > 0.5 * entry.h or abs(box.h - entry.h) > 0.3 * entry.h or not 0.6 * entry.h < abs(box.cy - entry.cy) < 1.8 * entry.h:
+            # (round 70) left edges within 0.8 of a line height: OCR's box of a word printed on a bar starts up to
+            # ~0.7 of it off the box of the word above it, which matplotlib printed from the same left edge
+            if abs(box.x0 - entry.x0) > 0.8 * entry.h or abs(box.h - entry.h) > 0.3 * entry.h or not 0.6 * entry.h < abs(box.cy - entry.cy) < 1.8 * entry.h:
                 continue
             y0, y1 = int(box.y0 + box.h * 0.3), int(box.y1 - box.h * 0.3) + 1
             if rgb[y0:y1, c0:c1 + 1].size == 0:
@@ -253,7 +255,68 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             text = reread(np.ascontiguousarray(rgb[wy0:wy1, x0:x1])).strip()
             if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30:
                 names[best] = (row * 10000 + entry.cx, _bare(text))
+        for entry, c0, c1 in found:  # (round 70) the rows guessed from a pitch missed: the swatches themselves
+            for best, row in _swatches_in_column(nearest_colours, entry, c0, c1, height):
+                if best in names:
+                    continue
+                h = entry.h
+                x0, x1 = max(0, int(entry.x0) - 2), min(width, int(entry.x0 + 10 * h))
+                half = min(0.8 * h, 0.5 * abs(row - entry.cy))  # the crop stops halfway to the entry's own line
+                wy0, wy1 = max(0, int(row - half)), min(height, int(row + half) + 1)
+                if any(x0 <= b.cx <= x1 and wy0 <= b.cy <= wy1 for b in boxes):
+                    continue  # a word was found there: not missed
+                text = reread(np.ascontiguousarray(rgb[wy0:wy1, x0:x1])).strip()
+                if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30:
+                    names[best] = (row * 10000 + entry.cx, _bare(text))
     return names
+
+
+def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -> list[tuple[int, float]]:
+    """(round 70) The other swatches of a legend's column, read off a found entry's swatch columns c0..c1: (cluster,
+    the swatch's middle row) for each run of rows filled (60% of the columns) by one colour that is as tall as the
+    entry's own swatch (within half of it), with rows of another colour or none right above and below it, the next one
+    up or down the column (a gap under two line heights), two at most each way. A legend's rows are spaced by
+    matplotlib's label spacing, not by the OCR box's height, so a pitch guessed from one entry's box misses them.
+    Only for a patch swatch at least 0.3 of a line height tall (a bar chart's legend; a line's stroke is 1-3 rows)."""
+    h = entry.h
+    top, bottom = max(0, int(entry.cy - 4 * h)), min(height, int(entry.cy + 4 * h) + 1)
+    if bottom - top < 3 or c1 < c0:
+        return []
+    nearest = nearest_colours(top, bottom, c0, c1 + 1)
+    per_row = []
+    for line in nearest:
+        counts = np.bincount(line, minlength=2)
+        k = int(counts[1:].argmax()) + 1 if len(counts) > 1 else 0
+        per_row.append(k if counts[k] >= 0.6 * len(line) else 0)
+    runs: list[list[int]] = []  # [cluster (0-based), first row, last row]
+    for y, k in enumerate(per_row):
+        if runs and runs[-1][0] == k - 1 and runs[-1][2] == y - 1 and k:
+            runs[-1][2] = y
+        elif k:
+            runs.append([k - 1, y, y])
+    own = [n for n, (_, a, b) in enumerate(runs) if a <= entry.cy - top <= b]
+    if not own:
+        return []
+    n0 = own[0]
+    tall = runs[n0][2] - runs[n0][1] + 1
+    if runs[n0][1] == 0 or runs[n0][2] == len(per_row) - 1 or tall > 1.2 * h:
+        return []  # the entry's own swatch must be a bounded patch, not a bar running through the column
+    if tall < 0.3 * h:
+        return []  # (P1b) a line's short stroke (a line chart's legend): rows as thin match every line crossing the column
+    out = []
+    for step in (-1, 1):
+        last, found, n = runs[n0], 0, n0 + step
+        while 0 <= n < len(runs) and found < 2:
+            k, a, b = runs[n]
+            n += step
+            if b - a + 1 < min(3, 0.5 * tall):
+                continue  # a row or two of a blended colour where two patches meet (JPEG, anti-aliasing)
+            gap = (a - last[2]) if step > 0 else (last[1] - b)
+            if gap > 2 * h or not 0.5 * tall <= b - a + 1 <= 1.5 * tall or a == 0 or b == len(per_row) - 1:
+                break
+            out.append((k, top + (a + b) / 2))
+            last, found = runs[n - step], found + 1
+    return out
 
 
 def _middle_band_and_edges(patch: np.ndarray, palette: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
