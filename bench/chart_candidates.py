@@ -32,6 +32,8 @@ the rule below (written before the fifth round's first candidate was scored; doc
   survey4, portal2 (round 67) 40 survey charts of seed 452459 and 40 portal charts of seed 718777 (existing
                   generators, seeds drawn for them); looked at per chart, so counted like `portal` (R2 a synthetic pool;
                   R4p: when they or portal are the only synthetic pools that improve, no other set may go down).
+  survey5         (round 72) 160 survey charts of seed 854595 (the existing generator, a seed drawn for it): a big
+                  development pool looked at per chart (a witness for S1's rare survey loss), counted like `portal`.
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
@@ -120,9 +122,13 @@ POOLS = {
     # looking at survey3): weak witnesses, counted like `portal` (R4p)
     "survey4": [("survey", 452459, 40, ())],
     "portal2": [("portal", 718777, 40, ())],
+    # round 72: a fifth survey pool, 160 charts of the existing generator, seed drawn with secrets for it before any
+    # round-72 score run; a development pool looked at per chart (S1's survey loss is rarer than 1 in 40), like `portal`
+    "survey5": [("survey", 854595, 160, ())],
 }
 SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned", "pew",
-        "portal", "kinds", "pewfig", "survey4", "portal2")
+        "portal", "kinds", "pewfig", "survey4", "portal2",
+        "survey5")
 
 
 def fold(image: str) -> str:
@@ -235,7 +241,7 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     survey = up["survey"] or up["survey2"] or up["survey3"]
     weak = up["ends"] or up["trend"]  # pools drawn after looking at the dev half's charts of their kind
     if not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"] or up["kinds"] or up["pewfig"]
-            or up["survey4"] or up["portal2"] or (up["foldA"] and up["foldB"])):
+            or up["survey4"] or up["portal2"] or up["survey5"] or (up["foldA"] and up["foldB"])):
         failed.append("R2")
     if not sum(delta.values()) > 1e-9:
         failed.append("R3")
@@ -247,7 +253,8 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
         failed.append("R4t")
     if up["pew"] and not (main_pool or survey or weak or up["thinned"]) and min(delta.values()) < -1e-9:
         failed.append("R4w")
-    portal = up["portal"] or up["portal2"] or up["survey4"]  # round 67: its new pools count like `portal`
+    # rounds 67 and 72: their new pools count like `portal`
+    portal = up["portal"] or up["portal2"] or up["survey4"] or up["survey5"]
     if portal and not (main_pool or survey or weak or up["thinned"] or up["pew"]) and min(delta.values()) < -1e-9:
         failed.append("R4p")
     if up["kinds"] and not (main_pool or survey or weak or up["thinned"] or up["pew"] or portal) \

@@ -151,13 +151,14 @@ def test_deciding_against_a_tag_never_scored_is_one_line_not_a_traceback(tmp_pat
 
 @pytest.mark.parametrize("pool, rule, fold", [("portal", "R4p", "foldA"), ("pew", "R4w", "foldB"),
                                               ("kinds", "R4k", "foldA"), ("pewfig", "R4f", "foldB"),
-                                              ("survey4", "R4p", "foldA"), ("portal2", "R4p", "foldB")])
+                                              ("survey4", "R4p", "foldA"), ("portal2", "R4p", "foldB"),
+                                              ("survey5", "R4p", "foldA")])
 def test_a_pool_drawn_after_looking_adopts_alone_only_when_no_other_set_goes_down(pool, rule, fold):
     """Rounds 50 (R4p: `portal`, Statista portal charts), 53 (R4w: `pew`, Pew's stacked / diverging bars), 61
     (R4k: `kinds`, chart kinds no other generator draws, its candidate built on it) and 62 (R4f: `pewfig`, Pew's
     grouped bars, dot plots and grouped columns), each a weak witness: the pool alone adopts (R2) only when no other
-    set goes down; a plain gain lifts the rule. Round 67's `survey4` / `portal2` (looked at per chart) count like
-    `portal`, not like `survey`."""
+    set goes down; a plain gain lifts the rule. Round 67's `survey4` / `portal2` and round 72's `survey5` (looked at
+    per chart) count like `portal`, not like `survey`."""
     decide = _decide()
     base = {**_sets(), pool: {f"c{i}": 0.5 for i in range(10)}}
     up = {**base[pool], "c0": 0.9}

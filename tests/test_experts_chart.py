@@ -2527,6 +2527,69 @@ def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, 
         (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(series)}, text
 
 
+def test_category_labels_printed_turned_a_quarter_are_read_upright(expert, tmp_path):
+    """Round 64: Statista prints long category names turned a quarter (reading upwards, wrapped over two or three
+    lines); the first OCR pass read such boxes garbled (`Breeil`, `Dae vd vend secucc cerns`). The row of turned
+    labels is now read once more upright, so each row is named as printed."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PORTAL_COLOURS, PortalSpec, draw_portal
+
+    names = ["Data privacy and security concerns", "Brazil", "Availability of the product in local stores",
+             "Easy returns", "Brand reputation"]
+    values = [27.0, 65.0, 60.0, 21.0, 48.0]
+    spec = PortalSpec(style="bar", theme="statista", title="", category_name="Characteristic", categories=names,
+                      series=["Share"], values=np.array(values)[:, None], percent=True, decimals=0,
+                      legend_outside=False, jpeg_quality=None, size=(8.0, 5.57), value_title="Share of respondents",
+                      rotation=90, colours=tuple(PORTAL_COLOURS[:1]))
+    text = expert.read(load_image(draw_portal(spec, tmp_path / "turned.png"))).text
+    assert [row[0] for row in parse_table(text).rows] == names, text
+    assert [to_float(row[1]) for row in parse_table(text).rows] == [pytest.approx(v / 100) for v in values], text
+
+
+def test_a_line_over_25_turned_years_keeps_its_25_points_when_the_upright_reread_would_lose_them(expert, tmp_path):
+    """Round 67 (S1d): a Statista line over 1996-2020, every year printed turned a quarter. The upright re-read reads
+    the years right, but with 25 numeric labels in the row the reader then took the value axis' ticks for the
+    categories (5 rows for 25); the re-read now stands only where its reading keeps as many rows as the first pass's."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import PORTAL_COLOURS, PortalSpec, draw_portal
+
+    years = [str(y) for y in range(1996, 2021)]
+    values = np.round(3000 + 2000 * np.random.default_rng(5).random(25))
+    spec = PortalSpec(style="line", theme="statista", title="", category_name="Year", categories=years,
+                      series=["Revenue"], values=values[:, None], percent=False, decimals=0, legend_outside=False,
+                      jpeg_quality=None, size=(8.0, 5.57), value_title="Revenue in million U.S. dollars", rotation=90,
+                      bands=True, colours=tuple(PORTAL_COLOURS[:1]))
+    text = expert.read(load_image(draw_portal(spec, tmp_path / "years.png"))).text
+    rows = parse_table(text).rows
+    assert len(rows) == 25, text
+    read = [to_float(row[1]) for row in rows]
+    assert sum(v is not None and abs(v - want) <= 0.02 * want for v, want in zip(read, values)) >= 22, text
+
+
+def test_values_printed_inside_narrow_bars_are_not_read_again_as_turned_labels(expert, tmp_path):
+    """Round 72 (S1e): a survey chart's values printed inside narrow bars get OCR boxes as tall as the bar, so they
+    look turned; two on one row set off the upright re-read meant for turned category labels, which read Women's
+    `16` as `9` (S1d). A turned box now counts only where it stands on the page's backdrop, not inside a bar."""
+    import numpy as np
+
+    from visual_med_alpaca.data.charts import SURVEY_HUES, SurveySpec, _tint, draw_survey
+
+    names = ["Total", "Men", "Women", "Ages 18-29", "30-49"]
+    values = np.array([[41, 68], [18, 14], [16, 17], [9, 6], [10, 9]], float)
+    spec = SurveySpec(style="columns", theme="default", title="Views of the economy differ sharply by party",
+                      category_name="Entity", categories=names, series=["Sometimes", "Hardly ever"], values=values,
+                      percent=False, decimals=0, legend_outside=False, jpeg_quality=None, size=(3.1, 6.74),
+                      legend="headings", legend_gap=1.0, group_gap=False, first_percent=False,
+                      colours=(tuple(_tint(SURVEY_HUES[0], 0.0)), tuple(_tint(SURVEY_HUES[0], 0.75))))
+    got = cells(expert.read(load_image(draw_survey(spec, tmp_path / "narrow.png"))).text)
+    assert {key: got.get(key) for key in [("Total", "Sometimes"), ("Total", "Hardly ever"), ("Men", "Sometimes"),
+                                          ("Men", "Hardly ever"), ("Women", "Sometimes")]} == {
+        ("Total", "Sometimes"): 41, ("Total", "Hardly ever"): 68, ("Men", "Sometimes"): 18,
+        ("Men", "Hardly ever"): 14, ("Women", "Sometimes"): 16}, got
+
+
 @pytest.mark.parametrize("style, theme, legend, series, values, categories, size, dpi", [
     ("stacked", "seaborn-v0_8-white", "best", ["Day", "After"], [[17, 12], [13, 14], [6, 11], [18, 4], [18, 8]],
      ["Ibuprofen", "Placebo", "Naproxen", "Codeine", "Metformin"], (7.197, 4.316), 150),

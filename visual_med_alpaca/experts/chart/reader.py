@@ -111,6 +111,23 @@ def _area(box: TextBox) -> float:
     return max(0.0, box.x1 - box.x0) * max(0.0, box.y1 - box.y0)
 
 
+def _on_backdrop(rgb: np.ndarray, boxes: list[TextBox], share: float = 0.5) -> list[TextBox]:
+    """(round 72, S1e) The boxes printed on the picture's backdrop: at least `share` of a box's pixels within 40 (per
+    channel) of the picture's commonest colour. A value printed inside a narrow bar gets an OCR box as tall as the
+    bar, `turned` by its shape (survey5 00014: `8`, `15`, 0.29-0.35 of backdrop); a turned label under the axis sits
+    on the page (0.76-0.89 on every chart S1 mends)."""
+    codes = (rgb[::2, ::2] // 8).reshape(-1, 3).astype(np.int32)
+    values, counts = np.unique(codes[:, 0] * 1024 + codes[:, 1] * 32 + codes[:, 2], return_counts=True)
+    top = int(values[counts.argmax()])
+    backdrop = np.array([top // 1024, top // 32 % 32, top % 32]) * 8 + 4
+    kept = []
+    for b in boxes:
+        patch = rgb[max(0, int(b.y0)):int(np.ceil(b.y1)), max(0, int(b.x0)):int(np.ceil(b.x1))].astype(np.int32)
+        if patch.size and (np.abs(patch - backdrop).max(axis=2) <= 40).mean() >= share:
+            kept.append(b)
+    return kept
+
+
 def _overlap(a: TextBox, b: TextBox) -> float:
     return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
 
@@ -130,6 +147,8 @@ def _wants_second_look(text: str, kind: str, boxes: list[TextBox]) -> bool:
     read = {b.text.strip() for b in boxes}
     return len(rows) < 2 or all(re.fullmatch(r"[1-9]\d?", row[0]) and row[0] not in read for row in rows)
 
+
+_TICK_END = re.compile(r"[\s\-\u2013\u2014_|]+$")  # a tick mark's ink read at a turned label's end (round 65)
 
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
@@ -243,12 +262,16 @@ class ChartExpert:
         boxes = self.read_text(rgb)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
+        upright = self._upright_labels(rgb, boxes)
         try:
-            text, kind = self._reading(rgb, boxes)
+            text, kind = self._reading(rgb, upright)
         except ChartReadError as exc:
             text, kind, error = "", "unread", exc
         else:
             error = None
+        if upright is not boxes:
+            (text, kind, error), upright = self._upright_guard(rgb, boxes, upright, (text, kind, error))
+        boxes = upright
         if not _wants_second_look(text, kind, boxes):
             return text, kind
         more = self._second_look(rgb, boxes)
@@ -260,6 +283,19 @@ class ChartExpert:
         if error is not None:
             raise error
         return text, kind
+
+    def _upright_guard(self, rgb: np.ndarray, boxes: list[TextBox], upright: list[TextBox], reading):
+        """(round 67, S1d) The upright re-read of turned category labels stands only where its reading keeps as many
+        table rows as the first pass's boxes give: a row of 25 turned years read right (Statista's line over 1996-2020)
+        made the reader take the value axis' ticks for the categories (6 rows for 25). The chart is read once more
+        from the first pass's boxes (geometry only, on the charts the re-read was made for); the reading with fewer
+        rows (an unread chart has none) gives way. Returns ((text, kind, error), the boxes read)."""
+        try:
+            first = (*self._reading(rgb, boxes), None)
+        except ChartReadError:
+            return reading, upright
+        rows = [len(parse_table(text).rows) if error is None else 0 for text, _, error in (reading, first)]
+        return (reading, upright) if rows[0] >= rows[1] else (first, boxes)
 
     def _reading(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
         """read_table on the text boxes found: the full reading, else the partial table of printed values."""
@@ -415,6 +451,44 @@ class ChartExpert:
                          float(np.asarray(q)[:, 0].max()), float(np.asarray(q)[:, 1].max()))
                  for q, t, score in zip(result.boxes, result.txts, result.scores) if t.strip() and score >= 0.5]
         return " ".join(b.text for b in _reading_order(found))
+
+    def _upright_labels(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
+        """Category labels printed turned a quarter (Statista's long names, reading upwards) read again upright
+        (round 64): the first pass reads a turned box by rapidocr's own turn and often garbles it (`Dae vd vend`
+        for `Data privacy and`, `Breeil` for `Brazil`). Where 2+ turned boxes in the picture's lower 60% hang from
+        one row (their tops within 6 px), the strip holding them is turned upright (a quarter clockwise), enlarged
+        twice and read once more (one added OCR call); its lines, put back in the picture's coordinates, stand for
+        those boxes. Boxes are returned as given where no such row stands or the strip reads nothing."""
+        import cv2
+
+        h, w = rgb.shape[:2]
+        turned = [b for b in boxes if b.turned and b.cy > 0.4 * h]
+        if len(turned) >= 2:  # (round 72, S1e) text inside a bar is a printed value, never a turned category label
+            turned = _on_backdrop(rgb, turned)
+        turned = sorted(turned, key=lambda b: b.y0)
+        rows = _groups(turned, lambda b: b.y0, tol=6)
+        row = max(rows, key=len, default=[])
+        if len(row) < 2:
+            return boxes
+        x0, x1 = max(0, int(min(b.x0 for b in row)) - 6), min(w, int(max(b.x1 for b in row)) + 7)
+        # The strip starts at the boxes' own top (round 65): a margin above them takes in the axis' tick marks,
+        # which the re-read joins to a label's end as a dash (`2006–`), so year labels stop reading as years.
+        y0, y1 = max(0, int(min(b.y0 for b in row))), min(h, int(max(b.y1 for b in row)) + 5)
+        strip = cv2.resize(np.ascontiguousarray(np.rot90(rgb[y0:y1, x0:x1], k=-1)), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        strip = cv2.copyMakeBorder(strip, 16, 16, 16, 16, cv2.BORDER_REPLICATE)
+        upright = self.read_text(strip, native=True)
+        if not upright:
+            return boxes
+        tall = y1 - y0  # the strip's column u is the picture's row y1 - 1 - u, its row v the picture's column x0 + v
+        lines = [TextBox(_TICK_END.sub("", b.text), x0 + (b.y0 - 16) / 2, max(y0, y0 + tall - 1 - (b.x1 - 16) / 2),
+                         x0 + (b.y1 - 16) / 2, min(y1, y0 + tall - 1 - (b.x0 - 16) / 2)) for b in upright if _TICK_END.sub("", b.text)]
+        inside = [b for b in boxes if x0 <= b.cx <= x1 and y0 <= b.cy <= y1]  # the row, and pieces of it read flat
+        # A turned box gives way only to a line that meets it (round 65: a turned box the re-read missed, e.g. a
+        # printed value, keeps its place); a flat one only to a line covering more than half of it.
+        kept = [b for b in boxes if not any(b is i and any(_overlap(b, line) > (0 if b.turned else 0.5 * _area(b)) for line in lines)
+                                            for i in inside)]
+        lines = [b for b in lines if not any(_overlap(b, k) > 0.3 * min(_area(b), _area(k)) for k in kept)]
+        return kept + lines
 
     def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
         width = max(24, rgb.shape[1] // 6)
