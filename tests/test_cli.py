@@ -416,7 +416,11 @@ def test_a_ctrl_c_that_lands_in_a_finalizer_still_ends_the_command(tmp_path):
         sys.argv = ["vmed", "data", "make-charts", "--out", {str(tmp_path / "charts")!r}, "--n", "3"]
         cli.main()
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    import signal
+
+    # a ctrl-C reaches Python only where SIGINT is not ignored: a shell's background job (`cmd &`) inherits SIG_IGN
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert result.returncode == 130 and "ran on" not in result.stdout
     assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith("interrupted: what was written so far is kept")
