@@ -236,6 +236,16 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             if best is not None and best not in names:
                 names[best] = (box.cy * 10000 + box.cx, _bare(box.text))
             break
+    def missed_word(entry: TextBox, row: float, half: float) -> str | None:
+        """The word beside a swatch at `row` in `entry`'s column, read again alone in a crop `half` above and below
+        the row: None where the detector found a word there (not missed) or the re-read is no name."""
+        x0, x1 = max(0, int(entry.x0) - 2), min(width, int(entry.x0 + 10 * entry.h))
+        wy0, wy1 = max(0, int(row - half)), min(height, int(row + half) + 1)
+        if any(x0 <= b.cx <= x1 and wy0 <= b.cy <= wy1 for b in boxes):
+            return None
+        text = reread(np.ascontiguousarray(rgb[wy0:wy1, x0:x1])).strip()
+        return _bare(text) if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30 else None
+
     if reread is not None and entries:  # an entry whose short word the detector missed (`Day`): its swatch stands
         # in the legend's column a line above or below the found entries; the place of its word is read again alone
         found = sorted(entries.values(), key=lambda e: e[0].cy)
@@ -248,26 +258,15 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             best = filling_colour(y0, y1, c0, c1 + 1)
             if best is None or best in names:
                 continue
-            x0, x1 = max(0, int(entry.x0) - 2), min(width, int(entry.x0 + 10 * h))
-            wy0, wy1 = max(0, int(row - 0.8 * h)), min(height, int(row + 0.8 * h) + 1)
-            if any(x0 <= b.cx <= x1 and wy0 <= b.cy <= wy1 for b in boxes):
-                continue  # a word was found there: not missed
-            text = reread(np.ascontiguousarray(rgb[wy0:wy1, x0:x1])).strip()
-            if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30:
-                names[best] = (row * 10000 + entry.cx, _bare(text))
+            if (name := missed_word(entry, row, 0.8 * h)) is not None:
+                names[best] = (row * 10000 + entry.cx, name)
         for entry, c0, c1 in found:  # (round 70) the rows guessed from a pitch missed: the swatches themselves
             for best, row in _swatches_in_column(nearest_colours, entry, c0, c1, height):
                 if best in names:
                     continue
-                h = entry.h
-                x0, x1 = max(0, int(entry.x0) - 2), min(width, int(entry.x0 + 10 * h))
-                half = min(0.8 * h, 0.5 * abs(row - entry.cy))  # the crop stops halfway to the entry's own line
-                wy0, wy1 = max(0, int(row - half)), min(height, int(row + half) + 1)
-                if any(x0 <= b.cx <= x1 and wy0 <= b.cy <= wy1 for b in boxes):
-                    continue  # a word was found there: not missed
-                text = reread(np.ascontiguousarray(rgb[wy0:wy1, x0:x1])).strip()
-                if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30:
-                    names[best] = (row * 10000 + entry.cx, _bare(text))
+                half = min(0.8 * entry.h, 0.5 * abs(row - entry.cy))  # the crop stops halfway to the entry's own line
+                if (name := missed_word(entry, row, half)) is not None:
+                    names[best] = (row * 10000 + entry.cx, name)
     return names
 
 

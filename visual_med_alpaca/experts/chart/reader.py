@@ -150,6 +150,7 @@ def _wants_second_look(text: str, kind: str, boxes: list[TextBox]) -> bool:
 
 _TICK_END = re.compile(r"[\s\-\u2013\u2014_|]+$")  # a tick mark's ink read at a turned label's end (round 65)
 
+
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
 
