@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -1828,6 +1829,24 @@ def test_labels_of_a_sequence_are_completed_only_where_points_stand_and_repaired
     assert fill_thinned_labels(years, marks, 90, 400) == years  # ChartQA's year tables list the printed years only
     without = [m for m in marks if m != 161]  # no point drawn at Q4 '11: no row made up for it
     assert [b.text for b in fill_thinned_labels(labels, without, 90, 400)][2:5] == ["Q3 '11", "Q1 '12", "Q2 '12"]
+
+
+def test_labels_written_two_ways_equally_often_are_filled_the_same_way_in_every_process():
+    """Quarters labelled "Q1 '11", "Q3 11", "Q1 '12", "Q3 12" (two styles, two labels each): the filled labels take the
+    leftmost label's style, the same whatever Python's string hashing (it picked one by PYTHONHASHSEED before)."""
+    code = (
+        "from visual_med_alpaca.experts.chart.text import TextBox, fill_thinned_labels\n"
+        "texts = [\"Q1 '11\", 'Q3 11', \"Q1 '12\", 'Q3 12']\n"
+        "labels = [TextBox(t, 100 + 40 * i - 10, 300, 100 + 40 * i + 10, 312) for i, t in enumerate(texts)]\n"
+        "print([b.text for b in fill_thinned_labels(labels, [100 + 20 * i + 1 for i in range(7)], 90, 400)])\n"
+    )
+    outputs = set()
+    for seed in range(6):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        assert run.returncode == 0, run.stderr
+        outputs.add(run.stdout.strip())
+    assert outputs == {str(["Q1 '11", "Q2 '11", "Q3 '11", "Q4 '11", "Q1 '12", "Q2 '12", "Q3 '12"])}
 
 
 @pytest.mark.parametrize("index", [20, 37, 7])

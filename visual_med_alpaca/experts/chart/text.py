@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -552,7 +553,7 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     kinds = [p[0] for _, p in read]
     if len(read) < max(3, 0.6 * len(labels)):
         return given
-    kind = max(set(kinds), key=kinds.count)
+    kind = Counter(kinds).most_common(1)[0][0]  # a tie goes to the leftmost label's kind, not to string hashing
     if kind == "year" and not years:  # ChartQA's year tables (Pew, OWID, OECD) list only the printed years (round 41)
         return given
     read = [(i, p[1]) for i, p in read if p[0] == kind]
@@ -589,7 +590,7 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     else:
         return given
     styles = [p[2] for p in periods if p is not None and p[0] == kind]
-    style = max(set(styles), key=styles.count)
+    style = Counter(styles).most_common(1)[0][0]  # a tie: the leftmost label's style (the same in every process)
     month_names = {}
     if kind == "month":  # 'Jan' or 'January', as the chart writes them
         for b, p in zip(labels, periods):
