@@ -9,6 +9,9 @@ dev half's Pew charts, so its scores are development figures, never held-out one
 line charts named at their line ends, likewise a development pool only)
 Only some styles (a set of line charts):
     python bench/bench_chart.py --generator plain --n 30 --seed 31337 --styles line,line_markers
+OpenCQA's real Pew charts, scored against their printed values and labels only (a proxy; docs/benchmarks.md); the
+dev half is the development set, the report half is scored by the lead only:
+    python bench/bench_chart.py --opencqa --split dev
 Run it under the CPU lock (docs/benchmarks.md records the load average printed at the start and the end).
 """
 
@@ -24,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from visual_med_alpaca.errors import UserInputError  # noqa: E402
 from visual_med_alpaca.paths import data_dir  # noqa: E402
 from visual_med_alpaca.data.charts import GENERATORS, make_chart_set  # noqa: E402
-from visual_med_alpaca.eval.charts import SPLITS, evaluate_chart_set, format_metrics  # noqa: E402
+from visual_med_alpaca.eval.charts import (SPLITS, evaluate_chart_set, evaluate_printed_set, format_metrics,  # noqa: E402
+                                           format_printed_metrics)
 from visual_med_alpaca.experts import load_expert  # noqa: E402
 from visual_med_alpaca.images import load_image  # noqa: E402
 
@@ -38,7 +42,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--styles", default="", help="only these generator styles, comma-separated (line,line_markers)")
     parser.add_argument("--out", type=Path, default=None, help="metrics JSON (default: beside the set)")
+    parser.add_argument("--opencqa", action="store_true", help="OpenCQA's Pew charts (data folder's opencqa_charts_dev/, "
+                        "$VMED_DATA_DIR), --split dev or report, scored against their printed text")
     args = parser.parse_args()
+    if args.opencqa:
+        try:
+            m = evaluate_printed_set(args.split, args.out or Path(f"runs/bench_charts_opencqa_{args.split}.json"),
+                                     progress=False)
+        except UserInputError as exc:
+            parser.exit(2, f"error: {exc}\n")
+        for line in format_printed_metrics(m):
+            print(line)
+        print(f"metrics: {m['metrics_file']}")
+        return
     print(f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}")
     set_dir = args.set_dir
     if set_dir is None:

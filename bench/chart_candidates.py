@@ -34,6 +34,11 @@ the rule below (written before the fifth round's first candidate was scored; doc
                   R4p: when they or portal are the only synthetic pools that improve, no other set may go down).
   survey5         (round 72) 160 survey charts of seed 854595 (the existing generator, a seed drawn for it): a big
                   development pool looked at per chart (a witness for S1's rare survey loss), counted like `portal`.
+  opencqa         (session 39) the dev half of OpenCQA's 300 real Pew charts (eval/charts.py `printed_set`: those
+                  near-duplicating a chartqa_dev picture dropped first, then `split_of`'s dev half), scored against
+                  their printed text only (metrics/chart.py `printed_scores`: value F1, label recall, unread). Stored
+                  in TAG.json under `opencqa` ({image: {value_f1, value_recall, label_recall, unread}}), printed by
+                  `score` and `decide`, and in NO rule yet: R1-R5 stay over SETS until the lead writes its R-line.
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
@@ -69,7 +74,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from visual_med_alpaca.data.charts import make_chart_set  # noqa: E402
 from visual_med_alpaca.data.store import read_jsonl  # noqa: E402
-from visual_med_alpaca.eval.charts import evaluate_chart_set  # noqa: E402
+from visual_med_alpaca.eval.charts import evaluate_chart_set, evaluate_printed_set  # noqa: E402
 from visual_med_alpaca.experts.chart import ChartExpert  # noqa: E402
 from visual_med_alpaca.paths import data_dir  # noqa: E402
 
@@ -129,6 +134,7 @@ POOLS = {
 SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned", "pew",
         "portal", "kinds", "pewfig", "survey4", "portal2",
         "survey5")
+PRINTED = "opencqa"  # the 19th set: real charts with printed text only, counted on its own line, in no rule yet
 
 
 def fold(image: str) -> str:
@@ -190,11 +196,30 @@ def score(tag: str, cache: Path, data: Path | None) -> dict[str, dict[str, float
                 for image, f1 in per_chart(set_dir, expert, "all", work / f"{name}.json").items():
                     sets[pool][f"{name}/{image}"] = f1
                 expert.save()
+        sets[PRINTED] = printed(expert, work, data)
     finally:
         expert.save()
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{tag}.json").write_text(json.dumps(sets, indent=1))
     return sets
+
+
+def printed(expert, work: Path, data: Path | None) -> dict[str, dict]:
+    """OpenCQA's dev half, per chart: value F1 / recall and label recall (None where nothing printed counts), unread."""
+    metrics = evaluate_printed_set("dev", work / f"{PRINTED}.json", expert=expert, data=data, progress=False)
+    rows = read_jsonl(Path(metrics["metrics_file"]).with_suffix(".predictions.jsonl"))
+    return {r["image"]: {"value_f1": r["value_f1"], "value_recall": r["value_recall"],
+                         "label_recall": r["label_recall"], "unread": r["failed"]} for r in rows}
+
+
+def printed_line(charts: dict[str, dict]) -> str:
+    """The `opencqa` counting line: mean value F1 and label recall (over the charts where they are defined), unread."""
+    def mean_of(key):
+        values = [c[key] for c in charts.values() if c[key] is not None]
+        return sum(values) / len(values) if values else float("nan")
+
+    return (f"value F1 {mean_of('value_f1'):.4f} (value recall {mean_of('value_recall'):.4f}), label recall "
+            f"{mean_of('label_recall'):.4f}, unread {sum(c['unread'] for c in charts.values())}")
 
 
 def mean(values: dict[str, float]) -> float:
@@ -283,6 +308,7 @@ def main() -> int:
         sets = score(args.tag, args.ocr_cache, args.data_dir)
         for name in SETS:
             print(f"{name:7s} n={len(sets[name]):3d} RMS-F1 {mean(sets[name]):.4f}")
+        print(f"{PRINTED:7s} n={len(sets[PRINTED]):3d} {printed_line(sets[PRINTED])}")
         print(f"load average {os.getloadavg()[0]:.2f}; wrote {OUT / (args.tag + '.json')}")
         return 0
     missing = [t for t in (args.new, args.base) if not (OUT / f"{t}.json").is_file()]
@@ -296,6 +322,8 @@ def main() -> int:
         up = sum(new[name][k] > base[name].get(k, 0.0) for k in moved)
         print(f"{name:7s} n={len(new[name]):3d} {mean(base[name]):.4f} -> {mean(new[name]):.4f} ({delta[name]:+.4f}; "
               f"{up} charts up, {len(moved) - up} down)")
+    if PRINTED in new and PRINTED in base:
+        print(f"{PRINTED:7s} n={len(new[PRINTED]):3d} {printed_line(base[PRINTED])} -> {printed_line(new[PRINTED])} (in no rule yet)")
     print(f"dev half unread: {counts[1]} -> {counts[0]}")
     by_new, by_base = unread_by_set(args.new), unread_by_set(args.base)
     print("unread by set: " + ", ".join(f"{name} {by_base[name]} -> {by_new[name]}" for name in SETS

@@ -263,3 +263,104 @@ def format_metrics(m: dict) -> list[str]:
             lines.append(f"  {label:<22} {s['n']:>4} {s['rms_f1']:>7.3f} {s['rnss']:>6.3f} {s['unread']:>7} "
                          f"{s['seconds_per_chart']:>8.2f}")
     return lines
+
+
+# -- real charts with printed text only (OpenCQA's Pew charts; data/sources/opencqa.py) -----------------------------
+THUMB_SIDE = 32
+NEAR_DUPLICATE = 3.0  # mean |grey difference| (0-255) of 32x32 thumbnails; fixed from the distances' histogram alone
+
+
+def _thumbnail(path: Path):
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L").resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR), dtype=float)
+
+
+def near_duplicates(images: list[Path], others: list[Path], limit: float = NEAR_DUPLICATE) -> set[Path]:
+    """The `images` whose grey 32x32 thumbnail is within `limit` (mean absolute difference) of any of `others`'s: the
+    leakage guard between OpenCQA's Pew charts and chartqa_dev's (both halves), which come from the same Pew pages."""
+    import numpy as np
+
+    if not others:
+        return set()
+    stack = np.stack([_thumbnail(p) for p in others])
+    return {p for p in images if np.abs(stack - _thumbnail(p)).mean(axis=(1, 2)).min() < limit}
+
+
+def printed_set(split: str, data: str | Path | None = None) -> tuple[list, int]:
+    """(charts of `split`, how many charts the leakage guard dropped before splitting): OpenCQA's charts less every
+    near-duplicate of a chartqa_dev picture, then split by `split_of` (sha1 parity of the file stem)."""
+    from ..data.sources.opencqa import read_opencqa
+    from ..paths import data_dir
+
+    if split not in ("dev", "report"):
+        raise UserInputError("--split must be dev or report for OpenCQA's charts")
+    charts = read_opencqa(data)
+    chartqa = data_dir(data, "chartqa_dev") / "chartqa_dev"
+    dropped = near_duplicates([c.image for c in charts], sorted(chartqa.rglob("*.png")))
+    kept = [c for c in charts if c.image not in dropped]
+    return [c for c in kept if split_of({"image": c.image.name}) == split], len(dropped)
+
+
+def _printed_summary(group: list[dict]) -> dict:
+    def mean_of(key):
+        values = [r[key] for r in group if r[key] is not None]
+        return sum(values) / len(values) if values else None
+
+    return {"n": len(group), "value_f1": mean_of("value_f1"), "value_recall": mean_of("value_recall"),
+            "value_precision": mean_of("value_precision"), "label_recall": mean_of("label_recall"),
+            "with_numbers": sum(r["value_f1"] is not None for r in group),
+            "with_labels": sum(r["label_recall"] is not None for r in group),
+            "unread": sum(r["failed"] for r in group), "seconds_per_chart": sum(r["seconds"] for r in group) / len(group)}
+
+
+def evaluate_printed_set(split: str, out: Path, expert=None, data: str | Path | None = None,
+                         progress: bool = True) -> dict:
+    """Score the chart expert on OpenCQA's charts of `split` against their printed text (metrics/chart.py
+    `printed_scores`: a proxy, printed values and labels only); write metrics JSON + predictions JSONL at `out`."""
+    from tqdm import tqdm
+
+    from ..data.store import write_jsonl_atomic
+    from ..experts import load_expert
+    from ..images import load_image
+    from .metrics.chart import printed_scores
+
+    charts, dropped = printed_set(split, data)
+    out = output_file(out, "metrics .json file")
+    expert = expert or load_expert("chart")
+    rows = []
+    for chart in tqdm(charts, desc="eval opencqa", disable=not progress):
+        image = load_image(chart.image)
+        start = time.perf_counter()
+        reading = expert.read(image)
+        seconds = time.perf_counter() - start
+        failed = reading.text.startswith(FAILURE_PREFIX) or not parse_table(reading.text).rows
+        scores = printed_scores(chart.boxes, chart.title, None if failed else reading.text)
+        rows.append({"id": chart.id, "image": chart.image.name, "split": split,
+                     "detected": "unread" if failed else reading.kind, "failed": failed,
+                     "seconds": round(seconds, 3), **scores, "prediction": reading.text})
+    detected = defaultdict(list)
+    for row in rows:
+        detected[row["detected"]].append(row)
+    metrics = {"set": "opencqa", "split": split, "near_duplicates_dropped": dropped, **_printed_summary(rows),
+               "by_detected": {k: _printed_summary(g) for k, g in sorted(detected.items())}}
+    write_jsonl_atomic(out.with_suffix(".predictions.jsonl"), rows)
+    out.write_text(json.dumps(metrics, indent=2))
+    metrics["metrics_file"] = str(out)
+    return metrics
+
+
+def format_printed_metrics(m: dict) -> list[str]:
+    def num(v):
+        return "   -" if v is None else f"{v:.3f}"
+
+    lines = [f"chart on {m['n']} OpenCQA charts (split {m['split']}; {m['near_duplicates_dropped']} near-duplicates "
+             f"of chartqa_dev dropped first): value F1 {num(m['value_f1'])}  value recall {num(m['value_recall'])}  "
+             f"label recall {num(m['label_recall'])}  unread {m['unread']}/{m['n']}  {m['seconds_per_chart']:.2f} s/chart",
+             f"  {'detected type':<22} {'n':>4} {'valF1':>6} {'valRec':>6} {'lblRec':>6} {'unread':>7}"]
+    for name, s in m["by_detected"].items():
+        lines.append(f"  {name:<22} {s['n']:>4} {num(s['value_f1']):>6} {num(s['value_recall']):>6} "
+                     f"{num(s['label_recall']):>6} {s['unread']:>7}")
+    return lines
