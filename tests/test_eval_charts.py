@@ -214,3 +214,36 @@ def test_predictions_an_earlier_version_wrote_are_not_taken_as_done(three_charts
     again = Guess()
     assert evaluate_chart_set(three_charts, out=out, progress=False, expert=again)["charts_this_run"] == 3  # --restart
     assert again.calls == 4
+
+
+def test_opencqa_leaves_out_chartqa_near_duplicates_then_splits_by_file_stem(tmp_path):
+    """printed_set: a chart whose thumbnail matches a chartqa_dev picture is dropped (and only counted); the rest is
+    split by split_of; printed scores come out per chart and by detected type."""
+    from types import SimpleNamespace
+
+    from PIL import Image, ImageDraw
+    from test_data_sources_opencqa import make_opencqa
+
+    from visual_med_alpaca.eval.charts import evaluate_printed_set, format_printed_metrics, printed_set, split_of
+
+    folder = make_opencqa(tmp_path, {str(i): ("T", [("52", (5, 5, 20, 15)), ("Yes", (5, 30, 20, 40))]) for i in range(8)})
+    (tmp_path / "chartqa_dev" / "png").mkdir(parents=True)
+    for i in range(8):  # each chart its own picture; chart 3's is also in chartqa_dev
+        image = Image.new("RGB", (64, 48), "white")
+        ImageDraw.Draw(image).rectangle((i * 6, 0, i * 6 + 10, 47), fill="black")
+        image.save(folder / "chart_images" / f"{i}.png")
+    Image.open(folder / "chart_images" / "3.png").save(tmp_path / "chartqa_dev" / "png" / "3x.png")
+    dev, dropped = printed_set("dev", tmp_path)
+    report, _ = printed_set("report", tmp_path)
+    assert dropped == 1 and len(dev) + len(report) == 7 and "3" not in {c.id for c in dev + report}
+    assert all(split_of({"image": c.image.name}) == "dev" for c in dev)
+    with pytest.raises(UserInputError, match="dev or report"):
+        printed_set("all", tmp_path)
+
+    class Reads:
+        def read(self, image):
+            return SimpleNamespace(text="TITLE | T <0x0A> Answer | Share <0x0A> Yes | 52", kind="bar")
+
+    m = evaluate_printed_set("dev", tmp_path / "out" / "m.json", expert=Reads(), data=tmp_path, progress=False)
+    assert (m["n"], m["value_f1"], m["label_recall"], m["unread"]) == (len(dev), 1.0, 1.0, 0)
+    assert "1 near-duplicates of chartqa_dev dropped" in format_printed_metrics(m)[0]

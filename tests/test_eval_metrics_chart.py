@@ -57,3 +57,52 @@ def test_a_title_the_gold_table_lacks_costs_one_entry_unless_titles_are_not_scor
     assert rms(gold, gold.replace("| 50 |", "| 55 |"), score_title=False)["f1"] == pytest.approx(3 / 4)
     # a gold title is always scored: a wrong one still costs its entry
     assert rms(GOLD, GOLD.replace("Papules", "Weather"), score_title=False)["f1"] == pytest.approx(4 / 5)
+
+
+# -- printed_scores: OpenCQA's partial gold from a chart's printed text boxes ------------------------------------------
+from types import SimpleNamespace  # noqa: E402
+
+from visual_med_alpaca.eval.metrics.chart import printed_data_numbers, printed_labels, printed_scores  # noqa: E402
+
+
+def _boxes(*items):
+    return [SimpleNamespace(text=text, box=box) for text, box in items]
+
+
+# a column chart: a y axis 0-60 on one right edge (evenly spaced in position and value), two bars' values, a year
+# label, a note, a source line, the title, two category labels
+CHART = _boxes(("60", (10, 10, 24, 20)), ("40", (10, 40, 24, 50)), ("20", (10, 70, 24, 80)), ("0", (17, 100, 24, 110)),
+               ("52%", (40, 30, 60, 40)), ("17 <1", (80, 80, 110, 90)), ("2019", (40, 112, 70, 122)),
+               ("Note: 3 in 10 did not answer", (0, 130, 200, 140)), ("Source: Survey of 1,503 adults", (0, 142, 200, 152)),
+               ("Most say the economy is bad", (0, 0, 200, 8)), ("Democrats", (40, 112, 90, 122)),
+               ("Republicans", (90, 112, 150, 122)))
+TITLE = "Most say the economy is bad"
+
+
+def test_printed_data_numbers_drop_tick_runs_years_bounds_and_notes():
+    assert sorted(printed_data_numbers(CHART, TITLE)) == [(17.0, 0), (52.0, 0)]
+
+
+def test_ticks_on_one_row_are_dropped_but_uneven_values_on_a_column_are_kept():
+    row = _boxes(("0", (10, 100, 16, 110)), ("25", (50, 100, 62, 110)), ("50", (90, 100, 102, 110)),
+                 ("75", (130, 100, 142, 110)))
+    assert printed_data_numbers(row) == []
+    values = _boxes(("12", (100, 10, 112, 20)), ("47", (100, 30, 112, 40)), ("30", (100, 50, 112, 60)))
+    assert sorted(printed_data_numbers(values)) == [(12.0, 0), (30.0, 0), (47.0, 0)]
+
+
+def test_printed_labels_leave_out_numbers_long_notes_and_the_title():
+    assert printed_labels(CHART, TITLE) == ["democrats", "republicans"]
+
+
+def test_printed_scores_of_a_hand_made_table():
+    table = "TITLE | Economy <0x0A> Party | Bad | Good <0x0A> Dem | 52 | 40.0 <0x0A> Republican | 17.4 | 9"
+    scores = printed_scores(CHART, TITLE, table)
+    # printed 52 and 17 are found (17.4 rounds to 17 at the printed precision); 2 of 4 numeric cells are printed
+    assert scores["value_recall"] == 1.0 and scores["value_precision"] == 0.5
+    assert scores["value_f1"] == pytest.approx(2 * 0.5 / 1.5)
+    # "republicans" is within ANLS distance 0.5 of "republican"; "democrats" of nothing ("dem" is too far)
+    assert scores["label_recall"] == 0.5
+    unread = printed_scores(CHART, TITLE, None)
+    assert (unread["value_f1"], unread["value_recall"], unread["label_recall"]) == (0.0, 0.0, 0.0)
+    assert printed_scores(_boxes(("Yes", (0, 0, 9, 9))), "", table)["value_f1"] is None  # nothing printed to find
