@@ -2678,3 +2678,24 @@ def test_a_run_of_periods_in_one_box_is_cut_onto_the_point_columns_and_other_box
     kept = [TextBox("Jan '14 Mar", 88, 300, 150, 312), TextBox("2003 2004", 150, 300, 200, 312),
             TextBox("Q3 '11Q1 '11", 88, 300, 232, 312)]  # a word left over, years, a sequence going back
     assert split_run_together_periods(kept, columns) == kept
+
+
+def test_a_dot_plot_of_small_dots_in_a_large_picture_is_read_not_left_unread(expert, tmp_path):
+    """(round 73) A dumbbell whose 11 px dots stand in a large picture: one dot colour had too few pixels to be a
+    colour cluster of the first pass, so no rows of two-colour dots were found and the chart was left unread (`no
+    numeric axis and no bars with printed values`). The dot reader clusters the colours once more the way the line
+    reader does (a colourful code needs a quarter of the pixels) and reads every row's values."""
+    from visual_med_alpaca.data.charts import KINDS_COLOURS, KindsSpec, draw_kinds
+
+    rows = ["30-49", "Total", "Black", "Hispanic"]
+    values = [[74.0, 31.0], [77.0, 52.0], [73.0, 13.0], [70.0, 43.0]]
+    spec = KindsSpec(style="dumbbell", theme="kinds", title="Share of smartphone sales worldwide",
+                     category_name="Characteristic", categories=rows, series=["Men", "Women"], values=np.array(values),
+                     percent=True, decimals=0, legend_outside=False, jpeg_quality=None, size=(8.25, 4.93),
+                     value_title="Share of adults who say so", labels="above",
+                     colours=(KINDS_COLOURS[6], KINDS_COLOURS[1]), source="Source: Statista 2021")
+    reading = expert.read(load_image(draw_kinds(spec, tmp_path / "dumbbell")))
+    assert reading.kind == "dots", reading.text
+    table = parse_table(reading.text)
+    got = {row[0]: sorted(to_float(v) for v in row[1:]) for row in table.rows}
+    assert got == {name: sorted(v / 100 for v in pair) for name, pair in zip(rows, values)}, reading.text

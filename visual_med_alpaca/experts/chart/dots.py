@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .colours import _legend_names, _word_ink
+from .colours import _colour_clusters, _legend_names, _word_ink
 from .text import TextBox, _reading_order, parse_value
 
 
@@ -101,21 +101,31 @@ def _without_line(box: TextBox, line_left: bool = False) -> TextBox:
     return box
 
 
+def _dot_rows(rgb: np.ndarray, clusters, lettered: list[TextBox]):
+    """`_rows_of_dots` over the round dots of `clusters` that are no letters' bowls ('o', 'e'); None where there are
+    fewer than two colours or no rows of dots."""
+    masks, centres, _ = clusters
+    if len(centres) < 2:
+        return None
+    dots = [(x, y, d, c) for x, y, d, c in _round_dots(masks, min(rgb.shape[:2]))
+            if not any(b.x0 + d / 2 <= x <= b.x1 - d / 2 and b.y0 <= y <= b.y1 for b in lettered)]
+    return _rows_of_dots(dots)
+
+
 def read_dot_plot(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Callable[[np.ndarray], str] | None = None):
     """(header, series, rows, top) of a dot plot, or None where the picture holds none: each row's name (the words
     left of its dots) and one value per series (the number printed nearest its dot, each number once); `top` is the
     pixel row above the plot and its series' names."""
     from scipy.optimize import linear_sum_assignment
 
-    masks, centres, background = clusters
-    if len(centres) < 2:
-        return None
     lettered = [b for b in boxes if any(ch.isalpha() for ch in b.text)]
-    dots = [(x, y, d, c) for x, y, d, c in _round_dots(masks, min(rgb.shape[:2]))  # not letters' bowls ('o', 'e')
-            if not any(b.x0 + d / 2 <= x <= b.x1 - d / 2 and b.y0 <= y <= b.y1 for b in lettered)]
-    found = _rows_of_dots(dots)
+    found = _dot_rows(rgb, clusters, lettered)
+    if found is None:  # (round 73) small dots in a large picture: a colour of few pixels is no cluster of the first pass
+        clusters = _colour_clusters(rgb, [], 0, thin_lines=True)
+        found = _dot_rows(rgb, clusters, lettered)
     if found is None:
         return None
+    masks, centres, background = clusters
     rows, series = found
     size = float(np.median([dot[2] for row in rows for dot in row]))
     left = min(dot[0] - dot[2] for row in rows for dot in row)
