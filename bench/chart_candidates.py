@@ -134,7 +134,7 @@ POOLS = {
 SETS = ("foldA", "foldB", "plain", "studio", "survey", "ends", "plain2", "survey2", "survey3", "trend", "thinned", "pew",
         "portal", "kinds", "pewfig", "survey4", "portal2",
         "survey5")
-PRINTED = "opencqa"  # the 19th set: real charts with printed text only, counted on its own line, in no rule yet
+PRINTED = "opencqa"  # the 19th set: real charts with printed text only, counted on its own line (R1o, R2o, R4o, R6o)
 
 
 def fold(image: str) -> str:
@@ -251,24 +251,48 @@ def unread_by_set(tag: str) -> dict[str, int]:
     return counts
 
 
+def printed_change(new: dict[str, dict] | None, base: dict[str, dict] | None) -> dict | None:
+    """(session 39) The `opencqa` set's change: mean value F1 and label recall (new - base), each against one chart's
+    worth (1 / the charts where it is defined), and the unread counts; None where either tag lacks the set."""
+    if not new or not base:
+        return None
+
+    def mean_of(charts, key):
+        values = [c[key] for c in charts.values() if c[key] is not None]
+        return (sum(values) / len(values), len(values)) if values else (0.0, 1)
+
+    (v_new, n_value), (v_base, _) = mean_of(new, "value_f1"), mean_of(base, "value_f1")
+    (l_new, n_label), (l_base, _) = mean_of(new, "label_recall"), mean_of(base, "label_recall")
+    return {"value": v_new - v_base, "label": l_new - l_base, "value_chart": 1 / n_value, "label_chart": 1 / n_label,
+            "unread": (sum(bool(c["unread"]) for c in new.values()), sum(bool(c["unread"]) for c in base.values()))}
+
+
 def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: int | None = None) -> tuple[bool, dict[str, float], list[str]]:
-    """ADOPT (True) or not by R1-R5; the per-set change in mean RMS-F1; the rules that failed.
+    """ADOPT (True) or not by R1-R5 and the `opencqa` lines; the per-set change in mean RMS-F1; the rules that failed.
 
     A set the base was not scored on (a pool added later) counts as unchanged. R5 (round 16): the dev half's unread
-    count must not rise (checked where both counts are known)."""
+    count must not rise (checked where both counts are known). `opencqa` (session 39; printed-text proxy, no RMS-F1):
+    R1o its value F1 or label recall falls by one chart's worth (1 / the charts it is defined on) or more; R2o either
+    rises, or its unread count falls (a witness, as a pool that improves is); R3 counts its two changes in the sum; R4o where it is the only
+    witness, no other set may go down; R6o its unread count may not rise."""
     sets = [name for name in SETS if name in new and name in base]
     delta = {name: mean(new[name]) - mean(base[name]) if name in sets else 0.0 for name in SETS}
     failed = []
     if any(delta[name] < -1 / len(new[name]) - 1e-12 for name in sets):
         failed.append("R1")
+    printed = printed_change(new.get(PRINTED), base.get(PRINTED))
+    if printed and (printed["value"] <= -printed["value_chart"] + 1e-12 or printed["label"] <= -printed["label_chart"] + 1e-12):
+        failed.append("R1o")
+    witness_o = bool(printed) and (printed["value"] > 1e-9 or printed["label"] > 1e-9
+                                   or printed["unread"][0] < printed["unread"][1])
     up = {name: delta[name] > 1e-9 for name in SETS}
     main_pool = up["plain"] or up["studio"] or up["plain2"]
     survey = up["survey"] or up["survey2"] or up["survey3"]
     weak = up["ends"] or up["trend"]  # pools drawn after looking at the dev half's charts of their kind
     if not (main_pool or survey or weak or up["thinned"] or up["pew"] or up["portal"] or up["kinds"] or up["pewfig"]
-            or up["survey4"] or up["portal2"] or up["survey5"] or (up["foldA"] and up["foldB"])):
+            or up["survey4"] or up["portal2"] or up["survey5"] or (up["foldA"] and up["foldB"]) or witness_o):
         failed.append("R2")
-    if not sum(delta.values()) > 1e-9:
+    if not sum(delta.values()) + (printed["value"] + printed["label"] if printed else 0.0) > 1e-9:
         failed.append("R3")
     if survey and not main_pool and min(delta["foldA"], delta["foldB"]) < -1e-9:
         failed.append("R4")
@@ -288,8 +312,14 @@ def decide(new: dict, base: dict, unread_new: int | None = None, unread_base: in
     if up["pewfig"] and not (main_pool or survey or weak or up["thinned"] or up["pew"] or portal or up["kinds"]) \
             and min(delta.values()) < -1e-9:
         failed.append("R4f")
+    other_witness = (main_pool or survey or weak or up["thinned"] or up["pew"] or portal or up["kinds"] or up["pewfig"]
+                     or (up["foldA"] and up["foldB"]))
+    if witness_o and not other_witness and min(delta.values()) < -1e-9:
+        failed.append("R4o")
     if unread_new is not None and unread_base is not None and unread_new > unread_base:
         failed.append("R5")
+    if printed and printed["unread"][0] > printed["unread"][1]:
+        failed.append("R6o")
     return not failed, delta, failed
 
 
@@ -323,7 +353,7 @@ def main() -> int:
         print(f"{name:7s} n={len(new[name]):3d} {mean(base[name]):.4f} -> {mean(new[name]):.4f} ({delta[name]:+.4f}; "
               f"{up} charts up, {len(moved) - up} down)")
     if PRINTED in new and PRINTED in base:
-        print(f"{PRINTED:7s} n={len(new[PRINTED]):3d} {printed_line(base[PRINTED])} -> {printed_line(new[PRINTED])} (in no rule yet)")
+        print(f"{PRINTED:7s} n={len(new[PRINTED]):3d} {printed_line(base[PRINTED])} -> {printed_line(new[PRINTED])}")
     print(f"dev half unread: {counts[1]} -> {counts[0]}")
     by_new, by_base = unread_by_set(args.new), unread_by_set(args.base)
     print("unread by set: " + ", ".join(f"{name} {by_base[name]} -> {by_new[name]}" for name in SETS

@@ -166,3 +166,32 @@ def test_a_pool_drawn_after_looking_adopts_alone_only_when_no_other_set_goes_dow
     adopt, _, failed = decide({**_sets(), fold: _sets(**{fold: (1, 0.45)})[fold], pool: up}, base)
     assert not adopt and failed == [rule]
     assert decide({**_sets(plain=(0, 0.9)), fold: _sets(**{fold: (1, 0.45)})[fold], pool: up}, base)[0]
+
+
+def _printed(changed=(), unread=()):
+    """An `opencqa` set of 10 charts (value F1 0.5, label recall 0.5), `changed` = [(chart, value_f1, label_recall)]."""
+    charts = {f"o{i}.png": {"value_f1": 0.5, "value_recall": 0.5, "label_recall": 0.5, "unread": False} for i in range(10)}
+    for chart, value, label in changed:
+        charts[f"o{chart}.png"].update(value_f1=value, label_recall=label)
+    for chart in unread:
+        charts[f"o{chart}.png"].update(value_f1=0.0, label_recall=0.0, unread=True)
+    return charts
+
+
+def test_the_opencqa_set_witnesses_alone_and_its_losses_and_unread_charts_reject():
+    """(session 39) OpenCQA's real Pew charts (printed-text proxy): a gain of one chart's worth in value F1 or label
+    recall, or one unread chart fewer, adopts where nothing else moves (R2o); a loss of one chart's worth (1 / 10
+    here) rejects (R1o); a chart newly unread rejects (R6o); with it the only witness, no other set may go down (R4o)."""
+    decide, base = _decide(), {**_sets(), "opencqa": _printed()}
+    assert decide({**_sets(), "opencqa": _printed([(0, 1.0, 0.5)])}, base)[0]  # value F1 up
+    assert decide({**_sets(), "opencqa": _printed([(0, 0.5, 1.0)])}, base)[0]  # label recall up
+    assert decide({**_sets(), "opencqa": _printed()}, base)[2] == ["R2", "R3"]  # nothing moved
+    worse = [(0, 0.0, 0.5), (1, 0.0, 0.5)]  # -0.1 value F1: one chart's worth
+    assert "R1o" in decide({**_sets(plain=(0, 0.9)), "opencqa": _printed(worse)}, base)[2]
+    assert decide({**_sets(plain=(0, 0.9), studio=(0, 0.9)), "opencqa": _printed([(0, 0.0, 0.5)])}, base)[0]  # half a chart's worth
+    assert "R6o" in decide({**_sets(plain=(0, 0.9)), "opencqa": _printed([(1, 1.0, 1.0)], unread=[0])}, base)[2]
+    fewer_unread = {**base, "opencqa": _printed(unread=[0])}
+    assert decide({**_sets(), "opencqa": _printed()}, fewer_unread)[0]  # an unread chart read
+    adopt, _, failed = decide({**_sets(studio=(0, 0.45)), "opencqa": _printed([(0, 1.0, 1.0)])}, base)
+    assert not adopt and failed == ["R4o"]
+    assert decide({**_sets(plain=(0, 0.9), studio=(0, 0.45)), "opencqa": _printed([(0, 1.0, 1.0)])}, base)[0]
