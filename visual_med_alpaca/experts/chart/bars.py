@@ -768,6 +768,11 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     series = [names.get(c, (0, ""))[1] for c in clusters]
     if len(clusters) > 1 and not any(series) and horizontal:
         series = _column_headers(bars, clusters, upright_boxes, used, width, rgb, reread)
+    if len(clusters) > 1 and not all(series) and horizontal:  # (round 83) the columns no legend or header named
+        heads = _headings_over_columns(bars, clusters, upright_boxes, used, width)
+        for n, head in enumerate(heads):
+            if not series[n] and head and not any(head in name or name in head for name in series if name):
+                series[n] = head
     if len(clusters) == 1 and not series[0] and horizontal and axis is None:
         series = [_heading_over_bars(bars, upright_boxes, used, width)]
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
@@ -1128,6 +1133,47 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
             text = reread(np.ascontiguousarray(crop)).strip() if crop.shape[1] >= 6 else ""
             heads[m] = text if re.search(r"[A-Za-z]{2}", text) else ""
     return heads
+
+
+def _headings_over_columns(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int) -> list[str]:
+    """(round 83) Series names printed as headings over the columns of horizontal bars (Pew: `Unfavorable`,
+    `There is no need for him to change`), for the series a legend and `_column_headers` left unnamed. Each series'
+    column is its bar in the top row, else its topmost bar (a column empty in the top row: `Not at all` over a 6%
+    sliver); bars under 0.6 of the usual thickness are no row (a title's stroke). The heading block is the nearest
+    line of words above the top row (within 1.5 line heights) and the lines touching it; each of its boxes names the
+    column it overlaps most. A box over half or more of two columns' widths runs across them (a subtitle, a panel's
+    heading): the heading block ends below it. A left column's heading may stand right-aligned at the zero line, far wider than its
+    bar, so only an overlap is asked, not a centre over the bar."""
+    original = [b.rotated_back(width) for b in bars]
+    thick = float(np.median([b.y1 - b.y0 for b in original]))
+    rows = [b for b in original if b.y1 - b.y0 >= 0.6 * thick]
+    if not rows:
+        return [""] * len(clusters)
+    first_row = min(b.y0 for b in rows)
+    column: dict[int, Bar] = {}
+    for cluster in clusters:
+        mine = sorted((b for b in rows if b.cluster == cluster), key=lambda b: b.y0)
+        if mine:
+            column[cluster] = next((b for b in mine if abs(b.y0 - first_row) <= 3), mine[0])
+    if not column:
+        return [""] * len(clusters)
+    lo, hi = min(b.x0 for b in column.values()), max(b.x1 for b in column.values())
+    words = sorted((b.original for b in upright_boxes if id(b) not in used and parse_value(b.text) is None
+                    and re.search(r"[A-Za-z]{2}", b.text) and not _CHROME.search(b.text)
+                    and b.original.y1 <= first_row + 2 and b.original.x1 > lo and b.original.x0 < hi), key=lambda b: -b.y1)
+    picked: dict[int, list[TextBox]] = {c: [] for c in column}
+    reach, found = first_row, False
+    for box in words:
+        if box.y1 < reach - (0.6 if found else 1.5) * box.h:
+            break
+        overlap = {c: min(box.x1, b.x1) - max(box.x0, b.x0) for c, b in column.items()}
+        if sum(overlap[c] >= 0.5 * (b.x1 - b.x0) for c, b in column.items()) >= 2:
+            break  # across two or more columns (a subtitle, a panel's heading): the headings end under it
+        best = max(overlap, key=lambda c: overlap[c])
+        if overlap[best] > 0:
+            picked[best].append(box)
+        reach, found = min(reach, box.y0), True
+    return [" ".join(b.text for b in _reading_order(picked[c])) if picked.get(c) else "" for c in clusters]
 
 
 def _heading_over_bars(bars: list[Bar], upright_boxes: list[TextBox], used: set[int], width: int) -> str:
