@@ -770,9 +770,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         series = _column_headers(bars, clusters, upright_boxes, used, width, rgb, reread)
     if len(clusters) > 1 and not all(series) and horizontal:  # (round 83) the columns no legend or header named
         heads = _headings_over_columns(bars, clusters, upright_boxes, used, width)
-        for n, head in enumerate(heads):
-            if not series[n] and head and not any(head in name or name in head for name in series if name):
-                series[n] = head
+        if all(_same_name(head, name) for head, name in zip(heads, series) if head and name):  # (H1b) they agree
+            for n, head in enumerate(heads):
+                if not series[n] and head and not any(head in name or name in head for name in series if name):
+                    series[n] = head
     if len(clusters) == 1 and not series[0] and horizontal and axis is None:
         series = [_heading_over_bars(bars, upright_boxes, used, width)]
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
@@ -1143,7 +1144,9 @@ def _headings_over_columns(bars: list[Bar], clusters: list[int], upright_boxes: 
     line of words above the top row (within 1.5 line heights) and the lines touching it; each of its boxes names the
     column it overlaps most. A box over half or more of two columns' widths runs across them (a subtitle, a panel's
     heading): the heading block ends below it. A left column's heading may stand right-aligned at the zero line, far wider than its
-    bar, so only an overlap is asked, not a centre over the bar."""
+    bar, so only an overlap is asked, not a centre over the bar. (H1b) No names where the columns overlap (grouped
+    bars from one baseline) or where the block reaches the picture's topmost text (the title); the caller fills
+    nothing unless every column already named has its name (or no words) as its heading."""
     original = [b.rotated_back(width) for b in bars]
     thick = float(np.median([b.y1 - b.y0 for b in original]))
     rows = [b for b in original if b.y1 - b.y0 >= 0.6 * thick]
@@ -1155,9 +1158,11 @@ def _headings_over_columns(bars: list[Bar], clusters: list[int], upright_boxes: 
         mine = sorted((b for b in rows if b.cluster == cluster), key=lambda b: b.y0)
         if mine:
             column[cluster] = next((b for b in mine if abs(b.y0 - first_row) <= 3), mine[0])
-    if not column:
-        return [""] * len(clusters)
-    lo, hi = min(b.x0 for b in column.values()), max(b.x1 for b in column.values())
+    spans = sorted((b.x0, b.x1) for b in column.values())
+    if not column or any(a[1] > b[0] + 3 for a, b in zip(spans, spans[1:])):
+        return [""] * len(clusters)  # (H1b) columns overlapping: grouped bars from one baseline, no columns side by side
+    lo, hi = spans[0][0], max(x1 for _, x1 in spans)
+    every = [b.original for b in upright_boxes]
     words = sorted((b.original for b in upright_boxes if id(b) not in used and parse_value(b.text) is None
                     and re.search(r"[A-Za-z]{2}", b.text) and not _CHROME.search(b.text)
                     and b.original.y1 <= first_row + 2 and b.original.x1 > lo and b.original.x0 < hi), key=lambda b: -b.y1)
@@ -1169,11 +1174,19 @@ def _headings_over_columns(bars: list[Bar], clusters: list[int], upright_boxes: 
         overlap = {c: min(box.x1, b.x1) - max(box.x0, b.x0) for c, b in column.items()}
         if sum(overlap[c] >= 0.5 * (b.x1 - b.x0) for c, b in column.items()) >= 2:
             break  # across two or more columns (a subtitle, a panel's heading): the headings end under it
+        if not any(o.y1 <= box.y0 + 0.3 * box.h for o in every if o is not box):
+            break  # (H1b) the topmost text of the picture: its title (matplotlib prints it right over the top row)
         best = max(overlap, key=lambda c: overlap[c])
         if overlap[best] > 0:
             picked[best].append(box)
         reach, found = min(reach, box.y0), True
     return [" ".join(b.text for b in _reading_order(picked[c])) if picked.get(c) else "" for c in clusters]
+
+
+def _same_name(a: str, b: str) -> bool:
+    """(round 83, H1b) Two readings of one name: equal, or one inside the other, letters and digits only, any case."""
+    a, b = (re.sub(r"[^0-9a-z]", "", t.lower()) for t in (a, b))
+    return bool(a and b) and (a in b or b in a)
 
 
 def _heading_over_bars(bars: list[Bar], upright_boxes: list[TextBox], used: set[int], width: int) -> str:
