@@ -2699,3 +2699,15 @@ def test_a_dot_plot_of_small_dots_in_a_large_picture_is_read_not_left_unread(exp
     table = parse_table(reading.text)
     got = {row[0]: sorted(to_float(v) for v in row[1:]) for row in table.rows}
     assert got == {name: sorted(v / 100 for v in pair) for name, pair in zip(rows, values)}, reading.text
+
+
+@pytest.mark.parametrize("chart, names", [
+    ("2609", ["There is no need for him to change", "He will need to be more cautious"]),
+    ("2405", ["Bad", "Good"]),
+])
+def test_pew_headings_over_the_columns_name_the_series_no_legend_named(expert, chart, names):
+    """OpenCQA dev charts (real Pew): the headings printed over the columns of diverging bars name the series. 2609:
+    one column was named, so the headings were never read and the other stayed `Series 1`; 2405: a stroke of the
+    title taken for a bar made the title's line the top row, and both columns were `Series 1`, `Series 2`."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", f"{chart}.png")))
+    assert parse_table(text).headers[1:] == names, text
