@@ -688,7 +688,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     typical = float(np.median([b.h for b in upright_boxes]))
     if kind == "bar":  # '2003 2004 2005' read as one box under three bars
         merged = [b for b in words if b.y0 >= baseline - 2 and len(b.text.split()) >= 2 and b.h <= 1.6 * typical]  # one line
-        merged = _within_spans(merged, spans)  # (round 84) a note line from the page margin is no run of labels
         words = [b for b in words if b not in merged] + split_merged_labels(merged, [(lo + hi) / 2 for lo, hi in spans])
     start_by = 0.0
     if kind == "hbar":  # labels right-aligned in a column that may stand far left of short bars' zero line
@@ -1036,15 +1035,6 @@ def _reread_labels(rgb: np.ndarray, horizontal: bool, spans, chosen: list[list[T
         elif chosen[n]:
             chosen[n] = []  # a merged box's part that reads as nothing is no label of its own
     return chosen
-
-
-def _within_spans(boxes: list[TextBox], spans) -> list[TextBox]:
-    """(round 84) Vertical bars: the one-line boxes under the bars that may be labels run together across groups are
-    those lying within the groups' spans (2 px spare); a line reaching past them (a note printed from the page margin:
-    `Note: Medians across 20 countries surveyed in 2007 and 2014.`) is no run of labels and stays whole, so its pieces
-    never join a group's label (`... 2007 and 2014.`)."""
-    lo, hi = spans[0][0] - 2, spans[-1][1] + 2
-    return [b for b in boxes if b.x0 >= lo and b.x1 <= hi]
 
 
 def _words_in_label_column(groups: list[list[Bar]], spans, chosen: list[list[TextBox]], words: list[TextBox],
