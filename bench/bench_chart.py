@@ -46,6 +46,7 @@ def main() -> None:
                         "$VMED_DATA_DIR), --split dev or report, scored against their printed text")
     args = parser.parse_args()
     if args.opencqa:
+        print(f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}")
         try:
             m = evaluate_printed_set(args.split, args.out or Path(f"runs/bench_charts_opencqa_{args.split}.json"),
                                      progress=False)
@@ -53,7 +54,7 @@ def main() -> None:
             parser.exit(2, f"error: {exc}\n")
         for line in format_printed_metrics(m):
             print(line)
-        print(f"metrics: {m['metrics_file']}")
+        print(f"metrics: {m['metrics_file']}; load average at end {os.getloadavg()[0]:.1f}")
         return
     print(f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}")
     set_dir = args.set_dir

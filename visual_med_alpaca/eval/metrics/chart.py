@@ -12,6 +12,8 @@ The table format itself (`Table`, `parse_table`) is `chart_table.py`'s, which th
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 from scipy.optimize import linear_sum_assignment
@@ -122,7 +124,6 @@ def rnss(target: str | Table, prediction: str | Table) -> float:
 # -- partial gold from a chart's printed text (OpenCQA: no data table, only OCR boxes) ------------------------------
 # Hand-written: the boxes are all the gold there is, and no library tells a printed data value from an axis tick, a
 # year label or a source note; these rules (issue 15, session 39) were fixed before any expert output on them was read.
-import re  # noqa: E402
 
 _NUMBER = re.compile(r"^([<>])?[-+]?[$€£]?(\d[\d,]*(?:\.\d+)?|\.\d+)%?$")
 _TICK_PX = 3.0  # boxes within this many pixels share a column (x centre or right edge) or a row (y centre)
