@@ -2741,3 +2741,24 @@ def test_only_unevenly_stepped_axes_are_taken_for_printed_values_and_only_number
     assert not labels_for_an_axis(axis(0, 20, 40, 60)) and not labels_for_an_axis(axis(0, 20, 60, 80))  # a missed tick
     assert value_in_name("72 Poland") == ("Poland", "72") and value_in_name("YouTube 73%") == ("YouTube", "73%")
     assert value_in_name("Poland") is None and value_in_name("18-29 year olds") is None
+
+
+def test_pew_rows_whose_left_aligned_labels_pass_the_bars_start_are_named(expert):
+    """(round 84) An OpenCQA dev chart (`2292`, Pew's diverging bars, row labels left-aligned at the page margin):
+    `Insurance claims processor` and `Own job or profession` reach past the start of the longest bars and `Nurse`
+    starts far from them, so these rows were numbered `2`, `7`, `8`. A row left unnamed takes the words of its line
+    in the other rows' label column."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "2292.png")))
+    names = [row[0] for row in parse_table(text).rows]
+    assert names[:3] == ["Fast food worker", "Insurance claims processor", "Software engineer"], text
+    assert names[-2:] == ["Own job or profession", "Nurse"], text
+    assert cells(text)[("Insurance claims processor", "Somewhat")] == 44, text
+
+
+def test_a_value_between_labels_and_bars_does_not_hide_a_rows_label(expert):
+    """(round 84) An OpenCQA dev chart (`7365`, two panels): the left panel's values stand between the labels and
+    the right panel's bars; row 5's value `4` started just past where the labels' search stopped, and the row was
+    numbered `5` while `Israeli-Palestinian` / `peace talks` stood in the label column."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "7365.png")))
+    rows = {row[0]: row[1:] for row in parse_table(text).rows}
+    assert "5" not in rows and to_float(rows["Israeli-Palestinian peace talks"][0]) == 1, text

@@ -712,6 +712,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                     break
     if reread is not None:
         chosen = _reread_labels(rgb, kind == "hbar", spans, chosen, upright_boxes, typical, reread)
+    if kind == "hbar":  # (round 84) a row still unnamed: its words in the other rows' label column
+        chosen = _words_in_label_column(groups, spans, chosen, words, used)
     # the edge of the label column towards the bars (labels left of horizontal bars end there; a number sticking out
     # past it was printed beside the bar, not in the label)
     label_edge = float(np.median([b.original.x1 for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)] or [0.0]))
@@ -1033,6 +1035,31 @@ def _reread_labels(rgb: np.ndarray, horizontal: bool, spans, chosen: list[list[T
         elif chosen[n]:
             chosen[n] = []  # a merged box's part that reads as nothing is no label of its own
     return chosen
+
+
+def _words_in_label_column(groups: list[list[Bar]], spans, chosen: list[list[TextBox]], words: list[TextBox],
+                           used: set[int]) -> list[list[TextBox]]:
+    """(round 84) Horizontal bars (upright coordinates): a row that `_category_label` left unnamed takes the words
+    of its line that stand in the column where the other rows' labels stand (their centres between the nearest and
+    farthest edge of the other rows' word boxes), clear of its own bars. Pew left-aligns long row labels, so a long
+    label reaches past the start of the longest diverging bars (`Insurance claims processor`) and a short one starts
+    far from them (`Nurse`); a value printed in another panel between labels and bars stopped the search (`4` before
+    `Israeli-Palestinian peace talks`). Only words (no plain numbers, years kept) and only where 2+ rows are named."""
+    found = [b for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)]
+    if not any(not c for c in chosen) or len({id(c) for c in chosen if c}) < 2 or not found:
+        return chosen
+    lo, hi = min(b.y0 for b in found), max(b.y1 for b in found)
+    taken = {id(b) for c in chosen for b in c} | used
+    out = [list(c) for c in chosen]
+    for n, (group, (s0, s1)) in enumerate(zip(groups, spans)):
+        if chosen[n]:
+            continue
+        end = max(b.y1 for b in group)
+        out[n] = [b for b in words if id(b) not in taken and s0 <= b.cx <= s1 and lo <= b.cy <= hi and b.y0 >= end - 2
+                  and (parse_value(b.text) is None or re.fullmatch(r"(?:19|20)\d\d", b.text.strip()))
+                  and not _CHROME.search(b.text)]
+        taken |= {id(b) for b in out[n]}
+    return out
 
 
 def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[str], list[TextBox]]:
