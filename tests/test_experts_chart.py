@@ -894,6 +894,47 @@ def _labelled_percent_bars(tmp_path, theme="ggplot"):
     return draw(spec, tmp_path / "labelled.png")
 
 
+def test_values_printed_beside_a_column_of_row_labels_make_a_partial_table():
+    """(round 82) Two side-by-side panels (`News Interest` | `News Coverage`): the rows are the aligned labels, each
+    row's values the numbers on its line right of it, in columns by place, named by the one heading per column above;
+    a row whose value OCR missed keeps an empty cell; without such headings the columns are named by place; two
+    rows are not a reading."""
+    from visual_med_alpaca.experts.chart.table import _printed_rows_table
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    rows = [("Economy", 42, 25), ("Elections", 14, 13), ("Football", 6, None), ("Libya", 4, 3)]
+    boxes = [TextBox("News Interest Vs. News Coverage", 2, 9, 287, 28), TextBox("PEW RESEARCH CENTER", 2, 300, 140, 312)]
+    for n, (name, left, right) in enumerate(rows):
+        y = 70 + 36 * n
+        boxes.append(TextBox(name, 12, y, 12 + 8 * len(name), y + 14))
+        boxes.append(TextBox(str(left), 154, y - 1, 170, y + 15))
+        if right is not None:
+            boxes.append(TextBox(str(right), 282, y, 298, y + 14))
+    headings = [TextBox("News Interest", 152, 38, 245, 50), TextBox("News Coverage", 292, 37, 392, 52)]
+    text = _printed_rows_table(boxes + headings, "no bars and no plotted line could be traced")
+    assert text is not None and text.startswith("TITLE | News Interest Vs. News Coverage <0x0A> "), text
+    want = {(name, "News Interest"): left for name, left, _ in rows}
+    want.update({(name, "News Coverage"): right for name, _, right in rows if right is not None})
+    assert cells(text) == want, text
+    assert [row[0] for row in parse_table(text).rows[:4]] == [name for name, _, _ in rows], text
+    assert "(partly read: no bars and no plotted line could be traced; only the values printed beside a column of row labels" in text
+    unnamed = _printed_rows_table(boxes, "no bars and no plotted line could be traced")
+    assert cells(unnamed)[("Economy", "Printed value 2 from the left")] == 25, unnamed
+    assert _printed_rows_table([b for b in boxes if b.y0 < 140], "no bars and no plotted line could be traced") is None
+
+
+def test_side_by_side_pew_panels_no_reader_can_trace_give_their_printed_values(expert):
+    """(round 82) OpenCQA dev chart 6930 (Pew, `News Interest` | `News Coverage`, two bar panels beside one column of
+    row labels): no reader reads it (round 80: `could not be read`); now each row's two printed values, the columns
+    named by the panels' headings, marked partial."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "6930.png")))
+    assert reading.kind == "partial" and "(partly read: " in reading.text, reading.text
+    got = cells(reading.text)
+    for key, value in {("Economy", "News Interest"): 42, ("Economy", "News Coverage"): 25, ("2012 elections", "News Interest"): 14,
+                       ("2012 elections", "News Coverage"): 13, ("Google buys Motorola", "News Coverage"): 2}.items():
+        assert got.get(key) == value, reading.text
+
+
 def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
     """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
     spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""

@@ -20,7 +20,7 @@ from .lines import (years_at_period_ticks, split_run_together_periods, labels_fo
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
-from .table import _linearize, _page_title, _printed_values_table, _title_without_subtitle, _without_percent
+from .table import _linearize, _page_title, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
 from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, unaccent)
 
@@ -259,7 +259,8 @@ class ChartExpert:
 
         A chart the first OCR pass leaves unread, or reads as bars without category labels (every row numbered 1,
         2, 3, or one row only), is read again with the text of a second look at its margins
-        (`_second_look`: small text the detector missed at the whole picture's scale)."""
+        (`_second_look`: small text the detector missed at the whole picture's scale). A chart still unread then gives
+        the values printed beside a column of row labels, where there are such (round 82, `_printed_rows_table`)."""
         boxes = self.read_text(rgb)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
@@ -281,8 +282,11 @@ class ChartExpert:
                 return self._reading(rgb, boxes + more)
             except ChartReadError:
                 pass  # the first reading stands
-        if error is not None:
-            raise error
+        if error is not None:  # (round 82) no reader could read it: the values printed beside a column of row labels
+            rows = _printed_rows_table(boxes + more, str(error))
+            if rows is None:
+                raise error
+            return rows, "partial"
         return text, kind
 
     def _upright_guard(self, rgb: np.ndarray, boxes: list[TextBox], upright: list[TextBox], reading):

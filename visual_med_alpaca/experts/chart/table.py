@@ -107,6 +107,99 @@ def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) ->
     return f"{_linearize(title, 'Category', series, table)} {ROW_SEP} {note}"
 
 
+ROWS_NOTE = ("(partly read: {reason}; only the values printed beside a column of row labels are given, each in the row of "
+             "the label it is printed beside, in columns by their place left to right{named})")
+
+
+def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
+    """(round 82) The part that is sure of a chart no reader could read whose values are printed beside a column of
+    row labels (Pew's side-by-side bar panels `News Interest` | `News Coverage`, two-colour stacked or diverging bars
+    with their values printed): the rows are the labels of one column (left or right edges aligned, at least three
+    with a number printed right of them on their line), each row's values are the numbers on its line right of its
+    label (before the next word on that line), and the values fall into columns by their place (the columns are cut
+    at the widest gap between their x centres until no row holds two values in one column). A line of words just
+    above the first row (or just under the last) with one word box per column names the columns in order (a panel's
+    heading, an answer's name); otherwise they are `Printed value k from the left`. Labels of the same column
+    between the first and the last row with no value printed beside them are rows with empty cells. Marked as
+    partial by a last line. None where fewer than three rows carry a printed value, a column cannot be cut, or the
+    values would need more than six columns."""
+    # a one- or two-digit value's box may be padded taller than wide: only words are taken for turned text here
+    words = [b for b in boxes if not _CHROME.search(b.text) and (not b.turned or re.fullmatch(r"[-−]?\d{1,2}%?", b.text.strip()))]
+    if len(words) < 6:
+        return None
+    typical = float(np.median([b.h for b in words]))
+    numbers = [b for b in words if parse_value(b.text) is not None and re.fullmatch(r"(1[89]|20)\d\d", b.text.strip()) is None]
+    labels = [b for b in words if parse_value(b.text) is None and b.number is None and len(re.findall(r"[A-Za-z0-9]", b.text)) >= 2
+              and len(b.text.split()) <= 5]
+    if len(numbers) < 3 or len(labels) < 3:
+        return None
+
+    def beside(label: TextBox) -> list[TextBox]:  # the numbers on the label's line right of it, before the next word
+        line = [b for b in words if b is not label and abs(b.cy - label.cy) <= 0.5 * typical and b.x0 >= label.x1 - 2]
+        stop = min((b.x0 for b in line if b in labels), default=float("inf"))
+        return [b for b in line if b in numbers and b.x1 <= stop]
+
+    with_values = [b for b in labels if beside(b)]
+    tol = max(3.0, 0.3 * typical)
+    column: list[TextBox] = []
+    for edge in (lambda b: b.x1, lambda b: b.x0):  # right-aligned labels (Pew), else left-aligned
+        for group in _groups(with_values, edge, tol):
+            if len(group) > len(column):
+                column, at = group, edge
+    if len(column) < 3:
+        return None
+    top, bottom, mark = min(b.cy for b in column), max(b.cy for b in column), float(np.median([at(b) for b in column]))
+    rows = sorted([b for b in labels if top <= b.cy <= bottom and abs(at(b) - mark) <= 2 * tol], key=lambda b: b.cy)
+    values: dict[int, list[TextBox]] = {}
+    owner: dict[int, int] = {}
+    for r, label in enumerate(rows):
+        for b in beside(label):  # a number on two labels' lines goes to the nearer one
+            if id(b) not in owner or abs(b.cy - label.cy) < abs(b.cy - rows[owner[id(b)]].cy):
+                owner[id(b)] = r
+    for b in numbers:
+        if id(b) in owner:
+            values.setdefault(owner[id(b)], []).append(b)
+    placed = sorted((b for vs in values.values() for b in vs), key=lambda b: b.cx)
+    cuts: list[list[TextBox]] = [placed]
+    while True:
+        crowded = next((c for c in cuts if any(sum(owner[id(b)] == r for b in c) > 1 for r in values)), None)
+        if crowded is None:
+            break
+        if len(cuts) >= 6:
+            return None
+        gaps = np.diff([b.cx for b in crowded])
+        k = int(gaps.argmax()) + 1
+        i = cuts.index(crowded)
+        cuts[i:i + 1] = [crowded[:k], crowded[k:]]
+    names = _column_headings(words, labels, rows, cuts, typical)
+    named = names is not None
+    if names is None:
+        names = ["Value"] if len(cuts) == 1 else [f"Printed value {k + 1} from the left" for k in range(len(cuts))]
+    table = [(label.text, [next((parse_value(b.text)[1] for b in cut if owner[id(b)] == r), "") for cut in cuts])
+             for r, label in enumerate(rows)]
+    heading_top = min([rows[0].y0] + [b.y0 for b in words if named and b.text in names and b.cy < rows[0].cy])
+    title = _page_title(boxes, heading_top)
+    note = ROWS_NOTE.format(reason=reason, named="; the columns are named by the words printed over (or under) them" if named else "")
+    return f"{_linearize(title, 'Category', names, table)} {ROW_SEP} {note}"
+
+
+def _column_headings(words: list[TextBox], labels: list[TextBox], rows: list[TextBox], cuts: list[list[TextBox]], typical: float) -> list[str] | None:
+    """The columns' names for _printed_rows_table: the line of words nearest above the first row (else nearest
+    under the last), within three lines of text, reaching right of the row labels' column, holding one word box per column
+    (left to right); None where there is no such line."""
+    edge = max(b.x1 for b in rows) - 2
+    for side in (-1, 1):
+        near = rows[0] if side < 0 else rows[-1]
+        candidates = [b for b in labels if b not in rows and b.x1 > edge + typical and 0 < side * (b.cy - near.cy) <= 3 * typical]
+        if not candidates:
+            continue
+        first = min(candidates, key=lambda b: abs(b.cy - near.cy))
+        line = sorted((b for b in candidates if abs(b.cy - first.cy) <= 0.5 * typical), key=lambda b: b.cx)
+        if len(line) == len(cuts) and not any(b.number is not None for b in words if b not in line and abs(b.cy - first.cy) <= 0.5 * typical):
+            return [b.text for b in line]
+    return None
+
+
 def _series_by_ink(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], values: list[TextBox]):
     """([(position, name)] of the series, {id(value box): index into it}) when every printed value is in the
     clearly coloured ink of one series named by a legend or by a word in its colour (Pew); else None.
