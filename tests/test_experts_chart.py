@@ -923,25 +923,6 @@ def test_values_printed_beside_a_column_of_row_labels_make_a_partial_table():
     assert _printed_rows_table([b for b in boxes if b.y0 < 140], "no bars and no plotted line could be traced") is None
 
 
-def test_a_value_read_into_its_names_box_is_that_rows_value():
-    """(round 82, P1b) A slope chart's ends print each value and its name together, and OCR reads them as one box
-    (`-266 China`): the box is a row label with its value beside it (either way round), the rest as before."""
-    from visual_med_alpaca.experts.chart.table import _printed_rows_table
-    from visual_med_alpaca.experts.chart.text import TextBox
-
-    ends = [("-266 China", 185), ("-338 Vietnam", 203), ("Mexico -482", 230), ("-542 Japan", 251), ("-912 Germany", 343)]
-    boxes = [TextBox("U.S. per capita trade deficit with", 0, 10, 280, 28), TextBox("2009", 53, 98, 86, 113),
-             TextBox("2015", 182, 97, 216, 113), TextBox("-107", 32, 139, 66, 155), TextBox("-345", 32, 193, 67, 208)]
-    boxes += [TextBox(text, 206, y, 206 + 7 * len(text), y + 15) for text, y in ends]
-    text = _printed_rows_table(boxes, "no bars and no plotted line could be traced")
-    assert text is not None, boxes
-    assert cells(text) == {("China", "Value"): -266, ("Vietnam", "Value"): -338, ("Mexico", "Value"): -482,
-                           ("Japan", "Value"): -542, ("Germany", "Value"): -912}, text
-    # a year is no value: `Spring 2017` stays words, and two such rows are not a reading
-    assert _printed_rows_table(boxes[:5] + [TextBox("Spring 2017", 206, 185, 290, 200)] + [TextBox(t, 206, y, 290, y + 15) for t, y in ends[:2]],
-                               "no bars and no plotted line could be traced") is None
-
-
 def test_side_by_side_pew_panels_no_reader_can_trace_give_their_printed_values(expert):
     """(round 82) OpenCQA dev chart 6930 (Pew, `News Interest` | `News Coverage`, two bar panels beside one column of
     row labels): no reader reads it (round 80: `could not be read`); now each row's two printed values, the columns
