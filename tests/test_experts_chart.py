@@ -2754,6 +2754,48 @@ def test_pew_headings_over_the_columns_name_the_series_no_legend_named(expert, c
     assert parse_table(text).headers[1:] == names, text
 
 
+def _opencqa_chart(chart_id: str):
+    """An OpenCQA dev chart's picture, found through the project's data-dir resolver; skipped where the folder is absent."""
+    from visual_med_alpaca.data.sources.opencqa import opencqa_dir
+    from visual_med_alpaca.errors import UserInputError
+
+    try:
+        path = opencqa_dir() / "chart_images" / f"{chart_id}.png"
+    except UserInputError as exc:
+        pytest.skip(str(exc))
+    if not path.is_file():
+        pytest.skip(f"shared data not available: {path}")
+    return load_image(path)
+
+
+def test_a_column_of_first_values_is_no_value_axis_and_end_values_are_no_part_of_names(expert):
+    """(round 81) Pew's trend lines without a value axis print each line's first value left of its first point, one
+    under another (OpenCQA dev 5311: `53`, `29`, `10`): they read as a value axis of uneven steps, and were dropped as
+    ticks (the 2001 row was empty). They are the points' values. A value read into one box with a line's name at its
+    end (5345: `72 Poland`) is that line's last value, and the name is the word alone."""
+    got = cells(expert.describe(_opencqa_chart("5311")))
+    assert got[("2001", "Decreased")] == 53 and got[("2001", "Increased")] == 10
+    text = expert.describe(_opencqa_chart("5345"))
+    table = parse_table(text)
+    assert {"Poland", "Spain", "Germany", "France"} <= set(table.headers)
+    got = cells(text)
+    assert (got[("2018", "Poland")], got[("2018", "Spain")], got[("2018", "Germany")]) == (72, 67, 63)
+
+
+def test_only_unevenly_stepped_axes_are_taken_for_printed_values_and_only_numbers_split_from_names():
+    from visual_med_alpaca.experts.chart.axes import Axis
+    from visual_med_alpaca.experts.chart.lines import labels_for_an_axis, value_in_name
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    def axis(*numbers):
+        return Axis(-1.0, 100.0, False, False, 10.0, [TextBox(str(n), 0, 100 - n, 10, 108 - n) for n in numbers])
+
+    assert labels_for_an_axis(axis(10, 29, 53))
+    assert not labels_for_an_axis(axis(0, 20, 40, 60)) and not labels_for_an_axis(axis(0, 20, 60, 80))  # a missed tick
+    assert value_in_name("72 Poland") == ("Poland", "72") and value_in_name("YouTube 73%") == ("YouTube", "73%")
+    assert value_in_name("Poland") is None and value_in_name("18-29 year olds") is None
+
+
 def test_pew_rows_whose_left_aligned_labels_pass_the_bars_start_are_named(expert):
     """(round 84) An OpenCQA dev chart (`2292`, Pew's diverging bars, row labels left-aligned at the page margin):
     `Insurance claims processor` and `Own job or profession` reach past the start of the longest bars and `Nurse`

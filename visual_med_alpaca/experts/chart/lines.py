@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from .colours import _blend_of, _word_ink
-from .text import _CHROME, _MONTHS, TextBox, _bare, _period, fill_thinned_labels, names_something
+from .text import _CHROME, _MONTHS, TextBox, _bare, _period, fill_thinned_labels, names_something, parse_value
 
 
 def _between(ys: list[float | None], r: int) -> float | None:
@@ -519,3 +519,33 @@ def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
                 continue  # a legend entry's marker
             xs.append(px)
     return [float(np.mean(run)) for run in _runs(np.sort(xs), 3) if len(run)]
+
+
+def labels_for_an_axis(axis) -> bool:
+    """(round 81) A linear 'value axis' whose tick numbers are not evenly stepped (some gap between them is no whole
+    multiple of the smallest, as a missed tick would leave) is no axis: it is the column of values printed beside the
+    lines' first points (Pew's trend lines with no value axis: `53`, `29`, `10` left of 2001). The fit stands as the
+    scale (each label sits at its point's height), and those numbers are point labels, exact, like any other."""
+    if axis is None or axis.log or len(axis.ticks) < 3:
+        return False
+    values = np.sort(np.array([b.number for b in axis.ticks], float))
+    steps = np.diff(values)
+    if (steps <= 0).any():
+        return False
+    multiples = steps / steps.min()
+    return bool((np.abs(multiples - np.round(multiples)) > 0.05).any())
+
+
+def value_in_name(name: str) -> tuple[str, str] | None:
+    """(round 81) (name, printed value) of a line's name that came with the number printed beside its end (Pew
+    prints `72 Poland`, `YouTube 73%` at a line's last point, and OCR reads them as one box): a first or last word
+    that is a number, the rest words that name something. None for any other name (`Series 2` keeps its number only
+    where the number agrees with no point: the caller checks it against the line's end)."""
+    words = name.split()
+    if len(words) < 2:
+        return None
+    for number, rest in ((words[0], words[1:]), (words[-1], words[:-1])):
+        parsed = parse_value(number)
+        if parsed is not None and re.fullmatch(r"[-−–]?\d[\d.,]*%?", number) and names_something(" ".join(rest)):
+            return " ".join(rest), parsed[1]
+    return None

@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (years_at_period_ticks, split_run_together_periods, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
+from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -597,10 +597,12 @@ class ChartExpert:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
         words = _after_leading_swatches(page[0], [b for b in page[1] if parse_value(b.text) is None], centres, background, codes=True)
         names = _legend_names((page[0], words), centres, background, self._read_words, codes=True)  # (L1b) a swatch in a word's box
-        printed = [b for b in boxes if id(b) not in tick_ids and parse_value(b.text) is not None and b not in categories]
+        # (round 81) an 'axis' of unevenly stepped numbers is the column of values printed at the lines' first points
+        point_ticks = orientation == "vertical" and not bars and labels_for_an_axis(axis)
+        printed = [b for b in boxes if (point_ticks or id(b) not in tick_ids) and parse_value(b.text) is not None and b not in categories]
         # a value-axis label the axis did not take ('1 million') is no point's label (round 37); an axis that prints
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
-        if axis is not None and orientation == "vertical" and not prints_only_ends(axis):
+        if axis is not None and orientation == "vertical" and not prints_only_ends(axis) and not point_ticks:
             printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
@@ -887,6 +889,12 @@ class ChartExpert:
             series, columns = [series[n] for n in kept], [columns[n] for n in kept]
             if not series:
                 raise ChartReadError("no bars and no plotted line could be traced")
+        for index, values in zip(series, columns):  # (round 81) `72 Poland`: the value printed at the line's end
+            split = value_in_name(names.get(index, (0, ""))[1]) if orientation == "vertical" else None
+            end = traced[index][-1] if split is not None else None
+            if end is not None and (axis.log or axis.span > 0) and _agrees_with_axis(float(split[1].rstrip("%")), axis.value(end), axis):
+                names[index] = (names[index][0], split[0])
+                values[-1] = _in_axis_unit(split[1], axis)
         order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
