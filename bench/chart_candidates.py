@@ -208,8 +208,8 @@ def printed(expert, work: Path, data: Path | None) -> dict[str, dict]:
     """OpenCQA's dev half, per chart: value F1 / recall and label recall (None where nothing printed counts), unread."""
     metrics = evaluate_printed_set("dev", work / f"{PRINTED}.json", expert=expert, data=data, progress=False)
     rows = read_jsonl(Path(metrics["metrics_file"]).with_suffix(".predictions.jsonl"))
-    return {r["image"]: {"value_f1": r["value_f1"], "value_recall": r["value_recall"],
-                         "label_recall": r["label_recall"], "unread": r["failed"]} for r in rows}
+    return {r["image"]: {"value_f1": r["value_f1"], "value_recall": r["value_recall"], "label_recall": r["label_recall"],
+                         "unread": r["failed"], "version": metrics["printed_metric_version"]} for r in rows}
 
 
 def printed_line(charts: dict[str, dict]) -> str:
@@ -256,6 +256,10 @@ def printed_change(new: dict[str, dict] | None, base: dict[str, dict] | None) ->
     worth (1 / the charts where it is defined), and the unread counts; None where either tag lacks the set."""
     if not new or not base:
         return None
+    versions = {tag: {c.get("version", 1) for c in charts.values()} for tag, charts in (("new", new), ("base", base))}
+    if versions["new"] != versions["base"]:  # (session 39) v1 tags lack the field
+        raise ValueError(f"opencqa was scored with printed-text metric v{sorted(versions['base'])} in the base and "
+                         f"v{sorted(versions['new'])} in the candidate: score both with one version")
 
     def mean_of(charts, key):
         values = [c[key] for c in charts.values() if c[key] is not None]
@@ -346,7 +350,10 @@ def main() -> int:
         parser.exit(2, f"error: no scores for {missing[0]} in {OUT}: run `score {missing[0]}` first\n")
     new, base = (json.loads((OUT / f"{t}.json").read_text()) for t in (args.new, args.base))
     counts = unread(args.new), unread(args.base)
-    adopt, delta, failed = decide(new, base, *counts)
+    try:
+        adopt, delta, failed = decide(new, base, *counts)
+    except ValueError as exc:  # opencqa scored with two metric versions
+        parser.exit(2, f"error: {exc}\n")
     for name in (n for n in SETS if n in new and n in base):
         moved = [k for k in new[name] if abs(new[name][k] - base[name].get(k, 0.0)) > 1e-9]
         up = sum(new[name][k] > base[name].get(k, 0.0) for k in moved)

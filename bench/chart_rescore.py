@@ -5,6 +5,8 @@ gold.jsonl three ways: DePlot's RMS-F1 as is (the headline); with the title not 
 none (ChartQA's gold tables carry no title, so a title read from the chart costs one entry, and an empty one
 earns one); and with every read title blanked (DePlot's own output on ChartQA, which it learnt from these tables).
 Used on sealed report predictions, so it prints only overall and per-source means, never a chart's own score.
+With --opencqa: OpenCQA predictions (bench_chart.py --opencqa) scored again with this version of the printed-text
+metric (eval/metrics/chart.py PRINTED_VERSION), aggregates and per detected type only.
 
     python bench/chart_rescore.py /tmp/chx6/sealed/chart_chartqa_dev_report_r6.predictions.jsonl --set-dir ../shared/data/chartqa_dev
 """
@@ -12,6 +14,7 @@ Used on sealed report predictions, so it prints only overall and per-source mean
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -22,15 +25,28 @@ from _common import run  # noqa: E402
 
 from visual_med_alpaca.data.store import read_jsonl  # noqa: E402
 from visual_med_alpaca.errors import UserInputError  # noqa: E402
-from visual_med_alpaca.eval.charts import read_gold, source_of  # noqa: E402
+from visual_med_alpaca.eval.charts import format_printed_metrics, read_gold, rescore_printed, source_of  # noqa: E402
 from visual_med_alpaca.eval.metrics.chart import Table, parse_table, rms  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("predictions", type=Path, nargs="+")
-    parser.add_argument("--set-dir", type=Path, required=True, help="the folder with the gold.jsonl")
+    parser.add_argument("--set-dir", type=Path, default=None, help="the folder with the gold.jsonl")
+    parser.add_argument("--opencqa", action="store_true", help="OpenCQA predictions (bench_chart.py --opencqa): scored "
+                        "again with this version of the printed-text metric against the data folder's boxes")
     args = parser.parse_args()
+    if args.opencqa:
+        for path in args.predictions:
+            m = rescore_printed(list(read_jsonl(path)))
+            first, *rest = format_printed_metrics(m)
+            first = re.sub(r"; 0 near-duplicates of chartqa_dev dropped first", "", first)
+            print(f"{path}: " + re.sub(r"  [\d.]+ s/chart$", "", first).replace("chart on", "scored again:"))
+            for line in rest:
+                print(line)
+        return
+    if args.set_dir is None:
+        parser.error("--set-dir is required (the folder with the gold.jsonl), unless --opencqa")
     gold = {item["id"]: item for item in read_gold(args.set_dir)}
     for path in args.predictions:
         groups: dict[str, list[tuple[float, ...]]] = defaultdict(list)

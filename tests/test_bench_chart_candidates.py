@@ -195,3 +195,13 @@ def test_the_opencqa_set_witnesses_alone_and_its_losses_and_unread_charts_reject
     adopt, _, failed = decide({**_sets(studio=(0, 0.45)), "opencqa": _printed([(0, 1.0, 1.0)])}, base)
     assert not adopt and failed == ["R4o"]
     assert decide({**_sets(plain=(0, 0.9), studio=(0, 0.45)), "opencqa": _printed([(0, 1.0, 1.0)])}, base)[0]
+
+
+def test_opencqa_scored_with_two_metric_versions_is_not_compared():
+    """A base scored with the printed-text metric's first version (no `version` field) and a candidate with the
+    second are not decided against each other: the numbers mean different things."""
+    decide = _decide()
+    v2 = {name: {**chart, "version": 2} for name, chart in _printed().items()}
+    with pytest.raises(ValueError, match="v\\[1\\] in the base and v\\[2\\]"):
+        decide({**_sets(), "opencqa": v2}, {**_sets(), "opencqa": _printed()})
+    assert decide({**_sets(plain=(0, 0.9)), "opencqa": v2}, {**_sets(), "opencqa": v2})[0]

@@ -247,3 +247,18 @@ def test_opencqa_leaves_out_chartqa_near_duplicates_then_splits_by_file_stem(tmp
     m = evaluate_printed_set("dev", tmp_path / "out" / "m.json", expert=Reads(), data=tmp_path, progress=False)
     assert (m["n"], m["value_f1"], m["label_recall"], m["unread"]) == (len(dev), 1.0, 1.0, 0)
     assert "1 near-duplicates of chartqa_dev dropped" in format_printed_metrics(m)[0]
+
+
+def test_saved_opencqa_predictions_are_scored_again_with_this_metric(tmp_path):
+    """rescore_printed: saved rows (the tables as read) against the folder's boxes; a row of another set is one error."""
+    from test_data_sources_opencqa import make_opencqa
+
+    from visual_med_alpaca.eval.charts import rescore_printed
+
+    make_opencqa(tmp_path, {"1": ("T", [("Yes 52", (5, 5, 40, 15)), ("No 40", (5, 30, 40, 40))])})
+    rows = [{"image": "1.png", "split": "dev", "detected": "hbar", "failed": False, "seconds": 0.5, "value_f1": 0.0,
+             "prediction": "TITLE | T <0x0A> Answer | Share <0x0A> Yes | 52 <0x0A> No | 40"}]
+    m = rescore_printed(rows, tmp_path)
+    assert (m["n"], m["value_f1"], m["label_recall"], m["unread"]) == (1, 1.0, 1.0, 0)
+    with pytest.raises(UserInputError, match="not one of OpenCQA"):
+        rescore_printed([{**rows[0], "image": "other.png"}], tmp_path)

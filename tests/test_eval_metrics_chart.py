@@ -106,3 +106,14 @@ def test_printed_scores_of_a_hand_made_table():
     unread = printed_scores(CHART, TITLE, None)
     assert (unread["value_f1"], unread["value_recall"], unread["label_recall"]) == (0.0, 0.0, 0.0)
     assert printed_scores(_boxes(("Yes", (0, 0, 9, 9))), "", table)["value_f1"] is None  # nothing printed to find
+
+
+def test_values_run_together_with_a_short_label_are_data_and_its_words_a_label():
+    """(version 2) OpenCQA's OCR often joins a label and its values in one sentence (`Iraq 23 11`, `72 Poland`): those
+    numbers are printed data and the words a label; numbers at both ends or among the words (notes) are not."""
+    joined = _boxes(("Iraq 23 11", (10, 10, 80, 20)), ("72 Poland", (200, 40, 260, 50)), ("1 in 5 adults", (0, 90, 80, 99)),
+                    ("Survey of 1,503 adults", (0, 100, 150, 110)), ("Ages 18-29", (0, 120, 60, 130)))
+    assert sorted(printed_data_numbers(joined)) == [(11.0, 0), (23.0, 0), (72.0, 0)]
+    assert printed_labels(joined) == ["iraq", "poland"]
+    scores = printed_scores(joined, "", "TITLE | T <0x0A> Country | A | B <0x0A> Iraq | 23 | 11 <0x0A> Poland | 72 | ")
+    assert (scores["value_recall"], scores["value_precision"], scores["label_recall"]) == (1.0, 1.0, 1.0)

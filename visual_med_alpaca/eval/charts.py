@@ -325,7 +325,7 @@ def evaluate_printed_set(split: str, out: Path, expert=None, data: str | Path | 
     from ..data.store import write_jsonl_atomic
     from ..experts import load_expert
     from ..images import load_image
-    from .metrics.chart import printed_scores
+    from .metrics.chart import PRINTED_VERSION, printed_scores
 
     charts, dropped = printed_set(split, data)
     out = output_file(out, "metrics .json file")
@@ -341,22 +341,48 @@ def evaluate_printed_set(split: str, out: Path, expert=None, data: str | Path | 
         rows.append({"id": chart.id, "image": chart.image.name, "split": split,
                      "detected": "unread" if failed else reading.kind, "failed": failed,
                      "seconds": round(seconds, 3), **scores, "prediction": reading.text})
-    detected = defaultdict(list)
-    for row in rows:
-        detected[row["detected"]].append(row)
-    metrics = {"set": "opencqa", "split": split, "near_duplicates_dropped": dropped, **_printed_summary(rows),
-               "by_detected": {k: _printed_summary(g) for k, g in sorted(detected.items())}}
+    metrics = _printed_metrics(rows, split, dropped)
     write_jsonl_atomic(out.with_suffix(".predictions.jsonl"), rows)
     out.write_text(json.dumps(metrics, indent=2))
     metrics["metrics_file"] = str(out)
     return metrics
 
 
+def _printed_metrics(rows: list[dict], split: str, dropped: int) -> dict:
+    from .metrics.chart import PRINTED_VERSION
+
+    detected = defaultdict(list)
+    for row in rows:
+        detected[row["detected"]].append(row)
+    return {"set": "opencqa", "split": split, "printed_metric_version": PRINTED_VERSION,
+            "near_duplicates_dropped": dropped, **_printed_summary(rows),
+            "by_detected": {k: _printed_summary(g) for k, g in sorted(detected.items())}}
+
+
+def rescore_printed(rows: list[dict], data: str | Path | None = None) -> dict:
+    """Saved OpenCQA predictions (`evaluate_printed_set`'s rows) scored again with this version of `printed_scores`
+    (the tables as they were read; no expert run): the metrics, aggregates only."""
+    from ..data.sources.opencqa import read_opencqa
+    from .metrics.chart import printed_scores
+
+    charts = {c.image.name: c for c in read_opencqa(data)}
+    again = []
+    for row in rows:
+        chart = charts.get(row.get("image"))
+        if chart is None:
+            raise UserInputError(f"chart {row.get('image')!r} is not one of OpenCQA's (predictions of another set?)")
+        scores = printed_scores(chart.boxes, chart.title, None if row["failed"] else row["prediction"])
+        again.append({**row, **scores})
+    splits = {row.get("split") for row in again}
+    return _printed_metrics(again, splits.pop() if len(splits) == 1 else "mixed", 0)
+
+
 def format_printed_metrics(m: dict) -> list[str]:
     def num(v):
         return "   -" if v is None else f"{v:.3f}"
 
-    lines = [f"chart on {m['n']} OpenCQA charts (split {m['split']}; {m['near_duplicates_dropped']} near-duplicates "
+    lines = [f"chart on {m['n']} OpenCQA charts (split {m['split']}; printed-text metric v{m.get('printed_metric_version', 1)}; "
+             f"{m['near_duplicates_dropped']} near-duplicates "
              f"of chartqa_dev dropped first): value F1 {num(m['value_f1'])}  value recall {num(m['value_recall'])}  "
              f"label recall {num(m['label_recall'])}  unread {m['unread']}/{m['n']}  {m['seconds_per_chart']:.2f} s/chart",
              f"  {'detected type':<22} {'n':>4} {'valF1':>6} {'valRec':>6} {'lblRec':>6} {'unread':>7}"]

@@ -124,6 +124,10 @@ def rnss(target: str | Table, prediction: str | Table) -> float:
 # -- partial gold from a chart's printed text (OpenCQA: no data table, only OCR boxes) ------------------------------
 # Hand-written: the boxes are all the gold there is, and no library tells a printed data value from an axis tick, a
 # year label or a source note; these rules (issue 15, session 39) were fixed before any expert output on them was read.
+# Version 2 (session 39's end, after rounds 81-84 found values the first version could not see): a sentence of a
+# short label with its value(s) run together at one end (`Iraq 23 11`, `72 Poland`: OpenCQA's OCR often joins them)
+# gives those numbers as data and its words as a label; version 1 took number-only sentences only.
+PRINTED_VERSION = 2
 
 _NUMBER = re.compile(r"^([<>])?[-+]?[$€£]?(\d[\d,]*(?:\.\d+)?|\.\d+)%?$")
 _TICK_PX = 3.0  # boxes within this many pixels share a column (x centre or right edge) or a row (y centre)
@@ -166,21 +170,43 @@ def _tick_runs(numbers: list[dict]) -> set[int]:
     return dropped
 
 
+def _sentence_parts(text: str) -> tuple[list[bool], str | None]:
+    """(which tokens are data numbers, the label words) of one printed sentence: every token of a number-only
+    sentence; or (version 2) the numbers run together at ONE end of a short label (`Iraq 23 11`, `72 Poland`: at most
+    6 words between, no digit among them), the words being the label; else no numbers, and the sentence is a label
+    where it holds no digit."""
+    tokens = text.split()
+    numeric = [_printed_number(t) is not None for t in tokens]
+    if tokens and all(numeric):
+        return numeric, None
+    lead = next((i for i, n in enumerate(numeric) if not n), len(tokens))
+    trail = next((i for i, n in enumerate(reversed(numeric)) if not n), len(tokens))
+    middle = tokens[lead:len(tokens) - trail]
+    words = " ".join(middle)
+    if (lead == 0) != (trail == 0) and len(middle) <= 6 and not any(c.isdigit() for c in words) and re.search(r"[A-Za-z]", words):
+        return [i < lead or i >= len(tokens) - trail for i in range(len(tokens))], words
+    return [False] * len(tokens), None if any(c.isdigit() for c in text) else text
+
+
 def printed_data_numbers(boxes, title: str = "") -> list[tuple[float, int]]:
     """The printed DATA numbers of a chart, (value, decimals), from its text boxes (objects with `.text` and `.box`):
-    numbers of sentences that hold only numbers ('30 30', '45%'; bounded ones like '<1' dropped), so notes, sources
-    and titles with words drop out; 4-digit years 1900-2100 dropped (category labels); axis tick runs dropped."""
+    numbers of sentences that hold only numbers ('30 30', '45%'), or (version 2) that run together at one end of a
+    short label (`Iraq 23 11`); bounded ones like '<1' dropped; notes, sources and titles, whose numbers stand among
+    words, drop out; 4-digit years 1900-2100 dropped (category labels); axis tick runs dropped."""
     numbers = []
     for b in boxes:
         tokens = b.text.split()
-        parsed = [_printed_number(t) for t in tokens]
-        if not tokens or any(p is None for p in parsed):
+        data, _ = _sentence_parts(b.text)
+        if not any(data):
             continue
         x0, y0, x1, y1 = b.box
         width = (x1 - x0) / max(1, sum(len(t) for t in tokens))
         at = x0
-        for token, (value, decimals, bounded) in zip(tokens, parsed):
+        for token, is_data in zip(tokens, data):
             left, at = at, at + width * len(token)  # a token's share of the box, by its characters
+            if not is_data:
+                continue
+            value, decimals, bounded = _printed_number(token)
             is_year = decimals == 0 and re.fullmatch(r"\d{4}", token) and 1900 <= value <= 2100
             if not bounded and not is_year:
                 numbers.append({"value": value, "decimals": decimals, "xc": (left + at) / 2, "x1": at, "yc": (y0 + y1) / 2})
@@ -194,12 +220,14 @@ def _norm(text: str) -> str:
 
 def printed_labels(boxes, title: str = "") -> list[str]:
     """Printed word sentences that may be category or series labels: no digit, at most 6 words, not (part of) the
-    title; case and spaces normalised."""
+    title; (version 2) also the words of a label printed with its values at one end (`Iraq 23 11` -> `iraq`); case
+    and spaces normalised."""
     title = _norm(title)
     labels = []
     for b in boxes:
-        text = _norm(b.text)
-        if not text or any(c.isdigit() for c in text) or len(text.split()) > 6:
+        _, words = _sentence_parts(b.text)
+        text = _norm(words or "")
+        if not text or len(text.split()) > 6:
             continue
         if title and (text in title or title in text):
             continue
