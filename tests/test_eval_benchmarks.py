@@ -119,7 +119,7 @@ def test_pathvqa_full_limit_and_fixed_subset():
     order = {i.id: n for n, i in enumerate(items)}
     assert [order[i.id] for i in subset] == sorted(order[i.id] for i in subset)  # kept in file order
     assert [i.id for i in _load("pathvqa", subset="fixed1000", limit=7)] == [i.id for i in subset[:7]]
-    with pytest.raises(UserInputError, match="unknown PathVQA subset"):
+    with pytest.raises(UserInputError, match="unknown PathVQA subset 'fixed10'; choose full or fixed1000"):
         _load("pathvqa", subset="fixed10")
 
 

@@ -10,7 +10,7 @@ import typer
 
 from ..cli_options import (AdapterOpt, ApiKeyOpt, BackendOpt, BaseUrlOpt, CaseMemoryOpt, DataDirOpt, ExpertOpt,
                            LlmThreadsOpt, LlmUrlOpt, ModelOpt, PATH_TEXT, assistant_overrides)
-from .benchmarks.vqa import vqa_rad_subsets_help
+from .benchmarks.vqa import subsets_help
 
 eval_app = typer.Typer()
 
@@ -35,8 +35,7 @@ def _make_command(name: str):
         expert: Optional[str] = ExpertOpt,
         mode: Optional[str] = typer.Option(None, "--mode", help="auto | loglik | generate (multiple-choice scoring)"),
         limit: Optional[int] = typer.Option(None, "--limit", "-n", help="Only the first N items"),
-        subset: Optional[str] = typer.Option(None, "--subset", help="pathvqa: full | fixed1000; vqa-rad: "
-                                             + vqa_rad_subsets_help()),
+        subset: Optional[str] = typer.Option(None, "--subset", help=subsets_help()),
         out: Optional[Path] = typer.Option(None, "--out", "-o", **PATH_TEXT, help="Output folder (default runs/eval/<benchmark>)"),
         data_dir: Optional[Path] = DataDirOpt,
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens"),

@@ -27,7 +27,7 @@ from ..llm.base import resolve_backend, strip_backend_prefix
 from ..llm.engine import EngineConfig
 from ..prompts import build_prompt
 from .benchmarks import BENCHMARKS, Item, load_benchmark
-from .benchmarks.vqa import VQA_RAD_SUBSETS
+from .benchmarks.vqa import subsets_help
 from .metrics.text import choice_metrics, extract_choice, ranking_metrics
 from .metrics.vqa import vqa_metrics
 from .resume import read_predictions, resumable
@@ -62,7 +62,7 @@ class EvalConfig(Strict):
 
     benchmark: str
     data_dir: str | None = None
-    subset: str | None = Field(None, description="pathvqa: full | fixed1000; vqa-rad: " + " | ".join(VQA_RAD_SUBSETS))
+    subset: str | None = Field(None, description=subsets_help(brief=True))
     limit: int | None = Field(None, ge=1, description="first N items only")
     mode: Literal["auto", "loglik", "generate"] = Field(
         "auto", description="multiple choice by option log-likelihood or by generation + answer extraction; "

@@ -43,6 +43,15 @@ def vqa_rad_subsets_help() -> str:
     return "; ".join(f"{name} ({what})" for name, (what, _) in VQA_RAD_SUBSETS.items())
 
 
+PATHVQA_SUBSETS = ("full", f"fixed{PATHVQA_SUBSET_SIZE}")  # the one list load_pathvqa, its error and the help read
+
+
+def subsets_help(brief: bool = False) -> str:
+    """`--subset`'s help: PathVQA's and VQA-RAD's subset names (with what each VQA-RAD one is, unless `brief`)."""
+    rad = " | ".join(VQA_RAD_SUBSETS) if brief else vqa_rad_subsets_help()
+    return f"pathvqa: {' | '.join(PATHVQA_SUBSETS)}; vqa-rad: {rad}"
+
+
 def load_vqa_rad(root: Path, subset: str | None = None) -> list[Item]:
     """`vqa_rad/hf_test.jsonl`: 451 QA on 203 images, 272 closed / 179 open (the split LLaVA-Med reports);
     a subset (VQA_RAD_SUBSETS) is a part of VQA-RAD train instead."""
@@ -56,10 +65,10 @@ def load_vqa_rad(root: Path, subset: str | None = None) -> list[Item]:
 def load_pathvqa(root: Path, subset: str | None = None) -> list[Item]:
     """`pathvqa_test/test.jsonl`: 6,719 QA. subset 'fixed1000' = 1,000 questions drawn with seed 0, in file order."""
     items = pathvqa_test_items(root)
-    if subset in (None, "full"):
+    if subset in (None, PATHVQA_SUBSETS[0]):
         return items
-    if subset != f"fixed{PATHVQA_SUBSET_SIZE}":
-        raise UserInputError(f"unknown PathVQA subset '{subset}'; choose full or fixed{PATHVQA_SUBSET_SIZE}")
+    if subset != PATHVQA_SUBSETS[1]:
+        raise UserInputError(f"unknown PathVQA subset '{subset}'; choose {' or '.join(PATHVQA_SUBSETS)}")
     return pathvqa_fixed_subset(items)
 
 
