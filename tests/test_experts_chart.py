@@ -2754,28 +2754,14 @@ def test_pew_headings_over_the_columns_name_the_series_no_legend_named(expert, c
     assert parse_table(text).headers[1:] == names, text
 
 
-def _opencqa_chart(chart_id: str):
-    """An OpenCQA dev chart's picture, found through the project's data-dir resolver; skipped where the folder is absent."""
-    from visual_med_alpaca.data.sources.opencqa import opencqa_dir
-    from visual_med_alpaca.errors import UserInputError
-
-    try:
-        path = opencqa_dir() / "chart_images" / f"{chart_id}.png"
-    except UserInputError as exc:
-        pytest.skip(str(exc))
-    if not path.is_file():
-        pytest.skip(f"shared data not available: {path}")
-    return load_image(path)
-
-
 def test_a_column_of_first_values_is_no_value_axis_and_end_values_are_no_part_of_names(expert):
     """(round 81) Pew's trend lines without a value axis print each line's first value left of its first point, one
     under another (OpenCQA dev 5311: `53`, `29`, `10`): they read as a value axis of uneven steps, and were dropped as
     ticks (the 2001 row was empty). They are the points' values. A value read into one box with a line's name at its
     end (5345: `72 Poland`) is that line's last value, and the name is the word alone."""
-    got = cells(expert.describe(_opencqa_chart("5311")))
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5311.png"))))
     assert got[("2001", "Decreased")] == 53 and got[("2001", "Increased")] == 10
-    text = expert.describe(_opencqa_chart("5345"))
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5345.png")))
     table = parse_table(text)
     assert {"Poland", "Spain", "Germany", "France"} <= set(table.headers)
     got = cells(text)
