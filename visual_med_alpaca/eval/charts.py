@@ -156,9 +156,14 @@ def _imports_of(path: Path, mtime_ns: int, size: int) -> frozenset[Path]:
     return frozenset(found.resolve() for found in map(_module_file, names) if found is not None)
 
 
+def is_unread(text: str) -> bool:
+    """The expert said it could not read the chart, or gave no table rows."""
+    return text.startswith(FAILURE_PREFIX) or not parse_table(text).rows
+
+
 def score_chart(item: dict, text: str, detected: str | None, seconds: float) -> dict:
     """One chart's predictions row: the expert's text scored against the gold table."""
-    failed = text.startswith(FAILURE_PREFIX) or not parse_table(text).rows
+    failed = is_unread(text)
     scores = rms(item["table"], "" if failed else text)
     return {"id": item["id"], "image": item["image"], "kind": item.get("style") or item.get("kind"),
             "split": split_of(item), "detected": "unread" if failed else detected, "failed": failed,
@@ -336,7 +341,7 @@ def evaluate_printed_set(split: str, out: Path, expert=None, data: str | Path | 
         start = time.perf_counter()
         reading = expert.read(image)
         seconds = time.perf_counter() - start
-        failed = reading.text.startswith(FAILURE_PREFIX) or not parse_table(reading.text).rows
+        failed = is_unread(reading.text)
         scores = printed_scores(chart.boxes, chart.title, None if failed else reading.text)
         rows.append({"id": chart.id, "image": chart.image.name, "split": split,
                      "detected": "unread" if failed else reading.kind, "failed": failed,

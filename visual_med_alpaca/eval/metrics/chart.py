@@ -236,10 +236,9 @@ def printed_labels(boxes, title: str = "") -> list[str]:
 
 
 def _cell_number(cell: str) -> float | None:
-    match = _NUMBER.match(cell.strip().rstrip("*"))
-    if not match or match.group(1):
-        return None
-    return float(match.group(2).replace(",", "")) * (-1 if cell.strip().startswith("-") else 1)
+    """A table cell's number as printed-number reading gives it ('45%' -> 45); None for a word or a bound ('<1')."""
+    parsed = _printed_number(cell.strip().rstrip("*"))
+    return None if parsed is None or parsed[2] else parsed[0]
 
 
 def printed_scores(boxes, title: str, prediction: str | Table | None) -> dict:
