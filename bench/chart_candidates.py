@@ -37,8 +37,9 @@ the rule below (written before the fifth round's first candidate was scored; doc
   opencqa         (session 39) the dev half of OpenCQA's 300 real Pew charts (eval/charts.py `printed_set`: those
                   near-duplicating a chartqa_dev picture dropped first, then `split_of`'s dev half), scored against
                   their printed text only (metrics/chart.py `printed_scores`: value F1, label recall, unread). Stored
-                  in TAG.json under `opencqa` ({image: {value_f1, value_recall, label_recall, unread}}), printed by
-                  `score` and `decide`, and in NO rule yet: R1-R5 stay over SETS until the lead writes its R-line.
+                  in TAG.json under `opencqa` ({image: {value_f1, value_recall, label_recall, unread, version}}),
+                  printed by `score` and `decide`, counted by R1o, R2o, R3, R4o, R6o (`decide`'s docstring); two tags
+                  scored with different metric versions are not compared.
 Rule: R1 no set loses more than one chart's worth (mean RMS-F1 down by more than 1/n); R2 a synthetic pool
 improves, or both folds improve; R3 the summed change over the sets is positive; R4 (round 14) when the survey
 pool is the only synthetic pool that improves, neither fold may go down (that pool was drawn after looking at the
@@ -212,14 +213,17 @@ def printed(expert, work: Path, data: Path | None) -> dict[str, dict]:
                          "unread": r["failed"], "version": metrics["printed_metric_version"]} for r in rows}
 
 
+def printed_mean(charts: dict[str, dict], key: str) -> tuple[float, int]:
+    """(mean of `key` over the `opencqa` charts where it is defined, how many those are); (nan, 0) for none."""
+    values = [c[key] for c in charts.values() if c[key] is not None]
+    return (sum(values) / len(values), len(values)) if values else (float("nan"), 0)
+
+
 def printed_line(charts: dict[str, dict]) -> str:
     """The `opencqa` counting line: mean value F1 and label recall (over the charts where they are defined), unread."""
-    def mean_of(key):
-        values = [c[key] for c in charts.values() if c[key] is not None]
-        return sum(values) / len(values) if values else float("nan")
-
-    return (f"value F1 {mean_of('value_f1'):.4f} (value recall {mean_of('value_recall'):.4f}), label recall "
-            f"{mean_of('label_recall'):.4f}, unread {sum(c['unread'] for c in charts.values())}")
+    value, recall, label = (printed_mean(charts, key)[0] for key in ("value_f1", "value_recall", "label_recall"))
+    return (f"value F1 {value:.4f} (value recall {recall:.4f}), label recall {label:.4f}, "
+            f"unread {sum(c['unread'] for c in charts.values())}")
 
 
 def mean(values: dict[str, float]) -> float:
@@ -261,9 +265,9 @@ def printed_change(new: dict[str, dict] | None, base: dict[str, dict] | None) ->
         raise ValueError(f"opencqa was scored with printed-text metric v{sorted(versions['base'])} in the base and "
                          f"v{sorted(versions['new'])} in the candidate: score both with one version")
 
-    def mean_of(charts, key):
-        values = [c[key] for c in charts.values() if c[key] is not None]
-        return (sum(values) / len(values), len(values)) if values else (0.0, 1)
+    def mean_of(charts, key):  # a set where nothing is defined counts as 0 over one chart
+        mean, n = printed_mean(charts, key)
+        return (mean, n) if n else (0.0, 1)
 
     (v_new, n_value), (v_base, _) = mean_of(new, "value_f1"), mean_of(base, "value_f1")
     (l_new, n_label), (l_base, _) = mean_of(new, "label_recall"), mean_of(base, "label_recall")
