@@ -14,7 +14,6 @@ metric (eval/metrics/chart.py PRINTED_VERSION), aggregates and per detected type
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -38,10 +37,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.opencqa:
         for path in args.predictions:
-            m = rescore_printed(list(read_jsonl(path)))
-            first, *rest = format_printed_metrics(m)
-            first = re.sub(r"; 0 near-duplicates of chartqa_dev dropped first", "", first)
-            print(f"{path}: " + re.sub(r"  [\d.]+ s/chart$", "", first).replace("chart on", "scored again:"))
+            first, *rest = format_printed_metrics(rescore_printed(list(read_jsonl(path))))
+            print(f"{path}: {first}")
             for line in rest:
                 print(line)
         return

@@ -379,17 +379,20 @@ def rescore_printed(rows: list[dict], data: str | Path | None = None) -> dict:
         scores = printed_scores(chart.boxes, chart.title, None if row["failed"] else row["prediction"])
         again.append({**row, **scores})
     splits = {row.get("split") for row in again}
-    return _printed_metrics(again, splits.pop() if len(splits) == 1 else "mixed", 0)
+    return {**_printed_metrics(again, splits.pop() if len(splits) == 1 else "mixed", 0), "rescored": True}
 
 
 def format_printed_metrics(m: dict) -> list[str]:
     def num(v):
         return "   -" if v is None else f"{v:.3f}"
 
-    lines = [f"chart on {m['n']} OpenCQA charts (split {m['split']}; printed-text metric v{m.get('printed_metric_version', 1)}; "
-             f"{m['near_duplicates_dropped']} near-duplicates "
-             f"of chartqa_dev dropped first): value F1 {num(m['value_f1'])}  value recall {num(m['value_recall'])}  "
-             f"label recall {num(m['label_recall'])}  unread {m['unread']}/{m['n']}  {m['seconds_per_chart']:.2f} s/chart",
+    rescored = m.get("rescored", False)  # saved rows scored again (rescore_printed): no guard count, no timing
+    lines = [("scored again: " if rescored else "chart on ")
+             + f"{m['n']} OpenCQA charts (split {m['split']}; printed-text metric v{m.get('printed_metric_version', 1)}"
+             + ("" if rescored else f"; {m['near_duplicates_dropped']} near-duplicates of chartqa_dev dropped first")
+             + f"): value F1 {num(m['value_f1'])}  value recall {num(m['value_recall'])}  "
+             f"label recall {num(m['label_recall'])}  unread {m['unread']}/{m['n']}"
+             + ("" if rescored else f"  {m['seconds_per_chart']:.2f} s/chart"),
              f"  {'detected type':<22} {'n':>4} {'valF1':>6} {'valRec':>6} {'lblRec':>6} {'unread':>7}"]
     for name, s in m["by_detected"].items():
         lines.append(f"  {name:<22} {s['n']:>4} {num(s['value_f1']):>6} {num(s['value_recall']):>6} "
