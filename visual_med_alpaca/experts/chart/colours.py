@@ -306,7 +306,8 @@ def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -
     for step in (-1, 1):
         last, found, n = runs[n0], 0, n0 + step
         while 0 <= n < len(runs) and found < 2:
-            k, a, b = runs[n]
+            run = runs[n]
+            k, a, b = run
             n += step
             if b - a + 1 < min(3, 0.5 * tall):
                 continue  # a row or two of a blended colour where two patches meet (JPEG, anti-aliasing)
@@ -314,7 +315,7 @@ def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -
             if gap > 2 * h or not 0.5 * tall <= b - a + 1 <= 1.5 * tall or a == 0 or b == len(per_row) - 1:
                 break
             out.append((k, top + (a + b) / 2))
-            last, found = runs[n - step], found + 1
+            last, found = run, found + 1
     return out
 
 
