@@ -2794,6 +2794,26 @@ def test_pew_rows_whose_left_aligned_labels_pass_the_bars_start_are_named(expert
     assert cells(text)[("Insurance claims processor", "Somewhat")] == 44, text
 
 
+def test_a_short_left_aligned_row_label_far_from_the_bars_is_read(expert, tmp_path):
+    """(round 84, drawn) Pew left-aligns row labels at the page margin: a short one (`Nurse`) ends far from the bars,
+    past where the label search stops (the other rows' nearest words + half a line), and its row came out numbered
+    `5`. A row left unnamed takes the words of its line in the other rows' label column."""
+    rows = [("Insurance claims processor", 44), ("Fast food worker", 38), ("Software engineer", 52),
+            ("Own job or profession", 27), ("Nurse", 31)]
+    path = tmp_path / "left_aligned.png"
+    with drawn(path, (6, 3.2)) as ax:
+        for y, (name, value) in enumerate(rows):
+            ax.barh(-y, value, color="#2f6b9a", height=0.6)
+            ax.text(value - 1.5, -y, str(value), ha="right", va="center", color="white", fontsize=11)
+            ax.text(-52, -y, name, ha="left", va="center", fontsize=11)
+        ax.set_xlim(-53, 60)
+        ax.set_ylim(-4.6, 0.6)
+        ax.axis("off")
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == [name for name, _ in rows], text
+    assert cells(text)[("Nurse", "Value")] == 31, text
+
+
 def test_a_value_between_labels_and_bars_does_not_hide_a_rows_label(expert):
     """(round 84) An OpenCQA dev chart (`7365`, two panels): the left panel's values stand between the labels and
     the right panel's bars; row 5's value `4` started just past where the labels' search stopped, and the row was
