@@ -935,6 +935,34 @@ def test_side_by_side_pew_panels_no_reader_can_trace_give_their_printed_values(e
         assert got.get(key) == value, reading.text
 
 
+def test_values_read_in_one_box_with_their_names_make_a_partial_table(expert, tmp_path):
+    """(round 94, round 82's P1b) A slope chart with no value axis whose line ends are printed as `-266 China`: OCR
+    reads each value and its name as one box, so no column of labels had numbers beside it (unread). Each such box
+    is now a row label with its value, marked partial."""
+    ends = [("China", -266, -170), ("Vietnam", -338, -107), ("Mexico", -482, -423), ("Japan", -542, -349), ("Germany", -912, -345)]
+    path = tmp_path / "slope.png"
+    with drawn(path, (3.2, 4.6)) as ax:
+        for (name, end, start), colour in zip(ends, ["#8a9a3b", "#e8a33d", "#9b4a1c", "#1f5f8b", "#d4a017"]):
+            ax.plot([0, 1], [start, end], color=colour, marker="o", lw=2)
+            ax.text(1.06, end, f"{end} {name}", va="center", color=colour, fontsize=9, fontweight="bold")
+        ax.set_xlim(-0.1, 1.6)
+        ax.set_ylim(-1000, 0)
+        ax.axis("off")
+        ax.figure.suptitle("Trade deficit per person", x=0.05, ha="left", fontsize=11, fontweight="bold")
+    reading = expert.read(load_image(path))
+    assert reading.kind == "partial" and "(partly read: " in reading.text, reading.text
+    assert {name: value for (name, _), value in cells(reading.text).items()} == {name: end for name, end, _ in ends}, reading.text
+
+
+def test_a_slope_charts_ends_printed_with_their_names_are_read(expert):
+    """(round 94) OpenCQA dev chart 6246 (Pew slope chart, 2009 -> 2015, `-266 China` ... `-912 Germany` at the right
+    ends): unread before; now the five ends, each in its name's row, marked partial."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "6246.png")))
+    assert reading.kind == "partial", reading.text
+    got = {name: value for (name, _), value in cells(reading.text).items()}
+    assert got == {"China": -266, "Vietnam": -338, "Mexico": -482, "Japan": -542, "Germany": -912}, reading.text
+
+
 def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
     """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
     spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""
@@ -2848,6 +2876,26 @@ def test_pew_rows_whose_left_aligned_labels_pass_the_bars_start_are_named(expert
     assert names[:3] == ["Fast food worker", "Insurance claims processor", "Software engineer"], text
     assert names[-2:] == ["Own job or profession", "Nurse"], text
     assert cells(text)[("Insurance claims processor", "Somewhat")] == 44, text
+
+
+def test_a_short_left_aligned_row_label_far_from_the_bars_is_read(expert, tmp_path):
+    """(round 84, drawn) Pew left-aligns row labels at the page margin: a short one (`Nurse`) ends far from the bars,
+    past where the label search stops (the other rows' nearest words + half a line), and its row came out numbered
+    `5`. A row left unnamed takes the words of its line in the other rows' label column."""
+    rows = [("Insurance claims processor", 44), ("Fast food worker", 38), ("Software engineer", 52),
+            ("Own job or profession", 27), ("Nurse", 31)]
+    path = tmp_path / "left_aligned.png"
+    with drawn(path, (6, 3.2)) as ax:
+        for y, (name, value) in enumerate(rows):
+            ax.barh(-y, value, color="#2f6b9a", height=0.6)
+            ax.text(value - 1.5, -y, str(value), ha="right", va="center", color="white", fontsize=11)
+            ax.text(-52, -y, name, ha="left", va="center", fontsize=11)
+        ax.set_xlim(-53, 60)
+        ax.set_ylim(-4.6, 0.6)
+        ax.axis("off")
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == [name for name, _ in rows], text
+    assert cells(text)[("Nurse", "Value")] == 31, text
 
 
 def test_a_value_between_labels_and_bars_does_not_hide_a_rows_label(expert):
