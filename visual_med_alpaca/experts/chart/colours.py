@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import replace
 from typing import Callable
 
@@ -198,7 +199,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
         extents = np.array([(nearest == k + 1).any(axis=0).sum() if counts[k] >= 6 else 0 for k in range(len(counts))])
         ranked = sorted((k for k in range(len(counts)) if extents[k] > 0), key=lambda k: -counts[k])
         cores = [k for k in ranked[1:] if extents[k] >= 0.8 * extents[ranked[0]]
-                 and _blend_of(palette[ranked[0] + 1], palette[k + 1], palette[0], 0.95)]
+                 and _blend_of(palette[ranked[0] + 1], palette[k + 1], palette[0], 0.95)
+                 and not _outlined(nearest, ranked[0] + 1, k + 1)]
         if cores:
             ranked.insert(0, ranked.pop(ranked.index(cores[0])))
         for best in ranked:
@@ -273,6 +275,18 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 if (name := missed_word(entry, row, half)) is not None:
                     names[best] = (row * 10000 + entry.cx, name)
     return names
+
+
+def _outlined(nearest: np.ndarray, fill: int, edge: int) -> bool:
+    """(round 95) In a strip of nearest-colour indices, `edge` lines the row right above `fill`'s first row and the
+    row right below its last, over at least half of `fill`'s columns: a pale swatch drawn with a dark outline (Pew's
+    `□Fathers`), not the pale rim around a dark line's short stroke (there the pale rows lie above and below the dark)."""
+    rows = np.nonzero((nearest == fill).any(axis=1))[0]
+    cols = np.nonzero((nearest == fill).any(axis=0))[0]
+    if not len(rows) or rows.min() == 0 or rows.max() + 1 >= nearest.shape[0]:
+        return False
+    span = nearest[:, cols.min():cols.max() + 1]
+    return bool((span[rows.min() - 1] == edge).mean() >= 0.5 and (span[rows.max() + 1] == edge).mean() >= 0.5)
 
 
 def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -> list[tuple[int, float]]:
@@ -433,6 +447,21 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
     return out
 
 
+def _glyph(char: str) -> bool:
+    """(round 95) A symbol character (Unicode's `So`: `■`, `□`, `●`): OCR's reading of a legend's swatch."""
+    return unicodedata.category(char) == "So"
+
+
+def _unglyphed(text: str) -> str:
+    """(round 95) A legend entry's text without the swatch glyphs OCR read at its ends (`■Republican`)."""
+    stripped = text.strip()
+    while stripped and _glyph(stripped[0]):
+        stripped = stripped[1:].lstrip()
+    while stripped and _glyph(stripped[-1]):
+        stripped = stripped[:-1].rstrip()
+    return stripped or text.strip()
+
+
 def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background) -> list[TextBox]:
     """Boxes in which OCR read a legend's row of entries as one text ('FrequentlySometimesHardly ever Never': the
     small swatches between the words were dropped) are split at those swatches, one box per entry.
@@ -447,6 +476,8 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
     height, width = rgb.shape[:2]
     out: list[TextBox] = []
     for box in boxes:
+        if box.text.strip() and _unglyphed(box.text) != box.text.strip():
+            box = replace(box, text=_unglyphed(box.text))  # (round 95) `■Republican`: the swatch OCR read as a glyph
         x0, x1, y0, y1 = max(0, int(box.x0)), min(width, int(box.x1) + 1), max(0, int(box.y0)), min(height, int(box.y1) + 1)
         h = box.h
         if len(re.findall(r"[A-Za-z]", box.text)) < 4 or x1 - x0 < 3 * h or h < 6 or _CHROME.search(box.text):
@@ -468,7 +499,8 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
             out.append(box)
             continue
         text = box.text
-        bounds = [i for i in range(1, len(text)) if (text[i - 1] == " ") or (text[i - 1].islower() and text[i].isupper())]
+        bounds = [i for i in range(1, len(text)) if (text[i - 1] == " ") or (text[i - 1].islower() and text[i].isupper())
+                  or _glyph(text[i])]  # (round 95) a swatch OCR read as a glyph ('Bad idea■Good idea') starts its entry
         pieces, start, start_x = [], 0, 0.0
         inked = (x1 - x0) - sum(c1 - c0 + 1 for c0, c1 in cuts)  # the text's own width, swatches left out
         for n, (c0, c1) in enumerate(cuts):
@@ -480,9 +512,9 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
             if not near:
                 continue
             i = min(near, key=lambda i: abs(i - at))
-            pieces.append((text[start:i].strip(), start_x, float(c0 - 1)))
+            pieces.append((_unglyphed(text[start:i]), start_x, float(c0 - 1)))
             start, start_x = i, float(c1 + 1)
-        pieces.append((text[start:].strip(), start_x, float(x1 - x0)))
+        pieces.append((_unglyphed(text[start:]), start_x, float(x1 - x0)))
         if len(pieces) < 2 or any(len(re.findall(r"[A-Za-z]", p)) < 2 for p, _, _ in pieces):
             out.append(box)
             continue
