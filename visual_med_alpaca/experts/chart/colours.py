@@ -199,8 +199,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
         extents = np.array([(nearest == k + 1).any(axis=0).sum() if counts[k] >= 6 else 0 for k in range(len(counts))])
         ranked = sorted((k for k in range(len(counts)) if extents[k] > 0), key=lambda k: -counts[k])
         cores = [k for k in ranked[1:] if extents[k] >= 0.8 * extents[ranked[0]]
-                 and _blend_of(palette[ranked[0] + 1], palette[k + 1], palette[0], 0.95)
-                 and not _outlined(nearest, ranked[0] + 1, k + 1)]
+                 and _blend_of(palette[ranked[0] + 1], palette[k + 1], palette[0], 0.95)]
         if cores:
             ranked.insert(0, ranked.pop(ranked.index(cores[0])))
         for best in ranked:
@@ -275,18 +274,6 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 if (name := missed_word(entry, row, half)) is not None:
                     names[best] = (row * 10000 + entry.cx, name)
     return names
-
-
-def _outlined(nearest: np.ndarray, fill: int, edge: int) -> bool:
-    """(round 95) In a strip of nearest-colour indices, `edge` lines the row right above `fill`'s first row and the
-    row right below its last, over at least half of `fill`'s columns: a pale swatch drawn with a dark outline (Pew's
-    `□Fathers`), not the pale rim around a dark line's short stroke (there the pale rows lie above and below the dark)."""
-    rows = np.nonzero((nearest == fill).any(axis=1))[0]
-    cols = np.nonzero((nearest == fill).any(axis=0))[0]
-    if not len(rows) or rows.min() == 0 or rows.max() + 1 >= nearest.shape[0]:
-        return False
-    span = nearest[:, cols.min():cols.max() + 1]
-    return bool((span[rows.min() - 1] == edge).mean() >= 0.5 and (span[rows.max() + 1] == edge).mean() >= 0.5)
 
 
 def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -> list[tuple[int, float]]:
@@ -469,7 +456,8 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
     A swatch inside a box of words: a run of columns, 0.35-1.6 line heights wide, whose middle rows are one colour
     cluster (not the background), with that colour neither at the box's top nor bottom edge (a patch, not a bar the
     words are printed on). The text is cut at the word boundary (a space, or a small letter before a capital)
-    nearest to the swatch's place along the box; each piece must keep two letters."""
+    nearest to the swatch's place along the box; each piece must keep two letters. (round 95) Symbol glyphs (`_glyph`)
+    at a box's or a piece's ends are dropped from its text, its place unchanged: OCR read the entry's swatch as `■`."""
     if not centres:
         return boxes
     palette = np.stack([background] + list(centres)).astype(np.float32)
@@ -499,8 +487,7 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
             out.append(box)
             continue
         text = box.text
-        bounds = [i for i in range(1, len(text)) if (text[i - 1] == " ") or (text[i - 1].islower() and text[i].isupper())
-                  or _glyph(text[i])]  # (round 95) a swatch OCR read as a glyph ('Bad idea■Good idea') starts its entry
+        bounds = [i for i in range(1, len(text)) if (text[i - 1] == " ") or (text[i - 1].islower() and text[i].isupper())]
         pieces, start, start_x = [], 0, 0.0
         inked = (x1 - x0) - sum(c1 - c0 + 1 for c0, c1 in cuts)  # the text's own width, swatches left out
         for n, (c0, c1) in enumerate(cuts):
