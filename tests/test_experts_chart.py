@@ -2635,6 +2635,21 @@ def test_age_bands_in_a_row_of_small_swatches_name_their_series(expert, tmp_path
         (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(["18-29", "65+"])}, text
 
 
+def test_a_legend_swatch_read_as_a_glyph_is_not_part_of_its_series_name(expert, tmp_path):
+    """Round 95: OCR reads the first square of Pew's legend row as a character: the box of its word is `■Adults`, and
+    the glyph stayed in the series' name. Symbol glyphs at the ends of a box are the swatch, not the name."""
+    from visual_med_alpaca.data.charts import PewFigSpec, draw_pewfig
+
+    rows = ["Use social media", "Own a smartphone", "Have home broadband", "Read a print book", "Play video games"]
+    values = np.array([[15, 58], [38, 49], [32, 80], [42, 66], [79, 21]], float)
+    spec = PewFigSpec(style="columns", theme="pew", title="Views of trade have grown more positive",
+                      category_name="Entity", categories=rows, series=["Adults", "Teens"], values=values, percent=False,
+                      decimals=0, legend_outside=False, jpeg_quality=None, size=(3.6, 0.0),
+                      colours=((191, 57, 39), (31, 73, 125)), names_beside=False, first_row_percent=False, dpi=150)
+    text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "glyph.png")))
+    assert parse_table(text).headers[1:] == ["Adults", "Teens"], text
+
+
 def test_category_labels_printed_turned_a_quarter_are_read_upright(expert, tmp_path):
     """Round 64: Statista prints long category names turned a quarter (reading upwards, wrapped over two or three
     lines); the first OCR pass read such boxes garbled (`Breeil`, `Dae vd vend secucc cerns`). The row of turned
