@@ -2801,3 +2801,53 @@ def test_a_value_between_labels_and_bars_does_not_hide_a_rows_label(expert):
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "7365.png")))
     rows = {row[0]: row[1:] for row in parse_table(text).rows}
     assert "5" not in rows and to_float(rows["Israeli-Palestinian peace talks"][0]) == 1, text
+
+
+def test_values_printed_at_points_between_two_labelled_years_get_rows_of_their_own(expert, tmp_path):
+    """(round 91) Pew labels every 2nd year of a yearly line and prints the values of a few points, some between two
+    labels (OpenCQA dev 5696: `46` / `44` where the lines cross in 2011, `57` in 2015). Those values reached no label
+    and were lost: the table listed the labelled years only. A value printed at a point between two labelled years is
+    that year's value, on a row of its own (the other line read off its trace there). Drawn: two lines, a point every
+    year 2006-2016, labels every 2nd year, values printed at 2006, 2011, 2015, 2016."""
+    years = list(range(2006, 2017))
+    oppose = [55, 54, 52, 53, 50, 44, 43, 42, 40, 39, 37]
+    favor = [35, 36, 38, 37, 41, 46, 47, 49, 51, 57, 55]
+    path = tmp_path / "between.png"
+    with drawn(path, (4.2, 4.2)) as ax:
+        for values, colour, name, dy in ((oppose, "#8c6d1f", "Oppose", -14), (favor, "#d9b44a", "Favor", 8)):
+            ax.plot(years, values, color=colour, linewidth=2.5, marker="o", markersize=5, markerfacecolor="white")
+            for k in (0, 5, 9, 10):
+                ax.annotate(str(values[k]), (years[k], values[k]), textcoords="offset points", xytext=(0, dy),
+                            ha="center", color=colour, fontsize=10)
+            ax.annotate(name, (years[2], values[2]), textcoords="offset points", xytext=(0, 2 * dy), ha="center",
+                        color=colour, fontsize=10, fontweight="bold")
+        ax.set_xticks(list(range(2006, 2017, 2)))
+        ax.set_ylim(20, 70)
+        ax.set_yticks([20, 30, 40, 50, 60, 70])
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.set_title("Support for same-sex marriage", loc="left", fontweight="bold")
+        ax.figure.tight_layout()
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == ["2006", "2008", "2010", "2011", "2012", "2014", "2015", "2016"], text
+    got = cells(text)
+    assert (got[("2011", "Oppose")], got[("2011", "Favor")], got[("2015", "Favor")]) == (44, 46, 57), text
+
+
+def test_a_shipped_pew_line_keeps_the_values_printed_between_its_year_labels(expert):
+    """(round 91) OpenCQA dev 5696 itself (real Pew; labels every 2nd year): rows 2011 and 2015 hold the printed
+    `44` / `46` and `57`."""
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5696.png"))))
+    assert (got[("2011", "Oppose")], got[("2011", "Favor")], got[("2015", "Favor")]) == (44, 46, 57)
+
+
+def test_a_year_between_labels_is_placed_by_the_labels_years_and_never_at_a_label():
+    from visual_med_alpaca.experts.chart.lines import year_between
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    labels = [TextBox(str(year), 40 * k, 300, 40 * k + 20, 310) for k, year in enumerate(range(2006, 2017, 2))]  # cx 10, 50, ...
+    assert year_between(labels, 30) == "2007" and year_between(labels, 190) == "2015"
+    assert year_between(labels, 55) is None  # within 0.3 of a step of 2008's label: that label's point
+    assert year_between(labels, 5) is None and year_between(labels, 230) is None  # outside the labels
+    months = [TextBox(m, 40 * k, 300, 40 * k + 20, 310) for k, m in enumerate(["Jan", "Mar", "May"])]
+    assert year_between(months, 30) is None
