@@ -549,22 +549,3 @@ def value_in_name(name: str) -> tuple[str, str] | None:
         if parsed is not None and re.fullmatch(r"[-−–]?\d[\d.,]*%?", number) and names_something(" ".join(rest)):
             return " ".join(rest), parsed[1]
     return None
-
-
-def year_between(categories: list[TextBox], x: float) -> str | None:
-    """(round 91) The year of a point drawn at column x between two category labels that are years (Pew labels every
-    2nd-5th year of a yearly line and prints a value at a point between two labels: `57` over 2015 between 2014 and
-    2016): the years' places interpolated, rounded. None where the labels are not increasing 4-digit years, x lies
-    outside them or within 0.3 of a step of a label (that label's point), or the year rounds to a labelled one."""
-    years = [int(c.text.strip()) if re.fullmatch(r"\d{4}", c.text.strip()) else None for c in categories]
-    if len(years) < 2 or None in years or any(b <= a for a, b in zip(years, years[1:])) or not 1900 <= years[0] <= 2100:
-        return None
-    xs = [c.cx for c in categories]
-    spacing = float(np.median(np.diff(xs)))
-    if spacing <= 0 or min(abs(x - c) for c in xs) < 0.3 * spacing:
-        return None
-    for (x0, y0), (x1, y1) in zip(zip(xs, years), zip(xs[1:], years[1:])):
-        if x0 < x < x1 and x1 > x0:
-            year = int(round(y0 + (x - x0) / (x1 - x0) * (y1 - y0)))
-            return str(year) if y0 < year < y1 else None
-    return None

@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (year_between, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
+from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -730,8 +730,6 @@ class ChartExpert:
         import cv2
 
         series, columns, points, inks = [], [], [], []
-        traces: dict[int, tuple] = {}  # a traced line's (mask, pieces, widths, others), to read it between labels
-        between_rows: dict[str, dict] = {}  # (round 91) year -> {"x": [...], "values": {line: printed value}}
         tinted: set[int] = set()  # (round 55) lines in a dark tint, kept only when some step names them
         spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
         # a point drawn between two labelled categories (Pew: a point every year, every other year labelled) prints
@@ -813,7 +811,6 @@ class ChartExpert:
                 columns.append(values)
                 points.append(ys)
                 inks.append((mask, others))
-                traces[index] = (mask, pieces, widths, others)
         if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
             pairs, inked = [], {}
             # a label with one line's ink right under it at a point is that line's (round 31: where lines cross, or a
@@ -856,9 +853,6 @@ class ChartExpert:
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
                     columns[i][r] = _in_axis_unit(parsed[1], axis)
-            if orientation == "vertical":
-                between_rows = self._values_between_years(printed, set(map(id, nearest.values())), categories, traces,
-                                                          series, x0r, axis, page, centres, background)
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
         end_words = end_words or {}
@@ -903,51 +897,5 @@ class ChartExpert:
                 values[-1] = _in_axis_unit(split[1], axis)
         order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
-        placed = [(cat.cx, cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
-        for year, found in between_rows.items():  # (round 91) the other lines read off their traces there
-            x = int(round(float(np.mean(found["x"])))) - x0r
-            cells = []
-            for i in order:
-                if series[i] in found["values"]:
-                    cells.append(found["values"][series[i]])
-                    continue
-                y = _trace_at(*traces[series[i]][:3], x, traces[series[i]][3])
-                cells.append(_format(axis.value(y), axis) if y is not None else "")
-            placed.append((float(np.mean(found["x"])), year, cells))
-        rows = [(text, cells) for _, text, cells in sorted(placed, key=lambda p: p[0])]
+        rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
         return "Category", labels, rows
-
-    @staticmethod
-    def _values_between_years(printed, taken, categories, traces, series, x0r, axis, page, centres, background) -> dict[str, dict]:
-        """(round 91) Values printed at points between two labelled years (Pew labels every 2nd-5th year of a yearly
-        line and prints the values of its turning points: `57` over 2015 between 2014 and 2016), left unmatched by
-        the category labels: year -> {"x": columns, "values": {line: value}}. A printed number no category label took,
-        at a year `year_between` places strictly between two labels, is the value of the traced line that passes
-        within its label's reach there (3 heights under it to 2 over it, the nearest line), the line printed in its
-        colour where that is known, and agreeing with the axis there; one value per line and year."""
-        found: dict[str, dict] = {}
-        if axis is None or not (axis.log or axis.span > 0):
-            return found
-        for box in printed:
-            parsed = parse_value(box.text)
-            year = year_between(categories, box.cx) if id(box) not in taken and parsed is not None else None
-            if year is None:
-                continue
-            x = int(round(box.cx)) - x0r
-            near = []
-            for index in series:
-                mask, pieces, widths, others = traces[index]
-                y = _trace_at(mask, pieces, widths, x, others)
-                if y is not None and -3.0 * box.h <= box.cy - y <= 2.0 * box.h:
-                    near.append((abs(box.cy - y), index, y))
-            if not near:
-                continue
-            _, index, y = min(near)
-            owner = _value_ink_owner(page, box, centres, series, background) if page is not None else None
-            if (owner is not None and owner != index) or not _agrees_with_axis(parsed[0], axis.value(y), axis):
-                continue
-            row = found.setdefault(year, {"x": [], "values": {}})
-            if index not in row["values"]:
-                row["x"].append(box.cx)
-                row["values"][index] = _in_axis_unit(parsed[1], axis)
-        return found
