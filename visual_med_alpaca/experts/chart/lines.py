@@ -243,18 +243,13 @@ def _faded_name_of(ink: np.ndarray, palette: np.ndarray) -> int | None:
     return best
 
 
-def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background,
-                    masks: list[np.ndarray] | None = None) -> dict[int, tuple[float, str]]:
+def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background) -> dict[int, tuple[float, str]]:
     """cluster -> (position, name) from words printed in the line's own colour: right of the last category (Our
     World in Data names each line at its end instead of in a legend), or inside the plot in a clearly coloured
-    ink (Pew prints 'Democrat' in the line's blue next to it). (round 91) Where the clusters' `masks` (blanked under
-    text, page rows) are given, a word whose box ends more than two of its heights above the top of its colour's ink
-    names no line: the title or subtitle over the plot (Pew's older charts print them in a line's slate blue), and
-    the cluster stays open for the word beside the line."""
+    ink (Pew prints 'Democrat' in the line's blue next to it)."""
     found: dict[int, tuple[float, str]] = {}
     if not centres:
         return found
-    tops = [float(np.percentile(rows, 1)) if len(rows := np.nonzero(m)[0]) else None for m in masks] if masks is not None else None
     palette = np.stack(centres).astype(np.float32)
     last = categories[-1]
     for box in sorted(boxes, key=lambda b: b.cy):
@@ -280,8 +275,6 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
             cluster = int(distances.argmin())
             if distances[cluster] >= (30 if muted else 50) or box.x1 < categories[0].cx or len(name.split()) > 4:
                 continue
-        if tops is not None and tops[cluster] is not None and box.y1 < tops[cluster] - 2 * box.h:
-            continue
         if distances[cluster] < 80 and cluster not in found:
             found[cluster] = (box.cy, name)
     return found

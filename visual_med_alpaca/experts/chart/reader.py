@@ -629,8 +629,7 @@ class ChartExpert:
         end_words = {}
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
-            # (round 91) a word far above its colour's ink (the title over the plot) names no line
-            end_words = _line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background, masks)
+            end_words = _line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background)
             names = {**end_words, **names}
         return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words, page=rgb)
 
