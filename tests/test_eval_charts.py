@@ -241,11 +241,15 @@ def test_opencqa_leaves_out_chartqa_near_duplicates_then_splits_by_file_stem(tmp
         printed_set("all", tmp_path)
 
     class Reads:
+        calls = 0
+
         def read(self, image):
+            Reads.calls += 1
             return SimpleNamespace(text="TITLE | T <0x0A> Answer | Share <0x0A> Yes | 52", kind="bar")
 
     m = evaluate_printed_set("dev", tmp_path / "out" / "m.json", expert=Reads(), data=tmp_path, progress=False)
     assert (m["n"], m["value_f1"], m["label_recall"], m["unread"]) == (len(dev), 1.0, 1.0, 0)
+    assert Reads.calls == len(dev) + 1  # one warm-up read, untimed, as the chartqa evaluation
     assert "1 near-duplicates of chartqa_dev dropped" in format_printed_metrics(m)[0]
 
 

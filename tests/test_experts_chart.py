@@ -935,6 +935,34 @@ def test_side_by_side_pew_panels_no_reader_can_trace_give_their_printed_values(e
         assert got.get(key) == value, reading.text
 
 
+def test_values_read_in_one_box_with_their_names_make_a_partial_table(expert, tmp_path):
+    """(round 94, round 82's P1b) A slope chart with no value axis whose line ends are printed as `-266 China`: OCR
+    reads each value and its name as one box, so no column of labels had numbers beside it (unread). Each such box
+    is now a row label with its value, marked partial."""
+    ends = [("China", -266, -170), ("Vietnam", -338, -107), ("Mexico", -482, -423), ("Japan", -542, -349), ("Germany", -912, -345)]
+    path = tmp_path / "slope.png"
+    with drawn(path, (3.2, 4.6)) as ax:
+        for (name, end, start), colour in zip(ends, ["#8a9a3b", "#e8a33d", "#9b4a1c", "#1f5f8b", "#d4a017"]):
+            ax.plot([0, 1], [start, end], color=colour, marker="o", lw=2)
+            ax.text(1.06, end, f"{end} {name}", va="center", color=colour, fontsize=9, fontweight="bold")
+        ax.set_xlim(-0.1, 1.6)
+        ax.set_ylim(-1000, 0)
+        ax.axis("off")
+        ax.figure.suptitle("Trade deficit per person", x=0.05, ha="left", fontsize=11, fontweight="bold")
+    reading = expert.read(load_image(path))
+    assert reading.kind == "partial" and "(partly read: " in reading.text, reading.text
+    assert {name: value for (name, _), value in cells(reading.text).items()} == {name: end for name, end, _ in ends}, reading.text
+
+
+def test_a_slope_charts_ends_printed_with_their_names_are_read(expert):
+    """(round 94) OpenCQA dev chart 6246 (Pew slope chart, 2009 -> 2015, `-266 China` ... `-912 Germany` at the right
+    ends): unread before; now the five ends, each in its name's row, marked partial."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "6246.png")))
+    assert reading.kind == "partial", reading.text
+    got = {name: value for (name, _), value in cells(reading.text).items()}
+    assert got == {"China": -266, "Vietnam": -338, "Mexico": -482, "Japan": -542, "Germany": -912}, reading.text
+
+
 def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
     """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
     spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""
@@ -2742,6 +2770,42 @@ def test_a_dot_plot_of_small_dots_in_a_large_picture_is_read_not_left_unread(exp
     assert got == {name: sorted(v / 100 for v in pair) for name, pair in zip(rows, values)}, reading.text
 
 
+def test_a_heading_over_a_column_empty_in_the_top_row_names_that_series(expert, tmp_path):
+    """(round 83, drawn: runs without the shared data) Stacked horizontal bars, no legend, each answer's name printed
+    over its column. The top row has no `Not at all` bar, so the headers read over the top row's segments named two
+    columns and left the third `Series 3`; its heading stands over the column's bars further down and names it
+    (`bars._headings_over_columns`)."""
+    rows = ["Total", "Men", "Women", "Ages 18-29", "65+"]
+    series = ["A great deal", "Some", "Not at all"]
+    values = np.array([[52, 38, 0], [47, 43, 10], [55, 35, 7], [41, 49, 9], [58, 32, 6]], float)
+    path = tmp_path / "headings.png"
+    with drawn(path, (5.2, 3.6)) as ax:
+        y = np.arange(len(rows))[::-1]
+        left = np.zeros(len(rows))
+        for j, colour in enumerate(["#1f4e79", "#6fa8dc", "#c9daf8"]):
+            ax.barh(y, values[:, j], left=left, color=colour, height=0.6)
+            for i in np.flatnonzero(values[:, j]):
+                ax.text(left[i] + values[i, j] / 2, y[i], f"{values[i, j]:.0f}", ha="center", va="center", fontsize=9,
+                        color="white" if j == 0 else "black")
+            left += values[:, j]
+        for name, centre in zip(series, [26, 71, 95]):
+            ax.text(centre, y[0] + 0.55, name, ha="center", va="bottom", fontsize=9)
+        ax.set_yticks(y, rows)
+        ax.set_xticks([])
+        ax.tick_params(left=False)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.set_xlim(0, 105)
+        ax.set_ylim(-0.6, len(rows) - 0.1)
+        ax.set_title("How much do you trust scientists?", fontsize=10, loc="left", pad=18)
+        ax.figure.subplots_adjust(left=0.2)
+    text = expert.describe(load_image(path))
+    assert parse_table(text).headers[1:] == series, text
+    got = cells(text)
+    assert {key: got.get(key) for key in [("Men", "Not at all"), ("65+", "Not at all"), ("Total", "Some")]} == {
+        ("Men", "Not at all"): 10, ("65+", "Not at all"): 6, ("Total", "Some"): 38}, text
+
+
 @pytest.mark.parametrize("chart, names", [
     ("2609", ["There is no need for him to change", "He will need to be more cautious"]),
     ("2405", ["Bad", "Good"]),
@@ -2792,6 +2856,26 @@ def test_pew_rows_whose_left_aligned_labels_pass_the_bars_start_are_named(expert
     assert names[:3] == ["Fast food worker", "Insurance claims processor", "Software engineer"], text
     assert names[-2:] == ["Own job or profession", "Nurse"], text
     assert cells(text)[("Insurance claims processor", "Somewhat")] == 44, text
+
+
+def test_a_short_left_aligned_row_label_far_from_the_bars_is_read(expert, tmp_path):
+    """(round 84, drawn) Pew left-aligns row labels at the page margin: a short one (`Nurse`) ends far from the bars,
+    past where the label search stops (the other rows' nearest words + half a line), and its row came out numbered
+    `5`. A row left unnamed takes the words of its line in the other rows' label column."""
+    rows = [("Insurance claims processor", 44), ("Fast food worker", 38), ("Software engineer", 52),
+            ("Own job or profession", 27), ("Nurse", 31)]
+    path = tmp_path / "left_aligned.png"
+    with drawn(path, (6, 3.2)) as ax:
+        for y, (name, value) in enumerate(rows):
+            ax.barh(-y, value, color="#2f6b9a", height=0.6)
+            ax.text(value - 1.5, -y, str(value), ha="right", va="center", color="white", fontsize=11)
+            ax.text(-52, -y, name, ha="left", va="center", fontsize=11)
+        ax.set_xlim(-53, 60)
+        ax.set_ylim(-4.6, 0.6)
+        ax.axis("off")
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == [name for name, _ in rows], text
+    assert cells(text)[("Nurse", "Value")] == 31, text
 
 
 def test_a_value_between_labels_and_bars_does_not_hide_a_rows_label(expert):

@@ -323,18 +323,21 @@ def _printed_summary(group: list[dict]) -> dict:
 
 def evaluate_printed_set(split: str, out: Path, expert=None, data: str | Path | None = None,
                          progress: bool = True) -> dict:
-    """Score the chart expert on OpenCQA's charts of `split` against their printed text (metrics/chart.py
-    `printed_scores`: a proxy, printed values and labels only); write metrics JSON + predictions JSONL at `out`."""
+    """Score the chart expert on OpenCQA's charts of `split` (after one warm-up) against their printed text
+    (metrics/chart.py `printed_scores`: a proxy, printed values and labels only); write metrics JSON + predictions
+    JSONL at `out`."""
     from tqdm import tqdm
 
     from ..data.store import write_jsonl_atomic
     from ..experts import load_expert
     from ..images import load_image
-    from .metrics.chart import PRINTED_VERSION, printed_scores
+    from .metrics.chart import printed_scores
 
     charts, dropped = printed_set(split, data)
     out = output_file(out, "metrics .json file")
     expert = expert or load_expert("chart")
+    if charts:
+        expert.read(load_image(charts[0].image))  # warm-up, as evaluate_chart_set: s/chart leaves out model load
     rows = []
     for chart in tqdm(charts, desc="eval opencqa", disable=not progress):
         image = load_image(chart.image)
