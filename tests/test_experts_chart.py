@@ -935,6 +935,34 @@ def test_side_by_side_pew_panels_no_reader_can_trace_give_their_printed_values(e
         assert got.get(key) == value, reading.text
 
 
+def test_values_read_in_one_box_with_their_names_make_a_partial_table(expert, tmp_path):
+    """(round 94, round 82's P1b) A slope chart with no value axis whose line ends are printed as `-266 China`: OCR
+    reads each value and its name as one box, so no column of labels had numbers beside it (unread). Each such box
+    is now a row label with its value, marked partial."""
+    ends = [("China", -266, -170), ("Vietnam", -338, -107), ("Mexico", -482, -423), ("Japan", -542, -349), ("Germany", -912, -345)]
+    path = tmp_path / "slope.png"
+    with drawn(path, (3.2, 4.6)) as ax:
+        for (name, end, start), colour in zip(ends, ["#8a9a3b", "#e8a33d", "#9b4a1c", "#1f5f8b", "#d4a017"]):
+            ax.plot([0, 1], [start, end], color=colour, marker="o", lw=2)
+            ax.text(1.06, end, f"{end} {name}", va="center", color=colour, fontsize=9, fontweight="bold")
+        ax.set_xlim(-0.1, 1.6)
+        ax.set_ylim(-1000, 0)
+        ax.axis("off")
+        ax.figure.suptitle("Trade deficit per person", x=0.05, ha="left", fontsize=11, fontweight="bold")
+    reading = expert.read(load_image(path))
+    assert reading.kind == "partial" and "(partly read: " in reading.text, reading.text
+    assert {name: value for (name, _), value in cells(reading.text).items()} == {name: end for name, end, _ in ends}, reading.text
+
+
+def test_a_slope_charts_ends_printed_with_their_names_are_read(expert):
+    """(round 94) OpenCQA dev chart 6246 (Pew slope chart, 2009 -> 2015, `-266 China` ... `-912 Germany` at the right
+    ends): unread before; now the five ends, each in its name's row, marked partial."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "6246.png")))
+    assert reading.kind == "partial", reading.text
+    got = {name: value for (name, _), value in cells(reading.text).items()}
+    assert got == {"China": -266, "Vietnam": -338, "Mexico": -482, "Japan": -542, "Germany": -912}, reading.text
+
+
 def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
     """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
     spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from ...chart_table import ROW_SEP, Table, parse_table
 from .axes import _groups
 from .colours import _colour_clusters, _legend_names
 from .lines import _line_end_names
-from .text import _CHROME, TextBox, parse_value
+from .text import _CHROME, TextBox, parse_number, parse_value
 
 
 def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str, list[str]]]) -> str:
@@ -111,6 +112,10 @@ ROWS_NOTE = ("(partly read: {reason}; only the values printed beside a column of
              "the label it is printed beside, in columns by their place left to right{named})")
 
 
+# (round 82, P1b) a printed value and its name in one OCR box, either way round: `-266 China`, `Democrat 98`, `69 Rep.`
+_JOINED_VALUE = re.compile(r"(?P<value>[-−–]?[$€£]?\d[\d,.]*%?)\s+(?P<name>[A-Za-z].*)|(?P<name2>.*[A-Za-z].*?)\s+(?P<value2>[-−–]?[$€£]?\d[\d,.]*%?)")
+
+
 def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
     """(round 82) The part that is sure of a chart no reader could read whose values are printed beside a column of
     row labels (Pew's side-by-side bar panels `News Interest` | `News Coverage`, two-colour stacked or diverging bars
@@ -120,7 +125,8 @@ def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
     at the widest gap between their x centres until no row holds two values in one column). A line of words just
     above the first row (or just under the last) with one word box per column names the columns in order (a panel's
     heading, an answer's name); otherwise they are `Printed value k from the left`. Labels of the same column
-    between the first and the last row with no value printed beside them are rows with empty cells. Marked as
+    between the first and the last row with no value printed beside them are rows with empty cells. (P1b) A value and
+    its name read as one box (`-266 China` at a slope chart's end, `Democrat 98`) is a row label with that value. Marked as
     partial by a last line. None where fewer than three rows carry a printed value, a column cannot be cut, or the
     values would need more than six columns."""
     # a one- or two-digit value's box may be padded taller than wide: only words are taken for turned text here
@@ -128,13 +134,28 @@ def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
     if len(words) < 6:
         return None
     typical = float(np.median([b.h for b in words]))
+    def is_label(text: str) -> bool:
+        return parse_value(text) is None and parse_number(text) is None and len(re.findall(r"[A-Za-z0-9]", text)) >= 2 and len(text.split()) <= 5
+
+    joined: dict[int, TextBox] = {}  # (P1b) a value and its name read as one box (`-266 China`, `Democrat 98`)
+    for box in list(words):
+        found = _JOINED_VALUE.fullmatch(box.text.strip())
+        if found is None:
+            continue
+        name, number = found["name"] or found["name2"], found["value"] or found["value2"]
+        if not is_label(name) or parse_value(number) is None or re.fullmatch(r"(1[89]|20)\d\d", number):
+            continue
+        label, value = replace(box, text=name), replace(box, text=number)
+        words[words.index(box):words.index(box) + 1] = [label, value]
+        joined[id(label)] = value
     numbers = [b for b in words if parse_value(b.text) is not None and re.fullmatch(r"(1[89]|20)\d\d", b.text.strip()) is None]
-    labels = [b for b in words if parse_value(b.text) is None and b.number is None and len(re.findall(r"[A-Za-z0-9]", b.text)) >= 2
-              and len(b.text.split()) <= 5]
+    labels = [b for b in words if is_label(b.text)]
     if len(numbers) < 3 or len(labels) < 3:
         return None
 
     def beside(label: TextBox) -> list[TextBox]:  # the numbers on the label's line right of it, before the next word
+        if id(label) in joined:  # the value printed in the label's own box
+            return [joined[id(label)]]
         line = [b for b in words if b is not label and abs(b.cy - label.cy) <= 0.5 * typical and b.x0 >= label.x1 - 2]
         stop = min((b.x0 for b in line if b in labels), default=float("inf"))
         return [b for b in line if b in numbers and b.x1 <= stop]
