@@ -2615,6 +2615,26 @@ def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, 
         (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(series)}, text
 
 
+def test_age_bands_in_a_row_of_small_swatches_name_their_series(expert, tmp_path):
+    """Round 92: Pew's legend above grouped bars is a row of small squares, each right before its word. OCR's box of
+    an entry with no two letters (an age band, a year) starts on its own square, and such boxes were never trimmed
+    after their swatch, so neither band named its series (`Series 1`, `Series 2`, the columns out of the legend's
+    order). They are trimmed as a word's box is: the bars are named by their bands."""
+    from visual_med_alpaca.data.charts import PewFigSpec, draw_pewfig
+
+    rows = ["Scientists", "The military", "Religious leaders", "The news media", "Business leaders"]
+    values = np.array([[57, 41], [81, 90], [55, 10], [23, 89], [39, 62]], float)
+    spec = PewFigSpec(style="grouped_h", theme="pew", title="Views of climate change have grown", category_name="Entity",
+                      categories=rows, series=["18-29", "65+"], values=values, percent=False, decimals=0,
+                      legend_outside=False, jpeg_quality=None, size=(4.0, 0.0), colours=((151, 124, 59), (224, 206, 148)),
+                      names_beside=False, first_row_percent=False, dpi=150)
+    text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "bands.png")))
+    assert parse_table(text).headers[1:] == ["18-29", "65+"], text
+    got = cells(text)
+    assert {(row, name): got.get((row, name)) for row in rows for name in ["18-29", "65+"]} == {
+        (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(["18-29", "65+"])}, text
+
+
 def test_category_labels_printed_turned_a_quarter_are_read_upright(expert, tmp_path):
     """Round 64: Statista prints long category names turned a quarter (reading upwards, wrapped over two or three
     lines); the first OCR pass read such boxes garbled (`Breeil`, `Dae vd vend secucc cerns`). The row of turned

@@ -125,6 +125,11 @@ def _age_band(text: str) -> bool:
     return re.fullmatch(r"\d{1,3}\s*[-–]\s*\d{1,3}|\d{1,3}\s*\+", text.strip()) is not None
 
 
+def _year_or_band(text: str) -> bool:
+    """(round 92) A legend entry without two letters that `_legend_names` takes: a year (`2012`) or an age band."""
+    return re.fullmatch(r"\d{4}\*?", text.strip()) is not None or _age_band(text)
+
+
 def _period_code(text: str) -> bool:
     """(round 71) A legend entry that names a period by a short code: a capital and one or two digits (`Q1`, `H2`)
     or a fiscal year (`2019/20`, `2018-2019`). Statista's line charts by quarter or half print them alone beside
@@ -169,8 +174,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
     typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
     entries: dict[int, tuple[TextBox, int, int]] = {}  # cluster -> (its word, the swatch's first and last column)
     for box in boxes:
-        if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or re.fullmatch(r"\d{4}\*?", box.text.strip())
-                                            or _age_band(box.text) or (codes and _period_code(box.text))):
+        if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or _year_or_band(box.text)
+                                            or (codes and _period_code(box.text))):
             continue  # a legend entry has words, or is a year, or (round 63) an age band, or (round 71) a period code
         if box.h > 1.6 * typical or box.x0 < 1.0 * box.h:
             continue  # titles are large; a swatch needs room left of its word
@@ -321,11 +326,42 @@ def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -
 
 def _middle_band_and_edges(patch: np.ndarray, palette: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel of a text box's patch, its nearest colour of `palette` (row 0 the background; -1 none within 45):
-    the box's middle rows (0.35-0.65 of its height `h`) and its top and bottom rows, where swatches are looked for."""
+    the box's middle rows (0.35-0.65 of its height `h`) and its top and bottom rows, where swatches are looked for.
+    (round 92) A column whose middle rows are not all one cluster k >= 1 is k in every middle row where k fills an
+    unbroken run of at least 0.3 of `h` rows between the box's top and bottom rows, lying within one row of its
+    neighbour column's run of k (Pew's 5-7 px squares and dots stand off the middle of a tall box: the fixed rows met
+    the background above or below them)."""
     d = ((patch.astype(np.float32)[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
     nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
-    band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))]
+    band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))].copy()
+    k, first, last = _longest_runs(nearest[1:-1])  # per column, inside the top and bottom rows
+    tall = (k > 0) & (last - first + 1 >= max(3, 0.3 * h))
+    steady = np.zeros_like(tall)
+    for shift in (1, -1):  # a neighbour column holds a run of the same cluster within one row at both ends
+        other = slice(None, -1) if shift == 1 else slice(1, None)
+        mine = slice(1, None) if shift == 1 else slice(None, -1)
+        steady[mine] |= (k[other] == k[mine]) & (np.abs(first[other] - first[mine]) <= 1) & (np.abs(last[other] - last[mine]) <= 1)
+    uniform = (band == band[:1]).all(axis=0) & (band[0] > 0)
+    fill = tall & steady & ~uniform
+    band[:, fill] = k[fill]
     return band, np.concatenate([nearest[:1], nearest[-1:]])
+
+
+def _longest_runs(nearest: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(round 92) Per column of nearest-colour indices, its longest unbroken run of one colour cluster k >= 1: (k or 0
+    where the column holds none, the run's first row, its last row)."""
+    cols = nearest.shape[1]
+    best_k, best_first, best_last = np.zeros(cols, int), np.zeros(cols, int), np.full(cols, -1)
+    if nearest.shape[0] == 0:
+        return best_k, best_first, best_last
+    start = np.zeros(cols, int)
+    for row in range(1, nearest.shape[0] + 1):
+        ended = np.ones(cols, bool) if row == nearest.shape[0] else nearest[row] != nearest[row - 1]
+        value = nearest[row - 1]
+        longer = ended & (value > 0) & (row - start > best_last - best_first + 1)
+        best_k[longer], best_first[longer], best_last[longer] = value[longer], start[longer], row - 1
+        start[ended] = row
+    return best_k, best_first, best_last
 
 
 def _colour_run(band: np.ndarray, column: int) -> tuple[int, int] | None:
@@ -354,7 +390,8 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
     (W1b) Where `found` is given, each such word is entered in it as that colour's legend name (cluster -> (position,
     name), the first word per colour in reading order), for the entries whose small swatch `_legend_names` passes
     over (a 7 px square in a strip 2.5 line heights wide). With `codes` (round 71) a period code's box (`● Q1`, the
-    detector's box of Statista's legend word starting on its round swatch) is trimmed too."""
+    detector's box of Statista's legend word starting on its round swatch) is trimmed too, and (round 92) so is a year's
+    or an age band's (`_year_or_band`: Pew's `■1992`, `■30-49`)."""
     if not len(centres):
         return boxes
     palette = np.stack([background] + list(centres)).astype(np.float32)
@@ -362,7 +399,8 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
     out: list[TextBox] = []
     for box in boxes:
         h = box.h
-        if h < 6 or not (re.search(r"[A-Za-z]{2}", box.text) or (codes and _period_code(box.text))) or _CHROME.search(box.text):
+        if h < 6 or not (re.search(r"[A-Za-z]{2}", box.text) or (codes and _period_code(box.text)) or _year_or_band(box.text)) \
+                or _CHROME.search(box.text):
             out.append(box)
             continue
         x0, x1 = max(0, int(box.x0 - 0.5 * h)), min(width, int(box.x0 + 1.6 * h) + 1)
