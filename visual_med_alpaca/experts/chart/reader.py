@@ -864,7 +864,8 @@ class ChartExpert:
         end_words = end_words or {}
         traced = dict(zip(series, points))
         if end_words and end_boxes is not None and page is not None:  # (round 96) the title over the plot names no line
-            fresh = _names_under_titles(page, end_boxes, categories, centres, background, end_words, dict(zip(series, tops)))
+            fresh = _names_under_titles(page, end_boxes, categories, centres, background, end_words, dict(zip(series, tops)),
+                                        min(b.y0 for b in axis.ticks))
             for index in set(end_words) | set(fresh):
                 if fresh.get(index) != end_words.get(index) and names.get(index) == end_words.get(index):
                     names.pop(index, None)
