@@ -1105,6 +1105,33 @@ def test_a_slice_name_the_text_detector_missed_is_read_again_beside_its_slice(ex
     assert "Oncology" in [row[0] for row in parse_table(text).rows], text
 
 
+def test_pie_slice_names_printed_in_lines_over_their_shares_are_read_whole(expert, tmp_path):
+    """(round 94) Pew prints a slice's name inside it, in lines stacked over its share (`The / Middle / East / 25%`):
+    those lines were never names (only one word box beside the disc was), so the slices came back `Slice 1` ... ;
+    now each slice is named by the whole block of lines over its share."""
+    slices = [("Both equally\nimportant", 37), ("The\nMiddle\nEast", 25), ("Europe", 17), ("Neither", 21)]
+    path = tmp_path / "pie.png"
+    with drawn(path, (3.4, 3.6)) as ax:
+        wedges, _ = ax.pie([share for _, share in slices], colors=["#f0c987", "#f5deb3", "#e3a857", "#fbe7c6"],
+                           startangle=90, counterclock=False, wedgeprops={"edgecolor": "white"})
+        for wedge, (name, share) in zip(wedges, slices):
+            mid = np.deg2rad((wedge.theta1 + wedge.theta2) / 2)
+            ax.text(0.58 * np.cos(mid), 0.58 * np.sin(mid), f"{name}\n{share}%", ha="center", va="center", fontsize=9)
+        ax.set_title("Which matters more?", loc="left", fontsize=11, fontweight="bold")
+    text = expert.describe(load_image(path))
+    assert {row[0]: row[1] for row in parse_table(text).rows} == {
+        "Both equally important": "37%", "The Middle East": "25%", "Europe": "17%", "Neither": "21%"}, text
+    assert parse_table(text).title == "Which matters more?", text
+
+
+def test_a_pew_pies_names_inside_its_slices_are_read(expert):
+    """(round 94) OpenCQA dev chart 4525 (Pew pie, each name printed inside its slice over its share): three slices
+    were `Slice N` and one `The`; now every slice is named by its lines."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "4525.png")))
+    assert {row[0]: row[1] for row in parse_table(text).rows} == {
+        "Both equally important (Vol)": "37%", "The Middle East": "25%", "Europe": "17%", "DK": "15%", "Neither (Vol)": "6%"}, text
+
+
 def test_a_pie_title_beside_the_top_slices_name_is_still_the_title(expert, tmp_path):
     """matplotlib prints the first slice's name at the top of the disc, here at the title's height: the title
     (above the highest name only in its middle) came back empty."""

@@ -103,13 +103,14 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     def gap(a: float, b: float) -> float:
         return abs((a - b + np.pi) % (2 * np.pi) - np.pi)
 
-    def assign(items: list[TextBox], limit: float) -> dict[int, TextBox]:
-        """slice -> box, by the angle of the box seen from the centre (one box per slice)."""
-        if not items:
+    def assign(items: list[TextBox], limit: float, among: list[int] | None = None) -> dict[int, TextBox]:
+        """slice -> box, by the angle of the box seen from the centre (one box per slice of `among`, default all)."""
+        among = slices if among is None else among
+        if not items or not among:
             return {}
-        cost = np.array([[gap(np.arctan2(b.cy - cy, b.cx - cx), mids[i]) for b in items] for i in slices])
+        cost = np.array([[gap(np.arctan2(b.cy - cy, b.cx - cx), mids[i]) for b in items] for i in among])
         rows, cols = linear_sum_assignment(cost)
-        return {slices[r]: items[c] for r, c in zip(rows, cols) if cost[r, c] <= max(limit, spans[slices[r]] / 2 + 0.15)}
+        return {among[r]: items[c] for r, c in zip(rows, cols) if cost[r, c] <= max(limit, spans[among[r]] / 2 + 0.15)}
 
     def labelled(text: str):  # 'Name 45%', and '2019 45%' (a year names the slice)
         return _LABELLED.match(text) or _NAME_SHARE.match(text.strip())
@@ -123,20 +124,36 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
              and np.hypot(b.cx - cx, b.cy - cy) < 1.8 * radius and b.text not in {n for _, n in swatches.values()}]
     values, names = {}, {}
     top = float(y)
+    stacks: dict[int, list[TextBox]] = {}  # (round 94) a slice's name printed in lines right above its bare value
     for i, box in assign(numbers, 0.5).items():
         parsed = parse_value(box.text)
         if parsed is None:
             match = labelled(box.text)
             parsed = parse_value(match["value"])
             names[i] = clean(match["name"])
+        elif i not in legend:
+            stack = _lines_stacked(box, words, numbers, up=True, down=False)
+            if stack and all(b not in s for s in stacks.values() for b in stack):
+                stacks[i], names[i] = stack, clean(" ".join(b.text for b in stack))
         if parsed is not None:
             values[i] = parsed[1]
-    name_boxes, named_by = [], {}
-    for i, box in assign(plain, 0.5).items():
+    name_boxes, named_by = [b for stack in stacks.values() for b in stack], {}
+    taken = set(map(id, name_boxes))
+    top = min([top] + [b.y0 for b in name_boxes])
+    plain = [b for b in plain if id(b) not in taken]
+    for i, box in assign(plain, 0.5, [i for i in slices if i not in stacks] if stacks else None).items():
         if i not in names:
             names[i], named_by[i] = clean(box.text), box
         top = min(top, box.y0)
         name_boxes.append(box)
+    taken = set(map(id, name_boxes))
+    for i, box in list(named_by.items()):  # (round 94) a name printed over two or more lines beside the disc: all of them
+        block = _lines_stacked(box, [b for b in words if id(b) not in taken], numbers, up=True, down=True)
+        if len(block) > 1:
+            names[i] = clean(" ".join(b.text for b in block))
+            taken |= set(map(id, block))
+            name_boxes += [b for b in block if b is not box]
+            top = min([top] + [b.y0 for b in block])
     named = [i for i in slices if i in names]
     if reread is not None and not swatches and len(named) >= max(2, len(slices) / 2):
         # names printed beside the disc, one of them missed by the text detector: read again where it stands (beside
@@ -180,6 +197,36 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
                 rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
                 break
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _lines_stacked(start: TextBox, words: list[TextBox], numbers: list[TextBox], up: bool, down: bool) -> list[TextBox]:
+    """(round 94) The word lines printed in one block with `start`, top to bottom: going up (and/or down) from it,
+    the next line is a word box (no number, no percentage, 2+ letters, not turned, no chrome) right on top of (under)
+    the last one taken (the gap between them under 0.4 of a line's height, overlapping by at most 0.4 of it), of
+    about its height (0.6-1.6 times), and overlapping it across by half the narrower one's width or more; at most
+    four lines. A start that is a number (a slice's bare value) is not part of the block: the lines above it are its
+    name (Pew's `The / Middle / East / 25%` inside a slice). Empty where no line stands with a number."""
+    def fits(last: TextBox, b: TextBox, above: bool) -> bool:
+        height = min(last.h, b.h)
+        space = last.y0 - b.y1 if above else b.y0 - last.y1
+        across = min(last.x1, b.x1) - max(last.x0, b.x0)
+        return (-0.4 * height <= space <= 0.4 * height and 0.6 <= b.h / last.h <= 1.6
+                and across >= 0.5 * min(last.x1 - last.x0, b.x1 - b.x0))
+    pool = [b for b in words if b is not start and not b.turned and b not in numbers and parse_value(b.text) is None
+            and "%" not in b.text and re.search(r"[A-Za-z]{2}", b.text) and not _CHROME.search(b.text)]
+    is_number = start in numbers or parse_value(start.text) is not None
+    block = [] if is_number else [start]
+    for above in (True, False):
+        if (above and not up) or (not above and not down):
+            continue
+        last = start
+        while len(block) < 4:
+            near = [b for b in pool if b not in block and fits(last, b, above)]
+            if not near:
+                break
+            last = min(near, key=lambda b: abs(b.cx - last.cx))
+            block = [last] + block if above else block + [last]
+    return block
 
 
 def _one_slice_per_arc(owner: np.ndarray, clusters: int, least: float = 0.02) -> tuple[np.ndarray, list[int]]:
