@@ -251,15 +251,43 @@ def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thicknes
     extra: list[Bar] = []
     for key in sorted(edges, key=lambda k: abs(k - baseline)):  # the nearest column first
         column = edges[key]
-        in_line = [r for r in column if any(min(r.x1, b.x1) - max(r.x0, b.x0) > 0.8 * max(r.width, b.width) for b in first)]
-        if len(in_line) < 2 or len(in_line) < len(column) or len(in_line) < 0.5 * len(first):
+        in_line = [r for r in column if any(min(r.x1, b.x1) - max(r.x0, b.x0) > 0.5 * max(r.width, b.width) for b in first)]
+        if len(in_line) < 2 or len(in_line) < 0.5 * len(first):
             continue
+        # (round 93) a panel's row the first column lacks (its bar unseen there): a bar of the column's own
+        # thickness in line with none of the first column's bars; anything else on the edge is no column's
+        thick = 0.8 * float(np.median([r.width for r in in_line]))
+        rows_more = [r for r in column if r not in in_line and r.width >= thick
+                     and not any(min(r.x1, b.x1) - max(r.x0, b.x0) > 0 for b in first)]
+        if len(in_line) + len(rows_more) < len(column):
+            continue
+        in_line += rows_more
         if any(r.cluster in used_clusters for r in in_line):
             fresh = max(used_clusters | {-1}) + 1000
             in_line = [replace(r, cluster=fresh) for r in in_line]
         used_clusters |= {r.cluster for r in in_line}
         extra += in_line
     return extra
+
+
+def _panel_in_row_colours(bars: list[Bar], extra: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
+    """(round 93) Side-by-side panels whose rows carry their own colours (Pew: each row's bars in its group's colour
+    in every panel): where every bar `_answer_columns` added has the colour of the first column's bar in its row and
+    that column has two or more colours, the colours name rows, not series, and the first column is one series."""
+    first = [b for b in bars if abs(b.y1 - baseline) <= 3]
+    if not extra or len({b.cluster for b in first}) < 2 or len(first) < len(bars):
+        return bars
+    colour = {(r.x0, r.y0, r.x1, r.y1): r.cluster for r in rects}
+    matched = 0
+    for bar in extra:  # a row the first column lacks tells nothing
+        row = [b for b in first if min(bar.x1, b.x1) - max(bar.x0, b.x0) > 0.5 * max(bar.width, b.width)]
+        if len(row) > 1 or (row and colour.get((bar.x0, bar.y0, bar.x1, bar.y1)) != row[0].cluster):
+            return bars
+        matched += bool(row)
+    if matched < 2:
+        return bars
+    fresh = max(b.cluster for b in bars + extra) + 1000
+    return [replace(b, cluster=fresh) for b in bars]
 
 
 def _label_base(bars: list[Bar], baseline: float) -> float:
@@ -602,9 +630,13 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     axis = find_value_axis(upright_boxes, vertical=True)
     if axis is not None and _ticks_across_bars(axis, bars):  # (round 58) a row of values, no axis
         axis = None
+    if axis is not None and kind == "hbar" and _axis_against_printed_values(axis, bars, upright_boxes, baseline):
+        axis = None  # (round 93) another panel's printed numbers, no axis of these bars
     axis = axis or _two_tick_axis(upright_boxes, bars, baseline)
     if axis is None and kind == "hbar":  # no value axis: a survey chart may give each answer its own column of bars
-        bars = bars + _answer_columns(bars, [r.rotated(width) for r in rects], baseline, thickness)
+        upright_rects = [r.rotated(width) for r in rects]
+        extra = _answer_columns(bars, upright_rects, baseline, thickness)
+        bars = _panel_in_row_colours(bars, extra, upright_rects, baseline) + extra
     ticks = {id(b) for b in axis.ticks} if axis else set()
     labels = _value_labels(bars, upright_boxes, ticks)
     labels = _stack_totals(bars, labels, axis, baseline)
@@ -980,6 +1012,27 @@ def _ticks_across_bars(axis: Axis, bars: list[Bar]) -> bool:
     a bar's width (upright coordinates) are values printed on a row of bars (a diverging Pew row, its NET beside it:
     `74 12 19` read as a scale measured from the centre), not an axis. The same test `_two_tick_axis` makes."""
     return all(any(bar.x0 - 2 <= tick.cx <= bar.x1 + 2 for bar in bars) for tick in axis.ticks)
+
+
+def _axis_against_printed_values(axis: Axis, bars: list[Bar], boxes: list[TextBox], baseline: float) -> bool:
+    """(round 93) Horizontal bars with their values printed (upright coordinates): a column of numbers found as the
+    value axis that measures three or more of the bars standing on the baseline, and most of them otherwise than the
+    number printed on each (the bar's length read on it, within 15% or 5% of the axis' span), is no axis of these
+    bars: another panel's values in a column (Pew prints side-by-side panels, each bar with its value, and no axis; a
+    dot plot's values under them). Linear axes only; the bars' values are their printed numbers either way."""
+    if axis.log:
+        return False
+    first = [b for b in bars if abs(b.y1 - baseline) <= 3]
+    printed = _value_labels(first, boxes, {id(t) for t in axis.ticks})
+    checked = agree = 0
+    for i, box in printed.items():
+        number = parse_value(box.text)[0]
+        if number is None or number <= 0:
+            continue
+        reading = abs(axis.value(first[i].y0) - axis.value(first[i].y1 + 1))
+        checked += 1
+        agree += abs(reading - number) <= max(0.15 * number, 0.05 * axis.span)
+    return checked >= 3 and agree < 0.5 * checked
 
 
 def _two_tick_axis(boxes: list[TextBox], bars: list[Bar], baseline: float) -> Axis | None:
