@@ -2991,3 +2991,67 @@ def test_a_value_between_labels_and_bars_does_not_hide_a_rows_label(expert):
     # (round 93) both panels are read: the row's `News Coverage` value 1, its `News Interest` value 4
     assert cells(text)[("Israeli-Palestinian peace talks", "News Coverage")] == 1, text
     assert cells(text)[("Israeli-Palestinian peace talks", "News Interest")] == 4, text
+
+
+def test_a_title_in_a_lines_colour_over_the_plot_names_no_line(expert, tmp_path):
+    """(round 96; round 91's test for its Bb) Pew's older line charts print the title in the slate blue of one line
+    (OpenCQA dev 7026, 6935, 7073): the title's first line, a word in that line's colour inside the plot's span, named
+    the line, and the title fell to its second line. A word ending more than two of its heights above its line's top
+    names no line; the word beside the line does. Drawn: the title `Court Favorability / Declines` and the `Favorable` line in one
+    slate blue."""
+    years = [2000, 2002, 2004, 2006, 2008, 2010, 2012]
+    favorable, unfavorable = [64, 72, 80, 68, 57, 64, 52], [28, 20, 16, 21, 30, 25, 29]
+    slate, pale = "#3d5f80", "#8fb3d6"
+    path = tmp_path / "title.png"
+    with drawn(path, (3.4, 4.2)) as ax:
+        ax.plot(years, favorable, color=slate, linewidth=2.5)
+        ax.plot(years, unfavorable, color=pale, linewidth=2.5)
+        ax.text(2007.2, 76, "Favorable", color=slate, fontsize=10)
+        ax.text(2007.2, 36, "Unfavorable", color=pale, fontsize=10)
+        ax.set_ylim(0, 100)
+        ax.set_yticks([0, 25, 50, 75, 100])
+        ax.set_xticks(years)
+        ax.tick_params(axis="x", labelsize=8)
+        for side in ("right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.figure.suptitle("Court Favorability\nDeclines", x=0.04, ha="left", color=slate, fontsize=13, fontweight="bold")
+        ax.figure.tight_layout()
+    text = expert.describe(load_image(path))
+    table = parse_table(text)
+    assert table.headers[1:] == ["Favorable", "Unfavorable"] and table.title == "Court Favorability", text
+    assert cells(text)[("2004", "Favorable")] == 80, text
+
+
+def test_shipped_pew_lines_are_named_by_their_words_not_by_the_title(expert):
+    """(round 96) OpenCQA dev 7026 and 6935 (real Pew, title in a line's slate blue)."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "7026.png")))
+    assert parse_table(text).headers[1:3] == ["Favorable", "Unfavorable"], text
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "6935.png")))
+    assert "Democrat" in parse_table(text).headers and "Government Anti-Terror Efforts" not in parse_table(text).headers, text
+
+
+
+def test_a_lines_name_printed_over_its_values_inside_the_plot_still_names_it(expert, tmp_path):
+    """(round 96) Pew prints a line's name inside the plot up to three of its heights over the line, its printed
+    values between (ChartQA 4931's `Satisfied`): far above the line, but under the value axis' highest label, so it is
+    no title over the plot and still names the line."""
+    years = [2000, 2002, 2004, 2006, 2008, 2010, 2012]
+    satisfied, dissatisfied = [20, 26, 32, 30, 56, 58, 57], [71, 62, 43, 59, 36, 37, 40]
+    olive, blue = "#8a9a2a", "#1f5f8b"
+    path = tmp_path / "inside.png"
+    with drawn(path, (3.4, 4.2)) as ax:
+        ax.plot(years, satisfied, color=olive, linewidth=2.5)
+        ax.plot(years, dissatisfied, color=blue, linewidth=2.5)
+        for x, y in zip(years[-3:], satisfied[-3:]):
+            ax.text(x, y + 4, str(y), color=olive, fontsize=8, ha="center")
+        ax.text(2007.4, 74, "Satisfied", color=olive, fontsize=10)
+        ax.text(2007.4, 26, "Dissatisfied", color=blue, fontsize=10)
+        ax.set_ylim(0, 100)
+        ax.set_yticks([0, 25, 50, 75, 100])
+        ax.set_xticks(years)
+        ax.tick_params(axis="x", labelsize=8)
+        for side in ("right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.figure.tight_layout()
+    text = expert.describe(load_image(path))
+    assert set(parse_table(text).headers[1:]) == {"Satisfied", "Dissatisfied"}, text

@@ -280,6 +280,30 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
     return found
 
 
+def _names_under_titles(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background,
+                        found: dict[int, tuple[float, str]], tops: dict[int, float | None], ceiling: float) -> dict[int, tuple[float, str]]:
+    """(round 96) `_line_end_names` again without the words that end more than two of their heights above the top of
+    the line they name (Pew's older charts print the title and subtitle over the plot in one line's slate blue, and
+    the title's line comes first, top to bottom): that line stays open for the next word in its colour. `tops` maps a
+    traced cluster to its line's top row (page rows: the highest row of the connected pieces its traced points lie
+    on, so its peaks between two labels count; None or absent: the cluster keeps its word). Not a percentile of the
+    colour's pixels: a line's high stretch may be short, or blanked under its printed values (round 91's Bb). (Tb) And
+    only a word that ends above `ceiling`, the top of the value axis' highest label, is such a title: over the plot, not
+    in it (Pew prints a line's name inside the plot up to three of its heights over the line, its values between)."""
+    boxes = list(boxes)
+    while True:
+        far = []
+        for cluster, (cy, name) in found.items():
+            top = tops.get(cluster)
+            word = next((b for b in boxes if b.cy == cy and _bare(b.text) == name), None)
+            if top is not None and word is not None and word.y1 < min(top - 2 * word.h, ceiling):
+                far.append(word)
+        if not far:
+            return found
+        boxes = [b for b in boxes if not any(b is w for w in far)]
+        found = _line_end_names(rgb, boxes, categories, centres, background)
+
+
 def _last_drawn(mask: np.ndarray, x: int, y: float, words: list[TextBox], x0r: int, gap: int = 4) -> tuple[float, float]:
     """(round 32) A line's last drawn point, followed rightwards from its point (x, y) (region coordinates) through
     its mask: in each next column the mask's pixels within 2 pixels of the rows it was at (a marker's edge and the

@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs,
+from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -626,12 +626,14 @@ class ChartExpert:
             filled = fill_thinned_labels(categories, markers + columns + [b.cx for b in printed], x0r, x1r)
             # years under every 2nd / 3rd point: named only where the axis marks every year (round 60)
             categories = years_at_period_ticks(rgb, categories, x0r, x1r) if filled is categories else filled
-        end_words = {}
+        end_words, end_boxes = {}, None
         if orientation == "vertical" and categories:
             named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
-            end_words = _line_end_names(rgb, [b for b in boxes if _bare(b.text) not in named], categories, centres, background)
+            end_boxes = [b for b in boxes if _bare(b.text) not in named]
+            end_words = _line_end_names(rgb, end_boxes, categories, centres, background)
             names = {**end_words, **names}
-        return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words, page=rgb)
+        return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words, page=rgb,
+                                            end_boxes=end_boxes)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -724,12 +726,12 @@ class ChartExpert:
             return {}
         return {index: (ends[index][1], found[index]) if index in found else (1e9, "") for index in boxed + unnamed}
 
-    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None, page=None):
+    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None, page=None, end_boxes=None):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
 
-        series, columns, points, inks = [], [], [], []
+        series, columns, points, inks, tops = [], [], [], [], []
         tinted: set[int] = set()  # (round 55) lines in a dark tint, kept only when some step names them
         spacing = float(np.median(np.diff([c.cx for c in categories]))) if len(categories) > 1 else 40.0
         # a point drawn between two labelled categories (Pew: a point every year, every other year labelled) prints
@@ -811,6 +813,10 @@ class ChartExpert:
                 columns.append(values)
                 points.append(ys)
                 inks.append((mask, others))
+                # (round 96) the line's top: the highest row of the pieces its points lie on (its peaks between labels too)
+                on = {int(p) for cat, y in zip(categories, ys) if y is not None
+                      for p in pieces[int(round(y)), max(0, int(round(cat.cx)) - x0r - 7):max(0, int(round(cat.cx)) - x0r + 3)] if p}
+                tops.append(min((float(stats[p, cv2.CC_STAT_TOP]) for p in on), default=None))
         if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
             pairs, inked = [], {}
             # a label with one line's ink right under it at a point is that line's (round 31: where lines cross, or a
@@ -857,6 +863,15 @@ class ChartExpert:
             raise ChartReadError("no bars and no plotted line could be traced")
         end_words = end_words or {}
         traced = dict(zip(series, points))
+        if end_words and end_boxes is not None and page is not None:  # (round 96) the title over the plot names no line
+            fresh = _names_under_titles(page, end_boxes, categories, centres, background, end_words, dict(zip(series, tops)),
+                                        min(b.y0 for b in axis.ticks))
+            for index in set(end_words) | set(fresh):
+                if fresh.get(index) != end_words.get(index) and names.get(index) == end_words.get(index):
+                    names.pop(index, None)
+                    if index in fresh:
+                        names[index] = fresh[index]
+            end_words = fresh
         series, columns = _drop_duplicate_lines(series, columns, names, axis)
         ends = {index: _line_end(traced[index], categories, centres[index], masks[index], text, x0r)
                 for index in series if orientation == "vertical"}
