@@ -2993,6 +2993,16 @@ def test_a_value_between_labels_and_bars_does_not_hide_a_rows_label(expert):
     assert cells(text)[("Israeli-Palestinian peace talks", "News Interest")] == 4, text
 
 
+def _pew_line_axes(ax, years):
+    """Round 96's drawn Pew lines: a 0-100 value axis in quarters, every year labelled small, no right or top spine."""
+    ax.set_ylim(0, 100)
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.set_xticks(years)
+    ax.tick_params(axis="x", labelsize=8)
+    for side in ("right", "top"):
+        ax.spines[side].set_visible(False)
+
+
 def test_a_title_in_a_lines_colour_over_the_plot_names_no_line(expert, tmp_path):
     """(round 96; round 91's test for its Bb) Pew's older line charts print the title in the slate blue of one line
     (OpenCQA dev 7026, 6935, 7073): the title's first line, a word in that line's colour inside the plot's span, named
@@ -3008,12 +3018,7 @@ def test_a_title_in_a_lines_colour_over_the_plot_names_no_line(expert, tmp_path)
         ax.plot(years, unfavorable, color=pale, linewidth=2.5)
         ax.text(2007.2, 76, "Favorable", color=slate, fontsize=10)
         ax.text(2007.2, 36, "Unfavorable", color=pale, fontsize=10)
-        ax.set_ylim(0, 100)
-        ax.set_yticks([0, 25, 50, 75, 100])
-        ax.set_xticks(years)
-        ax.tick_params(axis="x", labelsize=8)
-        for side in ("right", "top"):
-            ax.spines[side].set_visible(False)
+        _pew_line_axes(ax, years)
         ax.figure.suptitle("Court Favorability\nDeclines", x=0.04, ha="left", color=slate, fontsize=13, fontweight="bold")
         ax.figure.tight_layout()
     text = expert.describe(load_image(path))
@@ -3028,7 +3033,6 @@ def test_shipped_pew_lines_are_named_by_their_words_not_by_the_title(expert):
     assert parse_table(text).headers[1:3] == ["Favorable", "Unfavorable"], text
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "6935.png")))
     assert "Democrat" in parse_table(text).headers and "Government Anti-Terror Efforts" not in parse_table(text).headers, text
-
 
 
 def test_a_lines_name_printed_over_its_values_inside_the_plot_still_names_it(expert, tmp_path):
@@ -3046,12 +3050,7 @@ def test_a_lines_name_printed_over_its_values_inside_the_plot_still_names_it(exp
             ax.text(x, y + 4, str(y), color=olive, fontsize=8, ha="center")
         ax.text(2007.4, 74, "Satisfied", color=olive, fontsize=10)
         ax.text(2007.4, 26, "Dissatisfied", color=blue, fontsize=10)
-        ax.set_ylim(0, 100)
-        ax.set_yticks([0, 25, 50, 75, 100])
-        ax.set_xticks(years)
-        ax.tick_params(axis="x", labelsize=8)
-        for side in ("right", "top"):
-            ax.spines[side].set_visible(False)
+        _pew_line_axes(ax, years)
         ax.figure.tight_layout()
     text = expert.describe(load_image(path))
     assert set(parse_table(text).headers[1:]) == {"Satisfied", "Dissatisfied"}, text
