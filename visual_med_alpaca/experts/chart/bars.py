@@ -14,6 +14,8 @@ from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misre
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_close_tints
 from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
+_YEAR_1900 = re.compile(r"(?:19|20)\d\d")  # a year 1900-2099 in a row label (text._YEAR starts at 1600)
+
 
 @dataclass
 class Component:
@@ -1115,7 +1117,7 @@ def _words_in_label_column(groups: list[list[Bar]], spans, chosen: list[list[Tex
             continue
         end = max(b.y1 for b in group)
         out[n] = [b for b in words if id(b) not in taken and s0 <= b.cx <= s1 and lo <= b.cy <= hi and b.y0 >= end - 2
-                  and (parse_value(b.text) is None or re.fullmatch(r"(?:19|20)\d\d", b.text.strip()))
+                  and (parse_value(b.text) is None or _YEAR_1900.fullmatch(b.text.strip()))
                   and not _CHROME.search(b.text)]
         taken |= {id(b) for b in out[n]}
     return out
@@ -1136,9 +1138,9 @@ def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[st
         tail = re.fullmatch(r"(.*[A-Za-z].*?)\s+(\d{1,3}(?:\.\d+)?%?)", text)
         if box.original.x1 <= edge + 0.5 * box.original.h:
             words.append(text)
-        elif parse_value(text) is not None and not re.fullmatch(r"(?:19|20)\d\d", text):
+        elif parse_value(text) is not None and not _YEAR_1900.fullmatch(text):
             stray.append(box)
-        elif tail and not re.fullmatch(r"(?:19|20)\d\d", tail[2]):
+        elif tail and not _YEAR_1900.fullmatch(tail[2]):
             words.append(tail[1])
             stray.append(replace(box, text=tail[2]))
         else:

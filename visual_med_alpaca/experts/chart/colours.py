@@ -464,8 +464,9 @@ def _split_at_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
     height, width = rgb.shape[:2]
     out: list[TextBox] = []
     for box in boxes:
-        if box.text.strip() and _unglyphed(box.text) != box.text.strip():
-            box = replace(box, text=_unglyphed(box.text))  # (round 95) `■Republican`: the swatch OCR read as a glyph
+        unglyphed = _unglyphed(box.text)
+        if unglyphed != box.text.strip():
+            box = replace(box, text=unglyphed)  # (round 95) `■Republican`: the swatch OCR read as a glyph
         x0, x1, y0, y1 = max(0, int(box.x0)), min(width, int(box.x1) + 1), max(0, int(box.y0)), min(height, int(box.y1) + 1)
         h = box.h
         if len(re.findall(r"[A-Za-z]", box.text)) < 4 or x1 - x0 < 3 * h or h < 6 or _CHROME.search(box.text):

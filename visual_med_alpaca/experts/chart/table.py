@@ -14,6 +14,8 @@ from .colours import _colour_clusters, _legend_names
 from .lines import _line_end_names
 from .text import _CHROME, TextBox, parse_number, parse_value
 
+_YEAR_1800 = re.compile(r"(1[89]|20)\d\d")  # a year 1800-2099 printed as a label (text._YEAR starts at 1600)
+
 
 def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str, list[str]]]) -> str:
     series, rows = _without_stray_series(series, rows)
@@ -59,7 +61,7 @@ def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) ->
         number = b.number
         if number is None:
             return parse_value(b.text) is None and len(b.text.split()) <= 4
-        return re.fullmatch(r"(1[89]|20)\d\d", b.text.strip()) is not None  # a year
+        return _YEAR_1800.fullmatch(b.text.strip()) is not None  # a year
 
     best = None
     for row in _groups([b for b in words if b.cy > 0.45 * height], lambda b: b.cy, 0.5 * typical):
@@ -143,12 +145,13 @@ def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
         if found is None:
             continue
         name, number = found["name"] or found["name2"], found["value"] or found["value2"]
-        if not is_label(name) or parse_value(number) is None or re.fullmatch(r"(1[89]|20)\d\d", number):
+        if not is_label(name) or parse_value(number) is None or _YEAR_1800.fullmatch(number):
             continue
         label, value = replace(box, text=name), replace(box, text=number)
-        words[words.index(box):words.index(box) + 1] = [label, value]
+        at = words.index(box)
+        words[at:at + 1] = [label, value]
         joined[id(label)] = value
-    numbers = [b for b in words if parse_value(b.text) is not None and re.fullmatch(r"(1[89]|20)\d\d", b.text.strip()) is None]
+    numbers = [b for b in words if parse_value(b.text) is not None and _YEAR_1800.fullmatch(b.text.strip()) is None]
     labels = [b for b in words if is_label(b.text)]
     if len(numbers) < 3 or len(labels) < 3:
         return None
