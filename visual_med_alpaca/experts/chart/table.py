@@ -240,7 +240,7 @@ def _slope_ends_table(boxes: list[TextBox], ends: list[TextBox], joined: dict[in
     table = [(b.text, [parse_value(joined[id(b)].text)[1], parse_value(joined[id(pairs[id(b)])].text)[1]])
              for b in sorted(left, key=lambda b: b.cy)]
     title = _page_title(boxes, min(b.y0 for b in left + right))
-    note = ROWS_NOTE.format(reason=reason, named="; a right end's name that abbreviates a left end's (`Rep.`, `Republican`) is that line's row")
+    note = ROWS_NOTE.format(reason=reason, named="; a right end whose name is a left end's name or an abbreviation of it is given in that left end's row")
     return f"{_linearize(title, 'Category', ['Printed value 1 from the left', 'Printed value 2 from the left'], table)} {ROW_SEP} {note}"
 
 
