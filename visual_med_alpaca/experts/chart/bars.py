@@ -465,36 +465,6 @@ def _garbled_values(bars: list[Bar], labels: dict[int, TextBox], axis: Axis | No
     return out
 
 
-_BOUND = re.compile(r"<\s*(\d*\.?\d+%?)")  # a printed upper bound: `<0.01`, `<1%`
-
-
-def _bounded_values(bars: list[Bar], labels: dict[int, TextBox], upright_boxes: list[TextBox], skip: set[int],
-                    axis: Axis | None, baseline: float) -> tuple[dict[int, TextBox], list[TextBox]]:
-    """(round 105) A bar too short to measure whose printed number is a bound (`<0.01` beside OWID's shortest bar):
-    a bar left without a printed number takes a `<x` printed on it or just past its end (as _value_labels places
-    them) as the value x, when the bar measures no more than x on the value axis (or, with no axis, is no longer
-    than two of the number's line heights). The `<x` box is replaced in the boxes by one reading `x`, so that the
-    rest of the reader takes it as that bar's printed number. Any other `<x` text stays as printed (a label `<5`)."""
-    bounds = {j: replace(b, text=m[1], src=b.original) for j, b in enumerate(upright_boxes)
-              if id(b) not in skip and (m := _BOUND.fullmatch(b.text.strip()))}
-    free = [i for i in range(len(bars)) if i not in labels]
-    if not bounds or not free:
-        return labels, upright_boxes
-    index = {id(b): j for j, b in bounds.items()}
-    found = _value_labels([bars[i] for i in free], list(bounds.values()), set())
-    out, boxes = dict(labels), list(upright_boxes)
-    for k, box in found.items():
-        bar, j = bars[free[k]], index[id(box)]
-        bound = parse_value(bounds[j].text)[0]
-        if axis is not None and not axis.log:
-            if axis.value(bar.y0) - axis.value(baseline) > bound * (1 + 1e-6):
-                continue
-        elif bar.height > 2 * bounds[j].h:
-            continue
-        out[free[k]], boxes[j] = bounds[j], bounds[j]
-    return out, boxes
-
-
 def _whole_bars(bars: list[Bar]) -> list[Bar]:
     """(round 43) Bars (upright coordinates) at the chart's usual width (the median over all bars; the bars of a chart
     share one). Side-by-side pieces of one bar that printed values cut apart (Statista's thin stacked segments under a
@@ -707,7 +677,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     labels = _value_labels(bars, upright_boxes, ticks)
     labels = _stack_totals(bars, labels, axis, baseline)
     labels = _garbled_values(bars, labels, axis, baseline)
-    labels, upright_boxes = _bounded_values(bars, labels, upright_boxes, ticks, axis, baseline)
     keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
     if axis is None:  # (round 27) with no value axis a bar without a printed value under half the bars' usual width is
         # a piece of bold text standing on the baseline (a title's stem), no bar: it would head the top row
