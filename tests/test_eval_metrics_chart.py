@@ -117,3 +117,11 @@ def test_values_run_together_with_a_short_label_are_data_and_its_words_a_label()
     assert printed_labels(joined) == ["iraq", "poland"]
     scores = printed_scores(joined, "", "TITLE | T <0x0A> Country | A | B <0x0A> Iraq | 23 | 11 <0x0A> Poland | 72 | ")
     assert (scores["value_recall"], scores["value_precision"], scores["label_recall"]) == (1.0, 1.0, 1.0)
+
+
+def test_a_partly_read_tables_note_names_nothing():
+    """(version 3) The closing note of a partly read table is the reader's words: a printed label inside it is not read."""
+    table = "TITLE | Economy <0x0A> Category | Printed value 1 <0x0A> Dem | 52 <0x0A> (partly read: e.g. Republicans)"
+    assert printed_scores(CHART, TITLE, table)["label_recall"] == 0.0  # `dem` is too far from `democrats`
+    named = table.replace("<0x0A> Dem |", "<0x0A> Republicans |")
+    assert printed_scores(CHART, TITLE, named)["label_recall"] == 0.5

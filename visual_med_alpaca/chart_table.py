@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROW_SEP = "<0x0A>"
+# A chart read only in part ends its table with one row of a note saying so (`experts/chart/table.py`); the note is
+# the reader's words, no name printed on the chart, so a metric of names leaves it out (`is_note`).
+NOTE_START = "(partly read: "
 
 
 @dataclass
@@ -28,6 +31,11 @@ class Table:
         grid = [row + [""] * (width - len(row)) for row in grid]
         columns = [list(col) for col in zip(*grid)]
         return Table(self.title, columns[0], columns[1:])
+
+
+def is_note(row: list[str]) -> bool:
+    """A table's closing note row (`NOTE_START ...`), not a row of the chart's data."""
+    return bool(row) and row[0].startswith(NOTE_START)
 
 
 def parse_table(text: str) -> Table:

@@ -18,7 +18,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 from scipy.optimize import linear_sum_assignment
 
-from ...chart_table import Table, parse_table
+from ...chart_table import Table, is_note, parse_table
 
 
 def to_float(text: str) -> float | None:
@@ -127,7 +127,9 @@ def rnss(target: str | Table, prediction: str | Table) -> float:
 # Version 2 (session 39's end, after rounds 81-84 found values the first version could not see): a sentence of a
 # short label with its value(s) run together at one end (`Iraq 23 11`, `72 Poland`: OpenCQA's OCR often joins them)
 # gives those numbers as data and its words as a label; version 1 took number-only sentences only.
-PRINTED_VERSION = 2
+# Version 3 (session 41, lead): a partly read table's closing note (`chart_table.is_note`) is no row name: its words
+# are the reader's, and a printed label found inside them (round 104 quoted `Rep.` in one) was counted as read.
+PRINTED_VERSION = 3
 
 _NUMBER = re.compile(r"^([<>])?[-+]?[$€£]?(\d[\d,]*(?:\.\d+)?|\.\d+)%?$")
 _TICK_PX = 3.0  # boxes within this many pixels share a column (x centre or right edge) or a row (y centre)
@@ -246,7 +248,8 @@ def printed_scores(boxes, title: str, prediction: str | Table | None) -> dict:
 
     value recall: printed data numbers found among the table's numeric body cells (multiset, equal at the printed
     precision); value precision: numeric body cells that are printed data numbers; value F1. label recall: printed
-    labels found (as a part, or within ANLS distance 0.5, as RMS matches keys) among the row and column names.
+    labels found (as a part, or within ANLS distance 0.5, as RMS matches keys) among the row and column names (a
+    partly read table's closing note is no name).
     `prediction` None (no table) scores 0 everywhere. A chart with no printed data numbers (or labels) gets None
     there: it is left out of that mean."""
     gold, labels = printed_data_numbers(boxes, title), printed_labels(boxes, title)
@@ -261,7 +264,8 @@ def printed_scores(boxes, title: str, prediction: str | Table | None) -> dict:
     recall = found / len(gold) if gold else None
     precision = found / len(cells) if cells else (0.0 if gold else None)
     f1 = None if recall is None else (2 * precision * recall / (precision + recall) if found else 0.0)
-    names = [] if table is None else [_norm(n) for n in list(table.headers) + [row[0] for row in table.rows if row] if n.strip()]
+    rows = [] if table is None else [row[0] for row in table.rows if row and not is_note(row)]
+    names = [] if table is None else [_norm(n) for n in list(table.headers) + rows if n.strip()]
     label_recall = None
     if labels:
         hits = sum(any(label in name or anls(label, name) > 0 for name in names) for label in labels)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ...chart_table import ROW_SEP, Table, parse_table
+from ...chart_table import NOTE_START, ROW_SEP, Table, parse_table
 from .axes import _groups
 from .colours import _colour_clusters, _legend_names
 from .lines import _line_end_names
@@ -43,7 +43,7 @@ def _without_percent(table: str) -> str:
     return Table(parsed.title, parsed.headers, rows).linearize()
 
 
-PARTIAL_NOTE = "(partly read: {reason}; only the values printed on the chart are given, each under the category label it is printed above{series})"
+PARTIAL_NOTE = NOTE_START + "{reason}; only the values printed on the chart are given, each under the category label it is printed above{series})"
 
 
 def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) -> str | None:
@@ -110,7 +110,7 @@ def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) ->
     return f"{_linearize(title, 'Category', series, table)} {ROW_SEP} {note}"
 
 
-ROWS_NOTE = ("(partly read: {reason}; only the values printed beside a column of row labels are given, each in the row of "
+ROWS_NOTE = (NOTE_START + "{reason}; only the values printed beside a column of row labels are given, each in the row of "
              "the label it is printed beside, in columns by their place left to right{named})")
 
 
