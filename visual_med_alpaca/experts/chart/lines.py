@@ -391,16 +391,6 @@ def _end_names_left_over(ends: dict[int, tuple[float, float]], boxes: list[TextB
     return {line: words[j][1] for line, j in _one_word_a_line(pairs, len(words)).items()}
 
 
-def _near(value: str, reading: float, axis) -> bool:
-    """(round 101) A printed value agrees with a line's axis reading there: within a tenth of the axis' span (on a
-    log axis, or with no reading, always)."""
-    try:
-        number = float(value.rstrip("%"))
-    except ValueError:
-        return False
-    return axis.log or not np.isfinite(reading) or abs(number - reading) <= 0.1 * axis.span
-
-
 def _drop_duplicate_lines(series, columns, names, axis, read=None, printed=frozenset(), centres=None, background=None):
     """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
     keep one line per trace, preferring the one the legend names; where the kept one was not traced (its
@@ -409,8 +399,7 @@ def _drop_duplicate_lines(series, columns, names, axis, read=None, printed=froze
     (round 101) Lines are compared on their axis readings (`read`: unrounded, at the traced points before printed
     values replaced them): the values printed at the points are shared out between two copies of one line (JPEG:
     two clusters of one blue), so the copies' columns differ where their readings do not. A printed value
-    (`printed`: (line, point) positions) the duplicate took replaces the kept line's axis reading there, where it
-    agrees with it (a turned year label under a low point taken for its value does not). An unnamed line each of whose
+    (`printed`: (line, point) positions) the duplicate took replaces the kept line's axis reading there. An unnamed line each of whose
     three or more readings is another kept line's reading at that point, of two or more lines, in a colour between
     one of theirs and the background (`centres`, `background`), is the pale rim where two lines' edges share a
     cluster (OWID's purple and slate lines): dropped too, its readings given to no line."""
@@ -434,7 +423,7 @@ def _drop_duplicate_lines(series, columns, names, axis, read=None, printed=froze
             continue
         k = same[0]
         for r, value in enumerate(columns[i]):
-            if value and (not columns[k][r] or ((i, r) in printed and (k, r) not in printed and _near(value, numbers[k][r], axis))):
+            if value and (not columns[k][r] or ((i, r) in printed and (k, r) not in printed)):
                 columns[k][r] = value
             if not np.isfinite(numbers[k][r]):
                 numbers[k][r] = numbers[i][r]
