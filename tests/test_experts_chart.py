@@ -1132,6 +1132,42 @@ def test_a_pew_pies_names_inside_its_slices_are_read(expert):
         "Both equally important (Vol)": "37%", "The Middle East": "25%", "Europe": "17%", "DK": "15%", "Neither (Vol)": "6%"}, text
 
 
+def test_stacked_series_named_beside_the_first_stack_are_read(expert, tmp_path):
+    """(round 104) Pew names a vertical stack's series by words printed beside the first stack, each at its segment's
+    height (`Mostly / favorable`, `Very / favorable`, two lines each), with no legend: the series came back
+    `Series 1`, `Series 2`; now each is named by the lines beside its segment, the values unchanged."""
+    years = [str(y) for y in range(2006, 2014)]
+    low, high = [98, 102, 105, 132, 170, 189, 200, 198], [182, 217, 255, 260, 213, 198, 218, 240]
+    path = tmp_path / "stacked.png"
+    with drawn(path, (6.2, 3.4)) as ax:
+        x = np.arange(len(years))
+        ax.bar(x, low, width=0.7, color="#9c5b2a")
+        ax.bar(x, high, bottom=low, width=0.7, color="#e0a878")
+        for i in range(len(years)):
+            ax.text(x[i], low[i] / 2, str(low[i]), ha="center", va="center", fontsize=9, color="white")
+            ax.text(x[i], low[i] + high[i] / 2, str(high[i]), ha="center", va="center", fontsize=9)
+            ax.text(x[i], low[i] + high[i] + 8, str(low[i] + high[i]), ha="center", va="bottom", fontsize=9, fontweight="bold")
+        ax.text(x[0] - 0.45, low[0] + high[0] / 2, "Mostly\nfavorable", ha="right", va="center", fontsize=9)
+        ax.text(x[0] - 0.45, low[0] / 2, "Very\nfavorable", ha="right", va="center", fontsize=9)
+        ax.set_xlim(-2.0, len(years) - 0.4)
+        ax.set_xticks(x, years)
+        ax.set_yticks([])
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.set_title("Favorable views by year", loc="left", fontsize=11, fontweight="bold")
+    table = parse_table(expert.describe(load_image(path)))
+    assert table.headers[1:] == ["Very favorable", "Mostly favorable"], table
+    assert {row[0]: row[1:] for row in table.rows} == {y: [str(a), str(b)] for y, a, b in zip(years, low, high)}, table
+
+
+def test_a_pew_stacks_series_named_beside_its_last_stack_are_read(expert):
+    """(round 104) OpenCQA dev chart 153 (Pew, deportations 2001-2013, `Non-Criminals` and `Criminals` printed right
+    of 2013's stack): `Series 1`, `Series 2` before; now named, the values unchanged."""
+    table = parse_table(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "153.png"))))
+    assert table.headers[1:] == ["Criminals", "Non-Criminals"], table
+    assert table.rows[-1] == ["2013", "198", "240"], table
+
+
 def test_a_pie_title_beside_the_top_slices_name_is_still_the_title(expert, tmp_path):
     """matplotlib prints the first slice's name at the top of the disc, here at the title's height: the title
     (above the highest name only in its middle) came back empty."""

@@ -810,6 +810,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
             for n, head in enumerate(heads):
                 if not series[n] and head and not any(head in name or name in head for name in series if name):
                     series[n] = head
+    if kind == "stacked" and not any(series):  # (round 104) names beside the first or last stack
+        chosen_ids = {id(b) for c in chosen for b in c}
+        series = _names_beside_stacks(bars, clusters, upright_boxes, taken | chosen_ids, series, axis)
     if len(clusters) == 1 and not series[0] and horizontal and axis is None:
         series = [_heading_over_bars(bars, upright_boxes, used, width)]
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
@@ -1263,6 +1266,61 @@ def _headings_over_columns(bars: list[Bar], clusters: list[int], upright_boxes: 
             picked[best].append(box)
         reach, found = min(reach, box.y0), True
     return [" ".join(b.text for b in _reading_order(picked[c])) if picked.get(c) else "" for c in clusters]
+
+
+def _names_beside_stacks(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int],
+                         series: list[str], axis: Axis | None) -> list[str]:
+    """(round 104) Series of vertical stacked bars no legend named, named by the words printed beside the first
+    stack (left of it) or the last (right of it), each at the height of its segment (Pew: `Non-Criminals` right of
+    the last year's upper segment, `Mostly / favorable` left of the first). A word box (2+ letters, no number, not
+    turned, no chrome, no box the reader took) stands beside the stack: its near edge within the stack's width of
+    the stack's edge, past the value axis' labels, its centre inside one segment's height; the lines in one
+    segment join top to bottom. A side names two or more unnamed series, each once, or nothing; the side naming
+    more wins. Unnamed series stay unnamed elsewhere."""
+    tick_x1 = max((b.x1 for b in axis.ticks), default=None) if axis is not None else None
+    best: dict[int, str] = {}
+    for side in ("left", "right"):
+        edge_bar = min(bars, key=lambda b: b.x0) if side == "left" else max(bars, key=lambda b: b.x1)
+        stack = [b for b in bars if min(b.x1, edge_bar.x1) - max(b.x0, edge_bar.x0) > 0.5 * min(b.width, edge_bar.width)]
+        if len(stack) < 2:
+            continue
+        sx0, sx1 = min(b.x0 for b in stack), max(b.x1 for b in stack)
+        reach = sx1 - sx0 + 1
+        lines: dict[int, list[TextBox]] = {}
+        for box in upright_boxes:
+            if id(box) in used or box.turned or box.number is not None or parse_value(box.text) is not None:
+                continue
+            if not re.search(r"[A-Za-z]{2}", box.text) or _CHROME.search(box.text) or re.search(r"\d", box.text):
+                continue
+            gap = sx0 - box.x1 if side == "left" else box.x0 - sx1
+            if not -2 <= gap <= reach:
+                continue
+            if side == "left" and tick_x1 is not None and box.x0 < tick_x1:
+                continue
+            if any(o is not box and id(o) not in used and o.number is not None and abs(o.cy - box.cy) < 0.5 * box.h
+                   and (box.x1 < o.cx < sx0 if side == "left" else sx1 < o.cx < box.x0) for o in upright_boxes):
+                continue  # a number printed between the word and the stack
+            inside = [b for b in stack if b.y0 <= box.cy <= b.y1]
+            if len(inside) != 1:
+                continue
+            lines.setdefault(id(inside[0]), []).append(box)
+        found: dict[int, str] = {}
+        for segment in stack:
+            words = lines.get(id(segment))
+            if not words:
+                continue
+            name = " ".join(b.text.strip() for b in sorted(words, key=lambda b: (b.cy, b.x0)))
+            name = re.sub(r"(?<=[A-Za-z])- (?=[a-z])", "-", name)
+            c = segment.cluster
+            if c in found or c not in clusters or series[clusters.index(c)]:
+                found = {}
+                break
+            found[c] = name
+        if len(found) < 2 or len(set(found.values())) < len(found) or set(found.values()) & set(series):
+            continue
+        if len(found) > len(best):
+            best = found
+    return [name or best.get(c, "") for c, name in zip(clusters, series)]
 
 
 def _same_name(a: str, b: str) -> bool:
