@@ -3115,3 +3115,55 @@ def test_shipped_owid_lines_give_no_column_for_the_rim_two_lines_share(expert):
     Solomon Islands' or Tonga's at that year. Four lines, named at their ends."""
     text = expert.describe(load_image(shared_data("chartqa_dev", "png", "18143564004789.png")))
     assert parse_table(text).headers[1:] == ["Solomon Islands", "North Macedonia", "Jamaica", "Tonga"], text
+
+
+def test_one_colour_bars_drawn_touching_are_read_as_rows_of_their_own(expert, tmp_path):
+    """(round 103, drawn) Old Pew charts draw one-colour bars with a 2 px seam between rows (OpenCQA dev 4469, 4485);
+    closing the colour mask's seams made several bars one block, read as one row named by every label beside it
+    (`Italy Britain Sweden Poland Spain Ukraine | 68`). A block as thick as several bars, with one printed number in
+    each bar's share of it, is cut into those bars again."""
+    rows = [("Italy", 73), ("Britain", 72), ("Sweden", 71), ("Poland", 68), ("Spain", 67), ("Ukraine", 66),
+            ("Germany", 65), ("France", 56)]
+    path = tmp_path / "touching.png"
+    with drawn(path, (3.2, 3.4)) as ax:
+        for y, (name, value) in enumerate(rows):
+            ax.barh(-y, value, color="#1c2f6b", height=0.93)
+            ax.text(value - 1.5, -y, str(value), ha="right", va="center", color="white", fontsize=10, weight="bold")
+            ax.text(-2, -y, name, ha="right", va="center", fontsize=10)
+        ax.set_xlim(-35, 78)
+        ax.set_ylim(-len(rows) + 0.4, 0.6)
+        ax.axis("off")
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == [name for name, _ in rows], text
+    assert cells(text)[("Sweden", "Value")] == 71 and cells(text)[("Poland", "Value")] == 68, text
+
+
+def test_shipped_touching_pew_bars_are_rows_of_their_own(expert):
+    """(round 103) OpenCQA dev 4469: twelve bars in two blues, touching; `Italy Britain Sweden | 72` and `Russia
+    Slovakia Bulgaria | 53` were single rows."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "4469.png")))
+    rows = {row[0]: row[1:] for row in parse_table(text).rows}
+    assert to_float(rows["Sweden"][0]) == 71 and to_float(rows["Bulgaria"][0]) == 42, text
+
+
+def test_negative_values_of_bars_too_thin_to_see_are_rows(expert, tmp_path):
+    """(round 103, drawn) Statista prints a tiny negative value (`-0.1%`, ChartQA dev two_col_24074) left of the zero
+    line, its bar too thin to find; the rows of bars too thin to see were only looked for on the bars' side."""
+    rows = [("No extension", 71.4), ("HTML", 21.1), ("ZIP", 2.6), ("EXE", 2.3), ("HTM", 0.3), ("ASP", 0.2),
+            ("KZJV", -0.1), ("JPG", -0.1)]
+    path = tmp_path / "negative.png"
+    with drawn(path, (6.4, 3.6)) as ax:
+        for y, (name, value) in enumerate(rows):
+            ax.barh(-y, value, color="#2876dd", height=0.6)
+            ax.text(value + 0.8 if value > 0 else -0.8, -y, f"{value}%", ha="left" if value > 0 else "right",
+                    va="center", fontsize=9, weight="bold")
+        ax.set_yticks([-y for y in range(len(rows))], [name for name, _ in rows])
+        ax.tick_params(axis="y", length=0)
+        ax.set_xlim(-10, 80)
+        ax.set_xticks(range(-10, 81, 10), [f"{t}%" for t in range(-10, 81, 10)])
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.figure.tight_layout()
+    text = expert.describe(load_image(path))
+    assert [row[0] for row in parse_table(text).rows] == [name for name, _ in rows], text
+    assert cells(text)[("KZJV", "Value")] == -0.001 and cells(text)[("JPG", "Value")] == -0.001, text

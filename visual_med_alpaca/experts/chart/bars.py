@@ -516,6 +516,39 @@ def _whole_bars(bars: list[Bar]) -> list[Bar]:
     return sorted(out, key=lambda b: (b.x0, b.y0))
 
 
+def _touching_bars_apart(bars: list[Bar], boxes: list[TextBox]) -> list[Bar]:
+    """(round 103) Bars of one colour drawn nearly touching (old Pew charts: a 2 px seam between rows) that the seam's
+    closing joined into one block (`Italy Britain Sweden`: one rectangle three bars thick) -> the bars again. A bar
+    at least 1.8 times the usual width (the median) is cut into n = its width over the bars' pitch (the usual width
+    plus the usual seam between neighbouring bars) equal pieces, where the bars have seams (some neighbours stand
+    under half the usual width apart) and each piece holds exactly one printed number at or near its end. The pieces
+    keep the block's length (their printed numbers give their values)."""
+    if len(bars) < 2:
+        return bars
+    usual = float(np.median([b.width for b in bars]))
+    ordered = sorted(bars, key=lambda b: b.x0)
+    seams = [b.x0 - a.x1 - 1 for a, b in zip(ordered, ordered[1:]) if 0 <= b.x0 - a.x1 - 1 <= 0.5 * usual]
+    if not seams:
+        return bars
+    seam = float(np.median(seams))
+    pitch = usual + seam
+    numbers = [b for b in boxes if parse_value(b.text) is not None]
+    out = []
+    for bar in bars:
+        n = round((bar.width + seam) / pitch)
+        if bar.width < 1.8 * usual or n < 2:
+            out.append(bar)
+            continue
+        step = (bar.width + seam) / n
+        pieces = [(bar.x0 + i * step, bar.x0 + (i + 1) * step - seam - 1) for i in range(n)]
+        near = [b for b in numbers if bar.x0 <= b.cx <= bar.x1 and b.cy <= bar.y1 and b.y1 >= bar.y0 - max(1.2 * b.h, 12)]
+        if all(sum(lo <= b.cx <= hi for b in near) == 1 for lo, hi in pieces) and len(near) == n:
+            out.extend(replace(bar, x0=float(round(lo)), x1=float(round(hi))) for lo, hi in pieces)
+        else:
+            out.append(bar)
+    return out
+
+
 def _stacks_and_groups(bars: list[Bar]) -> list[list[Bar]]:
     """Bars that share an x-range are one stack; neighbouring stacks with a narrow gap and different
     colours are one group (grouped bars). Each group is one category."""
@@ -625,6 +658,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         bars, upright_boxes, kind = vertical, boxes, "bar"
     bars = _joined_across_legend(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, upright_boxes)
     bars = _whole_bars(bars)
+    bars = _touching_bars_apart(bars, upright_boxes)
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
     if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
@@ -1153,14 +1187,22 @@ def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[st
 
 def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by):
     """Rows of a one-series chart whose bar is too short to find (1,470 next to 162,189): a number printed
-    just past the zero line, outside every found bar's span, with a category label under it."""
+    just past the zero line, outside every found bar's span, with a category label under it. (round 103) The
+    number's box may reach back over the zero line by up to a third of its line height (Statista's `150` starts
+    3 px before it); a negative number (`-0.1%`) is printed on the other side of the zero line, its box starting
+    just past it."""
     pitch = float(np.median([hi - lo for lo, hi in spans]))
     extra = []
     for box in upright_boxes:
         if id(box) in used or parse_value(box.text) is None:
             continue
+        reach = max(12.0, 2 * box.original.h)
         gap = baseline - box.y1
-        if not -2 <= gap <= max(12.0, 2 * box.original.h) or any(lo <= box.cx <= hi for lo, hi in spans):
+        past = box.y0 - baseline  # a negative value's box, on the label side of the zero line
+        if any(lo <= box.cx <= hi for lo, hi in spans):
+            continue
+        if not -max(2.0, box.original.h / 3) <= gap <= reach and not (
+                parse_value(box.text)[0] < 0 and -2 <= past <= reach):
             continue
         span = (box.cx - pitch / 2, box.cx + pitch / 2)
         label = _category_label(span, baseline, words, used | {id(box)}, typical, start_by)
