@@ -963,6 +963,39 @@ def test_a_slope_charts_ends_printed_with_their_names_are_read(expert):
     assert got == {"China": -266, "Vietnam": -338, "Mexico": -482, "Japan": -542, "Germany": -912}, reading.text
 
 
+def test_a_slope_charts_two_ends_printed_with_their_names_are_read_as_rows(expert, tmp_path):
+    """(round 104, Xb) A two-line slope chart whose left ends print `Democrat 98`, `Republican 37` and right ends
+    `69 Rep.`, `68 Dem.` (each value in one OCR box with its name; two rows a side, no column of three): unread before;
+    now one row per line, its right end joined by the abbreviated name, marked partial."""
+    lines = [("Democrat", "Dem.", 98, 68, "#4a90c8"), ("Republican", "Rep.", 37, 69, "#c0392b")]
+    path = tmp_path / "slope2.png"
+    with drawn(path, (3.2, 4.0)) as ax:
+        for name, short, start, end, colour in lines:
+            ax.plot([0, 1], [start, end], color=colour, marker="o", lw=2)
+            ax.text(-0.06, start, f"{name} {start}", ha="right", va="center", fontsize=10)
+            ax.text(1.06, end + (2 if end > 68 else -2), f"{end} {short}", va="center", fontsize=10)
+        for x, congress in ((0, "111th"), (1, "114th")):
+            ax.text(x, 24, congress, ha="center", fontsize=10)
+        ax.set_xlim(-0.9, 1.5)
+        ax.set_ylim(20, 110)
+        ax.axis("off")
+        ax.figure.suptitle("Catholics in the House", x=0.05, ha="left", fontsize=11, fontweight="bold")
+    reading = expert.read(load_image(path))
+    assert reading.kind == "partial" and "(partly read: " in reading.text, reading.text
+    first, last = "Printed value 1 from the left", "Printed value 2 from the left"
+    assert cells(reading.text) == {("Democrat", first): 98, ("Democrat", last): 68, ("Republican", first): 37,
+                                   ("Republican", last): 69}, reading.text
+
+
+def test_a_pew_slope_charts_two_ends_are_read_as_rows(expert):
+    """(round 104, Xb) OpenCQA dev chart 6437 (Pew, Catholic House members, 111th -> 114th Congress: `Democrat 98`,
+    `Republican 37` at the left ends, `69 Rep.`, `68 Dem.` at the right): unread before; now two rows, partial."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "6437.png")))
+    assert reading.kind == "partial", reading.text
+    assert {row: value for (row, _), value in cells(reading.text).items() if value in (98, 37)} == {"Democrat": 98, "Republican": 37}, reading.text
+    assert {row: value for (row, _), value in cells(reading.text).items() if value in (68, 69)} == {"Democrat": 68, "Republican": 69}, reading.text
+
+
 def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
     """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
     spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""

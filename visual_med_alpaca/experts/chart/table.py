@@ -140,6 +140,7 @@ def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
         return parse_value(text) is None and parse_number(text) is None and len(re.findall(r"[A-Za-z0-9]", text)) >= 2 and len(text.split()) <= 5
 
     joined: dict[int, TextBox] = {}  # (P1b) a value and its name read as one box (`-266 China`, `Democrat 98`)
+    name_first: set[int] = set()  # (round 104) the joined labels printed before their value (`Democrat 98`)
     for box in list(words):
         found = _JOINED_VALUE.fullmatch(box.text.strip())
         if found is None:
@@ -151,6 +152,8 @@ def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
         at = words.index(box)
         words[at:at + 1] = [label, value]
         joined[id(label)] = value
+        if found["name2"]:
+            name_first.add(id(label))
     numbers = [b for b in words if parse_value(b.text) is not None and _YEAR_1800.fullmatch(b.text.strip()) is None]
     labels = [b for b in words if is_label(b.text)]
     if len(numbers) < 3 or len(labels) < 3:
@@ -171,7 +174,7 @@ def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
             if len(group) > len(column):
                 column, at = group, edge
     if len(column) < 3:
-        return None
+        return _slope_ends_table(boxes, [b for b in labels if id(b) in joined], joined, name_first, tol, reason)
     top, bottom, mark = min(b.cy for b in column), max(b.cy for b in column), float(np.median([at(b) for b in column]))
     rows = sorted([b for b in labels if top <= b.cy <= bottom and abs(at(b) - mark) <= 2 * tol], key=lambda b: b.cy)
     values: dict[int, list[TextBox]] = {}
@@ -205,6 +208,40 @@ def _printed_rows_table(boxes: list[TextBox], reason: str) -> str | None:
     title = _page_title(boxes, heading_top)
     note = ROWS_NOTE.format(reason=reason, named="; the columns are named by the words printed over (or under) them" if named else "")
     return f"{_linearize(title, 'Category', names, table)} {ROW_SEP} {note}"
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """`Rep.` for `Republican`, `Dem.` for `Democrat`: the one name (2+ letters, a trailing dot dropped) begins the
+    other (case aside); or the two are the same name."""
+    a, b = short.strip().rstrip(".").lower(), long.strip().rstrip(".").lower()
+    return a == b or (len(re.findall(r"[a-z]", a)) >= 2 and len(a) < len(b) and b.startswith(a))
+
+
+def _slope_ends_table(boxes: list[TextBox], ends: list[TextBox], joined: dict[int, TextBox], name_first: set[int],
+                      tol: float, reason: str) -> str | None:
+    """(round 104, Xb) A slope chart's two ends, each value read in one box with its name (Pew: `Democrat 98` and
+    `Republican 37` at the left ends, `69 Rep.` and `68 Dem.` at the right ends) where no column holds three rows:
+    the left ends (name first, right-aligned) and the right ends (value first, left-aligned, all right of the left
+    ones), two or more each and as many on both sides, each right end's name the same as, or an abbreviation
+    (`_abbreviates`) of, exactly one left end's name and no other right end's. One row per line, named by its left
+    end, its two values left to right. None otherwise."""
+    left_ends = [b for b in ends if id(b) in name_first]
+    right_ends = [b for b in ends if id(b) not in name_first]
+    left = max(_groups(left_ends, lambda b: b.x1, tol), key=len, default=[])
+    right = max(_groups(right_ends, lambda b: b.x0, tol), key=len, default=[])
+    if len(left) < 2 or len(left) != len(right) or max(b.x1 for b in left) >= min(b.x0 for b in right):
+        return None
+    pairs: dict[int, TextBox] = {}
+    for end in right:
+        match = [b for b in left if _abbreviates(end.text, b.text) or _abbreviates(b.text, end.text)]
+        if len(match) != 1 or id(match[0]) in pairs:
+            return None
+        pairs[id(match[0])] = end
+    table = [(b.text, [parse_value(joined[id(b)].text)[1], parse_value(joined[id(pairs[id(b)])].text)[1]])
+             for b in sorted(left, key=lambda b: b.cy)]
+    title = _page_title(boxes, min(b.y0 for b in left + right))
+    note = ROWS_NOTE.format(reason=reason, named="; a right end whose name is a left end's name or an abbreviation of it is given in that left end's row")
+    return f"{_linearize(title, 'Category', ['Printed value 1 from the left', 'Printed value 2 from the left'], table)} {ROW_SEP} {note}"
 
 
 def _column_headings(words: list[TextBox], labels: list[TextBox], rows: list[TextBox], cuts: list[list[TextBox]], typical: float) -> list[str] | None:
