@@ -3158,6 +3158,31 @@ def test_pew_legend_entries_are_named_whole(expert, chart, names):
     assert set(parse_table(text).headers[1:]) == names, text
 
 
+def test_a_jpeg_line_in_two_colour_clusters_is_one_line_with_its_printed_values(expert, tmp_path):
+    """(round 101) The thinned generator's chart_00012 of seed 599885 (a development pool): one blue line with every
+    value printed, seaborn, JPEG. The JPEG splits the blue into two colour clusters, both traced; the printed values
+    were shared out between the two copies, so their columns differed by one at 2015-2017 and the chart came back
+    as two lines (`Series 1 | Series 2`). The copies are compared on their axis readings: one line, with the values
+    printed at 2015 and 2016."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
+
+    spec = random_thinned_spec(np.random.default_rng([599885, 12, STREAMS["thinned"]]))
+    assert spec.style == "line_markers" and spec.jpeg_quality is not None and len(spec.series) == 1
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "two_clusters")))
+    table = parse_table(text)
+    assert len(table.headers) == 2, text
+    got = cells(text)
+    assert got[("2015", table.headers[1])] == 50 and got[("2016", table.headers[1])] == 54, text
+
+
+def test_shipped_owid_lines_give_no_column_for_the_rim_two_lines_share(expert):
+    """(round 101) ChartQA dev 18143564004789 (Our World in Data, four named lines): the pale rim where the purple
+    and the slate lines' edges share a colour cluster was traced as a fifth line, `Series 5`, each of its readings
+    Solomon Islands' or Tonga's at that year. Four lines, named at their ends."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "18143564004789.png")))
+    assert parse_table(text).headers[1:] == ["Solomon Islands", "North Macedonia", "Jamaica", "Tonga"], text
+
+
 def test_one_colour_bars_drawn_touching_are_read_as_rows_of_their_own(expert, tmp_path):
     """(round 103, drawn) Old Pew charts draw one-colour bars with a 2 px seam between rows (OpenCQA dev 4469, 4485);
     closing the colour mask's seams made several bars one block, read as one row named by every label beside it
