@@ -3125,6 +3125,64 @@ def test_a_lines_name_printed_over_its_values_inside_the_plot_still_names_it(exp
     assert set(parse_table(text).headers[1:]) == {"Satisfied", "Dissatisfied"}, text
 
 
+def test_the_blank_in_a_survey_question_is_no_legend_swatch(expert, tmp_path):
+    """Round 102: the question under a survey chart's title prints a blank (`they ___ about the ages`), a grey
+    stroke right against the next word's OCR box. The strip left of that box saw only the stroke's last columns, so
+    the blank passed as a line's short swatch and `about the ages` named a series; the headings over the columns
+    (`Bad`, `Good`) were never read. A swatch's width is now counted on into its word's box: the blank runs the
+    strip's whole width, as a rule does, and is no entry."""
+    from visual_med_alpaca.data.charts import SurveySpec, draw_survey
+
+    rows = ["Ages 18-29", "30-49", "50-64", "65+"]
+    values = np.array([[47.0, 49], [82, 12], [56, 39], [21, 75]])
+    spec = SurveySpec(style="stacked_h", theme="default", title="Most say recent reports of economy reflect broader problems",
+                      category_name="Entity", categories=rows, series=["Bad", "Good"], values=values, percent=False,
+                      decimals=0, legend_outside=False, jpeg_quality=None, size=(3.771, 5.395), legend="headings",
+                      legend_gap=0.5, colours=((0.875, 0.89, 0.8), (0.5, 0.56, 0.2)), first_percent=True)
+    text = expert.describe(load_image(draw_survey(spec, tmp_path / "blank.png")))
+    assert parse_table(text).headers[1:] == ["Bad", "Good"], text
+    got = cells(text)
+    assert {(row, name): got.get((row, name)) for row in rows for name in ["Bad", "Good"]} == {
+        (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(["Bad", "Good"])}, text
+
+
+@pytest.mark.parametrize("chart, names", [
+    ("1576", {"Mostly positive", "Not much effect", "Mostly negative", "DK"}),  # names printed on two lines
+    ("5896", {"Outstanding", "Above avg", "Average", "Below avg", "Poor"}),  # a swatch no page colour holds
+])
+def test_pew_legend_entries_are_named_whole(expert, chart, names):
+    """Round 102, OpenCQA dev charts: 1576's legend prints `Mostly / positive` on two lines, its squares right
+    against the words (read `DK | Mostly | Series 3 | Series 4`); 5896's row `AverageBelow avg` stayed one box, the
+    second square's colour in none of the page's colour clusters (`Series 5`)."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", f"{chart}.png")))
+    assert set(parse_table(text).headers[1:]) == names, text
+
+
+def test_a_jpeg_line_in_two_colour_clusters_is_one_line_with_its_printed_values(expert, tmp_path):
+    """(round 101) The thinned generator's chart_00012 of seed 599885 (a development pool): one blue line with every
+    value printed, seaborn, JPEG. The JPEG splits the blue into two colour clusters, both traced; the printed values
+    were shared out between the two copies, so their columns differed by one at 2015-2017 and the chart came back
+    as two lines (`Series 1 | Series 2`). The copies are compared on their axis readings: one line, with the values
+    printed at 2015 and 2016."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
+
+    spec = random_thinned_spec(np.random.default_rng([599885, 12, STREAMS["thinned"]]))
+    assert spec.style == "line_markers" and spec.jpeg_quality is not None and len(spec.series) == 1
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "two_clusters")))
+    table = parse_table(text)
+    assert len(table.headers) == 2, text
+    got = cells(text)
+    assert got[("2015", table.headers[1])] == 50 and got[("2016", table.headers[1])] == 54, text
+
+
+def test_shipped_owid_lines_give_no_column_for_the_rim_two_lines_share(expert):
+    """(round 101) ChartQA dev 18143564004789 (Our World in Data, four named lines): the pale rim where the purple
+    and the slate lines' edges share a colour cluster was traced as a fifth line, `Series 5`, each of its readings
+    Solomon Islands' or Tonga's at that year. Four lines, named at their ends."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "18143564004789.png")))
+    assert parse_table(text).headers[1:] == ["Solomon Islands", "North Macedonia", "Jamaica", "Tonga"], text
+
+
 def test_one_colour_bars_drawn_touching_are_read_as_rows_of_their_own(expert, tmp_path):
     """(round 103, drawn) Old Pew charts draw one-colour bars with a 2 px seam between rows (OpenCQA dev 4469, 4485);
     closing the colour mask's seams made several bars one block, read as one row named by every label beside it

@@ -203,7 +203,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
         if cores:
             ranked.insert(0, ranked.pop(ranked.index(cores[0])))
         for best in ranked:
-            extent = int(extents[best])
+            extent = int(extents[best]) + _run_into_box(nearest_colours, nearest, best, box, x1, y0, y1)
             solid = counts[best] >= max(6, 0.08 * len(strip)) and extent >= max(3, 0.3 * box.h)
             if inside[best + 1] > 0.3:
                 continue  # the colour fills the word's own box: the legend's backdrop, or a bar the word is printed on
@@ -242,6 +242,13 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             if best is not None and best not in names:
                 names[best] = (box.cy * 10000 + box.cx, _bare(box.text))
             break
+    for best, (entry, c0, c1) in entries.items():  # (round 102) an entry printed on two lines (`Mostly / positive`)
+        below = [b for b in boxes if b is not entry and _continues(b, entry)
+                 and not any(b is other for other, _, _ in entries.values())]
+        if len(below) == 1 and filling_colour(int(below[0].y0 + 0.3 * below[0].h), int(below[0].y1 - 0.3 * below[0].h) + 1, c0, c1 + 1) is None \
+                and not nearest_colours(int(below[0].y0), int(below[0].y1) + 1, c0, c1 + 1).any():
+            names[best] = (names[best][0], f"{names[best][1]} {_bare(below[0].text)}")
+
     def missed_word(entry: TextBox, row: float, half: float) -> str | None:
         """The word beside a swatch at `row` in `entry`'s column, read again alone in a crop `half` above and below
         the row: None where the detector found a word there (not missed) or the re-read is no name."""
@@ -274,6 +281,30 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 if (name := missed_word(entry, row, half)) is not None:
                     names[best] = (row * 10000 + entry.cx, name)
     return names
+
+
+def _run_into_box(nearest_colours, nearest: np.ndarray, best: int, box: TextBox, x1: int, y0: int, y1: int) -> int:
+    """(round 102) The columns from `x1` on (the strip's end, right before the word's box) over which a swatch of
+    cluster `best` that reaches the strip's last column runs on, at the rows it holds there, within the word's box (a
+    6 px square drawn right against its word: the strip sees 5 of its columns, the box's OCR edge cuts the rest)."""
+    rows = nearest[:, -1] == best + 1 if nearest.shape[1] else np.zeros(0, bool)
+    if not rows.any():
+        return 0
+    more, x = 0, x1
+    while x < int(box.x1) and (nearest_colours(y0, y1, x, x + 1)[rows, 0] == best + 1).all():
+        more, x = more + 1, x + 1
+    return more
+
+
+def _continues(below: TextBox, entry: TextBox) -> bool:
+    """(round 102) `below` is the second line of legend entry `entry`'s name: the next line down (its middle 0.6-1.8
+    of the entry's line height below the entry's), from the same left edge (within 0.8 of a line height), as tall
+    (within 0.3 of it), words only, beginning with a small letter (a name's wrapped part: `positive` under `Mostly`)."""
+    h = entry.h
+    text = below.text.strip()
+    return (abs(below.x0 - entry.x0) <= 0.8 * h and abs(below.h - h) <= 0.3 * h and 0.6 * h < below.cy - entry.cy < 1.8 * h
+            and bool(re.match(r"[a-z]", text)) and bool(re.search(r"[A-Za-z]{2}", text)) and not re.search(r"\d", text)
+            and not _CHROME.search(text))
 
 
 def _swatches_in_column(nearest_colours, entry, c0: int, c1: int, height: int) -> list[tuple[int, float]]:
@@ -334,6 +365,11 @@ def _middle_band_and_edges(patch: np.ndarray, palette: np.ndarray, h: float) -> 
     the background above or below them)."""
     d = ((patch.astype(np.float32)[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
     nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
+    off = nearest < 0
+    if off.any():  # (round 102) a colour within 45 of no cluster: its own index past the palette's, one per colour
+        coarse = patch[off].astype(np.int64) // 8  # (a swatch whose colour the clusters merged away or never held)
+        _, index = np.unique(coarse[:, 0] * 1024 + coarse[:, 1] * 32 + coarse[:, 2], return_inverse=True)
+        nearest[off] = len(palette) + index.ravel()
     band = nearest[int(0.35 * h):max(int(0.35 * h) + 1, int(0.65 * h))].copy()
     k, first, last = _longest_runs(nearest[1:-1])  # per column, inside the top and bottom rows
     tall = (k > 0) & (last - first + 1 >= max(3, 0.3 * h))
@@ -425,7 +461,7 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
             if end >= start and end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any() \
                     and x0 + end + 1 + 0.1 * h < box.x1:
                 trimmed = float(x0 + end + 1)
-                if found is not None:
+                if found is not None and k < len(palette):  # (round 102) an off-palette swatch names no cluster
                     order = box.cy * 10000 + box.cx
                     if k - 1 not in found or order < found[k - 1][0]:
                         found[k - 1] = (order, _bare(box.text))

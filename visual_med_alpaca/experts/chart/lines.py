@@ -391,11 +391,22 @@ def _end_names_left_over(ends: dict[int, tuple[float, float]], boxes: list[TextB
     return {line: words[j][1] for line, j in _one_word_a_line(pairs, len(words)).items()}
 
 
-def _drop_duplicate_lines(series, columns, names, axis):
+def _drop_duplicate_lines(series, columns, names, axis, read=None, printed=frozenset(), centres=None, background=None):
     """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
     keep one line per trace, preferring the one the legend names; where the kept one was not traced (its
-    colour only in part of the line), the duplicate's reading fills the gap."""
-    numbers = [np.array([float(v.rstrip("%")) if v else np.nan for v in col]) for col in columns]
+    colour only in part of the line), the duplicate's reading fills the gap.
+
+    (round 101) Lines are compared on their axis readings (`read`: unrounded, at the traced points before printed
+    values replaced them): the values printed at the points are shared out between two copies of one line (JPEG:
+    two clusters of one blue), so the copies' columns differ where their readings do not. A printed value
+    (`printed`: (line, point) positions) the duplicate took replaces the kept line's axis reading there. An unnamed line each of whose
+    three or more readings is another kept line's reading at that point, of two or more lines, in a colour between
+    one of theirs and the background (`centres`, `background`), is the pale rim where two lines' edges share a
+    cluster (OWID's purple and slate lines): dropped too, its readings given to no line."""
+    if read is None:
+        numbers = [np.array([float(v.rstrip("%")) if v else np.nan for v in col]) for col in columns]
+    else:
+        numbers = [np.array([np.nan if v is None else float(v) for v in col]) for col in read]
     span = max(axis.span, 1e-9)
     order = sorted(range(len(series)), key=lambda i: (series[i] not in names, -np.isfinite(numbers[i]).sum()))
     kept: list[int] = []
@@ -412,9 +423,19 @@ def _drop_duplicate_lines(series, columns, names, axis):
             continue
         k = same[0]
         for r, value in enumerate(columns[i]):
-            if not columns[k][r] and value:
+            if value and (not columns[k][r] or ((i, r) in printed and (k, r) not in printed)):
                 columns[k][r] = value
+            if not np.isfinite(numbers[k][r]):
                 numbers[k][r] = numbers[i][r]
+    if centres is not None and background is not None:
+        for i in sorted(kept, key=lambda i: np.isfinite(numbers[i]).sum()):
+            traced = np.nonzero(np.isfinite(numbers[i]))[0]
+            if series[i] in names or len(traced) < 3:
+                continue
+            matches = [{k for k in kept if k != i and abs(numbers[k][r] - numbers[i][r]) < 0.03 * span} for r in traced]
+            lines = set().union(*matches)
+            if all(matches) and len(lines) >= 2 and any(_blend_of(centres[series[i]], centres[series[k]], background) for k in lines):
+                kept.remove(i)
     kept.sort()
     return [series[i] for i in kept], [columns[i] for i in kept]
 

@@ -817,6 +817,8 @@ class ChartExpert:
                 on = {int(p) for cat, y in zip(categories, ys) if y is not None
                       for p in pieces[int(round(y)), max(0, int(round(cat.cx)) - x0r - 7):max(0, int(round(cat.cx)) - x0r + 3)] if p}
                 tops.append(min((float(stats[p, cv2.CC_STAT_TOP]) for p in on), default=None))
+        read = [[axis.value(y) if y is not None else None for y in ys] for ys in points]  # (round 101) unrounded
+        from_labels: set[tuple[int, int]] = set()
         if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
             pairs, inked = [], {}
             # a label with one line's ink right under it at a point is that line's (round 31: where lines cross, or a
@@ -859,6 +861,7 @@ class ChartExpert:
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
                     columns[i][r] = _in_axis_unit(parsed[1], axis)
+                    from_labels.add((i, r))
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
         end_words = end_words or {}
@@ -872,7 +875,7 @@ class ChartExpert:
                     if index in fresh:
                         names[index] = fresh[index]
             end_words = fresh
-        series, columns = _drop_duplicate_lines(series, columns, names, axis)
+        series, columns = _drop_duplicate_lines(series, columns, names, axis, read, from_labels, centres, background)
         ends = {index: _line_end(traced[index], categories, centres[index], masks[index], text, x0r)
                 for index in series if orientation == "vertical"}
         # a word matched to a line by its ink colour alone, printed far from that line's end, is not its name there
