@@ -3146,6 +3146,19 @@ def test_the_blank_in_a_survey_question_is_no_legend_swatch(expert, tmp_path):
         (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(["Bad", "Good"])}, text
 
 
+def test_a_legend_frame_stops_before_the_bars_under_its_last_row(expert, tmp_path):
+    """(round 107) The pew generator's chart_00021 of seed 410399 (a development pool): a diverging Pew chart whose
+    legend's second row (`Strongly agree`) ends just over the U.S. row. The legend frame's margin under that row
+    reached into the U.S. bars, and the see-through-legend veil took their opaque pixels for veiled ones: the row lost
+    `Strongly disagree` 19 and `Disagree` 30. The frame now stops before a row holding a bar's opaque run."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_pew, random_pew_spec
+
+    spec = random_pew_spec(np.random.default_rng([410399, 21, STREAMS["pew"]]))
+    text = expert.describe(load_image(draw_pew(spec, tmp_path / "frame")))
+    got = cells(text)
+    assert (got.get(("U.S.", "Strongly disagree")), got.get(("U.S.", "Disagree"))) == (19, 30), text
+
+
 @pytest.mark.parametrize("chart, names", [
     ("1576", {"Mostly positive", "Not much effect", "Mostly negative", "DK"}),  # names printed on two lines
     ("5896", {"Outstanding", "Above avg", "Average", "Below avg", "Poor"}),  # a swatch no page colour holds
