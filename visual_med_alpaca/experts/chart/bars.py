@@ -916,18 +916,18 @@ def _legend_frame(rgb: np.ndarray, boxes: list[TextBox], clusters):
     # matplotlib's frame: 2.8 em of swatch and gap left of the words, 0.4 em of border (a word's box is ~1.4 em tall)
     x0, x1 = max(0, int(min(b.x0 for b in words) - 2.5 * h)), min(width, int(max(b.x1 for b in words) + 0.8 * h))
     y0, y1 = max(0, int(min(b.y0 for b in words) - 0.8 * h)), min(height, int(max(b.y1 for b in words) + 0.8 * h))
-    y0, y1 = _frame_within_rows(clusters, names, words, h, (x0, y0, x1, y1))
+    y0, y1 = _frame_within_rows(rgb, clusters, names, words, h, (x0, y0, x1, y1))
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
     return names, words, h, (x0, y0, x1, y1)
 
 
-def _frame_within_rows(clusters, names, words, h: float, frame) -> tuple[int, int]:
+def _frame_within_rows(rgb: np.ndarray, clusters, names, words, h: float, frame) -> tuple[int, int]:
     """(round 107) The frame's top and bottom (y0, y1) kept off the bars beside the legend's rows: a row of the margin
     above or below the legend's words that holds an opaque run of a named colour 1.5 em long is a bar's (a frame over
     it would veil it; a swatch is ~1 em and stands beside its word), so the frame ends before it (Pew's 00021: the
     right legend's second row put the U.S. row's bars under the margin, where the veil took their 30 and 19)."""
-    masks, centres, _ = clusters
+    masks, centres, background = clusters
     x0, y0, x1, y1 = frame
     named = [k for k in names if k < len(masks) and np.ptp(centres[k]) > 40]
     if not named:
@@ -942,13 +942,26 @@ def _frame_within_rows(clusters, names, words, h: float, frame) -> tuple[int, in
         counts[:, x] = (counts[:, x - 1] + 1) * opaque[:, x] if x else opaque[:, x]
     barred = counts.max(axis=1) >= run
     top, bottom = int(min(b.y0 for b in words)), int(max(b.y1 for b in words))
+
+    def bare_inside(y: int, inward: int) -> bool:
+        # (Fb) the bar's edge: two rows towards the words, over the run's columns, the backdrop itself; a bar that runs
+        # on under a veil shows its veiled colour there (0.2 of its distance from the backdrop: 38 for a mid purple)
+        inner = y + 2 * inward
+        if not y0 <= inner < y1:
+            return False
+        columns = opaque[y - y0]
+        pixels = rgb[inner, x0:x1][columns].astype(np.float32)
+        return bool(len(pixels)) and float(np.median(np.linalg.norm(pixels - np.asarray(background, np.float32), axis=1))) < 12
+
     for y in range(max(y0, bottom + 1), y1):
         if barred[y - y0]:
-            y1 = y
+            if bare_inside(y, -1):
+                y1 = y
             break
     for y in range(min(y1, top) - 1, y0 - 1, -1):
         if barred[y - y0]:
-            y0 = y + 1
+            if bare_inside(y, 1):
+                y0 = y + 1
             break
     return y0, y1
 
