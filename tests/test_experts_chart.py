@@ -3188,6 +3188,16 @@ def test_a_jpeg_line_in_two_colour_clusters_is_one_line_with_its_printed_values(
     assert got[("2015", table.headers[1])] == 50 and got[("2016", table.headers[1])] == 54, text
 
 
+def test_a_turned_year_label_under_a_low_point_is_no_printed_value_of_the_line(expert, tmp_path):
+    """(round 106) The thinned pool's (seed 599885) chart 36: one line with markers over 15 years, every other year
+    label turned 45 degrees. The turned labels, re-centred at their ticks, were no longer the category boxes, so they
+    stayed among the printed numbers, and the low points over 2001 and 2003 took their own year as their value
+    (`2001 | 2001`). A number in the category row with a category's own text is that label: the line's values as
+    drawn."""
+    spec = _thinned_chart_reads_as_drawn(expert, tmp_path, 36)
+    assert spec.style == "line_markers" and len(spec.series) == 1
+
+
 def test_shipped_owid_lines_give_no_column_for_the_rim_two_lines_share(expert):
     """(round 101) ChartQA dev 18143564004789 (Our World in Data, four named lines): the pale rim where the purple
     and the slate lines' edges share a colour cluster was traced as a fifth line, `Series 5`, each of its readings
