@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
-from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_close_tints
+from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _longest_runs, _split_close_tints
 from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
 _YEAR_1900 = re.compile(r"(?:19|20)\d\d")  # a year 1900-2099 in a row label (text._YEAR starts at 1600)
@@ -936,11 +936,8 @@ def _frame_within_rows(rgb: np.ndarray, clusters, names, words, h: float, frame)
     for k in named:
         opaque |= masks[k][y0:y1, x0:x1].astype(bool)
     run = max(2, int(1.5 * h))
-    # the longest run of opaque pixels along each row (a cumulative count reset at every gap)
-    counts = np.zeros(opaque.shape, np.int32)
-    for x in range(opaque.shape[1]):
-        counts[:, x] = (counts[:, x - 1] + 1) * opaque[:, x] if x else opaque[:, x]
-    barred = counts.max(axis=1) >= run
+    found, first, last = _longest_runs(opaque.T.astype(int))  # the longest run of opaque pixels along each row
+    barred = (found > 0) & (last - first + 1 >= run)
     top, bottom = int(min(b.y0 for b in words)), int(max(b.y1 for b in words))
 
     def bare_inside(y: int, inward: int) -> bool:
