@@ -46,6 +46,17 @@ def cells(text: str) -> dict[tuple[str, str], float]:
             for header, value in zip(table.headers[1:], row[1:]) if to_float(value) is not None}
 
 
+def cells_at(text: str, rows, names) -> dict[tuple[str, str], float | None]:
+    """The read table's value at each (row, name) asked for (None where it has none)."""
+    got = cells(text)
+    return {(row, name): got.get((row, name)) for row in rows for name in names}
+
+
+def drawn_cells(values, rows, names) -> dict[tuple[str, str], float]:
+    """A drawn chart's values (rows x names) keyed as `cells_at` keys them."""
+    return {(row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(names)}
+
+
 def test_parse_number():
     from visual_med_alpaca.experts.chart.text import parse_number
 
@@ -2706,9 +2717,7 @@ def test_a_pew_dot_plot_reads_each_rows_printed_values_under_its_series(expert, 
                       first_row_percent=True, dpi=150)
     text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "dots.png")))
     assert set(parse_table(text).headers[1:]) == set(series), text
-    got = cells(text)
-    assert {(row, name): got.get((row, name)) for row in rows for name in series} == {
-        (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(series)}, text
+    assert cells_at(text, rows, series) == drawn_cells(values, rows, series), text
 
 
 def test_age_bands_in_a_row_of_small_swatches_name_their_series(expert, tmp_path):
@@ -2726,9 +2735,7 @@ def test_age_bands_in_a_row_of_small_swatches_name_their_series(expert, tmp_path
                       names_beside=False, first_row_percent=False, dpi=150)
     text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "bands.png")))
     assert parse_table(text).headers[1:] == ["18-29", "65+"], text
-    got = cells(text)
-    assert {(row, name): got.get((row, name)) for row in rows for name in ["18-29", "65+"]} == {
-        (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(["18-29", "65+"])}, text
+    assert cells_at(text, rows, ["18-29", "65+"]) == drawn_cells(values, rows, ["18-29", "65+"]), text
 
 
 def test_a_legend_swatch_read_as_a_glyph_is_not_part_of_its_series_name(expert, tmp_path):
@@ -3141,9 +3148,7 @@ def test_the_blank_in_a_survey_question_is_no_legend_swatch(expert, tmp_path):
                       legend_gap=0.5, colours=((0.875, 0.89, 0.8), (0.5, 0.56, 0.2)), first_percent=True)
     text = expert.describe(load_image(draw_survey(spec, tmp_path / "blank.png")))
     assert parse_table(text).headers[1:] == ["Bad", "Good"], text
-    got = cells(text)
-    assert {(row, name): got.get((row, name)) for row in rows for name in ["Bad", "Good"]} == {
-        (row, name): values[i, j] for i, row in enumerate(rows) for j, name in enumerate(["Bad", "Good"])}, text
+    assert cells_at(text, rows, ["Bad", "Good"]) == drawn_cells(values, rows, ["Bad", "Good"]), text
 
 
 def test_a_legend_frame_stops_before_the_bars_under_its_last_row(expert, tmp_path):
