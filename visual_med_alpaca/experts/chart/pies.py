@@ -99,6 +99,9 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         a = turn[owner == i]
         mids[i] = float(np.arctan2(np.sin(a).mean(), np.cos(a).mean()))
         spans[i] = counts[i] / total * 2 * np.pi
+    if swatches and any(parent[i] in split for i in slices):  # (round 113) a colour on two arcs: the legend's order names them
+        legend.update({i: entry for i, entry in _legend_in_turn((rgb, outside), centres, background, slices, parent, mids).items()
+                       if parent[i] in split})
 
     def gap(a: float, b: float) -> float:
         return abs((a - b + np.pi) % (2 * np.pi) - np.pi)
@@ -197,6 +200,39 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
                 rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
                 break
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _legend_in_turn(original, centres, background, slices: list[int], parent: list[int], mids: dict[int, float]) -> dict[int, tuple[float, str]]:
+    """(round 113) slice -> legend entry (position, name), from the legend's order: a legend lists the slices in their
+    order round the disc, from where the drawing started, one way round or the other (matplotlib: anticlockwise from
+    the top). Where a colour stands on two or more arcs (grayscale's four greys over seven slices), its swatches cannot
+    say which arc each names; their places in the list can. The entries are the words with a swatch beside them
+    (`_legend_names` on each word alone), top to bottom in one column (their left edges within 0.8 of a word's height);
+    one entry per slice. Where the entries' colours are the slices' colours in turn for some start and direction, and
+    every such start and direction gives each slice the same entry, each slice takes its entry; else nothing."""
+    rgb, boxes = original
+    entries = []
+    for box in boxes:
+        found = _legend_names((rgb, [box]), centres, background)
+        if len(found) == 1:
+            (cluster, (order, name)), = found.items()
+            entries.append((order, cluster, name, box))
+    entries.sort(key=lambda e: e[0])
+    if len(entries) != len(slices) or len(slices) < 2:
+        return {}
+    if max(e[3].x0 for e in entries) - min(e[3].x0 for e in entries) > 0.8 * min(e[3].h for e in entries):
+        return {}  # entries in two or more columns: their reading order is not the list's
+    ring = sorted(slices, key=lambda i: mids[i])
+    wanted = [e[1] for e in entries]
+    fits = set()
+    for step in (1, -1):
+        for start in range(len(ring)):
+            going = [ring[(start + step * k) % len(ring)] for k in range(len(ring))]
+            if [parent[i] for i in going] == wanted:
+                fits.add(tuple(going))
+    if len(fits) != 1:
+        return {}
+    return {i: (order, name) for i, (order, _, name, _) in zip(next(iter(fits)), entries)}
 
 
 def _lines_stacked(start: TextBox, words: list[TextBox], numbers: list[TextBox], up: bool, down: bool) -> list[TextBox]:
