@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _category_labels_out, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -733,7 +733,6 @@ class ChartExpert:
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
-        printed = _category_labels_out(printed, categories)  # (round 106) a year label is no point's value
 
         series, columns, points, inks, tops = [], [], [], [], []
         tinted: set[int] = set()  # (round 55) lines in a dark tint, kept only when some step names them
