@@ -91,6 +91,7 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         words = [b for b in words if any(b is o for o in outside)]
     legend = _legend_names((rgb, outside), centres, background)
     legend = {i: entry for i, entry in legend.items() if not entry[1].strip().endswith("%")}  # a slice beside 'Fri 1.3%' is no swatch
+    legend = {i: entry for i, entry in legend.items() if not _swatch_is_disc(entry[0], outside, labels == best)}
     swatches = legend  # the legend's words, whichever slice they name
     split = {c for c in parent if parent.count(c) > 1}  # a swatch of a colour met on two arcs cannot say which arc it names
     legend = {i: legend[c] for i, c in enumerate(parent) if c in legend and c not in split}
@@ -200,6 +201,21 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
                 rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
                 break
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _swatch_is_disc(order: float, boxes: list[TextBox], disc: np.ndarray) -> bool:
+    """(round 113) A legend entry found beside a slice of the disc is that slice's own name printed just outside it
+    (`May` right of the orange slice's edge), no legend: the place left of its word where `_legend_names` found the
+    swatch (`order` is the entry's cy * 10000 + cx; the strip up to 2.5 word heights, at least 12 px, left of the word,
+    its middle three fifths high) holds pixels of the disc's own connected marks (`disc`). A legend's swatch is a patch
+    apart from the disc, even where the legend is drawn over it (its frame's backdrop lies between)."""
+    box = next((b for b in boxes if abs(b.cy * 10000 + b.cx - order) < 0.5), None)
+    if box is None:
+        return False
+    y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
+    x1 = int(box.x0) - 1
+    x0 = max(0, x1 - int(max(12, box.h * 2.5)))
+    return x1 > x0 and y1 > y0 and bool(disc[max(0, y0):y1, x0:x1].any())
 
 
 def _legend_in_turn(original, centres, background, slices: list[int], parent: list[int], mids: dict[int, float]) -> dict[int, tuple[float, str]]:
