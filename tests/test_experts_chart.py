@@ -3313,3 +3313,17 @@ def test_a_pie_legend_names_the_slices_of_a_repeated_colour_by_its_order(expert,
     got = {row[0]: float(row[1].rstrip("%")) for row in parse_table(text).rows}
     assert set(got) == set(names), text
     assert all(abs(got[n] - s) <= 0.5 for n, s in zip(names, shares)), text
+
+
+def test_a_pie_slices_own_label_beside_the_disc_is_no_legend_entry(expert, tmp_path):
+    """(round 113) The plain pool's pie (seed 12, chart 69; dark backdrop, JPEG): `Fri` printed just right of its
+    blue slice's edge was taken for a legend entry (the slice left of the word read as its swatch), so it named no
+    slice beside the disc and the slice came out `Slice 4`. A swatch that is the disc's own marks is no legend's.
+    Fails on a git archive of main 63899b6."""
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path, 10, seed=12, progress=False, generator="plain", styles=("pie",))
+    gold = {json.loads(line)["id"]: json.loads(line) for line in (tmp_path / "gold.jsonl").read_text().splitlines()}
+    text = expert.describe(load_image(tmp_path / gold["chart_00069"]["image"]))
+    got = {row[0]: row[1] for row in parse_table(text).rows}
+    assert got.get("Fri") == "11.5%" and not any(name.startswith("Slice") for name in got), text
