@@ -1282,6 +1282,11 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
             reach = min(reach, box.y0)
         heads.append(" ".join(b.text for b in _reading_order(chosen)))
         picked.append(chosen)
+    if not all(heads):  # a series stays unnamed: the chart's topmost words over one column are its title, no header
+        for n in range(len(heads)):  # (no legend: matplotlib prints the title right over the top bar)
+            if picked[n] and not any(b.original.y1 <= min(c.y0 for c in picked[n]) and re.search(r"[A-Za-z]{2}", b.text)
+                                     for b in upright_boxes):
+                heads[n], picked[n] = "", []
     if reread is None or rgb is None:
         return heads
     for n, chosen in enumerate(picked):
