@@ -3327,3 +3327,32 @@ def test_a_pie_slices_own_label_beside_the_disc_is_no_legend_entry(expert, tmp_p
     text = expert.describe(load_image(tmp_path / gold["chart_00069"]["image"]))
     got = {row[0]: row[1] for row in parse_table(text).rows}
     assert got.get("Fri") == "11.5%" and not any(name.startswith("Slice") for name in got), text
+
+
+@pytest.mark.parametrize("kind", ["grouped", "stacked"])
+def test_a_legendless_horizontal_chart_title_is_no_series_name(expert, tmp_path, kind):
+    """(round 116) A horizontal grouped / stacked bar chart with no legend: `_column_headers` (Pew's column headers
+    over the first row) took the nearest words above the top row's bar, the chart's title, as a series name
+    (`Series 1 | Monthly Score`; the plain pool's legend-less grouped_h / stacked_h charts, OpenCQA dev 127). The
+    topmost words of the chart are its title, no header, while a series stays unnamed. Fails on a git archive of
+    main fc25158."""
+    rows = ["North", "South", "East", "West"]
+    values = np.array([[42, 35], [28, 31], [51, 44], [19, 26]], float)
+    with drawn(tmp_path / "chart.png", (8, 4.5)) as ax:
+        y = np.arange(len(rows))
+        if kind == "grouped":
+            ax.barh(y - 0.2, values[:, 0], 0.4)
+            ax.barh(y + 0.2, values[:, 1], 0.4)
+        else:
+            ax.barh(y, values[:, 0])
+            ax.barh(y, values[:, 1], left=values[:, 0])
+        ax.set_yticks(y, rows)
+        ax.invert_yaxis()
+        ax.set_title("Monthly Score")
+        ax.figure.tight_layout()
+    text = expert.describe(load_image(tmp_path / "chart.png"))
+    table = parse_table(text)
+    assert table.headers[1:] == ["Series 1", "Series 2"], text
+    assert [row[0] for row in table.rows] == rows, text
+    assert sorted(to_float(v) for row in table.rows for v in row[1:]) == sorted(values.ravel()), text
+    assert "Monthly Score" in text.split("<0x0A>")[0], text
