@@ -126,7 +126,10 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[
             if part is None:
                 part = labels[y:y + ch, x:x + cw] == label
             if not _rectangle_like(part, area):
-                core = _dense_core(part, area)  # (round 112) a bar with something of its colour stuck to its side
+                seen = part.copy()  # what shows: a legend's frame hides the rest
+                if hidden is not None:
+                    seen[max(0, hidden[1] - y):max(0, hidden[3] - y), max(0, hidden[0] - x):max(0, hidden[2] - x)] = False
+                core = _dense_core(part, area, seen)  # (round 112) a bar with something of its colour stuck to its side
                 if core is None:
                     continue
                 r0, r1, c0, c1 = core
@@ -153,12 +156,16 @@ def _rectangle_like(part: np.ndarray, area: float) -> bool:
     return min(edges) >= 0.6
 
 
-def _dense_core(part: np.ndarray, area: float, keep: float = 0.85, full: float = 0.75) -> tuple[int, int, int, int] | None:
+def _dense_core(part: np.ndarray, area: float, seen: np.ndarray | None = None, keep: float = 0.85,
+                full: float = 0.75) -> tuple[int, int, int, int] | None:
     """(round 112) A patch that fails `_rectangle_like` because something of its colour is joined to one side of a
     bar (a value printed just past the bar's end in the bar's own grey, anti-aliased text touching it, a legend
     swatch joined through the bar's end seen under a see-through legend): its rows and columns at the edges less
     than `full` full are peeled off, the emptiest side's first, again until none is; the core (r0, r1, c0, c1,
-    inclusive) stands when it is rectangle-like and holds `keep` of the patch's pixels. None otherwise."""
+    inclusive) stands when it is rectangle-like and holds `keep` of the patch's pixels, and when no side's edge runs
+    on past a corner of the core in what shows (`seen`: the patch outside a legend's frame): an edge running on is a
+    step, bars of one colour drawn touching (Pew's rows of diverging bars, each its own length), no bump on a bar.
+    None otherwise."""
     r0, r1, c0, c1 = 0, part.shape[0] - 1, 0, part.shape[1] - 1
     while r1 - r0 >= 2 and c1 - c0 >= 2:
         win = part[r0:r1 + 1, c0:c1 + 1]
@@ -182,6 +189,12 @@ def _dense_core(part: np.ndarray, area: float, keep: float = 0.85, full: float =
     core = part[r0:r1 + 1, c0:c1 + 1]
     held = float(core.sum())
     if held < keep * area or not _rectangle_like(core, held):
+        return None
+    seen = part if seen is None else seen
+    run = 3  # pixels past the corner
+    past = [seen[max(0, r0 - run):r0, c] for c in (c0, c1)] + [seen[r1 + 1:r1 + 1 + run, c] for c in (c0, c1)] \
+        + [seen[r, max(0, c0 - run):c0] for r in (r0, r1)] + [seen[r, c1 + 1:c1 + 1 + run] for r in (r0, r1)]
+    if any(line.size == run and line.all() for line in past):
         return None
     return r0, r1, c0, c1
 
