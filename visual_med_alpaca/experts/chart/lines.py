@@ -391,13 +391,6 @@ def _end_names_left_over(ends: dict[int, tuple[float, float]], boxes: list[TextB
     return {line: words[j][1] for line, j in _one_word_a_line(pairs, len(words)).items()}
 
 
-def _category_labels_out(printed, categories):
-    """(round 106) A number box in the category labels' row whose text is one of the category labels' own (a turned
-    year label re-centred at its tick is another box than the label read there) is that label, no point's printed
-    value: a low point over `2001` took the year as its value."""
-    return [b for b in printed if not any(_bare(b.text) == _bare(c.text) and b.y0 <= c.y1 and c.y0 <= b.y1 for c in categories)]
-
-
 def _drop_duplicate_lines(series, columns, names, axis, read=None, printed=frozenset(), centres=None, background=None):
     """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
     keep one line per trace, preferring the one the legend names; where the kept one was not traced (its

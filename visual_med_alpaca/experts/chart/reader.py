@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _category_labels_out, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -591,6 +591,7 @@ class ChartExpert:
         x_ticks = find_value_axis(boxes, vertical=False) if orientation == "vertical" and not bars else None
         if x_ticks is not None and min(b.cy for b in x_ticks.ticks) > floor and len(x_ticks.ticks) > len(categories):
             categories = sorted(x_ticks.ticks, key=lambda b: b.cx)  # a numeric x axis (years) under names at line ends
+        read_labels = list(categories)  # (round 111) the category label boxes as read, before any re-centring
         if axis is not None and categories:  # slanted labels end at their tick: re-centre them there
             tick_h = float(np.median([b.h for b in axis.ticks]))
             if np.median([c.h for c in categories]) > 1.8 * tick_h:
@@ -599,7 +600,9 @@ class ChartExpert:
         names = _legend_names((page[0], words), centres, background, self._read_words, codes=True)  # (L1b) a swatch in a word's box
         # (round 81) an 'axis' of unevenly stepped numbers is the column of values printed at the lines' first points
         point_ticks = orientation == "vertical" and not bars and labels_for_an_axis(axis)
-        printed = [b for b in boxes if (point_ticks or id(b) not in tick_ids) and parse_value(b.text) is not None and b not in categories]
+        # (round 111) a category label is no printed value: the boxes as read are left out, for the re-centred
+        # slanted labels are other boxes (round 106: turned year labels stayed among the printed numbers)
+        printed = [b for b in boxes if (point_ticks or id(b) not in tick_ids) and parse_value(b.text) is not None and b not in read_labels]
         # a value-axis label the axis did not take ('1 million') is no point's label (round 37); an axis that prints
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
         if axis is not None and orientation == "vertical" and not prints_only_ends(axis) and not point_ticks:
@@ -730,7 +733,6 @@ class ChartExpert:
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
-        printed = _category_labels_out(printed, categories)  # (round 106) a year label is no point's value
 
         series, columns, points, inks, tops = [], [], [], [], []
         tinted: set[int] = set()  # (round 55) lines in a dark tint, kept only when some step names them
