@@ -3374,7 +3374,7 @@ def test_a_legendless_horizontal_chart_title_is_no_series_name(expert, tmp_path,
     over the first row) took the nearest words above the top row's bar, the chart's title, as a series name
     (`Series 1 | Monthly Score`; the plain pool's legend-less grouped_h / stacked_h charts, OpenCQA dev 127). The
     topmost words of the chart are its title, no header, while a series stays unnamed. Fails on a git archive of
-    main fc25158."""
+    main ea32364."""
     rows = ["North", "South", "East", "West"]
     values = np.array([[42, 35], [28, 31], [51, 44], [19, 26]], float)
     with drawn(tmp_path / "chart.png", (8, 4.5)) as ax:
