@@ -112,32 +112,6 @@ def _ink_under(inks: list[tuple[np.ndarray, np.ndarray]], label: TextBox, x: int
     return first[0][2], first[0][1]
 
 
-def _beside_the_end(label: TextBox, last_x: float) -> bool:
-    """(round 114) A value label printed wholly right of the last category's point column (picture x `last_x`, 2
-    pixels of slack): Pew prints the lines' last values beside their ends, not over them. Such a label is no label
-    over a point: the ink under it at that column (`_ink_under`) is whichever line passes there, often another one."""
-    return label.x0 > last_x + 2
-
-
-def _ends_past_last(inks: list[tuple[np.ndarray, np.ndarray]], points: list[list[float | None]], colours: list[np.ndarray],
-                    last_x: int, text: list[TextBox], x0r: int) -> list[float | None]:
-    """(round 114) The row of each traced line's last drawn point, for the value labels beside the lines' ends
-    (`_beside_the_end`): a coloured line followed on from its point at the last category (`_last_drawn`, as
-    reader._line_end; a grey line is followed no further: gridlines); Pew's lines often run on past the last year
-    printed under them (a survey later in that year) and the value printed beside the end is that point's. None for a
-    line not traced at the last category; the point's own row where the line ends there."""
-    rows = []
-    for (mask, _), ys, colour in zip(inks, points, colours):
-        y = ys[-1] if ys else None
-        if y is None:
-            rows.append(None)
-        elif float(colour.max() - colour.min()) > 60:
-            rows.append(_last_drawn(mask, last_x - x0r, y, text, x0r)[1])
-        else:
-            rows.append(y)
-    return rows
-
-
 def _value_ink_owner(rgb: np.ndarray, label: TextBox, centres, series: list[int], background) -> int | None:
     """(round 48) The traced line (a cluster of `series`) whose colour a printed value's glyphs carry, or None. Pew
     prints each point's value in its line's colour; where two lines cross, the nearest point (or the ink first under
