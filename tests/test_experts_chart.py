@@ -3287,3 +3287,43 @@ def test_negative_values_of_bars_too_thin_to_see_are_rows(expert, tmp_path):
     text = expert.describe(load_image(path))
     assert [row[0] for row in parse_table(text).rows] == [name for name, _ in rows], text
     assert cells(text)[("KZJV", "Value")] == -0.001 and cells(text)[("JPG", "Value")] == -0.001, text
+
+
+def test_a_pie_legend_names_the_slices_of_a_repeated_colour_by_its_order(expert, tmp_path):
+    """(round 113) matplotlib's grayscale style has four greys, so a pie of seven slices with a legend beside it
+    repeats them: a swatch of a colour met on two arcs cannot say which arc it names, and five of seven slices came out
+    `Slice N` (the plain pool's seed 857404, chart 9). The legend lists the slices in their order round the disc: that
+    order names them. Fails on a git archive of main 047651e."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul"]
+    shares = [18.0, 13.0, 9.0, 21.0, 8.0, 24.0, 7.0]
+    with plt.style.context("grayscale"):
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+        wedges = ax.pie(shares, autopct="%1.1f%%", startangle=90)[0]
+        ax.legend(wedges, names, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        ax.set_title("Visits by month")
+        ax.axis("equal")
+        fig.savefig(tmp_path / "pie.png")
+        plt.close(fig)
+    text = expert.describe(load_image(tmp_path / "pie.png"))
+    got = {row[0]: float(row[1].rstrip("%")) for row in parse_table(text).rows}
+    assert set(got) == set(names), text
+    assert all(abs(got[n] - s) <= 0.5 for n, s in zip(names, shares)), text
+
+
+def test_a_pie_slices_own_label_beside_the_disc_is_no_legend_entry(expert, tmp_path):
+    """(round 113) The plain pool's pie (seed 12, chart 69; dark backdrop, JPEG): `Fri` printed just right of its
+    blue slice's edge was taken for a legend entry (the slice left of the word read as its swatch), so it named no
+    slice beside the disc and the slice came out `Slice 4`. A swatch that is the disc's own marks is no legend's.
+    Fails on a git archive of main 63899b6."""
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path, 10, seed=12, progress=False, generator="plain", styles=("pie",))
+    gold = {json.loads(line)["id"]: json.loads(line) for line in (tmp_path / "gold.jsonl").read_text().splitlines()}
+    text = expert.describe(load_image(tmp_path / gold["chart_00069"]["image"]))
+    got = {row[0]: row[1] for row in parse_table(text).rows}
+    assert got.get("Fri") == "11.5%" and not any(name.startswith("Slice") for name in got), text

@@ -91,6 +91,7 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         words = [b for b in words if any(b is o for o in outside)]
     legend = _legend_names((rgb, outside), centres, background)
     legend = {i: entry for i, entry in legend.items() if not entry[1].strip().endswith("%")}  # a slice beside 'Fri 1.3%' is no swatch
+    legend = {i: entry for i, entry in legend.items() if not _swatch_is_disc(entry[0], outside, labels == best)}
     swatches = legend  # the legend's words, whichever slice they name
     split = {c for c in parent if parent.count(c) > 1}  # a swatch of a colour met on two arcs cannot say which arc it names
     legend = {i: legend[c] for i, c in enumerate(parent) if c in legend and c not in split}
@@ -99,6 +100,9 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         a = turn[owner == i]
         mids[i] = float(np.arctan2(np.sin(a).mean(), np.cos(a).mean()))
         spans[i] = counts[i] / total * 2 * np.pi
+    if swatches and any(parent[i] in split for i in slices):  # (round 113) a colour on two arcs: the legend's order names them
+        legend.update({i: entry for i, entry in _legend_in_turn((rgb, outside), centres, background, slices, parent, mids).items()
+                       if parent[i] in split})
 
     def gap(a: float, b: float) -> float:
         return abs((a - b + np.pi) % (2 * np.pi) - np.pi)
@@ -197,6 +201,54 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
                 rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
                 break
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _swatch_is_disc(order: float, boxes: list[TextBox], disc: np.ndarray) -> bool:
+    """(round 113) A legend entry found beside a slice of the disc is that slice's own name printed just outside it
+    (`May` right of the orange slice's edge), no legend: the place left of its word where `_legend_names` found the
+    swatch (`order` is the entry's cy * 10000 + cx; the strip up to 2.5 word heights, at least 12 px, left of the word,
+    its middle three fifths high) holds pixels of the disc's own connected marks (`disc`). A legend's swatch is a patch
+    apart from the disc, even where the legend is drawn over it (its frame's backdrop lies between)."""
+    box = next((b for b in boxes if abs(b.cy * 10000 + b.cx - order) < 0.5), None)
+    if box is None:
+        return False
+    y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
+    x1 = int(box.x0) - 1
+    x0 = max(0, x1 - int(max(12, box.h * 2.5)))
+    return x1 > x0 and y1 > y0 and bool(disc[max(0, y0):y1, x0:x1].any())
+
+
+def _legend_in_turn(original, centres, background, slices: list[int], parent: list[int], mids: dict[int, float]) -> dict[int, tuple[float, str]]:
+    """(round 113) slice -> legend entry (position, name), from the legend's order: a legend lists the slices in their
+    order round the disc, from where the drawing started, one way round or the other (matplotlib: anticlockwise from
+    the top). Where a colour stands on two or more arcs (grayscale's four greys over seven slices), its swatches cannot
+    say which arc each names; their places in the list can. The entries are the words with a swatch beside them
+    (`_legend_names` on each word alone), top to bottom in one column (their left edges within 0.8 of a word's height);
+    one entry per slice. Where the entries' colours are the slices' colours in turn for some start and direction, and
+    every such start and direction gives each slice the same entry, each slice takes its entry; else nothing."""
+    rgb, boxes = original
+    entries = []
+    for box in boxes:
+        found = _legend_names((rgb, [box]), centres, background)
+        if len(found) == 1:
+            (cluster, (order, name)), = found.items()
+            entries.append((order, cluster, name, box))
+    entries.sort(key=lambda e: e[0])
+    if len(entries) != len(slices) or len(slices) < 2:
+        return {}
+    if max(e[3].x0 for e in entries) - min(e[3].x0 for e in entries) > 0.8 * min(e[3].h for e in entries):
+        return {}  # entries in two or more columns: their reading order is not the list's
+    ring = sorted(slices, key=lambda i: mids[i])
+    wanted = [e[1] for e in entries]
+    fits = set()
+    for step in (1, -1):
+        for start in range(len(ring)):
+            going = [ring[(start + step * k) % len(ring)] for k in range(len(ring))]
+            if [parent[i] for i in going] == wanted:
+                fits.add(tuple(going))
+    if len(fits) != 1:
+        return {}
+    return {i: (order, name) for i, (order, _, name, _) in zip(next(iter(fits)), entries)}
 
 
 def _lines_stacked(start: TextBox, words: list[TextBox], numbers: list[TextBox], up: bool, down: bool) -> list[TextBox]:
