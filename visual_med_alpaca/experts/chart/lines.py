@@ -112,52 +112,6 @@ def _ink_under(inks: list[tuple[np.ndarray, np.ndarray]], label: TextBox, x: int
     return first[0][2], first[0][1]
 
 
-def _beside_the_end(label: TextBox, last_x: float) -> bool:
-    """(round 114) A value label printed wholly right of the last category's point column (picture x `last_x`, 2
-    pixels of slack): Pew prints the lines' last values beside their ends, not over them. Such a label is no label
-    over a point: the ink under it at that column (`_ink_under`) is whichever line passes there, often another one."""
-    return label.x0 > last_x + 2
-
-
-def _ends_past_last(inks: list[tuple[np.ndarray, np.ndarray]], points: list[list[float | None]], colours: list[np.ndarray],
-                    last_x: int, text: list[TextBox], x0r: int) -> list[float | None]:
-    """(round 114) The row of each traced line's last drawn point, for the value labels beside the lines' ends
-    (`_beside_the_end`): for a coloured line, the rightmost column of the piece of its ink (text boxes left out, 3x3
-    dilated) that holds its point at the last category, and the middle of that piece's rows there (a steep last
-    segment is followed, where `_last_drawn`'s 2-pixel steps lose it: OpenCQA dev 5627); a grey line is followed no
-    further (gridlines). Pew's lines often run on past the last year printed under them (a survey later in that year)
-    and the value printed beside the end is that point's. None for a line not traced at the last category; the
-    point's own row where no piece holds it."""
-    import cv2
-
-    rows = []
-    for (mask, _), ys, colour in zip(inks, points, colours):
-        y = ys[-1] if ys else None
-        if y is None or float(colour.max() - colour.min()) <= 60:
-            rows.append(y)
-            continue
-        ink = mask.copy()
-        for box in text:  # a value printed in the line's own colour beside its end is no part of the line
-            ink[max(0, int(box.y0) - 1):max(0, int(box.y1) + 2), max(0, int(box.x0) - x0r - 1):max(0, int(box.x1) - x0r + 2)] = 0
-        _, pieces = cv2.connectedComponents(cv2.dilate(ink, np.ones((3, 3), np.uint8)), connectivity=8)
-        x, row = last_x - x0r, int(round(y))
-        near = pieces[max(0, row - 2):row + 3, max(0, x - 2):x + 3]
-        held = [p for p in np.unique(near) if p]
-        if not held:
-            rows.append(y)
-            continue
-        piece = (pieces == held[0]) & (ink > 0)
-        for p in held[1:]:
-            piece |= (pieces == p) & (ink > 0)
-        columns = np.nonzero(piece.any(axis=0))[0]
-        end = int(columns.max())
-        if end <= x:
-            rows.append(y)
-            continue
-        rows.append(float(np.nonzero(piece[:, end])[0].mean()))
-    return rows
-
-
 def _value_ink_owner(rgb: np.ndarray, label: TextBox, centres, series: list[int], background) -> int | None:
     """(round 48) The traced line (a cluster of `series`) whose colour a printed value's glyphs carry, or None. Pew
     prints each point's value in its line's colour; where two lines cross, the nearest point (or the ink first under

@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -823,15 +823,11 @@ class ChartExpert:
         read = [[axis.value(y) if y is not None else None for y in ys] for ys in points]  # (round 101) unrounded
         from_labels: set[tuple[int, int]] = set()
         if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
-            pairs, inked, at_end = [], {}, {}
+            pairs, inked = [], {}
             # a label with one line's ink right under it at a point is that line's (round 31: where lines cross, or a
             # trace strayed onto a legend's swatch, the nearest traced line is the other one): matched first
-            last = len(categories) - 1  # (round 114) the values printed beside the lines' ends: at their last points
-            ends = _ends_past_last(inks, points, [centres[i] for i in series], int(round(categories[-1].cx)), text, x0r)
             for j, box in enumerate(printed):
                 for r, cat in enumerate(categories):
-                    if r == last and _beside_the_end(box, cat.cx):
-                        continue
                     if reaches(box, r) and (owner := _ink_under(inks, box, int(round(cat.cx)) - x0r)):
                         inked[owner[0], r, id(box)] = owner[1]
                         pairs.append((-1000 + abs(box.cx - cat.cx), owner[0], r, j))
@@ -840,12 +836,6 @@ class ChartExpert:
                     for j, box in enumerate(printed):
                         dx = abs(box.cx - cat.cx)
                         if not reaches(box, r):
-                            continue
-                        if r == last and y is not None and _beside_the_end(box, cat.cx):
-                            end = ends[i]  # the row of the line's last drawn point, for this label beside it
-                            if -3.0 * box.h <= box.cy - end <= 2.0 * box.h:
-                                at_end[i, r, id(box)] = end
-                                pairs.append((abs(box.cy - end) + dx, i, r, j))
                             continue
                         if y is None:  # the line is hidden under its label here: the label nearest where it should be
                             guess = _between(ys, r)
@@ -864,14 +854,12 @@ class ChartExpert:
                 if row is not None and (points[i][r] is None or abs(points[i][r] - row) > box.h):
                     points[i][r] = row
             matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
-            # (round 114) a label beside a line's end is checked against the axis at that end, not at the last category
-            where = {(i, r): at_end.get((i, r, id(box)), points[i][r]) for (i, r), box in nearest.items()}
             span = axis.span
             if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
-                matched = [(i, r, _misread(parsed, axis.value(where[i, r]), span) if where[i, r] is not None else parsed)
+                matched = [(i, r, _misread(parsed, axis.value(points[i][r]), span) if points[i][r] is not None else parsed)
                            for i, r, parsed in matched]
-            agree = {(i, r): _agrees_with_axis(parsed[0], axis.value(where[i, r]), axis) for i, r, parsed in matched
-                     if where[i, r] is not None and (axis.log or span > 0)}
+            agree = {(i, r): _agrees_with_axis(parsed[0], axis.value(points[i][r]), axis) for i, r, parsed in matched
+                     if points[i][r] is not None and (axis.log or span > 0)}
             trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
