@@ -102,6 +102,8 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[
     k = max(3, round(min(h, w) / 160))
     kernel = np.ones((k, k), np.uint8)
     found: list[Bar] = []
+    # (round 112) a frame found where a legend stands (under a quarter of the picture: not the plot's own frame)
+    legend_sized = hidden is not None and (hidden[2] - hidden[0]) * (hidden[3] - hidden[1]) < 0.25 * h * w
     for index, mask in enumerate(masks):
         closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # anti-aliased seams
         closed = _bridge_text(closed, boxes)
@@ -119,14 +121,22 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[
                         part = mine
                         part[hy0:hy1, hx0:hx1] = True
                         area = int(part.sum())
-            if area < 3 * k * k or cw > 0.95 * w or ch > 0.95 * h or area < 0.6 * cw * ch:
+            if area < 3 * k * k or cw > 0.95 * w or ch > 0.95 * h:
                 continue
             if part is None:
                 part = labels[y:y + ch, x:x + cw] == label
-            inset = max(1, min(cw, ch) // 8)
-            edges = [part[inset].mean(), part[-1 - inset].mean(), part[:, inset].mean(), part[:, -1 - inset].mean()]
-            if min(edges) < 0.6:
-                continue
+            if not _rectangle_like(part, area):
+                seen = part.copy()  # what shows: a legend's frame hides the rest
+                if hidden is not None:
+                    seen[max(0, hidden[1] - y):max(0, hidden[3] - y), max(0, hidden[0] - x):max(0, hidden[2] - x)] = False
+                core = _dense_core(part, area, seen)  # (round 112) a bar with something of its colour stuck to its side
+                if core is None:
+                    continue
+                r0, r1, c0, c1 = core
+                part, x, y, cw, ch = part[r0:r1 + 1, c0:c1 + 1], x + c0, y + r0, c1 - c0 + 1, r1 - r0 + 1
+                if legend_sized and hidden[0] - 2 <= x and x + cw <= hidden[2] + 2 and hidden[1] - 2 <= y \
+                        and y + ch <= hidden[3] + 2:
+                    continue  # a legend's body (its face over a bar), no bar
             if any(min(x + cw, b.x1 + 2) - max(x, b.x0 - 2) >= 0.8 * cw and min(y + ch, b.y1 + 2) - max(y, b.y0 - 2) >= 0.8 * ch
                    for b in boxes) and mask[y:y + ch, x:x + cw].mean() < 0.5 and not _outlined(mask[y:y + ch, x:x + cw]):
                 # a stroke of bold text (a short segment under its own label is mostly its colour; round 36: or its
@@ -134,6 +144,59 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[
                 continue
             found.append(Bar(float(x), float(y), float(x + cw - 1), float(y + ch - 1), index))
     return found, centres, background
+
+
+def _rectangle_like(part: np.ndarray, area: float) -> bool:
+    """A patch that fills its bounding box: 0.6 of it, and each side (a row or column in from the edge) 0.6 full."""
+    ch, cw = part.shape
+    if area < 0.6 * cw * ch:
+        return False
+    inset = max(1, min(cw, ch) // 8)
+    edges = [part[inset].mean(), part[-1 - inset].mean(), part[:, inset].mean(), part[:, -1 - inset].mean()]
+    return min(edges) >= 0.6
+
+
+def _dense_core(part: np.ndarray, area: float, seen: np.ndarray | None = None, keep: float = 0.85,
+                full: float = 0.75) -> tuple[int, int, int, int] | None:
+    """(round 112) A patch that fails `_rectangle_like` because something of its colour is joined to one side of a
+    bar (a value printed just past the bar's end in the bar's own grey, anti-aliased text touching it, a legend
+    swatch joined through the bar's end seen under a see-through legend): its rows and columns at the edges less
+    than `full` full are peeled off, the emptiest side's first, again until none is; the core (r0, r1, c0, c1,
+    inclusive) stands when it is rectangle-like and holds `keep` of the patch's pixels, and when no side's edge runs
+    on past a corner of the core in what shows (`seen`: the patch outside a legend's frame): an edge running on is a
+    step, bars of one colour drawn touching (Pew's rows of diverging bars, each its own length), no bump on a bar.
+    None otherwise."""
+    r0, r1, c0, c1 = 0, part.shape[0] - 1, 0, part.shape[1] - 1
+    while r1 - r0 >= 2 and c1 - c0 >= 2:
+        win = part[r0:r1 + 1, c0:c1 + 1]
+        rows, cols = win.mean(axis=1), win.mean(axis=0)
+        # the side whose edge line is emptiest loses its run of lines under `full`
+        worst = min((rows[0], 0), (rows[-1], 1), (cols[0], 2), (cols[-1], 3))
+        if worst[0] >= full:
+            break
+        fills = (rows, rows[::-1], cols, cols[::-1])[worst[1]]
+        run = int(np.argmax(fills >= full)) if (fills >= full).any() else len(fills)
+        if worst[1] == 0:
+            r0 += run
+        elif worst[1] == 1:
+            r1 -= run
+        elif worst[1] == 2:
+            c0 += run
+        else:
+            c1 -= run
+    if r1 - r0 < 2 or c1 - c0 < 2:
+        return None
+    core = part[r0:r1 + 1, c0:c1 + 1]
+    held = float(core.sum())
+    if held < keep * area or not _rectangle_like(core, held):
+        return None
+    seen = part if seen is None else seen
+    run = 3  # pixels past the corner
+    past = [seen[max(0, r0 - run):r0, c] for c in (c0, c1)] + [seen[r1 + 1:r1 + 1 + run, c] for c in (c0, c1)] \
+        + [seen[r, max(0, c0 - run):c0] for r in (r0, r1)] + [seen[r, c1 + 1:c1 + 1 + run] for r in (r0, r1)]
+    if any(line.size == run and line.all() for line in past):
+        return None
+    return r0, r1, c0, c1
 
 
 def _outlined(patch: np.ndarray) -> bool:
