@@ -1316,6 +1316,12 @@ def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, 
     return extra
 
 
+def _topmost(y: float, boxes: list[TextBox]) -> bool:
+    """No word (two letters or more) printed above `y` (in the picture as drawn): words there are the chart's topmost,
+    its title."""
+    return not any(b.original.y1 <= y and re.search(r"[A-Za-z]{2}", b.text) for b in boxes)
+
+
 def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int,
                     rgb: np.ndarray | None = None, reread: Callable[[np.ndarray], str] | None = None) -> list[str]:
     """Series names printed as column headers over the first row of horizontal stacked bars (Pew style). One
@@ -1347,8 +1353,7 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
         picked.append(chosen)
     if not all(heads):  # a series stays unnamed: the chart's topmost words over one column are its title, no header
         for n in range(len(heads)):  # (no legend: matplotlib prints the title right over the top bar)
-            if picked[n] and not any(b.original.y1 <= min(c.y0 for c in picked[n]) and re.search(r"[A-Za-z]{2}", b.text)
-                                     for b in upright_boxes):
+            if picked[n] and _topmost(min(c.y0 for c in picked[n]), upright_boxes):
                 heads[n], picked[n] = "", []
     if reread is None or rgb is None:
         return heads
@@ -1360,7 +1365,7 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
                         and (m == n or not picked[m] or picked[m] == chosen)), key=lambda m: segments[m].cx)
         if len(under) < 2 or n not in under:
             continue
-        if not any(b.original.y1 <= box.y0 and re.search(r"[A-Za-z]{2}", b.text) for b in upright_boxes):
+        if _topmost(box.y0, upright_boxes):
             for m in under:  # the topmost words of the chart over several columns: its title, not their headers
                 heads[m] = ""  # (matplotlib prints it right over the top row when no legend names the series)
             continue

@@ -138,6 +138,12 @@ def _period_code(text: str) -> bool:
     return re.fullmatch(r"[A-Z]\s?\d{1,2}|\d{4}\s*[/–-]\s*(?:\d{2}|\d{4})\*?", text.strip()) is not None
 
 
+def reading_key(y: float, x: float) -> float:
+    """A legend entry's place in reading order, top to bottom, then left to right: the `order` of the entries
+    `_legend_names` returns (and `_after_leading_swatches` finds), so a caller can tell which word an entry is."""
+    return y * 10000 + x
+
+
 def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None,
                   codes: bool = False) -> dict[int, tuple[float, str]]:
     """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
@@ -220,7 +226,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
             if _inked_by_other(rgb, box, palette, best + 1):
                 break  # (round 34) a word in another line's own colour is that line's name at its end, not an entry
-            order = box.cy * 10000 + box.cx  # legends read top-to-bottom, then left-to-right
+            order = reading_key(box.cy, box.cx)
             if best not in names or order < names[best][0]:
                 names[best] = (order, _bare(box.text))
                 entries[best] = (box, x0 + int(cols.min()), x0 + int(cols.max()))
@@ -240,7 +246,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 continue
             best = filling_colour(y0, y1, c0, c1 + 1)
             if best is not None and best not in names:
-                names[best] = (box.cy * 10000 + box.cx, _bare(box.text))
+                names[best] = (reading_key(box.cy, box.cx), _bare(box.text))
             break
     for best, (entry, c0, c1) in entries.items():  # (round 102) an entry printed on two lines (`Mostly / positive`)
         below = [b for b in boxes if b is not entry and _continues(b, entry)
@@ -272,14 +278,14 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             if best is None or best in names:
                 continue
             if (name := missed_word(entry, row, 0.8 * h)) is not None:
-                names[best] = (row * 10000 + entry.cx, name)
+                names[best] = (reading_key(row, entry.cx), name)
         for entry, c0, c1 in found:  # (round 70) the rows guessed from a pitch missed: the swatches themselves
             for best, row in _swatches_in_column(nearest_colours, entry, c0, c1, height):
                 if best in names:
                     continue
                 half = min(0.8 * entry.h, 0.5 * abs(row - entry.cy))  # the crop stops halfway to the entry's own line
                 if (name := missed_word(entry, row, half)) is not None:
-                    names[best] = (row * 10000 + entry.cx, name)
+                    names[best] = (reading_key(row, entry.cx), name)
     return names
 
 
@@ -462,7 +468,7 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
                     and x0 + end + 1 + 0.1 * h < box.x1:
                 trimmed = float(x0 + end + 1)
                 if found is not None and k < len(palette):  # (round 102) an off-palette swatch names no cluster
-                    order = box.cy * 10000 + box.cx
+                    order = reading_key(box.cy, box.cx)
                     if k - 1 not in found or order < found[k - 1][0]:
                         found[k - 1] = (order, _bare(box.text))
             break

@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .colours import _colour_clusters, _legend_names
+from .colours import _colour_clusters, _legend_names, reading_key
 from .table import _page_title
 from .text import _CHROME, TextBox, parse_value
 
@@ -206,10 +206,10 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
 def _swatch_is_disc(order: float, boxes: list[TextBox], disc: np.ndarray) -> bool:
     """(round 113) A legend entry found beside a slice of the disc is that slice's own name printed just outside it
     (`May` right of the orange slice's edge), no legend: the place left of its word where `_legend_names` found the
-    swatch (`order` is the entry's cy * 10000 + cx; the strip up to 2.5 word heights, at least 12 px, left of the word,
+    swatch (`order` is the entry's `reading_key`; the strip up to 2.5 word heights, at least 12 px, left of the word,
     its middle three fifths high) holds pixels of the disc's own connected marks (`disc`). A legend's swatch is a patch
     apart from the disc, even where the legend is drawn over it (its frame's backdrop lies between)."""
-    box = next((b for b in boxes if abs(b.cy * 10000 + b.cx - order) < 0.5), None)
+    box = next((b for b in boxes if abs(reading_key(b.cy, b.cx) - order) < 0.5), None)
     if box is None:
         return False
     y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
