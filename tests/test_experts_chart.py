@@ -3204,31 +3204,6 @@ def test_a_turned_year_label_under_a_low_point_is_no_printed_value_of_the_line(e
     assert spec.style == "line_markers" and len(spec.series) == 1
 
 
-def test_the_turned_year_labels_are_no_printed_numbers_the_line_reading_uses(expert, tmp_path, monkeypatch):
-    """(round 111) The same chart (thinned pool, seed 599885, chart 36: every other year label turned 45 degrees).
-    The slanted labels are re-centred at their ticks before the printed numbers are picked, so the filter leaving the
-    category labels out compared against the re-centred boxes and kept every turned year (`2001` ... `2013`): their x
-    went to fill_thinned_labels as marks of points and the labels themselves to `_line_table` as printed values
-    (round 106 took them out there again, by text: `lines._category_labels_out`, deleted in round 111). The labels as
-    read are left out where the printed numbers are picked: none reaches the line reading, and the table reads as
-    drawn. On main 047651e the printed numbers handed to `_line_table` were the seven turned years."""
-    import inspect
-
-    from visual_med_alpaca.experts.chart import ChartExpert
-
-    line_table, handed = ChartExpert._line_table, []
-
-    def spied(self, *args, **kwargs):
-        handed.append(list(inspect.signature(line_table).bind(self, *args, **kwargs).arguments.get("printed", ())))
-        return line_table(self, *args, **kwargs)
-
-    monkeypatch.setattr(ChartExpert, "_line_table", spied)
-    spec = _thinned_chart_reads_as_drawn(expert, tmp_path, 36)
-    years = {str(c) for c in spec.categories}
-    assert spec.label_rotation == 45 and not spec.value_labels and handed
-    assert [[b.text for b in printed if b.text in years] for printed in handed] == [[]] * len(handed)
-
-
 def test_shipped_owid_lines_give_no_column_for_the_rim_two_lines_share(expert):
     """(round 101) ChartQA dev 18143564004789 (Our World in Data, four named lines): the pale rim where the purple
     and the slate lines' edges share a colour cluster was traced as a fifth line, `Series 5`, each of its readings
