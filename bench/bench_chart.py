@@ -77,4 +77,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from _common import run  # bad input (no data folder, a --set-dir without gold.jsonl) as one 'error:' line, exit 2
+
+    run(main)

@@ -374,4 +374,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from _common import run  # bad input (no data folder) as one 'error:' line, exit 2, as every bench script
+
+    sys.exit(run(main))

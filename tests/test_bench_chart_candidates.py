@@ -149,6 +149,20 @@ def test_deciding_against_a_tag_never_scored_is_one_line_not_a_traceback(tmp_pat
         "error: no scores for new1 in runs/chart_candidates: run `score new1` first"]
 
 
+def test_scoring_without_the_data_folder_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "chart_candidates.py"), "score", "new1",
+                           "--data-dir", str(tmp_path / "nowhere")], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: data folder not found: {tmp_path / 'nowhere'} (pass --data-dir or set VMED_DATA_DIR to the folder "
+        "holding vqa_rad/, medquad/, medpix2/, ...)"]
+    assert not (tmp_path / "runs" / "chart_candidates" / "new1.json").exists()
+
+
 @pytest.mark.parametrize("pool, rule, fold", [("portal", "R4p", "foldA"), ("pew", "R4w", "foldB"),
                                               ("kinds", "R4k", "foldA"), ("pewfig", "R4f", "foldB"),
                                               ("survey4", "R4p", "foldA"), ("portal2", "R4p", "foldB"),
