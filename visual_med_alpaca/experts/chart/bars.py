@@ -126,8 +126,9 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[
             if part is None:
                 part = labels[y:y + ch, x:x + cw] == label
             if not _rectangle_like(part, area):
-                seen = part.copy()  # what shows: a legend's frame hides the rest
+                seen = part  # what shows: a legend's frame hides the rest
                 if hidden is not None:
+                    seen = part.copy()
                     seen[max(0, hidden[1] - y):max(0, hidden[3] - y), max(0, hidden[0] - x):max(0, hidden[2] - x)] = False
                 core = _dense_core(part, area, seen)  # (round 112) a bar with something of its colour stuck to its side
                 if core is None:
@@ -156,7 +157,7 @@ def _rectangle_like(part: np.ndarray, area: float) -> bool:
     return min(edges) >= 0.6
 
 
-def _dense_core(part: np.ndarray, area: float, seen: np.ndarray | None = None, keep: float = 0.85,
+def _dense_core(part: np.ndarray, area: float, seen: np.ndarray, keep: float = 0.85,
                 full: float = 0.75) -> tuple[int, int, int, int] | None:
     """(round 112) A patch that fails `_rectangle_like` because something of its colour is joined to one side of a
     bar (a value printed just past the bar's end in the bar's own grey, anti-aliased text touching it, a legend
@@ -190,7 +191,6 @@ def _dense_core(part: np.ndarray, area: float, seen: np.ndarray | None = None, k
     held = float(core.sum())
     if held < keep * area or not _rectangle_like(core, held):
         return None
-    seen = part if seen is None else seen
     run = 3  # pixels past the corner
     past = [seen[max(0, r0 - run):r0, c] for c in (c0, c1)] + [seen[r1 + 1:r1 + 1 + run, c] for c in (c0, c1)] \
         + [seen[r, max(0, c0 - run):c0] for r in (r0, r1)] + [seen[r, c1 + 1:c1 + 1 + run] for r in (r0, r1)]

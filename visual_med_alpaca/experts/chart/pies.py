@@ -45,12 +45,13 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     cx, cy = x + bw / 2, y + bh / 2
     yy, xx = np.mgrid[0:h, 0:w]
     disc = (xx - cx) ** 2 + (yy - cy) ** 2 <= (0.97 * radius) ** 2
-    inside = (labels == best) & disc
+    marks = labels == best  # the disc's own connected marks
+    inside = marks & disc
     hole = 0.0  # a donut's hole, as a share of the radius (round 61)
     if area > 1.1 * np.pi * radius ** 2:
         return None  # not a disc (a blob, a map)
     if inside.sum() < 0.8 * disc.sum():
-        hole = _donut_hole(labels == best, cx, cy, radius)
+        hole = _donut_hole(marks, cx, cy, radius)
         if hole is None:
             return None  # neither a filled disc nor a ring
     if len(centres) >= 10:  # a pie may have more slices than the usual 10 colours (Statista: 11 airlines)
@@ -91,7 +92,7 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         words = [b for b in words if any(b is o for o in outside)]
     legend = _legend_names((rgb, outside), centres, background)
     legend = {i: entry for i, entry in legend.items() if not entry[1].strip().endswith("%")}  # a slice beside 'Fri 1.3%' is no swatch
-    legend = {i: entry for i, entry in legend.items() if not _swatch_is_disc(entry[0], outside, labels == best)}
+    legend = {i: entry for i, entry in legend.items() if not _swatch_is_disc(entry[0], outside, marks)}
     swatches = legend  # the legend's words, whichever slice they name
     split = {c for c in parent if parent.count(c) > 1}  # a swatch of a colour met on two arcs cannot say which arc it names
     legend = {i: legend[c] for i, c in enumerate(parent) if c in legend and c not in split}
@@ -203,11 +204,11 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
 
 
-def _swatch_is_disc(order: float, boxes: list[TextBox], disc: np.ndarray) -> bool:
+def _swatch_is_disc(order: float, boxes: list[TextBox], marks: np.ndarray) -> bool:
     """(round 113) A legend entry found beside a slice of the disc is that slice's own name printed just outside it
     (`May` right of the orange slice's edge), no legend: the place left of its word where `_legend_names` found the
     swatch (`order` is the entry's `reading_key`; the strip up to 2.5 word heights, at least 12 px, left of the word,
-    its middle three fifths high) holds pixels of the disc's own connected marks (`disc`). A legend's swatch is a patch
+    its middle three fifths high) holds pixels of the disc's own connected marks (`marks`). A legend's swatch is a patch
     apart from the disc, even where the legend is drawn over it (its frame's backdrop lies between)."""
     box = next((b for b in boxes if abs(reading_key(b.cy, b.cx) - order) < 0.5), None)
     if box is None:
@@ -215,7 +216,7 @@ def _swatch_is_disc(order: float, boxes: list[TextBox], disc: np.ndarray) -> boo
     y0, y1 = int(box.y0 + box.h * 0.2), int(box.y1 - box.h * 0.2) + 1
     x1 = int(box.x0) - 1
     x0 = max(0, x1 - int(max(12, box.h * 2.5)))
-    return x1 > x0 and y1 > y0 and bool(disc[max(0, y0):y1, x0:x1].any())
+    return x1 > x0 and y1 > y0 and bool(marks[max(0, y0):y1, x0:x1].any())
 
 
 def _legend_in_turn(original, centres, background, slices: list[int], parent: list[int], mids: dict[int, float]) -> dict[int, tuple[float, str]]:
