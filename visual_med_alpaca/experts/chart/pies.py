@@ -39,8 +39,9 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, bw, bh, area = stats[best]
-    if min(bw, bh) < 0.25 * min(h, w) or not 0.85 <= bw / bh <= 1.18:
+    if min(bw, bh) < 0.25 * min(h, w):
         return None
+    square = 0.85 <= bw / bh <= 1.18  # (round 121) a disc's box; an exploded pie's largest part may be a half disc's
     radius = (bw + bh) / 4
     cx, cy = x + bw / 2, y + bh / 2
     yy, xx = np.mgrid[0:h, 0:w]
@@ -48,14 +49,22 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     marks = labels == best  # the disc's own connected marks
     inside = marks & disc
     hole = 0.0  # a donut's hole, as a share of the radius (round 61)
-    if area > 1.1 * np.pi * radius ** 2:
+    if square and area > 1.1 * np.pi * radius ** 2:
         return None  # not a disc (a blob, a map)
-    if inside.sum() < 0.8 * disc.sum():
-        hole = _donut_hole(marks, cx, cy, radius)
-        if hole is None:
-            return None  # neither a filled disc nor a ring
+    moves: list[tuple[np.ndarray, int, int]] = []
+    if not square or inside.sum() < 0.8 * disc.sum():
+        hole = _donut_hole(marks, cx, cy, radius) if square else None
+        if hole is None:  # (round 121) a slice pulled out of the disc (an exploded pie): the disc put back together
+            pulled = _pulled_out_disc(labels, stats, best, boxes)
+            if pulled is None:
+                return None  # neither a filled disc nor a ring
+            cx, cy, radius, moves = pulled
+            y = min([y] + [int(np.nonzero(part)[0].min()) for part, _, _ in moves])  # the drawing's top, for the title
     if len(centres) >= 10:  # a pie may have more slices than the usual 10 colours (Statista: 11 airlines)
         masks, centres, background = _colour_clusters(rgb, [], 0, most=16)
+    if moves:  # each pulled-out slice's pixels moved back to the disc, for the ring going round it
+        masks = [_moved_back(mask, moves) for mask in masks]
+        marks = _moved_back(marks.astype(np.uint8), moves) > 0
     # each slice's share is its angle: the colours met going round a ring at 0.75-0.93 of the radius (clear of
     # the percentages printed at 0.6 and of the wedges' edges), by majority over the radii
     turn = np.linspace(-np.pi, np.pi, 720, endpoint=False)
@@ -365,3 +374,129 @@ def _title_beside_name(box: TextBox, cx: float, radius: float, lean: float) -> t
             if abs(centre - cx) < 0.1 * radius and sum(ch.isalpha() for ch in title) >= 3 and (best is None or abs(centre - cx) < best[0]):
                 best = (abs(centre - cx), name, title)
     return None if best is None else (best[1], best[2])
+
+
+def _circle_through(points: np.ndarray) -> tuple[float, float, float] | None:
+    """The circle (cx, cy, r) through three points, None where they stand on one line."""
+    (x1, y1), (x2, y2), (x3, y3) = points
+    d = 2 * (x1 * (y2 - y3) + x2 * (y3 - y1) + x3 * (y1 - y2))
+    if abs(d) < 1e-6:
+        return None
+    s1, s2, s3 = x1 * x1 + y1 * y1, x2 * x2 + y2 * y2, x3 * x3 + y3 * y3
+    cx = (s1 * (y2 - y3) + s2 * (y3 - y1) + s3 * (y1 - y2)) / d
+    cy = (s1 * (x3 - x2) + s2 * (x1 - x3) + s3 * (x2 - x1)) / d
+    return cx, cy, float(np.hypot(x1 - cx, y1 - cy))
+
+
+def _pulled_out_disc(labels: np.ndarray, stats: np.ndarray, best: int, boxes: list[TextBox]):
+    """(round 121) An exploded pie: one or more slices drawn pulled out of the disc, along their middles, so that a
+    white gap cuts them off the rest (Pew's `Unauthorized immigrants` quarter). The largest connected part of the
+    marks is then a disc less those sectors, no disc. Its rim gives the circle: the circle through the most points of
+    its outline (text boxes and thin lines, a leader line or a dotted ring, taken off first), fitted on three points at
+    a time (a fixed draw) and refined on those within 2% of it. The part must fill that circle's inside (0.3-0.9 of
+    the radius) over half the turn or more, sector by sector (5 degree bins filled 90% or more), and have almost
+    nothing outside it; each gap in the turn (a run of bins it does not fill, 10 degrees or more) must be filled 90% or
+    more by one other solid part (2% of the largest one's size or more) moved back along the gap's middle, by its
+    rim's farthest point out that way less the radius (a fiftieth to a third of the radius). Returns
+    (cx, cy, radius, [(pixels of that part, dx, dy) to move it back by]), or None."""
+    import cv2
+
+    h, w = labels.shape
+    clear = np.ones((h, w), bool)
+    for b in boxes:
+        clear[max(0, int(b.y0) - 1):int(b.y1) + 2, max(0, int(b.x0) - 1):int(b.x1) + 2] = False
+    kernel = np.ones((5, 5), np.uint8)
+
+    def solid(mask: np.ndarray) -> np.ndarray:
+        return cv2.morphologyEx((mask & clear).astype(np.uint8), cv2.MORPH_OPEN, kernel) > 0
+
+    whole = labels == best
+    main = solid(whole)
+    contours, _ = cv2.findContours(main.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return None
+    points = np.vstack([c[:, 0, :] for c in contours]).astype(float)
+    if len(points) < 30:
+        return None
+    draw = np.random.default_rng(0)
+    fit = None
+    for _ in range(400):
+        circle = _circle_through(points[draw.choice(len(points), 3, replace=False)])
+        if circle is None or not 0.125 * min(h, w) <= circle[2] <= 0.5 * max(h, w):
+            continue
+        near = np.abs(np.hypot(points[:, 0] - circle[0], points[:, 1] - circle[1]) - circle[2]) < max(2.0, 0.02 * circle[2])
+        if fit is None or near.sum() > fit[0].sum():
+            fit = (near, circle)
+    if fit is None or fit[0].sum() < 0.4 * len(points):
+        return None
+    on = points[fit[0]]  # least squares on the rim's points: x^2 + y^2 + a x + b y + c = 0
+    a, b, c = np.linalg.lstsq(np.c_[on, np.ones(len(on))], -(on ** 2).sum(axis=1), rcond=None)[0]
+    cx, cy = -a / 2, -b / 2
+    radius = float(np.sqrt(max(cx * cx + cy * cy - c, 0.0)))
+    if radius < 0.125 * min(h, w):
+        return None
+    ys, xs = np.nonzero(main)
+    if (np.hypot(xs - cx, ys - cy) > 1.04 * radius).sum() > 0.03 * len(xs):
+        return None  # more than a disc's part
+    bins = 72
+    angles = (np.arange(bins)[:, None] + np.linspace(0.1, 0.9, 5)[None, :]) * 2 * np.pi / bins - np.pi
+    rings = np.linspace(0.3, 0.9, 7)
+
+    def filled(part: np.ndarray, dx: float, dy: float, which: np.ndarray) -> float:
+        a = angles[which].ravel()[:, None]
+        px = np.round(cx + dx + rings[None, :] * radius * np.cos(a)).astype(int)
+        py = np.round(cy + dy + rings[None, :] * radius * np.sin(a)).astype(int)
+        inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+        return float(part[np.clip(py, 0, h - 1), np.clip(px, 0, w - 1)][inside].sum() / px.size)
+
+    full = np.array([filled(whole, 0, 0, np.arange(bins) == k) >= 0.9 for k in range(bins)])
+    if full.sum() < bins / 2 or full.all():
+        return None
+    start = int(np.argmax(full))  # the gaps, as runs of unfilled bins going round from a filled one
+    rolled = np.roll(np.arange(bins), -start)
+    gaps, run = [], []
+    for k in rolled:
+        if not full[k]:
+            run.append(k)
+        elif run:
+            gaps.append(run)
+            run = []
+    if run:
+        gaps.append(run)
+    count = stats.shape[0]
+    parts = {k: solid(labels == k) for k in range(1, count) if k != best and stats[k, cv2.CC_STAT_AREA] >= 0.02 * stats[best, cv2.CC_STAT_AREA]}
+    moves = []
+    for gap in gaps:
+        if len(gap) < 2:
+            return None
+        which = np.isin(np.arange(bins), gap)
+        mid = angles[which].ravel()
+        phi = float(np.arctan2(np.sin(mid).mean(), np.cos(mid).mean()))
+        found = None
+        for k, part in parts.items():  # moved out along the gap's middle: its rim's farthest point is radius + shift out
+            ys, xs = np.nonzero(part)
+            shift = float(((xs - cx) * np.cos(phi) + (ys - cy) * np.sin(phi)).max()) - radius if len(xs) else 0.0
+            if not 0.02 * radius <= shift <= 0.35 * radius:
+                continue
+            dx, dy = shift * np.cos(phi), shift * np.sin(phi)
+            share = filled(labels == k, dx, dy, which)
+            if share >= 0.9 and (found is None or share > found[0]):
+                found = (share, k, dx, dy)
+        if found is None:
+            return None
+        _, k, dx, dy = found
+        moves.append((parts[k], int(round(dx)), int(round(dy))))
+    return float(cx), float(cy), radius, moves
+
+
+def _moved_back(mask: np.ndarray, moves: list[tuple[np.ndarray, int, int]]) -> np.ndarray:
+    """(round 121) `mask` with each pulled-out part's pixels moved back by (-dx, -dy) into the disc."""
+    out = mask.copy()
+    h, w = mask.shape
+    for part, dx, dy in moves:
+        ys, xs = np.nonzero(part & (mask > 0))
+        out[ys, xs] = 0
+        ty, tx = ys - dy, xs - dx
+        keep = (ty >= 0) & (ty < h) & (tx >= 0) & (tx < w)
+        out[ty[keep], tx[keep]] = mask[ys[keep], xs[keep]]
+    return out
