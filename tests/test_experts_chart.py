@@ -1214,6 +1214,41 @@ def test_a_pew_pies_names_inside_its_slices_are_read(expert):
         "Both equally important (Vol)": "37%", "The Middle East": "25%", "Europe": "17%", "DK": "15%", "Neither (Vol)": "6%"}, text
 
 
+@pytest.mark.parametrize("explode, legend", [((0, 0.12, 0, 0), False), ((0.15, 0, 0, 0), True)])
+def test_an_exploded_pie_is_put_back_together_and_measured(expert, tmp_path, explode, legend):
+    """(round 121) A pie with one slice pulled out of the disc (matplotlib's `explode`): the largest connected part of
+    its marks was the disc less that slice (no filled disc, no ring; a half disc's box when the pulled slice is large),
+    so the pie was refused and the chart unread. Now the rim's circle is fitted on that part and the pulled-out slice
+    moved back along its middle: every slice's share is measured."""
+    names, shares = ["Rent", "Food", "Travel", "Other"], [45, 25, 20, 10]
+    path = tmp_path / "exploded.png"
+    with drawn(path, (5, 4)) as ax:
+        colours = ["#4c72b0", "#dd8452", "#55a868", "#c44e52"]
+        if legend:
+            wedges = ax.pie(shares, explode=explode, startangle=90, colors=colours)[0]
+            ax.legend(wedges, names, loc="center left", bbox_to_anchor=(1, 0.5))
+        else:
+            ax.pie(shares, labels=names, explode=explode, startangle=90, colors=colours)
+        ax.set_title("Monthly spending")
+    reading = expert.read(load_image(path))
+    assert reading.kind == "pie", reading.text
+    got = {row[0]: to_float(row[1]) for row in parse_table(reading.text).rows}
+    for name, share in zip(names, shares):
+        found = next((v for k, v in got.items() if k.startswith(name[:4])), None)
+        assert found is not None and abs(found - share / 100) < 0.015, reading.text  # `45.1%` reads 0.451
+
+
+def test_a_pew_pie_with_a_pulled_out_slice_is_read(expert):
+    """(round 121) OpenCQA dev chart 4333 (Pew, `Nearly 34 million lawful immigrants live in the U.S.`): the grey
+    `Unauthorized immigrants` quarter is drawn pulled out of the disc, so the pie was refused and no reader read the
+    chart. Now it is read as a pie with its two lawful slices named by the lines printed in them and given their
+    printed counts."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "4333.png")))
+    assert reading.kind == "pie", reading.text
+    got = {row[0]: to_float(row[1]) for row in parse_table(reading.text).rows}
+    assert got.get("Naturalized citizens") == 19.8 and got.get("Lawful permanent residents") == 11.9, reading.text
+
+
 def test_stacked_series_named_beside_the_first_stack_are_read(expert, tmp_path):
     """(round 104) Pew names a vertical stack's series by words printed beside the first stack, each at its segment's
     height (`Mostly / favorable`, `Very / favorable`, two lines each), with no legend: the series came back
