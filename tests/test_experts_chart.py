@@ -3157,6 +3157,20 @@ def test_shipped_pew_lines_are_named_by_their_words_not_by_the_title(expert):
     assert "Democrat" in parse_table(text).headers and "Government Anti-Terror Efforts" not in parse_table(text).headers, text
 
 
+def test_a_dark_slate_line_named_inside_the_plot_in_its_ink_is_kept(expert):
+    """(round 118) OpenCQA dev 6995 and 7368 (real Pew, 2010-2012): one line in a dark slate (#324f62-like, channel
+    spread 48, round 55's dark tint, kept only when named) is named inside the plot in that same ink (`Approve`,
+    `DEMOCRATIC LEADERS`). Inside the plot a word could name only a cluster of spread over 60, so the word went to the
+    paler slate of the title's ink or to none, and the line was dropped: 6995 read `Disapprove` alone, 7368 one
+    unnamed line. Both fail on a git archive of main 490df23."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "6995.png")))
+    assert parse_table(text).headers[1:] == ["Approve", "Disapprove"], text
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "7368.png")))
+    headers = parse_table(text).headers[1:]
+    assert len(headers) == 2 and headers[0].replace(" ", "").upper() == "DEMOCRATICLEADERS", text
+    assert cells(text)[("Jul 09", headers[0])] == 42, text
+
+
 def test_a_lines_name_printed_over_its_values_inside_the_plot_still_names_it(expert, tmp_path):
     """(round 96) Pew prints a line's name inside the plot up to three of its heights over the line, its printed
     values between (ChartQA 4931's `Satisfied`): far above the line, but under the value axis' highest label, so it is

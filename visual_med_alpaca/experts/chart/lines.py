@@ -271,7 +271,13 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
         if inside:  # inside the plot only a short name in a line's own colour (not dark text near a dark line)
             # (round 42) a muted tint (Pew's brown-grey) names only a line of a tint too, matched closely
             muted = tint < 40
-            distances = np.where(palette.max(axis=1) - palette.min(axis=1) > (25 if muted else 60), distances, np.inf)
+            eligible = palette.max(axis=1) - palette.min(axis=1) > (25 if muted else 60)
+            # (round 118) a word in a dark tint (round 55's `_dark_tint`: Pew's dark slate #324f62, spread 48) names a
+            # line of a dark tint too: its spread is under 60, and the word went to a paler slate cluster (the
+            # title's ink) or to none, and the line, dark-tinted and unnamed, was dropped
+            if _dark_tint(median, background):
+                eligible |= np.array([_dark_tint(colour, background) for colour in palette])
+            distances = np.where(eligible, distances, np.inf)
             cluster = int(distances.argmin())
             if distances[cluster] >= (30 if muted else 50) or box.x1 < categories[0].cx or len(name.split()) > 4:
                 continue
