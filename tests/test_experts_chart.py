@@ -1007,6 +1007,44 @@ def test_a_pew_slope_charts_two_ends_are_read_as_rows(expert):
     assert {row: value for (row, _), value in cells(reading.text).items() if value in (68, 69)} == {"Democrat": 68, "Republican": 69}, reading.text
 
 
+def test_bare_two_digit_labels_in_a_row_of_abbreviated_years_get_their_mark():
+    """(round 117) `_year_marks_restored`: a row of year labels '93 '97 '01 '05 of which OCR read some without the
+    mark (`93`, `05`) gets the mark back on those; a row with a word among its labels, or two-digit numbers that do not rise
+    as years, is left as read."""
+    from visual_med_alpaca.experts.chart.reader import _year_marks_restored
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    row = [TextBox(t, 4 + 45 * n, 318, 25 + 45 * n, 333) for n, t in enumerate(["93", "'97", "'01", "05", "'09"])]
+    value = TextBox("56", 6, 191, 24, 205)
+    assert [b.text for b in _year_marks_restored(row + [value])] == ["'93", "'97", "'01", "'05", "'09", "56"]
+    worded = row + [TextBox("Total", 71, 318, 93, 333)]  # a word among the labels: no row of years only
+    assert _year_marks_restored(worded) == worded
+    falling = [TextBox(t, 4 + 45 * n, 318, 25 + 45 * n, 333) for n, t in enumerate(["'97", "52", "'93", "60"])]
+    assert _year_marks_restored(falling) == falling
+
+
+def test_a_pew_line_whose_year_labels_lost_their_marks_gives_its_printed_values(expert):
+    """(round 117) OpenCQA dev chart 5317 (Pew, two lines, no value axis, every value printed in its line's colour,
+    years '93 .. '18): OCR read `93`, `05`, `09` without the mark, so the row of years held numbers and round 82's
+    printed-values table found no row of labels (unread). Now the values printed over each year, each in the series
+    printed in its colour, marked partial."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "5317.png")))
+    assert reading.kind == "partial", reading.text
+    got = cells(reading.text)
+    for key, value in {("'93", "Dem/Lean Dem"): 52, ("'93", "Rep/Lean Rep"): 56, ("'97", "Dem/Lean Dem"): 66,
+                       ("'05", "Rep/Lean Rep"): 52, ("'18", "Dem/Lean Dem"): 85, ("'18", "Rep/Lean Rep"): 59}.items():
+        assert got.get(key) == value, reading.text
+
+
+def test_a_row_of_abbreviated_years_read_as_one_box_is_cut_into_labels(expert):
+    """(round 117) OpenCQA dev chart 4182 (Pew, measles cases, a line over `'50 '60 ... '10`): OCR read the seven
+    decade labels as one box, so the line had one category and was not traced (unread). The box is cut at its
+    blank columns, as a row of numbers read as one box is, and the line is read at the seven decades."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "4182.png")))
+    assert reading.kind == "line", reading.text
+    assert [row[0] for row in parse_table(reading.text).rows] == ["'50", "'60", "'70", "'80", "'90", "'00", "'10"], reading.text
+
+
 def test_an_x_axis_title_centred_between_the_two_middle_labels_is_no_part_of_them(expert, tmp_path):
     """An even number of categories: the x-axis title is centred on the boundary between the two middle groups'
     spans, and each of them took it as its label's second line (`Thu Day`, `Fri Day`)."""

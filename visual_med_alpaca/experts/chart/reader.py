@@ -148,6 +148,34 @@ def _wants_second_look(text: str, kind: str, boxes: list[TextBox]) -> bool:
     return len(rows) < 2 or all(re.fullmatch(r"[1-9]\d?", row[0]) and row[0] not in read for row in rows)
 
 
+_SHORT_YEAR = re.compile(r"['\u2018\u2019`\u00b4]\d\d")  # an abbreviated year label: '93 (Pew's year axes)
+
+
+def _year_marks_restored(boxes: list[TextBox]) -> list[TextBox]:
+    """(round 117) A row of abbreviated year labels ('93 '97 '01 '05) where OCR dropped the mark of some (`93`, `05`):
+    those read as numbers (a value, a tick), so the row is no row of category labels. Where a row of 3+ boxes (centres
+    within half a box height) holds nothing but two-digit labels, 2+ of them marked, and their years rise left to right
+    (past a century's end once at most: '97 '01), the bare ones get the mark the others print. Boxes are returned as
+    given elsewhere."""
+    short = [b for b in boxes if re.fullmatch(r"['\u2018\u2019`\u00b4]?\d\d", b.text.strip())]
+    fixed: dict[int, TextBox] = {}
+    for row in _groups(short, lambda b: b.cy, tol=0.5 * float(np.median([b.h for b in short])) if short else 0.0):
+        row = sorted(row, key=lambda b: b.cx)
+        marked = [b for b in row if _SHORT_YEAR.fullmatch(b.text.strip())]
+        bare = [b for b in row if b not in marked]
+        if len(row) < 3 or len(marked) < 2 or not bare:
+            continue
+        if {id(b) for b in boxes if abs(b.cy - row[0].cy) <= 0.5 * row[0].h and row[0].x0 <= b.cx <= row[-1].x1} != {id(b) for b in row}:
+            continue  # other words in the row: not a row of year labels only
+        years = [int(b.text.strip()[-2:]) for b in row]
+        wrap = next((n + 1 for n, (a, b) in enumerate(zip(years, years[1:])) if b < a), len(years))
+        full = years[:wrap] + [y + 100 for y in years[wrap:]]  # '97 '01: 97, 101
+        if any(b <= a for a, b in zip(full, full[1:])) or full[-1] >= years[0] + 100:
+            continue
+        fixed.update({id(b): replace(b, text="'" + b.text.strip()) for b in bare})
+    return [fixed.get(id(b), b) for b in boxes] if fixed else boxes
+
+
 _TICK_END = re.compile(r"[\s\-\u2013\u2014_|]+$")  # a tick mark's ink read at a turned label's end (round 65)
 
 
@@ -225,6 +253,12 @@ class ChartExpert:
                     boxes.append(TextBox(part, x0 + (x1 - x0) * at / len(text), y0, x0 + (x1 - x0) * (at + len(part)) / len(text), y1))
                     start = at + len(part)
                 continue
+            if len(parts) > 1 and all(_SHORT_YEAR.fullmatch(p) for p in parts):
+                # (round 117) "'50 '60 '70": a row of abbreviated years read as one box; cut at the widest blank columns
+                pieces = _numbers_at_gaps(rgb, parts, x0, y0, x1, y1)
+                if pieces is not None:
+                    boxes.extend(TextBox(part, a, y0, b, y1) for part, (a, b) in zip(parts, pieces))
+                    continue
             if len(parts) > 1 and all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:]):
                 # '5,000 10,000 15,000': a row of tick labels read as one box; cut at the widest blank columns
                 pieces = _numbers_at_gaps(rgb, parts, x0, y0, x1, y1)
@@ -232,7 +266,7 @@ class ChartExpert:
                     boxes.extend(TextBox(part, a, y0, b, y1) for part, (a, b) in zip(parts, pieces))
                     continue
             boxes.append(TextBox(text, x0, y0, x1, y1))
-        return _powers_of_ten(boxes)
+        return _powers_of_ten(_year_marks_restored(boxes))
 
     # -- entry points ----------------------------------------------------------------------------------
     def describe(self, image: LoadedImage) -> str:
