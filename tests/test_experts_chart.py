@@ -3468,3 +3468,20 @@ def test_a_legendless_horizontal_chart_title_is_no_series_name(expert, tmp_path,
     assert [row[0] for row in table.rows] == rows, text
     assert sorted(to_float(v) for row in table.rows for v in row[1:]) == sorted(values.ravel()), text
     assert "Monthly Score" in text.split("<0x0A>")[0], text
+
+
+def test_a_grey_stroke_beside_a_line_name_in_its_colour_is_no_legend_swatch(expert, tmp_path):
+    """(round 120) A word printed in a clearly coloured ink beside a colourless stroke (a gridline, a leader line from a
+    line's end to its name) is that line's own name, and the stroke no swatch of it. The `ends` generator's chart 8 of
+    seed 203099 prints `Georgia` in the teal line's colour over a dashed grey gridline: the legend step named the
+    gridline `Georgia`, the word was then no line-end name, and the teal line read `Series 6`. OpenCQA dev 4955: the grey
+    leader before `YouTube 73%` was traced as a line of that name (values -0 / -1). Both fail on main 12b55df."""
+    from visual_med_alpaca.data import charts
+
+    charts.make_chart_set(tmp_path / "ends", 9, seed=203099, progress=False, generator="ends")
+    text = expert.describe(load_image(tmp_path / "ends" / "images" / "chart_00008.png"))
+    headers = parse_table(text).headers[1:]
+    assert "Georgia" in headers and not any(h.startswith("Series") for h in headers), text
+    assert cells(text)[("2001", "Georgia")] > 1_300_000, text
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "4955.png")))
+    assert not any(h.startswith("YouTube") for h in parse_table(text).headers[1:]), text

@@ -120,6 +120,26 @@ def _inked_by_other(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: 
     return not (np.ptp(palette[swatch]) > 30 and _blend_of(palette[swatch], palette[nearest], palette[0]))
 
 
+def _grey_beside_coloured_word(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: int) -> bool:
+    """(round 120) The swatch's colour is colourless (its channels spread under 10: a gridline, a leader line from a
+    line's end to its name, a callout's frame) and the word in `box` is printed in a clearly coloured ink (`_word_ink`
+    spreads over 60, and at least half of its glyphs' cores lie within 45 of it: one ink, not a palette picture's
+    coloured fringes around grey text). A legend prints its words in black or grey, or in their swatch's colour: a
+    coloured word beside a grey stroke is a line's own name (Pew's `YouTube 73%` after the grey leader from its line's
+    end, Our World in Data's `Georgia` over a dashed gridline), and the stroke is no swatch of it. Round 34's
+    `_inked_by_other` needs the ink near another cluster; the line of a short or thin stroke may have none."""
+    if np.ptp(palette[swatch]) >= 10:
+        return False
+    pixels = _in_box(rgb, box).reshape(-1, 3).astype(np.float32)
+    off = np.linalg.norm(pixels - palette[0], axis=1)
+    ink, off = pixels[off > 80], off[off > 80]
+    if len(ink) < 10:
+        return False
+    cores = ink[off >= np.percentile(off, 75)]
+    median = np.median(cores, axis=0)  # `_word_ink`
+    return float(median.max() - median.min()) > 60 and float((np.linalg.norm(cores - median, axis=1) < 45).mean()) >= 0.5
+
+
 def _age_band(text: str) -> bool:
     """(round 63) A legend entry that is an age band or a number range: `18-34`, `35 - 54`, `0-4`, `65+` (Statista's and
     Pew's charts by age group print the bands alone beside their swatches)."""
@@ -180,6 +200,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
         text_mask[max(0, int(box.y0)):int(box.y1) + 1, max(0, int(box.x0)):int(box.x1) + 1] = True
     typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
     entries: dict[int, tuple[TextBox, int, int]] = {}  # cluster -> (its word, the swatch's first and last column)
+    barred: set[int] = set()  # (round 120) grey clusters seen beside a word in a coloured ink: rules, no swatches
     for box in boxes:
         if _CHROME.search(box.text) or not (re.search(r"[A-Za-z]{2}", box.text) or _year_or_band(box.text)
                                             or (codes and _period_code(box.text))):
@@ -224,6 +245,9 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             left = colour_at(x0 - 0.6 * box.h, box.cy) == best
             if (above and below) or (left and (above or below)):
                 continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
+            if best in barred or _grey_beside_coloured_word(rgb, box, palette, best + 1):
+                barred.add(best)  # (round 120) a grey stroke left of a word in a coloured ink: a gridline or a leader
+                continue  # from a line's end to its name, no swatch; the same grey beside any other word is one too
             if _inked_by_other(rgb, box, palette, best + 1):
                 break  # (round 34) a word in another line's own colour is that line's name at its end, not an entry
             order = reading_key(box.cy, box.cx)
@@ -231,6 +255,9 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 names[best] = (order, _bare(box.text))
                 entries[best] = (box, x0 + int(cols.min()), x0 + int(cols.max()))
             break
+    for best in barred:  # (round 120) a word taken before the coloured one was seen beside the same grey stroke
+        names.pop(best, None)
+        entries.pop(best, None)
     # an entry of a legend drawn over a bar of its own colour fails the test above (its word sits on that colour):
     # a word in the same column as a found entry (same left edge, the next line) has its swatch where that one's is
     for box in boxes:
