@@ -1507,6 +1507,52 @@ def test_stacks_whose_first_segments_are_short_stand_on_their_baseline():
     assert sorted((b.x0, b.cluster) for b in bars) == sorted((r.x0, r.cluster) for r in rects[:9])
 
 
+def test_a_two_row_diverging_chart_stands_on_its_zero_line():
+    """(round 119) Pew's diverging bars with two rows (upright coordinates; pew pool seed 410399 chart_00007's
+    geometry): each row reaches its own length past the zero line (y 242), the answers there hang from it. Weighed by
+    what stands on it alone, the zero line (19 + 43 and 51 + 52 px) lost to the first row's far end, which carries
+    that row whole (208 px): the second row was never read. Weighed with the rows hanging from it, it carries both."""
+    from visual_med_alpaca.experts.chart.bars import Bar, _upright_bars
+
+    rects = []
+    for x0, standing, hanging in ((195, (19, 43), (71, 75)), (276, (51, 52), (80, 27))):
+        top = 243
+        for cluster, length in zip((4, 2), standing):
+            rects.append(Bar(float(x0), float(top - length), float(x0 + 38), float(top - 1), cluster))
+            top -= length
+        bottom = 242
+        for cluster, length in zip((0, 1), hanging):
+            rects.append(Bar(float(x0), float(bottom + 1), float(x0 + 38), float(bottom + length), cluster))
+            bottom += length
+    bars = _upright_bars(rects, 5.0)
+    assert sorted((b.x0, b.y1) for b in bars) == [(195.0, 223.0), (195.0, 242.0), (276.0, 191.0), (276.0, 242.0)]
+
+
+def test_stacks_cut_at_seams_that_meet_by_chance_stand_on_their_own_edge():
+    """(round 119) Two left-aligned stacks whose seams meet by chance (9 + 18 and 21 + 6 of 100; survey pool seed 854595
+    chart_00148): the rows hanging from that seam both end on one line, the stacks' own edge, so the seam is no
+    diverging chart's zero line, even where a stray mark standing on the seam's line (a legend swatch) makes it carry
+    more than the edge."""
+    from visual_med_alpaca.experts.chart.bars import Bar, _upright_bars
+
+    rects = []
+    for x0, lengths in ((160, (9, 18, 52, 15)), (225, (21, 6, 21, 49))):
+        top = 301
+        for cluster, length in enumerate(lengths):
+            rects.append(Bar(float(x0), float(top - 2 * length), float(x0 + 35), float(top - 1), cluster))
+            top -= 2 * length
+    rects.append(Bar(20.0, 235.0, 39.0, 246.0, 9))  # on the seams' line (y 246), 1.7% of the stacks' area
+    bars = _upright_bars(rects, 5.0)
+    assert sorted((b.x0, b.y1) for b in bars) == sorted((r.x0, r.y1) for r in rects[:8])
+
+
+def test_a_three_row_pew_diverging_chart_keeps_its_rows(expert):
+    """A dev chart (chartqa_dev `1362`, Pew, round 119): three diverging rows (`Not at all` / `Not too much` left of the
+    zero line) came out as two rows named `all NET 36 40` and `2`: one row's far end was taken for the baseline."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "1362.png")))
+    assert [row[0] for row in parse_table(text).rows] == ["EU", "WHO", "Chinese government"], text
+
+
 def test_a_pew_stack_with_short_first_segments_keeps_all_its_rows(expert):
     """A dev chart (chartqa_dev `7780`, Pew): three stacked rows whose first segments are short came out as two
     rows of the palest segments with two labels run together ('Rep/Lean Rep Dem/Lean Dem')."""

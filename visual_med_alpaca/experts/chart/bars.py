@@ -267,9 +267,18 @@ def _bridge_box(mask: np.ndarray, out: np.ndarray, x0: int, y0: int, x1: int, y1
 def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
     """The bars of a vertical bar chart among the rectangles: those on a common baseline (a bottom edge
     shared by several), plus segments stacked on them; of the candidate baselines, the one that carries the
-    largest total area."""
+    largest total area (`_upright_choice`)."""
+    return _upright_choice(rects, thickness)[0]
+
+
+def _upright_choice(rects: list[Bar], thickness: float = 0.0) -> tuple[list[Bar], float]:
+    """`_upright_bars` and the area its baseline carries: the bars standing on it and stacked on them, and (round 119)
+    the diverging segments hanging from it under those bars (`_hanging_bars`: Pew's answers left of the zero line).
+    A diverging chart's zero line carries every row whole; counting only what stands on it, one row's far end (a
+    base of that row's first segment alone, or of it and a segment of another row ending by chance within 3 px of
+    it) outweighed it when there are few rows: two-row charts lost a row, three-row ones came out as a mix."""
     if not rects:
-        return []
+        return [], 0.0
     groups: dict[int, list[Bar]] = {}
     for r in rects:
         for key in groups:
@@ -279,6 +288,7 @@ def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
         else:
             groups[int(r.y1)] = [r]
     best: list[Bar] = []
+    weight = 0.0
     # the four baselines whose own bars are largest, and any other with two or more bars: stacks whose first
     # segments are short (Pew's 9% 'Major' under 29% and 61%) carry the most area but stand on little of their own
     ranked = sorted(groups.values(), key=lambda g: -sum(b.area for b in g))
@@ -287,11 +297,16 @@ def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
         if not base or (len(base) == 1 and base[0].height < 1.5 * base[0].width):
             continue  # a bar chart has several bars on its baseline, or one tall one
         kept = _stacked_on(base, rects)
-        if sum(b.area for b in kept) > sum(b.area for b in best):
-            best = kept
+        standing = sum(b.area for b in kept)
+        carried = standing + sum(b.area for b in _diverging(kept, rects, float(np.median([b.y1 for b in base]))))
+        # two baselines carrying the same rectangles (within 1%: a stray mark on one of the lines) are told apart by
+        # what stands on them: a diverging chart's zero line, not the seam before its rows' last segments, which may
+        # meet by chance (Pew's `34%` and `8` both starting within 3 px), with the rest hanging from it
+        if carried > 1.01 * weight or (carried >= 0.99 * weight and standing > sum(b.area for b in best)):
+            best, weight = kept, carried
     if len(best) == 1 and best[0].y1 - best[0].y0 < 0.6 * best[0].width:
-        return []  # one flat rectangle is a legend box or a banner, not a bar chart
-    return best
+        return [], 0.0  # one flat rectangle is a legend box or a banner, not a bar chart
+    return best, weight
 
 
 def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thickness: float) -> list[Bar]:
@@ -408,6 +423,21 @@ def _hanging_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Ba
         found += [replace(r, cluster=-1 - depth) for r in ring]
         level = ring
     return found if len(found) >= 2 else []
+
+
+def _diverging(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
+    """(round 119) `_hanging_bars` when they make a diverging chart: two or more rows hang from the baseline and their
+    far ends do not all meet one line (Pew's rows each reach their own length left of the zero line). Rows whose
+    hanging parts all end on one line are stacks standing on that line, cut at a seam that meets another row's seam
+    by chance (9 + 18 and 21 + 6 of 100): no zero line. Empty otherwise."""
+    hanging = _hanging_bars(bars, rects, baseline)
+    ends = []
+    for bar in bars:
+        if abs(bar.y1 - baseline) <= 3:
+            below = [h for h in hanging if min(h.x1, bar.x1) - max(h.x0, bar.x0) > 0.5 * min(h.width, bar.width)]
+            if below:
+                ends.append(max(h.y1 for h in below))
+    return hanging if len(ends) >= 2 and max(ends) - min(ends) > 3 else []
 
 
 def _sunk_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
@@ -710,9 +740,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         return None
     width = rgb.shape[1]
     thickness = max(5.0, min(rgb.shape[:2]) / 100)  # thinner marks are lines, grid and axes
-    vertical = _upright_bars(rects, thickness)
-    horizontal = _upright_bars([r.rotated(width) for r in rects], thickness)
-    score_v, score_h = sum(b.area for b in vertical), sum(b.area for b in horizontal)
+    vertical, score_v = _upright_choice(rects, thickness)
+    horizontal, score_h = _upright_choice([r.rotated(width) for r in rects], thickness)
     if max(score_v, score_h) == 0:
         return None
     if score_h > score_v:
@@ -723,9 +752,11 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     bars = _whole_bars(bars)
     bars = _touching_bars_apart(bars, upright_boxes)
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
-    if max(b.height for b in bars) < 0.08 * long_side or sum(b.area for b in bars) < 0.004 * rgb.shape[0] * width:
-        return None  # icons and legend swatches, not bars
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
+    # (round 119) with the diverging segments hanging from the baseline: a zero line may carry short segments only
+    whole = bars + _diverging(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, baseline)
+    if max(b.height for b in whole) < 0.08 * long_side or sum(b.area for b in whole) < 0.004 * rgb.shape[0] * width:
+        return None  # icons and legend swatches, not bars
     axis = find_value_axis(upright_boxes, vertical=True)
     if axis is not None and _ticks_across_bars(axis, bars):  # (round 58) a row of values, no axis
         axis = None
