@@ -3244,6 +3244,39 @@ def test_a_dark_slate_line_named_inside_the_plot_in_its_ink_is_kept(expert):
     assert cells(text)[("Jul 09", headers[0])] == 42, text
 
 
+def test_a_figure_frame_in_a_lines_colour_is_no_line(expert, tmp_path):
+    """(round 122) A figure framed in its line's colour (OpenCQA dev 5028, Pew Hispanic's `Figure 4`, a brown line
+    inside a brown frame): the plot region cuts the frame to its top and right sides, one connected piece wider than
+    the line, so it was traced as a line at one height above the axis' top at every category (5028: `Series 1` 55.3
+    x 10; the drawn chart: the line itself lost, 48.8 x 8). A rectangle's sides are no line of data. Both fail on
+    main 73ed8f1."""
+    from matplotlib.patches import Rectangle
+
+    quarters = ["Q1 04", "Q2 04", "Q3 04", "Q4 04", "Q1 05", "Q2 05", "Q3 05", "Q4 05"]
+    values = [28, 31, 33, 29, 32, 34, 41, 39]
+    brown = "#b5651d"
+    path = tmp_path / "framed.png"
+    with drawn(path, (5.2, 3.6)) as ax:
+        ax.plot(range(len(values)), values, color=brown, linewidth=2, marker="s", markersize=5)
+        ax.set_xticks(range(len(values)), quarters)
+        ax.set_ylim(20, 45)
+        ax.set_title("Monthly arrivals")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.figure.patches.append(Rectangle((0.005, 0.005), 0.99, 0.99, transform=ax.figure.transFigure, fill=False,
+                                           edgecolor=brown, linewidth=1.5))
+    text = expert.describe(load_image(path))
+    read = cells(text)
+    assert parse_table(text).headers[1:] == ["Value"], text
+    assert all(abs(read[(q, "Value")] - v) <= 0.6 for q, v in zip(quarters, values)), text
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5028.png")))
+    table = parse_table(text)
+    assert len(table.headers) == 2, text  # the line only (category names repeat: read by position)
+    column = [to_float(row[1]) for row in table.rows]
+    assert len(column) == 10 and all(v is not None and 20 <= v <= 45 for v in column), text
+    assert [column[r] for r in (0, 2, 3, 5, 6, 9)] == [28, 33, 29, 34, 41, 38], text
+
+
 def test_a_lines_name_printed_over_its_values_inside_the_plot_still_names_it(expert, tmp_path):
     """(round 96) Pew prints a line's name inside the plot up to three of its heights over the line, its printed
     values between (ChartQA 4931's `Satisfied`): far above the line, but under the value axis' highest label, so it is

@@ -107,6 +107,27 @@ def _baseline_row(rgb: np.ndarray, top: TextBox, years: Axis) -> float | None:
     return float(above + rows[-1]) if len(rows) else None
 
 
+def _frame_piece(inside: np.ndarray) -> bool:
+    """(round 122) A traced piece (its bounding box's pixels, True on the piece) that is a rectangle's sides, no line
+    of data: at least 20 pixels each way, nine in ten of its pixels within 5 pixels of its box's edges, and one
+    horizontal side and one vertical side of the box each drawn along 80% of their length (a figure's frame cut by the
+    plot's region, a callout's border: a line of data runs across its box, never along two of its sides)."""
+    h, w = inside.shape
+    total = int(inside.sum())
+    if total == 0:
+        return False
+    if h < 20 or w < 20:
+        return False
+    band = 5
+    edge = inside.copy()
+    edge[band:h - band, band:w - band] = False
+    if edge.sum() < 0.9 * total:
+        return False
+    across = max(inside[:band].any(axis=0).mean(), inside[h - band:].any(axis=0).mean())
+    down = max(inside[:, :band].any(axis=1).mean(), inside[:, w - band:].any(axis=1).mean())
+    return bool(across >= 0.8 and down >= 0.8)
+
+
 def _area(box: TextBox) -> float:
     return max(0.0, box.x1 - box.x0) * max(0.0, box.y1 - box.y0)
 
@@ -826,6 +847,10 @@ class ChartExpert:
                 x0, x1 = box.x0 - x0r - 2, box.x1 - x0r + 2
                 widths[(stats[:, 0] >= x0) & (stats[:, 0] + stats[:, 2] <= x1 + 1) & (stats[:, 1] >= box.y0 - 2)
                        & (stats[:, 1] + stats[:, 3] <= box.y1 + 3)] = 0
+            for p in np.nonzero((widths >= 20) & (stats[:, cv2.CC_STAT_HEIGHT] >= 20))[0]:
+                fx, fy, pw, ph = stats[p, :4]  # (round 122) nor a frame's or a callout's sides
+                if p and _frame_piece(pieces[fy:fy + ph, fx:fx + pw] == p):
+                    widths[p] = 0
             values, ys = [], []
             others = np.zeros_like(mask)  # marks in clearly stronger colours, whose pale rims may look like this one
             strength = float(np.linalg.norm(colour - background))
