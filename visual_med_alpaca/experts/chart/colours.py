@@ -80,16 +80,22 @@ def _in_box(rgb: np.ndarray, box: TextBox) -> np.ndarray:
     return rgb[max(0, int(box.y0)):min(height, int(box.y1) + 1), max(0, int(box.x0)):min(width, int(box.x1) + 1)]
 
 
-def _word_ink(rgb: np.ndarray, box: TextBox, background: np.ndarray) -> np.ndarray | None:
-    """(round 34) The colour a word is printed in: the median of its glyphs' cores (of the box's pixels off the
-    background by more than 80, the quarter furthest off it; the anti-aliased rims of small text are paler and
-    matched paler clusters: a dark red name read as a pink line's). None for fewer than 10 such pixels."""
+def _glyph_cores(rgb: np.ndarray, box: TextBox, background: np.ndarray) -> np.ndarray | None:
+    """The pixels of a word's glyphs' cores: of the box's pixels off the background by more than 80, the quarter
+    furthest off it (the anti-aliased rims of small text are paler). None for fewer than 10 such pixels."""
     pixels = _in_box(rgb, box).reshape(-1, 3).astype(np.float32)
     off = np.linalg.norm(pixels - np.asarray(background, np.float32), axis=1)
     ink, off = pixels[off > 80], off[off > 80]
     if len(ink) < 10:
         return None
-    return np.median(ink[off >= np.percentile(off, 75)], axis=0)
+    return ink[off >= np.percentile(off, 75)]
+
+
+def _word_ink(rgb: np.ndarray, box: TextBox, background: np.ndarray) -> np.ndarray | None:
+    """(round 34) The colour a word is printed in: the median of its glyphs' cores (`_glyph_cores`; the rims matched
+    paler clusters: a dark red name read as a pink line's). None for fewer than 10 such pixels."""
+    cores = _glyph_cores(rgb, box, background)
+    return None if cores is None else np.median(cores, axis=0)
 
 
 def _inked_by_other(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: int) -> bool:
@@ -130,12 +136,9 @@ def _grey_beside_coloured_word(rgb: np.ndarray, box: TextBox, palette: np.ndarra
     `_inked_by_other` needs the ink near another cluster; the line of a short or thin stroke may have none."""
     if np.ptp(palette[swatch]) >= 10:
         return False
-    pixels = _in_box(rgb, box).reshape(-1, 3).astype(np.float32)
-    off = np.linalg.norm(pixels - palette[0], axis=1)
-    ink, off = pixels[off > 80], off[off > 80]
-    if len(ink) < 10:
+    cores = _glyph_cores(rgb, box, palette[0])
+    if cores is None:
         return False
-    cores = ink[off >= np.percentile(off, 75)]
     median = np.median(cores, axis=0)  # `_word_ink`
     return float(median.max() - median.min()) > 60 and float((np.linalg.norm(cores - median, axis=1) < 45).mean()) >= 0.5
 

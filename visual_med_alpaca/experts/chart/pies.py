@@ -418,6 +418,8 @@ def _pulled_out_disc(labels: np.ndarray, stats: np.ndarray, best: int, boxes: li
     points = np.vstack([c[:, 0, :] for c in contours]).astype(float)
     if len(points) < 30:
         return None
+    # by hand, not skimage.measure.ransac: that takes one residual threshold, and the rim's tolerance here is 2% of each
+    # trial circle's own radius
     draw = np.random.default_rng(0)
     fit = None
     for _ in range(400):

@@ -169,7 +169,8 @@ def _wants_second_look(text: str, kind: str, boxes: list[TextBox]) -> bool:
     return len(rows) < 2 or all(re.fullmatch(r"[1-9]\d?", row[0]) and row[0] not in read for row in rows)
 
 
-_SHORT_YEAR = re.compile(r"['\u2018\u2019`\u00b4]\d\d")  # an abbreviated year label: '93 (Pew's year axes)
+_YEAR_MARK = r"['\u2018\u2019`\u00b4]"  # the mark of an abbreviated year label: '93 (Pew's year axes)
+_SHORT_YEAR = re.compile(_YEAR_MARK + r"\d\d")
 
 
 def _year_marks_restored(boxes: list[TextBox]) -> list[TextBox]:
@@ -178,7 +179,7 @@ def _year_marks_restored(boxes: list[TextBox]) -> list[TextBox]:
     within half a box height) holds nothing but two-digit labels, 2+ of them marked, and their years rise left to right
     (past a century's end once at most: '97 '01), the bare ones get the mark the others print. Boxes are returned as
     given elsewhere."""
-    short = [b for b in boxes if re.fullmatch(r"['\u2018\u2019`\u00b4]?\d\d", b.text.strip())]
+    short = [b for b in boxes if re.fullmatch(_YEAR_MARK + r"?\d\d", b.text.strip())]
     fixed: dict[int, TextBox] = {}
     for row in _groups(short, lambda b: b.cy, tol=0.5 * float(np.median([b.h for b in short])) if short else 0.0):
         row = sorted(row, key=lambda b: b.cx)
