@@ -740,22 +740,21 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         return None
     width = rgb.shape[1]
     thickness = max(5.0, min(rgb.shape[:2]) / 100)  # thinner marks are lines, grid and axes
-    turned = [r.rotated(width) for r in rects]
     vertical, score_v = _upright_choice(rects, thickness)
-    horizontal, score_h = _upright_choice(turned, thickness)
+    horizontal, score_h = _upright_choice([r.rotated(width) for r in rects], thickness)
     if max(score_v, score_h) == 0:
         return None
     if score_h > score_v:
-        bars, upright_boxes, upright_rects, kind = horizontal, [b.rotated(width) for b in boxes], turned, "hbar"
+        bars, upright_boxes, kind = horizontal, [b.rotated(width) for b in boxes], "hbar"
     else:
-        bars, upright_boxes, upright_rects, kind = vertical, boxes, rects, "bar"
-    bars = _joined_across_legend(bars, upright_rects, upright_boxes)
+        bars, upright_boxes, kind = vertical, boxes, "bar"
+    bars = _joined_across_legend(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, upright_boxes)
     bars = _whole_bars(bars)
     bars = _touching_bars_apart(bars, upright_boxes)
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
     # (round 119) with the diverging segments hanging from the baseline: a zero line may carry short segments only
-    whole = bars + _diverging(bars, upright_rects, baseline)
+    whole = bars + _diverging(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, baseline)
     if max(b.height for b in whole) < 0.08 * long_side or sum(b.area for b in whole) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
     axis = find_value_axis(upright_boxes, vertical=True)
@@ -765,6 +764,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         axis = None  # (round 93) another panel's printed numbers, no axis of these bars
     axis = axis or _two_tick_axis(upright_boxes, bars, baseline)
     if axis is None and kind == "hbar":  # no value axis: a survey chart may give each answer its own column of bars
+        upright_rects = [r.rotated(width) for r in rects]
         extra = _answer_columns(bars, upright_rects, baseline, thickness)
         bars = _panel_in_row_colours(bars, extra, upright_rects, baseline) + extra
     ticks = {id(b) for b in axis.ticks} if axis else set()
@@ -781,6 +781,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         bars = [bars[i] for i in keep]
         if not bars:
             return None
+    upright_rects = [r.rotated(width) for r in rects] if kind == "hbar" else rects
     hanging = _hanging_bars(bars, upright_rects, baseline)
     ticks_and_labels = ticks | {id(b) for b in labels.values()}
     hanging_labels = _hanging_labels(hanging, upright_boxes, ticks_and_labels, baseline)
