@@ -288,7 +288,7 @@ def _upright_choice(rects: list[Bar], thickness: float = 0.0) -> tuple[list[Bar]
         else:
             groups[int(r.y1)] = [r]
     best: list[Bar] = []
-    weight = 0.0
+    weight, best_standing = 0.0, 0.0
     # the four baselines whose own bars are largest, and any other with two or more bars: stacks whose first
     # segments are short (Pew's 9% 'Major' under 29% and 61%) carry the most area but stand on little of their own
     ranked = sorted(groups.values(), key=lambda g: -sum(b.area for b in g))
@@ -302,8 +302,8 @@ def _upright_choice(rects: list[Bar], thickness: float = 0.0) -> tuple[list[Bar]
         # two baselines carrying the same rectangles (within 1%: a stray mark on one of the lines) are told apart by
         # what stands on them: a diverging chart's zero line, not the seam before its rows' last segments, which may
         # meet by chance (Pew's `34%` and `8` both starting within 3 px), with the rest hanging from it
-        if carried > 1.01 * weight or (carried >= 0.99 * weight and standing > sum(b.area for b in best)):
-            best, weight = kept, carried
+        if carried > 1.01 * weight or (carried >= 0.99 * weight and standing > best_standing):
+            best, weight, best_standing = kept, carried, standing
     if len(best) == 1 and best[0].y1 - best[0].y0 < 0.6 * best[0].width:
         return [], 0.0  # one flat rectangle is a legend box or a banner, not a bar chart
     return best, weight

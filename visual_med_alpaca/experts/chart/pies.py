@@ -421,17 +421,22 @@ def _pulled_out_disc(labels: np.ndarray, stats: np.ndarray, best: int, boxes: li
     # by hand, not skimage.measure.ransac: that takes one residual threshold, and the rim's tolerance here is 2% of each
     # trial circle's own radius
     draw = np.random.default_rng(0)
-    fit = None
-    for _ in range(400):
-        circle = _circle_through(points[draw.choice(len(points), 3, replace=False)])
-        if circle is None or not 0.125 * min(h, w) <= circle[2] <= 0.5 * max(h, w):
-            continue
-        near = np.abs(np.hypot(points[:, 0] - circle[0], points[:, 1] - circle[1]) - circle[2]) < max(2.0, 0.02 * circle[2])
-        if fit is None or near.sum() > fit[0].sum():
-            fit = (near, circle)
-    if fit is None or fit[0].sum() < 0.4 * len(points):
+    trials = (_circle_through(points[draw.choice(len(points), 3, replace=False)]) for _ in range(400))
+    circles = np.array([c for c in trials if c is not None and 0.125 * min(h, w) <= c[2] <= 0.5 * max(h, w)])
+    if not len(circles):
         return None
-    on = points[fit[0]]  # least squares on the rim's points: x^2 + y^2 + a x + b y + c = 0
+
+    def near(rows: np.ndarray) -> np.ndarray:  # (k, 3) circles -> (k, points): the outline's points on each rim
+        cx, cy, r = rows[:, :1], rows[:, 1:2], rows[:, 2:]
+        return np.abs(np.hypot(points[:, 0] - cx, points[:, 1] - cy) - r) < np.maximum(2.0, 0.02 * r)
+
+    # every trial scored at once, 50 circles at a time (this runs on every chart whose largest part is no disc);
+    # the first circle through the most points wins, as a loop keeping strict improvements would pick
+    counts = np.concatenate([near(circles[i:i + 50]).sum(axis=1) for i in range(0, len(circles), 50)])
+    first = int(np.argmax(counts))
+    if counts[first] < 0.4 * len(points):
+        return None
+    on = points[near(circles[first:first + 1])[0]]  # least squares on the rim's points: x^2 + y^2 + a x + b y + c = 0
     a, b, c = np.linalg.lstsq(np.c_[on, np.ones(len(on))], -(on ** 2).sum(axis=1), rcond=None)[0]
     cx, cy = -a / 2, -b / 2
     radius = float(np.sqrt(max(cx * cx + cy * cy - c, 0.0)))
