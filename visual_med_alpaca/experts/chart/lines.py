@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from .axes import prints_only_ends
+from .axes import Axis, _groups, prints_only_ends
 from .colours import _blend_of, _word_ink
 from .text import _CHROME, _MONTHS, TextBox, _bare, _period, fill_thinned_labels, names_something, parse_value
 
@@ -667,3 +667,65 @@ def first_value_on_axis(axis, boxes: list[TextBox]) -> TextBox | None:
 def level_with_point(label: TextBox, y: float) -> bool:
     """(round 123) A label printed beside its point: its middle within half its height of the point's row."""
     return abs(label.cy - y) <= 0.5 * label.h
+
+
+def printed_value_axis(boxes: list[TextBox], height: int) -> tuple[Axis, float] | None:
+    """(round 127) Pew's line charts that draw no value axis and print a value at (most of) their points: (a first
+    scale, the top of the row of category labels under the plot). The row is the fullest row of upright boxes in the
+    lower 55% of the picture (two or more); the scale is a least-squares fit of the numbers printed above that row
+    on their heights (a label sits above or below its point, so it is only a first guess: `own_scale` fits it again
+    on the points the labels are matched to). Its ticks are those numbers (the plot's top is the highest of them),
+    its unit and precision theirs. None where fewer than two numbers at distinct heights are printed, or the fit does
+    not grow upwards."""
+    below = [b for b in boxes if not b.turned and b.cy > 0.45 * height]
+    if not below:
+        return None
+    def year(b: TextBox) -> bool:
+        parsed = parse_value(b.text)
+        return parsed is not None and parsed[0] == int(parsed[0]) and 1800 <= parsed[0] <= 2100
+
+    # a row of labels: words, or years; not a row of the values printed at low points
+    rows = [row for row in _groups(below, lambda b: b.cy, 0.6 * max(b.h for b in below))
+            if len(row) >= 2 and all(parse_value(b.text) is None or year(b) for b in row)]
+    if not rows:
+        return None
+    row = max(rows, key=len)  # the upper of two as full
+    top = min(b.y0 for b in row)
+    numbers = [b for b in boxes if not b.turned and b.cy < top and parse_value(b.text) is not None]
+    scale = [b for b in numbers if not year(b)]  # a year in a title
+    if len(scale) < 2 or max(b.cy for b in scale) - min(b.cy for b in scale) < 3:
+        return None
+    values = np.array([parse_value(b.text)[0] for b in scale], float)
+    if len(set(values)) < 2:
+        return None
+    slope, intercept = np.polyfit([b.cy for b in scale], values, 1)
+    if slope >= 0:
+        return None
+    decimals = max(len(t.split(".")[1]) if "." in t else 0 for t in (parse_value(b.text)[1].rstrip("%") for b in scale))
+    percent = sum(b.text.strip().endswith("%") for b in scale) > len(scale) / 2
+    return Axis(float(slope), float(intercept), False, percent, 10.0 ** (1 - decimals), numbers), top
+
+
+def own_scale(heights: list[tuple[float, float]], axis: Axis) -> Axis | None:
+    """(round 127) The scale of a line chart with no value axis, from its printed values and the heights of the
+    points they were matched to ((row, value) pairs): two or more values at distinct heights make a linear axis
+    (least squares; a pair off the fit by more than a tenth of the values' range, or by more than one where they span
+    under 10, is left out, worst first: a label matched where the point was traced off its mark, while at least two
+    thirds of the pairs stay). None where fewer are matched, the fit does not grow upwards, or the pairs still
+    disagree with it: then the labels were not the points' values (no line chart of printed values; the caller gives
+    up as before)."""
+    ys, vs = np.array([y for y, _ in heights], float), np.array([v for _, v in heights], float)
+    keep = np.ones(len(ys), bool)
+    while True:
+        if keep.sum() < 2 or np.ptp(ys[keep]) < 3 or np.ptp(vs[keep]) == 0:
+            return None
+        slope, intercept = np.polyfit(ys[keep], vs[keep], 1)
+        off = np.where(keep, np.abs(slope * ys + intercept - vs), -1.0)
+        if off.max() <= max(1.0, 0.1 * np.ptp(vs[keep])):
+            break
+        if keep.sum() - 1 < max(2, 2 * len(ys) / 3):
+            return None
+        keep[int(np.argmax(off))] = False
+    if slope >= 0:
+        return None
+    return Axis(float(slope), float(intercept), False, axis.percent, axis.step, axis.ticks)

@@ -12,11 +12,11 @@ import numpy as np
 from ...chart_table import parse_table
 from ...errors import BackendError
 from ...images import LoadedImage
-from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
+from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_years, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (first_value_on_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (first_value_on_axis, own_scale, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -423,6 +423,8 @@ class ChartExpert:
             attempts.append(("horizontal", np.ascontiguousarray(np.rot90(rgb)), [b.rotated(width) for b in boxes], axis))
         if y_axis is None and x_axis is None:
             attempts.append(("horizontal", np.ascontiguousarray(np.rot90(rgb)), [b.rotated(rgb.shape[1]) for b in boxes], None))
+        if y_axis is None and x_axis is not None and _all_years(x_axis.ticks):  # (round 127) a row of years under a
+            attempts.append(("vertical", rgb, boxes, None))  # line with printed values and no value axis: read upright last
         problems = []
         for orientation, picture, picture_boxes, axis in attempts:
             try:
@@ -441,6 +443,9 @@ class ChartExpert:
             title = self._title([b for b in boxes if b.text not in series], y_axis or x_axis)
             if y_axis is not None and prints_only_ends(y_axis):  # two_label_axis: its top label stands
                 title = _page_title(boxes, min(b.y0 for b in y_axis.ticks)) or title  # under the title's lines
+            elif axis is None and orientation == "vertical" and kind == "line":  # (round 127) no value axis: the title's
+                first = printed_value_axis(boxes, rgb.shape[0])  # lines stand over the values printed at the points
+                title = _page_title(boxes, min(b.y0 for b in first[0].ticks)) if first is not None else title
             title = _title_without_subtitle(rgb, boxes, title)
             return _linearize(title, header, series, rows), kind
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
@@ -604,12 +609,16 @@ class ChartExpert:
         line = [b for b in candidates if abs(b.cy - first.cy) < first.h / 2]
         return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
 
-    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str, page, legend=frozenset()):
+    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str, page, legend=frozenset(), own=None):
         import cv2
 
         h, w = rgb.shape[:2]
-        tick_ids = {id(b) for b in axis.ticks} if axis else set()
-        if axis is not None:
+        # (round 127) `own`: the top of the category row of a line chart with no value axis, `axis` the first scale
+        # its printed values give (lines.printed_value_axis); the plot spans the picture's width above that row
+        tick_ids = {id(b) for b in axis.ticks} if axis and own is None else set()
+        if own is not None:
+            region_x, region_y1 = (0, w), int(own) - 1
+        elif axis is not None:
             tick_x0, tick_x1 = min(b.x0 for b in axis.ticks), max(b.x1 for b in axis.ticks)
             left_side = tick_x1 < w / 2
             region_x = (int(tick_x1) + 3, w) if left_side else (0, int(tick_x0) - 2)
@@ -642,7 +651,9 @@ class ChartExpert:
         bars = _standing(bars)
         if bars and not _bars_fit_axis(bars, axis):
             bars = []  # e.g. line markers: blobs, but not standing on the value axis' zero
-        floor = max(b.cy for b in axis.ticks) if axis else region_y1 - 4
+        if own is not None and bars:
+            raise ChartReadError("there is no numeric axis and no bars with printed values")
+        floor = own - 3 if own is not None else max(b.cy for b in axis.ticks) if axis else region_y1 - 4
         categories = self._categories([b for b in boxes if _bare(b.text) not in legend], bars, tick_ids, floor, x0r, x1r)
         x_ticks = find_value_axis(boxes, vertical=False) if orientation == "vertical" and not bars else None
         if x_ticks is not None and min(b.cy for b in x_ticks.ticks) > floor and len(x_ticks.ticks) > len(categories):
@@ -655,16 +666,16 @@ class ChartExpert:
         words = _after_leading_swatches(page[0], [b for b in page[1] if parse_value(b.text) is None], centres, background, codes=True)
         names = _legend_names((page[0], words), centres, background, self._read_words, codes=True)  # (L1b) a swatch in a word's box
         # (round 81) an 'axis' of unevenly stepped numbers is the column of values printed at the lines' first points
-        point_ticks = orientation == "vertical" and not bars and labels_for_an_axis(axis)
+        point_ticks = orientation == "vertical" and not bars and own is None and labels_for_an_axis(axis)
         # (round 111) a category label is no printed value: the boxes as read are left out, for the re-centred
         # slanted labels are other boxes (round 106: turned year labels stayed among the printed numbers)
         printed = [b for b in boxes if (point_ticks or id(b) not in tick_ids) and parse_value(b.text) is not None and b not in read_labels]
         # a value-axis label the axis did not take ('1 million') is no point's label (round 37); an axis that prints
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
-        if axis is not None and orientation == "vertical" and not prints_only_ends(axis) and not point_ticks:
+        if axis is not None and orientation == "vertical" and not prints_only_ends(axis) and not point_ticks and own is None:
             printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]
         # (round 123) a two-label axis' top may be the first point's printed value (Pew: no value axis)
-        level = first_value_on_axis(axis, boxes) if orientation == "vertical" and not bars and not point_ticks else None
+        level = first_value_on_axis(axis, boxes) if orientation == "vertical" and not bars and not point_ticks and own is None else None
         if level is not None and parse_value(level.text) is not None and level not in read_labels:
             printed.append(level)
         if bars:
@@ -676,8 +687,11 @@ class ChartExpert:
                 return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, page=rgb)
             except ChartReadError:
                 return bar_table
-        if axis is None:
-            raise ChartReadError("there is no numeric axis and no bars with printed values")
+        if axis is None:  # (round 127) a line's values printed at its points, no value axis: they give its scale
+            first = printed_value_axis(boxes, h) if orientation == "vertical" else None
+            if first is None:
+                raise ChartReadError("there is no numeric axis and no bars with printed values")
+            return self._read_upright(rgb, boxes, first[0], orientation, page, legend, own=first[1])
         if orientation == "vertical" and categories:  # labels read run together: cut at the line's markers
             legend_words = [b for b in boxes if _bare(b.text) in legend and b not in categories]  # beside legend markers
             # no markers: the axis' tick marks or vertical gridlines (round 23)
@@ -696,7 +710,7 @@ class ChartExpert:
             end_words = _line_end_names(rgb, end_boxes, categories, centres, background)
             names = {**end_words, **names}
         return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words, page=rgb,
-                                            end_boxes=end_boxes, level=level)
+                                            end_boxes=end_boxes, level=level, own=own is not None)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -789,7 +803,7 @@ class ChartExpert:
             return {}
         return {index: (ends[index][1], found[index]) if index in found else (1e9, "") for index in boxed + unnamed}
 
-    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None, page=None, end_boxes=None, level=None):
+    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None, page=None, end_boxes=None, level=None, own=False):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
@@ -930,18 +944,28 @@ class ChartExpert:
             matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
             # (round 114 / 123) a label beside a line's end is checked against the axis at that end, not at the last category
             where = {(i, r): at_end.get((i, r, id(box)), points[i][r]) for (i, r), box in nearest.items()}
-            span = axis.span
+            span = axis.span if not own else 0.0  # (round 127) a scale made of the labels themselves checks none of them
             if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
                 matched = [(i, r, _misread(parsed, axis.value(where[i, r]), span) if where[i, r] is not None else parsed)
                            for i, r, parsed in matched]
             # (round 123) the axis' own top label agrees with it by construction: it is no witness
             agree = {(i, r): _agrees_with_axis(parsed[0], axis.value(where[i, r]), axis) for i, r, parsed in matched
-                     if where[i, r] is not None and (axis.log or span > 0) and nearest[i, r] is not level}
+                     if where[i, r] is not None and (axis.log or span > 0) and nearest[i, r] is not level and not own}
             trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
                     columns[i][r] = _in_axis_unit(parsed[1], axis)
                     from_labels.add((i, r))
+            if own:  # (round 127) the line's own scale: the printed values at the heights of the points they name
+                axis = own_scale([(where[i, r], parsed[0]) for i, r, parsed in matched if where[i, r] is not None], axis)
+        if own:  # an unprinted point is read off that scale (never set to 0); no scale: no line chart read
+            if axis is None or not series:
+                raise ChartReadError("there is no numeric axis and no bars with printed values")
+            read = [[axis.value(y) if y is not None else None for y in ys] for ys in points]
+            for i, ys in enumerate(points):
+                for r, y in enumerate(ys):
+                    if (i, r) not in from_labels:
+                        columns[i][r] = _format(axis.value(y), axis) if y is not None else ""
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
         end_words = end_words or {}
