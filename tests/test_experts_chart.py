@@ -3611,3 +3611,32 @@ def test_a_grey_stroke_beside_a_line_name_in_its_colour_is_no_legend_swatch(expe
     assert cells(text)[("2001", "Georgia")] > 1_300_000, text
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "4955.png")))
     assert not any(h.startswith("YouTube") for h in parse_table(text).headers[1:]), text
+
+
+def test_a_line_with_values_printed_at_its_points_and_no_value_axis_is_read_on_its_own_scale(expert):
+    """(round 127) Pew's line charts that draw no value axis print a value at most points. OpenCQA dev 5317: no value
+    axis stopped the reading at `_read_upright`'s gate (only a partial table of the printed values); the printed
+    values and the heights of the points they name give the line's own scale, and an unprinted point ('09) is read
+    off it, never 0. OpenCQA dev 7381: its row of years was taken for a horizontal value axis, so no upright reading
+    was tried."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5317.png")))
+    assert "partly read" not in text, text
+    got = cells(text)
+    assert (got[("'93", "Dem/Lean Dem")], got[("'18", "Dem/Lean Dem")], got[("'18", "Rep/Lean Rep")]) == (52, 85, 59), got
+    assert 63 < got[("'09", "Dem/Lean Dem")] < 85 and 52 <= got[("'09", "Rep/Lean Rep")] <= 59, got
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "7381.png")))
+    assert "partly read" not in text, text
+    got = cells(text)
+    assert (got[("2002", "Great deal/Fair amount")], got[("2002", "Not too much/Not at all")]) == (51, 39), got
+
+
+def test_a_scale_from_printed_values_needs_two_heights_and_leaves_out_a_stray_pair():
+    from visual_med_alpaca.experts.chart.lines import own_scale, printed_value_axis
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    first = printed_value_axis([TextBox("60", 10, 40, 24, 52), TextBox("40", 60, 80, 74, 92), TextBox("2001", 0, 150, 30, 162),
+                                TextBox("2011", 60, 150, 90, 162), TextBox("Note: a survey", 0, 180, 90, 192)], 200)
+    assert first is not None and first[1] == 150 and first[0].value(46) > first[0].value(86)
+    scale = own_scale([(50.0, 60.0), (90.0, 40.0), (70.0, 50.0), (80.0, 80.0)], first[0])  # the 80 matched astray
+    assert scale is not None and abs(scale.value(110.0) - 30.0) < 1e-6
+    assert own_scale([(50.0, 60.0)], first[0]) is None and own_scale([(50.0, 40.0), (90.0, 60.0)], first[0]) is None
