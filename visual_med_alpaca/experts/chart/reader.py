@@ -20,7 +20,7 @@ from .lines import (first_value_on_axis, own_scale, printed_value_axis, level_wi
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
-from .table import _linearize, _page_title, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
+from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
 from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, unaccent)
 
@@ -674,6 +674,10 @@ class ChartExpert:
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
         if axis is not None and orientation == "vertical" and not prints_only_ends(axis) and not point_ticks and own is None:
             printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]
+        if own is not None:  # (round 127) the values printed at the points stand above the category row, whose labels
+            printed = [b for b in printed if b.cy < own]  # may be printed on two lines (round 126: `Feb` over `2017`)
+            if categories:
+                categories = _two_line_labels(categories, [b for b in boxes if b.cy > own], float(np.median([c.h for c in categories])))
         # (round 123) a two-label axis' top may be the first point's printed value (Pew: no value axis)
         level = first_value_on_axis(axis, boxes) if orientation == "vertical" and not bars and not point_ticks and own is None else None
         if level is not None and parse_value(level.text) is not None and level not in read_labels:
