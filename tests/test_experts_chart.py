@@ -1249,6 +1249,39 @@ def test_a_pew_pie_with_a_pulled_out_slice_is_read(expert):
     assert got.get("Naturalized citizens") == 19.8 and got.get("Lawful permanent residents") == 11.9, reading.text
 
 
+def test_a_pie_subtitle_names_no_slice(expert):
+    """(round 125) Pew prints a subtitle (or a question over several lines) under a pie's title; the label step took
+    the heading line lying in a slice's direction as that slice's name: OpenCQA dev 4723's subtitle `Views of NATO`
+    named the `Somewhat unfavorable` slice, 4333's `Foreign-born population estimates, 2015` was read as the grey
+    slice's `Name value` label. The heading's lines now name no slice: 4333's grey slice takes its own printed name."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "4723.png")))
+    assert reading.kind == "pie", reading.text
+    rows = {row[0]: row[1] for row in parse_table(reading.text).rows}
+    assert "Views of NATO" not in rows, reading.text
+    assert rows.get("Very unfavorable") == "53%" and rows.get("Favorable") == "19%" and "17%" in rows.values(), reading.text
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "4333.png")))
+    names = [row[0] for row in parse_table(reading.text).rows]
+    assert "Unauthorized immigrants" in names and not any(n.startswith("Foreign-born") for n in names), reading.text
+
+
+def test_a_pie_heading_block_is_the_title_and_the_lines_right_under_it():
+    """(round 125) `_heading_block`: the title's line and the single lines right under it (aligned left, or centred),
+    down to a row of two boxes (slice labels left and right), a wide gap or the disc's top; none without a title."""
+    from visual_med_alpaca.experts.chart.pies import _heading_block
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    title, subtitle = TextBox("Nearly 34 million lawful immigrants", 0, 25, 284, 46), TextBox("live in the U.S.", 0, 46, 115, 64)
+    note = TextBox("Foreign-born population estimates, 2015", 0, 76, 261, 94)
+    left, right = TextBox("Unauthorized immigrants", 5, 102, 144, 117), TextBox("Lawful immigrants", 174, 102, 278, 118)
+    boxes = [title, subtitle, note, left, right]
+    assert _heading_block(boxes, 158, "Nearly 34 million lawful immigrants live in the U.S.") == [title, subtitle, note]
+    assert _heading_block(boxes, 158, "") == []
+    assert _heading_block(boxes, 90, "Nearly 34 million lawful immigrants live in the U.S.") == [title, subtitle]
+    far = TextBox("Views of NATO", 0, 80, 84, 95)  # a line more than its height under the title: a label, not a subtitle
+    assert _heading_block([TextBox("Negative Opinion of NATO", 0, 13, 196, 32), far], 150, "Negative Opinion of NATO") == [
+        TextBox("Negative Opinion of NATO", 0, 13, 196, 32)]
+
+
 def test_stacked_series_named_beside_the_first_stack_are_read(expert, tmp_path):
     """(round 104) Pew names a vertical stack's series by words printed beside the first stack, each at its segment's
     height (`Mostly / favorable`, `Very / favorable`, two lines each), with no legend: the series came back

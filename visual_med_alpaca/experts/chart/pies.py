@@ -94,7 +94,10 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         return clean(b.text).endswith("%") or (_LABELLED.match(clean(b.text)) is not None and np.hypot(b.cx - cx, b.cy - cy) < 1.5 * radius)
 
     title = _page_title([b for b in boxes if not slice_label(b)], y)
-    words = [b for b in boxes if not _CHROME.search(b.text) and not (title and b.y1 < y and b.text in title)]
+    # (round 125) the heading's lines (the title's, a subtitle, a question under it) name no slice
+    heading = set(map(id, _heading_block([b for b in boxes if not slice_label(b)], cy - radius, title)))
+    words = [b for b in boxes if not _CHROME.search(b.text) and not (title and b.y1 < y and b.text in title)
+             and id(b) not in heading]
     outside = boxes  # a donut's centre prints its total ('Total 100%'): no slice's value, name or legend entry
     if hole:
         outside = [b for b in boxes if np.hypot(b.cx - cx, b.cy - cy) > hole * radius]
@@ -211,6 +214,38 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
                 rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
                 break
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
+
+
+def _heading_block(boxes: list[TextBox], top: float, title: str) -> list[TextBox]:
+    """(round 125) The lines printed at the head of the chart, above the disc: the title's first line (the first line
+    of words, one box, part of `title`; none without a title) and each line right under the last one taken (its top
+    within one of its heights of that line's bottom) that is one box of words (a row of two or more boxes apart is
+    slice labels, left and right) starting where the block starts or centred under the line above it (within 0.6 of
+    its height), every line wholly above the disc's top `top`. The title wrapped over more lines than the title's
+    reading takes, a subtitle or a question printed under it: none of them names a slice (Pew's `Views of NATO`
+    under `Negative Opinion of NATO` was read as the name of the slice under it)."""
+    above = sorted((b for b in boxes if b.y1 <= top and not b.turned and re.search(r"[A-Za-z]{2}", b.text)),
+                   key=lambda b: b.y0)
+    rows: list[list[TextBox]] = []
+    for b in above:
+        if rows and abs(b.cy - rows[-1][0].cy) < rows[-1][0].h / 2:
+            rows[-1].append(b)
+        else:
+            rows.append([b])
+    if not rows or len(rows[0]) != 1 or not title or rows[0][0].text not in title:
+        return []
+    block, left = list(rows[0]), min(b.x0 for b in rows[0])
+    last = rows[0]
+    for row in rows[1:]:
+        if len(row) != 1:
+            break
+        b = row[0]
+        bottom, middle = max(r.y1 for r in last), (min(r.x0 for r in last) + max(r.x1 for r in last)) / 2
+        if not (b.y0 - bottom <= b.h and (abs(b.x0 - left) <= 0.6 * b.h or abs(b.cx - middle) <= 0.6 * b.h)):
+            break
+        block.append(b)
+        last = row
+    return block
 
 
 def _swatch_is_disc(order: float, boxes: list[TextBox], marks: np.ndarray) -> bool:
