@@ -3122,6 +3122,31 @@ def test_a_column_of_first_values_is_no_value_axis_and_end_values_are_no_part_of
     assert (got[("2018", "Poland")], got[("2018", "Spain")], got[("2018", "Germany")]) == (72, 67, 63)
 
 
+def test_values_printed_beside_a_lines_first_and_last_points_are_its_values(expert):
+    """(round 123) Pew's trend lines with no value axis print each line's first value left of its first point, level
+    with it, and its last value right of its end. OpenCQA dev 5696: the first `Oppose` value `55` was taken for the top
+    of a two-label axis (`0` on the baseline) and so dropped from the printed values: 2006 read 54 off the axis it
+    made. OpenCQA dev 5311 (round 114's Eb): the `Increased` line ends at 32, printed beside its end; the grey line's
+    `38` passing under the label's left end was taken for it first."""
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5696.png"))))
+    assert (got[("2006", "Oppose")], got[("2006", "Favor")]) == (55, 35), got
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5311.png"))))
+    assert (got[("2018", "Decreased")], got[("2018", "Increased")]) == (24, 32), got
+
+
+def test_a_two_label_axis_top_is_a_first_value_only_level_with_a_point():
+    from visual_med_alpaca.experts.chart.axes import Axis
+    from visual_med_alpaca.experts.chart.lines import first_value_on_axis, level_with_point
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    top, zero = TextBox("55", 0, 160, 14, 172), TextBox("0", 4, 334, 14, 346)
+    axis = Axis(-55 / 174, 55 / 174 * 340, False, False, 55.0, [zero, top])
+    assert first_value_on_axis(axis, [top]) is top  # the `0` placed at the baseline is no box as read
+    three = Axis(-55 / 174, 55 / 174 * 340, False, False, 5.0, [zero, top, TextBox("25", 0, 250, 14, 262)])
+    assert first_value_on_axis(three, [top, zero]) is None and first_value_on_axis(None, [top]) is None
+    assert level_with_point(top, 169.0) and not level_with_point(top, 175.0)
+
+
 def test_only_unevenly_stepped_axes_are_taken_for_printed_values_and_only_numbers_split_from_names():
     from visual_med_alpaca.experts.chart.axes import Axis
     from visual_med_alpaca.experts.chart.lines import labels_for_an_axis, value_in_name

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 
+from .axes import prints_only_ends
 from .colours import _blend_of, _word_ink
 from .text import _CHROME, _MONTHS, TextBox, _bare, _period, fill_thinned_labels, names_something, parse_value
 
@@ -110,6 +111,52 @@ def _ink_under(inks: list[tuple[np.ndarray, np.ndarray]], label: TextBox, x: int
     if not first or (len(first) > 1 and first[1][0] - first[0][0] < max(3.0, 0.25 * label.h)):
         return None
     return first[0][2], first[0][1]
+
+
+def _beside_the_end(label: TextBox, last_x: float) -> bool:
+    """(round 114) A value label printed wholly right of the last category's point column (picture x `last_x`, 2
+    pixels of slack): Pew prints the lines' last values beside their ends, not over them. Such a label is no label
+    over a point: the ink under it at that column (`_ink_under`) is whichever line passes there, often another one."""
+    return label.x0 > last_x + 2
+
+
+def _ends_past_last(inks: list[tuple[np.ndarray, np.ndarray]], points: list[list[float | None]], colours: list[np.ndarray],
+                    last_x: int, text: list[TextBox], x0r: int) -> list[float | None]:
+    """(round 114) The row of each traced line's last drawn point, for the value labels beside the lines' ends
+    (`_beside_the_end`): for a coloured line, the rightmost column of the piece of its ink (text boxes left out, 3x3
+    dilated) that holds its point at the last category, and the middle of that piece's rows there (a steep last
+    segment is followed, where `_last_drawn`'s 2-pixel steps lose it: OpenCQA dev 5627); a grey line is followed no
+    further (gridlines). Pew's lines often run on past the last year printed under them (a survey later in that year)
+    and the value printed beside the end is that point's. None for a line not traced at the last category; the
+    point's own row where no piece holds it."""
+    import cv2
+
+    rows = []
+    for (mask, _), ys, colour in zip(inks, points, colours):
+        y = ys[-1] if ys else None
+        if y is None or float(colour.max() - colour.min()) <= 60:
+            rows.append(y)
+            continue
+        ink = mask.copy()
+        for box in text:  # a value printed in the line's own colour beside its end is no part of the line
+            ink[max(0, int(box.y0) - 1):max(0, int(box.y1) + 2), max(0, int(box.x0) - x0r - 1):max(0, int(box.x1) - x0r + 2)] = 0
+        _, pieces = cv2.connectedComponents(cv2.dilate(ink, np.ones((3, 3), np.uint8)), connectivity=8)
+        x, row = last_x - x0r, int(round(y))
+        near = pieces[max(0, row - 2):row + 3, max(0, x - 2):x + 3]
+        held = [p for p in np.unique(near) if p]
+        if not held:
+            rows.append(y)
+            continue
+        piece = (pieces == held[0]) & (ink > 0)
+        for p in held[1:]:
+            piece |= (pieces == p) & (ink > 0)
+        columns = np.nonzero(piece.any(axis=0))[0]
+        end = int(columns.max())
+        if end <= x:
+            rows.append(y)
+            continue
+        rows.append(float(np.nonzero(piece[:, end])[0].mean()))
+    return rows
 
 
 def _value_ink_owner(rgb: np.ndarray, label: TextBox, centres, series: list[int], background) -> int | None:
@@ -600,3 +647,23 @@ def value_in_name(name: str) -> tuple[str, str] | None:
         if parsed is not None and re.fullmatch(r"[-−–]?\d[\d.,]*%?", number) and names_something(" ".join(rest)):
             return " ".join(rest), parsed[1]
     return None
+
+
+def first_value_on_axis(axis, boxes: list[TextBox]) -> TextBox | None:
+    """(round 123) The top label of a value axis that prints only two labels (`two_label_axis`: the topmost number
+    left of the first year, over a `0` or the plot's baseline), as read, when it may be a point's printed value too.
+    Pew's line charts with no value axis print each line's first value left of its first point, level with it: the
+    topmost of those numbers is taken for the axis' top, with the baseline as its `0`, and so it was dropped from the
+    printed values and its point read off the very axis it made (51 where 50 is printed). The reader keeps it among
+    the printed values, taken only by a point level with it (its middle within half a label height of the point's
+    row) and never by the ink under it (`level_with_point`); an axis' real top (`100 %`) lies level with no point but
+    one that reads about 100 there. None for any other axis, or a `0` that stands for the baseline (no box)."""
+    if axis is None or axis.log or not prints_only_ends(axis):
+        return None
+    top = min(axis.ticks, key=lambda b: b.cy)
+    return top if top.number and any(b is top for b in boxes) else None
+
+
+def level_with_point(label: TextBox, y: float) -> bool:
+    """(round 123) A label printed beside its point: its middle within half its height of the point's row."""
+    return abs(label.cy - y) <= 0.5 * label.h

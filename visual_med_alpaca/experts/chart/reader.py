@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _form
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
-from .lines import (years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _drop_duplicate_lines, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (first_value_on_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -663,6 +663,10 @@ class ChartExpert:
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
         if axis is not None and orientation == "vertical" and not prints_only_ends(axis) and not point_ticks:
             printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]
+        # (round 123) a two-label axis' top may be the first point's printed value (Pew: no value axis)
+        level = first_value_on_axis(axis, boxes) if orientation == "vertical" and not bars and not point_ticks else None
+        if level is not None and parse_value(level.text) is not None and level not in read_labels:
+            printed.append(level)
         if bars:
             bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
             flat = max(b.height for b in bars) < 0.05 * region_y1  # a line lying along the axis
@@ -692,7 +696,7 @@ class ChartExpert:
             end_words = _line_end_names(rgb, end_boxes, categories, centres, background)
             names = {**end_words, **names}
         return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words, page=rgb,
-                                            end_boxes=end_boxes)
+                                            end_boxes=end_boxes, level=level)
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
@@ -785,7 +789,7 @@ class ChartExpert:
             return {}
         return {index: (ends[index][1], found[index]) if index in found else (1e9, "") for index in boxed + unnamed}
 
-    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None, page=None, end_boxes=None):
+    def _line_table(self, region, masks, centres, background, categories, names, axis, x0r, orientation, printed=(), text=(), legend=frozenset(), end_words=None, page=None, end_boxes=None, level=None):
         if not categories:
             raise ChartReadError("a plotted line was found but no category or x-axis labels to read it at")
         import cv2
@@ -883,12 +887,16 @@ class ChartExpert:
         read = [[axis.value(y) if y is not None else None for y in ys] for ys in points]  # (round 101) unrounded
         from_labels: set[tuple[int, int]] = set()
         if printed and series:  # a number printed at a point beats the axis reading (greedy, nearest first)
-            pairs, inked = [], {}
+            pairs, inked, at_end = [], {}, {}
             # a label with one line's ink right under it at a point is that line's (round 31: where lines cross, or a
             # trace strayed onto a legend's swatch, the nearest traced line is the other one): matched first
+            last = len(categories) - 1  # (round 114 / 123) the values printed beside the lines' ends: at their last points
+            ends = _ends_past_last(inks, points, [centres[i] for i in series], int(round(categories[-1].cx)), text, x0r)
             for j, box in enumerate(printed):
                 for r, cat in enumerate(categories):
-                    if reaches(box, r) and (owner := _ink_under(inks, box, int(round(cat.cx)) - x0r)):
+                    if r == last and _beside_the_end(box, cat.cx):
+                        continue
+                    if box is not level and reaches(box, r) and (owner := _ink_under(inks, box, int(round(cat.cx)) - x0r)):
                         inked[owner[0], r, id(box)] = owner[1]
                         pairs.append((-1000 + abs(box.cx - cat.cx), owner[0], r, j))
             for i, ys in enumerate(points):
@@ -897,11 +905,17 @@ class ChartExpert:
                         dx = abs(box.cx - cat.cx)
                         if not reaches(box, r):
                             continue
+                        if r == last and y is not None and _beside_the_end(box, cat.cx):
+                            end = ends[i]  # the row of the line's last drawn point, for this label beside it
+                            if -3.0 * box.h <= box.cy - end <= 2.0 * box.h and (box is not level or level_with_point(box, end)):
+                                at_end[i, r, id(box)] = end
+                                pairs.append((abs(box.cy - end) + dx, i, r, j))
+                            continue
                         if y is None:  # the line is hidden under its label here: the label nearest where it should be
                             guess = _between(ys, r)
-                            if box.y1 < cat.y0:
+                            if box.y1 < cat.y0 and box is not level:
                                 pairs.append((1000 + dx + (abs(box.cy - guess) if guess is not None else 0), i, r, j))
-                        elif -3.0 * box.h <= box.cy - y <= 2.0 * box.h:
+                        elif -3.0 * box.h <= box.cy - y <= 2.0 * box.h and (box is not level or level_with_point(box, y)):
                             pairs.append((abs(box.cy - y) + dx, i, r, j))
             # (round 48) a value printed in one traced line's colour is that line's only (where lines cross, the
             # nearest point, or the ink first under the label, can be the other line's)
@@ -914,12 +928,15 @@ class ChartExpert:
                 if row is not None and (points[i][r] is None or abs(points[i][r] - row) > box.h):
                     points[i][r] = row
             matched = [(i, r, parse_value(box.text)) for (i, r), box in nearest.items()]
+            # (round 114 / 123) a label beside a line's end is checked against the axis at that end, not at the last category
+            where = {(i, r): at_end.get((i, r, id(box)), points[i][r]) for (i, r), box in nearest.items()}
             span = axis.span
             if not axis.log and span > 0:  # '99%' read as '9996', '7.4' as '74': the reading the axis agrees with
-                matched = [(i, r, _misread(parsed, axis.value(points[i][r]), span) if points[i][r] is not None else parsed)
+                matched = [(i, r, _misread(parsed, axis.value(where[i, r]), span) if where[i, r] is not None else parsed)
                            for i, r, parsed in matched]
-            agree = {(i, r): _agrees_with_axis(parsed[0], axis.value(points[i][r]), axis) for i, r, parsed in matched
-                     if points[i][r] is not None and (axis.log or span > 0)}
+            # (round 123) the axis' own top label agrees with it by construction: it is no witness
+            agree = {(i, r): _agrees_with_axis(parsed[0], axis.value(where[i, r]), axis) for i, r, parsed in matched
+                     if where[i, r] is not None and (axis.log or span > 0) and nearest[i, r] is not level}
             trusted = len(agree) >= 3 and sum(agree.values()) >= 0.6 * len(agree)
             for i, r, parsed in matched:  # where most labels agree with the axis, one that does not is a misread
                 if not (trusted and agree.get((i, r)) is False):
