@@ -1282,6 +1282,36 @@ def test_a_pie_heading_block_is_the_title_and_the_lines_right_under_it():
         TextBox("Negative Opinion of NATO", 0, 13, 196, 32)]
 
 
+def test_a_printed_value_line_with_two_line_month_labels_keeps_the_months(expert):
+    """(round 126) A Pew line with its values printed and no value axis falls to `_printed_values_table`; its category
+    labels are printed on two lines (`Feb` over `2017`, `Dec` / `2017`, `Sept` / `2018`) and the fallback took the lower
+    row alone: rows `2017 | 2017 | 2018` (two rows of one name, no month). OpenCQA dev 5181: both lines are one label."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "5181.png")))
+    assert reading.kind == "partial", reading.text
+    rows = {row[0]: row[1:] for row in parse_table(reading.text).rows if not row[0].startswith("(")}
+    assert list(rows)[:3] == ["Feb 2017", "Dec 2017", "Sept 2018"], reading.text
+    assert rows["Feb 2017"][:2] == ["56", "39"] and rows["Dec 2017"][:2] == ["63", "32"], reading.text
+
+
+def test_two_line_labels_join_only_a_stacked_row_of_as_many_boxes():
+    """(round 126) `_two_line_labels`: the line right above or under the row of category labels, one box stacked on
+    each of its boxes, joins them (upper line first); a line of a different count or off the labels' spans does not."""
+    from visual_med_alpaca.experts.chart.table import _two_line_labels
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    months = [TextBox("Feb", 23, 247, 48, 262), TextBox("Dec", 152, 247, 179, 263), TextBox("Sept", 266, 247, 297, 264)]
+    years = [TextBox("2017", 19, 262, 52, 276), TextBox("2017", 148, 262, 181, 276), TextBox("2018", 264, 262, 297, 276)]
+    note = TextBox("Note: Don't know responses", 0, 287, 180, 301)
+    for row in (months, years):
+        joined = _two_line_labels(row, months + years + [note], 15.0)
+        assert [b.text for b in joined] == ["Feb 2017", "Dec 2017", "Sept 2018"]
+        assert joined[0].y0 == 247 and joined[0].y1 == 276 and joined[0].x0 == 19
+    assert _two_line_labels(years, years[:2] + [note], 15.0) == years  # two boxes over three labels: no pairing
+    shifted = [TextBox(b.text, b.x0 + 60, b.y0, b.x1 + 60, b.y1) for b in months]
+    assert _two_line_labels(years, shifted + years, 15.0) == years  # not stacked on the labels
+    assert _two_line_labels(years, years, 15.0) == years
+
+
 def test_stacked_series_named_beside_the_first_stack_are_read(expert, tmp_path):
     """(round 104) Pew names a vertical stack's series by words printed beside the first stack, each at its segment's
     height (`Mostly / favorable`, `Very / favorable`, two lines each), with no legend: the series came back

@@ -75,6 +75,7 @@ def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) ->
             best = row
     if best is None:
         return None
+    best = _two_line_labels(best, [b for b in words if label_like(b)], typical)
     spacing = float(np.median(np.diff([b.cx for b in best])))
     top = min(b.y0 for b in best)
     numeric = [b for b in words if b.cy < top and parse_value(b.text) is not None and b not in best]
@@ -108,6 +109,31 @@ def _printed_values_table(rgb: np.ndarray, boxes: list[TextBox], reason: str) ->
     title = _page_title(boxes, min(b.y0 for c in columns.values() for b in c))
     note = PARTIAL_NOTE.format(reason=reason, series=known)
     return f"{_linearize(title, 'Category', series, table)} {ROW_SEP} {note}"
+
+
+def _two_line_labels(row: list[TextBox], labels: list[TextBox], typical: float) -> list[TextBox]:
+    """(round 126) Category labels printed on two lines (a month over its year, `Feb` / `2017`; a name over its
+    years): where the next line of text right above (or right under) the row of labels, its middle 0.6-1.8 line
+    heights away, holds exactly one label-like box stacked on each of the row's boxes (their spans overlapping by
+    half the narrower one's width or more) and nothing else, each label is both lines, the upper one first, in one
+    box spanning both. Otherwise the row as it is (the lower row alone gave `2017 | 2017 | 2018` for Pew's
+    `Feb 2017 | Dec 2017 | Sept 2018`)."""
+    if typical <= 0:
+        return row
+    for side in (-1, 1):
+        near = [b for b in labels if b not in row and 0.6 * typical <= side * (b.cy - np.mean([r.cy for r in row])) <= 1.8 * typical]
+        if len(near) != len(row):
+            continue
+        near = sorted(near, key=lambda b: b.cx)
+        if max(b.cy for b in near) - min(b.cy for b in near) > 0.5 * typical:
+            continue
+        overlaps = [min(a.x1, b.x1) - max(a.x0, b.x0) >= 0.5 * min(a.x1 - a.x0, b.x1 - b.x0) for a, b in zip(row, near)]
+        if not all(overlaps) or any(a.x1 > b.x0 for a, b in zip(near, near[1:])):
+            continue
+        pairs = [(b, a) if side < 0 else (a, b) for a, b in zip(row, near)]
+        return [replace(upper, text=f"{upper.text.strip()} {lower.text.strip()}", x0=min(upper.x0, lower.x0),
+                        x1=max(upper.x1, lower.x1), y1=lower.y1) for upper, lower in pairs]
+    return row
 
 
 ROWS_NOTE = (NOTE_START + "{reason}; only the values printed beside a column of row labels are given, each in the row of "
