@@ -333,17 +333,23 @@ def _stroke_runs_on(nearest_colours, text_mask: np.ndarray, palette: np.ndarray,
     Lines named at their ends are named by `_line_end_names` (the ink) and `_names_beside_ends` (the place)."""
     import cv2
 
+    if np.ptp(palette[best + 1]) <= 30:
+        return False  # (W2) a colourless stroke: a gridline, a frame or a rim; the older tests judge it
     height, width = text_mask.shape
     h = box.h
     wx0, wy0, wy1 = max(0, int(x0 - 1.5 * h)), max(0, int(box.y0 - h)), min(height, int(box.y1 + h) + 1)
     if x1 <= wx0 or wy1 <= wy0:
         return False
     # the stroke with its anti-aliased rims: the colours it blends into the background, or that blends into
-    family = [best + 1] + [k for k in range(1, len(palette)) if k != best + 1
+    family = [best + 1] + [k for k in range(1, len(palette)) if k != best + 1 and np.ptp(palette[k]) > 20
                            and (_blend_of(palette[best + 1], palette[k], palette[0]) or _blend_of(palette[k], palette[best + 1], palette[0]))]
     nearest = nearest_colours(wy0, wy1, wx0, x1)
     on = (np.isin(nearest, family) & ~text_mask[wy0:wy1, wx0:x1]).astype(np.uint8)
     own = nearest == best + 1
+    for row in own[y0 - wy0:y1 - wy0, x0 - wx0:]:  # (W2) a level run of it starting inside the strip, 0.8 line
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))  # heights long: a legend's
+        if any(b - a >= 0.8 * h and a > 1 for a, b in zip(edges[::2], edges[1::2])):  # short stroke, whatever
+            return False  # touches it (the plotted line of its own colour running by the legend)
     _, pieces = cv2.connectedComponents(cv2.dilate(on, np.ones((3, 3), np.uint8)), connectivity=8)
     pieces = pieces * on
     seeds = {int(p) for p in np.unique((pieces * own)[y0 - wy0:y1 - wy0, x0 - wx0:]) if p}
