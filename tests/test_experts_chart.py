@@ -3641,3 +3641,34 @@ def test_a_grey_stroke_beside_a_line_name_in_its_colour_is_no_legend_swatch(expe
     assert cells(text)[("2001", "Georgia")] > 1_300_000, text
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "4955.png")))
     assert not any(h.startswith("YouTube") for h in parse_table(text).headers[1:]), text
+
+
+def test_a_single_horizontal_stacked_bar_keeps_every_segment(expert, tmp_path):
+    """(round 124) One horizontal bar split into answers, each share printed on its segment and named over it, no
+    legend, no axis (Pew: `80% | 20%`, OpenCQA dev 623 / 664). Both readings of the one strip carry the same area; the
+    tie went to the upright one (two flat bars side by side: two rows `1 | 80%`, `2 | 20%`, or none where they are too
+    flat: OpenCQA dev 623 `1 | 80%`), and where the strip was read horizontally the no-legend step took the stack's
+    segments for `differently coloured bars side by side` and painted them one colour, so its row kept one segment
+    (664 `1 | 74`). Now the strip's segments run along its long side and stay one row of two series. Fails on main
+    f95a2ff."""
+    with drawn(tmp_path / "chart.png", (5, 2.2)) as ax:
+        ax.barh([0], [80], color="#e8a33d", height=0.5)
+        ax.barh([0], [20], left=[80], color="#2f7fb3", height=0.5)
+        for x, value in ((40, 80), (90, 20)):
+            ax.text(x, 0, f"{value}%", ha="center", va="center", color="white", fontsize=11, fontweight="bold")
+        ax.text(40, 0.45, "Top tenth", ha="center", va="bottom", color="#e8a33d", fontsize=10)
+        ax.text(90, 0.45, "The rest", ha="center", va="bottom", color="#2f7fb3", fontsize=10)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(-0.6, 1.0)
+        ax.axis("off")
+        ax.set_title("Share of all posts", loc="left")
+    reading = expert.read(load_image(tmp_path / "chart.png"))
+    table = parse_table(reading.text)
+    assert reading.kind == "hstacked" and len(table.rows) == 1, reading.text
+    assert table.headers[1:] == ["Top tenth", "The rest"], reading.text
+    assert [v.strip().rstrip("%") for v in table.rows[0][1:]] == ["80", "20"], reading.text
+    for chart, values in (("623", ["80", "20"]), ("664", ["74", "23"])):
+        reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", f"{chart}.png")))
+        rows = parse_table(reading.text).rows
+        assert reading.kind == "hstacked" and len(rows) == 1, reading.text
+        assert [v.strip().rstrip("%") for v in rows[0][1:]] == values, reading.text

@@ -740,21 +740,30 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         return None
     width = rgb.shape[1]
     thickness = max(5.0, min(rgb.shape[:2]) / 100)  # thinner marks are lines, grid and axes
+    turned = [r.rotated(width) for r in rects]  # one list: `_joined_across_legend` tells its bars apart by identity
     vertical, score_v = _upright_choice(rects, thickness)
-    horizontal, score_h = _upright_choice([r.rotated(width) for r in rects], thickness)
+    horizontal, score_h = _upright_choice(turned, thickness)
     if max(score_v, score_h) == 0:
         return None
-    if score_h > score_v:
-        bars, upright_boxes, kind = horizontal, [b.rotated(width) for b in boxes], "hbar"
+    # (round 124) both readings carry the same rectangles (one strip of segments: a single stacked bar, `80% | 20%`):
+    # the segments run along the strip's long side, so a strip wider than tall is a horizontal bar. Only where the
+    # strip holds its colours (half their pixels or more in its rectangles): bars of those colours elsewhere that no
+    # rectangle caught (rows drawn touching) make the strip one row of a chart not read here
+    tie = bool(vertical) and abs(score_h - score_v) <= 0.01 * max(score_h, score_v) \
+        and max(b.x1 for b in vertical) - min(b.x0 for b in vertical) > max(b.y1 for b in vertical) - min(b.y0 for b in vertical) \
+        and all(0 <= c < len(clusters[0]) and sum(b.area for b in vertical if b.cluster == c) >= 0.5 * np.count_nonzero(clusters[0][c])
+                for c in {b.cluster for b in vertical})
+    if score_h > score_v or tie:
+        bars, upright_boxes, upright_rects, kind = horizontal, [b.rotated(width) for b in boxes], turned, "hbar"
     else:
-        bars, upright_boxes, kind = vertical, boxes, "bar"
-    bars = _joined_across_legend(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, upright_boxes)
+        bars, upright_boxes, upright_rects, kind = vertical, boxes, rects, "bar"
+    bars = _joined_across_legend(bars, upright_rects, upright_boxes)
     bars = _whole_bars(bars)
     bars = _touching_bars_apart(bars, upright_boxes)
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
     # (round 119) with the diverging segments hanging from the baseline: a zero line may carry short segments only
-    whole = bars + _diverging(bars, [r.rotated(width) for r in rects] if kind == "hbar" else rects, baseline)
+    whole = bars + _diverging(bars, upright_rects, baseline)
     if max(b.height for b in whole) < 0.08 * long_side or sum(b.area for b in whole) < 0.004 * rgb.shape[0] * width:
         return None  # icons and legend swatches, not bars
     axis = find_value_axis(upright_boxes, vertical=True)
@@ -764,7 +773,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         axis = None  # (round 93) another panel's printed numbers, no axis of these bars
     axis = axis or _two_tick_axis(upright_boxes, bars, baseline)
     if axis is None and kind == "hbar":  # no value axis: a survey chart may give each answer its own column of bars
-        upright_rects = [r.rotated(width) for r in rects]
         extra = _answer_columns(bars, upright_rects, baseline, thickness)
         bars = _panel_in_row_colours(bars, extra, upright_rects, baseline) + extra
     ticks = {id(b) for b in axis.ticks} if axis else set()
@@ -781,7 +789,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         bars = [bars[i] for i in keep]
         if not bars:
             return None
-    upright_rects = [r.rotated(width) for r in rects] if kind == "hbar" else rects
     hanging = _hanging_bars(bars, upright_rects, baseline)
     ticks_and_labels = ticks | {id(b) for b in labels.values()}
     hanging_labels = _hanging_labels(hanging, upright_boxes, ticks_and_labels, baseline)
@@ -812,7 +819,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     names = {c: v for c, v in legend.items() if any(b.cluster == c for b in bars)}
     repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
         sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})
-    if len(groups) < len(bars) and not repeated and len(names) < 2:
+    # (round 124) segments stacked end to end (sharing their x-range) are one stack, never bars side by side
+    stack_in_group = any(min(a.x1, b.x1) - max(a.x0, b.x0) > 0 for g in groups for a in g for b in g if a is not b)
+    if len(groups) < len(bars) and not repeated and len(names) < 2 and not stack_in_group:
         groups = [[b] for b in sorted(bars, key=lambda b: b.cx)]  # differently coloured bars side by side, no legend
         spans = []
         for n, group in enumerate(groups):
@@ -838,7 +847,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     sunk_ids = {id(b) for b in sunk}
     if sunk:  # the category labels stand past the lowest negative bar and the value printed under it
         label_base = max([label_base] + [b.y1 for b in sunk] + [box.y1 for i, box in labels.items() if id(bars[i]) in sunk_ids])
-    place = _drawing_order(groups, score_h > score_v)  # series no legend names: in the order they were drawn
+    place = _drawing_order(groups, upright_rects is turned)  # series no legend names: in the order they were drawn
     clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], place.get(c, -1.0), c))
     legend_words = {names[c][1] for c in names}
     index = {id(b): i for i, b in enumerate(bars)}
@@ -925,7 +934,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     rows = [(name, values) for _, name, values in sorted(rows, key=lambda r: r[0])]
     if not rows:
         return None
-    horizontal = score_h > score_v
+    horizontal = upright_rects is turned
     if len(clusters) > 1:
         kind = "stacked" if any(len({round(b.cx) for b in g}) < len(g) for g in groups) else "grouped"
         kind = ("h" if horizontal else "") + kind
