@@ -248,8 +248,6 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             left = colour_at(x0 - 0.6 * box.h, box.cy) == best
             if (above and below) or (left and (above or below)):
                 continue  # the colour surrounds the word: a bar it is printed on, or the legend's own frame
-            if _stroke_runs_on(nearest_colours, text_mask, palette, best, box, x0, x1, y0, y1):
-                continue  # (round 128) a plotted line passing by the word (or ending at it), no swatch of it
             if best in barred or _grey_beside_coloured_word(rgb, box, palette, best + 1):
                 barred.add(best)  # (round 120) a grey stroke left of a word in a coloured ink: a gridline or a leader
                 continue  # from a line's end to its name, no swatch; the same grey beside any other word is one too
@@ -319,47 +317,6 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 if (name := missed_word(entry, row, half)) is not None:
                     names[best] = (reading_key(row, entry.cx), name)
     return names
-
-
-def _stroke_runs_on(nearest_colours, text_mask: np.ndarray, palette: np.ndarray, best: int, box: TextBox, x0: int, x1: int,
-                    y0: int, y1: int) -> bool:
-    """(round 128) The colour `best` found in the strip left of a word (columns x0..x1, rows y0..y1) is a thin stroke
-    that runs on out of a swatch's room: a piece of it (8-connected after a 3x3 dilation, text boxes left out) that
-    holds the strip's pixels of that colour (with the colours blended between it and the background: its rims) reaches the left edge of a window 1.5 line heights left of the strip, or
-    its top or bottom edge one line height above or below the word's box, and is thin (its columns hold under half a
-    line height of it, by the median). A legend's swatch is a bounded mark beside its word, a short stroke or a patch;
-    a plotted line running past the word is none, though it lies level with it in the strip (Our World in Data's and
-    the OECD's names printed at the lines' ends, where another line passes just left of a name, or behind its box).
-    Lines named at their ends are named by `_line_end_names` (the ink) and `_names_beside_ends` (the place)."""
-    import cv2
-
-    if np.ptp(palette[best + 1]) <= 30:
-        return False  # (W2) a colourless stroke: a gridline, a frame or a rim; the older tests judge it
-    height, width = text_mask.shape
-    h = box.h
-    wx0, wy0, wy1 = max(0, int(x0 - 1.5 * h)), max(0, int(box.y0 - h)), min(height, int(box.y1 + h) + 1)
-    if x1 <= wx0 or wy1 <= wy0:
-        return False
-    # the stroke with its anti-aliased rims: the colours it blends into the background, or that blends into
-    family = [best + 1] + [k for k in range(1, len(palette)) if k != best + 1 and np.ptp(palette[k]) > 20
-                           and (_blend_of(palette[best + 1], palette[k], palette[0]) or _blend_of(palette[k], palette[best + 1], palette[0]))]
-    nearest = nearest_colours(wy0, wy1, wx0, x1)
-    on = (np.isin(nearest, family) & ~text_mask[wy0:wy1, wx0:x1]).astype(np.uint8)
-    own = nearest == best + 1
-    for row in own[y0 - wy0:y1 - wy0, x0 - wx0:]:  # (W2) a level run of it starting inside the strip, 0.8 line
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))  # heights long: a legend's
-        if any(b - a >= 0.8 * h and a > 1 for a, b in zip(edges[::2], edges[1::2])):  # short stroke, whatever
-            return False  # touches it (the plotted line of its own colour running by the legend)
-    _, pieces = cv2.connectedComponents(cv2.dilate(on, np.ones((3, 3), np.uint8)), connectivity=8)
-    pieces = pieces * on
-    seeds = {int(p) for p in np.unique((pieces * own)[y0 - wy0:y1 - wy0, x0 - wx0:]) if p}
-    for piece in seeds:
-        mine = pieces == piece
-        reaches = (wx0 > 0 and mine[:, 0].any()) or (wy0 > 0 and mine[0].any()) or (wy1 < height and mine[-1].any())
-        per_column = mine.sum(axis=0)
-        if reaches and float(np.median(per_column[per_column > 0])) < 0.5 * h:
-            return True
-    return False
 
 
 def _run_into_box(nearest_colours, nearest: np.ndarray, best: int, box: TextBox, x1: int, y0: int, y1: int) -> int:
