@@ -77,7 +77,8 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
             owners[k][mask[py, px] > 0] = i
     votes = np.stack([(owners == i).sum(axis=0) for i in range(len(masks))])
     owner = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
-    owner, parent = _one_slice_per_arc(owner, len(masks))  # (round 73) one colour on two separate arcs: two slices
+    owner, pale = _pale_slices(rgb, owner, turn, radii, cx, cy, radius, centres, background, len(masks))
+    owner, parent = _one_slice_per_arc(owner, len(masks) + pale)  # (round 73) one colour on two separate arcs: two slices
     counts = np.array([(owner == i).sum() for i in range(len(parent))], float)
     total = counts.sum()
     if total == 0:
@@ -324,6 +325,50 @@ def _lines_stacked(start: TextBox, words: list[TextBox], numbers: list[TextBox],
             last = min(near, key=lambda b: abs(b.cx - last.cx))
             block = [last] + block if above else block + [last]
     return block
+
+
+def _pale_slices(rgb: np.ndarray, owner: np.ndarray, turn: np.ndarray, radii, cx: float, cy: float, radius: float,
+                 centres, background, clusters: int, least: float = 0.02) -> tuple[np.ndarray, int]:
+    """(round 129) A slice too pale to be a colour cluster (within 45 of the background: Pew's near-white `DK` or
+    `Refused` slice): a run of the ring owned by no cluster, at least `least` of the turn, whose colour (the median
+    over the ring's radii) is one uniform colour off the background by 12 or more and near no cluster's centre. Each
+    such run becomes a slice of its own, ids from `clusters` on: (owner, how many were added)."""
+    h, w = rgb.shape[:2]
+    samples = []
+    for r in radii:
+        px = np.clip(np.round(cx + r * radius * np.cos(turn)).astype(int), 0, w - 1)
+        py = np.clip(np.round(cy + r * radius * np.sin(turn)).astype(int), 0, h - 1)
+        samples.append(rgb[py, px].astype(float))
+    colour = np.median(np.stack(samples), axis=0)  # (positions, 3)
+    off = np.linalg.norm(colour - np.asarray(background, float), axis=1)
+    near = np.zeros(len(turn), bool)
+    for centre in centres:
+        near |= np.linalg.norm(colour - np.asarray(centre, float), axis=1) < 45
+    free = (owner < 0) & (off >= 12) & (off < 45) & ~near
+    n = len(turn)
+    if free.all() or not free.any():
+        return owner, 0
+    start = int(np.argmin(free))  # a position that is not free: the runs are read from there round the turn
+    order = (np.arange(n) + start) % n
+    runs, a = [], None
+    for k, idx in enumerate(order):
+        if free[idx] and a is None:
+            a = k
+        if not free[idx] and a is not None:
+            runs.append(order[a:k])
+            a = None
+    if a is not None:
+        runs.append(order[a:])
+    out, added = owner.copy(), 0
+    for run in runs:
+        if len(run) < least * n:
+            continue
+        middle = np.median(colour[run], axis=0)
+        if np.mean(np.linalg.norm(colour[run] - middle, axis=1) <= 10) < 0.9:
+            continue  # not one uniform colour (an edge's blend, a gradient, text)
+        out[run] = clusters + added
+        added += 1
+    return out, added
 
 
 def _one_slice_per_arc(owner: np.ndarray, clusters: int, least: float = 0.02) -> tuple[np.ndarray, list[int]]:
