@@ -1266,6 +1266,31 @@ def test_a_pie_subtitle_names_no_slice(expert):
     assert "Unauthorized immigrants" in names and not any(n.startswith("Foreign-born") for n in names), reading.text
 
 
+def test_a_pale_pie_slice_is_read(expert):
+    """(round 129) A slice too pale to be a colour cluster (within 45 of the background: Pew's near-white `DK` slice)
+    was owned by no cluster on the ring, so it was no row and its arc went to its neighbours' measured shares. A run
+    of one uniform pale colour on the ring that no cluster owns is now a slice: a drawn disc of 50% / 41.7% / 8.3%
+    with an off-white third slice, and OpenCQA dev 4600's `DK 8%`."""
+    from visual_med_alpaca.experts.chart.colours import _colour_clusters
+    from visual_med_alpaca.experts.chart.pies import read_pie_chart
+
+    h = w = 300
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.full((h, w, 3), 255, np.uint8)
+    angle = (np.degrees(np.arctan2(yy - 150, xx - 150)) + 360) % 360
+    disc = (xx - 150) ** 2 + (yy - 150) ** 2 <= 110 ** 2
+    rgb[disc & (angle < 180)] = (126, 80, 13)
+    rgb[disc & (angle >= 180) & (angle < 330)] = (242, 196, 129)
+    rgb[disc & (angle >= 330)] = (239, 237, 228)  # 34 off white: no colour cluster
+    kind, _, _, rows, _ = read_pie_chart(rgb, [], _colour_clusters(rgb, [], 0))
+    shares = sorted(float(row[1][0].rstrip("%")) for row in rows)
+    assert kind == "pie" and len(shares) == 3, rows
+    assert abs(shares[0] - 8.3) < 1 and abs(shares[1] - 41.7) < 1 and abs(shares[2] - 50) < 1, rows
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "4600.png")))
+    rows = {row[0]: row[1] for row in parse_table(reading.text).rows}
+    assert rows.get("DK") == "8%" and rows.get("Leave EU") == "46%" and rows.get("Remain in EU") == "46%", reading.text
+
+
 def test_a_pie_heading_block_is_the_title_and_the_lines_right_under_it():
     """(round 125) `_heading_block`: the title's line and the single lines right under it (aligned left, or centred),
     down to a row of two boxes (slice labels left and right), a wide gap or the disc's top; none without a title."""
