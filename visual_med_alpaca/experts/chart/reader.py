@@ -909,7 +909,8 @@ class ChartExpert:
             # a label with one line's ink right under it at a point is that line's (round 31: where lines cross, or a
             # trace strayed onto a legend's swatch, the nearest traced line is the other one): matched first
             last = len(categories) - 1  # (round 114 / 123) the values printed beside the lines' ends: at their last points
-            ends = _ends_past_last(inks, points, [centres[i] for i in series], int(round(categories[-1].cx)), text, x0r)
+            ends = (_ends_past_last(inks, points, [centres[i] for i in series], int(round(categories[-1].cx)), text, x0r)
+                    if any(_beside_the_end(box, categories[-1].cx) for box in printed) else None)  # traced only when used
             for j, box in enumerate(printed):
                 for r, cat in enumerate(categories):
                     if r == last and _beside_the_end(box, cat.cx):
