@@ -70,14 +70,16 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     turn = np.linspace(-np.pi, np.pi, 720, endpoint=False)
     owners = np.full((4, len(turn)), -1)
     radii = (0.75, 0.82, 0.88, 0.93) if not hole else tuple(hole + (0.95 - hole) * f for f in (0.25, 0.45, 0.65, 0.85))
+    ring = []  # the picture's colours going round at each radius (round 129's pale slices)
     for k, r in enumerate(radii):
         px = np.clip(np.round(cx + r * radius * np.cos(turn)).astype(int), 0, w - 1)
         py = np.clip(np.round(cy + r * radius * np.sin(turn)).astype(int), 0, h - 1)
+        ring.append(rgb[py, px].astype(float))
         for i, mask in enumerate(masks):
             owners[k][mask[py, px] > 0] = i
     votes = np.stack([(owners == i).sum(axis=0) for i in range(len(masks))])
     owner = np.where(votes.max(axis=0) > 0, votes.argmax(axis=0), -1)
-    owner, pale = _pale_slices(rgb, owner, turn, radii, cx, cy, radius, centres, background, len(masks))
+    owner, pale = _pale_slices(np.stack(ring), owner, centres, background, len(masks))
     owner, parent = _one_slice_per_arc(owner, len(masks) + pale)  # (round 73) one colour on two separate arcs: two slices
     counts = np.array([(owner == i).sum() for i in range(len(parent))], float)
     total = counts.sum()
@@ -327,40 +329,24 @@ def _lines_stacked(start: TextBox, words: list[TextBox], numbers: list[TextBox],
     return block
 
 
-def _pale_slices(rgb: np.ndarray, owner: np.ndarray, turn: np.ndarray, radii, cx: float, cy: float, radius: float,
-                 centres, background, clusters: int, least: float = 0.02) -> tuple[np.ndarray, int]:
+def _pale_slices(ring: np.ndarray, owner: np.ndarray, centres, background, clusters: int,
+                 least: float = 0.02) -> tuple[np.ndarray, int]:
     """(round 129) A slice too pale to be a colour cluster (within 45 of the background: Pew's near-white `DK` or
     `Refused` slice): a run of the ring owned by no cluster, at least `least` of the turn, whose colour (the median
-    over the ring's radii) is one uniform colour off the background by 12 or more and near no cluster's centre. Each
-    such run becomes a slice of its own, ids from `clusters` on: (owner, how many were added)."""
-    h, w = rgb.shape[:2]
-    samples = []
-    for r in radii:
-        px = np.clip(np.round(cx + r * radius * np.cos(turn)).astype(int), 0, w - 1)
-        py = np.clip(np.round(cy + r * radius * np.sin(turn)).astype(int), 0, h - 1)
-        samples.append(rgb[py, px].astype(float))
-    colour = np.median(np.stack(samples), axis=0)  # (positions, 3)
+    over the ring's radii; `ring` is (radii, positions, 3), the colours the owners were voted on) is one uniform
+    colour off the background by 12 or more and near no cluster's centre. Each such run becomes a slice of its own,
+    ids from `clusters` on: (owner, how many were added)."""
+    colour = np.median(ring, axis=0)  # (positions, 3)
     off = np.linalg.norm(colour - np.asarray(background, float), axis=1)
-    near = np.zeros(len(turn), bool)
+    near = np.zeros(len(owner), bool)
     for centre in centres:
         near |= np.linalg.norm(colour - np.asarray(centre, float), axis=1) < 45
     free = (owner < 0) & (off >= 12) & (off < 45) & ~near
-    n = len(turn)
+    n = len(owner)
     if free.all() or not free.any():
         return owner, 0
-    start = int(np.argmin(free))  # a position that is not free: the runs are read from there round the turn
-    order = (np.arange(n) + start) % n
-    runs, a = [], None
-    for k, idx in enumerate(order):
-        if free[idx] and a is None:
-            a = k
-        if not free[idx] and a is not None:
-            runs.append(order[a:k])
-            a = None
-    if a is not None:
-        runs.append(order[a:])
     out, added = owner.copy(), 0
-    for run in runs:
+    for run in _circular_runs(free):
         if len(run) < least * n:
             continue
         middle = np.median(colour[run], axis=0)
@@ -369,6 +355,15 @@ def _pale_slices(rgb: np.ndarray, owner: np.ndarray, turn: np.ndarray, radii, cx
         out[run] = clusters + added
         added += 1
     return out, added
+
+
+def _circular_runs(flags: np.ndarray) -> list[np.ndarray]:
+    """The runs of True in a ring of flags (the last position runs on into the first), as arrays of positions in
+    turn order, read from the first False round (the ring must hold a False). Round 121's gaps in a pulled-out disc's
+    turn, round 129's pale runs of a pie's ring."""
+    order = np.roll(np.arange(len(flags)), -int(np.argmin(flags)))
+    pieces = np.split(order, np.flatnonzero(np.diff(flags[order].astype(np.int8))) + 1)
+    return [piece for piece in pieces if flags[piece[0]]]
 
 
 def _one_slice_per_arc(owner: np.ndarray, clusters: int, least: float = 0.02) -> tuple[np.ndarray, list[int]]:
@@ -539,17 +534,7 @@ def _pulled_out_disc(labels: np.ndarray, stats: np.ndarray, best: int, boxes: li
     full = np.array([filled(whole, 0, 0, np.arange(bins) == k) >= 0.9 for k in range(bins)])
     if full.sum() < bins / 2 or full.all():
         return None
-    start = int(np.argmax(full))  # the gaps, as runs of unfilled bins going round from a filled one
-    rolled = np.roll(np.arange(bins), -start)
-    gaps, run = [], []
-    for k in rolled:
-        if not full[k]:
-            run.append(k)
-        elif run:
-            gaps.append(run)
-            run = []
-    if run:
-        gaps.append(run)
+    gaps = _circular_runs(~full)  # the runs of unfilled bins, going round from a filled one
     count = stats.shape[0]
     parts = {k: solid(labels == k) for k in range(1, count) if k != best and stats[k, cv2.CC_STAT_AREA] >= 0.02 * stats[best, cv2.CC_STAT_AREA]}
     moves = []
