@@ -99,7 +99,8 @@ def _wrapped_name(rgb: np.ndarray, name: str, text, taken: set[str], colour: np.
     whole name, its lines top to bottom. The name's own word box (the one box of `text` whose bare text is the name;
     none or several: the name as it is) is extended by a word box stacked right above or under it: their gap between
     -0.25 and 0.4 of a line's height, their heights within 1.5x, aligned at their left edges, middles or right edges
-    (within half a line's height), printed in the same ink (within 30) and that ink the line's own (within 80 of its
+    (within half a line's height), printed in the same ink (within 30) and that ink a colour (its channels spread over
+    30: black or grey words, a legend's or a note's, name no line by their ink) and the line's own (within 80 of its
     colour, no other traced line's colour in `others` nearer); exactly one such box (two: the name as it is); never a
     number, page chrome, a turned word, a category label or another line's name (`taken`). Up to three lines."""
     boxes = [b for b in text if _bare(b.text) == name or b.text.strip() == name]
@@ -107,8 +108,8 @@ def _wrapped_name(rgb: np.ndarray, name: str, text, taken: set[str], colour: np.
         return name
     box = boxes[0]
     ink = _word_ink(rgb, box, background)
-    if ink is None or float(np.linalg.norm(ink - colour)) >= 80:
-        return name
+    if ink is None or ink.max() - ink.min() <= 30 or float(np.linalg.norm(ink - colour)) >= 80:
+        return name  # black or grey words (titles, notes, a legend's words) are no line's by their ink
     if any(float(np.linalg.norm(ink - other)) < float(np.linalg.norm(ink - colour)) for other in others):
         return name
     lines, used = [box], {id(box)}
