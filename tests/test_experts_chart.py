@@ -3730,3 +3730,35 @@ def test_a_single_horizontal_stacked_bar_keeps_every_segment(expert, tmp_path):
         rows = parse_table(reading.text).rows
         assert reading.kind == "hstacked" and len(rows) == 1, reading.text
         assert [v.strip().rstrip("%") for v in rows[0][1:]] == values, reading.text
+
+
+def test_a_piece_of_a_slanted_label_is_placed_up_its_slant():
+    """(round 132) 45-degree category labels that OCR read in pieces (`Q4` and `16` of `Q4 '16`, the portal pools'
+    quarters): a whole label's box is placed by its right end (its tick), a piece was placed by its centre and fell
+    under the neighbouring bar (`16 Q1`). A piece in the slanted row is followed up its slant to the row's top (x + y
+    stays the same along it). Boxes as OCR gave them on portal_seed718777 chart 20; fails on main 0561c06."""
+    from visual_med_alpaca.experts.chart.bars import _category_label
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    boxes = [TextBox("Q3 '17", 130, 463, 173, 507), TextBox("Q4 '17", 160, 463, 203, 507),  # whole slanted labels
+             TextBox("16", 67, 465, 96, 494), TextBox("Q4", 56, 477, 84, 505),  # pieces of `Q4 '16`, bar at x 85
+             TextBox("17", 94, 465, 123, 494), TextBox("Q1", 88, 482, 108, 501)]  # pieces of `Q1 '17`, bar at x 112
+    first = _category_label((71, 99), 462, boxes, set(), 19.0)
+    second = _category_label((99, 126), 462, boxes, set(), 19.0)
+    assert sorted(b.text for b in first) == ["16", "Q4"], first
+    assert sorted(b.text for b in second) == ["17", "Q1"], second
+
+
+def test_a_title_wrapped_onto_a_second_line_whose_box_overlaps_the_first_is_one_title(expert):
+    """(round 132) OCR pads its boxes, so a wrapped title's second line may start above the first line's bottom
+    (chartqa dev 64197743003167: 6 px, 0.21 of a line): `_page_title` left it out, and the title and the one series
+    named after it lost `distribution, 2003`. Fails on main 0561c06."""
+    from visual_med_alpaca.experts.chart.table import _page_title
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    boxes = [TextBox("Disposable household income of the lowest decile in the income", 11, 10, 625, 38),
+             TextBox("distribution, 2003", 12, 32, 192, 60), TextBox("Denmark", 6, 100, 73, 120)]
+    assert _page_title(boxes, 90) == "Disposable household income of the lowest decile in the income distribution, 2003"
+    reading = expert.read(load_image(shared_data("chartqa_dev", "png", "64197743003167.png")))
+    table = parse_table(reading.text)
+    assert table.headers[1].endswith("income distribution, 2003"), reading.text

@@ -684,14 +684,36 @@ def _drawing_order(groups: list[list[Bar]], horizontal: bool) -> dict[int, float
     return {c: float(np.mean(p)) for c, p in places.items()}
 
 
+def _slanted_row(boxes: list[TextBox], baseline: float, typical: float) -> tuple[float, float] | None:
+    """(round 132) The row of category labels printed at 45 degrees under vertical bars (upright boxes): (top, bottom)
+    of its boxes, where 2+ boxes under the baseline are tall (over 2.2 text lines) and about as wide as high (a turned
+    label is much narrower); None otherwise."""
+    slanted = [b for b in boxes if typical and b.y0 >= baseline - 2 and b.src is None and b.h > 2.2 * typical
+               and 0.6 * b.h <= b.x1 - b.x0 <= 1.6 * b.h]
+    if len(slanted) < 2:
+        return None
+    return float(np.median([b.y0 for b in slanted])), max(b.y1 for b in slanted)
+
+
+def _on_slanted_row(box: TextBox, row: tuple[float, float], typical: float) -> bool:
+    """A box inside the slanted labels' row (`_slanted_row`), short of a whole label (a piece OCR read apart)."""
+    return box.src is None and box.h <= 2.2 * typical and box.y0 >= row[0] - 0.5 * typical and box.y1 <= row[1] + 0.5 * typical
+
+
 def _category_label(span: tuple[float, float], baseline: float, boxes: list[TextBox], skip: set[int],
                     typical: float = 0.0, start_by: float = 0.0) -> list[TextBox]:
     """The words under a group of bars (upright coordinates): boxes centred in the group's span that start
     within reach of the baseline (or by `start_by`: the column where a chart's labels start), reach extended
     line by line; read in the original reading order."""
     lo, hi = span
+    row = _slanted_row(boxes, baseline, typical)
+
     def anchor(b: TextBox) -> float:  # a label printed slanted ends at its tick: its box's right edge
-        return b.x1 - 0.5 * typical if typical and b.h > 2.2 * typical and b.src is None else b.cx
+        if typical and b.h > 2.2 * typical and b.src is None:
+            return b.x1 - 0.5 * typical
+        if row is not None and _on_slanted_row(b, row, typical):  # (round 132) a piece of a slanted label
+            return b.cx + (b.cy - row[0]) - 0.5 * typical
+        return b.cx
 
     near = [b for b in boxes if id(b) not in skip and lo <= anchor(b) <= hi and b.y0 >= baseline - 2]
     near.sort(key=lambda b: b.y0)
@@ -889,8 +911,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     # past it was printed beside the bar, not in the label)
     label_edge = float(np.median([b.original.x1 for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)] or [0.0]))
     named: dict[float, str] = {}  # the centres of the groups a label names (round 41)
+    slant = _slanted_row(words, label_base, typical) if kind != "hbar" else None
     for n, (group, span) in enumerate(zip(groups, spans)):
-        words_n, stray = _label_and_stray_numbers(_reading_order(chosen[n]), label_edge) if kind == "hbar" else ([b.text for b in _reading_order(chosen[n])], [])
+        ordered = _reading_order(chosen[n])
+        if slant is not None and all(_on_slanted_row(b, slant, typical) for b in chosen[n]):
+            ordered = sorted(chosen[n], key=lambda b: b.cx - b.cy)  # (round 132) a slanted label's pieces, up its slant
+        words_n, stray = _label_and_stray_numbers(ordered, label_edge) if kind == "hbar" else ([b.text for b in ordered], [])
         label = re.sub(r"(?<=\w)\s*[-–—]+$", "", " ".join(words_n))  # 'Feb -': a tick mark
         label = re.sub(r"(?<=[A-Za-z])- (?=[a-z])", "-", label)  # a label wrapped after a hyphen: 'owner-occupied' (round 7)
         unread = [bar for bar in group if index[id(bar)] not in labels]
@@ -1248,8 +1274,8 @@ def _reread_labels(rgb: np.ndarray, horizontal: bool, spans, chosen: list[list[T
     redo: dict[int, tuple[float, float, TextBox | None]] = {}
     if not horizontal:  # one box across the spans of several groups: each group's part read alone
         for n, c in enumerate(chosen):
-            if len(c) != 1 or c[0].x1 - c[0].x0 < 1.6 * (spans[n][1] - spans[n][0]):
-                continue
+            if len(c) != 1 or c[0].x1 - c[0].x0 < 1.6 * (spans[n][1] - spans[n][0]) or c[0].h > 1.8 * typical:
+                continue  # (round 132) a slanted label's box reaches over its neighbours' spans: it is one label
             covered = [m for m, (lo, hi) in enumerate(spans) if min(hi, c[0].x1) - max(lo, c[0].x0) > 0.5 * (hi - lo)]
             if len(covered) >= 2 and all(not chosen[m] or chosen[m] == c for m in covered):
                 for m in covered:

@@ -332,9 +332,10 @@ def _page_title(boxes: list[TextBox], top: float) -> str:
     line = [b for b in words if abs(b.cy - first.cy) < first.h / 2]
     text = " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
     # a title wrapped over two lines: the next line right under it, in letters of the same height, starting where
-    # it starts or centred under it (a smaller subtitle or question under the title is no part of it)
+    # it starts or centred under it (a smaller subtitle or question under the title is no part of it); OCR pads its
+    # boxes, so the next line's box may start well above the first's bottom: below the first line's middle (round 132)
     h, x0, x1 = float(np.median([b.h for b in line])), min(b.x0 for b in line), max(b.x1 for b in line)
-    below = [b for b in words if b not in line and not b.turned and first.y1 - 0.2 * h < b.y0 < first.y1 + 0.6 * h]
+    below = [b for b in words if b not in line and not b.turned and first.cy < b.y0 < first.y1 + 0.6 * h]
     if below:
         nxt = min(below, key=lambda b: b.y0)
         second = sorted((b for b in below if abs(b.cy - nxt.cy) < nxt.h / 2), key=lambda b: b.x0)
