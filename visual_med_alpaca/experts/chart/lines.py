@@ -89,18 +89,6 @@ def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, 
     return None
 
 
-def traced_enough(ys: list[float | None]) -> bool:
-    """Whether a colour cluster traced at the categories (`ys`: its rows, None where not traced) is a line of the
-    chart: traced at half the categories or more (at least 2), or (round 131) a line drawn over the plot's right part
-    only, a series whose data start mid-plot (OECD's Italy and South Africa from 1995 on a 1975-2005 axis): traced
-    at 2 or more consecutive categories and at none before them, running on to the last category or the one before
-    it (its last point is often hidden under the name boxed at its end)."""
-    traced = [r for r, y in enumerate(ys) if y is not None]
-    if len(traced) >= max(2, len(ys) // 2):
-        return True
-    return len(traced) >= 2 and traced == list(range(traced[0], traced[-1] + 1)) and traced[-1] >= len(ys) - 2
-
-
 def _ink_under(inks: list[tuple[np.ndarray, np.ndarray]], label: TextBox, x: int) -> tuple[int, float] | None:
     """(line, row) of the traced line whose ink comes first under a printed value label, in the columns within 2
     pixels of its point's column x (region coordinates), from the label's bottom down one and a half label heights:

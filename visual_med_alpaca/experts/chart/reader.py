@@ -17,7 +17,7 @@ from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _st
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, own_scale, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
-                    _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner, traced_enough)
+                    _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
@@ -884,7 +884,7 @@ class ChartExpert:
                 y = _trace_at(mask, pieces, widths, int(round(cat.cx)) - x0r, others)
                 values.append(_format(axis.value(y), axis) if y is not None else "")
                 ys.append(y)
-            if traced_enough(ys):  # (round 131) a line drawn from mid-plot on too (lines.traced_enough)
+            if sum(v != "" for v in values) >= max(2, len(categories) // 2):
                 for r, cat in enumerate(categories):  # a point hidden under a legend or a label: its segment's line
                     if ys[r] is not None:
                         continue
