@@ -619,19 +619,34 @@ def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
     return [float(np.mean(run)) for run in _runs(np.sort(xs), 3) if len(run)]
 
 
-def labels_for_an_axis(axis) -> bool:
+def labels_for_an_axis(axis, rgb: np.ndarray | None = None) -> bool:
     """(round 81) A linear 'value axis' whose tick numbers are not evenly stepped (some gap between them is no whole
     multiple of the smallest, as a missed tick would leave) is no axis: it is the column of values printed beside the
     lines' first points (Pew's trend lines with no value axis: `53`, `29`, `10` left of 2001). The fit stands as the
-    scale (each label sits at its point's height), and those numbers are point labels, exact, like any other."""
+    scale (each label sits at its point's height), and those numbers are point labels, exact, like any other.
+    (round 136) So is a column whose numbers are printed in two or more different colours (`inks_of_lines`, given
+    the picture `rgb`): Pew prints each line's first value in the line's own ink (`28%` blue, `18%` red), evenly
+    stepped by chance; an axis' labels share one ink."""
     if axis is None or axis.log or len(axis.ticks) < 3:
         return False
+    if rgb is not None and inks_of_lines(rgb, axis.ticks):
+        return True
     values = np.sort(np.array([b.number for b in axis.ticks], float))
     steps = np.diff(values)
     if (steps <= 0).any():
         return False
     multiples = steps / steps.min()
     return bool((np.abs(multiples - np.round(multiples)) > 0.05).any())
+
+
+def inks_of_lines(rgb: np.ndarray, labels: list[TextBox]) -> bool:
+    """(round 136) Two or more of `labels` are printed in coloured inks (`_word_ink`: channels spread over 30; black
+    and grey are no line's) that differ from each other by more than 80: the values of different lines, not one
+    axis' labels. The background is the picture's commonest border colour (its median border pixel)."""
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32)
+    background = np.median(border, axis=0)
+    inks = [ink for ink in (_word_ink(rgb, b, background) for b in labels) if ink is not None and ink.max() - ink.min() > 30]
+    return any(float(np.linalg.norm(a - b)) > 80 for i, a in enumerate(inks) for b in inks[i + 1:])
 
 
 def value_in_name(name: str) -> tuple[str, str] | None:

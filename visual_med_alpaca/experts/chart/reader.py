@@ -670,6 +670,8 @@ class ChartExpert:
             tick_x0, tick_x1 = min(b.x0 for b in axis.ticks), max(b.x1 for b in axis.ticks)
             left_side = tick_x1 < w / 2
             region_x = (int(tick_x1) + 3, w) if left_side else (0, int(tick_x0) - 2)
+            if not left_side and orientation == "vertical" and labels_for_an_axis(axis, rgb):
+                region_x = (0, w)  # (round 136) a right-hand column of the points' printed values stands in the plot
             bottom_tick = max(b.cy for b in axis.ticks)
             tick_h = max(b.h for b in axis.ticks)
             under = [b for b in boxes if b.cy > bottom_tick + tick_h / 2 and region_x[0] <= b.cx <= region_x[1] and _bare(b.text) not in legend]
@@ -714,7 +716,7 @@ class ChartExpert:
         words = _after_leading_swatches(page[0], [b for b in page[1] if parse_value(b.text) is None], centres, background, codes=True)
         names = _legend_names((page[0], words), centres, background, self._read_words, codes=True)  # (L1b) a swatch in a word's box
         # (round 81) an 'axis' of unevenly stepped numbers is the column of values printed at the lines' first points
-        point_ticks = orientation == "vertical" and not bars and own is None and labels_for_an_axis(axis)
+        point_ticks = orientation == "vertical" and not bars and own is None and labels_for_an_axis(axis, rgb)
         # (round 111) a category label is no printed value: the boxes as read are left out, for the re-centred
         # slanted labels are other boxes (round 106: turned year labels stayed among the printed numbers)
         printed = [b for b in boxes if (point_ticks or id(b) not in tick_ids) and parse_value(b.text) is not None and b not in read_labels]
