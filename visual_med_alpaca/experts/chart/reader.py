@@ -965,6 +965,8 @@ class ChartExpert:
                 for r, cat in enumerate(categories):
                     if r == last and _beside_the_end(box, cat.cx):
                         continue
+                    if r == 0 and box.x1 < cat.cx - 2:  # (round 136) printed left of the first point, level with it
+                        continue
                     if box is not level and reaches(box, r) and (owner := _ink_under(inks, box, int(round(cat.cx)) - x0r)):
                         inked[owner[0], r, id(box)] = owner[1]
                         pairs.append((-1000 + abs(box.cx - cat.cx), owner[0], r, j))
