@@ -3803,3 +3803,49 @@ def test_shipped_pew_line_names_on_two_lines_are_read_whole(expert):
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5442.png")))
     headers = [h.replace(" ", "") for h in parse_table(text).headers[1:]]
     assert headers == ["Livinginparent(s)'home", "Marriedorcohabitinginownhousehold"], text
+
+
+def test_first_values_printed_in_the_lines_inks_are_no_value_axis(expert, tmp_path):
+    """(round 136) Pew prints each line's first value left of its first point in the line's own ink, with no value
+    axis (OpenCQA dev 4981: `28%` blue, `23%` grey, `18%` red). Evenly stepped by chance, the column was read as an
+    axis: the printed values were dropped and the first points read off the labels' heights (27.0%, 17.0%). Labels in
+    two or more line inks are point labels (`lines.inks_of_lines`), and a label wholly left of the first point is not
+    paired with the ink under it (the red point under `23%`). Fails on main 7417fa7."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lines = [("#2f5f8a", [28, 36, 45, 55], "Democrats"), ("#9a9a9a", [23, 30, 38, 47], "All adults"),
+             ("#c0392b", [18, 24, 31, 39], "Republicans")]
+    fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=100)
+    for colour, ys, name in lines:
+        ax.plot(range(4), ys, color=colour, lw=2.5, marker="o", markerfacecolor="white")
+        ax.text(-0.12, ys[0], f"{ys[0]}%", color=colour, fontsize=11, ha="right", va="center")
+        ax.text(3.12, ys[-1], f"{ys[-1]}", color=colour, fontsize=11, ha="left", va="center")
+        ax.text(1.5, ys[1] + (ys[2] - ys[1]) / 2 + 3, name, color=colour, fontsize=10, ha="center", va="bottom", weight="bold")
+    ax.set_xticks(range(4))
+    ax.set_xticklabels(["2014", "2016", "2018", "2020"])
+    ax.set_xlim(-0.8, 3.7)
+    ax.set_ylim(0, 65)
+    ax.set_yticks([])
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title("Share who say they have heard a lot", loc="left", fontsize=11, weight="bold")
+    fig.tight_layout()
+    path = tmp_path / "first_values.png"
+    fig.savefig(path)
+    plt.close(fig)
+    text = expert.describe(load_image(path))
+    table = parse_table(text)
+    first = next(row for row in table.rows if row[0] == "2014")
+    firsts = sorted(to_float(v) for v in first[1:] if to_float(v) is not None)
+    assert 28 in firsts and 18 in firsts and 27 not in firsts and 17 not in firsts, text
+
+
+def test_shipped_pew_right_hand_column_of_values_keeps_the_last_column(expert):
+    """(round 136) OpenCQA dev 7181 (real Pew): the values printed over the lines' late points (`64`, `31`, `4`) stand
+    right of the picture's middle; read as a right-hand value axis they cut the plot short and the `June` column was
+    lost. A point-label column does not bound the plot."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "7181.png")))
+    assert [row[0] for row in parse_table(text).rows][-1] == "June", text
