@@ -3762,3 +3762,44 @@ def test_a_title_wrapped_onto_a_second_line_whose_box_overlaps_the_first_is_one_
     reading = expert.read(load_image(shared_data("chartqa_dev", "png", "64197743003167.png")))
     table = parse_table(reading.text)
     assert table.headers[1].endswith("income distribution, 2003"), reading.text
+
+
+def test_a_lines_name_printed_on_two_lines_beside_it_is_read_whole(expert, tmp_path):
+    """(round 133) Pew wraps a long line name over two lines beside its line, in the line's own ink (OpenCQA dev 5442:
+    `Married or cohabiting in` over `own household`, `Living in parent(s)'` over `home`). OCR reads each line as a
+    box and the reader named the line by one of them (`Married or cohabiting in`, `Living with a`); the stacked box in
+    the same coloured ink, aligned and one line's gap away, completes the name. Fails on main 59218a5."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    years = ["2006", "2009", "2012", "2015", "2018"]
+    green, gold = "#2e7d6b", "#d1a12f"
+    fig, ax = plt.subplots(figsize=(4.2, 4.4), dpi=100)
+    ax.plot(range(5), [62, 55, 48, 41, 35], color=green, lw=2.5, marker="o")
+    ax.plot(range(5), [20, 23, 26, 30, 33], color=gold, lw=2.5, marker="o")
+    ax.text(1.2, 61, "Married or cohabiting in\nown household", color=green, fontsize=10, va="bottom", linespacing=1.1)
+    ax.text(1.2, 17, "Living with a\nparent", color=gold, fontsize=10, va="top", linespacing=1.1)
+    ax.set_xticks(range(5))
+    ax.set_xticklabels(years)
+    ax.set_ylim(0, 80)
+    ax.set_yticks([0, 20, 40, 60, 80])
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title("Young adults' living arrangements", loc="left", fontsize=11, weight="bold")
+    fig.tight_layout()
+    path = tmp_path / "wrapped_names.png"
+    fig.savefig(path)
+    plt.close(fig)
+    text = expert.describe(load_image(path))
+    assert parse_table(text).headers[1:] == ["Married or cohabiting in own household", "Living with a parent"], text
+    assert cells(text)[("2006", "Married or cohabiting in own household")] == 62, text
+    assert cells(text)[("2018", "Living with a parent")] == 33, text
+
+
+def test_shipped_pew_line_names_on_two_lines_are_read_whole(expert):
+    """(round 133) OpenCQA dev 5442 (real Pew): both line names are printed on two lines in the lines' inks."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5442.png")))
+    headers = [h.replace(" ", "") for h in parse_table(text).headers[1:]]
+    assert headers == ["Livinginparent(s)'home", "Marriedorcohabitinginownhousehold"], text

@@ -14,14 +14,14 @@ from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_years, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
-from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches
+from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, own_scale, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
-from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, parse_number, parse_value, _powers_of_ten, thousands_group,
+from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -90,6 +90,54 @@ def _line_end(points: list, categories: list[TextBox], colour: np.ndarray, mask:
     if colour.max() - colour.min() > 60:
         return _last_drawn(mask, int(round(categories[r].cx)) - x0r, points[r], list(text), x0r, gap=gap)
     return categories[r].cx, points[r]
+
+
+def _wrapped_name(rgb: np.ndarray, name: str, text, taken: set[str], colour: np.ndarray, others: list[np.ndarray],
+                  background: np.ndarray, categories: list[TextBox]) -> str:
+    """(round 133) A line's name printed on two or three lines beside the line (Pew wraps a long name: `Married or
+    cohabiting in` over `own household`, `Living in parent(s)'` over `home`), of which the reader took one box: the
+    whole name, its lines top to bottom. The name's own word box (the one box of `text` whose bare text is the name;
+    none or several: the name as it is) is extended by a word box stacked right above or under it: their gap between
+    -0.25 and 0.4 of a line's height, their heights within 1.5x, aligned at their left edges, middles or right edges
+    (within half a line's height), printed in the same ink (within 30) and that ink a colour (its channels spread over
+    30: black or grey words, a legend's or a note's, name no line by their ink) and the line's own (within 80 of its
+    colour, no other traced line's colour in `others` nearer); exactly one such box (two: the name as it is); never a
+    number, page chrome, a turned word, a category label or another line's name (`taken`). Up to three lines."""
+    boxes = [b for b in text if _bare(b.text) == name or b.text.strip() == name]
+    if len(boxes) != 1:
+        return name
+    box = boxes[0]
+    ink = _word_ink(rgb, box, background)
+    if ink is None or ink.max() - ink.min() <= 30 or float(np.linalg.norm(ink - colour)) >= 80:
+        return name  # black or grey words (titles, notes, a legend's words) are no line's by their ink
+    if any(float(np.linalg.norm(ink - other)) < float(np.linalg.norm(ink - colour)) for other in others):
+        return name
+    lines, used = [box], {id(box)}
+    for _ in range(2):
+        found: list[tuple[TextBox, int]] = []
+        for b in text:
+            word = _bare(b.text)
+            if (id(b) in used or b.number is not None or parse_value(b.text) is not None or b.turned or not names_something(word)
+                    or _CHROME.search(word) or word in taken or any(b == c for c in categories)):
+                continue
+            if max(b.h, box.h) > 1.5 * min(b.h, box.h):
+                continue
+            for edge, side in ((lines[0], -1), (lines[-1], 1)):
+                height = max(b.h, edge.h, 6.0)
+                gap = edge.y0 - b.y1 if side < 0 else b.y0 - edge.y1
+                if not -0.25 * height <= gap <= 0.4 * height:
+                    continue
+                if min(abs(b.x0 - edge.x0), abs(b.cx - edge.cx), abs(b.x1 - edge.x1)) > 0.5 * height:
+                    continue
+                other = _word_ink(rgb, b, background)
+                if other is not None and float(np.linalg.norm(other - ink)) <= 30:
+                    found.append((b, side))
+        if len(found) != 1:
+            break
+        b, side = found[0]
+        lines = [b] + lines if side < 0 else lines + [b]
+        used.add(id(b))
+    return " ".join(name if line is box else _bare(line.text) for line in lines)
 
 
 def _baseline_row(rgb: np.ndarray, top: TextBox, years: Axis) -> float | None:
@@ -1022,6 +1070,12 @@ class ChartExpert:
             if end is not None and (axis.log or axis.span > 0) and _agrees_with_axis(float(split[1].rstrip("%")), axis.value(end), axis):
                 names[index] = (names[index][0], split[0])
                 values[-1] = _in_axis_unit(split[1], axis)
+        if orientation == "vertical" and page is not None:  # (round 133) a name printed on two or three lines
+            named = {names[i][1] for i in series if names.get(i, (0, ""))[1]}
+            for index in [i for i in series if names.get(i, (0, ""))[1]]:
+                whole = _wrapped_name(page, names[index][1], text, named - {names[index][1]}, centres[index],
+                                      [centres[i] for i in series if i != index], background, categories)
+                names[index] = (names[index][0], whole)
         order = sorted(range(len(series)), key=lambda i: (names.get(series[i], (1e9,))[0], series[i]))
         labels = [names.get(series[i], (0, ""))[1] or (f"Series {n + 1}" if len(series) > 1 else "Value") for n, i in enumerate(order)]
         rows = [(cat.text, [columns[i][r] for i in order]) for r, cat in enumerate(categories)]
