@@ -3232,6 +3232,27 @@ def test_pew_rows_whose_left_aligned_labels_pass_the_bars_start_are_named(expert
     assert cells(text)[("Insurance claims processor", "Somewhat")] == 44, text
 
 
+def test_pew_totals_printed_beside_horizontal_stacked_bars_are_their_column(expert):
+    """(round 134) OpenCQA dev charts whose bold `Total` / `NET` column right of the horizontal stacked bars was lost:
+    round 58's column test measured "clear of the bars" against the chart-wide bar end and needed every row's number
+    free. `6107`: the top row's `84%` beside the longest bar was read as its pale (unlabelled) segment's value, so the
+    column was dropped and `84` stood under `Moderately big problem`; `5400`: each total printed just past its own
+    stack (not one column), `Total` over the top one; `2721`: `85%` stands inside the chart-wide end, and the heading
+    is `NET` over `DAILY`. Each row's number is now sought past its own bars, a number read as the last segment's
+    value goes back to the aligned column, and a two-line heading is read whole."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "6107.png")))
+    got = cells(text)
+    assert got.get(("Corrupt officiaIs", "Total")) == 84 and got.get(("Unemployment", "Total")) == 55, text
+    assert got.get(("Air pollution", "Total")) == 76 and ("Corrupt officiaIs", "Moderately big problem") not in got, text
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5400.png")))
+    got = cells(text)
+    assert got.get(("Private households", "Total")) == 45 and got.get(("Agriculture", "Total")) == 33, text
+    assert got.get(("Transportation and material moving", "Total")) == 19, text
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "2721.png")))
+    assert parse_table(text).headers[-1] == "NET DAILY", text
+    assert [row[-1] for row in parse_table(text).rows] == ["85", "88"], text
+
+
 def test_a_short_left_aligned_row_label_far_from_the_bars_is_read(expert, tmp_path):
     """(round 84, drawn) Pew left-aligns row labels at the page margin: a short one (`Nurse`) ends far from the bars,
     past where the label search stops (the other rows' nearest words + half a line), and its row came out numbered

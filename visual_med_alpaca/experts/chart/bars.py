@@ -955,8 +955,15 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if len(clusters) == 1 and len(groups) >= 2:
         rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by)
     taken = used | {id(b) for b in labels.values()}
-    net = _column_right_of_bars(rows, spans, bars, boxes, {id(b.original) for b in upright_boxes if id(b) in taken}, legend_words, width) \
+    net = _column_right_of_bars(rows, spans, bars, boxes, {id(b.original) for b in upright_boxes if id(b) in taken}, legend_words, width,
+                                {id(box.original): bars[i] for i, box in labels.items()}) \
         if kind == "hbar" and axis is None and len(clusters) > 1 else None  # (round 58) Pew's NET column
+    if net is not None and net[2]:  # (round 134) a total read first as its row's last segment's value: that segment
+        # prints none (its cell empties; no value is measured without an axis)
+        for bar in net[2]:
+            n = next(k for k, r in enumerate(rows) if any(s[0] <= bar.cx <= s[1] and abs((s[0] + s[1]) / 2 - r[0]) < 1 for s in spans))
+            centre, name, values = rows[n]
+            rows[n] = (centre, name, [v if c != bar.cluster else "" for c, v in zip(clusters, values)])
     rows = [(name, values) for _, name, values in sorted(rows, key=lambda r: r[0])]
     if not rows:
         return None
@@ -995,39 +1002,72 @@ VEIL = 0.2  # a see-through legend (matplotlib's framealpha 0.8) shows a fifth o
 
 
 def _column_right_of_bars(rows, spans, bars: list[Bar], boxes: list[TextBox], used: set[int], legend_words: set[str],
-                          width: int) -> tuple[str, list[str]] | None:
+                          width: int, taken_by: dict[int, Bar] | None = None) -> tuple[str, list[str], list[Bar]] | None:
     """(round 58) A column of numbers printed right of horizontal stacked bars, clear of them, one in each row, under
     a word that heads it (Pew's bold `NET`: the sum of some answers, printed in its own column) -> (the heading as
-    read, each row's number in the order of the rows sorted by centre); None unless every row has exactly one such
-    number, the numbers stand in one column and a heading word stands above the column. `used` holds the ids of
-    the (original) boxes already read as values. Nothing is guessed: the heading is the picture's own word."""
+    read, each row's number in the order of the rows sorted by centre, the bars whose value label was the column's);
+    None unless every row has exactly one such number, the numbers stand in one column and a heading word stands
+    above the column. `used` holds the ids of the (original) boxes already read as values. Nothing is guessed: the
+    heading is the picture's own word.
+    (round 134) Each row's number stands past that row's own bars (a `Total` printed beside rows sorted longest
+    first: the top row's bar ends near the column); the numbers stand in one column, or each just past its own bar
+    (within two lines: `Total` beside each stack), the heading then over the top row's number; a heading of two
+    short lines (`NET` over `DAILY`) is read whole; a number of the column that `taken_by` (original box id -> bar)
+    shows read as its row's last segment's value, standing past that segment, is the column's where the column's
+    other numbers (two or more, most of the rows) are free: that bar is returned to lose the value."""
     if len(rows) < 2:
         return None
-    right = max(b.rotated_back(width).x1 for b in bars)  # the bars' right end (original x)
+    taken_by = taken_by or {}
     line = float(np.median([b.h for b in boxes]))
     free = [b for b in boxes if id(b) not in used]
-    numbers = [b for b in free if parse_value(b.text) is not None and b.x0 > right + 0.5 * line]
     order = sorted(range(len(rows)), key=lambda n: rows[n][0])
-    column = []
+    column, ends, reclaim = [], [], []
     for n in order:
         centre = rows[n][0]
         span = next((s for s in spans if abs((s[0] + s[1]) / 2 - centre) < 1), None)
         if span is None:
             return None
-        inside = [b for b in numbers if span[0] <= b.cy <= span[1]]
-        if len(inside) != 1:
+        own = [b.rotated_back(width) for b in bars if span[0] <= b.cx <= span[1]]
+        if not own:
             return None
-        column.append(inside[0])
-    x0, x1 = max(b.x0 for b in column), min(b.x1 for b in column)
-    if x0 >= x1:  # not one column
+        end = max(b.x1 for b in own)  # the row's bars' right end (original x)
+        past = [b for b in boxes if parse_value(b.text) is not None and span[0] <= b.cy <= span[1]
+                and b.cx > end + 0.25 * line and b.x0 > end - 0.5 * line]
+        inside = [b for b in past if id(b) not in used]
+        if len(inside) > 1:
+            return None
+        if not inside:  # the column's number read as the last segment's value (it stands past that segment)
+            held = [b for b in past if id(b) in taken_by]
+            if len(held) != 1:
+                return None
+            reclaim.append(len(column))
+        column.append((inside or held)[0])
+        ends.append(end)
+    if len(column) - len(reclaim) < max(2, len(column) // 2 + 1):
         return None
+    rest = [b for k, b in enumerate(column) if k not in reclaim]
+    x0, x1 = max(b.x0 for b in rest), min(b.x1 for b in rest)
+    aligned = x0 < x1 and all(b.x0 < x1 and b.x1 > x0 for b in column)
+    if not aligned:
+        if reclaim or not all(b.x0 - end <= 2 * line for b, end in zip(column, ends)):
+            return None  # not one column, nor each number beside its own bar
+        x0, x1 = column[0].x0, column[0].x1  # the heading stands over the top row's number
     top = min(b.y0 for b in column)
     heads = [b for b in free if parse_value(b.text) is None and b.text not in legend_words and b.y1 <= top
              and top - b.y1 <= 3 * line and b.x0 < x1 and b.x1 > x0 and re.search(r"[A-Za-z]", b.text)]
     if not heads:
         return None
-    head = max(heads, key=lambda b: b.y1)
-    return head.text.strip(), [parse_value(b.text)[1] for b in column]
+    head = [max(heads, key=lambda b: b.y1)]
+    short = max(b.x1 for b in column) - min(b.x0 for b in column) + 4 * line  # a heading's line, not a subtitle's
+    while head[0].x1 - head[0].x0 <= short:  # a short heading line just above it, over it: one heading (`NET DAILY`)
+        above = [b for b in free if parse_value(b.text) is None and b.text not in legend_words and b.y1 <= head[0].cy
+                 and head[0].y0 - b.y1 <= 0.6 * line and b.x0 < head[0].x1 and b.x1 > head[0].x0
+                 and b.x1 - b.x0 <= short and re.search(r"[A-Za-z]", b.text) and b not in head]
+        if len(above) != 1:
+            break
+        head.insert(0, above[0])
+    text = " ".join(b.text.strip() for b in head)
+    return text, [parse_value(b.text)[1] for b in column], [taken_by[id(column[k])] for k in reclaim]
 
 
 def _legend_frame(rgb: np.ndarray, boxes: list[TextBox], clusters):
