@@ -3870,3 +3870,19 @@ def test_shipped_pew_right_hand_column_of_values_keeps_the_last_column(expert):
     lost. A point-label column does not bound the plot."""
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "7181.png")))
     assert [row[0] for row in parse_table(text).rows][-1] == "June", text
+
+
+def test_oecd_boxed_end_names_are_no_legend_swatches_of_the_lines_passing_by(expert, tmp_path):
+    """(round 135) OECD prints each line's name in a white box over the plot's tinted backdrop. The orange line
+    passing by `Belgium`'s box (and the red one by `Mexico`'s) was taken for those words' legend swatches, swapping the
+    two columns; the orange line, leaving `Belgium`'s box through its bottom edge, was lost under the box. Now each
+    name is its own line's: the one whose end it is printed beside (the `ends` pool's chart 00002, seed 203099)."""
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path, 3, seed=203099, progress=False, generator="ends")
+    gold = json.loads((tmp_path / "gold.jsonl").read_text().splitlines()[2])
+    assert gold["style"] == "oecd"
+    text = expert.describe(load_image(tmp_path / gold["image"]))
+    got = cells(text)
+    assert abs(got[("1987", "Mexico")] - 7.0) < 0.5 and abs(got[("1987", "Belgium")] - 5.0) < 0.5, text
+    assert abs(got[("1992", "Mexico")] - 5.6) < 0.5 and abs(got[("1992", "Belgium")] - 3.6) < 0.5, text

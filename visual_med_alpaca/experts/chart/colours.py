@@ -161,6 +161,39 @@ def _period_code(text: str) -> bool:
     return re.fullmatch(r"[A-Z]\s?\d{1,2}|\d{4}\s*[/–-]\s*(?:\d{2}|\d{4})\*?", text.strip()) is not None
 
 
+def _backdrop(pixels: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The commonest colour of `pixels` (N x 3; binned by 8 levels a channel, then their median) and its share."""
+    if len(pixels) < 6:
+        return None
+    bins = (pixels.astype(np.int32) // 8) @ np.array([1024, 32, 1])
+    counts = np.bincount(bins)
+    best = int(counts.argmax())
+    return np.median(pixels[bins == best].astype(np.float32), axis=0), float(counts[best]) / len(pixels)
+
+
+def _on_a_plate(rgb: np.ndarray, box: TextBox, patch: np.ndarray, keep: np.ndarray, blank: np.ndarray,
+                background: np.ndarray) -> bool:
+    """(round 135) A word printed on a plate of its own: the commonest colour of its box inset by a fifth of its
+    height (its plate, 40% of that or more) differs by more than 24 from the plot's backdrop `background`, while the
+    commonest colour of the strip left of the word (`patch`; `keep`: its pixels outside text boxes; `blank`: those of
+    no cluster) is that backdrop (within 24) and covers half the strip or more, and under 3% of the strip's pixels
+    lie within 24 of the plate's colour (rows half of that colour, a gridline across the strip, left out). OECD
+    prints each line's name in a white box over the plot's tinted backdrop, and a line passing by or under the box
+    is no swatch of it; a legend's word and its swatch stand on one backdrop (the legend's or the page's, seen in the
+    gap between them, even where a bar behind a see-through legend tints the word's part of it)."""
+    inset = 0.2 * box.h  # OCR's box of a boxed name reaches past its plate
+    inner = rgb[max(0, int(box.y0 + inset)):int(box.y1 - inset) + 1, max(0, int(box.x0 + inset)):int(box.x1 - inset) + 1]
+    word, around = _backdrop(inner.reshape(-1, 3)), _backdrop(patch[blank])
+    if word is None or around is None or word[1] < 0.4 or around[1] * blank.sum() < 0.5 * keep.sum():
+        return False  # the strip is mostly the backdrop (not a swatch and its blurred rims)
+    backdrop = np.asarray(background, np.float32)
+    if not float(np.linalg.norm(around[0] - backdrop)) <= 24 < float(np.linalg.norm(word[0] - backdrop)):
+        return False
+    near = (np.linalg.norm(patch.astype(np.float32) - word[0], axis=2) <= 24) & keep
+    across = near.sum(axis=1) >= 0.5 * np.maximum(keep.sum(axis=1), 1)  # a gridline in the plate's colour (cut by lines)
+    return float(near[~across].sum()) < 0.03 * max(1, int(keep.sum()))
+
+
 def reading_key(y: float, x: float) -> float:
     """A legend entry's place in reading order, top to bottom, then left to right: the `order` of the entries
     `_legend_names` returns (and `_after_leading_swatches` finds), so a caller can tell which word an entry is."""
@@ -220,6 +253,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             continue
         nearest = nearest_colours(y0, y1, x0, x1)
         nearest[text_mask[y0:y1, x0:x1]] = 0
+        if _on_a_plate(rgb, box, rgb[y0:y1, x0:x1], ~text_mask[y0:y1, x0:x1], (nearest == 0) & ~text_mask[y0:y1, x0:x1], background):
+            continue  # (round 135) a word on a plate of its own (OECD's boxed end names): what runs by it is no swatch
         counts = np.bincount(nearest.ravel(), minlength=len(palette))[1:]
         word = rgb[y0:y1, int(box.x0):int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
         word_d = ((word[:, None, :] - palette[None]) ** 2).sum(axis=2)
