@@ -684,6 +684,59 @@ def _drawing_order(groups: list[list[Bar]], horizontal: bool) -> dict[int, float
     return {c: float(np.mean(p)) for c, p in places.items()}
 
 
+def _row_in_own_shades(bars: list[Bar], groups: list[list[Bar]], names: dict, centres, skip: set[int]):
+    """(round 137) A summary row Pew draws in shades of its own (the `MEDIAN` or `Total` row in darker shades of the
+    answers' colours): its segments form colour clusters found in that row only, which no legend names, so they came
+    out as series of one value each (left out as stray patches) and the row stayed empty. Such a row's segments are
+    the usual series' values where they pair one to one with the series seen in 2+ other rows: as many segments as
+    those series, in the series' drawing order (a stack from the baseline out; bars side by side along the row), and
+    each segment's colour nearest in chromaticity (rgb / its sum) to its partner's among those series. Hanging and
+    sunk segments (`skip`, by id) are left alone. Returns (bars, groups) with those segments given their partner's
+    cluster; unchanged otherwise."""
+    if len(groups) < 3:
+        return bars, groups
+    rows_of: dict[int, set[int]] = {}
+    for n, group in enumerate(groups):
+        for b in group:
+            if b.cluster >= 0:
+                rows_of.setdefault(b.cluster, set()).add(n)
+    usual = [c for c, rows in rows_of.items() if len(rows) >= 2 and c < len(centres)]
+    if len(usual) < 2:
+        return bars, groups
+
+    def tint(c: int) -> np.ndarray:
+        rgb = np.asarray(centres[c], dtype=float)
+        return rgb / max(rgb.sum(), 1.0)
+
+    def in_order(group: list[Bar]) -> list[Bar]:
+        stacked = all(min(a.x1, b.x1) - max(a.x0, b.x0) > 0 for a in group for b in group)
+        return sorted(group, key=(lambda b: -b.y1) if stacked else (lambda b: b.cx))
+
+    place: dict[int, list[int]] = {}
+    for group in groups:
+        mine = [b for b in group if b.cluster in usual and id(b) not in skip]
+        if len(mine) == len(usual) and len({b.cluster for b in mine}) == len(usual):
+            for k, b in enumerate(in_order(mine)):
+                place.setdefault(b.cluster, []).append(k)
+    if set(place) != set(usual):
+        return bars, groups
+    series = sorted(usual, key=lambda c: float(np.mean(place[c])))
+    given: dict[int, int] = {}
+    for group in groups:
+        own = [b for b in group if b.cluster >= 0 and id(b) not in skip]
+        if len(own) != len(series) or len({b.cluster for b in own}) != len(own) or any(
+                len(rows_of[b.cluster]) != 1 or b.cluster in names or b.cluster in usual or not 0 <= b.cluster < len(centres)
+                for b in own):
+            continue
+        pairs = list(zip(in_order(own), series))
+        if all(min(usual, key=lambda c: float(np.abs(tint(b.cluster) - tint(c)).sum())) == c for b, c in pairs):
+            given.update({id(b): c for b, c in pairs})
+    if not given:
+        return bars, groups
+    new = {id(b): replace(b, cluster=given[id(b)]) if id(b) in given else b for b in bars}
+    return [new[id(b)] for b in bars], [[new.get(id(b), b) for b in group] for group in groups]
+
+
 def _slanted_row(boxes: list[TextBox], baseline: float, typical: float) -> tuple[float, float] | None:
     """(round 132) The row of category labels printed at 45 degrees under vertical bars (upright boxes): (top, bottom)
     of its boxes, where 2+ boxes under the baseline are tall (over 2.2 text lines) and about as wide as high (a turned
@@ -865,6 +918,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         labels.update({len(bars) + i: box for i, box in hanging_labels.items()})
         used |= {id(b) for b in hanging_labels.values()}
         bars = bars + hanging
+    # (round 137) a row drawn in shades of its own (Pew's MEDIAN / Total row: darker shades of the answers' colours)
+    bars, groups = _row_in_own_shades(bars, groups, names, centres, {id(b) for b in hanging + sunk})
     label_base = _label_base(bars, baseline) if kind == "hbar" and axis is None else baseline
     sunk_ids = {id(b) for b in sunk}
     if sunk:  # the category labels stand past the lowest negative bar and the value printed under it
