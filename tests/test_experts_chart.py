@@ -3253,6 +3253,19 @@ def test_pew_totals_printed_beside_horizontal_stacked_bars_are_their_column(expe
     assert [row[-1] for row in parse_table(text).rows] == ["85", "88"], text
 
 
+def test_a_summary_row_in_darker_shades_of_the_series_colours_is_read(expert):
+    """(round 137) OpenCQA dev 1481: Pew draws its `MEDIAN` row in darker shades of the three answers' colours. Those
+    shades formed colour clusters of their own that no legend names, so the row's three printed values became three
+    one-value series, which the table leaves out as stray patches: `MEDIAN |  |  |`. A row whose segments are all of
+    colours found in that row only, as many as the usual series, in their order and nearest in chromaticity to them,
+    gives each value to its series."""
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "1481.png")))
+    table = parse_table(text)
+    assert table.headers[1:] == ["More important", "As important", "Less important"], text
+    assert [row for row in table.rows if row[0] == "MEDIAN"] == [["MEDIAN", "47", "36", "15"]], text
+    assert cells(text)[("Greece", "More important")] == 81, text
+
+
 def test_a_short_left_aligned_row_label_far_from_the_bars_is_read(expert, tmp_path):
     """(round 84, drawn) Pew left-aligns row labels at the page margin: a short one (`Nurse`) ends far from the bars,
     past where the label search stops (the other rows' nearest words + half a line), and its row came out numbered
