@@ -3803,29 +3803,22 @@ def test_a_lines_name_printed_on_two_lines_beside_it_is_read_whole(expert, tmp_p
     `Married or cohabiting in` over `own household`, `Living in parent(s)'` over `home`). OCR reads each line as a
     box and the reader named the line by one of them (`Married or cohabiting in`, `Living with a`); the stacked box in
     the same coloured ink, aligned and one line's gap away, completes the name. Fails on main 59218a5."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     years = ["2006", "2009", "2012", "2015", "2018"]
     green, gold = "#2e7d6b", "#d1a12f"
-    fig, ax = plt.subplots(figsize=(4.2, 4.4), dpi=100)
-    ax.plot(range(5), [62, 55, 48, 41, 35], color=green, lw=2.5, marker="o")
-    ax.plot(range(5), [20, 23, 26, 30, 33], color=gold, lw=2.5, marker="o")
-    ax.text(1.2, 61, "Married or cohabiting in\nown household", color=green, fontsize=10, va="bottom", linespacing=1.1)
-    ax.text(1.2, 17, "Living with a\nparent", color=gold, fontsize=10, va="top", linespacing=1.1)
-    ax.set_xticks(range(5))
-    ax.set_xticklabels(years)
-    ax.set_ylim(0, 80)
-    ax.set_yticks([0, 20, 40, 60, 80])
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.set_title("Young adults' living arrangements", loc="left", fontsize=11, weight="bold")
-    fig.tight_layout()
     path = tmp_path / "wrapped_names.png"
-    fig.savefig(path)
-    plt.close(fig)
+    with drawn(path, (4.2, 4.4)) as ax:
+        ax.plot(range(5), [62, 55, 48, 41, 35], color=green, lw=2.5, marker="o")
+        ax.plot(range(5), [20, 23, 26, 30, 33], color=gold, lw=2.5, marker="o")
+        ax.text(1.2, 61, "Married or cohabiting in\nown household", color=green, fontsize=10, va="bottom", linespacing=1.1)
+        ax.text(1.2, 17, "Living with a\nparent", color=gold, fontsize=10, va="top", linespacing=1.1)
+        ax.set_xticks(range(5))
+        ax.set_xticklabels(years)
+        ax.set_ylim(0, 80)
+        ax.set_yticks([0, 20, 40, 60, 80])
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.set_title("Young adults' living arrangements", loc="left", fontsize=11, weight="bold")
+        ax.figure.tight_layout()
     text = expert.describe(load_image(path))
     assert parse_table(text).headers[1:] == ["Married or cohabiting in own household", "Living with a parent"], text
     assert cells(text)[("2006", "Married or cohabiting in own household")] == 62, text
@@ -3845,31 +3838,24 @@ def test_first_values_printed_in_the_lines_inks_are_no_value_axis(expert, tmp_pa
     axis: the printed values were dropped and the first points read off the labels' heights (27.0%, 17.0%). Labels in
     two or more line inks are point labels (`lines.inks_of_lines`), and a label wholly left of the first point is not
     paired with the ink under it (the red point under `23%`). Fails on main 7417fa7."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     lines = [("#2f5f8a", [28, 36, 45, 55], "Democrats"), ("#9a9a9a", [23, 30, 38, 47], "All adults"),
              ("#c0392b", [18, 24, 31, 39], "Republicans")]
-    fig, ax = plt.subplots(figsize=(4.6, 4.2), dpi=100)
-    for colour, ys, name in lines:
-        ax.plot(range(4), ys, color=colour, lw=2.5, marker="o", markerfacecolor="white")
-        ax.text(-0.12, ys[0], f"{ys[0]}%", color=colour, fontsize=11, ha="right", va="center")
-        ax.text(3.12, ys[-1], f"{ys[-1]}", color=colour, fontsize=11, ha="left", va="center")
-        ax.text(1.5, ys[1] + (ys[2] - ys[1]) / 2 + 3, name, color=colour, fontsize=10, ha="center", va="bottom", weight="bold")
-    ax.set_xticks(range(4))
-    ax.set_xticklabels(["2014", "2016", "2018", "2020"])
-    ax.set_xlim(-0.8, 3.7)
-    ax.set_ylim(0, 65)
-    ax.set_yticks([])
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.set_title("Share who say they have heard a lot", loc="left", fontsize=11, weight="bold")
-    fig.tight_layout()
     path = tmp_path / "first_values.png"
-    fig.savefig(path)
-    plt.close(fig)
+    with drawn(path, (4.6, 4.2)) as ax:
+        for colour, ys, name in lines:
+            ax.plot(range(4), ys, color=colour, lw=2.5, marker="o", markerfacecolor="white")
+            ax.text(-0.12, ys[0], f"{ys[0]}%", color=colour, fontsize=11, ha="right", va="center")
+            ax.text(3.12, ys[-1], f"{ys[-1]}", color=colour, fontsize=11, ha="left", va="center")
+            ax.text(1.5, ys[1] + (ys[2] - ys[1]) / 2 + 3, name, color=colour, fontsize=10, ha="center", va="bottom", weight="bold")
+        ax.set_xticks(range(4))
+        ax.set_xticklabels(["2014", "2016", "2018", "2020"])
+        ax.set_xlim(-0.8, 3.7)
+        ax.set_ylim(0, 65)
+        ax.set_yticks([])
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+        ax.set_title("Share who say they have heard a lot", loc="left", fontsize=11, weight="bold")
+        ax.figure.tight_layout()
     text = expert.describe(load_image(path))
     table = parse_table(text)
     first = next(row for row in table.rows if row[0] == "2014")
