@@ -1019,10 +1019,10 @@ class ChartExpert:
             if axis is None or not series:
                 raise ChartReadError("there is no numeric axis and no bars with printed values")
             read = [[axis.value(y) if y is not None else None for y in ys] for ys in points]
-            for i, ys in enumerate(points):
-                for r, y in enumerate(ys):
+            for i, values in enumerate(read):
+                for r, value in enumerate(values):
                     if (i, r) not in from_labels:
-                        columns[i][r] = _format(axis.value(y), axis) if y is not None else ""
+                        columns[i][r] = _format(value, axis) if value is not None else ""
         if not series:
             raise ChartReadError("no bars and no plotted line could be traced")
         end_words = end_words or {}
