@@ -772,8 +772,9 @@ class ChartExpert:
         with (round 140) each word the legend paired by a swatch beside it but printed in a clearly coloured ink
         (its channels spread over 60) that `_line_end_names` matches to another line moved to that line (a line
         passing left of another line's name looks like its swatch; Pew's bold names beat colours.py's round-34
-        check), unless that line has a legend word of its own; then the lines named by words in their own ink
-        among the words no legend took (a legend right of the plot names no line ends). (round 140) A legend word
+        check), unless that line has a legend word of its own or an end word (below: `Ages` of `Ages 18-29`, read
+        as two boxes, stays off the line `18-29` names); and the end words: the lines named by words in their own
+        ink among the words no legend took (a legend right of the plot names no line ends). (round 140) A legend word
         in grey or black ink (channels within 30) printed inside the plot (its middle between the first and the
         last category's) names no line that a word in that line's own ink names inside the plot, that word ending
         no higher than two of its heights over `ceiling` (the value axis' top label; None: no such check made):
@@ -783,6 +784,9 @@ class ChartExpert:
         named as any line chart's."""
         if orientation != "vertical" or not categories:
             return names, {}, None
+        named = legend | {name for _, name in names.values()}
+        end_boxes = [b for b in boxes if _bare(b.text) not in named]
+        end_words = _line_end_names(rgb, end_boxes, categories, centres, background)
         names = dict(names)
         words = {name: line for line, (_, name) in names.items()}
         listed = [b for b in boxes if _bare(b.text) in words]
@@ -790,12 +794,9 @@ class ChartExpert:
             box = next(b for b in listed if _bare(b.text) == name)
             ink = _word_ink(rgb, box, background)
             old = words[name]
-            if old == line or line in names or ink is None or ink.max() - ink.min() <= 60:
+            if old == line or line in names or line in end_words or ink is None or ink.max() - ink.min() <= 60:
                 continue
             names[line] = names.pop(old)
-        named = legend | {name for _, name in names.values()}
-        end_boxes = [b for b in boxes if _bare(b.text) not in named]
-        end_words = _line_end_names(rgb, end_boxes, categories, centres, background)
 
         def inside(box):
             return categories[0].cx <= box.cx <= categories[-1].cx and box.y1 < categories[-1].y0
