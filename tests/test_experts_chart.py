@@ -3946,3 +3946,17 @@ def test_a_single_line_plot_is_no_small_multiple(expert, tmp_path):
     assert find_panels(rgb, expert.read_text(rgb)) is None
     row = [TextBox(t, x, 100, x + 16, 112) for t, x in (("38", 20), ("40", 60), ("38", 140), ("40", 180))]
     assert find_panels(np.full((200, 220, 3), 255, np.uint8), row) is None
+
+
+def test_shipped_pew_line_names_go_by_their_ink_not_by_a_line_passing_left_of_them(expert):
+    """(round 140) Pew prints each line's name beside it in the line's own (bold) ink; a line passing just left of
+    another line's name looked like that word's legend swatch, and the legend's pairing beat the word's ink. OpenCQA
+    dev 5107: `Silent/Greatest` (dark green) went to a pale rim cluster, the dark-green line came out `Series 5`.
+    OpenCQA dev 5072 (read as bars first: its projected stretches are dashed) named its lines by no word in their ink
+    (`Series 3`, `Series 4`) and gave `Northern America` (brown) to the yellow Africa line passing left of it."""
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5107.png"))))
+    assert got[("1996", "Silent/Greatest")] == pytest.approx(0.69) and got[("2016", "Silent/Greatest")] == pytest.approx(0.70), got
+    assert got[("1996", "Gen X")] == 41 and got[("2016", "Millennial")] == 51, got
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5072.png"))))
+    assert abs(got[("1950-55", "Asia")] - 63) < 2 and abs(got[("2015-20", "Africa")] - 31) < 2, got
+    assert abs(got[("2015-20", "Northern America")] - 3) < 1.5, got
