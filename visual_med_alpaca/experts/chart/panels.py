@@ -152,6 +152,51 @@ def _under(boxes: list[TextBox], bottom: float, h: int) -> int:
     return min(h, int(np.ceil((bottom + min(below)) / 2)) + 1) if below else h
 
 
+def find_row_panels(rgb: np.ndarray, boxes: list[TextBox]) -> list[tuple[int, int, int, int]] | None:
+    """(round 142) Bar panels side by side, each with its own column of row labels: 3+ distinct labels (not numbers)
+    each printed exactly twice at one height (middles within half a box height), the right copy to the right of the
+    left one by more than a fifth of the picture, all right copies at one shift (right edges, or left edges, within
+    8 px of one another: the label column printed once per panel), the left copies at 3+ heights (a column, not a
+    row of wrapped axis labels), and a gutter column (`_gutter`) between the left
+    panel's text and the right label column, over the labels' rows. The crops (left, right), or None."""
+    h, w = rgb.shape[:2]
+    short = [b for b in boxes if not b.turned and _key(b.text) and not _key(b.text).isdigit()]
+    copies: dict[str, list[TextBox]] = {}
+    for b in short:
+        copies.setdefault(_key(b.text), []).append(b)
+    pairs = []
+    for key, found in copies.items():
+        if len(found) != 2:
+            continue
+        a, b = sorted(found, key=lambda t: t.x0)
+        if abs(a.cy - b.cy) < 0.5 * min(a.h, b.h) and b.x0 > a.x1 + 0.2 * w:
+            pairs.append((a, b))
+    if len({_key(a.text) for a, _ in pairs}) < MIN_LABELS:
+        return None
+    for edge in (lambda t: t.x1, lambda t: t.x0):
+        shifts = sorted(edge(b) - edge(a) for a, b in pairs)
+        shift = shifts[len(shifts) // 2]
+        kept = [(a, b) for a, b in pairs if abs(edge(b) - edge(a) - shift) <= 8]
+        if len(kept) >= MIN_LABELS:
+            break
+    else:
+        return None
+    lefts, rights = [a for a, _ in kept], [b for _, b in kept]
+    rows = sorted(a.cy for a in lefts)  # a column of row labels: 3+ rows, one above the other (not a wrapped axis row)
+    if sum(q - p >= 0.5 * float(np.median([a.h for a in lefts])) for p, q in zip(rows, rows[1:])) + 1 < MIN_LABELS:
+        return None
+    top, bottom = min(b.y0 for b in lefts + rights), max(b.y1 for b in lefts + rights)
+    inner = min(b.x0 for b in rights)
+    # the left panel's text on the labels' rows (its bars' values) ends where the gutter may begin
+    band = [b for b in boxes if b.y1 > top and b.y0 < bottom and b.x1 < inner and b.x0 > min(a.x1 for a in lefts)]
+    start = max((b.x1 for b in band), default=max(a.x1 for a in lefts))
+    x = _gutter(_ink(rgb), boxes, start, inner, top, bottom)
+    if x is None:
+        return None
+    y = _under(boxes, bottom, h)
+    return [(0, 0, x, y), (x + 1, 0, w, y)]
+
+
 def find_panels(rgb: np.ndarray, boxes: list[TextBox]) -> list[tuple[int, int, int, int]] | None:
     """The picture's plot panels as crop rectangles (x0, y0, x1, y1), or None for a single plot."""
     if len(boxes) < 2 * MIN_LABELS:
@@ -160,10 +205,12 @@ def find_panels(rgb: np.ndarray, boxes: list[TextBox]) -> list[tuple[int, int, i
     return panels if panels is not None else _stacked(rgb, boxes)
 
 
-def panel_boxes(rgb: np.ndarray, boxes: list[TextBox], crop: tuple[int, int, int, int]) -> tuple[np.ndarray, list[TextBox]]:
+def panel_boxes(rgb: np.ndarray, boxes: list[TextBox], crop: tuple[int, int, int, int],
+                out: list[TextBox] = ()) -> tuple[np.ndarray, list[TextBox]]:
     """(the panel's picture, its text boxes in the panel's coordinates): the boxes lying in the crop (their middle
     inside it, at most 3 px (OCR's padding) and a quarter of their width outside); every other box's text that reaches into the crop
-    (a title or legend shared by the panels, crossing the crop's edge) is painted out with the background."""
+    (a title or legend shared by the panels, crossing the crop's edge), and each box of `out` (round 142: a shared
+    title's wrapped line lying in one panel), is painted out with the background."""
     x0, y0, x1, y1 = crop
     picture = rgb[y0:y1, x0:x1].copy()
     background = _background(rgb).astype(picture.dtype)
@@ -171,7 +218,7 @@ def panel_boxes(rgb: np.ndarray, boxes: list[TextBox], crop: tuple[int, int, int
     for b in boxes:
         width = max(1.0, b.x1 - b.x0)
         outside = max(0.0, x0 - b.x0) + max(0.0, b.x1 - x1)
-        if x0 <= b.cx < x1 and y0 <= b.cy < y1 and outside <= min(3.0, 0.25 * width):
+        if b not in out and x0 <= b.cx < x1 and y0 <= b.cy < y1 and outside <= min(3.0, 0.25 * width):
             own.append(replace(b, x0=max(0.0, b.x0 - x0), y0=max(0.0, b.y0 - y0), x1=min(float(x1 - x0), b.x1 - x0),
                                y1=min(float(y1 - y0), b.y1 - y0), src=None))
         elif b.x1 > x0 and b.x0 < x1 and b.y1 > y0 and b.y0 < y1:
@@ -203,6 +250,7 @@ def join_panels(title: str, tables: list[str]) -> str:
         columns += [f"{heading}: {c}" if counts[_key(c)] > 1 else c for c in cols]
     order: list[str] = []
     cells: dict[str, list[str]] = {}
+    shown: dict[str, str] = {}  # a category's name as its first panel prints it
     notes: list[list[str]] = []  # a partly read panel's closing note: the first one closes the joined table
     start = 0
     for p, cols in zip(parsed, names):
@@ -212,12 +260,15 @@ def join_panels(title: str, tables: list[str]) -> str:
                 continue
             if not row or not row[0].strip():
                 continue
-            if row[0] not in cells:  # a category the panels before lacked: before the next one they hold
-                later = [r[0] for r in p.rows[p.rows.index(row) + 1:] if r and r[0] in cells]
-                order.insert(order.index(later[0]) if later else len(order), row[0])
-                cells[row[0]] = [""] * len(columns)
+            # (round 142) a category is met again by its letters and digits: OCR may split a word (`U.S. ad ults`)
+            key = _key(row[0]) or row[0]
+            if key not in cells:  # a category the panels before lacked: before the next one they hold
+                later = [_key(r[0]) or r[0] for r in p.rows[p.rows.index(row) + 1:] if r and (_key(r[0]) or r[0]) in cells]
+                order.insert(order.index(later[0]) if later else len(order), key)
+                cells[key] = [""] * len(columns)
+                shown[key] = row[0]
             for j, value in enumerate(row[1: 1 + len(cols)]):
-                if value.strip() and not cells[row[0]][start + j]:
-                    cells[row[0]][start + j] = value
+                if value.strip() and not cells[key][start + j]:
+                    cells[key][start + j] = value
         start += len(cols)
-    return Table(title, [header] + columns, [[name] + cells[name] for name in order] + notes).linearize()
+    return Table(title, [header] + columns, [[shown[key]] + cells[key] for key in order] + notes).linearize()

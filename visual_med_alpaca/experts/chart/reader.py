@@ -18,7 +18,7 @@ from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, own_scale, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
-from .panels import find_panels, join_panels, panel_boxes
+from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
@@ -203,6 +203,7 @@ def _overlap(a: TextBox, b: TextBox) -> float:
 
 
 _BAR_KINDS = {"bar", "hbar", "grouped", "hgrouped", "stacked", "hstacked"}
+_ROW_BARS = ("hbar", "hgrouped", "hstacked")  # (round 142) horizontal bars: a column of row labels per panel
 
 
 def _wants_second_look(text: str, kind: str, boxes: list[TextBox]) -> bool:
@@ -385,33 +386,64 @@ class ChartExpert:
                 joined = self._read_panels(rgb, boxes, panels)
                 if joined is not None:
                     return joined
+        elif kind in _ROW_BARS:  # (round 142) bar panels side by side, each with its own column of row labels
+            panels = find_row_panels(rgb, boxes)
+            if panels is not None:
+                joined = self._read_panels(rgb, boxes, panels, kinds=_ROW_BARS)
+                if joined is not None:
+                    return joined
         if error is not None:
             raise error
         return text, kind
 
-    def _read_panels(self, rgb: np.ndarray, boxes: list[TextBox], panels) -> tuple[str, str] | None:
+    def _read_panels(self, rgb: np.ndarray, boxes: list[TextBox], panels, kinds=None) -> tuple[str, str] | None:
         """(round 138) Each panel's crop read through the whole reader (its text boxes shifted to the crop, the text of
         the others painted out) and the panel tables joined (`panels.join_panels`: one row per category, the columns of
         every panel; DePlot's one table, and the panels' headings kept as column names where series names repeat,
         which OpenCQA's label recall counts). The picture's title (its first line of words above the panels) heads the
         joined table. None (the whole reading stands) unless every panel reads."""
-        tables, kinds = [], []
+        side = len({crop[1] for crop in panels}) == 1
+        shared = [b for b in boxes if b.x0 < panels[0][2] < b.x1] if side else []
+        first = _page_title(shared, rgb.shape[0]) if shared else ""
+        # (round 142) a title crossing the gutter, wrapped: its second line may lie in one panel only (the title's own
+        # rule, `_page_title` over every box, gives it); it is the picture's, painted out of the panel like the first
+        whole = _page_title(boxes, rgb.shape[0]) if first else ""
+        wrapped = []
+        if whole.startswith(first + " ") and first:
+            rest = whole[len(first) + 1:]
+            line = [b for b in shared if first.startswith(b.text) or b.text in first]
+            top = min((b.cy for b in line), default=0.0)
+            wrapped = [b for b in boxes if b not in shared and b.y0 > top and b.text in rest
+                       and b.y0 < max(b.y1 for b in line) + 0.6 * float(np.median([b.h for b in line]))] if line else []
+            if wrapped:
+                first = whole
+        # bar panels (round 142): a line of words crossing the gutter (a subtitle OCR cut into boxes) is the picture's:
+        # its boxes next to the crossing one (gaps under two letter heights, on its line) are painted out of the panels
+        # too (not for line panels: a legend crossing the gutter may hold a left panel's own line name)
+        chain = list(shared)
+        for b in sorted(boxes, key=lambda t: min((abs(t.cx - c.cx) for c in shared), default=0.0)) if kinds else ():
+            if b not in chain and any(abs(b.cy - c.cy) < 0.5 * min(b.h, c.h) and max(b.x0 - c.x1, c.x0 - b.x1) < 2 * c.h
+                                      for c in chain):
+                chain.append(b)
+        out = wrapped + [b for b in chain if b not in shared]
+        tables, read = [], []
         for crop in panels:
-            picture, own = panel_boxes(rgb, boxes, crop)
+            picture, own = panel_boxes(rgb, boxes, crop, out=out)
             if not own:
                 return None
             try:
                 text, kind = self._read_boxes(picture, own)
             except ChartReadError:
                 return None
+            if kinds is not None and kind not in kinds:  # (round 142) bar panels: each panel must read as bars too
+                return None
             tables.append(text)
-            kinds.append(kind)
-        if len({crop[1] for crop in panels}) == 1:  # side by side: the words above both panels, crossing the gutter
-            shared = [b for b in boxes if b.x0 < panels[0][2] < b.x1]
-            title = _title_without_subtitle(rgb, shared, _page_title(shared, rgb.shape[0])) if shared else ""
+            read.append(kind)
+        if side:  # side by side: the words above both panels, crossing the gutter
+            title = _title_without_subtitle(rgb, shared + wrapped, first) if shared else ""
         else:  # stacked: the first panel's crop holds the picture's title
             title = parse_table(tables[0]).title or ""
-        kind = kinds[0] if len(set(kinds)) == 1 else "partial" if "partial" in kinds else kinds[0]  # a note closes it
+        kind = read[0] if len(set(read)) == 1 else "partial" if "partial" in read else read[0]  # a note closes it
         return join_panels(title, tables), kind
 
     def _read_boxes(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
