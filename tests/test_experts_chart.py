@@ -3948,6 +3948,39 @@ def test_a_single_line_plot_is_no_small_multiple(expert, tmp_path):
     assert find_panels(np.full((200, 220, 3), 255, np.uint8), row) is None
 
 
+def test_bar_panels_with_their_own_row_labels_are_read_panel_by_panel(expert):
+    """(round 142) OpenCQA dev chart 2850 (two hstacked bar panels side by side, each with its own column of country
+    names, Chile / Argentina in a different order in each): read as one chart, both panels' values were mixed into
+    three columns and Chile's row named `8%`; now each panel is read on its own and joined by country. OpenCQA dev
+    2467: the title's wrapped second line (`groups`, in the left panel only) stays the title's, and `U.S. ad ults`
+    (OCR) meets the right panel's `U.S. adults` in one row."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "2850.png")))
+    table = parse_table(reading.text)
+    assert table.headers == ["Category", "Disapprove", "Approve", "Oppose", "Support"], reading.text
+    got = cells(reading.text)
+    assert [got[("Chile", h)] for h in table.headers[1:]] == [8, 79, 8, 77], reading.text
+    assert [got[("Argentina", h)] for h in table.headers[1:]] == [8, 78, 7, 79], reading.text
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "2467.png")))
+    table = parse_table(reading.text)
+    assert table.title.endswith("among all political groups") and len(table.rows) == 5, reading.text
+    got = {row[0]: sorted(to_float(c) for c in row[1:]) for row in table.rows}
+    assert got["Liberal Democrat"] == [34, 34, 51, 59], reading.text
+
+
+def test_one_column_of_row_labels_is_no_pair_of_bar_panels():
+    """(round 142) panels.find_row_panels splits nothing without row labels printed twice side by side: one column of
+    labels, or a row of wrapped axis labels whose words repeat (`Dec.` under two quarters) at one height."""
+    from visual_med_alpaca.experts.chart.panels import find_row_panels
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    rgb = np.full((300, 400, 3), 255, np.uint8)
+    column = [TextBox(t, 10, y, 60, y + 12) for t, y in (("Chile", 40), ("Brazil", 80), ("Mexico", 120))]
+    assert find_row_panels(rgb, column) is None
+    row = [TextBox(t, x, 250, x + 30, 262) for t, x in (("Oct.", 20), ("Dec.", 60), ("Jan.", 100), ("Oct.", 220),
+                                                         ("Dec.", 260), ("Jan.", 300))]
+    assert find_row_panels(rgb, row) is None
+
+
 def test_shipped_pew_line_names_go_by_their_ink_not_by_a_line_passing_left_of_them(expert):
     """(round 140) Pew prints each line's name beside it in the line's own (bold) ink; a line passing just left of
     another line's name looked like that word's legend swatch, and the legend's pairing beat the word's ink. OpenCQA
