@@ -59,81 +59,19 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
             break
     masks = []
     if centres:
+        all_centres = np.stack([background] + centres).astype(np.float32)
+        levels = np.arange(32, dtype=np.float32) * 8 + 3.5
+        grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+        distances = ((grid[:, None, :] - all_centres[None]) ** 2).sum(axis=2)
+        lut = np.where(distances.min(axis=1) < 45 ** 2, distances.argmin(axis=1), -1).astype(np.int16)
         fine = (pixels[..., 0] >> 3) * 1024 + (pixels[..., 1] >> 3) * 32 + (pixels[..., 2] >> 3)
-        nearest = _nearest_cluster(fine, [background] + centres, list(range(len(centres) + 1)))
-        if thin_lines:  # (round 139) a thin line's cluster centred on its half-coverage shade: its own colour joins it
-            deeper = _deeper_shades(codes, blank, counts, means, centres, background, nearest)
-            if deeper:
-                representatives = [background] + centres + [m for _, m, _ in deeper]
-                nearest = _nearest_cluster(fine, representatives, list(range(len(centres) + 1)) + [k + 1 for k, _, _ in deeper])
-                centres = list(centres)
-                for k in {k for k, _, _ in deeper}:  # the line's colour: its deeper shade with the most pixels
-                    centres[k] = np.asarray(max((n, tuple(m)) for j, m, n in deeper if j == k)[1], float)
+        nearest = lut[fine]
         if unblanked is not None:
             unblanked.extend((nearest == index + 1).astype(np.uint8) for index in range(len(centres)))
         nearest[blank] = -1
         for index in range(len(centres)):
             masks.append((nearest == index + 1).astype(np.uint8))
     return masks, centres, background
-
-
-def _nearest_cluster(fine: np.ndarray, representatives, owners: list[int]) -> np.ndarray:
-    """Per pixel (`fine`: its colour code at 32 levels a channel, 8 apart), the cluster of its nearest representative
-    colour (`owners[i]` for `representatives[i]`: 0 the background, k + 1 cluster k; a cluster may have several)
-    within 45, else -1: a lookup table over the 32768 codes (a few milliseconds for a whole chart)."""
-    all_centres = np.stack(representatives).astype(np.float32)
-    levels = np.arange(32, dtype=np.float32) * 8 + 3.5
-    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
-    distances = ((grid[:, None, :] - all_centres[None]) ** 2).sum(axis=2)
-    owner = np.asarray(owners, np.int16)
-    lut = np.where(distances.min(axis=1) < 45 ** 2, owner[distances.argmin(axis=1)], -1).astype(np.int16)
-    return lut[fine]
-
-
-def _deeper_shades(codes: np.ndarray, blank: np.ndarray, counts: np.ndarray, means: np.ndarray, centres, background,
-                   nearest: np.ndarray) -> list[tuple[int, np.ndarray, int]]:
-    """(round 139) (cluster, colour, pixels) of the colour codes that are a thin line's own colour where its cluster is
-    centred on the line's anti-aliased half-coverage shade (a 1.5 px line straddling two pixel rows is drawn paler in
-    both, and that shade may be its commonest: Our World in Data's slate `5-14 years old` (108,121,139), whose own
-    colour (60,78,102) in its dots, its stretches on one row pair and its name's ink got no cluster, so the line read
-    as a pale grey one, and its name went to another line). A code (`codes`: 32 levels a channel, `blank` text boxes
-    left out, `counts` its pixels there, `means` its mean colour) of 20+ pixels whose mean is coloured (channel spread
-    over 30), 45+ off the background and within 45 of no centre, is such a colour of cluster k when it lies on the ray
-    from the background through k's centre, beyond it (1.2 to 3 times as far from the background) and within 15 of
-    the ray; k's pixels (`nearest` == k + 1, text boxes left out) are thin (a 3x3 opening keeps a quarter of them or
-    less: no bar, no patch), so are the code's, and 60% or more of the code's pixels lie in connected pieces (the union
-    of both, 3x3-dilated) that hold 5 or more of k's pixels (one line, its stretches of one shade and the other
-    alternating)."""
-    import cv2
-
-    back = np.asarray(background, float)
-    square = np.ones((3, 3), np.uint8)
-    found, thin = [], {}
-    for code in np.nonzero(counts >= 20)[0]:
-        colour = means[code]
-        if np.ptp(colour) <= 30 or np.linalg.norm(colour - back) < 45 or any(np.linalg.norm(colour - c) < 45 for c in centres):
-            continue
-        fits = []
-        for k, centre in enumerate(centres):
-            direction, offset = np.asarray(centre, float) - back, colour - back
-            alpha = float(offset @ direction) / max(float(direction @ direction), 1e-9)
-            off = float(np.linalg.norm(offset - alpha * direction))
-            if 1.2 <= alpha <= 3.0 and off < 15:
-                fits.append((off, k))
-        if not fits:
-            continue
-        k = min(fits)[1]
-        pale = ((nearest == k + 1) & ~blank).astype(np.uint8)
-        if k not in thin:
-            thin[k] = pale.any() and cv2.morphologyEx(pale, cv2.MORPH_OPEN, square).sum() <= 0.25 * pale.sum()
-        core = ((codes == code) & ~blank).astype(np.uint8)
-        if not thin[k] or cv2.morphologyEx(core, cv2.MORPH_OPEN, square).sum() > 0.25 * core.sum():
-            continue
-        n, pieces = cv2.connectedComponents(cv2.dilate(core | pale, square), connectivity=8)
-        held = np.bincount(pieces[pale > 0], minlength=n)
-        if (held[pieces[core > 0]] >= 5).mean() >= 0.6:
-            found.append((k, colour, int(counts[code])))
-    return found
 
 
 def _in_box(rgb: np.ndarray, box: TextBox) -> np.ndarray:
