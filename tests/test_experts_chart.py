@@ -3885,3 +3885,17 @@ def test_oecd_boxed_end_names_are_no_legend_swatches_of_the_lines_passing_by(exp
     got = cells(text)
     assert abs(got[("1987", "Mexico")] - 7.0) < 0.5 and abs(got[("1987", "Belgium")] - 5.0) < 0.5, text
     assert abs(got[("1992", "Mexico")] - 5.6) < 0.5 and abs(got[("1992", "Belgium")] - 3.6) < 0.5, text
+
+
+def test_shipped_pew_line_names_go_by_their_ink_not_by_a_line_passing_left_of_them(expert):
+    """(round 140) Pew prints each line's name beside it in the line's own (bold) ink; a line passing just left of
+    another line's name looked like that word's legend swatch, and the legend's pairing beat the word's ink. OpenCQA
+    dev 5107: `Silent/Greatest` (dark green) went to a pale rim cluster, the dark-green line came out `Series 5`.
+    OpenCQA dev 5072 (read as bars first: its projected stretches are dashed) named its lines by no word in their ink
+    (`Series 3`, `Series 4`) and gave `Northern America` (brown) to the yellow Africa line passing left of it."""
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5107.png"))))
+    assert got[("1996", "Silent/Greatest")] == pytest.approx(0.69) and got[("2016", "Silent/Greatest")] == pytest.approx(0.70), got
+    assert got[("1996", "Gen X")] == 41 and got[("2016", "Millennial")] == 51, got
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5072.png"))))
+    assert abs(got[("1950-55", "Asia")] - 63) < 2 and abs(got[("2015-20", "Africa")] - 31) < 2, got
+    assert abs(got[("2015-20", "Northern America")] - 3) < 1.5, got

@@ -738,7 +738,10 @@ class ChartExpert:
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
             try:  # one blob among many category labels (a line dipping to the axis) is no bar chart
-                return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, page=rgb)
+                names, end_words, end_boxes = self._end_words(rgb, boxes, categories, centres, background, legend, names, orientation,
+                                                              min(b.y0 for b in axis.ticks))
+                return ("line",) + self._line_table(region, line_masks, centres, background, categories, {**end_words, **names}, axis, x0r, orientation, printed, boxes, legend, end_words, page=rgb,
+                                                    end_boxes=end_boxes)
             except ChartReadError:
                 return bar_table
         if axis is None:  # (round 127) a line's values printed at its points, no value axis: they give its scale
@@ -757,14 +760,56 @@ class ChartExpert:
             filled = fill_thinned_labels(categories, markers + columns + [b.cx for b in printed], x0r, x1r)
             # years under every 2nd / 3rd point: named only where the axis marks every year (round 60)
             categories = years_at_period_ticks(rgb, categories, x0r, x1r) if filled is categories else filled
-        end_words, end_boxes = {}, None
-        if orientation == "vertical" and categories:
-            named = legend | {name for _, name in names.values()}  # a legend right of the plot names no line ends
-            end_boxes = [b for b in boxes if _bare(b.text) not in named]
-            end_words = _line_end_names(rgb, end_boxes, categories, centres, background)
-            names = {**end_words, **names}
+        names, end_words, end_boxes = self._end_words(rgb, boxes, categories, centres, background, legend, names, orientation,
+                                                      min(b.y0 for b in axis.ticks) if own is None else None)
+        names = {**end_words, **names}
         return ("line",) + self._line_table(region, line_masks, centres, background, categories, names, axis, x0r, orientation, printed, boxes, legend, end_words, page=rgb,
                                             end_boxes=end_boxes, level=level, own=own is not None)
+
+    @staticmethod
+    def _end_words(rgb, boxes, categories, centres, background, legend, names, orientation, ceiling=None):
+        """(names, end_words, end_boxes) of an upright line chart: `names` (the legend's: line -> (position, word))
+        with (round 140) each word the legend paired by a swatch beside it but printed in a clearly coloured ink
+        (its channels spread over 60) that `_line_end_names` matches to another line moved to that line (a line
+        passing left of another line's name looks like its swatch; Pew's bold names beat colours.py's round-34
+        check), unless that line has a legend word of its own or an end word (below: `Ages` of `Ages 18-29`, read
+        as two boxes, stays off the line `18-29` names); and the end words: the lines named by words in their own
+        ink among the words no legend took (a legend right of the plot names no line ends). (round 140) A legend word
+        in grey or black ink (channels within 30) printed inside the plot (its middle between the first and the
+        last category's) names no line that a word in that line's own ink names inside the plot, that word ending
+        no higher than two of its heights over `ceiling` (the value axis' top label; None: no such check made):
+        the swatch was that line passing by a grey line's name (Pew's `All districts` beside its blue line).
+        ({}, None) for the end words of a chart on its side or with no category labels. (round 140) Also where a
+        line chart was first read as bars (the dashes of a projected stretch, a line's markers): its lines are
+        named as any line chart's."""
+        if orientation != "vertical" or not categories:
+            return names, {}, None
+        named = legend | {name for _, name in names.values()}
+        end_boxes = [b for b in boxes if _bare(b.text) not in named]
+        end_words = _line_end_names(rgb, end_boxes, categories, centres, background)
+        names = dict(names)
+        words = {name: line for line, (_, name) in names.items()}
+        listed = [b for b in boxes if _bare(b.text) in words]
+        for line, (_, name) in _line_end_names(rgb, listed, categories, centres, background).items():
+            box = next(b for b in listed if _bare(b.text) == name)
+            ink = _word_ink(rgb, box, background)
+            old = words[name]
+            if old == line or line in names or line in end_words or ink is None or ink.max() - ink.min() <= 60:
+                continue
+            names[line] = names.pop(old)
+
+        def inside(box):
+            return categories[0].cx <= box.cx <= categories[-1].cx and box.y1 < categories[-1].y0
+        for line, (cy, word) in end_words.items():
+            if ceiling is None or line not in names:
+                continue
+            inked = next(b for b in end_boxes if b.cy == cy and _bare(b.text) == word)
+            swatched = [b for b in listed if _bare(b.text) == names[line][1]]
+            ink = _word_ink(rgb, swatched[0], background) if len(swatched) == 1 else None
+            if (ink is not None and ink.max() - ink.min() <= 30 and inside(swatched[0]) and inside(inked)
+                    and inked.y1 >= ceiling - 2 * inked.h):
+                del names[line]
+        return names, end_words, end_boxes
 
     @staticmethod
     def _categories(boxes, bars, tick_ids, floor, x0r, x1r) -> list[TextBox]:
