@@ -3993,3 +3993,12 @@ def test_shipped_pew_line_names_go_by_their_ink_not_by_a_line_passing_left_of_th
     got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5072.png"))))
     assert abs(got[("1950-55", "Asia")] - 63) < 2 and abs(got[("2015-20", "Africa")] - 31) < 2, got
     assert abs(got[("2015-20", "Northern America")] - 3) < 1.5, got
+
+
+def test_shipped_pew_pale_line_named_in_its_own_pale_ink_is_kept(expert):
+    """(round 139) Pew draws a minor answer's line in a pale grey and prints its name beside it in that pale ink, with
+    no glyph pixel 80 off the backdrop, so the word had no ink (`_word_ink`), named no line, and the unnamed grey line
+    was dropped as gridline-grey. OpenCQA dev 5311: `Kept at present level` (light grey; 29 in 2001, 38 in 2018)."""
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5311.png"))))
+    assert got[("2001", "present level")] == 29 and got[("2018", "present level")] == 38, got
+    assert got[("2001", "Decreased")] == 53 and got[("2018", "Increased")] == 32, got
