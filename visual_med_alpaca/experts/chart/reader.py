@@ -420,12 +420,13 @@ class ChartExpert:
         # bar panels (round 142): a line of words crossing the gutter (a subtitle OCR cut into boxes) is the picture's:
         # its boxes next to the crossing one (gaps under two letter heights, on its line) are painted out of the panels
         # too (not for line panels: a legend crossing the gutter may hold a left panel's own line name)
-        chain = list(shared)
+        # (a box reaching over the gutter by OCR's padding only, 3 px or less, is its panel's own: no seed)
+        chain = [b for b in shared if min(panels[0][2] - b.x0, b.x1 - panels[0][2]) > 3]
         for b in sorted(boxes, key=lambda t: min((abs(t.cx - c.cx) for c in shared), default=0.0)) if kinds else ():
             if b not in chain and any(abs(b.cy - c.cy) < 0.5 * min(b.h, c.h) and max(b.x0 - c.x1, c.x0 - b.x1) < 2 * c.h
                                       for c in chain):
                 chain.append(b)
-        out = wrapped + [b for b in chain if b not in shared]
+        out = wrapped + [b for b in chain if b not in shared and b not in wrapped]
         tables, read = [], []
         for crop in panels:
             picture, own = panel_boxes(rgb, boxes, crop, out=out)
