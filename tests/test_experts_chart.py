@@ -3887,6 +3887,67 @@ def test_oecd_boxed_end_names_are_no_legend_swatches_of_the_lines_passing_by(exp
     assert abs(got[("1992", "Mexico")] - 5.6) < 0.5 and abs(got[("1992", "Belgium")] - 3.6) < 0.5, text
 
 
+def test_stacked_line_panels_are_read_panel_by_panel(expert):
+    """(round 138) OpenCQA dev chart 7671 (Pew small multiples: two line panels one above the other, `Household income`
+    and `Education`, Nov / Feb / Apr under each): the whole picture read as one plot was unread; now each panel is read
+    on its own and the two tables joined, one row per month, the title kept."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "7671.png")))
+    table = parse_table(reading.text)
+    assert reading.kind == "partial" and table.title == "Who Sees Jobs as Difficult to Find", reading.text
+    assert [row[0] for row in table.rows if not row[0].startswith("(")] == ["Nov", "Feb", "Apr"], reading.text
+    assert any(h.startswith("Education: ") for h in table.headers), reading.text
+    got = {row[0]: sorted(to_float(c) for c in row[1:] if to_float(c) is not None) for row in table.rows}
+    assert got["Apr"] == [46, 55, 60, 71, 78] and got["Nov"] == [38, 39, 53, 61], reading.text
+
+
+def test_side_by_side_framed_line_panels_give_one_row_per_category(expert):
+    """(round 138) OpenCQA dev chart 7226 (two framed line panels side by side, 1/04 .. 1/09 under each): read as one
+    plot, every category came twice and the panels' values mixed; now one row per category, each panel's series
+    named with its heading where the panels' series names repeat."""
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "7226.png")))
+    table = parse_table(reading.text)
+    assert [row[0] for row in table.rows if not row[0].startswith("(")] == ["1/04", "1/05", "1/06", "1/07", "1/08", "1/09"], reading.text
+    assert sum(h.startswith("National Economic Ratings") for h in table.headers) == 2, reading.text
+    assert sum(h.startswith("Personal Economic Ratings") for h in table.headers) == 2, reading.text
+    got = cells(reading.text)
+    assert got[("1/05", table.headers[1])] == 39 and got[("1/09", table.headers[2])] == 95, reading.text
+
+
+def test_panel_tables_join_into_one_row_per_category():
+    """(round 138) panels.join_panels: the union of the panels' categories in their order, every panel's columns, a
+    name met in two panels prefixed with its panel's heading, the picture's title on top, a partial note last."""
+    from visual_med_alpaca.experts.chart.panels import join_panels
+
+    left = "TITLE | Among Rep <0x0A> Category | Less respected | Other <0x0A> 2009 | 69 | 5 <0x0A> 2013 | 81 | 6"
+    right = ("TITLE | Among Dem <0x0A> Category | Less respected <0x0A> 2004 | 81 <0x0A> 2009 | 49 <0x0A> 2013 | 59"
+             " <0x0A> (partly read: only the printed values)")
+    table = parse_table(join_panels("Respect", [left, right]))
+    assert table.title == "Respect"
+    assert table.headers == ["Category", "Among Rep: Less respected", "Other", "Among Dem: Less respected"]
+    assert table.rows == [["2004", "", "", "81"], ["2009", "69", "5", "49"], ["2013", "81", "6", "59"],
+                          ["(partly read: only the printed values)"]]
+
+
+def test_a_single_line_plot_is_no_small_multiple(expert, tmp_path):
+    """(round 138) panels.find_panels splits nothing where the category labels are printed once: a drawn line chart
+    with printed values, and the same chart's boxes with a value row that repeats (38 40 | 38 40: a pair is too few)."""
+    from visual_med_alpaca.experts.chart.panels import find_panels
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    years = [2010, 2011, 2012, 2013, 2014, 2015]
+    values = [38, 40, 44, 38, 40, 47]
+    path = tmp_path / "line.png"
+    with drawn(path, (4.4, 3.2)) as ax:
+        ax.plot(years, values, color="#1f5f8b", marker="o", lw=2)
+        for x, y in zip(years, values):
+            ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=9)
+        ax.set_title("A single plot")
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    assert find_panels(rgb, expert.read_text(rgb)) is None
+    row = [TextBox(t, x, 100, x + 16, 112) for t, x in (("38", 20), ("40", 60), ("38", 140), ("40", 180))]
+    assert find_panels(np.full((200, 220, 3), 255, np.uint8), row) is None
+
+
 def test_shipped_pew_line_names_go_by_their_ink_not_by_a_line_passing_left_of_them(expert):
     """(round 140) Pew prints each line's name beside it in the line's own (bold) ink; a line passing just left of
     another line's name looked like that word's legend swatch, and the legend's pairing beat the word's ink. OpenCQA
@@ -3899,3 +3960,12 @@ def test_shipped_pew_line_names_go_by_their_ink_not_by_a_line_passing_left_of_th
     got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5072.png"))))
     assert abs(got[("1950-55", "Asia")] - 63) < 2 and abs(got[("2015-20", "Africa")] - 31) < 2, got
     assert abs(got[("2015-20", "Northern America")] - 3) < 1.5, got
+
+
+def test_shipped_pew_pale_line_named_in_its_own_pale_ink_is_kept(expert):
+    """(round 139) Pew draws a minor answer's line in a pale grey and prints its name beside it in that pale ink, with
+    no glyph pixel 80 off the backdrop, so the word had no ink (`_word_ink`), named no line, and the unnamed grey line
+    was dropped as gridline-grey. OpenCQA dev 5311: `Kept at present level` (light grey; 29 in 2001, 38 in 2018)."""
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5311.png"))))
+    assert got[("2001", "present level")] == 29 and got[("2018", "present level")] == 38, got
+    assert got[("2001", "Decreased")] == 53 and got[("2018", "Increased")] == 32, got

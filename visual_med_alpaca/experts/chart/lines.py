@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from .axes import Axis, _groups, prints_only_ends
-from .colours import _blend_of, _word_ink
+from .colours import _blend_of, _in_box, _word_ink
 from .text import _CHROME, _MONTHS, TextBox, _bare, _period, fill_thinned_labels, names_something, parse_value
 
 
@@ -290,6 +290,22 @@ def _faded_name_of(ink: np.ndarray, palette: np.ndarray) -> int | None:
     return best
 
 
+def _pale_ink(rgb: np.ndarray, box: TextBox, background) -> np.ndarray | None:
+    """(round 139) The ink of a word printed wholly in a pale colour (no glyph pixel 80 off the backdrop, so
+    `_word_ink` has none): the median of the quarter furthest off the backdrop of its pixels 20 or more off it, when
+    there are 10 or more such pixels and that ink is pale itself (every channel 150 or over). Pew prints a pale line's
+    name (light grey, light tan) in the line's own pale ink; dark text (a title, a note) always has cores."""
+    pixels = _in_box(rgb, box).reshape(-1, 3).astype(np.float32)
+    off = np.linalg.norm(pixels - np.asarray(background, np.float32), axis=1)
+    if (off > 80).sum() >= 10:
+        return None
+    ink, off = pixels[off >= 20], off[off >= 20]
+    if len(ink) < 10:
+        return None
+    median = np.median(ink[off >= np.percentile(off, 75)], axis=0)
+    return median if float(median.min()) >= 150 else None
+
+
 def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[TextBox], centres, background) -> dict[int, tuple[float, str]]:
     """cluster -> (position, name) from words printed in the line's own colour: right of the last category (Our
     World in Data names each line at its end instead of in a legend), or inside the plot in a clearly coloured
@@ -306,6 +322,14 @@ def _line_end_names(rgb: np.ndarray, boxes: list[TextBox], categories: list[Text
             continue
         median = _word_ink(rgb, box, background)  # (round 34) its glyphs' cores: their rims match paler clusters
         if median is None:
+            pale = _pale_ink(rgb, box, background) if inside else None
+            if pale is None or box.x1 < categories[0].cx or len(name.split()) > 4:
+                continue
+            # (round 139) a word in a pale ink names a pale line in that ink (Pew's light grey `Kept at present level`)
+            near = [(float(np.linalg.norm(colour - pale)), index) for index, colour in enumerate(palette)
+                    if index not in found and float(colour.min()) >= 150]
+            if near and min(near)[0] < 30:
+                found[min(near)[1]] = (box.cy, name)
             continue
         distances = np.linalg.norm(palette - median, axis=1)
         cluster = int(distances.argmin())

@@ -18,6 +18,7 @@ from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
+from .panels import find_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
@@ -364,10 +365,57 @@ class ChartExpert:
         A chart the first OCR pass leaves unread, or reads as bars without category labels (every row numbered 1,
         2, 3, or one row only), is read again with the text of a second look at its margins
         (`_second_look`: small text the detector missed at the whole picture's scale). A chart still unread then gives
-        the values printed beside a column of row labels, where there are such (round 82, `_printed_rows_table`)."""
+        the values printed beside a column of row labels, where there are such (round 82, `_printed_rows_table`).
+
+        (round 138) A picture of small multiples (`panels.find_panels`: plot panels side by side or one above the
+        other, each with its own category axis) that the whole reading gives as lines, a partial table or nothing is
+        read panel by panel (`_read_panels`)."""
         boxes = self.read_text(rgb)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
+        try:
+            text, kind = self._read_boxes(rgb, boxes)
+        except ChartReadError as exc:
+            text, kind, error = "", "unread", exc
+        else:
+            error = None
+        if kind in ("line", "partial", "unread"):
+            panels = find_panels(rgb, boxes)
+            if panels is not None:
+                joined = self._read_panels(rgb, boxes, panels)
+                if joined is not None:
+                    return joined
+        if error is not None:
+            raise error
+        return text, kind
+
+    def _read_panels(self, rgb: np.ndarray, boxes: list[TextBox], panels) -> tuple[str, str] | None:
+        """(round 138) Each panel's crop read through the whole reader (its text boxes shifted to the crop, the text of
+        the others painted out) and the panel tables joined (`panels.join_panels`: one row per category, the columns of
+        every panel; DePlot's one table, and the panels' headings kept as column names where series names repeat,
+        which OpenCQA's label recall counts). The picture's title (its first line of words above the panels) heads the
+        joined table. None (the whole reading stands) unless every panel reads."""
+        tables, kinds = [], []
+        for crop in panels:
+            picture, own = panel_boxes(rgb, boxes, crop)
+            if not own:
+                return None
+            try:
+                text, kind = self._read_boxes(picture, own)
+            except ChartReadError:
+                return None
+            tables.append(text)
+            kinds.append(kind)
+        if len({crop[1] for crop in panels}) == 1:  # side by side: the words above both panels, crossing the gutter
+            shared = [b for b in boxes if b.x0 < panels[0][2] < b.x1]
+            title = _title_without_subtitle(rgb, shared, _page_title(shared, rgb.shape[0])) if shared else ""
+        else:  # stacked: the first panel's crop holds the picture's title
+            title = parse_table(tables[0]).title or ""
+        kind = kinds[0] if len(set(kinds)) == 1 else "partial" if "partial" in kinds else kinds[0]  # a note closes it
+        return join_panels(title, tables), kind
+
+    def _read_boxes(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
+        """The whole reading of a picture (or a panel's crop) from its text boxes; raises ChartReadError."""
         upright = self._upright_labels(rgb, boxes)
         try:
             text, kind = self._reading(rgb, upright)
