@@ -972,8 +972,6 @@ class ChartExpert:
         def reaches(box, r):  # a printed label is category r's within 0.45 of the pitch towards the next point; beyond
             dx = box.cx - categories[r].cx  # the first or the last category (no point there) within 0.45 of their spacing
             outside = (dx < 0 and r == 0) or (dx > 0 and r == len(categories) - 1)
-            if r == 0 and box.x0 > categories[0].cx and len(categories) > 1:  # (round 141) a label printed wholly right
-                dx = box.x0 - categories[0].cx  # of the first point (Pew: above-right of its marker) reaches it by its left edge
             return abs(dx) < 0.45 * (spacing if outside else between)
         names = dict(names)
         for index in list(names):  # a name read off a line's pale anti-aliased edge belongs to the line itself
