@@ -675,6 +675,24 @@ def inks_of_lines(rgb: np.ndarray, labels: list[TextBox]) -> bool:
     return any(float(np.linalg.norm(a - b)) > 80 for i, a in enumerate(inks) for b in inks[i + 1:])
 
 
+def point_label_in_axis_column(rgb: np.ndarray, box: TextBox, axis: Axis) -> bool:
+    """(round 141) A number in the value axis' column that the axis did not take is a line's point label, not an
+    axis label, when it is printed in a coloured ink (`_word_ink`: channels spread over 30; an axis' labels are black
+    or grey) and its number is no tick the axis could print (no whole multiple of the axis' step from its ticks):
+    Pew prints a line's first value left of its first point, in the line's own ink (`20.1` in yellow beside the 20
+    and 15 of a 5-step axis). A label in the axis' ink or on its step grid ('1 million' of a 0.2-step axis) stays an
+    axis label (round 37)."""
+    parsed = parse_value(box.text)
+    if parsed is None or axis.log or axis.step <= 0 or not axis.ticks:
+        return False
+    multiple = (parsed[0] - axis.ticks[0].number) / axis.step
+    if abs(multiple - round(multiple)) <= 1e-3:
+        return False
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32)
+    ink = _word_ink(rgb, box, np.median(border, axis=0))
+    return ink is not None and float(ink.max() - ink.min()) > 30
+
+
 def value_in_name(name: str) -> tuple[str, str] | None:
     """(round 81) (name, printed value) of a line's name that came with the number printed beside its end (Pew
     prints `72 Poland`, `YouTube 73%` at a line's last point, and OCR reads them as one box): a first or last word

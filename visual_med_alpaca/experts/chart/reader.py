@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink
 from .dots import read_dot_plot
-from .lines import (first_value_on_axis, own_scale, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (first_value_on_axis, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
@@ -804,7 +804,8 @@ class ChartExpert:
         # a value-axis label the axis did not take ('1 million') is no point's label (round 37); an axis that prints
         # only its two ends (two_label_axis) has no other label: a number in its column is the first point's (round 40)
         if axis is not None and orientation == "vertical" and not prints_only_ends(axis) and not point_ticks and own is None:
-            printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2]
+            printed = [b for b in printed if not tick_x0 - 2 <= b.cx <= tick_x1 + 2
+                       or point_label_in_axis_column(rgb, b, axis)]  # (round 141) a first point's value in its line's ink
         if own is not None:  # (round 127) the values printed at the points stand above the category row, whose labels
             printed = [b for b in printed if b.cy < own]  # may be printed on two lines (round 126: `Feb` over `2017`)
             if categories:
