@@ -3994,6 +3994,7 @@ def test_shipped_pew_line_names_go_by_their_ink_not_by_a_line_passing_left_of_th
     assert abs(got[("1950-55", "Asia")] - 63) < 2 and abs(got[("2015-20", "Africa")] - 31) < 2, got
     assert abs(got[("2015-20", "Northern America")] - 3) < 1.5, got
 
+
 def test_shipped_pew_first_value_in_the_value_axis_column_is_a_point_label(expert):
     """(round 141) Pew prints a line's first value left of its first point in the line's own ink; where that number
     stands in the value axis' label column, the round-37 filter (an axis label the axis did not take is no point's)
@@ -4003,7 +4004,6 @@ def test_shipped_pew_first_value_in_the_value_axis_column_is_a_point_label(exper
     assert got[("'83", "Unionization rate")] == pytest.approx(20.1), got
     assert got[("'18", "Unionization rate")] == pytest.approx(10.5) and got[("'18", "Representation rate")] == pytest.approx(11.7), got
     assert len(got) == 16, got  # the ticks 25% / 15 / 10 / 5 made no rows or cells
-
 
 
 def test_shipped_pew_pale_line_named_in_its_own_pale_ink_is_kept(expert):

@@ -74,6 +74,12 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
     return masks, centres, background
 
 
+def border_colour(rgb: np.ndarray) -> np.ndarray:
+    """The picture's commonest border colour (its median border pixel, per channel): the backdrop, for pictures read
+    without colour clusters (the panels' gutters, the inks of printed labels)."""
+    return np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32), axis=0)
+
+
 def _in_box(rgb: np.ndarray, box: TextBox) -> np.ndarray:
     """The picture's pixels inside a text box (its edges included), clipped to the picture."""
     height, width = rgb.shape[:2]

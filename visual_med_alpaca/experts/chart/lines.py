@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from .axes import Axis, _groups, prints_only_ends
-from .colours import _blend_of, _in_box, _word_ink
+from .colours import _blend_of, _in_box, _word_ink, border_colour
 from .text import _CHROME, _MONTHS, TextBox, _bare, _period, fill_thinned_labels, names_something, parse_value
 
 
@@ -669,8 +669,7 @@ def inks_of_lines(rgb: np.ndarray, labels: list[TextBox]) -> bool:
     """(round 136) Two or more of `labels` are printed in coloured inks (`_word_ink`: channels spread over 30; black
     and grey are no line's) that differ from each other by more than 80: the values of different lines, not one
     axis' labels. The background is the picture's commonest border colour (its median border pixel)."""
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32)
-    background = np.median(border, axis=0)
+    background = border_colour(rgb)
     inks = [ink for ink in (_word_ink(rgb, b, background) for b in labels) if ink is not None and ink.max() - ink.min() > 30]
     return any(float(np.linalg.norm(a - b)) > 80 for i, a in enumerate(inks) for b in inks[i + 1:])
 
@@ -688,8 +687,7 @@ def point_label_in_axis_column(rgb: np.ndarray, box: TextBox, axis: Axis) -> boo
     multiple = (parsed[0] - axis.ticks[0].number) / axis.step
     if abs(multiple - round(multiple)) <= 1e-3:
         return False
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32)
-    ink = _word_ink(rgb, box, np.median(border, axis=0))
+    ink = _word_ink(rgb, box, border_colour(rgb))
     return ink is not None and float(ink.max() - ink.min()) > 30
 
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from ...chart_table import Table, is_note, parse_table
+from .colours import border_colour
 from .text import TextBox
 
 BLANK = 0.03
@@ -44,13 +45,8 @@ def _rows(boxes: list[TextBox], least: int) -> list[list[TextBox]]:
             and max(b.cy for b in row) - min(b.cy for b in row) <= 0.25 * float(np.median([b.h for b in row]))]
 
 
-def _background(rgb: np.ndarray) -> np.ndarray:
-    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(int)
-    return np.median(border, axis=0)
-
-
 def _ink(rgb: np.ndarray) -> np.ndarray:
-    return np.abs(rgb.astype(int) - _background(rgb)).max(axis=2) > 60
+    return np.abs(rgb.astype(int) - border_colour(rgb)).max(axis=2) > 60
 
 
 def _crossed(band: np.ndarray, grown: np.ndarray, x: int) -> bool:
@@ -213,7 +209,7 @@ def panel_boxes(rgb: np.ndarray, boxes: list[TextBox], crop: tuple[int, int, int
     title's wrapped line lying in one panel), is painted out with the background."""
     x0, y0, x1, y1 = crop
     picture = rgb[y0:y1, x0:x1].copy()
-    background = _background(rgb).astype(picture.dtype)
+    background = border_colour(rgb).astype(picture.dtype)
     own = []
     for b in boxes:
         width = max(1.0, b.x1 - b.x0)
