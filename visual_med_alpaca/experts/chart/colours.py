@@ -104,6 +104,13 @@ def _word_ink(rgb: np.ndarray, box: TextBox, background: np.ndarray) -> np.ndarr
     return None if cores is None else np.median(cores, axis=0)
 
 
+def coloured_ink(rgb: np.ndarray, box: TextBox, background: np.ndarray, spread: float = 30.0) -> np.ndarray | None:
+    """The word's ink (`_word_ink`) where it is coloured: its channels spread over `spread` (30: black and grey words
+    are no series' or line's; 60: clearly coloured); None otherwise."""
+    ink = _word_ink(rgb, box, background)
+    return ink if ink is not None and ink.max() - ink.min() > spread else None
+
+
 def _inked_by_other(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: int) -> bool:
     """(round 34) The word in `box` is printed in a coloured ink (`_word_ink` spreads over 30 between channels) that
     is nearest another cluster of `palette` (row 0 the background) than `swatch`, within 80 of it and at least 20
@@ -116,8 +123,8 @@ def _inked_by_other(rgb: np.ndarray, box: TextBox, palette: np.ndarray, swatch: 
     within 10 more)."""
     import cv2
 
-    median = _word_ink(rgb, box, palette[0])
-    if median is None or median.max() - median.min() <= 30:
+    median = coloured_ink(rgb, box, palette[0])
+    if median is None:
         return False
     inked = (np.linalg.norm(_in_box(rgb, box).astype(np.float32) - median, axis=2) < 45).astype(np.uint8)
     if cv2.erode(inked, np.ones((3, 3), np.uint8)).sum() > 0.2 * inked.sum():

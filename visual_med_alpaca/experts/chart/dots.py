@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .colours import _colour_clusters, _legend_names, _word_ink
+from .colours import _colour_clusters, _legend_names, coloured_ink
 from .text import TextBox, _reading_order, parse_value
 
 
@@ -186,8 +186,8 @@ def _series_names(rgb, words, series, centres, background, rows, size, reread) -
     for box in above:
         if box.text in names.values():
             continue
-        ink = _word_ink(rgb, box, background)
-        if ink is None or ink.max() - ink.min() <= 30:
+        ink = coloured_ink(rgb, box, background)
+        if ink is None:
             continue  # black or grey words: no series' colour
         distances = np.linalg.norm(palette - ink, axis=1)
         nearest = int(distances.argmin())

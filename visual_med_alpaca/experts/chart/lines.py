@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from .axes import Axis, _groups, prints_only_ends
-from .colours import _blend_of, _in_box, _word_ink, border_colour
+from .colours import _blend_of, _in_box, _word_ink, border_colour, coloured_ink
 from .text import _CHROME, _MONTHS, TextBox, _bare, _period, fill_thinned_labels, names_something, parse_value
 
 
@@ -666,17 +666,17 @@ def labels_for_an_axis(axis, rgb: np.ndarray | None = None) -> bool:
 
 
 def inks_of_lines(rgb: np.ndarray, labels: list[TextBox]) -> bool:
-    """(round 136) Two or more of `labels` are printed in coloured inks (`_word_ink`: channels spread over 30; black
+    """(round 136) Two or more of `labels` are printed in coloured inks (`coloured_ink`: channels spread over 30; black
     and grey are no line's) that differ from each other by more than 80: the values of different lines, not one
     axis' labels. The background is the picture's commonest border colour (its median border pixel)."""
     background = border_colour(rgb)
-    inks = [ink for ink in (_word_ink(rgb, b, background) for b in labels) if ink is not None and ink.max() - ink.min() > 30]
+    inks = [ink for ink in (coloured_ink(rgb, b, background) for b in labels) if ink is not None]
     return any(float(np.linalg.norm(a - b)) > 80 for i, a in enumerate(inks) for b in inks[i + 1:])
 
 
 def point_label_in_axis_column(rgb: np.ndarray, box: TextBox, axis: Axis) -> bool:
     """(round 141) A number in the value axis' column that the axis did not take is a line's point label, not an
-    axis label, when it is printed in a coloured ink (`_word_ink`: channels spread over 30; an axis' labels are black
+    axis label, when it is printed in a coloured ink (`coloured_ink`: channels spread over 30; an axis' labels are black
     or grey) and its number is no tick the axis could print (no whole multiple of the axis' step from its ticks):
     Pew prints a line's first value left of its first point, in the line's own ink (`20.1` in yellow beside the 20
     and 15 of a 5-step axis). A label in the axis' ink or on its step grid ('1 million' of a 0.2-step axis) stays an
@@ -687,8 +687,7 @@ def point_label_in_axis_column(rgb: np.ndarray, box: TextBox, axis: Axis) -> boo
     multiple = (parsed[0] - axis.ticks[0].number) / axis.step
     if abs(multiple - round(multiple)) <= 1e-3:
         return False
-    ink = _word_ink(rgb, box, border_colour(rgb))
-    return ink is not None and float(ink.max() - ink.min()) > 30
+    return coloured_ink(rgb, box, border_colour(rgb)) is not None
 
 
 def value_in_name(name: str) -> tuple[str, str] | None:

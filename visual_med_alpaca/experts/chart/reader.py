@@ -14,7 +14,7 @@ from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_years, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
-from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink
+from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
@@ -108,8 +108,8 @@ def _wrapped_name(rgb: np.ndarray, name: str, text, taken: set[str], colour: np.
     if len(boxes) != 1:
         return name
     box = boxes[0]
-    ink = _word_ink(rgb, box, background)
-    if ink is None or ink.max() - ink.min() <= 30 or float(np.linalg.norm(ink - colour)) >= 80:
+    ink = coloured_ink(rgb, box, background)
+    if ink is None or float(np.linalg.norm(ink - colour)) >= 80:
         return name  # black or grey words (titles, notes, a legend's words) are no line's by their ink
     if any(float(np.linalg.norm(ink - other)) < float(np.linalg.norm(ink - colour)) for other in others):
         return name
@@ -204,6 +204,15 @@ def _overlap(a: TextBox, b: TextBox) -> float:
 
 _BAR_KINDS = {"bar", "hbar", "grouped", "hgrouped", "stacked", "hstacked"}
 _ROW_BARS = ("hbar", "hgrouped", "hstacked")  # (round 142) horizontal bars: a column of row labels per panel
+
+
+def _attempt(read, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str, ChartReadError | None]:
+    """(text, kind, None) of `read(rgb, boxes)`, or ("", "unread", the error) where it raises ChartReadError."""
+    try:
+        text, kind = read(rgb, boxes)
+    except ChartReadError as exc:
+        return "", "unread", exc
+    return text, kind, None
 
 
 def _wants_second_look(text: str, kind: str, boxes: list[TextBox]) -> bool:
@@ -374,12 +383,7 @@ class ChartExpert:
         boxes = self.read_text(rgb)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
-        try:
-            text, kind = self._read_boxes(rgb, boxes)
-        except ChartReadError as exc:
-            text, kind, error = "", "unread", exc
-        else:
-            error = None
+        text, kind, error = _attempt(self._read_boxes, rgb, boxes)
         if kind in ("line", "partial", "unread"):
             panels = find_panels(rgb, boxes)
             if panels is not None:
@@ -450,12 +454,7 @@ class ChartExpert:
     def _read_boxes(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
         """The whole reading of a picture (or a panel's crop) from its text boxes; raises ChartReadError."""
         upright = self._upright_labels(rgb, boxes)
-        try:
-            text, kind = self._reading(rgb, upright)
-        except ChartReadError as exc:
-            text, kind, error = "", "unread", exc
-        else:
-            error = None
+        text, kind, error = _attempt(self._reading, rgb, upright)
         if upright is not boxes:
             (text, kind, error), upright = self._upright_guard(rgb, boxes, upright, (text, kind, error))
         boxes = upright
@@ -874,9 +873,8 @@ class ChartExpert:
         listed = [b for b in boxes if _bare(b.text) in words]
         for line, (_, name) in _line_end_names(rgb, listed, categories, centres, background).items():
             box = next(b for b in listed if _bare(b.text) == name)
-            ink = _word_ink(rgb, box, background)
             old = words[name]
-            if old == line or line in names or line in end_words or ink is None or ink.max() - ink.min() <= 60:
+            if old == line or line in names or line in end_words or coloured_ink(rgb, box, background, 60) is None:
                 continue
             names[line] = names.pop(old)
 
