@@ -28,7 +28,7 @@ def adapter_dir(tiny_llama_dir, tmp_path_factory):
 
 
 def logits(model, prompt):
-    inputs = model.tokenizer(prompt, return_tensors="pt")
+    inputs = model.tokenizer(prompt, return_tensors="pt").to(model.model.device)  # the GPU where there is one
     with torch.inference_mode():
         return model.model(**inputs).logits[0, -1]
 

@@ -338,8 +338,8 @@ def test_engine_takes_param_groups_each_with_its_own_learning_rate(tmp_path):
                  params=[{"params": list(model["fast"].parameters()), "lr": 0.1},
                          {"params": list(model["slow"].parameters())}], progress=False)
     # Adam's first step moves each weight by about its learning rate.
-    fast = (model["fast"].weight - before["fast"]).abs()
-    slow = (model["slow"].weight - before["slow"]).abs()
+    fast = (model["fast"].weight.cpu() - before["fast"]).abs()  # the engine moved it to the GPU where there is one
+    slow = (model["slow"].weight.cpu() - before["slow"]).abs()
     torch.testing.assert_close(fast, torch.full_like(fast, 0.1), rtol=0.01, atol=1e-4)
     torch.testing.assert_close(slow, torch.full_like(slow, 1e-3), rtol=0.01, atol=1e-6)
 
@@ -357,6 +357,19 @@ def test_keep_every_keeps_those_checkpoints_beyond_the_rotation(tmp_path):
     engine_train(model, loader, cfg.model_copy(update={"output_dir": str(tmp_path / "plain"), "keep_every": None}),
                  compute_loss=lambda m, x: m(x).pow(2).mean(), progress=False)
     assert [p.name for p in checkpoints(tmp_path / "plain")] == ["checkpoint-7"]
+
+
+def test_two_runs_in_one_process_may_use_different_mixed_precision(tmp_path):
+    """accelerate keeps one precision per process; a second run with another one (a notebook, a sweep) still runs."""
+    from visual_med_alpaca.train.engine import EngineConfig, train as engine_train
+
+    loader = torch.utils.data.DataLoader(torch.randn(8, 3), batch_size=4)
+    for precision in ("no", "bf16", "no"):
+        cfg = EngineConfig(output_dir=str(tmp_path / precision / str(len(list(tmp_path.iterdir())))), max_steps=1,
+                           learning_rate=1e-3, mixed_precision=precision, report_to=["none"])
+        run = engine_train(torch.nn.Linear(3, 1), loader, cfg, compute_loss=lambda m, x: m(x).pow(2).mean(),
+                           progress=False)
+        assert run.steps == 1
 
 
 def test_resume_with_another_model_shape_is_one_error_before_the_model_loads(tmp_path, capsys):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, REPO, build_tokenizer, shared_data
-from helpers_vlm import make_bundle
+from helpers_vlm import make_bundle, make_tiny_llava
 from visual_med_alpaca.config import GenerationSettings, LLMConfig
 from visual_med_alpaca.errors import UserInputError
 from visual_med_alpaca.images import load_image
@@ -303,32 +303,7 @@ def test_image_the_encoder_cannot_take(vlm_assistant, tmp_path):
 # -- a Hugging Face LLaVA checkpoint -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_llava_dir(tmp_path_factory):
-    """A random LlavaForConditionalGeneration (CLIP vision tower + Llama) with processor and chat template."""
-    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
-                              LlavaForConditionalGeneration, LlavaProcessor)
-
-    torch.manual_seed(0)
-    tokenizer = build_tokenizer()
-    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
-    template = ("{% for m in messages %}USER: {% for c in m['content'] %}{% if c['type'] == 'image' %}<image>\n"
-                "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}{% if add_generation_prompt %}"
-                " ASSISTANT:{% endif %}")
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessor(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30}),
-        tokenizer=tokenizer, patch_size=10, vision_feature_select_strategy="default", chat_template=template,
-        num_additional_image_tokens=1)
-    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                              image_size=30, patch_size=10, projection_dim=32)
-    text = LlamaConfig(vocab_size=len(tokenizer), hidden_size=48, intermediate_size=96, num_hidden_layers=2,
-                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                       pad_token_id=tokenizer.pad_token_id)
-    config = LlavaConfig(vision_config=vision, text_config=text, image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
-                         vision_feature_select_strategy="default", vision_feature_layer=-2)
-    path = tmp_path_factory.mktemp("llava") / "tiny-llava-hf"
-    LlavaForConditionalGeneration(config).save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
+    return make_tiny_llava(tmp_path_factory.mktemp("llava") / "tiny-llava-hf")
 
 
 def test_hf_llava_checkpoint_answers_through_the_assistant(tiny_llava_dir):

@@ -156,6 +156,12 @@ def make_accelerator(cfg: EngineConfig):
             __import__(module)
         except ImportError:
             raise UserInputError(f"report_to={name} needs `pip install {module}` (or report_to: [none])") from None
+    from accelerate.state import AcceleratorState
+
+    if str(AcceleratorState._shared_state.get("_mixed_precision", cfg.mixed_precision)) != cfg.mixed_precision:
+        # accelerate keeps one precision per process and refuses another: a second run in the same process (a
+        # notebook, the tests) with another mixed_precision starts a fresh state; the process group is kept
+        AcceleratorState._reset_state()
     return Accelerator(
         cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision, log_with=trackers or None,
         project_dir=cfg.output_dir,

@@ -182,7 +182,8 @@ class VLMBackend(_ImageModel):
             if problem:
                 raise UserInputError(f"the LoRA adapter in {folder / ADAPTER} does not fit "
                                      f"'{meta['language_model']}' ({problem}): mismatched projector/adapter")
-        vlm = VisionLanguageModel(lm.eval(), tokenizer, load_projector(folder, meta), meta["grid"]).eval()
+        device = "cuda" if torch.cuda.is_available() else "cpu"  # fp32 there too: the bias was chosen in fp32
+        vlm = VisionLanguageModel(lm.eval(), tokenizer, load_projector(folder, meta), meta["grid"]).eval().to(device)
         label = "default" if folder == DEFAULT_BUNDLE else folder.name
         return cls(vlm, encoder, meta, f"vlm:{label} ({meta['encoder']} + {meta.get('language_model_label', meta['language_model'])})",
                    memory)

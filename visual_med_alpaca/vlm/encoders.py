@@ -89,7 +89,9 @@ class HFVisionEncoder:
         vision = getattr(config, "vision_config", config)
         if not hasattr(vision, "patch_size") or not hasattr(vision, "hidden_size"):
             raise UserInputError(f"'{source}' is not a vision encoder (its config has no patch_size/hidden_size)")
-        self.model = model.eval()
+        import torch
+
+        self.model = model.eval().to("cuda" if torch.cuda.is_available() else "cpu")  # a ViT-L is slow on a CPU
         self.channels = vision.hidden_size
         self.layer = layer  # LLaVA takes the penultimate layer
 
@@ -103,7 +105,8 @@ class HFVisionEncoder:
         except (ValueError, TypeError) as exc:
             raise UserInputError(f"the vision encoder ({self.name}) cannot take this image: {exc}") from None
         with torch.inference_mode():
-            hidden = self.model(pixel_values=pixels, output_hidden_states=True).hidden_states[self.layer]
+            hidden = self.model(pixel_values=pixels.to(self.model.device),
+                                output_hidden_states=True).hidden_states[self.layer].cpu()  # the cache saves numpy
         side = int(round(hidden.shape[1] ** 0.5))
         if side * side != hidden.shape[1]:
             hidden = hidden[:, 1:]  # drop the CLS token

@@ -152,6 +152,11 @@ def trainable_state(vlm) -> dict:
     return state
 
 
+def _cpu(state: dict) -> dict:
+    """CPU copies: a weights.pt trained on a GPU loads on a machine without one, `map_location` or not."""
+    return {k: v.detach().cpu() for k, v in state.items()}
+
+
 def load_trainable(vlm, state: dict) -> None:
     """Copy a trainable state (projector.* and LoRA tensors, as `init_state` returns it) into `vlm`."""
     vlm.projector.load_state_dict({k[len("projector."):]: v for k, v in state.items() if k.startswith("projector.")})
@@ -394,7 +399,7 @@ def train_vlm(cfg: VLMTrainConfig, *, resume: bool = False, log=print, progress:
                     compute_loss=_summed_loss(stage), params=groups,
                     eval_loader=make_loader(dev, collate, stage.micro_batch_size, False) if dev else None,
                     num_items=lambda batch: batch["answer_tokens"],
-                    save_model=lambda folder: torch.save(trainable_state(vlm), folder / WEIGHTS),
+                    save_model=lambda folder: torch.save(_cpu(trainable_state(vlm)), folder / WEIGHTS),
                     tracker_config={"stage": stage.name}, progress=progress, desc=f"stage {stage.name}")
         result = {"steps": run.steps, "epochs_seen": round(run.epochs_seen, 3), "examples": len(train_set),
                   "dev_examples": len(dev), "tokens": run.tokens, "padding_waste": round(run.padding_waste, 3),
