@@ -28,6 +28,14 @@ from visual_med_alpaca.eval.charts import format_printed_metrics, read_gold, res
 from visual_med_alpaca.eval.metrics.chart import Table, parse_table, rms  # noqa: E402
 
 
+def title_readings(gold: str, text: str) -> tuple[float, float, float]:
+    """One chart's RMS-F1 three ways: as is, with the title not scored where the gold has none, and with the read
+    title blanked (`text` is the expert's table, "" for an unread chart). bench/chart_gap.py uses it too."""
+    table = parse_table(text)
+    blanked = Table("", table.headers, table.rows).linearize() if text else ""
+    return rms(gold, text)["f1"], rms(gold, text, score_title=False)["f1"], rms(gold, blanked)["f1"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("predictions", type=Path, nargs="+")
@@ -52,11 +60,7 @@ def main() -> None:
                 raise UserInputError(f"{path}: chart {row.get('id')!r} is not in {args.set_dir}/gold.jsonl (predictions "
                                      "of another set?)")
             item = gold[row["id"]]
-            text = "" if row["failed"] else row["prediction"]
-            table = parse_table(text)
-            blanked = Table("", table.headers, table.rows).linearize() if text else ""
-            scores = (row["rms_f1"], rms(item["table"], text)["f1"], rms(item["table"], text, score_title=False)["f1"],
-                      rms(item["table"], blanked)["f1"])
+            scores = (row["rms_f1"], *title_readings(item["table"], "" if row["failed"] else row["prediction"]))
             groups["all"].append(scores)
             groups[source_of(item)].append(scores)
         print(f"{path.name}: {len(groups['all'])} charts")

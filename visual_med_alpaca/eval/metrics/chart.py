@@ -48,7 +48,9 @@ def anls(target: str, prediction: str, theta: float = 0.5) -> float:
     return 1.0 - distance if distance < theta else 0.0
 
 
-def _datapoints(table: Table) -> list[tuple[str, str]]:
+def datapoints(table: Table) -> list[tuple[str, str]]:
+    """The (key, value) entries RMS matches: ('title', title) when there is one, then one (row name + ' ' + column
+    name, cell) per body cell, row by row (a row's cells past its header count are not entries)."""
     points = [("title", table.title)] if table.title is not None else []
     if len(table.headers) <= 1:
         return points
@@ -58,7 +60,10 @@ def _datapoints(table: Table) -> list[tuple[str, str]]:
     return points
 
 
-def _point_score(target: tuple[str, str], prediction: tuple[str, str], text_theta: float, number_theta: float) -> float:
+def point_score(target: tuple[str, str], prediction: tuple[str, str], text_theta: float = 0.5,
+                number_theta: float = 0.1) -> float:
+    """One matched pair's score: key similarity times value similarity (1 - relative distance for numbers, ANLS for
+    words); with equal keys, the value's share alone."""
     key = anls(target[0], prediction[0], text_theta)
     t, p = to_float(target[1]), to_float(prediction[1])
     if p is not None and t:
@@ -69,7 +74,7 @@ def _point_score(target: tuple[str, str], prediction: tuple[str, str], text_thet
 
 
 def _rms_one(target: Table, prediction: Table, text_theta: float, number_theta: float) -> tuple[float, float, float]:
-    gold, pred = _datapoints(target), _datapoints(prediction)
+    gold, pred = datapoints(target), datapoints(prediction)
     if not gold and not pred:
         return 1.0, 1.0, 1.0
     if not gold:
@@ -78,7 +83,7 @@ def _rms_one(target: Table, prediction: Table, text_theta: float, number_theta: 
         return 1.0, 0.0, 0.0
     cost = np.array([[1.0 - anls(g[0], p[0], text_theta) for p in pred] for g in gold])
     rows, cols = linear_sum_assignment(cost)
-    score = sum(_point_score(gold[r], pred[c], text_theta, number_theta) for r, c in zip(rows, cols))
+    score = sum(point_score(gold[r], pred[c], text_theta, number_theta) for r, c in zip(rows, cols))
     if score == 0:
         return 0.0, 0.0, 0.0
     precision, recall = score / len(pred), score / len(gold)
