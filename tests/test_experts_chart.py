@@ -4052,3 +4052,42 @@ def test_no_axis_numbers_keeps_a_numeric_category_axis():
     years = [TextBox(t, x, 394, x + 30, 406) for t, x in (("1990", 100), ("2000", 200), ("2010", 300))]
     zero = TextBox("0", 80, 392, 90, 404)
     assert _no_axis_numbers([zero] + years, axis) == years
+
+
+def test_a_heading_over_horizontal_stacked_bars_names_the_one_column_it_is_centred_over(expert, tmp_path):
+    """(round 143) `_column_headers` gave a column every box whose middle lay within 10 px of its first-row segment:
+    OpenCQA dev 1630's `Approve`, centred over the thin 5% segment but within 10 px of the `Disapprove` bar, joined
+    that column's name (`Disapprove Approve | Approve`); the survey pool's seed 155473 chart 14 read `DisapproveA`.
+    A heading box now names one column: the one whose place is nearest its middle. Fails on main 21d9eac."""
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "1630.png")))
+    assert parse_table(text).headers[1:] == ["Disapprove", "Approve"], text
+    assert cells(text)[("Mexico", "Disapprove")] == 94 and cells(text)[("Mexico", "Approve")] == 5, text
+    make_chart_set(tmp_path, 15, seed=155473, progress=False, generator="survey")
+    text = expert.describe(load_image(tmp_path / "images" / "chart_00014.png"))
+    assert parse_table(text).headers[1:] == ["Disapprove", "Approve"], text
+
+
+def test_one_ocr_box_over_two_columns_headings_is_cut_at_the_blank_between_them():
+    """(round 143) chartqa dev 1362 (Pew): `Not at Not too` is one OCR box over the `Not at all` and `Not too much`
+    columns, the blank between the headings three times a word space: `_split_at_blank` cuts it there, each piece
+    named by the column it stands over; a box whose blanks are word spaces, or whose pieces stand over one column,
+    stays whole."""
+    from visual_med_alpaca.experts.chart.bars import _split_at_blank
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    rgb = np.full((20, 120, 3), 255, np.uint8)
+    for a, b in ((10, 14), (16, 20), (22, 26), (29, 33), (35, 38), (52, 56), (58, 62), (64, 68), (71, 75), (77, 81), (83, 87)):
+        rgb[5:15, a:b] = 40  # `Not at` | `Not too`: letters, 2-3 px word spaces, 13 px between the two headings
+    box = TextBox("Not at Not too", 8, 3, 90, 17)
+
+    def owner(piece):
+        return 0 if piece.cx < 45 else 1
+
+    pieces = _split_at_blank(rgb, box, owner)
+    assert [p.text for p in pieces] == ["Not at", "Not too"], pieces
+    assert pieces[0].x1 < 45 < pieces[1].x0, pieces
+    assert _split_at_blank(rgb, box, lambda piece: 0) == [box]
+    rgb[5:15, 39:52] = 40  # no wide blank: one heading
+    assert _split_at_blank(rgb, box, owner) == [box]

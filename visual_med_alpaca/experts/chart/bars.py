@@ -1489,25 +1489,40 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
     OCR box over several columns (`Should not Should`) is read again cut between the columns (`reread`)."""
     original = [b.rotated_back(width) for b in bars]
     first_row = min(b.y0 for b in original)
+    firsts = {c: [b for b in original if b.cluster == c and abs(b.y0 - first_row) <= 3] for c in clusters}
+    firsts = {c: mine[0] for c, mine in firsts.items() if mine}
+    present = {b.cluster for b in original}  # each column's place: its first-row segment, else its topmost bar
+    places = {c: firsts.get(c) or min((b for b in original if b.cluster == c), key=lambda b: b.y0) for c in clusters if c in present}
+    extent = {c: (min(b.x0 for b in original if b.cluster == c), max(b.x1 for b in original if b.cluster == c)) for c in places}
+    widest = {c: max(b.x1 - b.x0 for b in original if b.cluster == c) for c in places}
+    candidates = [b.original for b in upright_boxes if id(b) not in used and b.original.y1 <= first_row + 2 and parse_value(b.text) is None]
+
+    def owner(box: TextBox) -> int | None:
+        """(round 143) The column a heading box stands over: of the columns whose reach (their bars in any row, and
+        10 px) holds the box's middle, the one whose place (its first-row segment, else its topmost bar) has its
+        middle nearest the box's (a heading is centred over its column and names that one alone, not its neighbour)."""
+        under = [c for c in places if extent[c][0] - 10 <= box.cx <= extent[c][1] + 10]
+        return min(under, key=lambda c: abs(places[c].cx - box.cx)) if under else None
+
+    if rgb is not None:  # (round 143) one box over two columns' headings, a wide blank between them: two headings
+        candidates = [piece for box in candidates for piece in _split_at_blank(rgb, box, owner)]
+
     heads, picked, segments = [], [], []
     for cluster in clusters:
-        mine = [b for b in original if b.cluster == cluster and abs(b.y0 - first_row) <= 3]
-        if not mine:
+        if cluster not in firsts:
             heads.append("")
             picked.append([])
             segments.append(None)
             continue
-        seg = mine[0]
+        seg = firsts[cluster]
         segments.append(seg)
-        above = sorted((b.original for b in upright_boxes if id(b) not in used and b.original.y1 <= seg.y0 + 2
-                        and seg.x0 - 10 <= b.original.cx <= seg.x1 + 10 and parse_value(b.text) is None),
-                       key=lambda b: -b.y1)
+        above = sorted((b for b in candidates if b.y1 <= seg.y0 + 2 and owner(b) == cluster), key=lambda b: -b.y1)
         chosen, reach = [], seg.y0
         for box in above:  # the nearest line above the segment, then the lines touching it (not a subtitle
             if box.y1 < reach - (1.5 if not chosen else 0.6) * box.h:  # running across all columns)
                 break
-            if chosen and box.x1 - box.x0 > 1.6 * max(max(b.x1 - b.x0 for b in chosen), seg.x1 - seg.x0):
-                break
+            if chosen and box.x1 - box.x0 > 1.6 * max(max(b.x1 - b.x0 for b in chosen), widest[cluster]):
+                break  # (round 143: its widest bar in any row, a heading over a column narrow in the first row)
             chosen.append(box)
             reach = min(reach, box.y0)
         heads.append(" ".join(b.text for b in _reading_order(chosen)))
@@ -1537,6 +1552,44 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
             text = reread(np.ascontiguousarray(crop)).strip() if crop.shape[1] >= 6 else ""
             heads[m] = text if re.search(r"[A-Za-z]{2}", text) else ""
     return heads
+
+
+def _split_at_blank(rgb: np.ndarray, box: TextBox, owner: Callable[[TextBox], int | None]) -> list[TextBox]:
+    """(round 143) A box OCR read over two or more columns' headings (`Not at Not too`): cut at the blank runs of
+    columns inside it at least 0.45 of its height wide (wider than a word space), the text at the space nearest each
+    by its characters' share of the box, where the pieces on either side stand over different columns (`owner`);
+    each piece keeps two letters. Other boxes as they are."""
+    text = box.text.strip()
+    if " " not in text:
+        return [box]
+    x0, x1 = max(0, int(box.x0)), min(rgb.shape[1], int(box.x1) + 1)
+    crop = rgb[max(0, int(box.y0)):min(rgb.shape[0], int(box.y1) + 1), x0:x1].astype(np.int32)
+    if crop.size == 0:
+        return [box]
+    colours, counts = np.unique(crop.reshape(-1, 3), axis=0, return_counts=True)
+    inked = np.nonzero((np.abs(crop - colours[counts.argmax()]).sum(axis=2) > 60).any(axis=0))[0]
+    pieces, start, left = [], 0, box.x0
+    for a, b in zip(inked, inked[1:]):
+        if b - a - 1 < 0.45 * box.h:
+            continue
+        at = (x0 + (a + b) / 2 - box.x0) / max(1.0, box.x1 - box.x0) * len(text)
+        spaces = [i for i, ch in enumerate(text) if ch == " " and start < i and abs(i - at) <= 2.5]
+        if spaces:
+            i = min(spaces, key=lambda i: abs(i - at))
+            pieces.append(replace(box, text=text[start:i].strip(), x0=float(left), x1=float(x0 + a), src=None))
+            start, left = i + 1, x0 + b
+    if not pieces:
+        return [box]
+    pieces.append(replace(box, text=text[start:].strip(), x0=float(left), src=None))
+    merged = [pieces[0]]
+    for piece in pieces[1:]:  # neighbours over one column stay one heading
+        if owner(piece) == owner(merged[-1]):
+            merged[-1] = replace(merged[-1], text=f"{merged[-1].text} {piece.text}", x1=piece.x1)
+        else:
+            merged.append(piece)
+    if len(merged) < 2 or any(len(re.findall(r"[A-Za-z]", p.text)) < 2 for p in merged):
+        return [box]
+    return merged
 
 
 def _headings_over_columns(bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox], used: set[int], width: int) -> list[str]:
