@@ -4015,6 +4015,45 @@ def test_shipped_pew_pale_line_named_in_its_own_pale_ink_is_kept(expert):
     assert got[("2001", "Decreased")] == 53 and got[("2018", "Increased")] == 32, got
 
 
+def _pool_chart(tmp_path, generator: str, seed: int, index: int):
+    """Chart `index` of a pool of `generator` and `seed`, drawn again as make_chart_set draws it (its RNG stream)."""
+    from visual_med_alpaca.data.charts import GENERATORS, STREAMS
+
+    make_spec, render = GENERATORS[generator]
+    spec = make_spec(np.random.default_rng([seed, index, STREAMS[generator]]))
+    return spec, render(spec, tmp_path / f"{generator}_{index:05d}")
+
+
+def test_drawn_line_rows_hold_no_axis_label_and_no_hanging_point_value(expert, tmp_path):
+    """(round 144) A line chart's category row took every number standing in it: the value axis' bottom label `$0`
+    beside the first year (ends pool 00028, seed 203099: a `$0` row of empty cells) and the printed values `3` of two
+    low points hanging in the row (trend pool 00021, seed 773625: two `3` rows, the points' values lost). A number that
+    is no period, off the row's grid and agreeing with the value axis at its own height is no category."""
+    for generator, seed, index in (("ends", 203099, 28), ("trend", 773625, 21)):
+        spec, path = _pool_chart(tmp_path, generator, seed, index)
+        gold = parse_table(spec.table().linearize())
+        table = parse_table(expert.describe(load_image(path)))
+        assert [row[0] for row in table.rows] == [row[0] for row in gold.rows], (generator, table)
+    got = cells(expert.describe(load_image(path)))
+    assert got[("2005", "Unfavorable")] == 3, got
+
+
+def test_no_axis_numbers_keeps_a_numeric_category_axis():
+    """(round 144) `_no_axis_numbers` leaves a numeric x axis (0, 5, 10, 15) alone: its labels stand on the row's grid,
+    even where the first one agrees with the value axis at its height; an off-grid `0` beside the first year goes."""
+    import types
+
+    from visual_med_alpaca.experts.chart.reader import _no_axis_numbers
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    axis = types.SimpleNamespace(log=False, span=100.0, value=lambda y: (400 - y) / 3)  # 0 at the row's height
+    row = [TextBox(t, x, 394, x + 14, 406) for t, x in (("0", 100), ("5", 200), ("10", 300), ("15", 400))]
+    assert _no_axis_numbers(row, axis) == row
+    years = [TextBox(t, x, 394, x + 30, 406) for t, x in (("1990", 100), ("2000", 200), ("2010", 300))]
+    zero = TextBox("0", 80, 392, 90, 404)
+    assert _no_axis_numbers([zero] + years, axis) == years
+
+
 def test_a_heading_over_horizontal_stacked_bars_names_the_one_column_it_is_centred_over(expert, tmp_path):
     """(round 143) `_column_headers` gave a column every box whose middle lay within 10 px of its first-row segment:
     OpenCQA dev 1630's `Approve`, centred over the thin 5% segment but within 10 px of the `Disapprove` bar, joined

@@ -22,7 +22,7 @@ from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
-from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
+from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, _period, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -175,6 +175,27 @@ def _frame_piece(inside: np.ndarray) -> bool:
     across = max(inside[:band].any(axis=0).mean(), inside[h - band:].any(axis=0).mean())
     down = max(inside[:, :band].any(axis=1).mean(), inside[:, w - band:].any(axis=1).mean())
     return bool(across >= 0.8 and down >= 0.8)
+
+
+def _no_axis_numbers(categories: list[TextBox], axis: Axis) -> list[TextBox]:
+    """(round 144) A line chart's category row without the numbers in it that name no category: the value axis' own
+    bottom label beside the first year (`$0`, left out of the axis' fit of its other ticks) or a low point's printed
+    value hanging in the row (`3` under a point at 3). Such a box reads as a number (`parse_value`) but as no period
+    (`_period`: a year, quarter or month), stands off the row's grid (nearer than half the row's median spacing to a
+    neighbouring label), and its number is what the value axis reads at its own height (`_agrees_with_axis`). The row
+    is returned as given when fewer than three labels would be left."""
+    if len(categories) < 3 or not (axis.log or axis.span > 0):
+        return categories
+    xs = [c.cx for c in categories]
+    spacing = float(np.median(np.diff(xs)))
+    kept = []
+    for n, box in enumerate(categories):
+        parsed = parse_value(box.text)
+        near = min(abs(box.cx - xs[m]) for m in (n - 1, n + 1) if 0 <= m < len(xs))
+        if parsed is None or _period(box.text) is not None or near >= 0.5 * spacing \
+                or not _agrees_with_axis(parsed[0], axis.value(box.cy), axis):
+            kept.append(box)
+    return kept if len(kept) >= 3 else categories
 
 
 def _area(box: TextBox) -> float:
@@ -788,6 +809,8 @@ class ChartExpert:
         x_ticks = find_value_axis(boxes, vertical=False) if orientation == "vertical" and not bars else None
         if x_ticks is not None and min(b.cy for b in x_ticks.ticks) > floor and len(x_ticks.ticks) > len(categories):
             categories = sorted(x_ticks.ticks, key=lambda b: b.cx)  # a numeric x axis (years) under names at line ends
+        if orientation == "vertical" and not bars and axis is not None and own is None:
+            categories = _no_axis_numbers(categories, axis)  # (round 144) `$0`, a low point's `3`: no categories
         read_labels = list(categories)  # (round 111) the category label boxes as read, before any re-centring
         if axis is not None and categories:  # slanted labels end at their tick: re-centre them there
             tick_h = float(np.median([b.h for b in axis.ticks]))
