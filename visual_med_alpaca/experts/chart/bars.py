@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
-from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _longest_runs, _split_close_tints
+from .colours import _after_leading_swatches, _colour_clusters, _in_box, _legend_names, _longest_runs, _split_close_tints, commonest_colour
 from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
 _YEAR_1900 = re.compile(r"(?:19|20)\d\d")  # a year 1900-2099 in a row label (text._YEAR starts at 1600)
@@ -1562,12 +1562,11 @@ def _split_at_blank(rgb: np.ndarray, box: TextBox, owner: Callable[[TextBox], in
     text = box.text.strip()
     if " " not in text:
         return [box]
-    x0, x1 = max(0, int(box.x0)), min(rgb.shape[1], int(box.x1) + 1)
-    crop = rgb[max(0, int(box.y0)):min(rgb.shape[0], int(box.y1) + 1), x0:x1].astype(np.int32)
+    x0 = max(0, int(box.x0))
+    crop = _in_box(rgb, box).astype(np.int32)
     if crop.size == 0:
         return [box]
-    colours, counts = np.unique(crop.reshape(-1, 3), axis=0, return_counts=True)
-    inked = np.nonzero((np.abs(crop - colours[counts.argmax()]).sum(axis=2) > 60).any(axis=0))[0]
+    inked = np.nonzero((np.abs(crop - commonest_colour(crop)).sum(axis=2) > 60).any(axis=0))[0]
     pieces, start, left = [], 0, box.x0
     for a, b in zip(inked, inked[1:]):
         if b - a - 1 < 0.45 * box.h:

@@ -80,6 +80,12 @@ def border_colour(rgb: np.ndarray) -> np.ndarray:
     return np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).astype(np.float32), axis=0)
 
 
+def commonest_colour(pixels: np.ndarray) -> np.ndarray:
+    """The commonest exact colour among some pixels (h, w, 3): a crop's backdrop, the paint over text that must go."""
+    codes, counts = np.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
+    return codes[counts.argmax()]
+
+
 def _in_box(rgb: np.ndarray, box: TextBox) -> np.ndarray:
     """The picture's pixels inside a text box (its edges included), clipped to the picture."""
     height, width = rgb.shape[:2]
