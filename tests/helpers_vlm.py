@@ -28,8 +28,7 @@ def make_bundle(folder, lm_dir, grid=2, seed=0):
 def make_tiny_llava(path):
     """A random LlavaForConditionalGeneration (CLIP vision tower + Llama) with processor and chat template, saved
     like a LLaVA-Med v1.5 -hf checkpoint."""
-    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
-                              LlavaForConditionalGeneration, LlavaProcessor)
+    from transformers import LlamaConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
 
     torch.manual_seed(0)
     tokenizer = build_tokenizer()
@@ -37,12 +36,10 @@ def make_tiny_llava(path):
     template = ("{% for m in messages %}USER: {% for c in m['content'] %}{% if c['type'] == 'image' %}<image>\n"
                 "{% else %}{{ c['text'] }}{% endif %}{% endfor %}{% endfor %}{% if add_generation_prompt %}"
                 " ASSISTANT:{% endif %}")
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessor(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30}),
-        tokenizer=tokenizer, patch_size=10, vision_feature_select_strategy="default", chat_template=template,
-        num_additional_image_tokens=1)
-    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                              image_size=30, patch_size=10, projection_dim=32)
+    processor = LlavaProcessor(image_processor=_tiny_clip_processor(), tokenizer=tokenizer, patch_size=10,
+                               vision_feature_select_strategy="default", chat_template=template,
+                               num_additional_image_tokens=1)
+    vision = _tiny_clip_config()
     text = LlamaConfig(vocab_size=len(tokenizer), hidden_size=48, intermediate_size=96, num_hidden_layers=2,
                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
@@ -57,10 +54,23 @@ def make_tiny_llava(path):
 def make_tiny_clip(path):
     """A random CLIP vision tower with its image processor, saved like openai/clip-vit-large-patch14-336: the
     `encoder:` a GPU recipe names (30-pixel images, 10-pixel patches: a 3x3 feature map of 32 channels)."""
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+    from transformers import CLIPVisionModel
 
     torch.manual_seed(0)
-    CLIPVisionModel(CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                     image_size=30, patch_size=10, projection_dim=32)).save_pretrained(path)
-    CLIPImageProcessor(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30}).save_pretrained(path)
+    CLIPVisionModel(_tiny_clip_config()).save_pretrained(path)
+    _tiny_clip_processor().save_pretrained(path)
     return path
+
+
+def _tiny_clip_config():
+    """The tiny CLIP vision tower of both builders: 30-pixel images, 10-pixel patches, 32 channels."""
+    from transformers import CLIPVisionConfig
+
+    return CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                            image_size=30, patch_size=10, projection_dim=32)
+
+
+def _tiny_clip_processor():
+    from transformers import CLIPImageProcessor
+
+    return CLIPImageProcessor(size={"shortest_edge": 30}, crop_size={"height": 30, "width": 30})

@@ -42,6 +42,12 @@ def quiet_weight_loading():
             hf_logging.enable_progress_bar()
 
 
+def best_device() -> str:
+    """Where a model runs: "cuda" where PyTorch sees a GPU, else "cpu" (the hf backend, the VLM bundle, LLaVA and an
+    HF vision tower all choose so)."""
+    return "cuda" if _torch().cuda.is_available() else "cpu"
+
+
 def pick_dtype(name: str, device: str):
     torch = _torch()
     if name != "auto":
@@ -202,7 +208,7 @@ class HFModel:
         quant = quantization_config(config.quantization)
         source = resolve_model_source(config.model, local_only=True)  # a hub id not cached fails here, at once
         adapter = adapter_folder(config.adapter)  # checked before minutes of weight loading, not after
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = best_device()
         kwargs = {"dtype": pick_dtype(config.dtype, device)}
         if quant is not None:
             kwargs["quantization_config"] = quant

@@ -158,7 +158,7 @@ class VLMBackend(_ImageModel):
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM
 
-        from ..llm.hf import load_tokenizer, quiet_weight_loading, resolve_model_source
+        from ..llm.hf import best_device, load_tokenizer, quiet_weight_loading, resolve_model_source
         from .encoders import load_encoder
 
         if config.adapter not in (None, "none"):
@@ -182,8 +182,8 @@ class VLMBackend(_ImageModel):
             if problem:
                 raise UserInputError(f"the LoRA adapter in {folder / ADAPTER} does not fit "
                                      f"'{meta['language_model']}' ({problem}): mismatched projector/adapter")
-        device = "cuda" if torch.cuda.is_available() else "cpu"  # fp32 there too: the bias was chosen in fp32
-        vlm = VisionLanguageModel(lm.eval(), tokenizer, load_projector(folder, meta), meta["grid"]).eval().to(device)
+        vlm = VisionLanguageModel(lm.eval(), tokenizer, load_projector(folder, meta), meta["grid"]).eval()
+        vlm.to(best_device())  # fp32 there too: the yes/no bias was chosen in fp32
         label = "default" if folder == DEFAULT_BUNDLE else folder.name
         return cls(vlm, encoder, meta, f"vlm:{label} ({meta['encoder']} + {meta.get('language_model_label', meta['language_model'])})",
                    memory)
@@ -235,10 +235,9 @@ class LlavaBackend(_ImageModel):
 
     @classmethod
     def from_config(cls, config: LLMConfig):
-        import torch
         from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-        from ..llm.hf import pick_dtype, quantization_config, quiet_weight_loading
+        from ..llm.hf import best_device, pick_dtype, quantization_config, quiet_weight_loading
 
         folder = Path(config.model).expanduser()
         hf = _hf_config(folder)
@@ -251,7 +250,7 @@ class LlavaBackend(_ImageModel):
             raise UserInputError(f"{folder}: model_type '{hf.get('model_type')}' is not a LLaVA checkpoint "
                                  "(LlavaForConditionalGeneration)")
         _set_threads(config)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = best_device()
         kwargs = {"dtype": pick_dtype(config.dtype, device)}
         quant = quantization_config(config.quantization)
         if quant is not None:

@@ -72,7 +72,7 @@ class HFVisionEncoder:
     def __init__(self, source: str, layer: int = -2, local_only: bool = False):
         from transformers import AutoConfig, AutoImageProcessor, AutoModel
 
-        from ..llm.hf import quiet_weight_loading
+        from ..llm.hf import best_device, quiet_weight_loading
         from ..paths import local_or_cached
 
         self.name = source
@@ -89,9 +89,7 @@ class HFVisionEncoder:
         vision = getattr(config, "vision_config", config)
         if not hasattr(vision, "patch_size") or not hasattr(vision, "hidden_size"):
             raise UserInputError(f"'{source}' is not a vision encoder (its config has no patch_size/hidden_size)")
-        import torch
-
-        self.model = model.eval().to("cuda" if torch.cuda.is_available() else "cpu")  # a ViT-L is slow on a CPU
+        self.model = model.eval().to(best_device())  # a ViT-L is slow on a CPU
         self.channels = vision.hidden_size
         self.layer = layer  # LLaVA takes the penultimate layer
 
