@@ -578,7 +578,7 @@ def years_at_period_ticks(rgb: np.ndarray, labels: list[TextBox], x0r: int, x1r:
     frame, a spine running the strip's height over short ticks, left out). Those columns are `fill_thinned_labels`' marks,
     `years=True`; labels that do not read as years, or where no mark stands between them, are returned as given."""
     periods = [_period(b.text) for b in labels]
-    if len(labels) < 3 or sum(p is not None and p[0] == "year" for p in periods) < max(3, 0.6 * len(labels)):
+    if len(labels) < 3 or sum(p is not None for p in periods) < max(3, 0.6 * len(labels)):
         return labels
     top = int(min(b.y0 for b in labels))
     band = rgb[max(0, top - 20):max(0, top + 4), max(0, int(x0r)):int(x1r)].astype(np.int16)
@@ -590,7 +590,7 @@ def years_at_period_ticks(rgb: np.ndarray, labels: list[TextBox], x0r: int, x1r:
         return labels
     typical = float(np.median([n for _, n in found]))
     ticks = [x for x, n in found if 0.6 * typical <= n <= 1.6 * typical]
-    return fill_thinned_labels(labels, ticks, x0r, x1r, years=True)
+    return fill_thinned_labels(labels, ticks, x0r, x1r, years=True, line=True)
 
 
 _PERIOD_RUN = re.compile(r"(?:Q\s*[1-4]|(?:" + "|".join(_MONTHS) + r")[a-z]*\.?)\s*['’‘`´]?\s*(?:\d{4}|\d{2})", re.I)

@@ -520,7 +520,7 @@ def _label_grid(labels: list[TextBox]) -> tuple[float, float] | None:
 
 
 def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float, x_to: float,
-                        years: bool = False) -> list[TextBox]:
+                        years: bool = False, line: bool = False) -> list[TextBox]:
     """(round 41) Category labels printed under every k-th point only (Statista's long series), completed: the labels,
     left to right, evenly spaced (a linear fit, each within 20% of the spacing; round 57: where they are not, a word
     with no digit that reads as no period, at most one label in four, the axis' title or a piece of a slanted label
@@ -608,8 +608,9 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
         after += 1
     positions = list(range(-before, 0)) + positions + [positions[-1] + n for n in range(1, after + 1)]
     out = []
+    inner = range(1, (len(labels) - 1) * k)
     for n in positions:
-        if n % k and not marked(origin + pitch * n, pitch):
+        if n % k and not marked(origin + pitch * n, pitch) and not (line and n in inner):
             continue  # no point drawn there
         x = origin + pitch * n
         name = _period_text(kind, first + per_point * n, style, month_names)
