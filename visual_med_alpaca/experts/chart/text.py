@@ -535,7 +535,11 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     as they are: ChartQA's year tables (Pew's, OWID's, OECD's; dev 7018, the ends pool) list only the printed years
     though a point is drawn at every year (round 41's C1, which filled them, was rejected), unless `years` (round 57:
     bars, each one a row of the table; Statista's year tables list every bar). Otherwise the labels stay as they are:
-    no category is made up where no point is drawn."""
+    no category is made up where no point is drawn. (round 146) `line`: the marks are a line chart's; once the grid
+    holds (70% of the positions between the labels marked), every position between the first and the last label is
+    a point (a line runs through all of them: a mark missing there is hidden under the line, a legend or a label);
+    past either end a position is still added only where a mark stands. Bars leave it False (a bar position with no
+    bar is no row)."""
     given = labels  # returned as they are (the same list) where nothing is filled
     if len(labels) < 3:
         return labels
