@@ -2218,6 +2218,25 @@ def test_labels_of_a_sequence_are_completed_only_where_points_stand_and_repaired
     assert [b.text for b in fill_thinned_labels(labels, without, 90, 400)][2:5] == ["Q3 '11", "Q1 '12", "Q2 '12"]
 
 
+@pytest.mark.parametrize("index", [31, 0])
+def test_a_line_without_markers_under_every_other_quarter_or_month_lists_every_period_at_the_axis_ticks(expert, tmp_path, index):
+    """(round 146) The thinned pool's (seed 599885) marker-less lines: chart 31 (default style, quarters) and chart 0
+    (grayscale, months) label every other point, and only the axis' tick marks, drawn out of the plot under the axis
+    line, stand at every period: `_tick_columns` reads the plot's own bottom rows and found none, and round 60's
+    tick reader was for years only, so 7 of 21 and 10 of 21 periods were rows. Every period is a row now (chart 0's
+    flat line at 0.5, along the axis, is read too low: its rows only are checked). Each chart fails on a git archive
+    of main 377c278."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
+
+    spec = random_thinned_spec(np.random.default_rng([599885, index, STREAMS["thinned"]]))
+    assert spec.style == "line" and spec.label_every >= 2
+    if index == 0:
+        text = expert.describe(load_image(draw_plain(spec, tmp_path / "thinned0")))
+        assert [row[0] for row in parse_table(text).rows] == [row[0] for row in spec.table().rows], text
+    else:
+        _thinned_chart_reads_as_drawn(expert, tmp_path, index)
+
+
 def test_labels_written_two_ways_equally_often_are_filled_the_same_way_in_every_process():
     """Quarters labelled "Q1 '11", "Q3 11", "Q1 '12", "Q3 12" (two styles, two labels each): the filled labels take the
     leftmost label's style, the same whatever Python's string hashing (it picked one by PYTHONHASHSEED before)."""

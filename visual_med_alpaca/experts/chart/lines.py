@@ -576,12 +576,11 @@ def years_at_period_ticks(rgb: np.ndarray, labels: list[TextBox], x0r: int, x1r:
     start above the axis), columns of the page holding a vertical run of ink (off its row's median colour by > 8) of
     >= 3 px with no such run 3 px either side (`_upright_runs`), of 0.6-1.6 times the marks' median run (the plot's
     frame, a spine running the strip's height over short ticks, left out). Those columns are `fill_thinned_labels`' marks,
-    `years=True`; labels that do not read as years, or where no mark stands between them, are returned as given.
-    (round 146) Quarters and months too (any `_period` kind, 60% of the labels): a line without markers under quarter
-    or month labels printed under every other point has no other marks (`_tick_columns` reads only the plot's own
-    bottom rows, above ticks drawn out of the plot, and needs ticks spaced evenly, which a tick hidden under a line
-    along the axis breaks), so its points between the labels were never named; and `line=True`: a position inside the
-    labelled span whose tick a line, a legend or a label hides is a point all the same."""
+    `years=True`; labels that do not read as periods, or where no mark stands between them, are returned as given.
+    (round 146) Quarters and months too (any `_period` kind, 60% of the labels), not years only: a line without
+    markers under quarter or month labels printed under every other point has no other marks (`_tick_columns` reads
+    only the plot's own bottom rows, which end at the axis line, above ticks drawn out of the plot), so its points
+    between the labels were never named (thinned 00000, 00031: 10 and 7 of 21 periods)."""
     periods = [_period(b.text) for b in labels]
     if len(labels) < 3 or sum(p is not None for p in periods) < max(3, 0.6 * len(labels)):
         return labels
@@ -595,7 +594,7 @@ def years_at_period_ticks(rgb: np.ndarray, labels: list[TextBox], x0r: int, x1r:
         return labels
     typical = float(np.median([n for _, n in found]))
     ticks = [x for x, n in found if 0.6 * typical <= n <= 1.6 * typical]
-    return fill_thinned_labels(labels, ticks, x0r, x1r, years=True, line=True)
+    return fill_thinned_labels(labels, ticks, x0r, x1r, years=True)
 
 
 _PERIOD_RUN = re.compile(r"(?:Q\s*[1-4]|(?:" + "|".join(_MONTHS) + r")[a-z]*\.?)\s*['’‘`´]?\s*(?:\d{4}|\d{2})", re.I)

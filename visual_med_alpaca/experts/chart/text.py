@@ -520,7 +520,7 @@ def _label_grid(labels: list[TextBox]) -> tuple[float, float] | None:
 
 
 def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float, x_to: float,
-                        years: bool = False, line: bool = False) -> list[TextBox]:
+                        years: bool = False) -> list[TextBox]:
     """(round 41) Category labels printed under every k-th point only (Statista's long series), completed: the labels,
     left to right, evenly spaced (a linear fit, each within 20% of the spacing; round 57: where they are not, a word
     with no digit that reads as no period, at most one label in four, the axis' title or a piece of a slanted label
@@ -535,11 +535,7 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     as they are: ChartQA's year tables (Pew's, OWID's, OECD's; dev 7018, the ends pool) list only the printed years
     though a point is drawn at every year (round 41's C1, which filled them, was rejected), unless `years` (round 57:
     bars, each one a row of the table; Statista's year tables list every bar). Otherwise the labels stay as they are:
-    no category is made up where no point is drawn. (round 146) `line`: the marks are a line chart's; once the grid
-    holds (70% of the positions between the labels marked), every position between the first and the last label is
-    a point (a line runs through all of them: a mark missing there is hidden under the line, a legend or a label);
-    past either end a position is still added only where a mark stands. Bars leave it False (a bar position with no
-    bar is no row)."""
+    no category is made up where no point is drawn."""
     given = labels  # returned as they are (the same list) where nothing is filled
     if len(labels) < 3:
         return labels
@@ -612,9 +608,8 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
         after += 1
     positions = list(range(-before, 0)) + positions + [positions[-1] + n for n in range(1, after + 1)]
     out = []
-    inner = range(1, (len(labels) - 1) * k)
     for n in positions:
-        if n % k and not marked(origin + pitch * n, pitch) and not (line and n in inner):
+        if n % k and not marked(origin + pitch * n, pitch):
             continue  # no point drawn there
         x = origin + pitch * n
         name = _period_text(kind, first + per_point * n, style, month_names)
