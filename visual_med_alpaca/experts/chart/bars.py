@@ -1536,12 +1536,13 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
                 heads[n], picked[n] = "", []
     if reread is None or rgb is None:
         return heads
+    named: set[int] = set()  # (round 145) columns an earlier re-read named: a later box's cut does not read them again
     for n, chosen in enumerate(picked):
         if len(chosen) != 1:
             continue
         box = chosen[0]
         under = sorted((m for m, seg in enumerate(segments) if seg is not None and min(box.x1, seg.x1) - max(box.x0, seg.x0) > 0.3 * box.h
-                        and (m == n or not picked[m] or picked[m] == chosen)), key=lambda m: segments[m].cx)
+                        and (m == n or (not picked[m] and m not in named) or picked[m] == chosen)), key=lambda m: segments[m].cx)
         if len(under) < 2 or n not in under:
             continue
         if _topmost(box.y0, upright_boxes):
@@ -1554,6 +1555,7 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
             crop = rgb[y0:y1, max(0, int(lo)):min(rgb.shape[1], int(hi) + 1)]
             text = reread(np.ascontiguousarray(crop)).strip() if crop.shape[1] >= 6 else ""
             heads[m] = text if re.search(r"[A-Za-z]{2}", text) else ""
+            named.add(m)
     return heads
 
 
