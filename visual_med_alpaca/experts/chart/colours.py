@@ -216,26 +216,38 @@ def _on_a_plate(rgb: np.ndarray, box: TextBox, patch: np.ndarray, keep: np.ndarr
 def _bar_end(bar_rects, cluster: int, x0: float, x1: float, y0: float, y1: float) -> bool:
     """(round 145) The would-be swatch of `cluster` over columns x0..x1 and rows y0..y1 of the original picture is a
     bar's own end: one of `bar_rects` (the bars read, original coordinates, with their `cluster`) of that colour
-    holds its columns (2 px) and overlaps its rows, and that bar runs on left of it (its body) or another bar ends
+    holds its columns and ends where it ends (its right edge within 2 px: the bar's end, not a legend drawn over a
+    bar's middle) and overlaps its rows, and that bar runs on left of it (its body) or another bar ends
     where it begins (2 px; a stacked bar's last segment, Pew's `62 NET` past the olive 11% segment). A legend's
     swatch is a patch of its own, parted from every bar by the legend's gap."""
     def rows(a, b0, b1) -> bool:
         return min(a.y1, b1) - max(a.y0, b0) > 0
 
     for r in bar_rects or ():
-        if r.cluster != cluster or not (r.x0 <= x0 + 2 and r.x1 >= x1 - 2 and rows(r, y0, y1)):
+        if r.cluster != cluster or not (r.x0 <= x0 + 2 and abs(r.x1 - x1) <= 2 and rows(r, y0, y1)):
             continue
         if r.x0 < x0 - 2 or any(o is not r and abs(o.x1 - r.x0) <= 2 and rows(o, r.y0, r.y1) for o in bar_rects):
             return True
     return False
 
 
-def _own_ink(rgb: np.ndarray, box: TextBox, palette: np.ndarray, cluster: int) -> bool:
-    """(round 145) The word in `box` is printed in a coloured ink (`coloured_ink`) nearest `cluster` (1-based row of
-    `palette`, row 0 the background) among the palette's colours: Pew prints a series' name in its bars' colour beside
-    the first group, where the bar's end stands for its swatch."""
-    ink = coloured_ink(rgb, box, palette[0])
-    return ink is not None and int(np.linalg.norm(palette[1:] - ink, axis=1).argmin()) + 1 == cluster
+def _own_ink(rgb: np.ndarray, box: TextBox, palette: np.ndarray, cluster: int, start: float | None = None) -> bool:
+    """(round 145) The word in `box` (its columns from `start` on, past the would-be swatch) is printed, at least in
+    part, in the ink of `cluster` (1-based row of `palette`, row 0 the background): its glyphs' coloured ink
+    (`coloured_ink`) is nearest that cluster, or of its pixels off the background
+    (over 60 from it), 30% or more (and 10 or more) lie within 45 of that cluster's colour. Pew prints a series' name
+    in its bars' colour beside the first group, where the bar's end stands for its swatch, often after the bar's
+    value in black (`25 Ages 50+` in a pale tan: the glyphs' darkest cores are the black digits')."""
+    ink = coloured_ink(rgb, box, palette[0])  # the glyphs' cores' median (a dark ink)
+    if ink is not None and int(np.linalg.norm(palette[1:] - ink, axis=1).argmin()) + 1 == cluster:
+        return True
+    x0 = max(0, int(box.x0 if start is None else max(box.x0, start)))
+    patch = rgb[max(0, int(box.y0)):int(box.y1) + 1, x0:int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
+    if not len(patch):
+        return False
+    off = np.linalg.norm(patch - palette[0], axis=1) > 60
+    near = off & (np.linalg.norm(patch - palette[cluster], axis=1) < 45)
+    return int(near.sum()) >= 10 and near.sum() >= 0.3 * off.sum()
 
 
 def reading_key(y: float, x: float) -> float:
@@ -335,7 +347,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 continue  # from a line's end to its name, no swatch; the same grey beside any other word is one too
             if _inked_by_other(rgb, box, palette, best + 1):
                 break  # (round 34) a word in another line's own colour is that line's name at its end, not an entry
-            if _bar_end(bar_rects, best, x0 + cols.min(), x0 + cols.max(), y0, y1) and not _own_ink(rgb, box, palette, best + 1):
+            if _bar_end(bar_rects, best, x0 + cols.min(), x0 + cols.max(), y0, y1) and not _own_ink(rgb, box, palette, best + 1, x0 + cols.max() + 1):
                 continue  # (round 145) the bar's own end beside a black or grey word: no swatch
             order = reading_key(box.cy, box.cx)
             if best not in names or order < names[best][0]:
@@ -583,7 +595,7 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
             if end >= start and end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any() \
                     and x0 + end + 1 + 0.1 * h < box.x1:
                 if 0 < k < len(palette) and _bar_end(bar_rects, k - 1, x0 + column, x0 + end, box.y0 + 0.35 * h, box.y0 + 0.65 * h) \
-                        and not _own_ink(rgb, box, palette, k):
+                        and not _own_ink(rgb, box, palette, k, x0 + end + 1):
                     break  # (round 145) the bar's own end beside a black or grey word: no swatch
                 trimmed = float(x0 + end + 1)
                 if found is not None and k < len(palette):  # (round 102) an off-palette swatch names no cluster
