@@ -889,9 +889,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     led: dict[int, tuple[float, str]] = {}
     # (round 145) the bars read, in the picture's coordinates: a bar's own end beside a printed word is no swatch
     bar_rects = [b.rotated_back(width) for b in bars] if kind == "hbar" else bars
+    frame = legend[3] if legend else None  # (round 147) a swatch inside the legend's frame is no bar's end
     legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}], centres, background, led,
-                                           bar_rects=bar_rects)
-    legend = _legend_names((rgb, legend_boxes), centres, background, reread, bar_rects=bar_rects)  # (round 56) a swatch inside a word's box
+                                           bar_rects=bar_rects, frame=frame)
+    legend = _legend_names((rgb, legend_boxes), centres, background, reread, bar_rects=bar_rects, frame=frame)  # (round 56) a swatch inside a word's box
     taken_names = {name for _, name in legend.values()}
     legend.update({c: v for c, v in led.items() if c not in legend and v[1] not in taken_names})  # (W1b) its own colour
     names = {c: v for c, v in legend.items() if any(b.cluster == c for b in bars)}
