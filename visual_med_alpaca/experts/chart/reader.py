@@ -224,6 +224,38 @@ def _overlap(a: TextBox, b: TextBox) -> float:
 
 
 _BAR_KINDS = {"bar", "hbar", "grouped", "hgrouped", "stacked", "hstacked"}
+
+
+def _gutter_words(rgb: np.ndarray, boxes: list[TextBox], panels, bars: bool) -> tuple[list[TextBox], list[TextBox], str, list[TextBox]]:
+    """(rounds 138, 142) The picture's own words in a picture of panels side by side: the boxes crossing the gutter,
+    a wrapped title's second line, the title's text, and the boxes painted out of every panel's crop."""
+    shared = [b for b in boxes if b.x0 < panels[0][2] < b.x1]
+    first = _page_title(shared, rgb.shape[0]) if shared else ""
+    # (round 142) a title crossing the gutter, wrapped: its second line may lie in one panel only (the title's own
+    # rule, `_page_title` over every box, gives it); it is the picture's, painted out of the panel like the first
+    whole = _page_title(boxes, rgb.shape[0]) if first else ""
+    wrapped = []
+    if whole.startswith(first + " ") and first:
+        rest = whole[len(first) + 1:]
+        line = [b for b in shared if first.startswith(b.text) or b.text in first]
+        top = min((b.cy for b in line), default=0.0)
+        wrapped = [b for b in boxes if b not in shared and b.y0 > top and b.text in rest
+                   and b.y0 < max(b.y1 for b in line) + 0.6 * float(np.median([b.h for b in line]))] if line else []
+        if wrapped:
+            first = whole
+    # bar panels (round 142): a line of words crossing the gutter (a subtitle OCR cut into boxes) is the picture's:
+    # its boxes next to the crossing one (gaps under two letter heights, on its line) are painted out of the panels
+    # too (not for line panels: a legend crossing the gutter may hold a left panel's own line name)
+    # (a box reaching over the gutter by OCR's padding only, 3 px or less, is its panel's own: no seed)
+    chain = [b for b in shared if min(panels[0][2] - b.x0, b.x1 - panels[0][2]) > 3]
+    for b in sorted(boxes, key=lambda t: min((abs(t.cx - c.cx) for c in shared), default=0.0)) if bars else ():
+        if b not in chain and any(abs(b.cy - c.cy) < 0.5 * min(b.h, c.h) and max(b.x0 - c.x1, c.x0 - b.x1) < 2 * c.h
+                                  for c in chain):
+            chain.append(b)
+    out = wrapped + [b for b in chain if b not in shared and b not in wrapped]
+    return shared, wrapped, first, out
+
+
 _ROW_BARS = ("hbar", "hgrouped", "hstacked")  # (round 142) horizontal bars: a column of row labels per panel
 
 
@@ -406,17 +438,15 @@ class ChartExpert:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
         text, kind, error = _attempt(self._read_boxes, rgb, boxes)
         if kind in ("line", "partial", "unread"):
-            panels = find_panels(rgb, boxes)
-            if panels is not None:
-                joined = self._read_panels(rgb, boxes, panels)
-                if joined is not None:
-                    return joined
+            find, kinds = find_panels, None
         elif kind in _ROW_BARS:  # (round 142) bar panels side by side, each with its own column of row labels
-            panels = find_row_panels(rgb, boxes)
-            if panels is not None:
-                joined = self._read_panels(rgb, boxes, panels, kinds=_ROW_BARS)
-                if joined is not None:
-                    return joined
+            find, kinds = find_row_panels, _ROW_BARS
+        else:
+            find, kinds = None, None
+        panels = find(rgb, boxes) if find is not None else None
+        joined = self._read_panels(rgb, boxes, panels, kinds=kinds) if panels is not None else None
+        if joined is not None:
+            return joined
         if error is not None:
             raise error
         return text, kind
@@ -428,30 +458,7 @@ class ChartExpert:
         which OpenCQA's label recall counts). The picture's title (its first line of words above the panels) heads the
         joined table. None (the whole reading stands) unless every panel reads."""
         side = len({crop[1] for crop in panels}) == 1
-        shared = [b for b in boxes if b.x0 < panels[0][2] < b.x1] if side else []
-        first = _page_title(shared, rgb.shape[0]) if shared else ""
-        # (round 142) a title crossing the gutter, wrapped: its second line may lie in one panel only (the title's own
-        # rule, `_page_title` over every box, gives it); it is the picture's, painted out of the panel like the first
-        whole = _page_title(boxes, rgb.shape[0]) if first else ""
-        wrapped = []
-        if whole.startswith(first + " ") and first:
-            rest = whole[len(first) + 1:]
-            line = [b for b in shared if first.startswith(b.text) or b.text in first]
-            top = min((b.cy for b in line), default=0.0)
-            wrapped = [b for b in boxes if b not in shared and b.y0 > top and b.text in rest
-                       and b.y0 < max(b.y1 for b in line) + 0.6 * float(np.median([b.h for b in line]))] if line else []
-            if wrapped:
-                first = whole
-        # bar panels (round 142): a line of words crossing the gutter (a subtitle OCR cut into boxes) is the picture's:
-        # its boxes next to the crossing one (gaps under two letter heights, on its line) are painted out of the panels
-        # too (not for line panels: a legend crossing the gutter may hold a left panel's own line name)
-        # (a box reaching over the gutter by OCR's padding only, 3 px or less, is its panel's own: no seed)
-        chain = [b for b in shared if min(panels[0][2] - b.x0, b.x1 - panels[0][2]) > 3]
-        for b in sorted(boxes, key=lambda t: min((abs(t.cx - c.cx) for c in shared), default=0.0)) if kinds else ():
-            if b not in chain and any(abs(b.cy - c.cy) < 0.5 * min(b.h, c.h) and max(b.x0 - c.x1, c.x0 - b.x1) < 2 * c.h
-                                      for c in chain):
-                chain.append(b)
-        out = wrapped + [b for b in chain if b not in shared and b not in wrapped]
+        shared, wrapped, first, out = _gutter_words(rgb, boxes, panels, bars=kinds is not None) if side else ([], [], "", [])
         tables, read = [], []
         for crop in panels:
             picture, own = panel_boxes(rgb, boxes, crop, out=out)
