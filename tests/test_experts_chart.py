@@ -2231,12 +2231,16 @@ def test_a_line_without_markers_under_every_other_quarter_or_month_lists_every_p
 
     spec = random_thinned_spec(np.random.default_rng([599885, index, STREAMS["thinned"]]))
     assert spec.style == "line" and spec.label_every >= 2
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / f"thinned{index}")))
+    table = spec.table()
+    drawn, rows = [row[0] for row in table.rows], [row[0] for row in parse_table(text).rows]
     if index == 0:
-        text = expert.describe(load_image(draw_plain(spec, tmp_path / "thinned0")))
-        drawn, rows = [row[0] for row in spec.table().rows], [row[0] for row in parse_table(text).rows]
         assert len(drawn) == 21 and len(rows) >= 20 and rows == [m for m in drawn if m in rows], text
-    else:
-        _thinned_chart_reads_as_drawn(expert, tmp_path, index)
+    else:  # OCR drops most labels' year mark (`Q3 12`): the filled labels are written as most labels read
+        assert [r.replace("'", "") for r in rows] == [d.replace("'", "") for d in drawn], text
+        got = {row[0].replace("'", ""): row[1] for row in parse_table(text).rows}
+        for row in table.rows:
+            assert to_float(got[row[0].replace("'", "")]) == pytest.approx(to_float(row[1]), rel=0.05), text
 
 
 def test_labels_written_two_ways_equally_often_are_filled_the_same_way_in_every_process():
