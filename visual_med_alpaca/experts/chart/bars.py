@@ -1773,6 +1773,8 @@ def _chromatic_ink(rgb: np.ndarray, box: TextBox, palette: np.ndarray, cluster: 
     a coloured one (its channels spread over 40: a black or grey bar's ink is any caption's): colours._own_ink."""
     from .colours import _own_ink
 
+    if not 0 <= cluster < len(palette) - 1:  # a shaded row's own cluster (round 137) has no palette row
+        return False
     colour = palette[cluster + 1]
     return float(colour.max() - colour.min()) > 40 and _own_ink(rgb, box, palette, cluster + 1)
 
@@ -1813,10 +1815,10 @@ def _value_name_split(rgb: np.ndarray, bars: list[Bar], boxes: list[TextBox], pa
 
 def _row_label_place(box: TextBox, bars: list[Bar]) -> bool:
     """(round 149) `box` stands where a horizontal bar chart's row labels stand: wholly left of every bar
-    (`bars`: original coordinates), its middle between the top bar's top and the lowest bar's bottom. A row may
-    bear a series' name (`Men` among the rows of a chart whose series are `Men` and `Women`); a legend stands
-    above or beside the bars, not in the label column."""
-    return bool(bars) and box.x1 <= min(b.x0 for b in bars) and min(b.y0 for b in bars) <= box.cy <= max(b.y1 for b in bars)
+    (`bars`: original coordinates), its middle on a bar's rows (within 0.3 of its line height). A row may bear a
+    series' name (`Men` among the rows of a chart whose series are `Men` and `Women`); a legend stands above or
+    beside the bars, not in the label column beside a bar."""
+    return bool(bars) and box.x1 <= min(b.x0 for b in bars) and any(b.y0 - 0.3 * box.h <= box.cy <= b.y1 + 0.3 * box.h for b in bars)
 
 
 def _names_past_values(rgb: np.ndarray, bars: list[Bar], values: dict[int, TextBox], boxes: list[TextBox],
