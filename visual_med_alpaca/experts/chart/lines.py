@@ -64,7 +64,8 @@ def _chromatic(colour: np.ndarray, background: np.ndarray) -> bool:
 
 
 def lone_colourless_line(masks: list[np.ndarray], centres, background: np.ndarray, names: dict, categories: list[TextBox],
-                         x0r: int, text: list[TextBox]) -> tuple[int, np.ndarray] | None:
+                         x0r: int, text: list[TextBox], axis: Axis | None = None, own: bool = False,
+                         orientation: str = "vertical") -> tuple[int, np.ndarray] | None:
     """(round 148) A chart's one line where no cluster has a line's colour and no legend names one: a black line in
     the black ink of the axes and the text (matplotlib's grayscale style), or a pale line that JPEG's halved colour
     resolution washed out towards grey on a dark backdrop. reader._line_table skips colourless clusters without a
@@ -75,10 +76,16 @@ def lone_colourless_line(masks: list[np.ndarray], centres, background: np.ndarra
     to the last, with ink within 2 pixels of at least half the categories, is that line. Returns (the index of the
     strongest cluster, farthest from the backdrop, whose stead the line takes; the clusters' ink together), or None
     where some cluster is chromatic, a dark tint or named (those steps stand), where fewer than 2 categories are read,
-    or where no piece qualifies."""
+    or where no piece qualifies. (Amendment 1) None also where no drawn value axis measures the line upright: `own`
+    (a scale made of the points' printed values), an axis printing only its two ends (two_label_axis' `0` and a
+    printed value) and the turned picture (the reading for bars along a horizontal value axis; years read there as
+    that axis): there (Pew's panels, OpenCQA dev 5637) several lines in muted inks of one hue are drawn with their
+    values printed, the one-line premise fails and the clusters' ink together is every line at once."""
     import cv2
 
     if not masks or names or len(categories) < 2 or any(_chromatic(c, background) or _dark_tint(c, background) for c in centres):
+        return None
+    if own or orientation != "vertical" or axis is None or prints_only_ends(axis):
         return None
     first, last = categories[0].cx - x0r, categories[-1].cx - x0r
     columns = [int(round(c.cx)) - x0r for c in categories]

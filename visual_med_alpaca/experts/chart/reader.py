@@ -1041,7 +1041,7 @@ class ChartExpert:
             if core:
                 names[core[0]] = names.pop(index)
         # (round 148) no line's colour and no name anywhere: the one colourless cluster drawn across the categories
-        lone = lone_colourless_line(masks, centres, background, names, categories, x0r, text)
+        lone = lone_colourless_line(masks, centres, background, names, categories, x0r, text, axis, own, orientation)
         for index, mask in enumerate(masks):
             colour = centres[index]
             chromatic = _chromatic(colour, background)  # (round 8) a pastel line on a dark backdrop too
