@@ -67,8 +67,9 @@ def lone_colourless_line(masks: list[np.ndarray], centres, background: np.ndarra
                          x0r: int, text: list[TextBox], axis: Axis | None = None, own: bool = False,
                          orientation: str = "vertical") -> tuple[int, np.ndarray] | None:
     """(round 148) A chart's one line where no cluster has a line's colour and no legend names one: a black line in
-    the black ink of the axes and the text (matplotlib's grayscale style), or a pale line that JPEG's halved colour
-    resolution washed out towards grey on a dark backdrop. reader._line_table skips colourless clusters without a
+    the black ink of the axes and the text (matplotlib's grayscale style), or a line that JPEG's halved colour
+    resolution washed out towards grey (a pale one on a dark backdrop; a thin blue one on a light backdrop spreads
+    its channels by only 52-54, under round 8's 60). reader._line_table skips colourless clusters without a
     name as axes, gridlines and text, so such a chart was read as no line at all (unread). JPEG also cuts a thin
     line's ink into several grey clusters, so the line is looked for in all of them together: with the rules erased
     as for a named grey line (rows across the plot, columns down it; a flat stretch between the first and the last
