@@ -4084,6 +4084,35 @@ def test_a_heading_over_horizontal_stacked_bars_names_the_one_column_it_is_centr
     assert parse_table(text).headers[1:] == ["Disapprove", "Approve"], text
 
 
+def test_a_bar_s_own_end_is_no_legend_swatch(expert):
+    """(round 147) chartqa dev 1362 (Pew, horizontal stacked): the EU row's last segment (the olive 11%) ends inside
+    the strip left of the printed total `62 NET`, and `colours._legend_names` took it for the swatch of a legend entry
+    `62 NET`; with a legend found, `_column_headers` never ran (`62 NET | Series 2 | much | amount deal`). A would-be
+    swatch that is a bar's own end (`colours._bar_end`) names nothing beside a black word, so the headings over the
+    columns name them. Fails on main efca391."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "1362.png")))
+    assert parse_table(text).headers[1:] == ["Not at all", "Not too much", "A fair amount", "A great deal"], text
+    assert cells_at(text, ["EU", "WHO"], ["Not at all", "A great deal"]) == {
+        ("EU", "Not at all"): 10, ("EU", "A great deal"): 11, ("WHO", "Not at all"): 18, ("WHO", "A great deal"): 20}, text
+
+
+def test_a_swatch_in_a_legend_frame_or_beside_one_column_of_segments_is_no_bar_end():
+    """(round 147) `colours._bar_end`'s guards: a would-be swatch inside a found legend's frame is that legend's
+    swatch, even where a bar cut by the frame ends with it (plain_seed544819 00029: `Treatment`'s swatch over the
+    orange Mon bar); and where every bar read spans the same columns (one column of stacked segments read as rows,
+    OpenCQA dev 1807) their right side is no bar's end: the word beside each segment is its own label."""
+    from visual_med_alpaca.experts.chart.bars import Bar
+    from visual_med_alpaca.experts.chart.colours import _bar_end
+
+    bars = [Bar(50.0, 100.0, 300.0, 110.0, 0), Bar(50.0, 120.0, 200.0, 130.0, 1)]
+    assert _bar_end(bars, 0, 280, 300, 102, 108)  # the first bar's tip
+    assert not _bar_end(bars, 1, 280, 300, 102, 108)  # another colour's
+    assert not _bar_end(bars, 0, 280, 300, 102, 108, frame=(270, 90, 400, 140))  # inside the legend's frame
+    column = [Bar(14.0, 340.0, 67.0, 356.0, 2), Bar(14.0, 357.0, 67.0, 371.0, 3)]
+    assert not _bar_end(column, 2, 37, 67, 343, 353)
+    assert _bar_end(column + [Bar(14.0, 380.0, 40.0, 390.0, 2)], 2, 37, 67, 343, 353)
+
+
 def test_one_ocr_box_over_two_columns_headings_is_cut_at_the_blank_between_them():
     """(round 143) chartqa dev 1362 (Pew): `Not at Not too` is one OCR box over the `Not at all` and `Not too much`
     columns, the blank between the headings three times a word space: `_split_at_blank` cuts it there, each piece

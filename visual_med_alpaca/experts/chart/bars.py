@@ -887,8 +887,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         pad_r = right if right is not None else pad_l
         spans.append((lo - pad_l, hi + pad_r))
     led: dict[int, tuple[float, str]] = {}
-    legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}], centres, background, led)
-    legend = _legend_names((rgb, legend_boxes), centres, background, reread)  # (round 56) a swatch inside a word's box
+    # (round 145) the bars read, in the picture's coordinates: a bar's own end beside a printed word is no swatch
+    bar_rects = [b.rotated_back(width) for b in bars] if kind == "hbar" else bars
+    frame = legend[3] if legend else None  # (round 147) a swatch inside the legend's frame is no bar's end
+    legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}], centres, background, led,
+                                           bar_rects=bar_rects, frame=frame)
+    legend = _legend_names((rgb, legend_boxes), centres, background, reread, bar_rects=bar_rects, frame=frame)  # (round 56) a swatch inside a word's box
     taken_names = {name for _, name in legend.values()}
     legend.update({c: v for c, v in led.items() if c not in legend and v[1] not in taken_names})  # (W1b) its own colour
     names = {c: v for c, v in legend.items() if any(b.cluster == c for b in bars)}
@@ -1533,12 +1537,13 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
                 heads[n], picked[n] = "", []
     if reread is None or rgb is None:
         return heads
+    named: set[int] = set()  # (round 145) columns an earlier re-read named: a later box's cut does not read them again
     for n, chosen in enumerate(picked):
         if len(chosen) != 1:
             continue
         box = chosen[0]
         under = sorted((m for m, seg in enumerate(segments) if seg is not None and min(box.x1, seg.x1) - max(box.x0, seg.x0) > 0.3 * box.h
-                        and (m == n or not picked[m] or picked[m] == chosen)), key=lambda m: segments[m].cx)
+                        and (m == n or (not picked[m] and m not in named) or picked[m] == chosen)), key=lambda m: segments[m].cx)
         if len(under) < 2 or n not in under:
             continue
         if _topmost(box.y0, upright_boxes):
@@ -1551,6 +1556,7 @@ def _column_headers(bars: list[Bar], clusters: list[int], upright_boxes: list[Te
             crop = rgb[y0:y1, max(0, int(lo)):min(rgb.shape[1], int(hi) + 1)]
             text = reread(np.ascontiguousarray(crop)).strip() if crop.shape[1] >= 6 else ""
             heads[m] = text if re.search(r"[A-Za-z]{2}", text) else ""
+            named.add(m)
     return heads
 
 

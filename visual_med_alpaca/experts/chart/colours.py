@@ -213,6 +213,51 @@ def _on_a_plate(rgb: np.ndarray, box: TextBox, patch: np.ndarray, keep: np.ndarr
     return float(near[~across].sum()) < 0.03 * max(1, int(keep.sum()))
 
 
+def _bar_end(bar_rects, cluster: int, x0: float, x1: float, y0: float, y1: float, frame=None) -> bool:
+    """(round 145) The would-be swatch of `cluster` over columns x0..x1 and rows y0..y1 of the original picture is a
+    bar's own end: one of `bar_rects` (the bars read, original coordinates, with their `cluster`) of that colour
+    holds its columns and ends where it ends (its right edge within 2 px: the bar's end, not a legend drawn over a
+    bar's middle) and overlaps its rows, and that bar runs on left of it (its body) or another bar ends
+    where it begins (2 px; a stacked bar's last segment, Pew's `62 NET` past the olive 11% segment). A legend's
+    swatch is a patch of its own, parted from every bar by the legend's gap.
+    (round 147) Two guards: a would-be swatch inside `frame` (`bars._legend_frame`'s frame (x0, y0, x1, y1), a
+    legend found in the picture) is that legend's swatch, never a bar's end (a legend drawn over a bar cuts the bar
+    where its swatch ends); and where every bar read spans the same columns (2 px; one column of stacked segments,
+    read as rows) their right side is no bar's end: a word beside each segment is the segment's own label."""
+    def rows(a, b0, b1) -> bool:
+        return min(a.y1, b1) - max(a.y0, b0) > 0
+
+    if frame is not None and frame[0] <= (x0 + x1) / 2 <= frame[2] and frame[1] <= (y0 + y1) / 2 <= frame[3]:
+        return False
+    if bar_rects and all(abs(o.x0 - bar_rects[0].x0) <= 2 and abs(o.x1 - bar_rects[0].x1) <= 2 for o in bar_rects):
+        return False
+    for r in bar_rects or ():
+        if r.cluster != cluster or not (r.x0 <= x0 + 2 and abs(r.x1 - x1) <= 2 and rows(r, y0, y1)):
+            continue
+        if r.x0 < x0 - 2 or any(o is not r and abs(o.x1 - r.x0) <= 2 and rows(o, r.y0, r.y1) for o in bar_rects):
+            return True
+    return False
+
+
+def _own_ink(rgb: np.ndarray, box: TextBox, palette: np.ndarray, cluster: int, start: float | None = None) -> bool:
+    """(round 145) The word in `box` (its columns from `start` on, past the would-be swatch) is printed, at least in
+    part, in the ink of `cluster` (1-based row of `palette`, row 0 the background): its glyphs' coloured ink
+    (`coloured_ink`) is nearest that cluster, or of its pixels off the background
+    (over 60 from it), 30% or more (and 10 or more) lie within 45 of that cluster's colour. Pew prints a series' name
+    in its bars' colour beside the first group, where the bar's end stands for its swatch, often after the bar's
+    value in black (`25 Ages 50+` in a pale tan: the glyphs' darkest cores are the black digits')."""
+    ink = coloured_ink(rgb, box, palette[0])  # the glyphs' cores' median (a dark ink)
+    if ink is not None and int(np.linalg.norm(palette[1:] - ink, axis=1).argmin()) + 1 == cluster:
+        return True
+    x0 = max(0, int(box.x0 if start is None else max(box.x0, start)))
+    patch = rgb[max(0, int(box.y0)):int(box.y1) + 1, x0:int(box.x1) + 1].reshape(-1, 3).astype(np.float32)
+    if not len(patch):
+        return False
+    off = np.linalg.norm(patch - palette[0], axis=1) > 60
+    near = off & (np.linalg.norm(patch - palette[cluster], axis=1) < 45)
+    return int(near.sum()) >= 10 and near.sum() >= 0.3 * off.sum()
+
+
 def reading_key(y: float, x: float) -> float:
     """A legend entry's place in reading order, top to bottom, then left to right: the `order` of the entries
     `_legend_names` returns (and `_after_leading_swatches` finds), so a caller can tell which word an entry is."""
@@ -220,10 +265,14 @@ def reading_key(y: float, x: float) -> float:
 
 
 def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None,
-                  codes: bool = False) -> dict[int, tuple[float, str]]:
+                  codes: bool = False, bar_rects=None, frame=None) -> dict[int, tuple[float, str]]:
     """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
     colour (the colour must stop above, below and left of the strip: a number printed on a bar is no legend).
     With `codes` (the value-axis reader: lines; round 71) a period code (`Q1`, `2019/20`) may be an entry too.
+    With `bar_rects` (round 145; the bars read, original coordinates) a swatch that is a bar's own end (`_bar_end`)
+    names nothing beside a word in black or grey (Pew's `62 NET` printed past a stacked bar's end), only beside a
+    word in that bar's own ink (`_own_ink`: Pew's series name beside the first group); the next colour is tried.
+    (round 147) A swatch inside `frame` (the legend `bars._legend_frame` found) is never a bar's end.
 
     Read on the upright original picture, so it works the same for rotated (horizontal-bar) charts."""
     rgb, boxes = original
@@ -307,6 +356,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 continue  # from a line's end to its name, no swatch; the same grey beside any other word is one too
             if _inked_by_other(rgb, box, palette, best + 1):
                 break  # (round 34) a word in another line's own colour is that line's name at its end, not an entry
+            if _bar_end(bar_rects, best, x0 + cols.min(), x0 + cols.max(), y0, y1, frame) and not _own_ink(rgb, box, palette, best + 1, x0 + cols.max() + 1):
+                continue  # (round 145) the bar's own end beside a black or grey word: no swatch
             order = reading_key(box.cy, box.cx)
             if best not in names or order < names[best][0]:
                 names[best] = (order, _bare(box.text))
@@ -504,7 +555,8 @@ def _colour_run(band: np.ndarray, column: int) -> tuple[int, int] | None:
 
 
 def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, background,
-                            found: dict[int, tuple[float, str]] | None = None, codes: bool = False) -> list[TextBox]:
+                            found: dict[int, tuple[float, str]] | None = None, codes: bool = False,
+                            bar_rects=None, frame=None) -> list[TextBox]:
     """(round 56) Legend words whose detected box begins on the entry's own swatch (Pew's row of small squares: the
     detector's box of `Agree` starts on or inside its square), their boxes starting after that swatch, so that
     `_legend_names` finds the swatch left of the word. Other boxes as they are.
@@ -518,7 +570,9 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
     name), the first word per colour in reading order), for the entries whose small swatch `_legend_names` passes
     over (a 7 px square in a strip 2.5 line heights wide). With `codes` (round 71) a period code's box (`● Q1`, the
     detector's box of Statista's legend word starting on its round swatch) is trimmed too, and (round 92) so is a year's
-    or an age band's (`_year_or_band`: Pew's `■1992`, `■30-49`)."""
+    or an age band's (`_year_or_band`: Pew's `■1992`, `■30-49`). With `bar_rects` (round 145) a run that is a bar's
+    own end (`_bar_end`; never inside the legend's `frame`, round 147) is no swatch of a word in black or grey
+    (`_legend_names`)."""
     if not len(centres):
         return boxes
     palette = np.stack([background] + list(centres)).astype(np.float32)
@@ -550,6 +604,9 @@ def _after_leading_swatches(rgb: np.ndarray, boxes: list[TextBox], centres, back
                 continue
             if end >= start and end - column + 1 <= 1.6 * h and not (edges[:, column:end + 1] == k).any() \
                     and x0 + end + 1 + 0.1 * h < box.x1:
+                if 0 < k < len(palette) and _bar_end(bar_rects, k - 1, x0 + column, x0 + end, box.y0 + 0.35 * h, box.y0 + 0.65 * h, frame) \
+                        and not _own_ink(rgb, box, palette, k, x0 + end + 1):
+                    break  # (round 145) the bar's own end beside a black or grey word: no swatch
                 trimmed = float(x0 + end + 1)
                 if found is not None and k < len(palette):  # (round 102) an off-palette swatch names no cluster
                     order = reading_key(box.cy, box.cx)
