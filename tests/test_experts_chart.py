@@ -2233,6 +2233,31 @@ def test_labels_of_a_sequence_are_completed_only_where_points_stand_and_repaired
     assert [b.text for b in fill_thinned_labels(labels, without, 90, 400)][2:5] == ["Q3 '11", "Q1 '12", "Q2 '12"]
 
 
+@pytest.mark.parametrize("index", [31, 0])
+def test_a_line_without_markers_under_every_other_quarter_or_month_lists_every_period_at_the_axis_ticks(expert, tmp_path, index):
+    """(round 146) The thinned pool's (seed 599885) marker-less lines: chart 31 (default style, quarters) and chart 0
+    (grayscale, months) label every other point, and only the axis' tick marks, drawn out of the plot under the axis
+    line, stand at every period: `_tick_columns` reads the plot's own bottom rows and found none, and round 60's
+    tick reader was for years only, so 7 of 21 and 10 of 21 periods were rows. Chart 31: every quarter a row, each
+    value as drawn. Chart 0: 20 of the 21 months are rows, in order (Apr '12's tick lies under the line along the
+    axis: no mark, no row; its flat line at 0.5 is read too low, so its rows only are checked). Each chart fails on a
+    git archive of main 377c278."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
+
+    spec = random_thinned_spec(np.random.default_rng([599885, index, STREAMS["thinned"]]))
+    assert spec.style == "line" and spec.label_every >= 2
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / f"thinned{index}")))
+    table = spec.table()
+    drawn, rows = [row[0] for row in table.rows], [row[0] for row in parse_table(text).rows]
+    if index == 0:
+        assert len(drawn) == 21 and len(rows) >= 20 and rows == [m for m in drawn if m in rows], text
+    else:  # OCR drops most labels' year mark (`Q3 12`): the filled labels are written as most labels read
+        assert [r.replace("'", "") for r in rows] == [d.replace("'", "") for d in drawn], text
+        got = {row[0].replace("'", ""): row[1] for row in parse_table(text).rows}
+        for row in table.rows:
+            assert to_float(got[row[0].replace("'", "")]) == pytest.approx(to_float(row[1]), rel=0.05), text
+
+
 def test_labels_written_two_ways_equally_often_are_filled_the_same_way_in_every_process():
     """Quarters labelled "Q1 '11", "Q3 11", "Q1 '12", "Q3 12" (two styles, two labels each): the filled labels take the
     leftmost label's style, the same whatever Python's string hashing (it picked one by PYTHONHASHSEED before)."""

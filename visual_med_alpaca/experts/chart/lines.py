@@ -635,9 +635,13 @@ def years_at_period_ticks(rgb: np.ndarray, labels: list[TextBox], x0r: int, x1r:
     start above the axis), columns of the page holding a vertical run of ink (off its row's median colour by > 8) of
     >= 3 px with no such run 3 px either side (`_upright_runs`), of 0.6-1.6 times the marks' median run (the plot's
     frame, a spine running the strip's height over short ticks, left out). Those columns are `fill_thinned_labels`' marks,
-    `years=True`; labels that do not read as years, or where no mark stands between them, are returned as given."""
+    `years=True`; labels that do not read as periods, or where no mark stands between them, are returned as given.
+    (round 146) Quarters and months too (any `_period` kind, 60% of the labels), not years only: a line without
+    markers under quarter or month labels printed under every other point has no other marks (`_tick_columns` reads
+    only the plot's own bottom rows, which end at the axis line, above ticks drawn out of the plot), so its points
+    between the labels were never named (thinned 00000, 00031: 10 and 7 of 21 periods)."""
     periods = [_period(b.text) for b in labels]
-    if len(labels) < 3 or sum(p is not None and p[0] == "year" for p in periods) < max(3, 0.6 * len(labels)):
+    if len(labels) < 3 or sum(p is not None for p in periods) < max(3, 0.6 * len(labels)):
         return labels
     top = int(min(b.y0 for b in labels))
     band = rgb[max(0, top - 20):max(0, top + 4), max(0, int(x0r)):int(x1r)].astype(np.int16)

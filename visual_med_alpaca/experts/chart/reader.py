@@ -869,7 +869,8 @@ class ChartExpert:
             categories = split_merged_labels(split_merged_years(categories), columns, grid=True)
             # labels under every other point only: the points between them named by the labels' sequence (round 41)
             filled = fill_thinned_labels(categories, markers + columns + [b.cx for b in printed], x0r, x1r)
-            # years under every 2nd / 3rd point: named only where the axis marks every year (round 60)
+            # years under every 2nd / 3rd point: named only where the axis marks every year (round 60); quarters and
+            # months at the axis tick marks too (round 146: a line without markers has no other marks)
             categories = years_at_period_ticks(rgb, categories, x0r, x1r) if filled is categories else filled
         names, end_words, end_boxes = self._end_words(rgb, boxes, categories, centres, background, legend, names, orientation,
                                                       min(b.y0 for b in axis.ticks) if own is None else None)
