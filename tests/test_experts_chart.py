@@ -4160,3 +4160,23 @@ def test_one_ocr_box_over_two_columns_headings_is_cut_at_the_blank_between_them(
     assert _split_at_blank(rgb, box, lambda piece: 0) == [box]
     rgb[5:15, 39:52] = 40  # no wide blank: one heading
     assert _split_at_blank(rgb, box, owner) == [box]
+
+
+def test_pew_series_named_in_their_own_ink_past_the_first_values(expert, tmp_path):
+    """(round 149) Pew names each series of grouped horizontal bars in its own colour right of the first group's
+    printed values (`34%  U.S.` in red, `85%  Median` in blue; pewfig seed 803068 charts 8 and 11). OCR reads the
+    value and the name as one box, no legend swatch stands left of the name (the value does), so the series were
+    `Series 1 | Series 2` and the first row lost its values; a row bearing a series' name (`Men`) was dropped from the
+    row labels. `bars._value_name_split` cuts such a box, `bars._names_past_values` names the series by the word in
+    their own ink past the value, `bars._row_label_place` keeps a row named like a series. Fails on main 377c278."""
+    from visual_med_alpaca.data.charts import make_chart_set
+
+    make_chart_set(tmp_path, 12, seed=803068, progress=False, generator="pewfig", styles=("grouped_h",))
+    text = expert.describe(load_image(tmp_path / "images" / "chart_00008.png"))
+    assert parse_table(text).headers[1:] == ["U.S.", "Median"], text
+    assert cells_at(text, ["Canada", "Mexico"], ["U.S.", "Median"]) == {
+        ("Canada", "U.S."): 34, ("Canada", "Median"): 85, ("Mexico", "U.S."): 82, ("Mexico", "Median"): 23}, text
+    text = expert.describe(load_image(tmp_path / "images" / "chart_00011.png"))
+    table = parse_table(text)
+    assert table.headers[1:] == ["Men", "Women"], text
+    assert [row[0] for row in table.rows][:3] == ["Total", "Men", "Women"], text

@@ -835,6 +835,13 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     bars = _joined_across_legend(bars, upright_rects, upright_boxes)
     bars = _whole_bars(bars)
     bars = _touching_bars_apart(bars, upright_boxes)
+    palette = np.stack([background] + list(centres)).astype(np.float32)
+    cut_names: set[int] = set()  # (round 149) the names cut off a value's box: `_names_past_values`' alone, no legend's
+    if kind == "hbar":  # (round 149) `34% U.S.`: a bar's value and its series' own-ink name read as one box
+        cut = _value_name_split(rgb, [b.rotated_back(width) for b in bars], boxes, palette)
+        if cut is not boxes:
+            cut_names = {id(b) for b in cut} - {id(b) for b in boxes} - {id(b) for b in cut if parse_value(b.text) is not None}
+            boxes, upright_boxes = cut, [b.rotated(width) for b in cut]
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
     baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
     # (round 119) with the diverging segments hanging from the baseline: a zero line may carry short segments only
@@ -889,13 +896,29 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     led: dict[int, tuple[float, str]] = {}
     # (round 145) the bars read, in the picture's coordinates: a bar's own end beside a printed word is no swatch
     bar_rects = [b.rotated_back(width) for b in bars] if kind == "hbar" else bars
-    frame = legend[3] if legend else None  # (round 147) a swatch inside the legend's frame is no bar's end
-    legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()}], centres, background, led,
-                                           bar_rects=bar_rects, frame=frame)
-    legend = _legend_names((rgb, legend_boxes), centres, background, reread, bar_rects=bar_rects, frame=frame)  # (round 56) a swatch inside a word's box
+    # (round 149) Pew's series named in their own ink right of the first group's printed values: where that names
+    # every series, no legend is looked for (a legend's swatch tests would take the bar's end beside the value)
+    past, past_boxes = {}, set()
+    series_past = kind == "hbar" and len({b.cluster for b in bars if b.cluster >= 0}) >= 2
+    if series_past:
+        past, past_boxes = _names_past_values(rgb, bar_rects, labels, boxes, palette, {},
+                                              {id(b.original) for b in upright_boxes if id(b) in used})
+    if past:
+        legend = {}
+    else:
+        frame = legend[3] if legend else None  # (round 147) a swatch inside the legend's frame is no bar's end
+        legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()} | cut_names], centres, background, led,
+                                               bar_rects=bar_rects, frame=frame)
+        legend = _legend_names((rgb, legend_boxes), centres, background, reread, bar_rects=bar_rects, frame=frame)  # (round 56) a swatch inside a word's box
     taken_names = {name for _, name in legend.values()}
     legend.update({c: v for c, v in led.items() if c not in legend and v[1] not in taken_names})  # (W1b) its own colour
     names = {c: v for c, v in legend.items() if any(b.cluster == c for b in bars)}
+    if series_past and not past:  # (round 149) the series a legend left unnamed, named right of their values
+        past, past_boxes = _names_past_values(rgb, bar_rects, labels, boxes, palette, names,
+                                              {id(b.original) for b in upright_boxes if id(b) in used})
+    names.update(past)
+    used |= {id(b) for b in upright_boxes if id(b.original) in past_boxes}  # no row's label, by the box (a row may
+    # bear a series' name: `Men`)
     repeated = sum(len(g) > 1 for g in groups) >= 2 and any(
         sum(any(b.cluster == c for b in g) for g in groups) >= 2 for c in {b.cluster for b in bars})
     # (round 124) segments stacked end to end (sharing their x-range) are one stack, never bars side by side
@@ -930,10 +953,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         label_base = max([label_base] + [b.y1 for b in sunk] + [box.y1 for i, box in labels.items() if id(bars[i]) in sunk_ids])
     place = _drawing_order(groups, upright_rects is turned)  # series no legend names: in the order they were drawn
     clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], place.get(c, -1.0), c))
-    legend_words = {names[c][1] for c in names}
+    legend_words = {names[c][1] for c in names if c not in past}
     index = {id(b): i for i, b in enumerate(bars)}
     rows, missing = [], 0
-    words = [b for b in upright_boxes if b.text not in legend_words]
+    words = [b for b in upright_boxes if b.text not in legend_words or (kind == "hbar" and _row_label_place(b.original, bar_rects))]
     if kind == "hbar":  # rotated text left of horizontal bars is the category axis' title, not a label; a short
         # turned word ('Day') has a box only somewhat taller than wide, which no upright word of 3+ letters has (round 7)
         words = [b for b in words if not b.original.turned and not (len(b.text.strip()) >= 3 and b.original.h > 1.2 * (b.original.x1 - b.original.x0))]
@@ -1735,3 +1758,95 @@ def _consistent_percent(rows: list[tuple[str, list[str]]]) -> list[tuple[str, li
     if any(v.endswith("%") for v in cells) and not all(v.endswith("%") for v in cells):
         rows = [(name, [v.rstrip("%") for v in values]) for name, values in rows]
     return rows
+
+
+_VALUE_THEN_WORDS = re.compile(r"^\s*([-+]?\d[\d.,]*%?)\s+(\S.*)$")
+
+
+def _named(text: str) -> bool:
+    """(round 149) A series' name: two letters or more (`U.S.`, `UK`, `Median`), or a year (`2017`)."""
+    return len(re.findall(r"[A-Za-z]", text)) >= 2 or _YEAR_1900.fullmatch(text.strip()) is not None
+
+
+def _chromatic_ink(rgb: np.ndarray, box: TextBox, palette: np.ndarray, cluster: int) -> bool:
+    """(round 149) The word in `box` is printed in the ink of `cluster` (0-based; `palette` row 0 the background),
+    a coloured one (its channels spread over 40: a black or grey bar's ink is any caption's): colours._own_ink."""
+    from .colours import _own_ink
+
+    if not 0 <= cluster < len(palette) - 1:  # a shaded row's own cluster (round 137) has no palette row
+        return False
+    colour = palette[cluster + 1]
+    return float(colour.max() - colour.min()) > 40 and _own_ink(rgb, box, palette, cluster + 1)
+
+
+def _beside_end(box: TextBox, bars: list[Bar]) -> Bar | None:
+    """(round 149) The horizontal bar (original coordinates) whose end `box` stands just past: its left edge within
+    two line heights right of the bar's end (2 px over it), its middle on the bar's rows."""
+    near = [b for b in bars if b.cluster >= 0 and -2 <= box.x0 - b.x1 <= 2 * box.h and b.y0 - 0.3 * box.h <= box.cy <= b.y1 + 0.3 * box.h]
+    return min(near, key=lambda b: box.x0 - b.x1, default=None)
+
+
+def _value_name_split(rgb: np.ndarray, bars: list[Bar], boxes: list[TextBox], palette: np.ndarray) -> list[TextBox]:
+    """(round 149) Pew names each series of horizontal bars in its own colour right of the first group's bars, after
+    the bar's printed value (`34% U.S.`, `74 Rep/Lean Rep`); OCR reads the value and the name as one box, so the
+    bar loses its value and the series is named with a number. A box whose text is a number then words, standing
+    just past the end of a bar (`bars`: original coordinates) and whose words are in that bar's own coloured ink
+    (`_chromatic_ink`), is cut in two at the space, by its characters' share of the box. A black or grey word past
+    a bar (Pew's `62 NET`, a unit) stays whole. The list is returned unchanged (the same object) when nothing is cut."""
+    out, cut = [], False
+    for box in boxes:
+        match = _VALUE_THEN_WORDS.match(box.text)
+        bar = _beside_end(box, bars) if match and _named(match.group(2)) and parse_value(match.group(1)) is not None else None
+        if bar is None:
+            out.append(box)
+            continue
+        text = box.text.strip()
+        step = (box.x1 - box.x0) / max(1, len(text))
+        number_end = box.x0 + step * len(match.group(1))
+        words_start = box.x0 + step * (len(text) - len(match.group(2)))
+        words = replace(box, text=match.group(2).strip(), x0=words_start, src=None)
+        if not _chromatic_ink(rgb, words, palette, bar.cluster):
+            out.append(box)
+            continue
+        out += [replace(box, text=match.group(1), x1=number_end, src=None), words]
+        cut = True
+    return out if cut else boxes
+
+
+def _row_label_place(box: TextBox, bars: list[Bar]) -> bool:
+    """(round 149) `box` stands where a horizontal bar chart's row labels stand: wholly left of every bar
+    (`bars`: original coordinates), its middle on a bar's rows (within 0.3 of its line height). A row may bear a
+    series' name (`Men` among the rows of a chart whose series are `Men` and `Women`); a legend stands above or
+    beside the bars, not in the label column beside a bar."""
+    return bool(bars) and box.x1 <= min(b.x0 for b in bars) and any(b.y0 - 0.3 * box.h <= box.cy <= b.y1 + 0.3 * box.h for b in bars)
+
+
+def _names_past_values(rgb: np.ndarray, bars: list[Bar], values: dict[int, TextBox], boxes: list[TextBox],
+                       palette: np.ndarray, names: dict[int, tuple[float, str]], taken: set[int]) -> tuple[dict[int, tuple[float, str]], set[int]]:
+    """(round 149) Series of horizontal bars named in their own colour right of a bar's printed value (Pew's names
+    beside the first group: `34%` then `U.S.` in the bar's red): (cluster -> (reading order, name), the ids of the
+    name boxes) for each cluster
+    of `bars` (original coordinates, as indexed by `values`: bar index -> its value's box) that `names` lacks. A
+    word box (two letters or more, not in `taken`) on the value's line (centres within half a line), starting past
+    the value's right end by at most two line heights, in the bar's own coloured ink (`_chromatic_ink`); the
+    topmost such bar names its cluster. All or nothing: every unnamed cluster must be named so (a partly named set
+    of columns would keep the headings over the columns from being read)."""
+    from .colours import reading_key
+
+    missing = {b.cluster for b in bars if b.cluster >= 0} - set(names)
+    found: dict[int, tuple[float, str]] = {}
+    boxes_found: set[int] = set()
+    for i in sorted(values, key=lambda i: bars[i].y0 if i < len(bars) else 1e9):
+        if i >= len(bars) or bars[i].cluster not in missing or bars[i].cluster in found:
+            continue
+        value = values[i].original
+        for box in sorted(boxes, key=lambda b: b.x0):
+            if id(box) in taken or box is value or not _named(box.text) or _CHROME.search(box.text):
+                continue
+            if abs(box.cy - value.cy) > 0.5 * value.h or not -2 <= box.x0 - value.x1 <= 2 * value.h:
+                continue
+            if _chromatic_ink(rgb, box, palette, bars[i].cluster):
+                found[bars[i].cluster] = (reading_key(box.cy, box.cx), _bare(box.text))
+                boxes_found.add(id(box))
+            break
+    return (found, boxes_found) if missing and set(found) == missing else ({}, set())
