@@ -1507,6 +1507,21 @@ def test_a_pastel_line_on_a_dark_backdrop_is_traced(expert, tmp_path):
     assert len(got) == 5 and all(abs(g - v) <= 0.15 for g, v in zip(got, values)), text
 
 
+@pytest.mark.parametrize("style,jpeg", [("line", None), ("line_markers", 70)])
+def test_a_lone_black_line_with_no_legend_is_traced(expert, tmp_path, style, jpeg):
+    """Round 148: matplotlib's grayscale style draws a single line in the black ink of the axes and the text; no
+    cluster is coloured and no legend names one, so every cluster was skipped as axes, gridlines and text and the
+    chart came back unread ('no bars and no plotted line could be traced'; JPEG also cuts the line into several
+    greys). The colourless clusters' ink together, rules erased, holds the one piece drawn across the categories."""
+    from visual_med_alpaca.data.charts import draw_plain
+
+    values = [[81.0], [94.9], [69.2], [90.0], [69.1]]
+    spec = _plain(style, values, ["Visits"], theme="grayscale", decimals=1, jpeg_quality=jpeg, legend="none")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "lone_black")))
+    got = [to_float(row[1]) for row in parse_table(text).rows]
+    assert len(got) == 5 and all(abs(g - v[0]) <= 0.04 * v[0] for g, v in zip(got, values)), text
+
+
 def test_a_label_printed_over_a_line_point_is_that_lines_where_the_trace_strays(expert, tmp_path):
     """Round 31 (plain2's plain_seed381892 chart_00020, dark_background JPEG): the thin pastel line's colour cluster is
     broken into short pieces, so its trace took the legend's swatch at the first year (48 for 93) and the other line's

@@ -55,6 +55,65 @@ def _dark_tint(colour: np.ndarray, background: np.ndarray) -> bool:
     return float(np.min(background)) > 180 and colour.max() <= 130 and spread > 30 and spread > 0.35 * colour.max()
 
 
+def _chromatic(colour: np.ndarray, background: np.ndarray) -> bool:
+    """A line's own colour, not the grey of axes, gridlines and text: its channels spread over 60, or, on a dark
+    backdrop, over 30 and over 0.15 of its brightest (a pastel line dimmed towards black by its anti-aliased rim
+    keeps its hue, not the spread of 60; round 8). On a light backdrop the pale rims of other lines would pass."""
+    spread = colour.max() - colour.min()
+    return bool(spread > 60 or (background.max() < 80 and spread > 30 and spread > 0.15 * colour.max()))
+
+
+def lone_colourless_line(masks: list[np.ndarray], centres, background: np.ndarray, names: dict, categories: list[TextBox],
+                         x0r: int, text: list[TextBox], axis: Axis | None = None, own: bool = False,
+                         orientation: str = "vertical") -> tuple[int, np.ndarray] | None:
+    """(round 148) A chart's one line where no cluster has a line's colour and no legend names one: a black line in
+    the black ink of the axes and the text (matplotlib's grayscale style), or a line that JPEG's halved colour
+    resolution washed out towards grey (a pale one on a dark backdrop; a thin blue one on a light backdrop spreads
+    its channels by only 52-54, under round 8's 60). reader._line_table skips colourless clusters without a
+    name as axes, gridlines and text, so such a chart was read as no line at all (unread). JPEG also cuts a thin
+    line's ink into several grey clusters, so the line is looked for in all of them together: with the rules erased
+    as for a named grey line (rows across the plot, columns down it; a flat stretch between the first and the last
+    category kept), a connected piece outside the text boxes reaching over half the distance from the first category
+    to the last, with ink within 2 pixels of at least half the categories, is that line. Returns (the index of the
+    strongest cluster, farthest from the backdrop, whose stead the line takes; the clusters' ink together), or None
+    where some cluster is chromatic, a dark tint or named (those steps stand), where fewer than 2 categories are read,
+    or where no piece qualifies. (Amendment 1) None also where no drawn value axis measures the line upright: `own`
+    (a scale made of the points' printed values), an axis printing only its two ends (two_label_axis' `0` and a
+    printed value) and the turned picture (the reading for bars along a horizontal value axis; years read there as
+    that axis): there (Pew's panels, OpenCQA dev 5637) several lines in muted inks of one hue are drawn with their
+    values printed, the one-line premise fails and the clusters' ink together is every line at once."""
+    import cv2
+
+    if not masks or names or len(categories) < 2 or any(_chromatic(c, background) or _dark_tint(c, background) for c in centres):
+        return None
+    if own or orientation != "vertical" or axis is None or prints_only_ends(axis):
+        return None
+    first, last = categories[0].cx - x0r, categories[-1].cx - x0r
+    columns = [int(round(c.cx)) - x0r for c in categories]
+    ink = np.maximum.reduce([np.asarray(m, np.uint8) for m in masks])
+    mask = ink.copy()
+    rows, cols = _rules(mask)
+    reach = max(6.0, 0.015 * mask.shape[1])
+    for row in np.nonzero(rows)[0]:
+        filled = np.nonzero(mask[row])[0]
+        if filled.min() >= first - reach and filled.max() <= last + reach:
+            rows[row] = False
+    mask[rows] = 0
+    mask[:, cols] = 0
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((3, 3), np.uint8)), connectivity=8)
+    for p in range(1, count):
+        fx, fy, pw, ph = (int(v) for v in stats[p, :4])
+        if pw < 0.5 * (last - first):
+            continue
+        if any(box.x0 - x0r - 2 <= fx and fx + pw <= box.x1 - x0r + 3 and box.y0 - 2 <= fy and fy + ph <= box.y1 + 3 for box in text):
+            continue
+        inked = sum(bool((pieces[:, max(0, x - 2):max(0, x + 3)] == p).any()) for x in columns)
+        if inked >= max(2, len(columns) / 2):
+            strongest = max(range(len(centres)), key=lambda i: float(np.linalg.norm(np.asarray(centres[i], float) - background)))
+            return strongest, ink
+    return None
+
+
 def _runs(values: np.ndarray, gap: float = 1) -> list[np.ndarray]:
     """Sorted `values` (pixel rows or columns) cut into runs wherever two neighbours are more than `gap` apart
     (one empty run for no values)."""

@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink, commonest_colour
 from .dots import read_dot_plot
-from .lines import (first_value_on_axis, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (first_value_on_axis, lone_colourless_line, _chromatic, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
@@ -1042,19 +1042,19 @@ class ChartExpert:
                     and _rim_of(index, other, masks, centres, background)]
             if core:
                 names[core[0]] = names.pop(index)
+        # (round 148) no line's colour and no name anywhere: the one colourless cluster drawn across the categories
+        lone = lone_colourless_line(masks, centres, background, names, categories, x0r, text, axis, own, orientation)
         for index, mask in enumerate(masks):
             colour = centres[index]
-            # a pastel line on a dark backdrop, its cluster dimmed towards black by the anti-aliased rim (JPEG), keeps
-            # its hue but not the spread of 60: there, coloured relative to its brightness counts too (round 8; on a
-            # light backdrop the pale rims of other lines would pass)
-            spread = colour.max() - colour.min()
-            chromatic = spread > 60 or (background.max() < 80 and spread > 30 and spread > 0.15 * colour.max())
+            chromatic = _chromatic(colour, background)  # (round 8) a pastel line on a dark backdrop too
             if not chromatic and _dark_tint(colour, background):  # (round 55) a dark green or slate line: kept
                 chromatic = True  # only if named (below)
                 tinted.add(index)
-            if not chromatic and index not in names:
+            if lone is not None and index == lone[0]:
+                mask = lone[1]  # the colourless clusters' ink together (JPEG cuts a thin line into several greys)
+            elif not chromatic and index not in names:
                 continue  # grey/black marks without a legend entry are axes, grids and text
-            if index not in names and any(_rim_of(index, other, masks, centres, background) for other in range(len(masks)) if other != index):
+            elif index not in names and any(_rim_of(index, other, masks, centres, background) for other in range(len(masks)) if other != index):
                 continue  # the anti-aliased edge of another line
             if not chromatic:  # a grey or black line shares its colour with gridlines and the frame: rows filled
                 mask = mask.copy()  # across the plot and columns filled down it are rules, not data
