@@ -21,16 +21,13 @@ def _blend_of(colour: np.ndarray, other: np.ndarray, background: np.ndarray, mos
 
 
 def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, thin_lines: bool = False, most: int = 10,
-                     unblanked: list | None = None, blends_past: int | None = None):
+                     unblanked: list | None = None):
     """Masks of the main non-background colours in the plot area, with text boxes blanked out (`thin_lines`:
     coloured codes need a quarter of the pixels, for 1-2 px lines; bars do not want their pale edges).
 
     Pixels go to the nearest colour centre through a lookup table over 32 levels per channel (a few
     milliseconds for a whole chart instead of a distance per pixel and centre). `unblanked`, when given, is
-    filled with the masks not blanked under text (the same clusters: lines are traced through their labels).
-    `blends_past` (round 151, the line reader's call with a raised `most`): a centre past that many kept ones is
-    refused when it is a blend of a kept centre and the background (a JPEG fringe or anti-aliased rim of a line
-    already kept, not another line)."""
+    filled with the masks not blanked under text (the same clusters: lines are traced through their labels)."""
     pixels = region.astype(np.int32)
     codes = (pixels[..., 0] // 32) * 64 + (pixels[..., 1] // 32) * 8 + pixels[..., 2] // 32
     blank = np.zeros(codes.shape, bool)
@@ -57,9 +54,6 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
         if np.linalg.norm(centre - background) < 45:
             continue
         if all(np.linalg.norm(centre - other) >= 45 for other in centres):
-            if blends_past is not None and len(centres) >= blends_past and any(
-                    _blend_of(centre, other, background) for other in centres):
-                continue
             centres.append(centre)
         if len(centres) >= most:
             break

@@ -794,8 +794,7 @@ class ChartExpert:
         if region.size == 0:
             raise ChartReadError("the plot area next to the value axis is empty")
         line_masks: list[np.ndarray] = []  # the same clusters not blanked under text, for tracing lines
-        masks, centres, background = _colour_clusters(region, boxes, x0r, thin_lines=True, unblanked=line_masks,
-                                                       most=16, blends_past=10)
+        masks, centres, background = _colour_clusters(region, boxes, x0r, thin_lines=True, unblanked=line_masks)
         if not masks:
             raise ChartReadError("no coloured marks (bars or lines) were found")
         k = max(3, round(min(h, w) / 110))
