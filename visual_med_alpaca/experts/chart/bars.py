@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
-from .colours import _after_leading_swatches, _colour_clusters, _in_box, _legend_names, _longest_runs, _split_close_tints, commonest_colour
+from .colours import _after_leading_swatches, _colour_clusters, _in_box, _legend_names, _longest_runs, _own_ink, _split_close_tints, commonest_colour, reading_key
 from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
 _YEAR_1900 = re.compile(r"(?:19|20)\d\d")  # a year 1900-2099 in a row label (text._YEAR starts at 1600)
@@ -808,9 +808,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
 
     Returns (kind, header, series, rows) or None when the picture holds no bar structure."""
     clusters = _split_close_tints(rgb, clusters or _colour_clusters(rgb, [], 0))  # two pale answers, one cluster
-    legend = _legend_frame(rgb, boxes, clusters)
-    clusters, unveiled_text = _seen_through_legend(rgb, boxes, clusters, legend)
-    rects, centres, background = _rectangles(rgb, clusters, unveiled_text, hidden=legend[3] if legend else None)
+    framed = _legend_frame(rgb, boxes, clusters)
+    frame = framed[3] if framed else None  # the legend's frame (x0, y0, x1, y1), where one is drawn
+    clusters, unveiled_text = _seen_through_legend(rgb, boxes, clusters, framed)
+    rects, centres, background = _rectangles(rgb, clusters, unveiled_text, hidden=frame)
     if not rects:
         return None
     width = rgb.shape[1]
@@ -906,7 +907,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if past:
         legend = {}
     else:
-        frame = legend[3] if legend else None  # (round 147) a swatch inside the legend's frame is no bar's end
+        # (round 147) a swatch inside the legend's frame is no bar's end
         legend_boxes = _after_leading_swatches(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()} | cut_names], centres, background, led,
                                                bar_rects=bar_rects, frame=frame)
         legend = _legend_names((rgb, legend_boxes), centres, background, reread, bar_rects=bar_rects, frame=frame)  # (round 56) a swatch inside a word's box
@@ -1771,8 +1772,6 @@ def _named(text: str) -> bool:
 def _chromatic_ink(rgb: np.ndarray, box: TextBox, palette: np.ndarray, cluster: int) -> bool:
     """(round 149) The word in `box` is printed in the ink of `cluster` (0-based; `palette` row 0 the background),
     a coloured one (its channels spread over 40: a black or grey bar's ink is any caption's): colours._own_ink."""
-    from .colours import _own_ink
-
     if not 0 <= cluster < len(palette) - 1:  # a shaded row's own cluster (round 137) has no palette row
         return False
     colour = palette[cluster + 1]
@@ -1825,14 +1824,11 @@ def _names_past_values(rgb: np.ndarray, bars: list[Bar], values: dict[int, TextB
                        palette: np.ndarray, names: dict[int, tuple[float, str]], taken: set[int]) -> tuple[dict[int, tuple[float, str]], set[int]]:
     """(round 149) Series of horizontal bars named in their own colour right of a bar's printed value (Pew's names
     beside the first group: `34%` then `U.S.` in the bar's red): (cluster -> (reading order, name), the ids of the
-    name boxes) for each cluster
-    of `bars` (original coordinates, as indexed by `values`: bar index -> its value's box) that `names` lacks. A
-    word box (two letters or more, not in `taken`) on the value's line (centres within half a line), starting past
-    the value's right end by at most two line heights, in the bar's own coloured ink (`_chromatic_ink`); the
-    topmost such bar names its cluster. All or nothing: every unnamed cluster must be named so (a partly named set
+    name boxes) for each cluster of `bars` (original coordinates, as indexed by `values`: bar index -> its value's
+    box) that `names` lacks. A word box (two letters or more, not in `taken`) on the value's line (centres within
+    half a line), starting past the value's right end by at most two line heights, in the bar's own coloured ink
+    (`_chromatic_ink`); the topmost such bar names its cluster. All or nothing: every unnamed cluster must be named so (a partly named set
     of columns would keep the headings over the columns from being read)."""
-    from .colours import reading_key
-
     missing = {b.cluster for b in bars if b.cluster >= 0} - set(names)
     found: dict[int, tuple[float, str]] = {}
     boxes_found: set[int] = set()
