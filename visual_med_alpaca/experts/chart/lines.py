@@ -28,6 +28,23 @@ def _rules(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mask.sum(axis=1) > 0.3 * mask.shape[1], mask.sum(axis=0) > 0.5 * mask.shape[0]
 
 
+def rules_erased(mask: np.ndarray, first: float, last: float) -> np.ndarray:
+    """A copy of a grey or black line's `mask` without the rules that share its colour (gridlines and the frame: rows
+    filled across the plot, columns filled down it, `_rules`), unless a row stays between the first and the last
+    category (columns `first` and `last` of the mask): a flat stretch of the line itself (a rule runs on past them to
+    the frame; round 9: a grey line level from Tue to Wed was erased), a marker's radius beyond its point allowed."""
+    mask = mask.copy()
+    rows, cols = _rules(mask)
+    reach = max(6.0, 0.015 * mask.shape[1])  # a marker's radius beyond its point
+    for row in np.nonzero(rows)[0]:
+        filled = np.nonzero(mask[row])[0]
+        if filled.min() >= first - reach and filled.max() <= last + reach:
+            rows[row] = False
+    mask[rows] = 0
+    mask[:, cols] = 0
+    return mask
+
+
 def _rim_of(index: int, other: int, masks, centres, background) -> bool:
     """Cluster `index` is the anti-aliased rim of the marks of cluster `other`: its colour lies between theirs and
     the background, and most of its pixels lie within 2 pixels of theirs (a paler series of its own does not)."""
@@ -91,15 +108,7 @@ def lone_colourless_line(masks: list[np.ndarray], centres, background: np.ndarra
     first, last = categories[0].cx - x0r, categories[-1].cx - x0r
     columns = [int(round(c.cx)) - x0r for c in categories]
     ink = np.maximum.reduce([np.asarray(m, np.uint8) for m in masks])
-    mask = ink.copy()
-    rows, cols = _rules(mask)
-    reach = max(6.0, 0.015 * mask.shape[1])
-    for row in np.nonzero(rows)[0]:
-        filled = np.nonzero(mask[row])[0]
-        if filled.min() >= first - reach and filled.max() <= last + reach:
-            rows[row] = False
-    mask[rows] = 0
-    mask[:, cols] = 0
+    mask = rules_erased(ink, first, last)
     count, pieces, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((3, 3), np.uint8)), connectivity=8)
     for p in range(1, count):
         fx, fy, pw, ph = (int(v) for v in stats[p, :4])

@@ -16,8 +16,8 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink, commonest_colour
 from .dots import read_dot_plot
-from .lines import (first_value_on_axis, lone_colourless_line, _chromatic, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
-                    _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _rules, _runs, _tick_columns, _trace_at, _value_ink_owner)
+from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+                    _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
@@ -1055,19 +1055,8 @@ class ChartExpert:
                 continue  # grey/black marks without a legend entry are axes, grids and text
             elif index not in names and any(_rim_of(index, other, masks, centres, background) for other in range(len(masks)) if other != index):
                 continue  # the anti-aliased edge of another line
-            if not chromatic:  # a grey or black line shares its colour with gridlines and the frame: rows filled
-                mask = mask.copy()  # across the plot and columns filled down it are rules, not data
-                rows, cols = _rules(mask)
-                # ... unless the row stays between the first and the last category: a flat stretch of the line itself
-                # (a rule runs on past them to the frame; round 9: a grey line level from Tue to Wed was erased)
-                first, last = categories[0].cx - x0r, categories[-1].cx - x0r
-                reach = max(6.0, 0.015 * mask.shape[1])  # a marker's radius beyond its point
-                for row in np.nonzero(rows)[0]:
-                    filled = np.nonzero(mask[row])[0]
-                    if filled.min() >= first - reach and filled.max() <= last + reach:
-                        rows[row] = False
-                mask[rows] = 0
-                mask[:, cols] = 0
+            if not chromatic:  # a grey or black line shares its colour with gridlines and the frame: rules, not data
+                mask = rules_erased(mask, categories[0].cx - x0r, categories[-1].cx - x0r)
             _, pieces, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((3, 3), np.uint8)), connectivity=8)
             widths = stats[:, cv2.CC_STAT_WIDTH].copy()
             # a straight rule across the plot (a gridline, the axis) is no line of data: a piece of width 0 is never taken
