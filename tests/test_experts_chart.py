@@ -2242,11 +2242,9 @@ def test_a_line_without_markers_under_every_other_quarter_or_month_lists_every_p
     value as drawn. Chart 0: 20 of the 21 months are rows, in order (Apr '12's tick lies under the line along the
     axis: no mark, no row; its flat line at 0.5 is read too low, so its rows only are checked). Each chart fails on a
     git archive of main 377c278."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
-
-    spec = random_thinned_spec(np.random.default_rng([599885, index, STREAMS["thinned"]]))
+    spec, path = _pool_chart(tmp_path, "thinned", 599885, index)
     assert spec.style == "line" and spec.label_every >= 2
-    text = expert.describe(load_image(draw_plain(spec, tmp_path / f"thinned{index}")))
+    text = expert.describe(load_image(path))
     table = spec.table()
     drawn, rows = [row[0] for row in table.rows], [row[0] for row in parse_table(text).rows]
     if index == 0:
@@ -4099,13 +4097,10 @@ def test_a_heading_over_horizontal_stacked_bars_names_the_one_column_it_is_centr
     OpenCQA dev 1630's `Approve`, centred over the thin 5% segment but within 10 px of the `Disapprove` bar, joined
     that column's name (`Disapprove Approve | Approve`); the survey pool's seed 155473 chart 14 read `DisapproveA`.
     A heading box now names one column: the one whose place is nearest its middle. Fails on main 21d9eac."""
-    from visual_med_alpaca.data.charts import make_chart_set
-
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "1630.png")))
     assert parse_table(text).headers[1:] == ["Disapprove", "Approve"], text
     assert cells(text)[("Mexico", "Disapprove")] == 94 and cells(text)[("Mexico", "Approve")] == 5, text
-    make_chart_set(tmp_path, 15, seed=155473, progress=False, generator="survey")
-    text = expert.describe(load_image(tmp_path / "images" / "chart_00014.png"))
+    text = expert.describe(load_image(_pool_chart(tmp_path, "survey", 155473, 14)[1]))
     assert parse_table(text).headers[1:] == ["Disapprove", "Approve"], text
 
 
@@ -4169,14 +4164,11 @@ def test_pew_series_named_in_their_own_ink_past_the_first_values(expert, tmp_pat
     `Series 1 | Series 2` and the first row lost its values; a row bearing a series' name (`Men`) was dropped from the
     row labels. `bars._value_name_split` cuts such a box, `bars._names_past_values` names the series by the word in
     their own ink past the value, `bars._row_label_place` keeps a row named like a series. Fails on main 377c278."""
-    from visual_med_alpaca.data.charts import make_chart_set
-
-    make_chart_set(tmp_path, 12, seed=803068, progress=False, generator="pewfig", styles=("grouped_h",))
-    text = expert.describe(load_image(tmp_path / "images" / "chart_00008.png"))
+    text = expert.describe(load_image(_pool_chart(tmp_path, "pewfig", 803068, 8)[1]))
     assert parse_table(text).headers[1:] == ["U.S.", "Median"], text
     assert cells_at(text, ["Canada", "Mexico"], ["U.S.", "Median"]) == {
         ("Canada", "U.S."): 34, ("Canada", "Median"): 85, ("Mexico", "U.S."): 82, ("Mexico", "Median"): 23}, text
-    text = expert.describe(load_image(tmp_path / "images" / "chart_00011.png"))
+    text = expert.describe(load_image(_pool_chart(tmp_path, "pewfig", 803068, 11)[1]))
     table = parse_table(text)
     assert table.headers[1:] == ["Men", "Women"], text
     assert [row[0] for row in table.rows][:3] == ["Total", "Men", "Women"], text

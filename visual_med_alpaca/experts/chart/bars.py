@@ -901,9 +901,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     # every series, no legend is looked for (a legend's swatch tests would take the bar's end beside the value)
     past, past_boxes = {}, set()
     series_past = kind == "hbar" and len({b.cluster for b in bars if b.cluster >= 0}) >= 2
+    taken = {id(b.original) for b in upright_boxes if id(b) in used} if series_past else set()
     if series_past:
-        past, past_boxes = _names_past_values(rgb, bar_rects, labels, boxes, palette, {},
-                                              {id(b.original) for b in upright_boxes if id(b) in used})
+        past, past_boxes = _names_past_values(rgb, bar_rects, labels, boxes, palette, {}, taken)
     if past:
         legend = {}
     else:
@@ -915,8 +915,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     legend.update({c: v for c, v in led.items() if c not in legend and v[1] not in taken_names})  # (W1b) its own colour
     names = {c: v for c, v in legend.items() if any(b.cluster == c for b in bars)}
     if series_past and not past:  # (round 149) the series a legend left unnamed, named right of their values
-        past, past_boxes = _names_past_values(rgb, bar_rects, labels, boxes, palette, names,
-                                              {id(b.original) for b in upright_boxes if id(b) in used})
+        past, past_boxes = _names_past_values(rgb, bar_rects, labels, boxes, palette, names, taken)
     names.update(past)
     used |= {id(b) for b in upright_boxes if id(b.original) in past_boxes}  # no row's label, by the box (a row may
     # bear a series' name: `Men`)
