@@ -782,23 +782,30 @@ def value_in_name(name: str) -> tuple[str, str] | None:
     return None
 
 
-def value_point(name: str, rest: str, boxes: list[TextBox], categories: list[TextBox]) -> int:
-    """(round 153) The category a line's name box prints its point's value at (the number `value_in_name` took off
-    `name`, leaving `rest`): the one whose middle is nearest the number's middle, placed in the one box of `boxes`
-    that reads `name` by the number's share of its characters (Pew prints `Democrat 7.4` beside the line's peak,
-    `Not far enough 78` over its 2007 point, `72 Poland` right of its end: there the last category). No such box, or
-    several: the last category (the end, as round 81 took it)."""
+def value_point(name: str, rest: str, boxes: list[TextBox], categories: list[TextBox]) -> tuple[int, bool]:
+    """(round 153) (the category a line's name box prints its point's value at, whether the number stands ON that
+    category's point). The number is the one `value_in_name` took off `name`, leaving `rest`; its middle is placed in
+    the one box of `boxes` that reads `name` by the number's share of its characters (Pew prints `Democrat 7.4` beside
+    the line's peak, `Not far enough 78` over its 2007 point, `72 Poland` right of its end); the category is the one
+    whose middle is nearest it, and the number stands on its point within a quarter of the gap to the next category on
+    its side, or past the first or the last category (beside the line's end). (N2) A number half-way between two
+    labelled years (Pew's 76 over 2015, the years labelled every other year) is no labelled year's value. No such box,
+    or several: the last category, on its point (the end, as round 81 took it)."""
     last = len(categories) - 1
     found = [b for b in boxes if _bare(b.text) == name or b.text.strip() == name]
     if len(found) != 1:
-        return last
+        return last, True
     box = found[0]
     chars, kept = len(name.replace(" ", "")), len(rest.replace(" ", ""))
     if not 0 < kept < chars:
-        return last
+        return last, True
     width = (box.x1 - box.x0) / chars
     x = box.x1 - width * (chars - kept) / 2 if name.startswith(rest) else box.x0 + width * (chars - kept) / 2
-    return int(np.argmin([abs(c.cx - x) for c in categories]))
+    r = int(np.argmin([abs(c.cx - x) for c in categories]))
+    side = r + (1 if x > categories[r].cx else -1)
+    if not 0 <= side <= last:
+        return r, True
+    return r, abs(x - categories[r].cx) <= 0.25 * abs(categories[side].cx - categories[r].cx)
 
 
 def first_value_on_axis(axis, boxes: list[TextBox]) -> TextBox | None:

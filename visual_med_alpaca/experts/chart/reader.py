@@ -1215,12 +1215,14 @@ class ChartExpert:
                 raise ChartReadError("no bars and no plotted line could be traced")
         for index, values in zip(series, columns):  # (round 81) `72 Poland`: the value printed at the line's end
             split = value_in_name(names.get(index, (0, ""))[1]) if orientation == "vertical" else None
-            # (round 153) or at the point the number stands over in the name's box (`Democrat 7.4` at the peak)
-            r = value_point(names[index][1], split[0], text, categories) if split is not None else None
+            # (round 153) or at the point the number stands over in the name's box (`Democrat 7.4` at the peak); the
+            # cell takes the number only where it stands on that category's point (N2)
+            r, on_point = value_point(names[index][1], split[0], text, categories) if split is not None else (None, False)
             end = traced[index][r] if split is not None else None
             if end is not None and (axis.log or axis.span > 0) and _agrees_with_axis(float(split[1].rstrip("%")), axis.value(end), axis):
                 names[index] = (names[index][0], split[0])
-                values[r] = _in_axis_unit(split[1], axis)
+                if on_point:
+                    values[r] = _in_axis_unit(split[1], axis)
         if orientation == "vertical" and page is not None:  # (round 133) a name printed on two or three lines
             named = {names[i][1] for i in series if names.get(i, (0, ""))[1]}
             for index in [i for i in series if names.get(i, (0, ""))[1]]:
