@@ -538,6 +538,35 @@ def _end_names_left_over(ends: dict[int, tuple[float, float]], boxes: list[TextB
     return {line: words[j][1] for line, j in _one_word_a_line(pairs, len(words)).items()}
 
 
+def names_in_own_ink(rgb: np.ndarray, colours: dict[int, np.ndarray], boxes: list[TextBox], taken: set[str],
+                     categories: list[TextBox], ceiling: float, background) -> dict[int, tuple[float, str]]:
+    """(round 163) line -> (position, name) for clearly coloured lines (channels spread over 60) that every other step
+    left unnamed: a word printed in that line's own ink (`coloured_ink`, within 60 of the line's colour), in the plot
+    (its top under `ceiling`, the value axis' highest label's top; its middle over the category row), that names no
+    line yet, one word a line, the nearest inks in sum (`_one_word_a_line`). Pew prints a line's name in its ink but
+    a shade off it (`REPUBLICAN LEADERS` 52 from its dark red line), a JPEG smears a small word's ink towards another
+    line's (`Disapprove` nearer the named `Approve` line's olive than its own yellow), or the name runs to five or six
+    words (`Mix of Good and Bad News`): `_line_end_names` matched none of them. Never a number, page chrome, a turned
+    word, a category label, over six words, or a word stacked on a line's name (a wrapped name's other line)."""
+    named = [b for b in boxes if _bare(b.text) in taken]
+    words = []
+    for box in boxes:
+        name = _bare(box.text)
+        if (box.number is not None or parse_value(box.text) is not None or box.turned or _CHROME.search(name)
+                or not names_something(name) or name in taken or len(name.split()) > 6 or box.y0 < ceiling
+                or box.cy >= categories[-1].y0 or any(box is c for c in categories)):
+            continue
+        if any(abs(box.cy - b.cy) <= 1.6 * max(box.h, b.h) and box.x0 < b.x1 and b.x0 < box.x1 for b in named):
+            continue
+        ink = coloured_ink(rgb, box, background)
+        if ink is not None:
+            words.append((box, name, ink))
+    pairs = [(float(np.linalg.norm(ink - colour)), line, j) for line, colour in colours.items()
+             if float(colour.max() - colour.min()) > 60 for j, (_, _, ink) in enumerate(words)
+             if float(np.linalg.norm(ink - colour)) < 60]
+    return {line: (words[j][0].cy, words[j][1]) for line, j in _one_word_a_line(pairs, len(words)).items()}
+
+
 def _drop_duplicate_lines(series, columns, names, axis, read=None, printed=frozenset(), centres=None, background=None):
     """Anti-aliased edges of a line form a second, paler colour cluster that traces the same values:
     keep one line per trace, preferring the one the legend names; where the kept one was not traced (its

@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink, commonest_colour
 from .dots import read_dot_plot
-from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, value_point, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, value_point, names_in_own_ink, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
@@ -1237,6 +1237,11 @@ class ChartExpert:
             ends = {i: _line_end(traced[i], categories, centres[i], masks[i], text, x0r) for i in unnamed}
             found = _end_names_left_over(ends, [b for b in text if b not in categories], taken, categories[-1], top)
             names.update({i: (ends[i][1], name) for i, name in found.items()})
+        unnamed = [i for i in series if not names.get(i, (0, ""))[1]]
+        if orientation == "vertical" and unnamed and page is not None:  # (round 163) a word in the line's own ink
+            taken = {names[i][1] for i in series if i in names and names[i][1]} | set(legend)
+            names.update(names_in_own_ink(page, {i: centres[i] for i in unnamed}, [b for b in text if b not in categories],
+                                          taken, categories, min(b.y0 for b in axis.ticks), background))
         if any(i in tinted and not names.get(i, (0, ""))[1] for i in series):
             kept = [n for n, i in enumerate(series) if i not in tinted or names.get(i, (0, ""))[1]]
             series, columns = [series[n] for n in kept], [columns[n] for n in kept]
