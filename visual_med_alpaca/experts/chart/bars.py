@@ -1038,7 +1038,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         # (round 156) rows named alike in different groups (`2017` under `Rep/Lean Rep` and under `Dem/Lean Dem`): the
         # heading printed over each group is what tells them apart, so it leads the names of its group's rows
         head_at = {(s[0] + s[1]) / 2: h for s, h in zip(spans, headings)}
-        rows = [(centre, f"{head_at[centre]} {name}" if head_at.get(centre) else name, values) for centre, name, values in rows]
+        rows = [(centre, f"{head_at[centre]} {name}" if head_at.get(centre) and not name.startswith(head_at[centre]) else name, values)
+                for centre, name, values in rows]  # a heading read as its first row's label's first line leads it already
     if kind == "bar" and 3 <= len(named) < len(rows):  # labels under every other bar only: named by their sequence
         rows = _named_by_sequence(rows, named)
     if len(clusters) == 1 and len(groups) >= 2:
@@ -1465,7 +1466,7 @@ def _group_headings(groups: list[list[Bar]], chosen: list[list[TextBox]], words:
                     width: int) -> list[str]:
     """(round 156) The sub-heading in force over each row of horizontal bars (upright coordinates; '' for none): Pew
     sets groups of rows apart under a bold heading (`Rep/Lean Rep`, `Among whites`). A heading is one line of words no
-    row's label, value or legend took, standing in the lower two thirds of a gap between two rows that is wider than
+    row's label, value or legend took (or a first row's label took as its line over the bars), standing in the lower two thirds of a gap between two rows that is wider than
     the chart's usual gap by most of a text line; it heads the rows down to the next heading. A line just over the
     first row heads it too where it starts (or is centred) where a heading found between rows does."""
     if len(groups) < 3:
@@ -1483,9 +1484,22 @@ def _group_headings(groups: list[list[Bar]], chosen: list[list[TextBox]], words:
         line = float(np.median([b.original.h for b in boxes]))
         return max(b.original.cy for b in boxes) - min(b.original.cy for b in boxes) < 0.5 * line
 
+    def over_label(n: int, low: float) -> list[TextBox]:
+        """Row n's label boxes wholly over its bars (its label read with the heading over it, `Among whites
+        Republican`) whose leaving out centres the rest on the bars by half a line more (a wrapped label is centred)."""
+        label = chosen[n]
+        above = [b for b in label if low < b.original.cy and b.original.y1 <= tops[n] + 2]
+        rest = [b for b in label if b not in above]
+        if not above or not rest:
+            return []
+        centre = (tops[n] + bottoms[n]) / 2
+        mid = lambda boxes: (min(b.original.y0 for b in boxes) + max(b.original.y1 for b in boxes)) / 2  # noqa: E731
+        line = float(np.median([b.original.h for b in label]))
+        return above if abs(mid(rest) - centre) + 0.5 * line < abs(mid(label) - centre) else []
+
     heads: dict[int, list[TextBox]] = {}
     for n in range(1, len(groups)):
-        inside = [b for b in free if bottoms[n - 1] < b.original.cy < tops[n]]
+        inside = [b for b in free if bottoms[n - 1] < b.original.cy < tops[n]] + over_label(n, bottoms[n - 1])
         if not inside or not one_line(inside):
             continue
         line = float(np.median([b.original.h for b in inside]))
@@ -1494,7 +1508,7 @@ def _group_headings(groups: list[list[Bar]], chosen: list[list[TextBox]], words:
     if not heads:
         return [""] * len(groups)
     reach = 1.5 * max(tops[n] - min(b.original.cy for b in boxes) for n, boxes in heads.items())
-    over = [b for b in free if tops[0] - reach < b.original.cy < tops[0]]
+    over = [b for b in free if tops[0] - reach < b.original.cy < tops[0]] + over_label(0, tops[0] - reach)
     if over and one_line(over):
         x0, cx = min(b.original.x0 for b in over), (min(b.original.x0 for b in over) + max(b.original.x1 for b in over)) / 2
         for boxes in heads.values():
