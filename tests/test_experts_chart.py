@@ -4260,3 +4260,14 @@ def test_pew_group_headings_tell_apart_rows_named_alike(expert, tmp_path):
     names = [row[0] for row in parse_table(text).rows]
     assert names == ["Rep/Lean Rep 2017", "Rep/Lean Rep 2015", "Dem/Lean Dem 2017", "Dem/Lean Dem 2015"], text
     assert [[to_float(v) for v in row[1:]] for row in parse_table(text).rows] == values.tolist(), text
+
+
+def test_a_line_left_unnamed_takes_the_word_in_its_own_ink(expert, tmp_path):
+    """(round 163) Trend pool 00038 (seed 773625, a JPEG): `Disapprove` is printed in its yellow line's ink, but the
+    JPEG smears the small word's ink nearer the olive line already named `Approve`, so the word-by-word match before
+    tracing skipped it and the yellow line stayed `Series 2`. A clearly coloured line every step left unnamed takes an
+    unused word in its own ink (within 60), inside the plot, one word a line."""
+    spec, path = _pool_chart(tmp_path, "trend", 773625, 38)
+    text = expert.describe(load_image(path))
+    assert parse_table(text).headers[1:] == ["Approve", "Disapprove"], text
+    assert cells(text)[("1999", "Disapprove")] == 48, text
