@@ -4172,3 +4172,43 @@ def test_pew_series_named_in_their_own_ink_past_the_first_values(expert, tmp_pat
     table = parse_table(text)
     assert table.headers[1:] == ["Men", "Women"], text
     assert [row[0] for row in table.rows][:3] == ["Total", "Men", "Women"], text
+
+
+def test_text_on_a_tinted_backdrop_read_from_a_grey_copy(expert, tmp_path):
+    """(round 155) On matplotlib's Solarize cream backdrop the text detector missed most of a chart's text (plain pool
+    seed 3 chart 4, grouped bars: every value-axis tick and 6 of the 10 printed values; read as `bar` with four of its
+    five rows and half its values wrong). `reader._tinted_backdrop` finds the tint; `read_text` OCRs a grey copy too and
+    keeps the reading with more letters and digits. Fails on main 3cb5572."""
+    from visual_med_alpaca.experts.chart.reader import _tinted_backdrop
+
+    spec, path = _pool_chart(tmp_path, "plain", 3, 4)
+    gold = parse_table(spec.table().linearize())
+    text = expert.describe(load_image(path))
+    table = parse_table(text)
+    assert table.headers[1:] == gold.headers[1:], text
+    assert [row[0] for row in table.rows] == [row[0] for row in gold.rows], text
+    assert cells(text) == cells(spec.table().linearize()), text
+    rgb = np.asarray(load_image(path).image.convert("RGB"))
+    assert _tinted_backdrop(rgb)
+    for colour in ((255, 255, 255), (234, 234, 242), (0, 0, 0), (38, 139, 210)):  # white, seaborn's, black, a bar's blue
+        assert not _tinted_backdrop(np.full((40, 40, 3), colour, np.uint8)), colour
+
+
+def test_a_lines_first_values_over_its_first_year_are_no_log_axis(expert, tmp_path):
+    """(round 152) Pew's trend charts print each line's first value right over its first point, so the values stand
+    in one column over the first year (`74`, `60`, `34` over `1998`; trend seed 773625 chart 9). The year's gap made
+    the column pass `axes._fit_axis`'s log test, the three labels fit some log curve, and every value was measured off
+    that false log axis (67.5 for the printed 74) while the labels were dropped as its ticks. A log fit is judged on
+    the labels it stands on, over a decade at least (or written as powers of ten). Fails on main 3cb5572."""
+    from visual_med_alpaca.experts.chart.axes import find_value_axis
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    column = [TextBox(t, 54, y, 71, y + 13) for t, y in (("74", 120), ("60", 153), ("34", 242), ("1998", 321))]
+    axis = find_value_axis(column, vertical=True)
+    assert axis is None or not axis.log, axis
+    decades = [TextBox(t, 30, y, 60, y + 12) for t, y in (("1000", 50), ("100", 150), ("10", 250))]
+    assert find_value_axis(decades, vertical=True).log
+    text = expert.describe(load_image(_pool_chart(tmp_path, "trend", 773625, 9)[1]))
+    assert cells_at(text, ["1998", "2000"], ["50+", "Ages 18-29", "30-49"]) == {
+        ("1998", "50+"): 74, ("1998", "Ages 18-29"): 60, ("1998", "30-49"): 34,
+        ("2000", "50+"): 71, ("2000", "Ages 18-29"): 62, ("2000", "30-49"): 24}, text
