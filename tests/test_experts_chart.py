@@ -4267,7 +4267,7 @@ def test_a_lines_category_labels_printed_on_two_or_three_lines_are_read_whole(ex
     `2004`). With a value axis only the fullest line was read: OpenCQA dev 6935 gave rows `2001 | 2007 | 2010 | 2011`
     (the month line, OCR's `Oct | Jan | Jan Aug`, dropped), 5028 `Oct.- | Jan.- | ...` (two lines of ten labels
     dropped). `text.stacked_label_lines` joins each label's lines, top to bottom; a row of one box (labels OCR ran
-    together over the axis' title) is left alone. Fails on main 41e21ed."""
+    together over the axis' title) is left alone. Fails on main 005cbbb."""
     from visual_med_alpaca.experts.chart.text import TextBox, stacked_label_lines
 
     reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "6935.png")))
