@@ -4214,3 +4214,23 @@ def test_legend_swatch_before_the_see_through_face_around_it(expert, tmp_path):
     assert _legend_names((rgb, [TextBox("After", 74, 50, 110, 71)]), centres, np.array(back, float)) == {1: (605092.0, "After")}
     text = expert.describe(load_image(_pool_chart(tmp_path, "plain", 90210, 20)[1]))
     assert parse_table(text).headers[1:] == ["After", "Rural", "Day"], text
+
+
+def test_a_lines_first_values_over_its_first_year_are_no_log_axis(expert, tmp_path):
+    """(round 152) Pew's trend charts print each line's first value right over its first point, so the values stand
+    in one column over the first year (`74`, `60`, `34` over `1998`; trend seed 773625 chart 9). The year's gap made
+    the column pass `axes._fit_axis`'s log test, the three labels fit some log curve, and every value was measured off
+    that false log axis (67.5 for the printed 74) while the labels were dropped as its ticks. A log fit is judged on
+    the labels it stands on, over a decade at least (or written as powers of ten). Fails on main 3cb5572."""
+    from visual_med_alpaca.experts.chart.axes import find_value_axis
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    column = [TextBox(t, 54, y, 71, y + 13) for t, y in (("74", 120), ("60", 153), ("34", 242), ("1998", 321))]
+    axis = find_value_axis(column, vertical=True)
+    assert axis is None or not axis.log, axis
+    decades = [TextBox(t, 30, y, 60, y + 12) for t, y in (("1000", 50), ("100", 150), ("10", 250))]
+    assert find_value_axis(decades, vertical=True).log
+    text = expert.describe(load_image(_pool_chart(tmp_path, "trend", 773625, 9)[1]))
+    assert cells_at(text, ["1998", "2000"], ["50+", "Ages 18-29", "30-49"]) == {
+        ("1998", "50+"): 74, ("1998", "Ages 18-29"): 60, ("1998", "30-49"): 34,
+        ("2000", "50+"): 71, ("2000", "Ages 18-29"): 62, ("2000", "30-49"): 24}, text

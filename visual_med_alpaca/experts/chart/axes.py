@@ -67,11 +67,16 @@ def _fit_axis(boxes: list[TextBox], vertical: bool) -> Axis | None:
     positive = values > 0
     if positive.sum() >= 3:
         logfit = _robust_fit(pixels[positive], np.log10(values[positive]), tol=1.0)
-        ratios = np.diff(np.sort(values[positive]))
         # a log axis: equal pixel gaps between values that grow by a constant factor (1, 10, 100, ...), or labels
         # all written as powers of ten (`2×10²`, `3×10²`, `4×10²`: a log axis labelled at minor ticks)
         powers = all(b.power for b, p in zip(boxes, positive) if p)
-        if logfit is not None and (fit is None or logfit[2].sum() > fit[2].sum()) and (ratios.max() > 5 * ratios.min() or powers):
+        # (round 152) judged on the labels the log fit stands on, and over a decade at least: a year under the
+        # column (`1998` under `74`, `60`, `34`: a line's first values printed over its first category) is no tick,
+        # and three numbers within one decade fit some log curve by chance
+        held = values[positive][logfit[2]] if logfit is not None else values[positive]
+        ratios = np.diff(np.sort(held))
+        grows = ratios.max() > 5 * ratios.min() and held.max() >= 10 * held.min()
+        if logfit is not None and (fit is None or logfit[2].sum() > fit[2].sum()) and (grows or powers):
             fit, log = logfit, True
             pixels, values = pixels[positive], values[positive]
             boxes = [b for b, p in zip(boxes, positive) if p]
