@@ -4174,6 +4174,31 @@ def test_pew_series_named_in_their_own_ink_past_the_first_values(expert, tmp_pat
     assert [row[0] for row in table.rows][:3] == ["Total", "Men", "Women"], text
 
 
+def test_a_line_name_read_with_a_points_value_is_split_at_that_point(expert, tmp_path):
+    """(round 153) OCR reads a line's name and the value printed right after it as one box (`Not far enough78`,
+    trend pool 00006, seed 773625: the 2007 point's 78; OpenCQA dev 4876 `Democrat 7.4`, the peak's): round 81 split
+    a name's number only where it agreed with the line's LAST point and only at a space, so the number stayed in the
+    header and the point lost its value. The number is placed by its share of the box's characters and checked at the
+    category it stands over; the cell takes it only where it stands on that category's point (trend 00019: `76` over
+    2015, between the labelled 2014 and 2016, names no labelled year's value)."""
+    from visual_med_alpaca.experts.chart.lines import value_in_name, value_point
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    assert value_in_name("Not far enough78") == ("Not far enough", "78") and value_in_name("Democrat 7.4") == ("Democrat", "7.4")
+    assert value_in_name("Q2") is None and value_in_name("G20 summit") is None and value_in_name("Bush 04-05") is None
+    years = [TextBox(str(year), x, 300, x + 30, 312) for year, x in zip(range(2001, 2013, 2), range(40, 400, 60))]
+    assert value_point("Not far enough78", "Not far enough", [TextBox("Not far enough78", 120, 100, 240, 115)], years) == (3, True)
+    assert value_point("Not far enough76", "Not far enough", [TextBox("Not far enough76", 155, 100, 275, 115)], years) == (4, False)
+    assert value_point("72 Poland", "Poland", [TextBox("72 Poland", 420, 100, 480, 115)], years) == (5, True)
+    assert value_point("72 Poland", "Poland", [], years) == (5, True)  # no box: the end, as round 81
+    for index, row, name, value in ((6, "2007", "Not far enough", 78), (19, "2016", "Not far enough", 66)):
+        _, path = _pool_chart(tmp_path, "trend", 773625, index)
+        text = expert.describe(load_image(path))
+        table = parse_table(text)
+        assert name in table.headers and not any(h.startswith(name) and h != name for h in table.headers), text
+        assert cells(text)[(row, name)] == value, text
+
+
 def test_text_on_a_tinted_backdrop_read_from_a_grey_copy(expert, tmp_path):
     """(round 155) On matplotlib's Solarize cream backdrop the text detector missed most of a chart's text (plain pool
     seed 3 chart 4, grouped bars: every value-axis tick and 6 of the 10 printed values; read as `bar` with four of its

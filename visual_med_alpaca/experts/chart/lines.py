@@ -766,8 +766,13 @@ def value_in_name(name: str) -> tuple[str, str] | None:
     """(round 81) (name, printed value) of a line's name that came with the number printed beside its end (Pew
     prints `72 Poland`, `YouTube 73%` at a line's last point, and OCR reads them as one box): a first or last word
     that is a number, the rest words that name something. None for any other name (`Series 2` keeps its number only
-    where the number agrees with no point: the caller checks it against the line's end)."""
+    where the number agrees with no point: the caller checks it against the line's point the number is printed at,
+    `value_point`). (round 153) A last word of two letters or more run together with the number (`Not far
+    enough78`: the point's value printed right after the name, read without a space) is split there too."""
     words = name.split()
+    glued = re.fullmatch(r"([^\W\d_]{2,})([-−–]?\d[\d.,]*%?)", words[-1]) if len(words) >= 2 else None
+    if glued:
+        words = words[:-1] + [glued[1], glued[2]]
     if len(words) < 2:
         return None
     for number, rest in ((words[0], words[1:]), (words[-1], words[:-1])):
@@ -775,6 +780,32 @@ def value_in_name(name: str) -> tuple[str, str] | None:
         if parsed is not None and re.fullmatch(r"[-−–]?\d[\d.,]*%?", number) and names_something(" ".join(rest)):
             return " ".join(rest), parsed[1]
     return None
+
+
+def value_point(name: str, rest: str, boxes: list[TextBox], categories: list[TextBox]) -> tuple[int, bool]:
+    """(round 153) (the category a line's name box prints its point's value at, whether the number stands ON that
+    category's point). The number is the one `value_in_name` took off `name`, leaving `rest`; its middle is placed in
+    the one box of `boxes` that reads `name` by the number's share of its characters (Pew prints `Democrat 7.4` beside
+    the line's peak, `Not far enough 78` over its 2007 point, `72 Poland` right of its end); the category is the one
+    whose middle is nearest it, and the number stands on its point within a quarter of the gap to the next category on
+    its side, or past the first or the last category (beside the line's end). (N2) A number half-way between two
+    labelled years (Pew's 76 over 2015, the years labelled every other year) is no labelled year's value. No such box,
+    or several: the last category, on its point (the end, as round 81 took it)."""
+    last = len(categories) - 1
+    found = [b for b in boxes if _bare(b.text) == name or b.text.strip() == name]
+    if len(found) != 1:
+        return last, True
+    box = found[0]
+    chars, kept = len(name.replace(" ", "")), len(rest.replace(" ", ""))
+    if not 0 < kept < chars:
+        return last, True
+    width = (box.x1 - box.x0) / chars
+    x = box.x1 - width * (chars - kept) / 2 if name.startswith(rest) else box.x0 + width * (chars - kept) / 2
+    r = int(np.argmin([abs(c.cx - x) for c in categories]))
+    side = r + (1 if x > categories[r].cx else -1)
+    if not 0 <= side <= last:
+        return r, True
+    return r, abs(x - categories[r].cx) <= 0.25 * abs(categories[side].cx - categories[r].cx)
 
 
 def first_value_on_axis(axis, boxes: list[TextBox]) -> TextBox | None:

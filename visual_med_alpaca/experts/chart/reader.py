@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink, commonest_colour
 from .dots import read_dot_plot
-from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
+from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, value_point, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
                     _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
@@ -1244,10 +1244,14 @@ class ChartExpert:
                 raise ChartReadError("no bars and no plotted line could be traced")
         for index, values in zip(series, columns):  # (round 81) `72 Poland`: the value printed at the line's end
             split = value_in_name(names.get(index, (0, ""))[1]) if orientation == "vertical" else None
-            end = traced[index][-1] if split is not None else None
+            # (round 153) or at the point the number stands over in the name's box (`Democrat 7.4` at the peak); the
+            # cell takes the number only where it stands on that category's point (N2)
+            r, on_point = value_point(names[index][1], split[0], text, categories) if split is not None else (None, False)
+            end = traced[index][r] if split is not None else None
             if end is not None and (axis.log or axis.span > 0) and _agrees_with_axis(float(split[1].rstrip("%")), axis.value(end), axis):
                 names[index] = (names[index][0], split[0])
-                values[-1] = _in_axis_unit(split[1], axis)
+                if on_point:
+                    values[r] = _in_axis_unit(split[1], axis)
         if orientation == "vertical" and page is not None:  # (round 133) a name printed on two or three lines
             named = {names[i][1] for i in series if names.get(i, (0, ""))[1]}
             for index in [i for i in series if names.get(i, (0, ""))[1]]:
