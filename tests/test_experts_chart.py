@@ -4259,3 +4259,26 @@ def test_a_lines_first_values_over_its_first_year_are_no_log_axis(expert, tmp_pa
     assert cells_at(text, ["1998", "2000"], ["50+", "Ages 18-29", "30-49"]) == {
         ("1998", "50+"): 74, ("1998", "Ages 18-29"): 60, ("1998", "30-49"): 34,
         ("2000", "50+"): 71, ("2000", "Ages 18-29"): 62, ("2000", "30-49"): 24}, text
+
+
+def test_pew_group_headings_tell_apart_rows_named_alike(expert, tmp_path):
+    """Round 156 (OpenCQA dev 2187, 5896, 1605, 1576): Pew sets groups of rows apart under a bold sub-heading
+    (`Rep/Lean Rep` over `2017` / `2015`, `Dem/Lean Dem` over `2017` / `2015`); the heading was no row's label, so the
+    table held two `2017` rows nothing told apart. A heading alone on its line in a gap between rows wider than the
+    chart's usual gap (or just over the first row, aligned with such a heading) heads its group
+    (`bars._group_headings`), and where row names repeat it leads its rows' names."""
+    from visual_med_alpaca.data.charts import PewSpec, draw_pew
+
+    answers = ["Stands above all others", "One of the greatest", "Others are better"]
+    rows = ["2017", "2015", "2017", "2015"]
+    values = np.array([[41, 52, 7], [42, 47, 10], [19, 60, 20], [23, 59, 18]], float)
+    spec = PewSpec(style="stacked", theme="pew", title="Views of the economy differ sharply by party",
+                   category_name="Entity", categories=rows, series=answers, values=values, percent=False, decimals=0,
+                   legend_outside=False, jpeg_quality=None, size=(4.0, 0.0),
+                   colours=((153, 126, 53), (203, 168, 72), (233, 220, 177)),
+                   row_groups=(("Rep/Lean Rep", 2), ("Dem/Lean Dem", 2)), label_inches=0.6, dpi=150)
+    path = draw_pew(spec, tmp_path / "pew_headed.png")
+    text = expert.describe(load_image(path))
+    names = [row[0] for row in parse_table(text).rows]
+    assert names == ["Rep/Lean Rep 2017", "Rep/Lean Rep 2015", "Dem/Lean Dem 2017", "Dem/Lean Dem 2015"], text
+    assert [[to_float(v) for v in row[1:]] for row in parse_table(text).rows] == values.tolist(), text

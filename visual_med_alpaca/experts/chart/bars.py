@@ -987,8 +987,10 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                     break
     if reread is not None:
         chosen = _reread_labels(rgb, kind == "hbar", spans, chosen, upright_boxes, typical, reread)
+    headings: list[str] = [""] * len(groups)
     if kind == "hbar":  # (round 84) a row still unnamed: its words in the other rows' label column
         chosen = _words_in_label_column(groups, spans, chosen, words, used)
+        headings = _group_headings(groups, chosen, words, used, width)  # (round 156) Pew's sub-headings over groups of rows
     # the edge of the label column towards the bars (labels left of horizontal bars end there; a number sticking out
     # past it was printed beside the bar, not in the label)
     label_edge = float(np.median([b.original.x1 for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)] or [0.0]))
@@ -1032,6 +1034,12 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
             rows.append(((span[0] + span[1]) / 2, label or str(n + 1), [cells.get(c, "") for c in clusters]))
             if label:
                 named[(span[0] + span[1]) / 2] = label
+    if kind == "hbar" and any(headings) and len({name for _, name, _ in rows}) < len(rows):
+        # (round 156) rows named alike in different groups (`2017` under `Rep/Lean Rep` and under `Dem/Lean Dem`): the
+        # heading printed over each group is what tells them apart, so it leads the names of its group's rows
+        head_at = {(s[0] + s[1]) / 2: h for s, h in zip(spans, headings)}
+        rows = [(centre, f"{head_at[centre]} {name}" if head_at.get(centre) and not name.startswith(head_at[centre]) else name, values)
+                for centre, name, values in rows]  # a heading read as its first row's label's first line leads it already
     if kind == "bar" and 3 <= len(named) < len(rows):  # labels under every other bar only: named by their sequence
         rows = _named_by_sequence(rows, named)
     if len(clusters) == 1 and len(groups) >= 2:
@@ -1450,6 +1458,70 @@ def _words_in_label_column(groups: list[list[Bar]], spans, chosen: list[list[Tex
                   and (parse_value(b.text) is None or _YEAR_1900.fullmatch(b.text.strip()))
                   and not _CHROME.search(b.text)]
         taken |= {id(b) for b in out[n]}
+    return out
+
+
+
+def _group_headings(groups: list[list[Bar]], chosen: list[list[TextBox]], words: list[TextBox], used: set[int],
+                    width: int) -> list[str]:
+    """(round 156) The sub-heading in force over each row of horizontal bars (upright coordinates; '' for none): Pew
+    sets groups of rows apart under a bold heading (`Rep/Lean Rep`, `Among whites`). A heading is one line of words no
+    row's label, value or legend took (or a first row's label took as its line over the bars), standing in the lower two thirds of a gap between two rows that is wider than
+    the chart's usual gap by most of a text line; it heads the rows down to the next heading. A line just over the
+    first row heads it too where it starts (or is centred) where a heading found between rows does."""
+    if len(groups) < 3:
+        return [""] * len(groups)
+    taken = used | {id(b) for c in chosen for b in c}
+    right = width - 1 - min(b.y0 for g in groups for b in g)  # the bars' far end, in the picture
+    free = [b for b in words if id(b) not in taken and re.search(r"[A-Za-z]{2}", b.text) and not _CHROME.search(b.text)
+            and b.original.x0 < right]
+    tops = [min(b.x0 for b in g) for g in groups]
+    bottoms = [max(b.x1 for b in g) for g in groups]
+    gaps = [tops[n] - bottoms[n - 1] for n in range(1, len(groups))]
+    usual = float(np.median(gaps))
+
+    def one_line(boxes: list[TextBox]) -> bool:
+        line = float(np.median([b.original.h for b in boxes]))
+        return max(b.original.cy for b in boxes) - min(b.original.cy for b in boxes) < 0.5 * line
+
+    def over_label(n: int, low: float) -> list[TextBox]:
+        """Row n's label boxes wholly over its bars (its label read with the heading over it, `Among whites
+        Republican`) whose leaving out centres the rest on the bars by half a line more (a wrapped label is centred)."""
+        label = chosen[n]
+        above = [b for b in label if low < b.original.cy and b.original.y1 <= tops[n] + 2]
+        rest = [b for b in label if b not in above]
+        if not above or not rest:
+            return []
+        centre = (tops[n] + bottoms[n]) / 2
+        mid = lambda boxes: (min(b.original.y0 for b in boxes) + max(b.original.y1 for b in boxes)) / 2  # noqa: E731
+        line = float(np.median([b.original.h for b in label]))
+        return above if abs(mid(rest) - centre) + 0.5 * line < abs(mid(label) - centre) else []
+
+    heads: dict[int, list[TextBox]] = {}
+    for n in range(1, len(groups)):
+        inside = [b for b in free if bottoms[n - 1] < b.original.cy < tops[n]] + over_label(n, bottoms[n - 1])
+        if not inside or not one_line(inside):
+            continue
+        line = float(np.median([b.original.h for b in inside]))
+        if gaps[n - 1] >= usual + 0.8 * line and min(b.original.cy for b in inside) >= bottoms[n - 1] + gaps[n - 1] / 3:
+            heads[n] = inside
+    if not heads:
+        return [""] * len(groups)
+    reach = 1.5 * max(tops[n] - min(b.original.cy for b in boxes) for n, boxes in heads.items())
+    over = [b for b in free if tops[0] - reach < b.original.cy < tops[0]] + over_label(0, tops[0] - reach)
+    if over and one_line(over):
+        x0, cx = min(b.original.x0 for b in over), (min(b.original.x0 for b in over) + max(b.original.x1 for b in over)) / 2
+        for boxes in heads.values():
+            line = float(np.median([b.original.h for b in boxes]))
+            hx0, hx1 = min(b.original.x0 for b in boxes), max(b.original.x1 for b in boxes)
+            if abs(x0 - hx0) <= line or abs(cx - (hx0 + hx1) / 2) <= line:
+                heads[0] = over
+                break
+    out, current = [], ""
+    for n in range(len(groups)):
+        if n in heads:
+            current = " ".join(b.text.strip() for b in sorted(heads[n], key=lambda b: b.original.x0))
+        out.append(current)
     return out
 
 
