@@ -4282,3 +4282,24 @@ def test_pew_group_headings_tell_apart_rows_named_alike(expert, tmp_path):
     names = [row[0] for row in parse_table(text).rows]
     assert names == ["Rep/Lean Rep 2017", "Rep/Lean Rep 2015", "Dem/Lean Dem 2017", "Dem/Lean Dem 2015"], text
     assert [[to_float(v) for v in row[1:]] for row in parse_table(text).rows] == values.tolist(), text
+
+
+def test_a_lines_category_labels_printed_on_two_or_three_lines_are_read_whole(expert):
+    """(round 154) Pew prints a line chart's categories on two or three lines (`Oct` over `2001`; `Oct.-` / `Dec.` /
+    `2004`). With a value axis only the fullest line was read: OpenCQA dev 6935 gave rows `2001 | 2007 | 2010 | 2011`
+    (the month line, OCR's `Oct | Jan | Jan Aug`, dropped), 5028 `Oct.- | Jan.- | ...` (two lines of ten labels
+    dropped). `text.stacked_label_lines` joins each label's lines, top to bottom; a row of one box (labels OCR ran
+    together over the axis' title) is left alone. Fails on main 005cbbb."""
+    from visual_med_alpaca.experts.chart.text import TextBox, stacked_label_lines
+
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "6935.png")))
+    assert reading.kind == "line", reading.text
+    assert [row[0] for row in parse_table(reading.text).rows] == ["Oct 2001", "Jan 2007", "Jan 2010", "Aug 2011"], reading.text
+    reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "5028.png")))
+    rows = [row[0] for row in parse_table(reading.text).rows]
+    assert rows[:3] == ["Oct.-Dec. 2004", "Jan.-Mar. 2005", "Apr.-June 2005"] and rows[-1] == "Jan.-Mar. 2007", reading.text
+    one = [TextBox("Aspirin Ibuprofen Placebo", 100, 500, 400, 520)]
+    title = TextBox("Drug", 230, 530, 270, 550)
+    assert stacked_label_lines(one, one + [title], 20.0) == (one, [])
+    row = [TextBox("2019", 90, 500, 130, 520), TextBox("2020", 190, 500, 230, 520)]
+    assert stacked_label_lines(row, row + [TextBox("Year", 140, 530, 180, 550)], 20.0) == (row, [])  # an axis title

@@ -23,7 +23,7 @@ from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_nor
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
 from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, _period, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
-                   _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, unaccent)
+                   _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, stacked_label_lines, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
@@ -852,6 +852,10 @@ class ChartExpert:
             tick_h = float(np.median([b.h for b in axis.ticks]))
             if np.median([c.h for c in categories]) > 1.8 * tick_h:
                 categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
+            elif orientation == "vertical" and not bars and own is None:  # (round 154) labels on two or three lines
+                under = [b for b in boxes if id(b) not in tick_ids and b.cy > floor + 2 and _bare(b.text) not in legend]
+                categories, stacked = stacked_label_lines(categories, under, float(np.median([c.h for c in categories])))
+                read_labels += stacked  # a label's second line (`9` of `March 9`) is no printed value either
         words = _after_leading_swatches(page[0], [b for b in page[1] if parse_value(b.text) is None], centres, background, codes=True)
         names = _legend_names((page[0], words), centres, background, self._read_words, codes=True)  # (L1b) a swatch in a word's box
         # (round 81) an 'axis' of unevenly stepped numbers is the column of values printed at the lines' first points

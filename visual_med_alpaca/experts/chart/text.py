@@ -436,6 +436,69 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
     return out
 
 
+def stacked_label_lines(row: list[TextBox], boxes: list[TextBox], typical: float) -> tuple[list[TextBox], list[TextBox]]:
+    """(round 154) A line chart's category labels printed on two or three lines (`Oct` / `2001`, `March` / `9`,
+    `Oct.-` / `Dec.` / `2004`): (the row, each label's text the lines' texts top to bottom, its box unchanged; the
+    boxes of the other lines taken into it). A line of text is a label line when its middle lies 0.6-1.8 label
+    heights from the last line taken (over or under the row; the boxes whose middles lie within half a height of the
+    nearest such box's)
+    and every box of it stands on the row's labels: over exactly one label (spans overlapping by half the narrower
+    width or more; the box within that label's column, up to its neighbours' middles), or (OCR ran two labels' lines together, `Jan Aug`) over n labels with n words, each word's middle
+    (by its characters' share of the box) nearest its own label; each label under exactly one box. A line over the
+    row made only of numbers is no label line (a low point's printed value). Anything else (a note, an axis title,
+    a legend) ends the search on that side; `row` as it is where no line is taken, or where it is one box (labels OCR
+    ran together, with the axis' title under them: the plain pool's `Drug`)."""
+    if typical <= 0 or len(row) < 2:  # one box: labels OCR ran together, over an axis title
+        return row, []
+    row = sorted(row, key=lambda b: b.cx)
+    parts: list[list[str]] = [[b.text.strip()] for b in row]
+    taken: list[TextBox] = []
+    for side in (-1, 1):
+        edge = float(np.mean([b.cy for b in row]))
+        for _ in range(2):
+            band = [b for b in boxes if b not in row and b not in taken and 0.6 * typical <= side * (b.cy - edge) <= 1.8 * typical]
+            if not band:
+                break
+            nearest = min(band, key=lambda b: side * (b.cy - edge))  # the next line only, not the one after it
+            near = sorted((b for b in band if abs(b.cy - nearest.cy) <= 0.5 * typical), key=lambda b: b.cx)
+            if side < 0 and all(parse_value(b.text) is not None for b in near):
+                break
+            owner: dict[int, str] = {}
+            for b in near:
+                under = [n for n, r in enumerate(row) if min(b.x1, r.x1) - max(b.x0, r.x0) >= 0.5 * min(b.x1 - b.x0, r.x1 - r.x0)]
+                words = b.text.split()
+                if len(under) == 1:  # within its label's column: up to the neighbouring labels' middles
+                    n = under[0]
+                    inside = (n == 0 or b.x0 >= row[n - 1].cx) and (n == len(row) - 1 or b.x1 <= row[n + 1].cx)
+                    pieces = [b.text.strip()] if inside else []
+                elif len(under) >= 2 and len(words) == len(under):
+                    width, at, pieces = max(b.x1 - b.x0, 1.0), 0, []
+                    for word in words:
+                        start = b.text.index(word, at)
+                        at = start + len(word)
+                        middle = b.x0 + (start + at) / 2 / len(b.text) * width
+                        if min(range(len(row)), key=lambda n: abs(row[n].cx - middle)) != under[len(pieces)]:
+                            break
+                        pieces.append(word)
+                else:
+                    pieces = []
+                if len(pieces) != len(under) or not pieces or any(n in owner for n in under):
+                    owner = {}
+                    break
+                owner.update(zip(under, pieces))
+            if len(owner) != len(row):
+                break
+            for n, text in owner.items():
+                parts[n] = [text] + parts[n] if side < 0 else parts[n] + [text]  # top to bottom
+            taken.extend(near)
+            edge = float(np.mean([b.cy for b in near]))
+    if not taken:
+        return row, []
+    def joined(lines: list[str]) -> str:  # a line ending in a hyphen runs on (`Oct.-` / `Dec.`: `Oct.-Dec.`)
+        return "".join(a + ("" if a.endswith(("-", "\u2013")) else " ") for a in lines[:-1]) + lines[-1]
+    return [replace(b, text=joined(p)) for b, p in zip(row, parts)], taken
+
+
 def split_merged_years(labels: list[TextBox]) -> list[TextBox]:
     """Year labels of a numeric x axis that OCR read run together, the last ticks one year apart ('1996 2000 2001'
     read '1996', '200001'; '199A997'), cut in two by the axis' own years (round 37's E1): the labels that read as
