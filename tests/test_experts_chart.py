@@ -4219,6 +4219,28 @@ def test_text_on_a_tinted_backdrop_read_from_a_grey_copy(expert, tmp_path):
         assert not _tinted_backdrop(np.full((40, 40, 3), colour, np.uint8)), colour
 
 
+def test_legend_swatch_before_the_see_through_face_around_it(expert, tmp_path):
+    """(round 165) matplotlib's legend face is 80% opaque: over a bar it shows as a colour of its own, and in the strip
+    left of a legend word it may outnumber the swatch it surrounds; `_legend_names` took the commonest colour first and
+    named the face (plain pool 90210 chart 20 once its `After` box stood 2 px lower: `Rural | Day | Series 3`).
+    `colours._enclosed_patch`: a patch with the commonest colour right above and below it is tried first. The drawn
+    strip names the face's cluster on main 751cb8d."""
+    from visual_med_alpaca.experts.chart.colours import _legend_names
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    back, green, blue, face = (238, 232, 213), (133, 153, 0), (38, 139, 210), (214, 214, 171)
+    rgb = np.zeros((120, 200, 3), np.uint8)
+    rgb[:] = back
+    rgb[:, 0:73] = green  # a bar running behind the legend's left part
+    rgb[47:90, 35:73] = face  # the legend's face over the bar (0.8 of the backdrop, 0.2 of the green)
+    rgb[56:65, 45:65] = blue  # the swatch, drawn on the face: fewer pixels than the face in the word's strip
+    rgb[55:67, 76:108] = 30  # the word's glyphs
+    centres = [np.array(c, float) for c in (green, blue, face)]
+    assert _legend_names((rgb, [TextBox("After", 74, 50, 110, 71)]), centres, np.array(back, float)) == {1: (605092.0, "After")}
+    text = expert.describe(load_image(_pool_chart(tmp_path, "plain", 90210, 20)[1]))
+    assert parse_table(text).headers[1:] == ["After", "Rural", "Day"], text
+
+
 def test_a_lines_first_values_over_its_first_year_are_no_log_axis(expert, tmp_path):
     """(round 152) Pew's trend charts print each line's first value right over its first point, so the values stand
     in one column over the first year (`74`, `60`, `34` over `1998`; trend seed 773625 chart 9). The year's gap made

@@ -335,6 +335,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                  and _blend_of(palette[ranked[0] + 1], palette[k + 1], palette[0], 0.95)]
         if cores:
             ranked.insert(0, ranked.pop(ranked.index(cores[0])))
+        elif ranked and (inner := _enclosed_patch(nearest, ranked[0], ranked[1:])) is not None:
+            ranked.insert(0, ranked.pop(ranked.index(inner)))  # (round 165) the patch before the ground around it
         for best in ranked:
             extent = int(extents[best]) + _run_into_box(nearest_colours, nearest, best, box, x1, y0, y1)
             solid = counts[best] >= max(6, 0.08 * len(strip)) and extent >= max(3, 0.3 * box.h)
@@ -422,6 +424,25 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
                 if (name := missed_word(entry, row, half)) is not None:
                     names[best] = (reading_key(row, entry.cx), name)
     return names
+
+
+def _enclosed_patch(nearest: np.ndarray, ground: int, others: list[int]) -> int | None:
+    """(round 165) The first of `others` (clusters, 0-based) whose pixels in a legend entry's strip (`nearest`: 1 + the
+    cluster per pixel, 0 for none) form a patch with `ground` right above and right below it (80% of the patch's
+    columns, on the rows next to its first and last) inside the strip: the swatch, drawn on that ground. The commonest
+    colour of the strip is then no swatch but what lies around one: a see-through legend's face over a bar (0.8 of
+    the backdrop and 0.2 of the bar's colour, a cluster of its own) that outnumbers the swatch it surrounds (plain pool
+    90210's chart 20: `After` named the face's cluster, its blue series `Series 3`). None where no such patch is."""
+    for k in others:
+        rows, cols = np.nonzero(nearest == k + 1)
+        if len(rows) < 6:
+            continue
+        top, bottom, columns = int(rows.min()), int(rows.max()), np.unique(cols)
+        if top == 0 or bottom == nearest.shape[0] - 1:
+            continue
+        if (nearest[top - 1, columns] == ground + 1).mean() >= 0.8 and (nearest[bottom + 1, columns] == ground + 1).mean() >= 0.8:
+            return k
+    return None
 
 
 def _run_into_box(nearest_colours, nearest: np.ndarray, best: int, box: TextBox, x1: int, y0: int, y1: int) -> int:
