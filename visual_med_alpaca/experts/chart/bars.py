@@ -1038,8 +1038,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         # (round 156) rows named alike in different groups (`2017` under `Rep/Lean Rep` and under `Dem/Lean Dem`): the
         # heading printed over each group is what tells them apart, so it leads the names of its group's rows
         head_at = {(s[0] + s[1]) / 2: h for s, h in zip(spans, headings)}
-        rows = [(centre, f"{head_at[centre]} {name}" if head_at.get(centre) and not name.startswith(head_at[centre]) else name, values)
-                for centre, name, values in rows]  # a heading read as its first row's label's first line leads it already
+        # (a heading read as its first row's label's first line leads that name already)
+        rows = [(centre, f"{head_at[centre]} {name}" if head_at.get(centre) and not name.startswith(head_at[centre])
+                 else name, values) for centre, name, values in rows]
     if kind == "bar" and 3 <= len(named) < len(rows):  # labels under every other bar only: named by their sequence
         rows = _named_by_sequence(rows, named)
     if len(clusters) == 1 and len(groups) >= 2:
@@ -1461,14 +1462,14 @@ def _words_in_label_column(groups: list[list[Bar]], spans, chosen: list[list[Tex
     return out
 
 
-
 def _group_headings(groups: list[list[Bar]], chosen: list[list[TextBox]], words: list[TextBox], used: set[int],
                     width: int) -> list[str]:
     """(round 156) The sub-heading in force over each row of horizontal bars (upright coordinates; '' for none): Pew
     sets groups of rows apart under a bold heading (`Rep/Lean Rep`, `Among whites`). A heading is one line of words no
-    row's label, value or legend took (or a first row's label took as its line over the bars), standing in the lower two thirds of a gap between two rows that is wider than
-    the chart's usual gap by most of a text line; it heads the rows down to the next heading. A line just over the
-    first row heads it too where it starts (or is centred) where a heading found between rows does."""
+    row's label, value or legend took (or a first row's label took as its line over the bars), standing in the lower
+    two thirds of a gap between two rows that is wider than the chart's usual gap by most of a text line; it heads the
+    rows down to the next heading. A line just over the first row heads it too where it starts (or is centred) where
+    a heading found between rows does."""
     if len(groups) < 3:
         return [""] * len(groups)
     taken = used | {id(b) for c in chosen for b in c}
@@ -1510,7 +1511,8 @@ def _group_headings(groups: list[list[Bar]], chosen: list[list[TextBox]], words:
     reach = 1.5 * max(tops[n] - min(b.original.cy for b in boxes) for n, boxes in heads.items())
     over = [b for b in free if tops[0] - reach < b.original.cy < tops[0]] + over_label(0, tops[0] - reach)
     if over and one_line(over):
-        x0, cx = min(b.original.x0 for b in over), (min(b.original.x0 for b in over) + max(b.original.x1 for b in over)) / 2
+        x0 = min(b.original.x0 for b in over)
+        cx = (x0 + max(b.original.x1 for b in over)) / 2
         for boxes in heads.values():
             line = float(np.median([b.original.h for b in boxes]))
             hx0, hx1 = min(b.original.x0 for b in boxes), max(b.original.x1 for b in boxes)

@@ -16,8 +16,12 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink, commonest_colour
 from .dots import read_dot_plot
-from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale, point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks, split_run_together_periods, labels_for_an_axis, value_in_name, value_point, names_in_own_ink, _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point, _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles,
-                    _dark_tint, _end_names_left_over, _names_beside_ends, _rim_of, _runs, _tick_columns, _trace_at, _value_ink_owner)
+from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale,
+                    point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks,
+                    split_run_together_periods, labels_for_an_axis, value_in_name, value_point, names_in_own_ink,
+                    _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point,
+                    _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles, _dark_tint,
+                    _end_names_left_over, _names_beside_ends, _rim_of, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart

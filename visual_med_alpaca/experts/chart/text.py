@@ -441,10 +441,10 @@ def stacked_label_lines(row: list[TextBox], boxes: list[TextBox], typical: float
     `Oct.-` / `Dec.` / `2004`): (the row, each label's text the lines' texts top to bottom, its box unchanged; the
     boxes of the other lines taken into it). A line of text is a label line when its middle lies 0.6-1.8 label
     heights from the last line taken (over or under the row; the boxes whose middles lie within half a height of the
-    nearest such box's)
-    and every box of it stands on the row's labels: over exactly one label (spans overlapping by half the narrower
-    width or more; the box within that label's column, up to its neighbours' middles), or (OCR ran two labels' lines together, `Jan Aug`) over n labels with n words, each word's middle
-    (by its characters' share of the box) nearest its own label; each label under exactly one box. A line over the
+    nearest such box's) and every box of it stands on the row's labels: over exactly one label (spans overlapping by
+    half the narrower width or more; the box within that label's column, up to its neighbours' middles), or (OCR ran
+    two labels' lines together, `Jan Aug`) over n labels with n words, each word's middle (by its characters' share
+    of the box) nearest its own label; each label under exactly one box. A line over the
     row made only of numbers is no label line (a low point's printed value). Anything else (a note, an axis title,
     a legend) ends the search on that side; `row` as it is where no line is taken, or where it is one box (labels OCR
     ran together, with the axis' title under them: the plain pool's `Drug`)."""
@@ -494,6 +494,7 @@ def stacked_label_lines(row: list[TextBox], boxes: list[TextBox], typical: float
             edge = float(np.mean([b.cy for b in near]))
     if not taken:
         return row, []
+
     def joined(lines: list[str]) -> str:  # a line ending in a hyphen runs on (`Oct.-` / `Dec.`: `Oct.-Dec.`)
         return "".join(a + ("" if a.endswith(("-", "\u2013")) else " ") for a in lines[:-1]) + lines[-1]
     return [replace(b, text=joined(p)) for b, p in zip(row, parts)], taken
