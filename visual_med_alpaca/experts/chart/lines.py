@@ -561,9 +561,9 @@ def names_in_own_ink(rgb: np.ndarray, colours: dict[int, np.ndarray], boxes: lis
         ink = coloured_ink(rgb, box, background)
         if ink is not None:
             words.append((box, name, ink))
-    pairs = [(float(np.linalg.norm(ink - colour)), line, j) for line, colour in colours.items()
-             if float(colour.max() - colour.min()) > 60 for j, (_, _, ink) in enumerate(words)
-             if float(np.linalg.norm(ink - colour)) < 60]
+    distances = ((float(np.linalg.norm(ink - colour)), line, j) for line, colour in colours.items()
+                 if float(colour.max() - colour.min()) > 60 for j, (_, _, ink) in enumerate(words))
+    pairs = [pair for pair in distances if pair[0] < 60]
     return {line: (words[j][0].cy, words[j][1]) for line, j in _one_word_a_line(pairs, len(words)).items()}
 
 

@@ -14,7 +14,7 @@ from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_years, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
-from .colours import _after_leading_swatches, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink, commonest_colour
+from .colours import _after_leading_swatches, _backdrop, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink, commonest_colour
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale,
                     point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks,
@@ -318,12 +318,10 @@ _TICK_END = re.compile(r"[\s\-\u2013\u2014_|]+$")  # a tick mark's ink read at a
 
 
 def _tinted_backdrop(rgb: np.ndarray) -> bool:
-    """(round 155) The picture's commonest colour (8-level bins) is a light tint: every channel 150+, channels 12-60
-    apart (Solarize's cream (238, 232, 213), OECD's pale blue (221, 232, 240)); white, grey and black backdrops and
-    coloured bars covering most of the picture are none."""
-    pixels = rgb.reshape(-1, 3)
-    codes = (pixels[:, 0].astype(np.int32) >> 3) * 1024 + (pixels[:, 1].astype(np.int32) >> 3) * 32 + (pixels[:, 2] >> 3)
-    commonest = pixels[codes == np.bincount(codes).argmax()].mean(axis=0)
+    """(round 155) The picture's commonest colour (`colours._backdrop`) is a light tint: every channel 150+, channels
+    12-60 apart (Solarize's cream (238, 232, 213), OECD's pale blue (221, 232, 240)); white, grey and black backdrops
+    and coloured bars covering most of the picture are none."""
+    commonest, _ = _backdrop(rgb.reshape(-1, 3))
     return bool(commonest.min() >= 150 and 12 <= np.ptp(commonest) <= 60)
 
 
