@@ -1053,18 +1053,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     net = _column_right_of_bars(rows, spans, bars, boxes, {id(b.original) for b in upright_boxes if id(b) in taken}, legend_words, width,
                                 {id(box.original): bars[i] for i, box in labels.items()}) \
         if kind == "hbar" and axis is None and len(clusters) > 1 else None  # (round 58) Pew's NET column
-    if kind == "hbar" and axis is None and len(clusters) > 1:  # (round 174) totals beside both ends of the rows
-        chosen_ids = {id(b.original) for c in chosen for b in c}
-        value_ids = {id(b.original) for b in upright_boxes if id(b) in taken}
-        left = _numbers_beside_rows(rows, spans, bars, boxes, value_ids, chosen_ids, legend_words, width, left=True)
-        right = _numbers_beside_rows(rows, spans, bars, boxes, value_ids, chosen_ids, legend_words, width, left=False) \
-            if net is None else None
-        if right is not None and (right[0] or left is not None):
-            net = (right[0], right[1], [])
-        if left is not None and not (left[0] or net is not None):
-            left = None
-    else:
-        left = None
     if net is not None and net[2]:  # (round 134) a total read first as its row's last segment's value: that segment
         # prints none (its cell empties; no value is measured without an axis)
         for bar in net[2]:
@@ -1094,11 +1082,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         series = [_heading_over_bars(bars, upright_boxes, used, width)]
     series = [name or (f"Series {i + 1}" if len(clusters) > 1 else "Value") for i, name in enumerate(series)]
     if net is not None:
-        series = series + [net[0] or f"Series {len(series) + 1 + (left is not None)}"]
+        series = series + [net[0]]
         rows = [(name, values + [net[1][n]]) for n, (name, values) in enumerate(rows)]
-    if left is not None:  # (round 174) the column left of the bars leads the table (unheaded: named as its place)
-        series = [left[0] or "Series 1"] + series
-        rows = [(name, [left[1][n]] + values) for n, (name, values) in enumerate(rows)]
     rows = _consistent_percent(rows)
     original_bars = [b.rotated_back(width) if horizontal else b for b in bars]
     top = min([b.y0 for b in original_bars] + [b.original.y0 for b in labels.values()])
@@ -1178,58 +1163,6 @@ def _column_right_of_bars(rows, spans, bars: list[Bar], boxes: list[TextBox], us
         head.insert(0, above[0])
     text = " ".join(b.text.strip() for b in head)
     return text, [parse_value(b.text)[1] for b in column], [taken_by[id(column[k])] for k in reclaim]
-
-
-_WORD_AND_NUMBER = re.compile(r"^\s*(?:([A-Za-z]{2,})\s+)?(\d{1,3}%?)(?:\s+([A-Za-z]{2,}))?\s*$")
-
-
-def _numbers_beside_rows(rows, spans, bars: list[Bar], boxes: list[TextBox], used: set[int], label_ids: set[int],
-                         legend_words: set[str], width: int, left: bool) -> tuple[str, list[str]] | None:
-    """(round 174) Pew's totals printed beside the ends of horizontal stacked (diverging) bars, on the left (`NET 36`
-    left of the bars, `47` before each row's first segment) or on the right, one number in each row, each within two
-    line heights of its own row's bars' end on that side, clear of them and of the row's label -> (the heading as
-    read, or "" where none is printed; each row's number in the order of the rows sorted by centre); None unless every
-    row (two or more) has exactly one such number that no segment took. The heading is the picture's own word: one
-    read with the top row's number (`NET 36`, `62 NET`), or one word box just above the top number. `used` holds the
-    (original) ids of the boxes read as values, `label_ids` those taken with the row labels: such a number is the
-    column's unless the row's name holds it (a year naming its row). No word list, no value computed."""
-    if len(rows) < 2:
-        return None
-    line = float(np.median([b.h for b in boxes]))
-    order = sorted(range(len(rows)), key=lambda n: rows[n][0])
-    column = []
-    for n in order:
-        centre = rows[n][0]
-        span = next((s for s in spans if abs((s[0] + s[1]) / 2 - centre) < 1), None)
-        if span is None:
-            return None
-        own = [b.rotated_back(width) for b in bars if span[0] <= b.cx <= span[1]]
-        if not own:
-            return None
-        if left:
-            start = min(b.x0 for b in own)
-            near = [b for b in boxes if span[0] <= b.cy <= span[1] and b.cx < start - 0.25 * line
-                    and start - 2 * line <= b.x1 <= start + 0.5 * line]
-        else:
-            end = max(b.x1 for b in own)
-            near = [b for b in boxes if span[0] <= b.cy <= span[1] and b.cx > end + 0.25 * line
-                    and end - 0.5 * line <= b.x0 <= end + 2 * line]
-        found = [(b, m) for b in near if id(b) not in used and (m := _WORD_AND_NUMBER.match(b.text))
-                 and not (id(b) in label_ids and m.group(2) in rows[n][1].split())]
-        if len(found) != 1:
-            return None
-        column.append(found[0])
-    words = {w for _, m in column for w in (m.group(1), m.group(3)) if w}
-    if len(words) > 1 or any(w in legend_words for w in words):
-        return None
-    head = next(iter(words), "")
-    if not head:
-        top = column[0][0]
-        above = [b for b in boxes if id(b) not in used and b.y1 <= top.y0 and top.y0 - b.y1 <= 1.5 * line
-                 and b.x0 < top.x1 and b.x1 > top.x0 and parse_value(b.text) is None
-                 and b.text not in legend_words and re.fullmatch(r"[A-Za-z]{2,}", b.text.strip())]
-        head = above[0].text.strip() if len(above) == 1 else ""
-    return head, [m.group(2) for _, m in column]
 
 
 def _legend_frame(rgb: np.ndarray, boxes: list[TextBox], clusters):
