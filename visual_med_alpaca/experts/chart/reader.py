@@ -210,7 +210,8 @@ def _axis_chart_legend(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
     (`colours._year_or_band`) is offered too, and an entry it wins is kept by its box, never by its text: the words are
     left out of the category labels by text (`_bare(b.text) not in legend`), which would drop the categories `2019`
     and `2020` as well. A number-like entry is the box that a swatch of the entry's colour stands beside, read alone
-    (`_legend_names` on that one box), and only for a colour no word names (the words' legend stays as it was)."""
+    (`_legend_names` on that one box), and only for a colour no word names (the words' legend stays as it was), and
+    only where two or more such entries with different years are found (Y2)."""
     if not len(centres):
         return set(), set()
     words = [b for b in boxes if parse_value(b.text) is None]
@@ -221,14 +222,16 @@ def _axis_chart_legend(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
         return legend, set()
     offered = words + years
     trimmed = _after_leading_swatches(rgb, offered, centres, background, codes=True)  # one box out per box in
-    numbered: set[int] = set()
+    entries: dict[int, str] = {}
     for colour, (_, name) in _legend_names((rgb, trimmed), centres, background, codes=True).items():
         if colour in named or parse_value(name) is None:
             continue  # a colour a word names keeps that word
         for box, cut in zip(offered[len(words):], trimmed[len(words):]):
             if _bare(cut.text) == name and colour in _legend_names((rgb, [cut]), centres, background, codes=True):
-                numbered.add(id(box))
-    return legend, numbered
+                entries[id(box)] = name
+    # (Y2) a legend that names its series by years names two or more: one lone `year` beside a line is a point's
+    # printed value misread (`6764` for `67.64`, `9996` for `99%`), the line through it no swatch
+    return legend, set(entries) if len(set(entries.values())) >= 2 else set()
 
 
 def _area(box: TextBox) -> float:
