@@ -4338,6 +4338,25 @@ def test_two_narrow_segments_values_read_as_one_box_are_cut_apart(expert):
     assert cells(text)[("Chinese government", "A great deal")] == 2, text
 
 
+def test_a_legend_naming_its_series_by_years_names_them(expert, tmp_path):
+    """(round 175) A legend whose entries are years (`■ 2012 ■ 2018`, `● 2019 ● 2020`) names its series like any
+    legend. Its words parse as numbers: over Pew's horizontal grouped bars (pewfig pool 00014, seed 803068) the small
+    squares stood as bars and the years beside them as their values (`1 | | 2012` atop the table, `2018 | Series 3`);
+    under Statista's lines (portal pool drawn with line style, seed 172001, 00007) the years were never offered to the
+    legend reader (`Series 1 | Series 2`). The entries are taken by their boxes, so the category labels `2019` and
+    `2020` under the plot stay rows."""
+    spec, path = _pool_chart(tmp_path, "pewfig", 803068, 14)
+    table = parse_table(expert.describe(load_image(path)))
+    assert table.headers[1:] == ["2012", "2018"], table
+    assert [row[0] for row in table.rows] == [row[0] for row in parse_table(spec.table().linearize()).rows], table
+    spec, path = _pool_chart(tmp_path, "portal", 172001, 7)
+    text = expert.describe(load_image(path))
+    table = parse_table(text)
+    assert table.headers[1:] == ["2019", "2020"], text
+    assert {"2019", "2020"} <= {row[0] for row in table.rows}, text
+    assert cells(text)[("2021", "2020")] == pytest.approx(0.335) and cells(text)[("2021", "2019")] == pytest.approx(0.067), text
+
+
 def test_a_long_series_value_printed_between_two_taller_bars_does_not_join_them(expert, tmp_path):
     """(round 176; round 170's cause) Statista's long series: 25 yearly bars 17 px wide with 10 px gaps, each value
     printed over its bar. A short bar's value stands on the backdrop between two taller neighbours and its OCR box

@@ -14,7 +14,7 @@ from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_years, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
-from .colours import _after_leading_swatches, _backdrop, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, coloured_ink, commonest_colour
+from .colours import _after_leading_swatches, _backdrop, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, _year_or_band, coloured_ink, commonest_colour
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale,
                     point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks,
@@ -200,6 +200,38 @@ def _no_axis_numbers(categories: list[TextBox], axis: Axis) -> list[TextBox]:
                 or not _agrees_with_axis(parsed[0], axis.value(box.cy), axis):
             kept.append(box)
     return kept if len(kept) >= 3 else categories
+
+
+def _axis_chart_legend(rgb: np.ndarray, boxes: list[TextBox], centres, background) -> tuple[set[str], set[int]]:
+    """The legend of a chart read by its value axis (lines): (the names of its entries that are words, the ids of the
+    boxes of its entries that are numbers). (round 175) A legend may name its series by years (Statista's `● 2019
+    ● 2020`, the same years printed as category labels under the plot): such words parse as numbers, so they were
+    never offered to `_legend_names` and the lines came out `Series 1 | Series 2`. A year or an age band
+    (`colours._year_or_band`) is offered too, and an entry it wins is kept by its box, never by its text: the words are
+    left out of the category labels by text (`_bare(b.text) not in legend`), which would drop the categories `2019`
+    and `2020` as well. A number-like entry is the box that a swatch of the entry's colour stands beside, read alone
+    (`_legend_names` on that one box), and only for a colour no word names (the words' legend stays as it was), and
+    only where two or more such entries with different years are found (Y2)."""
+    if not len(centres):
+        return set(), set()
+    words = [b for b in boxes if parse_value(b.text) is None]
+    named = _legend_names((rgb, _after_leading_swatches(rgb, words, centres, background, codes=True)), centres, background, codes=True)
+    legend = {name for _, name in named.values()}
+    years = [b for b in boxes if parse_value(b.text) is not None and _year_or_band(b.text)]
+    if not years:
+        return legend, set()
+    offered = words + years
+    trimmed = _after_leading_swatches(rgb, offered, centres, background, codes=True)  # one box out per box in
+    entries: dict[int, str] = {}
+    for colour, (_, name) in _legend_names((rgb, trimmed), centres, background, codes=True).items():
+        if colour in named or parse_value(name) is None:
+            continue  # a colour a word names keeps that word
+        for box, cut in zip(offered[len(words):], trimmed[len(words):]):
+            if _bare(cut.text) == name and colour in _legend_names((rgb, [cut]), centres, background, codes=True):
+                entries[id(box)] = name
+    # (Y2) a legend that names its series by years names two or more: one lone `year` beside a line is a point's
+    # printed value misread (`6764` for `67.64`, `9996` for `99%`), the line through it no swatch
+    return legend, set(entries) if len(set(entries.values())) >= 2 else set()
 
 
 def _area(box: TextBox) -> float:
@@ -587,13 +619,15 @@ class ChartExpert:
         axis' tick labels give the scale, colour clusters give the marks."""
         rgb, boxes = page
         _, centres, background = clusters  # the legend's words are neither category labels nor under the plot
-        words = _after_leading_swatches(rgb, [b for b in boxes if parse_value(b.text) is None], centres, background, codes=True) if centres else []
-        legend = {name for _, name in _legend_names((rgb, words), centres, background, codes=True).values()} if centres else set()
+        legend, numbered = _axis_chart_legend(rgb, boxes, centres, background)
+        if numbered:  # (round 175) a legend entry that is a year (`● 2019`) is no category label, by its box: the
+            boxes = [b for b in boxes if id(b) not in numbered]  # labels `2019` under the plot stay
         y_axis = find_value_axis(boxes, vertical=True)
         x_axis = find_value_axis(boxes, vertical=False)
         if y_axis is None and x_axis is None:  # faint small tick labels: look again at the left margin, enlarged
-            boxes = boxes + self._margin_text(rgb, boxes)
-            page = (rgb, boxes)
+            margin = self._margin_text(rgb, boxes)
+            boxes = boxes + margin
+            page = (rgb, page[1] + margin)
             y_axis = find_value_axis(boxes, vertical=True)
         if y_axis is None and x_axis is not None:  # a row of years under a value axis printing only `0` and `100 %`
             y_axis = two_label_axis(boxes, x_axis, lambda top: _baseline_row(rgb, top, x_axis))
@@ -615,7 +649,7 @@ class ChartExpert:
         problems = []
         for orientation, picture, picture_boxes, axis in attempts:
             try:
-                kind, header, series, rows = self._read_upright(picture, picture_boxes, axis, orientation, page, legend)
+                kind, header, series, rows = self._read_upright(picture, picture_boxes, axis, orientation, page, legend, numbered=numbered)
             except ChartReadError as exc:
                 problems.append(str(exc))
                 continue
@@ -796,7 +830,8 @@ class ChartExpert:
         line = [b for b in candidates if abs(b.cy - first.cy) < first.h / 2]
         return " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
 
-    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str, page, legend=frozenset(), own=None):
+    def _read_upright(self, rgb: np.ndarray, boxes: list[TextBox], axis: Axis | None, orientation: str, page, legend=frozenset(), own=None,
+                      numbered=frozenset()):
         import cv2
 
         h, w = rgb.shape[:2]
@@ -858,7 +893,7 @@ class ChartExpert:
                 under = [b for b in boxes if id(b) not in tick_ids and b.cy > floor + 2 and _bare(b.text) not in legend]
                 categories, stacked = stacked_label_lines(categories, under, float(np.median([c.h for c in categories])))
                 read_labels += stacked  # a label's second line (`9` of `March 9`) is no printed value either
-        words = _after_leading_swatches(page[0], [b for b in page[1] if parse_value(b.text) is None], centres, background, codes=True)
+        words = _after_leading_swatches(page[0], [b for b in page[1] if parse_value(b.text) is None or id(b) in numbered], centres, background, codes=True)
         names = _legend_names((page[0], words), centres, background, self._read_words, codes=True)  # (L1b) a swatch in a word's box
         # (round 81) an 'axis' of unevenly stepped numbers is the column of values printed at the lines' first points
         point_ticks = orientation == "vertical" and not bars and own is None and labels_for_an_axis(axis, rgb)
@@ -894,7 +929,7 @@ class ChartExpert:
             first = printed_value_axis(boxes, h) if orientation == "vertical" else None
             if first is None:
                 raise ChartReadError("there is no numeric axis and no bars with printed values")
-            return self._read_upright(rgb, boxes, first[0], orientation, page, legend, own=first[1])
+            return self._read_upright(rgb, boxes, first[0], orientation, page, legend, own=first[1], numbered=numbered)
         if orientation == "vertical" and categories:  # labels read run together: cut at the line's markers
             legend_words = [b for b in boxes if _bare(b.text) in legend and b not in categories]  # beside legend markers
             # no markers: the axis' tick marks or vertical gridlines (round 23)
