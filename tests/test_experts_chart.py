@@ -4316,6 +4316,28 @@ def test_a_lines_category_labels_printed_on_two_or_three_lines_are_read_whole(ex
     assert stacked_label_lines(row, row + [TextBox("Year", 140, 530, 180, 550)], 20.0) == (row, [])  # an axis title
 
 
+def test_two_narrow_segments_values_read_as_one_box_are_cut_apart(expert):
+    """(round 171) Pew prints each segment's value inside it; OCR reads two narrow segments' values side by side as
+    one box (`14 7`, `7 9`: OpenCQA dev 1605's Rep/Lean Rep rows), or a narrow segment's value and the NET beside the
+    bar (`2 15`: chartqa_dev 1362's Chinese government), which is no number: the segments lost their values (1362's
+    `A great deal` took the left NET `84`). `bars._numbers_apart` cuts such a box on a horizontal bar's row into one
+    box per number; a thousands group (`2 500`) stays whole."""
+    from visual_med_alpaca.experts.chart.bars import Bar, _numbers_apart
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    bars = [Bar(88.0, 196.0, 123.0, 213.0, 0), Bar(123.0, 196.0, 135.0, 213.0, 1)]
+    merged = [TextBox("14 7", 90, 196, 134, 213), TextBox("2 500", 90, 196, 134, 213), TextBox("14 7", 90, 300, 134, 317)]
+    apart = _numbers_apart(bars, merged)
+    assert [b.text for b in apart] == ["14", "7", "2 500", "14 7"], apart
+    assert apart[0].cx < 123 < apart[1].cx, apart
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "1605.png")))
+    assert cells_at(text, ["Among Rep/Lean Rep Total", "Among Rep/Lean Rep Conserv"], ["Trump", "Clinton"]) == {
+        ("Among Rep/Lean Rep Total", "Trump"): 14, ("Among Rep/Lean Rep Total", "Clinton"): 7,
+        ("Among Rep/Lean Rep Conserv", "Trump"): 7, ("Among Rep/Lean Rep Conserv", "Clinton"): 9}, text
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "1362.png")))
+    assert cells(text)[("Chinese government", "A great deal")] == 2, text
+
+
 def test_a_category_label_whose_box_starts_just_over_the_baseline_names_its_row(expert, tmp_path):
     """(round 173) A category label was taken only where its text box started at most 2 px over the bars' baseline;
     the detector's boxes reach a few pixels past the glyphs, so a label printed close under the axis fell out while its
