@@ -4338,6 +4338,26 @@ def test_two_narrow_segments_values_read_as_one_box_are_cut_apart(expert):
     assert cells(text)[("Chinese government", "A great deal")] == 2, text
 
 
+def test_a_long_series_value_printed_between_two_taller_bars_does_not_join_them(expert, tmp_path):
+    """(round 176; round 170's cause) Statista's long series: 25 yearly bars 17 px wide with 10 px gaps, each value
+    printed over its bar. A short bar's value stands on the backdrop between two taller neighbours and its OCR box
+    reaches within 2 px of both, so `_bridge_box` filled it across as if it were printed inside a horizontal bar: the
+    three bars became one patch that failed the edge test and were lost (25 years read as 13 rows, `1998 1999 2000 |
+    6951`). A box that reads as a printed value is now filled across only where the bar's colour shows in half its
+    columns. The chart is the development pool portal seed 381972's chart 245 (`vmed data make-charts --generator
+    portal --seed 381972`), drawn alone from its own RNG."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_portal, random_portal_spec
+
+    spec = random_portal_spec(np.random.default_rng([381972, 245, STREAMS["portal"]]))
+    gold = spec.table()
+    assert len(gold.rows) == 25  # the drawing is the pool's (the landed generators' pictures never change)
+    text = expert.describe(load_image(draw_portal(spec, tmp_path / "long")))
+    rows = parse_table(text).rows
+    assert [row[0] for row in rows] == [str(y) for y in range(1997, 2022)], text
+    want = {row[0]: to_float(row[1]) for row in gold.rows}
+    assert [to_float(row[1]) for row in rows] == [want[row[0]] for row in rows], text
+
+
 def test_a_category_label_whose_box_starts_just_over_the_baseline_names_its_row(expert, tmp_path):
     """(round 173) A category label was taken only where its text box started at most 2 px over the bars' baseline;
     the detector's boxes reach a few pixels past the glyphs, so a label printed close under the axis fell out while its

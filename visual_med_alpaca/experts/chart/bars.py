@@ -225,8 +225,9 @@ def _bridge_text(mask: np.ndarray, boxes) -> np.ndarray:
         y0, y1 = max(0, int(b.y0)), min(h - 1, int(np.ceil(b.y1)))
         if x1 <= x0 or y1 <= y0:
             continue
+        printed = parse_value(b.text) is not None  # (round 176) a box that reads as a printed value
         for a, z in _over_bars(mask, x0, y0, x1, y1):
-            _bridge_box(mask, out, a, y0, z, y1)
+            _bridge_box(mask, out, a, y0, z, y1, printed)
     return out
 
 
@@ -245,20 +246,29 @@ def _over_bars(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> list[tup
     return runs or [(x0, x1)]
 
 
-def _bridge_box(mask: np.ndarray, out: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
-    """`_bridge_text` for one box, or the part of a box over one bar (`_over_bars`): `out` filled in place."""
+def _bridge_box(mask: np.ndarray, out: np.ndarray, x0: int, y0: int, x1: int, y1: int, printed: bool = False) -> None:
+    """`_bridge_text` for one box, or the part of a box over one bar (`_over_bars`): `out` filled in place.
+    `printed`: the box reads as a printed value (`parse_value`), the only kind rounds 170/176 keep off the backdrop."""
     h, w = mask.shape
+    part = mask[y0:y1 + 1, x0:x1 + 1]
+    ink_rows, ink_cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    # (round 170) the text stands on the colour only where the colour shows in half its columns or more: a short
+    # bar's value printed on the backdrop between two taller neighbours (a long series' narrow gaps) meets the colour
+    # only at its ends, left and right of it and in its end columns, and filling it across (or as an outlined
+    # segment) joined the three bars into one patch that failed the edge test (a portal pool's 25 years read as 13).
+    # (round 176) Only for a box that reads as a printed value: other text (a fivethirtyeight chart's category labels
+    # OCR read as one run-together box over the bars' feet) is filled as before round 170
+    on_colour = not printed or part.any(axis=0).mean() >= 0.5
     if y0 >= 2 and y1 + 2 < h:
         columns = mask[y0 - 2, x0:x1 + 1].astype(bool) & mask[y1 + 2, x0:x1 + 1].astype(bool)
         out[y0:y1 + 1, x0:x1 + 1][:, columns] = 1
-    if x0 >= 2 and x1 + 2 < w:
+    if x0 >= 2 and x1 + 2 < w and on_colour:
         across = mask[y0:y1 + 1, x0 - 2].astype(bool) & mask[y0:y1 + 1, x1 + 2].astype(bool)
         out[y0:y1 + 1, x0:x1 + 1][across, :] = 1
-    part = mask[y0:y1 + 1, x0:x1 + 1]
-    ink_rows, ink_cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
     # a segment no taller or wider than its label: the colour between the glyphs; where its colour outlines the
     # glyphs (round 36: `_outlined`), the whole rectangle they leave, also the columns between two glyphs
-    if ink_rows.size and _outlined(part[ink_rows[0]:ink_rows[-1] + 1, ink_cols[0]:ink_cols[-1] + 1]):
+    if ink_rows.size and (not printed or ink_cols.size >= 0.5 * (ink_cols[-1] - ink_cols[0] + 1)) \
+            and _outlined(part[ink_rows[0]:ink_rows[-1] + 1, ink_cols[0]:ink_cols[-1] + 1]):
         out[y0 + ink_rows[0]:y0 + ink_rows[-1] + 1, x0 + ink_cols[0]:x0 + ink_cols[-1] + 1] = 1
     elif part.mean() >= 0.3:
         out[y0:y1 + 1, x0:x1 + 1][np.ix_(part.any(axis=1), part.any(axis=0))] = 1
