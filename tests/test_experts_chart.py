@@ -4375,3 +4375,17 @@ def test_a_long_series_value_printed_between_two_taller_bars_does_not_join_them(
     assert [row[0] for row in rows] == [str(y) for y in range(1997, 2022)], text
     want = {row[0]: to_float(row[1]) for row in gold.rows}
     assert [to_float(row[1]) for row in rows] == [want[row[0]] for row in rows], text
+
+
+def test_a_category_label_whose_box_starts_just_over_the_baseline_names_its_row(expert, tmp_path):
+    """(round 173) A category label was taken only where its text box started at most 2 px over the bars' baseline;
+    the detector's boxes reach a few pixels past the glyphs, so a label printed close under the axis fell out while its
+    neighbours passed, and its row was named by its index: portal pool 00026 (seed 946632, Statista's slanted quarters)
+    read `2` and `5` for `Q2 '13` and `Q1 '14`, plain pool 00028 (seed 260216) `1` and `5` for `Cardiology` and
+    `Surgery`. A box may now start a quarter of a text line over the baseline. Fails on main bf5f3b4."""
+    spec, path = _pool_chart(tmp_path, "portal", 946632, 26)
+    names = [row[0] for row in parse_table(expert.describe(load_image(path))).rows]
+    assert "Q2 '13" in names and not any(name.isdigit() for name in names), names
+    spec, path = _pool_chart(tmp_path, "plain", 260216, 28)
+    names = [row[0] for row in parse_table(expert.describe(load_image(path))).rows]
+    assert sorted(names) == sorted(row[0] for row in parse_table(spec.table().linearize()).rows), names

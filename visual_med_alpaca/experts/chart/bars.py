@@ -747,11 +747,20 @@ def _row_in_own_shades(bars: list[Bar], groups: list[list[Bar]], names: dict, ce
     return [new[id(b)] for b in bars], [[new.get(id(b), b) for b in group] for group in groups]
 
 
+def _under_baseline(box: TextBox, baseline: float, typical: float) -> bool:
+    """(round 173) A box that may hold a category label under the bars' baseline (upright coordinates): its top no
+    more than 2 px over the baseline, or a quarter of a text line (`typical`, the boxes' median height) where that is
+    more. The text detector's box reaches a few pixels past the glyphs, so a label printed close under the axis (a
+    slanted `Q2 '13` ending at its tick, a plain `Cardiology`) has its box start 3-5 px over the bars' ends; a value
+    printed over a bar stands a whole line or more higher."""
+    return box.y0 >= baseline - max(2.0, 0.25 * typical)
+
+
 def _slanted_row(boxes: list[TextBox], baseline: float, typical: float) -> tuple[float, float] | None:
     """(round 132) The row of category labels printed at 45 degrees under vertical bars (upright boxes): (top, bottom)
     of its boxes, where 2+ boxes under the baseline are tall (over 2.2 text lines) and about as wide as high (a turned
     label is much narrower); None otherwise."""
-    slanted = [b for b in boxes if typical and b.y0 >= baseline - 2 and b.src is None and b.h > 2.2 * typical
+    slanted = [b for b in boxes if typical and _under_baseline(b, baseline, typical) and b.src is None and b.h > 2.2 * typical
                and 0.6 * b.h <= b.x1 - b.x0 <= 1.6 * b.h]
     if len(slanted) < 2:
         return None
@@ -778,7 +787,7 @@ def _category_label(span: tuple[float, float], baseline: float, boxes: list[Text
             return b.cx + (b.cy - row[0]) - 0.5 * typical
         return b.cx
 
-    near = [b for b in boxes if id(b) not in skip and lo <= anchor(b) <= hi and b.y0 >= baseline - 2]
+    near = [b for b in boxes if id(b) not in skip and lo <= anchor(b) <= hi and _under_baseline(b, baseline, typical)]
     near.sort(key=lambda b: b.y0)
     chosen: list[TextBox] = []
     reach = baseline + 3
