@@ -4389,3 +4389,16 @@ def test_a_category_label_whose_box_starts_just_over_the_baseline_names_its_row(
     spec, path = _pool_chart(tmp_path, "plain", 260216, 28)
     names = [row[0] for row in parse_table(expert.describe(load_image(path))).rows]
     assert sorted(names) == sorted(row[0] for row in parse_table(spec.table().linearize()).rows), names
+
+
+def test_drawn_statista_line_labels_read_run_together_are_cut_despite_the_page_icons(expert, tmp_path):
+    """(round 177) Statista's page prints grey share / print icons in its right margin, read as one more marker
+    column, so a line's markers were not evenly spaced and two year labels OCR read as one box (`2013* 2014*`, portal
+    pool 00008, seed 718777) stayed one row. The markers beyond the labels' reach are left out of the splitters'
+    columns: every printed year is a row of its own."""
+    spec, path = _pool_chart(tmp_path, "portal", 718777, 8)
+    gold = parse_table(spec.table().linearize())
+    table = parse_table(expert.describe(load_image(path)))
+    names = [row[0] for row in table.rows]
+    assert "2013* 2014*" not in names, names
+    assert sorted(names) == sorted(row[0] for row in gold.rows), names

@@ -746,6 +746,20 @@ def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
     return [float(np.mean(run)) for run in _runs(np.sort(xs), 3) if len(run)]
 
 
+def markers_under_labels(markers: list[float], labels: list[TextBox]) -> list[float]:
+    """(round 177) The marker columns that lie within the category labels' span, widened by one label spacing (the
+    median gap between the labels' middles) at either end: a round blob right of the last label's reach is no point
+    of the line (Statista's grey share / print icons in the page's right margin, read by `_marker_xs` as one more
+    marker column, broke the columns' even spacing, so labels OCR read run together, `2013* 2014*`, were never cut).
+    `markers` as they are with fewer than 2 labels."""
+    if len(labels) < 2:
+        return markers
+    middles = sorted(b.cx for b in labels)
+    reach = float(np.median(np.diff(middles)))
+    left, right = min(b.x0 for b in labels) - reach, max(b.x1 for b in labels) + reach
+    return [x for x in markers if left <= x <= right]
+
+
 def labels_for_an_axis(axis, rgb: np.ndarray | None = None) -> bool:
     """(round 81) A linear 'value axis' whose tick numbers are not evenly stepped (some gap between them is no whole
     multiple of the smallest, as a missed tick would leave) is no axis: it is the column of values printed beside the

@@ -20,7 +20,7 @@ from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _ch
                     point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks,
                     split_run_together_periods, labels_for_an_axis, value_in_name, value_point, names_in_own_ink,
                     _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point,
-                    _ink_under, _last_drawn, _line_end_names, _marker_xs, _names_under_titles, _dark_tint,
+                    _ink_under, _last_drawn, _line_end_names, _marker_xs, markers_under_labels, _names_under_titles, _dark_tint,
                     _end_names_left_over, _names_beside_ends, _rim_of, _runs, _tick_columns, _trace_at, _value_ink_owner)
 from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
@@ -935,8 +935,10 @@ class ChartExpert:
             # no markers: the axis' tick marks or vertical gridlines (round 23)
             markers = _marker_xs(line_masks, x0r, legend_words)
             columns = _evenly_spaced(markers) or _tick_columns(region, x0r)
-            categories = split_run_together_periods(categories, columns)  # (round 74) "Q4 '16Q2 '17" cut by its pattern
-            categories = split_merged_labels(split_merged_years(categories), columns, grid=True)
+            # (round 177) the splitters' columns: markers beyond the labels' reach (page icons) left out
+            cuts = columns or _evenly_spaced(markers_under_labels(markers, categories))
+            categories = split_run_together_periods(categories, cuts)  # (round 74) "Q4 '16Q2 '17" cut by its pattern
+            categories = split_merged_labels(split_merged_years(categories), cuts, grid=True)
             # labels under every other point only: the points between them named by the labels' sequence (round 41)
             filled = fill_thinned_labels(categories, markers + columns + [b.cx for b in printed], x0r, x1r)
             # years under every 2nd / 3rd point: named only where the axis marks every year (round 60); quarters and
