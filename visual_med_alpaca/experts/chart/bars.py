@@ -886,7 +886,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     labels = _stack_totals(bars, labels, axis, baseline)
     labels = _garbled_values(bars, labels, axis, baseline)
     keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
-    swatches = _year_swatches(rgb, bars, labels, centres, background, width if kind == "hbar" else None)
+    swatches = _year_swatches(rgb, bars, labels, centres, background)
     keep = [i for i in keep if i not in swatches]  # (round 175) `■ 2012`: a legend's swatch, no bar valued 2012
     if axis is None:  # (round 27) with no value axis a bar without a printed value under half the bars' usual width is
         # a piece of bold text standing on the baseline (a title's stem), no bar: it would head the top row
@@ -1186,15 +1186,14 @@ def _column_right_of_bars(rows, spans, bars: list[Bar], boxes: list[TextBox], us
     return text, [parse_value(b.text)[1] for b in column], [taken_by[id(column[k])] for k in reclaim]
 
 
-def _year_swatches(rgb: np.ndarray, bars: list, labels: dict, centres, background, width: int | None) -> set[int]:
+def _year_swatches(rgb: np.ndarray, bars: list, labels: dict, centres, background) -> set[int]:
     """(round 175) The bars (indices) that are a legend's swatches beside a year: a legend that names its series by
     years (Pew's `■ 2012  ■ 2018` over horizontal bars) has no words, so its small squares stood as bars and the years
     beside them as their printed values (`1 | | 2012` atop the table, one series `Series 3`). A bar is a swatch where
     its value box is a year or an age band (`colours._year_or_band`), the bar is no longer than 1.6 of that box's
     height (a swatch is about a word's height), and `_legend_names` on that box alone (its start past a swatch it
     took in, `_after_leading_swatches`) finds the bar's own colour in a patch beside it that stops above, below and
-    left of it. `width`: the picture's width for a horizontal chart
-    (bars in upright coordinates), None for a vertical one."""
+    left of it."""
     out: set[int] = set()
     for i, box in labels.items():
         word = box.original
