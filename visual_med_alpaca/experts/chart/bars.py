@@ -944,7 +944,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     names.update(past)
     # (round 178) a legend drawn over bars: its words' column, one word per series, the swatches that show
     names.update(_legend_column_names(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()} | cut_names],
-                                      centres, background, sorted({b.cluster for b in bars if b.cluster >= 0}), names))
+                                      centres, background, sorted({b.cluster for b in bars if b.cluster >= 0}), names, reread))
     used |= {id(b) for b in upright_boxes if id(b.original) in past_boxes}  # no row's label, by the box (a row may
     # bear a series' name: `Men`)
     repeated = sum(len(g) > 1 for g in groups) >= 2 and any(

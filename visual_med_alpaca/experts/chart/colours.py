@@ -427,7 +427,8 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
 
 
 def _legend_column_names(rgb: np.ndarray, boxes: list[TextBox], centres, background, series: list[int],
-                         named: dict[int, tuple[float, str]]) -> dict[int, tuple[float, str]]:
+                         named: dict[int, tuple[float, str]],
+                         reread: Callable[[np.ndarray], str] | None = None) -> dict[int, tuple[float, str]]:
     """(round 178) cluster -> (legend position, name) for the `series` (bar clusters, 0-based) that `named` leaves
     unnamed, where the legend is drawn over bars (matplotlib's legend placed inside a plot full of bars: a swatch on
     a bar of its own colour does not show, one on another bar runs into it, a word on a bar stands in its colour, and
@@ -437,7 +438,9 @@ def _legend_column_names(rgb: np.ndarray, boxes: list[TextBox], centres, backgro
     than on the rows halfway to the entries beside it (a bar behind the legend runs through both), by a quarter of
     the strip or more. Every entry's swatch must show but one's, in distinct series colours; the one left without one
     takes the one series colour left (its swatch lies on a bar of that colour). Nothing unless exactly one column
-    reads so (`_column_swatches`), nor where `named` gives a word of that column another colour."""
+    reads so (`_column_swatches`), nor where `named` gives a word of that column another colour. (C2) Where no column
+    reads so and `reread` is given, the entries are found by their swatch rows too (`_legend_by_swatch_rows`): words
+    printed half on a bar that the detector missed (`After`) are read again alone."""
     if len(series) < 2 or all(c in named for c in series):
         return {}
     typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
@@ -453,6 +456,8 @@ def _legend_column_names(rgb: np.ndarray, boxes: list[TextBox], centres, backgro
             columns.append(column)
     palette = np.stack([background] + list(centres)).astype(np.float32)
     readings = [names for names in (_column_swatches(rgb, column, palette, series) for column in columns) if names]
+    if not readings and reread is not None:  # (round 178, C2) words of the column OCR missed
+        readings = _legend_by_swatch_rows(rgb, boxes, words, palette, series, reread)
     if len(readings) != 1:
         return {}
     names = readings[0]
@@ -461,6 +466,99 @@ def _legend_column_names(rgb: np.ndarray, boxes: list[TextBox], centres, backgro
             return {}  # the legend reader gave this word another colour
     taken = {name for _, name in named.values()}
     return {c: v for c, v in names.items() if c not in named and v[1] not in taken}
+
+
+def _swatch_rows(rgb: np.ndarray, palette: np.ndarray, series: list[int], x0: int, x1: int, top: float, bottom: float,
+                 h: float) -> list[tuple[float, int]]:
+    """(round 178, C2) (row, cluster) of the swatches in the strip rgb[top:bottom, x0:x1]: runs of 0.2-1.0 h rows on
+    which a series colour fills a quarter of the strip more than on the rows 0.6 h above and below (a bar behind the
+    strip fills both)."""
+    top, bottom = max(0, int(top)), min(rgb.shape[0], int(bottom))
+    off = max(2, int(round(0.6 * h)))
+    if bottom - top <= 2 * off + 2 or x1 - x0 < 6:
+        return []
+    patch = rgb[top:bottom, x0:x1].astype(np.float32)
+    d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+    nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), 0)
+    rows = []
+    for c in series:
+        share = (nearest == c + 1).mean(axis=1)
+        excess = np.full(len(share), -1.0)
+        excess[off:len(share) - off] = share[off:len(share) - off] - np.maximum(share[:len(share) - 2 * off], share[2 * off:])
+        start = None
+        for y, on in enumerate(list(excess >= 0.25) + [False]):
+            if on and start is None:
+                start = y
+            elif not on and start is not None:
+                if max(2.0, 0.2 * h) <= y - start <= h:
+                    rows.append((top + (start + y - 1) / 2, c))
+                start = None
+    return rows
+
+
+def _legend_by_swatch_rows(rgb: np.ndarray, boxes: list[TextBox], words: list[TextBox], palette: np.ndarray,
+                           series: list[int], reread: Callable[[np.ndarray], str]) -> list[dict[int, tuple[float, str]]]:
+    """(round 178, C2) `_legend_column_names`' readings where the detector missed words of a legend drawn over bars
+    (printed half on a bar: plain2 544819 00000's `After`). From each word, its strip (2.5 heights left of it) is read
+    for swatch rows (`_swatch_rows`) up and down; the entries are the column's words and the swatch rows beside no
+    word, evenly spaced 0.9-2.2 heights apart, one per series, where one more entry (neither read nor shown: a
+    swatch on a bar of its own colour, its word missed) may stand a step past either end when exactly one of the two
+    reads a name. A swatch row's word is read again alone (a crop from the column's left edge, 10 heights wide); an
+    entry without a shown swatch takes the one series colour left. Names come only from what OCR reads there."""
+    height, width = rgb.shape[:2]
+
+    def missed(anchor: TextBox, row: float, half: float) -> str | None:
+        x0, x1 = max(0, int(anchor.x0) - 2), min(width, int(anchor.x0 + 10 * anchor.h))
+        y0, y1 = max(0, int(row - half)), min(height, int(row + half) + 1)
+        if y1 - y0 < 4 or any(x0 <= b.cx <= x1 and y0 <= b.cy <= y1 for b in boxes):
+            return None
+        text = reread(np.ascontiguousarray(rgb[y0:y1, x0:x1])).strip()
+        return _bare(text) if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 30 else None
+
+    readings: list[dict[int, tuple[float, str]]] = []
+    for anchor in words:
+        h = anchor.h
+        x1 = int(anchor.x0) - 1
+        x0 = max(0, x1 - int(max(12, 2.5 * h)))
+        reach = 2.2 * h * len(series)
+        swatches = _swatch_rows(rgb, palette, series, x0, x1, anchor.cy - reach, anchor.cy + reach, h)
+        column = [b for b in words if abs(b.x0 - anchor.x0) <= 0.8 * h and abs(b.h - h) <= 0.4 * h and abs(b.cy - anchor.cy) <= reach]
+        entries: list[list] = []  # [row, word (a box, a name read again, or None), cluster or None]
+        for box in column:
+            beside = [c for row, c in swatches if abs(row - box.cy) <= 0.4 * h]
+            entries.append([box.cy, box, beside[0] if len(beside) == 1 else None])
+        entries += [[row, None, c] for row, c in swatches if not any(abs(row - b.cy) <= 0.4 * h for b in column)]
+        entries.sort(key=lambda e: e[0])
+        if len(entries) < 2 or len(entries) < len(series) - 1:
+            continue
+        steps = np.diff([e[0] for e in entries])
+        if steps.min() < 0.9 * h or steps.max() > 2.2 * h or steps.max() > 1.3 * steps.min():
+            continue
+        if len(entries) == len(series) - 1:
+            pitch = float(np.median(steps))
+            past = [(row, name) for row in (entries[0][0] - pitch, entries[-1][0] + pitch)
+                    if (name := missed(anchor, row, 0.5 * pitch)) is not None]
+            if len(past) != 1:
+                continue
+            entries.append([past[0][0], past[0][1], None])
+            entries.sort(key=lambda e: e[0])
+        if len(entries) != len(series):
+            continue
+        shown = [e[2] for e in entries if e[2] is not None]
+        left = [c for c in series if c not in shown]
+        if not shown or len(set(shown)) < len(shown) or len(left) != len(entries) - len(shown) or len(left) > 1:
+            continue
+        names: dict[int, tuple[float, str]] = {}
+        for row, word, c in entries:
+            c = left[0] if c is None else c
+            name = _bare(word.text) if isinstance(word, TextBox) else word if word is not None else missed(anchor, row, 0.5 * float(np.median(steps)))
+            if not name:
+                break
+            names[c] = (reading_key(row, anchor.cx), name)
+        else:
+            if names not in readings:
+                readings.append(names)
+    return readings
 
 
 def _column_swatches(rgb: np.ndarray, column: list[TextBox], palette: np.ndarray, series: list[int]) -> dict[int, tuple[float, str]]:
