@@ -223,11 +223,16 @@ def _axis_chart_legend(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
     offered = words + years
     trimmed = _after_leading_swatches(rgb, offered, centres, background, codes=True)  # one box out per box in
     entries: dict[int, str] = {}
+    alone: dict[int, dict] = {}  # a year box's own legend, read once however many colours ask for it
     for colour, (_, name) in _legend_names((rgb, trimmed), centres, background, codes=True).items():
         if colour in named or parse_value(name) is None:
             continue  # a colour a word names keeps that word
-        for box, cut in zip(offered[len(words):], trimmed[len(words):]):
-            if _bare(cut.text) == name and colour in _legend_names((rgb, [cut]), centres, background, codes=True):
+        for i, (box, cut) in enumerate(zip(offered[len(words):], trimmed[len(words):])):
+            if _bare(cut.text) != name:
+                continue
+            if i not in alone:
+                alone[i] = _legend_names((rgb, [cut]), centres, background, codes=True)
+            if colour in alone[i]:
                 entries[id(box)] = name
     # (Y2) a legend that names its series by years names two or more: one lone `year` beside a line is a point's
     # printed value misread (`6764` for `67.64`, `9996` for `99%`), the line through it no swatch
