@@ -4425,3 +4425,18 @@ def test_drawn_statista_line_labels_read_run_together_are_cut_despite_the_page_i
     names = [row[0] for row in table.rows]
     assert "2013* 2014*" not in names, names
     assert sorted(names) == sorted(row[0] for row in gold.rows), names
+
+
+@pytest.mark.parametrize("seed,index", [(950813, 29), (455918, 19)])
+def test_a_legend_drawn_over_bars_names_the_series(expert, tmp_path, seed, index):
+    """(rounds 178 / 182) A legend matplotlib placed inside a plot full of bars: a swatch over a bar of its own colour
+    does not show, and a word printed on a bar looks inked by it, so the legend reader found no entry and the series
+    came out `Series 1 | Series 2`. The words' column names them, each by the swatch that shows beside it (plain
+    generator charts: a burned fresh seed's and round 182's new pool's)."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
+
+    spec = random_plain_spec(np.random.default_rng([seed, index, STREAMS["plain"]]))
+    assert len(spec.series) >= 2 and spec.legend not in ("none", "outside")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "chart")))
+    table = parse_table(text)
+    assert table.headers[1:] == list(spec.series), text
