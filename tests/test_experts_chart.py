@@ -4076,6 +4076,17 @@ def test_drawn_line_rows_hold_no_axis_label_and_no_hanging_point_value(expert, t
     assert got[("2005", "Unfavorable")] == 3, got
 
 
+def test_drawn_line_legend_swatch_is_no_point(expert, tmp_path):
+    """(round 181) matplotlib draws the legend over the lines: a legend entry's swatch standing at a category's column
+    was traced as that line's point (plain2 pool 00009, seed 381892: `Day` at Aspirin read 83829 off its swatch in the
+    upper-left legend, and the printed `64,606` under it left unpaired). A piece of the line's colour on a legend word's
+    row, just left of the word and no wider than a swatch, is the legend's, never a point."""
+    spec, path = _pool_chart(tmp_path, "plain", 381892, 9)
+    got = cells(expert.describe(load_image(path)))
+    assert spec.legend == "best" and got[("Aspirin", "Day")] == 64606, got
+    assert got[("Codeine", "Day")] == 84306 and got[("Aspirin", "Rural")] == 57850, got
+
+
 def test_no_axis_numbers_keeps_a_numeric_category_axis():
     """(round 144) `_no_axis_numbers` leaves a numeric x axis (0, 5, 10, 15) alone: its labels stand on the row's grid,
     even where the first one agrees with the value axis at its height; an off-grid `0` beside the first year goes."""

@@ -157,6 +157,25 @@ def _trace_at(mask: np.ndarray, pieces: np.ndarray, widths: np.ndarray, x: int, 
     return None
 
 
+def legend_swatch_pieces(pieces: np.ndarray, stats: np.ndarray, words: list[TextBox], x0r: int) -> list[int]:
+    """(round 181) The connected pieces of a line's mask (`pieces`, `stats` as cv2.connectedComponentsWithStats gives
+    them, region coordinates, `x0r` the region's left edge in the picture) that are a legend entry's swatch: matplotlib
+    draws the legend over the lines, so a piece of the line's colour standing on a legend word's row (its middle row
+    within the word's box, no taller than the word), wholly left of the word and ending within one word height of it,
+    no wider than three word heights, is the entry's handle (a short stroke, with its marker), never a point of the
+    line. A swatch that touches the line is one piece with it and is not found (the line decides, as before)."""
+    found = np.zeros(len(stats), bool)
+    x, y, w, ph = (stats[:, i].astype(float) for i in range(4))
+    left, right, middle = x + x0r, x + w - 1 + x0r, y + (ph - 1) / 2
+    for word in words:
+        h = word.y1 - word.y0
+        if h > 0:
+            found |= ((word.y0 <= middle) & (middle <= word.y1) & (ph <= h + 2) & (w <= 3 * h) & (right <= word.x0 + 2)
+                      & (right >= word.x0 - h) & (left >= word.x0 - 4 * h))
+    found[0] = False  # the background
+    return [int(p) for p in np.nonzero(found)[0]]
+
+
 def _ink_under(inks: list[tuple[np.ndarray, np.ndarray]], label: TextBox, x: int) -> tuple[int, float] | None:
     """(line, row) of the traced line whose ink comes first under a printed value label, in the columns within 2
     pixels of its point's column x (region coordinates), from the label's bottom down one and a half label heights:

@@ -16,7 +16,7 @@ from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _backdrop, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, _year_or_band, coloured_ink, commonest_colour
 from .dots import read_dot_plot
-from .lines import (first_value_on_axis, lone_colourless_line, rules_erased, _chromatic, own_scale,
+from .lines import (first_value_on_axis, legend_swatch_pieces, lone_colourless_line, rules_erased, _chromatic, own_scale,
                     point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks,
                     split_run_together_periods, labels_for_an_axis, value_in_name, value_point, names_in_own_ink,
                     _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point,
@@ -1120,6 +1120,7 @@ class ChartExpert:
                 names[core[0]] = names.pop(index)
         # (round 148) no line's colour and no name anywhere: the one colourless cluster drawn across the categories
         lone = lone_colourless_line(masks, centres, background, names, categories, x0r, text, axis, own, orientation)
+        legend_words = [b for b in text if _bare(b.text) in legend and b not in categories]  # (round 181) the legend's entries
         for index, mask in enumerate(masks):
             colour = centres[index]
             chromatic = _chromatic(colour, background)  # (round 8) a pastel line on a dark backdrop too
@@ -1142,6 +1143,7 @@ class ChartExpert:
                 x0, x1 = box.x0 - x0r - 2, box.x1 - x0r + 2
                 widths[(stats[:, 0] >= x0) & (stats[:, 0] + stats[:, 2] <= x1 + 1) & (stats[:, 1] >= box.y0 - 2)
                        & (stats[:, 1] + stats[:, 3] <= box.y1 + 3)] = 0
+            widths[legend_swatch_pieces(pieces, stats, legend_words, x0r)] = 0  # (round 181) nor a legend's swatch
             for p in np.nonzero((widths >= 20) & (stats[:, cv2.CC_STAT_HEIGHT] >= 20))[0]:
                 fx, fy, pw, ph = stats[p, :4]  # (round 122) nor a frame's or a callout's sides
                 if p and _frame_piece(pieces[fy:fy + ph, fx:fx + pw] == p):
