@@ -4426,3 +4426,18 @@ def test_stacked_segment_over_a_jpeg_seam_is_kept(expert, tmp_path):
     want = next(r for r in gold.rows if r[0] == "Group D")
     row = next(r for r in table.rows if r[0] == "Group D")
     assert len(row) == 3 and to_float(row[2]) == pytest.approx(to_float(want[2]), abs=1), table
+
+
+@pytest.mark.parametrize("seed,index", [(950813, 29), (455918, 19)])
+def test_a_legend_drawn_over_bars_names_the_series(expert, tmp_path, seed, index):
+    """(rounds 178 / 182) A legend matplotlib placed inside a plot full of bars: a swatch over a bar of its own colour
+    does not show, and a word printed on a bar looks inked by it, so the legend reader found no entry and the series
+    came out `Series 1 | Series 2`. The words' column names them, each by the swatch that shows beside it (plain
+    generator charts: a burned fresh seed's and round 182's new pool's)."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
+
+    spec = random_plain_spec(np.random.default_rng([seed, index, STREAMS["plain"]]))
+    assert len(spec.series) >= 2 and spec.legend not in ("none", "outside")
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "chart")))
+    table = parse_table(text)
+    assert table.headers[1:] == list(spec.series), text

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
-from .colours import _after_leading_swatches, _colour_clusters, _in_box, _legend_names, _longest_runs, _own_ink, _split_close_tints, _year_or_band, commonest_colour, reading_key
+from .colours import _after_leading_swatches, _colour_clusters, _in_box, _legend_column_names, _legend_names, _longest_runs, _own_ink, _split_close_tints, _year_or_band, commonest_colour, reading_key
 from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
 
 _YEAR_1900 = re.compile(r"(?:19|20)\d\d")  # a year 1900-2099 in a row label (text._YEAR starts at 1600)
@@ -975,6 +975,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if series_past and not past:  # (round 149) the series a legend left unnamed, named right of their values
         past, past_boxes = _names_past_values(rgb, bar_rects, labels, boxes, palette, names, taken)
     names.update(past)
+    # (round 178) a legend drawn over bars: its words' column, one word per series, the swatches that show
+    names.update(_legend_column_names(rgb, [b for b in boxes if id(b) not in {id(v.original) for v in labels.values()} | cut_names],
+                                      centres, background, sorted({b.cluster for b in bars if b.cluster >= 0}), names))
     used |= {id(b) for b in upright_boxes if id(b.original) in past_boxes}  # no row's label, by the box (a row may
     # bear a series' name: `Men`)
     repeated = sum(len(g) > 1 for g in groups) >= 2 and any(

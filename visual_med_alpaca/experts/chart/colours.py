@@ -426,6 +426,87 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
     return names
 
 
+def _legend_column_names(rgb: np.ndarray, boxes: list[TextBox], centres, background, series: list[int],
+                         named: dict[int, tuple[float, str]]) -> dict[int, tuple[float, str]]:
+    """(round 178) cluster -> (legend position, name) for the `series` (bar clusters, 0-based) that `named` leaves
+    unnamed, where the legend is drawn over bars (matplotlib's legend placed inside a plot full of bars: a swatch on
+    a bar of its own colour does not show, one on another bar runs into it, a word on a bar stands in its colour, and
+    `_legend_names` finds no entry or only some). The legend's words stand in one column, one word per series: left
+    edges within 0.8 of a line's height, heights within 0.4 (`Day`'s descender), evenly spaced 0.9-2.2 heights apart. An entry's swatch is
+    the colour that the strip left of its word (the column's, 2.5 heights wide) holds more of on the word's middle rows
+    than on the rows halfway to the entries beside it (a bar behind the legend runs through both), by a quarter of
+    the strip or more. Every entry's swatch must show but one's, in distinct series colours; the one left without one
+    takes the one series colour left (its swatch lies on a bar of that colour). Nothing unless exactly one column
+    reads so (`_column_swatches`), nor where `named` gives a word of that column another colour."""
+    if len(series) < 2 or all(c in named for c in series):
+        return {}
+    typical = float(np.median([b.h for b in boxes])) if boxes else 0.0
+    words = [b for b in boxes if re.search(r"[A-Za-z]{2}", b.text) and not _CHROME.search(b.text) and b.h <= 1.6 * typical]
+    columns = []
+    for anchor in words:
+        column = sorted((b for b in words if abs(b.x0 - anchor.x0) <= 0.8 * anchor.h and abs(b.h - anchor.h) <= 0.4 * anchor.h),
+                        key=lambda b: b.cy)
+        steps = np.diff([b.cy for b in column])
+        if len(column) != len(series) or steps.min() < 0.9 * anchor.h or steps.max() > 2.2 * anchor.h or steps.max() > 1.3 * steps.min():
+            continue
+        if not any({id(b) for b in column} == {id(b) for b in other} for other in columns):
+            columns.append(column)
+    palette = np.stack([background] + list(centres)).astype(np.float32)
+    readings = [names for names in (_column_swatches(rgb, column, palette, series) for column in columns) if names]
+    if len(readings) != 1:
+        return {}
+    names = readings[0]
+    for c, (_, name) in named.items():
+        if any(word == name and other != c for other, (_, word) in names.items()):
+            return {}  # the legend reader gave this word another colour
+    taken = {name for _, name in named.values()}
+    return {c: v for c, v in names.items() if c not in named and v[1] not in taken}
+
+
+def _column_swatches(rgb: np.ndarray, column: list[TextBox], palette: np.ndarray, series: list[int]) -> dict[int, tuple[float, str]]:
+    """(round 178) `_legend_column_names`' swatches left of one column of words: cluster -> (position, name), or {}
+    where the column is no legend of the `series` (an entry's shown swatch in no series' colour, two alike, or more
+    than one entry without one)."""
+    height = rgb.shape[0]
+    h = float(np.median([b.h for b in column]))
+    pitch = float(np.median(np.diff([b.cy for b in column])))
+    x1 = int(min(b.x0 for b in column))
+    x0 = max(0, x1 - int(max(12, 2.5 * h)))
+    if x1 - x0 < 6:
+        return {}
+
+    def shares(row: float, half: float) -> np.ndarray | None:
+        """Per cluster (1 + its index; 0 the background or no colour within 45): its share of the strip's pixels on the
+        rows `row` +- `half`."""
+        r0, r1 = max(0, int(round(row - half))), min(height, int(round(row + half)) + 1)
+        if r1 <= r0:
+            return None
+        patch = rgb[r0:r1, x0:x1].astype(np.float32)
+        d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+        nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), 0)
+        return np.bincount(nearest.ravel(), minlength=len(palette)) / nearest.size
+
+    found: dict[int, int] = {}  # entry -> its swatch's cluster
+    for n, box in enumerate(column):
+        middle = shares(box.cy, 0.2 * h)
+        gaps = [g for g in (shares(box.cy - pitch / 2, max(1.0, 0.1 * h)), shares(box.cy + pitch / 2, max(1.0, 0.1 * h))) if g is not None]
+        if middle is None or not gaps:
+            return {}
+        excess = middle - np.max(gaps, axis=0)
+        excess[0] = -1.0
+        best = int(excess.argmax())
+        if excess[best] >= 0.25:
+            if best - 1 not in series:
+                return {}  # a swatch in no bars' colour: no legend of these bars
+            found[n] = best - 1
+    unknown = [n for n in range(len(column)) if n not in found]
+    left = [c for c in series if c not in found.values()]
+    if not found or len(set(found.values())) < len(found) or len(unknown) > 1 or len(left) != len(unknown):
+        return {}
+    found.update(dict(zip(unknown, left)))
+    return {c: (reading_key(column[n].cy, column[n].cx), _bare(column[n].text)) for n, c in found.items()}
+
+
 def _enclosed_patch(nearest: np.ndarray, ground: int, others: list[int]) -> int | None:
     """(round 165) The first of `others` (clusters, 0-based) whose pixels in a legend entry's strip (`nearest`: 1 + the
     cluster per pixel, 0 for none) form a patch with `ground` right above and right below it (80% of the patch's
