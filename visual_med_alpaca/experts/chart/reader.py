@@ -825,6 +825,12 @@ class ChartExpert:
         new = find_value_axis(strip, vertical=True)
         if new is None or not new.log or (old is not None and len(old.ticks) >= len(new.ticks)):
             return boxes
+        # (amendment 1) the strip's boxes placed at the height of the first pass's boxes they meet (the enlarged read sets them
+        # ~1 px lower, and a log axis reads 1 px as a per cent or two): shifted by the median offset of those pairs
+        pairs = [(f, b) for b in strip for f in column if _overlap(f, b) > 0.3 * min(_area(f), _area(b))]
+        if pairs:
+            dy = float(np.median([f.cy - b.cy for f, b in pairs]))
+            strip = [replace(b, y0=b.y0 + dy, y1=b.y1 + dy) for b in strip]
         ids = {id(b) for b in marks}
         return [b for b in boxes if not (b.x1 <= x1 and (b.number is not None or id(b) in ids))] + strip
 
