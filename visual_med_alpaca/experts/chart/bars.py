@@ -281,12 +281,13 @@ def _upright_bars(rects: list[Bar], thickness: float = 0.0) -> list[Bar]:
     return _upright_choice(rects, thickness)[0]
 
 
-def _upright_choice(rects: list[Bar], thickness: float = 0.0) -> tuple[list[Bar], float]:
+def _upright_choice(rects: list[Bar], thickness: float = 0.0, seam=None) -> tuple[list[Bar], float]:
     """`_upright_bars` and the area its baseline carries: the bars standing on it and stacked on them, and (round 119)
     the diverging segments hanging from it under those bars (`_hanging_bars`: Pew's answers left of the zero line).
     A diverging chart's zero line carries every row whole; counting only what stands on it, one row's far end (a
     base of that row's first segment alone, or of it and a segment of another row ending by chance within 3 px of
-    it) outweighed it when there are few rows: two-row charts lost a row, three-row ones came out as a mix."""
+    it) outweighed it when there are few rows: two-row charts lost a row, three-row ones came out as a mix.
+    `seam` (round 179, `_blend_seam`): a wider seam between stacked segments that JPEG smeared (`_stacked_on`)."""
     if not rects:
         return [], 0.0
     groups: dict[int, list[Bar]] = {}
@@ -306,7 +307,7 @@ def _upright_choice(rects: list[Bar], thickness: float = 0.0) -> tuple[list[Bar]
         base = [b for b in base if b.width >= thickness]
         if not base or (len(base) == 1 and base[0].height < 1.5 * base[0].width):
             continue  # a bar chart has several bars on its baseline, or one tall one
-        kept = _stacked_on(base, rects)
+        kept = _stacked_on(base, rects, seam=seam)
         standing = sum(b.area for b in kept)
         carried = standing + sum(b.area for b in _diverging(kept, rects, float(np.median([b.y1 for b in base]))))
         # two baselines carrying the same rectangles (within 1%: a stray mark on one of the lines) are told apart by
@@ -387,9 +388,10 @@ def _label_base(bars: list[Bar], baseline: float) -> float:
     return max([baseline] + [b.y1 for b in bars])
 
 
-def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True) -> list:
+def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True, seam=None) -> list:
     """`base` plus the rectangles stacked on it, one on another: each overlaps the one below by `share`
-    of the wider (`widest`) or of the narrower width, and starts where it ends."""
+    of the wider (`widest`) or of the narrower width, and starts where it ends (within 3 px; round 179: or where
+    `seam(bar, below)` says the rows between them are a smeared seam of the two colours, `_blend_seam`)."""
     baseline = float(np.median([b.y1 for b in base]))
     kept = list(base)
     pending = [b for b in rects if b not in base and b.y1 < baseline]
@@ -400,12 +402,42 @@ def _stacked_on(base: list, rects: list, share: float = 0.8, widest: bool = True
             for below in kept:
                 overlap = min(bar.x1, below.x1) - max(bar.x0, below.x0)
                 width = max(bar.width, below.width) if widest else min(bar.width, below.width)
-                if overlap > share * width and abs(bar.y1 + 1 - below.y0) <= 3:
+                if overlap > share * width and (abs(bar.y1 + 1 - below.y0) <= 3 or (seam is not None and seam(bar, below))):
                     kept.append(bar)
                     pending.remove(bar)
                     changed = True
                     break
     return kept
+
+
+def _blend_seam(rgb: np.ndarray, centres, background: np.ndarray):
+    """(round 179) `seam(bar, below)` for `_stacked_on`, in the upright picture `rgb` (a horizontal chart's turned a
+    quarter, as its bars are): True where a segment of one colour stops 4 or 5 rows above a segment of another colour
+    under it (the usual seam is at most 3) and those rows, over the columns both share (2 px in from their edges), hold
+    no pixel of the backdrop (within 45 of `background`) and lie, by their median, within 60 of the colours between
+    the two (the line from one colour to the other). A JPEG picture smears the edge between two strong colours into
+    such a band (chroma kept at half resolution, ringing at 8 px blocks): the segment above was left standing on
+    nothing and lost with its value (plain `3` chart 6's top segment). A gap of the backdrop (a legend's swatches one
+    over another, a row apart) is no seam."""
+    colours = [np.asarray(c, np.float32) for c in centres]
+    back = np.asarray(background, np.float32)
+
+    def seam(bar, below) -> bool:
+        gap = int(round(below.y0 - bar.y1 - 1))
+        if not 4 <= gap <= 5 or bar.cluster == below.cluster or not (0 <= bar.cluster < len(colours) and 0 <= below.cluster < len(colours)):
+            return False
+        x0, x1 = int(max(bar.x0, below.x0)) + 2, int(min(bar.x1, below.x1)) - 1
+        y0, y1 = int(bar.y1) + 1, int(below.y0)
+        if x1 <= x0 or y1 <= y0 or y0 < 0 or y1 > rgb.shape[0] or x1 > rgb.shape[1]:
+            return False
+        pixels = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+        if not len(pixels) or (np.linalg.norm(pixels - back, axis=1) < 45).any():
+            return False
+        a, d = colours[bar.cluster], colours[below.cluster] - colours[bar.cluster]
+        t = np.clip((pixels - a) @ d / max(float(d @ d), 1e-6), 0.0, 1.0)
+        return float(np.median(np.linalg.norm(pixels - (a + t[:, None] * d), axis=1))) < 60
+
+    return seam
 
 
 def _hanging_bars(bars: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
@@ -836,8 +868,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     width = rgb.shape[1]
     thickness = max(5.0, min(rgb.shape[:2]) / 100)  # thinner marks are lines, grid and axes
     turned = [r.rotated(width) for r in rects]  # one list: `_joined_across_legend` tells its bars apart by identity
-    vertical, score_v = _upright_choice(rects, thickness)
-    horizontal, score_h = _upright_choice(turned, thickness)
+    vertical, score_v = _upright_choice(rects, thickness, _blend_seam(rgb, centres, background))
+    # (round 179) the turned picture: upright row y' is the original's column width - 1 - y', its column x' the row x'
+    horizontal, score_h = _upright_choice(turned, thickness, _blend_seam(rgb.transpose(1, 0, 2)[::-1], centres, background))
     if max(score_v, score_h) == 0:
         return None
     # (round 124) both readings carry the same rectangles (one strip of segments: a single stacked bar, `80% | 20%`):
