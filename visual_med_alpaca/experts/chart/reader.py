@@ -504,6 +504,7 @@ class ChartExpert:
         boxes = self.read_text(rgb)
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
+        boxes = self._log_labels_enlarged(rgb, boxes)
         text, kind, error = _attempt(self._read_boxes, rgb, boxes)
         if kind in ("line", "partial", "unread"):
             find, kinds = find_panels, None
@@ -801,6 +802,37 @@ class ChartExpert:
             strip = cv2.copyMakeBorder(strip, border, border, border, border, cv2.BORDER_REPLICATE)
         return [replace(b, x0=x0 + (b.x0 - border) / 2, y0=y0 + (b.y0 - border) / 2, x1=x0 + (b.x1 - border) / 2,
                         y1=y0 + (b.y1 - border) / 2) for b in self.read_text(strip, native=native)]
+
+    def _log_labels_enlarged(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
+        """(round 183) A log axis' tick labels written as powers of ten (`10³`, `4×10²`) that OCR misread at the
+        picture's scale (small superscripts at 72 dpi: `20^2`, `102` for 10¹, `10²²` for 10², `3×1o²`, or missed
+        outright), so that no value axis fits them, or a column of printed values fits one instead: where the left
+        third holds a label written as a power (a superscript, `^` or `×`, or `power`) or two or more `10` + one
+        digit, the picture's left strip up to that column is read again enlarged twice (`_strip_text`). Its numbers
+        replace the first pass's numbers (and power-like labels) in the strip only when they fit a log axis with more
+        tick labels than the first pass's numbers there fit (none: 0); otherwise the first pass stands."""
+        h, w = rgb.shape[:2]
+        left = [b for b in boxes if b.cx < w / 3]
+        written = [b for b in left if b.power or re.search(r"[\u2070\u00b9\u00b2\u00b3\u2074-\u2079^\u00d7]", b.text)]
+        tens = [b for b in left if re.fullmatch(r"10\d", b.text.strip())]
+        marks = written + (tens if len(tens) >= 2 else [])
+        if not marks:
+            return boxes
+        x1 = min(w, int(max(b.x1 for b in marks)) + 4)
+        column = [b for b in boxes if b.x1 <= x1]
+        old = find_value_axis(column, vertical=True)
+        strip = [b for b in self._strip_text(rgb, (0, 0, x1, h), native=False, border=0) if b.number is not None and b.x1 < x1 - 1]
+        new = find_value_axis(strip, vertical=True)
+        if new is None or not new.log or (old is not None and len(old.ticks) >= len(new.ticks)):
+            return boxes
+        # (amendment 1) the strip's boxes placed at the height of the first pass's boxes they meet (the enlarged read sets them
+        # ~1 px lower, and a log axis reads 1 px as a per cent or two): shifted by the median offset of those pairs
+        pairs = [(f, b) for b in strip for f in column if _overlap(f, b) > 0.3 * min(_area(f), _area(b))]
+        if pairs:
+            dy = float(np.median([f.cy - b.cy for f, b in pairs]))
+            strip = [replace(b, y0=b.y0 + dy, y1=b.y1 + dy) for b in strip]
+        ids = {id(b) for b in marks}
+        return [b for b in boxes if not (b.x1 <= x1 and (b.number is not None or id(b) in ids))] + strip
 
     def _second_look(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
         """Text the first pass missed where axes and category labels stand (round 26): the picture's left quarter
