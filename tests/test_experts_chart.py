@@ -1703,6 +1703,17 @@ def test_a_pew_stack_with_short_first_segments_keeps_all_its_rows(expert):
     assert cells(text)[("Dem/Lean Dem", "Major")] == 11, text
 
 
+def test_a_pew_title_keeps_its_wrapped_lines_and_leaves_the_question_out(expert):
+    """Dev charts (chartqa_dev `7780` and `4300`, Pew, round 180): a title wrapped over two or three lines lost all but
+    its first one or two (`few describe them as 'major'` boxed 26 px high under a first line of 21; a third line never
+    joined). The lines printed in the title's own ink join; the grey italic question under it stays out."""
+    title = parse_table(expert.describe(load_image(shared_data("chartqa_dev", "png", "7780.png")))).title
+    assert title.startswith("Some have had election arguments") and "few describe them as" in title, title
+    assert "who say" not in title, title
+    title = parse_table(expert.describe(load_image(shared_data("chartqa_dev", "png", "4300.png")))).title
+    assert title.endswith("Germans strongly favor retaliatory tariffs") and "Do you support" not in title, title
+
+
 def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(tmp_path, monkeypatch):
     """The fourth generator (OWID's and OECD's line charts, a development pool): no legend; each series name is a
     word drawn beside its line's last point (OWID: in the line's colour, right of it; OECD: black, in a white box, left
@@ -3407,7 +3418,8 @@ def test_a_title_in_a_lines_colour_over_the_plot_names_no_line(expert, tmp_path)
         ax.figure.tight_layout()
     text = expert.describe(load_image(path))
     table = parse_table(text)
-    assert table.headers[1:] == ["Favorable", "Unfavorable"] and table.title == "Court Favorability", text
+    # (round 180) the title's second line, in the title's ink, is read with it
+    assert table.headers[1:] == ["Favorable", "Unfavorable"] and table.title == "Court Favorability Declines", text
     assert cells(text)[("2004", "Favorable")] == 80, text
 
 

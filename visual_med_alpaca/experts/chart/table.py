@@ -358,6 +358,7 @@ def _title_without_subtitle(rgb: np.ndarray, boxes: list[TextBox], title: str) -
     instead); of such gaps, the widest. Words right of it are no part of the title (in a box holding letters on both
     sides, the words before it are counted by the word gaps seen there). The title is kept whole when the picture does
     not show that."""
+    title = _wrapped_title_lines(rgb, boxes, title)
     line = _title_line(boxes, title)
     if not line:
         return title
@@ -417,6 +418,99 @@ def _title_without_subtitle(rgb: np.ndarray, boxes: list[TextBox], title: str) -
             return plain
         kept.append(" ".join(parts[:count]))
     return " ".join(kept) + rest if kept else plain
+
+
+def _line_ink(rgb: np.ndarray, line: list[TextBox]) -> tuple[np.ndarray, float, float] | None:
+    """(round 180) A line of text's ink as the picture prints it: (median colour of its strokes' cores, mean stroke width in pixels
+    along its rows, how high its tallest letters stand above the baseline). The boxes' band is cut to its inked rows'
+    largest block (OCR pads its boxes over the neighbouring lines' ascenders and descenders); None where the band
+    holds too few letters to tell."""
+    y0, y1 = max(0, int(min(b.y0 for b in line))), min(rgb.shape[0], int(np.ceil(max(b.y1 for b in line))) + 1)
+    x0, x1 = max(0, int(min(b.x0 for b in line))), min(rgb.shape[1], int(np.ceil(max(b.x1 for b in line))) + 1)
+    band = rgb[y0:y1, x0:x1].astype(int)
+    if band.shape[0] < 6 or band.shape[1] < 20:
+        return None
+    border = np.concatenate([band[0], band[-1], band[:, 0], band[:, -1]])
+    ink = np.abs(band - np.median(border, axis=0)).max(axis=2) > 60
+    rows = ink.sum(axis=1)
+    blocks, start = [], None  # runs of inked rows: (first, last, ink pixels)
+    for r, count in enumerate(list(rows) + [0]):
+        if count and start is None:
+            start = r
+        elif not count and start is not None:
+            blocks.append((start, r - 1, int(rows[start:r].sum())))
+            start = None
+    if not blocks:
+        return None
+    top, bottom, _ = max(blocks, key=lambda k: k[2])
+    ink = ink[top:bottom + 1]
+    cols = np.flatnonzero(ink.any(axis=0))
+    if len(cols) < 8:
+        return None
+    cuts = np.flatnonzero(np.diff(cols) > 1)
+    letters = []  # (top row, bottom row) of each run of inked columns
+    for a, b in zip(np.concatenate([[cols[0]], cols[cuts + 1]]), np.concatenate([cols[cuts], [cols[-1]]])):
+        inked = np.flatnonzero(ink[:, a:b + 1].any(axis=1))
+        letters.append((int(inked[0]), int(inked[-1])))
+    tall = max(b - a + 1 for a, b in letters)
+    letters = [(a, b) for a, b in letters if b - a + 1 >= 0.4 * tall]  # not commas, dots, dashes
+    if len(letters) < 4:
+        return None
+    height = float(np.median([b for _, b in letters])) - min(a for a, _ in letters) + 1
+    edges = np.diff(np.pad(ink.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    runs = int((edges == 1).sum())
+    stroke = float(ink.sum()) / runs if runs else 0.0
+    pixels = band[top:bottom + 1][ink]
+    away = np.abs(pixels - np.median(border, axis=0)).max(axis=1)
+    colour = np.median(pixels[away >= np.median(away)], axis=0)  # the strokes' cores, not their anti-aliased edges
+    return colour, stroke, height
+
+
+def _wrapped_title_lines(rgb: np.ndarray, boxes: list[TextBox], title: str) -> str:
+    """(round 180) The title's further wrapped lines: `_page_title` joins the line right under the first when OCR's
+    boxes are of one height (and no wider than the first line by more than two letter heights), so a wrapped line
+    with a descender or a quote mark (`few describe them as 'major'`, a box 26 px high under one of 21), a wrapped
+    line longer than the first, or a third line was lost. Here each next line right under the title's last line
+    (its top between that line's middle and 0.6 line heights under its bottom, starting where the first line starts
+    or centred under it) joins when the picture prints it in the first line's ink: the same colour (every channel
+    of the median ink within 40), the same stroke weight (mean horizontal run of ink within 15%) and letters as
+    high above the baseline (within 20%). A smaller, lighter or thinner subtitle or question under the title
+    (Pew's grey italic question) is no part of it. At most four lines in all; the title is kept as it is where the
+    picture does not show that."""
+    line = _title_line(boxes, title)
+    if not line:
+        return title
+    ink = _line_ink(rgb, line)
+    if ink is None:
+        return title
+    colour, stroke, height = ink
+    words = [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
+             and not _CHROME.search(b.text) and not b.turned]
+    h, x0, x1 = float(np.median([b.h for b in line])), min(b.x0 for b in line), max(b.x1 for b in line)
+    text, last, used = " ".join(b.text for b in line), line, {id(b) for b in line}
+    for _ in range(3):
+        cy, y1 = float(np.mean([b.cy for b in last])), max(b.y1 for b in last)
+        below = [b for b in words if id(b) not in used and cy < b.y0 < y1 + 0.6 * h]
+        if not below:
+            break
+        nxt = min(below, key=lambda b: b.y0)
+        second = sorted((b for b in below if abs(b.cy - nxt.cy) < nxt.h / 2), key=lambda b: b.x0)
+        bx0, bx1 = second[0].x0, max(b.x1 for b in second)
+        if not (abs(bx0 - x0) <= 0.6 * h or abs((bx0 + bx1) / 2 - (x0 + x1) / 2) <= 0.6 * h):
+            break
+        words_of = " ".join(b.text for b in second)
+        joined = f"{text} {words_of}"
+        if not title.startswith(joined):  # a line `_page_title` did not join: by its ink
+            other = _line_ink(rgb, second)
+            if other is None:
+                break
+            o_colour, o_stroke, o_height = other
+            if (np.abs(o_colour - colour).max() > 40 or abs(o_stroke - stroke) > 0.15 * stroke
+                    or abs(o_height - height) > 0.2 * height):
+                break
+        text, last = joined, second
+        used.update(id(b) for b in second)
+    return text if text.startswith(title) else title  # lines added under it, never a line of it changed
 
 
 def _title_line(boxes: list[TextBox], title: str) -> list[TextBox]:
