@@ -869,8 +869,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     thickness = max(5.0, min(rgb.shape[:2]) / 100)  # thinner marks are lines, grid and axes
     turned = [r.rotated(width) for r in rects]  # one list: `_joined_across_legend` tells its bars apart by identity
     vertical, score_v = _upright_choice(rects, thickness, _blend_seam(rgb, centres, background))
-    # (round 179) the turned picture: upright row y' is the original's column width - 1 - y', its column x' the row x'
-    horizontal, score_h = _upright_choice(turned, thickness, _blend_seam(rgb.transpose(1, 0, 2)[::-1], centres, background))
+    # (round 179) the turned picture, as `Bar.rotated` turns the rectangles (np.rot90: a quarter turn counter-clockwise)
+    horizontal, score_h = _upright_choice(turned, thickness, _blend_seam(np.rot90(rgb), centres, background))
     if max(score_v, score_h) == 0:
         return None
     # (round 124) both readings carry the same rectangles (one strip of segments: a single stacked bar, `80% | 20%`):

@@ -264,6 +264,13 @@ def reading_key(y: float, x: float) -> float:
     return y * 10000 + x
 
 
+def _nearest_clusters(patch: np.ndarray, palette: np.ndarray, none: int) -> np.ndarray:
+    """Per pixel of `patch`: its nearest colour of `palette` (row 0 the background, k >= 1 a cluster), or `none` where
+    no colour of it lies within 45."""
+    d = ((patch.astype(np.float32)[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
+    return np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), none)
+
+
 def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None,
                   codes: bool = False, bar_rects=None, frame=None) -> dict[int, tuple[float, str]]:
     """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
@@ -288,9 +295,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
 
     def nearest_colours(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """Per pixel of rgb[y0:y1, x0:x1]: 1 + its cluster, or 0 (the background, or no colour within 45)."""
-        patch = rgb[y0:y1, x0:x1].astype(np.float32)
-        distances = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-        return np.where(distances.min(axis=2) < 45 ** 2, distances.argmin(axis=2), 0)
+        return _nearest_clusters(rgb[y0:y1, x0:x1], palette, 0)
 
     def filling_colour(y0: int, y1: int, x0: int, x1: int) -> int | None:
         """The commonest cluster of rgb[y0:y1, x0:x1] when it fills at least 60% of it (a swatch's place), else None."""
@@ -481,9 +486,7 @@ def _column_swatches(rgb: np.ndarray, column: list[TextBox], palette: np.ndarray
         r0, r1 = max(0, int(round(row - half))), min(height, int(round(row + half)) + 1)
         if r1 <= r0:
             return None
-        patch = rgb[r0:r1, x0:x1].astype(np.float32)
-        d = ((patch[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-        nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), 0)
+        nearest = _nearest_clusters(rgb[r0:r1, x0:x1], palette, 0)
         return np.bincount(nearest.ravel(), minlength=len(palette)) / nearest.size
 
     found: dict[int, int] = {}  # entry -> its swatch's cluster
@@ -606,8 +609,7 @@ def _middle_band_and_edges(patch: np.ndarray, palette: np.ndarray, h: float) -> 
     unbroken run of at least 0.3 of `h` rows between the box's top and bottom rows, lying within one row of its
     neighbour column's run of k (Pew's 5-7 px squares and dots stand off the middle of a tall box: the fixed rows met
     the background above or below them)."""
-    d = ((patch.astype(np.float32)[:, :, None, :] - palette[None, None]) ** 2).sum(axis=3)
-    nearest = np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), -1)  # 0 the background, k >= 1 a cluster
+    nearest = _nearest_clusters(patch, palette, -1)  # 0 the background, k >= 1 a cluster
     off = nearest < 0
     if off.any():  # (round 102) a colour within 45 of no cluster: its own index past the palette's, one per colour
         coarse = patch[off].astype(np.int64) // 8  # (a swatch whose colour the clusters merged away or never held)

@@ -215,13 +215,14 @@ def _axis_chart_legend(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
     if not len(centres):
         return set(), set()
     words = [b for b in boxes if parse_value(b.text) is None]
-    named = _legend_names((rgb, _after_leading_swatches(rgb, words, centres, background, codes=True)), centres, background, codes=True)
+    cut_words = _after_leading_swatches(rgb, words, centres, background, codes=True)  # one box out per box in
+    named = _legend_names((rgb, cut_words), centres, background, codes=True)
     legend = {name for _, name in named.values()}
     years = [b for b in boxes if parse_value(b.text) is not None and _year_or_band(b.text)]
     if not years:
         return legend, set()
     offered = words + years
-    trimmed = _after_leading_swatches(rgb, offered, centres, background, codes=True)  # one box out per box in
+    trimmed = cut_words + _after_leading_swatches(rgb, years, centres, background, codes=True)  # each box trimmed alone
     entries: dict[int, str] = {}
     alone: dict[int, dict] = {}  # a year box's own legend, read once however many colours ask for it
     for colour, (_, name) in _legend_names((rgb, trimmed), centres, background, codes=True).items():

@@ -11,7 +11,7 @@ import numpy as np
 from ...chart_table import NOTE_START, ROW_SEP, Table, parse_table
 from .axes import _groups
 from .colours import _colour_clusters, _legend_names
-from .lines import _line_end_names
+from .lines import _line_end_names, _runs
 from .text import _CHROME, TextBox, parse_number, parse_value
 
 _YEAR_1800 = re.compile(r"(1[89]|20)\d\d")  # a year 1800-2099 printed as a label (text._YEAR starts at 1600)
@@ -433,24 +433,18 @@ def _line_ink(rgb: np.ndarray, line: list[TextBox]) -> tuple[np.ndarray, float, 
     border = np.concatenate([band[0], band[-1], band[:, 0], band[:, -1]])
     ink = np.abs(band - np.median(border, axis=0)).max(axis=2) > 60
     rows = ink.sum(axis=1)
-    blocks, start = [], None  # runs of inked rows: (first, last, ink pixels)
-    for r, count in enumerate(list(rows) + [0]):
-        if count and start is None:
-            start = r
-        elif not count and start is not None:
-            blocks.append((start, r - 1, int(rows[start:r].sum())))
-            start = None
-    if not blocks:
+    inked_rows = np.flatnonzero(rows)
+    if not len(inked_rows):
         return None
-    top, bottom, _ = max(blocks, key=lambda k: k[2])
+    block = max(_runs(inked_rows), key=lambda run: int(rows[run].sum()))  # the run of inked rows with the most ink
+    top, bottom = int(block[0]), int(block[-1])
     ink = ink[top:bottom + 1]
     cols = np.flatnonzero(ink.any(axis=0))
     if len(cols) < 8:
         return None
-    cuts = np.flatnonzero(np.diff(cols) > 1)
     letters = []  # (top row, bottom row) of each run of inked columns
-    for a, b in zip(np.concatenate([[cols[0]], cols[cuts + 1]]), np.concatenate([cols[cuts], [cols[-1]]])):
-        inked = np.flatnonzero(ink[:, a:b + 1].any(axis=1))
+    for run in _runs(cols):
+        inked = np.flatnonzero(ink[:, run[0]:run[-1] + 1].any(axis=1))
         letters.append((int(inked[0]), int(inked[-1])))
     tall = max(b - a + 1 for a, b in letters)
     letters = [(a, b) for a, b in letters if b - a + 1 >= 0.4 * tall]  # not commas, dots, dashes
