@@ -696,9 +696,7 @@ def years_at_period_ticks(rgb: np.ndarray, labels: list[TextBox], x0r: int, x1r:
     (round 146) Quarters and months too (any `_period` kind, 60% of the labels), not years only: a line without
     markers under quarter or month labels printed under every other point has no other marks (`_tick_columns` reads
     only the plot's own bottom rows, which end at the axis line, above ticks drawn out of the plot), so its points
-    between the labels were never named (thinned 00000, 00031: 10 and 7 of 21 periods). (round 184) `line=True`:
-    every position between the first and last label is named once the ticks give the grid (a tick hidden under the
-    legend or a marker is no missing point)."""
+    between the labels were never named (thinned 00000, 00031: 10 and 7 of 21 periods)."""
     periods = [_period(b.text) for b in labels]
     if len(labels) < 3 or sum(p is not None for p in periods) < max(3, 0.6 * len(labels)):
         return labels
@@ -712,7 +710,7 @@ def years_at_period_ticks(rgb: np.ndarray, labels: list[TextBox], x0r: int, x1r:
         return labels
     typical = float(np.median([n for _, n in found]))
     ticks = [x for x, n in found if 0.6 * typical <= n <= 1.6 * typical]
-    return fill_thinned_labels(labels, ticks, x0r, x1r, years=True, line=True)
+    return fill_thinned_labels(labels, ticks, x0r, x1r, years=True)
 
 
 _PERIOD_RUN = re.compile(r"(?:Q\s*[1-4]|(?:" + "|".join(_MONTHS) + r")[a-z]*\.?)\s*['’‘`´]?\s*(?:\d{4}|\d{2})", re.I)

@@ -978,7 +978,7 @@ class ChartExpert:
             categories = split_run_together_periods(categories, cuts)  # (round 74) "Q4 '16Q2 '17" cut by its pattern
             categories = split_merged_labels(split_merged_years(categories), cuts, grid=True)
             # labels under every other point only: the points between them named by the labels' sequence (round 41)
-            filled = fill_thinned_labels(categories, markers + columns + [b.cx for b in printed], x0r, x1r, line=True)
+            filled = fill_thinned_labels(categories, markers + columns + [b.cx for b in printed], x0r, x1r)
             # years under every 2nd / 3rd point: named only where the axis marks every year (round 60); quarters and
             # months at the axis tick marks too (round 146: a line without markers has no other marks)
             categories = years_at_period_ticks(rgb, categories, x0r, x1r) if filled is categories else filled

@@ -584,7 +584,7 @@ def _label_grid(labels: list[TextBox]) -> tuple[float, float] | None:
 
 
 def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float, x_to: float,
-                        years: bool = False, line: bool = False) -> list[TextBox]:
+                        years: bool = False) -> list[TextBox]:
     """(round 41) Category labels printed under every k-th point only (Statista's long series), completed: the labels,
     left to right, evenly spaced (a linear fit, each within 20% of the spacing; round 57: where they are not, a word
     with no digit that reads as no period, at most one label in four, the axis' title or a piece of a slanted label
@@ -599,11 +599,7 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     as they are: ChartQA's year tables (Pew's, OWID's, OECD's; dev 7018, the ends pool) list only the printed years
     though a point is drawn at every year (round 41's C1, which filled them, was rejected), unless `years` (round 57:
     bars, each one a row of the table; Statista's year tables list every bar). Otherwise the labels stay as they are:
-    no category is made up where no point is drawn. (round 184) `line`: a line is drawn through every position
-    between its first and last label, so once the grid is found (70% of those positions marked) each of them becomes
-    a label, marked or not (a point on a flat run whose marker and printed `0` OCR merged, dev `two_col_23667`'s
-    Q2 '11; a tick hidden under the legend or a marker, thinned 00001, 00013; a JPEG-washed tick, thinned 00000);
-    past either end a position is still added only where a mark stands."""
+    no category is made up where no point is drawn."""
     given = labels  # returned as they are (the same list) where nothing is filled
     if len(labels) < 3:
         return labels
@@ -677,8 +673,8 @@ def fill_thinned_labels(labels: list[TextBox], marks: list[float], x_from: float
     positions = list(range(-before, 0)) + positions + [positions[-1] + n for n in range(1, after + 1)]
     out = []
     for n in positions:
-        if n % k and not marked(origin + pitch * n, pitch) and not (line and 0 < n < (len(labels) - 1) * k):
-            continue  # no point drawn there (between a line's labels a point is drawn at each position: round 184)
+        if n % k and not marked(origin + pitch * n, pitch):
+            continue  # no point drawn there
         x = origin + pitch * n
         name = _period_text(kind, first + per_point * n, style, month_names)
         if n % k == 0 and 0 <= n // k < len(labels):
