@@ -687,6 +687,8 @@ class ChartExpert:
                 title = _page_title(boxes, min(b.y0 for b in first[0].ticks)) if first is not None else title
             title = _title_without_subtitle(rgb, boxes, title)
             return _linearize(title, header, series, rows), kind
+        if printed_top and len(problems) > 1:  # the reading tried first failing, the two-label reading's reason is told
+            problems = problems[1:] + problems[:1]
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
 
     def _bar_series_title(self, rgb: np.ndarray, boxes: list[TextBox], kind: str, bottom: float, span) -> str:
