@@ -3773,6 +3773,39 @@ def test_a_line_with_values_printed_at_its_points_and_no_value_axis_is_read_on_i
     assert (got[("2002", "Great deal/Fair amount")], got[("2002", "Not too much/Not at all")]) == (51, 39), got
 
 
+def test_a_first_value_printed_in_its_lines_ink_is_no_axis_top(expert, tmp_path):
+    """(round 185) Pew's trend lines with no value axis print each line's first value left of its first point in the
+    line's own ink. The topmost of them was taken for the top of a two-label axis (round 40) with the plot's baseline
+    as its `0`; Pew's baseline is no 0, so every unprinted point was read off a wrong scale (here 2008 `Favor` 19 where
+    33 is drawn; OpenCQA dev 5630's first `Democratic` value left empty, 5696's points one off). A two-label axis whose
+    top is printed in a coloured ink is now tried after the reading on the printed values' own scale (round 127).
+    Fails on main 17e0677."""
+    years = list(range(2006, 2017))
+    oppose = [55, 54, 52, 53, 49, 46, 45, 44, 42, 41, 40]
+    favor = [30, 32, 33, 32, 37, 41, 43, 45, 47, 50, 52]
+    with drawn(tmp_path / "chart.png", (4.2, 3.6)) as ax:
+        for values, colour, name, at in ((oppose, "#8c6d1f", "Oppose", 59), (favor, "#d9a931", "Favor", 25)):
+            ax.plot(years, values, color=colour, lw=2.5, marker="o", ms=5, mfc="white", mec=colour)
+            ax.text(years[0] - 0.4, values[0], str(values[0]), color=colour, ha="right", va="center", fontsize=10, fontweight="bold")
+            ax.text(years[-1] + 0.4, values[-1], str(values[-1]), color=colour, ha="left", va="center", fontsize=10, fontweight="bold")
+            ax.text(2011, at, name, color=colour, ha="center", fontsize=10, fontweight="bold")
+        ax.set_ylim(20, 62)
+        ax.set_xlim(2004.6, 2017.4)
+        ax.set_yticks([])
+        ax.set_xticks([2006, 2008, 2010, 2012, 2014, 2016])
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.set_title("Views of the policy", fontsize=12, fontweight="bold", loc="left")
+    text = expert.describe(load_image(tmp_path / "chart.png"))
+    got = cells(text)
+    assert (got[("2006", "Oppose")], got[("2006", "Favor")], got[("2016", "Oppose")], got[("2016", "Favor")]) == (55, 30, 40, 52), text
+    for year in (2008, 2010, 2012, 2014):
+        i = years.index(year)
+        assert abs(got[(str(year), "Oppose")] - oppose[i]) <= 1.5 and abs(got[(str(year), "Favor")] - favor[i]) <= 1.5, text
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5630.png"))))
+    assert got.get(("2001", "Democratic leaders in Congress")) == 50, got
+
+
 def test_a_scale_from_printed_values_needs_two_heights_and_leaves_out_a_stray_pair():
     from visual_med_alpaca.experts.chart.lines import own_scale, printed_value_axis
     from visual_med_alpaca.experts.chart.text import TextBox
