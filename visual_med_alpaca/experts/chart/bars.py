@@ -1105,7 +1105,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if kind == "bar" and 3 <= len(named) < len(rows):  # labels under every other bar only: named by their sequence
         rows = _named_by_sequence(rows, named)
     if len(clusters) == 1 and len(groups) >= 2:
-        rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by)
+        rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by,
+                                      labelled={id(b) for c in chosen for b in c})
     taken = used | {id(b) for b in labels.values()}
     net = _column_right_of_bars(rows, spans, bars, boxes, {id(b.original) for b in upright_boxes if id(b) in taken}, legend_words, width,
                                 {id(box.original): bars[i] for i, box in labels.items()}) \
@@ -1631,12 +1632,14 @@ def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[st
     return words, stray
 
 
-def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by):
+def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by, labelled=frozenset()):
     """Rows of a one-series chart whose bar is too short to find (1,470 next to 162,189): a number printed
     just past the zero line, outside every found bar's span, with a category label under it. (round 103) The
     number's box may reach back over the zero line by up to a third of its line height (Statista's `150` starts
     3 px before it); a negative number (`-0.1%`) is printed on the other side of the zero line, its box starting
-    just past it."""
+    just past it. A label that is a number names no row, save (round 187) a year (1900-2099, every box of the label)
+    that no found bar's label took (`labelled`: the ids of the rows' label boxes): `2009` under the `6` of a bar too
+    short to see beside 7 982 (Statista's revenue from a company's first year)."""
     pitch = float(np.median([hi - lo for lo, hi in spans]))
     extra = []
     for box in upright_boxes:
@@ -1652,7 +1655,8 @@ def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, 
             continue
         span = (box.cx - pitch / 2, box.cx + pitch / 2)
         label = _category_label(span, baseline, words, used | {id(box)}, typical, start_by)
-        if label and not any(parse_value(b.text) is not None for b in label):
+        year = bool(label) and all(_YEAR_1900.fullmatch(b.text.strip()) and id(b) not in labelled for b in label)
+        if label and (year or not any(parse_value(b.text) is not None for b in label)):
             extra.append((box.cx, " ".join(b.text for b in _reading_order(label)), [parse_value(box.text)[1]]))
     return extra
 
