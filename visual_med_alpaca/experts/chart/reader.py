@@ -26,7 +26,7 @@ from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
-from .text import (_CHROME, _OWID, _PEW, TextBox, _bare, _nearest_first, _period, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
+from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _nearest_first, _period, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, stacked_label_lines, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -814,7 +814,7 @@ class ChartExpert:
         tick labels than the first pass's numbers there fit (none: 0); otherwise the first pass stands."""
         h, w = rgb.shape[:2]
         left = [b for b in boxes if b.cx < w / 3]
-        written = [b for b in left if b.power or re.search(r"[\u2070\u00b9\u00b2\u00b3\u2074-\u2079^\u00d7]", b.text)]
+        written = [b for b in left if b.power or re.search(f"[{SUPERSCRIPT_DIGITS}^×]", b.text)]
         tens = [b for b in left if re.fullmatch(r"10\d", b.text.strip())]
         marks = written + (tens if len(tens) >= 2 else [])
         if not marks:

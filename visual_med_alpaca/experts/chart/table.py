@@ -324,8 +324,7 @@ def _page_title(boxes: list[TextBox], top: float) -> str:
     """The first line of words above the plot (above `top`, a pixel row), if any; page chrome excluded. A line
     whose box reaches below `top` counts when its middle is above it: the value printed on a bar that reaches the
     top of the plot may stand right under the title (OCR boxes are padded)."""
-    words = [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
-             and not _CHROME.search(b.text) and (b.y1 < top or (b.cy < top and not b.turned))]
+    words = [b for b in _title_words(boxes) if b.y1 < top or (b.cy < top and not b.turned)]
     if not words:
         return ""
     first = min(words, key=lambda b: b.y0)
@@ -367,21 +366,18 @@ def _title_without_subtitle(rgb: np.ndarray, boxes: list[TextBox], title: str) -
     if not words:
         return title
     plain = " ".join(b.text for b in words) + rest
-    y0, y1 = max(0, int(min(b.y0 for b in words))), min(rgb.shape[0], int(np.ceil(max(b.y1 for b in words))) + 1)
-    x0, x1 = max(0, int(words[0].x0)), min(rgb.shape[1], int(np.ceil(max(b.x1 for b in words))) + 1)
-    band = rgb[y0:y1, x0:x1].astype(int)
-    if band.shape[0] < 6 or band.shape[1] < 20:
+    banded = _band_ink(rgb, words)
+    if banded is None:
         return plain
-    border = np.concatenate([band[0], band[-1], band[:, 0], band[:, -1]])
-    ink = np.abs(band - np.median(border, axis=0)).max(axis=2) > 60
+    _, _, ink, x0 = banded
     cols = np.flatnonzero(ink.any(axis=0))
     if len(cols) < 8:
         return plain
-    cuts = np.flatnonzero(np.diff(cols) > 1)
     letters = []  # (first column, last column, top row, bottom row), in band coordinates
-    for a, b in zip(np.concatenate([[cols[0]], cols[cuts + 1]]), np.concatenate([cols[cuts], [cols[-1]]])):
+    for run in _runs(cols):
+        a, b = int(run[0]), int(run[-1])
         rows = np.flatnonzero(ink[:, a:b + 1].any(axis=1))
-        letters.append((int(a), int(b), int(rows[0]), int(rows[-1])))
+        letters.append((a, b, int(rows[0]), int(rows[-1])))
     gaps = [q[0] - p[1] - 1 for p, q in zip(letters, letters[1:])]
 
     def height(part) -> float | None:  # how high the part's tallest letter stands above its baseline
@@ -420,18 +416,34 @@ def _title_without_subtitle(rgb: np.ndarray, boxes: list[TextBox], title: str) -
     return " ".join(kept) + rest if kept else plain
 
 
-def _line_ink(rgb: np.ndarray, line: list[TextBox]) -> tuple[np.ndarray, float, float] | None:
-    """(round 180) A line of text's ink as the picture prints it: (median colour of its strokes' cores, mean stroke width in pixels
-    along its rows, how high its tallest letters stand above the baseline). The boxes' band is cut to its inked rows'
-    largest block (OCR pads its boxes over the neighbouring lines' ascenders and descenders); None where the band
-    holds too few letters to tell."""
+def _title_words(boxes: list[TextBox]) -> list[TextBox]:
+    """Boxes that may be a title's words: no number or value, three characters or more, no page chrome."""
+    return [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
+            and not _CHROME.search(b.text)]
+
+
+def _band_ink(rgb: np.ndarray, line: list[TextBox]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """The picture's band under a line of text boxes (their outer edges): (the band, its border's median colour
+    (the paper), its ink: pixels more than 60 from the paper in some channel, the band's first column in the
+    picture); None where the band is too small to hold letters (under 6 rows or 20 columns)."""
     y0, y1 = max(0, int(min(b.y0 for b in line))), min(rgb.shape[0], int(np.ceil(max(b.y1 for b in line))) + 1)
     x0, x1 = max(0, int(min(b.x0 for b in line))), min(rgb.shape[1], int(np.ceil(max(b.x1 for b in line))) + 1)
     band = rgb[y0:y1, x0:x1].astype(int)
     if band.shape[0] < 6 or band.shape[1] < 20:
         return None
-    border = np.concatenate([band[0], band[-1], band[:, 0], band[:, -1]])
-    ink = np.abs(band - np.median(border, axis=0)).max(axis=2) > 60
+    paper = np.median(np.concatenate([band[0], band[-1], band[:, 0], band[:, -1]]), axis=0)
+    return band, paper, np.abs(band - paper).max(axis=2) > 60, x0
+
+
+def _line_ink(rgb: np.ndarray, line: list[TextBox]) -> tuple[np.ndarray, float, float] | None:
+    """(round 180) A line of text's ink as the picture prints it: (median colour of its strokes' cores, mean stroke width in pixels
+    along its rows, how high its tallest letters stand above the baseline). The boxes' band is cut to its inked rows'
+    largest block (OCR pads its boxes over the neighbouring lines' ascenders and descenders); None where the band
+    holds too few letters to tell."""
+    banded = _band_ink(rgb, line)
+    if banded is None:
+        return None
+    band, paper, ink, _ = banded
     rows = ink.sum(axis=1)
     inked_rows = np.flatnonzero(rows)
     if not len(inked_rows):
@@ -455,7 +467,7 @@ def _line_ink(rgb: np.ndarray, line: list[TextBox]) -> tuple[np.ndarray, float, 
     runs = int((edges == 1).sum())
     stroke = float(ink.sum()) / runs if runs else 0.0
     pixels = band[top:bottom + 1][ink]
-    away = np.abs(pixels - np.median(border, axis=0)).max(axis=1)
+    away = np.abs(pixels - paper).max(axis=1)
     colour = np.median(pixels[away >= np.median(away)], axis=0)  # the strokes' cores, not their anti-aliased edges
     return colour, stroke, height
 
@@ -478,8 +490,7 @@ def _wrapped_title_lines(rgb: np.ndarray, boxes: list[TextBox], title: str) -> s
     if ink is None:
         return title
     colour, stroke, height = ink
-    words = [b for b in boxes if b.number is None and parse_value(b.text) is None and len(b.text) >= 3
-             and not _CHROME.search(b.text) and not b.turned]
+    words = [b for b in _title_words(boxes) if not b.turned]
     h, x0, x1 = float(np.median([b.h for b in line])), min(b.x0 for b in line), max(b.x1 for b in line)
     text, last, used = " ".join(b.text for b in line), line, {id(b) for b in line}
     for _ in range(3):

@@ -83,7 +83,8 @@ def parse_number(text: str) -> float | None:
 # a log axis' tick label in matplotlib's notation: `10³`, `10^{2}` (OCR: `10{2`, `10^²`), `6×10²`; `101` where the
 # superscript was read as a plain digit
 _POWER = re.compile(r"^(?:(?P<lead>\d(?:\.\d+)?)\s*[×xX·]\s*)?10\s*(?:\^\s*\{?|\{)?\s*(?P<exp>[-−⁻]?[0-9⁰¹²³⁴⁵⁶⁷⁸⁹]+)\}?$")
-_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻−", "0123456789--")
+SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_SUPERSCRIPT = str.maketrans(SUPERSCRIPT_DIGITS + "⁻−", "0123456789--")
 
 
 def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
