@@ -3631,6 +3631,37 @@ def test_negative_values_of_bars_too_thin_to_see_are_rows(expert, tmp_path):
     assert cells(text)[("KZJV", "Value")] == -0.001 and cells(text)[("JPG", "Value")] == -0.001, text
 
 
+def test_shipped_statista_bar_too_short_to_see_under_a_year_is_a_row(expert):
+    """(round 187) ChartQA dev two_col_1827 (Statista, revenue by year): 2009's bar (6 beside 7 982, on a 10 000 axis)
+    is too short to see; its printed `6` stands just over the zero line with `2009` under it, and a label that is a
+    number named no row of a bar too thin to see: 11 rows, 2009 missing. A year no found bar's label took names it."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "two_col_1827.png")))
+    table = parse_table(text)
+    assert [row[0] for row in table.rows] == [str(year) for year in range(2009, 2021)], text
+    assert cells(text)[("2009", table.headers[1])] == 6 and cells(text)[("2020", table.headers[1])] == 7982, text
+
+
+def test_statista_bars_too_short_to_see_first_and_between_two_bars_are_rows(expert, tmp_path):
+    """(round 187, drawn) Round 187's evidence pool portalZ, chart 229 of seed 208748: the portal generator's Statista
+    bars over 2002-2021*, with 2002's value set to 188.9 and 2006's to 0 (beside tens of thousands). 2002's `188.9`
+    stood by the zero line under no bar, but its label `2002` is a number and named no row (T); 2006's `0.0` stood
+    inside the 2007 bar's padded span, so it was never looked at and `2006` joined 2007's label (`2006 2007 |
+    11540.2`) (T2). Every year its own row, as drawn."""
+    from dataclasses import replace
+
+    from visual_med_alpaca.data.charts import STREAMS, draw_portal, random_portal_spec
+
+    spec = random_portal_spec(np.random.default_rng([208748, 229, STREAMS["portal"]]))
+    assert spec.style == "bar" and spec.categories[:5] == ["2002", "2003", "2004", "2005", "2006"]
+    values = spec.values.copy()
+    values[0, 0], values[4, 0] = 188.9, 0.0
+    text = expert.describe(load_image(draw_portal(replace(spec, values=values), tmp_path / "thin")))
+    assert [row[0] for row in parse_table(text).rows] == spec.categories, text
+    name = spec.value_title
+    assert cells(text)[("2002", name)] == 188.9 and cells(text)[("2006", name)] == 0, text
+    assert cells(text)[("2007", name)] == values[5, 0], text
+
+
 def test_a_bar_joined_to_a_value_of_its_own_grey_is_still_a_bar(expert, tmp_path):
     """(round 112) The plain pool's chart_00009 of seed 954435 (a development pool): grouped horizontal bars in the
     grayscale theme, each value printed past its bar's end. The anti-aliased black digits of `2.0` touch the grey bar
