@@ -3631,6 +3631,37 @@ def test_negative_values_of_bars_too_thin_to_see_are_rows(expert, tmp_path):
     assert cells(text)[("KZJV", "Value")] == -0.001 and cells(text)[("JPG", "Value")] == -0.001, text
 
 
+def test_shipped_statista_bar_too_short_to_see_under_a_year_is_a_row(expert):
+    """(round 187) ChartQA dev two_col_1827 (Statista, revenue by year): 2009's bar (6 beside 7 982, on a 10 000 axis)
+    is too short to see; its printed `6` stands just over the zero line with `2009` under it, and a label that is a
+    number named no row of a bar too thin to see: 11 rows, 2009 missing. A year no found bar's label took names it."""
+    text = expert.describe(load_image(shared_data("chartqa_dev", "png", "two_col_1827.png")))
+    table = parse_table(text)
+    assert [row[0] for row in table.rows] == [str(year) for year in range(2009, 2021)], text
+    assert cells(text)[("2009", table.headers[1])] == 6 and cells(text)[("2020", table.headers[1])] == 7982, text
+
+
+def test_statista_bars_too_short_to_see_first_and_between_two_bars_are_rows(expert, tmp_path):
+    """(round 187, drawn) Round 187's evidence pool portalZ, chart 229 of seed 208748: the portal generator's Statista
+    bars over 2002-2021*, with 2002's value set to 188.9 and 2006's to 0 (beside tens of thousands). 2002's `188.9`
+    stood by the zero line under no bar, but its label `2002` is a number and named no row (T); 2006's `0.0` stood
+    inside the 2007 bar's padded span, so it was never looked at and `2006` joined 2007's label (`2006 2007 |
+    11540.2`) (T2). Every year its own row, as drawn."""
+    from dataclasses import replace
+
+    from visual_med_alpaca.data.charts import STREAMS, draw_portal, random_portal_spec
+
+    spec = random_portal_spec(np.random.default_rng([208748, 229, STREAMS["portal"]]))
+    assert spec.style == "bar" and spec.categories[:5] == ["2002", "2003", "2004", "2005", "2006"]
+    values = spec.values.copy()
+    values[0, 0], values[4, 0] = 188.9, 0.0
+    text = expert.describe(load_image(draw_portal(replace(spec, values=values), tmp_path / "thin")))
+    assert [row[0] for row in parse_table(text).rows] == spec.categories, text
+    name = spec.value_title
+    assert cells(text)[("2002", name)] == 188.9 and cells(text)[("2006", name)] == 0, text
+    assert cells(text)[("2007", name)] == values[5, 0], text
+
+
 def test_a_bar_joined_to_a_value_of_its_own_grey_is_still_a_bar(expert, tmp_path):
     """(round 112) The plain pool's chart_00009 of seed 954435 (a development pool): grouped horizontal bars in the
     grayscale theme, each value printed past its bar's end. The anti-aliased black digits of `2.0` touch the grey bar
@@ -3771,6 +3802,39 @@ def test_a_line_with_values_printed_at_its_points_and_no_value_axis_is_read_on_i
     assert "partly read" not in text, text
     got = cells(text)
     assert (got[("2002", "Great deal/Fair amount")], got[("2002", "Not too much/Not at all")]) == (51, 39), got
+
+
+def test_a_first_value_printed_in_its_lines_ink_is_no_axis_top(expert, tmp_path):
+    """(round 185) Pew's trend lines with no value axis print each line's first value left of its first point in the
+    line's own ink. The topmost of them was taken for the top of a two-label axis (round 40) with the plot's baseline
+    as its `0`; Pew's baseline is no 0, so every unprinted point was read off a wrong scale (here 2008 `Favor` 19 where
+    33 is drawn; OpenCQA dev 5630's first `Democratic` value left empty, 5696's points one off). A two-label axis whose
+    top is printed in a coloured ink is now tried after the reading on the printed values' own scale (round 127).
+    Fails on main 17e0677."""
+    years = list(range(2006, 2017))
+    oppose = [55, 54, 52, 53, 49, 46, 45, 44, 42, 41, 40]
+    favor = [30, 32, 33, 32, 37, 41, 43, 45, 47, 50, 52]
+    with drawn(tmp_path / "chart.png", (4.2, 3.6)) as ax:
+        for values, colour, name, at in ((oppose, "#8c6d1f", "Oppose", 59), (favor, "#d9a931", "Favor", 25)):
+            ax.plot(years, values, color=colour, lw=2.5, marker="o", ms=5, mfc="white", mec=colour)
+            ax.text(years[0] - 0.4, values[0], str(values[0]), color=colour, ha="right", va="center", fontsize=10, fontweight="bold")
+            ax.text(years[-1] + 0.4, values[-1], str(values[-1]), color=colour, ha="left", va="center", fontsize=10, fontweight="bold")
+            ax.text(2011, at, name, color=colour, ha="center", fontsize=10, fontweight="bold")
+        ax.set_ylim(20, 62)
+        ax.set_xlim(2004.6, 2017.4)
+        ax.set_yticks([])
+        ax.set_xticks([2006, 2008, 2010, 2012, 2014, 2016])
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.set_title("Views of the policy", fontsize=12, fontweight="bold", loc="left")
+    text = expert.describe(load_image(tmp_path / "chart.png"))
+    got = cells(text)
+    assert (got[("2006", "Oppose")], got[("2006", "Favor")], got[("2016", "Oppose")], got[("2016", "Favor")]) == (55, 30, 40, 52), text
+    for year in (2008, 2010, 2012, 2014):
+        i = years.index(year)
+        assert abs(got[(str(year), "Oppose")] - oppose[i]) <= 1.5 and abs(got[(str(year), "Favor")] - favor[i]) <= 1.5, text
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "5630.png"))))
+    assert got.get(("2001", "Democratic leaders in Congress")) == 50, got
 
 
 def test_a_scale_from_printed_values_needs_two_heights_and_leaves_out_a_stray_pair():

@@ -1174,7 +1174,13 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if kind == "bar" and 3 <= len(named) < len(rows):  # labels under every other bar only: named by their sequence
         rows = _named_by_sequence(rows, named)
     if len(clusters) == 1 and len(groups) >= 2:
-        rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by)
+        freed: set[int] = set()  # (round 187, T2) year boxes a thin bar's row took from a neighbour's label
+        rows += _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by, chosen=chosen, freed=freed,
+                                      extents=[(min(b.x0 for b in g), max(b.x1 for b in g)) for g in groups])
+        if freed:  # the neighbour keeps its own year(s): `2006 2007` -> `2007` once 2006's thin bar has its row
+            kept = {(s[0] + s[1]) / 2: [b for b in c if id(b) not in freed] for s, c in zip(spans, chosen) if any(id(b) in freed for b in c)}
+            rows = [(centre, " ".join(b.text for b in _reading_order(kept[centre])) if centre in kept else name, values)
+                    for centre, name, values in rows]
     taken = used | {id(b) for b in labels.values()}
     net = _column_right_of_bars(rows, spans, bars, boxes, {id(b.original) for b in upright_boxes if id(b) in taken}, legend_words, width,
                                 {id(box.original): bars[i] for i, box in labels.items()}) \
@@ -1700,13 +1706,24 @@ def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[st
     return words, stray
 
 
-def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by):
+def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by, chosen=(), freed=None, extents=None):
     """Rows of a one-series chart whose bar is too short to find (1,470 next to 162,189): a number printed
     just past the zero line, outside every found bar's span, with a category label under it. (round 103) The
     number's box may reach back over the zero line by up to a third of its line height (Statista's `150` starts
     3 px before it); a negative number (`-0.1%`) is printed on the other side of the zero line, its box starting
-    just past it."""
+    just past it. A label that is a number names no row, save (round 187) a year (1900-2099, every box of the label)
+    that no found bar's label took (`chosen`: the rows' label boxes): `2009` under the `6` of a bar too short to see
+    beside 7 982 (Statista's revenue from a company's first year). (T2) Or one that a found row's label took where
+    that label is two or more years and keeps one without it: a `0` between two bars leaves its year to the wider
+    span of a neighbour (`2006 2007 | 11 540`); the box's id goes into `freed` and the neighbour drops it. Such a
+    number stands inside a neighbour's span (the spans tile the row), so with `extents` (each found group's own bars'
+    reach) the number need only stand outside every found bar; a label that is no year still needs it outside
+    every span, as before."""
     pitch = float(np.median([hi - lo for lo, hi in spans]))
+    holders: dict[int, list[list[TextBox]]] = {}
+    for boxes_n in chosen:
+        for b in boxes_n:
+            holders.setdefault(id(b), []).append(boxes_n)
     extra = []
     for box in upright_boxes:
         if id(box) in used or parse_value(box.text) is None:
@@ -1714,14 +1731,20 @@ def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, 
         reach = max(12.0, 2 * box.original.h)
         gap = baseline - box.y1
         past = box.y0 - baseline  # a negative value's box, on the label side of the zero line
-        if any(lo <= box.cx <= hi for lo, hi in spans):
+        if any(lo <= box.cx <= hi for lo, hi in (extents if extents is not None else spans)):
             continue
+        inside = any(lo <= box.cx <= hi for lo, hi in spans)  # (T2) between two found bars: only a year names it
         if not -max(2.0, box.original.h / 3) <= gap <= reach and not (
                 parse_value(box.text)[0] < 0 and -2 <= past <= reach):
             continue
         span = (box.cx - pitch / 2, box.cx + pitch / 2)
         label = _category_label(span, baseline, words, used | {id(box)}, typical, start_by)
-        if label and not any(parse_value(b.text) is not None for b in label):
+        year = bool(label) and all(_YEAR_1900.fullmatch(b.text.strip()) and all(
+            len(held) >= 2 and all(_YEAR_1900.fullmatch(o.text.strip()) for o in held) and any(o not in label for o in held)
+            for held in holders.get(id(b), [])) for b in label)
+        if year and freed is not None:
+            freed.update(id(b) for b in label if id(b) in holders)
+        if label and (year or (not inside and not any(parse_value(b.text) is not None for b in label))):
             extra.append((box.cx, " ".join(b.text for b in _reading_order(label)), [parse_value(box.text)[1]]))
     return extra
 

@@ -14,7 +14,7 @@ from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_years, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
 from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
-from .colours import _after_leading_swatches, _backdrop, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, _year_or_band, coloured_ink, commonest_colour
+from .colours import _after_leading_swatches, _backdrop, border_colour, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, _year_or_band, coloured_ink, commonest_colour
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, legend_swatch_pieces, lone_colourless_line, rules_erased, _chromatic, own_scale,
                     point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks,
@@ -158,6 +158,14 @@ def _baseline_row(rgb: np.ndarray, top: TextBox, years: Axis) -> float | None:
     inked = (np.abs(band - rgb[0, 0].astype(np.int16)).max(axis=2) > 25).sum(axis=1) >= 0.5 * rgb.shape[1]
     rows = np.nonzero(inked)[0]
     return float(above + rows[-1]) if len(rows) else None
+
+
+def _printed_top(rgb: np.ndarray, axis: Axis) -> bool:
+    """(round 185) The top label of a value axis that prints only its two ends (`two_label_axis`) is printed in a
+    coloured ink (`coloured_ink`: channels spread over 30): it is a line's first value printed in the line's own ink
+    (Pew's trend lines with no value axis), not an axis' top, whose labels are black or grey."""
+    top = min(axis.ticks, key=lambda b: b.cy)
+    return top.text.strip() != "0" and coloured_ink(rgb, top, border_colour(rgb)) is not None
 
 
 def _frame_piece(inside: np.ndarray) -> bool:
@@ -636,9 +644,12 @@ class ChartExpert:
             boxes = boxes + margin
             page = (rgb, page[1] + margin)
             y_axis = find_value_axis(boxes, vertical=True)
+        printed_top = False
         if y_axis is None and x_axis is not None:  # a row of years under a value axis printing only `0` and `100 %`
             y_axis = two_label_axis(boxes, x_axis, lambda top: _baseline_row(rgb, top, x_axis))
-        attempts = []
+            # (round 185) its top a line's first value in the line's own ink: the printed values give the scale first
+            printed_top = y_axis is not None and _printed_top(rgb, y_axis)
+        attempts = [("vertical", rgb, boxes, None)] if printed_top else []
         if y_axis is not None and x_axis is not None and _looks_like_years(y_axis):
             y_axis = None  # a column of consecutive years is the category axis of horizontal bars
         if y_axis is not None or x_axis is None:
@@ -676,6 +687,8 @@ class ChartExpert:
                 title = _page_title(boxes, min(b.y0 for b in first[0].ticks)) if first is not None else title
             title = _title_without_subtitle(rgb, boxes, title)
             return _linearize(title, header, series, rows), kind
+        if printed_top and len(problems) > 1:  # the reading tried first failing, the two-label reading's reason is told
+            problems = problems[1:] + problems[:1]
         raise ChartReadError(problems[0] if problems else "no bars or lines were found")
 
     def _bar_series_title(self, rgb: np.ndarray, boxes: list[TextBox], kind: str, bottom: float, span) -> str:
