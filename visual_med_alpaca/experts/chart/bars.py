@@ -1126,8 +1126,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     label_edge = float(np.median([b.original.x1 for c in chosen for b in c if re.search(r"[A-Za-z]{2}", b.text)] or [0.0]))
     named: dict[float, str] = {}  # the centres of the groups a label names (round 41)
     slant = _slanted_row(words, label_base, typical) if kind != "hbar" else None
-    side_by_side = len(clusters) > 1 and not any(len({round(b.cx) for b in g}) < len(g) for g in groups)
-    slots = _series_slots(groups, spans, clusters) if side_by_side else {}
     for n, (group, span) in enumerate(zip(groups, spans)):
         ordered = _reading_order(chosen[n])
         if slant is not None and all(_on_slanted_row(b, slant, typical) for b in chosen[n]):
@@ -1162,9 +1160,6 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
                 missing += 1
                 continue
             cells.setdefault(bar.cluster, value)
-        if side_by_side and len(cells) < len(clusters):  # (round 130) a series' bar too short to find in this group
-            for box in _printed_at_empty_slots(group, span, cells, clusters, slots, upright_boxes, used, baseline):
-                cells.setdefault(box[0], box[1])
         if cells:
             rows.append(((span[0] + span[1]) / 2, label or str(n + 1), [cells.get(c, "") for c in clusters]))
             if label:
@@ -1709,39 +1704,6 @@ def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[st
         else:
             words.append(text)
     return words, stray
-
-
-def _series_slots(groups, spans, clusters):
-    """(round 130) Where each series' bar stands in a group of bars side by side: its centre's median offset from
-    the group's centre and its median width, over the groups where it was found."""
-    slots = {}
-    for c in clusters:
-        found = [(b.cx - (lo + hi) / 2, b.x1 - b.x0 + 1) for g, (lo, hi) in zip(groups, spans) for b in g if b.cluster == c]
-        if len(found) >= 2:
-            slots[c] = (float(np.median([f[0] for f in found])), float(np.median([f[1] for f in found])))
-    return slots
-
-
-def _printed_at_empty_slots(group, span, cells, clusters, slots, upright_boxes, used, baseline):
-    """(round 130) Round 103's too-short bar for grouped bars: a series found in other groups but not in this one,
-    and a number printed just past the zero line at the series' place in this group (within half its bar width of
-    the slot's centre, by no found bar), is that series' value (`0%` over an invisible bar). Only a printed number
-    gives a value: an empty slot with nothing printed stays empty."""
-    found = []
-    for c in clusters:
-        if c in cells or c not in slots:
-            continue
-        offset, width = slots[c]  # the place measured from this group's found bars (the span may centre on them)
-        x = float(np.median([b.cx + offset - slots[b.cluster][0] for b in group if b.cluster in slots] or [(span[0] + span[1]) / 2 + offset]))
-        if any(abs(b.cx - x) < width / 2 for b in group):
-            continue
-        near = [box for box in upright_boxes if id(box) not in used and parse_value(box.text) is not None
-                and abs(box.cx - x) <= width / 2
-                and -max(2.0, box.original.h / 3) <= baseline - box.y1 <= max(12.0, 2 * box.original.h)]
-        if len(near) == 1:
-            found.append((c, parse_value(near[0].text)[1]))
-            used.add(id(near[0]))
-    return found
 
 
 def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by, chosen=(), freed=None, extents=None):
