@@ -10,43 +10,23 @@ is the spec's own table. Written after round 187's `chart_round187_pool.py` (its
     python bench/results/chart_round188_pool.py OUT SEED [SEED ...]   # 15 charts a seed
 """
 
-import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
+from chart_round187_pool import draw_pool  # its single-series twin's loop (run from this folder)
 
-from visual_med_alpaca.data.charts import STREAMS, draw_portal, random_portal_spec
+
+def _shrink(rng, values, spec):
+    n, k = values.shape
+    top = float(values.max())
+    for _ in range(1 if rng.random() < 0.5 else 2):
+        i, j = int(rng.integers(n)), int(rng.integers(k))
+        values[i, j] = 0.0 if rng.random() < 0.4 else round(top * rng.uniform(0.002, 0.008), spec.decimals) + 0.0
+    return values
 
 
 def main() -> None:
-    out, seeds = Path(sys.argv[1]), [int(s) for s in sys.argv[2:]]
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    records = []
-    for seed in seeds:
-        kept, index = 0, 0
-        while kept < 15:
-            spec = random_portal_spec(np.random.default_rng([seed, index, STREAMS["portal"]]))
-            index += 1
-            if spec.style != "grouped" or (spec.values < 0).any():
-                continue
-            rng = np.random.default_rng([seed, index - 1, 188])
-            values = spec.values.copy()
-            n, k = values.shape
-            top = float(values.max())
-            for _ in range(1 if rng.random() < 0.5 else 2):
-                i, j = int(rng.integers(n)), int(rng.integers(k))
-                values[i, j] = 0.0 if rng.random() < 0.4 else round(top * rng.uniform(0.002, 0.008), spec.decimals) + 0.0
-            spec = replace(spec, values=values)
-            stem = out / "images" / f"chart_{seed}_{index - 1:05d}"
-            image = draw_portal(spec, stem)
-            records.append({"id": stem.name, "image": str(image.relative_to(out)), "style": spec.style,
-                            "generator": "portal", "theme": spec.theme, "jpeg": spec.jpeg_quality is not None,
-                            "table": spec.table().linearize()})
-            kept += 1
-    (out / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-
+    draw_pool(Path(sys.argv[1]), [int(s) for s in sys.argv[2:]], lambda spec: spec.style == "grouped", _shrink, 188)
 
 if __name__ == "__main__":
     main()
