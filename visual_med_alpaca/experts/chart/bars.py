@@ -606,13 +606,8 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
         if abs(found[1][0] - scale * bar.height) > max(0.25 * found[1][0], 1.5 * scale):
             continue
         box = TextBox(found[0], bar.x0, bar.y0 - line, bar.x1, bar.y0 - 1)  # where a value past its end stands
-        out[i] = box if not horizontal else replace(box, src=TextBox(found[0], *_picture_corners(box, width)))
+        out[i] = box if not horizontal else replace(box, src=box.rotated_back(width))
     return out
-
-
-def _picture_corners(box: TextBox, width: int) -> tuple[float, float, float, float]:
-    """An upright box's place in the picture as drawn (undoing `TextBox.rotated(width)`)."""
-    return width - 1 - box.y1, box.x0, width - 1 - box.y0, box.x1
 
 
 def _stack_totals(bars: list[Bar], labels: dict[int, TextBox], axis: Axis | None, baseline: float) -> dict[int, TextBox]:

@@ -66,6 +66,10 @@ class TextBox:
         """The same box after np.rot90 (a quarter turn counter-clockwise) of a picture `width` wide."""
         return replace(self, x0=self.y0, x1=self.y1, y0=width - 1 - self.x1, y1=width - 1 - self.x0, src=self.original)
 
+    def rotated_back(self, width: int) -> TextBox:
+        """The box's place in the picture as drawn, undoing `rotated(width)`: a box of its own (no `src`)."""
+        return TextBox(self.text, width - 1 - self.y1, self.x0, width - 1 - self.y0, self.x1)
+
 
 def parse_number(text: str) -> float | None:
     """'1,234' / '45%' / '$3.5' / '100-' (a tick mark read as a dash) / '$250 million' (the scale word is the
