@@ -574,7 +574,7 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
     scale = float(np.median([parse_value(labels[i].text)[0] / bars[i].height for i in printed]))
     line = float(np.median([b.original.h for b in boxes]))  # a line of text's height, as printed
     usual = float(np.median([b.width for b in bars]))
-    width, (h, w) = rgb.shape[1], rgb.shape[:2]
+    h, w = rgb.shape[:2]
     out = dict(labels)
     for i in lacking:
         bar = bars[i]
@@ -592,7 +592,7 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
         inside = Bar(bar.x0 + 1, bar.y0 + 2, bar.x1 - 1, bar.y0 + min(2.5 * line, bar.height - 3), -1)
         found = None
         for area in (past, inside) if bar.height >= 1.2 * line else (past,):
-            seen = area.rotated_back(width) if horizontal else area
+            seen = area.rotated_back(w) if horizontal else area
             x0, y0 = max(0, int(round(seen.x0))), max(0, int(round(seen.y0)))
             x1, y1 = min(w, int(round(seen.x1)) + 1), min(h, int(round(seen.y1)) + 1)
             if x1 - x0 < 4 or y1 - y0 < 4:
@@ -606,7 +606,7 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
         if abs(found[1][0] - scale * bar.height) > max(0.25 * found[1][0], 1.5 * scale):
             continue
         box = TextBox(found[0], bar.x0, bar.y0 - line, bar.x1, bar.y0 - 1)  # where a value past its end stands
-        out[i] = box if not horizontal else replace(box, src=box.rotated_back(width))
+        out[i] = box if not horizontal else replace(box, src=box.rotated_back(w))
     return out
 
 
@@ -1701,6 +1701,15 @@ def _label_and_stray_numbers(boxes: list[TextBox], edge: float) -> tuple[list[st
     return words, stray
 
 
+def _free_year(box: TextBox, label: list[TextBox], holders: dict[int, list[list[TextBox]]]) -> bool:
+    """(round 187) A year box (1900-2099) a thin bar's row may take: no found row's label holds it, or each label
+    holding it is two or more years and keeps one that is not in `label`."""
+    if not _YEAR_1900.fullmatch(box.text.strip()):
+        return False
+    return all(len(held) >= 2 and all(_YEAR_1900.fullmatch(o.text.strip()) for o in held) and any(o not in label for o in held)
+               for held in holders.get(id(box), []))
+
+
 def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, start_by, chosen=(), freed=None, extents=None):
     """Rows of a one-series chart whose bar is too short to find (1,470 next to 162,189): a number printed
     just past the zero line, outside every found bar's span, with a category label under it. (round 103) The
@@ -1734,9 +1743,7 @@ def _bars_too_thin_to_see(upright_boxes, words, used, spans, baseline, typical, 
             continue
         span = (box.cx - pitch / 2, box.cx + pitch / 2)
         label = _category_label(span, baseline, words, used | {id(box)}, typical, start_by)
-        year = bool(label) and all(_YEAR_1900.fullmatch(b.text.strip()) and all(
-            len(held) >= 2 and all(_YEAR_1900.fullmatch(o.text.strip()) for o in held) and any(o not in label for o in held)
-            for held in holders.get(id(b), [])) for b in label)
+        year = bool(label) and all(_free_year(b, label, holders) for b in label)
         if year and freed is not None:
             freed.update(id(b) for b in label if id(b) in holders)
         if label and (year or (not inside and not any(parse_value(b.text) is not None for b in label))):

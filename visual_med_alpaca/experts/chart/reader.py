@@ -229,14 +229,14 @@ def _axis_chart_legend(rgb: np.ndarray, boxes: list[TextBox], centres, backgroun
     years = [b for b in boxes if parse_value(b.text) is not None and _year_or_band(b.text)]
     if not years:
         return legend, set()
-    offered = words + years
-    trimmed = cut_words + _after_leading_swatches(rgb, years, centres, background, codes=True)  # each box trimmed alone
+    cut_years = _after_leading_swatches(rgb, years, centres, background, codes=True)  # each box trimmed alone
+    trimmed = cut_words + cut_years
     entries: dict[int, str] = {}
     alone: dict[int, dict] = {}  # a year box's own legend, read once however many colours ask for it
     for colour, (_, name) in _legend_names((rgb, trimmed), centres, background, codes=True).items():
         if colour in named or parse_value(name) is None:
             continue  # a colour a word names keeps that word
-        for i, (box, cut) in enumerate(zip(offered[len(words):], trimmed[len(words):])):
+        for i, (box, cut) in enumerate(zip(years, cut_years)):
             if _bare(cut.text) != name:
                 continue
             if i not in alone:
