@@ -924,7 +924,10 @@ def printed_value_axis(boxes: list[TextBox], height: int) -> tuple[Axis, float] 
         return None
     decimals = max(len(t.split(".")[1]) if "." in t else 0 for t in (parse_value(b.text)[1].rstrip("%") for b in scale))
     percent = sum(b.text.strip().endswith("%") for b in scale) > len(scale) / 2
-    return Axis(float(slope), float(intercept), False, percent, 10.0 ** (1 - decimals), numbers), top
+    # its ticks are the numbers an axis can hold: a value label OCR read with a stray letter (`171` as `17y`) has a
+    # printed value but no number, and a tick without one broke the bar test (`_bars_fit_axis`) that follows
+    ticks = [b for b in numbers if b.number is not None]
+    return Axis(float(slope), float(intercept), False, percent, 10.0 ** (1 - decimals), ticks), top
 
 
 def own_scale(heights: list[tuple[float, float]], axis: Axis) -> Axis | None:

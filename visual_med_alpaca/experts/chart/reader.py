@@ -3,6 +3,7 @@ readers in that order), ChartReading (the text and the chart type it saw) and Ch
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -31,6 +32,8 @@ from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _ne
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
+
+log = logging.getLogger(__name__)
 
 
 class ChartReadError(Exception):
@@ -498,6 +501,10 @@ class ChartExpert:
             return ChartReading(text, kind)
         except ChartReadError as exc:
             return ChartReading(f"The chart could not be read: {exc}.", "unread")
+        except Exception as exc:  # noqa: BLE001 - a reader bug on one picture must not end an answer or an eval run
+            log.warning("the chart reader failed on a %dx%d picture (a bug: please report it with the image)", w, h,
+                        exc_info=True)
+            return ChartReading(f"The chart could not be read: the reader failed ({type(exc).__name__}).", "unread")
 
     def read_table(self, rgb: np.ndarray) -> tuple[str, str]:
         """(DePlot table, chart type); raises ChartReadError when there is nothing it can stand behind.
