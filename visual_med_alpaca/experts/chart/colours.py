@@ -45,7 +45,7 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
             background_code = int(pale[0])
     background = means[background_code]
     threshold = max(40, 0.001 * (~blank).sum())
-    chromatic = means.max(axis=1) - means.min(axis=1) > 40  # thin coloured lines: few pixels, but coloured
+    chromatic = means.max(axis=1) - means.min(axis=1) > 60  # thin coloured lines: few pixels, but coloured
     candidates = [c for c in np.argsort(counts)[::-1][:24]
                   if counts[c] >= (threshold / 4 if thin_lines and chromatic[c] else threshold) and c != background_code]
     centres: list[np.ndarray] = []
