@@ -45,8 +45,7 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
             background_code = int(pale[0])
     background = means[background_code]
     threshold = max(40, 0.001 * (~blank).sum())
-    spread = means.max(axis=1) - means.min(axis=1)
-    chromatic = spread > 40  # thin coloured lines: few pixels, but coloured (OWID's purple spreads 42-56)
+    chromatic = means.max(axis=1) - means.min(axis=1) > 60  # thin coloured lines: few pixels, but coloured
     candidates = [c for c in np.argsort(counts)[::-1][:24]
                   if counts[c] >= (threshold / 4 if thin_lines and chromatic[c] else threshold) and c != background_code]
     centres: list[np.ndarray] = []
@@ -54,8 +53,6 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
         centre = means[code]
         if np.linalg.norm(centre - background) < 45:
             continue
-        if thin_lines and spread[code] <= 60 and any(_blend_of(centre, other, background) for other in centres):
-            continue  # a kept line's anti-aliased edge on the backdrop, no line of its own
         if all(np.linalg.norm(centre - other) >= 45 for other in centres):
             centres.append(centre)
         if len(centres) >= most:
@@ -75,13 +72,6 @@ def _colour_clusters(region: np.ndarray, boxes: list[TextBox], x_offset: int, th
         for index in range(len(centres)):
             masks.append((nearest == index + 1).astype(np.uint8))
     return masks, centres, background
-
-
-def _blend_of(colour: np.ndarray, line: np.ndarray, background: np.ndarray, tolerance: float = 30.0) -> bool:
-    """`colour` lies (within `tolerance`) on the way from `line` to `background`: an edge pixel of that line."""
-    way = background - line
-    t = float(np.clip(np.dot(colour - line, way) / max(float(np.dot(way, way)), 1e-9), 0.0, 1.0))
-    return float(np.linalg.norm(colour - (line + t * way))) <= tolerance
 
 
 def border_colour(rgb: np.ndarray) -> np.ndarray:
