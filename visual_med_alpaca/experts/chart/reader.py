@@ -56,11 +56,10 @@ def _unnamed_series(boxes: list[TextBox]) -> str:
     return "Values" if any(_PEW.search(b.text) for b in boxes) else ""
 
 
-def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1: float, y1: float, least: float = 4,
-                     ratio: float = 2) -> list[tuple[float, float]] | None:
+def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]] | None:
     """The column spans of `parts`, numbers OCR read as one box: the box cut at its len(parts) - 1 widest runs of
-    blank columns, each clearly wider than any blank run inside a number (between digits, at a comma: `ratio` times
-    the widest of those, and `least` px at least); None when the gaps are not that clear."""
+    blank columns, each clearly wider than any blank run inside a number (between digits, at a comma); None when
+    the gaps are not that clear."""
     a, b = max(0, int(x0)), min(rgb.shape[1], int(np.ceil(x1)) + 1)
     band = rgb[max(0, int(y0)):min(rgb.shape[0], int(np.ceil(y1)) + 1), a:b].astype(float).mean(axis=2)
     if band.size == 0:
@@ -75,7 +74,7 @@ def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1
     widest = sorted(runs, key=lambda r: r[1] - r[0], reverse=True)
     cuts, rest = sorted(widest[:len(parts) - 1]), widest[len(parts) - 1:]
     narrowest = min(r[1] - r[0] + 1 for r in cuts)
-    if narrowest < least or (rest and narrowest < ratio * (rest[0][1] - rest[0][0] + 1)):
+    if narrowest < 4 or (rest and narrowest < 2 * (rest[0][1] - rest[0][0] + 1)):
         return None
     edges = [int(inked[0])] + [c for r in cuts for c in (r[0] - 1, r[1] + 1)] + [int(inked[-1])]
     return [(a + float(edges[2 * k]), a + float(edges[2 * k + 1])) for k in range(len(parts))]
@@ -477,13 +476,6 @@ class ChartExpert:
             if len(parts) > 1 and all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:]):
                 # '5,000 10,000 15,000': a row of tick labels read as one box; cut at the widest blank columns
                 pieces = _numbers_at_gaps(rgb, parts, x0, y0, x1, y1)
-                if pieces is not None:
-                    boxes.extend(TextBox(part, a, y0, b, y1) for part, (a, b) in zip(parts, pieces))
-                    continue
-            if len(parts) > 2 and not any(parse_number(p) is not None for p in parts):
-                # (round 192) 'Cardiology Oncology Neurology': a row of one-word category labels read as one box; cut
-                # only where every gap is far wider than a space (0.4 of the box's height, 3 times any other blank run)
-                pieces = _numbers_at_gaps(rgb, parts, x0, y0, x1, y1, least=0.4 * (y1 - y0), ratio=3)
                 if pieces is not None:
                     boxes.extend(TextBox(part, a, y0, b, y1) for part, (a, b) in zip(parts, pieces))
                     continue
