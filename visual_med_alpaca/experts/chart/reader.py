@@ -56,10 +56,11 @@ def _unnamed_series(boxes: list[TextBox]) -> str:
     return "Values" if any(_PEW.search(b.text) for b in boxes) else ""
 
 
-def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]] | None:
+def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1: float, y1: float, least: float = 4,
+                     ratio: float = 2) -> list[tuple[float, float]] | None:
     """The column spans of `parts`, numbers OCR read as one box: the box cut at its len(parts) - 1 widest runs of
-    blank columns, each clearly wider than any blank run inside a number (between digits, at a comma); None when
-    the gaps are not that clear."""
+    blank columns, each clearly wider than any blank run inside a number (between digits, at a comma: `ratio` times
+    the widest of those, and `least` px at least); None when the gaps are not that clear."""
     a, b = max(0, int(x0)), min(rgb.shape[1], int(np.ceil(x1)) + 1)
     band = rgb[max(0, int(y0)):min(rgb.shape[0], int(np.ceil(y1)) + 1), a:b].astype(float).mean(axis=2)
     if band.size == 0:
@@ -74,10 +75,23 @@ def _numbers_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1
     widest = sorted(runs, key=lambda r: r[1] - r[0], reverse=True)
     cuts, rest = sorted(widest[:len(parts) - 1]), widest[len(parts) - 1:]
     narrowest = min(r[1] - r[0] + 1 for r in cuts)
-    if narrowest < 4 or (rest and narrowest < 2 * (rest[0][1] - rest[0][0] + 1)):
+    if narrowest < least or (rest and narrowest < ratio * (rest[0][1] - rest[0][0] + 1)):
         return None
     edges = [int(inked[0])] + [c for r in cuts for c in (r[0] - 1, r[1] + 1)] + [int(inked[-1])]
     return [(a + float(edges[2 * k]), a + float(edges[2 * k + 1])) for k in range(len(parts))]
+
+
+def _words_at_gaps(rgb: np.ndarray, labels: list[TextBox]) -> list[TextBox]:
+    """(round 193) A line chart's category row with no marker or tick to cut it at: a box of three or more words and
+    no number (`Cardiology Oncology Neurology`) cut into its words where each gap is at least 0.4 of the box's height
+    and 3 times any other blank run in it (a space between words of one label is far narrower); others as they are."""
+    out = []
+    for box in labels:
+        parts = box.text.split()
+        pieces = (_numbers_at_gaps(rgb, parts, box.x0, box.y0, box.x1, box.y1, least=0.4 * box.h, ratio=3)
+                  if len(parts) > 2 and not any(parse_number(p) is not None for p in parts) else None)
+        out.extend([TextBox(part, a, box.y0, b, box.y1) for part, (a, b) in zip(parts, pieces)] if pieces else [box])
+    return out
 
 
 def _agrees_with_axis(number: float, measured: float, axis: Axis) -> bool:
@@ -995,6 +1009,8 @@ class ChartExpert:
             columns = _evenly_spaced(markers) or _tick_columns(region, x0r)
             # (round 177) the splitters' columns: markers beyond the labels' reach (page icons) left out
             cuts = columns or _evenly_spaced(markers_under_labels(markers, categories))
+            if not cuts:  # (round 193) no marker or tick to cut at: one-word labels read as one box, at their wide gaps
+                categories = _words_at_gaps(rgb, categories)
             categories = split_run_together_periods(categories, cuts)  # (round 74) "Q4 '16Q2 '17" cut by its pattern
             categories = split_merged_labels(split_merged_years(categories), cuts, grid=True)
             # labels under every other point only: the points between them named by the labels' sequence (round 41)
