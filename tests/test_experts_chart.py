@@ -4578,3 +4578,20 @@ def test_a_reader_bug_on_one_picture_is_one_line_not_a_traceback(expert, tmp_pat
     assert reading.kind == "unread"
     assert reading.text == "The chart could not be read: the reader failed (TypeError)."
     assert "TypeError" in caplog.text and "please report it" in caplog.text
+
+
+def test_one_word_category_labels_read_as_one_box_are_cut_at_their_gaps(expert, tmp_path):
+    """(rounds 192-193) A studio chart (two lines with markers, JPEG) whose six category labels OCR read as one box,
+    `Cardiology Oncology Neurology Pediatrics Surgery Radiology`: the splitter that cuts run-together labels at the
+    line's markers found none (the JPEG spreads each marker's blue over several colour clusters), so the chart had one
+    category and was left unread. With no marker or tick to cut at, the category row's box is cut into its words
+    where every gap is far wider than a space (burned fresh seed 79071, session 53)."""
+    from visual_med_alpaca.data.charts import draw, random_spec
+
+    spec = random_spec(np.random.default_rng([79071, 1]))
+    assert spec.style == "line_markers" and spec.jpeg_quality is not None
+    text = expert.describe(load_image(draw(spec, tmp_path / "chart")))
+    got = cells(text)
+    want = drawn_cells(spec.values, spec.categories, spec.series)
+    assert set(got) == set(want), text
+    assert all(abs(got[key] - value) <= 0.02 * value for key, value in want.items()), text
