@@ -4549,11 +4549,11 @@ def test_a_short_printed_value_the_first_pass_missed_is_read_at_its_bar(expert, 
 
 
 def test_a_value_label_read_with_a_stray_letter_does_not_break_the_reader(expert, tmp_path):
-    """A plain-generator line chart on a log axis printed `10²`, `10³`, each point's value printed over it: OCR read
-    the `171` over one point as `17y`, a printed value with no number, and the scale made of the printed values took it
-    as a tick, so the bar test that follows raised a TypeError out of `vmed describe` and stopped `vmed eval charts`
-    for good (a rerun met the same chart). It is read now, and its values are the printed ones (development pool
-    plainL, seed 420619, drawn in session 53)."""
+    """(round 189) A plain-generator line chart on a log axis printed `10²`, `10³`, each point's value printed over
+    it: OCR read the `171` over one point as `17y`, a printed value with no number, and the scale made of the printed
+    values took it as a tick, so the bar test that follows raised a TypeError out of `vmed describe` and stopped
+    `vmed eval charts` for good (a rerun met the same chart). It is read now, and its values are the printed ones
+    (development pool plainL, seed 420619, drawn in session 53)."""
     from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
 
     spec = random_plain_spec(np.random.default_rng([420619, 78, STREAMS["plain"]]))
@@ -4564,8 +4564,8 @@ def test_a_value_label_read_with_a_stray_letter_does_not_break_the_reader(expert
     assert {3665, 1558, 721, 31, 685, 529} <= printed, reading.text
 
 
-def test_a_reader_bug_on_one_picture_is_one_line_not_a_traceback(expert, tmp_path, monkeypatch, caplog):
-    """Whatever goes wrong inside the reader on one picture, the user gets the could-not-be-read sentence (an answer
+def test_a_reader_bug_on_one_picture_is_one_line_not_a_traceback(expert, monkeypatch, caplog):
+    """(round 189) Whatever goes wrong inside the reader on one picture, the user gets the could-not-be-read sentence (an answer
     goes on, an eval run records the chart as unread and moves to the next) and the traceback goes to the log."""
     from visual_med_alpaca.experts.chart.reader import ChartExpert
 
