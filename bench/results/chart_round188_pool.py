@@ -13,7 +13,7 @@ is the spec's own table. Written after round 187's `chart_round187_pool.py` (its
 import sys
 from pathlib import Path
 
-from chart_round187_pool import draw_pool  # its single-series twin's loop (run from this folder)
+from chart_round187_pool import draw_pool  # its single-series twin's loop (this script's folder is on sys.path when run)
 
 
 def _shrink(rng, values, spec):

@@ -56,12 +56,12 @@ def _unnamed_series(boxes: list[TextBox]) -> str:
     return "Values" if any(_PEW.search(b.text) for b in boxes) else ""
 
 
-def _parts_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1: float, y1: float, least: float = 4,
-                   ratio: float = 2) -> list[tuple[float, float]] | None:
-    """The column spans of `parts`, numbers (or, round 193, one-word labels) OCR read as one box: the box cut at its
-    len(parts) - 1 widest runs of blank columns, each clearly wider than any blank run inside a part (between digits,
+def _cut_at_gaps(rgb: np.ndarray, box: TextBox, least: float = 4, ratio: float = 2) -> list[TextBox] | None:
+    """`box`, numbers (or, round 193, one-word labels) OCR read as one box, cut into a box per word at its
+    len(words) - 1 widest runs of blank columns, each clearly wider than any blank run inside a word (between digits,
     at a comma, between letters: `ratio` times the widest of those, and `least` px at least); None when the gaps are
     not that clear."""
+    parts, x0, y0, x1, y1 = box.text.split(), box.x0, box.y0, box.x1, box.y1
     a, b = max(0, int(x0)), min(rgb.shape[1], int(np.ceil(x1)) + 1)
     band = rgb[max(0, int(y0)):min(rgb.shape[0], int(np.ceil(y1)) + 1), a:b].astype(float).mean(axis=2)
     if band.size == 0:
@@ -79,7 +79,7 @@ def _parts_at_gaps(rgb: np.ndarray, parts: list[str], x0: float, y0: float, x1: 
     if narrowest < least or (rest and narrowest < ratio * (rest[0][1] - rest[0][0] + 1)):
         return None
     edges = [int(inked[0])] + [c for r in cuts for c in (r[0] - 1, r[1] + 1)] + [int(inked[-1])]
-    return [(a + float(edges[2 * k]), a + float(edges[2 * k + 1])) for k in range(len(parts))]
+    return [TextBox(part, a + float(edges[2 * k]), y0, a + float(edges[2 * k + 1]), y1) for k, part in enumerate(parts)]
 
 
 def _words_at_gaps(rgb: np.ndarray, labels: list[TextBox]) -> list[TextBox]:
@@ -89,9 +89,8 @@ def _words_at_gaps(rgb: np.ndarray, labels: list[TextBox]) -> list[TextBox]:
     out = []
     for box in labels:
         parts = box.text.split()
-        pieces = (_parts_at_gaps(rgb, parts, box.x0, box.y0, box.x1, box.y1, least=0.4 * box.h, ratio=3)
-                  if len(parts) > 2 and not any(parse_number(p) is not None for p in parts) else None)
-        out.extend([TextBox(part, a, box.y0, b, box.y1) for part, (a, b) in zip(parts, pieces)] if pieces else [box])
+        words = len(parts) > 2 and not any(parse_number(p) is not None for p in parts)
+        out.extend((_cut_at_gaps(rgb, box, least=0.4 * box.h, ratio=3) if words else None) or [box])
     return out
 
 
@@ -482,19 +481,12 @@ class ChartExpert:
                     boxes.append(TextBox(part, x0 + (x1 - x0) * at / len(text), y0, x0 + (x1 - x0) * (at + len(part)) / len(text), y1))
                     start = at + len(part)
                 continue
-            if len(parts) > 1 and all(_SHORT_YEAR.fullmatch(p) for p in parts):
-                # (round 117) "'50 '60 '70": a row of abbreviated years read as one box; cut at the widest blank columns
-                pieces = _parts_at_gaps(rgb, parts, x0, y0, x1, y1)
-                if pieces is not None:
-                    boxes.extend(TextBox(part, a, y0, b, y1) for part, (a, b) in zip(parts, pieces))
-                    continue
-            if len(parts) > 1 and all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:]):
-                # '5,000 10,000 15,000': a row of tick labels read as one box; cut at the widest blank columns
-                pieces = _parts_at_gaps(rgb, parts, x0, y0, x1, y1)
-                if pieces is not None:
-                    boxes.extend(TextBox(part, a, y0, b, y1) for part, (a, b) in zip(parts, pieces))
-                    continue
-            boxes.append(TextBox(text, x0, y0, x1, y1))
+            box = TextBox(text, x0, y0, x1, y1)
+            # (round 117) "'50 '60 '70", a row of abbreviated years, or '5,000 10,000 15,000', a row of tick labels,
+            # read as one box: cut at the widest blank columns
+            row = len(parts) > 1 and (all(_SHORT_YEAR.fullmatch(p) for p in parts) or (
+                all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:])))
+            boxes.extend((_cut_at_gaps(rgb, box) if row else None) or [box])
         return _powers_of_ten(_year_marks_restored(boxes))
 
     # -- entry points ----------------------------------------------------------------------------------
