@@ -39,19 +39,6 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, bw, bh, area = stats[best]
-    # (round 194) a line of words drawn touching the disc (a title right over a black-edged disc, in the edges' colour)
-    # joins the disc's blob and moves its top: the words' boxes at the blob's top or bottom row are taken out of it
-    edge = [b for b in boxes if re.search(r"[A-Za-z]{2}", b.text) and not b.turned and x <= b.cx <= x + bw
-            and any(b.y0 - 1 <= row <= b.y1 + 1 for row in (y, y + bh - 1))
-            and (labels[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] == best).any()]
-    if edge:
-        for b in edge:
-            union[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = 0
-        count, labels, stats, centroids = cv2.connectedComponentsWithStats(union, connectivity=8)
-        if count <= 1:
-            return None
-        best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        x, y, bw, bh, area = stats[best]
     if min(bw, bh) < 0.25 * min(h, w):
         return None
     square = 0.85 <= bw / bh <= 1.18  # (round 121) a disc's box; an exploded pie's largest part may be a half disc's
