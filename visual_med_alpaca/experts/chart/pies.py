@@ -39,6 +39,19 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, bw, bh, area = stats[best]
+    # (round 194) a line of words drawn touching the disc (a title right over a black-edged disc, in the edges' colour)
+    # joins the disc's blob and moves its top: the words' boxes at the blob's top or bottom row are taken out of it
+    edge = [b for b in boxes if re.search(r"[A-Za-z]{2}", b.text) and not b.turned and x <= b.cx <= x + bw
+            and any(b.y0 - 1 <= row <= b.y1 + 1 for row in (y, y + bh - 1))
+            and (labels[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] == best).any()]
+    if edge:
+        for b in edge:
+            union[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = 0
+        count, labels, stats, centroids = cv2.connectedComponentsWithStats(union, connectivity=8)
+        if count <= 1:
+            return None
+        best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        x, y, bw, bh, area = stats[best]
     if min(bw, bh) < 0.25 * min(h, w):
         return None
     square = 0.85 <= bw / bh <= 1.18  # (round 121) a disc's box; an exploded pie's largest part may be a half disc's
@@ -199,12 +212,6 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
                 text = clean(match["name"])
             if re.search(r"[A-Za-z]{2}", text) and not _CHROME.search(text) and len(text) <= 40 and text not in names.values():
                 names[i] = text
-    rows = []
-    if len(values) >= 0.7 * len(slices):  # every real slice carries its number: an unlabelled sliver is an edge blend
-        slices = [i for i in slices if i in values or i in names or i in legend or counts[i] / total >= 0.02]
-    for i in sorted(slices, key=lambda i: -counts[i]):
-        name = clean(legend.get(i, (0, ""))[1]) or names.get(i) or f"Slice {len(rows) + 1}"
-        rows.append((name, [values.get(i) or f"{100 * counts[i] / total:.1f}%"]))
     # the title: the first line above the disc and above the names beside it ('Name 12%' labels are never the title)
     title = _page_title([b for b in boxes if not slice_label(b)], top)
     if not title:  # the top slice's name printed at the title's height (matplotlib): the line above the disc, names aside
@@ -214,8 +221,21 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
             split = _title_beside_name(box, cx, radius, np.cos(mids[i]))
             if split is not None:
                 names[i], title = clean(split[0]), split[1]
-                rows = [(names[i] if row[0] == clean(box.text) else row[0], row[1]) for row in rows]
                 break
+    unnamed = [i for i in slices if i not in names and i not in legend and np.sin(mids[i]) < 0]
+    whole = [b for b in boxes if b.text == title and b.y1 <= cy]
+    if title and unnamed and len(whole) == 1:  # (round 195) the title's box also holds an upper slice's unread name
+        for i in sorted(unnamed, key=lambda i: gap(mids[i], -np.pi / 2)):
+            split = _title_beside_name(whole[0], cx, radius, np.cos(mids[i]))
+            if split is not None:
+                names[i], title = clean(split[0]), split[1]
+                break
+    rows = []
+    if len(values) >= 0.7 * len(slices):  # every real slice carries its number: an unlabelled sliver is an edge blend
+        slices = [i for i in slices if i in values or i in names or i in legend or counts[i] / total >= 0.02]
+    for i in sorted(slices, key=lambda i: -counts[i]):
+        name = clean(legend.get(i, (0, ""))[1]) or names.get(i) or f"Slice {len(rows) + 1}"
+        rows.append((name, [values.get(i) or f"{100 * counts[i] / total:.1f}%"]))
     return "pie", "Category", ["Share"], rows, title  # a pie's values are shares (the column is named when printed)
 
 

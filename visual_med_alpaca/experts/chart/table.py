@@ -328,7 +328,15 @@ def _page_title(boxes: list[TextBox], top: float) -> str:
     if not words:
         return ""
     first = min(words, key=lambda b: b.y0)
-    line = [b for b in words if abs(b.cy - first.cy) < first.h / 2]
+    # (round 194) words on one line do not stand over each other: a box overlapping the first box by more than a quarter
+    # of the narrower one's width, or overlapping it at all a quarter of its height higher or lower, is on another line
+    # (a pie's top label printed half a line under the title)
+    def apart(b: TextBox) -> bool:
+        overlap = min(b.x1, first.x1) - max(b.x0, first.x0)
+        return b is first or (overlap <= 0.25 * min(b.x1 - b.x0, first.x1 - first.x0)
+                              and (overlap <= 0 or abs(b.cy - first.cy) <= first.h / 4))
+
+    line = [b for b in words if abs(b.cy - first.cy) < first.h / 2 and apart(b)]
     text = " ".join(b.text for b in sorted(line, key=lambda b: b.x0))
     # a title wrapped over two lines: the next line right under it, in letters of the same height, starting where
     # it starts or centred under it (a smaller subtitle or question under the title is no part of it); OCR pads its
