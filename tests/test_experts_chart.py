@@ -389,6 +389,25 @@ def test_pie_slices_are_read_from_printed_percentages(expert, tmp_path):
     assert got == {"North": 0.4, "South": 0.3, "East": 0.2, "West": 0.1}, text
 
 
+@pytest.mark.parametrize("seed, index", [(419925, 21), (419925, 205), (419925, 50), (419925, 167), (12, 99)])
+def test_a_pies_title_is_read_whole_and_every_slice_named(expert, tmp_path, seed, index):
+    """(rounds 194-195) Plain pies of development pools: a title drawn touching a black-edged disc (matplotlib's
+    classic style) joined the disc's blob and was dropped; the top slice's name printed half a line under the title
+    was read into the title's line and its slice left unnamed; a top slice's name OCR ran into the title's box
+    (`2016 Visits by year`) stayed in the title once the disc was found right."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
+
+    spec = random_plain_spec(np.random.default_rng([seed, index, STREAMS["plain"]]))
+    assert spec.style == "pie" and spec.title
+    text = expert.describe(load_image(draw_plain(spec, tmp_path / "pie")))
+    table = parse_table(text)
+    assert table.title == spec.title, text
+    got = {row[0]: to_float(row[1]) for row in table.rows}
+    assert set(got) == set(spec.categories), text
+    shares = spec.values[:, 0] / spec.values[:, 0].sum()
+    assert all(abs(got[name] - share) <= 0.01 for name, share in zip(spec.categories, shares)), text
+
+
 def test_eval_takes_a_chartqa_style_folder_and_splits_it_by_name(tmp_path):
     """A DePlot-format gold.jsonl with only image/table/kind (no id, no style) is scored per kind and split."""
     from visual_med_alpaca.data.charts import ChartSpec, draw
