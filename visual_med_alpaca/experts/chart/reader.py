@@ -979,7 +979,7 @@ class ChartExpert:
         if level is not None and parse_value(level.text) is not None and level not in read_labels:
             printed.append(level)
         if bars:
-            bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation, rgb)
+            bar_table = ("bar" if orientation == "vertical" else "hbar",) + self._bar_table(bars, categories, names, boxes, axis, tick_ids, orientation)
             flat = max(b.height for b in bars) < 0.05 * region_y1  # a line lying along the axis
             if axis is None or (len(bar_table[3]) >= max(2, len(categories) / 2) and not flat):
                 return bar_table
@@ -1079,16 +1079,13 @@ class ChartExpert:
             rows = [max(rows, key=len)]
         return sorted(rows[0], key=lambda b: b.cx)
 
-    def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation, rgb=None):
+    def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
         labels = [b for b in boxes if b.number is not None and id(b) not in tick_ids]
         clusters = sorted({b.cluster for b in bars}, key=lambda c: (names.get(c, (1e9,))[0], c))
         group_centres = _group_centres(bars)
         categories = split_merged_labels(categories, group_centres)
         if orientation == "vertical" and categories:  # labels under every other bar only (round 41)
             categories = fill_thinned_labels(categories, group_centres, min(group_centres), max(group_centres), years=True)
-        unlabelled: list[float] = []
-        if orientation == "vertical" and categories and len(group_centres) >= 2:
-            categories, unlabelled = self._labels_missed_under_bars(rgb, categories, group_centres, boxes)
         if categories:
             slots = [c.cx for c in categories]
             row_names = [c.text for c in categories]
@@ -1102,10 +1099,7 @@ class ChartExpert:
         baseline = max(b.y1 for b in bars)
         grid: dict[tuple[int, int], str] = {}
         missing = 0
-        pitch = float(np.median(np.diff(group_centres))) if len(group_centres) >= 2 else 0.0
         for bar in bars:
-            if any(abs(bar.cx - g) < 0.5 * pitch for g in unlabelled):
-                continue  # (round 196) a bar whose label was not read is no part of its neighbour's row
             slot = int(np.argmin([abs(bar.cx - s) for s in slots]))
             value = self._bar_value(bar, baseline, labels, axis)
             if value is None:
@@ -1118,33 +1112,6 @@ class ChartExpert:
         rows = [(row_names[s], [grid.get((s, c), "") for c in clusters]) for s in range(len(slots))
                 if any((s, c) in grid for c in clusters)]
         return "Category", series, rows
-
-    def _labels_missed_under_bars(self, rgb, categories: list[TextBox], group_centres: list[float],
-                                  boxes: list[TextBox]) -> tuple[list[TextBox], list[float]]:
-        """(round 196) Upright bars whose group has no category label within half the bars' pitch (OCR missed it:
-        `Pediatrics` under the last of four bars) took the nearest label's row and pushed that row's own bar out.
-        The label band under such a group (where the other labels stand, the group's pitch wide) is read again
-        (`_read_words`); a word read there names a new row at the group; otherwise the group's bars are left out of
-        the table (a partly read chart gives the part it is sure of). Returns (categories, groups left unlabelled)."""
-        pitch = float(np.median(np.diff(group_centres)))
-        missed = [g for g in group_centres if min(abs(g - c.cx) for c in categories) > 0.5 * pitch]
-        if not missed:
-            return categories, []
-        y0, y1 = min(c.y0 for c in categories) - 2, max(c.y1 for c in categories) + 2
-        found, unlabelled = list(categories), []
-        for g in missed:
-            x0, x1 = g - 0.5 * pitch, g + 0.5 * pitch
-            text = ""
-            if rgb is not None and not any(x0 <= b.cx <= x1 and y0 <= b.cy <= y1 for b in boxes):
-                h, w = rgb.shape[:2]
-                crop = rgb[max(0, int(y0)):min(h, int(y1) + 1), max(0, int(x0)):min(w, int(x1) + 1)]
-                if crop.shape[0] >= 6 and crop.shape[1] >= 6:
-                    text = self._read_words(np.ascontiguousarray(crop)).strip()
-            if (re.search(r"[A-Za-z]{2}", text) or re.fullmatch(r"\d{4}", text)) and not _CHROME.search(text):
-                found.append(TextBox(text, x0, y0, x1, y1))
-            else:
-                unlabelled.append(g)
-        return sorted(found, key=lambda c: c.cx), unlabelled
 
     @staticmethod
     def _bar_value(bar: Component, baseline: int, labels: list[TextBox], axis: Axis | None) -> str | None:
