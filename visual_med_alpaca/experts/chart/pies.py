@@ -39,7 +39,7 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, bw, bh, area = stats[best]
-    # (round 194) a line of words drawn touching the disc (a title right over a black-edged disc, in the edges' colour)
+    # (round 195) a line of words drawn touching the disc (a title right over a black-edged disc, in the edges' colour)
     # joins the disc's blob and moves its top: the words' boxes at the blob's top or bottom row are taken out of it
     edge = [b for b in boxes if re.search(r"[A-Za-z]{2}", b.text) and not b.turned and x <= b.cx <= x + bw
             and any(b.y0 - 1 <= row <= b.y1 + 1 for row in (y, y + bh - 1))

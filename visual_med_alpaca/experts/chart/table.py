@@ -328,7 +328,7 @@ def _page_title(boxes: list[TextBox], top: float) -> str:
     if not words:
         return ""
     first = min(words, key=lambda b: b.y0)
-    # (round 194) words on one line do not stand over each other: a box overlapping the first box by more than a quarter
+    # (round 195) words on one line do not stand over each other: a box overlapping the first box by more than a quarter
     # of the narrower one's width, or overlapping it at all a quarter of its height higher or lower, is on another line
     # (a pie's top label printed half a line under the title)
     def apart(b: TextBox) -> bool:
