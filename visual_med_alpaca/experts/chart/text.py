@@ -426,6 +426,9 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
         if grid and _YEAR.match(box.text.strip()):
             out.append(box)  # (round 42) one year is one label: Pew marks every year and labels every other one
             continue
+        if grid and (period := _period(box.text)) is not None and period[2]:
+            out.append(box)  # (round 197) so is one quarter or month with its year (`Q2 '08` under every third point)
+            continue
         if grid:
             text, width = box.text, max(box.x1 - box.x0, 1.0)
             cuts = [0] + [_word_start(text, round((((a + b) / 2) - box.x0) / width * len(text))) for a, b in zip(mine, mine[1:])] + [len(text)]
