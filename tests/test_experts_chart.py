@@ -419,6 +419,7 @@ def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, t
     spec = random_thinned_spec(np.random.default_rng([214926, 27, STREAMS["thinned"]]))
     assert spec.style == "line_markers" and spec.label_every == 3
     table = parse_table(expert.describe(load_image(draw_plain(spec, tmp_path / "quarters"))))
+
     def bare(name):  # OCR may drop the apostrophe of '08
         return re.sub(r"[\s'’]", "", name)
 

@@ -411,7 +411,7 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
     gets a column and there are more columns than boxes, each box's text is cut between its columns in proportion to
     the characters' positions, at a word start within 3 characters, each piece 0.8 of the spacing wide; otherwise
     the labels stay as they are. A box that reads one 4-digit year is never cut (round 42: a point every year, every
-    other year labelled)."""
+    other year labelled), nor (round 197) one that reads one quarter or month with its year (`Q2 '08`)."""
     if grid:
         if len(columns) < 2 or not labels:
             return labels
