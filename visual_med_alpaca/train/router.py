@@ -161,9 +161,6 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
                       if p.stem not in left_out]
     if (charts_dir / "gold.jsonl").is_file():
         items += [("chart", f"synthetic:{p.stem}", p) for p in sorted((charts_dir / "images").iterdir())]
-    plain = charts_dir.with_name(charts_dir.name + "_plain")  # matplotlib's own styles: its pies went to `other`
-    if (plain / "gold.jsonl").is_file():
-        items += [("chart", f"plain:{p.stem}", p) for p in sorted((plain / "images").iterdir())]
     for name, photo in _photos():  # one RNG per photo, so adding a photo leaves the others' crops (and cache) alone
         rng = np.random.default_rng([seed, stable_int(name)])
         items += [("other", name, crop) for crop in _crops(photo, rng, 12)]
@@ -374,9 +371,6 @@ def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir:
                              f"(looked for {', '.join(f for what in missing for f in folders[what])})")
     if n_charts and not (charts_dir / "gold.jsonl").is_file():
         make_chart_set(charts_dir, n_charts, seed=1000)
-    plain = charts_dir.with_name(charts_dir.name + "_plain")  # (session 54) the plain generator's charts too
-    if n_charts and not (plain / "gold.jsonl").is_file():
-        make_chart_set(plain, n_charts, seed=1000, progress=False, generator="plain")
     items = collect(data, charts_dir, per_source_limit)
     found = {c: sum(1 for k, _, _ in items if k == c) for c in IMAGE_CLASSES}
     if min(found.values()) == 0:
