@@ -41,12 +41,14 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     x, y, bw, bh, area = stats[best]
     # (round 195) a line of words drawn touching the disc (a title right over a black-edged disc, in the edges' colour)
     # joins the disc's blob and moves its top: the words' boxes at the blob's top or bottom row are taken out of it
+    def under(b: TextBox) -> tuple[slice, slice]:  # the pixels under a box
+        return slice(max(0, int(b.y0)), int(b.y1) + 1), slice(max(0, int(b.x0)), int(b.x1) + 1)
+
     edge = [b for b in boxes if re.search(r"[A-Za-z]{2}", b.text) and not b.turned and x <= b.cx <= x + bw
-            and any(b.y0 - 1 <= row <= b.y1 + 1 for row in (y, y + bh - 1))
-            and (labels[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] == best).any()]
+            and any(b.y0 - 1 <= row <= b.y1 + 1 for row in (y, y + bh - 1)) and (labels[under(b)] == best).any()]
     if edge:
         for b in edge:
-            union[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = 0
+            union[under(b)] = 0
         count, labels, stats, centroids = cv2.connectedComponentsWithStats(union, connectivity=8)
         if count <= 1:
             return None
@@ -216,20 +218,20 @@ def read_pie_chart(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Call
     title = _page_title([b for b in boxes if not slice_label(b)], top)
     if not title:  # the top slice's name printed at the title's height (matplotlib): the line above the disc, names aside
         title = _page_title([b for b in boxes if not slice_label(b) and not any(b is n for n in name_boxes)], y)
-    if not title:  # ... and read with the title as one box ('2016 Visits by year'): the title is the part centred over the disc
-        for i, box in named_by.items():
+    def split_title(pairs) -> str:  # the first (slice, box) whose box is that slice's name and the title run together
+        for i, box in pairs:  # names the slice; the title (unchanged when no box splits)
             split = _title_beside_name(box, cx, radius, np.cos(mids[i]))
             if split is not None:
-                names[i], title = clean(split[0]), split[1]
-                break
+                names[i] = clean(split[0])
+                return split[1]
+        return title
+
+    if not title:  # ... and read with the title as one box ('2016 Visits by year'): the title is the part centred over the disc
+        title = split_title(named_by.items())
     unnamed = [i for i in slices if i not in names and i not in legend and np.sin(mids[i]) < 0]
     whole = [b for b in boxes if b.text == title and b.y1 <= cy]
     if title and unnamed and len(whole) == 1:  # (round 195) the title's box also holds an upper slice's unread name
-        for i in sorted(unnamed, key=lambda i: gap(mids[i], -np.pi / 2)):
-            split = _title_beside_name(whole[0], cx, radius, np.cos(mids[i]))
-            if split is not None:
-                names[i], title = clean(split[0]), split[1]
-                break
+        title = split_title((i, whole[0]) for i in sorted(unnamed, key=lambda i: gap(mids[i], -np.pi / 2)))
     rows = []
     if len(values) >= 0.7 * len(slices):  # every real slice carries its number: an unlabelled sliver is an edge blend
         slices = [i for i in slices if i in values or i in names or i in legend or counts[i] / total >= 0.02]

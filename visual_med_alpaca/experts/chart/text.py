@@ -423,11 +423,10 @@ def split_merged_labels(labels: list[TextBox], columns: list[float], *, grid: bo
         mine_of, spacing = [[c for c in columns if box.x0 <= c <= box.x1] for box in labels], 0.0
     out = []
     for box, mine in zip(labels, mine_of):
-        if grid and _YEAR.match(box.text.strip()):
-            out.append(box)  # (round 42) one year is one label: Pew marks every year and labels every other one
-            continue
-        if grid and (period := _period(box.text)) is not None and period[2]:
-            out.append(box)  # (round 197) so is one quarter or month with its year (`Q2 '08` under every third point)
+        # one year is one label (round 42: Pew marks every year and labels every other one), and so is one quarter or
+        # month with its year (round 197: `Q2 '08` under every third point)
+        if grid and (_YEAR.match(box.text.strip()) or ((period := _period(box.text)) is not None and period[2])):
+            out.append(box)
             continue
         if grid:
             text, width = box.text, max(box.x1 - box.x0, 1.0)
