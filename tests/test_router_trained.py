@@ -123,7 +123,7 @@ def test_head_settings_come_from_group_cv_and_can_favour_other():
         x.append(rng.normal(0, 0.5, (20, 16)) + 3 * np.eye(16)[3 + g])
         y += [3] * 20
         groups += [f"other:{g}"] * 20
-    settings = select_head(np.concatenate(x), np.array(y), np.array(groups))[1]
+    settings = select_head(np.concatenate(x), np.array(y), np.array(groups), search=True)[1]
     assert settings["other_bias"] in OTHER_BIAS_GRID and settings["other_bias"] > 0, settings
     assert 0.9 < settings["cv_accuracy"] <= 1.0, settings
 

@@ -20,13 +20,14 @@ def train_router_command(
     test_fraction: float = typer.Option(0.25, "--test-fraction", min=0.05, max=0.5),
     per_source_limit: int = typer.Option(400, "--per-source-limit", min=10, help="At most this many images per dataset"),
     cache: Path = typer.Option(Path("runs/router"), "--cache", help="Feature cache (a rerun resumes from it)"),
+    search: bool = typer.Option(False, "--search", help="Search the head's settings (C, class weights, `other` bias) by group CV again instead of the fixed ones"),
 ) -> None:
     """Retrain the image-type router head and print held-out accuracy and the confusion matrix."""
     from ..paths import data_dir
     from ..router.base import IMAGE_CLASSES
     from ..train.router import HEAD_PATH, train_router
 
-    report = train_router(data_dir(data), out or HEAD_PATH, None, n_charts, test_fraction, per_source_limit, cache)
+    report = train_router(data_dir(data), out or HEAD_PATH, None, n_charts, test_fraction, per_source_limit, cache, search)
     typer.echo(f"held-out accuracy {report['held_out_accuracy']:.3f} on {report['test_images']} images "
                f"(trained on {report['train_images']}); the same expert as the true class for "
                f"{report['held_out_expert_accuracy']:.3f}")
