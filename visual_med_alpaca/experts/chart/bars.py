@@ -143,8 +143,20 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[
                 # a stroke of bold text (a short segment under its own label is mostly its colour; round 36: or its
                 # colour outlines the glyphs)
                 continue
+            if _letter_piece(x, y, cw, ch, centres[index], boxes):
+                continue
             found.append(Bar(float(x), float(y), float(x + cw - 1), float(y + ch - 1), index))
     return found, centres, background
+
+
+def _letter_piece(x: int, y: int, cw: int, ch: int, colour: np.ndarray, boxes) -> bool:
+    """(round 198) A solid piece of a bold black or grey line of words (Pew's title) is no bar: a rectangle in a grey
+    or black colour (channels within 40) wholly inside a word box (2 px slack) of two words or more and six letters
+    or more, and no taller than half that box. One that starts at the bars' edge stood as a third series."""
+    if float(colour.max() - colour.min()) > 40:
+        return False
+    return any(b.x0 - 2 <= x and x + cw - 1 <= b.x1 + 2 and b.y0 - 2 <= y and y + ch - 1 <= b.y1 + 2 and ch <= 0.5 * b.h
+               and len(b.text.split()) >= 2 and len(re.findall(r"[A-Za-z]", b.text)) >= 6 for b in boxes)
 
 
 def _rectangle_like(part: np.ndarray, area: float) -> bool:
