@@ -428,6 +428,21 @@ def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, t
         assert all(abs(to_float(got) - value) <= 0.02 * max(value, 10) for got, value in zip(row[1:], drawn)), table.rows
 
 
+def test_a_piece_of_a_bold_titles_letters_is_no_bar(expert, tmp_path):
+    """(round 198) Pew's grouped horizontal bars, each series named in its ink after the first row's values (pewfig
+    generator, seed 243948, chart_00022, a development pool): a solid piece of the bold black title's letters that
+    starts where the bars start stood as a bar of a third series, so no series was named and the title was lost
+    (`Series 1 | Series 2 | Series 3`, one column empty). The title, both names and every value are read."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_pewfig, random_pewfig_spec
+
+    spec = random_pewfig_spec(np.random.default_rng([243948, 22, STREAMS["pewfig"]]))
+    assert spec.style == "grouped_h" and spec.names_beside and spec.title.startswith("Younger adults")
+    text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "bars.png")))
+    table = parse_table(text)
+    assert table.title == spec.title and table.headers[1:] == spec.series, text
+    assert cells_at(text, spec.categories, spec.series) == drawn_cells(spec.values, spec.categories, spec.series), text
+
+
 def test_eval_takes_a_chartqa_style_folder_and_splits_it_by_name(tmp_path):
     """A DePlot-format gold.jsonl with only image/table/kind (no id, no style) is scored per kind and split."""
     from visual_med_alpaca.data.charts import ChartSpec, draw
