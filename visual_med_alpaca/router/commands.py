@@ -16,7 +16,7 @@ train_app = typer.Typer()
 def train_router_command(
     data: Optional[Path] = typer.Option(None, "--data-dir", "--data", help="Data folder with vqa_rad/, medpix2/, pathvqa_test/, opencqa_charts_dev/ (default $VMED_DATA_DIR, else ../shared/data)"),
     out: Optional[Path] = typer.Option(None, "--out", **PATH_TEXT, help="Head file (default: the package's assets/router/head.npz)"),
-    n_charts: int = typer.Option(150, "--n-charts", min=0, help="Synthetic charts of each generator (studio, plain, portal) to add to the chart class"),
+    n_charts: int = typer.Option(150, "--n-charts", min=0, help="Synthetic charts of each generator (studio, plain) to add to the chart class"),
     test_fraction: float = typer.Option(0.25, "--test-fraction", min=0.05, max=0.5),
     per_source_limit: int = typer.Option(400, "--per-source-limit", min=10, help="At most this many images per dataset"),
     cache: Path = typer.Option(Path("runs/router"), "--cache", help="Feature cache (a rerun resumes from it)"),

@@ -3,9 +3,8 @@
 Data (each image belongs to one group, and a group is wholly in train or in test):
   radiology  VQA-RAD images, MedPix 2.0 images (those that are also VQA-RAD images are left out)
   pathology  PathVQA test images
-  chart      OpenCQA Pew charts + synthetic matplotlib charts of three generators (`vmed data make-charts`:
-             studio; plain = matplotlib's own styles, pies included; portal = Statista-style pages) + generated
-             black-and-white paper figures
+  chart      OpenCQA Pew charts + synthetic matplotlib charts of two generators (`vmed data make-charts`:
+             studio, and plain = matplotlib's own styles, pies included) + generated black-and-white paper figures
   other      photos bundled with scikit-image, scikit-learn and matplotlib (random crops; the group is
              the source photo, so test photos are unseen) + generated smooth-noise "scenes"
 The head is a scikit-learn pipeline (StandardScaler + logistic regression) with C, class weighting and a bias
@@ -163,10 +162,9 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
                       if p.stem not in left_out]
     if (charts_dir / "gold.jsonl").is_file():
         items += [("chart", f"synthetic:{p.stem}", p) for p in sorted((charts_dir / "images").iterdir())]
-    for generator in MORE_CHART_GENERATORS:
-        folder = more_charts_dir(charts_dir, generator)
-        if (folder / "gold.jsonl").is_file():
-            items += [("chart", f"{generator}:{p.stem}", p) for p in sorted((folder / "images").iterdir())]
+    plain = plain_charts_dir(charts_dir)
+    if (plain / "gold.jsonl").is_file():
+        items += [("chart", f"plain:{p.stem}", p) for p in sorted((plain / "images").iterdir())]
     for name, photo in _photos():  # one RNG per photo, so adding a photo leaves the others' crops (and cache) alone
         rng = np.random.default_rng([seed, stable_int(name)])
         items += [("other", name, crop) for crop in _crops(photo, rng, 12)]
@@ -369,14 +367,9 @@ def head_arrays(pipe) -> dict[str, np.ndarray]:
             "intercept": (clf.model_.intercept_ + bias).astype(np.float32)}
 
 
-# Chart generators drawn into the chart class beside the studio one (`charts_dir`), each n_charts at seed 1000:
-# plain (session 55: matplotlib's own styles; its pies went to `other`) and portal (session 55: Statista's pages).
-MORE_CHART_GENERATORS = ("plain", "portal")
-
-
-def more_charts_dir(charts_dir: Path, generator: str) -> Path:
-    """Where another generator's charts go, beside the studio generator's."""
-    return charts_dir.with_name(f"{charts_dir.name}_{generator}")
+def plain_charts_dir(charts_dir: Path) -> Path:
+    """Where the plain generator's charts go, beside the studio generator's."""
+    return charts_dir.with_name(charts_dir.name + "_plain")
 
 
 def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir: Path | None = None, n_charts: int = 150,
@@ -394,9 +387,8 @@ def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir:
                              f"(looked for {', '.join(f for what in missing for f in folders[what])})")
     if n_charts and not (charts_dir / "gold.jsonl").is_file():
         make_chart_set(charts_dir, n_charts, seed=1000)
-    for generator in MORE_CHART_GENERATORS:
-        if n_charts and not (more_charts_dir(charts_dir, generator) / "gold.jsonl").is_file():
-            make_chart_set(more_charts_dir(charts_dir, generator), n_charts, seed=1000, generator=generator)
+    if n_charts and not (plain_charts_dir(charts_dir) / "gold.jsonl").is_file():  # matplotlib's own styles and pies
+        make_chart_set(plain_charts_dir(charts_dir), n_charts, seed=1000, generator="plain")
     items = collect(data, charts_dir, per_source_limit)
     found = {c: sum(1 for k, _, _ in items if k == c) for c in IMAGE_CLASSES}
     if min(found.values()) == 0:
