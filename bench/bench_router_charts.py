@@ -22,8 +22,13 @@ PICTURES = (".png", ".jpg", ".jpeg")
 
 
 def pictures(folder: Path) -> list[Path]:
-    """A chart set's pictures: those in its images/, png/ or chart_images/ folder, else its own."""
-    for sub in ("images", "png", "chart_images", "."):
+    """A chart set's pictures: those its gold.jsonl lists (`eval.charts.read_gold`, the chart sets' one reader), else
+    those in its chart_images/ folder (OpenCQA's), else its own."""
+    if (folder / "gold.jsonl").is_file():
+        from visual_med_alpaca.eval.charts import read_gold
+
+        return sorted(folder / item["image"] for item in read_gold(folder))
+    for sub in ("chart_images", "."):
         found = sorted(p for p in (folder / sub).glob("*") if p.suffix.lower() in PICTURES)
         if found:
             return found

@@ -160,11 +160,9 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
             left_out = medpix.vqa_rad_overlap(data / "medpix2") if source.folder == "medpix2/images" else set()
             items += [(source.image_class, source.group(p.stem), p) for p in _files(folder, source.pattern, per_source_limit)
                       if p.stem not in left_out]
-    if (charts_dir / "gold.jsonl").is_file():
-        items += [("chart", f"synthetic:{p.stem}", p) for p in sorted((charts_dir / "images").iterdir())]
-    plain = plain_charts_dir(charts_dir)
-    if (plain / "gold.jsonl").is_file():
-        items += [("chart", f"plain:{p.stem}", p) for p in sorted((plain / "images").iterdir())]
+    for prefix, _, folder in chart_sets(charts_dir):
+        if (folder / "gold.jsonl").is_file():
+            items += [("chart", f"{prefix}:{p.stem}", p) for p in sorted((folder / "images").iterdir())]
     for name, photo in _photos():  # one RNG per photo, so adding a photo leaves the others' crops (and cache) alone
         rng = np.random.default_rng([seed, stable_int(name)])
         items += [("other", name, crop) for crop in _crops(photo, rng, 12)]
@@ -351,11 +349,11 @@ def select_head(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5
              f"{name}__other_bias": list(OTHER_BIAS_GRID)} if search
             else {f"{name}__{key}": [value] for key, value in HEAD_SETTINGS.items()})
     try:
-        search = GridSearchCV(pipe, grid, cv=GroupKFold(folds), scoring="accuracy", n_jobs=1).fit(x, y, groups=groups)
+        fitted = GridSearchCV(pipe, grid, cv=GroupKFold(folds), scoring="accuracy", n_jobs=1).fit(x, y, groups=groups)
     finally:
         estimator._fits.clear()
-    best = {key.split("__", 1)[1]: value for key, value in search.best_params_.items()}
-    return search.best_estimator_, {"cv_accuracy": float(search.best_score_), **best}
+    best = {key.split("__", 1)[1]: value for key, value in fitted.best_params_.items()}
+    return fitted.best_estimator_, {"cv_accuracy": float(fitted.best_score_), **best}
 
 
 def head_arrays(pipe) -> dict[str, np.ndarray]:
@@ -367,9 +365,10 @@ def head_arrays(pipe) -> dict[str, np.ndarray]:
             "intercept": (clf.model_.intercept_ + bias).astype(np.float32)}
 
 
-def plain_charts_dir(charts_dir: Path) -> Path:
-    """Where the plain generator's charts go, beside the studio generator's."""
-    return charts_dir.with_name(charts_dir.name + "_plain")
+def chart_sets(charts_dir: Path) -> list[tuple[str, str, Path]]:
+    """The drawn chart sets of the chart class, each (group prefix, generator, folder): the studio generator's in
+    `charts_dir`, and since session 55 the plain generator's (matplotlib's own styles and pies) beside it."""
+    return [("synthetic", "studio", charts_dir), ("plain", "plain", charts_dir.with_name(charts_dir.name + "_plain"))]
 
 
 def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir: Path | None = None, n_charts: int = 150,
@@ -385,10 +384,9 @@ def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir:
     if missing:  # before the charts and synthetic pictures are drawn (a minute), not after
         raise UserInputError(f"every class needs pictures: no {' and no '.join(missing)} pictures in {data} "
                              f"(looked for {', '.join(f for what in missing for f in folders[what])})")
-    if n_charts and not (charts_dir / "gold.jsonl").is_file():
-        make_chart_set(charts_dir, n_charts, seed=1000)
-    if n_charts and not (plain_charts_dir(charts_dir) / "gold.jsonl").is_file():  # matplotlib's own styles and pies
-        make_chart_set(plain_charts_dir(charts_dir), n_charts, seed=1000, generator="plain")
+    for _, generator, folder in chart_sets(charts_dir):
+        if n_charts and not (folder / "gold.jsonl").is_file():
+            make_chart_set(folder, n_charts, seed=1000, generator=generator)
     items = collect(data, charts_dir, per_source_limit)
     found = {c: sum(1 for k, _, _ in items if k == c) for c in IMAGE_CLASSES}
     if min(found.values()) == 0:

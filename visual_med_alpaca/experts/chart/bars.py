@@ -104,6 +104,7 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[
     found: list[Bar] = []
     # (round 112) a frame found where a legend stands (under a quarter of the picture: not the plot's own frame)
     legend_sized = hidden is not None and (hidden[2] - hidden[0]) * (hidden[3] - hidden[1]) < 0.25 * h * w
+    lines = _lines_of_words(boxes)  # (round 198) where a bold title's letter pieces can stand
     for index, mask in enumerate(masks):
         closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # anti-aliased seams
         closed = _bridge_text(closed, boxes)
@@ -143,20 +144,25 @@ def _rectangles(rgb: np.ndarray, clusters=None, boxes=(), hidden=None) -> tuple[
                 # a stroke of bold text (a short segment under its own label is mostly its colour; round 36: or its
                 # colour outlines the glyphs)
                 continue
-            if _letter_piece(x, y, cw, ch, centres[index], boxes):
+            if _letter_piece(x, y, cw, ch, centres[index], lines):
                 continue
             found.append(Bar(float(x), float(y), float(x + cw - 1), float(y + ch - 1), index))
     return found, centres, background
 
 
-def _letter_piece(x: int, y: int, cw: int, ch: int, colour: np.ndarray, boxes) -> bool:
+def _lines_of_words(boxes) -> list[TextBox]:
+    """The boxes that hold a line of words: two words or more and six letters or more (a title, not a label)."""
+    return [b for b in boxes if len(b.text.split()) >= 2 and len(re.findall(r"[A-Za-z]", b.text)) >= 6]
+
+
+def _letter_piece(x: int, y: int, cw: int, ch: int, colour: np.ndarray, lines: list[TextBox]) -> bool:
     """(round 198) A solid piece of a bold black or grey line of words (Pew's title) is no bar: a rectangle in a grey
-    or black colour (channels within 40) wholly inside a word box (2 px slack) of two words or more and six letters
-    or more, and no taller than half that box. One that starts at the bars' edge stood as a third series."""
+    or black colour (channels within 40) wholly inside one of `lines` (`_lines_of_words`; 2 px slack) and no taller
+    than half that box. One that starts at the bars' edge stood as a third series."""
     if float(colour.max() - colour.min()) > 40:
         return False
     return any(b.x0 - 2 <= x and x + cw - 1 <= b.x1 + 2 and b.y0 - 2 <= y and y + ch - 1 <= b.y1 + 2 and ch <= 0.5 * b.h
-               and len(b.text.split()) >= 2 and len(re.findall(r"[A-Za-z]", b.text)) >= 6 for b in boxes)
+               for b in lines)
 
 
 def _rectangle_like(part: np.ndarray, area: float) -> bool:
