@@ -748,14 +748,17 @@ def split_run_together_periods(labels: list[TextBox], columns: list[float]) -> l
 
 def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
     """The columns (picture x), left to right, of the round markers drawn at a line chart's points: blobs thicker than
-    a line (the distance transform reaches 2.5 px inside a marker, never inside a 1-2 px line), gathered over all
-    colour clusters and merged within 3 px; a legend's own markers (a word printed just right of them, on their row)
-    are left out."""
+    a line (the distance transform reaches 2.5 px inside a marker, never inside a 1-2 px line; round 199: 0.75 px past
+    the line's own ridge where that is less, the lower quartile of the transform's local maxima (the markers' own
+    maxima fill the upper ones), for a thin line's small markers, 6 px across at 72 dpi, reach 1.9-2.7 only), gathered over all colour clusters and merged within 3 px; a
+    legend's own markers (a word printed just right of them, on their row) are left out."""
     import cv2
 
     xs = []
     for mask in masks:
-        inside = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3) >= 2.5
+        depth = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3)
+        ridge = depth[(depth > 0) & (depth >= cv2.dilate(depth, np.ones((3, 3), np.uint8)))]
+        inside = depth >= min(2.5, float(np.quantile(ridge, 0.25)) + 0.75 if ridge.size else 2.5)
         count, _, stats, centres = cv2.connectedComponentsWithStats(inside.astype(np.uint8), connectivity=8)
         for x, y in centres[1:]:
             px = float(x) + x0r
