@@ -2321,6 +2321,26 @@ def test_a_line_without_markers_under_every_other_quarter_or_month_lists_every_p
             assert to_float(got[row[0].replace("'", "")]) == pytest.approx(to_float(row[1]), rel=0.05), text
 
 
+def test_a_thin_lines_small_markers_name_the_months_between_the_labels_with_the_year_mark_ocr_dropped(expert, tmp_path):
+    """(round 199) A 72-dpi line with markers (a development pool's chart 31, seed 900740): a month label under every
+    other point, OCR keeping the apostrophe of four (`Mar '12`) and dropping it from the others (`Jan 12`). Its markers,
+    6 px across on a 1.5 px line, never reached `_marker_xs`' 2.5 px depth, so no month between the labels was named
+    (11 rows of 22), and the filled labels took the commoner `Feb 12`. Now at least 20 of the 22 months are rows, in
+    order, each written as the chart prints it (`Feb '12`), each value as drawn. Fails on a git archive of main
+    62a30cc."""
+    spec, path = _pool_chart(tmp_path, "thinned", 900740, 31)
+    assert spec.style == "line_markers" and spec.dpi == 72 and spec.label_every == 2
+    text = expert.describe(load_image(path))
+    table = spec.table()
+    drawn = [row[0] for row in table.rows]
+    rows = [row[0].replace("'", " '").replace("  ", " ") for row in parse_table(text).rows]
+    assert len(drawn) == 22 and len(rows) >= 20 and rows == [d for d in drawn if d in rows], text
+    got = {row[0].replace("'", " '").replace("  ", " "): row[1] for row in parse_table(text).rows}
+    for row in table.rows:
+        if row[0] in got:
+            assert to_float(got[row[0]]) == pytest.approx(to_float(row[1]), rel=0.05), text
+
+
 def test_labels_written_two_ways_equally_often_are_filled_the_same_way_in_every_process():
     """Quarters labelled "Q1 '11", "Q3 11", "Q1 '12", "Q3 12" (two styles, two labels each): the filled labels take the
     leftmost label's style, the same whatever Python's string hashing (it picked one by PYTHONHASHSEED before)."""
