@@ -2370,6 +2370,23 @@ def test_bars_labelled_under_every_other_bar_are_all_named_years_and_under_an_ax
     _thinned_chart_reads_as_drawn(expert, tmp_path, index)
 
 
+def test_quarters_under_every_other_bar_that_ocr_ran_together_name_every_bar(expert, tmp_path):
+    """(round 200) A bar chart over 24 quarters, a label under every other bar, printed so close that OCR read the
+    twelve labels as one box (`Q1 '17Q3 '17Q1 '18 Q3 '18 ...`; a development pool's chart 7, seed 900740): the bar
+    reader's splitter cuts a box by its words only where they divide evenly among the bars, so the box stood as one
+    bar's name, the axis title `Quarter` as another's, and the other bars were numbered `1`, `2`, ... Cut first by
+    the periods' own pattern (round 74's splitter, the line reader's), every bar is named and valued as drawn. Fails
+    on a git archive of main 465ca64."""
+    spec, path = _pool_chart(tmp_path, "thinned", 900740, 7)
+    assert spec.style == "bar" and spec.label_every == 2 and spec.label_rotation == 0
+    text = expert.describe(load_image(path))
+    table = spec.table()
+    assert [row[0] for row in parse_table(text).rows] == [row[0] for row in table.rows], text
+    got = cells(text)
+    for row in table.rows:
+        assert got.get((row[0], table.headers[1])) == pytest.approx(to_float(row[1]), rel=0.05), text
+
+
 def _thinned_chart_reads_as_drawn(expert, tmp_path, index):
     """The thinned pool's (seed 599885) chart `index` drawn again and read: every row's name and first value as drawn."""
     from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
@@ -3209,7 +3226,7 @@ def test_quarter_labels_read_run_together_are_cut_by_their_pattern_and_every_qua
 def test_a_run_of_periods_in_one_box_is_cut_onto_the_point_columns_and_other_boxes_are_kept():
     """(round 74) lines.split_run_together_periods: periods run together are placed by their characters' share of the
     box and moved to the nearest column; a box that is not wholly a run of dated periods stays as it is."""
-    from visual_med_alpaca.experts.chart.lines import split_run_together_periods
+    from visual_med_alpaca.experts.chart.text import split_run_together_periods
     from visual_med_alpaca.experts.chart.text import TextBox
 
     columns = [100.0 + 20 * i for i in range(8)]

@@ -12,7 +12,8 @@ import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
 from .colours import _after_leading_swatches, _colour_clusters, _in_box, _legend_column_names, _legend_names, _longest_runs, _own_ink, _split_close_tints, _year_or_band, commonest_colour, reading_key
-from .text import _CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels
+from .text import (_CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels,
+                   split_run_together_periods)
 
 _YEAR_1900 = re.compile(r"(?:19|20)\d\d")  # a year 1900-2099 in a row label (text._YEAR starts at 1600)
 
@@ -1106,7 +1107,9 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     typical = float(np.median([b.h for b in upright_boxes]))
     if kind == "bar":  # '2003 2004 2005' read as one box under three bars
         merged = [b for b in words if b.y0 >= baseline - 2 and len(b.text.split()) >= 2 and b.h <= 1.6 * typical]  # one line
-        words = [b for b in words if b not in merged] + split_merged_labels(merged, [(lo + hi) / 2 for lo, hi in spans])
+        middles = [(lo + hi) / 2 for lo, hi in spans]
+        # (round 200) quarters under every other bar run together ("Q1 '17Q3 '17Q1 '18"): cut by their pattern first
+        words = [b for b in words if b not in merged] + split_merged_labels(split_run_together_periods(merged, middles), middles)
     start_by = 0.0
     if kind == "hbar":  # labels right-aligned in a column that may stand far left of short bars' zero line
         starts = [min((b.y0 for b in words if id(b) not in used and lo <= b.cx <= hi and b.y0 >= label_base - 2), default=None)

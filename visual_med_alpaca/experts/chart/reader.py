@@ -19,7 +19,7 @@ from .colours import _after_leading_swatches, _backdrop, border_colour, _colour_
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, legend_swatch_pieces, lone_colourless_line, rules_erased, _chromatic, own_scale,
                     point_label_in_axis_column, printed_value_axis, level_with_point, years_at_period_ticks,
-                    split_run_together_periods, labels_for_an_axis, value_in_name, value_point, names_in_own_ink,
+                    labels_for_an_axis, value_in_name, value_point, names_in_own_ink,
                     _between, _beside_the_end, _drop_duplicate_lines, _ends_past_last, _evenly_spaced, _hidden_point,
                     _ink_under, _last_drawn, _line_end_names, _marker_xs, markers_under_labels, _names_under_titles, _dark_tint,
                     _end_names_left_over, _names_beside_ends, _rim_of, _runs, _tick_columns, _trace_at, _value_ink_owner)
@@ -28,7 +28,7 @@ from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_nor
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
 from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _nearest_first, _period, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
-                   _reading_order, respace, fill_thinned_labels, split_merged_labels, split_merged_years, stacked_label_lines, unaccent)
+                   _reading_order, respace, fill_thinned_labels, split_merged_labels, split_run_together_periods, split_merged_years, stacked_label_lines, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded

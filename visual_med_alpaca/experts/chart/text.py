@@ -580,6 +580,40 @@ def _period_text(kind: str, ordinal: int, style: str, month_names: dict[int, str
     return f"{head} {year}" if style == "yyyy" else f"{head} '{year % 100:02d}" if style == "'yy" else f"{head} {year % 100:02d}"
 
 
+_PERIOD_RUN = re.compile(r"(?:Q\s*[1-4]|(?:" + "|".join(_MONTHS) + r")[a-z]*\.?)\s*['’‘`´]?\s*(?:\d{4}|\d{2})", re.I)
+
+
+def split_run_together_periods(labels: list[TextBox], columns: list[float]) -> list[TextBox]:
+    """(round 74) Quarter / month labels that OCR read run together into one box ("Q4 '16Q2 '17Q4 '17", "Jan '14 Mar
+    '14 May '14"), cut by the labels' own pattern: a box whose text is, spaces aside, wholly a run of two or more
+    periods that each carry a year (`_period`: one kind, strictly increasing) becomes one label per period, placed at
+    its characters' share of the box's width and moved onto the nearest of the line's point columns (`columns`: its
+    markers or the axis' ticks / gridlines, evenly spaced; a bar chart's bar centres), 0.8 of their spacing wide; two periods on one column, or
+    no columns, leave the box as it is. The pieces then go through the usual splitter and `fill_thinned_labels`
+    (labels under every other point). The line reader calls it with its point columns, and (round 200) the bar reader
+    with its bars' centres; any other box is returned as it is."""
+    if len(columns) < 2 or not labels:
+        return labels
+    pitch = float(np.median(np.diff(columns)))
+    out = []
+    for box in labels:
+        text = box.text
+        found = list(_PERIOD_RUN.finditer(text))
+        periods = [_period(m.group()) for m in found]
+        if (len(found) < 2 or re.sub(r"\s", "", "".join(m.group() for m in found)) != re.sub(r"\s", "", text)
+                or any(p is None for p in periods) or len({p[0] for p in periods}) != 1
+                or any(b[1] <= a[1] for a, b in zip(periods, periods[1:]))):
+            out.append(box)
+            continue
+        width = max(box.x1 - box.x0, 1.0)
+        at = [min(columns, key=lambda c: abs(c - (box.x0 + (m.start() + m.end()) / 2 / len(text) * width))) for m in found]
+        if any(b <= a for a, b in zip(at, at[1:])):
+            out.append(box)
+            continue
+        out.extend(TextBox(m.group().strip(), x - 0.4 * pitch, box.y0, x + 0.4 * pitch, box.y1) for m, x in zip(found, at))
+    return out
+
+
 def _label_grid(labels: list[TextBox]) -> tuple[float, float] | None:
     """Labels left to right on one grid: (spacing, first x) of a linear fit of x on label number, each label within
     20% of a spacing over 8 px; None when they are not (lines._evenly_spaced tests columns' gaps instead)."""
