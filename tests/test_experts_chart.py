@@ -2341,22 +2341,6 @@ def test_a_thin_lines_small_markers_name_the_months_between_the_labels_with_the_
             assert to_float(got[row[0]]) == pytest.approx(to_float(row[1]), rel=0.05), text
 
 
-def test_two_lines_markers_at_one_point_are_one_column_and_no_row_is_made_up_at_the_frame(expert, tmp_path):
-    """(round 201) Two lines with markers under quarter labels at every other point (the thinned pool's chart 6, seed
-    599885, 100 dpi): round 199's lower marker depth left the two lines' markers at one point as blobs 4-5 px apart,
-    which broke the columns' even spacing; the axis' tick columns then stood in, the plot's frame among them, and a
-    quarter was added past either end with no values (`Q4 '09 |  | `). Merged within 5 px, the markers are the
-    columns again: the first and last rows are the drawn first and last quarters and every row holds both values.
-    Fails on a git archive of main 465ca64."""
-    spec, path = _pool_chart(tmp_path, "thinned", 599885, 6)
-    assert spec.style == "line_markers" and len(spec.series) == 2 and spec.label_every >= 2
-    text = expert.describe(load_image(path))
-    rows = parse_table(text).rows
-    drawn = [row[0] for row in spec.table().rows]
-    assert rows[0][0].replace(" ", "") == drawn[0].replace(" ", "") and rows[-1][0].replace(" ", "") == drawn[-1].replace(" ", ""), text
-    assert all(cell.strip() for row in rows for cell in row[1:]), text
-
-
 def test_labels_written_two_ways_equally_often_are_filled_the_same_way_in_every_process():
     """Quarters labelled "Q1 '11", "Q3 11", "Q1 '12", "Q3 12" (two styles, two labels each): the filled labels take the
     leftmost label's style, the same whatever Python's string hashing (it picked one by PYTHONHASHSEED before)."""

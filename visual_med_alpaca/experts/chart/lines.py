@@ -717,10 +717,8 @@ def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
     """The columns (picture x), left to right, of the round markers drawn at a line chart's points: blobs thicker than
     a line (the distance transform reaches 2.5 px inside a marker, never inside a 1-2 px line; round 199: 0.75 px past
     the line's own ridge where that is less, the lower quartile of the transform's local maxima (the markers' own
-    maxima fill the upper ones), for a thin line's small markers, 6 px across at 72 dpi, reach 1.9-2.7 only), gathered
-    over all colour clusters and merged within 5 px (3 px before round 201: two lines' markers at one point, each partly
-    covered by the other, leave blobs whose middles lie 4-5 px apart at the lower depth); a legend's own markers (a word
-    printed just right of them, on their row) are left out."""
+    maxima fill the upper ones), for a thin line's small markers, 6 px across at 72 dpi, reach 1.9-2.7 only), gathered over all colour clusters and merged within 3 px; a
+    legend's own markers (a word printed just right of them, on their row) are left out."""
     import cv2
 
     xs = []
@@ -734,7 +732,7 @@ def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
             if any(abs(box.cy - y) <= box.h and 0 <= box.x0 - px <= 5 * box.h for box in words):
                 continue  # a legend entry's marker
             xs.append(px)
-    return [float(np.mean(run)) for run in _runs(np.sort(xs), 5) if len(run)]
+    return [float(np.mean(run)) for run in _runs(np.sort(xs), 3) if len(run)]
 
 
 def markers_under_labels(markers: list[float], labels: list[TextBox]) -> list[float]:
