@@ -4229,6 +4229,21 @@ def _pool_chart(tmp_path, generator: str, seed: int, index: int):
     return spec, render(spec, tmp_path / f"{generator}_{index:05d}")
 
 
+def test_an_axis_writing_a_million_and_up_with_the_word_reads_values_in_full(expert, tmp_path):
+    """(round 202) OWID writes its axis' labels under a million in full and from a million up with the word (`800,000`,
+    `1 million`, `1.2 million`; session 56's burned fresh seed 981839, ends chart 23). The word was dropped, so the
+    axis held two scales and the one with more labels, the millions, won: `1.21` for 1,210,000 arrivals. Written out
+    in full, the labels make one scale and every value reads as drawn (within 5%). Fails on main c3059a0."""
+    spec, path = _pool_chart(tmp_path, "ends", 981839, 23)
+    assert spec.y_format == "thousands" and float(np.max(spec.values)) > 1e6
+    text = expert.describe(load_image(path))
+    table = spec.table()
+    got = cells(text)
+    for row in table.rows:
+        for header, value in zip(table.headers[1:], row[1:]):
+            assert got.get((row[0], header)) == pytest.approx(to_float(value), rel=0.05), text
+
+
 def test_drawn_line_rows_hold_no_axis_label_and_no_hanging_point_value(expert, tmp_path):
     """(round 144) A line chart's category row took every number standing in it: the value axis' bottom label `$0`
     beside the first year (ends pool 00028, seed 203099: a `$0` row of empty cells) and the printed values `3` of two

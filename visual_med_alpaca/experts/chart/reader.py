@@ -28,7 +28,7 @@ from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_nor
 from .pies import read_pie_chart
 from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
 from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _nearest_first, _period, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
-                   _reading_order, respace, fill_thinned_labels, split_merged_labels, split_run_together_periods, split_merged_years, stacked_label_lines, unaccent)
+                   _reading_order, respace, fill_thinned_labels, scale_words_spelled_out, split_merged_labels, split_run_together_periods, split_merged_years, stacked_label_lines, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
 WORK_SIDE = 1000  # larger charts are downscaled before OCR: text stays readable, OCR time stays bounded
@@ -487,7 +487,7 @@ class ChartExpert:
             row = len(parts) > 1 and (all(_SHORT_YEAR.fullmatch(p) for p in parts) or (
                 all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:])))
             boxes.extend((_cut_at_gaps(rgb, box) if row else None) or [box])
-        return _powers_of_ten(_year_marks_restored(boxes))
+        return scale_words_spelled_out(_powers_of_ten(_year_marks_restored(boxes)))
 
     # -- entry points ----------------------------------------------------------------------------------
     def describe(self, image: LoadedImage) -> str:

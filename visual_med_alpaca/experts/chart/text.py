@@ -116,6 +116,33 @@ def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
     return _exponents_placed(out, {id(o): _POWER.match(b.text.strip()) for o, b in zip(out, boxes) if id(b) in written_ids})
 
 
+_SCALE_OF = {"thousand": 1e3, "k": 1e3, "million": 1e6, "bn": 1e9, "billion": 1e9, "trillion": 1e12}
+
+
+def scale_words_spelled_out(boxes: list[TextBox]) -> list[TextBox]:
+    """(round 202) OWID writes an axis' labels under a million in full (`800,000`) and those from a million up with a
+    word (`1 million`, `1.2 million`). `parse_number` drops the word (a scale word is the axis' unit, as Statista's
+    tables keep it), so such an axis held two linear scales, `0, 200,000 ... 800,000` and `0, 1, 1.2 ... 1.6`, and
+    the one with more labels won: the values came out in millions, with no unit, where the chart means persons. A
+    label with a scale word standing in one column (right ends within a label's height) or one row (middles within
+    half a height) with a plain number of 1,000 or more is written out in full (`1,200,000`, a currency sign kept);
+    any other box is returned as it is."""
+    plain = [b for b in boxes if _SCALE_WORD.search(b.text.strip()) is None
+             and (n := parse_number(b.text)) is not None and abs(n) >= 1000]
+    if not plain:
+        return boxes
+    out = []
+    for box in boxes:
+        word = _SCALE_WORD.search(box.text.strip())
+        number = parse_number(box.text) if word else None
+        if number is not None and any(abs(box.x1 - p.x1) <= p.h or abs(box.cy - p.cy) <= 0.5 * p.h for p in plain):
+            value = round(number * _SCALE_OF[word.group().strip().lower()], 6)
+            sign = re.match(r"^[-−–]?[$€£]?", box.text.strip()).group()
+            box = replace(box, text=sign + (f"{value:,.0f}" if value == int(value) else f"{value:,}"))
+        out.append(box)
+    return out
+
+
 def _power_text(value: float) -> str:
     return str(int(round(value))) if value >= 1 else f"{value:.6f}".rstrip("0")
 
