@@ -4244,6 +4244,18 @@ def test_an_axis_writing_a_million_and_up_with_the_word_reads_values_in_full(exp
             assert got.get((row[0], header)) == pytest.approx(to_float(value), rel=0.05), text
 
 
+def test_a_scale_word_is_written_out_beside_a_grouped_number_not_beside_a_year():
+    """(round 204) `1 million` right-aligned over `800,000` is one axis in persons: written out. `4 million` over a
+    year label `1910` (Pew's `1 2 3 4 million` axis above its first year) is not: a year is no plain number of the
+    axis, and `4 million` stays the axis' unit as printed."""
+    from visual_med_alpaca.experts.chart.text import TextBox, scale_words_spelled_out
+
+    owid = [TextBox("1 million", 10, 100, 60, 112), TextBox("800,000", 14, 150, 60, 162), TextBox("$2.5 million", 10, 40, 60, 52)]
+    assert [b.text for b in scale_words_spelled_out(owid)] == ["1,000,000", "800,000", "$2,500,000"]
+    pew = [TextBox("4 million", 0, 89, 45, 102), TextBox("3", 38, 130, 45, 143), TextBox("1910", 1, 238, 32, 252)]
+    assert scale_words_spelled_out(pew) == pew
+
+
 def test_drawn_line_rows_hold_no_axis_label_and_no_hanging_point_value(expert, tmp_path):
     """(round 144) A line chart's category row took every number standing in it: the value axis' bottom label `$0`
     beside the first year (ends pool 00028, seed 203099: a `$0` row of empty cells) and the printed values `3` of two

@@ -116,6 +116,7 @@ def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
     return _exponents_placed(out, {id(o): _POWER.match(b.text.strip()) for o, b in zip(out, boxes) if id(b) in written_ids})
 
 
+_GROUPED = re.compile(r"\d,\d{3}(?!\d)")  # a thousands separator: `800,000`, not a year
 _SCALE_OF = {"thousand": 1e3, "k": 1e3, "million": 1e6, "bn": 1e9, "billion": 1e9, "trillion": 1e12}
 
 
@@ -125,9 +126,10 @@ def scale_words_spelled_out(boxes: list[TextBox]) -> list[TextBox]:
     tables keep it), so such an axis held two linear scales, `0, 200,000 ... 800,000` and `0, 1, 1.2 ... 1.6`, and
     the one with more labels won: the values came out in millions, with no unit, where the chart means persons. A
     label with a scale word standing in one column (right ends within a label's height) or one row (middles within
-    half a height) with a plain number of 1,000 or more is written out in full (`1,200,000`, a currency sign kept);
-    any other box is returned as it is."""
-    plain = [b for b in boxes if _SCALE_WORD.search(b.text.strip()) is None
+    half a height) with a plain number of 1,000 or more written with a thousands separator (`800,000`; round 204: not
+    a year, `1910`, whose column a Pew axis' `4 million` shares by chance) is written out in full (`1,200,000`, a
+    currency sign kept); any other box is returned as it is."""
+    plain = [b for b in boxes if _SCALE_WORD.search(b.text.strip()) is None and _GROUPED.search(b.text)
              and (n := parse_number(b.text)) is not None and abs(n) >= 1000]
     if not plain:
         return boxes
