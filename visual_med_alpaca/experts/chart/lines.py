@@ -717,8 +717,9 @@ def _marker_xs(masks, x0r: int, words: list[TextBox]) -> list[float]:
     """The columns (picture x), left to right, of the round markers drawn at a line chart's points: blobs thicker than
     a line (the distance transform reaches 2.5 px inside a marker, never inside a 1-2 px line; round 199: 0.75 px past
     the line's own ridge where that is less, the lower quartile of the transform's local maxima (the markers' own
-    maxima fill the upper ones), for a thin line's small markers, 6 px across at 72 dpi, reach 1.9-2.7 only), gathered over all colour clusters and merged within 3 px; a
-    legend's own markers (a word printed just right of them, on their row) are left out."""
+    maxima fill the upper ones), for a thin line's small markers, 6 px across at 72 dpi, reach 1.9-2.7 only),
+    gathered over all colour clusters and merged within 3 px; a legend's own markers (a word printed just right of
+    them, on their row) are left out."""
     import cv2
 
     xs = []

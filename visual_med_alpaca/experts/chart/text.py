@@ -616,11 +616,10 @@ def split_run_together_periods(labels: list[TextBox], columns: list[float]) -> l
     """(round 74) Quarter / month labels that OCR read run together into one box ("Q4 '16Q2 '17Q4 '17", "Jan '14 Mar
     '14 May '14"), cut by the labels' own pattern: a box whose text is, spaces aside, wholly a run of two or more
     periods that each carry a year (`_period`: one kind, strictly increasing) becomes one label per period, placed at
-    its characters' share of the box's width and moved onto the nearest of the line's point columns (`columns`: its
-    markers or the axis' ticks / gridlines, evenly spaced; a bar chart's bar centres), 0.8 of their spacing wide; two periods on one column, or
-    no columns, leave the box as it is. The pieces then go through the usual splitter and `fill_thinned_labels`
-    (labels under every other point). The line reader calls it with its point columns, and (round 200) the bar reader
-    with its bars' centres; any other box is returned as it is."""
+    its characters' share of the box's width and moved onto the nearest of the point columns (`columns`: a line's
+    markers or the axis' ticks / gridlines, evenly spaced; (round 200) a bar chart's bar centres), 0.8 of their
+    spacing wide; two periods on one column, or no columns, leave the box as it is. The pieces then go through the
+    usual splitter and `fill_thinned_labels` (labels under every other point); any other box is returned as it is."""
     if len(columns) < 2 or not labels:
         return labels
     pitch = float(np.median(np.diff(columns)))
