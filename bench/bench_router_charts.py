@@ -22,10 +22,10 @@ PICTURES = (".png", ".jpg", ".jpeg")
 
 
 def pictures(folder: Path) -> list[Path]:
-    """A chart set's pictures: those its gold.jsonl lists (`eval.charts.read_gold`, the chart sets' one reader), else
+    """A chart set's pictures: those its gold.jsonl lists (`data.charts.read_gold`, the chart sets' one reader), else
     those in its chart_images/ folder (OpenCQA's), else its own."""
     if (folder / "gold.jsonl").is_file():
-        from visual_med_alpaca.eval.charts import read_gold
+        from visual_med_alpaca.data.charts import read_gold
 
         return sorted(folder / item["image"] for item in read_gold(folder))
     for sub in ("chart_images", "."):

@@ -67,6 +67,8 @@ from pathlib import Path
 import numpy as np
 
 from ..chart_table import Table
+from ..errors import UserInputError
+from .store import jsonl_rows
 
 STYLES = ("bar", "barh", "grouped", "stacked", "line", "line_markers", "labelled_bar")
 CATEGORY_SETS = [
@@ -1949,6 +1951,28 @@ def drawing_differences() -> list[str]:
 
 
 SET_RECORD = "make_charts.json"  # beside gold.jsonl: what drew the set (make_chart_set resumes or refuses by it)
+
+
+def read_gold(set_dir: Path) -> list[dict]:
+    """A chart set's gold.jsonl (as `make_chart_set` writes it, or ChartQA's / OpenCQA's converted): its items, each
+    with an `id` (the image's stem unless given), in file order: the chart sets' one reader (`vmed eval charts`, the
+    router's chart class, the bench scripts)."""
+    gold = Path(set_dir) / "gold.jsonl"
+    if Path(set_dir).is_file():  # the hint below told the user to draw charts into that file
+        raise UserInputError(f"--set {set_dir} is a file: give the folder that holds gold.jsonl (and the images)")
+    if not gold.is_file():
+        raise UserInputError(f"{set_dir} has no gold.jsonl; make one with: vmed data make-charts --out {set_dir}")
+    items, lines = [], {}
+    for number, item in jsonl_rows(gold, torn_tail_ok=False):
+        if not isinstance(item, dict) or "image" not in item or "table" not in item:
+            raise UserInputError(f"{gold} line {number} needs 'image' and 'table'")
+        item.setdefault("id", Path(item["image"]).stem)
+        if item["id"] in lines:  # predictions are kept (and resumed) by id
+            raise UserInputError(f"{gold} line {number}: id {item['id']!r} is on line {lines[item['id']]} too; "
+                                 "give each chart its own 'id'")
+        lines[item["id"]] = number
+        items.append(item)
+    return items
 
 
 def make_chart_set(out: Path, n: int, seed: int = 0, progress: bool = True, generator: str = "studio",

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from .. import paths
+from ..data.charts import make_chart_set, read_gold
 from ..data.sources import medpix
 from ..data.split import in_held_out, stable_int
 from ..errors import UserInputError
@@ -162,7 +163,7 @@ def collect(data: Path, charts_dir: Path, per_source_limit: int | None = None, s
                       if p.stem not in left_out]
     for prefix, _, folder in chart_sets(charts_dir):
         if (folder / "gold.jsonl").is_file():
-            items += [("chart", f"{prefix}:{p.stem}", p) for p in sorted((folder / "images").iterdir())]
+            items += [("chart", f"{prefix}:{Path(item['image']).stem}", folder / item["image"]) for item in read_gold(folder)]
     for name, photo in _photos():  # one RNG per photo, so adding a photo leaves the others' crops (and cache) alone
         rng = np.random.default_rng([seed, stable_int(name)])
         items += [("other", name, crop) for crop in _crops(photo, rng, 12)]
@@ -374,8 +375,6 @@ def chart_sets(charts_dir: Path) -> list[tuple[str, str, Path]]:
 def labelled_features(data: Path, cache: Path = Path("runs/router"), charts_dir: Path | None = None, n_charts: int = 150,
                       per_source_limit: int | None = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, class index, group) for every router picture: what training fits and benchmarks score."""
-    from ..data.charts import make_chart_set
-
     data, cache = paths.data_dir(data), Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     charts_dir = Path(charts_dir) if charts_dir else cache / "synthetic_charts"
