@@ -433,11 +433,9 @@ def test_a_piece_of_a_bold_titles_letters_is_no_bar(expert, tmp_path):
     generator, seed 243948, chart_00022, a development pool): a solid piece of the bold black title's letters that
     starts where the bars start stood as a bar of a third series, so no series was named and the title was lost
     (`Series 1 | Series 2 | Series 3`, one column empty). The title, both names and every value are read."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_pewfig, random_pewfig_spec
-
-    spec = random_pewfig_spec(np.random.default_rng([243948, 22, STREAMS["pewfig"]]))
+    spec, path = _pool_chart(tmp_path, "pewfig", 243948, 22)
     assert spec.style == "grouped_h" and spec.names_beside and spec.title.startswith("Younger adults")
-    text = expert.describe(load_image(draw_pewfig(spec, tmp_path / "bars.png")))
+    text = expert.describe(load_image(path))
     table = parse_table(text)
     assert table.title == spec.title and table.headers[1:] == spec.series, text
     assert cells_at(text, spec.categories, spec.series) == drawn_cells(spec.values, spec.categories, spec.series), text
@@ -2333,9 +2331,10 @@ def test_a_thin_lines_small_markers_name_the_months_between_the_labels_with_the_
     text = expert.describe(load_image(path))
     table = spec.table()
     drawn = [row[0] for row in table.rows]
-    rows = [row[0].replace("'", " '").replace("  ", " ") for row in parse_table(text).rows]
+    read = parse_table(text).rows
+    rows = [row[0].replace("'", " '").replace("  ", " ") for row in read]  # `Jul'12` as `Jul '12`
+    got = {name: row[1] for name, row in zip(rows, read)}
     assert len(drawn) == 22 and len(rows) >= 20 and rows == [d for d in drawn if d in rows], text
-    got = {row[0].replace("'", " '").replace("  ", " "): row[1] for row in parse_table(text).rows}
     for row in table.rows:
         if row[0] in got:
             assert to_float(got[row[0]]) == pytest.approx(to_float(row[1]), rel=0.05), text
@@ -2377,22 +2376,15 @@ def test_quarters_under_every_other_bar_that_ocr_ran_together_name_every_bar(exp
     bar's name, the axis title `Quarter` as another's, and the other bars were numbered `1`, `2`, ... Cut first by
     the periods' own pattern (round 74's splitter, the line reader's), every bar is named and valued as drawn. Fails
     on a git archive of main 465ca64."""
-    spec, path = _pool_chart(tmp_path, "thinned", 900740, 7)
+    spec = _thinned_chart_reads_as_drawn(expert, tmp_path, 7, seed=900740)
     assert spec.style == "bar" and spec.label_every == 2 and spec.label_rotation == 0
+
+
+def _thinned_chart_reads_as_drawn(expert, tmp_path, index, seed=599885):
+    """A thinned pool's (seed 599885 unless given) chart `index` drawn again and read: every row's name and first
+    value as drawn."""
+    spec, path = _pool_chart(tmp_path, "thinned", seed, index)
     text = expert.describe(load_image(path))
-    table = spec.table()
-    assert [row[0] for row in parse_table(text).rows] == [row[0] for row in table.rows], text
-    got = cells(text)
-    for row in table.rows:
-        assert got.get((row[0], table.headers[1])) == pytest.approx(to_float(row[1]), rel=0.05), text
-
-
-def _thinned_chart_reads_as_drawn(expert, tmp_path, index):
-    """The thinned pool's (seed 599885) chart `index` drawn again and read: every row's name and first value as drawn."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_thinned_spec
-
-    spec = random_thinned_spec(np.random.default_rng([599885, index, STREAMS["thinned"]]))
-    text = expert.describe(load_image(draw_plain(spec, tmp_path / f"thinned{index}")))
     table = spec.table()
     assert [row[0] for row in parse_table(text).rows] == [row[0] for row in table.rows], text
     got = cells(text)
