@@ -4705,3 +4705,14 @@ def test_one_word_category_labels_read_as_one_box_are_cut_at_their_gaps(expert, 
     want = drawn_cells(spec.values, spec.categories, spec.series)
     assert set(got) == set(want), text
     assert all(abs(got[key] - value) <= 0.02 * value for key, value in want.items()), text
+
+
+def test_a_heading_wrapped_wider_than_a_short_top_bar_names_the_series_whole(expert, tmp_path):
+    """(round 205) A survey chart's one series of horizontal bars (no value axis) is named by a heading wrapped to four
+    lines centred over its top bar (`Mainly reflect / widespread / problems in / society`, the survey5 development
+    pool's chart 81). The lines are wider than that short bar, and OCR's boxes of the closely set lines overlap, so
+    only `society` was read. Fails on main c7f289e."""
+    spec, path = _pool_chart(tmp_path, "survey", 854595, 81)
+    table = parse_table(expert.describe(load_image(path)))
+    assert table.headers[1:] == spec.table().headers[1:] == ["Mainly reflect widespread problems in society"], table.headers
+    assert rms(spec.table(), table)["f1"] > 0.95

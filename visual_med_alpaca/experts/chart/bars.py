@@ -1999,20 +1999,34 @@ def _same_name(a: str, b: str) -> bool:
 def _heading_over_bars(bars: list[Bar], upright_boxes: list[TextBox], used: set[int], width: int) -> str:
     """The name of one series of horizontal bars without a value axis, printed as a heading right over the top bar:
     the nearest line above it and the lines touching that one, each wholly within the bar's left and right ends (a
-    subtitle running from the page's left margin over the labels is not a heading, round 15's OWID charts)."""
+    subtitle running from the page's left margin over the labels is not a heading, round 15's OWID charts), or
+    (round 205) centred over the bar and starting right of the row labels' left edge: a heading wrapped to lines
+    wider than a short top bar (`Mainly reflect / widespread / problems in / society` over a bar of 19) was read as
+    its last line alone."""
     seg = min((b.rotated_back(width) for b in bars), key=lambda b: b.y0)
     words = [b.original for b in upright_boxes if id(b) not in used and parse_value(b.text) is None]
     above = [b for b in words if b.y1 <= seg.y0 + 2]
+    ends = [b.rotated_back(width) for b in bars]
+    # the row labels: words beside the bars' rows, left of where the bars start
+    labels = [b for b in words if b.x1 <= seg.x0 + 2 and min(e.y0 for e in ends) - 2 <= b.cy <= max(e.y1 for e in ends) + 2]
+    left = min((b.x0 for b in labels), default=seg.x0 - 2)
+    right = max(e.x1 for e in ends) + 2
+
+    def heading_line(x0: float, x1: float) -> bool:
+        if x0 >= seg.x0 - 2 and x1 <= seg.x1 + 2:
+            return True
+        return abs((x0 + x1) / 2 - (seg.x0 + seg.x1) / 2) <= max(3.0, 0.05 * (x1 - x0)) and x0 >= left and x1 <= right
     chosen, reach = [], seg.y0
     while True:
-        near = [b for b in above if b not in chosen and b.y1 <= reach + 2]
+        # (round 205) or its middle above: OCR's boxes of closely set wrapped lines overlap by a few pixels
+        near = [b for b in above if b not in chosen and (b.y1 <= reach + 2 or b.cy < reach)]
         if not near:
             break
         nxt = max(near, key=lambda b: b.y1)
         if nxt.y1 < reach - (1.5 if not chosen else 0.6) * nxt.h:
             break
         line = [b for b in near if abs(b.cy - nxt.cy) < nxt.h / 2]
-        if min(b.x0 for b in line) < seg.x0 - 2 or max(b.x1 for b in line) > seg.x1 + 2:
+        if not heading_line(min(b.x0 for b in line), max(b.x1 for b in line)):
             return " ".join(b.text for b in _reading_order(chosen)) if chosen else ""
         chosen += line
         reach = min(b.y0 for b in line)
