@@ -4716,3 +4716,14 @@ def test_a_heading_wrapped_wider_than_a_short_top_bar_names_the_series_whole(exp
     table = parse_table(expert.describe(load_image(path)))
     assert table.headers[1:] == spec.table().headers[1:] == ["Mainly reflect widespread problems in society"], table.headers
     assert rms(spec.table(), table)["f1"] > 0.95
+
+
+def test_a_long_title_right_under_horizontal_bars_value_axis_names_the_series(expert, tmp_path):
+    """(round 206) A Statista portal chart's one series of horizontal bars is named by the title under its value axis,
+    `Index score on a scale from 0 to 100` (the portal2 development pool's chart 12): nine words, and a line under the
+    axis was taken only up to eight (longer ones being notes), so the series came out as `Value`. A line right under the
+    tick labels may now run to twelve words. Fails on main 86bac6a."""
+    spec, path = _pool_chart(tmp_path, "portal", 718777, 12)
+    table = parse_table(expert.describe(load_image(path)))
+    assert table.headers[1:] == spec.table().headers[1:] == ["Index score on a scale from 0 to 100"], table.headers
+    assert rms(spec.table(), table)["f1"] > 0.95

@@ -716,8 +716,11 @@ class ChartExpert:
             axis = find_value_axis(boxes, vertical=False)  # thin bars left unfound may end the bars far above it
             if axis is not None and min(b.y0 for b in axis.ticks) > bottom - 2:
                 floor = max(floor, max(b.y1 for b in axis.ticks))
+            # (round 206) a title set right under the tick labels may be long (Statista: `Index score on a scale from 0
+            # to 100`, nine words); further down, a long line is a note, not the axis' title
             under = sorted((b for b in words if b.cy > floor and span[0] <= b.cx <= span[1] and b.y0 < floor + 3 * b.h
-                            and len(b.text.split()) <= 8 and not re.search(r"\.\s+[A-Z][a-z]", b.text)), key=lambda b: b.y0)
+                            and len(b.text.split()) <= (12 if b.y0 < floor + b.h else 8)
+                            and not re.search(r"\.\s+[A-Z][a-z]", b.text)), key=lambda b: b.y0)
             return under[0].text if under else ""
         tall = [b for b in words if b.turned and b.cx < min(rgb.shape[1] * 0.25, span[0])]
         if tall:
