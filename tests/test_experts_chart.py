@@ -4727,15 +4727,3 @@ def test_a_long_title_right_under_horizontal_bars_value_axis_names_the_series(ex
     table = parse_table(expert.describe(load_image(path)))
     assert table.headers[1:] == spec.table().headers[1:] == ["Index score on a scale from 0 to 100"], table.headers
     assert rms(spec.table(), table)["f1"] > 0.95
-
-
-def test_answer_columns_of_two_or_three_rows_are_read_as_horizontal_bars(expert, tmp_path):
-    """(round 207) A survey chart giving each answer its own column of horizontal bars, three rows (`Total`, `Men`,
-    `Women`) under the headings `Sometimes` and `Hardly ever` (the survey5 development pool's chart 14): the top row's two
-    bars stand on one line and carry more area than the first column, so it was read as upright bars, `1 | 41`,
-    `2 | 68`. Read turned, with the columns beside the first, every row and value is right. Fails on main 6432c6e."""
-    spec, path = _pool_chart(tmp_path, "survey", 854595, 14)
-    text = expert.describe(load_image(path))
-    table = spec.table()
-    assert cells(text) == cells(table.linearize()), text
-    assert parse_table(text).headers[1:] == table.headers[1:] == ["Sometimes", "Hardly ever"], text

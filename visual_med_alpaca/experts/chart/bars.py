@@ -380,19 +380,6 @@ def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thicknes
     return extra
 
 
-def _answer_columns_turned(vertical: list[Bar], horizontal: list[Bar], turned: list[Bar], score_v: float, score_h: float,
-                           thickness: float) -> bool:
-    """(round 207) A survey chart that gives each answer its own column of horizontal bars (`_answer_columns`) with only
-    two or three rows: the top row's bars, one per column, stand on one line and carry more area than the first column
-    does, so the picture was read as upright bars (`1 | 41`, `2 | 68`). Read turned instead when the turned reading's
-    first column with the columns beside it carries more (an upright chart turned has no such columns)."""
-    if not vertical or not horizontal:
-        return False
-    baseline = float(np.median([b.y1 for b in horizontal if all(b.y1 >= o.y1 - 3 for o in horizontal)]))
-    extra = _answer_columns(horizontal, turned, baseline, thickness)
-    return bool(extra) and score_h + sum(b.area for b in extra) > score_v
-
-
 def _panel_in_row_colours(bars: list[Bar], extra: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
     """(round 93) Side-by-side panels whose rows carry their own colours (Pew: each row's bars in its group's colour
     in every panel): where every bar `_answer_columns` added has the colour of the first column's bar in its row and
@@ -975,7 +962,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         and max(b.x1 for b in vertical) - min(b.x0 for b in vertical) > max(b.y1 for b in vertical) - min(b.y0 for b in vertical) \
         and all(0 <= c < len(clusters[0]) and sum(b.area for b in vertical if b.cluster == c) >= 0.5 * np.count_nonzero(clusters[0][c])
                 for c in {b.cluster for b in vertical})
-    if score_h > score_v or tie or _answer_columns_turned(vertical, horizontal, turned, score_v, score_h, thickness):
+    if score_h > score_v or tie:
         bars, upright_boxes, upright_rects, kind = horizontal, [b.rotated(width) for b in boxes], turned, "hbar"
     else:
         bars, upright_boxes, upright_rects, kind = vertical, boxes, rects, "bar"
