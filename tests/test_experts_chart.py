@@ -4727,3 +4727,28 @@ def test_a_long_title_right_under_horizontal_bars_value_axis_names_the_series(ex
     table = parse_table(expert.describe(load_image(path)))
     assert table.headers[1:] == spec.table().headers[1:] == ["Index score on a scale from 0 to 100"], table.headers
     assert rms(spec.table(), table)["f1"] > 0.95
+
+
+def test_answer_columns_of_two_or_three_rows_are_read_as_horizontal_bars(expert, tmp_path):
+    """(rounds 207-208) A survey chart giving each answer its own column of horizontal bars, three rows (`Total`, `Men`,
+    `Women`) under the headings `Sometimes` and `Hardly ever` (the survey5 development pool's chart 14): the top row's two
+    bars stand on one line and carry more area than the first column, so it was read as upright bars, `1 | 41`,
+    `2 | 68`. Read turned, with the columns beside the first, every row and value is right. Fails on main 8c400e2."""
+    spec, path = _pool_chart(tmp_path, "survey", 854595, 14)
+    text = expert.describe(load_image(path))
+    table = spec.table()
+    assert cells(text) == cells(table.linearize()), text
+    assert parse_table(text).headers[1:] == table.headers[1:] == ["Sometimes", "Hardly ever"], text
+
+
+def test_real_answer_columns_keep_a_value_printed_beside_a_bar_too_thin_to_find_and_upright_panels_stay_upright(expert):
+    """(round 208) OpenCQA dev 6930 (Pew, `News Interest` and `News Coverage` columns of horizontal bars): read as bars
+    since answer columns of few rows may turn the picture, the `1` printed beside a one-pixel bar at the first column's
+    start is still its row's value (round 207's reading lost it). OpenCQA dev 3717 (two panels of upright grouped bars,
+    ten bars on a baseline) stays upright: round 207 turned it and lost three of its five rows."""
+    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "6930.png"))))
+    assert got[("Google buys Motorola", "News Interest")] == 1 and got[("Google buys Motorola", "News Coverage")] == 2, got
+    assert got[("Economy", "News Interest")] == 42 and got[("Football scandals", "News Coverage")] == 1, got
+    text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "3717.png")))
+    assert parse_table(text).title == "Maintaining Benefits Trumps Deficit Reduction", text
+    assert cells(text)[("Total", "Keeping Social")] == 58 and len(parse_table(text).rows) == 5, text

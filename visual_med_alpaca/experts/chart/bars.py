@@ -380,6 +380,41 @@ def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thicknes
     return extra
 
 
+def _answer_columns_turned(vertical: list[Bar], horizontal: list[Bar], turned: list[Bar], score_v: float, score_h: float,
+                           thickness: float) -> bool:
+    """(round 207) A survey chart that gives each answer its own column of horizontal bars (`_answer_columns`) with only
+    two or three rows: the top row's bars, one per column, stand on one line and carry more area than the first column
+    does, so the picture was read as upright bars (`1 | 41`, `2 | 68`). Read turned instead when the turned reading's
+    first column with the columns beside it carries more (an upright chart turned has no such columns)."""
+    if not vertical or not horizontal or len(vertical) > 3:
+        return False  # (round 208) an upright chart of groups (Pew's two panels of five pairs, OpenCQA 3717) stays upright
+    baseline = float(np.median([b.y1 for b in horizontal if all(b.y1 >= o.y1 - 3 for o in horizontal)]))
+    extra = _answer_columns(horizontal, turned, baseline, thickness)
+    return bool(extra) and score_h + sum(b.area for b in extra) > score_v
+
+
+def _values_at_column_starts(rows, spans, bars: list[Bar], clusters: list[int], upright_boxes: list[TextBox],
+                             taken: set[int]):
+    """(round 208) Answer columns (`_answer_columns`, upright coordinates): a row whose cell in a column is empty takes
+    the number printed just past that column's start within the row (its box's near edge within two line heights of
+    the start): the value of a bar too thin to find (Pew's `1` beside a bar of one or two pixels). Each box once."""
+    starts = {c: float(np.median([b.y1 for b in bars if b.cluster == c])) for c in clusters if any(b.cluster == c for b in bars)}
+    free = [b for b in upright_boxes if id(b) not in taken and parse_value(b.text) is not None]
+    out = []
+    for centre, name, values in rows:
+        span = next(((lo, hi) for lo, hi in spans if abs((lo + hi) / 2 - centre) < 1), None)
+        values = list(values)
+        for k, c in enumerate(clusters):
+            if values[k] or span is None or c not in starts:
+                continue
+            near = [b for b in free if span[0] <= b.cx <= span[1] and 0 <= starts[c] - b.y1 <= 2 * b.original.h]
+            if len(near) == 1:
+                values[k] = parse_value(near[0].text)[1]
+                free.remove(near[0])
+        out.append((centre, name, values))
+    return out
+
+
 def _panel_in_row_colours(bars: list[Bar], extra: list[Bar], rects: list[Bar], baseline: float) -> list[Bar]:
     """(round 93) Side-by-side panels whose rows carry their own colours (Pew: each row's bars in its group's colour
     in every panel): where every bar `_answer_columns` added has the colour of the first column's bar in its row and
@@ -962,7 +997,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         and max(b.x1 for b in vertical) - min(b.x0 for b in vertical) > max(b.y1 for b in vertical) - min(b.y0 for b in vertical) \
         and all(0 <= c < len(clusters[0]) and sum(b.area for b in vertical if b.cluster == c) >= 0.5 * np.count_nonzero(clusters[0][c])
                 for c in {b.cluster for b in vertical})
-    if score_h > score_v or tie:
+    if score_h > score_v or tie or _answer_columns_turned(vertical, horizontal, turned, score_v, score_h, thickness):
         bars, upright_boxes, upright_rects, kind = horizontal, [b.rotated(width) for b in boxes], turned, "hbar"
     else:
         bars, upright_boxes, upright_rects, kind = vertical, boxes, rects, "bar"
@@ -992,6 +1027,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     if axis is not None and kind == "hbar" and _axis_against_printed_values(axis, bars, upright_boxes, baseline):
         axis = None  # (round 93) another panel's printed numbers, no axis of these bars
     axis = axis or _two_tick_axis(upright_boxes, bars, baseline)
+    extra: list[Bar] = []
     if axis is None and kind == "hbar":  # no value axis: a survey chart may give each answer its own column of bars
         extra = _answer_columns(bars, upright_rects, baseline, thickness)
         bars = _panel_in_row_colours(bars, extra, upright_rects, baseline) + extra
@@ -1198,6 +1234,8 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
             rows = [(centre, " ".join(b.text for b in _reading_order(kept[centre])) if centre in kept else name, values)
                     for centre, name, values in rows]
     taken = used | {id(b) for b in labels.values()}
+    if extra:  # (round 208) a value printed at an answer column's start whose bar is too thin to find
+        rows = _values_at_column_starts(rows, spans, bars, clusters, upright_boxes, taken)
     net = _column_right_of_bars(rows, spans, bars, boxes, {id(b.original) for b in upright_boxes if id(b) in taken}, legend_words, width,
                                 {id(box.original): bars[i] for i, box in labels.items()}) \
         if kind == "hbar" and axis is None and len(clusters) > 1 else None  # (round 58) Pew's NET column
