@@ -382,10 +382,11 @@ def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thicknes
 
 def _answer_columns_turned(vertical: list[Bar], horizontal: list[Bar], turned: list[Bar], score_v: float, score_h: float,
                            thickness: float) -> bool:
-    """(round 207) A survey chart that gives each answer its own column of horizontal bars (`_answer_columns`) with only
-    two or three rows: the top row's bars, one per column, stand on one line and carry more area than the first column
-    does, so the picture was read as upright bars (`1 | 41`, `2 | 68`). Read turned instead when the turned reading's
-    first column with the columns beside it carries more (an upright chart turned has no such columns)."""
+    """(rounds 207-208) A survey chart that gives each answer its own column of horizontal bars (`_answer_columns`) with
+    only two or three rows: the top row's bars, one per column, stand on one line and carry more area than the first
+    column does, so the picture was read as upright bars (`1 | 41`, `2 | 68`). Read turned instead when the turned
+    reading's first column with the columns beside it carries more (an upright chart turned has no such columns) and
+    the upright reading stands at most three bars on its baseline."""
     if not vertical or not horizontal or len(vertical) > 3:
         return False  # (round 208) an upright chart of groups (Pew's two panels of five pairs, OpenCQA 3717) stays upright
     baseline = float(np.median([b.y1 for b in horizontal if all(b.y1 >= o.y1 - 3 for o in horizontal)]))
