@@ -4753,14 +4753,3 @@ def test_real_answer_columns_keep_a_value_printed_beside_a_bar_too_thin_to_find_
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "3717.png")))
     assert parse_table(text).title == "Maintaining Benefits Trumps Deficit Reduction", text
     assert cells(text)[("Total", "Keeping Social")] == 58 and len(parse_table(text).rows) == 5, text
-
-
-def test_a_legend_dot_in_a_jpeg_names_its_series(expert, tmp_path):
-    """(round 209) A Statista portal chart saved as JPEG (the portal development pool's chart 12): its legend's round
-    dots, `Urban` and `Rural`. JPEG's ringing put the small blue dot's rim in clusters of its own, so its core fell under
-    the share of the strip left of the word a swatch needs, and the series came out `Series 2`. Fails on main 5b7a30b."""
-    spec, path = _pool_chart(tmp_path, "portal", 946632, 12)
-    assert path.suffix == ".jpg"
-    table = parse_table(expert.describe(load_image(path)))
-    assert sorted(table.headers[1:]) == sorted(spec.table().headers[1:]) == ["Rural", "Urban"], table.headers
-    assert rms(spec.table(), table)["f1"] > 0.95

@@ -271,18 +271,6 @@ def _nearest_clusters(patch: np.ndarray, palette: np.ndarray, none: int) -> np.n
     return np.where(d.min(axis=2) < 45 ** 2, d.argmin(axis=2), none)
 
 
-def _rim_pixels(nearest: np.ndarray, code: int) -> int:
-    """(round 209) Pixels of other clusters (not the background, 0) touching the pixels of `code` (8 neighbours) in a
-    strip of nearest-cluster codes: the rim JPEG's ringing gives a small patch of `code` in clusters of its own."""
-    own = nearest == code
-    padded = np.pad(own, 1)
-    touching = np.zeros_like(own)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            touching |= padded[dy:dy + own.shape[0], dx:dx + own.shape[1]]
-    return int((touching & ~own & (nearest > 0)).sum())
-
-
 def _legend_names(original, centres, background, reread: Callable[[np.ndarray], str] | None = None,
                   codes: bool = False, bar_rects=None, frame=None) -> dict[int, tuple[float, str]]:
     """cluster -> (legend position, name): a word whose left neighbour strip holds a small swatch of that
@@ -356,9 +344,7 @@ def _legend_names(original, centres, background, reread: Callable[[np.ndarray], 
             ranked.insert(0, ranked.pop(ranked.index(inner)))  # (round 165) the patch before the ground around it
         for best in ranked:
             extent = int(extents[best]) + _run_into_box(nearest_colours, nearest, best, box, x1, y0, y1)
-            # (round 209) a small swatch's rim that JPEG put in clusters of its own counts towards its size (a Statista
-            # dot's 38 core pixels beside 22 rim ones, under 8% of the strip by its core alone)
-            solid = counts[best] + _rim_pixels(nearest, best + 1) >= max(6, 0.08 * len(strip)) and extent >= max(3, 0.3 * box.h)
+            solid = counts[best] >= max(6, 0.08 * len(strip)) and extent >= max(3, 0.3 * box.h)
             if inside[best + 1] > 0.3:
                 continue  # the colour fills the word's own box: the legend's backdrop, or a bar the word is printed on
             if not (solid or (extent >= 0.7 * box.h and counts[best] >= extent)) or extent >= 0.95 * (x1 - x0):
