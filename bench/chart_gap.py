@@ -58,7 +58,8 @@ from chart_rescore import title_readings  # noqa: E402
 from visual_med_alpaca.chart_table import Table, is_note, parse_table  # noqa: E402
 from visual_med_alpaca.data.store import read_jsonl  # noqa: E402
 from visual_med_alpaca.errors import UserInputError  # noqa: E402
-from visual_med_alpaca.eval.charts import read_gold, source_of, split_of  # noqa: E402
+from visual_med_alpaca.data.charts import read_gold  # noqa: E402
+from visual_med_alpaca.eval.charts import source_of, split_of  # noqa: E402
 from visual_med_alpaca.eval.metrics.chart import anls, datapoints, point_score, rms  # noqa: E402
 
 TEXT_THETA, NUMBER_THETA = 0.5, 0.1  # rms's defaults, as bench_chart.py scores

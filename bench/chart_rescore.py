@@ -24,7 +24,8 @@ from _common import run  # noqa: E402
 
 from visual_med_alpaca.data.store import read_jsonl  # noqa: E402
 from visual_med_alpaca.errors import UserInputError  # noqa: E402
-from visual_med_alpaca.eval.charts import format_printed_metrics, read_gold, rescore_printed, source_of  # noqa: E402
+from visual_med_alpaca.data.charts import read_gold  # noqa: E402
+from visual_med_alpaca.eval.charts import format_printed_metrics, rescore_printed, source_of  # noqa: E402
 from visual_med_alpaca.eval.metrics.chart import Table, parse_table, rms  # noqa: E402
 
 

@@ -991,10 +991,13 @@ def test_side_by_side_pew_panels_give_their_printed_values(expert):
     """(round 82) OpenCQA dev chart 6930 (Pew, `News Interest` | `News Coverage`, two bar panels beside one column of
     row labels): no reader read it (round 80: `could not be read`); round 82 gave each row's two printed values, the
     columns named by the panels' headings, marked partial. Since round 208 the bar reader reads its panels as answer
-    columns, with the same values and no partial mark."""
+    columns, with the same values and no partial mark, and the `1` printed beside a one-pixel bar at the first column's
+    start is still its row's value (`bars._values_at_column_starts`; round 207's reading lost it)."""
     reading = expert.read(load_image(shared_data("opencqa_charts_dev", "chart_images", "6930.png")))
     assert reading.kind != "partial" and "(partly read: " not in reading.text, reading.text
     got = cells(reading.text)
+    assert got[("Google buys Motorola", "News Interest")] == 1 and got[("Google buys Motorola", "News Coverage")] == 2, got
+    assert got[("Economy", "News Interest")] == 42 and got[("Football scandals", "News Coverage")] == 1, got
     for key, value in {("Economy", "News Interest"): 42, ("Economy", "News Coverage"): 25, ("2012 elections", "News Interest"): 14,
                        ("2012 elections", "News Coverage"): 13, ("Google buys Motorola", "News Coverage"): 2}.items():
         assert got.get(key) == value, reading.text
@@ -1811,7 +1814,6 @@ def test_ends_generator_names_every_line_at_its_end_and_prints_every_gold_name(t
     assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
 
 
-
 def test_trend_generator_draws_pew_trend_charts_whose_gold_holds_the_labelled_years(tmp_path, monkeypatch):
     """The fifth generator (Pew's trend charts, a development pool): thick lines with round markers, every point's
     value printed in its line's colour, each series named by a word in its colour (no legend), a value axis printing
@@ -1847,7 +1849,6 @@ def test_trend_generator_draws_pew_trend_charts_whose_gold_holds_the_labelled_ye
         assert table.title in {" ".join(t.split()) for t in texts} and "PEW RESEARCH CENTER" in texts
     charts.make_chart_set(tmp_path / "b", 6, seed=5, progress=False, generator="trend")
     assert (tmp_path / "a" / "gold.jsonl").read_text() == (tmp_path / "b" / "gold.jsonl").read_text()
-
 
 
 def test_portal_generator_draws_statista_charts_whose_gold_is_what_they_print(tmp_path, monkeypatch):
@@ -2454,7 +2455,6 @@ def test_series_no_legend_names_come_in_the_order_they_were_drawn(expert, tmp_pa
             assert abs(got[category, f"Series {j + 1}"] - want) <= 0.03 * max(row), text
 
 
-
 def test_the_title_over_several_columns_of_horizontal_stacks_heads_none_of_them(expert, tmp_path):
     """matplotlib prints the title right over the top row of horizontal stacked bars when no legend is drawn: the
     Pew column-header reader took it for the series' names, cut at the segments (`tay by month | Length of st`, the
@@ -2648,8 +2648,6 @@ def test_category_labels_too_small_for_the_first_pass_are_read_by_a_second_look(
     rows = {row[0]: to_float(row[1]) for row in parse_table(text).rows}
     assert set(rows) == set(spec.categories), text
     assert all(abs(rows[name] - v[0]) <= 0.05 * v[0] for name, v in zip(spec.categories, values)), text
-
-
 
 
 def test_survey_bars_with_no_value_axis_keep_their_headings_and_row_labels(expert, tmp_path):
@@ -4708,15 +4706,20 @@ def test_one_word_category_labels_read_as_one_box_are_cut_at_their_gaps(expert, 
     assert all(abs(got[key] - value) <= 0.02 * value for key, value in want.items()), text
 
 
+def _one_series_named_as_drawn(expert, tmp_path, generator: str, seed: int, index: int, name: str):
+    """A pool's one-series chart drawn again and read: its series named `name`, as drawn, and the table right."""
+    spec, path = _pool_chart(tmp_path, generator, seed, index)
+    table = parse_table(expert.describe(load_image(path)))
+    assert table.headers[1:] == spec.table().headers[1:] == [name], table.headers
+    assert rms(spec.table(), table)["f1"] > 0.95
+
+
 def test_a_heading_wrapped_wider_than_a_short_top_bar_names_the_series_whole(expert, tmp_path):
     """(round 205) A survey chart's one series of horizontal bars (no value axis) is named by a heading wrapped to four
     lines centred over its top bar (`Mainly reflect / widespread / problems in / society`, the survey5 development
     pool's chart 81). The lines are wider than that short bar, and OCR's boxes of the closely set lines overlap, so
     only `society` was read. Fails on main c7f289e."""
-    spec, path = _pool_chart(tmp_path, "survey", 854595, 81)
-    table = parse_table(expert.describe(load_image(path)))
-    assert table.headers[1:] == spec.table().headers[1:] == ["Mainly reflect widespread problems in society"], table.headers
-    assert rms(spec.table(), table)["f1"] > 0.95
+    _one_series_named_as_drawn(expert, tmp_path, "survey", 854595, 81, "Mainly reflect widespread problems in society")
 
 
 def test_a_long_title_right_under_horizontal_bars_value_axis_names_the_series(expert, tmp_path):
@@ -4724,10 +4727,7 @@ def test_a_long_title_right_under_horizontal_bars_value_axis_names_the_series(ex
     `Index score on a scale from 0 to 100` (the portal2 development pool's chart 12): nine words, and a line under the
     axis was taken only up to eight (longer ones being notes), so the series came out as `Value`. A line right under the
     tick labels may now run to twelve words. Fails on main 86bac6a."""
-    spec, path = _pool_chart(tmp_path, "portal", 718777, 12)
-    table = parse_table(expert.describe(load_image(path)))
-    assert table.headers[1:] == spec.table().headers[1:] == ["Index score on a scale from 0 to 100"], table.headers
-    assert rms(spec.table(), table)["f1"] > 0.95
+    _one_series_named_as_drawn(expert, tmp_path, "portal", 718777, 12, "Index score on a scale from 0 to 100")
 
 
 def test_answer_columns_of_two_or_three_rows_are_read_as_horizontal_bars(expert, tmp_path):
@@ -4742,14 +4742,9 @@ def test_answer_columns_of_two_or_three_rows_are_read_as_horizontal_bars(expert,
     assert parse_table(text).headers[1:] == table.headers[1:] == ["Sometimes", "Hardly ever"], text
 
 
-def test_real_answer_columns_keep_a_value_printed_beside_a_bar_too_thin_to_find_and_upright_panels_stay_upright(expert):
-    """(round 208) OpenCQA dev 6930 (Pew, `News Interest` and `News Coverage` columns of horizontal bars): read as bars
-    since answer columns of few rows may turn the picture, the `1` printed beside a one-pixel bar at the first column's
-    start is still its row's value (round 207's reading lost it). OpenCQA dev 3717 (two panels of upright grouped bars,
-    ten bars on a baseline) stays upright: round 207 turned it and lost three of its five rows."""
-    got = cells(expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "6930.png"))))
-    assert got[("Google buys Motorola", "News Interest")] == 1 and got[("Google buys Motorola", "News Coverage")] == 2, got
-    assert got[("Economy", "News Interest")] == 42 and got[("Football scandals", "News Coverage")] == 1, got
+def test_upright_panels_of_grouped_bars_stay_upright(expert):
+    """(round 208) OpenCQA dev 3717 (two panels of upright grouped bars, ten bars on a baseline) stays upright: round
+    207 read it turned, as answer columns, and lost three of its five rows."""
     text = expert.describe(load_image(shared_data("opencqa_charts_dev", "chart_images", "3717.png")))
     assert parse_table(text).title == "Maintaining Benefits Trumps Deficit Reduction", text
     assert cells(text)[("Total", "Keeping Social")] == 58 and len(parse_table(text).rows) == 5, text

@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from ..data.charts import read_gold  # noqa: F401 (the chart sets' one reader; bench scripts import it from here too)
+from ..data.charts import read_gold
 from ..paths import output_file
 from ..errors import UserInputError
 from .metrics.chart import parse_table, rms, rnss

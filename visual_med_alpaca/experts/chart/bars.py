@@ -380,6 +380,12 @@ def _answer_columns(bars: list[Bar], rects: list[Bar], baseline: float, thicknes
     return extra
 
 
+def _baseline(bars: list[Bar]) -> float:
+    """The line the bars stand on (upright coordinates): the median bottom of the bars reaching within 3 px of the
+    lowest bottom."""
+    return float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
+
+
 def _answer_columns_turned(vertical: list[Bar], horizontal: list[Bar], turned: list[Bar], score_v: float, score_h: float,
                            thickness: float) -> bool:
     """(rounds 207-208) A survey chart that gives each answer its own column of horizontal bars (`_answer_columns`) with
@@ -389,8 +395,7 @@ def _answer_columns_turned(vertical: list[Bar], horizontal: list[Bar], turned: l
     the upright reading stands at most three bars on its baseline."""
     if not vertical or not horizontal or len(vertical) > 3:
         return False  # (round 208) an upright chart of groups (Pew's two panels of five pairs, OpenCQA 3717) stays upright
-    baseline = float(np.median([b.y1 for b in horizontal if all(b.y1 >= o.y1 - 3 for o in horizontal)]))
-    extra = _answer_columns(horizontal, turned, baseline, thickness)
+    extra = _answer_columns(horizontal, turned, _baseline(horizontal), thickness)
     return bool(extra) and score_h + sum(b.area for b in extra) > score_v
 
 
@@ -1017,7 +1022,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
         if apart is not boxes:
             boxes, upright_boxes = apart, [b.rotated(width) for b in apart]
     long_side = rgb.shape[1] if kind == "hbar" else rgb.shape[0]
-    baseline = float(np.median([b.y1 for b in bars if all(b.y1 >= o.y1 - 3 for o in bars)]))
+    baseline = _baseline(bars)
     # (round 119) with the diverging segments hanging from the baseline: a zero line may carry short segments only
     whole = bars + _diverging(bars, upright_rects, baseline)
     if max(b.height for b in whole) < 0.08 * long_side or sum(b.area for b in whole) < 0.004 * rgb.shape[0] * width:
@@ -2042,10 +2047,10 @@ def _heading_over_bars(bars: list[Bar], upright_boxes: list[TextBox], used: set[
     (round 205) centred over the bar and starting right of the row labels' left edge: a heading wrapped to lines
     wider than a short top bar (`Mainly reflect / widespread / problems in / society` over a bar of 19) was read as
     its last line alone."""
-    seg = min((b.rotated_back(width) for b in bars), key=lambda b: b.y0)
+    ends = [b.rotated_back(width) for b in bars]
+    seg = min(ends, key=lambda b: b.y0)
     words = [b.original for b in upright_boxes if id(b) not in used and parse_value(b.text) is None]
     above = [b for b in words if b.y1 <= seg.y0 + 2]
-    ends = [b.rotated_back(width) for b in bars]
     # the row labels: words beside the bars' rows, left of where the bars start
     labels = [b for b in words if b.x1 <= seg.x0 + 2 and min(e.y0 for e in ends) - 2 <= b.cy <= max(e.y1 for e in ends) + 2]
     left = min((b.x0 for b in labels), default=seg.x0 - 2)

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 _NUMBER = re.compile(r"^[-−–]?[$€£]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$|^[-−–]?[$€£]?\d*\.?\d+%?$")
-_SCALE_WORD = re.compile(r"(?<=\d)\s*(?:thousand|million|billion|trillion|bn|k)$", re.I)
+_SCALE_OF = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "k": 1e3}  # a label's scale word
+_SCALE_WORD = re.compile(r"(?<=\d)\s*(?:" + "|".join(_SCALE_OF) + r")$", re.I)
 # A printed value label: sign, currency, digits with ',' / ' ' thousand separators, decimals, '%', and a short
 # unit after it ('175.09 g', '3.5bn', '12 kg', '1,2 m') that is dropped; the whole label must be this.
 _VALUE = re.compile(r"^(?P<sign>[-−–+]?)\s*(?:[$€£¥₹]|US\$|USD|EUR|GBP)?\s*(?P<num>\d{1,4}(?:[, ]\d{3})+(?:\.\d+)?|\d*\.?\d+)"
@@ -117,7 +118,6 @@ def _powers_of_ten(boxes: list[TextBox]) -> list[TextBox]:
 
 
 _GROUPED = re.compile(r"\d,\d{3}(?!\d)")  # a thousands separator: `800,000`, not a year
-_SCALE_OF = {"thousand": 1e3, "k": 1e3, "million": 1e6, "bn": 1e9, "billion": 1e9, "trillion": 1e12}
 
 
 def scale_words_spelled_out(boxes: list[TextBox]) -> list[TextBox]:
