@@ -393,26 +393,6 @@ def _characters(boxes: list[TextBox]) -> int:
     return sum(ch.isalnum() for b in boxes for ch in b.text)
 
 
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    """The picture as a grey copy (the mean of its channels, in three channels): what the OCR detector reads where it
-    misses text in colour (rounds 155, 210)."""
-    return np.ascontiguousarray(np.repeat(rgb.mean(axis=2).round().astype(np.uint8)[..., None], 3, axis=2))
-
-
-def _text_missed(text: str, kind: str, boxes: list[TextBox]) -> bool:
-    """(round 210) A reading that shows text the OCR should have found and did not: the chart unread, a series named
-    `Series N` (no legend word found for it), or a row named by its bare number (the reader's name for a row with no
-    label) where no such text was read."""
-    if kind == "unread":
-        return True
-    table = parse_table(text)
-    if any(re.fullmatch(r"Series \d+", name.strip()) for name in table.headers):
-        return True
-    read = {b.text.strip() for b in boxes}
-    return any(row and row[0].strip() == str(n + 1) and row[0].strip() not in read
-               for n, row in enumerate(r for r in table.rows if r))
-
-
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
 
@@ -476,7 +456,8 @@ class ChartExpert:
         boxes = self._text_boxes(rgb, native)
         if not _tinted_backdrop(rgb):
             return boxes
-        other = self._text_boxes(_grey(rgb), native)
+        grey = np.ascontiguousarray(np.repeat(rgb.mean(axis=2).round().astype(np.uint8)[..., None], 3, axis=2))
+        other = self._text_boxes(grey, native)
         return other if _characters(other) > _characters(boxes) else boxes
 
     def _text_boxes(self, rgb: np.ndarray, native: bool) -> list[TextBox]:
@@ -542,27 +523,8 @@ class ChartExpert:
 
         (round 138) A picture of small multiples (`panels.find_panels`: plot panels side by side or one above the
         other, each with its own category axis) that the whole reading gives as lines, a partial table or nothing is
-        read panel by panel (`_read_panels`).
-
-        (round 210) A reading that shows text the OCR missed (`_text_missed`: unread, a `Series N`, a row named by its
-        number) is read again from a grey copy's OCR, which stands when it holds more letters and digits and reads:
-        fed the picture in colour, the detector misses whole rows of text on some charts (a ggplot chart's category
-        labels and legend, a dark-background chart's labels and printed values) that it finds in grey; in grey it
-        misses text on other charts (real ones more often), so grey is a second look, not a replacement."""
+        read panel by panel (`_read_panels`)."""
         boxes = self.read_text(rgb)
-        text, kind, error = _attempt(self._read_found, rgb, boxes)
-        if _text_missed(text, kind, boxes) and not _tinted_backdrop(rgb):  # a tinted one was read in grey already
-            grey = self._text_boxes(_grey(rgb), native=False)
-            if _characters(grey) > _characters(boxes):
-                again = _attempt(self._read_found, rgb, grey)
-                if again[2] is None or error is not None:  # a chart read in colour is never lost to the grey copy
-                    text, kind, error = again
-        if error is not None:
-            raise error
-        return text, kind
-
-    def _read_found(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
-        """read_table from the picture's text boxes (one OCR pass's)."""
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
         boxes = self._log_labels_enlarged(rgb, boxes)
