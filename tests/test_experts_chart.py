@@ -409,6 +409,21 @@ def test_a_pies_title_is_read_whole_and_every_slice_named(expert, tmp_path, seed
     assert all(abs(got[name] - share) <= 0.01 for name, share in zip(spec.categories, shares)), text
 
 
+@pytest.mark.parametrize("index", [4, 28])
+def test_words_the_detector_misses_in_colour_are_read_from_a_grey_copy(expert, tmp_path, index):
+    """(round 211) Plain charts of seed 966560 (burned after its held-out measurement in session 57): fed the picture
+    in colour, the OCR detector missed the category labels `Apr May Jun` of a dark-background grouped chart (4), and
+    `North South East West` and two legend words of a ggplot stacked chart behind its legend (28); the rows came out
+    as `1 | Month | 3`, a series as `Series 3`. A grey copy's OCR finds the words."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
+
+    spec = random_plain_spec(np.random.default_rng([966560, index, STREAMS["plain"]]))
+    assert spec.style in ("grouped", "stacked") and spec.legend != "none"
+    table = parse_table(expert.describe(load_image(draw_plain(spec, tmp_path / "chart"))))
+    assert [row[0] for row in table.rows] == list(spec.categories)
+    assert table.headers[1:] == list(spec.series)
+
+
 def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, tmp_path):
     """(round 197) Two lines with a marker at every quarter and a label (`Q2 '08`) under every third point (thinned
     generator, seed 214926, burned after its held-out measurement): each label's box spans two marker columns and was

@@ -393,6 +393,35 @@ def _characters(boxes: list[TextBox]) -> int:
     return sum(ch.isalnum() for b in boxes for ch in b.text)
 
 
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    """The picture as a grey copy (the mean of its channels, in three channels): what the OCR detector reads where it
+    misses text in colour (rounds 155, 211)."""
+    return np.ascontiguousarray(np.repeat(rgb.mean(axis=2).round().astype(np.uint8)[..., None], 3, axis=2))
+
+
+def _missed_boxes(grey: list[TextBox], boxes: list[TextBox]) -> list[TextBox]:
+    """(round 211) The grey copy's words where the colour reading has none: names, what `_text_missed` finds missing
+    (numbers are left to colour and to the bars' measures: the grey copy misread a small printed `31` as `21`); a box
+    that meets a colour box (a third of the smaller's area, as `_second_look` counts it) is left to the colour
+    reading's."""
+    return [box for box in grey if any(ch.isalpha() for ch in box.text)
+            and not any(_overlap(box, b) > 0.3 * min(_area(box), _area(b)) for b in boxes)]
+
+
+def _text_missed(text: str, kind: str, boxes: list[TextBox]) -> bool:
+    """(round 211) A reading that shows text the OCR should have found and did not: the chart unread, a series named
+    `Series N` (no legend word found for it), or a row named by its bare number (the reader's name for a row with no
+    label) where no such text was read."""
+    if kind == "unread":
+        return True
+    table = parse_table(text)
+    if any(re.fullmatch(r"Series \d+", name.strip()) for name in table.headers):
+        return True
+    read = {b.text.strip() for b in boxes}
+    return any(row and row[0].strip() == str(n + 1) and row[0].strip() not in read
+               for n, row in enumerate(r for r in table.rows if r))
+
+
 class ChartExpert:
     """`chart` expert: describe(image) -> DePlot table text, or a sentence saying why there is none.
 
@@ -456,8 +485,7 @@ class ChartExpert:
         boxes = self._text_boxes(rgb, native)
         if not _tinted_backdrop(rgb):
             return boxes
-        grey = np.ascontiguousarray(np.repeat(rgb.mean(axis=2).round().astype(np.uint8)[..., None], 3, axis=2))
-        other = self._text_boxes(grey, native)
+        other = self._text_boxes(_grey(rgb), native)
         return other if _characters(other) > _characters(boxes) else boxes
 
     def _text_boxes(self, rgb: np.ndarray, native: bool) -> list[TextBox]:
@@ -523,8 +551,28 @@ class ChartExpert:
 
         (round 138) A picture of small multiples (`panels.find_panels`: plot panels side by side or one above the
         other, each with its own category axis) that the whole reading gives as lines, a partial table or nothing is
-        read panel by panel (`_read_panels`)."""
+        read panel by panel (`_read_panels`).
+
+        (round 211) A reading that shows text the OCR missed (`_text_missed`: unread, a `Series N`, a row named by its
+        number) is read again with the text a grey copy's OCR finds where colour found none (`_missed_boxes`): fed the
+        picture in colour, the detector misses whole rows of text on some charts (a ggplot chart's category labels and
+        legend, a dark-background chart's labels and printed values) that it finds in grey; in grey it misses or
+        misreads text on other charts (round 210: `31` read `21`, a Pew chart's `54` and `57` lost), so the grey copy
+        only adds to what colour read. The new reading stands where it reads (or the first did not)."""
         boxes = self.read_text(rgb)
+        text, kind, error = _attempt(self._read_found, rgb, boxes)
+        if _text_missed(text, kind, boxes) and not _tinted_backdrop(rgb):  # a tinted one was read in grey already
+            added = _missed_boxes(self._text_boxes(_grey(rgb), native=False), boxes)
+            if added:
+                again = _attempt(self._read_found, rgb, boxes + added)
+                if again[2] is None or error is not None:  # a chart read in colour is never lost to the grey copy
+                    text, kind, error = again
+        if error is not None:
+            raise error
+        return text, kind
+
+    def _read_found(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
+        """read_table from the picture's text boxes (one OCR pass's)."""
         if not boxes:
             raise ChartReadError("no text was found in the image (no axis labels, legend or printed values)")
         boxes = self._log_labels_enlarged(rgb, boxes)
