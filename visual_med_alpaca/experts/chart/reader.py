@@ -14,7 +14,7 @@ from ...chart_table import parse_table
 from ...errors import BackendError
 from ...images import LoadedImage
 from .axes import Axis, find_value_axis, prints_only_ends, two_label_axis, _all_years, _format, _groups, _in_axis_unit, _looks_like_years, _misread, _x_title
-from .bars import Component, _bars_fit_axis, _group_centres, read_bar_chart, _standing
+from .bars import Component, _YEAR_1900, _bars_fit_axis, _group_centres, read_bar_chart, _standing
 from .colours import _after_leading_swatches, _backdrop, border_colour, _colour_clusters, _legend_names, _split_at_swatches, _word_ink, _year_or_band, coloured_ink, commonest_colour
 from .dots import read_dot_plot
 from .lines import (first_value_on_axis, legend_swatch_pieces, lone_colourless_line, rules_erased, _chromatic, own_scale,
@@ -403,23 +403,21 @@ def _missed_boxes(grey: list[TextBox], boxes: list[TextBox]) -> list[TextBox]:
     """(round 211) The grey copy's words where the colour reading has none: names, what `_text_missed` finds missing
     (numbers are left to colour and to the bars' measures: the grey copy misread a small printed `31` as `21`); a box
     that meets a colour box (a third of the smaller's area, as `_second_look` counts it) is left to the colour
-    reading's."""
-    return [box for box in grey if any(ch.isalpha() for ch in box.text)
+    reading's. (round 212) A year (1900-2099) is a name too: the category labels of bars over years."""
+    return [box for box in grey if (any(ch.isalpha() for ch in box.text) or _YEAR_1900.fullmatch(box.text.strip()))
             and not any(_overlap(box, b) > 0.3 * min(_area(box), _area(b)) for b in boxes)]
 
 
-def _text_missed(text: str, kind: str, boxes: list[TextBox]) -> bool:
+def _text_missed(text: str, kind: str) -> bool:
     """(round 211) A reading that shows text the OCR should have found and did not: the chart unread, a series named
     `Series N` (no legend word found for it), or a row named by its bare number (the reader's name for a row with no
-    label) where no such text was read."""
+    label; round 212: even where such text was read, a value axis' `1 2 3 4 5` under horizontal bars)."""
     if kind == "unread":
         return True
     table = parse_table(text)
     if any(re.fullmatch(r"Series \d+", name.strip()) for name in table.headers):
         return True
-    read = {b.text.strip() for b in boxes}
-    return any(row and row[0].strip() == str(n + 1) and row[0].strip() not in read
-               for n, row in enumerate(r for r in table.rows if r))
+    return any(row and row[0].strip() == str(n + 1) for n, row in enumerate(r for r in table.rows if r))
 
 
 class ChartExpert:
@@ -561,7 +559,7 @@ class ChartExpert:
         only adds to what colour read. The new reading stands where it reads (or the first did not)."""
         boxes = self.read_text(rgb)
         text, kind, error = _attempt(self._read_found, rgb, boxes)
-        if _text_missed(text, kind, boxes) and not _tinted_backdrop(rgb):  # a tinted one was read in grey already
+        if _text_missed(text, kind) and not _tinted_backdrop(rgb):  # a tinted one was read in grey already
             added = _missed_boxes(self._text_boxes(_grey(rgb), native=False), boxes)
             if added:
                 again = _attempt(self._read_found, rgb, boxes + added)
