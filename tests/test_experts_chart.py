@@ -426,6 +426,21 @@ def test_words_the_detector_misses_in_colour_are_read_from_a_grey_copy(expert, t
     assert table.headers[1:] == list(spec.series)
 
 
+def test_a_row_of_tick_labels_read_as_one_box_is_cut_under_the_plot_frame(expert, tmp_path):
+    """(round 213) Pool plainY's chart 18 (seed 528353, round 212's new pool): OCR read the value axis' `1,000 2,000
+    3,000 4,000` as one box whose top takes in the plot frame's bottom edge, a black line across every gap, so the
+    box was not cut and the chart had no value axis: unread. The frame's line is no glyph ink."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
+
+    spec = random_plain_spec(np.random.default_rng([528353, 18, STREAMS["plain"]]))
+    assert spec.style == "grouped_h"
+    table = parse_table(expert.describe(load_image(draw_plain(spec, tmp_path / "chart"))))
+    assert sorted(row[0] for row in table.rows) == sorted(spec.categories)
+    got = {row[0]: [to_float(cell) for cell in row[1:]] for row in table.rows}
+    for name, values in zip(spec.categories, spec.values):
+        assert got[name] == pytest.approx(list(values), rel=0.03, abs=20), got
+
+
 def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, tmp_path):
     """(round 197) Two lines with a marker at every quarter and a label (`Q2 '08`) under every third point (thinned
     generator, seed 214926, burned after its held-out measurement): each label's box spans two marker columns and was

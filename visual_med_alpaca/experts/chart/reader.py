@@ -60,14 +60,16 @@ def _cut_at_gaps(rgb: np.ndarray, box: TextBox, least: float = 4, ratio: float =
     """`box`, numbers (or, round 193, one-word labels) OCR read as one box, cut into a box per word at its
     len(words) - 1 widest runs of blank columns, each clearly wider than any blank run inside a word (between digits,
     at a comma, between letters: `ratio` times the widest of those, and `least` px at least); None when the gaps are
-    not that clear."""
+    not that clear. (round 213) A line that crosses the box from end to end (the plot frame's edge over a row of tick
+    labels) is left out of the ink: it filled every gap."""
     parts, x0, y0, x1, y1 = box.text.split(), box.x0, box.y0, box.x1, box.y1
     a, b = max(0, int(x0)), min(rgb.shape[1], int(np.ceil(x1)) + 1)
     band = rgb[max(0, int(y0)):min(rgb.shape[0], int(np.ceil(y1)) + 1), a:b].astype(float).mean(axis=2)
     if band.size == 0:
         return None
     border = np.concatenate([band[0], band[-1], band[:, 0], band[:, -1]])
-    inked = np.flatnonzero((np.abs(band - np.median(border)) > 60).any(axis=0))
+    ink = np.abs(band - np.median(border)) > 60
+    inked = np.flatnonzero(ink[ink.mean(axis=1) < 0.9].any(axis=0))  # (round 213) a rule across the box is no glyph
     if len(inked) < 2:
         return None
     runs = [(int(p) + 1, int(q) - 1) for p, q in zip(inked[:-1], inked[1:]) if q - p > 1]  # blank runs between ink
