@@ -26,7 +26,7 @@ from .lines import (first_value_on_axis, legend_swatch_pieces, lone_colourless_l
 from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
-from .table import _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
+from .table import UNNAMED_SERIES, _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
 from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _nearest_first, _period, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, scale_words_spelled_out, split_merged_labels, split_run_together_periods, split_merged_years, stacked_label_lines, unaccent)
 
@@ -417,7 +417,7 @@ def _text_missed(text: str, kind: str) -> bool:
     if kind == "unread":
         return True
     table = parse_table(text)
-    if any(re.fullmatch(r"Series \d+", name.strip()) for name in table.headers):
+    if any(UNNAMED_SERIES.fullmatch(name.strip()) for name in table.headers):
         return True
     return any(row and row[0].strip() == str(n + 1) for n, row in enumerate(r for r in table.rows if r))
 

@@ -22,13 +22,16 @@ def _linearize(title: str, header: str, series: list[str], rows: list[tuple[str,
     return Table(title, [header] + series, [[name] + values for name, values in rows]).linearize()
 
 
+UNNAMED_SERIES = re.compile(r"Series \d+")  # the name the readers give a series no legend word names
+
+
 def _without_stray_series(series: list[str], rows: list[tuple[str, list[str]]]) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """A series no legend named (`Series 3`) that holds a value in only one of three or more rows, beside a named
     series, is a stray patch of colour (a JPEG halo around a bar, a sliver at a legend's edge), not a series: its
     column is left out (its one value could not be given to a named series anyway)."""
-    if len(rows) < 3 or not any(not re.fullmatch(r"Series \d+", name) for name in series):
+    if len(rows) < 3 or not any(not UNNAMED_SERIES.fullmatch(name) for name in series):
         return series, rows
-    stray = {j for j, name in enumerate(series) if re.fullmatch(r"Series \d+", name)
+    stray = {j for j, name in enumerate(series) if UNNAMED_SERIES.fullmatch(name)
              and sum(bool(values[j]) for _, values in rows if j < len(values)) <= 1}
     if not stray:
         return series, rows
