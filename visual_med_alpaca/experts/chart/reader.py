@@ -292,6 +292,12 @@ def _overlap(a: TextBox, b: TextBox) -> float:
     return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
 
 
+def _same_text(a: TextBox, b: TextBox) -> bool:
+    """Two boxes that meet over more than a third of the smaller one's area: one piece of text read twice (two OCR
+    passes, or neighbouring lines whose boxes only touch)."""
+    return _overlap(a, b) > 0.3 * min(_area(a), _area(b))
+
+
 _BAR_KINDS = {"bar", "hbar", "grouped", "hgrouped", "stacked", "hstacked"}
 
 
@@ -404,10 +410,10 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
 def _missed_boxes(grey: list[TextBox], boxes: list[TextBox]) -> list[TextBox]:
     """(round 211) The grey copy's words where the colour reading has none: names, what `_text_missed` finds missing
     (numbers are left to colour and to the bars' measures: the grey copy misread a small printed `31` as `21`); a box
-    that meets a colour box (a third of the smaller's area, as `_second_look` counts it) is left to the colour
-    reading's. (round 212) A year (1900-2099) is a name too: the category labels of bars over years."""
+    that meets a colour box (`_same_text`) is left to the colour reading's. (round 212) A year (1900-2099) is a name
+    too: the category labels of bars over years."""
     return [box for box in grey if (any(ch.isalpha() for ch in box.text) or _YEAR_1900.fullmatch(box.text.strip()))
-            and not any(_overlap(box, b) > 0.3 * min(_area(box), _area(b)) for b in boxes)]
+            and not any(_same_text(box, b) for b in boxes)]
 
 
 def _text_missed(text: str, kind: str) -> bool:
@@ -859,7 +865,7 @@ class ChartExpert:
         # printed value, keeps its place); a flat one only to a line covering more than half of it.
         kept = [b for b in boxes if not any(b is i and any(_overlap(b, line) > (0 if b.turned else 0.5 * _area(b)) for line in lines)
                                             for i in inside)]
-        lines = [b for b in lines if not any(_overlap(b, k) > 0.3 * min(_area(b), _area(k)) for k in kept)]
+        lines = [b for b in lines if not any(_same_text(b, k) for k in kept)]
         return kept + lines
 
     def _margin_text(self, rgb: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
@@ -906,7 +912,7 @@ class ChartExpert:
             return boxes
         # (amendment 1) the strip's boxes placed at the height of the first pass's boxes they meet (the enlarged read sets them
         # ~1 px lower, and a log axis reads 1 px as a per cent or two): shifted by the median offset of those pairs
-        pairs = [(f, b) for b in strip for f in column if _overlap(f, b) > 0.3 * min(_area(f), _area(b))]
+        pairs = [(f, b) for b in strip for f in column if _same_text(f, b)]
         if pairs:
             dy = float(np.median([f.cy - b.cy for f, b in pairs]))
             strip = [replace(b, y0=b.y0 + dy, y1=b.y1 + dy) for b in strip]
@@ -925,7 +931,7 @@ class ChartExpert:
             for box in self._strip_text(rgb, area, native=True, border=16):
                 if (x1 < w and box.x1 >= x1 - 1) or (y0 > 0 and box.y0 <= y0 + 1):
                     continue  # cut by the strip's edge
-                if any(_overlap(box, b) > 0.3 * min(_area(box), _area(b)) for b in boxes + found):
+                if any(_same_text(box, b) for b in boxes + found):
                     continue  # already found (neighbouring lines' boxes may touch)
                 found.append(box)
         return found
