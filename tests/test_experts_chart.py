@@ -441,6 +441,19 @@ def test_a_row_of_tick_labels_read_as_one_box_is_cut_under_the_plot_frame(expert
         assert got[name] == pytest.approx(list(values), rel=0.03, abs=20), got
 
 
+def test_a_bars_small_value_the_detector_missed_is_read_again_where_one_other_bar_prints_its(expert, tmp_path):
+    """(round 214) The kinds pool's chart 39 (seed 539587, a development pool): seven vertical bars, no value axis, a
+    small bold value over each; the first pass's detector found three of the seven values, and round 186's read-again
+    ran only where at least half the bars print a value it read, so four rows were left out. Every bar's value read."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_kinds, random_kinds_spec
+
+    spec = random_kinds_spec(np.random.default_rng([539587, 39, STREAMS["kinds"]]))
+    assert spec.style == "noaxis"
+    table = parse_table(expert.describe(load_image(draw_kinds(spec, tmp_path / "chart"))))
+    got = {row[0]: to_float(row[1]) for row in table.rows}
+    assert got == {name: float(v[0]) for name, v in zip(spec.categories, spec.values)}, table.rows
+
+
 def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, tmp_path):
     """(round 197) Two lines with a marker at every quarter and a label (`Q2 '08`) under every third point (thinned
     generator, seed 214926, burned after its held-out measurement): each label's box spans two marker columns and was
