@@ -165,7 +165,8 @@ def read_dot_plot(rgb: np.ndarray, boxes: list[TextBox], clusters, reread: Calla
 
 def _series_names(rgb, words, series, centres, background, rows, size, reread) -> dict[int, str]:
     """cluster -> name: a legend's word (a small swatch of that colour before it), else a word above the first row
-    printed in that colour (Pew names each dot series by a bold word in its colour over its first dot)."""
+    printed in that colour (Pew names each dot series by a bold word in its colour over its first dot): words within six
+    dots' height over the first row, else (round 215) the nearest line of words over it, wherever it stands."""
     names = {c: name for c, (_, name) in _legend_names((rgb, words), centres, background, reread).items() if c in series}
     if len(names) == len(series):
         return names
@@ -173,7 +174,11 @@ def _series_names(rgb, words, series, centres, background, rows, size, reread) -
 
     first = rows[0][0][1]
     palette = np.stack([np.asarray(c, np.float32) for c in centres])
-    above = [b for b in sorted(words, key=lambda b: -b.cy) if first - 6 * size < b.cy]
+    above = [b for b in words if first - 6 * size < b.cy]
+    if not above and words:  # (round 215) names set higher up: the nearest line of words over the first row
+        lowest = max(words, key=lambda b: b.cy)
+        above = [b for b in words if abs(b.cy - lowest.cy) < 0.5 * lowest.h]
+    above.sort(key=lambda b: -b.cy)
     for box in above:  # a swatch the word's box took in (OCR's box reaching over the square before the word)
         h = box.y1 - box.y0
         patch = rgb[max(0, int(box.y0)):int(box.y1) + 1, max(0, int(box.x0 - h)):int(box.x0 + h) + 1].astype(np.float32)
