@@ -454,6 +454,20 @@ def test_a_bars_small_value_the_detector_missed_is_read_again_where_one_other_ba
     assert got == {name: float(v[0]) for name, v in zip(spec.categories, spec.values)}, table.rows
 
 
+def test_a_dot_plots_series_named_by_coloured_words_set_high_over_the_first_row(expert, tmp_path):
+    """(round 215) The kinds pool's chart 28 (seed 539587, a development pool): a dot plot whose two series are named
+    by a bold word in each one's colour (`Women`, `Men`), set 75 px over the first row's dots; only words within six
+    dots' height of the first row were looked at, so the series came out `Series 1`, `Series 2`."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_kinds, random_kinds_spec
+
+    spec = random_kinds_spec(np.random.default_rng([539587, 28, STREAMS["kinds"]]))
+    assert spec.style == "dumbbell"
+    table = parse_table(expert.describe(load_image(draw_kinds(spec, tmp_path / "chart"))))
+    assert sorted(table.headers[1:]) == sorted(spec.series), table.headers
+    got = {row[0]: dict(zip(table.headers[1:], (float(c.rstrip('%')) for c in row[1:]))) for row in table.rows}
+    assert got == {name: dict(zip(spec.series, map(float, v))) for name, v in zip(spec.categories, spec.values)}, table.rows
+
+
 def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, tmp_path):
     """(round 197) Two lines with a marker at every quarter and a label (`Q2 '08`) under every third point (thinned
     generator, seed 214926, burned after its held-out measurement): each label's box spans two marker columns and was
