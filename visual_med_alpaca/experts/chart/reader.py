@@ -27,7 +27,7 @@ from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import UNNAMED_SERIES, _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
-from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _nearest_first, _period, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
+from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _nearest_first, _period, evenly_stepped, grouped_run, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, scale_words_spelled_out, split_merged_labels, split_run_together_periods, split_merged_years, stacked_label_lines, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -82,6 +82,39 @@ def _cut_at_gaps(rgb: np.ndarray, box: TextBox, least: float = 4, ratio: float =
         return None
     edges = [int(inked[0])] + [c for r in cuts for c in (r[0] - 1, r[1] + 1)] + [int(inked[-1])]
     return [TextBox(part, a + float(edges[2 * k]), y0, a + float(edges[2 * k + 1]), y1) for k, part in enumerate(parts)]
+
+
+def _touching_ticks_cut(rgb: np.ndarray, box: TextBox) -> list[TextBox] | None:
+    """(round 216) A row of tick labels in which some numbers touch (`2,500 5,000 7,500 10,00012,50015,00017,500`): a
+    box per number where the numbers, the touching ones split by `grouped_run`, rise by one step; the spaced parts are
+    cut at their gaps (`_cut_at_gaps`, else by their share of the box), a touching run by its characters' share of its
+    part (a comma or a space counted half a digit: the widths of the fonts charts use; no OCR gives per-character
+    positions). None where the numbers do not rise evenly."""
+    parts = box.text.split()
+    pieces = [grouped_run(p) or [p] for p in parts]
+    numbers = [parse_number(n) for piece in pieces for n in piece]
+    if any(n is None for n in numbers) or not evenly_stepped([float(n) for n in numbers]):
+        return None
+
+    def width(text: str) -> float:
+        return sum(0.5 if ch in ", ." else 1.0 for ch in text)
+
+    cut = _cut_at_gaps(rgb, box) if len(parts) > 1 else None
+    if cut is None:  # each part by its share of the box
+        total, at, cut = width(box.text), 0.0, []
+        for n, part in enumerate(parts):
+            start = at + (width(" ") if n else 0.0)
+            at = start + width(part)
+            cut.append(TextBox(part, box.x0 + (box.x1 - box.x0) * start / total, box.y0,
+                               box.x0 + (box.x1 - box.x0) * at / total, box.y1))
+    out = []
+    for part, piece in zip(cut, pieces):
+        total, at = width(part.text), 0.0
+        for number in piece:
+            start, at = at, at + width(number)
+            out.append(TextBox(number, part.x0 + (part.x1 - part.x0) * start / total, part.y0,
+                               part.x0 + (part.x1 - part.x0) * at / total, part.y1))
+    return out
 
 
 def _words_at_gaps(rgb: np.ndarray, labels: list[TextBox]) -> list[TextBox]:
@@ -516,6 +549,9 @@ class ChartExpert:
                     start = at + len(part)
                 continue
             box = TextBox(text, x0, y0, x1, y1)
+            if any(grouped_run(p) for p in parts):  # (round 216) tick labels printed touching: cut into numbers
+                boxes.extend(_touching_ticks_cut(rgb, box) or [box])
+                continue
             # (round 117) "'50 '60 '70", a row of abbreviated years, or '5,000 10,000 15,000', a row of tick labels,
             # read as one box: cut at the widest blank columns
             row = len(parts) > 1 and (all(_SHORT_YEAR.fullmatch(p) for p in parts) or (

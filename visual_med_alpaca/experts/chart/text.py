@@ -276,6 +276,24 @@ def thousands_group(part: str) -> bool:
     return bool(match) and not match["unit"]
 
 
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")  # a number written with comma thousands separators
+
+
+def grouped_run(part: str) -> list[str] | None:
+    """(round 216) Numbers with comma thousands separators printed touching (`10,00012,50015,00017,500`: a value axis'
+    labels in a large font, which OCR reads as one word): each group after a comma has three digits, so the next
+    number starts right after it (`10,000` `12,500` `15,000` `17,500`). None for anything else."""
+    if not re.fullmatch(r"(?:\d{1,3}(?:,\d{3})+){2,}", part):
+        return None
+    return _GROUPED.findall(part)
+
+
+def evenly_stepped(numbers: list[float]) -> bool:
+    """Three or more numbers rising by one step (within 1%): a value axis' tick labels."""
+    steps = [b - a for a, b in zip(numbers, numbers[1:])]
+    return len(numbers) >= 3 and steps[0] > 0 and all(abs(d - steps[0]) <= 0.01 * steps[0] for d in steps)
+
+
 @lru_cache(maxsize=1)
 def _word_counts() -> tuple[dict[str, int], int]:
     """English word counts (pyspellchecker's list, ~160k words from subtitles) and their total; loaded once."""
