@@ -468,6 +468,24 @@ def test_a_dot_plots_series_named_by_coloured_words_set_high_over_the_first_row(
     assert got == {name: dict(zip(spec.series, map(float, v))) for name, v in zip(spec.categories, spec.values)}, table.rows
 
 
+def test_tick_labels_printed_touching_are_cut_into_their_numbers(expert, tmp_path):
+    """(round 216) Round 211's pool plainU, chart 29 (seed 244354): a fivethirtyeight horizontal stacked chart whose
+    value axis' labels touch (`10,00012,50015,00017,500`), read by OCR as one word that is no number, so the chart had
+    no value axis and was unread. Touching numbers with comma separators are cut after each three-digit group."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
+    from visual_med_alpaca.experts.chart.text import grouped_run
+
+    assert grouped_run("10,00012,50015,00017,500") == ["10,000", "12,500", "15,000", "17,500"]
+    assert grouped_run("12,500") is None and grouped_run("2020 2021") is None
+    spec = random_plain_spec(np.random.default_rng([244354, 29, STREAMS["plain"]]))
+    assert spec.style == "stacked_h"
+    table = parse_table(expert.describe(load_image(draw_plain(spec, tmp_path / "chart"))))
+    assert sorted(row[0] for row in table.rows) == sorted(spec.categories)
+    got = {row[0]: [to_float(cell) for cell in row[1:]] for row in table.rows}
+    for name, values in zip(spec.categories, spec.values):
+        assert got[name] == pytest.approx(list(values), rel=0.03, abs=60), got
+
+
 def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, tmp_path):
     """(round 197) Two lines with a marker at every quarter and a label (`Q2 '08`) under every third point (thinned
     generator, seed 214926, burned after its held-out measurement): each label's box spans two marker columns and was
