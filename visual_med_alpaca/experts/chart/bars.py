@@ -612,8 +612,7 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
                        horizontal: bool, reread: Callable[[np.ndarray], str]) -> dict[int, TextBox]:
     """(round 186) A bar standing on the baseline, no stack's segment, with no printed number found on it or past its
     end, on a chart with no value axis whose other standing bars print theirs (round 214: one or more; before, two or
-    more and at least half of them, so a chart whose small bold values the detector missed on most bars lost those rows;
-    round 217: or none, see below):
+    more and at least half of them, so a chart whose small bold values the detector missed on most bars lost those rows):
     the first pass's detector misses a value of one or two small glyphs at 72 dpi (Pew's `7` past a short bar, OpenCQA
     dev 7; `17` over a pale column, 3116). The bar's end is read again (`reread` on the crop enlarged three times, six
     in all: twice missed a lone `7` or `9`): from 2 px to 2.5 lines past its end, across its thickness and 3 px more
@@ -622,10 +621,7 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
     white `9` in a green bar, 2387). The first crop with words decides: its one word stands as the bar's printed value
     only where it is a number (`parse_value`) and the bar's length agrees with it on the scale the printed bars give
     (value / length, their median; within a quarter of the value or 1.5 px). Else nothing is written: no value is
-    measured without an axis. (round 217) Where the first pass read no bar's value (2-40 standing bars, each small bold
-    value missed: the chart was unread), every bar's end is read so, and the values read stand only where they agree
-    among themselves: each within a quarter of the values' median value / length, two or more of them and at least half
-    the bars. `labels` as given where nothing is read."""
+    measured without an axis. `labels` as given where nothing is read."""
     import cv2
 
     def stacked(bar: Bar) -> bool:
@@ -634,9 +630,9 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
     standing = [i for i, b in enumerate(bars) if abs(b.y1 - baseline) <= 3 and b.cluster >= 0 and not stacked(b)]
     printed = [i for i in standing if i in labels and (parse_value(labels[i].text) or (0.0,))[0] > 0 and bars[i].height >= 4]
     lacking = [i for i in standing if i not in labels and bars[i].height >= 4]
-    if not lacking or not boxes or (not printed and not 2 <= len(lacking) <= 40):
+    if not lacking or not printed or not boxes:
         return labels
-    scale = float(np.median([parse_value(labels[i].text)[0] / bars[i].height for i in printed])) if printed else None
+    scale = float(np.median([parse_value(labels[i].text)[0] / bars[i].height for i in printed]))
     line = float(np.median([b.original.h for b in boxes]))  # a line of text's height, as printed
     usual = float(np.median([b.width for b in bars]))
     h, w = rgb.shape[:2]
@@ -668,17 +664,10 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
                 break
         if found is None or found[1] is None or found[1][0] <= 0:
             continue
-        if scale is not None and abs(found[1][0] - scale * bar.height) > max(0.25 * found[1][0], 1.5 * scale):
+        if abs(found[1][0] - scale * bar.height) > max(0.25 * found[1][0], 1.5 * scale):
             continue
         box = TextBox(found[0], bar.x0, bar.y0 - line, bar.x1, bar.y0 - 1)  # where a value past its end stands
         out[i] = box if not horizontal else replace(box, src=box.rotated_back(w))
-    if scale is None:  # (round 217) no value read by the first pass: the values read here must agree among themselves
-        read = [i for i in out if i not in labels]
-        ratios = {i: parse_value(out[i].text)[0] / bars[i].height for i in read}
-        middle = float(np.median(list(ratios.values()))) if ratios else 0.0
-        agree = [i for i in read if abs(ratios[i] - middle) <= 0.25 * middle]
-        if len(agree) < max(2, 0.5 * len(lacking)) or len(agree) < len(read):
-            return labels
     return out
 
 
