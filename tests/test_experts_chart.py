@@ -486,6 +486,25 @@ def test_tick_labels_printed_touching_are_cut_into_their_numbers(expert, tmp_pat
         assert got[name] == pytest.approx(list(values), rel=0.03, abs=60), got
 
 
+def test_bars_whose_every_small_value_the_detector_missed_are_read_at_their_ends(expert, tmp_path):
+    """(round 218) Round 214's pool kindsV, chart 6 (seed 661613): three vertical bars, no value axis, a small bold
+    value over each (`77.6`, `81.0`, `76.6`), all three missed by the first pass's detector: the chart was unread.
+    Each bar's end is read again, and the values stand as they agree with the bars' lengths among themselves. Only as
+    the last try on a chart left unread (round 217 tried it on every reading): the dev pool plain2's chart 5 (seed
+    544819), whose small printed values and tick labels the first pass missed, is read by its value axis and keeps the
+    axis' title `Score` for its series."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_kinds, draw_plain, random_kinds_spec, random_plain_spec
+
+    spec = random_kinds_spec(np.random.default_rng([661613, 6, STREAMS["kinds"]]))
+    assert spec.style == "noaxis"
+    table = parse_table(expert.describe(load_image(draw_kinds(spec, tmp_path / "chart"))))
+    got = {row[0]: to_float(row[1]) for row in table.rows}
+    assert got == pytest.approx({name: float(v[0]) for name, v in zip(spec.categories, spec.values)}), table.rows
+    plain = random_plain_spec(np.random.default_rng([544819, 5, STREAMS["plain"]]))
+    table = parse_table(expert.describe(load_image(draw_plain(plain, tmp_path / "plain"))))
+    assert table.headers[1:] == ["Score"], table.headers
+
+
 def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, tmp_path):
     """(round 197) Two lines with a marker at every quarter and a label (`Q2 '08`) under every third point (thinned
     generator, seed 214926, burned after its held-out measurement): each label's box spans two marker columns and was

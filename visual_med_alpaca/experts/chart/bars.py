@@ -609,10 +609,11 @@ def _value_labels(bars: list[Bar], boxes: list[TextBox], skip: set[int]) -> dict
 
 
 def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextBox], boxes: list[TextBox], baseline: float,
-                       horizontal: bool, reread: Callable[[np.ndarray], str]) -> dict[int, TextBox]:
+                       horizontal: bool, reread: Callable[[np.ndarray], str], blind: bool = False) -> dict[int, TextBox]:
     """(round 186) A bar standing on the baseline, no stack's segment, with no printed number found on it or past its
     end, on a chart with no value axis whose other standing bars print theirs (round 214: one or more; before, two or
-    more and at least half of them, so a chart whose small bold values the detector missed on most bars lost those rows):
+    more and at least half of them, so a chart whose small bold values the detector missed on most bars lost those rows;
+    round 218: or none, see below):
     the first pass's detector misses a value of one or two small glyphs at 72 dpi (Pew's `7` past a short bar, OpenCQA
     dev 7; `17` over a pale column, 3116). The bar's end is read again (`reread` on the crop enlarged three times, six
     in all: twice missed a lone `7` or `9`): from 2 px to 2.5 lines past its end, across its thickness and 3 px more
@@ -621,7 +622,12 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
     white `9` in a green bar, 2387). The first crop with words decides: its one word stands as the bar's printed value
     only where it is a number (`parse_value`) and the bar's length agrees with it on the scale the printed bars give
     (value / length, their median; within a quarter of the value or 1.5 px). Else nothing is written: no value is
-    measured without an axis. `labels` as given where nothing is read."""
+    measured without an axis. (round 218) `blind`: the last try on a chart every other reading left unread (the
+    reader's `_read_boxes`). Where no bar's value was read (2-40 standing bars, each small bold value missed), every
+    bar's end is read so, and the values read stand only where they agree among themselves: each within a quarter of
+    the values' median value / length, two or more of them and at least half the bars. (Round 217 did this on every
+    reading: a chart its value axis reads later took its title for the series' name.) `labels` as given where nothing
+    is read."""
     import cv2
 
     def stacked(bar: Bar) -> bool:
@@ -630,9 +636,9 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
     standing = [i for i, b in enumerate(bars) if abs(b.y1 - baseline) <= 3 and b.cluster >= 0 and not stacked(b)]
     printed = [i for i in standing if i in labels and (parse_value(labels[i].text) or (0.0,))[0] > 0 and bars[i].height >= 4]
     lacking = [i for i in standing if i not in labels and bars[i].height >= 4]
-    if not lacking or not printed or not boxes:
+    if not lacking or not boxes or (not printed and not (blind and 2 <= len(lacking) <= 40)):
         return labels
-    scale = float(np.median([parse_value(labels[i].text)[0] / bars[i].height for i in printed]))
+    scale = float(np.median([parse_value(labels[i].text)[0] / bars[i].height for i in printed])) if printed else None
     line = float(np.median([b.original.h for b in boxes]))  # a line of text's height, as printed
     usual = float(np.median([b.width for b in bars]))
     h, w = rgb.shape[:2]
@@ -664,10 +670,17 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
                 break
         if found is None or found[1] is None or found[1][0] <= 0:
             continue
-        if abs(found[1][0] - scale * bar.height) > max(0.25 * found[1][0], 1.5 * scale):
+        if scale is not None and abs(found[1][0] - scale * bar.height) > max(0.25 * found[1][0], 1.5 * scale):
             continue
         box = TextBox(found[0], bar.x0, bar.y0 - line, bar.x1, bar.y0 - 1)  # where a value past its end stands
         out[i] = box if not horizontal else replace(box, src=box.rotated_back(w))
+    if scale is None:  # (round 218) no value read by the first pass: the values read here must agree among themselves
+        read = [i for i in out if i not in labels]
+        ratios = {i: parse_value(out[i].text)[0] / bars[i].height for i in read}
+        middle = float(np.median(list(ratios.values()))) if ratios else 0.0
+        agree = [i for i in read if abs(ratios[i] - middle) <= 0.25 * middle]
+        if len(agree) < max(2, 0.5 * len(lacking)) or len(agree) < len(read):
+            return labels
     return out
 
 
@@ -976,7 +989,8 @@ def _named_by_sequence(rows: list[tuple[float, str, list[str]]], named: dict[flo
     return out
 
 
-def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread: Callable[[np.ndarray], str] | None = None):
+def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread: Callable[[np.ndarray], str] | None = None,
+                   blind: bool = False):
     """Bars read from the numbers printed on them (the axis scale only for bars without one). `reread` (a crop ->
     its words) reads category labels again that the text detector missed or ran together.
 
@@ -1043,7 +1057,7 @@ def read_bar_chart(rgb: np.ndarray, boxes: list[TextBox], clusters=None, reread:
     labels = _stack_totals(bars, labels, axis, baseline)
     labels = _garbled_values(bars, labels, axis, baseline)
     if axis is None and reread is not None:  # (round 186) a short value the first pass missed, read again at its bar
-        labels = _values_read_again(rgb, bars, labels, upright_boxes, baseline, kind == "hbar", reread)
+        labels = _values_read_again(rgb, bars, labels, upright_boxes, baseline, kind == "hbar", reread, blind=blind)
     keep = [i for i, b in enumerate(bars) if b.height >= 4 or i in labels]  # unlabelled slivers are axis lines
     swatches = _year_swatches(rgb, bars, labels, centres, background)
     keep = [i for i in keep if i not in swatches]  # (round 175) `■ 2012`: a legend's swatch, no bar valued 2012

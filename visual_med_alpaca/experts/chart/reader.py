@@ -679,7 +679,10 @@ class ChartExpert:
         if error is not None:  # (round 82) no reader could read it: the values printed beside a column of row labels
             rows = _printed_rows_table(boxes + more, str(error))
             if rows is None:
-                raise error
+                try:  # (round 218) the last try: bars whose every printed value the detector missed, read at their ends
+                    return self._reading(rgb, boxes + more, blind=True)
+                except ChartReadError:
+                    raise error from None
             return rows, "partial"
         return text, kind
 
@@ -696,10 +699,11 @@ class ChartExpert:
         rows = [len(parse_table(text).rows) if error is None else 0 for text, _, error in (reading, first)]
         return (reading, upright) if rows[0] >= rows[1] else (first, boxes)
 
-    def _reading(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
-        """read_table on the text boxes found: the full reading, else the partial table of printed values."""
+    def _reading(self, rgb: np.ndarray, boxes: list[TextBox], blind: bool = False) -> tuple[str, str]:
+        """read_table on the text boxes found: the full reading, else the partial table of printed values. `blind`: the
+        last try on an unread chart (`bars._values_read_again`)."""
         try:
-            text, kind = self._table_of(rgb, boxes)
+            text, kind = self._table_of(rgb, boxes, blind)
         except ChartReadError as exc:  # the part it is sure of: the values printed over a row of category labels
             text = _printed_values_table(rgb, boxes, str(exc))
             if text is None:
@@ -709,7 +713,7 @@ class ChartExpert:
             text = _without_percent(text)
         return text, kind
 
-    def _table_of(self, rgb: np.ndarray, boxes: list[TextBox]) -> tuple[str, str]:
+    def _table_of(self, rgb: np.ndarray, boxes: list[TextBox], blind: bool = False) -> tuple[str, str]:
         clusters = _colour_clusters(rgb, [], 0)
         boxes = _split_at_swatches(rgb, boxes, clusters[1], clusters[2])  # a legend row OCR read as one text
         page = (rgb, boxes)
@@ -720,7 +724,7 @@ class ChartExpert:
             bottom = max(b.y1 for b in boxes)
             name = self._bar_series_title(rgb, boxes, "bar", bottom, (min(rgb.shape[1] * 0.25, rgb.shape[1] / 2), 0))
             return _linearize(title, header, [name or series[0]], rows), kind
-        bars = read_bar_chart(rgb, boxes, clusters, self._read_words)  # most real charts are bars with printed values
+        bars = read_bar_chart(rgb, boxes, clusters, self._read_words, blind)  # most real charts are bars with printed values
         if bars is not None:
             kind, header, series, rows, (top, bottom, span) = bars
             title = _title_without_subtitle(rgb, boxes, _page_title(boxes, top))
