@@ -505,6 +505,22 @@ def test_bars_whose_every_small_value_the_detector_missed_are_read_at_their_ends
     assert table.headers[1:] == ["Score"], table.headers
 
 
+def test_series_named_in_their_own_ink_past_a_jpeg_bars_value_are_read_by_hue(expert, tmp_path):
+    """(round 219) Round 215's pool pewfigD, chart 6 (seed 622465): Pew's horizontal grouped bars, a JPEG (quality 89),
+    each series named in its bars' colour right of the first group's values (`42 Favorable`, `65 Unfavorable`, read by
+    OCR as one box each). Round 149 cuts such a box where the words are printed in the bar's own ink, but the JPEG blurs
+    the small navy glyphs towards grey (a grey cluster nearer than the navy): the boxes stayed whole, the first row was
+    lost and the series came out `Series 1`, `Series 2`. The words' hue names their series."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_pewfig, random_pewfig_spec
+
+    spec = random_pewfig_spec(np.random.default_rng([622465, 6, STREAMS["pewfig"]]))
+    assert spec.style == "grouped_h" and spec.names_beside and spec.jpeg_quality
+    table = parse_table(expert.describe(load_image(draw_pewfig(spec, tmp_path / "chart"))))
+    assert table.headers[1:] == list(spec.series), table.headers
+    got = {row[0]: [to_float(cell) for cell in row[1:]] for row in table.rows}
+    assert got == {name: list(map(float, v)) for name, v in zip(spec.categories, spec.values)}, table.rows
+
+
 def test_a_quarter_label_with_its_year_is_not_cut_at_the_lines_markers(expert, tmp_path):
     """(round 197) Two lines with a marker at every quarter and a label (`Q2 '08`) under every third point (thinned
     generator, seed 214926, burned after its held-out measurement): each label's box spans two marker columns and was

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .axes import Axis, find_value_axis, _format, _groups, _in_axis_unit, _misread
-from .colours import _after_leading_swatches, _colour_clusters, _in_box, _legend_column_names, _legend_names, _longest_runs, _own_ink, _split_close_tints, _year_or_band, commonest_colour, reading_key
+from .colours import _after_leading_swatches, _colour_clusters, _in_box, coloured_ink, _legend_column_names, _legend_names, _longest_runs, _own_ink, _split_close_tints, _year_or_band, commonest_colour, reading_key
 from .text import (_CHROME, TextBox, _bare, _nearest_first, fill_thinned_labels, parse_value, _reading_order, split_merged_labels,
                    split_run_together_periods)
 
@@ -2111,11 +2111,29 @@ def _named(text: str) -> bool:
 
 def _chromatic_ink(rgb: np.ndarray, box: TextBox, palette: np.ndarray, cluster: int) -> bool:
     """(round 149) The word in `box` is printed in the ink of `cluster` (0-based; `palette` row 0 the background),
-    a coloured one (its channels spread over 40: a black or grey bar's ink is any caption's): colours._own_ink."""
+    a coloured one (its channels spread over 40: a black or grey bar's ink is any caption's): colours._own_ink. (round
+    219) Else by its hue: in a JPEG, small coloured glyphs blur towards grey, so their ink (`coloured_ink`, the glyphs'
+    cores) may stand nearer a grey cluster than their own (a navy `Unfavorable` at (53, 72, 96), 32 from a grey, 36 from
+    its bars' navy); an ink still coloured (channels spread over 30) whose hue (the colour less its mean, as a direction)
+    is that cluster's (cosine 0.9 or more) and no other coloured cluster's more is the cluster's own."""
     if not 0 <= cluster < len(palette) - 1:  # a shaded row's own cluster (round 137) has no palette row
         return False
     colour = palette[cluster + 1]
-    return float(colour.max() - colour.min()) > 40 and _own_ink(rgb, box, palette, cluster + 1)
+    if float(colour.max() - colour.min()) <= 40:
+        return False
+    if _own_ink(rgb, box, palette, cluster + 1):
+        return True
+    ink = coloured_ink(rgb, box, palette[0])  # None where not coloured (channels spread 30 or less)
+    if ink is None:
+        return False
+
+    def hue(c: np.ndarray) -> np.ndarray:
+        tilt = np.asarray(c, np.float32) - float(np.mean(c))
+        return tilt / max(float(np.linalg.norm(tilt)), 1e-6)
+
+    coloured = [k for k in range(1, len(palette)) if float(palette[k].max() - palette[k].min()) > 40]
+    best = max(coloured, key=lambda k: float(hue(palette[k]) @ hue(ink)))
+    return best == cluster + 1 and float(hue(palette[best]) @ hue(ink)) >= 0.9
 
 
 def _beside_end(box: TextBox, bars: list[Bar]) -> Bar | None:
