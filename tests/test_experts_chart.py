@@ -426,6 +426,22 @@ def test_words_the_detector_misses_in_colour_are_read_from_a_grey_copy(expert, t
     assert table.headers[1:] == list(spec.series)
 
 
+def test_a_row_of_tick_labels_too_close_to_cut_at_its_gaps_is_cut_by_share(expert, tmp_path):
+    """(round 220) Session 59's fresh seed 991689 (burned after its held-out measurement), plain chart 26: a classic-
+    style horizontal bar chart whose value axis `0 10,000 20,000 ... 90,000` OCR read as one box with 2-3 px between
+    its labels, too narrow for round 117's cut at the gaps: no value axis, unread. Numbers rising by one step are cut
+    by their characters' share of the box."""
+    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
+
+    spec = random_plain_spec(np.random.default_rng([991689, 26, STREAMS["plain"]]))
+    assert spec.style == "barh"
+    table = parse_table(expert.describe(load_image(draw_plain(spec, tmp_path / "chart"))))
+    assert sorted(row[0] for row in table.rows) == sorted(spec.categories)
+    got = {row[0]: to_float(row[1]) for row in table.rows}
+    for name, values in zip(spec.categories, spec.values):
+        assert got[name] == pytest.approx(float(values[0]), rel=0.02), got
+
+
 def test_a_row_of_tick_labels_read_as_one_box_is_cut_under_the_plot_frame(expert, tmp_path):
     """(round 213) Pool plainY's chart 18 (seed 528353, round 212's new pool): OCR read the value axis' `1,000 2,000
     3,000 4,000` as one box whose top takes in the plot frame's bottom edge, a black line across every gap, so the

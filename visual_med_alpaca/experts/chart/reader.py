@@ -89,7 +89,8 @@ def _touching_ticks_cut(rgb: np.ndarray, box: TextBox) -> list[TextBox] | None:
     box per number where the numbers, the touching ones split by `grouped_run`, rise by one step; the spaced parts are
     cut at their gaps (`_cut_at_gaps`, else by their share of the box), a touching run by its characters' share of its
     part (a comma or a space counted half a digit: the widths of the fonts charts use; no OCR gives per-character
-    positions). None where the numbers do not rise evenly."""
+    positions). None where the numbers do not rise evenly. (round 220) Also a spaced row of tick labels whose gaps
+    `_cut_at_gaps` finds too narrow (`10,000 20,000 ... 90,000` with 2-3 px between labels): each by its share."""
     parts = box.text.split()
     pieces = [grouped_run(p) or [p] for p in parts]
     numbers = [parse_number(n) for piece in pieces for n in piece]
@@ -556,7 +557,8 @@ class ChartExpert:
             # read as one box: cut at the widest blank columns
             row = len(parts) > 1 and (all(_SHORT_YEAR.fullmatch(p) for p in parts) or (
                 all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:])))
-            boxes.extend((_cut_at_gaps(rgb, box) if row else None) or [box])
+            # (round 220) a row of tick labels whose gaps are too narrow to cut at: by their share, where they rise evenly
+            boxes.extend(((_cut_at_gaps(rgb, box) or _touching_ticks_cut(rgb, box)) if row else None) or [box])
         return scale_words_spelled_out(_powers_of_ten(_year_marks_restored(boxes)))
 
     # -- entry points ----------------------------------------------------------------------------------
