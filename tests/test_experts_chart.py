@@ -431,15 +431,10 @@ def test_a_row_of_tick_labels_too_close_to_cut_at_its_gaps_is_cut_by_share(exper
     style horizontal bar chart whose value axis `0 10,000 20,000 ... 90,000` OCR read as one box with 2-3 px between
     its labels, too narrow for round 117's cut at the gaps: no value axis, unread. Numbers rising by one step are cut
     by their characters' share of the box."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
-
-    spec = random_plain_spec(np.random.default_rng([991689, 26, STREAMS["plain"]]))
+    spec, path = _pool_chart(tmp_path, "plain", 991689, 26)
     assert spec.style == "barh"
-    table = parse_table(expert.describe(load_image(draw_plain(spec, tmp_path / "chart"))))
-    assert sorted(row[0] for row in table.rows) == sorted(spec.categories)
-    got = {row[0]: to_float(row[1]) for row in table.rows}
-    for name, values in zip(spec.categories, spec.values):
-        assert got[name] == pytest.approx(float(values[0]), rel=0.02), got
+    got = {row[0]: to_float(row[1]) for row in parse_table(expert.describe(load_image(path))).rows}
+    assert got == {name: pytest.approx(float(v[0]), rel=0.02) for name, v in zip(spec.categories, spec.values)}, got
 
 
 def test_a_row_of_tick_labels_read_as_one_box_is_cut_under_the_plot_frame(expert, tmp_path):
@@ -461,11 +456,9 @@ def test_a_bars_small_value_the_detector_missed_is_read_again_where_one_other_ba
     """(round 214) The kinds pool's chart 39 (seed 539587, a development pool): seven vertical bars, no value axis, a
     small bold value over each; the first pass's detector found three of the seven values, and round 186's read-again
     ran only where at least half the bars print a value it read, so four rows were left out. Every bar's value read."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_kinds, random_kinds_spec
-
-    spec = random_kinds_spec(np.random.default_rng([539587, 39, STREAMS["kinds"]]))
+    spec, path = _pool_chart(tmp_path, "kinds", 539587, 39)
     assert spec.style == "noaxis"
-    table = parse_table(expert.describe(load_image(draw_kinds(spec, tmp_path / "chart"))))
+    table = parse_table(expert.describe(load_image(path)))
     got = {row[0]: to_float(row[1]) for row in table.rows}
     assert got == {name: float(v[0]) for name, v in zip(spec.categories, spec.values)}, table.rows
 
@@ -474,11 +467,9 @@ def test_a_dot_plots_series_named_by_coloured_words_set_high_over_the_first_row(
     """(round 215) The kinds pool's chart 28 (seed 539587, a development pool): a dot plot whose two series are named
     by a bold word in each one's colour (`Women`, `Men`), set 75 px over the first row's dots; only words within six
     dots' height of the first row were looked at, so the series came out `Series 1`, `Series 2`."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_kinds, random_kinds_spec
-
-    spec = random_kinds_spec(np.random.default_rng([539587, 28, STREAMS["kinds"]]))
+    spec, path = _pool_chart(tmp_path, "kinds", 539587, 28)
     assert spec.style == "dumbbell"
-    table = parse_table(expert.describe(load_image(draw_kinds(spec, tmp_path / "chart"))))
+    table = parse_table(expert.describe(load_image(path)))
     assert sorted(table.headers[1:]) == sorted(spec.series), table.headers
     got = {row[0]: dict(zip(table.headers[1:], (float(c.rstrip('%')) for c in row[1:]))) for row in table.rows}
     assert got == {name: dict(zip(spec.series, map(float, v))) for name, v in zip(spec.categories, spec.values)}, table.rows
@@ -488,18 +479,14 @@ def test_tick_labels_printed_touching_are_cut_into_their_numbers(expert, tmp_pat
     """(round 216) Round 211's pool plainU, chart 29 (seed 244354): a fivethirtyeight horizontal stacked chart whose
     value axis' labels touch (`10,00012,50015,00017,500`), read by OCR as one word that is no number, so the chart had
     no value axis and was unread. Touching numbers with comma separators are cut after each three-digit group."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_plain, random_plain_spec
     from visual_med_alpaca.experts.chart.text import grouped_run
 
     assert grouped_run("10,00012,50015,00017,500") == ["10,000", "12,500", "15,000", "17,500"]
     assert grouped_run("12,500") is None and grouped_run("2020 2021") is None
-    spec = random_plain_spec(np.random.default_rng([244354, 29, STREAMS["plain"]]))
+    spec, path = _pool_chart(tmp_path, "plain", 244354, 29)
     assert spec.style == "stacked_h"
-    table = parse_table(expert.describe(load_image(draw_plain(spec, tmp_path / "chart"))))
-    assert sorted(row[0] for row in table.rows) == sorted(spec.categories)
-    got = {row[0]: [to_float(cell) for cell in row[1:]] for row in table.rows}
-    for name, values in zip(spec.categories, spec.values):
-        assert got[name] == pytest.approx(list(values), rel=0.03, abs=60), got
+    got = {row[0]: [to_float(cell) for cell in row[1:]] for row in parse_table(expert.describe(load_image(path))).rows}
+    assert got == {name: pytest.approx(list(v), rel=0.03, abs=60) for name, v in zip(spec.categories, spec.values)}, got
 
 
 def test_bars_whose_every_small_value_the_detector_missed_are_read_at_their_ends(expert, tmp_path):
@@ -509,15 +496,13 @@ def test_bars_whose_every_small_value_the_detector_missed_are_read_at_their_ends
     the last try on a chart left unread (round 217 tried it on every reading): the dev pool plain2's chart 5 (seed
     544819), whose small printed values and tick labels the first pass missed, is read by its value axis and keeps the
     axis' title `Score` for its series."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_kinds, draw_plain, random_kinds_spec, random_plain_spec
-
-    spec = random_kinds_spec(np.random.default_rng([661613, 6, STREAMS["kinds"]]))
+    spec, path = _pool_chart(tmp_path, "kinds", 661613, 6)
     assert spec.style == "noaxis"
-    table = parse_table(expert.describe(load_image(draw_kinds(spec, tmp_path / "chart"))))
+    table = parse_table(expert.describe(load_image(path)))
     got = {row[0]: to_float(row[1]) for row in table.rows}
     assert got == pytest.approx({name: float(v[0]) for name, v in zip(spec.categories, spec.values)}), table.rows
-    plain = random_plain_spec(np.random.default_rng([544819, 5, STREAMS["plain"]]))
-    table = parse_table(expert.describe(load_image(draw_plain(plain, tmp_path / "plain"))))
+    _, path = _pool_chart(tmp_path, "plain", 544819, 5)
+    table = parse_table(expert.describe(load_image(path)))
     assert table.headers[1:] == ["Score"], table.headers
 
 
@@ -527,11 +512,9 @@ def test_series_named_in_their_own_ink_past_a_jpeg_bars_value_are_read_by_hue(ex
     OCR as one box each). Round 149 cuts such a box where the words are printed in the bar's own ink, but the JPEG blurs
     the small navy glyphs towards grey (a grey cluster nearer than the navy): the boxes stayed whole, the first row was
     lost and the series came out `Series 1`, `Series 2`. The words' hue names their series."""
-    from visual_med_alpaca.data.charts import STREAMS, draw_pewfig, random_pewfig_spec
-
-    spec = random_pewfig_spec(np.random.default_rng([622465, 6, STREAMS["pewfig"]]))
+    spec, path = _pool_chart(tmp_path, "pewfig", 622465, 6)
     assert spec.style == "grouped_h" and spec.names_beside and spec.jpeg_quality
-    table = parse_table(expert.describe(load_image(draw_pewfig(spec, tmp_path / "chart"))))
+    table = parse_table(expert.describe(load_image(path)))
     assert table.headers[1:] == list(spec.series), table.headers
     got = {row[0]: [to_float(cell) for cell in row[1:]] for row in table.rows}
     assert got == {name: list(map(float, v)) for name, v in zip(spec.categories, spec.values)}, table.rows
