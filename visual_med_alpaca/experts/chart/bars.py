@@ -675,11 +675,9 @@ def _values_read_again(rgb: np.ndarray, bars: list[Bar], labels: dict[int, TextB
         box = TextBox(found[0], bar.x0, bar.y0 - line, bar.x1, bar.y0 - 1)  # where a value past its end stands
         out[i] = box if not horizontal else replace(box, src=box.rotated_back(w))
     if scale is None:  # (round 218) no value read by the first pass: the values read here must agree among themselves
-        read = [i for i in out if i not in labels]
-        ratios = {i: parse_value(out[i].text)[0] / bars[i].height for i in read}
-        middle = float(np.median(list(ratios.values()))) if ratios else 0.0
-        agree = [i for i in read if abs(ratios[i] - middle) <= 0.25 * middle]
-        if len(agree) < max(2, 0.5 * len(lacking)) or len(agree) < len(read):
+        ratios = [parse_value(out[i].text)[0] / bars[i].height for i in out if i not in labels]
+        middle = float(np.median(ratios)) if ratios else 0.0
+        if len(ratios) < max(2, 0.5 * len(lacking)) or any(abs(r - middle) > 0.25 * middle for r in ratios):
             return labels
     return out
 

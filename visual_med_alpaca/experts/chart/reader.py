@@ -84,13 +84,14 @@ def _cut_at_gaps(rgb: np.ndarray, box: TextBox, least: float = 4, ratio: float =
     return [TextBox(part, a + float(edges[2 * k]), y0, a + float(edges[2 * k + 1]), y1) for k, part in enumerate(parts)]
 
 
-def _touching_ticks_cut(rgb: np.ndarray, box: TextBox) -> list[TextBox] | None:
+def _touching_ticks_cut(rgb: np.ndarray, box: TextBox, gaps: bool = True) -> list[TextBox] | None:
     """(round 216) A row of tick labels in which some numbers touch (`2,500 5,000 7,500 10,00012,50015,00017,500`): a
     box per number where the numbers, the touching ones split by `grouped_run`, rise by one step; the spaced parts are
     cut at their gaps (`_cut_at_gaps`, else by their share of the box), a touching run by its characters' share of its
     part (a comma or a space counted half a digit: the widths of the fonts charts use; no OCR gives per-character
     positions). None where the numbers do not rise evenly. (round 220) Also a spaced row of tick labels whose gaps
-    `_cut_at_gaps` finds too narrow (`10,000 20,000 ... 90,000` with 2-3 px between labels): each by its share."""
+    `_cut_at_gaps` finds too narrow (`10,000 20,000 ... 90,000` with 2-3 px between labels): each by its share;
+    `gaps` False says the caller's cut at the gaps already failed, so it is not tried again."""
     parts = box.text.split()
     pieces = [grouped_run(p) or [p] for p in parts]
     numbers = [parse_number(n) for piece in pieces for n in piece]
@@ -100,7 +101,7 @@ def _touching_ticks_cut(rgb: np.ndarray, box: TextBox) -> list[TextBox] | None:
     def width(text: str) -> float:
         return sum(0.5 if ch in ", ." else 1.0 for ch in text)
 
-    cut = _cut_at_gaps(rgb, box) if len(parts) > 1 else None
+    cut = _cut_at_gaps(rgb, box) if gaps and len(parts) > 1 else None
     if cut is None:  # each part by its share of the box
         total, at, cut = width(box.text), 0.0, []
         for n, part in enumerate(parts):
@@ -558,7 +559,7 @@ class ChartExpert:
             row = len(parts) > 1 and (all(_SHORT_YEAR.fullmatch(p) for p in parts) or (
                 all(parse_number(p) is not None for p in parts) and not any(thousands_group(p) for p in parts[1:])))
             # (round 220) a row of tick labels whose gaps are too narrow to cut at: by their share, where they rise evenly
-            boxes.extend(((_cut_at_gaps(rgb, box) or _touching_ticks_cut(rgb, box)) if row else None) or [box])
+            boxes.extend(((_cut_at_gaps(rgb, box) or _touching_ticks_cut(rgb, box, gaps=False)) if row else None) or [box])
         return scale_words_spelled_out(_powers_of_ten(_year_marks_restored(boxes)))
 
     # -- entry points ----------------------------------------------------------------------------------
