@@ -4331,26 +4331,6 @@ def _pool_chart(tmp_path, generator: str, seed: int, index: int):
     return spec, render(spec, tmp_path / f"{generator}_{index:05d}")
 
 
-def test_a_row_of_quarter_labels_read_as_one_box_over_thick_lines_is_cut_at_its_own_gaps(expert, tmp_path):
-    """(round 221) Session 59's fresh seed 628856 (burned after its held-out measurement), thinned chart 5: a
-    fivethirtyeight-style line chart, thick lines with markers, JPEG, whose quarter labels `Q3 '15 Q1 16 Q3 '16 ...`
-    OCR read as one box; no marker or tick column was found to cut it at, so the chart had one category and no line
-    to read: unread. Cut at its own gaps, the quarters (the unlabelled ones between, where a marker was found: 21 of
-    the 22) are the rows, in order, and both lines are read at them."""
-    spec, path = _pool_chart(tmp_path, "thinned", 628856, 5)
-    assert spec.style == "line_markers" and path.suffix == ".jpg"
-    table = spec.table()
-    text = expert.describe(load_image(path))
-    rows = [row[0] for row in parse_table(text).rows]
-    drawn = [row[0] for row in table.rows]
-    assert len(rows) >= len(drawn) - 1 and rows == [name for name in drawn if name in rows], text
-    got = cells(text)
-    for row in table.rows:
-        for header, value in zip(table.headers[1:], row[1:]):
-            if row[0] in rows:
-                assert got.get((row[0], header)) == pytest.approx(to_float(value), abs=25), text
-
-
 def test_an_axis_writing_a_million_and_up_with_the_word_reads_values_in_full(expert, tmp_path):
     """(round 202) OWID writes its axis' labels under a million in full and from a million up with the word (`800,000`,
     `1 million`, `1.2 million`; session 56's burned fresh seed 981839, ends chart 23). The word was dropped, so the

@@ -27,7 +27,7 @@ from .panels import find_panels, find_row_panels, join_panels, panel_boxes
 from .ocr import _denormal_flushing_detection, _parallel_recognition, _table_normalised_detection
 from .pies import read_pie_chart
 from .table import UNNAMED_SERIES, _linearize, _page_title, _two_line_labels, _printed_rows_table, _printed_values_table, _title_without_subtitle, _without_percent
-from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _nearest_first, _period, evenly_stepped, grouped_run, names_something, parse_number, parse_value, period_run, _powers_of_ten, thousands_group,
+from .text import (_CHROME, _OWID, _PEW, SUPERSCRIPT_DIGITS, TextBox, _bare, _nearest_first, _period, evenly_stepped, grouped_run, names_something, parse_number, parse_value, _powers_of_ten, thousands_group,
                    _reading_order, respace, fill_thinned_labels, scale_words_spelled_out, split_merged_labels, split_run_together_periods, split_merged_years, stacked_label_lines, unaccent)
 
 MIN_SIDE = 48  # below this nothing in a chart is legible
@@ -56,15 +56,13 @@ def _unnamed_series(boxes: list[TextBox]) -> str:
     return "Values" if any(_PEW.search(b.text) for b in boxes) else ""
 
 
-def _cut_at_gaps(rgb: np.ndarray, box: TextBox, least: float = 4, ratio: float = 2,
-                 parts: list[str] | None = None) -> list[TextBox] | None:
+def _cut_at_gaps(rgb: np.ndarray, box: TextBox, least: float = 4, ratio: float = 2) -> list[TextBox] | None:
     """`box`, numbers (or, round 193, one-word labels) OCR read as one box, cut into a box per word at its
     len(words) - 1 widest runs of blank columns, each clearly wider than any blank run inside a word (between digits,
     at a comma, between letters: `ratio` times the widest of those, and `least` px at least); None when the gaps are
     not that clear. (round 213) A line that crosses the box from end to end (the plot frame's edge over a row of tick
-    labels) is left out of the ink: it filled every gap. (round 221) `parts`: the box's text in its labels where a
-    label holds a space (`Q3 '15`), one box per part."""
-    parts, x0, y0, x1, y1 = parts or box.text.split(), box.x0, box.y0, box.x1, box.y1
+    labels) is left out of the ink: it filled every gap."""
+    parts, x0, y0, x1, y1 = box.text.split(), box.x0, box.y0, box.x1, box.y1
     a, b = max(0, int(x0)), min(rgb.shape[1], int(np.ceil(x1)) + 1)
     band = rgb[max(0, int(y0)):min(rgb.shape[0], int(np.ceil(y1)) + 1), a:b].astype(float).mean(axis=2)
     if band.size == 0:
@@ -124,18 +122,12 @@ def _touching_ticks_cut(rgb: np.ndarray, box: TextBox, gaps: bool = True) -> lis
 def _words_at_gaps(rgb: np.ndarray, labels: list[TextBox]) -> list[TextBox]:
     """(round 193) A line chart's category row with no marker or tick to cut it at: a box of three or more words and
     no number (`Cardiology Oncology Neurology`) cut into its words where each gap is at least 0.4 of the box's height
-    and 3 times any other blank run in it (a space between words of one label is far narrower); (round 221) a box
-    that is wholly a run of three or more periods (`period_run`: `Q3 '15 Q1 16 Q3 '16`, OCR's one box over a thick
-    line's row whose markers and gridlines give no columns) cut into its periods where each gap is at least 0.4 of
-    the box's height and 1.5 times any blank run inside a period (the space in `Q3 '15`); others as they are."""
+    and 3 times any other blank run in it (a space between words of one label is far narrower); others as they are."""
     out = []
     for box in labels:
         parts = box.text.split()
         words = len(parts) > 2 and not any(parse_number(p) is not None for p in parts)
-        periods = None if words else period_run(box.text)
-        cut = (_cut_at_gaps(rgb, box, least=0.4 * box.h, ratio=3) if words else
-               _cut_at_gaps(rgb, box, least=0.4 * box.h, ratio=1.5, parts=periods) if periods and len(periods) > 2 else None)
-        out.extend(cut or [box])
+        out.extend((_cut_at_gaps(rgb, box, least=0.4 * box.h, ratio=3) if words else None) or [box])
     return out
 
 

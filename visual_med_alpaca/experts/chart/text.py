@@ -630,18 +630,6 @@ def _period_text(kind: str, ordinal: int, style: str, month_names: dict[int, str
 _PERIOD_RUN = re.compile(r"(?:Q\s*[1-4]|(?:" + "|".join(_MONTHS) + r")[a-z]*\.?)\s*['’‘`´]?\s*(?:\d{4}|\d{2})", re.I)
 
 
-def period_run(text: str) -> list[str] | None:
-    """The periods of a text that is, spaces aside, wholly a run of two or more periods that each carry a year
-    (`_period`: one kind, strictly increasing), as printed (`Q3 '15`); None for any other text."""
-    found = list(_PERIOD_RUN.finditer(text))
-    periods = [_period(m.group()) for m in found]
-    if (len(found) < 2 or re.sub(r"\s", "", "".join(m.group() for m in found)) != re.sub(r"\s", "", text)
-            or any(p is None for p in periods) or len({p[0] for p in periods}) != 1
-            or any(b[1] <= a[1] for a, b in zip(periods, periods[1:]))):
-        return None
-    return [m.group().strip() for m in found]
-
-
 def split_run_together_periods(labels: list[TextBox], columns: list[float]) -> list[TextBox]:
     """(round 74) Quarter / month labels that OCR read run together into one box ("Q4 '16Q2 '17Q4 '17", "Jan '14 Mar
     '14 May '14"), cut by the labels' own pattern: a box whose text is, spaces aside, wholly a run of two or more
@@ -656,10 +644,13 @@ def split_run_together_periods(labels: list[TextBox], columns: list[float]) -> l
     out = []
     for box in labels:
         text = box.text
-        if period_run(text) is None:
+        found = list(_PERIOD_RUN.finditer(text))
+        periods = [_period(m.group()) for m in found]
+        if (len(found) < 2 or re.sub(r"\s", "", "".join(m.group() for m in found)) != re.sub(r"\s", "", text)
+                or any(p is None for p in periods) or len({p[0] for p in periods}) != 1
+                or any(b[1] <= a[1] for a, b in zip(periods, periods[1:]))):
             out.append(box)
             continue
-        found = list(_PERIOD_RUN.finditer(text))
         width = max(box.x1 - box.x0, 1.0)
         at = [min(columns, key=lambda c: abs(c - (box.x0 + (m.start() + m.end()) / 2 / len(text) * width))) for m in found]
         if any(b <= a for a, b in zip(at, at[1:])):
