@@ -1725,6 +1725,22 @@ def test_bars_on_an_axis_with_two_tick_labels_read_are_measured(expert, tmp_path
     assert all(abs(got - v) <= 0.3 for year in read for got, v in zip(rows[year], values[spec.categories.index(year)])), text
 
 
+def test_a_line_s_values_printed_along_its_floor_are_not_taken_for_its_category_labels(expert, tmp_path):
+    """(round 222) Session 59's fresh seed 628856 (burned after its held-out measurement), thinned chart 18: a line
+    lying along its floor prints `40` at thirteen points, a row under the value axis' last tick fuller than the row of
+    quarter labels under it; it was taken for the categories (thirteen rows named `40`) and the plot cut off above it,
+    so the floor-hugging line was lost. A row of numbers printed twice or more names no points: the quarters are the
+    rows (as read: OCR drops the year marks) and both lines are read."""
+    spec, path = _pool_chart(tmp_path, "thinned", 628856, 18)
+    assert spec.style == "line"
+    table = spec.table()
+    read = parse_table(expert.describe(load_image(path)))
+    assert len(read.rows) == len(table.rows) and read.headers[1:] == table.headers[1:], read
+    for got, want in zip(read.rows, table.rows):
+        assert got[0].replace(" ", "") == want[0].replace(" ", "").replace("'", "")
+        assert [to_float(v) for v in got[1:]] == pytest.approx([to_float(v) for v in want[1:]], abs=15), read
+
+
 def test_a_legend_entry_whose_word_the_detector_missed_is_read_beside_its_swatch(expert, tmp_path):
     """The third entry of a legend (`Day`, a short word) got no box from the text detector: its series came
     back as `Series 3`. Its swatch stands in the legend's column a line under the found entries."""

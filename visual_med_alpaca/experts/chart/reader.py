@@ -119,6 +119,18 @@ def _touching_ticks_cut(rgb: np.ndarray, box: TextBox, gaps: bool = True) -> lis
     return out
 
 
+def _without_repeated_number_rows(rows: list[list[TextBox]]) -> list[list[TextBox]]:
+    """(round 222) Rows of text under a plot, top to bottom, less those that are a line's printed values rather than
+    its category labels: three or more numbers, some printed twice or more (`40 40 40`, the values of a line lying
+    along its floor); category labels name distinct points. Such a row is dropped only where another row is left."""
+    def values(row: list[TextBox]) -> bool:
+        texts = [b.text.strip() for b in row]
+        return len(row) >= 3 and all(parse_value(t) is not None for t in texts) and len(set(texts)) < len(texts)
+
+    kept = [row for row in rows if not values(row)]
+    return kept if kept else rows
+
+
 def _words_at_gaps(rgb: np.ndarray, labels: list[TextBox]) -> list[TextBox]:
     """(round 193) A line chart's category row with no marker or tick to cut it at: a box of three or more words and
     no number (`Cardiology Oncology Neurology`) cut into its words where each gap is at least 0.4 of the box's height
@@ -1017,6 +1029,7 @@ class ChartExpert:
             # the plot ends at the first row of labels under it; a lone number there is a line's point label
             rows = _groups(under, lambda b: b.cy, tol=0.6 * tick_h)
             labels = [row for row in rows if len(row) >= 2 or row[0].x1 - row[0].x0 > 0.25 * (region_x[1] - region_x[0])]
+            labels = _without_repeated_number_rows(labels)  # (round 222) a line's printed values along its floor
             region_y1 = int(min([h] + [b.y0 - 1 for row in (labels[:1] or rows) for b in row]))
         else:
             region_x, region_y1 = (0, w), h
@@ -1176,7 +1189,7 @@ class ChartExpert:
             else:
                 rows.append([box])
         if not bars:  # a line's lowest printed point labels may hang below the last tick: the fullest row
-            rows = [max(rows, key=len)]
+            rows = [max(_without_repeated_number_rows(rows), key=len)]
         return sorted(rows[0], key=lambda b: b.cx)
 
     def _bar_table(self, bars, categories, names, boxes, axis, tick_ids, orientation):
