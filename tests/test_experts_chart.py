@@ -1726,7 +1726,7 @@ def test_bars_on_an_axis_with_two_tick_labels_read_are_measured(expert, tmp_path
 
 
 def test_a_line_s_values_printed_along_its_floor_are_not_taken_for_its_category_labels(expert, tmp_path):
-    """(round 222) Session 59's fresh seed 628856 (burned after its held-out measurement), thinned chart 18: a line
+    """(round 223) Session 59's fresh seed 628856 (burned after its held-out measurement), thinned chart 18: a line
     lying along its floor prints `40` at thirteen points, a row under the value axis' last tick fuller than the row of
     quarter labels under it; it was taken for the categories (thirteen rows named `40`) and the plot cut off above it,
     so the floor-hugging line was lost. A row of numbers printed twice or more names no points: the quarters are the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -120,12 +121,14 @@ def _touching_ticks_cut(rgb: np.ndarray, box: TextBox, gaps: bool = True) -> lis
 
 
 def _without_repeated_number_rows(rows: list[list[TextBox]]) -> list[list[TextBox]]:
-    """(round 222) Rows of text under a plot, top to bottom, less those that are a line's printed values rather than
-    its category labels: three or more numbers, some printed twice or more (`40 40 40`, the values of a line lying
-    along its floor); category labels name distinct points. Such a row is dropped only where another row is left."""
+    """(round 223) Rows of text under a plot, top to bottom, less those that are a line's printed values rather than
+    its category labels: numbers only, one of them printed three times or more and in half the row or more (`40 40
+    40`, the values of a line lying along its floor; round 222 dropped any row with a number printed twice, and so a
+    row of years over two panels, `2013 2014 2015 2013 2014 2015`). Such a row is dropped only where another is left."""
     def values(row: list[TextBox]) -> bool:
         texts = [b.text.strip() for b in row]
-        return len(row) >= 3 and all(parse_value(t) is not None for t in texts) and len(set(texts)) < len(texts)
+        most = Counter(texts).most_common(1)[0][1] if texts else 0
+        return all(parse_value(t) is not None for t in texts) and most >= 3 and 2 * most >= len(texts)
 
     kept = [row for row in rows if not values(row)]
     return kept if kept else rows
@@ -1029,7 +1032,7 @@ class ChartExpert:
             # the plot ends at the first row of labels under it; a lone number there is a line's point label
             rows = _groups(under, lambda b: b.cy, tol=0.6 * tick_h)
             labels = [row for row in rows if len(row) >= 2 or row[0].x1 - row[0].x0 > 0.25 * (region_x[1] - region_x[0])]
-            labels = _without_repeated_number_rows(labels)  # (round 222) a line's printed values along its floor
+            labels = _without_repeated_number_rows(labels)  # (round 223) a line's printed values along its floor
             region_y1 = int(min([h] + [b.y0 - 1 for row in (labels[:1] or rows) for b in row]))
         else:
             region_x, region_y1 = (0, w), h
