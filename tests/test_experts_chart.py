@@ -1886,6 +1886,31 @@ def test_a_pew_stack_with_short_first_segments_keeps_all_its_rows(expert):
     assert cells(text)[("Dem/Lean Dem", "Major")] == 11, text
 
 
+def test_one_value_printed_again_along_a_row_is_no_value_axis(expert, tmp_path):
+    """(round 224) Session 59's fresh seed 628856 (burned after its held-out measurement), trend chart 17: a Pew
+    line chart (axis `0` and `100 %` only) whose lines print `58` at five points that stand in one row; the five
+    `58`s fitted a horizontal 'value axis' of slope ~0, which won over the two-label axis, and the chart came back as
+    a partial table of printed values. One number printed again and again is no scale: the lines are read."""
+    spec, path = _pool_chart(tmp_path, "trend", 628856, 17)
+    table = spec.table()
+    text = expert.describe(load_image(path))
+    assert sorted(parse_table(text).headers[1:]) == sorted(table.headers[1:]), text
+    assert cells(text) == {(row[0], header): pytest.approx(to_float(value), abs=1) for row in table.rows
+                           for header, value in zip(table.headers[1:], row[1:])}, text
+
+
+def test_an_axis_of_one_number_repeated_is_refused():
+    """(round 224) Three or more boxes of one number in a row or column fit no value axis."""
+    from visual_med_alpaca.experts.chart.axes import find_value_axis
+    from visual_med_alpaca.experts.chart.text import TextBox
+
+    boxes = [TextBox("58", 40.0 + 100 * i, 100.0, 60.0 + 100 * i, 112.0) for i in range(5)]
+    assert find_value_axis(boxes, vertical=False) is None
+    assert find_value_axis([TextBox("58", 10.0, 40.0 + 50 * i, 30.0, 52.0 + 50 * i) for i in range(4)], vertical=True) is None
+    rising = [TextBox(str(10 * i), 40.0 + 100 * i, 100.0, 60.0 + 100 * i, 112.0) for i in range(5)]
+    assert find_value_axis(rising, vertical=False) is not None
+
+
 def test_a_pew_title_keeps_its_wrapped_lines_and_leaves_the_question_out(expert):
     """Dev charts (chartqa_dev `7780` and `4300`, Pew, round 180): a title wrapped over two or three lines lost all but
     its first one or two (`few describe them as 'major'` boxed 26 px high under a first line of 21; a third line never

@@ -91,6 +91,8 @@ def _axis_of(slope: float, intercept: float, log: bool, percent: bool, ticks: li
     unless the values grow upwards (vertical) or rightwards. Its step is the median gap between tick values."""
     if (vertical and slope >= 0) or (not vertical and slope <= 0):
         return None  # values must grow upwards / rightwards
+    if len(np.unique(values)) < 2:
+        return None  # (round 224) one number printed again and again (`58 58 58`, a line's values in a row) is no scale
     steps = np.diff(np.sort(values))
     step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
     return Axis(float(slope), float(intercept), log, percent, step, ticks)
