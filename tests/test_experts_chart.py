@@ -1768,6 +1768,21 @@ def test_an_unnamed_series_with_one_value_beside_named_ones_is_left_out():
     assert parse_table(_linearize("", "Category", ["After", "Day", "Series 3"], rows[1:])).headers[-1] == "Series 3"
 
 
+def test_a_dot_whose_lone_digit_the_detector_missed_is_read_beside_it(expert, tmp_path):
+    """(round 225) Session 59's fresh seed 628856 (burned after its held-out measurement), pewfig chart 17: a Pew dot
+    plot whose first row prints `6` beside its left dot; the detector found no box there (a lone digit), so the row
+    had a dot with no number, no dot plot was read and the chart came back as a partial table of printed values (no
+    series names, Sweden's and the Netherlands' small values lost). The strip beside such a dot is read again: the
+    whole table, its series named."""
+    spec, path = _pool_chart(tmp_path, "pewfig", 628856, 17)
+    assert spec.style == "dots"
+    table = spec.table()
+    text = expert.describe(load_image(path))
+    assert sorted(parse_table(text).headers[1:]) == sorted(table.headers[1:]), text
+    assert cells(text) == {(row[0], header): float(value) for row in table.rows
+                           for header, value in zip(table.headers[1:], row[1:])}, text
+
+
 def test_a_jpeg_grouped_chart_gives_no_series_of_one_stray_value(expert, tmp_path):
     """Seed 696035's plain `chart_00018` (a spent held-out seed, now development): a grouped JPEG chart gained a
     `Series 3` holding one value."""
