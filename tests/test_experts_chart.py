@@ -437,6 +437,22 @@ def test_a_row_of_tick_labels_too_close_to_cut_at_its_gaps_is_cut_by_share(exper
     assert got == {name: pytest.approx(float(v[0]), rel=0.02) for name, v in zip(spec.categories, spec.values)}, got
 
 
+def test_a_line_chart_s_slanted_labels_centred_on_their_ticks_name_the_points_under_them(expert, tmp_path):
+    """(round 226) Round 223's new pool thinnedR2 (seed 842694, looked at after that round was decided), chart 9: a
+    seaborn line chart whose month labels are turned 45 degrees about their centres (matplotlib's default), each centred
+    on its gridline. Slanted labels were taken to end at their tick (Statista's), so every month named the point one
+    to its right: `Jan '16` read Feb's values. Where the plot's gridline columns hold the labels' centres and not
+    their ends, the labels are read at their centres: every month's values as drawn."""
+    spec, path = _pool_chart(tmp_path, "thinned", 842694, 9)
+    assert spec.style == "line" and spec.theme == "seaborn-v0_8"
+    table = spec.table()
+    text = expert.describe(load_image(path))
+    got = cells(text)
+    for row in table.rows:
+        for header, value in zip(table.headers[1:], row[1:]):
+            assert got.get((row[0], header)) == pytest.approx(to_float(value), abs=2), text
+
+
 def test_a_row_of_tick_labels_read_as_one_box_is_cut_under_the_plot_frame(expert, tmp_path):
     """(round 213) Pool plainY's chart 18 (seed 528353, round 212's new pool): OCR read the value axis' `1,000 2,000
     3,000 4,000` as one box whose top takes in the plot frame's bottom edge, a black line across every gap, so the

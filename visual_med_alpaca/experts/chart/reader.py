@@ -134,6 +134,22 @@ def _without_repeated_number_rows(rows: list[list[TextBox]]) -> list[list[TextBo
     return kept if kept else rows
 
 
+def _centred_on_columns(labels: list[TextBox], ends: list[TextBox], columns: list[float]) -> bool:
+    """(round 226) Slanted category labels stand centred on their points, not ending at them: where the plot's tick or
+    gridline columns (evenly spaced, three or more) hold the labels' centres (on average within 0.15 of their spacing)
+    and not the labels' right ends (0.3 of it or more off), as matplotlib turns a label about its centre by default;
+    Statista's slanted labels end at their tick."""
+    if len(columns) < 3 or not labels:
+        return False
+    pitch = float(np.median(np.diff(columns)))
+    cols = np.asarray(columns)
+
+    def off(boxes: list[TextBox]) -> float:
+        return float(np.mean([np.abs(cols - b.cx).min() for b in boxes]))
+
+    return off(labels) <= 0.15 * pitch and off(ends) >= 0.3 * pitch
+
+
 def _words_at_gaps(rgb: np.ndarray, labels: list[TextBox]) -> list[TextBox]:
     """(round 193) A line chart's category row with no marker or tick to cut it at: a box of three or more words and
     no number (`Cardiology Oncology Neurology`) cut into its words where each gap is at least 0.4 of the box's height
@@ -1069,7 +1085,12 @@ class ChartExpert:
         if axis is not None and categories:  # slanted labels end at their tick: re-centre them there
             tick_h = float(np.median([b.h for b in axis.ticks]))
             if np.median([c.h for c in categories]) > 1.8 * tick_h:
-                categories = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
+                ends = [replace(c, x0=c.x1 - 0.6 * tick_h, x1=c.x1 - 0.2 * tick_h) for c in categories]
+                # (round 226) a line chart's slanted labels centred on their ticks (matplotlib's default), not ending there
+                centred = orientation == "vertical" and not bars and own is None and _centred_on_columns(
+                    categories, ends, _tick_columns(region, x0r))
+                categories = ([replace(c, x0=c.cx - 0.2 * tick_h, x1=c.cx + 0.2 * tick_h) for c in categories]
+                              if centred else ends)
             elif orientation == "vertical" and not bars and own is None:  # (round 154) labels on two or three lines
                 under = [b for b in boxes if id(b) not in tick_ids and b.cy > floor + 2 and _bare(b.text) not in legend]
                 categories, stacked = stacked_label_lines(categories, under, float(np.median([c.h for c in categories])))
