@@ -171,8 +171,9 @@ def _numbers_read_again(rgb: np.ndarray, row: list[tuple], near: list[TextBox], 
                         reread: Callable[[np.ndarray], str]) -> list[TextBox]:
     """(round 225) The numbers the detector missed beside a row's dots (a lone digit, `6`, is often not detected at
     all): for each dot with no number within three dots' width, the strips just left and right of it (three dots
-    wide, the dot's height and a half either way, up to the next dot or the row's name) read again enlarged (`reread`); a strip that
-    reads as one number, on a side where the other reads none, gives that number a box over the strip."""
+    wide, the dot's height and a half either way, up to the next dot or the row's name) read again enlarged
+    (`reread`); a strip that reads as one number, on a side where the other reads none, gives that number a box over
+    the strip."""
     h, w = rgb.shape[:2]
     found: list[TextBox] = []
     xs = sorted(x for x, _, _, _ in row)
