@@ -1838,6 +1838,20 @@ def test_a_legend_row_read_as_one_text_is_split_at_its_swatches():
     assert {k: v[1] for k, v in names.items()} == {0: "Frequently", 1: "Sometimes", 2: "Hardly ever", 3: "Never"}
 
 
+def test_a_dot_s_number_read_glued_to_its_row_name_is_cut_off_it(expert, tmp_path):
+    """(round 227) Session 60's fresh seed 556939 (burned after its held-out measurement), pewfig chart 4: a small Pew
+    dot plot whose first row's left value `8` OCR read glued to the row's name (`Use social media8`, no space); the row
+    had a dot with no number, no dot plot was read, and the chart came back as a partial table. Cut off the name, the
+    number is the dot's: the whole table, both series named."""
+    spec, path = _pool_chart(tmp_path, "pewfig", 556939, 4)
+    assert spec.style == "dots"
+    table = spec.table()
+    text = expert.describe(load_image(path))
+    assert sorted(parse_table(text).headers[1:]) == sorted(table.headers[1:]), text
+    assert cells(text) == {(row[0], header): float(value) for row in table.rows
+                           for header, value in zip(table.headers[1:], row[1:])}, text
+
+
 def test_a_pew_legend_read_as_one_text_names_the_stacks(expert):
     """A dev chart (chartqa_dev `4393`, Pew): its legend row was read as one text and the stacks went unnamed."""
     text = expert.describe(load_image(shared_data("chartqa_dev", "png", "4393.png")))

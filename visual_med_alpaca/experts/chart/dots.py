@@ -6,6 +6,7 @@ above the first row; the rows are named by the words left of the dots."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -61,8 +62,13 @@ _LINE = "-—–·.:"  # the dots' grey line where OCR reads it beside a number:
 
 def _label_and_number(box: TextBox, left: float) -> list[TextBox]:
     """A row's name and the first dot's number read as one text (`Netherlands —12%`: the dot's line ran between them
-    as a dash) where the box reaches over the dots' left edge: cut in two, each its share of the width."""
+    as a dash; round 227: or with no space at all, `Use social media8`) where the box reaches over the dots' left edge:
+    cut in two, each its share of the width."""
     parts = box.text.split()
+    glued = re.fullmatch(r"(.*[A-Za-z)])(\d+(?:\.\d+)?%?)", parts[-1]) if parts else None
+    if glued and len(glued[1]) >= 2 and box.x0 < left < box.x1:  # (round 227) `media8`: no space between them
+        parts = parts[:-1] + [glued[1], glued[2]]
+        box = TextBox(" ".join(parts), box.x0, box.y0, box.x1, box.y1)
     if len(parts) < 2 or not box.x0 < left < box.x1:
         return [box]
     last = parts[-1].lstrip(_LINE)
